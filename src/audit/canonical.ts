@@ -1,0 +1,36 @@
+import canonicalizeModule from 'canonicalize';
+
+type Serialize = (input: unknown) => string | undefined;
+// The package is CommonJS with an ESM-style typing: at run time the default import is the function.
+const canonicalize = canonicalizeModule as unknown as Serialize;
+
+/**
+ * RFC 8785 (JCS) canonical JSON. Throws TypeError for values JSON cannot carry (undefined at the
+ * top, functions, non-finite numbers), which would otherwise hash as something other than stored.
+ */
+export function canonicalJson(value: unknown): string {
+  assertJsonSafe(value, '$');
+  const text = canonicalize(value);
+  if (text === undefined) throw new TypeError('canonicalJson: value has no JSON form');
+  return text;
+}
+
+function assertJsonSafe(value: unknown, path: string): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: non-finite number at ${path}`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => assertJsonSafe(item, `${path}[${i}]`));
+    return;
+  }
+  if (typeof value === 'object') {
+    for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+      if (child === undefined) throw new TypeError(`canonicalJson: undefined at ${path}.${key}`);
+      assertJsonSafe(child, `${path}.${key}`);
+    }
+    return;
+  }
+  throw new TypeError(`canonicalJson: ${typeof value} at ${path} has no JSON form`);
+}

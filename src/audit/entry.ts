@@ -1,0 +1,81 @@
+/**
+ * The audit entry: the one record format. The ledger row, the JSONL line, the export and the hash
+ * input all derive from it. Field names are the auditor-facing ones (snake_case); absent values are
+ * `null`, never omitted, so every entry has the same shape and canonical form.
+ */
+export type EntryType = 'change.decision' | 'change.outcome';
+
+export type OutcomeStatus = 'applied' | 'failed' | 'not_forwarded';
+
+export interface EntryActor {
+  id: string;
+  display_name: string;
+  auth_method: string;
+  roles: string[];
+}
+
+export interface AuditEntryBody {
+  chain_id: string;
+  seq: number;
+  prev_hash: string;
+  event_id: string;
+  entry_type: EntryType;
+  /** Shared by a decision entry and its outcome entry. */
+  decision_id: string;
+  timestamp_utc: string;
+  actor: EntryActor;
+  action: string;
+  platform: string;
+  project: string | null;
+  flag_key: string | null;
+  environment: string | null;
+  previous_state: unknown;
+  new_state: unknown;
+  reason: string | null;
+  approval: {
+    required: boolean;
+    required_approvals: number;
+    approver_roles: string[];
+    approved_by: string[];
+    approved_at: string | null;
+    approval_proof: string | null;
+  };
+  linked_artifacts: { pr: string | null; build: string | null; ticket: string | null };
+  decision: {
+    allow: boolean;
+    reasons: string[];
+    /** Set when the change was refused by a failure rather than by the policy. */
+    error_code: string | null;
+    policy_revision: string | null;
+    policy_sha256: string | null;
+  };
+  request: { method: string; path: string; body_sha256: string };
+  /** Only on outcome entries. */
+  outcome: {
+    status: OutcomeStatus;
+    platform_status: number | null;
+    error_code: string | null;
+    detail: string | null;
+    response_sha256: string | null;
+  } | null;
+}
+
+/** An entry as stored: its body plus the hash that chains it. */
+export interface AuditEntry extends AuditEntryBody {
+  hash: string;
+}
+
+/** The fields a writer supplies; chain position and identity are filled in by the ledger. */
+export type NewEntry = Omit<AuditEntryBody, 'chain_id' | 'seq' | 'prev_hash' | 'event_id' | 'timestamp_utc'>;
+
+/** The raw row as it sits in any store (SQLite, JSONL, export): what the verifier recomputes from. */
+export interface StoredRow {
+  seq: number;
+  chain_id: string;
+  prev_hash: string;
+  hash: string;
+  /** RFC 8785 canonical JSON of the entry without `hash`. */
+  body: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);

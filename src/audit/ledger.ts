@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Clock } from '../clock.js';
+import { isoUtc } from '../clock.js';
+import { FlaggateError } from '../errors.js';
+import { canonicalJson } from './canonical.js';
+import type { AuditEntry, AuditEntryBody, NewEntry, StoredRow } from './entry.js';
+import { GENESIS_HASH } from './entry.js';
+import { chainHash } from './hash-entry.js';
+
+const schema = `
+CREATE TABLE IF NOT EXISTS audit_entries (
+  seq       INTEGER PRIMARY KEY,
+  chain_id  TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash      TEXT NOT NULL UNIQUE,
+  body      TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON audit_entries
+  BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete BEFORE DELETE ON audit_entries
+  BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only'); END;
+CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS sink_cursors (sink TEXT PRIMARY KEY, acked_seq INTEGER NOT NULL) STRICT;
+`;
+
+export interface Ledger {
+  readonly chainId: string;
+  readonly path: string;
+  /** Appends one entry in its own committed transaction (synchronous=FULL): durable on return. */
+  append(entry: NewEntry): AuditEntry;
+  head(): { seq: number; hash: string };
+  /** Raw rows with seq > afterSeq, oldest first. */
+  rowsAfter(afterSeq: number, limit: number): StoredRow[];
+  entriesAfter(afterSeq: number, limit: number): AuditEntry[];
+  /** The last seq a sink acknowledged (0 when none). */
+  sinkCursor(sink: string): number;
+  setSinkCursor(sink: string, seq: number): void;
+  close(): void;
+}
+
+/**
+ * Opens (creating if needed) the SQLite ledger: WAL, synchronous=FULL, triggers that refuse
+ * UPDATE and DELETE. A file already bound to another chain id is refused (one file, one chain).
+ */
+export function openLedger(options: { path: string; chainId: string; clock: Clock }): Ledger {
+  mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(schema);
+
+  const boundChain = db.prepare<[], { value: string }>("SELECT value FROM ledger_meta WHERE key = 'chain_id'").get();
+  if (!boundChain) db.prepare("INSERT INTO ledger_meta (key, value) VALUES ('chain_id', ?)").run(options.chainId);
+  else if (boundChain.value !== options.chainId) {
+    db.close();
+    throw new FlaggateError('AUDIT_WRITE_FAILED', `ledger ${options.path} holds chain "${boundChain.value}", not "${options.chainId}"`);
+  }
+
+  const lastRow = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1');
+  const insert = db.prepare('INSERT INTO audit_entries (seq, chain_id, prev_hash, hash, body) VALUES (?, ?, ?, ?, ?)');
+  const rowsAfter = db.prepare<[number, number], StoredRow>(
+    'SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT ?',
+  );
+  const getCursor = db.prepare<[string], { acked_seq: number }>('SELECT acked_seq FROM sink_cursors WHERE sink = ?');
+  const putCursor = db.prepare(
+    'INSERT INTO sink_cursors (sink, acked_seq) VALUES (?, ?) ON CONFLICT(sink) DO UPDATE SET acked_seq = excluded.acked_seq WHERE excluded.acked_seq > sink_cursors.acked_seq',
+  );
+
+  const head = () => lastRow.get() ?? { seq: 0, hash: GENESIS_HASH };
+
+  // IMMEDIATE takes the write lock before reading the head, so two writers (even two processes
+  // on one file) can never both build on the same head: no duplicate seq, no fork.
+  const appendTx = db.transaction((entry: NewEntry): AuditEntry => {
+    const prev = head();
+    const body: AuditEntryBody = {
+      ...entry,
+      chain_id: options.chainId,
+      seq: prev.seq + 1,
+      prev_hash: prev.hash,
+      event_id: randomUUID(),
+      timestamp_utc: isoUtc(options.clock.now()),
+    };
+    const canonical = canonicalJson(body);
+    const hash = chainHash(prev.hash, canonical);
+    insert.run(body.seq, body.chain_id, body.prev_hash, hash, canonical);
+    return { ...(JSON.parse(canonical) as AuditEntryBody), hash };
+  });
+
+  return {
+    chainId: options.chainId,
+    path: options.path,
+    append(entry) {
+      try {
+        return appendTx.immediate(entry);
+      } catch (cause) {
+        if (cause instanceof TypeError) throw cause;
+        throw new FlaggateError('AUDIT_WRITE_FAILED', 'the audit entry could not be committed', { cause });
+      }
+    },
+    head,
+    rowsAfter: (afterSeq, limit) => rowsAfter.all(afterSeq, limit),
+    entriesAfter: (afterSeq, limit) => rowsAfter.all(afterSeq, limit).map(rowToEntry),
+    sinkCursor: (sink) => getCursor.get(sink)?.acked_seq ?? 0,
+    setSinkCursor: (sink, seq) => void putCursor.run(sink, seq),
+    close: () => db.close(),
+  };
+}
+
+/** The entry a stored row holds (no verification: that is `verify.ts`'s job). */
+export function rowToEntry(row: StoredRow): AuditEntry {
+  return { ...(JSON.parse(row.body) as AuditEntryBody), hash: row.hash };
+}

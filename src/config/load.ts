@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { FlaggateError } from '../errors.js';
+import { configSchema, type Config } from './schema.js';
+
+type Env = Record<string, string | undefined>;
+
+/** Environment variables and the config key each one overrides. */
+const envKeys: Array<[string, string[]]> = [
+  ['FLAGGATE_MODE', ['mode']],
+  ['FLAGGATE_DATA_DIR', ['dataDir']],
+  ['FLAGGATE_HOST', ['host']],
+  ['FLAGGATE_PROXY_PORT', ['proxyPort']],
+  ['FLAGGATE_CONTROL_PORT', ['controlPort']],
+  ['FLAGGATE_BODY_LIMIT', ['limits', 'bodyBytes']],
+  ['FLAGGATE_PLATFORM', ['platform', 'name']],
+  ['FLAGGATE_TARGET_URL', ['platform', 'targetUrl']],
+  ['FLAGGATE_TARGET_TOKEN', ['platform', 'targetToken']],
+  ['FLAGGATE_ENVIRONMENT', ['platform', 'environment']],
+  ['FLAGGATE_POLICY_BUNDLE', ['policy', 'bundle']],
+  ['FLAGGATE_CHAIN_ID', ['audit', 'chainId']],
+  ['FLAGGATE_OIDC_ISSUER', ['identity', 'issuer']],
+  ['FLAGGATE_OIDC_AUDIENCE', ['identity', 'audience']],
+  ['FLAGGATE_OIDC_JWKS_URL', ['identity', 'jwksUrl']],
+  ['FLAGGATE_OIDC_ROLES_CLAIM', ['identity', 'rolesClaim']],
+];
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new FlaggateError('CONFIG_INVALID', `config file ${file}: cannot be read`, { cause });
+  }
+  let parsed: unknown;
+  try {
+    parsed = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (cause) {
+    throw new FlaggateError('CONFIG_INVALID', `config file ${file}: ${(cause as Error).message}`, { cause });
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new FlaggateError('CONFIG_INVALID', `config file ${file}: must hold an object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Loads the one configuration object: defaults, then the file named by FLAGGATE_CONFIG (YAML or
+ * JSON), then FLAGGATE_* variables, then `overrides`. Throws CONFIG_INVALID naming the key at fault.
+ * Relative paths resolve against `dataDir`, which resolves against the working directory.
+ */
+export function loadConfig(options: { env?: Env; overrides?: Record<string, unknown>; cwd?: string } = {}): Readonly<Config> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const raw: Record<string, unknown> = env.FLAGGATE_CONFIG ? readConfigFile(resolve(cwd, env.FLAGGATE_CONFIG)) : {};
+  for (const [name, path] of envKeys) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, path, value);
+  }
+  if (env.FLAGGATE_OIDC_JWKS_URL || env.FLAGGATE_OIDC_ISSUER) setPath(raw, ['identity', 'devIssuer'], false);
+  for (const [key, value] of Object.entries(options.overrides ?? {})) setPath(raw, key.split('.'), value);
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const messages = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new FlaggateError('CONFIG_INVALID', `invalid configuration: ${messages.join('; ')}`, { details: { issues: messages } });
+  }
+  const config = result.data;
+  config.dataDir = resolve(cwd, config.dataDir);
+  const inData = (p: string) => (isAbsolute(p) ? p : resolve(config.dataDir, p));
+  config.audit.file = inData(config.audit.file);
+  if (config.identity.jwksFile) config.identity.jwksFile = resolve(cwd, config.identity.jwksFile);
+  if (config.platform.name === 'flagd') config.platform.targetUrl = inData(config.platform.targetUrl ?? 'flags.flagd.json');
+  config.policy.bundle = resolve(cwd, config.policy.bundle ?? defaultBundlePath());
+  for (const sink of config.replicate.sinks) if (sink.type === 'jsonl') sink.path = inData(sink.path);
+  return deepFreeze(config);
+}
+
+/** The committed bundle shipped beside the code (dist/.. or src/..). */
+function defaultBundlePath(): string {
+  return new URL('../../bundles/flaggate.tar.gz', import.meta.url).pathname;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,1 @@
+export { createControlApp, type ControlDeps } from './control-server.js';

@@ -1,0 +1,3 @@
+export { createProxyApp, send, type ProxyReply } from './proxy-server.js';
+export { readChangeContext, type ChangeContext } from './change-context.js';
+export { pathOnly, type RawRequest } from './raw-request.js';

@@ -1,0 +1,208 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { FlagChange, FlagRead, PlatformAdapter, PlatformResponse } from './adapters/adapter.js';
+import type { AuditEntry, NewEntry } from './audit/entry.js';
+import { decisionEntry, outcomeEntry } from './audit/new-entry.js';
+import type { Clock } from './clock.js';
+import { isoUtc } from './clock.js';
+import { asFlaggateError, errorBody, FlaggateError } from './errors.js';
+import type { Forward } from './forward/forward.js';
+import type { Actor } from './identify/actor.js';
+import { readChangeContext, type ChangeContext } from './intercept/change-context.js';
+import type { RawRequest } from './intercept/raw-request.js';
+import { pathOnly } from './intercept/raw-request.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import type { Decision, PolicyInput, PolicyRevision } from './policy/decision.js';
+
+/** Everything the pipeline calls, built once by the composition root (`main.ts`). */
+export interface Stages {
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
+  identify(authorization: string | undefined): Promise<Actor>;
+  adapter: PlatformAdapter;
+  policy: { decide(input: PolicyInput): Decision; readonly revision: PolicyRevision };
+  record: { append(entry: NewEntry): AuditEntry };
+  replicate: { through(seq: number): Promise<void> };
+  forward: Forward;
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * One request through the proxy port, in the durability order of ARCHITECTURE.md: identify, adapt,
+ * decide, record (committed), replicate (acknowledged), and only then forward, then record the
+ * outcome. Every authenticated write leaves a decision entry, whatever refused it.
+ */
+export async function handleRequest(req: RawRequest, s: Stages): Promise<Reply> {
+  const decisionId = randomUUID();
+  const started = s.clock.monotonic();
+  const log = s.logger.child({ decisionId, method: req.method, path: pathOnly(req) });
+  let outcome = 'error';
+  try {
+    const actor = await s.identify(req.headers.authorization);
+    const reply = writeMethods.has(req.method.toUpperCase())
+      ? await handleWrite(req, actor, decisionId, s, log)
+      : await handleRead(req, actor, s);
+    outcome = reply.status < 400 ? 'forwarded' : 'refused';
+    return withDecisionId(reply, decisionId);
+  } catch (err) {
+    const error = asFlaggateError(err);
+    if (error.code === 'INTERNAL') log.error('unexpected failure', { error: String(err), stack: (err as Error).stack });
+    else log.info('refused', { code: error.code, message: error.message });
+    outcome = error.status < 500 ? 'refused' : 'error';
+    s.metrics.errors.inc({ code: error.code });
+    return errorReply(error, decisionId);
+  } finally {
+    s.metrics.requestSeconds.observe({ outcome }, (s.clock.monotonic() - started) / 1000);
+  }
+}
+
+async function handleRead(req: RawRequest, actor: Actor, s: Stages): Promise<Reply> {
+  const classified = s.adapter.classify(req);
+  if (classified.kind !== 'read') throw new TypeError('a read method classified as a write');
+  const decision = decide(s, actor, classified.read, readChangeContext(req));
+  if (!decision.allow) throw denied(decision);
+  return s.forward(req);
+}
+
+async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s: Stages, log: Logger): Promise<Reply> {
+  let change: FlagChange = unrecognizedChange(req, s.adapter.name);
+  let context: ChangeContext = { links: {} };
+  let decision: Decision;
+  try {
+    context = readChangeContext(req);
+    const classified = s.adapter.classify(req);
+    if (classified.kind === 'unrecognized') {
+      throw new FlaggateError('ADAPT_WRITE_UNRECOGNIZED', `flaggate does not recognize ${classified.method} ${classified.path} as a flag change; it is not forwarded`);
+    }
+    if (classified.kind === 'read') throw new TypeError('a write method classified as a read');
+    change = classified.change;
+    change = { ...change, previousState: await s.adapter.readState(change) };
+    decision = decide(s, actor, change, context);
+  } catch (err) {
+    // Refused before the policy could allow it: still a decision entry, so attempts are on record.
+    const error = asFlaggateError(err);
+    const entry = s.record.append(
+      decisionEntry({ decisionId, actor, change, context, decision: { refused: { code: error.code, message: error.message }, policy: s.policy.revision } }),
+    );
+    await replicateRefusal(s, entry, log);
+    throw error;
+  }
+
+  const entry = s.record.append(decisionEntry({ decisionId, actor, change, context, decision }));
+  if (!decision.allow) {
+    await replicateRefusal(s, entry, log);
+    throw denied(decision);
+  }
+  try {
+    await s.replicate.through(entry.seq);
+  } catch (err) {
+    const error = asFlaggateError(err);
+    s.record.append(outcomeEntry(entry, { status: 'not_forwarded', errorCode: error.code, detail: error.message }));
+    throw error;
+  }
+
+  let response: PlatformResponse;
+  try {
+    response = await s.forward(req, change);
+  } catch (err) {
+    const error = asFlaggateError(err);
+    await settleOutcome(s, entry, { status: 'failed', errorCode: error.code, detail: error.message }, log);
+    throw error;
+  }
+  await settleOutcome(
+    s,
+    entry,
+    {
+      status: response.status < 400 ? 'applied' : 'failed',
+      platformStatus: response.status,
+      responseSha256: createHash('sha256').update(response.body).digest('hex'),
+    },
+    log,
+  );
+  return response;
+}
+
+/**
+ * A refusal forwards nothing, so its entry need not be upstream before the reply: the client gets
+ * the refusal's own reason, and a sink that is down receives the entry when it drains.
+ */
+async function replicateRefusal(s: Stages, entry: AuditEntry, log: Logger): Promise<void> {
+  try {
+    await s.replicate.through(entry.seq);
+  } catch (err) {
+    log.warn('refusal recorded locally, not yet upstream', { seq: entry.seq, code: asFlaggateError(err).code });
+  }
+}
+
+/** The change has reached the platform: its outcome is recorded and replicated best we can, never undone. */
+async function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<typeof outcomeEntry>[1], log: Logger): Promise<void> {
+  try {
+    const entry = s.record.append(outcomeEntry(decision, facts));
+    await s.replicate.through(entry.seq);
+  } catch (err) {
+    // The platform already answered; an outcome that cannot be recorded now is reconciled at start-up.
+    log.error('outcome entry not recorded or replicated', { error: String(err) });
+    s.metrics.errors.inc({ code: asFlaggateError(err).code });
+  }
+}
+
+function decide(s: Stages, actor: Actor, change: PolicyInput['change'], context: ChangeContext): Decision {
+  const started = s.clock.monotonic();
+  let result = 'error';
+  const labels = { action: change.action, environment: change.environment ?? 'none' };
+  try {
+    const decision = s.policy.decide({
+      actor: { id: actor.id, displayName: actor.displayName, authMethod: actor.authMethod, roles: actor.roles },
+      change,
+      approvals: [],
+      context: { ...context, timeUtc: isoUtc(s.clock.now()) },
+    });
+    result = decision.allow ? 'allow' : 'deny';
+    return decision;
+  } finally {
+    s.metrics.decisionSeconds.observe({ result }, (s.clock.monotonic() - started) / 1000);
+    s.metrics.decisions.inc({ result, ...labels });
+  }
+}
+
+function denied(decision: Decision): FlaggateError {
+  return new FlaggateError('POLICY_DENIED', decision.reasons.join('; ') || 'denied by policy', {
+    details: {
+      reasons: decision.reasons,
+      requiredApprovals: decision.requiredApprovals,
+      approverRoles: decision.approverRoles,
+      policy: decision.policy,
+    },
+  });
+}
+
+function unrecognizedChange(req: RawRequest, platform: string): FlagChange {
+  return {
+    platform,
+    action: 'unrecognized',
+    flagKey: '',
+    request: { method: req.method.toUpperCase(), path: req.path, bodySha256: req.bodySha256 },
+  };
+}
+
+function withDecisionId(reply: Reply, decisionId: string): Reply {
+  return { ...reply, headers: { ...reply.headers, 'x-flaggate-decision-id': decisionId } };
+}
+
+export function errorReply(error: FlaggateError, decisionId?: string): Reply {
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  if (decisionId) headers['x-flaggate-decision-id'] = decisionId;
+  if (error.code === 'REPLICATE_UNACKED' || error.code === 'AUDIT_WRITE_FAILED') headers['retry-after'] = '5';
+  if (error.status === 401) headers['www-authenticate'] = 'Bearer';
+  return { status: error.status, headers, body: Buffer.from(JSON.stringify(errorBody(error, decisionId))) };
+}
+
+export type { FlagRead };

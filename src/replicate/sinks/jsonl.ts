@@ -1,0 +1,58 @@
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AuditEntry } from '../../audit/entry.js';
+import { canonicalJson } from '../../audit/canonical.js';
+import type { Sink } from '../sink.js';
+
+const tailWindow = 64 * 1024;
+
+/**
+ * The default upstream: an append-only JSON Lines file, one canonical entry per line, fsync'd before
+ * acknowledging. Idempotent by seq: on open it reads its own last line to know what it holds.
+ */
+export function createJsonlSink(options: { name: string; path: string; required: boolean }): Sink {
+  mkdirSync(dirname(options.path), { recursive: true });
+  const fd = openSync(options.path, 'a+', 0o640);
+  let lastSeq = lastSeqInFile(fd);
+
+  return {
+    name: options.name,
+    required: options.required,
+    async deliver(entries) {
+      const fresh = entries.filter((e) => e.seq > lastSeq);
+      if (fresh.length === 0) return lastSeq;
+      const text = fresh.map((e: AuditEntry) => canonicalJson(e) + '\n').join('');
+      const bytes = Buffer.from(text, 'utf8');
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written);
+      fsyncSync(fd);
+      lastSeq = fresh[fresh.length - 1]!.seq;
+      return lastSeq;
+    },
+    async close() {
+      closeSync(fd);
+    },
+  };
+}
+
+/** The seq of the last complete line; a torn final line (crash mid-write) is ignored. */
+function lastSeqInFile(fd: number): number {
+  const size = fstatSync(fd).size;
+  if (size === 0) return 0;
+  const length = Math.min(size, tailWindow);
+  const buf = Buffer.alloc(length);
+  readSync(fd, buf, 0, length, size - length);
+  const lines = buf.toString('utf8').split('\n');
+  for (let i = lines.length - 1; i >= 0; i -= 1) {
+    const line = lines[i]!;
+    if (i === lines.length - 1 && line !== '') continue; // torn: no newline yet
+    if (line.trim() === '') continue;
+    try {
+      const seq = (JSON.parse(line) as { seq?: unknown }).seq;
+      if (typeof seq === 'number') return seq;
+    } catch {
+      continue;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,35 @@
+/** The walkthrough `flaggate serve --walkthrough` prints: copy-paste steps against the running sidecar. */
+export function walkthroughText(o: { proxyUrl: string; controlUrl: string; cli: string; dataDir: string }): string {
+  const cli = `${o.cli} dev-token --data-dir ${o.dataDir}`;
+  return `
+flaggate is running in front of the flagd file ${o.dataDir}/flags.flagd.json (environment "production").
+  proxy port   ${o.proxyUrl}   (the flag API, proxied and authorized)
+  control port ${o.controlUrl}   (metrics, health, audit)
+
+Try it from another terminal:
+
+  # 1. Mint development tokens (trusted only by this default configuration)
+  QA=$(${cli} --sub quinn --role qa)
+  RE=$(${cli} --sub riley --role release_engineer)
+  AUD=$(${cli} --sub ada --role auditor)
+
+  # 2. Read the flags
+  curl -s -H "Authorization: Bearer $QA" ${o.proxyUrl}/flags
+
+  # 3. A denied change: qa may not write in production (403, POLICY_DENIED, recorded)
+  curl -s -X POST -H "Authorization: Bearer $QA" ${o.proxyUrl}/flags/checkout.new-flow/enable
+
+  # 4. An allowed change: a release engineer, with the reason production requires
+  curl -s -X POST -H "Authorization: Bearer $RE" -H "X-Flaggate-Reason: launch checkout v2" \\
+       -H "X-Flaggate-Ticket: CHG-1042" ${o.proxyUrl}/flags/checkout.new-flow/enable
+
+  # 5. The audit entries: decision entries for both, an outcome entry for the allowed one
+  curl -s -H "Authorization: Bearer $AUD" ${o.controlUrl}/v1/audit/entries
+
+  # 6. Verify the hash chain: {"ok":true,...}
+  curl -s -H "Authorization: Bearer $AUD" ${o.controlUrl}/v1/audit/verify
+  ${o.cli} verify --db ${o.dataDir}/ledger.sqlite
+
+Press Ctrl-C to stop.
+`;
+}
