@@ -38,7 +38,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   if (config.platform.name === 'flagd' && seedFlagFile(config.platform.targetUrl!)) {
     logger.info('created the example flag file', { path: config.platform.targetUrl });
   }
-  const adapter = createAdapter(config.platform);
+  const adapter = await createAdapter(config.platform);
   const forward = createForward(config.platform);
   const ledger = openLedger({ path: config.audit.file, chainId: config.audit.chainId, clock });
   const sinks = createSinks(config.replicate.sinks);

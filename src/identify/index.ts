@@ -1,0 +1,6 @@
+/** The identify stage's only door: the verifier, the development issuer and their types. */
+export { createIdentify } from './verify-token.js';
+export type { Identify, IdentifyDeps } from './verify-token.js';
+export { ensureDevIssuer, mintDevToken } from './dev-issuer.js';
+export type { DevIssuer, MintDevTokenOptions } from './dev-issuer.js';
+export type { Actor, AuthMethod } from './actor.js';

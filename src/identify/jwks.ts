@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createLocalJWKSet, createRemoteJWKSet, errors } from 'jose';
+import type { CryptoKey, FlattenedJWSInput, JWSHeaderParameters } from 'jose';
+import type { Config } from '../config/schema.js';
+import { FlaggateError } from '../errors.js';
+import type { AuthMethod } from './actor.js';
+import { ensureDevIssuer } from './dev-issuer.js';
+
+/** Resolves the verification key for a token's protected header. */
+export type GetKey = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
+
+/** The one trusted issuer: its name, audience, key resolver and how its tokens authenticate. */
+export interface TrustedIssuer {
+  issuer: string;
+  audience: string;
+  authMethod: AuthMethod;
+  getKey: GetKey;
+}
+
+/** Remote key set fetching; operators' IdPs rotate keys, so unknown kids trigger a refetch after the cooldown. */
+export const REMOTE_JWKS = { timeoutMs: 5_000, cooldownMs: 30_000, cacheMaxAgeMs: 10 * 60_000 } as const;
+
+/**
+ * The trusted issuer from configuration. One key source is used, in this order: `jwksUrl` (OIDC),
+ * `jwksFile` (relative to dataDir), then the development issuer when `devIssuer` is true.
+ */
+export function trustedIssuer(identity: Config['identity'], dataDir: string): TrustedIssuer {
+  const { issuer, audience } = identity;
+  if (identity.jwksUrl !== undefined) {
+    return { issuer, audience, authMethod: 'oidc', getKey: remoteKeys(new URL(identity.jwksUrl)) };
+  }
+  if (identity.jwksFile !== undefined) {
+    const path = resolve(dataDir, identity.jwksFile);
+    return { issuer, audience, authMethod: 'jwt', getKey: localKeys(path, async () => JSON.parse(await readFile(path, 'utf8'))) };
+  }
+  if (identity.devIssuer) {
+    return { issuer, audience, authMethod: 'dev-token', getKey: localKeys(dataDir, async () => (await ensureDevIssuer(dataDir)).jwks) };
+  }
+  throw new TypeError('identity: set jwksUrl or jwksFile, or enable devIssuer');
+}
+
+/** A key set loaded once on first use; a failed load is retried on the next token. */
+function localKeys(source: string, load: () => Promise<unknown>): GetKey {
+  let pending: Promise<ReturnType<typeof createLocalJWKSet>> | undefined;
+  return async (header, token) => {
+    pending ??= load().then((jwks) => createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]));
+    let keys: ReturnType<typeof createLocalJWKSet>;
+    try {
+      keys = await pending;
+    } catch (cause) {
+      pending = undefined;
+      throw new FlaggateError('IDENTIFY_JWKS_UNAVAILABLE', 'the trusted key set could not be loaded', {
+        cause,
+        details: { source },
+      });
+    }
+    return keys(header, token);
+  };
+}
+
+/** A remote key set; a fetch that fails, times out or returns no valid set is JWKS_UNAVAILABLE. */
+function remoteKeys(url: URL): GetKey {
+  const keys = createRemoteJWKSet(url, {
+    timeoutDuration: REMOTE_JWKS.timeoutMs,
+    cooldownDuration: REMOTE_JWKS.cooldownMs,
+    cacheMaxAge: REMOTE_JWKS.cacheMaxAgeMs,
+  });
+  return async (header, token) => {
+    try {
+      return await keys(header, token);
+    } catch (err) {
+      // Key selection and import failures concern the token; the rest is the key set being unreachable.
+      if (
+        err instanceof errors.JWKSNoMatchingKey ||
+        err instanceof errors.JWKSMultipleMatchingKeys ||
+        err instanceof errors.JOSENotSupported ||
+        err instanceof errors.JWKInvalid
+      ) {
+        throw err;
+      }
+      throw new FlaggateError('IDENTIFY_JWKS_UNAVAILABLE', 'the issuer key set could not be fetched', {
+        cause: err,
+        details: { url: url.origin + url.pathname },
+      });
+    }
+  };
+}

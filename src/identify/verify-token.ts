@@ -1,0 +1,81 @@
+import { errors, jwtVerify } from 'jose';
+import type { JWTPayload, JWTVerifyOptions } from 'jose';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import { FlaggateError } from '../errors.js';
+import type { Actor } from './actor.js';
+import { checkAlgorithms } from './algorithms.js';
+import { parseBearer, screenHeader } from './bearer.js';
+import { actorFromClaims } from './claims.js';
+import { fromJoseError } from './jose-errors.js';
+import { trustedIssuer } from './jwks.js';
+import type { GetKey } from './jwks.js';
+
+/** What the identify stage is built from. */
+export interface IdentifyDeps {
+  identity: Config['identity'];
+  dataDir: string;
+  /** Cap on the token's size (`limits.tokenBytes`). */
+  tokenBytes: number;
+  clock: Clock;
+}
+
+/** The identify stage: an Authorization header in, a verified Actor out, or a coded 401/503. */
+export interface Identify {
+  identify(authorization: string | undefined): Promise<Actor>;
+}
+
+/** Builds the identify stage; a configuration that allows HS* or `none` is refused here. */
+export function createIdentify(deps: IdentifyDeps): Identify {
+  const { identity, tokenBytes, clock } = deps;
+  const allowed = checkAlgorithms(identity.algorithms);
+  if (!Number.isInteger(tokenBytes) || tokenBytes <= 0) throw new TypeError('tokenBytes must be a positive integer');
+  if (!Number.isInteger(identity.leewaySeconds) || identity.leewaySeconds < 0) {
+    throw new TypeError('identity.leewaySeconds must be a non-negative integer');
+  }
+  const trusted = trustedIssuer(identity, deps.dataDir);
+  const paths = { rolesClaim: identity.rolesClaim, nameClaim: identity.nameClaim };
+
+  return {
+    async identify(authorization) {
+      const token = parseBearer(authorization, tokenBytes);
+      screenHeader(token, allowed);
+      const payload = await verifyToken(token, trusted.getKey, {
+        issuer: trusted.issuer,
+        audience: trusted.audience,
+        algorithms: [...allowed],
+        clockTolerance: identity.leewaySeconds,
+        currentDate: new Date(clock.now()),
+        requiredClaims: ['sub', 'exp'],
+      });
+      return actorFromClaims(payload, paths, trusted.authMethod);
+    },
+  };
+}
+
+async function verifyToken(token: string, getKey: GetKey, options: JWTVerifyOptions): Promise<JWTPayload> {
+  try {
+    return (await jwtVerify(token, getKey, options)).payload;
+  } catch (err) {
+    if (err instanceof errors.JWKSMultipleMatchingKeys) return verifyWithEach(token, err, options);
+    throw fromJoseError(err);
+  }
+}
+
+/** A token without a kid may match several keys of the set; the one that verifies decides. */
+async function verifyWithEach(
+  token: string,
+  candidates: errors.JWKSMultipleMatchingKeys,
+  options: JWTVerifyOptions,
+): Promise<JWTPayload> {
+  for await (const key of candidates) {
+    try {
+      return (await jwtVerify(token, key, options)).payload;
+    } catch (err) {
+      if (!(err instanceof errors.JWSSignatureVerificationFailed)) throw fromJoseError(err);
+    }
+  }
+  throw new FlaggateError('IDENTIFY_TOKEN_INVALID', 'the token signature does not verify with any matching key', {
+    cause: candidates,
+  });
+}

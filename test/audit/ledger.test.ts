@@ -1,0 +1,85 @@
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { canonicalJson, chainHash, GENESIS_HASH, openLedger } from '../../src/audit/index.js';
+import { fixedClock } from '../../src/clock.js';
+import { sampleEntry } from '../support/entries.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+function tempLedger(chainId = 'test') {
+  const tmp = makeTempDir();
+  const path = `${tmp.dir}/ledger.sqlite`;
+  const ledger = openLedger({ path, chainId, clock: fixedClock(Date.UTC(2026, 0, 2, 3, 4, 5)) });
+  cleanups.push(() => {
+    ledger.close();
+    tmp.cleanup();
+  });
+  return { ledger, path };
+}
+
+describe('openLedger', () => {
+  it('chains entries: the first links to 64 zeros, each hash covers prev_hash and the canonical body', () => {
+    const { ledger } = tempLedger();
+    const first = ledger.append(sampleEntry(1));
+    const second = ledger.append(sampleEntry(2));
+    expect(first).toMatchObject({ seq: 1, prev_hash: GENESIS_HASH, chain_id: 'test', timestamp_utc: '2026-01-02T03:04:05.000Z' });
+    expect(second).toMatchObject({ seq: 2, prev_hash: first.hash });
+    const { hash, ...body } = second;
+    expect(hash).toBe(chainHash(first.hash, canonicalJson(body)));
+    expect(ledger.head()).toEqual({ seq: 2, hash: second.hash });
+  });
+
+  it('stores the body as canonical JSON, exactly the bytes that were hashed', () => {
+    const { ledger } = tempLedger();
+    const entry = ledger.append(sampleEntry(7));
+    const [row] = ledger.rowsAfter(0, 10);
+    expect(row!.body).toBe(canonicalJson(JSON.parse(row!.body)));
+    expect(chainHash(row!.prev_hash, row!.body)).toBe(entry.hash);
+  });
+
+  it.each([
+    { name: 'UPDATE', sql: "UPDATE audit_entries SET body = '{}' WHERE seq = 1" },
+    { name: 'DELETE', sql: 'DELETE FROM audit_entries WHERE seq = 1' },
+  ])('rejects $name through a raw connection (append-only triggers)', ({ sql }) => {
+    const { ledger, path } = tempLedger();
+    ledger.append(sampleEntry(1));
+    const raw = new Database(path);
+    try {
+      expect(() => raw.prepare(sql).run()).toThrow(/append-only/);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('rejects opening a file bound to another chain id', () => {
+    const { ledger, path } = tempLedger('chain-a');
+    ledger.append(sampleEntry(1));
+    expect(() => openLedger({ path, chainId: 'chain-b', clock: fixedClock(0) })).toThrow(expect.objectContaining({ code: 'AUDIT_WRITE_FAILED' }));
+  });
+
+  it('never forks when two connections append to one file', () => {
+    const { ledger, path } = tempLedger();
+    const other = openLedger({ path, chainId: 'test', clock: fixedClock(0) });
+    cleanups.push(() => other.close());
+    for (let i = 0; i < 50; i += 1) (i % 2 ? ledger : other).append(sampleEntry(i));
+    const rows = ledger.rowsAfter(0, 100);
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    rows.slice(1).forEach((r, i) => expect(r.prev_hash).toBe(rows[i]!.hash));
+  });
+
+  it('rejects values JSON cannot carry as a programming error, writing nothing', () => {
+    const { ledger } = tempLedger();
+    expect(() => ledger.append(sampleEntry(1, { new_state: { x: Number.NaN } }))).toThrow(TypeError);
+    expect(ledger.head().seq).toBe(0);
+  });
+
+  it('persists sink cursors and never moves them backwards', () => {
+    const { ledger } = tempLedger();
+    ledger.setSinkCursor('jsonl', 5);
+    ledger.setSinkCursor('jsonl', 3);
+    expect(ledger.sinkCursor('jsonl')).toBe(5);
+    expect(ledger.sinkCursor('other')).toBe(0);
+  });
+});
