@@ -1,0 +1,32 @@
+# Critical flags: writes in the listed environment classes need approvals by someone other than the requester.
+package flaggate.authz
+
+# Case-insensitive, so `Payments.Checkout` cannot slip past `payments.*`.
+critical_flag if {
+	is_string(input.change.flagKey)
+	some pattern in cfg.critical_flags
+	glob.match(lower(pattern), null, lower(input.change.flagKey))
+}
+
+approval_needed if {
+	action_kind == "write"
+	critical_flag
+	env_class in cfg.critical_approval.environment_classes
+}
+
+default approval_requirement := {"count": 0, "roles": []}
+
+approval_requirement := {
+	"count": cfg.critical_approval.required_approvals,
+	"roles": cfg.critical_approval.approver_roles,
+} if approval_needed
+
+# Distinct approver ids: the requester's own approval and approvers without a listed role do not count.
+approvers contains approval.approverId if {
+	some approval in input.approvals
+	is_string(approval.approverId)
+	trim_space(approval.approverId) != ""
+	approval.approverId != input.actor.id
+	some name in approval.roles
+	cfg.role_mapping[name] in approval_requirement.roles
+}

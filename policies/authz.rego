@@ -1,0 +1,101 @@
+# flaggate's authorization policy: the entrypoint `decision` for every change, read and audit request.
+# Roles, environment classes and critical flags are data (data.json), so changing who may do what
+# is a data edit that the bundle revision records.
+package flaggate.authz
+
+cfg := data.flaggate.config
+
+# Always defined: a request the rules below cannot evaluate is denied with a reason.
+default decision := {
+	"allow": false,
+	"reasons": ["denied by default: the request could not be evaluated"],
+	"required_approvals": 0,
+	"approver_roles": [],
+}
+
+decision := {
+	"allow": allow,
+	"reasons": reasons,
+	"required_approvals": approval_requirement.count,
+	"approver_roles": approval_requirement.roles,
+}
+
+# Allowed only when some role grants the action and nothing else denies it.
+default allow := false
+
+allow if {
+	count(grants) > 0
+	count(denials) == 0
+}
+
+reasons := sort(grants | approval_notes) if {
+	allow
+} else := sort(denials) if {
+	count(denials) > 0
+} else := ["no role grants this request"]
+
+# Grants: one sentence per role of the actor that permits the action.
+grants contains sprintf("%s may write in %s", [role, env_class]) if {
+	action_kind == "write"
+	some role in roles
+	env_class in cfg.roles[role].write_environment_classes
+}
+
+grants contains sprintf("%s may %s", [role, cfg.actions[action].label]) if {
+	action_kind == "access"
+	some role in roles
+	action in cfg.roles[role].access
+}
+
+# Denials: every reason the request cannot go ahead, each a short sentence.
+denials contains "request names no action" if not action_named
+
+denials contains sprintf("unknown action '%s'", [action]) if {
+	is_string(action)
+	not cfg.actions[action]
+}
+
+denials contains "actor holds no role" if count(role_names) == 0
+
+denials contains sprintf("unknown role '%s'", [name]) if {
+	count(roles) == 0
+	some name in unknown_role_names
+}
+
+denials contains sprintf("role %s may not write in %s", [role, env_class]) if {
+	action_kind == "write"
+	count(grants) == 0
+	some role in roles
+	not env_class in cfg.roles[role].write_environment_classes
+}
+
+denials contains sprintf("role %s may not %s", [role, cfg.actions[action].label]) if {
+	action_kind == "access"
+	count(grants) == 0
+	some role in roles
+	not action in cfg.roles[role].access
+}
+
+denials contains "a write must name an environment" if {
+	action_kind == "write"
+	not env_class
+}
+
+denials contains sprintf("%s writes require a reason (X-Flaggate-Reason)", [env_class]) if {
+	action_kind == "write"
+	env_class in cfg.reason_required_environment_classes
+	not has_reason
+}
+
+denials contains sprintf(
+	"approval required: %s in %s needs %d approval(s) by %s other than the requester, %d present",
+	[input.change.flagKey, env_class, approval_requirement.count, concat(" or ", approval_requirement.roles), count(approvers)],
+) if {
+	approval_needed
+	count(approvers) < approval_requirement.count
+}
+
+approval_notes contains sprintf("approved by %d of %d required %s", [count(approvers), approval_requirement.count, concat(" or ", approval_requirement.roles)]) if {
+	approval_needed
+	count(approvers) >= approval_requirement.count
+}

@@ -1,0 +1,311 @@
+package flaggate.authz_test
+
+import data.flaggate.authz
+
+# A write request; tests override the parts they exercise with object.union.
+write(roles, action, flag, env) := {
+	"actor": {"id": "alice", "displayName": "Alice", "authMethod": "jwt", "roles": roles},
+	"change": {
+		"platform": "unleash",
+		"action": action,
+		"flagKey": flag,
+		"environment": env,
+		"request": {"method": "POST", "path": "/x", "bodySha256": "00"},
+	},
+	"approvals": [],
+	"context": {"reason": "ticket FF-1", "links": {}, "timeUtc": "2025-01-01T00:00:00Z"},
+}
+
+access(roles, action) := {
+	"actor": {"id": "alice", "displayName": "Alice", "authMethod": "jwt", "roles": roles},
+	"change": {"platform": "unleash", "action": action},
+	"approvals": [],
+	"context": {"links": {}, "timeUtc": "2025-01-01T00:00:00Z"},
+}
+
+approval(id, roles) := {"approverId": id, "roles": roles, "approvedAt": "2025-01-01T00:00:00Z"}
+
+critical_prod(approvals) := object.union(write(["release_engineer"], "flag.enable", "payments.checkout", "production"), {"approvals": approvals})
+
+decide(req) := d if {
+	d := authz.decision with input as req
+}
+
+# --- flag_admin: writes outside production
+
+test_flag_admin_writes_in_development if {
+	d := decide(write(["flag_admin"], "flag.create", "search.v2", "development"))
+	d == {"allow": true, "reasons": ["flag_admin may write in development"], "required_approvals": 0, "approver_roles": []}
+}
+
+test_flag_admin_writes_in_staging if {
+	decide(write(["flag_admin"], "strategy.update", "search.v2", "stage")).allow
+}
+
+test_flag_admin_denied_in_production if {
+	d := decide(write(["flag_admin"], "flag.enable", "search.v2", "production"))
+	not d.allow
+	d.reasons == ["role flag_admin may not write in production"]
+}
+
+# --- release_engineer: writes anywhere, production with a reason
+
+test_release_engineer_writes_in_production if {
+	d := decide(write(["release_engineer"], "flag.disable", "search.v2", "prod"))
+	d.allow
+	d.reasons == ["release_engineer may write in production"]
+}
+
+test_release_engineer_writes_in_development if {
+	decide(write(["release_engineer"], "flag.delete", "search.v2", "dev")).allow
+}
+
+test_production_write_denied_without_reason if {
+	req := json.remove(write(["release_engineer"], "flag.enable", "search.v2", "production"), ["context/reason"])
+	d := decide(req)
+	not d.allow
+	d.reasons == ["production writes require a reason (X-Flaggate-Reason)"]
+}
+
+test_production_write_denied_with_blank_reason if {
+	req := object.union(write(["release_engineer"], "flag.enable", "search.v2", "live"), {"context": {"reason": "  ", "links": {}, "timeUtc": "t"}})
+	not decide(req).allow
+}
+
+test_staging_write_needs_no_reason if {
+	req := json.remove(write(["qa"], "flag.enable", "search.v2", "staging"), ["context/reason"])
+	decide(req).allow
+}
+
+# --- qa and product: staging only
+
+test_qa_writes_in_staging if {
+	decide(write(["qa"], "flag.update", "search.v2", "staging")).allow
+}
+
+test_qa_denied_in_production if {
+	d := decide(write(["qa"], "flag.enable", "search.v2", "production"))
+	not d.allow
+	d.reasons == ["role qa may not write in production"]
+}
+
+test_qa_denied_in_development if {
+	d := decide(write(["qa"], "flag.enable", "search.v2", "test"))
+	d.reasons == ["role qa may not write in development"]
+}
+
+test_product_writes_in_staging if {
+	decide(write(["product"], "strategy.create", "search.v2", "STAGING")).allow
+}
+
+test_product_denied_in_production if {
+	not decide(write(["product"], "flag.revive", "search.v2", "production")).allow
+}
+
+# --- auditor: never writes
+
+test_auditor_denied_write_in_staging if {
+	d := decide(write(["auditor"], "flag.enable", "search.v2", "staging"))
+	not d.allow
+	d.reasons == ["role auditor may not write in staging"]
+}
+
+test_auditor_denied_write_in_development if {
+	not decide(write(["auditor"], "flag.archive", "search.v2", "development")).allow
+}
+
+# --- role mapping and unknown roles
+
+test_mapped_group_name_grants_role if {
+	d := decide(write(["flaggate-release"], "flag.enable", "search.v2", "production"))
+	d.reasons == ["release_engineer may write in production"]
+}
+
+test_any_granting_role_suffices if {
+	decide(write(["qa", "engineering", "release_engineer"], "flag.enable", "search.v2", "production")).allow
+}
+
+test_unknown_role_denied if {
+	d := decide(write(["superuser"], "flag.enable", "search.v2", "staging"))
+	not d.allow
+	d.reasons == ["unknown role 'superuser'"]
+}
+
+test_no_roles_denied if {
+	d := decide(write([], "flag.enable", "search.v2", "staging"))
+	d.reasons == ["actor holds no role"]
+}
+
+# --- environments
+
+test_unknown_environment_is_production if {
+	d := decide(write(["flag_admin"], "flag.enable", "search.v2", "eu-west-canary"))
+	d.reasons == ["role flag_admin may not write in production"]
+}
+
+test_write_without_environment_denied if {
+	req := write(["release_engineer"], "flag.create", "search.v2", "x")
+	d := decide(json.remove(req, ["change/environment"]))
+	not d.allow
+	d.reasons == ["a write must name an environment"]
+}
+
+test_write_with_blank_environment_denied if {
+	d := decide(write(["release_engineer"], "flag.create", "search.v2", " "))
+	d.reasons == ["a write must name an environment"]
+}
+
+# --- actions
+
+test_unknown_action_denied if {
+	d := decide(write(["release_engineer"], "flag.explode", "search.v2", "staging"))
+	not d.allow
+	d.reasons == ["unknown action 'flag.explode'"]
+}
+
+test_missing_action_denied if {
+	d := decide(json.remove(access(["auditor"], "x"), ["change/action"]))
+	d.reasons == ["request names no action"]
+}
+
+test_every_role_reads_flags if {
+	every role in ["flag_admin", "release_engineer", "qa", "product", "auditor"] {
+		d := decide(access([role], "flag.read"))
+		d.allow
+		d.reasons == [sprintf("%s may read flags", [role])]
+	}
+}
+
+test_unknown_role_may_not_read if {
+	not decide(access(["visitor"], "flag.read")).allow
+}
+
+test_auditor_reads_audit_log if {
+	d := decide(access(["auditor"], "audit.read"))
+	d == {"allow": true, "reasons": ["auditor may read the audit log"], "required_approvals": 0, "approver_roles": []}
+}
+
+test_auditor_exports_audit_log if {
+	decide(access(["flaggate-auditor"], "audit.export")).allow
+}
+
+test_only_auditor_reads_audit if {
+	every role in ["flag_admin", "release_engineer", "qa", "product"] {
+		d := decide(access([role], "audit.read"))
+		not d.allow
+		d.reasons == [sprintf("role %s may not read the audit log", [role])]
+	}
+}
+
+test_release_engineer_may_not_export if {
+	d := decide(access(["release_engineer"], "audit.export"))
+	d.reasons == ["role release_engineer may not export the audit log"]
+}
+
+# --- critical flags
+
+test_critical_flag_in_production_needs_approval if {
+	d := decide(critical_prod([]))
+	not d.allow
+	d.required_approvals == 1
+	d.approver_roles == ["release_engineer"]
+	d.reasons == ["approval required: payments.checkout in production needs 1 approval(s) by release_engineer other than the requester, 0 present"]
+}
+
+test_critical_flag_approved_by_other_release_engineer if {
+	d := decide(critical_prod([approval("bob", ["release_engineer"])]))
+	d.allow
+	d.required_approvals == 1
+	d.reasons == ["approved by 1 of 1 required release_engineer", "release_engineer may write in production"]
+}
+
+test_critical_flag_approval_by_mapped_group_counts if {
+	decide(critical_prod([approval("bob", ["flaggate-release"])])).allow
+}
+
+test_self_approval_not_counted if {
+	d := decide(critical_prod([approval("alice", ["release_engineer"])]))
+	not d.allow
+	d.required_approvals == 1
+}
+
+test_approval_by_unlisted_role_not_counted if {
+	not decide(critical_prod([approval("bob", ["qa", "auditor"])])).allow
+}
+
+test_blank_approver_not_counted if {
+	not decide(critical_prod([approval(" ", ["release_engineer"])])).allow
+}
+
+test_duplicate_approver_counted_once if {
+	two := {"critical_approval": {"environment_classes": ["production"], "required_approvals": 2, "approver_roles": ["release_engineer"]}}
+	req := critical_prod([approval("bob", ["release_engineer"]), approval("bob", ["release_engineer"])])
+	d := authz.decision with input as req with data.flaggate.config as object.union(data.flaggate.config, two)
+	not d.allow
+	d.required_approvals == 2
+	d.reasons == ["approval required: payments.checkout in production needs 2 approval(s) by release_engineer other than the requester, 1 present"]
+}
+
+test_two_distinct_approvers_meet_two_required if {
+	two := {"critical_approval": {"environment_classes": ["production"], "required_approvals": 2, "approver_roles": ["release_engineer"]}}
+	req := critical_prod([approval("bob", ["release_engineer"]), approval("carol", ["release_engineer"])])
+	d := authz.decision with input as req with data.flaggate.config as object.union(data.flaggate.config, two)
+	d.allow
+}
+
+test_critical_flag_outside_production_needs_no_approval if {
+	d := decide(write(["flag_admin"], "flag.enable", "billing.invoices", "staging"))
+	d.allow
+	d.required_approvals == 0
+	d.approver_roles == []
+}
+
+test_critical_patterns_match_nested_keys if {
+	d := decide(write(["release_engineer"], "flag.update", "model.ranker.v3", "production"))
+	d.required_approvals == 1
+}
+
+test_critical_patterns_ignore_case if {
+	d := decide(write(["release_engineer"], "flag.update", "Payments.Checkout", "production"))
+	not d.allow
+	d.required_approvals == 1
+}
+
+test_non_critical_flag_needs_no_approval if {
+	d := decide(write(["release_engineer"], "flag.update", "paymentsx", "production"))
+	d.allow
+	d.required_approvals == 0
+}
+
+test_approval_reason_alongside_role_denial if {
+	d := decide(write(["qa"], "flag.enable", "payments.checkout", "production"))
+	not d.allow
+	d.required_approvals == 1
+	count(d.reasons) == 2
+}
+
+# --- robustness
+
+test_empty_input_denied_with_reasons if {
+	d := authz.decision with input as {}
+	not d.allow
+	d.reasons == ["actor holds no role", "request names no action"]
+}
+
+test_non_object_input_denied if {
+	d := authz.decision with input as "nope"
+	not d.allow
+	count(d.reasons) > 0
+}
+
+test_unmapped_names_beside_a_known_role_are_reported_as_unknown if {
+	names := authz.unknown_role_names with input as write(["qa", "engineering"], "flag.enable", "search.v2", "staging")
+	names == {"engineering"}
+}
+
+test_action_of_unhandled_kind_denied_by_fallback if {
+	d := authz.decision with input as access(["auditor"], "flag.read")
+		with data.flaggate.config.actions as {"flag.read": {"kind": "other"}}
+	not d.allow
+	d.reasons == ["no role grants this request"]
+}

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
+import { Parser, type ReadEntry } from 'tar';
+import { z } from 'zod';
+import { FlaggateError } from '../errors.js';
+
+/** The entrypoint every flaggate bundle must compile: package `flaggate.authz`, rule `decision`. */
+export const DECISION_ENTRYPOINT = 'flaggate/authz/decision';
+
+/** Size caps: a bundle is operator-supplied, but a wrong path or a hostile file must not exhaust memory. */
+export const bundleLimits = {
+  tarball: 16 * 1024 * 1024,
+  unpacked: 64 * 1024 * 1024,
+  wasm: 32 * 1024 * 1024,
+  data: 8 * 1024 * 1024,
+  manifest: 64 * 1024,
+} as const;
+
+const manifestSchema = z.looseObject({
+  revision: z.string().min(1),
+  wasm: z.array(z.looseObject({ entrypoint: z.string(), module: z.string() })).min(1),
+});
+
+/** A bundle's manifest, as far as flaggate reads it. */
+export type BundleManifest = z.infer<typeof manifestSchema>;
+
+/** The parts of an OPA bundle the engine needs, plus the tarball's digest. */
+export interface PolicyBundle {
+  wasm: Uint8Array;
+  data: Record<string, unknown>;
+  manifest: BundleManifest;
+  /** The manifest's revision. */
+  revision: string;
+  /** SHA-256 of the tarball's bytes, hex. */
+  sha256: string;
+}
+
+const wanted = { 'policy.wasm': bundleLimits.wasm, 'data.json': bundleLimits.data, '.manifest': bundleLimits.manifest };
+type WantedName = keyof typeof wanted;
+
+function invalid(message: string, cause?: unknown): FlaggateError {
+  return new FlaggateError('POLICY_BUNDLE_INVALID', `policy bundle invalid: ${message}`, cause === undefined ? {} : { cause });
+}
+
+/** Reads and parses the bundle at `path`; throws POLICY_BUNDLE_INVALID when it is missing, too large or malformed. */
+export async function readPolicyBundle(path: string): Promise<PolicyBundle> {
+  let bytes: Buffer;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw invalid(`${path} is not a file`);
+    if (info.size > bundleLimits.tarball) throw invalid(`${path} is larger than ${bundleLimits.tarball} bytes`);
+    bytes = await readFile(path);
+  } catch (err) {
+    if (err instanceof FlaggateError) throw err;
+    throw invalid(`cannot read ${path}`, err);
+  }
+  return parsePolicyBundle(bytes);
+}
+
+/** Parses a gzipped OPA bundle held in memory; the same checks as `readPolicyBundle`. */
+export async function parsePolicyBundle(bytes: Buffer): Promise<PolicyBundle> {
+  if (bytes.length > bundleLimits.tarball) throw invalid(`larger than ${bundleLimits.tarball} bytes`);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  let tarBytes: Buffer;
+  try {
+    tarBytes = gunzipSync(bytes, { maxOutputLength: bundleLimits.unpacked });
+  } catch (err) {
+    throw invalid('not a gzip stream within the size limit', err);
+  }
+  const files = await untar(tarBytes);
+
+  const manifestText = files.get('.manifest');
+  const wasm = files.get('policy.wasm');
+  const dataText = files.get('data.json');
+  if (!manifestText) throw invalid('no /.manifest');
+  if (!wasm) throw invalid('no /policy.wasm');
+  if (!dataText) throw invalid('no /data.json');
+
+  const manifest = manifestSchema.safeParse(parseJson(manifestText, '.manifest'));
+  if (!manifest.success) throw invalid(`/.manifest: ${manifest.error.message}`);
+  const module = manifest.data.wasm.find((w) => w.entrypoint === DECISION_ENTRYPOINT)?.module;
+  if (module !== '/policy.wasm') throw invalid(`/.manifest names no /policy.wasm module for ${DECISION_ENTRYPOINT}`);
+  if (!isWasm(wasm)) throw invalid('/policy.wasm is not a WebAssembly module');
+  const data = parseJson(dataText, 'data.json');
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid('/data.json is not a JSON object');
+
+  return { wasm, data: data as Record<string, unknown>, manifest: manifest.data, revision: manifest.data.revision, sha256 };
+}
+
+function isWasm(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && bytes[0] === 0x00 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d;
+}
+
+function parseJson(bytes: Buffer, name: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (err) {
+    throw invalid(`/${name} is not valid UTF-8 JSON`, err);
+  }
+}
+
+/** Collects the wanted regular files from an uncompressed tar; any warning, duplicate or oversize entry is fatal. */
+async function untar(tarBytes: Buffer): Promise<Map<WantedName, Buffer>> {
+  const files = new Map<WantedName, Buffer>();
+  let failure: FlaggateError | undefined;
+  const fail = (err: FlaggateError) => {
+    failure ??= err;
+  };
+
+  await new Promise<void>((resolve) => {
+    const parser = new Parser({
+      strict: true,
+      onReadEntry(entry: ReadEntry) {
+        const name = entry.path.replace(/^\.?\//, '');
+        if (!Object.hasOwn(wanted, name)) {
+          entry.resume();
+          return;
+        }
+        const key = name as WantedName;
+        if (entry.type !== 'File' && entry.type !== 'OldFile') fail(invalid(`/${key} is not a regular file`));
+        else if (files.has(key)) fail(invalid(`/${key} appears twice`));
+        else if ((entry.size ?? 0) > wanted[key]) fail(invalid(`/${key} is larger than ${wanted[key]} bytes`));
+        if (failure) {
+          entry.resume();
+          return;
+        }
+        const chunks: Buffer[] = [];
+        entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+        entry.on('end', () => files.set(key, Buffer.concat(chunks)));
+      },
+    });
+    parser.on('error', (err: unknown) => fail(invalid('malformed tar archive', err)));
+    parser.on('close', () => resolve());
+    parser.on('end', () => resolve());
+    parser.end(tarBytes);
+  });
+  if (failure) throw failure;
+  return files;
+}

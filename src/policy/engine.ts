@@ -1,0 +1,138 @@
+import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
+import { z } from 'zod';
+import { FlaggateError } from '../errors.js';
+import { DECISION_ENTRYPOINT, readPolicyBundle } from './bundle.js';
+import type { Decision, PolicyInput, PolicyRevision } from './decision.js';
+
+/** Evaluates policy inputs on one loaded bundle at a time. */
+export interface PolicyEngine {
+  /** One well-formed decision, or a FlaggateError (POLICY_UNDEFINED, POLICY_RESULT_INVALID, POLICY_EVAL_FAILED). */
+  decide(input: PolicyInput): Decision;
+  /** The bundle that makes decisions now. */
+  readonly revision: PolicyRevision;
+  /** Loads the bundle again from its path and swaps it in only if it loads and validates; else throws and keeps the old one. */
+  reload(): Promise<void>;
+}
+
+export interface PolicyEngineOptions {
+  bundlePath: string;
+}
+
+/** The decision exactly as the Rego entrypoint must return it; anything else fails closed. */
+const regoDecisionSchema = z.strictObject({
+  allow: z.boolean(),
+  reasons: z.array(z.string()).min(1),
+  required_approvals: z.number().int().nonnegative(),
+  approver_roles: z.array(z.string()),
+});
+
+// WASM pages are 64 KiB: a bound on what one policy may allocate (data plus one evaluation's heap).
+const MEMORY = { initial: 5, maximum: 4096 } as const;
+
+// Evaluated when a bundle loads, so a bundle that cannot decide at all is refused before it serves.
+const PROBE_INPUT: PolicyInput = {
+  actor: { id: 'flaggate-probe', displayName: 'flaggate probe', authMethod: 'dev-token', roles: [] },
+  change: { platform: 'probe', action: 'flag.read', flagKey: 'flaggate.probe' },
+  approvals: [],
+  context: { links: {}, timeUtc: '1970-01-01T00:00:00Z' },
+};
+
+interface Loaded {
+  policy: LoadedPolicy;
+  revision: PolicyRevision;
+}
+
+async function load(bundlePath: string): Promise<Loaded> {
+  const bundle = await readPolicyBundle(bundlePath);
+  const revision = Object.freeze({ revision: bundle.revision, sha256: bundle.sha256 });
+  let policy: LoadedPolicy;
+  try {
+    policy = await loadPolicy(bundle.wasm, { ...MEMORY });
+    policy.setData(bundle.data);
+  } catch (err) {
+    throw new FlaggateError('POLICY_BUNDLE_INVALID', 'policy bundle invalid: /policy.wasm does not load', {
+      cause: err,
+      details: { ...revision },
+    });
+  }
+  const entrypoints: unknown = policy.entrypoints;
+  if (typeof entrypoints !== 'object' || entrypoints === null || !Object.hasOwn(entrypoints, DECISION_ENTRYPOINT)) {
+    throw new FlaggateError('POLICY_BUNDLE_INVALID', `policy bundle invalid: no entrypoint ${DECISION_ENTRYPOINT}`, {
+      details: { ...revision },
+    });
+  }
+  const loaded = { policy, revision };
+  try {
+    evaluate(loaded, PROBE_INPUT);
+  } catch (err) {
+    throw new FlaggateError('POLICY_BUNDLE_INVALID', 'policy bundle invalid: it gives no valid decision for a probe input', {
+      cause: err,
+      details: { ...revision },
+    });
+  }
+  return loaded;
+}
+
+function evaluate({ policy, revision }: Loaded, input: PolicyInput): Decision {
+  let resultSet: unknown;
+  try {
+    resultSet = policy.evaluate(input, DECISION_ENTRYPOINT);
+  } catch (err) {
+    // opa-wasm throws strings (aborts, conflicts) as well as Errors; keep either as the cause.
+    throw new FlaggateError('POLICY_EVAL_FAILED', 'policy evaluation failed', { cause: err, details: { ...revision } });
+  }
+  if (!Array.isArray(resultSet) || resultSet.length === 0) {
+    throw new FlaggateError('POLICY_UNDEFINED', 'policy decision is undefined', { details: { ...revision } });
+  }
+  if (resultSet.length > 1) {
+    throw new FlaggateError('POLICY_RESULT_INVALID', `policy returned ${resultSet.length} results, expected one`, {
+      details: { ...revision },
+    });
+  }
+  const first: unknown = resultSet[0];
+  const raw = typeof first === 'object' && first !== null && 'result' in first ? first.result : undefined;
+  if (raw === undefined) throw new FlaggateError('POLICY_UNDEFINED', 'policy decision is undefined', { details: { ...revision } });
+  const parsed = regoDecisionSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new FlaggateError('POLICY_RESULT_INVALID', `policy decision is malformed: ${z.prettifyError(parsed.error)}`, {
+      details: { ...revision },
+    });
+  }
+  const d = parsed.data;
+  return {
+    allow: d.allow,
+    reasons: d.reasons,
+    requiredApprovals: d.required_approvals,
+    approverRoles: d.approver_roles,
+    policy: { ...revision },
+  };
+}
+
+/**
+ * Loads the OPA bundle (WASM target) at `bundlePath` and returns an engine that fails closed: no
+ * result, several results, a result off the decision schema or an evaluation error each throw their
+ * own code, never an allow. Throws POLICY_BUNDLE_INVALID when the bundle cannot be used.
+ */
+export async function createPolicyEngine(options: PolicyEngineOptions): Promise<PolicyEngine> {
+  if (typeof options?.bundlePath !== 'string' || options.bundlePath === '') {
+    throw new TypeError('createPolicyEngine: bundlePath must be a non-empty string');
+  }
+  const { bundlePath } = options;
+  let current = await load(bundlePath);
+  let reloading: Promise<void> = Promise.resolve();
+
+  return {
+    decide: (input) => evaluate(current, input),
+    get revision() {
+      return current.revision;
+    },
+    reload() {
+      // Serialized, so two reloads cannot finish out of order; a failed one leaves `current` untouched.
+      const next = reloading.then(async () => {
+        current = await load(bundlePath);
+      });
+      reloading = next.catch(() => undefined);
+      return next;
+    },
+  };
+}

@@ -1,0 +1,4 @@
+/** The decide stage: OPA bundles compiled to WASM, evaluated fail-closed. */
+export { createPolicyEngine } from './engine.js';
+export type { PolicyEngine, PolicyEngineOptions } from './engine.js';
+export type { Decision, PolicyInput, PolicyRevision } from './decision.js';

@@ -1,0 +1,28 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..', '..');
+
+/** Installs the pinned opa CLI if needed, so a first-run build happens in a hook rather than inside a test. */
+export function ensureOpa(): void {
+  execFileSync('bash', [join(root, 'scripts', 'install-opa.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Builds a WASM bundle with the real opa CLI from inline Rego into `dir`; returns the tarball's path. */
+export function buildTinyBundle(dir: string, opts: { rego: string; data?: unknown; revision: string }): string {
+  const src = join(dir, 'src');
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, 'policy.rego'), opts.rego);
+  writeFileSync(join(src, 'data.json'), JSON.stringify(opts.data ?? {}));
+  const out = join(dir, 'bundle.tar.gz');
+  execFileSync(
+    'bash',
+    [join(root, 'scripts', 'opa.sh'), 'build', '-t', 'wasm', '-e', 'flaggate/authz/decision', '--revision', opts.revision, '-o', out, 'policy.rego', 'data.json'],
+    { cwd: src, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  return out;
+}
+
+/** The repository root, for scripts and committed bundles. */
+export const repoRoot = root;
