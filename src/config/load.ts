@@ -77,7 +77,8 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, unkn
     const messages = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
     throw new FlaggateError('CONFIG_INVALID', `invalid configuration: ${messages.join('; ')}`, { details: { issues: messages } });
   }
-  const config = result.data;
+  // zod hands out its default objects by reference: copy before resolving paths and freezing.
+  const config = structuredClone(result.data);
   config.dataDir = resolve(cwd, config.dataDir);
   const inData = (p: string) => (isAbsolute(p) ? p : resolve(config.dataDir, p));
   config.audit.file = inData(config.audit.file);

@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { fc, test as propTest } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/audit/index.js';
+
+const vectors = JSON.parse(readFileSync(new URL('../fixtures/rfc8785/vectors.json', import.meta.url), 'utf8')) as Array<{ note: string; input: string; canonical: string }>;
+
+describe('canonicalJson', () => {
+  it.each(vectors)('$note', ({ input, canonical }) => {
+    expect(canonicalJson(JSON.parse(input))).toBe(canonical);
+  });
+
+  it.each([
+    { name: 'NaN', value: { a: Number.NaN } },
+    { name: 'Infinity', value: [Number.POSITIVE_INFINITY] },
+    { name: 'an undefined property', value: { a: undefined } },
+    { name: 'a function', value: { f: () => 1 } },
+    { name: 'a bigint', value: { n: 1n } },
+  ])('rejects $name as a programming error', ({ value }) => {
+    expect(() => canonicalJson(value)).toThrow(TypeError);
+  });
+
+  propTest.prop([fc.jsonValue()], { numRuns: 200 })('is idempotent and independent of key order', (value) => {
+    const once = canonicalJson(value);
+    expect(canonicalJson(JSON.parse(once))).toBe(once);
+    const shuffled = JSON.parse(JSON.stringify(value, (_k, v: unknown) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as object).reverse()) : v));
+    expect(canonicalJson(shuffled)).toBe(once);
+  });
+});

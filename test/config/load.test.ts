@@ -1,0 +1,51 @@
+import { writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+describe('loadConfig', () => {
+  it('fills the embedded defaults: flagd file, dev issuer, JSONL sink, loopback ports', () => {
+    const c = loadConfig({ env: {}, cwd: '/srv/app' });
+    expect(c).toMatchObject({
+      mode: 'development',
+      host: '127.0.0.1',
+      proxyPort: 8080,
+      controlPort: 9090,
+      dataDir: '/srv/app/data',
+      platform: { name: 'flagd', targetUrl: '/srv/app/data/flags.flagd.json', environment: 'production' },
+      identity: { devIssuer: true, issuer: 'flaggate-dev', audience: 'flaggate' },
+      audit: { file: '/srv/app/data/ledger.sqlite', chainId: 'local' },
+      replicate: { sinks: [{ type: 'jsonl', path: '/srv/app/data/audit.jsonl', required: true }] },
+    });
+    expect(Object.isFrozen(c.platform)).toBe(true);
+  });
+
+  it('lets FLAGGATE_* variables override the file', () => {
+    const tmp = makeTempDir();
+    cleanups.push(tmp.cleanup);
+    writeFileSync(`${tmp.dir}/c.yaml`, 'proxyPort: 7000\nplatform:\n  name: unleash\n  targetUrl: http://127.0.0.1:4242\n');
+    const c = loadConfig({ env: { FLAGGATE_CONFIG: `${tmp.dir}/c.yaml`, FLAGGATE_PROXY_PORT: '7100', FLAGGATE_TARGET_TOKEN: 't' }, cwd: tmp.dir });
+    expect(c.proxyPort).toBe(7100);
+    expect(c.platform).toMatchObject({ name: 'unleash', targetUrl: 'http://127.0.0.1:4242', targetToken: 't' });
+  });
+
+  it.each([
+    { name: 'a port out of range', env: { FLAGGATE_PROXY_PORT: '70000' }, key: 'proxyPort' },
+    { name: 'an unknown platform', env: { FLAGGATE_PLATFORM: 'acme' }, key: 'platform.name' },
+    { name: 'unleash without a URL', env: { FLAGGATE_PLATFORM: 'unleash' }, key: 'platform.targetUrl' },
+    { name: 'the dev issuer in production', env: { FLAGGATE_MODE: 'production' }, key: 'identity.devIssuer' },
+    { name: 'an http JWKS URL in production', env: { FLAGGATE_MODE: 'production', FLAGGATE_OIDC_JWKS_URL: 'http://idp.example/jwks' }, key: 'identity.jwksUrl' },
+  ])('rejects $name naming the key', ({ env, key }) => {
+    expect(() => loadConfig({ env })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(key) }));
+  });
+
+  it('rejects unknown keys in the file', () => {
+    const tmp = makeTempDir();
+    cleanups.push(tmp.cleanup);
+    writeFileSync(`${tmp.dir}/c.json`, '{"proxyport": 1}');
+    expect(() => loadConfig({ env: { FLAGGATE_CONFIG: `${tmp.dir}/c.json` } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+});

@@ -1,0 +1,54 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpForwarder } from '../../src/forward/index.js';
+import { rawRequest } from '../support/raw-request.js';
+
+let server: Server;
+let baseUrl: string;
+let seen: { method?: string; url?: string; headers?: IncomingHttpHeaders; body?: Buffer } = {};
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) };
+      res.writeHead(201, { 'content-type': 'application/json', 'set-cookie': 'session=platform', 'x-platform': 'yes' });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('createHttpForwarder', () => {
+  it('swaps in the platform credential, drops client secrets and flaggate headers, keeps the body byte for byte', async () => {
+    const forward = createHttpForwarder({ baseUrl: baseUrl + '/', token: 'platform-secret', timeoutMs: 2000 });
+    const body = Buffer.from('{"b": 1,   "a":"\u00e9"}\n', 'utf8');
+    const res = await forward(rawRequest('POST', '/api/x?y=1', body, {
+      authorization: 'Bearer client-token',
+      cookie: 'sid=client',
+      'content-type': 'application/json',
+      'x-flaggate-reason': 'why',
+      'x-request-id': 'abc',
+    }));
+    expect(seen.method).toBe('POST');
+    expect(seen.url).toBe('/api/x?y=1');
+    expect(seen.headers?.authorization).toBe('platform-secret');
+    expect(seen.headers?.cookie).toBeUndefined();
+    expect(seen.headers?.['x-flaggate-reason']).toBeUndefined();
+    expect(seen.headers?.['x-request-id']).toBe('abc');
+    expect(seen.body).toEqual(body);
+    expect(res.status).toBe(201);
+    expect(res.headers['x-platform']).toBe('yes');
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(res.body.toString()).toBe('{"ok":true}');
+  });
+
+  it('rejects with FORWARD_PLATFORM_UNREACHABLE when nothing listens', async () => {
+    const forward = createHttpForwarder({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 2000 });
+    await expect(forward(rawRequest('GET', '/'))).rejects.toMatchObject({ code: 'FORWARD_PLATFORM_UNREACHABLE' });
+  });
+});

@@ -1,0 +1,85 @@
+import { appendFileSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openLedger } from '../../src/audit/index.js';
+import { fixedClock } from '../../src/clock.js';
+import { createMetrics } from '../../src/metrics.js';
+import { createJsonlSink, createReplicator, type Sink } from '../../src/replicate/index.js';
+import { sampleEntry } from '../support/entries.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const cleanups: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function setup() {
+  const tmp = makeTempDir();
+  const ledger = openLedger({ path: `${tmp.dir}/ledger.sqlite`, chainId: 'test', clock: fixedClock(0) });
+  cleanups.push(() => tmp.cleanup(), () => ledger.close());
+  return { dir: tmp.dir, ledger };
+}
+
+const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; hash: string });
+
+describe('createJsonlSink', () => {
+  it('appends each entry once, in order, even when delivered twice', async () => {
+    const { dir, ledger } = setup();
+    const entries = [1, 2, 3].map((n) => ledger.append(sampleEntry(n)));
+    const sink = createJsonlSink({ name: 'jsonl', path: `${dir}/audit.jsonl`, required: true });
+    cleanups.push(() => sink.close());
+    expect(await sink.deliver(entries.slice(0, 2))).toBe(2);
+    expect(await sink.deliver(entries)).toBe(3);
+    expect(lines(`${dir}/audit.jsonl`).map((l) => l.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('knows what it holds after a restart, ignoring a torn last line', async () => {
+    const { dir, ledger } = setup();
+    const entries = [1, 2, 3].map((n) => ledger.append(sampleEntry(n)));
+    const first = createJsonlSink({ name: 'jsonl', path: `${dir}/audit.jsonl`, required: true });
+    await first.deliver(entries.slice(0, 2));
+    await first.close();
+    appendFileSync(`${dir}/audit.jsonl`, '{"seq":3,"trunc');
+    const second = createJsonlSink({ name: 'jsonl', path: `${dir}/audit.jsonl`, required: true });
+    cleanups.push(() => second.close());
+    expect(await second.deliver(entries.slice(0, 2))).toBe(2);
+  });
+});
+
+describe('createReplicator', () => {
+  it('delivers everything up to a seq to every required sink and persists the cursor', async () => {
+    const { dir, ledger } = setup();
+    const sink = createJsonlSink({ name: 'jsonl', path: `${dir}/audit.jsonl`, required: true });
+    const replicator = createReplicator({ source: ledger, sinks: [sink], metrics: createMetrics() });
+    cleanups.push(() => replicator.close());
+    for (let n = 1; n <= 5; n += 1) ledger.append(sampleEntry(n));
+    await Promise.all([replicator.through(3), replicator.through(5), replicator.through(1)]);
+    expect(ledger.sinkCursor('jsonl')).toBe(5);
+    expect(lines(`${dir}/audit.jsonl`).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('rejects with REPLICATE_UNACKED when a required sink fails, then catches up when it recovers', async () => {
+    const { ledger } = setup();
+    let down = true;
+    const held: number[] = [];
+    const flaky: Sink = {
+      name: 'flaky',
+      required: true,
+      async deliver(entries) {
+        if (down) throw new Error('connection refused');
+        for (const e of entries) if (!held.includes(e.seq)) held.push(e.seq);
+        return entries.at(-1)!.seq;
+      },
+      async close() {},
+    };
+    const metrics = createMetrics();
+    const replicator = createReplicator({ source: ledger, sinks: [flaky], metrics });
+    ledger.append(sampleEntry(1));
+    await expect(replicator.through(1)).rejects.toMatchObject({ code: 'REPLICATE_UNACKED', details: { sink: 'flaky', seq: 1 } });
+    expect(ledger.sinkCursor('flaky')).toBe(0);
+    ledger.append(sampleEntry(2));
+    down = false;
+    await replicator.through(2);
+    expect(held).toEqual([1, 2]);
+    expect((await metrics.registry.getSingleMetricAsString('flaggate_replicate_failures_total'))).toMatch(/sink="flaky"} 1/);
+  });
+});
