@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Prepares a machine (or a fresh clone) for the test suite; safe to run again, it only does what is missing:
+#   1. the pinned Unleash server in test/support/unleash-server (npm ci from its lockfile);
+#   2. PostgreSQL server binaries (initdb, pg_ctl, postgres), from Debian's packages when root;
+#   3. the pinned opa CLI (scripts/install-opa.sh).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+say() { echo "setup-test-env: $*"; }
+
+# 1. Unleash. npm writes node_modules/.package-lock.json on every install: older than the lockfile means stale.
+unleash_dir="$root/test/support/unleash-server"
+stamp="$unleash_dir/node_modules/.package-lock.json"
+if [ ! -d "$unleash_dir/node_modules/unleash-server" ] || [ ! -f "$stamp" ] || [ "$unleash_dir/package-lock.json" -nt "$stamp" ]; then
+  say "installing unleash-server from test/support/unleash-server/package-lock.json"
+  # Unleash declares node >= 22 but runs on 20 for what the tests use; its install scripts
+  # (husky, an analytics ping, optional native ssh builds) are not needed, so they are skipped.
+  (cd "$unleash_dir" && npm ci --engine-strict=false --no-audit --no-fund --ignore-scripts)
+else
+  say "unleash-server $(node -p "require('$unleash_dir/node_modules/unleash-server/package.json').version") already installed"
+fi
+
+# 2. PostgreSQL server binaries; test/support/postgres.ts looks in the same places.
+find_pg_bin() {
+  local d
+  for d in "${FLAGGATE_PG_BIN:-}" /usr/lib/postgresql/17/bin /usr/lib/postgresql/16/bin /usr/lib/postgresql/15/bin ${PATH//:/ }; do
+    if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then echo "$d"; return 0; fi
+  done
+  return 1
+}
+if pg_bin="$(find_pg_bin)"; then
+  say "PostgreSQL server binaries in $pg_bin ($("$pg_bin/postgres" --version))"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing PostgreSQL server from Debian packages"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
+  pg_bin="$(find_pg_bin)" || { say "postgresql installed but initdb/pg_ctl/postgres still not found" >&2; exit 1; }
+  say "PostgreSQL server binaries in $pg_bin"
+else
+  say "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found; install PostgreSQL 15+ or set FLAGGATE_PG_BIN" >&2
+  exit 1
+fi
+# PostgreSQL refuses to run as root; the tests then run it as the 'postgres' user.
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+  say "creating system user postgres"
+  useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+fi
+
+# 3. opa.
+say "opa at $(bash "$root/scripts/install-opa.sh")"

@@ -1,0 +1,140 @@
+/**
+ * Turns a raw request to the Unleash API into a read, a recognized write (a FlagChange), or an
+ * unrecognized write. Pure: no I/O, no clock.
+ */
+import { FlaggateError } from '../../errors.js';
+import type { Classification, FlagChange, FlagRead } from '../adapter.js';
+import { pathOnly, type RawRequest } from '../../intercept/raw-request.js';
+import { isObject, readJsonBody, type JsonObject, type PatchOperation } from './body.js';
+import { isUsableName, matchWrite, splitPath, type Segment, type WriteRoute } from './routes.js';
+
+export const PLATFORM = 'unleash';
+
+/**
+ * Feature-level writes (create, update, archive, delete, revive) touch every environment at once, so
+ * their `environment` is `'*'`. The policy treats an environment name it does not know as
+ * production-class, which is the safe reading of "all environments".
+ */
+export const ALL_ENVIRONMENTS = '*';
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Classifies one request. Throws ADAPT_ROUTE_UNKNOWN for paths outside `/api/` or paths that could be
+ * read two ways, ADAPT_MEDIA_TYPE_UNSUPPORTED and ADAPT_BODY_MALFORMED for JSON writes whose body
+ * is not `application/json` or not the JSON the route takes.
+ */
+export function classifyUnleash(req: RawRequest): Classification {
+  const path = pathOnly(req);
+  const segments = splitPath(path);
+  if (segments[0]?.raw.toLowerCase() !== 'api') {
+    throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'only the Unleash API under /api/ is proxied', { details: { path } });
+  }
+  const method = req.method.toUpperCase();
+  if (method === 'GET' || method === 'HEAD') return { kind: 'read', read: readOf(segments) };
+  const hit = WRITE_METHODS.has(method) ? matchWrite(method, segments) : undefined;
+  if (!hit) {
+    return { kind: 'unrecognized', method, path: req.path, reason: `no Unleash write route for ${method} ${path}` };
+  }
+  return { kind: 'write', change: changeOf(req, method, hit.route, hit.params) };
+}
+
+function readOf(segments: readonly Segment[]): FlagRead {
+  const read: FlagRead = { platform: PLATFORM, action: 'flag.read' };
+  const after = (name: string): string | undefined => {
+    const i = segments.findIndex((s) => s.raw.toLowerCase() === name);
+    return i === -1 ? undefined : segments[i + 1]?.decoded;
+  };
+  const project = after('projects');
+  const flagKey = after('features');
+  const environment = after('environments');
+  if (project !== undefined) read.project = project;
+  if (flagKey !== undefined) read.flagKey = flagKey;
+  if (environment !== undefined) read.environment = environment;
+  return read;
+}
+
+function changeOf(
+  req: RawRequest,
+  method: string,
+  route: WriteRoute,
+  params: Record<string, string>,
+): FlagChange {
+  const body = route.body === 'none' ? undefined : readJsonBody(req, route.body);
+  const flagKey = route.flagKeyFrom === 'body' ? nameFromBody(body) : params.feature;
+  if (flagKey === undefined) throw new TypeError(`route ${route.pattern} yields no flag key`);
+  const change: FlagChange = {
+    platform: PLATFORM,
+    action: route.action,
+    flagKey,
+    environment: params.environment ?? ALL_ENVIRONMENTS,
+    newState: newStateOf(route, params, body),
+    // The path as received, query included: it is what is forwarded and recorded.
+    request: { method, path: req.path, bodySha256: req.bodySha256 },
+  };
+  if (params.project !== undefined) change.project = params.project;
+  return change;
+}
+
+function nameFromBody(body: JsonObject | PatchOperation[] | undefined): string {
+  const name = isObject(body) ? body.name : undefined;
+  if (typeof name !== 'string' || !isUsableName(name)) {
+    throw new FlaggateError('ADAPT_BODY_MALFORMED', 'body.name must be a usable flag name', { details: { field: 'name' } });
+  }
+  return name;
+}
+
+function newStateOf(
+  route: WriteRoute,
+  params: Record<string, string>,
+  body: JsonObject | PatchOperation[] | undefined,
+): unknown {
+  const patch = Array.isArray(body) ? { patch: body } : undefined;
+  switch (route.action) {
+    case 'flag.enable':
+      return { enabled: true };
+    case 'flag.disable':
+      return { enabled: false };
+    case 'flag.archive':
+      return { archived: true };
+    case 'flag.revive':
+      return { archived: false };
+    case 'flag.delete':
+      return { deleted: true };
+    case 'strategy.delete':
+      return { id: params.strategyId, deleted: true };
+    case 'strategy.create':
+      return normalizeStrategy(body as JsonObject);
+    case 'strategy.update':
+      // The id from the path wins over any id in the body: it is the strategy Unleash will change.
+      return patch ? { id: params.strategyId, ...patch } : { ...normalizeStrategy(body as JsonObject), id: params.strategyId };
+    default:
+      return patch ?? body;
+  }
+}
+
+/**
+ * A strategy with its lists present and its rollout as a number: Unleash sends `rollout` as a string
+ * parameter ("25"), which policies should not have to parse.
+ */
+function normalizeStrategy(body: JsonObject): JsonObject {
+  const { parameters = {}, constraints = [], segments = [] } = body;
+  if (!isObject(parameters)) throw fieldMalformed('parameters', 'an object');
+  if (!Array.isArray(constraints)) throw fieldMalformed('constraints', 'an array');
+  if (!Array.isArray(segments)) throw fieldMalformed('segments', 'an array');
+  // `rollout` is derived only; a top-level one from the client would mislead the policy.
+  const { rollout: _ignored, ...rest } = body;
+  const out: JsonObject = { ...rest, parameters, constraints, segments };
+  if (parameters.rollout !== undefined) {
+    const rollout = typeof parameters.rollout === 'string' ? Number(parameters.rollout.trim()) : parameters.rollout;
+    if (typeof rollout !== 'number' || !Number.isFinite(rollout) || String(parameters.rollout).trim() === '') {
+      throw fieldMalformed('parameters.rollout', 'a number');
+    }
+    out.rollout = rollout;
+  }
+  return out;
+}
+
+function fieldMalformed(field: string, want: string): FlaggateError {
+  return new FlaggateError('ADAPT_BODY_MALFORMED', `${field} must be ${want}`, { details: { field } });
+}

@@ -1,0 +1,196 @@
+/**
+ * A private, throw-away PostgreSQL cluster for tests: its own temp dir, trust auth on loopback only,
+ * a free 127.0.0.1 port, fsync off. PostgreSQL refuses to run as root, so under root every server
+ * binary runs as the `postgres` user. A detached watchdog stops the cluster if the test process dies
+ * without cleaning up (SIGKILL included); a normal exit stops it synchronously.
+ */
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const run = promisify(execFile);
+
+/** A running (or stopped) private cluster. */
+export interface PgCluster {
+  readonly port: number;
+  /** `postgres://postgres@127.0.0.1:PORT/DB` (default database `postgres`). */
+  url(dbName?: string): string;
+  /** Creates a database and returns its URL. */
+  createDatabase(name: string): Promise<string>;
+  /** Starts the cluster again after a stop, on the same port and data dir. */
+  start(): Promise<void>;
+  /** Fast shutdown, then removes the temp dir; idempotent. */
+  stop(): Promise<void>;
+  /** `pg_ctl stop -m immediate`: a crash-like stop that keeps the data dir for a later `start()`. */
+  stopImmediate(): Promise<void>;
+}
+
+const live = new Set<() => void>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const stopSync of live) stopSync();
+  });
+}
+
+/** The directory holding initdb, pg_ctl and postgres (FLAGGATE_PG_BIN overrides). */
+export function findPgBin(): string {
+  const candidates = [
+    process.env.FLAGGATE_PG_BIN,
+    '/usr/lib/postgresql/17/bin',
+    '/usr/lib/postgresql/16/bin',
+    '/usr/lib/postgresql/15/bin',
+    ...(process.env.PATH ?? '').split(':'),
+  ];
+  for (const dir of candidates) {
+    if (dir && ['initdb', 'pg_ctl', 'postgres'].every((b) => existsSync(join(dir, b)))) return dir;
+  }
+  throw new Error('PostgreSQL server binaries (initdb, pg_ctl, postgres) not found; run scripts/setup-test-env.sh');
+}
+
+/** A loopback port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** argv that runs `bin` as the cluster owner. */
+function ownerArgv(bin: string, args: string[]): [string, string[]] {
+  return asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+}
+
+async function runOwner(bin: string, args: string[]): Promise<void> {
+  const [cmd, argv] = ownerArgv(bin, args);
+  try {
+    await run(cmd, argv, { timeout: 120_000 });
+  } catch (err) {
+    const e = err as { stderr?: string; stdout?: string };
+    throw new Error(`${bin} ${args.join(' ')} failed: ${e.stderr ?? ''}${e.stdout ?? ''}`, { cause: err });
+  }
+}
+
+/** Starts a new private cluster. */
+export async function startPostgres(): Promise<PgCluster> {
+  const binDir = findPgBin();
+  const pgCtl = join(binDir, 'pg_ctl');
+  const dir = mkdtempSync(join(tmpdir(), 'flaggate-pg-'));
+  const data = join(dir, 'data');
+  const logFile = join(dir, 'postgres.log');
+  if (asRoot) chownSync(dir, uidOf('postgres'), gidOf('postgres'));
+
+  await runOwner(join(binDir, 'initdb'), [
+    '-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C',
+  ]);
+  // Only the socket in our own dir and 127.0.0.1 are ever trusted.
+  writeFileSync(join(data, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 trust\n');
+  if (asRoot) chownSync(join(data, 'pg_hba.conf'), uidOf('postgres'), gidOf('postgres'));
+
+  const port = await freePort();
+  const serverOpts = [
+    `-k ${dir}`, '-h 127.0.0.1', `-p ${port}`,
+    '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c max_connections=200',
+  ].join(' ');
+
+  let running = false;
+  let removed = false;
+  const watchdog = startWatchdog(process.pid, pgCtl, data, dir);
+
+  const stopSync = (): void => {
+    if (running) {
+      const [cmd, argv] = ownerArgv(pgCtl, ['-D', data, 'stop', '-m', 'immediate', '-w']);
+      spawnSync(cmd, argv, { stdio: 'ignore', timeout: 30_000 });
+      running = false;
+    }
+    if (watchdog.pid !== undefined && watchdog.exitCode === null) {
+      try {
+        process.kill(watchdog.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (!removed) {
+      rmSync(dir, { recursive: true, force: true });
+      removed = true;
+    }
+    live.delete(stopSync);
+  };
+
+  const start = async (): Promise<void> => {
+    if (running) return;
+    await runOwner(pgCtl, ['-D', data, '-l', logFile, '-w', '-t', '60', '-o', serverOpts, 'start']);
+    running = true;
+  };
+
+  const stopWith = async (mode: 'fast' | 'immediate'): Promise<void> => {
+    if (!running) return;
+    await runOwner(pgCtl, ['-D', data, 'stop', '-m', mode, '-w', '-t', '60']);
+    running = false;
+  };
+
+  await start();
+  installExitHook();
+  live.add(stopSync);
+
+  const url = (dbName = 'postgres'): string => `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(dbName)}`;
+
+  return {
+    port,
+    url,
+    async createDatabase(name: string): Promise<string> {
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new TypeError(`database name not allowed: ${name}`);
+      const client = new pg.Client({ connectionString: url() });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await client.end();
+      }
+      return url(name);
+    },
+    start,
+    async stop(): Promise<void> {
+      await stopWith('fast');
+      stopSync();
+    },
+    stopImmediate: () => stopWith('immediate'),
+  };
+}
+
+/**
+ * A detached shell that waits for `parentPid` to disappear, then stops the cluster and removes its dir.
+ * It only ever touches the cluster whose data dir it was given.
+ */
+function startWatchdog(parentPid: number, pgCtl: string, data: string, dir: string): ChildProcess {
+  const q = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+  const stop = asRoot
+    ? `runuser -u postgres -- ${q(pgCtl)} -D ${q(data)} stop -m immediate -w`
+    : `${q(pgCtl)} -D ${q(data)} stop -m immediate -w`;
+  const script = `while kill -0 ${parentPid} 2>/dev/null; do sleep 1; done; ${stop} >/dev/null 2>&1; rm -rf ${q(dir)}`;
+  const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  child.unref();
+  return child;
+}
+
+function idOf(flag: '-u' | '-g', user: string): number {
+  const out = spawnSync('id', [flag, user], { encoding: 'utf8' });
+  const n = Number.parseInt(out.stdout, 10);
+  if (!Number.isInteger(n)) throw new Error(`no such user: ${user}`);
+  return n;
+}
+const uidOf = (user: string): number => idOf('-u', user);
+const gidOf = (user: string): number => idOf('-g', user);

@@ -1,0 +1,161 @@
+/**
+ * A real Unleash server (the version pinned in test/support/unleash-server/package.json) for tests,
+ * in a child Node process, on a fresh database of a cluster from `startPostgres()`, seeded with one
+ * admin API token. Stopped by PID: SIGTERM, then SIGKILL after a timeout; also on process exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { freePort } from './postgres.js';
+
+const serverDir = join(dirname(fileURLToPath(import.meta.url)), 'unleash-server');
+
+/** A running Unleash server. */
+export interface UnleashServer {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  /** An admin API token, `*:*.<secret>`, sent as the raw `Authorization` header value. */
+  readonly adminToken: string;
+  readonly pid: number;
+  /** Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartUnleashOptions {
+  /** Any database URL on the cluster; a fresh database is created next to it for this server. */
+  databaseUrl: string;
+  /** How long the first start (schema migration included) may take. */
+  startTimeoutMs?: number;
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) killQuietly(child, 'SIGKILL');
+  });
+}
+
+function killQuietly(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+let dbCounter = 0;
+
+async function createFreshDatabase(databaseUrl: string): Promise<string> {
+  const name = `unleash_${process.pid}_${++dbCounter}_${randomBytes(3).toString('hex')}`;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const u = new URL(databaseUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Starts Unleash and resolves once `/health` is 200 and the admin token is accepted. */
+export async function startUnleash(opts: StartUnleashOptions): Promise<UnleashServer> {
+  const databaseUrl = await createFreshDatabase(opts.databaseUrl);
+  const port = await freePort();
+  const adminToken = `*:*.${randomBytes(24).toString('hex')}`;
+  const url = `http://127.0.0.1:${port}`;
+
+  const child = spawn(process.execPath, [join(serverDir, 'start.mjs')], {
+    cwd: serverDir,
+    env: {
+      ...process.env,
+      FLAGGATE_UNLEASH_DATABASE_URL: databaseUrl,
+      FLAGGATE_UNLEASH_PORT: String(port),
+      FLAGGATE_UNLEASH_ADMIN_TOKEN: adminToken,
+      FLAGGATE_UNLEASH_PARENT_PID: String(process.pid),
+      SEND_TELEMETRY: 'false',
+      CHECK_VERSION: 'false',
+      NODE_ENV: 'production',
+      TZ: 'UTC',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error('could not spawn the Unleash server');
+  installExitHook();
+  live.add(child);
+
+  // Keep the tail of its output for the error message if it never becomes ready.
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-8000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  exited.then(() => live.delete(child), () => undefined);
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    killQuietly(child, 'SIGTERM');
+    const timer = setTimeout(() => killQuietly(child, 'SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  try {
+    await waitUntilReady(url, adminToken, child, opts.startTimeoutMs ?? 150_000);
+  } catch (err) {
+    await stop();
+    throw new Error(`Unleash did not become ready: ${(err as Error).message}\n${output}`, { cause: err });
+  }
+  return { url, adminToken, pid: child.pid, stop };
+}
+
+async function waitUntilReady(url: string, token: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the server exited (${child.exitCode ?? child.signalCode})`);
+    }
+    try {
+      const health = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
+      if (health.status === 200) {
+        await assertEnvironmentsReady(url, token);
+        return;
+      }
+    } catch (err) {
+      if (err instanceof ReadinessError) throw err;
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`no healthy answer within ${timeoutMs} ms`);
+}
+
+class ReadinessError extends Error {}
+
+/** The admin token works, and `development` and `production` are enabled on the `default` project. */
+async function assertEnvironmentsReady(url: string, token: string): Promise<void> {
+  const res = await fetch(`${url}/api/admin/projects/default/overview`, { headers: { authorization: token } });
+  if (res.status !== 200) throw new ReadinessError(`admin token rejected: ${res.status} ${await res.text()}`);
+  const overview = (await res.json()) as { environments?: { environment: string }[] };
+  const envRes = await fetch(`${url}/api/admin/environments`, { headers: { authorization: token } });
+  const { environments } = (await envRes.json()) as { environments: { name: string; enabled: boolean }[] };
+  for (const name of ['development', 'production']) {
+    const onProject = overview.environments?.some((e) => e.environment === name);
+    const enabled = environments.some((e) => e.name === name && e.enabled);
+    if (!onProject || !enabled) throw new ReadinessError(`environment ${name} is not enabled on project default`);
+  }
+}
