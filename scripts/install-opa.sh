@@ -7,7 +7,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$root/.tools/bin"
 want="${OPA_VERSION#v}"
 
-has_version() { "$1" version 2>/dev/null | grep -q "^Version: ${want}$"; }
+# Capture first: `grep -q` closing the pipe early would SIGPIPE opa and fail under pipefail.
+has_version() { local out; out="$("$1" version 2>/dev/null)" || return 1; grep -q "^Version: ${want}$" <<<"$out"; }
 
 if [ -x "$bin/opa" ] && has_version "$bin/opa"; then echo "$bin/opa"; exit 0; fi
 if command -v opa >/dev/null && has_version "$(command -v opa)"; then
