@@ -3,9 +3,10 @@
  * input all derive from it. Field names are the auditor-facing ones (snake_case); absent values are
  * `null`, never omitted, so every entry has the same shape and canonical form.
  */
-export type EntryType = 'change.decision' | 'change.outcome';
+export type EntryType = 'change.decision' | 'change.outcome' | 'change.reconciled';
 
-export type OutcomeStatus = 'applied' | 'failed' | 'not_forwarded';
+/** `not_applied` and `unknown` come only from reconciling an in-doubt change after a crash. */
+export type OutcomeStatus = 'applied' | 'failed' | 'not_forwarded' | 'not_applied' | 'unknown';
 
 export interface EntryActor {
   id: string;

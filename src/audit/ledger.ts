@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import { isoUtc } from '../clock.js';
 import { FlaggateError } from '../errors.js';
 import { canonicalJson } from './canonical.js';
+import { auditEntryBodySchema } from './entry-schema.js';
 import type { AuditEntry, AuditEntryBody, NewEntry, StoredRow } from './entry.js';
 import { GENESIS_HASH } from './entry.js';
 import { chainHash } from './hash-entry.js';
@@ -84,6 +85,11 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
       event_id: randomUUID(),
       timestamp_utc: isoUtc(options.clock.now()),
     };
+    const valid = auditEntryBodySchema.safeParse(body);
+    if (!valid.success) {
+      const issues = valid.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+      throw new FlaggateError('AUDIT_WRITE_FAILED', `the audit entry does not match its schema: ${issues.join('; ')}`, { details: { issues } });
+    }
     const canonical = canonicalJson(body);
     const hash = chainHash(prev.hash, canonical);
     insert.run(body.seq, body.chain_id, body.prev_hash, hash, canonical);
@@ -97,7 +103,7 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
       try {
         return appendTx.immediate(entry);
       } catch (cause) {
-        if (cause instanceof TypeError) throw cause;
+        if (cause instanceof TypeError || cause instanceof FlaggateError) throw cause;
         throw new FlaggateError('AUDIT_WRITE_FAILED', 'the audit entry could not be committed', { cause });
       }
     },

@@ -83,3 +83,23 @@ describe('openLedger', () => {
     expect(ledger.sinkCursor('other')).toBe(0);
   });
 });
+
+describe('the published entry schema', () => {
+  it('docs/audit-entry.schema.json is generated from the schema every entry is checked against', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { auditEntryJsonSchema } = await import('../../src/audit/entry-schema.js');
+    const published = JSON.parse(readFileSync(new URL('../../docs/audit-entry.schema.json', import.meta.url), 'utf8'));
+    expect(published, 'run: npm run build && node scripts/write-entry-schema.mjs').toEqual(auditEntryJsonSchema());
+  });
+
+  it.each([
+    { name: 'an empty actor id', overrides: { actor: { id: '', display_name: '', auth_method: 'jwt', roles: [] } } },
+    { name: 'an unknown auth method', overrides: { actor: { id: 'a', display_name: 'A', auth_method: 'password', roles: [] } } },
+    { name: 'a body digest that is not hex', overrides: { request: { method: 'POST', path: '/x', body_sha256: 'nope' } } },
+    { name: 'an extra field', overrides: { surprise: true } },
+  ])('rejects an entry with $name before writing anything', ({ overrides }) => {
+    const { ledger } = tempLedger();
+    expect(() => ledger.append(sampleEntry(1, overrides as never))).toThrow(expect.objectContaining({ code: 'AUDIT_WRITE_FAILED' }));
+    expect(ledger.head().seq).toBe(0);
+  });
+});

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const isoUtc = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+const text = z.string().max(4096);
+const nullableText = text.nullable();
+
+/**
+ * The audit entry's schema: every entry is checked against it before it is written, and
+ * `docs/audit-entry.schema.json` is generated from it (a test fails when the two drift apart).
+ * Mirrors `AuditEntryBody` in entry.ts field for field.
+ */
+export const auditEntryBodySchema = z
+  .strictObject({
+    chain_id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).describe('the chain this entry belongs to (one per sidecar replica)'),
+    seq: z.number().int().positive().describe('position in the chain, from 1, without gaps'),
+    prev_hash: hex64.describe('hash of the entry at seq - 1; 64 zeros for seq 1'),
+    event_id: z.uuid().describe('unique id of this entry'),
+    entry_type: z.enum(['change.decision', 'change.outcome', 'change.reconciled']).describe('decision before forwarding; outcome after; reconciled after a crash left the outcome in doubt'),
+    decision_id: z.uuid().describe('shared by a decision and its outcome; returned to the client as X-Flaggate-Decision-Id'),
+    timestamp_utc: isoUtc.describe('when the entry was written, UTC, millisecond precision'),
+    actor: z.strictObject({
+      id: text.min(1),
+      display_name: text,
+      auth_method: z.enum(['jwt', 'oidc', 'dev-token']),
+      roles: z.array(text),
+    }),
+    action: text.min(1).describe("e.g. flag.enable, strategy.update; 'unrecognized' for a write no adapter knew"),
+    platform: text.min(1),
+    project: nullableText,
+    flag_key: nullableText,
+    environment: nullableText.describe("the environment; '*' for a change that spans every environment"),
+    previous_state: z.unknown().describe('the flag as read from the platform before the change (targets, strategies, rollout where the platform has them); null if absent'),
+    new_state: z.unknown().describe('what the request asks for, normalized'),
+    reason: nullableText.describe('X-Flaggate-Reason'),
+    approval: z.strictObject({
+      required: z.boolean(),
+      required_approvals: z.number().int().nonnegative(),
+      approver_roles: z.array(text),
+      approved_by: z.array(text),
+      approved_at: isoUtc.nullable(),
+      approval_proof: nullableText,
+    }),
+    linked_artifacts: z.strictObject({ pr: nullableText, build: nullableText, ticket: nullableText }),
+    decision: z.strictObject({
+      allow: z.boolean(),
+      reasons: z.array(text),
+      error_code: nullableText.describe('set when a failure, not the policy, refused the change'),
+      policy_revision: nullableText.describe('the policy bundle revision that decided'),
+      policy_sha256: hex64.nullable().describe('SHA-256 of the policy bundle tarball'),
+    }),
+    request: z.strictObject({ method: text.min(1), path: text.min(1), body_sha256: hex64 }),
+    outcome: z
+      .strictObject({
+        status: z.enum(['applied', 'failed', 'not_forwarded', 'not_applied', 'unknown']),
+        platform_status: z.number().int().nullable(),
+        error_code: nullableText,
+        detail: nullableText,
+        response_sha256: hex64.nullable(),
+      })
+      .nullable()
+      .describe('what happened to the change; null on decision entries'),
+  })
+  .describe('flaggate audit entry, without its hash: hash = SHA-256(prev_hash || RFC 8785 canonical JSON of this object)');
+
+/** The JSON Schema published in docs/. */
+export function auditEntryJsonSchema(): Record<string, unknown> {
+  return { $id: 'https://flaggate.dev/schema/audit-entry.json', title: 'flaggate audit entry', ...z.toJSONSchema(auditEntryBodySchema) };
+}
