@@ -1,0 +1,154 @@
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../clock.js';
+import { FlaggateError } from '../errors.js';
+import { TimestampError } from './errors.js';
+import { buildCertificate, caExtensions, nameDer, tsaExtensions } from './cert-build.js';
+import { extendedKeyUsage, readPemCerts, toPem } from './cert-info.js';
+import type { CertInfo } from './cert-info.js';
+import { OID } from './oids.js';
+import { parseTimeStampReq, sha256Imprint } from './request.js';
+import type { TimeStampReq } from './request.js';
+import { buildTimeStampResp } from './response.js';
+import type { FailInfo } from './response.js';
+import { signTimestampToken } from './signer.js';
+import { buildTstInfo } from './tst-info.js';
+
+/** flaggate's own TSA policy: a UUID-based OID (X.667, arc 2.25), so no registration is needed. */
+export const DEFAULT_TSA_POLICY = '2.25.62504771383336577966379114628321943361';
+
+/** Operator-supplied signer: PKCS#8 key, TSA certificate first then its chain, and the trust anchor. */
+export interface SuppliedTsaKey {
+  keyPem: string;
+  certChainPem: string;
+  trustAnchorPem: string;
+}
+
+export interface EmbeddedTsa {
+  /** Answers a DER `TimeStampReq` with a DER `TimeStampResp`; bad requests get a rejection, never a throw. */
+  respond(tsq: Buffer): Promise<Buffer>;
+  /** Issues a bare token (with certificates) over a SHA-256 digest, hex. */
+  stamp(digestHex: string): Promise<Buffer>;
+  /** The TSA certificate then its issuers, PEM (served at `GET /v1/tsa/certs`). */
+  certificateChainPem(): string;
+  /** The certificate verifiers should trust, PEM. */
+  trustAnchorPem(): string;
+  readonly policyOid: string;
+}
+
+function writeAtomic(path: string, data: string, mode: number): void {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(tmp, data, { mode });
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * First start: an EC P-256 key pair for a self-issued CA, used once to issue the TSA certificate and
+ * then dropped (so the anchor can vouch for nothing else), and an EC P-256 TSA key (fast ECDSA signing
+ * in node:crypto, small tokens). Key written 0600; the CA certificate is written last and marks a complete set.
+ */
+function createKeyMaterial(dir: string, now: Date): void {
+  const ca = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const tsa = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const caName = nameDer('flaggate embedded TSA root', 'flaggate');
+  const notBefore = new Date(now.getTime() - 60_000);
+  const serial = () => BigInt(`0x${randomBytes(16).toString('hex')}`) >> 1n;
+  const caCert = buildCertificate({
+    subjectDer: caName, issuerDer: caName, serial: serial(), notBefore, notAfter: new Date(now.getTime() + 20 * 365 * 86_400_000),
+    publicKey: ca.publicKey, signingKey: ca.privateKey, extensions: caExtensions(ca.publicKey),
+  });
+  const tsaCert = buildCertificate({
+    subjectDer: nameDer('flaggate embedded TSA', 'flaggate'), issuerDer: caName, serial: serial(), notBefore,
+    notAfter: new Date(now.getTime() + 10 * 365 * 86_400_000), publicKey: tsa.publicKey, signingKey: ca.privateKey,
+    extensions: tsaExtensions(tsa.publicKey, ca.publicKey),
+  });
+  writeAtomic(join(dir, 'tsa.key'), tsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
+  writeAtomic(join(dir, 'tsa.crt'), toPem(tsaCert) + toPem(caCert), 0o644);
+  writeAtomic(join(dir, 'ca.crt'), toPem(caCert), 0o644);
+  fsyncDir(dir);
+}
+
+function loadSigner(o: SuppliedTsaKey): { key: KeyObject; chain: CertInfo[]; anchorPem: string } {
+  const chain = readPemCerts(o.certChainPem);
+  const key = createPrivateKey(o.keyPem);
+  const leaf = chain[0];
+  const eku = leaf && extendedKeyUsage(leaf);
+  if (!leaf || !eku?.critical || eku.purposes.join() !== OID.timeStamping) {
+    throw new FlaggateError('CONFIG_INVALID', 'the TSA certificate must carry a critical extended key usage of exactly timeStamping');
+  }
+  if (!leaf.x509.checkPrivateKey(key)) throw new FlaggateError('CONFIG_INVALID', 'the TSA key does not match its certificate');
+  return { key, chain, anchorPem: o.trustAnchorPem };
+}
+
+/** 127 random bits: unique across restarts without shared state. */
+function nextSerial(): bigint {
+  return BigInt(`0x${randomBytes(16).toString('hex')}`) >> 1n || 1n;
+}
+
+/** Creates the embedded TSA, making its key and certificates in `<dataDir>/tsa/` on first start. */
+export function createEmbeddedTsa(o: { dataDir: string; clock: Clock; policyOid?: string; supplied?: SuppliedTsaKey; accuracy?: { seconds?: number; millis?: number } }): EmbeddedTsa {
+  let supplied = o.supplied;
+  if (!supplied) {
+    const dir = join(o.dataDir, 'tsa');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!existsSync(join(dir, 'ca.crt')) || !existsSync(join(dir, 'tsa.key'))) createKeyMaterial(dir, new Date(o.clock.now()));
+    const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+    supplied = { keyPem: read('tsa.key'), certChainPem: read('tsa.crt'), trustAnchorPem: read('ca.crt') };
+  }
+  const { key, chain, anchorPem } = loadSigner(supplied);
+  const policyOid = o.policyOid ?? DEFAULT_TSA_POLICY;
+  const accuracy = o.accuracy ?? { seconds: 1 };
+  const signer = chain[0]!;
+
+  const issue = (req: TimeStampReq): Buffer => {
+    const tstInfoDer = buildTstInfo({
+      policy: policyOid, hashOid: hashOids[req.hashAlgorithm], imprint: req.imprint, serial: nextSerial(),
+      genTime: new Date(o.clock.now()), accuracy, ...(req.nonce !== undefined ? { nonce: req.nonce } : {}), tsaNameDer: signer.subjectDer,
+    });
+    return signTimestampToken({ tstInfoDer, key, cert: signer, certificates: req.certReq ? [signer.der] : [] });
+  };
+
+  const refuse = (failInfo: FailInfo, text: string) => buildTimeStampResp({ status: 2, statusString: text, failInfo });
+
+  return {
+    policyOid,
+    async respond(tsq) {
+      let req: TimeStampReq;
+      try {
+        req = parseTimeStampReq(tsq);
+      } catch (err) {
+        if (err instanceof TimestampError && err.reason === 'TSA_ALGORITHM_UNSUPPORTED') return refuse('badAlg', 'unsupported hash algorithm');
+        if (err instanceof TimestampError) return refuse('badDataFormat', err.message);
+        return refuse('systemFailure', 'request could not be processed');
+      }
+      if (req.hashAlgorithm === 'sha1') return refuse('badAlg', 'SHA-1 imprints are not accepted');
+      if (req.reqPolicy && req.reqPolicy !== policyOid) return refuse('unacceptedPolicy', `policy ${req.reqPolicy} is not offered`);
+      if (req.extensionCount > 0) return refuse('unacceptedExtension', 'no request extensions are supported');
+      return buildTimeStampResp({ status: 0, tokenDer: issue(req) });
+    },
+    async stamp(digestHex) {
+      return issue({ version: 1, hashAlgorithm: 'sha256', imprint: sha256Imprint(digestHex), certReq: true, extensionCount: 0 });
+    },
+    certificateChainPem: () => chain.map((c) => toPem(c.der)).join(''),
+    trustAnchorPem: () => anchorPem,
+  };
+}
+
+const hashOids = { sha1: OID.sha1, sha256: OID.sha256, sha384: OID.sha384, sha512: OID.sha512 } as const;

@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedClock } from '../../src/clock.js';
+import { FlaggateError } from '../../src/errors.js';
+import { createCoverage, createEmbeddedTsa, openTokenStore, verifyCoverage, verifyTimestampToken, verifyTokenFile } from '../../src/timestamp/index.js';
+import type { EmbeddedTsa, StampFn } from '../../src/timestamp/index.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const tmp = makeTempDir('flaggate-tsa-coverage-');
+const hashOf = (seq: number) => createHash('sha256').update(`entry-${seq}`).digest('hex');
+let tsa: EmbeddedTsa;
+
+beforeAll(() => {
+  tsa = createEmbeddedTsa({ dataDir: tmp.dir, clock: fixedClock(Date.parse('2025-06-01T12:00:00Z')) });
+});
+afterAll(() => tmp.cleanup());
+
+function countingStamp(): { stamp: StampFn; calls: () => number } {
+  let calls = 0;
+  return {
+    calls: () => calls,
+    stamp: async (digestHex) => {
+      calls++;
+      const token = await tsa.stamp(digestHex);
+      return { token, genTime: verifyTimestampToken(token, { trustAnchorsPem: tsa.trustAnchorPem() }).tstInfo.genTime };
+    },
+  };
+}
+
+describe('createCoverage', () => {
+  it('shares tokens among concurrent calls and covers every seq', async () => {
+    const store = openTokenStore(join(tmp.dir, 'shared.db'));
+    const { stamp, calls } = countingStamp();
+    const coverage = createCoverage({ stamp, store });
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => coverage.cover(i + 1, hashOf(i + 1))));
+    expect(calls()).toBeLessThanOrEqual(3);
+    results.forEach((r, i) => expect(r.coversSeq).toBeGreaterThanOrEqual(i + 1));
+    for (let seq = 1; seq <= 50; seq++) expect(store.coveringToken(seq)).toBeDefined();
+    expect(store.latest()?.coversSeq).toBe(50);
+
+    const report = verifyCoverage({ tokens: store.all(), rowHashAt: (s) => (s <= 50 ? hashOf(s) : undefined), headSeq: 50, trust: { trustAnchorsPem: tsa.trustAnchorPem() } });
+    expect(report).toMatchObject({ ok: true, coveredThrough: 50, failures: [] });
+    store.close();
+  });
+
+  it('rejects with TIMESTAMP_UNAVAILABLE and stores nothing when the TSA fails', async () => {
+    const store = openTokenStore(join(tmp.dir, 'down.db'));
+    const coverage = createCoverage({
+      stamp: async () => {
+        throw new FlaggateError('TIMESTAMP_UNAVAILABLE', 'no TSA answered');
+      },
+      store,
+    });
+    const all = await Promise.allSettled([coverage.cover(1, hashOf(1)), coverage.cover(2, hashOf(2))]);
+    for (const r of all) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'TIMESTAMP_UNAVAILABLE' } });
+    expect(store.all()).toEqual([]);
+    store.close();
+  });
+});
+
+describe('openTokenStore', () => {
+  it('rejects UPDATE and DELETE on timestamp_tokens', async () => {
+    const path = join(tmp.dir, 'append-only.db');
+    const store = openTokenStore(path);
+    store.add({ coversSeq: 1, coversHash: hashOf(1), genTime: '2025-06-01T12:00:00.000Z', tsa: 'embedded', token: await tsa.stamp(hashOf(1)) });
+    const db = new Database(path);
+    expect(() => db.prepare('UPDATE timestamp_tokens SET covers_seq = 2').run()).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM timestamp_tokens').run()).toThrow(/append-only/);
+    db.close();
+    store.close();
+  });
+});
+
+describe('verifyCoverage', () => {
+  it('reports the first uncovered entry and a token over the wrong entry', async () => {
+    const tokens = [
+      { id: 1, coversSeq: 3, coversHash: hashOf(3), token: await tsa.stamp(hashOf(3)) },
+      { id: 2, coversSeq: 5, coversHash: hashOf(5), token: await tsa.stamp(hashOf(4)) },
+    ];
+    const report = verifyCoverage({ tokens, rowHashAt: hashOf, headSeq: 7, trust: { trustAnchorsPem: tsa.trustAnchorPem() } });
+    expect(report).toMatchObject({ ok: false, coveredThrough: 3, uncoveredFrom: 4, failures: [{ tokenId: 2, coversSeq: 5, code: 'TSA_IMPRINT_MISMATCH' }] });
+  });
+});
+
+describe('verifyTokenFile', () => {
+  it('accepts a reply file and reports the reason code of a bad one', async () => {
+    const path = join(tmp.dir, 'cli.tst');
+    writeFileSync(path, await tsa.stamp(hashOf(9)));
+    writeFileSync(join(tmp.dir, 'trust.pem'), tsa.trustAnchorPem());
+    expect(verifyTokenFile({ tokenPath: path, digestHex: hashOf(9), trustPem: join(tmp.dir, 'trust.pem') })).toMatchObject({ ok: true, tstInfo: { imprint: hashOf(9) } });
+    expect(verifyTokenFile({ tokenPath: path, digestHex: hashOf(8), trustPem: tsa.trustAnchorPem() })).toMatchObject({ ok: false, code: 'TSA_IMPRINT_MISMATCH' });
+  });
+});
