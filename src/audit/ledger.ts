@@ -9,6 +9,7 @@ import { canonicalJson } from './canonical.js';
 import { auditEntryBodySchema } from './entry-schema.js';
 import type { AuditEntry, AuditEntryBody, NewEntry, StoredRow } from './entry.js';
 import { GENESIS_HASH } from './entry.js';
+import type { Checkpoint } from './checkpoint.js';
 import { chainHash } from './hash-entry.js';
 
 const schema = `
@@ -23,6 +24,18 @@ CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON audit_entr
   BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete BEFORE DELETE ON audit_entries
   BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only'); END;
+CREATE TABLE IF NOT EXISTS checkpoints (
+  seq      INTEGER PRIMARY KEY,
+  chain_id TEXT NOT NULL,
+  hash     TEXT NOT NULL,
+  time     TEXT NOT NULL,
+  kid      TEXT NOT NULL,
+  jws      TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+  BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+  BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
 CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS sink_cursors (sink TEXT PRIMARY KEY, acked_seq INTEGER NOT NULL) STRICT;
 `;
@@ -36,6 +49,10 @@ export interface Ledger {
   /** Raw rows with seq > afterSeq, oldest first. */
   rowsAfter(afterSeq: number, limit: number): StoredRow[];
   entriesAfter(afterSeq: number, limit: number): AuditEntry[];
+  /** Stores a signed checkpoint (append-only; one per seq). */
+  appendCheckpoint(cp: Checkpoint): void;
+  /** Checkpoints in seq order, optionally only those with seq in [fromSeq, toSeq]. */
+  checkpoints(fromSeq?: number, toSeq?: number): Checkpoint[];
   /** The last seq a sink acknowledged (0 when none). */
   sinkCursor(sink: string): number;
   setSinkCursor(sink: string, seq: number): void;
@@ -65,6 +82,10 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
   const insert = db.prepare('INSERT INTO audit_entries (seq, chain_id, prev_hash, hash, body) VALUES (?, ?, ?, ?, ?)');
   const rowsAfter = db.prepare<[number, number], StoredRow>(
     'SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT ?',
+  );
+  const insertCheckpoint = db.prepare('INSERT OR IGNORE INTO checkpoints (seq, chain_id, hash, time, kid, jws) VALUES (?, ?, ?, ?, ?, ?)');
+  const selectCheckpoints = db.prepare<[number, number], { seq: number; chain_id: string; hash: string; time: string; kid: string; jws: string }>(
+    'SELECT seq, chain_id, hash, time, kid, jws FROM checkpoints WHERE seq BETWEEN ? AND ? ORDER BY seq',
   );
   const getCursor = db.prepare<[string], { acked_seq: number }>('SELECT acked_seq FROM sink_cursors WHERE sink = ?');
   const putCursor = db.prepare(
@@ -110,6 +131,9 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
     head,
     rowsAfter: (afterSeq, limit) => rowsAfter.all(afterSeq, limit),
     entriesAfter: (afterSeq, limit) => rowsAfter.all(afterSeq, limit).map(rowToEntry),
+    appendCheckpoint: (cp) => void insertCheckpoint.run(cp.seq, cp.chainId, cp.hash, cp.time, cp.kid, cp.jws),
+    checkpoints: (fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER) =>
+      selectCheckpoints.all(fromSeq, toSeq).map((r) => ({ chainId: r.chain_id, seq: r.seq, hash: r.hash, time: r.time, kid: r.kid, jws: r.jws })),
     sinkCursor: (sink) => getCursor.get(sink)?.acked_seq ?? 0,
     setSinkCursor: (sink, seq) => void putCursor.run(sink, seq),
     close: () => db.close(),

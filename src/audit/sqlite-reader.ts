@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { FlaggateError } from '../errors.js';
+import type { Checkpoint } from './checkpoint.js';
 import type { StoredRow } from './entry.js';
 import type { ReadRows } from './verify.js';
 
@@ -7,7 +8,7 @@ import type { ReadRows } from './verify.js';
  * Opens a ledger file read-only, for `flaggate verify --db`: no schema is created, nothing written.
  * Returns the row reader the verifier takes, and the chain id the file is bound to.
  */
-export function openLedgerReader(path: string): { read: ReadRows; chainId: string | undefined; close(): void } {
+export function openLedgerReader(path: string): { read: ReadRows; chainId: string | undefined; checkpoints(): Checkpoint[]; close(): void } {
   let db: Database.Database;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
@@ -18,5 +19,13 @@ export function openLedgerReader(path: string): { read: ReadRows; chainId: strin
     'SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT ?',
   );
   const chain = db.prepare<[], { value: string }>("SELECT value FROM ledger_meta WHERE key = 'chain_id'").get();
-  return { read: (after, limit) => rows.all(after, limit), chainId: chain?.value, close: () => db.close() };
+  const hasCheckpoints = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'").get() !== undefined;
+  const checkpoints = (): Checkpoint[] =>
+    hasCheckpoints
+      ? db
+          .prepare<[], { seq: number; chain_id: string; hash: string; time: string; kid: string; jws: string }>('SELECT seq, chain_id, hash, time, kid, jws FROM checkpoints ORDER BY seq')
+          .all()
+          .map((r) => ({ chainId: r.chain_id, seq: r.seq, hash: r.hash, time: r.time, kid: r.kid, jws: r.jws }))
+      : [];
+  return { read: (after, limit) => rows.all(after, limit), chainId: chain?.value, checkpoints, close: () => db.close() };
 }

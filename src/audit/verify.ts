@@ -1,24 +1,19 @@
-import { canonicalJson } from './canonical.js';
+import { classifyBreak, rowLinks } from './classify-break.js';
 import type { StoredRow } from './entry.js';
 import { GENESIS_HASH } from './entry.js';
-import { chainHash } from './hash-entry.js';
 
-/** Reads raw rows with seq > afterSeq, oldest first; an empty array ends the chain. */
+/** Reads raw rows with seq > afterSeq in stored order; an empty array ends the chain. */
 export type ReadRows = (afterSeq: number, limit: number) => Promise<StoredRow[]> | StoredRow[];
 
-/** A head vouched for outside the ledger (a sink acknowledgement, a checkpoint, an export). */
+/** A head vouched for outside the rows (a signed checkpoint, a sink acknowledgement, an export). */
 export interface TrustedHead {
   seq: number;
   hash: string;
+  /** Where the head comes from, for the report. */
+  source?: string;
 }
 
-export type FailureKind =
-  | 'modified' // a row's bytes no longer hash to what the chain says
-  | 'not_canonical' // the stored body is not RFC 8785 canonical JSON
-  | 'deleted' // a gap in seq
-  | 'reordered' // seq goes backwards or repeats
-  | 'wrong_chain' // a row of another chain
-  | 'truncated'; // the chain ends before a trusted head
+export type FailureKind = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'wrong_chain' | 'truncated' | 'bad_signature' | 'unknown_key';
 
 export interface ChainFailure {
   code: 'AUDIT_CHAIN_BROKEN';
@@ -33,89 +28,92 @@ export interface ChainFailure {
 export interface VerifyReport {
   ok: boolean;
   chainId: string | null;
+  /** Rows checked. */
   entries: number;
+  /** The first seq checked, and whether its link to what came before was proven. */
+  from: number;
+  anchored: boolean;
   head: TrustedHead;
+  /** Trusted heads the chain was checked against. */
+  trustedHeads: number;
   failure?: ChainFailure;
 }
 
+export interface VerifyOptions {
+  chainId?: string;
+  /** Heads the rows must reach and agree with; truncation is detectable only against one. */
+  trusted?: TrustedHead[];
+  /** Verify seq `from`..`to` only. `anchor` is the trusted hash at `from - 1` (else the link is unproven). */
+  from?: number;
+  to?: number;
+  anchor?: TrustedHead;
+  batchSize?: number;
+}
+
+const lookahead = 64;
+
 /**
- * Recomputes the chain from raw rows and reports the first failure. Trusts nothing but the rows
- * it is handed and the optional trusted head: truncation is detectable only against one.
+ * Recomputes a chain from raw rows and reports the first failure, with its kind. Trusts nothing but
+ * the rows it is handed and the heads in `options`: it never opens a ledger itself, so one code path
+ * checks SQLite, PostgreSQL and offline exports.
  */
-export async function verifyChain(
-  read: ReadRows,
-  options: { chainId?: string; trusted?: TrustedHead; batchSize?: number } = {},
-): Promise<VerifyReport> {
+export async function verifyChain(read: ReadRows, options: VerifyOptions = {}): Promise<VerifyReport> {
   const batchSize = options.batchSize ?? 1000;
+  const from = options.from ?? 1;
+  const to = options.to ?? Number.MAX_SAFE_INTEGER;
+  const trusted = new Map((options.trusted ?? []).filter((t) => t.seq >= from && t.seq <= to).map((t) => [t.seq, t]));
   let chainId = options.chainId ?? null;
-  let prev: TrustedHead = { seq: 0, hash: GENESIS_HASH };
+  let prev: TrustedHead = from === 1 ? { seq: 0, hash: GENESIS_HASH } : (options.anchor ?? { seq: from - 1, hash: '' });
+  const anchored = from === 1 || options.anchor !== undefined;
   let entries = 0;
-  let trustedSeen = false;
-  const report = (failure?: ChainFailure): VerifyReport => ({ ok: !failure, chainId, entries, head: prev, ...(failure ? { failure } : {}) });
+  let trustedSeen = 0;
+
+  const report = (failure?: ChainFailure): VerifyReport => ({
+    ok: !failure, chainId, entries, from, anchored, head: prev, trustedHeads: trusted.size, ...(failure ? { failure } : {}),
+  });
+
+  let buffer: StoredRow[] = [];
+  let cursor = from - 1;
+  let exhausted = false;
+  const fill = async (want: number) => {
+    while (!exhausted && buffer.length < want) {
+      const rows = await read(cursor, batchSize);
+      if (rows.length === 0) exhausted = true;
+      else {
+        cursor = Math.max(cursor, rows[rows.length - 1]!.seq);
+        buffer = buffer.concat(rows);
+      }
+    }
+  };
 
   for (;;) {
-    const rows = await read(prev.seq, batchSize);
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      const failure = checkRow(row, prev, chainId);
-      if (failure) return report(failure);
-      chainId ??= row.chain_id;
-      if (options.trusted && row.seq === options.trusted.seq) {
-        trustedSeen = true;
-        if (row.hash !== options.trusted.hash) {
-          return report(broken(row.seq, 'modified', 'the entry differs from the trusted head', options.trusted.hash, row.hash, row));
-        }
-      }
-      prev = { seq: row.seq, hash: row.hash };
-      entries += 1;
+    await fill(lookahead);
+    const row = buffer[0];
+    if (!row || row.seq > to) break;
+    if (prev.hash === '' && row.seq === from) prev = { seq: from - 1, hash: row.prev_hash }; // unanchored range start
+    if (!rowLinks(row, prev)) {
+      await fill(lookahead * 64);
+      const found = classifyBreak(prev, buffer);
+      return report({ code: 'AUDIT_CHAIN_BROKEN', ...found, row });
     }
+    if (chainId !== null && row.chain_id !== chainId) {
+      return report({ code: 'AUDIT_CHAIN_BROKEN', seq: row.seq, kind: 'wrong_chain', message: 'the row belongs to another chain', expected: chainId, actual: row.chain_id, row });
+    }
+    chainId ??= row.chain_id;
+    const head = trusted.get(row.seq);
+    if (head) {
+      trustedSeen += 1;
+      if (head.hash !== row.hash) {
+        return report({ code: 'AUDIT_CHAIN_BROKEN', seq: row.seq, kind: 'modified', message: `the chain differs from the trusted head${head.source ? ` (${head.source})` : ''}`, expected: head.hash, actual: row.hash, row });
+      }
+    }
+    prev = { seq: row.seq, hash: row.hash };
+    entries += 1;
+    buffer.shift();
   }
-  if (options.trusted && !trustedSeen && options.trusted.seq > prev.seq) {
-    return report(broken(prev.seq + 1, 'truncated', `the chain ends at seq ${prev.seq}, before the trusted head at seq ${options.trusted.seq}`));
+  if (trustedSeen < trusted.size) {
+    const beyond = Math.max(...[...trusted.keys()].filter((s) => s > prev.seq));
+    return report({ code: 'AUDIT_CHAIN_BROKEN', seq: prev.seq + 1, kind: 'truncated', message: `the chain ends at seq ${prev.seq}, before the trusted head at seq ${beyond}` });
   }
   return report();
-}
-
-function checkRow(row: StoredRow, prev: TrustedHead, chainId: string | null): ChainFailure | undefined {
-  const expectedSeq = prev.seq + 1;
-  if (row.seq > expectedSeq) return broken(expectedSeq, 'deleted', `seq ${expectedSeq} is missing (next row is seq ${row.seq})`);
-  if (row.seq < expectedSeq) return broken(row.seq, 'reordered', `seq ${row.seq} appears after seq ${prev.seq}`, undefined, undefined, row);
-  if (chainId !== null && row.chain_id !== chainId) {
-    return broken(row.seq, 'wrong_chain', 'the row belongs to another chain', chainId, row.chain_id, row);
-  }
-
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(row.body) as Record<string, unknown>;
-  } catch {
-    return broken(row.seq, 'modified', 'the stored body is not JSON', undefined, undefined, row);
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return broken(row.seq, 'modified', 'the stored body is not a JSON object', undefined, undefined, row);
-  }
-  let canonical: string;
-  try {
-    canonical = canonicalJson(body);
-  } catch {
-    return broken(row.seq, 'modified', 'the stored body has no canonical form', undefined, undefined, row);
-  }
-  if (canonical !== row.body) return broken(row.seq, 'not_canonical', 'the stored body is not RFC 8785 canonical JSON', canonical, row.body, row);
-
-  if (body.seq !== row.seq || body.chain_id !== row.chain_id || body.prev_hash !== row.prev_hash) {
-    return broken(row.seq, 'modified', 'the row columns disagree with the hashed body', undefined, undefined, row);
-  }
-  if (row.prev_hash !== prev.hash) {
-    return broken(row.seq, 'modified', 'prev_hash does not link to the previous entry', prev.hash, row.prev_hash, row);
-  }
-  const recomputed = chainHash(row.prev_hash, row.body);
-  if (recomputed !== row.hash) return broken(row.seq, 'modified', 'the entry does not hash to its stored hash', recomputed, row.hash, row);
-  return undefined;
-}
-
-function broken(seq: number, kind: FailureKind, message: string, expected?: string, actual?: string, row?: StoredRow): ChainFailure {
-  const failure: ChainFailure = { code: 'AUDIT_CHAIN_BROKEN', seq, kind, message };
-  if (expected !== undefined) failure.expected = expected;
-  if (actual !== undefined) failure.actual = actual;
-  if (row !== undefined) failure.row = row;
-  return failure;
 }

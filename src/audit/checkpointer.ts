@@ -1,0 +1,62 @@
+import type { Clock } from '../clock.js';
+import { isoUtc } from '../clock.js';
+import type { Logger } from '../log.js';
+import { signCheckpoint, type Checkpoint } from './checkpoint.js';
+import type { Keyring } from './keyring.js';
+import type { Ledger } from './ledger.js';
+
+export interface Checkpointer {
+  /** Call after each append: signs a checkpoint once `everyEntries` entries have gone by. */
+  afterAppend(seq: number): void;
+  /** Signs a checkpoint over the current head unless one already covers it. */
+  checkpointNow(): Promise<Checkpoint | undefined>;
+  close(): Promise<void>;
+}
+
+/**
+ * Signs `{chainId, seq, hash, time}` over the ledger's head every `everyEntries` entries and every
+ * `everySeconds` seconds (when the head moved), stores it in the ledger and hands it to `publish`
+ * (the upstream sinks), so a copy of the signed head lives outside this machine.
+ */
+export function createCheckpointer(deps: {
+  ledger: Ledger;
+  keyring: Keyring;
+  clock: Clock;
+  logger: Logger;
+  everyEntries: number;
+  everySeconds: number;
+  publish?: (cp: Checkpoint) => Promise<void>;
+}): Checkpointer {
+  let lastSeq = deps.ledger.checkpoints().at(-1)?.seq ?? 0;
+  let inFlight: Promise<Checkpoint | undefined> = Promise.resolve(undefined);
+
+  const checkpointNow = (): Promise<Checkpoint | undefined> => {
+    inFlight = inFlight.then(async () => {
+      const head = deps.ledger.head();
+      if (head.seq === 0 || head.seq <= lastSeq) return undefined;
+      const cp = await signCheckpoint({ chainId: deps.ledger.chainId, seq: head.seq, hash: head.hash, time: isoUtc(deps.clock.now()) }, deps.keyring);
+      deps.ledger.appendCheckpoint(cp);
+      lastSeq = cp.seq;
+      await deps.publish?.(cp).catch((err: unknown) => deps.logger.warn('checkpoint not yet upstream', { seq: cp.seq, error: String(err) }));
+      return cp;
+    }).catch((err: unknown) => {
+      deps.logger.error('checkpoint failed', { error: String(err) });
+      return undefined;
+    });
+    return inFlight;
+  };
+
+  const timer = setInterval(() => void checkpointNow(), deps.everySeconds * 1000);
+  timer.unref();
+
+  return {
+    afterAppend(seq) {
+      if (seq - lastSeq >= deps.everyEntries) void checkpointNow();
+    },
+    checkpointNow,
+    async close() {
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
+}
