@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Every metric name flaggate exports, in one place. */
 export const metricNames = {
@@ -8,6 +8,11 @@ export const metricNames = {
   errors: 'flaggate_errors_total',
   ledgerEntries: 'flaggate_ledger_entries_total',
   replicateFailures: 'flaggate_replicate_failures_total',
+  replicateLagEntries: 'flaggate_replicate_lag_entries',
+  replicateLagSeconds: 'flaggate_replicate_lag_seconds',
+  replicateDeliverySeconds: 'flaggate_replicate_delivery_duration_seconds',
+  timestampFailures: 'flaggate_timestamp_failures_total',
+  uncoveredEntries: 'flaggate_timestamp_uncovered_entries',
 } as const;
 
 export interface Metrics {
@@ -22,12 +27,30 @@ export interface Metrics {
   errors: Counter<'code'>;
   ledgerEntries: Counter<'type'>;
   replicateFailures: Counter<'sink'>;
+  /** Entries in the ledger a sink has not acknowledged, and the age of the oldest; read on scrape. */
+  replicateLagEntries: Gauge<'sink'>;
+  replicateLagSeconds: Gauge<'sink'>;
+  /** One delivery (a batch) to one sink, successful or not. */
+  replicateDeliverySeconds: Histogram<'sink'>;
+  /** Stamps that failed; an alert should fire on any increase. */
+  timestampFailures: Counter;
+  /** Entries no RFC 3161 token covers yet (0 when coverage is current). */
+  uncoveredEntries: Gauge;
+  /** Where the lag gauges read from at scrape time (the replicator sets it). */
+  setReplicationLag(source: () => ReplicationLag[]): void;
+}
+
+export interface ReplicationLag {
+  sink: string;
+  entries: number;
+  seconds: number;
 }
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
+  let lagSource: () => ReplicationLag[] = () => [];
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'flaggate_' });
   return {
     registry,
@@ -69,5 +92,43 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['sink'],
       registers: [registry],
     }),
+    replicateLagEntries: new Gauge({
+      name: metricNames.replicateLagEntries,
+      help: 'Ledger entries an upstream sink has not acknowledged yet.',
+      labelNames: ['sink'],
+      registers: [registry],
+      collect() {
+        for (const l of lagSource()) this.set({ sink: l.sink }, l.entries);
+      },
+    }),
+    replicateLagSeconds: new Gauge({
+      name: metricNames.replicateLagSeconds,
+      help: 'Age of the oldest entry an upstream sink has not acknowledged (0 when caught up).',
+      labelNames: ['sink'],
+      registers: [registry],
+      collect() {
+        for (const l of lagSource()) this.set({ sink: l.sink }, l.seconds);
+      },
+    }),
+    timestampFailures: new Counter({
+      name: metricNames.timestampFailures,
+      help: 'RFC 3161 stamps that failed (no TSA answered, or a reply did not verify).',
+      registers: [registry],
+    }),
+    uncoveredEntries: new Gauge({
+      name: metricNames.uncoveredEntries,
+      help: 'Ledger entries not yet covered by an RFC 3161 timestamp token.',
+      registers: [registry],
+    }),
+    replicateDeliverySeconds: new Histogram({
+      name: metricNames.replicateDeliverySeconds,
+      help: 'Time for one batch delivery to an upstream sink, acknowledged or failed.',
+      labelNames: ['sink'],
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    setReplicationLag(source) {
+      lagSource = source;
+    },
   };
 }

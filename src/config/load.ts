@@ -20,6 +20,7 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_ENVIRONMENT', ['platform', 'environment']],
   ['FLAGGATE_POLICY_BUNDLE', ['policy', 'bundle']],
   ['FLAGGATE_CHAIN_ID', ['audit', 'chainId']],
+  ['FLAGGATE_TIMESTAMP_MODE', ['timestamp', 'mode']],
   ['FLAGGATE_OIDC_ISSUER', ['identity', 'issuer']],
   ['FLAGGATE_OIDC_AUDIENCE', ['identity', 'audience']],
   ['FLAGGATE_OIDC_JWKS_URL', ['identity', 'jwksUrl']],
@@ -71,6 +72,7 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, unkn
   }
   if (env.FLAGGATE_OIDC_JWKS_URL || env.FLAGGATE_OIDC_ISSUER) setPath(raw, ['identity', 'devIssuer'], false);
   for (const [key, value] of Object.entries(options.overrides ?? {})) setPath(raw, key.split('.'), value);
+  if (env.FLAGGATE_UPSTREAM_POSTGRES_URL) addPostgresSink(raw, env.FLAGGATE_UPSTREAM_POSTGRES_URL);
 
   const result = configSchema.safeParse(raw);
   if (!result.success) {
@@ -82,11 +84,22 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, unkn
   config.dataDir = resolve(cwd, config.dataDir);
   const inData = (p: string) => (isAbsolute(p) ? p : resolve(config.dataDir, p));
   config.audit.file = inData(config.audit.file);
+  config.audit.keysDir = inData(config.audit.keysDir);
+  config.timestamp.trustAnchors = config.timestamp.trustAnchors.map((f) => resolve(cwd, f));
+  config.timestamp.untrusted = config.timestamp.untrusted.map((f) => resolve(cwd, f));
   if (config.identity.jwksFile) config.identity.jwksFile = resolve(cwd, config.identity.jwksFile);
   if (config.platform.name === 'flagd') config.platform.targetUrl = inData(config.platform.targetUrl ?? 'flags.flagd.json');
   config.policy.bundle = resolve(cwd, config.policy.bundle ?? defaultBundlePath());
   for (const sink of config.replicate.sinks) if (sink.type === 'jsonl') sink.path = inData(sink.path);
   return deepFreeze(config);
+}
+
+/** FLAGGATE_UPSTREAM_POSTGRES_URL: a required PostgreSQL sink beside the configured ones (JSONL by default). */
+function addPostgresSink(raw: Record<string, unknown>, url: string): void {
+  const replicate = (raw.replicate ?? {}) as Record<string, unknown>;
+  const sinks = Array.isArray(replicate.sinks) ? [...(replicate.sinks as unknown[])] : [{ type: 'jsonl' }];
+  sinks.push({ type: 'postgres', name: 'postgres', url, required: true });
+  setPath(raw, ['replicate', 'sinks'], sinks);
 }
 
 /** The committed bundle shipped beside the code (dist/.. or src/..). */

@@ -10,6 +10,29 @@ export const sinkSchema = z.discriminatedUnion('type', [
     path: z.string().min(1).default('audit.jsonl'),
     required: z.boolean().default(true),
   }),
+  z.object({
+    /** The central PostgreSQL ledger shared by every sidecar (one chain each). */
+    type: z.literal('postgres'),
+    name: z.string().min(1).default('postgres'),
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    required: z.boolean().default(true),
+    /** Create or update the schema on first use; off when the role has INSERT and SELECT only. */
+    migrate: z.boolean().default(true),
+  }),
+  z.object({
+    /** A SIEM: Splunk HEC JSON batches, or a webhook signed with HMAC-SHA256. */
+    type: z.literal('http'),
+    name: z.string().min(1).default('http'),
+    format: z.enum(['splunk_hec', 'webhook']),
+    url: z.url(),
+    token: z.string().min(1).optional(),
+    secret: z.string().min(1).optional(),
+    sourcetype: z.string().min(1).default('flaggate:audit'),
+    index: z.string().min(1).optional(),
+    required: z.boolean().default(false),
+    timeoutMs: z.coerce.number().int().positive().default(10_000),
+    maxAttempts: z.coerce.number().int().min(1).max(20).default(5),
+  }),
 ]);
 
 export const configSchema = z
@@ -72,11 +95,47 @@ export const configSchema = z
         /** Names this sidecar's chain; replicas sharing an upstream ledger need distinct ids. */
         chainId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default('local'),
         file: z.string().min(1).default('ledger.sqlite'),
+        /** Signed checkpoints over the head: every N entries and every T seconds (when the head moved). */
+        checkpointEveryEntries: z.coerce.number().int().positive().default(100),
+        checkpointEverySeconds: z.coerce.number().positive().default(60),
+        /** The checkpoint signing keyring (relative to dataDir). */
+        keysDir: z.string().min(1).default('audit-keys'),
       })
-      .default({ chainId: 'local', file: 'ledger.sqlite' }),
+      .default({ chainId: 'local', file: 'ledger.sqlite', checkpointEveryEntries: 100, checkpointEverySeconds: 60, keysDir: 'audit-keys' }),
+    timestamp: z
+      .object({
+        /** `sync`: a change is forwarded only once a token covers its entry. `async`: coverage follows within `asyncBoundSeconds`. */
+        mode: z.enum(['sync', 'async']).default('sync'),
+        /** With no TSA URLs, the embedded TSA (key and self-issued certificate in dataDir/tsa) signs. */
+        tsaUrls: z
+          .array(
+            z.strictObject({
+              url: z.url(),
+              bearer: z.string().min(1).optional(),
+              basic: z.strictObject({ user: z.string(), pass: z.string() }).optional(),
+            }),
+          )
+          .default([]),
+        /** PEM files of the external TSAs' trust anchors (and intermediates). */
+        trustAnchors: z.array(z.string().min(1)).default([]),
+        untrusted: z.array(z.string().min(1)).default([]),
+        policyAllowlist: z.array(z.string().regex(/^\d+(\.\d+)+$/)).optional(),
+        timeoutMs: z.coerce.number().int().positive().default(5_000),
+        /** When no TSA answers: refuse the change (503), or accept it and raise an alert until covered. */
+        onUnavailable: z.enum(['refuse', 'queue']).default('refuse'),
+        asyncBoundSeconds: z.coerce.number().positive().default(30),
+      })
+      .strict()
+      .default({ mode: 'sync', tsaUrls: [], trustAnchors: [], untrusted: [], timeoutMs: 5_000, onUnavailable: 'refuse', asyncBoundSeconds: 30 }),
     replicate: z
-      .object({ sinks: z.array(sinkSchema).default([{ type: 'jsonl', name: 'jsonl', path: 'audit.jsonl', required: true }]) })
-      .default({ sinks: [{ type: 'jsonl', name: 'jsonl', path: 'audit.jsonl', required: true }] }),
+      .object({
+        sinks: z.array(sinkSchema).default([{ type: 'jsonl', name: 'jsonl', path: 'audit.jsonl', required: true }]),
+        /** A required sink further behind than this refuses changes at once (503) instead of queueing. */
+        maxBacklog: z.coerce.number().int().positive().default(10_000),
+        /** Entries per delivery while a sink catches up. */
+        batchSize: z.coerce.number().int().min(1).max(10_000).default(500),
+      })
+      .default({ sinks: [{ type: 'jsonl', name: 'jsonl', path: 'audit.jsonl', required: true }], maxBacklog: 10_000, batchSize: 500 }),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -86,9 +145,21 @@ export const configSchema = z
     if (!c.identity.devIssuer && !c.identity.jwksUrl && !c.identity.jwksFile) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'set jwksUrl or jwksFile when the development issuer is off' });
     }
+    if (c.timestamp.tsaUrls.length > 0 && c.timestamp.trustAnchors.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['timestamp', 'trustAnchors'], message: 'external TSAs need at least one trust anchor PEM file' });
+    }
     if (c.platform.name !== 'flagd' && !c.platform.targetUrl) {
       ctx.addIssue({ code: 'custom', path: ['platform', 'targetUrl'], message: `required for platform ${c.platform.name}` });
     }
+    const sinkNames = new Set<string>();
+    c.replicate.sinks.forEach((sink, i) => {
+      if (sinkNames.has(sink.name)) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'name'], message: `duplicate sink name "${sink.name}"` });
+      sinkNames.add(sink.name);
+      if (sink.type !== 'http') return;
+      if (sink.format === 'splunk_hec' && !sink.token) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'token'], message: 'required for format splunk_hec' });
+      if (sink.format === 'webhook' && !sink.secret) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'secret'], message: 'required for format webhook' });
+      if (c.mode === 'production' && sink.url.startsWith('http:')) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'url'], message: 'must be https in production mode' });
+    });
     if (c.mode === 'production' && c.identity.jwksUrl?.startsWith('http:')) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'must be https in production mode' });
     }

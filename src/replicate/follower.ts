@@ -1,81 +1,180 @@
 import type { AuditEntry } from '../audit/entry.js';
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
 import { FlaggateError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Sink } from './sink.js';
+import { backoffDelay } from './sinks/backoff.js';
 
-/** What the follower needs from the ledger: the entries after a seq, and a durable cursor per sink. */
+/** What the follower needs from the ledger: the entries after a seq, its head, and a durable cursor per sink. */
 export interface ReplicationSource {
   entriesAfter(afterSeq: number, limit: number): AuditEntry[];
+  head(): { seq: number };
   sinkCursor(sink: string): number;
   setSinkCursor(sink: string, seq: number): void;
 }
 
 export interface Replicator {
-  /** Resolves once every required sink holds every entry up to `seq`; throws REPLICATE_UNACKED. */
+  /**
+   * Resolves once every required sink holds every entry up to `seq`; throws REPLICATE_UNACKED, at
+   * once when a required sink is more than `maxBacklog` entries behind.
+   */
   through(seq: number): Promise<void>;
-  /** Pushes to best-effort sinks in the background; never throws. */
+  /** Catches every sink up to the ledger head in the background; failures retry with backoff. Never throws. */
   nudge(): void;
   acked(): Record<string, number>;
   close(): Promise<void>;
 }
 
-const batchSize = 500;
+export interface ReplicatorOptions {
+  source: ReplicationSource;
+  sinks: Sink[];
+  metrics: Metrics;
+  clock?: Clock;
+  logger?: Logger;
+  /** Entries per delivery while catching up. */
+  batchSize?: number;
+  /** A required sink further behind than this refuses changes at once instead of queueing work. */
+  maxBacklog?: number;
+  /** Background retry of a failing sink. */
+  retry?: { baseMs: number; maxMs: number };
+}
+
+interface SinkState {
+  sink: Sink;
+  /** Highest seq the sink is known to hold; starts at the persisted cursor. */
+  position: number;
+  queue: Promise<number>;
+  attempt: number;
+  timer: NodeJS.Timeout | undefined;
+}
 
 /**
  * Follows the ledger into each sink, in order, from the sink's persisted cursor. Deliveries to one
- * sink are serialized, so concurrent changes share a delivery instead of racing.
+ * sink are serialized, so concurrent changes share a delivery instead of racing; a sink that fails
+ * is retried in the background, so a backlog drains once it is back, with or without new changes.
  */
-export function createReplicator(deps: { source: ReplicationSource; sinks: Sink[]; metrics: Metrics }): Replicator {
-  const queues = new Map<string, Promise<number>>();
+export function createReplicator(options: ReplicatorOptions): Replicator {
+  const { source, metrics } = options;
+  const clock = options.clock ?? systemClock;
+  const batchSize = options.batchSize ?? 500;
+  const maxBacklog = options.maxBacklog ?? 10_000;
+  const retry = options.retry ?? { baseMs: 500, maxMs: 30_000 };
+  let closed = false;
 
-  const catchUp = (sink: Sink, target: number): Promise<number> => {
-    const previous = queues.get(sink.name) ?? Promise.resolve(0);
-    const next = previous
-      .catch(() => 0)
-      .then(async () => {
-        let acked = deps.source.sinkCursor(sink.name);
-        while (acked < target) {
-          const batch = deps.source.entriesAfter(acked, batchSize);
-          if (batch.length === 0) break;
-          const reached = await sink.deliver(batch);
-          if (reached <= acked) throw new Error(`sink ${sink.name} acknowledged nothing past seq ${acked}`);
-          deps.source.setSinkCursor(sink.name, reached);
-          acked = reached;
-        }
-        return acked;
-      });
-    queues.set(sink.name, next);
+  const states = options.sinks.map(
+    (sink): SinkState => ({ sink, position: source.sinkCursor(sink.name), queue: Promise.resolve(0), attempt: 0, timer: undefined }),
+  );
+
+  const deliverOnce = async (s: SinkState, batch: AuditEntry[]): Promise<number> => {
+    const started = clock.monotonic();
+    try {
+      return await s.sink.deliver(batch);
+    } finally {
+      metrics.replicateDeliverySeconds.observe({ sink: s.sink.name }, (clock.monotonic() - started) / 1000);
+    }
+  };
+
+  const run = async (s: SinkState, target: number): Promise<number> => {
+    let rewound = false;
+    while (s.position < target) {
+      const batch = source.entriesAfter(s.position, batchSize);
+      if (batch.length === 0) break;
+      const reached = await deliverOnce(s, batch);
+      if (reached >= batch[0]!.seq) {
+        source.setSinkCursor(s.sink.name, reached);
+        s.position = reached;
+        rewound = false;
+      } else if (reached < s.position && !rewound) {
+        // The sink holds less than our cursor says (restored from a backup): resend from its head.
+        options.logger?.warn('upstream sink is behind its cursor; resending', { sink: s.sink.name, cursor: s.position, held: reached });
+        s.position = reached;
+        rewound = true;
+      } else {
+        throw new Error(`sink ${s.sink.name} acknowledged nothing past seq ${s.position}`);
+      }
+    }
+    return s.position;
+  };
+
+  const catchUp = (s: SinkState, target: number): Promise<number> => {
+    const next = s.queue.catch(() => 0).then(() => run(s, target));
+    s.queue = next;
+    next.then(
+      () => {
+        s.attempt = 0;
+      },
+      (err: unknown) => {
+        metrics.replicateFailures.inc({ sink: s.sink.name });
+        options.logger?.warn('upstream delivery failed', { sink: s.sink.name, error: String(err) });
+        scheduleRetry(s);
+      },
+    );
     return next;
   };
 
-  return {
+  const scheduleRetry = (s: SinkState): void => {
+    if (closed || s.timer) return;
+    const delay = backoffDelay(s.attempt, retry);
+    s.attempt += 1;
+    s.timer = setTimeout(() => {
+      s.timer = undefined;
+      if (!closed) catchUp(s, source.head().seq).catch(() => undefined);
+    }, delay);
+    s.timer.unref();
+  };
+
+  const unacked = (s: SinkState, seq: number, cause?: unknown): FlaggateError =>
+    new FlaggateError('REPLICATE_UNACKED', `upstream sink "${s.sink.name}" has not acknowledged seq ${seq}`, {
+      ...(cause === undefined ? {} : { cause }),
+      details: { sink: s.sink.name, seq, acked: s.position },
+    });
+
+  metrics.setReplicationLag(() => {
+    const head = source.head().seq;
+    const nowMs = clock.now();
+    return states.map((s) => {
+      const oldest = s.position < head ? source.entriesAfter(s.position, 1)[0] : undefined;
+      const seconds = oldest ? Math.max(0, (nowMs - Date.parse(oldest.timestamp_utc)) / 1000) : 0;
+      return { sink: s.sink.name, entries: Math.max(0, head - s.position), seconds };
+    });
+  });
+
+  const replicator: Replicator = {
     async through(seq) {
-      const required = deps.sinks.filter((s) => s.required);
-      const results = await Promise.allSettled(required.map((s) => catchUp(s, seq)));
-      results.forEach((r, i) => {
-        if (r.status === 'rejected') deps.metrics.replicateFailures.inc({ sink: required[i]!.name });
-      });
-      const failed = results.findIndex((r) => r.status === 'rejected' || r.value < seq);
-      if (failed !== -1) {
-        const r = results[failed]!;
-        throw new FlaggateError('REPLICATE_UNACKED', `upstream sink "${required[failed]!.name}" has not acknowledged seq ${seq}`, {
-          cause: r.status === 'rejected' ? r.reason : undefined,
-          details: { sink: required[failed]!.name, seq },
+      const required = states.filter((s) => s.sink.required && s.position < seq);
+      const behind = required.find((s) => seq - s.position > maxBacklog);
+      if (behind) {
+        scheduleRetry(behind);
+        throw new FlaggateError('REPLICATE_UNACKED', `upstream sink "${behind.sink.name}" is ${seq - behind.position} entries behind (limit ${maxBacklog})`, {
+          details: { sink: behind.sink.name, seq, acked: behind.position, maxBacklog },
         });
       }
-      this.nudge();
+      const results = await Promise.allSettled(required.map((s) => catchUp(s, seq)));
+      for (const [i, r] of results.entries()) {
+        const s = required[i]!;
+        if (r.status === 'rejected') throw unacked(s, seq, r.reason);
+        if (r.value < seq) throw unacked(s, seq);
+      }
+      replicator.nudge();
     },
     nudge() {
-      for (const sink of deps.sinks.filter((s) => !s.required)) {
-        catchUp(sink, Number.MAX_SAFE_INTEGER).catch(() => deps.metrics.replicateFailures.inc({ sink: sink.name }));
+      if (closed) return;
+      const head = source.head().seq;
+      for (const s of states) {
+        if (s.position < head && !s.timer) catchUp(s, head).catch(() => undefined);
       }
     },
     acked() {
-      return Object.fromEntries(deps.sinks.map((s) => [s.name, deps.source.sinkCursor(s.name)]));
+      return Object.fromEntries(states.map((s) => [s.sink.name, s.position]));
     },
     async close() {
-      await Promise.allSettled([...queues.values()]);
-      await Promise.all(deps.sinks.map((s) => s.close()));
+      closed = true;
+      for (const s of states) clearTimeout(s.timer);
+      await Promise.allSettled(states.map((s) => s.queue));
+      await Promise.all(states.map((s) => s.sink.close()));
     },
   };
+  return replicator;
 }

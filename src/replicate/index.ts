@@ -1,18 +1,38 @@
 import type { SinkConfig } from '../config/schema.js';
 import type { Sink } from './sink.js';
+import { createHttpSink } from './sinks/http.js';
 import { createJsonlSink } from './sinks/jsonl.js';
+import { createPostgresSink } from './sinks/postgres.js';
 
-export { createReplicator, type Replicator, type ReplicationSource } from './follower.js';
+export { createReplicator, type Replicator, type ReplicationSource, type ReplicatorOptions } from './follower.js';
 export type { Sink } from './sink.js';
 export { createJsonlSink } from './sinks/jsonl.js';
+export { createHttpSink, signBody, type HttpSinkOptions } from './sinks/http.js';
+export { createPostgresSink, openPostgresReader, type PostgresSink, type PostgresLedgerReader } from './sinks/postgres.js';
+export { migratePostgres } from './sinks/postgres-schema.js';
+export { compareWithUpstream, type UpstreamCheck } from './upstream-check.js';
 
 /** Builds the configured sinks. */
 export function createSinks(configs: readonly SinkConfig[]): Sink[] {
-  return configs.map((c) => {
+  return configs.map((c): Sink => {
     switch (c.type) {
       case 'jsonl':
         return createJsonlSink({ name: c.name, path: c.path, required: c.required });
+      case 'postgres':
+        return createPostgresSink({ name: c.name, url: c.url, required: c.required, migrate: c.migrate });
+      case 'http':
+        return createHttpSink({
+          name: c.name,
+          required: c.required,
+          url: c.url,
+          format: c.format,
+          ...(c.token ? { token: c.token } : {}),
+          ...(c.secret ? { secret: c.secret } : {}),
+          ...(c.index ? { index: c.index } : {}),
+          sourcetype: c.sourcetype,
+          timeoutMs: c.timeoutMs,
+          maxAttempts: c.maxAttempts,
+        });
     }
-    throw new TypeError(`unknown sink type`);
   });
 }

@@ -1,0 +1,192 @@
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openLedger, type AuditEntry, type Ledger } from '../../src/audit/index.js';
+import { fixedClock } from '../../src/clock.js';
+import { createMetrics } from '../../src/metrics.js';
+import {
+  compareWithUpstream,
+  createPostgresSink,
+  createReplicator,
+  migratePostgres,
+  openPostgresReader,
+  type PostgresSink,
+} from '../../src/replicate/index.js';
+import { verifyPostgresLedger } from '../../src/replicate/verify-postgres.js';
+import { sampleEntry } from '../support/entries.js';
+import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+let cluster: PgCluster;
+let dbCount = 0;
+const cleanups: Array<() => unknown> = [];
+
+beforeAll(async () => {
+  cluster = await startPostgres();
+});
+afterAll(async () => cluster?.stop());
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A fresh, migrated database per test. */
+async function freshDb(): Promise<{ url: string; admin: pg.Client }> {
+  dbCount += 1;
+  const url = await cluster.createDatabase(`sink_${dbCount}`);
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  cleanups.push(() => admin.end());
+  await migratePostgres(admin);
+  return { url, admin };
+}
+
+function ledgerWith(chainId: string, n: number): { ledger: Ledger; entries: AuditEntry[] } {
+  const tmp = makeTempDir();
+  const ledger = openLedger({ path: `${tmp.dir}/ledger.sqlite`, chainId, clock: fixedClock(1_700_000_000_000) });
+  cleanups.push(() => tmp.cleanup(), () => ledger.close());
+  const entries = Array.from({ length: n }, (_, i) => ledger.append(sampleEntry(i + 1)));
+  return { ledger, entries };
+}
+
+function sink(url: string, extra: Partial<Parameters<typeof createPostgresSink>[0]> = {}): PostgresSink {
+  const s = createPostgresSink({ name: 'postgres', url, required: true, ...extra });
+  cleanups.push(() => s.close());
+  return s;
+}
+
+const count = async (admin: pg.Client, chainId: string) =>
+  Number((await admin.query<{ n: string }>('SELECT count(*) AS n FROM flaggate.audit_entries WHERE chain_id = $1', [chainId])).rows[0]!.n);
+
+describe('migratePostgres', () => {
+  it('is idempotent when several processes run it at once', async () => {
+    const { url } = await freshDb();
+    const clients = await Promise.all([1, 2, 3].map(async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      return c;
+    }));
+    try {
+      await Promise.all(clients.map((c) => migratePostgres(c)));
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
+  it.each([
+    { name: 'an UPDATE', sql: "UPDATE flaggate.audit_entries SET body = '{}' WHERE seq = 1" },
+    { name: 'a DELETE', sql: 'DELETE FROM flaggate.audit_entries WHERE seq = 2' },
+    { name: 'a TRUNCATE', sql: 'TRUNCATE flaggate.audit_entries' },
+  ])('rejects $name even from the owner', async ({ sql }) => {
+    const { url, admin } = await freshDb();
+    const { entries } = ledgerWith('a', 3);
+    await sink(url).deliver(entries);
+    await expect(admin.query(sql)).rejects.toMatchObject({ code: 'FGA01' });
+    expect(await count(admin, 'a')).toBe(3);
+  });
+
+  it('rejects an inserted row that does not link to the stored previous entry (a fork)', async () => {
+    const { url, admin } = await freshDb();
+    const { entries } = ledgerWith('a', 2);
+    await sink(url).deliver(entries.slice(0, 1));
+    const e = entries[1]!;
+    const insert = 'INSERT INTO flaggate.audit_entries (chain_id, seq, prev_hash, hash, body) VALUES ($1, $2, $3, $4, $5)';
+    await expect(admin.query(insert, ['a', 2, 'f'.repeat(64), e.hash, '{}'])).rejects.toMatchObject({ code: 'FGF01' });
+    await expect(admin.query(insert, ['a', 1, 'f'.repeat(64), e.hash, '{}'])).rejects.toMatchObject({ code: 'FGF01' });
+    await expect(admin.query(insert, ['b', 1, '0'.repeat(64), e.hash, '{}']).then(() => admin.query(insert, ['b', 3, e.hash, e.hash, '{}']))).rejects.toMatchObject({ code: 'FGG01' });
+  });
+
+  it('gives flaggate_writer INSERT and SELECT only', async () => {
+    const { url, admin } = await freshDb();
+    await admin.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sidecar_login') THEN CREATE ROLE sidecar_login LOGIN IN ROLE flaggate_writer; END IF; END $$`);
+    const writerUrl = url.replace('postgres@', 'sidecar_login@');
+    const { entries } = ledgerWith('w', 2);
+    expect(await sink(writerUrl, { migrate: false }).deliver(entries)).toBe(2);
+    const writer = new pg.Client({ connectionString: writerUrl });
+    await writer.connect();
+    cleanups.push(() => writer.end());
+    await expect(writer.query("UPDATE flaggate.audit_entries SET body = '{}'")).rejects.toMatchObject({ code: '42501' });
+    await expect(writer.query('DELETE FROM flaggate.audit_entries')).rejects.toMatchObject({ code: '42501' });
+    await expect(writer.query('ALTER TABLE flaggate.audit_entries DISABLE TRIGGER USER')).rejects.toMatchObject({ code: '42501' });
+    expect(await count(admin, 'w')).toBe(2);
+  });
+});
+
+describe('createPostgresSink', () => {
+  it('stores each entry once, byte for byte, when batches are re-sent and overlap', async () => {
+    const { url, admin } = await freshDb();
+    const { ledger, entries } = ledgerWith('chain-a', 5);
+    const s = sink(url);
+    expect(await s.deliver(entries.slice(0, 3))).toBe(3);
+    expect(await s.deliver(entries.slice(0, 3))).toBe(3);
+    expect(await s.deliver(entries.slice(1))).toBe(5);
+    expect(await count(admin, 'chain-a')).toBe(5);
+    const reader = openPostgresReader(url);
+    cleanups.push(() => reader.close());
+    expect(await reader.reader('chain-a')(0, 100)).toEqual(ledger.rowsAfter(0, 100));
+    expect(await s.head('chain-a')).toEqual({ seq: 5, hash: entries[4]!.hash });
+  });
+
+  it('rejects with AUDIT_CHAIN_BROKEN when an entry re-sent under a stored seq has another hash', async () => {
+    const { url, admin } = await freshDb();
+    const s = sink(url);
+    await s.deliver(ledgerWith('same', 3).entries);
+    const other = ledgerWith('same', 4).entries.map((e) => ({ ...e, reason: 'rewritten' }));
+    await expect(s.deliver(other)).rejects.toMatchObject({ code: 'AUDIT_CHAIN_BROKEN', details: { chainId: 'same', seq: 1 } });
+    expect(await count(admin, 'same')).toBe(3);
+  });
+
+  it('rejects with AUDIT_CHAIN_BROKEN when a new entry forks the stored chain', async () => {
+    const { url } = await freshDb();
+    const s = sink(url);
+    const first = ledgerWith('fork', 2).entries;
+    await s.deliver(first);
+    // Another ledger under the same chain id: seq 3 links to its own seq 2, not the stored one.
+    const second = ledgerWith('fork', 3).entries;
+    await expect(s.deliver(second.slice(2))).rejects.toMatchObject({ code: 'AUDIT_CHAIN_BROKEN', details: { chainId: 'fork', seq: 3 } });
+  });
+
+  it('answers with what it holds when a batch starts past its head, and the replicator resends from there', async () => {
+    const { url, admin } = await freshDb();
+    const { ledger, entries } = ledgerWith('gap', 6);
+    const s = sink(url);
+    expect(await s.deliver(entries.slice(3))).toBe(0);
+    ledger.setSinkCursor('postgres', 3); // a cursor ahead of what upstream holds (restored from a backup)
+    const replicator = createReplicator({ source: ledger, sinks: [s], metrics: createMetrics() });
+    await replicator.through(6);
+    expect(await count(admin, 'gap')).toBe(6);
+  });
+});
+
+describe('verifyPostgresLedger', () => {
+  it('verifies every chain, and reports the one whose stored row was edited', async () => {
+    const { url, admin } = await freshDb();
+    const s = sink(url);
+    for (const chain of ['east', 'west', 'north']) await s.deliver(ledgerWith(chain, 4).entries);
+    const good = await verifyPostgresLedger(url);
+    expect(good.ok).toBe(true);
+    expect(good.chains.map((c) => [c.chainId, c.entries])).toEqual([['east', 4], ['north', 4], ['west', 4]]);
+
+    await admin.query('ALTER TABLE flaggate.audit_entries DISABLE TRIGGER USER');
+    await admin.query(`UPDATE flaggate.audit_entries SET body = replace(body, 'change 2', 'change X') WHERE chain_id = 'west' AND seq = 2`);
+    await admin.query('ALTER TABLE flaggate.audit_entries ENABLE TRIGGER USER');
+    const bad = await verifyPostgresLedger(url);
+    expect(bad.ok).toBe(false);
+    expect(bad.chains.find((c) => c.chainId === 'west')!.failure).toMatchObject({ code: 'AUDIT_CHAIN_BROKEN', seq: 2 });
+    expect(bad.chains.filter((c) => c.ok).map((c) => c.chainId)).toEqual(['east', 'north']);
+  });
+});
+
+describe('compareWithUpstream', () => {
+  it('reports a local chain cut below the upstream head, and one forked at it', async () => {
+    const { url } = await freshDb();
+    const s = sink(url);
+    await s.deliver(ledgerWith('c', 4).entries);
+    const cut = ledgerWith('c', 2).ledger;
+    const forked = ledgerWith('c', 5).ledger;
+    const caughtUp = ledgerWith('c', 0).ledger;
+    const check = (l: Ledger) => compareWithUpstream({ sinks: [s], chainId: 'c', localHead: l.head, rowsAfter: l.rowsAfter });
+    expect(await check(cut)).toMatchObject([{ sink: 'postgres', ok: false, kind: 'cut', local: { seq: 2 }, upstream: { seq: 4 } }]);
+    expect(await check(forked)).toMatchObject([{ ok: false, kind: 'forked' }]);
+    await s.deliver(ledgerWith('d', 2).entries);
+    expect(await compareWithUpstream({ sinks: [s], chainId: 'new', localHead: caughtUp.head, rowsAfter: caughtUp.rowsAfter })).toMatchObject([{ ok: true, upstream: null }]);
+  });
+});
