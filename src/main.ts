@@ -2,25 +2,28 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { createAdapter } from './adapters/registry.js';
 import { seedFlagFile } from './adapters/flagd/index.js';
-import { openLedger, verifyChain, type Ledger } from './audit/index.js';
+import { createCheckpointer, openKeyring, openLedger, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { createControlApp } from './control/index.js';
 import { createFlagdFileForwarder, createHttpForwarder, type Forward } from './forward/index.js';
 import { createIdentify } from './identify/index.js';
+import { exportLedger } from './export-ledger.js';
 import { createProxyApp } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, type Stages } from './pipeline.js';
 import { createPolicyEngine } from './policy/index.js';
-import { createReplicator, createSinks } from './replicate/index.js';
+import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
+import { compareWithUpstream, createReplicator, createSinks } from './replicate/index.js';
 
 export interface Flaggate {
   proxyUrl: string;
   controlUrl: string;
   ledger: Ledger;
   metrics: Metrics;
+  checkpointer: Checkpointer;
   close(): Promise<void>;
 }
 
@@ -41,8 +44,41 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const adapter = await createAdapter(config.platform);
   const forward = createForward(config.platform);
   const ledger = openLedger({ path: config.audit.file, chainId: config.audit.chainId, clock });
+  const keyring = await openKeyring(config.audit.keysDir, clock);
+  const checkpointer = createCheckpointer({
+    ledger,
+    keyring,
+    clock,
+    logger,
+    everyEntries: config.audit.checkpointEveryEntries,
+    everySeconds: config.audit.checkpointEverySeconds,
+  });
+  const timestamper = createTimestamper({
+    config: config.timestamp,
+    dataDir: config.dataDir,
+    ledgerPath: config.audit.file,
+    head: ledger.head,
+    clock,
+    metrics,
+    logger,
+  });
   const sinks = createSinks(config.replicate.sinks);
-  const replicator = createReplicator({ source: ledger, sinks, metrics });
+  const replicator = createReplicator({
+    source: ledger,
+    sinks,
+    metrics,
+    clock,
+    logger,
+    maxBacklog: config.replicate.maxBacklog,
+    batchSize: config.replicate.batchSize,
+  });
+  // A cut or forked local chain is reported, not hidden; delivery to that sink then fails closed.
+  const checkUpstream = () => compareWithUpstream({ sinks, chainId: ledger.chainId, localHead: ledger.head, rowsAfter: ledger.rowsAfter });
+  for (const check of await checkUpstream()) {
+    if (!check.ok) logger.error('local chain disagrees with the upstream copy', { ...check });
+    else logger.info('upstream copy compared', { ...check });
+  }
+  replicator.nudge(); // drain whatever the last run left behind
 
   const stages: Stages = {
     clock,
@@ -55,9 +91,11 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       append(entry) {
         const appended = ledger.append(entry);
         metrics.ledgerEntries.inc({ type: appended.entry_type });
+        checkpointer.afterAppend(appended.seq);
         return appended;
       },
     },
+    timestamp: timestamper,
     replicate: replicator,
     forward,
   };
@@ -80,8 +118,16 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       entriesAfter: ledger.entriesAfter,
       rowsAfter: ledger.rowsAfter,
       head: ledger.head,
-      verify: () => verifyChain(ledger.rowsAfter, { chainId: ledger.chainId }),
+      keys: () => keyring.jwks(),
+      exportTo: (dir, options) => exportLedger({ ledger, keyring, timestamper, clock, out: dir, ...options }),
+      checkpoints: (from, to) => ledger.checkpoints(from, to),
+      verify: async () => {
+        await timestamper.coverHead().catch(() => undefined); // an outage shows as uncovered entries below
+        const [report, upstream] = await Promise.all([verifyLocal(ledger, keyring, timestamper), checkUpstream()]);
+        return { ...report, ok: report.ok && upstream.every((u) => u.ok), upstream };
+      },
     },
+    ...(timestamper.embedded ? { tsa: timestamper.embedded } : {}),
     readiness: async () => ({
       ledger: probe(() => ledger.head()),
       policy: { ok: true, detail: policy.revision.revision },
@@ -97,12 +143,28 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     controlUrl: control.url,
     ledger,
     metrics,
+    checkpointer,
     async close() {
       await Promise.all([closeServer(proxy.server), closeServer(control.server)]);
+      await checkpointer.close();
+      timestamper.close();
       await replicator.close();
       ledger.close();
     },
   };
+}
+
+/** The local chain against every checkpoint it holds, signatures checked with this sidecar's keyring. */
+async function verifyLocal(ledger: Ledger, keyring: Keyring, timestamper: Timestamper) {
+  const chain = await verifyLedger({ read: ledger.rowsAfter, checkpoints: ledger.checkpoints(), keys: keyring.jwks(), chainId: ledger.chainId });
+  const head = ledger.head();
+  const timestamps = verifyCoverage({
+    tokens: timestamper.tokens(),
+    rowHashAt: (seq) => ledger.rowsAfter(seq - 1, 1).find((r) => r.seq === seq)?.hash,
+    headSeq: head.seq,
+    trust: timestamper.trust,
+  });
+  return { ...chain, ok: chain.ok && timestamps.ok, timestamps };
 }
 
 function createForward(platform: Config['platform']): Forward {

@@ -23,6 +23,8 @@ export interface Stages {
   adapter: PlatformAdapter;
   policy: { decide(input: PolicyInput): Decision; readonly revision: PolicyRevision };
   record: { append(entry: NewEntry): AuditEntry };
+  /** RFC 3161 coverage of an entry (and, through the chain, of every entry before it). */
+  timestamp: { cover(seq: number, hash: string): Promise<void>; coverSoon(seq: number, hash: string): void };
   replicate: { through(seq: number): Promise<void> };
   forward: Forward;
 }
@@ -37,7 +39,7 @@ const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * One request through the proxy port, in the durability order of ARCHITECTURE.md: identify, adapt,
- * decide, record (committed), replicate (acknowledged), and only then forward, then record the
+ * decide, record (committed), timestamp (covered), replicate (acknowledged), and only then forward, then record the
  * outcome. Every authenticated write leaves a decision entry, whatever refused it.
  */
 export async function handleRequest(req: RawRequest, s: Stages): Promise<Reply> {
@@ -102,10 +104,12 @@ async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s:
     throw denied(decision);
   }
   try {
+    await s.timestamp.cover(entry.seq, entry.hash);
     await s.replicate.through(entry.seq);
   } catch (err) {
     const error = asFlaggateError(err);
-    s.record.append(outcomeEntry(entry, { status: 'not_forwarded', errorCode: error.code, detail: error.message }));
+    const refused = s.record.append(outcomeEntry(entry, { status: 'not_forwarded', errorCode: error.code, detail: error.message }));
+    s.timestamp.coverSoon(refused.seq, refused.hash);
     throw error;
   }
 
@@ -135,6 +139,7 @@ async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s:
  * the refusal's own reason, and a sink that is down receives the entry when it drains.
  */
 async function replicateRefusal(s: Stages, entry: AuditEntry, log: Logger): Promise<void> {
+  s.timestamp.coverSoon(entry.seq, entry.hash);
   try {
     await s.replicate.through(entry.seq);
   } catch (err) {
@@ -146,6 +151,7 @@ async function replicateRefusal(s: Stages, entry: AuditEntry, log: Logger): Prom
 async function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<typeof outcomeEntry>[1], log: Logger): Promise<void> {
   try {
     const entry = s.record.append(outcomeEntry(decision, facts));
+    s.timestamp.coverSoon(entry.seq, entry.hash);
     await s.replicate.through(entry.seq);
   } catch (err) {
     // The platform already answered; an outcome that cannot be recorded now is reconciled at start-up.

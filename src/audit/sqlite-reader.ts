@@ -8,7 +8,24 @@ import type { ReadRows } from './verify.js';
  * Opens a ledger file read-only, for `flaggate verify --db`: no schema is created, nothing written.
  * Returns the row reader the verifier takes, and the chain id the file is bound to.
  */
-export function openLedgerReader(path: string): { read: ReadRows; chainId: string | undefined; checkpoints(): Checkpoint[]; close(): void } {
+/** A stored RFC 3161 token and the entry it covers. */
+export interface TokenRow {
+  id: number;
+  coversSeq: number;
+  coversHash: string;
+  token: Buffer;
+}
+
+export interface LedgerReader {
+  read: ReadRows;
+  chainId: string | undefined;
+  checkpoints(): Checkpoint[];
+  tokens(): TokenRow[];
+  hashAt(seq: number): string | undefined;
+  close(): void;
+}
+
+export function openLedgerReader(path: string): LedgerReader {
   let db: Database.Database;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
@@ -27,5 +44,21 @@ export function openLedgerReader(path: string): { read: ReadRows; chainId: strin
           .all()
           .map((r) => ({ chainId: r.chain_id, seq: r.seq, hash: r.hash, time: r.time, kid: r.kid, jws: r.jws }))
       : [];
-  return { read: (after, limit) => rows.all(after, limit), chainId: chain?.value, checkpoints, close: () => db.close() };
+  const hasTokens = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'timestamp_tokens'").get() !== undefined;
+  const tokens = (): TokenRow[] =>
+    hasTokens
+      ? db
+          .prepare<[], { id: number; covers_seq: number; covers_hash: string; token: Buffer }>('SELECT id, covers_seq, covers_hash, token FROM timestamp_tokens ORDER BY covers_seq')
+          .all()
+          .map((r) => ({ id: r.id, coversSeq: r.covers_seq, coversHash: r.covers_hash, token: r.token }))
+      : [];
+  const hashAt = db.prepare<[number], { hash: string }>('SELECT hash FROM audit_entries WHERE seq = ?');
+  return {
+    read: (after, limit) => rows.all(after, limit),
+    chainId: chain?.value,
+    checkpoints,
+    tokens,
+    hashAt: (seq) => hashAt.get(seq)?.hash,
+    close: () => db.close(),
+  };
 }

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { create as createTar } from 'tar';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AuditEntry, StoredRow } from '../audit/entry.js';
+import type { JSONWebKeySet } from 'jose';
+import type { Checkpoint } from '../audit/checkpoint.js';
+import type { ExportFilters } from '../audit/export-format.js';
 import type { VerifyReport } from '../audit/verify.js';
 import type { Clock } from '../clock.js';
 import { isoUtc } from '../clock.js';
@@ -20,8 +27,15 @@ export interface ControlDeps {
     entriesAfter(afterSeq: number, limit: number): AuditEntry[];
     rowsAfter(afterSeq: number, limit: number): StoredRow[];
     head(): { seq: number; hash: string };
+    /** The checkpoint signing keys (public), newest first. */
+    keys(): JSONWebKeySet;
+    checkpoints(fromSeq?: number, toSeq?: number): Checkpoint[];
     verify(): Promise<VerifyReport>;
+    /** Writes an export package for a period and filters into `dir`. */
+    exportTo(dir: string, options: { from?: string; to?: string; filters: ExportFilters }): Promise<unknown>;
   };
+  /** The embedded RFC 3161 TSA, served to other services when it is the one in use. */
+  tsa?: { respond(tsq: Buffer): Promise<Buffer>; certificateChainPem(): string };
   /** Each named check must pass for /readyz to answer 200. */
   readiness(): Promise<Record<string, { ok: boolean; detail?: string }>>;
 }
@@ -73,6 +87,62 @@ export function createControlApp(deps: ControlDeps): express.Express {
     res.json({ entries, next_after: entries.length === limit && last ? last.seq : null, head: deps.audit.head() });
   });
 
+  // Public by design: an auditor must be able to fetch the keys without trusting anyone's token.
+  app.get('/v1/audit/keys', (_req, res) => {
+    res.setHeader('cache-control', 'max-age=60');
+    res.json(deps.audit.keys());
+  });
+
+  app.get('/v1/audit/checkpoints', authorize('audit.read'), (req, res) => {
+    const from = intParam(req.query.from, 'from', 0);
+    const to = intParam(req.query.to, 'to', Number.MAX_SAFE_INTEGER);
+    res.json({ checkpoints: deps.audit.checkpoints(from, to) });
+  });
+
+  if (deps.tsa) {
+    const tsa = deps.tsa;
+    // RFC 3161 §3.4: the query and reply travel as DER with their own media types.
+    app.post('/v1/tsa', express.raw({ type: () => true, limit: 8 * 1024 }), async (req, res, next) => {
+      try {
+        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (type !== 'application/timestamp-query') throw new FlaggateError('CONTROL_BAD_REQUEST', 'expected content-type application/timestamp-query');
+        const reply = await tsa.respond(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+        res.setHeader('content-type', 'application/timestamp-reply');
+        res.end(reply);
+      } catch (err) {
+        next(err);
+      }
+    });
+    app.get('/v1/tsa/certs', (_req, res) => {
+      res.setHeader('content-type', 'application/pem-certificate-chain');
+      res.end(tsa.certificateChainPem());
+    });
+  }
+
+  // The export package as a gzipped tar of the folder `flaggate verify-export` checks.
+  app.get('/v1/audit/export', authorize('audit.export'), async (req, res, next) => {
+    const dir = mkdtempSync(join(tmpdir(), 'flaggate-export-'));
+    try {
+      const filters: ExportFilters = {};
+      for (const key of ['flag', 'environment', 'actor', 'action'] as const) {
+        const value = req.query[key];
+        if (value !== undefined) filters[key] = textParam(value, key);
+      }
+      const from = req.query.from === undefined ? undefined : isoParam(req.query.from, 'from');
+      const to = req.query.to === undefined ? undefined : isoParam(req.query.to, 'to');
+      await deps.audit.exportTo(dir, { filters, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+      res.setHeader('content-type', 'application/gzip');
+      res.setHeader('content-disposition', `attachment; filename="flaggate-export-${deps.clock.now()}.tar.gz"`);
+      const files = readdirSync(dir).sort();
+      const stream = createTar({ gzip: true, cwd: dir, portable: true }, files);
+      stream.on('end', () => rmSync(dir, { recursive: true, force: true }));
+      stream.pipe(res);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      next(err);
+    }
+  });
+
   app.get('/v1/audit/verify', authorize('audit.read'), async (_req, res) => {
     const report = await deps.audit.verify();
     res.status(report.ok ? 200 : 409).json(report);
@@ -89,6 +159,17 @@ export function createControlApp(deps: ControlDeps): express.Express {
     res.status(error.status).json(errorBody(error, id));
   });
   return app;
+}
+
+function textParam(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) throw new FlaggateError('CONTROL_BAD_REQUEST', `${name} must be one non-empty value`);
+  return value;
+}
+
+function isoParam(value: unknown, name: string): string {
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) throw new FlaggateError('CONTROL_BAD_REQUEST', `${name} must be an ISO 8601 time`);
+  return new Date(ms).toISOString();
 }
 
 function intParam(value: unknown, name: string, fallback: number): number {

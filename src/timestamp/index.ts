@@ -28,3 +28,4 @@ export { verifyTokenFile, requestToken } from './tsa-cli.js';
 /** Media types of the RFC 3161 HTTP transport (RFC 3161 §3.4). */
 export const TIMESTAMP_QUERY_TYPE = 'application/timestamp-query';
 export const TIMESTAMP_REPLY_TYPE = 'application/timestamp-reply';
+export { createTimestamper, type Timestamper } from './timestamper.js';

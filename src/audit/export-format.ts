@@ -1,0 +1,75 @@
+import type { AuditEntry } from './entry.js';
+
+/**
+ * The export package: one folder an auditor verifies offline with `flaggate verify-export`.
+ *
+ *   manifest.json          what, when, which period and filters; SHA-256 of every file
+ *   chain.jsonl            every raw row (seq, chain_id, prev_hash, hash, body) from just after the
+ *                          checkpoint before the period to the checkpoint at or after its end: the
+ *                          context that proves the period connects to what came before and after
+ *   entries.jsonl          the entries of the period that match the filters (with their hash)
+ *   entries.csv            the same, flattened for spreadsheets
+ *   checkpoints.json       the signed checkpoints that anchor and seal chain.jsonl
+ *   keys.jwks.json         the checkpoint public keys (pin your own copy with --keys)
+ *   policy-revisions.json  the policy bundles whose decisions appear in the entries
+ *   timestamps.json        RFC 3161 tokens (base64 DER) covering chain.jsonl, and the TSA certificates
+ */
+export const EXPORT_FORMAT = 'flaggate-export/1';
+
+export interface ExportFilters {
+  flag?: string;
+  environment?: string;
+  actor?: string;
+  action?: string;
+}
+
+export interface ExportManifest {
+  format: typeof EXPORT_FORMAT;
+  chainId: string;
+  createdAt: string;
+  period: { from: string | null; to: string | null };
+  filters: ExportFilters;
+  /** chain.jsonl holds seq anchorSeq+1 .. sealSeq; the period's entries lie within. */
+  anchorSeq: number;
+  sealSeq: number;
+  entries: number;
+  files: Record<string, string>;
+}
+
+export interface ExportTimestamps {
+  trustAnchorsPem: string;
+  untrustedPem: string;
+  tokens: Array<{ coversSeq: number; coversHash: string; token: string }>;
+}
+
+export const exportFiles = ['chain.jsonl', 'entries.jsonl', 'entries.csv', 'checkpoints.json', 'keys.jwks.json', 'policy-revisions.json', 'timestamps.json'] as const;
+
+/** Whether an entry belongs in the filtered view of a period. */
+export function matchesExport(entry: AuditEntry, period: ExportManifest['period'], filters: ExportFilters): boolean {
+  if (period.from && entry.timestamp_utc < period.from) return false;
+  if (period.to && entry.timestamp_utc >= period.to) return false;
+  if (filters.flag && entry.flag_key !== filters.flag) return false;
+  if (filters.environment && entry.environment !== filters.environment) return false;
+  if (filters.actor && entry.actor.id !== filters.actor) return false;
+  if (filters.action && entry.action !== filters.action) return false;
+  return true;
+}
+
+/** The CSV columns: one line per entry, nested values as canonical JSON. */
+export const csvColumns = [
+  'seq', 'event_id', 'entry_type', 'decision_id', 'timestamp_utc', 'actor_id', 'actor_display_name', 'actor_auth_method', 'actor_roles',
+  'action', 'platform', 'project', 'flag_key', 'environment', 'reason', 'ticket', 'pr', 'build', 'allow', 'reasons', 'error_code',
+  'approval_required', 'approved_by', 'policy_revision', 'policy_sha256', 'outcome_status', 'platform_status', 'previous_state',
+  'new_state', 'request_method', 'request_path', 'request_body_sha256', 'prev_hash', 'hash',
+] as const;
+
+export function csvRow(e: AuditEntry): Array<string | number | boolean | null> {
+  const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+  return [
+    e.seq, e.event_id, e.entry_type, e.decision_id, e.timestamp_utc, e.actor.id, e.actor.display_name, e.actor.auth_method, e.actor.roles.join(' '),
+    e.action, e.platform, e.project, e.flag_key, e.environment, e.reason, e.linked_artifacts.ticket, e.linked_artifacts.pr, e.linked_artifacts.build,
+    e.decision.allow, e.decision.reasons.join('; '), e.decision.error_code, e.approval.required, e.approval.approved_by.join(' '),
+    e.decision.policy_revision, e.decision.policy_sha256, e.outcome?.status ?? null, e.outcome?.platform_status ?? null,
+    json(e.previous_state), json(e.new_state), e.request.method, e.request.path, e.request.body_sha256, e.prev_hash, e.hash,
+  ];
+}

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { createCoverage } from './coverage.js';
+import { createEmbeddedTsa, type EmbeddedTsa } from './embedded-tsa.js';
+import { createTsaClient } from './tsa-client.js';
+import { openTokenStore, type StoredToken } from './token-store.js';
+import type { CoverageTrust } from './verify-coverage.js';
+
+/** The record stage's timestamping, as the pipeline and the control port use it. */
+export interface Timestamper {
+  /**
+   * Resolves once a token covers entry `seq`. In `sync` mode this waits for the TSA and rejects
+   * with TIMESTAMP_UNAVAILABLE (unless `onUnavailable: queue`); in `async` mode it returns at once
+   * and coverage follows in the background.
+   */
+  cover(seq: number, hash: string): Promise<void>;
+  /** Asks for coverage of the head shortly, without waiting (entries whose change is settled); never throws. */
+  coverSoon(seq: number, hash: string): void;
+  /** Covers the current head now (before verify, on start-up, on a timer). */
+  coverHead(): Promise<void>;
+  tokens(): StoredToken[];
+  /** What a verifier needs to check this sidecar's tokens. */
+  readonly trust: CoverageTrust;
+  /** The embedded TSA, when no external TSA is configured (served on the control port). */
+  readonly embedded?: EmbeddedTsa;
+  close(): void;
+}
+
+/** Builds timestamping from configuration: the embedded TSA by default, else external TSAs with failover. */
+export function createTimestamper(deps: {
+  config: Config['timestamp'];
+  dataDir: string;
+  ledgerPath: string;
+  head: () => { seq: number; hash: string };
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
+}): Timestamper {
+  const { config } = deps;
+  const store = openTokenStore(deps.ledgerPath);
+  let embedded: EmbeddedTsa | undefined;
+  let trust: CoverageTrust;
+  let stamp: Parameters<typeof createCoverage>[0]['stamp'];
+  if (config.tsaUrls.length === 0) {
+    const tsa = createEmbeddedTsa({ dataDir: deps.dataDir, clock: deps.clock });
+    embedded = tsa;
+    trust = { trustAnchorsPem: tsa.trustAnchorPem(), untrustedPem: tsa.certificateChainPem() };
+    stamp = async (digest) => {
+      const token = await tsa.stamp(digest);
+      return { token, genTime: new Date(deps.clock.now()).toISOString(), tsa: 'embedded' };
+    };
+  } else {
+    const pems = (files: string[]) => files.map((f) => readFileSync(f, 'utf8'));
+    trust = {
+      trustAnchorsPem: pems(config.trustAnchors),
+      untrustedPem: pems(config.untrusted),
+      ...(config.policyAllowlist ? { policyAllowlist: config.policyAllowlist } : {}),
+    };
+    const client = createTsaClient({
+      urls: config.tsaUrls.map((u) => ({ url: u.url, ...(u.bearer || u.basic ? { auth: { ...(u.bearer ? { bearer: u.bearer } : {}), ...(u.basic ? { basic: u.basic } : {}) } } : {}) })),
+      timeoutMs: config.timeoutMs,
+      trustAnchorsPem: trust.trustAnchorsPem,
+      ...(trust.untrustedPem ? { untrustedPem: trust.untrustedPem } : {}),
+      ...(config.policyAllowlist ? { policyAllowlist: config.policyAllowlist } : {}),
+      clock: deps.clock,
+    });
+    stamp = async (digest) => {
+      const { token, tstInfo, tsa } = await client.stamp(digest);
+      return { token, genTime: tstInfo.genTime, tsa };
+    };
+  }
+  const coverage = createCoverage({ stamp, store });
+
+  const track = (p: Promise<unknown>) =>
+    p.then(
+      () => deps.metrics.uncoveredEntries.set(0),
+      (err: unknown) => {
+        deps.metrics.timestampFailures.inc();
+        deps.metrics.uncoveredEntries.set(deps.head().seq - (store.latest()?.coversSeq ?? 0));
+        deps.logger.error('timestamping failed: entries are uncovered', { error: String(err) });
+      },
+    );
+
+  let soon: NodeJS.Timeout | undefined;
+  const coverHead = async () => {
+    const head = deps.head();
+    if (head.seq > 0) await coverage.cover(head.seq, head.hash);
+  };
+
+  // Coverage must follow within the bound: sweep the head, and keep the alert metric current.
+  const timer = setInterval(() => void track(coverHead()), Math.max(1, config.asyncBoundSeconds / 2) * 1000);
+  timer.unref();
+
+  return {
+    async cover(seq, hash) {
+      if (config.mode === 'async') {
+        void track(coverage.cover(seq, hash));
+        return;
+      }
+      try {
+        await coverage.cover(seq, hash);
+      } catch (err) {
+        if (config.onUnavailable === 'refuse') throw err;
+        void track(Promise.reject(err));
+      }
+    },
+    coverSoon() {
+      // Settled entries need no token of their own: one stamp over the head shortly after covers them all.
+      if (soon) return;
+      soon = setTimeout(() => {
+        soon = undefined;
+        void track(coverHead());
+      }, 200);
+      soon.unref();
+    },
+    coverHead,
+    tokens: () => store.all(),
+    trust,
+    ...(embedded ? { embedded } : {}),
+    close() {
+      clearInterval(timer);
+      if (soon) clearTimeout(soon);
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { extract } from 'tar';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openKeyring, signCheckpoint, verifyExport, type Checkpoint } from '../../src/audit/index.js';
+import { fixedClock } from '../../src/clock.js';
+import { exportLedgerFile } from '../../src/export-ledger.js';
+import { verifyCoverage } from '../../src/timestamp/index.js';
+import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+let app: TestFlaggate;
+let auditor: string;
+const work = makeTempDir('flaggate-export-test-');
+
+const verify = (dir: string, keys?: object) => verifyExport(dir, { verifyTokens: verifyCoverage, ...(keys ? { keys: keys as never } : {}) });
+
+/** A copy of the reference package to tamper with. */
+function copyOf(source: string, name: string): string {
+  const dir = join(work.dir, name);
+  cpSync(source, dir, { recursive: true });
+  return dir;
+}
+
+const lines = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8').split('\n').filter(Boolean);
+
+beforeAll(async () => {
+  app = await startTestFlaggate({ 'audit.checkpointEveryEntries': 5 });
+  const release = await app.token('riley', 'release_engineer');
+  const qa = await app.token('quinn', 'qa');
+  auditor = await app.token('ada', 'auditor');
+  for (let i = 0; i < 12; i += 1) {
+    const token = i % 3 === 0 ? qa : release;
+    const flag = i % 2 ? 'checkout.new-flow' : 'search.ranking-v2';
+    await fetch(`${app.proxyUrl}/flags/${flag}/${i % 4 < 2 ? 'enable' : 'disable'}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'x-flaggate-reason': `change ${i}` } });
+  }
+  await app.checkpointer.checkpointNow();
+}, 60_000);
+
+afterAll(async () => {
+  await app?.stop();
+  work.cleanup();
+});
+
+describe('export packages', () => {
+  let reference: string;
+
+  it('exports over the control port as a tarball that verifies offline', async () => {
+    const res = await fetch(`${app.controlUrl}/v1/audit/export`, { headers: { authorization: `Bearer ${auditor}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/gzip');
+    writeFileSync(join(work.dir, 'export.tar.gz'), Buffer.from(await res.arrayBuffer()));
+    reference = join(work.dir, 'reference');
+    cpSync(join(work.dir, 'export.tar.gz'), join(work.dir, 'x.tgz'));
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(reference);
+    await extract({ file: join(work.dir, 'x.tgz'), cwd: reference });
+    const report = await verify(reference);
+    expect(report).toMatchObject({ ok: true, chainId: 'local' });
+    expect(report.entries).toBe(lines(reference, 'chain.jsonl').length);
+    expect(report.timestamps).toMatchObject({ ok: true });
+    expect(lines(reference, 'entries.csv').length).toBe(report.entries + 1);
+    expect(JSON.parse(readFileSync(join(reference, 'policy-revisions.json'), 'utf8'))).toHaveLength(1);
+  });
+
+  it('exports a filtered period from the ledger file; the filtered view still proves its context', async () => {
+    const out = join(work.dir, 'filtered');
+    const manifest = await exportLedgerFile({ db: `${app.dataDir}/ledger.sqlite`, out, filters: { flag: 'checkout.new-flow', actor: 'riley' } });
+    const entries = lines(out, 'entries.jsonl').map((l) => JSON.parse(l) as { flag_key: string; actor: { id: string } });
+    expect(entries.length).toBe(manifest.entries);
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.every((e) => e.flag_key === 'checkout.new-flow' && e.actor.id === 'riley')).toBe(true);
+    expect(await verify(out)).toMatchObject({ ok: true });
+  });
+
+  it('rejects an export with one entry altered, as modified at its seq', async () => {
+    const dir = copyOf(reference, 'altered');
+    const entries = lines(dir, 'entries.jsonl');
+    const victim = JSON.parse(entries[3]!) as { seq: number; reason: string };
+    entries[3] = entries[3]!.replace(`"reason":"${victim.reason}"`, '"reason":"nothing to see"');
+    writeFileSync(join(dir, 'entries.jsonl'), entries.join('\n') + '\n');
+    expect((await verify(dir)).failure).toMatchObject({ kind: 'modified', seq: victim.seq });
+  });
+
+  it('rejects an export with one entry removed, as deleted at its seq', async () => {
+    const dir = copyOf(reference, 'removed');
+    const entries = lines(dir, 'entries.jsonl');
+    const victim = JSON.parse(entries[5]!) as { seq: number };
+    writeFileSync(join(dir, 'entries.jsonl'), entries.filter((_, i) => i !== 5).join('\n') + '\n');
+    expect((await verify(dir)).failure).toMatchObject({ kind: 'deleted', seq: victim.seq });
+  });
+
+  it('rejects an export whose chain lost a row, as deleted at its seq', async () => {
+    const dir = copyOf(reference, 'chain-cut');
+    const rows = lines(dir, 'chain.jsonl');
+    writeFileSync(join(dir, 'chain.jsonl'), rows.filter((_, i) => i !== 4).join('\n') + '\n');
+    expect((await verify(dir)).failure).toMatchObject({ kind: 'deleted', seq: (JSON.parse(rows[4]!) as { seq: number }).seq });
+  });
+
+  it('rejects a checkpoint re-signed with another key: unknown_key, and bad_signature under a pinned key id', async () => {
+    const dir = copyOf(reference, 'resigned');
+    const checkpoints = JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8')) as Checkpoint[];
+    const other = makeTempDir();
+    try {
+      const keyring = await openKeyring(other.dir, fixedClock(0));
+      const last = checkpoints.at(-1)!;
+      checkpoints[checkpoints.length - 1] = await signCheckpoint({ chainId: last.chainId, seq: last.seq, hash: last.hash, time: last.time }, keyring);
+      writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify(checkpoints));
+      expect((await verify(dir)).failure).toMatchObject({ kind: 'unknown_key' });
+      // An operator who also swaps the package's keys is caught by the auditor's pinned copy.
+      writeFileSync(join(dir, 'keys.jwks.json'), JSON.stringify(keyring.jwks()));
+      const pinned = JSON.parse(readFileSync(join(reference, 'keys.jwks.json'), 'utf8')) as object;
+      expect((await verify(dir, pinned)).failure).toMatchObject({ kind: 'unknown_key' });
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  it('rejects a timestamp token that does not verify', async () => {
+    const dir = copyOf(reference, 'bad-token');
+    const ts = JSON.parse(readFileSync(join(dir, 'timestamps.json'), 'utf8')) as { tokens: Array<{ token: string }> };
+    const der = Buffer.from(ts.tokens.at(-1)!.token, 'base64');
+    der[der.length - 10] = der[der.length - 10]! ^ 0xff;
+    ts.tokens.at(-1)!.token = der.toString('base64');
+    writeFileSync(join(dir, 'timestamps.json'), JSON.stringify(ts));
+    expect((await verify(dir)).failure).toMatchObject({ kind: 'bad_timestamp' });
+  });
+
+  it('rejects a file changed behind the manifest', async () => {
+    const dir = copyOf(reference, 'policy-edit');
+    writeFileSync(join(dir, 'policy-revisions.json'), '[]\n');
+    expect((await verify(dir)).failure).toMatchObject({ kind: 'modified', file: 'policy-revisions.json' });
+  });
+
+  it('keeps exports for auditors', async () => {
+    const release = await app.token('riley', 'release_engineer');
+    const res = await fetch(`${app.controlUrl}/v1/audit/export`, { headers: { authorization: `Bearer ${release}` } });
+    expect(res.status).toBe(403);
+  });
+});
