@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { createAdapter } from './adapters/registry.js';
 import { seedFlagFile } from './adapters/flagd/index.js';
-import { createCheckpointer, openKeyring, openLedger, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
+import { createCheckpointer, openKeyring, openLedger, reconcileInDoubt, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config/schema.js';
@@ -99,6 +99,23 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     replicate: replicator,
     forward,
   };
+
+  // A crash between a decision and its outcome leaves the change in doubt: settle it from the
+  // platform's state before taking new requests.
+  const reconciled = await reconcileInDoubt({
+    entriesAfter: ledger.entriesAfter,
+    head: ledger.head,
+    getMeta: ledger.getMeta,
+    setMeta: ledger.setMeta,
+    append: (entry) => stages.record.append(entry),
+    readState: (change) => adapter.readState(change),
+    settled: (change, current) => adapter.settled(change, current),
+  });
+  if (reconciled.length > 0) {
+    logger.warn('reconciled changes left in doubt by a crash', { reconciled });
+    replicator.nudge();
+    timestamper.coverSoon(ledger.head().seq, ledger.head().hash);
+  }
 
   const proxyApp = createProxyApp({
     bodyBytes: config.limits.bodyBytes,

@@ -48,4 +48,11 @@ export interface PlatformAdapter {
   readonly name: string;
   classify(req: RawRequest): Classification;
   readState(change: FlagChange): Promise<unknown>;
+  /**
+   * After a crash: did `change` take effect, judging by the platform's `current` state (as
+   * `readState` returns it)? `unknown` when the state cannot tell.
+   */
+  settled(change: FlagChange, current: unknown): SettledAs;
 }
+
+export type SettledAs = 'applied' | 'not_applied' | 'unknown';

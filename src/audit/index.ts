@@ -11,3 +11,4 @@ export { verifyLedger, type LedgerVerifyReport } from './verify-ledger.js';
 export { writeExport, type ExportSource } from './export.js';
 export { verifyExport, type ExportVerifyReport, type VerifyTokens } from './verify-export.js';
 export type { ExportFilters, ExportManifest } from './export-format.js';
+export { reconcileInDoubt } from './in-doubt.js';

@@ -53,6 +53,9 @@ export interface Ledger {
   appendCheckpoint(cp: Checkpoint): void;
   /** Checkpoints in seq order, optionally only those with seq in [fromSeq, toSeq]. */
   checkpoints(fromSeq?: number, toSeq?: number): Checkpoint[];
+  /** Small durable bookkeeping beside the chain (not part of it): e.g. how far in-doubt checks reached. */
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
   /** The last seq a sink acknowledged (0 when none). */
   sinkCursor(sink: string): number;
   setSinkCursor(sink: string, seq: number): void;
@@ -87,6 +90,8 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
   const selectCheckpoints = db.prepare<[number, number], { seq: number; chain_id: string; hash: string; time: string; kid: string; jws: string }>(
     'SELECT seq, chain_id, hash, time, kid, jws FROM checkpoints WHERE seq BETWEEN ? AND ? ORDER BY seq',
   );
+  const selectMeta = db.prepare<[string], { value: string }>('SELECT value FROM ledger_meta WHERE key = ?');
+  const upsertMeta = db.prepare('INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
   const getCursor = db.prepare<[string], { acked_seq: number }>('SELECT acked_seq FROM sink_cursors WHERE sink = ?');
   const putCursor = db.prepare(
     'INSERT INTO sink_cursors (sink, acked_seq) VALUES (?, ?) ON CONFLICT(sink) DO UPDATE SET acked_seq = excluded.acked_seq WHERE excluded.acked_seq > sink_cursors.acked_seq',
@@ -134,6 +139,11 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
     appendCheckpoint: (cp) => void insertCheckpoint.run(cp.seq, cp.chainId, cp.hash, cp.time, cp.kid, cp.jws),
     checkpoints: (fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER) =>
       selectCheckpoints.all(fromSeq, toSeq).map((r) => ({ chainId: r.chain_id, seq: r.seq, hash: r.hash, time: r.time, kid: r.kid, jws: r.jws })),
+    getMeta: (key) => selectMeta.get(key)?.value,
+    setMeta: (key, value) => {
+      if (key === 'chain_id') throw new TypeError('the chain id is fixed');
+      upsertMeta.run(key, value);
+    },
     sinkCursor: (sink) => getCursor.get(sink)?.acked_seq ?? 0,
     setSinkCursor: (sink, seq) => void putCursor.run(sink, seq),
     close: () => db.close(),

@@ -1,5 +1,6 @@
 import { FlaggateError } from '../../errors.js';
-import type { PlatformAdapter } from '../adapter.js';
+import type { FlagChange, PlatformAdapter, SettledAs } from '../adapter.js';
+import { isDeepStrictEqual } from 'node:util';
 import { classifyFlagdRequest } from './classify.js';
 import { readFlagFile } from './flag-file.js';
 
@@ -10,6 +11,7 @@ export function createFlagdAdapter(options: { path: string; environment: string 
   return {
     name: 'flagd',
     classify: (req) => classifyFlagdRequest(req, options.environment),
+    settled: settledFlagd,
     async readState(change) {
       try {
         return readFlagFile(options.path).flags[change.flagKey] ?? null;
@@ -20,3 +22,26 @@ export function createFlagdAdapter(options: { path: string; environment: string 
   };
 }
 export { seedFlagFile } from './seed.js';
+
+/** Whether a flagd change shows in the file's current flag (`null` when the flag is absent). */
+function settledFlagd(change: FlagChange, current: unknown): SettledAs {
+  const flag = current as { state?: string } | null;
+  const before = change.previousState ?? null;
+  if (isDeepStrictEqual(before, change.newState ?? null)) return 'applied'; // a no-op either way
+  switch (change.action) {
+    case 'flag.enable':
+    case 'flag.disable': {
+      const want = (change.newState as { state: string }).state;
+      if (flag === null) return 'unknown';
+      return flag.state === want ? 'applied' : 'not_applied';
+    }
+    case 'flag.delete':
+      return flag === null ? 'applied' : 'not_applied';
+    case 'flag.create':
+    case 'flag.update':
+      if (isDeepStrictEqual(flag, change.newState)) return 'applied';
+      return isDeepStrictEqual(flag, before) ? 'not_applied' : 'unknown';
+    default:
+      return 'unknown';
+  }
+}

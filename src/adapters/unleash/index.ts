@@ -1,7 +1,8 @@
+import { isDeepStrictEqual } from 'node:util';
 /** The Unleash adapter: its admin API writes as FlagChanges, and flag state read back from Unleash. */
-import type { PlatformAdapter } from '../adapter.js';
+import type { FlagChange, PlatformAdapter, SettledAs } from '../adapter.js';
 import { classifyUnleash, PLATFORM } from './classify.js';
-import { readUnleashState, type ReadStateOptions } from './read-state.js';
+import { readUnleashState, type ReadStateOptions, type UnleashFlagState } from './read-state.js';
 
 export { ALL_ENVIRONMENTS, classifyUnleash } from './classify.js';
 export { readUnleashState } from './read-state.js';
@@ -31,5 +32,29 @@ export function createUnleashAdapter(opts: UnleashAdapterOptions): PlatformAdapt
     name: PLATFORM,
     classify: classifyUnleash,
     readState: (change) => readUnleashState(readOpts, change),
+    settled: settledUnleash,
   };
+}
+
+/**
+ * Whether an Unleash change shows in the state read now. Enabling and disabling are judged by the
+ * environment's `enabled`; archive and delete by existence; anything else by comparison with the
+ * state seen before the change (unchanged → not applied; changed → unknown, since others write too).
+ */
+function settledUnleash(change: FlagChange, current: unknown): SettledAs {
+  const now = current as UnleashFlagState;
+  const before = change.previousState as UnleashFlagState | undefined;
+  const env = change.environment && change.environment !== '*' ? change.environment : undefined;
+  switch (change.action) {
+    case 'flag.enable':
+    case 'flag.disable': {
+      const enabled = env ? now.environments?.[env]?.enabled : undefined;
+      if (enabled === undefined) return 'unknown';
+      return enabled === (change.action === 'flag.enable') ? 'applied' : 'not_applied';
+    }
+    case 'flag.archive':
+      return !now.exists ? 'applied' : 'not_applied';
+    default:
+      return before && isDeepStrictEqual(now, before) ? 'not_applied' : 'unknown';
+  }
 }

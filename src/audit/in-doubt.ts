@@ -1,0 +1,71 @@
+import type { FlagChange, SettledAs } from '../adapters/adapter.js';
+import { asFlaggateError } from '../errors.js';
+import type { AuditEntry, NewEntry } from './entry.js';
+import { outcomeEntry } from './new-entry.js';
+
+export interface InDoubtDeps {
+  entriesAfter(afterSeq: number, limit: number): AuditEntry[];
+  head(): { seq: number };
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+  append(entry: NewEntry): AuditEntry | Promise<AuditEntry>;
+  readState(change: FlagChange): Promise<unknown>;
+  settled(change: FlagChange, current: unknown): SettledAs;
+}
+
+const marker = 'in_doubt_checked_through';
+
+/**
+ * At start-up, before serving: finds allowed decisions with no outcome entry (a crash came between
+ * recording the decision and recording what the platform did), reads the platform's state for each,
+ * and writes the outcome entry it shows: `applied`, `not_applied` or `unknown`. Scans only entries
+ * after the last check, whose reach is kept in the ledger's bookkeeping.
+ */
+export async function reconcileInDoubt(deps: InDoubtDeps): Promise<Array<{ decisionId: string; seq: number; status: SettledAs }>> {
+  const from = Number(deps.getMeta(marker) ?? '0');
+  const through = deps.head().seq;
+  const open = new Map<string, AuditEntry>();
+  for (let after = from; after < through; ) {
+    const batch = deps.entriesAfter(after, 2000).filter((e) => e.seq <= through);
+    if (batch.length === 0) break;
+    for (const e of batch) {
+      if (e.entry_type === 'change.decision' && e.decision.allow) open.set(e.decision_id, e);
+      else if (e.entry_type === 'change.outcome') open.delete(e.decision_id);
+    }
+    after = batch[batch.length - 1]!.seq;
+  }
+
+  const resolved: Array<{ decisionId: string; seq: number; status: SettledAs }> = [];
+  for (const decision of open.values()) {
+    const change = changeOf(decision);
+    let status: SettledAs;
+    let detail: string;
+    let errorCode: string | undefined;
+    try {
+      status = deps.settled(change, await deps.readState(change));
+      detail = `reconciled at start-up from the platform's state: ${status}`;
+    } catch (err) {
+      const error = asFlaggateError(err);
+      status = 'unknown';
+      errorCode = error.code;
+      detail = `reconciled at start-up, but the platform's state could not be read: ${error.message}`;
+    }
+    const entry = await deps.append(outcomeEntry(decision, { status, detail, ...(errorCode ? { errorCode } : {}) }));
+    resolved.push({ decisionId: decision.decision_id, seq: entry.seq, status });
+  }
+  deps.setMeta(marker, String(through));
+  return resolved;
+}
+
+function changeOf(e: AuditEntry): FlagChange {
+  return {
+    platform: e.platform,
+    action: e.action,
+    flagKey: e.flag_key ?? '',
+    ...(e.project !== null ? { project: e.project } : {}),
+    ...(e.environment !== null ? { environment: e.environment } : {}),
+    previousState: e.previous_state,
+    newState: e.new_state,
+    request: { method: e.request.method, path: e.request.path, bodySha256: e.request.body_sha256 },
+  };
+}

@@ -1,0 +1,72 @@
+import { writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createFlagdAdapter } from '../../src/adapters/flagd/index.js';
+import { openLedger, reconcileInDoubt, type Ledger } from '../../src/audit/index.js';
+import { outcomeEntry } from '../../src/audit/new-entry.js';
+import { fixedClock } from '../../src/clock.js';
+import { sampleEntry } from '../support/entries.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+function setup(flags: Record<string, { state: string }>) {
+  const tmp = makeTempDir();
+  const file = `${tmp.dir}/flags.json`;
+  writeFileSync(file, JSON.stringify({ flags: Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, { ...v, variants: { on: true, off: false }, defaultVariant: 'off' }])) }));
+  const ledger = openLedger({ path: `${tmp.dir}/ledger.sqlite`, chainId: 'doubt', clock: fixedClock(0) });
+  cleanups.push(() => {
+    ledger.close();
+    tmp.cleanup();
+  });
+  return { ledger, adapter: createFlagdAdapter({ path: file, environment: 'production' }) };
+}
+
+const decision = (n: number, flag: string, action: 'flag.enable' | 'flag.disable', allow = true) =>
+  sampleEntry(n, {
+    platform: 'flagd',
+    flag_key: flag,
+    action,
+    previous_state: { state: action === 'flag.enable' ? 'DISABLED' : 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'off' },
+    new_state: { state: action === 'flag.enable' ? 'ENABLED' : 'DISABLED' },
+    decision: { allow, reasons: ['x'], error_code: allow ? null : 'POLICY_DENIED', policy_revision: 'r', policy_sha256: 'ab'.repeat(32) },
+  });
+
+const reconcile = (ledger: Ledger, adapter: ReturnType<typeof createFlagdAdapter>) =>
+  reconcileInDoubt({ ...ledger, entriesAfter: ledger.entriesAfter, head: ledger.head, getMeta: ledger.getMeta, setMeta: ledger.setMeta, append: ledger.append, readState: adapter.readState, settled: adapter.settled });
+
+describe('reconcileInDoubt', () => {
+  it('writes an outcome for each allowed decision left without one, judged from the platform state', async () => {
+    const { ledger, adapter } = setup({ a: { state: 'ENABLED' }, b: { state: 'ENABLED' }, c: { state: 'DISABLED' } });
+    const applied = ledger.append(decision(1, 'a', 'flag.enable')); // the file shows it
+    const notApplied = ledger.append(decision(2, 'b', 'flag.disable')); // the file does not
+    const settled = ledger.append(decision(3, 'c', 'flag.enable'));
+    ledger.append(outcomeEntry(settled, { status: 'failed', platformStatus: 500 }));
+    ledger.append(decision(4, 'c', 'flag.enable', false)); // denied: nothing in doubt
+    const resolved = await reconcile(ledger, adapter);
+    expect(resolved.map((r) => [r.decisionId, r.status])).toEqual([
+      [applied.decision_id, 'applied'],
+      [notApplied.decision_id, 'not_applied'],
+    ]);
+    const outcomes = ledger.entriesAfter(5, 10);
+    expect(outcomes).toHaveLength(2);
+    expect(outcomes[0]).toMatchObject({ entry_type: 'change.outcome', decision_id: applied.decision_id, outcome: { status: 'applied', detail: expect.stringContaining('reconciled') } });
+  });
+
+  it('records unknown when the platform cannot be read', async () => {
+    const { ledger } = setup({});
+    const d = ledger.append(decision(1, 'a', 'flag.enable'));
+    const broken = createFlagdAdapter({ path: '/proc/definitely/not/here', environment: 'production' });
+    const gone = { ...broken, readState: () => Promise.reject(new Error('disk gone')) };
+    const [r] = await reconcileInDoubt({ ...ledger, entriesAfter: ledger.entriesAfter, head: ledger.head, getMeta: ledger.getMeta, setMeta: ledger.setMeta, append: ledger.append, readState: gone.readState, settled: gone.settled });
+    expect(r).toMatchObject({ decisionId: d.decision_id, status: 'unknown' });
+  });
+
+  it('does not look again at what an earlier start-up settled', async () => {
+    const { ledger, adapter } = setup({ a: { state: 'ENABLED' } });
+    ledger.append(decision(1, 'a', 'flag.enable'));
+    expect(await reconcile(ledger, adapter)).toHaveLength(1);
+    expect(await reconcile(ledger, adapter)).toHaveLength(0);
+    expect(ledger.head().seq).toBe(2);
+  });
+});
