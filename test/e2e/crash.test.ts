@@ -5,7 +5,7 @@
  * decision entry that allowed it, written before Unleash saw it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLedgerReader, rowToEntry, type AuditEntry } from '../../src/audit/index.js';
+import { openLedgerReader, rowToEntry, type AuditEntry, type StoredRow } from '../../src/audit/index.js';
 import { startSidecarProcess, type SidecarProcess } from '../replicate/sidecar-process.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
 import { startUnleash, type UnleashServer } from '../support/unleash.js';
@@ -49,8 +49,8 @@ function ledgerEntries(): AuditEntry[] {
   try {
     const out: AuditEntry[] = [];
     for (let after = 0; ; ) {
-      const rows = reader.read(after, 5000) as ReturnType<typeof reader.read> & Array<{ seq: number }>;
-      if (!Array.isArray(rows) || rows.length === 0) break;
+      const rows = reader.read(after, 5000) as StoredRow[];
+      if (rows.length === 0) break;
       out.push(...rows.map(rowToEntry));
       after = rows[rows.length - 1]!.seq;
     }
