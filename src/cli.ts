@@ -74,7 +74,7 @@ program
   .action(async (opts: { db?: string; postgres?: string; keys?: string; from?: number; to?: number; tsaTrust?: string; tsaUntrusted?: string }) => {
     if (!opts.db === !opts.postgres) throw new FlaggateError('CONFIG_INVALID', 'give exactly one of --db and --postgres');
     if (opts.postgres) {
-      const result = await verifyPostgresLedger(opts.postgres);
+      const result = await verifyPostgresLedger(opts.postgres, opts.keys ? readKeys(resolve(opts.keys)) : undefined);
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       process.exitCode = result.ok ? 0 : 1;
       return;

@@ -16,7 +16,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, type Stages } from './pipeline.js';
 import { createPolicyEngine } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
-import { compareWithUpstream, createReplicator, createSinks } from './replicate/index.js';
+import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks } from './replicate/index.js';
 
 export interface Flaggate {
   proxyUrl: string;
@@ -52,6 +52,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     logger,
     everyEntries: config.audit.checkpointEveryEntries,
     everySeconds: config.audit.checkpointEverySeconds,
+    publish: () => checkpointPublisher.publish(),
   });
   const timestamper = createTimestamper({
     config: config.timestamp,
@@ -63,6 +64,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     logger,
   });
   const sinks = createSinks(config.replicate.sinks);
+  const checkpointPublisher = createCheckpointPublisher({ source: ledger, sinks, logger });
   const replicator = createReplicator({
     source: ledger,
     sinks,

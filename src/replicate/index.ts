@@ -36,3 +36,4 @@ export function createSinks(configs: readonly SinkConfig[]): Sink[] {
     }
   });
 }
+export { createCheckpointPublisher } from './checkpoints.js';

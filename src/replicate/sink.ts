@@ -1,3 +1,4 @@
+import type { Checkpoint } from '../audit/checkpoint.js';
 import type { AuditEntry } from '../audit/entry.js';
 import type { TrustedHead } from '../audit/verify.js';
 
@@ -12,6 +13,8 @@ export interface Sink {
   /** A required sink must acknowledge an entry before its change is forwarded. */
   readonly required: boolean;
   deliver(entries: AuditEntry[]): Promise<number>;
+  /** Stores signed checkpoints (idempotent by chain and seq), so a signed head lives off this machine. */
+  deliverCheckpoints?(checkpoints: Checkpoint[]): Promise<void>;
   /** What the sink holds for a chain, when it can tell (null: nothing yet). */
   head?(chainId: string): Promise<TrustedHead | null>;
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AuditEntry } from '../../audit/entry.js';
 import { canonicalJson } from '../../audit/canonical.js';
@@ -14,6 +14,9 @@ export function createJsonlSink(options: { name: string; path: string; required:
   mkdirSync(dirname(options.path), { recursive: true });
   const fd = openSync(options.path, 'a+', 0o640);
   let lastSeq = lastSeqInFile(fd);
+  const checkpointPath = options.path.replace(/(\.jsonl)?$/, '.checkpoints.jsonl');
+  let cpFd: number | undefined = existsSync(checkpointPath) ? openSync(checkpointPath, 'a+', 0o640) : undefined;
+  let lastCheckpointSeq = cpFd === undefined ? 0 : lastSeqInFile(cpFd);
 
   return {
     name: options.name,
@@ -29,8 +32,20 @@ export function createJsonlSink(options: { name: string; path: string; required:
       lastSeq = fresh[fresh.length - 1]!.seq;
       return lastSeq;
     },
+    async deliverCheckpoints(checkpoints) {
+      // Checkpoints go to a sibling file, so the entry stream stays one record type for shippers.
+      const fresh = checkpoints.filter((c) => c.seq > lastCheckpointSeq);
+      if (fresh.length === 0) return;
+      cpFd ??= openSync(checkpointPath, 'a+', 0o640);
+      const bytes = Buffer.from(fresh.map((c) => canonicalJson(c) + '\n').join(''), 'utf8');
+      let written = 0;
+      while (written < bytes.length) written += writeSync(cpFd, bytes, written);
+      fsyncSync(cpFd);
+      lastCheckpointSeq = fresh[fresh.length - 1]!.seq;
+    },
     async close() {
       closeSync(fd);
+      if (cpFd !== undefined) closeSync(cpFd);
     },
   };
 }

@@ -65,6 +65,24 @@ DROP TRIGGER IF EXISTS audit_entries_link ON flaggate.audit_entries;
 CREATE TRIGGER audit_entries_link BEFORE INSERT ON flaggate.audit_entries
   FOR EACH ROW EXECUTE FUNCTION flaggate.check_link();
 
+-- Signed checkpoints of every chain: the heads that make truncation of a chain detectable.
+CREATE TABLE IF NOT EXISTS flaggate.checkpoints (
+  chain_id    text        NOT NULL CHECK (chain_id ~ '^[A-Za-z0-9._-]{1,64}$'),
+  seq         bigint      NOT NULL CHECK (seq >= 1),
+  hash        text        NOT NULL CHECK (hash ~ '^[0-9a-f]{64}$'),
+  time        text        NOT NULL,
+  kid         text        NOT NULL,
+  jws         text        NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (chain_id, seq)
+);
+DROP TRIGGER IF EXISTS checkpoints_append_only ON flaggate.checkpoints;
+CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON flaggate.checkpoints
+  FOR EACH ROW EXECUTE FUNCTION flaggate.refuse_change();
+DROP TRIGGER IF EXISTS checkpoints_no_truncate ON flaggate.checkpoints;
+CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON flaggate.checkpoints
+  FOR EACH STATEMENT EXECUTE FUNCTION flaggate.refuse_change();
+
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'flaggate_writer') THEN
@@ -77,7 +95,7 @@ BEGIN
   END IF;
   IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'flaggate_writer') THEN
     GRANT USAGE ON SCHEMA flaggate TO flaggate_writer;
-    GRANT SELECT, INSERT ON flaggate.audit_entries TO flaggate_writer;
+    GRANT SELECT, INSERT ON flaggate.audit_entries, flaggate.checkpoints TO flaggate_writer;
   END IF;
 END $$;
 `;

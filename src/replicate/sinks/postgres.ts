@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Checkpoint } from '../../audit/checkpoint.js';
 import type { AuditEntry, StoredRow } from '../../audit/entry.js';
 import { canonicalJson } from '../../audit/canonical.js';
 import type { ReadRows, TrustedHead } from '../../audit/verify.js';
@@ -89,6 +90,16 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       written.set(chainId, last);
       return last;
     },
+    async deliverCheckpoints(checkpoints) {
+      if (checkpoints.length === 0) return;
+      await ready();
+      await pool.query(
+        `INSERT INTO flaggate.checkpoints (chain_id, seq, hash, time, kid, jws)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+         ON CONFLICT (chain_id, seq) DO NOTHING`,
+        [checkpoints.map((c) => c.chainId), checkpoints.map((c) => c.seq), checkpoints.map((c) => c.hash), checkpoints.map((c) => c.time), checkpoints.map((c) => c.kid), checkpoints.map((c) => c.jws)],
+      );
+    },
     async close() {
       await pool.end();
     },
@@ -151,6 +162,8 @@ export interface PostgresLedgerReader {
   chains(): Promise<Array<{ chainId: string; head: TrustedHead }>>;
   /** The raw rows of one chain, for `verifyChain`. */
   reader(chainId: string): ReadRows;
+  /** The signed checkpoints held for one chain, oldest first (none when the table does not exist yet). */
+  checkpoints(chainId: string): Promise<Checkpoint[]>;
   close(): Promise<void>;
 }
 
@@ -172,6 +185,16 @@ export function openPostgresReader(url: string): PostgresLedgerReader {
         );
         return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
       };
+    },
+    async checkpoints(chainId) {
+      const { rows } = await pool.query<{ chain_id: string; seq: string; hash: string; time: string; kid: string; jws: string }>(
+        `SELECT chain_id, seq, hash, time, kid, jws FROM flaggate.checkpoints WHERE chain_id = $1 ORDER BY seq`,
+        [chainId],
+      ).catch((err: { code?: string }) => {
+        if (err.code === '42P01') return { rows: [] }; // undefined_table: written by an older version
+        throw err;
+      });
+      return rows.map((r) => ({ chainId: r.chain_id, seq: Number(r.seq), hash: r.hash, time: r.time, kid: r.kid, jws: r.jws }));
     },
     close: () => pool.end(),
   };
