@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { createAdapter } from './adapters/registry.js';
 import { seedFlagFile } from './adapters/flagd/index.js';
-import { createCheckpointer, openKeyring, openLedger, reconcileInDoubt, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
+import { createCheckpointer, createGroupCommit, openKeyring, openLedger, reconcileInDoubt, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config/schema.js';
@@ -44,6 +44,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const adapter = await createAdapter(config.platform);
   const forward = createForward(config.platform);
   const ledger = openLedger({ path: config.audit.file, chainId: config.audit.chainId, clock });
+  const groupCommit = createGroupCommit(ledger);
   const keyring = await openKeyring(config.audit.keysDir, clock);
   const checkpointer = createCheckpointer({
     ledger,
@@ -90,8 +91,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     adapter,
     policy,
     record: {
-      append(entry) {
-        const appended = ledger.append(entry);
+      async append(entry) {
+        const appended = config.audit.groupCommit ? await groupCommit.append(entry) : ledger.append(entry);
         metrics.ledgerEntries.inc({ type: appended.entry_type });
         checkpointer.afterAppend(appended.seq);
         return appended;

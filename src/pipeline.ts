@@ -22,7 +22,8 @@ export interface Stages {
   identify(authorization: string | undefined): Promise<Actor>;
   adapter: PlatformAdapter;
   policy: { decide(input: PolicyInput): Decision; readonly revision: PolicyRevision };
-  record: { append(entry: NewEntry): AuditEntry };
+  /** Resolves once the entry is committed to disk (possibly in one transaction with concurrent ones). */
+  record: { append(entry: NewEntry): Promise<AuditEntry> };
   /** RFC 3161 coverage of an entry (and, through the chain, of every entry before it). */
   timestamp: { cover(seq: number, hash: string): Promise<void>; coverSoon(seq: number, hash: string): void };
   replicate: { through(seq: number): Promise<void> };
@@ -91,14 +92,14 @@ async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s:
   } catch (err) {
     // Refused before the policy could allow it: still a decision entry, so attempts are on record.
     const error = asFlaggateError(err);
-    const entry = s.record.append(
+    const entry = await s.record.append(
       decisionEntry({ decisionId, actor, change, context, decision: { refused: { code: error.code, message: error.message }, policy: s.policy.revision } }),
     );
     await replicateRefusal(s, entry, log);
     throw error;
   }
 
-  const entry = s.record.append(decisionEntry({ decisionId, actor, change, context, decision }));
+  const entry = await s.record.append(decisionEntry({ decisionId, actor, change, context, decision }));
   if (!decision.allow) {
     await replicateRefusal(s, entry, log);
     throw denied(decision);
@@ -108,7 +109,7 @@ async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s:
     await s.replicate.through(entry.seq);
   } catch (err) {
     const error = asFlaggateError(err);
-    const refused = s.record.append(outcomeEntry(entry, { status: 'not_forwarded', errorCode: error.code, detail: error.message }));
+    const refused = await s.record.append(outcomeEntry(entry, { status: 'not_forwarded', errorCode: error.code, detail: error.message }));
     s.timestamp.coverSoon(refused.seq, refused.hash);
     throw error;
   }
@@ -150,7 +151,7 @@ async function replicateRefusal(s: Stages, entry: AuditEntry, log: Logger): Prom
 /** The change has reached the platform: its outcome is recorded and replicated best we can, never undone. */
 async function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<typeof outcomeEntry>[1], log: Logger): Promise<void> {
   try {
-    const entry = s.record.append(outcomeEntry(decision, facts));
+    const entry = await s.record.append(outcomeEntry(decision, facts));
     s.timestamp.coverSoon(entry.seq, entry.hash);
     await s.replicate.through(entry.seq);
   } catch (err) {

@@ -16,13 +16,16 @@ export const auditEntryBodySchema = z
     seq: z.number().int().positive().describe('position in the chain, from 1, without gaps'),
     prev_hash: hex64.describe('hash of the entry at seq - 1; 64 zeros for seq 1'),
     event_id: z.uuid().describe('unique id of this entry'),
-    entry_type: z.enum(['change.decision', 'change.outcome', 'change.reconciled']).describe('decision before forwarding; outcome after; reconciled after a crash left the outcome in doubt'),
+    entry_type: z
+      .enum(['change.decision', 'change.outcome', 'change.reconciled', 'change.requested', 'change.approved', 'change.rejected', 'change.expired'])
+      .describe('decision before forwarding; outcome after; reconciled after a crash left the outcome in doubt; requested, approved, rejected and expired for a change held for approvals'),
     decision_id: z.uuid().describe('shared by a decision and its outcome; returned to the client as X-Flaggate-Decision-Id'),
+    change_request_id: z.uuid().optional().describe('the held change this entry belongs to; absent on changes that were never held'),
     timestamp_utc: isoUtc.describe('when the entry was written, UTC, millisecond precision'),
     actor: z.strictObject({
       id: text.min(1),
       display_name: text,
-      auth_method: z.enum(['jwt', 'oidc', 'dev-token']),
+      auth_method: z.enum(['jwt', 'oidc', 'dev-token', 'client-credentials']).describe('client-credentials marks a service account'),
       roles: z.array(text),
     }),
     action: text.min(1).describe("e.g. flag.enable, strategy.update; 'unrecognized' for a write no adapter knew"),

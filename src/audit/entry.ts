@@ -3,7 +3,15 @@
  * input all derive from it. Field names are the auditor-facing ones (snake_case); absent values are
  * `null`, never omitted, so every entry has the same shape and canonical form.
  */
-export type EntryType = 'change.decision' | 'change.outcome' | 'change.reconciled';
+export type EntryType =
+  | 'change.decision'
+  | 'change.outcome'
+  | 'change.reconciled'
+  /** A change held for approvals, and each step of its review. */
+  | 'change.requested'
+  | 'change.approved'
+  | 'change.rejected'
+  | 'change.expired';
 
 /** `not_applied` and `unknown` come only from reconciling an in-doubt change after a crash. */
 export type OutcomeStatus = 'applied' | 'failed' | 'not_forwarded' | 'not_applied' | 'unknown';
@@ -23,6 +31,8 @@ export interface AuditEntryBody {
   entry_type: EntryType;
   /** Shared by a decision entry and its outcome entry. */
   decision_id: string;
+  /** Present on every entry of a held change: its request, each review step, and its decision and outcome. */
+  change_request_id?: string;
   timestamp_utc: string;
   actor: EntryActor;
   action: string;

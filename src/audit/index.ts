@@ -12,3 +12,4 @@ export { writeExport, type ExportSource } from './export.js';
 export { verifyExport, type ExportVerifyReport, type VerifyTokens } from './verify-export.js';
 export type { ExportFilters, ExportManifest } from './export-format.js';
 export { reconcileInDoubt } from './in-doubt.js';
+export { createGroupCommit } from './group-commit.js';

@@ -45,6 +45,8 @@ export interface Ledger {
   readonly path: string;
   /** Appends one entry in its own committed transaction (synchronous=FULL): durable on return. */
   append(entry: NewEntry): AuditEntry;
+  /** Appends several entries, in order, in one committed transaction: one fsync for all. */
+  appendMany(entries: NewEntry[]): AuditEntry[];
   head(): { seq: number; hash: string };
   /** Raw rows with seq > afterSeq, oldest first. */
   rowsAfter(afterSeq: number, limit: number): StoredRow[];
@@ -101,7 +103,7 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
 
   // IMMEDIATE takes the write lock before reading the head, so two writers (even two processes
   // on one file) can never both build on the same head: no duplicate seq, no fork.
-  const appendTx = db.transaction((entry: NewEntry): AuditEntry => {
+  const appendOne = (entry: NewEntry): AuditEntry => {
     const prev = head();
     const body: AuditEntryBody = {
       ...entry,
@@ -120,7 +122,9 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
     const hash = chainHash(prev.hash, canonical);
     insert.run(body.seq, body.chain_id, body.prev_hash, hash, canonical);
     return { ...(JSON.parse(canonical) as AuditEntryBody), hash };
-  });
+  };
+  const appendTx = db.transaction(appendOne);
+  const appendManyTx = db.transaction((entries: NewEntry[]) => entries.map(appendOne));
 
   return {
     chainId: options.chainId,
@@ -131,6 +135,14 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
       } catch (cause) {
         if (cause instanceof TypeError || cause instanceof FlaggateError) throw cause;
         throw new FlaggateError('AUDIT_WRITE_FAILED', 'the audit entry could not be committed', { cause });
+      }
+    },
+    appendMany(entries) {
+      try {
+        return appendManyTx.immediate(entries);
+      } catch (cause) {
+        if (cause instanceof TypeError || cause instanceof FlaggateError) throw cause;
+        throw new FlaggateError('AUDIT_WRITE_FAILED', 'the audit entries could not be committed', { cause });
       }
     },
     head,

@@ -25,6 +25,8 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_OIDC_AUDIENCE', ['identity', 'audience']],
   ['FLAGGATE_OIDC_JWKS_URL', ['identity', 'jwksUrl']],
   ['FLAGGATE_OIDC_ROLES_CLAIM', ['identity', 'rolesClaim']],
+  ['FLAGGATE_OIDC_GROUPS_CLAIM', ['identity', 'groupsClaim']],
+  ['FLAGGATE_APPROVAL_EXPIRY_SECONDS', ['approvals', 'expirySeconds']],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
@@ -88,6 +90,7 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, unkn
   config.timestamp.trustAnchors = config.timestamp.trustAnchors.map((f) => resolve(cwd, f));
   config.timestamp.untrusted = config.timestamp.untrusted.map((f) => resolve(cwd, f));
   if (config.identity.jwksFile) config.identity.jwksFile = resolve(cwd, config.identity.jwksFile);
+  for (const issuer of config.approvals.issuers) if (issuer.jwksFile) issuer.jwksFile = resolve(cwd, issuer.jwksFile);
   if (config.platform.name === 'flagd') config.platform.targetUrl = inData(config.platform.targetUrl ?? 'flags.flagd.json');
   config.policy.bundle = resolve(cwd, config.policy.bundle ?? defaultBundlePath());
   for (const sink of config.replicate.sinks) if (sink.type === 'jsonl') sink.path = inData(sink.path);

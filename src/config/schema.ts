@@ -74,6 +74,13 @@ export const configSchema = z
         rolesClaim: z.string().min(1).default('roles'),
         nameClaim: z.string().min(1).default('name'),
         leewaySeconds: z.coerce.number().int().min(0).max(300).default(30),
+        /** Dotted path of a groups claim; its names join the roles and map through the policy's role_mapping. */
+        groupsClaim: z.string().min(1).optional(),
+        /** Dotted path of a claim that, when true, marks a service account (besides the client-credentials shapes). */
+        serviceAccountClaim: z.string().min(1).optional(),
+        /** Remote JWKS: an unknown kid refetches at most once per cooldown; the set is refetched after cacheMaxAge. */
+        jwksCooldownSeconds: z.coerce.number().min(0).max(3600).optional(),
+        jwksCacheMaxAgeSeconds: z.coerce.number().positive().max(86_400).optional(),
       })
       .default({
         devIssuer: true,
@@ -84,6 +91,24 @@ export const configSchema = z
         nameClaim: 'name',
         leewaySeconds: 30,
       }),
+    approvals: z
+      .object({
+        /** A held change not applied within this time expires and must be requested again. */
+        expirySeconds: z.coerce.number().int().positive().default(24 * 3600),
+        /** Systems whose signed approvals (`X-Flaggate-Approval`) count, each with its own key set. */
+        issuers: z
+          .array(
+            z.strictObject({
+              issuer: z.string().min(1),
+              audience: z.string().min(1).default('flaggate-approval'),
+              jwksUrl: z.url().optional(),
+              jwksFile: z.string().min(1).optional(),
+              algorithms: z.array(z.string().min(1)).min(1).default(['EdDSA', 'ES256', 'RS256', 'PS256']),
+            }),
+          )
+          .default([]),
+      })
+      .default({ expirySeconds: 24 * 3600, issuers: [] }),
     policy: z
       .object({
         /** The compiled OPA bundle (tar.gz with policy.wasm, data.json and .manifest). */
@@ -98,10 +123,12 @@ export const configSchema = z
         /** Signed checkpoints over the head: every N entries and every T seconds (when the head moved). */
         checkpointEveryEntries: z.coerce.number().int().positive().default(100),
         checkpointEverySeconds: z.coerce.number().positive().default(60),
+        /** Commit concurrent appends in one transaction (one fsync); each is still durable before its change moves on. */
+        groupCommit: z.boolean().default(true),
         /** The checkpoint signing keyring (relative to dataDir). */
         keysDir: z.string().min(1).default('audit-keys'),
       })
-      .default({ chainId: 'local', file: 'ledger.sqlite', checkpointEveryEntries: 100, checkpointEverySeconds: 60, keysDir: 'audit-keys' }),
+      .default({ chainId: 'local', file: 'ledger.sqlite', checkpointEveryEntries: 100, checkpointEverySeconds: 60, groupCommit: true, keysDir: 'audit-keys' }),
     timestamp: z
       .object({
         /** `sync`: a change is forwarded only once a token covers its entry. `async`: coverage follows within `asyncBoundSeconds`. */
@@ -124,9 +151,11 @@ export const configSchema = z
         /** When no TSA answers: refuse the change (503), or accept it and raise an alert until covered. */
         onUnavailable: z.enum(['refuse', 'queue']).default('refuse'),
         asyncBoundSeconds: z.coerce.number().positive().default(30),
+        /** Concurrent changes share one token over the newest entry; off, every entry gets its own. */
+        shareTokens: z.boolean().default(true),
       })
       .strict()
-      .default({ mode: 'sync', tsaUrls: [], trustAnchors: [], untrusted: [], timeoutMs: 5_000, onUnavailable: 'refuse', asyncBoundSeconds: 30 }),
+      .default({ mode: 'sync', tsaUrls: [], trustAnchors: [], untrusted: [], timeoutMs: 5_000, onUnavailable: 'refuse', asyncBoundSeconds: 30, shareTokens: true }),
     replicate: z
       .object({
         sinks: z.array(sinkSchema).default([{ type: 'jsonl', name: 'jsonl', path: 'audit.jsonl', required: true }]),
@@ -159,6 +188,9 @@ export const configSchema = z
       if (sink.format === 'splunk_hec' && !sink.token) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'token'], message: 'required for format splunk_hec' });
       if (sink.format === 'webhook' && !sink.secret) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'secret'], message: 'required for format webhook' });
       if (c.mode === 'production' && sink.url.startsWith('http:')) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'url'], message: 'must be https in production mode' });
+    });
+    c.approvals.issuers.forEach((issuer, i) => {
+      if (!issuer.jwksUrl === !issuer.jwksFile) ctx.addIssue({ code: 'custom', path: ['approvals', 'issuers', i, 'jwksUrl'], message: 'set exactly one of jwksUrl or jwksFile' });
     });
     if (c.mode === 'production' && c.identity.jwksUrl?.startsWith('http:')) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'must be https in production mode' });

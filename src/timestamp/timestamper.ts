@@ -72,7 +72,18 @@ export function createTimestamper(deps: {
       return { token, genTime: tstInfo.genTime, tsa };
     };
   }
-  const coverage = createCoverage({ stamp, store });
+  const coverage = config.shareTokens
+    ? createCoverage({ stamp, store })
+    : {
+        // One token per entry: the slower baseline the shared tokens are measured against.
+        async cover(seq: number, hash: string) {
+          const existing = store.coveringToken(seq);
+          if (existing && existing.coversSeq === seq) return { tokenId: existing.id, coversSeq: seq };
+          const { token, genTime, tsa } = await stamp(hash);
+          const row = store.add({ coversSeq: seq, coversHash: hash, genTime, tsa: tsa ?? 'embedded', token });
+          return { tokenId: row.id, coversSeq: row.coversSeq };
+        },
+      };
 
   const track = (p: Promise<unknown>) =>
     p.then(
