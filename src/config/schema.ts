@@ -49,7 +49,7 @@ export const configSchema = z
         headerBytes: z.coerce.number().int().positive().default(16 * 1024),
         tokenBytes: z.coerce.number().int().positive().default(8 * 1024),
       })
-      .default({ bodyBytes: 1024 * 1024, headerBytes: 16 * 1024, tokenBytes: 8 * 1024 }),
+      .prefault({}),
     platform: z
       .object({
         name: z.enum(['flagd', 'unleash']).default('flagd'),
@@ -61,7 +61,7 @@ export const configSchema = z
         environment: z.string().min(1).default('production'),
         timeoutMs: z.coerce.number().int().positive().default(10_000),
       })
-      .default({ name: 'flagd', environment: 'production', timeoutMs: 10_000 }),
+      .prefault({}),
     identity: z
       .object({
         /** Trust the development issuer whose key lives in dataDir (refused in production). */
@@ -82,15 +82,7 @@ export const configSchema = z
         jwksCooldownSeconds: z.coerce.number().min(0).max(3600).optional(),
         jwksCacheMaxAgeSeconds: z.coerce.number().positive().max(86_400).optional(),
       })
-      .default({
-        devIssuer: true,
-        issuer: 'flaggate-dev',
-        audience: 'flaggate',
-        algorithms: ['EdDSA', 'ES256', 'RS256', 'PS256'],
-        rolesClaim: 'roles',
-        nameClaim: 'name',
-        leewaySeconds: 30,
-      }),
+      .prefault({}),
     approvals: z
       .object({
         /** A held change not applied within this time expires and must be requested again. */
@@ -108,13 +100,13 @@ export const configSchema = z
           )
           .default([]),
       })
-      .default({ expirySeconds: 24 * 3600, issuers: [] }),
+      .prefault({}),
     policy: z
       .object({
         /** The compiled OPA bundle (tar.gz with policy.wasm, data.json and .manifest). */
         bundle: z.string().min(1).optional(),
       })
-      .default({}),
+      .prefault({}),
     audit: z
       .object({
         /** Names this sidecar's chain; replicas sharing an upstream ledger need distinct ids. */
@@ -128,7 +120,7 @@ export const configSchema = z
         /** The checkpoint signing keyring (relative to dataDir). */
         keysDir: z.string().min(1).default('audit-keys'),
       })
-      .default({ chainId: 'local', file: 'ledger.sqlite', checkpointEveryEntries: 100, checkpointEverySeconds: 60, groupCommit: true, keysDir: 'audit-keys' }),
+      .prefault({}),
     timestamp: z
       .object({
         /** `sync`: a change is forwarded only once a token covers its entry. `async`: coverage follows within `asyncBoundSeconds`. */
@@ -155,16 +147,16 @@ export const configSchema = z
         shareTokens: z.boolean().default(true),
       })
       .strict()
-      .default({ mode: 'sync', tsaUrls: [], trustAnchors: [], untrusted: [], timeoutMs: 5_000, onUnavailable: 'refuse', asyncBoundSeconds: 30, shareTokens: true }),
+      .prefault({}),
     replicate: z
       .object({
-        sinks: z.array(sinkSchema).default([{ type: 'jsonl', name: 'jsonl', path: 'audit.jsonl', required: true }]),
+        sinks: z.array(sinkSchema).prefault([{ type: 'jsonl' }]),
         /** A required sink further behind than this refuses changes at once (503) instead of queueing. */
         maxBacklog: z.coerce.number().int().positive().default(10_000),
         /** Entries per delivery while a sink catches up. */
         batchSize: z.coerce.number().int().min(1).max(10_000).default(500),
       })
-      .default({ sinks: [{ type: 'jsonl', name: 'jsonl', path: 'audit.jsonl', required: true }], maxBacklog: 10_000, batchSize: 500 }),
+      .prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {
