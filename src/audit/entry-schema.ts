@@ -17,8 +17,8 @@ export const auditEntryBodySchema = z
     prev_hash: hex64.describe('hash of the entry at seq - 1; 64 zeros for seq 1'),
     event_id: z.uuid().describe('unique id of this entry'),
     entry_type: z
-      .enum(['change.decision', 'change.outcome', 'change.reconciled', 'change.requested', 'change.approved', 'change.rejected', 'change.expired'])
-      .describe('decision before forwarding; outcome after; reconciled after a crash left the outcome in doubt; requested, approved, rejected and expired for a change held for approvals'),
+      .enum(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired'])
+      .describe('decision before forwarding; outcome after (also when reconciled after a crash); requested, approved, rejected and expired for a change held for approvals'),
     decision_id: z.uuid().describe('shared by a decision and its outcome; returned to the client as X-Flaggate-Decision-Id'),
     change_request_id: z.uuid().optional().describe('the held change this entry belongs to; absent on changes that were never held'),
     timestamp_utc: isoUtc.describe('when the entry was written, UTC, millisecond precision'),

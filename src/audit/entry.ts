@@ -6,7 +6,6 @@
 export type EntryType =
   | 'change.decision'
   | 'change.outcome'
-  | 'change.reconciled'
   /** A change held for approvals, and each step of its review. */
   | 'change.requested'
   | 'change.approved'
