@@ -10,6 +10,10 @@ critical_flag if {
 
 approval_needed if {
 	action_kind == "write"
+	target_needs_approval
+}
+
+target_needs_approval if {
 	critical_flag
 	env_class in cfg.critical_approval.environment_classes
 }

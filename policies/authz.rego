@@ -28,11 +28,12 @@ allow if {
 	count(denials) == 0
 }
 
-reasons := sort(grants | approval_notes) if {
+# Alerts ride along with whatever was decided, so an allowed and a refused change both raise them.
+reasons := sort(((grants | approval_notes) | alerts)) if {
 	allow
-} else := sort(denials) if {
+} else := sort(denials | alerts) if {
 	count(denials) > 0
-} else := ["no role grants this request"]
+} else := array.concat(["no role grants this request"], sort(alerts))
 
 # Grants: one sentence per role of the actor that permits the action.
 grants contains sprintf("%s may write in %s", [role, env_class]) if {
@@ -45,6 +46,14 @@ grants contains sprintf("%s may %s", [role, cfg.actions[action].label]) if {
 	action_kind == "access"
 	some role in roles
 	action in cfg.roles[role].access
+}
+
+# Approving a held change: a role the approval requirement lists, on the change's flag and environment.
+grants contains sprintf("%s may approve changes to %s in %s", [role, input.change.flagKey, env_class]) if {
+	action_kind == "approve"
+	target_needs_approval
+	some role in roles
+	role in cfg.critical_approval.approver_roles
 }
 
 # Denials: every reason the request cannot go ahead, each a short sentence.
@@ -76,6 +85,18 @@ denials contains sprintf("role %s may not %s", [role, cfg.actions[action].label]
 	not action in cfg.roles[role].access
 }
 
+denials contains sprintf("role %s may not approve changes to %s in %s", [role, input.change.flagKey, env_class]) if {
+	action_kind == "approve"
+	target_needs_approval
+	count(grants) == 0
+	some role in roles
+}
+
+denials contains sprintf("%s in %s needs no approval", [input.change.flagKey, env_class]) if {
+	action_kind == "approve"
+	not target_needs_approval
+}
+
 denials contains "a write must name an environment" if {
 	action_kind == "write"
 	not env_class
@@ -87,6 +108,13 @@ denials contains sprintf("%s writes require a reason (X-Flaggate-Reason)", [env_
 	not has_reason
 }
 
+denials contains sprintf("%s writes require a ticket (X-Flaggate-Ticket)", [env_class]) if {
+	action_kind == "write"
+	env_class in cfg.ticket_required_environment_classes
+	not has_ticket
+}
+
+# The "approval required:" prefix tells the sidecar to hold the change for approvals instead of refusing it.
 denials contains sprintf(
 	"approval required: %s in %s needs %d approval(s) by %s other than the requester, %d present",
 	[input.change.flagKey, env_class, approval_requirement.count, concat(" or ", approval_requirement.roles), count(approvers)],

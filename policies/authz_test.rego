@@ -13,14 +13,14 @@ write(roles, action, flag, env) := {
 		"request": {"method": "POST", "path": "/x", "bodySha256": "00"},
 	},
 	"approvals": [],
-	"context": {"reason": "ticket FF-1", "links": {}, "timeUtc": "2025-01-01T00:00:00Z"},
+	"context": {"reason": "ticket FF-1", "ticket": "FF-1", "links": {}, "timeUtc": "2025-01-08T10:00:00Z"},
 }
 
 access(roles, action) := {
 	"actor": {"id": "alice", "displayName": "Alice", "authMethod": "jwt", "roles": roles},
 	"change": {"platform": "unleash", "action": action},
 	"approvals": [],
-	"context": {"links": {}, "timeUtc": "2025-01-01T00:00:00Z"},
+	"context": {"links": {}, "timeUtc": "2025-01-08T10:00:00Z"},
 }
 
 approval(id, roles) := {"approverId": id, "roles": roles, "approvedAt": "2025-01-01T00:00:00Z"}
@@ -308,4 +308,110 @@ test_action_of_unhandled_kind_denied_by_fallback if {
 		with data.flaggate.config.actions as {"flag.read": {"kind": "other"}}
 	not d.allow
 	d.reasons == ["no role grants this request"]
+}
+
+# --- tickets in production
+
+test_production_write_denied_without_ticket if {
+	req := json.remove(write(["release_engineer"], "flag.enable", "search.v2", "production"), ["context/ticket"])
+	d := decide(req)
+	not d.allow
+	d.reasons == ["production writes require a ticket (X-Flaggate-Ticket)"]
+}
+
+test_staging_write_needs_no_ticket if {
+	req := json.remove(write(["qa"], "flag.enable", "search.v2", "staging"), ["context/ticket"])
+	decide(req).allow
+}
+
+# --- business hours (Mon-Fri 09:00-18:00 UTC by default)
+
+at(req, t) := object.union(req, {"context": {"timeUtc": t}})
+
+test_weekday_is_computed if {
+	authz.weekday(2025, 1, 8) == 3
+	authz.weekday(2025, 3, 1) == 6
+	authz.weekday(2024, 2, 29) == 4
+	authz.weekday(2000, 1, 2) == 0
+}
+
+test_critical_change_in_hours_raises_no_alert if {
+	d := decide(at(critical_prod([approval("bob", ["release_engineer"])]), "2025-01-08T17:59:59.000Z"))
+	d.allow
+	d.reasons == ["approved by 1 of 1 required release_engineer", "release_engineer may write in production"]
+}
+
+test_critical_change_at_night_allowed_with_alert if {
+	d := decide(at(critical_prod([approval("bob", ["release_engineer"])]), "2025-01-08T18:00:00.000Z"))
+	d.allow
+	d.reasons == [
+		"alert: out-of-hours change to critical flag payments.checkout in production",
+		"approved by 1 of 1 required release_engineer",
+		"release_engineer may write in production",
+	]
+}
+
+test_critical_change_on_saturday_held_with_alert if {
+	d := decide(at(critical_prod([]), "2025-03-01T10:00:00Z"))
+	not d.allow
+	d.reasons == [
+		"alert: out-of-hours change to critical flag payments.checkout in production",
+		"approval required: payments.checkout in production needs 1 approval(s) by release_engineer other than the requester, 0 present",
+	]
+}
+
+test_critical_change_out_of_hours_denied_when_data_says_so if {
+	deny := {"change_window": object.union(data.flaggate.config.change_window, {"outside_hours": "deny"})}
+	req := at(critical_prod([approval("bob", ["release_engineer"])]), "2025-01-11T12:00:00Z")
+	d := authz.decision with input as req with data.flaggate.config as object.union(data.flaggate.config, deny)
+	not d.allow
+	d.reasons == [
+		"alert: out-of-hours change to critical flag payments.checkout in production",
+		"payments.checkout is outside business hours: critical changes in production are not allowed now",
+	]
+}
+
+test_business_hours_follow_the_utc_offset if {
+	tz := {"change_window": object.union(data.flaggate.config.change_window, {"utc_offset_minutes": -300})}
+	req := at(critical_prod([approval("bob", ["release_engineer"])]), "2025-01-08T10:00:00Z")
+	d := authz.decision with input as req with data.flaggate.config as object.union(data.flaggate.config, tz)
+	d.reasons[0] == "alert: out-of-hours change to critical flag payments.checkout in production"
+}
+
+test_unparseable_time_counts_as_out_of_hours if {
+	d := decide(at(critical_prod([approval("bob", ["release_engineer"])]), "soon"))
+	d.reasons[0] == "alert: out-of-hours change to critical flag payments.checkout in production"
+}
+
+test_non_critical_change_at_night_raises_no_alert if {
+	d := decide(at(write(["release_engineer"], "flag.enable", "search.v2", "production"), "2025-01-08T23:00:00Z"))
+	d.reasons == ["release_engineer may write in production"]
+}
+
+# --- approving a held change
+
+approve(roles, flag, env) := object.union(access(roles, "change.approve"), {"change": {"flagKey": flag, "environment": env}})
+
+test_release_engineer_may_approve_critical_change if {
+	d := decide(approve(["flaggate-release"], "payments.checkout", "production"))
+	d.allow
+	d.reasons == ["release_engineer may approve changes to payments.checkout in production"]
+}
+
+test_qa_may_not_approve_critical_change if {
+	d := decide(approve(["qa"], "payments.checkout", "production"))
+	not d.allow
+	d.reasons == ["role qa may not approve changes to payments.checkout in production"]
+}
+
+test_no_approval_for_a_change_that_needs_none if {
+	d := decide(approve(["release_engineer"], "search.v2", "production"))
+	not d.allow
+	d.reasons == ["search.v2 in production needs no approval"]
+}
+
+test_every_role_reads_change_requests if {
+	every role in ["flag_admin", "release_engineer", "qa", "product", "auditor"] {
+		decide(access([role], "change.read")).allow
+	}
 }

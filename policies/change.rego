@@ -21,3 +21,8 @@ has_reason if {
 	is_string(input.context.reason)
 	trim_space(input.context.reason) != ""
 }
+
+has_ticket if {
+	is_string(input.context.ticket)
+	trim_space(input.context.ticket) != ""
+}

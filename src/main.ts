@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { createAdapter } from './adapters/registry.js';
+import { changeRoutes, createApprovals, createApprovalTokenVerifier, openChangeStore } from './approvals/index.js';
 import { seedFlagFile } from './adapters/flagd/index.js';
 import { createCheckpointer, createGroupCommit, openKeyring, openLedger, reconcileInDoubt, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
 import type { Clock } from './clock.js';
@@ -102,6 +103,22 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     replicate: replicator,
     forward,
   };
+  const changeStore = openChangeStore(config.audit.file);
+  let controlUrl: string | undefined;
+  const approvals = createApprovals({
+    stages,
+    store: changeStore,
+    logger,
+    expirySeconds: config.approvals.expirySeconds,
+    verifyApprovalToken: createApprovalTokenVerifier({
+      issuers: config.approvals.issuers,
+      leewaySeconds: config.identity.leewaySeconds,
+      tokenBytes: config.limits.tokenBytes,
+      clock,
+    }),
+    controlUrl: () => controlUrl,
+  });
+  stages.approvals = approvals;
 
   // A crash between a decision and its outcome leaves the change in doubt: settle it from the
   // platform's state before taking new requests.
@@ -134,6 +151,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     metrics,
     identify,
     policy,
+    changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
     audit: {
       entriesAfter: ledger.entriesAfter,
       rowsAfter: ledger.rowsAfter,
@@ -156,6 +174,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
 
   const proxy = await listen(createServer({ maxHeaderSize: config.limits.headerBytes }, proxyApp), config.host, config.proxyPort);
   const control = await listen(createServer({ maxHeaderSize: config.limits.headerBytes }, controlApp), config.host, config.controlPort);
+  controlUrl = control.url;
   logger.info('flaggate listening', { proxy: proxy.url, control: control.url, platform: adapter.name, policy: policy.revision });
 
   return {
@@ -169,6 +188,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       await checkpointer.close();
       timestamper.close();
       await replicator.close();
+      changeStore.close();
       ledger.close();
     },
   };

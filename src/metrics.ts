@@ -13,6 +13,7 @@ export const metricNames = {
   replicateDeliverySeconds: 'flaggate_replicate_delivery_duration_seconds',
   timestampFailures: 'flaggate_timestamp_failures_total',
   uncoveredEntries: 'flaggate_timestamp_uncovered_entries',
+  outOfHoursChanges: 'flaggate_out_of_hours_critical_changes_total',
 } as const;
 
 export interface Metrics {
@@ -36,6 +37,8 @@ export interface Metrics {
   timestampFailures: Counter;
   /** Entries no RFC 3161 token covers yet (0 when coverage is current). */
   uncoveredEntries: Gauge;
+  /** Changes to critical flags outside business hours (allowed or not); an alert fires on any increase. */
+  outOfHoursChanges: Counter<'environment'>;
   /** Where the lag gauges read from at scrape time (the replicator sets it). */
   setReplicationLag(source: () => ReplicationLag[]): void;
 }
@@ -118,6 +121,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     uncoveredEntries: new Gauge({
       name: metricNames.uncoveredEntries,
       help: 'Ledger entries not yet covered by an RFC 3161 timestamp token.',
+      registers: [registry],
+    }),
+    outOfHoursChanges: new Counter({
+      name: metricNames.outOfHoursChanges,
+      help: 'Changes to critical flags requested outside business hours, allowed or not.',
+      labelNames: ['environment'],
       registers: [registry],
     }),
     replicateDeliverySeconds: new Histogram({

@@ -28,6 +28,38 @@ export interface Stages {
   timestamp: { cover(seq: number, hash: string): Promise<void>; coverSoon(seq: number, hash: string): void };
   replicate: { through(seq: number): Promise<void> };
   forward: Forward;
+  /** Holds changes the policy says need approvals (set by the composition root when approvals are on). */
+  approvals?: ApprovalsHook;
+}
+
+/** A write the policy allows only with approvals it does not have yet. */
+export interface HeldWrite {
+  req: RawRequest;
+  actor: Actor;
+  change: FlagChange;
+  context: ChangeContext;
+  decision: Decision;
+  decisionId: string;
+}
+
+/**
+ * The approvals stage as the pipeline sees it: either the change is held (202 reply), or approval
+ * tokens it carries satisfied the policy and it goes on with the new decision, its entry decorated
+ * with the approval proof.
+ */
+export interface ApprovalsHook {
+  review(held: HeldWrite): Promise<{ held: Reply } | { decision: Decision; decorate(entry: NewEntry): NewEntry }>;
+}
+
+/** Reasons starting with this prefix mean "allowed once approved" (policies/authz.rego). */
+const APPROVAL_PREFIX = 'approval required:';
+/** Reasons starting with this prefix are alerts raised whatever the decision (policies/change_window.rego). */
+const ALERT_PREFIX = 'alert:';
+
+/** True when approvals are the only thing the decision is missing. */
+export function awaitsApprovals(decision: Decision): boolean {
+  const blocking = decision.reasons.filter((r) => !r.startsWith(ALERT_PREFIX));
+  return !decision.allow && decision.requiredApprovals > 0 && blocking.length > 0 && blocking.every((r) => r.startsWith(APPROVAL_PREFIX));
 }
 
 export interface Reply {
@@ -79,6 +111,7 @@ async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s:
   let change: FlagChange = unrecognizedChange(req, s.adapter.name);
   let context: ChangeContext = { links: {} };
   let decision: Decision;
+  let decorate = (entry: NewEntry): NewEntry => entry;
   try {
     context = readChangeContext(req);
     const classified = s.adapter.classify(req);
@@ -89,6 +122,11 @@ async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s:
     change = classified.change;
     change = { ...change, previousState: await s.adapter.readState(change) };
     decision = decide(s, actor, change, context);
+    if (s.approvals && awaitsApprovals(decision)) {
+      const reviewed = await s.approvals.review({ req, actor, change, context, decision, decisionId });
+      if ('held' in reviewed) return reviewed.held;
+      ({ decision, decorate } = reviewed);
+    }
   } catch (err) {
     // Refused before the policy could allow it: still a decision entry, so attempts are on record.
     const error = asFlaggateError(err);
@@ -99,11 +137,19 @@ async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s:
     throw error;
   }
 
-  const entry = await s.record.append(decisionEntry({ decisionId, actor, change, context, decision }));
+  const entry = await s.record.append(decorate(decisionEntry({ decisionId, actor, change, context, decision })));
   if (!decision.allow) {
     await replicateRefusal(s, entry, log);
     throw denied(decision);
   }
+  return forwardDecided(req, change, entry, s, log);
+}
+
+/**
+ * From an allowed decision entry on: timestamp, replicate, forward, outcome. Also the tail of a held
+ * change once it is approved, with its stored request.
+ */
+export async function forwardDecided(req: RawRequest, change: FlagChange, entry: AuditEntry, s: Stages, log: Logger): Promise<Reply> {
   try {
     await s.timestamp.cover(entry.seq, entry.hash);
     await s.replicate.through(entry.seq);
@@ -139,7 +185,7 @@ async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s:
  * A refusal forwards nothing, so its entry need not be upstream before the reply: the client gets
  * the refusal's own reason, and a sink that is down receives the entry when it drains.
  */
-async function replicateRefusal(s: Stages, entry: AuditEntry, log: Logger): Promise<void> {
+export async function replicateRefusal(s: Stages, entry: AuditEntry, log: Logger): Promise<void> {
   s.timestamp.coverSoon(entry.seq, entry.hash);
   try {
     await s.replicate.through(entry.seq);
@@ -173,6 +219,7 @@ function decide(s: Stages, actor: Actor, change: PolicyInput['change'], context:
       context: { ...context, timeUtc: isoUtc(s.clock.now()) },
     });
     result = decision.allow ? 'allow' : 'deny';
+    if (decision.reasons.some((r) => r.startsWith(ALERT_PREFIX))) s.metrics.outOfHoursChanges.inc({ environment: labels.environment });
     return decision;
   } finally {
     s.metrics.decisionSeconds.observe({ result }, (s.clock.monotonic() - started) / 1000);
@@ -180,7 +227,7 @@ function decide(s: Stages, actor: Actor, change: PolicyInput['change'], context:
   }
 }
 
-function denied(decision: Decision): FlaggateError {
+export function denied(decision: Decision): FlaggateError {
   return new FlaggateError('POLICY_DENIED', decision.reasons.join('; ') || 'denied by policy', {
     details: {
       reasons: decision.reasons,

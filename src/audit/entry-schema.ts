@@ -20,7 +20,7 @@ export const auditEntryBodySchema = z
       .enum(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired'])
       .describe('decision before forwarding; outcome after (also when reconciled after a crash); requested, approved, rejected and expired for a change held for approvals'),
     decision_id: z.uuid().describe('shared by a decision and its outcome; returned to the client as X-Flaggate-Decision-Id'),
-    change_request_id: z.uuid().optional().describe('the held change this entry belongs to; absent on changes that were never held'),
+    change_request_id: z.uuid().nullable().describe('the held change this entry belongs to; null on changes that were never held'),
     timestamp_utc: isoUtc.describe('when the entry was written, UTC, millisecond precision'),
     actor: z.strictObject({
       id: text.min(1),

@@ -31,7 +31,7 @@ export interface AuditEntryBody {
   /** Shared by a decision entry and its outcome entry. */
   decision_id: string;
   /** Present on every entry of a held change: its request, each review step, and its decision and outcome. */
-  change_request_id?: string;
+  change_request_id: string | null;
   timestamp_utc: string;
   actor: EntryActor;
   action: string;

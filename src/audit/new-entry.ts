@@ -23,6 +23,7 @@ export function decisionEntry(f: DecisionFacts): NewEntry {
   return {
     entry_type: 'change.decision',
     decision_id: f.decisionId,
+    change_request_id: null,
     actor: { id: f.actor.id, display_name: f.actor.displayName, auth_method: f.actor.authMethod, roles: [...f.actor.roles] },
     action: f.change.action,
     platform: f.change.platform,

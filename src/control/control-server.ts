@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create as createTar } from 'tar';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { AuditEntry, StoredRow } from '../audit/entry.js';
 import type { JSONWebKeySet } from 'jose';
 import type { Checkpoint } from '../audit/checkpoint.js';
@@ -36,6 +36,8 @@ export interface ControlDeps {
   };
   /** The embedded RFC 3161 TSA, served to other services when it is the one in use. */
   tsa?: { respond(tsq: Buffer): Promise<Buffer>; certificateChainPem(): string };
+  /** `/v1/changes`: held changes and their review, given the route guards. */
+  changes?: (authorize: (action: string) => RequestHandler, identified: RequestHandler) => express.Router;
   /** Each named check must pass for /readyz to answer 200. */
   readiness(): Promise<Record<string, { ok: boolean; detail?: string }>>;
 }
@@ -147,6 +149,16 @@ export function createControlApp(deps: ControlDeps): express.Express {
     const report = await deps.audit.verify();
     res.status(report.ok ? 200 : 409).json(report);
   });
+
+  const identified: RequestHandler = async (req, res, next) => {
+    try {
+      res.locals.actor = await deps.identify(req.headers.authorization);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+  if (deps.changes) app.use('/v1/changes', deps.changes(authorize, identified));
 
   app.use((req, _res, next) => next(new FlaggateError('CONTROL_NOT_FOUND', `no control route ${req.method} ${req.path}`)));
 

@@ -1,5 +1,8 @@
-/** How the actor proved who they are. */
-export type AuthMethod = 'jwt' | 'oidc' | 'dev-token';
+/**
+ * How the actor proved who they are. `client-credentials` marks a service account (a pipeline's
+ * OAuth client, no person behind it), whatever key set verified its token.
+ */
+export type AuthMethod = 'jwt' | 'oidc' | 'dev-token' | 'client-credentials';
 
 /** The identified caller: what every later stage knows about who asked. */
 export interface Actor {

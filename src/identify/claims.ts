@@ -7,17 +7,26 @@ export interface ClaimPaths {
   /** Dotted path, e.g. `realm_access.roles`. */
   rolesClaim: string;
   nameClaim: string;
+  /** Dotted path of a groups claim; group names join the role names (the policy maps both). */
+  groupsClaim?: string | undefined;
+  /** Dotted path of a claim that marks a service account when it is `true`. */
+  serviceAccountClaim?: string | undefined;
 }
 
 /** The Actor described by a verified claims set; shapes the policy relies on are checked here. */
 export function actorFromClaims(payload: JWTPayload, paths: ClaimPaths, authMethod: AuthMethod): Actor {
   const { sub } = payload;
   if (typeof sub !== 'string' || sub === '') throw invalid('sub', 'the sub claim must be a non-empty string');
+  const rolesValue = claimAt(payload, paths.rolesClaim);
+  const groupsValue = paths.groupsClaim === undefined ? undefined : claimAt(payload, paths.groupsClaim);
+  // With a groups claim configured, a token may carry roles, groups or both; without one, roles are required.
+  const roles = rolesValue === undefined && groupsValue !== undefined ? [] : rolesFrom(rolesValue, paths.rolesClaim);
+  const groups = groupsValue === undefined ? [] : rolesFrom(groupsValue, paths.groupsClaim!);
   return {
     id: sub,
     displayName: nonEmptyString(claimAt(payload, paths.nameClaim)) ?? nonEmptyString(payload['preferred_username']) ?? sub,
-    authMethod,
-    roles: rolesFrom(claimAt(payload, paths.rolesClaim), paths.rolesClaim),
+    authMethod: isServiceAccount(payload, paths.serviceAccountClaim) ? 'client-credentials' : authMethod,
+    roles: [...new Set([...roles, ...groups])],
     // A copy of the claims, never the token itself: later stages must not be able to replay it.
     claims: structuredClone(payload) as Record<string, unknown>,
   };
@@ -31,6 +40,20 @@ export function claimAt(payload: Record<string, unknown>, path: string): unknown
     node = (node as Record<string, unknown>)[step];
   }
   return node;
+}
+
+/**
+ * A client-credentials token: the configured claim is `true`, or the token says so in one of the
+ * shapes IdPs use: `gty: client-credentials` (Auth0), a client id claim equal to `sub` (Okta `cid`,
+ * `client_id`), or Keycloak's `service-account-` username.
+ */
+export function isServiceAccount(payload: Record<string, unknown>, claim: string | undefined): boolean {
+  if (claim !== undefined) return claimAt(payload, claim) === true;
+  if (payload['gty'] === 'client-credentials') return true;
+  const sub = payload['sub'];
+  if (['client_id', 'cid', 'azp'].some((c) => typeof payload[c] === 'string' && payload[c] === sub)) return true;
+  const username = payload['preferred_username'];
+  return typeof username === 'string' && username.startsWith('service-account-');
 }
 
 function rolesFrom(value: unknown, path: string): string[] {

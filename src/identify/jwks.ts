@@ -28,16 +28,24 @@ export const REMOTE_JWKS = { timeoutMs: 5_000, cooldownMs: 30_000, cacheMaxAgeMs
 export function trustedIssuer(identity: Config['identity'], dataDir: string): TrustedIssuer {
   const { issuer, audience } = identity;
   if (identity.jwksUrl !== undefined) {
-    return { issuer, audience, authMethod: 'oidc', getKey: remoteKeys(new URL(identity.jwksUrl)) };
+    const timing = {
+      cooldownMs: (identity.jwksCooldownSeconds ?? REMOTE_JWKS.cooldownMs / 1000) * 1000,
+      cacheMaxAgeMs: (identity.jwksCacheMaxAgeSeconds ?? REMOTE_JWKS.cacheMaxAgeMs / 1000) * 1000,
+    };
+    return { issuer, audience, authMethod: 'oidc', getKey: remoteKeys(new URL(identity.jwksUrl), timing) };
   }
   if (identity.jwksFile !== undefined) {
-    const path = resolve(dataDir, identity.jwksFile);
-    return { issuer, audience, authMethod: 'jwt', getKey: localKeys(path, async () => JSON.parse(await readFile(path, 'utf8'))) };
+    return { issuer, audience, authMethod: 'jwt', getKey: fileKeys(resolve(dataDir, identity.jwksFile)) };
   }
   if (identity.devIssuer) {
     return { issuer, audience, authMethod: 'dev-token', getKey: localKeys(dataDir, async () => (await ensureDevIssuer(dataDir)).jwks) };
   }
   throw new TypeError('identity: set jwksUrl or jwksFile, or enable devIssuer');
+}
+
+/** A key set read from a JSON file once, on first use. */
+export function fileKeys(path: string): GetKey {
+  return localKeys(path, async () => JSON.parse(await readFile(path, 'utf8')));
 }
 
 /** A key set loaded once on first use; a failed load is retried on the next token. */
@@ -59,12 +67,16 @@ function localKeys(source: string, load: () => Promise<unknown>): GetKey {
   };
 }
 
-/** A remote key set; a fetch that fails, times out or returns no valid set is JWKS_UNAVAILABLE. */
-function remoteKeys(url: URL): GetKey {
+/**
+ * A remote key set, cached for `cacheMaxAgeMs`; a kid not in the cache refetches the set, at most
+ * once per `cooldownMs`, so a flood of tokens with made-up kids cannot hammer the issuer. A fetch
+ * that fails, times out or returns no valid set is JWKS_UNAVAILABLE.
+ */
+export function remoteKeys(url: URL, timing: { cooldownMs: number; cacheMaxAgeMs: number } = REMOTE_JWKS): GetKey {
   const keys = createRemoteJWKSet(url, {
     timeoutDuration: REMOTE_JWKS.timeoutMs,
-    cooldownDuration: REMOTE_JWKS.cooldownMs,
-    cacheMaxAge: REMOTE_JWKS.cacheMaxAgeMs,
+    cooldownDuration: timing.cooldownMs,
+    cacheMaxAge: timing.cacheMaxAgeMs,
   });
   return async (header, token) => {
     try {

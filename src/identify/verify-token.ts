@@ -34,13 +34,17 @@ export function createIdentify(deps: IdentifyDeps): Identify {
     throw new TypeError('identity.leewaySeconds must be a non-negative integer');
   }
   const trusted = trustedIssuer(identity, deps.dataDir);
-  const paths = { rolesClaim: identity.rolesClaim, nameClaim: identity.nameClaim };
+  const paths = {
+    rolesClaim: identity.rolesClaim,
+    nameClaim: identity.nameClaim,
+    groupsClaim: identity.groupsClaim,
+    serviceAccountClaim: identity.serviceAccountClaim,
+  };
 
   return {
     async identify(authorization) {
       const token = parseBearer(authorization, tokenBytes);
-      screenHeader(token, allowed);
-      const payload = await verifyToken(token, trusted.getKey, {
+      const payload = await verifyCompactJwt(token, allowed, trusted.getKey, {
         issuer: trusted.issuer,
         audience: trusted.audience,
         algorithms: [...allowed],
@@ -53,7 +57,17 @@ export function createIdentify(deps: IdentifyDeps): Identify {
   };
 }
 
-async function verifyToken(token: string, getKey: GetKey, options: JWTVerifyOptions): Promise<JWTPayload> {
+/**
+ * A compact JWS screened (no `none`, no HMAC, only `allowed`) and then verified by jose with
+ * `options`; every failure is a coded IDENTIFY_* FlaggateError. Shared with approval tokens.
+ */
+export async function verifyCompactJwt(
+  token: string,
+  allowed: ReadonlySet<string>,
+  getKey: GetKey,
+  options: JWTVerifyOptions,
+): Promise<JWTPayload> {
+  screenHeader(token, allowed);
   try {
     return (await jwtVerify(token, getKey, options)).payload;
   } catch (err) {

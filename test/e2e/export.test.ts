@@ -32,7 +32,7 @@ beforeAll(async () => {
   for (let i = 0; i < 12; i += 1) {
     const token = i % 3 === 0 ? qa : release;
     const flag = i % 2 ? 'checkout.new-flow' : 'search.ranking-v2';
-    await fetch(`${app.proxyUrl}/flags/${flag}/${i % 4 < 2 ? 'enable' : 'disable'}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'x-flaggate-reason': `change ${i}` } });
+    await fetch(`${app.proxyUrl}/flags/${flag}/${i % 4 < 2 ? 'enable' : 'disable'}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'x-flaggate-reason': `change ${i}`, 'x-flaggate-ticket': 'CHG-1' } });
   }
   await app.checkpointer.checkpointNow();
 }, 60_000);

@@ -5,7 +5,7 @@ import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
 import { makeOpensslPki, startOpensslTsa, type OpensslTsa } from '../support/openssl-tsa.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
-const reason = { 'x-flaggate-reason': 'timestamp test' };
+const reason = { 'x-flaggate-reason': 'timestamp test', 'x-flaggate-ticket': 'CHG-1' };
 
 async function post(app: TestFlaggate, path: string, token: string) {
   const res = await fetch(app.proxyUrl + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, ...reason } });

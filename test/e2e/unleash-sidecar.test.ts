@@ -98,7 +98,7 @@ describe('flaggate in front of a real Unleash', () => {
   });
 
   it('creates a feature and a strategy through flaggate with the sidecar credential only', async () => {
-    const created = await viaFlaggate('POST', FEATURES, release, { 'x-flaggate-reason': 'new flag' }, { name: 'search.v3', type: 'experiment' });
+    const created = await viaFlaggate('POST', FEATURES, release, { 'x-flaggate-reason': 'new flag', 'x-flaggate-ticket': 'CHG-8' }, { name: 'search.v3', type: 'experiment' });
     expect(created.status).toBeLessThan(300);
     const strategy = await viaFlaggate('POST', `${FEATURES}/search.v3/environments/development/strategies`, release, {}, {
       name: 'flexibleRollout',

@@ -20,7 +20,7 @@ function input(flagKey: string, over: Partial<PolicyInput> = {}): PolicyInput {
       request: { method: 'POST', path: '/api/admin/features/x/environments/production/on', bodySha256: '0'.repeat(64) },
     },
     approvals: [],
-    context: { reason: 'FF-1 rollout', links: {}, timeUtc: '2025-01-01T00:00:00Z' },
+    context: { reason: 'FF-1 rollout', ticket: 'FF-1', links: {}, timeUtc: '2025-01-08T10:00:00Z' },
     ...over,
   };
 }

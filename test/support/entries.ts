@@ -6,6 +6,7 @@ export function sampleEntry(n: number, overrides: Partial<NewEntry> = {}): NewEn
   return {
     entry_type: 'change.decision',
     decision_id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    change_request_id: null,
     actor: { id: `user-${n % 3}`, display_name: `User ${n % 3}`, auth_method: 'dev-token', roles: ['release_engineer'] },
     action: n % 2 ? 'flag.enable' : 'flag.disable',
     platform: 'flagd',

@@ -1,0 +1,50 @@
+# Business hours: critical production changes outside them always carry an alert reason, and are
+# refused when data says so. The time is parsed by hand (the WASM target has no time builtins);
+# a time that does not parse counts as outside the window, so a malformed input cannot hide a change.
+package flaggate.authz
+
+window := cfg.change_window
+
+# Reasons starting with this prefix raise flaggate_out_of_hours_changes_total; a contract with the sidecar.
+alert_prefix := "alert: out-of-hours"
+
+watched_change if {
+	action_kind == "write"
+	critical_flag
+	env_class in window.environment_classes
+}
+
+out_of_hours if {
+	watched_change
+	not within_window
+}
+
+within_window if {
+	t := input.context.timeUtc
+	is_string(t)
+	regex.match(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}`, t)
+	y := to_number(substring(t, 0, 4))
+	m := to_number(substring(t, 5, 2))
+	d := to_number(substring(t, 8, 2))
+	minute_of_week := ((weekday(y, m, d) * 1440) + (to_number(substring(t, 11, 2)) * 60)) + to_number(substring(t, 14, 2))
+	local := ((minute_of_week + window.utc_offset_minutes) + 10080) % 10080
+	local_day := floor(local / 1440)
+	local_day in window.days
+	local_hour := (local % 1440) / 60
+	local_hour >= window.start_hour
+	local_hour < window.end_hour
+}
+
+# Sakamoto's method: 0 = Sunday … 6 = Saturday.
+weekday(y, m, d) := (((((yy + floor(yy / 4)) - floor(yy / 100)) + floor(yy / 400)) + month_offsets[m - 1]) + d) % 7 if {
+	yy := y - to_number(m < 3)
+}
+
+month_offsets := [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4]
+
+alerts contains sprintf("%s change to critical flag %s in %s", [alert_prefix, input.change.flagKey, env_class]) if out_of_hours
+
+denials contains sprintf("%s is outside business hours: critical changes in %s are not allowed now", [input.change.flagKey, env_class]) if {
+	out_of_hours
+	window.outside_hours == "deny"
+}

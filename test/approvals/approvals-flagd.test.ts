@@ -1,0 +1,290 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config/index.js';
+import { mintDevToken } from '../../src/identify/index.js';
+import { createLogger } from '../../src/log.js';
+import { startFlaggate, type Flaggate } from '../../src/main.js';
+import { hmacWithPublicKey, jwksOf, signWith, testKey, unsecuredToken, withPayload, type TestKey } from '../fixtures/jwt/forge.js';
+import { ensureOpa, repoRoot } from '../policy/opa-bundle.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+// Monday 2030-01-07 10:00 UTC: inside the default business hours, in whole seconds for JWT dates.
+const NOW_MS = Date.UTC(2030, 0, 7, 10);
+const NOW = NOW_MS / 1000;
+const GATE = 'https://gate.test';
+const CRITICAL = '/flags/payments.instant-payouts/enable';
+const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
+const context = { 'x-flaggate-reason': 'payouts launch', 'x-flaggate-ticket': 'CHG-9' };
+
+interface Sidecar {
+  app: Flaggate;
+  clock: ReturnType<typeof fixedClock>;
+  dataDir: string;
+  token(sub: string, ...roles: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const temps: Array<{ cleanup(): void }> = [];
+let gateKey: TestKey;
+let strangerKey: TestKey;
+let twoApproverBundle: string;
+
+async function start(overrides: Record<string, unknown> = {}): Promise<Sidecar> {
+  const tmp = makeTempDir('flaggate-approvals-');
+  temps.push(tmp);
+  writeFileSync(join(tmp.dir, 'gate.jwks.json'), JSON.stringify(jwksOf(gateKey)));
+  const clock = fixedClock(NOW_MS);
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: tmp.dir,
+      proxyPort: 0,
+      controlPort: 0,
+      'approvals.issuers': [{ issuer: GATE, jwksFile: join(tmp.dir, 'gate.jwks.json') }],
+      'approvals.expirySeconds': 3600,
+      ...overrides,
+    },
+  });
+  const app = await startFlaggate(config, { clock, logger: createLogger({ level: 'silent' }) });
+  return {
+    app,
+    clock,
+    dataDir: tmp.dir,
+    token: (sub, ...roles) => mintDevToken({ dataDir: tmp.dir, sub, roles, clock, ttlSeconds: 7 * 24 * 3600 }),
+    stop: () => app.close(),
+  };
+}
+
+async function propose(s: Sidecar, token: string, headers: Record<string, string> = {}, path = CRITICAL) {
+  const res = await fetch(s.app.proxyUrl + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, ...context, ...headers } });
+  return { status: res.status, decisionId: res.headers.get('x-flaggate-decision-id'), json: (await res.json()) as Record<string, unknown> };
+}
+
+async function review(s: Sidecar, id: string, verb: 'approve' | 'reject', token: string, reason?: string) {
+  const res = await fetch(`${s.app.controlUrl}/v1/changes/${id}/${verb}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(reason === undefined ? {} : { reason }),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+function entries(s: Sidecar) {
+  return s.app.ledger.entriesAfter(0, 10_000) as unknown as Array<Record<string, unknown> & { decision: Record<string, unknown> }>;
+}
+
+function flagState(s: Sidecar): string {
+  const file = JSON.parse(readFileSync(join(s.dataDir, 'flags.flagd.json'), 'utf8')) as { flags: Record<string, { state: string }> };
+  return file.flags['payments.instant-payouts']!.state;
+}
+
+/** An approval token from the gate, bound to the critical change unless the claims say otherwise. */
+function gateToken(claims: Record<string, unknown> = {}, key = gateKey, iss = GATE, aud = 'flaggate-approval', now = NOW) {
+  return signWith(key, {
+    iss,
+    aud,
+    sub: 'sam',
+    now,
+    claims: { jti: randomUUID(), change_sha256: EMPTY_SHA256, htm: 'POST', htu: CRITICAL, roles: ['release_engineer'], ...claims },
+  });
+}
+
+beforeAll(async () => {
+  [gateKey, strangerKey] = await Promise.all([testKey('ES256', 'gate-1'), testKey('ES256', 'gate-1')]);
+  // The real policies with two approvers required, for the "counted twice" case.
+  ensureOpa();
+  const tmp = makeTempDir('flaggate-two-approvers-');
+  temps.push(tmp);
+  cpSync(join(repoRoot, 'policies'), join(tmp.dir, 'policies'), { recursive: true });
+  const dataPath = join(tmp.dir, 'policies', 'data.json');
+  const data = JSON.parse(readFileSync(dataPath, 'utf8')) as { flaggate: { config: { critical_approval: { required_approvals: number } } } };
+  data.flaggate.config.critical_approval.required_approvals = 2;
+  writeFileSync(dataPath, JSON.stringify(data));
+  twoApproverBundle = join(tmp.dir, 'two.tar.gz');
+  execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build-policies.mjs'), '--policies', join(tmp.dir, 'policies'), '--bundle', twoApproverBundle], { stdio: 'ignore' });
+}, 120_000);
+
+afterAll(() => {
+  for (const t of temps) t.cleanup();
+});
+
+describe('holding a change that needs approvals', () => {
+  let s: Sidecar;
+  beforeAll(async () => {
+    s = await start();
+  });
+  afterAll(() => s.stop());
+
+  it('answers 202 with the change-request id, forwards nothing and records change.requested', async () => {
+    const res = await propose(s, await s.token('rita', 'release_engineer'));
+    expect(res.status).toBe(202);
+    expect(res.json).toMatchObject({ status: 'pending', requiredApprovals: 1, approverRoles: ['release_engineer'] });
+    expect(res.json.approveUrl).toBe(`${s.app.controlUrl}/v1/changes/${res.json.changeRequestId}/approve`);
+    expect(flagState(s)).toBe('DISABLED');
+    const requested = entries(s).filter((e) => e.change_request_id === res.json.changeRequestId);
+    expect(requested).toMatchObject([{ entry_type: 'change.requested', decision_id: res.decisionId, actor: { id: 'rita' }, request: { body_sha256: EMPTY_SHA256 } }]);
+  });
+
+  it('lists the pending request and shows it with a before/after diff', async () => {
+    const rita = await s.token('rita', 'release_engineer');
+    const { json } = await propose(s, rita);
+    const list = (await (await fetch(`${s.app.controlUrl}/v1/changes?status=pending`, { headers: { authorization: `Bearer ${rita}` } })).json()) as { changes: Array<{ id: string }> };
+    expect(list.changes.map((c) => c.id)).toContain(json.changeRequestId);
+    const one = (await (await fetch(`${s.app.controlUrl}/v1/changes/${json.changeRequestId}`, { headers: { authorization: `Bearer ${rita}` } })).json()) as Record<string, unknown>;
+    expect(one).toMatchObject({ status: 'pending', flagKey: 'payments.instant-payouts', ticket: 'CHG-9' });
+    expect(one.headers).not.toHaveProperty('authorization');
+    expect((one.diff as unknown[]).length).toBeGreaterThan(0);
+  });
+
+  it('rejects a production change without a ticket, forwarding nothing', async () => {
+    const res = await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-ticket': '' });
+    expect(res.status).toBe(403);
+    expect(String(res.json.message)).toMatch(/ticket/);
+  });
+
+  it('applies after a second release engineer approves, with every step linked by the change-request id', async () => {
+    const { json } = await propose(s, await s.token('rita', 'release_engineer'));
+    const id = String(json.changeRequestId);
+    const approved = await review(s, id, 'approve', await s.token('sam', 'flaggate-release'), 'looks right');
+    expect(approved).toMatchObject({ status: 200, json: { status: 'applied', platformStatus: 200 } });
+    expect(flagState(s)).toBe('ENABLED');
+    const mine = entries(s).filter((e) => e.change_request_id === id);
+    expect(mine.map((e) => e.entry_type)).toEqual(['change.requested', 'change.approved', 'change.decision', 'change.outcome']);
+    expect(mine[2]).toMatchObject({ actor: { id: 'rita' }, decision: { allow: true }, approval: { approved_by: ['sam'] } });
+    expect(mine[3]).toMatchObject({ outcome: { status: 'applied' } });
+    expect(await review(s, id, 'approve', await s.token('carl', 'release_engineer'))).toMatchObject({ status: 409, json: { code: 'CHANGE_NOT_PENDING' } });
+  });
+
+  it('records a rejection with its reason and closes the request', async () => {
+    const { json } = await propose(s, await s.token('rita', 'release_engineer'));
+    const id = String(json.changeRequestId);
+    expect(await review(s, id, 'reject', await s.token('sam', 'release_engineer'))).toMatchObject({ status: 400, json: { code: 'CONTROL_BAD_REQUEST' } });
+    expect(await review(s, id, 'reject', await s.token('sam', 'release_engineer'), 'not during the freeze')).toMatchObject({ status: 200 });
+    expect(entries(s).filter((e) => e.change_request_id === id).at(-1)).toMatchObject({ entry_type: 'change.rejected', reason: 'not during the freeze', actor: { id: 'sam' } });
+  });
+});
+
+describe('separation of duties', () => {
+  let s: Sidecar;
+  beforeAll(async () => {
+    s = await start({ 'policy.bundle': twoApproverBundle });
+  });
+  afterAll(() => s.stop());
+
+  it.each([
+    { name: 'the requester approves their own change', sub: 'rita', roles: ['release_engineer'], code: 'APPROVAL_SELF', status: 403 },
+    { name: 'the approver lacks the required role', sub: 'quinn', roles: ['qa'], code: 'APPROVAL_ROLE_MISSING', status: 403 },
+  ])('rejects an approval when $name, and records it', async ({ sub, roles, code, status }) => {
+    const { json } = await propose(s, await s.token('rita', 'release_engineer'));
+    const id = String(json.changeRequestId);
+    expect(await review(s, id, 'approve', await s.token(sub, ...roles))).toMatchObject({ status, json: { code } });
+    expect(entries(s).filter((e) => e.change_request_id === id).at(-1)).toMatchObject({ entry_type: 'change.approved', actor: { id: sub }, decision: { allow: false, error_code: code } });
+  });
+
+  it('rejects a second approval by the same person as APPROVAL_DUPLICATE and applies only with two distinct approvers', async () => {
+    const { json } = await propose(s, await s.token('rita', 'release_engineer'));
+    const id = String(json.changeRequestId);
+    const sam = await s.token('sam', 'release_engineer');
+    expect(await review(s, id, 'approve', sam)).toMatchObject({ status: 202, json: { status: 'pending' } });
+    expect(await review(s, id, 'approve', sam)).toMatchObject({ status: 409, json: { code: 'APPROVAL_DUPLICATE' } });
+    expect(flagState(s)).toBe('DISABLED');
+    expect(await review(s, id, 'approve', await s.token('tess', 'release_engineer'))).toMatchObject({ status: 200, json: { status: 'applied' } });
+    expect(flagState(s)).toBe('ENABLED');
+    const steps = entries(s).filter((e) => e.change_request_id === id).map((e) => `${e.entry_type}:${String(e.decision.error_code)}`);
+    expect(steps).toEqual(['change.requested:null', 'change.approved:null', 'change.approved:APPROVAL_DUPLICATE', 'change.approved:null', 'change.decision:null', 'change.outcome:null']);
+  });
+});
+
+describe('expiry and staleness', () => {
+  let s: Sidecar;
+  beforeAll(async () => {
+    s = await start();
+  });
+  afterAll(() => s.stop());
+
+  it('expires a request past its time with a change.expired entry', async () => {
+    const { json } = await propose(s, await s.token('rita', 'release_engineer'));
+    const id = String(json.changeRequestId);
+    s.clock.advance(3600 * 1000);
+    expect(await review(s, id, 'approve', await s.token('sam', 'release_engineer'))).toMatchObject({ status: 410, json: { code: 'CHANGE_EXPIRED' } });
+    expect(entries(s).filter((e) => e.change_request_id === id).map((e) => e.entry_type)).toEqual(['change.requested', 'change.expired']);
+    s.clock.advance(-3600 * 1000);
+  });
+
+  it('refuses to apply as CHANGE_STALE when the flag changed on the platform since the request', async () => {
+    const { json } = await propose(s, await s.token('rita', 'release_engineer'), {}, '/flags/payments.instant-payouts/disable');
+    const id = String(json.changeRequestId);
+    // Someone edits the flag file behind flaggate's back.
+    const path = join(s.dataDir, 'flags.flagd.json');
+    const file = JSON.parse(readFileSync(path, 'utf8')) as { flags: Record<string, { defaultVariant: string }> };
+    file.flags['payments.instant-payouts']!.defaultVariant = 'on';
+    writeFileSync(path, JSON.stringify(file));
+    expect(await review(s, id, 'approve', await s.token('sam', 'release_engineer'))).toMatchObject({ status: 409, json: { code: 'CHANGE_STALE' } });
+    expect(entries(s).filter((e) => e.change_request_id === id).at(-1)).toMatchObject({ entry_type: 'change.decision', decision: { allow: false, error_code: 'CHANGE_STALE' } });
+    expect(await review(s, id, 'approve', await s.token('tess', 'release_engineer'))).toMatchObject({ status: 409, json: { code: 'CHANGE_NOT_PENDING' } });
+  });
+});
+
+describe('approval tokens (X-Flaggate-Approval)', () => {
+  let s: Sidecar;
+  beforeAll(async () => {
+    s = await start();
+  });
+  afterAll(() => s.stop());
+
+  it('applies a change carrying a valid approval token at once, recording the token as proof', async () => {
+    const token = await gateToken();
+    const res = await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': token });
+    expect(res.status).toBe(200);
+    expect(flagState(s)).toBe('ENABLED');
+    const decision = entries(s).find((e) => e.decision_id === res.decisionId && e.entry_type === 'change.decision');
+    expect(decision).toMatchObject({ decision: { allow: true }, approval: { approved_by: ['sam'], approval_proof: expect.stringMatching(/^token:https:\/\/gate\.test#/) } });
+
+    const replay = await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': token });
+    expect(replay).toMatchObject({ status: 409, json: { code: 'APPROVAL_TOKEN_REPLAYED' } });
+  });
+
+  it.each([
+    { name: 'alg: none', code: 'IDENTIFY_ALG_NOT_ALLOWED', token: async () => unsecuredToken({ iss: GATE, aud: 'flaggate-approval', sub: 'sam', exp: NOW + 60, jti: 'x' }) },
+    { name: 'HS256 keyed with the issuer public key', code: 'IDENTIFY_ALG_NOT_ALLOWED', token: () => hmacWithPublicKey(gateKey, { iss: GATE, aud: 'flaggate-approval', sub: 'sam', exp: NOW + 60, jti: 'x' }) },
+    { name: 'expired', code: 'IDENTIFY_TOKEN_EXPIRED', token: () => gateToken({}, gateKey, GATE, 'flaggate-approval', NOW - 3600) },
+    { name: 'not yet valid', code: 'IDENTIFY_TOKEN_NOT_YET_VALID', token: () => gateToken({}, gateKey, GATE, 'flaggate-approval', NOW + 3600) },
+    { name: 'from another issuer', code: 'IDENTIFY_ISSUER_MISMATCH', token: () => gateToken({}, gateKey, 'https://evil.test') },
+    { name: 'for another audience', code: 'IDENTIFY_AUDIENCE_MISMATCH', token: () => gateToken({}, gateKey, GATE, 'someone-else') },
+    { name: 'signed under an unknown kid', code: 'IDENTIFY_KEY_UNKNOWN', token: () => signWith({ ...strangerKey, kid: 'gate-9' }, { iss: GATE, aud: 'flaggate-approval', sub: 'sam', now: NOW, claims: { jti: 'x' } }) },
+    { name: 'signed by another key under the trusted kid', code: 'IDENTIFY_TOKEN_INVALID', token: () => gateToken({}, strangerKey) },
+    { name: 'its payload altered after signing', code: 'IDENTIFY_TOKEN_INVALID', token: async () => withPayload(await gateToken({ roles: ['qa'] }), (c) => ({ ...c, roles: ['release_engineer'] })) },
+    { name: 'bound to a different change', code: 'APPROVAL_TOKEN_MISMATCH', token: () => gateToken({ change_sha256: 'ab'.repeat(32) }) },
+    { name: 'bound to a different path', code: 'APPROVAL_TOKEN_MISMATCH', token: () => gateToken({ htu: '/flags/payments.other/enable' }) },
+    { name: 'issued to the requester', code: 'APPROVAL_SELF', token: () => gateToken({ sub: 'rita' }) },
+  ])('rejects a change whose approval token is $name, and records it', async ({ token, code }) => {
+    const res = await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': await token() });
+    expect(res.json).toMatchObject({ code });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(entries(s).find((e) => e.decision_id === res.decisionId)).toMatchObject({ entry_type: 'change.decision', decision: { allow: false, error_code: code } });
+  });
+
+  it('holds a change whose approval token holds a role that does not count', async () => {
+    const res = await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': await gateToken({ roles: ['qa'] }) });
+    expect(res.status).toBe(202);
+  });
+});
+
+describe('the out-of-hours alert', () => {
+  it('counts a critical change made on a Saturday, allowed or held', async () => {
+    const s = await start();
+    try {
+      s.clock.advance(5 * 24 * 3600 * 1000); // Saturday
+      const res = await propose(s, await s.token('rita', 'release_engineer'));
+      expect(res.status).toBe(202);
+      const metrics = await (await fetch(`${s.app.controlUrl}/metrics`)).text();
+      expect(metrics).toMatch(/flaggate_out_of_hours_critical_changes_total\{environment="production"\} 1/);
+    } finally {
+      await s.stop();
+    }
+  });
+});

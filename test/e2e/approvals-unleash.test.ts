@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { startUnleash, type UnleashServer } from '../support/unleash.js';
+import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
+
+let pg: PgCluster | undefined;
+let unleash: UnleashServer | undefined;
+let app: TestFlaggate | undefined;
+let rita: string;
+let sam: string;
+let auditor: string;
+
+const FEATURES = '/api/admin/projects/default/features';
+const context = { 'x-flaggate-reason': 'payments launch', 'x-flaggate-ticket': 'CHG-77' };
+
+/** Unleash directly, with its admin token: the ground truth, bypassing flaggate. */
+async function direct(method: string, path: string, body?: unknown) {
+  const res = await fetch(unleash!.url + path, {
+    method,
+    headers: { authorization: unleash!.adminToken, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+async function enabledIn(feature: string, environment: string): Promise<boolean> {
+  const state = await direct('GET', `${FEATURES}/${feature}`);
+  return (state.environments as Array<{ name: string; enabled: boolean }>).find((e) => e.name === environment)!.enabled;
+}
+
+async function propose(path: string) {
+  const res = await fetch(app!.proxyUrl + path, { method: 'POST', headers: { authorization: `Bearer ${rita}`, ...context } });
+  return { status: res.status, decisionId: res.headers.get('x-flaggate-decision-id'), json: (await res.json()) as Record<string, unknown> };
+}
+
+async function approve(url: string, token: string) {
+  const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed' }) });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+async function ledgerEntries() {
+  const res = await fetch(`${app!.controlUrl}/v1/audit/entries?limit=1000`, { headers: { authorization: `Bearer ${auditor}` } });
+  return ((await res.json()) as { entries: Array<Record<string, unknown>> }).entries;
+}
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  unleash = await startUnleash({ databaseUrl: pg.url() });
+  app = await startTestFlaggate({ 'platform.name': 'unleash', 'platform.targetUrl': unleash.url, 'platform.targetToken': unleash.adminToken });
+  [rita, sam, auditor] = await Promise.all([app.token('rita', 'release_engineer'), app.token('sam', 'release_engineer'), app.token('ada', 'auditor')]);
+  for (const name of ['payments.checkout', 'payments.refunds']) {
+    await direct('POST', FEATURES, { name, type: 'release' });
+    await direct('POST', `${FEATURES}/${name}/environments/production/strategies`, { name: 'default' });
+  }
+}, 240_000);
+
+afterAll(async () => {
+  await app?.stop();
+  await unleash?.stop();
+  await pg?.stop();
+}, 60_000);
+
+describe('approvals in front of a real Unleash', () => {
+  it('holds a critical production change, applies it once a second identity approves, and links every entry', async () => {
+    const held = await propose(`${FEATURES}/payments.checkout/environments/production/on`);
+    expect(held.status).toBe(202);
+    expect(held.json).toMatchObject({ status: 'pending' });
+    expect(await enabledIn('payments.checkout', 'production')).toBe(false);
+
+    const approved = await approve(String(held.json.approveUrl), sam);
+    expect(approved).toMatchObject({ status: 200, json: { status: 'applied', platformStatus: 200 } });
+    expect(await enabledIn('payments.checkout', 'production')).toBe(true);
+
+    const mine = (await ledgerEntries()).filter((e) => e.change_request_id === held.json.changeRequestId);
+    expect(mine.map((e) => e.entry_type)).toEqual(['change.requested', 'change.approved', 'change.decision', 'change.outcome']);
+    expect(mine[0]).toMatchObject({ actor: { id: 'rita' }, flag_key: 'payments.checkout', environment: 'production', linked_artifacts: { ticket: 'CHG-77' } });
+    expect(mine[1]).toMatchObject({ actor: { id: 'sam' }, reason: 'reviewed', decision: { allow: true } });
+    expect(mine[2]).toMatchObject({ actor: { id: 'rita' }, decision: { allow: true }, approval: { approved_by: ['sam'] } });
+    expect(mine[3]).toMatchObject({ outcome: { status: 'applied', platform_status: 200 } });
+    expect(JSON.stringify(mine[2]!.previous_state)).toContain('"enabled":false');
+  });
+
+  it('refuses to apply as CHANGE_STALE when the flag changed on Unleash directly after the request', async () => {
+    const held = await propose(`${FEATURES}/payments.refunds/environments/production/on`);
+    expect(held.status).toBe(202);
+    await direct('POST', `${FEATURES}/payments.refunds/environments/production/on`);
+    await direct('POST', `${FEATURES}/payments.refunds/environments/production/off`);
+    await direct('POST', `${FEATURES}/payments.refunds/environments/production/strategies`, { name: 'flexibleRollout', parameters: { rollout: '5', stickiness: 'default', groupId: 'payments.refunds' } });
+
+    const approved = await approve(String(held.json.approveUrl), sam);
+    expect(approved).toMatchObject({ status: 409, json: { code: 'CHANGE_STALE' } });
+    expect(await enabledIn('payments.refunds', 'production')).toBe(false);
+    const last = (await ledgerEntries()).filter((e) => e.change_request_id === held.json.changeRequestId).at(-1);
+    expect(last).toMatchObject({ entry_type: 'change.decision', decision: { allow: false, error_code: 'CHANGE_STALE' } });
+  });
+
+  it('verify says OK over the whole chain', async () => {
+    const res = await fetch(`${app!.controlUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
+    expect(await res.json()).toMatchObject({ ok: true });
+  });
+});
