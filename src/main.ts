@@ -11,7 +11,7 @@ import { createControlApp } from './control/index.js';
 import { createFlagdFileForwarder, createHttpForwarder, type Forward } from './forward/index.js';
 import { createIdentify } from './identify/index.js';
 import { exportLedger } from './export-ledger.js';
-import { createProxyApp } from './intercept/index.js';
+import { createAttemptLimiter, createProxyApp } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, type Stages } from './pipeline.js';
@@ -101,6 +101,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     },
     timestamp: timestamper,
     replicate: replicator,
+    attempts: createAttemptLimiter({ perSecond: 5, burst: 50, clock }),
     forward,
   };
   const changeStore = openChangeStore(config.audit.file);

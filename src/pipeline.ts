@@ -6,7 +6,7 @@ import type { Clock } from './clock.js';
 import { isoUtc } from './clock.js';
 import { asFlaggateError, errorBody, FlaggateError } from './errors.js';
 import type { Forward } from './forward/forward.js';
-import type { Actor } from './identify/actor.js';
+import { unauthenticatedActor, type Actor } from './identify/actor.js';
 import { readChangeContext, type ChangeContext } from './intercept/change-context.js';
 import type { RawRequest } from './intercept/raw-request.js';
 import { pathOnly } from './intercept/raw-request.js';
@@ -27,6 +27,8 @@ export interface Stages {
   /** RFC 3161 coverage of an entry (and, through the chain, of every entry before it). */
   timestamp: { cover(seq: number, hash: string): Promise<void>; coverSoon(seq: number, hash: string): void };
   replicate: { through(seq: number): Promise<void> };
+  /** Bounds how many unauthenticated write attempts are recorded. */
+  attempts: { take(): boolean };
   forward: Forward;
   /** Holds changes the policy says need approvals (set by the composition root when approvals are on). */
   approvals?: ApprovalsHook;
@@ -81,7 +83,7 @@ export async function handleRequest(req: RawRequest, s: Stages): Promise<Reply> 
   const log = s.logger.child({ decisionId, method: req.method, path: pathOnly(req) });
   let outcome = 'error';
   try {
-    const actor = await s.identify(req.headers.authorization);
+    const actor = await identifyOrRecord(req, decisionId, s, log);
     const reply = writeMethods.has(req.method.toUpperCase())
       ? await handleWrite(req, actor, decisionId, s, log)
       : await handleRead(req, actor, s);
@@ -96,6 +98,37 @@ export async function handleRequest(req: RawRequest, s: Stages): Promise<Reply> 
     return errorReply(error, decisionId);
   } finally {
     s.metrics.requestSeconds.observe({ outcome }, (s.clock.monotonic() - started) / 1000);
+  }
+}
+
+/**
+ * Identifies the caller. A write whose token does not verify is refused with its IDENTIFY_* code
+ * and, within a rate limit (anonymous traffic must not flood the ledger), recorded as an attempt
+ * by nobody: auditors see forged or expired tokens aimed at flags, not only the successes.
+ */
+async function identifyOrRecord(req: RawRequest, decisionId: string, s: Stages, log: Logger): Promise<Actor> {
+  try {
+    return await s.identify(req.headers.authorization);
+  } catch (err) {
+    const error = asFlaggateError(err);
+    if (writeMethods.has(req.method.toUpperCase()) && error.status === 401 && s.attempts.take()) {
+      let change = unrecognizedChange(req, s.adapter.name);
+      try {
+        const classified = s.adapter.classify(req);
+        if (classified.kind === 'write') change = classified.change;
+      } catch {
+        // an unreadable body: recorded as the unrecognized write it is
+      }
+      try {
+        const entry = await s.record.append(
+          decisionEntry({ decisionId, actor: unauthenticatedActor, change, context: { links: {} }, decision: { refused: { code: error.code, message: error.message }, policy: s.policy.revision } }),
+        );
+        await replicateRefusal(s, entry, log);
+      } catch (recordErr) {
+        log.warn('unauthenticated attempt not recorded', { error: String(recordErr) });
+      }
+    }
+    throw err;
   }
 }
 

@@ -25,7 +25,7 @@ export const auditEntryBodySchema = z
     actor: z.strictObject({
       id: text.min(1),
       display_name: text,
-      auth_method: z.enum(['jwt', 'oidc', 'dev-token', 'client-credentials']).describe('client-credentials marks a service account'),
+      auth_method: z.enum(['jwt', 'oidc', 'dev-token', 'client-credentials', 'none']).describe("client-credentials marks a service account; none, a write attempt whose token did not verify"),
       roles: z.array(text),
     }),
     action: text.min(1).describe("e.g. flag.enable, strategy.update; 'unrecognized' for a write no adapter knew"),

@@ -1,3 +1,4 @@
 export { createProxyApp, send, type ProxyReply } from './proxy-server.js';
 export { readChangeContext, type ChangeContext } from './change-context.js';
 export { pathOnly, type RawRequest } from './raw-request.js';
+export { createAttemptLimiter } from './attempt-limiter.js';

@@ -151,6 +151,13 @@ describe('bad input', () => {
     const res = await call('POST', '/flags/checkout.new-flow/disable', forged, { headers: { 'x-flaggate-reason': 'x' } });
     expect(res.status).toBe(401);
     expect(String(res.json.code)).toMatch(/^IDENTIFY_/);
+    // The attempt is on record: by nobody the sidecar can name, aimed at this flag, refused with that code.
+    expect((await entries()).find((e) => e.decision_id === res.json.decisionId)).toMatchObject({
+      actor: { id: 'unauthenticated', auth_method: 'none', roles: [] },
+      action: 'flag.disable',
+      flag_key: 'checkout.new-flow',
+      decision: { allow: false, error_code: res.json.code },
+    });
   });
 
   it('keeps audit reads for auditors', async () => {
