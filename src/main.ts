@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { createAdapter } from './adapters/registry.js';
-import { changeRoutes, createApprovals, createApprovalTokenVerifier, openChangeStore } from './approvals/index.js';
+import { changeRoutes, createApprovals, createApprovalTokenVerifier, openChangeStoreFor } from './approvals/index.js';
 import { seedFlagFile } from './adapters/flagd/index.js';
 import { createCheckpointer, createGroupCommit, openKeyring, openLedger, reconcileInDoubt, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
 import type { Clock } from './clock.js';
@@ -104,7 +104,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     attempts: createAttemptLimiter({ perSecond: 5, burst: 50, clock }),
     forward,
   };
-  const changeStore = openChangeStore(config.audit.file);
+  const changeStore = openChangeStoreFor(config);
   let controlUrl: string | undefined;
   const approvals = createApprovals({
     stages,
@@ -154,7 +154,13 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     policy,
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
     audit: {
-      entriesAfter: ledger.entriesAfter,
+      // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the
+      // token is taken once the entry is committed, so it cannot be inside the hashed entry).
+      entriesAfter: (after, limit) =>
+        ledger.entriesAfter(after, limit).map((e) => {
+          const token = timestamper.coveringToken(e.seq);
+          return { ...e, covered_by: token ? { token_id: token.id, covers_seq: token.coversSeq, gen_time: token.genTime, tsa: token.tsa } : null };
+        }),
       rowsAfter: ledger.rowsAfter,
       head: ledger.head,
       keys: () => keyring.jwks(),
@@ -189,7 +195,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       await checkpointer.close();
       timestamper.close();
       await replicator.close();
-      changeStore.close();
+      await changeStore.close();
       ledger.close();
     },
   };

@@ -22,6 +22,8 @@ export interface Timestamper {
   /** Covers the current head now (before verify, on start-up, on a timer). */
   coverHead(): Promise<void>;
   tokens(): StoredToken[];
+  /** The earliest token whose imprint covers entry `seq` (directly or through the chain). */
+  coveringToken(seq: number): StoredToken | undefined;
   /** What a verifier needs to check this sidecar's tokens. */
   readonly trust: CoverageTrust;
   /** The embedded TSA, when no external TSA is configured (served on the control port). */
@@ -129,6 +131,7 @@ export function createTimestamper(deps: {
     },
     coverHead,
     tokens: () => store.all(),
+    coveringToken: (seq) => store.coveringToken(seq),
     trust,
     ...(embedded ? { embedded } : {}),
     close() {

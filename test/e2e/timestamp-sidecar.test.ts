@@ -39,6 +39,10 @@ describe('with the embedded TSA (the default)', () => {
     expect(timestamps.coveredThrough).toBe((json.head as { seq: number }).seq);
     expect(timestamps.tokensChecked).toBeGreaterThan(0);
     expect(timestamps.tokensChecked).toBeLessThan(40);
+    // Every entry names the token that covers it, one at or after its own seq.
+    const listed = (await audit(app, '/v1/audit/entries?limit=1000', auditor)).json.entries as Array<{ seq: number; covered_by: { covers_seq: number; token_id: number } | null }>;
+    expect(listed.length).toBe((json.head as { seq: number }).seq);
+    for (const e of listed) expect(e.covered_by?.covers_seq).toBeGreaterThanOrEqual(e.seq);
   });
 
   it('serves RFC 3161 on the control port: an openssl query gets a reply that openssl verifies', async () => {
