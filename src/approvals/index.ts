@@ -1,6 +1,10 @@
 /** The approvals stage's only door: held changes, their review and the control routes. */
 export { createApprovals, type Approvals, type ApprovalsDeps, type ApplyResult } from './service.js';
-export { openChangeStore, type ChangeStore, type ChangeRequest, type ChangeStatus, type Approval } from './store.js';
+export type { ChangeStore, ChangeRequest, ChangeStatus, Approval } from './store.js';
+export { openSqliteChangeStore } from './sqlite-store.js';
+export { openPostgresChangeStore, type PostgresChangeStoreOptions } from './postgres-store.js';
+export { migrateChangeTables } from './postgres-schema.js';
+export { openChangeStoreFor, changeStoreKind } from './open-store.js';
 export { createApprovalTokenVerifier, type VerifyApprovalToken, type ApprovalBinding } from './approval-token.js';
 export { changeRoutes } from './routes.js';
 export { diffStates, type StateDiff } from './diff.js';

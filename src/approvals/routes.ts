@@ -23,7 +23,7 @@ export function changeRoutes(approvals: Approvals, authorize: (action: string) =
       throw new FlaggateError('CONTROL_BAD_REQUEST', `status must be one of ${STATUSES.join(', ')}`);
     }
     await approvals.sweep();
-    res.json({ changes: approvals.list(status as ChangeStatus | undefined).map(summary) });
+    res.json({ changes: (await approvals.list(status as ChangeStatus | undefined)).map(summary) });
   });
 
   router.get('/:id', authorize('change.read'), async (req, res) => {

@@ -30,7 +30,7 @@ type Reviewer = Pick<Actor, 'id' | 'displayName' | 'authMethod' | 'roles'>;
 
 /** The approvals stage: holds changes, records every review step, applies the approved ones. */
 export interface Approvals extends ApprovalsHook {
-  list(status?: ChangeStatus): ChangeRequest[];
+  list(status?: ChangeStatus): Promise<ChangeRequest[]>;
   get(id: string): Promise<{ request: ChangeRequest; approvals: Approval[] }>;
   approve(id: string, approver: Reviewer, reason: string | null): Promise<ApplyResult>;
   reject(id: string, reviewer: Reviewer, reason: string): Promise<void>;
@@ -89,7 +89,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       reasons: refusal ? [refusal.message] : [type === 'change.approved' ? `approved by ${actor.id}` : type === 'change.rejected' ? `rejected by ${actor.id}` : 'expired'],
       errorCode: refusal?.code ?? null,
       reason,
-      approvals: store.approvals(cr.id),
+      approvals: await store.approvals(cr.id),
       policy: s.policy.revision,
     });
     await record(entry, refusal === undefined);
@@ -103,10 +103,10 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 
   /** The request, expired first when its time is up. */
   async function current(id: string): Promise<ChangeRequest> {
-    const cr = store.get(id);
+    const cr = await store.get(id);
     if (!cr) throw new FlaggateError('CHANGE_NOT_FOUND', `no change request ${id}`);
     if (cr.status === 'pending' && cr.expiresAt <= now()) {
-      if (store.settle(cr.id, 'expired')) {
+      if (await store.settle(cr.id, 'expired')) {
         await step({ ...cr, status: 'expired' }, 'change.expired', cr.requester, `not applied within ${deps.expirySeconds} s`);
       }
       return { ...cr, status: 'expired' };
@@ -146,8 +146,8 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       { ...requested, entry_type: 'change.requested', change_request_id: id, approval: approvalFacts(cr, approvals, null), decision: { ...requested.decision, error_code: null } },
       true,
     );
-    store.insert(cr);
-    for (const a of approvals) store.addApproval(id, a);
+    await store.insert(cr);
+    for (const a of approvals) await store.addApproval(id, a);
     const base = deps.controlUrl() ?? '';
     const body = {
       changeRequestId: id,
@@ -163,7 +163,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 
   /** With enough approvals: policy again, platform state again, then the stored request exactly. */
   async function apply(cr: ChangeRequest): Promise<ApplyResult> {
-    const approvals = store.approvals(cr.id);
+    const approvals = await store.approvals(cr.id);
     const decision = decideWith(cr, approvals);
     if (awaitsApprovals(decision)) return { status: 'pending', approvals };
     const decisionId = randomUUID();
@@ -171,7 +171,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       linked(decisionEntry({ decisionId, actor: { ...cr.requester, claims: {} }, change, context: cr.context, decision: d }), cr, approvals);
 
     if (!decision.allow) {
-      if (store.settle(cr.id, 'denied')) await record(entryFor(decision), false);
+      if (await store.settle(cr.id, 'denied')) await record(entryFor(decision), false);
       throw denied(decision);
     }
     const state = await s.adapter.readState(cr.change);
@@ -179,11 +179,11 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       const stale = new FlaggateError('CHANGE_STALE', `${cr.change.flagKey} changed on ${cr.change.platform} since the change was requested; request it again`, {
         details: { changeRequestId: cr.id },
       });
-      if (store.settle(cr.id, 'stale')) await record(entryFor({ refused: { code: stale.code, message: stale.message }, policy: decision.policy }, { ...cr.change, previousState: state }), false);
+      if (await store.settle(cr.id, 'stale')) await record(entryFor({ refused: { code: stale.code, message: stale.message }, policy: decision.policy }, { ...cr.change, previousState: state }), false);
       throw stale;
     }
     // Only one caller moves the request out of pending, so it is forwarded at most once.
-    if (!store.settle(cr.id, 'applied')) throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${cr.id} is no longer pending`);
+    if (!(await store.settle(cr.id, 'applied'))) throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${cr.id} is no longer pending`);
     const entry = await s.record.append(entryFor(decision));
     const req: RawRequest = { method: cr.method, path: cr.path, headers: cr.headers, body: cr.body, bodySha256: cr.bodySha256 };
     const log = deps.logger.child({ decisionId, changeRequestId: cr.id });
@@ -197,7 +197,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       if (token === undefined) return { held: await hold(h, []) };
       const claims = await deps.verifyApprovalToken(token.trim(), { method: h.req.method, path: h.req.path, bodySha256: h.req.bodySha256 });
       if (claims.approval.approverId === h.actor.id) throw new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change');
-      if (!store.spendJti(claims.issuer, claims.jti, h.req.bodySha256, isoUtc(s.clock.now()))) {
+      if (!(await store.spendJti(claims.issuer, claims.jti, h.req.bodySha256, isoUtc(s.clock.now())))) {
         throw new FlaggateError('APPROVAL_TOKEN_REPLAYED', 'this approval token was already used', { details: { jti: claims.jti } });
       }
       const approvals = [claims.approval];
@@ -212,7 +212,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 
     async get(id) {
       const request = await current(id);
-      return { request, approvals: store.approvals(id) };
+      return { request, approvals: await store.approvals(id) };
     },
 
     async approve(id, approver, reason) {
@@ -223,7 +223,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       const may = mayApprove(cr, approver);
       if (!may.allow) await refuse(cr, approver, reason, new FlaggateError('APPROVAL_ROLE_MISSING', may.reasons.join('; '), { details: { approverRoles: cr.approverRoles } }));
       const approval: Approval = { approverId: approver.id, roles: [...approver.roles], approvedAt: now(), reason, proof: null };
-      if (!store.addApproval(cr.id, approval)) {
+      if (!(await store.addApproval(cr.id, approval))) {
         await refuse(cr, approver, reason, new FlaggateError('APPROVAL_DUPLICATE', `${approver.id} already approved this change; each approver counts once`));
       }
       await step(cr, 'change.approved', approver, reason);
@@ -239,13 +239,13 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
         await step(cr, 'change.rejected', reviewer, reason, error);
         throw error;
       }
-      if (!store.settle(cr.id, 'rejected')) throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${id} is no longer pending`);
+      if (!(await store.settle(cr.id, 'rejected'))) throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${id} is no longer pending`);
       await step({ ...cr, status: 'rejected' }, 'change.rejected', reviewer, reason);
     },
 
     async sweep() {
       let expired = 0;
-      for (const cr of store.list('pending')) if ((await current(cr.id)).status === 'expired') expired++;
+      for (const cr of await store.list('pending')) if ((await current(cr.id)).status === 'expired') expired++;
       return expired;
     },
   };

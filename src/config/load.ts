@@ -27,6 +27,7 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_OIDC_ROLES_CLAIM', ['identity', 'rolesClaim']],
   ['FLAGGATE_OIDC_GROUPS_CLAIM', ['identity', 'groupsClaim']],
   ['FLAGGATE_APPROVAL_EXPIRY_SECONDS', ['approvals', 'expirySeconds']],
+  ['FLAGGATE_APPROVALS_STORE', ['approvals', 'store']],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

@@ -87,6 +87,8 @@ export const configSchema = z
       .object({
         /** A held change not applied within this time expires and must be requested again. */
         expirySeconds: z.coerce.number().int().positive().default(24 * 3600),
+        /** Where change requests live: `local` (the ledger file) or `postgres` (shared by a fleet, in the first postgres sink's database). Unset: postgres when a postgres sink is configured. */
+        store: z.enum(['local', 'postgres']).optional(),
         /** Systems whose signed approvals (`X-Flaggate-Approval`) count, each with its own key set. */
         issuers: z
           .array(
@@ -181,6 +183,9 @@ export const configSchema = z
       if (sink.format === 'webhook' && !sink.secret) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'secret'], message: 'required for format webhook' });
       if (c.mode === 'production' && sink.url.startsWith('http:')) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'url'], message: 'must be https in production mode' });
     });
+    if (c.approvals.store === 'postgres' && !c.replicate.sinks.some((s) => s.type === 'postgres')) {
+      ctx.addIssue({ code: 'custom', path: ['approvals', 'store'], message: 'postgres needs a postgres sink in replicate.sinks' });
+    }
     c.approvals.issuers.forEach((issuer, i) => {
       if (!issuer.jwksUrl === !issuer.jwksFile) ctx.addIssue({ code: 'custom', path: ['approvals', 'issuers', i, 'jwksUrl'], message: 'set exactly one of jwksUrl or jwksFile' });
     });

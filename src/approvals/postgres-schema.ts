@@ -1,0 +1,122 @@
+import type pg from 'pg';
+
+/** SQLSTATEs the change tables raise on an edit outside the workflow. */
+export const changeTableErrorCodes = { finalStatus: 'FGC01', appendOnly: 'FGC02' } as const;
+
+/**
+ * The ledger migration's advisory lock: both migrations create the `flaggate` schema, and
+ * CREATE SCHEMA IF NOT EXISTS races when two sessions run it at once.
+ */
+const migrationLock = 0x666c6167; // 'flag'
+
+/**
+ * Workflow state beside the central ledger, shared by every sidecar: change requests (the held
+ * bytes as bytea), their approvals and spent approval-token jtis. Not the ledger: a request's
+ * status moves once, from `pending` to a final one; approvals and jtis are insert-only; nothing is
+ * deleted. `flaggate_writer` gets SELECT and INSERT, plus UPDATE of `change_requests.status` only.
+ */
+const migration = `
+CREATE SCHEMA IF NOT EXISTS flaggate;
+
+CREATE TABLE IF NOT EXISTS flaggate.change_requests (
+  id             text    PRIMARY KEY,
+  decision_id    text    NOT NULL,
+  status         text    NOT NULL CHECK (status IN ('pending', 'applied', 'failed', 'rejected', 'expired', 'stale', 'denied')),
+  created_at     text    NOT NULL,
+  expires_at     text    NOT NULL,
+  requester      text    NOT NULL,
+  method         text    NOT NULL,
+  path           text    NOT NULL,
+  headers        text    NOT NULL,
+  body           bytea   NOT NULL,
+  body_sha256    text    NOT NULL CHECK (body_sha256 ~ '^[0-9a-f]{64}$'),
+  change         text    NOT NULL,
+  context        text    NOT NULL,
+  required       integer NOT NULL CHECK (required >= 0),
+  approver_roles text    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS change_requests_status ON flaggate.change_requests (status, created_at);
+
+CREATE TABLE IF NOT EXISTS flaggate.change_approvals (
+  change_request_id text NOT NULL REFERENCES flaggate.change_requests (id),
+  approver_id       text NOT NULL,
+  roles             text NOT NULL,
+  approved_at       text NOT NULL,
+  reason            text,
+  proof             text,
+  PRIMARY KEY (change_request_id, approver_id)
+);
+
+CREATE TABLE IF NOT EXISTS flaggate.approval_token_jtis (
+  issuer     text NOT NULL,
+  jti        text NOT NULL,
+  change_key text NOT NULL,
+  used_at    text NOT NULL,
+  PRIMARY KEY (issuer, jti)
+);
+
+-- A request leaves pending once, and only its status changes; it is never deleted.
+CREATE OR REPLACE FUNCTION flaggate.settle_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.status = 'pending' AND NEW.status <> 'pending'
+     AND (to_jsonb(NEW) - 'status') IS NOT DISTINCT FROM (to_jsonb(OLD) - 'status') THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'flaggate.change_requests: % of % refused (only pending -> final status)', TG_OP, OLD.id
+    USING ERRCODE = '${changeTableErrorCodes.finalStatus}';
+END $$;
+
+CREATE OR REPLACE FUNCTION flaggate.refuse_review_edit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'flaggate.% is insert-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = '${changeTableErrorCodes.appendOnly}';
+END $$;
+
+DROP TRIGGER IF EXISTS change_requests_settle_once ON flaggate.change_requests;
+CREATE TRIGGER change_requests_settle_once BEFORE UPDATE OR DELETE ON flaggate.change_requests
+  FOR EACH ROW EXECUTE FUNCTION flaggate.settle_once();
+DROP TRIGGER IF EXISTS change_requests_no_truncate ON flaggate.change_requests;
+CREATE TRIGGER change_requests_no_truncate BEFORE TRUNCATE ON flaggate.change_requests
+  FOR EACH STATEMENT EXECUTE FUNCTION flaggate.refuse_review_edit();
+DROP TRIGGER IF EXISTS change_approvals_insert_only ON flaggate.change_approvals;
+CREATE TRIGGER change_approvals_insert_only BEFORE UPDATE OR DELETE ON flaggate.change_approvals
+  FOR EACH ROW EXECUTE FUNCTION flaggate.refuse_review_edit();
+DROP TRIGGER IF EXISTS change_approvals_no_truncate ON flaggate.change_approvals;
+CREATE TRIGGER change_approvals_no_truncate BEFORE TRUNCATE ON flaggate.change_approvals
+  FOR EACH STATEMENT EXECUTE FUNCTION flaggate.refuse_review_edit();
+DROP TRIGGER IF EXISTS approval_token_jtis_insert_only ON flaggate.approval_token_jtis;
+CREATE TRIGGER approval_token_jtis_insert_only BEFORE UPDATE OR DELETE ON flaggate.approval_token_jtis
+  FOR EACH ROW EXECUTE FUNCTION flaggate.refuse_review_edit();
+DROP TRIGGER IF EXISTS approval_token_jtis_no_truncate ON flaggate.approval_token_jtis;
+CREATE TRIGGER approval_token_jtis_no_truncate BEFORE TRUNCATE ON flaggate.approval_token_jtis
+  FOR EACH STATEMENT EXECUTE FUNCTION flaggate.refuse_review_edit();
+
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'flaggate_writer') THEN
+    BEGIN
+      CREATE ROLE flaggate_writer NOLOGIN;
+    EXCEPTION
+      WHEN duplicate_object OR unique_violation THEN NULL;
+      WHEN insufficient_privilege THEN RAISE NOTICE 'flaggate_writer not created: no CREATEROLE';
+    END;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'flaggate_writer') THEN
+    GRANT USAGE ON SCHEMA flaggate TO flaggate_writer;
+    GRANT SELECT, INSERT ON flaggate.change_requests, flaggate.change_approvals, flaggate.approval_token_jtis TO flaggate_writer;
+    GRANT UPDATE (status) ON flaggate.change_requests TO flaggate_writer;
+  END IF;
+END $$;
+`;
+
+/** Creates or updates the change tables; idempotent and safe to run from several processes at once. */
+export async function migrateChangeTables(client: pg.ClientBase): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [migrationLock]);
+    await client.query(migration);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,110 @@
+import pg from 'pg';
+import { FlaggateError } from '../errors.js';
+import { migrateChangeTables } from './postgres-schema.js';
+import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
+import type { ChangeStore } from './store.js';
+
+export interface PostgresChangeStoreOptions {
+  url: string;
+  /** Create or update the change tables on first use (off when the role may not CREATE). */
+  migrate?: boolean;
+  connectTimeoutMs?: number;
+  queryTimeoutMs?: number;
+}
+
+/**
+ * The change store every sidecar of a fleet shares, in the central PostgreSQL database. Every
+ * conditional write is one statement the database decides (a conditional UPDATE, or an INSERT
+ * against a primary key), so concurrent replicas agree without reading first: one `settle` per
+ * request wins, an approver counts once, a jti is spent once. Each statement commits on its own.
+ */
+export function openPostgresChangeStore(options: PostgresChangeStoreOptions): ChangeStore {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: 4,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    query_timeout: options.queryTimeoutMs ?? 15_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // A connection dropped while idle (restart, failover) must not crash the process.
+  pool.on('error', () => undefined);
+
+  let migrated: Promise<void> | undefined;
+  // Lazy, like the ledger sink: a sidecar starts while PostgreSQL is down and retries on use.
+  const ready = (): Promise<void> => {
+    if (options.migrate === false) return Promise.resolve();
+    migrated ??= (async () => {
+      const client = await pool.connect();
+      try {
+        await migrateChangeTables(client);
+      } finally {
+        client.release();
+      }
+    })().catch((err: unknown) => {
+      migrated = undefined;
+      throw err;
+    });
+    return migrated;
+  };
+
+  const query = async <R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<R>> => {
+    await ready();
+    return pool.query<R>(sql, params);
+  };
+
+  const write = async (what: string, sql: string, params: unknown[]): Promise<number> => {
+    try {
+      return (await query(sql, params)).rowCount ?? 0;
+    } catch (err) {
+      throw new FlaggateError('AUDIT_WRITE_FAILED', `could not store ${what}`, { cause: err });
+    }
+  };
+
+  return {
+    async insert(c) {
+      const row = toRow(c);
+      await write(
+        `change request ${c.id}`,
+        `INSERT INTO flaggate.change_requests (${changeColumns.join(', ')}) VALUES (${changeColumns.map((_, i) => `$${i + 1}`).join(', ')})`,
+        changeColumns.map((k) => row[k]),
+      );
+    },
+    async get(id) {
+      const { rows } = await query<ChangeRow>('SELECT * FROM flaggate.change_requests WHERE id = $1', [id]);
+      return rows[0] ? toRequest(rows[0]) : undefined;
+    },
+    async list(status) {
+      const { rows } = status
+        ? await query<ChangeRow>('SELECT * FROM flaggate.change_requests WHERE status = $1 ORDER BY created_at, id', [status])
+        : await query<ChangeRow>('SELECT * FROM flaggate.change_requests ORDER BY created_at, id', []);
+      return rows.map(toRequest);
+    },
+    // Under READ COMMITTED a second UPDATE waits for the first to commit, then re-checks
+    // `status = 'pending'` on the new row version and matches nothing.
+    async settle(id, status) {
+      return (await write(`status of ${id}`, "UPDATE flaggate.change_requests SET status = $1 WHERE id = $2 AND status = 'pending'", [status, id])) === 1;
+    },
+    async addApproval(id, a) {
+      const added = await write(
+        `approval of ${id}`,
+        `INSERT INTO flaggate.change_approvals (change_request_id, approver_id, roles, approved_at, reason, proof)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (change_request_id, approver_id) DO NOTHING`,
+        [id, a.approverId, JSON.stringify(a.roles), a.approvedAt, a.reason, a.proof],
+      );
+      return added === 1;
+    },
+    async approvals(id) {
+      const { rows } = await query<ApprovalRow>('SELECT * FROM flaggate.change_approvals WHERE change_request_id = $1 ORDER BY approved_at, approver_id', [id]);
+      return rows.map(toApproval);
+    },
+    async spendJti(issuer, jti, changeKey, at) {
+      const spent = await write(
+        `approval token ${jti}`,
+        'INSERT INTO flaggate.approval_token_jtis (issuer, jti, change_key, used_at) VALUES ($1, $2, $3, $4) ON CONFLICT (issuer, jti) DO NOTHING',
+        [issuer, jti, changeKey, at],
+      );
+      return spent === 1;
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,94 @@
+import Database from 'better-sqlite3';
+import { FlaggateError } from '../errors.js';
+import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
+import type { ChangeStore } from './store.js';
+
+const schema = `
+CREATE TABLE IF NOT EXISTS change_requests (
+  id            TEXT PRIMARY KEY,
+  decision_id   TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  created_at    TEXT NOT NULL,
+  expires_at    TEXT NOT NULL,
+  requester     TEXT NOT NULL,
+  method        TEXT NOT NULL,
+  path          TEXT NOT NULL,
+  headers       TEXT NOT NULL,
+  body          BLOB NOT NULL,
+  body_sha256   TEXT NOT NULL,
+  change        TEXT NOT NULL,
+  context       TEXT NOT NULL,
+  required      INTEGER NOT NULL,
+  approver_roles TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS change_requests_status ON change_requests (status, created_at);
+CREATE TABLE IF NOT EXISTS change_approvals (
+  change_request_id TEXT NOT NULL REFERENCES change_requests (id),
+  approver_id       TEXT NOT NULL,
+  roles             TEXT NOT NULL,
+  approved_at       TEXT NOT NULL,
+  reason            TEXT,
+  proof             TEXT,
+  PRIMARY KEY (change_request_id, approver_id)
+);
+CREATE TABLE IF NOT EXISTS approval_token_jtis (
+  issuer     TEXT NOT NULL,
+  jti        TEXT NOT NULL,
+  change_key TEXT NOT NULL,
+  used_at    TEXT NOT NULL,
+  PRIMARY KEY (issuer, jti)
+);
+CREATE TRIGGER IF NOT EXISTS approval_token_jtis_no_delete BEFORE DELETE ON approval_token_jtis
+  BEGIN SELECT RAISE(ABORT, 'approval_token_jtis is append-only'); END;
+`;
+
+/**
+ * Change requests, their approvals and spent approval-token ids, in their own tables of the local
+ * ledger file on their own connection (WAL, synchronous=FULL), as the token store does. For one
+ * sidecar; a fleet shares the PostgreSQL store instead.
+ */
+export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
+  const db = new Database(sqlitePath);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(schema);
+  const insert = db.prepare(`INSERT INTO change_requests (${changeColumns.join(', ')}) VALUES (${changeColumns.map((c) => `@${c}`).join(', ')})`);
+  const get = db.prepare<[string], ChangeRow>('SELECT * FROM change_requests WHERE id = ?');
+  const listAll = db.prepare<[], ChangeRow>('SELECT * FROM change_requests ORDER BY created_at, id');
+  const listBy = db.prepare<[string], ChangeRow>('SELECT * FROM change_requests WHERE status = ? ORDER BY created_at, id');
+  const settle = db.prepare("UPDATE change_requests SET status = ? WHERE id = ? AND status = 'pending'");
+  const addApproval = db.prepare(
+    'INSERT OR IGNORE INTO change_approvals (change_request_id, approver_id, roles, approved_at, reason, proof) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const approvals = db.prepare<[string], ApprovalRow>('SELECT * FROM change_approvals WHERE change_request_id = ? ORDER BY approved_at, approver_id');
+  const spend = db.prepare('INSERT OR IGNORE INTO approval_token_jtis (issuer, jti, change_key, used_at) VALUES (?, ?, ?, ?)');
+
+  // Synchronous underneath: a thrown error becomes a rejected promise through the async wrappers.
+  const write = <T>(what: string, run: () => T): T => {
+    try {
+      return run();
+    } catch (err) {
+      throw new FlaggateError('AUDIT_WRITE_FAILED', `could not store ${what}`, { cause: err });
+    }
+  };
+
+  return {
+    insert: async (c) => {
+      write(`change request ${c.id}`, () => insert.run(toRow(c)));
+    },
+    get: async (id) => {
+      const r = get.get(id);
+      return r ? toRequest(r) : undefined;
+    },
+    list: async (status) => (status ? listBy.all(status) : listAll.all()).map(toRequest),
+    settle: async (id, status) => write(`status of ${id}`, () => settle.run(status, id).changes === 1),
+    addApproval: async (id, a) =>
+      write(`approval of ${id}`, () => addApproval.run(id, a.approverId, JSON.stringify(a.roles), a.approvedAt, a.reason, a.proof).changes === 1),
+    approvals: async (id) => approvals.all(id).map(toApproval),
+    spendJti: async (issuer, jti, changeKey, at) => write(`approval token ${jti}`, () => spend.run(issuer, jti, changeKey, at).changes === 1),
+    close: async () => {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgresChangeStore, openSqliteChangeStore, type ChangeRequest, type ChangeStore } from '../../src/approvals/index.js';
+import { createPostgresSink } from '../../src/replicate/index.js';
+import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const FINAL = ['applied', 'failed', 'rejected', 'expired', 'stale', 'denied'] as const;
+
+function request(overrides: Partial<ChangeRequest> = {}): ChangeRequest {
+  return {
+    id: randomUUID(),
+    decisionId: randomUUID(),
+    status: 'pending',
+    createdAt: '2030-01-07T10:00:00.000Z',
+    expiresAt: '2030-01-07T11:00:00.000Z',
+    requester: { id: 'rita', displayName: 'Rita', authMethod: 'jwt', roles: ['release_engineer'] },
+    method: 'POST',
+    path: '/flags/payments.instant-payouts/enable',
+    headers: { 'x-flaggate-reason': 'payouts launch', 'x-flaggate-ticket': 'CHG-9' },
+    // Not UTF-8 on purpose: the stored bytes must come back exactly.
+    body: Buffer.from([0x00, 0xff, 0x7b, 0x22, 0xc3, 0x28, 0x0a]),
+    bodySha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    change: { platform: 'flagd', action: 'flag.enable', flagKey: 'payments.instant-payouts', environment: 'production', previousState: { state: 'DISABLED' }, newState: { state: 'ENABLED' }, request: { method: 'POST', path: '/flags/payments.instant-payouts/enable', bodySha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' } },
+    context: { reason: 'payouts launch', ticket: 'CHG-9', links: {} },
+    requiredApprovals: 1,
+    approverRoles: ['release_engineer'],
+    ...overrides,
+  };
+}
+
+const approval = (approverId: string, at = '2030-01-07T10:05:00.000Z') => ({ approverId, roles: ['release_engineer'], approvedAt: at, reason: 'reviewed', proof: null });
+
+interface Pair {
+  /** Two stores on the same data, as two replicas would hold them. */
+  a: ChangeStore;
+  b: ChangeStore;
+}
+
+let cluster: PgCluster;
+let pgUrl: string;
+const temp = makeTempDir('flaggate-change-store-');
+
+beforeAll(async () => {
+  cluster = await startPostgres();
+  pgUrl = await cluster.createDatabase('changes');
+}, 120_000);
+afterAll(async () => {
+  await cluster?.stop();
+  temp.cleanup();
+});
+
+const kinds: Array<[string, () => Pair]> = [
+  ['SQLite (one ledger file)', () => ({ a: openSqliteChangeStore(`${temp.dir}/ledger.sqlite`), b: openSqliteChangeStore(`${temp.dir}/ledger.sqlite`) })],
+  ['PostgreSQL (shared by replicas)', () => ({ a: openPostgresChangeStore({ url: pgUrl }), b: openPostgresChangeStore({ url: pgUrl }) })],
+];
+
+describe.each(kinds)('ChangeStore on %s', (_name, open) => {
+  let s: Pair;
+  beforeAll(() => {
+    s = open();
+  });
+  afterAll(async () => {
+    await s.a.close();
+    await s.b.close();
+  });
+
+  describe('insert', () => {
+    it('stores a request that the other instance reads back byte for byte', async () => {
+      const cr = request();
+      await s.a.insert(cr);
+      expect(await s.b.get(cr.id)).toEqual(cr);
+      expect((await s.b.get(cr.id))!.body.equals(cr.body)).toBe(true);
+      expect(await s.b.get(randomUUID())).toBeUndefined();
+    });
+
+    it('rejects a second request with the same id as AUDIT_WRITE_FAILED', async () => {
+      const cr = request();
+      await s.a.insert(cr);
+      await expect(s.b.insert(cr)).rejects.toMatchObject({ code: 'AUDIT_WRITE_FAILED' });
+    });
+  });
+
+  describe('list', () => {
+    it('lists by status, oldest first', async () => {
+      const older = request({ createdAt: '2030-01-01T00:00:00.000Z' });
+      const newer = request({ createdAt: '2030-01-01T00:00:01.000Z' });
+      await s.b.insert(newer);
+      await s.a.insert(older);
+      await s.a.settle(newer.id, 'rejected');
+      const pendingIds = (await s.b.list('pending')).map((c) => c.id);
+      expect(pendingIds).toContain(older.id);
+      expect(pendingIds).not.toContain(newer.id);
+      const all = (await s.a.list()).map((c) => c.id);
+      expect(all.indexOf(older.id)).toBeLessThan(all.indexOf(newer.id));
+      expect((await s.a.list('rejected')).map((c) => c.id)).toContain(newer.id);
+    });
+  });
+
+  describe('settle', () => {
+    it('moves a request out of pending exactly once under concurrent calls from both instances', async () => {
+      const cr = request();
+      await s.a.insert(cr);
+      const attempts = Array.from({ length: 12 }, (_, i) => ({ store: i % 2 === 0 ? s.a : s.b, status: FINAL[i % FINAL.length]! }));
+      const won = await Promise.all(attempts.map((t) => t.store.settle(cr.id, t.status)));
+      expect(won.filter(Boolean)).toHaveLength(1);
+      const winner = attempts[won.indexOf(true)]!;
+      expect((await s.b.get(cr.id))!.status).toBe(winner.status);
+      expect(await s.a.settle(cr.id, 'applied')).toBe(false);
+    });
+
+    it('returns false for an unknown request', async () => {
+      expect(await s.a.settle(randomUUID(), 'expired')).toBe(false);
+    });
+  });
+
+  describe('addApproval', () => {
+    it('counts each approver once across instances, even when both add at once', async () => {
+      const cr = request();
+      await s.a.insert(cr);
+      const added = await Promise.all([s.a.addApproval(cr.id, approval('sam')), s.b.addApproval(cr.id, approval('sam', '2030-01-07T10:05:01.000Z'))]);
+      expect(added.filter(Boolean)).toHaveLength(1);
+      expect(await s.b.addApproval(cr.id, approval('sam'))).toBe(false);
+      expect(await s.b.addApproval(cr.id, approval('lee', '2030-01-07T10:06:00.000Z'))).toBe(true);
+      expect((await s.a.approvals(cr.id)).map((a) => a.approverId)).toEqual(['sam', 'lee']);
+      expect((await s.a.approvals(cr.id))[1]).toEqual(approval('lee', '2030-01-07T10:06:00.000Z'));
+    });
+  });
+
+  describe('spendJti', () => {
+    it('refuses a replayed jti across instances, and spends a concurrent pair once', async () => {
+      const jti = randomUUID();
+      expect(await s.a.spendJti('https://gate.test', jti, 'sha', '2030-01-07T10:00:00.000Z')).toBe(true);
+      expect(await s.b.spendJti('https://gate.test', jti, 'sha', '2030-01-07T10:00:01.000Z')).toBe(false);
+      expect(await s.b.spendJti('https://other-gate.test', jti, 'sha', '2030-01-07T10:00:01.000Z')).toBe(true);
+      const racing = randomUUID();
+      const spent = await Promise.all([s.a, s.b, s.a, s.b].map((st) => st.spendJti('https://gate.test', racing, 'sha', '2030-01-07T10:00:02.000Z')));
+      expect(spent.filter(Boolean)).toHaveLength(1);
+    });
+  });
+});
+
+describe('openPostgresChangeStore', () => {
+  let admin: pg.Client;
+  let writer: ChangeStore;
+  beforeAll(async () => {
+    const setup = openPostgresChangeStore({ url: pgUrl });
+    await setup.list('pending'); // runs the migration
+    await setup.close();
+    admin = new pg.Client({ connectionString: pgUrl });
+    await admin.connect();
+    await admin.query('CREATE ROLE sidecar LOGIN IN ROLE flaggate_writer');
+    writer = openPostgresChangeStore({ url: pgUrl.replace('postgres@', 'sidecar@'), migrate: false });
+  });
+  afterAll(async () => {
+    await writer?.close();
+    await admin?.end();
+  });
+
+  it('works as a login role holding only flaggate_writer', async () => {
+    const cr = request();
+    await writer.insert(cr);
+    expect(await writer.addApproval(cr.id, approval('sam'))).toBe(true);
+    expect(await writer.spendJti('https://gate.test', randomUUID(), cr.bodySha256, cr.createdAt)).toBe(true);
+    expect(await writer.settle(cr.id, 'applied')).toBe(true);
+    expect((await writer.get(cr.id))!.status).toBe('applied');
+  });
+
+  it('rejects an update of anything but a pending status when the writer tries it (column grant)', async () => {
+    const cr = request();
+    await writer.insert(cr);
+    const asWriter = new pg.Client({ connectionString: pgUrl.replace('postgres@', 'sidecar@') });
+    await asWriter.connect();
+    try {
+      await expect(asWriter.query("UPDATE flaggate.change_requests SET path = '/elsewhere' WHERE id = $1", [cr.id])).rejects.toMatchObject({ code: '42501' });
+      await expect(asWriter.query('DELETE FROM flaggate.change_approvals')).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await asWriter.end();
+    }
+  });
+
+  it('rejects reopening a settled request, editing held bytes or deleting, even for the owner', async () => {
+    const cr = request();
+    await writer.insert(cr);
+    await writer.addApproval(cr.id, approval('sam'));
+    await expect(admin.query("UPDATE flaggate.change_requests SET body = '\\x00'::bytea WHERE id = $1", [cr.id])).rejects.toMatchObject({ code: 'FGC01' });
+    expect(await writer.settle(cr.id, 'rejected')).toBe(true);
+    await expect(admin.query("UPDATE flaggate.change_requests SET status = 'pending' WHERE id = $1", [cr.id])).rejects.toMatchObject({ code: 'FGC01' });
+    await expect(admin.query('DELETE FROM flaggate.change_requests WHERE id = $1', [cr.id])).rejects.toMatchObject({ code: 'FGC01' });
+    await expect(admin.query('DELETE FROM flaggate.change_approvals WHERE change_request_id = $1', [cr.id])).rejects.toMatchObject({ code: 'FGC02' });
+    await expect(admin.query('TRUNCATE flaggate.approval_token_jtis')).rejects.toMatchObject({ code: 'FGC02' });
+  });
+
+  it('rejects an approval of an unknown request as AUDIT_WRITE_FAILED', async () => {
+    await expect(writer.addApproval(randomUUID(), approval('sam'))).rejects.toMatchObject({ code: 'AUDIT_WRITE_FAILED' });
+  });
+
+  it('migrates concurrently from several stores beside the ledger migration', async () => {
+    const url = await cluster.createDatabase('fresh');
+    const sinks = [createPostgresSink({ name: 'p1', url, required: true }), createPostgresSink({ name: 'p2', url, required: true })];
+    const stores = [openPostgresChangeStore({ url }), openPostgresChangeStore({ url }), openPostgresChangeStore({ url })];
+    try {
+      await Promise.all([...sinks.map((k) => k.head('eu-west')), ...stores.map((st) => st.list())]);
+      expect(await stores[0]!.list()).toEqual([]);
+    } finally {
+      await Promise.all([...sinks.map((k) => k.close()), ...stores.map((st) => st.close())]);
+    }
+  });
+});
