@@ -49,9 +49,9 @@ function track(child: ChildProcess, label: string): { pid: number; exited: Promi
   return { pid: child.pid, exited, stop, output: () => output };
 }
 
-/** Runs `node ...nodeArgs --import tsx <script> ...args` and resolves with the JSON line it prints first. */
-export async function startTsChild<T>(script: string, args: string[], label: string, nodeArgs: string[] = [], timeoutMs = 60_000): Promise<Child<T>> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `node ...nodeArgs --import tsx <script> ...args` (environment `env`) and resolves with the JSON line it prints first. */
+export async function startTsChild<T>(script: string, args: string[], label: string, nodeArgs: string[] = [], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<Child<T>> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const t = track(child, label);
   try {
     const line = await new Promise<string>((resolve, reject) => {

@@ -1,6 +1,7 @@
 /**
  * Starts flaggate in its own process for the benchmark, so the load generator does not share its
- * event loop. argv[2] is a JSON object of config overrides (dotted keys); the data dir is a fresh
+ * event loop. argv[2] is a JSON object of config overrides (dotted keys); of the environment only
+ * FLAGGATE_UPSTREAM_POSTGRES_URL is read (it adds a required PostgreSQL sink); the data dir is a fresh
  * temp dir, removed on exit. Prints one JSON line: the proxy and control URLs and development tokens.
  * SIGTERM closes flaggate and exits.
  */
@@ -13,7 +14,8 @@ import { makeTempDir } from '../test/support/temp-dir.js';
 
 const overrides = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
 const tmp = makeTempDir('flaggate-bench-');
-const config = loadConfig({ env: {}, overrides: { dataDir: tmp.dir, proxyPort: 0, controlPort: 0, ...overrides } });
+const upstream = process.env.FLAGGATE_UPSTREAM_POSTGRES_URL;
+const config = loadConfig({ env: upstream ? { FLAGGATE_UPSTREAM_POSTGRES_URL: upstream } : {}, overrides: { dataDir: tmp.dir, proxyPort: 0, controlPort: 0, ...overrides } });
 const app = await startFlaggate(config, { logger: createLogger({ level: 'silent' }) });
 
 const token = (sub: string, role: string): Promise<string> => mintDevToken({ dataDir: tmp.dir, sub, roles: [role], clock: systemClock });

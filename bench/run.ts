@@ -1,13 +1,20 @@
 /**
  * `npm run bench`: policy decision latency (WASM in process vs `opa run --server`), allowed-change
  * latency and changes per second through flaggate vs directly, against a stub platform and against
- * a real Unleash. Prints the tables and writes bench/RESULTS.md. Every process it starts is stopped
- * by PID at the end, also on failure.
+ * a real Unleash; ledger verify and append throughput (vs `sha256sum`); RFC 3161 tokens per second
+ * (vs `openssl ts -reply`) and shared vs per-change tokens in the pipeline; the latency a required
+ * PostgreSQL sink adds and the drain rate of a backlog. Prints the tables and writes bench/RESULTS.md.
+ * Every process it starts is stopped by PID at the end, also on failure.
  *
  * BENCH_LATENCY_N (default 2000) requests per latency scenario, BENCH_SECONDS (default 10) per
- * throughput run, BENCH_SKIP_UNLEASH=1 to measure the stub platform only.
+ * throughput run, BENCH_SKIP_UNLEASH=1 to measure the stub platform only, BENCH_LEDGER_N (default
+ * 1000000) entries in the verify ledger, BENCH_DRAIN_N (default 100000) entries in the backlog.
+ * BENCH_ONLY=core,ledger,timestamps,replication runs only the sections named (core: sections 1-3
+ * and their details); such a partial run prints its report and leaves bench/RESULTS.md alone.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -18,6 +25,10 @@ import { startUnleash, type UnleashServer } from '../test/support/unleash.js';
 import { cpuSecondsOf, memoryOf, startReadyChild, startTsChild, type Child } from './children.js';
 import { measureDurableCosts, type DurableCosts } from './durable.js';
 import { policyInputs } from './inputs.js';
+import { measureLedger, type LedgerResults } from './ledger.js';
+import { measureDrain } from './replication.js';
+import { readingExtra, renderLedger, renderReplication, renderTimestamps, type ReplicationResults, type TimestampResults, type TokenSharingRun } from './sections.js';
+import { measureTokens } from './timestamps.js';
 import { summarizeProfiles, type ProfileRow } from './profile.js';
 import { keepAliveAgent, measureLatency, measureThroughput, percentile, send, type LatencyResult, type MakeReq, type ThroughputResult } from './load.js';
 import { describeMachine, ms, statusSummary, table } from './report.js';
@@ -31,6 +42,16 @@ const DECIDE_N = 20_000;
 const CLIENTS = [1, 64];
 const PROFILE_SECONDS = 5;
 const FEATURES = '/api/admin/projects/default/features';
+const LEDGER_N = Number(process.env.BENCH_LEDGER_N ?? 1_000_000);
+const DRAIN_N = Number(process.env.BENCH_DRAIN_N ?? 100_000);
+const APPEND_SECONDS = 3;
+const TOKENS_N = 3000;
+const OPENSSL_TOKENS_N = 200;
+const SECTIONS = ['core', 'ledger', 'timestamps', 'replication'] as const;
+type Section = (typeof SECTIONS)[number];
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+for (const name of ONLY) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown section "${name}" (known: ${SECTIONS.join(', ')})`);
+const runs = (section: Section): boolean => ONLY.length === 0 || ONLY.includes(section);
 
 interface Profile {
   changes: number;
@@ -151,9 +172,75 @@ async function benchChanges(target: Target, fg: Child<FlaggateHello>, withDenied
   return { platform: target.platform, stateRead, direct, via, denied, throughput, memory: { afterStart, afterLoad } };
 }
 
-function startFlaggateChild(target: Target, nodeArgs: string[] = []): Promise<Child<FlaggateHello>> {
-  const overrides = { 'platform.name': 'unleash', 'platform.targetUrl': target.url, 'platform.targetToken': target.adminToken };
-  return startTsChild<FlaggateHello>(join(root, 'bench/flaggate-child.ts'), [JSON.stringify(overrides)], 'flaggate', nodeArgs);
+/** flaggate in front of `target`; `extra` config overrides (dotted keys); `upstreamPostgresUrl` adds a required PostgreSQL sink. */
+function startFlaggateChild(target: Target, nodeArgs: string[] = [], extra: Record<string, unknown> = {}, upstreamPostgresUrl = ''): Promise<Child<FlaggateHello>> {
+  const overrides = { 'platform.name': 'unleash', 'platform.targetUrl': target.url, 'platform.targetToken': target.adminToken, ...extra };
+  const env = { ...process.env, FLAGGATE_UPSTREAM_POSTGRES_URL: upstreamPostgresUrl };
+  return startTsChild<FlaggateHello>(join(root, 'bench/flaggate-child.ts'), [JSON.stringify(overrides)], 'flaggate', nodeArgs, env);
+}
+
+// ---- 5. shared timestamp tokens in the pipeline --------------------------------------------------
+
+/** 64 clients' allowed changes with `timestamp.shareTokens` on, then off; entries and tokens counted in flaggate's ledger. */
+async function benchTokenSharing(target: Target): Promise<TokenSharingRun[]> {
+  const out: TokenSharingRun[] = [];
+  for (const shareTokens of [true, false]) {
+    log(`timestamps: throughput, 64 clients, through flaggate, timestamp.shareTokens=${shareTokens}`);
+    const fg = await startFlaggateChild(target, [], { 'timestamp.shareTokens': shareTokens });
+    try {
+      const headers = { authorization: `Bearer ${fg.hello.tokens.releaseEngineer}` };
+      const cpu0 = cpuSecondsOf(fg.pid);
+      const result = await measureThroughput(toggles(fg.hello.proxyUrl, headers), 64, SECONDS);
+      const cpu = cpuSecondsOf(fg.pid) - cpu0;
+      const db = new Database(join(fg.hello.dataDir, 'ledger.sqlite'), { readonly: true, fileMustExist: true });
+      try {
+        const count = (table: string): number => db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM ${table}`).get()!.n;
+        out.push({ shareTokens, result, flaggateCpu: cpu / result.seconds, cpuMsPerChange: (cpu * 1000) / result.completed, entries: count('audit_entries'), tokens: count('timestamp_tokens') });
+      } finally {
+        db.close();
+      }
+    } finally {
+      await fg.stop();
+    }
+  }
+  return out;
+}
+
+// ---- 6. a required PostgreSQL sink ---------------------------------------------------------------
+
+/** Allowed-change latency without and with a required PostgreSQL sink, then the drain of a backlog. */
+async function benchReplication(target: Target, stops: Array<() => Promise<void>>): Promise<ReplicationResults> {
+  log('replication: starting PostgreSQL');
+  const cluster = await startPostgres();
+  stops.push(() => cluster.stop());
+  try {
+    const sinkUrl = await cluster.createDatabase('bench_sink');
+    const latency: ReplicationResults['latency'] = [];
+    for (const withPostgres of [false, true]) {
+      log(`replication: allowed change latency through flaggate, ${withPostgres ? 'with' : 'without'} a required PostgreSQL sink`);
+      const fg = await startFlaggateChild(target, [], {}, withPostgres ? sinkUrl : '');
+      try {
+        const result = await measureLatency(toggles(fg.hello.proxyUrl, { authorization: `Bearer ${fg.hello.tokens.releaseEngineer}` }), LATENCY_N, WARMUP);
+        latency.push({ withPostgres, result, ...(withPostgres ? { upstreamRows: await countRows(sinkUrl) } : {}) });
+      } finally {
+        await fg.stop();
+      }
+    }
+    const drain = await measureDrain({ url: await cluster.createDatabase('bench_drain'), n: DRAIN_N, batchSize: 500, log });
+    return { latency, drain };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function countRows(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM flaggate.audit_entries')).rows[0]!.n);
+  } finally {
+    await client.end();
+  }
 }
 
 /** A separate, unmeasured flaggate run under `--cpu-prof`: one client's allowed changes for a few seconds. */
@@ -171,18 +258,31 @@ async function profileFlaggate(target: Target, stops: Array<() => Promise<void>>
 
 // ---- the report ----------------------------------------------------------------------------------
 
-function render(policy: PolicyResults, changes: ChangeResults[], durable: DurableCosts, profile: Profile, meta: { opaVersion: string; unleashVersion: string; startedAt: Date; seconds: number }): string {
+/** Sections 1-3 and their details. */
+interface Core {
+  policy: PolicyResults;
+  changes: ChangeResults[];
+  durable: DurableCosts;
+  profile: Profile;
+}
+
+/** Sections 4-6. */
+interface Extra {
+  ledger?: LedgerResults;
+  timestamps?: TimestampResults;
+  replication?: ReplicationResults;
+}
+
+function render(core: Core | undefined, extra: Extra, meta: { opaVersion: string; unleashVersion: string; startedAt: Date; seconds: number }): string {
   const machine = describeMachine();
   const out: string[] = [];
-  const stub = changes.find((c) => c.platform === 'stub');
-  const unleash = changes.find((c) => c.platform === 'unleash');
 
   out.push('# flaggate benchmark results', '');
   out.push(`- date: ${meta.startedAt.toISOString()}`);
   out.push(`- machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB RAM, Linux ${machine.kernel}`);
   out.push(`- Node.js ${machine.node}; opa ${meta.opaVersion}; Unleash ${meta.unleashVersion} on PostgreSQL (fsync off, test cluster)`);
   out.push(`- flaggate data dirs (SQLite ledger, JSON Lines upstream): ${machine.tmpFs}`);
-  out.push(`- command: \`npm run bench\` (\`tsx bench/run.ts\`), BENCH_LATENCY_N=${LATENCY_N}, BENCH_SECONDS=${SECONDS}; whole run ${meta.seconds.toFixed(0)} s`);
+  out.push(`- command: \`npm run bench\` (\`tsx bench/run.ts\`), BENCH_LATENCY_N=${LATENCY_N}, BENCH_SECONDS=${SECONDS}, BENCH_LEDGER_N=${LEDGER_N}, BENCH_DRAIN_N=${DRAIN_N}${ONLY.length > 0 ? `, BENCH_ONLY=${ONLY.join(',')}` : ''}; whole run ${meta.seconds.toFixed(0)} s`);
   out.push(
     '- setup: flaggate (`platform.name: unleash`, default config: SQLite ledger with synchronous=FULL, one required fsync\'d JSON Lines sink) runs in its own Node.js process, started by `bench/flaggate-child.ts`; the load generator (`bench/load.ts`, node:http with keep-alive agents) in another; the stub platform (`bench/platform-stub.ts`) in a third. Everything binds 127.0.0.1 and shares the same cores.',
   );
@@ -190,7 +290,27 @@ function render(policy: PolicyResults, changes: ChangeResults[], durable: Durabl
     `- latency: ${WARMUP} warm-up requests, then ${LATENCY_N} measured, one at a time; throughput: ${SECONDS} s per run, each client toggling its own feature (\`bench.f<client>\`) on and off in \`development\`, with a release_engineer token through flaggate and the admin token directly.`,
     '',
   );
+  if (core) out.push(...renderCore(core));
+  if (extra.ledger) out.push(...renderLedger(extra.ledger));
+  if (extra.timestamps) out.push(...renderTimestamps(extra.timestamps));
+  if (extra.replication) out.push(...renderReplication(extra.replication));
+  if (core) out.push(...renderCoreDetails(core));
 
+  out.push('## Reading', '');
+  if (core) out.push(...reading(core.policy, core.changes.find((c) => c.platform === 'stub'), core.changes.find((c) => c.platform === 'unleash'), core.durable, core.profile));
+  out.push(...readingExtra(extra.ledger, extra.timestamps, extra.replication));
+  out.push('- **Noise.** This is a 2-core VM that other workloads share; repeated runs moved the through-flaggate figures by up to 3× while the direct ones barely moved. Compare rows within one run, not across runs.');
+  if (core) {
+    const disagree = core.policy.agreement.filter((a) => a.wasm !== a.opa || a.wasm !== a.expected || !a.sameReasons);
+    out.push(disagree.length === 0 ? '- The WASM engine and the opa server gave the same decision and reasons for every input.' : `- **The WASM engine and the opa server disagree** on: ${disagree.map((a) => a.label).join('; ')}.`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Sections 1 to 3. */
+function renderCore({ policy, changes }: Core): string[] {
+  const out: string[] = [];
+  const stub = changes.find((c) => c.platform === 'stub');
   out.push('## 1. Policy decision latency', '');
   out.push('The same inputs (below) cycled through, in flaggate\'s WASM engine and over REST from `opa run --server` on `policies/`.', '');
   const opa = stats(policy.opa);
@@ -237,7 +357,12 @@ function render(policy: PolicyResults, changes: ChangeResults[], durable: Durabl
   }
   out.push(table(['platform', 'path', 'clients', 'changes/s', 'completed', 'flaggate CPU', 'flaggate CPU ms/change', 'statuses'], tpRows), '');
   out.push('flaggate CPU: CPU time (user + system) of the flaggate process per second of the run, 100% = one core (its JavaScript runs on one thread); per change: that CPU time divided by the changes completed.', '');
+  return out;
+}
 
+/** Memory, the durable steps and the profile: the details behind sections 2 and 3. */
+function renderCoreDetails({ changes, durable, profile }: Core): string[] {
+  const out: string[] = [];
   out.push('## Memory of the flaggate process', '');
   out.push(
     table(
@@ -267,10 +392,7 @@ function render(policy: PolicyResults, changes: ChangeResults[], durable: Durabl
     '',
   );
   out.push(table(['where', 'ms', 'share of busy', 'ms per change'], profile.rows.map((r) => [r.where, r.ms.toFixed(0), `${(r.share * 100).toFixed(1)}%`, ms(r.ms / profile.changes)])), '');
-
-  out.push('## Reading', '');
-  out.push(...reading(policy, stub, unleash, durable, profile));
-  return `${out.join('\n')}\n`;
+  return out;
 }
 
 /** Whether CPU work or waiting explains flaggate's added latency. */
@@ -297,7 +419,7 @@ function reading(policy: PolicyResults, stub: ChangeResults | undefined, unleash
       `- **flaggate's own cost** (stub platform, which answers a toggle in ${ms(direct)} ms): an allowed change takes ${ms(via)} ms through flaggate, so flaggate adds about ${ms(added)} ms at p50. One client keeps the flaggate process ${((single.flaggateCpu ?? 0) * 100).toFixed(0)}% busy at ${ms(single.cpuMsPerChange ?? NaN)} ms of CPU per change, ${cpuShare(single.cpuMsPerChange ?? NaN, added)} The profile of a separate run puts the main thread's time in: ${top}. The durable steps (two ledger entries per change, decision then outcome, each a SQLite commit with synchronous=FULL, a fsync'd JSON Lines delivery and a sink-cursor commit) cost ${ms(durableMs)} ms per change measured on their own, ${((durableMs * 100) / added).toFixed(0)}% of the added time; a bare fsync on this disk takes ${ms(durable.fsync.p50)} ms${durableMs < 0.25 * added ? ', so durability is a small share here; it weighs more on a disk with slow flushes or under I/O contention' : ', so durable writes are a large share of the cost here'}. The rest is per-request work: JWT verification, the state read, policy evaluation, canonical JSON and hashing, timestamping the decision entry, and HTTP handling.`,
     );
     lines.push(
-      `- **Throughput.** Through flaggate the stub platform takes ${single.result.perSecond.toFixed(0)} changes/s from one client and ${many.result.perSecond.toFixed(0)} from 64, with flaggate at ${((many.flaggateCpu ?? 0) * 100).toFixed(0)}% CPU (${ms(many.cpuMsPerChange ?? NaN)} ms per change). flaggate's JavaScript, the synchronous SQLite commits (better-sqlite3) and the JSON Lines fsync (fsyncSync) all run on its one event loop, so concurrent changes overlap only in their network waits; concurrent changes share JSON Lines deliveries (the replicator batches), but each entry is still its own SQLite commit. Near 100% CPU the single event loop is the ceiling; well below it, the disk is. The direct rows show what the load generator itself can push on this machine.`,
+      `- **Throughput.** Through flaggate the stub platform takes ${single.result.perSecond.toFixed(0)} changes/s from one client and ${many.result.perSecond.toFixed(0)} from 64, with flaggate at ${((many.flaggateCpu ?? 0) * 100).toFixed(0)}% CPU (${ms(many.cpuMsPerChange ?? NaN)} ms per change). flaggate's JavaScript, the synchronous SQLite commits (better-sqlite3) and the JSON Lines fsync (fsyncSync) all run on its one event loop, so concurrent changes overlap only in their network waits; concurrent changes share JSON Lines deliveries (the replicator batches) and ledger commits (group commit, \`audit.groupCommit\`, on by default; section 4 measures it on its own). Near 100% CPU the single event loop is the ceiling; well below it, the disk is. The direct rows show what the load generator itself can push on this machine.`,
     );
   }
   if (unleash) {
@@ -309,9 +431,6 @@ function reading(policy: PolicyResults, stub: ChangeResults | undefined, unleash
       `- **In front of Unleash** a toggle takes ${ms(d)} ms directly and ${ms(v)} ms through flaggate (+${ms(v - d)} ms, ${(((v - d) * 100) / d).toFixed(0)}%); the added time includes a second Unleash request, the state read (${ms(stats(unleash.stateRead).p50)} ms on its own). At 64 clients Unleash takes ${one.toFixed(0)} changes/s directly and ${oneVia.toFixed(0)} through flaggate. On this 2-core machine flaggate, Unleash, PostgreSQL and the load generator compete for the same cores, so these figures are a lower bound for a deployment where they do not.`,
     );
   }
-  lines.push('- **Noise.** This is a 2-core VM that other workloads share; repeated runs moved the through-flaggate figures by up to 3× while the direct ones barely moved. Compare rows within one run, not across runs.');
-  const disagree = policy.agreement.filter((a) => a.wasm !== a.opa || a.wasm !== a.expected || !a.sameReasons);
-  lines.push(disagree.length === 0 ? '- The WASM engine and the opa server gave the same decision and reasons for every input.' : `- **The WASM engine and the opa server disagree** on: ${disagree.map((a) => a.label).join('; ')}.`);
   return lines;
 }
 
@@ -324,36 +443,54 @@ async function main(): Promise<void> {
     const opaVersion = /Version:\s*(\S+)/.exec(execFileSync('bash', [join(root, 'scripts/opa.sh'), 'version'], { encoding: 'utf8' }))?.[1] ?? 'unknown';
     const unleashVersion = (JSON.parse(readFileSync(join(root, 'test/support/unleash-server/node_modules/unleash-server/package.json'), 'utf8')) as { version: string }).version;
 
-    log('starting opa run --server');
-    const opaPort = await freePort();
-    const opaUrl = `http://127.0.0.1:${opaPort}`;
-    const opa = await startReadyChild('bash', [join(root, 'scripts/opa.sh'), 'run', '--server', '--addr', `127.0.0.1:${opaPort}`, join(root, 'policies')], 'opa', async () => (await fetch(`${opaUrl}/health`)).ok);
-    stops.push(opa.stop);
-    log('policy decisions');
-    const policy = await benchPolicy(opaUrl);
-    await opa.stop();
+    // The stub platform, started on first use and kept until the end.
+    let stubTarget: Target | undefined;
+    const stubPlatform = async (): Promise<Target> => {
+      if (stubTarget) return stubTarget;
+      log('starting the stub platform');
+      const stub = await startTsChild<{ url: string }>(join(root, 'bench/platform-stub.ts'), [], 'platform stub');
+      stops.push(stub.stop);
+      stubTarget = { platform: 'stub', url: stub.hello.url, adminToken: '*:*.stub-admin-token' };
+      return stubTarget;
+    };
 
-    log('durable steps on their own');
-    const durable = await measureDurableCosts();
-    const changes: ChangeResults[] = [];
+    let core: Core | undefined;
+    if (runs('core')) {
+      log('starting opa run --server');
+      const opaPort = await freePort();
+      const opaUrl = `http://127.0.0.1:${opaPort}`;
+      const opa = await startReadyChild('bash', [join(root, 'scripts/opa.sh'), 'run', '--server', '--addr', `127.0.0.1:${opaPort}`, join(root, 'policies')], 'opa', async () => (await fetch(`${opaUrl}/health`)).ok);
+      stops.push(opa.stop);
+      log('policy decisions');
+      const policy = await benchPolicy(opaUrl);
+      await opa.stop();
 
-    log('starting the stub platform and flaggate in front of it');
-    const stub = await startTsChild<{ url: string }>(join(root, 'bench/platform-stub.ts'), [], 'platform stub');
-    stops.push(stub.stop);
-    const stubTarget: Target = { platform: 'stub', url: stub.hello.url, adminToken: '*:*.stub-admin-token' };
-    const fgStub = await startFlaggateChild(stubTarget);
-    stops.push(fgStub.stop);
-    changes.push(await benchChanges(stubTarget, fgStub, true));
-    await fgStub.stop();
-    log('profiling flaggate (a separate, unmeasured run)');
-    const profile = await profileFlaggate(stubTarget, stops);
-    await stub.stop();
+      log('durable steps on their own');
+      const durable = await measureDurableCosts();
 
-    if (!SKIP_UNLEASH) {
+      const target = await stubPlatform();
+      log('starting flaggate in front of the stub platform');
+      const fgStub = await startFlaggateChild(target);
+      stops.push(fgStub.stop);
+      const changes = [await benchChanges(target, fgStub, true)];
+      await fgStub.stop();
+      log('profiling flaggate (a separate, unmeasured run)');
+      const profile = await profileFlaggate(target, stops);
+      core = { policy, changes, durable, profile };
+    }
+
+    const extra: Extra = {};
+    if (runs('timestamps')) {
+      const tokens = await measureTokens({ n: TOKENS_N, opensslN: OPENSSL_TOKENS_N, inFlight: 64, log });
+      extra.timestamps = { tokens, pipeline: await benchTokenSharing(await stubPlatform()) };
+    }
+    if (runs('replication')) extra.replication = await benchReplication(await stubPlatform(), stops);
+
+    if (core && !SKIP_UNLEASH) {
       log('starting PostgreSQL and Unleash (a minute or two)');
-      const pg: PgCluster = await startPostgres();
-      stops.push(() => pg.stop());
-      const unleash: UnleashServer = await startUnleash({ databaseUrl: pg.url() });
+      const cluster: PgCluster = await startPostgres();
+      stops.push(() => cluster.stop());
+      const unleash: UnleashServer = await startUnleash({ databaseUrl: cluster.url() });
       stops.push(() => unleash.stop());
       const create = keepAliveAgent(1);
       try {
@@ -367,13 +504,25 @@ async function main(): Promise<void> {
       const unleashTarget: Target = { platform: 'unleash', url: unleash.url, adminToken: unleash.adminToken };
       const fgUnleash = await startFlaggateChild(unleashTarget);
       stops.push(fgUnleash.stop);
-      changes.push(await benchChanges(unleashTarget, fgUnleash, false));
+      core.changes.push(await benchChanges(unleashTarget, fgUnleash, false));
+      await fgUnleash.stop();
+      await unleash.stop();
+      await cluster.stop();
     }
 
-    const markdown = render(policy, changes, durable, profile, { opaVersion, unleashVersion, startedAt, seconds: (Date.now() - startedAt.getTime()) / 1000 });
+    // Last: its gigabytes of file writes would otherwise disturb the latency runs.
+    if (runs('ledger')) {
+      const t0 = performance.now();
+      extra.ledger = await measureLedger({ n: LEDGER_N, appendSeconds: APPEND_SECONDS, log });
+      log(`ledger: section took ${((performance.now() - t0) / 1000).toFixed(0)} s (building ${LEDGER_N} entries: ${extra.ledger.build.seconds.toFixed(0)} s)`);
+    }
+
+    const markdown = render(core, extra, { opaVersion, unleashVersion, startedAt, seconds: (Date.now() - startedAt.getTime()) / 1000 });
     process.stdout.write(`\n${markdown}`);
-    writeFileSync(join(root, 'bench/RESULTS.md'), markdown);
-    log('wrote bench/RESULTS.md');
+    if (ONLY.length === 0) {
+      writeFileSync(join(root, 'bench/RESULTS.md'), markdown);
+      log('wrote bench/RESULTS.md');
+    } else log('partial run (BENCH_ONLY): bench/RESULTS.md left as it was');
   } finally {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => log(`stopping: ${String(err)}`));
   }
