@@ -22,12 +22,13 @@ export async function exportLedger(o: {
   await o.timestamper.coverHead().catch(() => undefined); // an outage shows in the package as uncovered
   await sealHead(o.ledger, o.keyring, o.clock);
   const trust = o.timestamper.trust;
-  return writeExport(
+  return await writeExport(
     {
       chainId: o.ledger.chainId,
       rowsAfter: o.ledger.rowsAfter,
       checkpoints: () => o.ledger.checkpoints(),
       keys: o.keyring.jwks(),
+      keyring: o.keyring,
       timestamps: {
         trustAnchorsPem: pemText(trust.trustAnchorsPem),
         untrustedPem: pemText(trust.untrustedPem ?? ''),
@@ -55,12 +56,13 @@ export async function exportLedgerFile(o: { db: string; out: string; from?: stri
     const keyring = await openKeyring(join(dataDir, 'audit-keys'), systemClock);
     await sealHead(ledger, keyring, systemClock);
     const read = (name: string) => (existsSync(join(dataDir, 'tsa', name)) ? readFileSync(join(dataDir, 'tsa', name), 'utf8') : '');
-    return writeExport(
+    return await writeExport(
       {
         chainId,
         rowsAfter: ledger.rowsAfter,
         checkpoints: () => ledger.checkpoints(),
         keys: keyring.jwks(),
+        keyring,
         timestamps: {
           trustAnchorsPem: read('ca.crt'),
           untrustedPem: read('tsa.crt'),

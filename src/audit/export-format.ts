@@ -4,6 +4,7 @@ import type { AuditEntry } from './entry.js';
  * The export package: one folder an auditor verifies offline with `flaggate verify-export`.
  *
  *   manifest.json          what, when, which period and filters; SHA-256 of every file
+ *   manifest.jws           the manifest signed with the checkpoint key (its scope cannot be narrowed)
  *   chain.jsonl            every raw row (seq, chain_id, prev_hash, hash, body) from just after the
  *                          checkpoint before the period to the checkpoint at or after its end: the
  *                          context that proves the period connects to what came before and after
@@ -15,6 +16,8 @@ import type { AuditEntry } from './entry.js';
  *   timestamps.json        RFC 3161 tokens (base64 DER) covering chain.jsonl, and the TSA certificates
  */
 export const EXPORT_FORMAT = 'flaggate-export/1';
+/** The JWS type of `manifest.jws`, the signed copy of `manifest.json`. */
+export const MANIFEST_TYP = 'flaggate-export-manifest+jws';
 
 export interface ExportFilters {
   flag?: string;

@@ -6,7 +6,9 @@ import type { JSONWebKeySet } from 'jose';
 import type { Checkpoint } from './checkpoint.js';
 import { canonicalJson } from './canonical.js';
 import type { AuditEntry, AuditEntryBody, StoredRow } from './entry.js';
-import { csvColumns, csvRow, EXPORT_FORMAT, matchesExport, type ExportFilters, type ExportManifest, type ExportTimestamps } from './export-format.js';
+import { csvColumns, csvRow, EXPORT_FORMAT, MANIFEST_TYP, matchesExport, type ExportFilters, type ExportManifest, type ExportTimestamps } from './export-format.js';
+import type { Keyring } from './keyring.js';
+import { signJson } from './signed-json.js';
 
 /** What an export reads; the ledger, or any store with the same rows. */
 export interface ExportSource {
@@ -15,13 +17,15 @@ export interface ExportSource {
   checkpoints(): Checkpoint[];
   keys: JSONWebKeySet;
   timestamps: ExportTimestamps;
+  /** Signs the manifest (the package's scope: period, filters, range, digests) with the checkpoint key. */
+  keyring: Keyring;
 }
 
 /**
  * Writes an export package for a period (ISO times, `to` exclusive) and filters to `dir`. The
  * newest checkpoint must seal the period's end: callers sign one over the head first if needed.
  */
-export function writeExport(source: ExportSource, dir: string, options: { from?: string; to?: string; filters?: ExportFilters; createdAt: string }): ExportManifest {
+export async function writeExport(source: ExportSource, dir: string, options: { from?: string; to?: string; filters?: ExportFilters; createdAt: string }): Promise<ExportManifest> {
   const period = { from: options.from ?? null, to: options.to ?? null };
   const filters = options.filters ?? {};
   const checkpoints = source.checkpoints();
@@ -87,5 +91,7 @@ export function writeExport(source: ExportSource, dir: string, options: { from?:
     files,
   };
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  // Signed, so the package cannot be narrowed (period, filters) or re-scoped without the key.
+  writeFileSync(join(dir, 'manifest.jws'), (await signJson(manifest, MANIFEST_TYP, source.keyring)).jws + '\n');
   return manifest;
 }

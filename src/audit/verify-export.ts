@@ -6,7 +6,8 @@ import type { JSONWebKeySet } from 'jose';
 import type { Checkpoint } from './checkpoint.js';
 import { canonicalJson } from './canonical.js';
 import type { AuditEntry, AuditEntryBody, StoredRow } from './entry.js';
-import { EXPORT_FORMAT, exportFiles, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
+import { EXPORT_FORMAT, exportFiles, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
+import { verifyJson } from './signed-json.js';
 import { verifyLedger, type LedgerVerifyReport } from './verify-ledger.js';
 import type { FailureKind } from './verify.js';
 
@@ -16,6 +17,8 @@ export interface ExportVerifyReport {
   ok: boolean;
   chainId: string | null;
   period: ExportManifest['period'] | null;
+  /** The scope the package claims, as signed: an auditor checks it is the one asked for. */
+  filters: ExportManifest['filters'] | null;
   entries: number;
   chain: LedgerVerifyReport | null;
   timestamps: { ok: boolean; tokensChecked: number; coveredThrough: number; failures: Array<{ code: string; message: string }> } | null;
@@ -38,7 +41,16 @@ export type VerifyTokens = (input: {
  * tokens, and last the manifest digests.
  */
 export async function verifyExport(dir: string, options: { keys?: JSONWebKeySet; tsaTrustPem?: string; verifyTokens: VerifyTokens }): Promise<ExportVerifyReport> {
-  const report: ExportVerifyReport = { ok: false, chainId: null, period: null, entries: 0, chain: null, timestamps: null };
+  try {
+    return await verifyPackage(dir, options);
+  } catch (err) {
+    // A hostile package is a failed verification, never a crash.
+    return { ok: false, chainId: null, period: null, filters: null, entries: 0, chain: null, timestamps: null, failure: { kind: 'malformed', message: (err as Error).message } };
+  }
+}
+
+async function verifyPackage(dir: string, options: { keys?: JSONWebKeySet; tsaTrustPem?: string; verifyTokens: VerifyTokens }): Promise<ExportVerifyReport> {
+  const report: ExportVerifyReport = { ok: false, chainId: null, period: null, filters: null, entries: 0, chain: null, timestamps: null };
   const fail = (kind: ExportFailureKind, message: string, extra: { seq?: number; file?: string } = {}) => ({ ...report, ok: false, failure: { kind, message, ...extra } });
 
   let manifest: ExportManifest;
@@ -58,9 +70,25 @@ export async function verifyExport(dir: string, options: { keys?: JSONWebKeySet;
   } catch (err) {
     return fail('malformed', (err as Error).message);
   }
+  // The manifest's scope is signed: a package narrowed after export (period, filters, range) fails.
+  const keys = options.keys ?? packageKeys;
+  const signed = await verifyJson(readFileSync(join(dir, 'manifest.jws'), 'utf8').trim(), MANIFEST_TYP, keys);
+  if (!signed.ok) return fail(signed.problem, `manifest.jws: ${signed.message}`, { file: 'manifest.jws' });
+  if (canonicalJson(signed.value) !== canonicalJson(manifest)) return fail('modified', 'manifest.json differs from the signed manifest', { file: 'manifest.json' });
   report.chainId = manifest.chainId;
   report.period = manifest.period;
+  report.filters = manifest.filters;
   report.entries = entries.length;
+
+  // chain.jsonl holds exactly the sealed range, each seq once, in order: nothing outside it can
+  // later be taken as proven.
+  let expectedSeq = manifest.anchorSeq + 1;
+  for (const row of chain) {
+    if (!isStoredRow(row)) return fail('malformed', 'chain.jsonl holds a line that is not a stored row', { file: 'chain.jsonl' });
+    if (row.seq < expectedSeq) return fail(row.seq <= manifest.anchorSeq ? 'inserted' : 'reordered', `chain.jsonl: seq ${row.seq} is out of place`, { seq: row.seq, file: 'chain.jsonl' });
+    if (row.seq > manifest.sealSeq) return fail('inserted', `chain.jsonl: seq ${row.seq} lies beyond the seal at ${manifest.sealSeq}`, { seq: row.seq, file: 'chain.jsonl' });
+    expectedSeq = row.seq + 1;
+  }
 
   // The chain, anchored by the checkpoint before the period and sealed by the one after.
   const anchor = checkpoints.find((c) => c.seq === manifest.anchorSeq);
@@ -84,11 +112,13 @@ export async function verifyExport(dir: string, options: { keys?: JSONWebKeySet;
   // Every exported entry is exactly its row in the verified chain; no matching row is left out.
   const exported = new Set<number>();
   for (const e of entries) {
+    if (typeof e !== 'object' || e === null || typeof e.seq !== 'number') return fail('malformed', 'entries.jsonl holds a line that is not an entry', { file: 'entries.jsonl' });
     const row = bySeq.get(e.seq);
     if (!row) return fail('inserted', `entries.jsonl holds seq ${e.seq}, which the chain does not`, { seq: e.seq, file: 'entries.jsonl' });
     const { hash, ...body } = e;
     if (hash !== row.hash || canonicalJson(body) !== row.body) return fail('modified', `the exported entry at seq ${e.seq} differs from the chain`, { seq: e.seq, file: 'entries.jsonl' });
     if (exported.has(e.seq)) return fail('inserted', `seq ${e.seq} is exported twice`, { seq: e.seq, file: 'entries.jsonl' });
+    if (!matchesExport(e, manifest.period, manifest.filters)) return fail('inserted', `seq ${e.seq} is outside the package's period or filters`, { seq: e.seq, file: 'entries.jsonl' });
     exported.add(e.seq);
   }
   for (const row of chain) {
@@ -146,4 +176,12 @@ function readLines(dir: string, name: string): unknown[] {
         throw new Error(`${name} line ${i + 1} is not JSON`);
       }
     });
+}
+
+function isStoredRow(row: unknown): row is StoredRow {
+  const r = row as Partial<StoredRow> | null;
+  return (
+    typeof r === 'object' && r !== null && Number.isSafeInteger(r.seq) &&
+    typeof r.chain_id === 'string' && typeof r.prev_hash === 'string' && typeof r.hash === 'string' && typeof r.body === 'string'
+  );
 }

@@ -126,6 +126,41 @@ describe('export packages', () => {
     expect((await verify(dir)).failure).toMatchObject({ kind: 'bad_timestamp' });
   });
 
+  it('rejects rows smuggled past the seal, where the chain check does not reach', async () => {
+    const dir = copyOf(reference, 'past-seal');
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { sealSeq: number };
+    const rows = lines(dir, 'chain.jsonl');
+    const last = JSON.parse(rows.at(-1)!) as { seq: number; hash: string };
+    const forged = { ...last, seq: manifest.sealSeq + 1, prev_hash: last.hash, hash: 'f'.repeat(64) };
+    writeFileSync(join(dir, 'chain.jsonl'), [...rows, JSON.stringify(forged)].join('\n') + '\n');
+    expect((await verify(dir)).failure).toMatchObject({ kind: 'inserted', seq: manifest.sealSeq + 1 });
+  });
+
+  it('rejects an edited entry hidden behind a duplicate of its seq', async () => {
+    const dir = copyOf(reference, 'duplicate');
+    const rows = lines(dir, 'chain.jsonl');
+    const third = JSON.parse(rows[2]!) as { seq: number; body: string };
+    const edited = { ...third, body: third.body.replace('"reason":"', '"reason":"edited ') };
+    writeFileSync(join(dir, 'chain.jsonl'), [...rows, JSON.stringify(edited)].join('\n') + '\n');
+    expect((await verify(dir)).failure).toMatchObject({ kind: 'reordered', seq: third.seq });
+  });
+
+  it('rejects a package whose scope was narrowed after export (the manifest is signed)', async () => {
+    const dir = copyOf(reference, 'narrowed');
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, filters: { actor: 'riley' } }));
+    expect((await verify(dir)).failure).toMatchObject({ kind: 'modified', file: 'manifest.json' });
+  });
+
+  it('reports a hostile package as malformed instead of throwing', async () => {
+    const dir = copyOf(reference, 'hostile');
+    writeFileSync(join(dir, 'chain.jsonl'), '{"seq":"1"}\n');
+    expect(await verify(dir)).toMatchObject({ ok: false, failure: { kind: 'malformed' } });
+    writeFileSync(join(dir, 'timestamps.json'), '{}');
+    writeFileSync(join(dir, 'entries.csv'), '"unterminated');
+    expect((await verify(dir)).ok).toBe(false);
+  });
+
   it('rejects a file changed behind the manifest', async () => {
     const dir = copyOf(reference, 'policy-edit');
     writeFileSync(join(dir, 'policy-revisions.json'), '[]\n');
