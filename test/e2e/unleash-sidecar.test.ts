@@ -119,6 +119,15 @@ describe('flaggate in front of a real Unleash', () => {
     expect(res.json).toMatchObject({ name: 'checkout.v2' });
   });
 
+  it('keeps administrative reads (API tokens, users) away from flag readers', async () => {
+    for (const path of ['/api/admin/api-tokens', '/api/admin/user-admin']) {
+      const res = await viaFlaggate('GET', path, qa);
+      expect(res.status, path).toBe(404);
+      expect(res.json).toMatchObject({ code: 'ADAPT_ROUTE_UNKNOWN' });
+      expect(JSON.stringify(res.json)).not.toContain(unleash!.adminToken.split('.')[1]!);
+    }
+  });
+
   it('refuses and records a write no route recognizes, forwarding nothing', async () => {
     const res = await viaFlaggate('POST', '/api/admin/features/checkout.v2/tags', release, {}, { type: 'simple', value: 'sneaky' });
     expect(res.status).toBe(403);

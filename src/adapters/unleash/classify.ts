@@ -31,12 +31,37 @@ export function classifyUnleash(req: RawRequest): Classification {
     throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'only the Unleash API under /api/ is proxied', { details: { path } });
   }
   const method = req.method.toUpperCase();
-  if (method === 'GET' || method === 'HEAD') return { kind: 'read', read: readOf(segments) };
+  if (method === 'GET' || method === 'HEAD') {
+    if (!isFlagRead(segments)) {
+      // The sidecar reads with an admin token: anything beyond flags (API tokens, users, roles…)
+      // would hand every reader an administrator's view. Not passed through.
+      throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `flaggate passes through flag reads only, not ${path}`, { details: { path } });
+    }
+    return { kind: 'read', read: readOf(segments) };
+  }
   const hit = WRITE_METHODS.has(method) ? matchWrite(method, segments) : undefined;
   if (!hit) {
     return { kind: 'unrecognized', method, path: req.path, reason: `no Unleash write route for ${method} ${path}` };
   }
   return { kind: 'write', change: changeOf(req, method, hit.route, hit.params) };
+}
+
+/** Admin API collections that describe flags and where they apply; everything else is administration. */
+const flagReadCollections = new Set(['features', 'archive', 'environments', 'strategies', 'segments', 'feature-types', 'tags', 'tag-types', 'context']);
+
+/**
+ * True for the reads a flag tool needs: `/api/admin/<flag collection>/…`, `/api/admin/search/features`,
+ * `/api/admin/projects[/:project[/features/…]]`, and the client API's `/api/client/features…`.
+ */
+export function isFlagRead(segments: readonly Segment[]): boolean {
+  const [api, area, first, second, third] = segments.map((s) => s.raw.toLowerCase());
+  if (api !== 'api') return false;
+  if (area === 'client') return first === 'features';
+  if (area !== 'admin' || first === undefined) return false;
+  if (flagReadCollections.has(first)) return true;
+  if (first === 'search') return second === 'features' && segments.length === 4;
+  if (first === 'projects') return second === undefined || third === undefined || third === 'features';
+  return false;
 }
 
 function readOf(segments: readonly Segment[]): FlagRead {
