@@ -23,7 +23,8 @@ export function createFlagdFileForwarder(options: { path: string }): Forward {
       try {
         return change ? apply(options.path, change) : read(options.path, req);
       } catch (cause) {
-        throw new FlaggateError('FORWARD_FAILED', `the flag file ${options.path} could not be updated`, { cause });
+        // The file's path stays in the log (the cause), not in the reply or the entry.
+        throw new FlaggateError('FORWARD_FAILED', change ? 'the flag file could not be updated' : 'the flag file could not be read', { cause });
       }
     });
 }

@@ -129,6 +129,17 @@ describe('bad input', () => {
     expect(readFileSync(`${app.dataDir}/flags.flagd.json`)).toEqual(before);
   });
 
+  it.each(['toString', 'constructor', 'valueOf', 'hasOwnProperty'])('treats a flag named %s as any other absent flag, recording the attempt', async (key) => {
+    const before = (await entries()).length;
+    const res = await call('POST', `/flags/${key}/enable`, release, { headers: { 'x-flaggate-reason': 'probe', 'x-flaggate-ticket': 'CHG-1' } });
+    expect(res.status).toBe(404);
+    const mine = (await entries()).filter((e) => e.decision_id === res.headers.get('x-flaggate-decision-id'));
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine[0]).toMatchObject({ flag_key: key, previous_state: null });
+    expect((await entries()).length).toBeGreaterThan(before);
+    expect((await call('GET', `/flags/${key}`, release)).status).toBe(404);
+  });
+
   it('records a write that no route recognizes', async () => {
     const res = await call('POST', '/admin/reset', release);
     const last = (await entries()).at(-1)!;
@@ -175,7 +186,10 @@ describe('tampering', () => {
   it('a row changed through a raw SQLite connection makes verify report exactly that seq', async () => {
     const all = await entries();
     const target = all[Math.floor(all.length / 2)]!;
-    expect(tamper(`${app.dataDir}/ledger.sqlite`, "UPDATE audit_entries SET body = replace(body, '\"allow\":false', '\"allow\":true') WHERE seq = ?", target.seq)).toBe(1);
+    // Flip the decision, whichever way it went: the edit an insider would want.
+    const flip = `UPDATE audit_entries SET body = CASE WHEN instr(body, '"allow":false') > 0
+      THEN replace(body, '"allow":false', '"allow":true') ELSE replace(body, '"allow":true', '"allow":false') END WHERE seq = ?`;
+    expect(tamper(`${app.dataDir}/ledger.sqlite`, flip, target.seq)).toBe(1);
     const { status, json } = await control('/v1/audit/verify', auditor);
     expect(status).toBe(409);
     expect(json).toMatchObject({ ok: false, failure: { code: 'AUDIT_CHAIN_BROKEN', seq: target.seq, kind: 'modified' } });

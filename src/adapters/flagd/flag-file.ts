@@ -32,13 +32,15 @@ export function readFlagFile(path: string): FlagFile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { $schema: flagdSchemaUrl, flags: {} };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { $schema: flagdSchemaUrl, flags: Object.create(null) as Record<string, FlagDefinition> };
     throw err;
   }
   const parsed = JSON.parse(text) as FlagFile;
-  if (typeof parsed !== 'object' || parsed === null || typeof parsed.flags !== 'object' || parsed.flags === null) {
+  if (typeof parsed !== 'object' || parsed === null || typeof parsed.flags !== 'object' || parsed.flags === null || Array.isArray(parsed.flags)) {
     throw new Error(`${path} is not a flagd flag file (no "flags" object)`);
   }
+  // Keys come from requests: a flag named "toString" or "constructor" must find nothing inherited.
+  parsed.flags = Object.assign(Object.create(null) as Record<string, FlagDefinition>, parsed.flags);
   return parsed;
 }
 
