@@ -26,11 +26,12 @@ approval_requirement := {
 } if approval_needed
 
 # Distinct approver ids: the requester's own approval and approvers without a listed role do not count.
-approvers contains approval.approverId if {
+# Ids compare case-insensitively and trimmed: "Riley" is the requester "riley", and counts once.
+approvers contains lower(trim_space(approval.approverId)) if {
 	some approval in input.approvals
 	is_string(approval.approverId)
 	trim_space(approval.approverId) != ""
-	approval.approverId != input.actor.id
+	lower(trim_space(approval.approverId)) != lower(trim_space(input.actor.id))
 	some name in approval.roles
 	cfg.role_mapping[name] in approval_requirement.roles
 }

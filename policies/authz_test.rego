@@ -229,6 +229,16 @@ test_self_approval_not_counted if {
 	d.required_approvals == 1
 }
 
+test_self_approval_in_another_case_not_counted if {
+	not decide(critical_prod([approval(" Alice", ["release_engineer"])])).allow
+}
+
+test_same_approver_in_another_case_counted_once if {
+	two := {"critical_approval": {"environment_classes": ["production"], "required_approvals": 2, "approver_roles": ["release_engineer"]}}
+	req := critical_prod([approval("bob", ["release_engineer"]), approval("BOB", ["release_engineer"])])
+	not authz.decision.allow with input as req with data.flaggate.config as object.union(data.flaggate.config, two)
+}
+
 test_approval_by_unlisted_role_not_counted if {
 	not decide(critical_prod([approval("bob", ["qa", "auditor"])])).allow
 }

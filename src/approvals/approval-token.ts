@@ -1,3 +1,4 @@
+import { personKey } from './person.js';
 import { decodeJwt } from 'jose';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
@@ -29,6 +30,7 @@ interface TrustedApprover {
   audience: string;
   allowed: ReadonlySet<string>;
   getKey: GetKey;
+  subjectClaim: string;
 }
 
 /**
@@ -46,7 +48,7 @@ export function createApprovalTokenVerifier(deps: {
   const trusted = new Map<string, TrustedApprover>();
   for (const i of deps.issuers) {
     const getKey = i.jwksUrl ? remoteKeys(new URL(i.jwksUrl)) : fileKeys(i.jwksFile!);
-    trusted.set(i.issuer, { issuer: i.issuer, audience: i.audience, allowed: checkAlgorithms(i.algorithms), getKey });
+    trusted.set(i.issuer, { issuer: i.issuer, audience: i.audience, allowed: checkAlgorithms(i.algorithms), getKey, subjectClaim: i.subjectClaim });
   }
 
   return async (token, binding) => {
@@ -89,7 +91,7 @@ export function createApprovalTokenVerifier(deps: {
       issuer: approver.issuer,
       jti,
       approval: {
-        approverId: payload.sub!,
+        approverId: personKey(subjectOf(payload, approver.subjectClaim)),
         roles,
         approvedAt: new Date(deps.clock.now()).toISOString(),
         reason: null,
@@ -97,4 +99,13 @@ export function createApprovalTokenVerifier(deps: {
       },
     };
   };
+}
+
+/** The approver's id from the configured claim (it must name people as the identity provider does). */
+function subjectOf(payload: Record<string, unknown>, claim: string): string {
+  const value = payload[claim];
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new FlaggateError('IDENTIFY_CLAIMS_INVALID', `the approval token has no ${claim} claim naming the approver`, { details: { claim } });
+  }
+  return value;
 }

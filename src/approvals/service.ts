@@ -1,3 +1,4 @@
+import { personKey, samePerson } from './person.js';
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry, NewEntry } from '../audit/entry.js';
 import { canonicalJson } from '../audit/canonical.js';
@@ -196,7 +197,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       const token = h.req.headers['x-flaggate-approval'];
       if (token === undefined) return { held: await hold(h, []) };
       const claims = await deps.verifyApprovalToken(token.trim(), { method: h.req.method, path: h.req.path, bodySha256: h.req.bodySha256 });
-      if (claims.approval.approverId === h.actor.id) throw new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change');
+      if (samePerson(claims.approval.approverId, h.actor.id)) throw new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change');
       if (!(await store.spendJti(claims.issuer, claims.jti, h.req.bodySha256, isoUtc(s.clock.now())))) {
         throw new FlaggateError('APPROVAL_TOKEN_REPLAYED', 'this approval token was already used', { details: { jti: claims.jti } });
       }
@@ -217,12 +218,13 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 
     async approve(id, approver, reason) {
       const cr = await pending(id);
-      if (approver.id === cr.requester.id) {
+      if (samePerson(approver.id, cr.requester.id)) {
         await refuse(cr, approver, reason, new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change'));
       }
       const may = mayApprove(cr, approver);
       if (!may.allow) await refuse(cr, approver, reason, new FlaggateError('APPROVAL_ROLE_MISSING', may.reasons.join('; '), { details: { approverRoles: cr.approverRoles } }));
-      const approval: Approval = { approverId: approver.id, roles: [...approver.roles], approvedAt: now(), reason, proof: null };
+      // Stored by person key, so the store's uniqueness also catches the same person in another case.
+      const approval: Approval = { approverId: personKey(approver.id), roles: [...approver.roles], approvedAt: now(), reason, proof: null };
       if (!(await store.addApproval(cr.id, approval))) {
         await refuse(cr, approver, reason, new FlaggateError('APPROVAL_DUPLICATE', `${approver.id} already approved this change; each approver counts once`));
       }
@@ -233,7 +235,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     async reject(id, reviewer, reason) {
       const cr = await pending(id);
       // The requester may withdraw their own change; anyone else needs a role that could approve it.
-      const may = reviewer.id === cr.requester.id ? undefined : mayApprove(cr, reviewer);
+      const may = samePerson(reviewer.id, cr.requester.id) ? undefined : mayApprove(cr, reviewer);
       if (may && !may.allow) {
         const error = new FlaggateError('APPROVAL_ROLE_MISSING', may.reasons.join('; '), { details: { approverRoles: cr.approverRoles } });
         await step(cr, 'change.rejected', reviewer, reason, error);

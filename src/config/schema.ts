@@ -98,6 +98,8 @@ export const configSchema = z
               jwksUrl: z.url().optional(),
               jwksFile: z.string().min(1).optional(),
               algorithms: z.array(z.string().min(1)).min(1).default(['EdDSA', 'ES256', 'RS256', 'PS256']),
+              /** The claim naming the approver the way the identity provider names people (its `sub` by default). */
+              subjectClaim: z.string().min(1).default('sub'),
             }),
           )
           .default([]),

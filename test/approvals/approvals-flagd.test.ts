@@ -177,6 +177,7 @@ describe('separation of duties', () => {
 
   it.each([
     { name: 'the requester approves their own change', sub: 'rita', roles: ['release_engineer'], code: 'APPROVAL_SELF', status: 403 },
+    { name: 'the requester approves under another letter case', sub: 'Rita', roles: ['release_engineer'], code: 'APPROVAL_SELF', status: 403 },
     { name: 'the approver lacks the required role', sub: 'quinn', roles: ['qa'], code: 'APPROVAL_ROLE_MISSING', status: 403 },
   ])('rejects an approval when $name, and records it', async ({ sub, roles, code, status }) => {
     const { json } = await propose(s, await s.token('rita', 'release_engineer'));
@@ -191,11 +192,12 @@ describe('separation of duties', () => {
     const sam = await s.token('sam', 'release_engineer');
     expect(await review(s, id, 'approve', sam)).toMatchObject({ status: 202, json: { status: 'pending' } });
     expect(await review(s, id, 'approve', sam)).toMatchObject({ status: 409, json: { code: 'APPROVAL_DUPLICATE' } });
+    expect(await review(s, id, 'approve', await s.token('SAM', 'release_engineer'))).toMatchObject({ status: 409, json: { code: 'APPROVAL_DUPLICATE' } });
     expect(flagState(s)).toBe('DISABLED');
     expect(await review(s, id, 'approve', await s.token('tess', 'release_engineer'))).toMatchObject({ status: 200, json: { status: 'applied' } });
     expect(flagState(s)).toBe('ENABLED');
     const steps = entries(s).filter((e) => e.change_request_id === id).map((e) => `${e.entry_type}:${String(e.decision.error_code)}`);
-    expect(steps).toEqual(['change.requested:null', 'change.approved:null', 'change.approved:APPROVAL_DUPLICATE', 'change.approved:null', 'change.decision:null', 'change.outcome:null']);
+    expect(steps).toEqual(['change.requested:null', 'change.approved:null', 'change.approved:APPROVAL_DUPLICATE', 'change.approved:APPROVAL_DUPLICATE', 'change.approved:null', 'change.decision:null', 'change.outcome:null']);
   });
 });
 
@@ -261,6 +263,7 @@ describe('approval tokens (X-Flaggate-Approval)', () => {
     { name: 'bound to a different change', code: 'APPROVAL_TOKEN_MISMATCH', token: () => gateToken({ change_sha256: 'ab'.repeat(32) }) },
     { name: 'bound to a different path', code: 'APPROVAL_TOKEN_MISMATCH', token: () => gateToken({ htu: '/flags/payments.other/enable' }) },
     { name: 'issued to the requester', code: 'APPROVAL_SELF', token: () => gateToken({ sub: 'rita' }) },
+    { name: 'issued to the requester under another letter case', code: 'APPROVAL_SELF', token: () => gateToken({ sub: ' RITA' }) },
   ])('rejects a change whose approval token is $name, and records it', async ({ token, code }) => {
     const res = await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': await token() });
     expect(res.json).toMatchObject({ code });
