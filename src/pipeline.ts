@@ -71,6 +71,7 @@ export interface Reply {
 }
 
 const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const readMethods = new Set(['GET', 'HEAD']);
 
 /**
  * One request through the proxy port, in the durability order of ARCHITECTURE.md: identify, adapt,
@@ -83,6 +84,9 @@ export async function handleRequest(req: RawRequest, s: Stages): Promise<Reply> 
   const log = s.logger.child({ decisionId, method: req.method, path: pathOnly(req) });
   let outcome = 'error';
   try {
+    if (!writeMethods.has(req.method.toUpperCase()) && !readMethods.has(req.method.toUpperCase())) {
+      throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `method ${req.method} is not proxied`);
+    }
     const actor = await identifyOrRecord(req, decisionId, s, log);
     const reply = writeMethods.has(req.method.toUpperCase())
       ? await handleWrite(req, actor, decisionId, s, log)
@@ -198,7 +202,8 @@ export async function forwardDecided(req: RawRequest, change: FlagChange, entry:
     response = await s.forward(req, change);
   } catch (err) {
     const error = asFlaggateError(err);
-    await settleOutcome(s, entry, { status: 'failed', errorCode: error.code, detail: error.message }, log);
+    const status = error.details.timedOut === true ? 'unknown' : 'failed';
+    await settleOutcome(s, entry, { status, errorCode: error.code, detail: error.message }, log);
     throw error;
   }
   await settleOutcome(

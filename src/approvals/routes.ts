@@ -40,7 +40,7 @@ export function changeRoutes(approvals: Approvals, authorize: (action: string) =
 
   router.post('/:id/approve', identified, json, async (req, res) => {
     const result = await approvals.approve(idParam(req.params.id), actorOf(res), reasonOf(req.body, false));
-    res.status(result.status === 'applied' ? 200 : 202).json(result);
+    res.status(result.status === 'pending' ? 202 : result.status === 'applied' ? 200 : 502).json(result);
   });
 
   router.post('/:id/reject', identified, json, async (req, res) => {

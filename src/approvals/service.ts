@@ -25,7 +25,8 @@ export interface ApprovalsDeps {
 }
 
 /** What applying a held change led to. */
-export type ApplyResult = { status: 'pending'; approvals: Approval[] } | { status: 'applied'; decisionId: string; platformStatus: number };
+/** `applied`: the platform took the change; `failed`: it answered with an error (the outcome entry has the details). */
+export type ApplyResult = { status: 'pending'; approvals: Approval[] } | { status: 'applied' | 'failed'; decisionId: string; platformStatus: number };
 
 type Reviewer = Pick<Actor, 'id' | 'displayName' | 'authMethod' | 'roles'>;
 
@@ -189,7 +190,8 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     const req: RawRequest = { method: cr.method, path: cr.path, headers: cr.headers, body: cr.body, bodySha256: cr.bodySha256 };
     const log = deps.logger.child({ decisionId, changeRequestId: cr.id });
     const reply = await forwardDecided(req, cr.change, entry, s, log);
-    return { status: 'applied', decisionId, platformStatus: reply.status };
+    // The request left `pending` for good; whether the platform took it is the outcome entry's to say.
+    return { status: reply.status < 400 ? 'applied' : 'failed', decisionId, platformStatus: reply.status };
   }
 
   return {

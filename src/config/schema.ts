@@ -170,6 +170,9 @@ export const configSchema = z
     if (!c.identity.devIssuer && !c.identity.jwksUrl && !c.identity.jwksFile) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'set jwksUrl or jwksFile when the development issuer is off' });
     }
+    if (c.platform.name !== 'flagd' && c.platform.targetUrl && /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(c.platform.targetUrl)) {
+      ctx.addIssue({ code: 'custom', path: ['platform', 'targetUrl'], message: 'must not carry credentials; use platform.targetToken' });
+    }
     if (c.timestamp.tsaUrls.length > 0 && c.timestamp.trustAnchors.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['timestamp', 'trustAnchors'], message: 'external TSAs need at least one trust anchor PEM file' });
     }

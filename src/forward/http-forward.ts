@@ -47,7 +47,12 @@ export function createHttpForwarder(options: {
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (cause) {
-      throw new FlaggateError('FORWARD_PLATFORM_UNREACHABLE', `the platform at ${base} did not answer`, { cause });
+      // A timeout may come after the platform acted: the outcome is then unknown, not failed.
+      const timedOut = (cause as Error).name === 'TimeoutError';
+      throw new FlaggateError('FORWARD_PLATFORM_UNREACHABLE', timedOut ? 'the platform did not answer in time' : 'the platform could not be reached', {
+        cause,
+        details: { timedOut },
+      });
     }
     const body = Buffer.from(await res.arrayBuffer());
     const out: Record<string, string> = {};

@@ -37,6 +37,7 @@ describe('loadConfig', () => {
     { name: 'an unknown platform', env: { FLAGGATE_PLATFORM: 'acme' }, key: 'platform.name' },
     { name: 'unleash without a URL', env: { FLAGGATE_PLATFORM: 'unleash' }, key: 'platform.targetUrl' },
     { name: 'the dev issuer in production', env: { FLAGGATE_MODE: 'production' }, key: 'identity.devIssuer' },
+    { name: 'credentials in the platform URL', env: { FLAGGATE_PLATFORM: 'unleash', FLAGGATE_TARGET_URL: 'http://admin:secret@127.0.0.1:4242' }, key: 'platform.targetUrl' },
     { name: 'an http JWKS URL in production', env: { FLAGGATE_MODE: 'production', FLAGGATE_OIDC_JWKS_URL: 'http://idp.example/jwks' }, key: 'identity.jwksUrl' },
   ])('rejects $name naming the key', ({ env, key }) => {
     expect(() => loadConfig({ env })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(key) }));

@@ -120,6 +120,7 @@ describe('bad input', () => {
     { name: 'an unknown write route', token: () => release, method: 'POST', path: '/admin/reset', init: {}, status: 403, code: 'ADAPT_WRITE_UNRECOGNIZED' },
     { name: 'an unknown read route', token: () => release, method: 'GET', path: '/nope', init: {}, status: 404, code: 'ADAPT_ROUTE_UNKNOWN' },
     { name: 'a path-traversal flag key', token: () => release, method: 'POST', path: '/flags/..%2Fetc/enable', init: {}, status: 404, code: 'ADAPT_ROUTE_UNKNOWN' },
+    { name: 'a method that is neither a read nor a write', token: () => release, method: 'OPTIONS', path: '/flags', init: {}, status: 404, code: 'ADAPT_ROUTE_UNKNOWN' },
     { name: 'a gzip-encoded body', token: () => release, method: 'POST', path: '/flags', init: { headers: { ...json, 'content-encoding': 'gzip' }, body: Buffer.from([0x1f, 0x8b, 0, 0]) }, status: 415, code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' },
   ])('rejects $name with $status $code, forwarding nothing', async ({ token, method, path, init, status, code }) => {
     const before = readFileSync(`${app.dataDir}/flags.flagd.json`);
