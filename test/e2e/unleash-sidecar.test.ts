@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
-import { startUnleash, type UnleashServer } from '../support/unleash.js';
+import { startUnleash, unleashAdmin, unleashEnabledIn, type UnleashServer } from '../support/unleash.js';
 import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
 
 let pg: PgCluster | undefined;
@@ -12,23 +12,8 @@ let auditor: string;
 
 const FEATURES = '/api/admin/projects/default/features';
 
-/** Reads or writes Unleash directly with its admin token: the ground truth, bypassing flaggate. */
-async function direct(method: string, path: string, body?: unknown) {
-  const res = await fetch(unleash!.url + path, {
-    method,
-    headers: { authorization: unleash!.adminToken, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
-}
-
-async function enabledIn(feature: string, environment: string): Promise<boolean> {
-  const state = await direct('GET', `${FEATURES}/${feature}`);
-  const env = (state.environments as Array<{ name: string; enabled: boolean }>).find((e) => e.name === environment);
-  return env!.enabled;
-}
+const direct = (method: string, path: string, body?: unknown) => unleashAdmin(unleash!, method, path, body);
+const enabledIn = (feature: string, environment: string) => unleashEnabledIn(unleash!, feature, environment);
 
 async function viaFlaggate(method: string, path: string, token: string, headers: Record<string, string> = {}, body?: unknown) {
   const res = await fetch(app!.proxyUrl + path, {

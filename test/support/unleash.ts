@@ -159,3 +159,21 @@ async function assertEnvironmentsReady(url: string, token: string): Promise<void
     if (!onProject || !enabled) throw new ReadinessError(`environment ${name} is not enabled on project default`);
   }
 }
+
+/** Unleash's admin API called directly with its admin token: the ground truth, bypassing flaggate. */
+export async function unleashAdmin(server: UnleashServer, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: { authorization: server.adminToken, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+/** Whether a feature of the default project is enabled in an environment, read from Unleash itself. */
+export async function unleashEnabledIn(server: UnleashServer, feature: string, environment: string): Promise<boolean> {
+  const state = await unleashAdmin(server, 'GET', `/api/admin/projects/default/features/${feature}`);
+  return (state.environments as Array<{ name: string; enabled: boolean }>).find((e) => e.name === environment)!.enabled;
+}
