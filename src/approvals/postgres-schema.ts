@@ -1,3 +1,4 @@
+import { refuseEditsSql } from '../replicate/sinks/postgres-schema.js';
 import type pg from 'pg';
 
 /** SQLSTATEs the change tables raise on an edit outside the workflow. */
@@ -77,18 +78,11 @@ CREATE TRIGGER change_requests_settle_once BEFORE UPDATE OR DELETE ON flaggate.c
 DROP TRIGGER IF EXISTS change_requests_no_truncate ON flaggate.change_requests;
 CREATE TRIGGER change_requests_no_truncate BEFORE TRUNCATE ON flaggate.change_requests
   FOR EACH STATEMENT EXECUTE FUNCTION flaggate.refuse_review_edit();
+${refuseEditsSql('flaggate.change_approvals', 'flaggate.refuse_review_edit')}
+${refuseEditsSql('flaggate.approval_token_jtis', 'flaggate.refuse_review_edit')}
+-- the triggers of earlier versions, under their old names
 DROP TRIGGER IF EXISTS change_approvals_insert_only ON flaggate.change_approvals;
-CREATE TRIGGER change_approvals_insert_only BEFORE UPDATE OR DELETE ON flaggate.change_approvals
-  FOR EACH ROW EXECUTE FUNCTION flaggate.refuse_review_edit();
-DROP TRIGGER IF EXISTS change_approvals_no_truncate ON flaggate.change_approvals;
-CREATE TRIGGER change_approvals_no_truncate BEFORE TRUNCATE ON flaggate.change_approvals
-  FOR EACH STATEMENT EXECUTE FUNCTION flaggate.refuse_review_edit();
 DROP TRIGGER IF EXISTS approval_token_jtis_insert_only ON flaggate.approval_token_jtis;
-CREATE TRIGGER approval_token_jtis_insert_only BEFORE UPDATE OR DELETE ON flaggate.approval_token_jtis
-  FOR EACH ROW EXECUTE FUNCTION flaggate.refuse_review_edit();
-DROP TRIGGER IF EXISTS approval_token_jtis_no_truncate ON flaggate.approval_token_jtis;
-CREATE TRIGGER approval_token_jtis_no_truncate BEFORE TRUNCATE ON flaggate.approval_token_jtis
-  FOR EACH STATEMENT EXECUTE FUNCTION flaggate.refuse_review_edit();
 
 DO $$
 BEGIN

@@ -17,6 +17,21 @@ const migrationLock = 0x666c6167; // 'flag'
  * sidecars use; the role running this migration needs CREATE on the database (and CREATEROLE for
  * the role to be created here; without it, the role is left to the operator).
  */
+/**
+ * Triggers that make a table refuse UPDATE and DELETE (each row) and TRUNCATE, raising through
+ * `fn`; dropped first so the migration can run again.
+ */
+export function refuseEditsSql(table: string, fn: string, rowEvents = 'UPDATE OR DELETE'): string {
+  const name = table.split('.').pop()!;
+  return `
+DROP TRIGGER IF EXISTS ${name}_append_only ON ${table};
+CREATE TRIGGER ${name}_append_only BEFORE ${rowEvents} ON ${table}
+  FOR EACH ROW EXECUTE FUNCTION ${fn}();
+DROP TRIGGER IF EXISTS ${name}_no_truncate ON ${table};
+CREATE TRIGGER ${name}_no_truncate BEFORE TRUNCATE ON ${table}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();`;
+}
+
 const migration = `
 CREATE SCHEMA IF NOT EXISTS flaggate;
 
@@ -55,12 +70,7 @@ BEGIN
   RETURN NEW;
 END $$;
 
-DROP TRIGGER IF EXISTS audit_entries_append_only ON flaggate.audit_entries;
-CREATE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON flaggate.audit_entries
-  FOR EACH ROW EXECUTE FUNCTION flaggate.refuse_change();
-DROP TRIGGER IF EXISTS audit_entries_no_truncate ON flaggate.audit_entries;
-CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON flaggate.audit_entries
-  FOR EACH STATEMENT EXECUTE FUNCTION flaggate.refuse_change();
+${refuseEditsSql('flaggate.audit_entries', 'flaggate.refuse_change')}
 DROP TRIGGER IF EXISTS audit_entries_link ON flaggate.audit_entries;
 CREATE TRIGGER audit_entries_link BEFORE INSERT ON flaggate.audit_entries
   FOR EACH ROW EXECUTE FUNCTION flaggate.check_link();
@@ -76,12 +86,7 @@ CREATE TABLE IF NOT EXISTS flaggate.checkpoints (
   received_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (chain_id, seq)
 );
-DROP TRIGGER IF EXISTS checkpoints_append_only ON flaggate.checkpoints;
-CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON flaggate.checkpoints
-  FOR EACH ROW EXECUTE FUNCTION flaggate.refuse_change();
-DROP TRIGGER IF EXISTS checkpoints_no_truncate ON flaggate.checkpoints;
-CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON flaggate.checkpoints
-  FOR EACH STATEMENT EXECUTE FUNCTION flaggate.refuse_change();
+${refuseEditsSql('flaggate.checkpoints', 'flaggate.refuse_change')}
 
 DO $$
 BEGIN
