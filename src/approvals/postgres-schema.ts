@@ -1,14 +1,9 @@
-import { refuseEditsSql } from '../replicate/sinks/postgres-schema.js';
+import { refuseEditsSql, runMigration } from '../replicate/sinks/postgres-schema.js';
 import type pg from 'pg';
 
 /** SQLSTATEs the change tables raise on an edit outside the workflow. */
 export const changeTableErrorCodes = { finalStatus: 'FGC01', appendOnly: 'FGC02' } as const;
 
-/**
- * The ledger migration's advisory lock: both migrations create the `flaggate` schema, and
- * CREATE SCHEMA IF NOT EXISTS races when two sessions run it at once.
- */
-const migrationLock = 0x666c6167; // 'flag'
 
 /**
  * Workflow state beside the central ledger, shared by every sidecar: change requests (the held
@@ -103,14 +98,6 @@ END $$;
 `;
 
 /** Creates or updates the change tables; idempotent and safe to run from several processes at once. */
-export async function migrateChangeTables(client: pg.ClientBase): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [migrationLock]);
-    await client.query(migration);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+export function migrateChangeTables(client: pg.ClientBase): Promise<void> {
+  return runMigration(client, migration);
 }

@@ -106,11 +106,19 @@ END $$;
 `;
 
 /** Creates or updates the schema; idempotent and safe to run from several processes at once. */
-export async function migratePostgres(client: pg.ClientBase): Promise<void> {
+export function migratePostgres(client: pg.ClientBase): Promise<void> {
+  return runMigration(client, migration);
+}
+
+/**
+ * Runs a migration in one transaction under the advisory lock every flaggate migration shares
+ * (they all create the `flaggate` schema), so sidecars starting together do not collide.
+ */
+export async function runMigration(client: pg.ClientBase, sql: string): Promise<void> {
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [migrationLock]);
-    await client.query(migration);
+    await client.query(sql);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
