@@ -104,3 +104,42 @@ describe('with an external TSA (openssl ts -reply over HTTP)', () => {
     expect(metrics).toMatch(/flaggate_errors_total\{code="TIMESTAMP_UNAVAILABLE"\} [1-9]/);
   });
 });
+
+describe('with timestamp.onUnavailable: queue', () => {
+  let tsa: OpensslTsa;
+  let app: TestFlaggate;
+  let pkiDir: { dir: string; cleanup(): void };
+
+  beforeAll(async () => {
+    pkiDir = makeTempDir();
+    const pki = await makeOpensslPki(pkiDir.dir);
+    tsa = await startOpensslTsa(pki, { name: 'queued', keyType: 'ec' });
+    app = await startTestFlaggate({
+      'timestamp.tsaUrls': [{ url: tsa.url }],
+      'timestamp.trustAnchors': [tsa.caPath],
+      'timestamp.untrusted': [tsa.tsaCertPath],
+      'timestamp.timeoutMs': 2000,
+      'timestamp.onUnavailable': 'queue',
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await app?.stop();
+    await tsa?.close().catch(() => undefined);
+    pkiDir?.cleanup();
+  });
+
+  it('accepts changes while no TSA answers, and raises the alert metrics until they are covered', async () => {
+    await tsa.close();
+    const release = await app.token('riley', 'release_engineer');
+    const res = await post(app, '/flags/checkout.new-flow/enable', release);
+    expect(res.status).toBe(200);
+    expect(flagState(app, 'checkout.new-flow')).toBe('ENABLED');
+    const metrics = await (await fetch(app.controlUrl + '/metrics')).text();
+    expect(metrics).toMatch(/flaggate_timestamp_failures_total [1-9]/);
+    expect(metrics).toMatch(/flaggate_timestamp_uncovered_entries [1-9]/);
+    const auditor = await app.token('ada', 'auditor');
+    const verify = await audit(app, '/v1/audit/verify', auditor);
+    expect(verify.status).toBe(409);
+    expect(verify.json).toMatchObject({ timestamps: { ok: false } });
+  });
+});
