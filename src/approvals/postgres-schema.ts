@@ -17,7 +17,7 @@ CREATE SCHEMA IF NOT EXISTS flaggate;
 CREATE TABLE IF NOT EXISTS flaggate.change_requests (
   id             text    PRIMARY KEY,
   decision_id    text    NOT NULL,
-  status         text    NOT NULL CHECK (status IN ('pending', 'applied', 'failed', 'rejected', 'expired', 'stale', 'denied')),
+  status         text    NOT NULL,
   created_at     text    NOT NULL,
   expires_at     text    NOT NULL,
   requester      text    NOT NULL,
@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS flaggate.change_requests (
   approver_roles text    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS change_requests_status ON flaggate.change_requests (status, created_at);
+-- Named and replaced on every run, so a new status reaches databases made by earlier versions.
+ALTER TABLE flaggate.change_requests DROP CONSTRAINT IF EXISTS change_requests_status_check;
+ALTER TABLE flaggate.change_requests ADD CONSTRAINT change_requests_status_check
+  CHECK (status IN ('pending', 'applying', 'applied', 'failed', 'rejected', 'expired', 'stale', 'denied'));
 
 CREATE TABLE IF NOT EXISTS flaggate.change_approvals (
   change_request_id text NOT NULL REFERENCES flaggate.change_requests (id),
@@ -51,14 +55,16 @@ CREATE TABLE IF NOT EXISTS flaggate.approval_token_jtis (
   PRIMARY KEY (issuer, jti)
 );
 
--- A request leaves pending once, and only its status changes; it is never deleted.
+-- A request leaves pending once (applying then ends applied or failed), and only its status
+-- changes; it is never deleted.
 CREATE OR REPLACE FUNCTION flaggate.settle_once() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'UPDATE' AND OLD.status = 'pending' AND NEW.status <> 'pending'
-     AND (to_jsonb(NEW) - 'status') IS NOT DISTINCT FROM (to_jsonb(OLD) - 'status') THEN
+  IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'status') IS NOT DISTINCT FROM (to_jsonb(OLD) - 'status')
+     AND ((OLD.status = 'pending' AND NEW.status <> 'pending')
+       OR (OLD.status = 'applying' AND NEW.status IN ('applied', 'failed'))) THEN
     RETURN NEW;
   END IF;
-  RAISE EXCEPTION 'flaggate.change_requests: % of % refused (only pending -> final status)', TG_OP, OLD.id
+  RAISE EXCEPTION 'flaggate.change_requests: % of % refused (only pending -> settled, applying -> applied or failed)', TG_OP, OLD.id
     USING ERRCODE = '${changeTableErrorCodes.finalStatus}';
 END $$;
 

@@ -84,6 +84,9 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
     async settle(id, status) {
       return (await write(`status of ${id}`, "UPDATE flaggate.change_requests SET status = $1 WHERE id = $2 AND status = 'pending'", [status, id])) === 1;
     },
+    async finish(id, status) {
+      return (await write(`status of ${id}`, "UPDATE flaggate.change_requests SET status = $1 WHERE id = $2 AND status = 'applying'", [status, id])) === 1;
+    },
     async addApproval(id, a) {
       const added = await write(
         `approval of ${id}`,

@@ -5,7 +5,7 @@ import { diffStates } from './diff.js';
 import type { Approvals } from './service.js';
 import type { ChangeRequest, ChangeStatus } from './store.js';
 
-const STATUSES: readonly ChangeStatus[] = ['pending', 'applied', 'failed', 'rejected', 'expired', 'stale', 'denied'];
+const STATUSES: readonly ChangeStatus[] = ['pending', 'applying', 'applied', 'failed', 'rejected', 'expired', 'stale', 'denied'];
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_REASON = 1024;
 

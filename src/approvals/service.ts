@@ -185,11 +185,18 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       throw stale;
     }
     // Only one caller moves the request out of pending, so it is forwarded at most once.
-    if (!(await store.settle(cr.id, 'applied'))) throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${cr.id} is no longer pending`);
-    const entry = await s.record.append(entryFor(decision));
+    if (!(await store.settle(cr.id, 'applying'))) throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${cr.id} is no longer pending`);
     const req: RawRequest = { method: cr.method, path: cr.path, headers: cr.headers, body: cr.body, bodySha256: cr.bodySha256 };
     const log = deps.logger.child({ decisionId, changeRequestId: cr.id });
-    const reply = await forwardDecided(req, cr.change, entry, s, log);
+    let reply: Awaited<ReturnType<typeof forwardDecided>>;
+    try {
+      const entry = await s.record.append(entryFor(decision));
+      reply = await forwardDecided(req, cr.change, entry, s, log);
+    } catch (err) {
+      await store.finish(cr.id, 'failed').catch(() => undefined); // the ledger's outcome entry says why
+      throw err;
+    }
+    await store.finish(cr.id, reply.status < 400 ? 'applied' : 'failed');
     // The request left `pending` for good; whether the platform took it is the outcome entry's to say.
     return { status: reply.status < 400 ? 'applied' : 'failed', decisionId, platformStatus: reply.status };
   }

@@ -58,6 +58,7 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
   const listAll = db.prepare<[], ChangeRow>('SELECT * FROM change_requests ORDER BY created_at, id');
   const listBy = db.prepare<[string], ChangeRow>('SELECT * FROM change_requests WHERE status = ? ORDER BY created_at, id');
   const settle = db.prepare("UPDATE change_requests SET status = ? WHERE id = ? AND status = 'pending'");
+  const finish = db.prepare("UPDATE change_requests SET status = ? WHERE id = ? AND status = 'applying'");
   const addApproval = db.prepare(
     'INSERT OR IGNORE INTO change_approvals (change_request_id, approver_id, roles, approved_at, reason, proof) VALUES (?, ?, ?, ?, ?, ?)',
   );
@@ -83,6 +84,7 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
     },
     list: async (status) => (status ? listBy.all(status) : listAll.all()).map(toRequest),
     settle: async (id, status) => write(`status of ${id}`, () => settle.run(status, id).changes === 1),
+    finish: async (id, status) => write(`status of ${id}`, () => finish.run(status, id).changes === 1),
     addApproval: async (id, a) =>
       write(`approval of ${id}`, () => addApproval.run(id, a.approverId, JSON.stringify(a.roles), a.approvedAt, a.reason, a.proof).changes === 1),
     approvals: async (id) => approvals.all(id).map(toApproval),

@@ -2,8 +2,11 @@ import type { FlagChange } from '../adapters/adapter.js';
 import type { Actor } from '../identify/actor.js';
 import type { ChangeContext } from '../intercept/change-context.js';
 
-/** Where a held change stands. Only `pending` moves on; every other status is final. */
-export type ChangeStatus = 'pending' | 'applied' | 'failed' | 'rejected' | 'expired' | 'stale' | 'denied';
+/**
+ * Where a held change stands. `pending` moves on once; `applying` (released to the forwarder) then
+ * becomes `applied` or `failed`; every other status is final.
+ */
+export type ChangeStatus = 'pending' | 'applying' | 'applied' | 'failed' | 'rejected' | 'expired' | 'stale' | 'denied';
 
 /** The exact request held for approvals: enough to replay it byte for byte, minus the client's credential. */
 export interface ChangeRequest {
@@ -48,6 +51,8 @@ export interface ChangeStore {
   list(status?: ChangeStatus): Promise<ChangeRequest[]>;
   /** Moves a pending request to `status`; false when it was no longer pending (another reviewer won). */
   settle(id: string, status: Exclude<ChangeStatus, 'pending'>): Promise<boolean>;
+  /** Moves an `applying` request to what the platform answered; false when it was not applying. */
+  finish(id: string, status: 'applied' | 'failed'): Promise<boolean>;
   /** Adds an approval; false when this approver already approved this request. */
   addApproval(id: string, approval: Approval): Promise<boolean>;
   approvals(id: string): Promise<Approval[]>;

@@ -151,6 +151,8 @@ describe('holding a change that needs approvals', () => {
     const id = String(json.changeRequestId);
     const approved = await review(s, id, 'approve', await s.token('sam', 'flaggate-release'), 'looks right');
     expect(approved).toMatchObject({ status: 200, json: { status: 'applied', platformStatus: 200 } });
+    const shown = await fetch(`${s.app.controlUrl}/v1/changes/${id}`, { headers: { authorization: `Bearer ${await s.token('sam', 'release_engineer')}` } });
+    expect(await shown.json()).toMatchObject({ status: 'applied' });
     expect(flagState(s)).toBe('ENABLED');
     const mine = entries(s).filter((e) => e.change_request_id === id);
     expect(mine.map((e) => e.entry_type)).toEqual(['change.requested', 'change.approved', 'change.decision', 'change.outcome']);

@@ -115,6 +115,19 @@ describe.each(kinds)('ChangeStore on %s', (_name, open) => {
     });
   });
 
+  describe('finish', () => {
+    it('ends an applying request once, as applied or failed, and nothing else', async () => {
+      const cr = request();
+      await s.a.insert(cr);
+      expect(await s.a.finish(cr.id, 'applied')).toBe(false); // still pending
+      expect(await s.a.settle(cr.id, 'applying')).toBe(true);
+      const finished = await Promise.all([s.a.finish(cr.id, 'failed'), s.b.finish(cr.id, 'applied')]);
+      expect(finished.filter(Boolean)).toHaveLength(1);
+      expect(['applied', 'failed']).toContain((await s.b.get(cr.id))!.status);
+      expect(await s.a.settle(cr.id, 'rejected')).toBe(false);
+    });
+  });
+
   describe('addApproval', () => {
     it('counts each approver once across instances, even when both add at once', async () => {
       const cr = request();
