@@ -79,6 +79,18 @@ function readOf(segments: readonly Segment[]): FlagRead {
   return read;
 }
 
+/**
+ * Query parameters change what some writes do (`/on?shouldActivateDisabledStrategies=true` also
+ * re-enables strategies), so they are part of the new state the policy decides on and the entry shows.
+ */
+function withQuery(newState: unknown, path: string): unknown {
+  const q = path.indexOf('?');
+  if (q === -1) return newState;
+  const query = Object.fromEntries(new URLSearchParams(path.slice(q + 1)));
+  if (Object.keys(query).length === 0) return newState;
+  return isObject(newState) ? { ...newState, query } : { value: newState ?? null, query };
+}
+
 function changeOf(
   req: RawRequest,
   method: string,
@@ -93,7 +105,7 @@ function changeOf(
     action: route.action,
     flagKey,
     environment: params.environment ?? ALL_ENVIRONMENTS,
-    newState: newStateOf(route, params, body),
+    newState: withQuery(newStateOf(route, params, body), req.path),
     // The path as received, query included: it is what is forwarded and recorded.
     request: { method, path: req.path, bodySha256: req.bodySha256 },
   };

@@ -39,3 +39,10 @@ describe('Unleash reads', () => {
     expect(() => adapter.classify(rawRequest('GET', path))).toThrow(expect.objectContaining({ code: 'ADAPT_ROUTE_UNKNOWN' }));
   });
 });
+
+describe('Unleash writes with a query string', () => {
+  it('carries the query into the new state the policy sees and the entry records', () => {
+    const got = adapter.classify(rawRequest('POST', '/api/admin/projects/default/features/f/environments/production/on?shouldActivateDisabledStrategies=true'));
+    expect(got).toMatchObject({ kind: 'write', change: { action: 'flag.enable', newState: { enabled: true, query: { shouldActivateDisabledStrategies: 'true' } } } });
+  });
+});
