@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PgCluster } from '../support/postgres.js';
-import { startUnleash, unleashAdmin, unleashEnabledIn, type UnleashServer } from '../support/unleash.js';
-import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
+import { unleashAdmin, unleashEnabledIn, type UnleashServer } from '../support/unleash.js';
+import { auditEntries, startUnleashSidecar } from '../support/unleash-sidecar.js';
+import type { TestFlaggate } from '../support/flaggate.js';
 
-let pg: PgCluster | undefined;
+let stop: (() => Promise<void>) | undefined;
 let unleash: UnleashServer | undefined;
 let app: TestFlaggate | undefined;
 let rita: string;
@@ -26,15 +26,10 @@ async function approve(url: string, token: string) {
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-async function ledgerEntries() {
-  const res = await fetch(`${app!.controlUrl}/v1/audit/entries?limit=1000`, { headers: { authorization: `Bearer ${auditor}` } });
-  return ((await res.json()) as { entries: Array<Record<string, unknown>> }).entries;
-}
+const ledgerEntries = () => auditEntries(app!, auditor);
 
 beforeAll(async () => {
-  pg = await startPostgres();
-  unleash = await startUnleash({ databaseUrl: pg.url() });
-  app = await startTestFlaggate({ 'platform.name': 'unleash', 'platform.targetUrl': unleash.url, 'platform.targetToken': unleash.adminToken });
+  ({ unleash, app, stop } = await startUnleashSidecar());
   [rita, sam, auditor] = await Promise.all([app.token('rita', 'release_engineer'), app.token('sam', 'release_engineer'), app.token('ada', 'auditor')]);
   for (const name of ['payments.checkout', 'payments.refunds']) {
     await direct('POST', FEATURES, { name, type: 'release' });
@@ -43,9 +38,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await app?.stop();
-  await unleash?.stop();
-  await pg?.stop();
+  await stop?.();
 }, 60_000);
 
 describe('approvals in front of a real Unleash', () => {

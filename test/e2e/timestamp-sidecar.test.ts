@@ -64,22 +64,37 @@ describe('with the embedded TSA (the default)', () => {
   });
 });
 
+/** flaggate in front of its flag file, timestamping with an `openssl ts -reply` TSA; stopped by `stop`. */
+async function withExternalTsa(name: string, keyType: 'rsa' | 'ec', overrides: Record<string, unknown> = {}) {
+  const pkiDir = makeTempDir();
+  const tsa = await startOpensslTsa(await makeOpensslPki(pkiDir.dir), { name, keyType });
+  const app = await startTestFlaggate({
+    'timestamp.tsaUrls': [{ url: tsa.url }],
+    'timestamp.trustAnchors': [tsa.caPath],
+    'timestamp.untrusted': [tsa.tsaCertPath],
+    'timestamp.timeoutMs': 2000,
+    ...overrides,
+  });
+  return {
+    app,
+    tsa,
+    async stop() {
+      await app.stop();
+      await tsa.close().catch(() => undefined);
+      pkiDir.cleanup();
+    },
+  };
+}
+
 describe('with an external TSA (openssl ts -reply over HTTP)', () => {
   let tsa: OpensslTsa;
   let app: TestFlaggate;
-  let pkiDir: { dir: string; cleanup(): void };
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    pkiDir = makeTempDir();
-    const pki = await makeOpensslPki(pkiDir.dir);
-    tsa = await startOpensslTsa(pki, { name: 'ext', keyType: 'rsa' });
-    app = await startTestFlaggate({ 'timestamp.tsaUrls': [{ url: tsa.url }], 'timestamp.trustAnchors': [tsa.caPath], 'timestamp.untrusted': [tsa.tsaCertPath], 'timestamp.timeoutMs': 2000 });
+    ({ app, tsa, stop } = await withExternalTsa('ext', 'rsa'));
   }, 60_000);
-  afterAll(async () => {
-    await app?.stop();
-    await tsa?.close().catch(() => undefined);
-    pkiDir?.cleanup();
-  });
+  afterAll(() => stop?.());
 
   it('forwards a change once the external TSA covers it', async () => {
     const release = await app.token('riley', 'release_engineer');
@@ -108,25 +123,12 @@ describe('with an external TSA (openssl ts -reply over HTTP)', () => {
 describe('with timestamp.onUnavailable: queue', () => {
   let tsa: OpensslTsa;
   let app: TestFlaggate;
-  let pkiDir: { dir: string; cleanup(): void };
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    pkiDir = makeTempDir();
-    const pki = await makeOpensslPki(pkiDir.dir);
-    tsa = await startOpensslTsa(pki, { name: 'queued', keyType: 'ec' });
-    app = await startTestFlaggate({
-      'timestamp.tsaUrls': [{ url: tsa.url }],
-      'timestamp.trustAnchors': [tsa.caPath],
-      'timestamp.untrusted': [tsa.tsaCertPath],
-      'timestamp.timeoutMs': 2000,
-      'timestamp.onUnavailable': 'queue',
-    });
+    ({ app, tsa, stop } = await withExternalTsa('queued', 'ec', { 'timestamp.onUnavailable': 'queue' }));
   }, 60_000);
-  afterAll(async () => {
-    await app?.stop();
-    await tsa?.close().catch(() => undefined);
-    pkiDir?.cleanup();
-  });
+  afterAll(() => stop?.());
 
   it('accepts changes while no TSA answers, and raises the alert metrics until they are covered', async () => {
     await tsa.close();

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PgCluster } from '../support/postgres.js';
-import { startUnleash, unleashAdmin, unleashEnabledIn, type UnleashServer } from '../support/unleash.js';
-import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
+import { unleashAdmin, unleashEnabledIn, type UnleashServer } from '../support/unleash.js';
+import { auditEntries, startUnleashSidecar } from '../support/unleash-sidecar.js';
+import type { TestFlaggate } from '../support/flaggate.js';
 
-let pg: PgCluster | undefined;
+let stop: (() => Promise<void>) | undefined;
 let unleash: UnleashServer | undefined;
 let app: TestFlaggate | undefined;
 let release: string;
@@ -31,24 +31,17 @@ async function viaFlaggate(method: string, path: string, token: string, headers:
   return { status: res.status, decisionId: res.headers.get('x-flaggate-decision-id'), json };
 }
 
-async function ledgerEntries() {
-  const res = await fetch(`${app!.controlUrl}/v1/audit/entries?limit=1000`, { headers: { authorization: `Bearer ${auditor}` } });
-  return ((await res.json()) as { entries: Array<Record<string, unknown>> }).entries;
-}
+const ledgerEntries = () => auditEntries(app!, auditor);
 
 beforeAll(async () => {
-  pg = await startPostgres();
-  unleash = await startUnleash({ databaseUrl: pg.url() });
-  app = await startTestFlaggate({ 'platform.name': 'unleash', 'platform.targetUrl': unleash.url, 'platform.targetToken': unleash.adminToken });
+  ({ unleash, app, stop } = await startUnleashSidecar());
   [release, qa, auditor] = await Promise.all([app.token('riley', 'release_engineer'), app.token('quinn', 'qa'), app.token('ada', 'auditor')]);
   await direct('POST', FEATURES, { name: 'checkout.v2', type: 'release' });
   await direct('POST', `${FEATURES}/checkout.v2/environments/production/strategies`, { name: 'flexibleRollout', parameters: { rollout: '100', stickiness: 'default', groupId: 'checkout.v2' } });
 }, 240_000);
 
 afterAll(async () => {
-  await app?.stop();
-  await unleash?.stop();
-  await pg?.stop();
+  await stop?.();
 }, 60_000);
 
 describe('flaggate in front of a real Unleash', () => {
