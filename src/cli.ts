@@ -35,6 +35,7 @@ program
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    process.on('SIGHUP', () => void app.reloadPolicy());
   });
 
 program

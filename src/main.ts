@@ -15,7 +15,7 @@ import { createAttemptLimiter, createProxyApp } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, type Stages } from './pipeline.js';
-import { createPolicyEngine } from './policy/index.js';
+import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
 import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks } from './replicate/index.js';
 
@@ -25,6 +25,8 @@ export interface Flaggate {
   ledger: Ledger;
   metrics: Metrics;
   checkpointer: Checkpointer;
+  /** Loads the policy bundle again now (SIGHUP); a bad bundle is refused and the running one stays. */
+  reloadPolicy(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,16 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const metrics = createMetrics({ defaultMetrics: true });
 
   const policy = await createPolicyEngine({ bundlePath: config.policy.bundle! });
+  const policyWatch = watchPolicyBundle({
+    engine: policy,
+    bundlePath: config.policy.bundle!,
+    ...(config.policy.watchIntervalMs ? { intervalMs: config.policy.watchIntervalMs } : {}),
+    onReload: (r) => {
+      metrics.policyReloads.inc({ result: r.ok ? 'loaded' : 'refused' });
+      if (r.ok) logger.info('policy bundle reloaded', { revision: r.revision, sha256: r.sha256 });
+      else logger.error('policy bundle refused; the running policy stays', { error: String(r.error) });
+    },
+  });
   const { identify } = createIdentify({ identity: config.identity, dataDir: config.dataDir, tokenBytes: config.limits.tokenBytes, clock });
   if (config.platform.name === 'flagd' && seedFlagFile(config.platform.targetUrl!)) {
     logger.info('created the example flag file', { path: config.platform.targetUrl });
@@ -190,8 +202,10 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     ledger,
     metrics,
     checkpointer,
+    reloadPolicy: policyWatch.reloadNow,
     async close() {
       await Promise.all([closeServer(proxy.server), closeServer(control.server)]);
+      policyWatch.close();
       await checkpointer.close();
       timestamper.close();
       await replicator.close();

@@ -12,6 +12,7 @@ export const metricNames = {
   replicateLagSeconds: 'flaggate_replicate_lag_seconds',
   replicateDeliverySeconds: 'flaggate_replicate_delivery_duration_seconds',
   timestampFailures: 'flaggate_timestamp_failures_total',
+  policyReloads: 'flaggate_policy_reloads_total',
   uncoveredEntries: 'flaggate_timestamp_uncovered_entries',
   outOfHoursChanges: 'flaggate_out_of_hours_critical_changes_total',
 } as const;
@@ -33,6 +34,8 @@ export interface Metrics {
   replicateLagSeconds: Gauge<'sink'>;
   /** One delivery (a batch) to one sink, successful or not. */
   replicateDeliverySeconds: Histogram<'sink'>;
+  /** Policy bundle hot reloads, by result (loaded | refused). */
+  policyReloads: Counter<'result'>;
   /** Stamps that failed; an alert should fire on any increase. */
   timestampFailures: Counter;
   /** Entries no RFC 3161 token covers yet (0 when coverage is current). */
@@ -112,6 +115,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       collect() {
         for (const l of lagSource()) this.set({ sink: l.sink }, l.seconds);
       },
+    }),
+    policyReloads: new Counter({
+      name: metricNames.policyReloads,
+      help: 'Policy bundle hot reloads, by result: loaded, or refused (the running policy stays).',
+      labelNames: ['result'],
+      registers: [registry],
     }),
     timestampFailures: new Counter({
       name: metricNames.timestampFailures,

@@ -109,6 +109,8 @@ export const configSchema = z
       .object({
         /** The compiled OPA bundle (tar.gz with policy.wasm, data.json and .manifest). */
         bundle: z.string().min(1).optional(),
+        /** How often the bundle file is checked for a new version (hot reload). */
+        watchIntervalMs: z.coerce.number().int().min(50).max(3_600_000).default(2000),
       })
       .prefault({}),
     audit: z

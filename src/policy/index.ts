@@ -2,3 +2,4 @@
 export { createPolicyEngine } from './engine.js';
 export type { PolicyEngine, PolicyEngineOptions } from './engine.js';
 export type { Decision, PolicyInput, PolicyRevision } from './decision.js';
+export { watchPolicyBundle } from './watch.js';
