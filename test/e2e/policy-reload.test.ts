@@ -25,9 +25,9 @@ function deploy(from: string) {
 
 async function lastDecision() {
   const res = await fetch(`${app.controlUrl}/v1/audit/entries?limit=1000`, { headers: { authorization: `Bearer ${auditor}` } });
-  const json = await res.json();
+  const json = (await res.json()) as { entries?: Array<{ decision: { allow: boolean; reasons: string[]; policy_revision: string } }> };
   if (!json.entries) throw new Error(JSON.stringify(json));
-  return (json as { entries: Array<{ decision: { allow: boolean; reasons: string[]; policy_revision: string } }> }).entries.at(-1)!.decision;
+  return json.entries.at(-1)!.decision;
 }
 
 async function change(token: string) {
