@@ -185,10 +185,25 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       },
     },
     ...(timestamper.embedded ? { tsa: timestamper.embedded } : {}),
-    readiness: async () => ({
-      ledger: probe(() => ledger.head()),
-      policy: { ok: true, detail: policy.revision.revision },
-    }),
+    // Ready means a change sent now could be recorded and forwarded: the ledger answers and no
+    // required sink is so far behind that changes are refused.
+    readiness: async () => {
+      const head = ledger.head().seq;
+      const acked = replicator.acked();
+      const upstream = Object.fromEntries(
+        config.replicate.sinks
+          .filter((sink) => sink.required)
+          .map((sink) => {
+            const behind = head - (acked[sink.name] ?? 0);
+            return [`sink:${sink.name}`, { ok: behind <= config.replicate.maxBacklog, detail: `${behind} entries behind` }];
+          }),
+      );
+      return {
+        ledger: probe(() => ledger.head()),
+        policy: { ok: true, detail: policy.revision.revision },
+        ...upstream,
+      };
+    },
   });
 
   const proxy = await listen(createServer({ maxHeaderSize: config.limits.headerBytes }, proxyApp), config.host, config.proxyPort);
