@@ -1,4 +1,5 @@
 import type { NewEntry } from '../audit/entry.js';
+import { changeFields, entryActor } from '../audit/new-entry.js';
 import type { Actor } from '../identify/actor.js';
 import type { PolicyRevision } from '../policy/decision.js';
 import type { Approval, ChangeRequest } from './store.js';
@@ -27,14 +28,8 @@ export function stepEntry(cr: ChangeRequest, f: StepFacts): NewEntry {
     entry_type: f.type,
     decision_id: f.decisionId,
     change_request_id: cr.id,
-    actor: { id: f.actor.id, display_name: f.actor.displayName, auth_method: f.actor.authMethod, roles: [...f.actor.roles] },
-    action: cr.change.action,
-    platform: cr.change.platform,
-    project: cr.change.project ?? null,
-    flag_key: cr.change.flagKey || null,
-    environment: cr.change.environment ?? null,
-    previous_state: cr.change.previousState ?? null,
-    new_state: cr.change.newState ?? null,
+    actor: entryActor(f.actor),
+    ...changeFields(cr.change),
     reason: f.reason,
     approval: approvalFacts(cr, f.approvals, last?.proof ?? null),
     linked_artifacts: { pr: cr.context.links.pr ?? null, build: cr.context.links.build ?? null, ticket: cr.context.ticket ?? null },

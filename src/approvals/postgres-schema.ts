@@ -1,4 +1,4 @@
-import { refuseEditsSql, runMigration } from '../replicate/sinks/postgres-schema.js';
+import { refuseEditsSql, runMigration, writerRoleSql } from '../replicate/sinks/postgres-schema.js';
 import type pg from 'pg';
 
 /** SQLSTATEs the change tables raise on an edit outside the workflow. */
@@ -85,22 +85,7 @@ ${refuseEditsSql('flaggate.approval_token_jtis', 'flaggate.refuse_review_edit')}
 DROP TRIGGER IF EXISTS change_approvals_insert_only ON flaggate.change_approvals;
 DROP TRIGGER IF EXISTS approval_token_jtis_insert_only ON flaggate.approval_token_jtis;
 
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'flaggate_writer') THEN
-    BEGIN
-      CREATE ROLE flaggate_writer NOLOGIN;
-    EXCEPTION
-      WHEN duplicate_object OR unique_violation THEN NULL;
-      WHEN insufficient_privilege THEN RAISE NOTICE 'flaggate_writer not created: no CREATEROLE';
-    END;
-  END IF;
-  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'flaggate_writer') THEN
-    GRANT USAGE ON SCHEMA flaggate TO flaggate_writer;
-    GRANT SELECT, INSERT ON flaggate.change_requests, flaggate.change_approvals, flaggate.approval_token_jtis TO flaggate_writer;
-    GRANT UPDATE (status) ON flaggate.change_requests TO flaggate_writer;
-  END IF;
-END $$;
+${writerRoleSql(['GRANT SELECT, INSERT ON flaggate.change_requests, flaggate.change_approvals, flaggate.approval_token_jtis TO flaggate_writer', 'GRANT UPDATE (status) ON flaggate.change_requests TO flaggate_writer'])}
 `;
 
 /** Creates or updates the change tables; idempotent and safe to run from several processes at once. */

@@ -15,6 +15,24 @@ export interface DecisionFacts {
   decision: Decision | { refused: { code: string; message: string }; policy: PolicyRevision | null };
 }
 
+/** The actor as an entry records it. */
+export function entryActor(actor: Pick<Actor, 'id' | 'displayName' | 'authMethod' | 'roles'>): NewEntry['actor'] {
+  return { id: actor.id, display_name: actor.displayName, auth_method: actor.authMethod, roles: [...actor.roles] };
+}
+
+/** The change's fields as an entry records them (absent values as null). */
+export function changeFields(change: FlagChange): Pick<NewEntry, 'action' | 'platform' | 'project' | 'flag_key' | 'environment' | 'previous_state' | 'new_state'> {
+  return {
+    action: change.action,
+    platform: change.platform,
+    project: change.project ?? null,
+    flag_key: change.flagKey || null,
+    environment: change.environment ?? null,
+    previous_state: change.previousState ?? null,
+    new_state: change.newState ?? null,
+  };
+}
+
 /** Builds the decision entry for a write: allowed, denied by policy, or refused by a failure. */
 export function decisionEntry(f: DecisionFacts): NewEntry {
   const refused = 'refused' in f.decision ? f.decision.refused : null;
@@ -24,14 +42,8 @@ export function decisionEntry(f: DecisionFacts): NewEntry {
     entry_type: 'change.decision',
     decision_id: f.decisionId,
     change_request_id: null,
-    actor: { id: f.actor.id, display_name: f.actor.displayName, auth_method: f.actor.authMethod, roles: [...f.actor.roles] },
-    action: f.change.action,
-    platform: f.change.platform,
-    project: f.change.project ?? null,
-    flag_key: f.change.flagKey || null,
-    environment: f.change.environment ?? null,
-    previous_state: f.change.previousState ?? null,
-    new_state: f.change.newState ?? null,
+    actor: entryActor(f.actor),
+    ...changeFields(f.change),
     reason: f.context.reason ?? null,
     approval: {
       required: (decision?.requiredApprovals ?? 0) > 0,

@@ -32,6 +32,29 @@ CREATE TRIGGER ${name}_no_truncate BEFORE TRUNCATE ON ${table}
   FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();`;
 }
 
+/**
+ * Creates the `flaggate_writer` role when it is missing and the migrating role may (CREATEROLE), and
+ * grants it `grants` (besides USAGE on the schema); without CREATEROLE the role is left to the operator.
+ */
+export function writerRoleSql(grants: string[]): string {
+  return `
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'flaggate_writer') THEN
+    BEGIN
+      CREATE ROLE flaggate_writer NOLOGIN;
+    EXCEPTION
+      WHEN duplicate_object OR unique_violation THEN NULL;
+      WHEN insufficient_privilege THEN RAISE NOTICE 'flaggate_writer not created: no CREATEROLE';
+    END;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'flaggate_writer') THEN
+    GRANT USAGE ON SCHEMA flaggate TO flaggate_writer;
+${grants.map((g) => `    ${g};`).join('\n')}
+  END IF;
+END $$;`;
+}
+
 const migration = `
 CREATE SCHEMA IF NOT EXISTS flaggate;
 
@@ -88,21 +111,7 @@ CREATE TABLE IF NOT EXISTS flaggate.checkpoints (
 );
 ${refuseEditsSql('flaggate.checkpoints', 'flaggate.refuse_change')}
 
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'flaggate_writer') THEN
-    BEGIN
-      CREATE ROLE flaggate_writer NOLOGIN;
-    EXCEPTION
-      WHEN duplicate_object OR unique_violation THEN NULL;
-      WHEN insufficient_privilege THEN RAISE NOTICE 'flaggate_writer not created: no CREATEROLE';
-    END;
-  END IF;
-  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'flaggate_writer') THEN
-    GRANT USAGE ON SCHEMA flaggate TO flaggate_writer;
-    GRANT SELECT, INSERT ON flaggate.audit_entries, flaggate.checkpoints TO flaggate_writer;
-  END IF;
-END $$;
+${writerRoleSql(['GRANT SELECT, INSERT ON flaggate.audit_entries, flaggate.checkpoints TO flaggate_writer'])}
 `;
 
 /** Creates or updates the schema; idempotent and safe to run from several processes at once. */
