@@ -11,6 +11,7 @@ import { awaitsApprovals, denied, forwardDecided, replicateRefusal, type Approva
 import type { Decision } from '../policy/decision.js';
 import type { VerifyApprovalToken } from './approval-token.js';
 import { approvalFacts, linked, stepEntry } from './entries.js';
+import { boundToLedger, type HeldEvidence } from './ledger-bound.js';
 import { rederiveHeld } from './rederive.js';
 import type { Approval, ChangeRequest, ChangeStatus, ChangeStore } from './store.js';
 
@@ -20,6 +21,8 @@ export interface ApprovalsDeps {
   logger: Logger;
   expirySeconds: number;
   verifyApprovalToken: VerifyApprovalToken;
+  /** This sidecar's ledger entries of a held change: what a stored row is checked against. */
+  evidence: HeldEvidence;
   /** The control port's base URL once it listens, for `approveUrl`. */
   controlUrl(): string | undefined;
 }
@@ -116,11 +119,17 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     return cr;
   }
 
-  async function pending(id: string): Promise<ChangeRequest> {
+  /** A pending request as its ledger entries prove it (requester, context, change); CHANGE_TAMPERED otherwise. */
+  async function pending(id: string, reviewer: Reviewer, reason: string | null): Promise<ChangeRequest> {
     const cr = await current(id);
     if (cr.status === 'expired') throw new FlaggateError('CHANGE_EXPIRED', `change request ${id} expired at ${cr.expiresAt}; request it again`);
     if (cr.status !== 'pending') throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${id} is ${cr.status}`, { details: { status: cr.status } });
-    return cr;
+    try {
+      return boundToLedger(cr, [], await deps.evidence(cr.id)).request;
+    } catch (err) {
+      if (asFlaggateError(err).code === 'CHANGE_TAMPERED') await store.settle(cr.id, 'denied');
+      return refuse(cr, reviewer, reason, asFlaggateError(err));
+    }
   }
 
   async function hold(h: HeldWrite, approvals: Approval[]): Promise<Reply> {
@@ -165,7 +174,17 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 
   /** With enough approvals: policy again, platform state again, then the stored request exactly. */
   async function apply(cr: ChangeRequest): Promise<ApplyResult> {
-    const approvals = await store.approvals(cr.id);
+    let approvals: Approval[];
+    try {
+      ({ approvals } = boundToLedger(cr, await store.approvals(cr.id), await deps.evidence(cr.id)));
+    } catch (err) {
+      const error = asFlaggateError(err);
+      if (await store.settle(cr.id, 'denied')) {
+        const refusal = decisionEntry({ decisionId: randomUUID(), actor: { ...cr.requester, claims: {} }, change: cr.change, context: cr.context, decision: { refused: { code: error.code, message: error.message }, policy: s.policy.revision } });
+        await record(linked(refusal, cr, []), false);
+      }
+      throw error;
+    }
     const decision = decideWith(cr, approvals);
     if (awaitsApprovals(decision)) return { status: 'pending', approvals };
     const decisionId = randomUUID();
@@ -233,7 +252,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     },
 
     async approve(id, approver, reason) {
-      const cr = await pending(id);
+      const cr = await pending(id, approver, reason);
       if (samePerson(approver.id, cr.requester.id)) {
         await refuse(cr, approver, reason, new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change'));
       }
@@ -249,7 +268,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     },
 
     async reject(id, reviewer, reason) {
-      const cr = await pending(id);
+      const cr = await pending(id, reviewer, reason);
       // The requester may withdraw their own change; anyone else needs a role that could approve it.
       const may = samePerson(reviewer.id, cr.requester.id) ? undefined : mayApprove(cr, reviewer);
       if (may && !may.allow) {
