@@ -1,14 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
-import { createAdapter } from './adapters/registry.js';
 import { changeRoutes, createApprovals, createApprovalTokenVerifier, openChangeStoreFor } from './approvals/index.js';
-import { seedFlagFile } from './adapters/flagd/index.js';
 import { createCheckpointer, createGroupCommit, openKeyring, openLedger, reconcileInDoubt, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { createControlApp } from './control/index.js';
-import { createFlagdFileForwarder, createHttpForwarder, type Forward } from './forward/index.js';
+import { platformPlugin } from './platforms/index.js';
 import { createIdentify } from './identify/index.js';
 import { exportLedger } from './export-ledger.js';
 import { createAttemptLimiter, createProxyApp } from './intercept/index.js';
@@ -51,11 +49,12 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     },
   });
   const { identify } = createIdentify({ identity: config.identity, dataDir: config.dataDir, tokenBytes: config.limits.tokenBytes, clock });
-  if (config.platform.name === 'flagd' && seedFlagFile(config.platform.targetUrl!)) {
-    logger.info('created the example flag file', { path: config.platform.targetUrl });
-  }
-  const adapter = await createAdapter(config.platform);
-  const forward = createForward(config.platform);
+  const plugin = platformPlugin(config.platform.name);
+  const seeded = plugin.seed?.(config.platform);
+  if (seeded) logger.info(seeded);
+  const platform = await plugin.create(config.platform);
+  const { forward } = platform;
+  const adapter = platform;
   const ledger = openLedger({ path: config.audit.file, chainId: config.audit.chainId, clock });
   const groupCommit = createGroupCommit(ledger);
   const keyring = await openKeyring(config.audit.keysDir, clock);
@@ -242,16 +241,6 @@ async function verifyLocal(ledger: Ledger, keyring: Keyring, timestamper: Timest
     trust: timestamper.trust,
   });
   return { ...chain, ok: chain.ok && timestamps.ok, timestamps };
-}
-
-function createForward(platform: Config['platform']): Forward {
-  switch (platform.name) {
-    case 'flagd':
-      return createFlagdFileForwarder({ path: platform.targetUrl! });
-    case 'unleash':
-      // Unleash admin tokens go bare in Authorization.
-      return createHttpForwarder({ baseUrl: platform.targetUrl!, token: platform.targetToken, timeoutMs: platform.timeoutMs });
-  }
 }
 
 function probe(check: () => unknown): { ok: boolean; detail?: string } {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { platformPlugin, platformPlugins } from '../platforms/index.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -52,7 +53,7 @@ export const configSchema = z
       .prefault({}),
     platform: z
       .object({
-        name: z.enum(['flagd', 'unleash']).default('flagd'),
+        name: z.enum(platformPlugins.map((p) => p.name) as [string, ...string[]]).default('flagd'),
         /** Base URL of the platform; for flagd, the flag file's path (relative to dataDir). */
         targetUrl: z.string().min(1).optional(),
         /** The platform credential only the sidecar holds. */
@@ -172,14 +173,11 @@ export const configSchema = z
     if (!c.identity.devIssuer && !c.identity.jwksUrl && !c.identity.jwksFile) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'set jwksUrl or jwksFile when the development issuer is off' });
     }
-    if (c.platform.name !== 'flagd' && c.platform.targetUrl && /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(c.platform.targetUrl)) {
-      ctx.addIssue({ code: 'custom', path: ['platform', 'targetUrl'], message: 'must not carry credentials; use platform.targetToken' });
+    for (const issue of platformPlugin(c.platform.name).check(c.platform)) {
+      ctx.addIssue({ code: 'custom', path: ['platform', issue.path], message: issue.message });
     }
     if (c.timestamp.tsaUrls.length > 0 && c.timestamp.trustAnchors.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['timestamp', 'trustAnchors'], message: 'external TSAs need at least one trust anchor PEM file' });
-    }
-    if (c.platform.name !== 'flagd' && !c.platform.targetUrl) {
-      ctx.addIssue({ code: 'custom', path: ['platform', 'targetUrl'], message: `required for platform ${c.platform.name}` });
     }
     const sinkNames = new Set<string>();
     c.replicate.sinks.forEach((sink, i) => {
