@@ -23,7 +23,7 @@ export function createUpstreamWatch(options: {
   onDiverged?(check: UpstreamCheck): void;
 }): UpstreamWatch {
   const now = options.now ?? Date.now;
-  const maxAgeMs = options.maxAgeMs ?? 5_000;
+  const maxAgeMs = options.maxAgeMs ?? 2_000;
   const waitMs = options.waitMs ?? 1_000;
   let last: UpstreamCheck[] = [];
   let at = Number.NEGATIVE_INFINITY;

@@ -14,6 +14,8 @@ import {
 import { verifyPostgresLedger } from '../../src/replicate/verify-postgres.js';
 import { sampleEntry } from '../support/entries.js';
 import { registerWriter, startPostgres, type PgCluster } from '../support/postgres.js';
+import { grantChainWriter } from '../../src/db-admin.js';
+import { runCli } from './sidecar-process.js';
 import { checkWriterLogin } from '../../src/replicate/index.js';
 import { startFlaggate } from '../../src/main.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -173,6 +175,30 @@ describe('one writer per chain', () => {
     dbCount += 1;
     const bare = await cluster.createDatabase(`bare_${dbCount}`);
     await expect(checkWriterLogin(bare, 'x', false)).rejects.toMatchObject({ code: 'REPLICATE_ROLE_UNREGISTERED', message: expect.stringContaining('flaggate db migrate') });
+  });
+});
+
+describe('flaggate db migrate and db grant', () => {
+  it('migrates as the owner, then registers a plain role per chain, refusing a privileged role and a silent reassignment', async () => {
+    dbCount += 1;
+    const url = await cluster.createDatabase(`admin_${dbCount}`);
+    expect(await runCli(['db', 'migrate', '--postgres', url])).toMatchObject({ code: 0, stdout: 'migrated\n' });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    cleanups.push(() => admin.end());
+    await admin.query(`DO $$ BEGIN CREATE ROLE grant_a LOGIN; CREATE ROLE grant_b LOGIN; CREATE ROLE grant_bypass LOGIN BYPASSRLS; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    const granted = await runCli(['db', 'grant', '--postgres', url, '--chain', 'eu-west', '--role', 'grant_a']);
+    expect(granted.code, granted.stderr).toBe(0);
+    expect(JSON.parse(granted.stdout)).toEqual({ chainId: 'eu-west', role: 'grant_a', previous: null });
+
+    await expect(grantChainWriter(url, { chainId: 'us-east', role: 'postgres' })).rejects.toMatchObject({ code: 'REPLICATE_ROLE_PRIVILEGED' });
+    await expect(grantChainWriter(url, { chainId: 'us-east', role: 'grant_bypass' })).rejects.toMatchObject({ code: 'REPLICATE_ROLE_PRIVILEGED', details: { privileged: ['bypassrls'] } });
+    await expect(grantChainWriter(url, { chainId: 'us-east', role: 'nobody_here' })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await expect(grantChainWriter(url, { chainId: 'eu-west', role: 'grant_b' })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('--reassign') });
+    expect(await grantChainWriter(url, { chainId: 'eu-west', role: 'grant_b', reassign: true })).toEqual({ chainId: 'eu-west', role: 'grant_b', previous: 'grant_a' });
+    expect((await admin.query('SELECT chain_id, role_name FROM flaggate.chain_writers')).rows).toEqual([{ chain_id: 'eu-west', role_name: 'grant_b' }]);
+    const member = await admin.query<{ m: boolean }>("SELECT pg_has_role('grant_b', 'flaggate_writer', 'MEMBER') AS m");
+    expect(member.rows[0]!.m).toBe(true);
   });
 });
 
