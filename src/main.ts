@@ -140,6 +140,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       clock,
     }),
     controlUrl: () => controlUrl,
+    evidence: (id) => changeStore.evidence(id),
   });
   stages.approvals = approvals;
 

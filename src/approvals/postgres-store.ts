@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { rowToEntry } from '../audit/index.js';
+import type { StoredRow } from '../audit/entry.js';
 import { FlaggateError } from '../errors.js';
 import { migrateChangeTables } from './postgres-schema.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
@@ -110,6 +112,14 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
         [issuer, jti, changeKey, at],
       );
       return spent === 1;
+    },
+    async evidence(id) {
+      // Entries of every chain: a change held by one replica may be approved through another.
+      const { rows } = await query<StoredRow>(
+        "SELECT seq::int AS seq, chain_id, prev_hash, hash, body FROM flaggate.audit_entries WHERE (body::jsonb ->> 'change_request_id') = $1 ORDER BY chain_id, seq",
+        [id],
+      );
+      return rows.map(rowToEntry);
     },
     close: () => pool.end(),
   };
