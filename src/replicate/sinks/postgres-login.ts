@@ -16,16 +16,14 @@ export interface WriterLogin {
   migrated: boolean;
 }
 
-/**
- * Asks the database what a role is (the connected login unless `role` is named): its attributes,
- * what it owns, its chains. Undefined for a role that does not exist.
- */
+/** Asks the database what the connected login is: its attributes, what it owns, its chains. */
 export async function inspectWriterLogin(db: pg.ClientBase | pg.Pool): Promise<WriterLogin> {
   const login = await inspectRole(db);
   if (!login) throw new TypeError('current_user has no pg_roles row');
   return login;
 }
 
+/** The same for a named role (the connected login when none is named); undefined when it does not exist. */
 export async function inspectRole(db: pg.ClientBase | pg.Pool, role?: string): Promise<WriterLogin | undefined> {
   const { rows } = await db.query<{ role: string; rolsuper: boolean; rolbypassrls: boolean; rolcreaterole: boolean; owns: boolean; migrated: boolean }>(
     `SELECT r.rolname::text AS role, r.rolsuper, r.rolbypassrls, r.rolcreaterole,
