@@ -15,7 +15,8 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, type Stages } from './pipeline.js';
 import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
-import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks } from './replicate/index.js';
+import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks, createUpstreamWatch } from './replicate/index.js';
+import { checkPostgresLogins } from './replicate/check-logins.js';
 
 export interface Flaggate {
   proxyUrl: string;
@@ -36,6 +37,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
   const metrics = createMetrics({ defaultMetrics: true });
+  // Before anything is opened: a sidecar that could write another's chain does not start.
+  await checkPostgresLogins(config, logger);
 
   const policy = await createPolicyEngine({ bundlePath: config.policy.bundle! });
   const policyWatch = watchPolicyBundle({
@@ -76,8 +79,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     metrics,
     logger,
   });
-  const sinks = createSinks(config.replicate.sinks);
-  const checkpointPublisher = createCheckpointPublisher({ source: ledger, sinks, logger });
+  const sinks = createSinks(config.replicate.sinks, { production: config.mode === 'production' });
+  const checkpointPublisher = createCheckpointPublisher({ source: ledger, sinks, logger, onConflict: (_sink, err) => metrics.errors.inc({ code: err.code }) });
   const replicator = createReplicator({
     source: ledger,
     sinks,
@@ -87,11 +90,18 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     maxBacklog: config.replicate.maxBacklog,
     batchSize: config.replicate.batchSize,
   });
-  // A cut or forked local chain is reported, not hidden; delivery to that sink then fails closed.
+  // A cut or forked local chain is reported, not hidden; delivery to that sink then fails closed,
+  // and the sidecar is not ready while the copies disagree.
   const checkUpstream = () => compareWithUpstream({ sinks, chainId: ledger.chainId, localHead: ledger.head, rowsAfter: ledger.rowsAfter });
-  for (const check of await checkUpstream()) {
-    if (!check.ok) logger.error('local chain disagrees with the upstream copy', { ...check });
-    else logger.info('upstream copy compared', { ...check });
+  const upstreamWatch = createUpstreamWatch({
+    check: checkUpstream,
+    onDiverged: (check) => {
+      metrics.errors.inc({ code: 'AUDIT_CHAIN_BROKEN' });
+      logger.error('local chain disagrees with the upstream copy', { ...check });
+    },
+  });
+  for (const check of await upstreamWatch.refresh()) {
+    if (check.ok) logger.info('upstream copy compared', { ...check });
   }
   replicator.nudge(); // drain whatever the last run left behind
 
@@ -198,10 +208,18 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
             return [`sink:${sink.name}`, { ok: behind <= config.replicate.maxBacklog, detail: `${behind} entries behind` }];
           }),
       );
+      const copies = Object.fromEntries(
+        (await upstreamWatch.current()).filter((c) => !c.ok).map((c) => [`upstream:${c.sink}`, { ok: false, code: 'AUDIT_CHAIN_BROKEN' as const, detail: `${c.kind}: ${c.message}` }]),
+      );
+      const checkpoints = Object.fromEntries(
+        [...checkpointPublisher.conflicts()].map(([sink, err]) => [`checkpoints:${sink}`, { ok: false, code: err.code, detail: err.message }]),
+      );
       return {
         ledger: probe(() => ledger.head()),
         policy: { ok: true, detail: policy.revision.revision },
         ...upstream,
+        ...copies,
+        ...checkpoints,
       };
     },
   });

@@ -17,8 +17,11 @@ export const sinkSchema = z.discriminatedUnion('type', [
     name: z.string().min(1).default('postgres'),
     url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
     required: z.boolean().default(true),
-    /** Create or update the schema on first use; off when the role has INSERT and SELECT only. */
-    migrate: z.boolean().default(true),
+    /**
+     * Create or update the schema on first use, as the schema owner: development only. Otherwise the
+     * owner runs `flaggate db migrate` and each sidecar logs in as its own registered writer role.
+     */
+    migrate: z.boolean().default(false),
   }),
   z.object({
     /** A SIEM: Splunk HEC JSON batches, or a webhook signed with HMAC-SHA256. */
@@ -183,6 +186,9 @@ export const configSchema = z
     c.replicate.sinks.forEach((sink, i) => {
       if (sinkNames.has(sink.name)) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'name'], message: `duplicate sink name "${sink.name}"` });
       sinkNames.add(sink.name);
+      if (sink.type === 'postgres' && sink.migrate && c.mode === 'production') {
+        ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'migrate'], message: 'a sidecar never migrates in production mode: the owner runs `flaggate db migrate`' });
+      }
       if (sink.type !== 'http') return;
       if (sink.format === 'splunk_hec' && !sink.token) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'token'], message: 'required for format splunk_hec' });
       if (sink.format === 'webhook' && !sink.secret) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'secret'], message: 'required for format webhook' });
