@@ -22,7 +22,13 @@ export function splitTarget(target: string): RequestTarget {
     if (c === 0x5c) throw refused(target, 'a backslash');
   }
   const q = target.indexOf('?');
-  return q === -1 ? { path: target, query: null } : { path: target.slice(0, q), query: target.slice(q + 1) };
+  const path = q === -1 ? target : target.slice(0, q);
+  // A client or proxy may resolve dot segments (RFC 3986 §5.2.4) before the platform routes.
+  for (const segment of path.split('/')) {
+    const dots = segment.replace(/%2e/gi, '.');
+    if (dots === '.' || dots === '..') throw refused(target, 'a dot segment');
+  }
+  return q === -1 ? { path, query: null } : { path, query: target.slice(q + 1) };
 }
 
 function refused(target: string, what: string): FlaggateError {

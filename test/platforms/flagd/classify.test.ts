@@ -36,7 +36,7 @@ describe('flagd classify', () => {
     { name: 'a missing content type', method: 'PUT', path: '/flags/a.b', body: JSON.stringify(definition), headers: {}, code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' },
     { name: 'a create without a key', method: 'POST', path: '/flags', body: JSON.stringify(definition), headers: json, code: 'ADAPT_BODY_MALFORMED' },
     { name: 'a key with a slash', method: 'POST', path: '/flags/a%2Fb/enable', body: '', headers: {}, code: 'ADAPT_ROUTE_UNKNOWN' },
-    { name: 'a dot-dot key', method: 'DELETE', path: '/flags/..', body: '', headers: {}, code: 'ADAPT_ROUTE_UNKNOWN' },
+    { name: 'a dot-dot key', method: 'DELETE', path: '/flags/..', body: '', headers: {}, code: 'ADAPT_TARGET_REFUSED' },
     { name: 'bad percent-encoding', method: 'GET', path: '/flags/%E0%A4%A', body: '', headers: {}, code: 'ADAPT_ROUTE_UNKNOWN' },
     { name: 'an unknown read route', method: 'GET', path: '/other', body: '', headers: {}, code: 'ADAPT_ROUTE_UNKNOWN' },
   ])('rejects $name with $code', ({ method, path, body, headers, code }) => {

@@ -182,9 +182,6 @@ describe('classifyUnleash', () => {
     { name: 'the path is outside /api/', method: 'GET', path: '/health' },
     { name: 'the path only starts like /api', method: 'POST', path: '/apix/admin/projects/default/features' },
     { name: 'the path is the root', method: 'GET', path: '/' },
-    { name: 'a segment is ..', method: 'POST', path: '/api/admin/projects/default/features/x/../../../archive/revive/y' },
-    { name: 'a segment is an encoded ..', method: 'POST', path: `${P}/%2e%2e/environments/production/on` },
-    { name: 'a segment is .', method: 'DELETE', path: `${P}/./checkout` },
     { name: 'a segment is empty', method: 'DELETE', path: `${P}//checkout` },
     { name: 'a parameter hides an encoded slash', method: 'DELETE', path: `${P}/a%2Fb` },
     { name: 'a parameter hides an encoded backslash', method: 'DELETE', path: `${P}/a%5Cb` },
@@ -203,6 +200,9 @@ describe('classifyUnleash', () => {
     { name: 'a backslash', method: 'DELETE', path: `${P}/a\\b` },
     { name: 'a raw space', method: 'DELETE', path: `${P}/a b` },
     { name: 'a raw non-ASCII character', method: 'DELETE', path: `${P}/caf\u00e9` },
+    { name: 'a segment is ..', method: 'POST', path: '/api/admin/projects/default/features/x/../../../archive/revive/y' },
+    { name: 'a segment is an encoded ..', method: 'POST', path: `${P}/%2e%2e/environments/production/on` },
+    { name: 'a segment is .', method: 'DELETE', path: `${P}/./checkout` },
   ])('refuses the target when $name', ({ method, path }) => {
     expect(() => classifyUnleash(request(method, path))).toThrow(expect.objectContaining({ code: 'ADAPT_TARGET_REFUSED' }));
   });
