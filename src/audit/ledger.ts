@@ -128,7 +128,10 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
 
   const head = () => lastRow.get() ?? { seq: 0, hash: GENESIS_HASH };
 
-  const prepare = (entry: NewEntry): PreparedEntry => {
+  const prepare = (given: NewEntry): PreparedEntry => {
+    // `unrecorded` is the ledger's to set: one carried over from a stored entry (an outcome built
+    // from its decision) is not the writer's claim, so it is dropped rather than refused.
+    const { unrecorded: _carried, ...entry } = given as NewEntry & { unrecorded?: unknown };
     const checked = prepareEntry(entry, limits);
     if (checked.ok) return { entry: checked.entry, unrecorded: null, [prepared]: true };
     const standIn = prepareEntry(standInEntry(entry, checked.unrecorded.message), limits);

@@ -79,7 +79,7 @@ export interface OutcomeFacts {
 
 /** The outcome entry chained after a decision: the same change, plus what happened to it. */
 export function outcomeEntry(decision: AuditEntry, o: OutcomeFacts): NewEntry {
-  const { chain_id: _c, seq: _s, prev_hash: _p, event_id: _e, timestamp_utc: _t, hash: _h, ...carried } = decision;
+  const { chain_id: _c, seq: _s, prev_hash: _p, event_id: _e, timestamp_utc: _t, hash: _h, unrecorded: _u, ...carried } = decision;
   return {
     ...carried,
     entry_type: 'change.outcome',
