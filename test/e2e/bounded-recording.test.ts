@@ -52,7 +52,7 @@ describe('bounded recording', () => {
     const big = JSON.stringify({ state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'on', metadata: { note: 'x'.repeat(1_000_000) } });
     await send(app, 'POST', '/flags/checkout.new-flow/enable', qa); // the files exist before measuring
     const before = bytesUnder(app.dataDir);
-    const replies = [];
+    const replies: Array<Awaited<ReturnType<typeof send>>> = [];
     for (let i = 0; i < 20; i += 1) replies.push(await send(app, 'PUT', '/flags/checkout.new-flow', qa, big));
     expect(replies.map((r) => r.code)).toEqual(Array(20).fill('POLICY_DENIED'));
     const grown = bytesUnder(app.dataDir) - before;
@@ -83,7 +83,7 @@ describe('bounded recording', () => {
   it('records refusals one by one up to the rate, then one summary per actor and window; others are still recorded', async () => {
     app = await startTestFlaggate({ 'audit.refusals.burst': 3, 'audit.refusals.perSecond': 0.001, 'audit.refusals.windowSeconds': 0.3 });
     const [qa, release, auditor] = await Promise.all([app.token('quinn', 'qa'), app.token('riley', 'release_engineer'), app.token('ada', 'auditor')]);
-    const flood = [];
+    const flood: Array<Awaited<ReturnType<typeof send>>> = [];
     for (let i = 0; i < 10; i += 1) flood.push(await send(app, 'POST', '/flags/checkout.new-flow/enable', qa));
     for (let i = 0; i < 10; i += 1) flood.push(await send(app, 'POST', '/flags/checkout.new-flow/enable', i % 2 ? 'forged' : null));
     // Every caller still gets its refusal and a decision id.
