@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'POLICY_EVAL_FAILED'
   | 'POLICY_BUNDLE_INVALID'
   | 'AUDIT_WRITE_FAILED'
+  | 'AUDIT_DISK_FULL'
+  | 'AUDIT_ENTRY_UNRECORDABLE'
   | 'AUDIT_CHAIN_BROKEN'
   | 'REPLICATE_UNACKED'
   | 'REPLICATE_ROLE_PRIVILEGED'
@@ -83,6 +85,13 @@ export const httpStatus: Record<ErrorCode, number> = {
   POLICY_EVAL_FAILED: 500,
   POLICY_BUNDLE_INVALID: 500,
   AUDIT_WRITE_FAILED: 503,
+  /**
+   * 503 with Retry-After rather than 507: the condition is the sidecar's and passes once space
+   * returns, and clients and load balancers already retry 503 + Retry-After; the code names it.
+   */
+  AUDIT_DISK_FULL: 503,
+  /** The change cannot be described by an audit entry (non-finite number, too deep, lone surrogate, too long a field): refused, a capped stand-in records it. */
+  AUDIT_ENTRY_UNRECORDABLE: 422,
   AUDIT_CHAIN_BROKEN: 500,
   REPLICATE_UNACKED: 503,
   /** The PostgreSQL login could write any chain (owner, superuser, BYPASSRLS, CREATEROLE): refused in production. */

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { changeRoutes, createApprovals, createApprovalTokenVerifier, openChangeStoreFor } from './approvals/index.js';
+import { refusalSummaryEntry } from './audit/new-entry.js';
 import { createCheckpointer, createGroupCommit, openKeyring, openLedger, reconcileInDoubt, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
@@ -9,10 +10,10 @@ import { createControlApp } from './control/index.js';
 import { platformPlugin } from './platforms/index.js';
 import { createIdentify } from './identify/index.js';
 import { exportLedger } from './export-ledger.js';
-import { createAttemptLimiter, createProxyApp } from './intercept/index.js';
+import { createProxyApp, createRefusalLimiter } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { errorReply, handleRequest, type Stages } from './pipeline.js';
+import { errorReply, handleRequest, replicateRefusal, type Stages } from './pipeline.js';
 import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
 import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks, createUpstreamWatch } from './replicate/index.js';
@@ -60,6 +61,12 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const adapter = platform;
   const ledger = openLedger({ path: config.audit.file, chainId: config.audit.chainId, clock });
   const groupCommit = createGroupCommit(ledger);
+  const refusals = createRefusalLimiter({
+    perSecond: config.audit.refusals.perSecond,
+    burst: config.audit.refusals.burst,
+    windowMs: config.audit.refusals.windowSeconds * 1000,
+    clock,
+  });
   const keyring = await openKeyring(config.audit.keysDir, clock);
   const checkpointer = createCheckpointer({
     ledger,
@@ -122,9 +129,22 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     },
     timestamp: timestamper,
     replicate: replicator,
-    attempts: createAttemptLimiter({ perSecond: 5, burst: 50, clock }),
+    refusals,
     forward,
   };
+  // Refusals counted beyond an actor's rate are recorded as one summary entry per actor and window.
+  const recordRefusalSummaries = async (all: boolean) => {
+    for (const summary of refusals.drain(all)) {
+      try {
+        const entry = await stages.record.append(refusalSummaryEntry({ ...summary, platform: adapter.name, policy: policy.revision }));
+        await replicateRefusal(stages, entry, logger);
+      } catch (err) {
+        logger.error('refusal summary not recorded', { actor: summary.actor.id, refusals: summary.refusals, error: String(err) });
+      }
+    }
+  };
+  const summaryTimer = setInterval(() => void recordRefusalSummaries(false), Math.min(1000, config.audit.refusals.windowSeconds * 1000));
+  summaryTimer.unref();
   const changeStore = openChangeStoreFor(config);
   let controlUrl: string | undefined;
   const approvals = createApprovals({
@@ -238,6 +258,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     reloadPolicy: policyWatch.reloadNow,
     async close() {
       await Promise.all([closeServer(proxy.server), closeServer(control.server)]);
+      clearInterval(summaryTimer);
+      await recordRefusalSummaries(true);
       policyWatch.close();
       await checkpointer.close();
       timestamper.close();

@@ -129,6 +129,17 @@ export const configSchema = z
         groupCommit: z.boolean().default(true),
         /** The checkpoint signing keyring (relative to dataDir). */
         keysDir: z.string().min(1).default('audit-keys'),
+        /**
+         * Refused writes recorded one by one, per actor (the unauthenticated one too): `perSecond`
+         * with bursts of `burst`; beyond that they are counted and summarized in one entry per window.
+         */
+        refusals: z
+          .object({
+            perSecond: z.coerce.number().positive().default(5),
+            burst: z.coerce.number().int().positive().default(50),
+            windowSeconds: z.coerce.number().positive().default(60),
+          })
+          .prefault({}),
       })
       .prefault({}),
     timestamp: z
