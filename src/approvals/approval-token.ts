@@ -3,7 +3,7 @@ import { decodeJwt } from 'jose';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { FlaggateError } from '../errors.js';
-import { checkAlgorithms, fileKeys, remoteKeys, verifyCompactJwt, type GetKey } from '../identify/index.js';
+import { checkAlgorithms, fileKeys, isServiceAccount, remoteKeys, verifyCompactJwt, type GetKey } from '../identify/index.js';
 import type { Approval } from './store.js';
 
 /** What an approval token must be bound to: the held request's method, path and body digest. */
@@ -93,6 +93,8 @@ export function createApprovalTokenVerifier(deps: {
       approval: {
         approverId: personKey(subjectOf(payload, approver.subjectClaim)),
         roles,
+        // A token naming a service account is that account's approval, whatever system signed it.
+        authMethod: isServiceAccount(payload, undefined) ? 'client-credentials' : 'jwt',
         approvedAt: new Date(deps.clock.now()).toISOString(),
         reason: null,
         proof: `token:${approver.issuer}#${jti}`,

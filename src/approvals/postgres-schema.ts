@@ -41,11 +41,15 @@ CREATE TABLE IF NOT EXISTS flaggate.change_approvals (
   change_request_id text NOT NULL REFERENCES flaggate.change_requests (id),
   approver_id       text NOT NULL,
   roles             text NOT NULL,
+  auth_method       text,
   approved_at       text NOT NULL,
   reason            text,
   proof             text,
   PRIMARY KEY (change_request_id, approver_id)
 );
+
+-- Columns added since the first version (rows before keep NULL).
+ALTER TABLE flaggate.change_approvals ADD COLUMN IF NOT EXISTS auth_method text;
 
 CREATE TABLE IF NOT EXISTS flaggate.approval_token_jtis (
   issuer     text NOT NULL,

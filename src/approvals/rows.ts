@@ -1,4 +1,5 @@
 import type { FlagChange } from '../adapters/adapter.js';
+import type { AuthMethod } from '../identify/actor.js';
 import type { ChangeContext } from '../intercept/change-context.js';
 import type { Approval, ChangeRequest, ChangeStatus } from './store.js';
 
@@ -25,6 +26,7 @@ export interface ChangeRow {
 export interface ApprovalRow {
   approver_id: string;
   roles: string;
+  auth_method: string | null;
   approved_at: string;
   reason: string | null;
   proof: string | null;
@@ -77,5 +79,5 @@ export function toRequest(r: ChangeRow): ChangeRequest {
 }
 
 export function toApproval(r: ApprovalRow): Approval {
-  return { approverId: r.approver_id, roles: JSON.parse(r.roles) as string[], approvedAt: r.approved_at, reason: r.reason, proof: r.proof };
+  return { approverId: r.approver_id, roles: JSON.parse(r.roles) as string[], authMethod: r.auth_method as AuthMethod | null, approvedAt: r.approved_at, reason: r.reason, proof: r.proof };
 }

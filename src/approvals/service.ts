@@ -67,7 +67,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     return s.policy.decide({
       actor: cr.requester,
       change: cr.change,
-      approvals: approvals.map((a) => ({ approverId: a.approverId, roles: a.roles, approvedAt: a.approvedAt })),
+      approvals: approvals.map((a) => ({ approverId: a.approverId, roles: a.roles, approvedAt: a.approvedAt, authMethod: a.authMethod })),
       context: { ...cr.context, timeUtc: now() },
     });
   }
@@ -233,7 +233,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       const may = mayApprove(cr, approver);
       if (!may.allow) await refuse(cr, approver, reason, new FlaggateError('APPROVAL_ROLE_MISSING', may.reasons.join('; '), { details: { approverRoles: cr.approverRoles } }));
       // Stored by person key, so the store's uniqueness also catches the same person in another case.
-      const approval: Approval = { approverId: personKey(approver.id), roles: [...approver.roles], approvedAt: now(), reason, proof: null };
+      const approval: Approval = { approverId: personKey(approver.id), roles: [...approver.roles], authMethod: approver.authMethod, approvedAt: now(), reason, proof: null };
       if (!(await store.addApproval(cr.id, approval))) {
         await refuse(cr, approver, reason, new FlaggateError('APPROVAL_DUPLICATE', `${approver.id} already approved this change; each approver counts once`));
       }

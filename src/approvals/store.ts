@@ -1,5 +1,5 @@
 import type { FlagChange } from '../adapters/adapter.js';
-import type { Actor } from '../identify/actor.js';
+import type { Actor, AuthMethod } from '../identify/actor.js';
 import type { ChangeContext } from '../intercept/change-context.js';
 
 /**
@@ -34,6 +34,8 @@ export interface ChangeRequest {
 export interface Approval {
   approverId: string;
   roles: string[];
+  /** How the approver authenticated (`client-credentials`: a service account); null in rows stored before it was kept, which then count for nobody. */
+  authMethod: AuthMethod | null;
   approvedAt: string;
   reason: string | null;
   /** `token:<issuer>#<jti>` for an approval token; null for a control-port approval. */

@@ -25,6 +25,8 @@ interface Sidecar {
   clock: ReturnType<typeof fixedClock>;
   dataDir: string;
   token(sub: string, ...roles: string[]): Promise<string>;
+  /** A client-credentials token: a service account, no person behind it. */
+  serviceToken(sub: string, ...roles: string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,23 @@ const temps: Array<{ cleanup(): void }> = [];
 let gateKey: TestKey;
 let strangerKey: TestKey;
 let twoApproverBundle: string;
+let botApproverBundle: string;
+
+type PolicyConfig = { critical_approval: { required_approvals: number; service_account_approvers: string[] } };
+
+/** The real policies with their data edited, compiled to a bundle of their own. */
+function bundleWith(name: string, edit: (config: PolicyConfig) => void): string {
+  const tmp = makeTempDir(`flaggate-${name}-`);
+  temps.push(tmp);
+  cpSync(join(repoRoot, 'policies'), join(tmp.dir, 'policies'), { recursive: true });
+  const dataPath = join(tmp.dir, 'policies', 'data.json');
+  const data = JSON.parse(readFileSync(dataPath, 'utf8')) as { flaggate: { config: PolicyConfig } };
+  edit(data.flaggate.config);
+  writeFileSync(dataPath, JSON.stringify(data));
+  const bundle = join(tmp.dir, `${name}.tar.gz`);
+  execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build-policies.mjs'), '--policies', join(tmp.dir, 'policies'), '--bundle', bundle], { stdio: 'ignore' });
+  return bundle;
+}
 
 async function start(overrides: Record<string, unknown> = {}): Promise<Sidecar> {
   const tmp = makeTempDir('flaggate-approvals-');
@@ -55,6 +74,7 @@ async function start(overrides: Record<string, unknown> = {}): Promise<Sidecar> 
     clock,
     dataDir: tmp.dir,
     token: (sub, ...roles) => mintDevToken({ dataDir: tmp.dir, sub, roles, clock, ttlSeconds: 7 * 24 * 3600 }),
+    serviceToken: (sub, ...roles) => mintDevToken({ dataDir: tmp.dir, sub, roles, clock, ttlSeconds: 7 * 24 * 3600, claims: { gty: 'client-credentials' } }),
     stop: () => app.close(),
   };
 }
@@ -95,17 +115,11 @@ function gateToken(claims: Record<string, unknown> = {}, key = gateKey, iss = GA
 
 beforeAll(async () => {
   [gateKey, strangerKey] = await Promise.all([testKey('ES256', 'gate-1'), testKey('ES256', 'gate-1')]);
-  // The real policies with two approvers required, for the "counted twice" case.
   ensureOpa();
-  const tmp = makeTempDir('flaggate-two-approvers-');
-  temps.push(tmp);
-  cpSync(join(repoRoot, 'policies'), join(tmp.dir, 'policies'), { recursive: true });
-  const dataPath = join(tmp.dir, 'policies', 'data.json');
-  const data = JSON.parse(readFileSync(dataPath, 'utf8')) as { flaggate: { config: { critical_approval: { required_approvals: number } } } };
-  data.flaggate.config.critical_approval.required_approvals = 2;
-  writeFileSync(dataPath, JSON.stringify(data));
-  twoApproverBundle = join(tmp.dir, 'two.tar.gz');
-  execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build-policies.mjs'), '--policies', join(tmp.dir, 'policies'), '--bundle', twoApproverBundle], { stdio: 'ignore' });
+  // The real policies with two approvers required, for the "counted twice" case.
+  twoApproverBundle = bundleWith('two-approvers', (c) => (c.critical_approval.required_approvals = 2));
+  // ... and with one service account listed as an approver.
+  botApproverBundle = bundleWith('bot-approver', (c) => (c.critical_approval.service_account_approvers = ['release-bot']));
 }, 120_000);
 
 afterAll(() => {
@@ -200,6 +214,48 @@ describe('separation of duties', () => {
     expect(flagState(s)).toBe('ENABLED');
     const steps = entries(s).filter((e) => e.change_request_id === id).map((e) => `${e.entry_type}:${String(e.decision.error_code)}`);
     expect(steps).toEqual(['change.requested:null', 'change.approved:null', 'change.approved:APPROVAL_DUPLICATE', 'change.approved:APPROVAL_DUPLICATE', 'change.approved:null', 'change.decision:null', 'change.outcome:null']);
+  });
+});
+
+describe('separation of duties: service accounts', () => {
+  let s: Sidecar;
+  let listed: Sidecar;
+  beforeAll(async () => {
+    [s, listed] = await Promise.all([start(), start({ 'policy.bundle': botApproverBundle })]);
+  });
+  afterAll(() => Promise.all([s.stop(), listed.stop()]));
+
+  it('refuses the approval of a client-credentials actor with an approver role, records it and applies nothing', async () => {
+    const { json } = await propose(s, await s.token('rita', 'release_engineer'));
+    const id = String(json.changeRequestId);
+    const res = await review(s, id, 'approve', await s.serviceToken('release-bot', 'release_engineer'), 'pipeline green');
+    expect(res).toMatchObject({ status: 403, json: { code: 'APPROVAL_ROLE_MISSING' } });
+    expect(String(res.json.message)).toMatch(/service account release-bot may not approve/);
+    expect(flagState(s)).toBe('DISABLED');
+    expect(entries(s).filter((e) => e.change_request_id === id).at(-1)).toMatchObject({
+      entry_type: 'change.approved',
+      actor: { id: 'release-bot', auth_method: 'client-credentials' },
+      decision: { allow: false, error_code: 'APPROVAL_ROLE_MISSING' },
+    });
+    // A person still can.
+    expect(await review(s, id, 'approve', await s.token('sam', 'release_engineer'))).toMatchObject({ status: 200, json: { status: 'applied' } });
+  });
+
+  it('does not count an approval token naming a service account: the change is held', async () => {
+    const token = await gateToken({ sub: 'release-bot', gty: 'client-credentials', htu: '/flags/payments.instant-payouts/disable' });
+    const res = await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': token }, '/flags/payments.instant-payouts/disable');
+    expect(res.status).toBe(202);
+    expect(flagState(s)).toBe('ENABLED');
+  });
+
+  it('counts a service account the policy data lists as an approver', async () => {
+    const { json } = await propose(listed, await listed.token('rita', 'release_engineer'));
+    const id = String(json.changeRequestId);
+    expect(await review(listed, id, 'approve', await listed.serviceToken('other-bot', 'release_engineer'))).toMatchObject({ status: 403, json: { code: 'APPROVAL_ROLE_MISSING' } });
+    expect(await review(listed, id, 'approve', await listed.serviceToken('release-bot', 'release_engineer'))).toMatchObject({ status: 200, json: { status: 'applied' } });
+    expect(flagState(listed)).toBe('ENABLED');
+    const decision = entries(listed).find((e) => e.change_request_id === id && e.entry_type === 'change.decision');
+    expect(decision).toMatchObject({ decision: { allow: true }, approval: { approved_by: ['release-bot'] } });
   });
 });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresChangeStore, openSqliteChangeStore, type ChangeRequest, type ChangeStore } from '../../src/approvals/index.js';
@@ -30,7 +31,7 @@ function request(overrides: Partial<ChangeRequest> = {}): ChangeRequest {
   };
 }
 
-const approval = (approverId: string, at = '2030-01-07T10:05:00.000Z') => ({ approverId, roles: ['release_engineer'], approvedAt: at, reason: 'reviewed', proof: null });
+const approval = (approverId: string, at = '2030-01-07T10:05:00.000Z') => ({ approverId, roles: ['release_engineer'], authMethod: 'jwt' as const, approvedAt: at, reason: 'reviewed', proof: null });
 
 interface Pair {
   /** Two stores on the same data, as two replicas would hold them. */
@@ -218,6 +219,23 @@ describe('openPostgresChangeStore', () => {
       expect(await stores[0]!.list()).toEqual([]);
     } finally {
       await Promise.all([...sinks.map((k) => k.close()), ...stores.map((st) => st.close())]);
+    }
+  });
+});
+
+describe('openSqliteChangeStore on a ledger file made before approvals kept how the approver authenticated', () => {
+  it('adds the column, and earlier approvals read back with authMethod null (counted for nobody by the policy)', async () => {
+    const path = `${temp.dir}/old-ledger.sqlite`;
+    const db = new Database(path);
+    db.exec(`CREATE TABLE change_approvals (change_request_id TEXT NOT NULL, approver_id TEXT NOT NULL, roles TEXT NOT NULL,
+      approved_at TEXT NOT NULL, reason TEXT, proof TEXT, PRIMARY KEY (change_request_id, approver_id));
+      INSERT INTO change_approvals VALUES ('cr-1', 'sam', '["release_engineer"]', '2030-01-07T10:05:00.000Z', NULL, NULL);`);
+    db.close();
+    const store = openSqliteChangeStore(path);
+    try {
+      expect(await store.approvals('cr-1')).toEqual([{ approverId: 'sam', roles: ['release_engineer'], authMethod: null, approvedAt: '2030-01-07T10:05:00.000Z', reason: null, proof: null }]);
+    } finally {
+      await store.close();
     }
   });
 });
