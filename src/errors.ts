@@ -43,6 +43,8 @@ export type ErrorCode =
   | 'APPROVAL_ROLE_MISSING'
   | 'APPROVAL_TOKEN_MISMATCH'
   | 'APPROVAL_TOKEN_REPLAYED'
+  | 'APPROVAL_TOKEN_LIFETIME'
+  | 'APPROVAL_TOKEN_REQUESTER'
   | 'CONTROL_FORBIDDEN'
   | 'CONTROL_NOT_FOUND'
   | 'CONTROL_BAD_REQUEST'
@@ -90,6 +92,10 @@ export const httpStatus: Record<ErrorCode, number> = {
   APPROVAL_ROLE_MISSING: 403,
   APPROVAL_TOKEN_MISMATCH: 403,
   APPROVAL_TOKEN_REPLAYED: 409,
+  /** An approval token without `iat`, issued in the future, or living or kept longer than `approvals.tokenMaxLifetimeSeconds`. */
+  APPROVAL_TOKEN_LIFETIME: 403,
+  /** An approval token that names no requester, or another one than the person asking. */
+  APPROVAL_TOKEN_REQUESTER: 403,
   CONTROL_FORBIDDEN: 403,
   CONTROL_NOT_FOUND: 404,
   CONTROL_BAD_REQUEST: 400,

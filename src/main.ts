@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { createAdapter } from './adapters/registry.js';
-import { changeRoutes, createApprovals, createApprovalTokenVerifier, openChangeStoreFor } from './approvals/index.js';
+import { changeRoutes, changeStoreKind, createApprovals, createApprovalTokenVerifier, openChangeStoreFor } from './approvals/index.js';
 import { seedFlagFile } from './adapters/flagd/index.js';
 import { createCheckpointer, createGroupCommit, openKeyring, openLedger, reconcileInDoubt, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
 import type { Clock } from './clock.js';
@@ -127,6 +127,9 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       issuers: config.approvals.issuers,
       leewaySeconds: config.identity.leewaySeconds,
       tokenBytes: config.limits.tokenBytes,
+      maxLifetimeSeconds: config.approvals.tokenMaxLifetimeSeconds,
+      chainId: config.audit.chainId,
+      sharedJtis: changeStoreKind(config) === 'postgres',
       clock,
     }),
     controlUrl: () => controlUrl,

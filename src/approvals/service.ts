@@ -205,7 +205,13 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     async review(h) {
       const token = h.req.headers['x-flaggate-approval'];
       if (token === undefined) return { held: await hold(h, []) };
-      const claims = await deps.verifyApprovalToken(token.trim(), { method: h.req.method, path: h.req.path, bodySha256: h.req.bodySha256 });
+      const claims = await deps.verifyApprovalToken(token.trim(), {
+        method: h.req.method,
+        path: h.req.path,
+        bodySha256: h.req.bodySha256,
+        requesterId: h.actor.id,
+        ticket: h.context.ticket,
+      });
       if (samePerson(claims.approval.approverId, h.actor.id)) throw new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change');
       if (!(await store.spendJti(claims.issuer, claims.jti, h.req.bodySha256, isoUtc(s.clock.now())))) {
         throw new FlaggateError('APPROVAL_TOKEN_REPLAYED', 'this approval token was already used', { details: { jti: claims.jti } });

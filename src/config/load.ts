@@ -28,6 +28,7 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_OIDC_GROUPS_CLAIM', ['identity', 'groupsClaim']],
   ['FLAGGATE_APPROVAL_EXPIRY_SECONDS', ['approvals', 'expirySeconds']],
   ['FLAGGATE_APPROVALS_STORE', ['approvals', 'store']],
+  ['FLAGGATE_APPROVAL_TOKEN_MAX_LIFETIME_SECONDS', ['approvals', 'tokenMaxLifetimeSeconds']],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

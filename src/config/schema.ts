@@ -100,9 +100,13 @@ export const configSchema = z
               algorithms: z.array(z.string().min(1)).min(1).default(['EdDSA', 'ES256', 'RS256', 'PS256']),
               /** The claim naming the approver the way the identity provider names people (its `sub` by default). */
               subjectClaim: z.string().min(1).default('sub'),
+              /** The claim naming the requester whose change the token approves, compared like `subjectClaim`. */
+              requesterClaim: z.string().min(1).default('requester'),
             }),
           )
           .default([]),
+        /** Approval tokens may live at most this long from their `iat` (and are refused once that old). */
+        tokenMaxLifetimeSeconds: z.coerce.number().int().positive().max(7 * 24 * 3600).default(900),
       })
       .prefault({}),
     policy: z

@@ -102,14 +102,17 @@ function flagState(s: Sidecar): string {
   return file.flags['payments.instant-payouts']!.state;
 }
 
-/** An approval token from the gate, bound to the critical change unless the claims say otherwise. */
-function gateToken(claims: Record<string, unknown> = {}, key = gateKey, iss = GATE, aud = 'flaggate-approval', now = NOW) {
+// The change stores are local in these tests, so approval tokens name the sidecar's chain.
+const AUD = 'flaggate-approval:local';
+
+/** An approval token from the gate for rita's critical change, unless the claims say otherwise. */
+function gateToken(claims: Record<string, unknown> = {}, key = gateKey, iss = GATE, aud = AUD, now = NOW) {
   return signWith(key, {
     iss,
     aud,
     sub: 'sam',
     now,
-    claims: { jti: randomUUID(), change_sha256: EMPTY_SHA256, htm: 'POST', htu: CRITICAL, roles: ['release_engineer'], ...claims },
+    claims: { jti: randomUUID(), change_sha256: EMPTY_SHA256, htm: 'POST', htu: CRITICAL, requester: 'rita', roles: ['release_engineer'], ...claims },
   });
 }
 
@@ -309,12 +312,21 @@ describe('approval tokens (X-Flaggate-Approval)', () => {
   });
 
   it.each([
-    { name: 'alg: none', code: 'IDENTIFY_ALG_NOT_ALLOWED', token: async () => unsecuredToken({ iss: GATE, aud: 'flaggate-approval', sub: 'sam', exp: NOW + 60, jti: 'x' }) },
-    { name: 'HS256 keyed with the issuer public key', code: 'IDENTIFY_ALG_NOT_ALLOWED', token: () => hmacWithPublicKey(gateKey, { iss: GATE, aud: 'flaggate-approval', sub: 'sam', exp: NOW + 60, jti: 'x' }) },
-    { name: 'expired', code: 'IDENTIFY_TOKEN_EXPIRED', token: () => gateToken({}, gateKey, GATE, 'flaggate-approval', NOW - 3600) },
-    { name: 'not yet valid', code: 'IDENTIFY_TOKEN_NOT_YET_VALID', token: () => gateToken({}, gateKey, GATE, 'flaggate-approval', NOW + 3600) },
+    { name: 'alg: none', code: 'IDENTIFY_ALG_NOT_ALLOWED', token: async () => unsecuredToken({ iss: GATE, aud: AUD, sub: 'sam', exp: NOW + 60, jti: 'x' }) },
+    { name: 'HS256 keyed with the issuer public key', code: 'IDENTIFY_ALG_NOT_ALLOWED', token: () => hmacWithPublicKey(gateKey, { iss: GATE, aud: AUD, sub: 'sam', exp: NOW + 60, jti: 'x' }) },
+    { name: 'expired', code: 'IDENTIFY_TOKEN_EXPIRED', token: () => gateToken({}, gateKey, GATE, AUD, NOW - 3600) },
+    { name: 'not yet valid', code: 'IDENTIFY_TOKEN_NOT_YET_VALID', token: () => gateToken({}, gateKey, GATE, AUD, NOW + 3600) },
     { name: 'from another issuer', code: 'IDENTIFY_ISSUER_MISMATCH', token: () => gateToken({}, gateKey, 'https://evil.test') },
     { name: 'for another audience', code: 'IDENTIFY_AUDIENCE_MISMATCH', token: () => gateToken({}, gateKey, GATE, 'someone-else') },
+    { name: 'for any sidecar while spent jtis are local', code: 'IDENTIFY_AUDIENCE_MISMATCH', token: () => gateToken({}, gateKey, GATE, 'flaggate-approval') },
+    { name: "for another sidecar's chain", code: 'IDENTIFY_AUDIENCE_MISMATCH', token: () => gateToken({}, gateKey, GATE, 'flaggate-approval:replica-b') },
+    { name: 'without iat', code: 'APPROVAL_TOKEN_LIFETIME', token: () => gateToken({ iat: undefined }) },
+    { name: 'living longer than the cap', code: 'APPROVAL_TOKEN_LIFETIME', token: () => gateToken({ exp: NOW + 901 }) },
+    { name: 'issued longer ago than the cap', code: 'APPROVAL_TOKEN_LIFETIME', token: () => gateToken({ iat: NOW - 1000, nbf: NOW - 1000, exp: NOW + 60 }) },
+    { name: 'issued in the future', code: 'APPROVAL_TOKEN_LIFETIME', token: () => gateToken({ iat: NOW + 600, exp: NOW + 900 }) },
+    { name: 'naming no requester', code: 'APPROVAL_TOKEN_REQUESTER', token: () => gateToken({ requester: undefined }) },
+    { name: "issued for another person's change", code: 'APPROVAL_TOKEN_REQUESTER', token: () => gateToken({ requester: 'riley' }) },
+    { name: 'issued for another ticket', code: 'APPROVAL_TOKEN_MISMATCH', token: () => gateToken({ ticket: 'CHG-7' }) },
     { name: 'signed under an unknown kid', code: 'IDENTIFY_KEY_UNKNOWN', token: () => signWith({ ...strangerKey, kid: 'gate-9' }, { iss: GATE, aud: 'flaggate-approval', sub: 'sam', now: NOW, claims: { jti: 'x' } }) },
     { name: 'signed by another key under the trusted kid', code: 'IDENTIFY_TOKEN_INVALID', token: () => gateToken({}, strangerKey) },
     { name: 'its payload altered after signing', code: 'IDENTIFY_TOKEN_INVALID', token: async () => withPayload(await gateToken({ roles: ['qa'] }), (c) => ({ ...c, roles: ['release_engineer'] })) },
@@ -327,6 +339,27 @@ describe('approval tokens (X-Flaggate-Approval)', () => {
     expect(res.json).toMatchObject({ code });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(entries(s).find((e) => e.decision_id === res.decisionId)).toMatchObject({ entry_type: 'change.decision', decision: { allow: false, error_code: code } });
+  });
+
+  it('accepts a token naming the ticket of the request, the requester in another letter case', async () => {
+    const res = await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': await gateToken({ ticket: 'CHG-9', requester: 'Rita', htu: '/flags/payments.instant-payouts/disable' }) }, '/flags/payments.instant-payouts/disable');
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses at another sidecar a token spent at this one (each keeps its own spent jtis)', async () => {
+    const other = await start({ 'audit.chainId': 'replica-b' });
+    try {
+      const token = await gateToken();
+      expect((await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': token })).status).toBe(200);
+      const replay = await propose(other, await other.token('rita', 'release_engineer'), { 'x-flaggate-approval': token });
+      expect(replay).toMatchObject({ status: 401, json: { code: 'IDENTIFY_AUDIENCE_MISMATCH' } });
+      expect(flagState(other)).toBe('DISABLED');
+      const forB = await gateToken({}, gateKey, GATE, 'flaggate-approval:replica-b');
+      expect((await propose(other, await other.token('rita', 'release_engineer'), { 'x-flaggate-approval': forB })).status).toBe(200);
+      expect(flagState(other)).toBe('ENABLED');
+    } finally {
+      await other.stop();
+    }
   });
 
   it('holds a change whose approval token holds a role that does not count', async () => {
