@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'CHANGE_NOT_PENDING'
   | 'CHANGE_EXPIRED'
   | 'CHANGE_STALE'
+  | 'CHANGE_HELD_ELSEWHERE'
   | 'APPROVAL_SELF'
   | 'APPROVAL_DUPLICATE'
   | 'APPROVAL_ROLE_MISSING'
@@ -87,6 +88,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   CHANGE_EXPIRED: 410,
   /** The flag changed on the platform since the request was held: it must be requested again. */
   CHANGE_STALE: 409,
+  /** A held change approved through a sidecar that did not hold it (another chain or platform target). */
+  CHANGE_HELD_ELSEWHERE: 409,
   APPROVAL_SELF: 403,
   APPROVAL_DUPLICATE: 409,
   APPROVAL_ROLE_MISSING: 403,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { createAdapter } from './adapters/registry.js';
@@ -133,6 +134,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       clock,
     }),
     controlUrl: () => controlUrl,
+    sidecar: { chainId: config.audit.chainId, platform: adapter.name, targetSha256: sha256Hex(config.platform.targetUrl ?? '') },
+    peerChains: config.approvals.peerChains,
   });
   stages.approvals = approvals;
 
@@ -280,4 +283,8 @@ function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }

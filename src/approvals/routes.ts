@@ -67,6 +67,7 @@ function summary(cr: ChangeRequest) {
     ticket: cr.context.ticket ?? null,
     requiredApprovals: cr.requiredApprovals,
     approverRoles: cr.approverRoles,
+    heldBy: cr.heldBy,
   };
 }
 

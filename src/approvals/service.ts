@@ -12,7 +12,7 @@ import { awaitsApprovals, denied, forwardDecided, replicateRefusal, type Approva
 import type { Decision } from '../policy/decision.js';
 import type { VerifyApprovalToken } from './approval-token.js';
 import { approvalFacts, linked, stepEntry } from './entries.js';
-import type { Approval, ChangeRequest, ChangeStatus, ChangeStore } from './store.js';
+import type { Approval, ChangeRequest, ChangeStatus, ChangeStore, HeldBy } from './store.js';
 
 export interface ApprovalsDeps {
   stages: Stages;
@@ -22,6 +22,10 @@ export interface ApprovalsDeps {
   verifyApprovalToken: VerifyApprovalToken;
   /** The control port's base URL once it listens, for `approveUrl`. */
   controlUrl(): string | undefined;
+  /** This sidecar: its chain and the platform target it forwards to; held changes are bound to it. */
+  sidecar: HeldBy;
+  /** Other chains whose held changes this sidecar may apply when it fronts the same target (a fleet of replicas). */
+  peerChains: readonly string[];
 }
 
 /** What applying a held change led to. */
@@ -116,6 +120,24 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     return cr;
   }
 
+  /**
+   * Why this sidecar may not apply a held change, if it may not: it was held for another platform
+   * target, or by a chain that is neither this one nor a listed peer, or by a version that did not
+   * record where it was held.
+   */
+  function heldElsewhere(cr: ChangeRequest): FlaggateError | undefined {
+    const here = deps.sidecar;
+    const by = cr.heldBy;
+    const refuse = (why: string, reason: string) =>
+      new FlaggateError('CHANGE_HELD_ELSEWHERE', `change request ${cr.id} ${why}; approve it through the sidecar that held it`, {
+        details: { reason, heldBy: by, here: { chainId: here.chainId, platform: here.platform } },
+      });
+    if (by === null) return refuse('does not say which sidecar held it', 'unbound');
+    if (by.platform !== here.platform || by.targetSha256 !== here.targetSha256) return refuse(`was held for another platform target (${by.platform})`, 'target');
+    if (by.chainId !== here.chainId && !deps.peerChains.includes(by.chainId)) return refuse(`was held by chain ${by.chainId}, not a peer of this sidecar`, 'chain');
+    return undefined;
+  }
+
   async function pending(id: string): Promise<ChangeRequest> {
     const cr = await current(id);
     if (cr.status === 'expired') throw new FlaggateError('CHANGE_EXPIRED', `change request ${id} expired at ${cr.expiresAt}; request it again`);
@@ -142,6 +164,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       context: h.context,
       requiredApprovals: h.decision.requiredApprovals,
       approverRoles: h.decision.approverRoles,
+      heldBy: { ...deps.sidecar },
     };
     const requested = decisionEntry({ decisionId: h.decisionId, actor: h.actor, change: h.change, context: h.context, decision: h.decision });
     await record(
@@ -165,6 +188,8 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 
   /** With enough approvals: policy again, platform state again, then the stored request exactly. */
   async function apply(cr: ChangeRequest): Promise<ApplyResult> {
+    const elsewhere = heldElsewhere(cr);
+    if (elsewhere) throw elsewhere;
     const approvals = await store.approvals(cr.id);
     const decision = decideWith(cr, approvals);
     if (awaitsApprovals(decision)) return { status: 'pending', approvals };
@@ -233,6 +258,9 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 
     async approve(id, approver, reason) {
       const cr = await pending(id);
+      // Before anything is counted: an approval given here could only be applied here.
+      const elsewhere = heldElsewhere(cr);
+      if (elsewhere) await refuse(cr, approver, reason, elsewhere);
       if (samePerson(approver.id, cr.requester.id)) {
         await refuse(cr, approver, reason, new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change'));
       }

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS change_requests (
   change        TEXT NOT NULL,
   context       TEXT NOT NULL,
   required      INTEGER NOT NULL,
-  approver_roles TEXT NOT NULL
+  approver_roles TEXT NOT NULL,
+  held_by       TEXT
 );
 CREATE INDEX IF NOT EXISTS change_requests_status ON change_requests (status, created_at);
 CREATE TABLE IF NOT EXISTS change_approvals (
@@ -101,4 +102,5 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
 function addMissingColumns(db: Database.Database): void {
   const has = (table: string, column: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column);
   if (!has('change_approvals', 'auth_method')) db.exec('ALTER TABLE change_approvals ADD COLUMN auth_method TEXT');
+  if (!has('change_requests', 'held_by')) db.exec('ALTER TABLE change_requests ADD COLUMN held_by TEXT');
 }

@@ -28,6 +28,21 @@ export interface ChangeRequest {
   context: ChangeContext;
   requiredApprovals: number;
   approverRoles: string[];
+  /** The sidecar and platform target that held it; null in rows stored before it was kept (applied nowhere). */
+  heldBy: HeldBy | null;
+}
+
+/**
+ * Where a change was held: the sidecar's chain and the platform it fronts. It is applied only there
+ * (or by a sidecar that names that chain in `approvals.peerChains` and fronts the same target), so a
+ * shared change table cannot carry one sidecar's change to another sidecar's platform.
+ */
+export interface HeldBy {
+  chainId: string;
+  /** The adapter's name. */
+  platform: string;
+  /** SHA-256 (hex) of the platform's target URL (for flagd, the flag file's path). */
+  targetSha256: string;
 }
 
 /** One accepted approval: a person through the control port, or a signed token from an approval system. */

@@ -29,6 +29,7 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_APPROVAL_EXPIRY_SECONDS', ['approvals', 'expirySeconds']],
   ['FLAGGATE_APPROVALS_STORE', ['approvals', 'store']],
   ['FLAGGATE_APPROVAL_TOKEN_MAX_LIFETIME_SECONDS', ['approvals', 'tokenMaxLifetimeSeconds']],
+  ['FLAGGATE_APPROVALS_PEER_CHAINS', ['approvals', 'peerChains']],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
+const chainId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
 
 export const sinkSchema = z.discriminatedUnion('type', [
   z.object({
@@ -105,6 +106,13 @@ export const configSchema = z
             }),
           )
           .default([]),
+        /**
+         * Chains of other sidecars whose held changes this one may approve and apply, when it fronts
+         * the same platform target (replicas of one deployment sharing the PostgreSQL store).
+         */
+        peerChains: z
+          .preprocess((v) => (typeof v === 'string' ? v.split(',').map((c) => c.trim()).filter((c) => c !== '') : v), z.array(chainId))
+          .default([]),
         /** Approval tokens may live at most this long from their `iat` (and are refused once that old). */
         tokenMaxLifetimeSeconds: z.coerce.number().int().positive().max(7 * 24 * 3600).default(900),
       })
@@ -120,7 +128,7 @@ export const configSchema = z
     audit: z
       .object({
         /** Names this sidecar's chain; replicas sharing an upstream ledger need distinct ids. */
-        chainId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default('local'),
+        chainId: chainId.default('local'),
         file: z.string().min(1).default('ledger.sqlite'),
         /** Signed checkpoints over the head: every N entries and every T seconds (when the head moved). */
         checkpointEveryEntries: z.coerce.number().int().positive().default(100),
