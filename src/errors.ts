@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'IDENTIFY_CLAIMS_INVALID'
   | 'IDENTIFY_JWKS_UNAVAILABLE'
   | 'ADAPT_ROUTE_UNKNOWN'
+  | 'ADAPT_TARGET_REFUSED'
+  | 'ADAPT_QUERY_REFUSED'
   | 'ADAPT_WRITE_UNRECOGNIZED'
   | 'ADAPT_BODY_MALFORMED'
   | 'ADAPT_MEDIA_TYPE_UNSUPPORTED'
@@ -39,6 +41,7 @@ export type ErrorCode =
   | 'CHANGE_EXPIRED'
   | 'CHANGE_STALE'
   | 'CHANGE_HELD_ELSEWHERE'
+  | 'CHANGE_TAMPERED'
   | 'APPROVAL_SELF'
   | 'APPROVAL_DUPLICATE'
   | 'APPROVAL_ROLE_MISSING'
@@ -67,6 +70,10 @@ export const httpStatus: Record<ErrorCode, number> = {
   IDENTIFY_CLAIMS_INVALID: 401,
   IDENTIFY_JWKS_UNAVAILABLE: 503,
   ADAPT_ROUTE_UNKNOWN: 404,
+  /** A fragment, a non-origin-form target or a character a later hop could read differently. */
+  ADAPT_TARGET_REFUSED: 400,
+  /** A duplicated, empty or undeclared query parameter. */
+  ADAPT_QUERY_REFUSED: 400,
   ADAPT_WRITE_UNRECOGNIZED: 403,
   ADAPT_BODY_MALFORMED: 400,
   ADAPT_MEDIA_TYPE_UNSUPPORTED: 415,
@@ -90,6 +97,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   CHANGE_STALE: 409,
   /** A held change approved through a sidecar that did not hold it (another chain or platform target). */
   CHANGE_HELD_ELSEWHERE: 409,
+  /** A stored held change whose request, change or ledger entries do not agree: never applied. */
+  CHANGE_TAMPERED: 409,
   APPROVAL_SELF: 403,
   APPROVAL_DUPLICATE: 409,
   APPROVAL_ROLE_MISSING: 403,

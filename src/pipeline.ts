@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { FlagChange, FlagRead, PlatformAdapter, PlatformResponse } from './adapters/adapter.js';
+import type { DecidedRequest, FlagChange, FlagRead, PlatformAdapter, PlatformResponse } from './adapters/adapter.js';
 import type { AuditEntry, NewEntry } from './audit/entry.js';
 import { decisionEntry, outcomeEntry } from './audit/new-entry.js';
 import type { Clock } from './clock.js';
@@ -141,12 +141,13 @@ async function handleRead(req: RawRequest, actor: Actor, s: Stages): Promise<Rep
   if (classified.kind !== 'read') throw new TypeError('a read method classified as a write');
   const decision = decide(s, actor, classified.read, readChangeContext(req));
   if (!decision.allow) throw denied(decision);
-  return s.forward(req);
+  return s.forward(classified.forward);
 }
 
 async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s: Stages, log: Logger): Promise<Reply> {
   let change: FlagChange = unrecognizedChange(req, s.adapter.name);
   let context: ChangeContext = { links: {} };
+  let forward: DecidedRequest;
   let decision: Decision;
   let decorate = (entry: NewEntry): NewEntry => entry;
   try {
@@ -156,8 +157,8 @@ async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s:
       throw new FlaggateError('ADAPT_WRITE_UNRECOGNIZED', `flaggate does not recognize ${classified.method} ${classified.path} as a flag change; it is not forwarded`);
     }
     if (classified.kind === 'read') throw new TypeError('a write method classified as a read');
-    change = classified.change;
-    change = { ...change, previousState: await s.adapter.readState(change) };
+    forward = classified.forward;
+    change = { ...classified.change, previousState: await s.adapter.readState(classified.change) };
     decision = decide(s, actor, change, context);
     if (s.approvals && awaitsApprovals(decision)) {
       const reviewed = await s.approvals.review({ req, actor, change, context, decision, decisionId });
@@ -179,14 +180,14 @@ async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s:
     await replicateRefusal(s, entry, log);
     throw denied(decision);
   }
-  return forwardDecided(req, change, entry, s, log);
+  return forwardDecided(forward, change, entry, s, log);
 }
 
 /**
  * From an allowed decision entry on: timestamp, replicate, forward, outcome. Also the tail of a held
- * change once it is approved, with its stored request.
+ * change once it is approved, with its stored request classified again.
  */
-export async function forwardDecided(req: RawRequest, change: FlagChange, entry: AuditEntry, s: Stages, log: Logger): Promise<Reply> {
+export async function forwardDecided(req: DecidedRequest, change: FlagChange, entry: AuditEntry, s: Stages, log: Logger): Promise<Reply> {
   try {
     await s.timestamp.cover(entry.seq, entry.hash);
     await s.replicate.through(entry.seq);

@@ -14,6 +14,7 @@ export interface FlagChange {
   previousState?: unknown;
   /** What the request asks for, normalized. */
   newState?: unknown;
+  /** The request as forwarded (DecidedRequest's method, target and body digest). */
   request: { method: string; path: string; bodySha256: string };
 }
 
@@ -26,9 +27,25 @@ export interface FlagRead {
   environment?: string;
 }
 
+/**
+ * The request flaggate sends the platform, rebuilt from what it classified and never passed
+ * through: a canonical path, an allowlisted query, a Content-Type flaggate writes, and the body
+ * whose digest the entry records. A write's `change.request` describes exactly this request.
+ */
+export interface DecidedRequest {
+  method: string;
+  /** Canonical path plus allowlisted query, as flaggate encoded them. */
+  target: string;
+  /** The Content-Type flaggate sends, or null when no body is sent. */
+  contentType: string | null;
+  body: Buffer;
+  /** Hex SHA-256 of `body`. */
+  bodySha256: string;
+}
+
 export type Classification =
-  | { kind: 'read'; read: FlagRead }
-  | { kind: 'write'; change: FlagChange }
+  | { kind: 'read'; read: FlagRead; forward: DecidedRequest }
+  | { kind: 'write'; change: FlagChange; forward: DecidedRequest }
   | { kind: 'unrecognized'; method: string; path: string; reason: string };
 
 /** What the platform (or the file applier) answered. */

@@ -4,14 +4,14 @@ import type { AuditEntry, NewEntry } from '../audit/entry.js';
 import { canonicalJson } from '../audit/canonical.js';
 import { decisionEntry } from '../audit/new-entry.js';
 import { isoUtc } from '../clock.js';
-import { FlaggateError } from '../errors.js';
+import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { Actor } from '../identify/actor.js';
-import type { RawRequest } from '../intercept/raw-request.js';
 import type { Logger } from '../log.js';
 import { awaitsApprovals, denied, forwardDecided, replicateRefusal, type ApprovalsHook, type HeldWrite, type Reply, type Stages } from '../pipeline.js';
 import type { Decision } from '../policy/decision.js';
 import type { VerifyApprovalToken } from './approval-token.js';
 import { approvalFacts, linked, stepEntry } from './entries.js';
+import { rederiveHeld } from './rederive.js';
 import type { Approval, ChangeRequest, ChangeStatus, ChangeStore, HeldBy } from './store.js';
 
 export interface ApprovalsDeps {
@@ -201,6 +201,14 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       if (await store.settle(cr.id, 'denied')) await record(entryFor(decision), false);
       throw denied(decision);
     }
+    let forward;
+    try {
+      forward = rederiveHeld(cr, s.adapter);
+    } catch (err) {
+      const error = asFlaggateError(err);
+      if (await store.settle(cr.id, 'denied')) await record(entryFor({ refused: { code: error.code, message: error.message }, policy: decision.policy }), false);
+      throw error;
+    }
     const state = await s.adapter.readState(cr.change);
     if (canonicalJson(state ?? null) !== canonicalJson(cr.change.previousState ?? null)) {
       const stale = new FlaggateError('CHANGE_STALE', `${cr.change.flagKey} changed on ${cr.change.platform} since the change was requested; request it again`, {
@@ -211,12 +219,11 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     }
     // Only one caller moves the request out of pending, so it is forwarded at most once.
     if (!(await store.settle(cr.id, 'applying'))) throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${cr.id} is no longer pending`);
-    const req: RawRequest = { method: cr.method, path: cr.path, headers: cr.headers, body: cr.body, bodySha256: cr.bodySha256 };
     const log = deps.logger.child({ decisionId, changeRequestId: cr.id });
     let reply: Awaited<ReturnType<typeof forwardDecided>>;
     try {
       const entry = await s.record.append(entryFor(decision));
-      reply = await forwardDecided(req, cr.change, entry, s, log);
+      reply = await forwardDecided(forward, cr.change, entry, s, log);
     } catch (err) {
       await store.finish(cr.id, 'failed').catch(() => undefined); // the ledger's outcome entry says why
       throw err;

@@ -1,8 +1,6 @@
-import type { FlagChange, PlatformResponse } from '../adapters/adapter.js';
+import type { DecidedRequest, FlagChange, PlatformResponse } from '../adapters/adapter.js';
 import { readFlagFile, writeFlagFileAtomic, type FlagDefinition } from '../adapters/flagd/index.js';
 import { FlaggateError } from '../errors.js';
-import type { RawRequest } from '../intercept/raw-request.js';
-import { pathOnly } from '../intercept/raw-request.js';
 import type { Forward } from './forward.js';
 
 /**
@@ -18,7 +16,7 @@ export function createFlagdFileForwarder(options: { path: string }): Forward {
     return next;
   };
 
-  return (req: RawRequest, change?: FlagChange) =>
+  return (req: DecidedRequest, change?: FlagChange) =>
     serialized(() => {
       try {
         return change ? apply(options.path, change) : read(options.path, req);
@@ -29,9 +27,9 @@ export function createFlagdFileForwarder(options: { path: string }): Forward {
     });
 }
 
-function read(path: string, req: RawRequest): PlatformResponse {
+function read(path: string, req: DecidedRequest): PlatformResponse {
   const file = readFlagFile(path);
-  const key = pathOnly(req).split('/').filter(Boolean)[1];
+  const key = req.target.split('/').filter(Boolean)[1];
   if (key === undefined) return json(200, { flags: file.flags });
   const flag = file.flags[decodeURIComponent(key)];
   return flag ? json(200, flag) : json(404, { message: `flag ${key} not found` });

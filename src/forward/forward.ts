@@ -1,8 +1,8 @@
-import type { FlagChange, PlatformResponse } from '../adapters/adapter.js';
-import type { RawRequest } from '../intercept/raw-request.js';
+import type { DecidedRequest, FlagChange, PlatformResponse } from '../adapters/adapter.js';
 
 /**
- * Sends an allowed request on to the platform (or applies it, for file-backed platforms).
+ * Sends an allowed request on to the platform (or applies it, for file-backed platforms). The
+ * request is the one the adapter rebuilt from what it classified, never the client's bytes;
  * `change` is absent for reads.
  */
-export type Forward = (req: RawRequest, change?: FlagChange) => Promise<PlatformResponse>;
+export type Forward = (request: DecidedRequest, change?: FlagChange) => Promise<PlatformResponse>;

@@ -1,7 +1,7 @@
 import { FlaggateError } from '../../errors.js';
 import type { RawRequest } from '../../intercept/raw-request.js';
-import { pathOnly } from '../../intercept/raw-request.js';
 import type { Classification, FlagChange } from '../adapter.js';
+import { acceptMediaType, decidedRequest, JSON_UTF8, parseQuery, parseStrictJson, splitTarget } from '../request/index.js';
 import { flagDefinitionSchema } from './flag-file.js';
 
 /**
@@ -18,23 +18,36 @@ const flagKeyPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function classifyFlagdRequest(req: RawRequest, environment: string): Classification {
   const method = req.method.toUpperCase();
-  const parts = pathOnly(req).split('/').filter((p) => p !== '');
-  if (parts[0] !== 'flags' || parts.length > 3) {
-    if (method === 'GET' || method === 'HEAD') throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `no flag API route ${method} ${pathOnly(req)}`);
-    return { kind: 'unrecognized', method, path: pathOnly(req), reason: 'not a route of the flag change API' };
+  const { path, query } = splitTarget(req.path);
+  parseQuery(query, []); // no route takes a query
+  const parts = path.split('/').slice(1);
+  if (parts.at(-1) === '' && parts.length > 1) parts.pop(); // one trailing slash
+  if (parts[0] !== 'flags' || parts.length > 3 || parts.includes('')) {
+    if (method === 'GET' || method === 'HEAD') throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `no flag API route ${method} ${path}`);
+    return { kind: 'unrecognized', method, path, reason: 'not a route of the flag change API' };
   }
   const key = parts[1] === undefined ? undefined : decodeKey(parts[1]);
   const sub = parts[2];
-  const base = { platform: 'flagd', environment, request: { method, path: req.path, bodySha256: req.bodySha256 } };
+  // The canonical target: what the entry records, whatever spelling the client used.
+  const target = ['/flags', ...(key === undefined ? [] : [key]), ...(sub === undefined ? [] : [sub])].join('/');
 
   if (method === 'GET' || method === 'HEAD') {
-    if (sub !== undefined) throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `no flag API route ${method} ${pathOnly(req)}`);
-    return { kind: 'read', read: { platform: 'flagd', action: 'flag.read', environment, ...(key ? { flagKey: key } : {}) } };
+    if (sub !== undefined) throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `no flag API route ${method} ${path}`);
+    return {
+      kind: 'read',
+      read: { platform: 'flagd', action: 'flag.read', environment, ...(key ? { flagKey: key } : {}) },
+      forward: decidedRequest(method, target, null, Buffer.alloc(0)),
+    };
   }
-  const write = (change: Omit<FlagChange, 'platform' | 'environment' | 'request'>): Classification => ({
-    kind: 'write',
-    change: { ...base, ...change },
-  });
+  const write = (change: Omit<FlagChange, 'platform' | 'environment' | 'request'>, hasBody: boolean): Classification => {
+    if (!hasBody && req.body.length > 0) throw new FlaggateError('ADAPT_BODY_MALFORMED', `${method} ${target} takes no body`);
+    const forward = decidedRequest(method, target, hasBody ? JSON_UTF8.forwardAs : null, hasBody ? req.body : Buffer.alloc(0));
+    return {
+      kind: 'write',
+      change: { platform: 'flagd', environment, request: { method, path: target, bodySha256: forward.bodySha256 }, ...change },
+      forward,
+    };
+  };
 
   if (method === 'POST' && key === undefined) {
     const body = jsonObject(req);
@@ -42,20 +55,20 @@ export function classifyFlagdRequest(req: RawRequest, environment: string): Clas
     if (typeof newKey !== 'string' || !flagKeyPattern.test(newKey)) {
       throw new FlaggateError('ADAPT_BODY_MALFORMED', 'body.key must be a flag key (letters, digits, ".", "_", "-")');
     }
-    return write({ action: 'flag.create', flagKey: newKey, newState: parseDefinition(definition) });
+    return write({ action: 'flag.create', flagKey: newKey, newState: parseDefinition(definition) }, true);
   }
   if (key !== undefined && sub === undefined && method === 'PUT') {
-    return write({ action: 'flag.update', flagKey: key, newState: parseDefinition(jsonObject(req)) });
+    return write({ action: 'flag.update', flagKey: key, newState: parseDefinition(jsonObject(req)) }, true);
   }
-  if (key !== undefined && sub === undefined && method === 'DELETE') return write({ action: 'flag.delete', flagKey: key, newState: null });
+  if (key !== undefined && sub === undefined && method === 'DELETE') return write({ action: 'flag.delete', flagKey: key, newState: null }, false);
   if (key !== undefined && method === 'POST' && (sub === 'enable' || sub === 'disable')) {
     return write({
       action: sub === 'enable' ? 'flag.enable' : 'flag.disable',
       flagKey: key,
       newState: { state: sub === 'enable' ? 'ENABLED' : 'DISABLED' },
-    });
+    }, false);
   }
-  return { kind: 'unrecognized', method, path: pathOnly(req), reason: 'not a route of the flag change API' };
+  return { kind: 'unrecognized', method, path, reason: 'not a route of the flag change API' };
 }
 
 function decodeKey(segment: string): string {
@@ -70,16 +83,8 @@ function decodeKey(segment: string): string {
 }
 
 function jsonObject(req: RawRequest): Record<string, unknown> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') {
-    throw new FlaggateError('ADAPT_MEDIA_TYPE_UNSUPPORTED', `expected content-type application/json, got "${type || 'none'}"`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(req.body.toString('utf8'));
-  } catch (cause) {
-    throw new FlaggateError('ADAPT_BODY_MALFORMED', `the body is not valid JSON: ${(cause as Error).message}`, { cause });
-  }
+  acceptMediaType(req.headers, [JSON_UTF8]);
+  const value = parseStrictJson(req.body);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new FlaggateError('ADAPT_BODY_MALFORMED', 'the body must be a JSON object');
   }

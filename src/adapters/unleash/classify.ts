@@ -3,10 +3,11 @@
  * unrecognized write. Pure: no I/O, no clock.
  */
 import { FlaggateError } from '../../errors.js';
-import type { Classification, FlagChange, FlagRead } from '../adapter.js';
-import { pathOnly, type RawRequest } from '../../intercept/raw-request.js';
-import { isObject, readJsonBody, type JsonObject, type PatchOperation } from './body.js';
-import { isUsableName, matchWrite, splitPath, type Segment, type WriteRoute } from './routes.js';
+import type { Classification, DecidedRequest, FlagChange, FlagRead } from '../adapter.js';
+import type { RawRequest } from '../../intercept/raw-request.js';
+import { decidedRequest, formatQuery, parseQuery, splitTarget } from '../request/index.js';
+import { isObject, readJsonBody, requireNoBody, type JsonObject, type PatchOperation } from './body.js';
+import { buildPath, canonicalPath, isUsableName, matchWrite, splitPath, type Segment, type WriteRoute } from './routes.js';
 
 export const PLATFORM = 'unleash';
 
@@ -20,12 +21,13 @@ export const ALL_ENVIRONMENTS = '*';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * Classifies one request. Throws ADAPT_ROUTE_UNKNOWN for paths outside `/api/` or paths that could be
- * read two ways, ADAPT_MEDIA_TYPE_UNSUPPORTED and ADAPT_BODY_MALFORMED for JSON writes whose body
- * is not `application/json` or not the JSON the route takes.
+ * Classifies one request and rebuilds the request to forward from what it understood. Throws
+ * ADAPT_TARGET_REFUSED / ADAPT_QUERY_REFUSED for targets a later hop could read another way,
+ * ADAPT_ROUTE_UNKNOWN for paths outside `/api/` or paths that could be read two ways,
+ * ADAPT_MEDIA_TYPE_UNSUPPORTED and ADAPT_BODY_MALFORMED for bodies not exactly as the route takes them.
  */
 export function classifyUnleash(req: RawRequest): Classification {
-  const path = pathOnly(req);
+  const { path, query } = splitTarget(req.path);
   const segments = splitPath(path);
   if (segments[0]?.raw.toLowerCase() !== 'api') {
     throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'only the Unleash API under /api/ is proxied', { details: { path } });
@@ -37,13 +39,19 @@ export function classifyUnleash(req: RawRequest): Classification {
       // would hand every reader an administrator's view. Not passed through.
       throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `flaggate passes through flag reads only, not ${path}`, { details: { path } });
     }
-    return { kind: 'read', read: readOf(segments) };
+    // Reads carry search and paging parameters the write routes do not: any plain key, once each.
+    const params = parseQuery(query, isPlainKey);
+    return { kind: 'read', read: readOf(segments), forward: decidedRequest(method, canonicalPath(segments) + formatQuery(params), null, Buffer.alloc(0)) };
   }
   const hit = WRITE_METHODS.has(method) ? matchWrite(method, segments) : undefined;
   if (!hit) {
-    return { kind: 'unrecognized', method, path: req.path, reason: `no Unleash write route for ${method} ${path}` };
+    return { kind: 'unrecognized', method, path, reason: `no Unleash write route for ${method} ${path}` };
   }
-  return { kind: 'write', change: changeOf(req, method, hit.route, hit.params) };
+  return writeOf(req, method, hit.route, hit.params, parseQuery(query, hit.route.query ?? []));
+}
+
+function isPlainKey(key: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key);
 }
 
 /** Admin API collections that describe flags and where they apply; everything else is administration. */
@@ -83,21 +91,30 @@ function readOf(segments: readonly Segment[]): FlagRead {
  * Query parameters change what some writes do (`/on?shouldActivateDisabledStrategies=true` also
  * re-enables strategies), so they are part of the new state the policy decides on and the entry shows.
  */
-function withQuery(newState: unknown, path: string): unknown {
-  const q = path.indexOf('?');
-  if (q === -1) return newState;
-  const query = Object.fromEntries(new URLSearchParams(path.slice(q + 1)));
+function withQuery(newState: unknown, query: Record<string, string>): unknown {
   if (Object.keys(query).length === 0) return newState;
-  return isObject(newState) ? { ...newState, query } : { value: newState ?? null, query };
+  const plain = { ...query };
+  return isObject(newState) ? { ...newState, query: plain } : { value: newState ?? null, query: plain };
 }
 
-function changeOf(
+function writeOf(
   req: RawRequest,
   method: string,
   route: WriteRoute,
   params: Record<string, string>,
-): FlagChange {
-  const body = route.body === 'none' ? undefined : readJsonBody(req, route.body);
+  query: Record<string, string>,
+): Classification {
+  let body: JsonObject | PatchOperation[] | undefined;
+  let forward: DecidedRequest;
+  const target = buildPath(route, params) + formatQuery(query);
+  if (route.body === 'none') {
+    requireNoBody(req);
+    forward = decidedRequest(method, target, null, Buffer.alloc(0));
+  } else {
+    const read = readJsonBody(req, route.body);
+    body = read.value;
+    forward = decidedRequest(method, target, read.contentType, req.body);
+  }
   const flagKey = route.flagKeyFrom === 'body' ? nameFromBody(body) : params.feature;
   if (flagKey === undefined) throw new TypeError(`route ${route.pattern} yields no flag key`);
   const change: FlagChange = {
@@ -105,12 +122,12 @@ function changeOf(
     action: route.action,
     flagKey,
     environment: params.environment ?? ALL_ENVIRONMENTS,
-    newState: withQuery(newStateOf(route, params, body), req.path),
-    // The path as received, query included: it is what is forwarded and recorded.
-    request: { method, path: req.path, bodySha256: req.bodySha256 },
+    newState: withQuery(newStateOf(route, params, body), query),
+    // Exactly the request that is forwarded: rebuilt path and query, the forwarded body's digest.
+    request: { method, path: forward.target, bodySha256: forward.bodySha256 },
   };
   if (params.project !== undefined) change.project = params.project;
-  return change;
+  return { kind: 'write', change, forward };
 }
 
 function nameFromBody(body: JsonObject | PatchOperation[] | undefined): string {

@@ -17,6 +17,8 @@ export interface WriteRoute {
   body: BodyKind;
   /** `path`: the `:feature` parameter; `body`: the JSON body's `name`. */
   flagKeyFrom: 'path' | 'body';
+  /** Query parameters Unleash's controller reads for this route; any other is refused. */
+  query?: readonly string[];
 }
 
 const FEATURES = '/api/admin/projects/:project/features';
@@ -32,7 +34,7 @@ export const writeRoutes: readonly WriteRoute[] = [
   { method: 'DELETE', pattern: FEATURE, action: 'flag.archive', body: 'none', flagKeyFrom: 'path' },
   { method: 'DELETE', pattern: '/api/admin/archive/:feature', action: 'flag.delete', body: 'none', flagKeyFrom: 'path' },
   { method: 'POST', pattern: '/api/admin/archive/revive/:feature', action: 'flag.revive', body: 'none', flagKeyFrom: 'path' },
-  { method: 'POST', pattern: `${ENV}/on`, action: 'flag.enable', body: 'none', flagKeyFrom: 'path' },
+  { method: 'POST', pattern: `${ENV}/on`, action: 'flag.enable', body: 'none', flagKeyFrom: 'path', query: ['shouldActivateDisabledStrategies'] },
   { method: 'POST', pattern: `${ENV}/off`, action: 'flag.disable', body: 'none', flagKeyFrom: 'path' },
   { method: 'POST', pattern: `${ENV}/strategies`, action: 'strategy.create', body: 'object', flagKeyFrom: 'path' },
   { method: 'PUT', pattern: STRATEGY, action: 'strategy.update', body: 'object', flagKeyFrom: 'path' },
@@ -90,6 +92,23 @@ export function splitPath(path: string): Segment[] {
 }
 
 const compiled = writeRoutes.map((route) => ({ route, parts: route.pattern.slice(1).split('/') }));
+
+/**
+ * The path flaggate forwards for a matched route: the pattern's own literals, each parameter
+ * percent-encoded from its decoded value, which Express decodes back to exactly that value.
+ */
+export function buildPath(route: WriteRoute, params: Record<string, string>): string {
+  return route.pattern.replace(/:([A-Za-z]+)/g, (_m, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new TypeError(`route ${route.pattern} has no value for :${name}`);
+    return encodeURIComponent(value);
+  });
+}
+
+/** The path flaggate forwards for a read: every segment re-encoded from its decoded value. */
+export function canonicalPath(segments: readonly Segment[]): string {
+  return `/${segments.map((s) => encodeURIComponent(s.decoded)).join('/')}`;
+}
 
 /** The write route `method` and `segments` hit, with its decoded parameters; undefined if none. */
 export function matchWrite(

@@ -34,6 +34,8 @@ interface WriteCase {
   body: unknown;
   headers?: Record<string, string>;
   want: Record<string, unknown>;
+  /** The target forwarded, when it is not the path as sent. */
+  target?: string;
 }
 
 const writeCases: WriteCase[] = [
@@ -70,21 +72,28 @@ const writeCases: WriteCase[] = [
       want: { action: 'strategy.delete', environment: 'production', newState: { id: 's-1', deleted: true } } },
     { name: 'literal segments match case-insensitively, as Express does', method: 'post',
       path: '/API/Admin/Projects/default/Features/checkout/Environments/production/ON', body: undefined,
-      want: { action: 'flag.enable', project: 'default', flagKey: 'checkout', environment: 'production' } },
+      want: { action: 'flag.enable', project: 'default', flagKey: 'checkout', environment: 'production' },
+      target: `${P}/checkout/environments/production/on` },
     { name: 'one trailing slash is ignored, as Express does', method: 'POST', path: `${P}/checkout/environments/production/on/`,
-      body: undefined, want: { action: 'flag.enable', flagKey: 'checkout' } },
+      body: undefined, want: { action: 'flag.enable', flagKey: 'checkout' }, target: `${P}/checkout/environments/production/on` },
     { name: 'parameters are percent-decoded', method: 'POST', path: '/api/admin/projects/my%20proj/features/a%2Eb/environments/prod%2Dx/on',
-      body: undefined, want: { action: 'flag.enable', project: 'my proj', flagKey: 'a.b', environment: 'prod-x' } },
-    { name: 'the query string does not change the route', method: 'DELETE', path: `${P}/checkout?force=true`, body: undefined,
-      want: { action: 'flag.archive', flagKey: 'checkout' } },
+      body: undefined, want: { action: 'flag.enable', project: 'my proj', flagKey: 'a.b', environment: 'prod-x' },
+      target: '/api/admin/projects/my%20proj/features/a.b/environments/prod-x/on' },
+    { name: 'a declared query parameter joins the new state', method: 'POST',
+      path: `${P}/checkout/environments/production/on?shouldActivateDisabledStrategies=true`, body: undefined,
+      want: { action: 'flag.enable', newState: { enabled: true, query: { shouldActivateDisabledStrategies: 'true' } } } },
+    { name: 'a query value is re-encoded, "+" read as a space', method: 'POST',
+      path: `${P}/checkout/environments/production/on?shouldActivateDisabledStrategies=a+b%21`, body: undefined,
+      want: { newState: { enabled: true, query: { shouldActivateDisabledStrategies: 'a b!' } } },
+      target: `${P}/checkout/environments/production/on?shouldActivateDisabledStrategies=a%20b!` },
     { name: 'content-type parameters utf-8 are accepted', method: 'PUT', path: `${P}/checkout`, body: { stale: true },
       headers: { 'content-type': 'Application/JSON; charset="UTF-8"' }, want: { action: 'flag.update', newState: { stale: true } } },
-    { name: 'a body-less action ignores any body', method: 'POST', path: `${P}/checkout/environments/production/on`, body: 'junk',
-      headers: { 'content-type': 'text/plain' }, want: { action: 'flag.enable', newState: { enabled: true } } },
+    { name: 'a body-less action takes an empty object, and forwards no body', method: 'POST', path: `${P}/checkout/environments/production/on`,
+      body: {}, want: { action: 'flag.enable', newState: { enabled: true } } },
 ];
 
 describe('classifyUnleash', () => {
-  it.each(writeCases)('$name', ({ method, path, body, headers, want }) => {
+  it.each(writeCases)('$name', ({ method, path, body, headers, want, target }) => {
     const req = request(method, path, body, headers);
     const got = classifyUnleash(req);
     expect(got.kind).toBe('write');
@@ -94,7 +103,12 @@ describe('classifyUnleash', () => {
     for (const [key, value] of Object.entries(expected)) {
       expect(got.change[key as keyof typeof got.change], key).toEqual(value);
     }
-    expect(got.change.request).toEqual({ method: method.toUpperCase(), path, bodySha256: req.bodySha256 });
+    // The entry describes exactly the request that is forwarded, rebuilt by flaggate.
+    expect(got.forward.target).toBe(target ?? path);
+    expect(got.change.request).toEqual({ method: method.toUpperCase(), path: got.forward.target, bodySha256: got.forward.bodySha256 });
+    const bodyless = writeRoutes.find((r) => r.action === got.change.action)?.body === 'none';
+    expect(got.forward.body).toEqual(bodyless ? Buffer.alloc(0) : req.body);
+    expect(got.forward.contentType).toBe(bodyless ? null : 'application/json');
   });
 
   it('has a case for every route in the table', () => {
@@ -109,9 +123,10 @@ describe('classifyUnleash', () => {
     { name: 'a project list (HEAD)', method: 'HEAD', path: P, want: { project: 'default' } },
     { name: 'anything else under /api/', method: 'GET', path: '/api/client/features', want: {} },
   ])('classifies GET and HEAD of $name as a read', ({ method, path, want }) => {
-    expect(classifyUnleash(request(method, path))).toEqual({
+    expect(classifyUnleash(request(method, path))).toMatchObject({
       kind: 'read',
       read: { platform: 'unleash', action: 'flag.read', ...want },
+      forward: { method, target: path, contentType: null, body: Buffer.alloc(0) },
     });
   });
 
@@ -167,7 +182,6 @@ describe('classifyUnleash', () => {
     { name: 'the path is outside /api/', method: 'GET', path: '/health' },
     { name: 'the path only starts like /api', method: 'POST', path: '/apix/admin/projects/default/features' },
     { name: 'the path is the root', method: 'GET', path: '/' },
-    { name: 'the path is absolute-form', method: 'GET', path: 'http://unleash/api/admin/projects' },
     { name: 'a segment is ..', method: 'POST', path: '/api/admin/projects/default/features/x/../../../archive/revive/y' },
     { name: 'a segment is an encoded ..', method: 'POST', path: `${P}/%2e%2e/environments/production/on` },
     { name: 'a segment is .', method: 'DELETE', path: `${P}/./checkout` },
@@ -180,6 +194,52 @@ describe('classifyUnleash', () => {
     { name: 'the percent-encoding is a lone surrogate', method: 'DELETE', path: `${P}/%ED%A0%80` },
   ])('rejects a request when $name', ({ method, path }) => {
     expect(() => classifyUnleash(request(method, path))).toThrow(expect.objectContaining({ code: 'ADAPT_ROUTE_UNKNOWN' }));
+  });
+
+  it.each([
+    { name: 'the target is absolute-form', method: 'GET', path: 'http://unleash/api/admin/projects' },
+    { name: 'a fragment follows the flag', method: 'DELETE', path: `${P}/payments.instant-payouts#/environments/staging/strategies/s1` },
+    { name: 'a fragment hides in the query', method: 'POST', path: `${P}/x/environments/production/on?a=false#&a=true` },
+    { name: 'a backslash', method: 'DELETE', path: `${P}/a\\b` },
+    { name: 'a raw space', method: 'DELETE', path: `${P}/a b` },
+    { name: 'a raw non-ASCII character', method: 'DELETE', path: `${P}/caf\u00e9` },
+  ])('refuses the target when $name', ({ method, path }) => {
+    expect(() => classifyUnleash(request(method, path))).toThrow(expect.objectContaining({ code: 'ADAPT_TARGET_REFUSED' }));
+  });
+
+  it.each([
+    { name: 'a parameter the route does not take', path: `${P}/checkout?force=true`, method: 'DELETE' },
+    { name: 'a duplicated parameter', path: `${P}/x/environments/production/on?shouldActivateDisabledStrategies=false&shouldActivateDisabledStrategies=true`, method: 'POST' },
+    { name: 'an empty piece', path: `${P}/x/environments/production/on?shouldActivateDisabledStrategies=true&`, method: 'POST' },
+    { name: 'a bracketed key', path: `${P}/x/environments/production/on?shouldActivateDisabledStrategies[]=true`, method: 'POST' },
+    { name: 'a broken escape', path: `${P}/x/environments/production/on?shouldActivateDisabledStrategies=%zz`, method: 'POST' },
+    { name: 'a duplicated read parameter', path: `${P}?archived=false&archived=true`, method: 'GET' },
+  ])('refuses the query when it has $name', ({ method, path }) => {
+    expect(() => classifyUnleash(request(method, path))).toThrow(expect.objectContaining({ code: 'ADAPT_QUERY_REFUSED' }));
+  });
+
+  it.each([
+    { name: 'a duplicated charset (utf-7 last, as body-parser reads it)', type: 'application/json; charset=utf-8; charset=utf-7' },
+    { name: 'a duplicated charset (utf-8 last)', type: 'application/json; charset=utf-7; charset=utf-8' },
+    { name: 'a duplicated identical charset', type: 'application/json; charset=utf-8; charset=utf-8' },
+    { name: 'a charset with a quoted trick', type: 'application/json; charset="utf-8; charset=utf-7"' },
+    { name: 'another parameter', type: 'application/json; boundary=x' },
+    { name: 'a malformed header', type: 'application/json;;charset=utf-8' },
+  ])('refuses a JSON write whose media type has $name, with 415', ({ type }) => {
+    const req = request('PUT', `${P}/checkout`, { description: 'd' }, { 'content-type': type });
+    expect(() => classifyUnleash(req)).toThrow(expect.objectContaining({ code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED', status: 415 }));
+  });
+
+  it.each([
+    { name: 'a key appears twice', body: '{"name":"safe","name":"payments.evil"}' },
+    { name: 'an escaped key repeats a plain one', body: '{"name":"safe","\\u006eame":"payments.evil"}' },
+    { name: 'a number overflows to Infinity', body: '{"name":"x","description":1e999}' },
+    { name: 'a string holds a lone surrogate', body: '{"name":"x","description":"\\ud800"}' },
+    { name: 'a body starts with a byte-order mark', body: '\ufeff{"name":"x"}' },
+    { name: 'a body-less route gets a body', body: '{"enabled":false}', path: `${P}/x/environments/production/on` },
+  ])('refuses a body where $name', ({ body, path }) => {
+    const req = request('POST', path ?? P, body);
+    expect(() => classifyUnleash(req)).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
   });
 
   it('keeps the JSON parser message as the reason for a malformed body', () => {
