@@ -11,6 +11,7 @@ import { awaitsApprovals, denied, forwardDecided, replicateRefusal, type Approva
 import type { Decision } from '../policy/decision.js';
 import type { VerifyApprovalToken } from './approval-token.js';
 import { approvalFacts, linked, stepEntry } from './entries.js';
+import { heldHeaders } from './held-headers.js';
 import { rederiveHeld } from './rederive.js';
 import type { Approval, ChangeRequest, ChangeStatus, ChangeStore, HeldBy } from './store.js';
 
@@ -44,8 +45,6 @@ export interface Approvals extends ApprovalsHook {
   sweep(): Promise<number>;
 }
 
-// Never stored: the client's credentials and the single-use approval token.
-const UNSTORED = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-flaggate-approval']);
 
 /**
  * Builds the approvals stage. Separation of duties: the requester never approves their own change,
@@ -157,7 +156,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       requester: { id: h.actor.id, displayName: h.actor.displayName, authMethod: h.actor.authMethod, roles: [...h.actor.roles] },
       method: h.req.method.toUpperCase(),
       path: h.req.path,
-      headers: Object.fromEntries(Object.entries(h.req.headers).filter(([name]) => !UNSTORED.has(name))),
+      headers: heldHeaders(h.req.headers),
       body: Buffer.from(h.req.body),
       bodySha256: h.req.bodySha256,
       change: h.change,

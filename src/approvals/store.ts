@@ -19,7 +19,7 @@ export interface ChangeRequest {
   requester: Pick<Actor, 'id' | 'displayName' | 'authMethod' | 'roles'>;
   method: string;
   path: string;
-  /** Lower-cased request headers without Authorization. */
+  /** The lower-cased request headers a held change keeps (`heldHeaders`): media type and X-Flaggate-* context only. */
   headers: Record<string, string>;
   body: Buffer;
   bodySha256: string;

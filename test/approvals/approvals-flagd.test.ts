@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -146,15 +147,24 @@ describe('holding a change that needs approvals', () => {
     expect(requested).toMatchObject([{ entry_type: 'change.requested', decision_id: res.decisionId, actor: { id: 'rita' }, request: { body_sha256: EMPTY_SHA256 } }]);
   });
 
-  it('lists the pending request and shows it with a before/after diff', async () => {
+  it('lists the pending request and shows it with a before/after diff of the flag fields it sets', async () => {
     const rita = await s.token('rita', 'release_engineer');
-    const { json } = await propose(s, rita);
+    const { json } = await propose(s, rita, { cookie: 'session=s3cret', 'x-api-key': 'k3y', 'x-forwarded-for': '203.0.113.9', 'x-flaggate-link-pr': 'https://git.test/pr/1' });
     const list = (await (await fetch(`${s.app.controlUrl}/v1/changes?status=pending`, { headers: { authorization: `Bearer ${rita}` } })).json()) as { changes: Array<{ id: string }> };
     expect(list.changes.map((c) => c.id)).toContain(json.changeRequestId);
     const one = (await (await fetch(`${s.app.controlUrl}/v1/changes/${json.changeRequestId}`, { headers: { authorization: `Bearer ${rita}` } })).json()) as Record<string, unknown>;
     expect(one).toMatchObject({ status: 'pending', flagKey: 'payments.instant-payouts', ticket: 'CHG-9' });
-    expect(one.headers).not.toHaveProperty('authorization');
-    expect((one.diff as unknown[]).length).toBeGreaterThan(0);
+    // Only the media type and the X-Flaggate-* context are kept, in the store as on the screen.
+    const kept = { ...context, 'x-flaggate-link-pr': 'https://git.test/pr/1' };
+    expect(one.headers).toEqual(kept);
+    const db = new Database(join(s.dataDir, 'ledger.sqlite'), { readonly: true });
+    try {
+      const row = db.prepare<[string], { headers: string }>('SELECT headers FROM change_requests WHERE id = ?').get(String(json.changeRequestId))!;
+      expect(JSON.parse(row.headers)).toEqual(kept);
+    } finally {
+      db.close();
+    }
+    expect(one).toMatchObject({ object: { kind: 'flag', pointer: '' }, before: { state: 'DISABLED' }, after: { state: 'ENABLED' }, diff: [{ path: '/state', before: 'DISABLED', after: 'ENABLED' }] });
   });
 
   it('rejects a production change without a ticket, forwarding nothing', async () => {
