@@ -50,6 +50,7 @@ export type ErrorCode =
   | 'APPROVAL_TOKEN_LIFETIME'
   | 'APPROVAL_TOKEN_REQUESTER'
   | 'CONTROL_FORBIDDEN'
+  | 'CONTROL_METRICS_TOKEN_INVALID'
   | 'CONTROL_NOT_FOUND'
   | 'CONTROL_BAD_REQUEST'
   | 'CONFIG_INVALID'
@@ -109,6 +110,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   /** An approval token that names no requester, or another one than the person asking. */
   APPROVAL_TOKEN_REQUESTER: 403,
   CONTROL_FORBIDDEN: 403,
+  /** `/metrics` without the configured scrape token (`metrics.bearerToken`), or with another one. */
+  CONTROL_METRICS_TOKEN_INVALID: 401,
   CONTROL_NOT_FOUND: 404,
   CONTROL_BAD_REQUEST: 400,
   CONFIG_INVALID: 500,

@@ -38,7 +38,7 @@ export interface Flaggate {
 export async function startFlaggate(config: Readonly<Config>, options: { clock?: Clock; logger?: Logger } = {}): Promise<Flaggate> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
-  const metrics = createMetrics({ defaultMetrics: true });
+  const metrics = createMetrics({ defaultMetrics: true, environments: [...config.metrics.environments, config.platform.environment] });
 
   const policy = await createPolicyEngine({ bundlePath: config.policy.bundle! });
   const policyWatch = watchPolicyBundle({
@@ -168,6 +168,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     clock,
     logger,
     metrics,
+    ...(config.metrics.bearerToken ? { metricsToken: config.metrics.bearerToken } : {}),
     identify,
     policy,
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),

@@ -249,7 +249,7 @@ async function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<
 function decide(s: Stages, actor: Actor, change: PolicyInput['change'], context: ChangeContext): Decision {
   const started = s.clock.monotonic();
   let result = 'error';
-  const labels = { action: change.action, environment: change.environment ?? 'none' };
+  const labels = s.metrics.changeLabels(change);
   try {
     const decision = s.policy.decide({
       actor: { id: actor.id, displayName: actor.displayName, authMethod: actor.authMethod, roles: actor.roles },

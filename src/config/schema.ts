@@ -166,6 +166,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    metrics: z
+      .object({
+        /** When set, `/metrics` answers only `Authorization: Bearer <token>` (the scraper's credential). */
+        bearerToken: z.string().min(16, 'use at least 16 characters').optional(),
+        /**
+         * Environments that get a metric label of their own (besides `platform.environment`); any
+         * other name a request carries is labelled `other`, so callers cannot create series at will.
+         */
+        environments: z
+          .preprocess((v) => (typeof v === 'string' ? v.split(',').map((e) => e.trim()).filter((e) => e !== '') : v), z.array(z.string().min(1).max(64)).max(50))
+          .default(['production', 'staging', 'development']),
+      })
+      .strict()
+      .prefault({}),
     replicate: z
       .object({
         sinks: z.array(sinkSchema).prefault([{ type: 'jsonl' }]),
