@@ -32,6 +32,8 @@ export type ErrorCode =
   | 'AUDIT_WRITE_FAILED'
   | 'AUDIT_CHAIN_BROKEN'
   | 'REPLICATE_UNACKED'
+  | 'REPLICATE_ROLE_PRIVILEGED'
+  | 'REPLICATE_ROLE_UNREGISTERED'
   | 'FORWARD_PLATFORM_UNREACHABLE'
   | 'FORWARD_FAILED'
   | 'TIMESTAMP_INVALID'
@@ -87,6 +89,10 @@ export const httpStatus: Record<ErrorCode, number> = {
   AUDIT_WRITE_FAILED: 503,
   AUDIT_CHAIN_BROKEN: 500,
   REPLICATE_UNACKED: 503,
+  /** The PostgreSQL login could write any chain (owner, superuser, BYPASSRLS, CREATEROLE): refused in production. */
+  REPLICATE_ROLE_PRIVILEGED: 503,
+  /** The PostgreSQL login is not the registered writer of this chain, or the schema was never migrated. */
+  REPLICATE_ROLE_UNREGISTERED: 503,
   FORWARD_PLATFORM_UNREACHABLE: 502,
   FORWARD_FAILED: 502,
   TIMESTAMP_INVALID: 502,

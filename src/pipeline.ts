@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { DecidedRequest, FlagChange, FlagRead, PlatformAdapter, PlatformResponse } from './adapters/adapter.js';
+import type { DecidedRequest, FlagChange, FlagRead, PlatformAdapter, PlatformResponse } from './platforms/index.js';
 import type { AuditEntry, NewEntry } from './audit/entry.js';
 import { decisionEntry, outcomeEntry } from './audit/new-entry.js';
 import type { Clock } from './clock.js';
 import { isoUtc } from './clock.js';
 import { asFlaggateError, errorBody, FlaggateError } from './errors.js';
-import type { Forward } from './forward/forward.js';
+import type { Forward } from './platforms/index.js';
 import { unauthenticatedActor, type Actor } from './identify/actor.js';
 import { readChangeContext, type ChangeContext } from './intercept/change-context.js';
 import type { RawRequest } from './intercept/raw-request.js';

@@ -1,4 +1,4 @@
-import type { FlagChange } from '../adapters/adapter.js';
+import type { FlagChange } from '../platforms/index.js';
 
 /** One difference between the state before a change and what the change asks for. */
 export interface StateDiff {

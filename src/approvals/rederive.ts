@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DecidedRequest, PlatformAdapter } from '../adapters/adapter.js';
+import type { DecidedRequest, PlatformAdapter } from '../platforms/index.js';
 import { canonicalJson } from '../audit/canonical.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { ChangeRequest } from './store.js';

@@ -12,6 +12,7 @@ import type { Decision } from '../policy/decision.js';
 import type { VerifyApprovalToken } from './approval-token.js';
 import { approvalFacts, linked, stepEntry } from './entries.js';
 import { heldHeaders } from './held-headers.js';
+import { boundToLedger, type HeldEvidence } from './ledger-bound.js';
 import { rederiveHeld } from './rederive.js';
 import type { Approval, ChangeRequest, ChangeStatus, ChangeStore, HeldBy } from './store.js';
 
@@ -21,6 +22,8 @@ export interface ApprovalsDeps {
   logger: Logger;
   expirySeconds: number;
   verifyApprovalToken: VerifyApprovalToken;
+  /** This sidecar's ledger entries of a held change: what a stored row is checked against. */
+  evidence: HeldEvidence;
   /** The control port's base URL once it listens, for `approveUrl`. */
   controlUrl(): string | undefined;
   /** This sidecar: its chain and the platform target it forwards to; held changes are bound to it. */
@@ -137,11 +140,26 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     return undefined;
   }
 
-  async function pending(id: string): Promise<ChangeRequest> {
+  /** A pending request as its ledger entries prove it (requester, context, change); CHANGE_TAMPERED otherwise. */
+  async function pending(id: string, reviewer: Reviewer, reason: string | null): Promise<ChangeRequest> {
     const cr = await current(id);
     if (cr.status === 'expired') throw new FlaggateError('CHANGE_EXPIRED', `change request ${id} expired at ${cr.expiresAt}; request it again`);
     if (cr.status !== 'pending') throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${id} is ${cr.status}`, { details: { status: cr.status } });
-    return cr;
+    try {
+      const entries = await deps.evidence(cr.id);
+      const bound = boundToLedger(cr, [], entries).request;
+      // The chain a row says held it is the chain its change.requested entry is in.
+      const requestedIn = entries.find((e) => e.entry_type === 'change.requested')?.chain_id;
+      if (bound.heldBy !== null && bound.heldBy.chainId !== requestedIn) {
+        throw new FlaggateError('CHANGE_TAMPERED', `change request ${cr.id} is refused: its row names another chain than its change.requested entry`, {
+          details: { changeRequestId: cr.id },
+        });
+      }
+      return bound;
+    } catch (err) {
+      if (asFlaggateError(err).code === 'CHANGE_TAMPERED') await store.settle(cr.id, 'denied');
+      return refuse(cr, reviewer, reason, asFlaggateError(err));
+    }
   }
 
   async function hold(h: HeldWrite, approvals: Approval[]): Promise<Reply> {
@@ -189,7 +207,17 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
   async function apply(cr: ChangeRequest): Promise<ApplyResult> {
     const elsewhere = heldElsewhere(cr);
     if (elsewhere) throw elsewhere;
-    const approvals = await store.approvals(cr.id);
+    let approvals: Approval[];
+    try {
+      ({ approvals } = boundToLedger(cr, await store.approvals(cr.id), await deps.evidence(cr.id)));
+    } catch (err) {
+      const error = asFlaggateError(err);
+      if (await store.settle(cr.id, 'denied')) {
+        const refusal = decisionEntry({ decisionId: randomUUID(), actor: { ...cr.requester, claims: {} }, change: cr.change, context: cr.context, decision: { refused: { code: error.code, message: error.message }, policy: s.policy.revision } });
+        await record(linked(refusal, cr, []), false);
+      }
+      throw error;
+    }
     const decision = decideWith(cr, approvals);
     if (awaitsApprovals(decision)) return { status: 'pending', approvals };
     const decisionId = randomUUID();
@@ -263,7 +291,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     },
 
     async approve(id, approver, reason) {
-      const cr = await pending(id);
+      const cr = await pending(id, approver, reason);
       // Before anything is counted: an approval given here could only be applied here.
       const elsewhere = heldElsewhere(cr);
       if (elsewhere) await refuse(cr, approver, reason, elsewhere);
@@ -282,7 +310,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     },
 
     async reject(id, reviewer, reason) {
-      const cr = await pending(id);
+      const cr = await pending(id, reviewer, reason);
       // The requester may withdraw their own change; anyone else needs a role that could approve it.
       const may = samePerson(reviewer.id, cr.requester.id) ? undefined : mayApprove(cr, reviewer);
       if (may && !may.allow) {

@@ -1,4 +1,4 @@
-import type { FlagChange } from '../adapters/adapter.js';
+import type { FlagChange } from '../platforms/index.js';
 import type { Actor } from '../identify/actor.js';
 import type { ChangeContext } from '../intercept/change-context.js';
 import type { Decision, PolicyRevision } from '../policy/decision.js';

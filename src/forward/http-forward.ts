@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { DecidedRequest, PlatformResponse } from '../adapters/adapter.js';
 import { FlaggateError } from '../errors.js';
-import type { Forward } from './forward.js';
+import type { DecidedRequest, Forward, PlatformResponse } from '../platforms/index.js';
 
 const dropResponseHeaders = new Set([
   'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding', 'set-cookie', 'trailer', 'upgrade',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresReader } from '../../src/replicate/index.js';
 import { startSidecarProcess, type SidecarProcess } from '../replicate/sidecar-process.js';
-import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { createLedgerDatabase, startPostgres, type PgCluster } from '../support/postgres.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const CRITICAL = '/flags/payments.instant-payouts/enable';
@@ -45,14 +45,16 @@ async function entriesOf(s: SidecarProcess, changeRequestId: string) {
 
 beforeAll(async () => {
   cluster = await startPostgres();
-  url = await cluster.createDatabase('fleet');
-  const env = { FLAGGATE_UPSTREAM_POSTGRES_URL: url, FLAGGATE_PLATFORM: 'flagd', FLAGGATE_TARGET_URL: flagFile };
+  const db = await createLedgerDatabase(cluster, 'fleet');
+  url = db.ownerUrl;
+  // Each sidecar logs in as its own registered role.
+  const env = async (chainId: string, more: Record<string, string> = {}) => ({ FLAGGATE_UPSTREAM_POSTGRES_URL: await db.writerUrl(chainId), FLAGGATE_PLATFORM: 'flagd', FLAGGATE_TARGET_URL: flagFile, ...more });
   // The first seeds the shared flag file. A and B are replicas of one deployment: each lists the other.
-  a = await startSidecarProcess({ dataDir: dirs[0]!.dir, chainId: 'replica-a', env: { ...env, FLAGGATE_APPROVALS_PEER_CHAINS: 'replica-b' } });
+  a = await startSidecarProcess({ dataDir: dirs[0]!.dir, chainId: 'replica-a', env: await env('replica-a', { FLAGGATE_APPROVALS_PEER_CHAINS: 'replica-b' }) });
   [b, stranger, otherTarget] = await Promise.all([
-    startSidecarProcess({ dataDir: dirs[1]!.dir, chainId: 'replica-b', env: { ...env, FLAGGATE_APPROVALS_PEER_CHAINS: 'replica-a' } }),
-    startSidecarProcess({ dataDir: dirs[2]!.dir, chainId: 'stranger', env }),
-    startSidecarProcess({ dataDir: dirs[3]!.dir, chainId: 'other-target', env: { ...env, FLAGGATE_TARGET_URL: otherFlagFile, FLAGGATE_APPROVALS_PEER_CHAINS: 'replica-a' } }),
+    env('replica-b', { FLAGGATE_APPROVALS_PEER_CHAINS: 'replica-a' }).then((e) => startSidecarProcess({ dataDir: dirs[1]!.dir, chainId: 'replica-b', env: e })),
+    env('stranger').then((e) => startSidecarProcess({ dataDir: dirs[2]!.dir, chainId: 'stranger', env: e })),
+    env('other-target', { FLAGGATE_TARGET_URL: otherFlagFile, FLAGGATE_APPROVALS_PEER_CHAINS: 'replica-a' }).then((e) => startSidecarProcess({ dataDir: dirs[3]!.dir, chainId: 'other-target', env: e })),
   ]);
 }, 180_000);
 

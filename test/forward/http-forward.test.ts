@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decidedRequest } from '../../src/adapters/request/index.js';
+import { decidedRequest } from '../../src/platforms/request/index.js';
 import { createHttpForwarder } from '../../src/forward/index.js';
 
 let server: Server;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFlagdAdapter } from '../../../src/adapters/flagd/index.js';
+import { createFlagdAdapter } from '../../../src/platforms/flagd/index.js';
 import { rawRequest } from '../../support/raw-request.js';
 
 const adapter = createFlagdAdapter({ path: '/nonexistent/flags.json', environment: 'staging' });

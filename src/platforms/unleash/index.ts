@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 /** The Unleash adapter: its admin API writes as FlagChanges, and flag state read back from Unleash. */
-import type { FlagChange, PlatformAdapter, SettledAs } from '../adapter.js';
+import type { FlagChange, PlatformAdapter, SettledAs } from '../platform.js';
 import { classifyUnleash, PLATFORM } from './classify.js';
 import { readUnleashState, type ReadStateOptions, type UnleashFlagState } from './read-state.js';
 

@@ -3,7 +3,7 @@
  * unrecognized write. Pure: no I/O, no clock.
  */
 import { FlaggateError } from '../../errors.js';
-import type { Classification, DecidedRequest, FlagChange, FlagRead } from '../adapter.js';
+import type { Classification, DecidedRequest, FlagChange, FlagRead } from '../platform.js';
 import type { RawRequest } from '../../intercept/raw-request.js';
 import { decidedRequest, formatQuery, parseQuery, splitTarget } from '../request/index.js';
 import { isObject, readJsonBody, requireNoBody, type JsonObject, type PatchOperation } from './body.js';

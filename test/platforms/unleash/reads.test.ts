@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createUnleashAdapter } from '../../../src/adapters/unleash/index.js';
+import { createUnleashAdapter } from '../../../src/platforms/unleash/index.js';
 import { rawRequest } from '../../support/raw-request.js';
 
 const adapter = createUnleashAdapter({ baseUrl: 'http://127.0.0.1:1', token: 't', timeoutMs: 1000 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DecidedRequest } from '../adapter.js';
+import type { DecidedRequest } from '../platform.js';
 
 /** The request to forward, and the digest of exactly the body it will carry. */
 export function decidedRequest(method: string, target: string, contentType: string | null, body: Buffer): DecidedRequest {

@@ -1,8 +1,10 @@
 import { FlaggateError } from '../../errors.js';
-import type { FlagChange, PlatformAdapter, SettledAs } from '../adapter.js';
+import type { FlagChange, PlatformAdapter, PlatformPlugin, SettledAs } from '../platform.js';
 import { isDeepStrictEqual } from 'node:util';
 import { classifyFlagdRequest } from './classify.js';
 import { readFlagFile } from './flag-file.js';
+import { createFlagdFileForwarder } from './forward.js';
+import { seedFlagFile } from './seed.js';
 
 export { flagdSchemaUrl, readFlagFile, writeFlagFileAtomic, type FlagDefinition, type FlagFile } from './flag-file.js';
 
@@ -22,6 +24,22 @@ export function createFlagdAdapter(options: { path: string; environment: string 
   };
 }
 export { seedFlagFile } from './seed.js';
+export { createFlagdFileForwarder } from './forward.js';
+
+/**
+ * A flagd flag-definition file behind flaggate's change API: flagd reads the file, flaggate is its
+ * only writer. `targetUrl` is the file's path (default `flags.flagd.json` in the data directory).
+ */
+export const flagdPlugin: PlatformPlugin = {
+  name: 'flagd',
+  check: () => [],
+  resolve: (settings, inDataDir) => ({ ...settings, targetUrl: inDataDir(settings.targetUrl ?? 'flags.flagd.json') }),
+  seed: (settings) => (seedFlagFile(settings.targetUrl!) ? `created the example flag file ${settings.targetUrl}` : undefined),
+  async create(settings) {
+    const path = settings.targetUrl!;
+    return { ...createFlagdAdapter({ path, environment: settings.environment }), forward: createFlagdFileForwarder({ path }) };
+  },
+};
 
 /** Whether a flagd change shows in the file's current flag (`null` when the flag is absent). */
 function settledFlagd(change: FlagChange, current: unknown): SettledAs {

@@ -1,5 +1,11 @@
 import type { RawRequest } from '../intercept/raw-request.js';
 
+/**
+ * A platform is one plug-in folder under src/platforms/<name>/ exporting one `PlatformPlugin`,
+ * listed once in ./registry.ts. The plug-in checks its settings, makes an example on first run if
+ * it has one, and creates the running `Platform`: classify, read state, settled, forward.
+ */
+
 /** A normalized, platform-independent description of one write. */
 export interface FlagChange {
   /** 'unleash' | 'flagd' | ... */
@@ -73,3 +79,38 @@ export interface PlatformAdapter {
 }
 
 export type SettledAs = 'applied' | 'not_applied' | 'unknown';
+
+/**
+ * Sends an allowed request on to the platform (or applies it, for file-backed platforms). The
+ * request is the one the adapter rebuilt from what it classified, never the client's bytes;
+ * `change` is absent for reads.
+ */
+export type Forward = (request: DecidedRequest, change?: FlagChange) => Promise<PlatformResponse>;
+
+/** A running platform: the adapter half (classify, read state, settled) and the forward half. */
+export interface Platform extends PlatformAdapter {
+  forward: Forward;
+}
+
+/** The `platform` block of the configuration, shared by every plug-in (FLAGGATE_TARGET_* and friends). */
+export interface PlatformSettings {
+  name: string;
+  /** Base URL of the platform; for file platforms, the file's path. */
+  targetUrl?: string | undefined;
+  /** The platform credential only the sidecar holds. */
+  targetToken?: string | undefined;
+  /** For platforms whose target holds one environment: its name. */
+  environment: string;
+  timeoutMs: number;
+}
+
+export interface PlatformPlugin {
+  readonly name: string;
+  /** What is wrong with these settings for this platform (empty when nothing); `path` is under `platform`. */
+  check(settings: Readonly<PlatformSettings>): Array<{ path: string; message: string }>;
+  /** Settings with paths made absolute (relative ones are under the data directory). */
+  resolve(settings: PlatformSettings, inDataDir: (path: string) => string): PlatformSettings;
+  /** First-run example (the walkthrough's flags); returns a line for the log when it made one. */
+  seed?(settings: Readonly<PlatformSettings>): string | undefined;
+  create(settings: Readonly<PlatformSettings>): Promise<Platform>;
+}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FlagChange, PlatformAdapter } from '../../../src/adapters/adapter.js';
-import { createUnleashAdapter, type UnleashFlagState } from '../../../src/adapters/unleash/index.js';
+import type { FlagChange, PlatformAdapter } from '../../../src/platforms/index.js';
+import { createUnleashAdapter, type UnleashFlagState } from '../../../src/platforms/unleash/index.js';
 import type { RawRequest } from '../../../src/intercept/raw-request.js';
 import { freePort, startPostgres, type PgCluster } from '../../support/postgres.js';
 import { startUnleash, type UnleashServer } from '../../support/unleash.js';

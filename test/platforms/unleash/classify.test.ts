@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { classifyUnleash, writeRoutes } from '../../../src/adapters/unleash/index.js';
+import { classifyUnleash, writeRoutes } from '../../../src/platforms/unleash/index.js';
 import type { RawRequest } from '../../../src/intercept/raw-request.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };

@@ -5,7 +5,7 @@
  * since Unleash 8 has no archived-feature read by name.
  */
 import { FlaggateError } from '../../errors.js';
-import type { FlagChange } from '../adapter.js';
+import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
 

@@ -1,7 +1,6 @@
-import type { DecidedRequest, FlagChange, PlatformResponse } from '../adapters/adapter.js';
-import { readFlagFile, writeFlagFileAtomic, type FlagDefinition } from '../adapters/flagd/index.js';
-import { FlaggateError } from '../errors.js';
-import type { Forward } from './forward.js';
+import { FlaggateError } from '../../errors.js';
+import type { DecidedRequest, FlagChange, Forward, PlatformResponse } from '../platform.js';
+import { readFlagFile, writeFlagFileAtomic, type FlagDefinition } from './flag-file.js';
 
 /**
  * The "platform" behind the flagd adapter: applies allowed changes to the flag file, one at a
