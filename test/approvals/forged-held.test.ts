@@ -120,6 +120,29 @@ describe('a held change whose row was forged or edited', () => {
     expect(flagState()).toBe('DISABLED');
   });
 
+  it('refuses a row rewritten to say another chain held it (the change.requested entry says which did)', async () => {
+    const id = await hold('rita');
+    tables((db) => {
+      const { held_by } = db.prepare<[string], { held_by: string }>('SELECT held_by FROM change_requests WHERE id = ?').get(id)!;
+      db.prepare('UPDATE change_requests SET held_by = ? WHERE id = ?').run(JSON.stringify({ ...(JSON.parse(held_by) as object), chainId: 'elsewhere' }), id);
+    });
+    const res = await approve(id, 'sam');
+    expect(res).toMatchObject({ status: 409, json: { code: 'CHANGE_TAMPERED' } });
+    expect(flagState()).toBe('DISABLED');
+  });
+
+  it('refuses, without settling it, a held change whose row names another platform target', async () => {
+    const id = await hold('rita');
+    tables((db) => {
+      const { held_by } = db.prepare<[string], { held_by: string }>('SELECT held_by FROM change_requests WHERE id = ?').get(id)!;
+      db.prepare('UPDATE change_requests SET held_by = ? WHERE id = ?').run(JSON.stringify({ ...(JSON.parse(held_by) as object), targetSha256: 'ab'.repeat(32) }), id);
+    });
+    const res = await approve(id, 'sam');
+    expect(res).toMatchObject({ status: 409, json: { code: 'CHANGE_HELD_ELSEWHERE', details: { reason: 'target' } } });
+    expect(flagState()).toBe('DISABLED');
+    expect(tables((db) => db.prepare<[string], { status: string }>('SELECT status FROM change_requests WHERE id = ?').get(id)!.status)).toBe('pending');
+  });
+
   it('still applies an untouched held change', async () => {
     const id = await hold('rita');
     const res = await approve(id, 'sam');
