@@ -47,7 +47,7 @@ export const policyInputs: Array<{ label: string; expectAllow: boolean; input: P
     input: {
       actor: actor('riley', 'release_engineer'),
       change: toggle('payments.card', 'production', true),
-      approvals: [{ approverId: 'robin', roles: ['release_engineer'], approvedAt: timeUtc }],
+      approvals: [{ approverId: 'robin', roles: ['release_engineer'], approvedAt: timeUtc, authMethod: 'oidc' }],
       context: { reason: 'rollout', ticket: 'CHG-2', links: { pr: 'https://git.example/pr/7' }, timeUtc },
     },
   },

@@ -32,6 +32,24 @@ approvers contains lower(trim_space(approval.approverId)) if {
 	is_string(approval.approverId)
 	trim_space(approval.approverId) != ""
 	lower(trim_space(approval.approverId)) != lower(trim_space(input.actor.id))
+	may_approve_as(approval.approverId, approval.authMethod)
 	some name in approval.roles
 	cfg.role_mapping[name] in approval_requirement.roles
+}
+
+# Separation of duties: a service account (client-credentials token) has no person behind it, so
+# whoever runs the pipeline could approve their own change through it. Its approval counts only when
+# the data lists its id in critical_approval.service_account_approvers. An approval that does not say
+# how its approver authenticated does not count either.
+may_approve_as(id, auth_method) if {
+	is_string(auth_method)
+	not auth_method in {"client-credentials", "none"}
+}
+
+may_approve_as(id, "client-credentials") if listed_service_account(id)
+
+listed_service_account(id) if {
+	is_string(id)
+	some listed in object.get(cfg.critical_approval, "service_account_approvers", [])
+	lower(trim_space(listed)) == lower(trim_space(id))
 }

@@ -52,6 +52,7 @@ grants contains sprintf("%s may %s", [role, cfg.actions[action].label]) if {
 grants contains sprintf("%s may approve changes to %s in %s", [role, input.change.flagKey, env_class]) if {
 	action_kind == "approve"
 	target_needs_approval
+	may_approve_as(input.actor.id, input.actor.authMethod)
 	some role in roles
 	role in cfg.critical_approval.approver_roles
 }
@@ -89,7 +90,15 @@ denials contains sprintf("role %s may not approve changes to %s in %s", [role, i
 	action_kind == "approve"
 	target_needs_approval
 	count(grants) == 0
+	may_approve_as(input.actor.id, input.actor.authMethod)
 	some role in roles
+}
+
+denials contains sprintf("service account %s may not approve changes: it is not listed in critical_approval.service_account_approvers", [input.actor.id]) if {
+	action_kind == "approve"
+	target_needs_approval
+	input.actor.authMethod == "client-credentials"
+	not listed_service_account(input.actor.id)
 }
 
 denials contains sprintf("%s in %s needs no approval", [input.change.flagKey, env_class]) if {

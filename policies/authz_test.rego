@@ -23,7 +23,12 @@ access(roles, action) := {
 	"context": {"links": {}, "timeUtc": "2025-01-08T10:00:00Z"},
 }
 
-approval(id, roles) := {"approverId": id, "roles": roles, "approvedAt": "2025-01-01T00:00:00Z"}
+approval(id, roles) := {"approverId": id, "roles": roles, "approvedAt": "2025-01-01T00:00:00Z", "authMethod": "jwt"}
+
+service_approval(id, roles) := object.union(approval(id, roles), {"authMethod": "client-credentials"})
+
+# The shipped data with `ids` listed as service accounts that may approve.
+listing(ids) := {"critical_approval": object.union(data.flaggate.config.critical_approval, {"service_account_approvers": ids})}
 
 critical_prod(approvals) := object.union(write(["release_engineer"], "flag.enable", "payments.checkout", "production"), {"approvals": approvals})
 
@@ -418,6 +423,52 @@ test_no_approval_for_a_change_that_needs_none if {
 	d := decide(approve(["release_engineer"], "search.v2", "production"))
 	not d.allow
 	d.reasons == ["search.v2 in production needs no approval"]
+}
+
+# --- separation of duties: service accounts
+
+test_service_account_approval_not_counted if {
+	d := decide(critical_prod([service_approval("deploy-bot", ["release_engineer"])]))
+	not d.allow
+	d.reasons == ["approval required: payments.checkout in production needs 1 approval(s) by release_engineer other than the requester, 0 present"]
+}
+
+test_listed_service_account_approval_counted if {
+	d := decide(critical_prod([service_approval("deploy-bot", ["release_engineer"])])) with data.flaggate.config as object.union(data.flaggate.config, listing([" Deploy-Bot"]))
+	d.allow
+	d.reasons == ["approved by 1 of 1 required release_engineer", "release_engineer may write in production"]
+}
+
+test_listing_another_service_account_does_not_count if {
+	not decide(critical_prod([service_approval("deploy-bot", ["release_engineer"])])).allow with data.flaggate.config as object.union(data.flaggate.config, listing(["release-bot"]))
+}
+
+test_approval_without_auth_method_not_counted if {
+	not decide(critical_prod([json.remove(approval("bob", ["release_engineer"]), ["authMethod"])])).allow
+}
+
+test_unauthenticated_approval_not_counted if {
+	not decide(critical_prod([object.union(approval("bob", ["release_engineer"]), {"authMethod": "none"})])).allow
+}
+
+service_approve(id, roles, flag, env) := object.union(approve(roles, flag, env), {"actor": {"id": id, "authMethod": "client-credentials"}})
+
+test_service_account_may_not_approve_critical_change if {
+	d := decide(service_approve("deploy-bot", ["release_engineer"], "payments.checkout", "production"))
+	not d.allow
+	d.reasons == ["service account deploy-bot may not approve changes: it is not listed in critical_approval.service_account_approvers"]
+}
+
+test_listed_service_account_may_approve_critical_change if {
+	d := decide(service_approve("deploy-bot", ["release_engineer"], "payments.checkout", "production")) with data.flaggate.config as object.union(data.flaggate.config, listing(["deploy-bot"]))
+	d.allow
+	d.reasons == ["release_engineer may approve changes to payments.checkout in production"]
+}
+
+test_listed_service_account_still_needs_an_approver_role if {
+	d := decide(service_approve("deploy-bot", ["qa"], "payments.checkout", "production")) with data.flaggate.config as object.union(data.flaggate.config, listing(["deploy-bot"]))
+	not d.allow
+	d.reasons == ["role qa may not approve changes to payments.checkout in production"]
 }
 
 test_every_role_reads_change_requests if {

@@ -44,13 +44,17 @@ export type ErrorCode =
   | 'CHANGE_NOT_PENDING'
   | 'CHANGE_EXPIRED'
   | 'CHANGE_STALE'
+  | 'CHANGE_HELD_ELSEWHERE'
   | 'CHANGE_TAMPERED'
   | 'APPROVAL_SELF'
   | 'APPROVAL_DUPLICATE'
   | 'APPROVAL_ROLE_MISSING'
   | 'APPROVAL_TOKEN_MISMATCH'
   | 'APPROVAL_TOKEN_REPLAYED'
+  | 'APPROVAL_TOKEN_LIFETIME'
+  | 'APPROVAL_TOKEN_REQUESTER'
   | 'CONTROL_FORBIDDEN'
+  | 'CONTROL_METRICS_TOKEN_INVALID'
   | 'CONTROL_NOT_FOUND'
   | 'CONTROL_BAD_REQUEST'
   | 'CONFIG_INVALID'
@@ -107,6 +111,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   CHANGE_EXPIRED: 410,
   /** The flag changed on the platform since the request was held: it must be requested again. */
   CHANGE_STALE: 409,
+  /** A held change approved through a sidecar that did not hold it (another chain or platform target). */
+  CHANGE_HELD_ELSEWHERE: 409,
   /** A stored held change whose request, change or ledger entries do not agree: never applied. */
   CHANGE_TAMPERED: 409,
   APPROVAL_SELF: 403,
@@ -114,7 +120,13 @@ export const httpStatus: Record<ErrorCode, number> = {
   APPROVAL_ROLE_MISSING: 403,
   APPROVAL_TOKEN_MISMATCH: 403,
   APPROVAL_TOKEN_REPLAYED: 409,
+  /** An approval token without `iat`, issued in the future, or living or kept longer than `approvals.tokenMaxLifetimeSeconds`. */
+  APPROVAL_TOKEN_LIFETIME: 403,
+  /** An approval token that names no requester, or another one than the person asking. */
+  APPROVAL_TOKEN_REQUESTER: 403,
   CONTROL_FORBIDDEN: 403,
+  /** `/metrics` without the configured scrape token (`metrics.bearerToken`), or with another one. */
+  CONTROL_METRICS_TOKEN_INVALID: 401,
   CONTROL_NOT_FOUND: 404,
   CONTROL_BAD_REQUEST: 400,
   CONFIG_INVALID: 500,

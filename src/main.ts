@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
-import { changeRoutes, createApprovals, createApprovalTokenVerifier, openChangeStoreFor } from './approvals/index.js';
+import { changeRoutes, changeStoreKind, createApprovals, createApprovalTokenVerifier, openChangeStoreFor } from './approvals/index.js';
 import { refusalSummaryEntry } from './audit/new-entry.js';
 import { createCheckpointer, createGroupCommit, openKeyring, openLedger, reconcileInDoubt, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
 import type { Clock } from './clock.js';
@@ -37,7 +38,7 @@ export interface Flaggate {
 export async function startFlaggate(config: Readonly<Config>, options: { clock?: Clock; logger?: Logger } = {}): Promise<Flaggate> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
-  const metrics = createMetrics({ defaultMetrics: true });
+  const metrics = createMetrics({ defaultMetrics: true, environments: [...config.metrics.environments, config.platform.environment] });
   // Before anything is opened: a sidecar that could write another's chain does not start.
   await checkPostgresLogins(config, logger);
 
@@ -156,10 +157,15 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       issuers: config.approvals.issuers,
       leewaySeconds: config.identity.leewaySeconds,
       tokenBytes: config.limits.tokenBytes,
+      maxLifetimeSeconds: config.approvals.tokenMaxLifetimeSeconds,
+      chainId: config.audit.chainId,
+      sharedJtis: changeStoreKind(config) === 'postgres',
       clock,
     }),
     controlUrl: () => controlUrl,
     evidence: (id) => changeStore.evidence(id),
+    sidecar: { chainId: config.audit.chainId, platform: adapter.name, targetSha256: sha256Hex(config.platform.targetUrl ?? '') },
+    peerChains: config.approvals.peerChains,
   });
   stages.approvals = approvals;
 
@@ -192,6 +198,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     clock,
     logger,
     metrics,
+    ...(config.metrics.bearerToken ? { metricsToken: config.metrics.bearerToken } : {}),
     identify,
     policy,
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
@@ -307,4 +314,8 @@ function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }

@@ -44,7 +44,19 @@ export interface Metrics {
   outOfHoursChanges: Counter<'environment'>;
   /** Where the lag gauges read from at scrape time (the replicator sets it). */
   setReplicationLag(source: () => ReplicationLag[]): void;
+  /**
+   * The `action` and `environment` labels for a change. Both come from the request (path segments,
+   * body), so each is bounded to a fixed set: a known action or `other`; a configured environment,
+   * `all` (a flag-wide change), `none`, or `other`. A caller cannot grow the series without bound.
+   */
+  changeLabels(change: { action: string; environment?: string | undefined }): { action: string; environment: string };
 }
+
+/** The actions adapters classify (and `unrecognized`); any other value is labelled `other`. */
+export const labelledActions: ReadonlySet<string> = new Set([
+  'flag.read', 'flag.create', 'flag.update', 'flag.enable', 'flag.disable', 'flag.archive', 'flag.delete', 'flag.revive',
+  'strategy.create', 'strategy.update', 'strategy.delete', 'unrecognized',
+]);
 
 export interface ReplicationLag {
   sink: string;
@@ -54,9 +66,21 @@ export interface ReplicationLag {
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+export interface MetricsOptions {
+  defaultMetrics?: boolean;
+  /** Environment names that get a label of their own (compared case-insensitively); others are `other`. */
+  environments?: readonly string[];
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   let lagSource: () => ReplicationLag[] = () => [];
+  const environments = new Map((options.environments ?? []).map((e) => [e.trim().toLowerCase(), e.trim().toLowerCase()]));
+  const environmentLabel = (env: string | undefined): string => {
+    if (env === undefined) return 'none';
+    if (env === '*') return 'all';
+    return environments.get(env.trim().toLowerCase()) ?? 'other';
+  };
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'flaggate_' });
   return {
     registry,
@@ -147,6 +171,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     setReplicationLag(source) {
       lagSource = source;
+    },
+    changeLabels(change) {
+      return { action: labelledActions.has(change.action) ? change.action : 'other', environment: environmentLabel(change.environment) };
     },
   };
 }

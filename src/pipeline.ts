@@ -296,7 +296,7 @@ function recordLater(s: Stages, outcome: NewEntry, log: Logger, attempt: number)
 function decide(s: Stages, actor: Actor, change: PolicyInput['change'], context: ChangeContext): Decision {
   const started = s.clock.monotonic();
   let result = 'error';
-  const labels = { action: change.action, environment: change.environment ?? 'none' };
+  const labels = s.metrics.changeLabels(change);
   try {
     const decision = s.policy.decide({
       actor: { id: actor.id, displayName: actor.displayName, authMethod: actor.authMethod, roles: actor.roles },

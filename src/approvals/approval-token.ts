@@ -1,16 +1,20 @@
-import { personKey } from './person.js';
+import { personKey, samePerson } from './person.js';
 import { decodeJwt } from 'jose';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { FlaggateError } from '../errors.js';
-import { checkAlgorithms, fileKeys, remoteKeys, verifyCompactJwt, type GetKey } from '../identify/index.js';
+import { checkAlgorithms, fileKeys, isServiceAccount, remoteKeys, verifyCompactJwt, type GetKey } from '../identify/index.js';
 import type { Approval } from './store.js';
 
-/** What an approval token must be bound to: the held request's method, path and body digest. */
+/** What an approval token must be bound to: the request's method, path and body digest, who asks, and their ticket. */
 export interface ApprovalBinding {
   method: string;
   path: string;
   bodySha256: string;
+  /** The requester's id: the token must name them (its requester claim). */
+  requesterId: string;
+  /** The request's X-Flaggate-Ticket; a token that names a ticket must name this one. */
+  ticket: string | undefined;
 }
 
 /** A verified approval token, not yet spent. */
@@ -27,28 +31,48 @@ const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 interface TrustedApprover {
   issuer: string;
-  audience: string;
+  audience: string[];
   allowed: ReadonlySet<string>;
   getKey: GetKey;
   subjectClaim: string;
+  requesterClaim: string;
 }
 
 /**
  * Builds the verifier for approval tokens. A token must come from a configured issuer, verify
- * against that issuer's key set, carry `jti`, `sub` and `exp`, and be bound to the change by
- * `change_sha256` (the body digest), `htm` (method) and `htu` (path and query): a token for any other
- * change is APPROVAL_TOKEN_MISMATCH. Spending the jti is the caller's job (single use).
+ * against that issuer's key set, carry `jti`, `sub`, `iat` and `exp`, and be bound to the change by
+ * `change_sha256` (the body digest), `htm` (method), `htu` (path and query) and `ticket` when it
+ * names one: a token for any other change is APPROVAL_TOKEN_MISMATCH. It must name the requester
+ * (APPROVAL_TOKEN_REQUESTER) and live no longer than `maxLifetimeSeconds` from its `iat`
+ * (APPROVAL_TOKEN_LIFETIME).
+ *
+ * Spending the jti is the caller's job (single use), in the change store. A local store knows only
+ * this sidecar's spent jtis, so without a shared store the token's `aud` must name this sidecar's
+ * chain (`<audience>:<chainId>`): a token spent at one replica is not accepted by another.
  */
 export function createApprovalTokenVerifier(deps: {
   issuers: Config['approvals']['issuers'];
   leewaySeconds: number;
   tokenBytes: number;
+  maxLifetimeSeconds: number;
+  /** This sidecar's chain id, which a chain-bound `aud` names. */
+  chainId: string;
+  /** Whether spent jtis are shared by every sidecar (the PostgreSQL change store). */
+  sharedJtis: boolean;
   clock: Clock;
 }): VerifyApprovalToken {
   const trusted = new Map<string, TrustedApprover>();
   for (const i of deps.issuers) {
     const getKey = i.jwksUrl ? remoteKeys(new URL(i.jwksUrl)) : fileKeys(i.jwksFile!);
-    trusted.set(i.issuer, { issuer: i.issuer, audience: i.audience, allowed: checkAlgorithms(i.algorithms), getKey, subjectClaim: i.subjectClaim });
+    const chainBound = `${i.audience}:${deps.chainId}`;
+    trusted.set(i.issuer, {
+      issuer: i.issuer,
+      audience: deps.sharedJtis ? [i.audience, chainBound] : [chainBound],
+      allowed: checkAlgorithms(i.algorithms),
+      getKey,
+      subjectClaim: i.subjectClaim,
+      requesterClaim: i.requesterClaim,
+    });
   }
 
   return async (token, binding) => {
@@ -72,16 +96,19 @@ export function createApprovalTokenVerifier(deps: {
       currentDate: new Date(deps.clock.now()),
       requiredClaims: ['sub', 'exp', 'jti'],
     });
+    checkLifetime(payload, deps.clock.now() / 1000, deps.maxLifetimeSeconds, deps.leewaySeconds);
     const mismatched = [
       ['change_sha256', binding.bodySha256],
       ['htm', binding.method.toUpperCase()],
       ['htu', binding.path],
+      ...(payload['ticket'] === undefined ? [] : [['ticket', binding.ticket]]),
     ].filter(([claim, want]) => payload[claim!] !== want);
     if (mismatched.length > 0) {
       throw new FlaggateError('APPROVAL_TOKEN_MISMATCH', 'the approval token is bound to a different change', {
         details: { claims: mismatched.map(([claim]) => claim) },
       });
     }
+    checkRequester(payload, approver.requesterClaim, binding.requesterId);
     const roles = payload['roles'];
     if (!Array.isArray(roles) || !roles.every((r): r is string => typeof r === 'string' && r !== '')) {
       throw new FlaggateError('IDENTIFY_CLAIMS_INVALID', 'the approval token roles claim must be an array of strings', { details: { claim: 'roles' } });
@@ -93,6 +120,8 @@ export function createApprovalTokenVerifier(deps: {
       approval: {
         approverId: personKey(subjectOf(payload, approver.subjectClaim)),
         roles,
+        // A token naming a service account is that account's approval, whatever system signed it.
+        authMethod: isServiceAccount(payload, undefined) ? 'client-credentials' : 'jwt',
         approvedAt: new Date(deps.clock.now()).toISOString(),
         reason: null,
         proof: `token:${approver.issuer}#${jti}`,
@@ -108,4 +137,29 @@ function subjectOf(payload: Record<string, unknown>, claim: string): string {
     throw new FlaggateError('IDENTIFY_CLAIMS_INVALID', `the approval token has no ${claim} claim naming the approver`, { details: { claim } });
   }
   return value;
+}
+
+/**
+ * The token's lifetime: `iat` present, not in the future, and neither `exp - iat` nor its age past
+ * `maxSeconds`. A long-lived approval could be held back and used long after the review it records.
+ */
+function checkLifetime(payload: Record<string, unknown>, nowSeconds: number, maxSeconds: number, leeway: number): void {
+  const { iat, exp } = payload;
+  const refuse = (message: string, details: Record<string, unknown>) =>
+    new FlaggateError('APPROVAL_TOKEN_LIFETIME', message, { details: { maxLifetimeSeconds: maxSeconds, ...details } });
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw refuse('the approval token has no iat claim', { claim: 'iat' });
+  if (iat > nowSeconds + leeway) throw refuse('the approval token was issued in the future', { claim: 'iat' });
+  if (typeof exp === 'number' && exp - iat > maxSeconds) throw refuse(`the approval token lives longer than ${maxSeconds} s`, { claim: 'exp' });
+  if (nowSeconds - iat > maxSeconds + leeway) throw refuse(`the approval token was issued more than ${maxSeconds} s ago`, { claim: 'iat' });
+}
+
+/** The token names the person whose change it approves: one issued for someone else's change is refused. */
+function checkRequester(payload: Record<string, unknown>, claim: string, requesterId: string): void {
+  const named = payload[claim];
+  if (typeof named !== 'string' || named.trim() === '') {
+    throw new FlaggateError('APPROVAL_TOKEN_REQUESTER', `the approval token has no ${claim} claim naming the requester`, { details: { claim, reason: 'missing' } });
+  }
+  if (!samePerson(named, requesterId)) {
+    throw new FlaggateError('APPROVAL_TOKEN_REQUESTER', 'the approval token was issued for another requester', { details: { claim, reason: 'mismatch' } });
+  }
 }

@@ -7,4 +7,4 @@ export { migrateChangeTables } from './postgres-schema.js';
 export { openChangeStoreFor, changeStoreKind } from './open-store.js';
 export { createApprovalTokenVerifier, type VerifyApprovalToken, type ApprovalBinding } from './approval-token.js';
 export { changeRoutes } from './routes.js';
-export { diffStates, type StateDiff } from './diff.js';
+export { affectedObject, diffStates, type AffectedObject, type StateDiff } from './diff.js';

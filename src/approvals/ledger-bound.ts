@@ -45,7 +45,7 @@ export function boundToLedger(cr: ChangeRequest, approvals: Approval[], entries:
     }
     const step = approvedSteps.find((e) => personKey(e.actor.id) === personKey(a.approverId));
     if (!step) throw tampered(cr, `the approval by ${a.approverId} has no entry`);
-    return { ...a, approverId: personKey(step.actor.id), roles: [...step.actor.roles] };
+    return { ...a, approverId: personKey(step.actor.id), roles: [...step.actor.roles], authMethod: step.actor.auth_method as Actor['authMethod'] };
   });
   return { request: { ...cr, requester, context, requiredApprovals: entry.approval.required_approvals, approverRoles: [...entry.approval.approver_roles] }, approvals: proven };
 }

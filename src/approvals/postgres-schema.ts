@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS flaggate.change_requests (
   change         text    NOT NULL,
   context        text    NOT NULL,
   required       integer NOT NULL CHECK (required >= 0),
-  approver_roles text    NOT NULL
+  approver_roles text    NOT NULL,
+  held_by        text
 );
 CREATE INDEX IF NOT EXISTS change_requests_status ON flaggate.change_requests (status, created_at);
 -- Named and replaced on every run, so a new status reaches databases made by earlier versions.
@@ -44,11 +45,16 @@ CREATE TABLE IF NOT EXISTS flaggate.change_approvals (
   change_request_id text NOT NULL REFERENCES flaggate.change_requests (id),
   approver_id       text NOT NULL,
   roles             text NOT NULL,
+  auth_method       text,
   approved_at       text NOT NULL,
   reason            text,
   proof             text,
   PRIMARY KEY (change_request_id, approver_id)
 );
+
+-- Columns added since the first version (rows before keep NULL).
+ALTER TABLE flaggate.change_approvals ADD COLUMN IF NOT EXISTS auth_method text;
+ALTER TABLE flaggate.change_requests ADD COLUMN IF NOT EXISTS held_by text;
 
 CREATE TABLE IF NOT EXISTS flaggate.approval_token_jtis (
   issuer     text NOT NULL,

@@ -95,9 +95,9 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
     async addApproval(id, a) {
       const added = await write(
         `approval of ${id}`,
-        `INSERT INTO flaggate.change_approvals (change_request_id, approver_id, roles, approved_at, reason, proof, chain_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (change_request_id, approver_id) DO NOTHING`,
-        [id, a.approverId, JSON.stringify(a.roles), a.approvedAt, a.reason, a.proof, options.chainId],
+        `INSERT INTO flaggate.change_approvals (change_request_id, approver_id, roles, auth_method, approved_at, reason, proof, chain_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (change_request_id, approver_id) DO NOTHING`,
+        [id, a.approverId, JSON.stringify(a.roles), a.authMethod, a.approvedAt, a.reason, a.proof, options.chainId],
       );
       return added === 1;
     },

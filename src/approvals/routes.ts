@@ -1,7 +1,8 @@
 import express, { type RequestHandler, type Response } from 'express';
 import { FlaggateError } from '../errors.js';
 import type { Actor } from '../identify/actor.js';
-import { diffStates } from './diff.js';
+import { affectedObject } from './diff.js';
+import { heldHeaders } from './held-headers.js';
 import type { Approvals } from './service.js';
 import type { ChangeRequest, ChangeStatus } from './store.js';
 
@@ -28,12 +29,16 @@ export function changeRoutes(approvals: Approvals, authorize: (action: string) =
 
   router.get('/:id', authorize('change.read'), async (req, res) => {
     const { request, approvals: given } = await approvals.get(idParam(req.params.id));
+    const { kind, pointer, before, after, diff } = affectedObject(request.change);
     res.json({
       ...summary(request),
-      headers: request.headers,
-      before: request.change.previousState ?? null,
-      after: request.change.newState ?? null,
-      diff: diffStates(request.change.previousState ?? null, request.change.newState ?? null),
+      // Filtered again: rows stored by earlier versions kept more headers.
+      headers: heldHeaders(request.headers),
+      // What the change touches (the strategy, the environment's fields, the flag), not the whole flag.
+      object: { kind, pointer },
+      before,
+      after,
+      diff,
       approvals: given,
     });
   });
@@ -67,6 +72,7 @@ function summary(cr: ChangeRequest) {
     ticket: cr.context.ticket ?? null,
     requiredApprovals: cr.requiredApprovals,
     approverRoles: cr.approverRoles,
+    heldBy: cr.heldBy,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { FlagChange } from '../platforms/index.js';
+import type { AuthMethod } from '../identify/actor.js';
 import type { ChangeContext } from '../intercept/change-context.js';
-import type { Approval, ChangeRequest, ChangeStatus } from './store.js';
+import type { Approval, ChangeRequest, ChangeStatus, HeldBy } from './store.js';
 
 /** A `change_requests` row, the same in SQLite and PostgreSQL: JSON as text, the body as bytes. */
 export interface ChangeRow {
@@ -19,12 +20,15 @@ export interface ChangeRow {
   context: string;
   required: number;
   approver_roles: string;
+  /** JSON of HeldBy; NULL in rows stored before it was kept. */
+  held_by: string | null;
 }
 
 /** A `change_approvals` row. */
 export interface ApprovalRow {
   approver_id: string;
   roles: string;
+  auth_method: string | null;
   approved_at: string;
   reason: string | null;
   proof: string | null;
@@ -33,7 +37,7 @@ export interface ApprovalRow {
 /** The columns of `change_requests`, in insert order. */
 export const changeColumns = [
   'id', 'decision_id', 'status', 'created_at', 'expires_at', 'requester', 'method', 'path',
-  'headers', 'body', 'body_sha256', 'change', 'context', 'required', 'approver_roles',
+  'headers', 'body', 'body_sha256', 'change', 'context', 'required', 'approver_roles', 'held_by',
 ] as const satisfies ReadonlyArray<keyof ChangeRow>;
 
 export function toRow(c: ChangeRequest): ChangeRow {
@@ -53,6 +57,7 @@ export function toRow(c: ChangeRequest): ChangeRow {
     context: JSON.stringify(c.context),
     required: c.requiredApprovals,
     approver_roles: JSON.stringify(c.approverRoles),
+    held_by: c.heldBy === null ? null : JSON.stringify(c.heldBy),
   };
 }
 
@@ -73,9 +78,10 @@ export function toRequest(r: ChangeRow): ChangeRequest {
     context: JSON.parse(r.context) as ChangeContext,
     requiredApprovals: r.required,
     approverRoles: JSON.parse(r.approver_roles) as string[],
+    heldBy: r.held_by === null || r.held_by === undefined ? null : (JSON.parse(r.held_by) as HeldBy),
   };
 }
 
 export function toApproval(r: ApprovalRow): Approval {
-  return { approverId: r.approver_id, roles: JSON.parse(r.roles) as string[], approvedAt: r.approved_at, reason: r.reason, proof: r.proof };
+  return { approverId: r.approver_id, roles: JSON.parse(r.roles) as string[], authMethod: r.auth_method as AuthMethod | null, approvedAt: r.approved_at, reason: r.reason, proof: r.proof };
 }

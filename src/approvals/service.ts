@@ -11,9 +11,10 @@ import { awaitsApprovals, denied, forwardDecided, replicateRefusal, type Approva
 import type { Decision } from '../policy/decision.js';
 import type { VerifyApprovalToken } from './approval-token.js';
 import { approvalFacts, linked, stepEntry } from './entries.js';
+import { heldHeaders } from './held-headers.js';
 import { boundToLedger, type HeldEvidence } from './ledger-bound.js';
 import { rederiveHeld } from './rederive.js';
-import type { Approval, ChangeRequest, ChangeStatus, ChangeStore } from './store.js';
+import type { Approval, ChangeRequest, ChangeStatus, ChangeStore, HeldBy } from './store.js';
 
 export interface ApprovalsDeps {
   stages: Stages;
@@ -25,6 +26,10 @@ export interface ApprovalsDeps {
   evidence: HeldEvidence;
   /** The control port's base URL once it listens, for `approveUrl`. */
   controlUrl(): string | undefined;
+  /** This sidecar: its chain and the platform target it forwards to; held changes are bound to it. */
+  sidecar: HeldBy;
+  /** Other chains whose held changes this sidecar may apply when it fronts the same target (a fleet of replicas). */
+  peerChains: readonly string[];
 }
 
 /** What applying a held change led to. */
@@ -43,8 +48,6 @@ export interface Approvals extends ApprovalsHook {
   sweep(): Promise<number>;
 }
 
-// Never stored: the client's credentials and the single-use approval token.
-const UNSTORED = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-flaggate-approval']);
 
 /**
  * Builds the approvals stage. Separation of duties: the requester never approves their own change,
@@ -70,7 +73,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     return s.policy.decide({
       actor: cr.requester,
       change: cr.change,
-      approvals: approvals.map((a) => ({ approverId: a.approverId, roles: a.roles, approvedAt: a.approvedAt })),
+      approvals: approvals.map((a) => ({ approverId: a.approverId, roles: a.roles, approvedAt: a.approvedAt, authMethod: a.authMethod })),
       context: { ...cr.context, timeUtc: now() },
     });
   }
@@ -119,13 +122,40 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     return cr;
   }
 
+  /**
+   * Why this sidecar may not apply a held change, if it may not: it was held for another platform
+   * target, or by a chain that is neither this one nor a listed peer, or by a version that did not
+   * record where it was held.
+   */
+  function heldElsewhere(cr: ChangeRequest): FlaggateError | undefined {
+    const here = deps.sidecar;
+    const by = cr.heldBy;
+    const refuse = (why: string, reason: string) =>
+      new FlaggateError('CHANGE_HELD_ELSEWHERE', `change request ${cr.id} ${why}; approve it through the sidecar that held it`, {
+        details: { reason, heldBy: by, here: { chainId: here.chainId, platform: here.platform } },
+      });
+    if (by === null) return refuse('does not say which sidecar held it', 'unbound');
+    if (by.platform !== here.platform || by.targetSha256 !== here.targetSha256) return refuse(`was held for another platform target (${by.platform})`, 'target');
+    if (by.chainId !== here.chainId && !deps.peerChains.includes(by.chainId)) return refuse(`was held by chain ${by.chainId}, not a peer of this sidecar`, 'chain');
+    return undefined;
+  }
+
   /** A pending request as its ledger entries prove it (requester, context, change); CHANGE_TAMPERED otherwise. */
   async function pending(id: string, reviewer: Reviewer, reason: string | null): Promise<ChangeRequest> {
     const cr = await current(id);
     if (cr.status === 'expired') throw new FlaggateError('CHANGE_EXPIRED', `change request ${id} expired at ${cr.expiresAt}; request it again`);
     if (cr.status !== 'pending') throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${id} is ${cr.status}`, { details: { status: cr.status } });
     try {
-      return boundToLedger(cr, [], await deps.evidence(cr.id)).request;
+      const entries = await deps.evidence(cr.id);
+      const bound = boundToLedger(cr, [], entries).request;
+      // The chain a row says held it is the chain its change.requested entry is in.
+      const requestedIn = entries.find((e) => e.entry_type === 'change.requested')?.chain_id;
+      if (bound.heldBy !== null && bound.heldBy.chainId !== requestedIn) {
+        throw new FlaggateError('CHANGE_TAMPERED', `change request ${cr.id} is refused: its row names another chain than its change.requested entry`, {
+          details: { changeRequestId: cr.id },
+        });
+      }
+      return bound;
     } catch (err) {
       if (asFlaggateError(err).code === 'CHANGE_TAMPERED') await store.settle(cr.id, 'denied');
       return refuse(cr, reviewer, reason, asFlaggateError(err));
@@ -144,13 +174,14 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       requester: { id: h.actor.id, displayName: h.actor.displayName, authMethod: h.actor.authMethod, roles: [...h.actor.roles] },
       method: h.req.method.toUpperCase(),
       path: h.req.path,
-      headers: Object.fromEntries(Object.entries(h.req.headers).filter(([name]) => !UNSTORED.has(name))),
+      headers: heldHeaders(h.req.headers),
       body: Buffer.from(h.req.body),
       bodySha256: h.req.bodySha256,
       change: h.change,
       context: h.context,
       requiredApprovals: h.decision.requiredApprovals,
       approverRoles: h.decision.approverRoles,
+      heldBy: { ...deps.sidecar },
     };
     const requested = decisionEntry({ decisionId: h.decisionId, actor: h.actor, change: h.change, context: h.context, decision: h.decision });
     await record(
@@ -174,6 +205,8 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 
   /** With enough approvals: policy again, platform state again, then the stored request exactly. */
   async function apply(cr: ChangeRequest): Promise<ApplyResult> {
+    const elsewhere = heldElsewhere(cr);
+    if (elsewhere) throw elsewhere;
     let approvals: Approval[];
     try {
       ({ approvals } = boundToLedger(cr, await store.approvals(cr.id), await deps.evidence(cr.id)));
@@ -231,7 +264,13 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     async review(h) {
       const token = h.req.headers['x-flaggate-approval'];
       if (token === undefined) return { held: await hold(h, []) };
-      const claims = await deps.verifyApprovalToken(token.trim(), { method: h.req.method, path: h.req.path, bodySha256: h.req.bodySha256 });
+      const claims = await deps.verifyApprovalToken(token.trim(), {
+        method: h.req.method,
+        path: h.req.path,
+        bodySha256: h.req.bodySha256,
+        requesterId: h.actor.id,
+        ticket: h.context.ticket,
+      });
       if (samePerson(claims.approval.approverId, h.actor.id)) throw new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change');
       if (!(await store.spendJti(claims.issuer, claims.jti, h.req.bodySha256, isoUtc(s.clock.now())))) {
         throw new FlaggateError('APPROVAL_TOKEN_REPLAYED', 'this approval token was already used', { details: { jti: claims.jti } });
@@ -253,13 +292,16 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 
     async approve(id, approver, reason) {
       const cr = await pending(id, approver, reason);
+      // Before anything is counted: an approval given here could only be applied here.
+      const elsewhere = heldElsewhere(cr);
+      if (elsewhere) await refuse(cr, approver, reason, elsewhere);
       if (samePerson(approver.id, cr.requester.id)) {
         await refuse(cr, approver, reason, new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change'));
       }
       const may = mayApprove(cr, approver);
       if (!may.allow) await refuse(cr, approver, reason, new FlaggateError('APPROVAL_ROLE_MISSING', may.reasons.join('; '), { details: { approverRoles: cr.approverRoles } }));
       // Stored by person key, so the store's uniqueness also catches the same person in another case.
-      const approval: Approval = { approverId: personKey(approver.id), roles: [...approver.roles], approvedAt: now(), reason, proof: null };
+      const approval: Approval = { approverId: personKey(approver.id), roles: [...approver.roles], authMethod: approver.authMethod, approvedAt: now(), reason, proof: null };
       if (!(await store.addApproval(cr.id, approval))) {
         await refuse(cr, approver, reason, new FlaggateError('APPROVAL_DUPLICATE', `${approver.id} already approved this change; each approver counts once`));
       }

@@ -21,13 +21,15 @@ CREATE TABLE IF NOT EXISTS change_requests (
   change        TEXT NOT NULL,
   context       TEXT NOT NULL,
   required      INTEGER NOT NULL,
-  approver_roles TEXT NOT NULL
+  approver_roles TEXT NOT NULL,
+  held_by       TEXT
 );
 CREATE INDEX IF NOT EXISTS change_requests_status ON change_requests (status, created_at);
 CREATE TABLE IF NOT EXISTS change_approvals (
   change_request_id TEXT NOT NULL REFERENCES change_requests (id),
   approver_id       TEXT NOT NULL,
   roles             TEXT NOT NULL,
+  auth_method       TEXT,
   approved_at       TEXT NOT NULL,
   reason            TEXT,
   proof             TEXT,
@@ -55,6 +57,7 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(schema);
+  addMissingColumns(db);
   const insert = db.prepare(`INSERT INTO change_requests (${changeColumns.join(', ')}) VALUES (${changeColumns.map((c) => `@${c}`).join(', ')})`);
   const get = db.prepare<[string], ChangeRow>('SELECT * FROM change_requests WHERE id = ?');
   const listAll = db.prepare<[], ChangeRow>('SELECT * FROM change_requests ORDER BY created_at, id');
@@ -62,7 +65,7 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
   const settle = db.prepare("UPDATE change_requests SET status = ? WHERE id = ? AND status = 'pending'");
   const finish = db.prepare("UPDATE change_requests SET status = ? WHERE id = ? AND status = 'applying'");
   const addApproval = db.prepare(
-    'INSERT OR IGNORE INTO change_approvals (change_request_id, approver_id, roles, approved_at, reason, proof) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT OR IGNORE INTO change_approvals (change_request_id, approver_id, roles, auth_method, approved_at, reason, proof) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
   const approvals = db.prepare<[string], ApprovalRow>('SELECT * FROM change_approvals WHERE change_request_id = ? ORDER BY approved_at, approver_id');
   const spend = db.prepare('INSERT OR IGNORE INTO approval_token_jtis (issuer, jti, change_key, used_at) VALUES (?, ?, ?, ?)');
@@ -88,7 +91,7 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
     settle: async (id, status) => write(`status of ${id}`, () => settle.run(status, id).changes === 1),
     finish: async (id, status) => write(`status of ${id}`, () => finish.run(status, id).changes === 1),
     addApproval: async (id, a) =>
-      write(`approval of ${id}`, () => addApproval.run(id, a.approverId, JSON.stringify(a.roles), a.approvedAt, a.reason, a.proof).changes === 1),
+      write(`approval of ${id}`, () => addApproval.run(id, a.approverId, JSON.stringify(a.roles), a.authMethod, a.approvedAt, a.reason, a.proof).changes === 1),
     approvals: async (id) => approvals.all(id).map(toApproval),
     spendJti: async (issuer, jti, changeKey, at) => write(`approval token ${jti}`, () => spend.run(issuer, jti, changeKey, at).changes === 1),
     evidence: async (id) => {
@@ -104,4 +107,11 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
       db.close();
     },
   };
+}
+
+/** Columns added since the first version, for ledger files made by it (rows before keep NULL). */
+function addMissingColumns(db: Database.Database): void {
+  const has = (table: string, column: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column);
+  if (!has('change_approvals', 'auth_method')) db.exec('ALTER TABLE change_approvals ADD COLUMN auth_method TEXT');
+  if (!has('change_requests', 'held_by')) db.exec('ALTER TABLE change_requests ADD COLUMN held_by TEXT');
 }

@@ -1,6 +1,6 @@
 import type { FlagChange } from '../platforms/index.js';
 import type { AuditEntry } from '../audit/entry.js';
-import type { Actor } from '../identify/actor.js';
+import type { Actor, AuthMethod } from '../identify/actor.js';
 import type { ChangeContext } from '../intercept/change-context.js';
 
 /**
@@ -20,7 +20,7 @@ export interface ChangeRequest {
   requester: Pick<Actor, 'id' | 'displayName' | 'authMethod' | 'roles'>;
   method: string;
   path: string;
-  /** Lower-cased request headers without Authorization. */
+  /** The lower-cased request headers a held change keeps (`heldHeaders`): media type and X-Flaggate-* context only. */
   headers: Record<string, string>;
   body: Buffer;
   bodySha256: string;
@@ -29,12 +29,29 @@ export interface ChangeRequest {
   context: ChangeContext;
   requiredApprovals: number;
   approverRoles: string[];
+  /** The sidecar and platform target that held it; null in rows stored before it was kept (applied nowhere). */
+  heldBy: HeldBy | null;
+}
+
+/**
+ * Where a change was held: the sidecar's chain and the platform it fronts. It is applied only there
+ * (or by a sidecar that names that chain in `approvals.peerChains` and fronts the same target), so a
+ * shared change table cannot carry one sidecar's change to another sidecar's platform.
+ */
+export interface HeldBy {
+  chainId: string;
+  /** The adapter's name. */
+  platform: string;
+  /** SHA-256 (hex) of the platform's target URL (for flagd, the flag file's path). */
+  targetSha256: string;
 }
 
 /** One accepted approval: a person through the control port, or a signed token from an approval system. */
 export interface Approval {
   approverId: string;
   roles: string[];
+  /** How the approver authenticated (`client-credentials`: a service account); null in rows stored before it was kept, which then count for nobody. */
+  authMethod: AuthMethod | null;
   approvedAt: string;
   reason: string | null;
   /** `token:<issuer>#<jti>` for an approval token; null for a control-port approval. */

@@ -1,3 +1,4 @@
+import { stringify } from 'csv-stringify/sync';
 import type { AuditEntry } from './entry.js';
 
 /**
@@ -75,4 +76,14 @@ export function csvRow(e: AuditEntry): Array<string | number | boolean | null> {
     e.decision.policy_revision, e.decision.policy_sha256, e.outcome?.status ?? null, e.outcome?.platform_status ?? null,
     json(e.previous_state), json(e.new_state), e.request.method, e.request.path, e.request.body_sha256, e.prev_hash, e.hash,
   ];
+}
+
+/**
+ * `entries.csv`: the header line, then one line per entry. Cells come from callers (reasons,
+ * tickets, display names, paths), and a spreadsheet runs a cell that starts with `=`, `+`, `-`, `@`,
+ * a tab or a CR as a formula (CSV injection): such text cells get a leading `'`. Numbers keep their
+ * sign; the seq and hash columns that `verify-export` compares never start with these characters.
+ */
+export function entriesCsv(entries: readonly AuditEntry[]): string {
+  return stringify([Array.from(csvColumns), ...entries.map(csvRow)], { escape_formulas: true });
 }

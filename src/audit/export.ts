@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'csv-stringify/sync';
 import type { JSONWebKeySet } from 'jose';
 import type { Checkpoint } from './checkpoint.js';
 import { canonicalJson } from './canonical.js';
 import type { AuditEntry, AuditEntryBody, StoredRow } from './entry.js';
-import { csvColumns, csvRow, EXPORT_FORMAT, MANIFEST_TYP, matchesExport, type ExportFilters, type ExportManifest, type ExportTimestamps } from './export-format.js';
+import { entriesCsv, EXPORT_FORMAT, MANIFEST_TYP, matchesExport, type ExportFilters, type ExportManifest, type ExportTimestamps } from './export-format.js';
 import type { Keyring } from './keyring.js';
 import { signJson } from './signed-json.js';
 
@@ -68,7 +67,7 @@ export async function writeExport(source: ExportSource, dir: string, options: { 
   };
   put('chain.jsonl', chain.map((r) => canonicalJson(r) + '\n').join(''));
   put('entries.jsonl', selected.map((e) => canonicalJson(e) + '\n').join(''));
-  put('entries.csv', stringify([Array.from(csvColumns), ...selected.map(csvRow)]));
+  put('entries.csv', entriesCsv(selected));
   put('checkpoints.json', JSON.stringify(checkpoints.filter((c) => c.seq >= anchorSeq && c.seq <= seal.seq), null, 2) + '\n');
   put('keys.jwks.json', JSON.stringify(source.keys, null, 2) + '\n');
   const revisions = new Map<string, { revision: string | null; sha256: string | null }>();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { platformPlugin, platformPlugins } from '../platforms/index.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
+const chainId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
 
 export const sinkSchema = z.discriminatedUnion('type', [
   z.object({
@@ -104,9 +105,20 @@ export const configSchema = z
               algorithms: z.array(z.string().min(1)).min(1).default(['EdDSA', 'ES256', 'RS256', 'PS256']),
               /** The claim naming the approver the way the identity provider names people (its `sub` by default). */
               subjectClaim: z.string().min(1).default('sub'),
+              /** The claim naming the requester whose change the token approves, compared like `subjectClaim`. */
+              requesterClaim: z.string().min(1).default('requester'),
             }),
           )
           .default([]),
+        /**
+         * Chains of other sidecars whose held changes this one may approve and apply, when it fronts
+         * the same platform target (replicas of one deployment sharing the PostgreSQL store).
+         */
+        peerChains: z
+          .preprocess((v) => (typeof v === 'string' ? v.split(',').map((c) => c.trim()).filter((c) => c !== '') : v), z.array(chainId))
+          .default([]),
+        /** Approval tokens may live at most this long from their `iat` (and are refused once that old). */
+        tokenMaxLifetimeSeconds: z.coerce.number().int().positive().max(7 * 24 * 3600).default(900),
       })
       .prefault({}),
     policy: z
@@ -120,7 +132,7 @@ export const configSchema = z
     audit: z
       .object({
         /** Names this sidecar's chain; replicas sharing an upstream ledger need distinct ids. */
-        chainId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default('local'),
+        chainId: chainId.default('local'),
         file: z.string().min(1).default('ledger.sqlite'),
         /** Signed checkpoints over the head: every N entries and every T seconds (when the head moved). */
         checkpointEveryEntries: z.coerce.number().int().positive().default(100),
@@ -166,6 +178,20 @@ export const configSchema = z
         asyncBoundSeconds: z.coerce.number().positive().default(30),
         /** Concurrent changes share one token over the newest entry; off, every entry gets its own. */
         shareTokens: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        /** When set, `/metrics` answers only `Authorization: Bearer <token>` (the scraper's credential). */
+        bearerToken: z.string().min(16, 'use at least 16 characters').optional(),
+        /**
+         * Environments that get a metric label of their own (besides `platform.environment`); any
+         * other name a request carries is labelled `other`, so callers cannot create series at will.
+         */
+        environments: z
+          .preprocess((v) => (typeof v === 'string' ? v.split(',').map((e) => e.trim()).filter((e) => e !== '') : v), z.array(z.string().min(1).max(64)).max(50))
+          .default(['production', 'staging', 'development']),
       })
       .strict()
       .prefault({}),

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,8 @@ export interface ControlDeps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  /** When set, `/metrics` needs `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
   identify(authorization: string | undefined): Promise<Actor>;
   policy: { decide(input: PolicyInput): Decision; readonly revision: PolicyRevision };
   audit: {
@@ -76,7 +78,15 @@ export function createControlApp(deps: ControlDeps): express.Express {
     res.status(ready ? 200 : 503).json({ ready, checks });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  const scrapeToken = deps.metricsToken === undefined ? undefined : digest(deps.metricsToken);
+  app.get('/metrics', async (req, res) => {
+    if (scrapeToken !== undefined) {
+      const presented = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      // Compared as digests, in constant time: neither the length nor a prefix of the token leaks.
+      if (presented === undefined || !timingSafeEqual(digest(presented), scrapeToken)) {
+        throw new FlaggateError('CONTROL_METRICS_TOKEN_INVALID', '/metrics needs the configured bearer token (metrics.bearerToken)');
+      }
+    }
     res.setHeader('content-type', deps.metrics.registry.contentType);
     res.end(await deps.metrics.registry.metrics());
   });
@@ -190,4 +200,8 @@ function intParam(value: unknown, name: string, fallback: number): number {
     throw new FlaggateError('CONTROL_BAD_REQUEST', `${name} must be a non-negative integer`);
   }
   return Number(value);
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
 }

@@ -50,6 +50,8 @@ export interface MintDevTokenOptions {
   clock: Clock;
   issuer?: string;
   audience?: string;
+  /** More claims, e.g. `gty: 'client-credentials'` for a service account; the registered claims and roles win. */
+  claims?: Record<string, unknown>;
 }
 
 /** A compact JWS signed by the development issuer, as printed by `flaggate dev-token`. */
@@ -63,7 +65,7 @@ export async function mintDevToken(opts: MintDevTokenOptions): Promise<string> {
 
   const { privateKey, kid } = await ensureDevIssuer(opts.dataDir);
   const iat = Math.floor(opts.clock.now() / 1000);
-  const claims: Record<string, unknown> = { roles: [...roles] };
+  const claims: Record<string, unknown> = { ...opts.claims, roles: [...roles] };
   if (name !== undefined) claims['name'] = name;
   return new SignJWT(claims)
     .setProtectedHeader({ alg: ALG, typ: 'JWT', kid })

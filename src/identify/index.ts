@@ -1,6 +1,7 @@
 /** The identify stage's only door: the verifier, the development issuer and their types. */
 export { createIdentify, verifyCompactJwt } from './verify-token.js';
 export { checkAlgorithms } from './algorithms.js';
+export { isServiceAccount } from './claims.js';
 export { fileKeys, remoteKeys, type GetKey } from './jwks.js';
 export type { Identify, IdentifyDeps } from './verify-token.js';
 export { ensureDevIssuer, mintDevToken } from './dev-issuer.js';

@@ -1,11 +1,12 @@
 import type { FlagChange, FlagRead } from '../platforms/index.js';
-import type { Actor } from '../identify/actor.js';
+import type { Actor, AuthMethod } from '../identify/actor.js';
 
 /** What the policy sees. `change` is a write or a read; `context` carries the X-Flaggate-* headers. */
 export interface PolicyInput {
   actor: Pick<Actor, 'id' | 'displayName' | 'authMethod' | 'roles'>;
   change: FlagChange | FlagRead | { action: string; platform?: string; flagKey?: string; environment?: string };
-  approvals: Array<{ approverId: string; roles: string[]; approvedAt: string }>;
+  /** `authMethod` says how the approver authenticated: a service account's approval counts only where the policy data lists it. */
+  approvals: Array<{ approverId: string; roles: string[]; approvedAt: string; authMethod: AuthMethod | null }>;
   context: {
     reason?: string;
     ticket?: string;

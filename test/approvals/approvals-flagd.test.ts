@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -25,6 +26,8 @@ interface Sidecar {
   clock: ReturnType<typeof fixedClock>;
   dataDir: string;
   token(sub: string, ...roles: string[]): Promise<string>;
+  /** A client-credentials token: a service account, no person behind it. */
+  serviceToken(sub: string, ...roles: string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -32,6 +35,23 @@ const temps: Array<{ cleanup(): void }> = [];
 let gateKey: TestKey;
 let strangerKey: TestKey;
 let twoApproverBundle: string;
+let botApproverBundle: string;
+
+type PolicyConfig = { critical_approval: { required_approvals: number; service_account_approvers: string[] } };
+
+/** The real policies with their data edited, compiled to a bundle of their own. */
+function bundleWith(name: string, edit: (config: PolicyConfig) => void): string {
+  const tmp = makeTempDir(`flaggate-${name}-`);
+  temps.push(tmp);
+  cpSync(join(repoRoot, 'policies'), join(tmp.dir, 'policies'), { recursive: true });
+  const dataPath = join(tmp.dir, 'policies', 'data.json');
+  const data = JSON.parse(readFileSync(dataPath, 'utf8')) as { flaggate: { config: PolicyConfig } };
+  edit(data.flaggate.config);
+  writeFileSync(dataPath, JSON.stringify(data));
+  const bundle = join(tmp.dir, `${name}.tar.gz`);
+  execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build-policies.mjs'), '--policies', join(tmp.dir, 'policies'), '--bundle', bundle], { stdio: 'ignore' });
+  return bundle;
+}
 
 async function start(overrides: Record<string, unknown> = {}): Promise<Sidecar> {
   const tmp = makeTempDir('flaggate-approvals-');
@@ -55,6 +75,7 @@ async function start(overrides: Record<string, unknown> = {}): Promise<Sidecar> 
     clock,
     dataDir: tmp.dir,
     token: (sub, ...roles) => mintDevToken({ dataDir: tmp.dir, sub, roles, clock, ttlSeconds: 7 * 24 * 3600 }),
+    serviceToken: (sub, ...roles) => mintDevToken({ dataDir: tmp.dir, sub, roles, clock, ttlSeconds: 7 * 24 * 3600, claims: { gty: 'client-credentials' } }),
     stop: () => app.close(),
   };
 }
@@ -82,30 +103,27 @@ function flagState(s: Sidecar): string {
   return file.flags['payments.instant-payouts']!.state;
 }
 
-/** An approval token from the gate, bound to the critical change unless the claims say otherwise. */
-function gateToken(claims: Record<string, unknown> = {}, key = gateKey, iss = GATE, aud = 'flaggate-approval', now = NOW) {
+// The change stores are local in these tests, so approval tokens name the sidecar's chain.
+const AUD = 'flaggate-approval:local';
+
+/** An approval token from the gate for rita's critical change, unless the claims say otherwise. */
+function gateToken(claims: Record<string, unknown> = {}, key = gateKey, iss = GATE, aud = AUD, now = NOW) {
   return signWith(key, {
     iss,
     aud,
     sub: 'sam',
     now,
-    claims: { jti: randomUUID(), change_sha256: EMPTY_SHA256, htm: 'POST', htu: CRITICAL, roles: ['release_engineer'], ...claims },
+    claims: { jti: randomUUID(), change_sha256: EMPTY_SHA256, htm: 'POST', htu: CRITICAL, requester: 'rita', roles: ['release_engineer'], ...claims },
   });
 }
 
 beforeAll(async () => {
   [gateKey, strangerKey] = await Promise.all([testKey('ES256', 'gate-1'), testKey('ES256', 'gate-1')]);
-  // The real policies with two approvers required, for the "counted twice" case.
   ensureOpa();
-  const tmp = makeTempDir('flaggate-two-approvers-');
-  temps.push(tmp);
-  cpSync(join(repoRoot, 'policies'), join(tmp.dir, 'policies'), { recursive: true });
-  const dataPath = join(tmp.dir, 'policies', 'data.json');
-  const data = JSON.parse(readFileSync(dataPath, 'utf8')) as { flaggate: { config: { critical_approval: { required_approvals: number } } } };
-  data.flaggate.config.critical_approval.required_approvals = 2;
-  writeFileSync(dataPath, JSON.stringify(data));
-  twoApproverBundle = join(tmp.dir, 'two.tar.gz');
-  execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build-policies.mjs'), '--policies', join(tmp.dir, 'policies'), '--bundle', twoApproverBundle], { stdio: 'ignore' });
+  // The real policies with two approvers required, for the "counted twice" case.
+  twoApproverBundle = bundleWith('two-approvers', (c) => (c.critical_approval.required_approvals = 2));
+  // ... and with one service account listed as an approver.
+  botApproverBundle = bundleWith('bot-approver', (c) => (c.critical_approval.service_account_approvers = ['release-bot']));
 }, 120_000);
 
 afterAll(() => {
@@ -129,15 +147,24 @@ describe('holding a change that needs approvals', () => {
     expect(requested).toMatchObject([{ entry_type: 'change.requested', decision_id: res.decisionId, actor: { id: 'rita' }, request: { body_sha256: EMPTY_SHA256 } }]);
   });
 
-  it('lists the pending request and shows it with a before/after diff', async () => {
+  it('lists the pending request and shows it with a before/after diff of the flag fields it sets', async () => {
     const rita = await s.token('rita', 'release_engineer');
-    const { json } = await propose(s, rita);
+    const { json } = await propose(s, rita, { cookie: 'session=s3cret', 'x-api-key': 'k3y', 'x-forwarded-for': '203.0.113.9', 'x-flaggate-link-pr': 'https://git.test/pr/1' });
     const list = (await (await fetch(`${s.app.controlUrl}/v1/changes?status=pending`, { headers: { authorization: `Bearer ${rita}` } })).json()) as { changes: Array<{ id: string }> };
     expect(list.changes.map((c) => c.id)).toContain(json.changeRequestId);
     const one = (await (await fetch(`${s.app.controlUrl}/v1/changes/${json.changeRequestId}`, { headers: { authorization: `Bearer ${rita}` } })).json()) as Record<string, unknown>;
     expect(one).toMatchObject({ status: 'pending', flagKey: 'payments.instant-payouts', ticket: 'CHG-9' });
-    expect(one.headers).not.toHaveProperty('authorization');
-    expect((one.diff as unknown[]).length).toBeGreaterThan(0);
+    // Only the media type and the X-Flaggate-* context are kept, in the store as on the screen.
+    const kept = { ...context, 'x-flaggate-link-pr': 'https://git.test/pr/1' };
+    expect(one.headers).toEqual(kept);
+    const db = new Database(join(s.dataDir, 'ledger.sqlite'), { readonly: true });
+    try {
+      const row = db.prepare<[string], { headers: string }>('SELECT headers FROM change_requests WHERE id = ?').get(String(json.changeRequestId))!;
+      expect(JSON.parse(row.headers)).toEqual(kept);
+    } finally {
+      db.close();
+    }
+    expect(one).toMatchObject({ object: { kind: 'flag', pointer: '' }, before: { state: 'DISABLED' }, after: { state: 'ENABLED' }, diff: [{ path: '/state', before: 'DISABLED', after: 'ENABLED' }] });
   });
 
   it('rejects a production change without a ticket, forwarding nothing', async () => {
@@ -203,6 +230,48 @@ describe('separation of duties', () => {
   });
 });
 
+describe('separation of duties: service accounts', () => {
+  let s: Sidecar;
+  let listed: Sidecar;
+  beforeAll(async () => {
+    [s, listed] = await Promise.all([start(), start({ 'policy.bundle': botApproverBundle })]);
+  });
+  afterAll(() => Promise.all([s.stop(), listed.stop()]));
+
+  it('refuses the approval of a client-credentials actor with an approver role, records it and applies nothing', async () => {
+    const { json } = await propose(s, await s.token('rita', 'release_engineer'));
+    const id = String(json.changeRequestId);
+    const res = await review(s, id, 'approve', await s.serviceToken('release-bot', 'release_engineer'), 'pipeline green');
+    expect(res).toMatchObject({ status: 403, json: { code: 'APPROVAL_ROLE_MISSING' } });
+    expect(String(res.json.message)).toMatch(/service account release-bot may not approve/);
+    expect(flagState(s)).toBe('DISABLED');
+    expect(entries(s).filter((e) => e.change_request_id === id).at(-1)).toMatchObject({
+      entry_type: 'change.approved',
+      actor: { id: 'release-bot', auth_method: 'client-credentials' },
+      decision: { allow: false, error_code: 'APPROVAL_ROLE_MISSING' },
+    });
+    // A person still can.
+    expect(await review(s, id, 'approve', await s.token('sam', 'release_engineer'))).toMatchObject({ status: 200, json: { status: 'applied' } });
+  });
+
+  it('does not count an approval token naming a service account: the change is held', async () => {
+    const token = await gateToken({ sub: 'release-bot', gty: 'client-credentials', htu: '/flags/payments.instant-payouts/disable' });
+    const res = await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': token }, '/flags/payments.instant-payouts/disable');
+    expect(res.status).toBe(202);
+    expect(flagState(s)).toBe('ENABLED');
+  });
+
+  it('counts a service account the policy data lists as an approver', async () => {
+    const { json } = await propose(listed, await listed.token('rita', 'release_engineer'));
+    const id = String(json.changeRequestId);
+    expect(await review(listed, id, 'approve', await listed.serviceToken('other-bot', 'release_engineer'))).toMatchObject({ status: 403, json: { code: 'APPROVAL_ROLE_MISSING' } });
+    expect(await review(listed, id, 'approve', await listed.serviceToken('release-bot', 'release_engineer'))).toMatchObject({ status: 200, json: { status: 'applied' } });
+    expect(flagState(listed)).toBe('ENABLED');
+    const decision = entries(listed).find((e) => e.change_request_id === id && e.entry_type === 'change.decision');
+    expect(decision).toMatchObject({ decision: { allow: true }, approval: { approved_by: ['release-bot'] } });
+  });
+});
+
 describe('expiry and staleness', () => {
   let s: Sidecar;
   beforeAll(async () => {
@@ -253,12 +322,21 @@ describe('approval tokens (X-Flaggate-Approval)', () => {
   });
 
   it.each([
-    { name: 'alg: none', code: 'IDENTIFY_ALG_NOT_ALLOWED', token: async () => unsecuredToken({ iss: GATE, aud: 'flaggate-approval', sub: 'sam', exp: NOW + 60, jti: 'x' }) },
-    { name: 'HS256 keyed with the issuer public key', code: 'IDENTIFY_ALG_NOT_ALLOWED', token: () => hmacWithPublicKey(gateKey, { iss: GATE, aud: 'flaggate-approval', sub: 'sam', exp: NOW + 60, jti: 'x' }) },
-    { name: 'expired', code: 'IDENTIFY_TOKEN_EXPIRED', token: () => gateToken({}, gateKey, GATE, 'flaggate-approval', NOW - 3600) },
-    { name: 'not yet valid', code: 'IDENTIFY_TOKEN_NOT_YET_VALID', token: () => gateToken({}, gateKey, GATE, 'flaggate-approval', NOW + 3600) },
+    { name: 'alg: none', code: 'IDENTIFY_ALG_NOT_ALLOWED', token: async () => unsecuredToken({ iss: GATE, aud: AUD, sub: 'sam', exp: NOW + 60, jti: 'x' }) },
+    { name: 'HS256 keyed with the issuer public key', code: 'IDENTIFY_ALG_NOT_ALLOWED', token: () => hmacWithPublicKey(gateKey, { iss: GATE, aud: AUD, sub: 'sam', exp: NOW + 60, jti: 'x' }) },
+    { name: 'expired', code: 'IDENTIFY_TOKEN_EXPIRED', token: () => gateToken({}, gateKey, GATE, AUD, NOW - 3600) },
+    { name: 'not yet valid', code: 'IDENTIFY_TOKEN_NOT_YET_VALID', token: () => gateToken({}, gateKey, GATE, AUD, NOW + 3600) },
     { name: 'from another issuer', code: 'IDENTIFY_ISSUER_MISMATCH', token: () => gateToken({}, gateKey, 'https://evil.test') },
     { name: 'for another audience', code: 'IDENTIFY_AUDIENCE_MISMATCH', token: () => gateToken({}, gateKey, GATE, 'someone-else') },
+    { name: 'for any sidecar while spent jtis are local', code: 'IDENTIFY_AUDIENCE_MISMATCH', token: () => gateToken({}, gateKey, GATE, 'flaggate-approval') },
+    { name: "for another sidecar's chain", code: 'IDENTIFY_AUDIENCE_MISMATCH', token: () => gateToken({}, gateKey, GATE, 'flaggate-approval:replica-b') },
+    { name: 'without iat', code: 'APPROVAL_TOKEN_LIFETIME', token: () => gateToken({ iat: undefined }) },
+    { name: 'living longer than the cap', code: 'APPROVAL_TOKEN_LIFETIME', token: () => gateToken({ exp: NOW + 901 }) },
+    { name: 'issued longer ago than the cap', code: 'APPROVAL_TOKEN_LIFETIME', token: () => gateToken({ iat: NOW - 1000, nbf: NOW - 1000, exp: NOW + 60 }) },
+    { name: 'issued in the future', code: 'APPROVAL_TOKEN_LIFETIME', token: () => gateToken({ iat: NOW + 600, exp: NOW + 900 }) },
+    { name: 'naming no requester', code: 'APPROVAL_TOKEN_REQUESTER', token: () => gateToken({ requester: undefined }) },
+    { name: "issued for another person's change", code: 'APPROVAL_TOKEN_REQUESTER', token: () => gateToken({ requester: 'riley' }) },
+    { name: 'issued for another ticket', code: 'APPROVAL_TOKEN_MISMATCH', token: () => gateToken({ ticket: 'CHG-7' }) },
     { name: 'signed under an unknown kid', code: 'IDENTIFY_KEY_UNKNOWN', token: () => signWith({ ...strangerKey, kid: 'gate-9' }, { iss: GATE, aud: 'flaggate-approval', sub: 'sam', now: NOW, claims: { jti: 'x' } }) },
     { name: 'signed by another key under the trusted kid', code: 'IDENTIFY_TOKEN_INVALID', token: () => gateToken({}, strangerKey) },
     { name: 'its payload altered after signing', code: 'IDENTIFY_TOKEN_INVALID', token: async () => withPayload(await gateToken({ roles: ['qa'] }), (c) => ({ ...c, roles: ['release_engineer'] })) },
@@ -271,6 +349,27 @@ describe('approval tokens (X-Flaggate-Approval)', () => {
     expect(res.json).toMatchObject({ code });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(entries(s).find((e) => e.decision_id === res.decisionId)).toMatchObject({ entry_type: 'change.decision', decision: { allow: false, error_code: code } });
+  });
+
+  it('accepts a token naming the ticket of the request, the requester in another letter case', async () => {
+    const res = await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': await gateToken({ ticket: 'CHG-9', requester: 'Rita', htu: '/flags/payments.instant-payouts/disable' }) }, '/flags/payments.instant-payouts/disable');
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses at another sidecar a token spent at this one (each keeps its own spent jtis)', async () => {
+    const other = await start({ 'audit.chainId': 'replica-b' });
+    try {
+      const token = await gateToken();
+      expect((await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': token })).status).toBe(200);
+      const replay = await propose(other, await other.token('rita', 'release_engineer'), { 'x-flaggate-approval': token });
+      expect(replay).toMatchObject({ status: 401, json: { code: 'IDENTIFY_AUDIENCE_MISMATCH' } });
+      expect(flagState(other)).toBe('DISABLED');
+      const forB = await gateToken({}, gateKey, GATE, 'flaggate-approval:replica-b');
+      expect((await propose(other, await other.token('rita', 'release_engineer'), { 'x-flaggate-approval': forB })).status).toBe(200);
+      expect(flagState(other)).toBe('ENABLED');
+    } finally {
+      await other.stop();
+    }
   });
 
   it('holds a change whose approval token holds a role that does not count', async () => {

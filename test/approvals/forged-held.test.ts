@@ -82,7 +82,7 @@ describe('a held change whose row was forged or edited', () => {
     tables((db) => {
       const row = db.prepare('SELECT * FROM change_requests WHERE id = ?').get(genuine) as Record<string, unknown>;
       const requester = JSON.stringify({ id: 'sam', displayName: 'sam', authMethod: 'jwt', roles: ['release_engineer'] });
-      db.prepare(`INSERT INTO change_requests SELECT @forged, decision_id, status, created_at, expires_at, @requester, method, path, headers, body, body_sha256, change, context, required, approver_roles FROM change_requests WHERE id = @genuine`).run({ forged, requester, genuine });
+      db.prepare(`INSERT INTO change_requests SELECT @forged, decision_id, status, created_at, expires_at, @requester, method, path, headers, body, body_sha256, change, context, required, approver_roles, held_by FROM change_requests WHERE id = @genuine`).run({ forged, requester, genuine });
       expect(row.status).toBe('pending');
     });
     const res = await approve(forged, 'riley');
@@ -118,6 +118,29 @@ describe('a held change whose row was forged or edited', () => {
     const res = await approve(id, 'sam');
     expect(res).toMatchObject({ status: 409, json: { code: 'CHANGE_TAMPERED' } });
     expect(flagState()).toBe('DISABLED');
+  });
+
+  it('refuses a row rewritten to say another chain held it (the change.requested entry says which did)', async () => {
+    const id = await hold('rita');
+    tables((db) => {
+      const { held_by } = db.prepare<[string], { held_by: string }>('SELECT held_by FROM change_requests WHERE id = ?').get(id)!;
+      db.prepare('UPDATE change_requests SET held_by = ? WHERE id = ?').run(JSON.stringify({ ...(JSON.parse(held_by) as object), chainId: 'elsewhere' }), id);
+    });
+    const res = await approve(id, 'sam');
+    expect(res).toMatchObject({ status: 409, json: { code: 'CHANGE_TAMPERED' } });
+    expect(flagState()).toBe('DISABLED');
+  });
+
+  it('refuses, without settling it, a held change whose row names another platform target', async () => {
+    const id = await hold('rita');
+    tables((db) => {
+      const { held_by } = db.prepare<[string], { held_by: string }>('SELECT held_by FROM change_requests WHERE id = ?').get(id)!;
+      db.prepare('UPDATE change_requests SET held_by = ? WHERE id = ?').run(JSON.stringify({ ...(JSON.parse(held_by) as object), targetSha256: 'ab'.repeat(32) }), id);
+    });
+    const res = await approve(id, 'sam');
+    expect(res).toMatchObject({ status: 409, json: { code: 'CHANGE_HELD_ELSEWHERE', details: { reason: 'target' } } });
+    expect(flagState()).toBe('DISABLED');
+    expect(tables((db) => db.prepare<[string], { status: string }>('SELECT status FROM change_requests WHERE id = ?').get(id)!.status)).toBe('pending');
   });
 
   it('still applies an untouched held change', async () => {

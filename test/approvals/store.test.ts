@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresChangeStore, openSqliteChangeStore, type ChangeRequest, type ChangeStore } from '../../src/approvals/index.js';
 import { createPostgresSink } from '../../src/replicate/index.js';
 import { createLedgerDatabase, startPostgres, type LedgerDatabase, type PgCluster } from '../support/postgres.js';
 import { makeTempDir } from '../support/temp-dir.js';
+import { toRow } from '../../src/approvals/rows.js';
 
 const FINAL = ['applied', 'failed', 'rejected', 'expired', 'stale', 'denied'] as const;
 
@@ -26,11 +28,12 @@ function request(overrides: Partial<ChangeRequest> = {}): ChangeRequest {
     context: { reason: 'payouts launch', ticket: 'CHG-9', links: {} },
     requiredApprovals: 1,
     approverRoles: ['release_engineer'],
+    heldBy: { chainId: 'replica-a', platform: 'flagd', targetSha256: 'ef'.repeat(32) },
     ...overrides,
   };
 }
 
-const approval = (approverId: string, at = '2030-01-07T10:05:00.000Z') => ({ approverId, roles: ['release_engineer'], approvedAt: at, reason: 'reviewed', proof: null });
+const approval = (approverId: string, at = '2030-01-07T10:05:00.000Z') => ({ approverId, roles: ['release_engineer'], authMethod: 'jwt' as const, approvedAt: at, reason: 'reviewed', proof: null });
 
 interface Pair {
   /** Two stores on the same data, as two replicas would hold them. */
@@ -253,6 +256,30 @@ describe('openPostgresChangeStore', () => {
       expect(await stores[0]!.list()).toEqual([]);
     } finally {
       await Promise.all([...sinks.map((k) => k.close()), ...stores.map((st) => st.close())]);
+    }
+  });
+});
+
+describe('openSqliteChangeStore on a ledger file made before approvals kept how the approver authenticated and requests where they were held', () => {
+  it('adds the columns; earlier rows read back with authMethod and heldBy null (counted for nobody, applied nowhere)', async () => {
+    const path = `${temp.dir}/old-ledger.sqlite`;
+    const db = new Database(path);
+    const old = toRow(request());
+    db.exec(`CREATE TABLE change_requests (id TEXT PRIMARY KEY, decision_id TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+      expires_at TEXT NOT NULL, requester TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL,
+      body_sha256 TEXT NOT NULL, change TEXT NOT NULL, context TEXT NOT NULL, required INTEGER NOT NULL, approver_roles TEXT NOT NULL)`);
+    const { held_by: _, ...columns } = old;
+    db.prepare(`INSERT INTO change_requests (${Object.keys(columns).join(', ')}) VALUES (${Object.keys(columns).map((c) => `@${c}`).join(', ')})`).run(columns);
+    db.exec(`CREATE TABLE change_approvals (change_request_id TEXT NOT NULL, approver_id TEXT NOT NULL, roles TEXT NOT NULL,
+      approved_at TEXT NOT NULL, reason TEXT, proof TEXT, PRIMARY KEY (change_request_id, approver_id));
+      INSERT INTO change_approvals VALUES ('cr-1', 'sam', '["release_engineer"]', '2030-01-07T10:05:00.000Z', NULL, NULL);`);
+    db.close();
+    const store = openSqliteChangeStore(path);
+    try {
+      expect(await store.get(old.id)).toMatchObject({ id: old.id, heldBy: null });
+      expect(await store.approvals('cr-1')).toEqual([{ approverId: 'sam', roles: ['release_engineer'], authMethod: null, approvedAt: '2030-01-07T10:05:00.000Z', reason: null, proof: null }]);
+    } finally {
+      await store.close();
     }
   });
 });

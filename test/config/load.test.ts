@@ -39,8 +39,25 @@ describe('loadConfig', () => {
     { name: 'the dev issuer in production', env: { FLAGGATE_MODE: 'production' }, key: 'identity.devIssuer' },
     { name: 'credentials in the platform URL', env: { FLAGGATE_PLATFORM: 'unleash', FLAGGATE_TARGET_URL: 'http://admin:secret@127.0.0.1:4242' }, key: 'platform.targetUrl' },
     { name: 'an http JWKS URL in production', env: { FLAGGATE_MODE: 'production', FLAGGATE_OIDC_JWKS_URL: 'http://idp.example/jwks' }, key: 'identity.jwksUrl' },
+    { name: 'a short metrics token', env: { FLAGGATE_METRICS_TOKEN: 'short' }, key: 'metrics.bearerToken' },
+    { name: 'a peer chain id that is no chain id', env: { FLAGGATE_APPROVALS_PEER_CHAINS: 'replica-a, bad id' }, key: 'approvals.peerChains' },
+    { name: 'an approval token lifetime of zero', env: { FLAGGATE_APPROVAL_TOKEN_MAX_LIFETIME_SECONDS: '0' }, key: 'approvals.tokenMaxLifetimeSeconds' },
   ])('rejects $name naming the key', ({ env, key }) => {
     expect(() => loadConfig({ env })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(key) }));
+  });
+
+  it('reads the metrics, peer-chain and approval-token settings, lists comma-separated', () => {
+    const c = loadConfig({
+      env: {
+        FLAGGATE_METRICS_TOKEN: 'scrape-0123456789abcdef',
+        FLAGGATE_METRICS_ENVIRONMENTS: 'prod, eu-prod',
+        FLAGGATE_APPROVALS_PEER_CHAINS: 'replica-b,replica-c',
+        FLAGGATE_APPROVAL_TOKEN_MAX_LIFETIME_SECONDS: '300',
+      },
+    });
+    expect(c.metrics).toEqual({ bearerToken: 'scrape-0123456789abcdef', environments: ['prod', 'eu-prod'] });
+    expect(c.approvals).toMatchObject({ peerChains: ['replica-b', 'replica-c'], tokenMaxLifetimeSeconds: 300 });
+    expect(loadConfig({ env: {} })).toMatchObject({ metrics: { environments: ['production', 'staging', 'development'] }, approvals: { peerChains: [], tokenMaxLifetimeSeconds: 900 } });
   });
 
   it('rejects unknown keys in the file', () => {

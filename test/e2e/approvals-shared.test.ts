@@ -13,13 +13,18 @@ let cluster: PgCluster | undefined;
 let url: string;
 let a: SidecarProcess | undefined;
 let b: SidecarProcess | undefined;
+/** Same database and flag file as A, but A's chain is not its peer. */
+let stranger: SidecarProcess | undefined;
+/** Same database, A's chain listed as a peer, but its own flag file: another platform target. */
+let otherTarget: SidecarProcess | undefined;
 const shared = makeTempDir('flaggate-shared-flags-');
-const dirs = [makeTempDir('flaggate-replica-a-'), makeTempDir('flaggate-replica-b-')];
+const dirs = [makeTempDir('flaggate-replica-a-'), makeTempDir('flaggate-replica-b-'), makeTempDir('flaggate-stranger-'), makeTempDir('flaggate-other-target-')];
 const flagFile = join(shared.dir, 'flags.flagd.json');
+const otherFlagFile = join(dirs[3]!.dir, 'other.flagd.json');
 
-function flagState(): string {
-  const file = JSON.parse(readFileSync(flagFile, 'utf8')) as { flags: Record<string, { state: string }> };
-  return file.flags['payments.instant-payouts']!.state;
+function flagState(file = flagFile): string {
+  const flags = JSON.parse(readFileSync(file, 'utf8')) as { flags: Record<string, { state: string }> };
+  return flags.flags['payments.instant-payouts']!.state;
 }
 
 async function call(method: string, target: string, token: string, body?: unknown) {
@@ -42,15 +47,19 @@ beforeAll(async () => {
   cluster = await startPostgres();
   const db = await createLedgerDatabase(cluster, 'fleet');
   url = db.ownerUrl;
-  // Each replica logs in as its own registered role.
-  const env = async (chainId: string) => ({ FLAGGATE_UPSTREAM_POSTGRES_URL: await db.writerUrl(chainId), FLAGGATE_PLATFORM: 'flagd', FLAGGATE_TARGET_URL: flagFile });
-  // One after the other: the first seeds the shared flag file.
-  a = await startSidecarProcess({ dataDir: dirs[0]!.dir, chainId: 'replica-a', env: await env('replica-a') });
-  b = await startSidecarProcess({ dataDir: dirs[1]!.dir, chainId: 'replica-b', env: await env('replica-b') });
+  // Each sidecar logs in as its own registered role.
+  const env = async (chainId: string, more: Record<string, string> = {}) => ({ FLAGGATE_UPSTREAM_POSTGRES_URL: await db.writerUrl(chainId), FLAGGATE_PLATFORM: 'flagd', FLAGGATE_TARGET_URL: flagFile, ...more });
+  // The first seeds the shared flag file. A and B are replicas of one deployment: each lists the other.
+  a = await startSidecarProcess({ dataDir: dirs[0]!.dir, chainId: 'replica-a', env: await env('replica-a', { FLAGGATE_APPROVALS_PEER_CHAINS: 'replica-b' }) });
+  [b, stranger, otherTarget] = await Promise.all([
+    env('replica-b', { FLAGGATE_APPROVALS_PEER_CHAINS: 'replica-a' }).then((e) => startSidecarProcess({ dataDir: dirs[1]!.dir, chainId: 'replica-b', env: e })),
+    env('stranger').then((e) => startSidecarProcess({ dataDir: dirs[2]!.dir, chainId: 'stranger', env: e })),
+    env('other-target', { FLAGGATE_TARGET_URL: otherFlagFile, FLAGGATE_APPROVALS_PEER_CHAINS: 'replica-a' }).then((e) => startSidecarProcess({ dataDir: dirs[3]!.dir, chainId: 'other-target', env: e })),
+  ]);
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all([a?.kill('SIGTERM'), b?.kill('SIGTERM')]);
+  await Promise.all([a, b, stranger, otherTarget].map((s) => s?.kill('SIGTERM')));
   await cluster?.stop();
   for (const d of [shared, ...dirs]) d.cleanup();
 }, 60_000);
@@ -71,6 +80,15 @@ describe('change requests shared by two sidecars through the PostgreSQL ledger',
     const shown = await call('GET', `${b!.controlUrl}/v1/changes/${id}`, ritaAtB);
     expect(shown.json).toMatchObject({ status: 'pending', flagKey: 'payments.instant-payouts', environment: 'production', ticket: 'CHG-42', requester: { id: 'rita' } });
 
+    // Neither a sidecar that is not A's peer, nor a peer in front of another platform, may approve it.
+    for (const [elsewhere, reason] of [[stranger!, 'chain'], [otherTarget!, 'target']] as const) {
+      const refused = await call('POST', `${elsewhere.controlUrl}/v1/changes/${id}/approve`, await elsewhere.token('sam', 'release_engineer'), { reason: 'reviewed' });
+      expect(refused, reason).toMatchObject({ status: 409, json: { code: 'CHANGE_HELD_ELSEWHERE', details: { reason, heldBy: { chainId: 'replica-a', platform: 'flagd' } } } });
+      expect(await entriesOf(elsewhere, id)).toMatchObject([{ entry_type: 'change.approved', decision: { allow: false, error_code: 'CHANGE_HELD_ELSEWHERE' } }]);
+    }
+    expect(flagState(otherFlagFile)).toBe('DISABLED');
+    expect(flagState()).toBe('DISABLED');
+
     const self = await call('POST', `${b!.controlUrl}/v1/changes/${id}/approve`, ritaAtB, { reason: 'looks fine to me' });
     expect(self).toMatchObject({ status: 403, json: { code: 'APPROVAL_SELF' } });
     expect(flagState()).toBe('DISABLED');
@@ -87,6 +105,8 @@ describe('change requests shared by two sidecars through the PostgreSQL ledger',
     expect(inA).toMatchObject([{ entry_type: 'change.requested', chain_id: 'replica-a', actor: { id: 'rita' }, flag_key: 'payments.instant-payouts', linked_artifacts: { ticket: 'CHG-42' } }]);
     const inB = await entriesOf(b!, id);
     expect(inB.map((e) => e.entry_type)).toEqual(['change.approved', 'change.approved', 'change.decision', 'change.outcome']);
+    // The refused approvals elsewhere counted for nothing.
+    expect(inB[2]).toMatchObject({ approval: { approved_by: ['sam'] } });
     expect(inB[0]).toMatchObject({ chain_id: 'replica-b', actor: { id: 'rita' }, decision: { allow: false, error_code: 'APPROVAL_SELF' } });
     expect(inB[1]).toMatchObject({ actor: { id: 'sam' }, reason: 'reviewed', decision: { allow: true } });
     expect(inB[2]).toMatchObject({ actor: { id: 'rita' }, decision: { allow: true }, approval: { approved_by: ['sam'] }, request: { path: CRITICAL } });

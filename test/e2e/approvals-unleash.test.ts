@@ -75,6 +75,35 @@ describe('approvals in front of a real Unleash', () => {
     expect(last).toMatchObject({ entry_type: 'change.decision', decision: { allow: false, error_code: 'CHANGE_STALE' } });
   });
 
+  it('shows the approver the strategy a held strategy change affects, and keeps only the allowlisted request headers', async () => {
+    const state = await direct('GET', `${FEATURES}/payments.checkout`);
+    const production = (state.environments as Array<{ name: string; strategies: Array<{ id: string }> }>).find((e) => e.name === 'production')!;
+    const strategyId = production.strategies[0]!.id;
+    const res = await fetch(`${app!.proxyUrl}${FEATURES}/payments.checkout/environments/production/strategies/${strategyId}`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${rita}`,
+        ...context,
+        'content-type': 'application/json',
+        cookie: 'session=s3cret',
+        'x-api-key': 'k3y',
+        'x-forwarded-for': '203.0.113.9',
+      },
+      body: JSON.stringify({ name: 'flexibleRollout', parameters: { rollout: '10', stickiness: 'default', groupId: 'payments.checkout' } }),
+    });
+    const held = (await res.json()) as Record<string, unknown>;
+    expect(res.status, JSON.stringify(held)).toBe(202);
+    const shown = (await (await fetch(`${app!.controlUrl}/v1/changes/${String(held.changeRequestId)}`, { headers: { authorization: `Bearer ${sam}` } })).json()) as Record<string, unknown>;
+    expect(shown.headers).toEqual({ 'content-type': 'application/json', 'x-flaggate-reason': 'payments launch', 'x-flaggate-ticket': 'CHG-77' });
+    expect(shown.object).toEqual({ kind: 'strategy', pointer: '/environments/production/strategies/0' });
+    expect(shown.before).toMatchObject({ id: strategyId, name: 'default' });
+    expect(shown.after).toMatchObject({ id: strategyId, name: 'flexibleRollout', rollout: 10 });
+    const paths = (shown.diff as Array<{ path: string }>).map((d) => d.path);
+    expect(paths).toEqual(expect.arrayContaining(['/name', '/parameters/rollout']));
+    // Only the strategy's own fields: nothing of the flag around it.
+    expect(paths.filter((p) => ['/environments', '/exists', '/project', '/type'].some((flagKey) => p.startsWith(flagKey)))).toEqual([]);
+  });
+
   it('verify says OK over the whole chain', async () => {
     const res = await fetch(`${app!.controlUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
     expect(await res.json()).toMatchObject({ ok: true });
