@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'POLICY_BUNDLE_INVALID'
   | 'AUDIT_WRITE_FAILED'
   | 'AUDIT_CHAIN_BROKEN'
+  | 'AUDIT_UPSTREAM_AHEAD'
   | 'REPLICATE_UNACKED'
   | 'FORWARD_PLATFORM_UNREACHABLE'
   | 'FORWARD_FAILED'
@@ -75,6 +76,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   POLICY_BUNDLE_INVALID: 500,
   AUDIT_WRITE_FAILED: 503,
   AUDIT_CHAIN_BROKEN: 500,
+  /** An upstream copy holds entries or a checkpoint past the local head: the ledger was cut or restored; nothing is served or appended. */
+  AUDIT_UPSTREAM_AHEAD: 503,
   REPLICATE_UNACKED: 503,
   FORWARD_PLATFORM_UNREACHABLE: 502,
   FORWARD_FAILED: 502,

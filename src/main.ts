@@ -3,7 +3,19 @@ import { createServer, type Server } from 'node:http';
 import { createAdapter } from './adapters/registry.js';
 import { changeRoutes, createApprovals, createApprovalTokenVerifier, openChangeStoreFor } from './approvals/index.js';
 import { seedFlagFile } from './adapters/flagd/index.js';
-import { createCheckpointer, createGroupCommit, openKeyring, openLedger, reconcileInDoubt, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
+import {
+  createCheckpointer,
+  createGroupCommit,
+  entryTimesFrom,
+  firstFailure,
+  openKeyring,
+  openLedger,
+  reconcileInDoubt,
+  verifyLedger,
+  type Checkpointer,
+  type Keyring,
+  type Ledger,
+} from './audit/index.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config/schema.js';
@@ -17,7 +29,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, type Stages } from './pipeline.js';
 import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
-import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks } from './replicate/index.js';
+import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks, createUpstreamGuard, upstreamTrust, type UpstreamCheck } from './replicate/index.js';
 
 export interface Flaggate {
   proxyUrl: string;
@@ -88,13 +100,23 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     maxBacklog: config.replicate.maxBacklog,
     batchSize: config.replicate.batchSize,
   });
-  // A cut or forked local chain is reported, not hidden; delivery to that sink then fails closed.
-  const checkUpstream = () => compareWithUpstream({ sinks, chainId: ledger.chainId, localHead: ledger.head, rowsAfter: ledger.rowsAfter });
-  for (const check of await checkUpstream()) {
-    if (!check.ok) logger.error('local chain disagrees with the upstream copy', { ...check });
+  // A local chain cut below, or forked from, what an upstream copy holds (entries or a signed
+  // checkpoint) is reported, and nothing is served or appended from then on.
+  const upstreamGuard = createUpstreamGuard(
+    () => compareWithUpstream({ sinks, chainId: ledger.chainId, localHead: ledger.head, rowsAfter: ledger.rowsAfter, keys: () => keyring.jwks() }),
+    (error) => metrics.errors.inc({ code: error.code }),
+  );
+  for (const check of await upstreamGuard.refresh()) {
+    if (!check.ok) logger.error('local chain disagrees with the upstream copy; refusing to serve', { ...check });
     else logger.info('upstream copy compared', { ...check });
   }
   replicator.nudge(); // drain whatever the last run left behind
+  // The newest entries covered by a token and sealed by a checkpoint: the ledger then verifies as it
+  // stands, without a running sidecar's help (on stop, and at start-up after a crash).
+  const sealTail = async () => {
+    await timestamper.coverHead().catch((err: unknown) => logger.error('the newest entries are not covered by a timestamp token', { error: String(err) }));
+    await checkpointer.checkpointNow();
+  };
 
   const stages: Stages = {
     clock,
@@ -105,6 +127,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     policy,
     record: {
       async append(entry) {
+        const refused = upstreamGuard.refusal();
+        if (refused) throw refused;
         const appended = config.audit.groupCommit ? await groupCommit.append(entry) : ledger.append(entry);
         metrics.ledgerEntries.inc({ type: appended.entry_type });
         checkpointer.afterAppend(appended.seq);
@@ -134,8 +158,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   stages.approvals = approvals;
 
   // A crash between a decision and its outcome leaves the change in doubt: settle it from the
-  // platform's state before taking new requests.
-  const reconciled = await reconcileInDoubt({
+  // platform's state before taking new requests (not on a ledger its upstream is ahead of).
+  const reconciled = upstreamGuard.refusal() ? [] : await reconcileInDoubt({
     entriesAfter: ledger.entriesAfter,
     head: ledger.head,
     getMeta: ledger.getMeta,
@@ -147,12 +171,17 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   if (reconciled.length > 0) {
     logger.warn('reconciled changes left in doubt by a crash', { reconciled });
     replicator.nudge();
-    timestamper.coverSoon(ledger.head().seq, ledger.head().hash);
   }
+  if (!upstreamGuard.refusal()) await sealTail();
 
   const proxyApp = createProxyApp({
     bodyBytes: config.limits.bodyBytes,
-    handle: (req) => handleRequest(req, stages),
+    handle: (req) => {
+      const refused = upstreamGuard.refusal();
+      if (!refused) return handleRequest(req, stages);
+      metrics.errors.inc({ code: refused.code });
+      return Promise.resolve(errorReply(refused));
+    },
     onError: (error) => {
       metrics.errors.inc({ code: error.code });
       return errorReply(error);
@@ -180,8 +209,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       checkpoints: (from, to) => ledger.checkpoints(from, to),
       verify: async () => {
         await timestamper.coverHead().catch(() => undefined); // an outage shows as uncovered entries below
-        const [report, upstream] = await Promise.all([verifyLocal(ledger, keyring, timestamper), checkUpstream()]);
-        return { ...report, ok: report.ok && upstream.every((u) => u.ok), upstream };
+        const upstream = await upstreamGuard.refresh();
+        return { ...(await verifyLocal(ledger, keyring, timestamper, upstream, config.verify)), upstream };
       },
     },
     ...(timestamper.embedded ? { tsa: timestamper.embedded } : {}),
@@ -198,9 +227,12 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
             return [`sink:${sink.name}`, { ok: behind <= config.replicate.maxBacklog, detail: `${behind} entries behind` }];
           }),
       );
+      await upstreamGuard.refresh().catch((err: unknown) => logger.warn('upstream comparison failed', { error: String(err) }));
+      const refused = upstreamGuard.refusal();
       return {
         ledger: probe(() => ledger.head()),
         policy: { ok: true, detail: policy.revision.revision },
+        'upstream-copy': refused ? { ok: false, code: refused.code, detail: refused.message } : { ok: true },
         ...upstream,
       };
     },
@@ -221,6 +253,10 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     async close() {
       await Promise.all([closeServer(proxy.server), closeServer(control.server)]);
       policyWatch.close();
+      if (!upstreamGuard.refusal()) {
+        await sealTail();
+        replicator.nudge(); // the tail and its checkpoint go upstream before the sinks close
+      }
       await checkpointer.close();
       timestamper.close();
       await replicator.close();
@@ -230,17 +266,30 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   };
 }
 
-/** The local chain against every checkpoint it holds, signatures checked with this sidecar's keyring. */
-async function verifyLocal(ledger: Ledger, keyring: Keyring, timestamper: Timestamper) {
-  const chain = await verifyLedger({ read: ledger.rowsAfter, checkpoints: ledger.checkpoints(), keys: keyring.jwks(), chainId: ledger.chainId });
+/**
+ * The local chain against every checkpoint it holds and every head and checkpoint its upstream
+ * copies hold (signatures checked with this sidecar's keyring), and its timestamp tokens, each
+ * bound to the time of the entries it covers. `ok: false` always names its failure.
+ */
+async function verifyLocal(ledger: Ledger, keyring: Keyring, timestamper: Timestamper, upstream: UpstreamCheck[], bounds: Config['verify']) {
+  const trust = upstreamTrust(upstream);
+  const chain = await verifyLedger({
+    read: ledger.rowsAfter,
+    checkpoints: [...ledger.checkpoints(), ...trust.checkpoints],
+    keys: keyring.jwks(),
+    chainId: ledger.chainId,
+    extraHeads: trust.extraHeads,
+  });
   const head = ledger.head();
   const timestamps = verifyCoverage({
     tokens: timestamper.tokens(),
     rowHashAt: (seq) => ledger.rowsAfter(seq - 1, 1).find((r) => r.seq === seq)?.hash,
     headSeq: head.seq,
     trust: timestamper.trust,
+    times: { entryTime: entryTimesFrom(ledger.rowsAfter), maxDelaySeconds: bounds.maxTimestampDelaySeconds, skewSeconds: bounds.clockSkewSeconds },
   });
-  return { ...chain, ok: chain.ok && timestamps.ok, timestamps };
+  const failure = firstFailure({ chain, upstream, timestamps });
+  return { ...chain, ok: failure === undefined, ...(failure ? { failure } : {}), timestamps };
 }
 
 function createForward(platform: Config['platform']): Forward {

@@ -39,7 +39,8 @@ export interface ControlDeps {
   /** `/v1/changes`: held changes and their review, given the route guards. */
   changes?: (authorize: (action: string) => RequestHandler, identified: RequestHandler) => express.Router;
   /** Each named check must pass for /readyz to answer 200. */
-  readiness(): Promise<Record<string, { ok: boolean; detail?: string }>>;
+  /** Each check; a failing one may name the error code that explains it. */
+  readiness(): Promise<Record<string, { ok: boolean; code?: string; detail?: string }>>;
 }
 
 const maxPage = 1000;

@@ -10,7 +10,9 @@ export { createJsonlSink } from './sinks/jsonl.js';
 export { createHttpSink, signBody, type HttpSinkOptions } from './sinks/http.js';
 export { createPostgresSink, openPostgresReader, type PostgresSink, type PostgresLedgerReader } from './sinks/postgres.js';
 export { migratePostgres } from './sinks/postgres-schema.js';
-export { compareWithUpstream, type UpstreamCheck } from './upstream-check.js';
+export { compareWithUpstream, upstreamTrust, type UpstreamCheck, type UpstreamSource } from './upstream-check.js';
+export { createUpstreamGuard, type UpstreamGuard } from './upstream-guard.js';
+export { readJsonlHeads } from './sinks/jsonl-tail.js';
 
 /** Builds the configured sinks. */
 export function createSinks(configs: readonly SinkConfig[]): Sink[] {

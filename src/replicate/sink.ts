@@ -17,5 +17,7 @@ export interface Sink {
   deliverCheckpoints?(checkpoints: Checkpoint[]): Promise<void>;
   /** What the sink holds for a chain, when it can tell (null: nothing yet). */
   head?(chainId: string): Promise<TrustedHead | null>;
+  /** The newest checkpoint the sink holds for a chain, as stored (its signature unchecked). */
+  latestCheckpoint?(chainId: string): Promise<Checkpoint | null>;
   close(): Promise<void>;
 }

@@ -20,6 +20,7 @@ export interface PostgresSinkOptions {
 /** The sink plus what the upstream copy holds, for the start-up and /v1/audit/verify comparison. */
 export interface PostgresSink extends Sink {
   head(chainId: string): Promise<TrustedHead | null>;
+  latestCheckpoint(chainId: string): Promise<Checkpoint | null>;
 }
 
 /**
@@ -60,10 +61,21 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     return rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : null;
   };
 
+  const latestCheckpoint = async (chainId: string): Promise<Checkpoint | null> => {
+    await ready();
+    const { rows } = await pool.query<{ chain_id: string; seq: string; hash: string; time: string; kid: string; jws: string }>(
+      'SELECT chain_id, seq, hash, time, kid, jws FROM flaggate.checkpoints WHERE chain_id = $1 ORDER BY seq DESC LIMIT 1',
+      [chainId],
+    );
+    const r = rows[0];
+    return r ? { chainId: r.chain_id, seq: Number(r.seq), hash: r.hash, time: r.time, kid: r.kid, jws: r.jws } : null;
+  };
+
   return {
     name: options.name,
     required: options.required,
     head,
+    latestCheckpoint,
     async deliver(entries) {
       if (entries.length === 0) throw new TypeError('deliver() needs at least one entry');
       const chainId = entries[0]!.chain_id;
