@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { openKeyring, verifyExport } from './audit/index.js';
+import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS, openKeyring, verifyExport } from './audit/index.js';
 import { exportLedgerFile } from './export-ledger.js';
 import { readKeys } from './audit/read-keys.js';
 import { systemClock } from './clock.js';
@@ -12,7 +12,7 @@ import { mintDevToken } from './identify/index.js';
 import { startFlaggate } from './main.js';
 import { verifyPostgresLedger } from './replicate/verify-postgres.js';
 import { walkthroughText } from './walkthrough.js';
-import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS, requestToken, verifyCoverage, verifyTokenFile } from './timestamp/index.js';
+import { requestToken, verifyCoverage, verifyTokenFile } from './timestamp/index.js';
 import { verifyLedgerFile } from './verify-ledger-file.js';
 
 const program = new Command()
@@ -133,9 +133,13 @@ program
   .argument('<dir>', 'the package folder')
   .option('--keys <jwks>', 'checkpoint public keys to trust instead of the package copy (recommended: pin them)')
   .option('--tsa-trust <pem>', 'RFC 3161 trust anchors instead of the package copy')
-  .action(async (dir: string, opts: { keys?: string; tsaTrust?: string }) => {
+  .option('--max-timestamp-delay <seconds>', 'how long after an entry its first timestamp token may be made', positiveInt, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS)
+  .option('--clock-skew <seconds>', 'clock difference allowed between the ledger and the TSA', nonNegativeInt, DEFAULT_CLOCK_SKEW_SECONDS)
+  .action(async (dir: string, opts: { keys?: string; tsaTrust?: string; maxTimestampDelay: number; clockSkew: number }) => {
     const report = await verifyExport(resolve(dir), {
       verifyTokens: verifyCoverage,
+      maxTimestampDelaySeconds: opts.maxTimestampDelay,
+      clockSkewSeconds: opts.clockSkew,
       ...(opts.keys ? { keys: readKeys(resolve(opts.keys)) } : {}),
       ...(opts.tsaTrust ? { tsaTrustPem: readFileSync(resolve(opts.tsaTrust), 'utf8') } : {}),
     });

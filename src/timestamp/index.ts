@@ -24,8 +24,6 @@ export { openTokenStore, type TokenStore, type StoredToken } from './token-store
 export { createCoverage, type Coverage, type StampFn } from './coverage.js';
 export {
   verifyCoverage,
-  DEFAULT_CLOCK_SKEW_SECONDS,
-  DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS,
   type CoverageReport,
   type CoverageFailure,
   type CoverageTimes,

@@ -36,10 +36,6 @@ export interface CoverageTimes {
   notAfter?: string;
 }
 
-/** Verify's defaults for {@link CoverageTimes}: `verify.maxTimestampDelaySeconds`, `verify.clockSkewSeconds`. */
-export const DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS = 3600;
-export const DEFAULT_CLOCK_SKEW_SECONDS = 300;
-
 export interface CoverageReport {
   ok: boolean;
   tokensChecked: number;
