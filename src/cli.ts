@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { JSONWebKeySet } from 'jose';
-import { openKeyring, openLedgerReader, verifyExport, verifyLedger } from './audit/index.js';
+import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS, openKeyring, verifyExport } from './audit/index.js';
 import { exportLedgerFile } from './export-ledger.js';
 import { readKeys } from './audit/read-keys.js';
 import { systemClock } from './clock.js';
@@ -15,6 +15,7 @@ import { verifyPostgresLedger } from './replicate/verify-postgres.js';
 import { grantChainWriter, migrateDatabase } from './db-admin.js';
 import { walkthroughText } from './walkthrough.js';
 import { requestToken, verifyCoverage, verifyTokenFile } from './timestamp/index.js';
+import { verifyLedgerFile } from './verify-ledger-file.js';
 
 const program = new Command()
   .name('flaggate')
@@ -79,44 +80,32 @@ program
   .option('--to <seq>', 'verify up to this seq', positiveInt)
   .option('--tsa-trust <pem>', 'RFC 3161 trust anchors (default: tsa/ca.crt beside the --db file)')
   .option('--tsa-untrusted <pem>', 'TSA certificate chain (default: tsa/tsa.crt beside the --db file)')
-  .action(async (opts: { db?: string; postgres?: string; keys: string[]; from?: number; to?: number; tsaTrust?: string; tsaUntrusted?: string }) => {
+  .option('--upstream <path|url>', 'an upstream copy the ledger must reach: a JSON Lines stream or a postgres:// URL; repeat for several (default: audit.jsonl beside the --db file)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
+  .option('--max-timestamp-delay <seconds>', 'how long after an entry its first timestamp token may be made', positiveInt, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS)
+  .option('--clock-skew <seconds>', 'clock difference allowed between the ledger and the TSA', nonNegativeInt, DEFAULT_CLOCK_SKEW_SECONDS)
+  .action(async (opts: { db?: string; postgres?: string; keys: string[]; from?: number; to?: number; tsaTrust?: string; tsaUntrusted?: string; upstream?: string[]; maxTimestampDelay: number; clockSkew: number }) => {
     if (!opts.db === !opts.postgres) throw new FlaggateError('CONFIG_INVALID', 'give exactly one of --db and --postgres');
     if (opts.postgres) {
       const result = await verifyPostgresLedger(opts.postgres, opts.keys.length > 0 ? keysPerChain(opts.keys) : undefined);
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      const failed = result.chains.find((c) => !c.ok);
+      process.stdout.write(JSON.stringify({ ...result, ...(failed?.failure ? { failure: { ...failed.failure, chainId: failed.chainId } } : {}) }, null, 2) + '\n');
       process.exitCode = result.ok ? 0 : 1;
       return;
     }
     if (opts.keys.length > 1) throw new FlaggateError('CONFIG_INVALID', 'give one --keys with --db');
-    const reader = openLedgerReader(resolve(opts.db!));
-    try {
-      const db = resolve(opts.db!);
-      const keys = readKeys(opts.keys[0] ? resolve(opts.keys[0]) : resolve(dirname(db), 'audit-keys', 'keyring.json'));
-      const report = await verifyLedger({
-        read: reader.read,
-        checkpoints: reader.checkpoints(),
-        keys,
-        ...(reader.chainId ? { chainId: reader.chainId } : {}),
-        ...(opts.from ? { from: opts.from } : {}),
-        ...(opts.to ? { to: opts.to } : {}),
-      });
-      const trustFile = opts.tsaTrust ? resolve(opts.tsaTrust) : resolve(dirname(db), 'tsa', 'ca.crt');
-      const chainFile = opts.tsaUntrusted ? resolve(opts.tsaUntrusted) : resolve(dirname(db), 'tsa', 'tsa.crt');
-      const tokens = reader.tokens();
-      const timestamps = existsSync(trustFile)
-        ? verifyCoverage({
-            tokens,
-            rowHashAt: reader.hashAt,
-            headSeq: opts.to ?? report.head.seq,
-            trust: { trustAnchorsPem: readFileSync(trustFile, 'utf8'), ...(existsSync(chainFile) ? { untrustedPem: readFileSync(chainFile, 'utf8') } : {}) },
-          })
-        : { ok: tokens.length === 0 && report.head.seq === 0, failures: [{ code: 'TSA_CHAIN_UNTRUSTED', message: `no TSA trust anchor at ${trustFile}` }] };
-      const ok = report.ok && timestamps.ok;
-      process.stdout.write(JSON.stringify({ ...report, ok, timestamps }, null, 2) + '\n');
-      process.exitCode = ok ? 0 : 1;
-    } finally {
-      reader.close();
-    }
+    const report = await verifyLedgerFile({
+      db: opts.db!,
+      ...(opts.keys[0] ? { keys: opts.keys[0] } : {}),
+      ...(opts.from ? { from: opts.from } : {}),
+      ...(opts.to ? { to: opts.to } : {}),
+      ...(opts.tsaTrust ? { tsaTrust: opts.tsaTrust } : {}),
+      ...(opts.tsaUntrusted ? { tsaUntrusted: opts.tsaUntrusted } : {}),
+      ...(opts.upstream ? { upstreams: opts.upstream } : {}),
+      maxDelaySeconds: opts.maxTimestampDelay,
+      skewSeconds: opts.clockSkew,
+    });
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    process.exitCode = report.ok ? 0 : 1;
   });
 
 program
@@ -152,9 +141,13 @@ program
   .argument('<dir>', 'the package folder')
   .option('--keys <jwks>', 'checkpoint public keys to trust instead of the package copy (recommended: pin them)')
   .option('--tsa-trust <pem>', 'RFC 3161 trust anchors instead of the package copy')
-  .action(async (dir: string, opts: { keys?: string; tsaTrust?: string }) => {
+  .option('--max-timestamp-delay <seconds>', 'how long after an entry its first timestamp token may be made', positiveInt, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS)
+  .option('--clock-skew <seconds>', 'clock difference allowed between the ledger and the TSA', nonNegativeInt, DEFAULT_CLOCK_SKEW_SECONDS)
+  .action(async (dir: string, opts: { keys?: string; tsaTrust?: string; maxTimestampDelay: number; clockSkew: number }) => {
     const report = await verifyExport(resolve(dir), {
       verifyTokens: verifyCoverage,
+      maxTimestampDelaySeconds: opts.maxTimestampDelay,
+      clockSkewSeconds: opts.clockSkew,
       ...(opts.keys ? { keys: readKeys(resolve(opts.keys)) } : {}),
       ...(opts.tsaTrust ? { tsaTrustPem: readFileSync(resolve(opts.tsaTrust), 'utf8') } : {}),
     });
@@ -272,6 +265,12 @@ function isoArg(value: string, name: string): string {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of seconds');
   return n;
 }
 

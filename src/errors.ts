@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'AUDIT_DISK_FULL'
   | 'AUDIT_ENTRY_UNRECORDABLE'
   | 'AUDIT_CHAIN_BROKEN'
+  | 'AUDIT_UPSTREAM_AHEAD'
   | 'REPLICATE_UNACKED'
   | 'REPLICATE_ROLE_PRIVILEGED'
   | 'REPLICATE_ROLE_UNREGISTERED'
@@ -97,6 +98,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   /** The change cannot be described by an audit entry (non-finite number, too deep, lone surrogate, too long a field): refused, a capped stand-in records it. */
   AUDIT_ENTRY_UNRECORDABLE: 422,
   AUDIT_CHAIN_BROKEN: 500,
+  /** An upstream copy holds entries or a checkpoint past the local head: the ledger was cut or restored; nothing is served or appended. */
+  AUDIT_UPSTREAM_AHEAD: 503,
   REPLICATE_UNACKED: 503,
   /** The PostgreSQL login could write any chain (owner, superuser, BYPASSRLS, CREATEROLE): refused in production. */
   REPLICATE_ROLE_PRIVILEGED: 503,

@@ -3,7 +3,19 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { changeRoutes, changeStoreKind, createApprovals, createApprovalTokenVerifier, openChangeStoreFor } from './approvals/index.js';
 import { refusalSummaryEntry } from './audit/new-entry.js';
-import { createCheckpointer, createGroupCommit, openKeyring, openLedger, reconcileInDoubt, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
+import {
+  createCheckpointer,
+  createGroupCommit,
+  entryTimesFrom,
+  firstFailure,
+  openKeyring,
+  openLedger,
+  reconcileInDoubt,
+  verifyLedger,
+  type Checkpointer,
+  type Keyring,
+  type Ledger,
+} from './audit/index.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config/schema.js';
@@ -17,7 +29,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, replicateRefusal, type Stages } from './pipeline.js';
 import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
-import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks, createUpstreamWatch } from './replicate/index.js';
+import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks, createUpstreamGuard, createUpstreamWatch, upstreamTrust, type UpstreamCheck } from './replicate/index.js';
 import { checkPostgresLogins } from './replicate/check-logins.js';
 
 export interface Flaggate {
@@ -98,20 +110,24 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     maxBacklog: config.replicate.maxBacklog,
     batchSize: config.replicate.batchSize,
   });
-  // A cut or forked local chain is reported, not hidden; delivery to that sink then fails closed,
-  // and the sidecar is not ready while the copies disagree.
-  const checkUpstream = () => compareWithUpstream({ sinks, chainId: ledger.chainId, localHead: ledger.head, rowsAfter: ledger.rowsAfter });
+  // A local chain cut below, or forked from, what an upstream copy holds (entries or a signed
+  // checkpoint) is reported, and nothing is served or appended from then on (the guard); readiness
+  // names each copy that disagrees and who wrote it (the watch, cached so /readyz never hangs).
   const upstreamWatch = createUpstreamWatch({
-    check: checkUpstream,
-    onDiverged: (check) => {
-      metrics.errors.inc({ code: 'AUDIT_CHAIN_BROKEN' });
-      logger.error('local chain disagrees with the upstream copy', { ...check });
-    },
+    check: () => compareWithUpstream({ sinks, chainId: ledger.chainId, localHead: ledger.head, rowsAfter: ledger.rowsAfter, keys: () => keyring.jwks() }),
+    onDiverged: (check) => logger.error('local chain disagrees with the upstream copy; refusing to serve', { ...check }),
   });
-  for (const check of await upstreamWatch.refresh()) {
+  const upstreamGuard = createUpstreamGuard(() => upstreamWatch.refresh(), (error) => metrics.errors.inc({ code: error.code }));
+  for (const check of await upstreamGuard.refresh()) {
     if (check.ok) logger.info('upstream copy compared', { ...check });
   }
   replicator.nudge(); // drain whatever the last run left behind
+  // The newest entries covered by a token and sealed by a checkpoint: the ledger then verifies as it
+  // stands, without a running sidecar's help (on stop, and at start-up after a crash).
+  const sealTail = async () => {
+    await timestamper.coverHead().catch((err: unknown) => logger.error('the newest entries are not covered by a timestamp token', { error: String(err) }));
+    await checkpointer.checkpointNow();
+  };
 
   const stages: Stages = {
     clock,
@@ -122,6 +138,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     policy,
     record: {
       async append(entry) {
+        const refused = upstreamGuard.refusal();
+        if (refused) throw refused;
         const appended = config.audit.groupCommit ? await groupCommit.append(entry) : ledger.append(entry);
         metrics.ledgerEntries.inc({ type: appended.entry_type });
         checkpointer.afterAppend(appended.seq);
@@ -170,8 +188,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   stages.approvals = approvals;
 
   // A crash between a decision and its outcome leaves the change in doubt: settle it from the
-  // platform's state before taking new requests.
-  const reconciled = await reconcileInDoubt({
+  // platform's state before taking new requests (not on a ledger its upstream is ahead of).
+  const reconciled = upstreamGuard.refusal() ? [] : await reconcileInDoubt({
     entriesAfter: ledger.entriesAfter,
     head: ledger.head,
     getMeta: ledger.getMeta,
@@ -183,12 +201,17 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   if (reconciled.length > 0) {
     logger.warn('reconciled changes left in doubt by a crash', { reconciled });
     replicator.nudge();
-    timestamper.coverSoon(ledger.head().seq, ledger.head().hash);
   }
+  if (!upstreamGuard.refusal()) await sealTail();
 
   const proxyApp = createProxyApp({
     bodyBytes: config.limits.bodyBytes,
-    handle: (req) => handleRequest(req, stages),
+    handle: (req) => {
+      const refused = upstreamGuard.refusal();
+      if (!refused) return handleRequest(req, stages);
+      metrics.errors.inc({ code: refused.code });
+      return Promise.resolve(errorReply(refused));
+    },
     onError: (error) => {
       metrics.errors.inc({ code: error.code });
       return errorReply(error);
@@ -217,8 +240,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       checkpoints: (from, to) => ledger.checkpoints(from, to),
       verify: async () => {
         await timestamper.coverHead().catch(() => undefined); // an outage shows as uncovered entries below
-        const [report, upstream] = await Promise.all([verifyLocal(ledger, keyring, timestamper), checkUpstream()]);
-        return { ...report, ok: report.ok && upstream.every((u) => u.ok), upstream };
+        const upstream = await upstreamGuard.refresh();
+        return { ...(await verifyLocal(ledger, keyring, timestamper, upstream, config.verify)), upstream };
       },
     },
     ...(timestamper.embedded ? { tsa: timestamper.embedded } : {}),
@@ -235,8 +258,11 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
             return [`sink:${sink.name}`, { ok: behind <= config.replicate.maxBacklog, detail: `${behind} entries behind` }];
           }),
       );
+      const checks = await upstreamWatch.current();
+      upstreamGuard.observe(checks);
+      const refused = upstreamGuard.refusal();
       const copies = Object.fromEntries(
-        (await upstreamWatch.current()).filter((c) => !c.ok).map((c) => [`upstream:${c.sink}`, { ok: false, code: 'AUDIT_CHAIN_BROKEN' as const, detail: `${c.kind}: ${c.message}` }]),
+        checks.filter((c) => !c.ok).map((c) => [`upstream:${c.sink}`, { ok: false, code: c.kind === 'cut' ? 'AUDIT_UPSTREAM_AHEAD' : 'AUDIT_CHAIN_BROKEN', detail: `${c.kind}: ${c.message}` }]),
       );
       const checkpoints = Object.fromEntries(
         [...checkpointPublisher.conflicts()].map(([sink, err]) => [`checkpoints:${sink}`, { ok: false, code: err.code, detail: err.message }]),
@@ -244,6 +270,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       return {
         ledger: probe(() => ledger.head()),
         policy: { ok: true, detail: policy.revision.revision },
+        'upstream-copy': refused ? { ok: false, code: refused.code, detail: refused.message } : { ok: true },
         ...upstream,
         ...copies,
         ...checkpoints,
@@ -268,6 +295,10 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       clearInterval(summaryTimer);
       await recordRefusalSummaries(true);
       policyWatch.close();
+      if (!upstreamGuard.refusal()) {
+        await sealTail();
+        replicator.nudge(); // the tail and its checkpoint go upstream before the sinks close
+      }
       await checkpointer.close();
       timestamper.close();
       await replicator.close();
@@ -277,17 +308,30 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   };
 }
 
-/** The local chain against every checkpoint it holds, signatures checked with this sidecar's keyring. */
-async function verifyLocal(ledger: Ledger, keyring: Keyring, timestamper: Timestamper) {
-  const chain = await verifyLedger({ read: ledger.rowsAfter, checkpoints: ledger.checkpoints(), keys: keyring.jwks(), chainId: ledger.chainId });
+/**
+ * The local chain against every checkpoint it holds and every head and checkpoint its upstream
+ * copies hold (signatures checked with this sidecar's keyring), and its timestamp tokens, each
+ * bound to the time of the entries it covers. `ok: false` always names its failure.
+ */
+async function verifyLocal(ledger: Ledger, keyring: Keyring, timestamper: Timestamper, upstream: UpstreamCheck[], bounds: Config['verify']) {
+  const trust = upstreamTrust(upstream);
+  const chain = await verifyLedger({
+    read: ledger.rowsAfter,
+    checkpoints: [...ledger.checkpoints(), ...trust.checkpoints],
+    keys: keyring.jwks(),
+    chainId: ledger.chainId,
+    extraHeads: trust.extraHeads,
+  });
   const head = ledger.head();
   const timestamps = verifyCoverage({
     tokens: timestamper.tokens(),
     rowHashAt: (seq) => ledger.rowsAfter(seq - 1, 1).find((r) => r.seq === seq)?.hash,
     headSeq: head.seq,
     trust: timestamper.trust,
+    times: { entryTime: entryTimesFrom(ledger.rowsAfter), maxDelaySeconds: bounds.maxTimestampDelaySeconds, skewSeconds: bounds.clockSkewSeconds },
   });
-  return { ...chain, ok: chain.ok && timestamps.ok, timestamps };
+  const failure = firstFailure({ chain, upstream, timestamps });
+  return { ...chain, ok: failure === undefined, ...(failure ? { failure } : {}), timestamps };
 }
 
 function probe(check: () => unknown): { ok: boolean; detail?: string } {

@@ -1,5 +1,14 @@
 export { openLedger, rowToEntry, type Ledger } from './ledger.js';
 export { verifyChain, type ReadRows, type TrustedHead, type VerifyReport, type VerifyOptions, type ChainFailure, type FailureKind } from './verify.js';
+export {
+  firstFailure,
+  coverageFailureKind,
+  DEFAULT_CLOCK_SKEW_SECONDS,
+  DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS,
+  type CoverageSummary,
+  type UpstreamSummary,
+} from './verdict.js';
+export { entryTimesFrom } from './entry-times.js';
 export { openKeyring, type Keyring } from './keyring.js';
 export { signCheckpoint, verifyCheckpoint, type Checkpoint, type CheckpointClaims } from './checkpoint.js';
 export { canonicalJson } from './canonical.js';

@@ -18,6 +18,8 @@ export interface TokenRow {
 
 export interface LedgerReader {
   read: ReadRows;
+  /** The same rows, read synchronously. */
+  rowsAfter(afterSeq: number, limit: number): StoredRow[];
   chainId: string | undefined;
   checkpoints(): Checkpoint[];
   tokens(): TokenRow[];
@@ -55,6 +57,7 @@ export function openLedgerReader(path: string): LedgerReader {
   const hashAt = db.prepare<[number], { hash: string }>('SELECT hash FROM audit_entries WHERE seq = ?');
   return {
     read: (after, limit) => rows.all(after, limit),
+    rowsAfter: (after, limit) => rows.all(after, limit),
     chainId: chain?.value,
     checkpoints,
     tokens,

@@ -8,10 +8,11 @@ import { canonicalJson } from './canonical.js';
 import type { AuditEntry, AuditEntryBody, StoredRow } from './entry.js';
 import { EXPORT_FORMAT, exportFiles, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
 import { verifyJson } from './signed-json.js';
+import { coverageFailureKind, DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS } from './verdict.js';
 import { verifyLedger, type LedgerVerifyReport } from './verify-ledger.js';
 import type { FailureKind } from './verify.js';
 
-export type ExportFailureKind = FailureKind | 'malformed' | 'uncovered' | 'bad_timestamp';
+export type ExportFailureKind = FailureKind | 'malformed';
 
 export interface ExportVerifyReport {
   ok: boolean;
@@ -31,16 +32,35 @@ export type VerifyTokens = (input: {
   rowHashAt: (seq: number) => string | undefined;
   headSeq: number;
   trust: { trustAnchorsPem: string; untrustedPem: string };
-}) => { ok: boolean; tokensChecked: number; coveredThrough: number; uncoveredFrom?: number; failures: Array<{ code: string; message: string; coversSeq?: number }> };
+  times?: {
+    entryTime(seq: number): string | undefined;
+    maxDelaySeconds: number;
+    skewSeconds: number;
+    fromSeq?: number;
+    notAfter?: string;
+  };
+}) => { ok: boolean; tokensChecked: number; coveredThrough: number; uncoveredFrom?: number; failures: Array<{ code: string; message: string; coversSeq: number; seq?: number }> };
+
+export interface VerifyExportOptions {
+  /** Checkpoint public keys the auditor pinned (else the package's own copy). */
+  keys?: JSONWebKeySet;
+  /** TSA trust anchors the auditor pinned (else the package's own copy). */
+  tsaTrustPem?: string;
+  verifyTokens: VerifyTokens;
+  /** How long after an entry its first token may be made (default one hour). */
+  maxTimestampDelaySeconds?: number;
+  clockSkewSeconds?: number;
+}
 
 /**
  * Verifies an export package offline, trusting only the package and what the auditor pins
  * (`keys`: checkpoint public keys; `tsaTrustPem`: TSA anchors). Checks, in order: the checkpoints'
  * signatures, the chain from the anchoring checkpoint to the sealing one, that every exported entry
  * is exactly its chain row, that no entry matching the filters is missing, the CSV, the RFC 3161
- * tokens, and last the manifest digests.
+ * tokens (each entry first stamped within the bound of the time it records, no token and no seal
+ * newer than the package), and last the manifest digests.
  */
-export async function verifyExport(dir: string, options: { keys?: JSONWebKeySet; tsaTrustPem?: string; verifyTokens: VerifyTokens }): Promise<ExportVerifyReport> {
+export async function verifyExport(dir: string, options: VerifyExportOptions): Promise<ExportVerifyReport> {
   try {
     return await verifyPackage(dir, options);
   } catch (err) {
@@ -49,7 +69,7 @@ export async function verifyExport(dir: string, options: { keys?: JSONWebKeySet;
   }
 }
 
-async function verifyPackage(dir: string, options: { keys?: JSONWebKeySet; tsaTrustPem?: string; verifyTokens: VerifyTokens }): Promise<ExportVerifyReport> {
+async function verifyPackage(dir: string, options: VerifyExportOptions): Promise<ExportVerifyReport> {
   const report: ExportVerifyReport = { ok: false, chainId: null, period: null, filters: null, entries: 0, chain: null, timestamps: null };
   const fail = (kind: ExportFailureKind, message: string, extra: { seq?: number; file?: string } = {}) => ({ ...report, ok: false, failure: { kind, message, ...extra } });
 
@@ -131,19 +151,42 @@ async function verifyPackage(dir: string, options: { keys?: JSONWebKeySet; tsaTr
   const csvMismatch = csv.length !== entries.length || csv.some((r, i) => Number(r.seq) !== entries[i]!.seq || r.hash !== entries[i]!.hash);
   if (csvMismatch) return fail('modified', 'entries.csv does not list the exported entries', { file: 'entries.csv' });
 
-  // RFC 3161: every chain row is covered by a token that verifies against the TSA anchors.
+  // RFC 3161: every chain row is covered by a token that verifies against the TSA anchors and was
+  // made within the bound after the entry's recorded time, and before the package was created: a
+  // history rewritten later and stamped again (even by a trusted TSA) fails as `restamped`.
+  const skewSeconds = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+  const timeAt = (seq: number) => {
+    const row = bySeq.get(seq);
+    return row ? (JSON.parse(row.body) as AuditEntryBody).timestamp_utc : undefined;
+  };
   const ts = options.verifyTokens({
     tokens: timestamps.tokens.map((t) => ({ coversSeq: t.coversSeq, coversHash: t.coversHash, token: Buffer.from(t.token, 'base64') })),
     rowHashAt: (seq) => bySeq.get(seq)?.hash,
     headSeq: manifest.sealSeq,
     trust: { trustAnchorsPem: options.tsaTrustPem ?? timestamps.trustAnchorsPem, untrustedPem: timestamps.untrustedPem },
+    times: {
+      entryTime: timeAt,
+      maxDelaySeconds: options.maxTimestampDelaySeconds ?? DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS,
+      skewSeconds,
+      fromSeq: manifest.anchorSeq + 1,
+      notAfter: manifest.createdAt,
+    },
   });
   report.timestamps = ts;
   if (!ts.ok) {
     const first = ts.failures[0];
     return first
-      ? fail('bad_timestamp', `${first.code}: ${first.message}`, { ...(first.coversSeq ? { seq: first.coversSeq } : {}), file: 'timestamps.json' })
+      ? fail(coverageFailureKind(first.code, first.coversSeq, manifest.sealSeq), `${first.code}: ${first.message}`, { seq: first.seq ?? first.coversSeq, file: 'timestamps.json' })
       : fail('uncovered', `entries from seq ${ts.uncoveredFrom} are not covered by a timestamp token`, { ...(ts.uncoveredFrom ? { seq: ts.uncoveredFrom } : {}), file: 'timestamps.json' });
+  }
+  // The seal is signed after the entry it seals and no later than the package it seals.
+  const seal = checkpoints.find((c) => c.seq === manifest.sealSeq)!;
+  const sealedEntryAt = timeAt(manifest.sealSeq);
+  if (sealedEntryAt !== undefined && Date.parse(seal.time) < Date.parse(sealedEntryAt) - skewSeconds * 1000) {
+    return fail('predated', `the seal checkpoint (${seal.time}) is older than the entry it seals (${sealedEntryAt})`, { seq: manifest.sealSeq, file: 'checkpoints.json' });
+  }
+  if (Date.parse(seal.time) > Date.parse(manifest.createdAt) + skewSeconds * 1000) {
+    return fail('restamped', `the seal checkpoint (${seal.time}) is newer than the package (${manifest.createdAt})`, { seq: manifest.sealSeq, file: 'checkpoints.json' });
   }
 
   for (const name of exportFiles) {

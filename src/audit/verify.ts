@@ -13,10 +13,18 @@ export interface TrustedHead {
   source?: string;
 }
 
-export type FailureKind = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'wrong_chain' | 'truncated' | 'bad_signature' | 'unknown_key';
+/** What the rows, checkpoints and upstream heads show. */
+export type ChainFailureKind = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'wrong_chain' | 'truncated' | 'bad_signature' | 'unknown_key';
+/**
+ * What the RFC 3161 tokens show: an entry no token covers, a token that does not verify, a token made
+ * later than the bound after the entry it first covers (the history was stamped again), or before it.
+ */
+export type EvidenceFailureKind = 'uncovered' | 'bad_timestamp' | 'restamped' | 'predated';
+export type FailureKind = ChainFailureKind | EvidenceFailureKind;
 
 export interface ChainFailure {
-  code: 'AUDIT_CHAIN_BROKEN';
+  /** `TIMESTAMP_INVALID` for the evidence kinds, else `AUDIT_CHAIN_BROKEN`. */
+  code: 'AUDIT_CHAIN_BROKEN' | 'TIMESTAMP_INVALID';
   seq: number;
   kind: FailureKind;
   message: string;

@@ -195,6 +195,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    verify: z
+      .object({
+        /**
+         * How long after an entry's recorded time the first timestamp token over it may be made. A
+         * later token means the history was stamped again (rewritten) or coverage lagged past the bound.
+         */
+        maxTimestampDelaySeconds: z.coerce.number().int().positive().default(3600),
+        /** Clock difference allowed between the sidecar and the TSA. */
+        clockSkewSeconds: z.coerce.number().int().min(0).max(3600).default(300),
+      })
+      .strict()
+      .prefault({}),
     replicate: z
       .object({
         sinks: z.array(sinkSchema).prefault([{ type: 'jsonl' }]),

@@ -11,8 +11,10 @@ export { createHttpSink, signBody, type HttpSinkOptions } from './sinks/http.js'
 export { createPostgresSink, openPostgresReader, type PostgresSink, type PostgresLedgerReader } from './sinks/postgres.js';
 export { migratePostgres } from './sinks/postgres-schema.js';
 export { assertWriterLogin, checkWriterLogin, inspectWriterLogin, type WriterLogin } from './sinks/postgres-login.js';
-export { compareWithUpstream, type UpstreamCheck } from './upstream-check.js';
 export { createUpstreamWatch, type UpstreamWatch } from './upstream-watch.js';
+export { compareWithUpstream, upstreamTrust, type UpstreamCheck, type UpstreamSource } from './upstream-check.js';
+export { createUpstreamGuard, type UpstreamGuard } from './upstream-guard.js';
+export { readJsonlHeads } from './sinks/jsonl-tail.js';
 
 /** Builds the configured sinks; in production mode a PostgreSQL sink refuses a privileged login. */
 export function createSinks(configs: readonly SinkConfig[], options: { production?: boolean } = {}): Sink[] {

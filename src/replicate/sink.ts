@@ -30,5 +30,7 @@ export interface Sink {
   head?(chainId: string): Promise<TrustedHead | null>;
   /** Who wrote the upstream row at `seq` of a chain, to name the other writer when copies diverge. */
   writerOf?(chainId: string, seq: number): Promise<UpstreamWriter | null>;
+  /** The newest checkpoint the sink holds for a chain, as stored (its signature unchecked). */
+  latestCheckpoint?(chainId: string): Promise<Checkpoint | null>;
   close(): Promise<void>;
 }

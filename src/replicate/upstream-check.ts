@@ -1,15 +1,22 @@
+import type { JSONWebKeySet } from 'jose';
+import { verifyCheckpoint, type Checkpoint } from '../audit/checkpoint.js';
 import type { StoredRow } from '../audit/entry.js';
 import type { TrustedHead } from '../audit/verify.js';
 import type { Sink, UpstreamWriter } from './sink.js';
+
+/** Anything that can say what it holds of a chain: a sink, or a read-only view of one (the CLI). */
+export type UpstreamSource = Pick<Sink, 'name' | 'head' | 'latestCheckpoint' | 'writerOf'>;
 
 /** How the local chain compares with one upstream copy. */
 export interface UpstreamCheck {
   sink: string;
   ok: boolean;
-  /** `cut`: the local chain ends below the upstream head; `forked`: it differs at the upstream head. */
+  /** `cut`: the local chain ends below the upstream head or checkpoint; `forked`: it differs at one of them. */
   kind?: 'cut' | 'forked' | 'unreachable';
   local: TrustedHead;
   upstream: TrustedHead | null;
+  /** The newest checkpoint upstream holds, as read (verify checks its signature again with the chain). */
+  checkpoint: Checkpoint | null;
   message: string;
   /** Who wrote the upstream head a diverged chain disagrees with, when the sink can tell. */
   writer?: UpstreamWriter;
@@ -17,47 +24,73 @@ export interface UpstreamCheck {
   otherChain?: string;
 }
 
-type HeadSink = Sink & Required<Pick<Sink, 'head'>>;
-
 /**
- * Compares the local head with each sink that can say what it holds for this chain. The upstream
- * copy may lag (a backlog), never lead: a local chain shorter than upstream was cut (restored from
- * an old backup, or deleted), and one whose entry at the upstream head has another hash was forked.
+ * Compares the local head with each source that can say what it holds for this chain: its newest
+ * entry and its newest checkpoint (counted only when its signature verifies against `keys`, so a
+ * foreign write cannot stop this sidecar). The upstream copy may lag (a backlog), never lead: a
+ * local chain shorter than upstream was cut (restored from an old backup, or deleted), and one whose
+ * entry at an upstream head has another hash was forked.
  */
 export async function compareWithUpstream(deps: {
-  sinks: readonly Sink[];
+  sinks: readonly UpstreamSource[];
   chainId: string;
   localHead(): TrustedHead;
   rowsAfter(afterSeq: number, limit: number): StoredRow[];
+  keys?: () => JSONWebKeySet;
 }): Promise<UpstreamCheck[]> {
-  const withHead = deps.sinks.filter((s): s is HeadSink => typeof s.head === 'function');
+  const sources = deps.sinks.filter((s) => typeof s.head === 'function' || typeof s.latestCheckpoint === 'function');
   return Promise.all(
-    withHead.map(async (sink): Promise<UpstreamCheck> => {
+    sources.map(async (sink): Promise<UpstreamCheck> => {
       const local = deps.localHead();
       let upstream: TrustedHead | null;
+      let checkpoint: Checkpoint | null;
       try {
-        upstream = await sink.head(deps.chainId);
+        [upstream, checkpoint] = await Promise.all([sink.head?.(deps.chainId) ?? null, sink.latestCheckpoint?.(deps.chainId) ?? null]);
       } catch (err) {
-        return { sink: sink.name, ok: true, kind: 'unreachable', local, upstream: null, message: `upstream not reachable: ${(err as Error).message}` };
+        return { sink: sink.name, ok: true, kind: 'unreachable', local, upstream: null, checkpoint: null, message: `upstream not reachable: ${(err as Error).message}` };
       }
-      if (!upstream) return { sink: sink.name, ok: true, local, upstream, message: 'upstream holds nothing for this chain yet' };
-      if (local.seq < upstream.seq) {
-        return attribute(sink, deps.chainId, { sink: sink.name, ok: false, kind: 'cut', local, upstream, message: `the local chain ends at seq ${local.seq}, below the upstream head at seq ${upstream.seq}` });
+      const claims: Array<TrustedHead & { what: string }> = [];
+      if (upstream) claims.push({ ...upstream, what: 'upstream head' });
+      if (checkpoint && (await signedByUs(checkpoint, deps.chainId, deps.keys))) claims.push({ seq: checkpoint.seq, hash: checkpoint.hash, what: 'upstream checkpoint' });
+      const base = { sink: sink.name, local, upstream, checkpoint };
+      const ahead = claims.filter((c) => c.seq > local.seq).sort((a, b) => b.seq - a.seq)[0];
+      if (ahead) {
+        return attribute(sink, deps.chainId, { ...base, ok: false, kind: 'cut', message: `the local chain ends at seq ${local.seq}, below the ${ahead.what} at seq ${ahead.seq}` });
       }
-      const row = deps.rowsAfter(upstream.seq - 1, 1)[0];
-      if (!row || row.seq !== upstream.seq || row.hash !== upstream.hash) {
-        return attribute(sink, deps.chainId, { sink: sink.name, ok: false, kind: 'forked', local, upstream, message: `the local entry at seq ${upstream.seq} differs from the upstream copy` });
+      for (const claim of claims) {
+        const row = deps.rowsAfter(claim.seq - 1, 1)[0];
+        if (!row || row.seq !== claim.seq || row.hash !== claim.hash) {
+          return attribute(sink, deps.chainId, { ...base, ok: false, kind: 'forked', message: `the local entry at seq ${claim.seq} differs from the ${claim.what}` });
+        }
       }
-      return { sink: sink.name, ok: true, local, upstream, message: `upstream holds seq ${upstream.seq} of ${local.seq}` };
+      if (claims.length === 0) return { ...base, ok: true, message: 'upstream holds nothing for this chain yet' };
+      return { ...base, ok: true, message: `upstream holds seq ${upstream?.seq ?? 0} of ${local.seq}${checkpoint ? `, checkpoint at seq ${checkpoint.seq}` : ''}` };
     }),
   );
+}
+
+/**
+ * What the upstream copies add to a verification: their heads as trusted heads (the chain must reach
+ * and agree with each) and their newest checkpoints (verified with the chain's keys like its own).
+ */
+export function upstreamTrust(checks: readonly UpstreamCheck[]): { extraHeads: TrustedHead[]; checkpoints: Checkpoint[] } {
+  return {
+    extraHeads: checks.flatMap((c) => (c.upstream ? [{ ...c.upstream, source: `upstream ${c.sink}` }] : [])),
+    checkpoints: checks.flatMap((c) => (c.checkpoint ? [c.checkpoint] : [])),
+  };
+}
+
+async function signedByUs(cp: Checkpoint, chainId: string, keys: (() => JSONWebKeySet) | undefined): Promise<boolean> {
+  if (!keys) return true;
+  const checked = await verifyCheckpoint(cp, keys()).catch(() => ({ ok: false as const }));
+  return checked.ok && checked.claims.chainId === chainId;
 }
 
 /**
  * Adds who wrote the upstream head to a divergence: another sidecar's role, or a row claiming
  * another chain, is the likeliest cause (a second writer), and the finding should say which.
  */
-async function attribute(sink: HeadSink, chainId: string, check: UpstreamCheck): Promise<UpstreamCheck> {
+async function attribute(sink: UpstreamSource, chainId: string, check: UpstreamCheck): Promise<UpstreamCheck> {
   if (!sink.writerOf || !check.upstream) return check;
   const writer = await sink.writerOf(chainId, check.upstream.seq).catch(() => null);
   if (!writer) return check;

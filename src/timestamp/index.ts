@@ -22,7 +22,13 @@ export { createEmbeddedTsa, DEFAULT_TSA_POLICY, type EmbeddedTsa, type SuppliedT
 export { createTsaClient, type TsaClient, type TsaClientOptions, type TsaEndpoint, type TsaAttempt } from './tsa-client.js';
 export { openTokenStore, type TokenStore, type StoredToken } from './token-store.js';
 export { createCoverage, type Coverage, type StampFn } from './coverage.js';
-export { verifyCoverage, type CoverageReport, type CoverageFailure, type CoverageTrust } from './verify-coverage.js';
+export {
+  verifyCoverage,
+  type CoverageReport,
+  type CoverageFailure,
+  type CoverageTimes,
+  type CoverageTrust,
+} from './verify-coverage.js';
 export { verifyTokenFile, requestToken } from './tsa-cli.js';
 
 /** Media types of the RFC 3161 HTTP transport (RFC 3161 §3.4). */

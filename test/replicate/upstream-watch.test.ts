@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { UpstreamCheck } from '../../src/replicate/index.js';
 import { createUpstreamWatch } from '../../src/replicate/index.js';
 
-const check = (ok: boolean): UpstreamCheck => ({ sink: 'pg', ok, local: { seq: 3, hash: 'a' }, upstream: { seq: 3, hash: ok ? 'a' : 'b' }, message: ok ? 'in step' : 'differs', ...(ok ? {} : { kind: 'forked' as const }) });
+const check = (ok: boolean): UpstreamCheck => ({ sink: 'pg', ok, local: { seq: 3, hash: 'a' }, upstream: { seq: 3, hash: ok ? 'a' : 'b' }, checkpoint: null, message: ok ? 'in step' : 'differs', ...(ok ? {} : { kind: 'forked' as const }) });
 
 describe('createUpstreamWatch', () => {
   it('answers from its last comparison while fresh, and tells of each divergence once, when it starts', async () => {

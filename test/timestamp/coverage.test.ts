@@ -94,3 +94,46 @@ describe('verifyTokenFile', () => {
     expect(verifyTokenFile({ tokenPath: path, digestHex: hashOf(8), trustPem: tsa.trustAnchorPem() })).toMatchObject({ ok: false, code: 'TSA_IMPRINT_MISMATCH' });
   });
 });
+
+describe('verifyCoverage with entry times', () => {
+  // The TSA's clock: every token below is made at 12:00:00.
+  const made = Date.parse('2025-06-01T12:00:00Z');
+  const at = (offsetSeconds: number) => new Date(made + offsetSeconds * 1000).toISOString();
+  const tokensOver = async (seqs: number[]) => Promise.all(seqs.map(async (seq) => ({ coversSeq: seq, coversHash: hashOf(seq), token: await tsa.stamp(hashOf(seq)) })));
+  const check = async (times: Partial<Record<number, string>>, tokenSeqs: number[], extra: { notAfter?: string } = {}) =>
+    verifyCoverage({
+      tokens: await tokensOver(tokenSeqs),
+      rowHashAt: (s) => (times[s] ? hashOf(s) : undefined),
+      headSeq: Math.max(...Object.keys(times).map(Number)),
+      trust: { trustAnchorsPem: tsa.trustAnchorPem() },
+      times: { entryTime: (s) => times[s], maxDelaySeconds: 3600, skewSeconds: 300, ...extra },
+    });
+
+  it.each([
+    { name: 'tokens made right after their entries', times: { 1: at(-2), 2: at(-1) }, tokens: [1, 2], want: { ok: true } },
+    { name: 'one token over a batch made within the bound', times: { 1: at(-3000), 2: at(-10) }, tokens: [2], want: { ok: true } },
+    { name: 'a token made within the clock skew before its entry', times: { 1: at(200) }, tokens: [1], want: { ok: true } },
+  ])('accepts $name', async ({ times, tokens, want }) => {
+    expect(await check(times, tokens)).toMatchObject(want);
+  });
+
+  it.each([
+    { name: 'a token made two hours after its entry', times: { 1: at(-7200) }, tokens: [1], want: { code: 'COVERAGE_TOKEN_LATE', coversSeq: 1, seq: 1 } },
+    {
+      name: 'one fresh token over a new head that vouches for old entries through the chain',
+      times: { 1: at(-5), 2: at(-9000), 3: at(-8000), 4: at(-1) },
+      tokens: [1, 4],
+      want: { code: 'COVERAGE_TOKEN_LATE', coversSeq: 4, seq: 2 },
+    },
+    { name: 'a token made before its entry (beyond the skew)', times: { 1: at(900) }, tokens: [1], want: { code: 'COVERAGE_TOKEN_EARLY', seq: 1 } },
+  ])('rejects $name', async ({ times, tokens, want }) => {
+    const report = await check(times, tokens);
+    expect(report.ok).toBe(false);
+    expect(report.failures[0]).toMatchObject(want);
+  });
+
+  it('rejects a token made after the package that holds it', async () => {
+    const report = await check({ 1: at(-2) }, [1], { notAfter: at(-1000) });
+    expect(report.failures[0]).toMatchObject({ code: 'COVERAGE_TOKEN_LATE', coversSeq: 1 });
+  });
+});

@@ -1,26 +1,32 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AuditEntry } from '../../audit/entry.js';
 import { canonicalJson } from '../../audit/canonical.js';
 import type { Sink } from '../sink.js';
-
-const tailWindow = 64 * 1024;
+import { checkpointPathOf, lastJsonRecord, readJsonlHeads } from './jsonl-tail.js';
 
 /**
  * The default upstream: an append-only JSON Lines file, one canonical entry per line, fsync'd before
- * acknowledging. Idempotent by seq: on open it reads its own last line to know what it holds.
+ * acknowledging. Idempotent by seq: on open it reads its own last line to know what it holds. It
+ * reports its head and newest checkpoint, so a ledger cut below them is caught.
  */
 export function createJsonlSink(options: { name: string; path: string; required: boolean }): Sink {
   mkdirSync(dirname(options.path), { recursive: true });
   const fd = openSync(options.path, 'a+', 0o640);
   let lastSeq = lastSeqInFile(fd);
-  const checkpointPath = options.path.replace(/(\.jsonl)?$/, '.checkpoints.jsonl');
+  const checkpointPath = checkpointPathOf(options.path);
   let cpFd: number | undefined = existsSync(checkpointPath) ? openSync(checkpointPath, 'a+', 0o640) : undefined;
   let lastCheckpointSeq = cpFd === undefined ? 0 : lastSeqInFile(cpFd);
 
   return {
     name: options.name,
     required: options.required,
+    async head(chainId) {
+      return readJsonlHeads(options.path, chainId).head;
+    },
+    async latestCheckpoint(chainId) {
+      return readJsonlHeads(options.path, chainId).checkpoint;
+    },
     async deliver(entries) {
       const fresh = entries.filter((e) => e.seq > lastSeq);
       if (fresh.length === 0) return lastSeq;
@@ -67,22 +73,6 @@ function appendWhole(fd: number, bytes: Buffer): void {
 
 /** The seq of the last complete line; a torn final line (crash mid-write) is ignored. */
 function lastSeqInFile(fd: number): number {
-  const size = fstatSync(fd).size;
-  if (size === 0) return 0;
-  const length = Math.min(size, tailWindow);
-  const buf = Buffer.alloc(length);
-  readSync(fd, buf, 0, length, size - length);
-  const lines = buf.toString('utf8').split('\n');
-  for (let i = lines.length - 1; i >= 0; i -= 1) {
-    const line = lines[i]!;
-    if (i === lines.length - 1 && line !== '') continue; // torn: no newline yet
-    if (line.trim() === '') continue;
-    try {
-      const seq = (JSON.parse(line) as { seq?: unknown }).seq;
-      if (typeof seq === 'number') return seq;
-    } catch {
-      continue;
-    }
-  }
-  return 0;
+  const seq = lastJsonRecord(fd)?.seq;
+  return typeof seq === 'number' ? seq : 0;
 }

@@ -26,6 +26,7 @@ export interface PostgresSink extends Sink {
   writerOf(chainId: string, seq: number): Promise<UpstreamWriter | null>;
   /** The login checked for writing `chainId` (throws REPLICATE_ROLE_*); done once before the first write. */
   checkLogin(chainId: string): Promise<WriterLogin>;
+  latestCheckpoint(chainId: string): Promise<Checkpoint | null>;
 }
 
 /**
@@ -80,6 +81,16 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     return rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : null;
   };
 
+  const latestCheckpoint = async (chainId: string): Promise<Checkpoint | null> => {
+    await ready();
+    const { rows } = await pool.query<{ chain_id: string; seq: string; hash: string; time: string; kid: string; jws: string }>(
+      'SELECT chain_id, seq, hash, time, kid, jws FROM flaggate.checkpoints WHERE chain_id = $1 ORDER BY seq DESC LIMIT 1',
+      [chainId],
+    );
+    const r = rows[0];
+    return r ? { chainId: r.chain_id, seq: Number(r.seq), hash: r.hash, time: r.time, kid: r.kid, jws: r.jws } : null;
+  };
+
   return {
     name: options.name,
     required: options.required,
@@ -97,6 +108,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       if (!row) return null;
       return { hash: row.hash, role: row.written_by, chains: row.chains ?? [], claimedChain: claimedChain(row.body) };
     },
+    latestCheckpoint,
     async deliver(entries) {
       if (entries.length === 0) throw new TypeError('deliver() needs at least one entry');
       const chainId = entries[0]!.chain_id;
