@@ -63,6 +63,8 @@ describe('a sidecar whose upstream copy diverges from its local chain', () => {
     const auditor = await app.token('ada', 'auditor');
     const verify = await fetch(`${app.controlUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
     expect(verify.status).toBe(409);
-    expect(await verify.json()).toMatchObject({ upstream: [{ sink: 'postgres', ok: false, otherChain: 'div-a', writer: { role: 'fg_div_a', chains: ['div-a'], claimedChain: 'div-a' } }] });
+    expect(await verify.json()).toMatchObject({
+      upstream: expect.arrayContaining([expect.objectContaining({ sink: 'postgres', ok: false, otherChain: 'div-a', writer: expect.objectContaining({ role: 'fg_div_a', chains: ['div-a'], claimedChain: 'div-a' }) })]),
+    });
   });
 });
