@@ -1,0 +1,59 @@
+/**
+ * Differential test against the real Unleash: generated variants of every recognized write go
+ * through flaggate on raw sockets; for each one forwarded, Unleash's own event log must show exactly
+ * the action, flag, environment and new state the ledger recorded, and any other variant must have
+ * been refused with a code and a decision entry, leaving Unleash untouched.
+ *
+ * FLAGGATE_DIFF_RUNS (default 5000) and FLAGGATE_DIFF_SEED (default: random, printed) replay a run;
+ * FLAGGATE_DIFF_CONCURRENCY sets how many variants are in flight.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { controlLedgerReader, formatReport, runDifferential } from '../support/differential/run.js';
+import { createUnleashDifferential } from '../support/differential/unleash/index.js';
+import type { TestFlaggate } from '../support/flaggate.js';
+import { startUnleashSidecar } from '../support/unleash-sidecar.js';
+import type { UnleashServer } from '../support/unleash.js';
+
+const runs = Number(process.env.FLAGGATE_DIFF_RUNS ?? 5000);
+const seed = Number(process.env.FLAGGATE_DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const concurrency = Number(process.env.FLAGGATE_DIFF_CONCURRENCY ?? 24);
+
+let stop: (() => Promise<void>) | undefined;
+let unleash: UnleashServer;
+let app: TestFlaggate;
+
+beforeAll(async () => {
+  ({ unleash, app, stop } = await startUnleashSidecar());
+}, 240_000);
+
+afterAll(async () => {
+  await stop?.();
+}, 60_000);
+
+describe('flaggate in front of Unleash, differential', () => {
+  it(`applies exactly what it records, or refuses: ${runs} generated variants`, async () => {
+    const [writer, auditor] = await Promise.all([app.token('dora', 'release_engineer'), app.token('ada', 'auditor')]);
+    const report = await runDifferential({
+      platform: await createUnleashDifferential(unleash),
+      proxyPort: Number(new URL(app.proxyUrl).port),
+      headers: [
+        ['Authorization', `Bearer ${writer}`],
+        ['X-Flaggate-Reason', 'differential test'],
+        ['X-Flaggate-Ticket', 'DIFF-1'],
+      ],
+      readLedger: controlLedgerReader(app.controlUrl, auditor),
+      runs,
+      seed,
+      concurrency,
+    });
+    console.log(formatReport(report));
+    expect(report.tried).toBe(runs);
+    // The kit must exercise both sides: variants that reach Unleash and variants that are refused.
+    expect(report.applied).toBeGreaterThan(runs / 10);
+    expect(report.refused).toBeGreaterThan(runs / 10);
+    expect(report.disagreements.length, `seed ${seed}: FLAGGATE_DIFF_SEED=${seed} replays this run`).toBe(0);
+
+    const verify = await fetch(`${app.controlUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
+    expect(await verify.json()).toMatchObject({ ok: true });
+  }, 900_000);
+});
