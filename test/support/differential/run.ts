@@ -24,6 +24,8 @@ export interface DifferentialOptions<Spec, Fact> {
 }
 
 export interface Disagreement {
+  /** What went wrong, in one word group: `platform differs`, `refused 5xx`, `unrecorded`, … */
+  kind: string;
   index: number;
   route: string;
   variant: string;
@@ -107,7 +109,7 @@ export async function runDifferential<Spec, Fact>(o: DifferentialOptions<Spec, F
     for (const b of batch) judge(b, seen.bySlot.get(b.slot) ?? []);
     if (seen.stray.length > 0) {
       report.disagreements.push({
-        index: start, route: '(batch)', variant: `batch of ${batch.length} from variant ${start}`, target: '', status: 0, code: null,
+        kind: 'platform changed what no slot owns', index: start, route: '(batch)', variant: `batch of ${batch.length} from variant ${start}`, target: '', status: 0, code: null,
         problems: [`platform changes no slot owns: ${seen.stray.map(p.showFact).join(', ')}`],
       });
     }
@@ -121,21 +123,33 @@ export async function runDifferential<Spec, Fact>(o: DifferentialOptions<Spec, F
     report.tried++;
     counts.tried++;
     const problems: string[] = [];
+    let kind = '';
     const status = b.reply?.status ?? 0;
     const decisionId = b.reply?.headers['x-flaggate-decision-id'];
     const code = codeOf(b.reply);
     const view = decisionId ? entries.get(decisionId) : undefined;
-    if (b.error) problems.push(`no reply: ${b.error}`);
-    if (!view) problems.push('no decision entry for this request');
+    if (b.error) {
+      problems.push(`no reply: ${b.error}`);
+      kind ||= 'no reply';
+    }
+    if (!view) {
+      problems.push('no decision entry for this request');
+      kind ||= `unrecorded (${status} ${code ?? ''})`;
+    }
     const outcome = view?.outcome?.outcome?.status;
     if (outcome === 'applied') {
       report.forwarded++;
       report.applied++;
       counts.applied++;
       if (status >= 400) problems.push(`applied, but the client got ${status}`);
-      problems.push(...p.compare(view!, facts));
+      const diffs = p.compare(view!, facts);
+      if (diffs.length > 0) kind ||= `platform differs from the ledger (${view!.decision.action})`;
+      problems.push(...diffs);
     } else {
-      if (facts.length > 0) problems.push(`the ledger says ${outcome ?? 'not forwarded'}, the platform did: ${facts.map(p.showFact).join(', ')}`);
+      if (facts.length > 0) {
+        problems.push(`the ledger says ${outcome ?? 'not forwarded'}, the platform did: ${facts.map(p.showFact).join(', ')}`);
+        kind ||= `platform acted, the ledger says ${outcome ?? 'not forwarded'}`;
+      }
       if (view?.outcome) {
         report.forwarded++;
         report.platformRefused++;
@@ -144,11 +158,14 @@ export async function runDifferential<Spec, Fact>(o: DifferentialOptions<Spec, F
         counts.refused++;
         const key = code ?? `status ${status}`;
         report.refusedByCode[key] = (report.refusedByCode[key] ?? 0) + 1;
-        if (status < 400 || status >= 500 || code === null) problems.push(`refused with ${status} ${code ?? '(no code)'}: a refusal is a 4xx with a code`);
+        if (status < 400 || status >= 500 || code === null) {
+          problems.push(`refused with ${status} ${code ?? '(no code)'}: a refusal is a 4xx with a code (${b.reply?.body.toString('utf8').slice(0, 300)})`);
+          kind ||= `refusal not a 4xx with a code (${status} ${code ?? ''})`;
+        }
       }
     }
     if (problems.length > 0) {
-      report.disagreements.push({ index: b.index, route, variant: p.describe(b.spec), target: b.target.slice(0, 200), status, code, problems });
+      report.disagreements.push({ kind: kind || 'other', index: b.index, route, variant: p.describe(b.spec), target: b.target.slice(0, 200), status, code, problems });
     }
   }
 }
@@ -180,16 +197,20 @@ export function controlLedgerReader(controlUrl: string, token: string): () => Pr
   };
 }
 
-/** The report in a few lines, with the first disagreements in full. */
-export function formatReport(r: DifferentialReport, show = 25): string {
+/** The report in a few lines, with the disagreements by kind and a few of each in full. */
+export function formatReport(r: DifferentialReport, perKind = 3): string {
   const lines = [
     `differential ${r.platform} (seed ${r.seed}): tried ${r.tried}, forwarded ${r.forwarded} (applied ${r.applied}, refused by the platform ${r.platformRefused}), refused by flaggate ${r.refused}, disagreements ${r.disagreements.length}`,
     `  refused by code: ${JSON.stringify(r.refusedByCode)}; time (ms): ${JSON.stringify(r.phasesMs ?? {})}`,
     ...Object.entries(r.byRoute).map(([route, c]) => `  ${route}: tried ${c.tried}, applied ${c.applied}, refused ${c.refused}`),
   ];
-  for (const d of r.disagreements.slice(0, show)) {
-    lines.push(`  ✗ #${d.index} ${d.variant}\n      ${d.target}\n      → ${d.status} ${d.code ?? ''}: ${d.problems.join('; ')}`);
+  const kinds = new Map<string, Disagreement[]>();
+  for (const d of r.disagreements) kinds.set(d.kind, [...(kinds.get(d.kind) ?? []), d]);
+  for (const [kind, list] of [...kinds].sort((a, b) => b[1].length - a[1].length)) {
+    lines.push(`  ✗ ${list.length} × ${kind}`);
+    for (const d of list.slice(0, perKind)) {
+      lines.push(`      #${d.index} ${d.variant}\n        ${d.target}\n        → ${d.status} ${d.code ?? ''}: ${d.problems.join('; ').slice(0, 600)}`);
+    }
   }
-  if (r.disagreements.length > show) lines.push(`  … and ${r.disagreements.length - show} more`);
   return lines.join('\n');
 }

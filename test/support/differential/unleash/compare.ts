@@ -36,8 +36,9 @@ const eventsOf: Record<string, { required: string; allowed: string[] }> = {
   'flag.enable': { required: 'feature-environment-enabled', allowed: ['feature-strategy-add', 'feature-strategy-update'] },
   'flag.disable': { required: 'feature-environment-disabled', allowed: [] },
   'strategy.create': { required: 'feature-strategy-add', allowed: [] },
-  'strategy.update': { required: 'feature-strategy-update', allowed: [] },
-  'strategy.delete': { required: 'feature-strategy-remove', allowed: [] },
+  // Unleash turns an environment off when its last active strategy goes.
+  'strategy.update': { required: 'feature-strategy-update', allowed: ['feature-environment-disabled'] },
+  'strategy.delete': { required: 'feature-strategy-remove', allowed: ['feature-environment-disabled'] },
 };
 
 /** Applies the replace operations of a JSON Patch to a copy of `doc` (the only op the kit sends). */
