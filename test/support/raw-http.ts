@@ -50,7 +50,10 @@ export function exchangeBytes(port: number, bytes: Buffer, timeoutMs = 30_000): 
   });
 }
 
-/** Parses one HTTP/1.1 response (Content-Length, chunked, or until close). Throws on a malformed head. */
+/**
+ * Parses the final HTTP/1.1 response (Content-Length, chunked, or until close), skipping interim 1xx
+ * ones. Throws on a malformed head.
+ */
 export function parseResponse(bytes: Buffer): RawHttpReply {
   const end = bytes.indexOf('\r\n\r\n');
   if (end === -1) throw new Error(`no complete response head in ${bytes.length} bytes`);
@@ -66,6 +69,7 @@ export function parseResponse(bytes: Buffer): RawHttpReply {
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
   let body = bytes.subarray(end + 4);
+  if (m[1]!.startsWith('1') && body.length > 0) return parseResponse(body);
   if (headers['transfer-encoding']?.toLowerCase() === 'chunked') body = dechunk(body);
   else if (headers['content-length'] !== undefined) body = body.subarray(0, Number(headers['content-length']));
   return { status: Number(m[1]), headers, body };
