@@ -38,9 +38,10 @@ export interface DifferentialPlatform<Spec, Fact> {
   observe(): Promise<Observation<Fact>>;
   /**
    * The differences between what the ledger says was applied and what the platform did for this
-   * slot; empty when they agree. Called only for variants whose outcome is `applied`.
+   * slot (its reported facts, and its state read now); empty when they agree. Called only for
+   * variants whose outcome is `applied`, before the slot's next variant.
    */
-  compare(ledger: LedgerView, facts: readonly Fact[]): string[];
+  compare(ledger: LedgerView, facts: readonly Fact[]): Promise<string[]>;
   /** Short text for a fact in a report. */
   showFact(fact: Fact): string;
 }

@@ -106,7 +106,7 @@ export async function runDifferential<Spec, Fact>(o: DifferentialOptions<Spec, F
     phases.prepare += t1 - t0;
     phases.send += t2 - t1;
     phases.observe += t3 - t2;
-    for (const b of batch) judge(b, seen.bySlot.get(b.slot) ?? []);
+    await Promise.all(batch.map((b) => judge(b, seen.bySlot.get(b.slot) ?? [])));
     if (seen.stray.length > 0) {
       report.disagreements.push({
         kind: 'platform changed what no slot owns', index: start, route: '(batch)', variant: `batch of ${batch.length} from variant ${start}`, target: '', status: 0, code: null,
@@ -117,7 +117,7 @@ export async function runDifferential<Spec, Fact>(o: DifferentialOptions<Spec, F
   report.phasesMs = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)]));
   return report;
 
-  function judge(b: Sent<Spec>, facts: readonly Fact[]): void {
+  async function judge(b: Sent<Spec>, facts: readonly Fact[]): Promise<void> {
     const route = p.routeOf(b.spec);
     const counts = (report.byRoute[route] ??= { tried: 0, applied: 0, refused: 0 });
     report.tried++;
@@ -142,7 +142,7 @@ export async function runDifferential<Spec, Fact>(o: DifferentialOptions<Spec, F
       report.applied++;
       counts.applied++;
       if (status >= 400) problems.push(`applied, but the client got ${status}`);
-      const diffs = p.compare(view!, facts);
+      const diffs = await p.compare(view!, facts);
       if (diffs.length > 0) kind ||= `platform differs from the ledger (${view!.decision.action})`;
       problems.push(...diffs);
     } else {

@@ -54,8 +54,56 @@ function applyReplaces(doc: Json, ops: unknown): Json {
   return out;
 }
 
-/** Differences between a ledger entry whose outcome is `applied` and the slot's Unleash events. */
-export function compareUnleash(view: LedgerView, events: readonly UnleashEvent[]): string[] {
+/** The flag as Unleash holds it now; undefined when no live flag has that name. */
+export type ReadFlag = (flagKey: string) => Promise<Json | undefined>;
+
+/**
+ * Differences between a ledger entry whose outcome is `applied` and what Unleash did: the slot's
+ * events, then the flag's state read directly for the actions whose result shows there.
+ */
+export async function compareUnleash(view: LedgerView, events: readonly UnleashEvent[], readFlag: ReadFlag): Promise<string[]> {
+  const diffs = compareEvents(view, events);
+  return diffs.length > 0 ? diffs : compareState(view, await stateFor(view, readFlag));
+}
+
+async function stateFor(view: LedgerView, readFlag: ReadFlag): Promise<Json | undefined | 'skip'> {
+  const a = view.decision.action;
+  if (a === 'flag.delete' || a === 'flag.revive' || view.decision.flag_key === null) return 'skip';
+  return readFlag(view.decision.flag_key);
+}
+
+function compareState(view: LedgerView, flag: Json | undefined | 'skip'): string[] {
+  if (flag === 'skip') return [];
+  const d = view.decision;
+  if (d.action === 'flag.archive') return flag === undefined ? [] : [`ledger says ${d.flag_key} archived, Unleash still serves it`];
+  if (flag === undefined) return [`ledger says ${d.action} on ${d.flag_key}, Unleash has no such live flag`];
+  const ns = isObj(d.new_state) ? d.new_state : {};
+  const envs = Array.isArray(flag.environments) ? (flag.environments as Json[]) : [];
+  const env = envs.find((e) => e.name === d.environment);
+  switch (d.action) {
+    case 'flag.enable':
+    case 'flag.disable':
+      return env?.enabled === (d.action === 'flag.enable') ? [] : [`ledger says ${d.action} in ${d.environment}, Unleash state enabled=${String(env?.enabled)}`];
+    case 'flag.create':
+      return flag.type === (ns.type ?? 'release') ? [] : [`ledger says type ${JSON.stringify(ns.type)}, Unleash state ${JSON.stringify(flag.type)}`];
+    case 'strategy.create':
+    case 'strategy.update':
+    case 'strategy.delete': {
+      const strategies = Array.isArray(env?.strategies) ? (env.strategies as Json[]) : [];
+      const ids = strategies.map((s) => s.id);
+      if (d.action === 'strategy.delete') return ids.includes(ns.id) ? [`ledger says strategy ${String(ns.id)} deleted, Unleash still has it`] : [];
+      if (d.action === 'strategy.update' && !Array.isArray(ns.patch)) {
+        const s = strategies.find((x) => x.id === ns.id);
+        return s && sameJson(s.parameters, ns.parameters) ? [] : [`ledger says strategy ${String(ns.id)} has parameters ${JSON.stringify(ns.parameters)}, Unleash state ${JSON.stringify(s?.parameters)}`];
+      }
+      return [];
+    }
+    default:
+      return [];
+  }
+}
+
+function compareEvents(view: LedgerView, events: readonly UnleashEvent[]): string[] {
   const d = view.decision;
   const diffs: string[] = [];
   const spec = eventsOf[d.action];

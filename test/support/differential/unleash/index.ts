@@ -30,6 +30,12 @@ export async function createUnleashDifferential(server: UnleashServer): Promise<
   const slots = new Map<number, SlotModel>();
   const admin = (method: string, path: string, body?: unknown) => unleashAdmin(server, method, path, body);
   let cursor = await latestEventId(server);
+  const readFlag = async (flagKey: string): Promise<Record<string, unknown> | undefined> => {
+    const res = await fetch(`${server.url}${FEATURES}/${encodeURIComponent(flagKey)}`, { headers: { authorization: server.adminToken } });
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw new Error(`reading ${flagKey}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
   let resyncs = 0;
 
   const nextName = (slot: number, m: SlotModel | undefined, kind: string): string => {
@@ -170,7 +176,7 @@ export async function createUnleashDifferential(server: UnleashServer): Promise<
     describe: describeSpec,
     prepare,
     observe,
-    compare: compareUnleash,
+    compare: (view, events) => compareUnleash(view, events, readFlag),
     showFact: (e) => `#${e.id} ${e.type} ${e.featureName ?? '-'}${e.environment ? `@${e.environment}` : ''}`,
   };
 }
