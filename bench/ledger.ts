@@ -89,7 +89,7 @@ function dumpBodies(path: string, out: string): number {
  */
 async function appendRun(ledger: Ledger, label: string, writers: number, seconds: number, grouped: boolean): Promise<AppendRun> {
   let commits = 0;
-  const counted = { appendMany: (entries: Parameters<Ledger['appendMany']>[0]) => (commits++, ledger.appendMany(entries)) };
+  const counted = { prepare: ledger.prepare, commit: (entries: Parameters<Ledger['commit']>[0]) => (commits++, ledger.commit(entries)) };
   const group = createGroupCommit(counted);
   let entries = 0;
   const t0 = performance.now();

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import type { JSONWebKeySet } from 'jose';
 import { openKeyring, openLedgerReader, verifyExport, verifyLedger } from './audit/index.js';
 import { exportLedgerFile } from './export-ledger.js';
 import { readKeys } from './audit/read-keys.js';
@@ -11,6 +12,7 @@ import { FlaggateError } from './errors.js';
 import { mintDevToken } from './identify/index.js';
 import { startFlaggate } from './main.js';
 import { verifyPostgresLedger } from './replicate/verify-postgres.js';
+import { grantChainWriter, migrateDatabase } from './db-admin.js';
 import { walkthroughText } from './walkthrough.js';
 import { requestToken, verifyCoverage, verifyTokenFile } from './timestamp/index.js';
 
@@ -67,23 +69,29 @@ program
   .description('verify a ledger file, or every chain in the central PostgreSQL ledger: recompute every hash; exit 1 on any failure')
   .option('--db <path>', 'the SQLite ledger file')
   .option('--postgres <url>', 'the central PostgreSQL ledger (postgres://...)')
-  .option('--keys <jwks>', 'checkpoint public keys to trust (JWKS file or keyring.json; default: audit-keys/ beside the --db file)')
+  .option(
+    '--keys <jwks>',
+    'checkpoint public keys to trust (JWKS file or keyring.json; default: audit-keys/ beside the --db file); with --postgres, CHAIN=JWKS once per chain',
+    (v: string, acc: string[]) => [...acc, v],
+    [] as string[],
+  )
   .option('--from <seq>', 'verify from this seq (range verification)', positiveInt)
   .option('--to <seq>', 'verify up to this seq', positiveInt)
   .option('--tsa-trust <pem>', 'RFC 3161 trust anchors (default: tsa/ca.crt beside the --db file)')
   .option('--tsa-untrusted <pem>', 'TSA certificate chain (default: tsa/tsa.crt beside the --db file)')
-  .action(async (opts: { db?: string; postgres?: string; keys?: string; from?: number; to?: number; tsaTrust?: string; tsaUntrusted?: string }) => {
+  .action(async (opts: { db?: string; postgres?: string; keys: string[]; from?: number; to?: number; tsaTrust?: string; tsaUntrusted?: string }) => {
     if (!opts.db === !opts.postgres) throw new FlaggateError('CONFIG_INVALID', 'give exactly one of --db and --postgres');
     if (opts.postgres) {
-      const result = await verifyPostgresLedger(opts.postgres, opts.keys ? readKeys(resolve(opts.keys)) : undefined);
+      const result = await verifyPostgresLedger(opts.postgres, opts.keys.length > 0 ? keysPerChain(opts.keys) : undefined);
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       process.exitCode = result.ok ? 0 : 1;
       return;
     }
+    if (opts.keys.length > 1) throw new FlaggateError('CONFIG_INVALID', 'give one --keys with --db');
     const reader = openLedgerReader(resolve(opts.db!));
     try {
       const db = resolve(opts.db!);
-      const keys = readKeys(opts.keys ? resolve(opts.keys) : resolve(dirname(db), 'audit-keys', 'keyring.json'));
+      const keys = readKeys(opts.keys[0] ? resolve(opts.keys[0]) : resolve(dirname(db), 'audit-keys', 'keyring.json'));
       const report = await verifyLedger({
         read: reader.read,
         checkpoints: reader.checkpoints(),
@@ -216,6 +224,44 @@ keys
     const kid = await (await openKeyring(config.audit.keysDir, systemClock)).rotate();
     process.stdout.write(`${kid}\n`);
   });
+
+const dbCommand = program.command('db').description('the central PostgreSQL ledger, as its owner (never run by a sidecar)');
+
+dbCommand
+  .command('migrate')
+  .description('create or update the flaggate schema: ledger, checkpoints, change tables, row-level security, the flaggate_writer role')
+  .requiredOption('--postgres <url>', 'the database, as the schema owner (postgres://owner@...)')
+  .action(async (opts: { postgres: string }) => {
+    await migrateDatabase(opts.postgres);
+    process.stdout.write('migrated\n');
+  });
+
+dbCommand
+  .command('grant')
+  .description("register a sidecar's login role as the one writer of its chain")
+  .requiredOption('--postgres <url>', 'the database, as the schema owner')
+  .requiredOption('--chain <id>', "the sidecar's audit.chainId")
+  .requiredOption('--role <name>', "the sidecar's own login role (must exist; not superuser, BYPASSRLS, CREATEROLE or owner)")
+  .option('--reassign', 'move a chain that another role writes to this one')
+  .action(async (opts: { postgres: string; chain: string; role: string; reassign?: boolean }) => {
+    const grant = await grantChainWriter(opts.postgres, { chainId: opts.chain, role: opts.role, reassign: opts.reassign ?? false });
+    process.stdout.write(JSON.stringify(grant) + '\n');
+  });
+
+/** `CHAIN=JWKS` pairs: one key set per chain, so a checkpoint signed by another sidecar's key does not pass. */
+function keysPerChain(pairs: string[]): Map<string, JSONWebKeySet> {
+  const keys = new Map<string, JSONWebKeySet>();
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) {
+      throw new FlaggateError('CONFIG_INVALID', `--keys with --postgres takes CHAIN=JWKS (one key set per chain, so one sidecar's key cannot vouch for another's chain): "${pair}"`);
+    }
+    const chainId = pair.slice(0, at);
+    if (keys.has(chainId)) throw new FlaggateError('CONFIG_INVALID', `--keys names chain "${chainId}" twice`);
+    keys.set(chainId, readKeys(resolve(pair.slice(at + 1))));
+  }
+  return keys;
+}
 
 function isoArg(value: string, name: string): string {
   const ms = Date.parse(value);

@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'IDENTIFY_CLAIMS_INVALID'
   | 'IDENTIFY_JWKS_UNAVAILABLE'
   | 'ADAPT_ROUTE_UNKNOWN'
+  | 'ADAPT_TARGET_REFUSED'
+  | 'ADAPT_QUERY_REFUSED'
   | 'ADAPT_WRITE_UNRECOGNIZED'
   | 'ADAPT_BODY_MALFORMED'
   | 'ADAPT_MEDIA_TYPE_UNSUPPORTED'
@@ -28,8 +30,12 @@ export type ErrorCode =
   | 'POLICY_EVAL_FAILED'
   | 'POLICY_BUNDLE_INVALID'
   | 'AUDIT_WRITE_FAILED'
+  | 'AUDIT_DISK_FULL'
+  | 'AUDIT_ENTRY_UNRECORDABLE'
   | 'AUDIT_CHAIN_BROKEN'
   | 'REPLICATE_UNACKED'
+  | 'REPLICATE_ROLE_PRIVILEGED'
+  | 'REPLICATE_ROLE_UNREGISTERED'
   | 'FORWARD_PLATFORM_UNREACHABLE'
   | 'FORWARD_FAILED'
   | 'TIMESTAMP_INVALID'
@@ -38,6 +44,7 @@ export type ErrorCode =
   | 'CHANGE_NOT_PENDING'
   | 'CHANGE_EXPIRED'
   | 'CHANGE_STALE'
+  | 'CHANGE_TAMPERED'
   | 'APPROVAL_SELF'
   | 'APPROVAL_DUPLICATE'
   | 'APPROVAL_ROLE_MISSING'
@@ -64,6 +71,10 @@ export const httpStatus: Record<ErrorCode, number> = {
   IDENTIFY_CLAIMS_INVALID: 401,
   IDENTIFY_JWKS_UNAVAILABLE: 503,
   ADAPT_ROUTE_UNKNOWN: 404,
+  /** A fragment, a non-origin-form target or a character a later hop could read differently. */
+  ADAPT_TARGET_REFUSED: 400,
+  /** A duplicated, empty or undeclared query parameter. */
+  ADAPT_QUERY_REFUSED: 400,
   ADAPT_WRITE_UNRECOGNIZED: 403,
   ADAPT_BODY_MALFORMED: 400,
   ADAPT_MEDIA_TYPE_UNSUPPORTED: 415,
@@ -74,8 +85,19 @@ export const httpStatus: Record<ErrorCode, number> = {
   POLICY_EVAL_FAILED: 500,
   POLICY_BUNDLE_INVALID: 500,
   AUDIT_WRITE_FAILED: 503,
+  /**
+   * 503 with Retry-After rather than 507: the condition is the sidecar's and passes once space
+   * returns, and clients and load balancers already retry 503 + Retry-After; the code names it.
+   */
+  AUDIT_DISK_FULL: 503,
+  /** The change cannot be described by an audit entry (non-finite number, too deep, lone surrogate, too long a field): refused, a capped stand-in records it. */
+  AUDIT_ENTRY_UNRECORDABLE: 422,
   AUDIT_CHAIN_BROKEN: 500,
   REPLICATE_UNACKED: 503,
+  /** The PostgreSQL login could write any chain (owner, superuser, BYPASSRLS, CREATEROLE): refused in production. */
+  REPLICATE_ROLE_PRIVILEGED: 503,
+  /** The PostgreSQL login is not the registered writer of this chain, or the schema was never migrated. */
+  REPLICATE_ROLE_UNREGISTERED: 503,
   FORWARD_PLATFORM_UNREACHABLE: 502,
   FORWARD_FAILED: 502,
   TIMESTAMP_INVALID: 502,
@@ -85,6 +107,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   CHANGE_EXPIRED: 410,
   /** The flag changed on the platform since the request was held: it must be requested again. */
   CHANGE_STALE: 409,
+  /** A stored held change whose request, change or ledger entries do not agree: never applied. */
+  CHANGE_TAMPERED: 409,
   APPROVAL_SELF: 403,
   APPROVAL_DUPLICATE: 409,
   APPROVAL_ROLE_MISSING: 403,

@@ -1,23 +1,23 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
-import { createAdapter } from './adapters/registry.js';
 import { changeRoutes, createApprovals, createApprovalTokenVerifier, openChangeStoreFor } from './approvals/index.js';
-import { seedFlagFile } from './adapters/flagd/index.js';
+import { refusalSummaryEntry } from './audit/new-entry.js';
 import { createCheckpointer, createGroupCommit, openKeyring, openLedger, reconcileInDoubt, verifyLedger, type Checkpointer, type Keyring, type Ledger } from './audit/index.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { createControlApp } from './control/index.js';
-import { createFlagdFileForwarder, createHttpForwarder, type Forward } from './forward/index.js';
+import { platformPlugin } from './platforms/index.js';
 import { createIdentify } from './identify/index.js';
 import { exportLedger } from './export-ledger.js';
-import { createAttemptLimiter, createProxyApp } from './intercept/index.js';
+import { createProxyApp, createRefusalLimiter } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { errorReply, handleRequest, type Stages } from './pipeline.js';
+import { errorReply, handleRequest, replicateRefusal, type Stages } from './pipeline.js';
 import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
-import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks } from './replicate/index.js';
+import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks, createUpstreamWatch } from './replicate/index.js';
+import { checkPostgresLogins } from './replicate/check-logins.js';
 
 export interface Flaggate {
   proxyUrl: string;
@@ -38,6 +38,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
   const metrics = createMetrics({ defaultMetrics: true });
+  // Before anything is opened: a sidecar that could write another's chain does not start.
+  await checkPostgresLogins(config, logger);
 
   const policy = await createPolicyEngine({ bundlePath: config.policy.bundle! });
   const policyWatch = watchPolicyBundle({
@@ -51,13 +53,20 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     },
   });
   const { identify } = createIdentify({ identity: config.identity, dataDir: config.dataDir, tokenBytes: config.limits.tokenBytes, clock });
-  if (config.platform.name === 'flagd' && seedFlagFile(config.platform.targetUrl!)) {
-    logger.info('created the example flag file', { path: config.platform.targetUrl });
-  }
-  const adapter = await createAdapter(config.platform);
-  const forward = createForward(config.platform);
+  const plugin = platformPlugin(config.platform.name);
+  const seeded = plugin.seed?.(config.platform);
+  if (seeded) logger.info(seeded);
+  const platform = await plugin.create(config.platform);
+  const { forward } = platform;
+  const adapter = platform;
   const ledger = openLedger({ path: config.audit.file, chainId: config.audit.chainId, clock });
   const groupCommit = createGroupCommit(ledger);
+  const refusals = createRefusalLimiter({
+    perSecond: config.audit.refusals.perSecond,
+    burst: config.audit.refusals.burst,
+    windowMs: config.audit.refusals.windowSeconds * 1000,
+    clock,
+  });
   const keyring = await openKeyring(config.audit.keysDir, clock);
   const checkpointer = createCheckpointer({
     ledger,
@@ -77,8 +86,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     metrics,
     logger,
   });
-  const sinks = createSinks(config.replicate.sinks);
-  const checkpointPublisher = createCheckpointPublisher({ source: ledger, sinks, logger });
+  const sinks = createSinks(config.replicate.sinks, { production: config.mode === 'production' });
+  const checkpointPublisher = createCheckpointPublisher({ source: ledger, sinks, logger, onConflict: (_sink, err) => metrics.errors.inc({ code: err.code }) });
   const replicator = createReplicator({
     source: ledger,
     sinks,
@@ -88,11 +97,18 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     maxBacklog: config.replicate.maxBacklog,
     batchSize: config.replicate.batchSize,
   });
-  // A cut or forked local chain is reported, not hidden; delivery to that sink then fails closed.
+  // A cut or forked local chain is reported, not hidden; delivery to that sink then fails closed,
+  // and the sidecar is not ready while the copies disagree.
   const checkUpstream = () => compareWithUpstream({ sinks, chainId: ledger.chainId, localHead: ledger.head, rowsAfter: ledger.rowsAfter });
-  for (const check of await checkUpstream()) {
-    if (!check.ok) logger.error('local chain disagrees with the upstream copy', { ...check });
-    else logger.info('upstream copy compared', { ...check });
+  const upstreamWatch = createUpstreamWatch({
+    check: checkUpstream,
+    onDiverged: (check) => {
+      metrics.errors.inc({ code: 'AUDIT_CHAIN_BROKEN' });
+      logger.error('local chain disagrees with the upstream copy', { ...check });
+    },
+  });
+  for (const check of await upstreamWatch.refresh()) {
+    if (check.ok) logger.info('upstream copy compared', { ...check });
   }
   replicator.nudge(); // drain whatever the last run left behind
 
@@ -113,9 +129,22 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     },
     timestamp: timestamper,
     replicate: replicator,
-    attempts: createAttemptLimiter({ perSecond: 5, burst: 50, clock }),
+    refusals,
     forward,
   };
+  // Refusals counted beyond an actor's rate are recorded as one summary entry per actor and window.
+  const recordRefusalSummaries = async (all: boolean) => {
+    for (const summary of refusals.drain(all)) {
+      try {
+        const entry = await stages.record.append(refusalSummaryEntry({ ...summary, platform: adapter.name, policy: policy.revision }));
+        await replicateRefusal(stages, entry, logger);
+      } catch (err) {
+        logger.error('refusal summary not recorded', { actor: summary.actor.id, refusals: summary.refusals, error: String(err) });
+      }
+    }
+  };
+  const summaryTimer = setInterval(() => void recordRefusalSummaries(false), Math.min(1000, config.audit.refusals.windowSeconds * 1000));
+  summaryTimer.unref();
   const changeStore = openChangeStoreFor(config);
   let controlUrl: string | undefined;
   const approvals = createApprovals({
@@ -130,6 +159,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       clock,
     }),
     controlUrl: () => controlUrl,
+    evidence: (id) => changeStore.evidence(id),
   });
   stages.approvals = approvals;
 
@@ -198,10 +228,18 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
             return [`sink:${sink.name}`, { ok: behind <= config.replicate.maxBacklog, detail: `${behind} entries behind` }];
           }),
       );
+      const copies = Object.fromEntries(
+        (await upstreamWatch.current()).filter((c) => !c.ok).map((c) => [`upstream:${c.sink}`, { ok: false, code: 'AUDIT_CHAIN_BROKEN' as const, detail: `${c.kind}: ${c.message}` }]),
+      );
+      const checkpoints = Object.fromEntries(
+        [...checkpointPublisher.conflicts()].map(([sink, err]) => [`checkpoints:${sink}`, { ok: false, code: err.code, detail: err.message }]),
+      );
       return {
         ledger: probe(() => ledger.head()),
         policy: { ok: true, detail: policy.revision.revision },
         ...upstream,
+        ...copies,
+        ...checkpoints,
       };
     },
   });
@@ -220,6 +258,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     reloadPolicy: policyWatch.reloadNow,
     async close() {
       await Promise.all([closeServer(proxy.server), closeServer(control.server)]);
+      clearInterval(summaryTimer);
+      await recordRefusalSummaries(true);
       policyWatch.close();
       await checkpointer.close();
       timestamper.close();
@@ -241,16 +281,6 @@ async function verifyLocal(ledger: Ledger, keyring: Keyring, timestamper: Timest
     trust: timestamper.trust,
   });
   return { ...chain, ok: chain.ok && timestamps.ok, timestamps };
-}
-
-function createForward(platform: Config['platform']): Forward {
-  switch (platform.name) {
-    case 'flagd':
-      return createFlagdFileForwarder({ path: platform.targetUrl! });
-    case 'unleash':
-      // Unleash admin tokens go bare in Authorization.
-      return createHttpForwarder({ baseUrl: platform.targetUrl!, token: platform.targetToken, timeoutMs: platform.timeoutMs });
-  }
 }
 
 function probe(check: () => unknown): { ok: boolean; detail?: string } {

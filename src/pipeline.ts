@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { FlagChange, FlagRead, PlatformAdapter, PlatformResponse } from './adapters/adapter.js';
+import type { DecidedRequest, FlagChange, FlagRead, PlatformAdapter, PlatformResponse } from './platforms/index.js';
 import type { AuditEntry, NewEntry } from './audit/entry.js';
-import { decisionEntry, outcomeEntry } from './audit/new-entry.js';
+import { boundedRefusal, decisionEntry, outcomeEntry } from './audit/new-entry.js';
 import type { Clock } from './clock.js';
 import { isoUtc } from './clock.js';
 import { asFlaggateError, errorBody, FlaggateError } from './errors.js';
-import type { Forward } from './forward/forward.js';
+import type { Forward } from './platforms/index.js';
 import { unauthenticatedActor, type Actor } from './identify/actor.js';
 import { readChangeContext, type ChangeContext } from './intercept/change-context.js';
 import type { RawRequest } from './intercept/raw-request.js';
@@ -27,8 +27,8 @@ export interface Stages {
   /** RFC 3161 coverage of an entry (and, through the chain, of every entry before it). */
   timestamp: { cover(seq: number, hash: string): Promise<void>; coverSoon(seq: number, hash: string): void };
   replicate: { through(seq: number): Promise<void> };
-  /** Bounds how many unauthenticated write attempts are recorded. */
-  attempts: { take(): boolean };
+  /** Bounds how many refusals of one actor (the unauthenticated one too) are recorded one by one. */
+  refusals: { admit(actor: Actor, code: string): boolean };
   forward: Forward;
   /** Holds changes the policy says need approvals (set by the composition root when approvals are on). */
   approvals?: ApprovalsHook;
@@ -107,15 +107,15 @@ export async function handleRequest(req: RawRequest, s: Stages): Promise<Reply> 
 
 /**
  * Identifies the caller. A write whose token does not verify is refused with its IDENTIFY_* code
- * and, within a rate limit (anonymous traffic must not flood the ledger), recorded as an attempt
- * by nobody: auditors see forged or expired tokens aimed at flags, not only the successes.
+ * and recorded as an attempt by nobody, within the refusal rate (anonymous traffic must not flood
+ * the ledger): auditors see forged or expired tokens aimed at flags, not only the successes.
  */
 async function identifyOrRecord(req: RawRequest, decisionId: string, s: Stages, log: Logger): Promise<Actor> {
   try {
     return await s.identify(req.headers.authorization);
   } catch (err) {
     const error = asFlaggateError(err);
-    if (writeMethods.has(req.method.toUpperCase()) && error.status === 401 && s.attempts.take()) {
+    if (writeMethods.has(req.method.toUpperCase()) && error.status === 401) {
       let change = unrecognizedChange(req, s.adapter.name);
       try {
         const classified = s.adapter.classify(req);
@@ -124,10 +124,12 @@ async function identifyOrRecord(req: RawRequest, decisionId: string, s: Stages, 
         // an unreadable body: recorded as the unrecognized write it is
       }
       try {
-        const entry = await s.record.append(
+        await recordRefusal(
+          s,
+          unauthenticatedActor,
           decisionEntry({ decisionId, actor: unauthenticatedActor, change, context: { links: {} }, decision: { refused: { code: error.code, message: error.message }, policy: s.policy.revision } }),
+          log,
         );
-        await replicateRefusal(s, entry, log);
       } catch (recordErr) {
         log.warn('unauthenticated attempt not recorded', { error: String(recordErr) });
       }
@@ -141,12 +143,13 @@ async function handleRead(req: RawRequest, actor: Actor, s: Stages): Promise<Rep
   if (classified.kind !== 'read') throw new TypeError('a read method classified as a write');
   const decision = decide(s, actor, classified.read, readChangeContext(req));
   if (!decision.allow) throw denied(decision);
-  return s.forward(req);
+  return s.forward(classified.forward);
 }
 
 async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s: Stages, log: Logger): Promise<Reply> {
   let change: FlagChange = unrecognizedChange(req, s.adapter.name);
   let context: ChangeContext = { links: {} };
+  let forward: DecidedRequest;
   let decision: Decision;
   let decorate = (entry: NewEntry): NewEntry => entry;
   try {
@@ -156,8 +159,8 @@ async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s:
       throw new FlaggateError('ADAPT_WRITE_UNRECOGNIZED', `flaggate does not recognize ${classified.method} ${classified.path} as a flag change; it is not forwarded`);
     }
     if (classified.kind === 'read') throw new TypeError('a write method classified as a read');
-    change = classified.change;
-    change = { ...change, previousState: await s.adapter.readState(change) };
+    forward = classified.forward;
+    change = { ...classified.change, previousState: await s.adapter.readState(classified.change) };
     decision = decide(s, actor, change, context);
     if (s.approvals && awaitsApprovals(decision)) {
       const reviewed = await s.approvals.review({ req, actor, change, context, decision, decisionId });
@@ -167,26 +170,41 @@ async function handleWrite(req: RawRequest, actor: Actor, decisionId: string, s:
   } catch (err) {
     // Refused before the policy could allow it: still a decision entry, so attempts are on record.
     const error = asFlaggateError(err);
-    const entry = await s.record.append(
-      decisionEntry({ decisionId, actor, change, context, decision: { refused: { code: error.code, message: error.message }, policy: s.policy.revision } }),
-    );
-    await replicateRefusal(s, entry, log);
+    await recordRefusal(s, actor, decisionEntry({ decisionId, actor, change, context, decision: { refused: { code: error.code, message: error.message }, policy: s.policy.revision } }), log);
     throw error;
   }
 
-  const entry = await s.record.append(decorate(decisionEntry({ decisionId, actor, change, context, decision })));
   if (!decision.allow) {
-    await replicateRefusal(s, entry, log);
+    await recordRefusal(s, actor, decorate(decisionEntry({ decisionId, actor, change, context, decision })), log);
     throw denied(decision);
   }
-  return forwardDecided(req, change, entry, s, log);
+  const entry = await s.record.append(decorate(decisionEntry({ decisionId, actor, change, context, decision })));
+  return forwardDecided(forward, change, entry, s, log);
+}
+
+/**
+ * Records the decision entry of a write that is not forwarded, within the actor's refusal rate and
+ * bounded (`boundedRefusal`: the body as digest and excerpt, not whole). Beyond the rate the refusal
+ * is only counted: the composition root records each actor's count as one summary entry per window.
+ */
+async function recordRefusal(s: Stages, actor: Actor, entry: NewEntry, log: Logger): Promise<void> {
+  if (!s.refusals.admit(actor, entry.decision.error_code ?? 'POLICY_DENIED')) return;
+  const appended = await s.record.append(boundedRefusal(entry));
+  await replicateRefusal(s, appended, log);
 }
 
 /**
  * From an allowed decision entry on: timestamp, replicate, forward, outcome. Also the tail of a held
- * change once it is approved, with its stored request.
+ * change once it is approved, with its stored request classified again.
  */
-export async function forwardDecided(req: RawRequest, change: FlagChange, entry: AuditEntry, s: Stages, log: Logger): Promise<Reply> {
+export async function forwardDecided(req: DecidedRequest, change: FlagChange, entry: AuditEntry, s: Stages, log: Logger): Promise<Reply> {
+  if (entry.unrecorded !== null || !entry.decision.allow) {
+    // The ledger recorded a capped stand-in, not this change: what no entry describes is not forwarded.
+    await replicateRefusal(s, entry, log);
+    throw new FlaggateError('AUDIT_ENTRY_UNRECORDABLE', `the change cannot be recorded as is, so it is not forwarded: ${entry.unrecorded?.message ?? 'the recorded decision does not allow it'}`, {
+      details: { seq: entry.seq },
+    });
+  }
   try {
     await s.timestamp.cover(entry.seq, entry.hash);
     await s.replicate.through(entry.seq);
@@ -232,17 +250,47 @@ export async function replicateRefusal(s: Stages, entry: AuditEntry, log: Logger
   }
 }
 
-/** The change has reached the platform: its outcome is recorded and replicated best we can, never undone. */
+/**
+ * The change has reached the platform: its outcome is recorded and replicated best we can, never
+ * undone. An outcome the ledger cannot take now (disk full) is tried again in the background until it
+ * is recorded; one still missing at a restart is reconciled from the platform's state at start-up.
+ */
 async function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<typeof outcomeEntry>[1], log: Logger): Promise<void> {
+  const outcome = outcomeEntry(decision, facts);
+  let entry: AuditEntry;
   try {
-    const entry = await s.record.append(outcomeEntry(decision, facts));
-    s.timestamp.coverSoon(entry.seq, entry.hash);
+    entry = await s.record.append(outcome);
+  } catch (err) {
+    log.error('outcome entry not recorded; retrying', { error: String(err) });
+    s.metrics.errors.inc({ code: asFlaggateError(err).code });
+    recordLater(s, outcome, log, 1);
+    return;
+  }
+  s.timestamp.coverSoon(entry.seq, entry.hash);
+  try {
     await s.replicate.through(entry.seq);
   } catch (err) {
-    // The platform already answered; an outcome that cannot be recorded now is reconciled at start-up.
-    log.error('outcome entry not recorded or replicated', { error: String(err) });
+    log.error('outcome entry recorded locally, not yet upstream', { seq: entry.seq, error: String(err) });
     s.metrics.errors.inc({ code: asFlaggateError(err).code });
   }
+}
+
+const outcomeRetries = 120;
+
+function recordLater(s: Stages, outcome: NewEntry, log: Logger, attempt: number): void {
+  const timer = setTimeout(() => {
+    s.record.append(outcome).then(
+      (entry) => {
+        log.warn('outcome entry recorded late', { seq: entry.seq, attempts: attempt + 1 });
+        s.timestamp.coverSoon(entry.seq, entry.hash);
+      },
+      (err: unknown) => {
+        if (attempt < outcomeRetries) recordLater(s, outcome, log, attempt + 1);
+        else log.error('outcome entry still not recorded; it is reconciled at the next start', { error: String(err) });
+      },
+    );
+  }, Math.min(5000, 50 * 2 ** attempt));
+  timer.unref();
 }
 
 function decide(s: Stages, actor: Actor, change: PolicyInput['change'], context: ChangeContext): Decision {
@@ -292,7 +340,7 @@ function withDecisionId(reply: Reply, decisionId: string): Reply {
 export function errorReply(error: FlaggateError, decisionId?: string): Reply {
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
   if (decisionId) headers['x-flaggate-decision-id'] = decisionId;
-  if (error.code === 'REPLICATE_UNACKED' || error.code === 'AUDIT_WRITE_FAILED') headers['retry-after'] = '5';
+  if (error.code === 'REPLICATE_UNACKED' || error.code === 'AUDIT_WRITE_FAILED' || error.code === 'AUDIT_DISK_FULL') headers['retry-after'] = '5';
   if (error.status === 401) headers['www-authenticate'] = 'Bearer';
   return { status: error.status, headers, body: Buffer.from(JSON.stringify(errorBody(error, decisionId))) };
 }

@@ -1,4 +1,4 @@
-import { refuseEditsSql, runMigration, writerRoleSql } from '../replicate/sinks/postgres-schema.js';
+import { chainWritersSql, refuseEditsSql, rowPolicySql, runMigration, writerRoleSql } from '../replicate/sinks/postgres-schema.js';
 import type pg from 'pg';
 
 /** SQLSTATEs the change tables raise on an edit outside the workflow. */
@@ -10,9 +10,12 @@ export const changeTableErrorCodes = { finalStatus: 'FGC01', appendOnly: 'FGC02'
  * bytes as bytea), their approvals and spent approval-token jtis. Not the ledger: a request's
  * status moves once, from `pending` to a final one; approvals and jtis are insert-only; nothing is
  * deleted. `flaggate_writer` gets SELECT and INSERT, plus UPDATE of `change_requests.status` only.
+ * Row-level security names the writer: a request row and an approval row carry the chain of the
+ * sidecar that wrote them, and a role inserts rows of its own registered chain only; settling a
+ * status and spending a jti need a login registered for some chain of the fleet.
  */
 const migration = `
-CREATE SCHEMA IF NOT EXISTS flaggate;
+${chainWritersSql}
 
 CREATE TABLE IF NOT EXISTS flaggate.change_requests (
   id             text    PRIMARY KEY,
@@ -85,7 +88,18 @@ ${refuseEditsSql('flaggate.approval_token_jtis', 'flaggate.refuse_review_edit')}
 DROP TRIGGER IF EXISTS change_approvals_insert_only ON flaggate.change_approvals;
 DROP TRIGGER IF EXISTS approval_token_jtis_insert_only ON flaggate.approval_token_jtis;
 
-${writerRoleSql(['GRANT SELECT, INSERT ON flaggate.change_requests, flaggate.change_approvals, flaggate.approval_token_jtis TO flaggate_writer', 'GRANT UPDATE (status) ON flaggate.change_requests TO flaggate_writer'])}
+-- The chain of the sidecar that wrote the row (null in rows of earlier versions).
+ALTER TABLE flaggate.change_requests ADD COLUMN IF NOT EXISTS chain_id text;
+ALTER TABLE flaggate.change_approvals ADD COLUMN IF NOT EXISTS chain_id text;
+${rowPolicySql('flaggate.change_requests', 'flaggate.writes_chain(chain_id)', { using: 'flaggate.writes_some_chain()', check: 'flaggate.writes_some_chain()' })}
+${rowPolicySql('flaggate.change_approvals', 'flaggate.writes_chain(chain_id)')}
+${rowPolicySql('flaggate.approval_token_jtis', 'flaggate.writes_some_chain()')}
+
+${writerRoleSql([
+  'GRANT SELECT, INSERT ON flaggate.change_requests, flaggate.change_approvals, flaggate.approval_token_jtis TO flaggate_writer',
+  'GRANT UPDATE (status) ON flaggate.change_requests TO flaggate_writer',
+  'GRANT SELECT ON flaggate.chain_writers TO flaggate_writer',
+])}
 `;
 
 /** Creates or updates the change tables; idempotent and safe to run from several processes at once. */

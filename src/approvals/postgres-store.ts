@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { rowToEntry } from '../audit/index.js';
+import type { StoredRow } from '../audit/entry.js';
 import { FlaggateError } from '../errors.js';
 import { migrateChangeTables } from './postgres-schema.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
@@ -6,7 +8,9 @@ import type { ChangeStore } from './store.js';
 
 export interface PostgresChangeStoreOptions {
   url: string;
-  /** Create or update the change tables on first use (off when the role may not CREATE). */
+  /** This sidecar's chain: the rows it writes carry it, and row-level security holds it to it. */
+  chainId: string;
+  /** Create or update the change tables on first use: development only, as the schema owner (else `flaggate db migrate`). */
   migrate?: boolean;
   connectTimeoutMs?: number;
   queryTimeoutMs?: number;
@@ -32,7 +36,7 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
   let migrated: Promise<void> | undefined;
   // Lazy, like the ledger sink: a sidecar starts while PostgreSQL is down and retries on use.
   const ready = (): Promise<void> => {
-    if (options.migrate === false) return Promise.resolve();
+    if (!options.migrate) return Promise.resolve();
     migrated ??= (async () => {
       const client = await pool.connect();
       try {
@@ -63,10 +67,11 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
   return {
     async insert(c) {
       const row = toRow(c);
+      const columns = [...changeColumns, 'chain_id'];
       await write(
         `change request ${c.id}`,
-        `INSERT INTO flaggate.change_requests (${changeColumns.join(', ')}) VALUES (${changeColumns.map((_, i) => `$${i + 1}`).join(', ')})`,
-        changeColumns.map((k) => row[k]),
+        `INSERT INTO flaggate.change_requests (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
+        [...changeColumns.map((k) => row[k]), options.chainId],
       );
     },
     async get(id) {
@@ -90,9 +95,9 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
     async addApproval(id, a) {
       const added = await write(
         `approval of ${id}`,
-        `INSERT INTO flaggate.change_approvals (change_request_id, approver_id, roles, approved_at, reason, proof)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (change_request_id, approver_id) DO NOTHING`,
-        [id, a.approverId, JSON.stringify(a.roles), a.approvedAt, a.reason, a.proof],
+        `INSERT INTO flaggate.change_approvals (change_request_id, approver_id, roles, approved_at, reason, proof, chain_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (change_request_id, approver_id) DO NOTHING`,
+        [id, a.approverId, JSON.stringify(a.roles), a.approvedAt, a.reason, a.proof, options.chainId],
       );
       return added === 1;
     },
@@ -107,6 +112,14 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
         [issuer, jti, changeKey, at],
       );
       return spent === 1;
+    },
+    async evidence(id) {
+      // Entries of every chain: a change held by one replica may be approved through another.
+      const { rows } = await query<StoredRow>(
+        "SELECT seq::int AS seq, chain_id, prev_hash, hash, body FROM flaggate.audit_entries WHERE (body::jsonb ->> 'change_request_id') = $1 ORDER BY chain_id, seq",
+        [id],
+      );
+      return rows.map(rowToEntry);
     },
     close: () => pool.end(),
   };

@@ -1,4 +1,4 @@
-import type { FlagChange } from '../adapters/adapter.js';
+import type { FlagChange } from '../platforms/index.js';
 import type { ChangeContext } from '../intercept/change-context.js';
 import type { Approval, ChangeRequest, ChangeStatus } from './store.js';
 

@@ -4,14 +4,15 @@ import type { AuditEntry, NewEntry } from '../audit/entry.js';
 import { canonicalJson } from '../audit/canonical.js';
 import { decisionEntry } from '../audit/new-entry.js';
 import { isoUtc } from '../clock.js';
-import { FlaggateError } from '../errors.js';
+import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { Actor } from '../identify/actor.js';
-import type { RawRequest } from '../intercept/raw-request.js';
 import type { Logger } from '../log.js';
 import { awaitsApprovals, denied, forwardDecided, replicateRefusal, type ApprovalsHook, type HeldWrite, type Reply, type Stages } from '../pipeline.js';
 import type { Decision } from '../policy/decision.js';
 import type { VerifyApprovalToken } from './approval-token.js';
 import { approvalFacts, linked, stepEntry } from './entries.js';
+import { boundToLedger, type HeldEvidence } from './ledger-bound.js';
+import { rederiveHeld } from './rederive.js';
 import type { Approval, ChangeRequest, ChangeStatus, ChangeStore } from './store.js';
 
 export interface ApprovalsDeps {
@@ -20,6 +21,8 @@ export interface ApprovalsDeps {
   logger: Logger;
   expirySeconds: number;
   verifyApprovalToken: VerifyApprovalToken;
+  /** This sidecar's ledger entries of a held change: what a stored row is checked against. */
+  evidence: HeldEvidence;
   /** The control port's base URL once it listens, for `approveUrl`. */
   controlUrl(): string | undefined;
 }
@@ -116,11 +119,17 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     return cr;
   }
 
-  async function pending(id: string): Promise<ChangeRequest> {
+  /** A pending request as its ledger entries prove it (requester, context, change); CHANGE_TAMPERED otherwise. */
+  async function pending(id: string, reviewer: Reviewer, reason: string | null): Promise<ChangeRequest> {
     const cr = await current(id);
     if (cr.status === 'expired') throw new FlaggateError('CHANGE_EXPIRED', `change request ${id} expired at ${cr.expiresAt}; request it again`);
     if (cr.status !== 'pending') throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${id} is ${cr.status}`, { details: { status: cr.status } });
-    return cr;
+    try {
+      return boundToLedger(cr, [], await deps.evidence(cr.id)).request;
+    } catch (err) {
+      if (asFlaggateError(err).code === 'CHANGE_TAMPERED') await store.settle(cr.id, 'denied');
+      return refuse(cr, reviewer, reason, asFlaggateError(err));
+    }
   }
 
   async function hold(h: HeldWrite, approvals: Approval[]): Promise<Reply> {
@@ -165,7 +174,17 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 
   /** With enough approvals: policy again, platform state again, then the stored request exactly. */
   async function apply(cr: ChangeRequest): Promise<ApplyResult> {
-    const approvals = await store.approvals(cr.id);
+    let approvals: Approval[];
+    try {
+      ({ approvals } = boundToLedger(cr, await store.approvals(cr.id), await deps.evidence(cr.id)));
+    } catch (err) {
+      const error = asFlaggateError(err);
+      if (await store.settle(cr.id, 'denied')) {
+        const refusal = decisionEntry({ decisionId: randomUUID(), actor: { ...cr.requester, claims: {} }, change: cr.change, context: cr.context, decision: { refused: { code: error.code, message: error.message }, policy: s.policy.revision } });
+        await record(linked(refusal, cr, []), false);
+      }
+      throw error;
+    }
     const decision = decideWith(cr, approvals);
     if (awaitsApprovals(decision)) return { status: 'pending', approvals };
     const decisionId = randomUUID();
@@ -175,6 +194,14 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     if (!decision.allow) {
       if (await store.settle(cr.id, 'denied')) await record(entryFor(decision), false);
       throw denied(decision);
+    }
+    let forward;
+    try {
+      forward = rederiveHeld(cr, s.adapter);
+    } catch (err) {
+      const error = asFlaggateError(err);
+      if (await store.settle(cr.id, 'denied')) await record(entryFor({ refused: { code: error.code, message: error.message }, policy: decision.policy }), false);
+      throw error;
     }
     const state = await s.adapter.readState(cr.change);
     if (canonicalJson(state ?? null) !== canonicalJson(cr.change.previousState ?? null)) {
@@ -186,12 +213,11 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     }
     // Only one caller moves the request out of pending, so it is forwarded at most once.
     if (!(await store.settle(cr.id, 'applying'))) throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${cr.id} is no longer pending`);
-    const req: RawRequest = { method: cr.method, path: cr.path, headers: cr.headers, body: cr.body, bodySha256: cr.bodySha256 };
     const log = deps.logger.child({ decisionId, changeRequestId: cr.id });
     let reply: Awaited<ReturnType<typeof forwardDecided>>;
     try {
       const entry = await s.record.append(entryFor(decision));
-      reply = await forwardDecided(req, cr.change, entry, s, log);
+      reply = await forwardDecided(forward, cr.change, entry, s, log);
     } catch (err) {
       await store.finish(cr.id, 'failed').catch(() => undefined); // the ledger's outcome entry says why
       throw err;
@@ -226,7 +252,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     },
 
     async approve(id, approver, reason) {
-      const cr = await pending(id);
+      const cr = await pending(id, approver, reason);
       if (samePerson(approver.id, cr.requester.id)) {
         await refuse(cr, approver, reason, new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change'));
       }
@@ -242,7 +268,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     },
 
     async reject(id, reviewer, reason) {
-      const cr = await pending(id);
+      const cr = await pending(id, reviewer, reason);
       // The requester may withdraw their own change; anyone else needs a role that could approve it.
       const may = samePerson(reviewer.id, cr.requester.id) ? undefined : mayApprove(cr, reviewer);
       if (may && !may.allow) {

@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3';
+import { rowToEntry } from '../audit/index.js';
+import type { StoredRow } from '../audit/entry.js';
 import { FlaggateError } from '../errors.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
 import type { ChangeStore } from './store.js';
@@ -89,6 +91,15 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
       write(`approval of ${id}`, () => addApproval.run(id, a.approverId, JSON.stringify(a.roles), a.approvedAt, a.reason, a.proof).changes === 1),
     approvals: async (id) => approvals.all(id).map(toApproval),
     spendJti: async (issuer, jti, changeKey, at) => write(`approval token ${jti}`, () => spend.run(issuer, jti, changeKey, at).changes === 1),
+    evidence: async (id) => {
+      // The ledger's own table, in the same file; absent only when no entry was ever written.
+      const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_entries'").get();
+      if (!table) return [];
+      return db
+        .prepare<[string], StoredRow>("SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE json_extract(body, '$.change_request_id') = ? ORDER BY seq")
+        .all(id)
+        .map(rowToEntry);
+    },
     close: async () => {
       db.close();
     },

@@ -1,4 +1,5 @@
-import type { FlagChange } from '../adapters/adapter.js';
+import type { FlagChange } from '../platforms/index.js';
+import type { AuditEntry } from '../audit/entry.js';
 import type { Actor } from '../identify/actor.js';
 import type { ChangeContext } from '../intercept/change-context.js';
 
@@ -58,5 +59,10 @@ export interface ChangeStore {
   approvals(id: string): Promise<Approval[]>;
   /** Marks an approval token's jti as spent; false when it already was (a replay). Durable on return. */
   spendJti(issuer: string, jti: string, changeKey: string, at: string): Promise<boolean>;
+  /**
+   * The ledger entries of one held change, from the ledger this store sits beside (the local file,
+   * or every chain in the PostgreSQL ledger): the evidence a stored row is checked against.
+   */
+  evidence(changeRequestId: string): Promise<AuditEntry[]>;
   close(): Promise<void>;
 }

@@ -17,8 +17,10 @@ export const auditEntryBodySchema = z
     prev_hash: hex64.describe('hash of the entry at seq - 1; 64 zeros for seq 1'),
     event_id: z.uuid().describe('unique id of this entry'),
     entry_type: z
-      .enum(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired'])
-      .describe('decision before forwarding; outcome after (also when reconciled after a crash); requested, approved, rejected and expired for a change held for approvals'),
+      .enum(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized'])
+      .describe(
+        'decision before forwarding; outcome after (also when reconciled after a crash); requested, approved, rejected and expired for a change held for approvals; refusals_summarized counts the refusals of one actor beyond the recording rate (new_state holds the count and the window)',
+      ),
     decision_id: z.uuid().describe('shared by a decision and its outcome; returned to the client as X-Flaggate-Decision-Id'),
     change_request_id: z.uuid().nullable().describe('the held change this entry belongs to; null on changes that were never held'),
     timestamp_utc: isoUtc.describe('when the entry was written, UTC, millisecond precision'),
@@ -63,8 +65,21 @@ export const auditEntryBodySchema = z
       })
       .nullable()
       .describe('what happened to the change; null on decision entries'),
+    unrecorded: z
+      .strictObject({
+        error_code: text.min(1),
+        message: text,
+        sha256: hex64.describe('SHA-256 of what could not be recorded, written as JSON text with sorted keys (its RFC 8785 form where one exists)'),
+        bytes: z.number().int().nonnegative(),
+        excerpt: text,
+      })
+      .nullable()
+      .describe('null, except on an entry that stands in for one that could not be recorded as is: why, and a digest and excerpt of it; the stand-in keeps the rest, capped'),
   })
   .describe('flaggate audit entry, without its hash: hash = SHA-256(prev_hash || RFC 8785 canonical JSON of this object)');
+
+/** What a writer supplies (`NewEntry`): checked before an entry joins a commit. */
+export const newEntrySchema = auditEntryBodySchema.omit({ chain_id: true, seq: true, prev_hash: true, event_id: true, timestamp_utc: true, unrecorded: true });
 
 /** The JSON Schema published in docs/. */
 export function auditEntryJsonSchema(): Record<string, unknown> {

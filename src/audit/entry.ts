@@ -10,7 +10,9 @@ export type EntryType =
   | 'change.requested'
   | 'change.approved'
   | 'change.rejected'
-  | 'change.expired';
+  | 'change.expired'
+  /** Refusals by one actor beyond the recording rate, counted rather than recorded one by one. */
+  | 'change.refusals_summarized';
 
 /** `not_applied` and `unknown` come only from reconciling an in-doubt change after a crash. */
 export type OutcomeStatus = 'applied' | 'failed' | 'not_forwarded' | 'not_applied' | 'unknown';
@@ -68,6 +70,20 @@ export interface AuditEntryBody {
     detail: string | null;
     response_sha256: string | null;
   } | null;
+  /**
+   * Set (by the ledger) only on an entry that stands in for one that could not be recorded as is
+   * (a value JSON cannot carry, too deep, too long a field): why, and the digest and an excerpt of
+   * what was not recorded. The stand-in keeps what could be kept, capped.
+   */
+  unrecorded: Unrecorded | null;
+}
+
+export interface Unrecorded {
+  error_code: string;
+  message: string;
+  sha256: string;
+  bytes: number;
+  excerpt: string;
 }
 
 /** An entry as stored: its body plus the hash that chains it. */
@@ -75,8 +91,8 @@ export interface AuditEntry extends AuditEntryBody {
   hash: string;
 }
 
-/** The fields a writer supplies; chain position and identity are filled in by the ledger. */
-export type NewEntry = Omit<AuditEntryBody, 'chain_id' | 'seq' | 'prev_hash' | 'event_id' | 'timestamp_utc'>;
+/** The fields a writer supplies; chain position, identity and `unrecorded` are filled in by the ledger. */
+export type NewEntry = Omit<AuditEntryBody, 'chain_id' | 'seq' | 'prev_hash' | 'event_id' | 'timestamp_utc' | 'unrecorded'>;
 
 /** The raw row as it sits in any store (SQLite, JSONL, export): what the verifier recomputes from. */
 export interface StoredRow {

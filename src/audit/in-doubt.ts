@@ -1,4 +1,4 @@
-import type { FlagChange, SettledAs } from '../adapters/adapter.js';
+import type { FlagChange, SettledAs } from '../platforms/index.js';
 import { asFlaggateError } from '../errors.js';
 import type { AuditEntry, NewEntry } from './entry.js';
 import { outcomeEntry } from './new-entry.js';

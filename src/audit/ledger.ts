@@ -6,11 +6,25 @@ import type { Clock } from '../clock.js';
 import { isoUtc } from '../clock.js';
 import { FlaggateError } from '../errors.js';
 import { canonicalJson } from './canonical.js';
-import { auditEntryBodySchema } from './entry-schema.js';
-import type { AuditEntry, AuditEntryBody, NewEntry, StoredRow } from './entry.js';
+import type { AuditEntry, AuditEntryBody, NewEntry, StoredRow, Unrecorded } from './entry.js';
 import { GENESIS_HASH } from './entry.js';
 import type { Checkpoint } from './checkpoint.js';
 import { chainHash } from './hash-entry.js';
+import { defaultEntryLimits, prepareEntry, type EntryLimits } from './prepare-entry.js';
+import { standInEntry } from './stand-in.js';
+
+const prepared: unique symbol = Symbol('prepared entry');
+
+/**
+ * An entry checked and made plain, canonicalizable JSON before it joins a commit: nothing about its
+ * content can fail the transaction any more. `unrecorded` is set when it stands in for an entry
+ * that could not be recorded as is.
+ */
+export interface PreparedEntry {
+  readonly entry: NewEntry;
+  readonly unrecorded: Unrecorded | null;
+  readonly [prepared]: true;
+}
 
 const schema = `
 CREATE TABLE IF NOT EXISTS audit_entries (
@@ -36,6 +50,8 @@ CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
   BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
   BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
+CREATE INDEX IF NOT EXISTS audit_entries_change_request
+  ON audit_entries (json_extract(body, '$.change_request_id')) WHERE json_extract(body, '$.change_request_id') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS sink_cursors (sink TEXT PRIMARY KEY, acked_seq INTEGER NOT NULL) STRICT;
 `;
@@ -43,9 +59,20 @@ CREATE TABLE IF NOT EXISTS sink_cursors (sink TEXT PRIMARY KEY, acked_seq INTEGE
 export interface Ledger {
   readonly chainId: string;
   readonly path: string;
-  /** Appends one entry in its own committed transaction (synchronous=FULL): durable on return. */
+  /**
+   * Validates and canonicalizes an entry outside any transaction. An entry that cannot be recorded
+   * as is comes back as its capped stand-in (`unrecorded` set); it never throws for its content.
+   */
+  prepare(entry: NewEntry): PreparedEntry;
+  /**
+   * Commits prepared entries, in order, in one transaction (synchronous=FULL: durable on return,
+   * one fsync for all). Throws only for what fails every entry alike: AUDIT_DISK_FULL when the disk
+   * is full, AUDIT_WRITE_FAILED otherwise; the ledger is then as it was.
+   */
+  commit(entries: readonly PreparedEntry[]): AuditEntry[];
+  /** `prepare` then `commit` of one entry. */
   append(entry: NewEntry): AuditEntry;
-  /** Appends several entries, in order, in one committed transaction: one fsync for all. */
+  /** `prepare` then `commit` of several entries in one transaction. */
   appendMany(entries: NewEntry[]): AuditEntry[];
   head(): { seq: number; hash: string };
   /** Raw rows with seq > afterSeq, oldest first. */
@@ -68,7 +95,9 @@ export interface Ledger {
  * Opens (creating if needed) the SQLite ledger: WAL, synchronous=FULL, triggers that refuse
  * UPDATE and DELETE. A file already bound to another chain id is refused (one file, one chain).
  */
-export function openLedger(options: { path: string; chainId: string; clock: Clock }): Ledger {
+export function openLedger(options: { path: string; chainId: string; clock: Clock; limits?: EntryLimits }): Ledger {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.chainId)) throw new FlaggateError('CONFIG_INVALID', `"${options.chainId.slice(0, 80)}" is not a chain id`);
+  const limits = options.limits ?? defaultEntryLimits;
   mkdirSync(dirname(options.path), { recursive: true });
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
@@ -101,50 +130,56 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
 
   const head = () => lastRow.get() ?? { seq: 0, hash: GENESIS_HASH };
 
+  const prepare = (given: NewEntry): PreparedEntry => {
+    // `unrecorded` is the ledger's to set: one carried over from a stored entry (an outcome built
+    // from its decision) is not the writer's claim, so it is dropped rather than refused.
+    const { unrecorded: _carried, ...entry } = given as NewEntry & { unrecorded?: unknown };
+    const checked = prepareEntry(entry, limits);
+    if (checked.ok) return { entry: checked.entry, unrecorded: null, [prepared]: true };
+    const standIn = prepareEntry(standInEntry(entry, checked.unrecorded.message), limits);
+    if (!standIn.ok) {
+      // Unreachable by construction (the stand-in is built from checked, capped values); refuse this entry alone.
+      throw new FlaggateError('AUDIT_ENTRY_UNRECORDABLE', `neither the entry nor its stand-in can be recorded: ${standIn.unrecorded.message}`);
+    }
+    return { entry: standIn.entry, unrecorded: checked.unrecorded, [prepared]: true };
+  };
+
   // IMMEDIATE takes the write lock before reading the head, so two writers (even two processes
-  // on one file) can never both build on the same head: no duplicate seq, no fork.
-  const appendOne = (entry: NewEntry): AuditEntry => {
+  // on one file) can never both build on the same head: no duplicate seq, no fork. Only chain
+  // fields join the prepared entry here, so nothing about an entry's content can throw.
+  const appendOne = (p: PreparedEntry): AuditEntry => {
     const prev = head();
     const body: AuditEntryBody = {
-      ...entry,
+      ...p.entry,
       chain_id: options.chainId,
       seq: prev.seq + 1,
       prev_hash: prev.hash,
       event_id: randomUUID(),
       timestamp_utc: isoUtc(options.clock.now()),
+      unrecorded: p.unrecorded,
     };
-    const valid = auditEntryBodySchema.safeParse(body);
-    if (!valid.success) {
-      const issues = valid.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-      throw new FlaggateError('AUDIT_WRITE_FAILED', `the audit entry does not match its schema: ${issues.join('; ')}`, { details: { issues } });
-    }
     const canonical = canonicalJson(body);
     const hash = chainHash(prev.hash, canonical);
     insert.run(body.seq, body.chain_id, body.prev_hash, hash, canonical);
     return { ...(JSON.parse(canonical) as AuditEntryBody), hash };
   };
-  const appendTx = db.transaction(appendOne);
-  const appendManyTx = db.transaction((entries: NewEntry[]) => entries.map(appendOne));
+  const commitTx = db.transaction((entries: readonly PreparedEntry[]) => entries.map(appendOne));
+  const commit = (entries: readonly PreparedEntry[]): AuditEntry[] => {
+    if (entries.some((e) => e[prepared] !== true)) throw new TypeError('commit takes entries from prepare()');
+    try {
+      return commitTx.immediate(entries);
+    } catch (cause) {
+      throw commitFailure(cause, entries.length);
+    }
+  };
 
   return {
     chainId: options.chainId,
     path: options.path,
-    append(entry) {
-      try {
-        return appendTx.immediate(entry);
-      } catch (cause) {
-        if (cause instanceof TypeError || cause instanceof FlaggateError) throw cause;
-        throw new FlaggateError('AUDIT_WRITE_FAILED', 'the audit entry could not be committed', { cause });
-      }
-    },
-    appendMany(entries) {
-      try {
-        return appendManyTx.immediate(entries);
-      } catch (cause) {
-        if (cause instanceof TypeError || cause instanceof FlaggateError) throw cause;
-        throw new FlaggateError('AUDIT_WRITE_FAILED', 'the audit entries could not be committed', { cause });
-      }
-    },
+    prepare,
+    commit,
+    append: (entry) => commit([prepare(entry)])[0]!,
+    appendMany: (entries) => commit(entries.map(prepare)),
     head,
     rowsAfter: (afterSeq, limit) => rowsAfter.all(afterSeq, limit),
     entriesAfter: (afterSeq, limit) => rowsAfter.all(afterSeq, limit).map(rowToEntry),
@@ -160,6 +195,20 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
     setSinkCursor: (sink, seq) => void putCursor.run(sink, seq),
     close: () => db.close(),
   };
+}
+
+/**
+ * What a failed commit means for the writer: SQLITE_FULL (no space for the WAL or the database, a
+ * file-size limit reached mid-write) is AUDIT_DISK_FULL, retryable once space returns; anything else
+ * (I/O error, a lock held too long) is AUDIT_WRITE_FAILED. SQLite rolled the transaction back.
+ */
+function commitFailure(cause: unknown, entries: number): FlaggateError {
+  const code = (cause as { code?: unknown }).code;
+  if (code === 'SQLITE_FULL') {
+    return new FlaggateError('AUDIT_DISK_FULL', 'the disk holding the ledger is full; nothing was written', { cause, details: { sqlite: code } });
+  }
+  const what = entries === 1 ? 'the audit entry' : `the ${entries} audit entries`;
+  return new FlaggateError('AUDIT_WRITE_FAILED', `${what} could not be committed`, { cause, details: typeof code === 'string' ? { sqlite: code } : {} });
 }
 
 /** The entry a stored row holds (no verification: that is `verify.ts`'s job). */

@@ -1,8 +1,11 @@
-import type { FlagChange } from '../adapters/adapter.js';
+import { createHash, randomUUID } from 'node:crypto';
+import type { FlagChange } from '../platforms/index.js';
 import type { Actor } from '../identify/actor.js';
 import type { ChangeContext } from '../intercept/change-context.js';
 import type { Decision, PolicyRevision } from '../policy/decision.js';
+import { isoUtc } from '../clock.js';
 import type { AuditEntry, NewEntry, OutcomeStatus } from './entry.js';
+import { capState } from './stand-in.js';
 
 /** What is known about a write when its decision entry is made. */
 export interface DecisionFacts {
@@ -76,7 +79,7 @@ export interface OutcomeFacts {
 
 /** The outcome entry chained after a decision: the same change, plus what happened to it. */
 export function outcomeEntry(decision: AuditEntry, o: OutcomeFacts): NewEntry {
-  const { chain_id: _c, seq: _s, prev_hash: _p, event_id: _e, timestamp_utc: _t, hash: _h, ...carried } = decision;
+  const { chain_id: _c, seq: _s, prev_hash: _p, event_id: _e, timestamp_utc: _t, hash: _h, unrecorded: _u, ...carried } = decision;
   return {
     ...carried,
     entry_type: 'change.outcome',
@@ -87,5 +90,62 @@ export function outcomeEntry(decision: AuditEntry, o: OutcomeFacts): NewEntry {
       detail: o.detail ?? null,
       response_sha256: o.responseSha256 ?? null,
     },
+  };
+}
+
+/** A refused change's `new_state` is kept whole up to this size (canonical JSON, UTF-8 bytes). */
+export const refusedStateBytes = 1024;
+
+/**
+ * The entry of a write that was denied or refused, bounded: nothing was applied, so a `new_state`
+ * over 1 KiB is kept as `{ omitted: { sha256, bytes, excerpt } }` (the digest of its canonical JSON)
+ * rather than whole; `request.body_sha256` still names the exact body. Allowed changes keep theirs.
+ */
+export function boundedRefusal(entry: NewEntry): NewEntry {
+  return { ...entry, new_state: capState(entry.new_state, refusedStateBytes) };
+}
+
+/** What a refusal summary says: one actor, how many refusals went unrecorded one by one, when, and why. */
+export interface RefusalSummaryFacts {
+  actor: Pick<Actor, 'id' | 'displayName' | 'authMethod' | 'roles'>;
+  refusals: number;
+  firstAt: number;
+  lastAt: number;
+  byCode: Record<string, number>;
+  platform: string;
+  policy: PolicyRevision | null;
+}
+
+/**
+ * The entry that stands for refusals counted beyond an actor's recording rate: N further refusals
+ * by actor X between t1 and t2, with the count per error code; nothing was forwarded for any of them.
+ */
+export function refusalSummaryEntry(f: RefusalSummaryFacts): NewEntry {
+  const [from, to] = [isoUtc(f.firstAt), isoUtc(f.lastAt)];
+  const byCode = Object.fromEntries(Object.entries(f.byCode).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return {
+    entry_type: 'change.refusals_summarized',
+    decision_id: randomUUID(),
+    change_request_id: null,
+    actor: entryActor(f.actor),
+    action: 'refusals.summarized',
+    platform: f.platform,
+    project: null,
+    flag_key: null,
+    environment: null,
+    previous_state: null,
+    new_state: { refusals: f.refusals, first_at: from, last_at: to, by_code: byCode },
+    reason: null,
+    approval: { required: false, required_approvals: 0, approver_roles: [], approved_by: [], approved_at: null, approval_proof: null },
+    linked_artifacts: { pr: null, build: null, ticket: null },
+    decision: {
+      allow: false,
+      reasons: [`${f.refusals} further refusals by actor ${f.actor.id} between ${from} and ${to} were not recorded individually`],
+      error_code: null,
+      policy_revision: f.policy?.revision ?? null,
+      policy_sha256: f.policy?.sha256 ?? null,
+    },
+    request: { method: '*', path: '*', body_sha256: createHash('sha256').update('').digest('hex') },
+    outcome: null,
   };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { FlaggateError } from '../errors.js';
+import { platformPlugin } from '../platforms/index.js';
 import { configSchema, type Config } from './schema.js';
 
 type Env = Record<string, string | undefined>;
@@ -92,7 +93,7 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, unkn
   config.timestamp.untrusted = config.timestamp.untrusted.map((f) => resolve(cwd, f));
   if (config.identity.jwksFile) config.identity.jwksFile = resolve(cwd, config.identity.jwksFile);
   for (const issuer of config.approvals.issuers) if (issuer.jwksFile) issuer.jwksFile = resolve(cwd, issuer.jwksFile);
-  if (config.platform.name === 'flagd') config.platform.targetUrl = inData(config.platform.targetUrl ?? 'flags.flagd.json');
+  config.platform = platformPlugin(config.platform.name).resolve(config.platform, inData);
   config.policy.bundle = resolve(cwd, config.policy.bundle ?? defaultBundlePath());
   for (const sink of config.replicate.sinks) if (sink.type === 'jsonl') sink.path = inData(sink.path);
   return deepFreeze(config);

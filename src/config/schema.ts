@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { platformPlugin, platformPlugins } from '../platforms/index.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -16,8 +17,11 @@ export const sinkSchema = z.discriminatedUnion('type', [
     name: z.string().min(1).default('postgres'),
     url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
     required: z.boolean().default(true),
-    /** Create or update the schema on first use; off when the role has INSERT and SELECT only. */
-    migrate: z.boolean().default(true),
+    /**
+     * Create or update the schema on first use, as the schema owner: development only. Otherwise the
+     * owner runs `flaggate db migrate` and each sidecar logs in as its own registered writer role.
+     */
+    migrate: z.boolean().default(false),
   }),
   z.object({
     /** A SIEM: Splunk HEC JSON batches, or a webhook signed with HMAC-SHA256. */
@@ -52,7 +56,7 @@ export const configSchema = z
       .prefault({}),
     platform: z
       .object({
-        name: z.enum(['flagd', 'unleash']).default('flagd'),
+        name: z.enum(platformPlugins.map((p) => p.name) as [string, ...string[]]).default('flagd'),
         /** Base URL of the platform; for flagd, the flag file's path (relative to dataDir). */
         targetUrl: z.string().min(1).optional(),
         /** The platform credential only the sidecar holds. */
@@ -125,6 +129,17 @@ export const configSchema = z
         groupCommit: z.boolean().default(true),
         /** The checkpoint signing keyring (relative to dataDir). */
         keysDir: z.string().min(1).default('audit-keys'),
+        /**
+         * Refused writes recorded one by one, per actor (the unauthenticated one too): `perSecond`
+         * with bursts of `burst`; beyond that they are counted and summarized in one entry per window.
+         */
+        refusals: z
+          .object({
+            perSecond: z.coerce.number().positive().default(5),
+            burst: z.coerce.number().int().positive().default(50),
+            windowSeconds: z.coerce.number().positive().default(60),
+          })
+          .prefault({}),
       })
       .prefault({}),
     timestamp: z
@@ -172,19 +187,19 @@ export const configSchema = z
     if (!c.identity.devIssuer && !c.identity.jwksUrl && !c.identity.jwksFile) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'set jwksUrl or jwksFile when the development issuer is off' });
     }
-    if (c.platform.name !== 'flagd' && c.platform.targetUrl && /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(c.platform.targetUrl)) {
-      ctx.addIssue({ code: 'custom', path: ['platform', 'targetUrl'], message: 'must not carry credentials; use platform.targetToken' });
+    for (const issue of platformPlugin(c.platform.name).check(c.platform)) {
+      ctx.addIssue({ code: 'custom', path: ['platform', issue.path], message: issue.message });
     }
     if (c.timestamp.tsaUrls.length > 0 && c.timestamp.trustAnchors.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['timestamp', 'trustAnchors'], message: 'external TSAs need at least one trust anchor PEM file' });
-    }
-    if (c.platform.name !== 'flagd' && !c.platform.targetUrl) {
-      ctx.addIssue({ code: 'custom', path: ['platform', 'targetUrl'], message: `required for platform ${c.platform.name}` });
     }
     const sinkNames = new Set<string>();
     c.replicate.sinks.forEach((sink, i) => {
       if (sinkNames.has(sink.name)) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'name'], message: `duplicate sink name "${sink.name}"` });
       sinkNames.add(sink.name);
+      if (sink.type === 'postgres' && sink.migrate && c.mode === 'production') {
+        ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'migrate'], message: 'a sidecar never migrates in production mode: the owner runs `flaggate db migrate`' });
+      }
       if (sink.type !== 'http') return;
       if (sink.format === 'splunk_hec' && !sink.token) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'token'], message: 'required for format splunk_hec' });
       if (sink.format === 'webhook' && !sink.secret) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'secret'], message: 'required for format webhook' });

@@ -11,7 +11,7 @@ import type { ExportFilters } from '../audit/export-format.js';
 import type { VerifyReport } from '../audit/verify.js';
 import type { Clock } from '../clock.js';
 import { isoUtc } from '../clock.js';
-import { asFlaggateError, errorBody, FlaggateError } from '../errors.js';
+import { asFlaggateError, errorBody, FlaggateError, type ErrorCode } from '../errors.js';
 import type { Actor } from '../identify/actor.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -39,7 +39,7 @@ export interface ControlDeps {
   /** `/v1/changes`: held changes and their review, given the route guards. */
   changes?: (authorize: (action: string) => RequestHandler, identified: RequestHandler) => express.Router;
   /** Each named check must pass for /readyz to answer 200. */
-  readiness(): Promise<Record<string, { ok: boolean; detail?: string }>>;
+  readiness(): Promise<Record<string, { ok: boolean; code?: ErrorCode; detail?: string }>>;
 }
 
 const maxPage = 1000;

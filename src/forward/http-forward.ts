@@ -1,21 +1,16 @@
-import type { PlatformResponse } from '../adapters/adapter.js';
+import { createHash } from 'node:crypto';
 import { FlaggateError } from '../errors.js';
-import type { RawRequest } from '../intercept/raw-request.js';
-import type { Forward } from './forward.js';
+import type { DecidedRequest, Forward, PlatformResponse } from '../platforms/index.js';
 
-// Hop-by-hop headers (RFC 9110 §7.6.1), the client's credentials, and flaggate's own headers
-// never reach the platform.
-const dropRequestHeaders = new Set([
-  'authorization', 'cookie', 'proxy-authorization', 'host', 'connection', 'keep-alive', 'te', 'trailer',
-  'transfer-encoding', 'upgrade', 'content-length', 'expect', 'accept-encoding',
-]);
 const dropResponseHeaders = new Set([
   'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding', 'set-cookie', 'trailer', 'upgrade',
 ]);
 
 /**
- * Sends the request to an HTTP platform with the sidecar's credential in place of the client's,
- * the body byte for byte. Throws FORWARD_PLATFORM_UNREACHABLE when no reply arrives.
+ * Sends the decided request to an HTTP platform with the sidecar's credential. No header of the
+ * client's is passed on (hop-by-hop, `Forwarded`, `X-Forwarded-*`, cookies, its credential): the
+ * headers are flaggate's own, so the platform reads exactly what was classified.
+ * Throws FORWARD_PLATFORM_UNREACHABLE when no reply arrives.
  */
 export function createHttpForwarder(options: {
   baseUrl: string;
@@ -28,18 +23,19 @@ export function createHttpForwarder(options: {
   const base = options.baseUrl.replace(/\/+$/, '');
   const credentialHeader = options.credentialHeader ?? 'authorization';
 
-  return async (req: RawRequest): Promise<PlatformResponse> => {
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (dropRequestHeaders.has(name) || name.startsWith('x-flaggate-')) continue;
-      headers.set(name, value);
+  return async (req: DecidedRequest): Promise<PlatformResponse> => {
+    // The last check before bytes leave: the body is the one whose digest was decided and recorded.
+    if (createHash('sha256').update(req.body).digest('hex') !== req.bodySha256) {
+      throw new TypeError('the forwarded body is not the decided one');
     }
-    headers.set('accept-encoding', 'identity');
+    if (!req.target.startsWith('/') || req.target.includes('#')) throw new TypeError(`not a decided target: ${req.target}`);
+    const headers = new Headers({ accept: 'application/json', 'accept-encoding': 'identity' });
+    if (req.contentType !== null) headers.set('content-type', req.contentType);
     if (options.token) headers.set(credentialHeader, `${options.credentialPrefix ?? ''}${options.token}`);
 
     let res: Response;
     try {
-      res = await fetch(base + req.path, {
+      res = await fetch(base + req.target, {
         method: req.method,
         headers,
         body: req.body.length > 0 && req.method !== 'GET' && req.method !== 'HEAD' ? req.body : undefined,

@@ -1,3 +1,2 @@
-export type { Forward } from './forward.js';
+/** The forward stage's HTTP client, used by HTTP platforms to send decided requests. */
 export { createHttpForwarder } from './http-forward.js';
-export { createFlagdFileForwarder } from './flagd-file.js';

@@ -1,4 +1,4 @@
-import type { FlagChange, FlagRead } from '../adapters/adapter.js';
+import type { FlagChange, FlagRead } from '../platforms/index.js';
 import type { Actor } from '../identify/actor.js';
 
 /** What the policy sees. `change` is a write or a read; `context` carries the X-Flaggate-* headers. */

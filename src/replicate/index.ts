@@ -5,21 +5,23 @@ import { createJsonlSink } from './sinks/jsonl.js';
 import { createPostgresSink } from './sinks/postgres.js';
 
 export { createReplicator, type Replicator, type ReplicationSource, type ReplicatorOptions } from './follower.js';
-export type { Sink } from './sink.js';
+export type { Sink, UpstreamWriter } from './sink.js';
 export { createJsonlSink } from './sinks/jsonl.js';
 export { createHttpSink, signBody, type HttpSinkOptions } from './sinks/http.js';
 export { createPostgresSink, openPostgresReader, type PostgresSink, type PostgresLedgerReader } from './sinks/postgres.js';
 export { migratePostgres } from './sinks/postgres-schema.js';
+export { assertWriterLogin, checkWriterLogin, inspectWriterLogin, type WriterLogin } from './sinks/postgres-login.js';
 export { compareWithUpstream, type UpstreamCheck } from './upstream-check.js';
+export { createUpstreamWatch, type UpstreamWatch } from './upstream-watch.js';
 
-/** Builds the configured sinks. */
-export function createSinks(configs: readonly SinkConfig[]): Sink[] {
+/** Builds the configured sinks; in production mode a PostgreSQL sink refuses a privileged login. */
+export function createSinks(configs: readonly SinkConfig[], options: { production?: boolean } = {}): Sink[] {
   return configs.map((c): Sink => {
     switch (c.type) {
       case 'jsonl':
         return createJsonlSink({ name: c.name, path: c.path, required: c.required });
       case 'postgres':
-        return createPostgresSink({ name: c.name, url: c.url, required: c.required, migrate: c.migrate });
+        return createPostgresSink({ name: c.name, url: c.url, required: c.required, migrate: c.migrate, production: options.production ?? false });
       case 'http':
         return createHttpSink({
           name: c.name,
@@ -36,4 +38,4 @@ export function createSinks(configs: readonly SinkConfig[]): Sink[] {
     }
   });
 }
-export { createCheckpointPublisher } from './checkpoints.js';
+export { createCheckpointPublisher, type CheckpointPublisher } from './checkpoints.js';

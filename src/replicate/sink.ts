@@ -2,6 +2,17 @@ import type { Checkpoint } from '../audit/checkpoint.js';
 import type { AuditEntry } from '../audit/entry.js';
 import type { TrustedHead } from '../audit/verify.js';
 
+/** Who wrote an upstream row, as far as the sink can tell. */
+export interface UpstreamWriter {
+  hash: string;
+  /** The database role that inserted it (null when the store does not record one). */
+  role: string | null;
+  /** The chains that role is registered to write. */
+  chains: string[];
+  /** The chain the row's own body names. */
+  claimedChain: string | null;
+}
+
 /**
  * An upstream copy of the ledger. `deliver` receives entries in seq order, possibly including
  * some it already holds (at-least-once), and must ignore those; it resolves with the highest seq
@@ -17,5 +28,7 @@ export interface Sink {
   deliverCheckpoints?(checkpoints: Checkpoint[]): Promise<void>;
   /** What the sink holds for a chain, when it can tell (null: nothing yet). */
   head?(chainId: string): Promise<TrustedHead | null>;
+  /** Who wrote the upstream row at `seq` of a chain, to name the other writer when copies diverge. */
+  writerOf?(chainId: string, seq: number): Promise<UpstreamWriter | null>;
   close(): Promise<void>;
 }

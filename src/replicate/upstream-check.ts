@@ -1,6 +1,6 @@
 import type { StoredRow } from '../audit/entry.js';
 import type { TrustedHead } from '../audit/verify.js';
-import type { Sink } from './sink.js';
+import type { Sink, UpstreamWriter } from './sink.js';
 
 /** How the local chain compares with one upstream copy. */
 export interface UpstreamCheck {
@@ -11,6 +11,10 @@ export interface UpstreamCheck {
   local: TrustedHead;
   upstream: TrustedHead | null;
   message: string;
+  /** Who wrote the upstream head a diverged chain disagrees with, when the sink can tell. */
+  writer?: UpstreamWriter;
+  /** The other writer's chain, named where it can be: the chain its role is registered for, or the one its row claims. */
+  otherChain?: string;
 }
 
 type HeadSink = Sink & Required<Pick<Sink, 'head'>>;
@@ -38,13 +42,34 @@ export async function compareWithUpstream(deps: {
       }
       if (!upstream) return { sink: sink.name, ok: true, local, upstream, message: 'upstream holds nothing for this chain yet' };
       if (local.seq < upstream.seq) {
-        return { sink: sink.name, ok: false, kind: 'cut', local, upstream, message: `the local chain ends at seq ${local.seq}, below the upstream head at seq ${upstream.seq}` };
+        return attribute(sink, deps.chainId, { sink: sink.name, ok: false, kind: 'cut', local, upstream, message: `the local chain ends at seq ${local.seq}, below the upstream head at seq ${upstream.seq}` });
       }
       const row = deps.rowsAfter(upstream.seq - 1, 1)[0];
       if (!row || row.seq !== upstream.seq || row.hash !== upstream.hash) {
-        return { sink: sink.name, ok: false, kind: 'forked', local, upstream, message: `the local entry at seq ${upstream.seq} differs from the upstream copy` };
+        return attribute(sink, deps.chainId, { sink: sink.name, ok: false, kind: 'forked', local, upstream, message: `the local entry at seq ${upstream.seq} differs from the upstream copy` });
       }
       return { sink: sink.name, ok: true, local, upstream, message: `upstream holds seq ${upstream.seq} of ${local.seq}` };
     }),
   );
+}
+
+/**
+ * Adds who wrote the upstream head to a divergence: another sidecar's role, or a row claiming
+ * another chain, is the likeliest cause (a second writer), and the finding should say which.
+ */
+async function attribute(sink: HeadSink, chainId: string, check: UpstreamCheck): Promise<UpstreamCheck> {
+  if (!sink.writerOf || !check.upstream) return check;
+  const writer = await sink.writerOf(chainId, check.upstream.seq).catch(() => null);
+  if (!writer) return check;
+  const otherChain = writer.chains.find((c) => c !== chainId) ?? (writer.claimedChain && writer.claimedChain !== chainId ? writer.claimedChain : undefined);
+  const by = [
+    writer.role ? `written by role "${writer.role}"${writer.chains.length > 0 ? ` (registered for ${writer.chains.map((c) => `"${c}"`).join(', ')})` : ' (registered for no chain)'}` : undefined,
+    writer.claimedChain && writer.claimedChain !== chainId ? `its row names chain "${writer.claimedChain}"` : undefined,
+  ].filter(Boolean);
+  return {
+    ...check,
+    writer,
+    ...(otherChain ? { otherChain } : {}),
+    message: `${check.message}${by.length > 0 ? `: the upstream head was ${by.join('; ')}` : ''}`,
+  };
 }

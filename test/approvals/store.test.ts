@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresChangeStore, openSqliteChangeStore, type ChangeRequest, type ChangeStore } from '../../src/approvals/index.js';
 import { createPostgresSink } from '../../src/replicate/index.js';
-import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { createLedgerDatabase, startPostgres, type LedgerDatabase, type PgCluster } from '../support/postgres.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const FINAL = ['applied', 'failed', 'rejected', 'expired', 'stale', 'denied'] as const;
@@ -39,12 +39,17 @@ interface Pair {
 }
 
 let cluster: PgCluster;
+let db: LedgerDatabase;
 let pgUrl: string;
+/** Each replica logs in as the role registered for its own chain. */
+const replicaUrls: Record<string, string> = {};
 const temp = makeTempDir('flaggate-change-store-');
 
 beforeAll(async () => {
   cluster = await startPostgres();
-  pgUrl = await cluster.createDatabase('changes');
+  db = await createLedgerDatabase(cluster, 'changes');
+  pgUrl = db.ownerUrl;
+  for (const chain of ['replica-a', 'replica-b']) replicaUrls[chain] = await db.writerUrl(chain);
 }, 120_000);
 afterAll(async () => {
   await cluster?.stop();
@@ -53,7 +58,13 @@ afterAll(async () => {
 
 const kinds: Array<[string, () => Pair]> = [
   ['SQLite (one ledger file)', () => ({ a: openSqliteChangeStore(`${temp.dir}/ledger.sqlite`), b: openSqliteChangeStore(`${temp.dir}/ledger.sqlite`) })],
-  ['PostgreSQL (shared by replicas)', () => ({ a: openPostgresChangeStore({ url: pgUrl }), b: openPostgresChangeStore({ url: pgUrl }) })],
+  [
+    'PostgreSQL (shared by replicas)',
+    () => ({
+      a: openPostgresChangeStore({ url: replicaUrls['replica-a']!, chainId: 'replica-a' }),
+      b: openPostgresChangeStore({ url: replicaUrls['replica-b']!, chainId: 'replica-b' }),
+    }),
+  ],
 ];
 
 describe.each(kinds)('ChangeStore on %s', (_name, open) => {
@@ -157,14 +168,12 @@ describe.each(kinds)('ChangeStore on %s', (_name, open) => {
 describe('openPostgresChangeStore', () => {
   let admin: pg.Client;
   let writer: ChangeStore;
+  let writerUrl: string;
   beforeAll(async () => {
-    const setup = openPostgresChangeStore({ url: pgUrl });
-    await setup.list('pending'); // runs the migration
-    await setup.close();
     admin = new pg.Client({ connectionString: pgUrl });
     await admin.connect();
-    await admin.query('CREATE ROLE sidecar LOGIN IN ROLE flaggate_writer');
-    writer = openPostgresChangeStore({ url: pgUrl.replace('postgres@', 'sidecar@'), migrate: false });
+    writerUrl = await db.writerUrl('sidecar');
+    writer = openPostgresChangeStore({ url: writerUrl, chainId: 'sidecar' });
   });
   afterAll(async () => {
     await writer?.close();
@@ -183,11 +192,37 @@ describe('openPostgresChangeStore', () => {
   it('rejects an update of anything but a pending status when the writer tries it (column grant)', async () => {
     const cr = request();
     await writer.insert(cr);
-    const asWriter = new pg.Client({ connectionString: pgUrl.replace('postgres@', 'sidecar@') });
+    const asWriter = new pg.Client({ connectionString: writerUrl });
     await asWriter.connect();
     try {
       await expect(asWriter.query("UPDATE flaggate.change_requests SET path = '/elsewhere' WHERE id = $1", [cr.id])).rejects.toMatchObject({ code: '42501' });
       await expect(asWriter.query('DELETE FROM flaggate.change_approvals')).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await asWriter.end();
+    }
+  });
+
+  it('rejects at the database a request or approval row a writer inserts in another chain\'s name (row-level security)', async () => {
+    const cr = request();
+    await writer.insert(cr);
+    const asWriter = new pg.Client({ connectionString: writerUrl });
+    await asWriter.connect();
+    try {
+      const forged = { ...request(), chain_id: 'replica-a' };
+      await expect(
+        asWriter.query(
+          `INSERT INTO flaggate.change_requests (id, decision_id, status, created_at, expires_at, requester, method, path, headers, body, body_sha256, change, context, required, approver_roles, chain_id)
+           SELECT id, $1, status, created_at, expires_at, requester, method, path, headers, body, body_sha256, change, context, required, approver_roles, $2 FROM flaggate.change_requests WHERE id = $3`,
+          [forged.decisionId, forged.chain_id, cr.id],
+        ),
+      ).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('row-level security') });
+      await expect(
+        asWriter.query(`INSERT INTO flaggate.change_approvals (change_request_id, approver_id, roles, approved_at, chain_id) VALUES ($1, 'sam', '[]', 'now', 'replica-a')`, [cr.id]),
+      ).rejects.toMatchObject({ code: '42501' });
+      await expect(
+        asWriter.query(`INSERT INTO flaggate.change_approvals (change_request_id, approver_id, roles, approved_at) VALUES ($1, 'sam', '[]', 'now')`, [cr.id]),
+      ).rejects.toMatchObject({ code: '42501' });
+      expect(await writer.approvals(cr.id)).toEqual([]);
     } finally {
       await asWriter.end();
     }
@@ -211,8 +246,8 @@ describe('openPostgresChangeStore', () => {
 
   it('migrates concurrently from several stores beside the ledger migration', async () => {
     const url = await cluster.createDatabase('fresh');
-    const sinks = [createPostgresSink({ name: 'p1', url, required: true }), createPostgresSink({ name: 'p2', url, required: true })];
-    const stores = [openPostgresChangeStore({ url }), openPostgresChangeStore({ url }), openPostgresChangeStore({ url })];
+    const sinks = [createPostgresSink({ name: 'p1', url, required: true, migrate: true }), createPostgresSink({ name: 'p2', url, required: true, migrate: true })];
+    const stores = [1, 2, 3].map(() => openPostgresChangeStore({ url, chainId: 'eu-west', migrate: true }));
     try {
       await Promise.all([...sinks.map((k) => k.head('eu-west')), ...stores.map((st) => st.list())]);
       expect(await stores[0]!.list()).toEqual([]);

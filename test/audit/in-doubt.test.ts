@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFlagdAdapter } from '../../src/adapters/flagd/index.js';
+import { createFlagdAdapter } from '../../src/platforms/flagd/index.js';
 import { openLedger, reconcileInDoubt, type Ledger } from '../../src/audit/index.js';
 import { outcomeEntry } from '../../src/audit/new-entry.js';
 import { fixedClock } from '../../src/clock.js';

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { canonicalJson, chainHash, GENESIS_HASH, openLedger } from '../../src/audit/index.js';
 import { fixedClock } from '../../src/clock.js';
+import { auditEntryBodySchema } from '../../src/audit/entry-schema.js';
 import { sampleEntry } from '../support/entries.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -69,9 +70,17 @@ describe('openLedger', () => {
     rows.slice(1).forEach((r, i) => expect(r.prev_hash).toBe(rows[i]!.hash));
   });
 
-  it('rejects values JSON cannot carry as a programming error, writing nothing', () => {
+  it('records a capped stand-in, never the entry, when a value JSON cannot carry is in it', () => {
     const { ledger } = tempLedger();
-    expect(() => ledger.append(sampleEntry(1, { new_state: { x: Number.NaN } }))).toThrow(TypeError);
+    const written = ledger.append(sampleEntry(1, { new_state: { x: Number.NaN } }));
+    expect(written).toMatchObject({ seq: 1, new_state: { omitted: { excerpt: '{"x":NaN}' } }, unrecorded: { error_code: 'AUDIT_ENTRY_UNRECORDABLE' } });
+    expect(written.unrecorded!.message).toMatch(/non-finite number \(NaN\) at \$\.new_state\.x/);
+  });
+
+  it('refuses a commit of entries that did not go through prepare', () => {
+    const { ledger } = tempLedger();
+    const forged = { entry: sampleEntry(1, { new_state: { x: Number.NaN } }), unrecorded: null } as unknown as Parameters<typeof ledger.commit>[0][number];
+    expect(() => ledger.commit([forged])).toThrow(TypeError);
     expect(ledger.head().seq).toBe(0);
   });
 
@@ -97,9 +106,12 @@ describe('the published entry schema', () => {
     { name: 'an unknown auth method', overrides: { actor: { id: 'a', display_name: 'A', auth_method: 'password', roles: [] } } },
     { name: 'a body digest that is not hex', overrides: { request: { method: 'POST', path: '/x', body_sha256: 'nope' } } },
     { name: 'an extra field', overrides: { surprise: true } },
-  ])('rejects an entry with $name before writing anything', ({ overrides }) => {
+  ])('records a schema-valid stand-in instead of an entry with $name', ({ overrides }) => {
     const { ledger } = tempLedger();
-    expect(() => ledger.append(sampleEntry(1, overrides as never))).toThrow(expect.objectContaining({ code: 'AUDIT_WRITE_FAILED' }));
-    expect(ledger.head().seq).toBe(0);
+    const written = ledger.append(sampleEntry(1, overrides as never));
+    expect(written).toMatchObject({ seq: 1, decision: { allow: false, error_code: 'AUDIT_ENTRY_UNRECORDABLE' }, unrecorded: { message: expect.stringMatching(/schema/) } });
+    expect(written).not.toHaveProperty('surprise');
+    const { hash: _hash, ...body } = written;
+    expect(auditEntryBodySchema.safeParse(body).success).toBe(true);
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresReader } from '../../src/replicate/index.js';
 import { startSidecarProcess, type SidecarProcess } from '../replicate/sidecar-process.js';
-import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { createLedgerDatabase, startPostgres, type PgCluster } from '../support/postgres.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const CRITICAL = '/flags/payments.instant-payouts/enable';
@@ -40,11 +40,13 @@ async function entriesOf(s: SidecarProcess, changeRequestId: string) {
 
 beforeAll(async () => {
   cluster = await startPostgres();
-  url = await cluster.createDatabase('fleet');
-  const env = { FLAGGATE_UPSTREAM_POSTGRES_URL: url, FLAGGATE_PLATFORM: 'flagd', FLAGGATE_TARGET_URL: flagFile };
+  const db = await createLedgerDatabase(cluster, 'fleet');
+  url = db.ownerUrl;
+  // Each replica logs in as its own registered role.
+  const env = async (chainId: string) => ({ FLAGGATE_UPSTREAM_POSTGRES_URL: await db.writerUrl(chainId), FLAGGATE_PLATFORM: 'flagd', FLAGGATE_TARGET_URL: flagFile });
   // One after the other: the first seeds the shared flag file.
-  a = await startSidecarProcess({ dataDir: dirs[0]!.dir, chainId: 'replica-a', env });
-  b = await startSidecarProcess({ dataDir: dirs[1]!.dir, chainId: 'replica-b', env });
+  a = await startSidecarProcess({ dataDir: dirs[0]!.dir, chainId: 'replica-a', env: await env('replica-a') });
+  b = await startSidecarProcess({ dataDir: dirs[1]!.dir, chainId: 'replica-b', env: await env('replica-b') });
 }, 180_000);
 
 afterAll(async () => {

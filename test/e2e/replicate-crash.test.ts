@@ -3,16 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedgerReader } from '../../src/audit/index.js';
 import { openPostgresReader } from '../../src/replicate/index.js';
 import { changeFlag, runCli, startSidecarProcess, type SidecarProcess } from '../replicate/sidecar-process.js';
-import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { createLedgerDatabase, startPostgres, type PgCluster } from '../support/postgres.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const chainId = 'crashy';
 let cluster: PgCluster;
 let url: string;
+let writerUrl: string;
 const dir = makeTempDir('flaggate-crash-');
 let sidecar: SidecarProcess | undefined;
 
-const start = () => startSidecarProcess({ dataDir: dir.dir, chainId, env: { FLAGGATE_UPSTREAM_POSTGRES_URL: url } });
+const start = () => startSidecarProcess({ dataDir: dir.dir, chainId, env: { FLAGGATE_UPSTREAM_POSTGRES_URL: writerUrl } });
 const upstreamCount = async (admin: pg.Client) =>
   Number((await admin.query<{ n: string }>('SELECT count(*) AS n FROM flaggate.audit_entries WHERE chain_id = $1', [chainId])).rows[0]!.n);
 const localRows = async () => {
@@ -26,7 +27,9 @@ const localRows = async () => {
 
 beforeAll(async () => {
   cluster = await startPostgres();
-  url = await cluster.createDatabase('crash');
+  const db = await createLedgerDatabase(cluster, 'crash');
+  url = db.ownerUrl;
+  writerUrl = await db.writerUrl(chainId);
 });
 afterAll(async () => {
   await sidecar?.kill('SIGTERM');

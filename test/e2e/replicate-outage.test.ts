@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresReader } from '../../src/replicate/index.js';
 import { changeFlag } from '../replicate/sidecar-process.js';
 import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
-import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { createLedgerDatabase, startPostgres, type PgCluster } from '../support/postgres.js';
 
 let cluster: PgCluster;
 let url: string;
+let writerUrl: string;
 let app: TestFlaggate;
 let release: string;
 
@@ -19,8 +20,10 @@ const metric = async (name: string) => {
 
 beforeAll(async () => {
   cluster = await startPostgres();
-  url = await cluster.createDatabase('outage');
-  app = await startTestFlaggate({ 'audit.chainId': 'outage-1' }, { FLAGGATE_UPSTREAM_POSTGRES_URL: url });
+  const db = await createLedgerDatabase(cluster, 'outage');
+  url = db.ownerUrl;
+  writerUrl = await db.writerUrl('outage-1');
+  app = await startTestFlaggate({ 'audit.chainId': 'outage-1' }, { FLAGGATE_UPSTREAM_POSTGRES_URL: writerUrl });
   release = await app.token('riley', 'release_engineer');
 });
 afterAll(async () => {
@@ -71,7 +74,7 @@ describe('a required PostgreSQL sink going down mid-stream', () => {
 
   it('reports a sidecar whose local chain was cut below the upstream copy, and refuses its changes', async () => {
     // A fresh data dir under the same chain id: as if the ledger had been restored from an old backup.
-    const restored = await startTestFlaggate({ 'audit.chainId': 'outage-1' }, { FLAGGATE_UPSTREAM_POSTGRES_URL: url });
+    const restored = await startTestFlaggate({ 'audit.chainId': 'outage-1' }, { FLAGGATE_UPSTREAM_POSTGRES_URL: writerUrl });
     try {
       const auditor = await restored.token('ada', 'auditor');
       const res = await fetch(`${restored.controlUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
@@ -80,6 +83,9 @@ describe('a required PostgreSQL sink going down mid-stream', () => {
       const change = await changeFlag(restored.proxyUrl, await restored.token('riley', 'release_engineer'), 'checkout.new-flow', true, 'after restore');
       expect(change.status).toBe(503);
       expect(change.json).toMatchObject({ code: 'REPLICATE_UNACKED' });
+      const ready = await fetch(`${restored.controlUrl}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ ready: false, checks: { 'upstream:postgres': { ok: false, code: 'AUDIT_CHAIN_BROKEN', detail: expect.stringMatching(/^cut: /) } } });
     } finally {
       await restored.stop();
     }

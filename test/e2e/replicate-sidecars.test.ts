@@ -1,24 +1,30 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLedgerReader } from '../../src/audit/index.js';
+import { openKeyring, openLedgerReader, signCheckpoint } from '../../src/audit/index.js';
+import { systemClock } from '../../src/clock.js';
 import { openPostgresReader } from '../../src/replicate/index.js';
 import { changeFlag, runCli, startSidecarProcess, type SidecarProcess } from '../replicate/sidecar-process.js';
-import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { createLedgerDatabase, startPostgres, type LedgerDatabase, type PgCluster } from '../support/postgres.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const chains = ['eu-west', 'us-east', 'ap-south'];
 const changesEach = 8;
 let cluster: PgCluster;
 let url: string;
+let db: LedgerDatabase;
 const sidecars: SidecarProcess[] = [];
 const dirs = chains.map(() => makeTempDir('flaggate-replica-'));
 
 beforeAll(async () => {
   cluster = await startPostgres();
-  url = await cluster.createDatabase('central');
+  // The administrator migrates as the owner and registers one login role per sidecar.
+  db = await createLedgerDatabase(cluster, 'central');
+  url = db.ownerUrl;
   sidecars.push(
     ...(await Promise.all(
-      chains.map((chainId, i) => startSidecarProcess({ dataDir: dirs[i]!.dir, chainId, env: { FLAGGATE_UPSTREAM_POSTGRES_URL: url } })),
+      chains.map(async (chainId, i) =>
+        startSidecarProcess({ dataDir: dirs[i]!.dir, chainId, env: { FLAGGATE_UPSTREAM_POSTGRES_URL: await db.writerUrl(chainId) } }),
+      ),
     )),
   );
 });
@@ -75,6 +81,44 @@ describe('three sidecars sharing one PostgreSQL ledger', () => {
       expect(res.status).toBe(200);
       expect(body).toMatchObject({ ok: true, upstream: [{ sink: 'postgres', ok: true }] });
     }
+  });
+
+  it("refuses, at the database, one sidecar's login writing another's chain", async () => {
+    const asEu = new pg.Client({ connectionString: await db.writerUrl('eu-west') });
+    await asEu.connect();
+    try {
+      const head = (await asEu.query<{ seq: string; hash: string }>("SELECT seq, hash FROM flaggate.audit_entries WHERE chain_id = 'us-east' ORDER BY seq DESC LIMIT 1")).rows[0]!;
+      await expect(
+        asEu.query('INSERT INTO flaggate.audit_entries (chain_id, seq, prev_hash, hash, body) VALUES ($1, $2, $3, $4, $5)', ['us-east', Number(head.seq) + 1, head.hash, 'a'.repeat(64), '{}']),
+      ).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await asEu.end();
+    }
+  });
+
+  it("names, from verify --postgres with each chain's keys, a checkpoint signed by another sidecar's key", async () => {
+    const keyArgs = chains.flatMap((chainId, i) => ['--keys', `${chainId}=${dirs[i]!.dir}/audit-keys/keyring.json`]);
+    const clean = await runCli(['verify', '--postgres', url, ...keyArgs]);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    // eu-west's key signs a checkpoint over us-east's true entry 2, stored behind the policy.
+    const reader = openPostgresReader(url);
+    const second = (await reader.reader('us-east')(1, 1))[0]!;
+    await reader.close();
+    const euKeys = await openKeyring(`${dirs[0]!.dir}/audit-keys`, systemClock);
+    const forged = await signCheckpoint({ chainId: 'us-east', seq: 2, hash: second.hash, time: new Date().toISOString() }, euKeys);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query('INSERT INTO flaggate.checkpoints (chain_id, seq, hash, time, kid, jws) VALUES ($1, $2, $3, $4, $5, $6)', [forged.chainId, forged.seq, forged.hash, forged.time, forged.kid, forged.jws]);
+    } finally {
+      await admin.end();
+    }
+    const { code, stdout } = await runCli(['verify', '--postgres', url, ...keyArgs]);
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout) as { chains: Array<{ chainId: string; ok: boolean; failure?: { kind: string; seq: number } }> };
+    expect(report.chains.filter((c) => !c.ok)).toMatchObject([{ chainId: 'us-east', failure: { kind: 'unknown_key', seq: 2 } }]);
+    const pooled = await runCli(['verify', '--postgres', url, '--keys', `${dirs[0]!.dir}/audit-keys/keyring.json`]);
+    expect(pooled).toMatchObject({ code: 2, stderr: expect.stringContaining('CHAIN=JWKS') });
   });
 
   it('exits 1 from verify --postgres when a row of one chain was edited behind the triggers', async () => {

@@ -7,17 +7,19 @@ import { createLogger } from '../../src/log.js';
 import { createCheckpointPublisher, createJsonlSink, createPostgresSink, type Sink } from '../../src/replicate/index.js';
 import { verifyPostgresLedger } from '../../src/replicate/verify-postgres.js';
 import { sampleEntry } from '../support/entries.js';
-import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { createLedgerDatabase, startPostgres, type LedgerDatabase, type PgCluster } from '../support/postgres.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const clock = fixedClock(Date.UTC(2026, 10, 2));
 const tmp = makeTempDir();
 let cluster: PgCluster;
 let url: string;
+let db: LedgerDatabase;
 
 beforeAll(async () => {
   cluster = await startPostgres();
-  url = await cluster.createDatabase('checkpoints');
+  db = await createLedgerDatabase(cluster, 'checkpoints');
+  url = db.ownerUrl;
 }, 120_000);
 afterAll(async () => {
   await cluster?.stop();
@@ -74,11 +76,12 @@ describe('checkpoints upstream', () => {
 
   it('verify --postgres checks signed checkpoints held upstream, and catches a tail cut below one', async () => {
     const { ledger, keyring } = await ledgerWithCheckpoints('central', 10, 5);
-    const sink = createPostgresSink({ name: 'pg', url, required: true });
+    const sink = createPostgresSink({ name: 'pg', url: await db.writerUrl('central'), required: true, production: true });
     await sink.deliver(ledger.entriesAfter(0, 100));
     await createCheckpointPublisher({ source: ledger as Ledger, sinks: [sink], logger: silent }).publish();
     await sink.close();
-    expect(await verifyPostgresLedger(url, keyring.jwks())).toMatchObject({ ok: true, chains: [{ chainId: 'central', checkpoints: { checked: 2 } }] });
+    const keys = new Map([['central', keyring.jwks()]]);
+    expect(await verifyPostgresLedger(url, keys)).toMatchObject({ ok: true, chains: [{ chainId: 'central', checkpoints: { checked: 2 } }] });
 
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
@@ -89,11 +92,77 @@ describe('checkpoints upstream', () => {
     } finally {
       await admin.end();
     }
-    const cut = await verifyPostgresLedger(url, keyring.jwks());
+    const cut = await verifyPostgresLedger(url, keys);
     expect(cut.ok).toBe(false);
     expect(cut.chains[0]!.failure).toMatchObject({ kind: 'truncated', seq: 8 });
     // Without the keys the checkpoints cannot vouch for anything, and the cut goes unseen: say so.
     expect(await verifyPostgresLedger(url)).toMatchObject({ ok: true, chains: [{ checkpointsSkipped: 2 }] });
+    ledger.close();
+  });
+
+  it("verify --postgres holds each chain to its own keys: a checkpoint signed with another sidecar's key is unknown_key", async () => {
+    const a = await ledgerWithCheckpoints('keys-a', 4, 2);
+    const b = await ledgerWithCheckpoints('keys-b', 4, 2);
+    for (const [chainId, { ledger }] of [['keys-a', a], ['keys-b', b]] as const) {
+      const sink = createPostgresSink({ name: 'pg', url: await db.writerUrl(chainId), required: true });
+      await sink.deliver(ledger.entriesAfter(0, 100));
+      await createCheckpointPublisher({ source: ledger, sinks: [sink], logger: silent }).publish();
+      await sink.close();
+    }
+    const keys = new Map([['keys-a', a.keyring.jwks()], ['keys-b', b.keyring.jwks()]]);
+    const only = (report: Awaited<ReturnType<typeof verifyPostgresLedger>>) => report.chains.filter((c) => c.chainId?.startsWith('keys-'));
+    expect(only(await verifyPostgresLedger(url, keys)).map((c) => c.ok)).toEqual([true, true]);
+
+    // A checkpoint over B's true entry 3, signed by A: what A could store for B before row-level security.
+    const third = b.ledger.entriesAfter(2, 1)[0]!;
+    const forged = await signCheckpoint({ chainId: 'keys-b', seq: 3, hash: third.hash, time: clock.now().toString() }, a.keyring);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query('INSERT INTO flaggate.checkpoints (chain_id, seq, hash, time, kid, jws) VALUES ($1, $2, $3, $4, $5, $6)', ['keys-b', forged.seq, forged.hash, forged.time, forged.kid, forged.jws]);
+    } finally {
+      await admin.end();
+    }
+    const report = only(await verifyPostgresLedger(url, keys));
+    expect(report.find((c) => c.chainId === 'keys-a')!.ok).toBe(true);
+    expect(report.find((c) => c.chainId === 'keys-b')).toMatchObject({ ok: false, failure: { kind: 'unknown_key', seq: 3 } });
+    // One key set for every chain, as before, cannot tell: the forged checkpoint verifies.
+    const pooled = { keys: [...a.keyring.jwks().keys, ...b.keyring.jwks().keys] };
+    const before = only(await verifyPostgresLedger(url, new Map([['keys-a', pooled], ['keys-b', pooled]])));
+    expect(before.map((c) => c.ok)).toEqual([true, true]);
+    a.ledger.close();
+    b.ledger.close();
+  });
+
+  it('reports a conflicting checkpoint upstream as a fork, never skips it, and keeps reporting it', async () => {
+    const { ledger } = await ledgerWithCheckpoints('conflict', 4, 2);
+    const other = await openKeyring(`${tmp.dir}/conflict-other-keys`, clock);
+    // Pre-inserted behind the policy: seq 4 of this chain, over another head.
+    const planted = await signCheckpoint({ chainId: 'conflict', seq: 4, hash: 'f'.repeat(64), time: clock.now().toString() }, other);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query('INSERT INTO flaggate.checkpoints (chain_id, seq, hash, time, kid, jws) VALUES ($1, $2, $3, $4, $5, $6)', ['conflict', 4, planted.hash, planted.time, planted.kid, planted.jws]);
+    } finally {
+      await admin.end();
+    }
+    const sink = createPostgresSink({ name: 'pg', url: await db.writerUrl('conflict'), required: true, production: true });
+    await sink.deliver(ledger.entriesAfter(0, 100));
+    const own = ledger.checkpoints();
+    await expect(sink.deliverCheckpoints!(own)).rejects.toMatchObject({
+      code: 'AUDIT_CHAIN_BROKEN',
+      details: { chainId: 'conflict', seq: 4, kind: 'forked', expected: own[1]!.hash, actual: 'f'.repeat(64), writtenBy: 'postgres' },
+    });
+    const errors: unknown[] = [];
+    const logger = { ...silent, error: (msg: string, fields?: Record<string, unknown>) => errors.push({ msg, ...fields }) } as typeof silent;
+    const publisher = createCheckpointPublisher({ source: ledger, sinks: [sink], logger });
+    await publisher.publish();
+    expect(publisher.conflicts().get('pg')).toMatchObject({ code: 'AUDIT_CHAIN_BROKEN', details: { kind: 'forked', seq: 4 } });
+    expect(errors).toMatchObject([{ code: 'AUDIT_CHAIN_BROKEN', kind: 'forked', seq: 4 }]);
+    expect(ledger.sinkCursor('pg#checkpoints')).toBe(0);
+    // Re-sending its own checkpoint is no conflict: the same row is idempotent.
+    await expect(sink.deliverCheckpoints!(own.slice(0, 1))).resolves.toBeUndefined();
+    await sink.close();
     ledger.close();
   });
 });

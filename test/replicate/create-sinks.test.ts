@@ -10,7 +10,7 @@ describe('createSinks', () => {
       batchSize: 500,
       sinks: [
         { type: 'jsonl', name: 'jsonl', path: '/srv/app/data/audit.jsonl', required: true },
-        { type: 'postgres', name: 'postgres', url: 'postgres://flaggate@db.internal:5432/audit', required: true, migrate: true },
+        { type: 'postgres', name: 'postgres', url: 'postgres://flaggate@db.internal:5432/audit', required: true, migrate: false },
       ],
     });
   });

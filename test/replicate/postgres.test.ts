@@ -13,7 +13,13 @@ import {
 } from '../../src/replicate/index.js';
 import { verifyPostgresLedger } from '../../src/replicate/verify-postgres.js';
 import { sampleEntry } from '../support/entries.js';
-import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { registerWriter, startPostgres, type PgCluster } from '../support/postgres.js';
+import { grantChainWriter } from '../../src/db-admin.js';
+import { runCli } from './sidecar-process.js';
+import { checkWriterLogin } from '../../src/replicate/index.js';
+import { startFlaggate } from '../../src/main.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/log.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 let cluster: PgCluster;
@@ -96,10 +102,9 @@ describe('migratePostgres', () => {
 
   it('gives flaggate_writer INSERT and SELECT only', async () => {
     const { url, admin } = await freshDb();
-    await admin.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sidecar_login') THEN CREATE ROLE sidecar_login LOGIN IN ROLE flaggate_writer; END IF; END $$`);
-    const writerUrl = url.replace('postgres@', 'sidecar_login@');
+    const writerUrl = await registerWriter(url, 'w');
     const { entries } = ledgerWith('w', 2);
-    expect(await sink(writerUrl, { migrate: false }).deliver(entries)).toBe(2);
+    expect(await sink(writerUrl, { production: true }).deliver(entries)).toBe(2);
     const writer = new pg.Client({ connectionString: writerUrl });
     await writer.connect();
     cleanups.push(() => writer.end());
@@ -107,6 +112,93 @@ describe('migratePostgres', () => {
     await expect(writer.query('DELETE FROM flaggate.audit_entries')).rejects.toMatchObject({ code: '42501' });
     await expect(writer.query('ALTER TABLE flaggate.audit_entries DISABLE TRIGGER USER')).rejects.toMatchObject({ code: '42501' });
     expect(await count(admin, 'w')).toBe(2);
+  });
+});
+
+describe('one writer per chain', () => {
+  const insertEntry = 'INSERT INTO flaggate.audit_entries (chain_id, seq, prev_hash, hash, body) VALUES ($1, $2, $3, $4, $5)';
+  const insertCheckpoint = "INSERT INTO flaggate.checkpoints (chain_id, seq, hash, time, kid, jws) VALUES ($1, $2, $3, 'now', 'kid-a', 'x.y.z')";
+
+  it("refuses at the database sidecar A's role writing chain B: entries and checkpoints (row-level security)", async () => {
+    const { url, admin } = await freshDb();
+    const [asA, asB] = [await registerWriter(url, 'eu-west'), await registerWriter(url, 'us-east')];
+    const b = ledgerWith('us-east', 3).entries;
+    expect(await sink(asB, { production: true }).deliver(b.slice(0, 2))).toBe(2);
+
+    const a = new pg.Client({ connectionString: asA });
+    await a.connect();
+    cleanups.push(() => a.end());
+    // B's true next entry, correctly linked: the link trigger would take it, the policy does not.
+    const next = b[2]!;
+    const { hash: _hash, ...body } = next;
+    await expect(a.query(insertEntry, ['us-east', 3, next.prev_hash, next.hash, JSON.stringify(body)])).rejects.toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('row-level security'),
+    });
+    await expect(a.query(insertEntry, ['brand-new', 1, '0'.repeat(64), next.hash, '{}'])).rejects.toMatchObject({ code: '42501' });
+    await expect(a.query(insertCheckpoint, ['us-east', 3, next.hash])).rejects.toMatchObject({ code: '42501' });
+    // The sink run under A's login says what is wrong before it tries.
+    await expect(sink(asA).deliver([next])).rejects.toMatchObject({ code: 'REPLICATE_ROLE_UNREGISTERED', details: { role: 'fg_eu_west', chainId: 'us-east' } });
+    expect(await count(admin, 'us-east')).toBe(2);
+    // A's own chain is still A's to write, and each row records its writer.
+    expect(await sink(asA).deliver(ledgerWith('eu-west', 1).entries)).toBe(1);
+    const writers = await admin.query<{ chain_id: string; written_by: string }>('SELECT DISTINCT chain_id, written_by FROM flaggate.audit_entries ORDER BY chain_id');
+    expect(writers.rows).toEqual([{ chain_id: 'eu-west', written_by: 'fg_eu_west' }, { chain_id: 'us-east', written_by: 'fg_us_east' }]);
+  });
+
+  it('refuses a privileged login in production mode, at the sink and at start-up, and takes a registered writer', async () => {
+    const { url } = await freshDb();
+    const writerUrl = await registerWriter(url, 'prod-1');
+    await expect(checkWriterLogin(url, 'prod-1', true)).rejects.toMatchObject({ code: 'REPLICATE_ROLE_PRIVILEGED', details: { role: 'postgres', privileged: expect.arrayContaining(['superuser', 'owner']) } });
+    await expect(checkWriterLogin(writerUrl, 'prod-1', true)).resolves.toMatchObject({ role: 'fg_prod_1', privileged: [], chains: ['prod-1'] });
+    // Development keeps working as the owner.
+    await expect(checkWriterLogin(url, 'prod-1', false)).resolves.toMatchObject({ privileged: expect.arrayContaining(['superuser']) });
+    await expect(sink(url, { production: true }).deliver(ledgerWith('prod-1', 1).entries)).rejects.toMatchObject({ code: 'REPLICATE_ROLE_PRIVILEGED' });
+
+    const tmp = makeTempDir();
+    cleanups.push(() => tmp.cleanup());
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        mode: 'production', dataDir: tmp.dir, proxyPort: 0, controlPort: 0,
+        'identity.devIssuer': false, 'identity.jwksFile': `${tmp.dir}/jwks.json`, 'audit.chainId': 'prod-1',
+        'replicate.sinks': [{ type: 'postgres', url }],
+      },
+    });
+    await expect(startFlaggate(config, { logger: createLogger({ level: 'silent' }) })).rejects.toMatchObject({ code: 'REPLICATE_ROLE_PRIVILEGED' });
+  });
+
+  it('refuses migrate on a sidecar in production mode, and an unmigrated database with a code', async () => {
+    expect(() => loadConfig({ env: { FLAGGATE_MODE: 'production', FLAGGATE_OIDC_JWKS_URL: 'https://idp.example/jwks' }, overrides: { 'replicate.sinks': [{ type: 'postgres', url: 'postgres://a@b/c', migrate: true }] } })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('replicate.sinks.0.migrate') }),
+    );
+    dbCount += 1;
+    const bare = await cluster.createDatabase(`bare_${dbCount}`);
+    await expect(checkWriterLogin(bare, 'x', false)).rejects.toMatchObject({ code: 'REPLICATE_ROLE_UNREGISTERED', message: expect.stringContaining('flaggate db migrate') });
+  });
+});
+
+describe('flaggate db migrate and db grant', () => {
+  it('migrates as the owner, then registers a plain role per chain, refusing a privileged role and a silent reassignment', async () => {
+    dbCount += 1;
+    const url = await cluster.createDatabase(`admin_${dbCount}`);
+    expect(await runCli(['db', 'migrate', '--postgres', url])).toMatchObject({ code: 0, stdout: 'migrated\n' });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    cleanups.push(() => admin.end());
+    await admin.query(`DO $$ BEGIN CREATE ROLE grant_a LOGIN; CREATE ROLE grant_b LOGIN; CREATE ROLE grant_bypass LOGIN BYPASSRLS; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    const granted = await runCli(['db', 'grant', '--postgres', url, '--chain', 'eu-west', '--role', 'grant_a']);
+    expect(granted.code, granted.stderr).toBe(0);
+    expect(JSON.parse(granted.stdout)).toEqual({ chainId: 'eu-west', role: 'grant_a', previous: null });
+
+    await expect(grantChainWriter(url, { chainId: 'us-east', role: 'postgres' })).rejects.toMatchObject({ code: 'REPLICATE_ROLE_PRIVILEGED' });
+    await expect(grantChainWriter(url, { chainId: 'us-east', role: 'grant_bypass' })).rejects.toMatchObject({ code: 'REPLICATE_ROLE_PRIVILEGED', details: { privileged: ['bypassrls'] } });
+    await expect(grantChainWriter(url, { chainId: 'us-east', role: 'nobody_here' })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await expect(grantChainWriter(url, { chainId: 'eu-west', role: 'grant_b' })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('--reassign') });
+    expect(await grantChainWriter(url, { chainId: 'eu-west', role: 'grant_b', reassign: true })).toEqual({ chainId: 'eu-west', role: 'grant_b', previous: 'grant_a' });
+    expect((await admin.query('SELECT chain_id, role_name FROM flaggate.chain_writers')).rows).toEqual([{ chain_id: 'eu-west', role_name: 'grant_b' }]);
+    const member = await admin.query<{ m: boolean }>("SELECT pg_has_role('grant_b', 'flaggate_writer', 'MEMBER') AS m");
+    expect(member.rows[0]!.m).toBe(true);
   });
 });
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { grantChainWriter, migrateDatabase } from '../../src/db-admin.js';
 
 const run = promisify(execFile);
 
@@ -194,3 +195,46 @@ function idOf(flag: '-u' | '-g', user: string): number {
 }
 const uidOf = (user: string): number => idOf('-u', user);
 const gidOf = (user: string): number => idOf('-g', user);
+
+/** A migrated flaggate database: the owner's URL, and one login URL per registered chain writer. */
+export interface LedgerDatabase {
+  /** The schema owner (the cluster superuser): migrations, and edits behind the triggers. */
+  ownerUrl: string;
+  /** The login of the role registered to write `chainId` (created on first use). */
+  writerUrl(chainId: string): Promise<string>;
+}
+
+/**
+ * Creates a database, runs `flaggate db migrate` on it as the owner, and registers a login role per
+ * chain the way an administrator does (`flaggate db grant`), so sidecars connect as their own role.
+ */
+export async function createLedgerDatabase(cluster: PgCluster, name: string): Promise<LedgerDatabase> {
+  const ownerUrl = await cluster.createDatabase(name);
+  await migrateDatabase(ownerUrl);
+  const urls = new Map<string, Promise<string>>();
+  return {
+    ownerUrl,
+    writerUrl(chainId) {
+      let url = urls.get(chainId);
+      if (!url) {
+        url = registerWriter(ownerUrl, chainId);
+        urls.set(chainId, url);
+      }
+      return url;
+    },
+  };
+}
+
+/** Creates (once per cluster) a plain login role for `chainId` and registers it as the chain's writer. */
+export async function registerWriter(ownerUrl: string, chainId: string): Promise<string> {
+  const role = `fg_${chainId.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
+  const admin = new pg.Client({ connectionString: ownerUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DO $$ BEGIN CREATE ROLE ${role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+  } finally {
+    await admin.end();
+  }
+  await grantChainWriter(ownerUrl, { chainId, role });
+  return ownerUrl.replace('postgres@', `${role}@`);
+}

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AuditEntry } from '../../audit/entry.js';
 import { canonicalJson } from '../../audit/canonical.js';
@@ -25,10 +25,7 @@ export function createJsonlSink(options: { name: string; path: string; required:
       const fresh = entries.filter((e) => e.seq > lastSeq);
       if (fresh.length === 0) return lastSeq;
       const text = fresh.map((e: AuditEntry) => canonicalJson(e) + '\n').join('');
-      const bytes = Buffer.from(text, 'utf8');
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written);
-      fsyncSync(fd);
+      appendWhole(fd, Buffer.from(text, 'utf8'));
       lastSeq = fresh[fresh.length - 1]!.seq;
       return lastSeq;
     },
@@ -37,10 +34,7 @@ export function createJsonlSink(options: { name: string; path: string; required:
       const fresh = checkpoints.filter((c) => c.seq > lastCheckpointSeq);
       if (fresh.length === 0) return;
       cpFd ??= openSync(checkpointPath, 'a+', 0o640);
-      const bytes = Buffer.from(fresh.map((c) => canonicalJson(c) + '\n').join(''), 'utf8');
-      let written = 0;
-      while (written < bytes.length) written += writeSync(cpFd, bytes, written);
-      fsyncSync(cpFd);
+      appendWhole(cpFd, Buffer.from(fresh.map((c) => canonicalJson(c) + '\n').join(''), 'utf8'));
       lastCheckpointSeq = fresh[fresh.length - 1]!.seq;
     },
     async close() {
@@ -48,6 +42,27 @@ export function createJsonlSink(options: { name: string; path: string; required:
       if (cpFd !== undefined) closeSync(cpFd);
     },
   };
+}
+
+/**
+ * Appends `bytes` and fsyncs them, or leaves the file as it was: a write cut short (disk full, a
+ * file-size limit) is truncated away, so the stream never holds half a line for the next one to
+ * run into.
+ */
+function appendWhole(fd: number, bytes: Buffer): void {
+  const size = fstatSync(fd).size;
+  try {
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written);
+    fsyncSync(fd);
+  } catch (err) {
+    try {
+      ftruncateSync(fd, size);
+    } catch {
+      // the next delivery's truncation, or the torn-line check on open, covers it
+    }
+    throw err;
+  }
 }
 
 /** The seq of the last complete line; a torn final line (crash mid-write) is ignored. */

@@ -5,18 +5,13 @@ export const pgErrorCodes = {
   appendOnly: 'FGA01',
   fork: 'FGF01',
   gap: 'FGG01',
+  /** A row-level security policy refused the row: the login is not the chain's registered writer. */
+  notChainWriter: '42501',
 } as const;
 
 /** Serializes concurrent migrations (several sidecars starting at once) within one database. */
 const migrationLock = 0x666c6167; // 'flag'
 
-/**
- * The central ledger's schema. Append-only by trigger (UPDATE, DELETE and TRUNCATE raise even for a
- * superuser); an insert must link to the stored previous entry of its chain, or be seq 1 on the
- * genesis hash. The `flaggate_writer` role gets INSERT and SELECT only: grant it to the login role
- * sidecars use; the role running this migration needs CREATE on the database (and CREATEROLE for
- * the role to be created here; without it, the role is left to the operator).
- */
 /**
  * Triggers that make a table refuse UPDATE and DELETE (each row) and TRUNCATE, raising through
  * `fn`; dropped first so the migration can run again.
@@ -55,8 +50,55 @@ ${grants.map((g) => `    ${g};`).join('\n')}
 END $$;`;
 }
 
-const migration = `
+/**
+ * One writer per chain: `chain_writers` maps each chain id to the one login role that may write it
+ * (kept by the schema owner with `flaggate db grant`), and `writes_chain(id)` asks whether the
+ * current role is that writer. Row-level security policies call it, so a sidecar's login can
+ * insert rows of its own chain only, whatever it computes. Plain SQL, run as the caller: the
+ * writer reads the mapping (SELECT) and cannot change it. Part of every migration that adds a
+ * policy, since the change tables may be migrated first.
+ */
+export const chainWritersSql = `
 CREATE SCHEMA IF NOT EXISTS flaggate;
+CREATE TABLE IF NOT EXISTS flaggate.chain_writers (
+  chain_id   text        PRIMARY KEY CHECK (chain_id ~ '^[A-Za-z0-9._-]{1,64}$'),
+  role_name  text        NOT NULL,
+  granted_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE OR REPLACE FUNCTION flaggate.writes_chain(c text) RETURNS boolean LANGUAGE sql STABLE AS $$
+  SELECT EXISTS (SELECT 1 FROM flaggate.chain_writers w WHERE w.chain_id = c AND w.role_name = current_user)
+$$;
+CREATE OR REPLACE FUNCTION flaggate.writes_some_chain() RETURNS boolean LANGUAGE sql STABLE AS $$
+  SELECT EXISTS (SELECT 1 FROM flaggate.chain_writers w WHERE w.role_name = current_user)
+$$;`;
+
+/**
+ * Turns row-level security on for `table`: everyone with SELECT reads every row; a row is inserted
+ * (and, given `update`, updated) only when `check` holds for it. The table's owner and roles with
+ * BYPASSRLS are not bound, which is why sidecars must never log in as either.
+ */
+export function rowPolicySql(table: string, check: string, update?: { using: string; check: string }): string {
+  const name = table.split('.').pop()!;
+  return `
+ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS ${name}_read ON ${table};
+CREATE POLICY ${name}_read ON ${table} FOR SELECT USING (true);
+DROP POLICY IF EXISTS ${name}_insert ON ${table};
+CREATE POLICY ${name}_insert ON ${table} FOR INSERT WITH CHECK (${check});
+DROP POLICY IF EXISTS ${name}_update ON ${table};
+${update ? `CREATE POLICY ${name}_update ON ${table} FOR UPDATE USING (${update.using}) WITH CHECK (${update.check});` : ''}`;
+}
+
+/**
+ * The central ledger's schema. Append-only by trigger (UPDATE, DELETE and TRUNCATE raise for every
+ * role but one that disables the triggers: the owner, who is the administrator and never a
+ * sidecar); an insert must link to the stored previous entry of its chain, or be seq 1 on the
+ * genesis hash, and must belong to a chain the inserting role is registered for (row-level
+ * security). Each row records the role that wrote it. `flaggate_writer` gets INSERT and SELECT
+ * only; run by the owner (`flaggate db migrate`), never by a sidecar.
+ */
+const migration = `
+${chainWritersSql}
 
 CREATE TABLE IF NOT EXISTS flaggate.audit_entries (
   chain_id    text        NOT NULL CHECK (chain_id ~ '^[A-Za-z0-9._-]{1,64}$'),
@@ -90,9 +132,12 @@ BEGIN
     RAISE EXCEPTION 'chain %: seq % forks the chain (prev_hash % <> stored %)', NEW.chain_id, NEW.seq, NEW.prev_hash, expected
       USING ERRCODE = '${pgErrorCodes.fork}';
   END IF;
+  -- Who wrote the row, for the finding when a copy diverges; never taken from the client.
+  NEW.written_by := current_user;
   RETURN NEW;
 END $$;
 
+ALTER TABLE flaggate.audit_entries ADD COLUMN IF NOT EXISTS written_by text;
 ${refuseEditsSql('flaggate.audit_entries', 'flaggate.refuse_change')}
 DROP TRIGGER IF EXISTS audit_entries_link ON flaggate.audit_entries;
 CREATE TRIGGER audit_entries_link BEFORE INSERT ON flaggate.audit_entries
@@ -109,9 +154,15 @@ CREATE TABLE IF NOT EXISTS flaggate.checkpoints (
   received_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (chain_id, seq)
 );
+ALTER TABLE flaggate.checkpoints ADD COLUMN IF NOT EXISTS written_by text NOT NULL DEFAULT current_user;
 ${refuseEditsSql('flaggate.checkpoints', 'flaggate.refuse_change')}
+${rowPolicySql('flaggate.audit_entries', 'flaggate.writes_chain(chain_id)')}
+${rowPolicySql('flaggate.checkpoints', 'flaggate.writes_chain(chain_id) AND written_by = current_user')}
 
-${writerRoleSql(['GRANT SELECT, INSERT ON flaggate.audit_entries, flaggate.checkpoints TO flaggate_writer'])}
+${writerRoleSql([
+  'GRANT SELECT, INSERT ON flaggate.audit_entries, flaggate.checkpoints TO flaggate_writer',
+  'GRANT SELECT ON flaggate.chain_writers TO flaggate_writer',
+])}
 `;
 
 /** Creates or updates the schema; idempotent and safe to run from several processes at once. */

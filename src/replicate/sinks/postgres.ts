@@ -4,15 +4,18 @@ import type { AuditEntry, StoredRow } from '../../audit/entry.js';
 import { canonicalJson } from '../../audit/canonical.js';
 import type { ReadRows, TrustedHead } from '../../audit/verify.js';
 import { FlaggateError } from '../../errors.js';
-import type { Sink } from '../sink.js';
+import type { Sink, UpstreamWriter } from '../sink.js';
+import { assertWriterLogin, inspectWriterLogin, type WriterLogin } from './postgres-login.js';
 import { migratePostgres, pgErrorCodes } from './postgres-schema.js';
 
 export interface PostgresSinkOptions {
   name: string;
   url: string;
   required: boolean;
-  /** Run the schema migration on first use (needs CREATE; turn off when the writer role has INSERT and SELECT only). */
+  /** Run the schema migration on first use: development only, as the owner (else `flaggate db migrate`). */
   migrate?: boolean;
+  /** Production mode: a login that can bypass row-level security is refused before any write. */
+  production?: boolean;
   connectTimeoutMs?: number;
   queryTimeoutMs?: number;
 }
@@ -20,6 +23,9 @@ export interface PostgresSinkOptions {
 /** The sink plus what the upstream copy holds, for the start-up and /v1/audit/verify comparison. */
 export interface PostgresSink extends Sink {
   head(chainId: string): Promise<TrustedHead | null>;
+  writerOf(chainId: string, seq: number): Promise<UpstreamWriter | null>;
+  /** The login checked for writing `chainId` (throws REPLICATE_ROLE_*); done once before the first write. */
+  checkLogin(chainId: string): Promise<WriterLogin>;
 }
 
 /**
@@ -36,7 +42,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   const written = new Map<string, number>();
 
   const ready = (): Promise<void> => {
-    if (options.migrate === false) return Promise.resolve();
+    if (!options.migrate) return Promise.resolve();
     migrated ??= (async () => {
       const client = await pool.connect();
       try {
@@ -49,6 +55,20 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       throw err;
     });
     return migrated;
+  };
+
+  // Checked once per chain before its first write; a failure (an outage included) is checked again next time.
+  const logins = new Map<string, Promise<WriterLogin>>();
+  const checkLogin = (chainId: string): Promise<WriterLogin> => {
+    let login = logins.get(chainId);
+    if (!login) {
+      login = ready()
+        .then(() => inspectWriterLogin(pool))
+        .then((l) => assertWriterLogin(l, chainId, options.production ?? false));
+      logins.set(chainId, login);
+      login.catch(() => logins.delete(chainId));
+    }
+    return login;
   };
 
   const head = async (chainId: string): Promise<TrustedHead | null> => {
@@ -64,9 +84,23 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     name: options.name,
     required: options.required,
     head,
+    checkLogin,
+    async writerOf(chainId, seq) {
+      await ready();
+      const { rows } = await pool.query<{ hash: string; body: string; written_by: string | null; chains: string[] | null }>(
+        `SELECT e.hash, e.body, e.written_by,
+           (SELECT array_agg(w.chain_id ORDER BY w.chain_id) FROM flaggate.chain_writers w WHERE w.role_name = e.written_by) AS chains
+         FROM flaggate.audit_entries e WHERE e.chain_id = $1 AND e.seq = $2`,
+        [chainId, seq],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      return { hash: row.hash, role: row.written_by, chains: row.chains ?? [], claimedChain: claimedChain(row.body) };
+    },
     async deliver(entries) {
       if (entries.length === 0) throw new TypeError('deliver() needs at least one entry');
       const chainId = entries[0]!.chain_id;
+      await checkLogin(chainId);
       const first = entries[0]!.seq;
       const last = entries[entries.length - 1]!.seq;
       // Fast path, one round trip: the batch follows what this sink last stored. The link trigger
@@ -92,13 +126,8 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     },
     async deliverCheckpoints(checkpoints) {
       if (checkpoints.length === 0) return;
-      await ready();
-      await pool.query(
-        `INSERT INTO flaggate.checkpoints (chain_id, seq, hash, time, kid, jws)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
-         ON CONFLICT (chain_id, seq) DO NOTHING`,
-        [checkpoints.map((c) => c.chainId), checkpoints.map((c) => c.seq), checkpoints.map((c) => c.hash), checkpoints.map((c) => c.time), checkpoints.map((c) => c.kid), checkpoints.map((c) => c.jws)],
-      );
+      for (const chainId of new Set(checkpoints.map((c) => c.chainId))) await checkLogin(chainId);
+      await insertCheckpoints(pool, checkpoints);
     },
     async close() {
       await pool.end();
@@ -120,6 +149,67 @@ async function checkOverlap(pool: pg.Pool, chainId: string, entries: AuditEntry[
   }
 }
 
+/**
+ * Stores signed checkpoints; one already stored under the same chain and seq must be this very
+ * checkpoint. Another hash there is a fork, the same hash under another signature a second
+ * signer: either means something else writes this chain, and is thrown, never skipped.
+ */
+async function insertCheckpoints(pool: pg.Pool, checkpoints: Checkpoint[]): Promise<void> {
+  const column = <K extends keyof Checkpoint>(k: K) => checkpoints.map((c) => c[k]);
+  let inserted: Set<string>;
+  try {
+    const { rows } = await pool.query<{ chain_id: string; seq: string }>(
+      `INSERT INTO flaggate.checkpoints (chain_id, seq, hash, time, kid, jws)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+       ON CONFLICT (chain_id, seq) DO NOTHING
+       RETURNING chain_id, seq`,
+      [column('chainId'), column('seq'), column('hash'), column('time'), column('kid'), column('jws')],
+    );
+    inserted = new Set(rows.map((r) => `${r.chain_id}#${r.seq}`));
+  } catch (err) {
+    throw refusedByPolicy(err, checkpoints[0]!.chainId) ?? err;
+  }
+  const skipped = checkpoints.filter((c) => !inserted.has(`${c.chainId}#${c.seq}`));
+  if (skipped.length === 0) return;
+  const { rows } = await pool.query<{ chain_id: string; seq: string; hash: string; kid: string; jws: string; written_by: string | null }>(
+    `SELECT c.chain_id, c.seq, c.hash, c.kid, c.jws, c.written_by FROM flaggate.checkpoints c
+     JOIN unnest($1::text[], $2::bigint[]) AS k(chain_id, seq) ON c.chain_id = k.chain_id AND c.seq = k.seq`,
+    [skipped.map((c) => c.chainId), skipped.map((c) => c.seq)],
+  );
+  const stored = new Map(rows.map((r) => [`${r.chain_id}#${r.seq}`, r]));
+  for (const c of skipped) {
+    const row = stored.get(`${c.chainId}#${c.seq}`);
+    if (row && row.hash === c.hash && row.jws === c.jws) continue;
+    const kind = !row || row.hash !== c.hash ? 'forked' : 'resigned';
+    throw new FlaggateError(
+      'AUDIT_CHAIN_BROKEN',
+      kind === 'forked'
+        ? `chain "${c.chainId}" checkpoint at seq ${c.seq} upstream names another head: a fork${row?.written_by ? `, written by role "${row.written_by}"` : ''}`
+        : `chain "${c.chainId}" checkpoint at seq ${c.seq} upstream is signed by another key (kid ${row!.kid})${row!.written_by ? `, written by role "${row!.written_by}"` : ''}`,
+      { details: { chainId: c.chainId, seq: c.seq, kind, expected: c.hash, actual: row?.hash ?? null, kid: row?.kid ?? null, writtenBy: row?.written_by ?? null } },
+    );
+  }
+}
+
+/** A row-level security refusal (42501 on insert) as the error it means: not this chain's writer. */
+function refusedByPolicy(err: unknown, chainId: string): FlaggateError | undefined {
+  if ((err as { code?: string }).code !== pgErrorCodes.notChainWriter) return undefined;
+  return new FlaggateError('REPLICATE_ROLE_UNREGISTERED', `upstream refused a write to chain "${chainId}": this login is not its registered writer (${(err as Error).message})`, {
+    cause: err,
+    details: { chainId },
+  });
+}
+
+/** The chain an upstream row's body says it belongs to, when it parses. */
+function claimedChain(body: string): string | null {
+  try {
+    const chain = (JSON.parse(body) as { chain_id?: unknown }).chain_id;
+    return typeof chain === 'string' ? chain : null;
+  } catch {
+    return null;
+  }
+}
+
 async function insertBatch(pool: pg.Pool, chainId: string, entries: AuditEntry[]): Promise<void> {
   const bodies = entries.map(({ hash: _hash, ...body }) => canonicalJson(body));
   try {
@@ -133,6 +223,8 @@ async function insertBatch(pool: pg.Pool, chainId: string, entries: AuditEntry[]
     );
   } catch (err) {
     const code = (err as { code?: string }).code;
+    const refused = refusedByPolicy(err, chainId);
+    if (refused) throw refused;
     if (code === pgErrorCodes.fork || code === '23505') {
       // 23505: another writer stored this seq first (two sidecars sharing one chain id).
       throw new FlaggateError('AUDIT_CHAIN_BROKEN', `upstream refused chain "${chainId}" as a fork: ${(err as Error).message}`, {

@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+import type { DecidedRequest, PlatformAdapter } from '../platforms/index.js';
+import { canonicalJson } from '../audit/canonical.js';
+import { asFlaggateError, FlaggateError } from '../errors.js';
+import type { ChangeRequest } from './store.js';
+
+/**
+ * A held change is never trusted as stored: its request bytes are classified again by the
+ * platform's adapter, and what they mean must be the change that was decided and recorded. The
+ * request forwarded is the one this classification rebuilds, not the stored path or headers.
+ * Throws CHANGE_TAMPERED when the row's request and change disagree.
+ */
+export function rederiveHeld(cr: ChangeRequest, adapter: Pick<PlatformAdapter, 'classify'>): DecidedRequest {
+  const bodySha256 = createHash('sha256').update(cr.body).digest('hex');
+  if (bodySha256 !== cr.bodySha256) throw tampered(cr, 'the stored body does not match its digest');
+  let classified;
+  try {
+    classified = adapter.classify({ method: cr.method, path: cr.path, headers: cr.headers, body: cr.body, bodySha256 });
+  } catch (err) {
+    throw tampered(cr, `the stored request no longer classifies: ${asFlaggateError(err).message}`);
+  }
+  if (classified.kind !== 'write') throw tampered(cr, 'the stored request is not a recognized write');
+  const { previousState: _now, ...meant } = classified.change;
+  const { previousState: _then, ...stored } = cr.change;
+  if (canonicalJson(meant) !== canonicalJson(stored)) throw tampered(cr, 'the stored request means another change than the one recorded');
+  return classified.forward;
+}
+
+function tampered(cr: ChangeRequest, why: string): FlaggateError {
+  return new FlaggateError('CHANGE_TAMPERED', `change request ${cr.id} is refused: ${why}`, { details: { changeRequestId: cr.id } });
+}

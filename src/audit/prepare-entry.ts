@@ -1,0 +1,95 @@
+import { canonicalJson } from './canonical.js';
+import { describeValue, isWellFormed, safeText } from './describe-value.js';
+import type { NewEntry, Unrecorded } from './entry.js';
+import { newEntrySchema } from './entry-schema.js';
+
+export interface EntryLimits {
+  /** Nesting of objects and arrays, the entry itself being depth 1. */
+  maxDepth: number;
+  /** UTF-8 bytes of the entry's canonical JSON. */
+  maxBytes: number;
+}
+
+/**
+ * Deep enough for any flag definition (JsonLogic targeting nests a few levels per rule), far below
+ * what recursive serializers survive; big enough for an allowed change's whole body.
+ */
+export const defaultEntryLimits: EntryLimits = { maxDepth: 100, maxBytes: 8 * 1024 * 1024 };
+
+/** An entry that passed every check: plain JSON data (a copy), and its canonical JSON. */
+export interface RecordableEntry {
+  ok: true;
+  entry: NewEntry;
+  canonical: string;
+}
+
+/** Why an entry cannot be recorded as is, with what the stand-in keeps of it. */
+export interface UnrecordableEntry {
+  ok: false;
+  unrecorded: Unrecorded;
+}
+
+/**
+ * Checks and canonicalizes an entry before it joins a commit, so that nothing about its content can
+ * fail inside the shared transaction. Never throws: what RFC 8785 or the entry schema refuse (a
+ * non-finite number, a lone surrogate, too deep, a field longer than the schema allows, something
+ * that is not JSON) comes back as a typed failure carrying a digest and an excerpt of the entry.
+ */
+export function prepareEntry(entry: NewEntry, limits: EntryLimits = defaultEntryLimits): RecordableEntry | UnrecordableEntry {
+  // The digest covers the whole entry; the excerpt shows the field at fault, where one is known.
+  const refuse = (message: string, field?: PropertyKey): UnrecordableEntry => {
+    const whole = describeValue(entry);
+    const culprit = typeof field === 'string' && Object.hasOwn(entry, field) ? `${field}: ${describeValue((entry as unknown as Record<string, unknown>)[field]).excerpt}` : whole.excerpt;
+    return { ok: false, unrecorded: { error_code: 'AUDIT_ENTRY_UNRECORDABLE', message: safeText(message, 512), ...whole, excerpt: safeText(culprit, 256) } };
+  };
+  const shape = findNonJson(entry, limits.maxDepth);
+  if (shape) return refuse(shape.message, shape.field);
+  const valid = newEntrySchema.safeParse(entry);
+  if (!valid.success) {
+    const issues = valid.error.issues.slice(0, 3).map((i) => `${safeText(i.path.join('.'), 64)}: ${safeText(i.message, 120)}`);
+    return refuse(`the entry does not match its schema: ${issues.join('; ')}`, valid.error.issues[0]?.path[0]);
+  }
+  let canonical: string;
+  try {
+    canonical = canonicalJson(entry);
+  } catch (err) {
+    return refuse(`the entry has no canonical JSON: ${String(err)}`);
+  }
+  const bytes = Buffer.byteLength(canonical, 'utf8');
+  if (bytes > limits.maxBytes) return refuse(`the entry is ${bytes} bytes, over the limit of ${limits.maxBytes}`);
+  return { ok: true, entry: JSON.parse(canonical) as NewEntry, canonical };
+}
+
+/**
+ * The first reason `value` is not plain JSON that RFC 8785 can serialize, with the top-level key it
+ * was found under, or null. Iterative: a hostile depth must not overflow the stack before it is refused.
+ */
+export function findNonJson(value: unknown, maxDepth: number): { message: string; field?: string } | null {
+  const stack: Array<{ v: unknown; depth: number; path: string; field?: string }> = [{ v: value, depth: 1, path: '$' }];
+  while (stack.length > 0) {
+    const { v, depth, path, field } = stack.pop()!;
+    const found = findIn(v, depth, path, maxDepth, (child, key) => stack.push({ ...child, field: field ?? key }));
+    if (found) return { message: found, ...(field === undefined ? {} : { field }) };
+  }
+  return null;
+}
+
+function findIn(v: unknown, depth: number, path: string, maxDepth: number, push: (child: { v: unknown; depth: number; path: string }, key: string) => void): string | null {
+  if (v === null || typeof v === 'boolean') return null;
+  if (typeof v === 'string') return isWellFormed(v) ? null : `a lone surrogate in the string at ${safeText(path, 128)}`;
+  if (typeof v === 'number') return Number.isFinite(v) ? null : `a non-finite number (${v}) at ${safeText(path, 128)}`;
+  if (typeof v !== 'object') return `a ${typeof v} at ${safeText(path, 128)}, which JSON cannot carry`;
+  if (depth > maxDepth) return `nesting deeper than ${maxDepth} at ${safeText(path, 128)}`;
+  if (Array.isArray(v)) {
+    v.forEach((child, i) => push({ v: child, depth: depth + 1, path: `${path}[${i}]` }, String(i)));
+    return null;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return `an object that is not plain data at ${safeText(path, 128)}`;
+  for (const [key, child] of Object.entries(v as Record<string, unknown>)) {
+    if (!isWellFormed(key)) return `a lone surrogate in a key at ${safeText(path, 128)}`;
+    if (child === undefined) return `undefined at ${safeText(`${path}.${key}`, 128)}`;
+    push({ v: child, depth: depth + 1, path: `${path}.${key}` }, key);
+  }
+  return null;
+}

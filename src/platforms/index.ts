@@ -1,0 +1,15 @@
+/** The platforms folder's one door: the contract, the registry, and what other stages need of a platform. */
+export type {
+  Classification,
+  DecidedRequest,
+  FlagChange,
+  FlagRead,
+  Forward,
+  Platform,
+  PlatformAdapter,
+  PlatformPlugin,
+  PlatformResponse,
+  PlatformSettings,
+  SettledAs,
+} from './platform.js';
+export { platformPlugin, platformPlugins } from './registry.js';

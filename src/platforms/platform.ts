@@ -1,0 +1,116 @@
+import type { RawRequest } from '../intercept/raw-request.js';
+
+/**
+ * A platform is one plug-in folder under src/platforms/<name>/ exporting one `PlatformPlugin`,
+ * listed once in ./registry.ts. The plug-in checks its settings, makes an example on first run if
+ * it has one, and creates the running `Platform`: classify, read state, settled, forward.
+ */
+
+/** A normalized, platform-independent description of one write. */
+export interface FlagChange {
+  /** 'unleash' | 'flagd' | ... */
+  platform: string;
+  /** 'flag.enable' | 'flag.disable' | 'flag.create' | 'flag.update' | 'flag.archive' | 'flag.delete'
+   *  | 'strategy.create' | 'strategy.update' | 'strategy.delete' */
+  action: string;
+  project?: string;
+  flagKey: string;
+  environment?: string;
+  /** Read from the platform before the change; `null` when the flag does not exist yet. */
+  previousState?: unknown;
+  /** What the request asks for, normalized. */
+  newState?: unknown;
+  /** The request as forwarded (DecidedRequest's method, target and body digest). */
+  request: { method: string; path: string; bodySha256: string };
+}
+
+/** A read the adapter recognized; it passes through after a read check. */
+export interface FlagRead {
+  platform: string;
+  action: 'flag.read';
+  project?: string;
+  flagKey?: string;
+  environment?: string;
+}
+
+/**
+ * The request flaggate sends the platform, rebuilt from what it classified and never passed
+ * through: a canonical path, an allowlisted query, a Content-Type flaggate writes, and the body
+ * whose digest the entry records. A write's `change.request` describes exactly this request.
+ */
+export interface DecidedRequest {
+  method: string;
+  /** Canonical path plus allowlisted query, as flaggate encoded them. */
+  target: string;
+  /** The Content-Type flaggate sends, or null when no body is sent. */
+  contentType: string | null;
+  body: Buffer;
+  /** Hex SHA-256 of `body`. */
+  bodySha256: string;
+}
+
+export type Classification =
+  | { kind: 'read'; read: FlagRead; forward: DecidedRequest }
+  | { kind: 'write'; change: FlagChange; forward: DecidedRequest }
+  | { kind: 'unrecognized'; method: string; path: string; reason: string };
+
+/** What the platform (or the file applier) answered. */
+export interface PlatformResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/**
+ * One platform behind flaggate. `classify` never performs I/O and throws FlaggateError
+ * (ADAPT_BODY_MALFORMED, ADAPT_MEDIA_TYPE_UNSUPPORTED, ADAPT_ROUTE_UNKNOWN) on bad input;
+ * `readState` asks the platform for the flag's current state (ADAPT_STATE_UNAVAILABLE on failure).
+ * Sending the request on is the forward stage's job (`src/forward/`), not the adapter's.
+ */
+export interface PlatformAdapter {
+  readonly name: string;
+  classify(req: RawRequest): Classification;
+  readState(change: FlagChange): Promise<unknown>;
+  /**
+   * After a crash: did `change` take effect, judging by the platform's `current` state (as
+   * `readState` returns it)? `unknown` when the state cannot tell.
+   */
+  settled(change: FlagChange, current: unknown): SettledAs;
+}
+
+export type SettledAs = 'applied' | 'not_applied' | 'unknown';
+
+/**
+ * Sends an allowed request on to the platform (or applies it, for file-backed platforms). The
+ * request is the one the adapter rebuilt from what it classified, never the client's bytes;
+ * `change` is absent for reads.
+ */
+export type Forward = (request: DecidedRequest, change?: FlagChange) => Promise<PlatformResponse>;
+
+/** A running platform: the adapter half (classify, read state, settled) and the forward half. */
+export interface Platform extends PlatformAdapter {
+  forward: Forward;
+}
+
+/** The `platform` block of the configuration, shared by every plug-in (FLAGGATE_TARGET_* and friends). */
+export interface PlatformSettings {
+  name: string;
+  /** Base URL of the platform; for file platforms, the file's path. */
+  targetUrl?: string | undefined;
+  /** The platform credential only the sidecar holds. */
+  targetToken?: string | undefined;
+  /** For platforms whose target holds one environment: its name. */
+  environment: string;
+  timeoutMs: number;
+}
+
+export interface PlatformPlugin {
+  readonly name: string;
+  /** What is wrong with these settings for this platform (empty when nothing); `path` is under `platform`. */
+  check(settings: Readonly<PlatformSettings>): Array<{ path: string; message: string }>;
+  /** Settings with paths made absolute (relative ones are under the data directory). */
+  resolve(settings: PlatformSettings, inDataDir: (path: string) => string): PlatformSettings;
+  /** First-run example (the walkthrough's flags); returns a line for the log when it made one. */
+  seed?(settings: Readonly<PlatformSettings>): string | undefined;
+  create(settings: Readonly<PlatformSettings>): Promise<Platform>;
+}

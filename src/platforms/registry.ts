@@ -1,0 +1,13 @@
+import { flagdPlugin } from './flagd/index.js';
+import type { PlatformPlugin } from './platform.js';
+import { unleashPlugin } from './unleash/plugin.js';
+
+/** Every platform flaggate governs; adding one is a folder and a line here. */
+export const platformPlugins: readonly PlatformPlugin[] = [flagdPlugin, unleashPlugin];
+
+/** The plug-in named `name`; TypeError when there is none (the configuration schema checks names first). */
+export function platformPlugin(name: string): PlatformPlugin {
+  const plugin = platformPlugins.find((p) => p.name === name);
+  if (!plugin) throw new TypeError(`no platform named ${name}`);
+  return plugin;
+}

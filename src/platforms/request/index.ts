@@ -1,0 +1,6 @@
+/** What every HTTP adapter needs to read a request one way only and rebuild it for the platform. */
+export { splitTarget, type RequestTarget } from './target.js';
+export { formatQuery, parseQuery } from './query.js';
+export { acceptMediaType, JSON_UTF8, type DeclaredMediaType } from './media-type.js';
+export { MAX_JSON_DEPTH, parseStrictJson } from './strict-json.js';
+export { decidedRequest } from './decided.js';

@@ -1,0 +1,73 @@
+/**
+ * Request bodies parsed the one way that no later reader can take differently: UTF-8 without a
+ * byte-order mark, every number finite, every string well-formed UTF-16 (no lone surrogates), no
+ * key twice in one object, bounded depth. The value itself comes from JSON.parse, as on the
+ * platform; the syntax tree (momoa) only serves to see what JSON.parse hides (duplicate keys).
+ */
+import { parse as parseTree, type ValueNode } from '@humanwhocodes/momoa';
+import { FlaggateError } from '../../errors.js';
+
+/** Deeper bodies are refused: no flag API nests this far, and later stages recurse. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Parses `body` strictly; throws ADAPT_BODY_MALFORMED naming the first problem found. */
+export function parseStrictJson(body: Buffer): unknown {
+  if (body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) throw malformed('the body starts with a byte-order mark');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body);
+  } catch (cause) {
+    throw malformed('the body is not valid UTF-8', cause);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw malformed(`the body is not JSON: ${(cause as Error).message}`, cause);
+  }
+  let tree: ValueNode;
+  try {
+    tree = parseTree(text, { mode: 'json' }).body;
+  } catch (cause) {
+    throw malformed(`the body is not JSON: ${(cause as Error).message}`, cause);
+  }
+  check(tree, 0);
+  return value;
+}
+
+function check(node: ValueNode, depth: number): void {
+  if (depth > MAX_JSON_DEPTH) throw malformed(`the body nests deeper than ${MAX_JSON_DEPTH}`);
+  switch (node.type) {
+    case 'Number':
+      if (!Number.isFinite(node.value)) throw malformed('a number in the body is not finite');
+      return;
+    case 'String':
+      if (hasLoneSurrogate(node.value)) throw malformed('a string in the body holds a lone surrogate');
+      return;
+    case 'Array':
+      for (const e of node.elements) check(e.value, depth + 1);
+      return;
+    case 'Object': {
+      const seen = new Set<string>();
+      for (const m of node.members) {
+        const name = m.name.type === 'String' ? m.name.value : m.name.name;
+        if (hasLoneSurrogate(name)) throw malformed('a key in the body holds a lone surrogate');
+        if (seen.has(name)) throw malformed(`the key "${name.slice(0, 64)}" appears twice in one object`);
+        seen.add(name);
+        check(m.value, depth + 1);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+// With the u flag a surrogate pair is one code point, so only an unpaired half matches.
+function hasLoneSurrogate(s: string): boolean {
+  return /\p{Cs}/u.test(s);
+}
+
+function malformed(message: string, cause?: unknown): FlaggateError {
+  return new FlaggateError('ADAPT_BODY_MALFORMED', message, cause === undefined ? undefined : { cause });
+}

@@ -1,0 +1,179 @@
+/**
+ * Reads a flag's current state from Unleash (admin API, admin token) and reduces it to what a policy
+ * needs. Live flags come from `GET /api/admin/projects/:project/features/:feature`; archived ones
+ * (for `flag.delete` and `flag.revive`) from `GET /api/admin/search/features?lifecycle=IS:archived`,
+ * since Unleash 8 has no archived-feature read by name.
+ */
+import { FlaggateError } from '../../errors.js';
+import type { FlagChange } from '../platform.js';
+import { isObject } from './body.js';
+import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
+
+export interface UnleashStrategyState {
+  id: string;
+  name: string;
+  parameters: Record<string, unknown>;
+  constraints: unknown[];
+  segments: unknown[];
+  disabled?: boolean;
+}
+
+export interface UnleashEnvironmentState {
+  enabled: boolean;
+  /** Absent for archived flags: Unleash only reports whether they had strategies. */
+  strategies?: UnleashStrategyState[];
+}
+
+/** The compact state recorded as `previousState`. */
+export interface UnleashFlagState {
+  exists: boolean;
+  project?: string;
+  name?: string;
+  type?: string;
+  archived?: boolean;
+  stale?: boolean;
+  environments?: Record<string, UnleashEnvironmentState>;
+}
+
+export interface ReadStateOptions {
+  baseUrl: string;
+  token: string;
+  timeoutMs: number;
+}
+
+const ARCHIVE_ACTIONS = new Set(['flag.delete', 'flag.revive']);
+const SEARCH_PAGE = 100;
+const SEARCH_MAX_PAGES = 20;
+// Unleash's message for a route it does not have (as opposed to a feature it does not have).
+const UNKNOWN_PATH = 'The path you were looking for';
+
+/** Reads the state `change` starts from; ADAPT_STATE_UNAVAILABLE (cause kept) when Unleash cannot say. */
+export async function readUnleashState(opts: ReadStateOptions, change: FlagChange): Promise<UnleashFlagState> {
+  if (change.platform !== PLATFORM) throw new TypeError(`not an Unleash change: ${change.platform}`);
+  if (ARCHIVE_ACTIONS.has(change.action)) return readArchived(opts, change.flagKey);
+  if (change.project === undefined) throw new TypeError(`${change.action} without a project`);
+  const path = `/api/admin/projects/${encodeURIComponent(change.project)}/features/${encodeURIComponent(change.flagKey)}`;
+  const body = await getJson(opts, path);
+  if (body === undefined) return { exists: false };
+  const state = liveState(body, path);
+  const env = change.environment;
+  if (env !== undefined && env !== ALL_ENVIRONMENTS && state.environments) {
+    const only = state.environments[env];
+    state.environments = only ? { [env]: only } : {};
+  }
+  return state;
+}
+
+function liveState(body: unknown, path: string): UnleashFlagState {
+  if (!isObject(body) || typeof body.name !== 'string' || !Array.isArray(body.environments)) {
+    throw unavailable(`unexpected feature body from ${path}`);
+  }
+  const environments: Record<string, UnleashEnvironmentState> = {};
+  for (const env of body.environments as unknown[]) {
+    if (!isObject(env) || typeof env.name !== 'string') throw unavailable(`unexpected environment in ${path}`);
+    const strategies = Array.isArray(env.strategies) ? env.strategies.map(strategyState) : [];
+    environments[env.name] = { enabled: env.enabled === true, strategies };
+  }
+  return {
+    exists: true,
+    project: stringOr(body.project),
+    name: body.name,
+    type: stringOr(body.type),
+    archived: body.archived === true,
+    stale: body.stale === true,
+    environments,
+  };
+}
+
+function strategyState(s: unknown): UnleashStrategyState {
+  if (!isObject(s)) throw unavailable('unexpected strategy in a feature body');
+  const out: UnleashStrategyState = {
+    id: String(s.id),
+    name: String(s.name),
+    parameters: isObject(s.parameters) ? s.parameters : {},
+    constraints: Array.isArray(s.constraints) ? s.constraints : [],
+    segments: Array.isArray(s.segments) ? s.segments : [],
+  };
+  if (typeof s.disabled === 'boolean') out.disabled = s.disabled;
+  return out;
+}
+
+async function readArchived(opts: ReadStateOptions, flagKey: string): Promise<UnleashFlagState> {
+  // The search matches substrings (and `_` as a wildcard), so keep only the exact, archived name.
+  for (let page = 0; page < SEARCH_MAX_PAGES; page++) {
+    const query = new URLSearchParams({
+      query: flagKey,
+      lifecycle: 'IS:archived',
+      limit: String(SEARCH_PAGE),
+      offset: String(page * SEARCH_PAGE),
+    });
+    const path = `/api/admin/search/features?${query.toString()}`;
+    const body = await getJson(opts, path);
+    if (!isObject(body) || !Array.isArray(body.features)) throw unavailable(`unexpected search body from ${path}`);
+    const found = (body.features as unknown[]).find(
+      (f) => isObject(f) && f.name === flagKey && f.archivedAt !== null && f.archivedAt !== undefined,
+    );
+    if (isObject(found)) return archivedState(found);
+    const total = typeof body.total === 'number' ? body.total : 0;
+    if ((page + 1) * SEARCH_PAGE >= total) return { exists: false };
+  }
+  throw unavailable(`archived flag ${flagKey} not found within ${SEARCH_MAX_PAGES * SEARCH_PAGE} search results`);
+}
+
+function archivedState(f: Record<string, unknown>): UnleashFlagState {
+  const environments: Record<string, UnleashEnvironmentState> = {};
+  for (const env of Array.isArray(f.environments) ? (f.environments as unknown[]) : []) {
+    if (isObject(env) && typeof env.name === 'string') environments[env.name] = { enabled: env.enabled === true };
+  }
+  return {
+    exists: true,
+    project: stringOr(f.project),
+    name: String(f.name),
+    type: stringOr(f.type),
+    archived: true,
+    stale: f.stale === true,
+    environments,
+  };
+}
+
+/**
+ * The parsed JSON at `path`, or undefined when Unleash says the flag is not there. A 404 that is not
+ * Unleash's own "no such feature" (a wrong base URL, another server) is an error, not an absent flag.
+ */
+async function getJson(opts: ReadStateOptions, path: string): Promise<unknown> {
+  const url = opts.baseUrl.replace(/\/+$/, '') + path;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      headers: { authorization: opts.token, accept: 'application/json' },
+      signal: AbortSignal.timeout(opts.timeoutMs),
+      redirect: 'error',
+    });
+  } catch (err) {
+    throw unavailable(`Unleash did not answer ${path}: ${(err as Error).message}`, err);
+  }
+  if (res.status === 404) {
+    const body: unknown = await res.json().catch(() => undefined);
+    if (isObject(body) && body.name === 'NotFoundError' && !String(body.message).startsWith(UNKNOWN_PATH)) {
+      return undefined;
+    }
+    throw unavailable(`Unleash has no route ${path}; check the base URL`, undefined, { status: 404 });
+  }
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw unavailable(`Unleash answered ${res.status} to ${path}`, undefined, { status: res.status });
+  }
+  try {
+    return await res.json();
+  } catch (err) {
+    throw unavailable(`Unleash sent an unreadable body for ${path}`, err);
+  }
+}
+
+function unavailable(message: string, cause?: unknown, details: Record<string, unknown> = {}): FlaggateError {
+  return new FlaggateError('ADAPT_STATE_UNAVAILABLE', message, { cause, details });
+}
+
+function stringOr(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}

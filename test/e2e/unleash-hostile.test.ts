@@ -1,0 +1,93 @@
+/**
+ * Hostile encodings sent on raw sockets through flaggate to a real Unleash 8.2: each would once
+ * have made Unleash apply another change than the one the policy decided and the ledger recorded.
+ * Every one must now be refused, recorded, and leave Unleash as it was.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestFlaggate } from '../support/flaggate.js';
+import { sendRaw } from '../support/raw-socket.js';
+import { unleashAdmin, type UnleashServer } from '../support/unleash.js';
+import { auditEntries, startUnleashSidecar } from '../support/unleash-sidecar.js';
+
+let stop: (() => Promise<void>) | undefined;
+let unleash: UnleashServer | undefined;
+let app: TestFlaggate | undefined;
+let release: string;
+let auditor: string;
+
+const FEATURES = '/api/admin/projects/default/features';
+const FLAG = 'payments.instant-payouts';
+
+const flagState = () => unleashAdmin(unleash!, 'GET', `${FEATURES}/${FLAG}`);
+
+function head(method: string, target: string, token: string, extra: string[] = []): string {
+  return [`${method} ${target} HTTP/1.1`, 'host: 127.0.0.1', `authorization: Bearer ${token}`, 'x-flaggate-reason: r', 'x-flaggate-ticket: CHG-1', ...extra].join('\r\n');
+}
+
+beforeAll(async () => {
+  ({ unleash, app, stop } = await startUnleashSidecar());
+  [release, auditor] = await Promise.all([app.token('riley', 'release_engineer'), app.token('ada', 'auditor')]);
+  await unleashAdmin(unleash, 'POST', FEATURES, { name: FLAG, type: 'release', description: 'before' });
+  await unleashAdmin(unleash, 'POST', `${FEATURES}/${FLAG}/environments/development/strategies`, {
+    name: 'flexibleRollout', parameters: { rollout: '10', stickiness: 'default', groupId: FLAG },
+  });
+}, 240_000);
+
+afterAll(async () => {
+  await stop?.();
+}, 60_000);
+
+describe('hostile requests through flaggate to a real Unleash', () => {
+  it.each([
+    { name: 'a fragment that would turn a strategy delete into a feature archive', method: 'DELETE',
+      target: `${FEATURES}/${FLAG}#/environments/development/strategies/s1`, code: 'ADAPT_TARGET_REFUSED' },
+    { name: 'a fragment hiding a second query value', method: 'POST',
+      target: `${FEATURES}/${FLAG}/environments/development/on?shouldActivateDisabledStrategies=false#&shouldActivateDisabledStrategies=true`, code: 'ADAPT_TARGET_REFUSED' },
+    { name: 'a duplicated query parameter', method: 'POST',
+      target: `${FEATURES}/${FLAG}/environments/development/on?shouldActivateDisabledStrategies=false&shouldActivateDisabledStrategies=true`, code: 'ADAPT_QUERY_REFUSED' },
+  ])('refuses $name and Unleash is unchanged', async ({ method, target, code }) => {
+    const before = await flagState();
+    const res = await sendRaw(app!.proxyUrl, head(method, target, release));
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ code });
+    const after = await flagState();
+    expect(after.archived ?? false).toBe(false);
+    expect(after.environments).toEqual(before.environments);
+    const id = /x-flaggate-decision-id: ([0-9a-f-]+)/i.exec(res.headers)?.[1];
+    const mine = (await auditEntries(app!, auditor)).filter((e) => e.decision_id === id);
+    expect(mine).toMatchObject([{ entry_type: 'change.decision', decision: { allow: false, error_code: code } }]);
+  });
+
+  it('refuses a body whose charset Unleash would read as UTF-7, and no second name appears', async () => {
+    // body-parser takes the last charset; "+ACIALAAi-name+ACI-:+ACI-payments.evil" is `","name":"payments.evil` in UTF-7.
+    const body = '{"name":"harmless.flag","description":"+ACIALAAi-name+ACI-:+ACI-payments.evil+ACI-"}';
+    const res = await sendRaw(app!.proxyUrl, head('POST', FEATURES, release, ['content-type: application/json; charset=utf-8; charset=utf-7']), body);
+    expect(res.status).toBe(415);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' });
+    const evil = await fetch(`${unleash!.url}${FEATURES}/payments.evil`, { headers: { authorization: unleash!.adminToken } });
+    expect(evil.status).toBe(404);
+    const harmless = await fetch(`${unleash!.url}${FEATURES}/harmless.flag`, { headers: { authorization: unleash!.adminToken } });
+    expect(harmless.status).toBe(404);
+  });
+
+  it('forwards an oddly spelled allowed change as the canonical request it recorded', async () => {
+    await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.v4', type: 'release', description: 'before' });
+    const res = await sendRaw(
+      app!.proxyUrl,
+      head('PUT', '/API/Admin/Projects/default/Features/search%2Ev4/', release, [
+        'content-type: Application/JSON; charset="utf-8"',
+        'forwarded: for=10.0.0.1;host=evil',
+        'x-forwarded-host: evil.example',
+      ]),
+      JSON.stringify({ description: 'after' }),
+    );
+    expect(res.status).toBe(200);
+    const state = await unleashAdmin(unleash!, 'GET', `${FEATURES}/search.v4`);
+    expect(state.description).toBe('after');
+    const id = /x-flaggate-decision-id: ([0-9a-f-]+)/i.exec(res.headers)?.[1];
+    const mine = (await auditEntries(app!, auditor)).filter((e) => e.decision_id === id);
+    expect(mine.map((e) => e.entry_type)).toEqual(['change.decision', 'change.outcome']);
+    expect(mine[0]).toMatchObject({ flag_key: 'search.v4', request: { method: 'PUT', path: `${FEATURES}/search.v4` }, new_state: { description: 'after' } });
+    expect(mine[1]).toMatchObject({ outcome: { status: 'applied' } });
+  });
+});

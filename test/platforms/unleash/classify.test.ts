@@ -1,0 +1,259 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { classifyUnleash, writeRoutes } from '../../../src/platforms/unleash/index.js';
+import type { RawRequest } from '../../../src/intercept/raw-request.js';
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+const P = '/api/admin/projects/default/features';
+
+function request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): RawRequest {
+  const bytes =
+    body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  return {
+    method,
+    path,
+    headers: body === undefined ? headers : { ...JSON_TYPE, ...headers },
+    body: bytes,
+    bodySha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}
+
+const strategyBody = {
+  name: 'flexibleRollout',
+  parameters: { rollout: '25', stickiness: 'default', groupId: 'checkout' },
+  constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'] }],
+  segments: [3],
+};
+const normalizedStrategy = { ...strategyBody, rollout: 25 };
+const patch = [{ op: 'replace', path: '/description', value: 'new' }];
+
+interface WriteCase {
+  name: string;
+  method: string;
+  path: string;
+  body: unknown;
+  headers?: Record<string, string>;
+  want: Record<string, unknown>;
+  /** The target forwarded, when it is not the path as sent. */
+  target?: string;
+}
+
+const writeCases: WriteCase[] = [
+    { name: 'POST features is flag.create, key from body', method: 'POST', path: P, body: { name: 'checkout', type: 'release' },
+      want: { action: 'flag.create', project: 'default', flagKey: 'checkout', environment: '*', newState: { name: 'checkout', type: 'release' } } },
+    { name: 'PUT feature is flag.update', method: 'PUT', path: `${P}/checkout`, body: { description: 'd' },
+      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', newState: { description: 'd' } } },
+    { name: 'PATCH feature is flag.update with the patch', method: 'PATCH', path: `${P}/checkout`, body: patch,
+      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', newState: { patch } } },
+    { name: 'DELETE feature is flag.archive', method: 'DELETE', path: `${P}/checkout`, body: undefined,
+      want: { action: 'flag.archive', flagKey: 'checkout', environment: '*', newState: { archived: true } } },
+    { name: 'DELETE archive/:feature is flag.delete', method: 'DELETE', path: '/api/admin/archive/checkout', body: undefined,
+      want: { action: 'flag.delete', project: undefined, flagKey: 'checkout', environment: '*', newState: { deleted: true } } },
+    { name: 'POST archive/revive/:feature is flag.revive', method: 'POST', path: '/api/admin/archive/revive/checkout', body: undefined,
+      want: { action: 'flag.revive', project: undefined, flagKey: 'checkout', environment: '*', newState: { archived: false } } },
+    { name: 'POST .../on is flag.enable', method: 'POST', path: `${P}/checkout/environments/production/on`, body: undefined,
+      want: { action: 'flag.enable', flagKey: 'checkout', environment: 'production', newState: { enabled: true } } },
+    { name: 'POST .../off is flag.disable', method: 'POST', path: `${P}/checkout/environments/development/off`, body: undefined,
+      want: { action: 'flag.disable', flagKey: 'checkout', environment: 'development', newState: { enabled: false } } },
+    { name: 'POST .../strategies is strategy.create with a numeric rollout', method: 'POST',
+      path: `${P}/checkout/environments/production/strategies`, body: strategyBody,
+      want: { action: 'strategy.create', flagKey: 'checkout', environment: 'production', newState: normalizedStrategy } },
+    { name: 'POST .../strategies fills missing lists', method: 'POST',
+      path: `${P}/checkout/environments/production/strategies`, body: { name: 'default' },
+      want: { action: 'strategy.create', newState: { name: 'default', parameters: {}, constraints: [], segments: [] } } },
+    { name: 'PUT .../strategies/:id is strategy.update, id from the path', method: 'PUT',
+      path: `${P}/checkout/environments/production/strategies/s-1`, body: { ...strategyBody, id: 'other' },
+      want: { action: 'strategy.update', environment: 'production', newState: { ...normalizedStrategy, id: 's-1' } } },
+    { name: 'PATCH .../strategies/:id is strategy.update with the patch', method: 'PATCH',
+      path: `${P}/checkout/environments/production/strategies/s-1`, body: patch,
+      want: { action: 'strategy.update', environment: 'production', newState: { id: 's-1', patch } } },
+    { name: 'DELETE .../strategies/:id is strategy.delete', method: 'DELETE',
+      path: `${P}/checkout/environments/production/strategies/s-1`, body: undefined,
+      want: { action: 'strategy.delete', environment: 'production', newState: { id: 's-1', deleted: true } } },
+    { name: 'literal segments match case-insensitively, as Express does', method: 'post',
+      path: '/API/Admin/Projects/default/Features/checkout/Environments/production/ON', body: undefined,
+      want: { action: 'flag.enable', project: 'default', flagKey: 'checkout', environment: 'production' },
+      target: `${P}/checkout/environments/production/on` },
+    { name: 'one trailing slash is ignored, as Express does', method: 'POST', path: `${P}/checkout/environments/production/on/`,
+      body: undefined, want: { action: 'flag.enable', flagKey: 'checkout' }, target: `${P}/checkout/environments/production/on` },
+    { name: 'parameters are percent-decoded', method: 'POST', path: '/api/admin/projects/my%20proj/features/a%2Eb/environments/prod%2Dx/on',
+      body: undefined, want: { action: 'flag.enable', project: 'my proj', flagKey: 'a.b', environment: 'prod-x' },
+      target: '/api/admin/projects/my%20proj/features/a.b/environments/prod-x/on' },
+    { name: 'a declared query parameter joins the new state', method: 'POST',
+      path: `${P}/checkout/environments/production/on?shouldActivateDisabledStrategies=true`, body: undefined,
+      want: { action: 'flag.enable', newState: { enabled: true, query: { shouldActivateDisabledStrategies: 'true' } } } },
+    { name: 'a query value is re-encoded, "+" read as a space', method: 'POST',
+      path: `${P}/checkout/environments/production/on?shouldActivateDisabledStrategies=a+b%21`, body: undefined,
+      want: { newState: { enabled: true, query: { shouldActivateDisabledStrategies: 'a b!' } } },
+      target: `${P}/checkout/environments/production/on?shouldActivateDisabledStrategies=a%20b!` },
+    { name: 'content-type parameters utf-8 are accepted', method: 'PUT', path: `${P}/checkout`, body: { stale: true },
+      headers: { 'content-type': 'Application/JSON; charset="UTF-8"' }, want: { action: 'flag.update', newState: { stale: true } } },
+    { name: 'a body-less action takes an empty object, and forwards no body', method: 'POST', path: `${P}/checkout/environments/production/on`,
+      body: {}, want: { action: 'flag.enable', newState: { enabled: true } } },
+];
+
+describe('classifyUnleash', () => {
+  it.each(writeCases)('$name', ({ method, path, body, headers, want, target }) => {
+    const req = request(method, path, body, headers);
+    const got = classifyUnleash(req);
+    expect(got.kind).toBe('write');
+    if (got.kind !== 'write') return;
+    // Key by key, so an expected `undefined` (no project on archive routes) is checked too.
+    const expected: Record<string, unknown> = { platform: 'unleash', project: 'default', ...want };
+    for (const [key, value] of Object.entries(expected)) {
+      expect(got.change[key as keyof typeof got.change], key).toEqual(value);
+    }
+    // The entry describes exactly the request that is forwarded, rebuilt by flaggate.
+    expect(got.forward.target).toBe(target ?? path);
+    expect(got.change.request).toEqual({ method: method.toUpperCase(), path: got.forward.target, bodySha256: got.forward.bodySha256 });
+    const bodyless = writeRoutes.find((r) => r.action === got.change.action)?.body === 'none';
+    expect(got.forward.body).toEqual(bodyless ? Buffer.alloc(0) : req.body);
+    expect(got.forward.contentType).toBe(bodyless ? null : 'application/json');
+  });
+
+  it('has a case for every route in the table', () => {
+    const tested = new Set(writeCases.map((c) => `${c.method.toUpperCase()} ${String(c.want.action)}`));
+    for (const r of writeRoutes) expect(tested).toContain(`${r.method} ${r.action}`);
+  });
+
+  it.each([
+    { name: 'a feature', method: 'GET', path: `${P}/checkout`, want: { project: 'default', flagKey: 'checkout' } },
+    { name: 'an environment', method: 'GET', path: `${P}/checkout/environments/production?x=1`,
+      want: { project: 'default', flagKey: 'checkout', environment: 'production' } },
+    { name: 'a project list (HEAD)', method: 'HEAD', path: P, want: { project: 'default' } },
+    { name: 'anything else under /api/', method: 'GET', path: '/api/client/features', want: {} },
+  ])('classifies GET and HEAD of $name as a read', ({ method, path, want }) => {
+    expect(classifyUnleash(request(method, path))).toMatchObject({
+      kind: 'read',
+      read: { platform: 'unleash', action: 'flag.read', ...want },
+      forward: { method, target: path, contentType: null, body: Buffer.alloc(0) },
+    });
+  });
+
+  it.each([
+    { name: 'a clone', method: 'POST', path: `${P}/checkout/clone`, body: { name: 'c2' } },
+    { name: 'a bulk enable', method: 'POST', path: '/api/admin/projects/default/bulk_features/environments/production/on', body: { features: ['a'] } },
+    { name: 'a strategy sort order', method: 'POST', path: `${P}/checkout/environments/production/strategies/set-sort-order`, body: {} },
+    { name: 'a legacy tag write', method: 'POST', path: '/api/admin/features/checkout/tags', body: { type: 'simple', value: 'x' } },
+    { name: 'an API token', method: 'POST', path: '/api/admin/api-tokens', body: { type: 'admin' } },
+    { name: 'a PUT on the feature list', method: 'PUT', path: P, body: {} },
+    { name: 'an OPTIONS request', method: 'OPTIONS', path: P, body: undefined },
+  ])('classifies $name as an unrecognized write', ({ method, path, body }) => {
+    expect(classifyUnleash(request(method, path, body))).toMatchObject({ kind: 'unrecognized', method, path });
+  });
+
+  it.each<{ name: string; body: unknown; headers: Record<string, string>; code: string; message?: RegExp }>([
+    { name: 'the body is not JSON', body: '{"name": ', headers: {}, code: 'ADAPT_BODY_MALFORMED', message: /not JSON: .+/ },
+    { name: 'the body is empty', body: Buffer.alloc(0), headers: {}, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'the body is a JSON array', body: [{ name: 'x' }], headers: {}, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'the body is not UTF-8', body: Buffer.from([0x7b, 0xff, 0x7d]), headers: {}, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'the body has no name', body: { type: 'release' }, headers: {}, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'the name has a control character', body: { name: 'a\u0000b' }, headers: {}, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'the name is ..', body: { name: '..' }, headers: {}, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'the body nests too deep', body: JSON.stringify({ name: 'x', d: JSON.parse('['.repeat(40) + ']'.repeat(40)) }),
+      headers: {}, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'the content type is text/plain', body: { name: 'x' }, headers: { 'content-type': 'text/plain' }, code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' },
+    { name: 'the content type is missing', body: { name: 'x' }, headers: { 'content-type': '' }, code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' },
+    { name: 'the content type is a +json variant', body: { name: 'x' }, headers: { 'content-type': 'application/json-patch+json' },
+      code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' },
+    { name: 'the charset is not UTF-8', body: { name: 'x' }, headers: { 'content-type': 'application/json; charset=utf-16le' },
+      code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' },
+    { name: 'the body is gzip-encoded', body: { name: 'x' }, headers: { 'content-encoding': 'gzip' }, code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' },
+  ])('rejects a flag.create when $name', ({ body, headers, code, message }) => {
+    const req = request('POST', P, body, headers);
+    expect(() => classifyUnleash(req)).toThrow(expect.objectContaining({ code, ...(message ? { message: expect.stringMatching(message) } : {}) }));
+  });
+
+  it.each([
+    { name: 'a PATCH body is an object', method: 'PATCH', path: `${P}/checkout`, body: { description: 'd' } },
+    { name: 'a PATCH operation is unknown', method: 'PATCH', path: `${P}/checkout`, body: [{ op: 'merge', path: '/x' }] },
+    { name: 'a PATCH is empty', method: 'PATCH', path: `${P}/checkout`, body: [] },
+    { name: 'strategy parameters are not an object', method: 'POST', path: `${P}/checkout/environments/production/strategies`,
+      body: { name: 'default', parameters: 'x' } },
+    { name: 'strategy constraints are not an array', method: 'POST', path: `${P}/checkout/environments/production/strategies`,
+      body: { name: 'default', constraints: {} } },
+    { name: 'the rollout is not a number', method: 'PUT', path: `${P}/checkout/environments/production/strategies/s-1`,
+      body: { name: 'flexibleRollout', parameters: { rollout: 'half' } } },
+  ])('rejects a write when $name', ({ method, path, body }) => {
+    expect(() => classifyUnleash(request(method, path, body))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+  });
+
+  it.each([
+    { name: 'the path is outside /api/', method: 'GET', path: '/health' },
+    { name: 'the path only starts like /api', method: 'POST', path: '/apix/admin/projects/default/features' },
+    { name: 'the path is the root', method: 'GET', path: '/' },
+    { name: 'a segment is empty', method: 'DELETE', path: `${P}//checkout` },
+    { name: 'a parameter hides an encoded slash', method: 'DELETE', path: `${P}/a%2Fb` },
+    { name: 'a parameter hides an encoded backslash', method: 'DELETE', path: `${P}/a%5Cb` },
+    { name: 'a parameter hides a NUL', method: 'DELETE', path: `${P}/a%00b` },
+    { name: 'a parameter hides a newline', method: 'GET', path: `${P}/a%0Ab` },
+    { name: 'the percent-encoding is broken', method: 'DELETE', path: `${P}/a%zzb` },
+    { name: 'the percent-encoding is a lone surrogate', method: 'DELETE', path: `${P}/%ED%A0%80` },
+  ])('rejects a request when $name', ({ method, path }) => {
+    expect(() => classifyUnleash(request(method, path))).toThrow(expect.objectContaining({ code: 'ADAPT_ROUTE_UNKNOWN' }));
+  });
+
+  it.each([
+    { name: 'the target is absolute-form', method: 'GET', path: 'http://unleash/api/admin/projects' },
+    { name: 'a fragment follows the flag', method: 'DELETE', path: `${P}/payments.instant-payouts#/environments/staging/strategies/s1` },
+    { name: 'a fragment hides in the query', method: 'POST', path: `${P}/x/environments/production/on?a=false#&a=true` },
+    { name: 'a backslash', method: 'DELETE', path: `${P}/a\\b` },
+    { name: 'a raw space', method: 'DELETE', path: `${P}/a b` },
+    { name: 'a raw non-ASCII character', method: 'DELETE', path: `${P}/caf\u00e9` },
+    { name: 'a segment is ..', method: 'POST', path: '/api/admin/projects/default/features/x/../../../archive/revive/y' },
+    { name: 'a segment is an encoded ..', method: 'POST', path: `${P}/%2e%2e/environments/production/on` },
+    { name: 'a segment is .', method: 'DELETE', path: `${P}/./checkout` },
+  ])('refuses the target when $name', ({ method, path }) => {
+    expect(() => classifyUnleash(request(method, path))).toThrow(expect.objectContaining({ code: 'ADAPT_TARGET_REFUSED' }));
+  });
+
+  it.each([
+    { name: 'a parameter the route does not take', path: `${P}/checkout?force=true`, method: 'DELETE' },
+    { name: 'a duplicated parameter', path: `${P}/x/environments/production/on?shouldActivateDisabledStrategies=false&shouldActivateDisabledStrategies=true`, method: 'POST' },
+    { name: 'an empty piece', path: `${P}/x/environments/production/on?shouldActivateDisabledStrategies=true&`, method: 'POST' },
+    { name: 'a bracketed key', path: `${P}/x/environments/production/on?shouldActivateDisabledStrategies[]=true`, method: 'POST' },
+    { name: 'a broken escape', path: `${P}/x/environments/production/on?shouldActivateDisabledStrategies=%zz`, method: 'POST' },
+    { name: 'a duplicated read parameter', path: `${P}?archived=false&archived=true`, method: 'GET' },
+  ])('refuses the query when it has $name', ({ method, path }) => {
+    expect(() => classifyUnleash(request(method, path))).toThrow(expect.objectContaining({ code: 'ADAPT_QUERY_REFUSED' }));
+  });
+
+  it.each([
+    { name: 'a duplicated charset (utf-7 last, as body-parser reads it)', type: 'application/json; charset=utf-8; charset=utf-7' },
+    { name: 'a duplicated charset (utf-8 last)', type: 'application/json; charset=utf-7; charset=utf-8' },
+    { name: 'a duplicated identical charset', type: 'application/json; charset=utf-8; charset=utf-8' },
+    { name: 'a charset with a quoted trick', type: 'application/json; charset="utf-8; charset=utf-7"' },
+    { name: 'another parameter', type: 'application/json; boundary=x' },
+    { name: 'a malformed header', type: 'application/json;;charset=utf-8' },
+  ])('refuses a JSON write whose media type has $name, with 415', ({ type }) => {
+    const req = request('PUT', `${P}/checkout`, { description: 'd' }, { 'content-type': type });
+    expect(() => classifyUnleash(req)).toThrow(expect.objectContaining({ code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED', status: 415 }));
+  });
+
+  it.each([
+    { name: 'a key appears twice', body: '{"name":"safe","name":"payments.evil"}' },
+    { name: 'an escaped key repeats a plain one', body: '{"name":"safe","\\u006eame":"payments.evil"}' },
+    { name: 'a number overflows to Infinity', body: '{"name":"x","description":1e999}' },
+    { name: 'a string holds a lone surrogate', body: '{"name":"x","description":"\\ud800"}' },
+    { name: 'a body starts with a byte-order mark', body: '\ufeff{"name":"x"}' },
+    { name: 'a body-less route gets a body', body: '{"enabled":false}', path: `${P}/x/environments/production/on` },
+  ])('refuses a body where $name', ({ body, path }) => {
+    const req = request('POST', path ?? P, body);
+    expect(() => classifyUnleash(req)).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+  });
+
+  it('keeps the JSON parser message as the reason for a malformed body', () => {
+    try {
+      classifyUnleash(request('POST', P, '{"name": "x",}'));
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'ADAPT_BODY_MALFORMED' });
+      expect((err as Error).cause).toBeInstanceOf(SyntaxError);
+    }
+  });
+
+  it('ignores a top-level rollout that is not derived from the parameters', () => {
+    const got = classifyUnleash(request('POST', `${P}/checkout/environments/production/strategies`, { name: 'default', rollout: 0 }));
+    expect(got.kind === 'write' && got.change.newState).toEqual({ name: 'default', parameters: {}, constraints: [], segments: [] });
+  });
+});

@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FlagChange, PlatformAdapter } from '../../../src/platforms/index.js';
+import { createUnleashAdapter, type UnleashFlagState } from '../../../src/platforms/unleash/index.js';
+import type { RawRequest } from '../../../src/intercept/raw-request.js';
+import { freePort, startPostgres, type PgCluster } from '../../support/postgres.js';
+import { startUnleash, type UnleashServer } from '../../support/unleash.js';
+
+let pg: PgCluster | undefined;
+let unleash: UnleashServer;
+let adapter: PlatformAdapter;
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  unleash = await startUnleash({ databaseUrl: pg.url() });
+  adapter = createUnleashAdapter({ baseUrl: unleash.url, token: unleash.adminToken, timeoutMs: 5_000 });
+}, 180_000);
+
+afterAll(async () => {
+  await unleash?.stop();
+  await pg?.stop();
+}, 60_000);
+
+const P = '/api/admin/projects/default/features';
+
+/** Calls Unleash directly, as an operator would, bypassing flaggate. */
+async function admin(method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(unleash.url + path, {
+    method,
+    headers: { authorization: unleash.adminToken, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** The change the adapter itself makes of a request, as the pipeline would see it. */
+function changeFor(method: string, path: string, body?: unknown): FlagChange {
+  const bytes = Buffer.from(body === undefined ? '' : JSON.stringify(body));
+  const req: RawRequest = {
+    method,
+    path,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: bytes,
+    bodySha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+  const c = adapter.classify(req);
+  if (c.kind !== 'write') throw new TypeError(`not a write: ${method} ${path}`);
+  return c.change;
+}
+
+const read = async (change: FlagChange): Promise<UnleashFlagState> => (await adapter.readState(change)) as UnleashFlagState;
+
+async function createFlag(name: string): Promise<void> {
+  await admin('POST', P, { name, type: 'release' });
+}
+
+describe('readState', () => {
+  it('reports { exists: false } for a flag that does not exist', async () => {
+    expect(await read(changeFor('POST', P, { name: 'never-created' }))).toEqual({ exists: false });
+    expect(await read(changeFor('POST', `${P}/never-created/environments/production/on`))).toEqual({ exists: false });
+  });
+
+  it('reads a flag created directly on Unleash, every environment, for a feature-level change', async () => {
+    await createFlag('fresh.flag');
+    expect(await read(changeFor('PUT', `${P}/fresh.flag`, { description: 'x' }))).toEqual({
+      exists: true,
+      project: 'default',
+      name: 'fresh.flag',
+      type: 'release',
+      archived: false,
+      stale: false,
+      environments: {
+        development: { enabled: false, strategies: [] },
+        production: { enabled: false, strategies: [] },
+      },
+    });
+  });
+
+  it('reflects enable and disable made directly on Unleash, for that environment only', async () => {
+    await createFlag('toggled');
+    const enable = changeFor('POST', `${P}/toggled/environments/production/on`);
+    await admin('POST', `${P}/toggled/environments/production/on`);
+    expect((await read(enable)).environments).toEqual({ production: { enabled: true, strategies: expect.any(Array) } });
+    await admin('POST', `${P}/toggled/environments/production/off`);
+    expect((await read(enable)).environments?.production?.enabled).toBe(false);
+  });
+
+  it('reflects strategy create, update and delete made directly on Unleash', async () => {
+    await createFlag('rolled');
+    const strategies = `${P}/rolled/environments/production/strategies`;
+    const created = (await admin('POST', strategies, {
+      name: 'flexibleRollout',
+      parameters: { rollout: '25', stickiness: 'default', groupId: 'rolled' },
+      constraints: [{ contextName: 'userId', operator: 'IN', values: ['u1'] }],
+    })) as { id: string };
+    const change = changeFor('PUT', `${strategies}/${created.id}`, { name: 'flexibleRollout', parameters: { rollout: '50' } });
+    expect(change.newState).toMatchObject({ id: created.id, rollout: 50 });
+
+    expect((await read(change)).environments?.production?.strategies).toEqual([
+      {
+        id: created.id,
+        name: 'flexibleRollout',
+        parameters: { rollout: '25', stickiness: 'default', groupId: 'rolled' },
+        constraints: [{ contextName: 'userId', operator: 'IN', values: ['u1'] }],
+        segments: [],
+        disabled: false,
+      },
+    ]);
+    await admin('PUT', `${strategies}/${created.id}`, {
+      name: 'flexibleRollout',
+      parameters: { rollout: '50', stickiness: 'default', groupId: 'rolled' },
+    });
+    const [updated] = (await read(change)).environments?.production?.strategies ?? [];
+    expect(updated).toMatchObject({ id: created.id, parameters: { rollout: '50' }, constraints: [] });
+    await admin('DELETE', `${strategies}/${created.id}`);
+    expect((await read(change)).environments?.production?.strategies).toEqual([]);
+  });
+
+  it('reads an archived flag for flag.delete and flag.revive, and not as a live flag', async () => {
+    await createFlag('retired');
+    await createFlag('retired_not');
+    await admin('POST', `${P}/retired/environments/development/on`);
+    await admin('DELETE', `${P}/retired`);
+
+    const archived = {
+      exists: true, project: 'default', name: 'retired', type: 'release', archived: true, stale: false,
+      environments: { development: { enabled: true }, production: { enabled: false } },
+    };
+    expect(await read(changeFor('DELETE', '/api/admin/archive/retired'))).toEqual(archived);
+    expect(await read(changeFor('POST', '/api/admin/archive/revive/retired'))).toEqual(archived);
+    expect(await read(changeFor('DELETE', `${P}/retired`))).toEqual({ exists: false });
+    // A live flag whose name contains the archived one's is not in the archive.
+    expect(await read(changeFor('DELETE', '/api/admin/archive/retired_not'))).toEqual({ exists: false });
+
+    await admin('POST', '/api/admin/archive/revive/retired');
+    expect(await read(changeFor('DELETE', '/api/admin/archive/retired'))).toEqual({ exists: false });
+  });
+
+  it('rejects with ADAPT_STATE_UNAVAILABLE when nothing listens on the port', async () => {
+    const closed = createUnleashAdapter({ baseUrl: `http://127.0.0.1:${await freePort()}`, token: 'x', timeoutMs: 2_000 });
+    const change = changeFor('POST', `${P}/fresh.flag/environments/production/on`);
+    const err: unknown = await closed.readState(change).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
+    expect((err as Error).cause).toBeDefined();
+  });
+
+  it('rejects with ADAPT_STATE_UNAVAILABLE when Unleash refuses the token', async () => {
+    const wrong = createUnleashAdapter({ baseUrl: unleash.url, token: '*:*.not-a-token', timeoutMs: 5_000 });
+    await expect(wrong.readState(changeFor('PUT', `${P}/fresh.flag`, {}))).rejects.toMatchObject({
+      code: 'ADAPT_STATE_UNAVAILABLE',
+      details: { status: 401 },
+    });
+  });
+
+  it('rejects with ADAPT_STATE_UNAVAILABLE when the base URL names a path Unleash does not have', async () => {
+    const lost = createUnleashAdapter({ baseUrl: `${unleash.url}/elsewhere`, token: unleash.adminToken, timeoutMs: 5_000 });
+    await expect(lost.readState(changeFor('PUT', `${P}/fresh.flag`, {}))).rejects.toMatchObject({
+      code: 'ADAPT_STATE_UNAVAILABLE',
+      details: { status: 404 },
+    });
+  });
+});
