@@ -4,7 +4,7 @@
  * event names the slot, and so the variant, that caused it; events on any other name are strays.
  */
 import { randomBytes } from 'node:crypto';
-import { writeRoutes } from '../../../../src/adapters/unleash/routes.js';
+import { writeRoutes } from '../../../../src/platforms/unleash/routes.js';
 import { unleashAdmin, type UnleashServer } from '../../unleash.js';
 import type { DifferentialPlatform, Observation } from '../platform.js';
 import { compareUnleash, type UnleashEvent } from './compare.js';

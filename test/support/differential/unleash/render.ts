@@ -2,7 +2,7 @@
  * Turns a generated variant into the bytes sent on the socket: the path with its encodings, the
  * query, the Content-Type lines and the body, written with the JSON and charset tricks it carries.
  */
-import { writeRoutes, type WriteRoute } from '../../../../src/adapters/unleash/routes.js';
+import { writeRoutes, type WriteRoute } from '../../../../src/platforms/unleash/routes.js';
 import type { RawHttpRequest } from '../../raw-http.js';
 import { FLAG_TYPES, type BodyTricks, type UnleashSpec } from './variants.js';
 

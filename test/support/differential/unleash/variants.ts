@@ -4,7 +4,7 @@
  * ways an attacker would pick to make flaggate and Unleash read it differently.
  */
 import fc from 'fast-check';
-import { writeRoutes } from '../../../../src/adapters/unleash/routes.js';
+import { writeRoutes } from '../../../../src/platforms/unleash/routes.js';
 
 /** How the path is written. */
 export interface PathTricks {
