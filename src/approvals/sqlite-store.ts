@@ -96,7 +96,7 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
       const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_entries'").get();
       if (!table) return [];
       return db
-        .prepare<[string], StoredRow>("SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE json_extract(body, '$.change_request_id') = ? ORDER BY seq")
+        .prepare<[string], StoredRow>("SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE json_extract(CASE WHEN json_valid(body) THEN body END, '$.change_request_id') = ? ORDER BY seq")
         .all(id)
         .map(rowToEntry);
     },

@@ -50,8 +50,10 @@ CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
   BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
   BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
+-- Held changes are checked against their entries; a body that is not JSON (tampering) must not
+-- make the index fail, so the expression guards with json_valid (verify reports the tampering).
 CREATE INDEX IF NOT EXISTS audit_entries_change_request
-  ON audit_entries (json_extract(body, '$.change_request_id')) WHERE json_extract(body, '$.change_request_id') IS NOT NULL;
+  ON audit_entries (json_extract(CASE WHEN json_valid(body) THEN body END, '$.change_request_id'));
 CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS sink_cursors (sink TEXT PRIMARY KEY, acked_seq INTEGER NOT NULL) STRICT;
 `;

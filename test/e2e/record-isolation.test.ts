@@ -104,8 +104,10 @@ describe('group commit isolation under load', () => {
     const standIns = entries.filter((e) => (e.unrecorded ?? null) !== null);
     expect(standIns.length).toBeGreaterThan(0);
     // Refused as unrecordable, or earlier by the policy engine that cannot read the input either.
-    for (const p of poisoned.filter((q) => q.authenticated)) expect(['AUDIT_ENTRY_UNRECORDABLE', 'POLICY_EVAL_FAILED'], p.poison).toContain(p.code);
-    expect(poisoned.filter((p) => p.code === 'AUDIT_ENTRY_UNRECORDABLE').length).toBeGreaterThan(0);
+    // Strict parsing refuses most poisons at adapt; what gets past it is recorded as a capped stand-in.
+    for (const p of poisoned.filter((q) => q.authenticated)) {
+      expect(['AUDIT_ENTRY_UNRECORDABLE', 'POLICY_EVAL_FAILED', 'ADAPT_BODY_MALFORMED', 'ADAPT_QUERY_REFUSED'], p.poison).toContain(p.code);
+    }
 
     // Nothing unrecorded reached the platform.
     const after = JSON.parse(readFileSync(`${app.dataDir}/flags.flagd.json`, 'utf8')) as { flags: Record<string, unknown> };
