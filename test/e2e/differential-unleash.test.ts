@@ -27,7 +27,14 @@ beforeAll(async () => {
   // Unleash allows 15 feature searches a minute; flaggate reads archived flags through that search,
   // and thousands of variants in minutes would be refused for it rather than compared.
   unleash = await startUnleash({ databaseUrl: pg.url(), env: { SEARCH_FEATURES_RATE_LIMIT_PER_MINUTE: '1000000' } });
-  app = await startTestFlaggate({ 'platform.name': 'unleash', 'platform.targetUrl': unleash.url, 'platform.targetToken': unleash.adminToken });
+  app = await startTestFlaggate({
+    'platform.name': 'unleash',
+    'platform.targetUrl': unleash.url,
+    'platform.targetToken': unleash.adminToken,
+    // Every refusal recorded one by one (not summarized per window), so each variant has its entry.
+    'audit.refusals.perSecond': 1_000_000,
+    'audit.refusals.burst': 1_000_000,
+  });
 }, 240_000);
 
 afterAll(async () => {
