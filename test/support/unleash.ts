@@ -28,6 +28,8 @@ export interface StartUnleashOptions {
   databaseUrl: string;
   /** How long the first start (schema migration included) may take. */
   startTimeoutMs?: number;
+  /** Extra environment for the server, e.g. Unleash's rate limits. */
+  env?: Record<string, string>;
 }
 
 const live = new Set<ChildProcess>();
@@ -87,6 +89,7 @@ export async function startUnleash(opts: StartUnleashOptions): Promise<UnleashSe
       CHECK_VERSION: 'false',
       NODE_ENV: 'production',
       TZ: 'UTC',
+      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

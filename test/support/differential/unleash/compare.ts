@@ -1,0 +1,180 @@
+/**
+ * Per-route comparison of a ledger entry with what Unleash recorded in its own event log for the
+ * same slot: the action (event types), flag key, environment and the new state the entry claims.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { LedgerView } from '../platform.js';
+import { ACTIVATE_KEY } from './render.js';
+
+/** An Unleash event as its event search returns it. */
+export interface UnleashEvent {
+  id: number;
+  type: string;
+  featureName: string | null;
+  project: string | null;
+  environment: string | null;
+  data: Record<string, unknown> | null;
+  preData: Record<string, unknown> | null;
+}
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Same value once both are written as JSON (so `-0` and `0`, or key order, do not count). */
+function sameJson(a: unknown, b: unknown): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a ?? null)), JSON.parse(JSON.stringify(b ?? null)));
+}
+
+/** Which Unleash event types each recorded action may produce; the first is required. */
+const eventsOf: Record<string, { required: string; allowed: string[] }> = {
+  'flag.create': { required: 'feature-created', allowed: [] },
+  'flag.update': { required: 'feature-metadata-updated', allowed: [] },
+  'flag.archive': { required: 'feature-archived', allowed: [] },
+  'flag.delete': { required: 'feature-deleted', allowed: [] },
+  'flag.revive': { required: 'feature-revived', allowed: [] },
+  // Enabling adds Unleash's default strategy to an environment without an active one.
+  'flag.enable': { required: 'feature-environment-enabled', allowed: ['feature-strategy-add', 'feature-strategy-update'] },
+  'flag.disable': { required: 'feature-environment-disabled', allowed: [] },
+  'strategy.create': { required: 'feature-strategy-add', allowed: [] },
+  // Unleash turns an environment off when its last active strategy goes.
+  'strategy.update': { required: 'feature-strategy-update', allowed: ['feature-environment-disabled'] },
+  'strategy.delete': { required: 'feature-strategy-remove', allowed: ['feature-environment-disabled'] },
+};
+
+/** Applies the replace operations of a JSON Patch to a copy of `doc` (the only op the kit sends). */
+function applyReplaces(doc: Json, ops: unknown): Json {
+  const out = structuredClone(doc);
+  for (const op of Array.isArray(ops) ? ops : []) {
+    if (!isObj(op) || op.op !== 'replace' || typeof op.path !== 'string') continue;
+    const parts = op.path.split('/').slice(1);
+    let at: Json = out;
+    for (const p of parts.slice(0, -1)) at = (at[p] = isObj(at[p]) ? at[p] : {}) as Json;
+    at[parts[parts.length - 1]!] = op.value;
+  }
+  return out;
+}
+
+/** The flag as Unleash holds it now; undefined when no live flag has that name. */
+export type ReadFlag = (flagKey: string) => Promise<Json | undefined>;
+
+/**
+ * Differences between a ledger entry whose outcome is `applied` and what Unleash did: the slot's
+ * events, then the flag's state read directly for the actions whose result shows there.
+ */
+export async function compareUnleash(view: LedgerView, events: readonly UnleashEvent[], readFlag: ReadFlag): Promise<string[]> {
+  const diffs = compareEvents(view, events);
+  return diffs.length > 0 ? diffs : compareState(view, await stateFor(view, readFlag));
+}
+
+async function stateFor(view: LedgerView, readFlag: ReadFlag): Promise<Json | undefined | 'skip'> {
+  const a = view.decision.action;
+  if (a === 'flag.delete' || a === 'flag.revive' || view.decision.flag_key === null) return 'skip';
+  return readFlag(view.decision.flag_key);
+}
+
+function compareState(view: LedgerView, flag: Json | undefined | 'skip'): string[] {
+  if (flag === 'skip') return [];
+  const d = view.decision;
+  if (d.action === 'flag.archive') return flag === undefined ? [] : [`ledger says ${d.flag_key} archived, Unleash still serves it`];
+  if (flag === undefined) return [`ledger says ${d.action} on ${d.flag_key}, Unleash has no such live flag`];
+  const ns = isObj(d.new_state) ? d.new_state : {};
+  const envs = Array.isArray(flag.environments) ? (flag.environments as Json[]) : [];
+  const env = envs.find((e) => e.name === d.environment);
+  switch (d.action) {
+    case 'flag.enable':
+    case 'flag.disable':
+      return env?.enabled === (d.action === 'flag.enable') ? [] : [`ledger says ${d.action} in ${d.environment}, Unleash state enabled=${String(env?.enabled)}`];
+    case 'flag.create':
+      return flag.type === (ns.type ?? 'release') ? [] : [`ledger says type ${JSON.stringify(ns.type)}, Unleash state ${JSON.stringify(flag.type)}`];
+    case 'strategy.create':
+    case 'strategy.update':
+    case 'strategy.delete': {
+      const strategies = Array.isArray(env?.strategies) ? (env.strategies as Json[]) : [];
+      const ids = strategies.map((s) => s.id);
+      if (d.action === 'strategy.delete') return ids.includes(ns.id) ? [`ledger says strategy ${String(ns.id)} deleted, Unleash still has it`] : [];
+      if (d.action === 'strategy.update' && !Array.isArray(ns.patch)) {
+        const s = strategies.find((x) => x.id === ns.id);
+        return s && sameJson(s.parameters, ns.parameters) ? [] : [`ledger says strategy ${String(ns.id)} has parameters ${JSON.stringify(ns.parameters)}, Unleash state ${JSON.stringify(s?.parameters)}`];
+      }
+      return [];
+    }
+    default:
+      return [];
+  }
+}
+
+function compareEvents(view: LedgerView, events: readonly UnleashEvent[]): string[] {
+  const d = view.decision;
+  const diffs: string[] = [];
+  const spec = eventsOf[d.action];
+  if (!spec) return [`ledger action ${d.action} has no comparison`];
+  const perEnvironment = d.environment !== null && d.environment !== '*';
+  for (const e of events) {
+    if (e.featureName !== d.flag_key) diffs.push(`event ${e.id} ${e.type} on flag ${e.featureName}, ledger says ${d.flag_key}`);
+    if (d.project !== null && e.project !== d.project) diffs.push(`event ${e.id} in project ${e.project}, ledger says ${d.project}`);
+    if (perEnvironment && e.environment !== d.environment) diffs.push(`event ${e.id} ${e.type} in environment ${e.environment}, ledger says ${d.environment}`);
+    if (e.type !== spec.required && !spec.allowed.includes(e.type)) diffs.push(`event ${e.id} ${e.type}, ledger says ${d.action}`);
+  }
+  const main = events.filter((e) => e.type === spec.required);
+  if (main.length !== 1) {
+    diffs.push(`${main.length} ${spec.required} events for ledger action ${d.action}`);
+    return diffs;
+  }
+  const event = main[0]!;
+  const ns = isObj(d.new_state) ? d.new_state : {};
+  const data = event.data ?? {};
+  const field = (name: string, want: unknown, got: unknown): void => {
+    if (!sameJson(want, got)) diffs.push(`${name}: ledger ${JSON.stringify(want)}, Unleash ${JSON.stringify(got)}`);
+  };
+  switch (d.action) {
+    case 'flag.create':
+      field('name', d.flag_key, data.name);
+      field('type', ns.type ?? 'release', data.type);
+      field('description', ns.description || null, data.description);
+      field('impressionData', ns.impressionData ?? false, data.impressionData);
+      break;
+    case 'flag.update': {
+      const want = Array.isArray(ns.patch) ? applyReplaces(event.preData ?? {}, ns.patch) : ns;
+      field('type', want.type ?? 'release', data.type);
+      field('description', want.description ?? null, data.description);
+      field('impressionData', want.impressionData ?? false, data.impressionData);
+      break;
+    }
+    case 'strategy.create':
+    case 'strategy.update': {
+      if (d.action === 'strategy.update') field('strategy id', ns.id, data.id);
+      const want = Array.isArray(ns.patch) ? applyReplaces(event.preData ?? {}, ns.patch) : ns;
+      field('strategy name', want.name, data.name);
+      field('parameters', want.parameters, data.parameters);
+      field('disabled', want.disabled ?? false, data.disabled);
+      field('title', want.title ?? null, data.title);
+      const constraints = (c: unknown): unknown =>
+        (Array.isArray(c) ? c : []).map((x: Json) => ({ contextName: x.contextName, operator: x.operator, values: x.values }));
+      field('constraints', constraints(want.constraints), constraints(data.constraints));
+      break;
+    }
+    case 'strategy.delete':
+      field('strategy id', ns.id, event.preData?.id);
+      break;
+    case 'flag.enable': {
+      // The query's activation flag: Unleash re-enables disabled strategies only when it reads 'true'.
+      const query = isObj(ns.query) ? ns.query : {};
+      const ledgerActivates = query[ACTIVATE_KEY] === 'true' || query[ACTIVATE_KEY] === true;
+      const unleashActivated = events.some((e) => e.type === 'feature-strategy-update' && e.preData?.disabled === true && e.data?.disabled === false);
+      const hadDisabled = previousStrategies(d.previous_state, d.environment).some((s) => isObj(s) && s.disabled === true);
+      if (hadDisabled && ledgerActivates !== unleashActivated) {
+        diffs.push(`activation of disabled strategies: ledger ${ledgerActivates}, Unleash ${unleashActivated}`);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return diffs;
+}
+
+function previousStrategies(previous: unknown, environment: string | null): unknown[] {
+  if (!isObj(previous) || !isObj(previous.environments) || environment === null) return [];
+  const env = previous.environments[environment];
+  return isObj(env) && Array.isArray(env.strategies) ? env.strategies : [];
+}
