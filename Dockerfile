@@ -6,7 +6,8 @@
 #
 # Stage 1 takes the pinned opa CLI from the official image; stage 2 builds the TypeScript and the
 # WASM policy bundle with it (and checks it equals the committed bundle); stage 3 is the runtime,
-# as a non-root user, with production dependencies only.
+# as a non-root user (uid 1000), with production dependencies only; it writes only to /var/lib/flaggate
+# (and /tmp), so it runs with a read-only root filesystem.
 
 ARG OPA_VERSION=1.22.2
 ARG NODE_VERSION=24
@@ -39,8 +40,9 @@ COPY --from=build --chown=root:root /src/node_modules ./node_modules
 COPY --from=build --chown=root:root /src/dist ./dist
 COPY --from=build --chown=root:root /src/bundles ./bundles
 COPY --from=build --chown=root:root /src/policies ./policies
-RUN mkdir -p /var/lib/flaggate && chown node:node /var/lib/flaggate
-USER node
+# The image's `node` user, by number: Kubernetes can only check runAsNonRoot against a numeric user.
+RUN mkdir -p /var/lib/flaggate && chown 1000:1000 /var/lib/flaggate
+USER 1000:1000
 VOLUME ["/var/lib/flaggate"]
 EXPOSE 8080 9090
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s \

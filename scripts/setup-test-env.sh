@@ -2,7 +2,8 @@
 # Prepares a machine (or a fresh clone) for the test suite; safe to run again, it only does what is missing:
 #   1. the pinned Unleash server in test/support/unleash-server (npm ci from its lockfile);
 #   2. PostgreSQL server binaries (initdb, pg_ctl, postgres), from Debian's packages when root;
-#   3. the pinned opa CLI (scripts/install-opa.sh).
+#   3. the pinned opa CLI (scripts/install-opa.sh);
+#   4. the deployment checkers: helm, hadolint, kubernetes-validate, promtool (scripts/install-deploy-tools.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 say() { echo "setup-test-env: $*"; }
@@ -47,3 +48,6 @@ fi
 
 # 3. opa.
 say "opa at $(bash "$root/scripts/install-opa.sh")"
+
+# 4. helm, hadolint, kubernetes-validate, promtool.
+bash "$root/scripts/install-deploy-tools.sh"

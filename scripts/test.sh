@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: what `npm test` runs and CI calls. Installs what the tests need first
-# (the pinned opa CLI, the Unleash test server, PostgreSQL binaries), then runs every check.
+# (the pinned opa CLI, the Unleash test server, PostgreSQL binaries, the deployment checkers), then runs
+# every check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,9 @@ bash scripts/opa.sh test -v policies/ | tail -n 3
 
 step "bundle freshness (bundles/ against policies/)"
 node scripts/build-policies.mjs --check
+
+step "deployment artefacts (helm lint/template, Kubernetes schemas, hadolint, promtool)"
+bash scripts/check-deploy.sh all
 
 step "unit, adversarial and end-to-end tests (vitest)"
 npx vitest run "$@"
