@@ -6,11 +6,15 @@ package flaggate.authz
 cfg := data.flaggate.config
 
 # Always defined: a request the rules below cannot evaluate is denied with a reason.
+# `hold_for_approvals` and `alerts` are what the sidecar acts on; `reasons` are for people and are
+# never parsed.
 default decision := {
 	"allow": false,
 	"reasons": ["denied by default: the request could not be evaluated"],
 	"required_approvals": 0,
 	"approver_roles": [],
+	"hold_for_approvals": false,
+	"alerts": [],
 }
 
 decision := {
@@ -18,22 +22,39 @@ decision := {
 	"reasons": reasons,
 	"required_approvals": approval_requirement.count,
 	"approver_roles": approval_requirement.roles,
+	"hold_for_approvals": hold_for_approvals,
+	"alerts": sort(alerts),
 }
 
-# Allowed only when some role grants the action and nothing else denies it.
+# Allowed only when some role grants the action, nothing else denies it and no approval is missing.
 default allow := false
 
 allow if {
 	count(grants) > 0
 	count(denials) == 0
+	count(missing_approvals) == 0
+}
+
+# Held rather than refused: approvals are the only thing missing. Any other denial refuses the change,
+# since no number of approvals could allow it.
+default hold_for_approvals := false
+
+hold_for_approvals if {
+	count(grants) > 0
+	count(denials) == 0
+	count(missing_approvals) > 0
 }
 
 # Alerts ride along with whatever was decided, so an allowed and a refused change both raise them.
-reasons := sort(((grants | approval_notes) | alerts)) if {
+alert_reasons := {sprintf("alert: %s", [a]) | some a in alerts}
+
+blocking := denials | missing_approvals
+
+reasons := sort(((grants | approval_notes) | alert_reasons)) if {
 	allow
-} else := sort(denials | alerts) if {
-	count(denials) > 0
-} else := array.concat(["no role grants this request"], sort(alerts))
+} else := sort(blocking | alert_reasons) if {
+	count(blocking) > 0
+} else := array.concat(["no role grants this request"], sort(alert_reasons))
 
 # Grants: one sentence per role of the actor that permits the action.
 grants contains sprintf("%s may write in %s", [role, env_class]) if {
@@ -123,8 +144,8 @@ denials contains sprintf("%s writes require a ticket (X-Flaggate-Ticket)", [env_
 	not has_ticket
 }
 
-# The "approval required:" prefix tells the sidecar to hold the change for approvals instead of refusing it.
-denials contains sprintf(
+# Kept apart from denials: when it is the only thing missing, the change is held (hold_for_approvals).
+missing_approvals contains sprintf(
 	"approval required: %s in %s needs %d approval(s) by %s other than the requester, %d present",
 	[input.change.flagKey, env_class, approval_requirement.count, concat(" or ", approval_requirement.roles), count(approvers)],
 ) if {

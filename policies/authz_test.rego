@@ -40,7 +40,7 @@ decide(req) := d if {
 
 test_flag_admin_writes_in_development if {
 	d := decide(write(["flag_admin"], "flag.create", "search.v2", "development"))
-	d == {"allow": true, "reasons": ["flag_admin may write in development"], "required_approvals": 0, "approver_roles": []}
+	d == {"allow": true, "reasons": ["flag_admin may write in development"], "required_approvals": 0, "approver_roles": [], "hold_for_approvals": false, "alerts": []}
 }
 
 test_flag_admin_writes_in_staging if {
@@ -50,6 +50,7 @@ test_flag_admin_writes_in_staging if {
 test_flag_admin_denied_in_production if {
 	d := decide(write(["flag_admin"], "flag.enable", "search.v2", "production"))
 	not d.allow
+	not d.hold_for_approvals
 	d.reasons == ["role flag_admin may not write in production"]
 }
 
@@ -187,7 +188,7 @@ test_unknown_role_may_not_read if {
 
 test_auditor_reads_audit_log if {
 	d := decide(access(["auditor"], "audit.read"))
-	d == {"allow": true, "reasons": ["auditor may read the audit log"], "required_approvals": 0, "approver_roles": []}
+	d == {"allow": true, "reasons": ["auditor may read the audit log"], "required_approvals": 0, "approver_roles": [], "hold_for_approvals": false, "alerts": []}
 }
 
 test_auditor_exports_audit_log if {
@@ -212,6 +213,8 @@ test_release_engineer_may_not_export if {
 test_critical_flag_in_production_needs_approval if {
 	d := decide(critical_prod([]))
 	not d.allow
+	d.hold_for_approvals
+	d.alerts == []
 	d.required_approvals == 1
 	d.approver_roles == ["release_engineer"]
 	d.reasons == ["approval required: payments.checkout in production needs 1 approval(s) by release_engineer other than the requester, 0 present"]
@@ -220,6 +223,7 @@ test_critical_flag_in_production_needs_approval if {
 test_critical_flag_approved_by_other_release_engineer if {
 	d := decide(critical_prod([approval("bob", ["release_engineer"])]))
 	d.allow
+	not d.hold_for_approvals
 	d.required_approvals == 1
 	d.reasons == ["approved by 1 of 1 required release_engineer", "release_engineer may write in production"]
 }
@@ -231,6 +235,7 @@ test_critical_flag_approval_by_mapped_group_counts if {
 test_self_approval_not_counted if {
 	d := decide(critical_prod([approval("alice", ["release_engineer"])]))
 	not d.allow
+	d.hold_for_approvals
 	d.required_approvals == 1
 }
 
@@ -292,11 +297,25 @@ test_non_critical_flag_needs_no_approval if {
 	d.required_approvals == 0
 }
 
+# A denial that also lacks approvals is refused, not held: no number of approvals could allow it.
 test_approval_reason_alongside_role_denial if {
 	d := decide(write(["qa"], "flag.enable", "payments.checkout", "production"))
 	not d.allow
+	not d.hold_for_approvals
 	d.required_approvals == 1
 	count(d.reasons) == 2
+}
+
+test_missing_ticket_and_approval_is_refused_not_held if {
+	req := json.remove(critical_prod([]), ["context/ticket"])
+	d := decide(req)
+	not d.allow
+	not d.hold_for_approvals
+	d.required_approvals == 1
+	d.reasons == [
+		"approval required: payments.checkout in production needs 1 approval(s) by release_engineer other than the requester, 0 present",
+		"production writes require a ticket (X-Flaggate-Ticket)",
+	]
 }
 
 # --- robustness
@@ -304,12 +323,15 @@ test_approval_reason_alongside_role_denial if {
 test_empty_input_denied_with_reasons if {
 	d := authz.decision with input as {}
 	not d.allow
+	not d.hold_for_approvals
+	d.alerts == []
 	d.reasons == ["actor holds no role", "request names no action"]
 }
 
 test_non_object_input_denied if {
 	d := authz.decision with input as "nope"
 	not d.allow
+	not d.hold_for_approvals
 	count(d.reasons) > 0
 }
 
@@ -322,6 +344,7 @@ test_action_of_unhandled_kind_denied_by_fallback if {
 	d := authz.decision with input as access(["auditor"], "flag.read")
 		with data.flaggate.config.actions as {"flag.read": {"kind": "other"}}
 	not d.allow
+	not d.hold_for_approvals
 	d.reasons == ["no role grants this request"]
 }
 
@@ -353,12 +376,15 @@ test_weekday_is_computed if {
 test_critical_change_in_hours_raises_no_alert if {
 	d := decide(at(critical_prod([approval("bob", ["release_engineer"])]), "2025-01-08T17:59:59.000Z"))
 	d.allow
+	d.alerts == []
 	d.reasons == ["approved by 1 of 1 required release_engineer", "release_engineer may write in production"]
 }
 
 test_critical_change_at_night_allowed_with_alert if {
 	d := decide(at(critical_prod([approval("bob", ["release_engineer"])]), "2025-01-08T18:00:00.000Z"))
 	d.allow
+	not d.hold_for_approvals
+	d.alerts == ["out-of-hours change to critical flag payments.checkout in production"]
 	d.reasons == [
 		"alert: out-of-hours change to critical flag payments.checkout in production",
 		"approved by 1 of 1 required release_engineer",
@@ -369,6 +395,8 @@ test_critical_change_at_night_allowed_with_alert if {
 test_critical_change_on_saturday_held_with_alert if {
 	d := decide(at(critical_prod([]), "2025-03-01T10:00:00Z"))
 	not d.allow
+	d.hold_for_approvals
+	d.alerts == ["out-of-hours change to critical flag payments.checkout in production"]
 	d.reasons == [
 		"alert: out-of-hours change to critical flag payments.checkout in production",
 		"approval required: payments.checkout in production needs 1 approval(s) by release_engineer other than the requester, 0 present",
@@ -380,9 +408,36 @@ test_critical_change_out_of_hours_denied_when_data_says_so if {
 	req := at(critical_prod([approval("bob", ["release_engineer"])]), "2025-01-11T12:00:00Z")
 	d := authz.decision with input as req with data.flaggate.config as object.union(data.flaggate.config, deny)
 	not d.allow
+	not d.hold_for_approvals
+	d.alerts == ["out-of-hours change to critical flag payments.checkout in production"]
 	d.reasons == [
 		"alert: out-of-hours change to critical flag payments.checkout in production",
 		"payments.checkout is outside business hours: critical changes in production are not allowed now",
+	]
+}
+
+test_out_of_hours_denial_without_approvals_is_refused_not_held if {
+	deny := {"change_window": object.union(data.flaggate.config.change_window, {"outside_hours": "deny"})}
+	req := at(critical_prod([]), "2025-01-11T12:00:00Z")
+	d := authz.decision with input as req with data.flaggate.config as object.union(data.flaggate.config, deny)
+	not d.allow
+	not d.hold_for_approvals
+	d.required_approvals == 1
+	count(d.alerts) == 1
+}
+
+# Reasons embed the flag key, so a key worded like an alert once made a denial read as one: a change
+# refused out of hours looked as if only approvals were missing. The decision's fields do not read text.
+test_flag_key_worded_like_an_alert_does_not_turn_a_denial_into_a_hold if {
+	every_flag := {"critical_flags": ["*"], "change_window": object.union(data.flaggate.config.change_window, {"outside_hours": "deny"})}
+	req := at(write(["release_engineer"], "flag.enable", "alert: sneaky", "production"), "2025-03-01T10:00:00Z")
+	d := authz.decision with input as req with data.flaggate.config as object.union(data.flaggate.config, every_flag)
+	not d.allow
+	not d.hold_for_approvals
+	d.reasons == [
+		"alert: out-of-hours change to critical flag alert: sneaky in production",
+		"alert: sneaky is outside business hours: critical changes in production are not allowed now",
+		"approval required: alert: sneaky in production needs 1 approval(s) by release_engineer other than the requester, 0 present",
 	]
 }
 
@@ -401,6 +456,7 @@ test_unparseable_time_counts_as_out_of_hours if {
 test_non_critical_change_at_night_raises_no_alert if {
 	d := decide(at(write(["release_engineer"], "flag.enable", "search.v2", "production"), "2025-01-08T23:00:00Z"))
 	d.reasons == ["release_engineer may write in production"]
+	d.alerts == []
 }
 
 # --- approving a held change
@@ -416,6 +472,7 @@ test_release_engineer_may_approve_critical_change if {
 test_qa_may_not_approve_critical_change if {
 	d := decide(approve(["qa"], "payments.checkout", "production"))
 	not d.allow
+	not d.hold_for_approvals
 	d.reasons == ["role qa may not approve changes to payments.checkout in production"]
 }
 
@@ -430,6 +487,7 @@ test_no_approval_for_a_change_that_needs_none if {
 test_service_account_approval_not_counted if {
 	d := decide(critical_prod([service_approval("deploy-bot", ["release_engineer"])]))
 	not d.allow
+	d.hold_for_approvals
 	d.reasons == ["approval required: payments.checkout in production needs 1 approval(s) by release_engineer other than the requester, 0 present"]
 }
 

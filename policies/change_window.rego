@@ -1,12 +1,9 @@
-# Business hours: critical production changes outside them always carry an alert reason, and are
+# Business hours: critical production changes outside them always raise an alert, and are
 # refused when data says so. The time is parsed by hand (the WASM target has no time builtins);
 # a time that does not parse counts as outside the window, so a malformed input cannot hide a change.
 package flaggate.authz
 
 window := cfg.change_window
-
-# Reasons starting with this prefix raise flaggate_out_of_hours_changes_total; a contract with the sidecar.
-alert_prefix := "alert: out-of-hours"
 
 watched_change if {
 	action_kind == "write"
@@ -42,7 +39,8 @@ weekday(y, m, d) := (((((yy + floor(yy / 4)) - floor(yy / 100)) + floor(yy / 400
 
 month_offsets := [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4]
 
-alerts contains sprintf("%s change to critical flag %s in %s", [alert_prefix, input.change.flagKey, env_class]) if out_of_hours
+# Each alert raises flaggate_out_of_hours_critical_changes_total and is repeated in the reasons as "alert: …".
+alerts contains sprintf("out-of-hours change to critical flag %s in %s", [input.change.flagKey, env_class]) if out_of_hours
 
 denials contains sprintf("%s is outside business hours: critical changes in %s are not allowed now", [input.change.flagKey, env_class]) if {
 	out_of_hours

@@ -53,15 +53,9 @@ export interface ApprovalsHook {
   review(held: HeldWrite): Promise<{ held: Reply } | { decision: Decision; decorate(entry: NewEntry): NewEntry }>;
 }
 
-/** Reasons starting with this prefix mean "allowed once approved" (policies/authz.rego). */
-const APPROVAL_PREFIX = 'approval required:';
-/** Reasons starting with this prefix are alerts raised whatever the decision (policies/change_window.rego). */
-const ALERT_PREFIX = 'alert:';
-
 /** True when approvals are the only thing the decision is missing. */
 export function awaitsApprovals(decision: Decision): boolean {
-  const blocking = decision.reasons.filter((r) => !r.startsWith(ALERT_PREFIX));
-  return !decision.allow && decision.requiredApprovals > 0 && blocking.length > 0 && blocking.every((r) => r.startsWith(APPROVAL_PREFIX));
+  return decision.holdForApprovals;
 }
 
 export interface Reply {
@@ -305,7 +299,7 @@ function decide(s: Stages, actor: Actor, change: PolicyInput['change'], context:
       context: { ...context, timeUtc: isoUtc(s.clock.now()) },
     });
     result = decision.allow ? 'allow' : 'deny';
-    if (decision.reasons.some((r) => r.startsWith(ALERT_PREFIX))) s.metrics.outOfHoursChanges.inc({ environment: labels.environment });
+    if (decision.alerts.length > 0) s.metrics.outOfHoursChanges.inc({ environment: labels.environment });
     return decision;
   } finally {
     s.metrics.decisionSeconds.observe({ result }, (s.clock.monotonic() - started) / 1000);

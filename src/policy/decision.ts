@@ -23,8 +23,13 @@ export interface PolicyRevision {
 
 export interface Decision {
   allow: boolean;
+  /** For people: recorded and shown, never parsed. */
   reasons: string[];
   requiredApprovals: number;
   approverRoles: string[];
+  /** Approvals are the only thing missing: the change is held for them instead of refused. */
+  holdForApprovals: boolean;
+  /** Alerts raised whatever was decided (an out-of-hours critical change, for one). */
+  alerts: string[];
   policy: PolicyRevision;
 }

@@ -19,12 +19,20 @@ export interface PolicyEngineOptions {
 }
 
 /** The decision exactly as the Rego entrypoint must return it; anything else fails closed. */
-const regoDecisionSchema = z.strictObject({
-  allow: z.boolean(),
-  reasons: z.array(z.string()).min(1),
-  required_approvals: z.number().int().nonnegative(),
-  approver_roles: z.array(z.string()),
-});
+const regoDecisionSchema = z
+  .strictObject({
+    allow: z.boolean(),
+    reasons: z.array(z.string()).min(1),
+    required_approvals: z.number().int().nonnegative(),
+    approver_roles: z.array(z.string()),
+    hold_for_approvals: z.boolean(),
+    alerts: z.array(z.string()),
+  })
+  // A hold on an allowed change, or one that no approval could lift, would contradict itself: refused.
+  .refine((d) => !d.hold_for_approvals || (!d.allow && d.required_approvals > 0), {
+    message: 'hold_for_approvals needs allow false and required_approvals above 0',
+    path: ['hold_for_approvals'],
+  });
 
 // WASM pages are 64 KiB: a bound on what one policy may allocate (data plus one evaluation's heap).
 const MEMORY = { initial: 5, maximum: 4096 } as const;
@@ -104,6 +112,8 @@ function evaluate({ policy, revision }: Loaded, input: PolicyInput): Decision {
     reasons: d.reasons,
     requiredApprovals: d.required_approvals,
     approverRoles: d.approver_roles,
+    holdForApprovals: d.hold_for_approvals,
+    alerts: d.alerts,
     policy: { ...revision },
   };
 }

@@ -13,8 +13,8 @@ let auditor: string;
 // A change freeze: every write denied, audit reads still allowed; easy to tell apart from the shipped policy.
 const denyAll = `package flaggate.authz
 import rego.v1
-default decision := {"allow": false, "reasons": ["frozen: all changes are paused"], "required_approvals": 0, "approver_roles": []}
-decision := {"allow": true, "reasons": ["audit reads stay open"], "required_approvals": 0, "approver_roles": []} if input.change.action == "audit.read"
+default decision := {"allow": false, "reasons": ["frozen: all changes are paused"], "required_approvals": 0, "approver_roles": [], "hold_for_approvals": false, "alerts": []}
+decision := {"allow": true, "reasons": ["audit reads stay open"], "required_approvals": 0, "approver_roles": [], "hold_for_approvals": false, "alerts": []} if input.change.action == "audit.read"
 `;
 
 /** Replaces the live bundle the way a deploy would: write beside it, rename over it. */

@@ -9,7 +9,8 @@ import { repoRoot } from './opa-bundle.js';
 
 const casesDir = join(repoRoot, 'test', 'fixtures', 'policy-cases');
 
-// OPA's case shape: `want` holds the Rego decision's keys that the case pins down.
+// OPA's case shape: `want` holds the Rego decision's keys that the case pins down. The two fields the
+// sidecar acts on are compared on every case: false and [] unless `want` lists them.
 const caseFile = z.strictObject({
   cases: z.array(
     z.strictObject({
@@ -21,6 +22,8 @@ const caseFile = z.strictObject({
           reasons: z.array(z.string()).optional(),
           required_approvals: z.number().optional(),
           approver_roles: z.array(z.string()).optional(),
+          hold_for_approvals: z.boolean().default(false),
+          alerts: z.array(z.string()).default([]),
         }),
     }),
   ),
@@ -49,6 +52,8 @@ describe('decide on policy cases', () => {
       reasons: d.reasons,
       required_approvals: d.requiredApprovals,
       approver_roles: d.approverRoles,
+      hold_for_approvals: d.holdForApprovals,
+      alerts: d.alerts,
     };
     expect(Object.fromEntries(Object.keys(want).map((k) => [k, got[k]]))).toEqual(want);
   });

@@ -28,12 +28,19 @@ function input(flagKey: string, over: Partial<PolicyInput> = {}): PolicyInput {
 // One tiny bundle whose answer depends on the flag key, so a single build covers every fail-closed path.
 const faultyRego = `package flaggate.authz
 
-ok := {"allow": false, "reasons": ["tiny"], "required_approvals": 0, "approver_roles": []}
+ok := {"allow": false, "reasons": ["tiny"], "required_approvals": 0, "approver_roles": [], "hold_for_approvals": false, "alerts": []}
+held := object.union(ok, {"required_approvals": 1, "approver_roles": ["release_engineer"], "hold_for_approvals": true})
 
 decision := ok if input.change.flagKey == "flaggate.probe"
 decision := object.union(ok, {"allow": true}) if input.change.flagKey == "allowed"
 decision := {"allow": true} if input.change.flagKey == "missing-fields"
-decision := {"allow": "yes", "reasons": "r", "required_approvals": -1, "approver_roles": [1]} if input.change.flagKey == "wrong-types"
+decision := {"allow": "yes", "reasons": "r", "required_approvals": -1, "approver_roles": [1], "hold_for_approvals": "no", "alerts": "a"} if input.change.flagKey == "wrong-types"
+decision := object.remove(ok, ["hold_for_approvals"]) if input.change.flagKey == "no-hold-field"
+decision := object.remove(ok, ["alerts"]) if input.change.flagKey == "no-alerts-field"
+decision := object.union(ok, {"alerts": [1]}) if input.change.flagKey == "alert-not-text"
+decision := object.union(held, {"alerts": ["out of hours"]}) if input.change.flagKey == "held"
+decision := object.union(held, {"allow": true}) if input.change.flagKey == "held-and-allowed"
+decision := object.union(held, {"required_approvals": 0}) if input.change.flagKey == "held-for-nothing"
 decision := object.union(ok, {"allow": true, "reasons": []}) if input.change.flagKey == "no-reasons"
 decision := object.union(ok, {"extra": 1}) if input.change.flagKey == "extra-field"
 decision := ok if input.change.flagKey == "conflict"
@@ -69,6 +76,8 @@ describe('createPolicyEngine', () => {
       reasons: ['release_engineer may write in production'],
       requiredApprovals: 0,
       approverRoles: [],
+      holdForApprovals: false,
+      alerts: [],
       policy: engine.revision,
     });
   });
@@ -79,6 +88,16 @@ describe('createPolicyEngine', () => {
     expect(d.allow).toBe(false);
     expect(d.requiredApprovals).toBe(1);
     expect(d.approverRoles).toEqual(['release_engineer']);
+    expect(d.holdForApprovals).toBe(true);
+  });
+
+  it('maps the out-of-hours alert of the committed bundle into alerts, and keeps it in the reasons for people', async () => {
+    const engine = await createPolicyEngine({ bundlePath: committed });
+    const saturday = input('search.v2', { context: { reason: 'r', ticket: 'FF-1', links: {}, timeUtc: '2025-03-01T10:00:00Z' } });
+    expect(engine.decide(saturday).alerts).toEqual([]);
+    const critical = engine.decide({ ...saturday, change: { ...saturday.change, flagKey: 'payments.checkout' } });
+    expect(critical.alerts).toEqual(['out-of-hours change to critical flag payments.checkout in production']);
+    expect(critical.reasons).toContain('alert: out-of-hours change to critical flag payments.checkout in production');
   });
 
   it('rejects with POLICY_BUNDLE_INVALID when the bundle file is missing', async () => {
@@ -122,10 +141,20 @@ describe('decide', () => {
     expect(d.policy.sha256).toBe(createHash('sha256').update(readFileSync(faulty)).digest('hex'));
   });
 
+  it('maps hold_for_approvals and alerts as the policy returns them', async () => {
+    const engine = await createPolicyEngine({ bundlePath: faulty });
+    expect(engine.decide(input('held'))).toMatchObject({ allow: false, holdForApprovals: true, alerts: ['out of hours'], reasons: ['tiny'] });
+  });
+
   it.each([
     { name: 'rejects with POLICY_UNDEFINED when no rule defines the decision', flagKey: 'nothing', code: 'POLICY_UNDEFINED' },
     { name: 'rejects with POLICY_RESULT_INVALID when the decision misses fields', flagKey: 'missing-fields', code: 'POLICY_RESULT_INVALID' },
     { name: 'rejects with POLICY_RESULT_INVALID when fields have wrong types', flagKey: 'wrong-types', code: 'POLICY_RESULT_INVALID' },
+    { name: 'rejects with POLICY_RESULT_INVALID when hold_for_approvals is missing', flagKey: 'no-hold-field', code: 'POLICY_RESULT_INVALID' },
+    { name: 'rejects with POLICY_RESULT_INVALID when alerts is missing', flagKey: 'no-alerts-field', code: 'POLICY_RESULT_INVALID' },
+    { name: 'rejects with POLICY_RESULT_INVALID when an alert is not text', flagKey: 'alert-not-text', code: 'POLICY_RESULT_INVALID' },
+    { name: 'rejects with POLICY_RESULT_INVALID when an allowed change is also held', flagKey: 'held-and-allowed', code: 'POLICY_RESULT_INVALID' },
+    { name: 'rejects with POLICY_RESULT_INVALID when a change is held for no approval', flagKey: 'held-for-nothing', code: 'POLICY_RESULT_INVALID' },
     { name: 'rejects with POLICY_RESULT_INVALID when an allow carries no reason', flagKey: 'no-reasons', code: 'POLICY_RESULT_INVALID' },
     { name: 'rejects with POLICY_RESULT_INVALID when the decision has extra fields', flagKey: 'extra-field', code: 'POLICY_RESULT_INVALID' },
     { name: 'rejects with POLICY_EVAL_FAILED when rules conflict', flagKey: 'conflict', code: 'POLICY_EVAL_FAILED' },
