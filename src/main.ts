@@ -6,6 +6,7 @@ import { refusalSummaryEntry } from './audit/new-entry.js';
 import {
   createCheckpointer,
   createGroupCommit,
+  createRecorder,
   entryTimesFrom,
   firstFailure,
   openKeyring,
@@ -26,7 +27,7 @@ import { exportLedger } from './export-ledger.js';
 import { createProxyApp, createRefusalLimiter } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { errorReply, handleRequest, replicateRefusal, type Stages } from './pipeline.js';
+import { errorReply, handleRequest, resumeHeld, type Stages } from './pipeline/index.js';
 import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
 import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks, createUpstreamGuard, createUpstreamWatch, upstreamTrust, type UpstreamCheck } from './replicate/index.js';
@@ -70,7 +71,6 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const seeded = plugin.seed?.(config.platform);
   if (seeded) logger.info(seeded);
   const platform = await plugin.create(config.platform);
-  const { forward } = platform;
   const adapter = platform;
   const ledger = openLedger({ path: config.audit.file, chainId: config.audit.chainId, clock });
   const groupCommit = createGroupCommit(ledger);
@@ -129,34 +129,27 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     await checkpointer.checkpointNow();
   };
 
-  const stages: Stages = {
-    clock,
-    metrics,
-    logger,
-    identify,
-    adapter,
-    policy,
-    record: {
-      async append(entry) {
-        const refused = upstreamGuard.refusal();
-        if (refused) throw refused;
-        const appended = config.audit.groupCommit ? await groupCommit.append(entry) : ledger.append(entry);
-        metrics.ledgerEntries.inc({ type: appended.entry_type });
-        checkpointer.afterAppend(appended.seq);
-        return appended;
-      },
+  const record = createRecorder({
+    commit: async (entry) => {
+      const refused = upstreamGuard.refusal();
+      if (refused) throw refused;
+      return config.audit.groupCommit ? groupCommit.append(entry) : ledger.append(entry);
     },
-    timestamp: timestamper,
-    replicate: replicator,
-    refusals,
-    forward,
-  };
+    afterCommit: (entry) => {
+      metrics.ledgerEntries.inc({ type: entry.entry_type });
+      checkpointer.afterAppend(entry.seq);
+    },
+    cover: (seq, hash) => timestamper.cover(seq, hash),
+    coverSoon: (seq, hash) => timestamper.coverSoon(seq, hash),
+    replicateThrough: (seq) => replicator.through(seq),
+    onNotUpstream: (entry, err) => logger.warn('entry recorded locally, not yet upstream', { seq: entry.seq, error: String(err) }),
+  });
+
   // Refusals counted beyond an actor's rate are recorded as one summary entry per actor and window.
   const recordRefusalSummaries = async (all: boolean) => {
     for (const summary of refusals.drain(all)) {
       try {
-        const entry = await stages.record.append(refusalSummaryEntry({ ...summary, platform: adapter.name, policy: policy.revision }));
-        await replicateRefusal(stages, entry, logger);
+        await record.settled(refusalSummaryEntry({ ...summary, platform: adapter.name, policy: policy.revision }));
       } catch (err) {
         logger.error('refusal summary not recorded', { actor: summary.actor.id, refusals: summary.refusals, error: String(err) });
       }
@@ -167,7 +160,12 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const changeStore = openChangeStoreFor(config);
   let controlUrl: string | undefined;
   const approvals = createApprovals({
-    stages,
+    clock,
+    policy,
+    platform,
+    record,
+    // Approved changes go back through the pipeline (`stages` is complete by the time one is approved).
+    resume: (held) => resumeHeld(held, stages),
     store: changeStore,
     logger,
     expirySeconds: config.approvals.expirySeconds,
@@ -185,7 +183,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     sidecar: { chainId: config.audit.chainId, platform: adapter.name, targetSha256: sha256Hex(config.platform.targetUrl ?? '') },
     peerChains: config.approvals.peerChains,
   });
-  stages.approvals = approvals;
+  const stages: Stages = { clock, metrics, logger, identify, platform, policy, record, refusals, approvals };
 
   // A crash between a decision and its outcome leaves the change in doubt: settle it from the
   // platform's state before taking new requests (not on a ledger its upstream is ahead of).
@@ -194,7 +192,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     head: ledger.head,
     getMeta: ledger.getMeta,
     setMeta: ledger.setMeta,
-    append: (entry) => stages.record.append(entry),
+    append: (entry) => record.append(entry),
     readState: (change) => adapter.readState(change),
     settled: (change, current) => adapter.settled(change, current),
   });

@@ -1,13 +1,14 @@
 import { personKey, samePerson } from './person.js';
 import { randomUUID } from 'node:crypto';
-import type { AuditEntry, NewEntry } from '../audit/entry.js';
+import type { Recorder } from '../audit/index.js';
 import { canonicalJson } from '../audit/canonical.js';
 import { decisionEntry } from '../audit/new-entry.js';
-import { isoUtc } from '../clock.js';
+import { isoUtc, type Clock } from '../clock.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { Actor } from '../identify/actor.js';
 import type { Logger } from '../log.js';
-import { awaitsApprovals, denied, forwardDecided, replicateRefusal, type ApprovalsHook, type HeldWrite, type Reply, type Stages } from '../pipeline.js';
+import type { ApprovalsHook, HeldWrite, Reply, Resume, Stages } from '../pipeline/index.js';
+import type { Platform } from '../platforms/index.js';
 import type { Decision } from '../policy/decision.js';
 import type { VerifyApprovalToken } from './approval-token.js';
 import { approvalFacts, linked, stepEntry } from './entries.js';
@@ -17,7 +18,13 @@ import { rederiveHeld } from './rederive.js';
 import type { Approval, ChangeRequest, ChangeStatus, ChangeStore, HeldBy } from './store.js';
 
 export interface ApprovalsDeps {
-  stages: Stages;
+  clock: Clock;
+  policy: Stages['policy'];
+  /** Re-derives a held request and reads the platform state it was decided against; never forwards. */
+  platform: Pick<Platform, 'classify' | 'readState'>;
+  /** Review steps and refusals are recorded; approved changes go back to the pipeline (`resume`). */
+  record: Pick<Recorder, 'durable' | 'settled'>;
+  resume: Resume;
   store: ChangeStore;
   logger: Logger;
   expirySeconds: number;
@@ -55,19 +62,11 @@ export interface Approvals extends ApprovalsHook {
  * and the policy is evaluated again with the approvals before anything is forwarded.
  */
 export function createApprovals(deps: ApprovalsDeps): Approvals {
-  const { stages: s, store } = deps;
+  const { store } = deps;
+  const s = deps; // clock, policy, platform, record
   const now = () => isoUtc(s.clock.now());
-
-  async function record(entry: NewEntry, sync: boolean): Promise<AuditEntry> {
-    const appended = await s.record.append(entry);
-    if (!sync) {
-      await replicateRefusal(s, appended, deps.logger);
-      return appended;
-    }
-    await s.timestamp.cover(appended.seq, appended.hash);
-    await s.replicate.through(appended.seq);
-    return appended;
-  }
+  /** Accepted steps are durable before anything depends on them; refusals are settled without waiting on sinks. */
+  const record = (entry: Parameters<Recorder['durable']>[0], accepted: boolean) => (accepted ? s.record.durable(entry) : s.record.settled(entry));
 
   function decideWith(cr: Pick<ChangeRequest, 'requester' | 'change' | 'context'>, approvals: Approval[]): Decision {
     return s.policy.decide({
@@ -203,61 +202,62 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     return { status: 202, headers: { 'content-type': 'application/json; charset=utf-8', location: `/v1/changes/${id}` }, body: Buffer.from(JSON.stringify(body)) };
   }
 
-  /** With enough approvals: policy again, platform state again, then the stored request exactly. */
+  /** A refusal of a held change, before it goes back to the pipeline: settled once, recorded once. */
+  async function refuseHeld(cr: ChangeRequest, approvals: Approval[], error: FlaggateError, status: 'denied' | 'stale', change = cr.change): Promise<never> {
+    if (await store.settle(cr.id, status)) {
+      const decision = { refused: { code: error.code, message: error.message }, policy: s.policy.revision };
+      await record(linked(decisionEntry({ decisionId: randomUUID(), actor: { ...cr.requester, claims: {} }, change, context: cr.context, decision }), cr, approvals), false);
+    }
+    throw error;
+  }
+
+  /**
+   * With its approvals: proven from the ledger, the stored request classified again, the platform
+   * state it was decided against checked again; then back to the pipeline, which decides with the
+   * approvals and records, timestamps, replicates and forwards.
+   */
   async function apply(cr: ChangeRequest): Promise<ApplyResult> {
     const elsewhere = heldElsewhere(cr);
     if (elsewhere) throw elsewhere;
     let approvals: Approval[];
-    try {
-      ({ approvals } = boundToLedger(cr, await store.approvals(cr.id), await deps.evidence(cr.id)));
-    } catch (err) {
-      const error = asFlaggateError(err);
-      if (await store.settle(cr.id, 'denied')) {
-        const refusal = decisionEntry({ decisionId: randomUUID(), actor: { ...cr.requester, claims: {} }, change: cr.change, context: cr.context, decision: { refused: { code: error.code, message: error.message }, policy: s.policy.revision } });
-        await record(linked(refusal, cr, []), false);
-      }
-      throw error;
-    }
-    const decision = decideWith(cr, approvals);
-    if (awaitsApprovals(decision)) return { status: 'pending', approvals };
-    const decisionId = randomUUID();
-    const entryFor = (d: Decision | { refused: { code: string; message: string }; policy: typeof s.policy.revision }, change = cr.change) =>
-      linked(decisionEntry({ decisionId, actor: { ...cr.requester, claims: {} }, change, context: cr.context, decision: d }), cr, approvals);
-
-    if (!decision.allow) {
-      if (await store.settle(cr.id, 'denied')) await record(entryFor(decision), false);
-      throw denied(decision);
-    }
     let forward;
     try {
-      forward = rederiveHeld(cr, s.adapter);
+      ({ approvals } = boundToLedger(cr, await store.approvals(cr.id), await deps.evidence(cr.id)));
+      forward = rederiveHeld(cr, s.platform);
     } catch (err) {
-      const error = asFlaggateError(err);
-      if (await store.settle(cr.id, 'denied')) await record(entryFor({ refused: { code: error.code, message: error.message }, policy: decision.policy }), false);
-      throw error;
+      return refuseHeld(cr, [], asFlaggateError(err), 'denied');
     }
-    const state = await s.adapter.readState(cr.change);
+    const state = await s.platform.readState(cr.change);
     if (canonicalJson(state ?? null) !== canonicalJson(cr.change.previousState ?? null)) {
       const stale = new FlaggateError('CHANGE_STALE', `${cr.change.flagKey} changed on ${cr.change.platform} since the change was requested; request it again`, {
         details: { changeRequestId: cr.id },
       });
-      if (await store.settle(cr.id, 'stale')) await record(entryFor({ refused: { code: stale.code, message: stale.message }, policy: decision.policy }, { ...cr.change, previousState: state }), false);
-      throw stale;
+      return refuseHeld(cr, approvals, stale, 'stale', { ...cr.change, previousState: state });
     }
-    // Only one caller moves the request out of pending, so it is forwarded at most once.
-    if (!(await store.settle(cr.id, 'applying'))) throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${cr.id} is no longer pending`);
-    const log = deps.logger.child({ decisionId, changeRequestId: cr.id });
-    let reply: Awaited<ReturnType<typeof forwardDecided>>;
-    try {
-      const entry = await s.record.append(entryFor(decision));
-      reply = await forwardDecided(forward, cr.change, entry, s, log);
-    } catch (err) {
-      await store.finish(cr.id, 'failed').catch(() => undefined); // the ledger's outcome entry says why
-      throw err;
+    const result = await deps.resume({
+      requester: { ...cr.requester, claims: {} },
+      change: cr.change,
+      context: cr.context,
+      approvals: approvals.map((a) => ({ approverId: a.approverId, roles: a.roles, approvedAt: a.approvedAt, authMethod: a.authMethod })),
+      forward,
+      link: (entry) => linked(entry, cr, approvals),
+      claim: (status) => store.settle(cr.id, status),
+    });
+    switch (result.status) {
+      case 'pending':
+        return { status: 'pending', approvals };
+      case 'refused':
+        throw result.error;
+      case 'failed':
+        await store.finish(cr.id, 'failed').catch(() => undefined); // the ledger's outcome entry says why
+        throw result.error;
+      case 'forwarded': {
+        const status = result.reply.status < 400 ? 'applied' : 'failed';
+        // The request left `pending` for good; whether the platform took it is the outcome entry's to say.
+        await store.finish(cr.id, status);
+        return { status, decisionId: result.decisionId, platformStatus: result.reply.status };
+      }
     }
-    await store.finish(cr.id, reply.status < 400 ? 'applied' : 'failed');
-    // The request left `pending` for good; whether the platform took it is the outcome entry's to say.
-    return { status: reply.status < 400 ? 'applied' : 'failed', decisionId, platformStatus: reply.status };
   }
 
   return {
@@ -277,7 +277,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       }
       const approvals = [claims.approval];
       const decision = decideWith({ requester: h.actor, change: h.change, context: h.context }, approvals);
-      if (awaitsApprovals(decision)) return { held: await hold(h, approvals) };
+      if (decision.holdForApprovals) return { held: await hold(h, approvals) };
       return { decision, decorate: (entry) => ({ ...entry, approval: approvalFacts(decision, approvals, claims.approval.proof) }) };
     },
 

@@ -22,3 +22,4 @@ export { verifyExport, type ExportVerifyReport, type VerifyTokens } from './veri
 export type { ExportFilters, ExportManifest } from './export-format.js';
 export { reconcileInDoubt } from './in-doubt.js';
 export { createGroupCommit } from './group-commit.js';
+export { createRecorder, type Recorder, type RecorderDeps } from './recorder.js';

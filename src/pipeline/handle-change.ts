@@ -1,0 +1,101 @@
+/**
+ * The durability order of ARCHITECTURE.md, in one place: a write goes identify → adapt → decide →
+ * (hold) → record → timestamp → replicate → forward → outcome, and an approved held change
+ * re-enters the same sequence at decide. Every write leaves a decision entry, whatever refused it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NewEntry } from '../audit/entry.js';
+import { decisionEntry } from '../audit/new-entry.js';
+import { asFlaggateError, FlaggateError } from '../errors.js';
+import type { Actor } from '../identify/actor.js';
+import { readChangeContext, type ChangeContext } from '../intercept/change-context.js';
+import type { RawRequest } from '../intercept/raw-request.js';
+import type { Logger } from '../log.js';
+import type { DecidedRequest, FlagChange } from '../platforms/index.js';
+import type { Decision } from '../policy/decision.js';
+import { denied } from './replies.js';
+import type { Reply, ResumedChange, ResumeResult, Stages } from './stages.js';
+import { decide, forwardDecided, recordRefusal } from './steps.js';
+
+/** A write once adapted: decided, held for approvals, or refused before a decision could allow it. */
+type Adapted =
+  | { kind: 'decided'; change: FlagChange; context: ChangeContext; forward: DecidedRequest; decision: Decision; decorate(entry: NewEntry): NewEntry }
+  | { kind: 'held'; reply: Reply }
+  | { kind: 'refused'; error: FlaggateError; change: FlagChange; context: ChangeContext };
+
+/** One write through the proxy port. */
+export async function handleChange(req: RawRequest, actor: Actor, decisionId: string, s: Stages, log: Logger): Promise<Reply> {
+  const adapted = await adaptAndDecide(req, actor, decisionId, s);
+  if (adapted.kind === 'held') return adapted.reply;
+  if (adapted.kind === 'refused') {
+    // Refused before the policy could allow it: still a decision entry, so attempts are on record.
+    const { error, change, context } = adapted;
+    await recordRefusal(s, actor, decisionEntry({ decisionId, actor, change, context, decision: refusal(error, s) }));
+    throw error;
+  }
+  const { change, context, forward, decision, decorate } = adapted;
+  const entry = decorate(decisionEntry({ decisionId, actor, change, context, decision }));
+  if (!decision.allow) {
+    await recordRefusal(s, actor, entry);
+    throw denied(decision);
+  }
+  const recorded = await s.record.append(entry);
+  return forwardDecided(s, recorded, forward, change, log);
+}
+
+/** Adapt (classify, read the previous state), decide, and let approvals hold the change or lift the hold. */
+async function adaptAndDecide(req: RawRequest, actor: Actor, decisionId: string, s: Stages): Promise<Adapted> {
+  let change = unrecognizedChange(req, s.platform.name);
+  let context: ChangeContext = { links: {} };
+  try {
+    context = readChangeContext(req);
+    const classified = s.platform.classify(req);
+    if (classified.kind === 'unrecognized') {
+      throw new FlaggateError('ADAPT_WRITE_UNRECOGNIZED', `flaggate does not recognize ${classified.method} ${classified.path} as a flag change; it is not forwarded`);
+    }
+    if (classified.kind === 'read') throw new TypeError('a write method classified as a read');
+    change = classified.change;
+    change = { ...change, previousState: await s.platform.readState(change) };
+    const decision = decide(s, actor, change, context);
+    if (!s.approvals || !decision.holdForApprovals) return { kind: 'decided', change, context, forward: classified.forward, decision, decorate: (e) => e };
+    const reviewed = await s.approvals.review({ req, actor, change, context, decision, decisionId });
+    if ('held' in reviewed) return { kind: 'held', reply: reviewed.held };
+    return { kind: 'decided', change, context, forward: classified.forward, ...reviewed };
+  } catch (err) {
+    // The refusal entry names the change as far as it was understood.
+    return { kind: 'refused', error: asFlaggateError(err), change, context };
+  }
+}
+
+/**
+ * An approved held change, proven from the ledger by the approvals stage, re-enters at decide:
+ * decide with its approvals, claim it (only one caller wins), record, timestamp, replicate,
+ * forward, outcome.
+ */
+export async function resumeHeld(held: ResumedChange, s: Stages): Promise<ResumeResult> {
+  const decisionId = randomUUID();
+  const log = s.logger.child({ decisionId });
+  const decision = decide(s, held.requester, held.change, held.context, held.approvals);
+  if (decision.holdForApprovals) return { status: 'pending' };
+  const entry = held.link(decisionEntry({ decisionId, actor: held.requester, change: held.change, context: held.context, decision }));
+  if (!decision.allow) {
+    if (await held.claim('denied')) await s.record.settled(entry);
+    return { status: 'refused', error: denied(decision) };
+  }
+  if (!(await held.claim('applying'))) return { status: 'refused', error: new FlaggateError('CHANGE_NOT_PENDING', 'the change request is no longer pending') };
+  try {
+    const recorded = await s.record.append(entry);
+    return { status: 'forwarded', decisionId, reply: await forwardDecided(s, recorded, held.forward, held.change, log) };
+  } catch (err) {
+    return { status: 'failed', decisionId, error: asFlaggateError(err) };
+  }
+}
+
+function refusal(error: FlaggateError, s: Stages) {
+  return { refused: { code: error.code, message: error.message }, policy: s.policy.revision };
+}
+
+/** The stand-in change of a write no adapter recognized (or could not read). */
+export function unrecognizedChange(req: RawRequest, platform: string): FlagChange {
+  return { platform, action: 'unrecognized', flagKey: '', request: { method: req.method.toUpperCase(), path: req.path, bodySha256: req.bodySha256 } };
+}

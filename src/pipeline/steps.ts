@@ -1,0 +1,107 @@
+/** The named steps the sequences in ./handle-change.ts are made of. */
+import { createHash } from 'node:crypto';
+import type { AuditEntry, NewEntry } from '../audit/entry.js';
+import { boundedRefusal, outcomeEntry } from '../audit/new-entry.js';
+import { isoUtc } from '../clock.js';
+import { asFlaggateError, FlaggateError } from '../errors.js';
+import type { Actor } from '../identify/actor.js';
+import type { ChangeContext } from '../intercept/change-context.js';
+import type { Logger } from '../log.js';
+import type { DecidedRequest, FlagChange, PlatformResponse } from '../platforms/index.js';
+import type { Decision, PolicyInput } from '../policy/decision.js';
+import type { Reply, Stages } from './stages.js';
+
+/** The policy's decision, timed and counted. */
+export function decide(s: Stages, actor: Actor, change: PolicyInput['change'], context: ChangeContext, approvals: PolicyInput['approvals'] = []): Decision {
+  const started = s.clock.monotonic();
+  let result = 'error';
+  const labels = s.metrics.changeLabels(change);
+  try {
+    const decision = s.policy.decide({
+      actor: { id: actor.id, displayName: actor.displayName, authMethod: actor.authMethod, roles: actor.roles },
+      change,
+      approvals,
+      context: { ...context, timeUtc: isoUtc(s.clock.now()) },
+    });
+    result = decision.allow ? 'allow' : 'deny';
+    if (decision.alerts.length > 0) s.metrics.outOfHoursChanges.inc({ environment: labels.environment });
+    return decision;
+  } finally {
+    s.metrics.decisionSeconds.observe({ result }, (s.clock.monotonic() - started) / 1000);
+    s.metrics.decisions.inc({ result, ...labels });
+  }
+}
+
+/**
+ * Records the decision entry of a write that is not forwarded, within the actor's refusal rate and
+ * bounded (`boundedRefusal`: the body as digest and excerpt, not whole). Beyond the rate the refusal
+ * is only counted: the composition root records each actor's count as one summary entry per window.
+ */
+export async function recordRefusal(s: Stages, actor: Actor, entry: NewEntry): Promise<void> {
+  if (!s.refusals.admit(actor, entry.decision.error_code ?? 'POLICY_DENIED')) return;
+  await s.record.settled(boundedRefusal(entry));
+}
+
+/**
+ * From an allowed, committed decision entry on: timestamp, replicate, and only then forward, then
+ * the outcome. An entry that is a capped stand-in (the change could not be recorded as is) or does
+ * not allow the change is never forwarded: what no entry describes does not reach the platform.
+ */
+export async function forwardDecided(s: Stages, entry: AuditEntry, request: DecidedRequest, change: FlagChange, log: Logger): Promise<Reply> {
+  if (entry.unrecorded !== null || !entry.decision.allow) {
+    await s.record.settle(entry);
+    throw new FlaggateError('AUDIT_ENTRY_UNRECORDABLE', `the change cannot be recorded as is, so it is not forwarded: ${entry.unrecorded?.message ?? 'the recorded decision does not allow it'}`, {
+      details: { seq: entry.seq },
+    });
+  }
+  try {
+    await s.record.secure(entry);
+  } catch (err) {
+    const error = asFlaggateError(err);
+    await s.record.settled(outcomeEntry(entry, { status: 'not_forwarded', errorCode: error.code, detail: error.message }), { upstream: false });
+    throw error;
+  }
+  let response: PlatformResponse;
+  try {
+    response = await s.platform.forward(request, change);
+  } catch (err) {
+    const error = asFlaggateError(err);
+    // A timeout may come after the platform acted: the outcome is then unknown, not failed.
+    await settleOutcome(s, entry, { status: error.details.timedOut === true ? 'unknown' : 'failed', errorCode: error.code, detail: error.message }, log);
+    throw error;
+  }
+  const status = response.status < 400 ? 'applied' : 'failed';
+  await settleOutcome(s, entry, { status, platformStatus: response.status, responseSha256: createHash('sha256').update(response.body).digest('hex') }, log);
+  return response;
+}
+
+/**
+ * The change has reached the platform: its outcome is recorded and replicated best we can, never
+ * undone. An outcome the ledger cannot take now (disk full) is tried again in the background until it
+ * is recorded; one still missing at a restart is reconciled from the platform's state at start-up.
+ */
+async function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<typeof outcomeEntry>[1], log: Logger): Promise<void> {
+  const outcome = outcomeEntry(decision, facts);
+  try {
+    await s.record.settled(outcome);
+  } catch (err) {
+    log.error('outcome entry not recorded; retrying', { error: String(err) });
+    s.metrics.errors.inc({ code: asFlaggateError(err).code });
+    recordLater(s, outcome, log, 1);
+  }
+}
+
+const outcomeRetries = 120;
+
+function recordLater(s: Stages, outcome: NewEntry, log: Logger, attempt: number): void {
+  const timer = setTimeout(() => {
+    s.record.settled(outcome, { upstream: false }).then(
+      (entry) => log.warn('outcome entry recorded late', { seq: entry.seq, attempts: attempt + 1 }),
+      (err: unknown) => {
+        if (attempt < outcomeRetries) recordLater(s, outcome, log, attempt + 1);
+        else log.error('outcome entry still not recorded; it is reconciled at the next start', { error: String(err) });
+      },
+    );
+  }, Math.min(5000, 50 * 2 ** attempt));
+  timer.unref();
+}
