@@ -1,5 +1,29 @@
+import { readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/**
+ * Doors: a stage folder under src/ is entered through its index.ts only. For a file `depth` folders
+ * below src/, an import that climbs to src/ and goes into another folder must end in /index.js.
+ * Per-folder extras add what a stage must never see at all.
+ */
+const stages = readdirSync(new URL('./src/', import.meta.url), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+const extras = {
+  platforms: ['express', '**/policy/**'],
+  policy: ['express', '**/audit/**', '**/platforms/*/**'],
+};
+// The verifier never imports the writer: what it checks must not depend on how it was written.
+const verifierExtras = ['./ledger.js', './group-commit.js', './recorder.js', 'better-sqlite3'];
+const door = (stage, depth) => ({
+  regex: `^(\\.\\./){${depth}}(?!${stage}/)[A-Za-z0-9_-]+/(?!index\\.js$)`,
+  message: 'enter another stage folder through its index.ts (src/<stage>/index.js)',
+});
+const doorRules = stages.flatMap((stage) =>
+  [1, 2, 3].map((depth) => ({
+    files: [`src/${stage}/${'*/'.repeat(depth - 1)}*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: [door(stage, depth), ...(extras[stage] ?? []).map((group) => ({ group: [group] }))] }] },
+  })),
+);
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.tools/', 'data/', 'test/support/unleash-server/', 'bundles/', 'coverage/'] },
@@ -16,8 +40,9 @@ export default tseslint.config(
     },
   },
   { files: ['src/config/**', 'test/**', 'bench/**', 'scripts/**', 'src/cli.ts'], rules: { 'no-restricted-syntax': 'off' } },
-  // A stage sees its own files and the shared modules, never express or policy internals.
-  { files: ['src/adapters/**'], rules: { 'no-restricted-imports': ['error', { patterns: ['**/policy/**', 'express'] }] } },
-  { files: ['src/policy/**'], rules: { 'no-restricted-imports': ['error', { patterns: ['**/adapters/*/**', 'express', '**/audit/**'] }] } },
-  { files: ['src/audit/verify.ts'], rules: { 'no-restricted-imports': ['error', { patterns: ['./ledger.js', 'better-sqlite3'] }] } },
+  ...doorRules,
+  {
+    files: ['src/audit/verify*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [door('audit', 1), ...verifierExtras.map((group) => ({ group: [group] }))] }] },
+  },
 );

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { migrateChangeTables } from './approvals/postgres-schema.js';
+import { migrateChangeTables } from './approvals/index.js';
 import { FlaggateError } from './errors.js';
-import { inspectRole } from './replicate/sinks/postgres-login.js';
-import { migratePostgres } from './replicate/sinks/postgres-schema.js';
+import { inspectRole } from './replicate/index.js';
+import { migratePostgres } from './replicate/index.js';
 
 /**
  * The administrator's side of the central PostgreSQL ledger, run as the schema owner and never by

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { changeRoutes, changeStoreKind, createApprovals, createApprovalTokenVerifier, openChangeStoreFor } from './approvals/index.js';
-import { refusalSummaryEntry } from './audit/new-entry.js';
+import { refusalSummaryEntry } from './audit/index.js';
 import {
   createCheckpointer,
   createGroupCommit,
@@ -19,7 +19,7 @@ import {
 } from './audit/index.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
-import type { Config } from './config/schema.js';
+import type { Config } from './config/index.js';
 import { createControlApp } from './control/index.js';
 import { platformPlugin } from './platforms/index.js';
 import { createIdentify } from './identify/index.js';
@@ -31,7 +31,7 @@ import { errorReply, handleRequest, resumeHeld, type Stages } from './pipeline/i
 import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
 import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks, createUpstreamGuard, createUpstreamWatch, upstreamTrust, type UpstreamCheck } from './replicate/index.js';
-import { checkPostgresLogins } from './replicate/check-logins.js';
+import { checkPostgresLogins } from './replicate/index.js';
 
 export interface Flaggate {
   proxyUrl: string;

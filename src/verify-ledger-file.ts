@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { entryTimesFrom, firstFailure, openLedgerReader, verifyLedger, type ChainFailure, type LedgerVerifyReport } from './audit/index.js';
-import { readKeys } from './audit/read-keys.js';
+import { readKeys } from './audit/index.js';
 import { compareWithUpstream, openPostgresReader, readJsonlHeads, upstreamTrust, type UpstreamCheck, type UpstreamSource } from './replicate/index.js';
 import { verifyCoverage, type CoverageReport } from './timestamp/index.js';
 

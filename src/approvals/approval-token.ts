@@ -1,7 +1,7 @@
 import { personKey, samePerson } from './person.js';
 import { decodeJwt } from 'jose';
 import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
+import type { Config } from '../config/index.js';
 import { FlaggateError } from '../errors.js';
 import { checkAlgorithms, fileKeys, isServiceAccount, remoteKeys, verifyCompactJwt, type GetKey } from '../identify/index.js';
 import type { Approval } from './store.js';

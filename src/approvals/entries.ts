@@ -1,7 +1,7 @@
-import type { NewEntry } from '../audit/entry.js';
-import { changeFields, entryActor } from '../audit/new-entry.js';
-import type { Actor } from '../identify/actor.js';
-import type { PolicyRevision } from '../policy/decision.js';
+import type { NewEntry } from '../audit/index.js';
+import { changeFields, entryActor } from '../audit/index.js';
+import type { Actor } from '../identify/index.js';
+import type { PolicyRevision } from '../policy/index.js';
 import type { Approval, ChangeRequest } from './store.js';
 
 /** One review step of a held change: approved, rejected or expired, accepted or refused. */

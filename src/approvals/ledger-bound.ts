@@ -1,9 +1,9 @@
-import type { AuditEntry } from '../audit/entry.js';
-import { canonicalJson } from '../audit/canonical.js';
-import { changeFields } from '../audit/new-entry.js';
+import type { AuditEntry } from '../audit/index.js';
+import { canonicalJson } from '../audit/index.js';
+import { changeFields } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
-import type { Actor } from '../identify/actor.js';
-import type { ChangeContext } from '../intercept/change-context.js';
+import type { Actor } from '../identify/index.js';
+import type { ChangeContext } from '../intercept/index.js';
 import { personKey } from './person.js';
 import type { Approval, ChangeRequest } from './store.js';
 

@@ -1,4 +1,4 @@
-import type { Config, SinkConfig } from '../config/schema.js';
+import type { Config, SinkConfig } from '../config/index.js';
 import { openPostgresChangeStore } from './postgres-store.js';
 import { openSqliteChangeStore } from './sqlite-store.js';
 import type { ChangeStore } from './store.js';

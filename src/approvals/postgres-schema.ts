@@ -1,4 +1,4 @@
-import { chainWritersSql, refuseEditsSql, rowPolicySql, runMigration, writerRoleSql } from '../replicate/sinks/postgres-schema.js';
+import { chainWritersSql, refuseEditsSql, rowPolicySql, runMigration, writerRoleSql } from '../replicate/index.js';
 import type pg from 'pg';
 
 /** SQLSTATEs the change tables raise on an edit outside the workflow. */

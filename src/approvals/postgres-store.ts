@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { rowToEntry } from '../audit/index.js';
-import type { StoredRow } from '../audit/entry.js';
+import type { StoredRow } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
 import { migrateChangeTables } from './postgres-schema.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';

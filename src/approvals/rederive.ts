@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DecidedRequest, PlatformAdapter } from '../platforms/index.js';
-import { canonicalJson } from '../audit/canonical.js';
+import { canonicalJson } from '../audit/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { ChangeRequest } from './store.js';
 

@@ -1,6 +1,6 @@
 import express, { type RequestHandler, type Response } from 'express';
 import { FlaggateError } from '../errors.js';
-import type { Actor } from '../identify/actor.js';
+import type { Actor } from '../identify/index.js';
 import { affectedObject } from './diff.js';
 import { heldHeaders } from './held-headers.js';
 import type { Approvals } from './service.js';

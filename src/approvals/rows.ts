@@ -1,6 +1,6 @@
 import type { FlagChange } from '../platforms/index.js';
-import type { AuthMethod } from '../identify/actor.js';
-import type { ChangeContext } from '../intercept/change-context.js';
+import type { AuthMethod } from '../identify/index.js';
+import type { ChangeContext } from '../intercept/index.js';
 import type { Approval, ChangeRequest, ChangeStatus, HeldBy } from './store.js';
 
 /** A `change_requests` row, the same in SQLite and PostgreSQL: JSON as text, the body as bytes. */

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { rowToEntry } from '../audit/index.js';
-import type { StoredRow } from '../audit/entry.js';
+import type { StoredRow } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
 import type { ChangeStore } from './store.js';

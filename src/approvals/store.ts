@@ -1,7 +1,7 @@
 import type { FlagChange } from '../platforms/index.js';
-import type { AuditEntry } from '../audit/entry.js';
-import type { Actor, AuthMethod } from '../identify/actor.js';
-import type { ChangeContext } from '../intercept/change-context.js';
+import type { AuditEntry } from '../audit/index.js';
+import type { Actor, AuthMethod } from '../identify/index.js';
+import type { ChangeContext } from '../intercept/index.js';
 
 /**
  * Where a held change stands. `pending` moves on once; `applying` (released to the forwarder) then

@@ -23,3 +23,5 @@ export type { ExportFilters, ExportManifest } from './export-format.js';
 export { reconcileInDoubt } from './in-doubt.js';
 export { createGroupCommit } from './group-commit.js';
 export { createRecorder, type Recorder, type RecorderDeps } from './recorder.js';
+export { readKeys } from './read-keys.js';
+export { boundedRefusal, changeFields, decisionEntry, entryActor, outcomeEntry, refusalSummaryEntry } from './new-entry.js';

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FlagChange } from '../platforms/index.js';
-import type { Actor } from '../identify/actor.js';
-import type { ChangeContext } from '../intercept/change-context.js';
-import type { Decision, PolicyRevision } from '../policy/decision.js';
+import type { Actor } from '../identify/index.js';
+import type { ChangeContext } from '../intercept/index.js';
+import type { Decision, PolicyRevision } from '../policy/index.js';
 import { isoUtc } from '../clock.js';
 import type { AuditEntry, NewEntry, OutcomeStatus } from './entry.js';
 import { capState } from './stand-in.js';

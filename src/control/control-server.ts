@@ -4,18 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create as createTar } from 'tar';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { AuditEntry, StoredRow } from '../audit/entry.js';
+import type { AuditEntry, StoredRow } from '../audit/index.js';
 import type { JSONWebKeySet } from 'jose';
-import type { Checkpoint } from '../audit/checkpoint.js';
-import type { ExportFilters } from '../audit/export-format.js';
-import type { VerifyReport } from '../audit/verify.js';
+import type { Checkpoint } from '../audit/index.js';
+import type { ExportFilters } from '../audit/index.js';
+import type { VerifyReport } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { isoUtc } from '../clock.js';
 import { asFlaggateError, errorBody, FlaggateError, type ErrorCode } from '../errors.js';
-import type { Actor } from '../identify/actor.js';
+import type { Actor } from '../identify/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Decision, PolicyInput, PolicyRevision } from '../policy/decision.js';
+import type { Decision, PolicyInput, PolicyRevision } from '../policy/index.js';
 
 export interface ControlDeps {
   clock: Clock;

@@ -7,3 +7,4 @@ export type { Identify, IdentifyDeps } from './verify-token.js';
 export { ensureDevIssuer, mintDevToken } from './dev-issuer.js';
 export type { DevIssuer, MintDevTokenOptions } from './dev-issuer.js';
 export type { Actor, AuthMethod } from './actor.js';
+export { unauthenticatedActor } from './actor.js';

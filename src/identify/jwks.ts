@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createLocalJWKSet, createRemoteJWKSet, errors } from 'jose';
 import type { CryptoKey, FlattenedJWSInput, JWSHeaderParameters } from 'jose';
-import type { Config } from '../config/schema.js';
+import type { Config } from '../config/index.js';
 import { FlaggateError } from '../errors.js';
 import type { AuthMethod } from './actor.js';
 import { ensureDevIssuer } from './dev-issuer.js';

@@ -1,7 +1,7 @@
 import { errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyOptions } from 'jose';
 import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
+import type { Config } from '../config/index.js';
 import { FlaggateError } from '../errors.js';
 import type { Actor } from './actor.js';
 import { checkAlgorithms } from './algorithms.js';

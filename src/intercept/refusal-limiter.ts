@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Actor } from '../identify/actor.js';
+import type { Actor } from '../identify/index.js';
 
 /** Who refusals are counted for: any actor, the unauthenticated one included. */
 export type RefusedActor = Pick<Actor, 'id' | 'displayName' | 'authMethod' | 'roles'>;

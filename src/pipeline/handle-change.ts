@@ -4,15 +4,15 @@
  * re-enters the same sequence at decide. Every write leaves a decision entry, whatever refused it.
  */
 import { randomUUID } from 'node:crypto';
-import type { NewEntry } from '../audit/entry.js';
-import { decisionEntry } from '../audit/new-entry.js';
+import type { NewEntry } from '../audit/index.js';
+import { decisionEntry } from '../audit/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
-import type { Actor } from '../identify/actor.js';
-import { readChangeContext, type ChangeContext } from '../intercept/change-context.js';
-import type { RawRequest } from '../intercept/raw-request.js';
+import type { Actor } from '../identify/index.js';
+import { readChangeContext, type ChangeContext } from '../intercept/index.js';
+import type { RawRequest } from '../intercept/index.js';
 import type { Logger } from '../log.js';
 import type { DecidedRequest, FlagChange } from '../platforms/index.js';
-import type { Decision } from '../policy/decision.js';
+import type { Decision } from '../policy/index.js';
 import { denied } from './replies.js';
 import type { Reply, ResumedChange, ResumeResult, Stages } from './stages.js';
 import { decide, forwardDecided, recordRefusal } from './steps.js';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { decisionEntry } from '../audit/new-entry.js';
+import { decisionEntry } from '../audit/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
-import { unauthenticatedActor, type Actor } from '../identify/actor.js';
-import { readChangeContext } from '../intercept/change-context.js';
-import { pathOnly, type RawRequest } from '../intercept/raw-request.js';
+import { unauthenticatedActor, type Actor } from '../identify/index.js';
+import { readChangeContext } from '../intercept/index.js';
+import { pathOnly, type RawRequest } from '../intercept/index.js';
 import type { Logger } from '../log.js';
 import { handleChange, unrecognizedChange } from './handle-change.js';
 import { denied, errorReply, withDecisionId } from './replies.js';

@@ -1,5 +1,5 @@
 import { errorBody, FlaggateError } from '../errors.js';
-import type { Decision } from '../policy/decision.js';
+import type { Decision } from '../policy/index.js';
 import type { Reply } from './stages.js';
 
 /** The refusal a policy denial answers with: its reasons, what approvals would do, which policy. */

@@ -4,16 +4,16 @@
  * `Resume` to send an approved one back through the sequence).
  */
 import type { Recorder } from '../audit/index.js';
-import type { NewEntry } from '../audit/entry.js';
+import type { NewEntry } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import type { FlaggateError } from '../errors.js';
-import type { Actor } from '../identify/actor.js';
-import type { ChangeContext } from '../intercept/change-context.js';
-import type { RawRequest } from '../intercept/raw-request.js';
+import type { Actor } from '../identify/index.js';
+import type { ChangeContext } from '../intercept/index.js';
+import type { RawRequest } from '../intercept/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { DecidedRequest, FlagChange, Platform } from '../platforms/index.js';
-import type { Decision, PolicyInput, PolicyRevision } from '../policy/decision.js';
+import type { Decision, PolicyInput, PolicyRevision } from '../policy/index.js';
 
 /** Everything the pipeline calls, built once by the composition root (`main.ts`). */
 export interface Stages {

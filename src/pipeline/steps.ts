@@ -1,14 +1,14 @@
 /** The named steps the sequences in ./handle-change.ts are made of. */
 import { createHash } from 'node:crypto';
-import type { AuditEntry, NewEntry } from '../audit/entry.js';
-import { boundedRefusal, outcomeEntry } from '../audit/new-entry.js';
+import type { AuditEntry, NewEntry } from '../audit/index.js';
+import { boundedRefusal, outcomeEntry } from '../audit/index.js';
 import { isoUtc } from '../clock.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
-import type { Actor } from '../identify/actor.js';
-import type { ChangeContext } from '../intercept/change-context.js';
+import type { Actor } from '../identify/index.js';
+import type { ChangeContext } from '../intercept/index.js';
 import type { Logger } from '../log.js';
 import type { DecidedRequest, FlagChange, PlatformResponse } from '../platforms/index.js';
-import type { Decision, PolicyInput } from '../policy/decision.js';
+import type { Decision, PolicyInput } from '../policy/index.js';
 import type { Reply, Stages } from './stages.js';
 
 /** The policy's decision, timed and counted. */

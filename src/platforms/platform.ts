@@ -1,4 +1,4 @@
-import type { RawRequest } from '../intercept/raw-request.js';
+import type { RawRequest } from '../intercept/index.js';
 
 /**
  * A platform is one plug-in folder under src/platforms/<name>/ exporting one `PlatformPlugin`,

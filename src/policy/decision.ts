@@ -1,5 +1,5 @@
 import type { FlagChange, FlagRead } from '../platforms/index.js';
-import type { Actor, AuthMethod } from '../identify/actor.js';
+import type { Actor, AuthMethod } from '../identify/index.js';
 
 /** What the policy sees. `change` is a write or a read; `context` carries the X-Flaggate-* headers. */
 export interface PolicyInput {

@@ -1,4 +1,4 @@
-import type { Config, SinkConfig } from '../config/schema.js';
+import type { Config, SinkConfig } from '../config/index.js';
 import { FlaggateError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { checkWriterLogin } from './sinks/postgres-login.js';

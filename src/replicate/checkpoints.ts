@@ -1,4 +1,4 @@
-import type { Checkpoint } from '../audit/checkpoint.js';
+import type { Checkpoint } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from './sink.js';

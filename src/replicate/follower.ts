@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../audit/entry.js';
+import type { AuditEntry } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { FlaggateError } from '../errors.js';

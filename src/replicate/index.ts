@@ -1,4 +1,4 @@
-import type { SinkConfig } from '../config/schema.js';
+import type { SinkConfig } from '../config/index.js';
 import type { Sink } from './sink.js';
 import { createHttpSink } from './sinks/http.js';
 import { createJsonlSink } from './sinks/jsonl.js';
@@ -41,3 +41,7 @@ export function createSinks(configs: readonly SinkConfig[], options: { productio
   });
 }
 export { createCheckpointPublisher, type CheckpointPublisher } from './checkpoints.js';
+export { inspectRole } from './sinks/postgres-login.js';
+export { chainWritersSql, refuseEditsSql, rowPolicySql, runMigration, writerRoleSql } from './sinks/postgres-schema.js';
+export { verifyPostgresLedger } from './verify-postgres.js';
+export { checkPostgresLogins } from './check-logins.js';

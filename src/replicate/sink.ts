@@ -1,6 +1,6 @@
-import type { Checkpoint } from '../audit/checkpoint.js';
-import type { AuditEntry } from '../audit/entry.js';
-import type { TrustedHead } from '../audit/verify.js';
+import type { Checkpoint } from '../audit/index.js';
+import type { AuditEntry } from '../audit/index.js';
+import type { TrustedHead } from '../audit/index.js';
 
 /** Who wrote an upstream row, as far as the sink can tell. */
 export interface UpstreamWriter {

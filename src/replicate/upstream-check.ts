@@ -1,7 +1,7 @@
 import type { JSONWebKeySet } from 'jose';
-import { verifyCheckpoint, type Checkpoint } from '../audit/checkpoint.js';
-import type { StoredRow } from '../audit/entry.js';
-import type { TrustedHead } from '../audit/verify.js';
+import { verifyCheckpoint, type Checkpoint } from '../audit/index.js';
+import type { StoredRow } from '../audit/index.js';
+import type { TrustedHead } from '../audit/index.js';
 import type { Sink, UpstreamWriter } from './sink.js';
 
 /** Anything that can say what it holds of a chain: a sink, or a read-only view of one (the CLI). */

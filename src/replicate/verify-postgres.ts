@@ -1,5 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
-import { verifyLedger, type LedgerVerifyReport } from '../audit/verify-ledger.js';
+import { verifyLedger, type LedgerVerifyReport } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
 import { openPostgresReader } from './sinks/postgres.js';
 

@@ -1,5 +1,5 @@
 import { FlaggateError } from '../../errors.js';
-import type { RawRequest } from '../../intercept/raw-request.js';
+import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange } from '../platform.js';
 import { acceptMediaType, decidedRequest, JSON_UTF8, parseQuery, parseStrictJson, splitTarget } from '../request/index.js';
 import { flagDefinitionSchema } from './flag-file.js';

@@ -4,7 +4,7 @@
  * differently (see ../request/strict-json.ts).
  */
 import { FlaggateError } from '../../errors.js';
-import type { RawRequest } from '../../intercept/raw-request.js';
+import type { RawRequest } from '../../intercept/index.js';
 import { acceptMediaType, JSON_UTF8, parseStrictJson } from '../request/index.js';
 import type { BodyKind } from './routes.js';
 

@@ -4,7 +4,7 @@
  */
 import { FlaggateError } from '../../errors.js';
 import type { Classification, DecidedRequest, FlagChange, FlagRead } from '../platform.js';
-import type { RawRequest } from '../../intercept/raw-request.js';
+import type { RawRequest } from '../../intercept/index.js';
 import { decidedRequest, formatQuery, parseQuery, splitTarget } from '../request/index.js';
 import { isObject, readJsonBody, requireNoBody, type JsonObject, type PatchOperation } from './body.js';
 import { buildPath, canonicalPath, isUsableName, matchWrite, splitPath, type Segment, type WriteRoute } from './routes.js';

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { AuditEntry } from '../../audit/entry.js';
+import type { AuditEntry } from '../../audit/index.js';
 import { FlaggateError } from '../../errors.js';
 import type { Sink } from '../sink.js';
 import { backoffDelay, sleep } from './backoff.js';

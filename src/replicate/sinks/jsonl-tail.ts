@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { Checkpoint } from '../../audit/checkpoint.js';
-import type { TrustedHead } from '../../audit/verify.js';
+import type { Checkpoint } from '../../audit/index.js';
+import type { TrustedHead } from '../../audit/index.js';
 
 /**
  * The last complete line of a JSON Lines file that parses as an object; a torn final line (a crash

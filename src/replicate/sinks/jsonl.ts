@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AuditEntry } from '../../audit/entry.js';
-import { canonicalJson } from '../../audit/canonical.js';
+import type { AuditEntry } from '../../audit/index.js';
+import { canonicalJson } from '../../audit/index.js';
 import type { Sink } from '../sink.js';
 import { checkpointPathOf, lastJsonRecord, readJsonlHeads } from './jsonl-tail.js';
 

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import type { Checkpoint } from '../../audit/checkpoint.js';
-import type { AuditEntry, StoredRow } from '../../audit/entry.js';
-import { canonicalJson } from '../../audit/canonical.js';
-import type { ReadRows, TrustedHead } from '../../audit/verify.js';
+import type { Checkpoint } from '../../audit/index.js';
+import type { AuditEntry, StoredRow } from '../../audit/index.js';
+import { canonicalJson } from '../../audit/index.js';
+import type { ReadRows, TrustedHead } from '../../audit/index.js';
 import { FlaggateError } from '../../errors.js';
 import type { Sink, UpstreamWriter } from '../sink.js';
 import { assertWriterLogin, inspectWriterLogin, type WriterLogin } from './postgres-login.js';
