@@ -1,36 +1,17 @@
-import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
-import { changeRoutes, changeStoreKind, createApprovals, createApprovalTokenVerifier, openChangeStoreFor } from './approvals/index.js';
-import { refusalSummaryEntry } from './audit/index.js';
-import {
-  createCheckpointer,
-  createGroupCommit,
-  createRecorder,
-  entryTimesFrom,
-  firstFailure,
-  openKeyring,
-  openLedger,
-  reconcileInDoubt,
-  verifyLedger,
-  type Checkpointer,
-  type Keyring,
-  type Ledger,
-} from './audit/index.js';
-import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
+import { changeRoutes } from './approvals/index.js';
+import { reconcileInDoubt, type Checkpointer, type Ledger } from './audit/index.js';
+import { systemClock, type Clock } from './clock.js';
+import { buildApprovals, listen, openEvidence, readinessOf, recordRefusalSummaries, verifyLocal, type Evidence } from './compose/index.js';
 import type { Config } from './config/index.js';
 import { createControlApp } from './control/index.js';
-import { platformPlugin } from './platforms/index.js';
-import { createIdentify } from './identify/index.js';
 import { exportLedger } from './export-ledger.js';
+import { createIdentify } from './identify/index.js';
 import { createProxyApp, createRefusalLimiter } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, resumeHeld, type Stages } from './pipeline/index.js';
+import { platformPlugin, type Platform } from './platforms/index.js';
 import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
-import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
-import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks, createUpstreamGuard, createUpstreamWatch, upstreamTrust, type UpstreamCheck } from './replicate/index.js';
 import { checkPostgresLogins } from './replicate/index.js';
 
 export interface Flaggate {
@@ -45,16 +26,75 @@ export interface Flaggate {
 }
 
 /**
- * The composition root: config → stages → the two listening ports. Tests and `flaggate serve`
- * both start flaggate through here.
+ * The composition root: config → stages → the two listening ports, in order. Tests and
+ * `flaggate serve` both start flaggate through here.
  */
 export async function startFlaggate(config: Readonly<Config>, options: { clock?: Clock; logger?: Logger } = {}): Promise<Flaggate> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
   const metrics = createMetrics({ defaultMetrics: true, environments: [...config.metrics.environments, config.platform.environment] });
-  // Before anything is opened: a sidecar that could write another's chain does not start.
-  await checkPostgresLogins(config, logger);
+  await checkPostgresLogins(config, logger); // a sidecar that could write another's chain does not start
+  const { policy, policyWatch } = await openPolicy(config, metrics, logger);
+  const { identify } = createIdentify({ identity: config.identity, dataDir: config.dataDir, tokenBytes: config.limits.tokenBytes, clock });
+  const platform = await openPlatform(config, logger);
+  const evidence = await openEvidence(config, { clock, logger, metrics });
+  const { record, upstreamGuard } = evidence;
+  const refusals = createRefusalLimiter({ perSecond: config.audit.refusals.perSecond, burst: config.audit.refusals.burst, windowMs: config.audit.refusals.windowSeconds * 1000, clock });
+  const summaries = recordRefusalSummaries({ refusals, record, platform: platform.name, policy, logger, windowSeconds: config.audit.refusals.windowSeconds });
+  let controlUrl: string | undefined;
+  // Approved changes go back through the pipeline (`stages` is complete by the time one is approved).
+  const { approvals, store } = buildApprovals(config, { clock, logger, policy, platform, record, resume: (held) => resumeHeld(held, stages), controlUrl: () => controlUrl });
+  const stages: Stages = { clock, metrics, logger, identify, platform, policy, record, refusals, approvals };
+  await settleCrashTail(evidence, platform, logger);
 
+  const proxyApp = createProxyApp({
+    bodyBytes: config.limits.bodyBytes,
+    handle: (req) => {
+      const refused = upstreamGuard.refusal();
+      if (!refused) return handleRequest(req, stages);
+      metrics.errors.inc({ code: refused.code });
+      return Promise.resolve(errorReply(refused));
+    },
+    onError: (error) => (metrics.errors.inc({ code: error.code }), errorReply(error)),
+  });
+  const controlApp = createControlApp({
+    clock, logger, metrics, identify, policy,
+    ...(config.metrics.bearerToken ? { metricsToken: config.metrics.bearerToken } : {}),
+    changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
+    audit: auditRoutes(evidence, config, clock),
+    ...(evidence.timestamper.embedded ? { tsa: evidence.timestamper.embedded } : {}),
+    readiness: readinessOf(evidence, config, policy),
+  });
+
+  const stopAll = async () => {
+    await summaries.close();
+    policyWatch.close();
+    await evidence.close();
+    await store.close();
+  };
+  const ports = { host: config.host, headerBytes: config.limits.headerBytes };
+  const servers = await listenBoth(proxyApp, controlApp, { ...ports, proxyPort: config.proxyPort, controlPort: config.controlPort }).catch(async (err: unknown) => {
+    await stopAll(); // a port that cannot be taken leaves nothing open behind it
+    throw err;
+  });
+  controlUrl = servers.control.url;
+  logger.info('flaggate listening', { proxy: servers.proxy.url, control: servers.control.url, platform: platform.name, policy: policy.revision });
+
+  return {
+    proxyUrl: servers.proxy.url,
+    controlUrl: servers.control.url,
+    ledger: evidence.ledger,
+    metrics,
+    checkpointer: evidence.checkpointer,
+    reloadPolicy: policyWatch.reloadNow,
+    async close() {
+      await Promise.all([servers.proxy.close(), servers.control.close()]);
+      await stopAll();
+    },
+  };
+}
+
+async function openPolicy(config: Readonly<Config>, metrics: Metrics, logger: Logger) {
   const policy = await createPolicyEngine({ bundlePath: config.policy.bundle! });
   const policyWatch = watchPolicyBundle({
     engine: policy,
@@ -66,298 +106,67 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       else logger.error('policy bundle refused; the running policy stays', { error: String(r.error) });
     },
   });
-  const { identify } = createIdentify({ identity: config.identity, dataDir: config.dataDir, tokenBytes: config.limits.tokenBytes, clock });
+  return { policy, policyWatch };
+}
+
+async function openPlatform(config: Readonly<Config>, logger: Logger): Promise<Platform> {
   const plugin = platformPlugin(config.platform.name);
   const seeded = plugin.seed?.(config.platform);
   if (seeded) logger.info(seeded);
-  const platform = await plugin.create(config.platform);
-  const adapter = platform;
-  const ledger = openLedger({ path: config.audit.file, chainId: config.audit.chainId, clock });
-  const groupCommit = createGroupCommit(ledger);
-  const refusals = createRefusalLimiter({
-    perSecond: config.audit.refusals.perSecond,
-    burst: config.audit.refusals.burst,
-    windowMs: config.audit.refusals.windowSeconds * 1000,
-    clock,
-  });
-  const keyring = await openKeyring(config.audit.keysDir, clock);
-  const checkpointer = createCheckpointer({
-    ledger,
-    keyring,
-    clock,
-    logger,
-    everyEntries: config.audit.checkpointEveryEntries,
-    everySeconds: config.audit.checkpointEverySeconds,
-    publish: () => checkpointPublisher.publish(),
-  });
-  const timestamper = createTimestamper({
-    config: config.timestamp,
-    dataDir: config.dataDir,
-    ledgerPath: config.audit.file,
-    head: ledger.head,
-    clock,
-    metrics,
-    logger,
-  });
-  const sinks = createSinks(config.replicate.sinks, { production: config.mode === 'production' });
-  const checkpointPublisher = createCheckpointPublisher({ source: ledger, sinks, logger, onConflict: (_sink, err) => metrics.errors.inc({ code: err.code }) });
-  const replicator = createReplicator({
-    source: ledger,
-    sinks,
-    metrics,
-    clock,
-    logger,
-    maxBacklog: config.replicate.maxBacklog,
-    batchSize: config.replicate.batchSize,
-  });
-  // A local chain cut below, or forked from, what an upstream copy holds (entries or a signed
-  // checkpoint) is reported, and nothing is served or appended from then on (the guard); readiness
-  // names each copy that disagrees and who wrote it (the watch, cached so /readyz never hangs).
-  const upstreamWatch = createUpstreamWatch({
-    check: () => compareWithUpstream({ sinks, chainId: ledger.chainId, localHead: ledger.head, rowsAfter: ledger.rowsAfter, keys: () => keyring.jwks() }),
-    onDiverged: (check) => logger.error('local chain disagrees with the upstream copy; refusing to serve', { ...check }),
-  });
-  const upstreamGuard = createUpstreamGuard(() => upstreamWatch.refresh(), (error) => metrics.errors.inc({ code: error.code }));
-  for (const check of await upstreamGuard.refresh()) {
-    if (check.ok) logger.info('upstream copy compared', { ...check });
-  }
-  replicator.nudge(); // drain whatever the last run left behind
-  // The newest entries covered by a token and sealed by a checkpoint: the ledger then verifies as it
-  // stands, without a running sidecar's help (on stop, and at start-up after a crash).
-  const sealTail = async () => {
-    await timestamper.coverHead().catch((err: unknown) => logger.error('the newest entries are not covered by a timestamp token', { error: String(err) }));
-    await checkpointer.checkpointNow();
-  };
+  return plugin.create(config.platform);
+}
 
-  const record = createRecorder({
-    commit: async (entry) => {
-      const refused = upstreamGuard.refusal();
-      if (refused) throw refused;
-      return config.audit.groupCommit ? groupCommit.append(entry) : ledger.append(entry);
-    },
-    afterCommit: (entry) => {
-      metrics.ledgerEntries.inc({ type: entry.entry_type });
-      checkpointer.afterAppend(entry.seq);
-    },
-    cover: (seq, hash) => timestamper.cover(seq, hash),
-    coverSoon: (seq, hash) => timestamper.coverSoon(seq, hash),
-    replicateThrough: (seq) => replicator.through(seq),
-    onNotUpstream: (entry, err) => logger.warn('entry recorded locally, not yet upstream', { seq: entry.seq, error: String(err) }),
-  });
-
-  // Refusals counted beyond an actor's rate are recorded as one summary entry per actor and window.
-  const recordRefusalSummaries = async (all: boolean) => {
-    for (const summary of refusals.drain(all)) {
-      try {
-        await record.settled(refusalSummaryEntry({ ...summary, platform: adapter.name, policy: policy.revision }));
-      } catch (err) {
-        logger.error('refusal summary not recorded', { actor: summary.actor.id, refusals: summary.refusals, error: String(err) });
-      }
-    }
-  };
-  const summaryTimer = setInterval(() => void recordRefusalSummaries(false), Math.min(1000, config.audit.refusals.windowSeconds * 1000));
-  summaryTimer.unref();
-  const changeStore = openChangeStoreFor(config);
-  let controlUrl: string | undefined;
-  const approvals = createApprovals({
-    clock,
-    policy,
-    platform,
-    record,
-    // Approved changes go back through the pipeline (`stages` is complete by the time one is approved).
-    resume: (held) => resumeHeld(held, stages),
-    store: changeStore,
-    logger,
-    expirySeconds: config.approvals.expirySeconds,
-    verifyApprovalToken: createApprovalTokenVerifier({
-      issuers: config.approvals.issuers,
-      leewaySeconds: config.identity.leewaySeconds,
-      tokenBytes: config.limits.tokenBytes,
-      maxLifetimeSeconds: config.approvals.tokenMaxLifetimeSeconds,
-      chainId: config.audit.chainId,
-      sharedJtis: changeStoreKind(config) === 'postgres',
-      clock,
-    }),
-    controlUrl: () => controlUrl,
-    evidence: (id) => changeStore.evidence(id),
-    sidecar: { chainId: config.audit.chainId, platform: adapter.name, targetSha256: sha256Hex(config.platform.targetUrl ?? '') },
-    peerChains: config.approvals.peerChains,
-  });
-  const stages: Stages = { clock, metrics, logger, identify, platform, policy, record, refusals, approvals };
-
-  // A crash between a decision and its outcome leaves the change in doubt: settle it from the
-  // platform's state before taking new requests (not on a ledger its upstream is ahead of).
-  const reconciled = upstreamGuard.refusal() ? [] : await reconcileInDoubt({
+/**
+ * A crash between a decision and its outcome leaves the change in doubt: settle it from the
+ * platform's state, then cover and seal the tail, before taking new requests (not on a ledger its
+ * upstream is ahead of: that one refuses service until it is restored).
+ */
+async function settleCrashTail(evidence: Evidence, platform: Platform, logger: Logger): Promise<void> {
+  if (evidence.upstreamGuard.refusal()) return;
+  const { ledger } = evidence;
+  const reconciled = await reconcileInDoubt({
     entriesAfter: ledger.entriesAfter,
     head: ledger.head,
     getMeta: ledger.getMeta,
     setMeta: ledger.setMeta,
-    append: (entry) => record.append(entry),
-    readState: (change) => adapter.readState(change),
-    settled: (change, current) => adapter.settled(change, current),
+    append: (entry) => evidence.record.append(entry),
+    readState: (change) => platform.readState(change),
+    settled: (change, current) => platform.settled(change, current),
   });
   if (reconciled.length > 0) {
     logger.warn('reconciled changes left in doubt by a crash', { reconciled });
-    replicator.nudge();
+    evidence.replicator.nudge();
   }
-  if (!upstreamGuard.refusal()) await sealTail();
+  await evidence.sealTail();
+}
 
-  const proxyApp = createProxyApp({
-    bodyBytes: config.limits.bodyBytes,
-    handle: (req) => {
-      const refused = upstreamGuard.refusal();
-      if (!refused) return handleRequest(req, stages);
-      metrics.errors.inc({ code: refused.code });
-      return Promise.resolve(errorReply(refused));
-    },
-    onError: (error) => {
-      metrics.errors.inc({ code: error.code });
-      return errorReply(error);
-    },
-  });
-  const controlApp = createControlApp({
-    clock,
-    logger,
-    metrics,
-    ...(config.metrics.bearerToken ? { metricsToken: config.metrics.bearerToken } : {}),
-    identify,
-    policy,
-    changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
-    audit: {
-      // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the
-      // token is taken once the entry is committed, so it cannot be inside the hashed entry).
-      entriesAfter: (after, limit) =>
-        ledger.entriesAfter(after, limit).map((e) => {
-          const token = timestamper.coveringToken(e.seq);
-          return { ...e, covered_by: token ? { token_id: token.id, covers_seq: token.coversSeq, gen_time: token.genTime, tsa: token.tsa } : null };
-        }),
-      rowsAfter: ledger.rowsAfter,
-      head: ledger.head,
-      keys: () => keyring.jwks(),
-      exportTo: (dir, options) => exportLedger({ ledger, keyring, timestamper, clock, out: dir, ...options }),
-      checkpoints: (from, to) => ledger.checkpoints(from, to),
-      verify: async () => {
-        await timestamper.coverHead().catch(() => undefined); // an outage shows as uncovered entries below
-        const upstream = await upstreamGuard.refresh();
-        return { ...(await verifyLocal(ledger, keyring, timestamper, upstream, config.verify)), upstream };
-      },
-    },
-    ...(timestamper.embedded ? { tsa: timestamper.embedded } : {}),
-    // Ready means a change sent now could be recorded and forwarded: the ledger answers and no
-    // required sink is so far behind that changes are refused.
-    readiness: async () => {
-      const head = ledger.head().seq;
-      const acked = replicator.acked();
-      const upstream = Object.fromEntries(
-        config.replicate.sinks
-          .filter((sink) => sink.required)
-          .map((sink) => {
-            const behind = head - (acked[sink.name] ?? 0);
-            return [`sink:${sink.name}`, { ok: behind <= config.replicate.maxBacklog, detail: `${behind} entries behind` }];
-          }),
-      );
-      const checks = await upstreamWatch.current();
-      upstreamGuard.observe(checks);
-      const refused = upstreamGuard.refusal();
-      const copies = Object.fromEntries(
-        checks.filter((c) => !c.ok).map((c) => [`upstream:${c.sink}`, { ok: false, code: c.kind === 'cut' ? 'AUDIT_UPSTREAM_AHEAD' : 'AUDIT_CHAIN_BROKEN', detail: `${c.kind}: ${c.message}` }]),
-      );
-      const checkpoints = Object.fromEntries(
-        [...checkpointPublisher.conflicts()].map(([sink, err]) => [`checkpoints:${sink}`, { ok: false, code: err.code, detail: err.message }]),
-      );
-      return {
-        ledger: probe(() => ledger.head()),
-        policy: { ok: true, detail: policy.revision.revision },
-        'upstream-copy': refused ? { ok: false, code: refused.code, detail: refused.message } : { ok: true },
-        ...upstream,
-        ...copies,
-        ...checkpoints,
-      };
-    },
-  });
-
-  const proxy = await listen(createServer({ maxHeaderSize: config.limits.headerBytes }, proxyApp), config.host, config.proxyPort);
-  const control = await listen(createServer({ maxHeaderSize: config.limits.headerBytes }, controlApp), config.host, config.controlPort);
-  controlUrl = control.url;
-  logger.info('flaggate listening', { proxy: proxy.url, control: control.url, platform: adapter.name, policy: policy.revision });
-
+/** What the control port's audit routes read: entries with the token covering each, export, verify. */
+function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock) {
+  const { ledger, keyring, timestamper } = evidence;
   return {
-    proxyUrl: proxy.url,
-    controlUrl: control.url,
-    ledger,
-    metrics,
-    checkpointer,
-    reloadPolicy: policyWatch.reloadNow,
-    async close() {
-      await Promise.all([closeServer(proxy.server), closeServer(control.server)]);
-      clearInterval(summaryTimer);
-      await recordRefusalSummaries(true);
-      policyWatch.close();
-      if (!upstreamGuard.refusal()) {
-        await sealTail();
-        replicator.nudge(); // the tail and its checkpoint go upstream before the sinks close
-      }
-      await checkpointer.close();
-      timestamper.close();
-      await replicator.close();
-      await changeStore.close();
-      ledger.close();
-    },
+    // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the
+    // token is taken once the entry is committed, so it cannot be inside the hashed entry).
+    entriesAfter: (after: number, limit: number) =>
+      ledger.entriesAfter(after, limit).map((e) => {
+        const token = timestamper.coveringToken(e.seq);
+        return { ...e, covered_by: token ? { token_id: token.id, covers_seq: token.coversSeq, gen_time: token.genTime, tsa: token.tsa } : null };
+      }),
+    rowsAfter: ledger.rowsAfter,
+    head: ledger.head,
+    keys: () => keyring.jwks(),
+    exportTo: (dir: string, options: Omit<Parameters<typeof exportLedger>[0], 'ledger' | 'keyring' | 'timestamper' | 'clock' | 'out'>) =>
+      exportLedger({ ledger, keyring, timestamper, clock, out: dir, ...options }),
+    checkpoints: (from?: number, to?: number) => ledger.checkpoints(from, to),
+    verify: () => verifyLocal(evidence, config.verify),
   };
 }
 
-/**
- * The local chain against every checkpoint it holds and every head and checkpoint its upstream
- * copies hold (signatures checked with this sidecar's keyring), and its timestamp tokens, each
- * bound to the time of the entries it covers. `ok: false` always names its failure.
- */
-async function verifyLocal(ledger: Ledger, keyring: Keyring, timestamper: Timestamper, upstream: UpstreamCheck[], bounds: Config['verify']) {
-  const trust = upstreamTrust(upstream);
-  const chain = await verifyLedger({
-    read: ledger.rowsAfter,
-    checkpoints: [...ledger.checkpoints(), ...trust.checkpoints],
-    keys: keyring.jwks(),
-    chainId: ledger.chainId,
-    extraHeads: trust.extraHeads,
-  });
-  const head = ledger.head();
-  const timestamps = verifyCoverage({
-    tokens: timestamper.tokens(),
-    rowHashAt: (seq) => ledger.rowsAfter(seq - 1, 1).find((r) => r.seq === seq)?.hash,
-    headSeq: head.seq,
-    trust: timestamper.trust,
-    times: { entryTime: entryTimesFrom(ledger.rowsAfter), maxDelaySeconds: bounds.maxTimestampDelaySeconds, skewSeconds: bounds.clockSkewSeconds },
-  });
-  const failure = firstFailure({ chain, upstream, timestamps });
-  return { ...chain, ok: failure === undefined, ...(failure ? { failure } : {}), timestamps };
-}
-
-function probe(check: () => unknown): { ok: boolean; detail?: string } {
+async function listenBoth(proxyApp: Parameters<typeof listen>[0], controlApp: Parameters<typeof listen>[0], o: { host: string; headerBytes: number; proxyPort: number; controlPort: number }) {
+  const proxy = await listen(proxyApp, { host: o.host, port: o.proxyPort, headerBytes: o.headerBytes });
   try {
-    check();
-    return { ok: true };
+    return { proxy, control: await listen(controlApp, { host: o.host, port: o.controlPort, headerBytes: o.headerBytes }) };
   } catch (err) {
-    return { ok: false, detail: String(err) };
+    await proxy.close();
+    throw err;
   }
-}
-
-async function listen(server: Server, host: string, port: number): Promise<{ server: Server; url: string }> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return { server, url: `http://${shownHost}:${address.port}` };
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }

@@ -38,7 +38,8 @@ async function send(a: TestFlaggate, method: string, path: string, token: string
   return { status: res.status, code: json.code, decisionId: res.headers.get('x-flaggate-decision-id')! };
 }
 
-const until = async (check: () => boolean, ms = 5000) => {
+// Generous: the window summary is written on a timer, and a loaded 2-core machine delays timers.
+const until = async (check: () => boolean, ms = 20_000) => {
   for (const deadline = Date.now() + ms; !check(); ) {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 50));

@@ -1,0 +1,99 @@
+/**
+ * The evidence side of a sidecar: the ledger and its group commit, the checkpoint keyring and
+ * checkpointer, the timestamper, the upstream sinks with their replicator and checkpoint
+ * publisher, the comparison with the upstream copies, and the one recorder the stages write through.
+ */
+import { createCheckpointer, createGroupCommit, createRecorder, openKeyring, openLedger, type Checkpointer, type Keyring, type Ledger, type Recorder } from '../audit/index.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import {
+  compareWithUpstream,
+  createCheckpointPublisher,
+  createReplicator,
+  createSinks,
+  createUpstreamGuard,
+  createUpstreamWatch,
+  type UpstreamGuard,
+  type UpstreamWatch,
+} from '../replicate/index.js';
+import { createTimestamper, type Timestamper } from '../timestamp/index.js';
+
+export interface Evidence {
+  ledger: Ledger;
+  keyring: Keyring;
+  checkpointer: Checkpointer;
+  timestamper: Timestamper;
+  replicator: ReturnType<typeof createReplicator>;
+  checkpointPublisher: ReturnType<typeof createCheckpointPublisher>;
+  upstreamWatch: UpstreamWatch;
+  upstreamGuard: UpstreamGuard;
+  record: Recorder;
+  /** The newest entries covered by a token and sealed by a checkpoint (on stop, and at start-up after a crash). */
+  sealTail(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openEvidence(config: Readonly<Config>, deps: { clock: Clock; logger: Logger; metrics: Metrics }): Promise<Evidence> {
+  const { clock, logger, metrics } = deps;
+  const ledger = openLedger({ path: config.audit.file, chainId: config.audit.chainId, clock });
+  const groupCommit = createGroupCommit(ledger);
+  const keyring = await openKeyring(config.audit.keysDir, clock);
+  const sinks = createSinks(config.replicate.sinks, { production: config.mode === 'production' });
+  const checkpointPublisher = createCheckpointPublisher({ source: ledger, sinks, logger, onConflict: (_sink, err) => metrics.errors.inc({ code: err.code }) });
+  const checkpointer = createCheckpointer({
+    ledger,
+    keyring,
+    clock,
+    logger,
+    everyEntries: config.audit.checkpointEveryEntries,
+    everySeconds: config.audit.checkpointEverySeconds,
+    publish: () => checkpointPublisher.publish(),
+  });
+  const timestamper = createTimestamper({ config: config.timestamp, dataDir: config.dataDir, ledgerPath: config.audit.file, head: ledger.head, clock, metrics, logger });
+  const replicator = createReplicator({ source: ledger, sinks, metrics, clock, logger, maxBacklog: config.replicate.maxBacklog, batchSize: config.replicate.batchSize });
+  // A local chain cut below, or forked from, what an upstream copy holds (entries or a signed
+  // checkpoint) is reported, and nothing is served or appended from then on (the guard); readiness
+  // names each copy that disagrees and who wrote it (the watch, cached so /readyz never hangs).
+  const upstreamWatch = createUpstreamWatch({
+    check: () => compareWithUpstream({ sinks, chainId: ledger.chainId, localHead: ledger.head, rowsAfter: ledger.rowsAfter, keys: () => keyring.jwks() }),
+    onDiverged: (check) => logger.error('local chain disagrees with the upstream copy; refusing to serve', { ...check }),
+  });
+  const upstreamGuard = createUpstreamGuard(() => upstreamWatch.refresh(), (error) => metrics.errors.inc({ code: error.code }));
+  for (const check of await upstreamGuard.refresh()) if (check.ok) logger.info('upstream copy compared', { ...check });
+  replicator.nudge(); // drain whatever the last run left behind
+
+  const record = createRecorder({
+    commit: async (entry) => {
+      const refused = upstreamGuard.refusal();
+      if (refused) throw refused;
+      return config.audit.groupCommit ? groupCommit.append(entry) : ledger.append(entry);
+    },
+    afterCommit: (entry) => {
+      metrics.ledgerEntries.inc({ type: entry.entry_type });
+      checkpointer.afterAppend(entry.seq);
+    },
+    cover: (seq, hash) => timestamper.cover(seq, hash),
+    coverSoon: (seq, hash) => timestamper.coverSoon(seq, hash),
+    replicateThrough: (seq) => replicator.through(seq),
+    onNotUpstream: (entry, err) => logger.warn('entry recorded locally, not yet upstream', { seq: entry.seq, error: String(err) }),
+  });
+  const sealTail = async () => {
+    await timestamper.coverHead().catch((err: unknown) => logger.error('the newest entries are not covered by a timestamp token', { error: String(err) }));
+    await checkpointer.checkpointNow();
+  };
+  return {
+    ledger, keyring, checkpointer, timestamper, replicator, checkpointPublisher, upstreamWatch, upstreamGuard, record, sealTail,
+    async close() {
+      if (!upstreamGuard.refusal()) {
+        await sealTail();
+        replicator.nudge(); // the tail and its checkpoint go upstream before the sinks close
+      }
+      await checkpointer.close();
+      timestamper.close();
+      await replicator.close();
+      ledger.close();
+    },
+  };
+}

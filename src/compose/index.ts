@@ -1,0 +1,7 @@
+/** The composition root's parts; src/main.ts puts them together in order. */
+export { buildApprovals } from './approvals.js';
+export { openEvidence, type Evidence } from './evidence.js';
+export { readinessOf } from './readiness.js';
+export { recordRefusalSummaries } from './refusal-summaries.js';
+export { listen, type Listening } from './servers.js';
+export { verifyLocal } from './verify-local.js';

@@ -1,0 +1,33 @@
+import { entryTimesFrom, firstFailure, verifyLedger } from '../audit/index.js';
+import type { Config } from '../config/index.js';
+import { upstreamTrust } from '../replicate/index.js';
+import { verifyCoverage } from '../timestamp/index.js';
+import type { Evidence } from './evidence.js';
+
+/**
+ * The local chain against every checkpoint it holds and every head and checkpoint its upstream
+ * copies hold (signatures checked with this sidecar's keyring), and its timestamp tokens, each
+ * bound to the time of the entries it covers. `ok: false` always names its failure.
+ */
+export async function verifyLocal(evidence: Evidence, bounds: Config['verify']) {
+  const { ledger, keyring, timestamper } = evidence;
+  await timestamper.coverHead().catch(() => undefined); // an outage shows as uncovered entries below
+  const upstream = await evidence.upstreamGuard.refresh();
+  const trust = upstreamTrust(upstream);
+  const chain = await verifyLedger({
+    read: ledger.rowsAfter,
+    checkpoints: [...ledger.checkpoints(), ...trust.checkpoints],
+    keys: keyring.jwks(),
+    chainId: ledger.chainId,
+    extraHeads: trust.extraHeads,
+  });
+  const timestamps = verifyCoverage({
+    tokens: timestamper.tokens(),
+    rowHashAt: (seq) => ledger.rowsAfter(seq - 1, 1).find((r) => r.seq === seq)?.hash,
+    headSeq: ledger.head().seq,
+    trust: timestamper.trust,
+    times: { entryTime: entryTimesFrom(ledger.rowsAfter), maxDelaySeconds: bounds.maxTimestampDelaySeconds, skewSeconds: bounds.clockSkewSeconds },
+  });
+  const failure = firstFailure({ chain, upstream, timestamps });
+  return { ...chain, ok: failure === undefined, ...(failure ? { failure } : {}), timestamps, upstream };
+}
