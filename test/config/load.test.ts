@@ -69,10 +69,10 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfig secrets from files', () => {
-  const withFiles = (files: Record<string, string>) => {
+  const withFiles = (files: Record<string, string | undefined>) => {
     const tmp = makeTempDir();
     cleanups.push(tmp.cleanup);
-    for (const [name, text] of Object.entries(files)) writeFileSync(`${tmp.dir}/${name}`, text);
+    for (const [name, text] of Object.entries(files)) if (text !== undefined) writeFileSync(`${tmp.dir}/${name}`, text);
     return tmp.dir;
   };
 
