@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { JSONWebKeySet } from 'jose';
@@ -16,6 +17,7 @@ import { grantChainWriter, migrateDatabase } from './db-admin.js';
 import { walkthroughText } from './walkthrough.js';
 import { requestToken, verifyCoverage, verifyTokenFile } from './timestamp/index.js';
 import { verifyLedgerFile } from './verify-ledger-file.js';
+import { rotateKeys, type KeyKind } from './rotate-keys.js';
 
 const program = new Command()
   .name('flaggate')
@@ -199,7 +201,7 @@ tsa
     process.stdout.write(`${JSON.stringify(tstInfo)}\n`);
   });
 
-const keys = program.command('keys').description('the checkpoint signing keys');
+const keys = program.command('keys').description('the signing keys: checkpoints, the embedded TSA, the development issuer');
 
 keys
   .command('show')
@@ -211,11 +213,19 @@ keys
 
 keys
   .command('rotate')
-  .description('make a new Ed25519 key the active signer; earlier keys stay published for earlier checkpoints')
-  .action(async () => {
+  .description('replace signing keys (default: the checkpoint key) and record each rotation in the ledger; earlier public keys and certificates stay for verification')
+  .option('--checkpoint', 'the Ed25519 checkpoint signing key')
+  .option('--tsa', "the embedded TSA's key and certificate (a new self-issued CA; earlier ones stay trusted)")
+  .option('--dev-issuer', "the development issuer's key (tokens it signed verify until they expire)")
+  .option('--all', 'every key this configuration uses')
+  .option('--reason <text>', 'why, recorded in the ledger entry')
+  .action(async (opts: { checkpoint?: boolean; tsa?: boolean; devIssuer?: boolean; all?: boolean; reason?: string }) => {
     const config = loadConfig();
-    const kid = await (await openKeyring(config.audit.keysDir, systemClock)).rotate();
-    process.stdout.write(`${kid}\n`);
+    const kinds: KeyKind[] = opts.all
+      ? ['checkpoint', ...(config.timestamp.tsaUrls.length === 0 ? ['tsa' as const] : []), ...(config.identity.devIssuer ? ['dev-issuer' as const] : [])]
+      : [...(opts.checkpoint ? ['checkpoint' as const] : []), ...(opts.tsa ? ['tsa' as const] : []), ...(opts.devIssuer ? ['dev-issuer' as const] : [])];
+    const report = await rotateKeys({ config, kinds: kinds.length > 0 ? kinds : ['checkpoint'], actor: userInfo().username, clock: systemClock, ...(opts.reason ? { reason: opts.reason } : {}) });
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   });
 
 const dbCommand = program.command('db').description('the central PostgreSQL ledger, as its owner (never run by a sidecar)');
