@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { JSONWebKeySet } from 'jose';
 import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS, openKeyring, verifyExport } from './audit/index.js';
@@ -16,6 +17,9 @@ import { grantChainWriter, migrateDatabase } from './db-admin.js';
 import { walkthroughText } from './walkthrough.js';
 import { requestToken, verifyCoverage, verifyTokenFile } from './timestamp/index.js';
 import { verifyLedgerFile } from './verify-ledger-file.js';
+import { rotateKeys, type KeyKind } from './rotate-keys.js';
+import { backupLedger } from './backup-ledger.js';
+import { restoreFromPostgres } from './restore-ledger.js';
 
 const program = new Command()
   .name('flaggate')
@@ -199,7 +203,7 @@ tsa
     process.stdout.write(`${JSON.stringify(tstInfo)}\n`);
   });
 
-const keys = program.command('keys').description('the checkpoint signing keys');
+const keys = program.command('keys').description('the signing keys: checkpoints, the embedded TSA, the development issuer');
 
 keys
   .command('show')
@@ -211,11 +215,48 @@ keys
 
 keys
   .command('rotate')
-  .description('make a new Ed25519 key the active signer; earlier keys stay published for earlier checkpoints')
-  .action(async () => {
+  .description('replace signing keys (default: the checkpoint key) and record each rotation in the ledger; earlier public keys and certificates stay for verification')
+  .option('--checkpoint', 'the Ed25519 checkpoint signing key')
+  .option('--tsa', "the embedded TSA's key and certificate (a new self-issued CA; earlier ones stay trusted)")
+  .option('--dev-issuer', "the development issuer's key (tokens it signed verify until they expire)")
+  .option('--all', 'every key this configuration uses')
+  .option('--reason <text>', 'why, recorded in the ledger entry')
+  .action(async (opts: { checkpoint?: boolean; tsa?: boolean; devIssuer?: boolean; all?: boolean; reason?: string }) => {
     const config = loadConfig();
-    const kid = await (await openKeyring(config.audit.keysDir, systemClock)).rotate();
-    process.stdout.write(`${kid}\n`);
+    const kinds: KeyKind[] = opts.all
+      ? ['checkpoint', ...(config.timestamp.tsaUrls.length === 0 ? ['tsa' as const] : []), ...(config.identity.devIssuer ? ['dev-issuer' as const] : [])]
+      : [...(opts.checkpoint ? ['checkpoint' as const] : []), ...(opts.tsa ? ['tsa' as const] : []), ...(opts.devIssuer ? ['dev-issuer' as const] : [])];
+    const report = await rotateKeys({ config, kinds: kinds.length > 0 ? kinds : ['checkpoint'], actor: userInfo().username, clock: systemClock, ...(opts.reason ? { reason: opts.reason } : {}) });
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  });
+
+program
+  .command('backup')
+  .description("copy a live ledger file consistently with SQLite's online backup API (entries, checkpoints, tokens)")
+  .option('--db <path>', 'the SQLite ledger file (default: audit.file of the configuration)')
+  .requiredOption('--out <file>', 'where to write the copy (must not exist)')
+  .action(async (opts: { db?: string; out: string }) => {
+    const report = await backupLedger({ db: opts.db ? resolve(opts.db) : loadConfig().audit.file, out: opts.out });
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  });
+
+program
+  .command('restore')
+  .description("rebuild a lost sidecar's ledger from the central PostgreSQL copy; verified before and after copying, written only if both pass")
+  .requiredOption('--from-postgres <url>', 'the central PostgreSQL ledger (postgres://...)')
+  .requiredOption('--chain <id>', "the sidecar's audit.chainId")
+  .option('--db <path>', 'the ledger file to write (default: audit.file of the configuration); must not exist')
+  .option('--keys <jwks>', 'checkpoint public keys to trust (default: the configured keyring)')
+  .action(async (opts: { fromPostgres: string; chain: string; db?: string; keys?: string }) => {
+    const config = loadConfig();
+    const report = await restoreFromPostgres({
+      url: opts.fromPostgres,
+      chainId: opts.chain,
+      ledger: opts.db ? resolve(opts.db) : config.audit.file,
+      keys: readKeys(opts.keys ? resolve(opts.keys) : join(config.audit.keysDir, 'keyring.json')),
+      clock: systemClock,
+    });
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   });
 
 const dbCommand = program.command('db').description('the central PostgreSQL ledger, as its owner (never run by a sidecar)');

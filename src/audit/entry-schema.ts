@@ -17,9 +17,9 @@ export const auditEntryBodySchema = z
     prev_hash: hex64.describe('hash of the entry at seq - 1; 64 zeros for seq 1'),
     event_id: z.uuid().describe('unique id of this entry'),
     entry_type: z
-      .enum(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized'])
+      .enum(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized', 'key.rotated'])
       .describe(
-        'decision before forwarding; outcome after (also when reconciled after a crash); requested, approved, rejected and expired for a change held for approvals; refusals_summarized counts the refusals of one actor beyond the recording rate (new_state holds the count and the window)',
+        'decision before forwarding; outcome after (also when reconciled after a crash); requested, approved, rejected and expired for a change held for approvals; refusals_summarized counts the refusals of one actor beyond the recording rate (new_state holds the count and the window); key.rotated records a rotation of a signing key by `flaggate keys rotate` (previous_state and new_state name the old and new key)',
       ),
     decision_id: z.uuid().describe('shared by a decision and its outcome; returned to the client as X-Flaggate-Decision-Id'),
     change_request_id: z.uuid().nullable().describe('the held change this entry belongs to; null on changes that were never held'),
@@ -27,7 +27,9 @@ export const auditEntryBodySchema = z
     actor: z.strictObject({
       id: text.min(1),
       display_name: text,
-      auth_method: z.enum(['jwt', 'oidc', 'dev-token', 'client-credentials', 'none']).describe("client-credentials marks a service account; none, a write attempt whose token did not verify"),
+      auth_method: z
+        .enum(['jwt', 'oidc', 'dev-token', 'client-credentials', 'none', 'host'])
+        .describe('client-credentials marks a service account; none, a write attempt whose token did not verify; host, a command run where the data directory is (the operating-system user)'),
       roles: z.array(text),
     }),
     action: text.min(1).describe("e.g. flag.enable, strategy.update; 'unrecognized' for a write no adapter knew"),

@@ -12,7 +12,9 @@ export type EntryType =
   | 'change.rejected'
   | 'change.expired'
   /** Refusals by one actor beyond the recording rate, counted rather than recorded one by one. */
-  | 'change.refusals_summarized';
+  | 'change.refusals_summarized'
+  /** A signing key replaced by `flaggate keys rotate`; earlier public keys stay for verification. */
+  | 'key.rotated';
 
 /** `not_applied` and `unknown` come only from reconciling an in-doubt change after a crash. */
 export type OutcomeStatus = 'applied' | 'failed' | 'not_forwarded' | 'not_applied' | 'unknown';

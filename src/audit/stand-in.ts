@@ -8,9 +8,9 @@ const listCap = 16;
 /** A state bigger than this (as canonical JSON), or not recordable, is kept as its digest and excerpt. */
 const stateCap = 2048;
 
-const entryTypes = new Set<EntryType>(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized']);
+const entryTypes = new Set<EntryType>(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized', 'key.rotated']);
 const outcomeStatuses = new Set<OutcomeStatus>(['applied', 'failed', 'not_forwarded', 'not_applied', 'unknown']);
-const authMethods = new Set(['jwt', 'oidc', 'dev-token', 'client-credentials', 'none']);
+const authMethods = new Set(['jwt', 'oidc', 'dev-token', 'client-credentials', 'none', 'host']);
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const hex64 = /^[0-9a-f]{64}$/;
 const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

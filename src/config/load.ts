@@ -35,6 +35,32 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_METRICS_ENVIRONMENTS', ['metrics', 'environments']],
 ];
 
+/**
+ * Secrets that may also come from a file, as `<NAME>_FILE` (a mounted Secret), so they never sit in
+ * the process environment. Giving both forms is refused: which one wins would be a guess.
+ */
+const fileBacked = ['FLAGGATE_TARGET_TOKEN', 'FLAGGATE_UPSTREAM_POSTGRES_URL', 'FLAGGATE_METRICS_TOKEN'] as const;
+
+/** The environment with each `<NAME>_FILE` replaced by the file's text (one trailing newline dropped). */
+function withFileSecrets(env: Env, cwd: string): Env {
+  const out: Env = { ...env };
+  for (const name of fileBacked) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') throw new FlaggateError('CONFIG_INVALID', `give ${name} or ${name}_FILE, not both`);
+    let text: string;
+    try {
+      text = readFileSync(resolve(cwd, file), 'utf8');
+    } catch (cause) {
+      throw new FlaggateError('CONFIG_INVALID', `${name}_FILE: ${file} cannot be read`, { cause });
+    }
+    const value = text.replace(/\r?\n$/, '');
+    if (value === '' || /[\r\n]/.test(value)) throw new FlaggateError('CONFIG_INVALID', `${name}_FILE: ${file} must hold one non-empty line`);
+    out[name] = value;
+  }
+  return out;
+}
+
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
@@ -67,12 +93,12 @@ function readConfigFile(file: string): Record<string, unknown> {
 
 /**
  * Loads the one configuration object: defaults, then the file named by FLAGGATE_CONFIG (YAML or
- * JSON), then FLAGGATE_* variables, then `overrides`. Throws CONFIG_INVALID naming the key at fault.
+ * JSON), then FLAGGATE_* variables (secrets also as `<NAME>_FILE`), then `overrides`. Throws CONFIG_INVALID naming the key at fault.
  * Relative paths resolve against `dataDir`, which resolves against the working directory.
  */
 export function loadConfig(options: { env?: Env; overrides?: Record<string, unknown>; cwd?: string } = {}): Readonly<Config> {
-  const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
+  const env = withFileSecrets(options.env ?? process.env, cwd);
   const raw: Record<string, unknown> = env.FLAGGATE_CONFIG ? readConfigFile(resolve(cwd, env.FLAGGATE_CONFIG)) : {};
   for (const [name, path] of envKeys) {
     const value = env[name];

@@ -18,6 +18,8 @@ const ALG = 'EdDSA';
 const DIR = 'dev-issuer';
 const PRIVATE_FILE = 'private.jwk.json';
 const JWKS_FILE = 'jwks.json';
+/** Public halves of earlier keys, newest first: tokens they signed verify until they expire. */
+const RETIRED_FILE = 'retired.jwks.json';
 
 /**
  * The development issuer in `<dataDir>/dev-issuer/`: loads its Ed25519 key, creating it on first use
@@ -32,12 +34,46 @@ export async function ensureDevIssuer(dataDir: string): Promise<DevIssuer> {
   // The kid is recomputed from the key, never read from the file.
   const kid = await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x });
   const publicJwk: JWK = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, kid, alg: ALG, use: 'sig' };
-  const jwks: JSONWebKeySet = { keys: [publicJwk] };
+  const retired = (await readRetired(dir)).filter((k) => k.kid !== kid);
+  const jwks: JSONWebKeySet = { keys: [publicJwk, ...retired] };
   await writeIfChanged(join(dir, JWKS_FILE), `${JSON.stringify(jwks, null, 2)}\n`);
 
   const privateKey = await importJWK({ ...jwk, kid, alg: ALG }, ALG);
   if (privateKey instanceof Uint8Array) throw new TypeError('expected an asymmetric key');
   return { jwks, privateKey, kid };
+}
+
+/**
+ * Replaces the development issuer's key with a new one; the old public key moves to
+ * `retired.jwks.json` (written first, so a crash never loses it) and stays in the served set.
+ * Returns both kids; `previous` is null when there was no key yet.
+ */
+export async function rotateDevIssuer(dataDir: string): Promise<{ previous: string | null; current: string }> {
+  const dir = join(dataDir, DIR);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const keyPath = join(dir, PRIVATE_FILE);
+  const existing = await readExisting(keyPath);
+  let previous: string | null = null;
+  if (existing !== undefined) {
+    const old = parsePrivateJwk(existing, keyPath);
+    previous = await calculateJwkThumbprint({ kty: old.kty, crv: old.crv, x: old.x });
+    const retired = (await readRetired(dir)).filter((k) => k.kid !== previous);
+    const entry: JWK = { kty: old.kty, crv: old.crv, x: old.x, kid: previous, alg: ALG, use: 'sig' };
+    await replaceFile(join(dir, RETIRED_FILE), `${JSON.stringify({ keys: [entry, ...retired] }, null, 2)}\n`, 0o644);
+  }
+  const { privateKey } = await generateKeyPair(ALG, { extractable: true });
+  await replaceFile(keyPath, `${JSON.stringify(await exportJWK(privateKey))}\n`, 0o600);
+  return { previous, current: (await ensureDevIssuer(dataDir)).kid };
+}
+
+async function readRetired(dir: string): Promise<JWK[]> {
+  const text = await readExisting(join(dir, RETIRED_FILE));
+  if (text === undefined) return [];
+  const parsed = JSON.parse(text) as { keys?: JWK[] };
+  if (!Array.isArray(parsed.keys) || parsed.keys.some((k) => typeof k !== 'object' || k === null || 'd' in k)) {
+    throw new FlaggateError('CONFIG_INVALID', 'the retired development keys are not a public JWKS', { details: { path: join(dir, RETIRED_FILE) } });
+  }
+  return parsed.keys;
 }
 
 /** Options for {@link mintDevToken}; issuer and audience default to the development configuration. */
@@ -129,8 +165,12 @@ function parsePrivateJwk(text: string, path: string): Ed25519PrivateJwk {
 /** The public set is derived from the key, so replacing it (temp file + rename) is safe. */
 async function writeIfChanged(path: string, text: string): Promise<void> {
   if ((await readExisting(path)) === text) return;
+  await replaceFile(path, text, 0o644);
+}
+
+async function replaceFile(path: string, text: string, mode: number): Promise<void> {
   const temp = `${path}.${randomUUID()}.tmp`;
-  await writeDurably(temp, text, 0o644);
+  await writeDurably(temp, text, mode);
   await rename(temp, path);
 }
 

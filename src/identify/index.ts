@@ -4,7 +4,7 @@ export { checkAlgorithms } from './algorithms.js';
 export { isServiceAccount } from './claims.js';
 export { fileKeys, remoteKeys, type GetKey } from './jwks.js';
 export type { Identify, IdentifyDeps } from './verify-token.js';
-export { ensureDevIssuer, mintDevToken } from './dev-issuer.js';
+export { ensureDevIssuer, mintDevToken, rotateDevIssuer } from './dev-issuer.js';
 export type { DevIssuer, MintDevTokenOptions } from './dev-issuer.js';
 export type { Actor, AuthMethod } from './actor.js';
 export { unauthenticatedActor } from './actor.js';

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createLocalJWKSet, createRemoteJWKSet, errors } from 'jose';
 import type { CryptoKey, FlattenedJWSInput, JWSHeaderParameters } from 'jose';
 import type { Config } from '../config/index.js';
@@ -38,7 +39,7 @@ export function trustedIssuer(identity: Config['identity'], dataDir: string): Tr
     return { issuer, audience, authMethod: 'jwt', getKey: fileKeys(resolve(dataDir, identity.jwksFile)) };
   }
   if (identity.devIssuer) {
-    return { issuer, audience, authMethod: 'dev-token', getKey: localKeys(dataDir, async () => (await ensureDevIssuer(dataDir)).jwks) };
+    return { issuer, audience, authMethod: 'dev-token', getKey: devIssuerKeys(dataDir) };
   }
   throw new TypeError('identity: set jwksUrl or jwksFile, or enable devIssuer');
 }
@@ -46,6 +47,30 @@ export function trustedIssuer(identity: Config['identity'], dataDir: string): Tr
 /** A key set read from a JSON file once, on first use. */
 export function fileKeys(path: string): GetKey {
   return localKeys(path, async () => JSON.parse(await readFile(path, 'utf8')));
+}
+
+/**
+ * The development issuer's set: a kid it does not hold reloads it when `jwks.json` changed since
+ * (`flaggate keys rotate --dev-issuer` on a running sidecar), so a rotation needs no restart.
+ */
+function devIssuerKeys(dataDir: string): GetKey {
+  const file = join(dataDir, 'dev-issuer', 'jwks.json');
+  const changedAt = () => (existsSync(file) ? statSync(file).mtimeMs : 0);
+  let loadedAt = -1;
+  let current: GetKey | undefined;
+  const fresh = (): GetKey => {
+    loadedAt = changedAt();
+    current = localKeys(dataDir, async () => (await ensureDevIssuer(dataDir)).jwks);
+    return current;
+  };
+  return async (header, token) => {
+    try {
+      return await (current ?? fresh())(header, token);
+    } catch (err) {
+      if (!(err instanceof errors.JWKSNoMatchingKey) || changedAt() === loadedAt) throw err;
+      return fresh()(header, token);
+    }
+  };
 }
 
 /** A key set loaded once on first use; a failed load is retried on the next token. */

@@ -59,12 +59,20 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/** A fresh TSA key, its certificate and the anchor that issued it, PEM. */
+export interface TsaKeyMaterial {
+  keyPem: string;
+  /** The TSA certificate, then its CA. */
+  chainPem: string;
+  caPem: string;
+}
+
 /**
- * First start: an EC P-256 key pair for a self-issued CA, used once to issue the TSA certificate and
- * then dropped (so the anchor can vouch for nothing else), and an EC P-256 TSA key (fast ECDSA signing
- * in node:crypto, small tokens). Key written 0600; the CA certificate is written last and marks a complete set.
+ * An EC P-256 key pair for a self-issued CA, used once to issue the TSA certificate and then
+ * dropped (so the anchor can vouch for nothing else), and an EC P-256 TSA key (fast ECDSA signing
+ * in node:crypto, small tokens).
  */
-function createKeyMaterial(dir: string, now: Date): void {
+export function makeTsaKeyMaterial(now: Date): TsaKeyMaterial {
   const ca = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const tsa = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const caName = nameDer('flaggate embedded TSA root', 'flaggate');
@@ -79,10 +87,23 @@ function createKeyMaterial(dir: string, now: Date): void {
     notAfter: new Date(now.getTime() + 10 * 365 * 86_400_000), publicKey: tsa.publicKey, signingKey: ca.privateKey,
     extensions: tsaExtensions(tsa.publicKey, ca.publicKey),
   });
-  writeAtomic(join(dir, 'tsa.key'), tsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
-  writeAtomic(join(dir, 'tsa.crt'), toPem(tsaCert) + toPem(caCert), 0o644);
-  writeAtomic(join(dir, 'ca.crt'), toPem(caCert), 0o644);
+  return { keyPem: tsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, chainPem: toPem(tsaCert) + toPem(caCert), caPem: toPem(caCert) };
+}
+
+/**
+ * Writes key material into `dir`: key (0600) first, the chain next, the anchors last. `keepChain`
+ * and `keepAnchors` follow the new ones, so certificates of earlier keys stay for verification.
+ */
+export function writeTsaKeyMaterial(dir: string, m: TsaKeyMaterial, keep: { chainPem?: string; anchorsPem?: string } = {}): void {
+  writeAtomic(join(dir, 'tsa.key'), m.keyPem, 0o600);
+  writeAtomic(join(dir, 'tsa.crt'), m.chainPem + (keep.chainPem ?? ''), 0o644);
+  writeAtomic(join(dir, 'ca.crt'), m.caPem + (keep.anchorsPem ?? ''), 0o644);
   fsyncDir(dir);
+}
+
+/** First start: key material in `dir`; the CA certificate is written last and marks a complete set. */
+function createKeyMaterial(dir: string, now: Date): void {
+  writeTsaKeyMaterial(dir, makeTsaKeyMaterial(now));
 }
 
 function loadSigner(o: SuppliedTsaKey): { key: KeyObject; chain: CertInfo[]; anchorPem: string } {

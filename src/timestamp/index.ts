@@ -35,3 +35,4 @@ export { verifyTokenFile, requestToken } from './tsa-cli.js';
 export const TIMESTAMP_QUERY_TYPE = 'application/timestamp-query';
 export const TIMESTAMP_REPLY_TYPE = 'application/timestamp-reply';
 export { createTimestamper, type Timestamper } from './timestamper.js';
+export { rotateEmbeddedTsa, type TsaRotation } from './rotate-tsa.js';

@@ -67,3 +67,36 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { FLAGGATE_CONFIG: `${tmp.dir}/c.json` } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 });
+
+describe('loadConfig secrets from files', () => {
+  const withFiles = (files: Record<string, string | undefined>) => {
+    const tmp = makeTempDir();
+    cleanups.push(tmp.cleanup);
+    for (const [name, text] of Object.entries(files)) if (text !== undefined) writeFileSync(`${tmp.dir}/${name}`, text);
+    return tmp.dir;
+  };
+
+  it('reads the platform credential, the PostgreSQL URL and the metrics token from *_FILE', () => {
+    const dir = withFiles({ token: '*:*.admin-token\n', url: 'postgres://fg@db.internal/audit\n', metrics: 'scrape-0123456789abcdef' });
+    const c = loadConfig({
+      env: {
+        FLAGGATE_PLATFORM: 'unleash', FLAGGATE_TARGET_URL: 'http://127.0.0.1:4242',
+        FLAGGATE_TARGET_TOKEN_FILE: 'token', FLAGGATE_UPSTREAM_POSTGRES_URL_FILE: `${dir}/url`, FLAGGATE_METRICS_TOKEN_FILE: 'metrics',
+      },
+      cwd: dir,
+    });
+    expect(c.platform).toMatchObject({ targetToken: '*:*.admin-token' });
+    expect(c.replicate.sinks).toContainEqual(expect.objectContaining({ type: 'postgres', url: 'postgres://fg@db.internal/audit', required: true }));
+    expect(c.metrics.bearerToken).toBe('scrape-0123456789abcdef');
+  });
+
+  it.each([
+    { name: 'both the variable and its file', files: { token: 't' }, env: { FLAGGATE_TARGET_TOKEN: 't', FLAGGATE_TARGET_TOKEN_FILE: 'token' }, says: 'not both' },
+    { name: 'a missing file', files: {}, env: { FLAGGATE_UPSTREAM_POSTGRES_URL_FILE: 'nope' }, says: 'FLAGGATE_UPSTREAM_POSTGRES_URL_FILE' },
+    { name: 'an empty file', files: { token: '\n' }, env: { FLAGGATE_TARGET_TOKEN_FILE: 'token' }, says: 'one non-empty line' },
+    { name: 'a file of two lines', files: { token: 'a\nb\n' }, env: { FLAGGATE_TARGET_TOKEN_FILE: 'token' }, says: 'one non-empty line' },
+  ])('rejects $name', ({ files, env, says }) => {
+    const dir = withFiles(files);
+    expect(() => loadConfig({ env, cwd: dir })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(says) }));
+  });
+});

@@ -95,9 +95,15 @@ describe.each(Object.entries(shapes))('the %s manifests', (shape, ms) => {
     expect(mounts.get('tsa')).toMatchObject({ mountPath: '/var/lib/flaggate/tsa', readOnly: true });
     expect(secretVolumes.get('audit-keys')).toBe('flaggate-audit-keys');
     expect(secretVolumes.get('tsa')).toBe('flaggate-tsa');
-    // Only the two settings that have no file form yet come from Secrets as variables.
-    const fromSecrets = c.env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name);
-    expect(fromSecrets.every((n) => ['FLAGGATE_TARGET_TOKEN', 'FLAGGATE_UPSTREAM_POSTGRES_URL'].includes(n))).toBe(true);
+    // Credentials are files too: no variable takes its value from a Secret.
+    expect(c.env.filter((e) => e.valueFrom?.secretKeyRef)).toEqual([]);
+    const fileVars = c.env.filter((e) => e.name.endsWith('_FILE'));
+    expect(fileVars.length).toBeGreaterThan(0);
+    for (const v of fileVars) {
+      const mount = c.volumeMounts.find((m) => v.value!.startsWith(`${m.mountPath}/`));
+      expect(mount, v.name).toMatchObject({ readOnly: true });
+      expect(secretVolumes.has(mount!.name), v.name).toBe(true);
+    }
     expect(JSON.stringify(c.env)).not.toMatch(/PRIVATE KEY|"d":|KEY/);
   });
 
@@ -134,7 +140,8 @@ describe('the gateway manifests', () => {
     expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
     const env = flaggate(ms).env;
     expect(env).toContainEqual({ name: 'FLAGGATE_CHAIN_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
-    expect(env).toContainEqual(expect.objectContaining({ name: 'FLAGGATE_UPSTREAM_POSTGRES_URL' }));
+    expect(env).toContainEqual({ name: 'FLAGGATE_UPSTREAM_POSTGRES_URL_FILE', value: '/etc/flaggate/postgres/url' });
+    expect(flaggate(ms).volumeMounts).toContainEqual({ name: 'postgres-url', mountPath: '/etc/flaggate/postgres', readOnly: true });
     const pdb = one(ms, 'PodDisruptionBudget');
     expect(pdb.spec.minAvailable).toBeGreaterThanOrEqual(1);
     expect(pdb.spec.minAvailable).toBeLessThan(deployment.spec.replicas);

@@ -76,20 +76,14 @@ app.kubernetes.io/part-of: flaggate
         fieldRef:
           fieldPath: metadata.name
     {{- end }}
-    {{- /* No *_FILE form exists for these two settings yet; see docs/operations.md. */}}
+    {{- /* Credentials come from Secret files (*_FILE), never from the environment's values. */}}
     {{- if .Values.secrets.platform.name }}
-    - name: FLAGGATE_TARGET_TOKEN
-      valueFrom:
-        secretKeyRef:
-          name: {{ .Values.secrets.platform.name }}
-          key: {{ .Values.secrets.platform.key }}
+    - name: FLAGGATE_TARGET_TOKEN_FILE
+      value: /etc/flaggate/platform/{{ .Values.secrets.platform.key }}
     {{- end }}
     {{- if .Values.secrets.postgres.name }}
-    - name: FLAGGATE_UPSTREAM_POSTGRES_URL
-      valueFrom:
-        secretKeyRef:
-          name: {{ .Values.secrets.postgres.name }}
-          key: {{ .Values.secrets.postgres.key }}
+    - name: FLAGGATE_UPSTREAM_POSTGRES_URL_FILE
+      value: /etc/flaggate/postgres/{{ .Values.secrets.postgres.key }}
     {{- end }}
   ports:
     - name: proxy
@@ -125,6 +119,16 @@ app.kubernetes.io/part-of: flaggate
       mountPath: {{ include "flaggate.dataDir" . }}
     - name: tmp
       mountPath: /tmp
+    {{- if .Values.secrets.platform.name }}
+    - name: platform-credential
+      mountPath: /etc/flaggate/platform
+      readOnly: true
+    {{- end }}
+    {{- if .Values.secrets.postgres.name }}
+    - name: postgres-url
+      mountPath: /etc/flaggate/postgres
+      readOnly: true
+    {{- end }}
     {{- if .Values.secrets.auditKeys.name }}
     - name: audit-keys
       mountPath: /etc/flaggate/audit-keys
@@ -177,6 +181,24 @@ tolerations:
 - name: tmp
   emptyDir:
     sizeLimit: 64Mi
+{{- if .Values.secrets.platform.name }}
+- name: platform-credential
+  secret:
+    secretName: {{ .Values.secrets.platform.name }}
+    defaultMode: 0400
+    items:
+      - key: {{ .Values.secrets.platform.key }}
+        path: {{ .Values.secrets.platform.key }}
+{{- end }}
+{{- if .Values.secrets.postgres.name }}
+- name: postgres-url
+  secret:
+    secretName: {{ .Values.secrets.postgres.name }}
+    defaultMode: 0400
+    items:
+      - key: {{ .Values.secrets.postgres.key }}
+        path: {{ .Values.secrets.postgres.key }}
+{{- end }}
 {{- if .Values.secrets.auditKeys.name }}
 - name: audit-keys
   secret:
