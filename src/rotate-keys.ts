@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { canonicalJson, openKeyring, openLedger, type AuditEntry, type NewEntry } from './audit/index.js';
 import type { Clock } from './clock.js';
-import type { Config } from './config/schema.js';
+import type { Config } from './config/index.js';
 import { FlaggateError } from './errors.js';
 import { rotateDevIssuer } from './identify/index.js';
 import { createLogger } from './log.js';
