@@ -20,6 +20,7 @@ import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { createControlApp } from './control/index.js';
+import { createConsole } from './console/index.js';
 import { platformPlugin } from './platforms/index.js';
 import { createIdentify } from './identify/index.js';
 import { exportLedger } from './export-ledger.js';
@@ -225,6 +226,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     identify,
     policy,
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
+    // The web console at /console/: reviews go through the same approvals stage as /v1/changes.
+    console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl }),
     audit: {
       // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the
       // token is taken once the entry is committed, so it cannot be inside the hashed entry).
