@@ -133,7 +133,7 @@ export function createConsole(deps: ConsoleDeps): express.Router {
     clearCookie(res, SIGN_IN_COOKIE);
     if (!pending?.oidc) throw new FlaggateError('CONSOLE_SIGN_IN_FAILED', 'no sign-in is under way in this browser; start again');
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
-    startSession(res, await oidc.finish(new URL(`${base()}/console/callback${query}`), pending.oidc));
+    startSession(res, await oidc.finish(`${base()}/console/callback${query}`, pending.oidc));
     res.redirect(303, '/console/');
   });
 

@@ -19,7 +19,7 @@ export interface OidcSignIn {
   /** The provider's authorization URL for a new sign-in, and the values the callback must match. */
   start(redirectUri: string): Promise<{ url: string; checks: OidcChecks }>;
   /** The callback URL the provider sent the browser to, checked against `checks`; the signed-in Actor. */
-  finish(callbackUrl: URL, checks: OidcChecks): Promise<Actor>;
+  finish(callbackUrl: string, checks: OidcChecks): Promise<Actor>;
 }
 
 /**
@@ -69,7 +69,7 @@ export function createOidcSignIn(oidc: OidcConfig, identity: Config['identity'],
     async finish(callbackUrl, checks) {
       const { config, keys } = await discover();
       try {
-        const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
+        const tokens = await client.authorizationCodeGrant(config, new URL(callbackUrl), {
           pkceCodeVerifier: checks.codeVerifier,
           expectedState: checks.state,
           expectedNonce: checks.nonce,
@@ -91,7 +91,10 @@ export function createOidcSignIn(oidc: OidcConfig, identity: Config['identity'],
       } catch (err) {
         const error = asFlaggateError(err);
         if (err instanceof FlaggateError && (error.code === 'CONSOLE_SIGN_IN_FAILED' || error.code === 'IDENTIFY_CLAIMS_INVALID')) throw err;
-        throw new FlaggateError('CONSOLE_SIGN_IN_FAILED', `sign-in did not complete: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        // The provider's own words (`invalid_grant: PKCE verification failed`) say more than the library's.
+        const claim = err instanceof Error && typeof (err.cause as { claim?: unknown } | undefined)?.claim === 'string' ? ` (${(err.cause as { claim: string }).claim})` : '';
+        const said = err instanceof client.ResponseBodyError ? `${err.error}: ${err.error_description ?? ''}` : err instanceof Error ? `${err.message}${claim}` : String(err);
+        throw new FlaggateError('CONSOLE_SIGN_IN_FAILED', `sign-in did not complete: ${said}`, { cause: err });
       }
     },
   };
