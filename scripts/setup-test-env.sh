@@ -3,7 +3,8 @@
 #   1. the pinned Unleash server in test/support/unleash-server (npm ci from its lockfile);
 #   2. PostgreSQL server binaries (initdb, pg_ctl, postgres), from Debian's packages when root;
 #   3. the pinned opa CLI (scripts/install-opa.sh);
-#   4. the deployment checkers: helm, hadolint, kubernetes-validate, promtool (scripts/install-deploy-tools.sh).
+#   4. the deployment checkers: helm, hadolint, kubernetes-validate, promtool (scripts/install-deploy-tools.sh);
+#   5. Debian's chromium for the console's browser tests (playwright-core drives /usr/bin/chromium).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 say() { echo "setup-test-env: $*"; }
@@ -51,3 +52,14 @@ say "opa at $(bash "$root/scripts/install-opa.sh")"
 
 # 4. helm, hadolint, kubernetes-validate, promtool.
 bash "$root/scripts/install-deploy-tools.sh"
+
+# 5. chromium, from Debian's packages when root; the console's browser tests skip without it.
+if [ -x /usr/bin/chromium ]; then
+  say "chromium at /usr/bin/chromium"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing chromium from Debian packages"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+else
+  say "chromium not found at /usr/bin/chromium; the console's browser tests will be skipped" >&2
+fi

@@ -58,6 +58,8 @@ export type ErrorCode =
   | 'CONTROL_METRICS_TOKEN_INVALID'
   | 'CONTROL_NOT_FOUND'
   | 'CONTROL_BAD_REQUEST'
+  | 'CONSOLE_CSRF_INVALID'
+  | 'CONSOLE_SIGN_IN_FAILED'
   | 'CONFIG_INVALID'
   | 'INTERNAL';
 
@@ -132,6 +134,10 @@ export const httpStatus: Record<ErrorCode, number> = {
   CONTROL_METRICS_TOKEN_INVALID: 401,
   CONTROL_NOT_FOUND: 404,
   CONTROL_BAD_REQUEST: 400,
+  /** A console form sent without its session's CSRF token, or from another origin. */
+  CONSOLE_CSRF_INVALID: 403,
+  /** A console sign-in that did not complete: state, nonce, PKCE or the ID token did not verify. */
+  CONSOLE_SIGN_IN_FAILED: 401,
   CONFIG_INVALID: 500,
   INTERNAL: 500,
 };

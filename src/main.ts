@@ -4,6 +4,7 @@ import { systemClock, type Clock } from './clock.js';
 import { buildApprovals, listen, openEvidence, readinessOf, recordRefusalSummaries, verifyLocal, type Evidence } from './compose/index.js';
 import type { Config } from './config/index.js';
 import { createControlApp } from './control/index.js';
+import { createConsole } from './console/index.js';
 import { exportLedger } from './export-ledger.js';
 import { createIdentify } from './identify/index.js';
 import { createProxyApp, createRefusalLimiter } from './intercept/index.js';
@@ -61,6 +62,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     clock, logger, metrics, identify, policy,
     ...(config.metrics.bearerToken ? { metricsToken: config.metrics.bearerToken } : {}),
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
+    // The web console at /console/: reviews go through the same approvals stage as /v1/changes.
+    console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl }),
     audit: auditRoutes(evidence, config, clock),
     ...(evidence.timestamper.embedded ? { tsa: evidence.timestamper.embedded } : {}),
     readiness: readinessOf(evidence, config, policy),

@@ -42,5 +42,8 @@ Try it from another terminal:
   ${o.cli} verify --db ${o.dataDir}/ledger.sqlite
 
 Press Ctrl-C to stop.
+
+The same review in a browser (development sign-in: any Name, Role release_engineer or auditor):
+  open ${o.controlUrl}/console/
 `;
 }

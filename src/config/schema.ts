@@ -121,6 +121,27 @@ export const configSchema = z
         tokenMaxLifetimeSeconds: z.coerce.number().int().positive().max(7 * 24 * 3600).default(900),
       })
       .prefault({}),
+    /** The web console under `/console/` on the control port. */
+    console: z
+      .object({
+        /** A session unused this long ends; so does any session this old. */
+        sessionIdleSeconds: z.coerce.number().int().positive().max(24 * 3600).default(1800),
+        sessionMaxSeconds: z.coerce.number().int().positive().max(7 * 24 * 3600).default(8 * 3600),
+        /** The console's origin as browsers reach it (behind a TLS proxy: its https URL); the control URL when unset. */
+        publicUrl: z.url().optional(),
+        /** OpenID Connect sign-in (authorization code + PKCE); without it the development issuer's form signs people in. */
+        oidc: z
+          .strictObject({
+            /** The issuer; its discovery document and JWKS are fetched from it. */
+            issuer: z.url(),
+            clientId: z.string().min(1),
+            clientSecret: z.string().min(1).optional(),
+            scopes: z.string().min(1).default('openid profile'),
+          })
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
     policy: z
       .object({
         /** The compiled OPA bundle (tar.gz with policy.wasm, data.json and .manifest). */
@@ -249,6 +270,9 @@ export const configSchema = z
     c.approvals.issuers.forEach((issuer, i) => {
       if (!issuer.jwksUrl === !issuer.jwksFile) ctx.addIssue({ code: 'custom', path: ['approvals', 'issuers', i, 'jwksUrl'], message: 'set exactly one of jwksUrl or jwksFile' });
     });
+    if (c.mode === 'production' && c.console.oidc?.issuer.startsWith('http:')) {
+      ctx.addIssue({ code: 'custom', path: ['console', 'oidc', 'issuer'], message: 'must be https in production mode' });
+    }
     if (c.mode === 'production' && c.identity.jwksUrl?.startsWith('http:')) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'must be https in production mode' });
     }

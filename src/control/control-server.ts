@@ -10,6 +10,7 @@ import type { Checkpoint } from '../audit/index.js';
 import type { ExportFilters } from '../audit/index.js';
 import type { VerifyReport } from '../audit/index.js';
 import type { Clock } from '../clock.js';
+import type { ConsoleControl } from '../console/index.js';
 import { isoUtc } from '../clock.js';
 import { asFlaggateError, errorBody, FlaggateError, type ErrorCode } from '../errors.js';
 import type { Actor } from '../identify/index.js';
@@ -40,6 +41,8 @@ export interface ControlDeps {
   tsa?: { respond(tsq: Buffer): Promise<Buffer>; certificateChainPem(): string };
   /** `/v1/changes`: held changes and their review, given the route guards. */
   changes?: (authorize: (action: string) => RequestHandler, identified: RequestHandler) => express.Router;
+  /** The web console under `/console/`, built from the control port's policy and audit reads. */
+  console?: (control: ConsoleControl) => express.Router;
   /** Each named check must pass for /readyz to answer 200. */
   readiness(): Promise<Record<string, { ok: boolean; code?: ErrorCode; detail?: string }>>;
 }
@@ -169,6 +172,10 @@ export function createControlApp(deps: ControlDeps): express.Express {
     }
   };
   if (deps.changes) app.use('/v1/changes', deps.changes(authorize, identified));
+
+  if (deps.console) {
+    app.use('/console', deps.console({ decide: (input) => deps.policy.decide(input), audit: deps.audit }));
+  }
 
   app.use((req, _res, next) => next(new FlaggateError('CONTROL_NOT_FOUND', `no control route ${req.method} ${req.path}`)));
 

@@ -8,3 +8,4 @@ export { ensureDevIssuer, mintDevToken, rotateDevIssuer } from './dev-issuer.js'
 export type { DevIssuer, MintDevTokenOptions } from './dev-issuer.js';
 export type { Actor, AuthMethod } from './actor.js';
 export { unauthenticatedActor } from './actor.js';
+export { actorFromClaims } from './claims.js';

@@ -1,0 +1,58 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider from 'oidc-provider';
+
+export interface TestProvider {
+  issuer: string;
+  stop(): Promise<void>;
+}
+
+export interface TestProviderOptions {
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  /** Who may sign in (any password), with the claims their tokens carry. */
+  people: Record<string, { name: string; roles: string[] }>;
+}
+
+/**
+ * A real OpenID provider (oidc-provider) on loopback: authorization code flow with PKCE required,
+ * its development login and consent pages, ID tokens carrying `name` and `roles`.
+ */
+export async function startTestProvider(o: TestProviderOptions): Promise<TestProvider> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const provider = new Provider(issuer, {
+    clients: [{ client_id: o.clientId, client_secret: o.clientSecret, redirect_uris: [o.redirectUri], response_types: ['code'], grant_types: ['authorization_code'] }],
+    pkce: { required: () => true },
+    scopes: ['openid', 'profile', 'roles'],
+    claims: { openid: ['sub'], profile: ['name'], roles: ['roles'] },
+    // The roles ride in the ID token itself, as many providers are configured to do.
+    conformIdTokenClaims: false,
+    features: { devInteractions: { enabled: true } },
+    cookies: { keys: ['flaggate-test-provider'] },
+    findAccount: (_ctx: unknown, sub: string) => {
+      const person = o.people[sub];
+      return person ? { accountId: sub, claims: () => ({ sub, name: person.name, roles: person.roles }) } : undefined;
+    },
+  });
+  server.on('request', provider.callback());
+  return {
+    issuer,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A free loopback port, for a server whose URL must be known before it starts. */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
