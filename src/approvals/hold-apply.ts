@@ -1,0 +1,112 @@
+/** Holding a change, and applying an approved one by handing it back to the pipeline. */
+import { randomUUID } from 'node:crypto';
+import { canonicalJson, decisionEntry } from '../audit/index.js';
+import { isoUtc } from '../clock.js';
+import { asFlaggateError, FlaggateError } from '../errors.js';
+import type { HeldWrite, Reply } from '../pipeline/index.js';
+import type { ApplyResult, ApprovalsContext } from './context.js';
+import { approvalFacts, linked } from './entries.js';
+import { heldHeaders } from './held-headers.js';
+import { boundToLedger } from './ledger-bound.js';
+import { rederiveHeld } from './rederive.js';
+import type { Approval, ChangeRequest } from './store.js';
+import { heldElsewhere } from './review-steps.js';
+
+export async function hold(ctx: ApprovalsContext, h: HeldWrite, approvals: Approval[]): Promise<Reply> {
+  const id = randomUUID();
+  const created = ctx.clock.now();
+  const cr: ChangeRequest = {
+    id,
+    decisionId: h.decisionId,
+    status: 'pending',
+    createdAt: isoUtc(created),
+    expiresAt: isoUtc(created + ctx.expirySeconds * 1000),
+    requester: { id: h.actor.id, displayName: h.actor.displayName, authMethod: h.actor.authMethod, roles: [...h.actor.roles] },
+    method: h.req.method.toUpperCase(),
+    path: h.req.path,
+    headers: heldHeaders(h.req.headers),
+    body: Buffer.from(h.req.body),
+    bodySha256: h.req.bodySha256,
+    change: h.change,
+    context: h.context,
+    requiredApprovals: h.decision.requiredApprovals,
+    approverRoles: h.decision.approverRoles,
+    heldBy: { ...ctx.sidecar },
+  };
+  const requested = decisionEntry({ decisionId: h.decisionId, actor: h.actor, change: h.change, context: h.context, decision: h.decision });
+  await ctx.recordStep(
+    { ...requested, entry_type: 'change.requested', change_request_id: id, approval: approvalFacts(cr, approvals, null), decision: { ...requested.decision, error_code: null } },
+    true,
+  );
+  await ctx.store.insert(cr);
+  for (const a of approvals) await ctx.store.addApproval(id, a);
+  const base = ctx.controlUrl() ?? '';
+  const body = {
+    changeRequestId: id,
+    status: 'pending',
+    approveUrl: `${base}/v1/changes/${id}/approve`,
+    expiresAt: cr.expiresAt,
+    requiredApprovals: cr.requiredApprovals,
+    approverRoles: cr.approverRoles,
+    reasons: h.decision.reasons,
+  };
+  return { status: 202, headers: { 'content-type': 'application/json; charset=utf-8', location: `/v1/changes/${id}` }, body: Buffer.from(JSON.stringify(body)) };
+}
+
+/** A refusal of a held change, before it goes back to the pipeline: settled once, recorded once. */
+export async function refuseHeld(ctx: ApprovalsContext, cr: ChangeRequest, approvals: Approval[], error: FlaggateError, status: 'denied' | 'stale', change = cr.change): Promise<never> {
+  if (await ctx.store.settle(cr.id, status)) {
+    const decision = { refused: { code: error.code, message: error.message }, policy: ctx.policy.revision };
+    await ctx.recordStep(linked(decisionEntry({ decisionId: randomUUID(), actor: { ...cr.requester, claims: {} }, change, context: cr.context, decision }), cr, approvals), false);
+  }
+  throw error;
+}
+
+/**
+ * With its approvals: proven from the ledger, the stored request classified again, the platform
+ * state it was decided against checked again; then back to the pipeline, which decides with the
+ * approvals and records, timestamps, replicates and forwards.
+ */
+export async function apply(ctx: ApprovalsContext, cr: ChangeRequest): Promise<ApplyResult> {
+  const elsewhere = heldElsewhere(ctx, cr);
+  if (elsewhere) throw elsewhere;
+  let approvals: Approval[];
+  let forward;
+  try {
+    ({ approvals } = boundToLedger(cr, await ctx.store.approvals(cr.id), await ctx.evidence(cr.id)));
+    forward = rederiveHeld(cr, ctx.platform);
+  } catch (err) {
+    return refuseHeld(ctx, cr, [], asFlaggateError(err), 'denied');
+  }
+  const state = await ctx.platform.readState(cr.change);
+  if (canonicalJson(state ?? null) !== canonicalJson(cr.change.previousState ?? null)) {
+    const stale = new FlaggateError('CHANGE_STALE', `${cr.change.flagKey} changed on ${cr.change.platform} since the change was requested; request it again`, {
+      details: { changeRequestId: cr.id },
+    });
+    return refuseHeld(ctx, cr, approvals, stale, 'stale', { ...cr.change, previousState: state });
+  }
+  const result = await ctx.resume({
+    requester: { ...cr.requester, claims: {} },
+    change: cr.change,
+    context: cr.context,
+    approvals: approvals.map((a) => ({ approverId: a.approverId, roles: a.roles, approvedAt: a.approvedAt, authMethod: a.authMethod })),
+    forward,
+    link: (entry) => linked(entry, cr, approvals),
+    claim: (status) => ctx.store.settle(cr.id, status),
+  });
+  switch (result.status) {
+    case 'pending':
+      return { status: 'pending', approvals };
+    case 'refused':
+      throw result.error;
+    case 'failed':
+      await ctx.store.finish(cr.id, 'failed').catch(() => undefined); // the ledger's outcome entry says why
+      throw result.error;
+    case 'forwarded': {
+      const status = result.reply.status < 400 ? 'applied' : 'failed';
+      // The request left `pending` for good; whether the platform took it is the outcome entry's to say.
+      await ctx.store.finish(cr.id, status);
+      return { status, decisionId: result.decisionId, platformStatus: result.reply.status };
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/** Review steps of a held change: deciding who may approve, recording each step, proving a row from the ledger. */
+import { randomUUID } from 'node:crypto';
+import { asFlaggateError, FlaggateError } from '../errors.js';
+import type { Decision } from '../policy/index.js';
+import type { ApprovalsContext, Reviewer } from './context.js';
+import { stepEntry } from './entries.js';
+import { boundToLedger } from './ledger-bound.js';
+import type { Approval, ChangeRequest } from './store.js';
+
+export function decideWith(ctx: ApprovalsContext, cr: Pick<ChangeRequest, 'requester' | 'change' | 'context'>, approvals: Approval[]): Decision {
+  return ctx.policy.decide({
+    actor: cr.requester,
+    change: cr.change,
+    approvals: approvals.map((a) => ({ approverId: a.approverId, roles: a.roles, approvedAt: a.approvedAt, authMethod: a.authMethod })),
+    context: { ...cr.context, timeUtc: ctx.now() },
+  });
+}
+
+/** The policy on `change.approve` for this change's flag and environment. */
+export function mayApprove(ctx: ApprovalsContext, cr: ChangeRequest, approver: Reviewer): Decision {
+  return ctx.policy.decide({
+    actor: approver,
+    change: { action: 'change.approve', platform: cr.change.platform, flagKey: cr.change.flagKey, previousState: cr.change.previousState, ...(cr.change.environment === undefined ? {} : { environment: cr.change.environment }) },
+    approvals: [],
+    context: { links: {}, timeUtc: ctx.now() },
+  });
+}
+
+export async function step(ctx: ApprovalsContext, cr: ChangeRequest, type: 'change.approved' | 'change.rejected' | 'change.expired', actor: Reviewer, reason: string | null, refusal?: FlaggateError): Promise<void> {
+  const entry = stepEntry(cr, {
+    type,
+    decisionId: randomUUID(),
+    actor,
+    accepted: refusal === undefined,
+    reasons: refusal ? [refusal.message] : [type === 'change.approved' ? `approved by ${actor.id}` : type === 'change.rejected' ? `rejected by ${actor.id}` : 'expired'],
+    errorCode: refusal?.code ?? null,
+    reason,
+    approvals: await ctx.store.approvals(cr.id),
+    policy: ctx.policy.revision,
+  });
+  await ctx.recordStep(entry, refusal === undefined);
+}
+
+/** A refused review step is recorded, then thrown. */
+export async function refuse(ctx: ApprovalsContext, cr: ChangeRequest, actor: Reviewer, reason: string | null, error: FlaggateError): Promise<never> {
+  await step(ctx, cr, 'change.approved', actor, reason, error);
+  throw error;
+}
+
+/** The request, expired first when its time is up. */
+export async function current(ctx: ApprovalsContext, id: string): Promise<ChangeRequest> {
+  const cr = await ctx.store.get(id);
+  if (!cr) throw new FlaggateError('CHANGE_NOT_FOUND', `no change request ${id}`);
+  if (cr.status === 'pending' && cr.expiresAt <= ctx.now()) {
+    if (await ctx.store.settle(cr.id, 'expired')) {
+      await step(ctx, { ...cr, status: 'expired' }, 'change.expired', cr.requester, `not applied within ${ctx.expirySeconds} s`);
+    }
+    return { ...cr, status: 'expired' };
+  }
+  return cr;
+}
+
+/**
+ * Why this sidecar may not apply a held change, if it may not: it was held for another platform
+ * target, or by a chain that is neither this one nor a listed peer, or by a version that did not
+ * record where it was held.
+ */
+export function heldElsewhere(ctx: ApprovalsContext, cr: ChangeRequest): FlaggateError | undefined {
+  const here = ctx.sidecar;
+  const by = cr.heldBy;
+  const elsewhere = (why: string, reason: string) =>
+    new FlaggateError('CHANGE_HELD_ELSEWHERE', `change request ${cr.id} ${why}; approve it through the sidecar that held it`, {
+      details: { reason, heldBy: by, here: { chainId: here.chainId, platform: here.platform } },
+    });
+  if (by === null) return elsewhere('does not say which sidecar held it', 'unbound');
+  if (by.platform !== here.platform || by.targetSha256 !== here.targetSha256) return elsewhere(`was held for another platform target (${by.platform})`, 'target');
+  if (by.chainId !== here.chainId && !ctx.peerChains.includes(by.chainId)) return elsewhere(`was held by chain ${by.chainId}, not a peer of this sidecar`, 'chain');
+  return undefined;
+}
+
+/** A pending request as its ledger entries prove it (requester, context, change); CHANGE_TAMPERED otherwise. */
+export async function pending(ctx: ApprovalsContext, id: string, reviewer: Reviewer, reason: string | null): Promise<ChangeRequest> {
+  const cr = await current(ctx, id);
+  if (cr.status === 'expired') throw new FlaggateError('CHANGE_EXPIRED', `change request ${id} expired at ${cr.expiresAt}; request it again`);
+  if (cr.status !== 'pending') throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${id} is ${cr.status}`, { details: { status: cr.status } });
+  try {
+    const entries = await ctx.evidence(cr.id);
+    const bound = boundToLedger(cr, [], entries).request;
+    // The chain a row says held it is the chain its change.requested entry is in.
+    const requestedIn = entries.find((e) => e.entry_type === 'change.requested')?.chain_id;
+    if (bound.heldBy !== null && bound.heldBy.chainId !== requestedIn) {
+      throw new FlaggateError('CHANGE_TAMPERED', `change request ${cr.id} is refused: its row names another chain than its change.requested entry`, {
+        details: { changeRequestId: cr.id },
+      });
+    }
+    return bound;
+  } catch (err) {
+    if (asFlaggateError(err).code === 'CHANGE_TAMPERED') await ctx.store.settle(cr.id, 'denied');
+    return refuse(ctx, cr, reviewer, reason, asFlaggateError(err));
+  }
+}
