@@ -285,7 +285,7 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>) {
   const envStates = (key: string) => m.states.filter((s) => s.environment === envOf(key)?.id && s.identity === null);
   router.get('/api/v1/environments/:key/featurestates/', (req, res) => {
     const want = req.query.feature;
-    send(res, req, 200, page(envStates(req.params.key!).filter((s) => want === undefined || String(s.feature) === want).map(stateBody)));
+    send(res, req, 200, page(envStates(req.params.key!).filter((s) => want === undefined || String(s.feature) === String(want)).map(stateBody)));
   });
   router.get('/api/v1/environments/:key/featurestates/:id/', (req, res) => {
     const s = envStates(req.params.key!).find((x) => String(x.id) === req.params.id);
