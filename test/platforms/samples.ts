@@ -14,6 +14,7 @@ export interface SampleRequest {
 const JSON_TYPE = { 'content-type': 'application/json' };
 const P = '/api/admin/projects/default/features';
 const FS = '/api/v1';
+const LD = '/api/v2/flags/default';
 const FS_ENV = 'cixtMCKvBWcWy75rGMTNRL';
 const definition = { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'on' };
 
@@ -50,6 +51,18 @@ export const platformSamples: Record<string, { writes: SampleRequest[]; reads: S
       { name: 'features', method: 'GET', target: `${FS}/projects/1/features/?environment=1` },
       { name: 'feature states', method: 'GET', target: `${FS}/environments/${FS_ENV}/featurestates/?feature=2` },
     ],
+  },
+  launchdarkly: {
+    writes: [
+      { name: 'create', method: 'POST', target: LD, headers: JSON_TYPE, body: JSON.stringify({ key: 'checkout', name: 'Checkout', variations: [{ value: true }, { value: false }] }) },
+      { name: 'delete', method: 'DELETE', target: `${LD}/checkout` },
+      { name: 'json patch', method: 'PATCH', target: `${LD}/checkout`, headers: JSON_TYPE,
+        body: JSON.stringify({ patch: [{ op: 'replace', path: '/environments/production/on', value: true }], comment: 'launch' }) },
+      { name: 'merge patch', method: 'PATCH', target: `${LD}/checkout`, headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ description: 'd' }) },
+      { name: 'semantic patch', method: 'PATCH', target: `${LD}/checkout?ignoreConflicts=false`, headers: { 'content-type': 'application/json; domain-model=launchdarkly.semanticpatch' },
+        body: JSON.stringify({ environmentKey: 'production', instructions: [{ kind: 'turnFlagOff' }], comment: 'incident' }) },
+    ],
+    reads: [{ name: 'one flag', method: 'GET', target: `${LD}/checkout?env=production` }],
   },
   unleash: {
     writes: [

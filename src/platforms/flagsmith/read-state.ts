@@ -115,7 +115,10 @@ async function withFeature(get: Get, featureId: unknown, env: { summary: NonNull
 
 function compactFeature(f: Json): Json {
   const { id, name, project, type, default_enabled, initial_value, is_archived, multivariate_options } = f;
-  return { id, name, project, type, default_enabled, initial_value, is_archived, multivariate_options };
+  const compact: Json = { id, name, project, type, default_enabled, initial_value, is_archived, multivariate_options };
+  // The ledger records JSON: a field this Flagsmith leaves out is left out, not recorded as undefined.
+  for (const key of Object.keys(compact)) if (compact[key] === undefined) delete compact[key];
+  return compact;
 }
 
 /** The rows of a list answer: DRF pages (`results`) or a bare array. */
