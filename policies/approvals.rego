@@ -8,6 +8,14 @@ critical_flag if {
 	glob.match(lower(pattern), null, lower(input.change.flagKey))
 }
 
+# Platforms that name flags by id in their paths (Flagsmith) key the change by that id; the flag's
+# name comes with the state read from the platform before the change, and is judged the same way.
+critical_flag if {
+	is_string(input.change.previousState.name)
+	some pattern in cfg.critical_flags
+	glob.match(lower(pattern), null, lower(input.change.previousState.name))
+}
+
 approval_needed if {
 	action_kind == "write"
 	target_needs_approval

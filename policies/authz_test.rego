@@ -220,6 +220,23 @@ test_critical_flag_in_production_needs_approval if {
 	d.reasons == ["approval required: payments.checkout in production needs 1 approval(s) by release_engineer other than the requester, 0 present"]
 }
 
+# A platform that keys changes by id: the name read from the platform makes the flag critical.
+critical_by_id(name) := object.union(
+	write(["release_engineer"], "identity_override.create", "feature:12", "cixtMCKvBWcWy75rGMTNRL"),
+	{"change": {"platform": "flagsmith", "previousState": {"exists": true, "name": name}}},
+)
+
+test_critical_flag_named_in_previous_state_needs_approval if {
+	d := decide(critical_by_id("Payments.Checkout"))
+	not d.allow
+	d.hold_for_approvals
+	d.required_approvals == 1
+}
+
+test_flag_named_in_previous_state_not_critical_is_allowed if {
+	decide(critical_by_id("dark_mode")).allow
+}
+
 test_critical_flag_approved_by_other_release_engineer if {
 	d := decide(critical_prod([approval("bob", ["release_engineer"])]))
 	d.allow

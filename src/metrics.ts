@@ -55,7 +55,10 @@ export interface Metrics {
 /** The actions adapters classify (and `unrecognized`); any other value is labelled `other`. */
 export const labelledActions: ReadonlySet<string> = new Set([
   'flag.read', 'flag.create', 'flag.update', 'flag.enable', 'flag.disable', 'flag.archive', 'flag.delete', 'flag.revive',
-  'strategy.create', 'strategy.update', 'strategy.delete', 'unrecognized',
+  'strategy.create', 'strategy.update', 'strategy.delete',
+  'segment_override.create', 'segment_override.update', 'segment_override.delete',
+  'identity_override.create', 'identity_override.update', 'identity_override.delete',
+  'variant.create', 'variant.update', 'variant.delete', 'unrecognized',
 ]);
 
 export interface ReplicationLag {

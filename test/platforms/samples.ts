@@ -13,6 +13,9 @@ export interface SampleRequest {
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 const P = '/api/admin/projects/default/features';
+const FS = '/api/v1';
+const LD = '/api/v2/flags/default';
+const FS_ENV = 'cixtMCKvBWcWy75rGMTNRL';
 const definition = { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'on' };
 
 export const platformSamples: Record<string, { writes: SampleRequest[]; reads: SampleRequest[] }> = {
@@ -24,6 +27,42 @@ export const platformSamples: Record<string, { writes: SampleRequest[]; reads: S
       { name: 'delete', method: 'DELETE', target: '/flags/checkout.new-flow' },
     ],
     reads: [{ name: 'one flag', method: 'GET', target: '/flags/checkout.new-flow' }],
+  },
+  flagsmith: {
+    writes: [
+      { name: 'create', method: 'POST', target: `${FS}/projects/1/features/`, headers: JSON_TYPE, body: JSON.stringify({ name: 'dark_mode', default_enabled: false, type: 'STANDARD' }) },
+      { name: 'update', method: 'PATCH', target: `${FS}/projects/1/features/1/`, headers: JSON_TYPE, body: JSON.stringify({ description: 'Dark theme (beta)' }) },
+      { name: 'delete', method: 'DELETE', target: `${FS}/projects/1/features/3/` },
+      { name: 'enable', method: 'PATCH', target: `${FS}/environments/${FS_ENV}/featurestates/1/`, headers: JSON_TYPE, body: JSON.stringify({ enabled: true }) },
+      { name: 'value', method: 'PATCH', target: `${FS}/environments/${FS_ENV}/featurestates/3/`, headers: JSON_TYPE, body: JSON.stringify({ feature_state_value: 'green' }) },
+      { name: 'segment override', method: 'POST', target: `${FS}/environments/${FS_ENV}/features/2/create-segment-override/`, headers: JSON_TYPE,
+        body: JSON.stringify({ feature_segment: { segment: 1 }, enabled: true, feature_state_value: { type: 'unicode', string_value: 'purple' } }) },
+      { name: 'segment override update', method: 'PATCH', target: `${FS}/features/featurestates/7/`, headers: JSON_TYPE, body: JSON.stringify({ enabled: false, environment: 1, feature: 2 }) },
+      { name: 'segment override delete', method: 'DELETE', target: `${FS}/features/feature-segments/1/` },
+      { name: 'identity override', method: 'POST', target: `${FS}/environments/${FS_ENV}/identities/1/featurestates/`, headers: JSON_TYPE,
+        body: JSON.stringify({ feature: 2, enabled: true, feature_state_value: 'vip-gold' }) },
+      { name: 'identity override delete', method: 'DELETE', target: `${FS}/environments/${FS_ENV}/identities/1/featurestates/9/` },
+      { name: 'future', method: 'PATCH', target: `/api/__future__/environments/${FS_ENV}/features/2/`, headers: JSON_TYPE,
+        body: JSON.stringify({ environment_default: { enabled: true, value: { type: 'string', value: 'teal' } } }) },
+      { name: 'variant', method: 'PUT', target: `${FS}/projects/1/features/5/mv-options/3/`, headers: JSON_TYPE,
+        body: JSON.stringify({ feature: 5, type: 'unicode', string_value: 'variant_c2', default_percentage_allocation: 15 }) },
+    ],
+    reads: [
+      { name: 'features', method: 'GET', target: `${FS}/projects/1/features/?environment=1` },
+      { name: 'feature states', method: 'GET', target: `${FS}/environments/${FS_ENV}/featurestates/?feature=2` },
+    ],
+  },
+  launchdarkly: {
+    writes: [
+      { name: 'create', method: 'POST', target: LD, headers: JSON_TYPE, body: JSON.stringify({ key: 'checkout', name: 'Checkout', variations: [{ value: true }, { value: false }] }) },
+      { name: 'delete', method: 'DELETE', target: `${LD}/checkout` },
+      { name: 'json patch', method: 'PATCH', target: `${LD}/checkout`, headers: JSON_TYPE,
+        body: JSON.stringify({ patch: [{ op: 'replace', path: '/environments/production/on', value: true }], comment: 'launch' }) },
+      { name: 'merge patch', method: 'PATCH', target: `${LD}/checkout`, headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ description: 'd' }) },
+      { name: 'semantic patch', method: 'PATCH', target: `${LD}/checkout?ignoreConflicts=false`, headers: { 'content-type': 'application/json; domain-model=launchdarkly.semanticpatch' },
+        body: JSON.stringify({ environmentKey: 'production', instructions: [{ kind: 'turnFlagOff' }], comment: 'incident' }) },
+    ],
+    reads: [{ name: 'one flag', method: 'GET', target: `${LD}/checkout?env=production` }],
   },
   unleash: {
     writes: [

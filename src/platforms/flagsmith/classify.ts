@@ -1,0 +1,148 @@
+/**
+ * Turns a raw request to Flagsmith's admin API into a read, a recognized write (a FlagChange), or an
+ * unrecognized write. Pure: no I/O, no clock.
+ *
+ * Flagsmith names features, feature states and overrides by database id in its paths, so a change's
+ * `flagKey` is the feature's name only where the request carries it (creation); elsewhere it is the
+ * id path (`feature:12`, `feature-state:7`, …) and the name comes with the previous state read from
+ * Flagsmith, where the policy finds it (`previousState.name`). `environment` is the client-side
+ * environment key the path names; the policy reads a key it does not know as production.
+ */
+import { FlaggateError } from '../../errors.js';
+import type { RawRequest } from '../../intercept/raw-request.js';
+import type { Classification, FlagChange, FlagRead } from '../platform.js';
+import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, parseQuery, parseStrictJson, splitTarget } from '../request/index.js';
+import { isFlagRead, joinPath, matchWrite, splitPath, type WriteRoute } from './routes.js';
+
+export const PLATFORM = 'flagsmith';
+/** Feature-level writes touch every environment. */
+export const ALL_ENVIRONMENTS = '*';
+
+type JsonObject = Record<string, unknown>;
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Throws ADAPT_TARGET_REFUSED, ADAPT_QUERY_REFUSED, ADAPT_ROUTE_UNKNOWN, ADAPT_MEDIA_TYPE_UNSUPPORTED, ADAPT_BODY_MALFORMED. */
+export function classifyFlagsmith(req: RawRequest): Classification {
+  const { path, query } = splitTarget(req.path);
+  const segments = splitPath(path);
+  if (segments[0] !== 'api') throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'only the Flagsmith API under /api/ is proxied', { details: { path } });
+  const method = req.method.toUpperCase();
+  if (method === 'GET' || method === 'HEAD') {
+    // The sidecar reads with an organisation key: users, keys, organisations and the rest of the
+    // administration would hand every flag reader an administrator's view.
+    if (!isFlagRead(segments)) throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `flaggate passes through flag reads only, not ${path}`, { details: { path } });
+    const params = parseQuery(query, (key) => /^[a-z][a-z0-9_]{0,63}$/.test(key));
+    return { kind: 'read', read: readOf(segments), forward: decidedRequest(method, joinPath(segments) + formatQuery(params), null, Buffer.alloc(0)) };
+  }
+  const hit = WRITE_METHODS.has(method) ? matchWrite(method, segments) : undefined;
+  if (!hit) return { kind: 'unrecognized', method, path, reason: `no Flagsmith write route for ${method} ${path}` };
+  // No write route takes a query: Django REST framework would ignore one, the entry would show it.
+  parseQuery(query, []);
+  return writeOf(req, method, hit.route, hit.params, joinPath(segments));
+}
+
+function readOf(segments: readonly string[]): FlagRead {
+  const read: FlagRead = { platform: PLATFORM, action: 'flag.read' };
+  const after = (name: string) => {
+    const i = segments.indexOf(name);
+    return i === -1 ? undefined : segments[i + 1];
+  };
+  const project = after('projects');
+  const feature = after('features');
+  const environment = after('environments');
+  if (project !== undefined) read.project = project;
+  if (feature !== undefined && /^[0-9]+$/.test(feature)) read.flagKey = `feature:${feature}`;
+  if (environment !== undefined) read.environment = environment;
+  return read;
+}
+
+function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Record<string, string>, target: string): Classification {
+  let body: JsonObject | undefined;
+  let forward;
+  if (route.body === null) {
+    requireNoBody(req);
+    forward = decidedRequest(method, target, null, Buffer.alloc(0));
+  } else {
+    const contentType = acceptMediaType(req.headers, [JSON_UTF8]);
+    body = strictBody(parseStrictJson(req.body), route.body);
+    // Flagsmith needs both to find the state (without them it answers 500); flaggate to read it first.
+    if (route.subject === 'nested-feature-state' && !(isId(body.environment) && isId(body.feature))) {
+      throw malformed('environment and feature must be the ids of the feature state\'s environment and feature', 'environment');
+    }
+    forward = decidedRequest(method, target, contentType, req.body);
+  }
+  const change: FlagChange = {
+    platform: PLATFORM,
+    action: actionOf(route, body),
+    flagKey: flagKeyOf(route, params, body),
+    environment: params.environment ?? ALL_ENVIRONMENTS,
+    newState: newStateOf(route, params, body),
+    request: { method, path: forward.target, bodySha256: forward.bodySha256 },
+  };
+  if (params.project !== undefined) change.project = params.project;
+  return { kind: 'write', change, forward };
+}
+
+/** A JSON object with only the keys the route takes: Django REST framework drops others silently. */
+function strictBody(value: unknown, keys: readonly string[]): JsonObject {
+  if (!isObject(value)) throw malformed('the body must be a JSON object');
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) throw malformed(`the body field "${key.slice(0, 64)}" is not one this route takes`, key);
+  }
+  return value;
+}
+
+/** A route without a body: nothing is forwarded, so nothing but an empty body (or `{}`) is accepted. */
+function requireNoBody(req: RawRequest): void {
+  if (req.body.length === 0) return;
+  acceptMediaType(req.headers, [JSON_UTF8]);
+  const value = parseStrictJson(req.body);
+  if (!isObject(value) || Object.keys(value).length > 0) throw malformed('this route takes no body (an empty JSON object at most)');
+}
+
+/** An environment's feature state whose only change is `enabled` is an enable or a disable. */
+function actionOf(route: WriteRoute, body: JsonObject | undefined): string {
+  if (route.subject !== 'feature-state' || !body) return route.action;
+  const keys = Object.keys(body).filter((k) => k !== 'feature');
+  if (keys.length === 1 && keys[0] === 'enabled' && typeof body.enabled === 'boolean') return body.enabled ? 'flag.enable' : 'flag.disable';
+  return route.action;
+}
+
+function flagKeyOf(route: WriteRoute, params: Record<string, string>, body: JsonObject | undefined): string {
+  if (route.action === 'flag.create') {
+    const name = body?.name;
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.\- ]{1,150}$/.test(name) || name.trim() !== name) {
+      throw malformed('name must be a feature name (letters, digits, "_", ".", "-", inner spaces)', 'name');
+    }
+    return name;
+  }
+  if (params.feature !== undefined) return `feature:${params.feature}`;
+  if (params.featureSegment !== undefined) return `feature-segment:${params.featureSegment}`;
+  if (params.featureState !== undefined) return `feature-state:${params.featureState}`;
+  // Creating an identity override: the feature is in the body.
+  const feature = body?.feature;
+  if (!isId(feature)) throw malformed('feature must be a feature id', 'feature');
+  return `feature:${feature}`;
+}
+
+function isId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
+
+/** The body, plus what the path says the change is about (ids Flagsmith will act on). */
+function newStateOf(route: WriteRoute, params: Record<string, string>, body: JsonObject | undefined): unknown {
+  const ids: JsonObject = {};
+  for (const name of ['featureState', 'featureSegment', 'identity', 'segment', 'variant'] as const) {
+    if (params[name] !== undefined) ids[name] = Number(params[name]);
+  }
+  if (route.body === null) return { ...ids, deleted: true };
+  return Object.keys(ids).length === 0 ? body : { ...body, ...ids };
+}
+
+function malformed(message: string, field?: string): FlaggateError {
+  return new FlaggateError('ADAPT_BODY_MALFORMED', message, field === undefined ? undefined : { details: { field } });
+}

@@ -1,0 +1,161 @@
+/**
+ * Reads the state a Flagsmith change starts from, with the sidecar's organisation credential, and
+ * the feature's name: Flagsmith paths name features by id, and the policy judges a flag by its name
+ * (`previousState.name`). A change whose feature cannot be found or named is refused
+ * (ADAPT_STATE_UNAVAILABLE), never decided on an id alone.
+ */
+import { FlaggateError } from '../../errors.js';
+import type { FlagChange } from '../platform.js';
+import { isObject, PLATFORM } from './classify.js';
+import { matchWrite, splitPath } from './routes.js';
+
+export interface ReadStateOptions {
+  baseUrl: string;
+  /** The whole Authorization value: `Api-Key …` or `Token …`. */
+  authorization: string;
+  timeoutMs: number;
+}
+
+/** The compact state recorded as `previousState`. */
+export interface FlagsmithState {
+  exists: boolean;
+  /** The feature's name, as Flagsmith has it. */
+  name?: string;
+  /** The feature (id, project, type, default_enabled, initial_value, archived). */
+  feature?: Record<string, unknown>;
+  /** The environment the change applies in (api_key, id, name), when it names one. */
+  environment?: { api_key: string; id: unknown; name: unknown };
+  /** What the change touches in that environment: a feature state, an override, a variant, or the flag as `__future__` shows it. */
+  target?: unknown;
+}
+
+type Json = Record<string, unknown>;
+
+export async function readFlagsmithState(opts: ReadStateOptions, change: FlagChange): Promise<FlagsmithState> {
+  if (change.platform !== PLATFORM) throw new TypeError(`not a Flagsmith change: ${change.platform}`);
+  const hit = matchWrite(change.request.method, splitPath(change.request.path.split('?')[0]!));
+  if (!hit) throw new TypeError(`not a Flagsmith write route: ${change.request.method} ${change.request.path}`);
+  const { route, params } = hit;
+  const get = (path: string) => getJson(opts, path);
+  const env = params.environment === undefined ? undefined : await readEnvironment(get, params.environment);
+
+  if (route.action === 'flag.create') {
+    const found = await get(`/api/v1/projects/${params.project}/features/?search=${encodeURIComponent(change.flagKey)}`);
+    const same = results(found).find((f) => f.name === change.flagKey);
+    return same ? { exists: true, name: change.flagKey, feature: compactFeature(same) } : { exists: false, name: change.flagKey };
+  }
+
+  switch (route.subject) {
+    case 'feature':
+    case 'variant': {
+      const feature = await get(`/api/v1/projects/${params.project ?? env!.project}/features/${params.feature}/`);
+      if (feature === undefined) return { exists: false };
+      const state: FlagsmithState = { exists: true, name: String(feature.name), feature: compactFeature(feature) };
+      if (env) {
+        state.environment = env.summary;
+        state.target = await get(`/api/__future__/environments/${params.environment}/features/${params.feature}/`);
+      }
+      if (params.variant !== undefined) state.target = (feature.multivariate_options as Json[] | undefined)?.find((o) => String(o.id) === params.variant) ?? null;
+      return state;
+    }
+    case 'future-feature': {
+      const target = await get(`/api/__future__/environments/${params.environment}/features/${params.feature}/`);
+      return withFeature(get, Number(params.feature), env, target);
+    }
+    case 'feature-state': {
+      const target = await get(`/api/v1/environments/${params.environment}/featurestates/${params.featureState}/`);
+      return withFeature(get, target?.feature, env, target);
+    }
+    case 'identity-override': {
+      if (params.featureState === undefined) {
+        const all = await get(`/api/v1/environments/${params.environment}/identities/${params.identity}/featurestates/`);
+        const feature = Number(change.flagKey.slice('feature:'.length));
+        return withFeature(get, feature, env, results(all).find((s) => s.feature === feature) ?? null);
+      }
+      const target = await get(`/api/v1/environments/${params.environment}/identities/${params.identity}/featurestates/${params.featureState}/`);
+      return withFeature(get, target?.feature, env, target);
+    }
+    case 'nested-feature-state': {
+      const body = change.newState as Json;
+      const list = await get(`/api/v1/features/featurestates/?environment=${Number(body.environment)}&feature=${Number(body.feature)}`);
+      const target = results(list).find((s) => String(s.id) === params.featureState);
+      return withFeature(get, target?.feature, undefined, target);
+    }
+    case 'feature-segment': {
+      const target = await get(`/api/v1/features/feature-segments/${params.featureSegment}/`);
+      return withFeature(get, target?.feature, undefined, target);
+    }
+  }
+}
+
+type Get = (path: string) => Promise<Json | undefined>;
+
+async function readEnvironment(get: Get, key: string): Promise<{ project: unknown; summary: NonNullable<FlagsmithState['environment']> }> {
+  const env = await get(`/api/v1/environments/${key}/`);
+  if (env === undefined) throw unavailable(`Flagsmith has no environment ${key}`);
+  return { project: env.project, summary: { api_key: key, id: env.id, name: env.name } };
+}
+
+/** A state whose feature is named by id: found through the projects the credential sees (feature ids are global). */
+async function withFeature(get: Get, featureId: unknown, env: { summary: NonNullable<FlagsmithState['environment']> } | undefined, target: Json | undefined | null): Promise<FlagsmithState> {
+  if (target === undefined || target === null) {
+    if (typeof featureId !== 'number') return { exists: false, ...(env ? { environment: env.summary } : {}) };
+  }
+  if (typeof featureId !== 'number' || !Number.isSafeInteger(featureId)) throw unavailable('the feature this change touches could not be determined');
+  const projects = results(await get('/api/v1/projects/'));
+  for (const project of projects) {
+    const feature = await get(`/api/v1/projects/${Number(project.id)}/features/${featureId}/`);
+    if (feature === undefined) continue;
+    const state: FlagsmithState = { exists: target !== undefined && target !== null, name: String(feature.name), feature: compactFeature(feature), target: target ?? null };
+    if (env) state.environment = env.summary;
+    return state;
+  }
+  throw unavailable(`feature ${featureId} is in no project the sidecar's credential can read`);
+}
+
+function compactFeature(f: Json): Json {
+  const { id, name, project, type, default_enabled, initial_value, is_archived, multivariate_options } = f;
+  const compact: Json = { id, name, project, type, default_enabled, initial_value, is_archived, multivariate_options };
+  // The ledger records JSON: a field this Flagsmith leaves out is left out, not recorded as undefined.
+  for (const key of Object.keys(compact)) if (compact[key] === undefined) delete compact[key];
+  return compact;
+}
+
+/** The rows of a list answer: DRF pages (`results`) or a bare array. */
+function results(body: unknown): Json[] {
+  const rows = Array.isArray(body) ? body : isObject(body) && Array.isArray(body.results) ? body.results : [];
+  return rows.filter(isObject);
+}
+
+/** The parsed JSON at `path`, or undefined on 404 (the object is not there). Anything else is an error. */
+async function getJson(opts: ReadStateOptions, path: string): Promise<Json | undefined> {
+  const url = opts.baseUrl.replace(/\/+$/, '') + path;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { authorization: opts.authorization, accept: 'application/json' }, signal: AbortSignal.timeout(opts.timeoutMs), redirect: 'error' });
+  } catch (err) {
+    throw unavailable(`Flagsmith did not answer ${path}: ${(err as Error).message}`, err);
+  }
+  if (res.status === 404) {
+    // Django REST framework's own "not found" has a `detail`; any other 404 is a wrong base URL.
+    const body: unknown = await res.json().catch(() => undefined);
+    if (isObject(body) && typeof body.detail === 'string') return undefined;
+    throw unavailable(`Flagsmith has no route ${path}; check the base URL`, undefined, { status: 404 });
+  }
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw unavailable(`Flagsmith answered ${res.status} to ${path}`, undefined, { status: res.status });
+  }
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch (err) {
+    throw unavailable(`Flagsmith sent an unreadable body for ${path}`, err);
+  }
+  if (!isObject(body) && !Array.isArray(body)) throw unavailable(`Flagsmith sent an unexpected body for ${path}`);
+  return body as Json;
+}
+
+function unavailable(message: string, cause?: unknown, details: Record<string, unknown> = {}): FlaggateError {
+  return new FlaggateError('ADAPT_STATE_UNAVAILABLE', message, { cause, details });
+}

@@ -1,0 +1,223 @@
+/**
+ * Turns a raw request to LaunchDarkly's REST API v2 into a read, a recognized write (a FlagChange),
+ * or an unrecognized write. Pure: no I/O, no clock.
+ *
+ * A flag update comes in three forms, told apart by the Content-Type, as LaunchDarkly tells them:
+ * JSON Patch (`application/json`: an operation array, or `{patch, comment}`), JSON merge patch
+ * (`application/merge-patch+json`) and semantic patch (`application/json;
+ * domain-model=launchdarkly.semanticpatch`: `{environmentKey, instructions, comment}`). Each is
+ * normalized to one FlagChange: its environment is the one environment every part touches (`*`
+ * when several, or the flag itself), and turning a flag on or off is `flag.enable`/`flag.disable`.
+ */
+import { FlaggateError } from '../../errors.js';
+import type { RawRequest } from '../../intercept/raw-request.js';
+import type { Classification, FlagChange, FlagRead } from '../platform.js';
+import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, parseQuery, parseStrictJson, splitTarget, type DeclaredMediaType } from '../request/index.js';
+
+export const PLATFORM = 'launchdarkly';
+export const ALL_ENVIRONMENTS = '*';
+
+const MERGE_PATCH: DeclaredMediaType = { type: 'application/merge-patch+json', parameters: { charset: 'utf-8' }, forwardAs: 'application/merge-patch+json' };
+export const SEMANTIC_PATCH_TYPE = 'application/json; domain-model=launchdarkly.semanticpatch';
+const SEMANTIC_PATCH: DeclaredMediaType = { type: 'application/json', parameters: { 'domain-model': 'launchdarkly.semanticpatch' }, forwardAs: SEMANTIC_PATCH_TYPE };
+
+const PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
+/** Project, environment and flag keys: LaunchDarkly's own key alphabet. */
+const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
+const FLAG_CREATE_FIELDS = ['name', 'key', 'description', 'includeInSnippet', 'clientSideAvailability', 'variations', 'temporary', 'tags', 'customProperties', 'defaults', 'purpose', 'migrationSettings', 'maintainerId', 'maintainerTeamKey', 'initialPrerequisites', 'isFlagOn'];
+
+type JsonObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Throws ADAPT_TARGET_REFUSED, ADAPT_QUERY_REFUSED, ADAPT_ROUTE_UNKNOWN, ADAPT_MEDIA_TYPE_UNSUPPORTED, ADAPT_BODY_MALFORMED. */
+export function classifyLaunchDarkly(req: RawRequest): Classification {
+  const { path, query } = splitTarget(req.path);
+  const segments = splitPath(path);
+  const method = req.method.toUpperCase();
+  if (segments[0] !== 'api' || segments[1] !== 'v2') throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'only the LaunchDarkly REST API under /api/v2/ is proxied', { details: { path } });
+  const flagRoute = segments[2] === 'flags' && (segments.length === 4 || segments.length === 5);
+  if (method === 'GET' || method === 'HEAD') {
+    // Members, access tokens, audit log and the rest would hand every reader an administrator's view.
+    // Flag sub-resources are left out too: triggers, for one, carry URLs that flip the flag.
+    if (!flagRoute && !(segments[2] === 'projects' && segments.length <= 4)) {
+      throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `flaggate passes through flag reads only, not ${path}`, { details: { path } });
+    }
+    const params = parseQuery(query, (key) => /^[A-Za-z][A-Za-z0-9_.]{0,63}$/.test(key));
+    const read: FlagRead = { platform: PLATFORM, action: 'flag.read' };
+    if (segments[2] === 'flags' && segments[3] !== undefined) read.project = segments[3];
+    if (segments[2] === 'flags' && segments.length === 5) read.flagKey = segments[4]!;
+    if (params.env !== undefined) read.environment = params.env;
+    return { kind: 'read', read, forward: decidedRequest(method, joinPath(segments) + formatQuery(params), null, Buffer.alloc(0)) };
+  }
+  if (!flagRoute) return { kind: 'unrecognized', method, path, reason: `no LaunchDarkly write route for ${method} ${path}` };
+  const project = segments[3]!;
+  const flagKey = segments[4];
+  if (method === 'POST' && flagKey === undefined) {
+    // `clone` copies another flag's targeting: not what the entry would show.
+    parseQuery(query, []);
+    const contentType = acceptMediaType(req.headers, [JSON_UTF8]);
+    const body = strictObject(parseStrictJson(req.body), FLAG_CREATE_FIELDS);
+    if (typeof body.key !== 'string' || !KEY.test(body.key)) throw malformed('key must be a flag key', 'key');
+    if (typeof body.name !== 'string' || body.name === '') throw malformed('name must be a non-empty string', 'name');
+    return write(method, joinPath(segments), contentType, req.body, { action: 'flag.create', project, flagKey: body.key, environment: ALL_ENVIRONMENTS, newState: body });
+  }
+  if (method === 'DELETE' && flagKey !== undefined) {
+    parseQuery(query, []);
+    requireNoBody(req);
+    return write(method, joinPath(segments), null, Buffer.alloc(0), { action: 'flag.delete', project, flagKey, environment: ALL_ENVIRONMENTS, newState: { deleted: true } });
+  }
+  if (method === 'PATCH' && flagKey !== undefined) {
+    // `ignoreConflicts` overrides LaunchDarkly's own pending approvals: kept in the new state for the
+    // policy to see. `dryRun` is refused: the entry would record a change that is never made.
+    const params = parseQuery(query, ['ignoreConflicts']);
+    if (params.ignoreConflicts !== undefined && params.ignoreConflicts !== 'true' && params.ignoreConflicts !== 'false') {
+      throw new FlaggateError('ADAPT_QUERY_REFUSED', 'ignoreConflicts must be true or false', { details: { query } });
+    }
+    const contentType = acceptMediaType(req.headers, [JSON_UTF8, MERGE_PATCH, SEMANTIC_PATCH]);
+    const value = parseStrictJson(req.body);
+    const update = contentType === SEMANTIC_PATCH_TYPE ? semanticPatch(value) : contentType === MERGE_PATCH.forwardAs ? mergePatch(value) : jsonPatch(value);
+    const newState = params.ignoreConflicts === undefined ? update.newState : { ...update.newState, ignoreConflicts: params.ignoreConflicts === 'true' };
+    return write(method, joinPath(segments) + formatQuery(params), contentType, req.body, { ...update, newState, project, flagKey });
+  }
+  return { kind: 'unrecognized', method, path, reason: `no LaunchDarkly write route for ${method} ${path}` };
+}
+
+function write(method: string, target: string, contentType: string | null, body: Buffer, change: Omit<FlagChange, 'platform' | 'request'>): Classification {
+  const forward = decidedRequest(method, target, contentType, body);
+  return { kind: 'write', change: { platform: PLATFORM, ...change, request: { method, path: forward.target, bodySha256: forward.bodySha256 } }, forward };
+}
+
+interface Update {
+  action: string;
+  environment: string;
+  newState: JsonObject;
+}
+
+/** RFC 6902 operations, bare or as `{patch, comment}`. */
+function jsonPatch(value: unknown): Update {
+  const { patch, comment } = withComment(value, Array.isArray);
+  if (!Array.isArray(patch) || patch.length === 0) throw malformed('a JSON Patch must be a non-empty array of operations', 'patch');
+  const envs = new Set<string>();
+  patch.forEach((op: unknown, i) => {
+    if (!isObject(op) || typeof op.op !== 'string' || !PATCH_OPS.has(op.op) || typeof op.path !== 'string') throw malformed(`JSON Patch operation ${i} needs a known op and a path`, 'patch');
+    for (const key of Object.keys(op)) if (!['op', 'path', 'value', 'from'].includes(key)) throw malformed(`JSON Patch operation ${i} has an unknown member "${key.slice(0, 32)}"`, 'patch');
+    envs.add(environmentOf(op.path));
+    if (typeof op.from === 'string') envs.add(environmentOf(op.from));
+  });
+  const environment = envs.size === 1 ? [...envs][0]! : ALL_ENVIRONMENTS;
+  const ops = patch as JsonObject[];
+  let action = 'flag.update';
+  const toggles = ops.every((o) => o.op === 'replace' && o.path === `/environments/${environment}/on` && typeof o.value === 'boolean');
+  if (environment !== ALL_ENVIRONMENTS && toggles && new Set(ops.map((o) => o.value)).size === 1) action = ops[0]!.value ? 'flag.enable' : 'flag.disable';
+  if (ops.every((o) => o.op === 'replace' && o.path === '/archived' && o.value === true)) action = 'flag.archive';
+  return { action, environment, newState: { patch: ops, ...(comment === undefined ? {} : { comment }) } };
+}
+
+/** RFC 7386 merge patch, bare or as `{patch, comment}` (a flag has neither field). */
+function mergePatch(value: unknown): Update {
+  const { patch, comment } = withComment(value, isObject);
+  if (!isObject(patch) || Object.keys(patch).length === 0) throw malformed('a JSON merge patch must be a non-empty object', 'patch');
+  const envs = isObject(patch.environments) ? Object.keys(patch.environments) : [];
+  const flagLevel = Object.keys(patch).some((k) => k !== 'environments');
+  const environment = !flagLevel && envs.length === 1 ? envs[0]! : ALL_ENVIRONMENTS;
+  let action = 'flag.update';
+  if (environment !== ALL_ENVIRONMENTS) {
+    const config = (patch.environments as JsonObject)[environment];
+    if (isObject(config) && Object.keys(config).length === 1 && typeof config.on === 'boolean') action = config.on ? 'flag.enable' : 'flag.disable';
+  }
+  return { action, environment, newState: { merge: patch, ...(comment === undefined ? {} : { comment }) } };
+}
+
+const ENV_INSTRUCTION_FREE = new Set([
+  'archiveFlag', 'deleteFlag', 'deprecateFlag', 'restoreDeprecatedFlag', 'restoreFlag', 'makeFlagPermanent', 'makeFlagTemporary',
+  'addTags', 'removeTags', 'updateName', 'updateDescription', 'updateMaintainerMember', 'updateMaintainerTeam', 'removeMaintainer',
+  'addCustomProperties', 'removeCustomProperties', 'replaceCustomProperties', 'turnOnClientSideAvailability', 'turnOffClientSideAvailability',
+  'addVariation', 'removeVariation', 'updateVariation', 'updateDefaultVariation',
+]);
+const LIFECYCLE: Record<string, string> = { archiveFlag: 'flag.archive', restoreFlag: 'flag.revive', deleteFlag: 'flag.delete' };
+
+/** `{environmentKey, instructions, comment}`: the instructions' kinds decide the action. */
+function semanticPatch(value: unknown): Update {
+  const body = strictObject(value, ['environmentKey', 'instructions', 'comment']);
+  if (!Array.isArray(body.instructions) || body.instructions.length === 0) throw malformed('instructions must be a non-empty array', 'instructions');
+  const kinds = body.instructions.map((ins: unknown, i) => {
+    if (!isObject(ins) || typeof ins.kind !== 'string' || !/^[A-Za-z]{1,64}$/.test(ins.kind)) throw malformed(`instruction ${i} needs a kind`, 'instructions');
+    return ins.kind;
+  });
+  if (body.comment !== undefined && typeof body.comment !== 'string') throw malformed('comment must be a string', 'comment');
+  const envKey = body.environmentKey;
+  if (envKey !== undefined && (typeof envKey !== 'string' || !KEY.test(envKey))) throw malformed('environmentKey must be an environment key', 'environmentKey');
+  // Instructions about the flag itself apply everywhere, whatever environmentKey says.
+  const environment = typeof envKey === 'string' && !kinds.some((k) => ENV_INSTRUCTION_FREE.has(k)) ? envKey : ALL_ENVIRONMENTS;
+  if (environment === ALL_ENVIRONMENTS && kinds.some((k) => !ENV_INSTRUCTION_FREE.has(k))) {
+    throw malformed('instructions about targeting need an environmentKey, and cannot be mixed with instructions about the flag itself', 'environmentKey');
+  }
+  let action = 'flag.update';
+  const one = new Set(kinds).size === 1 ? kinds[0]! : undefined;
+  if (one === 'turnFlagOn') action = 'flag.enable';
+  else if (one === 'turnFlagOff') action = 'flag.disable';
+  else if (one !== undefined && LIFECYCLE[one] !== undefined) action = LIFECYCLE[one]!;
+  const newState: JsonObject = { instructions: body.instructions };
+  if (typeof body.comment === 'string') newState.comment = body.comment;
+  return { action, environment, newState };
+}
+
+/** `{patch, comment}` when the body is that wrapper, else the body itself as the patch. */
+function withComment(value: unknown, isPatch: (v: unknown) => boolean): { patch: unknown; comment?: string } {
+  if (!isObject(value) || !Object.hasOwn(value, 'patch')) {
+    if (isObject(value) && Object.hasOwn(value, 'comment')) throw malformed('a comment goes with a patch: {"patch": …, "comment": …}', 'comment');
+    return { patch: value };
+  }
+  const wrapper = strictObject(value, ['patch', 'comment']);
+  if (!isPatch(wrapper.patch)) throw malformed('patch is not of the form this Content-Type takes', 'patch');
+  if (wrapper.comment !== undefined && typeof wrapper.comment !== 'string') throw malformed('comment must be a string', 'comment');
+  return wrapper.comment === undefined ? { patch: wrapper.patch } : { patch: wrapper.patch, comment: wrapper.comment };
+}
+
+/** The environment a JSON Pointer into a flag touches, or `*` for the flag itself. */
+function environmentOf(pointer: string): string {
+  const m = /^\/environments\/([^/]+)(\/|$)/.exec(pointer);
+  if (!m) return ALL_ENVIRONMENTS;
+  if (!KEY.test(m[1]!)) throw malformed('a JSON Patch path names an environment that is not an environment key', 'patch');
+  return m[1]!;
+}
+
+function strictObject(value: unknown, keys: readonly string[]): JsonObject {
+  if (!isObject(value)) throw malformed('the body must be a JSON object');
+  for (const key of Object.keys(value)) if (!keys.includes(key)) throw malformed(`the body field "${key.slice(0, 64)}" is not one this route takes`, key);
+  return value;
+}
+
+function requireNoBody(req: RawRequest): void {
+  if (req.body.length === 0) return;
+  acceptMediaType(req.headers, [JSON_UTF8]);
+  const value = parseStrictJson(req.body);
+  if (!isObject(value) || Object.keys(value).length > 0) throw malformed('this route takes no body (an empty JSON object at most)');
+}
+
+/** Decoded segments; every one a plain key, so nothing in the path can be read two ways. No trailing slash. */
+function splitPath(path: string): string[] {
+  return path.slice(1).split('/').map((raw) => {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch (cause) {
+      throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'path not accepted: bad percent-encoding', { cause, details: { path } });
+    }
+    if (!/^[A-Za-z0-9_.-]+$/.test(decoded) || decoded === '.' || decoded === '..') {
+      throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'path not accepted: a segment that is not a plain key (or an empty one)', { details: { path } });
+    }
+    return decoded;
+  });
+}
+
+function joinPath(segments: readonly string[]): string {
+  return `/${segments.join('/')}`;
+}
+
+function malformed(message: string, field?: string): FlaggateError {
+  return new FlaggateError('ADAPT_BODY_MALFORMED', message, field === undefined ? undefined : { details: { field } });
+}

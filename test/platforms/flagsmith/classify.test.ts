@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { FlaggateError } from '../../../src/errors.js';
+import type { RawRequest } from '../../../src/intercept/raw-request.js';
+import { classifyFlagsmith } from '../../../src/platforms/flagsmith/index.js';
+import { loadRecordings, wireBody } from '../../support/flagsmith/recordings.js';
+
+function raw(method: string, path: string, body?: string, contentType = 'application/json'): RawRequest {
+  const bytes = Buffer.from(body ?? '', 'utf8');
+  return { method, path, headers: body === undefined ? {} : { 'content-type': contentType }, body: bytes, bodySha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+const ENV = 'cixtMCKvBWcWy75rGMTNRL';
+
+/** What each recorded write is, as flaggate classifies it (null: not a flag change, refused and recorded). */
+const expected: Record<string, { action: string; flagKey: string; environment: string } | null> = {
+  '001': null, '002': null, '003': null, '004': null, '005': null, '006': null, '024': null, '025': null, '034': null, '054': null, '068': null,
+  '080': null, '081': null, '082': null, '084': null, '085': null,
+  '009': { action: 'flag.create', flagKey: 'dark_mode', environment: '*' },
+  '010': { action: 'flag.create', flagKey: 'checkout_colour', environment: '*' },
+  '011': { action: 'flag.create', flagKey: 'old_banner', environment: '*' },
+  '041': { action: 'identity_override.create', flagKey: 'feature:1', environment: ENV },
+  '045': { action: 'flag.update', flagKey: 'feature:2', environment: ENV },
+  '061': { action: 'flag.create', flagKey: 'Dark Mode', environment: '*' },
+  '015': { action: 'flag.update', flagKey: 'feature:2', environment: '*' },
+  '016': { action: 'flag.update', flagKey: 'feature:1', environment: '*' },
+  '017': { action: 'flag.delete', flagKey: 'feature:3', environment: '*' },
+  '021': { action: 'flag.enable', flagKey: 'feature-state:1', environment: ENV },
+  '022': { action: 'flag.update', flagKey: 'feature-state:3', environment: ENV },
+  '027': { action: 'segment_override.create', flagKey: 'feature:2', environment: ENV },
+  '029': { action: 'segment_override.update', flagKey: 'feature-state:7', environment: '*' },
+  '032': { action: 'segment_override.delete', flagKey: 'feature-segment:1', environment: '*' },
+  '036': { action: 'identity_override.create', flagKey: 'feature:2', environment: ENV },
+  '038': { action: 'identity_override.update', flagKey: 'feature-state:8', environment: ENV },
+  '042': { action: 'identity_override.delete', flagKey: 'feature-state:9', environment: ENV },
+  '044': { action: 'flag.update', flagKey: 'feature:2', environment: ENV },
+  '047': { action: 'segment_override.delete', flagKey: 'feature:2', environment: ENV },
+  '069': { action: 'flag.create', flagKey: 'pricing_page', environment: '*' },
+  '071': { action: 'variant.create', flagKey: 'feature:5', environment: '*' },
+  '072': { action: 'variant.update', flagKey: 'feature:5', environment: '*' },
+  '074': { action: 'variant.delete', flagKey: 'feature:5', environment: '*' },
+  '076': { action: 'flag.update', flagKey: 'feature-state:13', environment: ENV },
+  '078': { action: 'flag.update', flagKey: 'feature:1', environment: ENV },
+  '088': { action: 'segment_override.update', flagKey: 'feature-state:13', environment: '*' },
+};
+
+describe('Flagsmith classification of the recorded exchanges', () => {
+  const writes = loadRecordings().filter((r) => r.request.method !== 'GET' && r.response.status < 300);
+
+  it.each(writes.map((r) => ({ file: r.file, r })))('$file', ({ file, r }) => {
+    const want = expected[file.slice(0, 3)];
+    expect(want, `add ${file} to the expected table`).not.toBeUndefined();
+    const got = classifyFlagsmith(raw(r.request.method, r.request.path, wireBody(r)));
+    if (want === null) {
+      expect(got.kind).toBe('unrecognized');
+      return;
+    }
+    expect(got.kind).toBe('write');
+    if (got.kind !== 'write') return;
+    expect(got.change).toMatchObject(want);
+    // The forwarded request is the recorded one: same path, same body.
+    expect(got.forward.target).toBe(r.request.path);
+    expect(got.forward.body.toString()).toBe(wireBody(r) ?? '');
+  });
+
+  it('reads pass through with their query; administration does not', () => {
+    expect(classifyFlagsmith(raw('GET', '/api/v1/projects/1/features/?environment=1'))).toMatchObject({ kind: 'read', forward: { target: '/api/v1/projects/1/features/?environment=1' } });
+    for (const path of ['/api/v1/organisations/1/master-api-keys/', '/api/v1/users/', '/api/v1/environments/k/api-keys/', '/admin/']) {
+      expect(() => classifyFlagsmith(raw('GET', path)), path).toThrow(FlaggateError);
+    }
+  });
+
+  it('refuses bodies Flagsmith would read differently from what the entry records', () => {
+    const cases: Array<[string, string, string | undefined, string]> = [
+      // Django REST framework drops unknown fields silently: the entry would show a change that is not made.
+      ['PATCH', `/api/v1/environments/${ENV}/featurestates/1/`, JSON.stringify({ enabled: true, enabeld: false }), 'ADAPT_BODY_MALFORMED'],
+      ['PATCH', `/api/v1/environments/${ENV}/featurestates/1/`, '{"enabled":true,"enabled":false}', 'ADAPT_BODY_MALFORMED'],
+      ['POST', '/api/v1/projects/1/features/', JSON.stringify({ default_enabled: true }), 'ADAPT_BODY_MALFORMED'],
+      ['PATCH', '/api/v1/features/featurestates/7/', JSON.stringify({ enabled: false }), 'ADAPT_BODY_MALFORMED'],
+      ['DELETE', '/api/v1/projects/1/features/3/', JSON.stringify({ id: 4 }), 'ADAPT_BODY_MALFORMED'],
+      ['PATCH', '/api/v1/projects/1/features/1/?environment=2', JSON.stringify({ description: 'x' }), 'ADAPT_QUERY_REFUSED'],
+      ['PATCH', '/api/v1/projects/1/features/1/', 'description=x', 'ADAPT_BODY_MALFORMED'],
+    ];
+    for (const [method, path, body, code] of cases) {
+      expect(() => classifyFlagsmith(raw(method, path, body)), `${method} ${path} ${body}`).toThrow(expect.objectContaining({ code }));
+    }
+    expect(() => classifyFlagsmith(raw('PATCH', '/api/v1/projects/1/features/1/', 'description=x', 'application/x-www-form-urlencoded'))).toThrow(
+      expect.objectContaining({ code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' }),
+    );
+  });
+
+  it('an id-shaped path with a name in it is no route, so it is refused as unrecognized', () => {
+    expect(classifyFlagsmith(raw('DELETE', '/api/v1/projects/1/features/dark_mode/'))).toMatchObject({ kind: 'unrecognized' });
+    expect(classifyFlagsmith(raw('DELETE', '/api/v1/projects/1/features/03/'))).toMatchObject({ kind: 'unrecognized' });
+  });
+
+  it('a featurestate change with only `enabled` is an enable or a disable', () => {
+    const off = classifyFlagsmith(raw('PATCH', `/api/v1/environments/${ENV}/featurestates/1`, JSON.stringify({ enabled: false })));
+    expect(off).toMatchObject({ kind: 'write', change: { action: 'flag.disable' }, forward: { target: `/api/v1/environments/${ENV}/featurestates/1/` } });
+  });
+});

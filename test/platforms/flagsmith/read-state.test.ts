@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RawRequest } from '../../../src/intercept/raw-request.js';
+import { classifyFlagsmith, createFlagsmithAdapter, settledFlagsmith } from '../../../src/platforms/flagsmith/index.js';
+import type { FlagChange, PlatformAdapter } from '../../../src/platforms/index.js';
+import { DEV_KEY, startFlagsmithDouble, type FlagsmithDouble } from '../../support/flagsmith/double.js';
+
+const KEY = 'Api-Key reader';
+let double: FlagsmithDouble;
+let adapter: PlatformAdapter;
+let feature: number;
+
+function change(method: string, path: string, body?: unknown): FlagChange {
+  const bytes = Buffer.from(body === undefined ? '' : JSON.stringify(body));
+  const req: RawRequest = { method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: bytes, bodySha256: createHash('sha256').update(bytes).digest('hex') };
+  const c = classifyFlagsmith(req);
+  if (c.kind !== 'write') throw new Error(`not a write: ${method} ${path}`);
+  return c.change;
+}
+
+beforeAll(async () => {
+  double = await startFlagsmithDouble({ mode: 'model', credentials: [KEY] });
+  adapter = createFlagsmithAdapter({ baseUrl: double.url, authorization: KEY, timeoutMs: 5000 });
+  const res = await fetch(`${double.url}/api/v1/projects/1/features/`, { method: 'POST', headers: { authorization: KEY, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'payments.checkout' }) });
+  feature = ((await res.json()) as { id: number }).id;
+}, 60_000);
+afterAll(async () => {
+  await double?.stop();
+});
+
+describe('Flagsmith previous state', () => {
+  it('names the feature a change addresses by id, in every environment-level route', async () => {
+    const state = (id: number) => `/api/v1/environments/${DEV_KEY}/featurestates/${id}/`;
+    const list = (await (await fetch(`${double.url}/api/v1/environments/${DEV_KEY}/featurestates/?feature=${feature}`, { headers: { authorization: KEY } })).json()) as { results: Array<{ id: number }> };
+    const cases = [
+      change('PATCH', `/api/v1/projects/1/features/${feature}/`, { description: 'x' }),
+      change('PATCH', state(list.results[0]!.id), { enabled: true }),
+      change('PATCH', `/api/__future__/environments/${DEV_KEY}/features/${feature}/`, { environment_default: { enabled: true, value: { type: 'string', value: 'a' } } }),
+      change('POST', `/api/v1/environments/${DEV_KEY}/identities/1/featurestates/`, { feature, enabled: true }),
+      change('PUT', `/api/v1/projects/1/features/${feature}/mv-options/1/`, { feature, type: 'unicode', string_value: 'b' }),
+    ];
+    for (const c of cases) expect(await adapter.readState(c), `${c.request.method} ${c.request.path}`).toMatchObject({ name: 'payments.checkout' });
+    expect(await adapter.readState(cases[1]!)).toMatchObject({ exists: true, environment: { name: 'Development', api_key: DEV_KEY }, target: { enabled: false } });
+  });
+
+  it('a feature to create is looked up by its exact name', async () => {
+    expect(await adapter.readState(change('POST', '/api/v1/projects/1/features/', { name: 'payments.checkout' }))).toMatchObject({ exists: true, name: 'payments.checkout' });
+    expect(await adapter.readState(change('POST', '/api/v1/projects/1/features/', { name: 'payments' }))).toEqual({ exists: false, name: 'payments' });
+  });
+
+  it('fails closed when the environment or the feature cannot be read', async () => {
+    await expect(adapter.readState(change('PATCH', '/api/v1/environments/unknownKey/featurestates/1/', { enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
+    await expect(adapter.readState(change('POST', `/api/v1/environments/${DEV_KEY}/identities/1/featurestates/`, { feature: 999, enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
+    const elsewhere = createFlagsmithAdapter({ baseUrl: `${double.url}/not-flagsmith`, authorization: KEY, timeoutMs: 5000 });
+    await expect(elsewhere.readState(change('PATCH', `/api/v1/projects/1/features/${feature}/`, { description: 'x' }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
+  });
+
+  it('settles creation and deletion by existence, enabling by `enabled`, the rest by comparison', () => {
+    const c = (action: string, previousState?: unknown) => ({ ...change('DELETE', '/api/v1/projects/1/features/3/'), action, previousState });
+    expect(settledFlagsmith(c('flag.create'), { exists: true })).toBe('applied');
+    expect(settledFlagsmith(c('flag.delete'), { exists: true })).toBe('not_applied');
+    expect(settledFlagsmith(c('identity_override.delete'), { exists: false })).toBe('applied');
+    expect(settledFlagsmith(c('flag.enable'), { exists: true, target: { enabled: true } })).toBe('applied');
+    expect(settledFlagsmith(c('flag.disable'), { exists: true, target: { enabled: true } })).toBe('not_applied');
+    expect(settledFlagsmith(c('flag.update', { exists: true, name: 'a' }), { exists: true, name: 'a' })).toBe('not_applied');
+    expect(settledFlagsmith(c('flag.update', { exists: true, name: 'a' }), { exists: true, name: 'b' })).toBe('unknown');
+  });
+});

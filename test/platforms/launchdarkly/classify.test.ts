@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { RawRequest } from '../../../src/intercept/raw-request.js';
+import { classifyLaunchDarkly, settledLaunchDarkly } from '../../../src/platforms/launchdarkly/index.js';
+
+const SEMANTIC = 'application/json; domain-model=launchdarkly.semanticpatch';
+const FLAG = '/api/v2/flags/default/checkout';
+
+function raw(method: string, path: string, body?: unknown, contentType = 'application/json'): RawRequest {
+  const bytes = Buffer.from(body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  return { method, path, headers: body === undefined ? {} : { 'content-type': contentType }, body: bytes, bodySha256: createHash('sha256').update(bytes).digest('hex') };
+}
+const change = (req: RawRequest) => {
+  const c = classifyLaunchDarkly(req);
+  if (c.kind !== 'write') throw new Error(`not a write: ${c.kind}`);
+  return c;
+};
+
+describe('LaunchDarkly classification', () => {
+  it('normalizes each update form to the action and environment it touches', () => {
+    const cases: Array<[unknown, string, string, string]> = [
+      [{ environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }] }, SEMANTIC, 'flag.enable', 'production'],
+      [{ environmentKey: 'production', instructions: [{ kind: 'turnFlagOff' }, { kind: 'turnFlagOff' }] }, SEMANTIC, 'flag.disable', 'production'],
+      [{ environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }, { kind: 'updateFallthroughVariationOrRollout', variationId: 'v' }] }, SEMANTIC, 'flag.update', 'production'],
+      [{ environmentKey: 'test', instructions: [{ kind: 'addTargets', values: ['u1'], variationId: 'v' }] }, SEMANTIC, 'flag.update', 'test'],
+      [{ instructions: [{ kind: 'archiveFlag' }] }, SEMANTIC, 'flag.archive', '*'],
+      [{ instructions: [{ kind: 'updateName', value: 'n' }] }, SEMANTIC, 'flag.update', '*'],
+      [[{ op: 'replace', path: '/environments/production/on', value: false }], 'application/json', 'flag.disable', 'production'],
+      [{ patch: [{ op: 'replace', path: '/environments/production/on', value: true }, { op: 'replace', path: '/environments/test/on', value: true }] }, 'application/json', 'flag.update', '*'],
+      [{ patch: [{ op: 'replace', path: '/archived', value: true }], comment: 'done' }, 'application/json', 'flag.archive', '*'],
+      [{ environments: { production: { on: true } } }, 'application/merge-patch+json', 'flag.enable', 'production'],
+      [{ patch: { environments: { test: { offVariation: 1 } } }, comment: 'c' }, 'application/merge-patch+json', 'flag.update', 'test'],
+      [{ name: 'x', environments: { test: { on: true } } }, 'application/merge-patch+json', 'flag.update', '*'],
+    ];
+    for (const [body, type, action, environment] of cases) {
+      const got = change(raw('PATCH', FLAG, body, type));
+      expect(got.change, `${type} ${JSON.stringify(body)}`).toMatchObject({ action, environment, flagKey: 'checkout', project: 'default' });
+      expect(got.forward.contentType).toBe(type === SEMANTIC ? SEMANTIC : type);
+    }
+  });
+
+  it('keeps the comment with the new state, and ignoreConflicts (which overrides LaunchDarkly approvals) where the policy sees it', () => {
+    const got = change(raw('PATCH', `${FLAG}?ignoreConflicts=true`, { environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }], comment: 'go' }, SEMANTIC));
+    expect(got.change.newState).toMatchObject({ comment: 'go', ignoreConflicts: true });
+    expect(got.forward.target).toBe(`${FLAG}?ignoreConflicts=true`);
+  });
+
+  it('refuses what LaunchDarkly could read another way than the entry records', () => {
+    const refused: Array<[RawRequest, string]> = [
+      [raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }] }), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { instructions: [{ kind: 'turnFlagOn' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }], bypass: true }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { comment: 'only' }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/prod~1x/on', value: true }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'replace', path: '/description', value: 'x', extra: 1 }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', `${FLAG}?dryRun=true`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],
+      [raw('PATCH', `${FLAG}?ignoreConflicts=yes`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],
+      [raw('POST', '/api/v2/flags/default?clone=other', { key: 'k', name: 'n' }), 'ADAPT_QUERY_REFUSED'],
+      [raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }] }, 'application/json; domain-model=LaunchDarkly.other'), 'ADAPT_MEDIA_TYPE_UNSUPPORTED'],
+      [raw('GET', '/api/v2/flags/default/checkout/triggers/production'), 'ADAPT_ROUTE_UNKNOWN'],
+      [raw('GET', '/api/v2/tokens'), 'ADAPT_ROUTE_UNKNOWN'],
+    ];
+    for (const [req, code] of refused) expect(() => classifyLaunchDarkly(req), `${req.method} ${req.path} ${req.body.toString()}`).toThrow(expect.objectContaining({ code }));
+    expect(classifyLaunchDarkly(raw('POST', '/api/v2/flags/default/checkout/copy', {}))).toMatchObject({ kind: 'unrecognized' });
+  });
+
+  it('settles on and off by the environment, creation and deletion by existence', () => {
+    const enable = change(raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }] }, SEMANTIC)).change;
+    expect(settledLaunchDarkly(enable, { exists: true, environments: { production: { on: true } } })).toBe('applied');
+    expect(settledLaunchDarkly(enable, { exists: true, environments: { production: { on: false } } })).toBe('not_applied');
+    expect(settledLaunchDarkly(enable, { exists: true, environments: {} })).toBe('unknown');
+    const del = change(raw('DELETE', FLAG)).change;
+    expect(settledLaunchDarkly(del, { exists: false })).toBe('applied');
+  });
+});

@@ -1,0 +1,336 @@
+/**
+ * A Flagsmith admin API double for tests, built from a real Flagsmith 2.265.0: every request is
+ * validated against the OpenAPI document that server generated (express-openapi-validator, which
+ * reads OpenAPI 3.1 with Ajv, rather than checks written by hand that could drift from the
+ * document), then answered one of two ways:
+ *
+ * - `replay`: the recorded exchanges in order. A request that is the next recorded one (method,
+ *   path and query, credential scheme, body) gets that recorded answer, byte for byte in status,
+ *   Content-Type and body; anything else is a test failure (599).
+ * - `model`: a small in-memory Flagsmith (one project, the recorded Development and Production
+ *   environments, features, environment feature states, identity overrides and the `__future__`
+ *   flag view) answering in the recorded shapes, for end-to-end tests that read changes back.
+ *
+ * Each answer says in `x-double-openapi` whether the request was valid for the document.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import { FLAGSMITH_DIR, loadRecordings, wireBody, type Recording } from './recordings.js';
+
+type Json = Record<string, unknown>;
+
+export interface FlagsmithDouble {
+  url: string;
+  /** Requests the double received, with the OpenAPI verdict. */
+  received: Array<{ method: string; path: string; openapi: string }>;
+  /** Model mode: the feature state of `featureName` in the environment `envKey`. */
+  featureState(envKey: string, featureName: string): { enabled: boolean; value: unknown } | undefined;
+  stop(): Promise<void>;
+}
+
+export interface DoubleOptions {
+  mode: 'replay' | 'model';
+  /** Model mode: whole Authorization values that authenticate (`Api-Key …`, `Token …`). */
+  credentials?: readonly string[];
+}
+
+export const DEV_KEY = 'cixtMCKvBWcWy75rGMTNRL';
+export const PROD_KEY = 'cSBwQgGe8Gu8ia9BzS853k';
+
+let spec: Json | undefined;
+
+/** Paths the model serves beyond those the recordings use. */
+const MODEL_PATHS = ['/api/v1/projects/'];
+
+/**
+ * The document as served, narrowed to the operations the double answers (those the recordings and
+ * the model use) and the components they reference, unchanged: validating against all 288 paths
+ * costs seconds per route. One adjustment: drf-spectacular gives read-only properties a `default`,
+ * and Ajv's defaults would then put read-only fields into every request it checks.
+ */
+function apiSpec(): Json {
+  if (spec) return spec;
+  const full = JSON.parse(readFileSync(join(FLAGSMITH_DIR, 'openapi.json'), 'utf8')) as Json & { paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
+  const used = [...loadRecordings().map((r) => r.request.path.split('?')[0]!), ...MODEL_PATHS];
+  const paths: Record<string, unknown> = {};
+  for (const [template, item] of Object.entries(full.paths)) {
+    const re = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    if (used.some((p) => re.test(p))) paths[template] = item;
+  }
+  const schemas: Record<string, unknown> = {};
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (typeof node !== 'object' || node === null) return;
+    const o = node as Json;
+    if (o.readOnly === true) delete o.default;
+    if (typeof o.$ref === 'string' && o.$ref.startsWith('#/components/schemas/')) {
+      const name = o.$ref.slice('#/components/schemas/'.length);
+      if (!(name in schemas)) {
+        schemas[name] = structuredClone(full.components.schemas[name]);
+        visit(schemas[name]);
+      }
+    }
+    Object.values(o).forEach(visit);
+  };
+  const narrowed = structuredClone(paths);
+  visit(narrowed);
+  spec = { ...full, paths: narrowed, components: { ...full.components, schemas } };
+  return spec;
+}
+
+export async function startFlagsmithDouble(options: DoubleOptions): Promise<FlagsmithDouble> {
+  const app = express();
+  const received: FlagsmithDouble['received'] = [];
+  app.use(express.text({ type: () => true, limit: '1mb' }));
+  // Parsed here (not by express.json) so a malformed body still reaches the replay.
+  app.use((req: Request & { rawBody?: string }, _res, next) => {
+    req.rawBody = typeof req.body === 'string' ? req.body : '';
+    try {
+      req.body = req.rawBody === '' ? undefined : JSON.parse(req.rawBody);
+    } catch {
+      (req as Request & { malformed?: boolean }).malformed = true;
+      req.body = undefined;
+    }
+    next();
+  });
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: structuredClone(apiSpec()) as never,
+      validateApiSpec: false, // the document names security schemes with spaces, which 3.1's schema disallows
+      validateRequests: { allowUnknownQueryParameters: false },
+      validateResponses: false,
+      validateSecurity: false,
+      ignoreUndocumented: false,
+      $refParser: { mode: 'dereference' },
+    }),
+  );
+  app.use((err: { status?: number; message: string }, req: Request & { verdict?: string }, _res: Response, next: NextFunction) => {
+    req.verdict = `invalid: ${err.message}`;
+    next();
+  });
+  app.use((req: Request & { verdict?: string; malformed?: boolean }, _res, next) => {
+    req.verdict ??= req.malformed ? 'invalid: malformed JSON' : 'valid';
+    received.push({ method: req.method, path: req.originalUrl, openapi: req.verdict });
+    next();
+  });
+
+  const model = options.mode === 'model' ? createModel() : undefined;
+  if (options.mode === 'replay') app.use(replayer(loadRecordings()));
+  else app.use(modelHandler(model!, new Set(options.credentials ?? [])));
+
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    featureState(envKey, featureName) {
+      const feature = model?.features.find((f) => f.name === featureName);
+      const env = ENVIRONMENTS.find((e) => e.api_key === envKey);
+      const state = feature && env ? model!.states.find((s) => s.feature === feature.id && s.environment === env.id && s.identity === null) : undefined;
+      return state ? { enabled: state.enabled as boolean, value: state.feature_state_value } : undefined;
+    },
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function send(res: Response, req: Request, status: number, body: unknown, contentType: string | null = 'application/json'): void {
+  res.setHeader('x-double-openapi', (req as Request & { verdict?: string }).verdict ?? 'valid');
+  res.status(status);
+  if (body === null || body === undefined) {
+    res.end();
+    return;
+  }
+  if (contentType) res.setHeader('content-type', contentType);
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+function schemeOf(header: string | undefined): string | null {
+  return header === undefined ? null : (header.split(' ')[0] ?? null);
+}
+
+/** Answers the recordings in order; anything else than the next one is a 599. */
+function replayer(recordings: Recording[]) {
+  let next = 0;
+  return (req: Request & { rawBody?: string }, res: Response) => {
+    const r = recordings[next];
+    const want = r && {
+      method: r.request.method,
+      path: r.request.path,
+      scheme: schemeOf(r.request.headers.Authorization),
+      body: wireBody(r) ?? '',
+    };
+    const got = { method: req.method, path: req.originalUrl, scheme: schemeOf(req.headers.authorization), body: req.rawBody ?? '' };
+    if (!want || JSON.stringify(want) !== JSON.stringify(got)) {
+      send(res, req, 599, { double: 'not the next recorded request', expected: want ?? null, got });
+      return;
+    }
+    next++;
+    send(res, req, r.response.status, r.response.body, r.response.headers['Content-Type'] ?? null);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model mode
+
+const PROJECT = { id: 1, name: 'Web Shop', organisation: 1 };
+const ENVIRONMENTS = [
+  { id: 1, name: 'Development', api_key: DEV_KEY, project: 1 },
+  { id: 2, name: 'Production', api_key: PROD_KEY, project: 1 },
+];
+
+interface Model {
+  features: Json[];
+  states: Json[];
+  nextFeature: number;
+  nextState: number;
+}
+
+function createModel(): Model {
+  return { features: [], states: [], nextFeature: 1, nextState: 1 };
+}
+
+const now = () => new Date().toISOString().replace(/(\.\d{3})Z$/, '$1000Z');
+
+function featureBody(f: Json): Json {
+  return {
+    ...f,
+    environment_feature_state: null, segment_feature_state: null, num_segment_overrides: 0, num_identity_overrides: null,
+    is_num_identity_overrides_complete: true, last_modified_in_any_environment: null, last_modified_in_current_environment: null,
+  };
+}
+
+function stateBody(s: Json): Json {
+  const { feature_state_value, multivariate_feature_state_values, identity, ...rest } = s;
+  return { id: rest.id, feature_state_value, multivariate_feature_state_values, identity: identity === null ? null : { id: identity, identifier: `user-${String(identity)}` }, ...rest };
+}
+
+function typedValue(v: unknown): Json {
+  if (typeof v === 'boolean') return { type: 'boolean', value: String(v) };
+  if (typeof v === 'number') return { type: 'integer', value: String(v) };
+  return { type: 'string', value: v === null || v === undefined ? '' : String(v) };
+}
+
+function modelHandler(m: Model, credentials: ReadonlySet<string>) {
+  const router = express.Router();
+  router.use((req, res, next) => {
+    const auth = req.headers.authorization;
+    if (auth === undefined) return send(res, req, 401, { detail: 'Authentication credentials were not provided.' });
+    if (credentials.has(auth)) return next();
+    const scheme = schemeOf(auth);
+    if (scheme === 'Api-Key') return send(res, req, 401, { detail: 'Valid Master API Key not found.' });
+    if (scheme === 'Token') return send(res, req, 401, { detail: 'Invalid token.' });
+    return send(res, req, 401, { detail: 'Authentication credentials were not provided.' });
+  });
+  router.use((req: Request & { verdict?: string }, res, next) => {
+    if (req.verdict?.startsWith('invalid')) return send(res, req, 400, { detail: req.verdict });
+    next();
+  });
+
+  const envOf = (key: string) => ENVIRONMENTS.find((e) => e.api_key === key);
+  const feature = (id: string) => m.features.find((f) => String(f.id) === id);
+  const notFound = (req: Request, res: Response, what = 'Not found.') => send(res, req, 404, { detail: what });
+  const page = (rows: Json[]) => ({ count: rows.length, next: null, previous: null, results: rows });
+
+  router.get('/api/v1/projects/', (req, res) => send(res, req, 200, [PROJECT]));
+  router.get('/api/v1/environments/:key/', (req, res) => {
+    const env = envOf(req.params.key!);
+    return env ? send(res, req, 200, env) : send(res, req, 403, { detail: 'You do not have permission to perform this action.' });
+  });
+  router.get('/api/v1/projects/1/features/', (req, res) => {
+    const search = typeof req.query.search === 'string' ? req.query.search : '';
+    send(res, req, 200, page(m.features.filter((f) => String(f.name).includes(search)).map(featureBody)));
+  });
+  router.post('/api/v1/projects/1/features/', (req, res) => {
+    const body = req.body as Json;
+    if (m.features.some((f) => f.name === body.name)) return send(res, req, 400, { non_field_errors: ['Feature with that name already exists for this project. Note that feature names are case insensitive.'] });
+    const f: Json = {
+      id: m.nextFeature++, name: body.name, type: body.type ?? 'STANDARD', default_enabled: body.default_enabled ?? false, initial_value: body.initial_value ?? null,
+      created_date: now(), description: body.description ?? null, tags: [], multivariate_options: [], is_archived: false, owners: [], group_owners: [],
+      uuid: randomUUID(), project: 1, is_server_key_only: false, metadata: [],
+    };
+    m.features.push(f);
+    for (const env of ENVIRONMENTS) {
+      m.states.push({ id: m.nextState++, feature_state_value: f.initial_value, multivariate_feature_state_values: [], identity: null, deleted_at: null, uuid: randomUUID(),
+        enabled: f.default_enabled, created_at: now(), updated_at: now(), live_from: now(), version: 1, feature: f.id, environment: env.id, feature_segment: null,
+        change_request: null, environment_feature_version: null });
+    }
+    send(res, req, 201, featureBody(f));
+  });
+  router.get('/api/v1/projects/1/features/:id/', (req, res) => {
+    const f = feature(req.params.id!);
+    return f ? send(res, req, 200, featureBody(f)) : notFound(req, res, 'No Feature matches the given query.');
+  });
+  const updateFeature = (req: Request, res: Response) => {
+    const f = feature(String(req.params.id));
+    if (!f) return notFound(req, res, 'No Feature matches the given query.');
+    const { name: _name, ...changes } = req.body as Json;
+    Object.assign(f, changes);
+    send(res, req, 200, featureBody(f));
+  };
+  router.put('/api/v1/projects/1/features/:id/', updateFeature);
+  router.patch('/api/v1/projects/1/features/:id/', updateFeature);
+  router.delete('/api/v1/projects/1/features/:id/', (req, res) => {
+    const f = feature(req.params.id!);
+    if (!f) return notFound(req, res, 'No Feature matches the given query.');
+    m.features.splice(m.features.indexOf(f), 1);
+    m.states = m.states.filter((s) => s.feature !== f.id);
+    send(res, req, 204, null);
+  });
+
+  const envStates = (key: string) => m.states.filter((s) => s.environment === envOf(key)?.id && s.identity === null);
+  router.get('/api/v1/environments/:key/featurestates/', (req, res) => {
+    const want = req.query.feature;
+    send(res, req, 200, page(envStates(req.params.key!).filter((s) => want === undefined || String(s.feature) === String(want)).map(stateBody)));
+  });
+  router.get('/api/v1/environments/:key/featurestates/:id/', (req, res) => {
+    const s = envStates(req.params.key!).find((x) => String(x.id) === req.params.id);
+    if (!s) return notFound(req, res, 'No FeatureState matches the given query.');
+    const { identity: _i, ...rest } = stateBody(s);
+    send(res, req, 200, { ...rest, identity: null });
+  });
+  const updateState = (req: Request, res: Response) => {
+    const s = envStates(String(req.params.key)).find((x) => String(x.id) === req.params.id);
+    if (!s) return notFound(req, res, 'No FeatureState matches the given query.');
+    const body = req.body as Json;
+    if (body.enabled !== undefined) s.enabled = body.enabled;
+    if (body.feature_state_value !== undefined) s.feature_state_value = body.feature_state_value;
+    s.updated_at = now();
+    send(res, req, 200, { feature: s.feature, enabled: s.enabled });
+  };
+  router.put('/api/v1/environments/:key/featurestates/:id/', updateState);
+  router.patch('/api/v1/environments/:key/featurestates/:id/', updateState);
+
+  const identityStates = (key: string, identity: string) => m.states.filter((s) => s.environment === envOf(key)?.id && String(s.identity) === identity);
+  router.get('/api/v1/environments/:key/identities/:identity/featurestates/', (req, res) => send(res, req, 200, page(identityStates(req.params.key!, req.params.identity!).map(stateBody))));
+  router.post('/api/v1/environments/:key/identities/:identity/featurestates/', (req, res) => {
+    const body = req.body as Json;
+    const env = envOf(req.params.key!);
+    if (!env || !m.features.some((f) => f.id === body.feature)) return send(res, req, 400, { feature: ['Invalid pk - object does not exist.'] });
+    const s: Json = { id: m.nextState++, feature_state_value: body.feature_state_value ?? null, multivariate_feature_state_values: [], identity: Number(req.params.identity), deleted_at: null,
+      uuid: randomUUID(), enabled: body.enabled ?? false, created_at: now(), updated_at: now(), live_from: now(), version: 1, feature: body.feature, environment: env.id,
+      feature_segment: null, change_request: null, environment_feature_version: null };
+    m.states.push(s);
+    const { identity, ...rest } = stateBody(s);
+    send(res, req, 201, { ...rest, identity: (identity as Json).id });
+  });
+  router.delete('/api/v1/environments/:key/identities/:identity/featurestates/:id/', (req, res) => {
+    const s = identityStates(req.params.key!, req.params.identity!).find((x) => String(x.id) === req.params.id);
+    if (!s) return notFound(req, res, 'No FeatureState matches the given query.');
+    m.states.splice(m.states.indexOf(s), 1);
+    send(res, req, 204, null);
+  });
+
+  router.get('/api/__future__/environments/:key/features/:id/', (req, res) => {
+    const s = envStates(req.params.key!).find((x) => String(x.feature) === req.params.id);
+    if (!s) return notFound(req, res, 'No Feature matches the given query.');
+    send(res, req, 200, { environment_default: { enabled: s.enabled, value: typedValue(s.feature_state_value), variants: [] }, segment_overrides: [] });
+  });
+
+  router.use((req, res) => notFound(req, res));
+  return router;
+}
