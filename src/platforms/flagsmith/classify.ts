@@ -9,7 +9,7 @@
  * environment key the path names; the policy reads a key it does not know as production.
  */
 import { FlaggateError } from '../../errors.js';
-import type { RawRequest } from '../../intercept/raw-request.js';
+import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
 import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, parseQuery, parseStrictJson, splitTarget } from '../request/index.js';
 import { isFlagRead, joinPath, matchWrite, splitPath, type WriteRoute } from './routes.js';

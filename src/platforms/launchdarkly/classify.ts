@@ -10,7 +10,7 @@
  * when several, or the flag itself), and turning a flag on or off is `flag.enable`/`flag.disable`.
  */
 import { FlaggateError } from '../../errors.js';
-import type { RawRequest } from '../../intercept/raw-request.js';
+import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
 import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, parseQuery, parseStrictJson, splitTarget, type DeclaredMediaType } from '../request/index.js';
 
