@@ -31,6 +31,7 @@ import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
 import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks, createUpstreamGuard, createUpstreamWatch, upstreamTrust, type UpstreamCheck } from './replicate/index.js';
 import { checkPostgresLogins } from './replicate/check-logins.js';
+import { createDriftWatcher, driftProbeFor, driftRoutes, type DriftWatcher } from './drift/index.js';
 
 export interface Flaggate {
   proxyUrl: string;
@@ -38,6 +39,8 @@ export interface Flaggate {
   ledger: Ledger;
   metrics: Metrics;
   checkpointer: Checkpointer;
+  /** The drift watcher, for platforms that have a probe. */
+  drift: DriftWatcher | undefined;
   /** Loads the policy bundle again now (SIGHUP); a bad bundle is refused and the running one stays. */
   reloadPolicy(): Promise<void>;
   close(): Promise<void>;
@@ -204,6 +207,13 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   }
   if (!upstreamGuard.refusal()) await sealTail();
 
+  // Drift: changes made on the platform around flaggate, found on an interval and on demand. The
+  // first check runs now, so what the platform holds at start-up is the baseline (or is compared
+  // with the one kept from the last run).
+  const driftProbe = driftProbeFor(config.platform);
+  const drift = driftProbe && createDriftWatcher({ probe: driftProbe, ledger, append: (e) => stages.record.append(e), clock, logger, metrics, intervalSeconds: config.drift.intervalSeconds, skewMs: config.drift.clockSkewSeconds * 1000 });
+  await drift?.checkNow().catch((err: unknown) => logger.error('the first drift check failed', { error: String(err) }));
+
   const proxyApp = createProxyApp({
     bodyBytes: config.limits.bodyBytes,
     handle: (req) => {
@@ -225,6 +235,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     identify,
     policy,
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
+    ...(drift ? { drift: (authorize: Parameters<typeof driftRoutes>[1]) => driftRoutes(drift, authorize, () => policy.revision) } : {}),
     audit: {
       // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the
       // token is taken once the entry is committed, so it cannot be inside the hashed entry).
@@ -289,12 +300,14 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     ledger,
     metrics,
     checkpointer,
+    drift,
     reloadPolicy: policyWatch.reloadNow,
     async close() {
       await Promise.all([closeServer(proxy.server), closeServer(control.server)]);
       clearInterval(summaryTimer);
       await recordRefusalSummaries(true);
       policyWatch.close();
+      await drift?.close();
       if (!upstreamGuard.refusal()) {
         await sealTail();
         replicator.nudge(); // the tail and its checkpoint go upstream before the sinks close

@@ -121,6 +121,14 @@ export const configSchema = z
         tokenMaxLifetimeSeconds: z.coerce.number().int().positive().max(7 * 24 * 3600).default(900),
       })
       .prefault({}),
+    drift: z
+      .object({
+        /** Seconds between drift checks (the platform against what flaggate last saw); 0 checks only on demand. */
+        intervalSeconds: z.coerce.number().int().min(0).max(86_400).default(60),
+        /** Clock difference tolerated between flaggate and the platform's event times. */
+        clockSkewSeconds: z.coerce.number().min(0).max(300).default(5),
+      })
+      .prefault({}),
     policy: z
       .object({
         /** The compiled OPA bundle (tar.gz with policy.wasm, data.json and .manifest). */

@@ -40,6 +40,8 @@ export interface ControlDeps {
   tsa?: { respond(tsq: Buffer): Promise<Buffer>; certificateChainPem(): string };
   /** `/v1/changes`: held changes and their review, given the route guards. */
   changes?: (authorize: (action: string) => RequestHandler, identified: RequestHandler) => express.Router;
+  /** `/v1/drift`: drift findings, checks on demand and acknowledgements, given the route guard. */
+  drift?: (authorize: (action: string) => RequestHandler) => express.Router;
   /** Each named check must pass for /readyz to answer 200. */
   readiness(): Promise<Record<string, { ok: boolean; code?: ErrorCode; detail?: string }>>;
 }
@@ -169,6 +171,7 @@ export function createControlApp(deps: ControlDeps): express.Express {
     }
   };
   if (deps.changes) app.use('/v1/changes', deps.changes(authorize, identified));
+  if (deps.drift) app.use('/v1/drift', deps.drift(authorize));
 
   app.use((req, _res, next) => next(new FlaggateError('CONTROL_NOT_FOUND', `no control route ${req.method} ${req.path}`)));
 
