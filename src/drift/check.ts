@@ -76,17 +76,21 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
       });
     }
     const flaggedByEvents = new Set(findings.map((f) => f.flagKey));
-    const changedSince = (key: string) => windows.some((w) => w.applied && w.flagKey === key && (w.toMs === null || w.toMs >= prev.checkedAtMs - input.skewMs));
+    // A flaggate change explains a state difference only if it may have landed after the last
+    // snapshot: still in flight then, or finished since (one clock, flaggate's, on both sides).
+    const landedSince = (w: ChangeWindow) => w.applied && (w.toMs === null || w.toMs >= prev.checkedAtMs);
+    const changedSince = (key: string) => windows.some((w) => w.flagKey === key && landedSince(w));
     for (const [key, after] of input.snapshot.flags) {
       const seen = prev.flags[key];
-      if (seen === undefined || isDeepStrictEqual(seen.state, after)) continue;
+      const before = seen === undefined ? null : seen.state;
+      if (isDeepStrictEqual(before, after)) continue;
       if (changedSince(key) || flaggedByEvents.has(key)) continue;
       findings.push({
         source: input.source,
         flagKey: key,
-        project: seen.project,
+        project: seen?.project ?? projectOf(key, input.entries, input.events),
         environment: null,
-        before: seen.state,
+        before,
         after,
         eventId: null,
         actor: null,
@@ -95,7 +99,7 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
       });
     }
     const digestChanged = input.snapshot.digest !== undefined && prev.digest !== null && input.snapshot.digest !== prev.digest;
-    const anyChange = windows.some((w) => w.applied && (w.toMs === null || w.toMs >= prev.checkedAtMs - input.skewMs));
+    const anyChange = windows.some(landedSince);
     if (digestChanged && findings.length === 0 && !anyChange) {
       findings.push({
         source: input.source,
