@@ -61,7 +61,7 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
     for (const event of input.events) {
       if (event.id <= prev.eventCursor) continue;
       const byFlaggate = input.self !== undefined && event.actor === input.self;
-      if (byFlaggate && explainedAt(windows, event.flagKey, event.timeMs, input.nowMs, input.skewMs)) continue;
+      if (byFlaggate && explainedAt(windows, event, input.nowMs, input.skewMs)) continue;
       findings.push({
         source: 'event_log',
         flagKey: event.flagKey,

@@ -8,6 +8,8 @@ export interface ChangeWindow {
   decisionId: string;
   flagKey: string;
   project: string | null;
+  /** The change's environment; null or '*' for a flag-wide change. */
+  environment: string | null;
   fromMs: number;
   toMs: number | null;
   /** False once the outcome says nothing reached the platform. */
@@ -25,7 +27,7 @@ export function collectWindows(carried: readonly ChangeWindow[], entries: readon
   for (const e of entries) {
     if (e.platform !== platform || e.flag_key === null) continue;
     if (e.entry_type === 'change.decision' && e.decision.allow) {
-      windows.set(e.decision_id, { decisionId: e.decision_id, flagKey: e.flag_key, project: e.project, fromMs: Date.parse(e.timestamp_utc), toMs: null, applied: true });
+      windows.set(e.decision_id, { decisionId: e.decision_id, flagKey: e.flag_key, project: e.project, environment: e.environment, fromMs: Date.parse(e.timestamp_utc), toMs: null, applied: true });
     } else if (e.entry_type === 'change.outcome') {
       const w = windows.get(e.decision_id);
       if (w) {
@@ -37,9 +39,13 @@ export function collectWindows(carried: readonly ChangeWindow[], entries: readon
   return [...windows.values()];
 }
 
-/** Whether a flaggate change to `flagKey` spans `timeMs` (widened by `skewMs` each side; an open window runs to `nowMs`). */
-export function explainedAt(windows: readonly ChangeWindow[], flagKey: string, timeMs: number, nowMs: number, skewMs: number): ChangeWindow | undefined {
-  return windows.find((w) => w.applied && w.flagKey === flagKey && w.fromMs - skewMs <= timeMs && timeMs <= (w.toMs ?? nowMs) + skewMs);
+/**
+ * The flaggate change to `flagKey` that spans `timeMs` (widened by `skewMs` each side; an open
+ * window runs to `nowMs`) in `environment` (a flag-wide change or event matches any).
+ */
+export function explainedAt(windows: readonly ChangeWindow[], at: { flagKey: string; environment: string | null; timeMs: number }, nowMs: number, skewMs: number): ChangeWindow | undefined {
+  const sameEnvironment = (w: ChangeWindow) => at.environment === null || w.environment === null || w.environment === '*' || w.environment === at.environment;
+  return windows.find((w) => w.applied && w.flagKey === at.flagKey && sameEnvironment(w) && w.fromMs - skewMs <= at.timeMs && at.timeMs <= (w.toMs ?? nowMs) + skewMs);
 }
 
 /** Windows a later check may still need: open ones, and ones closed within `keepMs` of `nowMs`. */
