@@ -50,6 +50,8 @@ export function createDriftWatcher(deps: DriftWatcherDeps): DriftWatcher {
   let running: Promise<AuditEntry[]> = Promise.resolve([]);
   let self: string | undefined;
   let closed = false;
+  // Series start at 0, so the first finding is an increase an alert rule can see.
+  for (const source of deps.probe.events ? [deps.probe.source, 'event_log'] : [deps.probe.source]) deps.metrics.driftDetected.inc({ platform: deps.probe.platform, source }, 0);
 
   const loadBaseline = (): Baseline | undefined => {
     const raw = deps.ledger.getMeta(metaKey);
