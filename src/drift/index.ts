@@ -3,3 +3,4 @@ export { createDriftWatcher, type DriftWatcher, type DriftWatcherDeps, type Drif
 export { driftProbeFor } from './probes/index.js';
 export { driftRoutes } from './routes.js';
 export type { DriftProbe } from './probe.js';
+export { requestDrift, type DriftRequest } from './client.js';

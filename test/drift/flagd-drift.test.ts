@@ -2,6 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedgerReader, verifyChain } from '../../src/audit/index.js';
 import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
+import { runCli } from '../replicate/sidecar-process.js';
 
 let app: TestFlaggate;
 let release: string;
@@ -113,6 +114,18 @@ describe('drift in front of a flagd file', () => {
     expect(listed.find((f) => f.id === finding!.id)?.acknowledged).toMatchObject({ by: 'riley' });
     expect((await control('GET', '/v1/drift?open=true', auditor)).json.findings).not.toContainEqual(expect.objectContaining({ id: finding!.id }));
   });
+
+  it('flaggate drift check: exit 0 when nothing changed, exit 1 and the finding when something did', async () => {
+    const quiet = await runCli(['drift', 'check', '--control', app.controlUrl, '--token', release]);
+    expect(quiet).toMatchObject({ code: 0 });
+    expect(JSON.parse(quiet.stdout)).toEqual({ detected: [] });
+    const file = readFile();
+    file.flags['checkout.new-flow']!.state = file.flags['checkout.new-flow']!.state === 'ENABLED' ? 'DISABLED' : 'ENABLED';
+    writeFileSync(filePath(), JSON.stringify(file));
+    const found = await runCli(['drift', 'check', '--control', app.controlUrl, '--token', release]);
+    expect(found.code).toBe(1);
+    expect(JSON.parse(found.stdout).detected).toEqual([expect.objectContaining({ flag_key: 'checkout.new-flow', source: 'file' })]);
+  }, 60_000);
 
   it('finds a hand edit made while flaggate was stopped, at the next start', async () => {
     const dataDir = app.dataDir;
