@@ -207,12 +207,12 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   }
   if (!upstreamGuard.refusal()) await sealTail();
 
-  // Drift: changes made on the platform around flaggate, found on an interval and on demand. The
-  // first check runs now, so what the platform holds at start-up is the baseline (or is compared
-  // with the one kept from the last run).
+  // Drift: changes made on the platform around flaggate, found on an interval and on demand. A
+  // check runs now when checks are periodic (changes made while stopped are found at once); on
+  // demand only, just the first baseline is taken, so that the first check has something to compare.
   const driftProbe = driftProbeFor(config.platform);
   const drift = driftProbe && createDriftWatcher({ probe: driftProbe, ledger, append: (e) => stages.record.append(e), clock, logger, metrics, intervalSeconds: config.drift.intervalSeconds, skewMs: config.drift.clockSkewSeconds * 1000 });
-  await drift?.checkNow().catch((err: unknown) => logger.error('the first drift check failed', { error: String(err) }));
+  await (config.drift.intervalSeconds > 0 ? drift?.checkNow() : drift?.takeBaseline())?.catch((err: unknown) => logger.error('the first drift check failed', { error: String(err) }));
 
   const proxyApp = createProxyApp({
     bodyBytes: config.limits.bodyBytes,

@@ -30,6 +30,8 @@ export interface DriftStatus {
 export interface DriftWatcher {
   /** Runs one check now (after any running one) and returns the `drift.detected` entries it recorded. */
   checkNow(): Promise<AuditEntry[]>;
+  /** Takes the first baseline if there is none yet (records nothing); leaves an existing one for the next check. */
+  takeBaseline(): Promise<void>;
   /** Every finding in the ledger, newest first, with its acknowledgement. */
   findings(): DriftStatus[];
   /** Records a `drift.acknowledged` entry; DRIFT_NOT_FOUND, DRIFT_ALREADY_ACKNOWLEDGED. */
@@ -122,6 +124,9 @@ export function createDriftWatcher(deps: DriftWatcherDeps): DriftWatcher {
   let acknowledging: Promise<unknown> = Promise.resolve();
   return {
     checkNow,
+    async takeBaseline() {
+      if (loadBaseline() === undefined) await checkNow();
+    },
     findings,
     acknowledge(detectedEventId, by) {
       // One at a time, so two acknowledgements of one finding cannot both pass the check.

@@ -33,7 +33,7 @@ async function driftCounter(): Promise<number> {
 
 beforeAll(async () => {
   // On demand only: the test decides when the watcher looks.
-  app = await startTestFlaggate({}, { FLAGGATE_DRIFT_INTERVAL_SECONDS: '0' });
+  app = await startTestFlaggate();
   [release, qa, auditor] = await Promise.all([app.token('riley', 'release_engineer'), app.token('quinn', 'qa'), app.token('ada', 'auditor')]);
 });
 afterAll(async () => app?.stop());
@@ -134,7 +134,8 @@ describe('drift in front of a flagd file', () => {
     const flag = file.flags['checkout.new-flow']!;
     flag.defaultVariant = Object.keys(flag.variants as object).find((v) => v !== flag.defaultVariant)!;
     writeFileSync(`${dataDir}/flags.flagd.json`, JSON.stringify(file));
-    const restarted = await startTestFlaggate({ dataDir }, { FLAGGATE_DRIFT_INTERVAL_SECONDS: '0' });
+    // Periodic checks: the one at start-up finds it.
+    const restarted = await startTestFlaggate({ dataDir, 'drift.intervalSeconds': 3600 });
     try {
       const found = restarted.drift!.findings().filter((s) => s.detected.flag_key === 'checkout.new-flow');
       expect(found.at(0)?.detected).toMatchObject({ previous_state: { defaultVariant: expect.any(String) }, new_state: { defaultVariant: flag.defaultVariant } });

@@ -43,8 +43,7 @@ beforeAll(async () => {
   await direct('POST', FEATURES, { name: 'checkout.v2', type: 'release' });
   await direct('POST', FEATURES, { name: 'search.v3', type: 'release' });
   app = await startTestFlaggate(
-    { 'platform.name': 'unleash', 'platform.targetUrl': unleash.url, 'platform.targetToken': unleash.adminToken },
-    { FLAGGATE_DRIFT_INTERVAL_SECONDS: String(INTERVAL_SECONDS) },
+    { 'platform.name': 'unleash', 'platform.targetUrl': unleash.url, 'platform.targetToken': unleash.adminToken, 'drift.intervalSeconds': INTERVAL_SECONDS },
   );
   [release, auditor] = await Promise.all([app.token('riley', 'release_engineer'), app.token('ada', 'auditor')]);
 }, 240_000);
