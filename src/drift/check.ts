@@ -135,7 +135,7 @@ export function flagsToWatch(baseline: Baseline | undefined, entries: readonly A
   const refs = new Map<string, FlagRef>();
   for (const [key, f] of Object.entries(baseline?.flags ?? {})) refs.set(key, { key, project: f.project ?? undefined });
   for (const e of entries) if (e.platform === platform && e.flag_key !== null && !refs.has(e.flag_key)) refs.set(e.flag_key, { key: e.flag_key, project: e.project ?? undefined });
-  for (const e of events) if (!refs.has(e.flagKey)) refs.set(e.flagKey, { key: e.flagKey, project: e.project ?? undefined });
+  for (const e of events) if (e.flagKey !== '' && !refs.has(e.flagKey)) refs.set(e.flagKey, { key: e.flagKey, project: e.project ?? undefined });
   return [...refs.values()];
 }
 

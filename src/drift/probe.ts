@@ -38,8 +38,11 @@ export interface DriftProbe {
   readonly source: 'state' | 'file';
   /** The current state of `known` flags (and any others the platform shows at once). */
   snapshot(known: readonly FlagRef[]): Promise<Snapshot>;
-  /** Flag events with an id above `afterId`, oldest first; absent for platforms without an event log. */
-  events?(afterId: number): Promise<PlatformEvent[]>;
+  /**
+   * Flag events with an id above `afterId`, oldest first; without `afterId` (the first look), only
+   * the newest event, to start from. Absent for platforms without an event log.
+   */
+  events?(afterId: number | undefined): Promise<PlatformEvent[]>;
   /** The name the platform records for flaggate's own credential (its events are the ones flaggate's changes can explain). */
   self?(): Promise<string>;
 }

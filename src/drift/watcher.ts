@@ -72,7 +72,7 @@ export function createDriftWatcher(deps: DriftWatcherDeps): DriftWatcher {
     const headSeq = deps.ledger.head().seq;
     const probe = deps.probe;
     if (probe.self && self === undefined) self = await probe.self();
-    const events: PlatformEvent[] = probe.events ? await probe.events(baseline?.eventCursor ?? 0) : [];
+    const events: PlatformEvent[] = probe.events ? await probe.events(baseline?.eventCursor) : [];
     const pending = entriesAfter(baseline?.seq ?? 0);
     const snapshot = await probe.snapshot(flagsToWatch(baseline, pending, events, probe.platform));
     // Read after the snapshot: every flaggate change the snapshot can show has its decision in here.

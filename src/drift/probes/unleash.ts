@@ -30,7 +30,12 @@ export function createUnleashProbe(opts: UnleashProbeOptions): DriftProbe {
       }
       return { flags };
     },
-    async events(afterId: number): Promise<PlatformEvent[]> {
+    async events(afterId: number | undefined): Promise<PlatformEvent[]> {
+      if (afterId === undefined) {
+        const body = await getJson(opts, '/api/admin/search/events?limit=1&offset=0');
+        const newest = isObject(body) && Array.isArray(body.events) ? toEvent(body.events[0]) : undefined;
+        return newest ? [newest] : [];
+      }
       const found = new Map<number, PlatformEvent>();
       // Newest first: read pages until an event at or below the cursor shows.
       for (let page = 0; page < MAX_PAGES; page++) {
