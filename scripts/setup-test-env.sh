@@ -3,7 +3,8 @@
 #   1. the pinned Unleash server in test/support/unleash-server (npm ci from its lockfile);
 #   2. PostgreSQL server binaries (initdb, pg_ctl, postgres), from Debian's packages when root;
 #   3. the pinned opa CLI (scripts/install-opa.sh);
-#   4. the deployment checkers: helm, hadolint, kubernetes-validate, promtool (scripts/install-deploy-tools.sh).
+#   4. the deployment checkers: helm, hadolint, kubernetes-validate, promtool (scripts/install-deploy-tools.sh);
+#   5. the pinned versitygw S3 server with Object Lock, for the WORM archive tests (scripts/install-versitygw.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 say() { echo "setup-test-env: $*"; }
@@ -51,3 +52,6 @@ say "opa at $(bash "$root/scripts/install-opa.sh")"
 
 # 4. helm, hadolint, kubernetes-validate, promtool.
 bash "$root/scripts/install-deploy-tools.sh"
+
+# 5. versitygw (built from source on the first run only: about 3 minutes).
+say "versitygw at $(bash "$root/scripts/install-versitygw.sh")"
