@@ -8,8 +8,19 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$root/.tools/bin"
 want="${VERSITYGW_VERSION#v}"
 
-# Capture first: `grep -q` closing the pipe early would SIGPIPE versitygw and fail under pipefail.
-has_version() { local out; out="$("$1" --version 2>/dev/null)" || return 1; grep -q "${want}" <<<"$out"; }
+# `go install` leaves `versitygw --version` saying "git" (the release sets it by -ldflags), so the
+# version is read from the module information Go embeds in the binary. Captured first: `grep -q`
+# closing the pipe early would fail the pipeline under pipefail.
+has_version() {
+  local out
+  if command -v go >/dev/null; then
+    out="$(go version -m "$1" 2>/dev/null)" || return 1
+    grep -qE "^[[:space:]]+mod[[:space:]]+github.com/versity/versitygw[[:space:]]+v${want}[[:space:]]" <<<"$out"
+  else
+    out="$("$1" --version 2>/dev/null)" || return 1
+    grep -q "${want}" <<<"$out"
+  fi
+}
 
 if [ -x "$bin/versitygw" ] && has_version "$bin/versitygw"; then echo "$bin/versitygw"; exit 0; fi
 if command -v versitygw >/dev/null && has_version "$(command -v versitygw)"; then
