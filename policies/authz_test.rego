@@ -551,3 +551,26 @@ test_every_role_reads_change_requests if {
 		decide(access([role], "change.read")).allow
 	}
 }
+
+# --- drift: findings are read by auditors, checked by admins, acknowledged only by release engineers
+
+test_release_engineer_acknowledges_drift if {
+	d := decide(access(["release_engineer"], "drift.acknowledge"))
+	d.allow
+	d.reasons == ["release_engineer may acknowledge drift findings"]
+}
+
+test_only_release_engineer_acknowledges_drift if {
+	every role in ["flag_admin", "qa", "product", "auditor"] {
+		not decide(access([role], "drift.acknowledge")).allow
+	}
+}
+
+test_auditor_reads_drift_but_does_not_check if {
+	decide(access(["auditor"], "drift.read")).allow
+	not decide(access(["auditor"], "drift.check")).allow
+}
+
+test_qa_does_not_read_drift if {
+	not decide(access(["qa"], "drift.read")).allow
+}

@@ -20,6 +20,7 @@ import { verifyLedgerFile } from './verify-ledger-file.js';
 import { rotateKeys, type KeyKind } from './rotate-keys.js';
 import { backupLedger } from './backup-ledger.js';
 import { restoreFromPostgres } from './restore-ledger.js';
+import { requestDrift, type DriftRequest } from './drift/index.js';
 
 const program = new Command()
   .name('flaggate')
@@ -202,6 +203,38 @@ tsa
     });
     process.stdout.write(`${JSON.stringify(tstInfo)}\n`);
   });
+
+const drift = program.command('drift').description("changes made on the platform around flaggate, through a running sidecar's control port");
+const driftOptions = (c: Command) =>
+  c
+    .option('--control <url>', 'the control port (default: http://FLAGGATE_HOST:FLAGGATE_CONTROL_PORT)')
+    .option('--token <jwt>', 'a bearer token whose roles the policy allows (default: FLAGGATE_TOKEN)');
+const runDrift = async (opts: { control?: string; token?: string }, request: DriftRequest): Promise<Record<string, unknown>> => {
+  const config = loadConfig();
+  const token = opts.token ?? process.env.FLAGGATE_TOKEN;
+  if (!token) throw new FlaggateError('IDENTIFY_TOKEN_MISSING', 'pass --token or set FLAGGATE_TOKEN');
+  const reply = await requestDrift(opts.control ?? `http://${config.host}:${config.controlPort}`, token, request);
+  process.stdout.write(JSON.stringify(reply, null, 2) + '\n');
+  return reply;
+};
+driftOptions(drift.command('check').description('check now; exit 1 when a change no flaggate change explains is found')).action(async (opts: { control?: string; token?: string }) => {
+  const reply = await runDrift(opts, { kind: 'check' });
+  if (Array.isArray(reply.detected) && reply.detected.length > 0) process.exitCode = 1;
+});
+driftOptions(drift.command('list').description('the findings and their acknowledgements').option('--open', 'only findings not yet acknowledged')).action(
+  async (opts: { control?: string; token?: string; open?: boolean }) => {
+    await runDrift(opts, { kind: 'list', open: opts.open === true });
+  },
+);
+driftOptions(
+  drift
+    .command('acknowledge <id>')
+    .description('acknowledge a finding (the event_id of its drift.detected entry), with a reason')
+    .requiredOption('--reason <text>', 'why the change is accepted')
+    .option('--ticket <id>', 'the ticket that records it'),
+).action(async (id: string, opts: { control?: string; token?: string; reason: string; ticket?: string }) => {
+  await runDrift(opts, { kind: 'acknowledge', id, reason: opts.reason, ticket: opts.ticket });
+});
 
 const keys = program.command('keys').description('the signing keys: checkpoints, the embedded TSA, the development issuer');
 

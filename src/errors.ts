@@ -54,6 +54,8 @@ export type ErrorCode =
   | 'APPROVAL_TOKEN_REPLAYED'
   | 'APPROVAL_TOKEN_LIFETIME'
   | 'APPROVAL_TOKEN_REQUESTER'
+  | 'DRIFT_NOT_FOUND'
+  | 'DRIFT_ALREADY_ACKNOWLEDGED'
   | 'CONTROL_FORBIDDEN'
   | 'CONTROL_METRICS_TOKEN_INVALID'
   | 'CONTROL_NOT_FOUND'
@@ -129,6 +131,10 @@ export const httpStatus: Record<ErrorCode, number> = {
   APPROVAL_TOKEN_LIFETIME: 403,
   /** An approval token that names no requester, or another one than the person asking. */
   APPROVAL_TOKEN_REQUESTER: 403,
+  /** No `drift.detected` entry with that event id. */
+  DRIFT_NOT_FOUND: 404,
+  /** The drift finding already has its acknowledgement; one is enough, and it stays. */
+  DRIFT_ALREADY_ACKNOWLEDGED: 409,
   CONTROL_FORBIDDEN: 403,
   /** `/metrics` without the configured scrape token (`metrics.bearerToken`), or with another one. */
   CONTROL_METRICS_TOKEN_INVALID: 401,

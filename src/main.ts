@@ -14,6 +14,7 @@ import { errorReply, handleRequest, resumeHeld, type Stages } from './pipeline/i
 import { platformPlugin, type Platform } from './platforms/index.js';
 import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
 import { checkPostgresLogins } from './replicate/index.js';
+import { createDriftWatcher, driftProbeFor, driftRoutes, type DriftWatcher } from './drift/index.js';
 
 export interface Flaggate {
   proxyUrl: string;
@@ -21,6 +22,8 @@ export interface Flaggate {
   ledger: Ledger;
   metrics: Metrics;
   checkpointer: Checkpointer;
+  /** The drift watcher, for platforms that have a probe. */
+  drift: DriftWatcher | undefined;
   /** Loads the policy bundle again now (SIGHUP); a bad bundle is refused and the running one stays. */
   reloadPolicy(): Promise<void>;
   close(): Promise<void>;
@@ -47,6 +50,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const { approvals, store } = buildApprovals(config, { clock, logger, policy, platform, record, resume: (held) => resumeHeld(held, stages), controlUrl: () => controlUrl });
   const stages: Stages = { clock, metrics, logger, identify, platform, policy, record, refusals, approvals };
   await settleCrashTail(evidence, platform, logger);
+  const drift = await startDrift(config, evidence, { clock, logger, metrics });
 
   const proxyApp = createProxyApp({
     bodyBytes: config.limits.bodyBytes,
@@ -62,6 +66,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     clock, logger, metrics, identify, policy,
     ...(config.metrics.bearerToken ? { metricsToken: config.metrics.bearerToken } : {}),
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
+    ...(drift ? { drift: (authorize: Parameters<typeof driftRoutes>[1]) => driftRoutes(drift, authorize, () => policy.revision) } : {}),
     // The web console at /console/: reviews go through the same approvals stage as /v1/changes.
     console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl }),
     audit: auditRoutes(evidence, config, clock),
@@ -70,6 +75,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   });
 
   const stopAll = async () => {
+    await drift?.close();
     await summaries.close();
     policyWatch.close();
     await evidence.close();
@@ -89,6 +95,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     ledger: evidence.ledger,
     metrics,
     checkpointer: evidence.checkpointer,
+    drift,
     reloadPolicy: policyWatch.reloadNow,
     async close() {
       await Promise.all([servers.proxy.close(), servers.control.close()]);
@@ -141,6 +148,26 @@ async function settleCrashTail(evidence: Evidence, platform: Platform, logger: L
     evidence.replicator.nudge();
   }
   await evidence.sealTail();
+}
+
+/**
+ * Drift: changes made on the platform around flaggate, found on an interval and on demand. A
+ * check runs now when checks are periodic (changes made while stopped are found at once); on
+ * demand only, just the first baseline is taken, so that the first check has something to compare.
+ */
+async function startDrift(config: Readonly<Config>, evidence: Evidence, deps: { clock: Clock; logger: Logger; metrics: Metrics }): Promise<DriftWatcher | undefined> {
+  const probe = driftProbeFor(config.platform);
+  if (!probe) return undefined;
+  const drift = createDriftWatcher({
+    probe,
+    ledger: evidence.ledger,
+    append: (e) => evidence.record.append(e),
+    ...deps,
+    intervalSeconds: config.drift.intervalSeconds,
+    skewMs: config.drift.clockSkewSeconds * 1000,
+  });
+  await (config.drift.intervalSeconds > 0 ? drift.checkNow() : drift.takeBaseline()).catch((err: unknown) => deps.logger.error('the first drift check failed', { error: String(err) }));
+  return drift;
 }
 
 /** What the control port's audit routes read: entries with the token covering each, export, verify. */

@@ -15,6 +15,7 @@ export const metricNames = {
   policyReloads: 'flaggate_policy_reloads_total',
   uncoveredEntries: 'flaggate_timestamp_uncovered_entries',
   outOfHoursChanges: 'flaggate_out_of_hours_critical_changes_total',
+  driftDetected: 'flaggate_drift_detected_total',
 } as const;
 
 export interface Metrics {
@@ -42,6 +43,8 @@ export interface Metrics {
   uncoveredEntries: Gauge;
   /** Changes to critical flags outside business hours (allowed or not); an alert fires on any increase. */
   outOfHoursChanges: Counter<'environment'>;
+  /** Changes found on a platform that no flaggate change explains (each is a `drift.detected` entry); an alert fires on any. */
+  driftDetected: Counter<'platform' | 'source'>;
   /** Where the lag gauges read from at scrape time (the replicator sets it). */
   setReplicationLag(source: () => ReplicationLag[]): void;
   /**
@@ -163,6 +166,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: metricNames.outOfHoursChanges,
       help: 'Changes to critical flags requested outside business hours, allowed or not.',
       labelNames: ['environment'],
+      registers: [registry],
+    }),
+    driftDetected: new Counter({
+      name: metricNames.driftDetected,
+      help: 'Changes found on the platform that no flaggate change explains, by platform and source (state, event_log, file).',
+      labelNames: ['platform', 'source'],
       registers: [registry],
     }),
     replicateDeliverySeconds: new Histogram({

@@ -17,9 +17,9 @@ export const auditEntryBodySchema = z
     prev_hash: hex64.describe('hash of the entry at seq - 1; 64 zeros for seq 1'),
     event_id: z.uuid().describe('unique id of this entry'),
     entry_type: z
-      .enum(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized', 'key.rotated'])
+      .enum(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized', 'key.rotated', 'drift.detected', 'drift.acknowledged'])
       .describe(
-        'decision before forwarding; outcome after (also when reconciled after a crash); requested, approved, rejected and expired for a change held for approvals; refusals_summarized counts the refusals of one actor beyond the recording rate (new_state holds the count and the window); key.rotated records a rotation of a signing key by `flaggate keys rotate` (previous_state and new_state name the old and new key)',
+        'decision before forwarding; outcome after (also when reconciled after a crash); requested, approved, rejected and expired for a change held for approvals; refusals_summarized counts the refusals of one actor beyond the recording rate (new_state holds the count and the window); key.rotated records a rotation of a signing key by `flaggate keys rotate` (previous_state and new_state name the old and new key); drift.detected, a change on the platform no flaggate change explains (previous_state: what flaggate last saw, new_state: what the platform holds now); drift.acknowledged, a person accepting one (with a reason)',
       ),
     decision_id: z.uuid().describe('shared by a decision and its outcome; returned to the client as X-Flaggate-Decision-Id'),
     change_request_id: z.uuid().nullable().describe('the held change this entry belongs to; null on changes that were never held'),
@@ -28,8 +28,8 @@ export const auditEntryBodySchema = z
       id: text.min(1),
       display_name: text,
       auth_method: z
-        .enum(['jwt', 'oidc', 'dev-token', 'client-credentials', 'none', 'host'])
-        .describe('client-credentials marks a service account; none, a write attempt whose token did not verify; host, a command run where the data directory is (the operating-system user)'),
+        .enum(['jwt', 'oidc', 'dev-token', 'client-credentials', 'none', 'host', 'system'])
+        .describe('client-credentials marks a service account; none, a write attempt whose token did not verify; host, a command run where the data directory is (the operating-system user); system, flaggate itself (the drift watcher)'),
       roles: z.array(text),
     }),
     action: text.min(1).describe("e.g. flag.enable, strategy.update; 'unrecognized' for a write no adapter knew"),
@@ -77,6 +77,17 @@ export const auditEntryBodySchema = z
       })
       .nullable()
       .describe('null, except on an entry that stands in for one that could not be recorded as is: why, and a digest and excerpt of it; the stand-in keeps the rest, capped'),
+    drift: z
+      .strictObject({
+        source: z.enum(['state', 'event_log', 'file']).describe("state: the platform's state differs from what flaggate last saw; event_log: the platform's own event log; file: the flag file's content"),
+        platform_event_id: nullableText.describe("the platform's own id for the event, when it has one"),
+        platform_actor: nullableText.describe('who the platform says made the change, when it says'),
+        platform_time: nullableText.describe('when the platform says the change happened'),
+        acknowledges: z.uuid().nullable().describe('on drift.acknowledged: the event_id of the drift.detected entry'),
+      })
+      .nullable()
+      .optional()
+      .describe('only on drift entries (absent on every other type)'),
   })
   .describe('flaggate audit entry, without its hash: hash = SHA-256(prev_hash || RFC 8785 canonical JSON of this object)');
 

@@ -14,7 +14,10 @@ export type EntryType =
   /** Refusals by one actor beyond the recording rate, counted rather than recorded one by one. */
   | 'change.refusals_summarized'
   /** A signing key replaced by `flaggate keys rotate`; earlier public keys stay for verification. */
-  | 'key.rotated';
+  | 'key.rotated'
+  /** A change found on the platform that no flaggate change explains, and its acknowledgement. */
+  | 'drift.detected'
+  | 'drift.acknowledged';
 
 /** `not_applied` and `unknown` come only from reconciling an in-doubt change after a crash. */
 export type OutcomeStatus = 'applied' | 'failed' | 'not_forwarded' | 'not_applied' | 'unknown';
@@ -78,6 +81,23 @@ export interface AuditEntryBody {
    * what was not recorded. The stand-in keeps what could be kept, capped.
    */
   unrecorded: Unrecorded | null;
+  /**
+   * Only on drift entries (absent on every other type, so older entries keep their canonical form):
+   * where the finding came from, the platform's own event id and actor when it has them, and on an
+   * acknowledgement, which finding it acknowledges.
+   */
+  drift?: DriftFacts | null;
+}
+
+export interface DriftFacts {
+  /** `state`: the platform's state differs; `event_log`: the platform's own event log; `file`: the flag file's content. */
+  source: 'state' | 'event_log' | 'file';
+  platform_event_id: string | null;
+  platform_actor: string | null;
+  /** When the platform says the change happened, if it says. */
+  platform_time: string | null;
+  /** On `drift.acknowledged`: the `event_id` of the `drift.detected` entry it acknowledges. */
+  acknowledges: string | null;
 }
 
 export interface Unrecorded {

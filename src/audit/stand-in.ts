@@ -8,9 +8,10 @@ const listCap = 16;
 /** A state bigger than this (as canonical JSON), or not recordable, is kept as its digest and excerpt. */
 const stateCap = 2048;
 
-const entryTypes = new Set<EntryType>(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized', 'key.rotated']);
+const entryTypes = new Set<EntryType>(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized', 'key.rotated', 'drift.detected', 'drift.acknowledged']);
 const outcomeStatuses = new Set<OutcomeStatus>(['applied', 'failed', 'not_forwarded', 'not_applied', 'unknown']);
-const authMethods = new Set(['jwt', 'oidc', 'dev-token', 'client-credentials', 'none', 'host']);
+const authMethods = new Set(['jwt', 'oidc', 'dev-token', 'client-credentials', 'none', 'host', 'system']);
+const driftSources = new Set(['state', 'event_log', 'file']);
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const hex64 = /^[0-9a-f]{64}$/;
 const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -32,6 +33,7 @@ export function standInEntry(entry: NewEntry, message: string): NewEntry {
   const decision = record(e.decision);
   const request = record(e.request);
   const outcome = e.outcome === null || e.outcome === undefined ? null : record(e.outcome);
+  const drift = e.drift === null || e.drift === undefined ? undefined : record(e.drift);
   const isDecision = type === 'change.decision';
   return {
     entry_type: type,
@@ -79,6 +81,15 @@ export function standInEntry(entry: NewEntry, message: string): NewEntry {
       detail: text(outcome.detail),
       response_sha256: match(outcome.response_sha256, hex64),
     },
+    ...(drift && {
+      drift: {
+        source: driftSources.has(drift.source as string) ? (drift.source as 'state' | 'event_log' | 'file') : 'state',
+        platform_event_id: text(drift.platform_event_id),
+        platform_actor: text(drift.platform_actor),
+        platform_time: text(drift.platform_time),
+        acknowledges: match(drift.acknowledges, uuid),
+      },
+    }),
   };
 }
 

@@ -32,6 +32,7 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_APPROVAL_TOKEN_MAX_LIFETIME_SECONDS', ['approvals', 'tokenMaxLifetimeSeconds']],
   ['FLAGGATE_APPROVALS_PEER_CHAINS', ['approvals', 'peerChains']],
   ['FLAGGATE_METRICS_TOKEN', ['metrics', 'bearerToken']],
+  ['FLAGGATE_DRIFT_INTERVAL_SECONDS', ['drift', 'intervalSeconds']],
   ['FLAGGATE_METRICS_ENVIRONMENTS', ['metrics', 'environments']],
 ];
 

@@ -142,6 +142,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    drift: z
+      .object({
+        /** Seconds between drift checks (the platform against what flaggate last saw); 0 checks only on demand. */
+        intervalSeconds: z.coerce.number().int().min(0).max(86_400).default(60),
+        /**
+         * Clock difference tolerated between flaggate and the platform's event times. A direct change
+         * by flaggate's own credential this close to a flaggate change of the same flag and
+         * environment passes as that change, so keep it as small as the clocks allow.
+         */
+        clockSkewSeconds: z.coerce.number().min(0).max(60).default(1),
+      })
+      .prefault({}),
     policy: z
       .object({
         /** The compiled OPA bundle (tar.gz with policy.wasm, data.json and .manifest). */

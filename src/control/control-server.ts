@@ -43,6 +43,8 @@ export interface ControlDeps {
   changes?: (authorize: (action: string) => RequestHandler, identified: RequestHandler) => express.Router;
   /** The web console under `/console/`, built from the control port's policy and audit reads. */
   console?: (control: ConsoleControl) => express.Router;
+  /** `/v1/drift`: drift findings, checks on demand and acknowledgements, given the route guard. */
+  drift?: (authorize: (action: string) => RequestHandler) => express.Router;
   /** Each named check must pass for /readyz to answer 200. */
   readiness(): Promise<Record<string, { ok: boolean; code?: ErrorCode; detail?: string }>>;
 }
@@ -172,6 +174,7 @@ export function createControlApp(deps: ControlDeps): express.Express {
     }
   };
   if (deps.changes) app.use('/v1/changes', deps.changes(authorize, identified));
+  if (deps.drift) app.use('/v1/drift', deps.drift(authorize));
 
   if (deps.console) {
     app.use('/console', deps.console({ decide: (input) => deps.policy.decide(input), audit: deps.audit }));

@@ -13,3 +13,4 @@ export type {
   SettledAs,
 } from './platform.js';
 export { platformPlugin, platformPlugins } from './registry.js';
+export { readUnleashState } from './unleash/read-state.js';

@@ -60,6 +60,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: {} })).toMatchObject({ metrics: { environments: ['production', 'staging', 'development'] }, approvals: { peerChains: [], tokenMaxLifetimeSeconds: 900 } });
   });
 
+  it('reads the drift interval from FLAGGATE_DRIFT_INTERVAL_SECONDS, 60 s by default, and names the key of a bad one', () => {
+    expect(loadConfig({ env: {} }).drift).toEqual({ intervalSeconds: 60, clockSkewSeconds: 1 });
+    expect(loadConfig({ env: { FLAGGATE_DRIFT_INTERVAL_SECONDS: '15' } }).drift.intervalSeconds).toBe(15);
+    expect(() => loadConfig({ env: { FLAGGATE_DRIFT_INTERVAL_SECONDS: '-1' } })).toThrow(/drift\.intervalSeconds/);
+  });
+
   it('rejects unknown keys in the file', () => {
     const tmp = makeTempDir();
     cleanups.push(tmp.cleanup);

@@ -15,7 +15,8 @@ export interface TestFlaggate extends Flaggate {
 /** Starts flaggate on loopback port 0 in a temp data dir, with config overrides (dotted keys). */
 export async function startTestFlaggate(overrides: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<TestFlaggate> {
   const tmp = makeTempDir('flaggate-e2e-');
-  const config = loadConfig({ env, overrides: { dataDir: tmp.dir, proxyPort: 0, controlPort: 0, ...overrides } });
+  // Drift checks only on demand, so no test but the drift tests sees drift entries appear on a timer.
+  const config = loadConfig({ env, overrides: { dataDir: tmp.dir, proxyPort: 0, controlPort: 0, 'drift.intervalSeconds': 0, ...overrides } });
   const app = await startFlaggate(config, { logger: createLogger({ level: 'silent' }) });
   return {
     ...app,

@@ -35,6 +35,10 @@ const unleash = await start({
     createAdminUser: false,
     initApiTokens: [
       { secret: adminToken, tokenName: 'flaggate-test-admin', type: 'admin', environment: '*', projects: ['*'] },
+      // A second admin, for tests of changes made around flaggate by someone else (Unleash 8 creates admin tokens only at start).
+      ...(process.env.FLAGGATE_UNLEASH_OTHER_ADMIN_TOKEN
+        ? [{ secret: process.env.FLAGGATE_UNLEASH_OTHER_ADMIN_TOKEN, tokenName: 'someone-else', type: 'admin', environment: '*', projects: ['*'] }]
+        : []),
     ],
   },
   telemetry: false,

@@ -1,0 +1,144 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { AuditEntry } from '../audit/index.js';
+import { collectWindows, explainedAt, windowsToCarry, type ChangeWindow } from './explain.js';
+import type { FlagRef, PlatformEvent, Snapshot } from './probe.js';
+
+/** What the watcher last saw of the platform, kept between checks (and across restarts). */
+export interface Baseline {
+  /** Ledger head read before the last snapshot: changes after it are the ones still to account for. */
+  seq: number;
+  checkedAtMs: number;
+  flags: Record<string, { project: string | null; state: unknown }>;
+  digest: string | null;
+  /** Highest platform event id already looked at. */
+  eventCursor: number;
+  windows: ChangeWindow[];
+}
+
+/** One change on the platform that no flaggate change explains. */
+export interface Finding {
+  source: 'state' | 'event_log' | 'file';
+  flagKey: string | null;
+  project: string | null;
+  environment: string | null;
+  before: unknown;
+  after: unknown;
+  eventId: string | null;
+  actor: string | null;
+  platformTimeMs: number | null;
+  detail: string;
+}
+
+export interface CheckInput {
+  baseline: Baseline | undefined;
+  /** Ledger head read before the snapshot. */
+  headSeq: number;
+  /** Ledger entries after `baseline.seq`, read after the snapshot (so every change the snapshot shows is among them). */
+  entries: readonly AuditEntry[];
+  snapshot: Snapshot;
+  events: readonly PlatformEvent[];
+  /** The platform's name for flaggate's own credential; events by anyone else are never explained. */
+  self: string | undefined;
+  platform: string;
+  source: 'state' | 'file';
+  nowMs: number;
+  /** Clock difference tolerated between flaggate and the platform. */
+  skewMs: number;
+}
+
+/**
+ * Compares the platform with what the watcher last saw and accounts for every difference: a flag
+ * whose state changed, or a platform event, is explained only by a flaggate change to that flag in
+ * the same span (its decision entry to its outcome entry). Pure: reads nothing, writes nothing.
+ * The first check (no baseline) only takes one.
+ */
+export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: Baseline } {
+  const prev = input.baseline;
+  const windows = collectWindows(prev?.windows ?? [], input.entries, input.platform);
+  const findings: Finding[] = [];
+  const lastEventId = Math.max(prev?.eventCursor ?? 0, ...input.events.map((e) => e.id));
+  if (prev) {
+    for (const event of input.events) {
+      if (event.id <= prev.eventCursor) continue;
+      const byFlaggate = input.self !== undefined && event.actor === input.self;
+      if (byFlaggate && explainedAt(windows, event, input.nowMs, input.skewMs)) continue;
+      findings.push({
+        source: 'event_log',
+        flagKey: event.flagKey,
+        project: event.project,
+        environment: event.environment,
+        before: event.before ?? null,
+        after: event.after ?? null,
+        eventId: String(event.id),
+        actor: event.actor,
+        platformTimeMs: event.timeMs,
+        detail: `${input.platform} event ${event.id} (${event.type}) by ${event.actor ?? 'an unknown actor'} is explained by no flaggate change`,
+      });
+    }
+    const flaggedByEvents = new Set(findings.map((f) => f.flagKey));
+    // A flaggate change explains a state difference only if it may have landed after the last
+    // snapshot: still in flight then, or finished since (one clock, flaggate's, on both sides).
+    const landedSince = (w: ChangeWindow) => w.applied && (w.toMs === null || w.toMs >= prev.checkedAtMs);
+    const changedSince = (key: string) => windows.some((w) => w.flagKey === key && landedSince(w));
+    for (const [key, after] of input.snapshot.flags) {
+      const seen = prev.flags[key];
+      const before = seen === undefined ? null : seen.state;
+      if (isDeepStrictEqual(before, after)) continue;
+      if (changedSince(key) || flaggedByEvents.has(key)) continue;
+      findings.push({
+        source: input.source,
+        flagKey: key,
+        project: seen?.project ?? projectOf(key, input.entries, input.events),
+        environment: null,
+        before,
+        after,
+        eventId: null,
+        actor: null,
+        platformTimeMs: null,
+        detail: `flag ${key} in ${input.platform} differs from what flaggate last saw, and no flaggate change explains it`,
+      });
+    }
+    const digestChanged = input.snapshot.digest !== undefined && prev.digest !== null && input.snapshot.digest !== prev.digest;
+    const anyChange = windows.some(landedSince);
+    if (digestChanged && findings.length === 0 && !anyChange) {
+      findings.push({
+        source: input.source,
+        flagKey: null,
+        project: null,
+        environment: null,
+        before: { sha256: prev.digest },
+        after: { sha256: input.snapshot.digest },
+        eventId: null,
+        actor: null,
+        platformTimeMs: null,
+        detail: `the content of the ${input.platform} flag file changed outside flaggate, though no flag's definition did`,
+      });
+    }
+  }
+  const flags: Baseline['flags'] = { ...(prev?.flags ?? {}) };
+  for (const [key, state] of input.snapshot.flags) flags[key] = { project: flags[key]?.project ?? projectOf(key, input.entries, input.events), state };
+  return {
+    findings,
+    baseline: {
+      seq: input.headSeq,
+      checkedAtMs: input.nowMs,
+      flags,
+      digest: input.snapshot.digest ?? null,
+      eventCursor: lastEventId,
+      windows: windowsToCarry(windows, input.nowMs, 2 * input.skewMs),
+    },
+  };
+}
+
+/** The flags to snapshot: those seen before, those flaggate changed since, and those the platform's events name. */
+export function flagsToWatch(baseline: Baseline | undefined, entries: readonly AuditEntry[], events: readonly PlatformEvent[], platform: string): FlagRef[] {
+  const refs = new Map<string, FlagRef>();
+  for (const [key, f] of Object.entries(baseline?.flags ?? {})) refs.set(key, { key, project: f.project ?? undefined });
+  for (const e of entries) if (e.platform === platform && e.flag_key !== null && !refs.has(e.flag_key)) refs.set(e.flag_key, { key: e.flag_key, project: e.project ?? undefined });
+  for (const e of events) if (e.flagKey !== '' && !refs.has(e.flagKey)) refs.set(e.flagKey, { key: e.flagKey, project: e.project ?? undefined });
+  return [...refs.values()];
+}
+
+function projectOf(key: string, entries: readonly AuditEntry[], events: readonly PlatformEvent[]): string | null {
+  return entries.find((e) => e.flag_key === key && e.project !== null)?.project ?? events.find((e) => e.flagKey === key)?.project ?? null;
+}
