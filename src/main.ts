@@ -27,7 +27,8 @@ import { createProxyApp, createRefusalLimiter } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, replicateRefusal, type Stages } from './pipeline.js';
-import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
+import { asFlaggateError } from './errors.js';
+import { createPolicyEngine, loadBundleTrust, watchPolicyBundle } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
 import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks, createUpstreamGuard, createUpstreamWatch, upstreamTrust, type UpstreamCheck } from './replicate/index.js';
 import { checkPostgresLogins } from './replicate/check-logins.js';
@@ -54,13 +55,15 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   // Before anything is opened: a sidecar that could write another's chain does not start.
   await checkPostgresLogins(config, logger);
 
-  const policy = await createPolicyEngine({ bundlePath: config.policy.bundle! });
+  // Pinned bundle keys: with one, only a bundle that verifies loads, now and on every reload.
+  const policy = await createPolicyEngine({ bundlePath: config.policy.bundle!, trust: await loadBundleTrust(config.policy, config.mode) });
   const policyWatch = watchPolicyBundle({
     engine: policy,
     bundlePath: config.policy.bundle!,
     ...(config.policy.watchIntervalMs ? { intervalMs: config.policy.watchIntervalMs } : {}),
     onReload: (r) => {
       metrics.policyReloads.inc({ result: r.ok ? 'loaded' : 'refused' });
+      if (!r.ok) metrics.policyBundleRefusals.inc({ code: asFlaggateError(r.error).code });
       if (r.ok) logger.info('policy bundle reloaded', { revision: r.revision, sha256: r.sha256 });
       else logger.error('policy bundle refused; the running policy stays', { error: String(r.error) });
     },

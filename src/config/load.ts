@@ -20,6 +20,7 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_TARGET_TOKEN', ['platform', 'targetToken']],
   ['FLAGGATE_ENVIRONMENT', ['platform', 'environment']],
   ['FLAGGATE_POLICY_BUNDLE', ['policy', 'bundle']],
+  ['FLAGGATE_POLICY_VERIFICATION_KEY', ['policy', 'verificationKey']],
   ['FLAGGATE_CHAIN_ID', ['audit', 'chainId']],
   ['FLAGGATE_TIMESTAMP_MODE', ['timestamp', 'mode']],
   ['FLAGGATE_OIDC_ISSUER', ['identity', 'issuer']],
@@ -99,6 +100,7 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, unkn
   for (const issuer of config.approvals.issuers) if (issuer.jwksFile) issuer.jwksFile = resolve(cwd, issuer.jwksFile);
   config.platform = platformPlugin(config.platform.name).resolve(config.platform, inData);
   config.policy.bundle = resolve(cwd, config.policy.bundle ?? defaultBundlePath());
+  config.policy.verificationKey = config.policy.verificationKey?.map((k) => (typeof k === 'string' ? resolve(cwd, k) : { ...k, file: resolve(cwd, k.file) }));
   for (const sink of config.replicate.sinks) if (sink.type === 'jsonl') sink.path = inData(sink.path);
   return deepFreeze(config);
 }

@@ -3,3 +3,6 @@ export { createPolicyEngine } from './engine.js';
 export type { PolicyEngine, PolicyEngineOptions } from './engine.js';
 export type { Decision, PolicyInput, PolicyRevision } from './decision.js';
 export { watchPolicyBundle } from './watch.js';
+export { loadBundleTrust } from './bundle-trust.js';
+export type { BundleTrust, VerificationKey } from './bundle-trust.js';
+export type { BundleSigner } from './bundle-signature.js';
