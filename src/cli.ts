@@ -16,6 +16,8 @@ import { grantChainWriter, migrateDatabase } from './db-admin.js';
 import { walkthroughText } from './walkthrough.js';
 import { requestToken, verifyCoverage, verifyTokenFile } from './timestamp/index.js';
 import { verifyLedgerFile } from './verify-ledger-file.js';
+import { loadBundleTrust } from './policy/index.js';
+import { readPolicyBundle } from './policy/bundle.js';
 
 const program = new Command()
   .name('flaggate')
@@ -153,6 +155,36 @@ program
     });
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     process.exitCode = report.ok ? 0 : 1;
+  });
+
+const policyCommand = program.command('policy').description('policy bundles');
+
+policyCommand
+  .command('verify')
+  .description("verify a bundle's signature as the sidecar does before loading it; exit 1 when it is refused")
+  .argument('<bundle>', 'the bundle (tar.gz, from opa build --signing-key)')
+  .option('--key <file...>', 'PEM public key or JWKS files to trust (default: policy.verificationKey of the configuration)')
+  .option('--key-id <id>', 'the key id of a single PEM key', 'default')
+  .option('--scope <scope>', 'the scope the signature must carry')
+  .option('--exclude <pattern...>', 'bundle paths left unverified (filepath.Match patterns)')
+  .action(async (bundle: string, opts: { key?: string[]; keyId: string; scope?: string; exclude?: string[] }) => {
+    const config = loadConfig({
+      overrides: {
+        ...(opts.key ? { 'policy.verificationKey': opts.key.map((k) => resolve(k)), 'policy.verificationKeyId': opts.keyId } : {}),
+        ...(opts.scope ? { 'policy.verificationScope': opts.scope } : {}),
+        ...(opts.exclude ? { 'policy.verificationExclude': opts.exclude } : {}),
+      },
+    });
+    // Verifying without a key would prove nothing: production's rule applies here whatever the mode.
+    const trust = await loadBundleTrust(config.policy, 'production');
+    try {
+      const b = await readPolicyBundle(resolve(bundle), { trust });
+      process.stdout.write(JSON.stringify({ ok: true, revision: b.revision, sha256: b.sha256, signer: b.signer }, null, 2) + '\n');
+    } catch (err) {
+      if (!(err instanceof FlaggateError)) throw err;
+      process.stdout.write(JSON.stringify({ ok: false, code: err.code, message: err.message, details: err.details }, null, 2) + '\n');
+      process.exitCode = 1;
+    }
   });
 
 const tsa = program.command('tsa').description('RFC 3161 timestamp tokens');

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { createPolicyEngine, loadBundleTrust, type BundleTrust } from '../../src/policy/index.js';
 import { matchesPattern } from '../../src/policy/bundle-signature.js';
 import { readPolicyBundle } from '../../src/policy/bundle.js';
+import { runCli } from '../replicate/sidecar-process.js';
 import { buildSignedBundle, buildTinyBundle, ensureOpa } from './opa-bundle.js';
 
 /** A decision that allows everything: what an attacker would ship. */
@@ -251,6 +252,17 @@ describe('the engine with a pinned key', () => {
     const dev = loadConfig({ env: {} });
     expect(await loadBundleTrust(dev.policy, 'development')).toBeUndefined();
     await expect(loadBundleTrust(dev.policy, 'production')).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('policy.verificationKey') });
+  });
+});
+
+describe('flaggate policy verify', () => {
+  it('prints the verified revision, digest and signer (exit 0), and the refusal code for a forged bundle (exit 1)', async () => {
+    const ok = await runCli(['policy', 'verify', signed, '--key', ec.publicFile]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual({ ok: true, revision: 'signed-1', sha256: createHash('sha256').update(readFileSync(signed)).digest('hex'), signer: { keyId: 'default', algorithm: 'ES256' } });
+    const refused = await runCli(['policy', 'verify', allowAllByAttacker, '--key', ec.publicFile]);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false, code: 'POLICY_BUNDLE_SIGNATURE_INVALID' });
   });
 });
 
