@@ -10,6 +10,7 @@ import { createPolicyEngine, loadBundleTrust, type BundleTrust } from '../../src
 import { matchesPattern } from '../../src/policy/bundle-signature.js';
 import { readPolicyBundle } from '../../src/policy/bundle.js';
 import { runCli } from '../replicate/sidecar-process.js';
+import { startTestFlaggate } from '../support/flaggate.js';
 import { buildSignedBundle, buildTinyBundle, ensureOpa } from './opa-bundle.js';
 
 /** A decision that allows everything: what an attacker would ship. */
@@ -252,6 +253,26 @@ describe('the engine with a pinned key', () => {
     const dev = loadConfig({ env: {} });
     expect(await loadBundleTrust(dev.policy, 'development')).toBeUndefined();
     await expect(loadBundleTrust(dev.policy, 'production')).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('policy.verificationKey') });
+  });
+});
+
+describe('the sidecar with a pinned key', () => {
+  it('does not start on an unsigned bundle; a forged bundle on reload is refused, counted by code, and the running one stays', async () => {
+    await expect(startTestFlaggate({ 'policy.bundle': unsigned, 'policy.verificationKey': ec.publicFile })).rejects.toMatchObject({ code: 'POLICY_BUNDLE_UNSIGNED' });
+
+    const path = join(sub(), 'live.tar.gz');
+    writeFileSync(path, readFileSync(signed));
+    const app = await startTestFlaggate({ 'policy.bundle': path, 'policy.verificationKey': ec.publicFile, 'policy.watchIntervalMs': 3_600_000 });
+    try {
+      writeFileSync(path, readFileSync(allowAllUnknownKid));
+      await app.reloadPolicy();
+      const metrics = await app.metrics.registry.metrics();
+      expect(metrics).toContain('flaggate_policy_bundle_refusals_total{code="POLICY_BUNDLE_KEY_UNKNOWN"} 1');
+      const ready = (await (await fetch(`${app.controlUrl}/readyz`)).json()) as Record<string, unknown>;
+      expect(JSON.stringify(ready)).toContain('signed-1');
+    } finally {
+      await app.stop();
+    }
   });
 });
 
