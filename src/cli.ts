@@ -16,7 +16,8 @@ import { grantChainWriter, migrateDatabase } from './db-admin.js';
 import { walkthroughText } from './walkthrough.js';
 import { requestToken, verifyCoverage, verifyTokenFile } from './timestamp/index.js';
 import { verifyLedgerFile } from './verify-ledger-file.js';
-import { loadBundleTrust } from './policy/index.js';
+import { createPolicyEngine, loadBundleTrust } from './policy/index.js';
+import { backtestDecisions, formatBacktest, readLedgerEntries } from './backtest/index.js';
 import { readPolicyBundle } from './policy/bundle.js';
 
 const program = new Command()
@@ -185,6 +186,27 @@ policyCommand
       process.stdout.write(JSON.stringify({ ok: false, code: err.code, message: err.message, details: err.details }, null, 2) + '\n');
       process.exitCode = 1;
     }
+  });
+
+policyCommand
+  .command('backtest')
+  .description('run the recorded decisions of a period through a candidate bundle and show what would change; exit 0 either way')
+  .requiredOption('--db <path>', 'the ledger file')
+  .requiredOption('--bundle <file>', 'the candidate bundle')
+  .option('--baseline <file>', 'the bundle that was active: entries it does not reproduce are listed apart')
+  .option('--from <iso>', 'first decision time (inclusive)', (v) => isoArg(v, '--from'))
+  .option('--to <iso>', 'last decision time (exclusive)', (v) => isoArg(v, '--to'))
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { db: string; bundle: string; baseline?: string; from?: string; to?: string; json?: boolean }) => {
+    const candidate = await createPolicyEngine({ bundlePath: resolve(opts.bundle) });
+    const baseline = opts.baseline ? await createPolicyEngine({ bundlePath: resolve(opts.baseline) }) : undefined;
+    const report = backtestDecisions(readLedgerEntries(resolve(opts.db)), {
+      candidate,
+      ...(baseline ? { baseline } : {}),
+      ...(opts.from ? { from: opts.from } : {}),
+      ...(opts.to ? { to: opts.to } : {}),
+    });
+    process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatBacktest(report));
   });
 
 const tsa = program.command('tsa').description('RFC 3161 timestamp tokens');
