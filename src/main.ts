@@ -28,7 +28,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, replicateRefusal, type Stages } from './pipeline.js';
 import { asFlaggateError } from './errors.js';
-import { createPolicyEngine, loadBundleTrust, watchPolicyBundle } from './policy/index.js';
+import { createPolicyEngine, loadBundleTrust, watchPolicyBundle, withShadowPolicy } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
 import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks, createUpstreamGuard, createUpstreamWatch, upstreamTrust, type UpstreamCheck } from './replicate/index.js';
 import { checkPostgresLogins } from './replicate/check-logins.js';
@@ -56,7 +56,15 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   await checkPostgresLogins(config, logger);
 
   // Pinned bundle keys: with one, only a bundle that verifies loads, now and on every reload.
-  const policy = await createPolicyEngine({ bundlePath: config.policy.bundle!, trust: await loadBundleTrust(config.policy, config.mode) });
+  const policyTrust = await loadBundleTrust(config.policy, config.mode);
+  const activePolicy = await createPolicyEngine({ bundlePath: config.policy.bundle!, trust: policyTrust });
+  // Shadow evaluation: a candidate decides beside the active bundle; only the active decision counts.
+  const shadowed = config.policy.shadow
+    ? withShadowPolicy(activePolicy, await createPolicyEngine({ bundlePath: config.policy.shadow, trust: policyTrust }), {
+        onDisagreement: (d) => metrics.policyShadowDisagreements.inc({ kind: d.kind }),
+      })
+    : undefined;
+  const policy = shadowed ?? activePolicy;
   const policyWatch = watchPolicyBundle({
     engine: policy,
     bundlePath: config.policy.bundle!,
@@ -226,7 +234,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     metrics,
     ...(config.metrics.bearerToken ? { metricsToken: config.metrics.bearerToken } : {}),
     identify,
-    policy,
+    policy: activePolicy,
+    ...(shadowed ? { shadow: shadowed.shadowReport } : {}),
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
     audit: {
       // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the

@@ -14,6 +14,7 @@ export const metricNames = {
   timestampFailures: 'flaggate_timestamp_failures_total',
   policyReloads: 'flaggate_policy_reloads_total',
   policyBundleRefusals: 'flaggate_policy_bundle_refusals_total',
+  policyShadowDisagreements: 'flaggate_policy_shadow_disagreements_total',
   uncoveredEntries: 'flaggate_timestamp_uncovered_entries',
   outOfHoursChanges: 'flaggate_out_of_hours_critical_changes_total',
 } as const;
@@ -39,6 +40,8 @@ export interface Metrics {
   policyReloads: Counter<'result'>;
   /** Bundles refused on reload, by error code (unsigned, a digest mismatch, an unknown key …); the running one stays. */
   policyBundleRefusals: Counter<'code'>;
+  /** Shadow decisions that differ from the active ones, by kind (newly_denied, newly_allowed, approvals_changed, shadow_error). */
+  policyShadowDisagreements: Counter<'kind'>;
   /** Stamps that failed; an alert should fire on any increase. */
   timestampFailures: Counter;
   /** Entries no RFC 3161 token covers yet (0 when coverage is current). */
@@ -153,6 +156,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: metricNames.policyBundleRefusals,
       help: 'Policy bundles refused on reload, by error code; the running policy stays.',
       labelNames: ['code'],
+      registers: [registry],
+    }),
+    policyShadowDisagreements: new Counter({
+      name: metricNames.policyShadowDisagreements,
+      help: 'Decisions of the shadow policy bundle that differ from the active one, by kind.',
+      labelNames: ['kind'],
       registers: [registry],
     }),
     timestampFailures: new Counter({

@@ -1,6 +1,6 @@
 import type { AuditEntryBody } from '../audit/entry.js';
 import { asFlaggateError } from '../errors.js';
-import type { Decision, PolicyEngine } from '../policy/index.js';
+import { compareDecisions, type Decision, type DisagreementKind, type PolicyEngine } from '../policy/index.js';
 import { rebuildPolicyInput } from './rebuild-input.js';
 
 /** A decision as compared: what was recorded, or what a bundle decides now. */
@@ -13,7 +13,7 @@ export interface DecisionFacts {
   error_code?: string;
 }
 
-export type ChangeKind = 'newly_denied' | 'newly_allowed' | 'approvals_changed';
+export type ChangeKind = DisagreementKind;
 
 export interface BacktestChange {
   seq: number;
@@ -68,11 +68,8 @@ function decide(engine: PolicyEngine, input: Parameters<PolicyEngine['decide']>[
 }
 
 function kindOf(before: DecisionFacts, after: DecisionFacts): ChangeKind | undefined {
-  if (before.allow && !after.allow) return 'newly_denied';
-  if (!before.allow && after.allow) return 'newly_allowed';
-  const roles = (r: string[]) => [...r].sort().join('\n');
-  if (before.required_approvals !== after.required_approvals || roles(before.approver_roles) !== roles(after.approver_roles)) return 'approvals_changed';
-  return undefined;
+  const comparable = (d: DecisionFacts) => ({ allow: d.allow, requiredApprovals: d.required_approvals, approverRoles: d.approver_roles });
+  return compareDecisions(comparable(before), comparable(after));
 }
 
 const bump = (counts: Record<string, number>, key: string) => {

@@ -154,6 +154,11 @@ export const configSchema = z
         verificationKeyId: z.string().min(1).default('default'),
         /** The `scope` a signature must carry when its key sets none (OPA's `scope`). */
         verificationScope: z.string().min(1).optional(),
+        /**
+         * A candidate bundle decided beside the active one on every input; only the active decision
+         * counts. Disagreements are counted and listed at /v1/policy/shadow. Verified like the active one.
+         */
+        shadow: z.string().min(1).optional(),
         /** Bundle paths left out of verification (OPA's `exclude_files`, `filepath.Match` patterns); never the files flaggate loads. */
         verificationExclude: z.array(z.string().min(1)).default([]),
       })

@@ -40,6 +40,8 @@ export interface ControlDeps {
   tsa?: { respond(tsq: Buffer): Promise<Buffer>; certificateChainPem(): string };
   /** `/v1/changes`: held changes and their review, given the route guards. */
   changes?: (authorize: (action: string) => RequestHandler, identified: RequestHandler) => express.Router;
+  /** `/v1/policy/shadow`: the shadow bundle's disagreements with the active one, when one runs. */
+  shadow?: () => unknown;
   /** Each named check must pass for /readyz to answer 200. */
   readiness(): Promise<Record<string, { ok: boolean; code?: ErrorCode; detail?: string }>>;
 }
@@ -97,6 +99,11 @@ export function createControlApp(deps: ControlDeps): express.Express {
     const entries = deps.audit.entriesAfter(after, limit);
     const last = entries[entries.length - 1];
     res.json({ entries, next_after: entries.length === limit && last ? last.seq : null, head: deps.audit.head() });
+  });
+
+  app.get('/v1/policy/shadow', authorize('audit.read'), (_req, res) => {
+    if (!deps.shadow) throw new FlaggateError('CONTROL_NOT_FOUND', 'no shadow policy is configured (policy.shadow)');
+    res.json(deps.shadow());
   });
 
   // Public by design: an auditor must be able to fetch the keys without trusting anyone's token.

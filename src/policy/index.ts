@@ -6,3 +6,5 @@ export { watchPolicyBundle } from './watch.js';
 export { loadBundleTrust } from './bundle-trust.js';
 export type { BundleTrust, VerificationKey } from './bundle-trust.js';
 export type { BundleSigner } from './bundle-signature.js';
+export { compareDecisions, type DisagreementKind } from './compare-decisions.js';
+export { withShadowPolicy, type ShadowReport, type ShadowDisagreement } from './shadow.js';

@@ -39,7 +39,8 @@ beforeAll(async () => {
   const built = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build-policies.mjs'), '--policies', policies, '--bundle', candidate, '--no-sign'], { encoding: 'utf8' });
   expect(built.status, built.stderr).toBe(0);
 
-  app = await startTestFlaggate({ 'platform.environment': 'staging' });
+  // The candidate also runs as the shadow policy over the same traffic.
+  app = await startTestFlaggate({ 'platform.environment': 'staging', 'policy.shadow': candidate });
   db = join(app.dataDir, 'ledger.sqlite');
   const qa = await app.token('quinn', 'qa');
   const release = await app.token('riley', 'release_engineer');
@@ -57,11 +58,41 @@ beforeAll(async () => {
       qaWrites.push(r.decisionId);
     }
   }
+  // Then under load: concurrent writes by all three.
+  const burst = await Promise.all(
+    Array.from({ length: 24 }, (_, i) => {
+      const token = [qa, release, auditor][i % 3]!;
+      return write(token, i % 2 ? 'checkout.new-flow' : 'search.ranking-v2', i % 4 < 2 ? 'enable' : 'disable').then((r) => ({ ...r, qa: token === qa }));
+    }),
+  );
+  for (const r of burst) if (r.qa && r.status < 300) qaWrites.push(r.decisionId);
 }, 120_000);
 
 afterAll(async () => {
   await app?.stop();
   work.cleanup();
+});
+
+describe('shadow evaluation', () => {
+  it('counts, lists and exports as metrics exactly the disagreements the backtest of the same traffic reports', async () => {
+    const auditor = await app.token('ada', 'auditor');
+    const res = await fetch(`${app.controlUrl}/v1/policy/shadow`, { headers: { authorization: `Bearer ${auditor}` } });
+    expect(res.status).toBe(200);
+    const shadow = (await res.json()) as { decisions: number; disagreements: Record<string, number>; recent: Array<{ actor: string; kind: string }> };
+    const engine = await createPolicyEngine({ bundlePath: candidate });
+    const backtest = backtestDecisions(readLedgerEntries(db), { candidate: engine });
+    expect(backtest.changed).toBe(qaWrites.length);
+    expect(shadow.disagreements).toEqual({ newly_denied: backtest.changed, newly_allowed: 0, approvals_changed: 0, shadow_error: 0 });
+    expect(shadow.recent.every((d) => d.actor === 'quinn' && d.kind === 'newly_denied')).toBe(true);
+    expect(await app.metrics.registry.metrics()).toContain(`flaggate_policy_shadow_disagreements_total{kind="newly_denied"} ${backtest.changed}`);
+    // Only the active bundle counted: every qa write went through.
+    expect(qaWrites.length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('refuses /v1/policy/shadow to a role without audit.read', async () => {
+    const res = await fetch(`${app.controlUrl}/v1/policy/shadow`, { headers: { authorization: `Bearer ${await app.token('quinn', 'qa')}` } });
+    expect(res.status).toBe(403);
+  });
 });
 
 describe('flaggate policy backtest', () => {
