@@ -16,8 +16,8 @@ import { grantChainWriter, migrateDatabase } from './db-admin.js';
 import { walkthroughText } from './walkthrough.js';
 import { requestToken, verifyCoverage, verifyTokenFile } from './timestamp/index.js';
 import { verifyLedgerFile } from './verify-ledger-file.js';
-import { createPolicyEngine, loadBundleTrust } from './policy/index.js';
-import { backtestDecisions, formatBacktest, readLedgerEntries } from './backtest/index.js';
+import { createPolicyEngine, loadBundleTrust, type PolicyEngine } from './policy/index.js';
+import { backtestDecisions, formatBacktest, readLedgerEntries, replayDecisions } from './backtest/index.js';
 import { readPolicyBundle } from './policy/bundle.js';
 
 const program = new Command()
@@ -207,6 +207,32 @@ policyCommand
       ...(opts.to ? { to: opts.to } : {}),
     });
     process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatBacktest(report));
+  });
+
+program
+  .command('replay')
+  .description('re-evaluate recorded decisions with the bundles that made them; exit 1 naming each seq that disagrees')
+  .requiredOption('--db <path>', 'the ledger file')
+  .requiredOption('--bundle <file...>', 'the bundles that were active (each matched to entries by its sha256)')
+  .option('--from <seq>', 'first seq', positiveInt)
+  .option('--to <seq>', 'last seq', positiveInt)
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { db: string; bundle: string[]; from?: number; to?: number; json?: boolean }) => {
+    const bundles = new Map<string, PolicyEngine>();
+    for (const file of opts.bundle) {
+      const engine = await createPolicyEngine({ bundlePath: resolve(file) });
+      bundles.set(engine.revision.sha256, engine);
+    }
+    const report = replayDecisions(readLedgerEntries(resolve(opts.db)), bundles, {
+      ...(opts.from !== undefined ? { fromSeq: opts.from } : {}),
+      ...(opts.to !== undefined ? { toSeq: opts.to } : {}),
+    });
+    if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else {
+      process.stdout.write(`${report.decisions} decisions replayed, ${report.agreed} agree, ${report.disagreements.length} disagree\n`);
+      for (const d of report.disagreements) process.stdout.write(`seq ${d.seq}: ${d.kind} (recorded ${d.recorded.allow ? 'allow' : 'deny'}${d.replayed ? `, replayed ${d.replayed.allow ? 'allow' : 'deny'}` : ''})\n`);
+    }
+    process.exitCode = report.ok ? 0 : 1;
   });
 
 const tsa = program.command('tsa').description('RFC 3161 timestamp tokens');

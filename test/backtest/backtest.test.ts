@@ -1,11 +1,13 @@
 /** `flaggate policy backtest` over a ledger the sidecar wrote: exactly the past changes a candidate would decide differently. */
 import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backtestDecisions, readLedgerEntries } from '../../src/backtest/index.js';
 import { createPolicyEngine } from '../../src/policy/index.js';
 import { runCli } from '../replicate/sidecar-process.js';
+import { tamper } from '../support/entries.js';
 import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { ensureOpa, repoRoot } from '../policy/opa-bundle.js';
@@ -128,4 +130,31 @@ describe('flaggate policy backtest', () => {
     expect(only.changes.map((c) => c.seq)).toEqual([first.seq]);
     expect(backtestDecisions(entries, { candidate: engine, from: '2000-01-01T00:00:00Z', to: '2000-01-02T00:00:00Z' })).toMatchObject({ decisions: 0, changed: 0 });
   });
+});
+
+describe('flaggate replay', () => {
+  it('agrees on every decision of the ledger with the bundle that made it (exit 0), and names the seq of a rewritten decision (exit 1)', async () => {
+    const ok = await runCli(['replay', '--db', db, '--bundle', committed, candidate, '--json']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const report = JSON.parse(ok.stdout);
+    expect(report).toMatchObject({ ok: true, disagreements: [] });
+    expect(report.agreed).toBe(report.decisions);
+    expect(report.decisions).toBeGreaterThanOrEqual(20);
+
+    // A copy where one qa decision now says the actor was an auditor: the recorded allow no longer follows.
+    const copy = join(work.dir, 'tampered.sqlite');
+    const live = new Database(db, { readonly: true });
+    await live.backup(copy);
+    live.close();
+    const victim = [...readLedgerEntries(copy)].find((e) => e.entry_type === 'change.decision' && e.actor.id === 'quinn')!;
+    expect(tamper(copy, "UPDATE audit_entries SET body = replace(body, '\"roles\":[\"qa\"]', '\"roles\":[\"auditor\"]') WHERE seq = ?", victim.seq)).toBe(1);
+    const refused = await runCli(['replay', '--db', copy, '--bundle', committed]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(`seq ${victim.seq}: decided_differently (recorded allow, replayed deny)`);
+
+    // Without the bundle that made them, decisions cannot be vouched for.
+    const missing = await runCli(['replay', '--db', db, '--bundle', candidate, '--json']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout).disagreements[0]).toMatchObject({ kind: 'bundle_missing' });
+  }, 60_000);
 });
