@@ -21,6 +21,9 @@ import { rotateKeys, type KeyKind } from './rotate-keys.js';
 import { backupLedger } from './backup-ledger.js';
 import { restoreFromPostgres } from './restore-ledger.js';
 import { requestDrift, type DriftRequest } from './drift/index.js';
+import { createPolicyEngine, loadBundleTrust, type PolicyEngine } from './policy/index.js';
+import { backtestDecisions, formatBacktest, readLedgerEntries, replayDecisions } from './backtest/index.js';
+import { readPolicyBundle } from './policy/index.js';
 
 const program = new Command()
   .name('flaggate')
@@ -157,6 +160,83 @@ program
       ...(opts.tsaTrust ? { tsaTrustPem: readFileSync(resolve(opts.tsaTrust), 'utf8') } : {}),
     });
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    process.exitCode = report.ok ? 0 : 1;
+  });
+
+const policyCommand = program.command('policy').description('policy bundles');
+
+policyCommand
+  .command('verify')
+  .description("verify a bundle's signature as the sidecar does before loading it; exit 1 when it is refused")
+  .argument('<bundle>', 'the bundle (tar.gz, from opa build --signing-key)')
+  .option('--key <file...>', 'PEM public key or JWKS files to trust (default: policy.verificationKey of the configuration)')
+  .option('--key-id <id>', 'the key id of a single PEM key', 'default')
+  .option('--scope <scope>', 'the scope the signature must carry')
+  .option('--exclude <pattern...>', 'bundle paths left unverified (filepath.Match patterns)')
+  .action(async (bundle: string, opts: { key?: string[]; keyId: string; scope?: string; exclude?: string[] }) => {
+    const config = loadConfig({
+      overrides: {
+        ...(opts.key ? { 'policy.verificationKey': opts.key.map((k) => resolve(k)), 'policy.verificationKeyId': opts.keyId } : {}),
+        ...(opts.scope ? { 'policy.verificationScope': opts.scope } : {}),
+        ...(opts.exclude ? { 'policy.verificationExclude': opts.exclude } : {}),
+      },
+    });
+    // Verifying without a key would prove nothing: production's rule applies here whatever the mode.
+    const trust = await loadBundleTrust(config.policy, 'production');
+    try {
+      const b = await readPolicyBundle(resolve(bundle), { trust });
+      process.stdout.write(JSON.stringify({ ok: true, revision: b.revision, sha256: b.sha256, signer: b.signer }, null, 2) + '\n');
+    } catch (err) {
+      if (!(err instanceof FlaggateError)) throw err;
+      process.stdout.write(JSON.stringify({ ok: false, code: err.code, message: err.message, details: err.details }, null, 2) + '\n');
+      process.exitCode = 1;
+    }
+  });
+
+policyCommand
+  .command('backtest')
+  .description('run the recorded decisions of a period through a candidate bundle and show what would change; exit 0 either way')
+  .requiredOption('--db <path>', 'the ledger file')
+  .requiredOption('--bundle <file>', 'the candidate bundle')
+  .option('--baseline <file>', 'the bundle that was active: entries it does not reproduce are listed apart')
+  .option('--from <iso>', 'first decision time (inclusive)', (v) => isoArg(v, '--from'))
+  .option('--to <iso>', 'last decision time (exclusive)', (v) => isoArg(v, '--to'))
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { db: string; bundle: string; baseline?: string; from?: string; to?: string; json?: boolean }) => {
+    const candidate = await createPolicyEngine({ bundlePath: resolve(opts.bundle) });
+    const baseline = opts.baseline ? await createPolicyEngine({ bundlePath: resolve(opts.baseline) }) : undefined;
+    const report = backtestDecisions(readLedgerEntries(resolve(opts.db)), {
+      candidate,
+      ...(baseline ? { baseline } : {}),
+      ...(opts.from ? { from: opts.from } : {}),
+      ...(opts.to ? { to: opts.to } : {}),
+    });
+    process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatBacktest(report));
+  });
+
+program
+  .command('replay')
+  .description('re-evaluate recorded decisions with the bundles that made them; exit 1 naming each seq that disagrees')
+  .requiredOption('--db <path>', 'the ledger file')
+  .requiredOption('--bundle <file...>', 'the bundles that were active (each matched to entries by its sha256)')
+  .option('--from <seq>', 'first seq', positiveInt)
+  .option('--to <seq>', 'last seq', positiveInt)
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { db: string; bundle: string[]; from?: number; to?: number; json?: boolean }) => {
+    const bundles = new Map<string, PolicyEngine>();
+    for (const file of opts.bundle) {
+      const engine = await createPolicyEngine({ bundlePath: resolve(file) });
+      bundles.set(engine.revision.sha256, engine);
+    }
+    const report = replayDecisions(readLedgerEntries(resolve(opts.db)), bundles, {
+      ...(opts.from !== undefined ? { fromSeq: opts.from } : {}),
+      ...(opts.to !== undefined ? { toSeq: opts.to } : {}),
+    });
+    if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else {
+      process.stdout.write(`${report.decisions} decisions replayed, ${report.agreed} agree, ${report.disagreements.length} disagree\n`);
+      for (const d of report.disagreements) process.stdout.write(`seq ${d.seq}: ${d.kind} (recorded ${d.recorded.allow ? 'allow' : 'deny'}${d.replayed ? `, replayed ${d.replayed.allow ? 'allow' : 'deny'}` : ''})\n`);
+    }
     process.exitCode = report.ok ? 0 : 1;
   });
 

@@ -29,6 +29,14 @@ export type ErrorCode =
   | 'POLICY_RESULT_INVALID'
   | 'POLICY_EVAL_FAILED'
   | 'POLICY_BUNDLE_INVALID'
+  | 'POLICY_BUNDLE_UNSIGNED'
+  | 'POLICY_BUNDLE_SIGNATURE_INVALID'
+  | 'POLICY_BUNDLE_ALG_NOT_ALLOWED'
+  | 'POLICY_BUNDLE_KEY_UNKNOWN'
+  | 'POLICY_BUNDLE_KEY_EXPIRED'
+  | 'POLICY_BUNDLE_DIGEST_MISMATCH'
+  | 'POLICY_BUNDLE_FILE_UNSIGNED'
+  | 'POLICY_BUNDLE_FILE_MISSING'
   | 'AUDIT_WRITE_FAILED'
   | 'AUDIT_DISK_FULL'
   | 'AUDIT_ENTRY_UNRECORDABLE'
@@ -93,6 +101,22 @@ export const httpStatus: Record<ErrorCode, number> = {
   POLICY_RESULT_INVALID: 500,
   POLICY_EVAL_FAILED: 500,
   POLICY_BUNDLE_INVALID: 500,
+  /** A verification key is configured (always, in production) and the bundle has no /.signatures.json. */
+  POLICY_BUNDLE_UNSIGNED: 500,
+  /** A signature that does not verify with its pinned key, a malformed or multiple JWS, a scope mismatch. */
+  POLICY_BUNDLE_SIGNATURE_INVALID: 500,
+  /** `none`, HMAC or any algorithm off the allowlist, one other than the key is pinned to, or a weak file digest (MD5, SHA-1). */
+  POLICY_BUNDLE_ALG_NOT_ALLOWED: 500,
+  /** The signature names a key id no pinned key has. */
+  POLICY_BUNDLE_KEY_UNKNOWN: 500,
+  /** The signing key is past its `notAfter` (or its JWK `exp`). */
+  POLICY_BUNDLE_KEY_EXPIRED: 500,
+  /** A file changed after signing. */
+  POLICY_BUNDLE_DIGEST_MISMATCH: 500,
+  /** A file the signature does not list (added after signing). */
+  POLICY_BUNDLE_FILE_UNSIGNED: 500,
+  /** A file the signature lists is absent (removed after signing). */
+  POLICY_BUNDLE_FILE_MISSING: 500,
   AUDIT_WRITE_FAILED: 503,
   /**
    * 503 with Retry-After rather than 507: the condition is the sidecar's and passes once space

@@ -12,7 +12,8 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, resumeHeld, type Stages } from './pipeline/index.js';
 import { platformPlugin, type Platform } from './platforms/index.js';
-import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
+import { createPolicyEngine, loadBundleTrust, watchPolicyBundle, withShadowPolicy } from './policy/index.js';
+import { asFlaggateError } from './errors.js';
 import { checkPostgresLogins } from './replicate/index.js';
 import { createDriftWatcher, driftProbeFor, driftRoutes, type DriftWatcher } from './drift/index.js';
 
@@ -38,7 +39,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const logger = options.logger ?? createLogger();
   const metrics = createMetrics({ defaultMetrics: true, environments: [...config.metrics.environments, config.platform.environment] });
   await checkPostgresLogins(config, logger); // a sidecar that could write another's chain does not start
-  const { policy, policyWatch } = await openPolicy(config, metrics, logger);
+  const { policy, active, shadowed, policyWatch } = await openPolicy(config, metrics, logger);
   const { identify } = createIdentify({ identity: config.identity, dataDir: config.dataDir, tokenBytes: config.limits.tokenBytes, clock });
   const platform = await openPlatform(config, logger);
   const evidence = await openEvidence(config, { clock, logger, metrics });
@@ -63,7 +64,9 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     onError: (error) => (metrics.errors.inc({ code: error.code }), errorReply(error)),
   });
   const controlApp = createControlApp({
-    clock, logger, metrics, identify, policy,
+    clock, logger, metrics, identify,
+    policy: active,
+    ...(shadowed ? { shadow: shadowed.shadowReport } : {}),
     ...(config.metrics.bearerToken ? { metricsToken: config.metrics.bearerToken } : {}),
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
     ...(drift ? { drift: (authorize: Parameters<typeof driftRoutes>[1]) => driftRoutes(drift, authorize, () => policy.revision) } : {}),
@@ -104,19 +107,31 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   };
 }
 
+/**
+ * The policy engine: with pinned bundle keys only a bundle that verifies loads, now and on every
+ * reload; a shadow bundle, when configured, decides beside the active one (only the active counts).
+ */
 async function openPolicy(config: Readonly<Config>, metrics: Metrics, logger: Logger) {
-  const policy = await createPolicyEngine({ bundlePath: config.policy.bundle! });
+  const trust = await loadBundleTrust(config.policy, config.mode);
+  const active = await createPolicyEngine({ bundlePath: config.policy.bundle!, trust });
+  const shadowed = config.policy.shadow
+    ? withShadowPolicy(active, await createPolicyEngine({ bundlePath: config.policy.shadow, trust }), {
+        onDisagreement: (d) => metrics.policyShadowDisagreements.inc({ kind: d.kind }),
+      })
+    : undefined;
+  const policy = shadowed ?? active;
   const policyWatch = watchPolicyBundle({
     engine: policy,
     bundlePath: config.policy.bundle!,
     ...(config.policy.watchIntervalMs ? { intervalMs: config.policy.watchIntervalMs } : {}),
     onReload: (r) => {
       metrics.policyReloads.inc({ result: r.ok ? 'loaded' : 'refused' });
+      if (!r.ok) metrics.policyBundleRefusals.inc({ code: asFlaggateError(r.error).code });
       if (r.ok) logger.info('policy bundle reloaded', { revision: r.revision, sha256: r.sha256 });
       else logger.error('policy bundle refused; the running policy stays', { error: String(r.error) });
     },
   });
-  return { policy, policyWatch };
+  return { policy, active, shadowed, policyWatch };
 }
 
 async function openPlatform(config: Readonly<Config>, logger: Logger): Promise<Platform> {

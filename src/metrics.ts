@@ -13,6 +13,8 @@ export const metricNames = {
   replicateDeliverySeconds: 'flaggate_replicate_delivery_duration_seconds',
   timestampFailures: 'flaggate_timestamp_failures_total',
   policyReloads: 'flaggate_policy_reloads_total',
+  policyBundleRefusals: 'flaggate_policy_bundle_refusals_total',
+  policyShadowDisagreements: 'flaggate_policy_shadow_disagreements_total',
   uncoveredEntries: 'flaggate_timestamp_uncovered_entries',
   outOfHoursChanges: 'flaggate_out_of_hours_critical_changes_total',
   driftDetected: 'flaggate_drift_detected_total',
@@ -37,6 +39,10 @@ export interface Metrics {
   replicateDeliverySeconds: Histogram<'sink'>;
   /** Policy bundle hot reloads, by result (loaded | refused). */
   policyReloads: Counter<'result'>;
+  /** Bundles refused on reload, by error code (unsigned, a digest mismatch, an unknown key …); the running one stays. */
+  policyBundleRefusals: Counter<'code'>;
+  /** Shadow decisions that differ from the active ones, by kind (newly_denied, newly_allowed, approvals_changed, shadow_error). */
+  policyShadowDisagreements: Counter<'kind'>;
   /** Stamps that failed; an alert should fire on any increase. */
   timestampFailures: Counter;
   /** Entries no RFC 3161 token covers yet (0 when coverage is current). */
@@ -150,6 +156,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: metricNames.policyReloads,
       help: 'Policy bundle hot reloads, by result: loaded, or refused (the running policy stays).',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    policyBundleRefusals: new Counter({
+      name: metricNames.policyBundleRefusals,
+      help: 'Policy bundles refused on reload, by error code; the running policy stays.',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    policyShadowDisagreements: new Counter({
+      name: metricNames.policyShadowDisagreements,
+      help: 'Decisions of the shadow policy bundle that differ from the active one, by kind.',
+      labelNames: ['kind'],
       registers: [registry],
     }),
     timestampFailures: new Counter({

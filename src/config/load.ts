@@ -20,6 +20,8 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_TARGET_TOKEN', ['platform', 'targetToken']],
   ['FLAGGATE_ENVIRONMENT', ['platform', 'environment']],
   ['FLAGGATE_POLICY_BUNDLE', ['policy', 'bundle']],
+  ['FLAGGATE_POLICY_VERIFICATION_KEY', ['policy', 'verificationKey']],
+  ['FLAGGATE_POLICY_SHADOW', ['policy', 'shadow']],
   ['FLAGGATE_CHAIN_ID', ['audit', 'chainId']],
   ['FLAGGATE_TIMESTAMP_MODE', ['timestamp', 'mode']],
   ['FLAGGATE_OIDC_ISSUER', ['identity', 'issuer']],
@@ -126,6 +128,8 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, unkn
   for (const issuer of config.approvals.issuers) if (issuer.jwksFile) issuer.jwksFile = resolve(cwd, issuer.jwksFile);
   config.platform = platformPlugin(config.platform.name).resolve(config.platform, inData);
   config.policy.bundle = resolve(cwd, config.policy.bundle ?? defaultBundlePath());
+  if (config.policy.shadow) config.policy.shadow = resolve(cwd, config.policy.shadow);
+  config.policy.verificationKey = config.policy.verificationKey?.map((k) => (typeof k === 'string' ? resolve(cwd, k) : { ...k, file: resolve(cwd, k.file) }));
   for (const sink of config.replicate.sinks) if (sink.type === 'jsonl') sink.path = inData(sink.path);
   return deepFreeze(config);
 }

@@ -4,6 +4,18 @@ import { platformPlugin, platformPlugins } from '../platforms/index.js';
 const port = z.coerce.number().int().min(0).max(65535);
 const chainId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
 
+/** Signature algorithms a bundle key may use: no `none`, no HMAC (a public key is not a secret). */
+export const bundleSignatureAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+const verificationKeyEntry = z.strictObject({
+  file: z.string().min(1),
+  keyId: z.string().min(1).optional(),
+  algorithm: z.enum(bundleSignatureAlgorithms).optional(),
+  scope: z.string().min(1).optional(),
+  /** After this instant the key verifies nothing (a retired signing key). */
+  notAfter: z.iso.datetime({ offset: true }).optional(),
+});
+
 export const sinkSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('jsonl'),
@@ -160,6 +172,28 @@ export const configSchema = z
         bundle: z.string().min(1).optional(),
         /** How often the bundle file is checked for a new version (hot reload). */
         watchIntervalMs: z.coerce.number().int().min(50).max(3_600_000).default(2000),
+        /**
+         * Keys that sign bundles (`opa build --signing-key`): PEM public key files or JWKS files, or
+         * `{ file, keyId, algorithm, scope, notAfter }` entries; several for rotation. When set, in
+         * any mode, only bundles that verify load; production mode requires one.
+         */
+        verificationKey: z
+          .preprocess(
+            (v) => (typeof v === 'string' ? v.split(',').map((f) => f.trim()).filter((f) => f !== '') : v),
+            z.array(z.union([z.string().min(1), verificationKeyEntry])).min(1),
+          )
+          .optional(),
+        /** The key id of a PEM file given by path alone: OPA's default, which `opa build` writes as `kid`. */
+        verificationKeyId: z.string().min(1).default('default'),
+        /** The `scope` a signature must carry when its key sets none (OPA's `scope`). */
+        verificationScope: z.string().min(1).optional(),
+        /**
+         * A candidate bundle decided beside the active one on every input; only the active decision
+         * counts. Disagreements are counted and listed at /v1/policy/shadow. Verified like the active one.
+         */
+        shadow: z.string().min(1).optional(),
+        /** Bundle paths left out of verification (OPA's `exclude_files`, `filepath.Match` patterns); never the files flaggate loads. */
+        verificationExclude: z.array(z.string().min(1)).default([]),
       })
       .prefault({}),
     audit: z

@@ -45,6 +45,8 @@ export interface ControlDeps {
   console?: (control: ConsoleControl) => express.Router;
   /** `/v1/drift`: drift findings, checks on demand and acknowledgements, given the route guard. */
   drift?: (authorize: (action: string) => RequestHandler) => express.Router;
+  /** `/v1/policy/shadow`: the shadow bundle's disagreements with the active one, when one runs. */
+  shadow?: () => unknown;
   /** Each named check must pass for /readyz to answer 200. */
   readiness(): Promise<Record<string, { ok: boolean; code?: ErrorCode; detail?: string }>>;
 }
@@ -102,6 +104,11 @@ export function createControlApp(deps: ControlDeps): express.Express {
     const entries = deps.audit.entriesAfter(after, limit);
     const last = entries[entries.length - 1];
     res.json({ entries, next_after: entries.length === limit && last ? last.seq : null, head: deps.audit.head() });
+  });
+
+  app.get('/v1/policy/shadow', authorize('audit.read'), (_req, res) => {
+    if (!deps.shadow) throw new FlaggateError('CONTROL_NOT_FOUND', 'no shadow policy is configured (policy.shadow)');
+    res.json(deps.shadow());
   });
 
   // Public by design: an auditor must be able to fetch the keys without trusting anyone's token.

@@ -4,6 +4,8 @@ import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { z } from 'zod';
 import { FlaggateError } from '../errors.js';
+import { verifyBundleSignature, type BundleSigner } from './bundle-signature.js';
+import type { BundleTrust } from './bundle-trust.js';
 
 /** The entrypoint every flaggate bundle must compile: package `flaggate.authz`, rule `decision`. */
 export const DECISION_ENTRYPOINT = 'flaggate/authz/decision';
@@ -32,19 +34,27 @@ export interface PolicyBundle {
   manifest: BundleManifest;
   /** The manifest's revision. */
   revision: string;
-  /** SHA-256 of the tarball's bytes, hex. */
+  /** SHA-256 of the tarball's bytes, hex: the very bytes that were verified and loaded. */
   sha256: string;
+  /** The pinned key that signed it; absent when no verification key is configured (development). */
+  signer?: BundleSigner;
 }
 
-const wanted = { 'policy.wasm': bundleLimits.wasm, 'data.json': bundleLimits.data, '.manifest': bundleLimits.manifest };
-type WantedName = keyof typeof wanted;
+/** How a bundle is read: with `trust`, only a bundle whose signature verifies against it loads. */
+export interface ReadBundleOptions {
+  trust?: BundleTrust | undefined;
+  /** For key expiry; the current time by default. */
+  now?: Date;
+}
+
+const wanted: Record<string, number> = { 'policy.wasm': bundleLimits.wasm, 'data.json': bundleLimits.data, '.manifest': bundleLimits.manifest };
 
 function invalid(message: string, cause?: unknown): FlaggateError {
   return new FlaggateError('POLICY_BUNDLE_INVALID', `policy bundle invalid: ${message}`, cause === undefined ? {} : { cause });
 }
 
 /** Reads and parses the bundle at `path`; throws POLICY_BUNDLE_INVALID when it is missing, too large or malformed. */
-export async function readPolicyBundle(path: string): Promise<PolicyBundle> {
+export async function readPolicyBundle(path: string, options: ReadBundleOptions = {}): Promise<PolicyBundle> {
   let bytes: Buffer;
   try {
     const info = await stat(path);
@@ -55,11 +65,11 @@ export async function readPolicyBundle(path: string): Promise<PolicyBundle> {
     if (err instanceof FlaggateError) throw err;
     throw invalid(`cannot read ${path}`, err);
   }
-  return parsePolicyBundle(bytes);
+  return parsePolicyBundle(bytes, options);
 }
 
 /** Parses a gzipped OPA bundle held in memory; the same checks as `readPolicyBundle`. */
-export async function parsePolicyBundle(bytes: Buffer): Promise<PolicyBundle> {
+export async function parsePolicyBundle(bytes: Buffer, options: ReadBundleOptions = {}): Promise<PolicyBundle> {
   if (bytes.length > bundleLimits.tarball) throw invalid(`larger than ${bundleLimits.tarball} bytes`);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   let tarBytes: Buffer;
@@ -69,6 +79,8 @@ export async function parsePolicyBundle(bytes: Buffer): Promise<PolicyBundle> {
     throw invalid('not a gzip stream within the size limit', err);
   }
   const files = await untar(tarBytes);
+  // Verified before anything is read from the files, on the same bytes that are then loaded.
+  const signer = options.trust ? await verifyBundleSignature(files, options.trust, options.now) : undefined;
 
   const manifestText = files.get('.manifest');
   const wasm = files.get('policy.wasm');
@@ -85,7 +97,9 @@ export async function parsePolicyBundle(bytes: Buffer): Promise<PolicyBundle> {
   const data = parseJson(dataText, 'data.json');
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid('/data.json is not a JSON object');
 
-  return { wasm, data: data as Record<string, unknown>, manifest: manifest.data, revision: manifest.data.revision, sha256 };
+  const bundle: PolicyBundle = { wasm, data: data as Record<string, unknown>, manifest: manifest.data, revision: manifest.data.revision, sha256 };
+  if (signer) bundle.signer = signer;
+  return bundle;
 }
 
 function isWasm(bytes: Uint8Array): boolean {
@@ -100,9 +114,13 @@ function parseJson(bytes: Buffer, name: string): unknown {
   }
 }
 
-/** Collects the wanted regular files from an uncompressed tar; any warning, duplicate or oversize entry is fatal. */
-async function untar(tarBytes: Buffer): Promise<Map<WantedName, Buffer>> {
-  const files = new Map<WantedName, Buffer>();
+/**
+ * Collects every regular file of an uncompressed tar by its path without the leading `/`: a
+ * signature covers all of them. Any warning, duplicate path, `..` segment, link or device entry,
+ * or an oversize file flaggate reads is fatal; directory entries carry nothing and are skipped.
+ */
+async function untar(tarBytes: Buffer): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
   let failure: FlaggateError | undefined;
   const fail = (err: FlaggateError) => {
     failure ??= err;
@@ -113,21 +131,22 @@ async function untar(tarBytes: Buffer): Promise<Map<WantedName, Buffer>> {
       strict: true,
       onReadEntry(entry: ReadEntry) {
         const name = entry.path.replace(/^\.?\//, '');
-        if (!Object.hasOwn(wanted, name)) {
+        const limit = wanted[name];
+        if (entry.type === 'Directory') {
           entry.resume();
           return;
         }
-        const key = name as WantedName;
-        if (entry.type !== 'File' && entry.type !== 'OldFile') fail(invalid(`/${key} is not a regular file`));
-        else if (files.has(key)) fail(invalid(`/${key} appears twice`));
-        else if ((entry.size ?? 0) > wanted[key]) fail(invalid(`/${key} is larger than ${wanted[key]} bytes`));
+        if (entry.type !== 'File' && entry.type !== 'OldFile') fail(invalid(`/${name} is not a regular file`));
+        else if (name === '' || name.split('/').some((seg) => seg === '..' || seg === '.' || seg === '')) fail(invalid(`/${name} is not a plain path`));
+        else if (files.has(name)) fail(invalid(`/${name} appears twice`));
+        else if (limit !== undefined && (entry.size ?? 0) > limit) fail(invalid(`/${name} is larger than ${limit} bytes`));
         if (failure) {
           entry.resume();
           return;
         }
         const chunks: Buffer[] = [];
         entry.on('data', (chunk: Buffer) => chunks.push(chunk));
-        entry.on('end', () => files.set(key, Buffer.concat(chunks)));
+        entry.on('end', () => files.set(name, Buffer.concat(chunks)));
       },
     });
     parser.on('error', (err: unknown) => fail(invalid('malformed tar archive', err)));

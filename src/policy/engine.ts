@@ -2,6 +2,8 @@ import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { z } from 'zod';
 import { FlaggateError } from '../errors.js';
 import { DECISION_ENTRYPOINT, readPolicyBundle } from './bundle.js';
+import type { BundleSigner } from './bundle-signature.js';
+import type { BundleTrust } from './bundle-trust.js';
 import type { Decision, PolicyInput, PolicyRevision } from './decision.js';
 
 /** Evaluates policy inputs on one loaded bundle at a time. */
@@ -10,12 +12,16 @@ export interface PolicyEngine {
   decide(input: PolicyInput): Decision;
   /** The bundle that makes decisions now. */
   readonly revision: PolicyRevision;
+  /** The pinned key that signed the running bundle; undefined when no key is configured. */
+  readonly signer?: BundleSigner | undefined;
   /** Loads the bundle again from its path and swaps it in only if it loads and validates; else throws and keeps the old one. */
   reload(): Promise<void>;
 }
 
 export interface PolicyEngineOptions {
   bundlePath: string;
+  /** Pinned signing keys (`loadBundleTrust`): when given, at start-up and on every reload only a bundle that verifies loads. */
+  trust?: BundleTrust | undefined;
 }
 
 /** The decision exactly as the Rego entrypoint must return it; anything else fails closed. */
@@ -48,10 +54,12 @@ const PROBE_INPUT: PolicyInput = {
 interface Loaded {
   policy: LoadedPolicy;
   revision: PolicyRevision;
+  signer: BundleSigner | undefined;
 }
 
-async function load(bundlePath: string): Promise<Loaded> {
-  const bundle = await readPolicyBundle(bundlePath);
+async function load(bundlePath: string, trust: BundleTrust | undefined): Promise<Loaded> {
+  // One read: the digest, the signature check and the loaded policy all come from the same bytes.
+  const bundle = await readPolicyBundle(bundlePath, { trust });
   const revision = Object.freeze({ revision: bundle.revision, sha256: bundle.sha256 });
   let policy: LoadedPolicy;
   try {
@@ -69,7 +77,7 @@ async function load(bundlePath: string): Promise<Loaded> {
       details: { ...revision },
     });
   }
-  const loaded = { policy, revision };
+  const loaded = { policy, revision, signer: bundle.signer };
   try {
     evaluate(loaded, PROBE_INPUT);
   } catch (err) {
@@ -81,7 +89,7 @@ async function load(bundlePath: string): Promise<Loaded> {
   return loaded;
 }
 
-function evaluate({ policy, revision }: Loaded, input: PolicyInput): Decision {
+function evaluate({ policy, revision }: Pick<Loaded, 'policy' | 'revision'>, input: PolicyInput): Decision {
   let resultSet: unknown;
   try {
     resultSet = policy.evaluate(input, DECISION_ENTRYPOINT);
@@ -127,8 +135,8 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
   if (typeof options?.bundlePath !== 'string' || options.bundlePath === '') {
     throw new TypeError('createPolicyEngine: bundlePath must be a non-empty string');
   }
-  const { bundlePath } = options;
-  let current = await load(bundlePath);
+  const { bundlePath, trust } = options;
+  let current = await load(bundlePath, trust);
   let reloading: Promise<void> = Promise.resolve();
 
   return {
@@ -136,10 +144,13 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
     get revision() {
       return current.revision;
     },
+    get signer() {
+      return current.signer;
+    },
     reload() {
       // Serialized, so two reloads cannot finish out of order; a failed one leaves `current` untouched.
       const next = reloading.then(async () => {
-        current = await load(bundlePath);
+        current = await load(bundlePath, trust);
       });
       reloading = next.catch(() => undefined);
       return next;

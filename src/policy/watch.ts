@@ -10,13 +10,14 @@ export function watchPolicyBundle(o: {
   engine: PolicyEngine;
   bundlePath: string;
   intervalMs?: number;
-  onReload(result: { ok: true; revision: string; sha256: string } | { ok: false; error: unknown }): void;
+  onReload(result: { ok: true; revision: string; sha256: string; keyId?: string } | { ok: false; error: unknown }): void;
 }): { reloadNow(): Promise<void>; close(): void } {
   const reloadNow = async () => {
     const before = o.engine.revision.sha256;
     try {
       await o.engine.reload();
-      if (o.engine.revision.sha256 !== before) o.onReload({ ok: true, ...o.engine.revision });
+      const keyId = o.engine.signer?.keyId;
+      if (o.engine.revision.sha256 !== before) o.onReload({ ok: true, ...o.engine.revision, ...(keyId ? { keyId } : {}) });
     } catch (error) {
       o.onReload({ ok: false, error });
     }

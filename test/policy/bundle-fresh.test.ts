@@ -65,3 +65,34 @@ describe('build-policies --check', () => {
     expect(r.output).toContain('missing or unreadable');
   });
 });
+
+describe('build-policies signing', () => {
+  it('signs with opa build: the real opa verifies it with the public key, flaggate too, and --check stays fresh', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { readPolicyBundle } = await import('../../src/policy/bundle.js');
+    const { loadBundleTrust } = await import('../../src/policy/index.js');
+    const { loadConfig } = await import('../../src/config/index.js');
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const key = join(dir, 'ci-key.pem');
+    const pub = join(dir, 'ci-key.pub.pem');
+    writeFileSync(key, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(pub, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+    const out = join(dir, 'signed.tar.gz');
+    const built = spawnSync(process.execPath, [script, '--bundle', out, '--signing-key', key], { cwd: repoRoot, encoding: 'utf8' });
+    expect(built.stdout).toContain('signed RS256');
+
+    const opa = (verificationKey: string) =>
+      spawnSync('bash', [join(repoRoot, 'scripts', 'opa.sh'), 'build', '-b', out, '--verification-key', verificationKey, '-o', join(dir, 'reverified.tar.gz')], { encoding: 'utf8' });
+    expect(opa(pub).status).toBe(0);
+    // The real opa refuses it under another key: the check above is not vacuous.
+    const other = join(dir, 'other.pub.pem');
+    writeFileSync(other, generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }));
+    const refused = opa(other);
+    expect(refused.status).toBe(1);
+    expect(`${refused.stdout}${refused.stderr}`).toContain('failed to verify JWT signature');
+
+    const config = loadConfig({ env: {}, overrides: { 'policy.verificationKey': pub } });
+    await expect(readPolicyBundle(out, { trust: await loadBundleTrust(config.policy, 'production') })).resolves.toMatchObject({ signer: { keyId: 'default', algorithm: 'RS256' } });
+    expect(check('--bundle', out).status).toBe(0);
+  }, 60_000);
+});

@@ -26,3 +26,27 @@ export function buildTinyBundle(dir: string, opts: { rego: string; data?: unknow
 
 /** The repository root, for scripts and committed bundles. */
 export const repoRoot = root;
+
+/**
+ * Builds and signs a WASM bundle with the real opa CLI (`opa build -b . --signing-key … --signing-alg …`),
+ * from inline Rego; `claims` go to `--claims-file` (a `keyid` or `scope` claim). Returns the tarball's path.
+ */
+export function buildSignedBundle(
+  dir: string,
+  opts: { rego: string; data?: unknown; revision: string; signingKey: string; alg: string; claims?: Record<string, unknown> },
+): string {
+  const src = join(dir, 'src');
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, 'policy.rego'), opts.rego);
+  writeFileSync(join(src, 'data.json'), JSON.stringify(opts.data ?? {}));
+  const out = join(dir, 'bundle.tar.gz');
+  const claims = opts.claims ? ['--claims-file', join(dir, 'claims.json')] : [];
+  if (opts.claims) writeFileSync(join(dir, 'claims.json'), JSON.stringify(opts.claims));
+  execFileSync(
+    'bash',
+    [join(root, 'scripts', 'opa.sh'), 'build', '-b', '.', '-t', 'wasm', '-e', 'flaggate/authz/decision', '--revision', opts.revision,
+      '--signing-key', opts.signingKey, '--signing-alg', opts.alg, ...claims, '-o', out],
+    { cwd: src, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  return out;
+}
