@@ -15,6 +15,7 @@ import { createAttemptLimiter, createProxyApp } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, type Stages } from './pipeline.js';
+import { ensurePrivateDir } from './private-path.js';
 import { createPolicyEngine, watchPolicyBundle } from './policy/index.js';
 import { createTimestamper, verifyCoverage, type Timestamper } from './timestamp/index.js';
 import { compareWithUpstream, createCheckpointPublisher, createReplicator, createSinks } from './replicate/index.js';
@@ -38,6 +39,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
   const metrics = createMetrics({ defaultMetrics: true });
+  ensurePrivateDir(config.dataDir); // held request bodies, headers and keys live here
 
   const policy = await createPolicyEngine({ bundlePath: config.policy.bundle! });
   const policyWatch = watchPolicyBundle({

@@ -11,6 +11,7 @@ import type { AuditEntry, AuditEntryBody, NewEntry, StoredRow } from './entry.js
 import { GENESIS_HASH } from './entry.js';
 import type { Checkpoint } from './checkpoint.js';
 import { chainHash } from './hash-entry.js';
+import { ensurePrivateFile, tightenFiles } from '../private-path.js';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS audit_entries (
@@ -69,9 +70,13 @@ export interface Ledger {
  * UPDATE and DELETE. A file already bound to another chain id is refused (one file, one chain).
  */
 export function openLedger(options: { path: string; chainId: string; clock: Clock }): Ledger {
-  mkdirSync(dirname(options.path), { recursive: true });
+  mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+  // The file holds held request bodies and headers: 0600 whatever the umask (SQLite gives the
+  // -wal and -shm files the database file's mode; ones left by an older run are tightened).
+  ensurePrivateFile(options.path);
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
+  tightenFiles(`${options.path}-wal`, `${options.path}-shm`);
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(schema);

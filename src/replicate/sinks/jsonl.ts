@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { AuditEntry } from '../../audit/entry.js';
 import { canonicalJson } from '../../audit/canonical.js';
 import type { Sink } from '../sink.js';
+import { tightenFiles } from '../../private-path.js';
 
 const tailWindow = 64 * 1024;
 
@@ -11,11 +12,13 @@ const tailWindow = 64 * 1024;
  * acknowledging. Idempotent by seq: on open it reads its own last line to know what it holds.
  */
 export function createJsonlSink(options: { name: string; path: string; required: boolean }): Sink {
-  mkdirSync(dirname(options.path), { recursive: true });
-  const fd = openSync(options.path, 'a+', 0o640);
+  mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+  // Entries carry previous and new states, reasons and actors: owner-only whatever the umask.
+  const fd = openSync(options.path, 'a+', 0o600);
   let lastSeq = lastSeqInFile(fd);
   const checkpointPath = options.path.replace(/(\.jsonl)?$/, '.checkpoints.jsonl');
-  let cpFd: number | undefined = existsSync(checkpointPath) ? openSync(checkpointPath, 'a+', 0o640) : undefined;
+  tightenFiles(options.path, checkpointPath);
+  let cpFd: number | undefined = existsSync(checkpointPath) ? openSync(checkpointPath, 'a+', 0o600) : undefined;
   let lastCheckpointSeq = cpFd === undefined ? 0 : lastSeqInFile(cpFd);
 
   return {
@@ -36,7 +39,7 @@ export function createJsonlSink(options: { name: string; path: string; required:
       // Checkpoints go to a sibling file, so the entry stream stays one record type for shippers.
       const fresh = checkpoints.filter((c) => c.seq > lastCheckpointSeq);
       if (fresh.length === 0) return;
-      cpFd ??= openSync(checkpointPath, 'a+', 0o640);
+      cpFd ??= openSync(checkpointPath, 'a+', 0o600);
       const bytes = Buffer.from(fresh.map((c) => canonicalJson(c) + '\n').join(''), 'utf8');
       let written = 0;
       while (written < bytes.length) written += writeSync(cpFd, bytes, written);
