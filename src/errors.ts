@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'REPLICATE_UNACKED'
   | 'FORWARD_PLATFORM_UNREACHABLE'
   | 'FORWARD_FAILED'
+  | 'FORWARD_CONFLICT'
   | 'TIMESTAMP_INVALID'
   | 'TIMESTAMP_UNAVAILABLE'
   | 'CHANGE_NOT_FOUND'
@@ -78,6 +79,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   REPLICATE_UNACKED: 503,
   FORWARD_PLATFORM_UNREACHABLE: 502,
   FORWARD_FAILED: 502,
+  /** The flag's state at apply time is not the previous state the decision was made on: not applied. */
+  FORWARD_CONFLICT: 409,
   TIMESTAMP_INVALID: 502,
   TIMESTAMP_UNAVAILABLE: 503,
   CHANGE_NOT_FOUND: 404,

@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FlagChange } from '../../src/adapters/adapter.js';
@@ -8,6 +8,7 @@ import { rawRequest } from '../support/raw-request.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const off: FlagDefinition = { state: 'DISABLED', variants: { on: true, off: false }, defaultVariant: 'off' };
+const on: FlagDefinition = { ...off, state: 'ENABLED' };
 
 function enable(previousState: unknown): FlagChange {
   return {
@@ -72,5 +73,37 @@ describe('createFlagdFileForwarder', () => {
     await createFlagdFileForwarder({ path })(req, enable(off));
     expect(readFlagFile(path).flags['checkout.new-flow']!.state).toBe('ENABLED');
     expect(mode(path)).toBe(fileMode);
+  });
+
+  it('rejects a change whose recorded previous state is no longer the flag state, as FORWARD_CONFLICT, leaving the file as it is', async () => {
+    const path = join(tmp.dir, 'flags.json');
+    writeFileSync(path, fileText(on));
+    const before = readFileSync(path, 'utf8');
+    // Decided on "disabled → enabled", but another change already moved the flag.
+    const disable: FlagChange = { ...enable(off), action: 'flag.disable', newState: { state: 'DISABLED' } };
+    await expect(createFlagdFileForwarder({ path })(req, { ...disable, previousState: { ...off, defaultVariant: 'on' } })).rejects.toMatchObject({ code: 'FORWARD_CONFLICT', status: 409 });
+    await expect(createFlagdFileForwarder({ path })(req, enable(off))).rejects.toMatchObject({ code: 'FORWARD_CONFLICT' });
+    expect(readFileSync(path, 'utf8')).toBe(before);
+  });
+
+  it('rejects a create decided on an absent flag once the flag exists', async () => {
+    const path = join(tmp.dir, 'flags.json');
+    writeFileSync(path, fileText(off));
+    const create: FlagChange = { ...enable(null), action: 'flag.create', newState: on };
+    await expect(createFlagdFileForwarder({ path })(req, create)).rejects.toMatchObject({ code: 'FORWARD_CONFLICT' });
+  });
+
+  it('applies each of many concurrent changes decided on one state at most once: the first wins, the rest conflict', async () => {
+    const path = join(tmp.dir, 'flags.json');
+    writeFileSync(path, fileText(off));
+    const forward = createFlagdFileForwarder({ path });
+    const results = await Promise.allSettled(
+      Array.from({ length: 16 }, (_, i) => forward(req, { ...enable(off), action: 'flag.update', newState: { ...on, metadata: { writer: i } } })),
+    );
+    const applied = results.filter((r) => r.status === 'fulfilled');
+    expect(applied).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(Array(15).fill('FORWARD_CONFLICT'));
+    const writer = (JSON.parse((applied[0] as PromiseFulfilledResult<{ body: Buffer }>).value.body.toString()) as { metadata: { writer: number } }).metadata.writer;
+    expect(readFlagFile(path).flags['checkout.new-flow']).toEqual({ ...on, metadata: { writer } });
   });
 });
