@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'POLICY_BUNDLE_INVALID'
   | 'AUDIT_WRITE_FAILED'
   | 'AUDIT_CHAIN_BROKEN'
+  | 'AUDIT_EXPORT_TOO_LARGE'
   | 'REPLICATE_UNACKED'
   | 'FORWARD_PLATFORM_UNREACHABLE'
   | 'FORWARD_FAILED'
@@ -76,6 +77,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   POLICY_BUNDLE_INVALID: 500,
   AUDIT_WRITE_FAILED: 503,
   AUDIT_CHAIN_BROKEN: 500,
+  /** The export package would pass `audit.exportMaxBytes`: the request must narrow its period or filters. */
+  AUDIT_EXPORT_TOO_LARGE: 422,
   REPLICATE_UNACKED: 503,
   FORWARD_PLATFORM_UNREACHABLE: 502,
   FORWARD_FAILED: 502,

@@ -178,7 +178,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       rowsAfter: ledger.rowsAfter,
       head: ledger.head,
       keys: () => keyring.jwks(),
-      exportTo: (dir, options) => exportLedger({ ledger, keyring, timestamper, clock, out: dir, ...options }),
+      exportTo: (dir, options) => exportLedger({ ledger, keyring, timestamper, clock, out: dir, maxBytes: config.audit.exportMaxBytes, ...options }),
       checkpoints: (from, to) => ledger.checkpoints(from, to),
       verify: async () => {
         await timestamper.coverHead().catch(() => undefined); // an outage shows as uncovered entries below

@@ -125,6 +125,8 @@ export const configSchema = z
         groupCommit: z.boolean().default(true),
         /** The checkpoint signing keyring (relative to dataDir). */
         keysDir: z.string().min(1).default('audit-keys'),
+        /** An export package's files (before gzip) may not pass this many bytes: AUDIT_EXPORT_TOO_LARGE. */
+        exportMaxBytes: z.coerce.number().int().positive().default(4 * 1024 ** 3),
       })
       .prefault({}),
     timestamp: z

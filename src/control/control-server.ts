@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create as createTar } from 'tar';
@@ -31,8 +33,8 @@ export interface ControlDeps {
     keys(): JSONWebKeySet;
     checkpoints(fromSeq?: number, toSeq?: number): Checkpoint[];
     verify(): Promise<VerifyReport>;
-    /** Writes an export package for a period and filters into `dir`. */
-    exportTo(dir: string, options: { from?: string; to?: string; filters: ExportFilters }): Promise<unknown>;
+    /** Writes an export package for a period and filters into `dir`; stops when `signal` aborts. */
+    exportTo(dir: string, options: { from?: string; to?: string; filters: ExportFilters; signal?: AbortSignal }): Promise<unknown>;
   };
   /** The embedded RFC 3161 TSA, served to other services when it is the one in use. */
   tsa?: { respond(tsq: Buffer): Promise<Buffer>; certificateChainPem(): string };
@@ -121,9 +123,20 @@ export function createControlApp(deps: ControlDeps): express.Express {
     });
   }
 
-  // The export package as a gzipped tar of the folder `flaggate verify-export` checks.
+  // The export package as a gzipped tar of the folder `flaggate verify-export` checks. A worker
+  // writes the folder; it is streamed with backpressure (gzip on the thread pool) and removed when
+  // the response closes, whether it finished, failed or the client went away.
   app.get('/v1/audit/export', authorize('audit.export'), async (req, res, next) => {
     const dir = mkdtempSync(join(tmpdir(), 'flaggate-export-'));
+    const remove = () => rmSync(dir, { recursive: true, force: true });
+    const gone = new AbortController();
+    const streams: Array<{ destroy(): unknown }> = [];
+    let writing = true; // the worker may still create files: remove the folder once it has stopped
+    res.once('close', () => {
+      gone.abort(new Error('the client closed the export response'));
+      for (const s of streams) s.destroy();
+      if (!writing) remove();
+    });
     try {
       const filters: ExportFilters = {};
       for (const key of ['flag', 'environment', 'actor', 'action'] as const) {
@@ -132,16 +145,25 @@ export function createControlApp(deps: ControlDeps): express.Express {
       }
       const from = req.query.from === undefined ? undefined : isoParam(req.query.from, 'from');
       const to = req.query.to === undefined ? undefined : isoParam(req.query.to, 'to');
-      await deps.audit.exportTo(dir, { filters, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+      try {
+        await deps.audit.exportTo(dir, { filters, signal: gone.signal, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+      } finally {
+        writing = false;
+        if (gone.signal.aborted) remove();
+      }
+      if (gone.signal.aborted) return;
       res.setHeader('content-type', 'application/gzip');
       res.setHeader('content-disposition', `attachment; filename="flaggate-export-${deps.clock.now()}.tar.gz"`);
-      const files = readdirSync(dir).sort();
-      const stream = createTar({ gzip: true, cwd: dir, portable: true }, files);
-      stream.on('end', () => rmSync(dir, { recursive: true, force: true }));
-      stream.pipe(res);
+      const tar = createTar({ cwd: dir, portable: true }, readdirSync(dir).sort());
+      const gzip = createGzip();
+      streams.push(tar, gzip);
+      tar.on('error', (err: unknown) => gzip.destroy(err as Error));
+      tar.pipe(gzip);
+      pipeline(gzip, res).catch((err: unknown) => {
+        if (!gone.signal.aborted) deps.logger.warn('export stream failed', { error: String(err) });
+      });
     } catch (err) {
-      rmSync(dir, { recursive: true, force: true });
-      next(err);
+      if (!gone.signal.aborted) next(err);
     }
   });
 
