@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isoUtc, systemClock, type Clock } from './clock.js';
-import { openKeyring, openLedger, openLedgerReader, sealExport, signCheckpoint, writeExportInWorker, type ExportFilters, type ExportManifest, type Keyring, type Ledger } from './audit/index.js';
+import { archiveExportInWorker, openKeyring, openLedger, openLedgerReader, sealExport, signCheckpoint, writeExportInWorker, type ExportFilters, type ExportManifest, type Keyring, type Ledger } from './audit/index.js';
 import type { Timestamper } from './timestamp/index.js';
 
 /** What to export: a period (ISO, `to` exclusive), filters, and the package size cap. */
@@ -32,6 +32,17 @@ export async function exportLedger(o: ExportRequest & { ledger: Ledger; keyring:
     trust: { trustAnchorsPem: pemText(trust.trustAnchorsPem), untrustedPem: pemText(trust.untrustedPem ?? '') },
     createdAt: isoUtc(o.clock.now()),
   });
+}
+
+/**
+ * The same, packed for download: the package is written to `<dir>/package`, then packed by a
+ * worker into `<dir>/export.tar.gz` (the folder is removed); resolves with the archive's path.
+ */
+export async function exportLedgerArchive(o: Parameters<typeof exportLedger>[0]): Promise<string> {
+  await exportLedger({ ...o, out: join(o.out, 'package') });
+  const archive = join(o.out, 'export.tar.gz');
+  await archiveExportInWorker(join(o.out, 'package'), archive, o.signal);
+  return archive;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Config } from './config/schema.js';
 import { createControlApp } from './control/index.js';
 import { createFlagdFileForwarder, createHttpForwarder, type Forward } from './forward/index.js';
 import { createIdentify } from './identify/index.js';
-import { exportLedger } from './export-ledger.js';
+import { exportLedgerArchive } from './export-ledger.js';
 import { createAttemptLimiter, createProxyApp } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -178,7 +178,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
       rowsAfter: ledger.rowsAfter,
       head: ledger.head,
       keys: () => keyring.jwks(),
-      exportTo: (dir, options) => exportLedger({ ledger, keyring, timestamper, clock, out: dir, maxBytes: config.audit.exportMaxBytes, ...options }),
+      exportTo: (dir, options) => exportLedgerArchive({ ledger, keyring, timestamper, clock, out: dir, maxBytes: config.audit.exportMaxBytes, ...options }),
       checkpoints: (from, to) => ledger.checkpoints(from, to),
       verify: async () => {
         await timestamper.coverHead().catch(() => undefined); // an outage shows as uncovered entries below

@@ -20,8 +20,10 @@ export interface ExportJob {
   maxBytes: number;
 }
 
+export type ExportWorkerTask = { task: 'files'; job: ExportJob } | { task: 'archive'; dir: string; out: string };
+
 export type ExportWorkerReply =
-  | { ok: true; body: ExportBody }
+  | { ok: true; body?: ExportBody }
   | { ok: false; code?: ErrorCode; message: string; details?: Record<string, unknown>; stack?: string | undefined };
 
 /** The worker's heap caps: it reads a page at a time, so anything near them is a bug, not a big ledger; a small young generation keeps RSS low. */
@@ -32,10 +34,24 @@ const workerHeapMb = 64;
  * needs. Aborting `signal` (the client went away) terminates the worker; the caller removes `dir`.
  * Rejects with the worker's FlaggateError (AUDIT_EXPORT_TOO_LARGE) or an Error.
  */
-export function writeExportInWorker(job: ExportJob, signal?: AbortSignal): Promise<ExportBody> {
+export async function writeExportInWorker(job: ExportJob, signal?: AbortSignal): Promise<ExportBody> {
+  const { body } = await runWorker({ task: 'files', job }, signal);
+  if (!body) throw new TypeError('the export worker answered without the package body');
+  return body;
+}
+
+/**
+ * Packs a signed package folder into `out` (tar.gz) in a worker thread and removes the folder, so
+ * the server only has a file to send. Aborting `signal` terminates the worker.
+ */
+export async function archiveExportInWorker(dir: string, out: string, signal?: AbortSignal): Promise<void> {
+  await runWorker({ task: 'archive', dir, out }, signal);
+}
+
+function runWorker(task: ExportWorkerTask, signal?: AbortSignal): Promise<{ body?: ExportBody }> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
-    const worker = startWorker(job);
+    const worker = startWorker(task);
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
@@ -48,7 +64,7 @@ export function writeExportInWorker(job: ExportJob, signal?: AbortSignal): Promi
     signal?.addEventListener('abort', onAbort, { once: true });
     worker.once('message', (reply: ExportWorkerReply) =>
       settle(() => {
-        if (reply.ok) return resolve(reply.body);
+        if (reply.ok) return resolve(reply.body ? { body: reply.body } : {});
         if (reply.code) return reject(new FlaggateError(reply.code, reply.message, { details: reply.details ?? {} }));
         const err = new Error(`export worker: ${reply.message}`);
         if (reply.stack) err.stack = reply.stack;
@@ -60,8 +76,8 @@ export function writeExportInWorker(job: ExportJob, signal?: AbortSignal): Promi
   });
 }
 
-function startWorker(job: ExportJob): Worker {
-  const options = { workerData: job, resourceLimits: { maxOldGenerationSizeMb: workerHeapMb, maxYoungGenerationSizeMb: 8 } };
+function startWorker(task: ExportWorkerTask): Worker {
+  const options = { workerData: task, resourceLimits: { maxOldGenerationSizeMb: workerHeapMb, maxYoungGenerationSizeMb: 8 } };
   const ext = extname(fileURLToPath(import.meta.url));
   const entry = new URL(`./export-worker${ext}`, import.meta.url);
   if (ext === '.js') return new Worker(entry, options);

@@ -9,7 +9,7 @@ export { openLedgerReader } from './sqlite-reader.js';
 export { createCheckpointer, type Checkpointer } from './checkpointer.js';
 export { verifyLedger, type LedgerVerifyReport } from './verify-ledger.js';
 export { sealExport, writeExportFiles, type ExportBody, type ExportSource } from './export.js';
-export { writeExportInWorker, type ExportJob } from './export-in-worker.js';
+export { archiveExportInWorker, writeExportInWorker, type ExportJob } from './export-in-worker.js';
 export { verifyExport, type ExportVerifyReport, type VerifyTokens } from './verify-export.js';
 export type { ExportFilters, ExportManifest } from './export-format.js';
 export { reconcileInDoubt } from './in-doubt.js';

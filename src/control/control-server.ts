@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { create as createTar } from 'tar';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { AuditEntry, StoredRow } from '../audit/entry.js';
 import type { JSONWebKeySet } from 'jose';
@@ -33,8 +31,8 @@ export interface ControlDeps {
     keys(): JSONWebKeySet;
     checkpoints(fromSeq?: number, toSeq?: number): Checkpoint[];
     verify(): Promise<VerifyReport>;
-    /** Writes an export package for a period and filters into `dir`; stops when `signal` aborts. */
-    exportTo(dir: string, options: { from?: string; to?: string; filters: ExportFilters; signal?: AbortSignal }): Promise<unknown>;
+    /** Writes an export package for a period and filters as a tar.gz under `dir` and resolves with its path; stops when `signal` aborts. */
+    exportTo(dir: string, options: { from?: string; to?: string; filters: ExportFilters; signal?: AbortSignal }): Promise<string>;
   };
   /** The embedded RFC 3161 TSA, served to other services when it is the one in use. */
   tsa?: { respond(tsq: Buffer): Promise<Buffer>; certificateChainPem(): string };
@@ -123,18 +121,16 @@ export function createControlApp(deps: ControlDeps): express.Express {
     });
   }
 
-  // The export package as a gzipped tar of the folder `flaggate verify-export` checks. A worker
-  // writes the folder; it is streamed with backpressure (gzip on the thread pool) and removed when
-  // the response closes, whether it finished, failed or the client went away.
+  // The export package as a gzipped tar of the folder `flaggate verify-export` checks. Workers
+  // write and pack it; the server only sends a file, with backpressure, and removes it when the
+  // response closes, whether it finished, failed or the client went away.
   app.get('/v1/audit/export', authorize('audit.export'), async (req, res, next) => {
     const dir = mkdtempSync(join(tmpdir(), 'flaggate-export-'));
     const remove = () => rmSync(dir, { recursive: true, force: true });
     const gone = new AbortController();
-    const streams: Array<{ destroy(): unknown }> = [];
-    let writing = true; // the worker may still create files: remove the folder once it has stopped
+    let writing = true; // a worker may still create files: remove the folder once it has stopped
     res.once('close', () => {
       gone.abort(new Error('the client closed the export response'));
-      for (const s of streams) s.destroy();
       if (!writing) remove();
     });
     try {
@@ -145,21 +141,18 @@ export function createControlApp(deps: ControlDeps): express.Express {
       }
       const from = req.query.from === undefined ? undefined : isoParam(req.query.from, 'from');
       const to = req.query.to === undefined ? undefined : isoParam(req.query.to, 'to');
+      let archive: string;
       try {
-        await deps.audit.exportTo(dir, { filters, signal: gone.signal, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+        archive = await deps.audit.exportTo(dir, { filters, signal: gone.signal, ...(from ? { from } : {}), ...(to ? { to } : {}) });
       } finally {
         writing = false;
         if (gone.signal.aborted) remove();
       }
       if (gone.signal.aborted) return;
       res.setHeader('content-type', 'application/gzip');
+      res.setHeader('content-length', String(statSync(archive).size));
       res.setHeader('content-disposition', `attachment; filename="flaggate-export-${deps.clock.now()}.tar.gz"`);
-      const tar = createTar({ cwd: dir, portable: true }, readdirSync(dir).sort());
-      const gzip = createGzip();
-      streams.push(tar, gzip);
-      tar.on('error', (err: unknown) => gzip.destroy(err as Error));
-      tar.pipe(gzip);
-      pipeline(gzip, res).catch((err: unknown) => {
+      pipeline(createReadStream(archive), res).catch((err: unknown) => {
         if (!gone.signal.aborted) deps.logger.warn('export stream failed', { error: String(err) });
       });
     } catch (err) {
