@@ -127,10 +127,12 @@ program
   .option('--environment <env>', 'only this environment')
   .option('--actor <id>', 'only this actor')
   .option('--action <action>', 'only this action')
-  .action(async (opts: { db: string; out: string; from?: string; to?: string; flag?: string; environment?: string; actor?: string; action?: string }) => {
+  .option('--max-bytes <bytes>', 'refuse a package larger than this (default: audit.exportMaxBytes)', positiveInt)
+  .action(async (opts: { db: string; out: string; from?: string; to?: string; flag?: string; environment?: string; actor?: string; action?: string; maxBytes?: number }) => {
     const manifest = await exportLedgerFile({
       db: resolve(opts.db),
       out: resolve(opts.out),
+      maxBytes: opts.maxBytes ?? loadConfig().audit.exportMaxBytes,
       ...(opts.from ? { from: isoArg(opts.from, '--from') } : {}),
       ...(opts.to ? { to: isoArg(opts.to, '--to') } : {}),
       filters: {

@@ -42,11 +42,13 @@ export type ErrorCode =
   | 'AUDIT_ENTRY_UNRECORDABLE'
   | 'AUDIT_CHAIN_BROKEN'
   | 'AUDIT_UPSTREAM_AHEAD'
+  | 'AUDIT_EXPORT_TOO_LARGE'
   | 'REPLICATE_UNACKED'
   | 'REPLICATE_ROLE_PRIVILEGED'
   | 'REPLICATE_ROLE_UNREGISTERED'
   | 'FORWARD_PLATFORM_UNREACHABLE'
   | 'FORWARD_FAILED'
+  | 'FORWARD_CONFLICT'
   | 'TIMESTAMP_INVALID'
   | 'TIMESTAMP_UNAVAILABLE'
   | 'CHANGE_NOT_FOUND'
@@ -128,6 +130,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   AUDIT_CHAIN_BROKEN: 500,
   /** An upstream copy holds entries or a checkpoint past the local head: the ledger was cut or restored; nothing is served or appended. */
   AUDIT_UPSTREAM_AHEAD: 503,
+  /** The export package would pass `audit.exportMaxBytes`: the request must narrow its period or filters. */
+  AUDIT_EXPORT_TOO_LARGE: 422,
   REPLICATE_UNACKED: 503,
   /** The PostgreSQL login could write any chain (owner, superuser, BYPASSRLS, CREATEROLE): refused in production. */
   REPLICATE_ROLE_PRIVILEGED: 503,
@@ -135,6 +139,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   REPLICATE_ROLE_UNREGISTERED: 503,
   FORWARD_PLATFORM_UNREACHABLE: 502,
   FORWARD_FAILED: 502,
+  /** The flag's state at apply time is not the previous state the decision was made on: not applied. */
+  FORWARD_CONFLICT: 409,
   TIMESTAMP_INVALID: 502,
   TIMESTAMP_UNAVAILABLE: 503,
   CHANGE_NOT_FOUND: 404,

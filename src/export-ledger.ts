@@ -1,81 +1,112 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isoUtc, systemClock, type Clock } from './clock.js';
-import { openKeyring, openLedger, openLedgerReader, signCheckpoint, writeExport, type ExportFilters, type ExportManifest, type Keyring, type Ledger } from './audit/index.js';
+import { archiveExportInWorker, openKeyring, openLedger, openLedgerReader, sealExport, signCheckpoint, writeExportInWorker, type ExportFilters, type ExportManifest, type Keyring, type Ledger } from './audit/index.js';
 import type { Timestamper } from './timestamp/index.js';
-import { openTokenStore } from './timestamp/index.js';
 
-/**
- * An export of a running sidecar's ledger (for /v1/audit/export): the head is covered by a token
- * and sealed by a fresh checkpoint first, so the package's newest entries are provable too.
- */
-export async function exportLedger(o: {
-  ledger: Ledger;
-  keyring: Keyring;
-  timestamper: Timestamper;
-  clock: Clock;
+/** What to export: a period (ISO, `to` exclusive), filters, and the package size cap. */
+export interface ExportRequest {
   out: string;
   from?: string;
   to?: string;
   filters?: ExportFilters;
-}): Promise<ExportManifest> {
+  /** The data files may not pass this many bytes (AUDIT_EXPORT_TOO_LARGE). */
+  maxBytes: number;
+  /** Aborted when the client goes away: the worker stops; the caller removes `out`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * An export of a running sidecar's ledger (for /v1/audit/export): the head is covered by a token
+ * and sealed by a fresh checkpoint first, so the package's newest entries are provable too. The
+ * rows are read and written by a worker thread; only the manifest is signed here.
+ */
+export async function exportLedger(o: ExportRequest & { ledger: Ledger; keyring: Keyring; timestamper: Timestamper; clock: Clock }): Promise<ExportManifest> {
   await o.timestamper.coverHead().catch(() => undefined); // an outage shows in the package as uncovered
   await sealHead(o.ledger, o.keyring, o.clock);
   const trust = o.timestamper.trust;
-  return await writeExport(
-    {
-      chainId: o.ledger.chainId,
-      rowsAfter: o.ledger.rowsAfter,
-      checkpoints: () => o.ledger.checkpoints(),
-      keys: o.keyring.jwks(),
-      keyring: o.keyring,
-      timestamps: {
-        trustAnchorsPem: pemText(trust.trustAnchorsPem),
-        untrustedPem: pemText(trust.untrustedPem ?? ''),
-        tokens: o.timestamper.tokens().map((t) => ({ coversSeq: t.coversSeq, coversHash: t.coversHash, token: t.token.toString('base64') })),
-      },
-    },
-    o.out,
-    { createdAt: isoUtc(o.clock.now()), ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}), ...(o.filters ? { filters: o.filters } : {}) },
-  );
+  return await writePackage(o, {
+    db: o.ledger.path,
+    chainId: o.ledger.chainId,
+    keyring: o.keyring,
+    trust: { trustAnchorsPem: pemText(trust.trustAnchorsPem), untrustedPem: pemText(trust.untrustedPem ?? '') },
+    createdAt: isoUtc(o.clock.now()),
+  });
+}
+
+/**
+ * The same, packed for download: the package is written to `<dir>/package`, then packed by a
+ * worker into `<dir>/export.tar.gz` (the folder is removed); resolves with the archive's path.
+ */
+export async function exportLedgerArchive(o: Parameters<typeof exportLedger>[0]): Promise<string> {
+  await exportLedger({ ...o, out: join(o.out, 'package') });
+  const archive = join(o.out, 'export.tar.gz');
+  await archiveExportInWorker(join(o.out, 'package'), archive, o.signal);
+  return archive;
 }
 
 /**
  * `flaggate export --db`: the same package from a ledger file, using the keyring and embedded TSA
  * certificates kept beside it.
  */
-export async function exportLedgerFile(o: { db: string; out: string; from?: string; to?: string; filters?: ExportFilters }): Promise<ExportManifest> {
-  const reader = openLedgerReader(o.db);
+export async function exportLedgerFile(o: ExportRequest & { db: string }): Promise<ExportManifest> {
+  const fresh = !existsSync(o.out);
+  try {
+    return await exportFile(o);
+  } catch (err) {
+    if (fresh) rmSync(o.out, { recursive: true, force: true }); // no half package left behind
+    throw err;
+  }
+}
+
+async function exportFile(o: ExportRequest & { db: string }): Promise<ExportManifest> {
+  const dataDir = dirname(o.db);
+  const keyring = await openKeyring(join(dataDir, 'audit-keys'), systemClock);
+  const chainId = await sealLedgerFile(o.db, keyring);
+  const read = (name: string) => (existsSync(join(dataDir, 'tsa', name)) ? readFileSync(join(dataDir, 'tsa', name), 'utf8') : '');
+  return await writePackage(o, {
+    db: o.db,
+    chainId,
+    keyring,
+    trust: { trustAnchorsPem: read('ca.crt'), untrustedPem: read('tsa.crt') },
+    createdAt: isoUtc(systemClock.now()),
+  });
+}
+
+async function writePackage(
+  o: ExportRequest,
+  s: { db: string; chainId: string; keyring: Keyring; trust: { trustAnchorsPem: string; untrustedPem: string }; createdAt: string },
+): Promise<ExportManifest> {
+  const body = await writeExportInWorker(
+    {
+      db: s.db,
+      dir: o.out,
+      chainId: s.chainId,
+      keys: s.keyring.jwks(),
+      trust: s.trust,
+      filters: o.filters ?? {},
+      maxBytes: o.maxBytes,
+      ...(o.from ? { from: o.from } : {}),
+      ...(o.to ? { to: o.to } : {}),
+    },
+    o.signal,
+  );
+  return await sealExport(o.out, body, { chainId: s.chainId, createdAt: s.createdAt, keyring: s.keyring });
+}
+
+/** Signs a checkpoint over the file's head when none seals it yet; returns the file's chain id. */
+async function sealLedgerFile(db: string, keyring: Keyring): Promise<string> {
+  const reader = openLedgerReader(db);
   const chainId = reader.chainId;
   reader.close();
-  if (!chainId) throw new TypeError(`${o.db} is not a flaggate ledger`);
-  const dataDir = dirname(o.db);
-  const ledger = openLedger({ path: o.db, chainId, clock: systemClock });
-  const tokens = openTokenStore(o.db);
+  if (!chainId) throw new TypeError(`${db} is not a flaggate ledger`);
+  const ledger = openLedger({ path: db, chainId, clock: systemClock });
   try {
-    const keyring = await openKeyring(join(dataDir, 'audit-keys'), systemClock);
     await sealHead(ledger, keyring, systemClock);
-    const read = (name: string) => (existsSync(join(dataDir, 'tsa', name)) ? readFileSync(join(dataDir, 'tsa', name), 'utf8') : '');
-    return await writeExport(
-      {
-        chainId,
-        rowsAfter: ledger.rowsAfter,
-        checkpoints: () => ledger.checkpoints(),
-        keys: keyring.jwks(),
-        keyring,
-        timestamps: {
-          trustAnchorsPem: read('ca.crt'),
-          untrustedPem: read('tsa.crt'),
-          tokens: tokens.all().map((t) => ({ coversSeq: t.coversSeq, coversHash: t.coversHash, token: t.token.toString('base64') })),
-        },
-      },
-      o.out,
-      { createdAt: isoUtc(systemClock.now()), ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}), ...(o.filters ? { filters: o.filters } : {}) },
-    );
   } finally {
-    tokens.close();
     ledger.close();
   }
+  return chainId;
 }
 
 async function sealHead(ledger: Ledger, keyring: Keyring, clock: Clock): Promise<void> {

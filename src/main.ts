@@ -5,7 +5,8 @@ import { buildApprovals, listen, openEvidence, readinessOf, recordRefusalSummari
 import type { Config } from './config/index.js';
 import { createControlApp } from './control/index.js';
 import { createConsole } from './console/index.js';
-import { exportLedger } from './export-ledger.js';
+import { exportLedgerArchive } from './export-ledger.js';
+import { ensurePrivateDir } from './private-path.js';
 import { createIdentify } from './identify/index.js';
 import { createProxyApp, createRefusalLimiter } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
@@ -37,6 +38,7 @@ export interface Flaggate {
 export async function startFlaggate(config: Readonly<Config>, options: { clock?: Clock; logger?: Logger } = {}): Promise<Flaggate> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
+  ensurePrivateDir(config.dataDir); // held request bodies, headers and keys live here
   const metrics = createMetrics({ defaultMetrics: true, environments: [...config.metrics.environments, config.platform.environment] });
   await checkPostgresLogins(config, logger); // a sidecar that could write another's chain does not start
   const { policy, active, shadowed, policyWatch } = await openPolicy(config, metrics, logger);
@@ -199,8 +201,8 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock)
     rowsAfter: ledger.rowsAfter,
     head: ledger.head,
     keys: () => keyring.jwks(),
-    exportTo: (dir: string, options: Omit<Parameters<typeof exportLedger>[0], 'ledger' | 'keyring' | 'timestamper' | 'clock' | 'out'>) =>
-      exportLedger({ ledger, keyring, timestamper, clock, out: dir, ...options }),
+    exportTo: (dir: string, options: Omit<Parameters<typeof exportLedgerArchive>[0], 'ledger' | 'keyring' | 'timestamper' | 'clock' | 'out' | 'maxBytes'>) =>
+      exportLedgerArchive({ ledger, keyring, timestamper, clock, out: dir, maxBytes: config.audit.exportMaxBytes, ...options }),
     checkpoints: (from?: number, to?: number) => ledger.checkpoints(from, to),
     verify: () => verifyLocal(evidence, config.verify),
   };

@@ -17,7 +17,8 @@ export { GENESIS_HASH, type AuditEntry, type AuditEntryBody, type NewEntry, type
 export { openLedgerReader } from './sqlite-reader.js';
 export { createCheckpointer, type Checkpointer } from './checkpointer.js';
 export { verifyLedger, type LedgerVerifyReport } from './verify-ledger.js';
-export { writeExport, type ExportSource } from './export.js';
+export { sealExport, writeExportFiles, type ExportBody, type ExportSource } from './export.js';
+export { archiveExportInWorker, writeExportInWorker, type ExportJob } from './export-in-worker.js';
 export { verifyExport, type ExportVerifyReport, type VerifyTokens } from './verify-export.js';
 export type { ExportFilters, ExportManifest } from './export-format.js';
 export { reconcileInDoubt } from './in-doubt.js';

@@ -25,6 +25,7 @@ export interface PreparedEntry {
   readonly unrecorded: Unrecorded | null;
   readonly [prepared]: true;
 }
+import { ensurePrivateFile, tightenFiles } from '../private-path.js';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS audit_entries (
@@ -100,9 +101,13 @@ export interface Ledger {
 export function openLedger(options: { path: string; chainId: string; clock: Clock; limits?: EntryLimits }): Ledger {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.chainId)) throw new FlaggateError('CONFIG_INVALID', `"${options.chainId.slice(0, 80)}" is not a chain id`);
   const limits = options.limits ?? defaultEntryLimits;
-  mkdirSync(dirname(options.path), { recursive: true });
+  mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+  // The file holds held request bodies and headers: 0600 whatever the umask (SQLite gives the
+  // -wal and -shm files the database file's mode; ones left by an older run are tightened).
+  ensurePrivateFile(options.path);
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
+  tightenFiles(`${options.path}-wal`, `${options.path}-shm`);
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(schema);

@@ -24,6 +24,10 @@ export interface LedgerReader {
   checkpoints(): Checkpoint[];
   tokens(): TokenRow[];
   hashAt(seq: number): string | undefined;
+  /** The first and last seq whose `timestamp_utc` lies in [from, to) (0 and 0 when none); found by SQLite, not by parsing rows. */
+  seqRange(period: { from: string | null; to: string | null }): { first: number; last: number };
+  /** Tokens with coversSeq >= fromSeq, in coversSeq order, a page at a time. */
+  tokensFrom(fromSeq: number, limit: number): TokenRow[];
   close(): void;
 }
 
@@ -55,6 +59,16 @@ export function openLedgerReader(path: string): LedgerReader {
           .map((r) => ({ id: r.id, coversSeq: r.covers_seq, coversHash: r.covers_hash, token: r.token }))
       : [];
   const hashAt = db.prepare<[number], { hash: string }>('SELECT hash FROM audit_entries WHERE seq = ?');
+  // Bodies are canonical JSON, so `timestamp_utc` is one ISO string; TEXT compares bytewise, as JS strings do.
+  const range = db.prepare<[{ from: string | null; to: string | null }], { first: number | null; last: number | null }>(
+    `SELECT min(seq) AS first, max(seq) AS last FROM audit_entries
+     WHERE (@from IS NULL OR json_extract(body, '$.timestamp_utc') >= @from) AND (@to IS NULL OR json_extract(body, '$.timestamp_utc') < @to)`,
+  );
+  const tokensFrom = hasTokens
+    ? db.prepare<[number, number], { id: number; covers_seq: number; covers_hash: string; token: Buffer }>(
+        'SELECT id, covers_seq, covers_hash, token FROM timestamp_tokens WHERE covers_seq >= ? ORDER BY covers_seq LIMIT ?',
+      )
+    : undefined;
   return {
     read: (after, limit) => rows.all(after, limit),
     rowsAfter: (after, limit) => rows.all(after, limit),
@@ -62,6 +76,12 @@ export function openLedgerReader(path: string): LedgerReader {
     checkpoints,
     tokens,
     hashAt: (seq) => hashAt.get(seq)?.hash,
+    seqRange: (period) => {
+      const r = range.get({ from: period.from, to: period.to });
+      return { first: r?.first ?? 0, last: r?.last ?? 0 };
+    },
+    tokensFrom: (fromSeq, limit) =>
+      tokensFrom ? tokensFrom.all(fromSeq, limit).map((r) => ({ id: r.id, coversSeq: r.covers_seq, coversHash: r.covers_hash, token: r.token })) : [],
     close: () => db.close(),
   };
 }

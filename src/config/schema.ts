@@ -219,6 +219,8 @@ export const configSchema = z
             windowSeconds: z.coerce.number().positive().default(60),
           })
           .prefault({}),
+        /** An export package's files (before gzip) may not pass this many bytes: AUDIT_EXPORT_TOO_LARGE. */
+        exportMaxBytes: z.coerce.number().int().positive().default(4 * 1024 ** 3),
       })
       .prefault({}),
     timestamp: z

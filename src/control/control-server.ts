@@ -1,8 +1,8 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { create as createTar } from 'tar';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { AuditEntry, StoredRow } from '../audit/index.js';
 import type { JSONWebKeySet } from 'jose';
@@ -34,8 +34,8 @@ export interface ControlDeps {
     keys(): JSONWebKeySet;
     checkpoints(fromSeq?: number, toSeq?: number): Checkpoint[];
     verify(): Promise<VerifyReport>;
-    /** Writes an export package for a period and filters into `dir`. */
-    exportTo(dir: string, options: { from?: string; to?: string; filters: ExportFilters }): Promise<unknown>;
+    /** Writes an export package for a period and filters as a tar.gz under `dir` and resolves with its path; stops when `signal` aborts. */
+    exportTo(dir: string, options: { from?: string; to?: string; filters: ExportFilters; signal?: AbortSignal }): Promise<string>;
   };
   /** The embedded RFC 3161 TSA, served to other services when it is the one in use. */
   tsa?: { respond(tsq: Buffer): Promise<Buffer>; certificateChainPem(): string };
@@ -143,9 +143,18 @@ export function createControlApp(deps: ControlDeps): express.Express {
     });
   }
 
-  // The export package as a gzipped tar of the folder `flaggate verify-export` checks.
+  // The export package as a gzipped tar of the folder `flaggate verify-export` checks. Workers
+  // write and pack it; the server only sends a file, with backpressure, and removes it when the
+  // response closes, whether it finished, failed or the client went away.
   app.get('/v1/audit/export', authorize('audit.export'), async (req, res, next) => {
     const dir = mkdtempSync(join(tmpdir(), 'flaggate-export-'));
+    const remove = () => rmSync(dir, { recursive: true, force: true });
+    const gone = new AbortController();
+    let writing = true; // a worker may still create files: remove the folder once it has stopped
+    res.once('close', () => {
+      gone.abort(new Error('the client closed the export response'));
+      if (!writing) remove();
+    });
     try {
       const filters: ExportFilters = {};
       for (const key of ['flag', 'environment', 'actor', 'action'] as const) {
@@ -154,16 +163,22 @@ export function createControlApp(deps: ControlDeps): express.Express {
       }
       const from = req.query.from === undefined ? undefined : isoParam(req.query.from, 'from');
       const to = req.query.to === undefined ? undefined : isoParam(req.query.to, 'to');
-      await deps.audit.exportTo(dir, { filters, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+      let archive: string;
+      try {
+        archive = await deps.audit.exportTo(dir, { filters, signal: gone.signal, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+      } finally {
+        writing = false;
+        if (gone.signal.aborted) remove();
+      }
+      if (gone.signal.aborted) return;
       res.setHeader('content-type', 'application/gzip');
+      res.setHeader('content-length', String(statSync(archive).size));
       res.setHeader('content-disposition', `attachment; filename="flaggate-export-${deps.clock.now()}.tar.gz"`);
-      const files = readdirSync(dir).sort();
-      const stream = createTar({ gzip: true, cwd: dir, portable: true }, files);
-      stream.on('end', () => rmSync(dir, { recursive: true, force: true }));
-      stream.pipe(res);
+      pipeline(createReadStream(archive), res).catch((err: unknown) => {
+        if (!gone.signal.aborted) deps.logger.warn('export stream failed', { error: String(err) });
+      });
     } catch (err) {
-      rmSync(dir, { recursive: true, force: true });
-      next(err);
+      if (!gone.signal.aborted) next(err);
     }
   });
 

@@ -1,4 +1,4 @@
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extract } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,12 +65,25 @@ describe('export packages', () => {
 
   it('exports a filtered period from the ledger file; the filtered view still proves its context', async () => {
     const out = join(work.dir, 'filtered');
-    const manifest = await exportLedgerFile({ db: `${app.dataDir}/ledger.sqlite`, out, filters: { flag: 'checkout.new-flow', actor: 'riley' } });
+    const manifest = await exportLedgerFile({ db: `${app.dataDir}/ledger.sqlite`, out, maxBytes: 1 << 30, filters: { flag: 'checkout.new-flow', actor: 'riley' } });
     const entries = lines(out, 'entries.jsonl').map((l) => JSON.parse(l) as { flag_key: string; actor: { id: string } });
     expect(entries.length).toBe(manifest.entries);
     expect(entries.length).toBeGreaterThan(0);
     expect(entries.every((e) => e.flag_key === 'checkout.new-flow' && e.actor.id === 'riley')).toBe(true);
     expect(await verify(out)).toMatchObject({ ok: true });
+  });
+
+  it('exports a period: its entries only, the chain from the checkpoint before it to the one after it', async () => {
+    const all = app.ledger.entriesAfter(0, 1000);
+    const [from, to] = [all[6]!.timestamp_utc, all[18]!.timestamp_utc];
+    const out = join(work.dir, 'period');
+    const manifest = await exportLedgerFile({ db: `${app.dataDir}/ledger.sqlite`, out, maxBytes: 1 << 30, from, to });
+    const entries = lines(out, 'entries.jsonl').map((l) => JSON.parse(l) as { seq: number; timestamp_utc: string });
+    expect(entries.map((e) => e.seq)).toEqual(all.filter((e) => e.timestamp_utc >= from && e.timestamp_utc < to).map((e) => e.seq));
+    const chain = lines(out, 'chain.jsonl').map((l) => JSON.parse(l) as { seq: number });
+    expect(chain[0]!.seq).toBe(manifest.anchorSeq + 1);
+    expect(chain[0]!.seq).toBeLessThanOrEqual(entries[0]!.seq);
+    expect(await verify(out)).toMatchObject({ ok: true, period: { from, to } });
   });
 
   it('rejects an export with one entry altered, as modified at its seq', async () => {
@@ -171,5 +184,35 @@ describe('export packages', () => {
     const release = await app.token('riley', 'release_engineer');
     const res = await fetch(`${app.controlUrl}/v1/audit/export`, { headers: { authorization: `Bearer ${release}` } });
     expect(res.status).toBe(403);
+  });
+});
+
+describe('the export size cap', () => {
+  it('refuses a package past audit.exportMaxBytes over the control port: 422 AUDIT_EXPORT_TOO_LARGE, no temporary folder left', async () => {
+    const tmp = join(work.dir, 'capped-tmp');
+    mkdirSync(tmp);
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = tmp; // os.tmpdir() of the in-process sidecar, so only its folders are counted
+    const capped = await startTestFlaggate({ 'audit.exportMaxBytes': 4096 });
+    try {
+      const release = await capped.token('riley', 'release_engineer');
+      for (const action of ['enable', 'disable', 'enable']) {
+        await fetch(`${capped.proxyUrl}/flags/checkout.new-flow/${action}`, { method: 'POST', headers: { authorization: `Bearer ${release}`, 'x-flaggate-reason': 'cap', 'x-flaggate-ticket': 'CHG-3' } });
+      }
+      const res = await fetch(`${capped.controlUrl}/v1/audit/export`, { headers: { authorization: `Bearer ${await capped.token('ada', 'auditor')}` } });
+      expect(res.status).toBe(422);
+      expect(await res.json()).toMatchObject({ code: 'AUDIT_EXPORT_TOO_LARGE' });
+      expect(readdirSync(tmp).filter((f) => f.startsWith('flaggate-export-'))).toEqual([]);
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+      await capped.stop();
+    }
+  });
+
+  it('refuses it from the ledger file too, leaving no half-written package', async () => {
+    const out = join(work.dir, 'too-large');
+    await expect(exportLedgerFile({ db: `${app.dataDir}/ledger.sqlite`, out, maxBytes: 2048 })).rejects.toMatchObject({ code: 'AUDIT_EXPORT_TOO_LARGE', status: 422 });
+    expect(existsSync(out)).toBe(false);
   });
 });

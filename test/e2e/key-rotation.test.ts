@@ -126,7 +126,7 @@ describe('keys rotate', () => {
     expect(file.checkpoints.checked).toBeGreaterThanOrEqual(3);
 
     const out = join(tmp.dir, 'export');
-    await exportLedgerFile({ db, out, filters: {} });
+    await exportLedgerFile({ db, out, filters: {}, maxBytes: 1 << 30 });
     const pinned = readKeys(join(config.audit.keysDir, 'keyring.json'));
     const report = await verifyExport(out, { verifyTokens: verifyCoverage, keys: pinned, tsaTrustPem: readFileSync(join(tmp.dir, 'tsa', 'ca.crt'), 'utf8') });
     expect(report).toMatchObject({ ok: true, timestamps: { ok: true } });

@@ -1,6 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 
 /** One flag as flagd's flag-definition schema describes it (https://flagd.dev/schema/v0/flags.json). */
@@ -45,16 +45,21 @@ export function readFlagFile(path: string): FlagFile {
 }
 
 /**
- * Replaces the file atomically: write a temp file in the same directory, fsync it, rename it over
- * the old one, fsync the directory. A reader (flagd, an OpenFeature provider) sees the old file or
- * the new one, never half of either; a crash leaves one of the two.
+ * Replaces the file atomically: write a temp file beside the real file, fsync it, rename it over
+ * the real file, fsync its directory. A reader (flagd, an OpenFeature provider) sees the old file or
+ * the new one, never half of either; a crash leaves one of the two. A symlinked path (a ConfigMap
+ * mount, a deploy's `current` link) is followed: renaming over the link itself would leave the file
+ * flagd reads unchanged. The file keeps its mode; a new one is 0644, for flagd to read.
  */
 export function writeFlagFileAtomic(path: string, file: FlagFile): void {
-  const dir = dirname(path);
+  const target = resolveFlagFile(path);
+  const dir = dirname(target);
   mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o644);
+  const mode = existingMode(target) ?? 0o644;
+  const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o600);
   try {
+    fchmodSync(fd, mode); // exactly the old mode, whatever the umask
     const bytes = Buffer.from(JSON.stringify(file, null, 2) + '\n', 'utf8');
     let written = 0;
     while (written < bytes.length) written += writeSync(fd, bytes, written);
@@ -62,11 +67,43 @@ export function writeFlagFileAtomic(path: string, file: FlagFile): void {
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, path);
+  renameSync(tmp, target);
   const dirFd = openSync(dir, 'r');
   try {
     fsyncSync(dirFd);
   } finally {
     closeSync(dirFd);
+  }
+}
+
+/** The real file behind `path`, following symlinks, including one whose target does not exist yet. */
+function resolveFlagFile(path: string): string {
+  let current = resolve(path);
+  for (let hops = 0; hops < 40; hops += 1) {
+    try {
+      return realpathSync(current);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    // Missing: either the file itself (write it there) or a dangling link (write where it points).
+    let link: string;
+    try {
+      if (!lstatSync(current).isSymbolicLink()) return current;
+      link = readlinkSync(current);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return current;
+      throw err;
+    }
+    current = resolve(dirname(current), link);
+  }
+  throw new Error(`${path}: too many levels of symbolic links`);
+}
+
+function existingMode(path: string): number | undefined {
+  try {
+    return statSync(path).mode & 0o7777;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }

@@ -1,10 +1,13 @@
+import { canonicalJson } from '../../audit/index.js';
 import { FlaggateError } from '../../errors.js';
 import type { DecidedRequest, FlagChange, Forward, PlatformResponse } from '../platform.js';
 import { readFlagFile, writeFlagFileAtomic, type FlagDefinition } from './flag-file.js';
 
 /**
  * The "platform" behind the flagd adapter: applies allowed changes to the flag file, one at a
- * time, each as an atomic replace; serves reads from the file.
+ * time, each as an atomic replace; serves reads from the file. Each change is applied only if the
+ * flag is still in the `previousState` its decision was made on (compare-and-set inside the
+ * serialized section); otherwise it throws FORWARD_CONFLICT and the file is left as it is.
  */
 export function createFlagdFileForwarder(options: { path: string }): Forward {
   let queue: Promise<unknown> = Promise.resolve();
@@ -20,6 +23,7 @@ export function createFlagdFileForwarder(options: { path: string }): Forward {
       try {
         return change ? apply(options.path, change) : read(options.path, req);
       } catch (cause) {
+        if (cause instanceof FlaggateError) throw cause;
         // The file's path stays in the log (the cause), not in the reply or the entry.
         throw new FlaggateError('FORWARD_FAILED', change ? 'the flag file could not be updated' : 'the flag file could not be read', { cause });
       }
@@ -37,6 +41,14 @@ function read(path: string, req: DecidedRequest): PlatformResponse {
 function apply(path: string, change: FlagChange): PlatformResponse {
   const file = readFlagFile(path);
   const current = file.flags[change.flagKey];
+  // What is decided is what is applied: a decision on "from A to B" is not applied to a flag that
+  // another change (a concurrent request, an approval, an edit behind flaggate) has since moved
+  // on from A, or the update would be lost and the entry's previous_state would be false.
+  if (canonicalJson(current ?? null) !== canonicalJson(change.previousState ?? null)) {
+    throw new FlaggateError('FORWARD_CONFLICT', `${change.flagKey} changed since the decision was made; it was not applied, request it again`, {
+      details: { flagKey: change.flagKey },
+    });
+  }
   switch (change.action) {
     case 'flag.create':
       if (current) return json(409, { message: `flag ${change.flagKey} already exists` });

@@ -4,6 +4,7 @@ import type { AuditEntry } from '../../audit/index.js';
 import { canonicalJson } from '../../audit/index.js';
 import type { Sink } from '../sink.js';
 import { checkpointPathOf, lastJsonRecord, readJsonlHeads } from './jsonl-tail.js';
+import { tightenFiles } from '../../private-path.js';
 
 /**
  * The default upstream: an append-only JSON Lines file, one canonical entry per line, fsync'd before
@@ -11,11 +12,13 @@ import { checkpointPathOf, lastJsonRecord, readJsonlHeads } from './jsonl-tail.j
  * reports its head and newest checkpoint, so a ledger cut below them is caught.
  */
 export function createJsonlSink(options: { name: string; path: string; required: boolean }): Sink {
-  mkdirSync(dirname(options.path), { recursive: true });
-  const fd = openSync(options.path, 'a+', 0o640);
+  mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+  // Entries carry previous and new states, reasons and actors: owner-only whatever the umask.
+  const fd = openSync(options.path, 'a+', 0o600);
   let lastSeq = lastSeqInFile(fd);
   const checkpointPath = checkpointPathOf(options.path);
-  let cpFd: number | undefined = existsSync(checkpointPath) ? openSync(checkpointPath, 'a+', 0o640) : undefined;
+  let cpFd: number | undefined = existsSync(checkpointPath) ? openSync(checkpointPath, 'a+', 0o600) : undefined;
+  tightenFiles(options.path, checkpointPath);
   let lastCheckpointSeq = cpFd === undefined ? 0 : lastSeqInFile(cpFd);
 
   return {
@@ -39,7 +42,7 @@ export function createJsonlSink(options: { name: string; path: string; required:
       // Checkpoints go to a sibling file, so the entry stream stays one record type for shippers.
       const fresh = checkpoints.filter((c) => c.seq > lastCheckpointSeq);
       if (fresh.length === 0) return;
-      cpFd ??= openSync(checkpointPath, 'a+', 0o640);
+      cpFd ??= openSync(checkpointPath, 'a+', 0o600);
       appendWhole(cpFd, Buffer.from(fresh.map((c) => canonicalJson(c) + '\n').join(''), 'utf8'));
       lastCheckpointSeq = fresh[fresh.length - 1]!.seq;
     },
