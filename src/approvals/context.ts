@@ -9,6 +9,8 @@ import type { HeldEvidence } from './ledger-bound.js';
 import type { Approval, ChangeRequest, ChangeStatus, ChangeStore, HeldBy } from './store.js';
 
 export interface ApprovalsDeps {
+  /** The status a held change answers with (see hold-apply.ts, heldStatusFor). */
+  heldStatus: 202 | 409;
   clock: Clock;
   policy: Stages['policy'];
   /** Re-derives a held request and reads the platform state it was decided against; never forwards. */

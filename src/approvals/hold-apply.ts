@@ -50,7 +50,25 @@ export async function hold(ctx: ApprovalsContext, h: HeldWrite, approvals: Appro
     approverRoles: cr.approverRoles,
     reasons: h.decision.reasons,
   };
-  return { status: 202, headers: { 'content-type': 'application/json; charset=utf-8', location: `/v1/changes/${id}` }, body: Buffer.from(JSON.stringify(body)) };
+  return heldReply(heldStatusFor(ctx, h), id, body);
+}
+
+/**
+ * 202 by default. Tools that take any 2xx as done (Terraform/OpenTofu providers, CI steps) are
+ * given 409 with Retry-After instead, by configuration (`approvals.heldStatus`) or per request
+ * (`X-Flaggate-Held-Status: 409`), so an unapproved change never looks applied.
+ */
+function heldStatusFor(ctx: ApprovalsContext, h: HeldWrite): 202 | 409 {
+  const asked = h.req.headers['x-flaggate-held-status']?.trim();
+  return asked === '409' ? 409 : asked === '202' ? 202 : ctx.heldStatus;
+}
+
+function heldReply(status: 202 | 409, id: string, body: Record<string, unknown>): Reply {
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', location: `/v1/changes/${id}` };
+  if (status === 202) return { status, headers, body: Buffer.from(JSON.stringify(body)) };
+  headers['retry-after'] = '60';
+  const error = { code: 'CHANGE_HELD_FOR_APPROVAL', message: `the change is held until it is approved (change request ${id}); it has not been applied`, ...body };
+  return { status, headers, body: Buffer.from(JSON.stringify(error)) };
 }
 
 /** A refusal of a held change, before it goes back to the pipeline: settled once, recorded once. */

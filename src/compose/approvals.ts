@@ -17,6 +17,7 @@ export function buildApprovals(
     ...deps,
     store,
     expirySeconds: config.approvals.expirySeconds,
+    heldStatus: config.approvals.heldStatus,
     verifyApprovalToken: createApprovalTokenVerifier({
       issuers: config.approvals.issuers,
       leewaySeconds: config.identity.leewaySeconds,

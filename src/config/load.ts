@@ -31,6 +31,7 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_OIDC_GROUPS_CLAIM', ['identity', 'groupsClaim']],
   ['FLAGGATE_APPROVAL_EXPIRY_SECONDS', ['approvals', 'expirySeconds']],
   ['FLAGGATE_APPROVALS_STORE', ['approvals', 'store']],
+  ['FLAGGATE_APPROVALS_HELD_STATUS', ['approvals', 'heldStatus']],
   ['FLAGGATE_APPROVAL_TOKEN_MAX_LIFETIME_SECONDS', ['approvals', 'tokenMaxLifetimeSeconds']],
   ['FLAGGATE_APPROVALS_PEER_CHAINS', ['approvals', 'peerChains']],
   ['FLAGGATE_METRICS_TOKEN', ['metrics', 'bearerToken']],

@@ -104,6 +104,8 @@ export const configSchema = z
       .object({
         /** A held change not applied within this time expires and must be requested again. */
         expirySeconds: z.coerce.number().int().positive().default(24 * 3600),
+        /** What a held change answers: 202, or 409 with Retry-After for tools that take any 2xx as applied. */
+        heldStatus: z.coerce.number().pipe(z.union([z.literal(202), z.literal(409)])).default(202),
         /** Where change requests live: `local` (the ledger file) or `postgres` (shared by a fleet, in the first postgres sink's database). Unset: postgres when a postgres sink is configured. */
         store: z.enum(['local', 'postgres']).optional(),
         /** Systems whose signed approvals (`X-Flaggate-Approval`) count, each with its own key set. */
