@@ -189,6 +189,9 @@ function environmentsOf(route: WriteRoute, params: Record<string, string>, body:
       return [...new Set(list as string[])].sort();
     }
     case 'all':
+      // A JSON Patch that only rewrites the description edits what the flag says, not what it serves.
+      // (A PUT restates type and impression data, which default when absent: always every environment.)
+      if (route.body === 'patch' && (body as PatchOperation[]).every((op) => op.path === '/description')) return [];
       return [ALL_ENVIRONMENTS];
     case 'none':
       return [];

@@ -77,6 +77,8 @@ const refusals: Array<[RefusedOperation['method'], string, string, boolean, stri
   ['DELETE', '/api/admin/api-tokens/{token}', 'deleteApiToken', false, NOT_FLAGS],
   ['POST', '/api/admin/projects/{projectId}/api-tokens', 'createProjectApiToken', false, NOT_FLAGS],
   ['DELETE', '/api/admin/projects/{projectId}/api-tokens/{token}', 'deleteProjectApiToken', false, NOT_FLAGS],
+  // Before `user-admin/{id}`, which would match it too.
+  ['DELETE', '/api/admin/user-admin/scim-users', 'deleteScimUsers', false, NOT_FLAGS],
   ['POST', '/api/admin/user-admin/inactive/delete', 'deleteInactiveUsers', false, NOT_FLAGS],
   ['POST', '/api/admin/user-admin/validate-password', 'validateUserPassword', false, NOT_FLAGS],
   ['POST', '/api/admin/user-admin/{id}/change-password', 'changeUserPassword', false, NOT_FLAGS],
@@ -84,7 +86,6 @@ const refusals: Array<[RefusedOperation['method'], string, string, boolean, stri
   ['POST', '/api/admin/user-admin', 'createUser', false, NOT_FLAGS],
   ['PUT', '/api/admin/user-admin/{id}', 'updateUser', false, NOT_FLAGS],
   ['DELETE', '/api/admin/user-admin/{id}', 'deleteUser', false, NOT_FLAGS],
-  ['DELETE', '/api/admin/user-admin/scim-users', 'deleteScimUsers', false, NOT_FLAGS],
   ['POST', '/api/admin/feedback', 'createFeedback', false, NOT_FLAGS],
   ['PUT', '/api/admin/feedback/{id}', 'updateFeedback', false, NOT_FLAGS],
   ['POST', '/api/admin/splash/{id}', 'updateSplashSettings', false, NOT_FLAGS],
@@ -106,9 +107,9 @@ export const refusedOperations: readonly RefusedOperation[] = refusals.map(([met
   reason,
 }));
 
-const compiled = compile(refusedOperations.map((r) => ({ ...r, pattern: r.path.replace(/\{([A-Za-z]+)\}/g, ':$1') })));
+const compiled = compile(refusedOperations.map((op) => ({ method: op.method, pattern: op.path.replace(/\{([A-Za-z]+)\}/g, ':$1'), op })));
 
 /** The refused operation `method` and `segments` name, if any: its reason goes into the refusal. */
 export function refusalFor(method: string, segments: readonly Segment[]): RefusedOperation | undefined {
-  return matchIn(compiled, method, segments)?.route;
+  return matchIn(compiled, method, segments)?.route.op;
 }

@@ -43,9 +43,11 @@ const writeCases: WriteCase[] = [
     { name: 'POST features is flag.create, key from body', method: 'POST', path: P, body: { name: 'checkout', type: 'release' },
       want: { action: 'flag.create', project: 'default', flagKey: 'checkout', environment: '*', newState: { name: 'checkout', type: 'release' } } },
     { name: 'PUT feature is flag.update', method: 'PUT', path: `${P}/checkout`, body: { description: 'd' },
-      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', newState: { description: 'd' } } },
+      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', environments: ['*'], newState: { description: 'd' } } },
     { name: 'PATCH feature is flag.update with the patch', method: 'PATCH', path: `${P}/checkout`, body: patch,
-      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', newState: { patch } } },
+      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', environments: [], newState: { patch } } },
+    { name: 'PATCH feature beyond the description alters every environment', method: 'PATCH', path: `${P}/checkout`,
+      body: [...patch, { op: 'replace', path: '/type', value: 'experiment' }], want: { action: 'flag.update', environments: ['*'] } },
     { name: 'DELETE feature is flag.archive', method: 'DELETE', path: `${P}/checkout`, body: undefined,
       want: { action: 'flag.archive', flagKey: 'checkout', environment: '*', newState: { archived: true } } },
     { name: 'DELETE archive/:feature is flag.delete', method: 'DELETE', path: '/api/admin/archive/checkout', body: undefined,
@@ -352,5 +354,17 @@ describe('classifyUnleash', () => {
   it('ignores a top-level rollout that is not derived from the parameters', () => {
     const got = classifyUnleash(request('POST', `${P}/checkout/environments/production/strategies`, { name: 'default', rollout: 0 }));
     expect(got.kind === 'write' && got.change.newState).toEqual({ name: 'default', parameters: {}, constraints: [], segments: [] });
+  });
+});
+
+describe('docs/unleash.md', () => {
+  it('lists every classified route and every refused operation', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { refusedOperations } = await import('../../../src/platforms/unleash/refused.js');
+    const { readRoutes } = await import('../../../src/platforms/unleash/routes.js');
+    const doc = readFileSync(new URL('../../../docs/unleash.md', import.meta.url), 'utf8');
+    for (const r of writeRoutes) expect(doc).toContain(`| ${r.method} | \`${r.pattern}\` | \`${r.action}\``);
+    for (const r of readRoutes) expect(doc).toContain(`| POST | \`${r.pattern}\` |`);
+    for (const r of refusedOperations) expect(doc).toContain(`| ${r.method} | \`${r.path}\` | \`${r.operation}\` |`);
   });
 });
