@@ -55,7 +55,8 @@ export interface Metrics {
 /** The actions adapters classify (and `unrecognized`); any other value is labelled `other`. */
 export const labelledActions: ReadonlySet<string> = new Set([
   'flag.read', 'flag.create', 'flag.update', 'flag.enable', 'flag.disable', 'flag.archive', 'flag.delete', 'flag.revive',
-  'strategy.create', 'strategy.update', 'strategy.delete', 'unrecognized',
+  'strategy.create', 'strategy.update', 'strategy.delete', 'strategy.reorder', 'variants.update', 'dependency.add', 'dependency.delete',
+  'flag.stale', 'flag.complete', 'flag.uncomplete', 'link.create', 'link.update', 'link.delete', 'tag.add', 'tag.update', 'tag.delete', 'unrecognized',
 ]);
 
 export interface ReplicationLag {
