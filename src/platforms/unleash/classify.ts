@@ -13,9 +13,10 @@ import { buildPath, canonicalPath, isUsableName, matchPostRead, matchWrite, spli
 export const PLATFORM = 'unleash';
 
 /**
- * Feature-level writes (create, update, archive, delete, revive) touch every environment at once, so
- * their `environment` is `'*'`. The policy treats an environment name it does not know as
- * production-class, which is the safe reading of "all environments".
+ * Writes that reach every environment at once (archive, delete, revive, type, dependencies…) carry
+ * `environments: ['*']` and `environment: '*'`; the policy reads "every environment" as every
+ * class it knows, production included. Writes that alter no environment (a new flag, disabled
+ * everywhere; descriptive metadata) carry `environments: []` and no `environment`.
  */
 export const ALL_ENVIRONMENTS = '*';
 
@@ -132,12 +133,13 @@ function writeOf(
     platform: PLATFORM,
     action: route.action,
     flagKey,
-    environment: environments.length === 1 ? environments[0]! : ALL_ENVIRONMENTS,
     environments,
     newState: withQuery(newStateOf(route, params, body), query),
     // Exactly the request that is forwarded: rebuilt path and query, the forwarded body's digest.
     request: { method, path: forward.target, bodySha256: forward.bodySha256 },
   };
+  // The one environment named, '*' for several or all, none when the change alters none.
+  if (environments.length > 0) change.environment = environments.length === 1 ? environments[0]! : ALL_ENVIRONMENTS;
   if (params.project !== undefined) change.project = params.project;
   return { kind: 'write', change, forward };
 }

@@ -41,11 +41,11 @@ interface WriteCase {
 
 const writeCases: WriteCase[] = [
     { name: 'POST features is flag.create, key from body', method: 'POST', path: P, body: { name: 'checkout', type: 'release' },
-      want: { action: 'flag.create', project: 'default', flagKey: 'checkout', environment: '*', newState: { name: 'checkout', type: 'release' } } },
+      want: { action: 'flag.create', project: 'default', flagKey: 'checkout', environment: undefined, environments: [], newState: { name: 'checkout', type: 'release' } } },
     { name: 'PUT feature is flag.update', method: 'PUT', path: `${P}/checkout`, body: { description: 'd' },
       want: { action: 'flag.update', flagKey: 'checkout', environment: '*', environments: ['*'], newState: { description: 'd' } } },
     { name: 'PATCH feature is flag.update with the patch', method: 'PATCH', path: `${P}/checkout`, body: patch,
-      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', environments: [], newState: { patch } } },
+      want: { action: 'flag.update', flagKey: 'checkout', environment: undefined, environments: [], newState: { patch } } },
     { name: 'PATCH feature beyond the description alters every environment', method: 'PATCH', path: `${P}/checkout`,
       body: [...patch, { op: 'replace', path: '/type', value: 'experiment' }], want: { action: 'flag.update', environments: ['*'] } },
     { name: 'DELETE feature is flag.archive', method: 'DELETE', path: `${P}/checkout`, body: undefined,
@@ -94,7 +94,7 @@ const writeCases: WriteCase[] = [
     { name: 'a body-less action takes an empty object, and forwards no body', method: 'POST', path: `${P}/checkout/environments/production/on`,
       body: {}, want: { action: 'flag.enable', newState: { enabled: true } } },
     { name: 'POST .../clone is flag.create of the clone', method: 'POST', path: `${P}/checkout/clone`, body: { name: 'c2', replaceGroupId: true },
-      want: { action: 'flag.create', flagKey: 'c2', environment: '*', environments: [], newState: { name: 'c2', replaceGroupId: true, cloneOf: 'checkout' } } },
+      want: { action: 'flag.create', flagKey: 'c2', environment: undefined, environments: [], newState: { name: 'c2', replaceGroupId: true, cloneOf: 'checkout' } } },
     { name: 'PUT .../variants is variants.update in that environment', method: 'PUT', path: `${P}/checkout/environments/production/variants`,
       body: [{ name: 'a', weight: 1000, weightType: 'variable', stickiness: 'default' }],
       want: { action: 'variants.update', environment: 'production', environments: ['production'],
