@@ -23,7 +23,8 @@ approval_needed if {
 
 target_needs_approval if {
 	critical_flag
-	env_class in cfg.critical_approval.environment_classes
+	some c in env_classes
+	c in cfg.critical_approval.environment_classes
 }
 
 default approval_requirement := {"count": 0, "roles": []}

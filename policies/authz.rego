@@ -57,10 +57,23 @@ reasons := sort(((grants | approval_notes) | alert_reasons)) if {
 } else := array.concat(["no role grants this request"], sort(alert_reasons))
 
 # Grants: one sentence per role of the actor that permits the action.
-grants contains sprintf("%s may write in %s", [role, env_class]) if {
+grants contains sprintf("%s may write in %s", [role, env_label]) if {
 	action_kind == "write"
+	environments_named
 	some role in roles
-	env_class in cfg.roles[role].write_environment_classes
+	may_write_in_all(role)
+}
+
+# A change that alters no environment (a new flag, a description, a link) is open to any role that
+# may write somewhere; one that alters environments needs each of their classes.
+may_write_in_all(role) if {
+	count(env_classes) > 0
+	every c in env_classes { c in cfg.roles[role].write_environment_classes }
+}
+
+may_write_in_all(role) if {
+	count(env_classes) == 0
+	count(cfg.roles[role].write_environment_classes) > 0
 }
 
 grants contains sprintf("%s may %s", [role, cfg.actions[action].label]) if {
@@ -70,7 +83,7 @@ grants contains sprintf("%s may %s", [role, cfg.actions[action].label]) if {
 }
 
 # Approving a held change: a role the approval requirement lists, on the change's flag and environment.
-grants contains sprintf("%s may approve changes to %s in %s", [role, input.change.flagKey, env_class]) if {
+grants contains sprintf("%s may approve changes to %s in %s", [role, input.change.flagKey, env_label]) if {
 	action_kind == "approve"
 	target_needs_approval
 	may_approve_as(input.actor.id, input.actor.authMethod)
@@ -93,11 +106,21 @@ denials contains sprintf("unknown role '%s'", [name]) if {
 	some name in unknown_role_names
 }
 
-denials contains sprintf("role %s may not write in %s", [role, env_class]) if {
+denials contains sprintf("role %s may not write in %s", [role, c]) if {
 	action_kind == "write"
 	count(grants) == 0
 	some role in roles
-	not env_class in cfg.roles[role].write_environment_classes
+	some c in env_classes
+	not c in cfg.roles[role].write_environment_classes
+}
+
+denials contains sprintf("role %s may not write", [role]) if {
+	action_kind == "write"
+	environments_named
+	count(env_classes) == 0
+	count(grants) == 0
+	some role in roles
+	count(cfg.roles[role].write_environment_classes) == 0
 }
 
 denials contains sprintf("role %s may not %s", [role, cfg.actions[action].label]) if {
@@ -107,7 +130,7 @@ denials contains sprintf("role %s may not %s", [role, cfg.actions[action].label]
 	not action in cfg.roles[role].access
 }
 
-denials contains sprintf("role %s may not approve changes to %s in %s", [role, input.change.flagKey, env_class]) if {
+denials contains sprintf("role %s may not approve changes to %s in %s", [role, input.change.flagKey, env_label]) if {
 	action_kind == "approve"
 	target_needs_approval
 	count(grants) == 0
@@ -122,32 +145,34 @@ denials contains sprintf("service account %s may not approve changes: it is not 
 	not listed_service_account(input.actor.id)
 }
 
-denials contains sprintf("%s in %s needs no approval", [input.change.flagKey, env_class]) if {
+denials contains sprintf("%s in %s needs no approval", [input.change.flagKey, env_label]) if {
 	action_kind == "approve"
 	not target_needs_approval
 }
 
 denials contains "a write must name an environment" if {
 	action_kind == "write"
-	not env_class
+	not environments_named
 }
 
-denials contains sprintf("%s writes require a reason (X-Flaggate-Reason)", [env_class]) if {
+denials contains sprintf("%s writes require a reason (X-Flaggate-Reason)", [c]) if {
 	action_kind == "write"
-	env_class in cfg.reason_required_environment_classes
+	some c in env_classes
+	c in cfg.reason_required_environment_classes
 	not has_reason
 }
 
-denials contains sprintf("%s writes require a ticket (X-Flaggate-Ticket)", [env_class]) if {
+denials contains sprintf("%s writes require a ticket (X-Flaggate-Ticket)", [c]) if {
 	action_kind == "write"
-	env_class in cfg.ticket_required_environment_classes
+	some c in env_classes
+	c in cfg.ticket_required_environment_classes
 	not has_ticket
 }
 
 # Kept apart from denials: when it is the only thing missing, the change is held (hold_for_approvals).
 missing_approvals contains sprintf(
 	"approval required: %s in %s needs %d approval(s) by %s other than the requester, %d present",
-	[input.change.flagKey, env_class, approval_requirement.count, concat(" or ", approval_requirement.roles), count(approvers)],
+	[input.change.flagKey, env_label, approval_requirement.count, concat(" or ", approval_requirement.roles), count(approvers)],
 ) if {
 	approval_needed
 	count(approvers) < approval_requirement.count

@@ -142,6 +142,69 @@ test_no_roles_denied if {
 	d.reasons == ["actor holds no role"]
 }
 
+# --- which environments a change can alter (change.environments)
+
+altering(roles, action, flag, envs) := json.remove(object.union(write(roles, action, flag, "*"), {"change": {"environments": envs}}), ["change/environment"])
+
+no_context(req) := object.union(json.remove(req, ["context/reason", "context/ticket"]), {})
+
+test_flag_admin_may_create_a_flag_that_alters_no_environment if {
+	d := decide(no_context(altering(["flag_admin"], "flag.create", "search.v2", [])))
+	d.allow
+	d.reasons == ["flag_admin may write in no environment"]
+}
+
+test_a_role_that_writes_nowhere_may_not_create if {
+	d := decide(altering(["auditor"], "flag.create", "search.v2", []))
+	not d.allow
+	d.reasons == ["role auditor may not write"]
+}
+
+test_every_environment_includes_production if {
+	d := decide(altering(["flag_admin"], "flag.archive", "search.v2", ["*"]))
+	not d.allow
+	d.reasons == ["role flag_admin may not write in production"]
+}
+
+test_every_environment_needs_production_context if {
+	d := decide(no_context(altering(["release_engineer"], "flag.archive", "search.v2", ["*"])))
+	not d.allow
+	d.reasons == ["production writes require a reason (X-Flaggate-Reason)", "production writes require a ticket (X-Flaggate-Ticket)"]
+}
+
+test_every_environment_allowed_with_context if {
+	d := decide(altering(["release_engineer"], "flag.archive", "search.v2", ["*"]))
+	d.allow
+	d.reasons == ["release_engineer may write in every environment"]
+}
+
+test_listed_environments_need_each_class if {
+	d := decide(altering(["flag_admin"], "variants.update", "search.v2", ["development", "production"]))
+	not d.allow
+	d.reasons == ["role flag_admin may not write in production"]
+	e := decide(no_context(altering(["flag_admin"], "variants.update", "search.v2", ["development", "Stage"])))
+	e.allow
+}
+
+test_critical_flag_altering_no_environment_needs_no_approval if {
+	d := decide(no_context(altering(["flag_admin"], "link.create", "payments.checkout", [])))
+	d.allow
+	d.required_approvals == 0
+}
+
+test_critical_flag_altering_every_environment_is_held if {
+	d := decide(altering(["release_engineer"], "flag.archive", "payments.checkout", ["*"]))
+	not d.allow
+	d.hold_for_approvals
+}
+
+test_blank_or_non_string_environment_in_the_list_denied if {
+	d := decide(altering(["release_engineer"], "flag.enable", "search.v2", ["development", " "]))
+	d.reasons == ["a write must name an environment"]
+	e := decide(altering(["release_engineer"], "flag.enable", "search.v2", [3]))
+	e.reasons == ["a write must name an environment"]
+}
+
 # --- environments
 
 test_unknown_environment_is_production if {

@@ -8,7 +8,8 @@ window := cfg.change_window
 watched_change if {
 	action_kind == "write"
 	critical_flag
-	env_class in window.environment_classes
+	some c in env_classes
+	c in window.environment_classes
 }
 
 out_of_hours if {
@@ -40,9 +41,9 @@ weekday(y, m, d) := (((((yy + floor(yy / 4)) - floor(yy / 100)) + floor(yy / 400
 month_offsets := [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4]
 
 # Each alert raises flaggate_out_of_hours_critical_changes_total and is repeated in the reasons as "alert: …".
-alerts contains sprintf("out-of-hours change to critical flag %s in %s", [input.change.flagKey, env_class]) if out_of_hours
+alerts contains sprintf("out-of-hours change to critical flag %s in %s", [input.change.flagKey, env_label]) if out_of_hours
 
-denials contains sprintf("%s is outside business hours: critical changes in %s are not allowed now", [input.change.flagKey, env_class]) if {
+denials contains sprintf("%s is outside business hours: critical changes in %s are not allowed now", [input.change.flagKey, env_label]) if {
 	out_of_hours
 	window.outside_hours == "deny"
 }

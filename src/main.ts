@@ -51,7 +51,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   let controlUrl: string | undefined;
   // Approved changes go back through the pipeline (`stages` is complete by the time one is approved).
   const { approvals, store } = buildApprovals(config, { clock, logger, policy, platform, record, resume: (held) => resumeHeld(held, stages), controlUrl: () => controlUrl });
-  const stages: Stages = { clock, metrics, logger, identify, platform, policy, record, refusals, approvals };
+  const contextClaims = { reasonClaim: config.identity.reasonClaim, ticketClaim: config.identity.ticketClaim };
+  const stages: Stages = { clock, metrics, logger, identify, platform, policy, record, refusals, approvals, contextClaims };
   await settleCrashTail(evidence, platform, logger);
   const drift = await startDrift(config, evidence, { clock, logger, metrics });
 

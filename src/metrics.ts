@@ -67,7 +67,9 @@ export const labelledActions: ReadonlySet<string> = new Set([
   'strategy.create', 'strategy.update', 'strategy.delete',
   'segment_override.create', 'segment_override.update', 'segment_override.delete',
   'identity_override.create', 'identity_override.update', 'identity_override.delete',
-  'variant.create', 'variant.update', 'variant.delete', 'unrecognized',
+  'variant.create', 'variant.update', 'variant.delete',
+  'strategy.reorder', 'variants.update', 'dependency.add', 'dependency.delete',
+  'flag.stale', 'flag.complete', 'flag.uncomplete', 'link.create', 'link.update', 'link.delete', 'tag.add', 'tag.update', 'tag.delete', 'unrecognized',
 ]);
 
 export interface ReplicationLag {

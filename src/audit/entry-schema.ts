@@ -36,7 +36,7 @@ export const auditEntryBodySchema = z
     platform: text.min(1),
     project: nullableText,
     flag_key: nullableText,
-    environment: nullableText.describe("the environment; '*' for a change that spans every environment"),
+    environment: nullableText.describe("the environment; '*' for a change that spans several or every environment, null for one that alters none"),
     previous_state: z.unknown().describe('the flag as read from the platform before the change (targets, strategies, rollout where the platform has them); null if absent'),
     new_state: z.unknown().describe('what the request asks for, normalized'),
     reason: nullableText.describe('X-Flaggate-Reason'),

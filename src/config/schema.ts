@@ -90,6 +90,9 @@ export const configSchema = z
         algorithms: z.array(z.string().min(1)).min(1).default(['EdDSA', 'ES256', 'RS256', 'PS256']),
         rolesClaim: z.string().min(1).default('roles'),
         nameClaim: z.string().min(1).default('name'),
+        /** Dotted paths of claims giving a change's reason and ticket, for tools that cannot send X-Flaggate-* headers. */
+        reasonClaim: z.string().min(1).default('reason'),
+        ticketClaim: z.string().min(1).default('ticket'),
         leewaySeconds: z.coerce.number().int().min(0).max(300).default(30),
         /** Dotted path of a groups claim; its names join the roles and map through the policy's role_mapping. */
         groupsClaim: z.string().min(1).optional(),

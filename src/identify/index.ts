@@ -9,3 +9,4 @@ export type { DevIssuer, MintDevTokenOptions } from './dev-issuer.js';
 export type { Actor, AuthMethod } from './actor.js';
 export { unauthenticatedActor } from './actor.js';
 export { actorFromClaims } from './claims.js';
+export { claimAt } from './claims.js';

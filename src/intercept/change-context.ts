@@ -1,11 +1,16 @@
 import { FlaggateError } from '../errors.js';
 import type { RawRequest } from './raw-request.js';
 
-/** Why and under what authority a change is made, from the X-Flaggate-* headers. */
+/** Where a context value came from: the request's X-Flaggate-* header, or a claim of the verified token. */
+export type ContextSource = 'header' | 'token';
+
+/** Why and under what authority a change is made, from the X-Flaggate-* headers or the token. */
 export interface ChangeContext {
   reason?: string;
   ticket?: string;
   links: { pr?: string; build?: string };
+  /** For each of reason and ticket that is set, where it came from. */
+  sources?: { reason?: ContextSource; ticket?: ContextSource };
 }
 
 const maxLength = 1024;
@@ -15,17 +20,7 @@ const maxLength = 1024;
  * byte; a value with control characters or over 1 KiB is refused rather than trimmed.
  */
 export function readChangeContext(req: RawRequest): ChangeContext {
-  const pick = (name: string): string | undefined => {
-    const raw = req.headers[name];
-    if (raw === undefined) return undefined;
-    const value = raw.trim();
-    if (value === '') return undefined;
-    // eslint-disable-next-line no-control-regex
-    if (value.length > maxLength || /[\u0000-\u001f\u007f]/.test(value)) {
-      throw new FlaggateError('ADAPT_BODY_MALFORMED', `header ${name} must be printable text of at most ${maxLength} characters`);
-    }
-    return value;
-  };
+  const pick = (name: string): string | undefined => contextText(req.headers[name], `header ${name}`);
   const context: ChangeContext = { links: {} };
   const reason = pick('x-flaggate-reason');
   const ticket = pick('x-flaggate-ticket');
@@ -33,7 +28,24 @@ export function readChangeContext(req: RawRequest): ChangeContext {
   const build = pick('x-flaggate-link-build');
   if (reason) context.reason = reason;
   if (ticket) context.ticket = ticket;
+  if (reason || ticket) context.sources = { ...(reason ? { reason: 'header' as const } : {}), ...(ticket ? { ticket: 'header' as const } : {}) };
   if (pr) context.links.pr = pr;
   if (build) context.links.build = build;
   return context;
+}
+
+/**
+ * A context value as recorded: trimmed, absent when blank. A value with control characters or over
+ * 1 KiB is refused rather than trimmed; so is a non-string (a token claim of another type).
+ */
+export function contextText(raw: unknown, what: string): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string') throw new FlaggateError('ADAPT_BODY_MALFORMED', `${what} must be text`);
+  const value = raw.trim();
+  if (value === '') return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (value.length > maxLength || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new FlaggateError('ADAPT_BODY_MALFORMED', `${what} must be printable text of at most ${maxLength} characters`);
+  }
+  return value;
 }

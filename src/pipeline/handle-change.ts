@@ -8,10 +8,10 @@ import type { NewEntry } from '../audit/index.js';
 import { decisionEntry } from '../audit/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { Actor } from '../identify/index.js';
-import { readChangeContext, type ChangeContext } from '../intercept/index.js';
+import { readChangeContext, withTokenContext, type ChangeContext } from '../intercept/index.js';
 import type { RawRequest } from '../intercept/index.js';
 import type { Logger } from '../log.js';
-import type { DecidedRequest, FlagChange } from '../platforms/index.js';
+import type { DecidedRequest, FlagChange, FlagRead } from '../platforms/index.js';
 import type { Decision } from '../policy/index.js';
 import { denied } from './replies.js';
 import type { Reply, ResumedChange, ResumeResult, Stages } from './stages.js';
@@ -21,12 +21,19 @@ import { decide, forwardDecided, recordRefusal } from './steps.js';
 type Adapted =
   | { kind: 'decided'; change: FlagChange; context: ChangeContext; forward: DecidedRequest; decision: Decision; decorate(entry: NewEntry): NewEntry }
   | { kind: 'held'; reply: Reply }
+  | { kind: 'read'; read: FlagRead; forward: DecidedRequest; context: ChangeContext }
   | { kind: 'refused'; error: FlaggateError; change: FlagChange; context: ChangeContext };
 
 /** One write through the proxy port. */
 export async function handleChange(req: RawRequest, actor: Actor, decisionId: string, s: Stages, log: Logger): Promise<Reply> {
   const adapted = await adaptAndDecide(req, actor, decisionId, s);
   if (adapted.kind === 'held') return adapted.reply;
+  if (adapted.kind === 'read') {
+    // A POST that changes nothing (Unleash's validate operations): a read, checked as one.
+    const decision = decide(s, actor, adapted.read, adapted.context);
+    if (!decision.allow) throw denied(decision);
+    return s.platform.forward(adapted.forward);
+  }
   if (adapted.kind === 'refused') {
     // Refused before the policy could allow it: still a decision entry, so attempts are on record.
     const { error, change, context } = adapted;
@@ -48,12 +55,12 @@ async function adaptAndDecide(req: RawRequest, actor: Actor, decisionId: string,
   let change = unrecognizedChange(req, s.platform.name);
   let context: ChangeContext = { links: {} };
   try {
-    context = readChangeContext(req);
+    context = withTokenContext(readChangeContext(req), actor.claims, s.contextClaims);
     const classified = s.platform.classify(req);
     if (classified.kind === 'unrecognized') {
       throw new FlaggateError('ADAPT_WRITE_UNRECOGNIZED', `flaggate does not recognize ${classified.method} ${classified.path} as a flag change; it is not forwarded`);
     }
-    if (classified.kind === 'read') throw new TypeError('a write method classified as a read');
+    if (classified.kind === 'read') return { kind: 'read', read: classified.read, forward: classified.forward, context };
     change = classified.change;
     change = { ...change, previousState: await s.platform.readState(change) };
     const decision = decide(s, actor, change, context);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { decisionEntry } from '../audit/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
 import { unauthenticatedActor, type Actor } from '../identify/index.js';
-import { readChangeContext } from '../intercept/index.js';
+import { readChangeContext, withTokenContext } from '../intercept/index.js';
 import { pathOnly, type RawRequest } from '../intercept/index.js';
 import type { Logger } from '../log.js';
 import { handleChange, unrecognizedChange } from './handle-change.js';
@@ -68,7 +68,7 @@ async function identifyOrRecord(req: RawRequest, decisionId: string, s: Stages, 
 async function handleRead(req: RawRequest, actor: Actor, s: Stages): Promise<Reply> {
   const classified = s.platform.classify(req);
   if (classified.kind !== 'read') throw new TypeError('a read method classified as a write');
-  const decision = decide(s, actor, classified.read, readChangeContext(req));
+  const decision = decide(s, actor, classified.read, withTokenContext(readChangeContext(req), actor.claims, s.contextClaims));
   if (!decision.allow) throw denied(decision);
   return s.platform.forward(classified.forward);
 }

@@ -8,7 +8,7 @@ import type { NewEntry } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import type { FlaggateError } from '../errors.js';
 import type { Actor } from '../identify/index.js';
-import type { ChangeContext } from '../intercept/index.js';
+import type { ChangeContext, ContextClaims } from '../intercept/index.js';
 import type { RawRequest } from '../intercept/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -24,6 +24,8 @@ export interface Stages {
   platform: Platform;
   policy: { decide(input: PolicyInput): Decision; readonly revision: PolicyRevision };
   record: Recorder;
+  /** Token claims that carry a change's reason and ticket for tools that cannot send headers. */
+  contextClaims: ContextClaims;
   /** Bounds how many refusals of one actor (the unauthenticated one too) are recorded one by one. */
   refusals: { admit(actor: Actor, code: string): boolean };
   /** Holds changes the policy says need approvals (absent when approvals are off). */

@@ -16,6 +16,12 @@ export interface FlagChange {
   project?: string;
   flagKey: string;
   environment?: string;
+  /**
+   * The environments the change can alter: `[]` for none (a new flag, disabled everywhere;
+   * descriptive metadata such as links, tags, lifecycle), `['*']` for every environment (archive,
+   * delete, revive, type, dependencies…), else the names it writes to. Absent: as `environment` says.
+   */
+  environments?: string[];
   /** Read from the platform before the change; `null` when the flag does not exist yet. */
   previousState?: unknown;
   /** What the request asks for, normalized. */

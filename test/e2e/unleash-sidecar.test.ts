@@ -107,10 +107,11 @@ describe('flaggate in front of a real Unleash', () => {
   });
 
   it('refuses and records a write no route recognizes, forwarding nothing', async () => {
-    const res = await viaFlaggate('POST', '/api/admin/features/checkout.v2/tags', release, {}, { type: 'simple', value: 'sneaky' });
+    // A context field is refused by design (it retargets every flag using it; see docs/unleash.md).
+    const res = await viaFlaggate('POST', '/api/admin/context', release, {}, { name: 'sneaky', stickiness: false });
     expect(res.status).toBe(403);
     expect(res.json).toMatchObject({ code: 'ADAPT_WRITE_UNRECOGNIZED' });
-    expect(await direct('GET', '/api/admin/features/checkout.v2/tags')).toEqual({ version: 1, tags: [] });
+    expect(((await direct('GET', '/api/admin/context')) as unknown as Array<{ name: string }>).map((c) => c.name)).not.toContain('sneaky');
     expect((await ledgerEntries()).find((e) => e.decision_id === res.decisionId)).toMatchObject({ decision: { error_code: 'ADAPT_WRITE_UNRECOGNIZED' } });
   });
 

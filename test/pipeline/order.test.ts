@@ -75,6 +75,7 @@ function harness(o: Options = {}) {
     policy: { decide: () => (calls.push('decide'), decisions.shift() ?? allow), revision: policyRevision },
     record,
     refusals: { admit: () => true },
+    contextClaims: { reasonClaim: 'reason', ticketClaim: 'ticket' },
     ...(o.approvals ? { approvals: o.approvals } : {}),
   };
   return { calls, stages, change };

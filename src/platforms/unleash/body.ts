@@ -25,12 +25,17 @@ export function isObject(value: unknown): value is JsonObject {
 }
 
 /** The body as the route wants it, and the Content-Type flaggate forwards with it. */
-export function readJsonBody(req: RawRequest, kind: Exclude<BodyKind, 'none'>): { value: JsonObject | PatchOperation[]; contentType: string } {
+export function readJsonBody(req: RawRequest, kind: Exclude<BodyKind, 'none'>): { value: JsonObject | JsonObject[] | PatchOperation[]; contentType: string } {
   const contentType = acceptMediaType(req.headers, [JSON_UTF8]);
   const value = parseStrictJson(req.body);
   if (kind === 'object') {
     if (!isObject(value)) throw malformed('body must be a JSON object');
     return { value, contentType };
+  }
+  if (kind === 'array') {
+    // May be empty: an empty variant list clears the variants.
+    if (!Array.isArray(value) || !value.every(isObject)) throw malformed('body must be a JSON array of objects');
+    return { value: value as JsonObject[], contentType };
   }
   if (!Array.isArray(value) || value.length === 0) throw malformed('body must be a non-empty JSON Patch array');
   value.forEach((op: unknown, i) => {

@@ -6,15 +6,17 @@ import { FlaggateError } from '../../errors.js';
 import type { Classification, DecidedRequest, FlagChange, FlagRead } from '../platform.js';
 import type { RawRequest } from '../../intercept/index.js';
 import { decidedRequest, formatQuery, parseQuery, splitTarget } from '../request/index.js';
+import { refusalFor } from './refused.js';
 import { isObject, readJsonBody, requireNoBody, type JsonObject, type PatchOperation } from './body.js';
-import { buildPath, canonicalPath, isUsableName, matchWrite, splitPath, type Segment, type WriteRoute } from './routes.js';
+import { buildPath, canonicalPath, isUsableName, matchPostRead, matchWrite, splitPath, type Segment, type WriteRoute } from './routes.js';
 
 export const PLATFORM = 'unleash';
 
 /**
- * Feature-level writes (create, update, archive, delete, revive) touch every environment at once, so
- * their `environment` is `'*'`. The policy treats an environment name it does not know as
- * production-class, which is the safe reading of "all environments".
+ * Writes that reach every environment at once (archive, delete, revive, type, dependencies…) carry
+ * `environments: ['*']` and `environment: '*'`; the policy reads "every environment" as every
+ * class it knows, production included. Writes that alter no environment (a new flag, disabled
+ * everywhere; descriptive metadata) carry `environments: []` and no `environment`.
  */
 export const ALL_ENVIRONMENTS = '*';
 
@@ -43,9 +45,19 @@ export function classifyUnleash(req: RawRequest): Classification {
     const params = parseQuery(query, isPlainKey);
     return { kind: 'read', read: readOf(segments), forward: decidedRequest(method, canonicalPath(segments) + formatQuery(params), null, Buffer.alloc(0)) };
   }
+  const check = matchPostRead(method, segments);
+  if (check) {
+    // A validate* operation changes nothing: a read, forwarded with its body rebuilt as a write's would be.
+    parseQuery(query, []);
+    const read = readJsonBody(req, check.route.body);
+    const forward = decidedRequest(method, buildPath(check.route, check.params), read.contentType, req.body);
+    return { kind: 'read', read: readOf(segments), forward };
+  }
   const hit = WRITE_METHODS.has(method) ? matchWrite(method, segments) : undefined;
   if (!hit) {
-    return { kind: 'unrecognized', method, path, reason: `no Unleash write route for ${method} ${path}` };
+    const refusal = refusalFor(method, segments);
+    const reason = refusal ? `${refusal.operation} is refused by design: ${refusal.reason}` : `no Unleash write route for ${method} ${path}`;
+    return { kind: 'unrecognized', method, path, reason };
   }
   return writeOf(req, method, hit.route, hit.params, parseQuery(query, hit.route.query ?? []));
 }
@@ -104,7 +116,7 @@ function writeOf(
   params: Record<string, string>,
   query: Record<string, string>,
 ): Classification {
-  let body: JsonObject | PatchOperation[] | undefined;
+  let body: Body;
   let forward: DecidedRequest;
   const target = buildPath(route, params) + formatQuery(query);
   if (route.body === 'none') {
@@ -115,35 +127,84 @@ function writeOf(
     body = read.value;
     forward = decidedRequest(method, target, read.contentType, req.body);
   }
-  const flagKey = route.flagKeyFrom === 'body' ? nameFromBody(body) : params.feature;
-  if (flagKey === undefined) throw new TypeError(`route ${route.pattern} yields no flag key`);
+  const flagKey = flagKeyOf(route, params, body);
+  const environments = environmentsOf(route, params, body);
   const change: FlagChange = {
     platform: PLATFORM,
     action: route.action,
     flagKey,
-    environment: params.environment ?? ALL_ENVIRONMENTS,
+    environments,
     newState: withQuery(newStateOf(route, params, body), query),
     // Exactly the request that is forwarded: rebuilt path and query, the forwarded body's digest.
     request: { method, path: forward.target, bodySha256: forward.bodySha256 },
   };
+  // The one environment named, '*' for several or all, none when the change alters none.
+  if (environments.length > 0) change.environment = environments.length === 1 ? environments[0]! : ALL_ENVIRONMENTS;
   if (params.project !== undefined) change.project = params.project;
   return { kind: 'write', change, forward };
 }
 
-function nameFromBody(body: JsonObject | PatchOperation[] | undefined): string {
-  const name = isObject(body) ? body.name : undefined;
-  if (typeof name !== 'string' || !isUsableName(name)) {
-    throw new FlaggateError('ADAPT_BODY_MALFORMED', 'body.name must be a usable flag name', { details: { field: 'name' } });
-  }
-  return name;
+function flagKeyOf(route: WriteRoute, params: Record<string, string>, body: Body): string {
+  if (route.flagKeyFrom === 'body') return usableName(isObject(body) ? body.name : undefined, 'name');
+  if (route.flagKeyFrom === 'features') return onlyFlag(body);
+  const key = params.feature;
+  if (key === undefined) throw new TypeError(`route ${route.pattern} yields no flag key`);
+  return key;
 }
 
-function newStateOf(
-  route: WriteRoute,
-  params: Record<string, string>,
-  body: JsonObject | PatchOperation[] | undefined,
-): unknown {
-  const patch = Array.isArray(body) ? { patch: body } : undefined;
+function usableName(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !isUsableName(value)) {
+    throw new FlaggateError('ADAPT_BODY_MALFORMED', `body.${field} must be a usable flag name`, { details: { field } });
+  }
+  return value;
+}
+
+/**
+ * A batch operation (bulk toggle, batch archive, revive, delete, stale) is decided, recorded and
+ * applied per flag: the entry, the previous state read and the policy all speak of one flag. So a
+ * batch is accepted when its `features` names exactly one; a longer batch is refused and can be
+ * sent as one request per flag.
+ */
+function onlyFlag(body: Body): string {
+  const features = isObject(body) ? body.features : undefined;
+  if (!Array.isArray(features) || features.length !== 1) {
+    throw new FlaggateError('ADAPT_BODY_MALFORMED', 'body.features must name exactly one flag: flaggate decides batch operations one flag at a time', {
+      details: { field: 'features' },
+    });
+  }
+  return usableName(features[0], 'features[0]');
+}
+
+/**
+ * The environments the change can alter: none, every one (`*`), the path's, or the body's list.
+ * (`environment` on the change keeps the single name, or `*` for anything else.)
+ */
+function environmentsOf(route: WriteRoute, params: Record<string, string>, body: Body): string[] {
+  switch (route.scope) {
+    case 'named':
+      return [params.environment!];
+    case 'body': {
+      const list = isObject(body) ? body.environments : undefined;
+      if (!Array.isArray(list) || list.length === 0 || !list.every((e) => typeof e === 'string' && isUsableName(e))) {
+        throw fieldMalformed('environments', 'a non-empty list of environment names');
+      }
+      return [...new Set(list as string[])].sort();
+    }
+    case 'all':
+      // A JSON Patch that only rewrites the description edits what the flag says, not what it serves.
+      // (A PUT restates type and impression data, which default when absent: always every environment.)
+      if (route.body === 'patch' && (body as PatchOperation[]).every((op) => op.path === '/description')) return [];
+      return [ALL_ENVIRONMENTS];
+    case 'none':
+      return [];
+  }
+}
+
+type Body = JsonObject | JsonObject[] | PatchOperation[] | undefined;
+
+function newStateOf(route: WriteRoute, params: Record<string, string>, body: Body): unknown {
+  const patch = route.body === 'patch' ? { patch: body } : undefined;
+  const object = (isObject(body) ? body : {}) as JsonObject;
   switch (route.action) {
     case 'flag.enable':
       return { enabled: true };
@@ -155,16 +216,75 @@ function newStateOf(
       return { archived: false };
     case 'flag.delete':
       return { deleted: true };
+    case 'flag.create':
+      // A clone copies the source's type, strategies and variants: the source is part of what is created.
+      return params.feature === undefined ? body : { ...object, cloneOf: params.feature };
+    case 'flag.stale':
+      if (typeof object.stale !== 'boolean') throw fieldMalformed('stale', 'a boolean');
+      return { stale: object.stale };
+    case 'flag.complete':
+      if (typeof object.status !== 'string') throw fieldMalformed('status', 'a string');
+      return { completed: true, ...object };
+    case 'flag.uncomplete':
+      return { completed: false };
     case 'strategy.delete':
       return { id: params.strategyId, deleted: true };
     case 'strategy.create':
-      return normalizeStrategy(body as JsonObject);
+      return normalizeStrategy(object);
     case 'strategy.update':
       // The id from the path wins over any id in the body: it is the strategy Unleash will change.
-      return patch ? { id: params.strategyId, ...patch } : { ...normalizeStrategy(body as JsonObject), id: params.strategyId };
+      return patch ? { id: params.strategyId, ...patch } : { ...normalizeStrategy(object), id: params.strategyId };
+    case 'strategy.reorder':
+      return { order: sortOrders(body as JsonObject[]) };
+    case 'variants.update':
+      if (patch) return patch;
+      if (route.scope === 'named') return { variants: body };
+      if (!Array.isArray(object.variants)) throw fieldMalformed('variants', 'an array');
+      return { variants: object.variants, environments: environmentsOf(route, params, body) };
+    case 'dependency.add':
+      return { parent: usableName(object.feature, 'feature'), enabled: object.enabled ?? true, variants: object.variants ?? [] };
+    case 'dependency.delete':
+      // Without a parent in the path, Unleash removes every dependency of the flag.
+      return { removed: params.parent ?? '*' };
+    case 'link.create':
+      return { url: linkUrl(object), title: object.title ?? null };
+    case 'link.update':
+      return { id: params.linkId, url: linkUrl(object), title: object.title ?? null };
+    case 'link.delete':
+      return { id: params.linkId, deleted: true };
+    case 'tag.add':
+      if (typeof object.type !== 'string' || typeof object.value !== 'string') throw fieldMalformed('type and value', 'strings');
+      return { added: [{ type: object.type, value: object.value }], removed: [] };
+    case 'tag.update':
+      return { added: tagList(object, 'addedTags'), removed: tagList(object, 'removedTags') };
+    case 'tag.delete':
+      return { added: [], removed: [{ type: params.tagType, value: params.tagValue }] };
     default:
       return patch ?? body;
   }
+}
+
+function sortOrders(list: JsonObject[]): Array<{ id: string; sortOrder: number }> {
+  return list.map((item, i) => {
+    if (typeof item.id !== 'string' || typeof item.sortOrder !== 'number' || !Number.isInteger(item.sortOrder)) {
+      throw fieldMalformed(`[${i}]`, 'an object with a string id and an integer sortOrder');
+    }
+    return { id: item.id, sortOrder: item.sortOrder };
+  });
+}
+
+function linkUrl(object: JsonObject): string {
+  if (typeof object.url !== 'string' || object.url === '') throw fieldMalformed('url', 'a non-empty string');
+  return object.url;
+}
+
+function tagList(object: JsonObject, field: string): Array<{ type: string; value: string }> {
+  const list = object[field];
+  if (!Array.isArray(list)) throw fieldMalformed(field, 'an array');
+  return list.map((t: unknown) => {
+    if (!isObject(t) || typeof t.type !== 'string' || typeof t.value !== 'string') throw fieldMalformed(field, 'a list of {type, value}');
+    return { type: t.type, value: t.value };
+  });
 }
 
 /**

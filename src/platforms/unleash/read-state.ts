@@ -22,6 +22,8 @@ export interface UnleashEnvironmentState {
   enabled: boolean;
   /** Absent for archived flags: Unleash only reports whether they had strategies. */
   strategies?: UnleashStrategyState[];
+  /** Only for variant changes. */
+  variants?: unknown[];
 }
 
 /** The compact state recorded as `previousState`. */
@@ -33,6 +35,11 @@ export interface UnleashFlagState {
   archived?: boolean;
   stale?: boolean;
   environments?: Record<string, UnleashEnvironmentState>;
+  /** The parts of the flag a change of that kind alters, read only for that kind (see EXTRA_FIELDS). */
+  dependencies?: unknown;
+  links?: unknown;
+  lifecycle?: unknown;
+  tags?: unknown[];
 }
 
 export interface ReadStateOptions {
@@ -42,6 +49,17 @@ export interface ReadStateOptions {
 }
 
 const ARCHIVE_ACTIONS = new Set(['flag.delete', 'flag.revive']);
+const TAG_ACTIONS = new Set(['tag.add', 'tag.update', 'tag.delete']);
+/** Feature fields recorded besides the compact state, for the actions that change them. */
+const EXTRA_FIELDS: Record<string, 'dependencies' | 'links' | 'lifecycle'> = {
+  'dependency.add': 'dependencies',
+  'dependency.delete': 'dependencies',
+  'link.create': 'links',
+  'link.update': 'links',
+  'link.delete': 'links',
+  'flag.complete': 'lifecycle',
+  'flag.uncomplete': 'lifecycle',
+};
 const SEARCH_PAGE = 100;
 const SEARCH_MAX_PAGES = 20;
 // Unleash's message for a route it does not have (as opposed to a feature it does not have).
@@ -51,11 +69,14 @@ const UNKNOWN_PATH = 'The path you were looking for';
 export async function readUnleashState(opts: ReadStateOptions, change: FlagChange): Promise<UnleashFlagState> {
   if (change.platform !== PLATFORM) throw new TypeError(`not an Unleash change: ${change.platform}`);
   if (ARCHIVE_ACTIONS.has(change.action)) return readArchived(opts, change.flagKey);
+  if (TAG_ACTIONS.has(change.action)) return readTags(opts, change.flagKey);
   if (change.project === undefined) throw new TypeError(`${change.action} without a project`);
   const path = `/api/admin/projects/${encodeURIComponent(change.project)}/features/${encodeURIComponent(change.flagKey)}`;
   const body = await getJson(opts, path);
   if (body === undefined) return { exists: false };
-  const state = liveState(body, path);
+  const state = liveState(body, path, change.action === 'variants.update');
+  const extra = EXTRA_FIELDS[change.action];
+  if (extra && isObject(body)) state[extra] = body[extra] ?? null;
   const env = change.environment;
   if (env !== undefined && env !== ALL_ENVIRONMENTS && state.environments) {
     const only = state.environments[env];
@@ -64,7 +85,16 @@ export async function readUnleashState(opts: ReadStateOptions, change: FlagChang
   return state;
 }
 
-function liveState(body: unknown, path: string): UnleashFlagState {
+/** Tag changes name the flag without its project: the state they start from is the flag's tags. */
+async function readTags(opts: ReadStateOptions, flagKey: string): Promise<UnleashFlagState> {
+  const path = `/api/admin/features/${encodeURIComponent(flagKey)}/tags`;
+  const body = await getJson(opts, path);
+  if (body === undefined) return { exists: false };
+  if (!isObject(body) || !Array.isArray(body.tags)) throw unavailable(`unexpected tags body from ${path}`);
+  return { exists: true, name: flagKey, tags: body.tags };
+}
+
+function liveState(body: unknown, path: string, withVariants: boolean): UnleashFlagState {
   if (!isObject(body) || typeof body.name !== 'string' || !Array.isArray(body.environments)) {
     throw unavailable(`unexpected feature body from ${path}`);
   }
@@ -73,6 +103,7 @@ function liveState(body: unknown, path: string): UnleashFlagState {
     if (!isObject(env) || typeof env.name !== 'string') throw unavailable(`unexpected environment in ${path}`);
     const strategies = Array.isArray(env.strategies) ? env.strategies.map(strategyState) : [];
     environments[env.name] = { enabled: env.enabled === true, strategies };
+    if (withVariants) environments[env.name]!.variants = Array.isArray(env.variants) ? env.variants : [];
   }
   return {
     exists: true,

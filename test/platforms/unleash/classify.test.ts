@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { classifyUnleash, writeRoutes } from '../../../src/platforms/unleash/index.js';
 import type { RawRequest } from '../../../src/intercept/raw-request.js';
+import { matchWrite, splitPath } from '../../../src/platforms/unleash/routes.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 const P = '/api/admin/projects/default/features';
@@ -40,11 +41,13 @@ interface WriteCase {
 
 const writeCases: WriteCase[] = [
     { name: 'POST features is flag.create, key from body', method: 'POST', path: P, body: { name: 'checkout', type: 'release' },
-      want: { action: 'flag.create', project: 'default', flagKey: 'checkout', environment: '*', newState: { name: 'checkout', type: 'release' } } },
+      want: { action: 'flag.create', project: 'default', flagKey: 'checkout', environment: undefined, environments: [], newState: { name: 'checkout', type: 'release' } } },
     { name: 'PUT feature is flag.update', method: 'PUT', path: `${P}/checkout`, body: { description: 'd' },
-      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', newState: { description: 'd' } } },
+      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', environments: ['*'], newState: { description: 'd' } } },
     { name: 'PATCH feature is flag.update with the patch', method: 'PATCH', path: `${P}/checkout`, body: patch,
-      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', newState: { patch } } },
+      want: { action: 'flag.update', flagKey: 'checkout', environment: undefined, environments: [], newState: { patch } } },
+    { name: 'PATCH feature beyond the description alters every environment', method: 'PATCH', path: `${P}/checkout`,
+      body: [...patch, { op: 'replace', path: '/type', value: 'experiment' }], want: { action: 'flag.update', environments: ['*'] } },
     { name: 'DELETE feature is flag.archive', method: 'DELETE', path: `${P}/checkout`, body: undefined,
       want: { action: 'flag.archive', flagKey: 'checkout', environment: '*', newState: { archived: true } } },
     { name: 'DELETE archive/:feature is flag.delete', method: 'DELETE', path: '/api/admin/archive/checkout', body: undefined,
@@ -90,6 +93,63 @@ const writeCases: WriteCase[] = [
       headers: { 'content-type': 'Application/JSON; charset="UTF-8"' }, want: { action: 'flag.update', newState: { stale: true } } },
     { name: 'a body-less action takes an empty object, and forwards no body', method: 'POST', path: `${P}/checkout/environments/production/on`,
       body: {}, want: { action: 'flag.enable', newState: { enabled: true } } },
+    { name: 'POST .../clone is flag.create of the clone', method: 'POST', path: `${P}/checkout/clone`, body: { name: 'c2', replaceGroupId: true },
+      want: { action: 'flag.create', flagKey: 'c2', environment: undefined, environments: [], newState: { name: 'c2', replaceGroupId: true, cloneOf: 'checkout' } } },
+    { name: 'PUT .../variants is variants.update in that environment', method: 'PUT', path: `${P}/checkout/environments/production/variants`,
+      body: [{ name: 'a', weight: 1000, weightType: 'variable', stickiness: 'default' }],
+      want: { action: 'variants.update', environment: 'production', environments: ['production'],
+        newState: { variants: [{ name: 'a', weight: 1000, weightType: 'variable', stickiness: 'default' }] } } },
+    { name: 'PUT .../variants takes an empty list (clears them)', method: 'PUT', path: `${P}/checkout/environments/production/variants`, body: [],
+      want: { action: 'variants.update', newState: { variants: [] } } },
+    { name: 'PATCH .../variants is variants.update with the patch', method: 'PATCH', path: `${P}/checkout/environments/development/variants`,
+      body: [{ op: 'add', path: '/0', value: { name: 'a', weight: 1000 } }],
+      want: { action: 'variants.update', environment: 'development', newState: { patch: [{ op: 'add', path: '/0', value: { name: 'a', weight: 1000 } }] } } },
+    { name: 'PUT .../variants-batch names its environments from the body', method: 'PUT', path: `${P}/checkout/variants-batch`,
+      body: { variants: [], environments: ['production', 'development', 'production'] },
+      want: { action: 'variants.update', environment: '*', environments: ['development', 'production'],
+        newState: { variants: [], environments: ['development', 'production'] } } },
+    { name: 'PUT .../variants-batch in one environment names it', method: 'PUT', path: `${P}/checkout/variants-batch`,
+      body: { variants: [], environments: ['production'] }, want: { action: 'variants.update', environment: 'production', environments: ['production'] } },
+    { name: 'POST .../strategies/set-sort-order is strategy.reorder', method: 'POST',
+      path: `${P}/checkout/environments/production/strategies/set-sort-order`, body: [{ id: 's-1', sortOrder: 2 }, { id: 's-2', sortOrder: 1 }],
+      want: { action: 'strategy.reorder', environment: 'production', newState: { order: [{ id: 's-1', sortOrder: 2 }, { id: 's-2', sortOrder: 1 }] } } },
+    { name: 'POST .../dependencies is dependency.add in every environment', method: 'POST', path: `${P}/checkout/dependencies`,
+      body: { feature: 'parent', enabled: false }, want: { action: 'dependency.add', environment: '*', environments: ['*'],
+        newState: { parent: 'parent', enabled: false, variants: [] } } },
+    { name: 'DELETE .../dependencies/:parent is dependency.delete of that parent', method: 'DELETE', path: `${P}/checkout/dependencies/parent`,
+      body: undefined, want: { action: 'dependency.delete', environment: '*', newState: { removed: 'parent' } } },
+    { name: 'DELETE .../dependencies removes every parent', method: 'DELETE', path: `${P}/checkout/dependencies`,
+      body: undefined, want: { action: 'dependency.delete', newState: { removed: '*' } } },
+    { name: 'POST .../lifecycle/complete is flag.complete', method: 'POST', path: `${P}/checkout/lifecycle/complete`, body: { status: 'kept' },
+      want: { action: 'flag.complete', environments: [], newState: { completed: true, status: 'kept' } } },
+    { name: 'POST .../lifecycle/uncomplete is flag.uncomplete', method: 'POST', path: `${P}/checkout/lifecycle/uncomplete`, body: undefined,
+      want: { action: 'flag.uncomplete', environments: [], newState: { completed: false } } },
+    { name: 'POST .../link is link.create', method: 'POST', path: `${P}/checkout/link`, body: { url: 'https://x.test/a' },
+      want: { action: 'link.create', environments: [], newState: { url: 'https://x.test/a', title: null } } },
+    { name: 'PUT .../link/:id is link.update', method: 'PUT', path: `${P}/checkout/link/L1`, body: { url: 'https://x.test/b', title: 't' },
+      want: { action: 'link.update', newState: { id: 'L1', url: 'https://x.test/b', title: 't' } } },
+    { name: 'DELETE .../link/:id is link.delete', method: 'DELETE', path: `${P}/checkout/link/L1`, body: undefined,
+      want: { action: 'link.delete', newState: { id: 'L1', deleted: true } } },
+    { name: 'POST features/:f/tags is tag.add, without a project', method: 'POST', path: '/api/admin/features/checkout/tags',
+      body: { type: 'simple', value: 'x' }, want: { action: 'tag.add', project: undefined, environments: [],
+        newState: { added: [{ type: 'simple', value: 'x' }], removed: [] } } },
+    { name: 'PUT features/:f/tags is tag.update', method: 'PUT', path: '/api/admin/features/checkout/tags',
+      body: { addedTags: [{ type: 'simple', value: 'x' }], removedTags: [] }, want: { action: 'tag.update', project: undefined,
+        newState: { added: [{ type: 'simple', value: 'x' }], removed: [] } } },
+    { name: 'DELETE features/:f/tags/:type/:value is tag.delete', method: 'DELETE', path: '/api/admin/features/checkout/tags/simple/x%20y',
+      body: undefined, want: { action: 'tag.delete', project: undefined, newState: { added: [], removed: [{ type: 'simple', value: 'x y' }] } } },
+    { name: 'a one-flag stale batch is flag.stale of that flag', method: 'POST', path: '/api/admin/projects/default/stale',
+      body: { features: ['checkout'], stale: true }, want: { action: 'flag.stale', flagKey: 'checkout', environments: [], newState: { stale: true } } },
+    { name: 'a one-flag bulk enable is flag.enable of that flag', method: 'POST', path: '/api/admin/projects/default/bulk_features/environments/production/on',
+      body: { features: ['checkout'] }, want: { action: 'flag.enable', flagKey: 'checkout', environment: 'production', newState: { enabled: true } } },
+    { name: 'a one-flag bulk disable is flag.disable of that flag', method: 'POST', path: '/api/admin/projects/default/bulk_features/environments/production/off',
+      body: { features: ['checkout'] }, want: { action: 'flag.disable', flagKey: 'checkout', environment: 'production', newState: { enabled: false } } },
+    { name: 'a one-flag batch archive is flag.archive', method: 'POST', path: '/api/admin/projects/default/archive',
+      body: { features: ['checkout'] }, want: { action: 'flag.archive', flagKey: 'checkout', environment: '*', newState: { archived: true } } },
+    { name: 'a one-flag batch revive is flag.revive', method: 'POST', path: '/api/admin/projects/default/revive',
+      body: { features: ['checkout'] }, want: { action: 'flag.revive', flagKey: 'checkout', newState: { archived: false } } },
+    { name: 'a one-flag batch delete is flag.delete', method: 'POST', path: '/api/admin/projects/default/delete',
+      body: { features: ['checkout'] }, want: { action: 'flag.delete', flagKey: 'checkout', newState: { deleted: true } } },
 ];
 
 describe('classifyUnleash', () => {
@@ -106,14 +166,14 @@ describe('classifyUnleash', () => {
     // The entry describes exactly the request that is forwarded, rebuilt by flaggate.
     expect(got.forward.target).toBe(target ?? path);
     expect(got.change.request).toEqual({ method: method.toUpperCase(), path: got.forward.target, bodySha256: got.forward.bodySha256 });
-    const bodyless = writeRoutes.find((r) => r.action === got.change.action)?.body === 'none';
+    const bodyless = body === undefined || JSON.stringify(body) === '{}';
     expect(got.forward.body).toEqual(bodyless ? Buffer.alloc(0) : req.body);
     expect(got.forward.contentType).toBe(bodyless ? null : 'application/json');
   });
 
   it('has a case for every route in the table', () => {
-    const tested = new Set(writeCases.map((c) => `${c.method.toUpperCase()} ${String(c.want.action)}`));
-    for (const r of writeRoutes) expect(tested).toContain(`${r.method} ${r.action}`);
+    const routed = writeCases.map((c) => matchWrite(c.method.toUpperCase(), splitPath(new URL(c.path, 'http://x').pathname))?.route);
+    for (const r of writeRoutes) expect(routed, `${r.method} ${r.pattern}`).toContain(r);
   });
 
   it.each([
@@ -131,15 +191,38 @@ describe('classifyUnleash', () => {
   });
 
   it.each([
-    { name: 'a clone', method: 'POST', path: `${P}/checkout/clone`, body: { name: 'c2' } },
-    { name: 'a bulk enable', method: 'POST', path: '/api/admin/projects/default/bulk_features/environments/production/on', body: { features: ['a'] } },
-    { name: 'a strategy sort order', method: 'POST', path: `${P}/checkout/environments/production/strategies/set-sort-order`, body: {} },
-    { name: 'a legacy tag write', method: 'POST', path: '/api/admin/features/checkout/tags', body: { type: 'simple', value: 'x' } },
+    { name: 'a context field', method: 'POST', path: '/api/admin/context', body: { name: 'region' } },
+    { name: 'an import', method: 'POST', path: '/api/admin/features-batch/import', body: { project: 'default', environment: 'production', data: {} } },
     { name: 'an API token', method: 'POST', path: '/api/admin/api-tokens', body: { type: 'admin' } },
     { name: 'a PUT on the feature list', method: 'PUT', path: P, body: {} },
     { name: 'an OPTIONS request', method: 'OPTIONS', path: P, body: undefined },
   ])('classifies $name as an unrecognized write', ({ method, path, body }) => {
     expect(classifyUnleash(request(method, path, body))).toMatchObject({ kind: 'unrecognized', method, path });
+  });
+
+  it.each([
+    { name: 'a flag name', path: '/api/admin/features/validate', body: { name: 'x' }, want: {} },
+    { name: 'a batch archive', path: '/api/admin/projects/default/archive/validate', body: { features: ['a', 'b'] }, want: { project: 'default' } },
+    { name: 'a constraint', path: '/api/admin/constraints/validate', body: { contextName: 'userId', operator: 'IN', values: ['a'] }, want: {} },
+    { name: 'an import', path: '/api/admin/features-batch/validate', body: { project: 'default', environment: 'production', data: {} }, want: {} },
+  ])('classifies POST validate of $name as a read, forwarding its body', ({ path, body, want }) => {
+    const req = request('POST', path, body);
+    expect(classifyUnleash(req)).toMatchObject({
+      kind: 'read',
+      read: { platform: 'unleash', action: 'flag.read', ...want },
+      forward: { method: 'POST', target: path, contentType: 'application/json', body: req.body },
+    });
+  });
+
+  it('refuses a query on a validate operation', () => {
+    expect(() => classifyUnleash(request('POST', '/api/admin/features/validate?x=1', { name: 'x' }))).toThrow(
+      expect.objectContaining({ code: 'ADAPT_QUERY_REFUSED' }),
+    );
+  });
+
+  it('says why an operation is refused by design', () => {
+    const got = classifyUnleash(request('PUT', '/api/admin/segments/4', { name: 's' }));
+    expect(got).toMatchObject({ kind: 'unrecognized', reason: expect.stringMatching(/^updateSegment is refused by design: .*segment/) });
   });
 
   it.each<{ name: string; body: unknown; headers: Record<string, string>; code: string; message?: RegExp }>([
@@ -174,6 +257,22 @@ describe('classifyUnleash', () => {
       body: { name: 'default', constraints: {} } },
     { name: 'the rollout is not a number', method: 'PUT', path: `${P}/checkout/environments/production/strategies/s-1`,
       body: { name: 'flexibleRollout', parameters: { rollout: 'half' } } },
+    { name: 'a bulk toggle names two flags', method: 'POST', path: '/api/admin/projects/default/bulk_features/environments/production/on',
+      body: { features: ['a', 'b'] } },
+    { name: 'a batch archive names no flag', method: 'POST', path: '/api/admin/projects/default/archive', body: { features: [] } },
+    { name: 'a batch delete names a flag with a slash', method: 'POST', path: '/api/admin/projects/default/delete', body: { features: ['a/b'] } },
+    { name: 'a stale batch has no stale flag', method: 'POST', path: '/api/admin/projects/default/stale', body: { features: ['a'] } },
+    { name: 'a variants body is an object', method: 'PUT', path: `${P}/checkout/environments/production/variants`, body: { variants: [] } },
+    { name: 'a variants body holds a non-object', method: 'PUT', path: `${P}/checkout/environments/production/variants`, body: ['a'] },
+    { name: 'a variants batch names no environment', method: 'PUT', path: `${P}/checkout/variants-batch`, body: { variants: [], environments: [] } },
+    { name: 'a variants batch names an environment with a slash', method: 'PUT', path: `${P}/checkout/variants-batch`,
+      body: { variants: [], environments: ['a/b'] } },
+    { name: 'a sort order has a string sortOrder', method: 'POST', path: `${P}/checkout/environments/production/strategies/set-sort-order`,
+      body: [{ id: 's', sortOrder: '1' }] },
+    { name: 'a dependency names no parent', method: 'POST', path: `${P}/checkout/dependencies`, body: { enabled: true } },
+    { name: 'a link has no url', method: 'POST', path: `${P}/checkout/link`, body: { title: 't' } },
+    { name: 'a tag update has no removedTags list', method: 'PUT', path: '/api/admin/features/checkout/tags', body: { addedTags: [] } },
+    { name: 'a validate body is an array', method: 'POST', path: '/api/admin/features/validate', body: [{ name: 'x' }] },
   ])('rejects a write when $name', ({ method, path, body }) => {
     expect(() => classifyUnleash(request(method, path, body))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
   });
@@ -255,5 +354,17 @@ describe('classifyUnleash', () => {
   it('ignores a top-level rollout that is not derived from the parameters', () => {
     const got = classifyUnleash(request('POST', `${P}/checkout/environments/production/strategies`, { name: 'default', rollout: 0 }));
     expect(got.kind === 'write' && got.change.newState).toEqual({ name: 'default', parameters: {}, constraints: [], segments: [] });
+  });
+});
+
+describe('docs/unleash.md', () => {
+  it('lists every classified route and every refused operation', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { refusedOperations } = await import('../../../src/platforms/unleash/refused.js');
+    const { readRoutes } = await import('../../../src/platforms/unleash/routes.js');
+    const doc = readFileSync(new URL('../../../docs/unleash.md', import.meta.url), 'utf8');
+    for (const r of writeRoutes) expect(doc).toContain(`| ${r.method} | \`${r.pattern}\` | \`${r.action}\``);
+    for (const r of readRoutes) expect(doc).toContain(`| POST | \`${r.pattern}\` |`);
+    for (const r of refusedOperations) expect(doc).toContain(`| ${r.method} | \`${r.path}\` | \`${r.operation}\` |`);
   });
 });

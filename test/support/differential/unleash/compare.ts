@@ -29,7 +29,8 @@ function sameJson(a: unknown, b: unknown): boolean {
 const eventsOf: Record<string, { required: string; allowed: string[] }> = {
   'flag.create': { required: 'feature-created', allowed: [] },
   'flag.update': { required: 'feature-metadata-updated', allowed: [] },
-  'flag.archive': { required: 'feature-archived', allowed: [] },
+  // Archiving a flag drops its own dependencies on parents (Unleash records that as its own event).
+  'flag.archive': { required: 'feature-archived', allowed: ['feature-dependencies-removed'] },
   'flag.delete': { required: 'feature-deleted', allowed: [] },
   'flag.revive': { required: 'feature-revived', allowed: [] },
   // Enabling adds Unleash's default strategy to an environment without an active one.
@@ -39,7 +40,43 @@ const eventsOf: Record<string, { required: string; allowed: string[] }> = {
   // Unleash turns an environment off when its last active strategy goes.
   'strategy.update': { required: 'feature-strategy-update', allowed: ['feature-environment-disabled'] },
   'strategy.delete': { required: 'feature-strategy-remove', allowed: ['feature-environment-disabled'] },
+  'strategy.reorder': { required: 'strategy-order-changed', allowed: [] },
+  'variants.update': { required: 'feature-environment-variants-updated', allowed: [] },
+  'dependency.add': { required: 'feature-dependency-added', allowed: [] },
+  'flag.complete': { required: 'feature-completed', allowed: [] },
+  'flag.uncomplete': { required: 'feature-uncompleted', allowed: [] },
+  'link.create': { required: 'feature-link-added', allowed: [] },
+  'link.update': { required: 'feature-link-updated', allowed: [] },
+  'link.delete': { required: 'feature-link-removed', allowed: [] },
+  'tag.add': { required: 'feature-tagged', allowed: [] },
+  'tag.delete': { required: 'feature-untagged', allowed: [] },
 };
+
+/** The events an entry must show (type → how many) and the others it may. */
+function expectedEvents(action: string, ns: Json): { counts: Record<string, number>; allowed: string[] } | undefined {
+  switch (action) {
+    case 'flag.create':
+      // A clone copies the source's strategies, variants, tags and dependencies, each with its event.
+      if (typeof ns.cloneOf === 'string') {
+        return { counts: { 'feature-created': 1 }, allowed: ['feature-strategy-add', 'feature-environment-variants-updated', 'feature-tagged', 'feature-dependency-added'] };
+      }
+      break;
+    case 'variants.update':
+      return { counts: { 'feature-environment-variants-updated': Array.isArray(ns.environments) ? ns.environments.length : 1 }, allowed: [] };
+    case 'dependency.delete':
+      return { counts: { [ns.removed === '*' ? 'feature-dependencies-removed' : 'feature-dependency-removed']: 1 }, allowed: [] };
+    case 'flag.stale':
+      return { counts: { [ns.stale === true ? 'feature-stale-on' : 'feature-stale-off']: 1 }, allowed: [] };
+    case 'tag.update': {
+      const counts: Record<string, number> = {};
+      if (Array.isArray(ns.added) && ns.added.length > 0) counts['feature-tagged'] = ns.added.length;
+      if (Array.isArray(ns.removed) && ns.removed.length > 0) counts['feature-untagged'] = ns.removed.length;
+      return { counts, allowed: [] };
+    }
+  }
+  const spec = eventsOf[action];
+  return spec && { counts: { [spec.required]: 1 }, allowed: spec.allowed };
+}
 
 /** Applies the replace operations of a JSON Patch to a copy of `doc` (the only op the kit sends). */
 function applyReplaces(doc: Json, ops: unknown): Json {
@@ -84,7 +121,10 @@ function compareState(view: LedgerView, flag: Json | undefined | 'skip'): string
     case 'flag.enable':
     case 'flag.disable':
       return env?.enabled === (d.action === 'flag.enable') ? [] : [`ledger says ${d.action} in ${d.environment}, Unleash state enabled=${String(env?.enabled)}`];
+    case 'flag.stale':
+      return flag.stale === ns.stale ? [] : [`ledger says stale=${String(ns.stale)}, Unleash state stale=${String(flag.stale)}`];
     case 'flag.create':
+      if (typeof ns.cloneOf === 'string') return [];
       return flag.type === (ns.type ?? 'release') ? [] : [`ledger says type ${JSON.stringify(ns.type)}, Unleash state ${JSON.stringify(flag.type)}`];
     case 'strategy.create':
     case 'strategy.update':
@@ -103,25 +143,31 @@ function compareState(view: LedgerView, flag: Json | undefined | 'skip'): string
   }
 }
 
-function compareEvents(view: LedgerView, events: readonly UnleashEvent[]): string[] {
+function compareEvents(view: LedgerView, all: readonly UnleashEvent[]): string[] {
   const d = view.decision;
   const diffs: string[] = [];
-  const spec = eventsOf[d.action];
+  // A tag value used for the first time is created (an event without a flag) before it is attached.
+  const creates = all.filter((e) => e.type === 'tag-created');
+  const events = all.filter((e) => e.type !== 'tag-created');
+  if (creates.length > 0 && d.action !== 'tag.add' && d.action !== 'tag.update') diffs.push(`${creates.length} tag-created events, ledger says ${d.action}`);
+  const ns = isObj(d.new_state) ? d.new_state : {};
+  const spec = expectedEvents(d.action, ns);
   if (!spec) return [`ledger action ${d.action} has no comparison`];
   const perEnvironment = d.environment !== null && d.environment !== '*';
   for (const e of events) {
     if (e.featureName !== d.flag_key) diffs.push(`event ${e.id} ${e.type} on flag ${e.featureName}, ledger says ${d.flag_key}`);
     if (d.project !== null && e.project !== d.project) diffs.push(`event ${e.id} in project ${e.project}, ledger says ${d.project}`);
     if (perEnvironment && e.environment !== d.environment) diffs.push(`event ${e.id} ${e.type} in environment ${e.environment}, ledger says ${d.environment}`);
-    if (e.type !== spec.required && !spec.allowed.includes(e.type)) diffs.push(`event ${e.id} ${e.type}, ledger says ${d.action}`);
+    if (spec.counts[e.type] === undefined && !spec.allowed.includes(e.type)) diffs.push(`event ${e.id} ${e.type}, ledger says ${d.action}`);
   }
-  const main = events.filter((e) => e.type === spec.required);
-  if (main.length !== 1) {
-    diffs.push(`${main.length} ${spec.required} events for ledger action ${d.action}`);
-    return diffs;
+  for (const [type, want] of Object.entries(spec.counts)) {
+    const got = events.filter((e) => e.type === type).length;
+    if (got !== want) diffs.push(`${got} ${type} events for ledger action ${d.action}, ${want} expected`);
   }
-  const event = main[0]!;
-  const ns = isObj(d.new_state) ? d.new_state : {};
+  if (diffs.length > 0) return diffs;
+  const main = events.filter((e) => spec.counts[e.type] !== undefined);
+  const event = main[0];
+  if (!event) return diffs;
   const data = event.data ?? {};
   const field = (name: string, want: unknown, got: unknown): void => {
     if (!sameJson(want, got)) diffs.push(`${name}: ledger ${JSON.stringify(want)}, Unleash ${JSON.stringify(got)}`);
@@ -129,6 +175,7 @@ function compareEvents(view: LedgerView, events: readonly UnleashEvent[]): strin
   switch (d.action) {
     case 'flag.create':
       field('name', d.flag_key, data.name);
+      if (typeof ns.cloneOf === 'string') break;
       field('type', ns.type ?? 'release', data.type);
       field('description', ns.description || null, data.description);
       field('impressionData', ns.impressionData ?? false, data.impressionData);
@@ -156,6 +203,42 @@ function compareEvents(view: LedgerView, events: readonly UnleashEvent[]): strin
     case 'strategy.delete':
       field('strategy id', ns.id, event.preData?.id);
       break;
+    case 'strategy.reorder': {
+      const order = (Array.isArray(ns.order) ? (ns.order as Json[]) : []).slice().sort((a, b) => Number(a.sortOrder) - Number(b.sortOrder)).map((x) => x.id);
+      const unleash = Array.isArray(data.strategyIds) ? data.strategyIds.filter((id) => order.includes(id)) : null;
+      field('strategy order', order, unleash);
+      break;
+    }
+    case 'variants.update':
+      for (const e of main) {
+        const want = Array.isArray(ns.patch) ? applyReplaces((e.preData?.variants ?? []) as unknown as Json, ns.patch) : ns.variants;
+        field(`variant names in ${e.environment}`, variantNames(want), variantNames(e.data?.variants));
+      }
+      break;
+    case 'dependency.add':
+      field('parent', ns.parent, data.feature);
+      field('enabled', ns.enabled, data.enabled);
+      break;
+    case 'dependency.delete':
+      if (ns.removed !== '*') field('parent', ns.removed, data.feature);
+      break;
+    case 'flag.complete':
+      field('status', ns.status, data.status);
+      break;
+    case 'link.create':
+    case 'link.update':
+      field('url', ns.url, data.url);
+      field('title', ns.title ?? null, data.title ?? null);
+      break;
+    case 'tag.add':
+    case 'tag.update':
+    case 'tag.delete': {
+      const tags = (type: string, from: 'data' | 'preData') => events.filter((e) => e.type === type).map((e) => `${String(e[from]?.type)}:${String(e[from]?.value)}`).sort();
+      const listed = (v: unknown) => (Array.isArray(v) ? (v as Json[]) : []).map((t) => `${String(t.type)}:${String(t.value)}`).sort();
+      field('tags added', listed(ns.added), tags('feature-tagged', 'data'));
+      field('tags removed', listed(ns.removed), tags('feature-untagged', 'preData'));
+      break;
+    }
     case 'flag.enable': {
       // The query's activation flag: Unleash re-enables disabled strategies only when it reads 'true'.
       const query = isObj(ns.query) ? ns.query : {};
@@ -171,6 +254,10 @@ function compareEvents(view: LedgerView, events: readonly UnleashEvent[]): strin
       break;
   }
   return diffs;
+}
+
+function variantNames(list: unknown): unknown[] {
+  return (Array.isArray(list) ? list : Object.values(isObj(list) ? list : {})).map((v) => (isObj(v) ? v.name : v));
 }
 
 function previousStrategies(previous: unknown, environment: string | null): unknown[] {

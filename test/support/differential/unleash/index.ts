@@ -22,6 +22,8 @@ interface SlotModel {
   /** Strategy id → disabled, per environment. */
   strategies: Record<string, Map<string, boolean>>;
   names: number;
+  /** A flag of the slot that is never the slot's own: the parent of its dependencies. */
+  parent?: string;
 }
 
 export async function createUnleashDifferential(server: UnleashServer): Promise<DifferentialPlatform<UnleashSpec, UnleashEvent>> {
@@ -92,7 +94,7 @@ export async function createUnleashDifferential(server: UnleashServer): Promise<
         await admin('DELETE', `${FEATURES}/${m.flag}`);
         m.status = 'archived';
       }
-    } else if (route.action !== 'flag.create') {
+    } else if (route.action !== 'flag.create' || route.pattern.endsWith('/clone')) {
       if (m.status === 'deleted' || strategyCount > MAX_STRATEGIES) await freshFlag(slot, m);
       if (m.status === 'archived') {
         await admin('POST', `/api/admin/archive/revive/${m.flag}`);
@@ -105,13 +107,62 @@ export async function createUnleashDifferential(server: UnleashServer): Promise<
       }
       if (knownEnv && route.action === 'flag.disable') await admin('POST', `${FEATURES}/${m.flag}/environments/${env}/on`);
       if (knownEnv && route.action.startsWith('strategy.') && route.action !== 'strategy.create') await ensureStrategy(m, env, false);
+      // Two strategies, so a new order is a change.
+      if (knownEnv && route.action === 'strategy.reorder') await ensureStrategy(m, env, true);
     }
-    const strategyId = (knownEnv && [...(m.strategies[env]?.keys() ?? [])][0]) || 'none';
+    const flagPath = `${FEATURES}/${encodeURIComponent(m.flag)}`;
+    const tagOld = `${tag}s${slot}-old`;
+    let linkId = 'none';
+    switch (route.action) {
+      case 'variants.update':
+        // Unleash takes environment variants only for flags that have some already.
+        await admin('PUT', `${flagPath}/variants-batch`, { variants: [{ name: 'v0', weight: 1000, weightType: 'variable', stickiness: 'default' }], environments: ENVIRONMENTS });
+        break;
+      case 'dependency.add':
+      case 'dependency.delete':
+        if (!m.parent) {
+          m.parent = `${tag}s${slot}-parent`;
+          await admin('POST', FEATURES, { name: m.parent, type: 'release' });
+        }
+        if (route.action === 'dependency.delete') await admin('POST', `${flagPath}/dependencies`, { feature: m.parent });
+        break;
+      case 'flag.uncomplete':
+        await admin('POST', `${flagPath}/lifecycle/complete`, { status: 'kept' });
+        break;
+      case 'flag.stale':
+        // The opposite of what the variant asks, so the change shows as an event.
+        await admin('POST', '/api/admin/projects/default/stale', { features: [m.flag], stale: !spec.fields.disabled });
+        break;
+      case 'link.update':
+      case 'link.delete': {
+        await admin('POST', `${flagPath}/link`, { url: `https://example.test/${nextName(slot, m, 'l')}` });
+        const links = (await readFlag(m.flag))?.links;
+        linkId = Array.isArray(links) && links.length > 0 ? String((links[links.length - 1] as { id: unknown }).id) : 'none';
+        break;
+      }
+      case 'tag.update':
+      case 'tag.delete': {
+        const tags = (await admin('GET', `/api/admin/features/${encodeURIComponent(m.flag)}/tags`)).tags as Array<{ value: string }>;
+        if (!tags.some((t) => t.value === tagOld)) await admin('POST', `/api/admin/features/${encodeURIComponent(m.flag)}/tags`, { type: 'simple', value: tagOld });
+        break;
+      }
+    }
+    let strategyIds = knownEnv ? [...(m.strategies[env]?.keys() ?? [])] : [];
+    if (knownEnv && route.action === 'strategy.reorder') {
+      // In Unleash's current order (it lists strategies by sort order), which the variant reverses.
+      const envs = (await readFlag(m.flag))?.environments as Array<{ name: string; strategies: Array<{ id: string }> }> | undefined;
+      strategyIds = envs?.find((e) => e.name === env)?.strategies.map((x) => x.id) ?? strategyIds;
+    }
     return renderVariant(spec, {
       flag: m.flag || nextName(slot, m, 'f'),
       freshName: nextName(slot, m, 'c'),
       hiddenName: nextName(slot, m, 'h'),
-      strategyId,
+      strategyId: strategyIds[0] ?? 'none',
+      strategyIds,
+      parent: m.parent ?? `${tag}s${slot}-parent`,
+      linkId,
+      tagOld,
+      tagNew: nextName(slot, m, 't'),
     });
   }
 
@@ -125,6 +176,7 @@ export async function createUnleashDifferential(server: UnleashServer): Promise<
   function follow(slot: number, e: UnleashEvent): void {
     const m = slots.get(slot);
     if (!m || e.featureName === null) return;
+    if (e.featureName === m.parent) return;
     if (e.type === 'feature-created') return adopt(m, e.featureName);
     if (e.featureName !== m.flag) return;
     const list = e.environment ? m.strategies[e.environment] : undefined;
@@ -154,7 +206,9 @@ export async function createUnleashDifferential(server: UnleashServer): Promise<
     const stray: UnleashEvent[] = [];
     for (const e of events) {
       cursor = Math.max(cursor, e.id);
-      const hit = e.featureName === null ? null : slotOf.exec(e.featureName);
+      // Tagging a flag with a new value creates the tag first: that event names the value, not the flag.
+      const owner = e.type === 'tag-created' && typeof e.data?.value === 'string' ? e.data.value : e.featureName;
+      const hit = owner === null ? null : slotOf.exec(owner);
       if (!hit) {
         stray.push(e);
         continue;

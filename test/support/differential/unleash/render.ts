@@ -16,6 +16,15 @@ export interface SlotTargets {
   hiddenName: string;
   /** A strategy of `flag` in the variant's environment ('none' when there is none). */
   strategyId: string;
+  /** Every strategy of `flag` in the variant's environment, for a sort order. */
+  strategyIds: string[];
+  /** The slot's parent flag, for dependencies. */
+  parent: string;
+  /** A link of `flag` ('none' when there is none). */
+  linkId: string;
+  /** A tag value `flag` carries (type `simple`), and one it does not. */
+  tagOld: string;
+  tagNew: string;
 }
 
 export const ACTIVATE_KEY = 'shouldActivateDisabledStrategies';
@@ -36,7 +45,10 @@ function pct(c: string): string {
 }
 
 function renderTarget(route: WriteRoute, spec: UnleashSpec, t: SlotTargets): string {
-  const params: Record<string, string> = { project: 'default', feature: t.flag, environment: spec.environment, strategyId: t.strategyId };
+  const params: Record<string, string> = {
+    project: 'default', feature: t.flag, environment: spec.environment, strategyId: t.strategyId,
+    parent: t.parent, linkId: t.linkId, tagType: 'simple', tagValue: t.tagOld,
+  };
   const p = spec.path;
   let literalIndex = 0;
   let literalEncoded = false;
@@ -169,6 +181,18 @@ function renderBody(route: WriteRoute, spec: UnleashSpec, t: SlotTargets): strin
   const constraints = `[{"contextName":"userId","operator":"IN","values":${JSON.stringify(f.constraintValues)}}]`;
 
   if (route.body === 'none') return '{"name":"stray"}';
+  if (route.body === 'patch' && route.action === 'variants.update') {
+    // The slot's flag has one variant, `v0`, per environment (see prepare); the patch renames it.
+    const op: Entry[] = [['"op"', '"replace"'], ['"path"', '"/0/name"'], [key('value', b.escapedKey), stringValue(`v${f.rollout + 1}`, b, undefined)]];
+    return `[${object([...withDuplicate(op, 'op', 'test', b), ...extras(b, 'n')], s)}]`;
+  }
+  if (route.body === 'array') {
+    const items = route.action === 'strategy.reorder'
+      ? [...t.strategyIds].reverse().map((id, i) => object([[key('id', b.escapedKey), JSON.stringify(id)], ['"sortOrder"', String(i)]], s))
+      : [object([[key('name', b.escapedKey), stringValue(`v${f.rollout + 1}`, b, undefined)], ['"weight"', '1000'], ['"weightType"', '"variable"'],
+          ['"stickiness"', '"default"'], ...extras(b, 'n')], s)];
+    return `[${items.join(',')}]`;
+  }
   if (route.body === 'patch') {
     const isFlag = route.action === 'flag.update';
     const first: Entry[] = isFlag
@@ -183,6 +207,12 @@ function renderBody(route: WriteRoute, spec: UnleashSpec, t: SlotTargets): strin
       : [['"op"', '"replace"'], ['"path"', '"/title"'], ['"value"', stringValue(f.title, b, hidden)]];
     const firstObject = object([...withDuplicate(first, 'op', 'test', b), ...extras(b, 'n')], s);
     return `[${firstObject},${object(last, s)}]`;
+  }
+  if (route.action === 'flag.create' && route.pattern.endsWith('/clone')) {
+    // No UTF-7 payload: the name is the body's only string, and Unleash refuses names with `+`.
+    const hidden = undefined;
+    const entries: Entry[] = [['"replaceGroupId"', String(f.impressionData)], ...extras(b, 'n'), [key('name', b.escapedKey), stringValue(t.freshName, { ...b, escapedValue: undefined }, hidden)]];
+    return object(withDuplicate(entries, 'name', t.hiddenName, b), s);
   }
   switch (route.action) {
     case 'flag.create':
@@ -210,6 +240,50 @@ function renderBody(route: WriteRoute, spec: UnleashSpec, t: SlotTargets): strin
       const hidden = utf7 ? `","parameters":${smuggledParameters},"title":"x` : undefined;
       const all = [...entries, ['"title"', stringValue(f.title, b, hidden)] as Entry];
       return object(withDuplicate(all, 'title', 'decoy', b), s);
+    }
+    default:
+      break;
+  }
+  if (route.flagKeyFrom === 'features') {
+    const entries: Entry[] = [[key('features', b.escapedKey), `[${stringValue(t.flag, { ...b, escapedValue: undefined }, undefined)}]`]];
+    if (route.action === 'flag.stale') entries.push(['"stale"', String(f.disabled)]);
+    entries.push(...extras(b, 'n'));
+    return object(withDuplicate(entries, 'features', 'decoy', b), s);
+  }
+  switch (route.action) {
+    case 'variants.update': {
+      const variant = object([['"name"', JSON.stringify(`v${f.rollout + 1}`)], ['"weight"', '1000'], ['"weightType"', '"variable"'], ['"stickiness"', '"default"']], s);
+      const envs = spec.fields.impressionData ? ['development', 'production'] : [spec.environment];
+      const entries: Entry[] = [[key('variants', b.escapedKey), `[${variant}]`], ['"environments"', JSON.stringify(envs)], ...extras(b, 'n')];
+      return object(withDuplicate(entries, 'environments', 'decoy', b), s);
+    }
+    case 'dependency.add': {
+      const entries: Entry[] = [[key('feature', b.escapedKey), stringValue(t.parent, { ...b, escapedValue: undefined }, undefined)],
+        ['"enabled"', String(!f.disabled)], ...extras(b, 'n')];
+      return object(withDuplicate(entries, 'enabled', 'decoy', b), s);
+    }
+    case 'flag.complete': {
+      const entries: Entry[] = [[key('status', b.escapedKey), '"kept"'], ...extras(b, 'n')];
+      return object(withDuplicate(entries, 'status', 'decoy', b), s);
+    }
+    case 'link.create':
+    case 'link.update': {
+      const hidden = utf7 ? `","url":"https://hidden.test/${t.hiddenName}` : undefined;
+      const entries: Entry[] = [[key('url', b.escapedKey), JSON.stringify(`https://example.test/${t.freshName}`)], ...extras(b, 'n'),
+        ['"title"', stringValue(f.title, b, hidden)]];
+      return object(withDuplicate(entries, 'title', 'decoy', b), s);
+    }
+    case 'tag.add': {
+      const entries: Entry[] = [[key('type', b.escapedKey), '"simple"'], ...extras(b, 'n'), ['"value"', JSON.stringify(t.tagNew)]];
+      return object(withDuplicate(entries, 'value', 'decoy', b), s);
+    }
+    case 'tag.update': {
+      const entries: Entry[] = [
+        [key('addedTags', b.escapedKey), `[{"type":"simple","value":${JSON.stringify(t.tagNew)}}]`],
+        ['"removedTags"', `[{"type":"simple","value":${JSON.stringify(t.tagOld)}}]`],
+        ...extras(b, 'n'),
+      ];
+      return object(withDuplicate(entries, 'removedTags', 'decoy', b), s);
     }
     default:
       throw new TypeError(`no body template for ${route.method} ${route.pattern} (${route.action}): add one to the differential kit`);
