@@ -4,6 +4,8 @@
  * Every one must now be refused, recorded, and leave Unleash as it was.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { mintDevToken } from '../../src/identify/index.js';
 import type { TestFlaggate } from '../support/flaggate.js';
 import { sendRaw } from '../support/raw-socket.js';
 import { unleashAdmin, type UnleashServer } from '../support/unleash.js';
@@ -89,5 +91,26 @@ describe('hostile requests through flaggate to a real Unleash', () => {
     expect(mine.map((e) => e.entry_type)).toEqual(['change.decision', 'change.outcome']);
     expect(mine[0]).toMatchObject({ flag_key: 'search.v4', request: { method: 'PUT', path: `${FEATURES}/search.v4` }, new_state: { description: 'after' } });
     expect(mine[1]).toMatchObject({ outcome: { status: 'applied' } });
+  });
+
+  it('passes a validate operation (a POST that changes nothing) as a read, recording no decision', async () => {
+    const before = (await auditEntries(app!, auditor)).length;
+    const res = await sendRaw(app!.proxyUrl, head('POST', '/api/admin/features/validate', release, ['content-type: application/json']), JSON.stringify({ name: 'not.yet.a.flag' }));
+    expect(res.status).toBe(200);
+    expect((await auditEntries(app!, auditor)).length).toBe(before);
+  });
+
+  it('takes reason and ticket from token claims when a tool cannot send headers, and records them', async () => {
+    await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.v5', type: 'release', description: 'before' });
+    const token = await mintDevToken({ dataDir: app!.dataDir, sub: 'pipeline', roles: ['release_engineer'], clock: systemClock, claims: { reason: 'nightly sync', ticket: 'CHG-77' } });
+    const res = await sendRaw(
+      app!.proxyUrl,
+      [`PUT ${FEATURES}/search.v5 HTTP/1.1`, 'host: 127.0.0.1', `authorization: Bearer ${token}`, 'content-type: application/json'].join('\r\n'),
+      JSON.stringify({ description: 'after' }),
+    );
+    expect(res.status).toBe(200);
+    const id = /x-flaggate-decision-id: ([0-9a-f-]+)/i.exec(res.headers)?.[1];
+    const [decision] = (await auditEntries(app!, auditor)).filter((e) => e.decision_id === id);
+    expect(decision).toMatchObject({ reason: 'nightly sync', linked_artifacts: { ticket: 'CHG-77' } });
   });
 });
