@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +13,7 @@ const context = { 'x-flaggate-reason': 'payouts launch', 'x-flaggate-ticket': 'C
 
 let cluster: PgCluster | undefined;
 let url: string;
+let writerUrl: (chainId: string) => Promise<string>;
 let a: SidecarProcess | undefined;
 let b: SidecarProcess | undefined;
 /** Same database and flag file as A, but A's chain is not its peer. */
@@ -47,6 +50,7 @@ beforeAll(async () => {
   cluster = await startPostgres();
   const db = await createLedgerDatabase(cluster, 'fleet');
   url = db.ownerUrl;
+  writerUrl = (chainId) => db.writerUrl(chainId);
   // Each sidecar logs in as its own registered role.
   const env = async (chainId: string, more: Record<string, string> = {}) => ({ FLAGGATE_UPSTREAM_POSTGRES_URL: await db.writerUrl(chainId), FLAGGATE_PLATFORM: 'flagd', FLAGGATE_TARGET_URL: flagFile, ...more });
   // The first seeds the shared flag file. A and B are replicas of one deployment: each lists the other.
@@ -125,5 +129,32 @@ describe('change requests shared by two sidecars through the PostgreSQL ledger',
     } finally {
       await reader.close();
     }
+  });
+
+  it('refuses at apply a row forged with a sidecar database login, which row-level security lets it write', { timeout: 60_000 }, async () => {
+    const held = await fetch(a!.proxyUrl + CRITICAL, { method: 'POST', headers: { authorization: `Bearer ${await a!.token('rita', 'release_engineer')}`, ...context } });
+    expect(held.status).toBe(202);
+    const genuine = String(((await held.json()) as { changeRequestId: string }).changeRequestId);
+    const forged = randomUUID();
+    // A copy of a genuine held row under a new id, in replica-a's own chain: the database accepts it.
+    const client = new pg.Client({ connectionString: await writerUrl('replica-a') });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO flaggate.change_requests SELECT (jsonb_populate_record(NULL::flaggate.change_requests, to_jsonb(r) || jsonb_build_object('id', $2::text))).* FROM flaggate.change_requests r WHERE r.id = $1`,
+        [genuine, forged],
+      );
+    } finally {
+      await client.end();
+    }
+    const before = flagState();
+    const approved = await call('POST', `${a!.controlUrl}/v1/changes/${forged}/approve`, await a!.token('sam', 'release_engineer'), { reason: 'looks fine' });
+    expect(approved).toMatchObject({ status: 409, json: { code: 'CHANGE_TAMPERED' } });
+    expect(flagState()).toBe(before);
+    const recorded = await entriesOf(a!, forged);
+    expect(recorded.length).toBeGreaterThan(0);
+    expect(recorded.every((e) => (e.decision as { error_code: string }).error_code === 'CHANGE_TAMPERED')).toBe(true);
+    // The genuine one is still pending and can be rejected by its requester.
+    expect((await call('POST', `${a!.controlUrl}/v1/changes/${genuine}/reject`, await a!.token('rita', 'release_engineer'), { reason: 'withdrawn' })).status).toBe(200);
   });
 });
