@@ -15,6 +15,7 @@ import type { DecidedRequest, FlagChange, FlagRead } from '../platforms/index.js
 import type { Decision } from '../policy/index.js';
 import { denied } from './replies.js';
 import type { Reply, ResumedChange, ResumeResult, Stages } from './stages.js';
+import { createFlagLocks, type FlagLocks } from './flag-locks.js';
 import { decide, forwardDecided, recordRefusal } from './steps.js';
 
 /** A write once adapted: decided, held for approvals, or refused before a decision could allow it. */
@@ -24,35 +25,47 @@ type Adapted =
   | { kind: 'read'; read: FlagRead; forward: DecidedRequest; context: ChangeContext }
   | { kind: 'refused'; error: FlaggateError; change: FlagChange; context: ChangeContext };
 
+const locks = new WeakMap<Stages, FlagLocks>();
+
 /** One write through the proxy port. */
 export async function handleChange(req: RawRequest, actor: Actor, decisionId: string, s: Stages, log: Logger): Promise<Reply> {
-  const adapted = await adaptAndDecide(req, actor, decisionId, s);
-  if (adapted.kind === 'held') return adapted.reply;
-  if (adapted.kind === 'read') {
+  const understood = understand(req, actor, s);
+  if (understood.kind === 'read') {
     // A POST that changes nothing (Unleash's validate operations): a read, checked as one.
-    const decision = decide(s, actor, adapted.read, adapted.context);
+    const decision = decide(s, actor, understood.read, understood.context);
     if (!decision.allow) throw denied(decision);
-    return s.platform.forward(adapted.forward);
+    return s.platform.forward(understood.forward);
   }
-  if (adapted.kind === 'refused') {
-    // Refused before the policy could allow it: still a decision entry, so attempts are on record.
-    const { error, change, context } = adapted;
-    await recordRefusal(s, actor, decisionEntry({ decisionId, actor, change, context, decision: refusal(error, s) }));
-    throw error;
-  }
-  const { change, context, forward, decision, decorate } = adapted;
-  const entry = decorate(decisionEntry({ decisionId, actor, change, context, decision }));
-  if (!decision.allow) {
-    await recordRefusal(s, actor, entry);
-    throw denied(decision);
-  }
-  const recorded = await s.record.append(entry);
-  return forwardDecided(s, recorded, forward, change, log);
+  if (understood.kind === 'refused') return refuse(understood, actor, decisionId, s);
+  if (!locks.has(s)) locks.set(s, createFlagLocks());
+  const key = `${understood.change.platform}\u0000${understood.change.flagKey}`;
+  return locks.get(s)!.run(key, async () => {
+    const adapted = await decideWrite(req, understood, actor, decisionId, s);
+    if (adapted.kind === 'held') return adapted.reply;
+    if (adapted.kind === 'refused') return refuse(adapted, actor, decisionId, s);
+    if (adapted.kind !== 'decided') throw new TypeError('a write decided as a read');
+    const { change, context, forward, decision, decorate } = adapted;
+    const entry = decorate(decisionEntry({ decisionId, actor, change, context, decision }));
+    if (!decision.allow) {
+      await recordRefusal(s, actor, entry);
+      throw denied(decision);
+    }
+    const recorded = await s.record.append(entry);
+    return forwardDecided(s, recorded, forward, change, log);
+  });
 }
 
-/** Adapt (classify, read the previous state), decide, and let approvals hold the change or lift the hold. */
-async function adaptAndDecide(req: RawRequest, actor: Actor, decisionId: string, s: Stages): Promise<Adapted> {
-  let change = unrecognizedChange(req, s.platform.name);
+/** Refused before the policy could allow it: still a decision entry, so attempts are on record. */
+async function refuse(refused: Extract<Adapted, { kind: 'refused' }>, actor: Actor, decisionId: string, s: Stages): Promise<never> {
+  const { error, change, context } = refused;
+  await recordRefusal(s, actor, decisionEntry({ decisionId, actor, change, context, decision: refusal(error, s) }));
+  throw error;
+}
+
+type Understood = Extract<Adapted, { kind: 'read' | 'refused' }> | { kind: 'write'; change: FlagChange; context: ChangeContext; forward: DecidedRequest };
+
+/** Adapt: the change context and the platform's classification, without I/O. */
+function understand(req: RawRequest, actor: Actor, s: Stages): Understood {
   let context: ChangeContext = { links: {} };
   try {
     context = withTokenContext(readChangeContext(req), actor.claims, s.contextClaims);
@@ -61,13 +74,23 @@ async function adaptAndDecide(req: RawRequest, actor: Actor, decisionId: string,
       throw new FlaggateError('ADAPT_WRITE_UNRECOGNIZED', `flaggate does not recognize ${classified.method} ${classified.path} as a flag change; it is not forwarded`);
     }
     if (classified.kind === 'read') return { kind: 'read', read: classified.read, forward: classified.forward, context };
-    change = classified.change;
+    return { kind: 'write', change: classified.change, context, forward: classified.forward };
+  } catch (err) {
+    return { kind: 'refused', error: asFlaggateError(err), change: unrecognizedChange(req, s.platform.name), context };
+  }
+}
+
+/** Read the previous state, decide, and let approvals hold the change or lift the hold. */
+async function decideWrite(req: RawRequest, w: Extract<Understood, { kind: 'write' }>, actor: Actor, decisionId: string, s: Stages): Promise<Adapted> {
+  let change = w.change;
+  const { context, forward } = w;
+  try {
     change = { ...change, previousState: await s.platform.readState(change) };
     const decision = decide(s, actor, change, context);
-    if (!s.approvals || !decision.holdForApprovals) return { kind: 'decided', change, context, forward: classified.forward, decision, decorate: (e) => e };
+    if (!s.approvals || !decision.holdForApprovals) return { kind: 'decided', change, context, forward, decision, decorate: (e) => e };
     const reviewed = await s.approvals.review({ req, actor, change, context, decision, decisionId });
     if ('held' in reviewed) return { kind: 'held', reply: reviewed.held };
-    return { kind: 'decided', change, context, forward: classified.forward, ...reviewed };
+    return { kind: 'decided', change, context, forward, ...reviewed };
   } catch (err) {
     // The refusal entry names the change as far as it was understood.
     return { kind: 'refused', error: asFlaggateError(err), change, context };

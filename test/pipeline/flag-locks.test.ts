@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { createFlagLocks } from '../../src/pipeline/flag-locks.js';
+
+const tick = () => new Promise((r) => setTimeout(r, 2));
+
+describe('flag locks', () => {
+  it('runs work on one flag one at a time, in arrival order, and other flags beside it', async () => {
+    const locks = createFlagLocks();
+    const log: string[] = [];
+    let inside = 0;
+    let most = 0;
+    const work = (key: string, i: number) =>
+      locks.run(key, async () => {
+        inside += key === 'a' ? 1 : 0;
+        most = Math.max(most, inside);
+        log.push(`${key}${i}+`);
+        await tick();
+        log.push(`${key}${i}-`);
+        inside -= key === 'a' ? 1 : 0;
+        return i;
+      });
+    const results = await Promise.all([work('a', 1), work('a', 2), work('b', 1), work('a', 3)]);
+    expect(results).toEqual([1, 2, 1, 3]);
+    expect(most).toBe(1);
+    const a = log.filter((l) => l.startsWith('a'));
+    expect(a).toEqual(['a1+', 'a1-', 'a2+', 'a2-', 'a3+', 'a3-']);
+    expect(log.indexOf('b1+')).toBeLessThan(log.indexOf('a1-'));
+  });
+
+  it('releases the flag when work fails', async () => {
+    const locks = createFlagLocks();
+    await expect(locks.run('a', () => Promise.reject(new Error('no')))).rejects.toThrow('no');
+    await expect(locks.run('a', async () => 'next')).resolves.toBe('next');
+  });
+});
