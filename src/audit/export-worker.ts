@@ -17,7 +17,7 @@ async function run(task: ExportWorkerTask): Promise<ExportWorkerReply> {
   try {
     if (task.task === 'archive') {
       // Streamed with backpressure: tar's own sync gzip path buffered the whole archive.
-      await pipeline(createTar({ cwd: task.dir, portable: true }, readdirSync(task.dir).sort()), createGzip(), createWriteStream(task.out, { mode: 0o600 }));
+      await pipeline(createTar({ cwd: task.dir, portable: true, jobs: 1, maxReadSize: 1 << 20 }, readdirSync(task.dir).sort()), createGzip(), createWriteStream(task.out, { mode: 0o600 }));
       rmSync(task.dir, { recursive: true, force: true });
       return { ok: true };
     }
