@@ -1,5 +1,7 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { createWriteStream, readdirSync, rmSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { parentPort, workerData } from 'node:worker_threads';
+import { createGzip } from 'node:zlib';
 import { create as createTar } from 'tar';
 import { FlaggateError } from '../errors.js';
 import { writeExportFiles } from './export.js';
@@ -11,10 +13,11 @@ import { openLedgerReader } from './sqlite-reader.js';
  * event loop. `files`: writes an export package's data files from its own read-only connection to
  * the ledger file. `archive`: packs a signed package folder into one tar.gz and removes the folder.
  */
-function run(task: ExportWorkerTask): ExportWorkerReply {
+async function run(task: ExportWorkerTask): Promise<ExportWorkerReply> {
   try {
     if (task.task === 'archive') {
-      createTar({ gzip: true, file: task.out, cwd: task.dir, portable: true, sync: true }, readdirSync(task.dir).sort());
+      // Streamed with backpressure: tar's own sync gzip path buffered the whole archive.
+      await pipeline(createTar({ cwd: task.dir, portable: true, jobs: 1, maxReadSize: 1 << 20 }, readdirSync(task.dir).sort()), createGzip(), createWriteStream(task.out, { mode: 0o600 }));
       rmSync(task.dir, { recursive: true, force: true });
       return { ok: true };
     }
@@ -44,4 +47,4 @@ function run(task: ExportWorkerTask): ExportWorkerReply {
   }
 }
 
-parentPort?.postMessage(run(workerData as ExportWorkerTask));
+parentPort?.postMessage(await run(workerData as ExportWorkerTask));
