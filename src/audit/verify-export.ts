@@ -5,7 +5,8 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import type { JSONWebKeySet } from 'jose';
 import type { Checkpoint } from './checkpoint.js';
 import { canonicalJson } from './canonical.js';
-import type { AuditEntry, AuditEntryBody, StoredRow } from './entry.js';
+import type { AuditEntry, StoredRow } from './entry.js';
+import { rowToEntry } from './row-to-entry.js';
 import { EXPORT_FORMAT, exportFiles, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
 import { verifyJson } from './signed-json.js';
 import { coverageFailureKind, DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS } from './verdict.js';
@@ -142,7 +143,7 @@ async function verifyPackage(dir: string, options: VerifyExportOptions): Promise
     exported.add(e.seq);
   }
   for (const row of chain) {
-    const entry = { ...(JSON.parse(row.body) as AuditEntryBody), hash: row.hash };
+    const entry = rowToEntry(row);
     if (matchesExport(entry, manifest.period, manifest.filters) && !exported.has(row.seq)) {
       return fail('deleted', `the entry at seq ${row.seq} matches the period and filters but is not exported`, { seq: row.seq, file: 'entries.jsonl' });
     }
@@ -157,7 +158,7 @@ async function verifyPackage(dir: string, options: VerifyExportOptions): Promise
   const skewSeconds = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
   const timeAt = (seq: number) => {
     const row = bySeq.get(seq);
-    return row ? (JSON.parse(row.body) as AuditEntryBody).timestamp_utc : undefined;
+    return row ? rowToEntry(row).timestamp_utc : undefined;
   };
   const ts = options.verifyTokens({
     tokens: timestamps.tokens.map((t) => ({ coversSeq: t.coversSeq, coversHash: t.coversHash, token: Buffer.from(t.token, 'base64') })),
