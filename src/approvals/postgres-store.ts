@@ -2,6 +2,7 @@ import pg from 'pg';
 import { rowToEntry } from '../audit/index.js';
 import type { StoredRow } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
+import { migrateOnce } from '../postgres-migrate-once.js';
 import { migrateChangeTables } from './postgres-schema.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
 import type { ChangeStore } from './store.js';
@@ -27,29 +28,6 @@ function openPool(options: PostgresChangeStoreOptions): pg.Pool {
   // A connection dropped while idle (restart, failover) must not crash the process.
   pool.on('error', () => undefined);
   return pool;
-}
-
-/**
- * Lazy, like the ledger sink: a sidecar starts while PostgreSQL is down and retries on use. The
- * migration runs once; a failed one is tried again by the next statement.
- */
-function migrateOnce(pool: pg.Pool, enabled: boolean): () => Promise<void> {
-  let migrated: Promise<void> | undefined;
-  return () => {
-    if (!enabled) return Promise.resolve();
-    migrated ??= (async () => {
-      const client = await pool.connect();
-      try {
-        await migrateChangeTables(client);
-      } finally {
-        client.release();
-      }
-    })().catch((err: unknown) => {
-      migrated = undefined;
-      throw err;
-    });
-    return migrated;
-  };
 }
 
 interface Statements {
@@ -81,7 +59,7 @@ function createStatements(pool: pg.Pool, ready: () => Promise<void>): Statements
  */
 export function openPostgresChangeStore(options: PostgresChangeStoreOptions): ChangeStore {
   const pool = openPool(options);
-  const { query, write } = createStatements(pool, migrateOnce(pool, options.migrate === true));
+  const { query, write } = createStatements(pool, migrateOnce(pool, options.migrate ? migrateChangeTables : undefined));
 
   return {
     async insert(c) {
