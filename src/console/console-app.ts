@@ -8,7 +8,7 @@ import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { Actor } from '../identify/index.js';
 import { mintDevToken } from '../identify/index.js';
 import type { Logger } from '../log.js';
-import type { Decision, PolicyInput } from '../policy/index.js';
+import { policyInput, type Decision, type PolicyInput } from '../policy/index.js';
 import { checkForm, clearCookie, readCookie, securityHeaders, setCookie, SESSION_COOKIE, SIGN_IN_COOKIE } from './guard.js';
 import { page, STYLESHEET } from './html.js';
 import { createOidcSignIn } from './oidc.js';
@@ -58,12 +58,7 @@ function createContext(deps: ConsoleDeps) {
   };
 
   const decideFor = (actor: Actor, change: PolicyInput['change']) =>
-    deps.decide({
-      actor: { id: actor.id, displayName: actor.displayName, authMethod: actor.authMethod, roles: actor.roles },
-      change,
-      approvals: [],
-      context: { links: {}, timeUtc: isoUtc(clock.now()) },
-    });
+    deps.decide(policyInput({ actor, change, timeUtc: isoUtc(clock.now()) }));
 
   const signedIn = (action: string | null) => (req: Request, res: Response, next: NextFunction) => {
     const found = sessions.find(readCookie(req, SESSION_COOKIE));

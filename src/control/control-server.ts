@@ -16,7 +16,7 @@ import { asFlaggateError, errorBody, FlaggateError, type ErrorCode } from '../er
 import type { Actor } from '../identify/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Decision, PolicyInput, PolicyRevision } from '../policy/index.js';
+import { policyInput, type Decision, type PolicyInput, type PolicyRevision } from '../policy/index.js';
 
 export interface ControlDeps {
   clock: Clock;
@@ -118,12 +118,7 @@ function authorizeWith(deps: ControlDeps): (action: string) => RequestHandler {
   return (action: string) => async (req: Request, res: Response, next: NextFunction) => {
     try {
       const actor = await deps.identify(req.headers.authorization);
-      const decision = deps.policy.decide({
-        actor: { id: actor.id, displayName: actor.displayName, authMethod: actor.authMethod, roles: actor.roles },
-        change: { action, platform: 'flaggate' },
-        approvals: [],
-        context: { links: {}, timeUtc: isoUtc(deps.clock.now()) },
-      });
+      const decision = deps.policy.decide(policyInput({ actor, change: { action, platform: 'flaggate' }, timeUtc: isoUtc(deps.clock.now()) }));
       if (!decision.allow) throw new FlaggateError('CONTROL_FORBIDDEN', decision.reasons.join('; ') || `${action} is not allowed`);
       res.locals.actor = actor;
       next();
