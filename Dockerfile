@@ -25,9 +25,16 @@ COPY scripts ./scripts
 COPY src ./src
 COPY policies ./policies
 COPY bundles ./bundles
-RUN npm run build \
+# The bundle is signed with the operator's key when the build is given one
+#   docker build --secret id=policy-signing-key,src=ci-key.pem [--build-arg POLICY_SIGNING_ALG=ES256] .
+# (production sidecars pin its public half: the chart's secrets.policyVerificationKey); without it,
+# with a development key made for this build alone, which no production sidecar pins.
+ARG POLICY_SIGNING_ALG=RS256
+RUN --mount=type=secret,id=policy-signing-key \
+    npm run build \
  && npm run check:bundles \
- && npm run build:policies \
+ && if [ -f /run/secrets/policy-signing-key ]; then export FLAGGATE_POLICY_SIGNING_KEY=/run/secrets/policy-signing-key; fi \
+ && FLAGGATE_POLICY_SIGNING_ALG="$POLICY_SIGNING_ALG" npm run build:policies \
  && npm prune --omit=dev
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime

@@ -6,7 +6,7 @@
 //   options: --policies DIR  --bundle FILE           (defaults: policies/ and bundles/flaggate.tar.gz)
 //            --signing-key FILE --signing-alg ALG     sign with this private key (default: FLAGGATE_POLICY_SIGNING_KEY,
 //                                                     else a development RSA key made on first use in .dev-keys/,
-//                                                     kept out of git; RS256 unless told otherwise)
+//                                                     kept out of git; FLAGGATE_POLICY_SIGNING_ALG, else RS256)
 //            --no-sign                                build an unsigned bundle
 //
 // Signing is `opa build --signing-key`: a /.signatures.json that OPA and flaggate verify against the
@@ -37,7 +37,7 @@ function parseArgs(argv) {
     policies: join(root, 'policies'),
     bundle: join(root, 'bundles', 'flaggate.tar.gz'),
     signingKey: process.env.FLAGGATE_POLICY_SIGNING_KEY || undefined,
-    signingAlg: 'RS256',
+    signingAlg: process.env.FLAGGATE_POLICY_SIGNING_ALG || 'RS256',
     sign: true,
   };
   for (let i = 0; i < argv.length; i++) {

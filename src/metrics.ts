@@ -86,18 +86,9 @@ export interface MetricsOptions {
   environments?: readonly string[];
 }
 
-export function createMetrics(options: MetricsOptions = {}): Metrics {
-  const registry = new Registry();
-  let lagSource: () => ReplicationLag[] = () => [];
-  const environments = new Map((options.environments ?? []).map((e) => [e.trim().toLowerCase(), e.trim().toLowerCase()]));
-  const environmentLabel = (env: string | undefined): string => {
-    if (env === undefined) return 'none';
-    if (env === '*') return 'all';
-    return environments.get(env.trim().toLowerCase()) ?? 'other';
-  };
-  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'flaggate_' });
+/** Decisions, requests, refusals and ledger appends. */
+function requestMetrics(registry: Registry): Pick<Metrics, 'decisions' | 'decisionSeconds' | 'requestSeconds' | 'errors' | 'ledgerEntries'> {
   return {
-    registry,
     decisions: new Counter({
       name: metricNames.decisions,
       help: 'Policy decisions on flag changes and reads, by result, action and environment.',
@@ -130,6 +121,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ['type'],
       registers: [registry],
     }),
+  };
+}
+
+/** Upstream delivery failures and lag; the lag gauges read `lag()` on scrape. */
+function replicationMetrics(registry: Registry, lag: () => ReplicationLag[]): Pick<Metrics, 'replicateFailures' | 'replicateLagEntries' | 'replicateLagSeconds'> {
+  return {
     replicateFailures: new Counter({
       name: metricNames.replicateFailures,
       help: 'Failed deliveries to an upstream sink.',
@@ -142,7 +139,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ['sink'],
       registers: [registry],
       collect() {
-        for (const l of lagSource()) this.set({ sink: l.sink }, l.entries);
+        for (const l of lag()) this.set({ sink: l.sink }, l.entries);
       },
     }),
     replicateLagSeconds: new Gauge({
@@ -151,9 +148,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ['sink'],
       registers: [registry],
       collect() {
-        for (const l of lagSource()) this.set({ sink: l.sink }, l.seconds);
+        for (const l of lag()) this.set({ sink: l.sink }, l.seconds);
       },
     }),
+  };
+}
+
+/** Policy bundle reloads, refusals and shadow disagreements. */
+function policyMetrics(registry: Registry): Pick<Metrics, 'policyReloads' | 'policyBundleRefusals' | 'policyShadowDisagreements'> {
+  return {
     policyReloads: new Counter({
       name: metricNames.policyReloads,
       help: 'Policy bundle hot reloads, by result: loaded, or refused (the running policy stays).',
@@ -172,6 +175,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ['kind'],
       registers: [registry],
     }),
+  };
+}
+
+/** What alerts watch: timestamping, out-of-hours changes, drift; and delivery time per batch. */
+function alertMetrics(registry: Registry): Pick<Metrics, 'timestampFailures' | 'uncoveredEntries' | 'outOfHoursChanges' | 'driftDetected' | 'replicateDeliverySeconds'> {
+  return {
     timestampFailures: new Counter({
       name: metricNames.timestampFailures,
       help: 'RFC 3161 stamps that failed (no TSA answered, or a reply did not verify).',
@@ -201,6 +210,25 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       buckets: latencyBuckets,
       registers: [registry],
     }),
+  };
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  let lagSource: () => ReplicationLag[] = () => [];
+  const environments = new Map((options.environments ?? []).map((e) => [e.trim().toLowerCase(), e.trim().toLowerCase()]));
+  const environmentLabel = (env: string | undefined): string => {
+    if (env === undefined) return 'none';
+    if (env === '*') return 'all';
+    return environments.get(env.trim().toLowerCase()) ?? 'other';
+  };
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'flaggate_' });
+  return {
+    registry,
+    ...requestMetrics(registry),
+    ...replicationMetrics(registry, () => lagSource()),
+    ...policyMetrics(registry),
+    ...alertMetrics(registry),
     setReplicationLag(source) {
       lagSource = source;
     },

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { rowToEntry } from '../audit/index.js';
 import type { StoredRow } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
+import { migrateOnce } from '../postgres-migrate-once.js';
 import { migrateChangeTables } from './postgres-schema.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
 import type { ChangeStore } from './store.js';
@@ -16,13 +17,7 @@ export interface PostgresChangeStoreOptions {
   queryTimeoutMs?: number;
 }
 
-/**
- * The change store every sidecar of a fleet shares, in the central PostgreSQL database. Every
- * conditional write is one statement the database decides (a conditional UPDATE, or an INSERT
- * against a primary key), so concurrent replicas agree without reading first: one `settle` per
- * request wins, an approver counts once, a jti is spent once. Each statement commits on its own.
- */
-export function openPostgresChangeStore(options: PostgresChangeStoreOptions): ChangeStore {
+function openPool(options: PostgresChangeStoreOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: 4,
@@ -32,30 +27,20 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
   });
   // A connection dropped while idle (restart, failover) must not crash the process.
   pool.on('error', () => undefined);
+  return pool;
+}
 
-  let migrated: Promise<void> | undefined;
-  // Lazy, like the ledger sink: a sidecar starts while PostgreSQL is down and retries on use.
-  const ready = (): Promise<void> => {
-    if (!options.migrate) return Promise.resolve();
-    migrated ??= (async () => {
-      const client = await pool.connect();
-      try {
-        await migrateChangeTables(client);
-      } finally {
-        client.release();
-      }
-    })().catch((err: unknown) => {
-      migrated = undefined;
-      throw err;
-    });
-    return migrated;
-  };
+interface Statements {
+  query<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Runs a write and returns the rows it touched; a failure is AUDIT_WRITE_FAILED naming `what`. */
+  write(what: string, sql: string, params: unknown[]): Promise<number>;
+}
 
+function createStatements(pool: pg.Pool, ready: () => Promise<void>): Statements {
   const query = async <R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<R>> => {
     await ready();
     return pool.query<R>(sql, params);
   };
-
   const write = async (what: string, sql: string, params: unknown[]): Promise<number> => {
     try {
       return (await query(sql, params)).rowCount ?? 0;
@@ -63,6 +48,18 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
       throw new FlaggateError('AUDIT_WRITE_FAILED', `could not store ${what}`, { cause: err });
     }
   };
+  return { query, write };
+}
+
+/**
+ * The change store every sidecar of a fleet shares, in the central PostgreSQL database. Every
+ * conditional write is one statement the database decides (a conditional UPDATE, or an INSERT
+ * against a primary key), so concurrent replicas agree without reading first: one `settle` per
+ * request wins, an approver counts once, a jti is spent once. Each statement commits on its own.
+ */
+export function openPostgresChangeStore(options: PostgresChangeStoreOptions): ChangeStore {
+  const pool = openPool(options);
+  const { query, write } = createStatements(pool, migrateOnce(pool, options.migrate ? migrateChangeTables : undefined));
 
   return {
     async insert(c) {

@@ -1,29 +1,20 @@
 /** Review steps of a held change: deciding who may approve, recording each step, proving a row from the ledger. */
 import { randomUUID } from 'node:crypto';
 import { asFlaggateError, FlaggateError } from '../errors.js';
-import type { Decision } from '../policy/index.js';
+import { policyInput, type Decision } from '../policy/index.js';
 import type { ApprovalsContext, Reviewer } from './context.js';
 import { stepEntry } from './entries.js';
 import { boundToLedger } from './ledger-bound.js';
 import type { Approval, ChangeRequest } from './store.js';
 
 export function decideWith(ctx: ApprovalsContext, cr: Pick<ChangeRequest, 'requester' | 'change' | 'context'>, approvals: Approval[]): Decision {
-  return ctx.policy.decide({
-    actor: cr.requester,
-    change: cr.change,
-    approvals: approvals.map((a) => ({ approverId: a.approverId, roles: a.roles, approvedAt: a.approvedAt, authMethod: a.authMethod })),
-    context: { ...cr.context, timeUtc: ctx.now() },
-  });
+  return ctx.policy.decide(policyInput({ actor: cr.requester, change: cr.change, approvals, context: cr.context, timeUtc: ctx.now() }));
 }
 
 /** The policy on `change.approve` for this change's flag and environment. */
 export function mayApprove(ctx: ApprovalsContext, cr: ChangeRequest, approver: Reviewer): Decision {
-  return ctx.policy.decide({
-    actor: approver,
-    change: { action: 'change.approve', platform: cr.change.platform, flagKey: cr.change.flagKey, previousState: cr.change.previousState, ...(cr.change.environment === undefined ? {} : { environment: cr.change.environment }) },
-    approvals: [],
-    context: { links: {}, timeUtc: ctx.now() },
-  });
+  const change = { action: 'change.approve', platform: cr.change.platform, flagKey: cr.change.flagKey, previousState: cr.change.previousState, ...(cr.change.environment === undefined ? {} : { environment: cr.change.environment }) };
+  return ctx.policy.decide(policyInput({ actor: approver, change, timeUtc: ctx.now() }));
 }
 
 export async function step(ctx: ApprovalsContext, cr: ChangeRequest, type: 'change.approved' | 'change.rejected' | 'change.expired', actor: Reviewer, reason: string | null, refusal?: FlaggateError): Promise<void> {

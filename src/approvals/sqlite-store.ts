@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { rowToEntry } from '../audit/index.js';
 import type { StoredRow } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
+import { refuseEditsSqlite } from '../sqlite-append-only.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
 import type { ChangeStore } from './store.js';
 
@@ -42,8 +43,7 @@ CREATE TABLE IF NOT EXISTS approval_token_jtis (
   used_at    TEXT NOT NULL,
   PRIMARY KEY (issuer, jti)
 );
-CREATE TRIGGER IF NOT EXISTS approval_token_jtis_no_delete BEFORE DELETE ON approval_token_jtis
-  BEGIN SELECT RAISE(ABORT, 'approval_token_jtis is append-only'); END;
+${refuseEditsSqlite('approval_token_jtis', ['DELETE'])}
 `;
 
 /**

@@ -8,7 +8,7 @@ const nullableText = text.nullable();
 /**
  * The audit entry's schema: every entry is checked against it before it is written, and
  * `docs/audit-entry.schema.json` is generated from it (a test fails when the two drift apart).
- * Mirrors `AuditEntryBody` in entry.ts field for field.
+ * The entry types in entry.ts (`AuditEntryBody`, `NewEntry`, …) are inferred from it.
  */
 export const auditEntryBodySchema = z
   .strictObject({

@@ -1,5 +1,6 @@
 import { canonicalJson } from './canonical.js';
-import type { AuditEntryBody, StoredRow } from './entry.js';
+import type { StoredRow } from './entry.js';
+import { rowToEntry } from './row-to-entry.js';
 
 /**
  * A chain.jsonl line: RFC 8785 of the stored row, built directly (keys in code-unit order, strings
@@ -18,7 +19,7 @@ export function rowLine(row: StoredRow): string {
  */
 export function entryLine(row: StoredRow): string {
   const at = topLevelKeyAfter(row.body, 'hash');
-  if (at === undefined) return canonicalJson({ ...(JSON.parse(row.body) as AuditEntryBody), hash: row.hash }) + '\n';
+  if (at === undefined) return canonicalJson(rowToEntry(row)) + '\n';
   const hash = `"hash":${JSON.stringify(row.hash)}`;
   if (at === -1) return row.body === '{}' ? `{${hash}}\n` : `${row.body.slice(0, -1)},${hash}}\n`;
   return `${row.body.slice(0, at)}${hash},${row.body.slice(at)}\n`;

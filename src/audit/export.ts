@@ -5,7 +5,8 @@ import { stringify } from 'csv-stringify/sync';
 import type { JSONWebKeySet } from 'jose';
 import { FlaggateError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
-import type { AuditEntry, AuditEntryBody, StoredRow } from './entry.js';
+import type { AuditEntry, StoredRow } from './entry.js';
+import { rowToEntry } from './row-to-entry.js';
 import { entryLine, rowLine } from './export-lines.js';
 import { csvColumns, csvRow, EXPORT_FORMAT, MANIFEST_TYP, matchesExport, type ExportFilters, type ExportManifest } from './export-format.js';
 import type { Keyring } from './keyring.js';
@@ -63,7 +64,7 @@ export function writeExportFiles(source: ExportSource, dir: string, options: { f
       const picked: AuditEntry[] = [];
       for (const row of rows) {
         chain.write(rowLine(row));
-        const entry: AuditEntry = { ...(JSON.parse(row.body) as AuditEntryBody), hash: row.hash };
+        const entry = rowToEntry(row);
         if (!matchesExport(entry, period, filters)) continue;
         picked.push(entry);
         entries.write(entryLine(row));

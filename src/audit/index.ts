@@ -1,4 +1,5 @@
-export { openLedger, rowToEntry, type Ledger } from './ledger.js';
+export { openLedger, type Ledger } from './ledger.js';
+export { rowToEntry } from './row-to-entry.js';
 export { verifyChain, type ReadRows, type TrustedHead, type VerifyReport, type VerifyOptions, type ChainFailure, type FailureKind } from './verify.js';
 export {
   firstFailure,

@@ -12,6 +12,8 @@ import type { Checkpoint } from './checkpoint.js';
 import { chainHash } from './hash-entry.js';
 import { defaultEntryLimits, prepareEntry, type EntryLimits } from './prepare-entry.js';
 import { standInEntry } from './stand-in.js';
+import { rowToEntry } from './row-to-entry.js';
+import { refuseEditsSqlite } from '../sqlite-append-only.js';
 
 const prepared: unique symbol = Symbol('prepared entry');
 
@@ -35,10 +37,7 @@ CREATE TABLE IF NOT EXISTS audit_entries (
   hash      TEXT NOT NULL UNIQUE,
   body      TEXT NOT NULL
 ) STRICT;
-CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON audit_entries
-  BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete BEFORE DELETE ON audit_entries
-  BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only'); END;
+${refuseEditsSqlite('audit_entries')}
 CREATE TABLE IF NOT EXISTS checkpoints (
   seq      INTEGER PRIMARY KEY,
   chain_id TEXT NOT NULL,
@@ -47,10 +46,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   kid      TEXT NOT NULL,
   jws      TEXT NOT NULL
 ) STRICT;
-CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
-  BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
-  BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
+${refuseEditsSqlite('checkpoints')}
 -- Held changes are checked against their entries; a body that is not JSON (tampering) must not
 -- make the index fail, so the expression guards with json_valid (verify reports the tampering).
 CREATE INDEX IF NOT EXISTS audit_entries_change_request
@@ -94,66 +90,76 @@ export interface Ledger {
   close(): void;
 }
 
-/**
- * Opens (creating if needed) the SQLite ledger: WAL, synchronous=FULL, triggers that refuse
- * UPDATE and DELETE. A file already bound to another chain id is refused (one file, one chain).
- */
-export function openLedger(options: { path: string; chainId: string; clock: Clock; limits?: EntryLimits }): Ledger {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.chainId)) throw new FlaggateError('CONFIG_INVALID', `"${options.chainId.slice(0, 80)}" is not a chain id`);
-  const limits = options.limits ?? defaultEntryLimits;
-  mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+/** Opens the file (0600, WAL, synchronous=FULL) and creates the tables and triggers it lacks. */
+function openLedgerFile(path: string): Database.Database {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   // The file holds held request bodies and headers: 0600 whatever the umask (SQLite gives the
   // -wal and -shm files the database file's mode; ones left by an older run are tightened).
-  ensurePrivateFile(options.path);
-  const db = new Database(options.path);
+  ensurePrivateFile(path);
+  const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  tightenFiles(`${options.path}-wal`, `${options.path}-shm`);
+  tightenFiles(`${path}-wal`, `${path}-shm`);
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(schema);
+  return db;
+}
 
+/** Binds a new file to `chainId`; a file already bound to another chain is closed and refused. */
+function bindChain(db: Database.Database, path: string, chainId: string): void {
   const boundChain = db.prepare<[], { value: string }>("SELECT value FROM ledger_meta WHERE key = 'chain_id'").get();
-  if (!boundChain) db.prepare("INSERT INTO ledger_meta (key, value) VALUES ('chain_id', ?)").run(options.chainId);
-  else if (boundChain.value !== options.chainId) {
+  if (!boundChain) db.prepare("INSERT INTO ledger_meta (key, value) VALUES ('chain_id', ?)").run(chainId);
+  else if (boundChain.value !== chainId) {
     db.close();
-    throw new FlaggateError('AUDIT_WRITE_FAILED', `ledger ${options.path} holds chain "${boundChain.value}", not "${options.chainId}"`);
+    throw new FlaggateError('AUDIT_WRITE_FAILED', `ledger ${path} holds chain "${boundChain.value}", not "${chainId}"`);
   }
+}
 
-  const lastRow = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1');
-  const insert = db.prepare('INSERT INTO audit_entries (seq, chain_id, prev_hash, hash, body) VALUES (?, ?, ?, ?, ?)');
-  const rowsAfter = db.prepare<[number, number], StoredRow>(
-    'SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT ?',
-  );
-  const insertCheckpoint = db.prepare('INSERT OR IGNORE INTO checkpoints (seq, chain_id, hash, time, kid, jws) VALUES (?, ?, ?, ?, ?, ?)');
-  const selectCheckpoints = db.prepare<[number, number], { seq: number; chain_id: string; hash: string; time: string; kid: string; jws: string }>(
-    'SELECT seq, chain_id, hash, time, kid, jws FROM checkpoints WHERE seq BETWEEN ? AND ? ORDER BY seq',
-  );
-  const selectMeta = db.prepare<[string], { value: string }>('SELECT value FROM ledger_meta WHERE key = ?');
-  const upsertMeta = db.prepare('INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-  const getCursor = db.prepare<[string], { acked_seq: number }>('SELECT acked_seq FROM sink_cursors WHERE sink = ?');
-  const putCursor = db.prepare(
-    'INSERT INTO sink_cursors (sink, acked_seq) VALUES (?, ?) ON CONFLICT(sink) DO UPDATE SET acked_seq = excluded.acked_seq WHERE excluded.acked_seq > sink_cursors.acked_seq',
-  );
-
-  const head = () => lastRow.get() ?? { seq: 0, hash: GENESIS_HASH };
-
-  const prepare = (given: NewEntry): PreparedEntry => {
-    // `unrecorded` is the ledger's to set: one carried over from a stored entry (an outcome built
-    // from its decision) is not the writer's claim, so it is dropped rather than refused.
-    const { unrecorded: _carried, ...entry } = given as NewEntry & { unrecorded?: unknown };
-    const checked = prepareEntry(entry, limits);
-    if (checked.ok) return { entry: checked.entry, unrecorded: null, [prepared]: true };
-    const standIn = prepareEntry(standInEntry(entry, checked.unrecorded.message), limits);
-    if (!standIn.ok) {
-      // Unreachable by construction (the stand-in is built from checked, capped values); refuse this entry alone.
-      throw new FlaggateError('AUDIT_ENTRY_UNRECORDABLE', `neither the entry nor its stand-in can be recorded: ${standIn.unrecorded.message}`);
-    }
-    return { entry: standIn.entry, unrecorded: checked.unrecorded, [prepared]: true };
+function prepareStatements(db: Database.Database) {
+  return {
+    lastRow: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1'),
+    insert: db.prepare('INSERT INTO audit_entries (seq, chain_id, prev_hash, hash, body) VALUES (?, ?, ?, ?, ?)'),
+    rowsAfter: db.prepare<[number, number], StoredRow>('SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT ?'),
+    insertCheckpoint: db.prepare('INSERT OR IGNORE INTO checkpoints (seq, chain_id, hash, time, kid, jws) VALUES (?, ?, ?, ?, ?, ?)'),
+    selectCheckpoints: db.prepare<[number, number], { seq: number; chain_id: string; hash: string; time: string; kid: string; jws: string }>(
+      'SELECT seq, chain_id, hash, time, kid, jws FROM checkpoints WHERE seq BETWEEN ? AND ? ORDER BY seq',
+    ),
+    selectMeta: db.prepare<[string], { value: string }>('SELECT value FROM ledger_meta WHERE key = ?'),
+    upsertMeta: db.prepare('INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+    getCursor: db.prepare<[string], { acked_seq: number }>('SELECT acked_seq FROM sink_cursors WHERE sink = ?'),
+    putCursor: db.prepare(
+      'INSERT INTO sink_cursors (sink, acked_seq) VALUES (?, ?) ON CONFLICT(sink) DO UPDATE SET acked_seq = excluded.acked_seq WHERE excluded.acked_seq > sink_cursors.acked_seq',
+    ),
   };
+}
 
-  // IMMEDIATE takes the write lock before reading the head, so two writers (even two processes
-  // on one file) can never both build on the same head: no duplicate seq, no fork. Only chain
-  // fields join the prepared entry here, so nothing about an entry's content can throw.
+/** Checks an entry against the limits; one that cannot be recorded as is becomes its capped stand-in. */
+function prepareChecked(given: NewEntry, limits: EntryLimits): PreparedEntry {
+  // `unrecorded` is the ledger's to set: one carried over from a stored entry (an outcome built
+  // from its decision) is not the writer's claim, so it is dropped rather than refused.
+  const { unrecorded: _carried, ...entry } = given as NewEntry & { unrecorded?: unknown };
+  const checked = prepareEntry(entry, limits);
+  if (checked.ok) return { entry: checked.entry, unrecorded: null, [prepared]: true };
+  const standIn = prepareEntry(standInEntry(entry, checked.unrecorded.message), limits);
+  if (!standIn.ok) {
+    // Unreachable by construction (the stand-in is built from checked, capped values); refuse this entry alone.
+    throw new FlaggateError('AUDIT_ENTRY_UNRECORDABLE', `neither the entry nor its stand-in can be recorded: ${standIn.unrecorded.message}`);
+  }
+  return { entry: standIn.entry, unrecorded: checked.unrecorded, [prepared]: true };
+}
+
+/**
+ * Commits prepared entries in one transaction. IMMEDIATE takes the write lock before reading the
+ * head, so two writers (even two processes on one file) can never both build on the same head: no
+ * duplicate seq, no fork. Only chain fields join the prepared entry here, so nothing about an
+ * entry's content can throw.
+ */
+function createCommit(
+  db: Database.Database,
+  st: ReturnType<typeof prepareStatements>,
+  head: () => { seq: number; hash: string },
+  options: { chainId: string; clock: Clock },
+): (entries: readonly PreparedEntry[]) => AuditEntry[] {
   const appendOne = (p: PreparedEntry): AuditEntry => {
     const prev = head();
     const body: AuditEntryBody = {
@@ -167,11 +173,11 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
     };
     const canonical = canonicalJson(body);
     const hash = chainHash(prev.hash, canonical);
-    insert.run(body.seq, body.chain_id, body.prev_hash, hash, canonical);
-    return { ...(JSON.parse(canonical) as AuditEntryBody), hash };
+    st.insert.run(body.seq, body.chain_id, body.prev_hash, hash, canonical);
+    return rowToEntry({ body: canonical, hash });
   };
   const commitTx = db.transaction((entries: readonly PreparedEntry[]) => entries.map(appendOne));
-  const commit = (entries: readonly PreparedEntry[]): AuditEntry[] => {
+  return (entries) => {
     if (entries.some((e) => e[prepared] !== true)) throw new TypeError('commit takes entries from prepare()');
     try {
       return commitTx.immediate(entries);
@@ -179,6 +185,21 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
       throw commitFailure(cause, entries.length);
     }
   };
+}
+
+/**
+ * Opens (creating if needed) the SQLite ledger: WAL, synchronous=FULL, triggers that refuse
+ * UPDATE and DELETE. A file already bound to another chain id is refused (one file, one chain).
+ */
+export function openLedger(options: { path: string; chainId: string; clock: Clock; limits?: EntryLimits }): Ledger {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.chainId)) throw new FlaggateError('CONFIG_INVALID', `"${options.chainId.slice(0, 80)}" is not a chain id`);
+  const limits = options.limits ?? defaultEntryLimits;
+  const db = openLedgerFile(options.path);
+  bindChain(db, options.path, options.chainId);
+  const st = prepareStatements(db);
+  const head = () => st.lastRow.get() ?? { seq: 0, hash: GENESIS_HASH };
+  const prepare = (given: NewEntry): PreparedEntry => prepareChecked(given, limits);
+  const commit = createCommit(db, st, head, options);
 
   return {
     chainId: options.chainId,
@@ -188,18 +209,18 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
     append: (entry) => commit([prepare(entry)])[0]!,
     appendMany: (entries) => commit(entries.map(prepare)),
     head,
-    rowsAfter: (afterSeq, limit) => rowsAfter.all(afterSeq, limit),
-    entriesAfter: (afterSeq, limit) => rowsAfter.all(afterSeq, limit).map(rowToEntry),
-    appendCheckpoint: (cp) => void insertCheckpoint.run(cp.seq, cp.chainId, cp.hash, cp.time, cp.kid, cp.jws),
+    rowsAfter: (afterSeq, limit) => st.rowsAfter.all(afterSeq, limit),
+    entriesAfter: (afterSeq, limit) => st.rowsAfter.all(afterSeq, limit).map(rowToEntry),
+    appendCheckpoint: (cp) => void st.insertCheckpoint.run(cp.seq, cp.chainId, cp.hash, cp.time, cp.kid, cp.jws),
     checkpoints: (fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER) =>
-      selectCheckpoints.all(fromSeq, toSeq).map((r) => ({ chainId: r.chain_id, seq: r.seq, hash: r.hash, time: r.time, kid: r.kid, jws: r.jws })),
-    getMeta: (key) => selectMeta.get(key)?.value,
+      st.selectCheckpoints.all(fromSeq, toSeq).map((r) => ({ chainId: r.chain_id, seq: r.seq, hash: r.hash, time: r.time, kid: r.kid, jws: r.jws })),
+    getMeta: (key) => st.selectMeta.get(key)?.value,
     setMeta: (key, value) => {
       if (key === 'chain_id') throw new TypeError('the chain id is fixed');
-      upsertMeta.run(key, value);
+      st.upsertMeta.run(key, value);
     },
-    sinkCursor: (sink) => getCursor.get(sink)?.acked_seq ?? 0,
-    setSinkCursor: (sink, seq) => void putCursor.run(sink, seq),
+    sinkCursor: (sink) => st.getCursor.get(sink)?.acked_seq ?? 0,
+    setSinkCursor: (sink, seq) => void st.putCursor.run(sink, seq),
     close: () => db.close(),
   };
 }
@@ -216,9 +237,4 @@ function commitFailure(cause: unknown, entries: number): FlaggateError {
   }
   const what = entries === 1 ? 'the audit entry' : `the ${entries} audit entries`;
   return new FlaggateError('AUDIT_WRITE_FAILED', `${what} could not be committed`, { cause, details: typeof code === 'string' ? { sqlite: code } : {} });
-}
-
-/** The entry a stored row holds (no verification: that is `verify.ts`'s job). */
-export function rowToEntry(row: StoredRow): AuditEntry {
-  return { ...(JSON.parse(row.body) as AuditEntryBody), hash: row.hash };
 }

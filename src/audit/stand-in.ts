@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describeValue, safeText } from './describe-value.js';
-import type { EntryType, NewEntry, OutcomeStatus } from './entry.js';
+import type { EntryActor, EntryType, NewEntry, OutcomeStatus } from './entry.js';
 import { findNonJson } from './prepare-entry.js';
 
 const textCap = 256;
@@ -42,7 +42,7 @@ export function standInEntry(entry: NewEntry, message: string): NewEntry {
     actor: {
       id: text(actor.id) || 'unknown',
       display_name: text(actor.display_name) ?? '',
-      auth_method: authMethods.has(actor.auth_method as string) ? (actor.auth_method as string) : 'none',
+      auth_method: authMethods.has(actor.auth_method as string) ? (actor.auth_method as EntryActor['auth_method']) : 'none',
       roles: texts(actor.roles),
     },
     action: text(e.action) || 'unrecorded',

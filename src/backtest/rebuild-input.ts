@@ -1,5 +1,5 @@
 import type { AuditEntryBody } from '../audit/index.js';
-import type { PolicyInput } from '../policy/index.js';
+import { policyInput, type PolicyInput } from '../policy/index.js';
 
 /** A recorded policy decision and the input rebuilt from its entry. */
 export interface RecordedDecision {
@@ -36,16 +36,15 @@ export function rebuildPolicyInput(entry: AuditEntryBody): RecordedDecision | { 
   if (entry.linked_artifacts.build !== null) links.build = entry.linked_artifacts.build;
   return {
     entry,
-    input: {
+    input: policyInput({
       actor: { id: entry.actor.id, displayName: entry.actor.display_name, authMethod: entry.actor.auth_method as PolicyInput['actor']['authMethod'], roles: [...entry.actor.roles] },
       change,
-      approvals: [],
       context: {
         ...(entry.reason !== null ? { reason: entry.reason } : {}),
         ...(entry.linked_artifacts.ticket !== null ? { ticket: entry.linked_artifacts.ticket } : {}),
         links,
-        timeUtc: entry.timestamp_utc,
       },
-    },
+      timeUtc: entry.timestamp_utc,
+    }),
   };
 }

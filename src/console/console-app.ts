@@ -8,7 +8,7 @@ import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { Actor } from '../identify/index.js';
 import { mintDevToken } from '../identify/index.js';
 import type { Logger } from '../log.js';
-import type { Decision, PolicyInput } from '../policy/index.js';
+import { policyInput, type Decision, type PolicyInput } from '../policy/index.js';
 import { checkForm, clearCookie, readCookie, securityHeaders, setCookie, SESSION_COOKIE, SIGN_IN_COOKIE } from './guard.js';
 import { page, STYLESHEET } from './html.js';
 import { createOidcSignIn } from './oidc.js';
@@ -37,19 +37,16 @@ const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._@-]{0,63}$/u;
 const ROLE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const MAX_REASON = 1024;
 
-/**
- * The web console, mounted at `/console`: server-rendered pages, no script. People sign in through
- * OpenID Connect (`console.oidc`) or, in development, through the development issuer's form; each
- * review goes through the same approvals stage as `/v1/changes`, so the same rules refuse it.
- */
-export function createConsole(deps: ConsoleDeps): express.Router {
+type ConsoleContext = ReturnType<typeof createContext>;
+
+/** What every console route shares: sessions, sign-in, rendering, policy checks. */
+function createContext(deps: ConsoleDeps) {
   const { clock, config } = deps;
   const sessions = createSessionStore(clock, { idleSeconds: config.console.sessionIdleSeconds, maxSeconds: config.console.sessionMaxSeconds });
   const oidc = config.console.oidc ? createOidcSignIn(config.console.oidc, config.identity, clock) : undefined;
-  const signInKind = oidc ? 'oidc' : config.identity.devIssuer ? 'development' : 'none';
+  const signInKind: 'oidc' | 'development' | 'none' = oidc ? 'oidc' : config.identity.devIssuer ? 'development' : 'none';
   const development = signInKind === 'development';
   const form = express.urlencoded({ extended: false, limit: 16 * 1024, parameterLimit: 20 });
-  const router = express.Router();
 
   const base = () => (config.console.publicUrl ?? deps.controlUrl() ?? '').replace(/\/+$/, '');
   // Behind a TLS proxy the configured public origin is what browsers send; otherwise the Host they reached.
@@ -61,12 +58,7 @@ export function createConsole(deps: ConsoleDeps): express.Router {
   };
 
   const decideFor = (actor: Actor, change: PolicyInput['change']) =>
-    deps.decide({
-      actor: { id: actor.id, displayName: actor.displayName, authMethod: actor.authMethod, roles: actor.roles },
-      change,
-      approvals: [],
-      context: { links: {}, timeUtc: isoUtc(clock.now()) },
-    });
+    deps.decide(policyInput({ actor, change, timeUtc: isoUtc(clock.now()) }));
 
   const signedIn = (action: string | null) => (req: Request, res: Response, next: NextFunction) => {
     const found = sessions.find(readCookie(req, SESSION_COOKIE));
@@ -83,13 +75,29 @@ export function createConsole(deps: ConsoleDeps): express.Router {
   };
   const sessionOf = (res: Response) => res.locals.session as Session;
 
-  router.use(securityHeaders);
+  function startSession(res: Response, actor: Actor): void {
+    const { id } = sessions.create(actor);
+    setCookie(res, SESSION_COOKIE, id, config.console.sessionMaxSeconds);
+  }
 
-  router.get('/assets/console.css', (_req, res) => {
-    res.setHeader('cache-control', 'max-age=3600');
-    res.type('css').send(STYLESHEET);
-  });
+  async function showChange(res: Response, status: number, id: string, extra: { error?: { code: string; message: string }; done?: string }): Promise<void> {
+    const session = sessionOf(res);
+    const { request, approvals } = await deps.approvals.get(id);
+    const cannotApprove: string[] = [];
+    if (samePerson(session.actor.id, request.requester.id)) cannotApprove.push('This is your own change: you requested it, so you cannot approve it; someone else must.');
+    else {
+      const may = decideFor(session.actor, { action: 'change.approve', platform: request.change.platform, flagKey: request.change.flagKey, ...(request.change.environment === undefined ? {} : { environment: request.change.environment }) });
+      if (!may.allow) cannotApprove.push(`Your roles (${session.actor.roles.join(', ')}) cannot approve this change: ${may.reasons.join('; ')}`);
+    }
+    render(res, status, `Change to ${request.change.flagKey}`, changeBody({ request, approvals, object: affectedObject(request.change), csrf: session.csrf, cannotApprove, ...extra }), session);
+  }
 
+  return { deps, clock, config, sessions, oidc, signInKind, development, form, base, originOf, render, decideFor, signedIn, sessionOf, startSession, showChange };
+}
+
+/** Signing in (development form or OpenID Connect) and out. */
+function mountSignIn(router: express.Router, ctx: ConsoleContext): void {
+  const { deps, clock, config, sessions, oidc, signInKind, form, base, originOf, render, startSession } = ctx;
   router.get('/sign-in', (req, res) => {
     const message = req.query.expired === '1' ? 'Your session ended; sign in again.' : undefined;
     let csrf: string | undefined;
@@ -145,7 +153,11 @@ export function createConsole(deps: ConsoleDeps): express.Router {
     clearCookie(res, SESSION_COOKIE);
     res.redirect(303, '/console/sign-in');
   });
+}
 
+/** The pages behind a session: pending changes, one change and its review, the audit log. */
+function mountPages(router: express.Router, ctx: ConsoleContext): void {
+  const { deps, clock, form, originOf, render, decideFor, signedIn, sessionOf, showChange } = ctx;
   router.get('/', signedIn(null), async (_req, res) => {
     const { actor } = sessionOf(res);
     // An auditor, who may read the log but not held changes, starts at the log.
@@ -195,6 +207,27 @@ export function createConsole(deps: ConsoleDeps): express.Router {
     const entries = deps.audit.entriesAfter(Math.max(0, head - 50), 50).reverse();
     render(res, 200, 'Audit log', auditBody(report, checkedAt, entries), sessionOf(res));
   });
+}
+
+/**
+ * The web console, mounted at `/console`: server-rendered pages, no script. People sign in through
+ * OpenID Connect (`console.oidc`) or, in development, through the development issuer's form; each
+ * review goes through the same approvals stage as `/v1/changes`, so the same rules refuse it.
+ */
+export function createConsole(deps: ConsoleDeps): express.Router {
+  const ctx = createContext(deps);
+  const { render } = ctx;
+  const router = express.Router();
+
+  router.use(securityHeaders);
+
+  router.get('/assets/console.css', (_req, res) => {
+    res.setHeader('cache-control', 'max-age=3600');
+    res.type('css').send(STYLESHEET);
+  });
+
+  mountSignIn(router, ctx);
+  mountPages(router, ctx);
 
   router.use((req, _res, next) => next(new FlaggateError('CONTROL_NOT_FOUND', `no console page ${req.method} ${req.path}`)));
 
@@ -204,23 +237,6 @@ export function createConsole(deps: ConsoleDeps): express.Router {
     const session = res.locals.session as Session | undefined;
     render(res, error.status, error.status === 401 ? 'Sign-in failed' : 'Refused', errorBody(error.code, error.message), session);
   });
-
-  function startSession(res: Response, actor: Actor): void {
-    const { id } = sessions.create(actor);
-    setCookie(res, SESSION_COOKIE, id, config.console.sessionMaxSeconds);
-  }
-
-  async function showChange(res: Response, status: number, id: string, extra: { error?: { code: string; message: string }; done?: string }): Promise<void> {
-    const session = sessionOf(res);
-    const { request, approvals } = await deps.approvals.get(id);
-    const cannotApprove: string[] = [];
-    if (samePerson(session.actor.id, request.requester.id)) cannotApprove.push('This is your own change: you requested it, so you cannot approve it; someone else must.');
-    else {
-      const may = decideFor(session.actor, { action: 'change.approve', platform: request.change.platform, flagKey: request.change.flagKey, ...(request.change.environment === undefined ? {} : { environment: request.change.environment }) });
-      if (!may.allow) cannotApprove.push(`Your roles (${session.actor.roles.join(', ')}) cannot approve this change: ${may.reasons.join('; ')}`);
-    }
-    render(res, status, `Change to ${request.change.flagKey}`, changeBody({ request, approvals, object: affectedObject(request.change), csrf: session.csrf, cannotApprove, ...extra }), session);
-  }
 
   return router;
 }

@@ -16,7 +16,7 @@ import { asFlaggateError, errorBody, FlaggateError, type ErrorCode } from '../er
 import type { Actor } from '../identify/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Decision, PolicyInput, PolicyRevision } from '../policy/index.js';
+import { policyInput, type Decision, type PolicyInput, type PolicyRevision } from '../policy/index.js';
 
 export interface ControlDeps {
   clock: Clock;
@@ -57,47 +57,9 @@ const maxPage = 1000;
 export function createControlApp(deps: ControlDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  const authorize = authorizeWith(deps);
 
-  const authorize = (action: string) => async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const actor = await deps.identify(req.headers.authorization);
-      const decision = deps.policy.decide({
-        actor: { id: actor.id, displayName: actor.displayName, authMethod: actor.authMethod, roles: actor.roles },
-        change: { action, platform: 'flaggate' },
-        approvals: [],
-        context: { links: {}, timeUtc: isoUtc(deps.clock.now()) },
-      });
-      if (!decision.allow) throw new FlaggateError('CONTROL_FORBIDDEN', decision.reasons.join('; ') || `${action} is not allowed`);
-      res.locals.actor = actor;
-      next();
-    } catch (err) {
-      next(err);
-    }
-  };
-
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-
-  app.get('/readyz', async (_req, res) => {
-    const checks = await deps.readiness();
-    const ready = Object.values(checks).every((c) => c.ok);
-    res.status(ready ? 200 : 503).json({ ready, checks });
-  });
-
-  const scrapeToken = deps.metricsToken === undefined ? undefined : digest(deps.metricsToken);
-  app.get('/metrics', async (req, res) => {
-    if (scrapeToken !== undefined) {
-      const presented = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-      // Compared as digests, in constant time: neither the length nor a prefix of the token leaks.
-      if (presented === undefined || !timingSafeEqual(digest(presented), scrapeToken)) {
-        throw new FlaggateError('CONTROL_METRICS_TOKEN_INVALID', '/metrics needs the configured bearer token (metrics.bearerToken)');
-      }
-    }
-    res.setHeader('content-type', deps.metrics.registry.contentType);
-    res.end(await deps.metrics.registry.metrics());
-  });
-
+  mountProbes(app, deps);
   app.get('/v1/audit/entries', authorize('audit.read'), (req, res) => {
     const after = intParam(req.query.after, 'after', 0);
     const limit = Math.min(intParam(req.query.limit, 'limit', 100), maxPage);
@@ -123,30 +85,100 @@ export function createControlApp(deps: ControlDeps): express.Express {
     res.json({ checkpoints: deps.audit.checkpoints(from, to) });
   });
 
-  if (deps.tsa) {
-    const tsa = deps.tsa;
-    // RFC 3161 §3.4: the query and reply travel as DER with their own media types.
-    app.post('/v1/tsa', express.raw({ type: () => true, limit: 8 * 1024 }), async (req, res, next) => {
-      try {
-        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-        if (type !== 'application/timestamp-query') throw new FlaggateError('CONTROL_BAD_REQUEST', 'expected content-type application/timestamp-query');
-        const reply = await tsa.respond(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
-        res.setHeader('content-type', 'application/timestamp-reply');
-        res.end(reply);
-      } catch (err) {
-        next(err);
-      }
-    });
-    app.get('/v1/tsa/certs', (_req, res) => {
-      res.setHeader('content-type', 'application/pem-certificate-chain');
-      res.end(tsa.certificateChainPem());
-    });
+  if (deps.tsa) mountTsa(app, deps.tsa);
+  app.get('/v1/audit/export', authorize('audit.export'), exportArchive(deps));
+
+  app.get('/v1/audit/verify', authorize('audit.read'), async (_req, res) => {
+    const report = await deps.audit.verify();
+    res.status(report.ok ? 200 : 409).json(report);
+  });
+
+  const identified: RequestHandler = async (req, res, next) => {
+    try {
+      res.locals.actor = await deps.identify(req.headers.authorization);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+  if (deps.changes) app.use('/v1/changes', deps.changes(authorize, identified));
+  if (deps.drift) app.use('/v1/drift', deps.drift(authorize));
+
+  if (deps.console) {
+    app.use('/console', deps.console({ decide: (input) => deps.policy.decide(input), audit: deps.audit }));
   }
 
-  // The export package as a gzipped tar of the folder `flaggate verify-export` checks. Workers
+  app.use((req, _res, next) => next(new FlaggateError('CONTROL_NOT_FOUND', `no control route ${req.method} ${req.path}`)));
+  app.use(replyWithError(deps));
+  return app;
+}
+
+/** Route guard: the caller's token, then a policy decision on `action` for the flaggate platform. */
+function authorizeWith(deps: ControlDeps): (action: string) => RequestHandler {
+  return (action: string) => async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const actor = await deps.identify(req.headers.authorization);
+      const decision = deps.policy.decide(policyInput({ actor, change: { action, platform: 'flaggate' }, timeUtc: isoUtc(deps.clock.now()) }));
+      if (!decision.allow) throw new FlaggateError('CONTROL_FORBIDDEN', decision.reasons.join('; ') || `${action} is not allowed`);
+      res.locals.actor = actor;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+/** Liveness, readiness and the Prometheus scrape. */
+function mountProbes(app: express.Express, deps: ControlDeps): void {
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const checks = await deps.readiness();
+    const ready = Object.values(checks).every((c) => c.ok);
+    res.status(ready ? 200 : 503).json({ ready, checks });
+  });
+
+  const scrapeToken = deps.metricsToken === undefined ? undefined : digest(deps.metricsToken);
+  app.get('/metrics', async (req, res) => {
+    if (scrapeToken !== undefined) {
+      const presented = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      // Compared as digests, in constant time: neither the length nor a prefix of the token leaks.
+      if (presented === undefined || !timingSafeEqual(digest(presented), scrapeToken)) {
+        throw new FlaggateError('CONTROL_METRICS_TOKEN_INVALID', '/metrics needs the configured bearer token (metrics.bearerToken)');
+      }
+    }
+    res.setHeader('content-type', deps.metrics.registry.contentType);
+    res.end(await deps.metrics.registry.metrics());
+  });
+}
+
+/** The embedded TSA over HTTP, for other services when it is the one in use. */
+function mountTsa(app: express.Express, tsa: NonNullable<ControlDeps['tsa']>): void {
+  // RFC 3161 §3.4: the query and reply travel as DER with their own media types.
+  app.post('/v1/tsa', express.raw({ type: () => true, limit: 8 * 1024 }), async (req, res, next) => {
+    try {
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/timestamp-query') throw new FlaggateError('CONTROL_BAD_REQUEST', 'expected content-type application/timestamp-query');
+      const reply = await tsa.respond(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+      res.setHeader('content-type', 'application/timestamp-reply');
+      res.end(reply);
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.get('/v1/tsa/certs', (_req, res) => {
+    res.setHeader('content-type', 'application/pem-certificate-chain');
+    res.end(tsa.certificateChainPem());
+  });
+}
+
+// The export package as a gzipped tar of the folder `flaggate verify-export` checks. Workers
   // write and pack it; the server only sends a file, with backpressure, and removes it when the
   // response closes, whether it finished, failed or the client went away.
-  app.get('/v1/audit/export', authorize('audit.export'), async (req, res, next) => {
+function exportArchive(deps: ControlDeps): RequestHandler {
+  return async (req, res, next) => {
     const dir = mkdtempSync(join(tmpdir(), 'flaggate-export-'));
     const remove = () => rmSync(dir, { recursive: true, force: true });
     const gone = new AbortController();
@@ -180,39 +212,19 @@ export function createControlApp(deps: ControlDeps): express.Express {
     } catch (err) {
       if (!gone.signal.aborted) next(err);
     }
-  });
-
-  app.get('/v1/audit/verify', authorize('audit.read'), async (_req, res) => {
-    const report = await deps.audit.verify();
-    res.status(report.ok ? 200 : 409).json(report);
-  });
-
-  const identified: RequestHandler = async (req, res, next) => {
-    try {
-      res.locals.actor = await deps.identify(req.headers.authorization);
-      next();
-    } catch (err) {
-      next(err);
-    }
   };
-  if (deps.changes) app.use('/v1/changes', deps.changes(authorize, identified));
-  if (deps.drift) app.use('/v1/drift', deps.drift(authorize));
+}
 
-  if (deps.console) {
-    app.use('/console', deps.console({ decide: (input) => deps.policy.decide(input), audit: deps.audit }));
-  }
-
-  app.use((req, _res, next) => next(new FlaggateError('CONTROL_NOT_FOUND', `no control route ${req.method} ${req.path}`)));
-
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+/** Every refusal as `{ code, message, decisionId }`, counted by code. */
+function replyWithError(deps: ControlDeps): express.ErrorRequestHandler {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const error = asFlaggateError(err);
     const id = randomUUID();
     if (error.code === 'INTERNAL') deps.logger.error('control port failure', { decisionId: id, error: String(err) });
     deps.metrics.errors.inc({ code: error.code });
     if (error.status === 401) res.setHeader('www-authenticate', 'Bearer');
     res.status(error.status).json(errorBody(error, id));
-  });
-  return app;
+  };
 }
 
 function textParam(value: unknown, name: string): string {

@@ -41,6 +41,57 @@ export interface DriftWatcher {
 
 const PAGE = 1000;
 
+/** The ledger's entries after `seq`, read page by page. */
+function entriesAfter(ledger: DriftWatcherDeps['ledger'], seq: number): AuditEntry[] {
+  const out: AuditEntry[] = [];
+  for (let page = ledger.entriesAfter(seq, PAGE); page.length > 0; page = ledger.entriesAfter(page.at(-1)!.seq, PAGE)) out.push(...page);
+  return out;
+}
+
+function loadBaseline(deps: DriftWatcherDeps, metaKey: string): Baseline | undefined {
+  const raw = deps.ledger.getMeta(metaKey);
+  return raw === undefined ? undefined : (JSON.parse(raw) as Baseline);
+}
+
+/** Every drift finding, newest first, each with its acknowledgement if there is one. */
+function listFindings(deps: DriftWatcherDeps): DriftStatus[] {
+  const byId = new Map<string, DriftStatus>();
+  for (const e of entriesAfter(deps.ledger, 0)) {
+    if (e.entry_type === 'drift.detected') byId.set(e.event_id, { detected: e, acknowledged: null });
+    else if (e.entry_type === 'drift.acknowledged' && e.drift?.acknowledges) {
+      const status = byId.get(e.drift.acknowledges);
+      if (status && !status.acknowledged) status.acknowledged = e;
+    }
+  }
+  return [...byId.values()].reverse();
+}
+
+/** One comparison of the platform with the baseline; records each finding, then saves the new baseline. */
+async function checkOnce(deps: DriftWatcherDeps, metaKey: string, known: { self?: string | undefined }): Promise<AuditEntry[]> {
+  const baseline = loadBaseline(deps, metaKey);
+  const nowMs = deps.clock.now();
+  const headSeq = deps.ledger.head().seq;
+  const probe = deps.probe;
+  if (probe.self && known.self === undefined) known.self = await probe.self();
+  const self = known.self;
+  const events: PlatformEvent[] = probe.events ? await probe.events(baseline?.eventCursor) : [];
+  const pending = entriesAfter(deps.ledger, baseline?.seq ?? 0);
+  const snapshot = await probe.snapshot(flagsToWatch(baseline, pending, events, probe.platform));
+  // Read after the snapshot: every flaggate change the snapshot can show has its decision in here.
+  const entries = entriesAfter(deps.ledger, baseline?.seq ?? 0);
+  const result = checkDrift({ baseline, headSeq, entries, snapshot, events, self, platform: probe.platform, source: probe.source, nowMs, skewMs: deps.skewMs });
+  const recorded: AuditEntry[] = [];
+  for (const finding of result.findings) {
+    const entry = await deps.append(driftDetectedEntry(finding, probe.platform));
+    deps.metrics.driftDetected.inc({ platform: probe.platform, source: finding.source });
+    deps.logger.warn('drift detected', { event_id: entry.event_id, flag_key: entry.flag_key, source: finding.source, platform_event_id: finding.eventId, platform_actor: finding.actor });
+    recorded.push(entry);
+  }
+  // Saved only once every finding is recorded: a crash in between finds them again rather than never.
+  deps.ledger.setMeta(metaKey, JSON.stringify(result.baseline));
+  return recorded;
+}
+
 /**
  * Watches one platform for changes that did not go through flaggate: on an interval and on demand,
  * it reads the platform (never writes to it), compares with what it saw last, and records each
@@ -50,48 +101,14 @@ const PAGE = 1000;
 export function createDriftWatcher(deps: DriftWatcherDeps): DriftWatcher {
   const metaKey = `drift.baseline.${deps.probe.platform}`;
   let running: Promise<AuditEntry[]> = Promise.resolve([]);
-  let self: string | undefined;
+  const known: { self?: string | undefined } = {};
   let closed = false;
   // Series start at 0, so the first finding is an increase an alert rule can see.
   for (const source of deps.probe.events ? [deps.probe.source, 'event_log'] : [deps.probe.source]) deps.metrics.driftDetected.inc({ platform: deps.probe.platform, source }, 0);
-
-  const loadBaseline = (): Baseline | undefined => {
-    const raw = deps.ledger.getMeta(metaKey);
-    return raw === undefined ? undefined : (JSON.parse(raw) as Baseline);
-  };
-
-  const entriesAfter = (seq: number): AuditEntry[] => {
-    const out: AuditEntry[] = [];
-    for (let page = deps.ledger.entriesAfter(seq, PAGE); page.length > 0; page = deps.ledger.entriesAfter(page.at(-1)!.seq, PAGE)) out.push(...page);
-    return out;
-  };
-
-  const checkOnce = async (): Promise<AuditEntry[]> => {
-    const baseline = loadBaseline();
-    const nowMs = deps.clock.now();
-    const headSeq = deps.ledger.head().seq;
-    const probe = deps.probe;
-    if (probe.self && self === undefined) self = await probe.self();
-    const events: PlatformEvent[] = probe.events ? await probe.events(baseline?.eventCursor) : [];
-    const pending = entriesAfter(baseline?.seq ?? 0);
-    const snapshot = await probe.snapshot(flagsToWatch(baseline, pending, events, probe.platform));
-    // Read after the snapshot: every flaggate change the snapshot can show has its decision in here.
-    const entries = entriesAfter(baseline?.seq ?? 0);
-    const result = checkDrift({ baseline, headSeq, entries, snapshot, events, self, platform: probe.platform, source: probe.source, nowMs, skewMs: deps.skewMs });
-    const recorded: AuditEntry[] = [];
-    for (const finding of result.findings) {
-      const entry = await deps.append(driftDetectedEntry(finding, probe.platform));
-      deps.metrics.driftDetected.inc({ platform: probe.platform, source: finding.source });
-      deps.logger.warn('drift detected', { event_id: entry.event_id, flag_key: entry.flag_key, source: finding.source, platform_event_id: finding.eventId, platform_actor: finding.actor });
-      recorded.push(entry);
-    }
-    // Saved only once every finding is recorded: a crash in between finds them again rather than never.
-    deps.ledger.setMeta(metaKey, JSON.stringify(result.baseline));
-    return recorded;
-  };
+  const check = () => checkOnce(deps, metaKey, known);
 
   const checkNow = (): Promise<AuditEntry[]> => {
-    const next = running.then(checkOnce, checkOnce);
+    const next = running.then(check, check);
     running = next.catch(() => []);
     return next;
   };
@@ -109,23 +126,13 @@ export function createDriftWatcher(deps: DriftWatcherDeps): DriftWatcher {
       : undefined;
   timer?.unref();
 
-  const findings = (): DriftStatus[] => {
-    const byId = new Map<string, DriftStatus>();
-    for (const e of entriesAfter(0)) {
-      if (e.entry_type === 'drift.detected') byId.set(e.event_id, { detected: e, acknowledged: null });
-      else if (e.entry_type === 'drift.acknowledged' && e.drift?.acknowledges) {
-        const status = byId.get(e.drift.acknowledges);
-        if (status && !status.acknowledged) status.acknowledged = e;
-      }
-    }
-    return [...byId.values()].reverse();
-  };
+  const findings = (): DriftStatus[] => listFindings(deps);
 
   let acknowledging: Promise<unknown> = Promise.resolve();
   return {
     checkNow,
     async takeBaseline() {
-      if (loadBaseline() === undefined) await checkNow();
+      if (loadBaseline(deps, metaKey) === undefined) await checkNow();
     },
     findings,
     acknowledge(detectedEventId, by) {

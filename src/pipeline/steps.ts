@@ -8,7 +8,7 @@ import type { Actor } from '../identify/index.js';
 import type { ChangeContext } from '../intercept/index.js';
 import type { Logger } from '../log.js';
 import type { DecidedRequest, FlagChange, PlatformResponse } from '../platforms/index.js';
-import type { Decision, PolicyInput } from '../policy/index.js';
+import { policyInput, type Decision, type PolicyInput } from '../policy/index.js';
 import type { Reply, Stages } from './stages.js';
 
 /** The policy's decision, timed and counted. */
@@ -17,12 +17,7 @@ export function decide(s: Stages, actor: Actor, change: PolicyInput['change'], c
   let result = 'error';
   const labels = s.metrics.changeLabels(change);
   try {
-    const decision = s.policy.decide({
-      actor: { id: actor.id, displayName: actor.displayName, authMethod: actor.authMethod, roles: actor.roles },
-      change,
-      approvals,
-      context: { ...context, timeUtc: isoUtc(s.clock.now()) },
-    });
+    const decision = s.policy.decide(policyInput({ actor, change, approvals, context, timeUtc: isoUtc(s.clock.now()) }));
     result = decision.allow ? 'allow' : 'deny';
     if (decision.alerts.length > 0) s.metrics.outOfHoursChanges.inc({ environment: labels.environment });
     return decision;

@@ -2,6 +2,7 @@
 export { createPolicyEngine } from './engine.js';
 export type { PolicyEngine, PolicyEngineOptions } from './engine.js';
 export type { Decision, PolicyInput, PolicyRevision } from './decision.js';
+export { policyInput } from './policy-input.js';
 export { watchPolicyBundle } from './watch.js';
 export { loadBundleTrust } from './bundle-trust.js';
 export type { BundleTrust, VerificationKey } from './bundle-trust.js';

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { FlaggateError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics, ReplicationLag } from '../metrics.js';
 import type { Sink } from './sink.js';
 import { backoffDelay } from './sinks/backoff.js';
 
@@ -50,6 +50,65 @@ interface SinkState {
   timer: NodeJS.Timeout | undefined;
 }
 
+/** What delivery needs from the replicator. */
+interface FollowContext {
+  source: ReplicatorOptions['source'];
+  metrics: ReplicatorOptions['metrics'];
+  clock: Clock;
+  batchSize: number;
+  logger: ReplicatorOptions['logger'];
+}
+
+async function deliverOnce(ctx: FollowContext, s: SinkState, batch: AuditEntry[]): Promise<number> {
+  const started = ctx.clock.monotonic();
+  try {
+    return await s.sink.deliver(batch);
+  } finally {
+    ctx.metrics.replicateDeliverySeconds.observe({ sink: s.sink.name }, (ctx.clock.monotonic() - started) / 1000);
+  }
+}
+
+/** Delivers batches until the sink acknowledges `target`; a sink restored from a backup is resent from its head. */
+async function deliverThrough(ctx: FollowContext, s: SinkState, target: number): Promise<number> {
+  let rewound = false;
+  while (s.position < target) {
+    const batch = ctx.source.entriesAfter(s.position, ctx.batchSize);
+    if (batch.length === 0) break;
+    const reached = await deliverOnce(ctx, s, batch);
+    if (reached >= batch[0]!.seq) {
+      ctx.source.setSinkCursor(s.sink.name, reached);
+      s.position = reached;
+      rewound = false;
+    } else if (reached < s.position && !rewound) {
+      // The sink holds less than our cursor says (restored from a backup): resend from its head.
+      ctx.logger?.warn('upstream sink is behind its cursor; resending', { sink: s.sink.name, cursor: s.position, held: reached });
+      s.position = reached;
+      rewound = true;
+    } else {
+      throw new Error(`sink ${s.sink.name} acknowledged nothing past seq ${s.position}`);
+    }
+  }
+  return s.position;
+}
+
+function unacked(s: SinkState, seq: number, cause?: unknown): FlaggateError {
+  return new FlaggateError('REPLICATE_UNACKED', `upstream sink "${s.sink.name}" has not acknowledged seq ${seq}`, {
+    ...(cause === undefined ? {} : { cause }),
+    details: { sink: s.sink.name, seq, acked: s.position },
+  });
+}
+
+/** Per sink: entries not acknowledged and the age of the oldest, read on scrape. */
+function replicationLag(ctx: FollowContext, states: readonly SinkState[]): ReplicationLag[] {
+  const head = ctx.source.head().seq;
+  const nowMs = ctx.clock.now();
+  return states.map((s) => {
+    const oldest = s.position < head ? ctx.source.entriesAfter(s.position, 1)[0] : undefined;
+    const seconds = oldest ? Math.max(0, (nowMs - Date.parse(oldest.timestamp_utc)) / 1000) : 0;
+    return { sink: s.sink.name, entries: Math.max(0, head - s.position), seconds };
+  });
+}
+
 /**
  * Follows the ledger into each sink, in order, from the sink's persisted cursor. Deliveries to one
  * sink are serialized, so concurrent changes share a delivery instead of racing; a sink that fails
@@ -67,39 +126,9 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
     (sink): SinkState => ({ sink, position: source.sinkCursor(sink.name), queue: Promise.resolve(0), attempt: 0, timer: undefined }),
   );
 
-  const deliverOnce = async (s: SinkState, batch: AuditEntry[]): Promise<number> => {
-    const started = clock.monotonic();
-    try {
-      return await s.sink.deliver(batch);
-    } finally {
-      metrics.replicateDeliverySeconds.observe({ sink: s.sink.name }, (clock.monotonic() - started) / 1000);
-    }
-  };
-
-  const run = async (s: SinkState, target: number): Promise<number> => {
-    let rewound = false;
-    while (s.position < target) {
-      const batch = source.entriesAfter(s.position, batchSize);
-      if (batch.length === 0) break;
-      const reached = await deliverOnce(s, batch);
-      if (reached >= batch[0]!.seq) {
-        source.setSinkCursor(s.sink.name, reached);
-        s.position = reached;
-        rewound = false;
-      } else if (reached < s.position && !rewound) {
-        // The sink holds less than our cursor says (restored from a backup): resend from its head.
-        options.logger?.warn('upstream sink is behind its cursor; resending', { sink: s.sink.name, cursor: s.position, held: reached });
-        s.position = reached;
-        rewound = true;
-      } else {
-        throw new Error(`sink ${s.sink.name} acknowledged nothing past seq ${s.position}`);
-      }
-    }
-    return s.position;
-  };
-
+  const ctx: FollowContext = { source, metrics, clock, batchSize, logger: options.logger };
   const catchUp = (s: SinkState, target: number): Promise<number> => {
-    const next = s.queue.catch(() => 0).then(() => run(s, target));
+    const next = s.queue.catch(() => 0).then(() => deliverThrough(ctx, s, target));
     s.queue = next;
     next.then(
       () => {
@@ -125,21 +154,7 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
     s.timer.unref();
   };
 
-  const unacked = (s: SinkState, seq: number, cause?: unknown): FlaggateError =>
-    new FlaggateError('REPLICATE_UNACKED', `upstream sink "${s.sink.name}" has not acknowledged seq ${seq}`, {
-      ...(cause === undefined ? {} : { cause }),
-      details: { sink: s.sink.name, seq, acked: s.position },
-    });
-
-  metrics.setReplicationLag(() => {
-    const head = source.head().seq;
-    const nowMs = clock.now();
-    return states.map((s) => {
-      const oldest = s.position < head ? source.entriesAfter(s.position, 1)[0] : undefined;
-      const seconds = oldest ? Math.max(0, (nowMs - Date.parse(oldest.timestamp_utc)) / 1000) : 0;
-      return { sink: s.sink.name, entries: Math.max(0, head - s.position), seconds };
-    });
-  });
+  metrics.setReplicationLag(() => replicationLag(ctx, states));
 
   const replicator: Replicator = {
     async through(seq) {

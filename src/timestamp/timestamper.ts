@@ -3,10 +3,10 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { createCoverage } from './coverage.js';
+import { createCoverage, type Coverage, type StampFn } from './coverage.js';
 import { createEmbeddedTsa, type EmbeddedTsa } from './embedded-tsa.js';
 import { createTsaClient } from './tsa-client.js';
-import { openTokenStore, type StoredToken } from './token-store.js';
+import { openTokenStore, type StoredToken, type TokenStore } from './token-store.js';
 import type { CoverageTrust } from './verify-coverage.js';
 
 /** The record stage's timestamping, as the pipeline and the control port use it. */
@@ -31,8 +31,7 @@ export interface Timestamper {
   close(): void;
 }
 
-/** Builds timestamping from configuration: the embedded TSA by default, else external TSAs with failover. */
-export function createTimestamper(deps: {
+type TimestamperDeps = {
   config: Config['timestamp'];
   dataDir: string;
   ledgerPath: string;
@@ -40,52 +39,73 @@ export function createTimestamper(deps: {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
-}): Timestamper {
-  const { config } = deps;
-  const store = openTokenStore(deps.ledgerPath);
-  let embedded: EmbeddedTsa | undefined;
-  let trust: CoverageTrust;
-  let stamp: Parameters<typeof createCoverage>[0]['stamp'];
-  if (config.tsaUrls.length === 0) {
-    const tsa = createEmbeddedTsa({ dataDir: deps.dataDir, clock: deps.clock });
-    embedded = tsa;
-    trust = { trustAnchorsPem: tsa.trustAnchorPem(), untrustedPem: tsa.certificateChainPem() };
-    stamp = async (digest) => {
+};
+
+/** How entries get stamped and what a verifier trusts for them. */
+interface Stamper {
+  stamp: StampFn;
+  trust: CoverageTrust;
+  embedded?: EmbeddedTsa;
+}
+
+/** The embedded TSA: used when no external TSA is configured. */
+function embeddedStamper(deps: TimestamperDeps): Stamper {
+  const tsa = createEmbeddedTsa({ dataDir: deps.dataDir, clock: deps.clock });
+  return {
+    embedded: tsa,
+    trust: { trustAnchorsPem: tsa.trustAnchorPem(), untrustedPem: tsa.certificateChainPem() },
+    stamp: async (digest) => {
       const token = await tsa.stamp(digest);
       return { token, genTime: new Date(deps.clock.now()).toISOString(), tsa: 'embedded' };
-    };
-  } else {
-    const pems = (files: string[]) => files.map((f) => readFileSync(f, 'utf8'));
-    trust = {
-      trustAnchorsPem: pems(config.trustAnchors),
-      untrustedPem: pems(config.untrusted),
-      ...(config.policyAllowlist ? { policyAllowlist: config.policyAllowlist } : {}),
-    };
-    const client = createTsaClient({
-      urls: config.tsaUrls.map((u) => ({ url: u.url, ...(u.bearer || u.basic ? { auth: { ...(u.bearer ? { bearer: u.bearer } : {}), ...(u.basic ? { basic: u.basic } : {}) } } : {}) })),
-      timeoutMs: config.timeoutMs,
-      trustAnchorsPem: trust.trustAnchorsPem,
-      ...(trust.untrustedPem ? { untrustedPem: trust.untrustedPem } : {}),
-      ...(config.policyAllowlist ? { policyAllowlist: config.policyAllowlist } : {}),
-      clock: deps.clock,
-    });
-    stamp = async (digest) => {
+    },
+  };
+}
+
+/** External TSAs with failover, trusted through the configured anchors. */
+function externalStamper(deps: TimestamperDeps): Stamper {
+  const { config } = deps;
+  const pems = (files: string[]) => files.map((f) => readFileSync(f, 'utf8'));
+  const trust: CoverageTrust = {
+    trustAnchorsPem: pems(config.trustAnchors),
+    untrustedPem: pems(config.untrusted),
+    ...(config.policyAllowlist ? { policyAllowlist: config.policyAllowlist } : {}),
+  };
+  const client = createTsaClient({
+    urls: config.tsaUrls.map((u) => ({ url: u.url, ...(u.bearer || u.basic ? { auth: { ...(u.bearer ? { bearer: u.bearer } : {}), ...(u.basic ? { basic: u.basic } : {}) } } : {}) })),
+    timeoutMs: config.timeoutMs,
+    trustAnchorsPem: trust.trustAnchorsPem,
+    ...(trust.untrustedPem ? { untrustedPem: trust.untrustedPem } : {}),
+    ...(config.policyAllowlist ? { policyAllowlist: config.policyAllowlist } : {}),
+    clock: deps.clock,
+  });
+  return {
+    trust,
+    stamp: async (digest) => {
       const { token, tstInfo, tsa } = await client.stamp(digest);
       return { token, genTime: tstInfo.genTime, tsa };
-    };
-  }
-  const coverage = config.shareTokens
-    ? createCoverage({ stamp, store })
-    : {
-        // One token per entry: the slower baseline the shared tokens are measured against.
-        async cover(seq: number, hash: string) {
-          const existing = store.coveringToken(seq);
-          if (existing && existing.coversSeq === seq) return { tokenId: existing.id, coversSeq: seq };
-          const { token, genTime, tsa } = await stamp(hash);
-          const row = store.add({ coversSeq: seq, coversHash: hash, genTime, tsa: tsa ?? 'embedded', token });
-          return { tokenId: row.id, coversSeq: row.coversSeq };
-        },
-      };
+    },
+  };
+}
+
+/** One token per entry: the slower baseline the shared tokens are measured against. */
+function coverEachEntry(stamp: StampFn, store: TokenStore): Pick<Coverage, 'cover'> {
+  return {
+    async cover(seq: number, hash: string) {
+      const existing = store.coveringToken(seq);
+      if (existing && existing.coversSeq === seq) return { tokenId: existing.id, coversSeq: seq };
+      const { token, genTime, tsa } = await stamp(hash);
+      const row = store.add({ coversSeq: seq, coversHash: hash, genTime, tsa: tsa ?? 'embedded', token });
+      return { tokenId: row.id, coversSeq: row.coversSeq };
+    },
+  };
+}
+
+/** Builds timestamping from configuration: the embedded TSA by default, else external TSAs with failover. */
+export function createTimestamper(deps: TimestamperDeps): Timestamper {
+  const { config } = deps;
+  const store = openTokenStore(deps.ledgerPath);
+  const { stamp, trust, embedded } = config.tsaUrls.length === 0 ? embeddedStamper(deps) : externalStamper(deps);
+  const coverage = config.shareTokens ? createCoverage({ stamp, store }) : coverEachEntry(stamp, store);
 
   const track = (p: Promise<unknown>) =>
     p.then(

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { FlaggateError } from '../errors.js';
+import { refuseEditsSqlite } from '../sqlite-append-only.js';
 
 /** One stored token and the entry it covers (and, through the chain, every entry before it). */
 export interface StoredToken {
@@ -30,10 +31,7 @@ CREATE TABLE IF NOT EXISTS timestamp_tokens (
   tsa         TEXT NOT NULL,
   token       BLOB NOT NULL
 );
-CREATE TRIGGER IF NOT EXISTS timestamp_tokens_no_update BEFORE UPDATE ON timestamp_tokens
-  BEGIN SELECT RAISE(ABORT, 'timestamp_tokens is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS timestamp_tokens_no_delete BEFORE DELETE ON timestamp_tokens
-  BEGIN SELECT RAISE(ABORT, 'timestamp_tokens is append-only'); END;
+${refuseEditsSqlite('timestamp_tokens')}
 `;
 
 interface Row {

@@ -38,6 +38,7 @@ describe('check-deploy.sh chart', () => {
     { name: 'a value of the wrong type', file: 'templates/_helpers.tpl', from: 'readOnlyRootFilesystem: true', to: 'readOnlyRootFilesystem: "yes"', want: /did not validate/ },
     { name: 'an apiVersion Kubernetes does not serve', file: 'templates/pdb.yaml', from: 'apiVersion: policy/v1', to: 'apiVersion: policy/v2', want: /does not have/ },
     { name: 'a template that does not render', file: 'templates/pdb.yaml', from: 'include "flaggate.fullname"', to: 'include "flaggate.fullnam"', want: /helm lint failed/ },
+    { name: 'production mode without a policy verification key', file: 'values.yaml', from: '    name: flaggate-policy-key', to: '    name: ""', want: /loads only signed policy bundles/ },
   ])('fails a chart with $name', ({ file, from, to, want }) => {
     const chart = join(tmp.dir, `chart-${file.replace(/\W/g, '-')}`);
     cpSync(join(root, 'deploy/helm/flaggate'), chart, { recursive: true });

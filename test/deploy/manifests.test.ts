@@ -95,6 +95,10 @@ describe.each(Object.entries(shapes))('the %s manifests', (shape, ms) => {
     expect(mounts.get('tsa')).toMatchObject({ mountPath: '/var/lib/flaggate/tsa', readOnly: true });
     expect(secretVolumes.get('audit-keys')).toBe('flaggate-audit-keys');
     expect(secretVolumes.get('tsa')).toBe('flaggate-tsa');
+    // Production mode loads only signed bundles: the key that verifies them is a file from its Secret.
+    expect(mounts.get('policy-key')).toMatchObject({ mountPath: '/etc/flaggate/policy-key', readOnly: true });
+    expect(secretVolumes.get('policy-key')).toBe('flaggate-policy-key');
+    expect(c.env).toContainEqual({ name: 'FLAGGATE_POLICY_VERIFICATION_KEY', value: '/etc/flaggate/policy-key/key' });
     // Credentials are files too: no variable takes its value from a Secret.
     expect(c.env.filter((e) => e.valueFrom?.secretKeyRef)).toEqual([]);
     const fileVars = c.env.filter((e) => e.name.endsWith('_FILE'));
@@ -104,7 +108,8 @@ describe.each(Object.entries(shapes))('the %s manifests', (shape, ms) => {
       expect(mount, v.name).toMatchObject({ readOnly: true });
       expect(secretVolumes.has(mount!.name), v.name).toBe(true);
     }
-    expect(JSON.stringify(c.env)).not.toMatch(/PRIVATE KEY|"d":|KEY/);
+    // Names such as FLAGGATE_POLICY_VERIFICATION_KEY may say KEY; no value may hold key material.
+    expect(JSON.stringify(c.env.map((e) => e.value ?? null))).not.toMatch(/PRIVATE KEY|"d":|KEY/);
   });
 
   it('hold a configuration flaggate loads, in production mode, with the keyring on its Secret', () => {
@@ -112,7 +117,9 @@ describe.each(Object.entries(shapes))('the %s manifests', (shape, ms) => {
     expect(flaggate(ms).env).toContainEqual({ name: 'FLAGGATE_CONFIG', value: '/etc/flaggate/config/config.yaml' });
     const file = `${tmp.dir}/${shape}.yaml`;
     writeFileSync(file, configMap.data!['config.yaml']!);
-    const config = loadConfig({ env: { FLAGGATE_CONFIG: file, FLAGGATE_CHAIN_ID: 'flaggate-7d9f8-x2x9q', FLAGGATE_UPSTREAM_POSTGRES_URL: 'postgres://flaggate@pg/flaggate' }, cwd: tmp.dir });
+    const keyVar = flaggate(ms).env.find((e) => e.name === 'FLAGGATE_POLICY_VERIFICATION_KEY')!;
+    const config = loadConfig({ env: { FLAGGATE_CONFIG: file, FLAGGATE_CHAIN_ID: 'flaggate-7d9f8-x2x9q', FLAGGATE_UPSTREAM_POSTGRES_URL: 'postgres://flaggate@pg/flaggate', [keyVar.name]: keyVar.value! }, cwd: tmp.dir });
+    expect(config.policy.verificationKey).toEqual(['/etc/flaggate/policy-key/key']);
     expect(config).toMatchObject({ mode: 'production', host: '0.0.0.0', dataDir: '/var/lib/flaggate', audit: { keysDir: '/etc/flaggate/audit-keys' } });
     expect(config.identity.devIssuer).toBe(false);
     expect(config.replicate.sinks).toContainEqual(expect.objectContaining({ type: 'postgres', required: true }));

@@ -4,6 +4,7 @@ import type { AuditEntry, StoredRow } from '../../audit/index.js';
 import { canonicalJson } from '../../audit/index.js';
 import type { ReadRows, TrustedHead } from '../../audit/index.js';
 import { FlaggateError } from '../../errors.js';
+import { migrateOnce } from '../../postgres-migrate-once.js';
 import type { Sink, UpstreamWriter } from '../sink.js';
 import { assertWriterLogin, inspectWriterLogin, type WriterLogin } from './postgres-login.js';
 import { migratePostgres, pgErrorCodes } from './postgres-schema.js';
@@ -38,58 +39,12 @@ export interface PostgresSink extends Sink {
  */
 export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   const pool = newPool(options.url, options.connectTimeoutMs, options.queryTimeoutMs, 2);
-  let migrated: Promise<void> | undefined;
   /** The last seq this sink stored per chain (a hint, never trusted for correctness). */
   const written = new Map<string, number>();
-
-  const ready = (): Promise<void> => {
-    if (!options.migrate) return Promise.resolve();
-    migrated ??= (async () => {
-      const client = await pool.connect();
-      try {
-        await migratePostgres(client);
-      } finally {
-        client.release();
-      }
-    })().catch((err: unknown) => {
-      migrated = undefined; // retried on the next delivery
-      throw err;
-    });
-    return migrated;
-  };
-
-  // Checked once per chain before its first write; a failure (an outage included) is checked again next time.
-  const logins = new Map<string, Promise<WriterLogin>>();
-  const checkLogin = (chainId: string): Promise<WriterLogin> => {
-    let login = logins.get(chainId);
-    if (!login) {
-      login = ready()
-        .then(() => inspectWriterLogin(pool))
-        .then((l) => assertWriterLogin(l, chainId, options.production ?? false));
-      logins.set(chainId, login);
-      login.catch(() => logins.delete(chainId));
-    }
-    return login;
-  };
-
-  const head = async (chainId: string): Promise<TrustedHead | null> => {
-    await ready();
-    const { rows } = await pool.query<{ seq: string; hash: string }>(
-      'SELECT seq, hash FROM flaggate.audit_entries WHERE chain_id = $1 ORDER BY seq DESC LIMIT 1',
-      [chainId],
-    );
-    return rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : null;
-  };
-
-  const latestCheckpoint = async (chainId: string): Promise<Checkpoint | null> => {
-    await ready();
-    const { rows } = await pool.query<{ chain_id: string; seq: string; hash: string; time: string; kid: string; jws: string }>(
-      'SELECT chain_id, seq, hash, time, kid, jws FROM flaggate.checkpoints WHERE chain_id = $1 ORDER BY seq DESC LIMIT 1',
-      [chainId],
-    );
-    const r = rows[0];
-    return r ? { chainId: r.chain_id, seq: Number(r.seq), hash: r.hash, time: r.time, kid: r.kid, jws: r.jws } : null;
-  };
+  // Retried on the next delivery when it fails.
+  const ready = migrateOnce(pool, options.migrate ? migratePostgres : undefined);
+  const checkLogin = checkLoginOnce(pool, ready, options.production ?? false);
+  const head = (chainId: string) => readHead(pool, ready, chainId);
 
   return {
     name: options.name,
@@ -108,7 +63,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       if (!row) return null;
       return { hash: row.hash, role: row.written_by, chains: row.chains ?? [], claimedChain: claimedChain(row.body) };
     },
-    latestCheckpoint,
+    latestCheckpoint: (chainId) => readLatestCheckpoint(pool, ready, chainId),
     async deliver(entries) {
       if (entries.length === 0) throw new TypeError('deliver() needs at least one entry');
       const chainId = entries[0]!.chain_id;
@@ -302,6 +257,41 @@ export function openPostgresReader(url: string): PostgresLedgerReader {
     },
     close: () => pool.end(),
   };
+}
+
+/** Checked once per chain before its first write; a failure (an outage included) is checked again next time. */
+function checkLoginOnce(pool: pg.Pool, ready: () => Promise<void>, production: boolean): (chainId: string) => Promise<WriterLogin> {
+  const logins = new Map<string, Promise<WriterLogin>>();
+  return (chainId) => {
+    let login = logins.get(chainId);
+    if (!login) {
+      login = ready()
+        .then(() => inspectWriterLogin(pool))
+        .then((l) => assertWriterLogin(l, chainId, production));
+      logins.set(chainId, login);
+      login.catch(() => logins.delete(chainId));
+    }
+    return login;
+  };
+}
+
+async function readHead(pool: pg.Pool, ready: () => Promise<void>, chainId: string): Promise<TrustedHead | null> {
+  await ready();
+  const { rows } = await pool.query<{ seq: string; hash: string }>(
+    'SELECT seq, hash FROM flaggate.audit_entries WHERE chain_id = $1 ORDER BY seq DESC LIMIT 1',
+    [chainId],
+  );
+  return rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : null;
+}
+
+async function readLatestCheckpoint(pool: pg.Pool, ready: () => Promise<void>, chainId: string): Promise<Checkpoint | null> {
+  await ready();
+  const { rows } = await pool.query<{ chain_id: string; seq: string; hash: string; time: string; kid: string; jws: string }>(
+    'SELECT chain_id, seq, hash, time, kid, jws FROM flaggate.checkpoints WHERE chain_id = $1 ORDER BY seq DESC LIMIT 1',
+    [chainId],
+  );
+  const r = rows[0];
+  return r ? { chainId: r.chain_id, seq: Number(r.seq), hash: r.hash, time: r.time, kid: r.kid, jws: r.jws } : null;
 }
 
 function newPool(url: string, connectTimeoutMs = 5_000, queryTimeoutMs = 15_000, max = 2): pg.Pool {

@@ -55,6 +55,9 @@ app.kubernetes.io/part-of: flaggate
 {{- if and .Values.secrets.auditKeys.name (ne (.Values.config.audit.keysDir | default "") "/etc/flaggate/audit-keys") }}
 {{- fail "config.audit.keysDir must be /etc/flaggate/audit-keys when secrets.auditKeys.name is set" }}
 {{- end }}
+{{- if and (eq (toString .Values.config.mode) "production") (not .Values.secrets.policyVerificationKey.name) (not (dig "policy" "verificationKey" "" .Values.config)) }}
+{{- fail "production mode loads only signed policy bundles: set secrets.policyVerificationKey.name (or config.policy.verificationKey)" }}
+{{- end }}
 {{- if ne (toString .Values.config.host) "0.0.0.0" }}
 {{- fail "config.host must be 0.0.0.0 in a pod (the probes and the Services reach the pod's address)" }}
 {{- end }}
@@ -84,6 +87,10 @@ app.kubernetes.io/part-of: flaggate
     {{- if .Values.secrets.postgres.name }}
     - name: FLAGGATE_UPSTREAM_POSTGRES_URL_FILE
       value: /etc/flaggate/postgres/{{ .Values.secrets.postgres.key }}
+    {{- end }}
+    {{- if .Values.secrets.policyVerificationKey.name }}
+    - name: FLAGGATE_POLICY_VERIFICATION_KEY
+      value: /etc/flaggate/policy-key/{{ .Values.secrets.policyVerificationKey.key }}
     {{- end }}
   ports:
     - name: proxy
@@ -132,6 +139,11 @@ app.kubernetes.io/part-of: flaggate
     {{- if .Values.secrets.auditKeys.name }}
     - name: audit-keys
       mountPath: /etc/flaggate/audit-keys
+      readOnly: true
+    {{- end }}
+    {{- if .Values.secrets.policyVerificationKey.name }}
+    - name: policy-key
+      mountPath: /etc/flaggate/policy-key
       readOnly: true
     {{- end }}
     {{- if .Values.secrets.tsa.name }}
@@ -204,6 +216,15 @@ tolerations:
   secret:
     secretName: {{ .Values.secrets.auditKeys.name }}
     defaultMode: 0400
+{{- end }}
+{{- if .Values.secrets.policyVerificationKey.name }}
+- name: policy-key
+  secret:
+    secretName: {{ .Values.secrets.policyVerificationKey.name }}
+    defaultMode: 0400
+    items:
+      - key: {{ .Values.secrets.policyVerificationKey.key }}
+        path: {{ .Values.secrets.policyVerificationKey.key }}
 {{- end }}
 {{- if .Values.secrets.tsa.name }}
 - name: tsa
