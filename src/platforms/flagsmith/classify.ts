@@ -11,7 +11,7 @@
 import { FlaggateError } from '../../errors.js';
 import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
-import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, parseQuery, parseStrictJson, splitTarget } from '../request/index.js';
+import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, onlyKeys, parseQuery, parseStrictJson, requireNoBody, splitTarget } from '../request/index.js';
 import { isFlagRead, joinPath, matchWrite, splitPath, type WriteRoute } from './routes.js';
 
 export const PLATFORM = 'flagsmith';
@@ -68,7 +68,7 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
     forward = decidedRequest(method, target, null, Buffer.alloc(0));
   } else {
     const contentType = acceptMediaType(req.headers, [JSON_UTF8]);
-    body = strictBody(parseStrictJson(req.body), route.body);
+    body = onlyKeys(parseStrictJson(req.body), route.body);
     // Flagsmith needs both to find the state (without them it answers 500); flaggate to read it first.
     if (route.subject === 'nested-feature-state' && !(isId(body.environment) && isId(body.feature))) {
       throw malformed('environment and feature must be the ids of the feature state\'s environment and feature', 'environment');
@@ -87,22 +87,7 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
   return { kind: 'write', change, forward };
 }
 
-/** A JSON object with only the keys the route takes: Django REST framework drops others silently. */
-function strictBody(value: unknown, keys: readonly string[]): JsonObject {
-  if (!isObject(value)) throw malformed('the body must be a JSON object');
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) throw malformed(`the body field "${key.slice(0, 64)}" is not one this route takes`, key);
-  }
-  return value;
-}
 
-/** A route without a body: nothing is forwarded, so nothing but an empty body (or `{}`) is accepted. */
-function requireNoBody(req: RawRequest): void {
-  if (req.body.length === 0) return;
-  acceptMediaType(req.headers, [JSON_UTF8]);
-  const value = parseStrictJson(req.body);
-  if (!isObject(value) || Object.keys(value).length > 0) throw malformed('this route takes no body (an empty JSON object at most)');
-}
 
 /** An environment's feature state whose only change is `enabled` is an enable or a disable. */
 function actionOf(route: WriteRoute, body: JsonObject | undefined): string {

@@ -4,7 +4,7 @@
  * slash, case-sensitively; every parameter is a number or a plain key, so nothing in a path can be
  * read two ways once flaggate has checked it.
  */
-import { FlaggateError } from '../../errors.js';
+import { plainSegments } from '../request/index.js';
 
 export type FlagsmithAction =
   | 'flag.create'
@@ -93,19 +93,7 @@ const ENV_KEY = /^[A-Za-z0-9_-]{1,64}$/;
  * segments, bad percent-encoding and anything that is not a plain name once decoded.
  */
 export function splitPath(path: string): string[] {
-  const trimmed = path.endsWith('/') ? path.slice(1, -1) : path.slice(1);
-  return trimmed.split('/').map((raw) => {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(raw);
-    } catch (cause) {
-      throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'path not accepted: bad percent-encoding', { cause, details: { path } });
-    }
-    if (!/^[A-Za-z0-9_.-]+$/.test(decoded) || decoded === '.' || decoded === '..') {
-      throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'path not accepted: a segment that is not a plain name', { details: { path } });
-    }
-    return decoded;
-  });
+  return plainSegments(path.endsWith('/') ? path.slice(0, -1) : path);
 }
 
 /** The path flaggate forwards: plain segments (checked above), with Django's trailing slash. */

@@ -12,7 +12,7 @@
 import { FlaggateError } from '../../errors.js';
 import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
-import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, parseQuery, parseStrictJson, splitTarget, type DeclaredMediaType } from '../request/index.js';
+import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, parseQuery, onlyKeys, parseStrictJson, plainSegments, requireNoBody, splitTarget, type DeclaredMediaType } from '../request/index.js';
 
 export const PLATFORM = 'launchdarkly';
 export const ALL_ENVIRONMENTS = '*';
@@ -35,7 +35,7 @@ export function isObject(value: unknown): value is JsonObject {
 /** Throws ADAPT_TARGET_REFUSED, ADAPT_QUERY_REFUSED, ADAPT_ROUTE_UNKNOWN, ADAPT_MEDIA_TYPE_UNSUPPORTED, ADAPT_BODY_MALFORMED. */
 export function classifyLaunchDarkly(req: RawRequest): Classification {
   const { path, query } = splitTarget(req.path);
-  const segments = splitPath(path);
+  const segments = plainSegments(path);
   const method = req.method.toUpperCase();
   if (segments[0] !== 'api' || segments[1] !== 'v2') throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'only the LaunchDarkly REST API under /api/v2/ is proxied', { details: { path } });
   const flagRoute = segments[2] === 'flags' && (segments.length === 4 || segments.length === 5);
@@ -59,7 +59,7 @@ export function classifyLaunchDarkly(req: RawRequest): Classification {
     // `clone` copies another flag's targeting: not what the entry would show.
     parseQuery(query, []);
     const contentType = acceptMediaType(req.headers, [JSON_UTF8]);
-    const body = strictObject(parseStrictJson(req.body), FLAG_CREATE_FIELDS);
+    const body = onlyKeys(parseStrictJson(req.body), FLAG_CREATE_FIELDS);
     if (typeof body.key !== 'string' || !KEY.test(body.key)) throw malformed('key must be a flag key', 'key');
     if (typeof body.name !== 'string' || body.name === '') throw malformed('name must be a non-empty string', 'name');
     return write(method, joinPath(segments), contentType, req.body, { action: 'flag.create', project, flagKey: body.key, environment: ALL_ENVIRONMENTS, newState: body });
@@ -141,7 +141,7 @@ const LIFECYCLE: Record<string, string> = { archiveFlag: 'flag.archive', restore
 
 /** `{environmentKey, instructions, comment}`: the instructions' kinds decide the action. */
 function semanticPatch(value: unknown): Update {
-  const body = strictObject(value, ['environmentKey', 'instructions', 'comment']);
+  const body = onlyKeys(value, ['environmentKey', 'instructions', 'comment']);
   if (!Array.isArray(body.instructions) || body.instructions.length === 0) throw malformed('instructions must be a non-empty array', 'instructions');
   const kinds = body.instructions.map((ins: unknown, i) => {
     if (!isObject(ins) || typeof ins.kind !== 'string' || !/^[A-Za-z]{1,64}$/.test(ins.kind)) throw malformed(`instruction ${i} needs a kind`, 'instructions');
@@ -171,7 +171,7 @@ function withComment(value: unknown, isPatch: (v: unknown) => boolean): { patch:
     if (isObject(value) && Object.hasOwn(value, 'comment')) throw malformed('a comment goes with a patch: {"patch": …, "comment": …}', 'comment');
     return { patch: value };
   }
-  const wrapper = strictObject(value, ['patch', 'comment']);
+  const wrapper = onlyKeys(value, ['patch', 'comment']);
   if (!isPatch(wrapper.patch)) throw malformed('patch is not of the form this Content-Type takes', 'patch');
   if (wrapper.comment !== undefined && typeof wrapper.comment !== 'string') throw malformed('comment must be a string', 'comment');
   return wrapper.comment === undefined ? { patch: wrapper.patch } : { patch: wrapper.patch, comment: wrapper.comment };
@@ -185,34 +185,8 @@ function environmentOf(pointer: string): string {
   return m[1]!;
 }
 
-function strictObject(value: unknown, keys: readonly string[]): JsonObject {
-  if (!isObject(value)) throw malformed('the body must be a JSON object');
-  for (const key of Object.keys(value)) if (!keys.includes(key)) throw malformed(`the body field "${key.slice(0, 64)}" is not one this route takes`, key);
-  return value;
-}
 
-function requireNoBody(req: RawRequest): void {
-  if (req.body.length === 0) return;
-  acceptMediaType(req.headers, [JSON_UTF8]);
-  const value = parseStrictJson(req.body);
-  if (!isObject(value) || Object.keys(value).length > 0) throw malformed('this route takes no body (an empty JSON object at most)');
-}
 
-/** Decoded segments; every one a plain key, so nothing in the path can be read two ways. No trailing slash. */
-function splitPath(path: string): string[] {
-  return path.slice(1).split('/').map((raw) => {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(raw);
-    } catch (cause) {
-      throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'path not accepted: bad percent-encoding', { cause, details: { path } });
-    }
-    if (!/^[A-Za-z0-9_.-]+$/.test(decoded) || decoded === '.' || decoded === '..') {
-      throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'path not accepted: a segment that is not a plain key (or an empty one)', { details: { path } });
-    }
-    return decoded;
-  });
-}
 
 function joinPath(segments: readonly string[]): string {
   return `/${segments.join('/')}`;

@@ -4,3 +4,4 @@ export { formatQuery, parseQuery } from './query.js';
 export { acceptMediaType, JSON_UTF8, type DeclaredMediaType } from './media-type.js';
 export { MAX_JSON_DEPTH, parseStrictJson } from './strict-json.js';
 export { decidedRequest } from './decided.js';
+export { bodyMalformed, isJsonObject, onlyKeys, plainSegments, requireNoBody, type JsonObject } from './body-rules.js';

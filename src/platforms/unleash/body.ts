@@ -46,13 +46,4 @@ export function readJsonBody(req: RawRequest, kind: Exclude<BodyKind, 'none'>): 
   return { value: value as PatchOperation[], contentType };
 }
 
-/**
- * A route that takes no body: nothing is forwarded. Tools that send `{}` (or nothing) are
- * accepted; any other body would be recorded as something the platform never reads, so it is refused.
- */
-export function requireNoBody(req: RawRequest): void {
-  if (req.body.length === 0) return;
-  acceptMediaType(req.headers, [JSON_UTF8]);
-  const value = parseStrictJson(req.body);
-  if (!isObject(value) || Object.keys(value).length > 0) throw malformed('this route takes no body (an empty JSON object at most)');
-}
+export { requireNoBody } from '../request/index.js';
