@@ -149,7 +149,14 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
     s.attempt += 1;
     s.timer = setTimeout(() => {
       s.timer = undefined;
-      if (!closed) catchUp(s, source.head().seq).catch(() => undefined);
+      if (closed) return;
+      let head: number;
+      try {
+        head = source.head().seq;
+      } catch {
+        return; // the ledger was closed under a replicator nobody closed: nothing left to retry
+      }
+      catchUp(s, head).catch(() => undefined);
     }, delay);
     s.timer.unref();
   };

@@ -73,6 +73,7 @@ describe('createReplicator', () => {
     };
     const metrics = createMetrics();
     const replicator = createReplicator({ source: ledger, sinks: [flaky], metrics });
+    cleanups.push(() => replicator.close());
     ledger.append(sampleEntry(1));
     await expect(replicator.through(1)).rejects.toMatchObject({ code: 'REPLICATE_UNACKED', details: { sink: 'flaky', seq: 1 } });
     expect(ledger.sinkCursor('flaky')).toBe(0);

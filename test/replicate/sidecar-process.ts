@@ -49,7 +49,7 @@ export async function startSidecarProcess(options: { dataDir: string; chainId: s
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const controlUrl = `http://127.0.0.1:${controlPort}`;
 
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000; // generous: a loaded 2-core machine starts slowly
   for (;;) {
     if (child.exitCode !== null) throw new Error(`flaggate exited with ${child.exitCode}: ${stderr}`);
     try {
