@@ -109,6 +109,15 @@ function replicationLag(ctx: FollowContext, states: readonly SinkState[]): Repli
   });
 }
 
+/** The ledger's head, or nothing when it was closed under a replicator nobody closed. */
+function headOrNothing(source: Pick<ReplicatorOptions['source'], 'head'>): number | undefined {
+  try {
+    return source.head().seq;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Follows the ledger into each sink, in order, from the sink's persisted cursor. Deliveries to one
  * sink are serialized, so concurrent changes share a delivery instead of racing; a sink that fails
@@ -149,14 +158,8 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
     s.attempt += 1;
     s.timer = setTimeout(() => {
       s.timer = undefined;
-      if (closed) return;
-      let head: number;
-      try {
-        head = source.head().seq;
-      } catch {
-        return; // the ledger was closed under a replicator nobody closed: nothing left to retry
-      }
-      catchUp(s, head).catch(() => undefined);
+      const head = closed ? undefined : headOrNothing(source);
+      if (head !== undefined) catchUp(s, head).catch(() => undefined);
     }, delay);
     s.timer.unref();
   };
