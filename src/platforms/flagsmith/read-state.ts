@@ -6,6 +6,7 @@
  */
 import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
+import { fetchState } from '../request/index.js';
 import { isObject, PLATFORM } from './classify.js';
 import { matchWrite, splitPath } from './routes.js';
 
@@ -127,33 +128,13 @@ function results(body: unknown): Json[] {
   return rows.filter(isObject);
 }
 
-/** The parsed JSON at `path`, or undefined on 404 (the object is not there). Anything else is an error. */
+/** The parsed JSON at `path`, or undefined when Django REST framework's own 404 (with a `detail`) says it is not there. */
 async function getJson(opts: ReadStateOptions, path: string): Promise<Json | undefined> {
-  const url = opts.baseUrl.replace(/\/+$/, '') + path;
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { authorization: opts.authorization, accept: 'application/json' }, signal: AbortSignal.timeout(opts.timeoutMs), redirect: 'error' });
-  } catch (err) {
-    throw unavailable(`Flagsmith did not answer ${path}: ${(err as Error).message}`, err);
-  }
-  if (res.status === 404) {
-    // Django REST framework's own "not found" has a `detail`; any other 404 is a wrong base URL.
-    const body: unknown = await res.json().catch(() => undefined);
-    if (isObject(body) && typeof body.detail === 'string') return undefined;
-    throw unavailable(`Flagsmith has no route ${path}; check the base URL`, undefined, { status: 404 });
-  }
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    throw unavailable(`Flagsmith answered ${res.status} to ${path}`, undefined, { status: res.status });
-  }
-  let body: unknown;
-  try {
-    body = await res.json();
-  } catch (err) {
-    throw unavailable(`Flagsmith sent an unreadable body for ${path}`, err);
-  }
-  if (!isObject(body) && !Array.isArray(body)) throw unavailable(`Flagsmith sent an unexpected body for ${path}`);
-  return body as Json;
+  const body = await fetchState(
+    { platform: 'Flagsmith', baseUrl: opts.baseUrl, authorization: opts.authorization, timeoutMs: opts.timeoutMs, isNotFound: (b) => isObject(b) && typeof b.detail === 'string' },
+    path,
+  );
+  return body as Json | undefined;
 }
 
 function unavailable(message: string, cause?: unknown, details: Record<string, unknown> = {}): FlaggateError {

@@ -4,6 +4,7 @@
  */
 import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
+import { fetchState } from '../request/index.js';
 import { ALL_ENVIRONMENTS, isObject, PLATFORM } from './classify.js';
 
 export interface ReadStateOptions {
@@ -74,29 +75,12 @@ export async function readLaunchDarklyState(opts: ReadStateOptions, change: Flag
 
 /** The parsed flag, or undefined when LaunchDarkly says it is not there (`not_found`); anything else is an error. */
 async function getJson(opts: ReadStateOptions, path: string): Promise<Json | undefined> {
-  const url = opts.baseUrl.replace(/\/+$/, '') + path;
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { authorization: opts.token, accept: 'application/json' }, signal: AbortSignal.timeout(opts.timeoutMs), redirect: 'error' });
-  } catch (err) {
-    throw unavailable(`LaunchDarkly did not answer ${path}: ${(err as Error).message}`, err);
-  }
-  if (res.status === 404) {
-    const body: unknown = await res.json().catch(() => undefined);
-    if (isObject(body) && body.code === 'not_found') return undefined;
-    throw unavailable(`LaunchDarkly has no route ${path}; check the base URL`, undefined, { status: 404 });
-  }
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    throw unavailable(`LaunchDarkly answered ${res.status} to ${path}`, undefined, { status: res.status });
-  }
-  try {
-    const body: unknown = await res.json();
-    if (!isObject(body)) throw new TypeError('not an object');
-    return body;
-  } catch (err) {
-    throw unavailable(`LaunchDarkly sent an unreadable body for ${path}`, err);
-  }
+  const body = await fetchState(
+    { platform: 'LaunchDarkly', baseUrl: opts.baseUrl, authorization: opts.token, timeoutMs: opts.timeoutMs, isNotFound: (b) => isObject(b) && b.code === 'not_found' },
+    path,
+  );
+  if (body !== undefined && !isObject(body)) throw unavailable(`LaunchDarkly sent an unexpected body for ${path}`);
+  return body;
 }
 
 /** The ledger records JSON: a field LaunchDarkly leaves out is left out, not recorded as undefined. */

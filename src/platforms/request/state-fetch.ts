@@ -1,0 +1,51 @@
+import { FlaggateError } from '../../errors.js';
+import { isJsonObject } from './body-rules.js';
+
+export interface StateFetch {
+  /** The platform's name, for messages. */
+  platform: string;
+  baseUrl: string;
+  authorization: string;
+  timeoutMs: number;
+  /** Whether a 404 body is the platform's own "not there" (anything else means a wrong base URL). */
+  isNotFound(body: unknown): boolean;
+}
+
+/**
+ * A state read from a platform's admin API: the parsed JSON object or array, or undefined when the
+ * platform says the object is not there. Every other answer is ADAPT_STATE_UNAVAILABLE, so a change
+ * is never decided on a state that could not be read.
+ */
+export async function fetchState(o: StateFetch, path: string): Promise<Record<string, unknown> | unknown[] | undefined> {
+  let res: Response;
+  try {
+    res = await fetch(o.baseUrl.replace(/\/+$/, '') + path, {
+      headers: { authorization: o.authorization, accept: 'application/json' },
+      signal: AbortSignal.timeout(o.timeoutMs),
+      redirect: 'error',
+    });
+  } catch (err) {
+    throw unavailable(`${o.platform} did not answer ${path}: ${(err as Error).message}`, err);
+  }
+  if (res.status === 404) {
+    const body: unknown = await res.json().catch(() => undefined);
+    if (o.isNotFound(body)) return undefined;
+    throw unavailable(`${o.platform} has no route ${path}; check the base URL`, undefined, { status: 404 });
+  }
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw unavailable(`${o.platform} answered ${res.status} to ${path}`, undefined, { status: res.status });
+  }
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch (err) {
+    throw unavailable(`${o.platform} sent an unreadable body for ${path}`, err);
+  }
+  if (!isJsonObject(body) && !Array.isArray(body)) throw unavailable(`${o.platform} sent an unexpected body for ${path}`);
+  return body;
+}
+
+function unavailable(message: string, cause?: unknown, details: Record<string, unknown> = {}): FlaggateError {
+  return new FlaggateError('ADAPT_STATE_UNAVAILABLE', message, { cause, details });
+}
