@@ -70,21 +70,7 @@ export function matchesPattern(pattern: string, path: string): boolean {
  * Each failure has its own code; `files` maps bundle paths (no leading slash) to their bytes.
  */
 export async function verifyBundleSignature(files: ReadonlyMap<string, Buffer>, trust: BundleTrust, now: Date = new Date()): Promise<BundleSigner> {
-  const raw = files.get(SIGNATURES_FILE);
-  if (!raw) throw refuse('POLICY_BUNDLE_UNSIGNED', `no /${SIGNATURES_FILE}, and a verification key is configured`);
-  let parsed: z.infer<typeof signaturesSchema>;
-  try {
-    parsed = signaturesSchema.parse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw)));
-  } catch (err) {
-    throw refuse('POLICY_BUNDLE_SIGNATURE_INVALID', `/${SIGNATURES_FILE} is malformed`, {}, err);
-  }
-  if (parsed.plugin !== undefined && parsed.plugin !== '' && parsed.plugin !== '_default') {
-    throw refuse('POLICY_BUNDLE_SIGNATURE_INVALID', `signature plugin ${JSON.stringify(parsed.plugin)} is not supported`);
-  }
-  if (parsed.signatures.length !== 1) {
-    throw refuse('POLICY_BUNDLE_SIGNATURE_INVALID', `expected exactly one signature, found ${parsed.signatures.length}`);
-  }
-  const token = parsed.signatures[0]!;
+  const token = readSignatureToken(files);
   const parts = token.split('.');
   if (parts.length !== 3) throw refuse('POLICY_BUNDLE_SIGNATURE_INVALID', 'the signature is not a compact JWS');
   const header = decodeJson(parts[0]!, 'header') as Record<string, unknown> | null;
@@ -120,8 +106,37 @@ export async function verifyBundleSignature(files: ReadonlyMap<string, Buffer>, 
     throw refuse('POLICY_BUNDLE_SIGNATURE_INVALID', `scope ${JSON.stringify(payload.scope ?? '')} does not match ${JSON.stringify(scope)}`, { keyId });
   }
 
+  checkSignedFiles(files, payload.files, trust.exclude, keyId);
+  return { keyId, algorithm: key.algorithm, ...(scope ? { scope } : {}) };
+}
+
+/** The one compact JWS of `/.signatures.json`; refusals for a missing, malformed or foreign file. */
+function readSignatureToken(files: ReadonlyMap<string, Buffer>): string {
+  const raw = files.get(SIGNATURES_FILE);
+  if (!raw) throw refuse('POLICY_BUNDLE_UNSIGNED', `no /${SIGNATURES_FILE}, and a verification key is configured`);
+  let parsed: z.infer<typeof signaturesSchema>;
+  try {
+    parsed = signaturesSchema.parse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw)));
+  } catch (err) {
+    throw refuse('POLICY_BUNDLE_SIGNATURE_INVALID', `/${SIGNATURES_FILE} is malformed`, {}, err);
+  }
+  if (parsed.plugin !== undefined && parsed.plugin !== '' && parsed.plugin !== '_default') {
+    throw refuse('POLICY_BUNDLE_SIGNATURE_INVALID', `signature plugin ${JSON.stringify(parsed.plugin)} is not supported`);
+  }
+  if (parsed.signatures.length !== 1) {
+    throw refuse('POLICY_BUNDLE_SIGNATURE_INVALID', `expected exactly one signature, found ${parsed.signatures.length}`);
+  }
+  return parsed.signatures[0]!;
+}
+
+/**
+ * Every file of the bundle listed in the signed payload with a matching digest (OPA's structured
+ * digest for data and manifest), no file listed and absent, no file present and unlisted; excluded
+ * paths are honoured except for the files flaggate loads.
+ */
+function checkSignedFiles(files: ReadonlyMap<string, Buffer>, signedFiles: ReadonlyArray<{ name: string; hash: string; algorithm: string }>, exclude: readonly string[], keyId: string): void {
   const listed = new Map<string, { hash: string; algorithm: string }>();
-  for (const f of payload.files) {
+  for (const f of signedFiles) {
     const name = f.name.replace(/^\//, '');
     if (listed.has(name)) throw refuse('POLICY_BUNDLE_SIGNATURE_INVALID', `/${name} is listed twice in the signature`, { keyId });
     listed.set(name, f);
@@ -130,7 +145,7 @@ export async function verifyBundleSignature(files: ReadonlyMap<string, Buffer>, 
     if (path === SIGNATURES_FILE) continue;
     const signed = listed.get(path);
     listed.delete(path);
-    if (!LOADED_FILES.has(path) && trust.exclude.some((p) => matchesPattern(p, path))) continue;
+    if (!LOADED_FILES.has(path) && exclude.some((p) => matchesPattern(p, path))) continue;
     if (!signed) throw refuse('POLICY_BUNDLE_FILE_UNSIGNED', `/${path} is not in the signature`, { keyId, file: path });
     if (!isFileDigestAlgorithm(signed.algorithm)) {
       throw refuse('POLICY_BUNDLE_ALG_NOT_ALLOWED', `/${path}: digest algorithm ${JSON.stringify(signed.algorithm)} is not allowed`, { keyId, file: path });
@@ -150,5 +165,4 @@ export async function verifyBundleSignature(files: ReadonlyMap<string, Buffer>, 
   if (missing.length > 0) {
     throw refuse('POLICY_BUNDLE_FILE_MISSING', `signed file(s) absent from the bundle: ${missing.map((m) => `/${m}`).join(', ')}`, { keyId, files: missing });
   }
-  return { keyId, algorithm: key.algorithm, ...(scope ? { scope } : {}) };
 }
