@@ -21,11 +21,14 @@ const LONG = process.env.FLAGGATE_LONG === '1';
 const ENTRIES = LONG ? 1_000_000 : 20_000;
 const MiB = 1024 * 1024;
 /**
- * The sidecar's peak RSS (`VmHWM`, start-up included) during the export. Holding the ledger in
- * memory took about 21 KiB per entry (4.3 GB for 200k), i.e. 420 MiB at 20k on top of the process;
- * streaming keeps the peak flat, so the same bound holds at both sizes.
+ * The sidecar runs with V8's old space capped: holding the ledger in memory took about 21 KiB per
+ * entry (4.3 GB for 200k), i.e. 420 MiB at 20k, which cannot fit, so an export that completes under
+ * the cap streams. The cap, not a measured RSS, is the claim: RSS follows how lazily V8 collects,
+ * which varies with the machine's load.
  */
-const PEAK_RSS_LIMIT = 300 * MiB;
+const OLD_SPACE_MIB = 128;
+/** RSS growth during the export, sampled (a generous bound: the cap above is the sharp one). */
+const RSS_GROWTH_LIMIT = 200 * MiB;
 /** A /healthz reply slower than this counts as not answering (it timed out while the ledger was held in memory). */
 const HEALTHZ_TIMEOUT_MS = 2_000;
 
@@ -111,7 +114,7 @@ beforeAll(async () => {
   // Drift checks at start would read the whole generated ledger; this test is about exports.
   writeFileSync(join(work.dir, 'config.json'), JSON.stringify({ replicate: { sinks: [] }, audit: { exportMaxBytes: 64 * 1024 ** 3 }, drift: { intervalSeconds: 0 } }));
   console.info(`generated ${ENTRIES} entries in ${Math.round(performance.now() - started)} ms`);
-  sidecar = await startSidecarProcess({ dataDir, chainId: 'local', env: { TMPDIR: exportTmp, FLAGGATE_CONFIG: join(work.dir, 'config.json') } });
+  sidecar = await startSidecarProcess({ dataDir, chainId: 'local', env: { TMPDIR: exportTmp, FLAGGATE_CONFIG: join(work.dir, 'config.json'), NODE_OPTIONS: `--max-old-space-size=${OLD_SPACE_MIB}` } });
   auditor = await sidecar.token('ada', 'auditor');
 }, LONG ? 1_800_000 : 120_000);
 
@@ -149,7 +152,7 @@ describe(`an export of a ${ENTRIES}-entry ledger`, () => {
 
     expect(healthz.failures).toEqual([]);
     expect(healthz.count).toBeGreaterThan(10);
-    expect(peak).toBeLessThan(PEAK_RSS_LIMIT);
+    expect(peakSampled - before).toBeLessThan(RSS_GROWTH_LIMIT);
     expect(await untilEmpty(exportTmp)).toEqual([]); // removed once the response finished
 
     // verify-export reads each file whole: past V8's 512 MiB string limit (a million entries) it cannot
