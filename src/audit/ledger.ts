@@ -86,6 +86,12 @@ export interface Ledger {
   setMeta(key: string, value: string): void;
   /** The last seq a sink acknowledged (0 when none). */
   sinkCursor(sink: string): number;
+  /**
+   * Moves a sink's cursor forward. It is written with the next commit (one fsync for both) or
+   * within `cursorFlushMs`, whichever comes first: a cursor is only where replication resumes
+   * after a restart, every sink is idempotent by seq, so one that lags by a crash costs a resend,
+   * never a gap or a duplicate upstream.
+   */
   setSinkCursor(sink: string, seq: number): void;
   close(): void;
 }
@@ -159,6 +165,7 @@ function createCommit(
   st: ReturnType<typeof prepareStatements>,
   head: () => { seq: number; hash: string },
   options: { chainId: string; clock: Clock },
+  cursors: PendingCursors,
 ): (entries: readonly PreparedEntry[]) => AuditEntry[] {
   const appendOne = (p: PreparedEntry): AuditEntry => {
     const prev = head();
@@ -176,14 +183,72 @@ function createCommit(
     st.insert.run(body.seq, body.chain_id, body.prev_hash, hash, canonical);
     return rowToEntry({ body: canonical, hash });
   };
-  const commitTx = db.transaction((entries: readonly PreparedEntry[]) => entries.map(appendOne));
+  const commitTx = db.transaction((entries: readonly PreparedEntry[]) => {
+    const committed = entries.map(appendOne);
+    cursors.writeIn();
+    return committed;
+  });
   return (entries) => {
     if (entries.some((e) => e[prepared] !== true)) throw new TypeError('commit takes entries from prepare()');
     try {
-      return commitTx.immediate(entries);
+      const committed = commitTx.immediate(entries);
+      cursors.written();
+      return committed;
     } catch (cause) {
       throw commitFailure(cause, entries.length);
     }
+  };
+}
+
+interface PendingCursors {
+  set(sink: string, seq: number): void;
+  pending(sink: string): number;
+  /** Writes the pending cursors inside the caller's transaction; `written()` once it committed. */
+  writeIn(): void;
+  written(): void;
+  /** Writes the pending cursors in a transaction of their own. */
+  flush(): void;
+}
+
+/** Sink cursors not yet on disk: they ride along with the next commit, or a timer writes them. */
+function createPendingCursors(db: Database.Database, st: ReturnType<typeof prepareStatements>, flushMs: number): PendingCursors {
+  const waiting = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  const writeIn = (): void => {
+    for (const [sink, seq] of waiting) st.putCursor.run(sink, seq);
+  };
+  // Cleared only once the transaction committed: a rolled-back write keeps them pending.
+  const written = (): void => {
+    waiting.clear();
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  };
+  const flushTx = db.transaction(writeIn);
+  const flush = (): void => {
+    if (waiting.size === 0 || !db.open) return;
+    try {
+      flushTx.immediate();
+      written();
+    } catch {
+      // kept pending: the next commit or flush writes it; a cursor that lags only costs a resend
+    }
+  };
+  return {
+    set(sink, seq) {
+      if (seq <= (waiting.get(sink) ?? 0)) return;
+      waiting.set(sink, seq);
+      if (flushMs <= 0) return flush();
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        flush();
+      }, flushMs);
+      timer.unref();
+    },
+    pending: (sink) => waiting.get(sink) ?? 0,
+    writeIn,
+    written,
+    flush,
   };
 }
 
@@ -191,7 +256,7 @@ function createCommit(
  * Opens (creating if needed) the SQLite ledger: WAL, synchronous=FULL, triggers that refuse
  * UPDATE and DELETE. A file already bound to another chain id is refused (one file, one chain).
  */
-export function openLedger(options: { path: string; chainId: string; clock: Clock; limits?: EntryLimits }): Ledger {
+export function openLedger(options: { path: string; chainId: string; clock: Clock; limits?: EntryLimits; cursorFlushMs?: number }): Ledger {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.chainId)) throw new FlaggateError('CONFIG_INVALID', `"${options.chainId.slice(0, 80)}" is not a chain id`);
   const limits = options.limits ?? defaultEntryLimits;
   const db = openLedgerFile(options.path);
@@ -199,7 +264,8 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
   const st = prepareStatements(db);
   const head = () => st.lastRow.get() ?? { seq: 0, hash: GENESIS_HASH };
   const prepare = (given: NewEntry): PreparedEntry => prepareChecked(given, limits);
-  const commit = createCommit(db, st, head, options);
+  const cursors = createPendingCursors(db, st, options.cursorFlushMs ?? 200);
+  const commit = createCommit(db, st, head, options, cursors);
 
   return {
     chainId: options.chainId,
@@ -219,9 +285,12 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
       if (key === 'chain_id') throw new TypeError('the chain id is fixed');
       st.upsertMeta.run(key, value);
     },
-    sinkCursor: (sink) => st.getCursor.get(sink)?.acked_seq ?? 0,
-    setSinkCursor: (sink, seq) => void st.putCursor.run(sink, seq),
-    close: () => db.close(),
+    sinkCursor: (sink) => Math.max(cursors.pending(sink), st.getCursor.get(sink)?.acked_seq ?? 0),
+    setSinkCursor: (sink, seq) => cursors.set(sink, seq),
+    close: () => {
+      cursors.flush();
+      db.close();
+    },
   };
 }
 

@@ -91,6 +91,67 @@ describe('openLedger', () => {
     expect(ledger.sinkCursor('jsonl')).toBe(5);
     expect(ledger.sinkCursor('other')).toBe(0);
   });
+
+  it('writes a moved cursor with the next commit, in the same transaction, not a commit of its own', () => {
+    const { ledger, path } = tempLedger();
+    const stored = (sink: string) => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare<[string], { acked_seq: number }>('SELECT acked_seq FROM sink_cursors WHERE sink = ?').get(sink)?.acked_seq ?? 0;
+      } finally {
+        db.close();
+      }
+    };
+    ledger.append(sampleEntry(1));
+    ledger.setSinkCursor('jsonl', 1);
+    expect(ledger.sinkCursor('jsonl')).toBe(1); // the replicator sees it at once
+    expect(stored('jsonl')).toBe(0); // not on disk yet
+    ledger.append(sampleEntry(2));
+    expect(stored('jsonl')).toBe(1); // rode along with entry 2's commit
+  });
+
+  it('writes a moved cursor within the flush interval when no commit comes, and on close', async () => {
+    const tmp = makeTempDir();
+    cleanups.push(tmp.cleanup);
+    const path = `${tmp.dir}/ledger.sqlite`;
+    const ledger = openLedger({ path, chainId: 'test', clock: fixedClock(0), cursorFlushMs: 20 });
+    ledger.setSinkCursor('jsonl', 7);
+    await new Promise((r) => setTimeout(r, 100));
+    ledger.setSinkCursor('pg', 9);
+    ledger.close(); // within the interval: close writes it
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare('SELECT sink, acked_seq FROM sink_cursors ORDER BY sink').all()).toEqual([
+        { sink: 'jsonl', acked_seq: 7 },
+        { sink: 'pg', acked_seq: 9 },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps a cursor pending when the commit it rode along with is rolled back', () => {
+    const { ledger, path } = tempLedger();
+    ledger.append(sampleEntry(1));
+    ledger.setSinkCursor('jsonl', 1);
+    const other = new Database(path);
+    other.pragma('busy_timeout = 0');
+    other.prepare('BEGIN IMMEDIATE').run(); // holds the write lock: the next commit fails
+    try {
+      expect(() => ledger.append(sampleEntry(2))).toThrow();
+    } finally {
+      other.prepare('ROLLBACK').run();
+      other.close();
+    }
+    expect(ledger.sinkCursor('jsonl')).toBe(1);
+    ledger.append(sampleEntry(2));
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare('SELECT acked_seq FROM sink_cursors').pluck().get()).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
 });
 
 describe('the published entry schema', () => {
