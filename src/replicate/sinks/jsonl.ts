@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstat, fsync, ftruncate, mkdirSync, openSync, write } from 'node:fs';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import type { AuditEntry } from '../../audit/index.js';
 import { canonicalJson } from '../../audit/index.js';
 import type { Sink } from '../sink.js';
@@ -20,6 +21,13 @@ export function createJsonlSink(options: { name: string; path: string; required:
   let cpFd: number | undefined = existsSync(checkpointPath) ? openSync(checkpointPath, 'a+', 0o600) : undefined;
   tightenFiles(options.path, checkpointPath);
   let lastCheckpointSeq = cpFd === undefined ? 0 : lastSeqInFile(cpFd);
+  // Appends run on the thread pool: close waits for the ones in flight before closing their files.
+  const inFlight = new Set<Promise<void>>();
+  const appendTracked = (target: number, bytes: Buffer): Promise<void> => {
+    const p = appendWhole(target, bytes);
+    inFlight.add(p);
+    return p.finally(() => inFlight.delete(p));
+  };
 
   return {
     name: options.name,
@@ -34,7 +42,7 @@ export function createJsonlSink(options: { name: string; path: string; required:
       const fresh = entries.filter((e) => e.seq > lastSeq);
       if (fresh.length === 0) return lastSeq;
       const text = fresh.map((e: AuditEntry) => canonicalJson(e) + '\n').join('');
-      appendWhole(fd, Buffer.from(text, 'utf8'));
+      await appendTracked(fd, Buffer.from(text, 'utf8'));
       lastSeq = fresh[fresh.length - 1]!.seq;
       return lastSeq;
     },
@@ -43,30 +51,38 @@ export function createJsonlSink(options: { name: string; path: string; required:
       const fresh = checkpoints.filter((c) => c.seq > lastCheckpointSeq);
       if (fresh.length === 0) return;
       cpFd ??= openSync(checkpointPath, 'a+', 0o600);
-      appendWhole(cpFd, Buffer.from(fresh.map((c) => canonicalJson(c) + '\n').join(''), 'utf8'));
+      await appendTracked(cpFd, Buffer.from(fresh.map((c) => canonicalJson(c) + '\n').join(''), 'utf8'));
       lastCheckpointSeq = fresh[fresh.length - 1]!.seq;
     },
     async close() {
+      await Promise.allSettled([...inFlight]);
       closeSync(fd);
       if (cpFd !== undefined) closeSync(cpFd);
     },
   };
 }
 
+const fstatAsync = promisify(fstat);
+const writeAsync = promisify(write);
+const fsyncAsync = promisify(fsync);
+const ftruncateAsync = promisify(ftruncate);
+
 /**
  * Appends `bytes` and fsyncs them, or leaves the file as it was: a write cut short (disk full, a
  * file-size limit) is truncated away, so the stream never holds half a line for the next one to
- * run into.
+ * run into. Asynchronous (libuv's thread pool), so the event loop serves other changes and the
+ * SQLite commit of the next group meanwhile; the replicator serializes deliveries per sink, so two
+ * appends never interleave on one file.
  */
-function appendWhole(fd: number, bytes: Buffer): void {
-  const size = fstatSync(fd).size;
+async function appendWhole(fd: number, bytes: Buffer): Promise<void> {
+  const { size } = await fstatAsync(fd);
   try {
     let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written);
-    fsyncSync(fd);
+    while (written < bytes.length) written += (await writeAsync(fd, bytes, written, bytes.length - written)).bytesWritten;
+    await fsyncAsync(fd);
   } catch (err) {
     try {
-      ftruncateSync(fd, size);
+      await ftruncateAsync(fd, size);
     } catch {
       // the next delivery's truncation, or the torn-line check on open, covers it
     }
