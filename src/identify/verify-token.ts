@@ -9,6 +9,7 @@ import { parseBearer, screenHeader } from './bearer.js';
 import { actorFromClaims } from './claims.js';
 import { fromJoseError } from './jose-errors.js';
 import { trustedIssuer } from './jwks.js';
+import { createVerifiedCache } from './verified-cache.js';
 import type { GetKey } from './jwks.js';
 
 /** What the identify stage is built from. */
@@ -41,9 +42,13 @@ export function createIdentify(deps: IdentifyDeps): Identify {
     serviceAccountClaim: identity.serviceAccountClaim,
   };
 
+  const cache = createVerifiedCache({ maxSeconds: identity.verifiedCacheSeconds, maxEntries: 10_000, leewaySeconds: identity.leewaySeconds });
+
   return {
     async identify(authorization) {
       const token = parseBearer(authorization, tokenBytes);
+      const cached = cache.get(token, clock.now());
+      if (cached) return cached;
       const payload = await verifyCompactJwt(token, allowed, trusted.getKey, {
         issuer: trusted.issuer,
         audience: trusted.audience,
@@ -52,7 +57,9 @@ export function createIdentify(deps: IdentifyDeps): Identify {
         currentDate: new Date(clock.now()),
         requiredClaims: ['sub', 'exp'],
       });
-      return actorFromClaims(payload, paths, trusted.authMethod);
+      const actor = actorFromClaims(payload, paths, trusted.authMethod);
+      cache.put(token, actor, payload.exp!, clock.now());
+      return actor;
     },
   };
 }
