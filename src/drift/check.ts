@@ -139,6 +139,19 @@ export function flagsToWatch(baseline: Baseline | undefined, entries: readonly A
   return [...refs.values()];
 }
 
+/** Each flag's project, from the first entry (else event) that names one: built once per check, not scanned per flag. */
+const projectIndexes = new WeakMap<readonly AuditEntry[], Map<string, string | null>>();
+
 function projectOf(key: string, entries: readonly AuditEntry[], events: readonly PlatformEvent[]): string | null {
-  return entries.find((e) => e.flag_key === key && e.project !== null)?.project ?? events.find((e) => e.flagKey === key)?.project ?? null;
+  let index = projectIndexes.get(entries);
+  if (!index) {
+    index = new Map();
+    for (const e of events) if (!index.has(e.flagKey)) index.set(e.flagKey, e.project ?? null);
+    // Entries win over events: later entries must not replace the first entry's project.
+    const fromEntries = new Map<string, string>();
+    for (const e of entries) if (e.flag_key !== null && e.project !== null && !fromEntries.has(e.flag_key)) fromEntries.set(e.flag_key, e.project);
+    for (const [k, project] of fromEntries) index.set(k, project);
+    projectIndexes.set(entries, index);
+  }
+  return index.get(key) ?? null;
 }
