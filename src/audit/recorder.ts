@@ -11,6 +11,8 @@ export interface RecorderDeps {
   coverSoon(seq: number, hash: string): void;
   /** Resolves once every required sink acknowledged entries through `seq`. */
   replicateThrough(seq: number): Promise<void>;
+  /** Starts delivering to every sink up to the head, without waiting; never throws. */
+  replicateSoon(): void;
   /** A refusal or outcome that is local but not upstream yet: worth a warning, not a failure. */
   onNotUpstream(entry: AuditEntry, err: unknown): void;
 }
@@ -25,12 +27,17 @@ export interface Recorder {
   secure(entry: AuditEntry): Promise<void>;
   /**
    * Committed, then covered and replicated as soon as possible: for entries that forward nothing
-   * (refusals, outcomes), whose reply must not fail on a sink that is down. With `upstream: false`
-   * the reply does not wait for the sinks at all (they receive the entry when they drain).
+   * (refusals, outcomes), whose reply must not fail on a sink that is down. By default the caller
+   * waits for the sinks (a failure is only logged); with `upstream: 'soon'` delivery starts and the
+   * caller does not wait; with `upstream: false` the sinks receive the entry when they next drain.
    */
-  settled(entry: NewEntry, options?: { upstream?: boolean }): Promise<AuditEntry>;
+  settled(entry: NewEntry, options?: SettleOptions): Promise<AuditEntry>;
   /** `settled` for an entry already committed. */
-  settle(entry: AuditEntry, options?: { upstream?: boolean }): Promise<void>;
+  settle(entry: AuditEntry, options?: SettleOptions): Promise<void>;
+}
+
+export interface SettleOptions {
+  upstream?: boolean | 'soon';
 }
 
 export function createRecorder(deps: RecorderDeps): Recorder {
@@ -43,9 +50,10 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     await deps.cover(entry.seq, entry.hash);
     await deps.replicateThrough(entry.seq);
   };
-  const settle = async (entry: AuditEntry, options?: { upstream?: boolean }): Promise<void> => {
+  const settle = async (entry: AuditEntry, options?: SettleOptions): Promise<void> => {
     deps.coverSoon(entry.seq, entry.hash);
     if (options?.upstream === false) return;
+    if (options?.upstream === 'soon') return deps.replicateSoon();
     try {
       await deps.replicateThrough(entry.seq);
     } catch (err) {

@@ -34,7 +34,7 @@ export function decide(s: Stages, actor: Actor, change: PolicyInput['change'], c
  */
 export async function recordRefusal(s: Stages, actor: Actor, entry: NewEntry): Promise<void> {
   if (!s.refusals.admit(actor, entry.decision.error_code ?? 'POLICY_DENIED')) return;
-  await s.record.settled(boundedRefusal(entry));
+  await s.record.settled(boundedRefusal(entry), { upstream: 'soon' });
 }
 
 /**
@@ -72,13 +72,15 @@ export async function forwardDecided(s: Stages, entry: AuditEntry, request: Deci
 
 /**
  * The change has reached the platform: its outcome is recorded and replicated best we can, never
- * undone. An outcome the ledger cannot take now (disk full) is tried again in the background until it
+ * undone. The reply waits for the local commit, not for the sinks: delivery starts at once and a
+ * sink that misses it gets it when it drains (what reached the platform was already upstream as
+ * its decision entry; an outcome lost to a crash is reconciled from the platform at start-up). An outcome the ledger cannot take now (disk full) is tried again in the background until it
  * is recorded; one still missing at a restart is reconciled from the platform's state at start-up.
  */
 async function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<typeof outcomeEntry>[1], log: Logger): Promise<void> {
   const outcome = outcomeEntry(decision, facts);
   try {
-    await s.record.settled(outcome);
+    await s.record.settled(outcome, { upstream: 'soon' });
   } catch (err) {
     log.error('outcome entry not recorded; retrying', { error: String(err) });
     s.metrics.errors.inc({ code: asFlaggateError(err).code });
