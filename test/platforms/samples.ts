@@ -15,6 +15,7 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 const P = '/api/admin/projects/default/features';
 const FS = '/api/v1';
 const LD = '/api/v2/flags/default';
+const GB = '/api/v1/features';
 const FS_ENV = 'cixtMCKvBWcWy75rGMTNRL';
 const definition = { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'on' };
 
@@ -50,6 +51,22 @@ export const platformSamples: Record<string, { writes: SampleRequest[]; reads: S
     reads: [
       { name: 'features', method: 'GET', target: `${FS}/projects/1/features/?environment=1` },
       { name: 'feature states', method: 'GET', target: `${FS}/environments/${FS_ENV}/featurestates/?feature=2` },
+    ],
+  },
+  growthbook: {
+    writes: [
+      { name: 'create', method: 'POST', target: GB, headers: JSON_TYPE,
+        body: JSON.stringify({ id: 'checkout', owner: 'riley@example.com', valueType: 'boolean', defaultValue: 'false', environments: { dev: { enabled: true, rules: [] } } }) },
+      { name: 'update rules', method: 'POST', target: `${GB}/checkout`, headers: JSON_TYPE,
+        body: JSON.stringify({ environments: { production: { enabled: true, rules: [{ type: 'rollout', value: 'true', coverage: 0.1, hashAttribute: 'id' }] } } }) },
+      { name: 'update default value', method: 'POST', target: `${GB}/checkout`, headers: JSON_TYPE, body: JSON.stringify({ defaultValue: 'true', ignoreWarnings: true }) },
+      { name: 'toggle', method: 'POST', target: `${GB}/checkout/toggle`, headers: JSON_TYPE, body: JSON.stringify({ reason: 'launch', environments: { production: true } }) },
+      { name: 'revert', method: 'POST', target: `${GB}/checkout/revert`, headers: JSON_TYPE, body: JSON.stringify({ revision: 2, comment: 'back' }) },
+      { name: 'delete', method: 'DELETE', target: `${GB}/checkout` },
+    ],
+    reads: [
+      { name: 'features', method: 'GET', target: `${GB}?limit=10&offset=0` },
+      { name: 'one feature', method: 'GET', target: `${GB}/checkout` },
     ],
   },
   launchdarkly: {
