@@ -81,10 +81,11 @@ const source = z.string().min(1).transform((text, ctx): Source => {
 
 const pointer = z.string().regex(POINTER, 'must be a JSON pointer, e.g. /flag');
 
-const stateEntry = z.union([
-  route.transform((r) => ({ route: r })),
-  z.strictObject({ name: z.string().regex(/^[A-Za-z0-9_]{1,64}$/).optional(), route, pointer: pointer.optional() }),
-]);
+/** `GET /path` or `{ name, route, pointer }`. */
+const stateEntry = z.preprocess(
+  (v) => (typeof v === 'string' ? { route: v } : v),
+  z.strictObject({ name: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'must be a plain name').optional(), route, pointer: pointer.optional() }),
+);
 
 const writeEntry = z.strictObject({
   route,
@@ -104,18 +105,19 @@ export const restMappingSchema = z
     credentialHeader: z.string().transform((h) => h.toLowerCase()).pipe(z.string().regex(HEADER, 'must be a header name').refine((h) => !RESERVED_HEADERS.has(h), 'is a header flaggate writes itself')).default('authorization'),
     credentialFormat: z.string().refine((f) => f.split('{token}').length === 2, 'must hold {token} exactly once').refine((f) => !/[\r\n]/.test(f), 'must be one line').default('Bearer {token}'),
     reads: z.array(route).default([]),
-    state: z.union([stateEntry, z.array(stateEntry).min(1)]),
+    /** One state read, or several (then each with a name). */
+    state: z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(stateEntry).min(1, 'at least one state read')),
     writes: z.array(writeEntry).min(1, 'at least one write route'),
   })
   .superRefine((m, ctx) => {
     m.reads.forEach((r, i) => {
       if (r.method !== 'GET') ctx.addIssue({ code: 'custom', path: ['reads', i], message: 'a read is a GET route' });
     });
-    const states = Array.isArray(m.state) ? m.state : [m.state];
+    const states = m.state;
     states.forEach((s, i) => {
-      const path = Array.isArray(m.state) ? ['state', i] : ['state'];
+      const path = ['state', i];
       if (s.route.method !== 'GET') ctx.addIssue({ code: 'custom', path, message: 'the state read is a GET route' });
-      if (states.length > 1 && !('name' in s && s.name)) ctx.addIssue({ code: 'custom', path: [...path, 'name'], message: 'several state reads need a name each' });
+      if (states.length > 1 && !s.name) ctx.addIssue({ code: 'custom', path: [...path, 'name'], message: 'several state reads need a name each' });
       for (const p of routeParams(s.route)) {
         if (p === 'project' && m.writes.some((w) => !w.project && !routeParams(w.route).includes('project'))) {
           ctx.addIssue({ code: 'custom', path, message: 'reads {project}, which some write does not give (set its project)' });
@@ -143,7 +145,12 @@ export function mappingIssues(value: unknown): Array<{ path: string; message: st
   if (value === undefined) return [{ path: 'rest', message: 'required for platform rest: the mapping of the service\'s routes' }];
   const result = restMappingSchema.safeParse(value);
   if (result.success) return [];
-  return result.error.issues.map((issue) => ({ path: ['rest', ...issue.path].join('.'), message: issue.message }));
+  // A single state read is `state`, not `state.0`, in the file: name it as written.
+  const single = typeof value === 'object' && value !== null && !Array.isArray((value as Record<string, unknown>).state);
+  return result.error.issues.map((issue) => {
+    const path = single && issue.path[0] === 'state' && issue.path[1] === 0 ? ['state', ...issue.path.slice(2)] : issue.path;
+    return { path: ['rest', ...path].join('.'), message: issue.message };
+  });
 }
 
 /**
@@ -154,12 +161,12 @@ export function compileMapping(value: unknown, defaultEnvironment: string): Rest
   const result = restMappingSchema.safeParse(value);
   if (!result.success) throw new TypeError(`platform.rest does not pass its check: ${result.error.issues.map((i) => i.message).join('; ')}`);
   const m = result.data;
-  const states = Array.isArray(m.state) ? m.state : [m.state];
+  const states = m.state;
   return {
     credentialHeader: m.credentialHeader,
     credentialFormat: m.credentialFormat,
     reads: m.reads,
-    state: states.map((s, i) => ({ name: ('name' in s && s.name) || String(i), route: s.route, ...('pointer' in s && s.pointer !== undefined ? { pointer: s.pointer } : {}) })),
+    state: states.map((s, i) => ({ name: s.name ?? String(i), route: s.route, ...(s.pointer === undefined ? {} : { pointer: s.pointer }) })),
     writes: m.writes.map((w) => compileWrite(w, defaultEnvironment)),
   };
 }
