@@ -77,6 +77,8 @@ export const configSchema = z
         /** flagd files hold one environment; this names it. */
         environment: z.string().min(1).default('production'),
         timeoutMs: z.coerce.number().int().positive().default(10_000),
+        /** Platform `rest`: how the service's routes map to flag changes (checked by that plug-in). */
+        rest: z.unknown().optional(),
       })
       .prefault({}),
     identity: z

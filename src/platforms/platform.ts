@@ -108,6 +108,8 @@ export interface PlatformSettings {
   /** For platforms whose target holds one environment: its name. */
   environment: string;
   timeoutMs: number;
+  /** Platform `rest`: the mapping of the service's routes, checked by that plug-in. */
+  rest?: unknown;
 }
 
 export interface PlatformPlugin {

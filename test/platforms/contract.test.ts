@@ -11,7 +11,7 @@ import { canonicalJson } from '../../src/audit/canonical.js';
 import { FlaggateError } from '../../src/errors.js';
 import type { RawRequest } from '../../src/intercept/raw-request.js';
 import { platformPlugins, type Classification, type DecidedRequest, type Platform } from '../../src/platforms/index.js';
-import { platformSamples, type SampleRequest } from './samples.js';
+import { platformSamples, platformSettings, type SampleRequest } from './samples.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -36,7 +36,7 @@ function meaning(c: Classification): string {
 
 async function platformOf(name: string): Promise<Platform> {
   const plugin = platformPlugins.find((p) => p.name === name)!;
-  return plugin.create({ name, targetUrl: name === 'flagd' ? '/nonexistent/flags.json' : 'http://127.0.0.1:1', targetToken: 't', environment: 'production', timeoutMs: 1000 });
+  return plugin.create({ name, targetUrl: name === 'flagd' ? '/nonexistent/flags.json' : 'http://127.0.0.1:1', targetToken: 't', environment: 'production', timeoutMs: 1000, ...platformSettings[name] });
 }
 
 /** Either a refusal with a client-error code, or a write whose rebuilt request means the same change. */

@@ -15,8 +15,28 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 const P = '/api/admin/projects/default/features';
 const FS = '/api/v1';
 const LD = '/api/v2/flags/default';
+const GB = '/api/v1/features';
 const FS_ENV = 'cixtMCKvBWcWy75rGMTNRL';
 const definition = { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'on' };
+
+/** Settings a platform needs beyond the shared ones (the REST mapping), for the contract suite. */
+export const platformSettings: Record<string, Record<string, unknown>> = {
+  rest: {
+    rest: {
+      credentialHeader: 'X-Api-Key',
+      credentialFormat: '{token}',
+      reads: ['GET /api/flags', 'GET /api/flags/{flag}'],
+      state: 'GET /api/flags/{flag}',
+      writes: [
+        { route: 'POST /api/flags', action: 'flag.create', flagKey: 'body:/name' },
+        { route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'query:env' },
+        { route: 'POST /api/envs/{environment}/flags/{flag}/on', action: 'flag.enable', mediaType: 'none' },
+        { route: 'PUT /api/flags/{flag}/rules', action: 'flag.update', newState: 'body:/rules', mediaType: 'application/vnd.flags+json' },
+        { route: 'DELETE /api/flags/{flag}', action: 'flag.delete' },
+      ],
+    },
+  },
+};
 
 export const platformSamples: Record<string, { writes: SampleRequest[]; reads: SampleRequest[] }> = {
   flagd: {
@@ -52,6 +72,22 @@ export const platformSamples: Record<string, { writes: SampleRequest[]; reads: S
       { name: 'feature states', method: 'GET', target: `${FS}/environments/${FS_ENV}/featurestates/?feature=2` },
     ],
   },
+  growthbook: {
+    writes: [
+      { name: 'create', method: 'POST', target: GB, headers: JSON_TYPE,
+        body: JSON.stringify({ id: 'checkout', owner: 'riley@example.com', valueType: 'boolean', defaultValue: 'false', environments: { dev: { enabled: true, rules: [] } } }) },
+      { name: 'update rules', method: 'POST', target: `${GB}/checkout`, headers: JSON_TYPE,
+        body: JSON.stringify({ environments: { production: { enabled: true, rules: [{ type: 'rollout', value: 'true', coverage: 0.1, hashAttribute: 'id' }] } } }) },
+      { name: 'update default value', method: 'POST', target: `${GB}/checkout`, headers: JSON_TYPE, body: JSON.stringify({ defaultValue: 'true', ignoreWarnings: true }) },
+      { name: 'toggle', method: 'POST', target: `${GB}/checkout/toggle`, headers: JSON_TYPE, body: JSON.stringify({ reason: 'launch', environments: { production: true } }) },
+      { name: 'revert', method: 'POST', target: `${GB}/checkout/revert`, headers: JSON_TYPE, body: JSON.stringify({ revision: 2, comment: 'back' }) },
+      { name: 'delete', method: 'DELETE', target: `${GB}/checkout` },
+    ],
+    reads: [
+      { name: 'features', method: 'GET', target: `${GB}?limit=10&offset=0` },
+      { name: 'one feature', method: 'GET', target: `${GB}/checkout` },
+    ],
+  },
   launchdarkly: {
     writes: [
       { name: 'create', method: 'POST', target: LD, headers: JSON_TYPE, body: JSON.stringify({ key: 'checkout', name: 'Checkout', variations: [{ value: true }, { value: false }] }) },
@@ -63,6 +99,16 @@ export const platformSamples: Record<string, { writes: SampleRequest[]; reads: S
         body: JSON.stringify({ environmentKey: 'production', instructions: [{ kind: 'turnFlagOff' }], comment: 'incident' }) },
     ],
     reads: [{ name: 'one flag', method: 'GET', target: `${LD}/checkout?env=production` }],
+  },
+  rest: {
+    writes: [
+      { name: 'create', method: 'POST', target: '/api/flags', headers: JSON_TYPE, body: JSON.stringify({ name: 'checkout', enabled: false }) },
+      { name: 'update with a query', method: 'PATCH', target: '/api/flags/checkout?env=staging', headers: JSON_TYPE, body: JSON.stringify({ enabled: true }) },
+      { name: 'no body', method: 'POST', target: '/api/envs/production/flags/checkout/on' },
+      { name: 'own media type', method: 'PUT', target: '/api/flags/checkout/rules', headers: { 'content-type': 'application/vnd.flags+json' }, body: JSON.stringify({ rules: [{ percent: 10 }] }) },
+      { name: 'delete', method: 'DELETE', target: '/api/flags/checkout' },
+    ],
+    reads: [{ name: 'one flag', method: 'GET', target: '/api/flags/checkout?verbose=1' }],
   },
   unleash: {
     writes: [

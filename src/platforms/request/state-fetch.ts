@@ -5,8 +5,13 @@ export interface StateFetch {
   /** The platform's name, for messages. */
   platform: string;
   baseUrl: string;
+  /** The credential header's value. */
   authorization: string;
+  /** The header that carries it (default `authorization`). */
+  credentialHeader?: string;
   timeoutMs: number;
+  /** Statuses whose body may be the platform's "not there" (default: 404 only). */
+  notFoundStatuses?: readonly number[];
   /** Whether a 404 body is the platform's own "not there" (anything else means a wrong base URL). */
   isNotFound(body: unknown): boolean;
 }
@@ -20,17 +25,18 @@ export async function fetchState(o: StateFetch, path: string): Promise<Record<st
   let res: Response;
   try {
     res = await fetch(o.baseUrl.replace(/\/+$/, '') + path, {
-      headers: { authorization: o.authorization, accept: 'application/json' },
+      headers: { [o.credentialHeader ?? 'authorization']: o.authorization, accept: 'application/json' },
       signal: AbortSignal.timeout(o.timeoutMs),
       redirect: 'error',
     });
   } catch (err) {
     throw unavailable(`${o.platform} did not answer ${path}: ${(err as Error).message}`, err);
   }
-  if (res.status === 404) {
+  if ((o.notFoundStatuses ?? [404]).includes(res.status)) {
     const body: unknown = await res.json().catch(() => undefined);
     if (o.isNotFound(body)) return undefined;
-    throw unavailable(`${o.platform} has no route ${path}; check the base URL`, undefined, { status: 404 });
+    if (res.status === 404) throw unavailable(`${o.platform} has no route ${path}; check the base URL`, undefined, { status: 404 });
+    throw unavailable(`${o.platform} answered ${res.status} to ${path}`, undefined, { status: res.status });
   }
   if (res.status !== 200) {
     await res.body?.cancel();

@@ -1,0 +1,88 @@
+/**
+ * Reads a feature's state from GrowthBook (`GET /api/v1/features/{id}`) and reduces it to what a
+ * policy needs: the feature's own fields, and `enabled` and `rules` in each environment the change
+ * writes (every environment when it writes them all).
+ */
+import { FlaggateError } from '../../errors.js';
+import type { FlagChange } from '../platform.js';
+import { fetchState, isJsonObject, type JsonObject } from '../request/index.js';
+import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
+
+export interface ReadStateOptions {
+  baseUrl: string;
+  /** The secret key, sent as `Authorization: Bearer <key>`. */
+  token: string;
+  timeoutMs: number;
+}
+
+export interface GrowthBookEnvironmentState {
+  enabled: boolean;
+  rules: unknown[];
+}
+
+/** The compact state recorded as `previousState`. */
+export interface GrowthBookFeatureState {
+  exists: boolean;
+  id?: string;
+  valueType?: string;
+  defaultValue?: string;
+  archived?: boolean;
+  project?: string;
+  prerequisites?: unknown[];
+  /** The live revision's number: GrowthBook counts every published change. */
+  version?: number;
+  environments?: Record<string, GrowthBookEnvironmentState>;
+}
+
+/**
+ * GrowthBook answers a key it does not know with `400 {"message": "Could not find a feature with
+ * that key"}` (its handlers turn thrown errors into 400s); a 404 with such a message is read the same.
+ */
+const NOT_FOUND = /^could not find (a )?feature/i;
+
+export async function readGrowthBookState(opts: ReadStateOptions, change: FlagChange): Promise<GrowthBookFeatureState> {
+  if (change.platform !== PLATFORM) throw new TypeError(`not a GrowthBook change: ${change.platform}`);
+  const path = `/api/v1/features/${encodeURIComponent(change.flagKey)}`;
+  const body = await fetchState(
+    {
+      platform: 'GrowthBook', baseUrl: opts.baseUrl, authorization: `Bearer ${opts.token}`, timeoutMs: opts.timeoutMs,
+      notFoundStatuses: [400, 404], isNotFound: (b) => isJsonObject(b) && typeof b.message === 'string' && NOT_FOUND.test(b.message),
+    },
+    path,
+  );
+  if (body === undefined) return { exists: false };
+  const feature = isJsonObject(body) ? body.feature : undefined;
+  if (!isJsonObject(feature) || feature.id !== change.flagKey || !isJsonObject(feature.environments)) throw unavailable(`GrowthBook sent an unexpected body for ${path}`);
+  const wanted = change.environments ?? (change.environment === undefined ? [] : [change.environment]);
+  const environments: Record<string, GrowthBookEnvironmentState> = {};
+  for (const [name, settings] of Object.entries(feature.environments)) {
+    if (!wanted.includes(ALL_ENVIRONMENTS) && !wanted.includes(name)) continue;
+    if (!isJsonObject(settings) || typeof settings.enabled !== 'boolean') throw unavailable(`unexpected environment ${name} in ${path}`);
+    environments[name] = { enabled: settings.enabled, rules: Array.isArray(settings.rules) ? settings.rules : [] };
+  }
+  const revision = isJsonObject(feature.revision) ? feature.revision : {};
+  return definedOnly({
+    exists: true,
+    id: feature.id,
+    valueType: stringOr(feature.valueType),
+    defaultValue: stringOr(feature.defaultValue),
+    archived: feature.archived === true,
+    project: stringOr(feature.project),
+    prerequisites: Array.isArray(feature.prerequisites) ? feature.prerequisites : [],
+    version: typeof revision.version === 'number' ? revision.version : undefined,
+    environments,
+  });
+}
+
+function stringOr(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The ledger records JSON: a field GrowthBook leaves out is left out, not recorded as undefined. */
+function definedOnly<T extends JsonObject>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function unavailable(message: string): FlaggateError {
+  return new FlaggateError('ADAPT_STATE_UNAVAILABLE', message);
+}

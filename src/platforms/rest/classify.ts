@@ -1,0 +1,102 @@
+/**
+ * Classifies a request to a REST service by its mapping: a GET on a read route is a read, a write
+ * on a write route a FlagChange whose fields come from the route, the body or the query as the
+ * mapping says, anything else an unrecognized write (or, for a GET, a refused route). Pure.
+ */
+import { FlaggateError } from '../../errors.js';
+import type { RawRequest } from '../../intercept/index.js';
+import type { Classification, FlagChange, FlagRead } from '../platform.js';
+import { acceptMediaType, bodyMalformed, decidedRequest, formatQuery, parseQuery, parseStrictJson, requireNoBody, splitTarget, type DeclaredMediaType } from '../request/index.js';
+import type { RestMapping, Source, WriteMapping } from './mapping.js';
+import { fillRoute, matchRoute, requestSegments, type RouteParam } from './route.js';
+
+export const PLATFORM = 'rest';
+const KEY = /^[A-Za-z0-9_.:-]{1,256}$/;
+const NONE = Symbol('none');
+
+/** Throws ADAPT_TARGET_REFUSED, ADAPT_QUERY_REFUSED, ADAPT_ROUTE_UNKNOWN, ADAPT_MEDIA_TYPE_UNSUPPORTED, ADAPT_BODY_MALFORMED. */
+export function classifyRest(mapping: RestMapping, req: RawRequest): Classification {
+  const { path, query } = splitTarget(req.path);
+  const segments = requestSegments(path);
+  const method = req.method.toUpperCase();
+  if (method === 'GET' || method === 'HEAD') {
+    for (const route of mapping.reads) {
+      const params = matchRoute(route, 'GET', segments);
+      if (!params) continue;
+      // Read queries pass through, each key once and re-encoded: they change no flag.
+      const q = parseQuery(query, (key) => /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key));
+      const read: FlagRead = { platform: PLATFORM, action: 'flag.read' };
+      if (params.flag !== undefined) read.flagKey = params.flag;
+      if (params.environment !== undefined) read.environment = params.environment;
+      if (params.project !== undefined) read.project = params.project;
+      return { kind: 'read', read, forward: decidedRequest(method, fillRoute(route, params) + formatQuery(q), null, Buffer.alloc(0)) };
+    }
+    throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `${path} is not a read route of the mapping`, { details: { path } });
+  }
+  for (const write of mapping.writes) {
+    const params = matchRoute(write.route, method, segments);
+    if (params) return writeOf(write, req, params, query);
+  }
+  return { kind: 'unrecognized', method, path, reason: `no mapped write route for ${method} ${path}` };
+}
+
+function writeOf(write: WriteMapping, req: RawRequest, params: Partial<Record<RouteParam, string>>, query: string | null): Classification {
+  const q = parseQuery(query, write.query);
+  let body: unknown = NONE;
+  let contentType: string | null = null;
+  if (write.mediaType === null) requireNoBody(req);
+  else {
+    const declared: DeclaredMediaType = { type: write.mediaType, parameters: { charset: 'utf-8' }, forwardAs: write.mediaType };
+    contentType = acceptMediaType(req.headers, [declared]);
+    body = parseStrictJson(req.body);
+  }
+  const field = (name: string, s: Source) => valueOf(name, s, params, q, body);
+  const forward = decidedRequest(write.route.method, fillRoute(write.route, params) + formatQuery(q), contentType, contentType === null ? Buffer.alloc(0) : req.body);
+  const change: FlagChange = {
+    platform: PLATFORM,
+    action: write.action,
+    flagKey: field('flagKey', write.flagKey),
+    environment: field('environment', write.environment),
+    newState: newStateOf(write, body),
+    request: { method: forward.method, path: forward.target, bodySha256: forward.bodySha256 },
+  };
+  if (write.project) change.project = field('project', write.project);
+  return { kind: 'write', change, forward };
+}
+
+/** A change field from its source; a key that is missing or not a plain key refuses the request. */
+function valueOf(name: string, s: Source, params: Partial<Record<RouteParam, string>>, query: Record<string, string>, body: unknown): string {
+  let value: unknown;
+  if (s.from === 'literal') return s.value;
+  if (s.from === 'param') value = params[s.name];
+  else if (s.from === 'query') {
+    value = query[s.name];
+    if (value === undefined) throw new FlaggateError('ADAPT_QUERY_REFUSED', `this route needs the query parameter ${s.name} (the change's ${name})`, { details: { reason: `missing ${s.name}` } });
+  } else value = atPointer(body, s.pointer);
+  if (typeof value !== 'string' || !KEY.test(value)) {
+    throw bodyMalformed(`the change's ${name} (${s.from === 'body' ? `body ${s.pointer}` : s.from}) must be a key: letters, digits, "_", ".", ":", "-"`, name);
+  }
+  return value;
+}
+
+function newStateOf(write: WriteMapping, body: unknown): unknown {
+  if (body === NONE) return write.route.method === 'DELETE' ? { deleted: true } : null;
+  if (write.newState === undefined) return body;
+  const value = atPointer(body, write.newState);
+  if (value === undefined) throw bodyMalformed(`the body has nothing at ${write.newState}, where the mapping reads the new state`, 'newState');
+  return value;
+}
+
+/** RFC 6901: the value at `pointer` in `doc`, or undefined. */
+export function atPointer(doc: unknown, pointer: string): unknown {
+  let node = doc;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(node) && /^(0|[1-9][0-9]*)$/.test(key)) node = node[Number(key)];
+    else if (typeof node === 'object' && node !== null && !Array.isArray(node) && Object.hasOwn(node, key)) node = (node as Record<string, unknown>)[key];
+    else return undefined;
+  }
+  return node;
+}
+
+export { KEY as REST_KEY };

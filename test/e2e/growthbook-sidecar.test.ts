@@ -1,0 +1,169 @@
+/**
+ * flaggate in front of the GrowthBook double (every request and response validated against
+ * GrowthBook's published OpenAPI document): feature creation, per-environment toggles and rules,
+ * reverts and deletion are classified, decided, recorded with the state read before them and
+ * applied; denied, hostile and unrecognized writes are not; a critical production change is held
+ * and applied once a second person approves it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGrowthBookDouble, type GrowthBookDouble } from '../support/growthbook/double.js';
+import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
+import { auditEntries } from '../support/unleash-sidecar.js';
+
+const SECRET = 'secret_sidecar0123456789';
+const FEATURES = '/api/v1/features';
+const context = { 'x-flaggate-reason': 'launch', 'x-flaggate-ticket': 'CHG-31' };
+
+let double: GrowthBookDouble;
+let app: TestFlaggate;
+let release: string;
+let approver: string;
+let qa: string;
+let auditor: string;
+
+async function viaFlaggate(method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(app.proxyUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...context, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, decisionId: res.headers.get('x-flaggate-decision-id'), json: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+}
+
+const entriesOf = async (decisionId: string | null) => (await auditEntries(app, auditor)).filter((e) => e.decision_id === decisionId);
+const envOf = (id: string, env: string) => (double.feature(id)?.environments as Record<string, { enabled: boolean; rules: unknown[] }> | undefined)?.[env];
+
+beforeAll(async () => {
+  double = await startGrowthBookDouble({ secretKey: SECRET });
+  app = await startTestFlaggate({ 'platform.name': 'growthbook', 'platform.targetUrl': double.url, 'platform.targetToken': SECRET });
+  [release, approver, qa, auditor] = await Promise.all([
+    app.token('riley', 'release_engineer'), app.token('sam', 'release_engineer'), app.token('quinn', 'qa'), app.token('ada', 'auditor'),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await app?.stop();
+  await double?.stop();
+}, 60_000);
+
+describe('flaggate in front of GrowthBook', () => {
+  it('creates a feature, recorded with its absence before and the environments it enables', async () => {
+    const res = await viaFlaggate('POST', FEATURES, release, { id: 'checkout', owner: 'riley@example.com', valueType: 'boolean', defaultValue: 'false', environments: { dev: { enabled: true, rules: [] } } });
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect(envOf('checkout', 'dev')).toMatchObject({ enabled: true });
+    expect((await entriesOf(res.decisionId))[0]).toMatchObject({ platform: 'growthbook', action: 'flag.create', flag_key: 'checkout', environment: 'dev', previous_state: { exists: false } });
+  });
+
+  it('a toggle in production is flag.enable there, recorded with that environment\'s state before, and applied', async () => {
+    const res = await viaFlaggate('POST', `${FEATURES}/checkout/toggle`, release, { reason: 'go live', environments: { production: true } });
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect(envOf('checkout', 'production')).toMatchObject({ enabled: true });
+    const mine = await entriesOf(res.decisionId);
+    expect(mine[0]).toMatchObject({
+      action: 'flag.enable', environment: 'production', new_state: { toggles: { production: true }, reason: 'go live' },
+      previous_state: { exists: true, version: 1, environments: { production: { enabled: false, rules: [] } } },
+    });
+    expect(Object.keys((mine[0]!.previous_state as { environments: object }).environments)).toEqual(['production']);
+    expect(mine[1]).toMatchObject({ outcome: { status: 'applied', platform_status: 200 } });
+  });
+
+  it('rules replaced in one environment are governed there, and applied', async () => {
+    const rules = [{ type: 'rollout', value: 'true', coverage: 0.25, hashAttribute: 'id' }];
+    const res = await viaFlaggate('POST', `${FEATURES}/checkout`, release, { environments: { production: { enabled: true, rules } } });
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect(envOf('checkout', 'production')!.rules).toMatchObject(rules);
+    expect((await entriesOf(res.decisionId))[0]).toMatchObject({ action: 'flag.update', environment: 'production', previous_state: { environments: { production: { rules: [] } } } });
+  });
+
+  it('a denied change does not reach GrowthBook, and is recorded', async () => {
+    const res = await viaFlaggate('POST', `${FEATURES}/checkout/toggle`, qa, { environments: { production: false } });
+    expect(res.status).toBe(403);
+    expect(envOf('checkout', 'production')).toMatchObject({ enabled: true });
+    expect(await entriesOf(res.decisionId)).toMatchObject([{ actor: { id: 'quinn' }, decision: { allow: false, error_code: 'POLICY_DENIED' } }]);
+  });
+
+  it('a change that writes several environments is judged by the most protected of them', async () => {
+    const res = await viaFlaggate('POST', `${FEATURES}/checkout/toggle`, qa, { environments: { dev: false, production: false } });
+    expect(res.status).toBe(403);
+    expect(envOf('checkout', 'dev')).toMatchObject({ enabled: true });
+    expect((await entriesOf(res.decisionId))[0]).toMatchObject({ action: 'flag.disable', environment: '*', previous_state: { environments: { dev: { enabled: true }, production: { enabled: true } } } });
+  });
+
+  it('hostile variants are refused and recorded, and nothing reaches GrowthBook', async () => {
+    const before = double.received.length;
+    const toggle = `${FEATURES}/checkout/toggle`;
+    const variants: Array<[string, string, Record<string, string>, string]> = [
+      // GrowthBook reads any other value as off: flaggate records only what GrowthBook will read one way.
+      [toggle, JSON.stringify({ environments: { production: 'off' } }), {}, 'ADAPT_BODY_MALFORMED'],
+      [toggle, '{"environments":{"dev":false},"environments":{"production":false}}', {}, 'ADAPT_BODY_MALFORMED'],
+      [toggle, JSON.stringify({ environments: { production: false }, force: true }), {}, 'ADAPT_BODY_MALFORMED'],
+      // GrowthBook takes form data too: flaggate forwards JSON only.
+      [toggle, 'environments[production]=false', { 'content-type': 'application/x-www-form-urlencoded' }, 'ADAPT_MEDIA_TYPE_UNSUPPORTED'],
+      [`${toggle}?environments=production`, JSON.stringify({ environments: { production: false } }), {}, 'ADAPT_QUERY_REFUSED'],
+      [`${toggle}/`, JSON.stringify({ environments: { production: false } }), {}, 'ADAPT_ROUTE_UNKNOWN'],
+      [`${FEATURES}/checkout%2Ftoggle`, JSON.stringify({ environments: { production: false } }), {}, 'ADAPT_ROUTE_UNKNOWN'],
+    ];
+    for (const [path, body, headers, code] of variants) {
+      const res = await viaFlaggate('POST', path, release, body, headers);
+      expect(res.json, `${path} ${body}`).toMatchObject({ code });
+      expect(await entriesOf(res.decisionId)).toMatchObject([{ decision: { allow: false, error_code: code } }]);
+    }
+    expect(double.received.length).toBe(before);
+    expect(envOf('checkout', 'production')).toMatchObject({ enabled: true });
+  });
+
+  it('refuses and records a write no route recognizes (drafts, revisions and the v2 routes are not governed)', async () => {
+    for (const path of [`${FEATURES}/checkout/revisions/2/publish`, '/api/v2/features/checkout/toggle', '/api/v1/environments']) {
+      const res = await viaFlaggate('POST', path, release, { environments: { production: false } });
+      expect(res.json, path).toMatchObject({ code: 'ADAPT_WRITE_UNRECOGNIZED' });
+      expect(await entriesOf(res.decisionId)).toMatchObject([{ decision: { error_code: 'ADAPT_WRITE_UNRECOGNIZED' } }]);
+    }
+    expect(envOf('checkout', 'production')).toMatchObject({ enabled: true });
+  });
+
+  it('holds a critical production change, and applies it once a second person approves', async () => {
+    // Created on GrowthBook directly: creating a critical feature through flaggate is itself held.
+    await fetch(double.url + FEATURES, {
+      method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'payments.refunds', owner: 'ops@example.com', valueType: 'boolean', defaultValue: 'true' }),
+    });
+    const held = await viaFlaggate('POST', `${FEATURES}/payments.refunds/toggle`, release, { environments: { production: true } });
+    expect(held.status, JSON.stringify(held.json)).toBe(202);
+    expect(envOf('payments.refunds', 'production')).toMatchObject({ enabled: false });
+
+    const self = await fetch(String(held.json.approveUrl), { method: 'POST', headers: { authorization: `Bearer ${release}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'mine' }) });
+    expect(self.status).toBeGreaterThanOrEqual(400);
+    expect(envOf('payments.refunds', 'production')).toMatchObject({ enabled: false });
+
+    const approved = await fetch(String(held.json.approveUrl), { method: 'POST', headers: { authorization: `Bearer ${approver}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed' }) });
+    expect(await approved.json()).toMatchObject({ status: 'applied', platformStatus: 200 });
+    expect(envOf('payments.refunds', 'production')).toMatchObject({ enabled: true });
+    const mine = (await auditEntries(app, auditor)).filter((e) => e.change_request_id === held.json.changeRequestId);
+    expect(mine.map((e) => e.entry_type)).toEqual(['change.requested', 'change.approved', 'change.approved', 'change.decision', 'change.outcome']);
+    expect(mine[1]).toMatchObject({ actor: { id: 'riley' }, decision: { allow: false, error_code: 'APPROVAL_SELF' } });
+    expect(mine[3]).toMatchObject({ actor: { id: 'riley' }, flag_key: 'payments.refunds', approval: { approved_by: ['sam'] }, previous_state: { environments: { production: { enabled: false } } } });
+  });
+
+  it('passes feature reads through, and keeps administration away from flag readers', async () => {
+    const read = await viaFlaggate('GET', `${FEATURES}?limit=10`, qa);
+    expect(read.status).toBe(200);
+    expect(read.json).toMatchObject({ total: 2 });
+    const admin = await viaFlaggate('GET', '/api/v1/members', qa);
+    expect(admin.json).toMatchObject({ code: 'ADAPT_ROUTE_UNKNOWN' });
+  });
+
+  it('reverts to an earlier revision (every environment) and deletes; verify says OK, and every exchange matched the document', async () => {
+    const revert = await viaFlaggate('POST', `${FEATURES}/checkout/revert`, release, { revision: 1, comment: 'roll back' });
+    expect(revert.status, JSON.stringify(revert.json)).toBe(200);
+    expect(envOf('checkout', 'production')).toMatchObject({ enabled: false, rules: [] });
+    expect((await entriesOf(revert.decisionId))[0]).toMatchObject({ action: 'flag.update', environment: '*', previous_state: { environments: { dev: { enabled: true }, production: { enabled: true } } } });
+    const del = await viaFlaggate('DELETE', `${FEATURES}/checkout`, release);
+    expect(del.status).toBe(200);
+    expect(double.feature('checkout')).toBeUndefined();
+    const verify = await fetch(`${app.controlUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
+    expect(await verify.json()).toMatchObject({ ok: true });
+    expect(double.received.filter((r) => !r.valid)).toEqual([]);
+    expect(double.invalidResponses).toEqual([]);
+  });
+});

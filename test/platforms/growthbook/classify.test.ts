@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RawRequest } from '../../../src/intercept/raw-request.js';
+import { classifyGrowthBook, readGrowthBookState, settledGrowthBook } from '../../../src/platforms/growthbook/index.js';
+import type { FlagChange } from '../../../src/platforms/index.js';
+import { startGrowthBookDouble, type GrowthBookDouble } from '../../support/growthbook/double.js';
+
+const F = '/api/v1/features';
+
+function raw(method: string, path: string, body?: unknown, contentType = 'application/json'): RawRequest {
+  const bytes = Buffer.from(body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  return { method, path, headers: body === undefined ? {} : { 'content-type': contentType }, body: bytes, bodySha256: createHash('sha256').update(bytes).digest('hex') };
+}
+const change = (req: RawRequest): FlagChange => {
+  const c = classifyGrowthBook(req);
+  if (c.kind !== 'write') throw new Error(`not a write: ${c.kind}`);
+  return c.change;
+};
+
+describe('classifyGrowthBook', () => {
+  it.each([
+    { name: 'toggle on in one environment', path: `${F}/checkout/toggle`, body: { environments: { production: 'true' } }, want: { action: 'flag.enable', environment: 'production', environments: ['production'] } },
+    { name: 'toggle off, as GrowthBook reads "0"', path: `${F}/checkout/toggle`, body: { environments: { dev: '0', production: 0 } }, want: { action: 'flag.disable', environment: '*', environments: ['dev', 'production'] } },
+    { name: 'mixed toggles', path: `${F}/checkout/toggle`, body: { environments: { dev: true, production: false } }, want: { action: 'flag.update', environments: ['dev', 'production'] } },
+    { name: 'rules in one environment', path: `${F}/checkout`, body: { environments: { production: { enabled: true, rules: [] } } }, want: { action: 'flag.update', environment: 'production' } },
+    { name: 'rules and a description', path: `${F}/checkout`, body: { description: 'd', environments: { dev: { enabled: true, rules: [] } } }, want: { action: 'flag.update', environments: ['dev'] } },
+    { name: 'the default value serves every environment', path: `${F}/checkout`, body: { defaultValue: 'true', environments: { dev: { enabled: true, rules: [] } } }, want: { action: 'flag.update', environment: '*', environments: ['*'] } },
+    { name: 'descriptive fields alter no environment', path: `${F}/checkout`, body: { description: 'd', tags: ['t'] }, want: { action: 'flag.update', environments: [] } },
+    { name: 'archive', path: `${F}/checkout`, body: { archived: true }, want: { action: 'flag.archive', environments: ['*'] } },
+    { name: 'revive', path: `${F}/checkout`, body: { archived: false, ignoreWarnings: true }, want: { action: 'flag.revive', newState: { ignoreWarnings: true } } },
+    { name: 'revert', path: `${F}/checkout/revert`, body: { revision: 3 }, want: { action: 'flag.update', environment: '*' } },
+    { name: 'a key with GrowthBook\'s other characters', path: `${F}/team%3Acheckout%7Cv2/toggle`, body: { environments: { dev: true } }, want: { flagKey: 'team:checkout|v2', request: { path: `${F}/team%3Acheckout%7Cv2/toggle` } } },
+  ])('$name', ({ path, body, want }) => {
+    expect(change(raw('POST', path, body))).toMatchObject({ platform: 'growthbook', flagKey: expect.any(String), ...want });
+  });
+
+  it('creates with the environments the body enables, and none when it names none', () => {
+    expect(change(raw('POST', F, { id: 'n', valueType: 'boolean', defaultValue: 'false', owner: 'o', environments: { production: { enabled: false, rules: [] } } }))).toMatchObject({ action: 'flag.create', flagKey: 'n', environment: 'production' });
+    const bare = change(raw('POST', F, { id: 'n', valueType: 'boolean', defaultValue: 'false' }));
+    expect(bare.environments).toEqual([]);
+    expect(bare.environment).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'a toggle value GrowthBook reads as off without saying so', path: `${F}/c/toggle`, body: { environments: { production: 'no' } }, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'a toggle of nothing', path: `${F}/c/toggle`, body: { environments: {} }, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'an unknown field', path: `${F}/c`, body: { enabled: true }, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'an update of nothing but gate overrides', path: `${F}/c`, body: { skipHooks: true }, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'environment settings that are not an object', path: `${F}/c`, body: { environments: { production: true } }, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'a feature id outside GrowthBook\'s alphabet', path: F, body: { id: 'a b', valueType: 'boolean', defaultValue: 'x' }, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'a query on a write', path: `${F}/c/toggle?x=1`, body: { environments: { dev: true } }, code: 'ADAPT_QUERY_REFUSED' },
+    { name: 'an encoded slash in the key', path: `${F}/c%2Ftoggle`, body: { environments: { dev: true } }, code: 'ADAPT_ROUTE_UNKNOWN' },
+  ])('rejects $name', ({ path, body, code }) => {
+    expect(() => classifyGrowthBook(raw('POST', path, body))).toThrow(expect.objectContaining({ code }));
+  });
+
+  it('refuses form data, which GrowthBook would also take', () => {
+    expect(() => classifyGrowthBook(raw('POST', `${F}/c/toggle`, 'environments[dev]=1', 'application/x-www-form-urlencoded'))).toThrow(expect.objectContaining({ code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' }));
+  });
+
+  it('leaves drafts, revisions, v2 and other areas unrecognized, and reads only flag data', () => {
+    for (const [method, path] of [['POST', `${F}/c/revisions/2/publish`], ['PUT', `${F}/c/revisions/2/rules/r`], ['POST', '/api/v2/features'], ['POST', '/api/v1/environments'], ['PUT', `${F}/c`]]) {
+      expect(classifyGrowthBook(raw(method!, path!, {})).kind, `${method} ${path}`).toBe('unrecognized');
+    }
+    expect(classifyGrowthBook(raw('GET', `${F}/c?withRevisions=all`))).toMatchObject({ kind: 'read', read: { flagKey: 'c' } });
+    expect(() => classifyGrowthBook(raw('GET', '/api/v1/members'))).toThrow(expect.objectContaining({ code: 'ADAPT_ROUTE_UNKNOWN' }));
+    expect(() => classifyGrowthBook(raw('GET', '/api/v2/features'))).toThrow(expect.objectContaining({ code: 'ADAPT_ROUTE_UNKNOWN' }));
+  });
+});
+
+describe('readGrowthBookState and settledGrowthBook, against the double', () => {
+  const SECRET = 'secret_read0123';
+  let double: GrowthBookDouble;
+  const opts = () => ({ baseUrl: double.url, token: SECRET, timeoutMs: 20_000 }) // the first request compiles the validator;
+  beforeAll(async () => {
+    double = await startGrowthBookDouble({ secretKey: SECRET });
+  });
+  afterAll(() => double.stop());
+
+  it('reads a missing feature (GrowthBook\'s 400 "Could not find") as absent, and the environments a change names', async () => {
+    const toggle = change(raw('POST', `${F}/checkout/toggle`, { environments: { production: true } }));
+    expect(await readGrowthBookState(opts(), toggle)).toEqual({ exists: false });
+    await fetch(`${double.url}${F}`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'checkout', owner: 'o', valueType: 'boolean', defaultValue: 'false' }) });
+    const state = await readGrowthBookState(opts(), toggle);
+    expect(state).toEqual({ exists: true, id: 'checkout', valueType: 'boolean', defaultValue: 'false', archived: false, project: '', prerequisites: [], version: 1, environments: { production: { enabled: false, rules: [] } } });
+    expect(settledGrowthBook({ ...toggle, previousState: state }, state)).toBe('not_applied');
+    const on = { ...state, environments: { production: { enabled: true, rules: [] } } };
+    expect(settledGrowthBook({ ...toggle, previousState: state }, on)).toBe('applied');
+  });
+
+  it('fails closed on a wrong key and on a base URL that is not GrowthBook', async () => {
+    const toggle = change(raw('POST', `${F}/checkout/toggle`, { environments: { production: true } }));
+    await expect(readGrowthBookState({ ...opts(), token: 'secret_wrong' }, toggle)).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
+    await expect(readGrowthBookState({ ...opts(), baseUrl: `${double.url}/api` }, toggle)).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
+  });
+
+  it('the double refuses a request its OpenAPI document refuses, as GrowthBook does', async () => {
+    const res = await fetch(`${double.url}${F}/checkout/toggle`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ environments: { production: 'yes' } }) });
+    expect(res.status).toBe(400);
+    expect(double.received.at(-1)).toMatchObject({ valid: false });
+    expect(double.invalidResponses).toEqual([]);
+  });
+});

@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/index.js';
+import type { RawRequest } from '../../../src/intercept/raw-request.js';
+import { classifyRest, compileMapping } from '../../../src/platforms/rest/index.js';
+
+const base = {
+  reads: ['GET /api/flags/{flag}'],
+  state: 'GET /api/flags/{flag}',
+  writes: [{ route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'query:env' }],
+};
+
+function load(rest: unknown) {
+  return loadConfig({ env: {}, overrides: { 'platform.name': 'rest', 'platform.targetUrl': 'http://127.0.0.1:1', 'platform.targetToken': 'k', 'platform.rest': rest } });
+}
+
+function raw(method: string, path: string, body?: unknown, contentType = 'application/json'): RawRequest {
+  const bytes = Buffer.from(body === undefined ? '' : JSON.stringify(body), 'utf8');
+  return { method, path, headers: body === undefined ? {} : { 'content-type': contentType }, body: bytes, bodySha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+describe('the platform.rest mapping, checked at start-up', () => {
+  it('loads the mapping with its defaults', () => {
+    const config = load(base);
+    expect(config.platform.rest).toMatchObject(base);
+    expect(compileMapping(config.platform.rest, 'production')).toMatchObject({ credentialHeader: 'authorization', credentialFormat: 'Bearer {token}' });
+  });
+
+  it.each([
+    { name: 'no mapping', rest: undefined, key: 'platform.rest', says: 'required' },
+    { name: 'a route that is not METHOD /path', rest: { ...base, state: '/api/flags/{flag}' }, key: 'platform.rest.state.route', says: 'METHOD /path' },
+    { name: 'an unknown route parameter', rest: { ...base, writes: [{ route: 'PATCH /api/flags/{id}', action: 'flag.update' }] }, key: 'platform.rest.writes.0.route', says: '{id}' },
+    { name: 'a write without a flag', rest: { ...base, writes: [...base.writes, { route: 'POST /api/flags', action: 'flag.create' }] }, key: 'platform.rest.writes.1.flagKey', says: 'no {flag}' },
+    { name: 'a source naming a parameter the route lacks', rest: { ...base, writes: [{ route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: '{environment}' }] }, key: 'platform.rest.writes.0.environment', says: 'no {environment}' },
+    { name: 'a bad JSON pointer', rest: { ...base, writes: [{ route: 'POST /api/flags', action: 'flag.create', flagKey: 'body:name' }] }, key: 'platform.rest.writes.0.flagKey', says: 'JSON pointer' },
+    { name: 'a body source on a route without a body', rest: { ...base, writes: [{ route: 'POST /api/flags/{flag}/on', action: 'flag.enable', mediaType: 'none', environment: 'body:/env' }] }, key: 'platform.rest.writes.0.environment', says: 'no body' },
+    { name: 'a media type flaggate cannot read', rest: { ...base, writes: [{ route: 'PUT /api/flags/{flag}', action: 'flag.update', mediaType: 'application/x-www-form-urlencoded' }] }, key: 'platform.rest.writes.0.mediaType', says: 'JSON media type' },
+    { name: 'a credential format without the token', rest: { ...base, credentialFormat: 'Bearer' }, key: 'platform.rest.credentialFormat', says: '{token}' },
+    { name: 'a credential header flaggate writes itself', rest: { ...base, credentialHeader: 'Content-Type' }, key: 'platform.rest.credentialHeader', says: 'flaggate writes' },
+    { name: 'an unknown key', rest: { ...base, write: [] }, key: 'platform.rest', says: 'write' },
+    { name: 'a write as a read', rest: { ...base, reads: ['POST /api/flags'] }, key: 'platform.rest.reads.0', says: 'GET' },
+    { name: 'several state reads without names', rest: { ...base, state: ['GET /api/flags/{flag}', 'GET /api/flags/{flag}/rules'] }, key: 'platform.rest.state.0.name', says: 'name' },
+  ])('rejects $name, naming $key', ({ rest, key, says }) => {
+    expect(() => load(rest)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(`${key}`) }));
+    expect(() => load(rest)).toThrow(expect.objectContaining({ message: expect.stringContaining(says) }));
+  });
+});
+
+describe('classifyRest', () => {
+  const mapping = compileMapping(
+    {
+      state: 'GET /p/{project}/flags/{flag}',
+      writes: [
+        { route: 'POST /p/{project}/flags', action: 'flag.create', flagKey: 'body:/flag/key', newState: 'body:/flag' },
+        { route: 'PUT /p/{project}/envs/{environment}/flags/{flag}', action: 'flag.update', mediaType: 'application/merge-patch+json' },
+        { route: 'POST /p/{project}/flags/{flag}/kill', action: 'flag.disable', environment: 'production', mediaType: 'none', project: '{project}' },
+      ],
+    },
+    'staging',
+  );
+
+  it('fills each field from its source, and the new state from its pointer', () => {
+    expect(classifyRest(mapping, raw('POST', '/p/shop/flags', { flag: { key: 'checkout', on: false }, note: 'x' }))).toMatchObject({
+      kind: 'write', change: { action: 'flag.create', project: 'shop', flagKey: 'checkout', environment: 'staging', newState: { key: 'checkout', on: false } },
+    });
+    expect(classifyRest(mapping, raw('PUT', '/p/shop/envs/production/flags/checkout', { on: true }, 'application/merge-patch+json'))).toMatchObject({
+      kind: 'write', change: { environment: 'production', flagKey: 'checkout' }, forward: { contentType: 'application/merge-patch+json' },
+    });
+    expect(classifyRest(mapping, raw('POST', '/p/shop/flags/checkout/kill'))).toMatchObject({ kind: 'write', change: { action: 'flag.disable', environment: 'production', newState: null }, forward: { contentType: null } });
+  });
+
+  it.each([
+    { name: 'a flag key that is not a string', req: raw('POST', '/p/shop/flags', { flag: { key: 7 } }), code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'a body where the pointer finds nothing', req: raw('POST', '/p/shop/flags', { key: 'checkout' }), code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'another media type than the route declares', req: raw('PUT', '/p/shop/envs/production/flags/checkout', { on: true }), code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' },
+    { name: 'a body on a route without one', req: raw('POST', '/p/shop/flags/checkout/kill', { all: true }), code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'a query the route does not take', req: raw('POST', '/p/shop/flags/checkout/kill?force=1'), code: 'ADAPT_QUERY_REFUSED' },
+    { name: 'a read the mapping does not list', req: raw('GET', '/p/shop/flags/checkout'), code: 'ADAPT_ROUTE_UNKNOWN' },
+  ])('refuses $name', ({ req, code }) => {
+    expect(() => classifyRest(mapping, req)).toThrow(expect.objectContaining({ code }));
+  });
+
+  it('leaves a write no route matches (another case, another method) unrecognized, and refuses an empty segment', () => {
+    for (const path of ['/P/shop/flags', '/p/shop/flags/checkout']) {
+      expect(classifyRest(mapping, raw('POST', path, { flag: { key: 'k' } })).kind, path).toBe('unrecognized');
+    }
+    expect(() => classifyRest(mapping, raw('POST', '/p/shop/flags/', { flag: { key: 'k' } }))).toThrow(expect.objectContaining({ code: 'ADAPT_ROUTE_UNKNOWN' }));
+  });
+});
