@@ -66,13 +66,15 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const summaries = recordRefusalSummaries({ refusals, record, platform: platforms.list.map((p) => p.route.id).join(','), policy, logger, windowSeconds: config.audit.refusals.windowSeconds });
   let controlUrl: string | undefined;
   // An approved change goes back through the pipeline with the stages of the platform it was made on.
-  const resume: Resume = (held) => resumeHeld(held, { ...base, platform: platforms.get(held.change.platform)!.platform });
+  const resume: Resume = (held) => resumeHeld(held, stages.get(held.change.platform)!);
   const { approvals, store } = buildApprovals(config, { clock, logger, policy, platforms, record, resume, controlUrl: () => controlUrl });
   const contextClaims = { reasonClaim: config.identity.reasonClaim, ticketClaim: config.identity.ticketClaim };
   const base: Omit<Stages, 'platform'> = { clock, metrics, logger, identify, policy, record, refusals, approvals, contextClaims };
+  // One set of stages per platform, shared by its proxy port or prefix and by its approved changes.
+  const stages = new Map(platforms.list.map((p): [string, Stages] => [p.route.id, { ...base, platform: p.platform }]));
   await settleCrashTail(evidence, platforms, logger);
   const drift = await startDrift(config, evidence, { clock, logger, metrics });
-  const proxies = planProxies(config, platforms, base).map((plan) => ({ ...plan, app: proxyApp(plan, config, upstreamGuard, metrics) }));
+  const proxies = planProxies(config, platforms, { base, of: (id) => stages.get(id)! }).map((plan) => ({ ...plan, app: proxyApp(plan, config, upstreamGuard, metrics) }));
   const controlApp = createControlApp({
     clock, logger, metrics, identify,
     policy: active,

@@ -19,10 +19,13 @@ export interface ProxyPlan {
   handle(req: RawRequest): Promise<Reply>;
 }
 
-/** The ports to listen on, each with its handler; `base` is every stage but the platform. */
-export function planProxies(config: Readonly<Config>, platforms: Platforms, base: Omit<Stages, 'platform'>): ProxyPlan[] {
-  const stages = new Map(platforms.list.map((p) => [p.route.id, { ...base, platform: p.platform }]));
-  const stagesOf = (p: OpenedPlatform) => stages.get(p.route.id)!;
+/**
+ * The ports to listen on, each with its handler: `stages.of(id)` are a platform's stages, and
+ * `stages.base` every stage but the platform (for requests that reach none).
+ */
+export function planProxies(config: Readonly<Config>, platforms: Platforms, stages: { base: Omit<Stages, 'platform'>; of(id: string): Stages }): ProxyPlan[] {
+  const { base } = stages;
+  const stagesOf = (p: OpenedPlatform) => stages.of(p.route.id);
   const own = platforms.list.filter((p) => p.route.proxyPort !== undefined);
   const shared = platforms.list.filter((p) => p.route.proxyPort === undefined);
   const plans = own.map((p): ProxyPlan => ({ port: p.route.proxyPort!, served: [{ id: p.route.id, prefix: '' }], handle: (req) => handleRequest(req, stagesOf(p)) }));
