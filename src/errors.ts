@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'ADAPT_BODY_MALFORMED'
   | 'ADAPT_MEDIA_TYPE_UNSUPPORTED'
   | 'ADAPT_STATE_UNAVAILABLE'
+  | 'ADAPT_FLAGD_INVALID'
   | 'POLICY_DENIED'
   | 'POLICY_UNDEFINED'
   | 'POLICY_RESULT_INVALID'
@@ -98,6 +99,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   ADAPT_BODY_MALFORMED: 400,
   ADAPT_MEDIA_TYPE_UNSUPPORTED: 415,
   ADAPT_STATE_UNAVAILABLE: 502,
+  /** The flagd flag file the change would produce fails flagd's schema or holds a targeting rule flagd cannot build: nothing is written. */
+  ADAPT_FLAGD_INVALID: 422,
   POLICY_DENIED: 403,
   POLICY_UNDEFINED: 500,
   POLICY_RESULT_INVALID: 500,

@@ -1,7 +1,21 @@
 import { changeRoutes } from './approvals/index.js';
 import { reconcileInDoubt, type Checkpointer, type Ledger } from './audit/index.js';
 import { systemClock, type Clock } from './clock.js';
-import { buildApprovals, listen, openEvidence, readinessOf, recordRefusalSummaries, verifyLocal, type Evidence } from './compose/index.js';
+import {
+  buildApprovals,
+  listen,
+  openEvidence,
+  openPlatforms,
+  planProxies,
+  readinessOf,
+  startDrift,
+  recordRefusalSummaries,
+  verifyLocal,
+  type Evidence,
+  type Listening,
+  type Platforms,
+  type ProxyPlan,
+} from './compose/index.js';
 import type { Config } from './config/index.js';
 import { createControlApp } from './control/index.js';
 import { createConsole } from './console/index.js';
@@ -11,20 +25,22 @@ import { createIdentify } from './identify/index.js';
 import { createProxyApp, createRefusalLimiter } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { errorReply, handleRequest, resumeHeld, type Stages } from './pipeline/index.js';
-import { platformPlugin, type Platform } from './platforms/index.js';
+import { errorReply, resumeHeld, type Resume, type Stages } from './pipeline/index.js';
 import { createPolicyEngine, loadBundleTrust, watchPolicyBundle, withShadowPolicy } from './policy/index.js';
 import { asFlaggateError } from './errors.js';
 import { checkPostgresLogins } from './replicate/index.js';
-import { createDriftWatcher, driftProbeFor, driftRoutes, type DriftWatcher } from './drift/index.js';
+import { driftRoutes, type DriftWatcher } from './drift/index.js';
 
 export interface Flaggate {
+  /** The configured proxy port's URL. */
   proxyUrl: string;
+  /** Where each platform's clients point, by platform id: its port's URL and path prefix. */
+  proxyUrls: Record<string, string>;
   controlUrl: string;
   ledger: Ledger;
   metrics: Metrics;
   checkpointer: Checkpointer;
-  /** The drift watcher, for platforms that have a probe. */
+  /** The drift watchers of the platforms that have a probe, as one. */
   drift: DriftWatcher | undefined;
   /** Loads the policy bundle again now (SIGHUP); a bad bundle is refused and the running one stays. */
   reloadPolicy(): Promise<void>;
@@ -39,33 +55,26 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
   ensurePrivateDir(config.dataDir); // held request bodies, headers and keys live here
-  const metrics = createMetrics({ defaultMetrics: true, environments: [...config.metrics.environments, config.platform.environment] });
+  const metrics = createMetrics({ defaultMetrics: true, environments: [...config.metrics.environments, ...config.platforms.map((p) => p.environment)] });
   await checkPostgresLogins(config, logger); // a sidecar that could write another's chain does not start
   const { policy, active, shadowed, policyWatch } = await openPolicy(config, metrics, logger);
   const { identify } = createIdentify({ identity: config.identity, dataDir: config.dataDir, tokenBytes: config.limits.tokenBytes, clock });
-  const platform = await openPlatform(config, logger);
+  const platforms = await openPlatforms(config, logger);
   const evidence = await openEvidence(config, { clock, logger, metrics });
   const { record, upstreamGuard } = evidence;
   const refusals = createRefusalLimiter({ perSecond: config.audit.refusals.perSecond, burst: config.audit.refusals.burst, windowMs: config.audit.refusals.windowSeconds * 1000, clock });
-  const summaries = recordRefusalSummaries({ refusals, record, platform: platform.name, policy, logger, windowSeconds: config.audit.refusals.windowSeconds });
+  const summaries = recordRefusalSummaries({ refusals, record, platform: platforms.list.map((p) => p.route.id).join(','), policy, logger, windowSeconds: config.audit.refusals.windowSeconds });
   let controlUrl: string | undefined;
-  // Approved changes go back through the pipeline (`stages` is complete by the time one is approved).
-  const { approvals, store } = buildApprovals(config, { clock, logger, policy, platform, record, resume: (held) => resumeHeld(held, stages), controlUrl: () => controlUrl });
+  // An approved change goes back through the pipeline with the stages of the platform it was made on.
+  const resume: Resume = (held) => resumeHeld(held, stages.get(held.change.platform)!);
+  const { approvals, store } = buildApprovals(config, { clock, logger, policy, platforms, record, resume, controlUrl: () => controlUrl });
   const contextClaims = { reasonClaim: config.identity.reasonClaim, ticketClaim: config.identity.ticketClaim };
-  const stages: Stages = { clock, metrics, logger, identify, platform, policy, record, refusals, approvals, contextClaims };
-  await settleCrashTail(evidence, platform, logger);
+  const base: Omit<Stages, 'platform'> = { clock, metrics, logger, identify, policy, record, refusals, approvals, contextClaims };
+  // One set of stages per platform, shared by its proxy port or prefix and by its approved changes.
+  const stages = new Map(platforms.list.map((p): [string, Stages] => [p.route.id, { ...base, platform: p.platform }]));
+  await settleCrashTail(evidence, platforms, logger);
   const drift = await startDrift(config, evidence, { clock, logger, metrics });
-
-  const proxyApp = createProxyApp({
-    bodyBytes: config.limits.bodyBytes,
-    handle: (req) => {
-      const refused = upstreamGuard.refusal();
-      if (!refused) return handleRequest(req, stages);
-      metrics.errors.inc({ code: refused.code });
-      return Promise.resolve(errorReply(refused));
-    },
-    onError: (error) => (metrics.errors.inc({ code: error.code }), errorReply(error)),
-  });
+  const proxies = planProxies(config, platforms, { base, of: (id) => stages.get(id)! }).map((plan) => ({ ...plan, app: proxyApp(plan, config, upstreamGuard, metrics) }));
   const controlApp = createControlApp({
     clock, logger, metrics, identify,
     policy: active,
@@ -88,15 +97,17 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     await store.close();
   };
   const ports = { host: config.host, headerBytes: config.limits.headerBytes };
-  const servers = await listenBoth(proxyApp, controlApp, { ...ports, proxyPort: config.proxyPort, controlPort: config.controlPort }).catch(async (err: unknown) => {
+  const servers = await listenAll(proxies, controlApp, { ...ports, controlPort: config.controlPort }).catch(async (err: unknown) => {
     await stopAll(); // a port that cannot be taken leaves nothing open behind it
     throw err;
   });
   controlUrl = servers.control.url;
-  logger.info('flaggate listening', { proxy: servers.proxy.url, control: servers.control.url, platform: platform.name, policy: policy.revision });
+  const proxyUrls = Object.fromEntries(proxies.flatMap((plan, i) => plan.served.map(({ id, prefix }) => [id, servers.proxies[i]!.url + prefix])));
+  logger.info('flaggate listening', { proxy: servers.proxies[0]!.url, platforms: proxyUrls, control: servers.control.url, policy: policy.revision });
 
   return {
-    proxyUrl: servers.proxy.url,
+    proxyUrl: servers.proxies[0]!.url,
+    proxyUrls,
     controlUrl: servers.control.url,
     ledger: evidence.ledger,
     metrics,
@@ -104,7 +115,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     drift,
     reloadPolicy: policyWatch.reloadNow,
     async close() {
-      await Promise.all([servers.proxy.close(), servers.control.close()]);
+      await Promise.all([...servers.proxies.map((p) => p.close()), servers.control.close()]);
       await stopAll();
     },
   };
@@ -137,11 +148,18 @@ async function openPolicy(config: Readonly<Config>, metrics: Metrics, logger: Lo
   return { policy, active, shadowed, policyWatch };
 }
 
-async function openPlatform(config: Readonly<Config>, logger: Logger): Promise<Platform> {
-  const plugin = platformPlugin(config.platform.name);
-  const seeded = plugin.seed?.(config.platform);
-  if (seeded) logger.info(seeded);
-  return plugin.create(config.platform);
+/** One proxy port's app: every request through the pipeline, unless the upstream copy says the ledger may not serve. */
+function proxyApp(plan: ProxyPlan, config: Readonly<Config>, upstreamGuard: Evidence['upstreamGuard'], metrics: Metrics) {
+  return createProxyApp({
+    bodyBytes: config.limits.bodyBytes,
+    handle: (req) => {
+      const refused = upstreamGuard.refusal();
+      if (!refused) return plan.handle(req);
+      metrics.errors.inc({ code: refused.code });
+      return Promise.resolve(errorReply(refused));
+    },
+    onError: (error) => (metrics.errors.inc({ code: error.code }), errorReply(error)),
+  });
 }
 
 /**
@@ -149,7 +167,7 @@ async function openPlatform(config: Readonly<Config>, logger: Logger): Promise<P
  * platform's state, then cover and seal the tail, before taking new requests (not on a ledger its
  * upstream is ahead of: that one refuses service until it is restored).
  */
-async function settleCrashTail(evidence: Evidence, platform: Platform, logger: Logger): Promise<void> {
+async function settleCrashTail(evidence: Evidence, platforms: Platforms, logger: Logger): Promise<void> {
   if (evidence.upstreamGuard.refusal()) return;
   const { ledger } = evidence;
   const reconciled = await reconcileInDoubt({
@@ -158,34 +176,15 @@ async function settleCrashTail(evidence: Evidence, platform: Platform, logger: L
     getMeta: ledger.getMeta,
     setMeta: ledger.setMeta,
     append: (entry) => evidence.record.append(entry),
-    readState: (change) => platform.readState(change),
-    settled: (change, current) => platform.settled(change, current),
+    // Each change settled from the state of the platform it was made on.
+    readState: (change) => platforms.readState(change),
+    settled: (change, current) => platforms.settled(change, current),
   });
   if (reconciled.length > 0) {
     logger.warn('reconciled changes left in doubt by a crash', { reconciled });
     evidence.replicator.nudge();
   }
   await evidence.sealTail();
-}
-
-/**
- * Drift: changes made on the platform around flaggate, found on an interval and on demand. A
- * check runs now when checks are periodic (changes made while stopped are found at once); on
- * demand only, just the first baseline is taken, so that the first check has something to compare.
- */
-async function startDrift(config: Readonly<Config>, evidence: Evidence, deps: { clock: Clock; logger: Logger; metrics: Metrics }): Promise<DriftWatcher | undefined> {
-  const probe = driftProbeFor(config.platform);
-  if (!probe) return undefined;
-  const drift = createDriftWatcher({
-    probe,
-    ledger: evidence.ledger,
-    append: (e) => evidence.record.append(e),
-    ...deps,
-    intervalSeconds: config.drift.intervalSeconds,
-    skewMs: config.drift.clockSkewSeconds * 1000,
-  });
-  await (config.drift.intervalSeconds > 0 ? drift.checkNow() : drift.takeBaseline()).catch((err: unknown) => deps.logger.error('the first drift check failed', { error: String(err) }));
-  return drift;
 }
 
 /** What the control port's audit routes read: entries with the token covering each, export, verify. */
@@ -209,12 +208,15 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock)
   };
 }
 
-async function listenBoth(proxyApp: Parameters<typeof listen>[0], controlApp: Parameters<typeof listen>[0], o: { host: string; headerBytes: number; proxyPort: number; controlPort: number }) {
-  const proxy = await listen(proxyApp, { host: o.host, port: o.proxyPort, headerBytes: o.headerBytes });
+/** Every proxy port, then the control port; one that cannot be taken closes those already open. */
+async function listenAll(proxies: Array<{ app: Parameters<typeof listen>[0]; port: number }>, controlApp: Parameters<typeof listen>[0], o: { host: string; headerBytes: number; controlPort: number }) {
+  const open: Listening[] = [];
   try {
-    return { proxy, control: await listen(controlApp, { host: o.host, port: o.controlPort, headerBytes: o.headerBytes }) };
+    for (const p of proxies) open.push(await listen(p.app, { host: o.host, port: p.port, headerBytes: o.headerBytes }));
+    const control = await listen(controlApp, { host: o.host, port: o.controlPort, headerBytes: o.headerBytes });
+    return { proxies: open, control };
   } catch (err) {
-    await proxy.close();
+    await Promise.all(open.map((l) => l.close()));
     throw err;
   }
 }

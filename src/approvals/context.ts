@@ -13,8 +13,12 @@ export interface ApprovalsDeps {
   heldStatus: 202 | 409;
   clock: Clock;
   policy: Stages['policy'];
-  /** Re-derives a held request and reads the platform state it was decided against; never forwards. */
-  platform: Pick<Platform, 'classify' | 'readState'>;
+  /**
+   * The platform a held change was made on, by the name its change carries (undefined when this
+   * sidecar fronts none of that name): re-derives the held request and reads the state it was
+   * decided against; never forwards.
+   */
+  platform(name: string): Pick<Platform, 'classify' | 'readState'> | undefined;
   /** Review steps and refusals are recorded; approved changes go back to the pipeline (`resume`). */
   record: Pick<Recorder, 'durable' | 'settled'>;
   resume: Resume;
@@ -26,8 +30,11 @@ export interface ApprovalsDeps {
   evidence: HeldEvidence;
   /** The control port's base URL once it listens, for `approveUrl`. */
   controlUrl(): string | undefined;
-  /** This sidecar: its chain and the platform target it forwards to; held changes are bound to it. */
-  sidecar: HeldBy;
+  /**
+   * This sidecar's chain and the target of its platform named `platform` (undefined when it fronts
+   * none of that name); a held change is bound to the one it was made on.
+   */
+  sidecar(platform: string): HeldBy | undefined;
   /** Other chains whose held changes this sidecar may apply when it fronts the same target (a fleet of replicas). */
   peerChains: readonly string[];
 }

@@ -9,7 +9,7 @@ import { approvalFacts, linked } from './entries.js';
 import { heldHeaders } from './held-headers.js';
 import { boundToLedger } from './ledger-bound.js';
 import { rederiveHeld } from './rederive.js';
-import type { Approval, ChangeRequest } from './store.js';
+import type { Approval, ChangeRequest, HeldBy } from './store.js';
 import { heldElsewhere } from './review-steps.js';
 
 export async function hold(ctx: ApprovalsContext, h: HeldWrite, approvals: Approval[]): Promise<Reply> {
@@ -31,7 +31,7 @@ export async function hold(ctx: ApprovalsContext, h: HeldWrite, approvals: Appro
     context: h.context,
     requiredApprovals: h.decision.requiredApprovals,
     approverRoles: h.decision.approverRoles,
-    heldBy: { ...ctx.sidecar },
+    heldBy: { ...heldHere(ctx, h.change.platform) },
   };
   const requested = decisionEntry({ decisionId: h.decisionId, actor: h.actor, change: h.change, context: h.context, decision: h.decision });
   await ctx.recordStep(
@@ -88,15 +88,17 @@ export async function refuseHeld(ctx: ApprovalsContext, cr: ChangeRequest, appro
 export async function apply(ctx: ApprovalsContext, cr: ChangeRequest): Promise<ApplyResult> {
   const elsewhere = heldElsewhere(ctx, cr);
   if (elsewhere) throw elsewhere;
+  // heldElsewhere has refused a change made on a platform this sidecar does not front.
+  const platform = ctx.platform(cr.change.platform)!;
   let approvals: Approval[];
   let forward;
   try {
     ({ approvals } = boundToLedger(cr, await ctx.store.approvals(cr.id), await ctx.evidence(cr.id)));
-    forward = rederiveHeld(cr, ctx.platform);
+    forward = rederiveHeld(cr, platform);
   } catch (err) {
     return refuseHeld(ctx, cr, [], asFlaggateError(err), 'denied');
   }
-  const state = await ctx.platform.readState(cr.change);
+  const state = await platform.readState(cr.change);
   if (canonicalJson(state ?? null) !== canonicalJson(cr.change.previousState ?? null)) {
     const stale = new FlaggateError('CHANGE_STALE', `${cr.change.flagKey} changed on ${cr.change.platform} since the change was requested; request it again`, {
       details: { changeRequestId: cr.id },
@@ -127,4 +129,11 @@ export async function apply(ctx: ApprovalsContext, cr: ChangeRequest): Promise<A
       return { status, decisionId: result.decisionId, platformStatus: result.reply.status };
     }
   }
+}
+
+/** Where a change made through this sidecar is held: its chain and the platform the change was made on. */
+function heldHere(ctx: ApprovalsContext, platform: string): HeldBy {
+  const here = ctx.sidecar(platform);
+  if (!here) throw new TypeError(`a change was held for ${platform}, which this sidecar does not front`);
+  return here;
 }

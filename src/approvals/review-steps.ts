@@ -57,13 +57,14 @@ export async function current(ctx: ApprovalsContext, id: string): Promise<Change
  * record where it was held.
  */
 export function heldElsewhere(ctx: ApprovalsContext, cr: ChangeRequest): FlaggateError | undefined {
-  const here = ctx.sidecar;
+  const here = ctx.sidecar(cr.change.platform);
   const by = cr.heldBy;
   const elsewhere = (why: string, reason: string) =>
     new FlaggateError('CHANGE_HELD_ELSEWHERE', `change request ${cr.id} ${why}; approve it through the sidecar that held it`, {
-      details: { reason, heldBy: by, here: { chainId: here.chainId, platform: here.platform } },
+      details: { reason, heldBy: by, here: here ? { chainId: here.chainId, platform: here.platform } : null },
     });
   if (by === null) return elsewhere('does not say which sidecar held it', 'unbound');
+  if (!here) return elsewhere(`was made on ${cr.change.platform}, a platform this sidecar does not front`, 'target');
   if (by.platform !== here.platform || by.targetSha256 !== here.targetSha256) return elsewhere(`was held for another platform target (${by.platform})`, 'target');
   if (by.chainId !== here.chainId && !ctx.peerChains.includes(by.chainId)) return elsewhere(`was held by chain ${by.chainId}, not a peer of this sidecar`, 'chain');
   return undefined;

@@ -112,6 +112,7 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, unkn
   for (const [key, value] of Object.entries(options.overrides ?? {})) setPath(raw, key.split('.'), value);
   if (env.FLAGGATE_UPSTREAM_POSTGRES_URL) addPostgresSink(raw, env.FLAGGATE_UPSTREAM_POSTGRES_URL);
 
+  refuseBothPlatformForms(raw);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const messages = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
@@ -127,12 +128,32 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, unkn
   config.timestamp.untrusted = config.timestamp.untrusted.map((f) => resolve(cwd, f));
   if (config.identity.jwksFile) config.identity.jwksFile = resolve(cwd, config.identity.jwksFile);
   for (const issuer of config.approvals.issuers) if (issuer.jwksFile) issuer.jwksFile = resolve(cwd, issuer.jwksFile);
-  config.platform = platformPlugin(config.platform.name).resolve(config.platform, inData);
+  // Routing keys kept whatever a plug-in's resolve returns; `platform` stays the first of the list.
+  config.platforms = config.platforms.map((p) => ({
+    ...platformPlugin(p.name).resolve(p, inData),
+    id: p.id,
+    ...(p.pathPrefix === undefined ? {} : { pathPrefix: p.pathPrefix }),
+    ...(p.proxyPort === undefined ? {} : { proxyPort: p.proxyPort }),
+  }));
+  config.platform = config.platforms[0]!;
   config.policy.bundle = resolve(cwd, config.policy.bundle ?? defaultBundlePath());
   if (config.policy.shadow) config.policy.shadow = resolve(cwd, config.policy.shadow);
   config.policy.verificationKey = config.policy.verificationKey?.map((k) => (typeof k === 'string' ? resolve(cwd, k) : { ...k, file: resolve(cwd, k.file) }));
   for (const sink of config.replicate.sinks) if (sink.type === 'jsonl') sink.path = inData(sink.path);
   return deepFreeze(config);
+}
+
+/**
+ * `platform` (with its FLAGGATE_PLATFORM, FLAGGATE_TARGET_* and FLAGGATE_ENVIRONMENT variables) is
+ * the single form; `platforms` the list. Given both, which platform a variable meant is a guess.
+ */
+function refuseBothPlatformForms(raw: Record<string, unknown>): void {
+  if (raw.platforms === undefined || raw.platform === undefined) return;
+  throw new FlaggateError(
+    'CONFIG_INVALID',
+    'invalid configuration: platform: give platform or platforms, not both (FLAGGATE_PLATFORM, FLAGGATE_TARGET_URL, FLAGGATE_TARGET_TOKEN and FLAGGATE_ENVIRONMENT set the single platform)',
+    { details: { issues: ['platform: give platform or platforms, not both'] } },
+  );
 }
 
 /** FLAGGATE_UPSTREAM_POSTGRES_URL: a required PostgreSQL sink beside the configured ones (JSONL by default). */

@@ -52,7 +52,42 @@ export const sinkSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-export const configSchema = z
+/** One platform's settings (the `platform` block, and each item of `platforms`). */
+const platformSettings = z.object({
+    name: z.enum(platformPlugins.map((p) => p.name) as [string, ...string[]]).default('flagd'),
+    /** Base URL of the platform; for flagd, the flag file's path (relative to dataDir). */
+    targetUrl: z.string().min(1).optional(),
+    /** The platform credential only the sidecar holds. */
+    targetToken: z.string().min(1).optional(),
+    /** flagd files hold one environment; this names it. */
+    environment: z.string().min(1).default('production'),
+    timeoutMs: z.coerce.number().int().positive().default(10_000),
+    /** Platform `rest`: how the service's routes map to flag changes (checked by that plug-in). */
+    rest: z.unknown().optional(),
+});
+
+/** Names a platform in entries, policy input and routes; `unrouted` names requests that reach none. */
+const platformId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit')
+  .refine((id) => id !== 'unrouted', 'unrouted is reserved for requests that match no platform');
+
+/** Plain segments only: no dot segment, no percent sign, no trailing slash. */
+const pathPrefix = z.string().regex(/^(\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/, 'a path such as /flagd: plain segments, none starting with "." and no trailing slash');
+
+/** An item of `platforms`: a platform's settings, its id, and where its clients reach it. */
+const routedPlatform = platformSettings
+  .extend({
+    /** The platform as entries and policies name it; the plug-in name (`name`) when unset. */
+    id: platformId.optional(),
+    /** Requests under this path on the proxy port are this platform's, with the prefix taken off. */
+    pathPrefix: pathPrefix.optional(),
+    /** Or: every request on this port of its own is this platform's. */
+    proxyPort: port.optional(),
+  })
+  .strict();
+
+const configObject = z
   .object({
     /** `production` refuses development defaults (dev issuer). */
     mode: z.enum(['development', 'production']).default('development'),
@@ -67,20 +102,9 @@ export const configSchema = z
         tokenBytes: z.coerce.number().int().positive().default(8 * 1024),
       })
       .prefault({}),
-    platform: z
-      .object({
-        name: z.enum(platformPlugins.map((p) => p.name) as [string, ...string[]]).default('flagd'),
-        /** Base URL of the platform; for flagd, the flag file's path (relative to dataDir). */
-        targetUrl: z.string().min(1).optional(),
-        /** The platform credential only the sidecar holds. */
-        targetToken: z.string().min(1).optional(),
-        /** flagd files hold one environment; this names it. */
-        environment: z.string().min(1).default('production'),
-        timeoutMs: z.coerce.number().int().positive().default(10_000),
-        /** Platform `rest`: how the service's routes map to flag changes (checked by that plug-in). */
-        rest: z.unknown().optional(),
-      })
-      .prefault({}),
+    platform: platformSettings.prefault({}),
+    /** Several platforms behind one sidecar (instead of `platform`): one policy, one ledger, one chain. */
+    platforms: z.array(routedPlatform).min(1).optional(),
     identity: z
       .object({
         /** Trust the development issuer whose key lives in dataDir (refused in production). */
@@ -295,7 +319,9 @@ export const configSchema = z
       })
       .prefault({}),
   })
-  .strict()
+  .strict();
+
+export const configSchema = configObject
   .superRefine((c, ctx) => {
     if (c.mode === 'production' && c.identity.devIssuer) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'devIssuer'], message: 'the development issuer is refused in production mode' });
@@ -303,9 +329,7 @@ export const configSchema = z
     if (!c.identity.devIssuer && !c.identity.jwksUrl && !c.identity.jwksFile) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'set jwksUrl or jwksFile when the development issuer is off' });
     }
-    for (const issue of platformPlugin(c.platform.name).check(c.platform)) {
-      ctx.addIssue({ code: 'custom', path: ['platform', issue.path], message: issue.message });
-    }
+    checkPlatforms(c, ctx);
     if (c.timestamp.tsaUrls.length > 0 && c.timestamp.trustAnchors.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['timestamp', 'trustAnchors'], message: 'external TSAs need at least one trust anchor PEM file' });
     }
@@ -333,7 +357,52 @@ export const configSchema = z
     if (c.mode === 'production' && c.identity.jwksUrl?.startsWith('http:')) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'must be https in production mode' });
     }
+  })
+  // The single `platform` is the list of one: what the rest of flaggate reads is `platforms`.
+  .transform(({ platforms, ...c }) => {
+    const list = (platforms ?? [c.platform as RoutedPlatform]).map((p): PlatformRoute => ({ ...p, id: idOf(p) }));
+    return { ...c, platform: list[0]!, platforms: list };
   });
+
+type ParsedConfig = z.output<typeof configObject>;
+type RoutedPlatform = z.output<typeof routedPlatform>;
+/** A platform as the rest of flaggate sees it: its settings, its id, and how requests reach it. */
+export type PlatformRoute = RoutedPlatform & { id: string };
+
+const idOf = (p: RoutedPlatform): string => p.id ?? p.name;
+
+/** Each platform's plug-in checks its settings; ids are unique; in a list, each platform has one way in. */
+function checkPlatforms(c: ParsedConfig, ctx: z.RefinementCtx): void {
+  const list: RoutedPlatform[] = c.platforms ?? [c.platform];
+  const at = (i: number, ...rest: Array<string | number>) => (c.platforms ? ['platforms', i, ...rest] : ['platform', ...rest]);
+  const ids = new Set<string>();
+  list.forEach((p, i) => {
+    for (const issue of platformPlugin(p.name).check(p)) ctx.addIssue({ code: 'custom', path: at(i, issue.path), message: issue.message });
+    const id = idOf(p);
+    if (ids.has(id)) ctx.addIssue({ code: 'custom', path: at(i, 'id'), message: `duplicate platform id "${id}": give each platform its own id` });
+    ids.add(id);
+  });
+  if (c.platforms) checkRoutes(c.platforms, c, ctx);
+}
+
+/** Every platform of a list reached one way: a path prefix on the proxy port that no other overlaps, or a port of its own. */
+function checkRoutes(list: readonly RoutedPlatform[], c: { proxyPort: number; controlPort: number }, ctx: z.RefinementCtx): void {
+  const ports = new Set([c.proxyPort, c.controlPort].filter((p) => p !== 0));
+  list.forEach((p, i) => {
+    const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: ['platforms', i, key], message });
+    if (p.pathPrefix !== undefined && p.proxyPort !== undefined) issue('pathPrefix', 'give pathPrefix or proxyPort, not both');
+    if (list.length > 1 && p.pathPrefix === undefined && p.proxyPort === undefined) issue('pathPrefix', 'with several platforms, each needs a pathPrefix or a proxyPort of its own');
+    if (p.proxyPort !== undefined && p.proxyPort !== 0) {
+      if (ports.has(p.proxyPort)) issue('proxyPort', `port ${p.proxyPort} is already taken by another port of this sidecar`);
+      ports.add(p.proxyPort);
+    }
+    list.forEach((q, j) => {
+      if (j >= i || p.pathPrefix === undefined || q.pathPrefix === undefined) return;
+      const [a, b] = [p.pathPrefix.toLowerCase(), q.pathPrefix.toLowerCase()];
+      if (a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`)) issue('pathPrefix', `${p.pathPrefix} overlaps ${q.pathPrefix} (platforms.${j})`);
+    });
+  });
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type SinkConfig = z.infer<typeof sinkSchema>;

@@ -13,4 +13,5 @@ export type {
   SettledAs,
 } from './platform.js';
 export { platformPlugin, platformPlugins } from './registry.js';
+export { namedPlatform } from './named.js';
 export { readUnleashState } from './unleash/read-state.js';

@@ -3,6 +3,7 @@ import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange } from '../platform.js';
 import { acceptMediaType, decidedRequest, JSON_UTF8, parseQuery, parseStrictJson, splitTarget } from '../request/index.js';
 import { flagDefinitionSchema } from './flag-file.js';
+import { assertFlagdDefinition } from './flagd-loads.js';
 
 /**
  * flaggate's change API for a flagd flag file (flagd itself only reads files):
@@ -55,10 +56,10 @@ export function classifyFlagdRequest(req: RawRequest, environment: string): Clas
     if (typeof newKey !== 'string' || !flagKeyPattern.test(newKey)) {
       throw new FlaggateError('ADAPT_BODY_MALFORMED', 'body.key must be a flag key (letters, digits, ".", "_", "-")');
     }
-    return write({ action: 'flag.create', flagKey: newKey, newState: parseDefinition(definition) }, true);
+    return write({ action: 'flag.create', flagKey: newKey, newState: parseDefinition(newKey, definition) }, true);
   }
   if (key !== undefined && sub === undefined && method === 'PUT') {
-    return write({ action: 'flag.update', flagKey: key, newState: parseDefinition(jsonObject(req)) }, true);
+    return write({ action: 'flag.update', flagKey: key, newState: parseDefinition(key, jsonObject(req)) }, true);
   }
   if (key !== undefined && sub === undefined && method === 'DELETE') return write({ action: 'flag.delete', flagKey: key, newState: null }, false);
   if (key !== undefined && method === 'POST' && (sub === 'enable' || sub === 'disable')) {
@@ -91,11 +92,17 @@ function jsonObject(req: RawRequest): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function parseDefinition(value: unknown) {
+/**
+ * The body as a flag definition: flaggate's shape (400 ADAPT_BODY_MALFORMED), then flagd's own
+ * schema for it (422 ADAPT_FLAGD_INVALID: variants of one type, known targeting operators), so a
+ * definition flagd would refuse is refused before it is decided on or held for approval.
+ */
+function parseDefinition(flagKey: string, value: unknown) {
   const result = flagDefinitionSchema.safeParse(value);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
     throw new FlaggateError('ADAPT_BODY_MALFORMED', `not a flagd flag definition: ${issues.join('; ')}`, { details: { issues } });
   }
+  assertFlagdDefinition(flagKey, result.data);
   return result.data;
 }

@@ -2,12 +2,14 @@ import { canonicalJson } from '../../audit/index.js';
 import { FlaggateError } from '../../errors.js';
 import type { DecidedRequest, FlagChange, Forward, PlatformResponse } from '../platform.js';
 import { readFlagFile, writeFlagFileAtomic, type FlagDefinition } from './flag-file.js';
+import { assertFlagdLoads } from './flagd-loads.js';
 
 /**
  * The "platform" behind the flagd adapter: applies allowed changes to the flag file, one at a
  * time, each as an atomic replace; serves reads from the file. Each change is applied only if the
  * flag is still in the `previousState` its decision was made on (compare-and-set inside the
- * serialized section); otherwise it throws FORWARD_CONFLICT and the file is left as it is.
+ * serialized section); otherwise it throws FORWARD_CONFLICT and the file is left as it is. A change
+ * whose resulting file flagd would not load throws ADAPT_FLAGD_INVALID, and nothing is written.
  */
 export function createFlagdFileForwarder(options: { path: string }): Forward {
   let queue: Promise<unknown> = Promise.resolve();
@@ -49,30 +51,38 @@ function apply(path: string, change: FlagChange): PlatformResponse {
       details: { flagKey: change.flagKey },
     });
   }
+  const refused = missingOrPresent(change, current);
+  if (refused) return refused;
+  const next = nextFlag(change, current);
+  if (next === undefined) delete file.flags[change.flagKey];
+  else file.flags[change.flagKey] = next;
+  // The whole file as it would be written: a flag is valid only with the file's `$evaluators`.
+  assertFlagdLoads(file, { targeting: true });
+  writeFlagFileAtomic(path, file);
+  if (next === undefined) return { status: 204, headers: {}, body: Buffer.alloc(0) };
+  return json(change.action === 'flag.create' ? 201 : 200, next);
+}
+
+/** The platform's own answer when the flag is not there to change, or already there to create. */
+function missingOrPresent(change: FlagChange, current: FlagDefinition | undefined): PlatformResponse | undefined {
+  if (change.action === 'flag.create') return current ? json(409, { message: `flag ${change.flagKey} already exists` }) : undefined;
+  return current ? undefined : json(404, { message: `flag ${change.flagKey} not found` });
+}
+
+/** The flag after the change; `undefined` once deleted. */
+function nextFlag(change: FlagChange, current: FlagDefinition | undefined): FlagDefinition | undefined {
   switch (change.action) {
     case 'flag.create':
-      if (current) return json(409, { message: `flag ${change.flagKey} already exists` });
-      file.flags[change.flagKey] = change.newState as FlagDefinition;
-      break;
     case 'flag.update':
-      if (!current) return json(404, { message: `flag ${change.flagKey} not found` });
-      file.flags[change.flagKey] = change.newState as FlagDefinition;
-      break;
+      return change.newState as FlagDefinition;
     case 'flag.enable':
     case 'flag.disable':
-      if (!current) return json(404, { message: `flag ${change.flagKey} not found` });
-      file.flags[change.flagKey] = { ...current, state: change.action === 'flag.enable' ? 'ENABLED' : 'DISABLED' };
-      break;
+      return { ...current!, state: change.action === 'flag.enable' ? 'ENABLED' : 'DISABLED' };
     case 'flag.delete':
-      if (!current) return json(404, { message: `flag ${change.flagKey} not found` });
-      delete file.flags[change.flagKey];
-      writeFlagFileAtomic(path, file);
-      return { status: 204, headers: {}, body: Buffer.alloc(0) };
+      return undefined;
     default:
       throw new TypeError(`flagd file: unsupported action ${change.action}`);
   }
-  writeFlagFileAtomic(path, file);
-  return json(change.action === 'flag.create' ? 201 : 200, file.flags[change.flagKey]);
 }
 
 function json(status: number, value: unknown): PlatformResponse {

@@ -33,6 +33,8 @@ describe('flagd classify', () => {
     { name: 'a JSON array', method: 'PUT', path: '/flags/a.b', body: '[]', headers: json, code: 'ADAPT_BODY_MALFORMED' },
     { name: 'a default variant that is not a variant', method: 'PUT', path: '/flags/a.b', body: JSON.stringify({ ...definition, defaultVariant: 'x' }), headers: json, code: 'ADAPT_BODY_MALFORMED' },
     { name: 'an unknown field', method: 'PUT', path: '/flags/a.b', body: JSON.stringify({ ...definition, extra: 1 }), headers: json, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'variants flagd would refuse (two types)', method: 'PUT', path: '/flags/a.b', body: JSON.stringify({ ...definition, variants: { on: true, off: 'no' } }), headers: json, code: 'ADAPT_FLAGD_INVALID' },
+    { name: 'a targeting operator flagd does not know', method: 'POST', path: '/flags', body: JSON.stringify({ key: 'n.k', ...definition, targeting: { no_such_op: [1] } }), headers: json, code: 'ADAPT_FLAGD_INVALID' },
     { name: 'a missing content type', method: 'PUT', path: '/flags/a.b', body: JSON.stringify(definition), headers: {}, code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' },
     { name: 'a create without a key', method: 'POST', path: '/flags', body: JSON.stringify(definition), headers: json, code: 'ADAPT_BODY_MALFORMED' },
     { name: 'a key with a slash', method: 'POST', path: '/flags/a%2Fb/enable', body: '', headers: {}, code: 'ADAPT_ROUTE_UNKNOWN' },

@@ -85,6 +85,19 @@ describe('createFlagdFileForwarder', () => {
     expect(readFileSync(path, 'utf8')).toBe(before);
   });
 
+  it('refuses, before writing, a change whose resulting file flagd would not load (a $ref the file does not define)', async () => {
+    const path = join(tmp.dir, 'flags.json');
+    writeFileSync(path, JSON.stringify({ $evaluators: { isStaff: { ends_with: [{ var: 'email' }, '@example.com'] } }, flags: { 'checkout.new-flow': off } }));
+    const before = readFileSync(path, 'utf8');
+    const update = (ref: string): FlagChange => ({ ...enable(off), action: 'flag.update', newState: { ...on, targeting: { if: [{ $ref: ref }, 'on', 'off'] } } });
+    await expect(createFlagdFileForwarder({ path })(req, update('isVip'))).rejects.toMatchObject({ code: 'ADAPT_FLAGD_INVALID', status: 422 });
+    expect(readFileSync(path, 'utf8')).toBe(before);
+    expect(readdirSync(tmp.dir)).toEqual(['flags.json']); // no temp file left either
+    const res = await createFlagdFileForwarder({ path })(req, update('isStaff'));
+    expect(res.status).toBe(200);
+    expect(readFlagFile(path).flags['checkout.new-flow']!.targeting).toEqual({ if: [{ $ref: 'isStaff' }, 'on', 'off'] });
+  });
+
   it('rejects a create decided on an absent flag once the flag exists', async () => {
     const path = join(tmp.dir, 'flags.json');
     writeFileSync(path, fileText(off));
