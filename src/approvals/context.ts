@@ -14,7 +14,7 @@ export interface ApprovalsDeps {
   clock: Clock;
   policy: Stages['policy'];
   /** Re-derives a held request and reads the platform state it was decided against; never forwards. */
-  platform: Pick<Platform, 'classify' | 'readState'>;
+  platform: Pick<Platform, 'classify' | 'readState' | 'reach'>;
   /** Review steps and refusals are recorded; approved changes go back to the pipeline (`resume`). */
   record: Pick<Recorder, 'durable' | 'settled'>;
   resume: Resume;
