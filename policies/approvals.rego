@@ -2,10 +2,12 @@
 package flaggate.authz
 
 # Case-insensitive, so `Payments.Checkout` cannot slip past `payments.*`.
-critical_flag if {
-	is_string(input.change.flagKey)
+critical_flag if critical_key(input.change.flagKey)
+
+critical_key(key) if {
+	is_string(key)
 	some pattern in cfg.critical_flags
-	glob.match(lower(pattern), null, lower(input.change.flagKey))
+	glob.match(lower(pattern), null, lower(key))
 }
 
 # Platforms that name flags by id in their paths (Flagsmith) key the change by that id; the flag's
@@ -26,6 +28,26 @@ target_needs_approval if {
 	some c in env_classes
 	c in cfg.critical_approval.environment_classes
 }
+
+# A change over many flags (a bulk toggle, a batch archive, the strategies a segment or context field
+# reaches) is one decision: a critical flag among them, where it alters a class that needs approval,
+# holds the whole change.
+target_needs_approval if {
+	some f in member_flags
+	critical_key(f.flagKey)
+	some c in member_classes(f)
+	c in cfg.critical_approval.environment_classes
+}
+
+member_flags := input.change.flags if is_array(input.change.flags)
+
+else := []
+
+# A member's environments, classed like the change's: "*" is every class, an unknown name production.
+member_classes(f) := all_classes if {
+	some n in f.environments
+	n == "*"
+} else := {class_of(lower(trim_space(n))) | some n in f.environments; is_string(n)}
 
 default approval_requirement := {"count": 0, "roles": []}
 

@@ -637,3 +637,60 @@ test_auditor_reads_drift_but_does_not_check if {
 test_qa_does_not_read_drift if {
 	not decide(access(["qa"], "drift.read")).allow
 }
+
+# --- changes over many flags: batches, and the strategies a segment or context field reaches
+
+over_flags(roles, action, key, flags) := object.union(
+	altering(roles, action, key, sort({n | some f in flags; some n in f.environments})),
+	{"change": {"flags": flags}},
+)
+
+member(key, envs) := {"flagKey": key, "project": "default", "environments": envs}
+
+test_bulk_toggle_with_a_critical_flag_is_held_as_a_whole if {
+	d := decide(over_flags(["release_engineer"], "flag.enable", "payments.checkout,search.v2", [member("payments.checkout", ["production"]), member("search.v2", ["production"])]))
+	not d.allow
+	d.hold_for_approvals
+	d.required_approvals == 1
+}
+
+test_bulk_toggle_without_a_critical_flag_is_allowed if {
+	d := decide(over_flags(["release_engineer"], "flag.enable", "checkout.v2,search.v2", [member("checkout.v2", ["production"]), member("search.v2", ["production"])]))
+	d.allow
+	d.required_approvals == 0
+}
+
+test_batch_with_a_critical_flag_approved_by_another_is_allowed if {
+	req := over_flags(["release_engineer"], "flag.archive", "payments.checkout,search.v2", [member("payments.checkout", ["*"]), member("search.v2", ["*"])])
+	decide(object.union(req, {"approvals": [approval("bob", ["release_engineer"])]})).allow
+}
+
+test_segment_reaching_a_critical_flag_in_production_is_held if {
+	d := decide(over_flags(["release_engineer"], "segment.update", "segment:7", [member("search.v2", ["production"]), member("Payments.Checkout", ["production"])]))
+	d.hold_for_approvals
+	not d.allow
+}
+
+# The critical flag's own environments count, not the union: here it is reached only in development.
+test_segment_reaching_a_critical_flag_only_outside_production_is_allowed if {
+	d := decide(over_flags(["release_engineer"], "segment.update", "segment:7", [member("search.v2", ["production"]), member("payments.checkout", ["development"])]))
+	d.allow
+	d.required_approvals == 0
+}
+
+test_context_field_reaching_a_critical_flag_in_an_unknown_environment_is_held if {
+	d := decide(over_flags(["release_engineer"], "context.update", "context:region", [member("billing.invoice", ["eu-live-2"])]))
+	d.hold_for_approvals
+}
+
+test_segment_reaching_no_flag_is_open_to_flag_admin if {
+	d := decide(no_context(over_flags(["flag_admin"], "segment.create", "segment:beta", [])))
+	d.allow
+}
+
+test_segment_reaching_production_needs_production_rights if {
+	d := decide(over_flags(["flag_admin"], "segment.update", "segment:7", [member("search.v2", ["development", "production"])]))
+	not d.allow
+	not d.hold_for_approvals
+	"role flag_admin may not write in production" in d.reasons
+}

@@ -18,7 +18,7 @@ export interface ApprovalsDeps {
    * sidecar fronts none of that name): re-derives the held request and reads the state it was
    * decided against; never forwards.
    */
-  platform(name: string): Pick<Platform, 'classify' | 'readState'> | undefined;
+  platform(name: string): Pick<Platform, 'classify' | 'readState' | 'reach'> | undefined;
   /** Review steps and refusals are recorded; approved changes go back to the pipeline (`resume`). */
   record: Pick<Recorder, 'durable' | 'settled'>;
   resume: Resume;

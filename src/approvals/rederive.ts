@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DecidedRequest, PlatformAdapter } from '../platforms/index.js';
+import { withPreviousState, type DecidedRequest, type PlatformAdapter } from '../platforms/index.js';
 import { canonicalJson } from '../audit/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { ChangeRequest } from './store.js';
@@ -10,7 +10,7 @@ import type { ChangeRequest } from './store.js';
  * request forwarded is the one this classification rebuilds, not the stored path or headers.
  * Throws CHANGE_TAMPERED when the row's request and change disagree.
  */
-export function rederiveHeld(cr: ChangeRequest, adapter: Pick<PlatformAdapter, 'classify'>): DecidedRequest {
+export function rederiveHeld(cr: ChangeRequest, adapter: Pick<PlatformAdapter, 'classify' | 'reach'>): DecidedRequest {
   const bodySha256 = createHash('sha256').update(cr.body).digest('hex');
   if (bodySha256 !== cr.bodySha256) throw tampered(cr, 'the stored body does not match its digest');
   let classified;
@@ -20,7 +20,8 @@ export function rederiveHeld(cr: ChangeRequest, adapter: Pick<PlatformAdapter, '
     throw tampered(cr, `the stored request no longer classifies: ${asFlaggateError(err).message}`);
   }
   if (classified.kind !== 'write') throw tampered(cr, 'the stored request is not a recognized write');
-  const { previousState: _now, ...meant } = classified.change;
+  // The reach a change was decided with (a segment's strategies) comes from the state it was decided on.
+  const { previousState: _now, ...meant } = withPreviousState(adapter, classified.change, cr.change.previousState);
   const { previousState: _then, ...stored } = cr.change;
   if (canonicalJson(meant) !== canonicalJson(stored)) throw tampered(cr, 'the stored request means another change than the one recorded');
   return classified.forward;

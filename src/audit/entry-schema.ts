@@ -49,6 +49,10 @@ export const auditEntryBodySchema = z
       approval_proof: nullableText,
     }),
     linked_artifacts: z.strictObject({ pr: nullableText, build: nullableText, ticket: nullableText }),
+    context_sources: z
+      .strictObject({ reason: z.enum(['header', 'token']).optional(), ticket: z.enum(['header', 'token']).optional() })
+      .optional()
+      .describe('where the reason and the ticket came from: the X-Flaggate-* header, or a claim of the verified token; absent when neither was given'),
     decision: z.strictObject({
       allow: z.boolean(),
       reasons: z.array(text),

@@ -57,6 +57,7 @@ export function decisionEntry(f: DecisionFacts): NewEntry {
       approval_proof: null,
     },
     linked_artifacts: { pr: f.context.links.pr ?? null, build: f.context.links.build ?? null, ticket: f.context.ticket ?? null },
+    ...(f.context.sources ? { context_sources: { ...f.context.sources } } : {}),
     decision: {
       allow: decision?.allow ?? false,
       reasons: decision ? decision.reasons : [refused!.message],

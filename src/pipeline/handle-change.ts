@@ -11,7 +11,7 @@ import type { Actor } from '../identify/index.js';
 import { readChangeContext, withTokenContext, type ChangeContext } from '../intercept/index.js';
 import type { RawRequest } from '../intercept/index.js';
 import type { Logger } from '../log.js';
-import type { DecidedRequest, FlagChange, FlagRead } from '../platforms/index.js';
+import { flagLockKeys, withPreviousState, type DecidedRequest, type FlagChange, type FlagRead } from '../platforms/index.js';
 import type { Decision } from '../policy/index.js';
 import { denied } from './replies.js';
 import type { Reply, ResumedChange, ResumeResult, Stages } from './stages.js';
@@ -38,8 +38,8 @@ export async function handleChange(req: RawRequest, actor: Actor, decisionId: st
   }
   if (understood.kind === 'refused') return refuse(understood, actor, decisionId, s);
   if (!locks.has(s)) locks.set(s, createFlagLocks());
-  const key = `${understood.change.platform}\u0000${understood.change.flagKey}`;
-  return locks.get(s)!.run(key, async () => {
+  // A change over many flags holds every one of them, taken in one order.
+  return runLocked(locks.get(s)!, flagLockKeys(understood.change), async () => {
     const adapted = await decideWrite(req, understood, actor, decisionId, s);
     if (adapted.kind === 'held') return adapted.reply;
     if (adapted.kind === 'refused') return refuse(adapted, actor, decisionId, s);
@@ -53,6 +53,11 @@ export async function handleChange(req: RawRequest, actor: Actor, decisionId: st
     const recorded = await s.record.append(entry);
     return forwardDecided(s, recorded, forward, change, log);
   });
+}
+
+function runLocked<T>(flagLocks: FlagLocks, keys: readonly string[], work: () => Promise<T>): Promise<T> {
+  const [first, ...rest] = keys;
+  return first === undefined ? work() : flagLocks.run(first, () => runLocked(flagLocks, rest, work));
 }
 
 /** Refused before the policy could allow it: still a decision entry, so attempts are on record. */
@@ -85,7 +90,7 @@ async function decideWrite(req: RawRequest, w: Extract<Understood, { kind: 'writ
   let change = w.change;
   const { context, forward } = w;
   try {
-    change = { ...change, previousState: await s.platform.readState(change) };
+    change = withPreviousState(s.platform, change, await s.platform.readState(change));
     const decision = decide(s, actor, change, context);
     if (!s.approvals || !decision.holdForApprovals) return { kind: 'decided', change, context, forward, decision, decorate: (e) => e };
     const reviewed = await s.approvals.review({ req, actor, change, context, decision, decisionId });

@@ -4,6 +4,7 @@ export type {
   DecidedRequest,
   FlagChange,
   FlagRead,
+  FlagTarget,
   Forward,
   Platform,
   PlatformAdapter,
@@ -12,6 +13,7 @@ export type {
   PlatformSettings,
   SettledAs,
 } from './platform.js';
+export { flagLockKeys, withPreviousState } from './with-state.js';
 export { platformPlugin, platformPlugins } from './registry.js';
 export { namedPlatform } from './named.js';
 export { readUnleashState } from './unleash/read-state.js';

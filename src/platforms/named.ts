@@ -15,6 +15,7 @@ export function namedPlatform(platform: Platform, id: string): Platform {
     readState: (change) => platform.readState(inward(change)),
     settled: (change, current) => platform.settled(inward(change), current),
     forward: (request, change) => platform.forward(request, change && inward(change)),
+    ...(platform.reach ? { reach: (change: FlagChange, previousState: unknown) => platform.reach!(inward(change), previousState) } : {}),
   };
 }
 

@@ -22,12 +22,27 @@ export interface FlagChange {
    * delete, revive, type, dependencies…), else the names it writes to. Absent: as `environment` says.
    */
   environments?: string[];
+  /**
+   * A change over many flags (a bulk toggle, a batch archive, a segment or context field used by
+   * many strategies) lists every flag it alters, each with the environments it alters there; it is
+   * one decision, all or nothing. `environments` is then the union of theirs, and `flagKey` names
+   * the batch (the flags' keys joined by `,`, or `segment:<id>`, `context:<name>`).
+   */
+  flags?: FlagTarget[];
   /** Read from the platform before the change; `null` when the flag does not exist yet. */
   previousState?: unknown;
   /** What the request asks for, normalized. */
   newState?: unknown;
   /** The request as forwarded (DecidedRequest's method, target and body digest). */
   request: { method: string; path: string; bodySha256: string };
+}
+
+/** One flag a change over many flags alters, and where. */
+export interface FlagTarget {
+  flagKey: string;
+  project?: string;
+  /** As FlagChange.environments: `[]` none, `['*']` every one, else the names. */
+  environments: string[];
 }
 
 /** A read the adapter recognized; it passes through after a read check. */
@@ -82,6 +97,12 @@ export interface PlatformAdapter {
    * `readState` returns it)? `unknown` when the state cannot tell.
    */
   settled(change: FlagChange, current: unknown): SettledAs;
+  /**
+   * For changes whose reach lives on the platform (the strategies that use a segment or a context
+   * field): the flags and environments they alter, derived from the state `readState` returned
+   * (pure, so a held change can be checked against its request again). Undefined: as classified.
+   */
+  reach?(change: FlagChange, previousState: unknown): Pick<FlagChange, 'flags' | 'environments' | 'environment'> | undefined;
 }
 
 export type SettledAs = 'applied' | 'not_applied' | 'unknown';

@@ -127,17 +127,23 @@ function writeOf(
     body = read.value;
     forward = decidedRequest(method, target, read.contentType, req.body);
   }
-  const flagKey = flagKeyOf(route, params, body);
   const environments = environmentsOf(route, params, body);
+  const batch = route.flagKeyFrom === 'features' ? batchFlags(body) : undefined;
   const change: FlagChange = {
     platform: PLATFORM,
     action: route.action,
-    flagKey,
+    flagKey: batch ? batch.join(',') : flagKeyOf(route, params, body),
     environments,
     newState: withQuery(newStateOf(route, params, body), query),
     // Exactly the request that is forwarded: rebuilt path and query, the forwarded body's digest.
     request: { method, path: forward.target, bodySha256: forward.bodySha256 },
   };
+  if (batch) {
+    change.flags = batch.map((flagKey) => ({ flagKey, project: params.project!, environments }));
+    change.newState = { ...(change.newState as JsonObject), flags: batch };
+  }
+  // The reach of a segment or context field is read from Unleash before the decision (see reach.ts).
+  if (route.flagKeyFrom === 'segment' || route.flagKeyFrom === 'context') change.flags = [];
   // The one environment named, '*' for several or all, none when the change alters none.
   if (environments.length > 0) change.environment = environments.length === 1 ? environments[0]! : ALL_ENVIRONMENTS;
   if (params.project !== undefined) change.project = params.project;
@@ -145,8 +151,10 @@ function writeOf(
 }
 
 function flagKeyOf(route: WriteRoute, params: Record<string, string>, body: Body): string {
-  if (route.flagKeyFrom === 'body') return usableName(isObject(body) ? body.name : undefined, 'name');
-  if (route.flagKeyFrom === 'features') return onlyFlag(body);
+  const named = (): string => usableName(isObject(body) ? body.name : undefined, 'name');
+  if (route.flagKeyFrom === 'body') return named();
+  if (route.flagKeyFrom === 'segment') return `segment:${params.segment ?? named()}`;
+  if (route.flagKeyFrom === 'context') return `context:${params.contextField ?? named()}`;
   const key = params.feature;
   if (key === undefined) throw new TypeError(`route ${route.pattern} yields no flag key`);
   return key;
@@ -160,19 +168,16 @@ function usableName(value: unknown, field: string): string {
 }
 
 /**
- * A batch operation (bulk toggle, batch archive, revive, delete, stale) is decided, recorded and
- * applied per flag: the entry, the previous state read and the policy all speak of one flag. So a
- * batch is accepted when its `features` names exactly one; a longer batch is refused and can be
- * sent as one request per flag.
+ * A batch operation (bulk toggle, batch archive, revive, delete, stale) is one decision over every
+ * flag its `features` list names: all or nothing. Its flags, once each and sorted; the policy judges
+ * each (a critical flag among them holds the whole batch for approval).
  */
-function onlyFlag(body: Body): string {
+function batchFlags(body: Body): string[] {
   const features = isObject(body) ? body.features : undefined;
-  if (!Array.isArray(features) || features.length !== 1) {
-    throw new FlaggateError('ADAPT_BODY_MALFORMED', 'body.features must name exactly one flag: flaggate decides batch operations one flag at a time', {
-      details: { field: 'features' },
-    });
+  if (!Array.isArray(features) || features.length === 0) {
+    throw new FlaggateError('ADAPT_BODY_MALFORMED', 'body.features must name at least one flag', { details: { field: 'features' } });
   }
-  return usableName(features[0], 'features[0]');
+  return [...new Set(features.map((f: unknown, i) => usableName(f, `features[${i}]`)))].sort();
 }
 
 /**
@@ -196,6 +201,7 @@ function environmentsOf(route: WriteRoute, params: Record<string, string>, body:
       if (route.body === 'patch' && (body as PatchOperation[]).every((op) => op.path === '/description')) return [];
       return [ALL_ENVIRONMENTS];
     case 'none':
+    case 'reach':
       return [];
   }
 }
@@ -259,6 +265,13 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
       return { added: tagList(object, 'addedTags'), removed: tagList(object, 'removedTags') };
     case 'tag.delete':
       return { added: [], removed: [{ type: params.tagType, value: params.tagValue }] };
+    case 'segment.delete':
+    case 'context.delete':
+      return { deleted: true };
+    case 'context.update':
+      if (params.legalValue !== undefined) return { removedLegalValue: params.legalValue };
+      if (route.pattern.endsWith('/legal-values')) return { legalValue: object };
+      return { ...object, name: params.contextField };
     default:
       return patch ?? body;
   }

@@ -2,7 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 /** The Unleash adapter: its admin API writes as FlagChanges, and flag state read back from Unleash. */
 import type { FlagChange, PlatformAdapter, SettledAs } from '../platform.js';
 import { classifyUnleash, PLATFORM } from './classify.js';
-import { readUnleashState, type ReadStateOptions, type UnleashFlagState } from './read-state.js';
+import { reachOf } from './reach.js';
+import { readUnleashState, type BatchState, type ReadStateOptions, type UnleashFlagState } from './read-state.js';
 
 export { ALL_ENVIRONMENTS, classifyUnleash } from './classify.js';
 export { readUnleashState } from './read-state.js';
@@ -33,6 +34,7 @@ export function createUnleashAdapter(opts: UnleashAdapterOptions): PlatformAdapt
     classify: classifyUnleash,
     readState: (change) => readUnleashState(readOpts, change),
     settled: settledUnleash,
+    reach: reachOf,
   };
 }
 
@@ -42,6 +44,7 @@ export function createUnleashAdapter(opts: UnleashAdapterOptions): PlatformAdapt
  * state seen before the change (unchanged → not applied; changed → unknown, since others write too).
  */
 function settledUnleash(change: FlagChange, current: unknown): SettledAs {
+  if (change.flags !== undefined && isBatch(current)) return settledBatch(change, current);
   const now = current as UnleashFlagState;
   const before = change.previousState as UnleashFlagState | undefined;
   const env = change.environment && change.environment !== '*' ? change.environment : undefined;
@@ -57,4 +60,21 @@ function settledUnleash(change: FlagChange, current: unknown): SettledAs {
     default:
       return before && isDeepStrictEqual(now, before) ? 'not_applied' : 'unknown';
   }
+}
+
+function isBatch(state: unknown): state is BatchState {
+  return typeof state === 'object' && state !== null && 'flags' in state && !('strategies' in state);
+}
+
+/** A batch is applied when every flag shows it, not applied when none does; anything else is unknown. */
+function settledBatch(change: FlagChange, current: BatchState): SettledAs {
+  const before = isBatch(change.previousState) ? change.previousState.flags : {};
+  const each = (change.flags ?? []).map((f) => {
+    const now = current.flags[f.flagKey];
+    if (now === undefined) return 'unknown';
+    return settledUnleash({ ...change, flags: undefined, flagKey: f.flagKey, previousState: before[f.flagKey] }, now);
+  });
+  if (each.length > 0 && each.every((s) => s === 'applied')) return 'applied';
+  if (each.length > 0 && each.every((s) => s === 'not_applied')) return 'not_applied';
+  return 'unknown';
 }

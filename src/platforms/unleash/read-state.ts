@@ -8,6 +8,12 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
+import { REACH_ACTIONS, readReachState, type ReachState } from './reach.js';
+
+/** The state a batch starts from: each flag's, by key. */
+export interface BatchState {
+  flags: Record<string, UnleashFlagState>;
+}
 
 export interface UnleashStrategyState {
   id: string;
@@ -66,8 +72,24 @@ const SEARCH_MAX_PAGES = 20;
 const UNKNOWN_PATH = 'The path you were looking for';
 
 /** Reads the state `change` starts from; ADAPT_STATE_UNAVAILABLE (cause kept) when Unleash cannot say. */
-export async function readUnleashState(opts: ReadStateOptions, change: FlagChange): Promise<UnleashFlagState> {
+export async function readUnleashState(opts: ReadStateOptions, change: FlagChange): Promise<UnleashFlagState | BatchState | ReachState> {
   if (change.platform !== PLATFORM) throw new TypeError(`not an Unleash change: ${change.platform}`);
+  if (REACH_ACTIONS.test(change.action)) return readReachState(opts, change);
+  if (change.flags !== undefined) return readBatchState(opts, change);
+  return readFlagState(opts, change);
+}
+
+/** A batch starts from each of its flags' states, read one by one (the flags are locked meanwhile). */
+async function readBatchState(opts: ReadStateOptions, change: FlagChange): Promise<BatchState> {
+  const flags: Record<string, UnleashFlagState> = {};
+  for (const target of change.flags ?? []) {
+    const { flags: _all, ...one } = change;
+    flags[target.flagKey] = await readFlagState(opts, { ...one, flagKey: target.flagKey });
+  }
+  return { flags };
+}
+
+async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promise<UnleashFlagState> {
   if (ARCHIVE_ACTIONS.has(change.action)) return readArchived(opts, change.flagKey);
   if (TAG_ACTIONS.has(change.action)) return readTags(opts, change.flagKey);
   if (change.project === undefined) throw new TypeError(`${change.action} without a project`);
@@ -171,7 +193,7 @@ function archivedState(f: Record<string, unknown>): UnleashFlagState {
  * The parsed JSON at `path`, or undefined when Unleash says the flag is not there. A 404 that is not
  * Unleash's own "no such feature" (a wrong base URL, another server) is an error, not an absent flag.
  */
-async function getJson(opts: ReadStateOptions, path: string): Promise<unknown> {
+export async function getJson(opts: ReadStateOptions, path: string): Promise<unknown> {
   const url = opts.baseUrl.replace(/\/+$/, '') + path;
   let res: Response;
   try {

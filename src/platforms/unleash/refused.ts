@@ -17,12 +17,21 @@ export interface RefusedOperation {
   reason: string;
 }
 
-const MANY_FLAGS_CONTEXT = 'a context field change alters the targeting of every flag whose constraints use it; flaggate does not yet read that blast radius, so it cannot be decided per flag';
-const MANY_FLAGS_SEGMENT = 'a segment change alters the targeting of every strategy using the segment; flaggate does not yet read that blast radius, so it cannot be decided per flag';
 const STRATEGY_TYPES = 'strategy type definitions are instance administration; a change to one alters every flag using the type';
 const TAG_CATALOGUE = 'the tag catalogue is instance administration; deleting a tag or tag type untags every flag carrying it (tag one flag through /api/admin/features/{featureName}/tags)';
 const PROJECT_ENVIRONMENTS = 'adding or removing a project environment, or its default strategy, changes every flag of the project';
 const INSTANCE_ENVIRONMENTS = 'an environment switched off or reordered changes every flag in it';
+/**
+ * What an import does is decided by Unleash while it applies it: per flag, create or overwrite
+ * (type, description, impression data), then remove every strategy of the environment and add the
+ * payload's, rewrite variants, tags and dependencies, and create any context field or tag type it
+ * names instance-wide. Which flags exist, which strategies go, and which fields are new are only
+ * known mid-import, so no decision taken before it can say faithfully what it will apply.
+ */
+const IMPORT =
+  'an import overwrites each named flag, replaces every strategy of its environment and creates context fields and tag types instance-wide, ' +
+  'as Unleash decides while applying it; flaggate cannot decide faithfully beforehand what it will change. Apply the flags through the feature, strategy and environment routes';
+
 const NOT_FLAGS = 'not a flag change: flaggate governs flags only, and its admin token must not administer anything else for its callers';
 
 const refusals: Array<[RefusedOperation['method'], string, string, boolean, string]> = [
@@ -33,22 +42,9 @@ const refusals: Array<[RefusedOperation['method'], string, string, boolean, stri
   ['DELETE', '/api/admin/strategies/{name}', 'removeStrategy', true, STRATEGY_TYPES],
   ['POST', '/api/admin/strategies/{strategyName}/deprecate', 'deprecateStrategy', true, STRATEGY_TYPES],
   ['POST', '/api/admin/strategies/{strategyName}/reactivate', 'reactivateStrategy', true, STRATEGY_TYPES],
-  ['POST', '/api/admin/context', 'createContextField', true, MANY_FLAGS_CONTEXT],
-  ['PUT', '/api/admin/context/{contextField}', 'updateContextField', true, MANY_FLAGS_CONTEXT],
-  ['DELETE', '/api/admin/context/{contextField}', 'deleteContextField', true, MANY_FLAGS_CONTEXT],
-  ['POST', '/api/admin/context/{contextField}/legal-values', 'updateContextFieldLegalValue', true, MANY_FLAGS_CONTEXT],
-  ['DELETE', '/api/admin/context/{contextField}/legal-values/{legalValue}', 'deleteContextFieldLegalValue', true, MANY_FLAGS_CONTEXT],
-  ['POST', '/api/admin/projects/{projectId}/context', 'createContextFieldForProject', true, MANY_FLAGS_CONTEXT],
-  ['PUT', '/api/admin/projects/{projectId}/context/{contextField}', 'updateContextFieldForProject', true, MANY_FLAGS_CONTEXT],
-  ['DELETE', '/api/admin/projects/{projectId}/context/{contextField}', 'deleteContextFieldForProject', true, MANY_FLAGS_CONTEXT],
-  ['POST', '/api/admin/projects/{projectId}/context/{contextField}/legal-values', 'updateContextFieldLegalValueForProject', true, MANY_FLAGS_CONTEXT],
-  ['DELETE', '/api/admin/projects/{projectId}/context/{contextField}/legal-values/{legalValue}', 'deleteContextFieldLegalValueForProject', true, MANY_FLAGS_CONTEXT],
-  ['POST', '/api/admin/segments', 'createSegment', true, MANY_FLAGS_SEGMENT],
-  ['PUT', '/api/admin/segments/{id}', 'updateSegment', true, MANY_FLAGS_SEGMENT],
-  ['DELETE', '/api/admin/segments/{id}', 'removeSegment', true, MANY_FLAGS_SEGMENT],
   ['POST', '/api/admin/segments/strategies', 'updateFeatureStrategySegments', true,
     'names a strategy id without its flag or environment; set a strategy\'s segments through PUT/PATCH …/environments/{environment}/strategies/{strategyId}'],
-  ['POST', '/api/admin/features-batch/import', 'importToggles', true, 'an import creates and changes many flags at once; flaggate decides one flag per change and does not yet split an import'],
+  ['POST', '/api/admin/features-batch/import', 'importToggles', true, IMPORT],
   ['POST', '/api/admin/tags', 'createTag', true, TAG_CATALOGUE],
   ['DELETE', '/api/admin/tags/{type}/{value}', 'deleteTag', true, TAG_CATALOGUE],
   ['POST', '/api/admin/tag-types', 'createTagType', true, TAG_CATALOGUE],

@@ -15,9 +15,10 @@ export type BodyKind = 'object' | 'patch' | 'array' | 'none';
 /**
  * Which environments a change can alter: `none` (a new flag, disabled everywhere; descriptive
  * metadata), `all` (what every environment evaluates: archive, type, dependencies…), `named` (the
- * `:environment` of the path), or `body` (the `environments` list of the body).
+ * `:environment` of the path), `body` (the `environments` list of the body), or `reach` (every
+ * flag and environment whose strategies use the segment or context field, read from Unleash).
  */
-export type EnvironmentScope = 'none' | 'all' | 'named' | 'body';
+export type EnvironmentScope = 'none' | 'all' | 'named' | 'body' | 'reach';
 
 export interface WriteRoute {
   method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -27,9 +28,10 @@ export interface WriteRoute {
   body: BodyKind;
   /**
    * `path`: the `:feature` parameter; `body`: the JSON body's `name`; `features`: the body's
-   * `features` list, which must name exactly one flag (see ONE_FLAG_ONLY in classify.ts).
+   * `features` list, every flag a batch alters; `segment`/`context`: the segment or context field
+   * (`segment:<id>`, `context:<name>`), whose reach is read from Unleash.
    */
-  flagKeyFrom: 'path' | 'body' | 'features';
+  flagKeyFrom: 'path' | 'body' | 'features' | 'segment' | 'context';
   scope: EnvironmentScope;
   /** Query parameters Unleash's controller reads for this route; any other is refused. */
   query?: readonly string[];
@@ -82,14 +84,36 @@ export const writeRoutes: readonly WriteRoute[] = [
   { method: 'POST', pattern: `${TAGS}`, action: 'tag.add', body: 'object', flagKeyFrom: 'path', scope: 'none' },
   { method: 'PUT', pattern: `${TAGS}`, action: 'tag.update', body: 'object', flagKeyFrom: 'path', scope: 'none' },
   { method: 'DELETE', pattern: `${TAGS}/:tagType/:tagValue`, action: 'tag.delete', body: 'none', flagKeyFrom: 'path', scope: 'none' },
-  // Batch operations, accepted when they name exactly one flag: then they are that flag's change.
+  // Batch operations: one decision over every flag their `features` list names.
   { method: 'POST', pattern: '/api/admin/projects/:project/stale', action: 'flag.stale', body: 'object', flagKeyFrom: 'features', scope: 'none' },
   { method: 'POST', pattern: `${BULK}/on`, action: 'flag.enable', body: 'object', flagKeyFrom: 'features', scope: 'named' },
   { method: 'POST', pattern: `${BULK}/off`, action: 'flag.disable', body: 'object', flagKeyFrom: 'features', scope: 'named' },
   { method: 'POST', pattern: '/api/admin/projects/:project/archive', action: 'flag.archive', body: 'object', flagKeyFrom: 'features', scope: 'all' },
   { method: 'POST', pattern: '/api/admin/projects/:project/revive', action: 'flag.revive', body: 'object', flagKeyFrom: 'features', scope: 'all' },
   { method: 'POST', pattern: '/api/admin/projects/:project/delete', action: 'flag.delete', body: 'object', flagKeyFrom: 'features', scope: 'all' },
+  // A new segment is used by no strategy yet; a changed or removed one reaches every strategy using it.
+  { method: 'POST', pattern: '/api/admin/segments', action: 'segment.create', body: 'object', flagKeyFrom: 'segment', scope: 'none' },
+  { method: 'PUT', pattern: '/api/admin/segments/:segment', action: 'segment.update', body: 'object', flagKeyFrom: 'segment', scope: 'reach' },
+  { method: 'DELETE', pattern: '/api/admin/segments/:segment', action: 'segment.delete', body: 'none', flagKeyFrom: 'segment', scope: 'reach' },
+  ...contextRoutes('/api/admin/context'),
+  ...contextRoutes('/api/admin/projects/:project/context'),
 ];
+
+/**
+ * Context field writes, instance-wide or per project: each reaches every strategy whose constraints,
+ * or whose segments' constraints, name the field (a new field too: constraints may name it already).
+ */
+function contextRoutes(base: string): WriteRoute[] {
+  const field = `${base}/:contextField`;
+  const common = { flagKeyFrom: 'context', scope: 'reach' } as const;
+  return [
+    { method: 'POST', pattern: base, action: 'context.create', body: 'object', ...common },
+    { method: 'PUT', pattern: field, action: 'context.update', body: 'object', ...common },
+    { method: 'DELETE', pattern: field, action: 'context.delete', body: 'none', ...common },
+    { method: 'POST', pattern: `${field}/legal-values`, action: 'context.update', body: 'object', ...common },
+    { method: 'DELETE', pattern: `${field}/legal-values/:legalValue`, action: 'context.update', body: 'none', ...common },
+  ];
+}
 
 /**
  * The `validate*` operations (and export, playground): POST, but they change nothing. Forwarded as reads, with

@@ -139,17 +139,51 @@ const writeCases: WriteCase[] = [
     { name: 'DELETE features/:f/tags/:type/:value is tag.delete', method: 'DELETE', path: '/api/admin/features/checkout/tags/simple/x%20y',
       body: undefined, want: { action: 'tag.delete', project: undefined, newState: { added: [], removed: [{ type: 'simple', value: 'x y' }] } } },
     { name: 'a one-flag stale batch is flag.stale of that flag', method: 'POST', path: '/api/admin/projects/default/stale',
-      body: { features: ['checkout'], stale: true }, want: { action: 'flag.stale', flagKey: 'checkout', environments: [], newState: { stale: true } } },
+      body: { features: ['checkout'], stale: true }, want: { action: 'flag.stale', flagKey: 'checkout', environments: [], newState: { stale: true, flags: ['checkout'] } } },
     { name: 'a one-flag bulk enable is flag.enable of that flag', method: 'POST', path: '/api/admin/projects/default/bulk_features/environments/production/on',
-      body: { features: ['checkout'] }, want: { action: 'flag.enable', flagKey: 'checkout', environment: 'production', newState: { enabled: true } } },
+      body: { features: ['checkout'] }, want: { action: 'flag.enable', flagKey: 'checkout', environment: 'production', newState: { enabled: true, flags: ['checkout'] } } },
     { name: 'a one-flag bulk disable is flag.disable of that flag', method: 'POST', path: '/api/admin/projects/default/bulk_features/environments/production/off',
-      body: { features: ['checkout'] }, want: { action: 'flag.disable', flagKey: 'checkout', environment: 'production', newState: { enabled: false } } },
+      body: { features: ['checkout'] }, want: { action: 'flag.disable', flagKey: 'checkout', environment: 'production', newState: { enabled: false, flags: ['checkout'] } } },
     { name: 'a one-flag batch archive is flag.archive', method: 'POST', path: '/api/admin/projects/default/archive',
-      body: { features: ['checkout'] }, want: { action: 'flag.archive', flagKey: 'checkout', environment: '*', newState: { archived: true } } },
+      body: { features: ['checkout'] }, want: { action: 'flag.archive', flagKey: 'checkout', environment: '*', newState: { archived: true, flags: ['checkout'] } } },
     { name: 'a one-flag batch revive is flag.revive', method: 'POST', path: '/api/admin/projects/default/revive',
-      body: { features: ['checkout'] }, want: { action: 'flag.revive', flagKey: 'checkout', newState: { archived: false } } },
+      body: { features: ['checkout'] }, want: { action: 'flag.revive', flagKey: 'checkout', newState: { archived: false, flags: ['checkout'] } } },
     { name: 'a one-flag batch delete is flag.delete', method: 'POST', path: '/api/admin/projects/default/delete',
-      body: { features: ['checkout'] }, want: { action: 'flag.delete', flagKey: 'checkout', newState: { deleted: true } } },
+      body: { features: ['checkout'] }, want: { action: 'flag.delete', flagKey: 'checkout', newState: { deleted: true, flags: ['checkout'] } } },
+    { name: 'a bulk enable is one decision over every flag it names, once each, sorted', method: 'POST',
+      path: '/api/admin/projects/default/bulk_features/environments/production/on', body: { features: ['search', 'checkout', 'search'] },
+      want: { action: 'flag.enable', flagKey: 'checkout,search', environment: 'production', environments: ['production'],
+        flags: [{ flagKey: 'checkout', project: 'default', environments: ['production'] }, { flagKey: 'search', project: 'default', environments: ['production'] }],
+        newState: { enabled: true, flags: ['checkout', 'search'] } } },
+    { name: 'a batch archive alters every environment of every flag', method: 'POST', path: '/api/admin/projects/default/archive',
+      body: { features: ['b', 'a'] }, want: { action: 'flag.archive', flagKey: 'a,b', environment: '*',
+        flags: [{ flagKey: 'a', project: 'default', environments: ['*'] }, { flagKey: 'b', project: 'default', environments: ['*'] }] } },
+    { name: 'a new segment reaches no strategy', method: 'POST', path: '/api/admin/segments', body: { name: 'beta', constraints: [] },
+      want: { action: 'segment.create', flagKey: 'segment:beta', project: undefined, environments: [], flags: [], newState: { name: 'beta', constraints: [] } } },
+    { name: 'a segment update: its reach is read from Unleash', method: 'PUT', path: '/api/admin/segments/7', body: { name: 'beta', constraints: [] },
+      want: { action: 'segment.update', flagKey: 'segment:7', project: undefined, environments: [], flags: [], environment: undefined } },
+    { name: 'a segment delete', method: 'DELETE', path: '/api/admin/segments/7', body: undefined,
+      want: { action: 'segment.delete', flagKey: 'segment:7', project: undefined, newState: { deleted: true } } },
+    { name: 'a new context field', method: 'POST', path: '/api/admin/context', body: { name: 'region' },
+      want: { action: 'context.create', flagKey: 'context:region', project: undefined, flags: [] } },
+    { name: 'a context field update names the field from the path', method: 'PUT', path: '/api/admin/context/region', body: { name: 'other', stickiness: true },
+      want: { action: 'context.update', flagKey: 'context:region', project: undefined, newState: { name: 'region', stickiness: true } } },
+    { name: 'a context field delete', method: 'DELETE', path: '/api/admin/context/region', body: undefined,
+      want: { action: 'context.delete', flagKey: 'context:region', project: undefined } },
+    { name: 'a legal value added', method: 'POST', path: '/api/admin/context/region/legal-values', body: { value: 'eu' },
+      want: { action: 'context.update', flagKey: 'context:region', project: undefined, newState: { legalValue: { value: 'eu' } } } },
+    { name: 'a legal value removed', method: 'DELETE', path: '/api/admin/context/region/legal-values/eu', body: undefined,
+      want: { action: 'context.update', flagKey: 'context:region', project: undefined, newState: { removedLegalValue: 'eu' } } },
+    { name: 'a project context field', method: 'POST', path: '/api/admin/projects/default/context', body: { name: 'tenant' },
+      want: { action: 'context.create', flagKey: 'context:tenant' } },
+    { name: 'a project context field update', method: 'PUT', path: '/api/admin/projects/default/context/tenant', body: { description: 'x' },
+      want: { action: 'context.update', flagKey: 'context:tenant' } },
+    { name: 'a project context field delete', method: 'DELETE', path: '/api/admin/projects/default/context/tenant', body: undefined,
+      want: { action: 'context.delete', flagKey: 'context:tenant' } },
+    { name: 'a project legal value added', method: 'POST', path: '/api/admin/projects/default/context/tenant/legal-values', body: { value: 'a' },
+      want: { action: 'context.update', flagKey: 'context:tenant' } },
+    { name: 'a project legal value removed', method: 'DELETE', path: '/api/admin/projects/default/context/tenant/legal-values/a', body: undefined,
+      want: { action: 'context.update', flagKey: 'context:tenant', newState: { removedLegalValue: 'a' } } },
 ];
 
 describe('classifyUnleash', () => {
@@ -191,7 +225,7 @@ describe('classifyUnleash', () => {
   });
 
   it.each([
-    { name: 'a context field', method: 'POST', path: '/api/admin/context', body: { name: 'region' } },
+    { name: 'segments set by strategy id', method: 'POST', path: '/api/admin/segments/strategies', body: { strategyId: 'x', segmentIds: [1] } },
     { name: 'an import', method: 'POST', path: '/api/admin/features-batch/import', body: { project: 'default', environment: 'production', data: {} } },
     { name: 'an API token', method: 'POST', path: '/api/admin/api-tokens', body: { type: 'admin' } },
     { name: 'a PUT on the feature list', method: 'PUT', path: P, body: {} },
@@ -221,8 +255,8 @@ describe('classifyUnleash', () => {
   });
 
   it('says why an operation is refused by design', () => {
-    const got = classifyUnleash(request('PUT', '/api/admin/segments/4', { name: 's' }));
-    expect(got).toMatchObject({ kind: 'unrecognized', reason: expect.stringMatching(/^updateSegment is refused by design: .*segment/) });
+    const got = classifyUnleash(request('POST', '/api/admin/features-batch/import', { project: 'default', environment: 'production', data: {} }));
+    expect(got).toMatchObject({ kind: 'unrecognized', reason: expect.stringMatching(/^importToggles is refused by design: .*import/) });
   });
 
   it.each<{ name: string; body: unknown; headers: Record<string, string>; code: string; message?: RegExp }>([
@@ -257,8 +291,11 @@ describe('classifyUnleash', () => {
       body: { name: 'default', constraints: {} } },
     { name: 'the rollout is not a number', method: 'PUT', path: `${P}/checkout/environments/production/strategies/s-1`,
       body: { name: 'flexibleRollout', parameters: { rollout: 'half' } } },
-    { name: 'a bulk toggle names two flags', method: 'POST', path: '/api/admin/projects/default/bulk_features/environments/production/on',
-      body: { features: ['a', 'b'] } },
+    { name: 'a bulk toggle names a flag that is not text', method: 'POST', path: '/api/admin/projects/default/bulk_features/environments/production/on',
+      body: { features: ['a', 3] } },
+    { name: 'a batch names no list', method: 'POST', path: '/api/admin/projects/default/revive', body: { features: 'a' } },
+    { name: 'a new segment has no name', method: 'POST', path: '/api/admin/segments', body: { constraints: [] } },
+    { name: 'a new context field has no name', method: 'POST', path: '/api/admin/context', body: { description: 'x' } },
     { name: 'a batch archive names no flag', method: 'POST', path: '/api/admin/projects/default/archive', body: { features: [] } },
     { name: 'a batch delete names a flag with a slash', method: 'POST', path: '/api/admin/projects/default/delete', body: { features: ['a/b'] } },
     { name: 'a stale batch has no stale flag', method: 'POST', path: '/api/admin/projects/default/stale', body: { features: ['a'] } },

@@ -1,0 +1,17 @@
+import type { FlagChange, PlatformAdapter } from './platform.js';
+
+/**
+ * The change as decided: with the state it starts from and, for changes whose reach lives on the
+ * platform (a segment's or a context field's strategies), the flags and environments read there.
+ * Pure, so approvals can rebuild a held change from its request and recorded state and compare.
+ */
+export function withPreviousState(adapter: Pick<PlatformAdapter, 'reach'>, change: FlagChange, previousState: unknown): FlagChange {
+  const reach = adapter.reach?.(change, previousState);
+  return { ...change, ...reach, previousState };
+}
+
+/** The lock keys of a change: every flag it alters, in one order, so two batches cannot wait on each other. */
+export function flagLockKeys(change: FlagChange): string[] {
+  const keys = new Set([change.flagKey, ...(change.flags ?? []).map((f) => f.flagKey)]);
+  return [...keys].sort().map((k) => `${change.platform}\u0000${k}`);
+}
