@@ -1,7 +1,7 @@
 import { changeRoutes } from './approvals/index.js';
 import { reconcileInDoubt, type Checkpointer, type Ledger } from './audit/index.js';
 import { systemClock, type Clock } from './clock.js';
-import { buildApprovals, listen, openEvidence, readinessOf, recordRefusalSummaries, verifyLocal, type Evidence } from './compose/index.js';
+import { buildApprovals, listen, openEvidence, openPolicyDelivery, readinessOf, recordRefusalSummaries, verifyLocal, type Evidence } from './compose/index.js';
 import type { Config } from './config/index.js';
 import { createControlApp } from './control/index.js';
 import { createConsole } from './console/index.js';
@@ -13,8 +13,6 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, resumeHeld, type Stages } from './pipeline/index.js';
 import { platformPlugin, type Platform } from './platforms/index.js';
-import { createPolicyEngine, loadBundleTrust, watchPolicyBundle, withShadowPolicy } from './policy/index.js';
-import { asFlaggateError } from './errors.js';
 import { checkPostgresLogins } from './replicate/index.js';
 import { createDriftWatcher, driftProbeFor, driftRoutes, type DriftWatcher } from './drift/index.js';
 
@@ -26,7 +24,7 @@ export interface Flaggate {
   checkpointer: Checkpointer;
   /** The drift watcher, for platforms that have a probe. */
   drift: DriftWatcher | undefined;
-  /** Loads the policy bundle again now (SIGHUP); a bad bundle is refused and the running one stays. */
+  /** Looks for a new policy bundle now (SIGHUP: the file, or the bundle service); a bad bundle is refused and the running one stays. */
   reloadPolicy(): Promise<void>;
   close(): Promise<void>;
 }
@@ -41,7 +39,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   ensurePrivateDir(config.dataDir); // held request bodies, headers and keys live here
   const metrics = createMetrics({ defaultMetrics: true, environments: [...config.metrics.environments, config.platform.environment] });
   await checkPostgresLogins(config, logger); // a sidecar that could write another's chain does not start
-  const { policy, active, shadowed, policyWatch } = await openPolicy(config, metrics, logger);
+  const delivery = await openPolicyDelivery(config, { metrics, logger });
+  const { policy, active, shadowed } = delivery;
   const { identify } = createIdentify({ identity: config.identity, dataDir: config.dataDir, tokenBytes: config.limits.tokenBytes, clock });
   const platform = await openPlatform(config, logger);
   const evidence = await openEvidence(config, { clock, logger, metrics });
@@ -54,6 +53,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const contextClaims = { reasonClaim: config.identity.reasonClaim, ticketClaim: config.identity.ticketClaim };
   const stages: Stages = { clock, metrics, logger, identify, platform, policy, record, refusals, approvals, contextClaims };
   await settleCrashTail(evidence, platform, logger);
+  await delivery.start({ ledger: evidence.ledger, record }); // a swap is recorded before the bundle decides
   const drift = await startDrift(config, evidence, { clock, logger, metrics });
 
   const proxyApp = createProxyApp({
@@ -83,7 +83,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const stopAll = async () => {
     await drift?.close();
     await summaries.close();
-    policyWatch.close();
+    delivery.close();
     await evidence.close();
     await store.close();
   };
@@ -102,39 +102,12 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     metrics,
     checkpointer: evidence.checkpointer,
     drift,
-    reloadPolicy: policyWatch.reloadNow,
+    reloadPolicy: delivery.reloadNow,
     async close() {
       await Promise.all([servers.proxy.close(), servers.control.close()]);
       await stopAll();
     },
   };
-}
-
-/**
- * The policy engine: with pinned bundle keys only a bundle that verifies loads, now and on every
- * reload; a shadow bundle, when configured, decides beside the active one (only the active counts).
- */
-async function openPolicy(config: Readonly<Config>, metrics: Metrics, logger: Logger) {
-  const trust = await loadBundleTrust(config.policy, config.mode);
-  const active = await createPolicyEngine({ bundlePath: config.policy.bundle!, trust });
-  const shadowed = config.policy.shadow
-    ? withShadowPolicy(active, await createPolicyEngine({ bundlePath: config.policy.shadow, trust }), {
-        onDisagreement: (d) => metrics.policyShadowDisagreements.inc({ kind: d.kind }),
-      })
-    : undefined;
-  const policy = shadowed ?? active;
-  const policyWatch = watchPolicyBundle({
-    engine: policy,
-    bundlePath: config.policy.bundle!,
-    ...(config.policy.watchIntervalMs ? { intervalMs: config.policy.watchIntervalMs } : {}),
-    onReload: (r) => {
-      metrics.policyReloads.inc({ result: r.ok ? 'loaded' : 'refused' });
-      if (!r.ok) metrics.policyBundleRefusals.inc({ code: asFlaggateError(r.error).code });
-      if (r.ok) logger.info('policy bundle reloaded', { revision: r.revision, sha256: r.sha256 });
-      else logger.error('policy bundle refused; the running policy stays', { error: String(r.error) });
-    },
-  });
-  return { policy, active, shadowed, policyWatch };
 }
 
 async function openPlatform(config: Readonly<Config>, logger: Logger): Promise<Platform> {
