@@ -14,6 +14,8 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, handleRequest, resumeHeld, type Stages } from './pipeline/index.js';
 import { platformPlugin, type Platform } from './platforms/index.js';
 import { checkPostgresLogins } from './replicate/index.js';
+import { BUNDLE_ARCHIVE_DIR } from './policy/index.js';
+import { join } from 'node:path';
 import { createDriftWatcher, driftProbeFor, driftRoutes, type DriftWatcher } from './drift/index.js';
 
 export interface Flaggate {
@@ -176,7 +178,7 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock)
     head: ledger.head,
     keys: () => keyring.jwks(),
     exportTo: (dir: string, options: Omit<Parameters<typeof exportLedgerArchive>[0], 'ledger' | 'keyring' | 'timestamper' | 'clock' | 'out' | 'maxBytes'>) =>
-      exportLedgerArchive({ ledger, keyring, timestamper, clock, out: dir, maxBytes: config.audit.exportMaxBytes, ...options }),
+      exportLedgerArchive({ ledger, keyring, timestamper, clock, out: dir, maxBytes: config.audit.exportMaxBytes, bundleArchive: join(config.dataDir, BUNDLE_ARCHIVE_DIR), ...options }),
     checkpoints: (from?: number, to?: number) => ledger.checkpoints(from, to),
     verify: () => verifyLocal(evidence, config.verify),
   };
