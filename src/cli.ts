@@ -24,6 +24,7 @@ import { requestDrift, type DriftRequest } from './drift/index.js';
 import { createPolicyEngine, loadBundleTrust } from './policy/index.js';
 import { archiveBundleFiles, backtestDecisions, formatBacktest, loadReplayBundles, readExportForReplay, readLedgerEntries, replayDecisions } from './backtest/index.js';
 import { BUNDLE_ARCHIVE_DIR, readPolicyBundle } from './policy/index.js';
+import { addAuthoringCommands } from './authoring/index.js';
 
 const program = new Command()
   .name('flaggate')
@@ -194,6 +195,8 @@ policyCommand
       process.exitCode = 1;
     }
   });
+
+addAuthoringCommands(policyCommand);
 
 policyCommand
   .command('backtest')
