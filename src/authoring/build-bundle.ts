@@ -48,11 +48,14 @@ function filesUnder(dir: string): string[] {
 /** Merges `value` into `into` at `path`; two folders giving the same key a different non-object value is an error, not a silent winner. */
 function mergeAt(into: Json, path: string[], value: Json, where: string): void {
   let node = into;
-  for (const key of path) node = (node[key] ??= {}) as Json;
+  path.forEach((key, i) => {
+    if (node[key] !== undefined && !isObject(node[key])) throw buildFailed(`data key ${path.slice(0, i + 1).join('.')} is set twice (${where})`);
+    node = (node[key] ??= {}) as Json;
+  });
   for (const [key, v] of Object.entries(value)) {
     const have = node[key];
     if (have === undefined) node[key] = v;
-    else if (isObject(have) && isObject(v)) mergeAt(node, [key], v, `${where}.${key}`);
+    else if (isObject(have) && isObject(v)) mergeAt(into, [...path, key], v, where);
     else if (JSON.stringify(have) !== JSON.stringify(v)) throw buildFailed(`data key ${[...path, key].join('.')} is set twice (${where})`);
   }
 }
