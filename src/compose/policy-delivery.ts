@@ -66,7 +66,11 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
   return {
     policy, active, shadowed,
     async start(where) {
-      await recordInForce(where, { archiveDir, bytes: first.bytes, loaded: { revision: active.revision, signer: active.signer }, delivered });
+      // A ledger that cannot take the entry now (refusing service until restored) still starts; the
+      // meta is left as it was, so the next start records the swap.
+      await recordInForce(where, { archiveDir, bytes: first.bytes, loaded: { revision: active.revision, signer: active.signer }, delivered }).catch((err: unknown) =>
+        deps.logger.error('the policy bundle in force could not be recorded as activated', { sha256: active.revision.sha256, error: String(err) }),
+      );
       if (delivered.kind === 'service') writeLastGood(archiveDir, { sha256: active.revision.sha256, revision: active.revision.revision, url: delivered.url, etag: delivered.etag });
       watcher = service
         ? asWatcher(pollBundleService({

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -193,7 +193,19 @@ describe('a bundle file swapped in', () => {
         request: { method: 'FILE', path, body_sha256: sha256(bundles.r2) },
       });
     } finally {
-      await app.stop();
+      await app.close();
+    }
+
+    // Swapped back while stopped: the next start records it.
+    writeFileSync(path, bundles.r1);
+    const restarted = await startTestFlaggate({ dataDir: app.dataDir, 'policy.bundle': path, 'policy.verificationKey': publicFile, 'policy.watchIntervalMs': 3_600_000 });
+    try {
+      const activated = restarted.ledger.entriesAfter(0, 100).filter((e) => e.entry_type === 'policy.activated');
+      expect(activated.map((e) => (e.new_state as { revision: string }).revision)).toEqual(['svc-2', 'svc-1']);
+      expect(activated[1]).toMatchObject({ previous_state: { revision: 'svc-2', sha256: sha256(bundles.r2) } });
+    } finally {
+      await restarted.stop();
+      rmSync(app.dataDir, { recursive: true, force: true });
     }
   }, 60_000);
 });
