@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntryBody } from '../../src/audit/index.js';
 import { readLedgerEntries } from '../../src/backtest/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import { pollDelayMs } from '../../src/policy/index.js';
+import { fetchBundle, pollDelayMs } from '../../src/policy/index.js';
 import { changeFlag, startSidecarProcess, type SidecarProcess } from '../replicate/sidecar-process.js';
 import { startTestFlaggate } from '../support/flaggate.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -223,5 +223,31 @@ describe('policy.service configuration', () => {
     const c = loadConfig({ env: { FLAGGATE_POLICY_SERVICE_URL: 'http://127.0.0.1:1/b', FLAGGATE_POLICY_SERVICE_TOKEN: 't0ken' } });
     expect(c.policy.service).toMatchObject({ credentials: { bearer: { token: 't0ken', scheme: 'Bearer' } }, minDelaySeconds: 60, maxDelaySeconds: 120 });
     expect([pollDelayMs(c.policy.service!, () => 0), pollDelayMs(c.policy.service!, () => 1)]).toEqual([60_000, 120_000]);
+  });
+});
+
+describe('fetchBundle', () => {
+  it('sends the bearer credentials and If-None-Match, reads 304 as not modified, and refuses other answers with POLICY_BUNDLE_UNAVAILABLE', async () => {
+    const seen: Array<{ auth: string | undefined; inm: string | undefined }> = [];
+    const srv = createServer((req, res) => {
+      seen.push({ auth: req.headers.authorization, inm: req.headers['if-none-match'] });
+      if (req.headers.authorization !== 'Bearer s3cret') return void res.writeHead(401).end();
+      if (req.headers['if-none-match'] === '"v1"') return void res.writeHead(304, { etag: '"v1"' }).end();
+      res.writeHead(200, { etag: '"v1"' }).end(bundles.r1);
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/b.tar.gz`;
+    const options = { url, minDelaySeconds: 1, maxDelaySeconds: 1, timeoutSeconds: 5 };
+    try {
+      const got = await fetchBundle({ ...options, credentials: { bearer: { token: 's3cret', scheme: 'Bearer' } } }, undefined);
+      expect(got).toMatchObject({ etag: '"v1"', url });
+      expect(sha256((got as { bytes: Buffer }).bytes)).toBe(sha256(bundles.r1));
+      expect(await fetchBundle({ ...options, credentials: { bearer: { token: 's3cret', scheme: 'Bearer' } } }, '"v1"')).toBe('not-modified');
+      expect(seen.slice(0, 2)).toEqual([{ auth: 'Bearer s3cret', inm: undefined }, { auth: 'Bearer s3cret', inm: '"v1"' }]);
+      await expect(fetchBundle(options, undefined)).rejects.toMatchObject({ code: 'POLICY_BUNDLE_UNAVAILABLE', message: expect.stringContaining('answered 401') });
+    } finally {
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    }
+    await expect(fetchBundle(options, undefined)).rejects.toMatchObject({ code: 'POLICY_BUNDLE_UNAVAILABLE', message: expect.stringContaining('no answer') });
   });
 });
