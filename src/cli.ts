@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { JSONWebKeySet } from 'jose';
 import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS, openKeyring, verifyExport } from './audit/index.js';
@@ -21,9 +21,10 @@ import { rotateKeys, type KeyKind } from './rotate-keys.js';
 import { backupLedger } from './backup-ledger.js';
 import { restoreFromPostgres } from './restore-ledger.js';
 import { requestDrift, type DriftRequest } from './drift/index.js';
-import { createPolicyEngine, loadBundleTrust, type PolicyEngine } from './policy/index.js';
-import { backtestDecisions, formatBacktest, readLedgerEntries, replayDecisions } from './backtest/index.js';
-import { readPolicyBundle } from './policy/index.js';
+import { createPolicyEngine, loadBundleTrust } from './policy/index.js';
+import { archiveBundleFiles, backtestDecisions, formatBacktest, loadReplayBundles, readExportForReplay, readLedgerEntries, replayDecisions } from './backtest/index.js';
+import { BUNDLE_ARCHIVE_DIR, readPolicyBundle } from './policy/index.js';
+import { addAuthoringCommands } from './authoring/index.js';
 
 const program = new Command()
   .name('flaggate')
@@ -195,6 +196,8 @@ policyCommand
     }
   });
 
+addAuthoringCommands(policyCommand);
+
 policyCommand
   .command('backtest')
   .description('run the recorded decisions of a period through a candidate bundle and show what would change; exit 0 either way')
@@ -218,19 +221,23 @@ policyCommand
 
 program
   .command('replay')
-  .description('re-evaluate recorded decisions with the bundles that made them; exit 1 naming each seq that disagrees')
-  .requiredOption('--db <path>', 'the ledger file')
-  .requiredOption('--bundle <file...>', 'the bundles that were active (each matched to entries by its sha256)')
+  .description('re-evaluate recorded decisions with the bundles that made them (from the bundle archive); exit 1 naming each seq that disagrees')
+  .option('--db <path>', 'the ledger file (its bundle archive: policy-bundles/ beside it)')
+  .option('--export <dir>', 'an export package, offline: its entries and the bundles it carries')
+  .option('--archive <dir>', 'the bundle archive to use with --db (default: policy-bundles/ beside the ledger file)')
+  .option('--bundle <file...>', 'more bundles (each matched to entries by its sha256)')
   .option('--from <seq>', 'first seq', positiveInt)
   .option('--to <seq>', 'last seq', positiveInt)
   .option('--json', 'print the report as JSON')
-  .action(async (opts: { db: string; bundle: string[]; from?: number; to?: number; json?: boolean }) => {
-    const bundles = new Map<string, PolicyEngine>();
-    for (const file of opts.bundle) {
-      const engine = await createPolicyEngine({ bundlePath: resolve(file) });
-      bundles.set(engine.revision.sha256, engine);
-    }
-    const report = replayDecisions(readLedgerEntries(resolve(opts.db)), bundles, {
+  .action(async (opts: { db?: string; export?: string; archive?: string; bundle?: string[]; from?: number; to?: number; json?: boolean }) => {
+    if (!opts.db === !opts.export) program.error('give one of --db or --export');
+    const source = opts.export
+      ? readExportForReplay(resolve(opts.export))
+      : { entries: readLedgerEntries(resolve(opts.db!)), bundleFiles: archiveBundleFiles(resolve(opts.archive ?? join(dirname(resolve(opts.db!)), BUNDLE_ARCHIVE_DIR))) };
+    const given = (opts.bundle ?? []).map((f): [undefined, string] => [undefined, resolve(f)]);
+    const { engines, altered } = await loadReplayBundles([...source.bundleFiles, ...given]);
+    const report = replayDecisions(source.entries, engines, {
+      altered,
       ...(opts.from !== undefined ? { fromSeq: opts.from } : {}),
       ...(opts.to !== undefined ? { toSeq: opts.to } : {}),
     });

@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'POLICY_BUNDLE_DIGEST_MISMATCH'
   | 'POLICY_BUNDLE_FILE_UNSIGNED'
   | 'POLICY_BUNDLE_FILE_MISSING'
+  | 'POLICY_BUNDLE_UNAVAILABLE'
   | 'AUDIT_WRITE_FAILED'
   | 'AUDIT_DISK_FULL'
   | 'AUDIT_ENTRY_UNRECORDABLE'
@@ -122,6 +123,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   POLICY_BUNDLE_FILE_UNSIGNED: 500,
   /** A file the signature lists is absent (removed after signing). */
   POLICY_BUNDLE_FILE_MISSING: 500,
+  /** The bundle service gave no bundle (no answer, an answer other than 200 or 304) and no last-good bundle was kept to start with. */
+  POLICY_BUNDLE_UNAVAILABLE: 503,
   AUDIT_WRITE_FAILED: 503,
   /**
    * 503 with Retry-After rather than 507: the condition is the sidecar's and passes once space

@@ -1,7 +1,9 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isoUtc, systemClock, type Clock } from './clock.js';
 import { archiveExportInWorker, openKeyring, openLedger, openLedgerReader, sealExport, signCheckpoint, writeExportInWorker, type ExportFilters, type ExportManifest, type Keyring, type Ledger } from './audit/index.js';
+import { FlaggateError } from './errors.js';
+import { BUNDLE_ARCHIVE_DIR, readArchivedBundle } from './policy/index.js';
 import type { Timestamper } from './timestamp/index.js';
 
 /** What to export: a period (ISO, `to` exclusive), filters, and the package size cap. */
@@ -14,6 +16,8 @@ export interface ExportRequest {
   maxBytes: number;
   /** Aborted when the client goes away: the worker stops; the caller removes `out`. */
   signal?: AbortSignal;
+  /** The policy bundle archive whose bundles the package carries (default: `policy-bundles` beside the ledger file). */
+  bundleArchive?: string;
 }
 
 /**
@@ -25,7 +29,7 @@ export async function exportLedger(o: ExportRequest & { ledger: Ledger; keyring:
   await o.timestamper.coverHead().catch(() => undefined); // an outage shows in the package as uncovered
   await sealHead(o.ledger, o.keyring, o.clock);
   const trust = o.timestamper.trust;
-  return await writePackage(o, {
+  return await writePackage({ ...o, bundleArchive: o.bundleArchive ?? join(dirname(o.ledger.path), BUNDLE_ARCHIVE_DIR) }, {
     db: o.ledger.path,
     chainId: o.ledger.chainId,
     keyring: o.keyring,
@@ -64,7 +68,7 @@ async function exportFile(o: ExportRequest & { db: string }): Promise<ExportMani
   const keyring = await openKeyring(join(dataDir, 'audit-keys'), systemClock);
   const chainId = await sealLedgerFile(o.db, keyring);
   const read = (name: string) => (existsSync(join(dataDir, 'tsa', name)) ? readFileSync(join(dataDir, 'tsa', name), 'utf8') : '');
-  return await writePackage(o, {
+  return await writePackage({ ...o, bundleArchive: o.bundleArchive ?? join(dataDir, BUNDLE_ARCHIVE_DIR) }, {
     db: o.db,
     chainId,
     keyring,
@@ -91,7 +95,29 @@ async function writePackage(
     },
     o.signal,
   );
+  if (o.bundleArchive) addPolicyBundles(o.out, body, o.bundleArchive, o.maxBytes);
   return await sealExport(o.out, body, { chainId: s.chainId, createdAt: s.createdAt, keyring: s.keyring });
+}
+
+/**
+ * Copies each archived bundle that `policy-revisions.json` names into `policy-bundles/<sha256>.tar.gz`
+ * and lists it in the manifest, so `flaggate replay --export` re-evaluates decisions offline with the
+ * exact bytes that made them. A bundle the archive lacks (or holds altered) is left out: replay
+ * names the entries it decided. Bundles count against the package's size cap.
+ */
+function addPolicyBundles(out: string, body: Awaited<ReturnType<typeof writeExportInWorker>>, archive: string, maxBytes: number): void {
+  const revisions = JSON.parse(readFileSync(join(out, 'policy-revisions.json'), 'utf8')) as Array<{ sha256: string | null }>;
+  let total = 0;
+  for (const { sha256 } of revisions) {
+    if (sha256 === null) continue;
+    const bytes = readArchivedBundle(archive, sha256);
+    if (!bytes) continue;
+    total += bytes.length;
+    if (total > maxBytes) throw new FlaggateError('AUDIT_EXPORT_TOO_LARGE', `the policy bundles pass the export size cap of ${maxBytes} bytes`);
+    mkdirSync(join(out, BUNDLE_ARCHIVE_DIR), { recursive: true });
+    writeFileSync(join(out, BUNDLE_ARCHIVE_DIR, `${sha256}.tar.gz`), bytes);
+    body.files[`${BUNDLE_ARCHIVE_DIR}/${sha256}.tar.gz`] = sha256;
+  }
 }
 
 /** Signs a checkpoint over the file's head when none seals it yet; returns the file's chain id. */

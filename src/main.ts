@@ -6,6 +6,7 @@ import {
   listen,
   openEvidence,
   openPlatforms,
+  openPolicyDelivery,
   planProxies,
   readinessOf,
   startDrift,
@@ -26,8 +27,8 @@ import { createProxyApp, createRefusalLimiter } from './intercept/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, resumeHeld, type Resume, type Stages } from './pipeline/index.js';
-import { createPolicyEngine, loadBundleTrust, watchPolicyBundle, withShadowPolicy } from './policy/index.js';
-import { asFlaggateError } from './errors.js';
+import { BUNDLE_ARCHIVE_DIR } from './policy/index.js';
+import { join } from 'node:path';
 import { checkPostgresLogins } from './replicate/index.js';
 import { driftRoutes, type DriftWatcher } from './drift/index.js';
 
@@ -42,7 +43,7 @@ export interface Flaggate {
   checkpointer: Checkpointer;
   /** The drift watchers of the platforms that have a probe, as one. */
   drift: DriftWatcher | undefined;
-  /** Loads the policy bundle again now (SIGHUP); a bad bundle is refused and the running one stays. */
+  /** Looks for a new policy bundle now (SIGHUP: the file, or the bundle service); a bad bundle is refused and the running one stays. */
   reloadPolicy(): Promise<void>;
   close(): Promise<void>;
 }
@@ -57,7 +58,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   ensurePrivateDir(config.dataDir); // held request bodies, headers and keys live here
   const metrics = createMetrics({ defaultMetrics: true, environments: [...config.metrics.environments, ...config.platforms.map((p) => p.environment)] });
   await checkPostgresLogins(config, logger); // a sidecar that could write another's chain does not start
-  const { policy, active, shadowed, policyWatch } = await openPolicy(config, metrics, logger);
+  const delivery = await openPolicyDelivery(config, { metrics, logger });
+  const { policy, active, shadowed } = delivery;
   const { identify } = createIdentify({ identity: config.identity, dataDir: config.dataDir, tokenBytes: config.limits.tokenBytes, clock });
   const platforms = await openPlatforms(config, logger);
   const evidence = await openEvidence(config, { clock, logger, metrics });
@@ -73,6 +75,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   // One set of stages per platform, shared by its proxy port or prefix and by its approved changes.
   const stages = new Map(platforms.list.map((p): [string, Stages] => [p.route.id, { ...base, platform: p.platform }]));
   await settleCrashTail(evidence, platforms, logger);
+  await delivery.start({ ledger: evidence.ledger, record }); // a swap is recorded before the bundle decides
   const drift = await startDrift(config, evidence, { clock, logger, metrics });
   const proxies = planProxies(config, platforms, { base, of: (id) => stages.get(id)! }).map((plan) => ({ ...plan, app: proxyApp(plan, config, upstreamGuard, metrics) }));
   const controlApp = createControlApp({
@@ -92,7 +95,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const stopAll = async () => {
     await drift?.close();
     await summaries.close();
-    policyWatch.close();
+    delivery.close();
     await evidence.close();
     await store.close();
   };
@@ -113,39 +116,12 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     metrics,
     checkpointer: evidence.checkpointer,
     drift,
-    reloadPolicy: policyWatch.reloadNow,
+    reloadPolicy: delivery.reloadNow,
     async close() {
       await Promise.all([...servers.proxies.map((p) => p.close()), servers.control.close()]);
       await stopAll();
     },
   };
-}
-
-/**
- * The policy engine: with pinned bundle keys only a bundle that verifies loads, now and on every
- * reload; a shadow bundle, when configured, decides beside the active one (only the active counts).
- */
-async function openPolicy(config: Readonly<Config>, metrics: Metrics, logger: Logger) {
-  const trust = await loadBundleTrust(config.policy, config.mode);
-  const active = await createPolicyEngine({ bundlePath: config.policy.bundle!, trust });
-  const shadowed = config.policy.shadow
-    ? withShadowPolicy(active, await createPolicyEngine({ bundlePath: config.policy.shadow, trust }), {
-        onDisagreement: (d) => metrics.policyShadowDisagreements.inc({ kind: d.kind }),
-      })
-    : undefined;
-  const policy = shadowed ?? active;
-  const policyWatch = watchPolicyBundle({
-    engine: policy,
-    bundlePath: config.policy.bundle!,
-    ...(config.policy.watchIntervalMs ? { intervalMs: config.policy.watchIntervalMs } : {}),
-    onReload: (r) => {
-      metrics.policyReloads.inc({ result: r.ok ? 'loaded' : 'refused' });
-      if (!r.ok) metrics.policyBundleRefusals.inc({ code: asFlaggateError(r.error).code });
-      if (r.ok) logger.info('policy bundle reloaded', { revision: r.revision, sha256: r.sha256 });
-      else logger.error('policy bundle refused; the running policy stays', { error: String(r.error) });
-    },
-  });
-  return { policy, active, shadowed, policyWatch };
 }
 
 /** One proxy port's app: every request through the pipeline, unless the upstream copy says the ledger may not serve. */
@@ -202,7 +178,7 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock)
     head: ledger.head,
     keys: () => keyring.jwks(),
     exportTo: (dir: string, options: Omit<Parameters<typeof exportLedgerArchive>[0], 'ledger' | 'keyring' | 'timestamper' | 'clock' | 'out' | 'maxBytes'>) =>
-      exportLedgerArchive({ ledger, keyring, timestamper, clock, out: dir, maxBytes: config.audit.exportMaxBytes, ...options }),
+      exportLedgerArchive({ ledger, keyring, timestamper, clock, out: dir, maxBytes: config.audit.exportMaxBytes, bundleArchive: join(config.dataDir, BUNDLE_ARCHIVE_DIR), ...options }),
     checkpoints: (from?: number, to?: number) => ledger.checkpoints(from, to),
     verify: () => verifyLocal(evidence, config.verify),
   };

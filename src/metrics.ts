@@ -159,7 +159,7 @@ function policyMetrics(registry: Registry): Pick<Metrics, 'policyReloads' | 'pol
   return {
     policyReloads: new Counter({
       name: metricNames.policyReloads,
-      help: 'Policy bundle hot reloads, by result: loaded, or refused (the running policy stays).',
+      help: 'Policy bundle swaps, by result: loaded, refused (a bad bundle; the running policy stays), or unavailable (the bundle service gave none).',
       labelNames: ['result'],
       registers: [registry],
     }),

@@ -16,7 +16,8 @@ export type AuditEntryBody = z.infer<typeof auditEntryBodySchema>;
  * `change.decision` / `change.outcome`; `change.requested|approved|rejected|expired` for a held
  * change and each step of its review; `change.refusals_summarized` counts one actor's refusals
  * beyond the recording rate; `key.rotated` a signing key replaced by `flaggate keys rotate`;
- * `drift.detected|acknowledged` a change on the platform no flaggate change explains, and its acceptance.
+ * `drift.detected|acknowledged` a change on the platform no flaggate change explains, and its acceptance;
+ * `policy.activated` a policy bundle swapped in (which one, signed by whom, delivered from where).
  */
 export type EntryType = AuditEntryBody['entry_type'];
 

@@ -14,6 +14,8 @@ import type { AuditEntry } from './entry.js';
  *   checkpoints.json       the signed checkpoints that anchor and seal chain.jsonl
  *   keys.jwks.json         the checkpoint public keys (pin your own copy with --keys)
  *   policy-revisions.json  the policy bundles whose decisions appear in the entries
+ *   policy-bundles/        those bundles' tarballs, `<sha256>.tar.gz`, from the sidecar's bundle archive
+ *                          (listed in the manifest's files when present), for `flaggate replay --export`
  *   timestamps.json        RFC 3161 tokens (base64 DER) covering chain.jsonl, and the TSA certificates
  */
 export const EXPORT_FORMAT = 'flaggate-export/1';

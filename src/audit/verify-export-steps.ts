@@ -172,9 +172,18 @@ export function checkSeal(ctx: PackageContext): ExportFailure | undefined {
   return undefined;
 }
 
-/** Last, every file matches the manifest's digest. */
+/** A policy bundle the package carries: named by its own digest. */
+const bundleFile = /^policy-bundles\/([0-9a-f]{64})\.tar\.gz$/;
+
+/** Last, every file matches the manifest's digest; a policy bundle's also matches its name, and the manifest lists nothing else. */
 export function checkDigests({ dir, manifest }: PackageContext): ExportFailure | undefined {
-  for (const name of exportFiles) {
+  const bundles = Object.keys(manifest.files).filter((name) => !(exportFiles as readonly string[]).includes(name));
+  for (const name of [...exportFiles, ...bundles]) {
+    const named = bundleFile.exec(name);
+    if (!(exportFiles as readonly string[]).includes(name) && (!named || named[1] !== manifest.files[name])) {
+      return failure('modified', `the manifest lists ${name}, which is not a package file`, { file: name });
+    }
+    if (!existsSync(join(dir, name))) return failure('modified', `${name} is missing`, { file: name });
     const digest = createHash('sha256').update(readFileSync(join(dir, name))).digest('hex');
     if (manifest.files[name] !== digest) return failure('modified', `${name} does not match the manifest digest`, { file: name });
   }

@@ -6,8 +6,11 @@ import { rebuildPolicyInput } from './rebuild-input.js';
 export interface ReplayDisagreement {
   seq: number;
   decision_id: string;
-  /** `decided_differently`, or why it could not be re-evaluated: no bundle with the recorded digest, or that bundle names another revision. */
-  kind: 'decided_differently' | 'bundle_missing' | 'revision_mismatch';
+  /**
+   * `decided_differently`, or why it could not be re-evaluated: no bundle with the recorded digest,
+   * an archive copy named for that digest whose bytes differ (swapped or damaged), or a bundle that names another revision.
+   */
+  kind: 'decided_differently' | 'bundle_missing' | 'bundle_altered' | 'revision_mismatch';
   recorded: { allow: boolean; required_approvals: number; approver_roles: string[]; policy_revision: string | null; policy_sha256: string | null };
   replayed: { allow: boolean; required_approvals: number; approver_roles: string[]; error_code?: string } | null;
 }
@@ -26,7 +29,11 @@ export interface ReplayReport {
  * `policy_sha256` among `bundles`) on its rebuilt input; `ok` only when every one agrees. A decision
  * rewritten in the ledger (and its chain recomputed) disagrees here, named by its `seq`.
  */
-export function replayDecisions(entries: Iterable<AuditEntryBody>, bundles: ReadonlyMap<string, PolicyEngine>, range: { fromSeq?: number; toSeq?: number } = {}): ReplayReport {
+export function replayDecisions(
+  entries: Iterable<AuditEntryBody>,
+  bundles: ReadonlyMap<string, PolicyEngine>,
+  range: { fromSeq?: number; toSeq?: number; altered?: ReadonlySet<string> } = {},
+): ReplayReport {
   const report: ReplayReport = { ok: true, decisions: 0, agreed: 0, disagreements: [], skipped: {} };
   for (const entry of entries) {
     if (entry.seq < (range.fromSeq ?? 1) || entry.seq > (range.toSeq ?? Infinity)) continue;
@@ -46,7 +53,7 @@ export function replayDecisions(entries: Iterable<AuditEntryBody>, bundles: Read
       report.disagreements.push({ seq: entry.seq, decision_id: entry.decision_id, kind, recorded, replayed });
     };
     if (!engine) {
-      disagree('bundle_missing', null);
+      disagree(range.altered?.has(entry.decision.policy_sha256 ?? '') ? 'bundle_altered' : 'bundle_missing', null);
       continue;
     }
     if (engine.revision.revision !== entry.decision.policy_revision) {

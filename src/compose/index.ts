@@ -8,3 +8,4 @@ export { readinessOf } from './readiness.js';
 export { recordRefusalSummaries } from './refusal-summaries.js';
 export { listen, type Listening } from './servers.js';
 export { verifyLocal } from './verify-local.js';
+export { openPolicyDelivery, type PolicyDelivery } from './policy-delivery.js';

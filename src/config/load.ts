@@ -22,6 +22,10 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_POLICY_BUNDLE', ['policy', 'bundle']],
   ['FLAGGATE_POLICY_VERIFICATION_KEY', ['policy', 'verificationKey']],
   ['FLAGGATE_POLICY_SHADOW', ['policy', 'shadow']],
+  ['FLAGGATE_POLICY_SERVICE_URL', ['policy', 'service', 'url']],
+  ['FLAGGATE_POLICY_SERVICE_TOKEN', ['policy', 'service', 'credentials', 'bearer', 'token']],
+  ['FLAGGATE_POLICY_SERVICE_MIN_DELAY_SECONDS', ['policy', 'service', 'minDelaySeconds']],
+  ['FLAGGATE_POLICY_SERVICE_MAX_DELAY_SECONDS', ['policy', 'service', 'maxDelaySeconds']],
   ['FLAGGATE_CHAIN_ID', ['audit', 'chainId']],
   ['FLAGGATE_TIMESTAMP_MODE', ['timestamp', 'mode']],
   ['FLAGGATE_OIDC_ISSUER', ['identity', 'issuer']],
@@ -43,7 +47,7 @@ const envKeys: Array<[string, string[]]> = [
  * Secrets that may also come from a file, as `<NAME>_FILE` (a mounted Secret), so they never sit in
  * the process environment. Giving both forms is refused: which one wins would be a guess.
  */
-const fileBacked = ['FLAGGATE_TARGET_TOKEN', 'FLAGGATE_UPSTREAM_POSTGRES_URL', 'FLAGGATE_METRICS_TOKEN'] as const;
+const fileBacked = ['FLAGGATE_TARGET_TOKEN', 'FLAGGATE_UPSTREAM_POSTGRES_URL', 'FLAGGATE_METRICS_TOKEN', 'FLAGGATE_POLICY_SERVICE_TOKEN'] as const;
 
 /** The environment with each `<NAME>_FILE` replaced by the file's text (one trailing newline dropped). */
 function withFileSecrets(env: Env, cwd: string): Env {

@@ -227,6 +227,22 @@ const configObject = z
         shadow: z.string().min(1).optional(),
         /** Bundle paths left out of verification (OPA's `exclude_files`, `filepath.Match` patterns); never the files flaggate loads. */
         verificationExclude: z.array(z.string().min(1)).default([]),
+        /**
+         * A bundle server (OPA's bundle protocol) to fetch the bundle from instead of `bundle`: polled
+         * with If-None-Match every min to max seconds; each bundle served is verified before it loads,
+         * and the last good one is kept in the data dir so a start with the server down still starts.
+         */
+        service: z
+          .object({
+            url: z.url({ protocol: /^https?$/ }),
+            credentials: z.object({ bearer: z.object({ token: z.string().min(1), scheme: z.string().min(1).default('Bearer') }).strict() }).strict().optional(),
+            minDelaySeconds: z.coerce.number().min(0.05).max(86_400).default(60),
+            maxDelaySeconds: z.coerce.number().min(0.05).max(86_400).default(120),
+            timeoutSeconds: z.coerce.number().positive().max(600).default(30),
+          })
+          .strict()
+          .refine((s) => s.minDelaySeconds <= s.maxDelaySeconds, { message: 'minDelaySeconds must not exceed maxDelaySeconds', path: ['minDelaySeconds'] })
+          .optional(),
       })
       .prefault({}),
     audit: z
@@ -353,6 +369,9 @@ export const configSchema = configObject
     });
     if (c.mode === 'production' && c.console.oidc?.issuer.startsWith('http:')) {
       ctx.addIssue({ code: 'custom', path: ['console', 'oidc', 'issuer'], message: 'must be https in production mode' });
+    }
+    if (c.mode === 'production' && c.policy.service?.url.startsWith('http:')) {
+      ctx.addIssue({ code: 'custom', path: ['policy', 'service', 'url'], message: 'must be https in production mode' });
     }
     if (c.mode === 'production' && c.identity.jwksUrl?.startsWith('http:')) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'must be https in production mode' });

@@ -55,17 +55,20 @@ function invalid(message: string, cause?: unknown): FlaggateError {
 
 /** Reads and parses the bundle at `path`; throws POLICY_BUNDLE_INVALID when it is missing, too large or malformed. */
 export async function readPolicyBundle(path: string, options: ReadBundleOptions = {}): Promise<PolicyBundle> {
-  let bytes: Buffer;
+  return parsePolicyBundle(await readBundleBytes(path), options);
+}
+
+/** The bytes of the bundle file at `path`, read once; POLICY_BUNDLE_INVALID when missing, not a file or too large. */
+export async function readBundleBytes(path: string): Promise<Buffer> {
   try {
     const info = await stat(path);
     if (!info.isFile()) throw invalid(`${path} is not a file`);
     if (info.size > bundleLimits.tarball) throw invalid(`${path} is larger than ${bundleLimits.tarball} bytes`);
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (err) {
     if (err instanceof FlaggateError) throw err;
     throw invalid(`cannot read ${path}`, err);
   }
-  return parsePolicyBundle(bytes, options);
 }
 
 /** Parses a gzipped OPA bundle held in memory; the same checks as `readPolicyBundle`. */

@@ -1,7 +1,7 @@
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { z } from 'zod';
 import { FlaggateError } from '../errors.js';
-import { DECISION_ENTRYPOINT, readPolicyBundle } from './bundle.js';
+import { DECISION_ENTRYPOINT, parsePolicyBundle, readPolicyBundle } from './bundle.js';
 import type { BundleSigner } from './bundle-signature.js';
 import type { BundleTrust } from './bundle-trust.js';
 import type { Decision, PolicyInput, PolicyRevision } from './decision.js';
@@ -16,10 +16,25 @@ export interface PolicyEngine {
   readonly signer?: BundleSigner | undefined;
   /** Loads the bundle again from its path and swaps it in only if it loads and validates; else throws and keeps the old one. */
   reload(): Promise<void>;
+  /**
+   * Swaps in the bundle held in `bytes` (a file read once, a bundle served) only if it verifies, loads
+   * and validates, and only once `beforeSwap` (recording the activation) has resolved; else throws and
+   * the running bundle stays. Serialized with `reload`.
+   */
+  activate(bytes: Buffer, beforeSwap?: (next: LoadedBundle) => Promise<void>): Promise<LoadedBundle>;
+}
+
+/** A bundle that loaded: what names it in entries. */
+export interface LoadedBundle {
+  revision: PolicyRevision;
+  signer: BundleSigner | undefined;
 }
 
 export interface PolicyEngineOptions {
-  bundlePath: string;
+  /** The bundle file (also what `reload` reads again); may be left out when `bundleBytes` are given. */
+  bundlePath?: string;
+  /** The bundle's bytes, when they are already in hand (the bundle service): loaded instead of reading `bundlePath` at start. */
+  bundleBytes?: Buffer;
   /** Pinned signing keys (`loadBundleTrust`): when given, at start-up and on every reload only a bundle that verifies loads. */
   trust?: BundleTrust | undefined;
 }
@@ -57,9 +72,9 @@ interface Loaded {
   signer: BundleSigner | undefined;
 }
 
-async function load(bundlePath: string, trust: BundleTrust | undefined): Promise<Loaded> {
+async function load(source: string | Buffer, trust: BundleTrust | undefined): Promise<Loaded> {
   // One read: the digest, the signature check and the loaded policy all come from the same bytes.
-  const bundle = await readPolicyBundle(bundlePath, { trust });
+  const bundle = typeof source === 'string' ? await readPolicyBundle(source, { trust }) : await parsePolicyBundle(source, { trust });
   const revision = Object.freeze({ revision: bundle.revision, sha256: bundle.sha256 });
   let policy: LoadedPolicy;
   try {
@@ -132,12 +147,12 @@ function evaluate({ policy, revision }: Pick<Loaded, 'policy' | 'revision'>, inp
  * own code, never an allow. Throws POLICY_BUNDLE_INVALID when the bundle cannot be used.
  */
 export async function createPolicyEngine(options: PolicyEngineOptions): Promise<PolicyEngine> {
-  if (typeof options?.bundlePath !== 'string' || options.bundlePath === '') {
+  const { bundlePath, bundleBytes, trust } = options ?? {};
+  if (bundleBytes === undefined && (typeof bundlePath !== 'string' || bundlePath === '')) {
     throw new TypeError('createPolicyEngine: bundlePath must be a non-empty string');
   }
-  const { bundlePath, trust } = options;
-  let current = await load(bundlePath, trust);
-  let reloading: Promise<void> = Promise.resolve();
+  let current = await load(bundleBytes ?? bundlePath!, trust);
+  let reloading: Promise<unknown> = Promise.resolve();
 
   return {
     decide: (input) => evaluate(current, input),
@@ -150,7 +165,19 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
     reload() {
       // Serialized, so two reloads cannot finish out of order; a failed one leaves `current` untouched.
       const next = reloading.then(async () => {
+        if (bundlePath === undefined) throw new TypeError('reload: this engine has no bundle file; bundles arrive through activate');
         current = await load(bundlePath, trust);
+      });
+      reloading = next.catch(() => undefined);
+      return next;
+    },
+    activate(bytes, beforeSwap) {
+      const next = reloading.then(async () => {
+        const loaded = await load(bytes, trust);
+        const facts = { revision: loaded.revision, signer: loaded.signer };
+        await beforeSwap?.(facts);
+        current = loaded;
+        return facts;
       });
       reloading = next.catch(() => undefined);
       return next;

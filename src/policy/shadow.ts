@@ -89,6 +89,11 @@ export function withShadowPolicy(active: PolicyEngine, shadow: PolicyEngine, o: 
       await shadow.reload().catch(() => undefined);
       await active.reload();
     },
+    async activate(bytes, beforeSwap) {
+      // The shadow keeps its own source (a candidate file): it is read again, as on a reload.
+      await shadow.reload().catch(() => undefined);
+      return active.activate(bytes, beforeSwap);
+    },
     shadowReport: () => ({ active: active.revision, shadow: shadow.revision, decisions, disagreements: { ...counts }, recent: [...recent] }),
   };
 }

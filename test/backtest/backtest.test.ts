@@ -1,5 +1,6 @@
 /** `flaggate policy backtest` over a ledger the sidecar wrote: exactly the past changes a candidate would decide differently. */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -153,8 +154,47 @@ describe('flaggate replay', () => {
     expect(refused.stdout).toContain(`seq ${victim.seq}: decided_differently (recorded allow, replayed deny)`);
 
     // Without the bundle that made them, decisions cannot be vouched for.
-    const missing = await runCli(['replay', '--db', db, '--bundle', candidate, '--json']);
+    const missing = await runCli(['replay', '--db', db, '--archive', join(work.dir, 'no-archive'), '--bundle', candidate, '--json']);
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stdout).disagreements[0]).toMatchObject({ kind: 'bundle_missing' });
   }, 60_000);
+
+  it('uses the bundle archive of the data dir, and names each decision whose archived bundle was swapped', async () => {
+    const ok = await runCli(['replay', '--db', db, '--json']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, disagreements: [] });
+
+    // The archive copy of the active bundle replaced by the candidate, under the same name.
+    const sha = createHash('sha256').update(readFileSync(committed)).digest('hex');
+    const archive = join(work.dir, 'swapped-archive');
+    cpSync(join(app.dataDir, 'policy-bundles'), archive, { recursive: true });
+    writeFileSync(join(archive, `${sha}.tar.gz`), readFileSync(candidate));
+    const swapped = await runCli(['replay', '--db', db, '--archive', archive, '--json']);
+    expect(swapped.code).toBe(1);
+    const report = JSON.parse(swapped.stdout) as { decisions: number; disagreements: Array<{ seq: number; kind: string }> };
+    const decided = [...readLedgerEntries(db)].filter((e) => e.entry_type === 'change.decision' && e.decision.policy_sha256 === sha && e.decision.error_code === null);
+    expect(report.disagreements.map((d) => d.seq)).toEqual(decided.map((e) => e.seq));
+    expect(new Set(report.disagreements.map((d) => d.kind))).toEqual(new Set(['bundle_altered']));
+  }, 60_000);
+
+  it('replays an export package offline with the bundles it carries, which verify-export checks too', async () => {
+    const pkg = join(work.dir, 'pkg');
+    const exported = await runCli(['export', '--db', db, '--out', pkg]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const sha = createHash('sha256').update(readFileSync(committed)).digest('hex');
+    expect(JSON.parse(exported.stdout).files[`policy-bundles/${sha}.tar.gz`]).toBe(sha);
+    expect((await runCli(['verify-export', pkg])).code).toBe(0);
+
+    const ok = await runCli(['replay', '--export', pkg, '--json']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, disagreements: [] });
+
+    writeFileSync(join(pkg, 'policy-bundles', `${sha}.tar.gz`), readFileSync(candidate));
+    const swapped = await runCli(['replay', '--export', pkg]);
+    expect(swapped.code).toBe(1);
+    expect(swapped.stdout).toMatch(/^seq \d+: bundle_altered/m);
+    const verified = await runCli(['verify-export', pkg]);
+    expect(verified.code).toBe(1);
+    expect(verified.stdout).toContain(`policy-bundles/${sha}.tar.gz does not match the manifest digest`);
+  }, 120_000);
 });

@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditEntryBody } from '../audit/index.js';
+import { createPolicyEngine, listArchivedBundles, type PolicyEngine } from '../policy/index.js';
+
+/** The bundles replay may use, by the digest of their bytes, and the digests whose file holds other bytes. */
+export interface ReplayBundles {
+  engines: Map<string, PolicyEngine>;
+  /** Files named for a digest their bytes do not have: a swapped or damaged archive copy. */
+  altered: Set<string>;
+}
+
+/**
+ * Loads each bundle file, keyed by the SHA-256 of its bytes (never by its name): a decision is
+ * replayed only with the very bytes its entry names. A file whose bytes do not match the digest
+ * its name claims is reported as altered; one that does not load is left out.
+ */
+export async function loadReplayBundles(files: Iterable<[claimed: string | undefined, path: string]>): Promise<ReplayBundles> {
+  const out: ReplayBundles = { engines: new Map(), altered: new Set() };
+  for (const [claimed, path] of files) {
+    const bytes = readFileSync(path);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (claimed !== undefined && claimed !== sha256) {
+      out.altered.add(claimed);
+      continue;
+    }
+    try {
+      out.engines.set(sha256, await createPolicyEngine({ bundleBytes: bytes }));
+    } catch {
+      // Not a loadable bundle: its decisions are reported as having no bundle.
+    }
+  }
+  return out;
+}
+
+/** The bundle archive of a data dir (`policy-bundles/<sha256>.tar.gz`). */
+export function archiveBundleFiles(dir: string): Array<[string, string]> {
+  return [...listArchivedBundles(dir)];
+}
+
+/**
+ * An export package, for replay offline: the period's entries (entries.jsonl) and the bundles its
+ * manifest lists (`policy-bundles/<sha256>.tar.gz`). Whether the package itself is intact is
+ * `flaggate verify-export`'s question; replay checks each bundle's bytes against its digest.
+ */
+export function readExportForReplay(dir: string): { entries: Generator<AuditEntryBody>; bundleFiles: Array<[string, string]> } {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files?: Record<string, string> };
+  const bundleFiles = Object.keys(manifest.files ?? {})
+    .map((name) => /^policy-bundles\/([0-9a-f]{64})\.tar\.gz$/.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null && existsSync(join(dir, m[0])))
+    .map((m): [string, string] => [m[1]!, join(dir, m[0])]);
+  return { entries: entriesOf(join(dir, 'entries.jsonl')), bundleFiles };
+}
+
+function* entriesOf(path: string): Generator<AuditEntryBody> {
+  for (const line of readFileSync(path, 'utf8').split('\n')) if (line !== '') yield JSON.parse(line) as AuditEntryBody;
+}

@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { policyActivatedEntry, type BundleDelivery, type Ledger, type Recorder } from '../audit/index.js';
+import type { Config } from '../config/index.js';
+import { asFlaggateError, FlaggateError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import {
+  archiveBundle, BUNDLE_ARCHIVE_DIR, createPolicyEngine, displayUrl, fetchBundle, loadBundleTrust, pollBundleService, readBundleBytes,
+  readLastGood, watchPolicyBundle, withShadowPolicy, writeLastGood,
+  type BundleServiceOptions, type BundleTrust, type LoadedBundle, type PolicyEngine, type PolicyRevision,
+} from '../policy/index.js';
+
+/** Ledger meta: the bundle in force when the chain last recorded one, so a swap across a restart is recorded too. */
+const IN_FORCE = 'policy.in_force';
+
+type Deps = { metrics: Metrics; logger: Logger };
+type First = { engine: PolicyEngine; bytes: Buffer; delivered: BundleDelivery };
+type Where = { ledger: Pick<Ledger, 'getMeta' | 'setMeta'>; record: Pick<Recorder, 'settled'> };
+
+/** The policy engines and how bundles reach them; `start` once the ledger is open. */
+export interface PolicyDelivery {
+  /** What decides: the active engine, with the shadow beside it when one is configured. */
+  policy: PolicyEngine;
+  active: PolicyEngine;
+  shadowed: ReturnType<typeof withShadowPolicy> | undefined;
+  /** Records the bundle in force when it is not the one the chain last named, then watches the file or polls the service. */
+  start(where: Where): Promise<void>;
+  /** Looks for a new bundle now (SIGHUP): reads the file again, or polls the service. */
+  reloadNow(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Opens the policy: the bundle from its file, or from the bundle service (falling back to the
+ * persisted last-good bundle when the service is down or serves a bundle that is refused), always
+ * verified against the pinned keys. A start with no usable bundle fails with the refusal's code.
+ */
+export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): Promise<PolicyDelivery> {
+  const trust = await loadBundleTrust(config.policy, config.mode);
+  const archiveDir = join(config.dataDir, BUNDLE_ARCHIVE_DIR);
+  const service = config.policy.service;
+  const first = service ? await firstServedBundle(service, trust, archiveDir, deps) : await firstFileBundle(config.policy.bundle!, trust);
+  const active = first.engine;
+  const shadowed = config.policy.shadow
+    ? withShadowPolicy(active, await createPolicyEngine({ bundlePath: config.policy.shadow, trust }), {
+        onDisagreement: (d) => deps.metrics.policyShadowDisagreements.inc({ kind: d.kind }),
+      })
+    : undefined;
+  const policy = shadowed ?? active;
+  let delivered = first.delivered;
+  let watcher: { reloadNow(): Promise<void>; close(): void } | undefined;
+
+  const swapIn = async (bytes: Buffer, from: BundleDelivery, where: Where) => {
+    const previous = active.revision;
+    if (digest(bytes) !== previous.sha256) {
+      const next = await policy.activate(bytes, (loaded) => recordActivation(where, { archiveDir, bytes, loaded, previous, delivered: from }));
+      deps.metrics.policyReloads.inc({ result: 'loaded' });
+      deps.logger.info('policy bundle activated', { revision: next.revision.revision, sha256: next.revision.sha256, keyId: next.signer?.keyId, from: describe(from) });
+    }
+    delivered = from;
+    if (from.kind === 'service') writeLastGood(archiveDir, { sha256: active.revision.sha256, revision: active.revision.revision, url: from.url, etag: from.etag });
+  };
+  const refused = (error: unknown, from: string) => countRefusal(deps, error, from);
+
+  return {
+    policy, active, shadowed,
+    async start(where) {
+      // A ledger that cannot take the entry now (refusing service until restored) still starts; the
+      // meta is left as it was, so the next start records the swap.
+      await recordInForce(where, { archiveDir, bytes: first.bytes, loaded: { revision: active.revision, signer: active.signer }, delivered }).catch((err: unknown) =>
+        deps.logger.error('the policy bundle in force could not be recorded as activated', { sha256: active.revision.sha256, error: String(err) }),
+      );
+      if (delivered.kind === 'service') writeLastGood(archiveDir, { sha256: active.revision.sha256, revision: active.revision.revision, url: delivered.url, etag: delivered.etag });
+      watcher = service
+        ? asWatcher(pollBundleService({
+            service,
+            etag: () => (delivered.kind === 'service' && delivered.url === displayUrl(service.url) ? (delivered.etag ?? undefined) : undefined),
+            onBundle: (b) => swapIn(b.bytes, { kind: 'service', url: b.url, etag: b.etag }, where),
+            onFailure: (error) => refused(error, displayUrl(service.url)),
+          }))
+        : watchPolicyBundle({
+            bundlePath: config.policy.bundle!,
+            intervalMs: config.policy.watchIntervalMs,
+            onBundle: (bytes) => swapIn(bytes, { kind: 'file', path: config.policy.bundle! }, where),
+            onFailure: (error) => refused(error, config.policy.bundle!),
+          });
+    },
+    reloadNow: () => watcher?.reloadNow() ?? Promise.resolve(),
+    close: () => watcher?.close(),
+  };
+}
+
+function asWatcher(poller: { pollNow(): Promise<void>; close(): void }) {
+  return { reloadNow: poller.pollNow, close: poller.close };
+}
+
+function digest(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function describe(d: BundleDelivery): string {
+  return d.kind === 'file' ? d.path : `${d.url}${d.etag ? ` ETag ${d.etag}` : ''}`;
+}
+
+/** A bundle refused or not delivered: counted by code and logged with it; the running bundle stays. */
+function countRefusal({ metrics, logger }: Deps, error: unknown, from: string): void {
+  const { code, message } = asFlaggateError(error);
+  if (code === 'POLICY_BUNDLE_UNAVAILABLE') {
+    metrics.policyReloads.inc({ result: 'unavailable' });
+    logger.warn('policy bundle service unavailable; the running policy stays', { code, from, error: message });
+    return;
+  }
+  metrics.policyReloads.inc({ result: 'refused' });
+  metrics.policyBundleRefusals.inc({ code });
+  logger.error('policy bundle refused; the running policy stays', { code, from, error: message });
+}
+
+type Activation = { archiveDir: string; bytes: Buffer; loaded: LoadedBundle; delivered: BundleDelivery };
+
+/** Archives the bundle and records its `policy.activated` entry: the swap happens only once both are done. */
+async function recordActivation(where: Where, a: Activation & { previous: PolicyRevision | null }): Promise<void> {
+  archiveBundle(a.archiveDir, a.bytes);
+  await where.record.settled(policyActivatedEntry({ bundle: a.loaded.revision, previous: a.previous, keyId: a.loaded.signer?.keyId ?? null, delivered: a.delivered }));
+  where.ledger.setMeta(IN_FORCE, JSON.stringify({ revision: a.loaded.revision.revision, sha256: a.loaded.revision.sha256 }));
+}
+
+/**
+ * At start: the bundle in force is archived; it is recorded as activated when the chain last named
+ * another (swapped while stopped). A new chain's first bundle is named by its own entries' decisions.
+ */
+async function recordInForce(where: Where, a: Activation): Promise<void> {
+  archiveBundle(a.archiveDir, a.bytes);
+  const before = where.ledger.getMeta(IN_FORCE);
+  const previous = before === undefined ? null : (JSON.parse(before) as PolicyRevision);
+  if (previous === null) where.ledger.setMeta(IN_FORCE, JSON.stringify({ revision: a.loaded.revision.revision, sha256: a.loaded.revision.sha256 }));
+  else if (previous.sha256 !== a.loaded.revision.sha256) await recordActivation(where, { ...a, previous });
+}
+
+async function firstFileBundle(bundlePath: string, trust: BundleTrust | undefined): Promise<First> {
+  const bytes = await readBundleBytes(bundlePath);
+  return { engine: await createPolicyEngine({ bundlePath, bundleBytes: bytes, trust }), bytes, delivered: { kind: 'file', path: bundlePath } };
+}
+
+/** The service's bundle; when it gives none, or one that is refused, the persisted last-good one (verified again). */
+async function firstServedBundle(service: BundleServiceOptions, trust: BundleTrust | undefined, archiveDir: string, deps: Deps): Promise<First> {
+  const url = displayUrl(service.url);
+  const kept = readLastGood(archiveDir);
+  let failure: unknown;
+  try {
+    const served = await fetchBundle(service, kept?.lastGood.url === url ? (kept.lastGood.etag ?? undefined) : undefined);
+    if (served !== 'not-modified') {
+      return { engine: await createPolicyEngine({ bundleBytes: served.bytes, trust }), bytes: served.bytes, delivered: { kind: 'service', url, etag: served.etag } };
+    }
+  } catch (err) {
+    failure = err;
+    countRefusal(deps, err, url);
+  }
+  if (!kept) throw failure ?? new FlaggateError('POLICY_BUNDLE_UNAVAILABLE', `policy bundle service ${url}: no bundle and none kept`);
+  if (failure) deps.logger.warn('starting with the last good policy bundle', { sha256: kept.lastGood.sha256, revision: kept.lastGood.revision, from: kept.lastGood.url });
+  const engine = await createPolicyEngine({ bundleBytes: kept.bytes, trust });
+  return { engine, bytes: kept.bytes, delivered: { kind: 'service', url: kept.lastGood.url, etag: kept.lastGood.etag } };
+}
