@@ -1,5 +1,5 @@
 import { changeRoutes } from './approvals/index.js';
-import { reconcileInDoubt, type Checkpointer, type Ledger } from './audit/index.js';
+import { reconcileInDoubt, rowToEntry, searchLedgerFile, type AuditEntry, type Checkpointer, type EntryPage, type EntrySearch, type Ledger } from './audit/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { buildApprovals, listen, openEvidence, readinessOf, recordRefusalSummaries, verifyLocal, type Evidence } from './compose/index.js';
 import type { Config } from './config/index.js';
@@ -74,7 +74,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
     ...(drift ? { drift: (authorize: Parameters<typeof driftRoutes>[1]) => driftRoutes(drift, authorize, () => policy.revision) } : {}),
     // The web console at /console/: reviews go through the same approvals stage as /v1/changes.
-    console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl }),
+    console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl, ...(drift ? { drift: () => drift.findings() } : {}) }),
     audit: auditRoutes(evidence, config, clock),
     ...(evidence.timestamper.embedded ? { tsa: evidence.timestamper.embedded } : {}),
     readiness: readinessOf(evidence, config, policy),
@@ -191,14 +191,18 @@ async function startDrift(config: Readonly<Config>, evidence: Evidence, deps: { 
 /** What the control port's audit routes read: entries with the token covering each, export, verify. */
 function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock) {
   const { ledger, keyring, timestamper } = evidence;
+  // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the
+  // token is taken once the entry is committed, so it cannot be inside the hashed entry).
+  const withToken = (e: AuditEntry) => {
+    const token = timestamper.coveringToken(e.seq);
+    return { ...e, covered_by: token ? { token_id: token.id, covers_seq: token.coversSeq, gen_time: token.genTime, tsa: token.tsa } : null };
+  };
   return {
-    // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the
-    // token is taken once the entry is committed, so it cannot be inside the hashed entry).
-    entriesAfter: (after: number, limit: number) =>
-      ledger.entriesAfter(after, limit).map((e) => {
-        const token = timestamper.coveringToken(e.seq);
-        return { ...e, covered_by: token ? { token_id: token.id, covers_seq: token.coversSeq, gen_time: token.genTime, tsa: token.tsa } : null };
-      }),
+    entriesAfter: (after: number, limit: number) => ledger.entriesAfter(after, limit).map(withToken),
+    search: (filters: EntrySearch, page: EntryPage) => {
+      const found = searchLedgerFile(ledger.path, filters, page);
+      return { entries: found.rows.map((row) => withToken(rowToEntry(row))), olderExist: found.olderExist, newerExist: found.newerExist };
+    },
     rowsAfter: ledger.rowsAfter,
     head: ledger.head,
     keys: () => keyring.jwks(),

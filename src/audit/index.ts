@@ -27,3 +27,4 @@ export { createGroupCommit } from './group-commit.js';
 export { createRecorder, type Recorder, type RecorderDeps } from './recorder.js';
 export { readKeys } from './read-keys.js';
 export { boundedRefusal, changeFields, decisionEntry, entryActor, outcomeEntry, refusalSummaryEntry } from './new-entry.js';
+export { searchLedgerFile, OUTCOME_FILTERS, type EntrySearch, type EntryPage, type FoundRows } from './search-entries.js';
