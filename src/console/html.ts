@@ -76,6 +76,7 @@ export const LOCAL_TIME_SCRIPT = `'use strict';
 for (const el of document.querySelectorAll('time[datetime]')) {
   const at = new Date(el.getAttribute('datetime'));
   if (Number.isNaN(at.getTime())) continue;
-  el.textContent = at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium', timeZoneName: 'short' });
+  // dateStyle cannot be combined with timeZoneName, so the parts are named one by one.
+  el.textContent = at.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
 }
 `;
