@@ -1,5 +1,5 @@
 import { changeRoutes } from './approvals/index.js';
-import { reconcileInDoubt, rowToEntry, searchLedgerFile, type AuditEntry, type Checkpointer, type EntryPage, type EntrySearch, type Ledger } from './audit/index.js';
+import { reconcileInDoubt, rowToEntry, searchLedgerFile, type AuditEntry, type Checkpointer, type EntryPage, type EntrySearch, type Ledger, type StoredRow } from './audit/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { buildApprovals, listen, openEvidence, readinessOf, recordRefusalSummaries, verifyLocal, type Evidence } from './compose/index.js';
 import type { Config } from './config/index.js';
@@ -201,7 +201,7 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock)
     entriesAfter: (after: number, limit: number) => ledger.entriesAfter(after, limit).map(withToken),
     search: (filters: EntrySearch, page: EntryPage) => {
       const found = searchLedgerFile(ledger.path, filters, page);
-      return { entries: found.rows.map((row) => withToken(rowToEntry(row))), olderExist: found.olderExist, newerExist: found.newerExist };
+      return { entries: found.rows.map((row) => readRow(row, withToken)), olderExist: found.olderExist, newerExist: found.newerExist };
     },
     rowsAfter: ledger.rowsAfter,
     head: ledger.head,
@@ -211,6 +211,15 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock)
     checkpoints: (from?: number, to?: number) => ledger.checkpoints(from, to),
     verify: () => verifyLocal(evidence, config.verify),
   };
+}
+
+/** A row as an entry with its token; a body that is not one (edited behind the ledger) as what it holds. */
+function readRow<T extends AuditEntry>(row: StoredRow, withToken: (e: AuditEntry) => T) {
+  try {
+    return withToken(rowToEntry(row));
+  } catch {
+    return { seq: row.seq, hash: row.hash, prev_hash: row.prev_hash, unreadable: row.body.slice(0, 4096) };
+  }
 }
 
 async function listenBoth(proxyApp: Parameters<typeof listen>[0], controlApp: Parameters<typeof listen>[0], o: { host: string; headerBytes: number; proxyPort: number; controlPort: number }) {

@@ -12,6 +12,19 @@ export interface CoveringToken {
 
 export type ShownEntry = AuditEntry & { covered_by?: CoveringToken | null };
 
+/** A stored row whose body is not an entry (edited behind the ledger's back): shown, never hidden. */
+export interface UnreadableRow {
+  seq: number;
+  hash: string;
+  prev_hash: string;
+  /** The start of what is stored instead. */
+  unreadable: string;
+}
+
+export type LogRow = ShownEntry | UnreadableRow;
+
+export const isReadable = (row: LogRow): row is ShownEntry => !('unreadable' in row);
+
 /** The local verification as the control port runs it: the chain, and the parts beside it. */
 export type LocalVerifyReport = VerifyReport & { timestamps?: CoverageSummary | null; upstream?: readonly UpstreamSummary[] };
 
@@ -29,7 +42,7 @@ export interface LogFilters {
 export interface LogView {
   verification: { report: LocalVerifyReport; checkedAt: string };
   filters: LogFilters;
-  entries: ShownEntry[];
+  entries: LogRow[];
   older?: string;
   newer?: string;
   csrf: string;
@@ -99,9 +112,12 @@ function exportForm(f: LogFilters, csrf: string): string {
 }
 
 /** Entries as rows, each linked to its own page. */
-export function entriesTable(entries: ShownEntry[]): string {
+export function entriesTable(entries: LogRow[]): string {
   const rows = entries
     .map((e) => {
+      if (!isReadable(e)) {
+        return `<tr><td><a href="/console/audit/entries/${e.seq}" aria-label="Entry ${e.seq}">${e.seq}</a></td><td colspan="8" class="bad">unreadable: the stored body is not an audit entry</td><td><code>${esc(e.hash.slice(0, 12))}…</code></td></tr>`;
+      }
       const outcome = e.outcome?.status ?? (e.entry_type === 'change.decision' ? (e.decision.allow ? 'allowed' : 'denied') : '');
       return `<tr><td><a href="/console/audit/entries/${e.seq}" aria-label="Entry ${e.seq}">${e.seq}</a></td><td>${time(e.timestamp_utc)}</td><td>${esc(e.entry_type)}</td>
 <td>${esc(e.actor.id)}</td><td>${esc(e.action)}</td><td>${e.flag_key ? `<a href="/console/audit/flags/${encodeURIComponent(e.flag_key)}">${esc(e.flag_key)}</a>` : ''}</td>
@@ -112,7 +128,7 @@ export function entriesTable(entries: ShownEntry[]): string {
 }
 
 export interface EntryView {
-  entry: ShownEntry;
+  entry: LogRow;
   hasNext: boolean;
   checkpoint?: Checkpoint;
   /** Whether the checkpoint's signature verifies with this sidecar's keys, and with which key. */
@@ -122,12 +138,16 @@ export interface EntryView {
 /** One entry: every field, its hash and links, the token and the checkpoint that cover it. */
 export function entryBody(v: EntryView): string {
   const { entry: e } = v;
-  const { covered_by: token, hash, ...fields } = e;
   const neighbours = `<nav class="pager" aria-label="Chain neighbours">${e.seq > 1 ? `<a href="/console/audit/entries/${e.seq - 1}" rel="prev">Previous entry (seq ${e.seq - 1})</a>` : '<span>First entry of the chain</span>'}${
     v.hasNext ? `<a href="/console/audit/entries/${e.seq + 1}" rel="next">Next entry (seq ${e.seq + 1})</a>` : '<span>Newest entry</span>'
   }</nav>`;
-  const chain = `<dl><dt>Hash</dt><dd><code id="entry-hash">${esc(hash)}</code></dd><dt>Previous hash</dt><dd><code>${esc(e.prev_hash)}</code></dd>
+  const chain = `<dl><dt>Hash</dt><dd><code id="entry-hash">${esc(e.hash)}</code></dd><dt>Previous hash</dt><dd><code>${esc(e.prev_hash)}</code></dd>
 <dt>Computed as</dt><dd>SHA-256(previous hash ‖ RFC 8785 canonical JSON of the fields below)</dd></dl>`;
+  if (!isReadable(e)) {
+    return `${neighbours}<h2>In the chain</h2>${chain}<p class="error" role="alert">The stored body of this row is not an audit entry: it was changed outside the ledger, and the chain does not verify here.</p>
+<h2>What is stored</h2><pre>${esc(e.unreadable)}</pre>`;
+  }
+  const { covered_by: token, hash: _hash, ...fields } = e;
   const tokenPart = token
     ? `<dl id="timestamp-token"><dt>Token</dt><dd>#${token.token_id}</dd><dt>Covers</dt><dd>the chain up to <a href="/console/audit/entries/${token.covers_seq}">seq ${token.covers_seq}</a> (and so this entry, by the chain)</dd>
 <dt>Time of the token</dt><dd>${time(token.gen_time)}</dd><dt>Authority</dt><dd>${esc(token.tsa)}</dd></dl>`

@@ -4,7 +4,7 @@ import { OUTCOME_FILTERS, verifyCheckpoint, type EntryPage, type EntrySearch } f
 import { isoUtc } from '../clock.js';
 import { FlaggateError } from '../errors.js';
 import { checkForm } from './guard.js';
-import { entryBody, logBody, timelineBody, type LogFilters, type LocalVerifyReport, type ShownEntry } from './audit-pages.js';
+import { entryBody, isReadable, logBody, timelineBody, type LogFilters, type LocalVerifyReport, type LogRow } from './audit-pages.js';
 import type { ConsoleContext } from './console-app.js';
 
 const PAGE = 50;
@@ -13,7 +13,7 @@ const MAX_TEXT = 256;
 
 /** Entries a page at a time, as the control port finds them; newest first. */
 export interface ConsoleAuditSearch {
-  search(filters: EntrySearch, page: EntryPage): { entries: ShownEntry[]; olderExist: boolean; newerExist: boolean };
+  search(filters: EntrySearch, page: EntryPage): { entries: LogRow[]; olderExist: boolean; newerExist: boolean };
 }
 
 /**
@@ -65,7 +65,8 @@ export function mountAudit(router: express.Router, ctx: ConsoleContext): void {
 
   router.get('/audit/entries/:seq', signedIn('audit.read'), async (req, res) => {
     const seq = seqParam(req.params.seq);
-    const entry = deps.audit.entriesAfter(seq - 1, 1)[0] as ShownEntry | undefined;
+    // Through the search, which shows a row whose body is not an entry instead of failing on it.
+    const entry = deps.audit.search({}, { after: seq - 1, limit: 1 }).entries[0];
     if (!entry || entry.seq !== seq) throw new FlaggateError('CONTROL_NOT_FOUND', `no entry at seq ${seq}`);
     const checkpoint = deps.audit.checkpoints(seq, Number.MAX_SAFE_INTEGER)[0];
     const checked = checkpoint ? await verifyCheckpoint(checkpoint, deps.audit.keys()) : undefined;
@@ -78,7 +79,7 @@ export function mountAudit(router: express.Router, ctx: ConsoleContext): void {
     const page = pageOf(req);
     // Oldest first: the first page starts at the beginning of the chain.
     const found = deps.audit.search({ flag }, page.before === undefined && page.after === undefined ? { after: 0, limit: PAGE } : page);
-    const entries = [...found.entries].reverse();
+    const entries = [...found.entries].reverse().filter(isReadable);
     const base = `/console/audit/flags/${encodeURIComponent(flag)}`;
     const older = found.olderExist && entries[0] ? `${base}?before=${entries[0].seq}` : undefined;
     const newer = found.newerExist && entries.at(-1) ? `${base}?after=${entries.at(-1)!.seq}` : undefined;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchLedgerFile, verifyExport } from '../../src/audit/index.js';
 import { mintDevToken } from '../../src/identify/index.js';
 import { verifyCoverage } from '../../src/timestamp/index.js';
+import { tamper } from '../support/entries.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { businessHours, ConsoleClient, csrfOf, startConsoleSidecar, type ConsoleSidecar } from './console-client.js';
 
@@ -187,3 +188,31 @@ describe('the ledger search', () => {
     expect(() => searchLedgerFile(join(s.dataDir, 'ledger.sqlite'), {}, { before: 1.5, limit: 2 })).toThrow(/whole number/);
   });
 });
+
+describe('a log changed behind the ledger', () => {
+  it('shows the edited row as unreadable instead of failing or hiding it, and the status says failed', async () => {
+    const t = await startConsoleSidecar({}, businessHours());
+    try {
+      const token = await mintDevToken({ dataDir: t.dataDir, sub: 'riley', roles: ['release_engineer'], clock: businessHours(), ttlSeconds: 3600 });
+      const res = await fetch(`${t.app.proxyUrl}/flags/${FLAG}/enable`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'x-flaggate-reason': 'r', 'x-flaggate-ticket': 'CHG-1' } });
+      expect(res.status).toBe(200);
+      expect(tamper(join(t.dataDir, 'ledger.sqlite'), "UPDATE audit_entries SET body = 'not an entry' WHERE seq = 1")).toBe(1);
+      const client = new ConsoleClient(t.app.controlUrl);
+      await client.signIn('ada', 'auditor');
+      const log = await client.get('/console/audit');
+      expect(log.status).toBe(200);
+      const html = await log.text();
+      expect(html).toContain('id="verification">failed<');
+      expect(html).toMatch(/aria-label="Entry 1">1<\/a><\/td><td colspan="8" class="bad">unreadable/);
+      expect(seqsOn(html)).toEqual([2, 1]);
+      const entry = await client.get('/console/audit/entries/1');
+      expect(entry.status).toBe(200);
+      const page = await entry.text();
+      expect(page).toContain('<pre>not an entry</pre>');
+      expect(page).toContain('href="/console/audit/entries/2" rel="next"');
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
