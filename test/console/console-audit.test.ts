@@ -57,6 +57,18 @@ describe('the audit log in the console', () => {
     expect(html).toContain('<a href="/console/audit">Audit log</a>');
   });
 
+  it('reuses a check for a minute, and runs a new one when asked (with the form token)', async () => {
+    const checkedAt = async () => /id="checked-at">([^<]+)</.exec(await (await auditor.get('/console/audit')).text())![1];
+    const first = await checkedAt();
+    clock.advance(10_000);
+    expect(await checkedAt()).toBe(first);
+    expect((await auditor.post('/console/audit/verify', {})).status).toBe(403);
+    const csrf = await auditor.csrfOn('/console/audit');
+    expect((await auditor.post('/console/audit/verify', { csrf })).headers.get('location')).toBe('/console/audit');
+    expect(await checkedAt()).toBe(new Date(clock.now()).toISOString());
+    expect(await checkedAt()).not.toBe(first);
+  });
+
   it('filters by flag, actor, outcome and period; every row shown matches', async () => {
     const all = seqsOn(await (await auditor.get('/console/audit')).text());
     expect(all.length).toBeGreaterThanOrEqual(5);
