@@ -21,6 +21,7 @@ import { rotateKeys, type KeyKind } from './rotate-keys.js';
 import { backupLedger } from './backup-ledger.js';
 import { restoreFromPostgres } from './restore-ledger.js';
 import { requestDrift, type DriftRequest } from './drift/index.js';
+import { formatChangeDetail, formatChangeList, requestChanges, type ChangeDetail, type ChangeSummary, type ChangesRequest } from './changes-client.js';
 import { createPolicyEngine, loadBundleTrust } from './policy/index.js';
 import { archiveBundleFiles, backtestDecisions, formatBacktest, loadReplayBundles, readExportForReplay, readLedgerEntries, replayDecisions } from './backtest/index.js';
 import { BUNDLE_ARCHIVE_DIR, readPolicyBundle } from './policy/index.js';
@@ -324,6 +325,44 @@ driftOptions(
 ).action(async (id: string, opts: { control?: string; token?: string; reason: string; ticket?: string }) => {
   await runDrift(opts, { kind: 'acknowledge', id, reason: opts.reason, ticket: opts.ticket });
 });
+
+const changes = program.command('changes').description("held changes and their review, through a running sidecar's control port (the same rules as the console)");
+type ChangesOptions = { control?: string; token?: string; json?: boolean };
+const changesOptions = (c: Command) =>
+  c
+    .option('--control <url>', 'the control port (default: http://FLAGGATE_HOST:FLAGGATE_CONTROL_PORT)')
+    .option('--token <jwt>', 'a bearer token whose roles the policy allows (default: FLAGGATE_TOKEN)')
+    .option('--json', 'print the control port\'s JSON answer instead of a table');
+const runChanges = async (opts: ChangesOptions, request: ChangesRequest): Promise<Record<string, unknown>> => {
+  const token = opts.token ?? process.env.FLAGGATE_TOKEN;
+  if (!token) throw new FlaggateError('IDENTIFY_TOKEN_MISSING', 'pass --token or set FLAGGATE_TOKEN');
+  const control = opts.control ?? (() => {
+    const config = loadConfig();
+    return `http://${config.host}:${config.controlPort}`;
+  })();
+  return requestChanges(control, token, request);
+};
+changesOptions(changes.command('list').description('held changes, pending ones by default').option('--status <status>', 'pending, applied, failed, rejected, expired, stale, denied', 'pending').option('--all', 'every status'))
+  .action(async (opts: ChangesOptions & { status: string; all?: boolean }) => {
+    const reply = await runChanges(opts, { kind: 'list', status: opts.all ? undefined : opts.status });
+    process.stdout.write(opts.json ? JSON.stringify(reply, null, 2) + '\n' : formatChangeList(reply.changes as ChangeSummary[], Date.now()));
+  });
+changesOptions(changes.command('show <id>').description('one change: the request, the object before and after, each difference, the approvals'))
+  .action(async (id: string, opts: ChangesOptions) => {
+    const reply = await runChanges(opts, { kind: 'show', id });
+    process.stdout.write(opts.json ? JSON.stringify(reply, null, 2) + '\n' : formatChangeDetail(reply as unknown as ChangeDetail));
+  });
+for (const verdict of ['approve', 'reject'] as const) {
+  const command = changes.command(`${verdict} <id>`).description(verdict === 'approve' ? 'approve a change; exit 1 unless it was applied or awaits more approvals' : 'reject a change, with a reason');
+  if (verdict === 'reject') command.requiredOption('--reason <text>', 'why');
+  else command.option('--reason <text>', 'why');
+  changesOptions(command).action(async (id: string, opts: ChangesOptions & { reason?: string }) => {
+    const reply = await runChanges(opts, { kind: verdict, id, reason: opts.reason });
+    const status = String(reply.status);
+    process.stdout.write(opts.json ? JSON.stringify(reply, null, 2) + '\n' : `${id}: ${status}${status === 'pending' ? ' (more approvals needed)' : ''}\n`);
+    if (!['applied', 'pending', 'rejected'].includes(status)) process.exitCode = 1;
+  });
+}
 
 const keys = program.command('keys').description('the signing keys: checkpoints, the embedded TSA, the development issuer');
 

@@ -1,5 +1,5 @@
 import { changeRoutes } from './approvals/index.js';
-import { reconcileInDoubt, type Checkpointer, type Ledger } from './audit/index.js';
+import { reconcileInDoubt, rowToEntry, searchLedgerFile, type AuditEntry, type Checkpointer, type EntryPage, type EntrySearch, type Ledger, type StoredRow } from './audit/index.js';
 import { systemClock, type Clock } from './clock.js';
 import {
   buildApprovals,
@@ -86,7 +86,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
     ...(drift ? { drift: (authorize: Parameters<typeof driftRoutes>[1]) => driftRoutes(drift, authorize, () => policy.revision) } : {}),
     // The web console at /console/: reviews go through the same approvals stage as /v1/changes.
-    console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl }),
+    console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl, ...(drift ? { drift: () => drift.findings() } : {}) }),
     audit: auditRoutes(evidence, config, clock),
     ...(evidence.timestamper.embedded ? { tsa: evidence.timestamper.embedded } : {}),
     readiness: readinessOf(evidence, config, policy),
@@ -166,14 +166,18 @@ async function settleCrashTail(evidence: Evidence, platforms: Platforms, logger:
 /** What the control port's audit routes read: entries with the token covering each, export, verify. */
 function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock) {
   const { ledger, keyring, timestamper } = evidence;
+  // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the
+  // token is taken once the entry is committed, so it cannot be inside the hashed entry).
+  const withToken = (e: AuditEntry) => {
+    const token = timestamper.coveringToken(e.seq);
+    return { ...e, covered_by: token ? { token_id: token.id, covers_seq: token.coversSeq, gen_time: token.genTime, tsa: token.tsa } : null };
+  };
   return {
-    // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the
-    // token is taken once the entry is committed, so it cannot be inside the hashed entry).
-    entriesAfter: (after: number, limit: number) =>
-      ledger.entriesAfter(after, limit).map((e) => {
-        const token = timestamper.coveringToken(e.seq);
-        return { ...e, covered_by: token ? { token_id: token.id, covers_seq: token.coversSeq, gen_time: token.genTime, tsa: token.tsa } : null };
-      }),
+    entriesAfter: (after: number, limit: number) => ledger.entriesAfter(after, limit).map(withToken),
+    search: (filters: EntrySearch, page: EntryPage) => {
+      const found = searchLedgerFile(ledger.path, filters, page);
+      return { entries: found.rows.map((row) => readRow(row, withToken)), olderExist: found.olderExist, newerExist: found.newerExist };
+    },
     rowsAfter: ledger.rowsAfter,
     head: ledger.head,
     keys: () => keyring.jwks(),
@@ -182,6 +186,15 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock)
     checkpoints: (from?: number, to?: number) => ledger.checkpoints(from, to),
     verify: () => verifyLocal(evidence, config.verify),
   };
+}
+
+/** A row as an entry with its token; a body that is not one (edited behind the ledger) as what it holds. */
+function readRow<T extends AuditEntry>(row: StoredRow, withToken: (e: AuditEntry) => T) {
+  try {
+    return withToken(rowToEntry(row));
+  } catch {
+    return { seq: row.seq, hash: row.hash, prev_hash: row.prev_hash, unreadable: row.body.slice(0, 4096) };
+  }
 }
 
 /** Every proxy port, then the control port; one that cannot be taken closes those already open. */

@@ -27,6 +27,7 @@ Try it from another terminal:
   curl -s -X POST -H "Authorization: Bearer $RE" -H "X-Flaggate-Reason: enable payouts" \\
        -H "X-Flaggate-Ticket: CHG-1043" ${o.proxyUrl}/flags/payments.instant-payouts/enable
   RE2=$(${cli} --sub sam --role release_engineer)
+  FLAGGATE_TOKEN=$RE2 ${o.cli} changes list --control ${o.controlUrl}           # the held changes, as a table
   ID=$(curl -s -H "Authorization: Bearer $RE2" "${o.controlUrl}/v1/changes?status=pending" | node -pe 'JSON.parse(require("fs").readFileSync(0)).changes[0].id')
   curl -s -H "Authorization: Bearer $RE2" ${o.controlUrl}/v1/changes/$ID            # before/after and diff
   curl -s -X POST -H "Authorization: Bearer $RE" -H "content-type: application/json" -d '{"reason":"mine"}' \\

@@ -28,3 +28,4 @@ export { createRecorder, type Recorder, type RecorderDeps } from './recorder.js'
 export { readKeys } from './read-keys.js';
 export { boundedRefusal, changeFields, decisionEntry, entryActor, outcomeEntry, refusalSummaryEntry } from './new-entry.js';
 export { policyActivatedEntry, type BundleDelivery, type PolicyActivation } from './policy-activated.js';
+export { searchLedgerFile, OUTCOME_FILTERS, type EntrySearch, type EntryPage, type FoundRows } from './search-entries.js';

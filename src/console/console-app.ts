@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { affectedObject, samePerson, type Approvals } from '../approvals/index.js';
-import type { AuditEntry } from '../audit/index.js';
-import type { VerifyReport } from '../audit/index.js';
+import type { AuditEntry, Checkpoint, ExportFilters } from '../audit/index.js';
+import type { JSONWebKeySet } from 'jose';
 import { isoUtc, type Clock } from '../clock.js';
 import type { Config } from '../config/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
@@ -10,21 +10,37 @@ import { mintDevToken } from '../identify/index.js';
 import type { Logger } from '../log.js';
 import { policyInput, type Decision, type PolicyInput } from '../policy/index.js';
 import { checkForm, clearCookie, readCookie, securityHeaders, setCookie, SESSION_COOKIE, SIGN_IN_COOKIE } from './guard.js';
-import { page, STYLESHEET } from './html.js';
+import { LOCAL_TIME_SCRIPT, page, STYLESHEET } from './html.js';
 import { createOidcSignIn } from './oidc.js';
-import { auditBody, changeBody, errorBody, homeBody, signInBody } from './pages.js';
+import { changeBody, errorBody, homeBody, signInBody } from './pages.js';
+import { createVerificationCache, mountAudit, type ConsoleAuditSearch } from './audit-routes.js';
+import type { LocalVerifyReport } from './audit-pages.js';
+import { mountFleet, type ConsoleFleet, type DriftFindings, type FleetConfig } from './fleet.js';
 import { createSessionStore, type Session } from './sessions.js';
 
-/** What the control port hands the console: its policy decision and its audit reads. */
-export interface ConsoleControl {
+/** Sends one export package (a period, `to` exclusive, and the package filters) as a download. */
+export type SendExport = (res: Response, query: { from?: string; to?: string; filters: ExportFilters }) => Promise<void>;
+
+/** What the control port hands the console: its policy decision, its audit reads and export, its fleet facts. */
+export interface ConsoleControl extends ConsoleFleet {
   decide(input: PolicyInput): Decision;
-  audit: { verify(): Promise<VerifyReport>; entriesAfter(afterSeq: number, limit: number): AuditEntry[]; head(): { seq: number } };
+  audit: ConsoleAuditSearch & {
+    verify(): Promise<LocalVerifyReport>;
+    entriesAfter(afterSeq: number, limit: number): AuditEntry[];
+    head(): { seq: number };
+    checkpoints(fromSeq?: number, toSeq?: number): Checkpoint[];
+    keys(): JSONWebKeySet;
+  };
+  /** Sends the export package for a period and filters as a download (the code behind /v1/audit/export). */
+  sendExport: SendExport;
 }
 
 export interface ConsoleDeps extends ConsoleControl {
   clock: Clock;
   logger: Logger;
-  config: Pick<Config, 'dataDir' | 'identity' | 'console'>;
+  config: Pick<Config, 'dataDir' | 'identity' | 'console'> & FleetConfig;
+  /** Drift findings, on a platform that has a drift probe. */
+  drift?: DriftFindings;
   /** The proxy's identify stage: a development sign-in is verified exactly like a bearer token. */
   identify(authorization: string | undefined): Promise<Actor>;
   approvals: Pick<Approvals, 'list' | 'get' | 'approve' | 'reject'>;
@@ -37,7 +53,7 @@ const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._@-]{0,63}$/u;
 const ROLE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const MAX_REASON = 1024;
 
-type ConsoleContext = ReturnType<typeof createContext>;
+export type ConsoleContext = ReturnType<typeof createContext>;
 
 /** What every console route shares: sessions, sign-in, rendering, policy checks. */
 function createContext(deps: ConsoleDeps) {
@@ -47,6 +63,7 @@ function createContext(deps: ConsoleDeps) {
   const signInKind: 'oidc' | 'development' | 'none' = oidc ? 'oidc' : config.identity.devIssuer ? 'development' : 'none';
   const development = signInKind === 'development';
   const form = express.urlencoded({ extended: false, limit: 16 * 1024, parameterLimit: 20 });
+  const verification = createVerificationCache(() => deps.audit.verify(), () => clock.now());
 
   const base = () => (config.console.publicUrl ?? deps.controlUrl() ?? '').replace(/\/+$/, '');
   // Behind a TLS proxy the configured public origin is what browsers send; otherwise the Host they reached.
@@ -92,7 +109,7 @@ function createContext(deps: ConsoleDeps) {
     render(res, status, `Change to ${request.change.flagKey}`, changeBody({ request, approvals, object: affectedObject(request.change), csrf: session.csrf, cannotApprove, ...extra }), session);
   }
 
-  return { deps, clock, config, sessions, oidc, signInKind, development, form, base, originOf, render, decideFor, signedIn, sessionOf, startSession, showChange };
+  return { deps, clock, config, sessions, oidc, signInKind, development, form, verification, base, originOf, render, decideFor, signedIn, sessionOf, startSession, showChange };
 }
 
 /** Signing in (development form or OpenID Connect) and out. */
@@ -155,7 +172,7 @@ function mountSignIn(router: express.Router, ctx: ConsoleContext): void {
   });
 }
 
-/** The pages behind a session: pending changes, one change and its review, the audit log. */
+/** The pages behind a session: pending changes, one change and its review. */
 function mountPages(router: express.Router, ctx: ConsoleContext): void {
   const { deps, clock, form, originOf, render, decideFor, signedIn, sessionOf, showChange } = ctx;
   router.get('/', signedIn(null), async (_req, res) => {
@@ -199,18 +216,10 @@ function mountPages(router: express.Router, ctx: ConsoleContext): void {
       await showChange(res, error.status, id, { error: { code: error.code, message: error.message } });
     }
   });
-
-  router.get('/audit', signedIn('audit.read'), async (_req, res) => {
-    const report = await deps.audit.verify();
-    const checkedAt = isoUtc(clock.now());
-    const head = deps.audit.head().seq;
-    const entries = deps.audit.entriesAfter(Math.max(0, head - 50), 50).reverse();
-    render(res, 200, 'Audit log', auditBody(report, checkedAt, entries), sessionOf(res));
-  });
 }
 
 /**
- * The web console, mounted at `/console`: server-rendered pages, no script. People sign in through
+ * The web console, mounted at `/console`: server-rendered pages; one local script file only shows times in the viewer's zone. People sign in through
  * OpenID Connect (`console.oidc`) or, in development, through the development issuer's form; each
  * review goes through the same approvals stage as `/v1/changes`, so the same rules refuse it.
  */
@@ -226,8 +235,15 @@ export function createConsole(deps: ConsoleDeps): express.Router {
     res.type('css').send(STYLESHEET);
   });
 
+  router.get('/assets/local-time.js', (_req, res) => {
+    res.setHeader('cache-control', 'max-age=3600');
+    res.type('text/javascript').send(LOCAL_TIME_SCRIPT);
+  });
+
   mountSignIn(router, ctx);
   mountPages(router, ctx);
+  mountAudit(router, ctx);
+  mountFleet(router, ctx);
 
   router.use((req, _res, next) => next(new FlaggateError('CONTROL_NOT_FOUND', `no console page ${req.method} ${req.path}`)));
 

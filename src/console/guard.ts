@@ -8,11 +8,12 @@ export const SESSION_COOKIE = '__Host-flaggate-console';
 export const SIGN_IN_COOKIE = '__Host-flaggate-sign-in';
 
 /**
- * No script at all, styles and images only from here, forms only to here, never framed. Everything the
- * console needs is served by the console, so it works without any other host.
+ * Script, styles and images only from here (no inline script, no eval), forms only to here, never
+ * framed. Everything the console needs is served by the console, so it works without any other host.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
+  "script-src 'self'",
   "style-src 'self'",
   "img-src 'self'",
   "form-action 'self'",

@@ -9,10 +9,14 @@ export function json(value: unknown): string {
   return `<pre>${esc(JSON.stringify(value ?? null, null, 2))}</pre>`;
 }
 
-/** A UTC time, shown as such (no script runs in the console, so no local-zone rewrite). */
+/**
+ * A time: written in UTC, which is what a page without script shows; the console's one script file
+ * rewrites it into the viewer's zone and keeps the UTC time in the title (shown on hover).
+ */
 export function time(iso: string | null | undefined): string {
   if (!iso) return '';
-  return `<time datetime="${esc(iso)}" title="${esc(iso)}">${esc(iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'))}</time>`;
+  const utc = iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
+  return `<time datetime="${esc(iso)}" title="${esc(utc)}">${esc(utc)}</time>`;
 }
 
 export interface Layout {
@@ -27,14 +31,14 @@ export interface Layout {
 /** The page frame: header, navigation, sign-out form, the development marking. */
 export function page(l: Layout): string {
   const nav = l.signedIn
-    ? `<nav aria-label="Main"><a href="/console/">Pending changes</a><a href="/console/audit">Audit log</a></nav>
+    ? `<nav aria-label="Main"><a href="/console/">Pending changes</a><a href="/console/audit">Audit log</a><a href="/console/fleet">Fleet and policy</a></nav>
 <form class="sign-out" method="post" action="/console/sign-out"><span>${esc(l.signedIn.name)} (${esc(l.signedIn.id)}; ${esc(l.signedIn.roles.join(', ') || 'no roles')})</span>
 <input type="hidden" name="csrf" value="${esc(l.signedIn.csrf)}"><button type="submit">Sign out</button></form>`
     : '';
   const dev = l.development ? '<p class="dev" role="note">Development only: people sign in through the development issuer, without a password.</p>' : '';
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(l.title)} · flaggate</title><link rel="stylesheet" href="/console/assets/console.css"></head>
+<title>${esc(l.title)} · flaggate</title><link rel="stylesheet" href="/console/assets/console.css"><script src="/console/assets/local-time.js" defer></script></head>
 <body><header><a class="brand" href="/console/">flaggate</a>${nav}</header>${dev}
 <main><h1>${esc(l.title)}</h1>${l.body}</main></body></html>`;
 }
@@ -59,5 +63,20 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-we
 label{display:block;font-weight:600;margin:.5rem 0 .25rem}input[type=text],textarea{width:100%;max-width:30rem;padding:.4rem;font:inherit;border:1px solid #6b7280}
 button{font:inherit;padding:.4rem 1rem;margin:.5rem .5rem 0 0;border:1px solid #1f2937;background:#f3f4f6;cursor:pointer}
 button.primary{background:var(--accent);color:#fff;border-color:var(--accent)}
+.filters{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:flex-end}.filters label{margin-top:0}.filters input,.filters select{max-width:14rem;padding:.4rem;font:inherit;border:1px solid #6b7280}
+.pager{display:flex;gap:1rem}.inline{display:inline}code{overflow-wrap:anywhere}
 @media (max-width:40rem){.sides{grid-template-columns:1fr}dl{grid-template-columns:1fr}table{font-size:.85rem}}
+`;
+
+/**
+ * The console's only script, served from the console (CSP `script-src 'self'`, nothing inline):
+ * each <time> shows the viewer's local time; its title keeps the UTC time for hover.
+ */
+export const LOCAL_TIME_SCRIPT = `'use strict';
+for (const el of document.querySelectorAll('time[datetime]')) {
+  const at = new Date(el.getAttribute('datetime'));
+  if (Number.isNaN(at.getTime())) continue;
+  // dateStyle cannot be combined with timeZoneName, so the parts are named one by one.
+  el.textContent = at.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
+}
 `;

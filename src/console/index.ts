@@ -1,2 +1,2 @@
 /** The web console's only door: the router the control port mounts at `/console`. */
-export { createConsole, type ConsoleControl, type ConsoleDeps } from './console-app.js';
+export { createConsole, type ConsoleControl, type ConsoleDeps, type SendExport } from './console-app.js';

@@ -91,11 +91,23 @@ export function createOidcSignIn(oidc: OidcConfig, identity: Config['identity'],
       } catch (err) {
         const error = asFlaggateError(err);
         if (err instanceof FlaggateError && (error.code === 'CONSOLE_SIGN_IN_FAILED' || error.code === 'IDENTIFY_CLAIMS_INVALID')) throw err;
-        // The provider's own words (`invalid_grant: PKCE verification failed`) say more than the library's.
-        const claim = err instanceof Error && typeof (err.cause as { claim?: unknown } | undefined)?.claim === 'string' ? ` (${(err.cause as { claim: string }).claim})` : '';
-        const said = err instanceof client.ResponseBodyError ? `${err.error}: ${err.error_description ?? ''}` : err instanceof Error ? `${err.message}${claim}` : String(err);
-        throw new FlaggateError('CONSOLE_SIGN_IN_FAILED', `sign-in did not complete: ${said}`, { cause: err });
+        throw new FlaggateError('CONSOLE_SIGN_IN_FAILED', `sign-in did not complete: ${failureText(err)}`, { cause: err });
       }
     },
   };
+}
+
+/**
+ * Why a sign-in failed, in the words that say most: the provider's own (`invalid_grant: PKCE
+ * verification failed`), else the library's message with the one beneath it, which names the claim
+ * (`unexpected JWT "aud" (audience) claim value`).
+ */
+function failureText(err: unknown): string {
+  if (err instanceof client.ResponseBodyError) return `${err.error}: ${err.error_description ?? ''}`;
+  if (!(err instanceof Error)) return String(err);
+  const inner = err.cause instanceof Error && err.cause.message !== err.message ? `: ${err.cause.message}` : '';
+  const claim = [err.cause, err.cause instanceof Error ? err.cause.cause : undefined]
+    .map((c) => (c as { claim?: unknown } | undefined)?.claim)
+    .find((c): c is string => typeof c === 'string');
+  return `${err.message}${inner}${claim ? ` (${claim})` : ''}`;
 }

@@ -1,7 +1,5 @@
 import type { AffectedObject } from '../approvals/index.js';
 import type { Approval, ChangeRequest } from '../approvals/index.js';
-import type { AuditEntry } from '../audit/index.js';
-import type { VerifyReport } from '../audit/index.js';
 import { esc, json, time } from './html.js';
 
 const KNOWN_ROLES = ['release_engineer', 'flag_admin', 'qa', 'product', 'auditor'];
@@ -91,23 +89,6 @@ export function changeBody(v: ChangeView): string {
 <h2>The request as it will be applied</h2><dl><dt>Method</dt><dd>${esc(c.method)}</dd><dt>Path</dt><dd><code>${esc(c.path)}</code></dd>
 <dt>Body SHA-256</dt><dd><code>${esc(c.bodySha256)}</code></dd></dl>${json(bodyText(c.body))}
 <h2>Approvals so far</h2>${given}${review}`;
-}
-
-/** The audit page: whether the log verifies, when that was checked, and the latest entries. */
-export function auditBody(report: VerifyReport, checkedAt: string, entries: AuditEntry[]): string {
-  const status = report.ok
-    ? '<p>Verification: <span class="ok" id="verification">verified</span></p>'
-    : `<p>Verification: <span class="bad" id="verification">failed</span>${report.failure ? `: ${esc(JSON.stringify(report.failure))}` : ''}</p>`;
-  const facts = `<dl><dt>Chain</dt><dd>${esc(report.chainId ?? '')}</dd><dt>Entries checked</dt><dd>${report.entries}</dd>
-<dt>Head</dt><dd>${esc(JSON.stringify(report.head))}</dd><dt>Trusted heads</dt><dd>${report.trustedHeads}</dd><dt>Checked</dt><dd>${time(checkedAt)}</dd></dl>`;
-  const rows = entries
-    .map((e) => {
-      const r = e as unknown as Record<string, unknown> & { actor?: { id?: string } };
-      return `<tr><td>${esc(r.seq)}</td><td>${time(r.timestamp_utc as string)}</td><td>${esc(r.entry_type)}</td><td>${esc(r.actor?.id)}</td><td>${esc(r.action)}</td>
-<td>${esc(r.flag_key)}</td><td>${esc(r.environment)}</td><td><code>${esc(String(r.hash ?? '').slice(0, 16))}…</code></td></tr>`;
-    })
-    .join('');
-  return `${status}${facts}<h2>Latest entries</h2><table><thead><tr><th>Seq</th><th>Time</th><th>Type</th><th>Actor</th><th>Action</th><th>Flag</th><th>Environment</th><th>Hash</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 export function errorBody(code: string, message: string): string {

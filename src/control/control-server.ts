@@ -1,14 +1,10 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { AuditEntry, StoredRow } from '../audit/index.js';
 import type { JSONWebKeySet } from 'jose';
 import type { Checkpoint } from '../audit/index.js';
 import type { ExportFilters } from '../audit/index.js';
-import type { VerifyReport } from '../audit/index.js';
+import type { CoverageSummary, UpstreamSummary, VerifyReport } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import type { ConsoleControl } from '../console/index.js';
 import { isoUtc } from '../clock.js';
@@ -16,6 +12,7 @@ import { asFlaggateError, errorBody, FlaggateError, type ErrorCode } from '../er
 import type { Actor } from '../identify/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { exportArchive, exportSender } from './export-archive.js';
 import { policyInput, type Decision, type PolicyInput, type PolicyRevision } from '../policy/index.js';
 
 export interface ControlDeps {
@@ -33,7 +30,10 @@ export interface ControlDeps {
     /** The checkpoint signing keys (public), newest first. */
     keys(): JSONWebKeySet;
     checkpoints(fromSeq?: number, toSeq?: number): Checkpoint[];
-    verify(): Promise<VerifyReport>;
+    /** The chain, checkpoints, timestamp coverage and upstream copies, checked now. */
+    verify(): Promise<VerifyReport & { timestamps?: CoverageSummary | null; upstream?: readonly UpstreamSummary[] }>;
+    /** A page of entries matching the filters, newest first, each with the token that covers it. */
+    search: ConsoleControl['audit']['search'];
     /** Writes an export package for a period and filters as a tar.gz under `dir` and resolves with its path; stops when `signal` aborts. */
     exportTo(dir: string, options: { from?: string; to?: string; filters: ExportFilters; signal?: AbortSignal }): Promise<string>;
   };
@@ -86,7 +86,8 @@ export function createControlApp(deps: ControlDeps): express.Express {
   });
 
   if (deps.tsa) mountTsa(app, deps.tsa);
-  app.get('/v1/audit/export', authorize('audit.export'), exportArchive(deps));
+  const sendExport = exportSender(deps);
+  app.get('/v1/audit/export', authorize('audit.export'), exportArchive(sendExport));
 
   app.get('/v1/audit/verify', authorize('audit.read'), async (_req, res) => {
     const report = await deps.audit.verify();
@@ -105,7 +106,15 @@ export function createControlApp(deps: ControlDeps): express.Express {
   if (deps.drift) app.use('/v1/drift', deps.drift(authorize));
 
   if (deps.console) {
-    app.use('/console', deps.console({ decide: (input) => deps.policy.decide(input), audit: deps.audit }));
+    app.use('/console', deps.console({
+      decide: (input) => deps.policy.decide(input),
+      audit: deps.audit,
+      sendExport,
+      readiness: deps.readiness,
+      policy: deps.policy,
+      metrics: deps.metrics,
+      ...(deps.shadow ? { shadow: deps.shadow } : {}),
+    }));
   }
 
   app.use((req, _res, next) => next(new FlaggateError('CONTROL_NOT_FOUND', `no control route ${req.method} ${req.path}`)));
@@ -174,47 +183,6 @@ function mountTsa(app: express.Express, tsa: NonNullable<ControlDeps['tsa']>): v
   });
 }
 
-// The export package as a gzipped tar of the folder `flaggate verify-export` checks. Workers
-  // write and pack it; the server only sends a file, with backpressure, and removes it when the
-  // response closes, whether it finished, failed or the client went away.
-function exportArchive(deps: ControlDeps): RequestHandler {
-  return async (req, res, next) => {
-    const dir = mkdtempSync(join(tmpdir(), 'flaggate-export-'));
-    const remove = () => rmSync(dir, { recursive: true, force: true });
-    const gone = new AbortController();
-    let writing = true; // a worker may still create files: remove the folder once it has stopped
-    res.once('close', () => {
-      gone.abort(new Error('the client closed the export response'));
-      if (!writing) remove();
-    });
-    try {
-      const filters: ExportFilters = {};
-      for (const key of ['flag', 'environment', 'actor', 'action'] as const) {
-        const value = req.query[key];
-        if (value !== undefined) filters[key] = textParam(value, key);
-      }
-      const from = req.query.from === undefined ? undefined : isoParam(req.query.from, 'from');
-      const to = req.query.to === undefined ? undefined : isoParam(req.query.to, 'to');
-      let archive: string;
-      try {
-        archive = await deps.audit.exportTo(dir, { filters, signal: gone.signal, ...(from ? { from } : {}), ...(to ? { to } : {}) });
-      } finally {
-        writing = false;
-        if (gone.signal.aborted) remove();
-      }
-      if (gone.signal.aborted) return;
-      res.setHeader('content-type', 'application/gzip');
-      res.setHeader('content-length', String(statSync(archive).size));
-      res.setHeader('content-disposition', `attachment; filename="flaggate-export-${deps.clock.now()}.tar.gz"`);
-      pipeline(createReadStream(archive), res).catch((err: unknown) => {
-        if (!gone.signal.aborted) deps.logger.warn('export stream failed', { error: String(err) });
-      });
-    } catch (err) {
-      if (!gone.signal.aborted) next(err);
-    }
-  };
-}
-
 /** Every refusal as `{ code, message, decisionId }`, counted by code. */
 function replyWithError(deps: ControlDeps): express.ErrorRequestHandler {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -225,17 +193,6 @@ function replyWithError(deps: ControlDeps): express.ErrorRequestHandler {
     if (error.status === 401) res.setHeader('www-authenticate', 'Bearer');
     res.status(error.status).json(errorBody(error, id));
   };
-}
-
-function textParam(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256) throw new FlaggateError('CONTROL_BAD_REQUEST', `${name} must be one non-empty value`);
-  return value;
-}
-
-function isoParam(value: unknown, name: string): string {
-  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms)) throw new FlaggateError('CONTROL_BAD_REQUEST', `${name} must be an ISO 8601 time`);
-  return new Date(ms).toISOString();
 }
 
 function intParam(value: unknown, name: string, fallback: number): number {

@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import { extract } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyExport } from '../../src/audit/index.js';
+import { verifyCoverage } from '../../src/timestamp/index.js';
 import { hasChromium, launchChromium, screenshot, signInAs } from './browser.js';
 import { businessHours, startConsoleSidecar, type ConsoleSidecar } from './console-client.js';
 
@@ -68,12 +71,56 @@ describe.skipIf(!hasChromium)('the console in Chromium (development sign-in)', (
     await page.waitForURL('**/console/sign-in');
     await screenshot(page, 'sign-in');
 
-    // An auditor reads the log and sees that it verifies, the approval in it.
+    await context.close();
+  });
+
+  it('lets an auditor filter the log, open an entry and its flag, and download an export that verifies offline', async () => {
+    // A zone other than UTC, so that the local rendering of times is visible.
+    const context = await browser.newContext({ timezoneId: 'Asia/Tokyo', acceptDownloads: true });
+    context.setDefaultTimeout(10_000);
+    const page = await context.newPage();
     await signInAs(page, s.app.controlUrl, 'ada', 'auditor');
     await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.waitForURL('**/console/audit');
     expect(await page.locator('#verification').textContent()).toBe('verified');
-    expect(await page.locator('main table').textContent()).toContain('change.approved');
+    const time = page.locator('main table time').first();
+    expect(await time.getAttribute('title')).toBe('2030-01-07 10:00:00 UTC');
+    expect(await time.textContent()).toMatch(/7:00:00\s*PM GMT\+9|19:00:00 GMT\+9/);
+
+    await page.getByLabel('Flag').fill(FLAG);
+    await page.getByLabel('Outcome').selectOption('applied');
+    await page.getByLabel('From (UTC day)').fill('2030-01-07');
+    await page.getByLabel('To (UTC day, included)').fill('2030-01-07');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL((url) => url.searchParams.get('flag') === FLAG);
+    const rows = page.locator('main table').nth(1).locator('tbody tr');
+    expect(await rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain('change.outcome');
     await screenshot(page, 'audit-log');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download export package' }).click()]);
+    const file = join(s.dataDir, 'console-export.tar.gz');
+    await download.saveAs(file);
+    const dir = join(s.dataDir, 'console-export');
+    mkdirSync(dir);
+    await extract({ file, cwd: dir });
+    expect(await verifyExport(dir, { verifyTokens: verifyCoverage })).toMatchObject({ ok: true });
+    expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))).toMatchObject({ filters: { flag: FLAG }, period: { from: '2030-01-07T00:00:00.000Z', to: '2030-01-08T00:00:00.000Z' } });
+
+    await rows.first().getByRole('link', { name: /^Entry \d+$/ }).click();
+    await page.waitForURL('**/console/audit/entries/*');
+    expect(await page.locator('#entry-hash').textContent()).toMatch(/^[0-9a-f]{64}$/);
+    expect(await page.locator('#timestamp-token').textContent()).toContain('Token');
+    expect(await page.getByRole('link', { name: /^Previous entry/ }).count()).toBe(1);
+    await screenshot(page, 'audit-entry');
+
+    await page.getByRole('link', { name: `Timeline of ${FLAG}` }).click();
+    expect(await page.locator('ol.timeline').textContent()).toContain('change.approved');
+    await screenshot(page, 'flag-timeline');
+
+    await page.getByRole('link', { name: 'Fleet and policy' }).click();
+    expect(await page.locator('#readiness').textContent()).toBe('ready');
+    await screenshot(page, 'fleet');
     await context.close();
   });
 });

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -22,6 +23,8 @@ beforeAll(async () => {
     clientSecret: 'console-secret',
     redirectUri: `${base}/console/callback`,
     people: { sam: { name: 'Sam Approver', roles: ['release_engineer'] }, rita: { name: 'Rita Requester', roles: ['release_engineer'] } },
+    // Another application at the same provider: its ID tokens are signed by the same keys, for another audience.
+    otherClients: [{ clientId: 'wiki', clientSecret: 'wiki-secret', redirectUri: `${base}/console/callback` }],
   });
   [s, browser] = await Promise.all([
     startConsoleSidecar({
@@ -139,5 +142,43 @@ describe('console sign-in through OpenID Connect', () => {
     // The same flow with its own values signs in: the refusals above are the checks, not the setup.
     const third = await oidc.start(redirect);
     expect(await oidc.finish(await callbackFor(third.url, 'sam'), third.checks)).toMatchObject({ id: 'sam', authMethod: 'oidc', roles: ['release_engineer'] });
+  }, 40_000);
+
+  it.skipIf(!hasChromium)("refuses an ID token the provider issued to another client (wrong aud), even with this sign-in's nonce", async () => {
+    const config = loadConfig({ env: {}, overrides: { dataDir: s.dataDir } });
+    const oidc = createOidcSignIn(
+      { issuer: provider.issuer, clientId: 'flaggate-console', clientSecret: 'console-secret', scopes: 'openid profile roles' },
+      config.identity,
+      systemClock,
+    );
+    const redirect = `${s.app.controlUrl}/console/callback`;
+    const ours = await oidc.start(redirect);
+
+    // The same person signs in to the other application, whose request carries our nonce.
+    const verifier = randomBytes(32).toString('base64url');
+    const wikiUrl = new URL(`${provider.issuer}/auth`);
+    for (const [k, v] of Object.entries({
+      client_id: 'wiki', response_type: 'code', scope: 'openid profile roles', redirect_uri: redirect, state: 'wiki-state', nonce: ours.checks.nonce,
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+    })) wikiUrl.searchParams.set(k, v);
+    const wikiCode = new URL(await callbackFor(wikiUrl.href, 'sam')).searchParams.get('code')!;
+    const wikiTokens = (await (await fetch(`${provider.issuer}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('wiki:wiki-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: wikiCode, redirect_uri: redirect, code_verifier: verifier }).toString(),
+    })).json()) as { id_token: string };
+    const claims = JSON.parse(Buffer.from(wikiTokens.id_token.split('.')[1]!, 'base64url').toString()) as { aud: string; nonce: string };
+    expect(claims).toMatchObject({ aud: 'wiki', nonce: ours.checks.nonce });
+
+    // Our own code is redeemed, and the answer comes back with the other application's ID token.
+    const callback = await callbackFor(ours.url, 'sam');
+    provider.substituteNextIdToken(wikiTokens.id_token);
+    const refused = (await oidc.finish(callback, ours.checks).catch((err: unknown) => err)) as { code: string; message: string };
+    expect(refused.message).toMatch(/aud/i);
+    expect(refused.code).toBe('CONSOLE_SIGN_IN_FAILED');
+
+    // Without the substitution the same kind of sign-in completes: the refusal is the audience check.
+    const again = await oidc.start(redirect);
+    expect(await oidc.finish(await callbackFor(again.url, 'sam'), again.checks)).toMatchObject({ id: 'sam', authMethod: 'oidc' });
   }, 40_000);
 });

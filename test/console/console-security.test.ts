@@ -34,19 +34,35 @@ describe('console sign-in and session', () => {
     expect(page).toMatch(/Development only/);
   });
 
-  it('serves every page with a strict CSP, no script and only its own stylesheet', async () => {
+  it('serves every page with a strict CSP, no inline script, only its own stylesheet and script file', async () => {
     const client = new ConsoleClient(s.app.controlUrl);
     await client.signIn('sam', 'release_engineer');
-    for (const path of ['/console/sign-in', '/console/', `/console/changes/${changeId}`]) {
-      const res = await client.get(path);
+    const auditor = new ConsoleClient(s.app.controlUrl);
+    await auditor.signIn('ada', 'auditor');
+    for (const [who, path] of [
+      [client, '/console/sign-in'],
+      [client, '/console/'],
+      [client, `/console/changes/${changeId}`],
+      [auditor, '/console/audit'],
+      [auditor, '/console/audit/entries/1'],
+      [auditor, '/console/audit/flags/payments.instant-payouts'],
+      [auditor, '/console/fleet'],
+    ] as const) {
+      const res = await who.get(path);
+      expect(res.status, path).toBe(200);
       expect(res.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
       expect(res.headers.get('x-frame-options')).toBe('DENY');
       const html = await res.text();
-      expect(html).not.toMatch(/<script|\son[a-z]+=|javascript:/i);
+      // The one script is a file of the console's own; no page carries script inline or in attributes.
+      expect([...html.matchAll(/<script\b[^>]*>/gi)].map((m) => m[0])).toEqual(['<script src="/console/assets/local-time.js" defer>']);
+      expect(html).not.toMatch(/<script[^>]*>[^<]|\son[a-z]+=|javascript:/i);
       expect([...html.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1]).filter((u) => !u!.startsWith('/console/'))).toEqual([]);
     }
     expect(CONTENT_SECURITY_POLICY).toContain("default-src 'none'");
     expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(CONTENT_SECURITY_POLICY).toContain("script-src 'self'");
+    const script = await client.get('/console/assets/local-time.js');
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
     const css = await client.get('/console/assets/console.css');
     expect(css.headers.get('content-type')).toMatch(/^text\/css/);
   });

@@ -24,9 +24,15 @@ describe('the walkthrough serve --walkthrough prints', () => {
     expect(out).toContain('"state":"ENABLED"'); // step 4
     expect(out).toContain('"status":"pending"'); // step 5: held
     expect(out).toContain('"code":"APPROVAL_SELF"');
+    expect(out).toMatch(/ID +FLAG +ENVIRONMENT .*\n-.*\n[0-9a-f-]{36} +payments\.instant-payouts .*pending$/m); // step 5, as a table
     expect(out).toContain('"status":"applied"');
     expect(out).toMatch(/"ok":\s*true/); // step 7
     const flags = JSON.parse(readFileSync(`${app.dataDir}/flags.flagd.json`, 'utf8')) as { flags: Record<string, { state: string }> };
     expect(flags.flags['payments.instant-payouts']!.state).toBe('ENABLED');
   }, 150_000);
+
+  it('ends by sending people to the console', () => {
+    const text = walkthroughText({ proxyUrl: 'http://127.0.0.1:8080', controlUrl: 'http://127.0.0.1:9090', cli: 'node dist/cli.js', dataDir: './data' });
+    expect(text.trimEnd().split('\n').at(-1)!.trim()).toBe('open http://127.0.0.1:9090/console/');
+  });
 });

@@ -4,6 +4,11 @@ import Provider from 'oidc-provider';
 
 export interface TestProvider {
   issuer: string;
+  /**
+   * The next answer of the token endpoint carries this ID token instead of the one it issued: a
+   * token substituted on the way (e.g. one the provider issued to another client).
+   */
+  substituteNextIdToken(idToken: string): void;
   stop(): Promise<void>;
 }
 
@@ -13,6 +18,8 @@ export interface TestProviderOptions {
   redirectUri: string;
   /** Who may sign in (any password), with the claims their tokens carry. */
   people: Record<string, { name: string; roles: string[] }>;
+  /** More clients registered at the provider (another application of the same organisation). */
+  otherClients?: Array<{ clientId: string; clientSecret: string; redirectUri: string }>;
 }
 
 /**
@@ -24,7 +31,13 @@ export async function startTestProvider(o: TestProviderOptions): Promise<TestPro
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const provider = new Provider(issuer, {
-    clients: [{ client_id: o.clientId, client_secret: o.clientSecret, redirect_uris: [o.redirectUri], response_types: ['code'], grant_types: ['authorization_code'] }],
+    clients: [{ clientId: o.clientId, clientSecret: o.clientSecret, redirectUri: o.redirectUri }, ...(o.otherClients ?? [])].map((c) => ({
+      client_id: c.clientId,
+      client_secret: c.clientSecret,
+      redirect_uris: [c.redirectUri],
+      response_types: ['code'],
+      grant_types: ['authorization_code'],
+    })),
     pkce: { required: () => true },
     scopes: ['openid', 'profile', 'roles'],
     claims: { openid: ['sub'], profile: ['name'], roles: ['roles'] },
@@ -37,9 +50,28 @@ export async function startTestProvider(o: TestProviderOptions): Promise<TestPro
       return person ? { accountId: sub, claims: () => ({ sub, name: person.name, roles: person.roles }) } : undefined;
     },
   });
-  server.on('request', provider.callback());
+  const handle = provider.callback();
+  let substitute: string | undefined;
+  server.on('request', (req, res) => {
+    if (substitute !== undefined && req.method === 'POST' && req.url?.startsWith('/token')) {
+      const idToken = substitute;
+      substitute = undefined;
+      const end = res.end.bind(res) as (chunk?: unknown) => typeof res;
+      // The provider sets its headers and ends with the whole JSON body: rewrite it before it leaves.
+      res.end = ((chunk?: unknown) => {
+        const reply = JSON.parse(String(chunk)) as Record<string, unknown>;
+        const body = JSON.stringify({ ...reply, id_token: idToken });
+        res.setHeader('content-length', Buffer.byteLength(body));
+        return end(body);
+      }) as typeof res.end;
+    }
+    void handle(req, res);
+  });
   return {
     issuer,
+    substituteNextIdToken: (idToken) => {
+      substitute = idToken;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
