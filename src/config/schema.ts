@@ -50,6 +50,21 @@ export const sinkSchema = z.discriminatedUnion('type', [
     timeoutMs: z.coerce.number().int().positive().default(10_000),
     maxAttempts: z.coerce.number().int().min(1).max(20).default(5),
   }),
+  z.object({
+    /** A SIEM on Elasticsearch or OpenSearch: `_bulk` create actions, `_id` = chain_id:seq (idempotent). */
+    type: z.literal('opensearch'),
+    name: z.string().min(1).default('opensearch'),
+    url: z.url(),
+    index: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,254}$/, 'a lowercase index name').default('flaggate-audit'),
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    apiKey: z.string().min(1).optional(),
+    /** Put docs/opensearch-index-template.json before the first delivery (needs the manage_index_templates privilege). */
+    installTemplate: z.boolean().default(true),
+    required: z.boolean().default(false),
+    timeoutMs: z.coerce.number().int().positive().default(10_000),
+    maxAttempts: z.coerce.number().int().min(1).max(20).default(5),
+  }),
 ]);
 
 export const configSchema = z
@@ -311,6 +326,10 @@ export const configSchema = z
       sinkNames.add(sink.name);
       if (sink.type === 'postgres' && sink.migrate && c.mode === 'production') {
         ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'migrate'], message: 'a sidecar never migrates in production mode: the owner runs `flaggate db migrate`' });
+      }
+      if (sink.type === 'opensearch') {
+        if (sink.apiKey && sink.username) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'apiKey'], message: 'set apiKey or username/password, not both' });
+        if (c.mode === 'production' && sink.url.startsWith('http:')) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'url'], message: 'must be https in production mode' });
       }
       if (sink.type !== 'http') return;
       if (sink.format === 'splunk_hec' && !sink.token) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'token'], message: 'required for format splunk_hec' });
