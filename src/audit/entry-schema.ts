@@ -17,9 +17,9 @@ export const auditEntryBodySchema = z
     prev_hash: hex64.describe('hash of the entry at seq - 1; 64 zeros for seq 1'),
     event_id: z.uuid().describe('unique id of this entry'),
     entry_type: z
-      .enum(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized', 'key.rotated', 'drift.detected', 'drift.acknowledged'])
+      .enum(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized', 'key.rotated', 'drift.detected', 'drift.acknowledged', 'archive.sealed'])
       .describe(
-        'decision before forwarding; outcome after (also when reconciled after a crash); requested, approved, rejected and expired for a change held for approvals; refusals_summarized counts the refusals of one actor beyond the recording rate (new_state holds the count and the window); key.rotated records a rotation of a signing key by `flaggate keys rotate` (previous_state and new_state name the old and new key); drift.detected, a change on the platform no flaggate change explains (previous_state: what flaggate last saw, new_state: what the platform holds now); drift.acknowledged, a person accepting one (with a reason)',
+        'decision before forwarding; outcome after (also when reconciled after a crash); requested, approved, rejected and expired for a change held for approvals; refusals_summarized counts the refusals of one actor beyond the recording rate (new_state holds the count and the window); key.rotated records a rotation of a signing key by `flaggate keys rotate` (previous_state and new_state name the old and new key); drift.detected, a change on the platform no flaggate change explains (previous_state: what flaggate last saw, new_state: what the platform holds now); drift.acknowledged, a person accepting one (with a reason); archive.sealed, a sealed segment of the ledger stored under a COMPLIANCE lock and read back (new_state: bucket, key, version_id, retain_until, sha256 and the seq range)',
       ),
     decision_id: z.uuid().describe('shared by a decision and its outcome; returned to the client as X-Flaggate-Decision-Id'),
     change_request_id: z.uuid().nullable().describe('the held change this entry belongs to; null on changes that were never held'),

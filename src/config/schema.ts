@@ -296,6 +296,26 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * WORM retention: `flaggate archive` stores each sealed segment of the ledger in this bucket under
+     * an Object Lock in COMPLIANCE mode for `retentionDays`. Absent: no archive.
+     */
+    archive: z
+      .object({
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
+        /** An S3-compatible endpoint; unset: AWS S3 in `region`. */
+        endpoint: z.url().optional(),
+        region: z.string().min(1).default('us-east-1'),
+        /** Path-style addressing (`endpoint/bucket/key`); unset: on with an `endpoint` (S3-compatible servers need it), off for AWS. */
+        forcePathStyle: z.boolean().optional(),
+        prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'empty, or path segments each ending in /').default('flaggate/'),
+        retentionDays: z.coerce.number().int().min(1).max(36_500),
+        /** Unset: the SDK's default credential chain (AWS_* variables, shared config, instance role). */
+        accessKeyId: z.string().min(1).optional(),
+        secretAccessKey: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     replicate: z
       .object({
         sinks: z.array(sinkSchema).prefault([{ type: 'jsonl' }]),
@@ -336,6 +356,12 @@ export const configSchema = z
       if (sink.format === 'webhook' && !sink.secret) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'secret'], message: 'required for format webhook' });
       if (c.mode === 'production' && sink.url.startsWith('http:')) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'url'], message: 'must be https in production mode' });
     });
+    if (c.archive && !c.archive.accessKeyId !== !c.archive.secretAccessKey) {
+      ctx.addIssue({ code: 'custom', path: ['archive', 'secretAccessKey'], message: 'set accessKeyId and secretAccessKey together, or neither' });
+    }
+    if (c.mode === 'production' && c.archive?.endpoint?.startsWith('http:')) {
+      ctx.addIssue({ code: 'custom', path: ['archive', 'endpoint'], message: 'must be https in production mode' });
+    }
     if (c.approvals.store === 'postgres' && !c.replicate.sinks.some((s) => s.type === 'postgres')) {
       ctx.addIssue({ code: 'custom', path: ['approvals', 'store'], message: 'postgres needs a postgres sink in replicate.sinks' });
     }
