@@ -1,5 +1,5 @@
-import { openLedger, openLedgerReader } from './audit/index.js';
-import { archiveLedger, openArchiveStore, probeArchiveLock, verifyArchive, type ArchiveRun, type ArchiveStore, type ArchiveVerifyReport, type LockProbe, type SegmentSource } from './archive/index.js';
+import { openLedger, openLedgerReader, type NewEntry } from './audit/index.js';
+import { archiveLedger, openArchiveStore, probeArchiveLock, verifyArchive, type ArchiveRecord, type ArchiveStore, type ArchiveVerifyReport, type LockProbe, type SegmentSource } from './archive/index.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/index.js';
 import { FlaggateError } from './errors.js';
@@ -31,35 +31,49 @@ function readSource(path: string): SegmentSource & { close(): void } {
 }
 
 /**
- * `flaggate archive`: archives the segment the newest checkpoint closed since the last archived one,
+ * `flaggate archive`: archives every segment a checkpoint sealed since the last archived one, each
  * recorded as an `archive.sealed` entry by the operating-system user who ran it; with `probe`, first
  * proves the bucket refuses to shorten or delete a locked version. Safe beside a running sidecar (the
  * ledger takes its write lock per commit). A run that archives nothing (no new checkpoint) is fine.
  */
-export async function archiveLedgerFile(o: { config: Readonly<Config>; actor: string; clock: Clock; probe: boolean }): Promise<{ run: ArchiveRun; probe?: LockProbe; covered?: boolean }> {
-  const result = await archiveOnce(o);
-  // The new entry gets its timestamp token now, as a key rotation's does, so the chain verifies without waiting for a sidecar.
-  return result.run.archived ? { ...result, covered: await coverHead(o.config, o.clock) } : result;
+export interface ArchiveFileRun {
+  /** The segments this run archived, in order (none when no checkpoint sealed one since the last). */
+  archived: ArchiveRecord[];
+  archivedThrough: number;
+  probe?: LockProbe;
+  /** Whether the new `archive.sealed` entries got a timestamp token. */
+  covered?: boolean;
 }
 
-async function archiveOnce(o: { config: Readonly<Config>; actor: string; clock: Clock; probe: boolean }): Promise<{ run: ArchiveRun; probe?: LockProbe }> {
+export async function archiveLedgerFile(o: { config: Readonly<Config>; actor: string; clock: Clock; probe: boolean }): Promise<ArchiveFileRun> {
+  const result = await archiveAll(o);
+  // The new entries get their timestamp token now, as a key rotation's do, so the chain verifies without waiting for a sidecar.
+  return result.archived.length > 0 ? { ...result, covered: await coverHead(o.config, o.clock) } : result;
+}
+
+async function archiveAll(o: { config: Readonly<Config>; actor: string; clock: Clock; probe: boolean }): Promise<ArchiveFileRun> {
   const { store, archive } = archiveStoreOf(o.config);
   const source = readSource(o.config.audit.file);
   const ledger = openLedger({ path: o.config.audit.file, chainId: o.config.audit.chainId, clock: o.clock });
   try {
     const probe = o.probe ? await probeArchiveLock(store, { prefix: archive.prefix, chainId: source.chainId, clock: o.clock }) : undefined;
-    if (probe && !probe.ok) return { run: { archived: null, archivedThrough: 0 }, probe };
-    const run = await archiveLedger({
+    if (probe && !probe.ok) return { archived: [], archivedThrough: 0, probe };
+    const deps = {
       source,
-      append: (entry) => ledger.append(entry),
+      append: (entry: NewEntry) => ledger.append(entry),
       store,
       prefix: archive.prefix,
       retentionDays: archive.retentionDays,
       clock: o.clock,
-      actor: { id: o.actor, display_name: o.actor, auth_method: 'host', roles: [] },
+      actor: { id: o.actor, display_name: o.actor, auth_method: 'host' as const, roles: [] },
       bundleFiles: o.config.policy.bundle ? [o.config.policy.bundle] : [],
-    });
-    return { run, ...(probe ? { probe } : {}) };
+    };
+    // Every sealed segment not yet archived, one after the other.
+    const archived: ArchiveRecord[] = [];
+    for (let run = await archiveLedger(deps); ; run = await archiveLedger(deps)) {
+      if (!run.archived) return { archived, archivedThrough: run.archivedThrough, ...(probe ? { probe } : {}) };
+      archived.push(run.archived);
+    }
   } finally {
     ledger.close();
     source.close();

@@ -19,6 +19,8 @@ export interface ArchiveDeps {
   actor: NewEntry['actor'];
   /** Policy bundle files whose tarballs go into a segment whose decisions name them. */
   bundleFiles: readonly string[];
+  /** A segment closes at the newest checkpoint within this many entries (or the first past it, when none is). */
+  maxSegmentEntries?: number;
 }
 
 export interface ArchiveRun {
@@ -42,14 +44,18 @@ export function archivedThrough(source: Pick<SegmentSource, 'rowsAfter'>): numbe
 const pad = (n: number) => String(n).padStart(12, '0');
 
 /**
- * Archives the segment from the last archived seq to the newest checkpoint: uploads it under a
+ * Archives the segment from the last archived seq to the newest checkpoint (within
+ * `maxSegmentEntries`; call again until `archived` is null to catch up): uploads it under a
  * COMPLIANCE lock for `retentionDays`, reads that version back and checks its SHA-256 and its lock,
  * and only then records an `archive.sealed` entry. A failed check records nothing (the next run
  * uploads a new version); it throws ARCHIVE_MISMATCH, ARCHIVE_NOT_LOCKED or ARCHIVE_UNAVAILABLE.
  */
 export async function archiveLedger(d: ArchiveDeps): Promise<ArchiveRun> {
   const through = archivedThrough(d.source);
-  const closing = d.source.checkpoints().filter((c) => c.seq > through).at(-1);
+  const open = d.source.checkpoints().filter((c) => c.seq > through);
+  // A segment is held in memory whole: a long unarchived stretch goes up in several, each one run.
+  const limit = through + (d.maxSegmentEntries ?? 50_000);
+  const closing = open.filter((c) => c.seq <= limit).at(-1) ?? open[0];
   if (!closing) return { archived: null, archivedThrough: through };
   const sealed = sealSegment(d.source, through, closing, d.bundleFiles);
   const key = `${d.prefix}${d.source.chainId}/${pad(sealed.segment.from_seq)}-${pad(sealed.segment.to_seq)}.json`;
@@ -73,8 +79,8 @@ export async function archiveLedger(d: ArchiveDeps): Promise<ArchiveRun> {
   return { archived: record, archivedThrough: record.to_seq };
 }
 
-/** Reads a version back: its bytes must hash to `sha256`, and it must be under COMPLIANCE until at least `retainUntil`. */
-export async function checkArchived(store: ArchiveStore, o: { key: string; versionId: string; sha256: string; retainUntil: Date }): Promise<void> {
+/** Reads a version back: its bytes must hash to `sha256`, and it must be under COMPLIANCE until at least `retainUntil`. Returns the bytes. */
+export async function checkArchived(store: ArchiveStore, o: { key: string; versionId: string; sha256: string; retainUntil: Date }): Promise<Buffer> {
   const details = { bucket: store.bucket, key: o.key, versionId: o.versionId };
   const bytes = await store.get(o.key, o.versionId);
   const found = createHash('sha256').update(bytes).digest('hex');
@@ -91,4 +97,5 @@ export async function checkArchived(store: ArchiveStore, o: { key: string; versi
       { details: { ...details, mode: retention.mode, retainUntil: retention.retainUntil?.toISOString() ?? null, expectedUntil: o.retainUntil.toISOString() } },
     );
   }
+  return bytes;
 }

@@ -71,8 +71,7 @@ async function checkSegment(source: Pick<SegmentSource, 'rowsAfter' | 'hashAt'>,
   if (record.bucket !== store.bucket) {
     throw new FlaggateError('ARCHIVE_MISSING', `segment ${record.key} was archived to bucket ${record.bucket}, not ${store.bucket}`, { details: { recordedBucket: record.bucket } });
   }
-  await checkArchived(store, { key: record.key, versionId: record.version_id, sha256: record.sha256, retainUntil: new Date(record.retain_until) });
-  const segment = parseSegment(await store.get(record.key, record.version_id));
+  const segment = parseSegment(await checkArchived(store, { key: record.key, versionId: record.version_id, sha256: record.sha256, retainUntil: new Date(record.retain_until) }));
   const localPrev = record.from_seq === 1 ? '0'.repeat(64) : source.hashAt(record.from_seq - 1);
   if (segment.prev_hash !== localPrev) {
     throw new FlaggateError('ARCHIVE_MISMATCH', `segment ${record.key} links to ${segment.prev_hash}; the local entry ${record.from_seq - 1} hashes to ${localPrev ?? 'nothing'}`, {

@@ -110,6 +110,24 @@ describe('archiveLedger against versitygw with Object Lock', () => {
     s.close();
   });
 
+  it.each([
+    { maxSegmentEntries: 12, want: [[1, 10], [11, 15]] },
+    { maxSegmentEntries: 3, want: [[1, 5], [6, 10], [11, 15]] }, // no checkpoint within the limit: the first one past it
+  ])('catches up a long unarchived stretch in segments of at most $maxSegmentEntries entries, each closed at a checkpoint', async ({ maxSegmentEntries, want }) => {
+    const c = await chain(`catch-up-${maxSegmentEntries}`);
+    for (let i = 0; i < 3; i += 1) await c.grow(5);
+    const s = store();
+    const ranges: number[][] = [];
+    for (;;) {
+      const { archived } = await archiveLedger({ source: c.source, append: (e) => c.ledger.append(e), store: s, prefix: 'flaggate/', retentionDays: 1, clock, actor: archiver, bundleFiles: [], maxSegmentEntries });
+      if (!archived) break;
+      ranges.push([archived.from_seq, archived.to_seq]);
+    }
+    expect(ranges).toEqual(want);
+    expect(await verifyArchive(c.source, s)).toMatchObject({ ok: true, archivedThrough: 15 });
+    s.close();
+  });
+
   it('refuses with 403, even to the root account, to shorten the retention of or delete an archived version, and the archive still verifies', async () => {
     const c = await chain('attack');
     await c.grow(5);
@@ -211,13 +229,13 @@ describe('flaggate archive and flaggate verify --archive', () => {
     };
     const archived = await cli(['archive', '--probe-lock'], env);
     expect(archived.code, archived.stderr).toBe(0);
-    const out = JSON.parse(archived.stdout) as { run: { archived: { key: string; version_id: string; from_seq: number } }; probe: unknown };
+    const out = JSON.parse(archived.stdout) as { archived: Array<{ key: string; version_id: string; from_seq: number }>; probe: unknown; covered: boolean };
     expect(out.probe).toMatchObject({ ok: true, shortenRetention: { status: 403, code: 'AccessDenied' }, deleteVersion: { status: 403, code: 'AccessDenied' } });
-    expect(out.run.archived).toMatchObject({ from_seq: 1 });
+    expect(out).toMatchObject({ archived: [{ from_seq: 1 }], covered: true });
 
     const verified = await cli(['verify', '--db', join(app.dataDir, 'ledger.sqlite'), '--archive'], env);
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
-    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, archive: { ok: true, bucket: 'ledger-archive', segments: [{ ok: true, versionId: out.run.archived.version_id }] } });
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, archive: { ok: true, bucket: 'ledger-archive', segments: [{ ok: true, versionId: out.archived[0]!.version_id }] } });
 
     const elsewhere = await cli(['verify', '--db', join(app.dataDir, 'ledger.sqlite'), '--archive'], { ...env, FLAGGATE_ARCHIVE_BUCKET: 'no-lock' });
     expect(elsewhere.code).toBe(1);

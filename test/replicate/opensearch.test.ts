@@ -69,8 +69,9 @@ describe('createOpenSearchSink against OpenSearch 2.19.6', () => {
     const { count, ids } = await indexedIds('resend-audit');
     expect(count).toBe(25);
     expect(ids.sort()).toEqual(expectedIds(ledger));
-    const doc = await call<{ _source: { entry: { hash: string }; seq: number } }>('GET', `/resend-audit/_doc/${documentId(entries[6]!)}`);
-    expect(doc._source).toMatchObject({ seq: 7, entry: { hash: entries[6]!.hash } });
+    const doc = await call<{ _version: number; _source: { entry: { hash: string }; seq: number } }>('GET', `/resend-audit/_doc/${documentId(entries[16]!)}`);
+    expect(doc._source).toMatchObject({ seq: 17, entry: { hash: entries[16]!.hash } });
+    expect(doc._version).toBe(1); // `create`, not `index`: the resend did not overwrite what was indexed
     ledger.close();
   });
 
