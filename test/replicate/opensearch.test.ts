@@ -87,6 +87,19 @@ describe('createOpenSearchSink against OpenSearch 2.19.6', () => {
     ledger.close();
   });
 
+  it('does not count a different document already under an entry\'s id as delivered: acknowledges the entries before it, then REPLICATE_UNACKED', async () => {
+    const ledger = ledgerWith('planted', 5);
+    const entries = ledger.entriesAfter(0, 10);
+    const sink = createOpenSearchSink({ name: 'os', required: true, url: node.url, index: 'planted-audit', maxAttempts: 2, backoff: { baseMs: 1, maxMs: 5 } });
+    await sink.deliver(entries.slice(0, 1)); // puts the template and the index
+    await call('PUT', `/planted-audit/_create/${documentId(entries[2]!)}?refresh=true`, { seq: 3, hash: 'f'.repeat(64), flag_key: 'planted' });
+    expect(await sink.deliver(entries)).toBe(2);
+    await expect(sink.deliver(entries)).rejects.toMatchObject({ code: 'REPLICATE_UNACKED', details: { acked: 2 } });
+    const planted = await call<{ _source: { hash: string } }>('GET', `/planted-audit/_doc/${documentId(entries[2]!)}`);
+    expect(planted._source.hash).toBe('f'.repeat(64)); // create never overwrites, not even a planted document
+    ledger.close();
+  });
+
   it('acknowledges the entries before an item the cluster refuses, then rejects with REPLICATE_UNACKED without retrying a refusal', async () => {
     // An index whose mapping takes flag_key as a number: entries 1-3 ("1".."3") fit, entry 4 does not.
     await call('PUT', '/refusing-audit', { mappings: { properties: { flag_key: { type: 'long' } } } });

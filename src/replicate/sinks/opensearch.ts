@@ -28,6 +28,8 @@ interface BulkOutcome {
   held: number;
   retryable: boolean;
   error: string | null;
+  /** Positions (below `held`) the index answered 409 for: it had a document under that id already. */
+  conflicts: number[];
 }
 
 /** The document id of an entry: one per chain position, so a resent entry can only collide with itself. */
@@ -38,8 +40,8 @@ export function documentId(entry: Pick<AuditEntry, 'chain_id' | 'seq'>): string 
 /**
  * Feeds Elasticsearch or OpenSearch through `_bulk`, one `create` action per entry with `_id` =
  * `chain_id:seq`. A `create` of an id the index already holds fails with 409 and changes nothing,
- * so a batch resent after a timeout, a restart or a lost cursor never duplicates: 201 and 409 both
- * mean "held". The bulk reply is read item by item (a 200 may carry failures): the entries up to
+ * so a batch resent after a timeout, a restart or a lost cursor never duplicates: 201 means "held",
+ * and so does 409 once the document there is found to carry the entry's hash (else it is refused). The bulk reply is read item by item (a 200 may carry failures): the entries up to
  * the first failed item are acknowledged, the rest retried (429, 5xx, network) with backoff; a
  * refused item (a mapping error, a 403) stops the retries at once. A delivery that held nothing
  * throws REPLICATE_UNACKED; one that held part of the batch resolves with the last seq it held. A 2xx item has
@@ -66,10 +68,31 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): Sink {
     templateReady = true;
   };
 
+  /**
+   * A 409 means the index holds a document under that id, not that it holds this entry: one planted
+   * there, or left by another writer of the same chain id, must not count as delivered. The held
+   * prefix is cut at the first document whose hash is not the entry's.
+   */
+  const confirmConflicts = async (entries: AuditEntry[], outcome: BulkOutcome): Promise<BulkOutcome> => {
+    if (outcome.conflicts.length === 0) return outcome;
+    const ids = outcome.conflicts.map((i) => documentId(entries[i]!));
+    const res = await post(`/${encodeURIComponent(options.index)}/_mget?_source_includes=hash`, 'POST', JSON.stringify({ ids }), 'application/json');
+    if (res.status < 200 || res.status > 299) return { ...outcome, held: outcome.conflicts[0]!, retryable: retryable(res.status), error: refused(options.name, res.status, res.text).message };
+    const docs = (JSON.parse(res.text) as { docs?: Array<{ found?: boolean; _source?: { hash?: unknown } }> }).docs ?? [];
+    for (const [k, i] of outcome.conflicts.entries()) {
+      const found = docs[k]?._source?.hash;
+      if (found !== entries[i]!.hash) {
+        const error = `the index holds a different document under ${ids[k]} (hash ${String(found)}, not ${entries[i]!.hash})`;
+        return { ...outcome, held: i, retryable: false, error };
+      }
+    }
+    return outcome;
+  };
+
   const bulk = async (entries: AuditEntry[]): Promise<BulkOutcome> => {
     const res = await post('/_bulk', 'POST', bulkBody(options.index, entries), 'application/x-ndjson');
-    if (res.status < 200 || res.status > 299) return { held: 0, retryable: retryable(res.status), error: refused(options.name, res.status, res.text).message };
-    return readBulkReply(res.text, entries.length);
+    if (res.status < 200 || res.status > 299) return { held: 0, retryable: retryable(res.status), error: refused(options.name, res.status, res.text).message, conflicts: [] };
+    return confirmConflicts(entries, readBulkReply(res.text, entries.length));
   };
 
   return {
@@ -152,25 +175,27 @@ interface BulkItem {
   error?: { type?: string; reason?: string };
 }
 
-/** Counts the leading items that are held (201 created, 409 there already); the first other one says whether to retry. */
+/** Counts the leading items that are held (201 created, 409 there already: confirmed by hash after); the first other one says whether to retry. */
 function readBulkReply(text: string, sent: number): BulkOutcome {
   let items: Array<Record<string, BulkItem>>;
   try {
     items = (JSON.parse(text) as { items?: Array<Record<string, BulkItem>> }).items ?? [];
   } catch {
-    return { held: 0, retryable: true, error: `bulk reply is not JSON: ${text.slice(0, 200)}` };
+    return { held: 0, retryable: true, error: `bulk reply is not JSON: ${text.slice(0, 200)}`, conflicts: [] };
   }
   let held = 0;
+  const conflicts: number[] = [];
   for (const item of items.slice(0, sent)) {
     const result = item.create ?? {};
     const status = result.status ?? 0;
     if ((status >= 200 && status <= 299) || status === 409) {
+      if (status === 409) conflicts.push(held);
       held += 1;
       continue;
     }
-    return { held, retryable: retryable(status), error: `item ${held + 1} answered ${status}: ${result.error?.type ?? ''} ${result.error?.reason ?? ''}`.trim() };
+    return { held, retryable: retryable(status), error: `item ${held + 1} answered ${status}: ${result.error?.type ?? ''} ${result.error?.reason ?? ''}`.trim(), conflicts };
   }
-  return { held, retryable: true, error: held < sent ? `bulk reply has ${items.length} items for ${sent} sent` : null };
+  return { held, retryable: true, error: held < sent ? `bulk reply has ${items.length} items for ${sent} sent` : null, conflicts };
 }
 
 function authHeaders(o: OpenSearchSinkOptions): Record<string, string> {
