@@ -4,7 +4,9 @@
 #   2. PostgreSQL server binaries (initdb, pg_ctl, postgres), from Debian's packages when root;
 #   3. the pinned opa CLI (scripts/install-opa.sh);
 #   4. the deployment checkers: helm, hadolint, kubernetes-validate, promtool (scripts/install-deploy-tools.sh);
-#   5. Debian's chromium for the console's browser tests (playwright-core drives /usr/bin/chromium).
+#   5. Debian's chromium for the console's browser tests (playwright-core drives /usr/bin/chromium);
+#   6. the pinned versitygw, an S3 server with Object Lock, for the WORM archive (scripts/install-versitygw.sh);
+#   7. the pinned OpenSearch for the SIEM sink (scripts/install-opensearch.sh), and the system user it runs as.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 say() { echo "setup-test-env: $*"; }
@@ -62,4 +64,14 @@ elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 else
   say "chromium not found at /usr/bin/chromium; the console's browser tests will be skipped" >&2
+fi
+
+# 6. versitygw (built with Go on first run, about 3 minutes; skipped when the pinned version is there).
+say "versitygw at $(bash "$root/scripts/install-versitygw.sh")"
+
+# 7. OpenSearch, run by the tests as the 'opensearch' user: it refuses to start as root.
+say "opensearch at $(bash "$root/scripts/install-opensearch.sh")"
+if [ "$(id -u)" = 0 ] && ! id opensearch >/dev/null 2>&1; then
+  say "creating system user opensearch"
+  useradd --system --no-create-home --shell /usr/sbin/nologin opensearch
 fi

@@ -17,6 +17,7 @@ import { grantChainWriter, migrateDatabase } from './db-admin.js';
 import { walkthroughText } from './walkthrough.js';
 import { requestToken, verifyCoverage, verifyTokenFile } from './timestamp/index.js';
 import { verifyLedgerFile } from './verify-ledger-file.js';
+import { archiveLedgerFile, verifyLedgerArchive } from './archive-ledger-file.js';
 import { rotateKeys, type KeyKind } from './rotate-keys.js';
 import { backupLedger } from './backup-ledger.js';
 import { restoreFromPostgres } from './restore-ledger.js';
@@ -93,7 +94,8 @@ program
   .option('--upstream <path|url>', 'an upstream copy the ledger must reach: a JSON Lines stream or a postgres:// URL; repeat for several (default: audit.jsonl beside the --db file)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
   .option('--max-timestamp-delay <seconds>', 'how long after an entry its first timestamp token may be made', positiveInt, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS)
   .option('--clock-skew <seconds>', 'clock difference allowed between the ledger and the TSA', nonNegativeInt, DEFAULT_CLOCK_SKEW_SECONDS)
-  .action(async (opts: { db?: string; postgres?: string; keys: string[]; from?: number; to?: number; tsaTrust?: string; tsaUntrusted?: string; upstream?: string[]; maxTimestampDelay: number; clockSkew: number }) => {
+  .option('--archive', 'also check the ledger file against the WORM archive the configuration names (every archived segment present, intact, locked, equal to the local rows)')
+  .action(async (opts: { db?: string; postgres?: string; keys: string[]; from?: number; to?: number; tsaTrust?: string; tsaUntrusted?: string; upstream?: string[]; maxTimestampDelay: number; clockSkew: number; archive?: boolean }) => {
     if (!opts.db === !opts.postgres) throw new FlaggateError('CONFIG_INVALID', 'give exactly one of --db and --postgres');
     if (opts.postgres) {
       const result = await verifyPostgresLedger(opts.postgres, opts.keys.length > 0 ? keysPerChain(opts.keys) : undefined);
@@ -114,8 +116,24 @@ program
       maxDelaySeconds: opts.maxTimestampDelay,
       skewSeconds: opts.clockSkew,
     });
+    if (opts.archive) {
+      const archive = await verifyLedgerArchive(opts.db!, loadConfig());
+      process.stdout.write(JSON.stringify({ ...report, ok: report.ok && archive.ok, archive }, null, 2) + '\n');
+      process.exitCode = report.ok && archive.ok ? 0 : 1;
+      return;
+    }
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     process.exitCode = report.ok ? 0 : 1;
+  });
+
+program
+  .command('archive')
+  .description('store the ledger segment sealed by the newest checkpoint in the configured bucket under a COMPLIANCE Object Lock, read it back, and record it in the chain; exit 1 when the lock probe fails')
+  .option('--probe-lock', 'first prove the bucket refuses, with 403, to shorten the retention of or delete a locked version (on a probe object of its own)')
+  .action(async (opts: { probeLock?: boolean }) => {
+    const result = await archiveLedgerFile({ config: loadConfig(), actor: userInfo().username, clock: systemClock, probe: opts.probeLock ?? false });
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    process.exitCode = result.probe && !result.probe.ok ? 1 : 0;
   });
 
 program

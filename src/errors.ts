@@ -48,6 +48,10 @@ export type ErrorCode =
   | 'REPLICATE_UNACKED'
   | 'REPLICATE_ROLE_PRIVILEGED'
   | 'REPLICATE_ROLE_UNREGISTERED'
+  | 'ARCHIVE_UNAVAILABLE'
+  | 'ARCHIVE_MISSING'
+  | 'ARCHIVE_MISMATCH'
+  | 'ARCHIVE_NOT_LOCKED'
   | 'FORWARD_PLATFORM_UNREACHABLE'
   | 'FORWARD_FAILED'
   | 'FORWARD_CONFLICT'
@@ -143,6 +147,14 @@ export const httpStatus: Record<ErrorCode, number> = {
   REPLICATE_ROLE_PRIVILEGED: 503,
   /** The PostgreSQL login is not the registered writer of this chain, or the schema was never migrated. */
   REPLICATE_ROLE_UNREGISTERED: 503,
+  /** The object store could not be reached, or refused an upload for a reason other than the lock. */
+  ARCHIVE_UNAVAILABLE: 503,
+  /** A segment the ledger records as archived is not in the store (that version is gone). */
+  ARCHIVE_MISSING: 500,
+  /** An archived segment differs from its recorded digest, or from the local chain. */
+  ARCHIVE_MISMATCH: 500,
+  /** The bucket or an archived version is not under a COMPLIANCE lock until its recorded date. */
+  ARCHIVE_NOT_LOCKED: 500,
   FORWARD_PLATFORM_UNREACHABLE: 502,
   FORWARD_FAILED: 502,
   /** The flag's state at apply time is not the previous state the decision was made on: not applied. */

@@ -95,8 +95,8 @@ function rotationEntry(r: KeyRotation, actor: string, reason: string | null): Ne
   };
 }
 
-/** A token over the head (the rotation entries), made with the TSA as now configured. */
-async function coverHead(config: Readonly<Config>, clock: Clock): Promise<boolean> {
+/** A token over the head (entries a command just recorded), made with the TSA as now configured; false when none could be made. */
+export async function coverHead(config: Readonly<Config>, clock: Clock): Promise<boolean> {
   const ledger = openLedger({ path: config.audit.file, chainId: config.audit.chainId, clock });
   const timestamper = createTimestamper({
     config: config.timestamp,

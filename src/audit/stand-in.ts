@@ -8,7 +8,7 @@ const listCap = 16;
 /** A state bigger than this (as canonical JSON), or not recordable, is kept as its digest and excerpt. */
 const stateCap = 2048;
 
-const entryTypes = new Set<EntryType>(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized', 'key.rotated', 'drift.detected', 'drift.acknowledged', 'policy.activated']);
+const entryTypes = new Set<EntryType>(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized', 'key.rotated', 'drift.detected', 'drift.acknowledged', 'policy.activated', 'archive.sealed']);
 const outcomeStatuses = new Set<OutcomeStatus>(['applied', 'failed', 'not_forwarded', 'not_applied', 'unknown']);
 const authMethods = new Set(['jwt', 'oidc', 'dev-token', 'client-credentials', 'none', 'host', 'system']);
 const driftSources = new Set(['state', 'event_log', 'file']);

@@ -41,13 +41,19 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_METRICS_TOKEN', ['metrics', 'bearerToken']],
   ['FLAGGATE_DRIFT_INTERVAL_SECONDS', ['drift', 'intervalSeconds']],
   ['FLAGGATE_METRICS_ENVIRONMENTS', ['metrics', 'environments']],
+  ['FLAGGATE_ARCHIVE_BUCKET', ['archive', 'bucket']],
+  ['FLAGGATE_ARCHIVE_ENDPOINT', ['archive', 'endpoint']],
+  ['FLAGGATE_ARCHIVE_REGION', ['archive', 'region']],
+  ['FLAGGATE_ARCHIVE_RETENTION_DAYS', ['archive', 'retentionDays']],
+  ['FLAGGATE_ARCHIVE_ACCESS_KEY_ID', ['archive', 'accessKeyId']],
+  ['FLAGGATE_ARCHIVE_SECRET_ACCESS_KEY', ['archive', 'secretAccessKey']],
 ];
 
 /**
  * Secrets that may also come from a file, as `<NAME>_FILE` (a mounted Secret), so they never sit in
  * the process environment. Giving both forms is refused: which one wins would be a guess.
  */
-const fileBacked = ['FLAGGATE_TARGET_TOKEN', 'FLAGGATE_UPSTREAM_POSTGRES_URL', 'FLAGGATE_METRICS_TOKEN', 'FLAGGATE_POLICY_SERVICE_TOKEN'] as const;
+const fileBacked = ['FLAGGATE_TARGET_TOKEN', 'FLAGGATE_UPSTREAM_POSTGRES_URL', 'FLAGGATE_METRICS_TOKEN', 'FLAGGATE_POLICY_SERVICE_TOKEN', 'FLAGGATE_ARCHIVE_SECRET_ACCESS_KEY'] as const;
 
 /** The environment with each `<NAME>_FILE` replaced by the file's text (one trailing newline dropped). */
 function withFileSecrets(env: Env, cwd: string): Env {

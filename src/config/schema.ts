@@ -50,6 +50,21 @@ export const sinkSchema = z.discriminatedUnion('type', [
     timeoutMs: z.coerce.number().int().positive().default(10_000),
     maxAttempts: z.coerce.number().int().min(1).max(20).default(5),
   }),
+  z.object({
+    /** A SIEM on Elasticsearch or OpenSearch: `_bulk` create actions, `_id` = chain_id:seq (idempotent). */
+    type: z.literal('opensearch'),
+    name: z.string().min(1).default('opensearch'),
+    url: z.url(),
+    index: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,254}$/, 'a lowercase index name').default('flaggate-audit'),
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    apiKey: z.string().min(1).optional(),
+    /** Put docs/opensearch-index-template.json before the first delivery (needs the manage_index_templates privilege). */
+    installTemplate: z.boolean().default(true),
+    required: z.boolean().default(false),
+    timeoutMs: z.coerce.number().int().positive().default(10_000),
+    maxAttempts: z.coerce.number().int().min(1).max(20).default(5),
+  }),
 ]);
 
 /** One platform's settings (the `platform` block, and each item of `platforms`). */
@@ -325,6 +340,26 @@ const configObject = z
       })
       .strict()
       .prefault({}),
+    /**
+     * WORM retention: `flaggate archive` stores each sealed segment of the ledger in this bucket under
+     * an Object Lock in COMPLIANCE mode for `retentionDays`. Absent: no archive.
+     */
+    archive: z
+      .object({
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
+        /** An S3-compatible endpoint; unset: AWS S3 in `region`. */
+        endpoint: z.url().optional(),
+        region: z.string().min(1).default('us-east-1'),
+        /** Path-style addressing (`endpoint/bucket/key`); unset: on with an `endpoint` (S3-compatible servers need it), off for AWS. */
+        forcePathStyle: z.boolean().optional(),
+        prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'empty, or path segments each ending in /').default('flaggate/'),
+        retentionDays: z.coerce.number().int().min(1).max(36_500),
+        /** Unset: the SDK's default credential chain (AWS_* variables, shared config, instance role). */
+        accessKeyId: z.string().min(1).optional(),
+        secretAccessKey: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     replicate: z
       .object({
         sinks: z.array(sinkSchema).prefault([{ type: 'jsonl' }]),
@@ -356,11 +391,21 @@ export const configSchema = configObject
       if (sink.type === 'postgres' && sink.migrate && c.mode === 'production') {
         ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'migrate'], message: 'a sidecar never migrates in production mode: the owner runs `flaggate db migrate`' });
       }
+      if (sink.type === 'opensearch') {
+        if (sink.apiKey && sink.username) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'apiKey'], message: 'set apiKey or username/password, not both' });
+        if (c.mode === 'production' && sink.url.startsWith('http:')) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'url'], message: 'must be https in production mode' });
+      }
       if (sink.type !== 'http') return;
       if (sink.format === 'splunk_hec' && !sink.token) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'token'], message: 'required for format splunk_hec' });
       if (sink.format === 'webhook' && !sink.secret) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'secret'], message: 'required for format webhook' });
       if (c.mode === 'production' && sink.url.startsWith('http:')) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'url'], message: 'must be https in production mode' });
     });
+    if (c.archive && !c.archive.accessKeyId !== !c.archive.secretAccessKey) {
+      ctx.addIssue({ code: 'custom', path: ['archive', 'secretAccessKey'], message: 'set accessKeyId and secretAccessKey together, or neither' });
+    }
+    if (c.mode === 'production' && c.archive?.endpoint?.startsWith('http:')) {
+      ctx.addIssue({ code: 'custom', path: ['archive', 'endpoint'], message: 'must be https in production mode' });
+    }
     if (c.approvals.store === 'postgres' && !c.replicate.sinks.some((s) => s.type === 'postgres')) {
       ctx.addIssue({ code: 'custom', path: ['approvals', 'store'], message: 'postgres needs a postgres sink in replicate.sinks' });
     }

@@ -3,11 +3,14 @@ import type { Sink } from './sink.js';
 import { createHttpSink } from './sinks/http.js';
 import { createJsonlSink } from './sinks/jsonl.js';
 import { createPostgresSink } from './sinks/postgres.js';
+import { createOpenSearchSink } from './sinks/opensearch.js';
 
 export { createReplicator, type Replicator, type ReplicationSource, type ReplicatorOptions } from './follower.js';
 export type { Sink, UpstreamWriter } from './sink.js';
 export { createJsonlSink } from './sinks/jsonl.js';
 export { createHttpSink, signBody, type HttpSinkOptions } from './sinks/http.js';
+export { createOpenSearchSink, documentId, type OpenSearchSinkOptions } from './sinks/opensearch.js';
+export { indexTemplate } from './sinks/opensearch-template.js';
 export { createPostgresSink, openPostgresReader, type PostgresSink, type PostgresLedgerReader } from './sinks/postgres.js';
 export { migratePostgres } from './sinks/postgres-schema.js';
 export { assertWriterLogin, checkWriterLogin, inspectWriterLogin, type WriterLogin } from './sinks/postgres-login.js';
@@ -34,6 +37,19 @@ export function createSinks(configs: readonly SinkConfig[], options: { productio
           ...(c.secret ? { secret: c.secret } : {}),
           ...(c.index ? { index: c.index } : {}),
           sourcetype: c.sourcetype,
+          timeoutMs: c.timeoutMs,
+          maxAttempts: c.maxAttempts,
+        });
+      case 'opensearch':
+        return createOpenSearchSink({
+          name: c.name,
+          required: c.required,
+          url: c.url,
+          index: c.index,
+          ...(c.username ? { username: c.username } : {}),
+          ...(c.password ? { password: c.password } : {}),
+          ...(c.apiKey ? { apiKey: c.apiKey } : {}),
+          installTemplate: c.installTemplate,
           timeoutMs: c.timeoutMs,
           maxAttempts: c.maxAttempts,
         });

@@ -1,0 +1,92 @@
+import { asFlaggateError, FlaggateError, type ErrorCode } from '../errors.js';
+import { checkArchived } from './archive-ledger.js';
+import { archiveRecordsIn, type ArchiveRecord } from './entries.js';
+import { parseSegment, type SegmentSource } from './segment.js';
+import type { ArchiveStore } from './store.js';
+
+export interface ArchiveFailure {
+  code: ErrorCode;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export interface SegmentCheck {
+  key: string;
+  versionId: string;
+  fromSeq: number;
+  toSeq: number;
+  /** The seq of the `archive.sealed` entry that records it. */
+  recordedAt: number;
+  ok: boolean;
+  failure?: ArchiveFailure;
+}
+
+export interface ArchiveVerifyReport {
+  ok: boolean;
+  bucket: string;
+  /** The last seq covered by an archived segment that checked out, with no gap before it. */
+  archivedThrough: number;
+  segments: SegmentCheck[];
+  failure?: ArchiveFailure;
+}
+
+/**
+ * Checks the local chain against the archive: every segment an `archive.sealed` entry records is
+ * fetched by its version id, must hash to the recorded digest, still be under COMPLIANCE until the
+ * recorded date, link to the segment before it, and hold exactly the local rows (same seq, hash
+ * and body). Reads only; the first failure is also the report's `failure`.
+ */
+export async function verifyArchive(source: Pick<SegmentSource, 'rowsAfter' | 'hashAt'>, store: ArchiveStore): Promise<ArchiveVerifyReport> {
+  const recorded: Array<{ seq: number; record: ArchiveRecord }> = [];
+  for (let after = 0; ; ) {
+    const rows = source.rowsAfter(after, 5000);
+    if (rows.length === 0) break;
+    recorded.push(...archiveRecordsIn(rows));
+    after = rows[rows.length - 1]!.seq;
+  }
+  const segments: SegmentCheck[] = [];
+  let through = 0;
+  let intact = true;
+  for (const { seq, record } of recorded) {
+    const check: SegmentCheck = { key: record.key, versionId: record.version_id, fromSeq: record.from_seq, toSeq: record.to_seq, recordedAt: seq, ok: true };
+    try {
+      if (record.from_seq !== through + 1 && intact) {
+        throw new FlaggateError('ARCHIVE_MISMATCH', `segment ${record.key} starts at seq ${record.from_seq}; the archive before it ends at ${through}`, { details: { expectedFrom: through + 1 } });
+      }
+      await checkSegment(source, store, record);
+      if (intact) through = record.to_seq;
+    } catch (err) {
+      const e = asFlaggateError(err);
+      check.ok = false;
+      check.failure = { code: e.code, message: e.message, details: e.details };
+      intact = false;
+    }
+    segments.push(check);
+  }
+  const failed = segments.find((s) => !s.ok);
+  return { ok: !failed, bucket: store.bucket, archivedThrough: through, segments, ...(failed?.failure ? { failure: failed.failure } : {}) };
+}
+
+async function checkSegment(source: Pick<SegmentSource, 'rowsAfter' | 'hashAt'>, store: ArchiveStore, record: ArchiveRecord): Promise<void> {
+  if (record.bucket !== store.bucket) {
+    throw new FlaggateError('ARCHIVE_MISSING', `segment ${record.key} was archived to bucket ${record.bucket}, not ${store.bucket}`, { details: { recordedBucket: record.bucket } });
+  }
+  const segment = parseSegment(await checkArchived(store, { key: record.key, versionId: record.version_id, sha256: record.sha256, retainUntil: new Date(record.retain_until) }));
+  const localPrev = record.from_seq === 1 ? '0'.repeat(64) : source.hashAt(record.from_seq - 1);
+  if (segment.prev_hash !== localPrev) {
+    throw new FlaggateError('ARCHIVE_MISMATCH', `segment ${record.key} links to ${segment.prev_hash}; the local entry ${record.from_seq - 1} hashes to ${localPrev ?? 'nothing'}`, {
+      details: { seq: record.from_seq - 1, archived: segment.prev_hash, local: localPrev ?? null },
+    });
+  }
+  const local = source.rowsAfter(record.from_seq - 1, record.to_seq - record.from_seq + 1);
+  for (let i = 0; i < Math.max(local.length, segment.rows.length); i += 1) {
+    const a = segment.rows[i];
+    const l = local[i];
+    if (!a || !l || a.seq !== l.seq || a.hash !== l.hash || a.body !== l.body || a.prev_hash !== l.prev_hash) {
+      const at = a?.seq ?? l?.seq ?? record.from_seq + i;
+      throw new FlaggateError('ARCHIVE_MISMATCH', `the local chain differs from the archive at seq ${at} (segment ${record.key})`, {
+        details: { seq: at, archivedHash: a?.hash ?? null, localHash: l?.hash ?? null },
+      });
+    }
+  }
+}
