@@ -17,6 +17,7 @@ import { createPolicyEngine, loadBundleTrust, watchPolicyBundle, withShadowPolic
 import { asFlaggateError } from './errors.js';
 import { checkPostgresLogins } from './replicate/index.js';
 import { createDriftWatcher, driftProbeFor, driftRoutes, type DriftWatcher } from './drift/index.js';
+import { breakGlassRoutes, createBreakGlassReviews, type BreakGlassReviews } from './break-glass/index.js';
 
 export interface Flaggate {
   proxyUrl: string;
@@ -26,6 +27,8 @@ export interface Flaggate {
   checkpointer: Checkpointer;
   /** The drift watcher, for platforms that have a probe. */
   drift: DriftWatcher | undefined;
+  /** Break-glass changes and their retrospective reviews. */
+  breakGlass: BreakGlassReviews;
   /** Loads the policy bundle again now (SIGHUP); a bad bundle is refused and the running one stays. */
   reloadPolicy(): Promise<void>;
   close(): Promise<void>;
@@ -52,9 +55,15 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   // Approved changes go back through the pipeline (`stages` is complete by the time one is approved).
   const { approvals, store } = buildApprovals(config, { clock, logger, policy, platform, record, resume: (held) => resumeHeld(held, stages), controlUrl: () => controlUrl });
   const contextClaims = { reasonClaim: config.identity.reasonClaim, ticketClaim: config.identity.ticketClaim };
-  const stages: Stages = { clock, metrics, logger, identify, platform, policy, record, refusals, approvals, contextClaims };
+  const stages: Stages = { clock, metrics, logger, identify, platform, policy, record, refusals, approvals, contextClaims, breakGlassReviewSeconds: config.breakGlass.reviewSeconds };
   await settleCrashTail(evidence, platform, logger);
   const drift = await startDrift(config, evidence, { clock, logger, metrics });
+  const breakGlass = createBreakGlassReviews({ ledger: evidence.ledger, append: (e) => evidence.record.append(e), clock });
+  metrics.setOverdueReviews(() => breakGlass.overdue());
+  // Series start at 0, so the first break-glass is an increase an alert rule can see.
+  for (const environment of new Set([...config.metrics.environments, config.platform.environment].map((e) => metrics.changeLabels({ action: '', environment: e }).environment))) {
+    metrics.breakGlass.inc({ platform: platform.name, environment }, 0);
+  }
 
   const proxyApp = createProxyApp({
     bodyBytes: config.limits.bodyBytes,
@@ -73,8 +82,9 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     ...(config.metrics.bearerToken ? { metricsToken: config.metrics.bearerToken } : {}),
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
     ...(drift ? { drift: (authorize: Parameters<typeof driftRoutes>[1]) => driftRoutes(drift, authorize, () => policy.revision) } : {}),
+    breakGlass: (authorize) => breakGlassRoutes(breakGlass, authorize, () => policy.revision),
     // The web console at /console/: reviews go through the same approvals stage as /v1/changes.
-    console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl }),
+    console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, breakGlass, controlUrl: () => controlUrl }),
     audit: auditRoutes(evidence, config, clock),
     ...(evidence.timestamper.embedded ? { tsa: evidence.timestamper.embedded } : {}),
     readiness: readinessOf(evidence, config, policy),
@@ -102,6 +112,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     metrics,
     checkpointer: evidence.checkpointer,
     drift,
+    breakGlass,
     reloadPolicy: policyWatch.reloadNow,
     async close() {
       await Promise.all([servers.proxy.close(), servers.control.close()]);

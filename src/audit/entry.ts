@@ -16,7 +16,8 @@ export type AuditEntryBody = z.infer<typeof auditEntryBodySchema>;
  * `change.decision` / `change.outcome`; `change.requested|approved|rejected|expired` for a held
  * change and each step of its review; `change.refusals_summarized` counts one actor's refusals
  * beyond the recording rate; `key.rotated` a signing key replaced by `flaggate keys rotate`;
- * `drift.detected|acknowledged` a change on the platform no flaggate change explains, and its acceptance.
+ * `drift.detected|acknowledged` a change on the platform no flaggate change explains, and its acceptance;
+ * `break_glass.reviewed` the retrospective review of a break-glass change by a second person.
  */
 export type EntryType = AuditEntryBody['entry_type'];
 
@@ -38,6 +39,12 @@ export type Unrecorded = NonNullable<AuditEntryBody['unrecorded']>;
  * acknowledgement, which finding it acknowledges.
  */
 export type DriftFacts = NonNullable<AuditEntryBody['drift']>;
+
+/**
+ * Only on the entries of a change that asked for break-glass (granted or not) and on its review:
+ * the declared emergency, whether it was granted, when the review is due; on a review, which change.
+ */
+export type BreakGlassFacts = NonNullable<AuditEntryBody['break_glass']>;
 
 /** An entry as stored: its body plus the hash that chains it. */
 export type AuditEntry = AuditEntryBody & { hash: string };

@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { affectedObject, samePerson, type Approvals } from '../approvals/index.js';
 import type { AuditEntry } from '../audit/index.js';
+import { breakGlassSummary, type BreakGlassReviews } from '../break-glass/index.js';
 import type { VerifyReport } from '../audit/index.js';
 import { isoUtc, type Clock } from '../clock.js';
 import type { Config } from '../config/index.js';
@@ -12,7 +13,7 @@ import { policyInput, type Decision, type PolicyInput } from '../policy/index.js
 import { checkForm, clearCookie, readCookie, securityHeaders, setCookie, SESSION_COOKIE, SIGN_IN_COOKIE } from './guard.js';
 import { page, STYLESHEET } from './html.js';
 import { createOidcSignIn } from './oidc.js';
-import { auditBody, changeBody, errorBody, homeBody, signInBody } from './pages.js';
+import { auditBody, breakGlassBody, changeBody, errorBody, homeBody, signInBody } from './pages.js';
 import { createSessionStore, type Session } from './sessions.js';
 
 /** What the control port hands the console: its policy decision and its audit reads. */
@@ -28,6 +29,8 @@ export interface ConsoleDeps extends ConsoleControl {
   /** The proxy's identify stage: a development sign-in is verified exactly like a bearer token. */
   identify(authorization: string | undefined): Promise<Actor>;
   approvals: Pick<Approvals, 'list' | 'get' | 'approve' | 'reject'>;
+  /** Break-glass changes and their reviews, listed for whoever may read them. */
+  breakGlass?: Pick<BreakGlassReviews, 'list'>;
   /** The control port's base URL once it listens. */
   controlUrl(): string | undefined;
 }
@@ -198,6 +201,10 @@ function mountPages(router: express.Router, ctx: ConsoleContext): void {
       if (error.code === 'CHANGE_NOT_FOUND') throw error;
       await showChange(res, error.status, id, { error: { code: error.code, message: error.message } });
     }
+  });
+
+  router.get('/break-glass', signedIn('break_glass.read'), (_req, res) => {
+    render(res, 200, 'Break-glass changes', breakGlassBody((deps.breakGlass?.list() ?? []).map(breakGlassSummary)), sessionOf(res));
   });
 
   router.get('/audit', signedIn('audit.read'), async (_req, res) => {
