@@ -12,6 +12,7 @@ export {
 export { entryTimesFrom } from './entry-times.js';
 export { openKeyring, type Keyring } from './keyring.js';
 export { signCheckpoint, verifyCheckpoint, type Checkpoint, type CheckpointClaims } from './checkpoint.js';
+export { signJson, verifyJson } from './signed-json.js';
 export { canonicalJson } from './canonical.js';
 export { chainHash } from './hash-entry.js';
 export { GENESIS_HASH, type AuditEntry, type AuditEntryBody, type BreakGlassFacts, type NewEntry, type StoredRow, type EntryType, type OutcomeStatus } from './entry.js';
