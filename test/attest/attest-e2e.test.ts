@@ -12,6 +12,7 @@ import { mintDevToken } from '../../src/identify/index.js';
 import { createLogger } from '../../src/log.js';
 import { startFlaggate, type Flaggate } from '../../src/main.js';
 import { ensureOpa, repoRoot } from '../policy/opa-bundle.js';
+import { runCli } from '../replicate/sidecar-process.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 // A ledger written by real changes through a real sidecar (flagd, embedded TSA, JSON Lines copy),
@@ -55,7 +56,8 @@ async function runChanges(): Promise<Run> {
     expect(linked.status).toBe(200);
     // Refused (qa may not write in production): a change, counted, but no finding.
     expect((await post(`${app.proxyUrl}/flags/checkout.new-flow/disable`, quinn, context)).status).toBe(403);
-    const held = await post(app.proxyUrl + CRITICAL, rita, context);
+    // Held with an experiment link: the approved decision carries it (kept with the held request).
+    const held = await post(app.proxyUrl + CRITICAL, rita, { ...context, 'x-flaggate-link-experiment': 'EXP-payouts-2' });
     expect(held.status).toBe(202);
     expect((await post(`${app.controlUrl}/v1/changes/${held.json.changeRequestId as string}/approve`, sam, {}, { reason: 'checked' })).status).toBe(200);
     const glass = await post(`${app.proxyUrl}/flags/payments.instant-payouts/disable`, ivy, { ...context, 'x-flaggate-break-glass': 'payouts double-paying' });
@@ -105,7 +107,10 @@ describe('flaggate attest over a ledger written end to end', () => {
       { flag_key: 'payments.instant-payouts', requester: 'ivy', approved_by: [], break_glass: true, outcome: 'applied', ok: true },
     ]);
     expect(report.break_glass).toMatchObject([{ requester: 'ivy', emergency: 'payouts double-paying', ticket: 'CHG-9', review: { by: 'sam', late: false } }]);
-    expect(report.experiments).toMatchObject([{ flag_key: 'checkout.new-flow', experiments: ['EXP-checkout-7'], changes: [{ action: 'flag.enable', experiment: 'EXP-checkout-7' }, { action: 'flag.disable', actor: 'quinn', outcome: 'denied' }, { action: 'flag.disable', actor: 'sam', experiment: null }] }]);
+    expect(report.experiments).toMatchObject([
+      { flag_key: 'checkout.new-flow', experiments: ['EXP-checkout-7'], changes: [{ action: 'flag.enable', experiment: 'EXP-checkout-7' }, { action: 'flag.disable', actor: 'quinn', outcome: 'denied' }, { action: 'flag.disable', actor: 'sam', experiment: null }] },
+      { flag_key: 'payments.instant-payouts', experiments: ['EXP-payouts-2'], changes: [{ actor: 'rita', experiment: 'EXP-payouts-2', outcome: 'applied' }, { actor: 'ivy', experiment: null }] },
+    ]);
     // One count per request: the held change and its approved decision are one change.
     expect(report.counts.by_actor).toEqual({ rita: 2, quinn: 1, ivy: 1, sam: 1 });
     expect(report.counts.by_outcome).toEqual({ applied: 4, denied: 1 });
@@ -140,6 +145,19 @@ describe('flaggate attest over a ledger written end to end', () => {
     expect(await verifyAttestation(forged)).toMatchObject({ ok: true });
     expect(await verifyAttestation(forged, readKeys(keys))).toMatchObject({ ok: false, failure: { file: 'attestation.jws', message: expect.stringContaining('unknown_key') } });
   });
+
+  it('runs as flaggate attest and attest verify: exit 0, and exit 1 once the report is edited', async () => {
+    const dir = temp('cli');
+    const made = await runCli(['attest', '--db', join(run.dataDir, 'ledger.sqlite'), '--from', run.from, '--to', run.to, '--out', dir, '--bundle', SHIPPED_BUNDLE, '--max-timestamp-delay', String(MAX_DELAY)]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse(made.stdout)).toMatchObject({ verification: true, summary: { result: 'no exceptions' } });
+    const verified = await runCli(['attest', 'verify', dir, '--keys', keys]);
+    expect(verified.code, verified.stderr).toBe(0);
+    writeFileSync(join(dir, 'attestation.json'), readFileSync(join(dir, 'attestation.json'), 'utf8').replace('"findings": []', '"findings": [ ]'));
+    const edited = await runCli(['attest', 'verify', dir, '--keys', keys]);
+    expect(edited.code).toBe(1);
+    expect(JSON.parse(edited.stdout)).toMatchObject({ ok: false, failure: { file: 'attestation.json' } });
+  }, 120_000);
 
   it('gives the same findings from an export package of the period', async () => {
     const pkg = temp('export');
