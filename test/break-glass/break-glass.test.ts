@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attestPeriod } from '../../src/attest-ledger.js';
 import { openLedgerReader, verifyChain } from '../../src/audit/index.js';
 import { fixedClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -126,6 +127,13 @@ describe('break-glass', () => {
     const review = entries().find((e) => e.entry_type === 'break_glass.reviewed')!;
     expect(review).toMatchObject({ decision_id: open!.id, actor: { id: 'riley' }, break_glass: { reviews: open!.id, overdue: true } });
     expect((await control('GET', '/v1/break-glass', ada)).json.changes).toMatchObject([{ overdue: false, review: { by: 'riley', late: true } }]);
+  });
+
+  it('shows in the attestation of the period: the change, its emergency, and its late review as a finding', async () => {
+    const out = join(tmp.dir, 'attestation');
+    const report = await attestPeriod({ db: join(tmp.dir, 'ledger.sqlite'), from: new Date(NOW_MS - 3600_000).toISOString(), to: new Date(clock.now() + 1000).toISOString(), out, maxDelaySeconds: 3600, skewSeconds: 1, clock });
+    expect(report.break_glass).toMatchObject([{ requester: 'ivy', emergency: 'card payments failing since 09:52', ticket: 'INC-42', outcome: 'applied', review: { by: 'riley', late: true } }]);
+    expect(report.findings.filter((f) => f.check === 'break_glass_reviewed')).toMatchObject([{ title: 'break-glass change reviewed late', controls: expect.arrayContaining(['SOC 2 CC8.1']) }]);
   });
 
   it('leaves a chain that verifies', async () => {
