@@ -91,6 +91,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   });
 
   const stopAll = async () => {
+    breakGlass.close();
     await drift?.close();
     await summaries.close();
     policyWatch.close();

@@ -30,9 +30,13 @@ export interface BreakGlassReviews {
    * BREAK_GLASS_SELF_REVIEW (the requester cannot review their own), BREAK_GLASS_ALREADY_REVIEWED.
    */
   review(decisionId: string, by: Reviewer): Promise<AuditEntry>;
+  /** Stops reading the ledger in the background (before it closes). */
+  close(): void;
 }
 
 const PAGE = 1000;
+/** Pages a scrape reads at most: the gauge may lag a long ledger's first read, never stall the event loop. */
+const SCRAPE_PAGES = 2;
 
 interface Open {
   decision: AuditEntry;
@@ -43,29 +47,42 @@ interface Open {
 /**
  * The break-glass changes and their reviews, read from the ledger: the ledger is the only record,
  * so a restart or a review made through another door is seen. Only entries after the last one read
- * are read again, so a scrape costs the new entries, not the whole ledger.
+ * are read again; an existing ledger is read in the background a page per turn of the event loop.
  */
 export function createBreakGlassReviews(deps: BreakGlassReviewsDeps): BreakGlassReviews {
   const byDecision = new Map<string, Open>();
   let readTo = 0;
+  let closed = false;
 
-  const catchUp = () => {
-    for (let page = deps.ledger.entriesAfter(readTo, PAGE); page.length > 0; page = deps.ledger.entriesAfter(readTo, PAGE)) {
+  /** Reads up to `pages` pages after the last entry read; true when it reached the head. */
+  const catchUp = (pages = Infinity): boolean => {
+    for (let n = 0; n < pages; n++) {
+      const page = deps.ledger.entriesAfter(readTo, PAGE);
+      if (page.length === 0) return true;
       for (const e of page) take(byDecision, e);
       readTo = page.at(-1)!.seq;
     }
+    return false;
   };
+  const background = () => {
+    try {
+      if (!closed && !catchUp(1)) setImmediate(background).unref();
+    } catch {
+      // The ledger went away under it (closed in a test, a failed start): the next read on demand retries.
+    }
+  };
+  setImmediate(background).unref();
   const isOverdue = (o: Open, nowMs: number) => o.review === null && o.decision.break_glass?.review_due_at != null && Date.parse(o.decision.break_glass.review_due_at) < nowMs;
-  const statuses = (): BreakGlassStatus[] => {
-    catchUp();
+  const statuses = (pages?: number): BreakGlassStatus[] => {
+    catchUp(pages);
     const now = deps.clock.now();
     return [...byDecision.values()].reverse().map((o) => ({ ...o, overdue: isOverdue(o, now) }));
   };
 
   let reviewing: Promise<unknown> = Promise.resolve();
   return {
-    list: statuses,
-    overdue: () => statuses().filter((s) => s.overdue).length,
+    list: () => statuses(),
+    overdue: () => statuses(SCRAPE_PAGES).filter((s) => s.overdue).length,
     review(decisionId, by) {
       // One at a time, so two reviews of one change cannot both pass the check.
       const next = reviewing.then(async () => {
@@ -81,6 +98,9 @@ export function createBreakGlassReviews(deps: BreakGlassReviewsDeps): BreakGlass
       });
       reviewing = next.catch(() => undefined);
       return next;
+    },
+    close() {
+      closed = true;
     },
   };
 }
