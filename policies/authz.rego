@@ -15,6 +15,7 @@ default decision := {
 	"approver_roles": [],
 	"hold_for_approvals": false,
 	"alerts": [],
+	"break_glass": false,
 }
 
 decision := {
@@ -24,6 +25,7 @@ decision := {
 	"approver_roles": approval_requirement.roles,
 	"hold_for_approvals": hold_for_approvals,
 	"alerts": sort(alerts),
+	"break_glass": break_glass,
 }
 
 # Allowed only when some role grants the action, nothing else denies it and no approval is missing.
@@ -176,6 +178,7 @@ missing_approvals contains sprintf(
 ) if {
 	approval_needed
 	count(approvers) < approval_requirement.count
+	not break_glass
 }
 
 approval_notes contains sprintf("approved by %d of %d required %s", [count(approvers), approval_requirement.count, concat(" or ", approval_requirement.roles)]) if {

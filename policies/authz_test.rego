@@ -40,7 +40,7 @@ decide(req) := d if {
 
 test_flag_admin_writes_in_development if {
 	d := decide(write(["flag_admin"], "flag.create", "search.v2", "development"))
-	d == {"allow": true, "reasons": ["flag_admin may write in development"], "required_approvals": 0, "approver_roles": [], "hold_for_approvals": false, "alerts": []}
+	d == {"allow": true, "reasons": ["flag_admin may write in development"], "required_approvals": 0, "approver_roles": [], "hold_for_approvals": false, "alerts": [], "break_glass": false}
 }
 
 test_flag_admin_writes_in_staging if {
@@ -251,7 +251,7 @@ test_unknown_role_may_not_read if {
 
 test_auditor_reads_audit_log if {
 	d := decide(access(["auditor"], "audit.read"))
-	d == {"allow": true, "reasons": ["auditor may read the audit log"], "required_approvals": 0, "approver_roles": [], "hold_for_approvals": false, "alerts": []}
+	d == {"allow": true, "reasons": ["auditor may read the audit log"], "required_approvals": 0, "approver_roles": [], "hold_for_approvals": false, "alerts": [], "break_glass": false}
 }
 
 test_auditor_exports_audit_log if {
@@ -693,4 +693,75 @@ test_segment_reaching_production_needs_production_rights if {
 	not d.allow
 	not d.hold_for_approvals
 	"role flag_admin may not write in production" in d.reasons
+}
+
+# --- break-glass: an incident commander skips the wait for approvals, and nothing else
+
+break_glass_write(roles, flag, env, context) := object.union(write(roles, "flag.enable", flag, env), {"context": object.union(write(roles, "flag.enable", flag, env).context, context)})
+
+test_break_glass_lifts_missing_approvals if {
+	d := decide(break_glass_write(["incident_commander"], "payments.checkout", "production", {"breakGlass": "checkout down"}))
+	d.allow
+	d.break_glass
+	not d.hold_for_approvals
+	d.required_approvals == 1
+	"break-glass by incident_commander: the wait for approvals is skipped; a second person reviews the change afterwards" in d.reasons
+}
+
+test_incident_commander_without_break_glass_is_held if {
+	d := decide(write(["incident_commander"], "flag.enable", "payments.checkout", "production"))
+	not d.allow
+	d.hold_for_approvals
+	not d.break_glass
+}
+
+test_break_glass_refused_to_a_role_not_named if {
+	d := decide(break_glass_write(["release_engineer"], "payments.checkout", "production", {"breakGlass": "checkout down"}))
+	not d.allow
+	not d.hold_for_approvals
+	not d.break_glass
+	"break-glass is not allowed to release_engineer" in d.reasons
+}
+
+test_break_glass_refused_for_a_flag_not_named if {
+	d := decide(break_glass_write(["incident_commander"], "model.scoring", "production", {"breakGlass": "bad model"}))
+	not d.allow
+	not d.hold_for_approvals
+	"break-glass is not allowed for model.scoring in production" in d.reasons
+}
+
+test_break_glass_refused_in_an_environment_not_named if {
+	d := decide(break_glass_write(["incident_commander"], "payments.checkout", "development", {"breakGlass": "checkout down"}))
+	not d.allow
+	"break-glass is not allowed for payments.checkout in development" in d.reasons
+}
+
+test_break_glass_still_needs_reason_and_ticket if {
+	req := break_glass_write(["incident_commander"], "payments.checkout", "production", {"breakGlass": "checkout down", "reason": "", "ticket": " "})
+	d := decide(req)
+	not d.allow
+	not d.hold_for_approvals
+	"break-glass changes require a reason (X-Flaggate-Reason)" in d.reasons
+	"break-glass changes require a ticket (X-Flaggate-Ticket)" in d.reasons
+}
+
+test_break_glass_still_respects_a_denying_change_window if {
+	req := object.union(break_glass_write(["incident_commander"], "payments.checkout", "production", {"breakGlass": "checkout down", "timeUtc": "2025-01-11T03:00:00Z"}), {})
+	d := authz.decision with input as req with data.flaggate.config.change_window.outside_hours as "deny"
+	not d.allow
+	not d.hold_for_approvals
+}
+
+test_blank_break_glass_header_is_no_break_glass if {
+	d := decide(break_glass_write(["incident_commander"], "payments.checkout", "production", {"breakGlass": "  "}))
+	not d.break_glass
+	d.hold_for_approvals
+}
+
+test_break_glass_reviewers if {
+	decide(access(["release_engineer"], "break_glass.review")).allow
+	decide(access(["incident_commander"], "break_glass.review")).allow
+	decide(access(["auditor"], "break_glass.read")).allow
+	not decide(access(["auditor"], "break_glass.review")).allow
+	not decide(access(["qa"], "break_glass.read")).allow
 }

@@ -27,6 +27,8 @@ import { createPolicyEngine, loadBundleTrust } from './policy/index.js';
 import { archiveBundleFiles, backtestDecisions, formatBacktest, loadReplayBundles, readExportForReplay, readLedgerEntries, replayDecisions } from './backtest/index.js';
 import { BUNDLE_ARCHIVE_DIR, readPolicyBundle } from './policy/index.js';
 import { addAuthoringCommands } from './authoring/index.js';
+import { attestPeriod } from './attest-ledger.js';
+import { verifyAttestation } from './attest/index.js';
 
 const program = new Command()
   .name('flaggate')
@@ -181,6 +183,52 @@ program
       ...(opts.keys ? { keys: readKeys(resolve(opts.keys)) } : {}),
       ...(opts.tsaTrust ? { tsaTrustPem: readFileSync(resolve(opts.tsaTrust), 'utf8') } : {}),
     });
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    process.exitCode = report.ok ? 0 : 1;
+  });
+
+const attest = program
+  .command('attest')
+  .description('write a signed attestation report for a period (checks mapped to SOC 2 and ISO/IEC 27001 controls); exit 1 when it has findings')
+  .option('--db <path>', 'the SQLite ledger file')
+  .option('--export <dir>', 'an export package folder instead of a ledger file')
+  .option('--from <iso>', 'period start (inclusive), ISO 8601 UTC')
+  .option('--to <iso>', 'period end (exclusive), ISO 8601 UTC')
+  .option('--out <dir>', 'the folder to write the report into')
+  .option('--keys <jwks>', 'checkpoint public keys to verify the evidence against (default: beside the ledger, or the package copy)')
+  .option('--keyring <dir>', 'the checkpoint keyring that signs the report (default: audit-keys/ beside --db)')
+  .option('--controls <file>', 'the control mapping (default: the shipped compliance/controls.json)')
+  .option('--bundle <path>', 'the policy bundle whose data names the critical flags (default: policy.bundle of the configuration)')
+  .option('--max-timestamp-delay <seconds>', 'how long after an entry its first timestamp token may be made', positiveInt, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS)
+  .option('--clock-skew <seconds>', 'clock difference allowed between the ledger and the TSA', nonNegativeInt, DEFAULT_CLOCK_SKEW_SECONDS)
+  .action(async (opts: { db?: string; export?: string; from?: string; to?: string; out?: string; keys?: string; keyring?: string; controls?: string; bundle?: string; maxTimestampDelay: number; clockSkew: number }) => {
+    if (!opts.from || !opts.to || !opts.out) throw new FlaggateError('CONFIG_INVALID', 'attest needs --from, --to and --out');
+    const bundle = opts.bundle ?? loadConfig().policy.bundle;
+    const report = await attestPeriod({
+      from: isoArg(opts.from, '--from'),
+      to: isoArg(opts.to, '--to'),
+      out: resolve(opts.out),
+      ...(opts.db ? { db: resolve(opts.db) } : {}),
+      ...(opts.export ? { exportDir: resolve(opts.export) } : {}),
+      ...(opts.keys ? { keys: resolve(opts.keys) } : {}),
+      ...(opts.keyring ? { keyringDir: resolve(opts.keyring) } : {}),
+      ...(opts.controls ? { controls: resolve(opts.controls) } : {}),
+      ...(bundle ? { bundle: resolve(bundle) } : {}),
+      maxDelaySeconds: opts.maxTimestampDelay,
+      skewSeconds: opts.clockSkew,
+      clock: systemClock,
+    });
+    process.stdout.write(JSON.stringify({ out: resolve(opts.out), period: report.period, verification: report.verification.ok, summary: report.summary, controls: report.controls.map((c) => ({ control: `${c.framework} ${c.id}`, result: c.result })) }, null, 2) + '\n');
+    process.exitCode = report.summary.result === 'no exceptions' ? 0 : 1;
+  });
+
+attest
+  .command('verify')
+  .description('verify an attestation offline: its signature, and that the report and page are the signed ones; exit 1 on any failure')
+  .argument('<dir>', 'the attestation folder')
+  .option('--keys <jwks>', 'checkpoint public keys to trust instead of the folder copy (recommended: pin them)')
+  .action(async (dir: string, opts: { keys?: string }) => {
+    const report = await verifyAttestation(resolve(dir), opts.keys ? readKeys(resolve(opts.keys)) : undefined);
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     process.exitCode = report.ok ? 0 : 1;
   });

@@ -72,6 +72,9 @@ export type ErrorCode =
   | 'APPROVAL_TOKEN_REQUESTER'
   | 'DRIFT_NOT_FOUND'
   | 'DRIFT_ALREADY_ACKNOWLEDGED'
+  | 'BREAK_GLASS_NOT_FOUND'
+  | 'BREAK_GLASS_SELF_REVIEW'
+  | 'BREAK_GLASS_ALREADY_REVIEWED'
   | 'CONTROL_FORBIDDEN'
   | 'CONTROL_METRICS_TOKEN_INVALID'
   | 'CONTROL_NOT_FOUND'
@@ -183,6 +186,12 @@ export const httpStatus: Record<ErrorCode, number> = {
   DRIFT_NOT_FOUND: 404,
   /** The drift finding already has its acknowledgement; one is enough, and it stays. */
   DRIFT_ALREADY_ACKNOWLEDGED: 409,
+  /** No break-glass change with that decision id. */
+  BREAK_GLASS_NOT_FOUND: 404,
+  /** The requester of a break-glass change cannot review it: a second person must. */
+  BREAK_GLASS_SELF_REVIEW: 403,
+  /** The break-glass change already has its review; one is enough, and it stays. */
+  BREAK_GLASS_ALREADY_REVIEWED: 409,
   CONTROL_FORBIDDEN: 403,
   /** `/metrics` without the configured scrape token (`metrics.bearerToken`), or with another one. */
   CONTROL_METRICS_TOKEN_INVALID: 401,

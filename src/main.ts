@@ -31,6 +31,7 @@ import { BUNDLE_ARCHIVE_DIR } from './policy/index.js';
 import { join } from 'node:path';
 import { checkPostgresLogins } from './replicate/index.js';
 import { driftRoutes, type DriftWatcher } from './drift/index.js';
+import { breakGlassRoutes, createBreakGlassReviews, type BreakGlassReviews } from './break-glass/index.js';
 
 export interface Flaggate {
   /** The configured proxy port's URL. */
@@ -43,6 +44,8 @@ export interface Flaggate {
   checkpointer: Checkpointer;
   /** The drift watchers of the platforms that have a probe, as one. */
   drift: DriftWatcher | undefined;
+  /** Break-glass changes and their retrospective reviews. */
+  breakGlass: BreakGlassReviews;
   /** Looks for a new policy bundle now (SIGHUP: the file, or the bundle service); a bad bundle is refused and the running one stays. */
   reloadPolicy(): Promise<void>;
   close(): Promise<void>;
@@ -71,12 +74,20 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const resume: Resume = (held) => resumeHeld(held, stages.get(held.change.platform)!);
   const { approvals, store } = buildApprovals(config, { clock, logger, policy, platforms, record, resume, controlUrl: () => controlUrl });
   const contextClaims = { reasonClaim: config.identity.reasonClaim, ticketClaim: config.identity.ticketClaim };
-  const base: Omit<Stages, 'platform'> = { clock, metrics, logger, identify, policy, record, refusals, approvals, contextClaims };
+  const base: Omit<Stages, 'platform'> = { clock, metrics, logger, identify, policy, record, refusals, approvals, contextClaims, breakGlassReviewSeconds: config.breakGlass.reviewSeconds };
   // One set of stages per platform, shared by its proxy port or prefix and by its approved changes.
   const stages = new Map(platforms.list.map((p): [string, Stages] => [p.route.id, { ...base, platform: p.platform }]));
   await settleCrashTail(evidence, platforms, logger);
   await delivery.start({ ledger: evidence.ledger, record }); // a swap is recorded before the bundle decides
   const drift = await startDrift(config, evidence, { clock, logger, metrics });
+  const breakGlass = createBreakGlassReviews({ ledger: evidence.ledger, append: (e) => evidence.record.append(e), clock });
+  metrics.setOverdueReviews(() => breakGlass.overdue());
+  // Series start at 0, so the first break-glass is an increase an alert rule can see.
+  for (const p of config.platforms) {
+    for (const environment of new Set([...config.metrics.environments, p.environment].map((e) => metrics.changeLabels({ action: '', environment: e }).environment))) {
+      metrics.breakGlass.inc({ platform: p.id, environment }, 0);
+    }
+  }
   const proxies = planProxies(config, platforms, { base, of: (id) => stages.get(id)! }).map((plan) => ({ ...plan, app: proxyApp(plan, config, upstreamGuard, metrics) }));
   const controlApp = createControlApp({
     clock, logger, metrics, identify,
@@ -85,14 +96,16 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     ...(config.metrics.bearerToken ? { metricsToken: config.metrics.bearerToken } : {}),
     changes: (authorize, identified) => changeRoutes(approvals, authorize, identified),
     ...(drift ? { drift: (authorize: Parameters<typeof driftRoutes>[1]) => driftRoutes(drift, authorize, () => policy.revision) } : {}),
+    breakGlass: (authorize) => breakGlassRoutes(breakGlass, authorize, () => policy.revision),
     // The web console at /console/: reviews go through the same approvals stage as /v1/changes.
-    console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl, ...(drift ? { drift: () => drift.findings() } : {}) }),
+    console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl, breakGlass, ...(drift ? { drift: () => drift.findings() } : {}) }),
     audit: auditRoutes(evidence, config, clock),
     ...(evidence.timestamper.embedded ? { tsa: evidence.timestamper.embedded } : {}),
     readiness: readinessOf(evidence, config, policy),
   });
 
   const stopAll = async () => {
+    breakGlass.close();
     await drift?.close();
     await summaries.close();
     delivery.close();
@@ -116,6 +129,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     metrics,
     checkpointer: evidence.checkpointer,
     drift,
+    breakGlass,
     reloadPolicy: delivery.reloadNow,
     async close() {
       await Promise.all([...servers.proxies.map((p) => p.close()), servers.control.close()]);

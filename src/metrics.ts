@@ -18,6 +18,8 @@ export const metricNames = {
   uncoveredEntries: 'flaggate_timestamp_uncovered_entries',
   outOfHoursChanges: 'flaggate_out_of_hours_critical_changes_total',
   driftDetected: 'flaggate_drift_detected_total',
+  breakGlass: 'flaggate_break_glass_total',
+  breakGlassReviewsOverdue: 'flaggate_break_glass_reviews_overdue',
 } as const;
 
 export interface Metrics {
@@ -51,6 +53,12 @@ export interface Metrics {
   outOfHoursChanges: Counter<'environment'>;
   /** Changes found on a platform that no flaggate change explains (each is a `drift.detected` entry); an alert fires on any. */
   driftDetected: Counter<'platform' | 'source'>;
+  /** Break-glass changes granted (the wait for approvals skipped), counted when the decision is recorded; an alert fires on any. */
+  breakGlass: Counter<'platform' | 'environment'>;
+  /** Break-glass changes whose retrospective review is past due; read on scrape; an alert fires while above 0. */
+  breakGlassReviewsOverdue: Gauge;
+  /** Where the overdue gauge reads from at scrape time (the break-glass reviews set it). */
+  setOverdueReviews(source: () => number): void;
   /** Where the lag gauges read from at scrape time (the replicator sets it). */
   setReplicationLag(source: () => ReplicationLag[]): void;
   /**
@@ -179,7 +187,7 @@ function policyMetrics(registry: Registry): Pick<Metrics, 'policyReloads' | 'pol
 }
 
 /** What alerts watch: timestamping, out-of-hours changes, drift; and delivery time per batch. */
-function alertMetrics(registry: Registry): Pick<Metrics, 'timestampFailures' | 'uncoveredEntries' | 'outOfHoursChanges' | 'driftDetected' | 'replicateDeliverySeconds'> {
+function alertMetrics(registry: Registry, overdue: () => number): Pick<Metrics, 'timestampFailures' | 'uncoveredEntries' | 'outOfHoursChanges' | 'driftDetected' | 'breakGlass' | 'breakGlassReviewsOverdue' | 'replicateDeliverySeconds'> {
   return {
     timestampFailures: new Counter({
       name: metricNames.timestampFailures,
@@ -203,6 +211,20 @@ function alertMetrics(registry: Registry): Pick<Metrics, 'timestampFailures' | '
       labelNames: ['platform', 'source'],
       registers: [registry],
     }),
+    breakGlass: new Counter({
+      name: metricNames.breakGlass,
+      help: 'Break-glass changes granted: the wait for approvals skipped, a retrospective review opened.',
+      labelNames: ['platform', 'environment'],
+      registers: [registry],
+    }),
+    breakGlassReviewsOverdue: new Gauge({
+      name: metricNames.breakGlassReviewsOverdue,
+      help: 'Break-glass changes whose review by a second person is past due.',
+      registers: [registry],
+      collect() {
+        this.set(overdue());
+      },
+    }),
     replicateDeliverySeconds: new Histogram({
       name: metricNames.replicateDeliverySeconds,
       help: 'Time for one batch delivery to an upstream sink, acknowledged or failed.',
@@ -216,6 +238,7 @@ function alertMetrics(registry: Registry): Pick<Metrics, 'timestampFailures' | '
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   let lagSource: () => ReplicationLag[] = () => [];
+  let overdueSource: () => number = () => 0;
   const environments = new Map((options.environments ?? []).map((e) => [e.trim().toLowerCase(), e.trim().toLowerCase()]));
   const environmentLabel = (env: string | undefined): string => {
     if (env === undefined) return 'none';
@@ -228,9 +251,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     ...requestMetrics(registry),
     ...replicationMetrics(registry, () => lagSource()),
     ...policyMetrics(registry),
-    ...alertMetrics(registry),
+    ...alertMetrics(registry, () => overdueSource()),
     setReplicationLag(source) {
       lagSource = source;
+    },
+    setOverdueReviews(source) {
+      overdueSource = source;
     },
     changeLabels(change) {
       return { action: labelledActions.has(change.action) ? change.action : 'other', environment: environmentLabel(change.environment) };

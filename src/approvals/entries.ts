@@ -1,5 +1,5 @@
 import type { NewEntry } from '../audit/index.js';
-import { changeFields, entryActor } from '../audit/index.js';
+import { changeFields, entryActor, linkedArtifacts } from '../audit/index.js';
 import type { Actor } from '../identify/index.js';
 import type { PolicyRevision } from '../policy/index.js';
 import type { Approval, ChangeRequest } from './store.js';
@@ -32,7 +32,7 @@ export function stepEntry(cr: ChangeRequest, f: StepFacts): NewEntry {
     ...changeFields(cr.change),
     reason: f.reason,
     approval: approvalFacts(cr, f.approvals, last?.proof ?? null),
-    linked_artifacts: { pr: cr.context.links.pr ?? null, build: cr.context.links.build ?? null, ticket: cr.context.ticket ?? null },
+    linked_artifacts: linkedArtifacts(cr.context),
     decision: { allow: f.accepted, reasons: f.reasons, error_code: f.errorCode, policy_revision: f.policy.revision, policy_sha256: f.policy.sha256 },
     request: { method: cr.method, path: cr.path, body_sha256: cr.bodySha256 },
     outcome: null,

@@ -8,4 +8,4 @@ export { openChangeStoreFor, changeStoreKind } from './open-store.js';
 export { createApprovalTokenVerifier, type VerifyApprovalToken, type ApprovalBinding } from './approval-token.js';
 export { changeRoutes } from './routes.js';
 export { affectedObject, diffStates, type AffectedObject, type StateDiff } from './diff.js';
-export { samePerson } from './person.js';
+export { personKey, samePerson } from './person.js';

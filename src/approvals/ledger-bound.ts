@@ -33,6 +33,7 @@ export function boundToLedger(cr: ChangeRequest, approvals: Approval[], entries:
   if (entry.linked_artifacts.ticket !== null) context.ticket = entry.linked_artifacts.ticket;
   if (entry.linked_artifacts.pr !== null) context.links.pr = entry.linked_artifacts.pr;
   if (entry.linked_artifacts.build !== null) context.links.build = entry.linked_artifacts.build;
+  if (entry.linked_artifacts.experiment !== undefined) context.links.experiment = entry.linked_artifacts.experiment;
 
   const approvedSteps = entries.filter((e) => e.entry_type === 'change.approved' && e.decision.allow);
   const proven = approvals.map((a) => {

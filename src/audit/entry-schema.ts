@@ -17,9 +17,9 @@ export const auditEntryBodySchema = z
     prev_hash: hex64.describe('hash of the entry at seq - 1; 64 zeros for seq 1'),
     event_id: z.uuid().describe('unique id of this entry'),
     entry_type: z
-      .enum(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized', 'key.rotated', 'drift.detected', 'drift.acknowledged', 'policy.activated', 'archive.sealed'])
+      .enum(['change.decision', 'change.outcome', 'change.requested', 'change.approved', 'change.rejected', 'change.expired', 'change.refusals_summarized', 'key.rotated', 'drift.detected', 'drift.acknowledged', 'policy.activated', 'archive.sealed', 'break_glass.reviewed'])
       .describe(
-        'decision before forwarding; outcome after (also when reconciled after a crash); requested, approved, rejected and expired for a change held for approvals; refusals_summarized counts the refusals of one actor beyond the recording rate (new_state holds the count and the window); key.rotated records a rotation of a signing key by `flaggate keys rotate` (previous_state and new_state name the old and new key); drift.detected, a change on the platform no flaggate change explains (previous_state: what flaggate last saw, new_state: what the platform holds now); drift.acknowledged, a person accepting one (with a reason); policy.activated, a policy bundle swapped in (previous_state: the bundle in force before; new_state: revision, sha256, the signing key id and who delivered it, a file path or a service URL and ETag; decision names the new bundle); archive.sealed, a sealed segment of the ledger stored under a COMPLIANCE lock and read back (new_state: bucket, key, version_id, retain_until, sha256 and the seq range)',
+        'decision before forwarding; outcome after (also when reconciled after a crash); requested, approved, rejected and expired for a change held for approvals; refusals_summarized counts the refusals of one actor beyond the recording rate (new_state holds the count and the window); key.rotated records a rotation of a signing key by `flaggate keys rotate` (previous_state and new_state name the old and new key); drift.detected, a change on the platform no flaggate change explains (previous_state: what flaggate last saw, new_state: what the platform holds now); drift.acknowledged, a person accepting one (with a reason); policy.activated, a policy bundle swapped in (previous_state: the bundle in force before; new_state: revision, sha256, the signing key id and who delivered it, a file path or a service URL and ETag; decision names the new bundle); archive.sealed, a sealed segment of the ledger stored under a COMPLIANCE lock and read back (new_state: bucket, key, version_id, retain_until, sha256 and the seq range); break_glass.reviewed, the retrospective review of a break-glass change by a second person',
       ),
     decision_id: z.uuid().describe('shared by a decision and its outcome; returned to the client as X-Flaggate-Decision-Id'),
     change_request_id: z.uuid().nullable().describe('the held change this entry belongs to; null on changes that were never held'),
@@ -48,7 +48,12 @@ export const auditEntryBodySchema = z
       approved_at: isoUtc.nullable(),
       approval_proof: nullableText,
     }),
-    linked_artifacts: z.strictObject({ pr: nullableText, build: nullableText, ticket: nullableText }),
+    linked_artifacts: z.strictObject({
+      pr: nullableText,
+      build: nullableText,
+      ticket: nullableText,
+      experiment: text.min(1).optional().describe('X-Flaggate-Link-Experiment: the experiment the flag carries; absent when none was linked (and on entries written before it was kept)'),
+    }),
     context_sources: z
       .strictObject({ reason: z.enum(['header', 'token']).optional(), ticket: z.enum(['header', 'token']).optional() })
       .optional()
@@ -92,6 +97,17 @@ export const auditEntryBodySchema = z
       .nullable()
       .optional()
       .describe('only on drift entries (absent on every other type)'),
+    break_glass: z
+      .strictObject({
+        reason: text.min(1).describe('X-Flaggate-Break-Glass: the emergency the requester declared'),
+        granted: z.boolean().describe('whether the policy granted break-glass (the wait for approvals skipped); false on a refused attempt'),
+        review_due_at: isoUtc.nullable().describe('when the retrospective review by a second person is due; null when not granted'),
+        reviews: z.uuid().nullable().describe('on break_glass.reviewed: the decision_id of the break-glass change reviewed'),
+        overdue: z.boolean().nullable().describe('on break_glass.reviewed: whether the review came after it was due'),
+      })
+      .nullable()
+      .optional()
+      .describe('only on entries of a change that asked for break-glass, and on their review (absent on every other entry)'),
   })
   .describe('flaggate audit entry, without its hash: hash = SHA-256(prev_hash || RFC 8785 canonical JSON of this object)');
 

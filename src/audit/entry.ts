@@ -18,6 +18,7 @@ export type AuditEntryBody = z.infer<typeof auditEntryBodySchema>;
  * beyond the recording rate; `key.rotated` a signing key replaced by `flaggate keys rotate`;
  * `drift.detected|acknowledged` a change on the platform no flaggate change explains, and its acceptance;
  * `policy.activated` a policy bundle swapped in (which one, signed by whom, delivered from where).
+ * `break_glass.reviewed` the retrospective review of a break-glass change by a second person.
  */
 export type EntryType = AuditEntryBody['entry_type'];
 
@@ -39,6 +40,12 @@ export type Unrecorded = NonNullable<AuditEntryBody['unrecorded']>;
  * acknowledgement, which finding it acknowledges.
  */
 export type DriftFacts = NonNullable<AuditEntryBody['drift']>;
+
+/**
+ * Only on the entries of a change that asked for break-glass (granted or not) and on its review:
+ * the declared emergency, whether it was granted, when the review is due; on a review, which change.
+ */
+export type BreakGlassFacts = NonNullable<AuditEntryBody['break_glass']>;
 
 /** An entry as stored: its body plus the hash that chains it. */
 export type AuditEntry = AuditEntryBody & { hash: string };

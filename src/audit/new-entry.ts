@@ -16,6 +16,8 @@ export interface DecisionFacts {
   context: ChangeContext;
   /** The policy's decision, or the refusal that stood in for one. */
   decision: Decision | { refused: { code: string; message: string }; policy: PolicyRevision | null };
+  /** When the review of a granted break-glass change is due (the pipeline knows the configured time). */
+  breakGlassReviewDueAt?: string;
 }
 
 /** The actor as an entry records it. */
@@ -56,7 +58,7 @@ export function decisionEntry(f: DecisionFacts): NewEntry {
       approved_at: null,
       approval_proof: null,
     },
-    linked_artifacts: { pr: f.context.links.pr ?? null, build: f.context.links.build ?? null, ticket: f.context.ticket ?? null },
+    linked_artifacts: linkedArtifacts(f.context),
     ...(f.context.sources ? { context_sources: { ...f.context.sources } } : {}),
     decision: {
       allow: decision?.allow ?? false,
@@ -67,7 +69,25 @@ export function decisionEntry(f: DecisionFacts): NewEntry {
     },
     request: { method: f.change.request.method, path: f.change.request.path, body_sha256: f.change.request.bodySha256 },
     outcome: null,
+    ...breakGlassFacts(f, decision),
   };
+}
+
+/** The linked artifacts of a change context; `experiment` only when one was linked (older entries lack the key). */
+export function linkedArtifacts(context: ChangeContext): NewEntry['linked_artifacts'] {
+  const links: NewEntry['linked_artifacts'] = { pr: context.links.pr ?? null, build: context.links.build ?? null, ticket: context.ticket ?? null };
+  if (context.links.experiment !== undefined) links.experiment = context.links.experiment;
+  return links;
+}
+
+/**
+ * The `break_glass` block of a change that asked for it: the declared emergency, whether the policy
+ * granted it, and when its review is due. Absent on every other change, so their canonical form stays.
+ */
+function breakGlassFacts(f: DecisionFacts, decision: Decision | null): Pick<NewEntry, 'break_glass'> {
+  if (f.context.breakGlass === undefined) return {};
+  const granted = decision !== null && decision.allow && decision.breakGlass === true && f.breakGlassReviewDueAt !== undefined;
+  return { break_glass: { reason: f.context.breakGlass, granted, review_due_at: granted ? f.breakGlassReviewDueAt! : null, reviews: null, overdue: null } };
 }
 
 export interface OutcomeFacts {

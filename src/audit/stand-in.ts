@@ -34,6 +34,8 @@ export function standInEntry(entry: NewEntry, message: string): NewEntry {
   const request = record(e.request);
   const outcome = e.outcome === null || e.outcome === undefined ? null : record(e.outcome);
   const drift = e.drift === null || e.drift === undefined ? undefined : record(e.drift);
+  const breakGlass = e.break_glass === null || e.break_glass === undefined ? undefined : record(e.break_glass);
+  const experiment = text(links.experiment);
   const isDecision = type === 'change.decision';
   return {
     entry_type: type,
@@ -61,7 +63,7 @@ export function standInEntry(entry: NewEntry, message: string): NewEntry {
       approved_at: match(approval.approved_at, iso),
       approval_proof: text(approval.approval_proof),
     },
-    linked_artifacts: { pr: text(links.pr), build: text(links.build), ticket: text(links.ticket) },
+    linked_artifacts: { pr: text(links.pr), build: text(links.build), ticket: text(links.ticket), ...(experiment ? { experiment } : {}) },
     decision: {
       allow: isDecision ? false : decision.allow === true,
       reasons: isDecision ? [safeText(message, textCap)] : texts(decision.reasons),
@@ -88,6 +90,16 @@ export function standInEntry(entry: NewEntry, message: string): NewEntry {
         platform_actor: text(drift.platform_actor),
         platform_time: text(drift.platform_time),
         acknowledges: match(drift.acknowledges, uuid),
+      },
+    }),
+    ...(breakGlass && {
+      break_glass: {
+        reason: text(breakGlass.reason) || 'unrecorded',
+        // A stand-in decision is a refusal: nothing it describes was granted.
+        granted: !isDecision && breakGlass.granted === true,
+        review_due_at: isDecision ? null : match(breakGlass.review_due_at, iso),
+        reviews: match(breakGlass.reviews, uuid),
+        overdue: typeof breakGlass.overdue === 'boolean' ? breakGlass.overdue : null,
       },
     }),
   };

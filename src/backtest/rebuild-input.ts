@@ -34,6 +34,7 @@ export function rebuildPolicyInput(entry: AuditEntryBody): RecordedDecision | { 
   const links: PolicyInput['context']['links'] = {};
   if (entry.linked_artifacts.pr !== null) links.pr = entry.linked_artifacts.pr;
   if (entry.linked_artifacts.build !== null) links.build = entry.linked_artifacts.build;
+  if (entry.linked_artifacts.experiment !== undefined) links.experiment = entry.linked_artifacts.experiment;
   return {
     entry,
     input: policyInput({
@@ -42,6 +43,7 @@ export function rebuildPolicyInput(entry: AuditEntryBody): RecordedDecision | { 
       context: {
         ...(entry.reason !== null ? { reason: entry.reason } : {}),
         ...(entry.linked_artifacts.ticket !== null ? { ticket: entry.linked_artifacts.ticket } : {}),
+        ...(entry.break_glass && entry.break_glass.reviews === null ? { breakGlass: entry.break_glass.reason } : {}),
         links,
       },
       timeUtc: entry.timestamp_utc,

@@ -40,6 +40,7 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_APPROVALS_PEER_CHAINS', ['approvals', 'peerChains']],
   ['FLAGGATE_METRICS_TOKEN', ['metrics', 'bearerToken']],
   ['FLAGGATE_DRIFT_INTERVAL_SECONDS', ['drift', 'intervalSeconds']],
+  ['FLAGGATE_BREAK_GLASS_REVIEW_SECONDS', ['breakGlass', 'reviewSeconds']],
   ['FLAGGATE_METRICS_ENVIRONMENTS', ['metrics', 'environments']],
   ['FLAGGATE_ARCHIVE_BUCKET', ['archive', 'bucket']],
   ['FLAGGATE_ARCHIVE_ENDPOINT', ['archive', 'endpoint']],

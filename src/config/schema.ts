@@ -214,6 +214,12 @@ const configObject = z
         clockSkewSeconds: z.coerce.number().min(0).max(60).default(1),
       })
       .prefault({}),
+    breakGlass: z
+      .object({
+        /** Seconds within which a second person must review a break-glass change (default 24 h); later, the review is overdue. */
+        reviewSeconds: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
+      })
+      .prefault({}),
     policy: z
       .object({
         /** The compiled OPA bundle (tar.gz with policy.wasm, data.json and .manifest). */

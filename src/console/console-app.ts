@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { affectedObject, samePerson, type Approvals } from '../approvals/index.js';
 import type { AuditEntry, Checkpoint, ExportFilters } from '../audit/index.js';
 import type { JSONWebKeySet } from 'jose';
+import { breakGlassSummary, type BreakGlassReviews } from '../break-glass/index.js';
 import { isoUtc, type Clock } from '../clock.js';
 import type { Config } from '../config/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
@@ -12,7 +13,7 @@ import { policyInput, type Decision, type PolicyInput } from '../policy/index.js
 import { checkForm, clearCookie, readCookie, securityHeaders, setCookie, SESSION_COOKIE, SIGN_IN_COOKIE } from './guard.js';
 import { LOCAL_TIME_SCRIPT, page, STYLESHEET } from './html.js';
 import { createOidcSignIn } from './oidc.js';
-import { changeBody, errorBody, homeBody, signInBody } from './pages.js';
+import { breakGlassBody, changeBody, errorBody, homeBody, signInBody } from './pages.js';
 import { createVerificationCache, mountAudit, type ConsoleAuditSearch } from './audit-routes.js';
 import type { LocalVerifyReport } from './audit-pages.js';
 import { mountFleet, type ConsoleFleet, type DriftFindings, type FleetConfig } from './fleet.js';
@@ -44,6 +45,8 @@ export interface ConsoleDeps extends ConsoleControl {
   /** The proxy's identify stage: a development sign-in is verified exactly like a bearer token. */
   identify(authorization: string | undefined): Promise<Actor>;
   approvals: Pick<Approvals, 'list' | 'get' | 'approve' | 'reject'>;
+  /** Break-glass changes and their reviews, listed for whoever may read them. */
+  breakGlass?: Pick<BreakGlassReviews, 'list'>;
   /** The control port's base URL once it listens. */
   controlUrl(): string | undefined;
 }
@@ -216,6 +219,11 @@ function mountPages(router: express.Router, ctx: ConsoleContext): void {
       await showChange(res, error.status, id, { error: { code: error.code, message: error.message } });
     }
   });
+
+  router.get('/break-glass', signedIn('break_glass.read'), (_req, res) => {
+    render(res, 200, 'Break-glass changes', breakGlassBody((deps.breakGlass?.list() ?? []).map(breakGlassSummary)), sessionOf(res));
+  });
+
 }
 
 /**

@@ -31,7 +31,7 @@ export interface Layout {
 /** The page frame: header, navigation, sign-out form, the development marking. */
 export function page(l: Layout): string {
   const nav = l.signedIn
-    ? `<nav aria-label="Main"><a href="/console/">Pending changes</a><a href="/console/audit">Audit log</a><a href="/console/fleet">Fleet and policy</a></nav>
+    ? `<nav aria-label="Main"><a href="/console/">Pending changes</a><a href="/console/audit">Audit log</a><a href="/console/fleet">Fleet and policy</a><a href="/console/break-glass">Break-glass</a></nav>
 <form class="sign-out" method="post" action="/console/sign-out"><span>${esc(l.signedIn.name)} (${esc(l.signedIn.id)}; ${esc(l.signedIn.roles.join(', ') || 'no roles')})</span>
 <input type="hidden" name="csrf" value="${esc(l.signedIn.csrf)}"><button type="submit">Sign out</button></form>`
     : '';

@@ -1,8 +1,9 @@
 import type { AffectedObject } from '../approvals/index.js';
 import type { Approval, ChangeRequest } from '../approvals/index.js';
+import type { BreakGlassSummary } from '../break-glass/index.js';
 import { esc, json, time } from './html.js';
 
-const KNOWN_ROLES = ['release_engineer', 'flag_admin', 'qa', 'product', 'auditor'];
+const KNOWN_ROLES = ['release_engineer', 'flag_admin', 'qa', 'product', 'auditor', 'incident_commander'];
 
 /** The sign-in page: the development form (Name, Role) or a link that starts the OpenID Connect flow. */
 export function signInBody(opts: { kind: 'development' | 'oidc' | 'none'; csrf?: string; message?: string }): string {
@@ -89,6 +90,22 @@ export function changeBody(v: ChangeView): string {
 <h2>The request as it will be applied</h2><dl><dt>Method</dt><dd>${esc(c.method)}</dd><dt>Path</dt><dd><code>${esc(c.path)}</code></dd>
 <dt>Body SHA-256</dt><dd><code>${esc(c.bodySha256)}</code></dd></dl>${json(bodyText(c.body))}
 <h2>Approvals so far</h2>${given}${review}`;
+}
+
+/** Break-glass changes: the overdue reviews first, then the open ones, then the reviewed. */
+export function breakGlassBody(changes: BreakGlassSummary[]): string {
+  if (changes.length === 0) return '<p>No break-glass change.</p>';
+  const rank = (c: BreakGlassSummary) => (c.overdue ? 0 : c.review === null ? 1 : 2);
+  const rows = [...changes]
+    .sort((a, b) => rank(a) - rank(b))
+    .map((c) => {
+      const status = c.overdue ? '<span class="bad">review overdue</span>' : c.review === null ? 'review open' : `reviewed by ${esc(c.review.by)}${c.review.late ? ' (late)' : ''}`;
+      return `<tr data-id="${esc(c.id)}"><td>${time(c.at)}</td><td>${esc(c.flag_key)}</td><td>${esc(c.environment)}</td><td>${esc(c.requester)}</td><td>${esc(c.emergency)}</td>
+<td>${esc(c.ticket)}</td><td>${esc(c.outcome)}</td><td>${c.review_due_at ? time(c.review_due_at) : ''}</td><td class="status">${status}</td></tr>`;
+    })
+    .join('');
+  return `<table><thead><tr><th>Time</th><th>Flag</th><th>Environment</th><th>Requester</th><th>Emergency</th><th>Ticket</th><th>Outcome</th><th>Review due</th><th>Review</th></tr></thead><tbody>${rows}</tbody></table>
+<p>A second person completes a review with <code>POST /v1/break-glass/ID/review</code> <code>{"reason": "…"}</code>.</p>`;
 }
 
 export function errorBody(code: string, message: string): string {

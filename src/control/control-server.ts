@@ -45,6 +45,8 @@ export interface ControlDeps {
   console?: (control: ConsoleControl) => express.Router;
   /** `/v1/drift`: drift findings, checks on demand and acknowledgements, given the route guard. */
   drift?: (authorize: (action: string) => RequestHandler) => express.Router;
+  /** `/v1/break-glass`: break-glass changes and their retrospective reviews, given the route guard. */
+  breakGlass?: (authorize: (action: string) => RequestHandler) => express.Router;
   /** `/v1/policy/shadow`: the shadow bundle's disagreements with the active one, when one runs. */
   shadow?: () => unknown;
   /** Each named check must pass for /readyz to answer 200. */
@@ -104,6 +106,7 @@ export function createControlApp(deps: ControlDeps): express.Express {
   };
   if (deps.changes) app.use('/v1/changes', deps.changes(authorize, identified));
   if (deps.drift) app.use('/v1/drift', deps.drift(authorize));
+  if (deps.breakGlass) app.use('/v1/break-glass', deps.breakGlass(authorize));
 
   if (deps.console) {
     app.use('/console', deps.console({

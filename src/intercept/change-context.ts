@@ -8,7 +8,10 @@ export type ContextSource = 'header' | 'token';
 export interface ChangeContext {
   reason?: string;
   ticket?: string;
-  links: { pr?: string; build?: string };
+  /** Linked artifacts: X-Flaggate-Link-PR, -Build and -Experiment (the experiment the flag carries). */
+  links: { pr?: string; build?: string; experiment?: string };
+  /** X-Flaggate-Break-Glass: an emergency the requester declares; the policy decides whether it is granted. */
+  breakGlass?: string;
   /** For each of reason and ticket that is set, where it came from. */
   sources?: { reason?: ContextSource; ticket?: ContextSource };
 }
@@ -26,11 +29,15 @@ export function readChangeContext(req: RawRequest): ChangeContext {
   const ticket = pick('x-flaggate-ticket');
   const pr = pick('x-flaggate-link-pr');
   const build = pick('x-flaggate-link-build');
+  const experiment = pick('x-flaggate-link-experiment');
+  const breakGlass = pick('x-flaggate-break-glass');
   if (reason) context.reason = reason;
   if (ticket) context.ticket = ticket;
   if (reason || ticket) context.sources = { ...(reason ? { reason: 'header' as const } : {}), ...(ticket ? { ticket: 'header' as const } : {}) };
   if (pr) context.links.pr = pr;
   if (build) context.links.build = build;
+  if (experiment) context.links.experiment = experiment;
+  if (breakGlass) context.breakGlass = breakGlass;
   return context;
 }
 

@@ -16,7 +16,7 @@ import type { Decision } from '../policy/index.js';
 import { denied } from './replies.js';
 import type { Reply, ResumedChange, ResumeResult, Stages } from './stages.js';
 import { createFlagLocks, type FlagLocks } from './flag-locks.js';
-import { decide, forwardDecided, recordRefusal } from './steps.js';
+import { breakGlassDue, countBreakGlass, decide, forwardDecided, recordRefusal } from './steps.js';
 
 /** A write once adapted: decided, held for approvals, or refused before a decision could allow it. */
 type Adapted =
@@ -45,12 +45,13 @@ export async function handleChange(req: RawRequest, actor: Actor, decisionId: st
     if (adapted.kind === 'refused') return refuse(adapted, actor, decisionId, s);
     if (adapted.kind !== 'decided') throw new TypeError('a write decided as a read');
     const { change, context, forward, decision, decorate } = adapted;
-    const entry = decorate(decisionEntry({ decisionId, actor, change, context, decision }));
+    const entry = decorate(decisionEntry({ decisionId, actor, change, context, decision, ...breakGlassDue(s, decision) }));
     if (!decision.allow) {
       await recordRefusal(s, actor, entry);
       throw denied(decision);
     }
     const recorded = await s.record.append(entry);
+    countBreakGlass(s, recorded);
     return forwardDecided(s, recorded, forward, change, log);
   });
 }

@@ -30,6 +30,8 @@ export interface Stages {
   refusals: { admit(actor: Actor, code: string): boolean };
   /** Holds changes the policy says need approvals (absent when approvals are off). */
   approvals?: ApprovalsHook;
+  /** Seconds within which a break-glass change must be reviewed (`breakGlass.reviewSeconds`; 24 h when absent). */
+  breakGlassReviewSeconds?: number;
 }
 
 /** One reply, whoever made it: the platform, the pipeline's refusals, the approvals stage. */

@@ -27,6 +27,20 @@ export function decide(s: Stages, actor: Actor, change: PolicyInput['change'], c
   }
 }
 
+const dayInSeconds = 86_400;
+
+/** When a break-glass change's review is due, for `decisionEntry`; nothing when the policy granted none. */
+export function breakGlassDue(s: Stages, decision: Decision): { breakGlassReviewDueAt?: string } {
+  if (!decision.allow || decision.breakGlass !== true) return {};
+  return { breakGlassReviewDueAt: isoUtc(s.clock.now() + (s.breakGlassReviewSeconds ?? dayInSeconds) * 1000) };
+}
+
+/** A granted break-glass is counted once its decision is committed: the alert fires before the change is forwarded. */
+export function countBreakGlass(s: Stages, entry: AuditEntry): void {
+  if (entry.break_glass?.granted !== true) return;
+  s.metrics.breakGlass.inc({ platform: entry.platform, environment: s.metrics.changeLabels({ action: entry.action, environment: entry.environment ?? undefined }).environment });
+}
+
 /**
  * Records the decision entry of a write that is not forwarded, within the actor's refusal rate and
  * bounded (`boundedRefusal`: the body as digest and excerpt, not whole). Beyond the rate the refusal

@@ -10,7 +10,9 @@ export interface PolicyInput {
   context: {
     reason?: string;
     ticket?: string;
-    links: { pr?: string; build?: string };
+    /** X-Flaggate-Break-Glass: the emergency the requester declares; the policy says who may. */
+    breakGlass?: string;
+    links: { pr?: string; build?: string; experiment?: string };
     timeUtc: string;
   };
 }
@@ -31,5 +33,10 @@ export interface Decision {
   holdForApprovals: boolean;
   /** Alerts raised whatever was decided (an out-of-hours critical change, for one). */
   alerts: string[];
+  /**
+   * The policy grants this change break-glass (X-Flaggate-Break-Glass): missing approvals did not
+   * hold it. Absent is false. The change is recorded with its emergency reason and reviewed afterwards.
+   */
+  breakGlass?: boolean;
   policy: PolicyRevision;
 }

@@ -48,12 +48,15 @@ const regoDecisionSchema = z
     approver_roles: z.array(z.string()),
     hold_for_approvals: z.boolean(),
     alerts: z.array(z.string()),
+    // Optional, so a policy written before break-glass existed still decides (and grants none).
+    break_glass: z.boolean().default(false),
   })
   // A hold on an allowed change, or one that no approval could lift, would contradict itself: refused.
   .refine((d) => !d.hold_for_approvals || (!d.allow && d.required_approvals > 0), {
     message: 'hold_for_approvals needs allow false and required_approvals above 0',
     path: ['hold_for_approvals'],
-  });
+  })
+  .refine((d) => !(d.break_glass && d.hold_for_approvals), { message: 'break_glass and hold_for_approvals contradict each other', path: ['break_glass'] });
 
 // WASM pages are 64 KiB: a bound on what one policy may allocate (data plus one evaluation's heap).
 const MEMORY = { initial: 5, maximum: 4096 } as const;
@@ -137,6 +140,7 @@ function evaluate({ policy, revision }: Pick<Loaded, 'policy' | 'revision'>, inp
     approverRoles: d.approver_roles,
     holdForApprovals: d.hold_for_approvals,
     alerts: d.alerts,
+    breakGlass: d.break_glass,
     policy: { ...revision },
   };
 }

@@ -78,6 +78,7 @@ describe('createPolicyEngine', () => {
       approverRoles: [],
       holdForApprovals: false,
       alerts: [],
+      breakGlass: false,
       policy: engine.revision,
     });
   });
