@@ -1,7 +1,9 @@
 import { fc, test as propTest } from '@fast-check/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chainHash, openLedger, openLedgerReader, verifyChain, type ProveRange, type StoredRow, type TrustedHead, type VerifyOptions } from '../../src/audit/index.js';
+import { chainHash, GENESIS_HASH, openLedger, openLedgerReader, verifyChain, type ProveRange, type StoredRow, type TrustedHead, type VerifyOptions } from '../../src/audit/index.js';
+import { rowLinks } from '../../src/audit/classify-break.js';
 import { proveSplit, splitRange } from '../../src/audit/prove-in-workers.js';
+import { provesLink } from '../../src/audit/prove-link.js';
 import { proveRows } from '../../src/audit/prove-range.js';
 import { fixedClock } from '../../src/clock.js';
 import { sampleEntry, tamper } from '../support/entries.js';
@@ -67,13 +69,25 @@ const edits = {
     for (let k = i; k < (n % 2 ? i + 1 : rows.length); k += 1) {
       rows[k] = { ...rows[k]!, chain_id: 'other', body: rows[k]!.body.replace('"chain_id":"par"', '"chain_id":"other"') };
     }
-    for (let k = i; k < rows.length; k += 1) {
-      const prev = k === 0 ? rows[k]!.prev_hash : rows[k - 1]!.hash;
-      const body = rows[k]!.body.replace(rows[k]!.prev_hash, prev);
-      rows[k] = { ...rows[k]!, prev_hash: prev, body, hash: chainHash(prev, body) };
-    }
+    reseal(rows, i);
+  },
+  /** A body field (seq, prev_hash or chain_id) that disagrees with its column, in a chain whose hashes were all recomputed. */
+  forge: (rows: StoredRow[], i: number, n: number) => {
+    const row = rows[i]!;
+    const forged = [`"seq":${row.seq + 100}`, `"prev_hash":"${'d'.repeat(64)}"`, '"chain_id":"other"'][n % 3]!;
+    rows[i] = { ...row, body: row.body.replace([`"seq":${row.seq}`, `"prev_hash":"${row.prev_hash}"`, '"chain_id":"par"'][n % 3]!, forged) };
+    reseal(rows, i);
   },
 };
+
+/** Recomputes prev_hash and hash from row i on, as someone holding the ledger file could. */
+function reseal(rows: StoredRow[], i: number): void {
+  for (let k = i; k < rows.length; k += 1) {
+    const prev = k === 0 ? rows[k]!.prev_hash : rows[k - 1]!.hash;
+    const body = rows[k]!.body.replace(`"prev_hash":"${rows[k]!.prev_hash}"`, `"prev_hash":"${prev}"`);
+    rows[k] = { ...rows[k]!, prev_hash: prev, body, hash: chainHash(prev, body) };
+  }
+}
 
 describe('verifyChain with ranges proven apart', () => {
   it('splits a range into consecutive parts, one per worker, none when too short', () => {
@@ -94,6 +108,11 @@ describe('verifyChain with ranges proven apart', () => {
       ...(trustHead ? { trusted: [{ seq: COUNT, hash: pristine.at(-1)!.hash, source: 'checkpoint' }] } : {}),
       ...(from > 1 ? { from, ...(n % 2 ? { anchor: { seq: from - 1, hash: pristine[from - 2]!.hash } } : {}) } : {}),
     };
+    // The fast proof never accepts a row the full check refuses (it runs on both sides below).
+    rows.forEach((row, k) => {
+      const prev = k === 0 ? { seq: 0, hash: GENESIS_HASH } : { seq: rows[k - 1]!.seq, hash: rows[k - 1]!.hash };
+      if (provesLink(row, prev)) expect(rowLinks(row, prev)).toBe(true);
+    });
     const alone = await verifyChain(readFrom(rows), options);
     const split = await verifyChain(readFrom(rows), { ...options, prove: proveInMemory(rows, workers) });
     expect(split).toEqual(alone);
