@@ -33,19 +33,13 @@ export async function verifyLedgerFile(o: {
   const sources = upstreamSources(o.upstreams ?? (existsSync(beside('audit.jsonl')) ? [beside('audit.jsonl')] : []));
   try {
     const chainId = reader.chainId ?? '';
-    let localHead = { seq: 0, hash: '' };
-    for (let after = 0; ; ) {
-      const rows = reader.rowsAfter(after, 5000);
-      if (rows.length === 0) break;
-      const last = rows[rows.length - 1]!;
-      localHead = { seq: last.seq, hash: last.hash };
-      after = last.seq;
-    }
+    const localHead = reader.head();
     const keys = readKeys(o.keys ? resolve(o.keys) : beside('audit-keys', 'keyring.json'));
     const upstream = await compareWithUpstream({ sinks: sources.list, chainId, localHead: () => localHead, rowsAfter: reader.rowsAfter, keys: () => keys });
     const trust = upstreamTrust(upstream);
     const chain = await verifyLedger({
       read: reader.read,
+      prove: reader.prove(),
       checkpoints: [...reader.checkpoints(), ...trust.checkpoints],
       keys,
       extraHeads: trust.extraHeads,

@@ -1,10 +1,9 @@
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { JSONWebKeySet } from 'jose';
 import { FlaggateError, type ErrorCode } from '../errors.js';
 import type { ExportBody } from './export.js';
 import type { ExportFilters } from './export-format.js';
+import { startModuleWorker } from './start-worker.js';
 
 /** What the export worker is asked to write: everything it needs is data, it opens the file itself. */
 export interface ExportJob {
@@ -77,11 +76,5 @@ function runWorker(task: ExportWorkerTask, signal?: AbortSignal): Promise<{ body
 }
 
 function startWorker(task: ExportWorkerTask): Worker {
-  const options = { workerData: task, resourceLimits: { maxOldGenerationSizeMb: workerHeapMb, maxYoungGenerationSizeMb: 8 } };
-  const ext = extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./export-worker${ext}`, import.meta.url);
-  if (ext === '.js') return new Worker(entry, options);
-  // Running from the TypeScript sources (tests, tsx): the worker needs the same loader.
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(boot, { ...options, eval: true });
+  return startModuleWorker('export-worker', { workerData: task, resourceLimits: { maxOldGenerationSizeMb: workerHeapMb, maxYoungGenerationSizeMb: 8 } });
 }

@@ -1,6 +1,6 @@
 export { openLedger, type Ledger } from './ledger.js';
 export { rowToEntry } from './row-to-entry.js';
-export { verifyChain, type ReadRows, type TrustedHead, type VerifyReport, type VerifyOptions, type ChainFailure, type FailureKind } from './verify.js';
+export { verifyChain, type ReadRows, type TrustedHead, type VerifyReport, type VerifyOptions, type ProveRange, type ChainFailure, type FailureKind } from './verify.js';
 export {
   firstFailure,
   coverageFailureKind,
@@ -16,7 +16,8 @@ export { signJson, verifyJson } from './signed-json.js';
 export { canonicalJson } from './canonical.js';
 export { chainHash } from './hash-entry.js';
 export { GENESIS_HASH, type AuditEntry, type AuditEntryBody, type BreakGlassFacts, type NewEntry, type StoredRow, type EntryType, type OutcomeStatus } from './entry.js';
-export { openLedgerReader } from './sqlite-reader.js';
+export { openLedgerReader, type LedgerReader } from './sqlite-reader.js';
+export { proveInWorkers, type ParallelOptions } from './prove-in-workers.js';
 export { createCheckpointer, type Checkpointer } from './checkpointer.js';
 export { verifyLedger, type LedgerVerifyReport } from './verify-ledger.js';
 export { sealExport, writeExportFiles, type ExportBody, type ExportSource } from './export.js';

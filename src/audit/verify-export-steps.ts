@@ -82,7 +82,7 @@ export async function checkChain(ctx: PackageContext, report: ExportVerifyReport
   if (anchorHead === null) return failure('truncated', `no checkpoint anchors the package at seq ${manifest.anchorSeq}`, { seq: manifest.anchorSeq });
   if (!checkpoints.some((c) => c.seq === manifest.sealSeq)) return failure('truncated', `no checkpoint seals the package at seq ${manifest.sealSeq}`, { seq: manifest.sealSeq });
   const chainReport = await verifyLedger({
-    read: (after, limit) => chain.filter((r) => r.seq > after).slice(0, limit),
+    read: rowsAfterIn(chain),
     checkpoints,
     keys: ctx.keys,
     chainId: manifest.chainId,
@@ -96,6 +96,23 @@ export async function checkChain(ctx: PackageContext, report: ExportVerifyReport
   return undefined;
 }
 
+/**
+ * Pages of `chain` (strictly increasing seqs, checked by checkChainRange) after a seq, found by
+ * binary search: filtering the whole chain for every page made a large package quadratic.
+ */
+export function rowsAfterIn(chain: StoredRow[]): (after: number, limit: number) => StoredRow[] {
+  return (after, limit) => {
+    let lo = 0;
+    let hi = chain.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (chain[mid]!.seq > after) hi = mid;
+      else lo = mid + 1;
+    }
+    return chain.slice(lo, lo + limit);
+  };
+}
+
 /** Every exported entry is exactly its row in the verified chain; no matching row is left out. */
 export function checkEntries({ entries, chain, bySeq, manifest }: PackageContext): ExportFailure | undefined {
   const exported = new Set<number>();
@@ -104,7 +121,8 @@ export function checkEntries({ entries, chain, bySeq, manifest }: PackageContext
     const row = bySeq.get(e.seq);
     if (!row) return failure('inserted', `entries.jsonl holds seq ${e.seq}, which the chain does not`, { seq: e.seq, file: 'entries.jsonl' });
     const { hash, ...body } = e;
-    if (hash !== row.hash || canonicalJson(body) !== row.body) return failure('modified', `the exported entry at seq ${e.seq} differs from the chain`, { seq: e.seq, file: 'entries.jsonl' });
+    // The row's body is proven canonical by now, so plain JSON text equal to it is the entry's canonical form too.
+    if (hash !== row.hash || (JSON.stringify(body) !== row.body && canonicalJson(body) !== row.body)) return failure('modified', `the exported entry at seq ${e.seq} differs from the chain`, { seq: e.seq, file: 'entries.jsonl' });
     if (exported.has(e.seq)) return failure('inserted', `seq ${e.seq} is exported twice`, { seq: e.seq, file: 'entries.jsonl' });
     if (!matchesExport(e, manifest.period, manifest.filters)) return failure('inserted', `seq ${e.seq} is outside the package's period or filters`, { seq: e.seq, file: 'entries.jsonl' });
     exported.add(e.seq);

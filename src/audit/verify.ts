@@ -1,6 +1,7 @@
 import { classifyBreak, rowLinks } from './classify-break.js';
 import type { StoredRow } from './entry.js';
 import { GENESIS_HASH } from './entry.js';
+import { provesLink } from './prove-link.js';
 
 /** Reads raw rows with seq > afterSeq in stored order; an empty array ends the chain. */
 export type ReadRows = (afterSeq: number, limit: number) => Promise<StoredRow[]> | StoredRow[];
@@ -56,7 +57,25 @@ export interface VerifyOptions {
   to?: number;
   anchor?: TrustedHead;
   batchSize?: number;
+  /** Proves a leading part of the range faster (in parallel); the rest is checked here, row by row. */
+  prove?: ProveRange;
 }
+
+/** Where a prover starts: the range, the head before it (`hash: ''` when unanchored), the chain and the trusted heads in the range. */
+export interface ProveRequest {
+  from: number;
+  to: number;
+  prev: TrustedHead;
+  chainId: string | null;
+  trusted: TrustedHead[];
+}
+
+/**
+ * A leading part of the range proven: every row from `from` to `head.seq` is there, links to the
+ * one before (the first to `prev`, or to its own `prev_hash` when unanchored), belongs to `chainId`
+ * and agrees with every trusted head among them. Proving nothing is `undefined`.
+ */
+export type ProveRange = (request: ProveRequest) => Promise<{ head: TrustedHead; chainId: string } | undefined>;
 
 const lookahead = 64;
 
@@ -66,62 +85,101 @@ const lookahead = 64;
  * checks SQLite, PostgreSQL and offline exports.
  */
 export async function verifyChain(read: ReadRows, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const batchSize = options.batchSize ?? 1000;
   const from = options.from ?? 1;
   const to = options.to ?? Number.MAX_SAFE_INTEGER;
   const trusted = new Map((options.trusted ?? []).filter((t) => t.seq >= from && t.seq <= to).map((t) => [t.seq, t]));
-  let chainId = options.chainId ?? null;
-  let prev: TrustedHead = from === 1 ? { seq: 0, hash: GENESIS_HASH } : (options.anchor ?? { seq: from - 1, hash: '' });
-  const anchored = from === 1 || options.anchor !== undefined;
-  let entries = 0;
-  let trustedSeen = 0;
-
-  const report = (failure?: ChainFailure): VerifyReport => ({
-    ok: !failure, chainId, entries, from, anchored, head: prev, trustedHeads: trusted.size, ...(failure ? { failure } : {}),
-  });
-
-  let buffer: StoredRow[] = [];
-  let cursor = from - 1;
-  let exhausted = false;
-  const fill = async (want: number) => {
-    while (!exhausted && buffer.length < want) {
-      const rows = await read(cursor, batchSize);
-      if (rows.length === 0) exhausted = true;
-      else {
-        cursor = Math.max(cursor, rows[rows.length - 1]!.seq);
-        buffer = buffer.concat(rows);
-      }
-    }
+  const state: ChainState = {
+    chainId: options.chainId ?? null,
+    prev: from === 1 ? { seq: 0, hash: GENESIS_HASH } : (options.anchor ?? { seq: from - 1, hash: '' }),
+    entries: 0,
+    trustedSeen: 0,
   };
-
-  for (;;) {
-    await fill(lookahead);
-    const row = buffer[0];
-    if (!row || row.seq > to) break;
-    if (prev.hash === '' && row.seq === from) prev = { seq: from - 1, hash: row.prev_hash }; // unanchored range start
-    if (!rowLinks(row, prev)) {
-      await fill(lookahead * 64);
-      const found = classifyBreak(prev, buffer);
-      return report({ code: 'AUDIT_CHAIN_BROKEN', ...found, row });
+  const anchored = from === 1 || options.anchor !== undefined;
+  if (options.prove) {
+    const proven = await options.prove({ from, to, prev: state.prev, chainId: state.chainId, trusted: [...trusted.values()] });
+    if (proven) {
+      state.prev = proven.head;
+      state.chainId = proven.chainId;
+      state.entries = proven.head.seq - from + 1;
+      state.trustedSeen = [...trusted.keys()].filter((seq) => seq <= proven.head.seq).length;
     }
-    if (chainId !== null && row.chain_id !== chainId) {
-      return report({ code: 'AUDIT_CHAIN_BROKEN', seq: row.seq, kind: 'wrong_chain', message: 'the row belongs to another chain', expected: chainId, actual: row.chain_id, row });
-    }
-    chainId ??= row.chain_id;
-    const head = trusted.get(row.seq);
-    if (head) {
-      trustedSeen += 1;
-      if (head.hash !== row.hash) {
-        return report({ code: 'AUDIT_CHAIN_BROKEN', seq: row.seq, kind: 'modified', message: `the chain differs from the trusted head${head.source ? ` (${head.source})` : ''}`, expected: head.hash, actual: row.hash, row });
-      }
-    }
-    prev = { seq: row.seq, hash: row.hash };
-    entries += 1;
-    buffer.shift();
   }
+  const failure = await checkRows(read, { from, to, batchSize: options.batchSize ?? 1000, trusted }, state);
+  const { prev, chainId, entries, trustedSeen } = state;
+  const report = (f?: ChainFailure): VerifyReport => ({ ok: !f, chainId, entries, from, anchored, head: prev, trustedHeads: trusted.size, ...(f ? { failure: f } : {}) });
+  if (failure) return report(failure);
   if (trustedSeen < trusted.size) {
     const beyond = Math.max(...[...trusted.keys()].filter((s) => s > prev.seq));
     return report({ code: 'AUDIT_CHAIN_BROKEN', seq: prev.seq + 1, kind: 'truncated', message: `the chain ends at seq ${prev.seq}, before the trusted head at seq ${beyond}` });
   }
   return report();
+}
+
+/** Where the row-by-row check stands: the last row that verified, the chain, and what was counted. */
+interface ChainState {
+  chainId: string | null;
+  prev: TrustedHead;
+  entries: number;
+  trustedSeen: number;
+}
+
+/** Rows after `state.prev` in stored order, a batch at a time, keeping at least `want` unchecked rows at hand when there are that many. */
+function rowWindow(read: ReadRows, after: number, batchSize: number) {
+  let buffer: StoredRow[] = [];
+  let index = 0;
+  let cursor = after;
+  let exhausted = false;
+  return {
+    async fill(want: number): Promise<void> {
+      while (!exhausted && buffer.length - index < want) {
+        const rows = await read(cursor, batchSize);
+        if (rows.length === 0) exhausted = true;
+        else {
+          cursor = Math.max(cursor, rows[rows.length - 1]!.seq);
+          buffer = buffer.slice(index).concat(rows);
+          index = 0;
+        }
+      }
+    },
+    peek: (): StoredRow | undefined => buffer[index],
+    rest: (): StoredRow[] => buffer.slice(index),
+    next(): void {
+      index += 1;
+    },
+  };
+}
+
+/**
+ * Checks rows one by one from `state.prev`, advancing `state`; returns the first failure. Each row is
+ * first proven by the fast scan; a row it cannot prove gets the full check, which decides.
+ */
+async function checkRows(read: ReadRows, range: { from: number; to: number; batchSize: number; trusted: Map<number, TrustedHead> }, state: ChainState): Promise<ChainFailure | undefined> {
+  const { from, to, trusted } = range;
+  const rows = rowWindow(read, state.prev.seq, range.batchSize);
+  for (;;) {
+    await rows.fill(lookahead);
+    const row = rows.peek();
+    if (!row || row.seq > to) return undefined;
+    const { prev } = state;
+    if (prev.hash === '' && row.seq === from) state.prev = { seq: from - 1, hash: row.prev_hash }; // unanchored range start
+    if (!provesLink(row, state.prev) && !rowLinks(row, state.prev)) {
+      await rows.fill(lookahead * 64);
+      const found = classifyBreak(state.prev, rows.rest());
+      return { code: 'AUDIT_CHAIN_BROKEN', ...found, row };
+    }
+    if (state.chainId !== null && row.chain_id !== state.chainId) {
+      return { code: 'AUDIT_CHAIN_BROKEN', seq: row.seq, kind: 'wrong_chain', message: 'the row belongs to another chain', expected: state.chainId, actual: row.chain_id, row };
+    }
+    state.chainId ??= row.chain_id;
+    const head = trusted.get(row.seq);
+    if (head) {
+      state.trustedSeen += 1;
+      if (head.hash !== row.hash) {
+        return { code: 'AUDIT_CHAIN_BROKEN', seq: row.seq, kind: 'modified', message: `the chain differs from the trusted head${head.source ? ` (${head.source})` : ''}`, expected: head.hash, actual: row.hash, row };
+      }
+    }
+    state.prev = { seq: row.seq, hash: row.hash };
+    state.entries += 1;
+    rows.next();
+  }
 }

@@ -1,4 +1,4 @@
-import { entryTimesFrom, firstFailure, verifyLedger } from '../audit/index.js';
+import { entryTimesFrom, firstFailure, proveInWorkers, verifyLedger } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { upstreamTrust } from '../replicate/index.js';
 import { verifyCoverage } from '../timestamp/index.js';
@@ -16,6 +16,8 @@ export async function verifyLocal(evidence: Evidence, bounds: Config['verify']) 
   const trust = upstreamTrust(upstream);
   const chain = await verifyLedger({
     read: ledger.rowsAfter,
+    // A large ledger's ranges are proven in worker threads, off the event loop that serves changes.
+    prove: proveInWorkers(ledger.path, () => ledger.head().seq),
     checkpoints: [...ledger.checkpoints(), ...trust.checkpoints],
     keys: keyring.jwks(),
     chainId: ledger.chainId,
