@@ -49,9 +49,13 @@ function track(child: ChildProcess, label: string): { pid: number; exited: Promi
   return { pid: child.pid, exited, stop, output: () => output };
 }
 
-/** Runs `node ...nodeArgs --import tsx <script> ...args` (environment `env`) and resolves with the JSON line it prints first. */
+/**
+ * Runs `node ...nodeArgs <script> ...args` (environment `env`; TypeScript through `--import tsx`,
+ * JavaScript as is, so a built program pays for no loader) and resolves with the JSON line it prints first.
+ */
 export async function startTsChild<T>(script: string, args: string[], label: string, nodeArgs: string[] = [], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<Child<T>> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const t = track(child, label);
   try {
     const line = await new Promise<string>((resolve, reject) => {

@@ -11,6 +11,7 @@
  * 1000000) entries in the verify ledger, BENCH_DRAIN_N (default 100000) entries in the backlog.
  * BENCH_ONLY=core,ledger,timestamps,replication runs only the sections named (core: sections 1-3
  * and their details); such a partial run prints its report and leaves bench/RESULTS.md alone.
+ * `--quick` (BENCH_QUICK=1) runs every section small, in about a minute, and also leaves it alone.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -20,33 +21,37 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPolicyEngine } from '../src/policy/index.js';
-import { freePort, startPostgres, type PgCluster } from '../test/support/postgres.js';
+import { createLedgerDatabase, freePort, startPostgres, type PgCluster } from '../test/support/postgres.js';
 import { startUnleash, type UnleashServer } from '../test/support/unleash.js';
 import { cpuSecondsOf, memoryOf, startReadyChild, startTsChild, type Child } from './children.js';
 import { measureDurableCosts, type DurableCosts } from './durable.js';
 import { policyInputs } from './inputs.js';
-import { measureLedger, type LedgerResults } from './ledger.js';
+import { measureLedger, renderVerifyScaling, type LedgerResults } from './ledger.js';
 import { measureDrain } from './replication.js';
 import { readingExtra, renderLedger, renderReplication, renderTimestamps, type ReplicationResults, type TimestampResults, type TokenSharingRun } from './sections.js';
 import { measureTokens } from './timestamps.js';
 import { summarizeProfiles, type ProfileRow } from './profile.js';
 import { keepAliveAgent, measureLatency, measureThroughput, percentile, send, type LatencyResult, type MakeReq, type ThroughputResult } from './load.js';
 import { describeMachine, ms, statusSummary, table } from './report.js';
+import { renderGoals } from './goals.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const LATENCY_N = Number(process.env.BENCH_LATENCY_N ?? 2000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const SKIP_UNLEASH = process.env.BENCH_SKIP_UNLEASH === '1';
-const WARMUP = 200;
-const DECIDE_N = 20_000;
-const CLIENTS = [1, 64];
+/** `--quick` (or BENCH_QUICK=1): about a minute, for a check before a commit; fewer samples, no Unleash, a small ledger. */
+const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const LATENCY_N = Number(process.env.BENCH_LATENCY_N ?? (QUICK ? 300 : 2000));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 3 : 10));
+const SKIP_UNLEASH = QUICK || process.env.BENCH_SKIP_UNLEASH === '1';
+const WARMUP = QUICK ? 100 : 200;
+const DECIDE_N = QUICK ? 5_000 : 20_000;
+/** How cost grows with concurrency; 64 is the goals' load. */
+const CLIENTS = QUICK ? [1, 64] : [1, 8, 64, 256];
 const PROFILE_SECONDS = 5;
 const FEATURES = '/api/admin/projects/default/features';
-const LEDGER_N = Number(process.env.BENCH_LEDGER_N ?? 1_000_000);
-const DRAIN_N = Number(process.env.BENCH_DRAIN_N ?? 100_000);
+const LEDGER_N = Number(process.env.BENCH_LEDGER_N ?? (QUICK ? 20_000 : 1_000_000));
+const DRAIN_N = Number(process.env.BENCH_DRAIN_N ?? (QUICK ? 5_000 : 100_000));
 const APPEND_SECONDS = 3;
-const TOKENS_N = 3000;
-const OPENSSL_TOKENS_N = 200;
+const TOKENS_N = QUICK ? 500 : 3000;
+const OPENSSL_TOKENS_N = QUICK ? 20 : 200;
 const SECTIONS = ['core', 'ledger', 'timestamps', 'replication'] as const;
 type Section = (typeof SECTIONS)[number];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
@@ -121,14 +126,18 @@ interface Target {
   adminToken: string;
 }
 
+type ThroughputPath = 'flaggate' | 'direct' | 'plain proxy' | 'flaggate, denied';
+
 interface ChangeResults {
   platform: string;
   stateRead: LatencyResult;
   direct: LatencyResult;
   via: LatencyResult;
   denied?: LatencyResult;
+  /** The same toggles through the plain Node proxy (the goals' peer), when one was started. */
+  peer?: LatencyResult;
   /** `flaggateCpu`: CPU seconds flaggate used per wall second of the run (1 = one core busy). */
-  throughput: Array<{ path: 'flaggate' | 'direct'; result: ThroughputResult; flaggateCpu?: number; cpuMsPerChange?: number }>;
+  throughput: Array<{ path: ThroughputPath; result: ThroughputResult; flaggateCpu?: number; cpuMsPerChange?: number }>;
   memory: { afterStart: ReturnType<typeof memoryOf>; afterLoad: ReturnType<typeof memoryOf> };
 }
 
@@ -137,9 +146,10 @@ function toggles(base: string, headers: Record<string, string>, environment = 'd
   return (i, c) => ({ method: 'POST', url: `${base}${FEATURES}/bench.f${c}/environments/${environment}/${i % 2 === 0 ? 'on' : 'off'}`, headers });
 }
 
-async function benchChanges(target: Target, fg: Child<FlaggateHello>, withDenied: boolean): Promise<ChangeResults> {
+async function benchChanges(target: Target, fg: Child<FlaggateHello>, withDenied: boolean, peerUrl?: string): Promise<ChangeResults> {
   const afterStart = memoryOf(fg.pid);
   const viaHeaders = { authorization: `Bearer ${fg.hello.tokens.releaseEngineer}` };
+  const deniedHeaders = { authorization: `Bearer ${fg.hello.tokens.qa}` };
   const directHeaders = { authorization: target.adminToken };
   const ok2xx = (s: number): boolean => s >= 200 && s < 300;
 
@@ -147,36 +157,46 @@ async function benchChanges(target: Target, fg: Child<FlaggateHello>, withDenied
   const stateRead = await measureLatency(() => ({ method: 'GET', url: `${target.url}${FEATURES}/bench.f0`, headers: directHeaders }), LATENCY_N, WARMUP);
   log(`${target.platform}: allowed change latency, direct`);
   const direct = await measureLatency(toggles(target.url, directHeaders), LATENCY_N, WARMUP);
+  let peer: LatencyResult | undefined;
+  if (peerUrl) {
+    log(`${target.platform}: allowed change latency, plain proxy`);
+    peer = await measureLatency(toggles(peerUrl, directHeaders), LATENCY_N, WARMUP);
+  }
   log(`${target.platform}: allowed change latency, through flaggate`);
   const via = await measureLatency(toggles(fg.hello.proxyUrl, viaHeaders), LATENCY_N, WARMUP);
   let denied: LatencyResult | undefined;
   if (withDenied) {
     log(`${target.platform}: denied change latency, through flaggate`);
     // qa may not write in production, and production writes need a reason: refused after the state read.
-    denied = await measureLatency(toggles(fg.hello.proxyUrl, { authorization: `Bearer ${fg.hello.tokens.qa}` }, 'production'), LATENCY_N, WARMUP);
+    denied = await measureLatency(toggles(fg.hello.proxyUrl, deniedHeaders, 'production'), LATENCY_N, WARMUP);
   }
   const throughput: ChangeResults['throughput'] = [];
-  for (const clients of CLIENTS) {
-    log(`${target.platform}: throughput, ${clients} client(s), through flaggate`);
-    const cpu0 = cpuSecondsOf(fg.pid);
-    const result = await measureThroughput(toggles(fg.hello.proxyUrl, viaHeaders), clients, SECONDS);
+  const runThroughput = async (path: ThroughputPath, make: MakeReq, clients: number, measureCpu: boolean) => {
+    log(`${target.platform}: throughput, ${clients} client(s), ${path}`);
+    const cpu0 = measureCpu ? cpuSecondsOf(fg.pid) : 0;
+    const result = await measureThroughput(make, clients, SECONDS);
+    if (!measureCpu) return void throughput.push({ path, result });
     const cpu = cpuSecondsOf(fg.pid) - cpu0;
-    throughput.push({ path: 'flaggate', result, flaggateCpu: cpu / result.seconds, cpuMsPerChange: (cpu * 1000) / result.completed });
-    log(`${target.platform}: throughput, ${clients} client(s), direct`);
-    throughput.push({ path: 'direct', result: await measureThroughput(toggles(target.url, directHeaders), clients, SECONDS) });
+    throughput.push({ path, result, flaggateCpu: cpu / result.seconds, cpuMsPerChange: (cpu * 1000) / result.completed });
+  };
+  for (const clients of CLIENTS) {
+    await runThroughput('flaggate', toggles(fg.hello.proxyUrl, viaHeaders), clients, true);
+    if (peerUrl) await runThroughput('plain proxy', toggles(peerUrl, directHeaders), clients, false);
+    await runThroughput('direct', toggles(target.url, directHeaders), clients, false);
   }
+  if (withDenied) await runThroughput('flaggate, denied', toggles(fg.hello.proxyUrl, deniedHeaders, 'production'), 64, true);
   const afterLoad = memoryOf(fg.pid);
   for (const [name, r] of [['state read', stateRead], ['direct', direct], ['flaggate', via]] as const) {
     if (errorsOf(r.statuses, ok2xx) > 0) log(`WARNING ${target.platform} ${name}: ${statusSummary(r.statuses)}`);
   }
-  return { platform: target.platform, stateRead, direct, via, denied, throughput, memory: { afterStart, afterLoad } };
+  return { platform: target.platform, stateRead, direct, via, denied, ...(peer ? { peer } : {}), throughput, memory: { afterStart, afterLoad } };
 }
 
 /** flaggate in front of `target`; `extra` config overrides (dotted keys); `upstreamPostgresUrl` adds a required PostgreSQL sink. */
 function startFlaggateChild(target: Target, nodeArgs: string[] = [], extra: Record<string, unknown> = {}, upstreamPostgresUrl = ''): Promise<Child<FlaggateHello>> {
   const overrides = { 'platform.name': 'unleash', 'platform.targetUrl': target.url, 'platform.targetToken': target.adminToken, ...extra };
   const env = { ...process.env, FLAGGATE_UPSTREAM_POSTGRES_URL: upstreamPostgresUrl };
-  return startTsChild<FlaggateHello>(join(root, 'bench/flaggate-child.ts'), [JSON.stringify(overrides)], 'flaggate', nodeArgs, env);
+  return startTsChild<FlaggateHello>(join(root, 'bench/flaggate-child.mjs'), [JSON.stringify(overrides)], 'flaggate', nodeArgs, env);
 }
 
 // ---- 5. shared timestamp tokens in the pipeline --------------------------------------------------
@@ -210,11 +230,12 @@ async function benchTokenSharing(target: Target): Promise<TokenSharingRun[]> {
 
 /** Allowed-change latency without and with a required PostgreSQL sink, then the drain of a backlog. */
 async function benchReplication(target: Target, stops: Array<() => Promise<void>>): Promise<ReplicationResults> {
-  log('replication: starting PostgreSQL');
-  const cluster = await startPostgres();
+  log('replication: starting PostgreSQL (fsync=on, synchronous_commit=on: the real configuration)');
+  const cluster = await startPostgres({ durable: true });
   stops.push(() => cluster.stop());
   try {
-    const sinkUrl = await cluster.createDatabase('bench_sink');
+    // Migrated, with the chain's own writer role, as `flaggate db migrate` and `db grant` leave it.
+    const sinkUrl = await (await createLedgerDatabase(cluster, 'bench_sink')).writerUrl('local');
     const latency: ReplicationResults['latency'] = [];
     for (const withPostgres of [false, true]) {
       log(`replication: allowed change latency through flaggate, ${withPostgres ? 'with' : 'without'} a required PostgreSQL sink`);
@@ -226,7 +247,7 @@ async function benchReplication(target: Target, stops: Array<() => Promise<void>
         await fg.stop();
       }
     }
-    const drain = await measureDrain({ url: await cluster.createDatabase('bench_drain'), n: DRAIN_N, batchSize: 500, log });
+    const drain = await measureDrain({ url: await (await createLedgerDatabase(cluster, 'bench_drain')).writerUrl('bench-drain'), n: DRAIN_N, batchSize: 500, log });
     return { latency, drain };
   } finally {
     await cluster.stop();
@@ -284,14 +305,18 @@ function render(core: Core | undefined, extra: Extra, meta: { opaVersion: string
   out.push(`- flaggate data dirs (SQLite ledger, JSON Lines upstream): ${machine.tmpFs}`);
   out.push(`- command: \`npm run bench\` (\`tsx bench/run.ts\`), BENCH_LATENCY_N=${LATENCY_N}, BENCH_SECONDS=${SECONDS}, BENCH_LEDGER_N=${LEDGER_N}, BENCH_DRAIN_N=${DRAIN_N}${ONLY.length > 0 ? `, BENCH_ONLY=${ONLY.join(',')}` : ''}; whole run ${meta.seconds.toFixed(0)} s`);
   out.push(
-    '- setup: flaggate (`platform.name: unleash`, default config: SQLite ledger with synchronous=FULL, one required fsync\'d JSON Lines sink) runs in its own Node.js process, started by `bench/flaggate-child.ts`; the load generator (`bench/load.ts`, node:http with keep-alive agents) in another; the stub platform (`bench/platform-stub.ts`) in a third. Everything binds 127.0.0.1 and shares the same cores.',
+    '- setup: flaggate (`platform.name: unleash`, default config: SQLite ledger with synchronous=FULL, one required fsync\'d JSON Lines sink) runs in its own Node.js process, started from the built JavaScript by `bench/flaggate-child.mjs`; the load generator (`bench/load.ts`, node:http with keep-alive agents) in another; the stub platform (`bench/platform-stub.ts`) in a third. Everything binds 127.0.0.1 and shares the same cores.',
   );
   out.push(
     `- latency: ${WARMUP} warm-up requests, then ${LATENCY_N} measured, one at a time; throughput: ${SECONDS} s per run, each client toggling its own feature (\`bench.f<client>\`) on and off in \`development\`, with a release_engineer token through flaggate and the admin token directly.`,
     '',
   );
+  const stub = core?.changes.find((c) => c.platform === 'stub');
+  if (stub?.peer) {
+    out.push(...renderGoals({ direct: stub.direct, peer: stub.peer, via: stub.via, throughput: stub.throughput, peakRssMiB: stub.memory.afterLoad.peakMiB, ...(extra.ledger ? { ledger: extra.ledger } : {}), ...(extra.replication ? { replication: extra.replication } : {}) }));
+  }
   if (core) out.push(...renderCore(core));
-  if (extra.ledger) out.push(...renderLedger(extra.ledger));
+  if (extra.ledger) out.push(...renderLedger(extra.ledger), '### Verify as the ledger grows', '', ...renderVerifyScaling(extra.ledger), '');
   if (extra.timestamps) out.push(...renderTimestamps(extra.timestamps));
   if (extra.replication) out.push(...renderReplication(extra.replication));
   if (core) out.push(...renderCoreDetails(core));
@@ -340,6 +365,11 @@ function renderCore({ policy, changes }: Core): string[] {
     const s = stats(c.stateRead);
     latencyRows.push([name, 'state read (GET feature), direct', ms(s.p50), ms(s.p99), statusSummary(c.stateRead.statuses)]);
     latencyRows.push([name, 'toggle, direct', ms(d.p50), ms(d.p99), statusSummary(c.direct.statuses)]);
+    if (c.peer) {
+      const pp = stats(c.peer);
+      latencyRows.push([name, 'toggle, through the plain Node proxy', ms(pp.p50), ms(pp.p99), statusSummary(c.peer.statuses)]);
+      latencyRows.push([name, '**the plain proxy adds**', ms(pp.p50 - d.p50), ms(pp.p99 - d.p99), '']);
+    }
     latencyRows.push([name, 'toggle, through flaggate', ms(v.p50), ms(v.p99), statusSummary(c.via.statuses)]);
     latencyRows.push([name, '**flaggate adds**', ms(v.p50 - d.p50), ms(v.p99 - d.p99), '']);
   }
@@ -352,7 +382,7 @@ function renderCore({ policy, changes }: Core): string[] {
     for (const { path, result, flaggateCpu, cpuMsPerChange } of c.throughput) {
       const cpu = flaggateCpu === undefined ? '' : `${(flaggateCpu * 100).toFixed(0)}%`;
       const perChange = cpuMsPerChange === undefined ? '' : ms(cpuMsPerChange);
-      tpRows.push([name, path === 'flaggate' ? 'through flaggate' : 'direct', result.clients, result.perSecond.toFixed(1), result.completed, cpu, perChange, statusSummary(result.statuses)]);
+      tpRows.push([name, path === 'flaggate' ? 'through flaggate' : path === 'flaggate, denied' ? 'through flaggate, denied (qa in production)' : path, result.clients, result.perSecond.toFixed(1), result.completed, cpu, perChange, statusSummary(result.statuses)]);
     }
   }
   out.push(table(['platform', 'path', 'clients', 'changes/s', 'completed', 'flaggate CPU', 'flaggate CPU ms/change', 'statuses'], tpRows), '');
@@ -392,7 +422,24 @@ function renderCoreDetails({ changes, durable, profile }: Core): string[] {
     '',
   );
   out.push(table(['where', 'ms', 'share of busy', 'ms per change'], profile.rows.map((r) => [r.where, r.ms.toFixed(0), `${(r.share * 100).toFixed(1)}%`, ms(r.ms / profile.changes)])), '');
+  out.push(...renderProfileBeforeAfter(profile));
   return out;
+}
+
+/** The profile beside the one recorded before the performance work (`bench/profile-before.json`), place by place. */
+function renderProfileBeforeAfter(profile: Profile): string[] {
+  const before = JSON.parse(readFileSync(join(root, 'bench/profile-before.json'), 'utf8')) as { note: string; busyMsPerChange: number; rows: Array<{ where: string; msPerChange: number }> };
+  // The same place under both runs: source files whether run from src/ (tsx) or dist/, the policy's WASM whatever its hash.
+  const place = (where: string) => where.replace(/^dist\/(.*)\.js$/, 'src/$1.ts').replace(/^wasm:\/\/wasm\/opa\.wasm-.*$/, 'the policy (WASM)');
+  const after = new Map(profile.rows.map((r) => [place(r.where), r.ms / profile.changes]));
+  const places = [...new Set([...before.rows.map((r) => place(r.where)), ...after.keys()])];
+  const rows = places.map((where) => {
+    const b = before.rows.find((r) => place(r.where) === where)?.msPerChange;
+    const a = after.get(where);
+    return [where, b === undefined ? '(not in the top rows)' : ms(b), a === undefined ? '(not in the top rows)' : ms(a)];
+  });
+  rows.unshift(['**busy main-thread time per change**', ms(before.busyMsPerChange), ms(profile.busyMs / profile.changes)]);
+  return [`Before and after, in ms of main-thread time per change. Before: ${before.note} The machine's load differs between the two runs: compare shares and the places that disappeared, not absolute times.`, '', table(['where', 'before', 'after (this run)'], rows), ''];
 }
 
 /** Whether CPU work or waiting explains flaggate's added latency. */
@@ -470,9 +517,13 @@ async function main(): Promise<void> {
 
       const target = await stubPlatform();
       log('starting flaggate in front of the stub platform');
+      log('starting the plain Node proxy (the goals\' peer) in front of the stub platform');
+      const plain = await startTsChild<{ url: string }>(join(root, 'bench/plain-proxy.mjs'), [target.url], 'plain proxy');
+      stops.push(plain.stop);
       const fgStub = await startFlaggateChild(target);
       stops.push(fgStub.stop);
-      const changes = [await benchChanges(target, fgStub, true)];
+      const changes = [await benchChanges(target, fgStub, true, plain.hello.url)];
+      await plain.stop();
       await fgStub.stop();
       log('profiling flaggate (a separate, unmeasured run)');
       const profile = await profileFlaggate(target, stops);
@@ -519,10 +570,10 @@ async function main(): Promise<void> {
 
     const markdown = render(core, extra, { opaVersion, unleashVersion, startedAt, seconds: (Date.now() - startedAt.getTime()) / 1000 });
     process.stdout.write(`\n${markdown}`);
-    if (ONLY.length === 0) {
+    if (ONLY.length === 0 && !QUICK) {
       writeFileSync(join(root, 'bench/RESULTS.md'), markdown);
       log('wrote bench/RESULTS.md');
-    } else log('partial run (BENCH_ONLY): bench/RESULTS.md left as it was');
+    } else log(`${QUICK ? 'quick' : 'partial'} run: bench/RESULTS.md left as it was`);
   } finally {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => log(`stopping: ${String(err)}`));
   }

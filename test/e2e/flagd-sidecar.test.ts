@@ -84,7 +84,7 @@ describe('the sidecar in front of a flagd file', () => {
     // The JSONL upstream held the decision before the forward; the outcome follows the reply without holding it.
     const streamed = () => readFileSync(`${app.dataDir}/audit.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; hash: string });
     expect(streamed()).toContainEqual(expect.objectContaining({ seq: mine[0]!.seq, hash: mine[0]!.hash }));
-    for (let i = 0; i < 100 && streamed().at(-1)!.seq < mine[1]!.seq; i += 1) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && streamed().at(-1)!.seq < (mine[1] as { seq: number }).seq; i += 1) await new Promise((r) => setTimeout(r, 20));
     expect(streamed().at(-1)).toMatchObject({ seq: mine[1]!.seq, hash: mine[1]!.hash });
   });
 

@@ -85,8 +85,11 @@ async function runOwner(bin: string, args: string[]): Promise<void> {
   }
 }
 
-/** Starts a new private cluster. */
-export async function startPostgres(): Promise<PgCluster> {
+/**
+ * Starts a new private cluster. Tests skip its flushes (fsync and synchronous_commit off);
+ * `durable: true` keeps PostgreSQL's defaults, for measurements of the real configuration.
+ */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<PgCluster> {
   const binDir = findPgBin();
   const pgCtl = join(binDir, 'pg_ctl');
   const dir = mkdtempSync(join(tmpdir(), 'flaggate-pg-'));
@@ -104,7 +107,8 @@ export async function startPostgres(): Promise<PgCluster> {
   const port = await freePort();
   const serverOpts = [
     `-k ${dir}`, '-h 127.0.0.1', `-p ${port}`,
-    '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c max_connections=200',
+    ...(options.durable ? ['-c fsync=on', '-c synchronous_commit=on', '-c full_page_writes=on'] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
+    '-c max_connections=200',
   ].join(' ');
 
   let running = false;

@@ -1,0 +1,64 @@
+/**
+ * The performance goals, each measured beside its peer in the same run: the plain Node proxy for
+ * latency and changes per second, node's raw chained SHA-256 for verify, the run without a
+ * PostgreSQL sink for replication. A goal whose section did not run is left out.
+ */
+import type { LedgerResults } from './ledger.js';
+import { percentile, type LatencyResult, type ThroughputResult } from './load.js';
+import type { ReplicationResults } from './sections.js';
+import { ms, table } from './report.js';
+
+/** What the goals read from the stub platform's run of sections 2 and 3. */
+export interface GoalInputs {
+  direct: LatencyResult;
+  peer: LatencyResult;
+  via: LatencyResult;
+  throughput: Array<{ path: string; result: ThroughputResult }>;
+  peakRssMiB: number;
+  ledger?: LedgerResults;
+  replication?: ReplicationResults;
+}
+
+const p = (r: LatencyResult, q: number): number => percentile(r.samples, q);
+const met = (ok: boolean): string => (ok ? 'yes' : '**no**');
+const perSecond = (rows: GoalInputs['throughput'], path: string, clients = 64): number | undefined => rows.find((t) => t.path === path && t.result.clients === clients)?.result.perSecond;
+
+/** One row per goal: what was measured, its peer in the same run, the ratio and whether it holds. */
+export function renderGoals(g: GoalInputs): string[] {
+  const rows: Array<Array<string | number>> = [];
+  const peerAdded = p(g.peer, 50) - p(g.direct, 50);
+  const added50 = p(g.via, 50) - p(g.direct, 50);
+  const added99 = p(g.via, 99) - p(g.direct, 99);
+  rows.push(['1. allowed change, added p50 ≤ 3× the plain proxy\'s added p50', `${ms(added50)} ms`, `${ms(peerAdded)} ms`, `${(added50 / peerAdded).toFixed(1)}×`, met(added50 <= 3 * peerAdded)]);
+  rows.push(['1. allowed change over direct: ≤ 1.0 ms at p50, ≤ 4 ms at p99 (quiet machine)', `${ms(added50)} / ${ms(added99)} ms`, 'direct', '', met(added50 <= 1 && added99 <= 4)]);
+  const fg = perSecond(g.throughput, 'flaggate');
+  const plain = perSecond(g.throughput, 'plain proxy');
+  const denied = perSecond(g.throughput, 'flaggate, denied');
+  if (fg !== undefined && plain !== undefined) {
+    rows.push(['2. 64 clients, allowed changes/s ≥ 0.4× the plain proxy', fg.toFixed(0), plain.toFixed(0), `${(fg / plain).toFixed(3)}×`, met(fg >= 0.4 * plain)]);
+    rows.push(['2. 64 clients, allowed changes/s ≥ 2,500 (quiet machine)', fg.toFixed(0), '', '', met(fg >= 2500)]);
+  }
+  if (denied !== undefined && plain !== undefined) rows.push(['2. 64 clients, denied changes/s ≥ 0.8× the plain proxy', denied.toFixed(0), plain.toFixed(0), `${(denied / plain).toFixed(3)}×`, met(denied >= 0.8 * plain)]);
+  const withPg = g.replication?.latency.find((l) => l.withPostgres);
+  const without = g.replication?.latency.find((l) => !l.withPostgres);
+  if (withPg && without) {
+    const pgAdds = p(withPg.result, 50) - p(without.result, 50);
+    rows.push(['3. a required PostgreSQL sink (fsync=on, synchronous_commit=on) adds ≤ 1.5 ms at p50', `${ms(pgAdds)} ms`, 'without the sink', '', met(pgAdds <= 1.5)]);
+  }
+  if (g.ledger) {
+    const l = g.ledger;
+    const verifyRate = l.verify.entries / l.verify.seconds;
+    const rawSeconds = l.rawChain.seconds;
+    rows.push([`4. verify of ${l.n} entries ≥ 300,000 entries/s`, verifyRate.toFixed(0), '', '', met(verifyRate >= 300_000)]);
+    rows.push(['4. verify within 1.5× of node\'s raw chained SHA-256 over the same bytes', `${l.verify.seconds.toFixed(2)} s`, `${rawSeconds.toFixed(2)} s`, `${(l.verify.seconds / rawSeconds).toFixed(2)}×`, met(l.verify.seconds <= 1.5 * rawSeconds)]);
+  }
+  rows.push(['5. RSS under the 64-client load ≤ 150 MiB (peak, start-up included)', `${g.peakRssMiB.toFixed(1)} MiB`, '', '', met(g.peakRssMiB <= 150)]);
+  return [
+    '## Goals',
+    '',
+    'Each goal beside its peer in this run. The plain Node proxy (`bench/plain-proxy.mjs`: node:http in, node:http out over a keep-alive agent, bodies piped, no audit) fronts the same stub platform; the "quiet machine" rows are absolute and hold only where nothing else competes for the cores.',
+    '',
+    table(['goal', 'measured', 'peer', 'ratio', 'met'], rows),
+    '',
+  ];
+}
