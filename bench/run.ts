@@ -9,7 +9,7 @@
  * BENCH_LATENCY_N (default 2000) requests per latency scenario, BENCH_SECONDS (default 10) per
  * throughput run, BENCH_SKIP_UNLEASH=1 to measure the stub platform only, BENCH_LEDGER_N (default
  * 1000000) entries in the verify ledger, BENCH_DRAIN_N (default 100000) entries in the backlog.
- * BENCH_ONLY=core,ledger,timestamps,replication runs only the sections named (core: sections 1-3
+ * BENCH_ONLY=core,platforms,ledger,timestamps,replication runs only the sections named (core: sections 1-3
  * and their details); such a partial run prints its report and leaves bench/RESULTS.md alone.
  * `--quick` (BENCH_QUICK=1) runs every section small, in about a minute, and also leaves it alone.
  */
@@ -34,6 +34,7 @@ import { summarizeProfiles, type ProfileRow } from './profile.js';
 import { keepAliveAgent, measureLatency, measureThroughput, percentile, send, type LatencyResult, type MakeReq, type ThroughputResult } from './load.js';
 import { describeMachine, ms, statusSummary, table } from './report.js';
 import { renderGoals } from './goals.js';
+import { measurePlatforms, renderPlatforms, type PlatformLatency } from './platforms.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** `--quick` (or BENCH_QUICK=1): about a minute, for a check before a commit; fewer samples, no Unleash, a small ledger. */
@@ -52,7 +53,7 @@ const DRAIN_N = Number(process.env.BENCH_DRAIN_N ?? (QUICK ? 5_000 : 100_000));
 const APPEND_SECONDS = 3;
 const TOKENS_N = QUICK ? 500 : 3000;
 const OPENSSL_TOKENS_N = QUICK ? 20 : 200;
-const SECTIONS = ['core', 'ledger', 'timestamps', 'replication'] as const;
+const SECTIONS = ['core', 'platforms', 'ledger', 'timestamps', 'replication'] as const;
 type Section = (typeof SECTIONS)[number];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
 for (const name of ONLY) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown section "${name}" (known: ${SECTIONS.join(', ')})`);
@@ -289,6 +290,7 @@ interface Core {
 
 /** Sections 4-6. */
 interface Extra {
+  platforms?: PlatformLatency[];
   ledger?: LedgerResults;
   timestamps?: TimestampResults;
   replication?: ReplicationResults;
@@ -316,6 +318,7 @@ function render(core: Core | undefined, extra: Extra, meta: { opaVersion: string
     out.push(...renderGoals({ direct: stub.direct, peer: stub.peer, via: stub.via, throughput: stub.throughput, peakRssMiB: stub.memory.afterLoad.peakMiB, ...(extra.ledger ? { ledger: extra.ledger } : {}), ...(extra.replication ? { replication: extra.replication } : {}) }));
   }
   if (core) out.push(...renderCore(core));
+  if (extra.platforms) out.push(...renderPlatforms(extra.platforms));
   if (extra.ledger) out.push(...renderLedger(extra.ledger), '### Verify as the ledger grows', '', ...renderVerifyScaling(extra.ledger), '');
   if (extra.timestamps) out.push(...renderTimestamps(extra.timestamps));
   if (extra.replication) out.push(...renderReplication(extra.replication));
@@ -560,6 +563,8 @@ async function main(): Promise<void> {
       await unleash.stop();
       await cluster.stop();
     }
+
+    if (runs('platforms')) extra.platforms = await measurePlatforms({ n: LATENCY_N, warmup: WARMUP, log });
 
     // Last: its gigabytes of file writes would otherwise disturb the latency runs.
     if (runs('ledger')) {
