@@ -114,6 +114,21 @@ describe('an Unleash import through flaggate', () => {
     expect((await feature('import.c'))!.environments.find((e) => e.name === 'production')!.enabled).toBe(true);
   });
 
+  it('applies a held import once a second identity approves it, every flag as decided', async () => {
+    const held = await importVia(
+      payload('production', [{ name: 'import.e' }, { name: 'payments.approved' }], {
+        featureEnvironments: [{ name: 'import.e', featureName: 'import.e', enabled: true }, { name: 'payments.approved', featureName: 'payments.approved', enabled: true }],
+      }),
+    );
+    expect(held.status, JSON.stringify(held.json)).toBe(202);
+    const sam = await app!.token('sam', 'release_engineer');
+    const res = await fetch(String(held.json.approveUrl), { method: 'POST', headers: { authorization: `Bearer ${sam}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed' }) });
+    expect(await res.json()).toMatchObject({ status: 'applied', platformStatus: 200 });
+    for (const name of ['import.e', 'payments.approved']) {
+      expect((await feature(name))!.environments.find((e) => e.name === 'production')!.enabled, name).toBe(true);
+    }
+  });
+
   it('decides an import that changes an existing flag\'s type as altering every environment', async () => {
     const res = await importVia(payload('development', [{ name: 'import.a', type: 'operational' }]));
     expect(res.status, JSON.stringify(res.json)).toBe(200);
