@@ -11,9 +11,22 @@ export function decideWith(ctx: ApprovalsContext, cr: Pick<ChangeRequest, 'reque
   return ctx.policy.decide(policyInput({ actor: cr.requester, change: cr.change, approvals, context: cr.context, timeUtc: ctx.now() }));
 }
 
-/** The policy on `change.approve` for this change's flag and environment. */
+/**
+ * The policy on `change.approve` for this change's flag and environment, and for a change over many
+ * flags (a batch, a segment's reach, an import) its member flags and their environments: the critical
+ * member that held it is what the approver approves.
+ */
 export function mayApprove(ctx: ApprovalsContext, cr: ChangeRequest, approver: Reviewer): Decision {
-  const change = { action: 'change.approve', platform: cr.change.platform, flagKey: cr.change.flagKey, previousState: cr.change.previousState, ...(cr.change.environment === undefined ? {} : { environment: cr.change.environment }) };
+  const { platform, flagKey, previousState, environment, environments, flags } = cr.change;
+  const change = {
+    action: 'change.approve',
+    platform,
+    flagKey,
+    previousState,
+    ...(environment === undefined ? {} : { environment }),
+    ...(environments === undefined ? {} : { environments }),
+    ...(flags === undefined ? {} : { flags }),
+  };
   return ctx.policy.decide(policyInput({ actor: approver, change, timeUtc: ctx.now() }));
 }
 

@@ -107,11 +107,11 @@ describe('flaggate in front of a real Unleash', () => {
   });
 
   it('refuses and records a write no route recognizes, forwarding nothing', async () => {
-    // An import is refused by design (what it applies is decided by Unleash mid-import; see docs/unleash.md).
-    const res = await viaFlaggate('POST', '/api/admin/features-batch/import', release, {}, { project: 'default', environment: 'development', data: { features: [{ name: 'sneaky.import', type: 'release' }], featureStrategies: [], featureEnvironments: [], featureTags: [], tagTypes: [], contextFields: [], segments: [], dependencies: [] } });
+    // A new tag type is refused by design (the tag catalogue is instance administration; see docs/unleash.md).
+    const res = await viaFlaggate('POST', '/api/admin/tag-types', release, {}, { name: 'sneaky-type' });
     expect(res.status).toBe(403);
     expect(res.json).toMatchObject({ code: 'ADAPT_WRITE_UNRECOGNIZED' });
-    expect(((await direct('GET', '/api/admin/projects/default/features')) as unknown as { features: Array<{ name: string }> }).features.map((f) => f.name)).not.toContain('sneaky.import');
+    expect(((await direct('GET', '/api/admin/tag-types')) as unknown as { tagTypes: Array<{ name: string }> }).tagTypes.map((t) => t.name)).not.toContain('sneaky-type');
     expect((await ledgerEntries()).find((e) => e.decision_id === res.decisionId)).toMatchObject({ decision: { error_code: 'ADAPT_WRITE_UNRECOGNIZED' } });
   });
 

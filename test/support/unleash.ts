@@ -180,3 +180,24 @@ export async function unleashEnabledIn(server: UnleashServer, feature: string, e
   const state = await unleashAdmin(server, 'GET', `/api/admin/projects/default/features/${feature}`);
   return (state.environments as Array<{ name: string; enabled: boolean }>).find((e) => e.name === environment)!.enabled;
 }
+
+/**
+ * A personal access token of a new Unleash administrator: Unleash refuses imports made with an admin
+ * API token, so a sidecar that forwards imports holds one of these. The user is created with the
+ * admin token, signs in with a password, and mints the token from that session.
+ */
+export async function unleashPersonalToken(server: UnleashServer, email = 'importer@example.com'): Promise<string> {
+  const password = `Pw-${randomBytes(12).toString('hex')}!`;
+  await unleashAdmin(server, 'POST', '/api/admin/user-admin', { email, name: 'importer', password, rootRole: 1, sendEmail: false });
+  const login = await fetch(`${server.url}/auth/simple/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: email, password }) });
+  if (login.status !== 200) throw new Error(`login: ${login.status} ${await login.text()}`);
+  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
+  const res = await fetch(`${server.url}/api/admin/user/tokens`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/json' },
+    body: JSON.stringify({ description: 'flaggate imports', expiresAt }),
+  });
+  if (res.status !== 201) throw new Error(`personal token: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { secret: string }).secret;
+}

@@ -6,6 +6,7 @@ import { FlaggateError } from '../../errors.js';
 import type { Classification, DecidedRequest, FlagChange, FlagRead } from '../platform.js';
 import type { RawRequest } from '../../intercept/index.js';
 import { decidedRequest, formatQuery, parseQuery, splitTarget } from '../request/index.js';
+import { importChange, parseImport } from './import.js';
 import { refusalFor } from './refused.js';
 import { isObject, readJsonBody, requireNoBody, type JsonObject, type PatchOperation } from './body.js';
 import { buildPath, canonicalPath, isUsableName, matchPostRead, matchWrite, splitPath, type Segment, type WriteRoute } from './routes.js';
@@ -127,6 +128,8 @@ function writeOf(
     body = read.value;
     forward = decidedRequest(method, target, read.contentType, req.body);
   }
+  const request = { method, path: forward.target, bodySha256: forward.bodySha256 };
+  if (route.flagKeyFrom === 'import') return { kind: 'write', change: importChange(parseImport(body as JsonObject), request), forward };
   const environments = environmentsOf(route, params, body);
   const batch = route.flagKeyFrom === 'features' ? batchFlags(body) : undefined;
   const change: FlagChange = {
@@ -136,7 +139,7 @@ function writeOf(
     environments,
     newState: withQuery(newStateOf(route, params, body), query),
     // Exactly the request that is forwarded: rebuilt path and query, the forwarded body's digest.
-    request: { method, path: forward.target, bodySha256: forward.bodySha256 },
+    request,
   };
   if (batch) {
     change.flags = batch.map((flagKey) => ({ flagKey, project: params.project!, environments }));
@@ -202,6 +205,7 @@ function environmentsOf(route: WriteRoute, params: Record<string, string>, body:
       return [ALL_ENVIRONMENTS];
     case 'none':
     case 'reach':
+    case 'import':
       return [];
   }
 }

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 /** The Unleash adapter: its admin API writes as FlagChanges, and flag state read back from Unleash. */
 import type { FlagChange, PlatformAdapter, SettledAs } from '../platform.js';
 import { classifyUnleash, PLATFORM } from './classify.js';
+import { importReach } from './import-state.js';
 import { reachOf } from './reach.js';
 import { readUnleashState, type BatchState, type ReadStateOptions, type UnleashFlagState } from './read-state.js';
 
@@ -34,7 +35,7 @@ export function createUnleashAdapter(opts: UnleashAdapterOptions): PlatformAdapt
     classify: classifyUnleash,
     readState: (change) => readUnleashState(readOpts, change),
     settled: settledUnleash,
-    reach: reachOf,
+    reach: (change, previousState) => reachOf(change, previousState) ?? importReach(change, previousState),
   };
 }
 

@@ -8,6 +8,7 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
+import { isImport, readImportState, type ImportState } from './import-state.js';
 import { REACH_ACTIONS, readReachState, type ReachState } from './reach.js';
 
 /** The state a batch starts from: each flag's, by key. */
@@ -72,9 +73,10 @@ const SEARCH_MAX_PAGES = 20;
 const UNKNOWN_PATH = 'The path you were looking for';
 
 /** Reads the state `change` starts from; ADAPT_STATE_UNAVAILABLE (cause kept) when Unleash cannot say. */
-export async function readUnleashState(opts: ReadStateOptions, change: FlagChange): Promise<UnleashFlagState | BatchState | ReachState> {
+export async function readUnleashState(opts: ReadStateOptions, change: FlagChange): Promise<UnleashFlagState | BatchState | ReachState | ImportState> {
   if (change.platform !== PLATFORM) throw new TypeError(`not an Unleash change: ${change.platform}`);
   if (REACH_ACTIONS.test(change.action)) return readReachState(opts, change);
+  if (isImport(change)) return readImportState(opts, change);
   if (change.flags !== undefined) return readBatchState(opts, change);
   return readFlagState(opts, change);
 }
@@ -116,7 +118,7 @@ async function readTags(opts: ReadStateOptions, flagKey: string): Promise<Unleas
   return { exists: true, name: flagKey, tags: body.tags };
 }
 
-function liveState(body: unknown, path: string, withVariants: boolean): UnleashFlagState {
+export function liveState(body: unknown, path: string, withVariants: boolean): UnleashFlagState {
   if (!isObject(body) || typeof body.name !== 'string' || !Array.isArray(body.environments)) {
     throw unavailable(`unexpected feature body from ${path}`);
   }
@@ -151,7 +153,7 @@ function strategyState(s: unknown): UnleashStrategyState {
   return out;
 }
 
-async function readArchived(opts: ReadStateOptions, flagKey: string): Promise<UnleashFlagState> {
+export async function readArchived(opts: ReadStateOptions, flagKey: string): Promise<UnleashFlagState> {
   // The search matches substrings (and `_` as a wildcard), so keep only the exact, archived name.
   for (let page = 0; page < SEARCH_MAX_PAGES; page++) {
     const query = new URLSearchParams({

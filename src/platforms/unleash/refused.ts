@@ -21,17 +21,6 @@ const STRATEGY_TYPES = 'strategy type definitions are instance administration; a
 const TAG_CATALOGUE = 'the tag catalogue is instance administration; deleting a tag or tag type untags every flag carrying it (tag one flag through /api/admin/features/{featureName}/tags)';
 const PROJECT_ENVIRONMENTS = 'adding or removing a project environment, or its default strategy, changes every flag of the project';
 const INSTANCE_ENVIRONMENTS = 'an environment switched off or reordered changes every flag in it';
-/**
- * What an import does is decided by Unleash while it applies it: per flag, create or overwrite
- * (type, description, impression data), then remove every strategy of the environment and add the
- * payload's, rewrite variants, tags and dependencies, and create any context field or tag type it
- * names instance-wide. Which flags exist, which strategies go, and which fields are new are only
- * known mid-import, so no decision taken before it can say faithfully what it will apply.
- */
-const IMPORT =
-  'an import overwrites each named flag, replaces every strategy of its environment and creates context fields and tag types instance-wide, ' +
-  'as Unleash decides while applying it; flaggate cannot decide faithfully beforehand what it will change. Apply the flags through the feature, strategy and environment routes';
-
 const NOT_FLAGS = 'not a flag change: flaggate governs flags only, and its admin token must not administer anything else for its callers';
 
 const refusals: Array<[RefusedOperation['method'], string, string, boolean, string]> = [
@@ -44,7 +33,6 @@ const refusals: Array<[RefusedOperation['method'], string, string, boolean, stri
   ['POST', '/api/admin/strategies/{strategyName}/reactivate', 'reactivateStrategy', true, STRATEGY_TYPES],
   ['POST', '/api/admin/segments/strategies', 'updateFeatureStrategySegments', true,
     'names a strategy id without its flag or environment; set a strategy\'s segments through PUT/PATCH …/environments/{environment}/strategies/{strategyId}'],
-  ['POST', '/api/admin/features-batch/import', 'importToggles', true, IMPORT],
   ['POST', '/api/admin/tags', 'createTag', true, TAG_CATALOGUE],
   ['DELETE', '/api/admin/tags/{type}/{value}', 'deleteTag', true, TAG_CATALOGUE],
   ['POST', '/api/admin/tag-types', 'createTagType', true, TAG_CATALOGUE],

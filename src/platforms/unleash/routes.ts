@@ -16,9 +16,10 @@ export type BodyKind = 'object' | 'patch' | 'array' | 'none';
  * Which environments a change can alter: `none` (a new flag, disabled everywhere; descriptive
  * metadata), `all` (what every environment evaluates: archive, type, dependencies…), `named` (the
  * `:environment` of the path), `body` (the `environments` list of the body), or `reach` (every
- * flag and environment whose strategies use the segment or context field, read from Unleash).
+ * flag and environment whose strategies use the segment or context field, read from Unleash), or
+ * `import` (the import's `environment`, or every one for a flag whose type it changes: ./import.ts).
  */
-export type EnvironmentScope = 'none' | 'all' | 'named' | 'body' | 'reach';
+export type EnvironmentScope = 'none' | 'all' | 'named' | 'body' | 'reach' | 'import';
 
 export interface WriteRoute {
   method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -29,9 +30,10 @@ export interface WriteRoute {
   /**
    * `path`: the `:feature` parameter; `body`: the JSON body's `name`; `features`: the body's
    * `features` list, every flag a batch alters; `segment`/`context`: the segment or context field
-   * (`segment:<id>`, `context:<name>`), whose reach is read from Unleash.
+   * (`segment:<id>`, `context:<name>`), whose reach is read from Unleash; `import`: every flag
+   * of an import's payload (./import.ts).
    */
-  flagKeyFrom: 'path' | 'body' | 'features' | 'segment' | 'context';
+  flagKeyFrom: 'path' | 'body' | 'features' | 'segment' | 'context' | 'import';
   scope: EnvironmentScope;
   /** Query parameters Unleash's controller reads for this route; any other is refused. */
   query?: readonly string[];
@@ -95,6 +97,8 @@ export const writeRoutes: readonly WriteRoute[] = [
   { method: 'POST', pattern: '/api/admin/segments', action: 'segment.create', body: 'object', flagKeyFrom: 'segment', scope: 'none' },
   { method: 'PUT', pattern: '/api/admin/segments/:segment', action: 'segment.update', body: 'object', flagKeyFrom: 'segment', scope: 'reach' },
   { method: 'DELETE', pattern: '/api/admin/segments/:segment', action: 'segment.delete', body: 'none', flagKeyFrom: 'segment', scope: 'reach' },
+  // One decision over every flag the payload names, each read from Unleash first (./import.ts).
+  { method: 'POST', pattern: '/api/admin/features-batch/import', action: 'flag.import', body: 'object', flagKeyFrom: 'import', scope: 'import' },
   ...contextRoutes('/api/admin/context'),
   ...contextRoutes('/api/admin/projects/:project/context'),
 ];

@@ -184,6 +184,10 @@ const writeCases: WriteCase[] = [
       want: { action: 'context.update', flagKey: 'context:tenant' } },
     { name: 'a project legal value removed', method: 'DELETE', path: '/api/admin/projects/default/context/tenant/legal-values/a', body: undefined,
       want: { action: 'context.update', flagKey: 'context:tenant', newState: { removedLegalValue: 'a' } } },
+    { name: 'an import is one decision over every flag it names, in its environment', method: 'POST', path: '/api/admin/features-batch/import',
+      body: { project: 'default', environment: 'development', data: { features: [{ name: 'b' }, { name: 'a' }], featureStrategies: [], tagTypes: [] } },
+      want: { action: 'flag.import', flagKey: 'a,b', environment: 'development', environments: ['development'],
+        flags: [{ flagKey: 'a', project: 'default', environments: ['development'] }, { flagKey: 'b', project: 'default', environments: ['development'] }] } },
 ];
 
 describe('classifyUnleash', () => {
@@ -226,7 +230,7 @@ describe('classifyUnleash', () => {
 
   it.each([
     { name: 'segments set by strategy id', method: 'POST', path: '/api/admin/segments/strategies', body: { strategyId: 'x', segmentIds: [1] } },
-    { name: 'an import', method: 'POST', path: '/api/admin/features-batch/import', body: { project: 'default', environment: 'production', data: {} } },
+    { name: 'a tag type', method: 'POST', path: '/api/admin/tag-types', body: { name: 'team' } },
     { name: 'an API token', method: 'POST', path: '/api/admin/api-tokens', body: { type: 'admin' } },
     { name: 'a PUT on the feature list', method: 'PUT', path: P, body: {} },
     { name: 'an OPTIONS request', method: 'OPTIONS', path: P, body: undefined },
@@ -255,8 +259,8 @@ describe('classifyUnleash', () => {
   });
 
   it('says why an operation is refused by design', () => {
-    const got = classifyUnleash(request('POST', '/api/admin/features-batch/import', { project: 'default', environment: 'production', data: {} }));
-    expect(got).toMatchObject({ kind: 'unrecognized', reason: expect.stringMatching(/^importToggles is refused by design: .*import/) });
+    const got = classifyUnleash(request('POST', '/api/admin/tag-types', { name: 'team' }));
+    expect(got).toMatchObject({ kind: 'unrecognized', reason: expect.stringMatching(/^createTagType is refused by design: .*tag/) });
   });
 
   it.each<{ name: string; body: unknown; headers: Record<string, string>; code: string; message?: RegExp }>([
