@@ -5,9 +5,10 @@ import type { Config } from '../config/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { openShadowDelivery } from './shadow-delivery.js';
 import {
   archiveBundle, BUNDLE_ARCHIVE_DIR, createPolicyEngine, displayUrl, fetchBundle, loadBundleTrust, pollBundleService, readBundleBytes,
-  readLastGood, watchPolicyBundle, withShadowPolicy, writeLastGood,
+  readLastGood, watchPolicyBundle, writeLastGood, type withShadowPolicy,
   type BundleServiceOptions, type BundleTrust, type LoadedBundle, type PolicyEngine, type PolicyRevision,
 } from '../policy/index.js';
 
@@ -42,11 +43,8 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
   const service = config.policy.service;
   const first = service ? await firstServedBundle(service, trust, archiveDir, deps) : await firstFileBundle(config.policy.bundle!, trust);
   const active = first.engine;
-  const shadowed = config.policy.shadow
-    ? withShadowPolicy(active, await createPolicyEngine({ bundlePath: config.policy.shadow, trust }), {
-        onDisagreement: (d) => deps.metrics.policyShadowDisagreements.inc({ kind: d.kind }),
-      })
-    : undefined;
+  const shadowDelivery = await openShadowDelivery(config, active, trust, deps);
+  const shadowed = shadowDelivery?.shadowed;
   const policy = shadowed ?? active;
   let delivered = first.delivered;
   let watcher: { reloadNow(): Promise<void>; close(): void } | undefined;
@@ -85,9 +83,15 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
             onBundle: (bytes) => swapIn(bytes, { kind: 'file', path: config.policy.bundle! }, where),
             onFailure: (error) => refused(error, config.policy.bundle!),
           });
+      shadowDelivery?.start();
     },
-    reloadNow: () => watcher?.reloadNow() ?? Promise.resolve(),
-    close: () => watcher?.close(),
+    reloadNow: async () => {
+      await Promise.all([watcher?.reloadNow(), shadowDelivery?.pollNow()]);
+    },
+    close: () => {
+      watcher?.close();
+      shadowDelivery?.close();
+    },
   };
 }
 
