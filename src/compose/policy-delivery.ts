@@ -17,7 +17,12 @@ const IN_FORCE = 'policy.in_force';
 
 type Deps = { metrics: Metrics; logger: Logger };
 type First = { engine: PolicyEngine; bytes: Buffer; delivered: BundleDelivery };
-type Where = { ledger: Pick<Ledger, 'getMeta' | 'setMeta'>; record: Pick<Recorder, 'settled'> };
+type Where = {
+  ledger: Pick<Ledger, 'getMeta' | 'setMeta'>;
+  record: Pick<Recorder, 'settled'>;
+  /** Told after a bundle joins the archive (the archive goes upstream from there); never awaited. */
+  archived?: () => void;
+};
 
 /** The policy engines and how bundles reach them; `start` once the ledger is open. */
 export interface PolicyDelivery {
@@ -125,6 +130,7 @@ type Activation = { archiveDir: string; bytes: Buffer; loaded: LoadedBundle; del
 /** Archives the bundle and records its `policy.activated` entry: the swap happens only once both are done. */
 async function recordActivation(where: Where, a: Activation & { previous: PolicyRevision | null }): Promise<void> {
   archiveBundle(a.archiveDir, a.bytes);
+  where.archived?.();
   await where.record.settled(policyActivatedEntry({ bundle: a.loaded.revision, previous: a.previous, keyId: a.loaded.signer?.keyId ?? null, delivered: a.delivered }));
   where.ledger.setMeta(IN_FORCE, JSON.stringify({ revision: a.loaded.revision.revision, sha256: a.loaded.revision.sha256 }));
 }
@@ -135,6 +141,7 @@ async function recordActivation(where: Where, a: Activation & { previous: Policy
  */
 async function recordInForce(where: Where, a: Activation): Promise<void> {
   archiveBundle(a.archiveDir, a.bytes);
+  where.archived?.();
   const before = where.ledger.getMeta(IN_FORCE);
   const previous = before === undefined ? null : (JSON.parse(before) as PolicyRevision);
   if (previous === null) where.ledger.setMeta(IN_FORCE, JSON.stringify({ revision: a.loaded.revision.revision, sha256: a.loaded.revision.sha256 }));
