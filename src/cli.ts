@@ -489,6 +489,8 @@ program
       ledger: opts.db ? resolve(opts.db) : config.audit.file,
       keys: readKeys(opts.keys ? resolve(opts.keys) : join(config.audit.keysDir, 'keyring.json')),
       clock: systemClock,
+      // The bundles its entries name go back to the archive: beside --db, else the data dir's.
+      ...(opts.db ? {} : { archiveDir: join(config.dataDir, BUNDLE_ARCHIVE_DIR) }),
     });
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   });
