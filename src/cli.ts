@@ -24,7 +24,7 @@ import { restoreFromPostgres } from './restore-ledger.js';
 import { requestDrift, type DriftRequest } from './drift/index.js';
 import { formatChangeDetail, formatChangeList, requestChanges, type ChangeDetail, type ChangeSummary, type ChangesRequest } from './changes-client.js';
 import { createPolicyEngine, loadBundleTrust } from './policy/index.js';
-import { archiveBundleFiles, backtestDecisions, formatBacktest, loadReplayBundles, readExportForReplay, readLedgerEntries, replayDecisions } from './backtest/index.js';
+import { archiveBundleFiles, backtestDecisions, formatBacktest, loadReplayBundles, readExportForReplay, readLedgerEntries, readPostgresForReplay, replayDecisions } from './backtest/index.js';
 import { BUNDLE_ARCHIVE_DIR, readPolicyBundle } from './policy/index.js';
 import { addAuthoringCommands } from './authoring/index.js';
 import { attestPeriod } from './attest-ledger.js';
@@ -291,18 +291,25 @@ program
   .description('re-evaluate recorded decisions with the bundles that made them (from the bundle archive); exit 1 naming each seq that disagrees')
   .option('--db <path>', 'the ledger file (its bundle archive: policy-bundles/ beside it)')
   .option('--export <dir>', 'an export package, offline: its entries and the bundles it carries')
+  .option('--postgres <url>', 'the central PostgreSQL ledger: its bundle archive, and with --chain (without --db or --export) that chain\'s entries')
+  .option('--chain <id>', 'with --postgres alone: the chain to replay')
   .option('--archive <dir>', 'the bundle archive to use with --db (default: policy-bundles/ beside the ledger file)')
   .option('--bundle <file...>', 'more bundles (each matched to entries by its sha256)')
   .option('--from <seq>', 'first seq', positiveInt)
   .option('--to <seq>', 'last seq', positiveInt)
   .option('--json', 'print the report as JSON')
-  .action(async (opts: { db?: string; export?: string; archive?: string; bundle?: string[]; from?: number; to?: number; json?: boolean }) => {
-    if (!opts.db === !opts.export) program.error('give one of --db or --export');
+  .action(async (opts: { db?: string; export?: string; postgres?: string; chain?: string; archive?: string; bundle?: string[]; from?: number; to?: number; json?: boolean }) => {
+    const sources = [opts.db, opts.export, opts.chain].filter((o) => o !== undefined).length;
+    if (sources !== 1) program.error('give one of --db, --export, or --postgres with --chain');
+    if (opts.chain !== undefined && !opts.postgres) program.error('--chain needs --postgres');
+    const upstream = opts.postgres ? await readPostgresForReplay(opts.postgres, opts.chain) : undefined;
     const source = opts.export
       ? readExportForReplay(resolve(opts.export))
-      : { entries: readLedgerEntries(resolve(opts.db!)), bundleFiles: archiveBundleFiles(resolve(opts.archive ?? join(dirname(resolve(opts.db!)), BUNDLE_ARCHIVE_DIR))) };
+      : opts.db
+        ? { entries: readLedgerEntries(resolve(opts.db)), bundleFiles: archiveBundleFiles(resolve(opts.archive ?? join(dirname(resolve(opts.db)), BUNDLE_ARCHIVE_DIR))) }
+        : { entries: upstream!.entries, bundleFiles: [] };
     const given = (opts.bundle ?? []).map((f): [undefined, string] => [undefined, resolve(f)]);
-    const { engines, altered } = await loadReplayBundles([...source.bundleFiles, ...given]);
+    const { engines, altered } = await loadReplayBundles([...source.bundleFiles, ...(upstream?.bundles ?? []), ...given]);
     const report = replayDecisions(source.entries, engines, {
       altered,
       ...(opts.from !== undefined ? { fromSeq: opts.from } : {}),
@@ -482,6 +489,8 @@ program
       ledger: opts.db ? resolve(opts.db) : config.audit.file,
       keys: readKeys(opts.keys ? resolve(opts.keys) : join(config.audit.keysDir, 'keyring.json')),
       clock: systemClock,
+      // The bundles its entries name go back to the archive: beside --db, else the data dir's.
+      ...(opts.db ? {} : { archiveDir: join(config.dataDir, BUNDLE_ARCHIVE_DIR) }),
     });
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   });

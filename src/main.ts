@@ -78,7 +78,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   // One set of stages per platform, shared by its proxy port or prefix and by its approved changes.
   const stages = new Map(platforms.list.map((p): [string, Stages] => [p.route.id, { ...base, platform: p.platform }]));
   await settleCrashTail(evidence, platforms, logger);
-  await delivery.start({ ledger: evidence.ledger, record }); // a swap is recorded before the bundle decides
+  // A swap is recorded before the bundle decides; each bundle archived goes upstream too.
+  await delivery.start({ ledger: evidence.ledger, record, archived: () => void evidence.bundleUpstream.sync() });
   const drift = await startDrift(config, evidence, { clock, logger, metrics });
   const breakGlass = createBreakGlassReviews({ ledger: evidence.ledger, append: (e) => evidence.record.append(e), clock });
   metrics.setOverdueReviews(() => breakGlass.overdue());

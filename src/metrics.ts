@@ -15,6 +15,8 @@ export const metricNames = {
   policyReloads: 'flaggate_policy_reloads_total',
   policyBundleRefusals: 'flaggate_policy_bundle_refusals_total',
   policyShadowDisagreements: 'flaggate_policy_shadow_disagreements_total',
+  policyShadowRefusals: 'flaggate_policy_shadow_bundle_refusals_total',
+  policyShadowPaused: 'flaggate_policy_shadow_paused',
   uncoveredEntries: 'flaggate_timestamp_uncovered_entries',
   outOfHoursChanges: 'flaggate_out_of_hours_critical_changes_total',
   driftDetected: 'flaggate_drift_detected_total',
@@ -45,6 +47,10 @@ export interface Metrics {
   policyBundleRefusals: Counter<'code'>;
   /** Shadow decisions that differ from the active ones, by kind (newly_denied, newly_allowed, approvals_changed, shadow_error). */
   policyShadowDisagreements: Counter<'kind'>;
+  /** Candidate bundles from a shadow URL that were refused, by error code; shadow evaluation pauses, the active policy is untouched. */
+  policyShadowRefusals: Counter<'code'>;
+  /** 1 while shadow evaluation is paused (the candidate served was refused, or none arrived yet), else 0. */
+  policyShadowPaused: Gauge;
   /** Stamps that failed; an alert should fire on any increase. */
   timestampFailures: Counter;
   /** Entries no RFC 3161 token covers yet (0 when coverage is current). */
@@ -163,7 +169,7 @@ function replicationMetrics(registry: Registry, lag: () => ReplicationLag[]): Pi
 }
 
 /** Policy bundle reloads, refusals and shadow disagreements. */
-function policyMetrics(registry: Registry): Pick<Metrics, 'policyReloads' | 'policyBundleRefusals' | 'policyShadowDisagreements'> {
+function policyMetrics(registry: Registry): Pick<Metrics, 'policyReloads' | 'policyBundleRefusals' | 'policyShadowDisagreements' | 'policyShadowRefusals' | 'policyShadowPaused'> {
   return {
     policyReloads: new Counter({
       name: metricNames.policyReloads,
@@ -181,6 +187,17 @@ function policyMetrics(registry: Registry): Pick<Metrics, 'policyReloads' | 'pol
       name: metricNames.policyShadowDisagreements,
       help: 'Decisions of the shadow policy bundle that differ from the active one, by kind.',
       labelNames: ['kind'],
+      registers: [registry],
+    }),
+    policyShadowRefusals: new Counter({
+      name: metricNames.policyShadowRefusals,
+      help: 'Shadow candidate bundles refused (fetched from policy.shadow as a URL), by error code; shadow evaluation pauses.',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    policyShadowPaused: new Gauge({
+      name: metricNames.policyShadowPaused,
+      help: '1 while shadow evaluation is paused because the candidate served was refused or none arrived, else 0.',
       registers: [registry],
     }),
   };

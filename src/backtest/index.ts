@@ -4,7 +4,7 @@ import { openLedgerReader, rowToEntry, type AuditEntryBody } from '../audit/inde
 export { backtestDecisions, formatBacktest, type BacktestReport, type BacktestChange, type BacktestOptions } from './backtest.js';
 export { rebuildPolicyInput } from './rebuild-input.js';
 export { replayDecisions, type ReplayReport, type ReplayDisagreement } from './replay.js';
-export { archiveBundleFiles, loadReplayBundles, readExportForReplay, type ReplayBundles } from './replay-sources.js';
+export { archiveBundleFiles, loadReplayBundles, readExportForReplay, readPostgresForReplay, type ReplayBundles } from './replay-sources.js';
 
 /** Every entry of a ledger file in chain order, read-only, a page at a time. */
 export function* readLedgerEntries(path: string): Generator<AuditEntryBody> {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditEntryBody } from '../audit/index.js';
+import { rowToEntry, type AuditEntryBody } from '../audit/index.js';
 import { createPolicyEngine, listArchivedBundles, type PolicyEngine } from '../policy/index.js';
+import { openPostgresReader } from '../replicate/index.js';
 
 /** The bundles replay may use, by the digest of their bytes, and the digests whose file holds other bytes. */
 export interface ReplayBundles {
@@ -16,10 +17,10 @@ export interface ReplayBundles {
  * replayed only with the very bytes its entry names. A file whose bytes do not match the digest
  * its name claims is reported as altered; one that does not load is left out.
  */
-export async function loadReplayBundles(files: Iterable<[claimed: string | undefined, path: string]>): Promise<ReplayBundles> {
+export async function loadReplayBundles(files: Iterable<[claimed: string | undefined, source: string | Buffer]>): Promise<ReplayBundles> {
   const out: ReplayBundles = { engines: new Map(), altered: new Set() };
-  for (const [claimed, path] of files) {
-    const bytes = readFileSync(path);
+  for (const [claimed, source] of files) {
+    const bytes = typeof source === 'string' ? readFileSync(source) : source;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (claimed !== undefined && claimed !== sha256) {
       out.altered.add(claimed);
@@ -55,4 +56,29 @@ export function readExportForReplay(dir: string): { entries: Generator<AuditEntr
 
 function* entriesOf(path: string): Generator<AuditEntryBody> {
   for (const line of readFileSync(path, 'utf8').split('\n')) if (line !== '') yield JSON.parse(line) as AuditEntryBody;
+}
+
+/**
+ * The central PostgreSQL ledger, for a replay when the data dir is lost: the bundles of its
+ * archive (`flaggate.policy_bundles`, each checked against its digest like any file) and, when
+ * `chainId` is given, that chain's entries in seq order. Read-only.
+ */
+export async function readPostgresForReplay(url: string, chainId?: string): Promise<{ entries: AuditEntryBody[]; bundles: Array<[string, Buffer]> }> {
+  const reader = openPostgresReader(url);
+  try {
+    const bundles = (await reader.bundles()).map((b): [string, Buffer] => [b.sha256, b.bytes]);
+    const entries: AuditEntryBody[] = [];
+    if (chainId !== undefined) {
+      const read = reader.reader(chainId);
+      for (let after = 0; ; ) {
+        const rows = await read(after, 500);
+        if (rows.length === 0) break;
+        for (const row of rows) entries.push(rowToEntry(row));
+        after = rows[rows.length - 1]!.seq;
+      }
+    }
+    return { entries, bundles };
+  } finally {
+    await reader.close();
+  }
 }

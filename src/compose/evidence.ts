@@ -3,6 +3,7 @@
  * checkpointer, the timestamper, the upstream sinks with their replicator and checkpoint
  * publisher, the comparison with the upstream copies, and the one recorder the stages write through.
  */
+import { join } from 'node:path';
 import { createCheckpointer, createGroupCommit, createRecorder, openKeyring, openLedger, type Checkpointer, type Keyring, type Ledger, type Recorder } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/index.js';
@@ -19,6 +20,8 @@ import {
   type UpstreamWatch,
 } from '../replicate/index.js';
 import { createTimestamper, type Timestamper } from '../timestamp/index.js';
+import { BUNDLE_ARCHIVE_DIR } from '../policy/index.js';
+import { startBundleUpstream, type BundleUpstream } from './bundle-upstream.js';
 
 export interface Evidence {
   ledger: Ledger;
@@ -30,6 +33,8 @@ export interface Evidence {
   upstreamWatch: UpstreamWatch;
   upstreamGuard: UpstreamGuard;
   record: Recorder;
+  /** The data dir's bundle archive, copied to the sinks that keep bundles (PostgreSQL). */
+  bundleUpstream: BundleUpstream;
   /** The newest entries covered by a token and sealed by a checkpoint (on stop, and at start-up after a crash). */
   sealTail(): Promise<void>;
   close(): Promise<void>;
@@ -63,6 +68,7 @@ export async function openEvidence(config: Readonly<Config>, deps: { clock: Cloc
   const upstreamGuard = createUpstreamGuard(() => upstreamWatch.refresh(), (error) => metrics.errors.inc({ code: error.code }));
   for (const check of await upstreamGuard.refresh()) if (check.ok) logger.info('upstream copy compared', { ...check });
   replicator.nudge(); // drain whatever the last run left behind
+  const bundleUpstream = startBundleUpstream({ archiveDir: join(config.dataDir, BUNDLE_ARCHIVE_DIR), chainId: ledger.chainId, sinks, logger });
 
   const record = createRecorder({
     commit: async (entry) => {
@@ -85,8 +91,9 @@ export async function openEvidence(config: Readonly<Config>, deps: { clock: Cloc
     await checkpointer.checkpointNow();
   };
   return {
-    ledger, keyring, checkpointer, timestamper, replicator, checkpointPublisher, upstreamWatch, upstreamGuard, record, sealTail,
+    ledger, keyring, checkpointer, timestamper, replicator, checkpointPublisher, upstreamWatch, upstreamGuard, record, sealTail, bundleUpstream,
     async close() {
+      await bundleUpstream.close();
       if (!upstreamGuard.refusal()) {
         await sealTail();
         replicator.nudge(); // the tail and its checkpoint go upstream before the sinks close

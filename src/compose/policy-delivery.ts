@@ -5,9 +5,10 @@ import type { Config } from '../config/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { openShadowDelivery } from './shadow-delivery.js';
 import {
   archiveBundle, BUNDLE_ARCHIVE_DIR, createPolicyEngine, displayUrl, fetchBundle, loadBundleTrust, pollBundleService, readBundleBytes,
-  readLastGood, watchPolicyBundle, withShadowPolicy, writeLastGood,
+  readLastGood, watchPolicyBundle, writeLastGood, type withShadowPolicy,
   type BundleServiceOptions, type BundleTrust, type LoadedBundle, type PolicyEngine, type PolicyRevision,
 } from '../policy/index.js';
 
@@ -16,7 +17,12 @@ const IN_FORCE = 'policy.in_force';
 
 type Deps = { metrics: Metrics; logger: Logger };
 type First = { engine: PolicyEngine; bytes: Buffer; delivered: BundleDelivery };
-type Where = { ledger: Pick<Ledger, 'getMeta' | 'setMeta'>; record: Pick<Recorder, 'settled'> };
+type Where = {
+  ledger: Pick<Ledger, 'getMeta' | 'setMeta'>;
+  record: Pick<Recorder, 'settled'>;
+  /** Told after a bundle joins the archive (the archive goes upstream from there); never awaited. */
+  archived?: () => void;
+};
 
 /** The policy engines and how bundles reach them; `start` once the ledger is open. */
 export interface PolicyDelivery {
@@ -42,11 +48,8 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
   const service = config.policy.service;
   const first = service ? await firstServedBundle(service, trust, archiveDir, deps) : await firstFileBundle(config.policy.bundle!, trust);
   const active = first.engine;
-  const shadowed = config.policy.shadow
-    ? withShadowPolicy(active, await createPolicyEngine({ bundlePath: config.policy.shadow, trust }), {
-        onDisagreement: (d) => deps.metrics.policyShadowDisagreements.inc({ kind: d.kind }),
-      })
-    : undefined;
+  const shadowDelivery = await openShadowDelivery(config, active, trust, deps);
+  const shadowed = shadowDelivery?.shadowed;
   const policy = shadowed ?? active;
   let delivered = first.delivered;
   let watcher: { reloadNow(): Promise<void>; close(): void } | undefined;
@@ -85,9 +88,15 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
             onBundle: (bytes) => swapIn(bytes, { kind: 'file', path: config.policy.bundle! }, where),
             onFailure: (error) => refused(error, config.policy.bundle!),
           });
+      shadowDelivery?.start();
     },
-    reloadNow: () => watcher?.reloadNow() ?? Promise.resolve(),
-    close: () => watcher?.close(),
+    reloadNow: async () => {
+      await Promise.all([watcher?.reloadNow(), shadowDelivery?.pollNow()]);
+    },
+    close: () => {
+      watcher?.close();
+      shadowDelivery?.close();
+    },
   };
 }
 
@@ -121,6 +130,7 @@ type Activation = { archiveDir: string; bytes: Buffer; loaded: LoadedBundle; del
 /** Archives the bundle and records its `policy.activated` entry: the swap happens only once both are done. */
 async function recordActivation(where: Where, a: Activation & { previous: PolicyRevision | null }): Promise<void> {
   archiveBundle(a.archiveDir, a.bytes);
+  where.archived?.();
   await where.record.settled(policyActivatedEntry({ bundle: a.loaded.revision, previous: a.previous, keyId: a.loaded.signer?.keyId ?? null, delivered: a.delivered }));
   where.ledger.setMeta(IN_FORCE, JSON.stringify({ revision: a.loaded.revision.revision, sha256: a.loaded.revision.sha256 }));
 }
@@ -131,6 +141,7 @@ async function recordActivation(where: Where, a: Activation & { previous: Policy
  */
 async function recordInForce(where: Where, a: Activation): Promise<void> {
   archiveBundle(a.archiveDir, a.bytes);
+  where.archived?.();
   const before = where.ledger.getMeta(IN_FORCE);
   const previous = before === undefined ? null : (JSON.parse(before) as PolicyRevision);
   if (previous === null) where.ledger.setMeta(IN_FORCE, JSON.stringify({ revision: a.loaded.revision.revision, sha256: a.loaded.revision.sha256 }));

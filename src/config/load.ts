@@ -148,7 +148,8 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, unkn
   }));
   config.platform = config.platforms[0]!;
   config.policy.bundle = resolve(cwd, config.policy.bundle ?? defaultBundlePath());
-  if (config.policy.shadow) config.policy.shadow = resolve(cwd, config.policy.shadow);
+  // A shadow URL is a bundle service (fetched like `policy.service`); anything else is a file.
+  if (config.policy.shadow && !/^https?:\/\//i.test(config.policy.shadow)) config.policy.shadow = resolve(cwd, config.policy.shadow);
   config.policy.verificationKey = config.policy.verificationKey?.map((k) => (typeof k === 'string' ? resolve(cwd, k) : { ...k, file: resolve(cwd, k.file) }));
   for (const sink of config.replicate.sinks) if (sink.type === 'jsonl') sink.path = inData(sink.path);
   return deepFreeze(config);

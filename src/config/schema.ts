@@ -244,8 +244,14 @@ const configObject = z
         /**
          * A candidate bundle decided beside the active one on every input; only the active decision
          * counts. Disagreements are counted and listed at /v1/policy/shadow. Verified like the active one.
+         * A path, or an http(s) URL of a bundle server polled like `service` (its window, and its
+         * credentials on the same origin): a candidate served that is refused pauses shadow evaluation.
          */
-        shadow: z.string().min(1).optional(),
+        shadow: z
+          .string()
+          .min(1)
+          .refine((s) => !/^https?:\/\//i.test(s) || URL.canParse(s), { message: 'not a valid URL' })
+          .optional(),
         /** Bundle paths left out of verification (OPA's `exclude_files`, `filepath.Match` patterns); never the files flaggate loads. */
         verificationExclude: z.array(z.string().min(1)).default([]),
         /**
@@ -423,6 +429,9 @@ export const configSchema = configObject
     }
     if (c.mode === 'production' && c.policy.service?.url.startsWith('http:')) {
       ctx.addIssue({ code: 'custom', path: ['policy', 'service', 'url'], message: 'must be https in production mode' });
+    }
+    if (c.mode === 'production' && /^http:\/\//i.test(c.policy.shadow ?? '')) {
+      ctx.addIssue({ code: 'custom', path: ['policy', 'shadow'], message: 'must be https in production mode' });
     }
     if (c.mode === 'production' && c.identity.jwksUrl?.startsWith('http:')) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'must be https in production mode' });

@@ -27,7 +27,8 @@ export type DriftFindings = () => Array<{ detected: AuditEntry; acknowledged: Au
 export type FleetConfig = Pick<Config, 'replicate' | 'timestamp' | 'platform'>;
 
 interface ShadowFacts {
-  shadow: PolicyRevision;
+  shadow: PolicyRevision | null;
+  paused: { code: string; since: string } | null;
   decisions: number;
   disagreements: Record<string, number>;
 }
@@ -76,7 +77,7 @@ function policyPart(v: FleetView): string {
   const reloads = metricValues(v.metrics, 'flaggate_policy_reloads_total');
   const refused = sum(metricValues(v.metrics, 'flaggate_policy_bundle_refusals_total'));
   const shadow = v.shadow
-    ? `<tr><th scope="row">In shadow</th><td id="policy-shadow">${esc(v.shadow.shadow.revision)}</td><td><code>${esc(v.shadow.shadow.sha256)}</code></td></tr>`
+    ? `<tr><th scope="row">In shadow</th><td id="policy-shadow">${esc(v.shadow.shadow?.revision ?? 'none yet')}${v.shadow.paused ? ` (paused: ${esc(v.shadow.paused.code)})` : ''}</td><td><code>${esc(v.shadow.shadow?.sha256 ?? '')}</code></td></tr>`
     : '<tr><th scope="row">In shadow</th><td id="policy-shadow">none</td><td></td></tr>';
   const disagreements = v.shadow
     ? `<p>The shadow bundle decided beside ${v.shadow.decisions} decisions; it disagreed: ${Object.entries(v.shadow.disagreements).map(([k, n]) => `${esc(k.replace('_', ' '))} ${n}`).join(', ')}.</p>`

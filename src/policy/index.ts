@@ -8,7 +8,7 @@ export { loadBundleTrust } from './bundle-trust.js';
 export type { BundleTrust, VerificationKey } from './bundle-trust.js';
 export type { BundleSigner } from './bundle-signature.js';
 export { compareDecisions, type DisagreementKind } from './compare-decisions.js';
-export { withShadowPolicy, type ShadowReport, type ShadowDisagreement } from './shadow.js';
+export { withShadowPolicy, type ShadowControls, type ShadowPause, type ShadowReport, type ShadowDisagreement } from './shadow.js';
 export { readPolicyBundle } from './bundle.js';
 export { readBundleBytes } from './bundle.js';
 export { archiveBundle, listArchivedBundles, readArchivedBundle, BUNDLE_ARCHIVE_DIR } from './bundle-archive.js';

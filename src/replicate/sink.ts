@@ -26,6 +26,11 @@ export interface Sink {
   deliver(entries: AuditEntry[]): Promise<number>;
   /** Stores signed checkpoints (idempotent by chain and seq), so a signed head lives off this machine. */
   deliverCheckpoints?(checkpoints: Checkpoint[]): Promise<void>;
+  /**
+   * Stores policy bundles that were in force on `chainId` (idempotent by digest), so a replay can
+   * find them when the data dir is lost; only sinks that keep bundles have it.
+   */
+  deliverBundles?(chainId: string, bundles: ReadonlyArray<{ sha256: string; bytes: Buffer }>): Promise<void>;
   /** What the sink holds for a chain, when it can tell (null: nothing yet). */
   head?(chainId: string): Promise<TrustedHead | null>;
   /** Who wrote the upstream row at `seq` of a chain, to name the other writer when copies diverge. */

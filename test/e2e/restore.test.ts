@@ -13,7 +13,7 @@ import { createLogger } from '../../src/log.js';
 import { startFlaggate, type Flaggate } from '../../src/main.js';
 import { restoreFromPostgres } from '../../src/restore-ledger.js';
 import { verifyLedgerFile } from '../../src/verify-ledger-file.js';
-import { changeFlag } from '../replicate/sidecar-process.js';
+import { changeFlag, runCli } from '../replicate/sidecar-process.js';
 import { createLedgerDatabase, startPostgres, type LedgerDatabase, type PgCluster } from '../support/postgres.js';
 
 const chainId = 'restore-a';
@@ -89,6 +89,10 @@ describe('flaggate restore --from-postgres', () => {
     expect(report).toMatchObject({ chainId, entries: before.length, head: { seq: before.at(-1)!.seq, hash: before.at(-1)!.hash } });
     expect(report.checkpoints).toBeGreaterThan(0);
     expect(rows(ledgerFile)).toEqual(before);
+    // The bundle that decided every entry is back in the archive, from PostgreSQL: replay works as before.
+    expect(report.bundles).toEqual({ restored: 1, missing: [] });
+    const replayed = await runCli(['replay', '--db', ledgerFile, '--json']);
+    expect(replayed.code, replayed.stdout + replayed.stderr).toBe(0);
 
     app = await start();
     expect((await changeFlag(app.proxyUrl, await release(), 'checkout.new-flow', false, 'after restore')).status).toBe(200);

@@ -112,7 +112,7 @@ CREATE TABLE IF NOT EXISTS flaggate.audit_entries (
 
 CREATE OR REPLACE FUNCTION flaggate.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'flaggate.audit_entries is append-only: % refused', TG_OP USING ERRCODE = '${pgErrorCodes.appendOnly}';
+  RAISE EXCEPTION 'flaggate.% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = '${pgErrorCodes.appendOnly}';
 END $$;
 
 -- Row inserts within one statement run in order, and each sees the rows inserted before it.
@@ -159,7 +159,22 @@ ${refuseEditsSql('flaggate.checkpoints', 'flaggate.refuse_change')}
 ${rowPolicySql('flaggate.audit_entries', 'flaggate.writes_chain(chain_id)')}
 ${rowPolicySql('flaggate.checkpoints', 'flaggate.writes_chain(chain_id) AND written_by = current_user')}
 
+-- Every policy bundle ever in force on a chain, by the SHA-256 of its bytes, so a replay finds the
+-- exact bundle a decision names when the sidecar's data dir is lost. The digest is checked here, not
+-- taken from the client; the first chain to store a bundle is named, and no row changes after.
+CREATE TABLE IF NOT EXISTS flaggate.policy_bundles (
+  sha256      text        PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+  bytes       bytea       NOT NULL,
+  chain_id    text        NOT NULL CHECK (chain_id ~ '^[A-Za-z0-9._-]{1,64}$'),
+  written_by  text        NOT NULL DEFAULT current_user,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT policy_bundles_digest CHECK (sha256 = encode(sha256(bytes), 'hex'))
+);
+${refuseEditsSql('flaggate.policy_bundles', 'flaggate.refuse_change')}
+${rowPolicySql('flaggate.policy_bundles', 'flaggate.writes_chain(chain_id) AND written_by = current_user')}
+
 ${writerRoleSql([
+  'GRANT SELECT, INSERT ON flaggate.policy_bundles TO flaggate_writer',
   'GRANT SELECT, INSERT ON flaggate.audit_entries, flaggate.checkpoints TO flaggate_writer',
   'GRANT SELECT ON flaggate.chain_writers TO flaggate_writer',
 ])}

@@ -7,6 +7,7 @@ import { FlaggateError } from '../../errors.js';
 import { migrateOnce } from '../../postgres-migrate-once.js';
 import type { Sink, UpstreamWriter } from '../sink.js';
 import { assertWriterLogin, inspectWriterLogin, type WriterLogin } from './postgres-login.js';
+import { insertBundles, selectBundles, type ArchivedBundle } from './postgres-bundles.js';
 import { migratePostgres, pgErrorCodes } from './postgres-schema.js';
 
 export interface PostgresSinkOptions {
@@ -95,6 +96,12 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       if (checkpoints.length === 0) return;
       for (const chainId of new Set(checkpoints.map((c) => c.chainId))) await checkLogin(chainId);
       await insertCheckpoints(pool, checkpoints);
+    },
+    async deliverBundles(chainId, bundles) {
+      await checkLogin(chainId);
+      await insertBundles(pool, chainId, bundles).catch((err: unknown) => {
+        throw refusedByPolicy(err, chainId) ?? err;
+      });
     },
     async close() {
       await pool.end();
@@ -223,6 +230,8 @@ export interface PostgresLedgerReader {
   reader(chainId: string): ReadRows;
   /** The signed checkpoints held for one chain, oldest first (none when the table does not exist yet). */
   checkpoints(chainId: string): Promise<Checkpoint[]>;
+  /** Every policy bundle the upstream archive holds, by digest (checked by the schema on insert; check again before use). */
+  bundles(): Promise<ArchivedBundle[]>;
   close(): Promise<void>;
 }
 
@@ -255,6 +264,7 @@ export function openPostgresReader(url: string): PostgresLedgerReader {
       });
       return rows.map((r) => ({ chainId: r.chain_id, seq: Number(r.seq), hash: r.hash, time: r.time, kid: r.kid, jws: r.jws }));
     },
+    bundles: () => selectBundles(pool),
     close: () => pool.end(),
   };
 }
