@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { buildAttestation, readControlMapping, writeAttestation, type AttestationReport, type AttestVerification } from './attest/index.js';
-import { openKeyring, openLedgerReader, readKeys, rowToEntry, verifyExport, type AuditEntry, type StoredRow } from './audit/index.js';
+import { openKeyring, openLedgerReader, readKeys, rowToEntry, verifyExport, type AuditEntry, type Keyring, type StoredRow } from './audit/index.js';
 import { isoUtc, type Clock } from './clock.js';
 import { FlaggateError } from './errors.js';
 import { readPolicyBundle } from './policy/index.js';
@@ -21,6 +21,8 @@ export interface AttestRequest {
   keys?: string;
   /** The keyring whose active key signs the report (default: audit-keys/ beside the ledger). */
   keyringDir?: string;
+  /** The keyring to sign with, already open (the running sidecar's); instead of `keyringDir`. */
+  keyring?: Keyring;
   /** The control mapping (default: the shipped compliance/controls.json). */
   controls?: string;
   /** The policy bundle whose data names the critical flags (`critical_flags`). */
@@ -40,7 +42,7 @@ export async function attestPeriod(o: AttestRequest): Promise<AttestationReport>
   if (!(o.from < o.to)) throw new FlaggateError('CONFIG_INVALID', '--from must come before --to');
   const keyringDir = o.keyringDir ?? (o.db ? join(dirname(resolve(o.db)), 'audit-keys') : undefined);
   // A keyring is never made here: a report signed by a key nobody published would prove nothing.
-  if (!keyringDir || !existsSync(join(keyringDir, 'keyring.json'))) throw new FlaggateError('CONFIG_INVALID', `no checkpoint keyring to sign with${keyringDir ? ` at ${keyringDir}` : ': give --keyring DIR'}`);
+  if (!o.keyring && (!keyringDir || !existsSync(join(keyringDir, 'keyring.json')))) throw new FlaggateError('CONFIG_INVALID', `no checkpoint keyring to sign with${keyringDir ? ` at ${keyringDir}` : ': give --keyring DIR'}`);
   const evidence = o.db ? await fromLedger(o.db, o) : await fromExport(o.exportDir!, o);
   const report = buildAttestation({
     entries: evidence.entries,
@@ -51,7 +53,7 @@ export async function attestPeriod(o: AttestRequest): Promise<AttestationReport>
     mapping: readControlMapping(o.controls),
     generatedAt: isoUtc(o.clock.now()),
   });
-  await writeAttestation(o.out, report, await openKeyring(keyringDir, o.clock));
+  await writeAttestation(o.out, report, o.keyring ?? (await openKeyring(keyringDir!, o.clock)));
   return report;
 }
 

@@ -21,6 +21,7 @@ import type { Config } from './config/index.js';
 import { createControlApp } from './control/index.js';
 import { createConsole } from './console/index.js';
 import { exportLedgerArchive } from './export-ledger.js';
+import { retentionPolicy } from './export-evidence.js';
 import { ensurePrivateDir } from './private-path.js';
 import { createIdentify } from './identify/index.js';
 import { createProxyApp, createRefusalLimiter } from './intercept/index.js';
@@ -99,7 +100,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     breakGlass: (authorize) => breakGlassRoutes(breakGlass, authorize, () => policy.revision),
     // The web console at /console/: reviews go through the same approvals stage as /v1/changes.
     console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl, breakGlass, ...(drift ? { drift: () => drift.findings() } : {}) }),
-    audit: auditRoutes(evidence, config, clock),
+    audit: auditRoutes(evidence, config, clock, () => policy.revision.sha256),
     ...(evidence.timestamper.embedded ? { tsa: evidence.timestamper.embedded } : {}),
     readiness: readinessOf(evidence, config, policy),
   });
@@ -178,7 +179,7 @@ async function settleCrashTail(evidence: Evidence, platforms: Platforms, logger:
 }
 
 /** What the control port's audit routes read: entries with the token covering each, export, verify. */
-function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock) {
+function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock, runningBundle: () => string) {
   const { ledger, keyring, timestamper } = evidence;
   // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the
   // token is taken once the entry is committed, so it cannot be inside the hashed entry).
@@ -196,7 +197,13 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock)
     head: ledger.head,
     keys: () => keyring.jwks(),
     exportTo: (dir: string, options: Omit<Parameters<typeof exportLedgerArchive>[0], 'ledger' | 'keyring' | 'timestamper' | 'clock' | 'out' | 'maxBytes'>) =>
-      exportLedgerArchive({ ledger, keyring, timestamper, clock, out: dir, maxBytes: config.audit.exportMaxBytes, bundleArchive: join(config.dataDir, BUNDLE_ARCHIVE_DIR), ...options }),
+      exportLedgerArchive({
+        ledger, keyring, timestamper, clock, out: dir, maxBytes: config.audit.exportMaxBytes, bundleArchive: join(config.dataDir, BUNDLE_ARCHIVE_DIR),
+        runningBundle: runningBundle(),
+        retention: retentionPolicy(config.archive),
+        verify: { maxDelaySeconds: config.verify.maxTimestampDelaySeconds, skewSeconds: config.verify.clockSkewSeconds },
+        ...options,
+      }),
     checkpoints: (from?: number, to?: number) => ledger.checkpoints(from, to),
     verify: () => verifyLocal(evidence, config.verify),
   };
