@@ -22,6 +22,7 @@ import { createControlApp } from './control/index.js';
 import { createConsole } from './console/index.js';
 import { exportLedgerArchive } from './export-ledger.js';
 import { retentionPolicy } from './export-evidence.js';
+import { archivedBundlePath, scheduleAttestations } from './attest-schedule.js';
 import { ensurePrivateDir } from './private-path.js';
 import { createIdentify } from './identify/index.js';
 import { createProxyApp, createRefusalLimiter } from './intercept/index.js';
@@ -82,6 +83,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   await delivery.start({ ledger: evidence.ledger, record }); // a swap is recorded before the bundle decides
   const drift = await startDrift(config, evidence, { clock, logger, metrics });
   const breakGlass = createBreakGlassReviews({ ledger: evidence.ledger, append: (e) => evidence.record.append(e), clock });
+  const attestations = startAttestations(config, evidence, () => policy.revision.sha256, { clock, logger, metrics });
   metrics.setOverdueReviews(() => breakGlass.overdue());
   // Series start at 0, so the first break-glass is an increase an alert rule can see.
   for (const p of config.platforms) {
@@ -109,6 +111,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     breakGlass.close();
     await drift?.close();
     await summaries.close();
+    await attestations?.close();
     delivery.close();
     await evidence.close();
     await store.close();
@@ -176,6 +179,21 @@ async function settleCrashTail(evidence: Evidence, platforms: Platforms, logger:
     evidence.replicator.nudge();
   }
   await evidence.sealTail();
+}
+
+/** Scheduled attestation reports (`attest.scheduleSeconds`), when on. */
+function startAttestations(config: Readonly<Config>, evidence: Evidence, runningBundle: () => string, deps: { clock: Clock; logger: Logger; metrics: Metrics }) {
+  if (config.attest.scheduleSeconds === 0) return undefined;
+  return scheduleAttestations({
+    ...deps,
+    intervalSeconds: config.attest.scheduleSeconds,
+    db: evidence.ledger.path,
+    dataDir: config.dataDir,
+    keyring: evidence.keyring,
+    bundle: () => archivedBundlePath(join(config.dataDir, BUNDLE_ARCHIVE_DIR), runningBundle()),
+    sealHead: evidence.sealTail,
+    verify: { maxDelaySeconds: config.verify.maxTimestampDelaySeconds, skewSeconds: config.verify.clockSkewSeconds },
+  });
 }
 
 /** What the control port's audit routes read: entries with the token covering each, export, verify. */

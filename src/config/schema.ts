@@ -346,6 +346,16 @@ const configObject = z
       })
       .strict()
       .prefault({}),
+    attest: z
+      .object({
+        /**
+         * Every this many seconds the running sidecar writes the signed attestation report of the
+         * period just ended into `<dataDir>/attestations/<from>_<to>/`; 0: off.
+         */
+        scheduleSeconds: z.coerce.number().int().min(0).max(366 * 86_400).default(0),
+      })
+      .strict()
+      .prefault({}),
     /**
      * WORM retention: `flaggate archive` stores each sealed segment of the ledger in this bucket under
      * an Object Lock in COMPLIANCE mode for `retentionDays`. Absent: no archive.
