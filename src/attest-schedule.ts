@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { writeAttestation, type AttestationReport } from './attest/index.js';
-import type { AttestRequest } from './attest-ledger.js';
+import type { WorkerRequest } from './attest-worker.js';
 import type { Keyring } from './audit/index.js';
 import { isoUtc, type Clock } from './clock.js';
 import type { Logger } from './log.js';
@@ -45,9 +45,7 @@ export function scheduleAttestations(deps: AttestScheduleDeps): AttestSchedule {
     const period = { from: isoUtc(to - deps.intervalSeconds * 1000), to: isoUtc(to) };
     await deps.sealHead();
     const bundle = deps.bundle();
-    const request: Omit<AttestRequest, 'out' | 'keyring' | 'keyringDir' | 'clock'> = {
-      db: deps.db, ...period, maxDelaySeconds: deps.verify.maxDelaySeconds, skewSeconds: deps.verify.skewSeconds, ...(bundle ? { bundle } : {}),
-    };
+    const request: WorkerRequest = { db: deps.db, ...period, maxDelaySeconds: deps.verify.maxDelaySeconds, skewSeconds: deps.verify.skewSeconds, ...(bundle ? { bundle } : {}) };
     worker = startAttestWorker(request);
     const report = await reportOf(worker);
     const dir = join(deps.dataDir, 'attestations', `${period.from}_${period.to}`);
@@ -82,6 +80,19 @@ export function scheduleAttestations(deps: AttestScheduleDeps): AttestSchedule {
   };
 }
 
+/** The unsigned report, made in a worker thread; aborting `signal` stops the worker. */
+export async function readAttestationInWorker(request: WorkerRequest, signal?: AbortSignal): Promise<AttestationReport> {
+  signal?.throwIfAborted();
+  const worker = startAttestWorker(request);
+  const stop = () => void worker.terminate();
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    return await reportOf(worker);
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
+}
+
 function reportOf(worker: Worker): Promise<AttestationReport> {
   return new Promise((resolve, reject) => {
     worker.once('message', (m: { report?: AttestationReport; error?: string }) => (m.report ? resolve(m.report) : reject(new Error(m.error ?? 'no report'))));
@@ -91,7 +102,7 @@ function reportOf(worker: Worker): Promise<AttestationReport> {
 }
 
 /** The worker module beside this one; from the TypeScript sources (tests, tsx) it boots through tsx. */
-function startAttestWorker(request: unknown): Worker {
+function startAttestWorker(request: WorkerRequest): Worker {
   const ext = extname(fileURLToPath(import.meta.url));
   const entry = new URL(`./attest-worker${ext}`, import.meta.url);
   if (ext === '.js') return new Worker(entry, { workerData: request });

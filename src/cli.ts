@@ -159,6 +159,8 @@ program
       maxBytes: opts.maxBytes ?? config.audit.exportMaxBytes,
       retention: retentionPolicy(config.archive),
       verify: { maxDelaySeconds: config.verify.maxTimestampDelaySeconds, skewSeconds: config.verify.clockSkewSeconds },
+      attestMaxEntries: config.attest.exportMaxEntries,
+      onAttestSkipped: (why) => process.stderr.write(`the package carries no attestation: ${why}; run flaggate attest --export on it\n`),
       ...(opts.from ? { from: isoArg(opts.from, '--from') } : {}),
       ...(opts.to ? { to: isoArg(opts.to, '--to') } : {}),
       filters: {

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { attestPeriod } from './attest-ledger.js';
+import { writeAttestation } from './attest/index.js';
+import { readAttestationInWorker } from './attest-schedule.js';
 import { sealExport, type ExportManifest, type Keyring } from './audit/index.js';
 import { readArchivedBundle, readPolicyBundle } from './policy/index.js';
 
@@ -10,6 +11,9 @@ const ROLE_ASSIGNMENTS = 'role-assignments.json';
 const RETENTION_POLICY = 'retention-policy.json';
 const ATTESTATION_DIR = 'attestation';
 const ATTESTATION_FILES = ['attestation.json', 'attestation.html', 'attestation.jws', 'keys.jwks.json'];
+
+/** `attest.exportMaxEntries`' default: about 120 MiB for the checks of a package this large. */
+export const DEFAULT_EXPORT_ATTEST_MAX_ENTRIES = 10_000;
 
 /** What the sidecar keeps and for how long: the configured archive retention, as a small document. */
 export interface RetentionPolicy {
@@ -38,6 +42,12 @@ export interface EvidenceOptions {
   retention: RetentionPolicy;
   maxDelaySeconds: number;
   skewSeconds: number;
+  /** A package whose chain holds more entries carries no attestation (see attest.exportMaxEntries). */
+  attestMaxEntries: number;
+  /** Told why the attestation was left out. */
+  onSkipped?: ((why: string) => void) | undefined;
+  /** Aborted when the client goes away: the attestation's worker stops. */
+  signal?: AbortSignal | undefined;
 }
 
 /** The keys of a bundle's data that say who holds which role and who may approve. */
@@ -58,19 +68,27 @@ export async function addEvidence(out: string, body: Pick<ExportManifest, 'perio
   };
   put(ROLE_ASSIGNMENTS, await roleAssignments(bundle));
   put(RETENTION_POLICY, o.retention);
-  await sealExport(out, body, { chainId: o.chainId, createdAt: o.createdAt, keyring: o.keyring });
-  await attestPeriod({
-    exportDir: out,
-    from: body.period.from ?? '1970-01-01T00:00:00.000Z',
-    to: body.period.to ?? o.createdAt,
-    out: join(out, ATTESTATION_DIR),
-    keyring: o.keyring,
-    ...(bundle ? { bundle: bundle.path } : {}),
-    maxDelaySeconds: o.maxDelaySeconds,
-    skewSeconds: o.skewSeconds,
-    // The report is dated as the package is.
-    clock: { now: () => Date.parse(o.createdAt), monotonic: () => performance.now() },
-  });
+  const sealed = await sealExport(out, body, { chainId: o.chainId, createdAt: o.createdAt, keyring: o.keyring });
+  // The checks hold the package's entries in memory: past the bound the package goes without the
+  // report (an export stays flat in memory), and `flaggate attest --export` makes it offline.
+  if (body.sealSeq - body.anchorSeq > o.attestMaxEntries) {
+    o.onSkipped?.(`the package's chain holds ${body.sealSeq - body.anchorSeq} entries, more than attest.exportMaxEntries (${o.attestMaxEntries})`);
+    return sealed;
+  }
+  // Read and checked in a worker, as `flaggate attest --export` would: the event loop only signs.
+  const report = await readAttestationInWorker(
+    {
+      exportDir: out,
+      from: body.period.from ?? '1970-01-01T00:00:00.000Z',
+      to: body.period.to ?? o.createdAt,
+      ...(bundle ? { bundle: bundle.path } : {}),
+      maxDelaySeconds: o.maxDelaySeconds,
+      skewSeconds: o.skewSeconds,
+      generatedAt: o.createdAt,
+    },
+    o.signal,
+  );
+  await writeAttestation(join(out, ATTESTATION_DIR), report, o.keyring);
   for (const f of ATTESTATION_FILES) body.files[`${ATTESTATION_DIR}/${f}`] = sha256(readFileSync(join(out, ATTESTATION_DIR, f)));
   return await sealExport(out, body, { chainId: o.chainId, createdAt: o.createdAt, keyring: o.keyring });
 }

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { isoUtc, systemClock, type Clock } from './clock.js';
 import { archiveExportInWorker, openKeyring, openLedger, openLedgerReader, signCheckpoint, writeExportInWorker, type ExportFilters, type ExportManifest, type Keyring, type Ledger } from './audit/index.js';
 import { FlaggateError } from './errors.js';
-import { addEvidence, retentionPolicy, type RetentionPolicy } from './export-evidence.js';
+import { addEvidence, DEFAULT_EXPORT_ATTEST_MAX_ENTRIES, retentionPolicy, type RetentionPolicy } from './export-evidence.js';
 import { BUNDLE_ARCHIVE_DIR, readArchivedBundle } from './policy/index.js';
 import type { Timestamper } from './timestamp/index.js';
 
@@ -25,6 +25,10 @@ export interface ExportRequest {
   retention?: RetentionPolicy;
   /** The bounds the package's attestation verifies timestamps with (default: config.verify's defaults). */
   verify?: { maxDelaySeconds: number; skewSeconds: number };
+  /** The package carries the period's attestation only while its chain holds at most this many entries (default: attest.exportMaxEntries' default). */
+  attestMaxEntries?: number;
+  /** Told why a package was left without its attestation. */
+  onAttestSkipped?: (why: string) => void;
 }
 
 /**
@@ -113,6 +117,9 @@ async function writePackage(
     retention: o.retention ?? retentionPolicy(undefined),
     maxDelaySeconds: o.verify?.maxDelaySeconds ?? 3600,
     skewSeconds: o.verify?.skewSeconds ?? 300,
+    signal: o.signal,
+    attestMaxEntries: o.attestMaxEntries ?? DEFAULT_EXPORT_ATTEST_MAX_ENTRIES,
+    onSkipped: o.onAttestSkipped,
   });
 }
 

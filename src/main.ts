@@ -102,7 +102,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     breakGlass: (authorize) => breakGlassRoutes(breakGlass, authorize, () => policy.revision),
     // The web console at /console/: reviews go through the same approvals stage as /v1/changes.
     console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl, breakGlass, ...(drift ? { drift: () => drift.findings() } : {}) }),
-    audit: auditRoutes(evidence, config, clock, () => policy.revision.sha256),
+    audit: auditRoutes(evidence, config, { clock, logger }, () => policy.revision.sha256),
     ...(evidence.timestamper.embedded ? { tsa: evidence.timestamper.embedded } : {}),
     readiness: readinessOf(evidence, config, policy),
   });
@@ -197,7 +197,7 @@ function startAttestations(config: Readonly<Config>, evidence: Evidence, running
 }
 
 /** What the control port's audit routes read: entries with the token covering each, export, verify. */
-function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock, runningBundle: () => string) {
+function auditRoutes(evidence: Evidence, config: Readonly<Config>, { clock, logger }: { clock: Clock; logger: Logger }, runningBundle: () => string) {
   const { ledger, keyring, timestamper } = evidence;
   // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the
   // token is taken once the entry is committed, so it cannot be inside the hashed entry).
@@ -220,6 +220,8 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock,
         runningBundle: runningBundle(),
         retention: retentionPolicy(config.archive),
         verify: { maxDelaySeconds: config.verify.maxTimestampDelaySeconds, skewSeconds: config.verify.clockSkewSeconds },
+        attestMaxEntries: config.attest.exportMaxEntries,
+        onAttestSkipped: (why) => logger.warn('export package without its attestation', { why }),
         ...options,
       }),
     checkpoints: (from?: number, to?: number) => ledger.checkpoints(from, to),

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extract } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,5 +108,15 @@ describe('the evidence in an export package', () => {
     expect(await verify(out)).toMatchObject({ ok: true });
     expect(json(out, 'attestation/attestation.json')).toMatchObject({ verification: { ok: true }, critical_changes: [{ approved_by: ['sam'] }] });
     expect(json(out, 'role-assignments.json')).toMatchObject({ bundle: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+  });
+
+  it('leaves the attestation out of a package past attest.exportMaxEntries, saying why; the rest still verifies', async () => {
+    const out = join(work.dir, 'too-many');
+    const skipped: string[] = [];
+    await exportLedgerFile({ db: join(app.dataDir, 'ledger.sqlite'), out, maxBytes: 64 * 1024 * 1024, attestMaxEntries: 1, onAttestSkipped: (why) => skipped.push(why) });
+    expect(skipped).toEqual([expect.stringContaining('more than attest.exportMaxEntries (1)')]);
+    expect(existsSync(join(out, 'attestation'))).toBe(false);
+    expect(Object.keys(json<ExportManifest>(out, 'manifest.json').files)).toEqual(expect.arrayContaining(['role-assignments.json', 'retention-policy.json']));
+    expect(await verify(out)).toMatchObject({ ok: true });
   });
 });
