@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { buildAttestation, readControlMapping, writeAttestation, type AttestationReport, type AttestVerification } from './attest/index.js';
-import { openKeyring, openLedgerReader, readKeys, rowToEntry, verifyExport, type AuditEntry, type StoredRow } from './audit/index.js';
+import { openKeyring, openLedgerReader, readKeys, rowToEntry, verifyExport, type AuditEntry, type Keyring, type StoredRow } from './audit/index.js';
 import { isoUtc, type Clock } from './clock.js';
 import { FlaggateError } from './errors.js';
 import { readPolicyBundle } from './policy/index.js';
@@ -21,6 +21,8 @@ export interface AttestRequest {
   keys?: string;
   /** The keyring whose active key signs the report (default: audit-keys/ beside the ledger). */
   keyringDir?: string;
+  /** The keyring to sign with, already open (the running sidecar's); instead of `keyringDir`. */
+  keyring?: Keyring;
   /** The control mapping (default: the shipped compliance/controls.json). */
   controls?: string;
   /** The policy bundle whose data names the critical flags (`critical_flags`). */
@@ -36,13 +38,20 @@ export interface AttestRequest {
  * period still resolves a finding made in it.
  */
 export async function attestPeriod(o: AttestRequest): Promise<AttestationReport> {
-  if (!o.db === !o.exportDir) throw new FlaggateError('CONFIG_INVALID', 'give exactly one of --db and --export');
-  if (!(o.from < o.to)) throw new FlaggateError('CONFIG_INVALID', '--from must come before --to');
+  checkScope(o);
   const keyringDir = o.keyringDir ?? (o.db ? join(dirname(resolve(o.db)), 'audit-keys') : undefined);
   // A keyring is never made here: a report signed by a key nobody published would prove nothing.
-  if (!keyringDir || !existsSync(join(keyringDir, 'keyring.json'))) throw new FlaggateError('CONFIG_INVALID', `no checkpoint keyring to sign with${keyringDir ? ` at ${keyringDir}` : ': give --keyring DIR'}`);
+  if (!o.keyring && (!keyringDir || !existsSync(join(keyringDir, 'keyring.json')))) throw new FlaggateError('CONFIG_INVALID', `no checkpoint keyring to sign with${keyringDir ? ` at ${keyringDir}` : ': give --keyring DIR'}`);
+  const report = await readAttestation(o);
+  await writeAttestation(o.out, report, o.keyring ?? (await openKeyring(keyringDir!, o.clock)));
+  return report;
+}
+
+/** The report of a period, unsigned: what `attestPeriod` signs (a worker makes it for the schedule, the sidecar signs it). */
+export async function readAttestation(o: Omit<AttestRequest, 'out' | 'keyring' | 'keyringDir'>): Promise<AttestationReport> {
+  checkScope(o);
   const evidence = o.db ? await fromLedger(o.db, o) : await fromExport(o.exportDir!, o);
-  const report = buildAttestation({
+  return buildAttestation({
     entries: evidence.entries,
     period: { from: o.from, to: o.to },
     source: { kind: o.db ? 'ledger' : 'export', chainId: evidence.chainId },
@@ -51,8 +60,11 @@ export async function attestPeriod(o: AttestRequest): Promise<AttestationReport>
     mapping: readControlMapping(o.controls),
     generatedAt: isoUtc(o.clock.now()),
   });
-  await writeAttestation(o.out, report, await openKeyring(keyringDir, o.clock));
-  return report;
+}
+
+function checkScope(o: Pick<AttestRequest, 'db' | 'exportDir' | 'from' | 'to'>): void {
+  if (!o.db === !o.exportDir) throw new FlaggateError('CONFIG_INVALID', 'give exactly one of --db and --export');
+  if (!(o.from < o.to)) throw new FlaggateError('CONFIG_INVALID', '--from must come before --to');
 }
 
 interface Evidence {
@@ -61,7 +73,7 @@ interface Evidence {
   verification: AttestVerification;
 }
 
-async function fromLedger(db: string, o: AttestRequest): Promise<Evidence> {
+async function fromLedger(db: string, o: Pick<AttestRequest, 'maxDelaySeconds' | 'skewSeconds' | 'keys'>): Promise<Evidence> {
   const checked = await verifyLedgerFile({ db, maxDelaySeconds: o.maxDelaySeconds, skewSeconds: o.skewSeconds, ...(o.keys ? { keys: o.keys } : {}) });
   const reader = openLedgerReader(resolve(db));
   try {
@@ -74,7 +86,7 @@ async function fromLedger(db: string, o: AttestRequest): Promise<Evidence> {
   }
 }
 
-async function fromExport(dir: string, o: AttestRequest): Promise<Evidence> {
+async function fromExport(dir: string, o: Pick<AttestRequest, 'maxDelaySeconds' | 'skewSeconds' | 'keys'>): Promise<Evidence> {
   const checked = await verifyExport(resolve(dir), { verifyTokens: verifyCoverage, maxTimestampDelaySeconds: o.maxDelaySeconds, clockSkewSeconds: o.skewSeconds, ...(o.keys ? { keys: readKeys(resolve(o.keys)) } : {}) });
   // The sealed chain.jsonl, not the filtered entries.jsonl: every entry of the range, unfiltered.
   const rows = readFileSync(join(resolve(dir), 'chain.jsonl'), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as StoredRow);

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { JSONWebKeySet } from 'jose';
 import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS, openKeyring, verifyExport } from './audit/index.js';
 import { exportLedgerFile } from './export-ledger.js';
+import { retentionPolicy } from './export-evidence.js';
 import { readKeys } from './audit/index.js';
 import { systemClock } from './clock.js';
 import { loadConfig } from './config/index.js';
@@ -151,10 +152,15 @@ program
   .option('--action <action>', 'only this action')
   .option('--max-bytes <bytes>', 'refuse a package larger than this (default: audit.exportMaxBytes)', positiveInt)
   .action(async (opts: { db: string; out: string; from?: string; to?: string; flag?: string; environment?: string; actor?: string; action?: string; maxBytes?: number }) => {
+    const config = loadConfig();
     const manifest = await exportLedgerFile({
       db: resolve(opts.db),
       out: resolve(opts.out),
-      maxBytes: opts.maxBytes ?? loadConfig().audit.exportMaxBytes,
+      maxBytes: opts.maxBytes ?? config.audit.exportMaxBytes,
+      retention: retentionPolicy(config.archive),
+      verify: { maxDelaySeconds: config.verify.maxTimestampDelaySeconds, skewSeconds: config.verify.clockSkewSeconds },
+      attestMaxEntries: config.attest.exportMaxEntries,
+      onAttestSkipped: (why) => process.stderr.write(`the package carries no attestation: ${why}; run flaggate attest --export on it\n`),
       ...(opts.from ? { from: isoArg(opts.from, '--from') } : {}),
       ...(opts.to ? { to: isoArg(opts.to, '--to') } : {}),
       filters: {

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isoUtc, systemClock, type Clock } from './clock.js';
-import { archiveExportInWorker, openKeyring, openLedger, openLedgerReader, sealExport, signCheckpoint, writeExportInWorker, type ExportFilters, type ExportManifest, type Keyring, type Ledger } from './audit/index.js';
+import { archiveExportInWorker, openKeyring, openLedger, openLedgerReader, signCheckpoint, writeExportInWorker, type ExportFilters, type ExportManifest, type Keyring, type Ledger } from './audit/index.js';
 import { FlaggateError } from './errors.js';
+import { addEvidence, DEFAULT_EXPORT_ATTEST_MAX_ENTRIES, retentionPolicy, type RetentionPolicy } from './export-evidence.js';
 import { BUNDLE_ARCHIVE_DIR, readArchivedBundle } from './policy/index.js';
 import type { Timestamper } from './timestamp/index.js';
 
@@ -18,6 +19,16 @@ export interface ExportRequest {
   signal?: AbortSignal;
   /** The policy bundle archive whose bundles the package carries (default: `policy-bundles` beside the ledger file). */
   bundleArchive?: string;
+  /** The digest of the bundle the sidecar runs, whose roles and approvers the package names (default: the newest its entries name). */
+  runningBundle?: string;
+  /** The retention the package states (default: no archive configured). */
+  retention?: RetentionPolicy;
+  /** The bounds the package's attestation verifies timestamps with (default: config.verify's defaults). */
+  verify?: { maxDelaySeconds: number; skewSeconds: number };
+  /** The package carries the period's attestation only while its chain holds at most this many entries (default: attest.exportMaxEntries' default). */
+  attestMaxEntries?: number;
+  /** Told why a package was left without its attestation. */
+  onAttestSkipped?: (why: string) => void;
 }
 
 /**
@@ -95,8 +106,21 @@ async function writePackage(
     },
     o.signal,
   );
-  if (o.bundleArchive) addPolicyBundles(o.out, body, o.bundleArchive, o.maxBytes);
-  return await sealExport(o.out, body, { chainId: s.chainId, createdAt: s.createdAt, keyring: s.keyring });
+  const bundleArchive = o.bundleArchive ?? join(dirname(s.db), BUNDLE_ARCHIVE_DIR);
+  addPolicyBundles(o.out, body, bundleArchive, o.maxBytes);
+  return await addEvidence(o.out, body, {
+    chainId: s.chainId,
+    createdAt: s.createdAt,
+    keyring: s.keyring,
+    bundleArchive,
+    runningBundle: o.runningBundle,
+    retention: o.retention ?? retentionPolicy(undefined),
+    maxDelaySeconds: o.verify?.maxDelaySeconds ?? 3600,
+    skewSeconds: o.verify?.skewSeconds ?? 300,
+    signal: o.signal,
+    attestMaxEntries: o.attestMaxEntries ?? DEFAULT_EXPORT_ATTEST_MAX_ENTRIES,
+    onSkipped: o.onAttestSkipped,
+  });
 }
 
 /**

@@ -21,6 +21,8 @@ import type { Config } from './config/index.js';
 import { createControlApp } from './control/index.js';
 import { createConsole } from './console/index.js';
 import { exportLedgerArchive } from './export-ledger.js';
+import { retentionPolicy } from './export-evidence.js';
+import { archivedBundlePath, scheduleAttestations } from './attest-schedule.js';
 import { ensurePrivateDir } from './private-path.js';
 import { createIdentify } from './identify/index.js';
 import { createProxyApp, createRefusalLimiter } from './intercept/index.js';
@@ -82,6 +84,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   await delivery.start({ ledger: evidence.ledger, record, archived: () => void evidence.bundleUpstream.sync() });
   const drift = await startDrift(config, evidence, { clock, logger, metrics });
   const breakGlass = createBreakGlassReviews({ ledger: evidence.ledger, append: (e) => evidence.record.append(e), clock });
+  const attestations = startAttestations(config, evidence, () => policy.revision.sha256, { clock, logger, metrics });
   metrics.setOverdueReviews(() => breakGlass.overdue());
   // Series start at 0, so the first break-glass is an increase an alert rule can see.
   for (const p of config.platforms) {
@@ -100,7 +103,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     breakGlass: (authorize) => breakGlassRoutes(breakGlass, authorize, () => policy.revision),
     // The web console at /console/: reviews go through the same approvals stage as /v1/changes.
     console: (control) => createConsole({ ...control, clock, logger, config, identify, approvals, controlUrl: () => controlUrl, breakGlass, ...(drift ? { drift: () => drift.findings() } : {}) }),
-    audit: auditRoutes(evidence, config, clock),
+    audit: auditRoutes(evidence, config, { clock, logger }, () => policy.revision.sha256),
     ...(evidence.timestamper.embedded ? { tsa: evidence.timestamper.embedded } : {}),
     readiness: readinessOf(evidence, config, policy),
   });
@@ -109,6 +112,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
     breakGlass.close();
     await drift?.close();
     await summaries.close();
+    await attestations?.close();
     delivery.close();
     await evidence.close();
     await store.close();
@@ -178,8 +182,23 @@ async function settleCrashTail(evidence: Evidence, platforms: Platforms, logger:
   await evidence.sealTail();
 }
 
+/** Scheduled attestation reports (`attest.scheduleSeconds`), when on. */
+function startAttestations(config: Readonly<Config>, evidence: Evidence, runningBundle: () => string, deps: { clock: Clock; logger: Logger; metrics: Metrics }) {
+  if (config.attest.scheduleSeconds === 0) return undefined;
+  return scheduleAttestations({
+    ...deps,
+    intervalSeconds: config.attest.scheduleSeconds,
+    db: evidence.ledger.path,
+    dataDir: config.dataDir,
+    keyring: evidence.keyring,
+    bundle: () => archivedBundlePath(join(config.dataDir, BUNDLE_ARCHIVE_DIR), runningBundle()),
+    sealHead: evidence.sealTail,
+    verify: { maxDelaySeconds: config.verify.maxTimestampDelaySeconds, skewSeconds: config.verify.clockSkewSeconds },
+  });
+}
+
 /** What the control port's audit routes read: entries with the token covering each, export, verify. */
-function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock) {
+function auditRoutes(evidence: Evidence, config: Readonly<Config>, { clock, logger }: { clock: Clock; logger: Logger }, runningBundle: () => string) {
   const { ledger, keyring, timestamper } = evidence;
   // Each entry as stored, plus the RFC 3161 token that covers it (found after the fact: the
   // token is taken once the entry is committed, so it cannot be inside the hashed entry).
@@ -197,7 +216,15 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, clock: Clock)
     head: ledger.head,
     keys: () => keyring.jwks(),
     exportTo: (dir: string, options: Omit<Parameters<typeof exportLedgerArchive>[0], 'ledger' | 'keyring' | 'timestamper' | 'clock' | 'out' | 'maxBytes'>) =>
-      exportLedgerArchive({ ledger, keyring, timestamper, clock, out: dir, maxBytes: config.audit.exportMaxBytes, bundleArchive: join(config.dataDir, BUNDLE_ARCHIVE_DIR), ...options }),
+      exportLedgerArchive({
+        ledger, keyring, timestamper, clock, out: dir, maxBytes: config.audit.exportMaxBytes, bundleArchive: join(config.dataDir, BUNDLE_ARCHIVE_DIR),
+        runningBundle: runningBundle(),
+        retention: retentionPolicy(config.archive),
+        verify: { maxDelaySeconds: config.verify.maxTimestampDelaySeconds, skewSeconds: config.verify.clockSkewSeconds },
+        attestMaxEntries: config.attest.exportMaxEntries,
+        onAttestSkipped: (why) => logger.warn('export package without its attestation', { why }),
+        ...options,
+      }),
     checkpoints: (from?: number, to?: number) => ledger.checkpoints(from, to),
     verify: () => verifyLocal(evidence, config.verify),
   };

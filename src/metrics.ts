@@ -22,6 +22,7 @@ export const metricNames = {
   driftDetected: 'flaggate_drift_detected_total',
   breakGlass: 'flaggate_break_glass_total',
   breakGlassReviewsOverdue: 'flaggate_break_glass_reviews_overdue',
+  attestations: 'flaggate_attestations_total',
 } as const;
 
 export interface Metrics {
@@ -63,6 +64,8 @@ export interface Metrics {
   breakGlass: Counter<'platform' | 'environment'>;
   /** Break-glass changes whose retrospective review is past due; read on scrape; an alert fires while above 0. */
   breakGlassReviewsOverdue: Gauge;
+  /** Scheduled attestation reports, by result (written | failed); an alert should fire on failed. */
+  attestations: Counter<'result'>;
   /** Where the overdue gauge reads from at scrape time (the break-glass reviews set it). */
   setOverdueReviews(source: () => number): void;
   /** Where the lag gauges read from at scrape time (the replicator sets it). */
@@ -269,6 +272,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     ...replicationMetrics(registry, () => lagSource()),
     ...policyMetrics(registry),
     ...alertMetrics(registry, () => overdueSource()),
+    attestations: new Counter({
+      name: metricNames.attestations,
+      help: 'Scheduled attestation reports (attest.scheduleSeconds), by result: written, or failed (logged; requests are not affected).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     setReplicationLag(source) {
       lagSource = source;
     },

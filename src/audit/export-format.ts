@@ -17,6 +17,11 @@ import type { AuditEntry } from './entry.js';
  *   policy-bundles/        those bundles' tarballs, `<sha256>.tar.gz`, from the sidecar's bundle archive
  *                          (listed in the manifest's files when present), for `flaggate replay --export`
  *   timestamps.json        RFC 3161 tokens (base64 DER) covering chain.jsonl, and the TSA certificates
+ *   role-assignments.json  the roles, role mapping and approvers of the policy bundle in force (its data)
+ *   retention-policy.json  the configured retention: the WORM archive's bucket, mode and days
+ *   attestation/           the signed attestation report for the period, as `flaggate attest` writes it
+ *                          (attestation.json, .html, .jws, keys.jwks.json); `flaggate attest verify` checks it
+ * The last three are listed in the manifest's files when present (packages made before them lack them).
  */
 export const EXPORT_FORMAT = 'flaggate-export/1';
 /** The JWS type of `manifest.jws`, the signed copy of `manifest.json`. */
@@ -49,6 +54,16 @@ export interface ExportTimestamps {
 }
 
 export const exportFiles = ['chain.jsonl', 'entries.jsonl', 'entries.csv', 'checkpoints.json', 'keys.jwks.json', 'policy-revisions.json', 'timestamps.json'] as const;
+
+/** The evidence files beside the ledger's: the manifest may list them, and then verify-export checks their digests. */
+export const evidenceFiles = [
+  'role-assignments.json',
+  'retention-policy.json',
+  'attestation/attestation.json',
+  'attestation/attestation.html',
+  'attestation/attestation.jws',
+  'attestation/keys.jwks.json',
+] as const;
 
 /** Whether an entry belongs in the filtered view of a period. */
 export function matchesExport(entry: AuditEntry, period: ExportManifest['period'], filters: ExportFilters): boolean {

@@ -6,7 +6,7 @@ import type { JSONWebKeySet } from 'jose';
 import type { Checkpoint } from './checkpoint.js';
 import { canonicalJson } from './canonical.js';
 import type { AuditEntry, StoredRow } from './entry.js';
-import { EXPORT_FORMAT, exportFiles, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
+import { evidenceFiles, EXPORT_FORMAT, exportFiles, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
 import { rowToEntry } from './row-to-entry.js';
 import { verifyJson } from './signed-json.js';
 import { coverageFailureKind, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS } from './verdict.js';
@@ -195,10 +195,11 @@ const bundleFile = /^policy-bundles\/([0-9a-f]{64})\.tar\.gz$/;
 
 /** Last, every file matches the manifest's digest; a policy bundle's also matches its name, and the manifest lists nothing else. */
 export function checkDigests({ dir, manifest }: PackageContext): ExportFailure | undefined {
-  const bundles = Object.keys(manifest.files).filter((name) => !(exportFiles as readonly string[]).includes(name));
-  for (const name of [...exportFiles, ...bundles]) {
+  const extra = Object.keys(manifest.files).filter((name) => !(exportFiles as readonly string[]).includes(name));
+  for (const name of [...exportFiles, ...extra]) {
     const named = bundleFile.exec(name);
-    if (!(exportFiles as readonly string[]).includes(name) && (!named || named[1] !== manifest.files[name])) {
+    const known = (exportFiles as readonly string[]).includes(name) || (evidenceFiles as readonly string[]).includes(name);
+    if (!known && (!named || named[1] !== manifest.files[name])) {
       return failure('modified', `the manifest lists ${name}, which is not a package file`, { file: name });
     }
     if (!existsSync(join(dir, name))) return failure('modified', `${name} is missing`, { file: name });

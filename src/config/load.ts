@@ -20,6 +20,7 @@ const envKeys: Array<[string, string[]]> = [
   ['FLAGGATE_TARGET_TOKEN', ['platform', 'targetToken']],
   ['FLAGGATE_ENVIRONMENT', ['platform', 'environment']],
   ['FLAGGATE_POLICY_BUNDLE', ['policy', 'bundle']],
+  ['FLAGGATE_ATTEST_SCHEDULE_SECONDS', ['attest', 'scheduleSeconds']],
   ['FLAGGATE_POLICY_VERIFICATION_KEY', ['policy', 'verificationKey']],
   ['FLAGGATE_POLICY_SHADOW', ['policy', 'shadow']],
   ['FLAGGATE_POLICY_SERVICE_URL', ['policy', 'service', 'url']],

@@ -352,6 +352,22 @@ const configObject = z
       })
       .strict()
       .prefault({}),
+    attest: z
+      .object({
+        /**
+         * Every this many seconds the running sidecar writes the signed attestation report of the
+         * period just ended into `<dataDir>/attestations/<from>_<to>/`; 0: off.
+         */
+        scheduleSeconds: z.coerce.number().int().min(0).max(366 * 86_400).default(0),
+        /**
+         * An export package carries the attestation of its period while its chain holds at most this
+         * many entries (the checks hold them in memory); a larger one is attested offline with
+         * `flaggate attest --export`. Keep in step with DEFAULT_EXPORT_ATTEST_MAX_ENTRIES.
+         */
+        exportMaxEntries: z.coerce.number().int().min(0).default(10_000),
+      })
+      .strict()
+      .prefault({}),
     /**
      * WORM retention: `flaggate archive` stores each sealed segment of the ledger in this bucket under
      * an Object Lock in COMPLIANCE mode for `retentionDays`. Absent: no archive.
