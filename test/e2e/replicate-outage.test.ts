@@ -31,12 +31,18 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+/** Outcome entries go upstream right after the reply, not before it: wait (a bounded while) for them. */
+async function lagDrained(): Promise<void> {
+  for (let i = 0; i < 100 && ((await metric('flaggate_replicate_lag_entries')) ?? 1) > 0; i += 1) await new Promise((r) => setTimeout(r, 50));
+}
+
 describe('a required PostgreSQL sink going down mid-stream', () => {
   it('refuses every change during the outage, forwards none, and drains the backlog once it is back', async () => {
     let n = 0;
     const next = () => changeFlag(app.proxyUrl, release, 'checkout.new-flow', n % 2 === 0, `step ${n++}`);
 
     for (let i = 0; i < 4; i += 1) expect((await next()).status).toBe(200);
+    await lagDrained();
     expect(await metric('flaggate_replicate_lag_entries')).toBe(0);
 
     await cluster.stopImmediate();
@@ -64,7 +70,7 @@ describe('a required PostgreSQL sink going down mid-stream', () => {
     expect(flagFile()).not.toEqual(before);
 
     // The reply waited for the decision entry upstream; the outcome follows without holding the reply.
-    for (let i = 0; i < 100 && ((await metric('flaggate_replicate_lag_entries')) ?? 1) > 0; i += 1) await new Promise((r) => setTimeout(r, 50));
+    await lagDrained();
     expect(await metric('flaggate_replicate_lag_entries')).toBe(0);
     const upstream = openPostgresReader(url);
     try {
