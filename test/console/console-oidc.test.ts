@@ -7,7 +7,7 @@ import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createOidcSignIn } from '../../src/console/oidc.js';
 import { freePort, startTestProvider, type TestProvider } from '../support/oidc-provider.js';
-import { hasChromium, launchChromium } from './browser.js';
+import { hasChromium, launchChromium, signInAtProvider, signInWithOidc } from './browser.js';
 import { ConsoleClient, startConsoleSidecar, type ConsoleSidecar } from './console-client.js';
 
 const FLAG = 'payments.instant-payouts';
@@ -83,14 +83,7 @@ describe('console sign-in through OpenID Connect', () => {
     const context = await browser!.newContext();
     context.setDefaultTimeout(10_000);
     const page = await context.newPage();
-    await page.goto(`${s.app.controlUrl}/console/`);
-    await page.getByRole('link', { name: 'Sign in' }).click();
-    // The provider's own development login and consent pages.
-    await page.locator('input[name="login"]').fill('sam');
-    await page.locator('input[name="password"]').fill('any');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForURL(`${s.app.controlUrl}/console/`);
+    await signInWithOidc(page, s.app.controlUrl, 'sam');
     expect(await page.locator('header').textContent()).toContain('Sam Approver (sam; release_engineer)');
     expect(await page.locator('body').textContent()).not.toContain('Development only');
 
@@ -110,10 +103,7 @@ describe('console sign-in through OpenID Connect', () => {
     context.setDefaultTimeout(10_000);
     const page = await context.newPage();
     await page.goto(authorizationUrl);
-    await page.locator('input[name="login"]').fill(login);
-    await page.locator('input[name="password"]').fill('any');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    await page.getByRole('button', { name: 'Continue' }).click();
+    await signInAtProvider(page, login);
     // The browser carries no sign-in cookie of flaggate's here, so flaggate refuses it before
     // redeeming the code: the code is still unused when the test redeems it.
     await page.waitForURL('**/console/callback**');

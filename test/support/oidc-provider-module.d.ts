@@ -6,4 +6,5 @@ declare module 'oidc-provider' {
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     on(event: string, listener: (...args: unknown[]) => void): this;
   }
+  export const errors: { InvalidTarget: new (description?: string) => Error };
 }

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 export interface TestProvider {
   issuer: string;
@@ -20,6 +20,12 @@ export interface TestProviderOptions {
   people: Record<string, { name: string; roles: string[] }>;
   /** More clients registered at the provider (another application of the same organisation). */
   otherClients?: Array<{ clientId: string; clientSecret: string; redirectUri: string }>;
+  /**
+   * An API the provider issues JWT access tokens for (RFC 8707 resource indicator): requested with
+   * `resource=<indicator>`, they carry `aud: audience`, the scope `flags`, and the person's `name`
+   * and `roles`, as an identity provider set up for flaggate's proxy would issue them.
+   */
+  api?: { indicator: string; audience: string };
 }
 
 /**
@@ -43,7 +49,22 @@ export async function startTestProvider(o: TestProviderOptions): Promise<TestPro
     claims: { openid: ['sub'], profile: ['name'], roles: ['roles'] },
     // The roles ride in the ID token itself, as many providers are configured to do.
     conformIdTokenClaims: false,
-    features: { devInteractions: { enabled: true } },
+    features: {
+      devInteractions: { enabled: true },
+      ...(o.api && {
+        resourceIndicators: {
+          enabled: true,
+          getResourceServerInfo: (_ctx: unknown, indicator: string) => {
+            if (indicator !== o.api!.indicator) throw new errors.InvalidTarget();
+            return { scope: 'flags', audience: o.api!.audience, accessTokenFormat: 'jwt' as const, jwt: { sign: { alg: 'RS256' as const } } };
+          },
+        },
+      }),
+    },
+    extraTokenClaims: (_ctx: unknown, token: { accountId?: string }) => {
+      const person = token.accountId === undefined ? undefined : o.people[token.accountId];
+      return person && { name: person.name, roles: person.roles };
+    },
     cookies: { keys: ['flaggate-test-provider'] },
     findAccount: (_ctx: unknown, sub: string) => {
       const person = o.people[sub];

@@ -2,11 +2,14 @@ import { startPostgres, type PgCluster } from './postgres.js';
 import { startTestFlaggate, type TestFlaggate } from './flaggate.js';
 import { startUnleash, type UnleashServer } from './unleash.js';
 
-/** Real Unleash on a private PostgreSQL, and flaggate in front of it; `stop` ends all three. */
-export async function startUnleashSidecar(): Promise<{ pg: PgCluster; unleash: UnleashServer; app: TestFlaggate; stop(): Promise<void> }> {
+/**
+ * Real Unleash on a private PostgreSQL, and flaggate in front of it (with config `overrides`,
+ * dotted keys); `stop` ends all three.
+ */
+export async function startUnleashSidecar(overrides: Record<string, unknown> = {}): Promise<{ pg: PgCluster; unleash: UnleashServer; app: TestFlaggate; stop(): Promise<void> }> {
   const pg = await startPostgres();
   const unleash = await startUnleash({ databaseUrl: pg.url() });
-  const app = await startTestFlaggate({ 'platform.name': 'unleash', 'platform.targetUrl': unleash.url, 'platform.targetToken': unleash.adminToken });
+  const app = await startTestFlaggate({ 'platform.name': 'unleash', 'platform.targetUrl': unleash.url, 'platform.targetToken': unleash.adminToken, ...overrides });
   return {
     pg,
     unleash,
