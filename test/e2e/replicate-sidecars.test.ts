@@ -54,6 +54,8 @@ describe('three sidecars sharing one PostgreSQL ledger', () => {
         try {
           const localRows = await local.read(0, 10_000);
           expect(localRows.length).toBeGreaterThanOrEqual(changesEach * 2);
+          // The last outcome goes upstream right after its reply, not before it: wait a bounded while.
+          for (let t = 0; t < 100 && (await reader.reader(chainId)(0, 10_000)).length < localRows.length; t += 1) await new Promise((r) => setTimeout(r, 50));
           expect(await reader.reader(chainId)(0, 10_000)).toEqual(localRows);
         } finally {
           local.close();
