@@ -29,6 +29,15 @@ export interface PreparedEntry {
 }
 import { ensurePrivateFile, tightenFiles } from '../private-path.js';
 
+/** A timestamp token row, as the timestamp stage stores it. */
+export interface SealToken {
+  coversSeq: number;
+  coversHash: string;
+  genTime: string;
+  tsa: string;
+  token: Buffer;
+}
+
 const schema = `
 CREATE TABLE IF NOT EXISTS audit_entries (
   seq       INTEGER PRIMARY KEY,
@@ -69,6 +78,13 @@ export interface Ledger {
    * is full, AUDIT_WRITE_FAILED otherwise; the ledger is then as it was.
    */
   commit(entries: readonly PreparedEntry[]): AuditEntry[];
+  /**
+   * A token over a commit's newest entry, stored in the same transaction (one fsync for entries and
+   * token): `seal` sees the entries just committed and returns the token to store, or undefined.
+   * A seal that fails is skipped, never failing the commit: coverage then follows the usual way.
+   * The token table is the timestamp stage's; it exists by the time a seal is set.
+   */
+  sealWith(seal: ((committed: readonly AuditEntry[]) => SealToken | undefined) | undefined): void;
   /** `prepare` then `commit` of one entry. */
   append(entry: NewEntry): AuditEntry;
   /** `prepare` then `commit` of several entries in one transaction. */
@@ -166,6 +182,7 @@ function createCommit(
   head: () => { seq: number; hash: string },
   options: { chainId: string; clock: Clock },
   cursors: PendingCursors,
+  sealer: { seal?: (committed: readonly AuditEntry[]) => void },
 ): (entries: readonly PreparedEntry[]) => AuditEntry[] {
   const appendOne = (p: PreparedEntry): AuditEntry => {
     const prev = head();
@@ -185,6 +202,7 @@ function createCommit(
   };
   const commitTx = db.transaction((entries: readonly PreparedEntry[]) => {
     const committed = entries.map(appendOne);
+    sealer.seal?.(committed);
     cursors.writeIn();
     return committed;
   });
@@ -196,6 +214,22 @@ function createCommit(
       return committed;
     } catch (cause) {
       throw commitFailure(cause, entries.length);
+    }
+  };
+}
+
+/** Runs `seal` inside the commit's transaction; its failure is its own (a savepoint), never the commit's. */
+function sealInTransaction(db: Database.Database, seal: (committed: readonly AuditEntry[]) => SealToken | undefined) {
+  const insert = db.prepare('INSERT INTO timestamp_tokens (covers_seq, covers_hash, gen_time, tsa, token) VALUES (?, ?, ?, ?, ?)');
+  // Nested inside the commit's transaction, better-sqlite3 runs this as a savepoint: a failed
+  // insert rolls back to it and the entries stay.
+  const store = db.transaction((t: SealToken) => void insert.run(t.coversSeq, t.coversHash, t.genTime, t.tsa, t.token));
+  return (committed: readonly AuditEntry[]): void => {
+    try {
+      const token = seal(committed);
+      if (token) store(token);
+    } catch {
+      // the entries are committed all the same; `cover` stamps them the usual way
     }
   };
 }
@@ -265,13 +299,17 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
   const head = () => st.lastRow.get() ?? { seq: 0, hash: GENESIS_HASH };
   const prepare = (given: NewEntry): PreparedEntry => prepareChecked(given, limits);
   const cursors = createPendingCursors(db, st, options.cursorFlushMs ?? 200);
-  const commit = createCommit(db, st, head, options, cursors);
+  const sealer: { seal?: (committed: readonly AuditEntry[]) => void } = {};
+  const commit = createCommit(db, st, head, options, cursors, sealer);
 
   return {
     chainId: options.chainId,
     path: options.path,
     prepare,
     commit,
+    sealWith: (seal) => {
+      sealer.seal = seal ? sealInTransaction(db, seal) : undefined;
+    },
     append: (entry) => commit([prepare(entry)])[0]!,
     appendMany: (entries) => commit(entries.map(prepare)),
     head,

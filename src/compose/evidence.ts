@@ -57,6 +57,7 @@ export async function openEvidence(config: Readonly<Config>, deps: { clock: Cloc
     publish: () => checkpointPublisher.publish(),
   });
   const timestamper = createTimestamper({ config: config.timestamp, dataDir: config.dataDir, ledgerPath: config.audit.file, head: ledger.head, clock, metrics, logger });
+  sealAllowedDecisions(ledger, timestamper);
   const replicator = createReplicator({ source: ledger, sinks, metrics, clock, logger, maxBacklog: config.replicate.maxBacklog, batchSize: config.replicate.batchSize });
   // A local chain cut below, or forked from, what an upstream copy holds (entries or a signed
   // checkpoint) is reported, and nothing is served or appended from then on (the guard); readiness
@@ -104,4 +105,20 @@ export async function openEvidence(config: Readonly<Config>, deps: { clock: Cloc
       ledger.close();
     },
   };
+}
+
+/**
+ * With the embedded TSA (sync mode, shared tokens), a commit holding an allowed decision stores
+ * the token over its newest entry in the same transaction: the decision is committed and covered
+ * with one fsync, and the `cover` before the forward finds it covered. Other commits (refusals,
+ * outcomes) are covered shortly after, as before, so they cost no token each.
+ */
+function sealAllowedDecisions(ledger: Ledger, timestamper: Timestamper): void {
+  const sealNow = timestamper.sealNow;
+  if (!sealNow) return;
+  ledger.sealWith((committed) => {
+    const last = committed[committed.length - 1];
+    const forwards = committed.some((e) => e.entry_type === 'change.decision' && e.decision.allow && e.unrecorded === null);
+    return last && forwards ? sealNow(last.seq, last.hash) : undefined;
+  });
 }

@@ -31,6 +31,8 @@ export interface EmbeddedTsa {
   respond(tsq: Buffer): Promise<Buffer>;
   /** Issues a bare token (with certificates) over a SHA-256 digest, hex. */
   stamp(digestHex: string): Promise<Buffer>;
+  /** `stamp`, synchronously (the signing is local): usable inside a SQLite transaction. */
+  stampSync(digestHex: string): Buffer;
   /** The TSA certificate then its issuers, PEM (served at `GET /v1/tsa/certs`). */
   certificateChainPem(): string;
   /** The certificate verifiers should trust, PEM. */
@@ -165,6 +167,9 @@ export function createEmbeddedTsa(o: { dataDir: string; clock: Clock; policyOid?
       return buildTimeStampResp({ status: 0, tokenDer: issue(req) });
     },
     async stamp(digestHex) {
+      return issue({ version: 1, hashAlgorithm: 'sha256', imprint: sha256Imprint(digestHex), certReq: true, extensionCount: 0 });
+    },
+    stampSync(digestHex) {
       return issue({ version: 1, hashAlgorithm: 'sha256', imprint: sha256Imprint(digestHex), certReq: true, extensionCount: 0 });
     },
     certificateChainPem: () => chain.map((c) => toPem(c.der)).join(''),

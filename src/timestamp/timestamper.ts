@@ -21,6 +21,12 @@ export interface Timestamper {
   coverSoon(seq: number, hash: string): void;
   /** Covers the current head now (before verify, on start-up, on a timer). */
   coverHead(): Promise<void>;
+  /**
+   * With the embedded TSA in `sync` mode with shared tokens: a token over `hash` issued now,
+   * synchronously, for the ledger to store in the same transaction as the entry it covers (one
+   * fsync for both). Undefined otherwise: coverage then follows through `cover`.
+   */
+  readonly sealNow?: (seq: number, hash: string) => Omit<StoredToken, 'id'>;
   tokens(): StoredToken[];
   /** The earliest token whose imprint covers entry `seq` (directly or through the chain). */
   coveringToken(seq: number): StoredToken | undefined;
@@ -150,6 +156,9 @@ export function createTimestamper(deps: TimestamperDeps): Timestamper {
       soon.unref();
     },
     coverHead,
+    ...(embedded && config.mode === 'sync' && config.shareTokens
+      ? { sealNow: (seq: number, hash: string) => ({ coversSeq: seq, coversHash: hash, genTime: new Date(deps.clock.now()).toISOString(), tsa: 'embedded', token: embedded.stampSync(hash) }) }
+      : {}),
     tokens: () => store.all(),
     coveringToken: (seq) => store.coveringToken(seq),
     trust,

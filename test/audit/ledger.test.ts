@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { canonicalJson, chainHash, GENESIS_HASH, openLedger } from '../../src/audit/index.js';
 import { fixedClock } from '../../src/clock.js';
+import { openTokenStore } from '../../src/timestamp/index.js';
 import { auditEntryBodySchema } from '../../src/audit/entry-schema.js';
 import { sampleEntry } from '../support/entries.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -128,6 +129,28 @@ describe('openLedger', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('stores a seal token in the commit of the entries it covers, and a failing seal never fails the commit', () => {
+    const { ledger, path } = tempLedger();
+    openTokenStore(path).close(); // the timestamp stage's table
+    const token = (seq: number, hash: string) => ({ coversSeq: seq, coversHash: hash, genTime: '2026-01-02T03:04:05.000Z', tsa: 'embedded', token: Buffer.from([1, 2, 3]) });
+    ledger.sealWith((committed) => (committed.length === 2 ? token(committed[1]!.seq, committed[1]!.hash) : undefined));
+    const [, second] = ledger.appendMany([sampleEntry(1), sampleEntry(2)]);
+    ledger.append(sampleEntry(3)); // the seal declines a commit of one
+    ledger.sealWith(() => {
+      throw new Error('the TSA key is gone');
+    });
+    expect(ledger.append(sampleEntry(4)).seq).toBe(4);
+    ledger.sealWith(() => token(2, second!.hash)); // a token that breaks the table's UNIQUE(covers_seq)
+    expect(ledger.append(sampleEntry(5)).seq).toBe(5);
+    const store = openTokenStore(path);
+    try {
+      expect(store.all().map((t) => [t.coversSeq, t.coversHash])).toEqual([[2, second!.hash]]);
+    } finally {
+      store.close();
+    }
+    expect(ledger.head().seq).toBe(5);
   });
 
   it('keeps a cursor pending when the commit it rode along with is rolled back', () => {
