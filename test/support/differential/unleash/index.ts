@@ -32,6 +32,8 @@ export async function createUnleashDifferential(server: UnleashServer): Promise<
   const slots = new Map<number, SlotModel>();
   const admin = (method: string, path: string, body?: unknown) => unleashAdmin(server, method, path, body);
   let cursor = await latestEventId(server);
+  /** Events up to here were there before the run: never read. */
+  const startedAt = cursor;
   const readFlag = async (flagKey: string): Promise<Record<string, unknown> | undefined> => {
     const res = await fetch(`${server.url}${FEATURES}/${encodeURIComponent(flagKey)}`, { headers: { authorization: server.adminToken } });
     if (res.status === 404) return undefined;
@@ -200,11 +202,17 @@ export async function createUnleashDifferential(server: UnleashServer): Promise<
     }
   }
 
+  // Event ids come from a PostgreSQL sequence: two writes can commit out of id order, so an event
+  // may become visible after a higher id was read. Each read reaches back below the highest id
+  // seen, and skips only the ids already taken.
+  const seen = new Set<number>();
+  const REACH_BACK = 500;
   async function observe(): Promise<Observation<UnleashEvent>> {
-    const events = await eventsAfter(server, cursor);
+    const events = (await eventsAfter(server, Math.max(startedAt, cursor - REACH_BACK))).filter((e) => !seen.has(e.id));
     const bySlot = new Map<number, UnleashEvent[]>();
     const stray: UnleashEvent[] = [];
     for (const e of events) {
+      seen.add(e.id);
       cursor = Math.max(cursor, e.id);
       // Tagging a flag with a new value creates the tag first: that event names the value, not the flag.
       const owner = e.type === 'tag-created' && typeof e.data?.value === 'string' ? e.data.value : e.featureName;
