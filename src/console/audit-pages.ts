@@ -1,4 +1,4 @@
-import type { AuditEntry, Checkpoint, CoverageSummary, UpstreamSummary, VerifyReport } from '../audit/index.js';
+import type { AuditEntry, Checkpoint, CoverageSummary, EntrySearch, UpstreamSummary, VerifyReport } from '../audit/index.js';
 import { OUTCOME_FILTERS } from '../audit/index.js';
 import { esc, json, time } from './html.js';
 
@@ -28,16 +28,8 @@ export const isReadable = (row: LogRow): row is ShownEntry => !('unreadable' in 
 /** The local verification as the control port runs it: the chain, and the parts beside it. */
 export type LocalVerifyReport = VerifyReport & { timestamps?: CoverageSummary | null; upstream?: readonly UpstreamSummary[] };
 
-/** The log's filters as the form holds them: dates are whole UTC days, `to` included. */
-export interface LogFilters {
-  flag?: string;
-  environment?: string;
-  actor?: string;
-  action?: string;
-  outcome?: string;
-  from?: string;
-  to?: string;
-}
+/** The log's filters as the form holds them: the search's fields, but dates are whole UTC days, `to` included. */
+export type LogFilters = EntrySearch;
 
 export interface LogView {
   verification: { report: LocalVerifyReport; checkedAt: string };
