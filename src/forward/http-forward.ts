@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FlaggateError } from '../errors.js';
+import { exchange, type HttpReply } from '../http-client.js';
 import type { DecidedRequest, Forward, PlatformResponse } from '../platforms/index.js';
 
 const dropResponseHeaders = new Set([
@@ -29,18 +30,17 @@ export function createHttpForwarder(options: {
       throw new TypeError('the forwarded body is not the decided one');
     }
     if (!req.target.startsWith('/') || req.target.includes('#')) throw new TypeError(`not a decided target: ${req.target}`);
-    const headers = new Headers({ accept: 'application/json', 'accept-encoding': 'identity' });
-    if (req.contentType !== null) headers.set('content-type', req.contentType);
-    if (options.token) headers.set(credentialHeader, `${options.credentialPrefix ?? ''}${options.token}`);
+    const headers: Record<string, string> = { accept: 'application/json', 'accept-encoding': 'identity' };
+    if (req.contentType !== null) headers['content-type'] = req.contentType;
+    if (options.token) headers[credentialHeader.toLowerCase()] = `${options.credentialPrefix ?? ''}${options.token}`;
 
-    let res: Response;
+    let res: HttpReply;
     try {
-      res = await fetch(base + req.target, {
+      res = await exchange(base + req.target, {
         method: req.method,
         headers,
         body: req.body.length > 0 && req.method !== 'GET' && req.method !== 'HEAD' ? req.body : undefined,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(options.timeoutMs),
+        timeoutMs: options.timeoutMs,
       });
     } catch (cause) {
       // A timeout may come after the platform acted: the outcome is then unknown, not failed.
@@ -50,11 +50,10 @@ export function createHttpForwarder(options: {
         details: { timedOut },
       });
     }
-    const body = Buffer.from(await res.arrayBuffer());
     const out: Record<string, string> = {};
-    res.headers.forEach((value, name) => {
+    for (const [name, value] of Object.entries(res.headers)) {
       if (!dropResponseHeaders.has(name)) out[name] = value;
-    });
-    return { status: res.status, headers: out, body };
+    }
+    return { status: res.status, headers: out, body: res.body };
   };
 }

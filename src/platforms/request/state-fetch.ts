@@ -1,4 +1,5 @@
 import { FlaggateError } from '../../errors.js';
+import { exchange, type HttpReply } from '../../http-client.js';
 import { isJsonObject } from './body-rules.js';
 
 export interface StateFetch {
@@ -22,34 +23,39 @@ export interface StateFetch {
  * is never decided on a state that could not be read.
  */
 export async function fetchState(o: StateFetch, path: string): Promise<Record<string, unknown> | unknown[] | undefined> {
-  let res: Response;
+  let res: HttpReply;
   try {
-    res = await fetch(o.baseUrl.replace(/\/+$/, '') + path, {
-      headers: { [o.credentialHeader ?? 'authorization']: o.authorization, accept: 'application/json' },
-      signal: AbortSignal.timeout(o.timeoutMs),
-      redirect: 'error',
+    res = await exchange(o.baseUrl.replace(/\/+$/, '') + path, {
+      method: 'GET',
+      headers: { [(o.credentialHeader ?? 'authorization').toLowerCase()]: o.authorization, accept: 'application/json' },
+      timeoutMs: o.timeoutMs,
     });
   } catch (err) {
     throw unavailable(`${o.platform} did not answer ${path}: ${(err as Error).message}`, err);
   }
   if ((o.notFoundStatuses ?? [404]).includes(res.status)) {
-    const body: unknown = await res.json().catch(() => undefined);
-    if (o.isNotFound(body)) return undefined;
+    if (o.isNotFound(parseOrUndefined(res.body))) return undefined;
     if (res.status === 404) throw unavailable(`${o.platform} has no route ${path}; check the base URL`, undefined, { status: 404 });
     throw unavailable(`${o.platform} answered ${res.status} to ${path}`, undefined, { status: res.status });
   }
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    throw unavailable(`${o.platform} answered ${res.status} to ${path}`, undefined, { status: res.status });
-  }
+  if (res.status !== 200) throw unavailable(`${o.platform} answered ${res.status} to ${path}`, undefined, { status: res.status });
   let body: unknown;
   try {
-    body = await res.json();
+    body = JSON.parse(res.body.toString('utf8'));
   } catch (err) {
     throw unavailable(`${o.platform} sent an unreadable body for ${path}`, err);
   }
   if (!isJsonObject(body) && !Array.isArray(body)) throw unavailable(`${o.platform} sent an unexpected body for ${path}`);
   return body;
+}
+
+/** The JSON of a body, or undefined when it is not JSON. */
+export function parseOrUndefined(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function unavailable(message: string, cause?: unknown, details: Record<string, unknown> = {}): FlaggateError {

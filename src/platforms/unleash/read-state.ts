@@ -5,6 +5,8 @@
  * since Unleash 8 has no archived-feature read by name.
  */
 import { FlaggateError } from '../../errors.js';
+import { exchange, type HttpReply } from '../../http-client.js';
+import { parseOrUndefined } from '../request/index.js';
 import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
@@ -197,29 +199,22 @@ function archivedState(f: Record<string, unknown>): UnleashFlagState {
  */
 export async function getJson(opts: ReadStateOptions, path: string): Promise<unknown> {
   const url = opts.baseUrl.replace(/\/+$/, '') + path;
-  let res: Response;
+  let res: HttpReply;
   try {
-    res = await fetch(url, {
-      headers: { authorization: opts.token, accept: 'application/json' },
-      signal: AbortSignal.timeout(opts.timeoutMs),
-      redirect: 'error',
-    });
+    res = await exchange(url, { method: 'GET', headers: { authorization: opts.token, accept: 'application/json' }, timeoutMs: opts.timeoutMs });
   } catch (err) {
     throw unavailable(`Unleash did not answer ${path}: ${(err as Error).message}`, err);
   }
   if (res.status === 404) {
-    const body: unknown = await res.json().catch(() => undefined);
+    const body = parseOrUndefined(res.body);
     if (isObject(body) && body.name === 'NotFoundError' && !String(body.message).startsWith(UNKNOWN_PATH)) {
       return undefined;
     }
     throw unavailable(`Unleash has no route ${path}; check the base URL`, undefined, { status: 404 });
   }
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    throw unavailable(`Unleash answered ${res.status} to ${path}`, undefined, { status: res.status });
-  }
+  if (res.status !== 200) throw unavailable(`Unleash answered ${res.status} to ${path}`, undefined, { status: res.status });
   try {
-    return await res.json();
+    return JSON.parse(res.body.toString('utf8'));
   } catch (err) {
     throw unavailable(`Unleash sent an unreadable body for ${path}`, err);
   }
