@@ -9,10 +9,28 @@ const canonicalize = canonicalizeModule as unknown as Serialize;
  * top, functions, non-finite numbers), which would otherwise hash as something other than stored.
  */
 export function canonicalJson(value: unknown): string {
-  assertJsonSafe(value, '$');
+  // The walk that names the offending path builds a string per node: run it only to explain a failure.
+  if (!isJsonSafe(value)) assertJsonSafe(value, '$');
   const text = canonicalize(value);
   if (text === undefined) throw new TypeError('canonicalJson: value has no JSON form');
   return text;
+}
+
+/** What `assertJsonSafe` checks, without naming paths: the common case, on every entry's hot path. */
+function isJsonSafe(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isJsonSafe(item)) return false;
+    return true;
+  }
+  if (typeof value !== 'object') return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const child = (value as Record<string, unknown>)[key];
+    if (child === undefined || !isJsonSafe(child)) return false;
+  }
+  return true;
 }
 
 function assertJsonSafe(value: unknown, path: string): void {

@@ -65,6 +65,8 @@ export function prepareEntry(entry: NewEntry, limits: EntryLimits = defaultEntry
  * was found under, or null. Iterative: a hostile depth must not overflow the stack before it is refused.
  */
 export function findNonJson(value: unknown, maxDepth: number): { message: string; field?: string } | null {
+  // The walk below builds a path string per node; the common case (plain JSON) is proven without them.
+  if (isPlainJson(value, 1, maxDepth)) return null;
   const stack: Array<{ v: unknown; depth: number; path: string; field?: string }> = [{ v: value, depth: 1, path: '$' }];
   while (stack.length > 0) {
     const { v, depth, path, field } = stack.pop()!;
@@ -72,6 +74,24 @@ export function findNonJson(value: unknown, maxDepth: number): { message: string
     if (found) return { message: found, ...(field === undefined ? {} : { field }) };
   }
   return null;
+}
+
+/** Whether `findNonJson` would find nothing. Recursive, but never deeper than `maxDepth` + 1 frames. */
+function isPlainJson(v: unknown, depth: number, maxDepth: number): boolean {
+  if (v === null || typeof v === 'boolean') return true;
+  if (typeof v === 'string') return isWellFormed(v);
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (typeof v !== 'object' || depth > maxDepth) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!isPlainJson(v[i], depth + 1, maxDepth)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const [key, child] of Object.entries(v as Record<string, unknown>)) {
+    if (!isWellFormed(key) || child === undefined || !isPlainJson(child, depth + 1, maxDepth)) return false;
+  }
+  return true;
 }
 
 function findIn(v: unknown, depth: number, path: string, maxDepth: number, push: (child: { v: unknown; depth: number; path: string }, key: string) => void): string | null {
