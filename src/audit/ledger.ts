@@ -183,6 +183,7 @@ function createCommit(
   options: { chainId: string; clock: Clock },
   cursors: PendingCursors,
   sealer: { seal?: (committed: readonly AuditEntry[]) => void },
+  tail: RecentEntries,
 ): (entries: readonly PreparedEntry[]) => AuditEntry[] {
   const appendOne = (p: PreparedEntry): AuditEntry => {
     const prev = head();
@@ -198,7 +199,10 @@ function createCommit(
     const canonical = canonicalJson(body);
     const hash = chainHash(prev.hash, canonical);
     st.insert.run(body.seq, body.chain_id, body.prev_hash, hash, canonical);
-    return rowToEntry({ body: canonical, hash });
+    // The body is plain JSON already (the prepared entry is a parsed copy of its canonical form), so
+    // it is the stored entry as it would read back, without parsing the text just written.
+    tail.remember({ ...body, hash }, canonical.length);
+    return { ...body, hash };
   };
   const commitTx = db.transaction((entries: readonly PreparedEntry[]) => {
     const committed = entries.map(appendOne);
@@ -211,8 +215,10 @@ function createCommit(
     try {
       const committed = commitTx.immediate(entries);
       cursors.written();
+      tail.committed();
       return committed;
     } catch (cause) {
+      tail.rolledBack();
       throw commitFailure(cause, entries.length);
     }
   };
@@ -231,6 +237,43 @@ function sealInTransaction(db: Database.Database, seal: (committed: readonly Aud
     } catch {
       // the entries are committed all the same; `cover` stamps them the usual way
     }
+  };
+}
+
+/**
+ * The newest committed entries, kept so replication reads what was just written without reading it
+ * back from SQLite and parsing it again. Entries join only once their transaction committed, and
+ * only small ones (a whole flag body stays on disk). A seq not held here is read from the file.
+ */
+interface RecentEntries {
+  remember(entry: AuditEntry, canonicalLength: number): void;
+  committed(): void;
+  rolledBack(): void;
+  /** Entries with seq > afterSeq held here, in order, contiguous, at most `limit`; empty when afterSeq + 1 is not held. */
+  after(afterSeq: number, limit: number): AuditEntry[];
+}
+
+function createRecentEntries(capacity: number, maxLength: number): RecentEntries {
+  let held: AuditEntry[] = [];
+  let pending: Array<AuditEntry | undefined> = [];
+  return {
+    remember: (entry, length) => void pending.push(length <= maxLength ? entry : undefined),
+    committed() {
+      for (const entry of pending) {
+        // A gap (an entry too large, or written by another process) restarts the run held.
+        if (!entry || (held.length > 0 && held[held.length - 1]!.seq !== entry.seq - 1)) held = [];
+        if (entry) held.push(entry);
+      }
+      pending = [];
+      if (held.length > capacity) held = held.slice(held.length - capacity);
+    },
+    rolledBack: () => void (pending = []),
+    after(afterSeq, limit) {
+      const first = held[0];
+      if (!first || afterSeq + 1 < first.seq || afterSeq >= held[held.length - 1]!.seq) return [];
+      const start = afterSeq + 1 - first.seq;
+      return held.slice(start, start + limit);
+    },
   };
 }
 
@@ -300,7 +343,8 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
   const prepare = (given: NewEntry): PreparedEntry => prepareChecked(given, limits);
   const cursors = createPendingCursors(db, st, options.cursorFlushMs ?? 200);
   const sealer: { seal?: (committed: readonly AuditEntry[]) => void } = {};
-  const commit = createCommit(db, st, head, options, cursors, sealer);
+  const tail = createRecentEntries(1024, 16 * 1024);
+  const commit = createCommit(db, st, head, options, cursors, sealer, tail);
 
   return {
     chainId: options.chainId,
@@ -314,7 +358,10 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
     appendMany: (entries) => commit(entries.map(prepare)),
     head,
     rowsAfter: (afterSeq, limit) => st.rowsAfter.all(afterSeq, limit),
-    entriesAfter: (afterSeq, limit) => st.rowsAfter.all(afterSeq, limit).map(rowToEntry),
+    entriesAfter: (afterSeq, limit) => {
+      const recent = tail.after(afterSeq, limit);
+      return recent.length > 0 ? recent : st.rowsAfter.all(afterSeq, limit).map(rowToEntry);
+    },
     appendCheckpoint: (cp) => void st.insertCheckpoint.run(cp.seq, cp.chainId, cp.hash, cp.time, cp.kid, cp.jws),
     checkpoints: (fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER) =>
       st.selectCheckpoints.all(fromSeq, toSeq).map((r) => ({ chainId: r.chain_id, seq: r.seq, hash: r.hash, time: r.time, kid: r.kid, jws: r.jws })),
