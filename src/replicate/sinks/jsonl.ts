@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstat, fsync, ftruncate, mkdirSync, openSync, write } from 'node:fs';
+import { closeSync, existsSync, fstat, fstatSync, ftruncate, mkdirSync, openSync, write } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { AuditEntry } from '../../audit/index.js';
@@ -15,15 +15,15 @@ import { tightenFiles } from '../../private-path.js';
 export function createJsonlSink(options: { name: string; path: string; required: boolean }): Sink {
   mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
   // Entries carry previous and new states, reasons and actors: owner-only whatever the umask.
-  const fd = openSync(options.path, 'a+', 0o600);
-  let lastSeq = lastSeqInFile(fd);
+  const stream = openSyncedFile(options.path);
+  let lastSeq = lastSeqInFile(options.path);
   const checkpointPath = checkpointPathOf(options.path);
-  let cpFd: number | undefined = existsSync(checkpointPath) ? openSync(checkpointPath, 'a+', 0o600) : undefined;
+  let checkpoints: SyncedFile | undefined = existsSync(checkpointPath) ? openSyncedFile(checkpointPath) : undefined;
   tightenFiles(options.path, checkpointPath);
-  let lastCheckpointSeq = cpFd === undefined ? 0 : lastSeqInFile(cpFd);
+  let lastCheckpointSeq = checkpoints === undefined ? 0 : lastSeqInFile(checkpointPath);
   // Appends run on the thread pool: close waits for the ones in flight before closing their files.
   const inFlight = new Set<Promise<void>>();
-  const appendTracked = (target: number, bytes: Buffer): Promise<void> => {
+  const appendTracked = (target: SyncedFile, bytes: Buffer): Promise<void> => {
     const p = appendWhole(target, bytes);
     inFlight.add(p);
     return p.finally(() => inFlight.delete(p));
@@ -42,47 +42,64 @@ export function createJsonlSink(options: { name: string; path: string; required:
       const fresh = entries.filter((e) => e.seq > lastSeq);
       if (fresh.length === 0) return lastSeq;
       const text = fresh.map((e: AuditEntry) => canonicalJson(e) + '\n').join('');
-      await appendTracked(fd, Buffer.from(text, 'utf8'));
+      await appendTracked(stream, Buffer.from(text, 'utf8'));
       lastSeq = fresh[fresh.length - 1]!.seq;
       return lastSeq;
     },
-    async deliverCheckpoints(checkpoints) {
+    async deliverCheckpoints(given) {
       // Checkpoints go to a sibling file, so the entry stream stays one record type for shippers.
-      const fresh = checkpoints.filter((c) => c.seq > lastCheckpointSeq);
+      const fresh = given.filter((c) => c.seq > lastCheckpointSeq);
       if (fresh.length === 0) return;
-      cpFd ??= openSync(checkpointPath, 'a+', 0o600);
-      await appendTracked(cpFd, Buffer.from(fresh.map((c) => canonicalJson(c) + '\n').join(''), 'utf8'));
+      checkpoints ??= openSyncedFile(checkpointPath);
+      await appendTracked(checkpoints, Buffer.from(fresh.map((c) => canonicalJson(c) + '\n').join(''), 'utf8'));
       lastCheckpointSeq = fresh[fresh.length - 1]!.seq;
     },
     async close() {
       await Promise.allSettled([...inFlight]);
-      closeSync(fd);
-      if (cpFd !== undefined) closeSync(cpFd);
+      closeSync(stream.fd);
+      if (checkpoints !== undefined) closeSync(checkpoints.fd);
     },
   };
 }
 
 const fstatAsync = promisify(fstat);
 const writeAsync = promisify(write);
-const fsyncAsync = promisify(fsync);
 const ftruncateAsync = promisify(ftruncate);
 
+/** A file opened for synchronous appends, and its size when known (unknown after a failed append). */
+interface SyncedFile {
+  fd: number;
+  size: number | undefined;
+}
+
 /**
- * Appends `bytes` and fsyncs them, or leaves the file as it was: a write cut short (disk full, a
- * file-size limit) is truncated away, so the stream never holds half a line for the next one to
- * run into. Asynchronous (libuv's thread pool), so the event loop serves other changes and the
- * SQLite commit of the next group meanwhile; the replicator serializes deliveries per sink, so two
- * appends never interleave on one file.
+ * O_APPEND | O_SYNC ('as'): each write returns once its data and the file's size are on disk, as a
+ * write followed by fsync would, but in one trip to the thread pool instead of two (three with the
+ * fstat a failure needs: the size is kept here instead).
  */
-async function appendWhole(fd: number, bytes: Buffer): Promise<void> {
-  const { size } = await fstatAsync(fd);
+function openSyncedFile(path: string): SyncedFile {
+  const fd = openSync(path, 'as', 0o600);
+  return { fd, size: fstatSync(fd).size };
+}
+
+/**
+ * Appends `bytes` durably, or leaves the file as it was: a write cut short (disk full, a file-size
+ * limit) is truncated away, so the stream never holds half a line for the next one to run into.
+ * Asynchronous (libuv's thread pool), so the event loop serves other changes and the SQLite commit
+ * of the next group meanwhile; the replicator serializes deliveries per sink, so two appends never
+ * interleave on one file.
+ */
+async function appendWhole(file: SyncedFile, bytes: Buffer): Promise<void> {
+  const size = file.size ?? (await fstatAsync(file.fd)).size;
+  file.size = undefined;
   try {
     let written = 0;
-    while (written < bytes.length) written += (await writeAsync(fd, bytes, written, bytes.length - written)).bytesWritten;
-    await fsyncAsync(fd);
+    while (written < bytes.length) written += (await writeAsync(file.fd, bytes, written, bytes.length - written)).bytesWritten;
+    file.size = size + bytes.length;
   } catch (err) {
     try {
-      await ftruncateAsync(fd, size);
+      await ftruncateAsync(file.fd, size);
+      file.size = size;
     } catch {
       // the next delivery's truncation, or the torn-line check on open, covers it
     }
@@ -91,7 +108,12 @@ async function appendWhole(fd: number, bytes: Buffer): Promise<void> {
 }
 
 /** The seq of the last complete line; a torn final line (crash mid-write) is ignored. */
-function lastSeqInFile(fd: number): number {
-  const seq = lastJsonRecord(fd)?.seq;
-  return typeof seq === 'number' ? seq : 0;
+function lastSeqInFile(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    const seq = lastJsonRecord(fd)?.seq;
+    return typeof seq === 'number' ? seq : 0;
+  } finally {
+    closeSync(fd);
+  }
 }
