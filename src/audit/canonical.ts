@@ -52,3 +52,29 @@ function assertJsonSafe(value: unknown, path: string): void {
   }
   throw new TypeError(`canonicalJson: ${typeof value} at ${path} has no JSON form`);
 }
+
+/**
+ * The canonical JSON of each member of a plain JSON object, by key: what `joinCanonical` puts back
+ * together. An entry's members are serialized once, and the chain fields and the hash join them
+ * later without serializing the entry again.
+ */
+export function canonicalMembers(value: Readonly<Record<string, unknown>>): Record<string, string> {
+  const members: Record<string, string> = {};
+  for (const key of Object.keys(value)) {
+    const member = value[key];
+    if (member !== undefined) members[key] = canonicalJson(member);
+  }
+  return members;
+}
+
+/**
+ * An object's canonical JSON from its members' canonical JSON: RFC 8785 sorts members by their
+ * names' UTF-16 code units (the default sort) and writes names as JSON strings, exactly as a whole
+ * serialization would (a property test holds the two equal).
+ */
+export function joinCanonical(members: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(members).sort();
+  let text = '{';
+  for (let i = 0; i < keys.length; i++) text += `${i === 0 ? '' : ','}${JSON.stringify(keys[i])}:${members[keys[i]!]}`;
+  return `${text}}`;
+}

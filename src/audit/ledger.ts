@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import { isoUtc } from '../clock.js';
 import { FlaggateError } from '../errors.js';
-import { canonicalJson } from './canonical.js';
+import { canonicalJson, joinCanonical } from './canonical.js';
+import { rememberMembers } from './entry-text.js';
 import type { AuditEntry, AuditEntryBody, NewEntry, StoredRow, Unrecorded } from './entry.js';
 import { GENESIS_HASH } from './entry.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -24,6 +25,8 @@ const prepared: unique symbol = Symbol('prepared entry');
  */
 export interface PreparedEntry {
   readonly entry: NewEntry;
+  /** The canonical JSON of each of the entry's members. */
+  readonly members: Readonly<Record<string, string>>;
   readonly unrecorded: Unrecorded | null;
   readonly [prepared]: true;
 }
@@ -161,13 +164,13 @@ function prepareChecked(given: NewEntry, limits: EntryLimits): PreparedEntry {
   // from its decision) is not the writer's claim, so it is dropped rather than refused.
   const { unrecorded: _carried, ...entry } = given as NewEntry & { unrecorded?: unknown };
   const checked = prepareEntry(entry, limits);
-  if (checked.ok) return { entry: checked.entry, unrecorded: null, [prepared]: true };
+  if (checked.ok) return { entry: checked.entry, members: checked.members, unrecorded: null, [prepared]: true };
   const standIn = prepareEntry(standInEntry(entry, checked.unrecorded.message), limits);
   if (!standIn.ok) {
     // Unreachable by construction (the stand-in is built from checked, capped values); refuse this entry alone.
     throw new FlaggateError('AUDIT_ENTRY_UNRECORDABLE', `neither the entry nor its stand-in can be recorded: ${standIn.unrecorded.message}`);
   }
-  return { entry: standIn.entry, unrecorded: checked.unrecorded, [prepared]: true };
+  return { entry: standIn.entry, members: standIn.members, unrecorded: checked.unrecorded, [prepared]: true };
 }
 
 /**
@@ -185,8 +188,8 @@ function createCommit(
   sealer: { seal?: (committed: readonly AuditEntry[]) => void },
   tail: RecentEntries,
 ): (entries: readonly PreparedEntry[]) => AuditEntry[] {
-  const appendOne = (p: PreparedEntry): AuditEntry => {
-    const prev = head();
+  // The head is read once per transaction (the write lock is held from its start), then advanced here.
+  const appendOne = (p: PreparedEntry, prev: { seq: number; hash: string }): AuditEntry => {
     const body: AuditEntryBody = {
       ...p.entry,
       chain_id: options.chainId,
@@ -196,16 +199,33 @@ function createCommit(
       timestamp_utc: isoUtc(options.clock.now()),
       unrecorded: p.unrecorded,
     };
-    const canonical = canonicalJson(body);
+    // The entry's members were serialized when it was prepared; only the chain fields are new.
+    const members = {
+      ...p.members,
+      chain_id: JSON.stringify(body.chain_id),
+      seq: JSON.stringify(body.seq),
+      prev_hash: JSON.stringify(body.prev_hash),
+      event_id: JSON.stringify(body.event_id),
+      timestamp_utc: JSON.stringify(body.timestamp_utc),
+      unrecorded: canonicalJson(body.unrecorded),
+    };
+    const canonical = joinCanonical(members);
     const hash = chainHash(prev.hash, canonical);
     st.insert.run(body.seq, body.chain_id, body.prev_hash, hash, canonical);
     // The body is plain JSON already (the prepared entry is a parsed copy of its canonical form), so
     // it is the stored entry as it would read back, without parsing the text just written.
-    tail.remember({ ...body, hash }, canonical.length);
+    const kept = { ...body, hash };
+    rememberMembers(kept, members);
+    tail.remember(kept, canonical.length);
     return { ...body, hash };
   };
   const commitTx = db.transaction((entries: readonly PreparedEntry[]) => {
-    const committed = entries.map(appendOne);
+    let prev = head();
+    const committed = entries.map((p) => {
+      const entry = appendOne(p, prev);
+      prev = entry;
+      return entry;
+    });
     sealer.seal?.(committed);
     cursors.writeIn();
     return committed;

@@ -1,4 +1,4 @@
-import { canonicalJson } from './canonical.js';
+import { canonicalMembers, joinCanonical } from './canonical.js';
 import { describeValue, isWellFormed, safeText } from './describe-value.js';
 import type { NewEntry, Unrecorded } from './entry.js';
 import { newEntrySchema } from './entry-schema.js';
@@ -16,11 +16,12 @@ export interface EntryLimits {
  */
 export const defaultEntryLimits: EntryLimits = { maxDepth: 100, maxBytes: 8 * 1024 * 1024 };
 
-/** An entry that passed every check: plain JSON data (a copy), and its canonical JSON. */
+/** An entry that passed every check: plain JSON data (a copy), its canonical JSON, and that of each member. */
 export interface RecordableEntry {
   ok: true;
   entry: NewEntry;
   canonical: string;
+  members: Record<string, string>;
 }
 
 /** Why an entry cannot be recorded as is, with what the stand-in keeps of it. */
@@ -50,14 +51,16 @@ export function prepareEntry(entry: NewEntry, limits: EntryLimits = defaultEntry
     return refuse(`the entry does not match its schema: ${issues.join('; ')}`, valid.error.issues[0]?.path[0]);
   }
   let canonical: string;
+  let members: Record<string, string>;
   try {
-    canonical = canonicalJson(entry);
+    members = canonicalMembers(entry as unknown as Record<string, unknown>);
+    canonical = joinCanonical(members);
   } catch (err) {
     return refuse(`the entry has no canonical JSON: ${String(err)}`);
   }
   const bytes = Buffer.byteLength(canonical, 'utf8');
   if (bytes > limits.maxBytes) return refuse(`the entry is ${bytes} bytes, over the limit of ${limits.maxBytes}`);
-  return { ok: true, entry: JSON.parse(canonical) as NewEntry, canonical };
+  return { ok: true, entry: JSON.parse(canonical) as NewEntry, canonical, members };
 }
 
 /**

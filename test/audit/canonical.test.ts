@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fc, test as propTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/index.js';
+import { canonicalMembers, joinCanonical } from '../../src/audit/canonical.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../fixtures/rfc8785/vectors.json', import.meta.url), 'utf8')) as Array<{ note: string; input: string; canonical: string }>;
 
@@ -27,4 +28,17 @@ describe('canonicalJson', () => {
       v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as object).reverse()) : v));
     expect(canonicalJson(shuffled)).toBe(once);
   });
+
+  // Members serialized once and joined later (with chain fields, with the hash) must be the text a
+  // whole serialization gives: keys that sort unlike their insertion order, integer-like keys
+  // (which objects enumerate first), non-ASCII and escaped names included.
+  const memberName = fc.oneof(fc.string(), fc.constantFrom('10', '9', '0', '01', 'a', 'A', 'é', '\u0000', 'hash', '__proto__x'), fc.nat().map(String));
+  propTest.prop([fc.dictionary(memberName, fc.jsonValue(), { maxKeys: 12 }), fc.dictionary(memberName, fc.jsonValue(), { maxKeys: 4 })], { numRuns: 300 })(
+    'joins members serialized apart into the whole object\'s canonical JSON',
+    (entry, added) => {
+      const whole = { ...entry, ...added };
+      const members = { ...canonicalMembers(entry), ...canonicalMembers(added) };
+      expect(joinCanonical(members)).toBe(canonicalJson(whole));
+    },
+  );
 });

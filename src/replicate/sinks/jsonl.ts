@@ -2,7 +2,7 @@ import { closeSync, existsSync, fstat, fstatSync, ftruncate, mkdirSync, openSync
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { AuditEntry } from '../../audit/index.js';
-import { canonicalJson } from '../../audit/index.js';
+import { canonicalEntry, canonicalJson } from '../../audit/index.js';
 import type { Sink } from '../sink.js';
 import { checkpointPathOf, lastJsonRecord, readJsonlHeads } from './jsonl-tail.js';
 import { tightenFiles } from '../../private-path.js';
@@ -41,7 +41,7 @@ export function createJsonlSink(options: { name: string; path: string; required:
     async deliver(entries) {
       const fresh = entries.filter((e) => e.seq > lastSeq);
       if (fresh.length === 0) return lastSeq;
-      const text = fresh.map((e: AuditEntry) => canonicalJson(e) + '\n').join('');
+      const text = fresh.map((e: AuditEntry) => canonicalEntry(e) + '\n').join('');
       await appendTracked(stream, Buffer.from(text, 'utf8'));
       lastSeq = fresh[fresh.length - 1]!.seq;
       return lastSeq;
