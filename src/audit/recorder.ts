@@ -11,7 +11,7 @@ export interface RecorderDeps {
   coverSoon(seq: number, hash: string): void;
   /** Resolves once every required sink acknowledged entries through `seq`. */
   replicateThrough(seq: number): Promise<void>;
-  /** Starts delivering to every sink up to the head, without waiting; never throws. */
+  /** Delivers to every sink up to the head shortly (with the next change's delivery, or after a short delay), without waiting; never throws. */
   replicateSoon(): void;
   /** A refusal or outcome that is local but not upstream yet: worth a warning, not a failure. */
   onNotUpstream(entry: AuditEntry, err: unknown): void;
@@ -28,8 +28,8 @@ export interface Recorder {
   /**
    * Committed, then covered and replicated as soon as possible: for entries that forward nothing
    * (refusals, outcomes), whose reply must not fail on a sink that is down. By default the caller
-   * waits for the sinks (a failure is only logged); with `upstream: 'soon'` delivery starts and the
-   * caller does not wait; with `upstream: false` the sinks receive the entry when they next drain.
+   * waits for the sinks (a failure is only logged); with `upstream: 'soon'` the entry is delivered
+   * shortly, with the next change's delivery if one comes first, and the caller does not wait; with `upstream: false` the sinks receive the entry when they next drain.
    */
   settled(entry: NewEntry, options?: SettleOptions): Promise<AuditEntry>;
   /** `settled` for an entry already committed. */

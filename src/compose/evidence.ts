@@ -84,7 +84,7 @@ export async function openEvidence(config: Readonly<Config>, deps: { clock: Cloc
     cover: (seq, hash) => timestamper.cover(seq, hash),
     coverSoon: (seq, hash) => timestamper.coverSoon(seq, hash),
     replicateThrough: (seq) => replicator.through(seq),
-    replicateSoon: () => replicator.nudge(),
+    replicateSoon: () => replicator.nudgeSoon(),
     onNotUpstream: (entry, err) => logger.warn('entry recorded locally, not yet upstream', { seq: entry.seq, error: String(err) }),
   });
   const sealTail = async () => {

@@ -23,6 +23,11 @@ export interface Replicator {
   through(seq: number): Promise<void>;
   /** Catches every sink up to the ledger head in the background; failures retry with backoff. Never throws. */
   nudge(): void;
+  /**
+   * `nudge` within `settleDelayMs`, unless a delivery carries the head first: entries nobody waits
+   * for (outcomes, refusals) ride with the next change's delivery, one fsync for both.
+   */
+  nudgeSoon(): void;
   acked(): Record<string, number>;
   close(): Promise<void>;
 }
@@ -37,6 +42,8 @@ export interface ReplicatorOptions {
   batchSize?: number;
   /** A required sink further behind than this refuses changes at once instead of queueing work. */
   maxBacklog?: number;
+  /** How long `nudgeSoon` waits for a delivery to carry the head before it delivers on its own. */
+  settleDelayMs?: number;
   /** Background retry of a failing sink. */
   retry?: { baseMs: number; maxMs: number };
 }
@@ -118,6 +125,22 @@ function headOrNothing(source: Pick<ReplicatorOptions['source'], 'head'>): numbe
   }
 }
 
+/** `run` once, `delayMs` after the first `schedule` since it last ran. */
+function delayed(run: () => void, delayMs: number): { schedule(): void; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    schedule() {
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        run();
+      }, delayMs);
+      timer.unref();
+    },
+    cancel: () => clearTimeout(timer),
+  };
+}
+
 /**
  * Follows the ledger into each sink, in order, from the sink's persisted cursor. Deliveries to one
  * sink are serialized, so concurrent changes share a delivery instead of racing; a sink that fails
@@ -165,6 +188,7 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
   };
 
   metrics.setReplicationLag(() => replicationLag(ctx, states));
+  const soon = delayed(() => replicator.nudge(), options.settleDelayMs ?? 50);
 
   const replicator: Replicator = {
     async through(seq) {
@@ -191,11 +215,13 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
         if (s.position < head && !s.timer) catchUp(s, head).catch(() => undefined);
       }
     },
+    nudgeSoon: () => soon.schedule(),
     acked() {
       return Object.fromEntries(states.map((s) => [s.sink.name, s.position]));
     },
     async close() {
       closed = true;
+      soon.cancel();
       for (const s of states) clearTimeout(s.timer);
       await Promise.allSettled(states.map((s) => s.queue));
       await Promise.all(states.map((s) => s.sink.close()));

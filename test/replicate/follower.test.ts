@@ -38,6 +38,29 @@ function setup(n: number) {
 }
 
 describe('createReplicator', () => {
+  it('nudgeSoon delivers an entry nobody waits for with the next delivery, or on its own after the delay', async () => {
+    const { ledger, clock } = setup(1);
+    const { sink, state } = switchableSink('central');
+    const replicator = createReplicator({ source: ledger, sinks: [sink], metrics: createMetrics(), clock, settleDelayMs: 150 });
+    cleanups.push(() => replicator.close());
+    await replicator.through(1);
+    expect(state.deliveries).toBe(1);
+    // An outcome settled (nudgeSoon), then the next change's decision waited for (through): one delivery carries both.
+    ledger.append(sampleEntry(2));
+    replicator.nudgeSoon();
+    ledger.append(sampleEntry(3));
+    await replicator.through(3);
+    expect(state.deliveries).toBe(2);
+    expect(state.held).toEqual([1, 2, 3]);
+    // With no change after it, the entry still goes upstream after the delay.
+    ledger.append(sampleEntry(4));
+    replicator.nudgeSoon();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(state.held).toEqual([1, 2, 3]);
+    await expect.poll(() => state.held, { timeout: 2000 }).toEqual([1, 2, 3, 4]);
+    expect(state.deliveries).toBe(3);
+  });
+
   it('rejects with REPLICATE_UNACKED at once, without a delivery, when a required sink is past the backlog limit', async () => {
     const { ledger, clock } = setup(5);
     const { sink, state } = switchableSink('central');
