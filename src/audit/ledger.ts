@@ -363,7 +363,7 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
   const prepare = (given: NewEntry): PreparedEntry => prepareChecked(given, limits);
   const cursors = createPendingCursors(db, st, options.cursorFlushMs ?? 200);
   const sealer: { seal?: (committed: readonly AuditEntry[]) => void } = {};
-  const tail = createRecentEntries(1024, 16 * 1024);
+  const tail = createRecentEntries(256, 16 * 1024);
   const commit = createCommit(db, st, head, options, cursors, sealer, tail);
 
   return {
