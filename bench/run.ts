@@ -433,7 +433,12 @@ function renderCoreDetails({ changes, durable, profile }: Core): string[] {
 function renderProfileBeforeAfter(profile: Profile): string[] {
   const before = JSON.parse(readFileSync(join(root, 'bench/profile-before.json'), 'utf8')) as { note: string; busyMsPerChange: number; rows: Array<{ where: string; msPerChange: number }> };
   // The same place under both runs: source files whether run from src/ (tsx) or dist/, the policy's WASM whatever its hash.
-  const place = (where: string) => where.replace(/^dist\/(.*)\.js$/, 'src/$1.ts').replace(/^wasm:\/\/wasm\/opa\.wasm-.*$/, 'the policy (WASM)');
+  // The HTTP client too: fetch (Node's bundled undici) before, undici's own request after.
+  const place = (where: string) =>
+    where
+      .replace(/^dist\/(.*)\.js$/, 'src/$1.ts')
+      .replace(/^wasm:\/\/wasm\/opa\.wasm-.*$/, 'the policy (WASM)')
+      .replace(/^(node:internal\/deps\/undici\/undici|undici)$/, 'the HTTP client (fetch before, undici after)');
   const after = new Map(profile.rows.map((r) => [place(r.where), r.ms / profile.changes]));
   const places = [...new Set([...before.rows.map((r) => place(r.where)), ...after.keys()])];
   const rows = places.map((where) => {
