@@ -23,7 +23,18 @@ export function createProxyApp(options: {
   handle: (req: RawRequest) => Promise<ProxyReply>;
   onError: (error: FlaggateError) => ProxyReply;
 }): RequestListener {
-  return (req, res) => void serve(req, res, options);
+  return (req, res) => {
+    // A reply that cannot be written (a header value node:http refuses) must not become an
+    // unhandled rejection: the request gets the error, or its connection is cut.
+    serve(req, res, options).catch((err: unknown) => {
+      try {
+        if (res.headersSent) res.destroy();
+        else send(res, options.onError(asFlaggateError(err)));
+      } catch {
+        res.destroy();
+      }
+    });
+  };
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, options: Parameters<typeof createProxyApp>[0]): Promise<void> {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decidedRequest } from '../../src/platforms/request/index.js';
@@ -50,5 +50,30 @@ describe('createHttpForwarder', () => {
   it('rejects with FORWARD_PLATFORM_UNREACHABLE when nothing listens', async () => {
     const forward = createHttpForwarder({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 2000 });
     await expect(forward(decidedRequest('GET', '/', null, Buffer.alloc(0)))).rejects.toMatchObject({ code: 'FORWARD_PLATFORM_UNREACHABLE' });
+  });
+
+  // A timeout may come after the platform acted, so it must be told apart (the outcome is then
+  // "unknown", not "failed"): whether no headers come, or the body stops halfway.
+  it.each([
+    { name: 'never answers', respond: (_res: ServerResponse) => undefined },
+    { name: 'stops sending its body halfway', respond: (res: ServerResponse) => res.writeHead(200, { 'content-length': '100' }).write('{"half":') },
+  ])('rejects with FORWARD_PLATFORM_UNREACHABLE and timedOut when the platform $name', async ({ respond }) => {
+    const stalled = createServer((req, res) => {
+      req.resume();
+      respond(res);
+    });
+    await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', r));
+    try {
+      const forward = createHttpForwarder({ baseUrl: `http://127.0.0.1:${(stalled.address() as AddressInfo).port}`, timeoutMs: 300 });
+      const started = Date.now();
+      await expect(forward(decidedRequest('POST', '/api/x', 'application/json', Buffer.from('{}')))).rejects.toMatchObject({
+        code: 'FORWARD_PLATFORM_UNREACHABLE',
+        details: { timedOut: true },
+      });
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      stalled.closeAllConnections();
+      await new Promise<void>((r) => stalled.close(() => r()));
+    }
   });
 });
