@@ -45,7 +45,7 @@ describe('the proxy port', () => {
     expect(seen).toEqual({ path: '/api/a/../b?x=%2F', body: '{"a": 1 }', digest: createHash('sha256').update('{"a": 1 }').digest('hex') });
   });
 
-  it.each([
+  it.each<{ name: string; headers: Record<string, string>; body: string; code: string; status: number }>([
     { name: 'a body over the limit', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(2000), code: 'INTERCEPT_BODY_TOO_LARGE', status: 413 },
     { name: 'a compressed body', headers: { 'content-encoding': 'gzip' }, body: 'x', code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED', status: 415 },
   ])('refuses $name before the pipeline sees it', async ({ headers, body, code, status }) => {
