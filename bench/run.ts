@@ -300,9 +300,9 @@ interface CappedHeapRun {
 const CAPPED_HEAP_FLAGS = ['--max-old-space-size=128', '--max-semi-space-size=8'];
 
 /**
- * The live heap under load is small (about 30 MiB after a full collection); what RSS shows beyond
- * it is garbage V8 lets accumulate while memory is plentiful. The same load with the heap capped
- * shows the cost of keeping it small.
+ * The live heap under load is small (about 30 MiB after a full collection, measured with
+ * --expose-gc); what RSS shows beyond it is garbage V8 lets accumulate while memory is plentiful.
+ * The same load with the heap capped shows the cost of keeping it small.
  */
 async function benchCappedHeap(target: Target, stops: Array<() => Promise<void>>): Promise<CappedHeapRun> {
   const fg = await startFlaggateChild(target, CAPPED_HEAP_FLAGS);
@@ -434,7 +434,7 @@ function renderCoreDetails({ changes, durable, profile, cappedHeap }: Core): str
   );
   const uncapped = changes.find((c) => c.platform === 'stub')?.throughput.find((t) => t.path === 'flaggate' && t.result.clients === 64)?.result.perSecond;
   out.push(
-    `The same 64-client load against the stub platform with V8's heap capped (\`node ${cappedHeap.flags.join(' ')}\`, what a container memory limit makes V8 choose): ${cappedHeap.perSecond.toFixed(0)} changes/s${uncapped ? ` (${((cappedHeap.perSecond / uncapped) * 100).toFixed(0)}% of the uncapped run's ${uncapped.toFixed(0)})` : ''}, ${ms(cappedHeap.cpuMsPerChange)} ms of CPU per change, peak RSS ${cappedHeap.peakMiB.toFixed(1)} MiB. The live heap under this load is about 30 MiB after a full collection; the rest of the uncapped peak is garbage V8 lets accumulate while memory is plentiful, and about 85 MiB is outside the heap (Node.js itself, compiled code and the policy's WASM, SQLite's page caches).`,
+    `The same 64-client load against the stub platform with V8's heap capped (\`node ${cappedHeap.flags.join(' ')}\`, what a container memory limit makes V8 choose): ${cappedHeap.perSecond.toFixed(0)} changes/s${uncapped ? ` (${((cappedHeap.perSecond / uncapped) * 100).toFixed(0)}% of the uncapped run's ${uncapped.toFixed(0)})` : ''}, ${ms(cappedHeap.cpuMsPerChange)} ms of CPU per change, peak RSS ${cappedHeap.peakMiB.toFixed(1)} MiB. Measured separately (the same load, then a full collection forced with \`--expose-gc\`), the live heap was about 30 MiB: the rest of the uncapped peak is garbage V8 lets accumulate while memory is plentiful, and about 85 MiB is outside the heap (Node.js itself, compiled code and the policy's WASM, SQLite's page caches).`,
     '',
   );
   out.push('## The durable steps on their own', '');
