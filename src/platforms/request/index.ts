@@ -5,4 +5,4 @@ export { acceptMediaType, JSON_UTF8, type DeclaredMediaType } from './media-type
 export { MAX_JSON_DEPTH, parseStrictJson } from './strict-json.js';
 export { decidedRequest } from './decided.js';
 export { bodyMalformed, isJsonObject, onlyKeys, plainSegments, requireNoBody, type JsonObject } from './body-rules.js';
-export { fetchState, parseOrUndefined, type StateFetch } from './state-fetch.js';
+export { fetchState, type StateFetch } from './state-fetch.js';

@@ -50,7 +50,7 @@ export async function fetchState(o: StateFetch, path: string): Promise<Record<st
 }
 
 /** The JSON of a body, or undefined when it is not JSON. */
-export function parseOrUndefined(body: Buffer): unknown {
+function parseOrUndefined(body: Buffer): unknown {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch {

@@ -5,8 +5,7 @@
  * since Unleash 8 has no archived-feature read by name.
  */
 import { FlaggateError } from '../../errors.js';
-import { exchange, type HttpReply } from '../../http-client.js';
-import { parseOrUndefined } from '../request/index.js';
+import { fetchState } from '../request/index.js';
 import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
@@ -198,26 +197,16 @@ function archivedState(f: Record<string, unknown>): UnleashFlagState {
  * Unleash's own "no such feature" (a wrong base URL, another server) is an error, not an absent flag.
  */
 export async function getJson(opts: ReadStateOptions, path: string): Promise<unknown> {
-  const url = opts.baseUrl.replace(/\/+$/, '') + path;
-  let res: HttpReply;
-  try {
-    res = await exchange(url, { method: 'GET', headers: { authorization: opts.token, accept: 'application/json' }, timeoutMs: opts.timeoutMs });
-  } catch (err) {
-    throw unavailable(`Unleash did not answer ${path}: ${(err as Error).message}`, err);
-  }
-  if (res.status === 404) {
-    const body = parseOrUndefined(res.body);
-    if (isObject(body) && body.name === 'NotFoundError' && !String(body.message).startsWith(UNKNOWN_PATH)) {
-      return undefined;
-    }
-    throw unavailable(`Unleash has no route ${path}; check the base URL`, undefined, { status: 404 });
-  }
-  if (res.status !== 200) throw unavailable(`Unleash answered ${res.status} to ${path}`, undefined, { status: res.status });
-  try {
-    return JSON.parse(res.body.toString('utf8'));
-  } catch (err) {
-    throw unavailable(`Unleash sent an unreadable body for ${path}`, err);
-  }
+  return fetchState(
+    {
+      platform: 'Unleash',
+      baseUrl: opts.baseUrl,
+      authorization: opts.token,
+      timeoutMs: opts.timeoutMs,
+      isNotFound: (body) => isObject(body) && body.name === 'NotFoundError' && !String(body.message).startsWith(UNKNOWN_PATH),
+    },
+    path,
+  );
 }
 
 function unavailable(message: string, cause?: unknown, details: Record<string, unknown> = {}): FlaggateError {
