@@ -1,8 +1,9 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { rowToEntry } from '../audit/index.js';
 import type { StoredRow } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
 import { refuseEditsSqlite } from '../sqlite-append-only.js';
+import { openDurableSqlite } from '../sqlite-durable.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
 import type { ChangeStore } from './store.js';
 
@@ -52,10 +53,7 @@ ${refuseEditsSqlite('approval_token_jtis', ['DELETE'])}
  * sidecar; a fleet shares the PostgreSQL store instead.
  */
 export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
-  const db = new Database(sqlitePath);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
+  const db = openDurableSqlite(sqlitePath);
   db.exec(schema);
   addMissingColumns(db);
   const insert = db.prepare(`INSERT INTO change_requests (${changeColumns.join(', ')}) VALUES (${changeColumns.map((c) => `@${c}`).join(', ')})`);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import { isoUtc } from '../clock.js';
 import { FlaggateError } from '../errors.js';
@@ -15,6 +15,7 @@ import { defaultEntryLimits, prepareEntry, type EntryLimits } from './prepare-en
 import { standInEntry } from './stand-in.js';
 import { rowToEntry } from './row-to-entry.js';
 import { refuseEditsSqlite } from '../sqlite-append-only.js';
+import { openDurableSqlite } from '../sqlite-durable.js';
 
 const prepared: unique symbol = Symbol('prepared entry');
 
@@ -121,11 +122,8 @@ function openLedgerFile(path: string): Database.Database {
   // The file holds held request bodies and headers: 0600 whatever the umask (SQLite gives the
   // -wal and -shm files the database file's mode; ones left by an older run are tightened).
   ensurePrivateFile(path);
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
+  const db = openDurableSqlite(path);
   tightenFiles(`${path}-wal`, `${path}-shm`);
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
   db.exec(schema);
   return db;
 }

@@ -1,6 +1,6 @@
-import Database from 'better-sqlite3';
 import { FlaggateError } from '../errors.js';
 import { refuseEditsSqlite } from '../sqlite-append-only.js';
+import { openDurableSqlite } from '../sqlite-durable.js';
 
 /** One stored token and the entry it covers (and, through the chain, every entry before it). */
 export interface StoredToken {
@@ -47,10 +47,7 @@ const toToken = (r: Row): StoredToken => ({ id: r.id, coversSeq: r.covers_seq, c
 
 /** Opens its own connection on the ledger file (WAL, synchronous=FULL) and the append-only token table. */
 export function openTokenStore(sqlitePath: string): TokenStore {
-  const db = new Database(sqlitePath);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
+  const db = openDurableSqlite(sqlitePath);
   db.exec(schema);
   const insert = db.prepare('INSERT INTO timestamp_tokens (covers_seq, covers_hash, gen_time, tsa, token) VALUES (?, ?, ?, ?, ?)');
   const covering = db.prepare<[number], Row>('SELECT * FROM timestamp_tokens WHERE covers_seq >= ? ORDER BY covers_seq LIMIT 1');
