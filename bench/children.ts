@@ -4,6 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { launcherFlags } from '../test/support/launcher-flags.js';
 
 /** A started child process. */
 export interface Child<T> {
@@ -109,4 +111,24 @@ export function cpuSecondsOf(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks / 100;
+}
+
+/** What `bench/flaggate-child.mjs` prints once flaggate listens. */
+export interface FlaggateChildHello {
+  proxyUrl: string;
+  controlUrl: string;
+  dataDir: string;
+  tokens: { releaseEngineer: string; qa: string };
+}
+
+const root = join(import.meta.dirname, '..');
+
+/**
+ * flaggate in its own process from the built JavaScript (`bench/flaggate-child.mjs`, `overrides` as
+ * dotted config keys), with the V8 flags of its launcher line, as `flaggate serve` and the image run
+ * it; `v8Defaults` leaves them out (V8's own heap sizing), `nodeArgs` adds to them.
+ */
+export function startFlaggateProcess(overrides: Record<string, unknown>, options: { label?: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; v8Defaults?: boolean } = {}): Promise<Child<FlaggateChildHello>> {
+  const flags = options.v8Defaults ? [] : launcherFlags(root, 'dist/cli.js');
+  return startTsChild<FlaggateChildHello>(join(root, 'bench/flaggate-child.mjs'), [JSON.stringify(overrides)], options.label ?? 'flaggate', [...flags, ...(options.nodeArgs ?? [])], options.env);
 }

@@ -6,17 +6,16 @@
  * flagd has nothing to stand in front of (flaggate writes the flag file itself), so it gets only
  * the row through flaggate. Run alone: `npx tsx bench/platforms.ts [n]`.
  */
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEV_KEY, startFlagsmithDouble } from '../test/support/flagsmith/double.js';
 import { startGrowthBookDouble } from '../test/support/growthbook/double.js';
 import { startInHouseService } from '../test/support/inhouse-flag-service.js';
 import { startLaunchDarklyDouble } from '../test/support/launchdarkly/double.js';
-import { startTsChild, type Child } from './children.js';
+import { startFlaggateProcess, type Child, type FlaggateChildHello } from './children.js';
 import { measureLatency, percentile, type LatencyResult, type MakeReq, type Req } from './load.js';
 import { ms, statusSummary, table } from './report.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** One platform's allowed-change latency, straight to it (absent for flagd) and through flaggate. */
 export interface PlatformLatency {
@@ -27,10 +26,7 @@ export interface PlatformLatency {
   via: LatencyResult;
 }
 
-interface FlaggateHello {
-  proxyUrl: string;
-  tokens: { releaseEngineer: string };
-}
+type FlaggateHello = FlaggateChildHello;
 
 /** A platform ready to be measured: where to reach it, how to toggle its flag, how to stop it. */
 interface Target {
@@ -183,7 +179,7 @@ async function measureOne(start: () => Promise<Target>, o: { n: number; warmup: 
       o.log(`${target.platform}: allowed change latency, direct`);
       direct = await measureLatency(make(target.direct.url, target.direct.headers), o.n, o.warmup);
     }
-    fg = await startTsChild<FlaggateHello>(join(root, 'bench/flaggate-child.mjs'), [JSON.stringify(target.overrides)], `flaggate (${target.platform})`);
+    fg = await startFlaggateProcess(target.overrides, { label: `flaggate (${target.platform})` });
     o.log(`${target.platform}: allowed change latency, through flaggate`);
     const via = await measureLatency(make(fg.hello.proxyUrl, { authorization: `Bearer ${fg.hello.tokens.releaseEngineer}`, ...CONTEXT }), o.n, o.warmup);
     return { platform: target.platform, request: target.request, ...(direct ? { direct } : {}), via };

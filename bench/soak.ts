@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { memoryOf, startTsChild } from './children.js';
+import { memoryOf, startFlaggateProcess, startTsChild } from './children.js';
 import { measureThroughput } from './load.js';
 import { describeMachine, table } from './report.js';
 
@@ -19,7 +19,7 @@ const log = (msg: string): void => void process.stderr.write(`[soak] ${msg}\n`);
 
 const stub = await startTsChild<{ url: string }>(join(root, 'bench/platform-stub.ts'), [], 'platform stub');
 const overrides = { 'platform.name': 'unleash', 'platform.targetUrl': stub.hello.url, 'platform.targetToken': '*:*.stub-admin-token' };
-const fg = await startTsChild<{ proxyUrl: string; tokens: { releaseEngineer: string } }>(join(root, 'bench/flaggate-child.mjs'), [JSON.stringify(overrides)], 'flaggate');
+const fg = await startFlaggateProcess(overrides);
 try {
   const headers = { authorization: `Bearer ${fg.hello.tokens.releaseEngineer}` };
   const samples: Array<{ second: number; rssMiB: number; changesPerSecond: number }> = [];
