@@ -13,9 +13,13 @@ export interface ValueDigest {
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const loneSurrogates = new RegExp(loneSurrogate.source, 'g');
 
+// String.prototype.isWellFormed (ES2024) answers without scanning a string that cannot hold a
+// surrogate at all; every string of every entry is checked on the hot path.
+const nativeWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
 /** True when `s` is well-formed UTF-16 (no lone surrogate): RFC 8785 §3.2.2.2 and I-JSON refuse anything else. */
 export function isWellFormed(s: string): boolean {
-  return !loneSurrogate.test(s);
+  return nativeWellFormed ? nativeWellFormed.call(s) : !loneSurrogate.test(s);
 }
 
 /** `s` cut to at most `max` characters (never inside a surrogate pair) with lone surrogates replaced by U+FFFD. */

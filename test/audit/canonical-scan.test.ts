@@ -61,6 +61,8 @@ describe('scanCanonicalObject', () => {
     ['\\u escape where a short one exists', '{"a":"\\u000a"}'],
     ['a raw control character', '{"a":"\u0001"}'],
     ['a lone surrogate', '{"a":"\ud800"}'],
+    ['a raw control beside a surrogate pair, with no escape anywhere', '{"a":"😀","b":"x\u0001"}'],
+    ['a lone surrogate after a pair', '{"a":"😀\ud800"}'],
     ['an unterminated string', '{"a":"abc'],
     ['trailing text', '{"a":1}x'],
     ['a trailing comma', '{"a":1,}'],
