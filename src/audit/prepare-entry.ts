@@ -91,7 +91,10 @@ function isPlainJson(v: unknown, depth: number, maxDepth: number): boolean {
   }
   const proto = Object.getPrototypeOf(v) as unknown;
   if (proto !== Object.prototype && proto !== null) return false;
-  for (const [key, child] of Object.entries(v as Record<string, unknown>)) {
+  // for-in over own keys: no [key, value] array per member, on every entry's hot path.
+  for (const key in v) {
+    if (!Object.hasOwn(v, key)) continue;
+    const child = (v as Record<string, unknown>)[key];
     if (!isWellFormed(key) || child === undefined || !isPlainJson(child, depth + 1, maxDepth)) return false;
   }
   return true;
