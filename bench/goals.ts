@@ -14,11 +14,10 @@ export interface GoalInputs {
   peer: LatencyResult;
   via: LatencyResult;
   throughput: Array<{ path: string; result: ThroughputResult }>;
-  peakRssMiB: number;
   /** The V8 flags flaggate ran with (its launcher's). */
   launcherFlags: string[];
-  /** The same load with V8's own heap sizing (no launcher flags). */
-  v8Defaults?: { peakMiB: number };
+  /** Peak RSS of fresh processes that ran only the 64-client load: with the launcher's flags, and with V8's own heap sizing. */
+  heap?: { launched: { peakMiB: number }; v8Defaults: { peakMiB: number } };
   ledger?: LedgerResults;
   replication?: ReplicationResults;
 }
@@ -56,8 +55,11 @@ export function renderGoals(g: GoalInputs): string[] {
     rows.push([`4. verify of ${l.n} entries ≥ 300,000 entries/s`, verifyRate.toFixed(0), '', '', met(verifyRate >= 300_000)]);
     rows.push(['4. verify within 1.5× of node\'s raw chained SHA-256 over the same bytes', `${l.verify.seconds.toFixed(2)} s`, `${rawSeconds.toFixed(2)} s`, `${(l.verify.seconds / rawSeconds).toFixed(2)}×`, met(l.verify.seconds <= 1.5 * rawSeconds)]);
   }
-  rows.push([`5. RSS under the 64-client load ≤ 150 MiB (peak, start-up included; \`node ${g.launcherFlags.join(' ')}\`)`, `${g.peakRssMiB.toFixed(1)} MiB`, '', '', met(g.peakRssMiB <= 150)]);
-  if (g.v8Defaults) rows.push(['5. the same with V8\'s own heap sizing (no launcher flags)', `${g.v8Defaults.peakMiB.toFixed(1)} MiB`, '', '', met(g.v8Defaults.peakMiB <= 150)]);
+  if (g.heap) {
+    const { launched, v8Defaults } = g.heap;
+    rows.push([`5. RSS under the 64-client load ≤ 150 MiB (peak of a fresh process; \`node ${g.launcherFlags.join(' ')}\`)`, `${launched.peakMiB.toFixed(1)} MiB`, '', '', met(launched.peakMiB <= 150)]);
+    rows.push(['5. the same with V8\'s own heap sizing (no launcher flags)', `${v8Defaults.peakMiB.toFixed(1)} MiB`, '', '', met(v8Defaults.peakMiB <= 150)]);
+  }
   return [
     '## Goals',
     '',
