@@ -38,9 +38,11 @@ RUN --mount=type=secret,id=policy-signing-key \
  && npm prune --omit=dev
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+# MALLOC_ARENA_MAX and the node flags of ENTRYPOINT: dist/cli.js's launcher line (why: there).
 ENV NODE_ENV=production \
     FLAGGATE_DATA_DIR=/var/lib/flaggate \
-    FLAGGATE_HOST=0.0.0.0
+    FLAGGATE_HOST=0.0.0.0 \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build --chown=root:root /src/package.json ./
 COPY --from=build --chown=root:root /src/node_modules ./node_modules
@@ -54,6 +56,5 @@ VOLUME ["/var/lib/flaggate"]
 EXPOSE 8080 9090
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9090/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# The V8 flags of dist/cli.js's own launcher line (why: there).
 ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "dist/cli.js"]
 CMD ["serve"]

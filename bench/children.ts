@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launcherFlags } from '../test/support/launcher-flags.js';
+import { readLauncher } from '../test/support/launcher-flags.js';
 
 /** A started child process. */
 export interface Child<T> {
@@ -125,10 +125,11 @@ const root = join(import.meta.dirname, '..');
 
 /**
  * flaggate in its own process from the built JavaScript (`bench/flaggate-child.mjs`, `overrides` as
- * dotted config keys), with the V8 flags of its launcher line, as `flaggate serve` and the image run
- * it; `v8Defaults` leaves them out (V8's own heap sizing), `nodeArgs` adds to them.
+ * dotted config keys), with the environment and node flags of its launcher line, as `flaggate serve`
+ * and the image run it; `v8Defaults` leaves them out (V8's and glibc's own sizing), `nodeArgs` adds to them.
  */
 export function startFlaggateProcess(overrides: Record<string, unknown>, options: { label?: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; v8Defaults?: boolean } = {}): Promise<Child<FlaggateChildHello>> {
-  const flags = options.v8Defaults ? [] : launcherFlags(root, 'dist/cli.js');
-  return startTsChild<FlaggateChildHello>(join(root, 'bench/flaggate-child.mjs'), [JSON.stringify(overrides)], options.label ?? 'flaggate', [...flags, ...(options.nodeArgs ?? [])], options.env);
+  const launcher = options.v8Defaults ? { env: {}, flags: [] } : readLauncher(root, 'dist/cli.js');
+  const env = { ...(options.env ?? process.env), ...launcher.env };
+  return startTsChild<FlaggateChildHello>(join(root, 'bench/flaggate-child.mjs'), [JSON.stringify(overrides)], options.label ?? 'flaggate', [...launcher.flags, ...(options.nodeArgs ?? [])], env);
 }

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { createPolicyEngine } from '../src/policy/index.js';
 import { createLedgerDatabase, freePort, startPostgres, type PgCluster } from '../test/support/postgres.js';
 import { startUnleash, type UnleashServer } from '../test/support/unleash.js';
-import { launcherFlags } from '../test/support/launcher-flags.js';
+import { launchedAs, readLauncher } from '../test/support/launcher-flags.js';
 import { cpuSecondsOf, memoryOf, startFlaggateProcess, startReadyChild, startTsChild, type Child, type FlaggateChildHello } from './children.js';
 import { measureDurableCosts, type DurableCosts } from './durable.js';
 import { policyInputs } from './inputs.js';
@@ -69,8 +69,9 @@ interface Profile {
 
 type FlaggateHello = FlaggateChildHello;
 
-/** The V8 flags flaggate's launcher line gives node (bench/children.ts starts flaggate with them). */
-const LAUNCHER_FLAGS = launcherFlags(root, 'dist/cli.js');
+/** The environment and node flags of flaggate's launcher line (bench/children.ts starts flaggate with them). */
+const LAUNCHER = readLauncher(root, 'dist/cli.js');
+const LAUNCHED_AS = launchedAs(LAUNCHER);
 
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 const stats = (r: LatencyResult): { p50: number; p99: number } => ({ p50: percentile(r.samples, 50), p99: percentile(r.samples, 99) });
@@ -193,7 +194,7 @@ async function benchChanges(target: Target, fg: Child<FlaggateHello>, withDenied
 }
 
 /**
- * flaggate in front of `target`, with its launcher's V8 flags; `nodeArgs` adds to them, `v8Defaults`
+ * flaggate in front of `target`, as its launcher line starts it; `nodeArgs` adds to its flags, `v8Defaults`
  * leaves them out; `extra` config overrides (dotted keys); `upstreamPostgresUrl` adds a required PostgreSQL sink.
  */
 function startFlaggateChild(target: Target, nodeArgs: string[] = [], extra: Record<string, unknown> = {}, upstreamPostgresUrl = '', v8Defaults = false): Promise<Child<FlaggateHello>> {
@@ -298,7 +299,7 @@ interface HeapRun {
   peakMiB: number;
 }
 
-/** Goal 5 measured both ways: with the launcher's V8 flags (as flaggate runs) and with V8's own heap sizing. */
+/** Goal 5 measured both ways: as the launcher line starts flaggate, and with V8's and glibc's own sizing. */
 interface HeapSizing {
   launched: HeapRun;
   v8Defaults: HeapRun;
@@ -308,7 +309,7 @@ interface HeapSizing {
  * The live heap under load is small (about 30 MiB after a full collection, measured with
  * --expose-gc); left to itself, V8 lets garbage of finished requests grow the old generation to
  * several times that before collecting. The same 64-client load in two fresh processes, with the
- * launcher's flags and without, shows what keeping the heap small saves and costs. Each process
+ * launcher line's settings and without, shows what keeping the heap small saves and costs. Each process
  * runs only this load, so its peak RSS is the 64-client load's (the main run's also saw 256 clients).
  */
 async function benchHeapSizing(target: Target, stops: Array<() => Promise<void>>): Promise<HeapSizing> {
@@ -353,7 +354,7 @@ function render(core: Core | undefined, extra: Extra, meta: { opaVersion: string
   );
   const stub = core?.changes.find((c) => c.platform === 'stub');
   if (stub?.peer) {
-    out.push(...renderGoals({ direct: stub.direct, peer: stub.peer, via: stub.via, throughput: stub.throughput, launcherFlags: LAUNCHER_FLAGS, ...(core ? { heap: core.heap } : {}), ...(extra.ledger ? { ledger: extra.ledger } : {}), ...(extra.replication ? { replication: extra.replication } : {}) }));
+    out.push(...renderGoals({ direct: stub.direct, peer: stub.peer, via: stub.via, throughput: stub.throughput, launchedAs: LAUNCHED_AS, ...(core ? { heap: core.heap } : {}), ...(extra.ledger ? { ledger: extra.ledger } : {}), ...(extra.replication ? { replication: extra.replication } : {}) }));
   }
   if (core) out.push(...renderCore(core));
   if (extra.platforms) out.push(...renderPlatforms(extra.platforms));
@@ -444,7 +445,7 @@ function renderCoreDetails({ changes, durable, profile, heap }: Core): string[] 
   );
   const { launched, v8Defaults } = heap;
   out.push(
-    `flaggate runs with its launcher's V8 flags (\`node ${LAUNCHER_FLAGS.join(' ')}\`, the first line of \`dist/cli.js\`, the Dockerfile's ENTRYPOINT and \`npm start\`): semi-spaces of 8 MiB instead of 16, and a full collection once the old generation grows by half of what survived the last one. Goal 5 is measured on two fresh processes that run only the 64-client load against the stub platform: with the launcher's flags ${launched.perSecond.toFixed(0)} changes/s, ${ms(launched.cpuMsPerChange)} ms of CPU per change, peak RSS ${launched.peakMiB.toFixed(1)} MiB; with V8's own heap sizing (no flags) ${v8Defaults.perSecond.toFixed(0)} changes/s, ${ms(v8Defaults.cpuMsPerChange)} ms of CPU per change, peak RSS ${v8Defaults.peakMiB.toFixed(1)} MiB (the flags: ${(launched.peakMiB / v8Defaults.peakMiB).toFixed(2)}× the memory, ${(launched.perSecond / v8Defaults.perSecond).toFixed(2)}× the changes/s). The table above is the main run's process, which also served 256 clients. Measured separately (the same load, then a full collection forced with \`--expose-gc\`), the live heap was about 30 MiB: the rest of V8's own peak is garbage it lets accumulate while memory is plentiful. About 80 MiB is outside the heap: the node binary's code (43 MiB), malloc's arenas (SQLite's page caches, 2 MB per connection, OpenSSL, the policy's WASM memory).`,
+    `flaggate runs as its launcher line starts it (\`${LAUNCHED_AS}\`, the first line of \`dist/cli.js\`, which the Dockerfile and \`npm start\` repeat): semi-spaces of 8 MiB instead of 16, a full collection once the old generation grows by half of what survived the last one, and two malloc arenas instead of glibc's up to eight per core. Goal 5 is measured on two fresh processes that run only the 64-client load against the stub platform: as launched ${launched.perSecond.toFixed(0)} changes/s, ${ms(launched.cpuMsPerChange)} ms of CPU per change, peak RSS ${launched.peakMiB.toFixed(1)} MiB; with V8's and glibc's own sizing (no launcher settings) ${v8Defaults.perSecond.toFixed(0)} changes/s, ${ms(v8Defaults.cpuMsPerChange)} ms of CPU per change, peak RSS ${v8Defaults.peakMiB.toFixed(1)} MiB (as launched: ${(launched.peakMiB / v8Defaults.peakMiB).toFixed(2)}× the memory, ${(launched.perSecond / v8Defaults.perSecond).toFixed(2)}× the changes/s). The table above is the main run's process, which also served 256 clients. Measured separately (the same load, then a full collection forced with \`--expose-gc\`), the live heap was about 30 MiB: the rest of V8's own peak is garbage it lets accumulate while memory is plentiful. About 80 MiB is outside the heap: the node binary's code (43 MiB), malloc's arenas (SQLite's page caches, 2 MB per connection, OpenSSL, the policy's WASM memory).`,
     '',
   );
   out.push('## The durable steps on their own', '');
@@ -578,7 +579,7 @@ async function main(): Promise<void> {
       await fgStub.stop();
       log('profiling flaggate (a separate, unmeasured run)');
       const profile = await profileFlaggate(target, stops);
-      log('64 clients in fresh processes, with the launcher\'s V8 flags and with V8\'s own heap sizing');
+      log('64 clients in fresh processes, as launched and with V8\'s and glibc\'s own sizing');
       const heap = await benchHeapSizing(target, stops);
       core = { policy, changes, durable, profile, heap };
     }

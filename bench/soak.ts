@@ -7,11 +7,13 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchedAs as describeLauncher, readLauncher } from '../test/support/launcher-flags.js';
 import { memoryOf, startFlaggateProcess, startTsChild } from './children.js';
 import { measureThroughput } from './load.js';
 import { describeMachine, table } from './report.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const launchedAs = describeLauncher(readLauncher(root, 'dist/cli.js'));
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const CLIENTS = 64;
 const SAMPLE_SECONDS = 10;
@@ -40,7 +42,7 @@ try {
     '# flaggate soak',
     '',
     `- date: ${new Date().toISOString()}; ${machine.cores} cores, ${machine.cpuModel}, Node.js ${machine.node}`,
-    `- command: \`npm run bench:soak\`, BENCH_SOAK_SECONDS=${SECONDS}; ${CLIENTS} clients of allowed changes against the stub platform, flaggate from the built JavaScript with its default configuration; about ${total.toFixed(0)} changes in all`,
+    `- command: \`npm run bench:soak\`, BENCH_SOAK_SECONDS=${SECONDS}; ${CLIENTS} clients of allowed changes against the stub platform, flaggate from the built JavaScript with its default configuration, started as its launcher line starts it (\`${launchedAs}\`); about ${total.toFixed(0)} changes in all`,
     '',
     `RSS, mean of the first minute: ${first.toFixed(1)} MiB; of the last minute: ${last.toFixed(1)} MiB; change: ${(last - first).toFixed(1)} MiB (${(((last - first) * 100) / first).toFixed(1)}%).`,
     '',

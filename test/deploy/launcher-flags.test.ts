@@ -2,21 +2,26 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { launcherFlags } from '../support/launcher-flags.js';
+import { readLauncher } from '../support/launcher-flags.js';
 
 const root = join(import.meta.dirname, '../..');
-const flags = launcherFlags(root);
+const { env, flags } = readLauncher(root);
 
-describe('the V8 flags flaggate is launched with', () => {
-  it('are the same in the launcher line, the Dockerfile ENTRYPOINT and npm start', () => {
+describe('how flaggate is launched', () => {
+  it('sets the same environment and node flags in the launcher line, the Dockerfile and npm start', () => {
     expect(flags).toContain('--max-semi-space-size=8');
-    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+    expect(env).toEqual({ MALLOC_ARENA_MAX: '2' });
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(runtime);
     expect(JSON.parse(entrypoint![1]!)).toEqual(['node', ...flags, 'dist/cli.js']);
+    for (const [name, value] of Object.entries(env)) expect(runtime).toMatch(new RegExp(`^ENV (?:.*\\\\\\n)*\\s*${name}=${value}\\b`, 'm'));
     const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
-    expect(start).toContain(`node ${flags.join(' ')} dist/cli.js serve`);
+    const assignments = Object.entries(env).map(([name, value]) => `${name}=${value} `).join('');
+    expect(start).toContain(`${assignments}node ${flags.join(' ')} dist/cli.js serve`);
   });
 
-  it('are accepted by this node and set the heap they name', () => {
+  it('gives node flags it accepts, which set the heap they name', () => {
     const limit = (args: string[]) => spawnSync(process.execPath, [...args, '-p', "require('node:v8').getHeapStatistics().heap_size_limit"], { encoding: 'utf8' });
     const launched = limit(flags);
     expect(launched.stderr).toBe('');
@@ -26,5 +31,13 @@ describe('the V8 flags flaggate is launched with', () => {
     // A node that did not know a flag would refuse to start: the same flags with one misspelt do.
     const bad = spawnSync(process.execPath, [...flags, '--max-semi-space-sise=8', '-e', '0'], { encoding: 'utf8' });
     expect(bad.status).not.toBe(0);
+  });
+
+  it('runs through env -S as the launcher line is written', () => {
+    const line = readFileSync(join(root, 'src/cli.ts'), 'utf8').split('\n', 1)[0]!;
+    const words = line.slice('#!/usr/bin/env '.length);
+    const r = spawnSync('/usr/bin/env', [words, '-p', 'JSON.stringify([process.env.MALLOC_ARENA_MAX, process.execArgv.slice(0, -2)])'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(['2', flags]);
   });
 });
