@@ -73,8 +73,25 @@ export function canonicalMembers(value: Readonly<Record<string, unknown>>): Reco
  * serialization would (a property test holds the two equal).
  */
 export function joinCanonical(members: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(members).sort();
-  let text = '{';
-  for (let i = 0; i < keys.length; i++) text += `${i === 0 ? '' : ','}${JSON.stringify(keys[i])}:${members[keys[i]!]}`;
-  return `${text}}`;
+  const names = Object.keys(members).sort();
+  if (names.length === 0) return '{}';
+  // One part per member, joined once: the result is allocated flat, at its final length.
+  const parts = new Array<string>(names.length);
+  for (let i = 0; i < names.length; i++) parts[i] = memberPrefix(names[i]!) + members[names[i]!];
+  parts[0] = `{${parts[0]}`;
+  parts[names.length - 1] = `${parts[names.length - 1]}}`;
+  return parts.join(',');
+}
+
+/** `"name":` for each member name joined (entries use a schema's few dozen), built once each. */
+const memberPrefixes = new Map<string, string>();
+const MAX_PREFIXES = 1024;
+
+function memberPrefix(name: string): string {
+  let prefix = memberPrefixes.get(name);
+  if (prefix === undefined) {
+    prefix = `${JSON.stringify(name)}:`;
+    if (memberPrefixes.size < MAX_PREFIXES) memberPrefixes.set(name, prefix);
+  }
+  return prefix;
 }
