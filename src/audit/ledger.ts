@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { isoUtc } from '../clock.js';
 import { FlaggateError } from '../errors.js';
 import { canonicalJson, joinCanonical } from './canonical.js';
-import { rememberMembers } from './entry-text.js';
+import { rememberMembers, withFields } from './entry-text.js';
 import type { AuditEntry, AuditEntryBody, NewEntry, StoredRow, Unrecorded } from './entry.js';
 import { GENESIS_HASH } from './entry.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -188,34 +188,32 @@ function createCommit(
 ): (entries: readonly PreparedEntry[]) => AuditEntry[] {
   // The head is read once per transaction (the write lock is held from its start), then advanced here.
   const appendOne = (p: PreparedEntry, prev: { seq: number; hash: string }): AuditEntry => {
-    const body: AuditEntryBody = {
-      ...p.entry,
+    const body: AuditEntryBody = withFields(p.entry, {
       chain_id: options.chainId,
       seq: prev.seq + 1,
       prev_hash: prev.hash,
       event_id: randomUUID(),
       timestamp_utc: isoUtc(options.clock.now()),
       unrecorded: p.unrecorded,
-    };
+    });
     // The entry's members were serialized when it was prepared; only the chain fields are new.
-    const members = {
-      ...p.members,
+    const members = withFields(p.members, {
       chain_id: JSON.stringify(body.chain_id),
       seq: JSON.stringify(body.seq),
       prev_hash: JSON.stringify(body.prev_hash),
       event_id: JSON.stringify(body.event_id),
       timestamp_utc: JSON.stringify(body.timestamp_utc),
       unrecorded: canonicalJson(body.unrecorded),
-    };
+    });
     const canonical = joinCanonical(members);
     const hash = chainHash(prev.hash, canonical);
     st.insert.run(body.seq, body.chain_id, body.prev_hash, hash, canonical);
     // The body is plain JSON already (the prepared entry is a parsed copy of its canonical form), so
     // it is the stored entry as it would read back, without parsing the text just written.
-    const kept = { ...body, hash };
+    const kept: AuditEntry = withFields(body, { hash });
     rememberMembers(kept, members);
     tail.remember(kept, canonical.length);
-    return { ...body, hash };
+    return withFields(body, { hash });
   };
   const commitTx = db.transaction((entries: readonly PreparedEntry[]) => {
     let prev = head();
