@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import { isoUtc } from '../clock.js';
+import { delayed } from '../delayed.js';
 import { FlaggateError } from '../errors.js';
 import { canonicalJson, joinCanonical } from './canonical.js';
 import { rememberMembers, withFields } from './entry-text.js';
@@ -306,15 +307,13 @@ interface PendingCursors {
 /** Sink cursors not yet on disk: they ride along with the next commit, or a timer writes them. */
 function createPendingCursors(db: Database.Database, st: ReturnType<typeof prepareStatements>, flushMs: number): PendingCursors {
   const waiting = new Map<string, number>();
-  let timer: NodeJS.Timeout | undefined;
   const writeIn = (): void => {
     for (const [sink, seq] of waiting) st.putCursor.run(sink, seq);
   };
   // Cleared only once the transaction committed: a rolled-back write keeps them pending.
   const written = (): void => {
     waiting.clear();
-    if (timer) clearTimeout(timer);
-    timer = undefined;
+    flushLater.cancel();
   };
   const flushTx = db.transaction(writeIn);
   const flush = (): void => {
@@ -326,17 +325,13 @@ function createPendingCursors(db: Database.Database, st: ReturnType<typeof prepa
       // kept pending: the next commit or flush writes it; a cursor that lags only costs a resend
     }
   };
+  const flushLater = delayed(flush, flushMs);
   return {
     set(sink, seq) {
       if (seq <= (waiting.get(sink) ?? 0)) return;
       waiting.set(sink, seq);
       if (flushMs <= 0) return flush();
-      if (timer) return;
-      timer = setTimeout(() => {
-        timer = undefined;
-        flush();
-      }, flushMs);
-      timer.unref();
+      flushLater.schedule();
     },
     pending: (sink) => waiting.get(sink) ?? 0,
     writeIn,

@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
+import { delayed } from '../delayed.js';
 import { FlaggateError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics, ReplicationLag } from '../metrics.js';
@@ -123,22 +124,6 @@ function headOrNothing(source: Pick<ReplicatorOptions['source'], 'head'>): numbe
   } catch {
     return undefined;
   }
-}
-
-/** `run` once, `delayMs` after the first `schedule` since it last ran. */
-function delayed(run: () => void, delayMs: number): { schedule(): void; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  return {
-    schedule() {
-      if (timer) return;
-      timer = setTimeout(() => {
-        timer = undefined;
-        run();
-      }, delayMs);
-      timer.unref();
-    },
-    cancel: () => clearTimeout(timer),
-  };
 }
 
 /**
