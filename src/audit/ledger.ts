@@ -211,10 +211,12 @@ function createCommit(
     st.insert.run(body.seq, body.chain_id, body.prev_hash, hash, canonical);
     // The body is plain JSON already (the prepared entry is a parsed copy of its canonical form), so
     // it is the stored entry as it would read back, without parsing the text just written.
-    const kept: AuditEntry = withFields(body, { hash });
+    // `body` is this function's own object: it takes the hash and is what replication reads; the
+    // caller gets a copy, so a change it makes to a field never reaches what goes upstream.
+    const kept: AuditEntry = Object.assign(body, { hash });
     rememberMembers(kept, members);
     tail.remember(kept, canonical.length);
-    return withFields(body, { hash });
+    return withFields(kept, {});
   };
   const commitTx = db.transaction((entries: readonly PreparedEntry[]) => {
     let prev = head();
