@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { buildAttestation, readControlMapping, writeAttestation, type AttestationReport, type AttestVerification } from './attest/index.js';
-import { openKeyring, openLedgerReader, readKeys, rowToEntry, verifyExport, type AuditEntry, type Keyring, type StoredRow } from './audit/index.js';
+import { jsonLines, openKeyring, openLedgerReader, readKeys, rowToEntry, verifyExport, type AuditEntry, type Keyring, type StoredRow } from './audit/index.js';
 import { isoUtc, type Clock } from './clock.js';
 import { FlaggateError } from './errors.js';
 import { readPolicyBundle } from './policy/index.js';
@@ -89,10 +89,12 @@ async function fromLedger(db: string, o: Pick<AttestRequest, 'maxDelaySeconds' |
 async function fromExport(dir: string, o: Pick<AttestRequest, 'maxDelaySeconds' | 'skewSeconds' | 'keys'>): Promise<Evidence> {
   const checked = await verifyExport(resolve(dir), { verifyTokens: verifyCoverage, maxTimestampDelaySeconds: o.maxDelaySeconds, clockSkewSeconds: o.skewSeconds, ...(o.keys ? { keys: readKeys(resolve(o.keys)) } : {}) });
   // The sealed chain.jsonl, not the filtered entries.jsonl: every entry of the range, unfiltered.
-  const rows = readFileSync(join(resolve(dir), 'chain.jsonl'), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as StoredRow);
+  // Read a line at a time: a large package's chain.jsonl is longer than a string can be.
+  const entries: AuditEntry[] = [];
+  for (const row of jsonLines(join(resolve(dir), 'chain.jsonl'), 'chain.jsonl')) entries.push(rowToEntry(row as StoredRow));
   const { failure, ...details } = checked;
   return {
-    entries: rows.map(rowToEntry),
+    entries,
     chainId: checked.chainId,
     verification: { ok: checked.ok, details: { ...details }, failure: failure ? { kind: failure.kind, seq: failure.seq ?? null, message: failure.message } : null },
   };

@@ -1,47 +1,78 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { parse as parseCsv } from 'csv-parse';
 import type { JSONWebKeySet } from 'jose';
 import type { Checkpoint } from './checkpoint.js';
 import { canonicalJson } from './canonical.js';
 import type { AuditEntry, StoredRow } from './entry.js';
 import { evidenceFiles, EXPORT_FORMAT, exportFiles, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
+import { fileLines, jsonLines } from './file-lines.js';
+import { chainHash } from './hash-entry.js';
 import { rowToEntry } from './row-to-entry.js';
 import { verifyJson } from './signed-json.js';
 import { coverageFailureKind, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS } from './verdict.js';
 import type { ExportFailure, ExportVerifyReport, VerifyExportOptions } from './verify-export.js';
 import { verifyLedger } from './verify-ledger.js';
 
-/** The files of an export package, parsed but not yet trusted. */
+/**
+ * The files of an export package, not yet trusted. The small ones are parsed; chain.jsonl and
+ * entries.jsonl are read again by each step that needs them, never held whole (a package of a
+ * million entries holds more than V8's longest string).
+ */
 export interface ExportPackage {
   manifest: ExportManifest;
-  chain: StoredRow[];
-  entries: AuditEntry[];
+  /** chain.jsonl's lines, parsed, from the start. */
+  chainLines: () => Generator<unknown>;
+  /** entries.jsonl's lines, parsed, from the start. */
+  entryLines: () => Generator<unknown>;
+  /** How many lines entries.jsonl holds. */
+  entryCount: number;
   checkpoints: Checkpoint[];
   packageKeys: JSONWebKeySet;
   timestamps: ExportTimestamps;
 }
 
+/**
+ * What the later steps need of each chain row, by `seq - firstSeq`, kept from one pass over
+ * chain.jsonl: its hash, the time its body records, and whether the package's period and filters
+ * select it (`UNREADABLE` when its body is not an entry).
+ */
+export interface ChainIndex {
+  firstSeq: number;
+  /** The first row's `prev_hash`: what its hash chains from. */
+  firstPrev: string;
+  hashes: string[];
+  times: Array<string | undefined>;
+  selected: number[];
+}
+
+const SELECTED = 1;
+const UNREADABLE = 2;
+
 /** A package whose chain rows are well formed and in range, with what the later steps share. */
 export interface PackageContext extends ExportPackage {
   dir: string;
   keys: JSONWebKeySet;
-  bySeq: Map<number, StoredRow>;
+  rows: ChainIndex;
   skewSeconds: number;
 }
 
 const failure = (kind: ExportFailure['kind'], message: string, extra: { seq?: number | undefined; file?: string } = {}): ExportFailure => ({ kind, message, ...extra });
 
-/** Reads every file of the package; a missing or unparsable one is `malformed`. */
+/** Reads the package's small files and finds its line files; a missing or unparsable one is `malformed`. */
 export function readPackage(dir: string): ExportPackage | ExportFailure {
   try {
     const manifest = readJson(dir, 'manifest.json') as ExportManifest;
     if (manifest.format !== EXPORT_FORMAT) return failure('malformed', `not a ${EXPORT_FORMAT} package`, { file: 'manifest.json' });
+    const [chainPath, entriesPath] = [present(dir, 'chain.jsonl'), present(dir, 'entries.jsonl')];
+    let entryCount = 0;
+    for (const _line of fileLines(entriesPath)) entryCount += 1;
     return {
       manifest,
-      chain: readLines(dir, 'chain.jsonl') as StoredRow[],
-      entries: readLines(dir, 'entries.jsonl') as AuditEntry[],
+      chainLines: () => jsonLines(chainPath, 'chain.jsonl'),
+      entryLines: () => jsonLines(entriesPath, 'entries.jsonl'),
+      entryCount,
       checkpoints: readJson(dir, 'checkpoints.json') as Checkpoint[],
       packageKeys: readJson(dir, 'keys.jwks.json') as JSONWebKeySet,
       timestamps: readJson(dir, 'timestamps.json') as ExportTimestamps,
@@ -61,28 +92,41 @@ export async function checkManifestSignature(dir: string, manifest: ExportManife
 
 /**
  * chain.jsonl holds exactly the sealed range, each seq once, in order: nothing outside it can
- * later be taken as proven.
+ * later be taken as proven. The same pass keeps the index the later steps read (what it holds is
+ * trusted only once `checkChain` has proven the rows).
  */
-export function checkChainRange({ chain, manifest }: ExportPackage): ExportFailure | undefined {
-  let expectedSeq = manifest.anchorSeq + 1;
-  for (const row of chain) {
+export function indexChain({ chainLines, manifest }: ExportPackage): ChainIndex | ExportFailure {
+  const firstSeq = manifest.anchorSeq + 1;
+  const index: ChainIndex = { firstSeq, firstPrev: '', hashes: [], times: [], selected: [] };
+  let expectedSeq = firstSeq;
+  for (const row of chainLines()) {
     if (!isStoredRow(row)) return failure('malformed', 'chain.jsonl holds a line that is not a stored row', { file: 'chain.jsonl' });
     if (row.seq < expectedSeq) return failure(row.seq <= manifest.anchorSeq ? 'inserted' : 'reordered', `chain.jsonl: seq ${row.seq} is out of place`, { seq: row.seq, file: 'chain.jsonl' });
     if (row.seq > manifest.sealSeq) return failure('inserted', `chain.jsonl: seq ${row.seq} lies beyond the seal at ${manifest.sealSeq}`, { seq: row.seq, file: 'chain.jsonl' });
     expectedSeq = row.seq + 1;
+    const at = row.seq - firstSeq;
+    if (at === 0) index.firstPrev = row.prev_hash;
+    index.hashes[at] = row.hash;
+    try {
+      const entry = rowToEntry(row);
+      index.times[at] = entry.timestamp_utc;
+      index.selected[at] = matchesExport(entry, manifest.period, manifest.filters) ? SELECTED : 0;
+    } catch {
+      index.selected[at] = UNREADABLE;
+    }
   }
-  return undefined;
+  return index;
 }
 
 /** The chain, anchored by the checkpoint before the period and sealed by the one after. */
 export async function checkChain(ctx: PackageContext, report: ExportVerifyReport): Promise<ExportFailure | undefined> {
-  const { manifest, checkpoints, chain } = ctx;
+  const { manifest, checkpoints } = ctx;
   const anchor = checkpoints.find((c) => c.seq === manifest.anchorSeq);
   const anchorHead = manifest.anchorSeq === 0 ? undefined : anchor ? { seq: anchor.seq, hash: anchor.hash } : null;
   if (anchorHead === null) return failure('truncated', `no checkpoint anchors the package at seq ${manifest.anchorSeq}`, { seq: manifest.anchorSeq });
   if (!checkpoints.some((c) => c.seq === manifest.sealSeq)) return failure('truncated', `no checkpoint seals the package at seq ${manifest.sealSeq}`, { seq: manifest.sealSeq });
   const chainReport = await verifyLedger({
-    read: rowsAfterIn(chain),
+    read: rowsFrom(() => ctx.chainLines() as Generator<StoredRow>),
     checkpoints,
     keys: ctx.keys,
     chainId: manifest.chainId,
@@ -97,55 +141,83 @@ export async function checkChain(ctx: PackageContext, report: ExportVerifyReport
 }
 
 /**
- * Pages of `chain` (strictly increasing seqs, checked by checkChainRange) after a seq, found by
- * binary search: filtering the whole chain for every page made a large package quadratic.
+ * Pages of chain rows after a seq, read forward from `open` (rows in strictly increasing seq order,
+ * as indexChain checked): the verifier reads the chain in order, each page after the last; a page
+ * asked for behind that starts the reading over.
  */
-export function rowsAfterIn(chain: StoredRow[]): (after: number, limit: number) => StoredRow[] {
+export function rowsFrom(open: () => Iterator<StoredRow>): (after: number, limit: number) => StoredRow[] {
+  let rows = open();
+  let next: StoredRow | undefined;
+  let last = -Infinity;
   return (after, limit) => {
-    let lo = 0;
-    let hi = chain.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (chain[mid]!.seq > after) hi = mid;
-      else lo = mid + 1;
+    if (after < last) [rows, next, last] = [open(), undefined, -Infinity];
+    const page: StoredRow[] = [];
+    while (page.length < limit) {
+      if (next === undefined) {
+        const step = rows.next();
+        if (step.done) break;
+        next = step.value;
+      }
+      if (next.seq > after) page.push(next);
+      next = undefined;
     }
-    return chain.slice(lo, lo + limit);
+    last = page.at(-1)?.seq ?? last;
+    return page;
   };
 }
 
-/** Every exported entry is exactly its row in the verified chain; no matching row is left out. */
-export function checkEntries({ entries, chain, bySeq, manifest }: PackageContext): ExportFailure | undefined {
+/**
+ * Every exported entry is exactly its row in the verified chain; no matching row is left out. An
+ * entry equals its row when it hashes, from the row before, to the row's proven hash: the chain
+ * check proved that hash is the row body's, so the body need not be held to compare.
+ */
+export function checkEntries(ctx: PackageContext): ExportFailure | undefined {
+  const { rows, manifest } = ctx;
   const exported = new Set<number>();
-  for (const e of entries) {
+  for (const e of ctx.entryLines() as Generator<AuditEntry>) {
     if (typeof e !== 'object' || e === null || typeof e.seq !== 'number') return failure('malformed', 'entries.jsonl holds a line that is not an entry', { file: 'entries.jsonl' });
-    const row = bySeq.get(e.seq);
-    if (!row) return failure('inserted', `entries.jsonl holds seq ${e.seq}, which the chain does not`, { seq: e.seq, file: 'entries.jsonl' });
+    const at = e.seq - rows.firstSeq;
+    const rowHash = Number.isInteger(at) ? rows.hashes[at] : undefined;
+    if (rowHash === undefined) return failure('inserted', `entries.jsonl holds seq ${e.seq}, which the chain does not`, { seq: e.seq, file: 'entries.jsonl' });
     const { hash, ...body } = e;
-    // The row's body is proven canonical by now, so plain JSON text equal to it is the entry's canonical form too.
-    if (hash !== row.hash || (JSON.stringify(body) !== row.body && canonicalJson(body) !== row.body)) return failure('modified', `the exported entry at seq ${e.seq} differs from the chain`, { seq: e.seq, file: 'entries.jsonl' });
+    const prev = at === 0 ? rows.firstPrev : rows.hashes[at - 1]!;
+    // Plain JSON text of the parsed entry is its canonical form when its members came in canonical order.
+    if (hash !== rowHash || (chainHash(prev, JSON.stringify(body)) !== rowHash && chainHash(prev, canonicalJson(body)) !== rowHash)) {
+      return failure('modified', `the exported entry at seq ${e.seq} differs from the chain`, { seq: e.seq, file: 'entries.jsonl' });
+    }
     if (exported.has(e.seq)) return failure('inserted', `seq ${e.seq} is exported twice`, { seq: e.seq, file: 'entries.jsonl' });
     if (!matchesExport(e, manifest.period, manifest.filters)) return failure('inserted', `seq ${e.seq} is outside the package's period or filters`, { seq: e.seq, file: 'entries.jsonl' });
     exported.add(e.seq);
   }
-  for (const row of chain) {
-    const entry = rowToEntry(row);
-    if (matchesExport(entry, manifest.period, manifest.filters) && !exported.has(row.seq)) {
-      return failure('deleted', `the entry at seq ${row.seq} matches the period and filters but is not exported`, { seq: row.seq, file: 'entries.jsonl' });
+  for (let at = 0; at < rows.hashes.length; at += 1) {
+    const seq = rows.firstSeq + at;
+    if (rows.selected[at] === UNREADABLE) return failure('malformed', `the chain row at seq ${seq} does not hold an entry`, { seq, file: 'chain.jsonl' });
+    if (rows.selected[at] === SELECTED && !exported.has(seq)) {
+      return failure('deleted', `the entry at seq ${seq} matches the period and filters but is not exported`, { seq, file: 'entries.jsonl' });
     }
   }
   return undefined;
 }
 
-/** entries.csv lists the exported entries, in order. */
-export function checkCsv({ dir, entries }: PackageContext): ExportFailure | undefined {
-  const csv = parseCsv(readFileSync(join(dir, 'entries.csv')), { columns: true }) as Array<{ seq: string; hash: string }>;
-  const csvMismatch = csv.length !== entries.length || csv.some((r, i) => Number(r.seq) !== entries[i]!.seq || r.hash !== entries[i]!.hash);
-  return csvMismatch ? failure('modified', 'entries.csv does not list the exported entries', { file: 'entries.csv' }) : undefined;
+/** entries.csv lists the exported entries, in order (read a record at a time beside entries.jsonl). */
+export async function checkCsv({ dir, entryLines }: PackageContext): Promise<ExportFailure | undefined> {
+  const mismatch = failure('modified', 'entries.csv does not list the exported entries', { file: 'entries.csv' });
+  const entries = entryLines() as Generator<AuditEntry>;
+  const file = createReadStream(join(dir, 'entries.csv'));
+  try {
+    for await (const record of file.pipe(parseCsv({ columns: true })) as AsyncIterable<{ seq: string; hash: string }>) {
+      const step = entries.next();
+      if (step.done || Number(record.seq) !== step.value.seq || record.hash !== step.value.hash) return mismatch;
+    }
+    return entries.next().done ? undefined : mismatch;
+  } finally {
+    file.destroy();
+    entries.return(undefined);
+  }
 }
 
 function entryTimeAt(ctx: PackageContext, seq: number): string | undefined {
-  const row = ctx.bySeq.get(seq);
-  return row ? rowToEntry(row).timestamp_utc : undefined;
+  return ctx.rows.times[seq - ctx.rows.firstSeq];
 }
 
 /**
@@ -157,7 +229,7 @@ export function checkTimestamps(ctx: PackageContext, options: VerifyExportOption
   const { manifest, timestamps } = ctx;
   const ts = options.verifyTokens({
     tokens: timestamps.tokens.map((t) => ({ coversSeq: t.coversSeq, coversHash: t.coversHash, token: Buffer.from(t.token, 'base64') })),
-    rowHashAt: (seq) => ctx.bySeq.get(seq)?.hash,
+    rowHashAt: (seq) => ctx.rows.hashes[seq - ctx.rows.firstSeq],
     headSeq: manifest.sealSeq,
     trust: { trustAnchorsPem: options.tsaTrustPem ?? timestamps.trustAnchorsPem, untrustedPem: timestamps.untrustedPem },
     times: {
@@ -203,8 +275,7 @@ export function checkDigests({ dir, manifest }: PackageContext): ExportFailure |
       return failure('modified', `the manifest lists ${name}, which is not a package file`, { file: name });
     }
     if (!existsSync(join(dir, name))) return failure('modified', `${name} is missing`, { file: name });
-    const digest = createHash('sha256').update(readFileSync(join(dir, name))).digest('hex');
-    if (manifest.files[name] !== digest) return failure('modified', `${name} does not match the manifest digest`, { file: name });
+    if (manifest.files[name] !== fileSha256(join(dir, name))) return failure('modified', `${name} does not match the manifest digest`, { file: name });
   }
   return undefined;
 }
@@ -219,19 +290,23 @@ function readJson(dir: string, name: string): unknown {
   }
 }
 
-function readLines(dir: string, name: string): unknown[] {
+function present(dir: string, name: string): string {
   const path = join(dir, name);
   if (!existsSync(path)) throw new Error(`${name} is missing`);
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((line, i) => {
-      try {
-        return JSON.parse(line) as unknown;
-      } catch {
-        throw new Error(`${name} line ${i + 1} is not JSON`);
-      }
-    });
+  return path;
+}
+
+/** A file's SHA-256, read a chunk at a time. */
+function fileSha256(path: string): string {
+  const hash = createHash('sha256');
+  const chunk = Buffer.alloc(1 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let read = readSync(fd, chunk); read > 0; read = readSync(fd, chunk)) hash.update(chunk.subarray(0, read));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 function isStoredRow(row: unknown): row is StoredRow {

@@ -3,13 +3,13 @@ import type { ExportManifest } from './export-format.js';
 import { DEFAULT_CLOCK_SKEW_SECONDS } from './verdict.js';
 import {
   checkChain,
-  checkChainRange,
   checkCsv,
   checkDigests,
   checkEntries,
   checkManifestSignature,
   checkSeal,
   checkTimestamps,
+  indexChain,
   readPackage,
   type PackageContext,
 } from './verify-export-steps.js';
@@ -93,15 +93,15 @@ async function verifyPackage(dir: string, options: VerifyExportOptions): Promise
   report.chainId = pkg.manifest.chainId;
   report.period = pkg.manifest.period;
   report.filters = pkg.manifest.filters;
-  report.entries = pkg.entries.length;
+  report.entries = pkg.entryCount;
 
-  const outOfRange = checkChainRange(pkg);
-  if (outOfRange) return fail(outOfRange);
-  const ctx: PackageContext = { ...pkg, dir, keys, bySeq: new Map(pkg.chain.map((r) => [r.seq, r])), skewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS };
+  const rows = indexChain(pkg);
+  if ('kind' in rows) return fail(rows);
+  const ctx: PackageContext = { ...pkg, dir, keys, rows, skewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS };
   const failure =
     (await checkChain(ctx, report)) ??
     checkEntries(ctx) ??
-    checkCsv(ctx) ??
+    (await checkCsv(ctx)) ??
     checkTimestamps(ctx, options, report) ??
     checkSeal(ctx) ??
     checkDigests(ctx);

@@ -174,6 +174,30 @@ describe('export packages', () => {
     expect((await verify(dir)).ok).toBe(false);
   });
 
+  it('rejects entries.csv that lists the entries in another order, or one short, or one long', async () => {
+    const csv = lines(reference, 'entries.csv');
+    const [header, ...records] = csv;
+    const variants = {
+      swapped: [header, records[1], records[0], ...records.slice(2)],
+      short: [header, ...records.slice(0, -1)],
+      long: [header, ...records, records.at(-1)],
+    };
+    for (const [name, content] of Object.entries(variants)) {
+      const dir = copyOf(reference, `csv-${name}`);
+      writeFileSync(join(dir, 'entries.csv'), content.join('\n') + '\n');
+      expect((await verify(dir)).failure, name).toMatchObject({ kind: 'modified', file: 'entries.csv', message: 'entries.csv does not list the exported entries' });
+    }
+  });
+
+  it('takes an entry whose members come in another order as the same entry; only the digest check refuses the edited file', async () => {
+    const dir = copyOf(reference, 'reordered-members');
+    const entries = lines(dir, 'entries.jsonl');
+    const first = JSON.parse(entries[0]!) as Record<string, unknown>;
+    entries[0] = JSON.stringify(Object.fromEntries(Object.entries(first).reverse()));
+    writeFileSync(join(dir, 'entries.jsonl'), entries.join('\n') + '\n');
+    expect((await verify(dir)).failure).toMatchObject({ kind: 'modified', file: 'entries.jsonl', message: 'entries.jsonl does not match the manifest digest' });
+  });
+
   it('rejects a file changed behind the manifest', async () => {
     const dir = copyOf(reference, 'policy-edit');
     writeFileSync(join(dir, 'policy-revisions.json'), '[]\n');

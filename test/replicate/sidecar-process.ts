@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { systemClock } from '../../src/clock.js';
 import { mintDevToken } from '../../src/identify/index.js';
+import { readLauncher } from '../support/launcher-flags.js';
 import { freePort } from '../support/postgres.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -29,12 +30,15 @@ export interface SidecarProcess {
 }
 
 /** Starts `flaggate serve` and waits until /healthz answers. */
-export async function startSidecarProcess(options: { dataDir: string; chainId: string; env?: Record<string, string> }): Promise<SidecarProcess> {
+export async function startSidecarProcess(options: { dataDir: string; chainId: string; env?: Record<string, string>; asLaunched?: boolean }): Promise<SidecarProcess> {
   const [proxyPort, controlPort] = [await freePort(), await freePort()];
-  const child: ChildProcess = spawn(process.execPath, [...cli, 'serve'], {
+  // As flaggate's launcher line starts it (its memory settings), for tests that measure memory.
+  const launcher = options.asLaunched ? readLauncher(root) : { env: {}, flags: [] };
+  const child: ChildProcess = spawn(process.execPath, [...launcher.flags, ...cli, 'serve'], {
     cwd: root,
     env: {
       ...process.env,
+      ...launcher.env,
       FLAGGATE_DATA_DIR: options.dataDir,
       FLAGGATE_CHAIN_ID: options.chainId,
       FLAGGATE_HOST: '127.0.0.1',

@@ -1,0 +1,70 @@
+import { fc, test as propTest } from '@fast-check/vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fileLines, jsonLines } from '../../src/audit/file-lines.js';
+import type { StoredRow } from '../../src/audit/index.js';
+import { rowsFrom } from '../../src/audit/verify-export-steps.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const tmp = makeTempDir('flaggate-file-lines-');
+afterAll(() => tmp.cleanup());
+let files = 0;
+
+function fileOf(content: string | Buffer): string {
+  const path = join(tmp.dir, `f${(files += 1)}`);
+  writeFileSync(path, content);
+  return path;
+}
+
+describe('fileLines', () => {
+  // Lines of multi-byte characters, newlines and blank lines, read with chunks of a few bytes, so
+  // chunk edges fall inside characters, at newlines and inside lines longer than a chunk.
+  const text = fc.string({ unit: fc.constantFrom('a', 'é', '€', '😀', '\n', '\r', '"', ' '), maxLength: 200 });
+  propTest.prop([text, fc.integer({ min: 1, max: 9 })], { numRuns: 300 })('gives the lines of the whole file split at newlines, whatever the chunk size', (content, chunkBytes) => {
+    const path = fileOf(content);
+    expect([...fileLines(path, chunkBytes)]).toEqual(content.split('\n').filter((l) => l !== ''));
+  });
+
+  it('decodes bytes that are not UTF-8 as the whole file split at newlines decodes them', () => {
+    // A lead byte cut off by a newline, a stray continuation byte, an invalid byte at the end.
+    const content = Buffer.from([0x7b, 0xc3, 0x0a, 0xa9, 0x7d, 0x0a, 0xff]);
+    expect([...fileLines(fileOf(content), 2)]).toEqual(content.toString('utf8').split('\n').filter((l) => l !== ''));
+  });
+
+  it('ends a last line without a newline, and gives nothing for an empty file', () => {
+    expect([...fileLines(fileOf('{"a":1}\n\n{"b":2}'), 3)]).toEqual(['{"a":1}', '{"b":2}']);
+    expect([...fileLines(fileOf(''))]).toEqual([]);
+  });
+});
+
+describe('jsonLines', () => {
+  it('parses each line and names the first that is not JSON by its place among the lines', () => {
+    const path = fileOf('{"a":1}\n\n[2]\n{"b":\n');
+    const read = jsonLines(path, 'chain.jsonl');
+    expect(read.next().value).toEqual({ a: 1 });
+    expect(read.next().value).toEqual([2]);
+    expect(() => read.next()).toThrow('chain.jsonl line 3 is not JSON');
+  });
+});
+
+describe('rowsFrom', () => {
+  const rows = Array.from({ length: 10 }, (_, i): StoredRow => ({ seq: i + 3, chain_id: 'c', prev_hash: '', hash: `h${i + 3}`, body: '{}' }));
+  let opened = 0;
+  const read = rowsFrom(() => ((opened += 1), rows[Symbol.iterator]()));
+
+  it('pages forward without reading any row twice', () => {
+    expect(read(0, 4).map((r) => r.seq)).toEqual([3, 4, 5, 6]);
+    expect(read(6, 4).map((r) => r.seq)).toEqual([7, 8, 9, 10]);
+    expect(read(10, 4).map((r) => r.seq)).toEqual([11, 12]);
+    expect(read(12, 4)).toEqual([]);
+    expect(opened).toBe(1);
+  });
+
+  it('starts over for a page behind the last one, and skips to a page further on', () => {
+    expect(read(4, 2).map((r) => r.seq)).toEqual([5, 6]);
+    expect(opened).toBe(2);
+    expect(read(9, 2).map((r) => r.seq)).toEqual([10, 11]);
+    expect(opened).toBe(2);
+  });
+});
