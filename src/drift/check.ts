@@ -1,6 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { AuditEntry } from '../audit/index.js';
-import { collectWindows, explainedAt, windowsToCarry, type ChangeWindow } from './explain.js';
+import { collectWindows, explainedAt, windowsToCarry, type ChangeWindow, type DriftEntry } from './explain.js';
 import type { FlagRef, PlatformEvent, Snapshot } from './probe.js';
 
 /** What the watcher last saw of the platform, kept between checks (and across restarts). */
@@ -33,8 +32,11 @@ export interface CheckInput {
   baseline: Baseline | undefined;
   /** Ledger head read before the snapshot. */
   headSeq: number;
-  /** Ledger entries after `baseline.seq`, read after the snapshot (so every change the snapshot shows is among them). */
-  entries: readonly AuditEntry[];
+  /**
+   * Ledger entries after `baseline.seq`, read after the snapshot (so every change the snapshot shows
+   * is among them). Read once, in order: a generator paging through the ledger holds one page.
+   */
+  entries: Iterable<DriftEntry>;
   snapshot: Snapshot;
   events: readonly PlatformEvent[];
   /** The platform's name for flaggate's own credential; events by anyone else are never explained. */
@@ -54,7 +56,11 @@ export interface CheckInput {
  */
 export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: Baseline } {
   const prev = input.baseline;
-  const windows = collectWindows(prev?.windows ?? [], input.entries, input.platform);
+  const keepMs = 2 * input.skewMs;
+  // Without a baseline nothing is explained: only the windows a later check may need are kept.
+  const seen = collectWindows(prev?.windows ?? [], input.entries, input.platform, prev ? -Infinity : input.nowMs - keepMs);
+  const windows = seen.windows;
+  const projectOf = projectsOf(seen.projects, input.events);
   const findings: Finding[] = [];
   const lastEventId = Math.max(prev?.eventCursor ?? 0, ...input.events.map((e) => e.id));
   if (prev) {
@@ -88,7 +94,7 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
       findings.push({
         source: input.source,
         flagKey: key,
-        project: seen?.project ?? projectOf(key, input.entries, input.events),
+        project: seen?.project ?? projectOf(key),
         environment: null,
         before,
         after,
@@ -116,7 +122,7 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
     }
   }
   const flags: Baseline['flags'] = { ...(prev?.flags ?? {}) };
-  for (const [key, state] of input.snapshot.flags) flags[key] = { project: flags[key]?.project ?? projectOf(key, input.entries, input.events), state };
+  for (const [key, state] of input.snapshot.flags) flags[key] = { project: flags[key]?.project ?? projectOf(key), state };
   return {
     findings,
     baseline: {
@@ -125,13 +131,13 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
       flags,
       digest: input.snapshot.digest ?? null,
       eventCursor: lastEventId,
-      windows: windowsToCarry(windows, input.nowMs, 2 * input.skewMs),
+      windows: windowsToCarry(windows, input.nowMs, keepMs),
     },
   };
 }
 
-/** The flags to snapshot: those seen before, those flaggate changed since, and those the platform's events name. */
-export function flagsToWatch(baseline: Baseline | undefined, entries: readonly AuditEntry[], events: readonly PlatformEvent[], platform: string): FlagRef[] {
+/** The flags to snapshot: those seen before, those flaggate changed since (read once, in order), and those the platform's events name. */
+export function flagsToWatch(baseline: Baseline | undefined, entries: Iterable<DriftEntry>, events: readonly PlatformEvent[], platform: string): FlagRef[] {
   const refs = new Map<string, FlagRef>();
   for (const [key, f] of Object.entries(baseline?.flags ?? {})) refs.set(key, { key, project: f.project ?? undefined });
   for (const e of entries) if (e.platform === platform && e.flag_key !== null && !refs.has(e.flag_key)) refs.set(e.flag_key, { key: e.flag_key, project: e.project ?? undefined });
@@ -139,19 +145,11 @@ export function flagsToWatch(baseline: Baseline | undefined, entries: readonly A
   return [...refs.values()];
 }
 
-/** Each flag's project, from the first entry (else event) that names one: built once per check, not scanned per flag. */
-const projectIndexes = new WeakMap<readonly AuditEntry[], Map<string, string | null>>();
-
-function projectOf(key: string, entries: readonly AuditEntry[], events: readonly PlatformEvent[]): string | null {
-  let index = projectIndexes.get(entries);
-  if (!index) {
-    index = new Map();
-    for (const e of events) if (!index.has(e.flagKey)) index.set(e.flagKey, e.project ?? null);
-    // Entries win over events: later entries must not replace the first entry's project.
-    const fromEntries = new Map<string, string>();
-    for (const e of entries) if (e.flag_key !== null && e.project !== null && !fromEntries.has(e.flag_key)) fromEntries.set(e.flag_key, e.project);
-    for (const [k, project] of fromEntries) index.set(k, project);
-    projectIndexes.set(entries, index);
-  }
-  return index.get(key) ?? null;
+/** Each flag's project: from the first entry that names one (`fromEntries`), else the first event. */
+function projectsOf(fromEntries: ReadonlyMap<string, string>, events: readonly PlatformEvent[]): (key: string) => string | null {
+  const index = new Map<string, string | null>();
+  for (const e of events) if (!index.has(e.flagKey)) index.set(e.flagKey, e.project ?? null);
+  // Entries win over events.
+  for (const [key, project] of fromEntries) index.set(key, project);
+  return (key) => index.get(key) ?? null;
 }

@@ -18,13 +18,26 @@ export interface ChangeWindow {
 
 const notApplied = new Set(['failed', 'not_forwarded', 'not_applied']);
 
+/** What the drift check reads of an entry (a whole entry is one). */
+export type DriftEntry = Pick<AuditEntry, 'entry_type' | 'platform' | 'flag_key' | 'project' | 'environment' | 'decision_id' | 'decision' | 'outcome' | 'timestamp_utc'>;
+
 /**
- * Adds the changes in `entries` (the ledger after the last check) to the windows carried from
- * before, and closes windows whose outcome arrived. Only allowed decisions of `platform` open one.
+ * Adds the changes in `entries` (the ledger after the last check, read once, in order) to the
+ * windows carried from before, and closes windows whose outcome arrived. Only allowed decisions of
+ * `platform` open one. A window that closes before `dropClosedBefore` is let go at once (the first
+ * check, which explains nothing, keeps only windows a later check may need: a large ledger's whole
+ * history is never held). Also notes each flag's project, from the first entry that names one.
  */
-export function collectWindows(carried: readonly ChangeWindow[], entries: readonly AuditEntry[], platform: string): ChangeWindow[] {
+export function collectWindows(
+  carried: readonly ChangeWindow[],
+  entries: Iterable<DriftEntry>,
+  platform: string,
+  dropClosedBefore = -Infinity,
+): { windows: ChangeWindow[]; projects: Map<string, string> } {
   const windows = new Map(carried.map((w) => [w.decisionId, { ...w }]));
+  const projects = new Map<string, string>();
   for (const e of entries) {
+    if (e.flag_key !== null && e.project !== null && !projects.has(e.flag_key)) projects.set(e.flag_key, e.project);
     if (e.platform !== platform || e.flag_key === null) continue;
     if (e.entry_type === 'change.decision' && e.decision.allow) {
       windows.set(e.decision_id, { decisionId: e.decision_id, flagKey: e.flag_key, project: e.project, environment: e.environment, fromMs: Date.parse(e.timestamp_utc), toMs: null, applied: true });
@@ -33,10 +46,11 @@ export function collectWindows(carried: readonly ChangeWindow[], entries: readon
       if (w) {
         w.toMs = Date.parse(e.timestamp_utc);
         w.applied = !notApplied.has(e.outcome?.status ?? '');
+        if (w.toMs < dropClosedBefore) windows.delete(e.decision_id);
       }
     }
   }
-  return [...windows.values()];
+  return { windows: [...windows.values()], projects };
 }
 
 /**

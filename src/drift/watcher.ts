@@ -41,11 +41,9 @@ export interface DriftWatcher {
 
 const PAGE = 1000;
 
-/** The ledger's entries after `seq`, read page by page. */
-function entriesAfter(ledger: DriftWatcherDeps['ledger'], seq: number): AuditEntry[] {
-  const out: AuditEntry[] = [];
-  for (let page = ledger.entriesAfter(seq, PAGE); page.length > 0; page = ledger.entriesAfter(page.at(-1)!.seq, PAGE)) out.push(...page);
-  return out;
+/** The ledger's entries after `seq`, read a page at a time as they are consumed: a large ledger is never held whole. */
+function* entriesAfter(ledger: DriftWatcherDeps['ledger'], seq: number): Generator<AuditEntry> {
+  for (let page = ledger.entriesAfter(seq, PAGE); page.length > 0; page = ledger.entriesAfter(page.at(-1)!.seq, PAGE)) yield* page;
 }
 
 function loadBaseline(deps: DriftWatcherDeps, metaKey: string): Baseline | undefined {

@@ -78,6 +78,27 @@ describe('checkDrift', () => {
     expect(first.baseline).toMatchObject({ seq: 12, eventCursor: 7, flags: { a: { state: { on: true } } } });
   });
 
+  it('reads the entries once, in order, from a generator, and the first check keeps only the windows a later check may need', () => {
+    const nowMs = T0 + 60_000;
+    let reads = 0;
+    // A long history: every change closed long ago, but for one closed within twice the skew and one in flight.
+    function* history() {
+      for (let i = 0; i < 5000; i += 1) {
+        reads += 1;
+        yield entry(2 * i + 1, 'change.decision', `old${i}`, T0 + i);
+        yield entry(2 * i + 2, 'change.outcome', `old${i}`, T0 + i + 1);
+      }
+      yield entry(20_001, 'change.decision', 'recent', nowMs - 1500);
+      yield entry(20_002, 'change.outcome', 'recent', nowMs - 1000);
+      yield entry(20_003, 'change.decision', 'open', nowMs - 10);
+    }
+    const first = check({ baseline: undefined, entries: history(), nowMs });
+    expect(reads).toBe(5000);
+    expect(first.baseline.windows.map((w) => w.decisionId)).toEqual(['recent', 'open']);
+    // With a baseline, the same entries carry the same windows forward.
+    expect(check({ entries: history(), nowMs }).baseline.windows.map((w) => w.decisionId)).toEqual(['recent', 'open']);
+  });
+
   it('moves the baseline to what it saw, so a finding is reported once', () => {
     const once = check({ snapshot: changed });
     expect(check({ baseline: once.baseline, snapshot: changed, nowMs: T0 + 120_000 }).findings).toEqual([]);
