@@ -6,6 +6,7 @@
 import type { LedgerResults } from './ledger.js';
 import { percentile, type LatencyResult, type ThroughputResult } from './load.js';
 import type { ReplicationResults } from './sections.js';
+import type { CopyVerify } from './verify-copies.js';
 import { ms, table } from './report.js';
 
 /** What the goals read from the stub platform's run of sections 2 and 3. */
@@ -20,6 +21,8 @@ export interface GoalInputs {
   heap?: { launched: { peakMiB: number }; v8Defaults: { peakMiB: number } };
   ledger?: LedgerResults;
   replication?: ReplicationResults;
+  /** `verify-export` of an exported ledger, beside its raw chained SHA-256. */
+  exportVerify?: CopyVerify;
 }
 
 const p = (r: LatencyResult, q: number): number => percentile(r.samples, q);
@@ -54,6 +57,12 @@ export function renderGoals(g: GoalInputs): string[] {
     const rawSeconds = l.rawChain.seconds;
     rows.push([`4. verify of ${l.n} entries ≥ 300,000 entries/s`, verifyRate.toFixed(0), '', '', met(verifyRate >= 300_000)]);
     rows.push(['4. verify within 1.5× of node\'s raw chained SHA-256 over the same bytes', `${l.verify.seconds.toFixed(2)} s`, `${rawSeconds.toFixed(2)} s`, `${(l.verify.seconds / rawSeconds).toFixed(2)}×`, met(l.verify.seconds <= 1.5 * rawSeconds)]);
+  }
+  const copies: Array<[string, CopyVerify | undefined]> = [['`verify-export`', g.exportVerify], ['`verify --postgres`', g.replication?.drain.verify]];
+  for (const [what, c] of copies) {
+    if (!c) continue;
+    const ratio = c.verify.seconds / c.rawChain.seconds;
+    rows.push([`4. ${what} of ${c.rawChain.entries} entries in the same class: within 1.5× of node's raw chained SHA-256 over the same bytes`, `${c.verify.seconds.toFixed(2)} s (${(c.verify.entries / c.verify.seconds).toFixed(0)}/s)${c.verify.ok ? '' : ', FAILED'}`, `${c.rawChain.seconds.toFixed(2)} s`, `${ratio.toFixed(2)}×`, met(c.verify.ok && ratio <= 1.5)]);
   }
   if (g.heap) {
     const { launched, v8Defaults } = g.heap;

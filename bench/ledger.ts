@@ -105,7 +105,7 @@ function dumpBodies(path: string, out: string): number {
 }
 
 /** Times `work`, wall and process CPU (worker threads included). */
-async function timed<T>(work: () => T | Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
+export async function timed<T>(work: () => T | Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const value = await work();
@@ -114,7 +114,7 @@ async function timed<T>(work: () => T | Promise<T>): Promise<{ value: T; seconds
 }
 
 /** The peer: the first `n` bodies read from the ledger file, hash = SHA-256(prev ‖ body) chained in one loop, nothing else. */
-function rawChainedSha256(path: string, n: number): { digest: string; bytes: number } {
+export function rawChainedSha256(path: string, n: number): { digest: string; bytes: number } {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     let prev = '0'.repeat(64);

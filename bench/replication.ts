@@ -11,6 +11,7 @@ import { createMetrics } from '../src/metrics.js';
 import { createPostgresSink, createReplicator } from '../src/replicate/index.js';
 import { makeTempDir } from '../test/support/temp-dir.js';
 import { buildLedger } from './ledger.js';
+import { measureVerifyPostgres, type CopyVerify } from './verify-copies.js';
 
 export interface DrainResult {
   entries: number;
@@ -19,6 +20,8 @@ export interface DrainResult {
   seconds: number;
   /** Rows the upstream table holds for the chain afterwards (must equal `entries`). */
   upstreamRows: number;
+  /** `verifyPostgresLedger` over the drained rows, beside the raw chained SHA-256 over the same bytes. */
+  verify: CopyVerify;
 }
 
 /** Builds an `n`-entry ledger, then times one `through(n)` into an empty PostgreSQL database. */
@@ -42,7 +45,8 @@ export async function measureDrain(o: { url: string; n: number; batchSize: numbe
       await client.connect();
       try {
         const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM flaggate.audit_entries WHERE chain_id = $1', ['bench-drain']);
-        return { entries: o.n, batchSize: o.batchSize, buildSeconds, seconds, upstreamRows: Number(rows[0]!.n) };
+        const verify = await measureVerifyPostgres({ url: o.url, path, n: o.n, log: o.log });
+        return { entries: o.n, batchSize: o.batchSize, buildSeconds, seconds, upstreamRows: Number(rows[0]!.n), verify };
       } finally {
         await client.end();
       }

@@ -8,7 +8,8 @@
  *
  * BENCH_LATENCY_N (default 2000) requests per latency scenario, BENCH_SECONDS (default 10) per
  * throughput run, BENCH_SKIP_UNLEASH=1 to measure the stub platform only, BENCH_LEDGER_N (default
- * 1000000) entries in the verify ledger, BENCH_DRAIN_N (default 100000) entries in the backlog.
+ * 1000000) entries in the verify ledger, BENCH_DRAIN_N (default 100000) entries in the backlog (also
+ * verified with `verify --postgres`), BENCH_EXPORT_N (default 100000) entries in the package `verify-export` checks.
  * BENCH_ONLY=core,platforms,ledger,timestamps,replication runs only the sections named (core: sections 1-3
  * and their details); such a partial run prints its report and leaves bench/RESULTS.md alone.
  * `--quick` (BENCH_QUICK=1) runs every section small, in about a minute, and also leaves it alone.
@@ -29,6 +30,7 @@ import { measureDurableCosts, type DurableCosts } from './durable.js';
 import { policyInputs } from './inputs.js';
 import { measureLedger, renderVerifyScaling, type LedgerResults } from './ledger.js';
 import { measureDrain } from './replication.js';
+import { measureVerifyExport, renderVerifyCopies, type ExportVerify } from './verify-copies.js';
 import { readingExtra, renderLedger, renderReplication, renderTimestamps, type ReplicationResults, type TimestampResults, type TokenSharingRun } from './sections.js';
 import { measureTokens } from './timestamps.js';
 import { summarizeProfiles, type ProfileRow } from './profile.js';
@@ -51,6 +53,7 @@ const PROFILE_SECONDS = 5;
 const FEATURES = '/api/admin/projects/default/features';
 const LEDGER_N = Number(process.env.BENCH_LEDGER_N ?? (QUICK ? 20_000 : 1_000_000));
 const DRAIN_N = Number(process.env.BENCH_DRAIN_N ?? (QUICK ? 5_000 : 100_000));
+const EXPORT_N = Number(process.env.BENCH_EXPORT_N ?? (QUICK ? 5_000 : 100_000));
 const APPEND_SECONDS = 3;
 const TOKENS_N = QUICK ? 500 : 3000;
 const OPENSSL_TOKENS_N = QUICK ? 20 : 200;
@@ -331,6 +334,7 @@ async function benchHeapSizing(target: Target, stops: Array<() => Promise<void>>
 interface Extra {
   platforms?: PlatformLatency[];
   ledger?: LedgerResults;
+  exportVerify?: ExportVerify;
   timestamps?: TimestampResults;
   replication?: ReplicationResults;
 }
@@ -344,7 +348,7 @@ function render(core: Core | undefined, extra: Extra, meta: { opaVersion: string
   out.push(`- machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB RAM, Linux ${machine.kernel}`);
   out.push(`- Node.js ${machine.node}; opa ${meta.opaVersion}; Unleash ${meta.unleashVersion} on PostgreSQL (fsync off, test cluster)`);
   out.push(`- flaggate data dirs (SQLite ledger, JSON Lines upstream): ${machine.tmpFs}`);
-  out.push(`- command: \`npm run bench\` (\`tsx bench/run.ts\`), BENCH_LATENCY_N=${LATENCY_N}, BENCH_SECONDS=${SECONDS}, BENCH_LEDGER_N=${LEDGER_N}, BENCH_DRAIN_N=${DRAIN_N}${ONLY.length > 0 ? `, BENCH_ONLY=${ONLY.join(',')}` : ''}; whole run ${meta.seconds.toFixed(0)} s`);
+  out.push(`- command: \`npm run bench\` (\`tsx bench/run.ts\`), BENCH_LATENCY_N=${LATENCY_N}, BENCH_SECONDS=${SECONDS}, BENCH_LEDGER_N=${LEDGER_N}, BENCH_DRAIN_N=${DRAIN_N}, BENCH_EXPORT_N=${EXPORT_N}${ONLY.length > 0 ? `, BENCH_ONLY=${ONLY.join(',')}` : ''}; whole run ${meta.seconds.toFixed(0)} s`);
   out.push(
     '- setup: flaggate (`platform.name: unleash`, default config: SQLite ledger with synchronous=FULL, one required fsync\'d JSON Lines sink) runs in its own Node.js process, started from the built JavaScript by `bench/flaggate-child.mjs`; the load generator (`bench/load.ts`, node:http with keep-alive agents) in another; the stub platform (`bench/platform-stub.ts`) in a third. Everything binds 127.0.0.1 and shares the same cores.',
   );
@@ -354,11 +358,12 @@ function render(core: Core | undefined, extra: Extra, meta: { opaVersion: string
   );
   const stub = core?.changes.find((c) => c.platform === 'stub');
   if (stub?.peer) {
-    out.push(...renderGoals({ direct: stub.direct, peer: stub.peer, via: stub.via, throughput: stub.throughput, launchedAs: LAUNCHED_AS, ...(core ? { heap: core.heap } : {}), ...(extra.ledger ? { ledger: extra.ledger } : {}), ...(extra.replication ? { replication: extra.replication } : {}) }));
+    out.push(...renderGoals({ direct: stub.direct, peer: stub.peer, via: stub.via, throughput: stub.throughput, launchedAs: LAUNCHED_AS, ...(core ? { heap: core.heap } : {}), ...(extra.ledger ? { ledger: extra.ledger } : {}), ...(extra.exportVerify ? { exportVerify: extra.exportVerify } : {}), ...(extra.replication ? { replication: extra.replication } : {}) }));
   }
   if (core) out.push(...renderCore(core));
   if (extra.platforms) out.push(...renderPlatforms(extra.platforms));
   if (extra.ledger) out.push(...renderLedger(extra.ledger), '### Verify as the ledger grows', '', ...renderVerifyScaling(extra.ledger), '');
+  if (extra.exportVerify || extra.replication) out.push(...renderVerifyCopies(extra.exportVerify, extra.replication?.drain.verify));
   if (extra.timestamps) out.push(...renderTimestamps(extra.timestamps));
   if (extra.replication) out.push(...renderReplication(extra.replication));
   if (core) out.push(...renderCoreDetails(core));
@@ -622,6 +627,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       extra.ledger = await measureLedger({ n: LEDGER_N, appendSeconds: APPEND_SECONDS, log });
       log(`ledger: section took ${((performance.now() - t0) / 1000).toFixed(0)} s (building ${LEDGER_N} entries: ${extra.ledger.build.seconds.toFixed(0)} s)`);
+      extra.exportVerify = await measureVerifyExport({ n: EXPORT_N, log });
     }
 
     const markdown = render(core, extra, { opaVersion, unleashVersion, startedAt, seconds: (Date.now() - startedAt.getTime()) / 1000 });
