@@ -55,6 +55,8 @@ export interface PackageContext extends ExportPackage {
   dir: string;
   keys: JSONWebKeySet;
   rows: ChainIndex;
+  /** The exported seqs in entries.jsonl's order, filled in by checkEntries. */
+  exported: number[];
   skewSeconds: number;
 }
 
@@ -174,6 +176,7 @@ export function rowsFrom(open: () => Iterator<StoredRow>): (after: number, limit
 export function checkEntries(ctx: PackageContext): ExportFailure | undefined {
   const { rows, manifest } = ctx;
   const exported = new Set<number>();
+  ctx.exported.length = 0;
   for (const e of ctx.entryLines() as Generator<AuditEntry>) {
     if (typeof e !== 'object' || e === null || typeof e.seq !== 'number') return failure('malformed', 'entries.jsonl holds a line that is not an entry', { file: 'entries.jsonl' });
     const at = e.seq - rows.firstSeq;
@@ -188,6 +191,7 @@ export function checkEntries(ctx: PackageContext): ExportFailure | undefined {
     if (exported.has(e.seq)) return failure('inserted', `seq ${e.seq} is exported twice`, { seq: e.seq, file: 'entries.jsonl' });
     if (!matchesExport(e, manifest.period, manifest.filters)) return failure('inserted', `seq ${e.seq} is outside the package's period or filters`, { seq: e.seq, file: 'entries.jsonl' });
     exported.add(e.seq);
+    ctx.exported.push(e.seq);
   }
   for (let at = 0; at < rows.hashes.length; at += 1) {
     const seq = rows.firstSeq + at;
@@ -199,20 +203,30 @@ export function checkEntries(ctx: PackageContext): ExportFailure | undefined {
   return undefined;
 }
 
-/** entries.csv lists the exported entries, in order (read a record at a time beside entries.jsonl). */
-export async function checkCsv({ dir, entryLines }: PackageContext): Promise<ExportFailure | undefined> {
+/**
+ * entries.csv lists the exported entries, in order: each record's seq and hash are the exported
+ * entry's (checkEntries proved each entry's hash is its chain row's). Records are parsed as a
+ * stream, as arrays: the columns are found by the header.
+ */
+export async function checkCsv({ dir, exported, rows }: PackageContext): Promise<ExportFailure | undefined> {
   const mismatch = failure('modified', 'entries.csv does not list the exported entries', { file: 'entries.csv' });
-  const entries = entryLines() as Generator<AuditEntry>;
   const file = createReadStream(join(dir, 'entries.csv'));
   try {
-    for await (const record of file.pipe(parseCsv({ columns: true })) as AsyncIterable<{ seq: string; hash: string }>) {
-      const step = entries.next();
-      if (step.done || Number(record.seq) !== step.value.seq || record.hash !== step.value.hash) return mismatch;
+    let columns: { seq: number; hash: number } | undefined;
+    let listed = 0;
+    for await (const record of file.pipe(parseCsv()) as AsyncIterable<string[]>) {
+      if (columns === undefined) {
+        columns = { seq: record.indexOf('seq'), hash: record.indexOf('hash') };
+        if (columns.seq < 0 || columns.hash < 0) return mismatch;
+        continue;
+      }
+      const seq = exported[listed];
+      listed += 1;
+      if (seq === undefined || record[columns.seq] !== String(seq) || record[columns.hash] !== rows.hashes[seq - rows.firstSeq]) return mismatch;
     }
-    return entries.next().done ? undefined : mismatch;
+    return listed === exported.length ? undefined : mismatch;
   } finally {
     file.destroy();
-    entries.return(undefined);
   }
 }
 

@@ -97,7 +97,7 @@ async function verifyPackage(dir: string, options: VerifyExportOptions): Promise
 
   const rows = indexChain(pkg);
   if ('kind' in rows) return fail(rows);
-  const ctx: PackageContext = { ...pkg, dir, keys, rows, skewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS };
+  const ctx: PackageContext = { ...pkg, dir, keys, rows, exported: [], skewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS };
   const failure =
     (await checkChain(ctx, report)) ??
     checkEntries(ctx) ??
