@@ -92,43 +92,63 @@ export async function checkManifestSignature(dir: string, manifest: ExportManife
   return undefined;
 }
 
-/**
- * chain.jsonl holds exactly the sealed range, each seq once, in order: nothing outside it can
- * later be taken as proven. The same pass keeps the index the later steps read (what it holds is
- * trusted only once `checkChain` has proven the rows).
- */
-export function indexChain({ chainLines, manifest }: ExportPackage): ChainIndex | ExportFailure {
-  const firstSeq = manifest.anchorSeq + 1;
-  const index: ChainIndex = { firstSeq, firstPrev: '', hashes: [], times: [], selected: [] };
-  let expectedSeq = firstSeq;
-  for (const row of chainLines()) {
-    if (!isStoredRow(row)) return failure('malformed', 'chain.jsonl holds a line that is not a stored row', { file: 'chain.jsonl' });
-    if (row.seq < expectedSeq) return failure(row.seq <= manifest.anchorSeq ? 'inserted' : 'reordered', `chain.jsonl: seq ${row.seq} is out of place`, { seq: row.seq, file: 'chain.jsonl' });
-    if (row.seq > manifest.sealSeq) return failure('inserted', `chain.jsonl: seq ${row.seq} lies beyond the seal at ${manifest.sealSeq}`, { seq: row.seq, file: 'chain.jsonl' });
-    expectedSeq = row.seq + 1;
-    const at = row.seq - firstSeq;
-    if (at === 0) index.firstPrev = row.prev_hash;
-    index.hashes[at] = row.hash;
-    try {
-      const entry = rowToEntry(row);
-      index.times[at] = entry.timestamp_utc;
-      index.selected[at] = matchesExport(entry, manifest.period, manifest.filters) ? SELECTED : 0;
-    } catch {
-      index.selected[at] = UNREADABLE;
-    }
-  }
-  return index;
+/** An empty index for the package's chain, filled in by `checkChain`'s one reading of chain.jsonl. */
+export function newChainIndex(manifest: ExportManifest): ChainIndex {
+  return { firstSeq: manifest.anchorSeq + 1, firstPrev: '', hashes: [], times: [], selected: [] };
 }
 
-/** The chain, anchored by the checkpoint before the period and sealed by the one after. */
+/**
+ * chain.jsonl's rows, checked to hold exactly the sealed range, each seq once, in order (nothing
+ * outside it can later be taken as proven), and noted in `index` on the way (trusted only once the
+ * chain is proven). At the first row out of place it records why in `found` and ends.
+ */
+function* rangedRows({ chainLines, manifest }: ExportPackage, index: ChainIndex, found: { failure?: ExportFailure }): Generator<StoredRow> {
+  let expectedSeq = index.firstSeq;
+  for (const row of chainLines()) {
+    if (!isStoredRow(row)) return void (found.failure = failure('malformed', 'chain.jsonl holds a line that is not a stored row', { file: 'chain.jsonl' }));
+    if (row.seq < expectedSeq) {
+      return void (found.failure = failure(row.seq <= manifest.anchorSeq ? 'inserted' : 'reordered', `chain.jsonl: seq ${row.seq} is out of place`, { seq: row.seq, file: 'chain.jsonl' }));
+    }
+    if (row.seq > manifest.sealSeq) return void (found.failure = failure('inserted', `chain.jsonl: seq ${row.seq} lies beyond the seal at ${manifest.sealSeq}`, { seq: row.seq, file: 'chain.jsonl' }));
+    expectedSeq = row.seq + 1;
+    noteRow(index, row, manifest);
+    yield row;
+  }
+}
+
+function noteRow(index: ChainIndex, row: StoredRow, manifest: ExportManifest): void {
+  const at = row.seq - index.firstSeq;
+  if (at === 0) index.firstPrev = row.prev_hash;
+  index.hashes[at] = row.hash;
+  try {
+    const entry = rowToEntry(row);
+    index.times[at] = entry.timestamp_utc;
+    index.selected[at] = matchesExport(entry, manifest.period, manifest.filters) ? SELECTED : 0;
+  } catch {
+    index.selected[at] = UNREADABLE;
+  }
+}
+
+/**
+ * The chain, anchored by the checkpoint before the period and sealed by the one after, read once:
+ * rows out of place are reported first (as if checked before the chain), then what the chain shows.
+ * Fills in `ctx.rows` on the way.
+ */
 export async function checkChain(ctx: PackageContext, report: ExportVerifyReport): Promise<ExportFailure | undefined> {
   const { manifest, checkpoints } = ctx;
+  const found: { failure?: ExportFailure } = {};
+  let reading: Generator<StoredRow> = rangedRows(ctx, ctx.rows, found);
+  // The rows the verifier did not reach (past a break, past the seal), still checked for their place.
+  const rest = () => {
+    for (const _row of reading);
+    return found.failure;
+  };
   const anchor = checkpoints.find((c) => c.seq === manifest.anchorSeq);
   const anchorHead = manifest.anchorSeq === 0 ? undefined : anchor ? { seq: anchor.seq, hash: anchor.hash } : null;
-  if (anchorHead === null) return failure('truncated', `no checkpoint anchors the package at seq ${manifest.anchorSeq}`, { seq: manifest.anchorSeq });
-  if (!checkpoints.some((c) => c.seq === manifest.sealSeq)) return failure('truncated', `no checkpoint seals the package at seq ${manifest.sealSeq}`, { seq: manifest.sealSeq });
+  if (anchorHead === null) return rest() ?? failure('truncated', `no checkpoint anchors the package at seq ${manifest.anchorSeq}`, { seq: manifest.anchorSeq });
+  if (!checkpoints.some((c) => c.seq === manifest.sealSeq)) return rest() ?? failure('truncated', `no checkpoint seals the package at seq ${manifest.sealSeq}`, { seq: manifest.sealSeq });
   const chainReport = await verifyLedger({
-    read: rowsFrom(() => ctx.chainLines() as Generator<StoredRow>),
+    read: rowsFrom(() => (reading = rangedRows(ctx, ctx.rows, found))),
     checkpoints,
     keys: ctx.keys,
     chainId: manifest.chainId,
@@ -137,6 +157,8 @@ export async function checkChain(ctx: PackageContext, report: ExportVerifyReport
     ...(anchorHead ? { anchor: anchorHead } : {}),
   });
   report.chain = chainReport;
+  const outOfPlace = rest();
+  if (outOfPlace) return outOfPlace;
   if (!chainReport.ok) return failure(chainReport.failure!.kind, chainReport.failure!.message, { seq: chainReport.failure!.seq, file: 'chain.jsonl' });
   if (chainReport.head.seq !== manifest.sealSeq) return failure('truncated', `chain.jsonl ends at seq ${chainReport.head.seq}, before the seal at ${manifest.sealSeq}`, { seq: chainReport.head.seq + 1 });
   return undefined;
@@ -144,7 +166,7 @@ export async function checkChain(ctx: PackageContext, report: ExportVerifyReport
 
 /**
  * Pages of chain rows after a seq, read forward from `open` (rows in strictly increasing seq order,
- * as indexChain checked): the verifier reads the chain in order, each page after the last; a page
+ * as rangedRows checks): the verifier reads the chain in order, each page after the last; a page
  * asked for behind that starts the reading over.
  */
 export function rowsFrom(open: () => Iterator<StoredRow>): (after: number, limit: number) => StoredRow[] {

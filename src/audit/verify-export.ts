@@ -9,7 +9,7 @@ import {
   checkManifestSignature,
   checkSeal,
   checkTimestamps,
-  indexChain,
+  newChainIndex,
   readPackage,
   type PackageContext,
 } from './verify-export-steps.js';
@@ -95,9 +95,7 @@ async function verifyPackage(dir: string, options: VerifyExportOptions): Promise
   report.filters = pkg.manifest.filters;
   report.entries = pkg.entryCount;
 
-  const rows = indexChain(pkg);
-  if ('kind' in rows) return fail(rows);
-  const ctx: PackageContext = { ...pkg, dir, keys, rows, exported: [], skewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS };
+  const ctx: PackageContext = { ...pkg, dir, keys, rows: newChainIndex(pkg.manifest), exported: [], skewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS };
   const failure =
     (await checkChain(ctx, report)) ??
     checkEntries(ctx) ??

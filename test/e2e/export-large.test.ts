@@ -103,7 +103,10 @@ beforeAll(async () => {
   const started = performance.now();
   const ledger = openLedger({ path: join(dataDir, 'ledger.sqlite'), chainId: 'local', clock: systemClock });
   try {
-    for (let n = 1; n <= ENTRIES; n += 5000) ledger.appendMany(Array.from({ length: Math.min(5000, ENTRIES - n + 1) }, (_, i) => sampleEntry(n + i)));
+    for (let n = 1; n <= ENTRIES; n += 5000) {
+      ledger.appendMany(Array.from({ length: Math.min(5000, ENTRIES - n + 1) }, (_, i) => sampleEntry(n + i)));
+      await new Promise((r) => setImmediate(r)); // minutes of appends at a million: the test runner's heartbeat still gets through
+    }
     // A ledger whose changes all have outcomes and whose sink has them: nothing to reconcile or replicate at start.
     ledger.setMeta('in_doubt_checked_through', String(ENTRIES));
   } finally {
