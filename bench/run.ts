@@ -42,19 +42,19 @@ import { measurePlatforms, renderPlatforms, type PlatformLatency } from './platf
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** `--quick` (or BENCH_QUICK=1): about a minute, for a check before a commit; fewer samples, no Unleash, a small ledger. */
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-const LATENCY_N = Number(process.env.BENCH_LATENCY_N ?? (QUICK ? 300 : 2000));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 3 : 10));
+const LATENCY_N = Number(process.env.BENCH_LATENCY_N ?? (QUICK ? 200 : 2000));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 10));
 const SKIP_UNLEASH = QUICK || process.env.BENCH_SKIP_UNLEASH === '1';
 const WARMUP = QUICK ? 100 : 200;
 const DECIDE_N = QUICK ? 5_000 : 20_000;
 /** How cost grows with concurrency; 64 is the goals' load. */
 const CLIENTS = QUICK ? [1, 64] : [1, 8, 64, 256];
-const PROFILE_SECONDS = 5;
+const PROFILE_SECONDS = QUICK ? 2 : 5;
 const FEATURES = '/api/admin/projects/default/features';
 const LEDGER_N = Number(process.env.BENCH_LEDGER_N ?? (QUICK ? 20_000 : 1_000_000));
 const DRAIN_N = Number(process.env.BENCH_DRAIN_N ?? (QUICK ? 5_000 : 100_000));
 const EXPORT_N = Number(process.env.BENCH_EXPORT_N ?? (QUICK ? 5_000 : 100_000));
-const APPEND_SECONDS = 3;
+const APPEND_SECONDS = QUICK ? 1 : 3;
 const TOKENS_N = QUICK ? 500 : 3000;
 const OPENSSL_TOKENS_N = QUICK ? 20 : 200;
 const SECTIONS = ['core', 'platforms', 'ledger', 'timestamps', 'replication'] as const;
