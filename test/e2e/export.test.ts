@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fc, test as propTest } from '@fast-check/vitest';
 import { extract } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openKeyring, signCheckpoint, verifyExport, type Checkpoint } from '../../src/audit/index.js';
-import { fixedClock } from '../../src/clock.js';
+import { openKeyring, signCheckpoint, signJson, verifyExport, type Checkpoint } from '../../src/audit/index.js';
+import { MANIFEST_TYP } from '../../src/audit/export-format.js';
+import { fixedClock, systemClock } from '../../src/clock.js';
 import { exportLedgerFile } from '../../src/export-ledger.js';
 import { verifyCoverage } from '../../src/timestamp/index.js';
 import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
@@ -83,7 +86,9 @@ describe('export packages', () => {
     const chain = lines(out, 'chain.jsonl').map((l) => JSON.parse(l) as { seq: number });
     expect(chain[0]!.seq).toBe(manifest.anchorSeq + 1);
     expect(chain[0]!.seq).toBeLessThanOrEqual(entries[0]!.seq);
-    expect(await verify(out)).toMatchObject({ ok: true, period: { from, to } });
+    const periodReport = await verify(out);
+    expect(periodReport.failure).toBeUndefined();
+    expect(periodReport).toMatchObject({ ok: true, period: { from, to } });
   });
 
   it('rejects an export with one entry altered, as modified at its seq', async () => {
@@ -197,6 +202,45 @@ describe('export packages', () => {
     writeFileSync(join(dir, 'entries.jsonl'), entries.join('\n') + '\n');
     expect((await verify(dir)).failure).toMatchObject({ kind: 'modified', file: 'entries.jsonl', message: 'entries.jsonl does not match the manifest digest' });
   });
+
+  // An operator holding the signing key can re-sign the manifest over edited files: the digests
+  // then agree, and only the checks of the entries and the CSV against the proven chain remain.
+  const edits = {
+    'an edited entry': (entries: string[], _csv: string[], i: number) => {
+      const e = JSON.parse(entries[i]!) as { seq: number; reason: string };
+      entries[i] = JSON.stringify({ ...e, reason: `${e.reason} (edited)` });
+      return { kind: 'modified', seq: e.seq, file: 'entries.jsonl' };
+    },
+    'a dropped entry': (entries: string[], _csv: string[], i: number) => {
+      const [e] = entries.splice(i, 1);
+      return { kind: 'deleted', seq: (JSON.parse(e!) as { seq: number }).seq, file: 'entries.jsonl' };
+    },
+    'a duplicated entry': (entries: string[], _csv: string[], i: number) => {
+      entries.splice(i, 0, entries[i]!);
+      return { kind: 'inserted', seq: (JSON.parse(entries[i]!) as { seq: number }).seq, file: 'entries.jsonl' };
+    },
+    'a dropped CSV record': (_entries: string[], csv: string[], i: number) => {
+      csv.splice(i + 1, 1);
+      return { kind: 'modified', file: 'entries.csv' };
+    },
+  };
+  propTest.prop([fc.constantFrom(...(Object.keys(edits) as Array<keyof typeof edits>)), fc.nat()], { numRuns: 16 })(
+    'refuses a package re-signed over an edited entries.jsonl or entries.csv, at the check that sees it',
+    async (edit, n) => {
+      const dir = copyOf(reference, `resigned-${edit.replaceAll(' ', '-')}-${n}`);
+      const [entries, csv] = [lines(dir, 'entries.jsonl'), lines(dir, 'entries.csv')];
+      const want = edits[edit](entries, csv, n % entries.length);
+      writeFileSync(join(dir, 'entries.jsonl'), entries.join('\n') + '\n');
+      writeFileSync(join(dir, 'entries.csv'), csv.join('\n') + '\n');
+      const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, string> };
+      for (const file of ['entries.jsonl', 'entries.csv']) manifest.files[file] = createHash('sha256').update(readFileSync(join(dir, file))).digest('hex');
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      const keyring = await openKeyring(join(app.dataDir, 'audit-keys'), systemClock);
+      writeFileSync(join(dir, 'manifest.jws'), (await signJson(manifest, MANIFEST_TYP, keyring)).jws + '\n');
+      expect((await verify(dir)).failure).toMatchObject(want);
+    },
+    30_000,
+  );
 
   it('rejects a file changed behind the manifest', async () => {
     const dir = copyOf(reference, 'policy-edit');
