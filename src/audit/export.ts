@@ -44,7 +44,7 @@ export function writeExportFiles(source: ExportSource, dir: string, options: { f
 
   const { first, last } = source.seqRange(period);
   const anchor = [...checkpoints].reverse().find((c) => c.seq < (first || Number.MAX_SAFE_INTEGER));
-  const seal = checkpoints.find((c) => c.seq >= last);
+  const seal = sealFor(source, checkpoints, last);
   if (!seal) throw new TypeError('writeExport: no checkpoint seals the period; sign one over the head first');
   const anchorSeq = first === 0 ? seal.seq : (anchor?.seq ?? 0);
 
@@ -93,6 +93,23 @@ export function writeExportFiles(source: ExportSource, dir: string, options: { f
   put('policy-revisions.json', JSON.stringify([...revisions.values()], null, 2) + '\n');
   files['timestamps.json'] = writeTimestamps(source, open('timestamps.json'), anchorSeq + 1, seal.seq);
   return { period, filters, anchorSeq, sealSeq: seal.seq, entries: selected, files };
+}
+
+/**
+ * The checkpoint that ends the package: the first at or after `last` whose seq the first token
+ * covering it covers exactly. A token that covers the seal from further on vouches for a row past
+ * the seal, which the package does not hold, so the seal moves on to a checkpoint at that row (or
+ * past it, and again) while there is one; the head's checkpoint, signed by the callers, ends it.
+ */
+function sealFor(source: ExportSource, checkpoints: readonly Checkpoint[], last: number): Checkpoint | undefined {
+  let seal = checkpoints.find((c) => c.seq >= last);
+  for (;;) {
+    const covering = seal && source.tokensFrom(seal.seq, 1)[0];
+    if (!seal || !covering || covering.coversSeq === seal.seq) return seal;
+    const further = checkpoints.find((c) => c.seq >= covering.coversSeq);
+    if (!further) return seal; // no checkpoint at the token's row yet: verification says what is uncovered
+    seal = further;
+  }
 }
 
 /**
