@@ -1,6 +1,6 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8 --heap-growing-percent=30
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --heap-growing-percent=30
 // The launcher line sizes memory for a long-running sidecar (bench/RESULTS.md, goal 5): a young
-// generation of 8 MiB semi-spaces instead of 16; a full collection once the old generation grows by
+// generation of 4 MiB semi-spaces instead of 16; a full collection once the old generation grows by
 // 30% of what survived the last one, instead of the several times V8 allows while memory is
 // plentiful; and two malloc arenas instead of up to eight per core (glibc). The
 // Dockerfile and `npm start` set the same (test/deploy/launcher-flags.test.ts holds them equal).
