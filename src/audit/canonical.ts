@@ -59,7 +59,8 @@ function assertJsonSafe(value: unknown, path: string): void {
  * later without serializing the entry again.
  */
 export function canonicalMembers(value: Readonly<Record<string, unknown>>): Record<string, string> {
-  const members: Record<string, string> = {};
+  // No prototype: a member named `__proto__` is then a member like any other, not the prototype.
+  const members = Object.create(null) as Record<string, string>;
   for (const key of Object.keys(value)) {
     const member = value[key];
     if (member !== undefined) members[key] = canonicalJson(member);

@@ -31,8 +31,8 @@ describe('canonicalJson', () => {
 
   // Members serialized once and joined later (with chain fields, with the hash) must be the text a
   // whole serialization gives: keys that sort unlike their insertion order, integer-like keys
-  // (which objects enumerate first), non-ASCII and escaped names included.
-  const memberName = fc.oneof(fc.string(), fc.constantFrom('10', '9', '0', '01', 'a', 'A', 'é', '\u0000', 'hash', '__proto__x'), fc.nat().map(String));
+  // (which objects enumerate first), non-ASCII and escaped names, and `__proto__`, included.
+  const memberName = fc.oneof(fc.string(), fc.constantFrom('10', '9', '0', '01', 'a', 'A', 'é', '\u0000', 'hash', '__proto__', '__proto__x'), fc.nat().map(String));
   propTest.prop([fc.dictionary(memberName, fc.jsonValue(), { maxKeys: 12 }), fc.dictionary(memberName, fc.jsonValue(), { maxKeys: 4 })], { numRuns: 300 })(
     'joins members serialized apart into the whole object\'s canonical JSON',
     (entry, added) => {
