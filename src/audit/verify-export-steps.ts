@@ -17,8 +17,8 @@ import { verifyLedger } from './verify-ledger.js';
 
 /**
  * The files of an export package, not yet trusted. The small ones are parsed; chain.jsonl and
- * entries.jsonl are read again by each step that needs them, never held whole (a package of a
- * million entries holds more than V8's longest string).
+ * entries.jsonl are read a line at a time by the steps that need them, never held whole (a package
+ * of a million entries holds more than V8's longest string).
  */
 export interface ExportPackage {
   manifest: ExportManifest;
@@ -50,7 +50,7 @@ export interface ChainIndex {
 const SELECTED = 1;
 const UNREADABLE = 2;
 
-/** A package whose chain rows are well formed and in range, with what the later steps share. */
+/** A package being checked, with what the steps share: `rows` is filled in by checkChain, `exported` by checkEntries. */
 export interface PackageContext extends ExportPackage {
   dir: string;
   keys: JSONWebKeySet;
