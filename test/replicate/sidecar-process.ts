@@ -29,8 +29,24 @@ export interface SidecarProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `flaggate serve` and waits until /healthz answers. */
-export async function startSidecarProcess(options: { dataDir: string; chainId: string; env?: Record<string, string>; asLaunched?: boolean }): Promise<SidecarProcess> {
+type SidecarOptions = { dataDir: string; chainId: string; env?: Record<string, string>; asLaunched?: boolean };
+
+/**
+ * Starts `flaggate serve` and waits until /healthz answers. A port found free can be taken by
+ * another test's process before flaggate binds it: a start refused with EADDRINUSE (flaggate exits,
+ * nothing served) is tried again on other ports.
+ */
+export async function startSidecarProcess(options: SidecarOptions): Promise<SidecarProcess> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (attempt === 3 || !String(err).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startOnce(options: SidecarOptions): Promise<SidecarProcess> {
   const [proxyPort, controlPort] = [await freePort(), await freePort()];
   // As flaggate's launcher line starts it (its memory settings), for tests that measure memory.
   const launcher = options.asLaunched ? readLauncher(root) : { env: {}, flags: [] };

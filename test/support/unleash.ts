@@ -193,11 +193,16 @@ export async function unleashPersonalToken(server: UnleashServer, email = 'impor
   if (login.status !== 200) throw new Error(`login: ${login.status} ${await login.text()}`);
   const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
-  const res = await fetch(`${server.url}/api/admin/user/tokens`, {
-    method: 'POST',
-    headers: { cookie, 'content-type': 'application/json' },
-    body: JSON.stringify({ description: 'flaggate imports', expiresAt }),
-  });
-  if (res.status !== 201) throw new Error(`personal token: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { secret: string }).secret;
+  // Unleash may answer the login before its session is stored: a 401 right after it is asked again.
+  for (let attempt = 1; ; attempt += 1) {
+    const res = await fetch(`${server.url}/api/admin/user/tokens`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ description: 'flaggate imports', expiresAt }),
+    });
+    if (res.status === 201) return ((await res.json()) as { secret: string }).secret;
+    if (res.status !== 401 || attempt === 5) throw new Error(`personal token: ${res.status} ${await res.text()}`);
+    await res.text();
+    await new Promise((r) => setTimeout(r, 200 * attempt));
+  }
 }
