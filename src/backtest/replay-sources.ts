@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rowToEntry, type AuditEntryBody } from '../audit/index.js';
+import { jsonLines, rowToEntry, type AuditEntryBody } from '../audit/index.js';
 import { createPolicyEngine, listArchivedBundles, type PolicyEngine } from '../policy/index.js';
 import { openPostgresReader } from '../replicate/index.js';
 
@@ -54,8 +54,9 @@ export function readExportForReplay(dir: string): { entries: Generator<AuditEntr
   return { entries: entriesOf(join(dir, 'entries.jsonl')), bundleFiles };
 }
 
-function* entriesOf(path: string): Generator<AuditEntryBody> {
-  for (const line of readFileSync(path, 'utf8').split('\n')) if (line !== '') yield JSON.parse(line) as AuditEntryBody;
+/** A line at a time: a large package's entries.jsonl is longer than a string can be. */
+function entriesOf(path: string): Generator<AuditEntryBody> {
+  return jsonLines(path, 'entries.jsonl') as Generator<AuditEntryBody>;
 }
 
 /**
