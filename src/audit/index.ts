@@ -18,7 +18,7 @@ export { canonicalEntry } from './entry-text.js';
 export { chainHash } from './hash-entry.js';
 export { GENESIS_HASH, type AuditEntry, type AuditEntryBody, type BreakGlassFacts, type NewEntry, type StoredRow, type EntryType, type OutcomeStatus } from './entry.js';
 export { openLedgerReader, type LedgerReader } from './sqlite-reader.js';
-export { proveInWorkers, type ParallelOptions } from './prove-in-workers.js';
+export { proveInWorkers, provePostgresInWorkers, proveInWorker, type ParallelOptions } from './prove-in-workers.js';
 export { createCheckpointer, type Checkpointer } from './checkpointer.js';
 export { verifyLedger, type LedgerVerifyReport } from './verify-ledger.js';
 export { sealExport, writeExportFiles, type ExportBody, type ExportSource } from './export.js';

@@ -4,13 +4,17 @@ import { stitchProofs, type RangeProof, type RowRange } from './prove-range.js';
 import { startModuleWorker } from './start-worker.js';
 import type { ProveRange, ProveRequest } from './verify.js';
 
-/** One worker's share: a seq range of the ledger file, the chain it must belong to, the trusted hashes inside it. */
-export interface RangeJob {
-  db: string;
+/** One worker's share: a seq range of a ledger (`source` says where: a file, a database), the chain it must belong to, the trusted hashes inside it. */
+export type RangeJob<Source = { db: string }> = Source & {
   from: number;
   to: number;
   chainId: string | null;
   trusted: Array<[number, string]>;
+};
+
+/** A range to prove as a worker's job: plain data that crosses to the worker thread. */
+function rangeJob<Source>(range: RowRange, source: Source): RangeJob<Source> {
+  return { ...source, from: range.from, to: range.to, chainId: range.chainId, trusted: [...range.trusted] };
 }
 
 export type RangeReply = { ok: true; proof: RangeProof | undefined } | { ok: false; message: string };
@@ -31,7 +35,15 @@ const DEFAULT_MIN_ROWS_PER_WORKER = 20_000;
  * break, a range a worker could not read) is left to the row-by-row check in the caller.
  */
 export function proveInWorkers(db: string, lastSeq: () => number, options: ParallelOptions = {}): ProveRange {
-  return proveSplit(lastSeq, options, (range) => proveInWorker({ db, from: range.from, to: range.to, chainId: range.chainId, trusted: [...range.trusted] }));
+  return proveSplit(lastSeq, options, (range) => proveInWorker('prove-worker', rangeJob(range, { db })));
+}
+
+/**
+ * The same for one chain of the central PostgreSQL ledger: each range over its own connection
+ * (`prove-postgres-worker`), so reading rows off the wire is split across the workers too.
+ */
+export function provePostgresInWorkers(url: string, chain: string, lastSeq: () => number, options: ParallelOptions = {}): ProveRange {
+  return proveSplit(lastSeq, options, (range) => proveInWorker('prove-postgres-worker', rangeJob(range, { url, chain })));
 }
 
 /** Splits the request into ranges, proves each with `proveOne` (concurrently) and joins the proofs. */
@@ -61,12 +73,12 @@ function rangeFor(range: { from: number; to: number }, request: ProveRequest): R
   return { from: range.from, to: range.to, chainId: request.chainId, trusted };
 }
 
-/** A worker's proof; a worker that fails or dies proves nothing (the caller checks its range itself). */
-function proveInWorker(job: RangeJob): Promise<RangeProof | undefined> {
+/** The proof of worker module `name` for `job`; a worker that fails or dies proves nothing (the caller checks its range itself). */
+export function proveInWorker<Source extends object>(name: 'prove-worker' | 'prove-postgres-worker', job: RangeJob<Source>): Promise<RangeProof | undefined> {
   return new Promise((resolve) => {
     let worker: Worker;
     try {
-      worker = startModuleWorker('prove-worker', { workerData: job, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
+      worker = startModuleWorker(name, { workerData: job, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
     } catch {
       return resolve(undefined);
     }

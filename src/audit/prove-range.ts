@@ -26,24 +26,35 @@ export interface RowRange {
  * first row it cannot prove; that row is left to the row-by-row check, which names the break.
  */
 export function proveRows(rows: Iterable<StoredRow>, range: RowRange): RangeProof | undefined {
+  const prover = createRangeProver(range);
+  for (const row of rows) if (!prover.add(row)) break;
+  return prover.proof();
+}
+
+/** `proveRows` a row at a time, for rows that arrive in pages: `add` says whether to go on. */
+export function createRangeProver(range: RowRange): { add(row: StoredRow): boolean; proof(): RangeProof | undefined } {
   let prev: TrustedHead | undefined;
   let firstPrev = '';
   let head: TrustedHead | undefined;
   let chainId = range.chainId;
-  for (const row of rows) {
-    if (row.seq > range.to) break;
-    if (prev === undefined) {
-      if (row.seq !== range.from) return undefined;
-      prev = { seq: row.seq - 1, hash: row.prev_hash };
-      firstPrev = row.prev_hash;
-    }
-    if (!provesLink(row, prev) || (chainId !== null && row.chain_id !== chainId)) break;
-    chainId = row.chain_id;
-    const trusted = range.trusted.get(row.seq);
-    if (trusted !== undefined && trusted !== row.hash) break;
-    prev = head = { seq: row.seq, hash: row.hash };
-  }
-  return head && chainId !== null ? { from: range.from, firstPrev, head, chainId } : undefined;
+  let open = true;
+  return {
+    add(row) {
+      if (!open || row.seq > range.to) return (open = false);
+      if (prev === undefined) {
+        if (row.seq !== range.from) return (open = false);
+        prev = { seq: row.seq - 1, hash: row.prev_hash };
+        firstPrev = row.prev_hash;
+      }
+      if (!provesLink(row, prev) || (chainId !== null && row.chain_id !== chainId)) return (open = false);
+      chainId = row.chain_id;
+      const trusted = range.trusted.get(row.seq);
+      if (trusted !== undefined && trusted !== row.hash) return (open = false);
+      prev = head = { seq: row.seq, hash: row.hash };
+      return true;
+    },
+    proof: () => (head && chainId !== null ? { from: range.from, firstPrev, head, chainId } : undefined),
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
-import { verifyLedger, type LedgerVerifyReport } from '../audit/index.js';
+import { provePostgresInWorkers, verifyLedger, type LedgerVerifyReport, type ParallelOptions } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
 import { openPostgresReader } from './sinks/postgres.js';
 
@@ -18,8 +18,10 @@ export interface PostgresVerifyReport {
  * set per chain, every signed checkpoint held for it against that chain's keys only: a checkpoint
  * signed by another sidecar's key is `unknown_key`, and a chain with checkpoints but no key set
  * given fails the same way. A chain the keys name that holds no entries was removed (`truncated`).
+ * A long chain's seq ranges are proven in worker threads, each over its own connection; what they
+ * cannot prove is read again on this thread, which names the break.
  */
-export async function verifyPostgresLedger(url: string, keysByChain?: ReadonlyMap<string, JSONWebKeySet>): Promise<PostgresVerifyReport> {
+export async function verifyPostgresLedger(url: string, keysByChain?: ReadonlyMap<string, JSONWebKeySet>, parallel: ParallelOptions = {}): Promise<PostgresVerifyReport> {
   const db = openPostgresReader(url);
   try {
     let heads: Awaited<ReturnType<typeof db.chains>>;
@@ -37,6 +39,7 @@ export async function verifyPostgresLedger(url: string, keysByChain?: ReadonlyMa
         keys: keysByChain?.get(chainId) ?? { keys: [] },
         chainId,
         extraHeads: [{ ...head, source: 'listed head' }],
+        prove: provePostgresInWorkers(url, chainId, () => head.seq, parallel),
       });
       chains.push({ ...report, checkpointsSkipped: keysByChain ? 0 : checkpoints.length });
     }

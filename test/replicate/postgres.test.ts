@@ -12,6 +12,7 @@ import {
   type PostgresSink,
 } from '../../src/replicate/index.js';
 import { verifyPostgresLedger } from '../../src/replicate/verify-postgres.js';
+import { proveInWorker } from '../../src/audit/index.js';
 import { sampleEntry } from '../support/entries.js';
 import { registerWriter, startPostgres, type PgCluster } from '../support/postgres.js';
 import { grantChainWriter } from '../../src/db-admin.js';
@@ -264,6 +265,40 @@ describe('verifyPostgresLedger', () => {
     expect(bad.ok).toBe(false);
     expect(bad.chains.find((c) => c.chainId === 'west')!.failure).toMatchObject({ code: 'AUDIT_CHAIN_BROKEN', seq: 2 });
     expect(bad.chains.filter((c) => c.ok).map((c) => c.chainId)).toEqual(['east', 'north']);
+  });
+
+  it('proves seq ranges in worker threads over their own connections and reports what the one-thread check reports, an edited and a lost row included', async () => {
+    const { url, admin } = await freshDb();
+    const s = sink(url);
+    for (const chain of ['east', 'west']) await s.deliver(ledgerWith(chain, 40).entries);
+    const inWorkers = { workers: 3, minRowsPerWorker: 1 };
+    const oneThread = { workers: 1, minRowsPerWorker: 1_000_000 };
+    const both = async () => {
+      const [parallel, single] = [await verifyPostgresLedger(url, undefined, inWorkers), await verifyPostgresLedger(url, undefined, oneThread)];
+      expect(parallel).toEqual(single);
+      return parallel;
+    };
+    expect((await both()).chains.map((c) => [c.chainId, c.ok, c.entries, c.head.seq])).toEqual([['east', true, 40, 40], ['west', true, 40, 40]]);
+
+    const edit = async (sql: string) => {
+      await admin.query('ALTER TABLE flaggate.audit_entries DISABLE TRIGGER USER');
+      await admin.query(sql);
+      await admin.query('ALTER TABLE flaggate.audit_entries ENABLE TRIGGER USER');
+    };
+    // Inside the second worker's range (14..27), then a row lost in the third's (28..40).
+    await edit(`UPDATE flaggate.audit_entries SET body = replace(body, 'change 20', 'change X') WHERE chain_id = 'east' AND seq = 20`);
+    expect((await both()).chains[0]!.failure).toMatchObject({ code: 'AUDIT_CHAIN_BROKEN', seq: 20 });
+    await edit(`DELETE FROM flaggate.audit_entries WHERE chain_id = 'west' AND seq = 33`);
+    const lost = await both();
+    expect(lost.chains[1]).toMatchObject({ chainId: 'west', ok: false, failure: { seq: 33 } });
+
+    // What one worker proves on its own: up to the row before the first it cannot prove.
+    const worker = (chain: string, from: number, to: number) =>
+      proveInWorker('prove-postgres-worker', { url, chain, from, to, chainId: chain, trusted: [] });
+    expect(await worker('west', 1, 30)).toMatchObject({ from: 1, head: { seq: 30 }, chainId: 'west' });
+    expect(await worker('west', 30, 40)).toMatchObject({ from: 30, head: { seq: 32 } });
+    expect(await worker('east', 15, 25)).toMatchObject({ from: 15, head: { seq: 19 } });
+    expect(await worker('east', 20, 25)).toBeUndefined();
   });
 });
 
