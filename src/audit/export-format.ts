@@ -102,5 +102,17 @@ export function csvRow(e: AuditEntry): Array<string | number | boolean | null> {
  * sign; the seq and hash columns that `verify-export` compares never start with these characters.
  */
 export function entriesCsv(entries: readonly AuditEntry[]): string {
-  return stringify([Array.from(csvColumns), ...entries.map(csvRow)], { escape_formulas: true });
+  return csvHeader() + entries.map(csvRecord).join('');
+}
+
+const csvOptions = { escape_formulas: true };
+
+/** entries.csv's first line: the column names. */
+export function csvHeader(): string {
+  return stringify([Array.from(csvColumns)], csvOptions);
+}
+
+/** entries.csv's record of one entry, its line ending included (a file is the header, then the records, joined). */
+export function csvRecord(entry: AuditEntry): string {
+  return stringify([csvRow(entry)], csvOptions);
 }

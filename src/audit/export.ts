@@ -1,14 +1,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'csv-stringify/sync';
 import type { JSONWebKeySet } from 'jose';
 import { FlaggateError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { AuditEntry, StoredRow } from './entry.js';
 import { rowToEntry } from './row-to-entry.js';
 import { entryLine, rowLine } from './export-lines.js';
-import { csvColumns, csvRow, EXPORT_FORMAT, MANIFEST_TYP, matchesExport, type ExportFilters, type ExportManifest } from './export-format.js';
+import { csvHeader, csvRecord, EXPORT_FORMAT, MANIFEST_TYP, matchesExport, type ExportFilters, type ExportManifest } from './export-format.js';
 import type { Keyring } from './keyring.js';
 import { signJson } from './signed-json.js';
 
@@ -54,7 +53,7 @@ export function writeExportFiles(source: ExportSource, dir: string, options: { f
   const chain = open('chain.jsonl');
   const entries = open('entries.jsonl');
   const csv = open('entries.csv');
-  csv.write(stringify([Array.from(csvColumns)], { escape_formulas: true }));
+  csv.write(csvHeader());
   const revisions = new Map<string, { revision: string | null; sha256: string | null }>();
   let selected = 0;
   try {
@@ -70,7 +69,7 @@ export function writeExportFiles(source: ExportSource, dir: string, options: { f
         entries.write(entryLine(row));
         revisions.set(`${entry.decision.policy_revision}/${entry.decision.policy_sha256}`, { revision: entry.decision.policy_revision, sha256: entry.decision.policy_sha256 });
       }
-      if (picked.length > 0) csv.write(stringify(picked.map(csvRow), { escape_formulas: true }));
+      if (picked.length > 0) csv.write(picked.map(csvRecord).join(''));
       selected += picked.length;
       after = rows[rows.length - 1]!.seq;
     }

@@ -10,21 +10,34 @@ const CHUNK_BYTES = 1 << 20;
  * line decodes on its own, exactly as the whole file split at newlines would.
  */
 export function* fileLines(path: string, chunkBytes = CHUNK_BYTES): Generator<string> {
+  for (const line of lineSpans(path, chunkBytes)) yield line.chunk.toString('utf8', line.start, line.end);
+}
+
+/** How many lines `fileLines` yields, counted without decoding them. */
+export function countLines(path: string, chunkBytes = CHUNK_BYTES): number {
+  let count = 0;
+  for (const _line of lineSpans(path, chunkBytes)) count += 1;
+  return count;
+}
+
+/** Where each non-empty line's bytes lie; one object, updated in place, valid until the next step. */
+function* lineSpans(path: string, chunkBytes: number): Generator<{ chunk: Buffer; start: number; end: number }> {
   const fd = openSync(path, 'r');
   try {
-    let chunk: Buffer = Buffer.alloc(chunkBytes);
+    const line: { chunk: Buffer; start: number; end: number } = { chunk: Buffer.alloc(chunkBytes), start: 0, end: 0 };
     let held = 0; // bytes of an unfinished line at the start of `chunk`
     for (;;) {
-      if (held === chunk.length) chunk = grown(chunk); // a line longer than the chunk
+      if (held === line.chunk.length) line.chunk = grown(line.chunk); // a line longer than the chunk
+      const { chunk } = line;
       const read = readSync(fd, chunk, held, chunk.length - held, null);
       const end = held + read;
       let start = 0;
       for (let nl = chunk.indexOf(NEWLINE, 0); nl >= 0 && nl < end; nl = chunk.indexOf(NEWLINE, start)) {
-        if (nl > start) yield chunk.toString('utf8', start, nl);
+        if (nl > start) yield Object.assign(line, { start, end: nl });
         start = nl + 1;
       }
       if (read === 0) {
-        if (end > start) yield chunk.toString('utf8', start, end);
+        if (end > start) yield Object.assign(line, { start, end });
         return;
       }
       held = end - start;
@@ -33,6 +46,40 @@ export function* fileLines(path: string, chunkBytes = CHUNK_BYTES): Generator<st
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A file compared, a chunk at a time, with the bytes it is expected to hold, in order: `next` says
+ * whether the file goes on with `expected`, and moves past it when it does.
+ */
+export function fileMatcher(path: string, chunkBytes = CHUNK_BYTES): { next(expected: Buffer): boolean; atEnd(): boolean; close(): void } {
+  const fd = openSync(path, 'r');
+  let window: Buffer = Buffer.alloc(chunkBytes);
+  let [pos, end, eof] = [0, 0, false];
+  const fill = (need: number) => {
+    if (end - pos >= need || eof) return;
+    window.copy(window, 0, pos, end);
+    [end, pos] = [end - pos, 0];
+    if (need > window.length) window = grown(window, need);
+    while (end < need && !eof) {
+      const read = readSync(fd, window, end, window.length - end, null);
+      end += read;
+      eof = read === 0;
+    }
+  };
+  return {
+    next(expected) {
+      fill(expected.length);
+      if (end - pos < expected.length || window.compare(expected, 0, expected.length, pos, pos + expected.length) !== 0) return false;
+      pos += expected.length;
+      return true;
+    },
+    atEnd() {
+      fill(1);
+      return pos === end;
+    },
+    close: () => closeSync(fd),
+  };
 }
 
 /** Each non-empty line parsed as JSON; one that is not throws, naming `name` and the line's place among them. */
@@ -50,8 +97,8 @@ export function* jsonLines(path: string, name: string): Generator<unknown> {
   }
 }
 
-function grown(chunk: Buffer): Buffer {
-  const bigger = Buffer.alloc(chunk.length * 2);
+function grown(chunk: Buffer, atLeast = 0): Buffer {
+  const bigger = Buffer.alloc(Math.max(chunk.length * 2, atLeast));
   chunk.copy(bigger);
   return bigger;
 }

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseCsv } from 'csv-parse';
 import type { JSONWebKeySet } from 'jose';
 import type { Checkpoint } from './checkpoint.js';
 import { canonicalJson } from './canonical.js';
-import type { AuditEntry, StoredRow } from './entry.js';
-import { evidenceFiles, EXPORT_FORMAT, exportFiles, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
-import { fileLines, jsonLines } from './file-lines.js';
+import type { AuditEntry, AuditEntryBody, StoredRow } from './entry.js';
+import { csvHeader, csvRecord, evidenceFiles, EXPORT_FORMAT, exportFiles, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
+import { countLines, fileMatcher, jsonLines } from './file-lines.js';
 import { chainHash } from './hash-entry.js';
 import { rowToEntry } from './row-to-entry.js';
 import { verifyJson } from './signed-json.js';
@@ -50,13 +49,13 @@ export interface ChainIndex {
 const SELECTED = 1;
 const UNREADABLE = 2;
 
-/** A package being checked, with what the steps share: `rows` is filled in by checkChain, `exported` by checkEntries. */
+/** A package being checked, with what the steps share: `rows` is filled in by checkChain, `csvListsEntries` by checkEntries. */
 export interface PackageContext extends ExportPackage {
   dir: string;
   keys: JSONWebKeySet;
   rows: ChainIndex;
-  /** The exported seqs in entries.jsonl's order, filled in by checkEntries. */
-  exported: number[];
+  /** Whether entries.csv holds exactly the records of the exported entries, found by checkEntries. */
+  csvListsEntries: boolean;
   skewSeconds: number;
 }
 
@@ -68,8 +67,7 @@ export function readPackage(dir: string): ExportPackage | ExportFailure {
     const manifest = readJson(dir, 'manifest.json') as ExportManifest;
     if (manifest.format !== EXPORT_FORMAT) return failure('malformed', `not a ${EXPORT_FORMAT} package`, { file: 'manifest.json' });
     const [chainPath, entriesPath] = [present(dir, 'chain.jsonl'), present(dir, 'entries.jsonl')];
-    let entryCount = 0;
-    for (const _line of fileLines(entriesPath)) entryCount += 1;
+    const entryCount = countLines(entriesPath);
     return {
       manifest,
       chainLines: () => jsonLines(chainPath, 'chain.jsonl'),
@@ -193,32 +191,34 @@ export function rowsFrom(open: () => Iterator<StoredRow>): (after: number, limit
 /**
  * Every exported entry is exactly its row in the verified chain; no matching row is left out. An
  * entry equals its row when it hashes, from the row before, to the row's proven hash: the chain
- * check proved that hash is the row body's, so the body need not be held to compare.
+ * check proved that hash is the row body's, so the body need not be held to compare. On the way,
+ * entries.csv is held against the records the export writes for these entries (`checkCsv` reports it).
  */
 export function checkEntries(ctx: PackageContext): ExportFailure | undefined {
   const { rows, manifest } = ctx;
-  const exported = new Set<number>();
-  ctx.exported.length = 0;
-  for (const e of ctx.entryLines() as Generator<AuditEntry>) {
-    if (typeof e !== 'object' || e === null || typeof e.seq !== 'number') return failure('malformed', 'entries.jsonl holds a line that is not an entry', { file: 'entries.jsonl' });
-    const at = e.seq - rows.firstSeq;
-    const rowHash = Number.isInteger(at) ? rows.hashes[at] : undefined;
-    if (rowHash === undefined) return failure('inserted', `entries.jsonl holds seq ${e.seq}, which the chain does not`, { seq: e.seq, file: 'entries.jsonl' });
-    const { hash, ...body } = e;
-    const prev = at === 0 ? rows.firstPrev : rows.hashes[at - 1]!;
-    // Plain JSON text of the parsed entry is its canonical form when its members came in canonical order.
-    if (hash !== rowHash || (chainHash(prev, JSON.stringify(body)) !== rowHash && chainHash(prev, canonicalJson(body)) !== rowHash)) {
-      return failure('modified', `the exported entry at seq ${e.seq} differs from the chain`, { seq: e.seq, file: 'entries.jsonl' });
+  const exported = new Uint8Array(rows.hashes.length);
+  const csv = csvListing(join(ctx.dir, 'entries.csv'));
+  try {
+    for (const e of ctx.entryLines() as Generator<AuditEntry>) {
+      if (typeof e !== 'object' || e === null || typeof e.seq !== 'number') return failure('malformed', 'entries.jsonl holds a line that is not an entry', { file: 'entries.jsonl' });
+      const at = e.seq - rows.firstSeq;
+      const rowHash = Number.isInteger(at) ? rows.hashes[at] : undefined;
+      if (rowHash === undefined) return failure('inserted', `entries.jsonl holds seq ${e.seq}, which the chain does not`, { seq: e.seq, file: 'entries.jsonl' });
+      const canonical = provenEntry(e, at === 0 ? rows.firstPrev : rows.hashes[at - 1]!, rowHash);
+      if (!canonical) return failure('modified', `the exported entry at seq ${e.seq} differs from the chain`, { seq: e.seq, file: 'entries.jsonl' });
+      if (exported[at]) return failure('inserted', `seq ${e.seq} is exported twice`, { seq: e.seq, file: 'entries.jsonl' });
+      if (!matchesExport(e, manifest.period, manifest.filters)) return failure('inserted', `seq ${e.seq} is outside the package's period or filters`, { seq: e.seq, file: 'entries.jsonl' });
+      exported[at] = 1;
+      csv.add(canonical);
     }
-    if (exported.has(e.seq)) return failure('inserted', `seq ${e.seq} is exported twice`, { seq: e.seq, file: 'entries.jsonl' });
-    if (!matchesExport(e, manifest.period, manifest.filters)) return failure('inserted', `seq ${e.seq} is outside the package's period or filters`, { seq: e.seq, file: 'entries.jsonl' });
-    exported.add(e.seq);
-    ctx.exported.push(e.seq);
+    ctx.csvListsEntries = csv.complete();
+  } finally {
+    csv.close();
   }
   for (let at = 0; at < rows.hashes.length; at += 1) {
     const seq = rows.firstSeq + at;
     if (rows.selected[at] === UNREADABLE) return failure('malformed', `the chain row at seq ${seq} does not hold an entry`, { seq, file: 'chain.jsonl' });
-    if (rows.selected[at] === SELECTED && !exported.has(seq)) {
+    if (rows.selected[at] === SELECTED && !exported[at]) {
       return failure('deleted', `the entry at seq ${seq} matches the period and filters but is not exported`, { seq, file: 'entries.jsonl' });
     }
   }
@@ -226,30 +226,40 @@ export function checkEntries(ctx: PackageContext): ExportFailure | undefined {
 }
 
 /**
- * entries.csv lists the exported entries, in order: each record's seq and hash are the exported
- * entry's (checkEntries proved each entry's hash is its chain row's). Records are parsed as a
- * stream, as arrays: the columns are found by the header.
+ * The exported entry with its members in canonical order when it hashes, from `prev`, to the row's
+ * hash, else undefined. Plain JSON text of the parsed entry is its canonical form when its members
+ * came in canonical order (as flaggate writes them); otherwise the canonical text decides.
  */
-export async function checkCsv({ dir, exported, rows }: PackageContext): Promise<ExportFailure | undefined> {
-  const mismatch = failure('modified', 'entries.csv does not list the exported entries', { file: 'entries.csv' });
-  const file = createReadStream(join(dir, 'entries.csv'));
-  try {
-    let columns: { seq: number; hash: number } | undefined;
-    let listed = 0;
-    for await (const record of file.pipe(parseCsv()) as AsyncIterable<string[]>) {
-      if (columns === undefined) {
-        columns = { seq: record.indexOf('seq'), hash: record.indexOf('hash') };
-        if (columns.seq < 0 || columns.hash < 0) return mismatch;
-        continue;
-      }
-      const seq = exported[listed];
-      listed += 1;
-      if (seq === undefined || record[columns.seq] !== String(seq) || record[columns.hash] !== rows.hashes[seq - rows.firstSeq]) return mismatch;
-    }
-    return listed === exported.length ? undefined : mismatch;
-  } finally {
-    file.destroy();
-  }
+function provenEntry(e: AuditEntry, prev: string, rowHash: string): AuditEntry | undefined {
+  const { hash, ...body } = e;
+  if (hash !== rowHash) return undefined;
+  if (chainHash(prev, JSON.stringify(body)) === rowHash) return e;
+  const text = canonicalJson(body);
+  return chainHash(prev, text) === rowHash ? { ...(JSON.parse(text) as AuditEntryBody), hash } : undefined;
+}
+
+/**
+ * entries.csv compared, record by record, with what the export writes for the entries given to
+ * `add` (the same columns and the same csv-stringify options): the file must hold exactly those
+ * records after the header, in order, and nothing else. Byte for byte, so no cell (an actor, a
+ * reason, a state) can say something its entry does not; the manifest's digest already binds the
+ * bytes, so this refuses nothing flaggate writes.
+ */
+function csvListing(path: string): { add(entry: AuditEntry): void; complete(): boolean; close(): void } {
+  const file = fileMatcher(path);
+  let listing = file.next(Buffer.from(csvHeader()));
+  return {
+    add(entry) {
+      listing &&= file.next(Buffer.from(csvRecord(entry)));
+    },
+    complete: () => listing && file.atEnd(),
+    close: () => file.close(),
+  };
+}
+
+/** The verdict `checkEntries` reached on entries.csv. */
+export function checkCsv(ctx: PackageContext): ExportFailure | undefined {
+  return ctx.csvListsEntries ? undefined : failure('modified', 'entries.csv does not list the exported entries', { file: 'entries.csv' });
 }
 
 function entryTimeAt(ctx: PackageContext, seq: number): string | undefined {

@@ -95,11 +95,11 @@ async function verifyPackage(dir: string, options: VerifyExportOptions): Promise
   report.filters = pkg.manifest.filters;
   report.entries = pkg.entryCount;
 
-  const ctx: PackageContext = { ...pkg, dir, keys, rows: newChainIndex(pkg.manifest), exported: [], skewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS };
+  const ctx: PackageContext = { ...pkg, dir, keys, rows: newChainIndex(pkg.manifest), csvListsEntries: false, skewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS };
   const failure =
     (await checkChain(ctx, report)) ??
     checkEntries(ctx) ??
-    (await checkCsv(ctx)) ??
+    checkCsv(ctx) ??
     checkTimestamps(ctx, options, report) ??
     checkSeal(ctx) ??
     checkDigests(ctx);

@@ -2,7 +2,7 @@ import { fc, test as propTest } from '@fast-check/vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fileLines, jsonLines } from '../../src/audit/file-lines.js';
+import { countLines, fileLines, fileMatcher, jsonLines } from '../../src/audit/file-lines.js';
 import type { StoredRow } from '../../src/audit/index.js';
 import { rowsFrom } from '../../src/audit/verify-export-steps.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -32,10 +32,53 @@ describe('fileLines', () => {
     expect([...fileLines(fileOf(content), 2)]).toEqual(content.toString('utf8').split('\n').filter((l) => l !== ''));
   });
 
+  propTest.prop([text, fc.integer({ min: 1, max: 9 })], { numRuns: 200 })('counts the lines it gives without decoding them', (content, chunkBytes) => {
+    const path = fileOf(content);
+    expect(countLines(path, chunkBytes)).toBe([...fileLines(path)].length);
+  });
+
   it('ends a last line without a newline, and gives nothing for an empty file', () => {
     expect([...fileLines(fileOf('{"a":1}\n\n{"b":2}'), 3)]).toEqual(['{"a":1}', '{"b":2}']);
     expect([...fileLines(fileOf(''))]).toEqual([]);
   });
+});
+
+describe('fileMatcher', () => {
+  const bytes = fc.uint8Array({ maxLength: 60 });
+  // The file cut into pieces at generated places; each piece expected in turn, with chunks smaller
+  // and larger than a piece.
+  propTest.prop([bytes, fc.array(fc.nat({ max: 60 }), { maxLength: 8 }), fc.integer({ min: 1, max: 9 })], { numRuns: 300 })(
+    'takes the file as the pieces it is made of, in order, and nothing past its end',
+    (content, cuts, chunkBytes) => {
+      const at = [...new Set([0, ...cuts.map((c) => c % (content.length + 1)), content.length])].sort((a, b) => a - b);
+      const file = fileMatcher(fileOf(Buffer.from(content)), chunkBytes);
+      try {
+        for (let i = 1; i < at.length; i += 1) expect(file.next(Buffer.from(content.subarray(at[i - 1], at[i])))).toBe(true);
+        expect(file.atEnd()).toBe(true);
+        expect(file.next(Buffer.from([0]))).toBe(false);
+      } finally {
+        file.close();
+      }
+    },
+  );
+
+  propTest.prop([bytes.filter((b) => b.length > 0), fc.nat(), fc.integer({ min: 1, max: 9 })], { numRuns: 300 })(
+    'refuses a piece that differs from the file in one byte, or runs past its end, and stays where it was',
+    (content, n, chunkBytes) => {
+      const i = n % content.length;
+      const wrong = Buffer.from(content);
+      wrong[i] = (wrong[i]! + 1) % 256;
+      const file = fileMatcher(fileOf(Buffer.from(content)), chunkBytes);
+      try {
+        expect(file.next(wrong)).toBe(false);
+        expect(file.next(Buffer.concat([Buffer.from(content), Buffer.from([0x0a])]))).toBe(false);
+        expect(file.next(Buffer.from(content))).toBe(true);
+        expect(file.atEnd()).toBe(true);
+      } finally {
+        file.close();
+      }
+    },
+  );
 });
 
 describe('jsonLines', () => {

@@ -194,6 +194,21 @@ describe('export packages', () => {
     }
   });
 
+  it('refuses entries.csv that says the same in other CSV: every field quoted, or a header in another column order', async () => {
+    const [header, ...records] = lines(reference, 'entries.csv');
+    const columns = header!.split(',');
+    const quoteAll = (line: string) => line.split(',').map((cell) => (cell.startsWith('"') ? cell : `"${cell}"`)).join(',');
+    const variants = {
+      quoted: [quoteAll(header!), ...records],
+      'another column order': [[columns[1], columns[0], ...columns.slice(2)].join(','), ...records],
+    };
+    for (const [name, content] of Object.entries(variants)) {
+      const dir = copyOf(reference, `csv-${name.replaceAll(' ', '-')}`);
+      writeFileSync(join(dir, 'entries.csv'), content.join('\n') + '\n');
+      expect((await verify(dir)).failure, name).toMatchObject({ kind: 'modified', file: 'entries.csv', message: 'entries.csv does not list the exported entries' });
+    }
+  });
+
   it('takes an entry whose members come in another order as the same entry; only the digest check refuses the edited file', async () => {
     const dir = copyOf(reference, 'reordered-members');
     const entries = lines(dir, 'entries.jsonl');
@@ -221,6 +236,11 @@ describe('export packages', () => {
     },
     'a dropped CSV record': (_entries: string[], csv: string[], i: number) => {
       csv.splice(i + 1, 1);
+      return { kind: 'modified', file: 'entries.csv' };
+    },
+    // Not the seq or the hash: another actor, reason or state in a spreadsheet an auditor reads.
+    'an edited CSV cell': (_entries: string[], csv: string[], i: number) => {
+      csv[i + 1] = csv[i + 1]!.replace(/,(release_engineer|flag_admin|qa|auditor)?,/, ',flag_admin auditor,');
       return { kind: 'modified', file: 'entries.csv' };
     },
   };
