@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import type { Checkpoint } from './checkpoint.js';
 import { canonicalJson } from './canonical.js';
-import type { AuditEntry, AuditEntryBody, StoredRow } from './entry.js';
-import { csvHeader, csvRecord, evidenceFiles, EXPORT_FORMAT, exportFiles, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
-import { countLines, fileMatcher, jsonLines } from './file-lines.js';
-import { chainHash } from './hash-entry.js';
+import type { StoredRow } from './entry.js';
+import { evidenceFiles, EXPORT_FORMAT, exportFiles, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
+import { packedHex, type ExportedEntries } from './export-entries.js';
+import { countLines, jsonLines } from './file-lines.js';
 import { rowToEntry } from './row-to-entry.js';
 import { verifyJson } from './signed-json.js';
 import { coverageFailureKind, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS } from './verdict.js';
@@ -23,8 +23,8 @@ export interface ExportPackage {
   manifest: ExportManifest;
   /** chain.jsonl's lines, parsed, from the start. */
   chainLines: () => Generator<unknown>;
-  /** entries.jsonl's lines, parsed, from the start. */
-  entryLines: () => Generator<unknown>;
+  /** entries.jsonl, read by the entries pass (`export-entries.ts`). */
+  entriesPath: string;
   /** How many lines entries.jsonl holds. */
   entryCount: number;
   checkpoints: Checkpoint[];
@@ -71,7 +71,7 @@ export function readPackage(dir: string): ExportPackage | ExportFailure {
     return {
       manifest,
       chainLines: () => jsonLines(chainPath, 'chain.jsonl'),
-      entryLines: () => jsonLines(entriesPath, 'entries.jsonl'),
+      entriesPath,
       entryCount,
       checkpoints: readJson(dir, 'checkpoints.json') as Checkpoint[],
       packageKeys: readJson(dir, 'keys.jwks.json') as JSONWebKeySet,
@@ -189,32 +189,39 @@ export function rowsFrom(open: () => Iterator<StoredRow>): (after: number, limit
 }
 
 /**
- * Every exported entry is exactly its row in the verified chain; no matching row is left out. An
- * entry equals its row when it hashes, from the row before, to the row's proven hash: the chain
- * check proved that hash is the row body's, so the body need not be held to compare. On the way,
- * entries.csv is held against the records the export writes for these entries (`checkCsv` reports it).
+ * Every exported entry is exactly its row in the verified chain; no matching row is left out. The
+ * entries pass (`export-entries.ts`) proved each entry hashes, from the `prev_hash` it states, to
+ * the hash it states; it is its row when those are the row's proven hash and the hash before it.
+ * Failures come in entries.jsonl's order, each entry's chain checks before its own later ones.
  */
-export function checkEntries(ctx: PackageContext): ExportFailure | undefined {
-  const { rows, manifest } = ctx;
+export function checkEntries(ctx: PackageContext, entries: ExportedEntries): ExportFailure | undefined {
+  const { rows } = ctx;
+  const inChain = (seq: number) => {
+    const at = seq - rows.firstSeq;
+    return Number.isInteger(at) && at >= 0 && at < rows.hashes.length ? at : undefined;
+  };
+  const notInChain = (seq: number) => failure('inserted', `entries.jsonl holds seq ${seq}, which the chain does not`, { seq, file: 'entries.jsonl' });
+  const isRow = (i: number, at: number) =>
+    packedHex(entries.hashes, i) === rows.hashes[at] && packedHex(entries.prevs, i) === (at === 0 ? rows.firstPrev : rows.hashes[at - 1]);
   const exported = new Uint8Array(rows.hashes.length);
-  const csv = csvListing(join(ctx.dir, 'entries.csv'));
-  try {
-    for (const e of ctx.entryLines() as Generator<AuditEntry>) {
-      if (typeof e !== 'object' || e === null || typeof e.seq !== 'number') return failure('malformed', 'entries.jsonl holds a line that is not an entry', { file: 'entries.jsonl' });
-      const at = e.seq - rows.firstSeq;
-      const rowHash = Number.isInteger(at) ? rows.hashes[at] : undefined;
-      if (rowHash === undefined) return failure('inserted', `entries.jsonl holds seq ${e.seq}, which the chain does not`, { seq: e.seq, file: 'entries.jsonl' });
-      const canonical = provenEntry(e, at === 0 ? rows.firstPrev : rows.hashes[at - 1]!, rowHash);
-      if (!canonical) return failure('modified', `the exported entry at seq ${e.seq} differs from the chain`, { seq: e.seq, file: 'entries.jsonl' });
-      if (exported[at]) return failure('inserted', `seq ${e.seq} is exported twice`, { seq: e.seq, file: 'entries.jsonl' });
-      if (!matchesExport(e, manifest.period, manifest.filters)) return failure('inserted', `seq ${e.seq} is outside the package's period or filters`, { seq: e.seq, file: 'entries.jsonl' });
-      exported[at] = 1;
-      csv.add(canonical);
-    }
-    ctx.csvListsEntries = csv.complete();
-  } finally {
-    csv.close();
+  for (let i = 0; i < entries.count; i += 1) {
+    const seq = entries.seqs[i]!;
+    const at = inChain(seq);
+    if (at === undefined) return notInChain(seq);
+    if (!isRow(i, at)) return failure('modified', `the exported entry at seq ${seq} differs from the chain`, { seq, file: 'entries.jsonl' });
+    exported[at] = 1;
   }
+  const stop = entries.stop;
+  if (stop) {
+    if (stop.throws !== undefined) throw new Error(stop.throws);
+    if (!stop.beforeChain) {
+      const at = inChain(stop.seq!);
+      if (at === undefined) return notInChain(stop.seq!);
+      if (stop.packed && !isRow(stop.at, at)) return failure('modified', `the exported entry at seq ${stop.seq} differs from the chain`, { seq: stop.seq, file: 'entries.jsonl' });
+    }
+    return stop.failure;
+  }
+  ctx.csvListsEntries = entries.csvListsEntries;
   for (let at = 0; at < rows.hashes.length; at += 1) {
     const seq = rows.firstSeq + at;
     if (rows.selected[at] === UNREADABLE) return failure('malformed', `the chain row at seq ${seq} does not hold an entry`, { seq, file: 'chain.jsonl' });
@@ -223,38 +230,6 @@ export function checkEntries(ctx: PackageContext): ExportFailure | undefined {
     }
   }
   return undefined;
-}
-
-/**
- * The exported entry with its members in canonical order when it hashes, from `prev`, to the row's
- * hash, else undefined. Plain JSON text of the parsed entry is its canonical form when its members
- * came in canonical order (as flaggate writes them); otherwise the canonical text decides.
- */
-function provenEntry(e: AuditEntry, prev: string, rowHash: string): AuditEntry | undefined {
-  const { hash, ...body } = e;
-  if (hash !== rowHash) return undefined;
-  if (chainHash(prev, JSON.stringify(body)) === rowHash) return e;
-  const text = canonicalJson(body);
-  return chainHash(prev, text) === rowHash ? { ...(JSON.parse(text) as AuditEntryBody), hash } : undefined;
-}
-
-/**
- * entries.csv compared, record by record, with what the export writes for the entries given to
- * `add` (the same columns and the same csv-stringify options): the file must hold exactly those
- * records after the header, in order, and nothing else. Byte for byte, so no cell (an actor, a
- * reason, a state) can say something its entry does not; the manifest's digest already binds the
- * bytes, so this refuses nothing flaggate writes.
- */
-function csvListing(path: string): { add(entry: AuditEntry): void; complete(): boolean; close(): void } {
-  const file = fileMatcher(path);
-  let listing = file.next(Buffer.from(csvHeader()));
-  return {
-    add(entry) {
-      listing &&= file.next(Buffer.from(csvRecord(entry)));
-    },
-    complete: () => listing && file.atEnd(),
-    close: () => file.close(),
-  };
 }
 
 /** The verdict `checkEntries` reached on entries.csv. */

@@ -262,6 +262,41 @@ describe('export packages', () => {
     30_000,
   );
 
+  // The entries pass runs in a worker thread from ENTRIES_WORKER_FROM entries; these packages are
+  // small, so it is asked for here. Each edit, re-signed, gets the verdict of the pass on this thread.
+  it('reaches the same verdict with the entries pass in a worker thread, on every kind of edit', async () => {
+    const resign = async (dir: string) => {
+      const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, string> };
+      for (const file of ['entries.jsonl', 'entries.csv']) manifest.files[file] = createHash('sha256').update(readFileSync(join(dir, file))).digest('hex');
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      const keyring = await openKeyring(join(app.dataDir, 'audit-keys'), systemClock);
+      writeFileSync(join(dir, 'manifest.jws'), (await signJson(manifest, MANIFEST_TYP, keyring)).jws + '\n');
+    };
+    const entryEdits: Record<string, (entries: string[]) => void> = {
+      untouched: () => undefined,
+      'members in another order': (e) => void (e[1] = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(e[1]!) as object).reverse()))),
+      'a line that is not JSON': (e) => void (e[2] = '{"seq":'),
+      'a line that is not an entry': (e) => void (e[2] = '[1]'),
+      'a seq the chain does not hold': (e) => void (e[2] = JSON.stringify({ ...(JSON.parse(e[2]!) as object), seq: 10_000 })),
+      'an edited reason': (e) => void (e[2] = JSON.stringify({ ...(JSON.parse(e[2]!) as object), reason: 'edited' })),
+      'a duplicate': (e) => void e.splice(2, 0, e[2]!),
+      'two swapped': (e) => void ([e[1], e[2]] = [e[2]!, e[1]!]),
+      'one dropped': (e) => void e.splice(1, 1),
+      'an edited CSV cell': () => undefined,
+    };
+    for (const [name, edit] of Object.entries(entryEdits)) {
+      const dir = copyOf(reference, `aside-${name.replaceAll(' ', '-')}`);
+      const entries = lines(dir, 'entries.jsonl');
+      edit(entries);
+      writeFileSync(join(dir, 'entries.jsonl'), entries.join('\n') + '\n');
+      if (name === 'an edited CSV cell') writeFileSync(join(dir, 'entries.csv'), readFileSync(join(dir, 'entries.csv'), 'utf8').replace('release_engineer', 'flag_admin'));
+      if (name !== 'untouched') await resign(dir);
+      const [onThread, inWorker] = [await verify(dir), await verifyExport(dir, { verifyTokens: verifyCoverage, entriesWorkerFrom: 0 })];
+      expect(inWorker, name).toEqual(onThread);
+      expect(onThread.ok, name).toBe(name === 'untouched' || name === 'members in another order');
+    }
+  }, 60_000);
+
   it('rejects a file changed behind the manifest', async () => {
     const dir = copyOf(reference, 'policy-edit');
     writeFileSync(join(dir, 'policy-revisions.json'), '[]\n');

@@ -1,0 +1,161 @@
+import { parse as parseTree, type ValueNode } from '@humanwhocodes/momoa';
+import { canonicalJson } from './canonical.js';
+import type { AuditEntry, AuditEntryBody } from './entry.js';
+import { csvHeader, csvRecord, matchesExport, type ExportManifest } from './export-format.js';
+import { fileLines, fileMatcher } from './file-lines.js';
+import { chainHash } from './hash-entry.js';
+import type { ExportFailure } from './verify-export.js';
+
+/**
+ * What entries.jsonl and entries.csv show on their own, before they are held against the chain:
+ * every check of an exported entry that needs no chain row. An entry that hashes, from the
+ * `prev_hash` it states, to the hash it states, is its chain row exactly when those two hashes are
+ * the row's and the row's previous (SHA-256 binds the whole text), so what is left for the chain
+ * is a comparison of hashes: they are kept packed, 32 bytes each, in file order.
+ */
+export interface ExportedEntries {
+  /** Entries read and packed, in file order, before `stop`. */
+  count: number;
+  seqs: Float64Array;
+  /** Each entry's stated hash, 32 bytes per entry. */
+  hashes: Uint8Array;
+  /** Each entry's stated `prev_hash`, 32 bytes per entry. */
+  prevs: Uint8Array;
+  /**
+   * The first entry that fails a check of its own, at index `at`. `beforeChain`: found before the
+   * chain is asked about it (a line that is not an entry); else the chain checks of that entry come
+   * first, with its `seq` and, when `packed`, its hashes in slot `at`. `throws`: the file cannot be
+   * read on (a line that is not JSON), reported as the reading would throw.
+   */
+  stop?: { at: number; beforeChain: boolean; seq?: number; packed?: boolean; failure?: ExportFailure; throws?: string };
+  /** Whether entries.csv holds exactly the records of the entries read (meaningful when there is no stop). */
+  csvListsEntries: boolean;
+}
+
+/** Where the entries pass reads, and the scope the entries must lie in: plain data, for a worker. */
+export interface EntriesJob {
+  entriesPath: string;
+  csvPath: string;
+  /** Lines in entries.jsonl (as `countLines` gives): the packed arrays' length. */
+  count: number;
+  period: ExportManifest['period'];
+  filters: ExportManifest['filters'];
+}
+
+const HEX_HASH = /^[0-9a-f]{64}$/;
+
+/** Reads entries.jsonl once, checking each entry on its own, and entries.csv against them. */
+export function readExportedEntries(job: EntriesJob): ExportedEntries {
+  const out: ExportedEntries = {
+    count: 0,
+    seqs: new Float64Array(job.count),
+    hashes: new Uint8Array(job.count * 32),
+    prevs: new Uint8Array(job.count * 32),
+    csvListsEntries: false,
+  };
+  const packed = { hashes: Buffer.from(out.hashes.buffer), prevs: Buffer.from(out.prevs.buffer) };
+  const stop = (s: NonNullable<ExportedEntries['stop']>) => ((out.stop = s), out);
+  const seen = new Set<number>();
+  const csv = csvListing(job.csvPath);
+  try {
+    let at = 0;
+    for (const line of fileLines(job.entriesPath)) {
+      let e: AuditEntry;
+      try {
+        e = JSON.parse(line) as AuditEntry;
+      } catch {
+        return stop({ at, beforeChain: true, throws: `entries.jsonl line ${at + 1} is not JSON` });
+      }
+      if (typeof e !== 'object' || e === null || typeof e.seq !== 'number' || at >= job.count) {
+        return stop({ at, beforeChain: true, failure: { kind: 'malformed', message: 'entries.jsonl holds a line that is not an entry', file: 'entries.jsonl' } });
+      }
+      const modified: ExportFailure = { kind: 'modified', message: `the exported entry at seq ${e.seq} differs from the chain`, seq: e.seq, file: 'entries.jsonl' };
+      const canonical = selfConsistent(e, line);
+      if (!canonical) return stop({ at, beforeChain: false, seq: e.seq, failure: modified });
+      out.seqs[at] = e.seq;
+      packed.hashes.write(e.hash, at * 32, 32, 'hex');
+      packed.prevs.write(e.prev_hash, at * 32, 32, 'hex');
+      if (seen.has(e.seq)) return stop({ at, beforeChain: false, seq: e.seq, packed: true, failure: { kind: 'inserted', message: `seq ${e.seq} is exported twice`, seq: e.seq, file: 'entries.jsonl' } });
+      if (!matchesExport(e, job.period, job.filters)) {
+        return stop({ at, beforeChain: false, seq: e.seq, packed: true, failure: { kind: 'inserted', message: `seq ${e.seq} is outside the package's period or filters`, seq: e.seq, file: 'entries.jsonl' } });
+      }
+      seen.add(e.seq);
+      out.count = at += 1;
+      csv.add(canonical);
+    }
+    out.csvListsEntries = csv.complete();
+    return out;
+  } finally {
+    csv.close();
+  }
+}
+
+/**
+ * The entry (parsed from `line`) with its members in canonical order when it hashes, from the
+ * `prev_hash` it states, to the hash it states (both plain lowercase hex), else undefined. Its
+ * body's text is the line without the `hash` member: the hash occurs in that text only as the
+ * member itself (a body holding its own hash would be a fixed point of SHA-256), and the line is
+ * canonical as flaggate writes it; otherwise the canonical text of the body decides.
+ */
+function selfConsistent(e: AuditEntry, line: string): AuditEntry | undefined {
+  const { hash, prev_hash: prev } = e;
+  if (typeof hash !== 'string' || typeof prev !== 'string' || !HEX_HASH.test(hash) || !HEX_HASH.test(prev)) return undefined;
+  const text = withoutMember(line, `"hash":"${hash}"`);
+  if (text !== undefined && chainHash(prev, text) === hash) return e;
+  // A line written otherwise is the entry only when no reader can take it for another: a key
+  // twice in one object reads as the first value in some parsers and the last in JSON.parse.
+  if (holdsDuplicateKey(line)) return undefined;
+  const { hash: _hash, ...body } = e;
+  const canonical = canonicalJson(body);
+  return chainHash(prev, canonical) === hash ? { ...(JSON.parse(canonical) as AuditEntryBody), hash } : undefined;
+}
+
+/** Whether some object in the JSON text `text` names a key twice. */
+function holdsDuplicateKey(text: string): boolean {
+  const duplicate = (node: ValueNode): boolean => {
+    if (node.type === 'Array') return node.elements.some((e) => duplicate(e.value));
+    if (node.type !== 'Object') return false;
+    const names = new Set<string>();
+    for (const m of node.members) {
+      const name = m.name.type === 'String' ? m.name.value : m.name.name;
+      if (names.has(name) || duplicate(m.value)) return true;
+      names.add(name);
+    }
+    return false;
+  };
+  return duplicate(parseTree(text, { mode: 'json' }).body);
+}
+
+/** An object's JSON text without the member `member` (its whole text), else undefined. */
+function withoutMember(text: string, member: string): string | undefined {
+  const at = text.indexOf(member);
+  if (at < 1) return undefined;
+  const end = at + member.length;
+  if (text[at - 1] === ',') return text.slice(0, at - 1) + text.slice(end);
+  if (text[end] === ',') return text.slice(0, at) + text.slice(end + 1);
+  return text[end] === '}' ? text.slice(0, at) + text.slice(end) : undefined;
+}
+
+/** Slot `at`'s hash as hex, as the chain's rows hold it. */
+export function packedHex(packed: Uint8Array, at: number): string {
+  return Buffer.from(packed.buffer, packed.byteOffset + at * 32, 32).toString('hex');
+}
+
+/**
+ * entries.csv compared, record by record, with what the export writes for the entries given to
+ * `add` (the same columns and the same csv-stringify options): the file must hold exactly those
+ * records after the header, in order, and nothing else. Byte for byte, so no cell (an actor, a
+ * reason, a state) can say something its entry does not; the manifest's digest already binds the
+ * bytes, so this refuses nothing flaggate writes.
+ */
+function csvListing(path: string): { add(entry: AuditEntry): void; complete(): boolean; close(): void } {
+  const file = fileMatcher(path);
+  let listing = file.next(Buffer.from(csvHeader()));
+  return {
+    add(entry) {
+      listing &&= file.next(Buffer.from(csvRecord(entry)));
+    },
+    complete: () => listing && file.atEnd(),
+    close: () => file.close(),
+  };
+}
