@@ -12,6 +12,7 @@ import {
   checkSeal,
   checkTimestamps,
   newChainIndex,
+  readLineFileDigests,
   readPackage,
   type PackageContext,
 } from './verify-export-steps.js';
@@ -99,16 +100,22 @@ async function verifyPackage(dir: string, options: VerifyExportOptions): Promise
   report.filters = pkg.manifest.filters;
   report.entries = pkg.entryCount;
 
-  const ctx: PackageContext = { ...pkg, dir, keys, rows: newChainIndex(pkg.manifest), csvListsEntries: false, skewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS };
+  const ctx: PackageContext = { ...pkg, dir, keys, rows: newChainIndex(pkg.manifest), csvListsEntries: false, digests: new Map(), skewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS };
   // The entries pass needs nothing from the chain: a large package's runs beside the chain check.
+  const aside = pkg.entryCount >= (options.entriesWorkerFrom ?? ENTRIES_WORKER_FROM);
   const entries = readEntriesAside(
     { entriesPath: pkg.entriesPath, csvPath: join(dir, 'entries.csv'), count: pkg.entryCount, period: pkg.manifest.period, filters: pkg.manifest.filters },
-    pkg.entryCount >= (options.entriesWorkerFrom ?? ENTRIES_WORKER_FROM),
+    aside,
   );
+  // While the worker still reads, this thread reads the digests the last step needs.
+  const entriesRead = () => {
+    if (aside) readLineFileDigests(ctx);
+    return entries.read();
+  };
   try {
     const failure =
       (await checkChain(ctx, report)) ??
-      checkEntries(ctx, await entries.read()) ??
+      checkEntries(ctx, await entriesRead()) ??
       checkCsv(ctx) ??
       checkTimestamps(ctx, options, report) ??
       checkSeal(ctx) ??
