@@ -102,7 +102,7 @@ export function renderVerifyCopies(exported: ExportVerify | undefined, postgres:
   return [
     '### Verify of the copies',
     '',
-    'The export package an auditor checks offline (every step of `verify-export`: manifest signature, chain with its checkpoints, each exported entry against its chain row, the CSV, the RFC 3161 token, the file digests; chain.jsonl and entries.jsonl read a line at a time), and the central PostgreSQL ledger (seq ranges in worker threads, as `verify --db` does, each read in pages over its own connection and each row through the same fast proof as the SQLite path). The peer hashes the same entries\' stored bytes, read from the SQLite ledger they came from.',
+    'The export package an auditor checks offline (every step of `verify-export`: manifest signature, chain with its checkpoints, each exported entry against its chain row, the CSV byte for byte against the entries, the RFC 3161 token, the file digests; chain.jsonl and entries.jsonl read a line at a time, the entries and the CSV in a worker thread beside the chain). It hashes more than the peer does: each exported entry twice (as a chain row and as an exported entry) and every byte of the three line files for the manifest digests, about three times the stored bytes, and the central PostgreSQL ledger (seq ranges in worker threads, as `verify --db` does, each read in pages over its own connection and each row through the same fast proof as the SQLite path). The peer hashes the same entries\' stored bytes, read from the SQLite ledger they came from.',
     '',
     table(['pass', 'entries', 'seconds', 'entries/s', '× peer', 'result'], rows),
     '',
