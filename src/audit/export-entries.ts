@@ -1,5 +1,5 @@
-import { parse as parseTree, type ValueNode } from '@humanwhocodes/momoa';
 import { canonicalJson } from './canonical.js';
+import { namesAKeyTwice } from './duplicate-keys.js';
 import type { AuditEntry, AuditEntryBody } from './entry.js';
 import { csvHeader, csvRecord, matchesExport, type ExportManifest } from './export-format.js';
 import { fileLines, fileMatcher } from './file-lines.js';
@@ -104,26 +104,10 @@ function selfConsistent(e: AuditEntry, line: string): AuditEntry | undefined {
   if (text !== undefined && chainHash(prev, text) === hash) return e;
   // A line written otherwise is the entry only when no reader can take it for another: a key
   // twice in one object reads as the first value in some parsers and the last in JSON.parse.
-  if (holdsDuplicateKey(line)) return undefined;
+  if (namesAKeyTwice(line)) return undefined;
   const { hash: _hash, ...body } = e;
   const canonical = canonicalJson(body);
   return chainHash(prev, canonical) === hash ? { ...(JSON.parse(canonical) as AuditEntryBody), hash } : undefined;
-}
-
-/** Whether some object in the JSON text `text` names a key twice. */
-function holdsDuplicateKey(text: string): boolean {
-  const duplicate = (node: ValueNode): boolean => {
-    if (node.type === 'Array') return node.elements.some((e) => duplicate(e.value));
-    if (node.type !== 'Object') return false;
-    const names = new Set<string>();
-    for (const m of node.members) {
-      const name = m.name.type === 'String' ? m.name.value : m.name.name;
-      if (names.has(name) || duplicate(m.value)) return true;
-      names.add(name);
-    }
-    return false;
-  };
-  return duplicate(parseTree(text, { mode: 'json' }).body);
 }
 
 /** An object's JSON text without the member `member` (its whole text), else undefined. */

@@ -7,7 +7,8 @@ import { canonicalJson } from './canonical.js';
 import type { StoredRow } from './entry.js';
 import { evidenceFiles, EXPORT_FORMAT, exportFiles, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
 import { packedHex, type ExportedEntries } from './export-entries.js';
-import { countLines, jsonLines } from './file-lines.js';
+import { namesAKeyTwice } from './duplicate-keys.js';
+import { countLines, fileLines } from './file-lines.js';
 import { rowToEntry } from './row-to-entry.js';
 import { verifyJson } from './signed-json.js';
 import { coverageFailureKind, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS } from './verdict.js';
@@ -72,7 +73,7 @@ export function readPackage(dir: string): ExportPackage | ExportFailure {
     const entryCount = countLines(entriesPath);
     return {
       manifest,
-      chainLines: () => jsonLines(chainPath, 'chain.jsonl'),
+      chainLines: () => chainRows(chainPath),
       entriesPath,
       entryCount,
       checkpoints: readJson(dir, 'checkpoints.json') as Checkpoint[],
@@ -311,6 +312,50 @@ export function checkDigests({ dir, manifest, digests }: PackageContext): Export
     if (manifest.files[name] !== (digests.get(name) ?? fileSha256(join(dir, name)))) return failure('modified', `${name} does not match the manifest digest`, { file: name });
   }
   return undefined;
+}
+
+/**
+ * chain.jsonl's lines, parsed. A line not in the form flaggate writes a row in (`rowLine`) is
+ * taken only when no reader can take it for another: one that names a key twice (two bodies, the
+ * second the one JSON.parse keeps) is refused, as a line that is not JSON is.
+ */
+export function* chainRows(path: string): Generator<unknown> {
+  let index = 0;
+  for (const line of fileLines(path)) {
+    index += 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new Error(`chain.jsonl line ${index} is not JSON`);
+    }
+    if (!(isStoredRow(value) && isRowLine(value, line)) && namesAKeyTwice(line)) throw new Error(`chain.jsonl line ${index} names a key twice`);
+    yield value;
+  }
+}
+
+/**
+ * Whether `line` is laid out as flaggate writes `row` (`rowLine`): the body's string literal first,
+ * then exactly the other four members as written. Then the line holds five members, each once:
+ * the body's literal has no unescaped quote before its own closing one. Cheaper than writing the
+ * line again (escaping a body costs more than parsing it).
+ */
+function isRowLine(row: StoredRow, line: string): boolean {
+  const tail = `","chain_id":${JSON.stringify(row.chain_id)},"hash":${JSON.stringify(row.hash)},"prev_hash":${JSON.stringify(row.prev_hash)},"seq":${row.seq}}`;
+  if (!line.startsWith('{"body":"') || !line.endsWith(tail)) return false;
+  const close = line.length - tail.length;
+  if (close < 9) return false;
+  for (let quote = line.indexOf('"', 9); quote <= close; quote = line.indexOf('"', quote + 1)) {
+    if (escapedAt(line, quote) !== (quote < close)) return false;
+  }
+  return true;
+}
+
+/** Whether the character at `at` is escaped: an odd run of backslashes before it. */
+function escapedAt(text: string, at: number): boolean {
+  let slashes = 0;
+  while (text.charCodeAt(at - 1 - slashes) === 0x5c) slashes += 1;
+  return slashes % 2 === 1;
 }
 
 function readJson(dir: string, name: string): unknown {

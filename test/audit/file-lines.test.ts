@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countLines, fileLines, fileMatcher, jsonLines } from '../../src/audit/file-lines.js';
 import type { StoredRow } from '../../src/audit/index.js';
-import { rowsFrom } from '../../src/audit/verify-export-steps.js';
+import { chainRows, rowsFrom } from '../../src/audit/verify-export-steps.js';
+import { rowLine } from '../../src/audit/export-lines.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const tmp = makeTempDir('flaggate-file-lines-');
@@ -110,4 +111,22 @@ describe('rowsFrom', () => {
     expect(read(9, 2).map((r) => r.seq)).toEqual([10, 11]);
     expect(opened).toBe(2);
   });
+});
+
+describe('chainRows', () => {
+  const text = fc.string({ unit: fc.constantFrom('a', '\\', '"', 'é', '😀', ',', ':', '{', '}', '\n'), maxLength: 40 });
+  const row = fc.record({ seq: fc.integer({ min: 1, max: 1e9 }), chain_id: text, prev_hash: text, hash: text, body: text });
+  // Rows as flaggate writes them, bodies full of quotes, backslashes and braces; then the same
+  // rows with one member written a second time (the first of the two holding another value).
+  propTest.prop([fc.array(row, { minLength: 1, maxLength: 5 }), fc.nat(), fc.constantFrom('body', 'chain_id', 'hash', 'prev_hash', 'seq'), text], { numRuns: 300 })(
+    'takes lines as rowLine writes them, and refuses one that names a member twice',
+    (rows, n, member, other) => {
+      const lines = rows.map((r) => rowLine(r).slice(0, -1));
+      expect([...chainRows(fileOf(lines.join('\n') + '\n'))]).toEqual(rows);
+      const i = n % rows.length;
+      const first = member === 'seq' ? '0' : JSON.stringify(other);
+      lines[i] = `{"${member}":${first},${lines[i]!.slice(1)}`;
+      expect(() => [...chainRows(fileOf(lines.join('\n') + '\n'))]).toThrow(`chain.jsonl line ${i + 1} names a key twice`);
+    },
+  );
 });

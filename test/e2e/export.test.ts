@@ -297,6 +297,31 @@ describe('export packages', () => {
     }
   }, 60_000);
 
+  it('refuses a chain row or an exported entry that names a key twice, whichever value a reader keeps; takes one in another member order', async () => {
+    const resigned = async (name: string, file: string, edit: (lines: string[]) => void) => {
+      const dir = copyOf(reference, `twice-${name}`);
+      const content = lines(dir, file);
+      edit(content);
+      writeFileSync(join(dir, file), content.join('\n') + '\n');
+      const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, string> };
+      manifest.files[file] = createHash('sha256').update(readFileSync(join(dir, file))).digest('hex');
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      const keyring = await openKeyring(join(app.dataDir, 'audit-keys'), systemClock);
+      writeFileSync(join(dir, 'manifest.jws'), (await signJson(manifest, MANIFEST_TYP, keyring)).jws + '\n');
+      return verify(dir);
+    };
+    // JSON.parse keeps the last body, the real one; a reader that keeps the first sees a forged one.
+    const forgedBody = (l: string[]) => {
+      const row = JSON.parse(l[3]!) as { body: string };
+      l[3] = `{"body":${JSON.stringify(row.body.replace(/"reason":"[^"]*"/, '"reason":"forged"'))},${l[3]!.slice(1)}`;
+    };
+    expect((await resigned('chain-body', 'chain.jsonl', forgedBody)).failure).toMatchObject({ kind: 'malformed', message: 'chain.jsonl line 4 names a key twice' });
+    const forgedReason = (l: string[]) => void (l[0] = `{"reason":"forged",${l[0]!.slice(1)}`);
+    expect((await resigned('entry-reason', 'entries.jsonl', forgedReason)).failure).toMatchObject({ kind: 'modified', file: 'entries.jsonl' });
+    const reordered = (l: string[]) => void (l[3] = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(l[3]!) as object).reverse())));
+    expect(await resigned('chain-reordered', 'chain.jsonl', reordered)).toMatchObject({ ok: true });
+  });
+
   it('rejects a file changed behind the manifest', async () => {
     const dir = copyOf(reference, 'policy-edit');
     writeFileSync(join(dir, 'policy-revisions.json'), '[]\n');
