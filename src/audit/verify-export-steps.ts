@@ -358,14 +358,19 @@ function escapedAt(text: string, at: number): boolean {
   return slashes % 2 === 1;
 }
 
+/** A small package file parsed; one that names a key twice (read one way here, another elsewhere) is refused. */
 function readJson(dir: string, name: string): unknown {
   const path = join(dir, name);
   if (!existsSync(path)) throw new Error(`${name} is missing`);
+  const text = readFileSync(path, 'utf8');
+  let value: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    value = JSON.parse(text);
   } catch {
     throw new Error(`${name} is not JSON`);
   }
+  if (namesAKeyTwice(text)) throw new Error(`${name} names a key twice`);
+  return value;
 }
 
 function present(dir: string, name: string): string {

@@ -318,6 +318,11 @@ describe('export packages', () => {
     expect((await resigned('chain-body', 'chain.jsonl', forgedBody)).failure).toMatchObject({ kind: 'malformed', message: 'chain.jsonl line 4 names a key twice' });
     const forgedReason = (l: string[]) => void (l[0] = `{"reason":"forged",${l[0]!.slice(1)}`);
     expect((await resigned('entry-reason', 'entries.jsonl', forgedReason)).failure).toMatchObject({ kind: 'modified', file: 'entries.jsonl' });
+    // The manifest with a second period before the signed one: JSON.parse keeps the signed one.
+    const dir = copyOf(reference, 'twice-manifest');
+    const manifestText = readFileSync(join(dir, 'manifest.json'), 'utf8');
+    writeFileSync(join(dir, 'manifest.json'), `{"period":{"from":"1999-01-01T00:00:00.000Z","to":null},${manifestText.trim().slice(1)}`);
+    expect((await verify(dir)).failure).toMatchObject({ kind: 'malformed', message: 'manifest.json names a key twice' });
     const reordered = (l: string[]) => void (l[3] = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(l[3]!) as object).reverse())));
     expect(await resigned('chain-reordered', 'chain.jsonl', reordered)).toMatchObject({ ok: true });
   });
