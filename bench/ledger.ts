@@ -12,10 +12,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { createGroupCommit, openLedger, openLedgerReader, verifyChain, type Ledger } from '../src/audit/index.js';
+import { createGroupCommit, openLedger, openLedgerReader, type Ledger } from '../src/audit/index.js';
 import { systemClock } from '../src/clock.js';
 import { sampleEntry } from '../test/support/entries.js';
 import { makeTempDir } from '../test/support/temp-dir.js';
+import { shipped } from './shipped.js';
 
 const run = promisify(execFile);
 
@@ -131,7 +132,8 @@ export function rawChainedSha256(path: string, n: number): { digest: string; byt
 
 /** Verify (workers, one thread) and the raw chained SHA-256 over the first `n` entries, back to back. */
 async function measureVerifyScale(path: string, n: number): Promise<VerifyScale> {
-  const reader = openLedgerReader(path);
+  const { openLedgerReader: openShippedReader, verifyChain } = await shipped.audit();
+  const reader = openShippedReader(path);
   try {
     const chain = reader.chainId === undefined ? {} : { chainId: reader.chainId };
     const raw = await timed(() => rawChainedSha256(path, n));

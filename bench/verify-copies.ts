@@ -6,14 +6,14 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openLedgerReader, verifyExport } from '../src/audit/index.js';
+import { openLedgerReader } from '../src/audit/index.js';
 import { systemClock } from '../src/clock.js';
 import { exportLedgerFile } from '../src/export-ledger.js';
-import { verifyPostgresLedger } from '../src/replicate/index.js';
-import { createCoverage, createEmbeddedTsa, openTokenStore, verifyCoverage, verifyTimestampToken } from '../src/timestamp/index.js';
+import { createCoverage, createEmbeddedTsa, openTokenStore, verifyTimestampToken } from '../src/timestamp/index.js';
 import { makeTempDir } from '../test/support/temp-dir.js';
 import { buildLedger, rawChainedSha256, timed, type Rate } from './ledger.js';
 import { table } from './report.js';
+import { shipped } from './shipped.js';
 
 /** One verify of a copy, its peer over the same bytes, and whether it found the copy whole. */
 export interface CopyVerify {
@@ -43,6 +43,7 @@ export async function measureVerifyExport(o: { n: number; log: (msg: string) => 
     const exported = await timed(() => exportLedgerFile({ db: path, out, maxBytes: 64 * 1024 ** 3 }));
     const raw = await timed(() => rawChainedSha256(path, o.n));
     o.log('verify-export: verifying the package');
+    const [{ verifyExport }, { verifyCoverage }] = [await shipped.audit(), await shipped.timestamp()];
     const checked = await timed(() => verifyExport(out, { verifyTokens: verifyCoverage }));
     const bytes = raw.value.bytes;
     return {
@@ -59,6 +60,7 @@ export async function measureVerifyExport(o: { n: number; log: (msg: string) => 
 /** Times `verifyPostgresLedger` over a database holding the `n` entries of the ledger at `path`, and the raw chain over that ledger. */
 export async function measureVerifyPostgres(o: { url: string; path: string; n: number; log: (msg: string) => void }): Promise<CopyVerify> {
   o.log(`verify --postgres: ${o.n} entries`);
+  const { verifyPostgresLedger } = await shipped.replicate();
   const checked = await timed(() => verifyPostgresLedger(o.url));
   const raw = await timed(() => rawChainedSha256(o.path, o.n));
   const entries = checked.value.chains.reduce((sum, c) => sum + c.entries, 0);
@@ -102,7 +104,7 @@ export function renderVerifyCopies(exported: ExportVerify | undefined, postgres:
   return [
     '### Verify of the copies',
     '',
-    'The export package an auditor checks offline (every step of `verify-export`: manifest signature, chain with its checkpoints, each exported entry against its chain row, the CSV byte for byte against the entries, the RFC 3161 token, the file digests; chain.jsonl and entries.jsonl read a line at a time, the entries and the CSV in a worker thread beside the chain), and the central PostgreSQL ledger (seq ranges in worker threads, as `verify --db` does, each read in pages over its own connection and each row through the same fast proof as the SQLite path). The peer hashes the same entries\' stored bytes, read from the SQLite ledger they came from. `verify-export` hashes about three times those bytes: each exported entry twice (as a chain row and as an exported entry), and every byte of the three line files for the manifest\'s digests.',
+    'The export package an auditor checks offline (every step of `verify-export`: manifest signature, chain with its checkpoints, each exported entry against its chain row, the CSV byte for byte against the entries, the RFC 3161 token, the file digests; chain.jsonl and entries.jsonl read a line at a time, the entries and the CSV in a worker thread beside the chain), and the central PostgreSQL ledger (seq ranges in worker threads, as `verify --db` does, each read in pages over its own connection and each row through the same fast proof as the SQLite path). Both run from the built JavaScript, as `flaggate` does. The peer hashes the same entries\' stored bytes, read from the SQLite ledger they came from. `verify-export` hashes about three times those bytes: each exported entry twice (as a chain row and as an exported entry), and every byte of the three line files for the manifest\'s digests.',
     '',
     table(['pass', 'entries', 'seconds', 'entries/s', '× peer', 'result'], rows),
     '',

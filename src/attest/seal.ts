@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
-import { canonicalJson, signJson, verifyJson, type Keyring } from '../audit/index.js';
+import { canonicalJson, namesAKeyTwice, signJson, verifyJson, type Keyring } from '../audit/index.js';
 import { attestationHtml } from './html.js';
 import { ATTESTATION_FORMAT, type AttestationReport } from './report.js';
 
@@ -78,11 +78,14 @@ export async function verifyAttestation(dir: string, keys?: JSONWebKeySet): Prom
     if (sha256(readFileSync(join(dir, f))) !== claims.files[f]) return fail(f, `${f} differs from the signed digest`);
   }
   let report: AttestationReport;
+  const reportText = readFileSync(join(dir, REPORT), 'utf8');
   try {
-    report = JSON.parse(readFileSync(join(dir, REPORT), 'utf8')) as AttestationReport;
+    report = JSON.parse(reportText) as AttestationReport;
   } catch (err) {
     return fail(REPORT, `not JSON: ${(err as Error).message}`);
   }
+  // Signed bytes that read one way here and another to a reader keeping a key's first value.
+  if (namesAKeyTwice(reportText)) return fail(REPORT, `${REPORT} names a key twice`);
   const scope = { chain_id: report.source?.chain_id ?? null, period: report.period, generated_at: report.generated_at, result: report.summary?.result };
   if (canonicalJson(scope) !== canonicalJson({ chain_id: claims.chain_id, period: claims.period, generated_at: claims.generated_at, result: claims.result })) {
     return fail(REPORT, 'the report names another scope than the signed one');

@@ -14,6 +14,7 @@ export { openKeyring, type Keyring } from './keyring.js';
 export { signCheckpoint, verifyCheckpoint, type Checkpoint, type CheckpointClaims } from './checkpoint.js';
 export { signJson, verifyJson } from './signed-json.js';
 export { canonicalJson } from './canonical.js';
+export { namesAKeyTwice } from './duplicate-keys.js';
 export { canonicalEntry } from './entry-text.js';
 export { chainHash } from './hash-entry.js';
 export { GENESIS_HASH, type AuditEntry, type AuditEntryBody, type BreakGlassFacts, type NewEntry, type StoredRow, type EntryType, type OutcomeStatus } from './entry.js';

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAttestation, type AttestationReport } from '../../src/attest/index.js';
+import { ATTESTATION_TYP, verifyAttestation, type AttestationReport } from '../../src/attest/index.js';
 import { attestPeriod } from '../../src/attest-ledger.js';
-import { readKeys } from '../../src/audit/index.js';
+import { openKeyring, readKeys, signJson } from '../../src/audit/index.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/index.js';
 import { exportLedgerFile } from '../../src/export-ledger.js';
@@ -134,6 +135,19 @@ describe('flaggate attest over a ledger written end to end', () => {
     expect(edit(text)).not.toBe(text);
     writeFileSync(join(copy, file), edit(text));
     expect(await verifyAttestation(copy, readKeys(keys))).toMatchObject({ ok: false, failure: { file } });
+  });
+
+  it('refuses a report, even one signed again, that names a key twice: a finding to a reader keeping the first value, none to JSON.parse', async () => {
+    const copy = temp('twice');
+    cpSync(out, copy, { recursive: true });
+    const text = readFileSync(join(copy, 'attestation.json'), 'utf8');
+    const twice = `{\n  "findings": [{ "check": "forged" }],${text.slice(1)}`;
+    writeFileSync(join(copy, 'attestation.json'), twice);
+    const seal = JSON.parse(Buffer.from(readFileSync(join(copy, 'attestation.jws'), 'utf8').split('.')[1]!, 'base64url').toString('utf8')) as { files: Record<string, string> };
+    seal.files['attestation.json'] = createHash('sha256').update(twice).digest('hex');
+    const keyring = await openKeyring(join(run.dataDir, 'audit-keys'), systemClock);
+    writeFileSync(join(copy, 'attestation.jws'), (await signJson(seal, ATTESTATION_TYP, keyring)).jws + '\n');
+    expect(await verifyAttestation(copy, readKeys(keys))).toMatchObject({ ok: false, failure: { file: 'attestation.json', message: 'attestation.json names a key twice' } });
   });
 
   it('refuses a report signed by a key other than the pinned one, even with its own keys beside it', async () => {
