@@ -64,7 +64,7 @@ export interface VerifyExportOptions {
   /** How long after an entry its first token may be made (default one hour). */
   maxTimestampDelaySeconds?: number;
   clockSkewSeconds?: number;
-  /** From this many entries the entries pass runs in a worker thread beside the chain check (default 5,000). */
+  /** From this many entries the entries pass runs in a worker thread beside the chain check (default 10,000). */
   entriesWorkerFrom?: number;
 }
 
