@@ -65,7 +65,12 @@ export const evidenceFiles = [
   'attestation/keys.jwks.json',
 ] as const;
 
-/** Whether an entry belongs in the filtered view of a period. */
+/** Whether any filter applies (else an entry's time alone decides whether it belongs). */
+export function filtersApply(filters: ExportFilters): boolean {
+  return Boolean(filters.flag || filters.environment || filters.actor || filters.action);
+}
+
+/** Whether an entry belongs in the filtered view of a period; only `timestamp_utc` is read when no filter applies. */
 export function matchesExport(entry: AuditEntry, period: ExportManifest['period'], filters: ExportFilters): boolean {
   if (period.from && entry.timestamp_utc < period.from) return false;
   if (period.to && entry.timestamp_utc >= period.to) return false;

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import type { Checkpoint } from './checkpoint.js';
 import { canonicalJson } from './canonical.js';
-import type { StoredRow } from './entry.js';
-import { evidenceFiles, EXPORT_FORMAT, exportFiles, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
+import type { AuditEntry, StoredRow } from './entry.js';
+import { evidenceFiles, EXPORT_FORMAT, exportFiles, filtersApply, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
 import { packedHex, type ExportedEntries } from './export-entries.js';
 import { namesAKeyTwice } from './duplicate-keys.js';
 import { countLines, fileLines } from './file-lines.js';
@@ -121,6 +121,13 @@ function noteRow(index: ChainIndex, row: StoredRow, manifest: ExportManifest): v
   const at = row.seq - index.firstSeq;
   if (at === 0) index.firstPrev = row.prev_hash;
   index.hashes[at] = row.hash;
+  // With no filter, a row's time is all the package's scope needs of it: read from the body's text.
+  const time = filtersApply(manifest.filters) ? undefined : timeOfBody(row.body);
+  if (time !== undefined) {
+    index.times[at] = time;
+    index.selected[at] = matchesExport({ timestamp_utc: time } as AuditEntry, manifest.period, manifest.filters) ? SELECTED : 0;
+    return;
+  }
   try {
     const entry = rowToEntry(row);
     index.times[at] = entry.timestamp_utc;
@@ -128,6 +135,27 @@ function noteRow(index: ChainIndex, row: StoredRow, manifest: ExportManifest): v
   } catch {
     index.selected[at] = UNREADABLE;
   }
+}
+
+const UNRECORDED_LAST = ',"unrecorded":null}';
+const TIME_MEMBER = ',"timestamp_utc":"';
+
+/**
+ * An entry body's `timestamp_utc`, read from its text without parsing it, when the text ends as a
+ * canonical entry does (its last two members `timestamp_utc`, a plain string, then `unrecorded`,
+ * null); else undefined, and the body is parsed. Taken from a body only once the chain check has
+ * proven it canonical JSON: there the closing brace at the end is the top level's, so the member
+ * before it is the top-level `unrecorded`, and the one before that, whose value holds no quote or
+ * backslash, the top-level `timestamp_utc`.
+ */
+export function timeOfBody(body: string): string | undefined {
+  if (!body.endsWith(UNRECORDED_LAST)) return undefined;
+  const close = body.length - UNRECORDED_LAST.length - 1;
+  if (body.charCodeAt(close) !== 0x22) return undefined;
+  const member = body.lastIndexOf(TIME_MEMBER, close);
+  if (member < 0 || member + TIME_MEMBER.length > close) return undefined;
+  const time = body.slice(member + TIME_MEMBER.length, close);
+  return time.includes('"') || time.includes('\\') ? undefined : time;
 }
 
 /**

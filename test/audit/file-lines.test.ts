@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countLines, fileLines, fileMatcher, jsonLines } from '../../src/audit/file-lines.js';
 import type { StoredRow } from '../../src/audit/index.js';
-import { chainRows, rowsFrom } from '../../src/audit/verify-export-steps.js';
+import { chainRows, rowsFrom, timeOfBody } from '../../src/audit/verify-export-steps.js';
+import { canonicalJson } from '../../src/audit/index.js';
 import { rowLine } from '../../src/audit/export-lines.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -127,6 +128,23 @@ describe('chainRows', () => {
       const first = member === 'seq' ? '0' : JSON.stringify(other);
       lines[i] = `{"${member}":${first},${lines[i]!.slice(1)}`;
       expect(() => [...chainRows(fileOf(lines.join('\n') + '\n'))]).toThrow(`chain.jsonl line ${i + 1} names a key twice`);
+    },
+  );
+});
+
+describe('timeOfBody', () => {
+  // Bodies whose other members hold the same names and text: a nested timestamp_utc, an
+  // unrecorded-like tail inside a string, quotes and backslashes. The text read must be the
+  // top-level member's, or nothing (then the body is parsed).
+  const text = fc.string({ unit: fc.constantFrom('a', '"', '\\', ',', '}', 'timestamp_utc', '"unrecorded":null}', ':'), maxLength: 12 });
+  const nested = fc.dictionary(fc.constantFrom('timestamp_utc', 'unrecorded', 'z'), fc.oneof(text, fc.constant(null)));
+  propTest.prop([text, fc.oneof(fc.constant(null), nested), nested, nested], { numRuns: 500 })(
+    'reads the top-level timestamp_utc of a canonical body, or nothing',
+    (time, unrecorded, state, request) => {
+      const body = canonicalJson({ seq: 1, request, new_state: state, timestamp_utc: time, unrecorded });
+      const read = timeOfBody(body);
+      if (read !== undefined) expect(read).toBe((JSON.parse(body) as { timestamp_utc: string }).timestamp_utc);
+      if (unrecorded === null && !/["\\\u0000-\u001f]/.test(time)) expect(read).toBe(time);
     },
   );
 });
