@@ -144,6 +144,7 @@ describe('timeOfBody', () => {
       const body = canonicalJson({ seq: 1, request, new_state: state, timestamp_utc: time, unrecorded });
       const read = timeOfBody(body);
       if (read !== undefined) expect(read).toBe((JSON.parse(body) as { timestamp_utc: string }).timestamp_utc);
+      // eslint-disable-next-line no-control-regex -- controls are escaped in canonical JSON, so not read plain
       if (unrecorded === null && !/["\\\u0000-\u001f]/.test(time)) expect(read).toBe(time);
     },
   );
