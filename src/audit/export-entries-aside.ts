@@ -1,5 +1,5 @@
-import { readExportedEntries, type EntriesJob, type ExportedEntries } from './export-entries.js';
 import type { Worker } from 'node:worker_threads';
+import { readExportedEntries, type EntriesJob, type ExportedEntries } from './export-entries.js';
 import { startModuleWorker } from './start-worker.js';
 
 export type EntriesReply = { ok: true; entries: ExportedEntries } | { ok: false; message: string };

@@ -69,9 +69,10 @@ export function readExportedEntries(job: EntriesJob): ExportedEntries {
       if (typeof e !== 'object' || e === null || typeof e.seq !== 'number' || at >= job.count) {
         return stop({ at, beforeChain: true, failure: { kind: 'malformed', message: 'entries.jsonl holds a line that is not an entry', file: 'entries.jsonl' } });
       }
-      const modified: ExportFailure = { kind: 'modified', message: `the exported entry at seq ${e.seq} differs from the chain`, seq: e.seq, file: 'entries.jsonl' };
       const canonical = selfConsistent(e, line);
-      if (!canonical) return stop({ at, beforeChain: false, seq: e.seq, failure: modified });
+      if (!canonical) {
+        return stop({ at, beforeChain: false, seq: e.seq, failure: { kind: 'modified', message: `the exported entry at seq ${e.seq} differs from the chain`, seq: e.seq, file: 'entries.jsonl' } });
+      }
       out.seqs[at] = e.seq;
       packed.hashes.write(e.hash, at * 32, 32, 'hex');
       packed.prevs.write(e.prev_hash, at * 32, 32, 'hex');

@@ -82,8 +82,11 @@ export function fileMatcher(path: string, chunkBytes = CHUNK_BYTES): { next(expe
   };
 }
 
-/** Each non-empty line parsed as JSON; one that is not throws, naming `name` and the line's place among them. */
-export function* jsonLines(path: string, name: string): Generator<unknown> {
+/**
+ * Each non-empty line parsed as JSON; one that is not throws, naming `name` and the line's place
+ * among them, as does one `refuse` gives a reason for (it sees the value and the line's text).
+ */
+export function* jsonLines(path: string, name: string, refuse?: (value: unknown, line: string) => string | undefined): Generator<unknown> {
   let index = 0;
   for (const line of fileLines(path)) {
     index += 1;
@@ -93,6 +96,8 @@ export function* jsonLines(path: string, name: string): Generator<unknown> {
     } catch {
       throw new Error(`${name} line ${index} is not JSON`);
     }
+    const reason = refuse?.(value, line);
+    if (reason !== undefined) throw new Error(`${name} line ${index} ${reason}`);
     yield value;
   }
 }

@@ -8,7 +8,7 @@ import type { AuditEntry, StoredRow } from './entry.js';
 import { evidenceFiles, EXPORT_FORMAT, exportFiles, filtersApply, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
 import { packedHex, type ExportedEntries } from './export-entries.js';
 import { namesAKeyTwice } from './duplicate-keys.js';
-import { countLines, fileLines } from './file-lines.js';
+import { countLines, jsonLines } from './file-lines.js';
 import { rowToEntry } from './row-to-entry.js';
 import { verifyJson } from './signed-json.js';
 import { coverageFailureKind, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS } from './verdict.js';
@@ -347,19 +347,8 @@ export function checkDigests({ dir, manifest, digests }: PackageContext): Export
  * taken only when no reader can take it for another: one that names a key twice (two bodies, the
  * second the one JSON.parse keeps) is refused, as a line that is not JSON is.
  */
-export function* chainRows(path: string): Generator<unknown> {
-  let index = 0;
-  for (const line of fileLines(path)) {
-    index += 1;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      throw new Error(`chain.jsonl line ${index} is not JSON`);
-    }
-    if (!(isStoredRow(value) && isRowLine(value, line)) && namesAKeyTwice(line)) throw new Error(`chain.jsonl line ${index} names a key twice`);
-    yield value;
-  }
+export function chainRows(path: string): Generator<unknown> {
+  return jsonLines(path, 'chain.jsonl', (value, line) => (!(isStoredRow(value) && isRowLine(value, line)) && namesAKeyTwice(line) ? 'names a key twice' : undefined));
 }
 
 /**
