@@ -1,9 +1,13 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --heap-growing-percent=30
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --heap-growing-percent=30 --liftoff-only
 // The launcher line sizes memory for a long-running sidecar (bench/RESULTS.md, goal 5): a young
 // generation of 4 MiB semi-spaces instead of 16; a full collection once the old generation grows by
 // 30% of what survived the last one, instead of the several times V8 allows while memory is
-// plentiful; and two malloc arenas instead of up to eight per core (glibc). The
-// Dockerfile and `npm start` set the same (test/deploy/launcher-flags.test.ts holds them equal).
+// plentiful; two malloc arenas instead of up to eight per core (glibc); and the policy's WASM
+// kept at V8's baseline tier: optimizing its largest functions, which V8 does once they are hot
+// (under the first burst of load), took about 30 MiB of malloc for a moment, and glibc kept much
+// of it resident, so one fresh process in four peaked above 140 MiB; a decision costs about
+// 0.04 ms more. The Dockerfile and `npm start` set the same (test/deploy/launcher-flags.test.ts
+// holds them equal).
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
