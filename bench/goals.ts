@@ -18,7 +18,7 @@ export interface GoalInputs {
   /** How flaggate's launcher line starts node (environment and flags), as one command prefix. */
   launchedAs: string;
   /** Peak RSS of fresh processes that ran only the 64-client load: with the launcher's flags, and with V8's own heap sizing. */
-  heap?: { launched: { peakMiB: number }; v8Defaults: { peakMiB: number } };
+  heap?: { launched: { peakMiB: number }; launchedRuns: Array<{ peakMiB: number }>; v8Defaults: { peakMiB: number } };
   ledger?: LedgerResults;
   replication?: ReplicationResults;
   /** `verify-export` of an exported ledger, beside its raw chained SHA-256. */
@@ -65,8 +65,9 @@ export function renderGoals(g: GoalInputs): string[] {
     rows.push([`4. ${what} of ${c.rawChain.entries} entries in the same class: within 1.5× of node's raw chained SHA-256 over the same bytes`, `${c.verify.seconds.toFixed(2)} s (${(c.verify.entries / c.verify.seconds).toFixed(0)}/s)${c.verify.ok ? '' : ', FAILED'}`, `${c.rawChain.seconds.toFixed(2)} s`, `${ratio.toFixed(2)}×`, met(c.verify.ok && ratio <= 1.5)]);
   }
   if (g.heap) {
-    const { launched, v8Defaults } = g.heap;
-    rows.push([`5. RSS under the 64-client load ≤ 150 MiB (peak of a fresh process, \`${g.launchedAs}\`)`, `${launched.peakMiB.toFixed(1)} MiB`, '', '', met(launched.peakMiB <= 150)]);
+    const { launched, launchedRuns, v8Defaults } = g.heap;
+    const runs = launchedRuns.length === 1 ? 'peak of a fresh process' : `highest peak of ${launchedRuns.length} fresh processes`;
+    rows.push([`5. RSS under the 64-client load ≤ 150 MiB (${runs}, \`${g.launchedAs}\`)`, `${launched.peakMiB.toFixed(1)} MiB`, '', '', met(launched.peakMiB <= 150)]);
     rows.push(['5. the same with V8\'s and glibc\'s own sizing (no launcher settings)', `${v8Defaults.peakMiB.toFixed(1)} MiB`, '', '', met(v8Defaults.peakMiB <= 150)]);
   }
   return [

@@ -56,6 +56,8 @@ const LEDGER_N = Number(process.env.BENCH_LEDGER_N ?? (QUICK ? 20_000 : 1_000_00
 const DRAIN_N = Number(process.env.BENCH_DRAIN_N ?? (QUICK ? 5_000 : 100_000));
 const EXPORT_N = Number(process.env.BENCH_EXPORT_N ?? (QUICK ? 5_000 : 100_000));
 const APPEND_SECONDS = QUICK ? 1 : 3;
+/** Fresh processes goal 5's peak RSS is measured on, as launched. */
+const HEAP_RUNS = Number(process.env.BENCH_HEAP_RUNS ?? (QUICK ? 1 : 5));
 const TOKENS_N = QUICK ? 500 : 3000;
 const OPENSSL_TOKENS_N = QUICK ? 20 : 200;
 const SECTIONS = ['core', 'platforms', 'ledger', 'timestamps', 'replication'] as const;
@@ -302,7 +304,10 @@ interface HeapRun {
 
 /** Goal 5 measured both ways: as the launcher line starts flaggate, and with V8's and glibc's own sizing. */
 interface HeapSizing {
+  /** The launched process that peaked highest: what the goal is held to. */
   launched: HeapRun;
+  /** Every launched process, in the order run. */
+  launchedRuns: HeapRun[];
   v8Defaults: HeapRun;
 }
 
@@ -325,7 +330,12 @@ async function benchHeapSizing(target: Target, stops: Array<() => Promise<void>>
     await fg.stop();
     return { perSecond: run.perSecond, cpuMsPerChange: (cpu * 1000) / run.completed, peakMiB };
   };
-  return { launched: await runOnce(false), v8Defaults: await runOnce(true) };
+  // A fresh process's peak varies from run to run (what V8 and glibc happen to keep resident), so
+  // the goal is held to the highest of several.
+  const launchedRuns: HeapRun[] = [];
+  for (let i = 0; i < HEAP_RUNS; i++) launchedRuns.push(await runOnce(false));
+  const launched = launchedRuns.reduce((a, b) => (b.peakMiB > a.peakMiB ? b : a));
+  return { launched, launchedRuns, v8Defaults: await runOnce(true) };
 }
 
 /** Sections 4-6. */
@@ -449,7 +459,7 @@ function renderCoreDetails({ changes, durable, profile, heap }: Core): string[] 
   );
   const { launched, v8Defaults } = heap;
   out.push(
-    `flaggate runs as its launcher line starts it (\`${LAUNCHED_AS}\`, the first line of \`dist/cli.js\`, which the Dockerfile and \`npm start\` repeat): semi-spaces of 4 MiB instead of 16, a full collection once the old generation grows by 30% of what survived the last one, two malloc arenas instead of glibc's up to eight per core, and the policy's WASM kept at V8's baseline tier (optimizing its largest functions under the first burst of load took about 30 MiB of malloc for a moment, much of it left resident by glibc: the high peaks of earlier runs). Goal 5 is measured on two fresh processes that run only the 64-client load against the stub platform: as launched ${launched.perSecond.toFixed(0)} changes/s, ${ms(launched.cpuMsPerChange)} ms of CPU per change, peak RSS ${launched.peakMiB.toFixed(1)} MiB; with V8's and glibc's own sizing (no launcher settings) ${v8Defaults.perSecond.toFixed(0)} changes/s, ${ms(v8Defaults.cpuMsPerChange)} ms of CPU per change, peak RSS ${v8Defaults.peakMiB.toFixed(1)} MiB (as launched: ${(launched.peakMiB / v8Defaults.peakMiB).toFixed(2)}× the memory, ${(launched.perSecond / v8Defaults.perSecond).toFixed(2)}× the changes/s). The table above is the main run's process, which also served 256 clients. Measured separately (the same load, then a full collection forced with \`--expose-gc\`), the live heap was about 30 MiB: the rest of V8's own peak is garbage it lets accumulate while memory is plentiful. About 80 MiB is outside the heap: the node binary's code (43 MiB), malloc's arenas (SQLite's page caches, 2 MB per connection, OpenSSL, the policy's WASM memory, V8's compilers' working memory).`,
+    `flaggate runs as its launcher line starts it (\`${LAUNCHED_AS}\`, the first line of \`dist/cli.js\`, which the Dockerfile and \`npm start\` repeat): semi-spaces of 4 MiB instead of 16, a full collection once the old generation grows by 30% of what survived the last one, two malloc arenas instead of glibc's up to eight per core, and the policy's WASM kept at V8's baseline tier (optimizing its largest functions under the first burst of load took about 30 MiB of malloc for a moment, much of it left resident by glibc: the high peaks of earlier runs). Goal 5 is measured on fresh processes that run only the 64-client load against the stub platform, ${heap.launchedRuns.length} as launched and one without the launcher's settings: as launched peak RSS ${heap.launchedRuns.map((r) => r.peakMiB.toFixed(1)).join(', ')} MiB (the goal is held to the highest), the highest at ${launched.perSecond.toFixed(0)} changes/s, ${ms(launched.cpuMsPerChange)} ms of CPU per change; with V8's and glibc's own sizing (no launcher settings) ${v8Defaults.perSecond.toFixed(0)} changes/s, ${ms(v8Defaults.cpuMsPerChange)} ms of CPU per change, peak RSS ${v8Defaults.peakMiB.toFixed(1)} MiB (as launched: ${(launched.peakMiB / v8Defaults.peakMiB).toFixed(2)}× the memory, ${(launched.perSecond / v8Defaults.perSecond).toFixed(2)}× the changes/s). The table above is the main run's process, which also served 256 clients. Measured separately (the same load, then a full collection forced with \`--expose-gc\`), the live heap was about 30 MiB: the rest of V8's own peak is garbage it lets accumulate while memory is plentiful. About 80 MiB is outside the heap: the node binary's code (43 MiB), malloc's arenas (SQLite's page caches, 2 MB per connection, OpenSSL, the policy's WASM memory, V8's compilers' working memory).`,
     '',
   );
   out.push('## The durable steps on their own', '');
