@@ -198,15 +198,15 @@ function createCommit(
       unrecorded: p.unrecorded,
     });
     // The entry's members were serialized when it was prepared; only the chain fields are new.
-    const members = withFields(p.members, {
+    const chainMembers = {
       chain_id: JSON.stringify(body.chain_id),
       seq: JSON.stringify(body.seq),
       prev_hash: JSON.stringify(body.prev_hash),
       event_id: JSON.stringify(body.event_id),
       timestamp_utc: JSON.stringify(body.timestamp_utc),
       unrecorded: canonicalJson(body.unrecorded),
-    });
-    const canonical = joinCanonical(members);
+    };
+    const canonical = joinCanonical(p.members, chainMembers);
     const hash = chainHash(prev.hash, canonical);
     st.insert.run(body.seq, body.chain_id, body.prev_hash, hash, canonical);
     // The body is plain JSON already (the prepared entry is a parsed copy of its canonical form), so
@@ -214,7 +214,7 @@ function createCommit(
     // `body` is this function's own object: it takes the hash and is what replication reads; the
     // caller gets a copy, so a change it makes to a field never reaches what goes upstream.
     const kept: AuditEntry = Object.assign(body, { hash });
-    rememberMembers(kept, members);
+    rememberMembers(kept, p.members, chainMembers);
     tail.remember(kept, canonical.length);
     return withFields(kept, {});
   };

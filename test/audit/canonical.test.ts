@@ -39,6 +39,9 @@ describe('canonicalJson', () => {
       const whole = { ...entry, ...added };
       const members = { ...canonicalMembers(entry), ...canonicalMembers(added) };
       expect(joinCanonical(members)).toBe(canonicalJson(whole));
+      // The same from the two sets of members as they are, the later one's names winning.
+      expect(joinCanonical(canonicalMembers(entry), canonicalMembers(added))).toBe(canonicalJson(whole));
+      expect(joinCanonical(canonicalMembers(entry), canonicalMembers(added), canonicalMembers({}))).toBe(canonicalJson(whole));
     },
   );
 });
