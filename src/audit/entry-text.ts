@@ -16,14 +16,3 @@ export function canonicalEntry(entry: AuditEntry): string {
   const members = committedMembers.get(entry);
   return members ? joinCanonical(...members, { hash: JSON.stringify(entry.hash) }) : canonicalJson(entry);
 }
-
-/**
- * A copy of an entry-sized object with `fields` added: `{ ...base, ...fields }` by assignment. V8
- * adds properties to a spread copy of an object of some thirty members slowly (a new hidden class
- * per addition: about 7.8 us per entry here, against 1.4 by assignment into a fresh object). The
- * objects given are entries and their members, whose top-level names the strict entry schema fixes
- * (never `__proto__`), so assignment defines exactly what the spread would.
- */
-export function withFields<T extends object, F extends object>(base: T, fields: F): T & F {
-  return Object.assign({}, base, fields);
-}

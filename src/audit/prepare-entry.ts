@@ -16,10 +16,9 @@ export interface EntryLimits {
  */
 export const defaultEntryLimits: EntryLimits = { maxDepth: 100, maxBytes: 8 * 1024 * 1024 };
 
-/** An entry that passed every check: plain JSON data (a copy), its canonical JSON, and that of each member. */
+/** An entry that passed every check: its canonical JSON, and that of each member. */
 export interface RecordableEntry {
   ok: true;
-  entry: NewEntry;
   canonical: string;
   members: Record<string, string>;
 }
@@ -60,7 +59,7 @@ export function prepareEntry(entry: NewEntry, limits: EntryLimits = defaultEntry
   }
   const bytes = Buffer.byteLength(canonical, 'utf8');
   if (bytes > limits.maxBytes) return refuse(`the entry is ${bytes} bytes, over the limit of ${limits.maxBytes}`);
-  return { ok: true, entry: JSON.parse(canonical) as NewEntry, canonical, members };
+  return { ok: true, canonical, members };
 }
 
 /**

@@ -123,7 +123,7 @@ describe('createGroupCommit', () => {
     const { ledger, group } = setup((l, entries) => {
       // A failure the prepare step cannot see: the group's transaction throws, one entry's own does too.
       if (refuseGroups && entries.length > 1) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' });
-      if (entries.some((e) => e.entry.reason === 'change 3')) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' });
+      if (entries.some((e) => e.members.reason === '"change 3"')) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' });
       return l.commit(entries);
     });
     const results = await Promise.allSettled([1, 2, 3, 4].map((n) => group.append(sampleEntry(n))));

@@ -1,6 +1,7 @@
 import { fc, test as propTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/index.js';
+import { joinCanonical } from '../../src/audit/canonical.js';
 import { describeValue, looseCanonicalText, safeText } from '../../src/audit/describe-value.js';
 import { newEntrySchema } from '../../src/audit/entry-schema.js';
 import type { NewEntry } from '../../src/audit/entry.js';
@@ -38,13 +39,14 @@ describe('prepareEntry', () => {
     expect(prepared).toMatchObject({ ok: false, unrecorded: { error_code: 'AUDIT_ENTRY_UNRECORDABLE', message: expect.stringMatching(message) } });
   });
 
-  it('accepts depth 100 and returns a plain copy with its canonical JSON', () => {
+  it('accepts depth 100 and returns its canonical JSON and that of each member', () => {
     const entry = sampleEntry(1, { new_state: JSON.parse('['.repeat(99) + ']'.repeat(99)) as unknown });
     const prepared = prepareEntry(entry);
     expect(prepared.ok).toBe(true);
     if (prepared.ok) {
       expect(prepared.canonical).toBe(canonicalJson(entry));
-      expect(prepared.entry).not.toBe(entry);
+      expect(joinCanonical(prepared.members)).toBe(prepared.canonical);
+      expect(Object.keys(prepared.members).sort()).toEqual(Object.keys(entry).sort());
     }
   });
 
