@@ -314,8 +314,8 @@ interface HeapSizing {
 /**
  * The live heap under load is small (about 30 MiB after a full collection, measured with
  * --expose-gc); left to itself, V8 lets garbage of finished requests grow the old generation to
- * several times that before collecting. The same 64-client load in two fresh processes, with the
- * launcher line's settings and without, shows what keeping the heap small saves and costs. Each process
+ * several times that before collecting. The same 64-client load in fresh processes, `HEAP_RUNS` with
+ * the launcher line's settings and one without, shows what keeping the heap small saves and costs. Each process
  * runs only this load, so its peak RSS is the 64-client load's (the main run's also saw 256 clients).
  */
 async function benchHeapSizing(target: Target, stops: Array<() => Promise<void>>): Promise<HeapSizing> {
