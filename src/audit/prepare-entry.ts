@@ -16,10 +16,9 @@ export interface EntryLimits {
  */
 export const defaultEntryLimits: EntryLimits = { maxDepth: 100, maxBytes: 8 * 1024 * 1024 };
 
-/** An entry that passed every check: its canonical JSON, and that of each member. */
+/** An entry that passed every check: the canonical JSON of each member (`joinCanonical` makes the entry's). */
 export interface RecordableEntry {
   ok: true;
-  canonical: string;
   members: Record<string, string>;
 }
 
@@ -49,17 +48,29 @@ export function prepareEntry(entry: NewEntry, limits: EntryLimits = defaultEntry
     const issues = valid.error.issues.slice(0, 3).map((i) => `${safeText(i.path.join('.'), 64)}: ${safeText(i.message, 120)}`);
     return refuse(`the entry does not match its schema: ${issues.join('; ')}`, valid.error.issues[0]?.path[0]);
   }
-  let canonical: string;
   let members: Record<string, string>;
   try {
     members = canonicalMembers(entry as unknown as Record<string, unknown>);
-    canonical = joinCanonical(members);
   } catch (err) {
     return refuse(`the entry has no canonical JSON: ${String(err)}`);
   }
-  const bytes = Buffer.byteLength(canonical, 'utf8');
-  if (bytes > limits.maxBytes) return refuse(`the entry is ${bytes} bytes, over the limit of ${limits.maxBytes}`);
-  return { ok: true, canonical, members };
+  const bytes = joinedBytesOver(members, limits.maxBytes);
+  if (bytes !== undefined) return refuse(`the entry is ${bytes} bytes, over the limit of ${limits.maxBytes}`);
+  return { ok: true, members };
+}
+
+/**
+ * The UTF-8 length of the members joined when it exceeds `limit`, else undefined. The entry's text is
+ * joined only when a bound from the members' lengths could exceed the limit: a UTF-16 unit is at most
+ * three UTF-8 bytes, and a name at most six units a character as a JSON string (`\u0000`), plus the
+ * quotes, colon and comma around it. The ledger joins the text again with the chain fields.
+ */
+function joinedBytesOver(members: Readonly<Record<string, string>>, limit: number): number | undefined {
+  let units = 2;
+  for (const name in members) units += 6 * name.length + 4 + members[name]!.length;
+  if (3 * units <= limit) return undefined;
+  const bytes = Buffer.byteLength(joinCanonical(members), 'utf8');
+  return bytes > limit ? bytes : undefined;
 }
 
 /**

@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fc, test as propTest } from '@fast-check/vitest';
+import canonicalizeModule from 'canonicalize';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/index.js';
 import { canonicalMembers, joinCanonical } from '../../src/audit/canonical.js';
+
+// The package canonicalJson used to call for every value, and still calls for what is not plain data.
+const reference = canonicalizeModule as unknown as (value: unknown) => string | undefined;
 
 const vectors = JSON.parse(readFileSync(new URL('../fixtures/rfc8785/vectors.json', import.meta.url), 'utf8')) as Array<{ note: string; input: string; canonical: string }>;
 
@@ -44,4 +48,46 @@ describe('canonicalJson', () => {
       expect(joinCanonical(canonicalMembers(entry), canonicalMembers(added), canonicalMembers({}))).toBe(canonicalJson(whole));
     },
   );
+
+  // Plain data is written without the package; it must write what the package writes, and leave
+  // to it (or refuse, as before) everything else: Dates and other toJSON, class instances, Maps,
+  // boxed values, null prototypes, sparse arrays, -0, the extremes of doubles, keys in UTF-16
+  // order that code points order otherwise, objects with many keys.
+  const anything = fc.anything({
+    maxDepth: 4,
+    withBoxedValues: true,
+    withDate: true,
+    withMap: true,
+    withSet: true,
+    withNullPrototype: true,
+    withObjectString: true,
+    withSparseArray: true,
+    withTypedArray: true,
+    withUnicodeString: true,
+    key: fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('__proto__', 'toJSON', '\uffff', '\u{10000}', '10', '9')),
+  });
+  const manyKeys = fc.dictionary(fc.string({ unit: 'binary', maxLength: 4 }), fc.jsonValue({ maxDepth: 1 }), { minKeys: 30, maxKeys: 80 });
+  const numbers = fc.oneof(fc.double(), fc.constantFrom(-0, 5e-324, 1e21, 1e-7, Number.MAX_VALUE, 2 ** 53 + 2));
+  propTest.prop([fc.oneof(anything, manyKeys, fc.array(numbers), fc.jsonValue())], { numRuns: 500 })('writes what the canonicalize package writes', (value) => {
+    let text: string;
+    try {
+      text = canonicalJson(value);
+    } catch (err) {
+      // Refused, as it always was, only what JSON cannot carry.
+      expect(err).toBeInstanceOf(TypeError);
+      return;
+    }
+    expect(text).toBe(reference(value));
+  });
+
+  it('leaves a toJSON, a Date and a class instance to the package', () => {
+    class Point {
+      x = 1;
+      toJSON() {
+        return { y: 2 };
+      }
+    }
+    const values = [new Date(0), new Point(), { at: new Date(0), p: [new Point()] }, Object.assign(Object.create(null) as object, { b: 1, a: [true, null] })];
+    for (const value of values) expect(canonicalJson(value)).toBe(reference(value));
+  });
 });

@@ -44,10 +44,24 @@ describe('prepareEntry', () => {
     const prepared = prepareEntry(entry);
     expect(prepared.ok).toBe(true);
     if (prepared.ok) {
-      expect(prepared.canonical).toBe(canonicalJson(entry));
-      expect(joinCanonical(prepared.members)).toBe(prepared.canonical);
+      expect(joinCanonical(prepared.members)).toBe(canonicalJson(entry));
       expect(Object.keys(prepared.members).sort()).toEqual(Object.keys(entry).sort());
     }
+  });
+
+  // The limit is held without joining the text when the members' lengths bound it: at, just under
+  // and just over an entry's exact size, with names and values of one, two, three and four bytes a
+  // character (and names JSON escapes), the refusal agrees with the joined text's byte length.
+  const text = fc.string({ unit: fc.constantFrom('a', '"', '\u0001', 'é', '€', '😀'), maxLength: 40 });
+  // Long values of three- and four-byte characters leave the bound no slack from the rest of the entry.
+  const value = fc.oneof(text, fc.constantFrom('€'.repeat(3000), '😀'.repeat(1500), '\u0001'.repeat(1000)));
+  propTest.prop([fc.dictionary(text, value, { maxKeys: 6 }), fc.integer({ min: -3, max: 3 })], { numRuns: 300 })('refuses exactly the entries whose text is over the limit', (extra, delta) => {
+    const entry = { ...sampleEntry(1), new_state: extra } as NewEntry;
+    const exact = Buffer.byteLength(canonicalJson(entry), 'utf8');
+    const limit = exact + delta;
+    const prepared = prepareEntry(entry, { maxDepth: 100, maxBytes: limit });
+    expect(prepared.ok).toBe(exact <= limit);
+    if (!prepared.ok) expect(prepared.unrecorded.message).toContain(`the entry is ${exact} bytes, over the limit of ${limit}`);
   });
 
   it('refuses an entry over the size limit', () => {
@@ -64,7 +78,7 @@ describe('standInEntry', () => {
       expect(newEntrySchema.safeParse(standIn).success).toBe(true);
       const prepared = prepareEntry(standIn);
       expect(prepared.ok).toBe(true);
-      if (prepared.ok) expect(Buffer.byteLength(prepared.canonical)).toBeLessThan(32 * 1024);
+      if (prepared.ok) expect(Buffer.byteLength(joinCanonical(prepared.members))).toBeLessThan(32 * 1024);
     },
   );
 });
