@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --heap-growing-percent=30 --liftoff-only
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --heap-growing-percent=30 --no-liftoff
 // The launcher line sizes memory for a long-running sidecar (bench/RESULTS.md, goal 5): a young
 // generation of 4 MiB semi-spaces instead of 16; a full collection once the old generation grows by
 // 30% of what survived the last one, instead of the several times V8 allows while memory is
