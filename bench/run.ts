@@ -395,7 +395,7 @@ function renderCore({ policy, changes }: Core): string[] {
   out.push('The same inputs (below) cycled through, in flaggate\'s WASM engine and over REST from `opa run --server` on `policies/`.', '');
   const opa = stats(policy.opa);
   const rows: Array<Array<string | number>> = [
-    ['flaggate WASM `decide()`, in process, as flaggate is launched (the WASM compiled by V8's optimizing tier as it loads, `--no-liftoff`)', ms(policy.launched.p50), ms(policy.launched.p99), policy.launched.n],
+    ['flaggate WASM `decide()`, in process, as flaggate is launched (the WASM compiled by V8\'s optimizing tier as it loads, `--no-liftoff`)', ms(policy.launched.p50), ms(policy.launched.p99), policy.launched.n],
     ['flaggate WASM `decide()`, in process, V8\'s own tiers (hot WASM functions optimized)', ms(policy.wasm.p50), ms(policy.wasm.p99), policy.wasm.n],
     ['`opa run --server`, POST /v1/data/flaggate/authz/decision', ms(opa.p50), ms(opa.p99), policy.opa.samples.length],
   ];
