@@ -7,7 +7,7 @@ import { isoUtc } from '../clock.js';
 import { delayed } from '../delayed.js';
 import { FlaggateError } from '../errors.js';
 import { canonicalJson, joinCanonical } from './canonical.js';
-import { rememberMembers } from './entry-text.js';
+import { carriedMembers, rememberCopy, rememberMembers } from './entry-text.js';
 import type { AuditEntry, NewEntry, StoredRow, Unrecorded } from './entry.js';
 import { GENESIS_HASH } from './entry.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -161,7 +161,7 @@ function prepareChecked(given: NewEntry, limits: EntryLimits): PreparedEntry {
   // `unrecorded` is the ledger's to set: one carried over from a stored entry (an outcome built
   // from its decision) is not the writer's claim, so it is dropped rather than refused.
   const { unrecorded: _carried, ...entry } = given as NewEntry & { unrecorded?: unknown };
-  const checked = prepareEntry(entry, limits);
+  const checked = prepareEntry(entry, limits, carriedMembers(given));
   if (checked.ok) return { members: checked.members, unrecorded: null, [prepared]: true };
   const standIn = prepareEntry(standInEntry(entry, checked.unrecorded.message), limits);
   if (!standIn.ok) {
@@ -209,7 +209,9 @@ function createCommit(
     kept.hash = hash;
     rememberMembers(kept, p.members, chainMembers);
     tail.remember(kept, canonical.length);
-    return { ...kept };
+    const copy = { ...kept };
+    rememberCopy(copy, kept);
+    return copy;
   };
   const commitTx = db.transaction((entries: readonly PreparedEntry[]) => {
     let prev = head();

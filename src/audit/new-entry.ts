@@ -5,6 +5,7 @@ import type { ChangeContext } from '../intercept/index.js';
 import type { Decision, PolicyRevision } from '../policy/index.js';
 import { isoUtc } from '../clock.js';
 import type { AuditEntry, NewEntry, OutcomeStatus } from './entry.js';
+import { carriesMembersOf } from './entry-text.js';
 import { capState } from './stand-in.js';
 
 /** What is known about a write when its decision entry is made. */
@@ -101,7 +102,7 @@ export interface OutcomeFacts {
 /** The outcome entry chained after a decision: the same change, plus what happened to it. */
 export function outcomeEntry(decision: AuditEntry, o: OutcomeFacts): NewEntry {
   const { chain_id: _c, seq: _s, prev_hash: _p, event_id: _e, timestamp_utc: _t, hash: _h, unrecorded: _u, ...carried } = decision;
-  return {
+  const outcome: NewEntry = {
     ...carried,
     entry_type: 'change.outcome',
     outcome: {
@@ -112,6 +113,9 @@ export function outcomeEntry(decision: AuditEntry, o: OutcomeFacts): NewEntry {
       response_sha256: o.responseSha256 ?? null,
     },
   };
+  // The ledger then takes the decision's committed text of each member carried unchanged.
+  carriesMembersOf(outcome, decision);
+  return outcome;
 }
 
 /** A refused change's `new_state` is kept whole up to this size (canonical JSON, UTF-8 bytes). */

@@ -1,7 +1,9 @@
-import { canonicalMembers, joinCanonical } from './canonical.js';
+import type { z } from 'zod';
+import { canonicalJson, canonicalMembers, joinCanonical } from './canonical.js';
 import { describeValue, isWellFormed, safeText } from './describe-value.js';
 import type { NewEntry, Unrecorded } from './entry.js';
 import { newEntrySchema } from './entry-schema.js';
+import type { CarriedMember } from './entry-text.js';
 
 export interface EntryLimits {
   /** Nesting of objects and arrays, the entry itself being depth 1. */
@@ -34,7 +36,11 @@ export interface UnrecordableEntry {
  * non-finite number, a lone surrogate, too deep, a field longer than the schema allows, something
  * that is not JSON) comes back as a typed failure carrying a digest and an excerpt of the entry.
  */
-export function prepareEntry(entry: NewEntry, limits: EntryLimits = defaultEntryLimits): RecordableEntry | UnrecordableEntry {
+export function prepareEntry(entry: NewEntry, limits: EntryLimits = defaultEntryLimits, carried?: CarriedMember): RecordableEntry | UnrecordableEntry {
+  if (carried !== undefined) {
+    const members = prepareCarrying(entry, limits, carried);
+    if (members !== undefined) return { ok: true, members };
+  }
   // The digest covers the whole entry; the excerpt shows the field at fault, where one is known.
   const refuse = (message: string, field?: PropertyKey): UnrecordableEntry => {
     const whole = describeValue(entry);
@@ -57,6 +63,36 @@ export function prepareEntry(entry: NewEntry, limits: EntryLimits = defaultEntry
   const bytes = joinedBytesOver(members, limits.maxBytes);
   if (bytes !== undefined) return refuse(`the entry is ${bytes} bytes, over the limit of ${limits.maxBytes}`);
   return { ok: true, members };
+}
+
+const shape = newEntrySchema.shape as Readonly<Record<string, z.ZodType>>;
+/** The members an entry must have (the others may be absent). */
+const requiredNames = Object.keys(shape).filter((name) => !shape[name]!.safeParse(undefined).success);
+
+/**
+ * An entry built from a committed one (an outcome from its decision): a member it carries unchanged
+ * keeps its committed text, checked with that entry; the others are checked as the whole entry's
+ * check would check them (the schema is a strict object of independent members) and serialized.
+ * Undefined when anything is amiss (a member JSON cannot carry, one the schema refuses or does not
+ * know, a required one missing, over the size limit): the full check then names what.
+ */
+function prepareCarrying(entry: NewEntry, limits: EntryLimits, carried: CarriedMember): Record<string, string> | undefined {
+  const members = Object.create(null) as Record<string, string>;
+  for (const name of Object.keys(entry)) {
+    const value = (entry as unknown as Record<string, unknown>)[name];
+    const schema = Object.hasOwn(shape, name) ? shape[name] : undefined;
+    if (value === undefined || schema === undefined) return undefined;
+    const text = carried(name, value);
+    if (text !== undefined) {
+      members[name] = text;
+    } else {
+      // The member is at depth 2 of the entry, as the whole entry's walk counts it.
+      if (!isPlainJson(value, 2, limits.maxDepth) || !schema.safeParse(value).success) return undefined;
+      members[name] = canonicalJson(value);
+    }
+  }
+  if (requiredNames.some((name) => !Object.hasOwn(members, name))) return undefined;
+  return joinedBytesOver(members, limits.maxBytes) === undefined ? members : undefined;
 }
 
 /**
