@@ -30,12 +30,13 @@ export function createCheckpointer(deps: {
   let lastSeq = deps.ledger.checkpoints().at(-1)?.seq ?? 0;
   let inFlight: Promise<Checkpoint | undefined> = Promise.resolve(undefined);
 
-  const checkpointNow = (): Promise<Checkpoint | undefined> => {
+  // `store` writes the signed checkpoint: at once, or with the ledger's next commit (under load).
+  const sign = (store: (cp: Checkpoint) => void | Promise<void>): Promise<Checkpoint | undefined> => {
     inFlight = inFlight.then(async () => {
       const head = deps.ledger.head();
       if (head.seq === 0 || head.seq <= lastSeq) return undefined;
       const cp = await signCheckpoint({ chainId: deps.ledger.chainId, seq: head.seq, hash: head.hash, time: isoUtc(deps.clock.now()) }, deps.keyring);
-      deps.ledger.appendCheckpoint(cp);
+      await store(cp);
       lastSeq = cp.seq;
       await deps.publish?.(cp).catch((err: unknown) => deps.logger.warn('checkpoint not yet upstream', { seq: cp.seq, error: String(err) }));
       return cp;
@@ -45,13 +46,22 @@ export function createCheckpointer(deps: {
     });
     return inFlight;
   };
+  const checkpointNow = () => sign((cp) => deps.ledger.appendCheckpoint(cp));
 
   const timer = setInterval(() => void checkpointNow(), deps.everySeconds * 1000);
   timer.unref();
 
+  // One checkpoint at a time from appends: the entries committed while it is signed and stored
+  // count towards the next, instead of each queueing one more.
+  let signingForAppends = false;
   return {
     afterAppend(seq) {
-      if (seq - lastSeq >= deps.everyEntries) void checkpointNow();
+      if (signingForAppends || seq - lastSeq < deps.everyEntries) return;
+      signingForAppends = true;
+      // While changes are being committed, it rides along with the next commit.
+      void sign((cp) => deps.ledger.storeCheckpoint(cp)).finally(() => {
+        signingForAppends = false;
+      });
     },
     checkpointNow,
     async close() {

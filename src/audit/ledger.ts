@@ -99,6 +99,11 @@ export interface Ledger {
   entriesAfter(afterSeq: number, limit: number): AuditEntry[];
   /** Stores a signed checkpoint (append-only; one per seq). */
   appendCheckpoint(cp: Checkpoint): void;
+  /**
+   * `appendCheckpoint` with the next commit (one fsync for both) or within `cursorFlushMs`: resolves
+   * once it is on disk; rejects, and the checkpoint is dropped, when its write failed.
+   */
+  storeCheckpoint(cp: Checkpoint): Promise<void>;
   /** Checkpoints in seq order, optionally only those with seq in [fromSeq, toSeq]. */
   checkpoints(fromSeq?: number, toSeq?: number): Checkpoint[];
   /** Small durable bookkeeping beside the chain (not part of it): e.g. how far in-doubt checks reached. */
@@ -294,43 +299,75 @@ function createRecentEntries(capacity: number, maxLength: number): RecentEntries
 interface PendingCursors {
   set(sink: string, seq: number): void;
   pending(sink: string): number;
-  /** Writes the pending cursors inside the caller's transaction; `written()` once it committed. */
+  /** A signed checkpoint to store: resolves once it is on disk, rejects when the write failed (it is then dropped). */
+  checkpoint(cp: Checkpoint): Promise<void>;
+  /** Writes the pending cursors and checkpoints inside the caller's transaction; `written()` once it committed. */
   writeIn(): void;
   written(): void;
-  /** Writes the pending cursors in a transaction of their own. */
+  /** Writes them in a transaction of their own. */
   flush(): void;
 }
 
-/** Sink cursors not yet on disk: they ride along with the next commit, or a timer writes them. */
+interface WaitingCheckpoint {
+  cp: Checkpoint;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Sink cursors and signed checkpoints not yet on disk: they ride along with the next commit (one
+ * fsync for all), or a timer writes them. A checkpoint on its own transaction was an fsync on the
+ * event loop every hundred entries.
+ */
 function createPendingCursors(db: Database.Database, st: ReturnType<typeof prepareStatements>, flushMs: number): PendingCursors {
   const waiting = new Map<string, number>();
+  let checkpoints: WaitingCheckpoint[] = [];
   const writeIn = (): void => {
     for (const [sink, seq] of waiting) st.putCursor.run(sink, seq);
+    for (const { cp } of checkpoints) st.insertCheckpoint.run(cp.seq, cp.chainId, cp.hash, cp.time, cp.kid, cp.jws);
   };
   // Cleared only once the transaction committed: a rolled-back write keeps them pending.
   const written = (): void => {
     waiting.clear();
+    const stored = checkpoints;
+    checkpoints = [];
     flushLater.cancel();
+    clearTimeout(checkpointTimer);
+    checkpointTimer = undefined;
+    for (const c of stored) c.resolve();
   };
   const flushTx = db.transaction(writeIn);
   const flush = (): void => {
-    if (waiting.size === 0 || !db.open) return;
+    if ((waiting.size === 0 && checkpoints.length === 0) || !db.open) return;
     try {
       flushTx.immediate();
       written();
-    } catch {
-      // kept pending: the next commit or flush writes it; a cursor that lags only costs a resend
+    } catch (err) {
+      // Cursors stay pending: the next commit or flush writes them; a cursor that lags only costs
+      // a resend. A checkpoint is dropped: its signer signs the head again later.
+      const failed = checkpoints;
+      checkpoints = [];
+      for (const c of failed) c.reject(err);
     }
   };
   const flushLater = delayed(flush, flushMs);
+  const soon = (): void => (flushMs <= 0 ? flush() : flushLater.schedule());
+  // Unlike the cursors' timer, this one holds the process open: a checkpoint's signer waits for it.
+  let checkpointTimer: NodeJS.Timeout | undefined;
   return {
     set(sink, seq) {
       if (seq <= (waiting.get(sink) ?? 0)) return;
       waiting.set(sink, seq);
-      if (flushMs <= 0) return flush();
-      flushLater.schedule();
+      soon();
     },
     pending: (sink) => waiting.get(sink) ?? 0,
+    checkpoint(cp) {
+      return new Promise((resolve, reject) => {
+        checkpoints.push({ cp, resolve, reject });
+        if (flushMs <= 0) flush();
+        else checkpointTimer ??= setTimeout(flush, flushMs);
+      });
+    },
     writeIn,
     written,
     flush,
@@ -371,6 +408,7 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
       return recent.length > 0 ? recent : st.rowsAfter.all(afterSeq, limit).map(rowToEntry);
     },
     appendCheckpoint: (cp) => void st.insertCheckpoint.run(cp.seq, cp.chainId, cp.hash, cp.time, cp.kid, cp.jws),
+    storeCheckpoint: (cp) => cursors.checkpoint(cp),
     checkpoints: (fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER) =>
       st.selectCheckpoints.all(fromSeq, toSeq).map((r) => ({ chainId: r.chain_id, seq: r.seq, hash: r.hash, time: r.time, kid: r.kid, jws: r.jws })),
     getMeta: (key) => st.selectMeta.get(key)?.value,
