@@ -28,7 +28,7 @@ export function createCoverage(o: { stamp: StampFn; store: TokenStore; tsaName?:
   const round = async (batch: Waiter[]): Promise<void> => {
     const newest = batch.reduce((a, b) => (b.seq > a.seq ? b : a));
     try {
-      let row = o.store.coveringToken(newest.seq);
+      let row = o.store.covering(newest.seq);
       if (!row) {
         const { token, genTime, tsa } = await o.stamp(newest.hash);
         row = o.store.add({ coversSeq: newest.seq, coversHash: newest.hash, genTime, tsa: tsa ?? o.tsaName ?? 'embedded', token });
@@ -57,7 +57,7 @@ export function createCoverage(o: { stamp: StampFn; store: TokenStore; tsaName?:
 
   return {
     cover(seq, hash) {
-      const existing = o.store.coveringToken(seq);
+      const existing = o.store.covering(seq);
       if (existing) return Promise.resolve({ tokenId: existing.id, coversSeq: existing.coversSeq });
       return new Promise((resolve, reject) => {
         queue.push({ seq, hash, resolve, reject });

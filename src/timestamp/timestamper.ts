@@ -97,7 +97,7 @@ function externalStamper(deps: TimestamperDeps): Stamper {
 function coverEachEntry(stamp: StampFn, store: TokenStore): Pick<Coverage, 'cover'> {
   return {
     async cover(seq: number, hash: string) {
-      const existing = store.coveringToken(seq);
+      const existing = store.covering(seq);
       if (existing && existing.coversSeq === seq) return { tokenId: existing.id, coversSeq: seq };
       const { token, genTime, tsa } = await stamp(hash);
       const row = store.add({ coversSeq: seq, coversHash: hash, genTime, tsa: tsa ?? 'embedded', token });

@@ -17,6 +17,8 @@ export interface TokenStore {
   add(t: Omit<StoredToken, 'id'>): StoredToken;
   /** The earliest token whose coversSeq is at or after `seq`: it covers `seq` through the chain. */
   coveringToken(seq: number): StoredToken | undefined;
+  /** `coveringToken`'s id and coversSeq only: what every change's coverage check needs, without reading the token. */
+  covering(seq: number): { id: number; coversSeq: number } | undefined;
   all(): StoredToken[];
   latest(): StoredToken | undefined;
   close(): void;
@@ -51,6 +53,7 @@ export function openTokenStore(sqlitePath: string): TokenStore {
   db.exec(schema);
   const insert = db.prepare('INSERT INTO timestamp_tokens (covers_seq, covers_hash, gen_time, tsa, token) VALUES (?, ?, ?, ?, ?)');
   const covering = db.prepare<[number], Row>('SELECT * FROM timestamp_tokens WHERE covers_seq >= ? ORDER BY covers_seq LIMIT 1');
+  const coveringId = db.prepare<[number], { id: number; covers_seq: number }>('SELECT id, covers_seq FROM timestamp_tokens WHERE covers_seq >= ? ORDER BY covers_seq LIMIT 1');
   const all = db.prepare<[], Row>('SELECT * FROM timestamp_tokens ORDER BY covers_seq');
   const latest = db.prepare<[], Row>('SELECT * FROM timestamp_tokens ORDER BY covers_seq DESC LIMIT 1');
   return {
@@ -65,6 +68,10 @@ export function openTokenStore(sqlitePath: string): TokenStore {
     coveringToken: (seq) => {
       const r = covering.get(seq);
       return r ? toToken(r) : undefined;
+    },
+    covering: (seq) => {
+      const r = coveringId.get(seq);
+      return r ? { id: r.id, coversSeq: r.covers_seq } : undefined;
     },
     all: () => all.all().map(toToken),
     latest: () => {

@@ -38,7 +38,13 @@ describe('createCoverage', () => {
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => coverage.cover(i + 1, hashOf(i + 1))));
     expect(calls()).toBeLessThanOrEqual(3);
     results.forEach((r, i) => expect(r.coversSeq).toBeGreaterThanOrEqual(i + 1));
-    for (let seq = 1; seq <= 50; seq++) expect(store.coveringToken(seq)).toBeDefined();
+    for (let seq = 1; seq <= 50; seq++) {
+      const token = store.coveringToken(seq);
+      expect(token).toBeDefined();
+      // The check every change makes names the same token without reading it.
+      expect(store.covering(seq)).toEqual({ id: token!.id, coversSeq: token!.coversSeq });
+    }
+    expect(store.covering(51)).toBeUndefined();
     expect(store.latest()?.coversSeq).toBe(50);
 
     const report = verifyCoverage({ tokens: store.all(), rowHashAt: (s) => (s <= 50 ? hashOf(s) : undefined), headSeq: 50, trust: { trustAnchorsPem: tsa.trustAnchorPem() } });
