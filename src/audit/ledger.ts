@@ -337,17 +337,21 @@ function createPendingCursors(db: Database.Database, st: ReturnType<typeof prepa
     for (const c of stored) c.resolve();
   };
   const flushTx = db.transaction(writeIn);
+  // A checkpoint not written is dropped, never left waiting: its signer signs the head again later.
+  const dropCheckpoints = (err: unknown): void => {
+    const failed = checkpoints;
+    checkpoints = [];
+    for (const c of failed) c.reject(err);
+  };
   const flush = (): void => {
-    if ((waiting.size === 0 && checkpoints.length === 0) || !db.open) return;
+    if (!db.open) return dropCheckpoints(new FlaggateError('AUDIT_WRITE_FAILED', 'the ledger is closed'));
+    if (waiting.size === 0 && checkpoints.length === 0) return;
     try {
       flushTx.immediate();
       written();
     } catch (err) {
-      // Cursors stay pending: the next commit or flush writes them; a cursor that lags only costs
-      // a resend. A checkpoint is dropped: its signer signs the head again later.
-      const failed = checkpoints;
-      checkpoints = [];
-      for (const c of failed) c.reject(err);
+      // Cursors stay pending: the next commit or flush writes them; a cursor that lags only costs a resend.
+      dropCheckpoints(err);
     }
   };
   const flushLater = delayed(flush, flushMs);

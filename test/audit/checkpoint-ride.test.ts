@@ -68,6 +68,14 @@ describe('a checkpoint stored with the next commit', () => {
     expect(closing.onDisk()).toEqual([1]);
   });
 
+  it('is refused, not left waiting, once the ledger is closed', async () => {
+    const { ledger, signedHead, close } = await setup(20);
+    ledger.append(sampleEntry(1));
+    const cp = await signedHead(ledger);
+    close();
+    await expect(ledger.storeCheckpoint(cp)).rejects.toMatchObject({ code: 'AUDIT_WRITE_FAILED' });
+  });
+
   it('is signed once per so many appends, not once per append after the threshold', async () => {
     const { ledger, keyring, onDisk } = await setup();
     const checkpointer = createCheckpointer({ ledger, keyring, clock, logger: createLogger({ level: 'silent' }), everyEntries: 10, everySeconds: 3600 });
