@@ -41,7 +41,8 @@ describe('an outcome built from its committed decision', () => {
       expect(outcome.unrecorded).toBeNull();
       const [stored, whole] = storedAndWhole(ledger, outcome);
       expect(stored).toBe(whole);
-      expect(outcome).toMatchObject({ entry_type: 'change.outcome', new_state: next ?? null, reason, outcome: { status: 'applied', platform_status: status } });
+      // What the decision stored, as stored (canonical JSON writes -0 as 0).
+      expect(outcome).toMatchObject({ entry_type: 'change.outcome', new_state: JSON.parse(canonicalJson(next)) as unknown, reason, outcome: { status: 'applied', platform_status: status } });
       // The same members as a copy of the outcome that carries nothing gets.
       expect(ledger.prepare(outcomeEntry(decision, { status: 'applied', platformStatus: status, ...(detail === undefined ? {} : { detail }) })).members).toEqual(
         ledger.prepare(structuredClone(outcomeEntry(decision, { status: 'applied', platformStatus: status, ...(detail === undefined ? {} : { detail }) }))).members,
