@@ -29,12 +29,20 @@ const agent = new Agent({ keepAliveTimeout: 4_000 });
  * arrives (a refused connection, a reset); a timeout throws an error named `TimeoutError`.
  */
 export async function exchange(url: string, o: HttpExchange): Promise<HttpReply> {
-  const signal = AbortSignal.timeout(o.timeoutMs);
-  const res = await request(url, { dispatcher: agent, method: o.method as 'GET', headers: o.headers, body: o.body, signal });
-  const body = Buffer.from(await res.body.arrayBuffer());
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  // One deadline for the whole exchange, cleared when it ends. AbortSignal.timeout's timer is
+  // cleared only once its signal is garbage-collected (through a FinalizationRegistry), or fires.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new DOMException(`no reply within ${o.timeoutMs} ms`, 'TimeoutError')), o.timeoutMs);
+  timer.unref();
+  try {
+    const res = await request(url, { dispatcher: agent, method: o.method as 'GET', headers: o.headers, body: o.body, signal: deadline.signal });
+    const body = Buffer.from(await res.body.arrayBuffer());
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    return { status: res.statusCode, headers, body };
+  } finally {
+    clearTimeout(timer);
   }
-  return { status: res.statusCode, headers, body };
 }
