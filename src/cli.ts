@@ -3,10 +3,10 @@
 // generation of 4 MiB semi-spaces instead of 16; a full collection once the old generation grows by
 // 30% of what survived the last one, instead of the several times V8 allows while memory is
 // plentiful; two malloc arenas instead of up to eight per core (glibc); and the policy's WASM
-// kept at V8's baseline tier: optimizing its largest functions, which V8 does once they are hot
-// (under the first burst of load), took about 30 MiB of malloc for a moment, and glibc kept much
-// of it resident, so one fresh process in four peaked above 140 MiB; a decision costs about
-// 0.04 ms more. The Dockerfile and `npm start` set the same (test/deploy/launcher-flags.test.ts
+// compiled by V8's optimizing tier once, as it loads (about 0.1 s at start): left to V8's own
+// tiers, its largest functions were optimized once hot, under the first burst of load, which took
+// about 30 MiB of malloc for a moment that glibc kept much of, so one fresh process in four peaked
+// above 140 MiB. The Dockerfile and `npm start` set the same (test/deploy/launcher-flags.test.ts
 // holds them equal).
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
