@@ -12,7 +12,9 @@ import {
   type PostgresSink,
 } from '../../src/replicate/index.js';
 import { verifyPostgresLedger } from '../../src/replicate/verify-postgres.js';
-import { proveInWorker } from '../../src/audit/index.js';
+import { proveInWorker, type StoredRow } from '../../src/audit/index.js';
+import { readCopyRows } from '../../src/audit/copy-binary-rows.js';
+import { to as copyTo } from 'pg-copy-streams';
 import { sampleEntry } from '../support/entries.js';
 import { registerWriter, startPostgres, type PgCluster } from '../support/postgres.js';
 import { grantChainWriter } from '../../src/db-admin.js';
@@ -299,6 +301,36 @@ describe('verifyPostgresLedger', () => {
     expect(await worker('west', 30, 40)).toMatchObject({ from: 30, head: { seq: 32 } });
     expect(await worker('east', 15, 25)).toMatchObject({ from: 15, head: { seq: 19 } });
     expect(await worker('east', 20, 25)).toBeUndefined();
+  });
+
+  it('reads rows by binary COPY as SELECT returns them, across its pages of 2,000 seqs, and stops at a row it cannot prove at a page start', async () => {
+    const { url, admin } = await freshDb();
+    const s = sink(url);
+    const { entries } = ledgerWith('paged', 4_100);
+    for (let i = 0; i < entries.length; i += 500) await s.deliver(entries.slice(i, i + 500));
+    const columns = 'seq, chain_id, prev_hash, hash, body FROM flaggate.audit_entries';
+    const selected = (await admin.query<StoredRow & { seq: string }>(`SELECT ${columns} ORDER BY seq`)).rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+    const copied: StoredRow[] = [];
+    const end = await readCopyRows(admin.query(copyTo(`COPY (SELECT ${columns} ORDER BY seq) TO STDOUT (FORMAT binary)`)), (row) => copied.push(row) > 0);
+    expect(end).toBe('ended');
+    expect(copied).toEqual(selected);
+    expect(copied[1]!.body).toContain('é 2');
+
+    // The chain is a quoted literal in the COPY statement: one that would close the quote is only a name.
+    const injected = "paged' AND false) TO STDOUT; CREATE TABLE flaggate.injected (); COPY (SELECT * FROM (SELECT 1 AS seq) s WHERE 'a'='a";
+    expect(await proveInWorker('prove-postgres-worker', { url, chain: injected, from: 1, to: 10, chainId: 'paged', trusted: [] })).toBeUndefined();
+    expect((await admin.query("SELECT to_regclass('flaggate.injected') AS t")).rows[0].t).toBeNull();
+    // The ranges cross two page boundaries.
+    const worker = (from: number, to: number) => proveInWorker('prove-postgres-worker', { url, chain: 'paged', from, to, chainId: 'paged', trusted: [] });
+    expect(await worker(1, 4_100)).toMatchObject({ from: 1, head: { seq: 4_100 } });
+    expect(await worker(1_990, 4_100)).toMatchObject({ from: 1_990, head: { seq: 4_100 } });
+    await admin.query('ALTER TABLE flaggate.audit_entries DISABLE TRIGGER USER');
+    await admin.query(`UPDATE flaggate.audit_entries SET body = replace(body, 'change 2001', 'change X') WHERE seq = 2001`);
+    expect(await worker(1, 4_100)).toMatchObject({ from: 1, head: { seq: 2_000 } });
+    expect(await worker(2_001, 4_100)).toBeUndefined();
+    await admin.query('DELETE FROM flaggate.audit_entries WHERE seq > 2000');
+    expect(await worker(1, 4_100)).toMatchObject({ head: { seq: 2_000 } });
+    expect(await worker(Number.MAX_SAFE_INTEGER + 1, 4_100)).toBeUndefined();
   });
 });
 
