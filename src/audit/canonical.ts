@@ -162,6 +162,28 @@ export function joinCanonical(...sources: ReadonlyArray<Readonly<Record<string, 
   return parts.join(',');
 }
 
+/**
+ * Where a member named `name` (held by none of the sources) would start in the text
+ * `joinCanonical(...sources)` returns: what comes before it ends with `{` or `,`. The text's length
+ * when every member sorts before `name`.
+ */
+export function memberOffset(name: string, ...sources: ReadonlyArray<Readonly<Record<string, string>>>): number {
+  let offset = 1;
+  for (let i = 0; i < sources.length; i++) {
+    const source = sources[i]!;
+    for (const key of Object.keys(source)) {
+      if (!(key < name) || inLaterSource(sources, i, key)) continue; // written once, from the last
+      offset += memberPrefix(key).length + source[key]!.length + 1;
+    }
+  }
+  return offset;
+}
+
+function inLaterSource(sources: ReadonlyArray<Readonly<Record<string, string>>>, index: number, name: string): boolean {
+  for (let j = index + 1; j < sources.length; j++) if (Object.hasOwn(sources[j]!, name)) return true;
+  return false;
+}
+
 /** The member `name` from the last source that has it. */
 function memberOf(sources: ReadonlyArray<Readonly<Record<string, string>>>, name: string): string {
   for (let i = sources.length - 1; i > 0; i--) if (Object.hasOwn(sources[i]!, name)) return sources[i]![name]!;

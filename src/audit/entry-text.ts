@@ -1,14 +1,17 @@
-import { canonicalJson, joinCanonical } from './canonical.js';
+import { canonicalJson, memberOffset } from './canonical.js';
 import type { AuditEntry, NewEntry } from './entry.js';
 
 type Members = Readonly<Record<string, string>>;
 
-/** The canonical members of entries the ledger just committed, so their text is not serialized again. */
-const committedMembers = new WeakMap<AuditEntry, readonly Members[]>();
+/** The stored text and canonical members of entries the ledger just committed, so their text is not serialized again. */
+const committedMembers = new WeakMap<AuditEntry, { text: string; members: readonly Members[] }>();
 
-/** Called by the ledger for an entry it committed: `members` are its body's, as stored, in sources `joinCanonical` joins; the first are the writer's members. */
-export function rememberMembers(entry: AuditEntry, ...members: Members[]): void {
-  committedMembers.set(entry, members);
+/**
+ * Called by the ledger for an entry it committed: `text` is its body as stored, joined by
+ * `joinCanonical` from `members`, of which the first are the writer's.
+ */
+export function rememberMembers(entry: AuditEntry, text: string, ...members: Members[]): void {
+  committedMembers.set(entry, { text, members });
 }
 
 /** The ledger's own object for each copy of a committed entry it handed out. */
@@ -41,13 +44,22 @@ export function carriedMembers(entry: NewEntry): CarriedMember | undefined {
   const from = carriedFrom.get(entry);
   if (from === undefined) return undefined;
   const kept = keptOf.get(from) ?? from;
-  const members = committedMembers.get(kept)?.[0];
+  const members = committedMembers.get(kept)?.members[0];
   if (members === undefined || kept.unrecorded !== null) return undefined;
   return (name, value) => (Object.hasOwn(members, name) && (kept as unknown as Record<string, unknown>)[name] === value ? members[name] : undefined);
 }
 
-/** An entry with its hash as canonical JSON (a JSON Lines record): joined from its members when the ledger kept them. */
+/**
+ * An entry with its hash as canonical JSON (a JSON Lines record). For an entry the ledger kept, its
+ * stored text with the `hash` member put in at its place in the sorted members (found from the
+ * members' lengths), not the members joined again.
+ */
 export function canonicalEntry(entry: AuditEntry): string {
-  const members = committedMembers.get(entry);
-  return members ? joinCanonical(...members, { hash: JSON.stringify(entry.hash) }) : canonicalJson(entry);
+  const committed = committedMembers.get(entry);
+  if (!committed || typeof entry.hash !== 'string' || committed.members.some((m) => Object.hasOwn(m, 'hash'))) return canonicalJson(entry);
+  const { text, members } = committed;
+  const hash = `"hash":${JSON.stringify(entry.hash)}`;
+  const at = memberOffset('hash', ...members);
+  if (at < text.length - 1) return `${text.slice(0, at)}${hash},${text.slice(at)}`;
+  return text.length > 2 ? `${text.slice(0, -1)},${hash}}` : `{${hash}}`;
 }

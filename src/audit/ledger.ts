@@ -212,7 +212,7 @@ function createCommit(
     // caller gets a copy, so a change it makes to a field never reaches what goes upstream.
     const kept = JSON.parse(canonical) as AuditEntry;
     kept.hash = hash;
-    rememberMembers(kept, p.members, chainMembers);
+    rememberMembers(kept, canonical, p.members, chainMembers);
     tail.remember(kept, canonical.length);
     const copy = { ...kept };
     rememberCopy(copy, kept);

@@ -3,7 +3,7 @@ import { fc, test as propTest } from '@fast-check/vitest';
 import canonicalizeModule from 'canonicalize';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/index.js';
-import { canonicalMembers, joinCanonical } from '../../src/audit/canonical.js';
+import { canonicalMembers, joinCanonical, memberOffset } from '../../src/audit/canonical.js';
 
 // The package canonicalJson used to call for every value, and still calls for what is not plain data.
 const reference = canonicalizeModule as unknown as (value: unknown) => string | undefined;
@@ -46,6 +46,20 @@ describe('canonicalJson', () => {
       // The same from the two sets of members as they are, the later one's names winning.
       expect(joinCanonical(canonicalMembers(entry), canonicalMembers(added))).toBe(canonicalJson(whole));
       expect(joinCanonical(canonicalMembers(entry), canonicalMembers(added), canonicalMembers({}))).toBe(canonicalJson(whole));
+    },
+  );
+
+  // A member put into the joined text at memberOffset is where a whole serialization puts it.
+  propTest.prop([fc.dictionary(memberName, fc.jsonValue(), { maxKeys: 12 }), fc.dictionary(memberName, fc.jsonValue(), { maxKeys: 4 }), memberName, fc.jsonValue()], { numRuns: 500 })(
+    'finds where a member sorts among members serialized apart',
+    (entry, added, name, value) => {
+      fc.pre(!Object.hasOwn(entry, name) && !Object.hasOwn(added, name));
+      const sources = [canonicalMembers(entry), canonicalMembers(added)];
+      const text = joinCanonical(...sources);
+      const member = `${JSON.stringify(name)}:${canonicalJson(value)}`;
+      const at = memberOffset(name, ...sources);
+      const spliced = at < text.length - 1 ? `${text.slice(0, at)}${member},${text.slice(at)}` : text.length > 2 ? `${text.slice(0, -1)},${member}}` : `{${member}}`;
+      expect(spliced).toBe(canonicalJson({ ...entry, ...added, [name]: value }));
     },
   );
 
