@@ -12,8 +12,11 @@ critical_key(key) if {
 
 # Platforms that name flags by id in their paths (Flagsmith) key the change by that id; the flag's
 # name comes with the state read from the platform before the change, and is judged the same way.
+# A name that is the key was judged above: each glob.match compiles its pattern anew, so it is not
+# matched twice.
 critical_flag if {
 	is_string(input.change.previousState.name)
+	not is_the_flag_key(input.change.previousState.name)
 	some pattern in cfg.critical_flags
 	glob.match(lower(pattern), null, lower(input.change.previousState.name))
 }
@@ -84,3 +87,5 @@ listed_service_account(id) if {
 	some listed in object.get(cfg.critical_approval, "service_account_approvers", [])
 	lower(trim_space(listed)) == lower(trim_space(id))
 }
+
+is_the_flag_key(name) if name == input.change.flagKey

@@ -300,6 +300,19 @@ test_flag_named_in_previous_state_not_critical_is_allowed if {
 	decide(critical_by_id("dark_mode")).allow
 }
 
+# The name is matched on its own only when it is not the key: the same flag, the same verdict.
+test_critical_flag_named_as_its_key if {
+	d := decide(object.union(critical_prod([]), {"change": {"previousState": {"exists": true, "name": "payments.checkout"}}}))
+	d.hold_for_approvals
+	decide(object.union(write(["release_engineer"], "flag.enable", "dark_mode", "production"), {"change": {"previousState": {"name": "dark_mode"}}, "context": {"reason": "r", "ticket": "T-1"}})).allow
+}
+
+test_critical_flag_named_beside_a_key_not_a_string if {
+	d := decide(json.patch(critical_by_id("payments.checkout"), [{"op": "replace", "path": "/change/flagKey", "value": 12}]))
+	not d.allow
+	d.hold_for_approvals
+}
+
 test_critical_flag_approved_by_other_release_engineer if {
 	d := decide(critical_prod([approval("bob", ["release_engineer"])]))
 	d.allow

@@ -24,6 +24,7 @@ break_glass_flag if {
 
 break_glass_flag if {
 	is_string(input.change.previousState.name)
+	not is_the_flag_key(input.change.previousState.name)
 	some pattern in bg.flags
 	glob.match(lower(pattern), null, lower(input.change.previousState.name))
 }
