@@ -7,18 +7,18 @@ critical_flag if critical_key(input.change.flagKey)
 critical_key(key) if {
 	is_string(key)
 	some pattern in cfg.critical_flags
-	glob.match(lower(pattern), null, lower(key))
+	flag_pattern_matches(pattern, key)
 }
 
 # Platforms that name flags by id in their paths (Flagsmith) key the change by that id; the flag's
 # name comes with the state read from the platform before the change, and is judged the same way.
-# A name that is the key was judged above: each glob.match compiles its pattern anew, so it is not
-# matched twice.
+# A name that is the key was judged above: each glob.match compiles its pattern anew
+# (flag_patterns.rego), so it is not matched twice.
 critical_flag if {
 	is_string(input.change.previousState.name)
 	not is_the_flag_key(input.change.previousState.name)
 	some pattern in cfg.critical_flags
-	glob.match(lower(pattern), null, lower(input.change.previousState.name))
+	flag_pattern_matches(pattern, input.change.previousState.name)
 }
 
 approval_needed if {

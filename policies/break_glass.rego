@@ -19,14 +19,14 @@ break_glass_roles contains role if {
 break_glass_flag if {
 	is_string(input.change.flagKey)
 	some pattern in bg.flags
-	glob.match(lower(pattern), null, lower(input.change.flagKey))
+	flag_pattern_matches(pattern, input.change.flagKey)
 }
 
 break_glass_flag if {
 	is_string(input.change.previousState.name)
 	not is_the_flag_key(input.change.previousState.name)
 	some pattern in bg.flags
-	glob.match(lower(pattern), null, lower(input.change.previousState.name))
+	flag_pattern_matches(pattern, input.change.previousState.name)
 }
 
 # Every environment the change alters must allow it; a change that alters none needs no approval anyway.
