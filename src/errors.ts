@@ -222,6 +222,21 @@ export class FlaggateError extends Error {
   }
 }
 
+/**
+ * A FlaggateError that is an answer, not a fault (a policy denial): built without a stack trace,
+ * which always points at the same place there, and whose capture (V8 walks the async frames too)
+ * cost about 24 µs a denial under load.
+ */
+export function answerError(code: ErrorCode, message: string, options?: { details?: Record<string, unknown> }): FlaggateError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new FlaggateError(code, message, options);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Any thrown value as a FlaggateError; unknown failures become INTERNAL with the cause kept. */
 export function asFlaggateError(err: unknown): FlaggateError {
   if (err instanceof FlaggateError) return err;

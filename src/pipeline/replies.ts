@@ -1,10 +1,10 @@
-import { errorBody, FlaggateError } from '../errors.js';
+import { answerError, errorBody, type FlaggateError } from '../errors.js';
 import type { Decision } from '../policy/index.js';
 import type { Reply } from './stages.js';
 
 /** The refusal a policy denial answers with: its reasons, what approvals would do, which policy. */
 export function denied(decision: Decision): FlaggateError {
-  return new FlaggateError('POLICY_DENIED', decision.reasons.join('; ') || 'denied by policy', {
+  return answerError('POLICY_DENIED', decision.reasons.join('; ') || 'denied by policy', {
     details: {
       reasons: decision.reasons,
       requiredApprovals: decision.requiredApprovals,
