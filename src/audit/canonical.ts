@@ -148,7 +148,7 @@ export function canonicalMembers(value: Readonly<Record<string, unknown>>): Reco
  * cost about 4 KB of garbage per entry, twice per entry on the hot path.
  */
 export function joinCanonical(...sources: ReadonlyArray<Readonly<Record<string, string>>>): string {
-  const names = sortNames(sources.length === 1 ? Object.keys(sources[0]!) : sources.flatMap((source) => Object.keys(source)));
+  const names = sortNames(sources.length === 1 ? Object.keys(sources[0]!) : ownNames(sources));
   // One part per member, joined once: the result is allocated flat, at its final length.
   const parts: string[] = [];
   for (let i = 0; i < names.length; i++) {
@@ -171,12 +171,19 @@ export function memberOffset(name: string, ...sources: ReadonlyArray<Readonly<Re
   let offset = 1;
   for (let i = 0; i < sources.length; i++) {
     const source = sources[i]!;
-    for (const key of Object.keys(source)) {
-      if (!(key < name) || inLaterSource(sources, i, key)) continue; // written once, from the last
+    for (const key in source) {
+      if (!Object.hasOwn(source, key) || !(key < name) || inLaterSource(sources, i, key)) continue; // written once, from the last
       offset += memberPrefix(key).length + source[key]!.length + 1;
     }
   }
   return offset;
+}
+
+/** Every source's own names, in one array (a name in several sources once per source). */
+function ownNames(sources: ReadonlyArray<Readonly<Record<string, string>>>): string[] {
+  const names: string[] = [];
+  for (const source of sources) for (const key in source) if (Object.hasOwn(source, key)) names.push(key);
+  return names;
 }
 
 function inLaterSource(sources: ReadonlyArray<Readonly<Record<string, string>>>, index: number, name: string): boolean {
