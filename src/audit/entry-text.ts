@@ -63,3 +63,14 @@ export function canonicalEntry(entry: AuditEntry): string {
   if (at < text.length - 1) return `${text.slice(0, at)}${hash},${text.slice(at)}`;
   return text.length > 2 ? `${text.slice(0, -1)},${hash}}` : `{${hash}}`;
 }
+
+/**
+ * An entry's body as the ledger stored it (the entry without `hash`, canonical JSON: what its hash
+ * covers): the stored text itself for an entry the ledger kept, else serialized.
+ */
+export function storedBody(entry: AuditEntry): string {
+  const committed = committedMembers.get(entry);
+  if (committed) return committed.text;
+  const { hash: _hash, ...body } = entry;
+  return canonicalJson(body);
+}

@@ -15,7 +15,7 @@ export { signCheckpoint, verifyCheckpoint, type Checkpoint, type CheckpointClaim
 export { signJson, verifyJson } from './signed-json.js';
 export { canonicalJson } from './canonical.js';
 export { namesAKeyTwice } from './duplicate-keys.js';
-export { canonicalEntry } from './entry-text.js';
+export { canonicalEntry, storedBody } from './entry-text.js';
 export { chainHash } from './hash-entry.js';
 export { GENESIS_HASH, type AuditEntry, type AuditEntryBody, type BreakGlassFacts, type NewEntry, type StoredRow, type EntryType, type OutcomeStatus } from './entry.js';
 export { openLedgerReader, type LedgerReader } from './sqlite-reader.js';

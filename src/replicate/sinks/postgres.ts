@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Checkpoint } from '../../audit/index.js';
 import type { AuditEntry, StoredRow } from '../../audit/index.js';
-import { canonicalJson } from '../../audit/index.js';
+import { storedBody } from '../../audit/index.js';
 import type { ReadRows, TrustedHead } from '../../audit/index.js';
 import { FlaggateError } from '../../errors.js';
 import { migrateOnce } from '../../postgres-migrate-once.js';
@@ -185,7 +185,7 @@ function claimedChain(body: string): string | null {
 }
 
 async function insertBatch(pool: pg.Pool, chainId: string, entries: AuditEntry[]): Promise<void> {
-  const bodies = entries.map(({ hash: _hash, ...body }) => canonicalJson(body));
+  const bodies = entries.map(storedBody);
   try {
     // Seq order matters: the link trigger checks each row against the one inserted before it.
     await pool.query(
