@@ -170,22 +170,60 @@ export const ctx = (n: number, constructed: boolean, value: Node[] | string): No
 /** A node from already-encoded DER (certificates, names). */
 export const raw = (b: Buffer): Node => parseDer(b, 'embedded DER');
 
-export function int(v: bigint | number): Node {
+/** The content octets of a non-negative INTEGER: minimal, with a leading zero where the top bit is set. */
+function integerContent(v: bigint | number): Buffer {
   const n = BigInt(v);
   if (n < 0n) throw new TypeError('negative INTEGERs are not encoded here');
   let hex = n.toString(16);
   if (hex.length % 2) hex = `0${hex}`;
   if (parseInt(hex.slice(0, 2), 16) & 0x80) hex = `00${hex}`;
-  return asn1.create(C.UNIVERSAL, T.INTEGER, false, Buffer.from(hex, 'hex').toString('binary'));
+  return Buffer.from(hex, 'hex');
 }
 
-export function generalizedTime(d: Date): Node {
+export function int(v: bigint | number): Node {
+  return asn1.create(C.UNIVERSAL, T.INTEGER, false, integerContent(v).toString('binary'));
+}
+
+/** `20240102030405.678Z`: UTC, seconds always, a fraction without trailing zeros (RFC 3161 §2.4.2). */
+function generalizedTimeText(d: Date): string {
   const iso = d.toISOString(); // 2024-01-02T03:04:05.678Z
   let frac = iso.slice(20, 23).replace(/0+$/, '');
   frac = frac ? `.${frac}` : '';
-  const s = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}${frac}Z`;
-  return asn1.create(C.UNIVERSAL, T.GENERALIZEDTIME, false, s);
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}${frac}Z`;
 }
+
+export function generalizedTime(d: Date): Node {
+  return asn1.create(C.UNIVERSAL, T.GENERALIZEDTIME, false, generalizedTimeText(d));
+}
+
+/**
+ * DER written straight into buffers, for what changes from one token to the next: the parts that
+ * stay the same are encoded once, through forge, and these wrap the rest around them (a token
+ * built through forge's trees and binary strings cost about three times its signature).
+ */
+export const derTag = { INTEGER: 0x02, OCTETS: 0x04, GENERALIZEDTIME: 0x18, SEQUENCE: 0x30, SET: 0x31, CONTEXT_0: 0xa0 } as const;
+
+/** X.690 §8.1.3 definite length: one byte below 128, else 0x80 | count, then the count of bytes. */
+function lengthOctets(length: number): number[] {
+  if (length < 0x80) return [length];
+  const bytes: number[] = [];
+  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest & 0xff);
+  return [0x80 | bytes.length, ...bytes];
+}
+
+/** The DER of one element: a one-byte `tag`, the length of `content`, the content. */
+export function tlv(tag: number, content: readonly Buffer[]): Buffer {
+  let length = 0;
+  for (const part of content) length += part.length;
+  const head = Buffer.from([tag, ...lengthOctets(length)]);
+  return Buffer.concat([head, ...content], head.length + length);
+}
+
+/** The DER of a non-negative INTEGER. */
+export const derInteger = (v: bigint | number): Buffer => tlv(derTag.INTEGER, [integerContent(v)]);
+
+/** The DER of a GeneralizedTime as `generalizedTime` writes it. */
+export const derGeneralizedTime = (d: Date): Buffer => tlv(derTag.GENERALIZEDTIME, [Buffer.from(generalizedTimeText(d), 'latin1')]);
 
 export function algorithm(o: string, params?: Node): Node {
   return seq(params ? [oid(o), params] : [oid(o)]);

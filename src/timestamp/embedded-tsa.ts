@@ -13,8 +13,8 @@ import { parseTimeStampReq, sha256Imprint } from './request.js';
 import type { TimeStampReq } from './request.js';
 import { buildTimeStampResp } from './response.js';
 import type { FailInfo } from './response.js';
-import { signTimestampToken } from './signer.js';
-import { buildTstInfo } from './tst-info.js';
+import { createTokenSigner } from './signer.js';
+import { createTstInfoBuilder, type TstInfoFields } from './tst-info.js';
 
 /** flaggate's own TSA policy: a UUID-based OID (X.667, arc 2.25), so no registration is needed. */
 export const DEFAULT_TSA_POLICY = '2.25.62504771383336577966379114628321943361';
@@ -140,12 +140,21 @@ export function createEmbeddedTsa(o: { dataDir: string; clock: Clock; policyOid?
   const accuracy = o.accuracy ?? { seconds: 1 };
   const signer = chain[0]!;
 
+  // Encoded once per hash algorithm and per certReq: what every token of this TSA shares.
+  const tstInfos = new Map<TimeStampReq['hashAlgorithm'], (f: TstInfoFields) => Buffer>();
+  const tstInfoFor = (hash: TimeStampReq['hashAlgorithm']) => {
+    let build = tstInfos.get(hash);
+    if (!build) tstInfos.set(hash, (build = createTstInfoBuilder({ policy: policyOid, hashOid: hashOids[hash], accuracy, tsaNameDer: signer.subjectDer })));
+    return build;
+  };
+  const withCertificate = createTokenSigner({ key, cert: signer, certificates: [signer.der] });
+  const withoutCertificate = createTokenSigner({ key, cert: signer, certificates: [] });
+
   const issue = (req: TimeStampReq): Buffer => {
-    const tstInfoDer = buildTstInfo({
-      policy: policyOid, hashOid: hashOids[req.hashAlgorithm], imprint: req.imprint, serial: nextSerial(),
-      genTime: new Date(o.clock.now()), accuracy, ...(req.nonce !== undefined ? { nonce: req.nonce } : {}), tsaNameDer: signer.subjectDer,
+    const tstInfoDer = tstInfoFor(req.hashAlgorithm)({
+      imprint: req.imprint, serial: nextSerial(), genTime: new Date(o.clock.now()), ...(req.nonce !== undefined ? { nonce: req.nonce } : {}),
     });
-    return signTimestampToken({ tstInfoDer, key, cert: signer, certificates: req.certReq ? [signer.der] : [] });
+    return (req.certReq ? withCertificate : withoutCertificate)(tstInfoDer);
   };
 
   const refuse = (failInfo: FailInfo, text: string) => buildTimeStampResp({ status: 2, statusString: text, failInfo });

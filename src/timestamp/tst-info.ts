@@ -1,5 +1,5 @@
 import { malformed } from './errors.js';
-import { C, T, algorithm, bytesOf, ctx, expectNode, generalizedTime, int, kids, nul, octets, oid, parseDer, raw, readGeneralizedTime, readInt, readOid, seq, toDer } from './der.js';
+import { C, T, algorithm, bytesOf, ctx, derGeneralizedTime, derInteger, derTag, expectNode, int, kids, nul, oid, parseDer, raw, readGeneralizedTime, readInt, readOid, seq, tlv, toDer } from './der.js';
 import type { Node } from './der.js';
 import { readMessageImprint } from './request.js';
 import type { HashName } from './request.js';
@@ -41,28 +41,49 @@ export function renderName(name: Node): string {
     .join(', ');
 }
 
-/** Builds a DER `TSTInfo` v1; `ordering` false is omitted, as DER requires for a DEFAULT. */
-export function buildTstInfo(o: {
+/** What a TSA puts in every `TSTInfo` it issues. */
+export interface TstInfoConstants {
   policy: string;
   hashOid: string;
+  accuracy?: Accuracy;
+  tsaNameDer?: Buffer;
+}
+
+/** What changes from one `TSTInfo` to the next. */
+export interface TstInfoFields {
   imprint: Buffer;
   serial: bigint;
   genTime: Date;
-  accuracy?: Accuracy;
   nonce?: bigint;
-  tsaNameDer?: Buffer;
-}): Buffer {
-  const f: Node[] = [int(1), oid(o.policy), seq([algorithm(o.hashOid, nul()), octets(o.imprint)]), int(o.serial), generalizedTime(o.genTime)];
-  if (o.accuracy) {
+}
+
+/**
+ * Builds DER `TSTInfo` v1s for one TSA: the fields every token shares are encoded once; `ordering`
+ * false is omitted, as DER requires for a DEFAULT.
+ */
+export function createTstInfoBuilder(c: TstInfoConstants): (f: TstInfoFields) => Buffer {
+  const head = [toDer(int(1)), toDer(oid(c.policy))];
+  const hashAlgorithm = toDer(algorithm(c.hashOid, nul()));
+  const tail: Buffer[] = [];
+  if (c.accuracy) {
     const a: Node[] = [];
-    if (o.accuracy.seconds) a.push(int(o.accuracy.seconds));
-    if (o.accuracy.millis) a.push(ctx(0, false, int(o.accuracy.millis).value as string));
-    if (o.accuracy.micros) a.push(ctx(1, false, int(o.accuracy.micros).value as string));
-    f.push(seq(a));
+    if (c.accuracy.seconds) a.push(int(c.accuracy.seconds));
+    if (c.accuracy.millis) a.push(ctx(0, false, int(c.accuracy.millis).value as string));
+    if (c.accuracy.micros) a.push(ctx(1, false, int(c.accuracy.micros).value as string));
+    tail.push(toDer(seq(a)));
   }
-  if (o.nonce !== undefined) f.push(int(o.nonce));
-  if (o.tsaNameDer) f.push(ctx(0, true, [ctx(4, true, [raw(o.tsaNameDer)])]));
-  return toDer(seq(f));
+  const tsaName = c.tsaNameDer ? [toDer(ctx(0, true, [ctx(4, true, [raw(c.tsaNameDer)])]))] : [];
+  const { SEQUENCE, OCTETS } = derTag;
+  return (f) => {
+    const nonce = f.nonce !== undefined ? [derInteger(f.nonce)] : [];
+    const imprint = tlv(SEQUENCE, [hashAlgorithm, tlv(OCTETS, [f.imprint])]);
+    return tlv(SEQUENCE, [...head, imprint, derInteger(f.serial), derGeneralizedTime(f.genTime), ...tail, ...nonce, ...tsaName]);
+  };
+}
+
+/** One `TSTInfo`: `createTstInfoBuilder(o)` used once. */
+export function buildTstInfo(o: TstInfoConstants & TstInfoFields): Buffer {
+  return createTstInfoBuilder(o)(o);
 }
 
 function smallInt(v: bigint, what: string, max: number): number {
