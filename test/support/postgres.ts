@@ -5,7 +5,7 @@
  * without cleaning up (SIGKILL included); a normal exit stops it synchronously.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,8 +104,8 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   writeFileSync(join(data, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 trust\n');
   if (asRoot) chownSync(join(data, 'pg_hba.conf'), uidOf('postgres'), gidOf('postgres'));
 
-  const port = await freePort();
-  const serverOpts = [
+  let port = await freePort();
+  const serverOpts = (): string => [
     `-k ${dir}`, '-h 127.0.0.1', `-p ${port}`,
     ...(options.durable ? ['-c fsync=on', '-c synchronous_commit=on', '-c full_page_writes=on'] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
     '-c max_connections=200',
@@ -137,7 +137,7 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
 
   const start = async (): Promise<void> => {
     if (running) return;
-    await runOwner(pgCtl, ['-D', data, '-l', logFile, '-w', '-t', '60', '-o', serverOpts, 'start']);
+    await runOwner(pgCtl, ['-D', data, '-l', logFile, '-w', '-t', '60', '-o', serverOpts(), 'start']);
     running = true;
   };
 
@@ -147,7 +147,19 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
     running = false;
   };
 
-  await start();
+  // The port was found free, then handed to PostgreSQL: another process can take it in between (a
+  // test's outgoing connections draw from the same ephemeral range), so a first start that could not
+  // bind is tried again on another port. Later starts keep the cluster's port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+      if (attempt >= 3 || !log.includes('could not bind')) throw err;
+      port = await freePort();
+    }
+  }
   installExitHook();
   live.add(stopSync);
 

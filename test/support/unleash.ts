@@ -70,10 +70,24 @@ async function createFreshDatabase(databaseUrl: string): Promise<string> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Starts Unleash and resolves once `/health` is 200 and the admin token is accepted. */
+/**
+ * Starts Unleash and resolves once `/health` is 200 and the admin token is accepted. The port is
+ * found free and then handed to Unleash, so another process can take it in between (a test's
+ * outgoing connections draw from the same ephemeral range): a start that fails with EADDRINUSE is
+ * tried again on another port.
+ */
 export async function startUnleash(opts: StartUnleashOptions): Promise<UnleashServer> {
   const databaseUrl = await createFreshDatabase(opts.databaseUrl);
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startUnleashOn(await freePort(), databaseUrl, opts);
+    } catch (err) {
+      if (attempt >= 3 || !(err as Error).message.includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startUnleashOn(port: number, databaseUrl: string, opts: StartUnleashOptions): Promise<UnleashServer> {
   const adminToken = `*:*.${randomBytes(24).toString('hex')}`;
   const url = `http://127.0.0.1:${port}`;
 
