@@ -42,12 +42,16 @@ export interface SealToken {
   token: Buffer;
 }
 
+// No UNIQUE on hash: two rows with one hash would need a SHA-256 collision (each body states its
+// own seq, the primary key, and verify holds the two equal), nothing looks a row up by hash, and an
+// index of random keys dirtied a page of its own per entry once past the page cache (a 24-entry
+// commit on a 200,000-row ledger took 1.46 ms with it, 0.46 without). Files made before keep theirs.
 const schema = `
 CREATE TABLE IF NOT EXISTS audit_entries (
   seq       INTEGER PRIMARY KEY,
   chain_id  TEXT NOT NULL,
   prev_hash TEXT NOT NULL,
-  hash      TEXT NOT NULL UNIQUE,
+  hash      TEXT NOT NULL,
   body      TEXT NOT NULL
 ) STRICT;
 ${refuseEditsSqlite('audit_entries')}
