@@ -19,9 +19,11 @@ const { asn1 } = forge;
 const lengths = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constantFrom(127, 128, 255, 256, 65535, 65536), fc.integer({ min: 65530, max: 70000 }));
 
 describe('DER written into buffers', () => {
+  // No INTEGER (0x02) here: forge drops a redundant leading 0x00 or 0xff from an INTEGER's content, so
+  // random content would differ whenever it starts like that; INTEGERs are held equal below, minimal.
   it('a primitive element equals forge encoding the same tag and content', () => {
     fc.assert(
-      fc.property(fc.constantFrom(0x02, 0x04, 0x0c, 0x18, 0x80, 0x81), lengths, (tag, length) => {
+      fc.property(fc.constantFrom(0x04, 0x0c, 0x13, 0x16, 0x18, 0x80, 0x81), lengths, (tag, length) => {
         const content = randomBytes(length);
         const node = asn1.create(tag & 0xc0, tag & 0x1f, false, content.toString('binary'));
         expect(tlv(tag, [content]).equals(toDer(node))).toBe(true);
