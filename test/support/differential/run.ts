@@ -8,7 +8,10 @@
 import fc from 'fast-check';
 import type { AuditEntry } from '../../../src/audit/entry.js';
 import { sendRaw, type RawHttpReply } from '../raw-http.js';
-import type { DifferentialPlatform, LedgerView } from './platform.js';
+import type { DifferentialPlatform, LedgerView, Observation } from './platform.js';
+
+/** How long after a disagreeing first reading the platform is read again. */
+const LATE_READ_MS = 1_000;
 
 export interface DifferentialOptions<Spec, Fact> {
   platform: DifferentialPlatform<Spec, Fact>;
@@ -106,18 +109,53 @@ export async function runDifferential<Spec, Fact>(o: DifferentialOptions<Spec, F
     phases.prepare += t1 - t0;
     phases.send += t2 - t1;
     phases.observe += t3 - t2;
-    await Promise.all(batch.map((b) => judge(b, seen.bySlot.get(b.slot) ?? [])));
-    if (seen.stray.length > 0) {
+    const late = lateObservation();
+    await Promise.all(batch.map((b) => judge(b, seen.bySlot.get(b.slot) ?? [], late)));
+    const stray = [...seen.stray, ...(late.taken()?.stray ?? [])];
+    for (const [slot, facts] of late.taken()?.bySlot ?? []) {
+      if (late.rejudged.has(slot)) continue;
+      // A slot judged on the first reading whose platform acted after it: its variant's verdict was wrong.
+      const b = batch[slot]!;
+      report.disagreements.push({
+        kind: 'platform acted after the batch was read', index: b.index, route: p.routeOf(b.spec), variant: p.describe(b.spec), target: b.target.slice(0, 200), status: b.reply?.status ?? 0, code: codeOf(b.reply),
+        problems: [`late platform facts: ${facts.map(p.showFact).join(', ')}`],
+      });
+    }
+    if (stray.length > 0) {
       report.disagreements.push({
         kind: 'platform changed what no slot owns', index: start, route: '(batch)', variant: `batch of ${batch.length} from variant ${start}`, target: '', status: 0, code: null,
-        problems: [`platform changes no slot owns: ${seen.stray.map(p.showFact).join(', ')}`],
+        problems: [`platform changes no slot owns: ${stray.map(p.showFact).join(', ')}`],
       });
     }
   }
   report.phasesMs = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)]));
   return report;
 
-  async function judge(b: Sent<Spec>, facts: readonly Fact[]): Promise<void> {
+  /**
+   * A second reading of the platform, taken at most once a batch and only when an applied variant
+   * disagrees on the first: a platform may show an effect a moment after its reply (an event log
+   * read through a search index or a replica). A disagreement that the second reading resolves is
+   * none; every other slot's late facts are held against its verdict by the caller.
+   */
+  function lateObservation() {
+    let reading: Promise<Observation<Fact>> | undefined;
+    let taken: Observation<Fact> | undefined;
+    return {
+      rejudged: new Set<number>(),
+      read: () => (reading ??= new Promise((r) => setTimeout(r, LATE_READ_MS)).then(() => p.observe()).then((o) => (taken = o))),
+      taken: () => taken,
+    };
+  }
+
+  async function compareApplied(b: Sent<Spec>, view: LedgerView, facts: readonly Fact[], late: ReturnType<typeof lateObservation>): Promise<string[]> {
+    const diffs = await p.compare(view, facts);
+    if (diffs.length === 0) return diffs;
+    const more = (await late.read()).bySlot.get(b.slot) ?? [];
+    late.rejudged.add(b.slot);
+    return more.length === 0 ? diffs : p.compare(view, [...facts, ...more]);
+  }
+
+  async function judge(b: Sent<Spec>, facts: readonly Fact[], late: ReturnType<typeof lateObservation>): Promise<void> {
     const route = p.routeOf(b.spec);
     const counts = (report.byRoute[route] ??= { tried: 0, applied: 0, refused: 0 });
     report.tried++;
@@ -142,7 +180,7 @@ export async function runDifferential<Spec, Fact>(o: DifferentialOptions<Spec, F
       report.applied++;
       counts.applied++;
       if (status >= 400) problems.push(`applied, but the client got ${status}`);
-      const diffs = await p.compare(view!, facts);
+      const diffs = await compareApplied(b, view!, facts, late);
       if (diffs.length > 0) kind ||= `platform differs from the ledger (${view!.decision.action})`;
       problems.push(...diffs);
     } else {
