@@ -1,7 +1,7 @@
 import { canonicalJson } from './canonical.js';
 import { namesAKeyTwice } from './duplicate-keys.js';
 import type { AuditEntry, AuditEntryBody } from './entry.js';
-import { csvHeader, csvRecords, matchesExport, type ExportManifest } from './export-format.js';
+import { csvHeader, csvRecord, matchesExport, type ExportManifest } from './export-format.js';
 import { fileLines, fileMatcher } from './file-lines.js';
 import { chainHash } from './hash-entry.js';
 import type { ExportFailure } from './verify-export.js';
@@ -136,21 +136,11 @@ export function packedHex(packed: Uint8Array, at: number): string {
 function csvListing(path: string): { add(entry: AuditEntry): void; complete(): boolean; close(): void } {
   const file = fileMatcher(path);
   let listing = file.next(Buffer.from(csvHeader()));
-  // Records are written, and compared, CSV_BATCH entries at a time (`csvRecords`).
-  let batch: AuditEntry[] = [];
-  const compareBatch = () => {
-    listing &&= file.next(Buffer.from(csvRecords(batch)));
-    batch = [];
-  };
   return {
     add(entry) {
-      if (!listing) return;
-      batch.push(entry);
-      if (batch.length === CSV_BATCH) compareBatch();
+      listing &&= file.next(Buffer.from(csvRecord(entry)));
     },
-    complete: () => (compareBatch(), listing && file.atEnd()),
+    complete: () => listing && file.atEnd(),
     close: () => file.close(),
   };
 }
-
-const CSV_BATCH = 256;

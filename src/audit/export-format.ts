@@ -107,7 +107,7 @@ export function csvRow(e: AuditEntry): Array<string | number | boolean | null> {
  * sign; the seq and hash columns that `verify-export` compares never start with these characters.
  */
 export function entriesCsv(entries: readonly AuditEntry[]): string {
-  return csvHeader() + csvRecords(entries);
+  return csvHeader() + entries.map(csvRecord).join('');
 }
 
 const csvOptions = { escape_formulas: true };
@@ -117,11 +117,7 @@ export function csvHeader(): string {
   return stringify([Array.from(csvColumns)], csvOptions);
 }
 
-/**
- * entries.csv's records of `entries`, in order, each with its line ending (a file is the header,
- * then the records, joined). One csv-stringify call for many records: each call sets up a
- * stringifier and normalizes its options, which cost about as much as writing a record.
- */
-export function csvRecords(entries: readonly AuditEntry[]): string {
-  return entries.length === 0 ? '' : stringify(entries.map(csvRow), csvOptions);
+/** entries.csv's record of one entry, its line ending included (a file is the header, then the records, joined). */
+export function csvRecord(entry: AuditEntry): string {
+  return stringify([csvRow(entry)], csvOptions);
 }
