@@ -362,18 +362,16 @@ function isRowLine(row: StoredRow, line: string): boolean {
   if (!line.startsWith('{"body":"') || !line.endsWith(tail)) return false;
   const close = line.length - tail.length;
   if (close < 9) return false;
-  for (let quote = line.indexOf('"', 9); quote <= close; quote = line.indexOf('"', quote + 1)) {
-    if (escapedAt(line, quote) !== (quote < close)) return false;
-  }
-  return true;
+  STRING_REST.lastIndex = 9;
+  return STRING_REST.test(line) && STRING_REST.lastIndex === close + 1;
 }
 
-/** Whether the character at `at` is escaped: an odd run of backslashes before it. */
-function escapedAt(text: string, at: number): boolean {
-  let slashes = 0;
-  while (text.charCodeAt(at - 1 - slashes) === 0x5c) slashes += 1;
-  return slashes % 2 === 1;
-}
+/**
+ * The rest of a string literal after its opening quote, through the first quote no backslash
+ * escapes (each backslash takes the character after it): one pass of the regular expression
+ * engine, about half the time of finding each quote and counting the backslashes before it.
+ */
+const STRING_REST = /[^"\\]*(?:\\[^][^"\\]*)*"/y;
 
 /** A small package file parsed; one that names a key twice (read one way here, another elsewhere) is refused. */
 function readJson(dir: string, name: string): unknown {
