@@ -61,6 +61,8 @@ describe('flaggate in front of Unleash, differential', () => {
       concurrency,
     });
     console.log(formatReport(report));
+    // Unleash stores a change's event apart from the change and only warns when that fails.
+    if (report.disagreements.length > 0) console.log(`Unleash's warnings:\n${unleash!.warnings().join('\n') || '(none)'}`);
     expect(report.tried).toBe(runs);
     // The kit must exercise both sides: variants that reach Unleash and variants that are refused.
     expect(report.applied).toBeGreaterThan(runs / 10);

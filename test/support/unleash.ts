@@ -19,6 +19,8 @@ export interface UnleashServer {
   /** An admin API token, `*:*.<secret>`, sent as the raw `Authorization` header value. */
   readonly adminToken: string;
   readonly pid: number;
+  /** The last 50 warnings the server printed (one is a change's event it failed to store). */
+  warnings(): string[];
   /** Idempotent. */
   stop(): Promise<void>;
 }
@@ -111,10 +113,14 @@ async function startUnleashOn(port: number, databaseUrl: string, opts: StartUnle
   installExitHook();
   live.add(child);
 
-  // Keep the tail of its output for the error message if it never becomes ready.
+  // Keep the tail of its output for the error message if it never becomes ready, and its warnings.
   let output = '';
+  const warnings: string[] = [];
   const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-8000);
+    const text = chunk.toString('utf8');
+    output = (output + text).slice(-8000);
+    for (const line of text.split('\n')) if (line.startsWith('[unleash warn]')) warnings.push(line.slice(0, 2000));
+    warnings.splice(0, Math.max(0, warnings.length - 50));
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -137,7 +143,7 @@ async function startUnleashOn(port: number, databaseUrl: string, opts: StartUnle
     await stop();
     throw new Error(`Unleash did not become ready: ${(err as Error).message}\n${output}`, { cause: err });
   }
-  return { url, adminToken, pid: child.pid, stop };
+  return { url, adminToken, pid: child.pid, warnings: () => [...warnings], stop };
 }
 
 async function waitUntilReady(url: string, token: string, child: ChildProcess, timeoutMs: number): Promise<void> {

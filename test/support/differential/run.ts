@@ -111,16 +111,8 @@ export async function runDifferential<Spec, Fact>(o: DifferentialOptions<Spec, F
     phases.observe += t3 - t2;
     const late = lateObservation();
     await Promise.all(batch.map((b) => judge(b, seen.bySlot.get(b.slot) ?? [], late)));
+    reportLateFacts(batch, late);
     const stray = [...seen.stray, ...(late.taken()?.stray ?? [])];
-    for (const [slot, facts] of late.taken()?.bySlot ?? []) {
-      if (late.rejudged.has(slot)) continue;
-      // A slot judged on the first reading whose platform acted after it: its variant's verdict was wrong.
-      const b = batch[slot]!;
-      report.disagreements.push({
-        kind: 'platform acted after the batch was read', index: b.index, route: p.routeOf(b.spec), variant: p.describe(b.spec), target: b.target.slice(0, 200), status: b.reply?.status ?? 0, code: codeOf(b.reply),
-        problems: [`late platform facts: ${facts.map(p.showFact).join(', ')}`],
-      });
-    }
     if (stray.length > 0) {
       report.disagreements.push({
         kind: 'platform changed what no slot owns', index: start, route: '(batch)', variant: `batch of ${batch.length} from variant ${start}`, target: '', status: 0, code: null,
@@ -145,6 +137,18 @@ export async function runDifferential<Spec, Fact>(o: DifferentialOptions<Spec, F
       read: () => (reading ??= new Promise((r) => setTimeout(r, LATE_READ_MS)).then(() => p.observe()).then((o) => (taken = o))),
       taken: () => taken,
     };
+  }
+
+  /** A slot judged on the first reading whose platform acted after it: its variant's verdict was wrong. */
+  function reportLateFacts(batch: Sent<Spec>[], late: ReturnType<typeof lateObservation>): void {
+    for (const [slot, facts] of late.taken()?.bySlot ?? []) {
+      if (late.rejudged.has(slot)) continue;
+      const b = batch[slot]!;
+      report.disagreements.push({
+        kind: 'platform acted after the batch was read', index: b.index, route: p.routeOf(b.spec), variant: p.describe(b.spec), target: b.target.slice(0, 200), status: b.reply?.status ?? 0, code: codeOf(b.reply),
+        problems: [`late platform facts: ${facts.map(p.showFact).join(', ')}`],
+      });
+    }
   }
 
   async function compareApplied(b: Sent<Spec>, view: LedgerView, facts: readonly Fact[], late: ReturnType<typeof lateObservation>): Promise<string[]> {

@@ -20,7 +20,8 @@ const parentPid = Number.parseInt(required('FLAGGATE_UNLEASH_PARENT_PID'), 10);
 
 const quietLogger = (name) => {
   const log = (level) => (...args) => {
-    if (level === 'error' || level === 'fatal') console.error(`[unleash ${level}] ${name}:`, ...args);
+    // Warnings too: Unleash logs a change's event it failed to store as a warning and carries on.
+    if (level === 'warn' || level === 'error' || level === 'fatal') console.error(`[unleash ${level}] ${name}:`, ...args);
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), fatal: log('fatal') };
 };
