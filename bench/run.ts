@@ -132,6 +132,17 @@ interface Target {
 
 type ThroughputPath = 'flaggate' | 'direct' | 'plain proxy' | 'flaggate, denied';
 
+/**
+ * One throughput run. `flaggateCpu`: CPU seconds the proxy in the path (flaggate, or the plain proxy)
+ * used per wall second of the run (1 = one core busy); `cpuMsPerChange`: that CPU per change.
+ */
+interface Throughput {
+  path: ThroughputPath;
+  result: ThroughputResult;
+  flaggateCpu?: number;
+  cpuMsPerChange?: number;
+}
+
 interface ChangeResults {
   platform: string;
   stateRead: LatencyResult;
@@ -140,8 +151,7 @@ interface ChangeResults {
   denied?: LatencyResult;
   /** The same toggles through the plain Node proxy (the goals' peer), when one was started. */
   peer?: LatencyResult;
-  /** `flaggateCpu`: CPU seconds flaggate used per wall second of the run (1 = one core busy). */
-  throughput: Array<{ path: ThroughputPath; result: ThroughputResult; flaggateCpu?: number; cpuMsPerChange?: number }>;
+  throughput: Throughput[];
   memory: { afterStart: ReturnType<typeof memoryOf>; afterLoad: ReturnType<typeof memoryOf> };
 }
 
@@ -150,7 +160,8 @@ function toggles(base: string, headers: Record<string, string>, environment = 'd
   return (i, c) => ({ method: 'POST', url: `${base}${FEATURES}/bench.f${c}/environments/${environment}/${i % 2 === 0 ? 'on' : 'off'}`, headers });
 }
 
-async function benchChanges(target: Target, fg: Child<FlaggateHello>, withDenied: boolean, peerUrl?: string): Promise<ChangeResults> {
+async function benchChanges(target: Target, fg: Child<FlaggateHello>, withDenied: boolean, plain?: { url: string; pid: number }): Promise<ChangeResults> {
+  const peerUrl = plain?.url;
   const afterStart = memoryOf(fg.pid);
   const viaHeaders = { authorization: `Bearer ${fg.hello.tokens.releaseEngineer}` };
   const deniedHeaders = { authorization: `Bearer ${fg.hello.tokens.qa}` };
@@ -175,20 +186,21 @@ async function benchChanges(target: Target, fg: Child<FlaggateHello>, withDenied
     denied = await measureLatency(toggles(fg.hello.proxyUrl, deniedHeaders, 'production'), LATENCY_N, WARMUP);
   }
   const throughput: ChangeResults['throughput'] = [];
-  const runThroughput = async (path: ThroughputPath, make: MakeReq, clients: number, measureCpu: boolean) => {
+  // `cpuOf`: the proxy whose CPU is measured (flaggate, or the plain proxy beside it); none for direct runs.
+  const runThroughput = async (path: ThroughputPath, make: MakeReq, clients: number, cpuOf?: number) => {
     log(`${target.platform}: throughput, ${clients} client(s), ${path}`);
-    const cpu0 = measureCpu ? cpuSecondsOf(fg.pid) : 0;
+    const cpu0 = cpuOf === undefined ? 0 : cpuSecondsOf(cpuOf);
     const result = await measureThroughput(make, clients, SECONDS);
-    if (!measureCpu) return void throughput.push({ path, result });
-    const cpu = cpuSecondsOf(fg.pid) - cpu0;
+    if (cpuOf === undefined) return void throughput.push({ path, result });
+    const cpu = cpuSecondsOf(cpuOf) - cpu0;
     throughput.push({ path, result, flaggateCpu: cpu / result.seconds, cpuMsPerChange: (cpu * 1000) / result.completed });
   };
   for (const clients of CLIENTS) {
-    await runThroughput('flaggate', toggles(fg.hello.proxyUrl, viaHeaders), clients, true);
-    if (peerUrl) await runThroughput('plain proxy', toggles(peerUrl, directHeaders), clients, false);
-    await runThroughput('direct', toggles(target.url, directHeaders), clients, false);
+    await runThroughput('flaggate', toggles(fg.hello.proxyUrl, viaHeaders), clients, fg.pid);
+    if (plain) await runThroughput('plain proxy', toggles(plain.url, directHeaders), clients, plain.pid);
+    await runThroughput('direct', toggles(target.url, directHeaders), clients);
   }
-  if (withDenied) await runThroughput('flaggate, denied', toggles(fg.hello.proxyUrl, deniedHeaders, 'production'), 64, true);
+  if (withDenied) await runThroughput('flaggate, denied', toggles(fg.hello.proxyUrl, deniedHeaders, 'production'), 64, fg.pid);
   const afterLoad = memoryOf(fg.pid);
   for (const [name, r] of [['state read', stateRead], ['direct', direct], ['flaggate', via]] as const) {
     if (errorsOf(r.statuses, ok2xx) > 0) log(`WARNING ${target.platform} ${name}: ${statusSummary(r.statuses)}`);
@@ -441,9 +453,20 @@ function renderCore({ policy, changes }: Core): string[] {
       tpRows.push([name, path === 'flaggate' ? 'through flaggate' : path === 'flaggate, denied' ? 'through flaggate, denied (qa in production)' : path, result.clients, result.perSecond.toFixed(1), result.completed, cpu, perChange, statusSummary(result.statuses)]);
     }
   }
-  out.push(table(['platform', 'path', 'clients', 'changes/s', 'completed', 'flaggate CPU', 'flaggate CPU ms/change', 'statuses'], tpRows), '');
-  out.push('flaggate CPU: CPU time (user + system) of the flaggate process per second of the run, 100% = one core (its JavaScript runs on one thread); per change: that CPU time divided by the changes completed.', '');
+  out.push(table(['platform', 'path', 'clients', 'changes/s', 'completed', 'proxy CPU', 'proxy CPU ms/change', 'statuses'], tpRows), '');
+  out.push('proxy CPU: CPU time (user + system) of the process in the path, flaggate or the plain proxy, per second of the run, 100% = one core (the JavaScript of each runs on one thread); per change: that CPU time divided by the changes completed. The stub platform and the load generator share the same two cores.', '');
   return out;
+}
+
+/**
+ * Goal 2 in CPU: what the plain proxy spends on a change beside flaggate's, and the CPU a change the
+ * goal's ratios leave flaggate on its one event loop at the plain proxy's rate in this run.
+ */
+function cpuBeside(many: Throughput, plain: Throughput | undefined, denied: Throughput | undefined): string {
+  if (!plain?.cpuMsPerChange || !many.cpuMsPerChange) return '';
+  const budget = (ratio: number) => ms(1000 / (ratio * plain.result.perSecond));
+  const deniedText = denied?.cpuMsPerChange ? ` and a denied one ${ms(denied.cpuMsPerChange)} ms (${(denied.cpuMsPerChange / plain.cpuMsPerChange).toFixed(1)}×)` : '';
+  return ` At 64 clients the plain proxy spends ${ms(plain.cpuMsPerChange)} ms of CPU on a change, flaggate ${ms(many.cpuMsPerChange)} ms on an allowed one (${(many.cpuMsPerChange / plain.cpuMsPerChange).toFixed(1)}×)${deniedText}. On one event loop, 0.4× the plain proxy's ${plain.result.perSecond.toFixed(0)} changes/s leaves at most ${budget(0.4)} ms of main-thread time an allowed change, and 0.8× at most ${budget(0.8)} ms a denied one.`;
 }
 
 /** Memory, the durable steps and the profile: the details behind sections 2 and 3. */
@@ -527,12 +550,14 @@ function reading(policy: PolicyResults, stub: ChangeResults | undefined, unleash
     const durableMs = 2 * (durable.ledgerAppend.p50 + durable.sinkCursor.p50 + durable.jsonlDeliver.p50);
     const single = stub.throughput.find((t) => t.path === 'flaggate' && t.result.clients === 1)!;
     const many = stub.throughput.find((t) => t.path === 'flaggate' && t.result.clients === 64)!;
+    const plainMany = stub.throughput.find((t) => t.path === 'plain proxy' && t.result.clients === 64);
+    const deniedMany = stub.throughput.find((t) => t.path === 'flaggate, denied');
     const top = profile.rows.slice(0, 4).map((r) => `${r.where} ${(r.share * 100).toFixed(0)}%`).join(', ');
     lines.push(
       `- **flaggate's own cost** (stub platform, which answers a toggle in ${ms(direct)} ms): an allowed change takes ${ms(via)} ms through flaggate, so flaggate adds about ${ms(added)} ms at p50. One client keeps the flaggate process ${((single.flaggateCpu ?? 0) * 100).toFixed(0)}% busy at ${ms(single.cpuMsPerChange ?? NaN)} ms of CPU per change, ${cpuShare(single.cpuMsPerChange ?? NaN, added)} The profile of a separate run puts the main thread's time in: ${top}. The durable steps (two ledger entries per change, decision then outcome, each a SQLite commit with synchronous=FULL, a fsync'd JSON Lines delivery and a sink-cursor commit) cost ${ms(durableMs)} ms per change measured on their own, ${((durableMs * 100) / added).toFixed(0)}% of the added time; a bare fsync on this disk takes ${ms(durable.fsync.p50)} ms${durableMs < 0.25 * added ? ', so durability is a small share here; it weighs more on a disk with slow flushes or under I/O contention' : ', so durable writes are a large share of the cost here'}. The rest is per-request work: JWT verification, the state read, policy evaluation, canonical JSON and hashing, timestamping the decision entry, and HTTP handling.`,
     );
     lines.push(
-      `- **Throughput.** Through flaggate the stub platform takes ${single.result.perSecond.toFixed(0)} changes/s from one client and ${many.result.perSecond.toFixed(0)} from 64, with flaggate at ${((many.flaggateCpu ?? 0) * 100).toFixed(0)}% CPU (${ms(many.cpuMsPerChange ?? NaN)} ms per change). flaggate's JavaScript and the synchronous SQLite commits (better-sqlite3, each with its fsync) run on its one event loop (the JSON Lines appends, O_SYNC, on libuv's thread pool), so concurrent changes overlap only in their network and JSON Lines waits; concurrent changes share JSON Lines deliveries (the replicator batches) and ledger commits (group commit, \`audit.groupCommit\`, on by default; section 4 measures it on its own). Near 100% CPU the single event loop is the ceiling; well below it, the disk is. The direct rows show what the load generator itself can push on this machine.`,
+      `- **Throughput.** Through flaggate the stub platform takes ${single.result.perSecond.toFixed(0)} changes/s from one client and ${many.result.perSecond.toFixed(0)} from 64, with flaggate at ${((many.flaggateCpu ?? 0) * 100).toFixed(0)}% CPU (${ms(many.cpuMsPerChange ?? NaN)} ms per change). flaggate's JavaScript and the synchronous SQLite commits (better-sqlite3, each with its fsync) run on its one event loop (the JSON Lines appends, O_SYNC, on libuv's thread pool), so concurrent changes overlap only in their network and JSON Lines waits; concurrent changes share JSON Lines deliveries (the replicator batches) and ledger commits (group commit, \`audit.groupCommit\`, on by default; section 4 measures it on its own). Near 100% CPU the single event loop is the ceiling; well below it, the disk is. The direct rows show what the load generator itself can push on this machine.${cpuBeside(many, plainMany, deniedMany)}`,
     );
   }
   if (unleash) {
@@ -588,7 +613,7 @@ async function main(): Promise<void> {
       stops.push(plain.stop);
       const fgStub = await startFlaggateChild(target);
       stops.push(fgStub.stop);
-      const changes = [await benchChanges(target, fgStub, true, plain.hello.url)];
+      const changes = [await benchChanges(target, fgStub, true, { url: plain.hello.url, pid: plain.pid })];
       await plain.stop();
       await fgStub.stop();
       log('profiling flaggate (a separate, unmeasured run)');
