@@ -68,6 +68,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `start` on a port found free, tried again on another (three tries in all) when `taken` says the
+ * port was gone by the time the server bound it: it is found free, then handed over, and another
+ * process can take it in between (a test's outgoing connections draw from the same ephemeral range).
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>, taken: (err: unknown) => boolean): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (err) {
+      if (attempt >= 3 || !taken(err)) throw err;
+    }
+  }
+}
+
 const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** argv that runs `bin` as the cluster owner. */
@@ -104,7 +119,7 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   writeFileSync(join(data, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 trust\n');
   if (asRoot) chownSync(join(data, 'pg_hba.conf'), uidOf('postgres'), gidOf('postgres'));
 
-  let port = await freePort();
+  let port = 0;
   const serverOpts = (): string => [
     `-k ${dir}`, '-h 127.0.0.1', `-p ${port}`,
     ...(options.durable ? ['-c fsync=on', '-c synchronous_commit=on', '-c full_page_writes=on'] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
@@ -147,19 +162,18 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
     running = false;
   };
 
-  // The port was found free, then handed to PostgreSQL: another process can take it in between (a
-  // test's outgoing connections draw from the same ephemeral range), so a first start that could not
-  // bind is tried again on another port. Later starts keep the cluster's port.
-  for (let attempt = 1; ; attempt++) {
-    try {
+  // A first start that could not bind is tried on another port, judged by what this attempt added
+  // to the log; later starts keep the cluster's port.
+  const logText = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  let logBefore = 0;
+  await onFreePort(
+    async (free) => {
+      port = free;
+      logBefore = logText().length;
       await start();
-      break;
-    } catch (err) {
-      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
-      if (attempt >= 3 || !log.includes('could not bind')) throw err;
-      port = await freePort();
-    }
-  }
+    },
+    () => logText().slice(logBefore).includes('could not bind'),
+  );
   installExitHook();
   live.add(stopSync);
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { freePort } from './postgres.js';
+import { onFreePort } from './postgres.js';
 
 const serverDir = join(dirname(fileURLToPath(import.meta.url)), 'unleash-server');
 
@@ -80,13 +80,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export async function startUnleash(opts: StartUnleashOptions): Promise<UnleashServer> {
   const databaseUrl = await createFreshDatabase(opts.databaseUrl);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startUnleashOn(await freePort(), databaseUrl, opts);
-    } catch (err) {
-      if (attempt >= 3 || !(err as Error).message.includes('EADDRINUSE')) throw err;
-    }
-  }
+  return onFreePort((port) => startUnleashOn(port, databaseUrl, opts), (err) => (err as Error).message.includes('EADDRINUSE'));
 }
 
 async function startUnleashOn(port: number, databaseUrl: string, opts: StartUnleashOptions): Promise<UnleashServer> {
