@@ -1,14 +1,17 @@
 /**
  * The durable work of the record and replicate stages on their own, in this process: a ledger
- * append (one SQLite commit), a sink-cursor commit, and one JSON Lines delivery (append + fsync),
- * each on a fresh data dir in the OS temp dir, where the benchmarked flaggate keeps its data too.
+ * append (one SQLite commit), the same with an embedded TSA token stored in its transaction (how an
+ * allowed decision is committed), a sink-cursor commit, one JSON Lines delivery (append + fsync),
+ * and appends from 64 writers through one group commit; each on a fresh data dir in the OS temp
+ * dir, where the benchmarked flaggate keeps its data too. Goals 1 and 2 take their floor from these.
  */
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openLedger, type AuditEntry } from '../src/audit/index.js';
+import { createGroupCommit, openLedger, type AuditEntry, type Ledger } from '../src/audit/index.js';
 import { systemClock } from '../src/clock.js';
 import { createJsonlSink } from '../src/replicate/index.js';
+import { createEmbeddedTsa, openTokenStore } from '../src/timestamp/index.js';
 import { sampleEntry } from '../test/support/entries.js';
 import { percentile } from './load.js';
 
@@ -22,9 +25,18 @@ export interface Quantiles {
 export interface DurableCosts {
   fsync: Quantiles;
   ledgerAppend: Quantiles;
+  /** A ledger append whose transaction also stores an embedded TSA token over it: an allowed decision's commit. */
+  sealedAppend: Quantiles;
   sinkCursor: Quantiles;
   jsonlDeliver: Quantiles;
+  /** 64 writers through one group commit, a token stored in each commit: wall ms per entry, the event loop blocked in the commits. */
+  groupedEntryMs: number;
+  /** Entries per commit in that run. */
+  groupedEntriesPerCommit: number;
 }
+
+/** How many writers share the group commit: the goals' 64 clients. */
+const GROUP_WRITERS = 64;
 
 const q = (samples: number[]): Quantiles => ({ p50: percentile(samples, 50), p99: percentile(samples, 99) });
 
@@ -54,11 +66,39 @@ export async function measureDurableCosts(n = 500): Promise<DurableCosts> {
     const ledgerAppend = await timed(n, (i) => entries.push(ledger.append(sampleEntry(i))));
     const sinkCursor = await timed(n, (i) => ledger.setSinkCursor('jsonl', i + 1));
     const jsonlDeliver = await timed(n, (i) => sink.deliver([entries[i]!]));
-    return { fsync: q(fsync), ledgerAppend: q(ledgerAppend), sinkCursor: q(sinkCursor), jsonlDeliver: q(jsonlDeliver) };
+    const tokens = openTokenStore(join(dir, 'ledger.sqlite'));
+    sealEachCommit(ledger, dir);
+    const sealedAppend = await timed(n, (i) => ledger.append(sampleEntry(n + i)));
+    const grouped = await groupedAppends(ledger, 2 * n, GROUP_WRITERS * 40);
+    tokens.close();
+    return { fsync: q(fsync), ledgerAppend: q(ledgerAppend), sealedAppend: q(sealedAppend), sinkCursor: q(sinkCursor), jsonlDeliver: q(jsonlDeliver), ...grouped };
   } finally {
     closeSync(fd);
     await sink.close();
     ledger.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Every commit stores an embedded TSA token over its newest entry in its own transaction, as flaggate seals an allowed decision. */
+function sealEachCommit(ledger: Ledger, dir: string): void {
+  const tsa = createEmbeddedTsa({ dataDir: dir, clock: systemClock });
+  ledger.sealWith((committed) => {
+    const last = committed[committed.length - 1];
+    return last && { coversSeq: last.seq, coversHash: last.hash, genTime: new Date().toISOString(), tsa: 'embedded', token: tsa.stampSync(last.hash) };
+  });
+}
+
+/** `total` entries from GROUP_WRITERS concurrent writers through one group commit. */
+async function groupedAppends(ledger: Ledger, from: number, total: number): Promise<{ groupedEntryMs: number; groupedEntriesPerCommit: number }> {
+  let commits = 0;
+  const group = createGroupCommit({ prepare: ledger.prepare, commit: (entries) => (commits++, ledger.commit(entries)) });
+  const each = total / GROUP_WRITERS;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: GROUP_WRITERS }, async (_, w) => {
+      for (let i = 0; i < each; i++) await group.append(sampleEntry(from + w * each + i));
+    }),
+  );
+  return { groupedEntryMs: (performance.now() - t0) / total, groupedEntriesPerCommit: total / commits };
 }

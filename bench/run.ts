@@ -37,7 +37,7 @@ import { measureTokens } from './timestamps.js';
 import { summarizeProfiles, type ProfileRow } from './profile.js';
 import { keepAliveAgent, measureLatency, measureThroughput, percentile, send, type LatencyResult, type MakeReq, type ThroughputResult } from './load.js';
 import { describeMachine, ms, statusSummary, table } from './report.js';
-import { renderGoals } from './goals.js';
+import { latencyFloor, renderGoals, type GoalFloor } from './goals.js';
 import { measurePlatforms, renderPlatforms, type PlatformLatency } from './platforms.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -307,6 +307,17 @@ interface Core {
   heap: HeapSizing;
 }
 
+/** The steps goals 1 and 2 are restated on, from this run's policy section and durable steps. */
+function floorOf({ policy, durable }: Pick<Core, 'policy' | 'durable'>): GoalFloor {
+  return {
+    decisionMs: policy.launched.p50,
+    sealedAppendMs: durable.sealedAppend.p50,
+    jsonlDeliverMs: durable.jsonlDeliver.p50,
+    ledgerAppendMs: durable.ledgerAppend.p50,
+    groupedEntryMs: durable.groupedEntryMs,
+  };
+}
+
 /** 64 clients' allowed changes in a fresh flaggate process, nothing else: what goal 5's RSS is measured on. */
 interface HeapRun {
   perSecond: number;
@@ -378,7 +389,7 @@ function render(core: Core | undefined, extra: Extra, meta: { opaVersion: string
   );
   const stub = core?.changes.find((c) => c.platform === 'stub');
   if (stub?.peer) {
-    out.push(...renderGoals({ direct: stub.direct, peer: stub.peer, via: stub.via, throughput: stub.throughput, launchedAs: LAUNCHED_AS, ...(core ? { heap: core.heap } : {}), ...(extra.ledger ? { ledger: extra.ledger } : {}), ...(extra.exportVerify ? { exportVerify: extra.exportVerify } : {}), ...(extra.replication ? { replication: extra.replication } : {}) }));
+    out.push(...renderGoals({ direct: stub.direct, peer: stub.peer, via: stub.via, throughput: stub.throughput, launchedAs: LAUNCHED_AS, ...(core ? { heap: core.heap, floor: floorOf(core) } : {}), ...(extra.ledger ? { ledger: extra.ledger } : {}), ...(extra.exportVerify ? { exportVerify: extra.exportVerify } : {}), ...(extra.replication ? { replication: extra.replication } : {}) }));
   }
   if (core) out.push(...renderCore(core));
   if (extra.platforms) out.push(...renderPlatforms(extra.platforms));
@@ -486,13 +497,15 @@ function renderCoreDetails({ changes, durable, profile, heap }: Core): string[] 
     '',
   );
   out.push('## The durable steps on their own', '');
-  out.push('Measured in the load generator\'s process on a fresh data dir in the same temp dir, 500 times each (`bench/durable.ts`). An allowed change does each of the last three twice (decision entry, outcome entry); a denied one once.', '');
+  out.push('Measured in the load generator\'s process on a fresh data dir in the same temp dir, 500 times each (`bench/durable.ts`). An allowed change commits its decision entry with a token and its outcome entry without one, delivers each to JSON Lines and moves the sink cursor; a denied one commits one entry.', '');
   out.push(
     table(
       ['step', 'p50 ms', 'p99 ms'],
       [
         ['bare 600-byte append + fsync', ms(durable.fsync.p50), ms(durable.fsync.p99)],
         ['ledger append (hash chain, SQLite commit, WAL synchronous=FULL)', ms(durable.ledgerAppend.p50), ms(durable.ledgerAppend.p99)],
+        ['the same with an embedded TSA token stored in its transaction (an allowed decision)', ms(durable.sealedAppend.p50), ms(durable.sealedAppend.p99)],
+        [`64 writers through one group commit, a token in each commit: event-loop ms per entry (${durable.groupedEntriesPerCommit.toFixed(1)} entries a commit)`, ms(durable.groupedEntryMs), ''],
         ['sink-cursor commit (SQLite)', ms(durable.sinkCursor.p50), ms(durable.sinkCursor.p99)],
         ['JSON Lines delivery of one entry (canonical JSON, append, fsync)', ms(durable.jsonlDeliver.p50), ms(durable.jsonlDeliver.p99)],
       ],
@@ -549,7 +562,8 @@ function reading(policy: PolicyResults, stub: ChangeResults | undefined, unleash
     const added = via - direct;
     // What an allowed change waits for, in order: its decision entry committed (its token in the same
     // transaction), that entry delivered to the JSON Lines sink, its outcome entry committed.
-    const durableMs = 2 * durable.ledgerAppend.p50 + durable.jsonlDeliver.p50;
+    const floor = floorOf({ policy, durable });
+    const durableMs = latencyFloor(floor) - floor.decisionMs;
     const plainAdded = stub.peer ? stats(stub.peer).p50 - direct : undefined;
     const single = stub.throughput.find((t) => t.path === 'flaggate' && t.result.clients === 1)!;
     const many = stub.throughput.find((t) => t.path === 'flaggate' && t.result.clients === 64)!;
@@ -557,7 +571,7 @@ function reading(policy: PolicyResults, stub: ChangeResults | undefined, unleash
     const deniedMany = stub.throughput.find((t) => t.path === 'flaggate, denied');
     const top = profile.rows.slice(0, 4).map((r) => `${r.where} ${(r.share * 100).toFixed(0)}%`).join(', ');
     lines.push(
-      `- **flaggate's own cost** (stub platform, which answers a toggle in ${ms(direct)} ms): an allowed change takes ${ms(via)} ms through flaggate, so flaggate adds about ${ms(added)} ms at p50. One client keeps the flaggate process ${((single.flaggateCpu ?? 0) * 100).toFixed(0)}% busy at ${ms(single.cpuMsPerChange ?? NaN)} ms of CPU per change, ${cpuShare(single.cpuMsPerChange ?? NaN, added)} The profile of a separate run puts the main thread's time in: ${top}. The durable steps a change waits for (its decision entry committed with synchronous=FULL, that entry's fsync'd JSON Lines delivery, its outcome entry committed) cost ${ms(durableMs)} ms per change measured on their own, ${((durableMs * 100) / added).toFixed(0)}% of the added time; a bare fsync on this disk takes ${ms(durable.fsync.p50)} ms${durableMs < 0.25 * added ? ', so durability is a small share here; it weighs more on a disk with slow flushes or under I/O contention' : ', so durable writes are a large share of the cost here'}.${plainAdded === undefined ? '' : ` Goal 1's ratio leaves ${ms(3 * plainAdded)} ms (3× the plain proxy's ${ms(plainAdded)}) for all of it: ${(durableMs / (3 * plainAdded)).toFixed(1)}× that for the durable steps alone.`} The rest is per-request work: JWT verification, the state read, policy evaluation, canonical JSON and hashing, timestamping the decision entry, and HTTP handling.`,
+      `- **flaggate's own cost** (stub platform, which answers a toggle in ${ms(direct)} ms): an allowed change takes ${ms(via)} ms through flaggate, so flaggate adds about ${ms(added)} ms at p50. One client keeps the flaggate process ${((single.flaggateCpu ?? 0) * 100).toFixed(0)}% busy at ${ms(single.cpuMsPerChange ?? NaN)} ms of CPU per change, ${cpuShare(single.cpuMsPerChange ?? NaN, added)} The profile of a separate run puts the main thread's time in: ${top}. The durable steps a change waits for (its decision entry committed with synchronous=FULL and its token in the same transaction, that entry's fsync'd JSON Lines delivery, its outcome entry committed) cost ${ms(durableMs)} ms per change measured on their own, ${((durableMs * 100) / added).toFixed(0)}% of the added time; a bare fsync on this disk takes ${ms(durable.fsync.p50)} ms${durableMs < 0.25 * added ? ', so durability is a small share here; it weighs more on a disk with slow flushes or under I/O contention' : ', so durable writes are a large share of the cost here'}.${plainAdded === undefined ? '' : ` Goal 1's ratio leaves ${ms(3 * plainAdded)} ms (3× the plain proxy's ${ms(plainAdded)}) for all of it: ${(durableMs / (3 * plainAdded)).toFixed(1)}× that for the durable steps alone; beyond the floor (those steps and the decision, ${ms(latencyFloor(floor))} ms) flaggate adds ${ms(added - latencyFloor(floor))} ms, ${((added - latencyFloor(floor)) / plainAdded).toFixed(1)}× the plain proxy's.`} The rest is per-request work: JWT verification, the state read, policy evaluation, canonical JSON and hashing, timestamping the decision entry, and HTTP handling.`,
     );
     lines.push(
       `- **Throughput.** Through flaggate the stub platform takes ${single.result.perSecond.toFixed(0)} changes/s from one client and ${many.result.perSecond.toFixed(0)} from 64, with flaggate at ${((many.flaggateCpu ?? 0) * 100).toFixed(0)}% CPU (${ms(many.cpuMsPerChange ?? NaN)} ms per change). flaggate's JavaScript and the synchronous SQLite commits (better-sqlite3, each with its fsync) run on its one event loop (the JSON Lines appends, O_SYNC, on libuv's thread pool), so concurrent changes overlap only in their network and JSON Lines waits; concurrent changes share JSON Lines deliveries (the replicator batches) and ledger commits (group commit, \`audit.groupCommit\`, on by default; section 4 measures it on its own). Near 100% CPU the single event loop is the ceiling; well below it, the disk is. The direct rows show what the load generator itself can push on this machine.${cpuBeside(many, plainMany, deniedMany)}`,
