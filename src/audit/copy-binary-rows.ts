@@ -1,4 +1,4 @@
-import type { StoredRow } from './entry.js';
+import type { StoredRowRead } from './prove-link.js';
 
 /**
  * Chain rows from PostgreSQL's binary COPY format (`COPY (SELECT seq, chain_id, prev_hash, hash,
@@ -12,7 +12,7 @@ import type { StoredRow } from './entry.js';
  * A stream that breaks the layout throws. A row that cannot be a chain row (a NULL, a seq that is
  * not a safe integer) is still handed on, with a value the prover refuses, so it stops there.
  */
-export async function readCopyRows(chunks: AsyncIterable<Buffer>, onRow: (row: StoredRow) => boolean): Promise<'ended' | 'stopped'> {
+export async function readCopyRows(chunks: AsyncIterable<Buffer>, onRow: (row: StoredRowRead) => boolean): Promise<'ended' | 'stopped'> {
   const decoder = createDecoder();
   for await (const chunk of chunks) {
     const state = decoder.push(chunk, onRow);
@@ -31,7 +31,7 @@ function createDecoder() {
   let headerRead = false;
   return {
     /** Decodes what `chunk` completes; 'more' when the stream goes on. */
-    push(chunk: Buffer, onRow: (row: StoredRow) => boolean): 'more' | 'ended' | 'stopped' {
+    push(chunk: Buffer, onRow: (row: StoredRowRead) => boolean): 'more' | 'ended' | 'stopped' {
       const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
       pending = undefined;
       let at = 0;
@@ -83,19 +83,24 @@ function rowEnd(buf: Buffer, at: number): number {
   return at;
 }
 
-/** The row whose (complete) fields start at `at`; a NULL text is null, which the prover refuses. */
-function decodeRow(buf: Buffer, at: number): StoredRow {
+/**
+ * The row whose (complete) fields start at `at`; a NULL text is null, which the prover refuses. The
+ * body's bytes go with it (a view of `buf`, valid while the row is handled), to be hashed as stored.
+ */
+function decodeRow(buf: Buffer, at: number): StoredRowRead {
   const seqLength = buf.readInt32BE(at);
   const seq = seqLength === 8 ? safeInt64(buf, at + 4) : NaN;
   at += 4 + Math.max(0, seqLength);
   const texts: Array<string | null> = [];
+  let bodyUtf8: Buffer | undefined;
   for (let i = 1; i < FIELDS; i++) {
     const length = buf.readInt32BE(at);
     texts.push(length < 0 ? null : buf.toString('utf8', at + 4, at + 4 + length));
+    if (i === FIELDS - 1 && length >= 0) bodyUtf8 = buf.subarray(at + 4, at + 4 + length);
     at += 4 + Math.max(0, length);
   }
   const [chainId, prevHash, hash, body] = texts as [string, string, string, string];
-  return { seq, chain_id: chainId, prev_hash: prevHash, hash, body };
+  return bodyUtf8 === undefined ? { seq, chain_id: chainId, prev_hash: prevHash, hash, body } : { seq, chain_id: chainId, prev_hash: prevHash, hash, body, bodyUtf8 };
 }
 
 /** A big-endian int8 as a number, or NaN beyond the safe integers. */

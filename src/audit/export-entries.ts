@@ -2,8 +2,8 @@ import { canonicalJson } from './canonical.js';
 import { namesAKeyTwice } from './duplicate-keys.js';
 import type { AuditEntry, AuditEntryBody } from './entry.js';
 import { csvHeader, csvRecord, matchesExport, type ExportManifest } from './export-format.js';
-import { fileLines, fileMatcher } from './file-lines.js';
-import { chainHash } from './hash-entry.js';
+import { fileLinesWithBytes, fileMatcher } from './file-lines.js';
+import { chainHash, chainHashOfUtf8 } from './hash-entry.js';
 import type { ExportFailure } from './verify-export.js';
 
 /**
@@ -59,7 +59,7 @@ export function readExportedEntries(job: EntriesJob): ExportedEntries {
   const csv = csvListing(job.csvPath);
   try {
     let at = 0;
-    for (const line of fileLines(job.entriesPath)) {
+    for (const { text: line, bytes } of fileLinesWithBytes(job.entriesPath)) {
       let e: AuditEntry;
       try {
         e = JSON.parse(line) as AuditEntry;
@@ -69,7 +69,7 @@ export function readExportedEntries(job: EntriesJob): ExportedEntries {
       if (typeof e !== 'object' || e === null || typeof e.seq !== 'number' || at >= job.count) {
         return stop({ at, beforeChain: true, failure: { kind: 'malformed', message: 'entries.jsonl holds a line that is not an entry', file: 'entries.jsonl' } });
       }
-      const canonical = selfConsistent(e, line);
+      const canonical = selfConsistent(e, line, bytes);
       if (!canonical) {
         return stop({ at, beforeChain: false, seq: e.seq, failure: { kind: 'modified', message: `the exported entry at seq ${e.seq} differs from the chain`, seq: e.seq, file: 'entries.jsonl' } });
       }
@@ -92,16 +92,22 @@ export function readExportedEntries(job: EntriesJob): ExportedEntries {
 }
 
 /**
- * The entry (parsed from `line`) with its members in canonical order when it hashes, from the
- * `prev_hash` it states, to the hash it states (both plain lowercase hex), else undefined. Its
- * body's text is the line without the `hash` member: the hash occurs in that text only as the
- * member itself (a body holding its own hash would be a fixed point of SHA-256), and the line is
- * canonical as flaggate writes it; otherwise the canonical text of the body decides.
+ * The entry (parsed from `line`, stored as `bytes`) with its members in canonical order when it
+ * hashes, from the `prev_hash` it states, to the hash it states (both plain lowercase hex), else
+ * undefined. Its body's text is the line without the `hash` member: the hash occurs in that text
+ * only as the member itself (a body holding its own hash would be a fixed point of SHA-256), and
+ * the line is canonical as flaggate writes it; otherwise the canonical text of the body decides.
  */
-function selfConsistent(e: AuditEntry, line: string): AuditEntry | undefined {
+function selfConsistent(e: AuditEntry, line: string, bytes: Buffer): AuditEntry | undefined {
   const { hash, prev_hash: prev } = e;
   if (typeof hash !== 'string' || typeof prev !== 'string' || !HEX_HASH.test(hash) || !HEX_HASH.test(prev)) return undefined;
-  const text = withoutMember(line, `"hash":"${hash}"`);
+  const member = `"hash":"${hash}"`;
+  // The member is ASCII, and no byte of a multi-byte UTF-8 character is: in well-formed bytes it
+  // is found where it is in the text, and the bytes around it are the text around it, as stored.
+  const parts = withoutMemberBytes(bytes, member);
+  const fromBytes = parts && chainHashOfUtf8(prev, ...parts);
+  if (fromBytes === hash) return e;
+  const text = fromBytes === undefined ? withoutMember(line, member) : undefined;
   if (text !== undefined && chainHash(prev, text) === hash) return e;
   // A line written otherwise is the entry only when no reader can take it for another: a key
   // twice in one object reads as the first value in some parsers and the last in JSON.parse.
@@ -120,6 +126,19 @@ function withoutMember(text: string, member: string): string | undefined {
   if (text[end] === ',') return text.slice(0, at) + text.slice(end + 1);
   return text[end] === '}' ? text.slice(0, at) + text.slice(end) : undefined;
 }
+
+/** `withoutMember` over the line's bytes: the bytes before and after the member, else undefined. */
+function withoutMemberBytes(bytes: Buffer, member: string): [Buffer, Buffer] | undefined {
+  const at = bytes.indexOf(member, 0, 'latin1');
+  if (at < 1) return undefined;
+  const end = at + member.length;
+  if (bytes[at - 1] === COMMA) return [bytes.subarray(0, at - 1), bytes.subarray(end)];
+  if (bytes[end] === COMMA) return [bytes.subarray(0, at), bytes.subarray(end + 1)];
+  return bytes[end] === CLOSE ? [bytes.subarray(0, at), bytes.subarray(end)] : undefined;
+}
+
+const COMMA = 0x2c;
+const CLOSE = 0x7d;
 
 /** Slot `at`'s hash as hex, as the chain's rows hold it. */
 export function packedHex(packed: Uint8Array, at: number): string {

@@ -13,6 +13,14 @@ export function* fileLines(path: string, chunkBytes = CHUNK_BYTES): Generator<st
   for (const line of lineSpans(path, chunkBytes)) yield line.chunk.toString('utf8', line.start, line.end);
 }
 
+/**
+ * `fileLines` with each line's bytes beside its text (a view of the read buffer, valid until the
+ * next step), for a reader that hashes a line as it is stored.
+ */
+export function* fileLinesWithBytes(path: string, chunkBytes = CHUNK_BYTES): Generator<{ text: string; bytes: Buffer }> {
+  for (const line of lineSpans(path, chunkBytes)) yield { text: line.chunk.toString('utf8', line.start, line.end), bytes: line.chunk.subarray(line.start, line.end) };
+}
+
 /** How many lines `fileLines` yields, counted without decoding them. */
 export function countLines(path: string, chunkBytes = CHUNK_BYTES): number {
   let count = 0;

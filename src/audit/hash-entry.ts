@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import * as crypto from 'node:crypto';
 
 // crypto.hash (Node.js 20.12 and 21.7 on) digests in one call, without a Hash object per entry.
@@ -10,4 +11,30 @@ export function chainHash(prevHash: string, canonicalBody: string): string {
   const last = prevHash.length === 0 ? 0 : prevHash.charCodeAt(prevHash.length - 1);
   if (oneShot && (last < 0xd800 || last > 0xdbff)) return oneShot('sha256', prevHash + canonicalBody, 'hex');
   return crypto.createHash('sha256').update(prevHash, 'utf8').update(canonicalBody, 'utf8').digest('hex');
+}
+
+/** Reused for `chainHashOfUtf8`'s input; grown when a body is larger. */
+let joined = Buffer.alloc(16 * 1024);
+
+/**
+ * `chainHash` of a body given as the UTF-8 bytes it is stored as (in one or more consecutive parts),
+ * without decoding them and encoding them again: the same hash whenever the bytes are well-formed
+ * UTF-8 (they decode to a text whose UTF-8 is those bytes) and `prevHash` is ASCII. Otherwise
+ * undefined: the decoded text decides.
+ */
+export function chainHashOfUtf8(prevHash: string, ...body: Uint8Array[]): string | undefined {
+  // As many UTF-8 bytes as characters: ASCII, whose Latin-1 bytes are its UTF-8.
+  if (!oneShot || Buffer.byteLength(prevHash, 'utf8') !== prevHash.length) return undefined;
+  let length = prevHash.length;
+  for (const part of body) {
+    if (!isUtf8(part)) return undefined;
+    length += part.length;
+  }
+  if (joined.length < length) joined = Buffer.alloc(Math.max(length, 2 * joined.length));
+  let at = joined.write(prevHash, 0, 'latin1');
+  for (const part of body) {
+    joined.set(part, at);
+    at += part.length;
+  }
+  return oneShot('sha256', joined.subarray(0, length), 'hex');
 }

@@ -1,5 +1,5 @@
 import type { StoredRow } from './entry.js';
-import { provesLink } from './prove-link.js';
+import { provesLink, type StoredRowRead } from './prove-link.js';
 import type { ProveRequest, TrustedHead } from './verify.js';
 
 /** A part of the chain proven on its own: rows `from`..`head.seq`, the first linking to `firstPrev`. */
@@ -32,7 +32,7 @@ export function proveRows(rows: Iterable<StoredRow>, range: RowRange): RangeProo
 }
 
 /** `proveRows` a row at a time, for rows that arrive in pages: `add` says whether to go on. */
-export function createRangeProver(range: RowRange): { add(row: StoredRow): boolean; proof(): RangeProof | undefined } {
+export function createRangeProver(range: RowRange): { add(row: StoredRowRead): boolean; proof(): RangeProof | undefined } {
   let prev: TrustedHead | undefined;
   let firstPrev = '';
   let head: TrustedHead | undefined;
