@@ -1,7 +1,7 @@
-import type { z } from 'zod';
 import { canonicalJson, canonicalMembers, joinCanonical } from './canonical.js';
 import { describeValue, isWellFormed, safeText } from './describe-value.js';
 import type { NewEntry, Unrecorded } from './entry.js';
+import { passesEntrySchema, passesMemberSchema, requiredEntryMembers } from './entry-check.js';
 import { newEntrySchema } from './entry-schema.js';
 import type { CarriedMember } from './entry-text.js';
 
@@ -49,8 +49,9 @@ export function prepareEntry(entry: NewEntry, limits: EntryLimits = defaultEntry
   };
   const shape = findNonJson(entry, limits.maxDepth);
   if (shape) return refuse(shape.message, shape.field);
-  const valid = newEntrySchema.safeParse(entry);
-  if (!valid.success) {
+  // The compiled check first: zod's parse copies what it accepts, and is asked only to explain a refusal.
+  const valid = passesEntrySchema(entry) ? undefined : newEntrySchema.safeParse(entry);
+  if (valid !== undefined && !valid.success) {
     const issues = valid.error.issues.slice(0, 3).map((i) => `${safeText(i.path.join('.'), 64)}: ${safeText(i.message, 120)}`);
     return refuse(`the entry does not match its schema: ${issues.join('; ')}`, valid.error.issues[0]?.path[0]);
   }
@@ -65,10 +66,6 @@ export function prepareEntry(entry: NewEntry, limits: EntryLimits = defaultEntry
   return { ok: true, members };
 }
 
-const shape = newEntrySchema.shape as Readonly<Record<string, z.ZodType>>;
-/** The members an entry must have (the others may be absent). */
-const requiredNames = Object.keys(shape).filter((name) => !shape[name]!.safeParse(undefined).success);
-
 /**
  * An entry built from a committed one (an outcome from its decision): a member it carries unchanged
  * keeps its committed text, checked with that entry; the others are checked as the whole entry's
@@ -80,18 +77,17 @@ function prepareCarrying(entry: NewEntry, limits: EntryLimits, carried: CarriedM
   const members = Object.create(null) as Record<string, string>;
   for (const name of Object.keys(entry)) {
     const value = (entry as unknown as Record<string, unknown>)[name];
-    const schema = Object.hasOwn(shape, name) ? shape[name] : undefined;
-    if (value === undefined || schema === undefined) return undefined;
+    if (value === undefined) return undefined;
     const text = carried(name, value);
     if (text !== undefined) {
       members[name] = text;
     } else {
       // The member is at depth 2 of the entry, as the whole entry's walk counts it.
-      if (!isPlainJson(value, 2, limits.maxDepth) || !schema.safeParse(value).success) return undefined;
+      if (!isPlainJson(value, 2, limits.maxDepth) || !passesMemberSchema(name, value)) return undefined;
       members[name] = canonicalJson(value);
     }
   }
-  if (requiredNames.some((name) => !Object.hasOwn(members, name))) return undefined;
+  if (requiredEntryMembers.some((name) => !Object.hasOwn(members, name))) return undefined;
   return joinedBytesOver(members, limits.maxBytes) === undefined ? members : undefined;
 }
 

@@ -55,6 +55,7 @@ describe('an outcome built from its committed decision', () => {
     ['an actor set anew without its id', (o) => void (o.actor = { ...o.actor, id: '' })],
     ['a member the schema does not know', (o) => void (o.extra = 1)],
     ['a required member removed', (o) => void delete (o as Partial<NewEntry>).actor],
+    ['its new_state removed (zod requires the member, whatever it may hold)', (o) => void delete (o as Partial<NewEntry>).new_state],
     ['a state set anew that JSON cannot carry', (o) => void (o.new_state = { n: Number.POSITIVE_INFINITY })],
     ['an outcome status the schema does not know', (o) => void (o.outcome = { ...o.outcome!, status: 'teleported' as 'applied' })],
   ])('still refuses %s (a stand-in is recorded)', (_name, edit) => {
