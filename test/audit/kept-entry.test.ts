@@ -1,22 +1,10 @@
 import { fc, test as propTest } from '@fast-check/vitest';
-import { afterEach, describe, expect, it } from 'vitest';
-import { openLedger, outcomeEntry, type AuditEntry, type Ledger } from '../../src/audit/index.js';
-import { fixedClock } from '../../src/clock.js';
+import { describe, expect, it } from 'vitest';
+import { outcomeEntry, type AuditEntry, type Ledger } from '../../src/audit/index.js';
 import { sampleEntry } from '../support/entries.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { useTempLedgers } from '../support/temp-ledger.js';
 
-const cleanups: Array<() => void> = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-
-function tempLedger(): Ledger {
-  const tmp = makeTempDir();
-  const ledger = openLedger({ path: `${tmp.dir}/ledger.sqlite`, chainId: 'test', clock: fixedClock(Date.UTC(2026, 0, 2, 3, 4, 5)) });
-  cleanups.push(() => {
-    ledger.close();
-    tmp.cleanup();
-  });
-  return ledger;
-}
+const tempLedger = useTempLedgers();
 
 /** The committed entry as its stored row reads back. */
 function storedEntry(ledger: Ledger, seq: number): AuditEntry {

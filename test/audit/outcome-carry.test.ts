@@ -1,22 +1,10 @@
 import { fc, test as propTest } from '@fast-check/vitest';
-import { afterEach, describe, expect, it } from 'vitest';
-import { canonicalJson, openLedger, outcomeEntry, type AuditEntry, type NewEntry } from '../../src/audit/index.js';
-import { fixedClock } from '../../src/clock.js';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, outcomeEntry, type AuditEntry, type NewEntry } from '../../src/audit/index.js';
 import { sampleEntry } from '../support/entries.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { useTempLedgers } from '../support/temp-ledger.js';
 
-const cleanups: Array<() => void> = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-
-function tempLedger() {
-  const tmp = makeTempDir();
-  const ledger = openLedger({ path: `${tmp.dir}/ledger.sqlite`, chainId: 'test', clock: fixedClock(Date.UTC(2026, 0, 2, 3, 4, 5)) });
-  cleanups.push(() => {
-    ledger.close();
-    tmp.cleanup();
-  });
-  return ledger;
-}
+const tempLedger = useTempLedgers();
 
 /** The stored body of a committed entry, and what the whole entry serializes to: the two must be one text. */
 function storedAndWhole(ledger: ReturnType<typeof tempLedger>, committed: AuditEntry): [string, string] {
