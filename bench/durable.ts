@@ -55,6 +55,8 @@ export async function measureDurableCosts(n = 500): Promise<DurableCosts> {
   const dir = mkdtempSync(join(tmpdir(), 'flaggate-bench-durable-'));
   const ledger = openLedger({ path: join(dir, 'ledger.sqlite'), chainId: 'bench', clock: systemClock });
   const sink = createJsonlSink({ name: 'jsonl', path: join(dir, 'audit.jsonl'), required: true });
+  // The token table, as the timestamper creates it on the ledger's file: the sealed appends store their tokens in it.
+  const tokens = openTokenStore(join(dir, 'ledger.sqlite'));
   const fd = openSync(join(dir, 'probe'), 'a');
   try {
     const line = Buffer.from(`${'x'.repeat(600)}\n`);
@@ -66,15 +68,14 @@ export async function measureDurableCosts(n = 500): Promise<DurableCosts> {
     const ledgerAppend = await timed(n, (i) => entries.push(ledger.append(sampleEntry(i))));
     const sinkCursor = await timed(n, (i) => ledger.setSinkCursor('jsonl', i + 1));
     const jsonlDeliver = await timed(n, (i) => sink.deliver([entries[i]!]));
-    const tokens = openTokenStore(join(dir, 'ledger.sqlite'));
     sealEachCommit(ledger, dir);
     const sealedAppend = await timed(n, (i) => ledger.append(sampleEntry(n + i)));
     const grouped = await groupedAppends(ledger, 2 * n, GROUP_WRITERS * 40);
-    tokens.close();
     return { fsync: q(fsync), ledgerAppend: q(ledgerAppend), sealedAppend: q(sealedAppend), sinkCursor: q(sinkCursor), jsonlDeliver: q(jsonlDeliver), ...grouped };
   } finally {
     closeSync(fd);
     await sink.close();
+    tokens.close();
     ledger.close();
     rmSync(dir, { recursive: true, force: true });
   }
