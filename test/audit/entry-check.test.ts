@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { fc, test as propTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import { ENTRY_CHECKS_FILE, entryChecksModule } from '../../src/audit/entry-check-code.js';
 import { passesEntrySchema, passesMemberSchema, requiredEntryMembers } from '../../src/audit/entry-check.js';
 import { newEntrySchema } from '../../src/audit/entry-schema.js';
 import { findNonJson } from '../../src/audit/prepare-entry.js';
@@ -38,6 +40,20 @@ const mutated = fc
   });
 
 describe('the compiled entry check', () => {
+  it('is the generated module the entry schema gives, which compiles nothing at run time', () => {
+    const kept = readFileSync(new URL(`../../${ENTRY_CHECKS_FILE}`, import.meta.url), 'utf8');
+    // Compared whole but reported short: the module is one long line of generated code.
+    expect(kept === entryChecksModule(), 'run: npm run write:entry-checks').toBe(true);
+    expect(kept).not.toMatch(/new Function|\beval\(/);
+    expect([...kept.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).filter((path) => !path!.startsWith('ajv/dist/runtime/'))).toEqual([]);
+    // Every member of a valid entry passes its own check; a name that is no member has none.
+    const entry = sampleEntry(4) as Record<string, unknown>;
+    for (const name of Object.keys(entry)) expect(passesMemberSchema(name, entry[name]), name).toBe(true);
+    expect(passesMemberSchema('wholeEntry', sampleEntry(4))).toBe(false);
+    expect(passesMemberSchema('__proto__', {})).toBe(false);
+  });
+
+
   it('accepts a plain entry zod accepts, and refuses one zod refuses', () => {
     expect(passesEntrySchema(sampleEntry(1))).toBe(true);
     expect(zodAccepts(sampleEntry(1))).toBe(true);
