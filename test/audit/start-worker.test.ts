@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { makeTempDir } from '../support/temp-dir.js';
 
 describe('a worker of the built JavaScript', () => {
-  it('starts without the Node.js options and preloads of the process that starts it', () => {
+  it('starts without the Node.js options and preloads of the process that starts it, but its profiling ones', () => {
     const tmp = makeTempDir('flaggate-start-worker-');
     try {
       // start-worker.ts as the build writes it, beside a worker module that reports what it got.
@@ -23,11 +23,15 @@ describe('a worker of the built JavaScript', () => {
           "const worker = startModuleWorker('report-worker', {});\n" +
           "worker.once('message', (m) => { console.log(JSON.stringify({ main: { execArgv: process.execArgv, preloaded: globalThis.preloaded === true }, worker: m })); worker.terminate(); });\n",
       );
-      const out = execFileSync(process.execPath, ['--import', pathToFileURL(join(tmp.dir, 'preload.mjs')).href, '--no-liftoff', join(tmp.dir, 'main.mjs')], { encoding: 'utf8' });
+      const preload = pathToFileURL(join(tmp.dir, 'preload.mjs')).href;
+      const profiling = ['--cpu-prof', '--cpu-prof-dir', join(tmp.dir, 'profiles'), '--cpu-prof-interval=5000'];
+      const out = execFileSync(process.execPath, ['--import', preload, '--no-liftoff', ...profiling, join(tmp.dir, 'main.mjs')], { encoding: 'utf8' });
       const seen = JSON.parse(out) as { main: { execArgv: string[]; preloaded: boolean }; worker: { execArgv: string[]; preloaded: boolean } };
-      // The process has the preload and the flag; its worker neither.
-      expect(seen.main).toEqual({ execArgv: ['--import', pathToFileURL(join(tmp.dir, 'preload.mjs')).href, '--no-liftoff'], preloaded: true });
-      expect(seen.worker).toEqual({ execArgv: [], preloaded: false });
+      // The process has the preload, V8's flag and the profiling options; its worker only the last.
+      expect(seen.main).toEqual({ execArgv: ['--import', preload, '--no-liftoff', ...profiling], preloaded: true });
+      expect(seen.worker).toEqual({ execArgv: profiling, preloaded: false });
+      // Both wrote a profile.
+      expect(readdirSync(join(tmp.dir, 'profiles')).filter((f) => f.endsWith('.cpuprofile'))).toHaveLength(2);
     } finally {
       tmp.cleanup();
     }
