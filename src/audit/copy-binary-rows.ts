@@ -100,7 +100,8 @@ function decodeRow(buf: Buffer, at: number): StoredRowRead {
     at += 4 + Math.max(0, length);
   }
   const [chainId, prevHash, hash, body] = texts as [string, string, string, string];
-  return bodyUtf8 === undefined ? { seq, chain_id: chainId, prev_hash: prevHash, hash, body } : { seq, chain_id: chainId, prev_hash: prevHash, hash, body, bodyUtf8 };
+  // One shape for every row (no bytes beside a NULL body).
+  return { seq, chain_id: chainId, prev_hash: prevHash, hash, body, bodyUtf8 };
 }
 
 /** A big-endian int8 as a number, or NaN beyond the safe integers. */
