@@ -1,10 +1,10 @@
-import type { StoredRowRead } from './prove-link.js';
+import type { StoredRowBytes } from './prove-link.js';
 
 /**
  * Chain rows from PostgreSQL's binary COPY format (`COPY (SELECT seq, chain_id, prev_hash, hash,
  * body ...) TO STDOUT (FORMAT binary)`), decoded as the stream's chunks arrive: the rows come as
- * length-prefixed fields with no per-row protocol message, so a row costs a few reads and its text
- * columns' UTF-8 decoding (about half what `pg`'s row parser costs). Layout, from PostgreSQL's COPY
+ * length-prefixed fields with no per-row protocol message, so a row costs a few reads and its short
+ * text columns' UTF-8 decoding (about half what `pg`'s row parser costs); the body stays bytes. Layout, from PostgreSQL's COPY
  * reference: an 11-byte signature, a 32-bit flags field, a 32-bit header extension length and the
  * extension; then per row a 16-bit field count and per field a 32-bit length (-1 for NULL) and the
  * bytes; then a 16-bit -1.
@@ -12,7 +12,7 @@ import type { StoredRowRead } from './prove-link.js';
  * A stream that breaks the layout throws. A row that cannot be a chain row (a NULL, a seq that is
  * not a safe integer) is still handed on, with a value the prover refuses, so it stops there.
  */
-export async function readCopyRows(chunks: AsyncIterable<Buffer>, onRow: (row: StoredRowRead) => boolean): Promise<'ended' | 'stopped'> {
+export async function readCopyRows(chunks: AsyncIterable<Buffer>, onRow: (row: StoredRowBytes) => boolean): Promise<'ended' | 'stopped'> {
   const decoder = createDecoder();
   for await (const chunk of chunks) {
     const state = decoder.push(chunk, onRow);
@@ -31,7 +31,7 @@ function createDecoder() {
   let headerRead = false;
   return {
     /** Decodes what `chunk` completes; 'more' when the stream goes on. */
-    push(chunk: Buffer, onRow: (row: StoredRowRead) => boolean): 'more' | 'ended' | 'stopped' {
+    push(chunk: Buffer, onRow: (row: StoredRowBytes) => boolean): 'more' | 'ended' | 'stopped' {
       const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
       pending = undefined;
       let at = 0;
@@ -84,24 +84,23 @@ function rowEnd(buf: Buffer, at: number): number {
 }
 
 /**
- * The row whose (complete) fields start at `at`; a NULL text is null, which the prover refuses. The
- * body's bytes go with it (a view of `buf`, valid while the row is handled), to be hashed as stored.
+ * The row whose (complete) fields start at `at`; a NULL is null, which the prover refuses. The body
+ * is its bytes (a view of `buf`, valid while the row is handled), scanned and hashed as stored.
  */
-function decodeRow(buf: Buffer, at: number): StoredRowRead {
+function decodeRow(buf: Buffer, at: number): StoredRowBytes {
   const seqLength = buf.readInt32BE(at);
   const seq = seqLength === 8 ? safeInt64(buf, at + 4) : NaN;
   at += 4 + Math.max(0, seqLength);
   const texts: Array<string | null> = [];
-  let bodyUtf8: Buffer | undefined;
-  for (let i = 1; i < FIELDS; i++) {
+  for (let i = 1; i < FIELDS - 1; i++) {
     const length = buf.readInt32BE(at);
     texts.push(length < 0 ? null : buf.toString('utf8', at + 4, at + 4 + length));
-    if (i === FIELDS - 1 && length >= 0) bodyUtf8 = buf.subarray(at + 4, at + 4 + length);
     at += 4 + Math.max(0, length);
   }
-  const [chainId, prevHash, hash, body] = texts as [string, string, string, string];
-  // One shape for every row (no bytes beside a NULL body).
-  return { seq, chain_id: chainId, prev_hash: prevHash, hash, body, bodyUtf8 };
+  const bodyLength = buf.readInt32BE(at);
+  const bodyUtf8 = bodyLength < 0 ? null : buf.subarray(at + 4, at + 4 + bodyLength);
+  const [chainId, prevHash, hash] = texts as [string, string, string];
+  return { seq, chain_id: chainId, prev_hash: prevHash, hash, bodyUtf8 };
 }
 
 /** A big-endian int8 as a number, or NaN beyond the safe integers. */

@@ -1,23 +1,40 @@
-import { scanCanonicalObject } from './canonical-scan.js';
+import { scanCanonicalUtf8, spellsAscii } from './canonical-scan.js';
+import { isWellFormed } from './describe-value.js';
 import type { StoredRow } from './entry.js';
-import { chainHash, chainHashOfUtf8 } from './hash-entry.js';
+import { chainHashOfUtf8 } from './hash-entry.js';
 import type { TrustedHead } from './verify.js';
 
-/** A stored row, with its body's bytes as read where the reader had them (binary COPY), so they are hashed as they are. */
-export type StoredRowRead = StoredRow & { readonly bodyUtf8?: Uint8Array };
+/**
+ * A stored row as a reader has it: its body as text, or as the bytes it is stored as where the reader
+ * has those (binary COPY, a BLOB read), so they are scanned and hashed as they are, never decoded.
+ * A NULL body is null either way.
+ */
+export type StoredRowRead = StoredRow | StoredRowBytes;
+
+/** A stored row with its body as the bytes it is stored as. */
+export type StoredRowBytes = Omit<StoredRow, 'body'> & { readonly bodyUtf8: Uint8Array | null };
 
 /**
  * The fast form of `rowLinks`: true only when the row verifies and links to `prev` (its body
- * proven canonical by a single scan, its columns equal to the body's fields, its hash recomputed).
- * False means "not proven here": the caller asks `rowLinks`, which decides and names the break.
+ * proven canonical by a single scan of its UTF-8, its columns equal to the body's fields, its hash
+ * recomputed). False means "not proven here": the caller asks `rowLinks`, which decides and names
+ * the break.
  */
 export function provesLink(row: StoredRowRead, prev: TrustedHead): boolean {
-  const { body, prev_hash: prevHash, chain_id: chainId } = row;
-  if (row.seq !== prev.seq + 1 || prevHash !== prev.hash || typeof body !== 'string' || typeof chainId !== 'string' || typeof row.hash !== 'string') return false;
-  const top = scanCanonicalObject(body);
-  if (top === undefined || top.seq !== row.seq || top.prevStart < 0 || top.chainStart < 0) return false;
-  if (top.prevEnd - top.prevStart !== prevHash.length || !body.startsWith(prevHash, top.prevStart)) return false;
-  if (top.chainEnd - top.chainStart !== chainId.length || !body.startsWith(chainId, top.chainStart)) return false;
-  const fromBytes = row.bodyUtf8 === undefined ? undefined : chainHashOfUtf8(prevHash, row.bodyUtf8);
-  return (fromBytes ?? chainHash(prevHash, body)) === row.hash;
+  const { prev_hash: prevHash, chain_id: chainId } = row;
+  if (row.seq !== prev.seq + 1 || prevHash !== prev.hash || typeof chainId !== 'string' || typeof row.hash !== 'string') return false;
+  const body = bodyBytes(row);
+  if (body === undefined) return false;
+  const top = scanCanonicalUtf8(body);
+  if (top === undefined || top.seq !== row.seq) return false;
+  // ASCII columns, spelled by the body's bytes: prev_hash being ASCII is also what lets its bytes be hashed as they are.
+  if (!spellsAscii(body, top.prevStart, top.prevEnd, prevHash) || !spellsAscii(body, top.chainStart, top.chainEnd, chainId)) return false;
+  return chainHashOfUtf8(prevHash, body) === row.hash;
+}
+
+/** The body's UTF-8: as read, or encoded from its text when that is well-formed (else it has no UTF-8 of its own). */
+function bodyBytes(row: StoredRowRead): Uint8Array | undefined {
+  if ('bodyUtf8' in row) return row.bodyUtf8 ?? undefined;
+  const { body } = row;
+  return typeof body === 'string' && isWellFormed(body) ? Buffer.from(body, 'utf8') : undefined;
 }

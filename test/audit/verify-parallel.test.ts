@@ -145,6 +145,32 @@ describe('verifyChain with ranges proven apart', () => {
   });
 });
 
+describe('provesLink over a body\'s stored bytes', () => {
+  const asBytes = ({ body, ...row }: StoredRow, bytes = Buffer.from(body, 'utf8')) => ({ ...row, bodyUtf8: bytes });
+  const prevOf = (k: number): TrustedHead => (k === 0 ? { seq: 0, hash: GENESIS_HASH } : { seq: pristine[k - 1]!.seq, hash: pristine[k - 1]!.hash });
+
+  it('proves every untouched row from its bytes as from its text, and no row from a NULL body', () => {
+    pristine.forEach((row, k) => {
+      expect(provesLink(asBytes(row), prevOf(k))).toBe(true);
+      expect(provesLink(row, prevOf(k))).toBe(true);
+    });
+    expect(provesLink({ ...asBytes(pristine[0]!), bodyUtf8: null }, prevOf(0))).toBe(false);
+  });
+
+  propTest.prop([fc.nat({ max: COUNT - 1 }), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 3 }), fc.nat({ max: 3 })], { numRuns: 1000 })(
+    'never proves bytes whose text the full check refuses, nor bytes that are not that text\'s UTF-8',
+    (k, at, insert, cut) => {
+      const bytes = Buffer.from(pristine[k]!.body, 'utf8');
+      const i = at % (bytes.length + 1);
+      const edited = Buffer.concat([bytes.subarray(0, i), insert, bytes.subarray(i + cut)]);
+      if (!provesLink(asBytes(pristine[k]!, edited), prevOf(k))) return;
+      const text = edited.toString('utf8');
+      expect(Buffer.from(text, 'utf8').equals(edited)).toBe(true);
+      expect(rowLinks({ ...pristine[k]!, body: text }, prevOf(k))).toBe(true);
+    },
+  );
+});
+
 describe('proving ranges of a ledger file in worker threads', () => {
   const ledgerFile = () => {
     const tmp = makeTempDir();
@@ -174,6 +200,8 @@ describe('proving ranges of a ledger file in worker threads', () => {
   it.each([
     ['an edited body at the first row of the second range', "UPDATE audit_entries SET body = replace(body, 'change 21\"', 'change X\"') WHERE seq = 21", { seq: 21, kind: 'modified' }],
     ['a deleted row at the end of the first range', 'DELETE FROM audit_entries WHERE seq = 20', { seq: 20, kind: 'deleted' }],
+    // The workers read the body as its bytes, the row-by-row check as the text better-sqlite3 decodes (U+FFFD for the bad byte).
+    ['a body whose bytes are not UTF-8', "UPDATE audit_entries SET body = CAST(replace(CAST(body AS BLOB), CAST('change 21' AS BLOB), X'6368616e6765ff3231') AS TEXT) WHERE seq = 21", { seq: 21 }],
   ])('reports %s as the row-by-row check does', async (_name, sql, expected) => {
     const { path, cleanup: done } = ledgerFile();
     const reader = openLedgerReader(path);

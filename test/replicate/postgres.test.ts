@@ -310,17 +310,17 @@ describe('verifyPostgresLedger', () => {
     for (let i = 0; i < entries.length; i += 500) await s.deliver(entries.slice(i, i + 500));
     const columns = 'seq, chain_id, prev_hash, hash, body FROM flaggate.audit_entries';
     const selected = (await admin.query<StoredRow & { seq: string }>(`SELECT ${columns} ORDER BY seq`)).rows.map((r) => ({ ...r, seq: Number(r.seq) }));
-    const copied: StoredRow[] = [];
+    const copied: Array<Omit<StoredRow, 'body'>> = [];
     const bodyBytes: Buffer[] = [];
     const end = await readCopyRows(admin.query(copyTo(`COPY (SELECT ${columns} ORDER BY seq) TO STDOUT (FORMAT binary)`)), ({ bodyUtf8, ...row }) => {
       bodyBytes.push(Buffer.from(bodyUtf8!));
       return copied.push(row) > 0;
     });
     expect(end).toBe('ended');
-    expect(copied).toEqual(selected);
-    // Each body's bytes come with it, as PostgreSQL sent them: its UTF-8.
+    expect(copied).toEqual(selected.map(({ body: _body, ...columns }) => columns));
+    // Each body comes as its bytes, as PostgreSQL sent them: its UTF-8.
     expect(bodyBytes.every((b, i) => b.equals(Buffer.from(selected[i]!.body, 'utf8')))).toBe(true);
-    expect(copied[1]!.body).toContain('é 2');
+    expect(bodyBytes[1]!.toString('utf8')).toContain('é 2');
 
     // The chain is a quoted literal in the COPY statement: one that would close the quote is only a name.
     const injected = "paged' AND false) TO STDOUT; CREATE TABLE flaggate.injected (); COPY (SELECT * FROM (SELECT 1 AS seq) s WHERE 'a'='a";
