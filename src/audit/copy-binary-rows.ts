@@ -4,10 +4,10 @@ import type { StoredRowBytes } from './prove-link.js';
  * Chain rows from PostgreSQL's binary COPY format (`COPY (SELECT seq, chain_id, prev_hash, hash,
  * body ...) TO STDOUT (FORMAT binary)`), decoded as the stream's chunks arrive: the rows come as
  * length-prefixed fields with no per-row protocol message, so a row costs a few reads and its short
- * text columns' UTF-8 decoding (about half what `pg`'s row parser costs); the body stays bytes. Layout, from PostgreSQL's COPY
- * reference: an 11-byte signature, a 32-bit flags field, a 32-bit header extension length and the
- * extension; then per row a 16-bit field count and per field a 32-bit length (-1 for NULL) and the
- * bytes; then a 16-bit -1.
+ * text columns' UTF-8 decoding (about half what `pg`'s row parser costs); the body stays bytes.
+ * Layout, from PostgreSQL's COPY reference: an 11-byte signature, a 32-bit flags field, a 32-bit
+ * header extension length and the extension; then per row a 16-bit field count and per field a
+ * 32-bit length (-1 for NULL) and the bytes; then a 16-bit -1.
  *
  * A stream that breaks the layout throws. A row that cannot be a chain row (a NULL, a seq that is
  * not a safe integer) is still handed on, with a value the prover refuses, so it stops there.
