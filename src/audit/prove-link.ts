@@ -22,7 +22,8 @@ export type StoredRowBytes = Omit<StoredRow, 'body'> & { readonly bodyUtf8: Uint
  */
 export function provesLink(row: StoredRowRead, prev: TrustedHead): boolean {
   const { prev_hash: prevHash, chain_id: chainId } = row;
-  if (row.seq !== prev.seq + 1 || prevHash !== prev.hash || typeof chainId !== 'string' || typeof row.hash !== 'string') return false;
+  // Every column checked for its type: a reader hands on NULLs (and a range's first row is taken at its own prev_hash).
+  if (row.seq !== prev.seq + 1 || typeof prevHash !== 'string' || prevHash !== prev.hash || typeof chainId !== 'string' || typeof row.hash !== 'string') return false;
   const body = bodyBytes(row);
   if (body === undefined) return false;
   const top = scanCanonicalUtf8(body);

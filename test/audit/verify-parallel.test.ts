@@ -157,6 +157,15 @@ describe('provesLink over a body\'s stored bytes', () => {
     expect(provesLink({ ...asBytes(pristine[0]!), bodyUtf8: null }, prevOf(0))).toBe(false);
   });
 
+  it('proves no row with a NULL column, even one a range starts at (taken at its own prev_hash), and does not throw', () => {
+    const row = asBytes(pristine[4]!);
+    for (const column of ['prev_hash', 'chain_id', 'hash'] as const) {
+      const nulled = { ...row, [column]: null as unknown as string };
+      expect(provesLink(nulled, column === 'prev_hash' ? { seq: 4, hash: null as unknown as string } : prevOf(4))).toBe(false);
+    }
+    expect(proveRows([{ ...pristine[4]!, prev_hash: null as unknown as string }], { from: 5, to: 5, chainId: null, trusted: new Map() })).toBeUndefined();
+  });
+
   propTest.prop([fc.nat({ max: COUNT - 1 }), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 3 }), fc.nat({ max: 3 })], { numRuns: 1000 })(
     'never proves bytes whose text the full check refuses, nor bytes that are not that text\'s UTF-8',
     (k, at, insert, cut) => {
