@@ -50,12 +50,22 @@ async function timed(n: number, step: (i: number) => unknown): Promise<number[]>
   return samples;
 }
 
+/** The durable steps one client's allowed change waits for (beside its decision), `n` samples each (ms). */
+export interface LatencySteps {
+  /** The outcome entry committed. */
+  ledgerAppend: number[];
+  /** An entry's JSON Lines delivery (append, fsync). */
+  jsonlDeliver: number[];
+  /** The decision entry committed with its embedded TSA token in the same transaction. */
+  sealedAppend: number[];
+}
+
 /** Measures a bare fsync, a ledger append, a sink-cursor commit and a JSON Lines delivery. */
 export async function measureDurableCosts(n = 500): Promise<DurableCosts> {
+  const steps = await sampleLatencySteps(n);
   const dir = mkdtempSync(join(tmpdir(), 'flaggate-bench-durable-'));
   const ledger = openLedger({ path: join(dir, 'ledger.sqlite'), chainId: 'bench', clock: systemClock });
-  const sink = createJsonlSink({ name: 'jsonl', path: join(dir, 'audit.jsonl'), required: true });
-  // The token table, as the timestamper creates it on the ledger's file: the sealed appends store their tokens in it.
+  // The token table, as the timestamper creates it on the ledger's file: the grouped commits store their tokens in it.
   const tokens = openTokenStore(join(dir, 'ledger.sqlite'));
   const fd = openSync(join(dir, 'probe'), 'a');
   try {
@@ -64,16 +74,37 @@ export async function measureDurableCosts(n = 500): Promise<DurableCosts> {
       writeSync(fd, line);
       fsyncSync(fd);
     });
+    const sinkCursor = await timed(n, (i) => ledger.setSinkCursor('jsonl', i + 1));
+    sealEachCommit(ledger, dir);
+    const grouped = await groupedAppends(ledger, 0, GROUP_WRITERS * 40);
+    return { fsync: q(fsync), ledgerAppend: q(steps.ledgerAppend), sealedAppend: q(steps.sealedAppend), sinkCursor: q(sinkCursor), jsonlDeliver: q(steps.jsonlDeliver), ...grouped };
+  } finally {
+    closeSync(fd);
+    tokens.close();
+    ledger.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Samples the durable steps of goal 1's floor on a fresh data dir: `n` ledger appends, their JSON
+ * Lines deliveries, then `n` appends sealed as an allowed decision is. The bench also runs it in
+ * blocks between blocks of one-client changes through flaggate, so that both see the disk as it is then.
+ */
+export async function sampleLatencySteps(n: number): Promise<LatencySteps> {
+  const dir = mkdtempSync(join(tmpdir(), 'flaggate-bench-durable-'));
+  const ledger = openLedger({ path: join(dir, 'ledger.sqlite'), chainId: 'bench', clock: systemClock });
+  const sink = createJsonlSink({ name: 'jsonl', path: join(dir, 'audit.jsonl'), required: true });
+  // The token table, as the timestamper creates it on the ledger's file: the sealed appends store their tokens in it.
+  const tokens = openTokenStore(join(dir, 'ledger.sqlite'));
+  try {
     const entries: AuditEntry[] = [];
     const ledgerAppend = await timed(n, (i) => entries.push(ledger.append(sampleEntry(i))));
-    const sinkCursor = await timed(n, (i) => ledger.setSinkCursor('jsonl', i + 1));
     const jsonlDeliver = await timed(n, (i) => sink.deliver([entries[i]!]));
     sealEachCommit(ledger, dir);
     const sealedAppend = await timed(n, (i) => ledger.append(sampleEntry(n + i)));
-    const grouped = await groupedAppends(ledger, 2 * n, GROUP_WRITERS * 40);
-    return { fsync: q(fsync), ledgerAppend: q(ledgerAppend), sealedAppend: q(sealedAppend), sinkCursor: q(sinkCursor), jsonlDeliver: q(jsonlDeliver), ...grouped };
+    return { ledgerAppend, jsonlDeliver, sealedAppend };
   } finally {
-    closeSync(fd);
     await sink.close();
     tokens.close();
     ledger.close();
