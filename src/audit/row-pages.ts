@@ -1,0 +1,128 @@
+import type Database from 'better-sqlite3';
+import type { StoredRowBytes } from './prove-link.js';
+
+type RawRow = [StoredRowBytes['seq'], StoredRowBytes['chain_id'], StoredRowBytes['prev_hash'], StoredRowBytes['hash'], Buffer | null];
+
+type PageRow = [
+  fits: number | null,
+  chainId: string | null,
+  seqs: string | null,
+  prevHashes: string | null,
+  hashes: string | null,
+  bodies: Buffer | null,
+  bodyLengths: string | null,
+  bodyBytes: number | null,
+];
+
+const HASH_HEX = 64;
+
+/** A body longer than this puts its page on the row-at-a-time path: a page holds at most 500 × 16 KiB of bodies. */
+const PAGE_BODY_BYTES = 16 * 1024;
+
+// One row per page: the page's columns joined (every aggregate steps through the rows in the same
+// order), with what makes them safe to split again. `fits` is 1 only when each row's seq is an
+// integer; its chain id text equal byte for byte to every other's (compared as BLOBs, so no column
+// collation can make two ids equal); its hashes text of 64 bytes; and its body text of at most
+// PAGE_BODY_BYTES, whose byte lengths say where each ends in the joined bytes. Only values of that
+// form are joined, so a page's joined columns stay small whatever a row holds. The rows' order and
+// that the hashes are ASCII are checked on the joined columns (`cutPage`): an ORDER BY inside each
+// aggregate, or a GLOB on each hash, cost more than the rest of the page.
+const PAGE_SQL = `
+SELECT
+  count(*) = @count AND sum(typeof(seq) = 'integer') = @count
+    AND sum(typeof(chain_id) = 'text') = @count AND min(CAST(chain_id AS BLOB)) = max(CAST(chain_id AS BLOB))
+    AND sum(typeof(prev_hash) = 'text' AND octet_length(prev_hash) = ${HASH_HEX}) = @count
+    AND sum(typeof(hash) = 'text' AND octet_length(hash) = ${HASH_HEX}) = @count
+    AND sum(typeof(body) = 'text' AND octet_length(body) <= ${PAGE_BODY_BYTES}) = @count,
+  min(chain_id),
+  group_concat(seq, ','),
+  group_concat(CASE WHEN octet_length(prev_hash) = ${HASH_HEX} THEN prev_hash END, ''),
+  group_concat(CASE WHEN octet_length(hash) = ${HASH_HEX} THEN hash END, ''),
+  CAST(group_concat(CASE WHEN typeof(body) = 'text' AND octet_length(body) <= ${PAGE_BODY_BYTES} THEN body END, '') AS BLOB),
+  group_concat(octet_length(body), ','),
+  sum(octet_length(body))
+FROM (SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE seq >= @first AND seq <= @last ORDER BY seq)`;
+
+// Each row on its own: the pages that do not fit, read as they are stored. A text body is read as
+// its bytes; a body of another type (possible only in a table rebuilt without STRICT) is NULL here.
+const ROW_SQL =
+  "SELECT seq, chain_id, prev_hash, hash, CASE WHEN typeof(body) = 'text' THEN CAST(body AS BLOB) END FROM audit_entries WHERE seq >= ? AND seq <= ? ORDER BY seq";
+
+/** Rows a page holds at most: about a megabyte of bodies at the ledger's usual sizes. */
+export const ROWS_PER_PAGE = 500;
+
+const statements = new WeakMap<Database.Database, { page: Database.Statement<[PageParams], PageRow>; rows: Database.Statement<[number, number], RawRow> }>();
+
+interface PageParams {
+  first: number;
+  last: number;
+  count: number;
+}
+
+function statementsOf(db: Database.Database) {
+  let st = statements.get(db);
+  if (!st) {
+    st = { page: db.prepare<[PageParams], PageRow>(PAGE_SQL).raw(true), rows: db.prepare<[number, number], RawRow>(ROW_SQL).raw(true) };
+    statements.set(db, st);
+  }
+  return st;
+}
+
+/**
+ * Reads rows `from`..`to` of a ledger file in seq order, their bodies as the bytes they are stored
+ * as, for the fast proof. A page of rows is one statement step that joins its columns (better-sqlite3
+ * makes a new Buffer for every BLOB it returns, the largest part of reading a row one at a time);
+ * a page whose rows cannot be cut again exactly (`cutRowPage`) is read a row at a time instead, so
+ * every row comes as it is stored either way.
+ */
+export function* readRowPages(db: Database.Database, from: number, to: number, rowsPerPage = ROWS_PER_PAGE): Generator<StoredRowBytes> {
+  for (let first = from; first <= to; first += rowsPerPage) {
+    const last = Math.min(to, first + rowsPerPage - 1);
+    const cut = cutRowPage(db, first, last);
+    if (cut) yield* cut;
+    else for (const [seq, chain_id, prev_hash, hash, bodyUtf8] of statementsOf(db).rows.iterate(first, last)) yield { seq, chain_id, prev_hash, hash, bodyUtf8 };
+  }
+}
+
+/**
+ * Rows `first`..`last` cut from their page's joined columns, or undefined when they cannot be cut
+ * exactly: a missing or repeated seq, a value of another type or form, two chains.
+ */
+export function cutRowPage(db: Database.Database, first: number, last: number): StoredRowBytes[] | undefined {
+  return cutPage(first, last, statementsOf(db).page.get({ first, last, count: last - first + 1 })!);
+}
+
+/**
+ * The page's rows cut from its joined columns, or undefined when they cannot be cut exactly: the
+ * seqs must be `first`..`last` in order, and the hashes ASCII (so each hash's 64 bytes are 64
+ * characters of the joined text; a byte that is not ASCII reads as a character that is not).
+ */
+function cutPage(first: number, last: number, [fits, chainId, seqs, prevHashes, hashes, bodies, bodyLengths, bodyBytes]: PageRow): StoredRowBytes[] | undefined {
+  if (fits !== 1 || chainId === null || seqs === null || prevHashes === null || hashes === null || bodies === null || bodyLengths === null) return undefined;
+  const count = last - first + 1;
+  const seqList = seqs.split(',');
+  const lengths = bodyLengths.split(',');
+  if (seqList.length !== count || lengths.length !== count || bodies.length !== bodyBytes) return undefined;
+  if (prevHashes.length !== count * HASH_HEX || hashes.length !== count * HASH_HEX || !isAscii(prevHashes) || !isAscii(hashes)) return undefined;
+  const out = new Array<StoredRowBytes>(count);
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const seq = first + i;
+    if (seqList[i] !== String(seq)) return undefined;
+    const end = start + Number(lengths[i]);
+    out[i] = {
+      seq,
+      chain_id: chainId,
+      prev_hash: prevHashes.slice(i * HASH_HEX, (i + 1) * HASH_HEX),
+      hash: hashes.slice(i * HASH_HEX, (i + 1) * HASH_HEX),
+      bodyUtf8: bodies.subarray(start, end),
+    };
+    start = end;
+  }
+  return start === bodies.length ? out : undefined;
+}
+
+/** True when every character is ASCII: its UTF-8 is then one byte a character. */
+function isAscii(text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') === text.length;
+}

@@ -1,0 +1,144 @@
+import { fc, test as propTest } from '@fast-check/vitest';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openLedger } from '../../src/audit/index.js';
+import { cutRowPage, readRowPages } from '../../src/audit/row-pages.js';
+import { fixedClock } from '../../src/clock.js';
+import { sampleEntry } from '../support/entries.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+type Plain = [unknown, unknown, unknown, unknown, string | null];
+
+/** The rows as the fast proof read them before pages: one statement step a row. */
+function oneAtATime(db: Database.Database, from: number, to: number): Plain[] {
+  const rows = db
+    .prepare("SELECT seq, chain_id, prev_hash, hash, CASE WHEN typeof(body) = 'text' THEN CAST(body AS BLOB) END FROM audit_entries WHERE seq >= ? AND seq <= ? ORDER BY seq")
+    .raw(true)
+    .all(from, to) as Array<[unknown, unknown, unknown, unknown, Buffer | null]>;
+  return rows.map(([seq, chain, prev, hash, body]) => [seq, chain, prev, hash, body === null ? null : body.toString('hex')]);
+}
+
+function paged(db: Database.Database, from: number, to: number, rowsPerPage: number): Plain[] {
+  return [...readRowPages(db, from, to, rowsPerPage)].map((r) => [r.seq, r.chain_id, r.prev_hash, r.hash, r.bodyUtf8 === null ? null : Buffer.from(r.bodyUtf8).toString('hex')]);
+}
+
+const COUNT = 30;
+const tmp = makeTempDir();
+// Made as the test file loads: the cases below are built from its rows.
+const real = ((path: string) => {
+  const ledger = openLedger({ path, chainId: 'pages', clock: fixedClock(Date.UTC(2026, 5, 1)) });
+  // Bodies with characters of every UTF-8 length: one, two, three and four bytes.
+  ledger.appendMany(Array.from({ length: COUNT }, (_, i) => sampleEntry(i + 1, { reason: ['plain', 'café', '変更', '🚩 flag'][i % 4]!.repeat(i) })));
+  ledger.close();
+  return new Database(path, { readonly: true });
+})(`${tmp.dir}/ledger.sqlite`);
+
+afterAll(() => {
+  real.close();
+  tmp.cleanup();
+});
+
+/** An audit_entries table as a hostile file could hold it: no STRICT, no key, no types but seq's, any collation; then `sql`. */
+function hostileTable(rows: ReadonlyArray<readonly unknown[]>, collation = 'BINARY', sql?: string): Database.Database {
+  const db = new Database(':memory:');
+  db.exec(`CREATE TABLE audit_entries (seq INTEGER, chain_id COLLATE ${collation}, prev_hash COLLATE ${collation}, hash COLLATE ${collation}, body COLLATE ${collation})`);
+  const insert = db.prepare('INSERT INTO audit_entries VALUES (?, ?, ?, ?, ?)');
+  for (const row of rows) insert.run(...row);
+  if (sql !== undefined) db.exec(sql);
+  return db;
+}
+
+function realRows(): unknown[][] {
+  return real.prepare('SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries ORDER BY seq').raw(true).all() as unknown[][];
+}
+
+const hex = (c: string) => c.repeat(64);
+
+describe('reading a ledger file in pages', () => {
+  it('reads every row of a ledger as one statement step a row does, whole pages cut from the joined columns', () => {
+    for (const [from, to, page] of [[1, COUNT, 7], [1, COUNT, 500], [5, 23, 4], [12, 12, 1], [3, 9, 100]] as const) {
+      expect(paged(real, from, to, page)).toEqual(oneAtATime(real, from, to));
+      expect(cutRowPage(real, from, to)).toHaveLength(to - from + 1);
+    }
+  });
+
+  it('reads a page that runs past the last row a row at a time, and nothing beyond it', () => {
+    expect(cutRowPage(real, COUNT - 2, COUNT + 5)).toBeUndefined();
+    expect(paged(real, COUNT - 2, COUNT + 5, 10)).toEqual(oneAtATime(real, COUNT - 2, COUNT + 5));
+  });
+
+  const change = (seq: number, column: number, value: unknown) => realRows().map((r) => (r[0] === seq ? r.map((v, i) => (i === column ? value : v)) : r));
+  const cases: Array<[string, unknown[][], string?, string?]> = [
+    ['a missing seq', realRows().filter((r) => r[0] !== 6)],
+    ['a repeated seq', [...realRows(), realRows()[5]!]],
+    ['a repeated seq in place of a missing one', change(6, 0, 7)],
+    ['a seq stored as a real number', change(6, 0, 6.0000001)],
+    ['a row of another chain', change(6, 1, 'other')],
+    ['a chain id equal to the others only under NOCASE', change(6, 1, 'PAGES'), 'NOCASE'],
+    ['a chain id that is a BLOB of the same bytes', change(6, 1, Buffer.from('pages'))],
+    ['a hash of 64 bytes that are not ASCII', change(6, 3, 'é'.repeat(32))],
+    ['a hash of 64 bytes of which one is not UTF-8', realRows(), 'BINARY', `UPDATE audit_entries SET hash = CAST(X'${'61'.repeat(63)}ff' AS TEXT) WHERE seq = 6`],
+    ['a hash one character short beside one a character long', change(7, 3, `${realRows()[6]![3]}0`).map((r) => (r[0] === 6 ? [...r.slice(0, 3), String(r[3]).slice(0, 63), r[4]] : r))],
+    ['a previous hash stored as a BLOB', change(6, 2, Buffer.from(hex('a')))],
+    ['a NULL previous hash', change(6, 2, null)],
+    ['a body stored as a BLOB', change(6, 4, Buffer.from('{"a":1}'))],
+    ['a body stored as an integer', change(6, 4, 7)],
+    ['a NULL body', change(6, 4, null)],
+    ['a body over the page limit', change(6, 4, `{"a":"${'x'.repeat(20_000)}"}`)],
+  ];
+
+  it.each(cases)('reads the rows of a page with %s a row at a time, as stored', (_name, rows, collation, sql) => {
+    const db = hostileTable(rows, collation, sql);
+    try {
+      expect(cutRowPage(db, 1, COUNT)).toBeUndefined();
+      expect(paged(db, 1, COUNT, COUNT)).toEqual(oneAtATime(db, 1, COUNT));
+      // The pages without the row are cut as usual.
+      expect(cutRowPage(db, 8, COUNT)).toHaveLength(COUNT - 7);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('cuts a page whose values are of the right form but odd (uppercase hex, NUL bytes, empty and non-UTF-8 bodies) exactly as stored', () => {
+    const rows = realRows().map((r) => {
+      const seq = r[0] as number;
+      if (seq === 3) return [seq, r[1], hex('A'), r[3], r[4]];
+      if (seq === 4) return [seq, r[1], r[2], `${'\0'.repeat(2)}${hex('b').slice(2)}`, `{"a":"\0"}`];
+      if (seq === 5) return [seq, r[1], r[2], r[3], ''];
+      return r;
+    });
+    // A body whose bytes are not UTF-8, stored as text.
+    const db = hostileTable(rows, 'BINARY', "UPDATE audit_entries SET body = CAST(X'7b2261223a22ff227d' AS TEXT) WHERE seq = 6");
+    try {
+      expect(cutRowPage(db, 1, COUNT)).toHaveLength(COUNT);
+      expect(paged(db, 1, COUNT, COUNT)).toEqual(oneAtATime(db, 1, COUNT));
+    } finally {
+      db.close();
+    }
+  });
+
+  // Any column of any row replaced by a value of any type and form: whatever the pages give is what
+  // the rows hold, row by row, and a page cut from joined columns is never one that should not be.
+  const anyColumnValue = fc.oneof(
+    fc.constant(null),
+    fc.integer({ min: -3, max: COUNT + 3 }),
+    fc.double({ noNaN: true }),
+    fc.string({ maxLength: 70, unit: 'binary' }),
+    fc.stringMatching(/^[0-9a-fA-F]{62,66}$/),
+    fc.uint8Array({ maxLength: 70 }).map((b) => Buffer.from(b)),
+    fc.constantFrom('pages', 'PAGES', 'pages\0', ''),
+  );
+  propTest.prop([fc.array(fc.tuple(fc.integer({ min: 1, max: COUNT }), fc.integer({ min: 0, max: 4 }), anyColumnValue), { maxLength: 4 }), fc.integer({ min: 1, max: 12 }), fc.constantFrom('BINARY', 'NOCASE', 'RTRIM')], { numRuns: 300 })(
+    'reads hostile tables as they are stored, page size and collation whatever they are',
+    (edits, rowsPerPage, collation) => {
+      const rows = realRows();
+      for (const [seq, column, value] of edits) rows[seq - 1]![column] = value;
+      const db = hostileTable(rows, collation);
+      try {
+        expect(paged(db, 1, COUNT, rowsPerPage)).toEqual(oneAtATime(db, 1, COUNT));
+      } finally {
+        db.close();
+      }
+    },
+  );
+});
