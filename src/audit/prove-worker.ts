@@ -22,7 +22,7 @@ function run(job: RangeJob): RangeReply {
       const prover = createRangeProver({ from: job.from, to: job.to, chainId: job.chainId, trusted: new Map(job.trusted) });
       // One read transaction over every page: the range is read from one snapshot, as one statement would.
       db.transaction(() => {
-        for (const row of readRowPages(db, job.from, job.to)) if (!prover.add(row)) break;
+        pages: for (const page of readRowPages(db, job.from, job.to)) for (const row of page) if (!prover.add(row)) break pages;
       })();
       return { ok: true, proof: prover.proof() };
     } finally {

@@ -21,7 +21,7 @@ const PAGE_BODY_BYTES = 16 * 1024;
 
 // One row per page: the page's columns joined (every aggregate steps through the rows in the same
 // order), with what makes them safe to split again. `fits` is 1 only when each row's seq is an
-// integer; its chain id text equal byte for byte to every other's (compared as BLOBs, so no column
+// integer; its chain id text equal byte for byte to every other's (compared by BINARY, so no column
 // collation can make two ids equal); its hashes text of 64 bytes; and its body text of at most
 // PAGE_BODY_BYTES, whose byte lengths say where each ends in the joined bytes. Only values of that
 // form are joined, so a page's joined columns stay small whatever a row holds. The rows' order and
@@ -30,7 +30,7 @@ const PAGE_BODY_BYTES = 16 * 1024;
 const PAGE_SQL = `
 SELECT
   count(*) = @count AND sum(typeof(seq) = 'integer') = @count
-    AND sum(typeof(chain_id) = 'text') = @count AND min(CAST(chain_id AS BLOB)) = max(CAST(chain_id AS BLOB))
+    AND sum(typeof(chain_id) = 'text') = @count AND min(chain_id COLLATE BINARY) = max(chain_id COLLATE BINARY)
     AND sum(typeof(prev_hash) = 'text' AND octet_length(prev_hash) = ${HASH_HEX}) = @count
     AND sum(typeof(hash) = 'text' AND octet_length(hash) = ${HASH_HEX}) = @count
     AND sum(typeof(body) = 'text' AND octet_length(body) <= ${PAGE_BODY_BYTES}) = @count,
@@ -70,18 +70,20 @@ function statementsOf(db: Database.Database) {
 
 /**
  * Reads rows `from`..`to` of a ledger file in seq order, their bodies as the bytes they are stored
- * as, for the fast proof. A page of rows is one statement step that joins its columns (better-sqlite3
- * makes a new Buffer for every BLOB it returns, the largest part of reading a row one at a time);
- * a page whose rows cannot be cut again exactly (`cutRowPage`) is read a row at a time instead, so
- * every row comes as it is stored either way.
+ * as, for the fast proof, a page at a time. A page of rows is one statement step that joins its
+ * columns (better-sqlite3 makes a new Buffer for every BLOB it returns, the largest part of reading a
+ * row one at a time); a page whose rows cannot be cut again exactly (`cutRowPage`) is read a row at
+ * a time instead, so every row comes as it is stored either way.
  */
-export function* readRowPages(db: Database.Database, from: number, to: number, rowsPerPage = ROWS_PER_PAGE): Generator<StoredRowBytes> {
+export function* readRowPages(db: Database.Database, from: number, to: number, rowsPerPage = ROWS_PER_PAGE): Generator<Iterable<StoredRowBytes>> {
   for (let first = from; first <= to; first += rowsPerPage) {
     const last = Math.min(to, first + rowsPerPage - 1);
-    const cut = cutRowPage(db, first, last);
-    if (cut) yield* cut;
-    else for (const [seq, chain_id, prev_hash, hash, bodyUtf8] of statementsOf(db).rows.iterate(first, last)) yield { seq, chain_id, prev_hash, hash, bodyUtf8 };
+    yield cutRowPage(db, first, last) ?? rowByRow(db, first, last);
   }
+}
+
+function* rowByRow(db: Database.Database, first: number, last: number): Generator<StoredRowBytes> {
+  for (const [seq, chain_id, prev_hash, hash, bodyUtf8] of statementsOf(db).rows.iterate(first, last)) yield { seq, chain_id, prev_hash, hash, bodyUtf8 };
 }
 
 /**

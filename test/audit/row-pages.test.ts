@@ -19,7 +19,7 @@ function oneAtATime(db: Database.Database, from: number, to: number): Plain[] {
 }
 
 function paged(db: Database.Database, from: number, to: number, rowsPerPage: number): Plain[] {
-  return [...readRowPages(db, from, to, rowsPerPage)].map((r) => [r.seq, r.chain_id, r.prev_hash, r.hash, r.bodyUtf8 === null ? null : Buffer.from(r.bodyUtf8).toString('hex')]);
+  return [...readRowPages(db, from, to, rowsPerPage)].flatMap((page) => [...page]).map((r) => [r.seq, r.chain_id, r.prev_hash, r.hash, r.bodyUtf8 === null ? null : Buffer.from(r.bodyUtf8).toString('hex')]);
 }
 
 const COUNT = 30;
@@ -75,6 +75,7 @@ describe('reading a ledger file in pages', () => {
     ['a seq stored as a real number', change(6, 0, 6.0000001)],
     ['a row of another chain', change(6, 1, 'other')],
     ['a chain id equal to the others only under NOCASE', change(6, 1, 'PAGES'), 'NOCASE'],
+    ['a chain id equal to the others only under RTRIM', change(6, 1, 'pages '), 'RTRIM'],
     ['a chain id that is a BLOB of the same bytes', change(6, 1, Buffer.from('pages'))],
     ['a hash of 64 bytes that are not ASCII', change(6, 3, 'é'.repeat(32))],
     ['a hash of 64 bytes of which one is not UTF-8', realRows(), 'BINARY', `UPDATE audit_entries SET hash = CAST(X'${'61'.repeat(63)}ff' AS TEXT) WHERE seq = 6`],
