@@ -3,44 +3,32 @@ import type { StoredRowBytes } from './prove-link.js';
 
 type RawRow = [StoredRowBytes['seq'], StoredRowBytes['chain_id'], StoredRowBytes['prev_hash'], StoredRowBytes['hash'], Buffer | null];
 
-type PageRow = [
-  fits: number | null,
-  chainId: string | null,
-  seqs: string | null,
-  prevHashes: string | null,
-  hashes: string | null,
-  bodies: Buffer | null,
-  bodyLengths: string | null,
-  bodyBytes: number | null,
-];
+type PageRow = [oneChain: number | null, chainId: string | null, seqs: string | null, prevHashes: string | null, hashes: string | null, bodies: Buffer | null, bodyLengths: string | null];
 
 const HASH_HEX = 64;
 
 /** A body longer than this puts its page on the row-at-a-time path: a page holds at most 500 × 16 KiB of bodies. */
 const PAGE_BODY_BYTES = 16 * 1024;
 
+// A value of the form a page joins: a hash, a previous hash, a body. Only these are joined, so a
+// page's joined columns stay small whatever a row holds.
+const hashForm = (column: string) => `typeof(${column}) = 'text' AND octet_length(${column}) = ${HASH_HEX}`;
+const BODY_FORM = `typeof(body) = 'text' AND octet_length(body) <= ${PAGE_BODY_BYTES}`;
+
 // One row per page: the page's columns joined (every aggregate steps through the rows in the same
-// order), with what makes them safe to split again. `fits` is 1 only when each row's seq is an
-// integer; its chain id text equal byte for byte to every other's (compared by BINARY, so no column
-// collation can make two ids equal); its hashes text of 64 bytes; and its body text of at most
-// PAGE_BODY_BYTES, whose byte lengths say where each ends in the joined bytes. Only values of that
-// form are joined, so a page's joined columns stay small whatever a row holds. The rows' order and
-// that the hashes are ASCII are checked on the joined columns (`cutPage`): an ORDER BY inside each
-// aggregate, or a GLOB on each hash, cost more than the rest of the page.
+// order). Rows of another form drop out of the joined columns, which then fall short; `cutPage`
+// checks the rest, once a page: an ORDER BY inside each aggregate, or a GLOB on each hash, cost more
+// than the rest of the page. The chain ids must be text equal byte for byte (compared by BINARY,
+// so no column collation can make two ids equal).
 const PAGE_SQL = `
 SELECT
-  count(*) = @count AND sum(typeof(seq) = 'integer') = @count
-    AND sum(typeof(chain_id) = 'text') = @count AND min(chain_id COLLATE BINARY) = max(chain_id COLLATE BINARY)
-    AND sum(typeof(prev_hash) = 'text' AND octet_length(prev_hash) = ${HASH_HEX}) = @count
-    AND sum(typeof(hash) = 'text' AND octet_length(hash) = ${HASH_HEX}) = @count
-    AND sum(typeof(body) = 'text' AND octet_length(body) <= ${PAGE_BODY_BYTES}) = @count,
+  sum(typeof(chain_id) = 'text') = count(*) AND min(chain_id COLLATE BINARY) = max(chain_id COLLATE BINARY),
   min(chain_id),
   group_concat(seq, ','),
-  group_concat(CASE WHEN octet_length(prev_hash) = ${HASH_HEX} THEN prev_hash END, ''),
-  group_concat(CASE WHEN octet_length(hash) = ${HASH_HEX} THEN hash END, ''),
-  CAST(group_concat(CASE WHEN typeof(body) = 'text' AND octet_length(body) <= ${PAGE_BODY_BYTES} THEN body END, '') AS BLOB),
-  group_concat(octet_length(body), ','),
-  sum(octet_length(body))
+  group_concat(CASE WHEN ${hashForm('prev_hash')} THEN prev_hash END, ''),
+  group_concat(CASE WHEN ${hashForm('hash')} THEN hash END, ''),
+  CAST(group_concat(CASE WHEN ${BODY_FORM} THEN body END, '') AS BLOB),
+  group_concat(CASE WHEN ${BODY_FORM} THEN octet_length(body) END, ',')
 FROM (SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE seq >= @first AND seq <= @last ORDER BY seq)`;
 
 // Each row on its own: the pages that do not fit, read as they are stored. A text body is read as
@@ -51,18 +39,17 @@ const ROW_SQL =
 /** Rows a page holds at most: about a megabyte of bodies at the ledger's usual sizes. */
 export const ROWS_PER_PAGE = 500;
 
-const statements = new WeakMap<Database.Database, { page: Database.Statement<[PageParams], PageRow>; rows: Database.Statement<[number, number], RawRow> }>();
+const statements = new WeakMap<Database.Database, { page: Database.Statement<[PageBounds], PageRow>; rows: Database.Statement<[number, number], RawRow> }>();
 
-interface PageParams {
+interface PageBounds {
   first: number;
   last: number;
-  count: number;
 }
 
 function statementsOf(db: Database.Database) {
   let st = statements.get(db);
   if (!st) {
-    st = { page: db.prepare<[PageParams], PageRow>(PAGE_SQL).raw(true), rows: db.prepare<[number, number], RawRow>(ROW_SQL).raw(true) };
+    st = { page: db.prepare<[PageBounds], PageRow>(PAGE_SQL).raw(true), rows: db.prepare<[number, number], RawRow>(ROW_SQL).raw(true) };
     statements.set(db, st);
   }
   return st;
@@ -91,20 +78,21 @@ function* rowByRow(db: Database.Database, first: number, last: number): Generato
  * exactly: a missing or repeated seq, a value of another type or form, two chains.
  */
 export function cutRowPage(db: Database.Database, first: number, last: number): StoredRowBytes[] | undefined {
-  return cutPage(first, last, statementsOf(db).page.get({ first, last, count: last - first + 1 })!);
+  return cutPage(first, last, statementsOf(db).page.get({ first, last })!);
 }
 
 /**
  * The page's rows cut from its joined columns, or undefined when they cannot be cut exactly: the
- * seqs must be `first`..`last` in order, and the hashes ASCII (so each hash's 64 bytes are 64
- * characters of the joined text; a byte that is not ASCII reads as a character that is not).
+ * seqs must be `first`..`last` in order (each an integer: a real one reads otherwise), every value
+ * of its form (none dropped out), and the hashes ASCII (each hash's 64 bytes are then 64 characters
+ * of the joined text; a byte that is not ASCII reads as a character that is not).
  */
-function cutPage(first: number, last: number, [fits, chainId, seqs, prevHashes, hashes, bodies, bodyLengths, bodyBytes]: PageRow): StoredRowBytes[] | undefined {
-  if (fits !== 1 || chainId === null || seqs === null || prevHashes === null || hashes === null || bodies === null || bodyLengths === null) return undefined;
+function cutPage(first: number, last: number, [oneChain, chainId, seqs, prevHashes, hashes, bodies, bodyLengths]: PageRow): StoredRowBytes[] | undefined {
+  if (oneChain !== 1 || chainId === null || seqs === null || prevHashes === null || hashes === null || bodies === null || bodyLengths === null) return undefined;
   const count = last - first + 1;
   const seqList = seqs.split(',');
   const lengths = bodyLengths.split(',');
-  if (seqList.length !== count || lengths.length !== count || bodies.length !== bodyBytes) return undefined;
+  if (seqList.length !== count || lengths.length !== count) return undefined;
   if (prevHashes.length !== count * HASH_HEX || hashes.length !== count * HASH_HEX || !isAscii(prevHashes) || !isAscii(hashes)) return undefined;
   const out = new Array<StoredRowBytes>(count);
   let start = 0;
