@@ -38,12 +38,32 @@ afterAll(() => {
   tmp.cleanup();
 });
 
-/** An audit_entries table as a hostile file could hold it: no STRICT, no key, no types but seq's, any collation; then `sql`. */
-function hostileTable(rows: ReadonlyArray<readonly unknown[]>, collation = 'BINARY', sql?: string): Database.Database {
+interface TableShape {
+  collation?: string;
+  /** Run once the rows are in. */
+  sql?: string;
+  /** seq's declared type; INTEGER in a STRICT table is what the ledger makes, and what pages are read for. */
+  seqType?: string;
+  strict?: boolean;
+}
+
+/**
+ * An audit_entries table as a hostile file could hold it: no key, any collation, the other columns
+ * of any type (ANY in a STRICT table, no type otherwise), seq INTEGER and STRICT unless told.
+ */
+function hostileTable(rows: ReadonlyArray<readonly unknown[]>, { collation = 'BINARY', sql, seqType = 'INTEGER', strict = true }: TableShape = {}): Database.Database {
   const db = new Database(':memory:');
-  db.exec(`CREATE TABLE audit_entries (seq INTEGER, chain_id COLLATE ${collation}, prev_hash COLLATE ${collation}, hash COLLATE ${collation}, body COLLATE ${collation})`);
+  const any = `${strict ? 'ANY ' : ''}COLLATE ${collation}`;
+  db.exec(`CREATE TABLE audit_entries (seq ${seqType}, chain_id ${any}, prev_hash ${any}, hash ${any}, body ${any})${strict ? ' STRICT' : ''}`);
   const insert = db.prepare('INSERT INTO audit_entries VALUES (?, ?, ?, ?, ?)');
-  for (const row of rows) insert.run(...row);
+  // A row a STRICT table refuses (a real seq) is not in it.
+  for (const row of rows) {
+    try {
+      insert.run(...row);
+    } catch (err) {
+      if (!strict) throw err;
+    }
+  }
   if (sql !== undefined) db.exec(sql);
   return db;
 }
@@ -68,17 +88,16 @@ describe('reading a ledger file in pages', () => {
   });
 
   const change = (seq: number, column: number, value: unknown) => realRows().map((r) => (r[0] === seq ? r.map((v, i) => (i === column ? value : v)) : r));
-  const cases: Array<[string, unknown[][], string?, string?]> = [
+  const cases: Array<[string, unknown[][], TableShape?]> = [
     ['a missing seq', realRows().filter((r) => r[0] !== 6)],
     ['a repeated seq', [...realRows(), realRows()[5]!]],
     ['a repeated seq in place of a missing one', change(6, 0, 7)],
-    ['a seq stored as a real number', change(6, 0, 6.0000001)],
     ['a row of another chain', change(6, 1, 'other')],
-    ['a chain id equal to the others only under NOCASE', change(6, 1, 'PAGES'), 'NOCASE'],
-    ['a chain id equal to the others only under RTRIM', change(6, 1, 'pages '), 'RTRIM'],
+    ['a chain id equal to the others only under NOCASE', change(6, 1, 'PAGES'), { collation: 'NOCASE' }],
+    ['a chain id equal to the others only under RTRIM', change(6, 1, 'pages '), { collation: 'RTRIM' }],
     ['a chain id that is a BLOB of the same bytes', change(6, 1, Buffer.from('pages'))],
     ['a hash of 64 bytes that are not ASCII', change(6, 3, 'é'.repeat(32))],
-    ['a hash of 64 bytes of which one is not UTF-8', realRows(), 'BINARY', `UPDATE audit_entries SET hash = CAST(X'${'61'.repeat(63)}ff' AS TEXT) WHERE seq = 6`],
+    ['a hash of 64 bytes of which one is not UTF-8', realRows(), { sql: `UPDATE audit_entries SET hash = CAST(X'${'61'.repeat(63)}ff' AS TEXT) WHERE seq = 6` }],
     ['a hash one character short beside one a character long', change(7, 3, `${realRows()[6]![3]}0`).map((r) => (r[0] === 6 ? [...r.slice(0, 3), String(r[3]).slice(0, 63), r[4]] : r))],
     ['a previous hash stored as a BLOB', change(6, 2, Buffer.from(hex('a')))],
     ['a NULL previous hash', change(6, 2, null)],
@@ -88,8 +107,8 @@ describe('reading a ledger file in pages', () => {
     ['a body over the page limit', change(6, 4, `{"a":"${'x'.repeat(20_000)}"}`)],
   ];
 
-  it.each(cases)('reads the rows of a page with %s a row at a time, as stored', (_name, rows, collation, sql) => {
-    const db = hostileTable(rows, collation, sql);
+  it.each(cases)('reads the rows of a page with %s a row at a time, as stored', (_name, rows, shape) => {
+    const db = hostileTable(rows, shape);
     try {
       expect(cutRowPage(db, 1, COUNT)).toBeUndefined();
       expect(paged(db, 1, COUNT, COUNT)).toEqual(oneAtATime(db, 1, COUNT));
@@ -109,12 +128,42 @@ describe('reading a ledger file in pages', () => {
       return r;
     });
     // A body whose bytes are not UTF-8, stored as text.
-    const db = hostileTable(rows, 'BINARY', "UPDATE audit_entries SET body = CAST(X'7b2261223a22ff227d' AS TEXT) WHERE seq = 6");
+    const db = hostileTable(rows, { sql: "UPDATE audit_entries SET body = CAST(X'7b2261223a22ff227d' AS TEXT) WHERE seq = 6" });
     try {
       expect(cutRowPage(db, 1, COUNT)).toHaveLength(COUNT);
       expect(paged(db, 1, COUNT, COUNT)).toEqual(oneAtATime(db, 1, COUNT));
     } finally {
       db.close();
+    }
+  });
+
+  it('reads a table whose seqs may be other than integers as one statement over the range, and pages only a STRICT INTEGER seq', () => {
+    const extra = (seq: unknown, k: number) => [seq, ...realRows()[k]!.slice(1)];
+    const tables = [
+      // Real seqs between two integers, and at a page's bound.
+      hostileTable([...realRows(), extra(6.5, 5), extra(8.25, 7), extra(8, 7)], { strict: false }),
+      // Seqs stored as text (their column's affinity): text compares to the bounds as text, in another order than the pages'.
+      hostileTable([...realRows(), extra('2.0', 1)], { seqType: 'TEXT', strict: false }),
+      hostileTable(realRows(), { seqType: 'TEXT', strict: false }),
+      hostileTable(realRows(), { seqType: 'TEXT' }),
+      hostileTable(realRows(), { strict: false }),
+      // Many more rows at one seq than a page holds, in the table pages are read for.
+      hostileTable([...realRows(), ...Array.from({ length: 40 }, () => realRows()[4]!)]),
+    ];
+    try {
+      for (const db of tables) for (const page of [1, 3, 7, 10]) expect(paged(db, 1, COUNT, page)).toEqual(oneAtATime(db, 1, COUNT));
+      // A seq stored as text is never read as the number it spells.
+      expect(oneAtATime(tables[2]!, 1, 3).map((r) => r[0]).slice(0, 3)).toEqual(['1.0', '10.0', '11.0']);
+      for (const db of tables.slice(0, -1)) expect(cutRowPage(db, 8, 9)).toBeUndefined();
+      expect(cutRowPage(tables.at(-1)!, 8, 9)).toHaveLength(2);
+    } finally {
+      for (const db of tables) db.close();
+    }
+  });
+
+  it('refuses bounds a page could not move through', () => {
+    for (const [from, to, page] of [[0.5, 3, 1], [1, 2 ** 53, 1], [1, 3, 0], [1, Infinity, 10], [1, 3, 1.5]] as const) {
+      expect(() => [...readRowPages(real, from, to, page)]).toThrow(RangeError);
     }
   });
 
@@ -124,17 +173,19 @@ describe('reading a ledger file in pages', () => {
     fc.constant(null),
     fc.integer({ min: -3, max: COUNT + 3 }),
     fc.double({ noNaN: true }),
+    fc.double({ min: 0, max: COUNT + 1, noNaN: true }),
+    fc.integer({ min: 0, max: COUNT + 1 }).map(String),
     fc.string({ maxLength: 70, unit: 'binary' }),
     fc.stringMatching(/^[0-9a-fA-F]{62,66}$/),
     fc.uint8Array({ maxLength: 70 }).map((b) => Buffer.from(b)),
     fc.constantFrom('pages', 'PAGES', 'pages\0', ''),
   );
-  propTest.prop([fc.array(fc.tuple(fc.integer({ min: 1, max: COUNT }), fc.integer({ min: 0, max: 4 }), anyColumnValue), { maxLength: 4 }), fc.integer({ min: 1, max: 12 }), fc.constantFrom('BINARY', 'NOCASE', 'RTRIM')], { numRuns: 300 })(
-    'reads hostile tables as they are stored, page size and collation whatever they are',
-    (edits, rowsPerPage, collation) => {
+  propTest.prop([fc.array(fc.tuple(fc.integer({ min: 1, max: COUNT }), fc.integer({ min: 0, max: 4 }), anyColumnValue), { maxLength: 4 }), fc.integer({ min: 1, max: 12 }), fc.constantFrom('BINARY', 'NOCASE', 'RTRIM'), fc.constantFrom('INTEGER', 'TEXT', 'REAL', 'NUMERIC', ''), fc.boolean()], { numRuns: 400 })(
+    'reads hostile tables as they are stored, page size, collation and seq type whatever they are',
+    (edits, rowsPerPage, collation, seqType, strict) => {
       const rows = realRows();
       for (const [seq, column, value] of edits) rows[seq - 1]![column] = value;
-      const db = hostileTable(rows, collation);
+      const db = hostileTable(rows, { collation, seqType: strict ? seqType.replace(/^(NUMERIC|)$/, 'ANY') : seqType, strict });
       try {
         expect(paged(db, 1, COUNT, rowsPerPage)).toEqual(oneAtATime(db, 1, COUNT));
       } finally {
