@@ -15,9 +15,9 @@ const PAGE_BODY_BYTES = 16 * 1024;
 const hashForm = (column: string) => `typeof(${column}) = 'text' AND octet_length(${column}) = ${HASH_HEX}`;
 const BODY_FORM = `typeof(body) = 'text' AND octet_length(body) <= ${PAGE_BODY_BYTES}`;
 
-// A page's rows: seq from `first` up to but not including `next`, and not past `to`. Pages are read
-// only where every seq is an integer (`seqIsStrictInteger`), so a range's pages hold exactly its rows.
-const PAGE_WHERE = 'seq >= @first AND seq < @next AND seq <= @to ORDER BY seq';
+// A page's rows. Pages are read only where every seq is an integer (`seqIsStrictInteger`), so a
+// range's pages hold exactly its rows.
+const PAGE_WHERE = 'seq >= @first AND seq <= @last ORDER BY seq';
 
 // One row per page: the page's columns joined (every aggregate steps through the rows in the same
 // order), from at most one row more than the page can hold (so no number of repeated seqs makes a
@@ -48,8 +48,7 @@ export const ROWS_PER_PAGE = 500;
 
 interface PageBounds {
   first: number;
-  next: number;
-  to: number;
+  last: number;
 }
 
 interface Statements {
@@ -100,8 +99,8 @@ export function* readRowPages(db: Database.Database, from: number, to: number, r
     return;
   }
   for (let first = from; first <= to; first += rowsPerPage) {
-    const bounds = { first, next: first + rowsPerPage, to };
-    yield cutPage(bounds, db) ?? rowByRow(db, bounds);
+    const bounds = { first, last: Math.min(to, first + rowsPerPage - 1) };
+    yield cutPage(db, bounds) ?? rowByRow(db, bounds);
   }
 }
 
@@ -133,7 +132,7 @@ function checkBounds(from: number, to: number, rowsPerPage: number): void {
  */
 export function cutRowPage(db: Database.Database, first: number, last: number): StoredRowBytes[] | undefined {
   checkBounds(first, last, 1);
-  return cutPage({ first, next: last + 1, to: last }, db);
+  return cutPage(db, { first, last });
 }
 
 /**
@@ -142,9 +141,9 @@ export function cutRowPage(db: Database.Database, first: number, last: number): 
  * and the hashes ASCII (each hash's 64 bytes are then 64 characters of the joined text; a byte that
  * is not ASCII reads as a character that is not).
  */
-function cutPage(bounds: PageBounds, db: Database.Database): StoredRowBytes[] | undefined {
+function cutPage(db: Database.Database, bounds: PageBounds): StoredRowBytes[] | undefined {
   const { first } = bounds;
-  const count = Math.min(bounds.next, bounds.to + 1) - first;
+  const count = bounds.last - first + 1;
   const page = statementsOf(db).page;
   if (page === null) return undefined;
   const [oneChain, chainId, seqs, prevHashes, hashes, bodies, bodyLengths] = page.get({ ...bounds, count })!;
