@@ -22,6 +22,11 @@ export function isWellFormed(s: string): boolean {
   return nativeWellFormed ? nativeWellFormed.call(s) : !loneSurrogate.test(s);
 }
 
+/** True when every character of `s` is ASCII: its UTF-8 is then one byte a character, the same bytes as its Latin-1. */
+export function isAscii(s: string): boolean {
+  return Buffer.byteLength(s, 'utf8') === s.length;
+}
+
 /** `s` cut to at most `max` characters (never inside a surrogate pair) with lone surrogates replaced by U+FFFD. */
 export function safeText(s: string, max: number): string {
   let cut = s.length > max ? s.slice(0, max) : s;

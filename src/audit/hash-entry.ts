@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import * as crypto from 'node:crypto';
+import { isAscii } from './describe-value.js';
 
 // crypto.hash (Node.js 20.12 and 21.7 on) digests in one call, without a Hash object per entry.
 const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined;
@@ -23,8 +24,8 @@ let joined = Buffer.alloc(16 * 1024);
  * undefined: the decoded text decides.
  */
 export function chainHashOfUtf8(prevHash: string, ...body: Uint8Array[]): string | undefined {
-  // As many UTF-8 bytes as characters: ASCII, whose Latin-1 bytes are its UTF-8.
-  if (!oneShot || Buffer.byteLength(prevHash, 'utf8') !== prevHash.length) return undefined;
+  // ASCII, whose Latin-1 bytes are its UTF-8.
+  if (!oneShot || !isAscii(prevHash)) return undefined;
   let length = prevHash.length;
   for (const part of body) {
     if (!isUtf8(part)) return undefined;

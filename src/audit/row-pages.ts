@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { isAscii } from './describe-value.js';
 import type { StoredRowBytes } from './prove-link.js';
 
 type RawRow = [StoredRowBytes['seq'], StoredRowBytes['chain_id'], StoredRowBytes['prev_hash'], StoredRowBytes['hash'], Buffer | null];
@@ -168,9 +169,4 @@ function cutPage(db: Database.Database, bounds: PageBounds): StoredRowBytes[] | 
     start = end;
   }
   return start === bodies.length ? out : undefined;
-}
-
-/** True when every character is ASCII: its UTF-8 is then one byte a character. */
-function isAscii(text: string): boolean {
-  return Buffer.byteLength(text, 'utf8') === text.length;
 }
