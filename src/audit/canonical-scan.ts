@@ -43,11 +43,12 @@ const top: TopFields = { seq: NaN, prevStart: -1, prevEnd: -1, chainStart: -1, c
 /**
  * `top` when `body` is the UTF-8 of a JSON object in canonical form, holding its `seq`, `prev_hash`
  * and `chain_id` (read it before the next call). Undefined means "not proven", not "not canonical".
+ * `wellFormed` says the caller has already found `body` to be well-formed UTF-8.
  */
-export function scanCanonicalUtf8(body: Uint8Array): TopFields | undefined {
+export function scanCanonicalUtf8(body: Uint8Array, wellFormed = false): TopFields | undefined {
   // Well-formed UTF-8 (one native pass) is what lets every byte below be read on its own: a quote,
   // a backslash or a control byte is never part of a multi-byte character, and none encodes a surrogate.
-  if (!isUtf8(body)) return undefined;
+  if (!wellFormed && !isUtf8(body)) return undefined;
   bytes = body;
   pos = 0;
   top.seq = NaN;

@@ -1,7 +1,7 @@
 import { scanCanonicalUtf8, spellsAscii } from './canonical-scan.js';
 import { isWellFormed } from './describe-value.js';
 import type { StoredRow } from './entry.js';
-import { chainHashOfUtf8 } from './hash-entry.js';
+import { chainHashOfWellFormedUtf8 } from './hash-entry.js';
 import type { TrustedHead } from './verify.js';
 
 /**
@@ -11,8 +11,12 @@ import type { TrustedHead } from './verify.js';
  */
 export type StoredRowRead = StoredRow | StoredRowBytes;
 
-/** A stored row with its body as the bytes it is stored as. */
-export type StoredRowBytes = Omit<StoredRow, 'body'> & { readonly bodyUtf8: Uint8Array | null };
+/**
+ * A stored row with its body as the bytes it is stored as. `bodyWellFormed` is set by a reader that
+ * has already found those bytes to be well-formed UTF-8 (a page of them at once), so they are not
+ * checked again.
+ */
+export type StoredRowBytes = Omit<StoredRow, 'body'> & { readonly bodyUtf8: Uint8Array | null; readonly bodyWellFormed?: boolean };
 
 /**
  * The fast form of `rowLinks`: true only when the row verifies and links to `prev` (its body
@@ -26,11 +30,12 @@ export function provesLink(row: StoredRowRead, prev: TrustedHead): boolean {
   if (row.seq !== prev.seq + 1 || typeof prevHash !== 'string' || prevHash !== prev.hash || typeof chainId !== 'string' || typeof row.hash !== 'string') return false;
   const body = bodyBytes(row);
   if (body === undefined) return false;
-  const top = scanCanonicalUtf8(body);
+  const top = scanCanonicalUtf8(body, 'bodyWellFormed' in row && row.bodyWellFormed === true);
   if (top === undefined || top.seq !== row.seq) return false;
   // ASCII columns, spelled by the body's bytes: prev_hash being ASCII is also what lets its bytes be hashed as they are.
   if (!spellsAscii(body, top.prevStart, top.prevEnd, prevHash) || !spellsAscii(body, top.chainStart, top.chainEnd, chainId)) return false;
-  return chainHashOfUtf8(prevHash, body) === row.hash;
+  // The scan accepts only well-formed UTF-8.
+  return chainHashOfWellFormedUtf8(prevHash, body) === row.hash;
 }
 
 /** The body's UTF-8: as read, or encoded from its text when that is well-formed (else it has no UTF-8 of its own). */

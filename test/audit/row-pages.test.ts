@@ -1,5 +1,6 @@
 import { fc, test as propTest } from '@fast-check/vitest';
 import Database from 'better-sqlite3';
+import { isUtf8 } from 'node:buffer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openLedger } from '../../src/audit/index.js';
 import { cutRowPage, readRowPages } from '../../src/audit/row-pages.js';
@@ -18,8 +19,11 @@ function oneAtATime(db: Database.Database, from: number, to: number): Plain[] {
   return rows.map(([seq, chain, prev, hash, body]) => [seq, chain, prev, hash, body === null ? null : body.toString('hex')]);
 }
 
+/** The rows as pages give them; a body said to be well-formed UTF-8 must be. */
 function paged(db: Database.Database, from: number, to: number, rowsPerPage: number): Plain[] {
-  return [...readRowPages(db, from, to, rowsPerPage)].flatMap((page) => [...page]).map((r) => [r.seq, r.chain_id, r.prev_hash, r.hash, r.bodyUtf8 === null ? null : Buffer.from(r.bodyUtf8).toString('hex')]);
+  const rows = [...readRowPages(db, from, to, rowsPerPage)].flatMap((page) => [...page]);
+  for (const r of rows) if (r.bodyWellFormed === true) expect(r.bodyUtf8 !== null && isUtf8(r.bodyUtf8)).toBe(true);
+  return rows.map((r) => [r.seq, r.chain_id, r.prev_hash, r.hash, r.bodyUtf8 === null ? null : Buffer.from(r.bodyUtf8).toString('hex')]);
 }
 
 const COUNT = 30;
@@ -119,7 +123,7 @@ describe('reading a ledger file in pages', () => {
     }
   });
 
-  it('cuts a page whose values are of the right form but odd (uppercase hex, NUL bytes, empty and non-UTF-8 bodies) exactly as stored', () => {
+  it('cuts a page whose values are of the right form but odd (uppercase hex, NUL bytes, empty bodies) exactly as stored', () => {
     const rows = realRows().map((r) => {
       const seq = r[0] as number;
       if (seq === 3) return [seq, r[1], hex('A'), r[3], r[4]];
@@ -127,13 +131,36 @@ describe('reading a ledger file in pages', () => {
       if (seq === 5) return [seq, r[1], r[2], r[3], ''];
       return r;
     });
-    // A body whose bytes are not UTF-8, stored as text.
-    const db = hostileTable(rows, { sql: "UPDATE audit_entries SET body = CAST(X'7b2261223a22ff227d' AS TEXT) WHERE seq = 6" });
+    const db = hostileTable(rows);
     try {
-      expect(cutRowPage(db, 1, COUNT)).toHaveLength(COUNT);
+      const cut = cutRowPage(db, 1, COUNT);
+      expect(cut).toHaveLength(COUNT);
+      expect(cut!.every((r) => r.bodyWellFormed === true)).toBe(true);
       expect(paged(db, 1, COUNT, COUNT)).toEqual(oneAtATime(db, 1, COUNT));
     } finally {
       db.close();
+    }
+  });
+
+  it('reads a page row by row, each body checked alone, when its bodies are not UTF-8 or one starts inside a character', () => {
+    const cases = [
+      // A body whose bytes are not UTF-8, stored as text.
+      "UPDATE audit_entries SET body = CAST(X'7b2261223a22ff227d' AS TEXT) WHERE seq = 6",
+      // "é" (C3 A9) split between two bodies: joined, the bytes are well-formed; neither body is.
+      "UPDATE audit_entries SET body = CAST(X'7b2261223a22c3' AS TEXT) WHERE seq = 6; UPDATE audit_entries SET body = CAST(X'a9227d' AS TEXT) WHERE seq = 7",
+    ];
+    for (const sql of cases) {
+      const db = hostileTable(realRows(), { sql });
+      try {
+        expect(cutRowPage(db, 1, 10)).toBeUndefined();
+        const rows = [...readRowPages(db, 1, 10, 10)].flatMap((page) => [...page]);
+        expect(rows.filter((r) => r.bodyWellFormed === true)).toEqual([]);
+        expect(paged(db, 1, COUNT, 10)).toEqual(oneAtATime(db, 1, COUNT));
+        // The pages without those rows are cut as usual.
+        expect(cutRowPage(db, 11, COUNT)).toHaveLength(COUNT - 10);
+      } finally {
+        db.close();
+      }
     }
   });
 
