@@ -220,4 +220,34 @@ describe('reading a ledger file in pages', () => {
       }
     },
   );
+
+  // Bodies replaced by bytes stored as text: a well-formed text (characters of every UTF-8 length)
+  // cut at any bytes, inside a character too, its pieces the bodies of consecutive seqs, so that
+  // joined they are well-formed while a piece need not be; sometimes with bytes that are never
+  // UTF-8 added. A page whose bodies are all well-formed is cut and says so; any other is read row
+  // by row, and says nothing.
+  const cutText = fc
+    .tuple(fc.integer({ min: 1, max: COUNT }), fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 3 }), fc.option(fc.uint8Array({ minLength: 1, maxLength: 2 }), { nil: undefined }))
+    .map(([first, text, cuts, junk]) => {
+      const bytes = Buffer.from(text);
+      const at = [0, ...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((x, y) => x - y);
+      const pieces = at.map((start, i) => bytes.subarray(start, at[i + 1] ?? bytes.length));
+      if (junk) pieces[junk[0]! % pieces.length] = Buffer.concat([pieces[junk[0]! % pieces.length]!, junk]);
+      return [first, pieces] as const;
+    });
+  propTest.prop([fc.array(cutText, { maxLength: 3 }), fc.integer({ min: 1, max: 12 })], { numRuns: 300 })(
+    'says a body is well-formed UTF-8 only when it is, whatever bytes the bodies hold',
+    (edits, rowsPerPage) => {
+      const sql = edits
+        .flatMap(([first, bodies]) => bodies.map((bytes, i) => `UPDATE audit_entries SET body = CAST(X'${bytes.toString('hex')}' AS TEXT) WHERE seq = ${first + i};`))
+        .join('\n');
+      const db = hostileTable(realRows(), { sql });
+      try {
+        // `paged` holds every body said to be well-formed to it.
+        expect(paged(db, 1, COUNT, rowsPerPage)).toEqual(oneAtATime(db, 1, COUNT));
+      } finally {
+        db.close();
+      }
+    },
+  );
 });
