@@ -57,6 +57,17 @@ describe('readCopyRows', () => {
     expect((await readAll(byByte, Array.from({ length: byByte.length }, (_, i) => i))).rows[0]!.body).toBe('{"a":"é😀"}');
   });
 
+  it('reads rows of 3 to 40 KB split across chunks anywhere, a header extension split too', async () => {
+    const long = fc.record({ seq: fc.integer({ min: 1, max: 1e6 }), chain_id: fc.constant('c'), prev_hash: hex, hash: hex, body: fc.integer({ min: 3_000, max: 40_000 }).map((n) => `{"a":"${'é'.repeat(n >> 1)}"}`) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(long, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(200_000), { maxLength: 12 }), fc.uint8Array({ maxLength: 40 }), async (rows, cuts, extension) => {
+        const bytes = copyStream(rows.map(rowFields), { extension: Buffer.from(extension) });
+        expect(await readAll(bytes, cuts.map((c) => c % bytes.length))).toEqual({ rows, end: 'ended' });
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('stops at the first row its reader refuses', async () => {
     const rows = [1, 2, 3].map((seq) => ({ seq, chain_id: 'c', prev_hash: 'a'.repeat(64), hash: 'b'.repeat(64), body: `{"n":${seq}}` }));
     expect(await readAll(copyStream(rows.map(rowFields)), [40, 300], 2)).toEqual({ rows: rows.slice(0, 2), end: 'stopped' });
@@ -95,6 +106,13 @@ describe('readCopyRows', () => {
       ['a header cut short', whole.subarray(0, 15), /ended before its trailer/],
       ['nothing', Buffer.alloc(0), /ended before its trailer/],
     ];
-    for (const [what, bytes, message] of broken) await expect(readAll(bytes, [13, 21]), what).rejects.toThrow(message);
+    for (const [what, bytes, message] of broken) {
+      await expect(readAll(bytes, [13, 21]), what).rejects.toThrow(message);
+      // Split anywhere else too, but right at the trailer's end: a stream is read no further once it ends.
+      for (const cut of [1, 2, 19, 25, 60, bytes.length - 12, bytes.length - 3, bytes.length - 1]) {
+        if (what === 'bytes after the trailer' && cut === bytes.length - 1) continue;
+        await expect(readAll(bytes, [cut]), `${what}, cut at ${cut}`).rejects.toThrow(message);
+      }
+    }
   });
 });
