@@ -27,7 +27,7 @@ export { archiveExportInWorker, writeExportInWorker, type ExportJob } from './ex
 export { verifyExport, type ExportVerifyReport, type VerifyTokens } from './verify-export.js';
 export type { ExportFilters, ExportManifest } from './export-format.js';
 export { reconcileInDoubt } from './in-doubt.js';
-export { createGroupCommit } from './group-commit.js';
+export { createGroupCommit, type GroupCommit } from './group-commit.js';
 export { createRecorder, type Recorder, type RecorderDeps } from './recorder.js';
 export { readKeys } from './read-keys.js';
 export { boundedRefusal, changeFields, decisionEntry, entryActor, linkedArtifacts, outcomeEntry, refusalSummaryEntry } from './new-entry.js';

@@ -2,8 +2,8 @@ import type { AuditEntry, NewEntry } from './entry.js';
 
 /** Where the recorder commits, covers and replicates; injected, so audit imports no later stage. */
 export interface RecorderDeps {
-  /** Commits one entry (possibly in a group with concurrent ones); durable on resolve. */
-  commit(entry: NewEntry): Promise<AuditEntry>;
+  /** Commits one entry (possibly in a group with concurrent ones); durable on resolve. `soon`: it may wait for the next group (`GroupCommit`). */
+  commit(entry: NewEntry, soon: boolean): Promise<AuditEntry>;
   /** Called after every commit: metrics, checkpoints. */
   afterCommit(entry: AuditEntry): void;
   /** RFC 3161 coverage now (resolves when a token covers `seq`), or soon (batched, never awaited). */
@@ -38,11 +38,13 @@ export interface Recorder {
 
 export interface SettleOptions {
   upstream?: boolean | 'soon';
+  /** `soon`: committed with the next group, or shortly (an outcome whose reply does not wait for it). */
+  commit?: 'soon';
 }
 
 export function createRecorder(deps: RecorderDeps): Recorder {
-  const append = async (entry: NewEntry): Promise<AuditEntry> => {
-    const committed = await deps.commit(entry);
+  const append = async (entry: NewEntry, soon = false): Promise<AuditEntry> => {
+    const committed = await deps.commit(entry, soon);
     deps.afterCommit(committed);
     return committed;
   };
@@ -70,7 +72,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     },
     settle,
     async settled(entry, options) {
-      const committed = await append(entry);
+      const committed = await append(entry, options?.commit === 'soon');
       await settle(committed, options);
       return committed;
     },

@@ -4,7 +4,7 @@
  * publisher, the comparison with the upstream copies, and the one recorder the stages write through.
  */
 import { join } from 'node:path';
-import { createCheckpointer, createGroupCommit, createRecorder, openKeyring, openLedger, type Checkpointer, type Keyring, type Ledger, type Recorder } from '../audit/index.js';
+import { createCheckpointer, createGroupCommit, createRecorder, openKeyring, openLedger, type Checkpointer, type GroupCommit, type Keyring, type Ledger, type Recorder } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
@@ -35,6 +35,8 @@ export interface Evidence {
   record: Recorder;
   /** The data dir's bundle archive, copied to the sinks that keep bundles (PostgreSQL). */
   bundleUpstream: BundleUpstream;
+  /** Commits the entries still waiting for a group (outcomes whose replies went out): before reading the tail. */
+  commitWaiting(): void;
   /** The newest entries covered by a token and sealed by a checkpoint (on stop, and at start-up after a crash). */
   sealTail(): Promise<void>;
   close(): Promise<void>;
@@ -72,10 +74,10 @@ export async function openEvidence(config: Readonly<Config>, deps: { clock: Cloc
   const bundleUpstream = startBundleUpstream({ archiveDir: join(config.dataDir, BUNDLE_ARCHIVE_DIR), chainId: ledger.chainId, sinks, logger });
 
   const record = createRecorder({
-    commit: async (entry) => {
+    commit: async (entry, soon) => {
       const refused = upstreamGuard.refusal();
       if (refused) throw refused;
-      return config.audit.groupCommit ? groupCommit.append(entry) : ledger.append(entry);
+      return config.audit.groupCommit ? groupCommit.append(entry, { soon }) : ledger.append(entry);
     },
     afterCommit: (entry) => {
       metrics.ledgerEntries.inc({ type: entry.entry_type });
@@ -88,12 +90,15 @@ export async function openEvidence(config: Readonly<Config>, deps: { clock: Cloc
     onNotUpstream: (entry, err) => logger.warn('entry recorded locally, not yet upstream', { seq: entry.seq, error: String(err) }),
   });
   const sealTail = async () => {
+    groupCommit.flush();
     await timestamper.coverHead().catch((err: unknown) => logger.error('the newest entries are not covered by a timestamp token', { error: String(err) }));
     await checkpointer.checkpointNow();
   };
   return {
-    ledger, keyring, checkpointer, timestamper, replicator, checkpointPublisher, upstreamWatch, upstreamGuard, record, sealTail, bundleUpstream,
+    ledger: committingFirst(ledger, groupCommit), keyring, checkpointer, timestamper, replicator, checkpointPublisher, upstreamWatch, upstreamGuard, record, sealTail, bundleUpstream,
+    commitWaiting: groupCommit.flush,
     async close() {
+      groupCommit.flush(); // an outcome still waiting for a group is committed before anything closes
       await bundleUpstream.close();
       if (!upstreamGuard.refusal()) {
         await sealTail();
@@ -105,6 +110,16 @@ export async function openEvidence(config: Readonly<Config>, deps: { clock: Cloc
       ledger.close();
     },
   };
+}
+
+/**
+ * The ledger as the rest of the sidecar reads it: what waits for a group (an outcome whose reply
+ * went out) is committed first, so a reader sees every entry a reply has reported. The stages
+ * inside the evidence (timestamps, replication, checkpoints) read it as it is, between groups.
+ */
+function committingFirst(ledger: Ledger, groupCommit: GroupCommit): Ledger {
+  const first = <A extends unknown[], R>(read: (...args: A) => R) => (...args: A): R => (groupCommit.flush(), read(...args));
+  return { ...ledger, head: first(ledger.head), rowsAfter: first(ledger.rowsAfter), entriesAfter: first(ledger.entriesAfter), checkpoints: first(ledger.checkpoints) };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Evidence } from './evidence.js';
  */
 export async function verifyLocal(evidence: Evidence, bounds: Config['verify']) {
   const { ledger, keyring, timestamper } = evidence;
+  evidence.commitWaiting(); // the tail covered below is the one the chain check reads
   await timestamper.coverHead().catch(() => undefined); // an outage shows as uncovered entries below
   const upstream = await evidence.upstreamGuard.refresh();
   const trust = upstreamTrust(upstream);

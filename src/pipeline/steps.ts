@@ -76,30 +76,30 @@ export async function forwardDecided(s: Stages, entry: AuditEntry, request: Deci
   } catch (err) {
     const error = asFlaggateError(err);
     // A timeout may come after the platform acted: the outcome is then unknown, not failed.
-    await settleOutcome(s, entry, { status: error.details.timedOut === true ? 'unknown' : 'failed', errorCode: error.code, detail: error.message }, log);
+    settleOutcome(s, entry, { status: error.details.timedOut === true ? 'unknown' : 'failed', errorCode: error.code, detail: error.message }, log);
     throw error;
   }
   const status = response.status < 400 ? 'applied' : 'failed';
-  await settleOutcome(s, entry, { status, platformStatus: response.status, responseSha256: createHash('sha256').update(response.body).digest('hex') }, log);
+  settleOutcome(s, entry, { status, platformStatus: response.status, responseSha256: createHash('sha256').update(response.body).digest('hex') }, log);
   return response;
 }
 
 /**
  * The change has reached the platform: its outcome is recorded and replicated best we can, never
- * undone. The reply waits for the local commit, not for the sinks: delivery starts at once and a
- * sink that misses it gets it when it drains (what reached the platform was already upstream as
- * its decision entry; an outcome lost to a crash is reconciled from the platform at start-up). An outcome the ledger cannot take now (disk full) is tried again in the background until it
- * is recorded; one still missing at a restart is reconciled from the platform's state at start-up.
+ * undone. The reply does not wait for it: the outcome is committed with the next group (under load
+ * the next change's decision, one fsync for both) or within `SOON_COMMIT_MS`, always before any
+ * entry appended after it, and before the ledger is read through the sidecar or closed. What
+ * reached the platform was already committed and upstream as its decision entry; an outcome a crash
+ * loses is reconciled from the platform at start-up. An outcome the ledger cannot take (disk full)
+ * is tried again in the background until it is recorded.
  */
-async function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<typeof outcomeEntry>[1], log: Logger): Promise<void> {
+function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<typeof outcomeEntry>[1], log: Logger): void {
   const outcome = outcomeEntry(decision, facts);
-  try {
-    await s.record.settled(outcome, { upstream: 'soon' });
-  } catch (err) {
+  s.record.settled(outcome, { upstream: 'soon', commit: 'soon' }).catch((err: unknown) => {
     log.error('outcome entry not recorded; retrying', { error: String(err) });
     s.metrics.errors.inc({ code: asFlaggateError(err).code });
     recordLater(s, outcome, log, 1);
-  }
+  });
 }
 
 const outcomeRetries = 120;

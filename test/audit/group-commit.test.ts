@@ -8,7 +8,7 @@ import { makeTempDir } from '../support/temp-dir.js';
 const cleanups: Array<() => void> = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
 
-function setup(commit?: (ledger: Ledger, entries: Parameters<Ledger['commit']>[0]) => AuditEntry[]) {
+function setup(commit?: (ledger: Ledger, entries: Parameters<Ledger['commit']>[0]) => AuditEntry[], soonMs?: number) {
   const tmp = makeTempDir();
   const path = `${tmp.dir}/ledger.sqlite`;
   const ledger = openLedger({ path, chainId: 'group', clock: fixedClock(0) });
@@ -21,7 +21,7 @@ function setup(commit?: (ledger: Ledger, entries: Parameters<Ledger['commit']>[0
     prepare: ledger.prepare,
     commit: (entries: Parameters<Ledger['commit']>[0]) => ((transactions += 1), commit ? commit(ledger, entries) : ledger.commit(entries)),
   };
-  return { ledger, path, group: createGroupCommit(counted), transactions: () => transactions };
+  return { ledger, path, group: createGroupCommit(counted, soonMs === undefined ? {} : { soonMs }), transactions: () => transactions };
 }
 
 async function verified(path: string) {
@@ -55,6 +55,36 @@ describe('createGroupCommit', () => {
     expect(transactions()).toBe(1);
     expect(ledger.head().seq).toBe(50);
     expect(await verified(path)).toMatchObject({ ok: true, entries: 50 });
+  });
+
+  it('commits an entry appended soon with the next group another entry asks for: one transaction, in the order appended', async () => {
+    const { ledger, path, group, transactions } = setup(undefined, 60_000);
+    const outcome = group.append(sampleEntry(1), { soon: true });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(transactions(), 'nothing asked for a commit yet').toBe(0);
+    expect(ledger.head().seq).toBe(0);
+    const written = await Promise.all([outcome, group.append(sampleEntry(2))]);
+    expect(written.map((e) => [e.seq, e.reason])).toEqual([[1, 'change 1'], [2, 'change 2']]);
+    expect(transactions()).toBe(1);
+    // One appended soon while a commit is already asked for joins that commit.
+    const more = await Promise.all([group.append(sampleEntry(3)), group.append(sampleEntry(4), { soon: true })]);
+    expect(more.map((e) => e.seq)).toEqual([3, 4]);
+    expect(transactions()).toBe(2);
+    expect(await verified(path)).toMatchObject({ ok: true, entries: 4 });
+  });
+
+  it('commits an entry appended soon on its own once soonMs passes, and at once on flush', async () => {
+    const { ledger, group, transactions } = setup(undefined, 40);
+    const started = performance.now();
+    expect((await group.append(sampleEntry(1), { soon: true })).seq).toBe(1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(30);
+    expect(transactions()).toBe(1);
+    const second = group.append(sampleEntry(2), { soon: true });
+    group.flush();
+    expect(ledger.head().seq, 'flush commits what waits before it returns').toBe(2);
+    expect((await second).seq).toBe(2);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(transactions(), 'the timer of a flushed group commits nothing more').toBe(2);
   });
 
   it('commits every good entry of a group beside unrecordable ones, each of those replaced by its own capped stand-in', async () => {
