@@ -209,6 +209,7 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, { clock, logg
   return {
     entriesAfter: (after: number, limit: number) => ledger.entriesAfter(after, limit).map(withToken),
     search: (filters: EntrySearch, page: EntryPage) => {
+      evidence.commitWaiting(); // read from the file: what waits for a group is committed first
       const found = searchLedgerFile(ledger.path, filters, page);
       return { entries: found.rows.map((row) => readRow(row, withToken)), olderExist: found.olderExist, newerExist: found.newerExist };
     },

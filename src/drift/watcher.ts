@@ -67,8 +67,9 @@ function listFindings(deps: DriftWatcherDeps): DriftStatus[] {
 /** One comparison of the platform with the baseline; records each finding, then saves the new baseline. */
 async function checkOnce(deps: DriftWatcherDeps, metaKey: string, known: { self?: string | undefined }): Promise<AuditEntry[]> {
   const baseline = loadBaseline(deps, metaKey);
-  const nowMs = deps.clock.now();
+  // The head first: reading it commits an outcome still waiting for a group, stamped before the check's time.
   const headSeq = deps.ledger.head().seq;
+  const nowMs = deps.clock.now();
   const probe = deps.probe;
   if (probe.self && known.self === undefined) known.self = await probe.self();
   const self = known.self;
