@@ -29,6 +29,8 @@ interface Options {
   secure?: () => Promise<void>;
   forward?: () => Promise<{ status: number; headers: Record<string, string>; body: Buffer }>;
   approvals?: ApprovalsHook;
+  /** Instead of committing at once: what `settled` answers (its options are recorded beside it). */
+  settled?: (entry: NewEntry, options: unknown) => Promise<AuditEntry>;
 }
 
 function harness(o: Options = {}) {
@@ -47,7 +49,7 @@ function harness(o: Options = {}) {
       calls.push(`secure ${e.seq}`);
       await o.secure?.();
     },
-    settled: async (e) => (calls.push(`settled ${label(e)}`), committed(e)),
+    settled: async (e, options) => (calls.push(`settled ${label(e)}`), o.settled ? o.settled(e, options) : committed(e)),
     settle: async (e) => void calls.push(`settle ${e.seq}`),
   };
   const change = { platform: 'fake', action: 'flag.enable', flagKey: 'f', environment: 'production', request: { method: 'POST', path: '/flags/f/enable', bodySha256: 'x' } };
@@ -88,6 +90,14 @@ describe('the pipeline calls its stages in the durability order', () => {
     const h = harness();
     expect((await handleRequest(write(), h.stages)).status).toBe(200);
     expect(h.calls).toEqual(['identify', 'classify', 'readState', 'decide', 'append change.decision:allow', 'secure 1', 'forward', 'settled outcome:applied']);
+  });
+
+  it('allowed: the outcome is queued to ride the next commit before the reply, which does not wait for that commit', async () => {
+    const asked: unknown[] = [];
+    const h = harness({ settled: (_e, options) => (asked.push(options), new Promise<AuditEntry>(() => undefined)) });
+    expect((await handleRequest(write(), h.stages)).status).toBe(200);
+    expect(h.calls.at(-1)).toBe('settled outcome:applied');
+    expect(asked).toEqual([{ upstream: 'soon', commit: 'soon' }]);
   });
 
   it('denied: a refusal entry, nothing forwarded', async () => {
