@@ -37,7 +37,10 @@ export interface ExportRequest {
  * rows are read and written by a worker thread; only the manifest is signed here.
  */
 export async function exportLedger(o: ExportRequest & { ledger: Ledger; keyring: Keyring; timestamper: Timestamper; clock: Clock }): Promise<ExportManifest> {
-  await o.timestamper.coverHead().catch(() => undefined); // an outage shows in the package as uncovered
+  // The head read through the ledger given is the one covered: a sidecar's commits what waits for a
+  // group first (an outcome after its reply), which the timestamper's own reading would not see.
+  const head = o.ledger.head();
+  if (head.seq > 0) await o.timestamper.cover(head.seq, head.hash).catch(() => undefined); // an outage shows in the package as uncovered
   await sealHead(o.ledger, o.keyring, o.clock);
   const trust = o.timestamper.trust;
   return await writePackage({ ...o, bundleArchive: o.bundleArchive ?? join(dirname(o.ledger.path), BUNDLE_ARCHIVE_DIR) }, {

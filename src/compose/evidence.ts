@@ -113,13 +113,23 @@ export async function openEvidence(config: Readonly<Config>, deps: { clock: Cloc
 }
 
 /**
- * The ledger as the rest of the sidecar reads it: what waits for a group (an outcome whose reply
- * went out) is committed first, so a reader sees every entry a reply has reported. The stages
- * inside the evidence (timestamps, replication, checkpoints) read it as it is, between groups.
+ * The ledger as the rest of the sidecar reads and writes it: what waits for a group (an outcome
+ * whose reply went out) is committed first, so a reader sees every entry a reply has reported and
+ * an entry written here never goes ahead of one that waits. The stages inside the evidence
+ * (timestamps, replication, checkpoints) read it as it is, between groups.
  */
 function committingFirst(ledger: Ledger, groupCommit: GroupCommit): Ledger {
-  const first = <A extends unknown[], R>(read: (...args: A) => R) => (...args: A): R => (groupCommit.flush(), read(...args));
-  return { ...ledger, head: first(ledger.head), rowsAfter: first(ledger.rowsAfter), entriesAfter: first(ledger.entriesAfter), checkpoints: first(ledger.checkpoints) };
+  const first = <A extends unknown[], R>(use: (...args: A) => R) => (...args: A): R => (groupCommit.flush(), use(...args));
+  return {
+    ...ledger,
+    head: first(ledger.head),
+    rowsAfter: first(ledger.rowsAfter),
+    entriesAfter: first(ledger.entriesAfter),
+    checkpoints: first(ledger.checkpoints),
+    append: first(ledger.append),
+    appendMany: first(ledger.appendMany),
+    commit: first(ledger.commit),
+  };
 }
 
 /**

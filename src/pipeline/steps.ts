@@ -87,11 +87,11 @@ export async function forwardDecided(s: Stages, entry: AuditEntry, request: Deci
 /**
  * The change has reached the platform: its outcome is recorded and replicated best we can, never
  * undone. The reply does not wait for it: the outcome is committed with the next group (under load
- * the next change's decision, one fsync for both) or within `SOON_COMMIT_MS`, always before any
- * entry appended after it, and before the ledger is read through the sidecar or closed. What
- * reached the platform was already committed and upstream as its decision entry; an outcome a crash
- * loses is reconciled from the platform at start-up. An outcome the ledger cannot take (disk full)
- * is tried again in the background until it is recorded.
+ * the next change's decision, one fsync for both) or within `SOON_COMMIT_MS`, before any entry
+ * appended after it (unless its own commit fails), and before the ledger is read through the
+ * sidecar or closed. What reached the platform was already committed and upstream as its decision
+ * entry; an outcome a crash loses is reconciled from the platform at start-up. An outcome the
+ * ledger cannot take (disk full) is tried again in the background until it is recorded.
  */
 function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<typeof outcomeEntry>[1], log: Logger): void {
   const outcome = outcomeEntry(decision, facts);
