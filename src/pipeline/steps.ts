@@ -76,30 +76,34 @@ export async function forwardDecided(s: Stages, entry: AuditEntry, request: Deci
   } catch (err) {
     const error = asFlaggateError(err);
     // A timeout may come after the platform acted: the outcome is then unknown, not failed.
-    settleOutcome(s, entry, { status: error.details.timedOut === true ? 'unknown' : 'failed', errorCode: error.code, detail: error.message }, log);
+    await settleOutcome(s, entry, { status: error.details.timedOut === true ? 'unknown' : 'failed', errorCode: error.code, detail: error.message }, log);
     throw error;
   }
   const status = response.status < 400 ? 'applied' : 'failed';
-  settleOutcome(s, entry, { status, platformStatus: response.status, responseSha256: createHash('sha256').update(response.body).digest('hex') }, log);
+  await settleOutcome(s, entry, { status, platformStatus: response.status, responseSha256: createHash('sha256').update(response.body).digest('hex') }, log);
   return response;
 }
 
 /**
  * The change has reached the platform: its outcome is recorded and replicated best we can, never
- * undone. The reply does not wait for it: the outcome is committed with the next group (under load
- * the next change's decision, one fsync for both) or within `SOON_COMMIT_MS`, before any entry
- * appended after it (unless its own commit fails), and before the ledger is read through the
- * sidecar or closed. What reached the platform was already committed and upstream as its decision
- * entry; an outcome a crash loses is reconciled from the platform at start-up. An outcome the
+ * undone. The reply does not wait for an `applied` outcome: it is committed with the next group
+ * (under load, or the next change at one client: the next decision, one fsync for both) or within
+ * `SOON_COMMIT_MS`, before any entry appended after it (unless its own commit fails), and before
+ * the ledger is read through the sidecar or closed. What reached the platform was already committed
+ * and upstream as its decision entry; an outcome a crash loses is reconciled from the platform at
+ * start-up. A `failed` or `unknown` outcome is committed before its reply: a reconciliation from
+ * the flag's state could take someone else's change for it, and errors are rare. An outcome the
  * ledger cannot take (disk full) is tried again in the background until it is recorded.
  */
-function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<typeof outcomeEntry>[1], log: Logger): void {
+async function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<typeof outcomeEntry>[1], log: Logger): Promise<void> {
   const outcome = outcomeEntry(decision, facts);
-  s.record.settled(outcome, { upstream: 'soon', commit: 'soon' }).catch((err: unknown) => {
+  const applied = facts.status === 'applied';
+  const settling = s.record.settled(outcome, applied ? { upstream: 'soon', commit: 'soon' } : { upstream: 'soon' }).then(undefined, (err: unknown) => {
     log.error('outcome entry not recorded; retrying', { error: String(err) });
     s.metrics.errors.inc({ code: asFlaggateError(err).code });
     recordLater(s, outcome, log, 1);
   });
+  if (!applied) await settling;
 }
 
 const outcomeRetries = 120;

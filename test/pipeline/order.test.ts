@@ -100,6 +100,19 @@ describe('the pipeline calls its stages in the durability order', () => {
     expect(asked).toEqual([{ upstream: 'soon', commit: 'soon' }]);
   });
 
+  it('refused by the platform: a failed outcome is committed before the reply', async () => {
+    const asked: unknown[] = [];
+    let committed = false;
+    const h = harness({
+      forward: async () => ({ status: 409, headers: {}, body: Buffer.from('{}') }),
+      settled: (e, options) => (asked.push(options), new Promise<AuditEntry>((resolve) => setTimeout(() => ((committed = true), resolve(e as AuditEntry)), 20))),
+    });
+    expect((await handleRequest(write(), h.stages)).status).toBe(409);
+    expect(committed, 'the reply came after the outcome was committed').toBe(true);
+    expect(h.calls.at(-1)).toBe('settled outcome:failed');
+    expect(asked).toEqual([{ upstream: 'soon' }]);
+  });
+
   it('denied: a refusal entry, nothing forwarded', async () => {
     const h = harness({ decisions: [deny] });
     expect((await handleRequest(write(), h.stages)).status).toBe(403);
