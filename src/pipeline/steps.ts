@@ -91,9 +91,9 @@ export async function forwardDecided(s: Stages, entry: AuditEntry, request: Deci
  * `SOON_COMMIT_MS`, before any entry appended after it (unless its own commit fails), and before
  * the ledger is read through the sidecar or closed. What reached the platform was already committed
  * and upstream as its decision entry; an outcome a crash loses is reconciled from the platform at
- * start-up. A `failed` or `unknown` outcome is committed before its reply: a reconciliation from
- * the flag's state could take someone else's change for it, and errors are rare. An outcome the
- * ledger cannot take (disk full) is tried again in the background until it is recorded.
+ * start-up. A `failed` or `unknown` outcome is committed before its reply (one fsync more for an
+ * error): a reconciliation from the flag's state could take someone else's change for it. An
+ * outcome the ledger cannot take (disk full) is tried again in the background until it is recorded.
  */
 async function settleOutcome(s: Stages, decision: AuditEntry, facts: Parameters<typeof outcomeEntry>[1], log: Logger): Promise<void> {
   const outcome = outcomeEntry(decision, facts);
