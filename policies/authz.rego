@@ -48,7 +48,7 @@ hold_for_approvals if {
 }
 
 # Alerts ride along with whatever was decided, so an allowed and a refused change both raise them.
-alert_reasons := {sprintf("alert: %s", [a]) | some a in alerts}
+alert_reasons := {concat("", ["alert: ", a]) | some a in alerts}
 
 blocking := denials | missing_approvals
 
@@ -59,7 +59,7 @@ reasons := sort(((grants | approval_notes) | alert_reasons)) if {
 } else := array.concat(["no role grants this request"], sort(alert_reasons))
 
 # Grants: one sentence per role of the actor that permits the action.
-grants contains sprintf("%s may write in %s", [role, env_label]) if {
+grants contains concat("", [role, " may write in ", env_label]) if {
 	action_kind == "write"
 	environments_named
 	some role in roles
@@ -78,14 +78,14 @@ may_write_in_all(role) if {
 	count(cfg.roles[role].write_environment_classes) > 0
 }
 
-grants contains sprintf("%s may %s", [role, cfg.actions[action].label]) if {
+grants contains concat("", [role, " may ", text(cfg.actions[action].label)]) if {
 	action_kind == "access"
 	some role in roles
 	action in cfg.roles[role].access
 }
 
 # Approving a held change: a role the approval requirement lists, on the change's flag and environment.
-grants contains sprintf("%s may approve changes to %s in %s", [role, input.change.flagKey, env_label]) if {
+grants contains concat("", [role, " may approve changes to ", text(input.change.flagKey), " in ", env_label]) if {
 	action_kind == "approve"
 	target_needs_approval
 	may_approve_as(input.actor.id, input.actor.authMethod)
@@ -96,19 +96,19 @@ grants contains sprintf("%s may approve changes to %s in %s", [role, input.chang
 # Denials: every reason the request cannot go ahead, each a short sentence.
 denials contains "request names no action" if not action_named
 
-denials contains sprintf("unknown action '%s'", [action]) if {
+denials contains concat("", ["unknown action '", action, "'"]) if {
 	is_string(action)
 	not cfg.actions[action]
 }
 
 denials contains "actor holds no role" if count(role_names) == 0
 
-denials contains sprintf("unknown role '%s'", [name]) if {
+denials contains concat("", ["unknown role '", name, "'"]) if {
 	count(roles) == 0
 	some name in unknown_role_names
 }
 
-denials contains sprintf("role %s may not write in %s", [role, c]) if {
+denials contains concat("", ["role ", role, " may not write in ", text(c)]) if {
 	action_kind == "write"
 	count(grants) == 0
 	some role in roles
@@ -116,7 +116,7 @@ denials contains sprintf("role %s may not write in %s", [role, c]) if {
 	not c in cfg.roles[role].write_environment_classes
 }
 
-denials contains sprintf("role %s may not write", [role]) if {
+denials contains concat("", ["role ", role, " may not write"]) if {
 	action_kind == "write"
 	environments_named
 	count(env_classes) == 0
@@ -125,14 +125,14 @@ denials contains sprintf("role %s may not write", [role]) if {
 	count(cfg.roles[role].write_environment_classes) == 0
 }
 
-denials contains sprintf("role %s may not %s", [role, cfg.actions[action].label]) if {
+denials contains concat("", ["role ", role, " may not ", text(cfg.actions[action].label)]) if {
 	action_kind == "access"
 	count(grants) == 0
 	some role in roles
 	not action in cfg.roles[role].access
 }
 
-denials contains sprintf("role %s may not approve changes to %s in %s", [role, input.change.flagKey, env_label]) if {
+denials contains concat("", ["role ", role, " may not approve changes to ", text(input.change.flagKey), " in ", env_label]) if {
 	action_kind == "approve"
 	target_needs_approval
 	count(grants) == 0
@@ -140,14 +140,14 @@ denials contains sprintf("role %s may not approve changes to %s in %s", [role, i
 	some role in roles
 }
 
-denials contains sprintf("service account %s may not approve changes: it is not listed in critical_approval.service_account_approvers", [input.actor.id]) if {
+denials contains concat("", ["service account ", text(input.actor.id), " may not approve changes: it is not listed in critical_approval.service_account_approvers"]) if {
 	action_kind == "approve"
 	target_needs_approval
 	input.actor.authMethod == "client-credentials"
 	not listed_service_account(input.actor.id)
 }
 
-denials contains sprintf("%s in %s needs no approval", [input.change.flagKey, env_label]) if {
+denials contains concat("", [text(input.change.flagKey), " in ", env_label, " needs no approval"]) if {
 	action_kind == "approve"
 	not target_needs_approval
 }
@@ -157,14 +157,14 @@ denials contains "a write must name an environment" if {
 	not environments_named
 }
 
-denials contains sprintf("%s writes require a reason (X-Flaggate-Reason)", [c]) if {
+denials contains concat("", [text(c), " writes require a reason (X-Flaggate-Reason)"]) if {
 	action_kind == "write"
 	some c in env_classes
 	c in cfg.reason_required_environment_classes
 	not has_reason
 }
 
-denials contains sprintf("%s writes require a ticket (X-Flaggate-Ticket)", [c]) if {
+denials contains concat("", [text(c), " writes require a ticket (X-Flaggate-Ticket)"]) if {
 	action_kind == "write"
 	some c in env_classes
 	c in cfg.ticket_required_environment_classes
@@ -172,16 +172,17 @@ denials contains sprintf("%s writes require a ticket (X-Flaggate-Ticket)", [c]) 
 }
 
 # Kept apart from denials: when it is the only thing missing, the change is held (hold_for_approvals).
-missing_approvals contains sprintf(
-	"approval required: %s in %s needs %d approval(s) by %s other than the requester, %d present",
-	[input.change.flagKey, env_label, approval_requirement.count, concat(" or ", approval_requirement.roles), count(approvers)],
-) if {
+missing_approvals contains concat("", [
+	"approval required: ", text(input.change.flagKey), " in ", env_label,
+	" needs ", number_text(approval_requirement.count), " approval(s) by ", concat(" or ", approval_requirement.roles),
+	" other than the requester, ", format_int(count(approvers), 10), " present",
+]) if {
 	approval_needed
 	count(approvers) < approval_requirement.count
 	not break_glass
 }
 
-approval_notes contains sprintf("approved by %d of %d required %s", [count(approvers), approval_requirement.count, concat(" or ", approval_requirement.roles)]) if {
+approval_notes contains concat("", ["approved by ", format_int(count(approvers), 10), " of ", number_text(approval_requirement.count), " required ", concat(" or ", approval_requirement.roles)]) if {
 	approval_needed
 	count(approvers) >= approval_requirement.count
 }

@@ -47,13 +47,13 @@ break_glass if {
 }
 
 # Asked for and not granted: refused outright, never quietly held for approvals instead.
-denials contains sprintf("break-glass is not allowed to %s", [concat(", ", sort(roles))]) if {
+denials contains concat("", ["break-glass is not allowed to ", concat(", ", sort(roles))]) if {
 	break_glass_requested
 	action_kind == "write"
 	count(break_glass_roles) == 0
 }
 
-denials contains sprintf("break-glass is not allowed for %s in %s", [input.change.flagKey, env_label]) if {
+denials contains concat("", ["break-glass is not allowed for ", text(input.change.flagKey), " in ", env_label]) if {
 	break_glass_requested
 	action_kind == "write"
 	count(break_glass_roles) > 0
@@ -77,7 +77,7 @@ denials contains "break-glass changes require a ticket (X-Flaggate-Ticket)" if {
 	not has_ticket
 }
 
-approval_notes contains sprintf("break-glass by %s: the wait for approvals is skipped; a second person reviews the change afterwards", [concat(", ", sort(break_glass_roles))]) if {
+approval_notes contains concat("", ["break-glass by ", concat(", ", sort(break_glass_roles)), ": the wait for approvals is skipped; a second person reviews the change afterwards"]) if {
 	break_glass
 	approval_needed
 }

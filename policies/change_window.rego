@@ -41,9 +41,9 @@ weekday(y, m, d) := (((((yy + floor(yy / 4)) - floor(yy / 100)) + floor(yy / 400
 month_offsets := [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4]
 
 # Each alert raises flaggate_out_of_hours_critical_changes_total and is repeated in the reasons as "alert: …".
-alerts contains sprintf("out-of-hours change to critical flag %s in %s", [input.change.flagKey, env_label]) if out_of_hours
+alerts contains concat("", ["out-of-hours change to critical flag ", text(input.change.flagKey), " in ", env_label]) if out_of_hours
 
-denials contains sprintf("%s is outside business hours: critical changes in %s are not allowed now", [input.change.flagKey, env_label]) if {
+denials contains concat("", [text(input.change.flagKey), " is outside business hours: critical changes in ", env_label, " are not allowed now"]) if {
 	out_of_hours
 	window.outside_hours == "deny"
 }

@@ -8,7 +8,7 @@ platform := input.change.platform
 
 platform_writer_roles := object.get(object.get(cfg, "platform_writers", {}), platform, null) if is_string(platform)
 
-denials contains sprintf("platform %s takes writes only from %s", [platform, concat(" or ", platform_writer_roles)]) if {
+denials contains concat("", ["platform ", platform, " takes writes only from ", concat(" or ", platform_writer_roles)]) if {
 	action_kind == "write"
 	is_array(platform_writer_roles)
 	not some_role_writes_to_platform
