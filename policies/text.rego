@@ -9,6 +9,12 @@ text(x) := x if is_string(x)
 
 else := sprintf("%s", [x])
 
-number_text(n) := format_int(n, 10) if is_number(n)
+# The WASM's format_int aborts the evaluation from 2^31 on and writes -2^31 with two minus signs:
+# it is given only the integers it writes right (every count in practice).
+number_text(n) := format_int(n, 10) if {
+	is_number(n)
+	n == floor(n)
+	abs(n) < 2147483648
+}
 
 else := sprintf("%d", [n])

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPolicyBundle } from '../../src/policy/bundle.js';
 import { makeTempDir } from '../support/temp-dir.js';
-import { ensureOpa, repoRoot } from './opa-bundle.js';
+import { buildTinyBundle, ensureOpa, repoRoot } from './opa-bundle.js';
 
 // Reasons are joined with concat, which fails on a value that is not a string, and a sentence that
 // fails is a denial that goes missing. The shipped policies, built to WASM with data whose values
@@ -73,4 +74,44 @@ describe('reasons built from values that are not strings', () => {
     expect(d.allow).toBe(false);
     expect(d.reasons).toContain('7 writes require a reason (X-Flaggate-Reason)');
   }, 120_000);
+});
+
+describe('text and number_text', () => {
+  // Each value of the input, written by the helpers and by sprintf as the reasons were before.
+  const probe = `${readFileSync(join(repoRoot, 'policies', 'text.rego'), 'utf8')}
+decision := {
+  "text": [[text(x), sprintf("%s", [x])] | some x in input.values],
+  "numbers": [[number_text(n), sprintf("%d", [n])] | some n in input.numbers],
+}
+`;
+  let policy: LoadedPolicy;
+  beforeAll(async () => {
+    const tmp = makeTempDir();
+    try {
+      policy = await loadPolicy((await readPolicyBundle(buildTinyBundle(tmp.dir, { rego: probe, revision: 'text' }))).wasm);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 120_000);
+
+  type Written = { text: Array<[unknown, unknown]>; numbers: Array<[unknown, unknown]> };
+  const written = (input: { values: unknown[]; numbers: number[] }) =>
+    (policy.evaluate(input, 'flaggate/authz/decision') as Array<{ result: Written }>)[0]!.result;
+
+  it('writes every JSON value as sprintf("%s") did, and every number as sprintf("%d") did', () => {
+    // Integers around the 32-bit bounds, where the WASM's format_int stops writing them right.
+    const edge = fc.integer({ min: -3, max: 3 }).chain((d) => fc.constantFrom(2 ** 31 + d, -(2 ** 31) + d, 2 ** 32 + d));
+    const number = fc.oneof(fc.maxSafeInteger(), edge, fc.double({ noNaN: true, noDefaultInfinity: true }));
+    fc.assert(
+      fc.property(fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 8 }), fc.array(number, { maxLength: 6 }), (values, numbers) => {
+        // An object naming toString or valueOf makes sprintf throw, before as now: the evaluation fails (closed).
+        fc.pre(!/"(toString|valueOf)":/.test(JSON.stringify(values)));
+        const out = written({ values, numbers });
+        // One row per value: a helper that failed on a value would leave it out, and a denial with it.
+        expect([out.text.length, out.numbers.length]).toEqual([values.length, numbers.length]);
+        for (const [text, before] of [...out.text, ...out.numbers]) expect(text).toBe(before);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
