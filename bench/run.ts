@@ -581,11 +581,22 @@ function cpuShare(cpuMs: number, addedMs: number): string {
   return `so only part of the added time is CPU work; the rest is the thread waiting: blocked in synchronous fsyncs and SQLite commits (busy time in the profile, but not CPU time) or on the loopback round trips.`;
 }
 
+/** The decision's share of what a change costs in CPU at 64 clients, allowed and denied. */
+function policyShare(decisionMs: number, stub: ChangeResults | undefined): string {
+  const at64 = (path: string) => stub?.throughput.find((t) => t.path === path && t.result.clients === 64)?.cpuMsPerChange;
+  const allowed = at64('flaggate');
+  const denied = at64('flaggate, denied');
+  if (allowed === undefined) return '';
+  const share = (cpuMs: number) => `${((decisionMs * 100) / cpuMs).toFixed(0)}%`;
+  const deniedText = denied === undefined ? '' : `, and ${share(denied)} of a denied one's (${ms(denied)} ms)`;
+  return ` At 64 clients a decision is about ${share(allowed)} of the CPU an allowed change costs (${ms(allowed)} ms)${deniedText}.`;
+}
+
 function reading(policy: PolicyResults, stub: ChangeResults | undefined, unleash: ChangeResults | undefined, durable: DurableCosts, profile: Profile): string[] {
   const lines: string[] = [];
   const opa = stats(policy.opa);
   lines.push(
-    `- **Policy.** The compiled WASM policy decides in ${ms(policy.launched.p50)} ms (p50) inside a process launched as flaggate is, which compiles the WASM with V8's optimizing tier as it loads (${ms(policy.wasm.p50)} ms on V8's own tiers, which optimize hot functions later, under load, for a moment's 30 MiB of compiler memory: goal 5); the same decision from \`opa run --server\` takes ${ms(opa.p50)} ms, about ${(opa.p50 / policy.launched.p50).toFixed(0)}× more, almost all of it the loopback HTTP round trip and JSON encoding rather than evaluation. Either way policy evaluation is a negligible share of a change.`,
+    `- **Policy.** The compiled WASM policy decides in ${ms(policy.launched.p50)} ms (p50) inside a process launched as flaggate is, which compiles the WASM with V8's optimizing tier as it loads (${ms(policy.wasm.p50)} ms on V8's own tiers, which optimize hot functions later, under load, for a moment's 30 MiB of compiler memory: goal 5); the same decision from \`opa run --server\` takes ${ms(opa.p50)} ms, about ${(opa.p50 / policy.launched.p50).toFixed(0)}× more, almost all of it the loopback HTTP round trip and JSON encoding rather than evaluation.${policyShare(policy.launched.p50, stub)}`,
   );
   if (stub) {
     const direct = stats(stub.direct).p50;
