@@ -175,14 +175,14 @@ denials contains concat("", [text(c), " writes require a ticket (X-Flaggate-Tick
 missing_approvals contains concat("", [
 	"approval required: ", text(input.change.flagKey), " in ", env_label,
 	" needs ", number_text(approval_requirement.count), " approval(s) by ", concat(" or ", approval_requirement.roles),
-	" other than the requester, ", format_int(count(approvers), 10), " present",
+	" other than the requester, ", number_text(count(approvers)), " present",
 ]) if {
 	approval_needed
 	count(approvers) < approval_requirement.count
 	not break_glass
 }
 
-approval_notes contains concat("", ["approved by ", format_int(count(approvers), 10), " of ", number_text(approval_requirement.count), " required ", concat(" or ", approval_requirement.roles)]) if {
+approval_notes contains concat("", ["approved by ", number_text(count(approvers)), " of ", number_text(approval_requirement.count), " required ", concat(" or ", approval_requirement.roles)]) if {
 	approval_needed
 	count(approvers) >= approval_requirement.count
 }
