@@ -52,7 +52,12 @@ describe('three sidecars sharing one PostgreSQL ledger', () => {
       for (const [i, chainId] of chains.entries()) {
         const local = openLedgerReader(`${dirs[i]!.dir}/ledger.sqlite`);
         try {
-          const localRows = await local.read(0, 10_000);
+          // The last outcome is committed with the next group or within SOON_COMMIT_MS after its reply.
+          let localRows = await local.read(0, 10_000);
+          for (let t = 0; t < 100 && localRows.length < changesEach * 2; t += 1) {
+            await new Promise((r) => setTimeout(r, 50));
+            localRows = await local.read(0, 10_000);
+          }
           expect(localRows.length).toBeGreaterThanOrEqual(changesEach * 2);
           // The last outcome goes upstream right after its reply, not before it: wait a bounded while.
           for (let t = 0; t < 100 && (await reader.reader(chainId)(0, 10_000)).length < localRows.length; t += 1) await new Promise((r) => setTimeout(r, 50));
