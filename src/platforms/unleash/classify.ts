@@ -201,7 +201,7 @@ function environmentsOf(route: WriteRoute, params: Record<string, string>, body:
     case 'all':
       // A JSON Patch that only rewrites the description edits what the flag says, not what it serves.
       // (A PUT restates type and impression data, which default when absent: always every environment.)
-      if (route.body === 'patch' && (body as PatchOperation[]).every((op) => op.path === '/description')) return [];
+      if (route.body === 'patch' && (body as PatchOperation[]).every(onlyDescription)) return [];
       return [ALL_ENVIRONMENTS];
     case 'none':
     case 'reach':
@@ -211,6 +211,18 @@ function environmentsOf(route: WriteRoute, params: Record<string, string>, body:
 }
 
 type Body = JsonObject | JsonObject[] | PatchOperation[] | undefined;
+
+/**
+ * An operation that writes the description and nothing else. `move` and `copy` read another member
+ * (`from`), and a `move` removes it: Unleash then validates the patched flag with its defaults, so
+ * moving `/type` onto `/description` also resets the type to `release` (and `stale` and
+ * `impressionData` to false).
+ */
+function onlyDescription(op: PatchOperation): boolean {
+  return DESCRIPTION_OPS.has(op.op) && op.path === '/description' && !Object.hasOwn(op, 'from');
+}
+
+const DESCRIPTION_OPS = new Set(['add', 'replace', 'remove', 'test']);
 
 function newStateOf(route: WriteRoute, params: Record<string, string>, body: Body): unknown {
   const patch = route.body === 'patch' ? { patch: body } : undefined;
