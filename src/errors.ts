@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'ADAPT_BODY_MALFORMED'
   | 'ADAPT_MEDIA_TYPE_UNSUPPORTED'
   | 'ADAPT_STATE_UNAVAILABLE'
+  | 'ADAPT_TARGET_MISMATCH'
   | 'ADAPT_FLAGD_INVALID'
   | 'POLICY_DENIED'
   | 'POLICY_UNDEFINED'
@@ -107,6 +108,11 @@ export const httpStatus: Record<ErrorCode, number> = {
   ADAPT_BODY_MALFORMED: 400,
   ADAPT_MEDIA_TYPE_UNSUPPORTED: 415,
   ADAPT_STATE_UNAVAILABLE: 502,
+  /**
+   * An id the request names besides the flag (a strategy, a link, a feature id in the body) is not
+   * where the path or the state read says: the platform would find it by that id and change it there.
+   */
+  ADAPT_TARGET_MISMATCH: 409,
   /** The flagd flag file the change would produce fails flagd's schema or holds a targeting rule flagd cannot build: nothing is written. */
   ADAPT_FLAGD_INVALID: 422,
   POLICY_DENIED: 403,

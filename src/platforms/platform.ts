@@ -101,6 +101,8 @@ export interface PlatformAdapter {
    * For changes whose reach lives on the platform (the strategies that use a segment or a context
    * field): the flags and environments they alter, derived from the state `readState` returned
    * (pure, so a held change can be checked against its request again). Undefined: as classified.
+   * Throws ADAPT_TARGET_MISMATCH when the state shows that the platform would alter something other
+   * than the change names (an id of another environment's strategy, another flag's link).
    */
   reach?(change: FlagChange, previousState: unknown): Pick<FlagChange, 'flags' | 'environments' | 'environment'> | undefined;
 }

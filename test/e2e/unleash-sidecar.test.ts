@@ -121,3 +121,76 @@ describe('flaggate in front of a real Unleash', () => {
     expect(await res.json()).toMatchObject({ ok: true });
   });
 });
+
+/**
+ * Unleash finds a strategy and a link by id, and for links and lifecycle the flag by name, checking
+ * less than the path says: a production strategy under a development path, another flag's link and
+ * a flag outside the path's project are each refused before the decision, and Unleash is unchanged.
+ */
+describe('ids that name objects elsewhere', () => {
+  const why = { 'x-flaggate-reason': 'probe', 'x-flaggate-ticket': 'T-1' };
+  let admin: string;
+  let developmentId: string;
+  let productionId: string;
+  let otherLinkId: string;
+  const strategyOf = async (env: string, id: string) => {
+    const flag = await direct('GET', `${FEATURES}/shop.banner`);
+    return (flag.environments as Array<{ name: string; strategies: Array<{ id: string; parameters: Record<string, string> }> }>)
+      .find((e) => e.name === env)!.strategies.find((x) => x.id === id);
+  };
+  const linksOf = async (flag: string) => ((await direct('GET', `${FEATURES}/${flag}`)).links as Array<{ id: string; url: string }>);
+  const refusal = async (res: { decisionId: string | null }) => (await ledgerEntries()).filter((e) => e.decision_id === res.decisionId);
+
+  beforeAll(async () => {
+    admin = await app!.token('alice', 'flag_admin');
+    await direct('POST', FEATURES, { name: 'shop.banner', type: 'release' });
+    const rollout = (n: string) => ({ name: 'flexibleRollout', parameters: { rollout: n, stickiness: 'default', groupId: 'shop.banner' } });
+    developmentId = String((await direct('POST', `${FEATURES}/shop.banner/environments/development/strategies`, rollout('50'))).id);
+    productionId = String((await direct('POST', `${FEATURES}/shop.banner/environments/production/strategies`, rollout('5'))).id);
+    await direct('POST', FEATURES, { name: 'payments.core', type: 'release' });
+    await direct('POST', `${FEATURES}/payments.core/link`, { url: 'https://runbooks.example.test/payments', title: 'runbook' });
+    otherLinkId = (await linksOf('payments.core'))[0]!.id;
+  });
+
+  it('a production strategy named under a development path is refused; production keeps its rollout', async () => {
+    const body = { name: 'flexibleRollout', parameters: { rollout: '100', stickiness: 'default', groupId: 'shop.banner' } };
+    const path = `${FEATURES}/shop.banner/environments/development/strategies/${productionId}`;
+    for (const [method, sent] of [['PUT', body], ['PATCH', [{ op: 'replace', path: '/parameters/rollout', value: '100' }]], ['DELETE', undefined]] as const) {
+      const res = await viaFlaggate(method, path, admin, why, sent);
+      expect(res.status, method).toBe(409);
+      expect(res.json).toMatchObject({ code: 'ADAPT_TARGET_MISMATCH' });
+      expect(await refusal(res)).toMatchObject([{ entry_type: 'change.decision', environment: 'development', decision: { allow: false, error_code: 'ADAPT_TARGET_MISMATCH' } }]);
+    }
+    expect(await strategyOf('production', productionId)).toMatchObject({ parameters: { rollout: '5' } });
+    // The same change to development's own strategy goes through.
+    const own = await viaFlaggate('PUT', `${FEATURES}/shop.banner/environments/development/strategies/${developmentId}`, admin, why, body);
+    expect(own.status).toBe(200);
+    expect(await strategyOf('development', developmentId)).toMatchObject({ parameters: { rollout: '100' } });
+  });
+
+  it("another flag's link named under this flag is refused; that flag keeps its link", async () => {
+    const put = await viaFlaggate('PUT', `${FEATURES}/shop.banner/link/${otherLinkId}`, admin, why, { url: 'https://evil.example.test/x', title: 'dash' });
+    const del = await viaFlaggate('DELETE', `${FEATURES}/shop.banner/link/${otherLinkId}`, admin, why);
+    for (const res of [put, del]) {
+      expect(res.status).toBe(409);
+      expect(res.json).toMatchObject({ code: 'ADAPT_TARGET_MISMATCH' });
+    }
+    expect(await linksOf('payments.core')).toMatchObject([{ id: otherLinkId, url: 'https://runbooks.example.test/payments' }]);
+    expect(await linksOf('shop.banner')).toEqual([]);
+  });
+
+  it("a flag outside the path's project is refused, though Unleash would find it by name", async () => {
+    const link = await viaFlaggate('POST', '/api/admin/projects/other/features/shop.banner/link', admin, why, { url: 'https://x.example.test', title: 't' });
+    expect(link.status).toBe(409);
+    expect(link.json).toMatchObject({ code: 'ADAPT_TARGET_MISMATCH' });
+    expect(await linksOf('shop.banner')).toEqual([]);
+  });
+
+  it('a JSON Patch that moves the type onto the description alters every environment: denied to a development-only role', async () => {
+    await direct('POST', FEATURES, { name: 'ks.flag', type: 'kill-switch' });
+    const res = await viaFlaggate('PATCH', `${FEATURES}/ks.flag`, admin, why, [{ op: 'move', from: '/type', path: '/description' }]);
+    expect(res.status).toBe(403);
+    expect(res.json).toMatchObject({ code: 'POLICY_DENIED' });
+    expect((await direct('GET', `${FEATURES}/ks.flag`)).type).toBe('kill-switch');
+  });
+});

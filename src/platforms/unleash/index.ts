@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { FlagChange, PlatformAdapter, SettledAs } from '../platform.js';
 import { classifyUnleash, PLATFORM } from './classify.js';
 import { importReach } from './import-state.js';
+import { requireOwnTargets } from './own-targets.js';
 import { reachOf } from './reach.js';
 import { readUnleashState, type BatchState, type ReadStateOptions, type UnleashFlagState } from './read-state.js';
 
@@ -35,7 +36,10 @@ export function createUnleashAdapter(opts: UnleashAdapterOptions): PlatformAdapt
     classify: classifyUnleash,
     readState: (change) => readUnleashState(readOpts, change),
     settled: settledUnleash,
-    reach: (change, previousState) => reachOf(change, previousState) ?? importReach(change, previousState),
+    reach(change, previousState) {
+      requireOwnTargets(change, previousState);
+      return reachOf(change, previousState) ?? importReach(change, previousState);
+    },
   };
 }
 

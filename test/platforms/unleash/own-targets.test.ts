@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { RawRequest } from '../../../src/intercept/raw-request.js';
+import type { FlagChange } from '../../../src/platforms/index.js';
+import { classifyUnleash } from '../../../src/platforms/unleash/index.js';
+import { requireOwnTargets } from '../../../src/platforms/unleash/own-targets.js';
+
+const P = '/api/admin/projects/default/features';
+
+function change(method: string, path: string, body?: unknown): FlagChange {
+  const bytes = Buffer.from(body === undefined ? '' : JSON.stringify(body));
+  const req: RawRequest = { method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: bytes, bodySha256: createHash('sha256').update(bytes).digest('hex') };
+  const c = classifyUnleash(req);
+  if (c.kind !== 'write') throw new TypeError('not a write');
+  return c.change;
+}
+
+/** A flag as `readState` reduces it: one strategy in each environment, one link. */
+const state = {
+  exists: true,
+  project: 'default',
+  name: 'shop.banner',
+  environments: {
+    development: { enabled: true, strategies: [{ id: 'dev-1', name: 'default', parameters: {}, constraints: [], segments: [] }] },
+    production: { enabled: true, strategies: [{ id: 'prod-1', name: 'default', parameters: {}, constraints: [], segments: [] }] },
+  },
+  links: [{ id: 'link-1', url: 'https://a.example.test', title: null }],
+};
+/** `readState` keeps only the path's environment for a named one. */
+const onlyIn = (env: 'development' | 'production') => ({ ...state, environments: { [env]: state.environments[env] } });
+
+const check = (c: FlagChange, s: unknown) => () => requireOwnTargets(c, s);
+const mismatch = expect.objectContaining({ code: 'ADAPT_TARGET_MISMATCH', status: 409 });
+
+describe('requireOwnTargets (Unleash)', () => {
+  it("passes a strategy of the path's environment and refuses one of another", () => {
+    for (const [method, body] of [['PUT', { name: 'default' }], ['PATCH', [{ op: 'replace', path: '/disabled', value: true }]], ['DELETE', undefined]] as const) {
+      expect(check(change(method, `${P}/shop.banner/environments/development/strategies/dev-1`, body), onlyIn('development'))).not.toThrow();
+      expect(check(change(method, `${P}/shop.banner/environments/development/strategies/prod-1`, body), onlyIn('development'))).toThrow(mismatch);
+      expect(check(change(method, `${P}/shop.banner/environments/staging/strategies/dev-1`, body), { ...state, environments: {} })).toThrow(mismatch);
+    }
+  });
+
+  it("passes the flag's own link and refuses another's", () => {
+    expect(check(change('DELETE', `${P}/shop.banner/link/link-1`), state)).not.toThrow();
+    expect(check(change('PUT', `${P}/shop.banner/link/link-1`, { url: 'https://b.example.test' }), state)).not.toThrow();
+    expect(check(change('DELETE', `${P}/shop.banner/link/link-2`), state)).toThrow(mismatch);
+    expect(check(change('DELETE', `${P}/shop.banner/link/link-1`), { ...state, links: null })).toThrow(mismatch);
+  });
+
+  it("refuses a change to a flag the path's project does not hold, but not a create", () => {
+    expect(check(change('POST', `${P}/shop.banner/link`, { url: 'https://x.example.test' }), { exists: false })).toThrow(mismatch);
+    expect(check(change('POST', `${P}/shop.banner/lifecycle/complete`, { status: 'kept' }), { exists: false })).toThrow(mismatch);
+    expect(check(change('POST', `${P}/shop.banner/environments/production/on`), { ...state, project: 'other' })).toThrow(mismatch);
+    expect(check(change('POST', P, { name: 'shop.new' }), { exists: false })).not.toThrow();
+    // Archived flags and tags are read without the project; Unleash checks those itself.
+    expect(check(change('POST', '/api/admin/archive/revive/shop.banner'), { exists: false })).not.toThrow();
+  });
+
+  it('leaves states of other shapes (segments, batches) to their own checks', () => {
+    expect(check(change('DELETE', '/api/admin/segments/7'), { exists: true, strategies: [] })).not.toThrow();
+    expect(check(change('POST', '/api/admin/projects/default/archive', { features: ['a.b'] }), { flags: {} })).not.toThrow();
+  });
+});
