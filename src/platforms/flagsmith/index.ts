@@ -2,6 +2,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { FlagChange, PlatformAdapter, SettledAs } from '../platform.js';
 import { classifyFlagsmith, isObject, PLATFORM } from './classify.js';
+import { requireOwnFeature } from './own-feature.js';
 import { readFlagsmithState, type FlagsmithState } from './read-state.js';
 
 export { ALL_ENVIRONMENTS, classifyFlagsmith } from './classify.js';
@@ -29,6 +30,10 @@ export function createFlagsmithAdapter(opts: FlagsmithAdapterOptions): PlatformA
     classify: classifyFlagsmith,
     readState: (change) => readFlagsmithState(readOpts, change),
     settled: settledFlagsmith,
+    reach(change, previousState) {
+      requireOwnFeature(change, previousState);
+      return undefined;
+    },
   };
 }
 

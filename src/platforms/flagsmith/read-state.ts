@@ -80,7 +80,10 @@ export async function readFlagsmithState(opts: ReadStateOptions, change: FlagCha
       const body = change.newState as Json;
       const list = await get(`/api/v1/features/featurestates/?environment=${Number(body.environment)}&feature=${Number(body.feature)}`);
       const target = results(list).find((s) => String(s.id) === params.featureState);
-      return withFeature(get, target?.feature, undefined, target);
+      // A row outside the environment's live states (scheduled, an older version, a draft) is not
+      // listed; Flagsmith takes the body's ids only when they are the row's, so the body names the
+      // feature the row belongs to.
+      return withFeature(get, target?.feature ?? Number(body.feature), undefined, target);
     }
     case 'feature-segment': {
       const target = await get(`/api/v1/features/feature-segments/${params.featureSegment}/`);

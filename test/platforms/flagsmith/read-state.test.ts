@@ -55,6 +55,23 @@ describe('Flagsmith previous state', () => {
     await expect(elsewhere.readState(change('PATCH', `/api/v1/projects/1/features/${feature}/`, { description: 'x' }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
   });
 
+  it("refuses a body naming another feature than the state the path names (Flagsmith would write the body's)", async () => {
+    const res = await fetch(`${double.url}/api/v1/projects/1/features/`, { method: 'POST', headers: { authorization: KEY, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'search.banner' }) });
+    const other = ((await res.json()) as { id: number }).id;
+    const list = (await (await fetch(`${double.url}/api/v1/environments/${DEV_KEY}/featurestates/?feature=${other}`, { headers: { authorization: KEY } })).json()) as { results: Array<{ id: number }> };
+    const path = `/api/v1/environments/${DEV_KEY}/featurestates/${list.results[0]!.id}/`;
+    const decide = async (c: FlagChange) => adapter.reach!(c, await adapter.readState(c));
+    // The row is search.banner's; a body naming payments.checkout would move it to the critical flag.
+    await expect(decide(change('PATCH', path, { feature, enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_TARGET_MISMATCH', status: 409 });
+    await expect(decide(change('PATCH', path, { feature: other, enabled: true }))).resolves.toBeUndefined();
+    await expect(decide(change('PATCH', path, { enabled: true }))).resolves.toBeUndefined();
+  });
+
+  it('names the feature of a nested feature state the live list does not show from the body, which Flagsmith holds to the row', async () => {
+    const c = change('PATCH', '/api/v1/features/featurestates/987654/', { environment: 1, feature, enabled: true });
+    expect(await adapter.readState(c)).toMatchObject({ exists: false, name: 'payments.checkout', target: null });
+  });
+
   it('settles creation and deletion by existence, enabling by `enabled`, the rest by comparison', () => {
     const c = (action: string, previousState?: unknown) => ({ ...change('DELETE', '/api/v1/projects/1/features/3/'), action, previousState });
     expect(settledFlagsmith(c('flag.create'), { exists: true })).toBe('applied');

@@ -1,0 +1,35 @@
+/**
+ * A Flagsmith write names its feature twice where its body carries `feature`: by the path (or the
+ * row the path names) and by that id. Flagsmith acts on the body's: a PATCH of an identity override
+ * or of an environment's feature state writes the body's feature into the row (only PUT checks it
+ * stays), and a new or updated multivariate option is saved on the body's feature, whatever feature
+ * the path names. The policy judges the flag the state read names, so the two must be one. Pure
+ * (over the state `readState` returned), so a held change re-derived from its stored state passes
+ * as it passed when it was requested.
+ */
+import { FlaggateError } from '../../errors.js';
+import type { FlagChange } from '../platform.js';
+import { isObject } from './classify.js';
+import type { FlagsmithState } from './read-state.js';
+
+/** Variant writes that name an option by id: it must be one of the path's feature's options. */
+const OPTION_BY_ID = new Set(['variant.update', 'variant.delete']);
+
+/** Throws ADAPT_TARGET_MISMATCH when the change's body names another feature than the state read, or the path an option of another. */
+export function requireOwnFeature(change: FlagChange, previousState: unknown): void {
+  if (!isObject(previousState) || previousState.exists !== true) return;
+  const state = previousState as unknown as FlagsmithState;
+  const featureId = state.feature?.id;
+  const named = isObject(change.newState) ? change.newState.feature : undefined;
+  if (named !== undefined && named !== featureId) {
+    throw mismatch(`the body names feature ${JSON.stringify(named)}, but the change is to feature ${String(featureId)} (${String(state.name)})`, { feature: named, expected: featureId });
+  }
+  if (OPTION_BY_ID.has(change.action) && (state.target === null || state.target === undefined)) {
+    const option = isObject(change.newState) ? change.newState.variant : undefined;
+    throw mismatch(`option ${String(option)} is not one of feature ${String(featureId)}'s (${String(state.name)}) options`, { option, feature: featureId });
+  }
+}
+
+function mismatch(message: string, details: Record<string, unknown>): FlaggateError {
+  return new FlaggateError('ADAPT_TARGET_MISMATCH', message, { details });
+}

@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { RawRequest } from '../../../src/intercept/raw-request.js';
+import type { FlagChange } from '../../../src/platforms/index.js';
+import { classifyFlagsmith } from '../../../src/platforms/flagsmith/index.js';
+import { requireOwnFeature } from '../../../src/platforms/flagsmith/own-feature.js';
+
+const ENV = 'prodEnvKey123';
+
+function change(method: string, path: string, body?: unknown): FlagChange {
+  const bytes = Buffer.from(body === undefined ? '' : JSON.stringify(body));
+  const req: RawRequest = { method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: bytes, bodySha256: createHash('sha256').update(bytes).digest('hex') };
+  const c = classifyFlagsmith(req);
+  if (c.kind !== 'write') throw new TypeError('not a write');
+  return c.change;
+}
+
+/** States as `readFlagsmithState` returns them: feature 2 (search.banner) with option 7; its identity override 8. */
+const feature2 = { id: 2, name: 'search.banner', project: 1, multivariate_options: [{ id: 7, feature: 2, string_value: 'blue' }] };
+const override8 = { exists: true, name: 'search.banner', feature: feature2, environment: { api_key: ENV, id: 1, name: 'Production' }, target: { id: 8, feature: 2, identity: 5, enabled: false } };
+const variantState = (target: unknown) => ({ exists: true, name: 'search.banner', feature: feature2, target });
+
+const check = (c: FlagChange, s: unknown) => () => requireOwnFeature(c, s);
+const mismatch = expect.objectContaining({ code: 'ADAPT_TARGET_MISMATCH', status: 409 });
+
+describe('requireOwnFeature (Flagsmith)', () => {
+  it("refuses an identity override's PATCH or PUT whose body names another feature", () => {
+    const path = `/api/v1/environments/${ENV}/identities/5/featurestates/8/`;
+    expect(check(change('PATCH', path, { feature: 3, enabled: true }), override8)).toThrow(mismatch);
+    expect(check(change('PUT', path, { feature: 3, enabled: true }), override8)).toThrow(mismatch);
+    expect(check(change('PATCH', path, { feature: 2, enabled: true }), override8)).not.toThrow();
+    expect(check(change('PATCH', path, { enabled: true }), override8)).not.toThrow();
+    // DRF would take "2" for 2: only the id as a number is taken as the same feature.
+    expect(check(change('PATCH', path, { feature: '2', enabled: true }), override8)).toThrow(mismatch);
+  });
+
+  it("refuses a variant created or updated under one feature whose body names another, or an option that is not the path feature's", () => {
+    const create = change('POST', '/api/v1/projects/1/features/2/mv-options/', { feature: 3, type: 'unicode', string_value: 'free', default_percentage_allocation: 50 });
+    expect(check(create, variantState(null))).toThrow(mismatch);
+    expect(check(change('POST', '/api/v1/projects/1/features/2/mv-options/', { feature: 2, type: 'unicode', string_value: 'free' }), variantState(null))).not.toThrow();
+    const update = (id: number, body: unknown) => change('PUT', `/api/v1/projects/1/features/2/mv-options/${id}/`, body);
+    expect(check(update(7, { feature: 3, type: 'unicode', string_value: 'free' }), variantState(feature2.multivariate_options[0]))).toThrow(mismatch);
+    expect(check(update(7, { feature: 2, type: 'unicode', string_value: 'free' }), variantState(feature2.multivariate_options[0]))).not.toThrow();
+    // Option 9 is not among feature 2's: readState found no target.
+    expect(check(update(9, { feature: 2, type: 'unicode', string_value: 'free' }), variantState(null))).toThrow(mismatch);
+    expect(check(change('DELETE', '/api/v1/projects/1/features/2/mv-options/9/'), variantState(null))).toThrow(mismatch);
+    expect(check(change('DELETE', '/api/v1/projects/1/features/2/mv-options/7/'), variantState(feature2.multivariate_options[0]))).not.toThrow();
+  });
+
+  it('leaves a change whose state does not exist to the platform (nothing to move)', () => {
+    expect(check(change('POST', `/api/v1/environments/${ENV}/identities/5/featurestates/`, { feature: 3, enabled: true }), { exists: false, name: 'payments.checkout' })).not.toThrow();
+  });
+});
