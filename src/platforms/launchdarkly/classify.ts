@@ -4,7 +4,7 @@
  *
  * A flag update comes in three forms, told apart by the Content-Type, as LaunchDarkly tells them:
  * JSON Patch (`application/json`: an operation array, or `{patch, comment}`), JSON merge patch
- * (`application/merge-patch+json`) and semantic patch (`application/json;
+ * (`application/merge-patch+json`: a document, or `{merge, comment}`) and semantic patch (`application/json;
  * domain-model=launchdarkly.semanticpatch`: `{environmentKey, instructions, comment}`). Each is
  * normalized to one FlagChange: its environment is the one environment every part touches (`*`
  * when several, or the flag itself), and turning a flag on or off is `flag.enable`/`flag.disable`.
@@ -116,9 +116,9 @@ function jsonPatch(value: unknown): Update {
   return { action, environment, newState: { patch: ops, ...(comment === undefined ? {} : { comment }) } };
 }
 
-/** RFC 7386 merge patch, bare or as `{patch, comment}` (a flag has neither field). */
+/** RFC 7386 merge patch, bare or as `{merge, comment}` (a flag has neither field). */
 function mergePatch(value: unknown): Update {
-  const { patch, comment } = withComment(value, isObject);
+  const { patch, comment } = withMergeComment(value);
   if (!isObject(patch) || Object.keys(patch).length === 0) throw malformed('a JSON merge patch must be a non-empty object', 'patch');
   const envs = isObject(patch.environments) ? Object.keys(patch.environments) : [];
   const flagLevel = Object.keys(patch).some((k) => k !== 'environments');
@@ -175,6 +175,24 @@ function withComment(value: unknown, isPatch: (v: unknown) => boolean): { patch:
   if (!isPatch(wrapper.patch)) throw malformed('patch is not of the form this Content-Type takes', 'patch');
   if (wrapper.comment !== undefined && typeof wrapper.comment !== 'string') throw malformed('comment must be a string', 'comment');
   return wrapper.comment === undefined ? { patch: wrapper.patch } : { patch: wrapper.patch, comment: wrapper.comment };
+}
+
+/**
+ * `{merge, comment}` when the body is LaunchDarkly's wrapper for a merge patch with a comment, else
+ * the body itself as the patch. A top-level `patch` (JSON Patch's wrapper) or a lone `comment` is
+ * refused: LaunchDarkly would read them as members of the flag, not as a wrapper and its comment.
+ */
+function withMergeComment(value: unknown): { patch: unknown; comment?: string } {
+  if (!isObject(value)) return { patch: value };
+  if (Object.hasOwn(value, 'patch')) throw malformed('a JSON merge patch takes its comment as {"merge": …, "comment": …}, not {"patch": …}', 'patch');
+  if (!Object.hasOwn(value, 'merge')) {
+    if (Object.hasOwn(value, 'comment')) throw malformed('a comment goes with a merge patch: {"merge": …, "comment": …}', 'comment');
+    return { patch: value };
+  }
+  const wrapper = onlyKeys(value, ['merge', 'comment']);
+  if (!isObject(wrapper.merge)) throw malformed('merge must be a JSON merge patch object', 'merge');
+  if (wrapper.comment !== undefined && typeof wrapper.comment !== 'string') throw malformed('comment must be a string', 'comment');
+  return wrapper.comment === undefined ? { patch: wrapper.merge } : { patch: wrapper.merge, comment: wrapper.comment };
 }
 
 /** The environment a JSON Pointer into a flag touches, or `*` for the flag itself. */

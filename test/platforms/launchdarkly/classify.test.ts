@@ -29,7 +29,8 @@ describe('LaunchDarkly classification', () => {
       [{ patch: [{ op: 'replace', path: '/environments/production/on', value: true }, { op: 'replace', path: '/environments/test/on', value: true }] }, 'application/json', 'flag.update', '*'],
       [{ patch: [{ op: 'replace', path: '/archived', value: true }], comment: 'done' }, 'application/json', 'flag.archive', '*'],
       [{ environments: { production: { on: true } } }, 'application/merge-patch+json', 'flag.enable', 'production'],
-      [{ patch: { environments: { test: { offVariation: 1 } } }, comment: 'c' }, 'application/merge-patch+json', 'flag.update', 'test'],
+      [{ merge: { environments: { test: { offVariation: 1 } } }, comment: 'c' }, 'application/merge-patch+json', 'flag.update', 'test'],
+      [{ merge: { environments: { production: { on: true } } } }, 'application/merge-patch+json', 'flag.enable', 'production'],
       [{ name: 'x', environments: { test: { on: true } } }, 'application/merge-patch+json', 'flag.update', '*'],
     ];
     for (const [body, type, action, environment] of cases) {
@@ -51,6 +52,10 @@ describe('LaunchDarkly classification', () => {
       [raw('PATCH', FLAG, { instructions: [{ kind: 'turnFlagOn' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }], bypass: true }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { comment: 'only' }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      // JSON Patch's wrapper in a merge patch: LaunchDarkly would read `patch` as a member of the flag.
+      [raw('PATCH', FLAG, { patch: { environments: { production: { on: true } } }, comment: 'c' }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { merge: { description: 'd' }, name: 'x' }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { merge: [{ op: 'remove', path: '/description' }] }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/prod~1x/on', value: true }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'replace', path: '/description', value: 'x', extra: 1 }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', `${FLAG}?dryRun=true`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],

@@ -125,7 +125,7 @@ export async function startLaunchDarklyDouble(options: { token: string }): Promi
       if (type.includes('domain-model=launchdarkly.semanticpatch')) next = applySemantic(flag, req.body as Json);
       else if (type.startsWith('application/merge-patch+json')) {
         const body = req.body as Json;
-        next = mergePatch(flag, ('patch' in body ? body.patch : body) as Json) as Json;
+        next = mergePatch(flag, ('merge' in body ? body.merge : body) as Json) as Json;
       } else {
         const body = req.body as Json | Json[];
         next = applyJsonPatch(flag, Array.isArray(body) ? body : (body.patch as Json[]));
