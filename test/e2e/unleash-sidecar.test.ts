@@ -194,3 +194,34 @@ describe('ids that name objects elsewhere', () => {
     expect((await direct('GET', `${FEATURES}/ks.flag`)).type).toBe('kill-switch');
   });
 });
+
+/**
+ * A child flag is enabled only where its parent is: turning the parent off in production turns a
+ * critical child off there too, so the change is judged as a change of the child as well.
+ */
+describe('changes that reach dependent flags', () => {
+  const why = { 'x-flaggate-reason': 'probe', 'x-flaggate-ticket': 'T-2' };
+  const playground = async (flag: string) => {
+    const res = (await direct('POST', '/api/admin/playground', { environment: 'production', projects: '*', context: { appName: 'probe' } })) as { features: Array<{ name: string; isEnabled: boolean }> };
+    return res.features.find((f) => f.name === flag)?.isEnabled;
+  };
+
+  beforeAll(async () => {
+    for (const name of ['dep.parent', 'payments.child']) {
+      await direct('POST', FEATURES, { name, type: 'release' });
+      await direct('POST', `${FEATURES}/${name}/environments/production/strategies`, { name: 'default', parameters: {} });
+      await direct('POST', `${FEATURES}/${name}/environments/production/on`);
+    }
+    await direct('POST', `${FEATURES}/payments.child/dependencies`, { feature: 'dep.parent', enabled: true });
+  });
+
+  it('turning a parent off where its child is critical is held for approval, and the child keeps serving', async () => {
+    expect(await playground('payments.child')).toBe(true);
+    const res = await viaFlaggate('POST', `${FEATURES}/dep.parent/environments/production/off`, release, why);
+    expect(res.status).toBe(202);
+    expect(await enabledIn('dep.parent', 'production')).toBe(true);
+    expect(await playground('payments.child')).toBe(true);
+    const [requested] = (await ledgerEntries()).filter((e) => e.decision_id === res.decisionId);
+    expect(requested).toMatchObject({ flag_key: 'dep.parent', previous_state: { children: ['payments.child'] } });
+  });
+});

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 /** The Unleash adapter: its admin API writes as FlagChanges, and flag state read back from Unleash. */
 import type { FlagChange, PlatformAdapter, SettledAs } from '../platform.js';
 import { classifyUnleash, PLATFORM } from './classify.js';
+import { dependentsReach } from './dependents.js';
 import { importReach } from './import-state.js';
 import { requireOwnTargets } from './own-targets.js';
 import { reachOf } from './reach.js';
@@ -38,7 +39,7 @@ export function createUnleashAdapter(opts: UnleashAdapterOptions): PlatformAdapt
     settled: settledUnleash,
     reach(change, previousState) {
       requireOwnTargets(change, previousState);
-      return reachOf(change, previousState) ?? importReach(change, previousState);
+      return reachOf(change, previousState) ?? importReach(change, previousState) ?? dependentsReach(change, previousState);
     },
   };
 }

@@ -43,6 +43,11 @@ export interface UnleashFlagState {
   archived?: boolean;
   stale?: boolean;
   environments?: Record<string, UnleashEnvironmentState>;
+  /**
+   * The flags that depend on this one (Unleash's `children`), when there are any: a child is
+   * enabled only where its parent is, so what changes the parent's evaluation changes theirs.
+   */
+  children?: string[];
   /** The parts of the flag a change of that kind alters, read only for that kind (see EXTRA_FIELDS). */
   dependencies?: unknown;
   links?: unknown;
@@ -130,7 +135,7 @@ export function liveState(body: unknown, path: string, withVariants: boolean): U
     environments[env.name] = { enabled: env.enabled === true, strategies };
     if (withVariants) environments[env.name]!.variants = Array.isArray(env.variants) ? env.variants : [];
   }
-  return {
+  const state: UnleashFlagState = {
     exists: true,
     project: stringOr(body.project),
     name: body.name,
@@ -139,6 +144,11 @@ export function liveState(body: unknown, path: string, withVariants: boolean): U
     stale: body.stale === true,
     environments,
   };
+  if (Array.isArray(body.children) && body.children.length > 0) {
+    if (!body.children.every((c) => typeof c === 'string')) throw unavailable(`unexpected children in ${path}`);
+    state.children = [...(body.children as string[])].sort();
+  }
+  return state;
 }
 
 function strategyState(s: unknown): UnleashStrategyState {
