@@ -771,6 +771,28 @@ test_blank_break_glass_header_is_no_break_glass if {
 	d.hold_for_approvals
 }
 
+# A batch's key is its members' keys joined: `billing.*` matches "billing.charge,model.ranker" whole.
+test_break_glass_over_many_flags_needs_every_member_named if {
+	req := over_flags(["incident_commander"], "flag.enable", "billing.charge,model.ranker", [member("billing.charge", ["production"]), member("model.ranker", ["production"])])
+	d := decide(object.union(req, {"context": object.union(req.context, {"breakGlass": "outage"})}))
+	not d.allow
+	not d.break_glass
+	"break-glass is not allowed for billing.charge,model.ranker in production" in d.reasons
+}
+
+test_break_glass_over_many_named_flags_lifts_the_wait if {
+	req := over_flags(["incident_commander"], "flag.enable", "billing.charge,payments.checkout", [member("billing.charge", ["production"]), member("payments.checkout", ["production"])])
+	d := decide(object.union(req, {"context": object.union(req.context, {"breakGlass": "outage"})}))
+	d.allow
+	d.break_glass
+}
+
+test_break_glass_over_many_flags_needs_every_member_class_named if {
+	req := over_flags(["incident_commander"], "flag.enable", "billing.charge,payments.checkout", [member("billing.charge", ["production"]), member("payments.checkout", ["development"])])
+	d := decide(object.union(req, {"context": object.union(req.context, {"breakGlass": "outage"})}))
+	not d.break_glass
+}
+
 test_break_glass_reviewers if {
 	decide(access(["release_engineer"], "break_glass.review")).allow
 	decide(access(["incident_commander"], "break_glass.review")).allow

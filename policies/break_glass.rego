@@ -16,17 +16,34 @@ break_glass_roles contains role if {
 }
 
 # The flag by its key, or by the name read from the platform (as critical_flag judges it).
+# A change over many flags names them in its key joined by commas, which a pattern such as
+# `billing.*` would match whole: such a change is judged by its members alone.
 break_glass_flag if {
+	count(member_flags) == 0
 	is_string(input.change.flagKey)
 	some pattern in bg.flags
 	flag_pattern_matches(pattern, input.change.flagKey)
 }
 
 break_glass_flag if {
+	count(member_flags) == 0
 	is_string(input.change.previousState.name)
 	not is_the_flag_key(input.change.previousState.name)
 	some pattern in bg.flags
 	flag_pattern_matches(pattern, input.change.previousState.name)
+}
+
+# Every member must be a flag break-glass may lift, in every class that member alters.
+break_glass_flag if {
+	count(member_flags) > 0
+	every f in member_flags { break_glass_member(f) }
+}
+
+break_glass_member(f) if {
+	is_string(f.flagKey)
+	some pattern in bg.flags
+	flag_pattern_matches(pattern, f.flagKey)
+	every c in member_classes(f) { c in bg.environment_classes }
 }
 
 # Every environment the change alters must allow it; a change that alters none needs no approval anyway.
