@@ -75,6 +75,7 @@ export type ErrorCode =
   | 'DRIFT_ALREADY_ACKNOWLEDGED'
   | 'BREAK_GLASS_NOT_FOUND'
   | 'BREAK_GLASS_SELF_REVIEW'
+  | 'BREAK_GLASS_REVIEWER_NOT_A_PERSON'
   | 'BREAK_GLASS_ALREADY_REVIEWED'
   | 'CONTROL_FORBIDDEN'
   | 'CONTROL_METRICS_TOKEN_INVALID'
@@ -196,6 +197,11 @@ export const httpStatus: Record<ErrorCode, number> = {
   BREAK_GLASS_NOT_FOUND: 404,
   /** The requester of a break-glass change cannot review it: a second person must. */
   BREAK_GLASS_SELF_REVIEW: 403,
+  /**
+   * A service account (client-credentials token) or an unauthenticated caller cannot complete the
+   * review: nobody stands behind it, so whoever runs it could sign off on their own emergency change.
+   */
+  BREAK_GLASS_REVIEWER_NOT_A_PERSON: 403,
   /** The break-glass change already has its review; one is enough, and it stays. */
   BREAK_GLASS_ALREADY_REVIEWED: 409,
   CONTROL_FORBIDDEN: 403,

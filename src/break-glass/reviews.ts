@@ -27,12 +27,16 @@ export interface BreakGlassReviews {
   overdue(): number;
   /**
    * Records the review of the change with this decision id: BREAK_GLASS_NOT_FOUND,
-   * BREAK_GLASS_SELF_REVIEW (the requester cannot review their own), BREAK_GLASS_ALREADY_REVIEWED.
+   * BREAK_GLASS_SELF_REVIEW (the requester cannot review their own), BREAK_GLASS_REVIEWER_NOT_A_PERSON
+   * (a service account cannot review), BREAK_GLASS_ALREADY_REVIEWED.
    */
   review(decisionId: string, by: Reviewer): Promise<AuditEntry>;
   /** Stops reading the ledger in the background (before it closes). */
   close(): void;
 }
+
+/** How a caller authenticated when no person stands behind it (as approvals count them). */
+const NOT_A_PERSON = new Set(['client-credentials', 'none']);
 
 const PAGE = 1000;
 /** Pages a scrape reads at most: the gauge may lag a long ledger's first read, never stall the event loop. */
@@ -88,6 +92,9 @@ export function createBreakGlassReviews(deps: BreakGlassReviewsDeps): BreakGlass
       const next = reviewing.then(async () => {
         const status = statuses().find((s) => s.decision.decision_id === decisionId);
         if (!status) throw new FlaggateError('BREAK_GLASS_NOT_FOUND', `no break-glass change ${decisionId}`);
+        if (NOT_A_PERSON.has(by.actor.auth_method)) {
+          throw new FlaggateError('BREAK_GLASS_REVIEWER_NOT_A_PERSON', `a ${by.actor.auth_method} caller cannot review a break-glass change: a second person must`);
+        }
         if (samePerson(by.actor.id, status.decision.actor.id)) {
           throw new FlaggateError('BREAK_GLASS_SELF_REVIEW', 'the requester of a break-glass change cannot review it: a second person must');
         }

@@ -116,6 +116,9 @@ describe('break-glass', () => {
     const [open] = (await control('GET', '/v1/break-glass', ada)).json.changes as Array<{ id: string }>;
     const path = `/v1/break-glass/${open!.id}/review`;
     expect(await control('POST', path, ivy, { reason: 'was warranted' })).toMatchObject({ status: 403, json: { code: 'BREAK_GLASS_SELF_REVIEW' } });
+    // A pipeline's client-credentials token has the role but no person behind it.
+    const pipeline = await mintDevToken({ dataDir: tmp.dir, sub: 'ivy-pipeline', roles: ['release_engineer'], clock, ttlSeconds: 3600, claims: { gty: 'client-credentials' } });
+    expect(await control('POST', path, pipeline, { reason: 'auto-approved' })).toMatchObject({ status: 403, json: { code: 'BREAK_GLASS_REVIEWER_NOT_A_PERSON' } });
     expect(await control('POST', path, ada, { reason: 'looks fine' })).toMatchObject({ status: 403, json: { code: 'CONTROL_FORBIDDEN' } });
     expect(await control('POST', path, riley, {})).toMatchObject({ status: 400, json: { code: 'CONTROL_BAD_REQUEST' } });
     expect(await control('POST', `/v1/break-glass/${crypto.randomUUID()}/review`, riley, { reason: 'x' })).toMatchObject({ status: 404, json: { code: 'BREAK_GLASS_NOT_FOUND' } });
