@@ -98,13 +98,15 @@ export async function apply(ctx: ApprovalsContext, cr: ChangeRequest): Promise<A
   } catch (err) {
     return refuseHeld(ctx, cr, [], asFlaggateError(err), 'denied');
   }
-  const state = await platform.readState(cr.change);
-  if (canonicalJson(state ?? null) !== canonicalJson(cr.change.previousState ?? null)) {
+  // Checked by the pipeline under the change's flag locks, which it holds through the forward.
+  const unchanged = async (): Promise<void> => {
+    const state = await platform.readState(cr.change);
+    if (canonicalJson(state ?? null) === canonicalJson(cr.change.previousState ?? null)) return;
     const stale = new FlaggateError('CHANGE_STALE', `${cr.change.flagKey} changed on ${cr.change.platform} since the change was requested; request it again`, {
       details: { changeRequestId: cr.id },
     });
-    return refuseHeld(ctx, cr, approvals, stale, 'stale', { ...cr.change, previousState: state });
-  }
+    await refuseHeld(ctx, cr, approvals, stale, 'stale', { ...cr.change, previousState: state });
+  };
   const result = await ctx.resume({
     requester: { ...cr.requester, claims: {} },
     change: cr.change,
@@ -113,6 +115,7 @@ export async function apply(ctx: ApprovalsContext, cr: ChangeRequest): Promise<A
     forward,
     link: (entry) => linked(entry, cr, approvals),
     claim: (status) => ctx.store.settle(cr.id, status),
+    unchanged,
   });
   switch (result.status) {
     case 'pending':

@@ -109,6 +109,14 @@ async function decideWrite(req: RawRequest, w: Extract<Understood, { kind: 'writ
  * forward, outcome.
  */
 export async function resumeHeld(held: ResumedChange, s: Stages): Promise<ResumeResult> {
+  if (!locks.has(s)) locks.set(s, createFlagLocks());
+  return runLocked(locks.get(s)!, flagLockKeys(held.change), async () => {
+    await held.unchanged();
+    return resumeLocked(held, s);
+  });
+}
+
+async function resumeLocked(held: ResumedChange, s: Stages): Promise<ResumeResult> {
   const decisionId = randomUUID();
   const log = s.logger.child({ decisionId });
   const decision = decide(s, held.requester, held.change, held.context, held.approvals);

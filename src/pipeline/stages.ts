@@ -76,6 +76,13 @@ export interface ResumedChange {
    * already did. Only the winner records and forwards, so a change is forwarded at most once.
    */
   claim(status: 'denied' | 'applying'): Promise<boolean>;
+  /**
+   * Run under the change's flag locks before it is decided: reads the platform's state again and
+   * throws (refusing the change as stale) when it differs from the state the change was decided
+   * against. Held under the locks through the forward, so no other change of these flags (another
+   * approved change, a direct write through the proxy) can come between the check and the forward.
+   */
+  unchanged(): Promise<void>;
 }
 
 export type ResumeResult =

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
+import { startLaunchDarklyDouble } from '../support/launchdarkly/double.js';
 
 type Flag = Record<string, unknown> & { state: string };
 interface Outcome {
@@ -106,5 +107,45 @@ describe('concurrent changes to one flag through a real sidecar', () => {
     for (const r of replies.filter((r) => r.json.status !== 'applied')) expect(['CHANGE_STALE', 'FORWARD_CONFLICT']).toContain(r.json.code);
     expect(applied.length).toBeGreaterThan(0);
     expect(replay(initial, applied)).toEqual(flagInFile(key));
+  });
+
+  it('approves two changes held on one flag of a platform without compare-and-set at once: the second is refused as stale, never forwarded', async () => {
+    const TOKEN = 'api-concurrent-0123456789';
+    const SEMANTIC = 'application/json; domain-model=launchdarkly.semanticpatch';
+    const double = await startLaunchDarklyDouble({ token: TOKEN });
+    const ld = await startTestFlaggate({ 'platform.name': 'launchdarkly', 'platform.targetUrl': double.url, 'platform.targetToken': TOKEN });
+    try {
+      await fetch(`${double.url}/api/v2/flags/default`, { method: 'POST', headers: { authorization: TOKEN, 'content-type': 'application/json' }, body: JSON.stringify({ key: 'payments.refunds', name: 'Refunds' }) });
+      const [riley, sam, sue] = await Promise.all([ld.token('riley', 'release_engineer'), ld.token('sam', 'release_engineer'), ld.token('sue', 'release_engineer')]);
+      const hold = async (kind: string) => {
+        const res = await fetch(`${ld.proxyUrl}/api/v2/flags/default/payments.refunds`, {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${riley}`, 'content-type': SEMANTIC, ...context },
+          body: JSON.stringify({ environmentKey: 'production', instructions: [{ kind }] }),
+        });
+        expect(res.status).toBe(202);
+        return ((await res.json()) as { changeRequestId: string }).changeRequestId;
+      };
+      // Both decided against production off: on, then an off that is a no-op only from that state.
+      const ids = [await hold('turnFlagOn'), await hold('turnFlagOff')];
+      const replies = await Promise.all(ids.map(async (id, i) => {
+        const res = await fetch(`${ld.controlUrl}/v1/changes/${id}/approve`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${i === 0 ? sam : sue}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ reason: 'ok' }),
+        });
+        return (await res.json()) as { status?: string; code?: string };
+      }));
+      expect(replies.filter((r) => r.status === 'applied')).toHaveLength(1);
+      expect(replies.filter((r) => r.code === 'CHANGE_STALE')).toHaveLength(1);
+      expect(double.received.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+      // Whichever won, every decision that was forwarded was decided on the state it found.
+      const decided = (ld.ledger.entriesAfter(0, 1000) as unknown as Array<{ entry_type: string; approval: { approved_by: string[] }; decision: { allow: boolean }; previous_state: unknown }>)
+        .filter((e) => e.entry_type === 'change.decision' && e.decision.allow && e.approval.approved_by.length > 0);
+      expect(decided).toHaveLength(1);
+    } finally {
+      await ld.stop();
+      await double.stop();
+    }
   });
 });

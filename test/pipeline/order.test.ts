@@ -130,18 +130,22 @@ describe('the pipeline calls its stages in the durability order', () => {
     const h = harness();
     const claims: string[] = [];
     const result = await resumeHeld(
-      { requester: actor, change: h.change, context: { links: {} }, approvals: [], forward: decidedRequest('POST', '/flags/f/enable', null, Buffer.alloc(0)), link: (e) => e, claim: async (s) => (claims.push(s), true) },
+      {
+        requester: actor, change: h.change, context: { links: {} }, approvals: [], forward: decidedRequest('POST', '/flags/f/enable', null, Buffer.alloc(0)), link: (e) => e,
+        claim: async (s) => (claims.push(s), true),
+        unchanged: async () => void h.calls.push('unchanged'),
+      },
       h.stages,
     );
     expect(result.status).toBe('forwarded');
     expect(claims).toEqual(['applying']);
-    expect(h.calls).toEqual(['decide', 'append change.decision:allow', 'secure 1', 'forward', 'settled outcome:applied']);
+    expect(h.calls).toEqual(['unchanged', 'decide', 'append change.decision:allow', 'secure 1', 'forward', 'settled outcome:applied']);
   });
 
   it('approved but still short of approvals: nothing claimed, recorded or forwarded', async () => {
     const h = harness({ decisions: [hold] });
     const result = await resumeHeld(
-      { requester: actor, change: h.change, context: { links: {} }, approvals: [], forward: decidedRequest('POST', '/x', null, Buffer.alloc(0)), link: (e) => e, claim: async () => true },
+      { requester: actor, change: h.change, context: { links: {} }, approvals: [], forward: decidedRequest('POST', '/x', null, Buffer.alloc(0)), link: (e) => e, claim: async () => true, unchanged: async () => undefined },
       h.stages,
     );
     expect(result).toEqual({ status: 'pending' });
