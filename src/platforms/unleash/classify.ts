@@ -128,6 +128,7 @@ function writeOf(
     body = read.value;
     forward = decidedRequest(method, target, read.contentType, req.body);
   }
+  if (route.action === 'flag.update' && route.scope === 'all') refuseArchiving(route, body);
   const request = { method, path: forward.target, bodySha256: forward.bodySha256 };
   if (route.flagKeyFrom === 'import') return { kind: 'write', change: importChange(parseImport(body as JsonObject), request), forward };
   const environments = environmentsOf(route, params, body);
@@ -213,6 +214,22 @@ function environmentsOf(route: WriteRoute, params: Record<string, string>, body:
 type Body = JsonObject | JsonObject[] | PatchOperation[] | undefined;
 
 /**
+ * Unleash's feature update writes `archived` too (its schema takes it, and a string "true" reads as
+ * true): a PUT or PATCH would archive the flag as a `flag.update`, past the archive route's own
+ * checks (it refuses a flag others depend on). Archiving goes through the archive routes only.
+ */
+function refuseArchiving(route: WriteRoute, body: Body): void {
+  if (route.body === 'patch') {
+    const touches = (pointer: unknown) => typeof pointer === 'string' && (pointer === '' || pointer === '/archived' || pointer.startsWith('/archived/'));
+    if ((body as PatchOperation[]).some((op) => touches(op.path) || touches(op.from))) {
+      throw fieldMalformed('patch', 'free of /archived (and of the whole document): archive a flag through DELETE …/features/{feature}');
+    }
+  } else if (isObject(body) && Object.hasOwn(body, 'archived') && body.archived !== false) {
+    throw fieldMalformed('archived', 'absent or false: archive a flag through DELETE …/features/{feature}');
+  }
+}
+
+/**
  * An operation that writes the description and nothing else. `move` and `copy` read another member
  * (`from`), and a `move` removes it: Unleash then validates the patched flag with its defaults, so
  * moving `/type` onto `/description` also resets the type to `release` (and `stale` and
@@ -255,6 +272,7 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
       return normalizeStrategy(object);
     case 'strategy.update':
       // The id from the path wins over any id in the body: it is the strategy Unleash will change.
+      if (patch) checkPatchedRollout(body as PatchOperation[]);
       return patch ? { id: params.strategyId, ...patch } : { ...normalizeStrategy(object), id: params.strategyId };
     case 'strategy.reorder':
       return { order: sortOrders(body as JsonObject[]) };
@@ -328,14 +346,26 @@ function normalizeStrategy(body: JsonObject): JsonObject {
   // `rollout` is derived only; a top-level one from the client would mislead the policy.
   const { rollout: _ignored, ...rest } = body;
   const out: JsonObject = { ...rest, parameters, constraints, segments };
-  if (parameters.rollout !== undefined) {
-    const rollout = typeof parameters.rollout === 'string' ? Number(parameters.rollout.trim()) : parameters.rollout;
-    if (typeof rollout !== 'number' || !Number.isFinite(rollout) || String(parameters.rollout).trim() === '') {
-      throw fieldMalformed('parameters.rollout', 'a number');
-    }
-    out.rollout = rollout;
-  }
+  if (parameters.rollout !== undefined) out.rollout = rolloutOf(parameters.rollout);
+  // Unleash stores a flexible rollout without one as "100".
+  else if (body.name === 'flexibleRollout') out.rollout = 100;
   return out;
+}
+
+/**
+ * A percentage every evaluator reads alike: Unleash stores `rollout` as sent, the Node SDK reads it
+ * with Number() ("0x32" is 50, "5e-1" is 0.5), Yggdrasil (the newer SDKs, Edge) as an unsigned
+ * integer (both are 0% there). Only 0-100 written as plain decimal digits, as a string or an integer.
+ */
+function rolloutOf(value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 100) return value;
+  if (typeof value === 'string' && /^(?:100|[1-9]?[0-9])$/.test(value)) return Number(value);
+  throw fieldMalformed('parameters.rollout', 'a whole percentage from 0 to 100 in plain digits ("25")');
+}
+
+/** A JSON Patch of a strategy that writes its rollout writes one every evaluator reads alike. */
+function checkPatchedRollout(patch: PatchOperation[]): void {
+  for (const op of patch) if (op.path === '/parameters/rollout' && Object.hasOwn(op, 'value')) rolloutOf(op.value);
 }
 
 function fieldMalformed(field: string, want: string): FlaggateError {

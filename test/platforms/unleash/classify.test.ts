@@ -71,6 +71,9 @@ const writeCases: WriteCase[] = [
     { name: 'POST .../strategies is strategy.create with a numeric rollout', method: 'POST',
       path: `${P}/checkout/environments/production/strategies`, body: strategyBody,
       want: { action: 'strategy.create', flagKey: 'checkout', environment: 'production', newState: normalizedStrategy } },
+    { name: 'POST .../strategies records a flexible rollout without one as Unleash stores it, 100', method: 'POST',
+      path: `${P}/checkout/environments/production/strategies`, body: { name: 'flexibleRollout', parameters: { stickiness: 'default' } },
+      want: { action: 'strategy.create', newState: { name: 'flexibleRollout', parameters: { stickiness: 'default' }, constraints: [], segments: [], rollout: 100 } } },
     { name: 'POST .../strategies fills missing lists', method: 'POST',
       path: `${P}/checkout/environments/production/strategies`, body: { name: 'default' },
       want: { action: 'strategy.create', newState: { name: 'default', parameters: {}, constraints: [], segments: [] } } },
@@ -297,6 +300,12 @@ describe('classifyUnleash', () => {
 
   it.each([
     { name: 'a PATCH body is an object', method: 'PATCH', path: `${P}/checkout`, body: { description: 'd' } },
+    // Unleash's update writes `archived` (a string "true" too): archiving past the archive route's checks.
+    { name: 'a PUT archives the flag', method: 'PUT', path: `${P}/checkout`, body: { type: 'release', archived: true } },
+    { name: 'a PUT archives the flag with a string', method: 'PUT', path: `${P}/checkout`, body: { type: 'release', archived: 'true' } },
+    { name: 'a PATCH replaces /archived', method: 'PATCH', path: `${P}/checkout`, body: [{ op: 'replace', path: '/archived', value: true }] },
+    { name: 'a PATCH moves onto /archived', method: 'PATCH', path: `${P}/checkout`, body: [{ op: 'move', from: '/stale', path: '/archived' }] },
+    { name: 'a PATCH replaces the whole document', method: 'PATCH', path: `${P}/checkout`, body: [{ op: 'replace', path: '', value: { archived: true } }] },
     { name: 'a PATCH operation is unknown', method: 'PATCH', path: `${P}/checkout`, body: [{ op: 'merge', path: '/x' }] },
     { name: 'a PATCH is empty', method: 'PATCH', path: `${P}/checkout`, body: [] },
     { name: 'strategy parameters are not an object', method: 'POST', path: `${P}/checkout/environments/production/strategies`,
@@ -305,6 +314,11 @@ describe('classifyUnleash', () => {
       body: { name: 'default', constraints: {} } },
     { name: 'the rollout is not a number', method: 'PUT', path: `${P}/checkout/environments/production/strategies/s-1`,
       body: { name: 'flexibleRollout', parameters: { rollout: 'half' } } },
+    // Unleash stores these as sent: the Node SDK reads 50, 50, 0.5; Yggdrasil reads 0% for each.
+    ...['0x32', ' 50', '5e-1', '050', '101', '-1', '50.5', ''].map((rollout) => ({ name: `the rollout is ${JSON.stringify(rollout)}`, method: 'POST',
+      path: `${P}/checkout/environments/production/strategies`, body: { name: 'flexibleRollout', parameters: { rollout } } })),
+    { name: 'a strategy PATCH writes the rollout as "5e-1"', method: 'PATCH', path: `${P}/checkout/environments/production/strategies/s-1`,
+      body: [{ op: 'replace', path: '/parameters/rollout', value: '5e-1' }] },
     { name: 'a bulk toggle names a flag that is not text', method: 'POST', path: '/api/admin/projects/default/bulk_features/environments/production/on',
       body: { features: ['a', 3] } },
     { name: 'a batch names no list', method: 'POST', path: '/api/admin/projects/default/revive', body: { features: 'a' } },
