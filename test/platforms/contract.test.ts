@@ -103,6 +103,7 @@ describe.each(platformPlugins.map((p) => ({ name: p.name })))('platform contract
         raw(r.method, r.path, r.headers, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), r.body])),
         raw(r.method, r.path, r.headers, r.body.toString().replace(/\{/, '{"__dup":1,"__dup":2,')),
         raw(r.method, r.path, r.headers, r.body.toString().replace(/\{/, '{"__n":1e999,')),
+        raw(r.method, r.path, r.headers, r.body.toString().replace(/\{/, '{"__n":9007199254740993,')),
       );
     }
     for (const req of refusals) {

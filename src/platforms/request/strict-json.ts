@@ -1,7 +1,7 @@
 /**
  * Request bodies parsed the one way that no later reader can take differently: UTF-8 without a
- * byte-order mark, every number finite, every string well-formed UTF-16 (no lone surrogates), no
- * key twice in one object, bounded depth. The value itself comes from JSON.parse, as on the
+ * byte-order mark, every number finite, every integer exact in a double, every string well-formed
+ * UTF-16 (no lone surrogates), no key twice in one object, bounded depth. The value itself comes from JSON.parse, as on the
  * platform; the syntax tree (momoa) only serves to see what JSON.parse hides (duplicate keys).
  */
 import { parse as parseTree, type ValueNode } from '@humanwhocodes/momoa';
@@ -31,21 +31,26 @@ export function parseStrictJson(body: Buffer): unknown {
   } catch (cause) {
     throw malformed(`the body is not JSON: ${(cause as Error).message}`, cause);
   }
-  check(tree, 0);
+  check(tree, 0, text);
   return value;
 }
 
-function check(node: ValueNode, depth: number): void {
+function check(node: ValueNode, depth: number, text: string): void {
   if (depth > MAX_JSON_DEPTH) throw malformed(`the body nests deeper than ${MAX_JSON_DEPTH}`);
   switch (node.type) {
     case 'Number':
       if (!Number.isFinite(node.value)) throw malformed('a number in the body is not finite');
+      // An integer past 2^53 reads rounded here and in any JavaScript platform, exactly in a Python
+      // or Go one (an id, a user number): the entry would show another value than such a platform applies.
+      if (!Number.isSafeInteger(node.value) && Math.abs(node.value) >= 2 ** 53 && isIntegerLiteral(text.slice(node.loc.start.offset, node.loc.end.offset))) {
+        throw malformed('an integer in the body is beyond 2^53, where readers round it differently');
+      }
       return;
     case 'String':
       if (hasLoneSurrogate(node.value)) throw malformed('a string in the body holds a lone surrogate');
       return;
     case 'Array':
-      for (const e of node.elements) check(e.value, depth + 1);
+      for (const e of node.elements) check(e.value, depth + 1, text);
       return;
     case 'Object': {
       const seen = new Set<string>();
@@ -54,13 +59,18 @@ function check(node: ValueNode, depth: number): void {
         if (hasLoneSurrogate(name)) throw malformed('a key in the body holds a lone surrogate');
         if (seen.has(name)) throw malformed(`the key "${name.slice(0, 64)}" appears twice in one object`);
         seen.add(name);
-        check(m.value, depth + 1);
+        check(m.value, depth + 1, text);
       }
       return;
     }
     default:
       return;
   }
+}
+
+/** Written as an integer: no fraction, no exponent. */
+function isIntegerLiteral(literal: string): boolean {
+  return /^-?[0-9]+$/.test(literal);
 }
 
 // With the u flag a surrogate pair is one code point, so only an unpaired half matches.

@@ -398,6 +398,9 @@ describe('classifyUnleash', () => {
     { name: 'a key appears twice', body: '{"name":"safe","name":"payments.evil"}' },
     { name: 'an escaped key repeats a plain one', body: '{"name":"safe","\\u006eame":"payments.evil"}' },
     { name: 'a number overflows to Infinity', body: '{"name":"x","description":1e999}' },
+    // Rounded to ...992 here; a Python or Go reader keeps ...993.
+    { name: 'an integer is past 2^53', body: '{"name":"x","impressionData":false,"description":9007199254740993}' },
+    { name: 'a negative integer is past -2^53', body: '{"name":"x","description":-9007199254740992}' },
     { name: 'a string holds a lone surrogate', body: '{"name":"x","description":"\\ud800"}' },
     { name: 'a body starts with a byte-order mark', body: '\ufeff{"name":"x"}' },
     { name: 'a body-less route gets a body', body: '{"enabled":false}', path: `${P}/x/environments/production/on` },
@@ -413,6 +416,12 @@ describe('classifyUnleash', () => {
     } catch (err) {
       expect(err).toMatchObject({ code: 'ADAPT_BODY_MALFORMED' });
       expect((err as Error).cause).toBeInstanceOf(SyntaxError);
+    }
+  });
+
+  it('takes integers a double holds exactly, and numbers written with a fraction or an exponent', () => {
+    for (const n of ['9007199254740991', '-9007199254740991', '1e21', '12345678901234567890.5']) {
+      expect(classifyUnleash(request('POST', P, `{"name":"x","description":${n}}`)).kind, n).toBe('write');
     }
   });
 
