@@ -84,7 +84,27 @@ function newStateOf(write: WriteMapping, body: unknown): unknown {
   if (write.newState === undefined) return body;
   const value = atPointer(body, write.newState);
   if (value === undefined) throw bodyMalformed(`the body has nothing at ${write.newState}, where the mapping reads the new state`, 'newState');
+  // The whole body is forwarded: a member beside the new state would reach the service undecided.
+  const pointers = [write.newState, ...[write.flagKey, write.environment, write.project].flatMap((s) => (s?.from === 'body' ? [s.pointer] : []))];
+  const stray = strayMember(body, pointers);
+  if (stray !== undefined) throw bodyMalformed(`the body holds ${stray}, outside ${write.newState} (the new state) and the members the mapping reads`, 'newState');
   return value;
+}
+
+/** The first member of `doc` on no pointer's path (all under a pointer's end is its value), as a pointer; else undefined. */
+function strayMember(doc: unknown, pointers: readonly string[]): string | undefined {
+  const walk = (node: unknown, depth: number, live: string[][], at: string): string | undefined => {
+    if (live.some((p) => p.length === depth) || typeof node !== 'object' || node === null) return undefined;
+    for (const key of Object.keys(node)) {
+      const next = live.filter((p) => p[depth] === key);
+      const here = `${at}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      if (next.length === 0) return here;
+      const found = walk((node as Record<string, unknown>)[key], depth + 1, next, here);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  return walk(doc, 0, pointers.map((p) => p.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))), '');
 }
 
 /** RFC 6901: the value at `pointer` in `doc`, or undefined. */

@@ -127,6 +127,9 @@ export const restMappingSchema = z
     m.writes.forEach((w, i) => checkWrite(w, i, ctx));
   });
 
+/** The route parameter each change field is when the route has it. */
+const FIELD_PARAM = { flagKey: 'flag', environment: 'environment', project: 'project' } as const;
+
 function checkWrite(w: z.infer<typeof writeEntry>, i: number, ctx: z.RefinementCtx): void {
   const params = routeParams(w.route);
   if (w.route.method === 'GET') ctx.addIssue({ code: 'custom', path: ['writes', i, 'route'], message: 'a write is a POST, PUT, PATCH or DELETE route' });
@@ -135,6 +138,11 @@ function checkWrite(w: z.infer<typeof writeEntry>, i: number, ctx: z.RefinementC
   for (const field of ['flagKey', 'environment', 'project'] as const) {
     const s = w[field];
     if (s?.from === 'param' && !params.includes(s.name)) ctx.addIssue({ code: 'custom', path: ['writes', i, field], message: `the route has no {${s.name}}` });
+    // The service reads the route's own parameter: a field taken from elsewhere could name another flag or environment.
+    const own = FIELD_PARAM[field];
+    if (s !== undefined && params.includes(own) && !(s.from === 'param' && s.name === own)) {
+      ctx.addIssue({ code: 'custom', path: ['writes', i, field], message: `the route has {${own}}, which the service reads: the change's ${field} must be it` });
+    }
     if (s?.from === 'body' && bodyless) ctx.addIssue({ code: 'custom', path: ['writes', i, field], message: 'the route takes no body (mediaType: none)' });
   }
   if (w.newState && bodyless) ctx.addIssue({ code: 'custom', path: ['writes', i, 'newState'], message: 'the route takes no body (mediaType: none)' });

@@ -39,6 +39,8 @@ describe('the platform.rest mapping, checked at start-up', () => {
     { name: 'a credential header flaggate writes itself', rest: { ...base, credentialHeader: 'Content-Type' }, key: 'platform.rest.credentialHeader', says: 'flaggate writes' },
     { name: 'an unknown key', rest: { ...base, write: [] }, key: 'platform.rest', says: 'write' },
     { name: 'a write as a read', rest: { ...base, reads: ['POST /api/flags'] }, key: 'platform.rest.reads.0', says: 'GET' },
+    { name: 'a flag key read from elsewhere on a route with {flag}', rest: { ...base, writes: [{ route: 'PATCH /api/{environment}/flags/{flag}', action: 'flag.update', flagKey: 'body:/name' }] }, key: 'platform.rest.writes.0.flagKey', says: 'has {flag}' },
+    { name: 'an environment read from the query on a route with {environment}', rest: { ...base, writes: [{ route: 'PATCH /api/{environment}/flags/{flag}', action: 'flag.update', environment: 'query:env' }] }, key: 'platform.rest.writes.0.environment', says: 'has {environment}' },
     { name: 'several state reads without names', rest: { ...base, state: ['GET /api/flags/{flag}', 'GET /api/flags/{flag}/rules'] }, key: 'platform.rest.state.0.name', says: 'name' },
   ])('rejects $name, naming $key', ({ rest, key, says }) => {
     expect(() => load(rest)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(`${key}`) }));
@@ -60,7 +62,7 @@ describe('classifyRest', () => {
   );
 
   it('fills each field from its source, and the new state from its pointer', () => {
-    expect(classifyRest(mapping, raw('POST', '/p/shop/flags', { flag: { key: 'checkout', on: false }, note: 'x' }))).toMatchObject({
+    expect(classifyRest(mapping, raw('POST', '/p/shop/flags', { flag: { key: 'checkout', on: false } }))).toMatchObject({
       kind: 'write', change: { action: 'flag.create', project: 'shop', flagKey: 'checkout', environment: 'staging', newState: { key: 'checkout', on: false } },
     });
     expect(classifyRest(mapping, raw('PUT', '/p/shop/envs/production/flags/checkout', { on: true }, 'application/merge-patch+json'))).toMatchObject({
@@ -72,6 +74,9 @@ describe('classifyRest', () => {
   it.each([
     { name: 'a flag key that is not a string', req: raw('POST', '/p/shop/flags', { flag: { key: 7 } }), code: 'ADAPT_BODY_MALFORMED' },
     { name: 'a body where the pointer finds nothing', req: raw('POST', '/p/shop/flags', { key: 'checkout' }), code: 'ADAPT_BODY_MALFORMED' },
+    // Forwarded whole, the body's other members would reach the service undecided and unrecorded.
+    { name: 'a member beside the new state', req: raw('POST', '/p/shop/flags', { flag: { key: 'checkout' }, enabled: true }), code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'a member beside the pointer path', req: raw('POST', '/p/shop/flags', { flag: { key: 'checkout' }, 'fl/ag': {} }), code: 'ADAPT_BODY_MALFORMED' },
     { name: 'another media type than the route declares', req: raw('PUT', '/p/shop/envs/production/flags/checkout', { on: true }), code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' },
     { name: 'a body on a route without one', req: raw('POST', '/p/shop/flags/checkout/kill', { all: true }), code: 'ADAPT_BODY_MALFORMED' },
     { name: 'a query the route does not take', req: raw('POST', '/p/shop/flags/checkout/kill?force=1'), code: 'ADAPT_QUERY_REFUSED' },
