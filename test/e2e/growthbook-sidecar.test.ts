@@ -167,3 +167,49 @@ describe('flaggate in front of GrowthBook', () => {
     expect(double.invalidResponses).toEqual([]);
   });
 });
+
+/**
+ * What GrowthBook does beyond the environments a body names: a new feature is on wherever the
+ * organization's `defaultState` says, and rules written for an environment are written for the
+ * environments that inherit from it. Each such environment is part of the change the policy judges.
+ */
+describe('environments a GrowthBook write reaches beyond its body', () => {
+  let org: GrowthBookDouble;
+  let sidecar: TestFlaggate;
+  let admin: string;
+  const send = async (token: string, path: string, body: unknown) => {
+    const res = await fetch(sidecar.proxyUrl + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, ...context, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, decisionId: res.headers.get('x-flaggate-decision-id') };
+  };
+  const decision = (id: string | null) => (sidecar.ledger.entriesAfter(0, 1000) as unknown as Array<Record<string, unknown>>).find((e) => e.decision_id === id && e.entry_type === 'change.decision');
+
+  beforeAll(async () => {
+    org = await startGrowthBookDouble({
+      secretKey: SECRET,
+      environments: [{ id: 'dev', defaultState: true }, { id: 'staging', defaultState: false }, { id: 'production', defaultState: true }, { id: 'live-eu', defaultState: false, parent: 'staging' }],
+    });
+    sidecar = await startTestFlaggate({ 'platform.name': 'growthbook', 'platform.targetUrl': org.url, 'platform.targetToken': SECRET });
+    admin = await sidecar.token('alice', 'flag_admin');
+  }, 60_000);
+  afterAll(async () => {
+    await sidecar?.stop();
+    await org?.stop();
+  });
+
+  it("a new feature is on where defaultState says: creating it reaches production though the body names only dev", async () => {
+    const res = await send(admin, FEATURES, { id: 'search.v3', owner: 'alice@example.com', valueType: 'boolean', defaultValue: 'true', environments: { dev: { enabled: true, rules: [] } } });
+    expect(res.status).toBe(403);
+    expect(org.feature('search.v3')).toBeUndefined();
+    expect(decision(res.decisionId)).toMatchObject({ action: 'flag.create', environment: '*', decision: { allow: false } });
+    // (In the organization of the tests above, production is off for new features: the same create is allowed there.)
+  });
+
+  it('rules written for an environment reach the environments that inherit from it', async () => {
+    await fetch(org.url + FEATURES, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'search.ranker', owner: 'o', valueType: 'boolean', defaultValue: 'false' }) });
+    const rules = [{ type: 'force', value: 'true', condition: '{"country":"US"}' }];
+    const res = await send(admin, `${FEATURES}/search.ranker`, { environments: { staging: { enabled: true, rules } } });
+    expect(res.status).toBe(403);
+    expect(decision(res.decisionId)).toMatchObject({ environment: '*', previous_state: { environmentTree: { 'live-eu': { parent: 'staging' } } } });
+    expect((org.feature('search.ranker')!.environments as Record<string, { rules: unknown[] }>).staging!.rules).toEqual([]);
+  });
+});

@@ -82,7 +82,7 @@ function create(req: RawRequest, query: string | null, target: string): Classifi
   if (!['boolean', 'string', 'number', 'json'].includes(body.valueType as string)) throw bodyMalformed('valueType must be boolean, string, number or json', 'valueType');
   if (typeof body.defaultValue !== 'string') throw bodyMalformed('defaultValue must be a string', 'defaultValue');
   const environments = environmentSettings(body.environments);
-  // A new feature serves nothing until an environment enables it; the body's environments are what it writes.
+  // The body's environments; those a new feature is enabled in by default join from the state read (reach.ts).
   const touched = Object.keys(environments);
   return write('POST', target, contentType, req.body, { action: 'flag.create', flagKey: body.id, ...environmentFields(touched), newState: body });
 }
@@ -141,6 +141,8 @@ function environmentSettings(value: unknown): JsonObject {
   for (const [env, settings] of Object.entries(value)) {
     if (!ENV_KEY.test(env)) throw bodyMalformed(`"${env.slice(0, 64)}" is not an environment id`, 'environments');
     if (!isJsonObject(settings)) throw bodyMalformed(`environments.${env} must be an object`, 'environments');
+    // `draft` and `definition` are in GrowthBook's schema but not read: a change recorded as applied would change nothing.
+    onlyKeys(settings, ['enabled', 'rules']);
   }
   return value;
 }

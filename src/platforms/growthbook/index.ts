@@ -2,6 +2,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { FlagChange, PlatformAdapter, SettledAs } from '../platform.js';
 import { classifyGrowthBook, PLATFORM } from './classify.js';
+import { growthBookReach } from './reach.js';
 import { readGrowthBookState, type GrowthBookFeatureState } from './read-state.js';
 
 export { ALL_ENVIRONMENTS, classifyGrowthBook } from './classify.js';
@@ -23,7 +24,7 @@ export function createGrowthBookAdapter(opts: GrowthBookAdapterOptions): Platfor
   const timeoutMs = opts.timeoutMs ?? 5_000;
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new TypeError('timeoutMs must be a positive integer');
   const readOpts = { baseUrl: opts.baseUrl, token: opts.token, timeoutMs };
-  return { name: PLATFORM, classify: classifyGrowthBook, readState: (change) => readGrowthBookState(readOpts, change), settled: settledGrowthBook };
+  return { name: PLATFORM, classify: classifyGrowthBook, readState: (change) => readGrowthBookState(readOpts, change), settled: settledGrowthBook, reach: growthBookReach };
 }
 
 /**

@@ -7,6 +7,7 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { fetchState, isJsonObject, type JsonObject } from '../request/index.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
+import { reachedEnvironments } from './reach.js';
 
 export interface ReadStateOptions {
   baseUrl: string;
@@ -32,7 +33,15 @@ export interface GrowthBookFeatureState {
   /** The live revision's number: GrowthBook counts every published change. */
   version?: number;
   environments?: Record<string, GrowthBookEnvironmentState>;
+  /**
+   * The organization's environments where they change what a write reaches (see reach.ts): each
+   * one's `defaultState` for a new feature, and its `parent` when one inherits another's rules.
+   */
+  environmentTree?: EnvironmentTree;
 }
+
+/** Environment id → what GrowthBook does with it beyond its own settings. */
+export type EnvironmentTree = Record<string, { defaultState: boolean; parent?: string }>;
 
 /**
  * GrowthBook answers a key it does not know with `400 {"message": "Could not find a feature with
@@ -42,6 +51,9 @@ const NOT_FOUND = /^could not find (a )?feature/i;
 
 export async function readGrowthBookState(opts: ReadStateOptions, change: FlagChange): Promise<GrowthBookFeatureState> {
   if (change.platform !== PLATFORM) throw new TypeError(`not a GrowthBook change: ${change.platform}`);
+  const tree = await readEnvironmentTree(opts);
+  // Kept where it matters: a new feature's defaults, or environments that inherit others' rules.
+  const kept = change.action === 'flag.create' || Object.values(tree).some((e) => e.parent !== undefined) ? { environmentTree: tree } : {};
   const path = `/api/v1/features/${encodeURIComponent(change.flagKey)}`;
   const body = await fetchState(
     {
@@ -50,10 +62,10 @@ export async function readGrowthBookState(opts: ReadStateOptions, change: FlagCh
     },
     path,
   );
-  if (body === undefined) return { exists: false };
+  if (body === undefined) return { exists: false, ...kept };
   const feature = isJsonObject(body) ? body.feature : undefined;
   if (!isJsonObject(feature) || feature.id !== change.flagKey || !isJsonObject(feature.environments)) throw unavailable(`GrowthBook sent an unexpected body for ${path}`);
-  const wanted = change.environments ?? (change.environment === undefined ? [] : [change.environment]);
+  const wanted = reachedEnvironments(change, tree);
   const environments: Record<string, GrowthBookEnvironmentState> = {};
   for (const [name, settings] of Object.entries(feature.environments)) {
     if (!wanted.includes(ALL_ENVIRONMENTS) && !wanted.includes(name)) continue;
@@ -71,7 +83,22 @@ export async function readGrowthBookState(opts: ReadStateOptions, change: FlagCh
     prerequisites: Array.isArray(feature.prerequisites) ? feature.prerequisites : [],
     version: typeof revision.version === 'number' ? revision.version : undefined,
     environments,
+    ...kept,
   });
+}
+
+/** `GET /api/v1/environments`, reduced to what changes a write's reach. */
+async function readEnvironmentTree(opts: ReadStateOptions): Promise<EnvironmentTree> {
+  const path = '/api/v1/environments';
+  const body = await fetchState({ platform: 'GrowthBook', baseUrl: opts.baseUrl, authorization: `Bearer ${opts.token}`, timeoutMs: opts.timeoutMs, isNotFound: () => false }, path);
+  const list = isJsonObject(body) ? body.environments : undefined;
+  if (!Array.isArray(list)) throw unavailable(`GrowthBook sent an unexpected body for ${path}`);
+  const tree: EnvironmentTree = {};
+  for (const e of list) {
+    if (!isJsonObject(e) || typeof e.id !== 'string' || typeof e.defaultState !== 'boolean') throw unavailable(`unexpected environment in ${path}`);
+    tree[e.id] = typeof e.parent === 'string' && e.parent !== '' ? { defaultState: e.defaultState, parent: e.parent } : { defaultState: e.defaultState };
+  }
+  return tree;
 }
 
 function stringOr(value: unknown): string | undefined {

@@ -47,6 +47,9 @@ describe('classifyGrowthBook', () => {
     { name: 'an unknown field', path: `${F}/c`, body: { enabled: true }, code: 'ADAPT_BODY_MALFORMED' },
     { name: 'an update of nothing but gate overrides', path: `${F}/c`, body: { skipHooks: true }, code: 'ADAPT_BODY_MALFORMED' },
     { name: 'environment settings that are not an object', path: `${F}/c`, body: { environments: { production: true } }, code: 'ADAPT_BODY_MALFORMED' },
+    // In GrowthBook's schema, read by none of its handlers: recorded as applied, it would change nothing.
+    { name: 'a draft of an environment\'s rules', path: `${F}/c`, body: { environments: { production: { draft: { rules: [] } } } }, code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'an environment\'s definition', path: `${F}/c`, body: { environments: { production: { enabled: true, definition: '{}' } } }, code: 'ADAPT_BODY_MALFORMED' },
     { name: 'a feature id outside GrowthBook\'s alphabet', path: F, body: { id: 'a b', valueType: 'boolean', defaultValue: 'x' }, code: 'ADAPT_BODY_MALFORMED' },
     { name: 'a query on a write', path: `${F}/c/toggle?x=1`, body: { environments: { dev: true } }, code: 'ADAPT_QUERY_REFUSED' },
     { name: 'an encoded slash in the key', path: `${F}/c%2Ftoggle`, body: { environments: { dev: true } }, code: 'ADAPT_ROUTE_UNKNOWN' },

@@ -17,7 +17,18 @@ import { parse as parseYaml } from 'yaml';
 type Json = Record<string, unknown>;
 
 export const GB_DIR = resolve(import.meta.dirname, '../../fixtures/growthbook');
-export const ENVIRONMENTS = ['dev', 'production'] as const;
+/**
+ * The organization's environments by default: `dev` on for a new feature, `production` off (an
+ * organization sets `defaultState` per environment; GrowthBook's own default is on for both).
+ */
+export const ENVIRONMENTS: readonly DoubleEnvironment[] = [{ id: 'dev', defaultState: true }, { id: 'production', defaultState: false }];
+
+/** An organization environment: on or off for a new feature, and the one whose rules it inherits. */
+export interface DoubleEnvironment {
+  id: string;
+  defaultState: boolean;
+  parent?: string;
+}
 
 export interface GrowthBookDouble {
   url: string;
@@ -85,7 +96,10 @@ interface Stored {
   revisions: Map<number, Json>;
 }
 
-export async function startGrowthBookDouble(options: { secretKey: string }): Promise<GrowthBookDouble> {
+export async function startGrowthBookDouble(options: { secretKey: string; environments?: readonly DoubleEnvironment[] }): Promise<GrowthBookDouble> {
+  const organization = options.environments ?? ENVIRONMENTS;
+  const ids = organization.map((e) => e.id);
+  const environmentsOf = (body: Json, current: Json | undefined) => settingsOf(organization, body, current);
   const features = new Map<string, Stored>();
   const received: GrowthBookDouble['received'] = [];
   const invalidResponses: string[] = [];
@@ -141,7 +155,9 @@ export async function startGrowthBookDouble(options: { secretKey: string }): Pro
     }
   };
 
-  app.get('/api/v1/environments', handle(() => ({ environments: ENVIRONMENTS.map((id) => ({ id, description: '', toggleOnList: false, defaultState: true, projects: [] })) })));
+  app.get('/api/v1/environments', handle(() => ({
+    environments: organization.map((e) => ({ id: e.id, description: '', toggleOnList: false, defaultState: e.defaultState, projects: [], ...(e.parent === undefined ? {} : { parent: e.parent }) })),
+  })));
   app.get('/api/v1/features', handle((req) => {
     const all = [...features.values()].map((s) => s.feature);
     const limit = Number(req.query.limit ?? 10);
@@ -180,7 +196,7 @@ export async function startGrowthBookDouble(options: { secretKey: string }): Pro
     const next = structuredClone(stored.feature);
     const envs = next.environments as Record<string, Json>;
     for (const [env, value] of Object.entries((req.body as Json).environments as Json)) {
-      if (!(ENVIRONMENTS as readonly string[]).includes(env)) throw new Error(`Unknown environment: '${env}'`);
+      if (!ids.includes(env)) throw new Error(`Unknown environment: '${env}'`);
       envs[env]!.enabled = [true, 'true', '1', 1].includes(value as never);
     }
     return publish(stored, next, 'Toggled via REST API');
@@ -214,13 +230,17 @@ function fail(res: Response, status: number, message: string): void {
   res.status(status).json({ message });
 }
 
-/** Every organization environment, with the body's settings where it gives them (rules get ids). */
-function environmentsOf(body: Json, current: Json | undefined): Json {
+/**
+ * Every organization environment, with the body's settings where it gives them (rules get ids); a
+ * new feature is on where the environment's `defaultState` is. (Rules inherited from a parent are
+ * not modelled: the double keeps each environment's own.)
+ */
+function settingsOf(organization: readonly DoubleEnvironment[], body: Json, current: Json | undefined): Json {
   const given = (body.environments ?? {}) as Record<string, Json>;
-  for (const env of Object.keys(given)) if (!(ENVIRONMENTS as readonly string[]).includes(env)) throw new Error(`Unknown environment: '${env}'`);
+  for (const env of Object.keys(given)) if (!organization.some((e) => e.id === env)) throw new Error(`Unknown environment: '${env}'`);
   const out: Json = {};
-  for (const env of ENVIRONMENTS) {
-    const before = (current?.environments as Record<string, Json> | undefined)?.[env] ?? { enabled: false, defaultValue: String(body.defaultValue ?? ''), rules: [] };
+  for (const { id: env, defaultState } of organization) {
+    const before = (current?.environments as Record<string, Json> | undefined)?.[env] ?? { enabled: defaultState, defaultValue: String(body.defaultValue ?? ''), rules: [] };
     const settings = given[env];
     out[env] = settings === undefined ? before : {
       enabled: settings.enabled, defaultValue: String(current?.defaultValue ?? body.defaultValue ?? ''),

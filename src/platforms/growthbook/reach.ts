@@ -1,0 +1,48 @@
+/**
+ * The environments a GrowthBook write reaches beyond those its body names, from the organization's
+ * environments read before the decision (`environmentTree`):
+ * - rules written for an environment are written for every environment that inherits from it
+ *   (`parent`, transitively: GrowthBook applies them there too), and a toggle of a parent leaves a
+ *   child that inherited its rules with settings of its own, no longer inheriting;
+ * - a new feature is enabled in every environment whose `defaultState` is on, unless the body turns
+ *   it off there, and serves its default value there.
+ * Pure, so a held change re-derived from its stored state reaches what it reached.
+ */
+import type { FlagChange } from '../platform.js';
+import { isJsonObject } from '../request/index.js';
+import { ALL_ENVIRONMENTS } from './classify.js';
+import type { EnvironmentTree } from './read-state.js';
+
+/** The environments `change` alters, given the tree (its own when the tree adds none). */
+export function reachedEnvironments(change: FlagChange, tree: EnvironmentTree | undefined): string[] {
+  const named = change.environments ?? (change.environment === undefined ? [] : [change.environment]);
+  if (tree === undefined || named.includes(ALL_ENVIRONMENTS)) return named;
+  const reached = new Set(named);
+  if (change.action === 'flag.create') {
+    const asked = isJsonObject(change.newState) && isJsonObject(change.newState.environments) ? change.newState.environments : {};
+    for (const [id, e] of Object.entries(tree)) {
+      const settings = asked[id];
+      if (e.defaultState && !(isJsonObject(settings) && settings.enabled === false)) reached.add(id);
+    }
+  }
+  // Descendants, to any depth; a cycle (which GrowthBook refuses) cannot loop here.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [id, e] of Object.entries(tree)) {
+      if (e.parent !== undefined && reached.has(e.parent) && !reached.has(id)) {
+        reached.add(id);
+        grew = true;
+      }
+    }
+  }
+  return [...reached].sort();
+}
+
+/** The adapter's `reach`: the change's environments widened as above, when they widen. */
+export function growthBookReach(change: FlagChange, previousState: unknown): Pick<FlagChange, 'environments' | 'environment'> | undefined {
+  const tree = isJsonObject(previousState) && isJsonObject(previousState.environmentTree) ? (previousState.environmentTree as EnvironmentTree) : undefined;
+  const named = change.environments ?? [];
+  const reached = reachedEnvironments(change, tree);
+  if (reached.length === new Set(named).size && reached.every((e) => named.includes(e))) return undefined;
+  return { environments: reached, environment: reached.length === 1 ? reached[0]! : ALL_ENVIRONMENTS };
+}
