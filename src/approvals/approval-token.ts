@@ -8,6 +8,8 @@ import type { Approval } from './store.js';
 
 /** What an approval token must be bound to: the request's method, path and body digest, who asks, and their ticket. */
 export interface ApprovalBinding {
+  /** The id of the platform the change is made on (a sidecar may front several). */
+  platform: string;
   method: string;
   path: string;
   bodySha256: string;
@@ -42,7 +44,10 @@ interface TrustedApprover {
  * Builds the verifier for approval tokens. A token must come from a configured issuer, verify
  * against that issuer's key set, carry `jti`, `sub`, `iat` and `exp`, and be bound to the change by
  * `change_sha256` (the body digest), `htm` (method), `htu` (path and query) and `ticket` when it
- * names one: a token for any other change is APPROVAL_TOKEN_MISMATCH. It must name the requester
+ * names one, and `platform` (the platform's id) when it names one, which it must where the sidecar
+ * fronts several platforms (`htu` is the path as that platform sees it, its prefix taken off, so the
+ * same path and body under another platform's prefix would otherwise pass): a token for any other
+ * change is APPROVAL_TOKEN_MISMATCH. It must name the requester
  * (APPROVAL_TOKEN_REQUESTER) and live no longer than `maxLifetimeSeconds` from its `iat`
  * (APPROVAL_TOKEN_LIFETIME).
  *
@@ -59,6 +64,8 @@ export function createApprovalTokenVerifier(deps: {
   chainId: string;
   /** Whether spent jtis are shared by every sidecar (the PostgreSQL change store). */
   sharedJtis: boolean;
+  /** Whether a token must name its platform (`platform` claim): true where the sidecar fronts several. */
+  platformClaimRequired: boolean;
   clock: Clock;
 }): VerifyApprovalToken {
   const trusted = new Map<string, TrustedApprover>();
@@ -102,6 +109,7 @@ export function createApprovalTokenVerifier(deps: {
       ['htm', binding.method.toUpperCase()],
       ['htu', binding.path],
       ...(payload['ticket'] === undefined ? [] : [['ticket', binding.ticket]]),
+      ...(payload['platform'] === undefined && !deps.platformClaimRequired ? [] : [['platform', binding.platform]]),
     ].filter(([claim, want]) => payload[claim!] !== want);
     if (mismatched.length > 0) {
       throw new FlaggateError('APPROVAL_TOKEN_MISMATCH', 'the approval token is bound to a different change', {

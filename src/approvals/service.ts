@@ -21,6 +21,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       const token = h.req.headers['x-flaggate-approval'];
       if (token === undefined) return { held: await hold(ctx, h, []) };
       const claims = await ctx.verifyApprovalToken(token.trim(), {
+        platform: h.change.platform,
         method: h.req.method,
         path: h.req.path,
         bodySha256: h.req.bodySha256,

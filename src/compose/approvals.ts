@@ -26,6 +26,7 @@ export function buildApprovals(
       maxLifetimeSeconds: config.approvals.tokenMaxLifetimeSeconds,
       chainId: config.audit.chainId,
       sharedJtis: changeStoreKind(config) === 'postgres',
+      platformClaimRequired: config.platforms.length > 1,
       clock: deps.clock,
     }),
     evidence: (id) => store.evidence(id),

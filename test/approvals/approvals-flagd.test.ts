@@ -342,6 +342,7 @@ describe('approval tokens (X-Flaggate-Approval)', () => {
     { name: 'its payload altered after signing', code: 'IDENTIFY_TOKEN_INVALID', token: async () => withPayload(await gateToken({ roles: ['qa'] }), (c) => ({ ...c, roles: ['release_engineer'] })) },
     { name: 'bound to a different change', code: 'APPROVAL_TOKEN_MISMATCH', token: () => gateToken({ change_sha256: 'ab'.repeat(32) }) },
     { name: 'bound to a different path', code: 'APPROVAL_TOKEN_MISMATCH', token: () => gateToken({ htu: '/flags/payments.other/enable' }) },
+    { name: 'bound to another platform', code: 'APPROVAL_TOKEN_MISMATCH', token: () => gateToken({ platform: 'unleash' }) },
     { name: 'issued to the requester', code: 'APPROVAL_SELF', token: () => gateToken({ sub: 'rita' }) },
     { name: 'issued to the requester under another letter case', code: 'APPROVAL_SELF', token: () => gateToken({ sub: ' RITA' }) },
   ])('rejects a change whose approval token is $name, and records it', async ({ token, code }) => {
@@ -353,6 +354,11 @@ describe('approval tokens (X-Flaggate-Approval)', () => {
 
   it('accepts a token naming the ticket of the request, the requester in another letter case', async () => {
     const res = await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': await gateToken({ ticket: 'CHG-9', requester: 'Rita', htu: '/flags/payments.instant-payouts/disable' }) }, '/flags/payments.instant-payouts/disable');
+    expect(res.status).toBe(200);
+  });
+
+  it('accepts a token naming the platform the change is made on', async () => {
+    const res = await propose(s, await s.token('rita', 'release_engineer'), { 'x-flaggate-approval': await gateToken({ platform: 'flagd', htu: '/flags/payments.instant-payouts/disable' }) }, '/flags/payments.instant-payouts/disable');
     expect(res.status).toBe(200);
   });
 
@@ -390,5 +396,38 @@ describe('the out-of-hours alert', () => {
     } finally {
       await s.stop();
     }
+  });
+});
+
+/**
+ * `htu` is the path as the platform sees it, its prefix taken off: where one sidecar fronts several
+ * platforms, the same path and body under another platform's prefix would match it. There a token
+ * must name its platform.
+ */
+describe('approval tokens where a sidecar fronts several platforms', () => {
+  let s: Sidecar;
+  const state = (file: string) => (JSON.parse(readFileSync(join(s.dataDir, file), 'utf8')) as { flags: Record<string, { state: string }> }).flags['payments.instant-payouts']!.state;
+  beforeAll(async () => {
+    s = await start({
+      platforms: [
+        { name: 'flagd', targetUrl: 'flags.flagd.json', pathPrefix: '/flagd' },
+        { id: 'payments', name: 'flagd', targetUrl: 'payments.flagd.json', pathPrefix: '/payments' },
+      ],
+    });
+  });
+  afterAll(() => s.stop());
+
+  it('refuses a token that names no platform, or another one, and applies one naming the platform it is used on', async () => {
+    const rita = await s.token('rita', 'release_engineer');
+    const at = `/payments${CRITICAL}`;
+    for (const claims of [{}, { platform: 'flagd' }]) {
+      const res = await propose(s, rita, { 'x-flaggate-approval': await gateToken(claims) }, at);
+      expect(res.json, JSON.stringify(claims)).toMatchObject({ code: 'APPROVAL_TOKEN_MISMATCH' });
+    }
+    expect(state('payments.flagd.json')).toBe('DISABLED');
+    const ok = await propose(s, rita, { 'x-flaggate-approval': await gateToken({ platform: 'payments' }) }, at);
+    expect(ok.status).toBe(200);
+    expect(state('payments.flagd.json')).toBe('ENABLED');
+    expect(state('flags.flagd.json')).toBe('DISABLED');
   });
 });
