@@ -4,6 +4,7 @@ import { canonicalJson, decisionEntry } from '../audit/index.js';
 import { isoUtc } from '../clock.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { HeldWrite, Reply } from '../pipeline/index.js';
+import type { FlagChange } from '../platforms/index.js';
 import type { ApplyResult, ApprovalsContext } from './context.js';
 import { approvalFacts, linked } from './entries.js';
 import { heldHeaders } from './held-headers.js';
@@ -92,15 +93,17 @@ export async function apply(ctx: ApprovalsContext, cr: ChangeRequest): Promise<A
   const platform = ctx.platform(cr.change.platform)!;
   let approvals: Approval[];
   let forward;
+  let classified: FlagChange;
   try {
     ({ approvals } = boundToLedger(cr, await ctx.store.approvals(cr.id), await ctx.evidence(cr.id)));
-    forward = rederiveHeld(cr, platform);
+    ({ forward, classified } = rederiveHeld(cr, platform));
   } catch (err) {
     return refuseHeld(ctx, cr, [], asFlaggateError(err), 'denied');
   }
   // Checked by the pipeline under the change's flag locks, which it holds through the forward.
   const unchanged = async (): Promise<void> => {
-    const state = await platform.readState(cr.change);
+    // Read for the change as classified, as at its request: the reach its state added is not the platform's to read.
+    const state = await platform.readState(classified);
     if (canonicalJson(state ?? null) === canonicalJson(cr.change.previousState ?? null)) return;
     const stale = new FlaggateError('CHANGE_STALE', `${cr.change.flagKey} changed on ${cr.change.platform} since the change was requested; request it again`, {
       details: { changeRequestId: cr.id },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { withPreviousState, type DecidedRequest, type PlatformAdapter } from '../platforms/index.js';
+import { withPreviousState, type DecidedRequest, type FlagChange, type PlatformAdapter } from '../platforms/index.js';
 import { canonicalJson } from '../audit/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { ChangeRequest } from './store.js';
@@ -8,9 +8,11 @@ import type { ChangeRequest } from './store.js';
  * A held change is never trusted as stored: its request bytes are classified again by the
  * platform's adapter, and what they mean must be the change that was decided and recorded. The
  * request forwarded is the one this classification rebuilds, not the stored path or headers.
- * Throws CHANGE_TAMPERED when the row's request and change disagree.
+ * Throws CHANGE_TAMPERED when the row's request and change disagree. Also returns the change as
+ * classified, before the reach its state adds: what the platform's state is read for, as it was
+ * when the change was requested.
  */
-export function rederiveHeld(cr: ChangeRequest, adapter: Pick<PlatformAdapter, 'classify' | 'reach'>): DecidedRequest {
+export function rederiveHeld(cr: ChangeRequest, adapter: Pick<PlatformAdapter, 'classify' | 'reach'>): { forward: DecidedRequest; classified: FlagChange } {
   const bodySha256 = createHash('sha256').update(cr.body).digest('hex');
   if (bodySha256 !== cr.bodySha256) throw tampered(cr, 'the stored body does not match its digest');
   let classified;
@@ -24,7 +26,7 @@ export function rederiveHeld(cr: ChangeRequest, adapter: Pick<PlatformAdapter, '
   const { previousState: _now, ...meant } = withPreviousState(adapter, classified.change, cr.change.previousState);
   const { previousState: _then, ...stored } = cr.change;
   if (canonicalJson(meant) !== canonicalJson(stored)) throw tampered(cr, 'the stored request means another change than the one recorded');
-  return classified.forward;
+  return { forward: classified.forward, classified: classified.change };
 }
 
 function tampered(cr: ChangeRequest, why: string): FlaggateError {

@@ -223,5 +223,11 @@ describe('changes that reach dependent flags', () => {
     expect(await playground('payments.child')).toBe(true);
     const [requested] = (await ledgerEntries()).filter((e) => e.decision_id === res.decisionId);
     expect(requested).toMatchObject({ flag_key: 'dep.parent', previous_state: { children: ['payments.child'] } });
+    // Approved by a second person, it is re-derived with its children and applied: the child goes off with it.
+    const sam = await app!.token('sam', 'release_engineer');
+    const approved = await fetch(String(res.json.approveUrl), { method: 'POST', headers: { authorization: `Bearer ${sam}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed' }) });
+    expect(await approved.json()).toMatchObject({ status: 'applied' });
+    expect(await enabledIn('dep.parent', 'production')).toBe(false);
+    expect(await playground('payments.child')).toBe(false);
   });
 });
