@@ -68,6 +68,12 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 
     async reject(id, reviewer, reason) {
       const cr = await pending(ctx, id, reviewer, reason);
+      // As an approval: a change is settled only through the sidecar that held it (or a listed peer).
+      const elsewhere = heldElsewhere(ctx, cr);
+      if (elsewhere) {
+        await step(ctx, cr, 'change.rejected', reviewer, reason, elsewhere);
+        throw elsewhere;
+      }
       // The requester may withdraw their own change; anyone else needs a role that could approve it.
       const may = samePerson(reviewer.id, cr.requester.id) ? undefined : mayApprove(ctx, cr, reviewer);
       if (may && !may.allow) {

@@ -85,11 +85,18 @@ describe('change requests shared by two sidecars through the PostgreSQL ledger',
     expect(shown.json).toMatchObject({ status: 'pending', flagKey: 'payments.instant-payouts', environment: 'production', ticket: 'CHG-42', requester: { id: 'rita' } });
 
     // Neither a sidecar that is not A's peer, nor a peer in front of another platform, may approve it.
+    // Nor reject it: a change is settled only where it was held.
     for (const [elsewhere, reason] of [[stranger!, 'chain'], [otherTarget!, 'target']] as const) {
       const refused = await call('POST', `${elsewhere.controlUrl}/v1/changes/${id}/approve`, await elsewhere.token('sam', 'release_engineer'), { reason: 'reviewed' });
       expect(refused, reason).toMatchObject({ status: 409, json: { code: 'CHANGE_HELD_ELSEWHERE', details: { reason, heldBy: { chainId: 'replica-a', platform: 'flagd' } } } });
-      expect(await entriesOf(elsewhere, id)).toMatchObject([{ entry_type: 'change.approved', decision: { allow: false, error_code: 'CHANGE_HELD_ELSEWHERE' } }]);
+      const rejected = await call('POST', `${elsewhere.controlUrl}/v1/changes/${id}/reject`, await elsewhere.token('mallory', 'release_engineer'), { reason: 'nope' });
+      expect(rejected, reason).toMatchObject({ status: 409, json: { code: 'CHANGE_HELD_ELSEWHERE', details: { reason } } });
+      expect(await entriesOf(elsewhere, id)).toMatchObject([
+        { entry_type: 'change.approved', decision: { allow: false, error_code: 'CHANGE_HELD_ELSEWHERE' } },
+        { entry_type: 'change.rejected', actor: { id: 'mallory' }, decision: { allow: false, error_code: 'CHANGE_HELD_ELSEWHERE' } },
+      ]);
     }
+    expect((await call('GET', `${b!.controlUrl}/v1/changes/${id}`, ritaAtB)).json).toMatchObject({ status: 'pending' });
     expect(flagState(otherFlagFile)).toBe('DISABLED');
     expect(flagState()).toBe('DISABLED');
 
