@@ -95,7 +95,9 @@ function createContext(deps: ConsoleDeps) {
   };
   const sessionOf = (res: Response) => res.locals.session as Session;
 
-  function startSession(res: Response, actor: Actor): void {
+  function startSession(req: Request, res: Response, actor: Actor): void {
+    // A new sign-in ends the browser's earlier session, on the server too: its id may have leaked.
+    sessions.destroy(readCookie(req, SESSION_COOKIE));
     const { id } = sessions.create(actor);
     setCookie(res, SESSION_COOKIE, id, config.console.sessionMaxSeconds);
   }
@@ -141,7 +143,7 @@ function mountSignIn(router: express.Router, ctx: ConsoleContext): void {
     if (roles.length === 0 || roles.length > 8 || !roles.every((r) => ROLE.test(r))) throw new FlaggateError('CONTROL_BAD_REQUEST', 'Role must be one to eight role names');
     // Minted and verified like any bearer token, so the console's people are the proxy's people.
     const token = await mintDevToken({ dataDir: config.dataDir, sub: name, name, roles, clock, issuer: config.identity.issuer, audience: config.identity.audience, ttlSeconds: 300 });
-    startSession(res, await deps.identify(`Bearer ${token}`));
+    startSession(req, res, await deps.identify(`Bearer ${token}`));
     clearCookie(res, SIGN_IN_COOKIE);
     res.redirect(303, '/console/');
   });
@@ -161,7 +163,7 @@ function mountSignIn(router: express.Router, ctx: ConsoleContext): void {
     clearCookie(res, SIGN_IN_COOKIE);
     if (!pending?.oidc) throw new FlaggateError('CONSOLE_SIGN_IN_FAILED', 'no sign-in is under way in this browser; start again');
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
-    startSession(res, await oidc.finish(`${base()}/console/callback${query}`, pending.oidc));
+    startSession(req, res, await oidc.finish(`${base()}/console/callback${query}`, pending.oidc));
     res.redirect(303, '/console/');
   });
 

@@ -126,6 +126,15 @@ describe('console sign-in and session', () => {
     expect((await client.post('/console/sign-out', { csrf })).headers.get('location')).toBe('/console/sign-in');
     expect((await fetch(`${s.app.controlUrl}/console/`, { redirect: 'manual', headers: { cookie: old } })).status).toBe(303);
   });
+
+  it('signing in again ends the earlier session of the browser, on the server too', async () => {
+    const client = new ConsoleClient(s.app.controlUrl);
+    await client.signIn('sam', 'release_engineer');
+    const old = client.cookieHeader();
+    await client.signIn('sam', 'auditor');
+    expect((await client.get('/console/')).status).toBe(200);
+    expect((await fetch(`${s.app.controlUrl}/console/`, { redirect: 'manual', headers: { cookie: old } })).status).toBe(303);
+  });
 });
 
 describe('console CSRF', () => {
