@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { entryTimesFrom, firstFailure, openLedgerReader, verifyLedger, type ChainFailure, type LedgerVerifyReport } from './audit/index.js';
 import { readKeys } from './audit/index.js';
-import { compareWithUpstream, openPostgresReader, readJsonlHeads, upstreamTrust, type UpstreamCheck, type UpstreamSource } from './replicate/index.js';
+import { compareWithUpstream, namedUpstreamsMustAnswer, openPostgresReader, readJsonlHeads, upstreamTrust, type UpstreamCheck, type UpstreamSource } from './replicate/index.js';
 import { verifyCoverage, type CoverageReport } from './timestamp/index.js';
 
 export interface LedgerFileReport extends LedgerVerifyReport {
@@ -32,10 +32,13 @@ export async function verifyLedgerFile(o: {
   const reader = openLedgerReader(db);
   const sources = upstreamSources(o.upstreams ?? (existsSync(beside('audit.jsonl')) ? [beside('audit.jsonl')] : []));
   try {
-    const chainId = reader.chainId ?? '';
+    // The chain the file is bound to, else the one its rows name: an operator who deletes the binding
+    // must not turn off the comparison with the upstream copies (each is read for this chain).
+    const chainId = reader.chainId ?? reader.rowsAfter(0, 1)[0]?.chain_id;
     const localHead = reader.head();
     const keys = readKeys(o.keys ? resolve(o.keys) : beside('audit-keys', 'keyring.json'));
-    const upstream = await compareWithUpstream({ sinks: sources.list, chainId, localHead: () => localHead, rowsAfter: reader.rowsAfter, keys: () => keys });
+    const compared = await compareWithUpstream({ sinks: sources.list, chainId: chainId ?? '', localHead: () => localHead, rowsAfter: reader.rowsAfter, keys: () => keys });
+    const upstream = o.upstreams === undefined ? compared : namedUpstreamsMustAnswer(compared, chainId ?? '');
     const trust = upstreamTrust(upstream);
     const chain = await verifyLedger({
       read: reader.read,
@@ -43,7 +46,7 @@ export async function verifyLedgerFile(o: {
       checkpoints: [...reader.checkpoints(), ...trust.checkpoints],
       keys,
       extraHeads: trust.extraHeads,
-      ...(reader.chainId ? { chainId: reader.chainId } : {}),
+      ...(chainId ? { chainId } : {}),
       ...(o.from ? { from: o.from } : {}),
       ...(o.to ? { to: o.to } : {}),
     });
@@ -61,12 +64,18 @@ export async function verifyLedgerFile(o: {
       : tokens.length === 0 && chain.head.seq === 0
         ? { ok: true, tokensChecked: 0, coveredThrough: 0, failures: [] }
         : { ok: false as const, failures: [{ code: 'TSA_CHAIN_UNTRUSTED', message: `no TSA trust anchor at ${trustFile}`, coversSeq: 0 }] };
-    const failure = firstFailure({ chain, upstream, timestamps });
+    const failure = firstFailure({ chain, upstream, timestamps }) ?? unbound(reader.chainId, localHead.seq, chainId);
     return { ...chain, ok: failure === undefined, ...(failure ? { failure } : {}), timestamps, upstream };
   } finally {
     reader.close();
     await sources.close();
   }
+}
+
+/** A file with entries but no chain bound to it: flaggate binds one when it creates the file, so it was removed. */
+function unbound(bound: string | undefined, headSeq: number, rowsChain: string | undefined): ChainFailure | undefined {
+  if (bound !== undefined || headSeq === 0) return undefined;
+  return { code: 'AUDIT_CHAIN_BROKEN', seq: 1, kind: 'wrong_chain', message: `the ledger file names no chain (its chain_id binding is gone); its rows name ${String(rowsChain)}` };
 }
 
 /** Read-only views of upstream copies: a JSON Lines path, or a postgres:// URL. */

@@ -60,7 +60,7 @@ export function firstFailure(parts: {
     return {
       code: 'AUDIT_CHAIN_BROKEN',
       seq: cut ? headSeq + 1 : (apart.upstream?.seq ?? headSeq),
-      kind: cut ? 'truncated' : 'modified',
+      kind: cut ? 'truncated' : apart.kind === 'unchecked' ? 'unchecked' : 'modified',
       message: `upstream "${apart.sink}": ${apart.message}`,
     };
   }

@@ -15,7 +15,7 @@ export interface TrustedHead {
 }
 
 /** What the rows, checkpoints and upstream heads show. */
-export type ChainFailureKind = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'wrong_chain' | 'truncated' | 'bad_signature' | 'unknown_key';
+export type ChainFailureKind = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'wrong_chain' | 'truncated' | 'bad_signature' | 'unknown_key' | 'unchecked';
 /**
  * What the RFC 3161 tokens show: an entry no token covers, a token that does not verify, a token made
  * later than the bound after the entry it first covers (the history was stamped again), or before it.

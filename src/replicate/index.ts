@@ -15,7 +15,7 @@ export { createPostgresSink, openPostgresReader, type PostgresSink, type Postgre
 export { migratePostgres } from './sinks/postgres-schema.js';
 export { assertWriterLogin, checkWriterLogin, inspectWriterLogin, type WriterLogin } from './sinks/postgres-login.js';
 export { createUpstreamWatch, type UpstreamWatch } from './upstream-watch.js';
-export { compareWithUpstream, upstreamTrust, type UpstreamCheck, type UpstreamSource } from './upstream-check.js';
+export { compareWithUpstream, namedUpstreamsMustAnswer, upstreamTrust, type UpstreamCheck, type UpstreamSource } from './upstream-check.js';
 export { createUpstreamGuard, type UpstreamGuard } from './upstream-guard.js';
 export { readJsonlHeads } from './sinks/jsonl-tail.js';
 

@@ -11,8 +11,12 @@ export type UpstreamSource = Pick<Sink, 'name' | 'head' | 'latestCheckpoint' | '
 export interface UpstreamCheck {
   sink: string;
   ok: boolean;
-  /** `cut`: the local chain ends below the upstream head or checkpoint; `forked`: it differs at one of them. */
-  kind?: 'cut' | 'forked' | 'unreachable';
+  /**
+   * `cut`: the local chain ends below the upstream head or checkpoint; `forked`: it differs at one of
+   * them; `unreachable`: not read (a sidecar waits for it); `unchecked`: a copy an auditor named that
+   * could not vouch for the chain (not read, or holding nothing of it), which fails the audit.
+   */
+  kind?: 'cut' | 'forked' | 'unreachable' | 'unchecked';
   local: TrustedHead;
   upstream: TrustedHead | null;
   /** The newest checkpoint upstream holds, as read (verify checks its signature again with the chain). */
@@ -67,6 +71,21 @@ export async function compareWithUpstream(deps: {
       return { ...base, ok: true, message: `upstream holds seq ${upstream?.seq ?? 0} of ${local.seq}${checkpoint ? `, checkpoint at seq ${checkpoint.seq}` : ''}` };
     }),
   );
+}
+
+/**
+ * For an audit that names its upstream copies: a named copy that was not read, or that holds nothing
+ * of a chain with entries here, vouches for nothing, and the verification fails rather than pass
+ * unchecked (a sidecar's own readiness check keeps waiting for an upstream instead).
+ */
+export function namedUpstreamsMustAnswer(checks: readonly UpstreamCheck[], chainId: string): UpstreamCheck[] {
+  return checks.map((c) => {
+    if (c.kind === 'unreachable') return { ...c, ok: false, kind: 'unchecked' };
+    if (c.ok && c.upstream === null && c.checkpoint === null && c.local.seq > 0) {
+      return { ...c, ok: false, kind: 'unchecked', message: `the upstream holds nothing of chain ${chainId}, which has ${c.local.seq} entries here` };
+    }
+    return c;
+  });
 }
 
 /**

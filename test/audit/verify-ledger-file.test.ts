@@ -1,0 +1,96 @@
+/**
+ * `flaggate verify --db` against the copies an auditor names: what an operator who can rewrite the
+ * file does to escape the comparison (deleting the file's chain binding, naming a copy that cannot
+ * be read) must fail the verification, not turn the comparison off.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openKeyring, openLedger, openLedgerReader, signCheckpoint, type AuditEntry } from '../../src/audit/index.js';
+import { rowToEntry } from '../../src/audit/row-to-entry.js';
+import { fixedClock, systemClock } from '../../src/clock.js';
+import { createJsonlSink } from '../../src/replicate/index.js';
+import { createCoverage, createEmbeddedTsa, openTokenStore, verifyTimestampToken } from '../../src/timestamp/index.js';
+import { verifyLedgerFile } from '../../src/verify-ledger-file.js';
+import { sampleEntry } from '../support/entries.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const tmp = makeTempDir('flaggate-verify-file-');
+afterAll(() => tmp.cleanup());
+
+/** 20 entries, checkpoints and tokens at 10 and 20, and an off-box JSON Lines copy of all of it. */
+async function ledgerWithCopy(name: string): Promise<{ path: string; copy: string }> {
+  const dataDir = join(tmp.dir, name);
+  const path = join(dataDir, 'ledger.sqlite');
+  const clock = fixedClock(Date.now() - 600_000);
+  const ledger = openLedger({ path, chainId: 'audited', clock });
+  const keyring = await openKeyring(join(dataDir, 'audit-keys'), systemClock);
+  const tsa = createEmbeddedTsa({ dataDir, clock: systemClock });
+  const store = openTokenStore(path);
+  const coverage = createCoverage({ store, stamp: async (digest) => { const token = await tsa.stamp(digest); return { token, genTime: verifyTimestampToken(token, { trustAnchorsPem: tsa.trustAnchorPem() }).tstInfo.genTime }; } });
+  const entries: AuditEntry[] = [];
+  for (let n = 1; n <= 20; n++) {
+    clock.advance(1000);
+    entries.push(ledger.append(sampleEntry(n)));
+  }
+  for (const seq of [10, 20]) {
+    ledger.appendCheckpoint(await signCheckpoint({ chainId: 'audited', seq, hash: entries[seq - 1]!.hash, time: new Date().toISOString() }, keyring));
+    await coverage.cover(seq, entries[seq - 1]!.hash);
+  }
+  store.close();
+  ledger.close();
+  const copyDir = join(tmp.dir, `${name}-copy`);
+  mkdirSync(copyDir);
+  const copy = join(copyDir, 'audit.jsonl');
+  const reader = openLedgerReader(path);
+  const sink = createJsonlSink({ name: 'copy', path: copy, required: true });
+  await sink.deliver(reader.rowsAfter(0, 100).map((row) => rowToEntry(row)));
+  await sink.deliverCheckpoints!(reader.checkpoints());
+  await sink.close();
+  reader.close();
+  return { path, copy };
+}
+
+/** SQL behind the ledger's back, every append-only trigger dropped. */
+function rewrite(path: string, ...sql: string[]): void {
+  const db = new Database(path);
+  try {
+    for (const { name } of db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'trigger'").all()) db.exec(`DROP TRIGGER "${name}"`);
+    for (const s of sql) db.exec(s);
+  } finally {
+    db.close();
+  }
+}
+
+const cutTail = ['DELETE FROM audit_entries WHERE seq > 10', 'DELETE FROM checkpoints WHERE seq > 10', 'DELETE FROM timestamp_tokens WHERE covers_seq > 10'];
+const verify = (path: string, upstreams?: string[]) => verifyLedgerFile({ db: path, ...(upstreams ? { upstreams } : {}), maxDelaySeconds: 3600, skewSeconds: 5 });
+
+describe('verify --db with the copies an auditor names', () => {
+  let intact: { path: string; copy: string };
+  beforeAll(async () => {
+    intact = await ledgerWithCopy('intact');
+  }, 60_000);
+
+  it('passes an intact file against its copy', async () => {
+    expect(await verify(intact.path, [intact.copy])).toMatchObject({ ok: true, entries: 20 });
+  });
+
+  it('finds a cut tail even when the chain binding of the file is deleted too', async () => {
+    const l = await ledgerWithCopy('unbound');
+    rewrite(l.path, ...cutTail);
+    expect(await verify(l.path, [l.copy])).toMatchObject({ ok: false, failure: { kind: 'truncated', seq: 11 } });
+    rewrite(l.path, "DELETE FROM ledger_meta WHERE key = 'chain_id'");
+    expect(await verify(l.path, [l.copy])).toMatchObject({ ok: false, failure: { kind: 'truncated', seq: 11 } });
+    // With no copy to compare, the missing binding is itself the finding.
+    expect(await verify(l.path, [])).toMatchObject({ ok: false, failure: { kind: 'wrong_chain' } });
+  });
+
+  it('fails when a named copy cannot be read or is absent', async () => {
+    const unreachable = await verify(intact.path, ['postgres://nobody:x@127.0.0.1:1/flaggate']);
+    expect(unreachable).toMatchObject({ ok: false, failure: { kind: 'unchecked' } });
+    expect(await verify(intact.path, [join(tmp.dir, 'no-such', 'audit.jsonl')])).toMatchObject({ ok: false, failure: { kind: 'unchecked' } });
+    // One copy that answers does not vouch for another that does not.
+    expect(await verify(intact.path, [intact.copy, join(tmp.dir, 'no-such', 'audit.jsonl')])).toMatchObject({ ok: false, failure: { kind: 'unchecked' } });
+  });
+});
