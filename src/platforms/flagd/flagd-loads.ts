@@ -18,7 +18,7 @@ const maxIssues = 8;
  * rules are interpreted, never compiled to code, since they come from requests.
  */
 export function assertFlagdLoads(file: FlagFile, options: { targeting: boolean; what?: string }): void {
-  const issues = flagdIssues(JSON.stringify(file), options.targeting);
+  const issues = [...flagdIssues(JSON.stringify(file), options.targeting), ...readApart(file)].slice(0, maxIssues);
   if (issues.length > 0) {
     const what = options.what ?? 'the flag file this change produces';
     throw new FlaggateError('ADAPT_FLAGD_INVALID', `flagd would not load ${what}: ${issues.join('; ')}`, { details: { issues } });
@@ -45,6 +45,39 @@ function flagdIssues(text: string, targeting: boolean): string[] {
     return describeParseError(err);
   }
   return targeting ? targetingIssues.slice(0, maxIssues) : [];
+}
+
+/**
+ * What flagd-core's checker (the interpreter) accepts but a provider reads otherwise:
+ * - a rule object with more than one operator: the interpreter reads its first key, a provider
+ *   compiles the rule and serves the flag as PARSE_ERROR;
+ * - a `{"$ref": …}` object inside a variant's value: flagd-core resolves `$ref`s by replacing their
+ *   text across the whole file, so the variant would be served as an evaluator's rule.
+ */
+function readApart(file: FlagFile): string[] {
+  const issues: string[] = [];
+  const rules = (value: unknown, at: string): void => {
+    if (Array.isArray(value)) return value.forEach((v, i) => rules(v, `${at}/${i}`));
+    if (typeof value !== 'object' || value === null) return;
+    const keys = Object.keys(value);
+    if (keys.length > 1) issues.push(`${at}: a rule object holds ${keys.length} operators (${keys.slice(0, 3).join(', ')}); flagd builds one per object`);
+    for (const k of keys) rules((value as Record<string, unknown>)[k], `${at}/${k}`);
+  };
+  const refs = (value: unknown, at: string): void => {
+    if (Array.isArray(value)) return value.forEach((v, i) => refs(v, `${at}/${i}`));
+    if (typeof value !== 'object' || value === null) return;
+    if (Object.hasOwn(value, '$ref')) issues.push(`${at}: a variant value holds "$ref", which flagd replaces with an evaluator`);
+    for (const [k, v] of Object.entries(value)) refs(v, `${at}/${k}`);
+  };
+  for (const [key, flag] of Object.entries(file.flags ?? {})) {
+    if (typeof flag !== 'object' || flag === null) continue;
+    const { targeting, variants } = flag as { targeting?: unknown; variants?: Record<string, unknown> };
+    if (targeting !== undefined) rules(targeting, `/flags/${key}/targeting`);
+    for (const [name, v] of Object.entries(variants ?? {})) refs(v, `/flags/${key}/variants/${name}`);
+  }
+  const evaluators = file.$evaluators;
+  if (typeof evaluators === 'object' && evaluators !== null) for (const [name, rule] of Object.entries(evaluators)) rules(rule, `/$evaluators/${name}`);
+  return issues;
 }
 
 /** flagd-core's ParseError message is `invalid flagd flag configuration: <ajv errors as JSON>`. */
