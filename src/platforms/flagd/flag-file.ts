@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -55,18 +55,23 @@ export function writeFlagFileAtomic(path: string, file: FlagFile): void {
   const target = resolveFlagFile(path);
   const dir = dirname(target);
   mkdirSync(dir, { recursive: true });
-  const mode = existingMode(target) ?? 0o644;
+  const existing = existingStat(target);
+  const mode = existing ? existing.mode & 0o7777 : 0o644;
   const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
     fchmodSync(fd, mode); // exactly the old mode, whatever the umask
+    if (existing) keepOwner(fd, existing);
     const bytes = Buffer.from(JSON.stringify(file, null, 2) + '\n', 'utf8');
     let written = 0;
     while (written < bytes.length) written += writeSync(fd, bytes, written);
     fsyncSync(fd);
-  } finally {
+  } catch (err) {
     closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
   }
+  closeSync(fd);
   renameSync(tmp, target);
   const dirFd = openSync(dir, 'r');
   try {
@@ -99,11 +104,26 @@ function resolveFlagFile(path: string): string {
   throw new Error(`${path}: too many levels of symbolic links`);
 }
 
-function existingMode(path: string): number | undefined {
+function existingStat(path: string): Stats | undefined {
   try {
-    return statSync(path).mode & 0o7777;
+    return statSync(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
+  }
+}
+
+/**
+ * The new file gets the old one's owner and group: flagd may run as another user that reads the file
+ * through them (mode 0640, say). A process that may not give them (not root, not in the group)
+ * writes nothing rather than a file flagd may no longer read while the ledger says applied.
+ */
+function keepOwner(fd: number, old: Stats): void {
+  const me = { uid: process.getuid?.(), gid: process.getgid?.() };
+  if (old.uid === me.uid && old.gid === me.gid) return;
+  try {
+    fchownSync(fd, old.uid, old.gid);
+  } catch (err) {
+    throw new Error(`the flag file belongs to ${old.uid}:${old.gid}, which this process cannot give the file it writes (${(err as NodeJS.ErrnoException).code ?? String(err)}); nothing was written`, { cause: err });
   }
 }

@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FlagChange } from '../../../src/platforms/index.js';
@@ -72,6 +72,18 @@ describe('createFlagdFileForwarder', () => {
     await createFlagdFileForwarder({ path })(req, enable(off));
     expect(readFlagFile(path).flags['checkout.new-flow']!.state).toBe('ENABLED');
     expect(mode(path)).toBe(fileMode);
+  });
+
+  // flagd may run as another user reading the file through its group: the new file keeps both.
+  it.runIf(process.getuid?.() === 0)('keeps the flag file owner and group', async () => {
+    const path = join(tmp.dir, 'flags.json');
+    writeFileSync(path, fileText(off));
+    chownSync(path, 65534, 65534);
+    chmodSync(path, 0o640);
+    await createFlagdFileForwarder({ path })(req, enable(off));
+    expect(readFlagFile(path).flags['checkout.new-flow']!.state).toBe('ENABLED');
+    expect(statSync(path)).toMatchObject({ uid: 65534, gid: 65534 });
+    expect(mode(path)).toBe(0o640);
   });
 
   it('rejects a change whose recorded previous state is no longer the flag state, as FORWARD_CONFLICT, leaving the file as it is', async () => {
