@@ -138,6 +138,19 @@ const ENV_INSTRUCTION_FREE = new Set([
   'addVariation', 'removeVariation', 'updateVariation', 'updateDefaultVariation',
 ]);
 const LIFECYCLE: Record<string, string> = { archiveFlag: 'flag.archive', restoreFlag: 'flag.revive', deleteFlag: 'flag.delete' };
+/**
+ * The documented instructions that change one environment's targeting (the PATCH flag operation's
+ * description, "working with targeting and variations", less the variation kinds, which change the
+ * flag itself). A kind on neither list is refused: what it changes, and where, is not known.
+ */
+const ENV_INSTRUCTION = new Set([
+  'turnFlagOn', 'turnFlagOff',
+  'addClauses', 'removeClauses', 'updateClause', 'addValuesToClause', 'removeValuesFromClause',
+  'addPrerequisite', 'removePrerequisite', 'replacePrerequisites', 'updatePrerequisite',
+  'addRule', 'removeRule', 'replaceRules', 'reorderRules', 'updateRuleDescription', 'updateRuleTrackEvents', 'updateRuleVariationOrRollout',
+  'addTargets', 'removeTargets', 'replaceTargets', 'clearTargets', 'addUserTargets', 'removeUserTargets', 'replaceUserTargets', 'clearUserTargets',
+  'updateFallthroughVariationOrRollout', 'updateOffVariation', 'updateTrackEvents', 'updateTrackEventsFallthrough',
+]);
 
 /** `{environmentKey, instructions, comment}`: the instructions' kinds decide the action. */
 function semanticPatch(value: unknown): Update {
@@ -145,6 +158,7 @@ function semanticPatch(value: unknown): Update {
   if (!Array.isArray(body.instructions) || body.instructions.length === 0) throw malformed('instructions must be a non-empty array', 'instructions');
   const kinds = body.instructions.map((ins: unknown, i) => {
     if (!isObject(ins) || typeof ins.kind !== 'string' || !/^[A-Za-z]{1,64}$/.test(ins.kind)) throw malformed(`instruction ${i} needs a kind`, 'instructions');
+    if (!ENV_INSTRUCTION.has(ins.kind) && !ENV_INSTRUCTION_FREE.has(ins.kind)) throw malformed(`instruction ${i}: "${ins.kind}" is not an instruction LaunchDarkly documents for flags`, 'instructions');
     return ins.kind;
   });
   if (body.comment !== undefined && typeof body.comment !== 'string') throw malformed('comment must be a string', 'comment');

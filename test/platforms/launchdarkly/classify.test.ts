@@ -50,6 +50,9 @@ describe('LaunchDarkly classification', () => {
     const refused: Array<[RawRequest, string]> = [
       [raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }] }), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { instructions: [{ kind: 'turnFlagOn' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
+      // An undocumented kind: where it acts cannot be known, so environmentKey cannot scope it.
+      [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'updateMigrationSettings' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'turnFlagOn' }, { kind: 'someFutureKind' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }], bypass: true }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { comment: 'only' }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
       // JSON Patch's wrapper in a merge patch: LaunchDarkly would read `patch` as a member of the flag.
@@ -76,5 +79,35 @@ describe('LaunchDarkly classification', () => {
     expect(settledLaunchDarkly(enable, { exists: true, environments: {} })).toBe('unknown');
     const del = change(raw('DELETE', FLAG)).change;
     expect(settledLaunchDarkly(del, { exists: false })).toBe('applied');
+  });
+});
+
+/**
+ * The instruction kinds the PATCH flag operation's description documents, section by section, held
+ * against the classification: each is taken, those "working with targeting" in the environment
+ * named (the variation kinds, which change the flag itself, everywhere), the settings and lifecycle
+ * kinds everywhere.
+ */
+describe('semantic patch kinds, from LaunchDarkly\'s API description', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { parse } = await import('yaml');
+  const { LD_DIR } = await import('../../support/launchdarkly/double.js');
+  const doc = parse(readFileSync(join(LD_DIR, 'openapi.yaml'), 'utf8')) as { paths: Record<string, { patch: { description: string } }> };
+  const sections = doc.paths['/api/v2/flags/{projectKey}/{featureFlagKey}']!.patch.description.split('<summary>').slice(1);
+  const documented = sections.map((s) => ({ needsEnvironment: /require the `environmentKey`/.test(s) && !/do not require/.test(s), kinds: [...s.matchAll(/^#### (\w+)/gm)].map((m) => m[1]!) }));
+  const flagWide = new Set(['addVariation', 'removeVariation', 'updateVariation', 'updateDefaultVariation']);
+
+  it('finds the four documented sections and their kinds', () => {
+    expect(documented.map((d) => d.kinds.length)).toEqual([2, 32, 14, 5]);
+  });
+
+  it('takes every documented kind, scoped as the description says', () => {
+    for (const { needsEnvironment, kinds } of documented) {
+      for (const kind of kinds) {
+        const body = needsEnvironment && !flagWide.has(kind) ? { environmentKey: 'test', instructions: [{ kind }] } : { instructions: [{ kind }] };
+        expect(change(raw('PATCH', FLAG, body, SEMANTIC)).change.environment, kind).toBe(needsEnvironment && !flagWide.has(kind) ? 'test' : '*');
+      }
+    }
   });
 });
