@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openLedger } from '../../src/audit/index.js';
 import { fixedClock } from '../../src/clock.js';
@@ -42,6 +42,20 @@ describe('createJsonlSink', () => {
     const second = createJsonlSink({ name: 'jsonl', path: `${dir}/audit.jsonl`, required: true });
     cleanups.push(() => second.close());
     expect(await second.deliver(entries.slice(0, 2))).toBe(2);
+    // The torn line is gone, so the entry it was delivers on a line of its own, readable again.
+    expect(await second.deliver(entries)).toBe(3);
+    expect(readFileSync(`${dir}/audit.jsonl`, 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2, 3]);
+  });
+
+  it('removes a torn line of the checkpoint file on open too', async () => {
+    const { dir } = setup();
+    const path = `${dir}/audit.jsonl`;
+    const first = createJsonlSink({ name: 'jsonl', path, required: true });
+    await first.close();
+    writeFileSync(`${dir}/audit.checkpoints.jsonl`, '{"seq":1,"tr');
+    const second = createJsonlSink({ name: 'jsonl', path, required: true });
+    cleanups.push(() => second.close());
+    expect(readFileSync(`${dir}/audit.checkpoints.jsonl`, 'utf8')).toBe('');
   });
 });
 

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstat, fstatSync, ftruncate, mkdirSync, openSync, write } from 'node:fs';
+import { closeSync, existsSync, fstat, fstatSync, fsyncSync, ftruncate, ftruncateSync, mkdirSync, openSync, readSync, write } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { AuditEntry } from '../../audit/index.js';
@@ -79,7 +79,37 @@ interface SyncedFile {
  */
 function openSyncedFile(path: string): SyncedFile {
   const fd = openSync(path, 'as', 0o600);
-  return { fd, size: fstatSync(fd).size };
+  try {
+    const size = endOfLastLine(path);
+    // A line torn by a crash mid-write goes: the next append must start a line of its own, or the
+    // entry it carries would be glued onto the torn one, unreadable, and lost to every reader.
+    if (size < fstatSync(fd).size) {
+      ftruncateSync(fd, size);
+      fsyncSync(fd);
+    }
+    return { fd, size };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+/** The length of the file up to and including its last newline (0 when it has none). */
+function endOfLastLine(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.alloc(64 * 1024);
+    for (let end = fstatSync(fd).size; end > 0; ) {
+      const start = Math.max(0, end - chunk.length);
+      const read = readSync(fd, chunk, 0, end - start, start);
+      const at = chunk.subarray(0, read).lastIndexOf(0x0a);
+      if (at !== -1) return start + at + 1;
+      end = start;
+    }
+    return 0;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -101,7 +131,7 @@ async function appendWhole(file: SyncedFile, bytes: Buffer): Promise<void> {
       await ftruncateAsync(file.fd, size);
       file.size = size;
     } catch {
-      // the next delivery's truncation, or the torn-line check on open, covers it
+      // the next delivery's truncation, or the torn line's removal on open, covers it
     }
     throw err;
   }
