@@ -186,6 +186,16 @@ describe('ids that name objects elsewhere', () => {
     expect(await linksOf('shop.banner')).toEqual([]);
   });
 
+  it("a clone records the flag it copies, strategies included, and is refused when the path's project does not hold it", async () => {
+    const elsewhere = await viaFlaggate('POST', '/api/admin/projects/other/features/shop.banner/clone', admin, why, { name: 'shop.copy' });
+    expect(elsewhere.status).toBe(409);
+    expect(elsewhere.json).toMatchObject({ code: 'ADAPT_TARGET_MISMATCH' });
+    const copied = await viaFlaggate('POST', `${FEATURES}/shop.banner/clone`, admin, why, { name: 'shop.copy' });
+    expect(copied.status).toBeLessThan(300);
+    const [decision] = await refusal(copied);
+    expect(decision).toMatchObject({ action: 'flag.create', flag_key: 'shop.copy', previous_state: { exists: false, cloneOf: { name: 'shop.banner', environments: { production: { strategies: [{ id: productionId }] } } } } });
+  });
+
   it('a JSON Patch that moves the type onto the description alters every environment: denied to a development-only role', async () => {
     await direct('POST', FEATURES, { name: 'ks.flag', type: 'kill-switch' });
     const res = await viaFlaggate('PATCH', `${FEATURES}/ks.flag`, admin, why, [{ op: 'move', from: '/type', path: '/description' }]);

@@ -4,7 +4,8 @@
  * - a strategy by its id, checking its project and flag but not its environment: a production
  *   strategy's id under a development path changes production, decided as development;
  * - a link by its id, checking neither flag nor project: another flag's link changes that flag;
- * - for links and lifecycle, the flag by its name, whatever project the path names.
+ * - for links and lifecycle, the flag by its name, whatever project the path names;
+ * - a clone's source by its name, in any project.
  * Pure (the state is the one `readState` returned), so a held change re-derived from its stored
  * state passes as it passed when it was requested.
  */
@@ -37,6 +38,11 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
     if (state.project !== change.project) {
       throw mismatch(`flag ${change.flagKey} is in project ${String(state.project)}, not ${change.project}`, { flag: change.flagKey, project: change.project });
     }
+  }
+  // Unleash copies a clone's source found by name in any project: it must be the path's project's flag.
+  const cloneOf = isObject(change.newState) && typeof change.newState.cloneOf === 'string' ? change.newState.cloneOf : undefined;
+  if (change.action === 'flag.create' && cloneOf !== undefined && (state.cloneOf?.exists !== true || state.cloneOf.project !== change.project)) {
+    throw mismatch(`the flag to clone, ${cloneOf}, is not in project ${String(change.project)}`, { flag: cloneOf, project: change.project });
   }
   const owned = OWNED[change.action];
   if (owned === undefined) return;

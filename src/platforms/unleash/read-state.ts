@@ -48,6 +48,11 @@ export interface UnleashFlagState {
    * enabled only where its parent is, so what changes the parent's evaluation changes theirs.
    */
   children?: string[];
+  /**
+   * For a clone, the flag it copies as it is now (its type, strategies and variants in every
+   * environment, read through the path's project): what the new flag starts from.
+   */
+  cloneOf?: UnleashFlagState;
   /** The parts of the flag a change of that kind alters, read only for that kind (see EXTRA_FIELDS). */
   dependencies?: unknown;
   links?: unknown;
@@ -103,6 +108,11 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
   if (change.project === undefined) throw new TypeError(`${change.action} without a project`);
   const path = `/api/admin/projects/${encodeURIComponent(change.project)}/features/${encodeURIComponent(change.flagKey)}`;
   const body = await getJson(opts, path);
+  const source = cloneSourceOf(change);
+  if (source !== undefined) {
+    const state: UnleashFlagState = body === undefined ? { exists: false } : liveState(body, path, false);
+    return { ...state, cloneOf: await readCloneSource(opts, change.project, source) };
+  }
   if (body === undefined) return { exists: false };
   const state = liveState(body, path, change.action === 'variants.update');
   const extra = EXTRA_FIELDS[change.action];
@@ -113,6 +123,19 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
     state.environments = only ? { [env]: only } : {};
   }
   return state;
+}
+
+/** The flag a clone copies, from its new state (`cloneOf`, set from the path by classify). */
+function cloneSourceOf(change: FlagChange): string | undefined {
+  if (change.action !== 'flag.create' || !isObject(change.newState)) return undefined;
+  return typeof change.newState.cloneOf === 'string' ? change.newState.cloneOf : undefined;
+}
+
+/** The clone's source through the path's project, variants included (Unleash copies them too). */
+async function readCloneSource(opts: ReadStateOptions, project: string, flagKey: string): Promise<UnleashFlagState> {
+  const path = `/api/admin/projects/${encodeURIComponent(project)}/features/${encodeURIComponent(flagKey)}`;
+  const body = await getJson(opts, path);
+  return body === undefined ? { exists: false } : liveState(body, path, true);
 }
 
 /** Tag changes name the flag without its project: the state they start from is the flag's tags. */

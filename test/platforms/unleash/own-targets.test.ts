@@ -57,6 +57,14 @@ describe('requireOwnTargets (Unleash)', () => {
     expect(check(change('POST', '/api/admin/archive/revive/shop.banner'), { exists: false })).not.toThrow();
   });
 
+  it("refuses a clone whose source the path's project does not hold (Unleash finds it by name anywhere)", () => {
+    const clone = change('POST', `${P}/shop.banner/clone`, { name: 'shop.copy' });
+    expect(check(clone, { exists: false, cloneOf: { exists: false } })).toThrow(mismatch);
+    expect(check(clone, { exists: false, cloneOf: { ...state, project: 'other' } })).toThrow(mismatch);
+    expect(check(clone, { exists: false })).toThrow(mismatch);
+    expect(check(clone, { exists: false, cloneOf: state })).not.toThrow();
+  });
+
   it('leaves states of other shapes (segments, batches) to their own checks', () => {
     expect(check(change('DELETE', '/api/admin/segments/7'), { exists: true, strategies: [] })).not.toThrow();
     expect(check(change('POST', '/api/admin/projects/default/archive', { features: ['a.b'] }), { flags: {} })).not.toThrow();
