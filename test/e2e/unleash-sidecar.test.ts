@@ -240,4 +240,13 @@ describe('changes that reach dependent flags', () => {
     expect(await enabledIn('dep.parent', 'production')).toBe(false);
     expect(await playground('payments.child')).toBe(false);
   });
+
+  it("a segment used by the parent's production strategy reaches the child too: changing it is held", async () => {
+    const segment = (await direct('POST', '/api/admin/segments', { name: 'beta-users', constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'] }] })) as { id: number };
+    await direct('POST', `${FEATURES}/dep.parent/environments/production/strategies`, { name: 'default', parameters: {}, segments: [segment.id] });
+    const res = await viaFlaggate('PUT', `/api/admin/segments/${segment.id}`, release, why, { name: 'beta-users', constraints: [{ contextName: 'userId', operator: 'NOT_IN', values: ['nobody'] }] });
+    expect(res.status).toBe(202);
+    const [requested] = (await ledgerEntries()).filter((e) => e.decision_id === res.decisionId);
+    expect(requested).toMatchObject({ action: 'segment.update', previous_state: { children: { 'dep.parent': ['payments.child'] } } });
+  });
 });

@@ -29,6 +29,11 @@ export interface ReachState {
   strategies: ReachStrategy[];
   /** For a context field: the segments whose constraints name it (their strategies are in `strategies`). */
   segments?: number[];
+  /**
+   * The flags that depend on a reached flag (Unleash's `children`), by reached flag: a child is
+   * enabled only where its parent is, so what a parent serves there reaches it too (see dependents.ts).
+   */
+  children?: Record<string, string[]>;
 }
 
 /** Reads the segment's or context field's definition and every strategy using it. */
@@ -39,7 +44,7 @@ export async function readReachState(opts: ReadStateOptions, change: FlagChange)
   if (kind === 'segment') {
     const definition = await getJson(opts, `/api/admin/segments/${encodeURIComponent(name)}`);
     if (definition === undefined) return { exists: false, strategies: [] };
-    return { exists: true, definition, strategies: sorted(await segmentStrategies(opts, name)) };
+    return withChildren(opts, { exists: true, definition, strategies: sorted(await segmentStrategies(opts, name)) });
   }
   const definition = await getJson(opts, `/api/admin/context/${encodeURIComponent(name)}`);
   const direct = await strategiesAt(opts, `/api/admin/context/${encodeURIComponent(name)}/strategies`);
@@ -49,7 +54,20 @@ export async function readReachState(opts: ReadStateOptions, change: FlagChange)
   const viaSegments = (await Promise.all(segments.map((id) => segmentStrategies(opts, String(id))))).flat();
   const state: ReachState = { exists: definition !== undefined, strategies: sorted([...direct, ...viaSegments]), segments };
   if (definition !== undefined) state.definition = definition;
-  return state;
+  return withChildren(opts, state);
+}
+
+/** The state with the children of each flag its strategies belong to, where there are any. */
+async function withChildren(opts: ReadStateOptions, state: ReachState): Promise<ReachState> {
+  const flags = new Map(state.strategies.map((s) => [`${s.project}\u0000${s.flagKey}`, s]));
+  const children: Record<string, string[]> = {};
+  for (const { project, flagKey } of flags.values()) {
+    const body = await getJson(opts, `/api/admin/projects/${encodeURIComponent(project)}/features/${encodeURIComponent(flagKey)}`);
+    const list = isObject(body) && Array.isArray(body.children) ? body.children : [];
+    if (list.some((c) => typeof c !== 'string')) throw unavailable(`unexpected children of ${flagKey}`);
+    if (list.length > 0) children[flagKey] = [...(list as string[])].sort();
+  }
+  return Object.keys(children).length === 0 ? state : { ...state, children };
 }
 
 /**
@@ -65,6 +83,16 @@ export function reachOf(change: FlagChange, previousState: unknown): Pick<FlagCh
     const target = byFlag.get(key) ?? { flagKey: s.flagKey, project: s.project, environments: [] };
     if (!target.environments.includes(s.environment)) target.environments.push(s.environment);
     byFlag.set(key, target);
+  }
+  // A reached flag's children are reached where it is (a child serves only where its parent does).
+  const children = isObject(previousState) && isObject(previousState.children) ? (previousState.children as Record<string, string[]>) : {};
+  for (const parent of [...byFlag.values()]) {
+    for (const child of children[parent.flagKey] ?? []) {
+      const key = `${parent.project ?? ''}\u0000${child}`;
+      const target = byFlag.get(key) ?? { flagKey: child, ...(parent.project === undefined ? {} : { project: parent.project }), environments: [] };
+      for (const env of parent.environments) if (!target.environments.includes(env)) target.environments.push(env);
+      byFlag.set(key, target);
+    }
   }
   const flags = [...byFlag.values()].map((f) => ({ ...f, environments: f.environments.sort() }));
   const environments = [...new Set(flags.flatMap((f) => f.environments))].sort();
