@@ -16,7 +16,8 @@ export interface ProxyReply {
  * listener: the port has one route, and a framework's router and response helpers were a measurable
  * share of each change's work. The body is read by raw-body (what express.raw used), with the same
  * limits and checks: a declared length over the cap refused before reading, a length that does not
- * match what arrived refused, and any content-encoding but identity refused.
+ * match what arrived refused. A content-encoding is read as the bytes it is and refused by the
+ * platform's classification (ADAPT_MEDIA_TYPE_UNSUPPORTED), where the refusal is recorded.
  */
 export function createProxyApp(options: {
   bodyBytes: number;
@@ -57,8 +58,6 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: Paramet
 
 /** The whole body, or empty when the request declares none (no Content-Length, no Transfer-Encoding). */
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-  if (encoding !== 'identity') throw Object.assign(new Error('content-encoding is not accepted'), { type: 'encoding.unsupported' });
   const declared = req.headers['content-length'];
   if (req.headers['transfer-encoding'] === undefined && (declared === undefined || Number.isNaN(Number(declared)))) return Buffer.alloc(0);
   return getRawBody(req, { length: declared, limit });
@@ -83,8 +82,6 @@ function bodyError(err: { type?: string; status?: number }, limit: number): Flag
   switch (err.type) {
     case 'entity.too.large':
       return new FlaggateError('INTERCEPT_BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`);
-    case 'encoding.unsupported':
-      return new FlaggateError('ADAPT_MEDIA_TYPE_UNSUPPORTED', 'compressed or unsupported content-encoding is not accepted');
     case 'charset.unsupported':
       return new FlaggateError('ADAPT_MEDIA_TYPE_UNSUPPORTED', 'unsupported charset');
     default:

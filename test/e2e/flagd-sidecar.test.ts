@@ -132,6 +132,13 @@ describe('bad input', () => {
     expect(readFileSync(`${app.dataDir}/flags.flagd.json`)).toEqual(before);
   });
 
+  it('records a gzip-encoded write it refuses, as every refused write', async () => {
+    const res = await call('POST', '/flags', release, { headers: { ...json, 'content-encoding': 'gzip' }, body: Buffer.from([0x1f, 0x8b, 0, 0]) });
+    expect(res.status).toBe(415);
+    const mine = (await entries()).filter((e) => e.decision_id === res.headers.get('x-flaggate-decision-id'));
+    expect(mine).toMatchObject([{ entry_type: 'change.decision', decision: { allow: false, error_code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' } }]);
+  });
+
   it.each(['toString', 'constructor', 'valueOf', 'hasOwnProperty'])('treats a flag named %s as any other absent flag, recording the attempt', async (key) => {
     const before = (await entries()).length;
     const res = await call('POST', `/flags/${key}/enable`, release, { headers: { 'x-flaggate-reason': 'probe', 'x-flaggate-ticket': 'CHG-1' } });
