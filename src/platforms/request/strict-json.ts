@@ -1,7 +1,7 @@
 /**
  * Request bodies parsed the one way that no later reader can take differently: UTF-8 without a
  * byte-order mark, every number finite, every integer exact in a double, every string well-formed
- * UTF-16 (no lone surrogates), no key twice in one object, bounded depth. The value itself comes from JSON.parse, as on the
+ * UTF-16 (no lone surrogates), no key twice in one object, no `__proto__` key, bounded depth. The value itself comes from JSON.parse, as on the
  * platform; the syntax tree (momoa) only serves to see what JSON.parse hides (duplicate keys).
  */
 import { parse as parseTree, type ValueNode } from '@humanwhocodes/momoa';
@@ -58,6 +58,8 @@ function check(node: ValueNode, depth: number, text: string): void {
         const name = m.name.type === 'String' ? m.name.value : m.name.name;
         if (hasLoneSurrogate(name)) throw malformed('a key in the body holds a lone surrogate');
         if (seen.has(name)) throw malformed(`the key "${name.slice(0, 64)}" appears twice in one object`);
+        // JSON.parse keeps it as a member; an assignment or a copy elsewhere takes it as the prototype and drops it.
+        if (name === '__proto__') throw malformed('the key "__proto__" is read as a member by some readers and dropped by others');
         seen.add(name);
         check(m.value, depth + 1, text);
       }

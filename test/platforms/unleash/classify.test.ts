@@ -398,6 +398,7 @@ describe('classifyUnleash', () => {
     { name: 'a key appears twice', body: '{"name":"safe","name":"payments.evil"}' },
     { name: 'an escaped key repeats a plain one', body: '{"name":"safe","\\u006eame":"payments.evil"}' },
     { name: 'a number overflows to Infinity', body: '{"name":"x","description":1e999}' },
+    { name: 'a key is __proto__', body: '{"name":"x","description":"d","__proto__":{"type":"kill-switch"}}' },
     // Rounded to ...992 here; a Python or Go reader keeps ...993.
     { name: 'an integer is past 2^53', body: '{"name":"x","impressionData":false,"description":9007199254740993}' },
     { name: 'a negative integer is past -2^53', body: '{"name":"x","description":-9007199254740992}' },
