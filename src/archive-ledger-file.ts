@@ -83,10 +83,10 @@ async function archiveAll(o: { config: Readonly<Config>; actor: string; clock: C
 
 /** `flaggate verify --db PATH --archive`: the ledger file against the configured archive. */
 export async function verifyLedgerArchive(db: string, config: Readonly<Config>): Promise<ArchiveVerifyReport> {
-  const { store } = archiveStoreOf(config);
+  const { store, archive } = archiveStoreOf(config);
   const source = readSource(db);
   try {
-    return await verifyArchive(source, store);
+    return await verifyArchive(source, store, { prefix: archive.prefix, chainId: source.chainId });
   } finally {
     source.close();
     store.close();

@@ -106,7 +106,7 @@ program
   .option('--upstream <path|url>', 'an upstream copy the ledger must reach: a JSON Lines stream or a postgres:// URL; repeat for several (default: audit.jsonl beside the --db file)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
   .option('--max-timestamp-delay <seconds>', 'how long after an entry its first timestamp token may be made', positiveInt, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS)
   .option('--clock-skew <seconds>', 'clock difference allowed between the ledger and the TSA', nonNegativeInt, DEFAULT_CLOCK_SKEW_SECONDS)
-  .option('--archive', 'also check the ledger file against the WORM archive the configuration names (every archived segment present, intact, locked, equal to the local rows)')
+  .option('--archive', 'also check the ledger file against the WORM archive the configuration names (every archived segment present, intact, locked, equal to the local rows; every segment version the store holds for the chain held by the local rows)')
   .action(async (opts: { db?: string; postgres?: string; keys: string[]; from?: number; to?: number; tsaTrust?: string; tsaUntrusted?: string; upstream?: string[]; maxTimestampDelay: number; clockSkew: number; archive?: boolean }) => {
     if (!opts.db === !opts.postgres) throw new FlaggateError('CONFIG_INVALID', 'give exactly one of --db and --postgres');
     if (opts.postgres) {

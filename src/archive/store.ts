@@ -3,6 +3,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectRetentionCommand,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   PutObjectRetentionCommand,
   S3Client,
@@ -44,6 +45,8 @@ export interface ArchiveStore {
   tryShortenRetention(key: string, versionId: string, until: Date): Promise<Refusal>;
   /** Tries to delete the version (also past a governance lock). */
   tryDeleteVersion(key: string, versionId: string): Promise<Refusal>;
+  /** Every version of every object under `prefix` (delete markers aside). */
+  listVersions(prefix: string): Promise<Array<{ key: string; versionId: string }>>;
   close(): void;
 }
 
@@ -95,6 +98,16 @@ export function openArchiveStore(o: ArchiveStoreOptions): ArchiveStore {
         ),
       ),
     tryDeleteVersion: (key, versionId) => attempt(() => client.send(new DeleteObjectCommand({ Bucket, Key: key, VersionId: versionId, BypassGovernanceRetention: true }))),
+    async listVersions(prefix) {
+      const found: Array<{ key: string; versionId: string }> = [];
+      let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
+      for (;;) {
+        const page = await call(`s3://${Bucket}/${prefix}*`, () => client.send(new ListObjectVersionsCommand({ Bucket, Prefix: prefix, ...markers })));
+        for (const v of page.Versions ?? []) if (v.Key && v.VersionId) found.push({ key: v.Key, versionId: v.VersionId });
+        if (!page.IsTruncated) return found;
+        markers = { ...(page.NextKeyMarker ? { KeyMarker: page.NextKeyMarker } : {}), ...(page.NextVersionIdMarker ? { VersionIdMarker: page.NextVersionIdMarker } : {}) };
+      }
+    },
     close: () => client.destroy(),
   };
 }

@@ -15,7 +15,7 @@ export interface SegmentCheck {
   versionId: string;
   fromSeq: number;
   toSeq: number;
-  /** The seq of the `archive.sealed` entry that records it. */
+  /** The seq of the `archive.sealed` entry that records it; 0 for a version found in the store that no entry records. */
   recordedAt: number;
   ok: boolean;
   failure?: ArchiveFailure;
@@ -34,9 +34,13 @@ export interface ArchiveVerifyReport {
  * Checks the local chain against the archive: every segment an `archive.sealed` entry records is
  * fetched by its version id, must hash to the recorded digest, still be under COMPLIANCE until the
  * recorded date, link to the segment before it, and hold exactly the local rows (same seq, hash
- * and body). Reads only; the first failure is also the report's `failure`.
+ * and body). With `where` (the archive's prefix and the chain), every other segment version the
+ * store holds for the chain must hold local rows too: the records are in the chain being checked,
+ * so a chain cut below an archived segment (its `archive.sealed` entry with it), or rewritten and
+ * archived again under the same key, is found by what the locked store still holds. Reads only;
+ * the first failure is also the report's `failure`.
  */
-export async function verifyArchive(source: Pick<SegmentSource, 'rowsAfter' | 'hashAt'>, store: ArchiveStore): Promise<ArchiveVerifyReport> {
+export async function verifyArchive(source: Pick<SegmentSource, 'rowsAfter' | 'hashAt'>, store: ArchiveStore, where?: { prefix: string; chainId: string }): Promise<ArchiveVerifyReport> {
   const recorded: Array<{ seq: number; record: ArchiveRecord }> = [];
   for (let after = 0; ; ) {
     const rows = source.rowsAfter(after, 5000);
@@ -63,8 +67,40 @@ export async function verifyArchive(source: Pick<SegmentSource, 'rowsAfter' | 'h
     }
     segments.push(check);
   }
+  if (where) segments.push(...(await unrecorded(source, store, where, recorded)));
   const failed = segments.find((s) => !s.ok);
   return { ok: !failed, bucket: store.bucket, archivedThrough: through, segments, ...(failed?.failure ? { failure: failed.failure } : {}) };
+}
+
+/** A segment's key under the chain's folder (the lock probe's objects are beside them). */
+const SEGMENT_KEY = /^(\d{12})-(\d{12})\.json$/;
+
+/** The segment versions the store holds for the chain that no `archive.sealed` entry records, each held to the local rows. */
+async function unrecorded(source: Pick<SegmentSource, 'rowsAfter' | 'hashAt'>, store: ArchiveStore, where: { prefix: string; chainId: string }, recorded: ReadonlyArray<{ record: ArchiveRecord }>): Promise<SegmentCheck[]> {
+  const folder = `${where.prefix}${where.chainId}/`;
+  const known = new Set(recorded.map(({ record }) => `${record.key}\u0000${record.version_id}`));
+  const checks: SegmentCheck[] = [];
+  for (const { key, versionId } of await store.listVersions(folder)) {
+    const range = SEGMENT_KEY.exec(key.slice(folder.length));
+    if (!key.startsWith(folder) || !range || known.has(`${key}\u0000${versionId}`)) continue;
+    const check: SegmentCheck = { key, versionId, fromSeq: Number(range[1]), toSeq: Number(range[2]), recordedAt: 0, ok: true };
+    try {
+      const segment = parseSegment(await store.get(key, versionId));
+      const local = source.rowsAfter(check.fromSeq - 1, check.toSeq - check.fromSeq + 1);
+      const differs = segment.rows.find((a, i) => { const l = local[i]; return !l || a.seq !== l.seq || a.hash !== l.hash || a.body !== l.body || a.prev_hash !== l.prev_hash; });
+      if (differs) {
+        throw new FlaggateError('ARCHIVE_MISMATCH', `the store holds ${key} version ${versionId}, which no entry records, and the local chain ${local.some((l) => l.seq === differs.seq) ? 'differs from it' : 'ends before it'} at seq ${differs.seq}`, {
+          details: { seq: differs.seq, archivedHash: differs.hash, localHash: local.find((l) => l.seq === differs.seq)?.hash ?? null },
+        });
+      }
+    } catch (err) {
+      const e = asFlaggateError(err);
+      check.ok = false;
+      check.failure = { code: e.code, message: e.message, details: e.details };
+    }
+    checks.push(check);
+  }
+  return checks;
 }
 
 async function checkSegment(source: Pick<SegmentSource, 'rowsAfter' | 'hashAt'>, store: ArchiveStore, record: ArchiveRecord): Promise<void> {

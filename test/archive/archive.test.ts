@@ -191,6 +191,22 @@ describe('verifyArchive', () => {
     s.close();
   });
 
+  // The records are in the chain being checked: what the locked store holds is what a cut cannot take back.
+  it('reports a chain cut below an archived segment, record and all, from what the store holds', async () => {
+    const c = await chain('cut-below');
+    await c.grow(8);
+    const s = store();
+    await run(c, s);
+    const where = { prefix: 'flaggate/', chainId: 'cut-below' };
+    expect(await verifyArchive(c.source, s, where)).toMatchObject({ ok: true, archivedThrough: 8 });
+    tamper(c.path, 'DELETE FROM audit_entries WHERE seq > 4');
+    // Without the records, the chain alone names no segment to check.
+    expect(await verifyArchive(c.source, s)).toMatchObject({ ok: true, archivedThrough: 0, segments: [] });
+    const report = await verifyArchive(c.source, s, where);
+    expect(report).toMatchObject({ ok: false, segments: [{ key: 'flaggate/cut-below/000000000001-000000000008.json', recordedAt: 0, ok: false }], failure: { code: 'ARCHIVE_MISMATCH', details: { seq: 5 } } });
+    s.close();
+  });
+
   it('reports a recorded version the store does not hold (ARCHIVE_MISSING)', async () => {
     const c = await chain('phantom');
     await c.grow(3);
