@@ -1,5 +1,6 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export interface Listening {
   server: Server;
@@ -10,6 +11,7 @@ export interface Listening {
 /** Listens on host:port with the given header limit; rejects when the port cannot be taken. */
 export async function listen(app: RequestListener, options: { host: string; port: number; headerBytes: number }): Promise<Listening> {
   const server = createServer({ maxHeaderSize: options.headerBytes }, app);
+  answerInOrder(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
@@ -25,4 +27,39 @@ export async function listen(app: RequestListener, options: { host: string; port
         server.closeIdleConnections();
       }),
   };
+}
+
+/**
+ * Bytes that do not parse, pipelined after a request still being answered: node:http would write its
+ * 400 at once and close, and the client would never see the earlier reply (a change applied, the
+ * client told 400). The replies in flight are written first; then the error, and the connection closes.
+ */
+function answerInOrder(server: Server): void {
+  const inFlight = new WeakMap<Socket, { pending: number; onIdle?: () => void }>();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const state = inFlight.get(req.socket) ?? { pending: 0 };
+    inFlight.set(req.socket, state);
+    state.pending += 1;
+    res.once('close', () => {
+      state.pending -= 1;
+      if (state.pending === 0) state.onIdle?.();
+    });
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const refuse = () => {
+      if (!socket.writable) return void socket.destroy();
+      socket.once('finish', () => socket.destroy());
+      socket.end(`HTTP/1.1 ${clientErrorStatus(err)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const state = inFlight.get(socket as Socket);
+    if (state && state.pending > 0) state.onIdle = refuse;
+    else refuse();
+  });
+}
+
+/** The status node:http itself answers a client error with. */
+function clientErrorStatus(err: NodeJS.ErrnoException): string {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return '431 Request Header Fields Too Large';
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return '408 Request Timeout';
+  return '400 Bad Request';
 }
