@@ -146,6 +146,26 @@ describe('an Unleash import through flaggate', () => {
     expect((await entriesOf(res.decisionId))[0]).toMatchObject({ action: 'flag.import', flag_key: 'import.d', decision: { error_code: 'ADAPT_WRITE_UNRECOGNIZED' } });
   });
 
+  it("holds an import of a parent flag whose child is critical: the child serves only where the parent does", async () => {
+    await direct('POST', FEATURES, { name: 'import.parent', type: 'release' });
+    await direct('POST', FEATURES, { name: 'payments.import-child', type: 'release' });
+    await direct('POST', `${FEATURES}/payments.import-child/dependencies`, { feature: 'import.parent', enabled: true });
+    const res = await importVia(payload('production', [{ name: 'import.parent', type: 'release' }], {
+      featureStrategies: [{ featureName: 'import.parent', name: 'default', parameters: {}, constraints: [] }],
+      featureEnvironments: [{ name: 'import.parent', featureName: 'import.parent', environment: 'production', enabled: true }],
+    }));
+    expect(res.status).toBe(202);
+    expect((await feature('import.parent'))!.environments.find((e) => e.name === 'production')!.enabled).toBe(false);
+  });
+
+  it('refuses an import whose strategy writes a rollout evaluators read apart ("0x32")', async () => {
+    const res = await importVia(payload('development', [{ name: 'import.a', type: 'release' }], {
+      featureStrategies: [{ featureName: 'import.a', name: 'flexibleRollout', parameters: { rollout: '0x32', stickiness: 'default', groupId: 'import.a' }, constraints: [] }],
+    }));
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ code: 'ADAPT_BODY_MALFORMED' });
+  });
+
   it('refuses an import naming an archived flag, which Unleash would skip without a word', async () => {
     await direct('POST', FEATURES, { name: 'import.old', type: 'release' });
     await direct('DELETE', `${FEATURES}/import.old`);

@@ -46,4 +46,15 @@ export function readJsonBody(req: RawRequest, kind: Exclude<BodyKind, 'none'>): 
   return { value: value as PatchOperation[], contentType };
 }
 
+/**
+ * A percentage every evaluator reads alike: Unleash stores `rollout` as sent, the Node SDK reads it
+ * with Number() ("0x32" is 50, "5e-1" is 0.5), Yggdrasil (the newer SDKs, Edge) as an unsigned
+ * integer (both are 0% there). Only 0-100 written as plain decimal digits, as a string or an integer.
+ */
+export function rolloutOf(value: unknown, field = 'parameters.rollout'): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 100) return value;
+  if (typeof value === 'string' && /^(?:100|[1-9]?[0-9])$/.test(value)) return Number(value);
+  throw new FlaggateError('ADAPT_BODY_MALFORMED', `${field} must be a whole percentage from 0 to 100 in plain digits ("25")`, { details: { field } });
+}
+
 export { requireNoBody } from '../request/index.js';

@@ -8,7 +8,7 @@ import type { RawRequest } from '../../intercept/index.js';
 import { decidedRequest, formatQuery, parseQuery, splitTarget } from '../request/index.js';
 import { importChange, parseImport } from './import.js';
 import { refusalFor } from './refused.js';
-import { isObject, readJsonBody, requireNoBody, type JsonObject, type PatchOperation } from './body.js';
+import { isObject, readJsonBody, requireNoBody, rolloutOf, type JsonObject, type PatchOperation } from './body.js';
 import { buildPath, canonicalPath, isUsableName, matchPostRead, matchWrite, splitPath, type Segment, type WriteRoute } from './routes.js';
 
 export const PLATFORM = 'unleash';
@@ -353,19 +353,19 @@ function normalizeStrategy(body: JsonObject): JsonObject {
 }
 
 /**
- * A percentage every evaluator reads alike: Unleash stores `rollout` as sent, the Node SDK reads it
- * with Number() ("0x32" is 50, "5e-1" is 0.5), Yggdrasil (the newer SDKs, Edge) as an unsigned
- * integer (both are 0% there). Only 0-100 written as plain decimal digits, as a string or an integer.
+ * A JSON Patch of a strategy that writes its rollout writes one every evaluator reads alike: a value
+ * for `/parameters/rollout`, or `/parameters` as a whole, is checked; a rollout copied or moved from
+ * elsewhere, or the whole document replaced, cannot be, and is refused.
  */
-function rolloutOf(value: unknown): number {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 100) return value;
-  if (typeof value === 'string' && /^(?:100|[1-9]?[0-9])$/.test(value)) return Number(value);
-  throw fieldMalformed('parameters.rollout', 'a whole percentage from 0 to 100 in plain digits ("25")');
-}
-
-/** A JSON Patch of a strategy that writes its rollout writes one every evaluator reads alike. */
 function checkPatchedRollout(patch: PatchOperation[]): void {
-  for (const op of patch) if (op.path === '/parameters/rollout' && Object.hasOwn(op, 'value')) rolloutOf(op.value);
+  for (const op of patch) {
+    const copied = op.op === 'move' || op.op === 'copy';
+    if (op.path === '' || (copied && (op.path === '/parameters' || op.path === '/parameters/rollout'))) {
+      throw fieldMalformed('patch', 'free of a rollout copied or moved into place, and of the whole strategy replaced: write /parameters/rollout as a value');
+    }
+    if (op.path === '/parameters/rollout' && Object.hasOwn(op, 'value')) rolloutOf(op.value);
+    if (op.path === '/parameters' && isObject(op.value) && op.value.rollout !== undefined) rolloutOf(op.value.rollout);
+  }
 }
 
 function fieldMalformed(field: string, want: string): FlaggateError {

@@ -13,7 +13,7 @@
 import { FlaggateError } from '../../errors.js';
 import type { FlagChange, FlagTarget } from '../platform.js';
 import { onlyKeys } from '../request/index.js';
-import { isObject, type JsonObject } from './body.js';
+import { isObject, rolloutOf, type JsonObject } from './body.js';
 import { PLATFORM } from './classify.js';
 import { isUsableName } from './routes.js';
 
@@ -129,6 +129,7 @@ function parseStrategies(value: unknown, flags: Record<string, ImportedFlag>): v
     name(strategy.name, `${at}.name`);
     if (list(strategy.segments, `${at}.segments`).length > 0) throw importRefused(REFUSED_PARTS.segments!);
     if (strategy.parameters !== undefined && !isObject(strategy.parameters)) throw malformed(`${at}.parameters`, 'an object');
+    if (isObject(strategy.parameters) && strategy.parameters.rollout !== undefined) rolloutOf(strategy.parameters.rollout, `${at}.parameters.rollout`);
     list(strategy.constraints, `${at}.constraints`);
     list(strategy.variants, `${at}.variants`);
     const { featureName: _flag, segments: _segments, ...rest } = strategy;

@@ -39,7 +39,10 @@ export function createUnleashAdapter(opts: UnleashAdapterOptions): PlatformAdapt
     settled: settledUnleash,
     reach(change, previousState) {
       requireOwnTargets(change, previousState);
-      return reachOf(change, previousState) ?? importReach(change, previousState) ?? dependentsReach(change, previousState);
+      // An import reaches its flags' children as any change of those flags does.
+      const imported = importReach(change, previousState);
+      if (imported) return { ...imported, ...dependentsReach({ ...change, ...imported }, previousState) };
+      return reachOf(change, previousState) ?? dependentsReach(change, previousState);
     },
   };
 }
