@@ -44,6 +44,7 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   if (change.action === 'flag.create' && cloneOf !== undefined && (state.cloneOf?.exists !== true || state.cloneOf.project !== change.project)) {
     throw mismatch(`the flag to clone, ${cloneOf}, is not in project ${String(change.project)}`, { flag: cloneOf, project: change.project });
   }
+  if (change.action === 'strategy.reorder') return requireOwnOrder(change, state);
   const owned = OWNED[change.action];
   if (owned === undefined) return;
   const id = isObject(change.newState) ? change.newState.id : undefined;
@@ -56,6 +57,15 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   }
   if (Array.isArray(state.links) && state.links.some((l) => isObject(l) && l.id === id)) return;
   throw mismatch(`link ${id} is not one of flag ${change.flagKey}'s links`, { link: id, flag: change.flagKey });
+}
+
+/** A new sort order names only strategies of the path's flag and environment (each is written by its id). */
+function requireOwnOrder(change: FlagChange, state: UnleashFlagState): void {
+  const order = isObject(change.newState) && Array.isArray(change.newState.order) ? (change.newState.order as Array<{ id: string }>) : [];
+  const env = change.environment;
+  const own = new Set((env === undefined ? [] : (state.environments?.[env]?.strategies ?? [])).map((s) => s.id));
+  const stranger = order.find((o) => !own.has(o.id));
+  if (stranger) throw mismatch(`strategy ${stranger.id} is not one of flag ${change.flagKey}'s strategies in environment ${String(env)}`, { strategy: stranger.id, flag: change.flagKey, environment: env });
 }
 
 function mismatch(message: string, details: Record<string, unknown>): FlaggateError {

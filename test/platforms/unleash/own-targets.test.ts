@@ -41,6 +41,12 @@ describe('requireOwnTargets (Unleash)', () => {
     }
   });
 
+  it('refuses a new sort order naming a strategy of another environment or flag', () => {
+    const order = (ids: string[]) => change('POST', `${P}/shop.banner/environments/development/strategies/set-sort-order`, ids.map((id, i) => ({ id, sortOrder: i })));
+    expect(check(order(['dev-1']), onlyIn('development'))).not.toThrow();
+    expect(check(order(['dev-1', 'prod-1']), onlyIn('development'))).toThrow(mismatch);
+  });
+
   it("passes the flag's own link and refuses another's", () => {
     expect(check(change('DELETE', `${P}/shop.banner/link/link-1`), state)).not.toThrow();
     expect(check(change('PUT', `${P}/shop.banner/link/link-1`, { url: 'https://b.example.test' }), state)).not.toThrow();
