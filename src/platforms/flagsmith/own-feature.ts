@@ -12,12 +12,20 @@ import type { FlagChange } from '../platform.js';
 import { isObject } from './classify.js';
 import type { FlagsmithState } from './read-state.js';
 
+const NESTED_STATES = '/api/v1/features/featurestates/';
+
 /** Variant writes that name an option by id: it must be one of the path's feature's options. */
 const OPTION_BY_ID = new Set(['variant.update', 'variant.delete']);
 
 /** Throws ADAPT_TARGET_MISMATCH when the change's body names another feature than the state read, or the path an option of another. */
 export function requireOwnFeature(change: FlagChange, previousState: unknown): void {
-  if (!isObject(previousState) || previousState.exists !== true) return;
+  if (!isObject(previousState)) return;
+  // A nested feature state is found through the list of the body's environment and feature: one the
+  // list does not show (scheduled, an older version) cannot be told to be that feature's.
+  if (change.request.path.startsWith(NESTED_STATES) && previousState.exists !== true) {
+    throw mismatch(`feature state ${change.flagKey.slice('feature-state:'.length)} is not among the states Flagsmith lists for the environment and feature the body names`, { featureState: change.flagKey });
+  }
+  if (previousState.exists !== true) return;
   const state = previousState as unknown as FlagsmithState;
   const featureId = state.feature?.id;
   const named = isObject(change.newState) ? change.newState.feature : undefined;

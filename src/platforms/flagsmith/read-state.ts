@@ -81,8 +81,7 @@ export async function readFlagsmithState(opts: ReadStateOptions, change: FlagCha
       const list = await get(`/api/v1/features/featurestates/?environment=${Number(body.environment)}&feature=${Number(body.feature)}`);
       const target = results(list).find((s) => String(s.id) === params.featureState);
       // A row outside the environment's live states (scheduled, an older version, a draft) is not
-      // listed; Flagsmith takes the body's ids only when they are the row's, so the body names the
-      // feature the row belongs to.
+      // listed: named from the body for the record, and refused (own-feature.ts).
       return withFeature(get, target?.feature ?? Number(body.feature), undefined, target);
     }
     case 'feature-segment': {

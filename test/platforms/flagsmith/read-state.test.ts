@@ -67,9 +67,11 @@ describe('Flagsmith previous state', () => {
     await expect(decide(change('PATCH', path, { enabled: true }))).resolves.toBeUndefined();
   });
 
-  it('names the feature of a nested feature state the live list does not show from the body, which Flagsmith holds to the row', async () => {
+  it('refuses a nested feature state the live list does not show: it cannot be told to be the feature the body names', async () => {
     const c = change('PATCH', '/api/v1/features/featurestates/987654/', { environment: 1, feature, enabled: true });
-    expect(await adapter.readState(c)).toMatchObject({ exists: false, name: 'payments.checkout', target: null });
+    const state = await adapter.readState(c);
+    expect(state).toMatchObject({ exists: false, name: 'payments.checkout', target: null });
+    expect(() => adapter.reach!(c, state)).toThrow(expect.objectContaining({ code: 'ADAPT_TARGET_MISMATCH' }));
   });
 
   it('settles creation and deletion by existence, enabling by `enabled`, the rest by comparison', () => {
