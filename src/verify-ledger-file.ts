@@ -38,7 +38,9 @@ export async function verifyLedgerFile(o: {
     const localHead = reader.head();
     const keys = readKeys(o.keys ? resolve(o.keys) : beside('audit-keys', 'keyring.json'));
     const compared = await compareWithUpstream({ sinks: sources.list, chainId: chainId ?? '', localHead: () => localHead, rowsAfter: reader.rowsAfter, keys: () => keys });
-    const upstream = o.upstreams === undefined ? compared : namedUpstreamsMustAnswer(compared, chainId ?? '');
+    // Named or the default beside the file, a copy compared must vouch for the chain (the default is
+    // compared only when it exists: a ledger may have no JSON Lines upstream at all).
+    const upstream = namedUpstreamsMustAnswer(compared, chainId ?? '');
     const trust = upstreamTrust(upstream);
     const chain = await verifyLedger({
       read: reader.read,

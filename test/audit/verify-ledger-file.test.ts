@@ -3,7 +3,7 @@
  * file does to escape the comparison (deleting the file's chain binding, naming a copy that cannot
  * be read) must fail the verification, not turn the comparison off.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,15 @@ describe('verify --db with the copies an auditor names', () => {
     expect(await verify(l.path, [l.copy])).toMatchObject({ ok: false, failure: { kind: 'truncated', seq: 11 } });
     // With no copy to compare, the missing binding is itself the finding.
     expect(await verify(l.path, [])).toMatchObject({ ok: false, failure: { kind: 'wrong_chain' } });
+  });
+
+  it('fails when the JSON Lines copy beside the file holds nothing of its chain (emptied)', async () => {
+    const l = await ledgerWithCopy('beside');
+    const beside = join(tmp.dir, 'beside', 'audit.jsonl');
+    writeFileSync(beside, readFileSync(l.copy));
+    expect(await verify(l.path)).toMatchObject({ ok: true });
+    writeFileSync(beside, '');
+    expect(await verify(l.path)).toMatchObject({ ok: false, failure: { kind: 'unchecked' } });
   });
 
   it('fails when a named copy cannot be read or is absent', async () => {
