@@ -35,7 +35,7 @@ export interface BreakGlassReviews {
   close(): void;
 }
 
-/** How a caller authenticated when no person stands behind it (as approvals count them). */
+/** How a caller authenticated when no person stands behind it (as approvals count them; one that does not say counts as none). */
 const NOT_A_PERSON = new Set(['client-credentials', 'none']);
 
 const PAGE = 1000;
@@ -92,7 +92,7 @@ export function createBreakGlassReviews(deps: BreakGlassReviewsDeps): BreakGlass
       const next = reviewing.then(async () => {
         const status = statuses().find((s) => s.decision.decision_id === decisionId);
         if (!status) throw new FlaggateError('BREAK_GLASS_NOT_FOUND', `no break-glass change ${decisionId}`);
-        if (NOT_A_PERSON.has(by.actor.auth_method)) {
+        if (typeof by.actor.auth_method !== 'string' || NOT_A_PERSON.has(by.actor.auth_method)) {
           throw new FlaggateError('BREAK_GLASS_REVIEWER_NOT_A_PERSON', `a ${by.actor.auth_method} caller cannot review a break-glass change: a second person must`);
         }
         if (samePerson(by.actor.id, status.decision.actor.id)) {
