@@ -42,6 +42,8 @@ function check(node: ValueNode, depth: number, text: string): void {
       if (!Number.isFinite(node.value)) throw malformed('a number in the body is not finite');
       // An integer past 2^53 reads rounded here and in any JavaScript platform, exactly in a Python
       // or Go one (an id, a user number): the entry would show another value than such a platform applies.
+      // Written with a fraction or an exponent it is a float to those readers too (a reader that keeps
+      // floats as decimals, such as Jackson's BigDecimal mode, is not one a flag platform uses here).
       if (!Number.isSafeInteger(node.value) && Math.abs(node.value) >= 2 ** 53 && isIntegerLiteral(text.slice(node.loc.start.offset, node.loc.end.offset))) {
         throw malformed('an integer in the body is beyond 2^53, where readers round it differently');
       }
