@@ -4,7 +4,7 @@
  * default JSON Lines stream, its checkpoint file) still hold the cut entries: verify reports the cut
  * as `truncated`, and the sidecar refuses to serve with AUDIT_UPSTREAM_AHEAD.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedgerReader } from '../../src/audit/index.js';
@@ -66,8 +66,17 @@ afterAll(async () => {
 
 describe('a tail cut on the box', () => {
   it('verifies clean from the ledger file alone (the reason upstream copies are compared)', async () => {
-    const res = await runCli(['verify', '--db', `${data.dir}/ledger.sqlite`, '--upstream', `${data.dir}/none.jsonl`]);
-    expect(JSON.parse(res.stdout)).toMatchObject({ ok: true, head: { seq: cutAt } });
+    // No copy to compare: the stream beside the ledger moved away. (A copy named with --upstream
+    // that is absent fails the verification instead: the auditor asked for a comparison.)
+    renameSync(`${data.dir}/audit.jsonl`, `${data.dir}/audit.jsonl.aside`);
+    try {
+      const res = await runCli(['verify', '--db', `${data.dir}/ledger.sqlite`]);
+      expect(JSON.parse(res.stdout)).toMatchObject({ ok: true, head: { seq: cutAt } });
+      const named = await runCli(['verify', '--db', `${data.dir}/ledger.sqlite`, '--upstream', `${data.dir}/none.jsonl`]);
+      expect(JSON.parse(named.stdout)).toMatchObject({ ok: false, failure: { kind: 'unchecked' } });
+    } finally {
+      renameSync(`${data.dir}/audit.jsonl.aside`, `${data.dir}/audit.jsonl`);
+    }
   }, 60_000);
 
   it('is reported as truncated by flaggate verify, against the JSON Lines stream beside the ledger', async () => {
