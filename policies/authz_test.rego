@@ -509,6 +509,21 @@ test_critical_change_out_of_hours_denied_when_data_says_so if {
 	]
 }
 
+# A batch's key is no critical flag's; a critical member altered in production out of hours is watched all the same.
+test_batch_with_a_critical_member_out_of_hours_alerts_and_is_refused_when_data_says_so if {
+	deny := {"change_window": object.union(data.flaggate.config.change_window, {"outside_hours": "deny"})}
+	batch := over_flags(["release_engineer"], "flag.enable", "aaa.x,payments.a", [member("aaa.x", ["production"]), member("payments.a", ["production"])])
+	req := at(object.union(batch, {"approvals": [approval("bob", ["release_engineer"])]}), "2025-01-11T03:00:00Z")
+	allowed := authz.decision with input as req
+	allowed.allow
+	allowed.alerts == ["out-of-hours change to critical flag aaa.x,payments.a in production"]
+	refused := authz.decision with input as req with data.flaggate.config as object.union(data.flaggate.config, deny)
+	not refused.allow
+	segment := at(object.union(over_flags(["release_engineer"], "segment.update", "segment:7", [member("payments.a", ["production"])]), {"approvals": [approval("bob", ["release_engineer"])]}), "2025-01-11T03:00:00Z")
+	segment_refused := authz.decision with input as segment with data.flaggate.config as object.union(data.flaggate.config, deny)
+	not segment_refused.allow
+}
+
 test_out_of_hours_denial_without_approvals_is_refused_not_held if {
 	deny := {"change_window": object.union(data.flaggate.config.change_window, {"outside_hours": "deny"})}
 	req := at(critical_prod([]), "2025-01-11T12:00:00Z")

@@ -12,6 +12,17 @@ watched_change if {
 	c in window.environment_classes
 }
 
+# A change over many flags (a batch, the flags a segment or context field reaches, a parent's
+# children) is watched when a critical flag among them is altered in a watched class: its key is
+# the batch's, which no critical pattern need match.
+watched_change if {
+	action_kind == "write"
+	some f in member_flags
+	critical_key(f.flagKey)
+	some c in member_classes(f)
+	c in window.environment_classes
+}
+
 out_of_hours if {
 	watched_change
 	not within_window
