@@ -39,7 +39,10 @@ RUN --mount=type=secret,id=policy-signing-key \
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 # MALLOC_ARENA_MAX and the node flags of ENTRYPOINT: dist/cli.js's launcher line (why: there).
+# Production mode: a container listens on its network address, where the development issuer (any
+# name, any role, no password at the console) is refused; the identity provider comes with the run.
 ENV NODE_ENV=production \
+    FLAGGATE_MODE=production \
     FLAGGATE_DATA_DIR=/var/lib/flaggate \
     FLAGGATE_HOST=0.0.0.0 \
     MALLOC_ARENA_MAX=2

@@ -402,6 +402,11 @@ const configObject = z
 
 export const configSchema = configObject
   .superRefine((c, ctx) => {
+    // The development issuer mints tokens for any name and role, and the console's development
+    // sign-in asks for no password: reachable only from the machine itself.
+    if (c.identity.devIssuer && !isLoopback(c.host)) {
+      ctx.addIssue({ code: 'custom', path: ['identity', 'devIssuer'], message: `the development issuer (and the console's development sign-in) serves only a loopback host, not ${c.host}: configure an identity provider (mode production), or listen on 127.0.0.1` });
+    }
     if (c.mode === 'production' && c.identity.devIssuer) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'devIssuer'], message: 'the development issuer is refused in production mode' });
     }
@@ -421,17 +426,17 @@ export const configSchema = configObject
       }
       if (sink.type === 'opensearch') {
         if (sink.apiKey && sink.username) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'apiKey'], message: 'set apiKey or username/password, not both' });
-        if (c.mode === 'production' && sink.url.startsWith('http:')) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'url'], message: 'must be https in production mode' });
+        if (c.mode === 'production' && plainHttp(sink.url)) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'url'], message: 'must be https in production mode' });
       }
       if (sink.type !== 'http') return;
       if (sink.format === 'splunk_hec' && !sink.token) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'token'], message: 'required for format splunk_hec' });
       if (sink.format === 'webhook' && !sink.secret) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'secret'], message: 'required for format webhook' });
-      if (c.mode === 'production' && sink.url.startsWith('http:')) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'url'], message: 'must be https in production mode' });
+      if (c.mode === 'production' && plainHttp(sink.url)) ctx.addIssue({ code: 'custom', path: ['replicate', 'sinks', i, 'url'], message: 'must be https in production mode' });
     });
     if (c.archive && !c.archive.accessKeyId !== !c.archive.secretAccessKey) {
       ctx.addIssue({ code: 'custom', path: ['archive', 'secretAccessKey'], message: 'set accessKeyId and secretAccessKey together, or neither' });
     }
-    if (c.mode === 'production' && c.archive?.endpoint?.startsWith('http:')) {
+    if (c.mode === 'production' && plainHttp(c.archive?.endpoint)) {
       ctx.addIssue({ code: 'custom', path: ['archive', 'endpoint'], message: 'must be https in production mode' });
     }
     if (c.approvals.store === 'postgres' && !c.replicate.sinks.some((s) => s.type === 'postgres')) {
@@ -440,16 +445,16 @@ export const configSchema = configObject
     c.approvals.issuers.forEach((issuer, i) => {
       if (!issuer.jwksUrl === !issuer.jwksFile) ctx.addIssue({ code: 'custom', path: ['approvals', 'issuers', i, 'jwksUrl'], message: 'set exactly one of jwksUrl or jwksFile' });
     });
-    if (c.mode === 'production' && c.console.oidc?.issuer.startsWith('http:')) {
+    if (c.mode === 'production' && plainHttp(c.console.oidc?.issuer)) {
       ctx.addIssue({ code: 'custom', path: ['console', 'oidc', 'issuer'], message: 'must be https in production mode' });
     }
-    if (c.mode === 'production' && c.policy.service?.url.startsWith('http:')) {
+    if (c.mode === 'production' && plainHttp(c.policy.service?.url)) {
       ctx.addIssue({ code: 'custom', path: ['policy', 'service', 'url'], message: 'must be https in production mode' });
     }
-    if (c.mode === 'production' && /^http:\/\//i.test(c.policy.shadow ?? '')) {
+    if (c.mode === 'production' && plainHttp(c.policy.shadow)) {
       ctx.addIssue({ code: 'custom', path: ['policy', 'shadow'], message: 'must be https in production mode' });
     }
-    if (c.mode === 'production' && c.identity.jwksUrl?.startsWith('http:')) {
+    if (c.mode === 'production' && plainHttp(c.identity.jwksUrl)) {
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'must be https in production mode' });
     }
   })
@@ -501,3 +506,14 @@ function checkRoutes(list: readonly RoutedPlatform[], c: { proxyPort: number; co
 
 export type Config = z.infer<typeof configSchema>;
 export type SinkConfig = z.infer<typeof sinkSchema>;
+
+/** An http: URL, whatever the scheme's case (URL parsing lowercases it later: `HTTP://` is plain HTTP too). */
+function plainHttp(url: string | undefined): boolean {
+  return url !== undefined && /^http:/i.test(url.trim());
+}
+
+/** A host name or address only the machine itself reaches. */
+function isLoopback(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}

@@ -39,6 +39,11 @@ describe('loadConfig', () => {
     { name: 'the dev issuer in production', env: { FLAGGATE_MODE: 'production' }, key: 'identity.devIssuer' },
     { name: 'credentials in the platform URL', env: { FLAGGATE_PLATFORM: 'unleash', FLAGGATE_TARGET_URL: 'http://admin:secret@127.0.0.1:4242' }, key: 'platform.targetUrl' },
     { name: 'an http JWKS URL in production', env: { FLAGGATE_MODE: 'production', FLAGGATE_OIDC_JWKS_URL: 'http://idp.example/jwks' }, key: 'identity.jwksUrl' },
+    // URL parsing lowercases the scheme later: HTTP:// is plain HTTP all the same.
+    { name: 'an HTTP:// JWKS URL in production', env: { FLAGGATE_MODE: 'production', FLAGGATE_OIDC_JWKS_URL: 'HTTP://idp.example/jwks' }, key: 'identity.jwksUrl' },
+    // The development issuer signs any name and role, the development sign-in asks no password.
+    { name: 'the dev issuer on a network address', env: { FLAGGATE_HOST: '0.0.0.0' }, key: 'identity.devIssuer' },
+    { name: 'the dev issuer on a public address', env: { FLAGGATE_HOST: '192.0.2.10' }, key: 'identity.devIssuer' },
     { name: 'a short metrics token', env: { FLAGGATE_METRICS_TOKEN: 'short' }, key: 'metrics.bearerToken' },
     { name: 'a peer chain id that is no chain id', env: { FLAGGATE_APPROVALS_PEER_CHAINS: 'replica-a, bad id' }, key: 'approvals.peerChains' },
     { name: 'an approval token lifetime of zero', env: { FLAGGATE_APPROVAL_TOKEN_MAX_LIFETIME_SECONDS: '0' }, key: 'approvals.tokenMaxLifetimeSeconds' },
@@ -64,6 +69,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: {} }).drift).toEqual({ intervalSeconds: 60, clockSkewSeconds: 1 });
     expect(loadConfig({ env: { FLAGGATE_DRIFT_INTERVAL_SECONDS: '15' } }).drift.intervalSeconds).toBe(15);
     expect(() => loadConfig({ env: { FLAGGATE_DRIFT_INTERVAL_SECONDS: '-1' } })).toThrow(/drift\.intervalSeconds/);
+  });
+
+  it('takes the dev issuer on any loopback host', () => {
+    for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]']) expect(loadConfig({ env: { FLAGGATE_HOST: host } }).identity.devIssuer, host).toBe(true);
   });
 
   it('rejects unknown keys in the file', () => {
