@@ -32,17 +32,19 @@ export async function listen(app: RequestListener, options: { host: string; port
 /**
  * Bytes that do not parse, pipelined after a request still being answered: node:http would write its
  * 400 at once and close, and the client would never see the earlier reply (a change applied, the
- * client told 400). The replies in flight are written first; then the error, and the connection closes.
+ * client told 400). When every request in flight on the connection has all its body, their replies
+ * are written first, then the error, and the connection closes. A request still reading its body
+ * cannot get it any more: then, as node:http does, the connection closes at once.
  */
 function answerInOrder(server: Server): void {
-  const inFlight = new WeakMap<Socket, { pending: number; onIdle?: () => void }>();
+  const inFlight = new WeakMap<Socket, { requests: Set<IncomingMessage>; onIdle?: () => void }>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const state = inFlight.get(req.socket) ?? { pending: 0 };
+    const state = inFlight.get(req.socket) ?? { requests: new Set<IncomingMessage>() };
     inFlight.set(req.socket, state);
-    state.pending += 1;
+    state.requests.add(req);
     res.once('close', () => {
-      state.pending -= 1;
-      if (state.pending === 0) state.onIdle?.();
+      state.requests.delete(req);
+      if (state.requests.size === 0) state.onIdle?.();
     });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -52,10 +54,17 @@ function answerInOrder(server: Server): void {
       socket.end(`HTTP/1.1 ${clientErrorStatus(err)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     const state = inFlight.get(socket as Socket);
-    if (state && state.pending > 0) state.onIdle = refuse;
-    else refuse();
+    const waiting = state ? [...state.requests] : [];
+    if (waiting.length === 0) return refuse();
+    if (!waiting.every((req) => req.complete)) return void socket.destroy();
+    state!.onIdle = refuse;
+    // Bounded: a reply that never comes must not hold the connection (or a closing server) open.
+    setTimeout(() => socket.destroy(), REPLY_WAIT_MS).unref();
   });
 }
+
+/** How long a pipelined client error waits for the replies in flight before the connection closes. */
+const REPLY_WAIT_MS = 30_000;
 
 /** The status node:http itself answers a client error with. */
 function clientErrorStatus(err: NodeJS.ErrnoException): string {
