@@ -144,6 +144,11 @@ const configObject = z
         /** Remote JWKS: an unknown kid refetches at most once per cooldown; the set is refetched after cacheMaxAge. */
         jwksCooldownSeconds: z.coerce.number().min(0).max(3600).optional(),
         jwksCacheMaxAgeSeconds: z.coerce.number().positive().max(86_400).optional(),
+        /**
+         * An ID token is refused as a bearer token, told by `nonce` or a hash claim. Keycloak before 24
+         * also puts `nonce` into access tokens: there `nonce` alone does not mark an ID token.
+         */
+        acceptNonceInAccessTokens: z.boolean().default(false),
       })
       .prefault({}),
     approvals: z

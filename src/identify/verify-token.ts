@@ -57,12 +57,27 @@ export function createIdentify(deps: IdentifyDeps): Identify {
         currentDate: new Date(clock.now()),
         requiredClaims: ['sub', 'exp'],
       });
+      refuseIdToken(payload, identity.acceptNonceInAccessTokens);
       const actor = actorFromClaims(payload, paths, trusted.authMethod);
       cache.put(token, actor, payload.exp!, clock.now());
       return actor;
     },
   };
 }
+
+/**
+ * An OpenID Connect ID token says who signed in to a client, not what may call this API; one whose
+ * audience is this API's (a client whose id is the API's audience) would pass every other check.
+ * It is told by the claims only ID tokens carry (OpenID Connect Core 1.0, 2 and 3.3.2.11):
+ * `nonce`, and the hashes binding it to its code or access token. (Keycloak before 24 also puts
+ * `nonce` into access tokens: `identity.acceptNonceInAccessTokens` then leaves the hashes to tell.)
+ */
+function refuseIdToken(payload: JWTPayload, acceptNonce: boolean): void {
+  const claim = ID_TOKEN_CLAIMS.find((c) => payload[c] !== undefined && !(acceptNonce && c === 'nonce'));
+  if (claim) throw new FlaggateError('IDENTIFY_CLAIMS_INVALID', `the bearer token is an ID token (it carries ${claim}), not an access token`, { details: { claim } });
+}
+
+const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash'] as const;
 
 /**
  * A compact JWS screened (no `none`, no HMAC, only `allowed`) and then verified by jose with

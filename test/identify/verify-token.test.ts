@@ -210,6 +210,9 @@ describe('identify: registered claims', () => {
     { name: 'sub is not a string', o: { claims: { sub: 42 as unknown as string } }, code: 'IDENTIFY_CLAIMS_INVALID' },
     { name: 'exp is absent', o: { claims: { exp: undefined } }, code: 'IDENTIFY_CLAIMS_INVALID' },
     { name: 'exp is not a number', o: { claims: { exp: 'tomorrow' as unknown as number } }, code: 'IDENTIFY_CLAIMS_INVALID' },
+    // An ID token of a client whose id is the API's audience passes every other check.
+    { name: 'it is an ID token (nonce)', o: { claims: { nonce: 'n-0S6_WzA2Mj' } }, code: 'IDENTIFY_CLAIMS_INVALID' },
+    { name: 'it is an ID token (at_hash)', o: { claims: { at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q' } }, code: 'IDENTIFY_CLAIMS_INVALID' },
   ])('rejects a token when $name', async ({ o, code }) => {
     await expect(fileIdentify().identify(bearer(await sign(edKey, o)))).rejects.toMatchObject({ code });
   });
@@ -220,6 +223,12 @@ describe('identify: registered claims', () => {
     { name: 'aud lists this audience among others', o: { claims: { aud: ['unleash', AUD] } } },
   ])('accepts a token when $name', async ({ o }) => {
     await expect(fileIdentify().identify(bearer(await sign(edKey, o)))).resolves.toMatchObject({ id: 'carol' });
+  });
+
+  it('takes a nonce in an access token where configured (Keycloak before 24), still refusing an ID token by its hashes', async () => {
+    const identify = fileIdentify({ acceptNonceInAccessTokens: true }).identify;
+    await expect(identify(bearer(await sign(edKey, { claims: { nonce: 'n-1' } })))).resolves.toMatchObject({ id: 'carol' });
+    await expect(identify(bearer(await sign(edKey, { claims: { nonce: 'n-1', at_hash: 'x' } })))).rejects.toMatchObject({ code: 'IDENTIFY_CLAIMS_INVALID' });
   });
 
   it('applies no leeway when it is configured as zero', async () => {
