@@ -18,17 +18,30 @@ export function dependentsReach(change: FlagChange, previousState: unknown): Rea
   if (!isObject(previousState)) return undefined;
   const targets = change.flags ?? [{ flagKey: change.flagKey, ...(change.project === undefined ? {} : { project: change.project }), environments: change.environments ?? [] }];
   const states = change.flags === undefined ? { [change.flagKey]: previousState } : isObject(previousState.flags) ? previousState.flags : {};
-  const named = new Set(targets.map((t) => t.flagKey));
-  const children: FlagTarget[] = [];
-  for (const target of targets) {
-    if (target.environments.length === 0) continue;
-    const state = states[target.flagKey] as UnleashFlagState | undefined;
-    for (const child of state?.children ?? []) {
-      if (named.has(child)) continue;
-      named.add(child);
-      children.push({ flagKey: child, ...(target.project === undefined ? {} : { project: target.project }), environments: target.environments });
+  const flags = withChildren(targets, (flagKey) => (states[flagKey] as UnleashFlagState | undefined)?.children ?? []);
+  return flags ? { flags } : undefined;
+}
+
+/**
+ * `targets` with the children of each (from `childrenOf`) after them, each child with its parent's
+ * environments (a flag already listed gains those it lacks); undefined when that adds nothing.
+ */
+export function withChildren(targets: readonly FlagTarget[], childrenOf: (flagKey: string) => readonly string[]): FlagTarget[] | undefined {
+  const byKey = new Map(targets.map((t) => [keyOf(t.project, t.flagKey), { ...t, environments: [...t.environments] }]));
+  let grew = false;
+  for (const parent of targets) {
+    for (const child of childrenOf(parent.flagKey)) {
+      const key = keyOf(parent.project, child);
+      const target = byKey.get(key) ?? { flagKey: child, ...(parent.project === undefined ? {} : { project: parent.project }), environments: [] };
+      byKey.set(key, target);
+      for (const env of parent.environments) {
+        if (target.environments.includes(env)) continue;
+        target.environments.push(env);
+        grew = true;
+      }
     }
   }
-  if (children.length === 0) return undefined;
-  return { flags: [...targets, ...children] };
+  return grew ? [...byKey.values()] : undefined;
 }
+
+const keyOf = (project: string | undefined, flagKey: string) => `${project ?? ''}\u0000${flagKey}`;

@@ -8,6 +8,7 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange, FlagTarget } from '../platform.js';
 import { isObject } from './body.js';
 import { ALL_ENVIRONMENTS } from './classify.js';
+import { withChildren } from './dependents.js';
 import { getJson, type ReadStateOptions } from './read-state.js';
 
 export const REACH_ACTIONS = /^(segment|context)\./;
@@ -44,7 +45,7 @@ export async function readReachState(opts: ReadStateOptions, change: FlagChange)
   if (kind === 'segment') {
     const definition = await getJson(opts, `/api/admin/segments/${encodeURIComponent(name)}`);
     if (definition === undefined) return { exists: false, strategies: [] };
-    return withChildren(opts, { exists: true, definition, strategies: sorted(await segmentStrategies(opts, name)) });
+    return withChildrenRead(opts, { exists: true, definition, strategies: sorted(await segmentStrategies(opts, name)) });
   }
   const definition = await getJson(opts, `/api/admin/context/${encodeURIComponent(name)}`);
   const direct = await strategiesAt(opts, `/api/admin/context/${encodeURIComponent(name)}/strategies`);
@@ -54,11 +55,11 @@ export async function readReachState(opts: ReadStateOptions, change: FlagChange)
   const viaSegments = (await Promise.all(segments.map((id) => segmentStrategies(opts, String(id))))).flat();
   const state: ReachState = { exists: definition !== undefined, strategies: sorted([...direct, ...viaSegments]), segments };
   if (definition !== undefined) state.definition = definition;
-  return withChildren(opts, state);
+  return withChildrenRead(opts, state);
 }
 
 /** The state with the children of each flag its strategies belong to, where there are any. */
-async function withChildren(opts: ReadStateOptions, state: ReachState): Promise<ReachState> {
+async function withChildrenRead(opts: ReadStateOptions, state: ReachState): Promise<ReachState> {
   const flags = new Map(state.strategies.map((s) => [`${s.project}\u0000${s.flagKey}`, s]));
   const children: Record<string, string[]> = {};
   for (const { project, flagKey } of flags.values()) {
@@ -86,15 +87,9 @@ export function reachOf(change: FlagChange, previousState: unknown): Pick<FlagCh
   }
   // A reached flag's children are reached where it is (a child serves only where its parent does).
   const children = isObject(previousState) && isObject(previousState.children) ? (previousState.children as Record<string, string[]>) : {};
-  for (const parent of [...byFlag.values()]) {
-    for (const child of children[parent.flagKey] ?? []) {
-      const key = `${parent.project ?? ''}\u0000${child}`;
-      const target = byFlag.get(key) ?? { flagKey: child, ...(parent.project === undefined ? {} : { project: parent.project }), environments: [] };
-      for (const env of parent.environments) if (!target.environments.includes(env)) target.environments.push(env);
-      byFlag.set(key, target);
-    }
-  }
-  const flags = [...byFlag.values()].map((f) => ({ ...f, environments: f.environments.sort() }));
+  const reached = [...byFlag.values()];
+  const withDependents = withChildren(reached, (flagKey) => children[flagKey] ?? []) ?? reached;
+  const flags = withDependents.map((f) => ({ ...f, environments: [...f.environments].sort() }));
   const environments = [...new Set(flags.flatMap((f) => f.environments))].sort();
   const reach: Pick<FlagChange, 'flags' | 'environments' | 'environment'> = { flags, environments };
   if (environments.length > 0) reach.environment = environments.length === 1 ? environments[0]! : ALL_ENVIRONMENTS;
