@@ -2,7 +2,7 @@ import { canonicalJson } from './canonical.js';
 import { namesAKeyTwice } from './duplicate-keys.js';
 import type { AuditEntry, AuditEntryBody } from './entry.js';
 import { csvHeader, csvRecord, matchesExport, type ExportManifest } from './export-format.js';
-import { fileLinesWithBytes, fileMatcher } from './file-lines.js';
+import { fileLinesWithBytes, fileMatcher, type OnDigest } from './file-lines.js';
 import { chainHash, chainHashOfUtf8 } from './hash-entry.js';
 import type { ExportFailure } from './verify-export.js';
 
@@ -30,6 +30,8 @@ export interface ExportedEntries {
   stop?: { at: number; beforeChain: boolean; seq?: number; packed?: boolean; failure?: ExportFailure; throws?: string };
   /** Whether entries.csv holds exactly the records of the entries read (meaningful when there is no stop). */
   csvListsEntries: boolean;
+  /** The SHA-256 of entries.jsonl and of entries.csv, by file name, where the pass read the file whole. */
+  digests: Record<string, string>;
 }
 
 /** Where the entries pass reads, and the scope the entries must lie in: plain data, for a worker. */
@@ -40,6 +42,8 @@ export interface EntriesJob {
   count: number;
   period: ExportManifest['period'];
   filters: ExportManifest['filters'];
+  /** Take the two files' digests on the way (`digests`): set where nothing else would read them meanwhile. */
+  digestFiles: boolean;
 }
 
 const HEX_HASH = /^[0-9a-f]{64}$/;
@@ -52,14 +56,16 @@ export function readExportedEntries(job: EntriesJob): ExportedEntries {
     hashes: new Uint8Array(job.count * 32),
     prevs: new Uint8Array(job.count * 32),
     csvListsEntries: false,
+    digests: {},
   };
   const packed = { hashes: Buffer.from(out.hashes.buffer), prevs: Buffer.from(out.prevs.buffer) };
   const stop = (s: NonNullable<ExportedEntries['stop']>) => ((out.stop = s), out);
   const seen = new Set<number>();
-  const csv = csvListing(job.csvPath);
+  const digested = (name: string): OnDigest | undefined => (job.digestFiles ? (hex) => (out.digests[name] = hex) : undefined);
+  const csv = csvListing(job.csvPath, digested('entries.csv'));
   try {
     let at = 0;
-    for (const { text: line, bytes } of fileLinesWithBytes(job.entriesPath)) {
+    for (const { text: line, bytes } of fileLinesWithBytes(job.entriesPath, undefined, digested('entries.jsonl'))) {
       let e: AuditEntry;
       try {
         e = JSON.parse(line) as AuditEntry;
@@ -152,8 +158,8 @@ export function packedHex(packed: Uint8Array, at: number): string {
  * reason, a state) can say something its entry does not; the manifest's digest already binds the
  * bytes, so this refuses nothing flaggate writes.
  */
-function csvListing(path: string): { add(entry: AuditEntry): void; complete(): boolean; close(): void } {
-  const file = fileMatcher(path);
+function csvListing(path: string, onDigest: OnDigest | undefined): { add(entry: AuditEntry): void; complete(): boolean; close(): void } {
+  const file = fileMatcher(path, undefined, onDigest);
   let listing = file.next(Buffer.from(csvHeader()));
   return {
     add(entry) {

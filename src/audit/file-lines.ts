@@ -1,7 +1,21 @@
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 
 const NEWLINE = 0x0a;
 const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Told the SHA-256 (hex) of a file's bytes by a reader that read them all, in order, on its way
+ * through the file: a file checked line by line against its digest is read once, not twice. A
+ * reader that stops before the end tells nothing.
+ */
+export type OnDigest = (sha256Hex: string) => void;
+
+/** The file's bytes hashed as they are read, told to `onDigest` at the end; nothing without one. */
+function readDigest(onDigest: OnDigest | undefined): { update(bytes: Buffer): void; end(): void } {
+  const hash = onDigest && createHash('sha256');
+  return { update: (bytes) => void hash?.update(bytes), end: () => hash && onDigest(hash.digest('hex')) };
+}
 
 /**
  * The non-empty lines of a file, read forward a chunk at a time: a file is never held whole, so one
@@ -9,16 +23,16 @@ const CHUNK_BYTES = 1 << 20;
  * Lines split at the newline byte, which never occurs inside a multi-byte UTF-8 sequence, and each
  * line decodes on its own, exactly as the whole file split at newlines would.
  */
-export function* fileLines(path: string, chunkBytes = CHUNK_BYTES): Generator<string> {
-  for (const line of lineSpans(path, chunkBytes)) yield line.chunk.toString('utf8', line.start, line.end);
+export function* fileLines(path: string, chunkBytes = CHUNK_BYTES, onDigest?: OnDigest): Generator<string> {
+  for (const line of lineSpans(path, chunkBytes, onDigest)) yield line.chunk.toString('utf8', line.start, line.end);
 }
 
 /**
  * `fileLines` with each line's bytes beside its text (a view of the read buffer, valid until the
  * next step), for a reader that hashes a line as it is stored.
  */
-export function* fileLinesWithBytes(path: string, chunkBytes = CHUNK_BYTES): Generator<{ text: string; bytes: Buffer }> {
-  for (const line of lineSpans(path, chunkBytes)) yield { text: line.chunk.toString('utf8', line.start, line.end), bytes: line.chunk.subarray(line.start, line.end) };
+export function* fileLinesWithBytes(path: string, chunkBytes = CHUNK_BYTES, onDigest?: OnDigest): Generator<{ text: string; bytes: Buffer }> {
+  for (const line of lineSpans(path, chunkBytes, onDigest)) yield { text: line.chunk.toString('utf8', line.start, line.end), bytes: line.chunk.subarray(line.start, line.end) };
 }
 
 /** How many lines `fileLines` yields, counted without decoding them. */
@@ -29,8 +43,9 @@ export function countLines(path: string, chunkBytes = CHUNK_BYTES): number {
 }
 
 /** Where each non-empty line's bytes lie; one object, updated in place, valid until the next step. */
-function* lineSpans(path: string, chunkBytes: number): Generator<{ chunk: Buffer; start: number; end: number }> {
+function* lineSpans(path: string, chunkBytes: number, onDigest?: OnDigest): Generator<{ chunk: Buffer; start: number; end: number }> {
   const fd = openSync(path, 'r');
+  const digest = readDigest(onDigest);
   try {
     const line: { chunk: Buffer; start: number; end: number } = { chunk: Buffer.alloc(chunkBytes), start: 0, end: 0 };
     let held = 0; // bytes of an unfinished line at the start of `chunk`
@@ -39,6 +54,7 @@ function* lineSpans(path: string, chunkBytes: number): Generator<{ chunk: Buffer
       const { chunk } = line;
       const read = readSync(fd, chunk, held, chunk.length - held, null);
       const end = held + read;
+      digest.update(chunk.subarray(held, end));
       let start = 0;
       for (let nl = chunk.indexOf(NEWLINE, 0); nl >= 0 && nl < end; nl = chunk.indexOf(NEWLINE, start)) {
         if (nl > start) yield Object.assign(line, { start, end: nl });
@@ -46,7 +62,7 @@ function* lineSpans(path: string, chunkBytes: number): Generator<{ chunk: Buffer
       }
       if (read === 0) {
         if (end > start) yield Object.assign(line, { start, end });
-        return;
+        return digest.end();
       }
       held = end - start;
       chunk.copy(chunk, 0, start, end);
@@ -60,8 +76,9 @@ function* lineSpans(path: string, chunkBytes: number): Generator<{ chunk: Buffer
  * A file compared, a chunk at a time, with the bytes it is expected to hold, in order: `next` says
  * whether the file goes on with `expected`, and moves past it when it does.
  */
-export function fileMatcher(path: string, chunkBytes = CHUNK_BYTES): { next(expected: Buffer): boolean; atEnd(): boolean; close(): void } {
+export function fileMatcher(path: string, chunkBytes = CHUNK_BYTES, onDigest?: OnDigest): { next(expected: Buffer): boolean; atEnd(): boolean; close(): void } {
   const fd = openSync(path, 'r');
+  const digest = readDigest(onDigest);
   let window: Buffer = Buffer.alloc(chunkBytes);
   let [pos, end, eof] = [0, 0, false];
   const fill = (need: number) => {
@@ -71,8 +88,10 @@ export function fileMatcher(path: string, chunkBytes = CHUNK_BYTES): { next(expe
     if (need > window.length) window = grown(window, need);
     while (end < need && !eof) {
       const read = readSync(fd, window, end, window.length - end, null);
+      digest.update(window.subarray(end, end + read));
       end += read;
       eof = read === 0;
+      if (eof) digest.end();
     }
   };
   return {
@@ -94,9 +113,9 @@ export function fileMatcher(path: string, chunkBytes = CHUNK_BYTES): { next(expe
  * Each non-empty line parsed as JSON; one that is not throws, naming `name` and the line's place
  * among them, as does one `refuse` gives a reason for (it sees the value and the line's text).
  */
-export function* jsonLines(path: string, name: string, refuse?: (value: unknown, line: string) => string | undefined): Generator<unknown> {
+export function* jsonLines(path: string, name: string, refuse?: (value: unknown, line: string) => string | undefined, onDigest?: OnDigest): Generator<unknown> {
   let index = 0;
-  for (const line of fileLines(path)) {
+  for (const line of fileLines(path, CHUNK_BYTES, onDigest)) {
     index += 1;
     let value: unknown;
     try {

@@ -8,7 +8,7 @@ import type { AuditEntry, StoredRow } from './entry.js';
 import { evidenceFiles, EXPORT_FORMAT, exportFiles, filtersApply, MANIFEST_TYP, matchesExport, type ExportManifest, type ExportTimestamps } from './export-format.js';
 import { packedHex, type ExportedEntries } from './export-entries.js';
 import { namesAKeyTwice } from './duplicate-keys.js';
-import { countLines, jsonLines } from './file-lines.js';
+import { countLines, jsonLines, type OnDigest } from './file-lines.js';
 import { rowToEntry } from './row-to-entry.js';
 import { verifyJson } from './signed-json.js';
 import { coverageFailureKind, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS } from './verdict.js';
@@ -31,6 +31,8 @@ export interface ExportPackage {
   checkpoints: Checkpoint[];
   packageKeys: JSONWebKeySet;
   timestamps: ExportTimestamps;
+  /** Digests of the line files, by file name, told by the readers that read them whole; checkDigests reads the rest. */
+  digests: Map<string, string>;
 }
 
 /**
@@ -58,8 +60,6 @@ export interface PackageContext extends ExportPackage {
   /** Whether entries.csv holds exactly the records of the exported entries, found by checkEntries. */
   csvListsEntries: boolean;
   skewSeconds: number;
-  /** Digests already read, by file name (`readLineFileDigests`); checkDigests reads the rest. */
-  digests: Map<string, string>;
 }
 
 const failure = (kind: ExportFailure['kind'], message: string, extra: { seq?: number | undefined; file?: string } = {}): ExportFailure => ({ kind, message, ...extra });
@@ -71,9 +71,11 @@ export function readPackage(dir: string): ExportPackage | ExportFailure {
     if (manifest.format !== EXPORT_FORMAT) return failure('malformed', `not a ${EXPORT_FORMAT} package`, { file: 'manifest.json' });
     const [chainPath, entriesPath] = [present(dir, 'chain.jsonl'), present(dir, 'entries.jsonl')];
     const entryCount = countLines(entriesPath);
+    const digests = new Map<string, string>();
     return {
       manifest,
-      chainLines: () => chainRows(chainPath),
+      chainLines: () => chainRows(chainPath, (hex) => digests.set('chain.jsonl', hex)),
+      digests,
       entriesPath,
       entryCount,
       checkpoints: readJson(dir, 'checkpoints.json') as Checkpoint[],
@@ -317,12 +319,9 @@ export function checkSeal(ctx: PackageContext): ExportFailure | undefined {
 /** A policy bundle the package carries: named by its own digest. */
 const bundleFile = /^policy-bundles\/([0-9a-f]{64})\.tar\.gz$/;
 
-/**
- * Reads the digests of the three line files ahead of `checkDigests`, which still decides at its
- * turn: for a thread that would otherwise wait (the entries pass in a worker).
- */
-export function readLineFileDigests({ dir, digests }: PackageContext): void {
-  for (const name of ['chain.jsonl', 'entries.jsonl', 'entries.csv']) {
+/** Reads the digests of package files ahead of `checkDigests`, which still decides at its turn: for a thread that would otherwise wait. */
+export function readFileDigests({ dir, digests }: PackageContext, names: string[]): void {
+  for (const name of names) {
     if (existsSync(join(dir, name))) digests.set(name, fileSha256(join(dir, name)));
   }
 }
@@ -347,8 +346,9 @@ export function checkDigests({ dir, manifest, digests }: PackageContext): Export
  * taken only when no reader can take it for another: one that names a key twice (two bodies, the
  * second the one JSON.parse keeps) is refused, as a line that is not JSON is.
  */
-export function chainRows(path: string): Generator<unknown> {
-  return jsonLines(path, 'chain.jsonl', (value, line) => (!(isStoredRow(value) && isRowLine(value, line)) && namesAKeyTwice(line) ? 'names a key twice' : undefined));
+export function chainRows(path: string, onDigest?: OnDigest): Generator<unknown> {
+  const refuse = (value: unknown, line: string) => (!(isStoredRow(value) && isRowLine(value, line)) && namesAKeyTwice(line) ? 'names a key twice' : undefined);
+  return jsonLines(path, 'chain.jsonl', refuse, onDigest);
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   checkSeal,
   checkTimestamps,
   newChainIndex,
-  readLineFileDigests,
+  readFileDigests,
   readPackage,
   type PackageContext,
 } from './verify-export-steps.js';
@@ -100,17 +100,20 @@ async function verifyPackage(dir: string, options: VerifyExportOptions): Promise
   report.filters = pkg.manifest.filters;
   report.entries = pkg.entryCount;
 
-  const ctx: PackageContext = { ...pkg, dir, keys, rows: newChainIndex(pkg.manifest), csvListsEntries: false, digests: new Map(), skewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS };
+  const ctx: PackageContext = { ...pkg, dir, keys, rows: newChainIndex(pkg.manifest), csvListsEntries: false, skewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS };
   // The entries pass needs nothing from the chain: a large package's runs beside the chain check.
   const aside = pkg.entryCount >= (options.entriesWorkerFrom ?? ENTRIES_WORKER_FROM);
+  // The pass on this thread takes its files' digests as it reads them; beside a worker (the slower
+  // of the two), this thread reads them while it waits.
   const entries = readEntriesAside(
-    { entriesPath: pkg.entriesPath, csvPath: join(dir, 'entries.csv'), count: pkg.entryCount, period: pkg.manifest.period, filters: pkg.manifest.filters },
+    { entriesPath: pkg.entriesPath, csvPath: join(dir, 'entries.csv'), count: pkg.entryCount, period: pkg.manifest.period, filters: pkg.manifest.filters, digestFiles: !aside },
     aside,
   );
-  // While the worker still reads, this thread reads the digests the last step needs.
-  const entriesRead = () => {
-    if (aside) readLineFileDigests(ctx);
-    return entries.read();
+  const entriesRead = async () => {
+    if (aside) readFileDigests(ctx, ['entries.jsonl', 'entries.csv']);
+    const read = await entries.read();
+    for (const [name, hex] of Object.entries(read.digests)) ctx.digests.set(name, hex);
+    return read;
   };
   try {
     const failure =

@@ -28,7 +28,7 @@ function packageOf(n: number, name: string, edit: (lines: string[]) => void = ()
   writeFileSync(entriesPath, lines.join('\n') + '\n');
   // From the entries as the chain holds them (canonical member order), as the export writes them.
   writeFileSync(csvPath, csvHeader() + entries.map((e) => csvRecord(JSON.parse(canonicalJson(e)) as AuditEntry)).join(''));
-  return { entriesPath, csvPath, count: lines.length, period: { from: null, to: null }, filters: {} };
+  return { entriesPath, csvPath, count: lines.length, period: { from: null, to: null }, filters: {}, digestFiles: false };
 }
 
 describe('the entries pass of verify-export', () => {

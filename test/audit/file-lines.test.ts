@@ -1,4 +1,5 @@
 import { fc, test as propTest } from '@fast-check/vitest';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,8 @@ import { makeTempDir } from '../support/temp-dir.js';
 const tmp = makeTempDir('flaggate-file-lines-');
 afterAll(() => tmp.cleanup());
 let files = 0;
+
+const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex');
 
 function fileOf(content: string | Buffer): string {
   const path = join(tmp.dir, `f${(files += 1)}`);
@@ -39,6 +42,20 @@ describe('fileLines', () => {
     expect(countLines(path, chunkBytes)).toBe([...fileLines(path)].length);
   });
 
+  propTest.prop([text, fc.integer({ min: 1, max: 9 })], { numRuns: 200 })(
+    "tells the SHA-256 of the file's bytes once read to the end, and nothing to a reader that stops before it",
+    (content, chunkBytes) => {
+      const path = fileOf(content);
+      const told: string[] = [];
+      const lines = [...fileLines(path, chunkBytes, (hex) => told.push(hex))];
+      expect(told).toEqual([sha256(content)]);
+      if (lines.length === 0) return;
+      const early: string[] = [];
+      for (const _line of fileLines(path, chunkBytes, (hex) => early.push(hex))) break;
+      expect(early).toEqual([]);
+    },
+  );
+
   it('ends a last line without a newline, and gives nothing for an empty file', () => {
     expect([...fileLines(fileOf('{"a":1}\n\n{"b":2}'), 3)]).toEqual(['{"a":1}', '{"b":2}']);
     expect([...fileLines(fileOf(''))]).toEqual([]);
@@ -53,11 +70,15 @@ describe('fileMatcher', () => {
     'takes the file as the pieces it is made of, in order, and nothing past its end',
     (content, cuts, chunkBytes) => {
       const at = [...new Set([0, ...cuts.map((c) => c % (content.length + 1)), content.length])].sort((a, b) => a - b);
-      const file = fileMatcher(fileOf(Buffer.from(content)), chunkBytes);
+      const told: string[] = [];
+      const file = fileMatcher(fileOf(Buffer.from(content)), chunkBytes, (hex) => told.push(hex));
       try {
         for (let i = 1; i < at.length; i += 1) expect(file.next(Buffer.from(content.subarray(at[i - 1], at[i])))).toBe(true);
+        expect(told).toEqual([]);
         expect(file.atEnd()).toBe(true);
+        expect(told).toEqual([sha256(Buffer.from(content))]);
         expect(file.next(Buffer.from([0]))).toBe(false);
+        expect(told).toHaveLength(1);
       } finally {
         file.close();
       }

@@ -218,6 +218,20 @@ describe('export packages', () => {
     expect((await verify(dir)).failure).toMatchObject({ kind: 'modified', file: 'entries.jsonl', message: 'entries.jsonl does not match the manifest digest' });
   });
 
+  // The line files' digests are taken as the checks read them: bytes that no line shows (a blank
+  // line, which the reader skips) still fail the digest, in the entries pass's worker or not.
+  it('refuses a blank line added to chain.jsonl or entries.jsonl by its digest, read in a worker or on the calling thread', async () => {
+    for (const file of ['chain.jsonl', 'entries.jsonl']) {
+      const dir = copyOf(reference, `blank-line-${file}`);
+      const text = lines(dir, file);
+      writeFileSync(join(dir, file), [text[0], '', ...text.slice(1)].join('\n') + '\n');
+      for (const entriesWorkerFrom of [1, Number.MAX_SAFE_INTEGER]) {
+        const report = await verifyExport(dir, { verifyTokens: verifyCoverage, entriesWorkerFrom });
+        expect(report.failure, `${file}, worker from ${entriesWorkerFrom}`).toMatchObject({ kind: 'modified', file, message: `${file} does not match the manifest digest` });
+      }
+    }
+  });
+
   // An operator holding the signing key can re-sign the manifest over edited files: the digests
   // then agree, and only the checks of the entries and the CSV against the proven chain remain.
   const edits = {
