@@ -137,7 +137,7 @@ const configObject = z
         leewaySeconds: z.coerce.number().int().min(0).max(300).default(30),
         /** A verified token is trusted again without a signature check until its exp, at most this long (0: check every time). */
         verifiedCacheSeconds: z.coerce.number().int().min(0).max(3600).default(60),
-        /** Dotted path of a groups claim; its names join the roles and map through the policy's role_mapping. */
+        /** Dotted path of a groups claim; its names join the roles as `group:<name>` and map through the policy's role_mapping. */
         groupsClaim: z.string().min(1).optional(),
         /** Dotted path of a claim that, when true, marks a service account (besides the client-credentials shapes). */
         serviceAccountClaim: z.string().min(1).optional(),

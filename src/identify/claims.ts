@@ -7,7 +7,10 @@ export interface ClaimPaths {
   /** Dotted path, e.g. `realm_access.roles`. */
   rolesClaim: string;
   nameClaim: string;
-  /** Dotted path of a groups claim; group names join the role names (the policy maps both). */
+  /**
+   * Dotted path of a groups claim; its names join the role names as `group:<name>` (the policy
+   * maps both), so a group named like a role is not that role.
+   */
   groupsClaim?: string | undefined;
   /** Dotted path of a claim that marks a service account when it is `true`. */
   serviceAccountClaim?: string | undefined;
@@ -21,7 +24,10 @@ export function actorFromClaims(payload: JWTPayload, paths: ClaimPaths, authMeth
   const groupsValue = paths.groupsClaim === undefined ? undefined : claimAt(payload, paths.groupsClaim);
   // With a groups claim configured, a token may carry roles, groups or both; without one, roles are required.
   const roles = rolesValue === undefined && groupsValue !== undefined ? [] : rolesFrom(rolesValue, paths.rolesClaim);
-  const groups = groupsValue === undefined ? [] : rolesFrom(groupsValue, paths.groupsClaim!);
+  if (paths.groupsClaim !== undefined && roles.some((r) => r.startsWith(GROUP_PREFIX))) {
+    throw invalid(paths.rolesClaim, `a name in the roles claim ${JSON.stringify(paths.rolesClaim)} starts with "${GROUP_PREFIX}", which marks the names of the groups claim`);
+  }
+  const groups = groupsValue === undefined ? [] : groupsFrom(groupsValue, paths.groupsClaim!);
   return {
     id: sub,
     displayName: nonEmptyString(claimAt(payload, paths.nameClaim)) ?? nonEmptyString(payload['preferred_username']) ?? sub,
@@ -54,6 +60,19 @@ export function isServiceAccount(payload: Record<string, unknown>, claim: string
   if (['client_id', 'cid', 'azp'].some((c) => typeof payload[c] === 'string' && payload[c] === sub)) return true;
   const username = payload['preferred_username'];
   return typeof username === 'string' && username.startsWith('service-account-');
+}
+
+/**
+ * What a group name is prefixed with among the roles. Group membership is often self-service (a
+ * user creates a group, or joins one), role assignment is not: unprefixed, a group named
+ * `flag_admin` would be the role `flag_admin`. The policy's role_mapping maps `group:<name>`.
+ */
+export const GROUP_PREFIX = 'group:';
+
+/** A groups claim's names, prefixed: a list of names, or one name as a string (a group name may hold spaces). */
+function groupsFrom(value: unknown, path: string): string[] {
+  const names = typeof value === 'string' && value !== '' ? [value] : rolesFrom(value, path);
+  return names.map((name) => GROUP_PREFIX + name);
 }
 
 function rolesFrom(value: unknown, path: string): string[] {

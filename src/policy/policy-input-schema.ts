@@ -45,7 +45,7 @@ export const policyInputSchema = z
       id: text,
       displayName: text,
       authMethod: authMethod.describe('client-credentials marks a service account; none, a token that did not verify'),
-      roles: z.array(text).describe("the token's role and group names, mapped through data.flaggate.config.role_mapping by the policy"),
+      roles: z.array(text).describe("the token's role names, and its group names as group:<name>, mapped through data.flaggate.config.role_mapping by the policy"),
     }),
     change: z.union([write, read, access]),
     approvals: z

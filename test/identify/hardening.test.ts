@@ -70,14 +70,28 @@ describe('identify: a rotating remote JWKS', () => {
 });
 
 describe('identify: groups', () => {
-  it('adds the names in the configured groups claim to the roles', async () => {
+  it('adds the names in the configured groups claim to the roles, each as group:<name>', async () => {
     const actor = await identifyWith({ groupsClaim: 'groups' })(`Bearer ${await sign(oldKey, { roles: ['qa'], groups: ['flaggate-release', 'qa'] })}`);
-    expect(actor.roles).toEqual(['qa', 'flaggate-release']);
+    expect(actor.roles).toEqual(['qa', 'group:flaggate-release', 'group:qa']);
   });
 
   it('accepts a token with groups and no roles claim when a groups claim is configured', async () => {
     const actor = await identifyWith({ groupsClaim: 'realm.groups' })(`Bearer ${await sign(oldKey, { realm: { groups: ['flaggate-admin'] } })}`);
-    expect(actor.roles).toEqual(['flaggate-admin']);
+    expect(actor.roles).toEqual(['group:flaggate-admin']);
+  });
+
+  it('takes a groups claim that is one string as one group, spaces and all', async () => {
+    const actor = await identifyWith({ groupsClaim: 'groups' })(`Bearer ${await sign(oldKey, { groups: 'release engineers flag_admin' })}`);
+    expect(actor.roles).toEqual(['group:release engineers flag_admin']);
+  });
+
+  it('refuses a role name that starts with group: when a groups claim is configured, so no role passes for a group', async () => {
+    await expect(identifyWith({ groupsClaim: 'groups' })(`Bearer ${await sign(oldKey, { roles: ['group:flaggate-admin'], groups: [] })}`)).rejects.toMatchObject({
+      code: 'IDENTIFY_CLAIMS_INVALID',
+      details: { claim: 'roles' },
+    });
+    const actor = await identifyWith({})(`Bearer ${await sign(oldKey, { roles: ['group:flaggate-admin'] })}`);
+    expect(actor.roles).toEqual(['group:flaggate-admin']);
   });
 
   it('rejects a groups claim that is not a list of names with IDENTIFY_CLAIMS_INVALID', async () => {

@@ -5,7 +5,8 @@
 # object {"type": "team", "value": "<name>"}), in the state read before the change or, for a new
 # flag, in the state the request asks for; a flag without a team tag belongs to the team whose name
 # prefix in data.flaggate.examples.ownership.prefixes matches its key. An actor is on a team
-# through a role or group "team:<name>" in the token. Roles listed in exempt_roles write anywhere.
+# through a role "team:<name>" or a group "team:<name>" (which reaches the policy as
+# "group:team:<name>") in the token. Roles listed in exempt_roles write anywhere.
 package flaggate.authz
 
 ownership := data.flaggate.examples.ownership
@@ -47,6 +48,11 @@ owning_teams := tagged_teams | prefix_teams
 actor_teams contains substring(name, 5, -1) if {
 	some name in role_names
 	startswith(name, "team:")
+}
+
+actor_teams contains substring(name, 11, -1) if {
+	some name in role_names
+	startswith(name, "group:team:")
 }
 
 ownership_exempt if {

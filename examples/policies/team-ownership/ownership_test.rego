@@ -24,6 +24,11 @@ test_owner_by_prefix_may_write if {
 	decide(write(["qa", "team:search"], "search.ranking-v2", null)).allow
 }
 
+test_a_team_group_counts_as_the_team if {
+	decide(write(["qa", "group:team:search"], "search.ranking-v2", null)).allow
+	not decide(write(["qa", "group:team:payments"], "search.ranking-v2", null)).allow
+}
+
 test_other_team_by_prefix_is_refused if {
 	d := decide(write(["qa", "team:payments"], "search.ranking-v2", null))
 	not d.allow
