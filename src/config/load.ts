@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { FlaggateError } from '../errors.js';
 import { platformPlugin } from '../platforms/index.js';
 import { configSchema, type Config } from './schema.js';
+import { withSecretFiles } from './secret-files.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -109,13 +110,13 @@ function readConfigFile(file: string): Record<string, unknown> {
 
 /**
  * Loads the one configuration object: defaults, then the file named by FLAGGATE_CONFIG (YAML or
- * JSON), then FLAGGATE_* variables (secrets also as `<NAME>_FILE`), then `overrides`. Throws CONFIG_INVALID naming the key at fault.
+ * JSON; credentials also as `<key>File`), then FLAGGATE_* variables (secrets also as `<NAME>_FILE`), then `overrides`. Throws CONFIG_INVALID naming the key at fault.
  * Relative paths resolve against `dataDir`, which resolves against the working directory.
  */
 export function loadConfig(options: { env?: Env; overrides?: Record<string, unknown>; cwd?: string } = {}): Readonly<Config> {
   const cwd = options.cwd ?? process.cwd();
   const env = withFileSecrets(options.env ?? process.env, cwd);
-  const raw: Record<string, unknown> = env.FLAGGATE_CONFIG ? readConfigFile(resolve(cwd, env.FLAGGATE_CONFIG)) : {};
+  const raw: Record<string, unknown> = env.FLAGGATE_CONFIG ? withSecretFiles(readConfigFile(resolve(cwd, env.FLAGGATE_CONFIG)), cwd) : {};
   for (const [name, path] of envKeys) {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, path, value);

@@ -115,3 +115,44 @@ describe('loadConfig secrets from files', () => {
     expect(() => loadConfig({ env, cwd: dir })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(says) }));
   });
 });
+
+describe('loadConfig credentials from files named in the config file', () => {
+  const withFiles = (files: Record<string, string>) => {
+    const tmp = makeTempDir();
+    cleanups.push(tmp.cleanup);
+    for (const [name, text] of Object.entries(files)) writeFileSync(`${tmp.dir}/${name}`, text);
+    return tmp.dir;
+  };
+  const configWith = (dir: string, config: object) => {
+    writeFileSync(`${dir}/flaggate.json`, JSON.stringify(config));
+    return loadConfig({ env: { FLAGGATE_CONFIG: 'flaggate.json' }, cwd: dir });
+  };
+
+  it('reads <key>File for a credential at any depth, in a list too, and leaves no *File key behind', () => {
+    const dir = withFiles({ 'client-secret': 's3cret\n', 'os-password': 'pw', hec: 'hec-token\n' });
+    const c = configWith(dir, {
+      console: { oidc: { issuer: 'https://login.example.com/', clientId: 'flaggate', clientSecretFile: 'client-secret' } },
+      replicate: { sinks: [{ type: 'jsonl' }, { type: 'opensearch', url: 'https://search.example.com', username: 'fg', passwordFile: `${dir}/os-password` }, { type: 'http', format: 'splunk_hec', url: 'https://hec.example.com', tokenFile: 'hec' }] },
+    });
+    expect(c.console.oidc).toMatchObject({ clientSecret: 's3cret' });
+    expect(c.replicate.sinks[1]).toMatchObject({ type: 'opensearch', password: 'pw' });
+    expect(c.replicate.sinks[2]).toMatchObject({ type: 'http', token: 'hec-token' });
+    expect(JSON.stringify(c)).not.toMatch(/File"/);
+  });
+
+  it.each([
+    { name: 'both the key and its file', config: (d: string) => ({ metrics: { bearerToken: 'scrape-0123456789abcdef', bearerTokenFile: `${d}/t` } }), says: 'metrics.bearerTokenFile: give metrics.bearerToken or bearerTokenFile, not both' },
+    { name: 'a missing file', config: () => ({ metrics: { bearerTokenFile: 'nope' } }), says: 'metrics.bearerTokenFile: nope cannot be read' },
+    { name: 'a file of two lines', config: () => ({ metrics: { bearerTokenFile: 'two' } }), says: 'must hold one non-empty line' },
+    { name: 'a path that is not a string', config: () => ({ metrics: { bearerTokenFile: 42 } }), says: 'metrics.bearerTokenFile: must be a file path' },
+  ])('rejects $name, naming the key', ({ config, says }) => {
+    const dir = withFiles({ t: 'scrape-0123456789abcdef', two: 'a\nb\n' });
+    expect(() => configWith(dir, config(dir))).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(says) }));
+  });
+
+  it('takes no other *File key as a credential: jwksFile stays a path', () => {
+    const dir = withFiles({ 'jwks.json': '{"keys":[]}' });
+    const c = configWith(dir, { identity: { devIssuer: false, issuer: 'https://login.example.com/', audience: 'flaggate', jwksFile: 'jwks.json' } });
+    expect(c.identity.jwksFile).toBe(`${dir}/jwks.json`);
+  });
+});
