@@ -9,6 +9,7 @@ import {
   openPolicyDelivery,
   planProxies,
   readinessOf,
+  checkStartup,
   startDrift,
   recordRefusalSummaries,
   verifyLocal,
@@ -31,7 +32,6 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { errorReply, resumeHeld, type Resume, type Stages } from './pipeline/index.js';
 import { BUNDLE_ARCHIVE_DIR } from './policy/index.js';
 import { join } from 'node:path';
-import { checkPostgresLogins } from './replicate/index.js';
 import { driftRoutes, type DriftWatcher } from './drift/index.js';
 import { breakGlassRoutes, createBreakGlassReviews, type BreakGlassReviews } from './break-glass/index.js';
 
@@ -62,7 +62,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const logger = options.logger ?? createLogger();
   ensurePrivateDir(config.dataDir); // held request bodies, headers and keys live here
   const metrics = createMetrics({ defaultMetrics: true, environments: [...config.metrics.environments, ...config.platforms.map((p) => p.environment)] });
-  await checkPostgresLogins(config, logger); // a sidecar that could write another's chain does not start
+  await checkStartup(config, logger); // logins that could write another's chain stop it; weak settings are warned of
   const delivery = await openPolicyDelivery(config, { metrics, logger });
   const { policy, active, shadowed } = delivery;
   const { identify } = createIdentify({ identity: config.identity, dataDir: config.dataDir, tokenBytes: config.limits.tokenBytes, clock });

@@ -5,6 +5,7 @@ export { openEvidence, type Evidence } from './evidence.js';
 export { openPlatforms, type OpenedPlatform, type Platforms } from './platforms.js';
 export { planProxies, type ProxyPlan } from './proxies.js';
 export { readinessOf } from './readiness.js';
+export { checkStartup, weakSettings } from './startup-checks.js';
 export { recordRefusalSummaries } from './refusal-summaries.js';
 export { listen, type Listening } from './servers.js';
 export { verifyLocal } from './verify-local.js';

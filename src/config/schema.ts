@@ -518,7 +518,7 @@ function plainHttp(url: string | undefined): boolean {
 }
 
 /** A host name or address only the machine itself reaches. */
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }

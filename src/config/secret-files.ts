@@ -7,7 +7,7 @@ import { FlaggateError } from '../errors.js';
  * given as `<key>File`, a path to a file holding it (a mounted Secret), so that no credential sits
  * in the file itself, nor in a ConfigMap rendered from it.
  */
-const SECRET_KEYS = new Set(['targetToken', 'token', 'secret', 'password', 'apiKey', 'clientSecret', 'secretAccessKey', 'bearerToken', 'url']);
+const SECRET_KEYS = new Set(['targetToken', 'token', 'secret', 'password', 'pass', 'bearer', 'apiKey', 'clientSecret', 'secretAccessKey', 'bearerToken', 'url']);
 
 /**
  * `config` with every `<key>File` of a credential key replaced, at any depth, by `<key>` holding the
