@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { platformPlugin, platformPlugins } from '../platforms/index.js';
 
-const port = z.coerce.number().int().min(0).max(65535);
+/**
+ * A number, or a string that writes one in plain decimal digits (as an environment variable gives
+ * it). z.coerce.number() reads whatever Number() reads: " " and "" as 0 (a port 0 is a random
+ * port), "0x10" as 16, "1e3" as 1000, "Infinity"; an operator who wrote those did not mean them.
+ */
+function decimal<T extends z.ZodType<number>>(schema: T) {
+  return z.preprocess((value) => (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value), schema);
+}
+
+const port = decimal(z.number().int().min(0).max(65535));
 const chainId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
 
 /** Signature algorithms a bundle key may use: no `none`, no HMAC (a public key is not a secret). */
@@ -47,8 +56,8 @@ export const sinkSchema = z.discriminatedUnion('type', [
     sourcetype: z.string().min(1).default('flaggate:audit'),
     index: z.string().min(1).optional(),
     required: z.boolean().default(false),
-    timeoutMs: z.coerce.number().int().positive().default(10_000),
-    maxAttempts: z.coerce.number().int().min(1).max(20).default(5),
+    timeoutMs: decimal(z.number().int().positive()).default(10_000),
+    maxAttempts: decimal(z.number().int().min(1).max(20)).default(5),
   }),
   z.object({
     /** A SIEM on Elasticsearch or OpenSearch: `_bulk` create actions, `_id` = chain_id:seq (idempotent). */
@@ -62,8 +71,8 @@ export const sinkSchema = z.discriminatedUnion('type', [
     /** Put docs/opensearch-index-template.json before the first delivery (needs the manage_index_templates privilege). */
     installTemplate: z.boolean().default(true),
     required: z.boolean().default(false),
-    timeoutMs: z.coerce.number().int().positive().default(10_000),
-    maxAttempts: z.coerce.number().int().min(1).max(20).default(5),
+    timeoutMs: decimal(z.number().int().positive()).default(10_000),
+    maxAttempts: decimal(z.number().int().min(1).max(20)).default(5),
   }),
 ]);
 
@@ -76,7 +85,7 @@ const platformSettings = z.object({
     targetToken: z.string().min(1).optional(),
     /** flagd files hold one environment; this names it. */
     environment: z.string().min(1).default('production'),
-    timeoutMs: z.coerce.number().int().positive().default(10_000),
+    timeoutMs: decimal(z.number().int().positive()).default(10_000),
     /** Platform `rest`: how the service's routes map to flag changes (checked by that plug-in). */
     rest: z.unknown().optional(),
 });
@@ -112,9 +121,9 @@ const configObject = z
     controlPort: port.default(9090),
     limits: z
       .object({
-        bodyBytes: z.coerce.number().int().positive().default(1024 * 1024),
-        headerBytes: z.coerce.number().int().positive().default(16 * 1024),
-        tokenBytes: z.coerce.number().int().positive().default(8 * 1024),
+        bodyBytes: decimal(z.number().int().positive()).default(1024 * 1024),
+        headerBytes: decimal(z.number().int().positive()).default(16 * 1024),
+        tokenBytes: decimal(z.number().int().positive()).default(8 * 1024),
       })
       .prefault({}),
     platform: platformSettings.prefault({}),
@@ -134,16 +143,16 @@ const configObject = z
         /** Dotted paths of claims giving a change's reason and ticket, for tools that cannot send X-Flaggate-* headers. */
         reasonClaim: z.string().min(1).default('reason'),
         ticketClaim: z.string().min(1).default('ticket'),
-        leewaySeconds: z.coerce.number().int().min(0).max(300).default(30),
+        leewaySeconds: decimal(z.number().int().min(0).max(300)).default(30),
         /** A verified token is trusted again without a signature check until its exp, at most this long (0: check every time). */
-        verifiedCacheSeconds: z.coerce.number().int().min(0).max(3600).default(60),
+        verifiedCacheSeconds: decimal(z.number().int().min(0).max(3600)).default(60),
         /** Dotted path of a groups claim; its names join the roles as `group:<name>` and map through the policy's role_mapping. */
         groupsClaim: z.string().min(1).optional(),
         /** Dotted path of a claim that, when true, marks a service account (besides the client-credentials shapes). */
         serviceAccountClaim: z.string().min(1).optional(),
         /** Remote JWKS: an unknown kid refetches at most once per cooldown; the set is refetched after cacheMaxAge. */
-        jwksCooldownSeconds: z.coerce.number().min(0).max(3600).optional(),
-        jwksCacheMaxAgeSeconds: z.coerce.number().positive().max(86_400).optional(),
+        jwksCooldownSeconds: decimal(z.number().min(0).max(3600)).optional(),
+        jwksCacheMaxAgeSeconds: decimal(z.number().positive().max(86_400)).optional(),
         /**
          * An ID token is refused as a bearer token, told by `nonce` or a hash claim. Keycloak before 24
          * also puts `nonce` into access tokens: there `nonce` alone does not mark an ID token.
@@ -154,9 +163,9 @@ const configObject = z
     approvals: z
       .object({
         /** A held change not applied within this time expires and must be requested again. */
-        expirySeconds: z.coerce.number().int().positive().default(24 * 3600),
+        expirySeconds: decimal(z.number().int().positive().max(366 * 24 * 3600)).default(24 * 3600),
         /** What a held change answers: 202, or 409 with Retry-After for tools that take any 2xx as applied. */
-        heldStatus: z.coerce.number().pipe(z.union([z.literal(202), z.literal(409)])).default(202),
+        heldStatus: decimal(z.number()).pipe(z.union([z.literal(202), z.literal(409)])).default(202),
         /** Where change requests live: `local` (the ledger file) or `postgres` (shared by a fleet, in the first postgres sink's database). Unset: postgres when a postgres sink is configured. */
         store: z.enum(['local', 'postgres']).optional(),
         /** Systems whose signed approvals (`X-Flaggate-Approval`) count, each with its own key set. */
@@ -183,15 +192,15 @@ const configObject = z
           .preprocess((v) => (typeof v === 'string' ? v.split(',').map((c) => c.trim()).filter((c) => c !== '') : v), z.array(chainId))
           .default([]),
         /** Approval tokens may live at most this long from their `iat` (and are refused once that old). */
-        tokenMaxLifetimeSeconds: z.coerce.number().int().positive().max(7 * 24 * 3600).default(900),
+        tokenMaxLifetimeSeconds: decimal(z.number().int().positive().max(7 * 24 * 3600)).default(900),
       })
       .prefault({}),
     /** The web console under `/console/` on the control port. */
     console: z
       .object({
         /** A session unused this long ends; so does any session this old. */
-        sessionIdleSeconds: z.coerce.number().int().positive().max(24 * 3600).default(1800),
-        sessionMaxSeconds: z.coerce.number().int().positive().max(7 * 24 * 3600).default(8 * 3600),
+        sessionIdleSeconds: decimal(z.number().int().positive().max(24 * 3600)).default(1800),
+        sessionMaxSeconds: decimal(z.number().int().positive().max(7 * 24 * 3600)).default(8 * 3600),
         /** The console's origin as browsers reach it (behind a TLS proxy: its https URL); the control URL when unset. */
         publicUrl: z.url().optional(),
         /** OpenID Connect sign-in (authorization code + PKCE); without it the development issuer's form signs people in. */
@@ -210,19 +219,19 @@ const configObject = z
     drift: z
       .object({
         /** Seconds between drift checks (the platform against what flaggate last saw); 0 checks only on demand. */
-        intervalSeconds: z.coerce.number().int().min(0).max(86_400).default(60),
+        intervalSeconds: decimal(z.number().int().min(0).max(86_400)).default(60),
         /**
          * Clock difference tolerated between flaggate and the platform's event times. A direct change
          * by flaggate's own credential this close to a flaggate change of the same flag and
          * environment passes as that change, so keep it as small as the clocks allow.
          */
-        clockSkewSeconds: z.coerce.number().min(0).max(60).default(1),
+        clockSkewSeconds: decimal(z.number().min(0).max(60)).default(1),
       })
       .prefault({}),
     breakGlass: z
       .object({
         /** Seconds within which a second person must review a break-glass change (default 24 h); later, the review is overdue. */
-        reviewSeconds: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
+        reviewSeconds: decimal(z.number().int().min(60).max(30 * 86_400)).default(86_400),
       })
       .prefault({}),
     policy: z
@@ -230,7 +239,7 @@ const configObject = z
         /** The compiled OPA bundle (tar.gz with policy.wasm, data.json and .manifest). */
         bundle: z.string().min(1).optional(),
         /** How often the bundle file is checked for a new version (hot reload). */
-        watchIntervalMs: z.coerce.number().int().min(50).max(3_600_000).default(2000),
+        watchIntervalMs: decimal(z.number().int().min(50).max(3_600_000)).default(2000),
         /**
          * Keys that sign bundles (`opa build --signing-key`): PEM public key files or JWKS files, or
          * `{ file, keyId, algorithm, scope, notAfter }` entries; several for rotation. When set, in
@@ -268,9 +277,9 @@ const configObject = z
           .object({
             url: z.url({ protocol: /^https?$/ }),
             credentials: z.object({ bearer: z.object({ token: z.string().min(1), scheme: z.string().min(1).default('Bearer') }).strict() }).strict().optional(),
-            minDelaySeconds: z.coerce.number().min(0.05).max(86_400).default(60),
-            maxDelaySeconds: z.coerce.number().min(0.05).max(86_400).default(120),
-            timeoutSeconds: z.coerce.number().positive().max(600).default(30),
+            minDelaySeconds: decimal(z.number().min(0.05).max(86_400)).default(60),
+            maxDelaySeconds: decimal(z.number().min(0.05).max(86_400)).default(120),
+            timeoutSeconds: decimal(z.number().positive().max(600)).default(30),
           })
           .strict()
           .refine((s) => s.minDelaySeconds <= s.maxDelaySeconds, { message: 'minDelaySeconds must not exceed maxDelaySeconds', path: ['minDelaySeconds'] })
@@ -283,8 +292,8 @@ const configObject = z
         chainId: chainId.default('local'),
         file: z.string().min(1).default('ledger.sqlite'),
         /** Signed checkpoints over the head: every N entries and every T seconds (when the head moved). */
-        checkpointEveryEntries: z.coerce.number().int().positive().default(100),
-        checkpointEverySeconds: z.coerce.number().positive().default(60),
+        checkpointEveryEntries: decimal(z.number().int().positive()).default(100),
+        checkpointEverySeconds: decimal(z.number().positive()).default(60),
         /** Commit concurrent appends in one transaction (one fsync); each is still durable before its change moves on. */
         groupCommit: z.boolean().default(true),
         /** The checkpoint signing keyring (relative to dataDir). */
@@ -295,13 +304,13 @@ const configObject = z
          */
         refusals: z
           .object({
-            perSecond: z.coerce.number().positive().default(5),
-            burst: z.coerce.number().int().positive().default(50),
-            windowSeconds: z.coerce.number().positive().default(60),
+            perSecond: decimal(z.number().positive()).default(5),
+            burst: decimal(z.number().int().positive()).default(50),
+            windowSeconds: decimal(z.number().positive()).default(60),
           })
           .prefault({}),
         /** An export package's files (before gzip) may not pass this many bytes: AUDIT_EXPORT_TOO_LARGE. */
-        exportMaxBytes: z.coerce.number().int().positive().default(4 * 1024 ** 3),
+        exportMaxBytes: decimal(z.number().int().positive()).default(4 * 1024 ** 3),
       })
       .prefault({}),
     timestamp: z
@@ -322,10 +331,10 @@ const configObject = z
         trustAnchors: z.array(z.string().min(1)).default([]),
         untrusted: z.array(z.string().min(1)).default([]),
         policyAllowlist: z.array(z.string().regex(/^\d+(\.\d+)+$/)).optional(),
-        timeoutMs: z.coerce.number().int().positive().default(5_000),
+        timeoutMs: decimal(z.number().int().positive()).default(5_000),
         /** When no TSA answers: refuse the change (503), or accept it and raise an alert until covered. */
         onUnavailable: z.enum(['refuse', 'queue']).default('refuse'),
-        asyncBoundSeconds: z.coerce.number().positive().default(30),
+        asyncBoundSeconds: decimal(z.number().positive()).default(30),
         /** Concurrent changes share one token over the newest entry; off, every entry gets its own. */
         shareTokens: z.boolean().default(true),
       })
@@ -351,9 +360,9 @@ const configObject = z
          * How long after an entry's recorded time the first timestamp token over it may be made. A
          * later token means the history was stamped again (rewritten) or coverage lagged past the bound.
          */
-        maxTimestampDelaySeconds: z.coerce.number().int().positive().default(3600),
+        maxTimestampDelaySeconds: decimal(z.number().int().positive()).default(3600),
         /** Clock difference allowed between the sidecar and the TSA. */
-        clockSkewSeconds: z.coerce.number().int().min(0).max(3600).default(300),
+        clockSkewSeconds: decimal(z.number().int().min(0).max(3600)).default(300),
       })
       .strict()
       .prefault({}),
@@ -363,13 +372,13 @@ const configObject = z
          * Every this many seconds the running sidecar writes the signed attestation report of the
          * period just ended into `<dataDir>/attestations/<from>_<to>/`; 0: off.
          */
-        scheduleSeconds: z.coerce.number().int().min(0).max(366 * 86_400).default(0),
+        scheduleSeconds: decimal(z.number().int().min(0).max(366 * 86_400)).default(0),
         /**
          * An export package carries the attestation of its period while its chain holds at most this
          * many entries (the checks hold them in memory); a larger one is attested offline with
          * `flaggate attest --export`. Keep in step with DEFAULT_EXPORT_ATTEST_MAX_ENTRIES.
          */
-        exportMaxEntries: z.coerce.number().int().min(0).default(10_000),
+        exportMaxEntries: decimal(z.number().int().min(0)).default(10_000),
       })
       .strict()
       .prefault({}),
@@ -386,7 +395,7 @@ const configObject = z
         /** Path-style addressing (`endpoint/bucket/key`); unset: on with an `endpoint` (S3-compatible servers need it), off for AWS. */
         forcePathStyle: z.boolean().optional(),
         prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'empty, or path segments each ending in /').default('flaggate/'),
-        retentionDays: z.coerce.number().int().min(1).max(36_500),
+        retentionDays: decimal(z.number().int().min(1).max(36_500)),
         /** Unset: the SDK's default credential chain (AWS_* variables, shared config, instance role). */
         accessKeyId: z.string().min(1).optional(),
         secretAccessKey: z.string().min(1).optional(),
@@ -397,9 +406,9 @@ const configObject = z
       .object({
         sinks: z.array(sinkSchema).prefault([{ type: 'jsonl' }]),
         /** A required sink further behind than this refuses changes at once (503) instead of queueing. */
-        maxBacklog: z.coerce.number().int().positive().default(10_000),
+        maxBacklog: decimal(z.number().int().positive()).default(10_000),
         /** Entries per delivery while a sink catches up. */
-        batchSize: z.coerce.number().int().min(1).max(10_000).default(500),
+        batchSize: decimal(z.number().int().min(1).max(10_000)).default(500),
       })
       .prefault({}),
   })
@@ -450,18 +459,9 @@ export const configSchema = configObject
     c.approvals.issuers.forEach((issuer, i) => {
       if (!issuer.jwksUrl === !issuer.jwksFile) ctx.addIssue({ code: 'custom', path: ['approvals', 'issuers', i, 'jwksUrl'], message: 'set exactly one of jwksUrl or jwksFile' });
     });
-    if (c.mode === 'production' && plainHttp(c.console.oidc?.issuer)) {
-      ctx.addIssue({ code: 'custom', path: ['console', 'oidc', 'issuer'], message: 'must be https in production mode' });
-    }
-    if (c.mode === 'production' && plainHttp(c.policy.service?.url)) {
-      ctx.addIssue({ code: 'custom', path: ['policy', 'service', 'url'], message: 'must be https in production mode' });
-    }
-    if (c.mode === 'production' && plainHttp(c.policy.shadow)) {
-      ctx.addIssue({ code: 'custom', path: ['policy', 'shadow'], message: 'must be https in production mode' });
-    }
-    if (c.mode === 'production' && plainHttp(c.identity.jwksUrl)) {
-      ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'must be https in production mode' });
-    }
+    if (c.mode === 'production') checkProductionUrls(c, ctx);
+    checkClaimPaths(c.identity, ctx);
+    if (c.proxyPort !== 0 && c.proxyPort === c.controlPort) ctx.addIssue({ code: 'custom', path: ['controlPort'], message: `port ${c.controlPort} is also the proxy port: give each its own` });
   })
   // The single `platform` is the list of one: what the rest of flaggate reads is `platforms`.
   .transform(({ platforms, ...c }) => {
@@ -470,6 +470,37 @@ export const configSchema = configObject
   });
 
 type ParsedConfig = z.output<typeof configObject>;
+
+/**
+ * In production, every URL flaggate fetches keys, tokens, bundles or sign-in from, or sends a
+ * credential to, is https: a key set fetched in the clear lets anyone on the path sign tokens that
+ * verify (an approval token from an approval system's key set too).
+ */
+function checkProductionUrls(c: ParsedConfig, ctx: z.RefinementCtx): void {
+  const https = (url: string | undefined, path: Array<string | number>) => {
+    if (plainHttp(url)) ctx.addIssue({ code: 'custom', path, message: 'must be https in production mode' });
+  };
+  https(c.console.oidc?.issuer, ['console', 'oidc', 'issuer']);
+  https(c.policy.service?.url, ['policy', 'service', 'url']);
+  https(c.policy.shadow, ['policy', 'shadow']);
+  https(c.identity.jwksUrl, ['identity', 'jwksUrl']);
+  c.approvals.issuers.forEach((issuer, i) => https(issuer.jwksUrl, ['approvals', 'issuers', i, 'jwksUrl']));
+  // A TSA's answers are signed, so plain HTTP is safe for them, but not for a credential sent with the request.
+  c.timestamp.tsaUrls.forEach((tsa, i) => (tsa.bearer || tsa.basic ? https(tsa.url, ['timestamp', 'tsaUrls', i, 'url']) : undefined));
+}
+
+/**
+ * The roles claim and the groups claim are different claims: names read from one claim as both
+ * roles and groups would make every group a role again (a group named release_engineer).
+ */
+function checkClaimPaths(identity: ParsedConfig['identity'], ctx: z.RefinementCtx): void {
+  const [roles, groups] = [identity.rolesClaim, identity.groupsClaim];
+  if (groups === undefined) return;
+  const within = (a: string, b: string) => a === b || a.startsWith(`${b}.`);
+  if (within(roles, groups) || within(groups, roles)) {
+    ctx.addIssue({ code: 'custom', path: ['identity', 'groupsClaim'], message: `the groups claim ${JSON.stringify(groups)} and the roles claim ${JSON.stringify(roles)} must be different claims, neither inside the other` });
+  }
+}
 type RoutedPlatform = z.output<typeof routedPlatform>;
 /** A platform as the rest of flaggate sees it: its settings, its id, and how requests reach it. */
 export type PlatformRoute = RoutedPlatform & { id: string };

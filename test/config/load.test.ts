@@ -156,3 +156,38 @@ describe('loadConfig credentials from files named in the config file', () => {
     expect(c.identity.jwksFile).toBe(`${dir}/jwks.json`);
   });
 });
+
+describe('loadConfig reads values as written', () => {
+  const invalid = (env: Record<string, string>, overrides: Record<string, unknown>, says: string | RegExp) =>
+    expect(() => loadConfig({ env, overrides })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(says) }));
+
+  it.each([' ', '\t', '0x1F90', '1e3', '0b1', 'Infinity', '8080 ', '+8080'])('refuses the number %j, which Number() would read as another', (text) => {
+    invalid({ FLAGGATE_PROXY_PORT: text }, {}, /proxyPort/);
+    invalid({ FLAGGATE_BODY_LIMIT: text }, {}, /limits\.bodyBytes/);
+  });
+
+  it('takes numbers in plain decimal digits, from a variable or the file', () => {
+    expect(loadConfig({ env: { FLAGGATE_PROXY_PORT: '7100', FLAGGATE_DRIFT_INTERVAL_SECONDS: '0' } })).toMatchObject({ proxyPort: 7100, drift: { intervalSeconds: 0 } });
+    expect(loadConfig({ env: {}, overrides: { proxyPort: 7200 } }).proxyPort).toBe(7200);
+  });
+
+  it('refuses one port for both the proxy and the control API, and a held change that would never expire', () => {
+    invalid({ FLAGGATE_PROXY_PORT: '8080', FLAGGATE_CONTROL_PORT: '8080' }, {}, /controlPort: port 8080 is also the proxy port/);
+    invalid({ FLAGGATE_APPROVAL_EXPIRY_SECONDS: '1000000000000' }, {}, /approvals\.expirySeconds/);
+  });
+
+  it('refuses a groups claim that is the roles claim, or inside it, or around it', () => {
+    for (const [rolesClaim, groupsClaim] of [['groups', 'groups'], ['realm', 'realm.groups'], ['realm.groups.names', 'realm.groups']]) {
+      invalid({}, { 'identity.rolesClaim': rolesClaim, 'identity.groupsClaim': groupsClaim }, /identity\.groupsClaim: the groups claim .* must be different claims/);
+    }
+    expect(loadConfig({ env: {}, overrides: { 'identity.rolesClaim': 'realm.roles', 'identity.groupsClaim': 'realm.groups' } }).identity.groupsClaim).toBe('realm.groups');
+  });
+
+  it('refuses, in production, an approval system key set over plain HTTP and a TSA credential sent in the clear', () => {
+    const production = { mode: 'production', 'identity.devIssuer': false, 'identity.issuer': 'https://login.example.com/', 'identity.jwksUrl': 'https://login.example.com/jwks.json' };
+    invalid({}, { ...production, 'approvals.issuers': [{ issuer: 'change-system', jwksUrl: 'HTTP://changes.example.com/jwks' }] }, /approvals\.issuers\.0\.jwksUrl: must be https in production mode/);
+    invalid({}, { ...production, 'timestamp.tsaUrls': [{ url: 'http://tsa.example.com', bearer: 'tsa-credential' }], 'timestamp.trustAnchors': ['/etc/tsa.pem'] }, /timestamp\.tsaUrls\.0\.url: must be https/);
+    expect(loadConfig({ env: {}, overrides: { ...production, 'timestamp.tsaUrls': [{ url: 'http://tsa.example.com' }], 'timestamp.trustAnchors': ['/etc/tsa.pem'] } }).timestamp.tsaUrls).toHaveLength(1);
+    expect(loadConfig({ env: {}, overrides: { 'approvals.issuers': [{ issuer: 'change-system', jwksUrl: 'http://127.0.0.1:5000/jwks' }] } }).approvals.issuers).toHaveLength(1);
+  });
+});
