@@ -74,7 +74,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   let controlUrl: string | undefined;
   // An approved change goes back through the pipeline with the stages of the platform it was made on.
   const resume: Resume = (held) => resumeHeld(held, stages.get(held.change.platform)!);
-  const { approvals, store } = buildApprovals(config, { clock, logger, policy, platforms, record, resume, controlUrl: () => controlUrl });
+  const { approvals, store } = buildApprovals(config, { clock, logger, policy, platforms, record, resume, refusals, controlUrl: () => controlUrl });
   const contextClaims = { reasonClaim: config.identity.reasonClaim, ticketClaim: config.identity.ticketClaim };
   const base: Omit<Stages, 'platform'> = { clock, metrics, logger, identify, policy, record, refusals, approvals, contextClaims, breakGlassReviewSeconds: config.breakGlass.reviewSeconds };
   // One set of stages per platform, shared by its proxy port or prefix and by its approved changes.

@@ -1,6 +1,7 @@
 import type { AuditEntry, NewEntry, Recorder } from '../audit/index.js';
 import { isoUtc, type Clock } from '../clock.js';
 import type { Actor } from '../identify/index.js';
+import type { RefusalLimiter } from '../intercept/index.js';
 import type { Logger } from '../log.js';
 import type { ApprovalsHook, Resume, Stages } from '../pipeline/index.js';
 import type { Platform } from '../platforms/index.js';
@@ -37,6 +38,11 @@ export interface ApprovalsDeps {
   sidecar(platform: string): HeldBy | undefined;
   /** Other chains whose held changes this sidecar may apply when it fronts the same target (a fleet of replicas). */
   peerChains: readonly string[];
+  /**
+   * The proxy's per-actor refusal rate: a refused review step beyond it is only counted, and the
+   * count recorded as one summary entry per window (unset: every refused step is recorded).
+   */
+  refusals?: Pick<RefusalLimiter, 'admit'>;
 }
 
 /** What applying a held change led to. */

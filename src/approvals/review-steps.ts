@@ -31,6 +31,8 @@ export function mayApprove(ctx: ApprovalsContext, cr: ChangeRequest, approver: R
 }
 
 export async function step(ctx: ApprovalsContext, cr: ChangeRequest, type: 'change.approved' | 'change.rejected' | 'change.expired', actor: Reviewer, reason: string | null, refusal?: FlaggateError): Promise<void> {
+  // A caller refused again and again (any identified caller may try) writes no more than a proxy caller would.
+  if (refusal && ctx.refusals && !ctx.refusals.admit(actor, refusal.code)) return;
   const entry = stepEntry(cr, {
     type,
     decisionId: randomUUID(),

@@ -9,7 +9,7 @@ import type { Platforms } from './platforms.js';
 /** The approvals stage with its store; a held change is bound to this sidecar's chain and the platform target it was made on. */
 export function buildApprovals(
   config: Readonly<Config>,
-  deps: { clock: Clock; logger: Logger; policy: Stages['policy']; platforms: Platforms; record: Recorder; resume: Resume; controlUrl(): string | undefined },
+  deps: { clock: Clock; logger: Logger; policy: Stages['policy']; platforms: Platforms; record: Recorder; resume: Resume; refusals: Stages['refusals']; controlUrl(): string | undefined },
 ): { approvals: Approvals; store: ChangeStore } {
   const store = openChangeStoreFor(config);
   const { platforms, ...rest } = deps;
