@@ -81,6 +81,7 @@ export type ErrorCode =
   | 'CONTROL_METRICS_TOKEN_INVALID'
   | 'CONTROL_NOT_FOUND'
   | 'CONTROL_BAD_REQUEST'
+  | 'CONTROL_BUSY'
   | 'CONSOLE_CSRF_INVALID'
   | 'CONSOLE_SIGN_IN_FAILED'
   | 'CONFIG_INVALID'
@@ -209,6 +210,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   CONTROL_METRICS_TOKEN_INVALID: 401,
   CONTROL_NOT_FOUND: 404,
   CONTROL_BAD_REQUEST: 400,
+  /** More audit log searches wait than the control port runs one after another: asked again shortly, it is answered. */
+  CONTROL_BUSY: 503,
   /** A console form sent without its session's CSRF token, or from another origin. */
   CONSOLE_CSRF_INVALID: 403,
   /** A console sign-in that did not complete: state, nonce, PKCE or the ID token did not verify. */

@@ -1,5 +1,5 @@
 import { changeRoutes } from './approvals/index.js';
-import { reconcileInDoubt, rowToEntry, searchLedgerFile, type AuditEntry, type Checkpointer, type EntryPage, type EntrySearch, type Ledger, type StoredRow } from './audit/index.js';
+import { reconcileInDoubt, rowToEntry, type AuditEntry, type Checkpointer, type EntryPage, type EntrySearch, type Ledger, type StoredRow } from './audit/index.js';
 import { systemClock, type Clock } from './clock.js';
 import {
   buildApprovals,
@@ -208,9 +208,9 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, { clock, logg
   };
   return {
     entriesAfter: (after: number, limit: number) => ledger.entriesAfter(after, limit).map(withToken),
-    search: (filters: EntrySearch, page: EntryPage) => {
+    search: async (filters: EntrySearch, page: EntryPage) => {
       evidence.commitWaiting(); // read from the file: what waits for a group is committed first
-      const found = searchLedgerFile(ledger.path, filters, page);
+      const found = await evidence.searcher.search(filters, page);
       return { entries: found.rows.map((row) => readRow(row, withToken)), olderExist: found.olderExist, newerExist: found.newerExist };
     },
     rowsAfter: ledger.rowsAfter,

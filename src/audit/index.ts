@@ -33,4 +33,5 @@ export { readKeys } from './read-keys.js';
 export { boundedRefusal, changeFields, decisionEntry, entryActor, linkedArtifacts, outcomeEntry, refusalSummaryEntry } from './new-entry.js';
 export { policyActivatedEntry, type BundleDelivery, type PolicyActivation } from './policy-activated.js';
 export { searchLedgerFile, OUTCOME_FILTERS, type EntrySearch, type EntryPage, type FoundRows } from './search-entries.js';
+export { openEntrySearcher, type EntrySearcher } from './search-aside.js';
 export { jsonLines } from './file-lines.js';

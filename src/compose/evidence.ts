@@ -4,7 +4,7 @@
  * publisher, the comparison with the upstream copies, and the one recorder the stages write through.
  */
 import { join } from 'node:path';
-import { createCheckpointer, createGroupCommit, createRecorder, openKeyring, openLedger, type Checkpointer, type GroupCommit, type Keyring, type Ledger, type Recorder } from '../audit/index.js';
+import { createCheckpointer, createGroupCommit, createRecorder, openEntrySearcher, openKeyring, openLedger, type Checkpointer, type EntrySearcher, type GroupCommit, type Keyring, type Ledger, type Recorder } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
@@ -37,6 +37,8 @@ export interface Evidence {
   bundleUpstream: BundleUpstream;
   /** Commits the entries still waiting for a group (outcomes whose replies went out): before reading the tail. */
   commitWaiting(): void;
+  /** The audit log's searches of the ledger file, in a worker thread (`openEntrySearcher`). */
+  searcher: EntrySearcher;
   /** The newest entries covered by a token and sealed by a checkpoint (on stop, and at start-up after a crash). */
   sealTail(): Promise<void>;
   close(): Promise<void>;
@@ -89,6 +91,7 @@ export async function openEvidence(config: Readonly<Config>, deps: { clock: Cloc
     replicateSoon: () => replicator.nudgeSoon(),
     onNotUpstream: (entry, err) => logger.warn('entry recorded locally, not yet upstream', { seq: entry.seq, error: String(err) }),
   });
+  const searcher = openEntrySearcher(config.audit.file);
   const sealTail = async () => {
     groupCommit.flush();
     await timestamper.coverHead().catch((err: unknown) => logger.error('the newest entries are not covered by a timestamp token', { error: String(err) }));
@@ -97,8 +100,10 @@ export async function openEvidence(config: Readonly<Config>, deps: { clock: Cloc
   return {
     ledger: committingFirst(ledger, groupCommit), keyring, checkpointer, timestamper, replicator, checkpointPublisher, upstreamWatch, upstreamGuard, record, sealTail, bundleUpstream,
     commitWaiting: groupCommit.flush,
+    searcher,
     async close() {
       groupCommit.flush(); // an outcome still waiting for a group is committed before anything closes
+      await searcher.close();
       await bundleUpstream.close();
       if (!upstreamGuard.refusal()) {
         await sealTail();

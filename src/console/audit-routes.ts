@@ -13,7 +13,7 @@ const MAX_TEXT = 256;
 
 /** Entries a page at a time, as the control port finds them; newest first. */
 export interface ConsoleAuditSearch {
-  search(filters: EntrySearch, page: EntryPage): { entries: LogRow[]; olderExist: boolean; newerExist: boolean };
+  search(filters: EntrySearch, page: EntryPage): Promise<{ entries: LogRow[]; olderExist: boolean; newerExist: boolean }>;
 }
 
 /**
@@ -41,7 +41,7 @@ export function mountAudit(router: express.Router, ctx: ConsoleContext): void {
     const session = sessionOf(res);
     const filters = logFilters(req.query);
     const page = pageOf(req);
-    const found = deps.audit.search(searchOf(filters), page);
+    const found = await deps.audit.search(searchOf(filters), page);
     const link = (bound: Record<string, number>) => `/console/audit?${new URLSearchParams({ ...(filters as Record<string, string>), ...Object.fromEntries(Object.entries(bound).map(([k, n]) => [k, String(n)])) }).toString()}`;
     const first = found.entries[0]?.seq;
     const last = found.entries.at(-1)?.seq;
@@ -66,7 +66,7 @@ export function mountAudit(router: express.Router, ctx: ConsoleContext): void {
   router.get('/audit/entries/:seq', signedIn('audit.read'), async (req, res) => {
     const seq = seqParam(req.params.seq);
     // Through the search, which shows a row whose body is not an entry instead of failing on it.
-    const entry = deps.audit.search({}, { after: seq - 1, limit: 1 }).entries[0];
+    const entry = (await deps.audit.search({}, { after: seq - 1, limit: 1 })).entries[0];
     if (!entry || entry.seq !== seq) throw new FlaggateError('CONTROL_NOT_FOUND', `no entry at seq ${seq}`);
     const checkpoint = deps.audit.checkpoints(seq, Number.MAX_SAFE_INTEGER)[0];
     const checked = checkpoint ? await verifyCheckpoint(checkpoint, deps.audit.keys()) : undefined;
@@ -74,11 +74,11 @@ export function mountAudit(router: express.Router, ctx: ConsoleContext): void {
     render(res, 200, `Audit entry ${seq}`, entryBody({ entry, hasNext: deps.audit.head().seq > seq, ...(checkpoint ? { checkpoint } : {}), ...(checkpointSignature ? { checkpointSignature } : {}) }), sessionOf(res));
   });
 
-  router.get('/audit/flags/:flag', signedIn('audit.read'), (req, res) => {
+  router.get('/audit/flags/:flag', signedIn('audit.read'), async (req, res) => {
     const flag = textOf(req.params.flag, 'flag')!;
     const page = pageOf(req);
     // Oldest first: the first page starts at the beginning of the chain.
-    const found = deps.audit.search({ flag }, page.before === undefined && page.after === undefined ? { after: 0, limit: PAGE } : page);
+    const found = await deps.audit.search({ flag }, page.before === undefined && page.after === undefined ? { after: 0, limit: PAGE } : page);
     const entries = [...found.entries].reverse().filter(isReadable);
     const base = `/console/audit/flags/${encodeURIComponent(flag)}`;
     const older = found.olderExist && entries[0] ? `${base}?before=${entries[0].seq}` : undefined;
