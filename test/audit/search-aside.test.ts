@@ -13,7 +13,7 @@ const path = join(tmp.dir, 'ledger.sqlite');
 let searcher: EntrySearcher;
 
 beforeAll(() => {
-  const ledger = openLedger({ path, chainId: 'search', clock: fixedClock('2026-01-01T00:00:00.000Z') });
+  const ledger = openLedger({ path, chainId: 'search', clock: fixedClock(Date.parse('2026-01-01T00:00:00.000Z')) });
   for (let done = 0; done < COUNT; done += 5_000) ledger.appendMany(Array.from({ length: 5_000 }, (_, i) => sampleEntry(done + i + 1)));
   ledger.close();
   searcher = openEntrySearcher(path);
