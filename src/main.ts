@@ -13,6 +13,7 @@ import {
   startDrift,
   recordRefusalSummaries,
   verifyLocal,
+  sharedVerify,
   type Evidence,
   type Listening,
   type Platforms,
@@ -227,9 +228,10 @@ function auditRoutes(evidence: Evidence, config: Readonly<Config>, { clock, logg
         ...options,
       }),
     checkpoints: (from?: number, to?: number) => ledger.checkpoints(from, to),
-    verify: () => verifyLocal(evidence, config.verify),
+    verify: sharedVerify(() => verifyLocal(evidence, config.verify)),
   };
 }
+
 
 /** A row as an entry with its token; a body that is not one (edited behind the ledger) as what it holds. */
 function readRow<T extends AuditEntry>(row: StoredRow, withToken: (e: AuditEntry) => T) {

@@ -8,5 +8,5 @@ export { readinessOf } from './readiness.js';
 export { checkStartup, weakSettings } from './startup-checks.js';
 export { recordRefusalSummaries } from './refusal-summaries.js';
 export { listen, type Listening } from './servers.js';
-export { verifyLocal } from './verify-local.js';
+export { sharedVerify, verifyLocal } from './verify-local.js';
 export { openPolicyDelivery, type PolicyDelivery } from './policy-delivery.js';

@@ -34,3 +34,13 @@ export async function verifyLocal(evidence: Evidence, bounds: Config['verify']) 
   const failure = firstFailure({ chain, upstream, timestamps });
   return { ...chain, ok: failure === undefined, ...(failure ? { failure } : {}), timestamps, upstream };
 }
+
+/**
+ * `verify`, where a call while one is under way joins it instead of starting another: a full
+ * verify reads the whole chain and asks the TSA, and callers asking at once (an auditor's script,
+ * the console) would otherwise each run their own. A call after it settles runs a new one.
+ */
+export function sharedVerify<T>(verify: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () => (running ??= verify().finally(() => (running = undefined)));
+}
