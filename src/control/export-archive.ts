@@ -30,8 +30,19 @@ export type SendExport = (res: Response, query: ExportQuery) => Promise<void>;
  * closes, whether it finished, failed or the client went away. Rejects (nothing sent) when the
  * package cannot be written.
  */
-export function exportSender(deps: ExportArchiveDeps): SendExport {
+export function exportSender(deps: ExportArchiveDeps, maxWriting = MAX_EXPORTS_WRITING): SendExport {
+  let writingNow = 0;
   return async (res, query) => {
+    if (writingNow >= maxWriting) throw new FlaggateError('CONTROL_BUSY', `${writingNow} export packages are being written; try again shortly`);
+    writingNow += 1;
+    try {
+      await send(res, query);
+    } finally {
+      writingNow -= 1;
+    }
+  };
+
+  async function send(res: Response, query: ExportQuery): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'flaggate-export-'));
     const remove = () => rmSync(dir, { recursive: true, force: true });
     const gone = new AbortController();
@@ -57,8 +68,14 @@ export function exportSender(deps: ExportArchiveDeps): SendExport {
     pipeline(createReadStream(archive), res).catch((err: unknown) => {
       if (!gone.signal.aborted) deps.logger.warn('export stream failed', { error: String(err) });
     });
-  };
+  }
 }
+
+/**
+ * Packages written at once: each reads the whole period and runs worker threads, so callers asking
+ * at once (any holder of audit.export) would otherwise take every core from the proxy.
+ */
+const MAX_EXPORTS_WRITING = 2;
 
 /** `GET /v1/audit/export?from&to&flag&environment&actor&action`. */
 export function exportArchive(send: SendExport): RequestHandler {
