@@ -103,6 +103,9 @@ describe('drift in front of a flagd file', () => {
     const path = `/v1/drift/${finding!.id}/acknowledge`;
     expect(await control('POST', path, qa, { reason: 'mine' })).toMatchObject({ status: 403, json: { code: 'CONTROL_FORBIDDEN' } });
     expect(await control('POST', path, release, {})).toMatchObject({ status: 400, json: { code: 'CONTROL_BAD_REQUEST' } });
+    for (const body of [{ reason: 'fine\u001b[2J' }, { reason: 'fine', ticket: 'INC-7\r\nX-Injected: 1' }]) {
+      expect(await control('POST', path, release, body)).toMatchObject({ status: 400, json: { code: 'CONTROL_BAD_REQUEST' } });
+    }
     const ack = await control('POST', path, release, { reason: 'emergency edit during INC-7, reviewed', ticket: 'INC-7' });
     expect(ack.status).toBe(201);
     expect(await control('POST', path, release, { reason: 'again' })).toMatchObject({ status: 409, json: { code: 'DRIFT_ALREADY_ACKNOWLEDGED' } });
