@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import type { Checkpoint } from './checkpoint.js';
@@ -69,7 +69,7 @@ export function readPackage(dir: string): ExportPackage | ExportFailure {
   try {
     const manifest = readJson(dir, 'manifest.json') as ExportManifest;
     if (manifest.format !== EXPORT_FORMAT) return failure('malformed', `not a ${EXPORT_FORMAT} package`, { file: 'manifest.json' });
-    const [chainPath, entriesPath] = [present(dir, 'chain.jsonl'), present(dir, 'entries.jsonl')];
+    const [chainPath, entriesPath] = [present(dir, 'chain.jsonl'), present(dir, 'entries.jsonl'), present(dir, 'entries.csv')];
     const entryCount = countLines(entriesPath);
     const digests = new Map<string, string>();
     return {
@@ -388,9 +388,14 @@ function readJson(dir: string, name: string): unknown {
   return value;
 }
 
+/**
+ * A package's line file: a regular file, read more than once (counted, checked, digested), so a
+ * pipe or a device that could hand each reading other bytes is refused.
+ */
 function present(dir: string, name: string): string {
   const path = join(dir, name);
   if (!existsSync(path)) throw new Error(`${name} is missing`);
+  if (!statSync(path).isFile()) throw new Error(`${name} is not a regular file`);
   return path;
 }
 

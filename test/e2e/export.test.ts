@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fc, test as propTest } from '@fast-check/vitest';
 import { extract } from 'tar';
@@ -229,6 +230,15 @@ describe('export packages', () => {
         const report = await verifyExport(dir, { verifyTokens: verifyCoverage, entriesWorkerFrom });
         expect(report.failure, `${file}, worker from ${entriesWorkerFrom}`).toMatchObject({ kind: 'modified', file, message: `${file} does not match the manifest digest` });
       }
+    }
+  });
+
+  it('refuses a line file that is not a regular file (a pipe could hand each reading other bytes)', async () => {
+    for (const file of ['chain.jsonl', 'entries.jsonl', 'entries.csv']) {
+      const dir = copyOf(reference, `not-regular-${file}`);
+      rmSync(join(dir, file));
+      execFileSync('mkfifo', [join(dir, file)]);
+      expect((await verify(dir)).failure, file).toMatchObject({ kind: 'malformed', message: `${file} is not a regular file` });
     }
   });
 
