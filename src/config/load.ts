@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { FlaggateError } from '../errors.js';
 import { platformPlugin } from '../platforms/index.js';
 import { configSchema, type Config } from './schema.js';
-import { withSecretFiles } from './secret-files.js';
+import { readSecret, withSecretFiles } from './secret-files.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -65,15 +65,7 @@ function withFileSecrets(env: Env, cwd: string): Env {
     const file = env[`${name}_FILE`];
     if (file === undefined || file === '') continue;
     if (env[name] !== undefined && env[name] !== '') throw new FlaggateError('CONFIG_INVALID', `give ${name} or ${name}_FILE, not both`);
-    let text: string;
-    try {
-      text = readFileSync(resolve(cwd, file), 'utf8');
-    } catch (cause) {
-      throw new FlaggateError('CONFIG_INVALID', `${name}_FILE: ${file} cannot be read`, { cause });
-    }
-    const value = text.replace(/\r?\n$/, '');
-    if (value === '' || /[\r\n]/.test(value)) throw new FlaggateError('CONFIG_INVALID', `${name}_FILE: ${file} must hold one non-empty line`);
-    out[name] = value;
+    out[name] = readSecret(file, `${name}_FILE`, cwd);
   }
   return out;
 }

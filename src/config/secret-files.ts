@@ -35,7 +35,8 @@ function replaced(node: unknown, path: string[], cwd: string): unknown {
   return out;
 }
 
-function readSecret(file: unknown, at: string, cwd: string): string {
+/** A credential from the file `file` names: its one non-empty line (a trailing newline dropped); `at` names the setting in errors. */
+export function readSecret(file: unknown, at: string, cwd: string): string {
   if (typeof file !== 'string' || file === '') throw invalid(at, 'must be a file path');
   let text: string;
   try {
