@@ -83,6 +83,9 @@ async function deliverThrough(ctx: FollowContext, s: SinkState, target: number):
     const batch = ctx.source.entriesAfter(s.position, ctx.batchSize);
     if (batch.length === 0) break;
     const reached = await deliverOnce(ctx, s, batch);
+    // A sink cannot hold what it was never sent: an answer past the batch would count entries as
+    // upstream that are not (a stream that took another chain's records for this one's).
+    if (reached > batch.at(-1)!.seq) throw new Error(`sink ${s.sink.name} acknowledged seq ${reached}, past the last entry it was sent (${batch.at(-1)!.seq})`);
     if (reached >= batch[0]!.seq) {
       ctx.source.setSinkCursor(s.sink.name, reached);
       s.position = reached;

@@ -73,6 +73,15 @@ describe('createReplicator', () => {
     expect(state.held).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('takes no acknowledgement past the entries a sink was sent: the entry is not upstream, and the wait for it fails', async () => {
+    const { ledger, clock } = setup(3);
+    const sink: Sink = { name: 'liar', required: true, deliver: async (entries) => entries.at(-1)!.seq + 500, close: async () => undefined };
+    const replicator = createReplicator({ source: ledger, sinks: [sink], metrics: createMetrics(), clock, retry: { baseMs: 60_000, maxMs: 60_000 } });
+    cleanups.push(() => replicator.close());
+    await expect(replicator.through(3)).rejects.toThrow();
+    expect(ledger.sinkCursor('liar')).toBe(0);
+  });
+
   it('delivers a backlog in batches, in order, each entry once', async () => {
     const { ledger, clock } = setup(23);
     const { sink, state } = switchableSink('central');

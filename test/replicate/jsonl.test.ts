@@ -47,6 +47,32 @@ describe('createJsonlSink', () => {
     expect(readFileSync(`${dir}/audit.jsonl`, 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2, 3]);
   });
 
+  it("takes no other chain's records for its own: a stream ending with an old chain's entries still gets every entry of this chain", async () => {
+    const { dir, ledger } = setup();
+    const path = `${dir}/audit.jsonl`;
+    const entries = [1, 2, 3].map((n) => ledger.append(sampleEntry(n)));
+    const before = createJsonlSink({ name: 'jsonl', path, required: true });
+    await before.deliver(entries.slice(0, 1));
+    await before.close();
+    // Then a chain id changed while the stream was kept: the file ends with the old chain's seq 500.
+    appendFileSync(path, JSON.stringify({ ...entries[0], chain_id: 'old-chain', seq: 500 }) + '\n');
+    const sink = createJsonlSink({ name: 'jsonl', path, required: true });
+    cleanups.push(() => sink.close());
+    expect(await sink.head!('test')).toEqual({ seq: 1, hash: entries[0]!.hash });
+    expect(await sink.deliver(entries)).toBe(3);
+    expect(lines(path).filter((l) => (l as { chain_id?: string }).chain_id === 'test').map((l) => l.seq)).toEqual([1, 2, 3]);
+    expect(await sink.head!('test')).toEqual({ seq: 3, hash: entries[2]!.hash });
+    expect(await sink.head!('old-chain')).toMatchObject({ seq: 500 });
+  });
+
+  it('refuses one delivery that holds records of two chains', async () => {
+    const { dir, ledger } = setup();
+    const entry = ledger.append(sampleEntry(1));
+    const sink = createJsonlSink({ name: 'jsonl', path: `${dir}/audit.jsonl`, required: true });
+    cleanups.push(() => sink.close());
+    await expect(sink.deliver([entry, { ...entry, chain_id: 'other', seq: 2 }])).rejects.toThrow('2 chains');
+  });
+
   it('removes a torn line of the checkpoint file on open too', async () => {
     const { dir } = setup();
     const path = `${dir}/audit.jsonl`;

@@ -4,23 +4,28 @@ import { promisify } from 'node:util';
 import type { AuditEntry } from '../../audit/index.js';
 import { canonicalEntry, canonicalJson } from '../../audit/index.js';
 import type { Sink } from '../sink.js';
-import { checkpointPathOf, lastJsonRecord, readJsonlHeads } from './jsonl-tail.js';
+import { checkpointPathOf, readJsonlHeads } from './jsonl-tail.js';
 import { tightenFiles } from '../../private-path.js';
 
 /**
  * The default upstream: an append-only JSON Lines file, one canonical entry per line, fsync'd before
- * acknowledging. Idempotent by seq: on open it reads its own last line to know what it holds. It
- * reports its head and newest checkpoint, so a ledger cut below them is caught.
+ * acknowledging. Idempotent by seq, per chain: at a chain's first delivery it reads that chain's
+ * last line to know what it holds (never another chain's: a stream kept when the chain id changed
+ * ends with the old chain's records, and taking their seq for this chain's acknowledged entries it
+ * never wrote). It reports its head and newest checkpoint, so a ledger cut below them is caught.
  */
 export function createJsonlSink(options: { name: string; path: string; required: boolean }): Sink {
   mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
   // Entries carry previous and new states, reasons and actors: owner-only whatever the umask.
   const stream = openSyncedFile(options.path);
-  let lastSeq = lastSeqInFile(options.path);
   const checkpointPath = checkpointPathOf(options.path);
   let checkpoints: SyncedFile | undefined = existsSync(checkpointPath) ? openSyncedFile(checkpointPath) : undefined;
   tightenFiles(options.path, checkpointPath);
-  let lastCheckpointSeq = checkpoints === undefined ? 0 : lastSeqInFile(checkpointPath);
+  // What the files hold of each chain delivered to: read at its first delivery, then kept.
+  const lastSeq = new Map<string, number>();
+  const lastCheckpointSeq = new Map<string, number>();
+  const heldOf = (chainId: string) => lastSeq.get(chainId) ?? readJsonlHeads(options.path, chainId).head?.seq ?? 0;
+  const checkpointHeldOf = (chainId: string) => lastCheckpointSeq.get(chainId) ?? readJsonlHeads(options.path, chainId).checkpoint?.seq ?? 0;
   // Appends run on the thread pool: close waits for the ones in flight before closing their files.
   const inFlight = new Set<Promise<void>>();
   const appendTracked = (target: SyncedFile, bytes: Buffer): Promise<void> => {
@@ -39,20 +44,26 @@ export function createJsonlSink(options: { name: string; path: string; required:
       return readJsonlHeads(options.path, chainId).checkpoint;
     },
     async deliver(entries) {
-      const fresh = entries.filter((e) => e.seq > lastSeq);
-      if (fresh.length === 0) return lastSeq;
+      const chainId = oneChain(entries.map((e) => e.chain_id));
+      if (chainId === undefined) return 0;
+      const held = heldOf(chainId);
+      const fresh = entries.filter((e) => e.seq > held);
+      if (fresh.length === 0) return held;
       const text = fresh.map((e: AuditEntry) => canonicalEntry(e) + '\n').join('');
       await appendTracked(stream, Buffer.from(text, 'utf8'));
-      lastSeq = fresh[fresh.length - 1]!.seq;
-      return lastSeq;
+      lastSeq.set(chainId, fresh[fresh.length - 1]!.seq);
+      return fresh[fresh.length - 1]!.seq;
     },
     async deliverCheckpoints(given) {
       // Checkpoints go to a sibling file, so the entry stream stays one record type for shippers.
-      const fresh = given.filter((c) => c.seq > lastCheckpointSeq);
+      const chainId = oneChain(given.map((c) => c.chainId));
+      if (chainId === undefined) return;
+      const held = checkpointHeldOf(chainId);
+      const fresh = given.filter((c) => c.seq > held);
       if (fresh.length === 0) return;
       checkpoints ??= openSyncedFile(checkpointPath);
       await appendTracked(checkpoints, Buffer.from(fresh.map((c) => canonicalJson(c) + '\n').join(''), 'utf8'));
-      lastCheckpointSeq = fresh[fresh.length - 1]!.seq;
+      lastCheckpointSeq.set(chainId, fresh[fresh.length - 1]!.seq);
     },
     async close() {
       await Promise.allSettled([...inFlight]);
@@ -137,13 +148,9 @@ async function appendWhole(file: SyncedFile, bytes: Buffer): Promise<void> {
   }
 }
 
-/** The seq of the last complete line; a torn final line (crash mid-write) is ignored. */
-function lastSeqInFile(path: string): number {
-  const fd = openSync(path, 'r');
-  try {
-    const seq = lastJsonRecord(fd)?.seq;
-    return typeof seq === 'number' ? seq : 0;
-  } finally {
-    closeSync(fd);
-  }
+/** The one chain a delivery is for (undefined for an empty one); records of several chains in one delivery are refused. */
+function oneChain(chainIds: readonly string[]): string | undefined {
+  const chains = new Set(chainIds);
+  if (chains.size > 1) throw new Error(`one delivery holds records of ${chains.size} chains`);
+  return chainIds[0];
 }
