@@ -17,5 +17,5 @@ export function openChangeStoreFor(config: Readonly<Config>): ChangeStore {
   const sink = config.replicate.sinks.find((s): s is Extract<SinkConfig, { type: 'postgres' }> => s.type === 'postgres');
   // The schema refuses approvals.store=postgres without a postgres sink.
   if (!sink) throw new TypeError('approvals.store is postgres but no postgres sink is configured');
-  return openPostgresChangeStore({ url: sink.url, chainId: config.audit.chainId, migrate: sink.migrate });
+  return openPostgresChangeStore({ url: sink.url, chainId: config.audit.chainId, peerChains: config.approvals.peerChains, migrate: sink.migrate });
 }

@@ -11,6 +11,12 @@ export interface PostgresChangeStoreOptions {
   url: string;
   /** This sidecar's chain: the rows it writes carry it, and row-level security holds it to it. */
   chainId: string;
+  /**
+   * The chains whose ledger entries and approval rows count as evidence of a held change, beside
+   * this one (`approvals.peerChains`): any other chain's writer could otherwise record an approval
+   * that no approver gave, or a second request that denies a change it does not hold.
+   */
+  peerChains?: readonly string[];
   /** Create or update the change tables on first use: development only, as the schema owner (else `flaggate db migrate`). */
   migrate?: boolean;
   connectTimeoutMs?: number;
@@ -58,6 +64,7 @@ function createStatements(pool: pg.Pool, ready: () => Promise<void>): Statements
  * request wins, an approver counts once, a jti is spent once. Each statement commits on its own.
  */
 export function openPostgresChangeStore(options: PostgresChangeStoreOptions): ChangeStore {
+  const trusted = [options.chainId, ...(options.peerChains ?? [])];
   const pool = openPool(options);
   const { query, write } = createStatements(pool, migrateOnce(pool, options.migrate ? migrateChangeTables : undefined));
 
@@ -99,7 +106,11 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
       return added === 1;
     },
     async approvals(id) {
-      const { rows } = await query<ApprovalRow>('SELECT * FROM flaggate.change_approvals WHERE change_request_id = $1 ORDER BY approved_at, approver_id', [id]);
+      // Rows written before approvals carried their chain have none; row-level security refuses a new one without it.
+      const { rows } = await query<ApprovalRow>(
+        'SELECT * FROM flaggate.change_approvals WHERE change_request_id = $1 AND (chain_id IS NULL OR chain_id = ANY($2::text[])) ORDER BY approved_at, approver_id',
+        [id, trusted],
+      );
       return rows.map(toApproval);
     },
     async spendJti(issuer, jti, changeKey, at) {
@@ -111,10 +122,10 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
       return spent === 1;
     },
     async evidence(id) {
-      // Entries of every chain: a change held by one replica may be approved through another.
+      // Entries of this chain and its peers: a change held by one replica may be approved through another.
       const { rows } = await query<StoredRow>(
-        "SELECT seq::int AS seq, chain_id, prev_hash, hash, body FROM flaggate.audit_entries WHERE (body::jsonb ->> 'change_request_id') = $1 ORDER BY chain_id, seq",
-        [id],
+        "SELECT seq::int AS seq, chain_id, prev_hash, hash, body FROM flaggate.audit_entries WHERE (body::jsonb ->> 'change_request_id') = $1 AND chain_id = ANY($2::text[]) ORDER BY chain_id, seq",
+        [id, trusted],
       );
       return rows.map(rowToEntry);
     },

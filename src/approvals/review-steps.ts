@@ -85,24 +85,37 @@ export function heldElsewhere(ctx: ApprovalsContext, cr: ChangeRequest): Flaggat
   return undefined;
 }
 
-/** A pending request as its ledger entries prove it (requester, context, change); CHANGE_TAMPERED otherwise. */
-export async function pending(ctx: ApprovalsContext, id: string, reviewer: Reviewer, reason: string | null): Promise<ChangeRequest> {
+/**
+ * A pending request as its ledger entries prove it (requester, context, change); CHANGE_TAMPERED
+ * otherwise, and the change is settled as denied. A change held by a sidecar this one may not
+ * settle it for is refused as such, recorded as a refused `stepType`, never settled: where this
+ * sidecar reads none of the holder's entries (the holder is not a peer), that is not tampering.
+ */
+export async function pending(ctx: ApprovalsContext, id: string, reviewer: Reviewer, reason: string | null, stepType: 'change.approved' | 'change.rejected'): Promise<ChangeRequest> {
   const cr = await current(ctx, id);
   if (cr.status === 'expired') throw new FlaggateError('CHANGE_EXPIRED', `change request ${id} expired at ${cr.expiresAt}; request it again`);
   if (cr.status !== 'pending') throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${id} is ${cr.status}`, { details: { status: cr.status } });
+  const elsewhere = heldElsewhere(ctx, cr);
+  let bound: ChangeRequest = cr;
   try {
     const entries = await ctx.evidence(cr.id);
-    const bound = boundToLedger(cr, [], entries).request;
     // The chain a row says held it is the chain its change.requested entry is in.
     const requestedIn = entries.find((e) => e.entry_type === 'change.requested')?.chain_id;
-    if (bound.heldBy !== null && bound.heldBy.chainId !== requestedIn) {
-      throw new FlaggateError('CHANGE_TAMPERED', `change request ${cr.id} is refused: its row names another chain than its change.requested entry`, {
-        details: { changeRequestId: cr.id },
-      });
+    if (!elsewhere || requestedIn !== undefined) {
+      bound = boundToLedger(cr, [], entries).request;
+      if (bound.heldBy !== null && bound.heldBy.chainId !== requestedIn) {
+        throw new FlaggateError('CHANGE_TAMPERED', `change request ${cr.id} is refused: its row names another chain than its change.requested entry`, {
+          details: { changeRequestId: cr.id },
+        });
+      }
     }
-    return bound;
   } catch (err) {
     if (asFlaggateError(err).code === 'CHANGE_TAMPERED') await ctx.store.settle(cr.id, 'denied');
     return refuse(ctx, cr, reviewer, reason, asFlaggateError(err));
   }
+  if (elsewhere) {
+    await step(ctx, cr, stepType, reviewer, reason, elsewhere);
+    throw elsewhere;
+  }
+  return bound;
 }

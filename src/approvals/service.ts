@@ -3,7 +3,7 @@ import { FlaggateError } from '../errors.js';
 import { createContext, type Approvals, type ApprovalsDeps } from './context.js';
 import { apply, hold } from './hold-apply.js';
 import { personKey, samePerson } from './person.js';
-import { current, decideWith, heldElsewhere, mayApprove, pending, refuse, step } from './review-steps.js';
+import { current, decideWith, mayApprove, pending, refuse, step } from './review-steps.js';
 import { approvalFacts } from './entries.js';
 import type { Approval } from './store.js';
 
@@ -48,10 +48,8 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     },
 
     async approve(id, approver, reason) {
-      const cr = await pending(ctx, id, approver, reason);
-      // Before anything is counted: an approval given here could only be applied here.
-      const elsewhere = heldElsewhere(ctx, cr);
-      if (elsewhere) await refuse(ctx, cr, approver, reason, elsewhere);
+      // Before anything is counted, a change held elsewhere is refused: an approval given here could only be applied here.
+      const cr = await pending(ctx, id, approver, reason, 'change.approved');
       if (samePerson(approver.id, cr.requester.id)) {
         await refuse(ctx, cr, approver, reason, new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change'));
       }
@@ -67,13 +65,8 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     },
 
     async reject(id, reviewer, reason) {
-      const cr = await pending(ctx, id, reviewer, reason);
       // As an approval: a change is settled only through the sidecar that held it (or a listed peer).
-      const elsewhere = heldElsewhere(ctx, cr);
-      if (elsewhere) {
-        await step(ctx, cr, 'change.rejected', reviewer, reason, elsewhere);
-        throw elsewhere;
-      }
+      const cr = await pending(ctx, id, reviewer, reason, 'change.rejected');
       // The requester may withdraw their own change; anyone else needs a role that could approve it.
       const may = samePerson(reviewer.id, cr.requester.id) ? undefined : mayApprove(ctx, cr, reviewer);
       if (may && !may.allow) {

@@ -64,8 +64,8 @@ const kinds: Array<[string, () => Pair]> = [
   [
     'PostgreSQL (shared by replicas)',
     () => ({
-      a: openPostgresChangeStore({ url: replicaUrls['replica-a']!, chainId: 'replica-a' }),
-      b: openPostgresChangeStore({ url: replicaUrls['replica-b']!, chainId: 'replica-b' }),
+      a: openPostgresChangeStore({ url: replicaUrls['replica-a']!, chainId: 'replica-a', peerChains: ['replica-b'] }),
+      b: openPostgresChangeStore({ url: replicaUrls['replica-b']!, chainId: 'replica-b', peerChains: ['replica-a'] }),
     }),
   ],
 ];
@@ -228,6 +228,32 @@ describe('openPostgresChangeStore', () => {
       expect(await writer.approvals(cr.id)).toEqual([]);
     } finally {
       await asWriter.end();
+    }
+  });
+
+  it("counts only its own chain's and its peers' evidence and approvals: another chain's writer can neither approve nor deny a change it does not hold", async () => {
+    const cr = request({ heldBy: { chainId: 'sidecar', platform: 'flagd', targetSha256: 'ef'.repeat(32) } });
+    await writer.insert(cr);
+    const strangerUrl = await db.writerUrl('stranger');
+    const stranger = openPostgresChangeStore({ url: strangerUrl, chainId: 'stranger' });
+    const asStranger = new pg.Client({ connectionString: strangerUrl });
+    await asStranger.connect();
+    const peer = openPostgresChangeStore({ url: writerUrl, chainId: 'sidecar', peerChains: ['stranger'] });
+    try {
+      // Each row in the stranger's own chain, as row-level security allows it.
+      expect(await stranger.addApproval(cr.id, approval('alice'))).toBe(true);
+      // The body claims the holder's chain; the row's chain, which row-level security binds to the login, is the stranger's.
+      const forged = { entry_type: 'change.approved', chain_id: 'sidecar', change_request_id: cr.id, actor: { id: 'alice', roles: ['release_engineer'] }, decision: { allow: true } };
+      await asStranger.query('INSERT INTO flaggate.audit_entries (chain_id, seq, prev_hash, hash, body) VALUES ($1, 1, $2, $3, $4)', ['stranger', '0'.repeat(64), 'ab'.repeat(32), JSON.stringify(forged)]);
+      expect(await writer.approvals(cr.id)).toEqual([]);
+      expect(await writer.evidence(cr.id)).toEqual([]);
+      // A chain named as a peer is trusted: its rows count.
+      expect((await peer.approvals(cr.id)).map((a) => a.approverId)).toEqual(['alice']);
+      expect((await peer.evidence(cr.id)).map((e) => e.actor.id)).toEqual(['alice']);
+    } finally {
+      await asStranger.end();
+      await stranger.close();
+      await peer.close();
     }
   });
 
