@@ -54,7 +54,14 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
   let delivered = first.delivered;
   let watcher: { reloadNow(): Promise<void>; close(): void } | undefined;
 
-  const swapIn = async (bytes: Buffer, from: BundleDelivery, where: Where) => {
+  // Swaps run one at a time: each takes the bundle in force when its turn comes as the one it replaces.
+  let swapping: Promise<unknown> = Promise.resolve();
+  const swapIn = (bytes: Buffer, from: BundleDelivery, where: Where): Promise<void> => {
+    const turn = swapping.then(() => swapOnce(bytes, from, where));
+    swapping = turn.catch(() => undefined);
+    return turn;
+  };
+  const swapOnce = async (bytes: Buffer, from: BundleDelivery, where: Where) => {
     const previous = active.revision;
     if (digest(bytes) !== previous.sha256) {
       const next = await policy.activate(bytes, (loaded) => recordActivation(where, { archiveDir, bytes, loaded, previous, delivered: from }));

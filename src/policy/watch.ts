@@ -13,13 +13,18 @@ export function watchPolicyBundle(o: {
   onBundle(bytes: Buffer): Promise<void>;
   onFailure(error: unknown): void;
 }): { reloadNow(): Promise<void>; close(): void } {
-  const reloadNow = async () => {
+  const reloadOnce = async () => {
     try {
       await o.onBundle(await readBundleBytes(o.bundlePath));
     } catch (error) {
       o.onFailure(error);
     }
   };
+  // One reload at a time, each reading the file when its turn comes: two at once (the file watch and
+  // a SIGHUP) would otherwise both record the bundle before them as the one they replaced, and an
+  // older read could be swapped in after a newer one.
+  let queue: Promise<void> = Promise.resolve();
+  const reloadNow = () => (queue = queue.then(reloadOnce));
   const listener = (now: { mtimeMs: number; size: number }, prev: { mtimeMs: number; size: number }) => {
     if (now.mtimeMs !== prev.mtimeMs || now.size !== prev.size) void reloadNow();
   };

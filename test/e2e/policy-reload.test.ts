@@ -73,4 +73,15 @@ describe('policy hot reload', () => {
     expect((await change(release)).status).toBe(403);
     expect(await lastDecision()).toMatchObject({ policy_revision: 'frozen-1' });
   });
+
+  it('takes reloads one at a time: two at once record one swap, from the bundle really in force', async () => {
+    const before = app.ledger.head().seq;
+    const thawed = buildTinyBundle(join(work.dir, 'thawed'), { rego: denyAll.replaceAll('frozen', 'thawed'), revision: 'thawed-1' });
+    copyFileSync(thawed, `${bundle}.tmp`);
+    renameSync(`${bundle}.tmp`, bundle);
+    await Promise.all([app.reloadPolicy(), app.reloadPolicy()]);
+    const swaps = app.ledger.entriesAfter(before, 100).filter((e) => e.entry_type === 'policy.activated');
+    expect(swaps).toHaveLength(1);
+    expect(swaps[0]).toMatchObject({ previous_state: { revision: 'frozen-1' }, new_state: { revision: 'thawed-1' } });
+  });
 });
