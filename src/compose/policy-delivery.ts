@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { openShadowDelivery } from './shadow-delivery.js';
 import {
-  archiveBundle, BUNDLE_ARCHIVE_DIR, createPolicyEngine, displayUrl, fetchBundle, loadBundleTrust, pollBundleService, readBundleBytes,
+  archiveBundle, BUNDLE_ARCHIVE_DIR, bundleContentSha256, createPolicyEngine, displayUrl, fetchBundle, loadBundleTrust, pollBundleService, readBundleBytes,
   readLastGood, watchPolicyBundle, writeLastGood, type withShadowPolicy,
   type BundleServiceOptions, type BundleTrust, type LoadedBundle, type PolicyEngine, type PolicyRevision,
 } from '../policy/index.js';
@@ -61,10 +61,15 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
     swapping = turn.catch(() => undefined);
     return turn;
   };
+  // The files of the bundle in force: a new framing of them (compressed again, zero-padded) is not a
+  // new bundle, and swapping it in would record and archive one copy per poll of a hostile service.
+  let inForceContent = await bundleContentSha256(first.bytes);
   const swapOnce = async (bytes: Buffer, from: BundleDelivery, where: Where) => {
     const previous = active.revision;
-    if (digest(bytes) !== previous.sha256) {
+    const content = digest(bytes) === previous.sha256 ? inForceContent : await bundleContentSha256(bytes);
+    if (content !== inForceContent) {
       const next = await policy.activate(bytes, (loaded) => recordActivation(where, { archiveDir, bytes, loaded, previous, delivered: from }));
+      inForceContent = content;
       deps.metrics.policyReloads.inc({ result: 'loaded' });
       deps.logger.info('policy bundle activated', { revision: next.revision.revision, sha256: next.revision.sha256, keyId: next.signer?.keyId, from: describe(from) });
     }

@@ -36,6 +36,8 @@ export interface PolicyBundle {
   revision: string;
   /** SHA-256 of the tarball's bytes, hex: the very bytes that were verified and loaded. */
   sha256: string;
+  /** SHA-256 of the files it holds (`bundleContentSha256`): the same for two framings of one bundle. */
+  contentSha256: string;
   /** The pinned key that signed it; absent when no verification key is configured (development). */
   signer?: BundleSigner;
 }
@@ -75,13 +77,7 @@ export async function readBundleBytes(path: string): Promise<Buffer> {
 export async function parsePolicyBundle(bytes: Buffer, options: ReadBundleOptions = {}): Promise<PolicyBundle> {
   if (bytes.length > bundleLimits.tarball) throw invalid(`larger than ${bundleLimits.tarball} bytes`);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  let tarBytes: Buffer;
-  try {
-    tarBytes = gunzipSync(bytes, { maxOutputLength: bundleLimits.unpacked });
-  } catch (err) {
-    throw invalid('not a gzip stream within the size limit', err);
-  }
-  const files = await untar(tarBytes);
+  const files = await untar(gunzipped(bytes));
   // Verified before anything is read from the files, on the same bytes that are then loaded.
   const signer = options.trust ? await verifyBundleSignature(files, options.trust, options.now) : undefined;
 
@@ -100,9 +96,37 @@ export async function parsePolicyBundle(bytes: Buffer, options: ReadBundleOption
   const data = parseJson(dataText, 'data.json');
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid('/data.json is not a JSON object');
 
-  const bundle: PolicyBundle = { wasm, data: data as Record<string, unknown>, manifest: manifest.data, revision: manifest.data.revision, sha256 };
+  const bundle: PolicyBundle = { wasm, data: data as Record<string, unknown>, manifest: manifest.data, revision: manifest.data.revision, sha256, contentSha256: contentDigest(files) };
   if (signer) bundle.signer = signer;
   return bundle;
+}
+
+/**
+ * What a bundle holds, whatever its gzip and tar framing: SHA-256 over each file's path and digest,
+ * in path order. Two tarballs with the same files (one compressed again, or padded with zero blocks
+ * after the tar's end) hold the same policy; a bundle service serving such variants is not serving
+ * a new bundle. The signature file is one of the files.
+ */
+export async function bundleContentSha256(bytes: Buffer): Promise<string> {
+  return contentDigest(await untar(gunzipped(bytes)));
+}
+
+function contentDigest(files: Map<string, Buffer>): string {
+  const hash = createHash('sha256');
+  for (const name of [...files.keys()].sort()) hash.update(`${name}\0${createHash('sha256').update(files.get(name)!).digest('hex')}\n`);
+  return hash.digest('hex');
+}
+
+/** The tar inside a bundle's gzip stream; bytes after the stream's end (which gunzip would pass over) are refused. */
+function gunzipped(bytes: Buffer): Buffer {
+  let unpacked: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    unpacked = gunzipSync(bytes, { maxOutputLength: bundleLimits.unpacked, info: true }) as unknown as typeof unpacked;
+  } catch (err) {
+    throw invalid('not a gzip stream within the size limit', err);
+  }
+  if (unpacked.engine.bytesWritten !== bytes.length) throw invalid(`${bytes.length - unpacked.engine.bytesWritten} bytes follow the end of the gzip stream`);
+  return unpacked.buffer;
 }
 
 function isWasm(bytes: Uint8Array): boolean {

@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -184,6 +185,9 @@ describe('a bundle file swapped in', () => {
     try {
       writeFileSync(path, bundles.r2);
       await app.reloadPolicy();
+      await app.reloadPolicy();
+      // The same files compressed again, with zero blocks after the tar's end: other bytes, the same bundle.
+      writeFileSync(path, gzipSync(Buffer.concat([gunzipSync(bundles.r2), Buffer.alloc(20 * 512)]), { level: 1 }));
       await app.reloadPolicy();
       const activated = app.ledger.entriesAfter(0, 100).filter((e) => e.entry_type === 'policy.activated');
       expect(activated).toHaveLength(1);

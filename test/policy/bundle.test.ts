@@ -48,6 +48,13 @@ describe('readPolicyBundle', () => {
 });
 
 describe('parsePolicyBundle', () => {
+  it('refuses bytes after the end of the gzip stream, which gunzip passes over', async () => {
+    const bytes = readFileSync(committed);
+    for (const tail of [Buffer.alloc(4), Buffer.from('unsigned bytes')]) {
+      await expect(parsePolicyBundle(Buffer.concat([bytes, tail]))).rejects.toMatchObject({ code: 'POLICY_BUNDLE_INVALID' });
+    }
+  });
+
   it('accepts a minimal bundle with the three files', async () => {
     const b = await parsePolicyBundle(await tarball([['.manifest', manifest], ['policy.wasm', wasm], ['data.json', '{}']]));
     expect(b.revision).toBe('r1');
