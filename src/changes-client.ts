@@ -1,4 +1,5 @@
 import { FlaggateError, httpStatus, type ErrorCode } from './errors.js';
+import { printable } from './recorded-text.js';
 
 /** One held change as `/v1/changes` lists it. */
 export interface ChangeSummary {
@@ -61,7 +62,8 @@ export async function requestChanges(controlUrl: string, token: string, request:
 }
 
 /** Rows as a plain text table: a header, a rule, columns padded to their widest cell. */
-export function formatTable(header: string[], rows: string[][]): string {
+export function formatTable(header: string[], given: string[][]): string {
+  const rows = given.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
@@ -106,7 +108,7 @@ export function formatChangeDetail(c: ChangeDetail): string {
     ['object', `${c.object.kind} at ${c.object.pointer || '/'}`],
   ];
   const width = Math.max(...facts.map(([k]) => k.length));
-  const head = facts.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
+  const head = facts.map(([k, v]) => `${k.padEnd(width)}  ${printable(v)}`).join('\n') + '\n';
   const diff = c.diff.length === 0 ? 'No field differs.\n' : formatTable(['PATH', 'BEFORE', 'AFTER'], c.diff.map((d) => [d.path || '/', JSON.stringify(d.before) ?? '', JSON.stringify(d.after) ?? '']));
   const approvals = c.approvals.length === 0 ? 'None yet.\n' : formatTable(['APPROVER', 'ROLES', 'WHEN', 'REASON'], c.approvals.map((a) => [a.approverId, a.roles.join(', '), a.approvedAt, a.reason ?? '']));
   return `${head}\nDifferences\n${diff}\nApprovals\n${approvals}`;

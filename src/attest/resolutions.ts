@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../audit/index.js';
 import { personKey } from '../approvals/index.js';
 import { changesIn, evidenceOf, outcomeOf, type LedgerView, type RawFinding } from './facts.js';
+import { tally } from '../recorded-text.js';
 
 export interface DriftRecord {
   seq: number;
@@ -105,7 +106,7 @@ export function experimentChanges(view: LedgerView, periodEnd: string): Experime
 
 /** Changes in the period (one per request, `changesIn`), counted by flag, environment, actor and outcome. */
 export function countChanges(view: LedgerView): Record<'by_flag' | 'by_environment' | 'by_actor' | 'by_outcome', Record<string, number>> {
-  const counts = { by_flag: {}, by_environment: {}, by_actor: {}, by_outcome: {} } as Record<'by_flag' | 'by_environment' | 'by_actor' | 'by_outcome', Record<string, number>>;
+  const counts = { by_flag: tally(), by_environment: tally(), by_actor: tally(), by_outcome: tally() };
   const bump = (table: Record<string, number>, key: string) => (table[key] = (table[key] ?? 0) + 1);
   for (const e of changesIn(view)) {
     bump(counts.by_flag, e.flag_key ?? '(none)');

@@ -2,6 +2,7 @@ import type { AuditEntryBody } from '../audit/index.js';
 import { asFlaggateError } from '../errors.js';
 import { compareDecisions, type Decision, type DisagreementKind, type PolicyEngine } from '../policy/index.js';
 import { rebuildPolicyInput } from './rebuild-input.js';
+import { printable, tally } from '../recorded-text.js';
 
 /** A decision as compared: what was recorded, or what a bundle decides now. */
 export interface DecisionFacts {
@@ -81,7 +82,7 @@ const bump = (counts: Record<string, number>, key: string) => {
  * it would decide differently: newly denied, newly allowed, or approvals required differently.
  */
 export function backtestDecisions(entries: Iterable<AuditEntryBody>, o: BacktestOptions): BacktestReport {
-  const report: BacktestReport = { decisions: 0, changed: 0, changes: [], by_action: {}, by_environment: {}, by_role: {}, skipped: {}, unreproduced: [] };
+  const report: BacktestReport = { decisions: 0, changed: 0, changes: [], by_action: tally(), by_environment: tally(), by_role: tally(), skipped: tally(), unreproduced: [] };
   const from = o.from ? Date.parse(o.from) : -Infinity;
   const to = o.to ? Date.parse(o.to) : Infinity;
   for (const entry of entries) {
@@ -121,11 +122,12 @@ export function formatBacktest(r: BacktestReport): string {
     lines.push('', ['seq', 'change', 'actor', 'roles', 'action', 'environment', 'flag', 'before', 'after'].join('\t'));
     const facts = (d: DecisionFacts) => `${d.allow ? 'allow' : 'deny'}${d.required_approvals > 0 ? ` (${d.required_approvals} approval(s): ${d.approver_roles.join(',')})` : ''}${d.error_code ? ` ${d.error_code}` : ''}`;
     for (const c of r.changes) {
-      lines.push([c.seq, c.kind, c.actor, c.roles.join(','), c.action, c.environment ?? '-', c.flag_key ?? '-', facts(c.before), facts(c.after)].join('\t'));
+      const cells = [c.seq, c.kind, c.actor, c.roles.join(','), c.action, c.environment ?? '-', c.flag_key ?? '-', facts(c.before), facts(c.after)];
+      lines.push(cells.map((cell) => printable(String(cell))).join('\t'));
     }
   }
   const counts = (title: string, m: Record<string, number>) => {
-    const parts = Object.entries(m).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
+    const parts = Object.entries(m).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${printable(k)}=${v}`);
     if (parts.length > 0) lines.push(`${title}: ${parts.join(' ')}`);
   };
   lines.push('');
