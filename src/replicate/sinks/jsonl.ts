@@ -21,11 +21,16 @@ export function createJsonlSink(options: { name: string; path: string; required:
   const checkpointPath = checkpointPathOf(options.path);
   let checkpoints: SyncedFile | undefined = existsSync(checkpointPath) ? openSyncedFile(checkpointPath) : undefined;
   tightenFiles(options.path, checkpointPath);
-  // What the files hold of each chain delivered to: read at its first delivery, then kept.
-  const lastSeq = new Map<string, number>();
-  const lastCheckpointSeq = new Map<string, number>();
-  const heldOf = (chainId: string) => lastSeq.get(chainId) ?? readJsonlHeads(options.path, chainId).head?.seq ?? 0;
-  const checkpointHeldOf = (chainId: string) => lastCheckpointSeq.get(chainId) ?? readJsonlHeads(options.path, chainId).checkpoint?.seq ?? 0;
+  // What the files hold of each chain, for deliveries: read at the chain's first delivery (behind
+  // other chains' lines it can take a read of the whole file), then kept by this sink's own appends.
+  const known = new Map<string, ReturnType<typeof readJsonlHeads>>();
+  const heads = (chainId: string) => {
+    let held = known.get(chainId);
+    if (!held) known.set(chainId, (held = readJsonlHeads(options.path, chainId)));
+    return held;
+  };
+  const heldOf = (chainId: string) => heads(chainId).head?.seq ?? 0;
+  const checkpointHeldOf = (chainId: string) => heads(chainId).checkpoint?.seq ?? 0;
   // Appends run on the thread pool: close waits for the ones in flight before closing their files.
   const inFlight = new Set<Promise<void>>();
   const appendTracked = (target: SyncedFile, bytes: Buffer): Promise<void> => {
@@ -37,6 +42,7 @@ export function createJsonlSink(options: { name: string; path: string; required:
   return {
     name: options.name,
     required: options.required,
+    // Read from the file each time, not from what this sink knows: a stream cut or swapped for an older copy shows.
     async head(chainId) {
       return readJsonlHeads(options.path, chainId).head;
     },
@@ -51,8 +57,9 @@ export function createJsonlSink(options: { name: string; path: string; required:
       if (fresh.length === 0) return held;
       const text = fresh.map((e: AuditEntry) => canonicalEntry(e) + '\n').join('');
       await appendTracked(stream, Buffer.from(text, 'utf8'));
-      lastSeq.set(chainId, fresh[fresh.length - 1]!.seq);
-      return fresh[fresh.length - 1]!.seq;
+      const last = fresh[fresh.length - 1]!;
+      heads(chainId).head = { seq: last.seq, hash: last.hash };
+      return last.seq;
     },
     async deliverCheckpoints(given) {
       // Checkpoints go to a sibling file, so the entry stream stays one record type for shippers.
@@ -63,7 +70,7 @@ export function createJsonlSink(options: { name: string; path: string; required:
       if (fresh.length === 0) return;
       checkpoints ??= openSyncedFile(checkpointPath);
       await appendTracked(checkpoints, Buffer.from(fresh.map((c) => canonicalJson(c) + '\n').join(''), 'utf8'));
-      lastCheckpointSeq.set(chainId, fresh[fresh.length - 1]!.seq);
+      heads(chainId).checkpoint = fresh[fresh.length - 1]!;
     },
     async close() {
       await Promise.allSettled([...inFlight]);
