@@ -36,6 +36,8 @@ export interface SessionLimits {
   signInSeconds?: number;
   /** At most this many sessions (and as many pending sign-ins); the oldest go first. */
   maxEntries?: number;
+  /** At most this many sessions of one person: signing in again and again ends their own oldest, never someone else's. */
+  maxPerPerson?: number;
 }
 
 /**
@@ -47,6 +49,7 @@ export function createSessionStore(clock: Clock, limits: SessionLimits): Session
   const signIns = new Map<string, PendingSignIn>();
   const signInMs = (limits.signInSeconds ?? 600) * 1000;
   const maxEntries = limits.maxEntries ?? 10_000;
+  const maxPerPerson = limits.maxPerPerson ?? 8;
 
   const live = (s: Session, now: number) => now - s.seenAt <= limits.idleSeconds * 1000 && now - s.createdAt <= limits.maxSeconds * 1000;
 
@@ -57,9 +60,13 @@ export function createSessionStore(clock: Clock, limits: SessionLimits): Session
 
   return {
     create(actor) {
+      const now = clock.now();
+      // A full store loses its timed-out sessions before anyone's live one.
+      if (sessions.size >= maxEntries) for (const [key, s] of sessions) if (!live(s, now)) sessions.delete(key);
+      const own = [...sessions].filter(([, s]) => s.actor.id === actor.id);
+      for (const [key] of own.slice(0, Math.max(0, own.length - maxPerPerson + 1))) sessions.delete(key);
       bounded(sessions);
       const id = newId();
-      const now = clock.now();
       const session: Session = { actor, csrf: newId(), createdAt: now, seenAt: now };
       sessions.set(keyOf(id), session);
       return { id, session };
