@@ -13,7 +13,20 @@ export interface HttpExchange {
   body?: Buffer;
   /** The whole exchange, headers and body, must end within this many ms. */
   timeoutMs: number;
+  /** A reply body past this many bytes fails the exchange (default `MAX_REPLY_BYTES`). */
+  maxReplyBytes?: number;
 }
+
+/** A platform's reply is read whole into memory: a larger one fails the exchange rather than the process. */
+export const MAX_REPLY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * What an exchange that failed may have done: `requestSent` is false only when the request was
+ * never handed to a connection (refused, unreachable, no free connection before the deadline), so
+ * the platform cannot have acted on it. A reset, an early close or a reply cut short come after it
+ * was written, and the platform may have acted.
+ */
+export type ExchangeError = Error & { requestSent: boolean };
 
 /** A platform's reply, its body read whole. Header names are lower case; repeated ones are joined with ", ". */
 export interface HttpReply {
@@ -41,11 +54,14 @@ export function exchange(url: string, o: HttpExchange): Promise<HttpReply> {
     let settled = false;
     let abortSent: ((reason: Error) => void) | undefined;
     let expired: Error | undefined;
+    let requestSent = false;
+    let received = 0;
+    const maxReplyBytes = o.maxReplyBytes ?? MAX_REPLY_BYTES;
     const settle = (err: Error | undefined) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (err) reject(err);
+      if (err) reject(Object.assign(err, { requestSent }) satisfies ExchangeError);
       else resolve({ status, headers, body: Buffer.concat(chunks) }); // a copy: a chunk may be a view of a larger socket read
     };
     // One deadline for the whole exchange. A request still waiting for a connection when it passes
@@ -59,6 +75,7 @@ export function exchange(url: string, o: HttpExchange): Promise<HttpReply> {
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(controller) {
         if (expired) return controller.abort(expired);
+        requestSent = true;
         abortSent = (reason) => controller.abort(reason);
       },
       onResponseStart(_controller, statusCode, responseHeaders) {
@@ -67,7 +84,13 @@ export function exchange(url: string, o: HttpExchange): Promise<HttpReply> {
         headers = joinedHeaders(responseHeaders);
         chunks.length = 0;
       },
-      onResponseData(_controller, chunk) {
+      onResponseData(controller, chunk) {
+        received += chunk.length;
+        if (received > maxReplyBytes) {
+          const tooLarge = new Error(`the reply is larger than ${maxReplyBytes} bytes`);
+          controller.abort(tooLarge);
+          return settle(tooLarge);
+        }
         chunks.push(chunk);
       },
       onResponseEnd: () => settle(undefined),

@@ -129,8 +129,9 @@ export async function apply(ctx: ApprovalsContext, cr: ChangeRequest): Promise<A
       await ctx.store.finish(cr.id, 'failed').catch(() => undefined); // the ledger's outcome entry says why
       throw result.error;
     case 'forwarded': {
-      const status = result.reply.status < 400 ? 'applied' : 'failed';
-      // The request left `pending` for good; whether the platform took it is the outcome entry's to say.
+      // Only a 2xx is applied (a 3xx is unknown in the outcome entry). The request left `pending` for
+      // good; whether the platform took it is the outcome entry's to say.
+      const status = result.reply.status >= 200 && result.reply.status < 300 ? 'applied' : 'failed';
       await ctx.store.finish(cr.id, status);
       return { status, decisionId: result.decisionId, platformStatus: result.reply.status };
     }

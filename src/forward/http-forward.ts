@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FlaggateError } from '../errors.js';
-import { exchange, type HttpReply } from '../http-client.js';
+import { exchange, type ExchangeError, type HttpReply } from '../http-client.js';
 import type { DecidedRequest, Forward, PlatformResponse } from '../platforms/index.js';
 
 const dropResponseHeaders = new Set([
@@ -20,6 +20,8 @@ export function createHttpForwarder(options: {
   credentialHeader?: string;
   credentialPrefix?: string;
   timeoutMs: number;
+  /** A reply past this many bytes breaks off the exchange (default the HTTP client's). */
+  maxReplyBytes?: number;
 }): Forward {
   const base = options.baseUrl.replace(/\/+$/, '');
   const credentialHeader = options.credentialHeader ?? 'authorization';
@@ -41,14 +43,15 @@ export function createHttpForwarder(options: {
         headers,
         body: req.body.length > 0 && req.method !== 'GET' && req.method !== 'HEAD' ? req.body : undefined,
         timeoutMs: options.timeoutMs,
+        ...(options.maxReplyBytes === undefined ? {} : { maxReplyBytes: options.maxReplyBytes }),
       });
     } catch (cause) {
-      // A timeout may come after the platform acted: the outcome is then unknown, not failed.
+      // A request that was written may have been acted on, whatever came after (a timeout, a reset,
+      // a reply cut short): its outcome is unknown. Only one never sent has surely failed.
       const timedOut = (cause as Error).name === 'TimeoutError';
-      throw new FlaggateError('FORWARD_PLATFORM_UNREACHABLE', timedOut ? 'the platform did not answer in time' : 'the platform could not be reached', {
-        cause,
-        details: { timedOut },
-      });
+      const mayHaveActed = timedOut || (cause as Partial<ExchangeError>).requestSent !== false;
+      const message = timedOut ? 'the platform did not answer in time' : mayHaveActed ? `the exchange with the platform broke off after the request was sent: ${(cause as Error).message}` : 'the platform could not be reached';
+      throw new FlaggateError('FORWARD_PLATFORM_UNREACHABLE', message, { cause, details: { timedOut, mayHaveActed } });
     }
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(res.headers)) {

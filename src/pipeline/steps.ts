@@ -75,11 +75,12 @@ export async function forwardDecided(s: Stages, entry: AuditEntry, request: Deci
     response = await s.platform.forward(request, change);
   } catch (err) {
     const error = asFlaggateError(err);
-    // A timeout may come after the platform acted: the outcome is then unknown, not failed.
-    await settleOutcome(s, entry, { status: error.details.timedOut === true ? 'unknown' : 'failed', errorCode: error.code, detail: error.message }, log);
+    // A request that reached the platform (a timeout, a reset after it was sent) may have been acted on: unknown, not failed.
+    const mayHaveActed = error.details.timedOut === true || error.details.mayHaveActed === true;
+    await settleOutcome(s, entry, { status: mayHaveActed ? 'unknown' : 'failed', errorCode: error.code, detail: error.message }, log);
     throw error;
   }
-  const status = response.status < 400 ? 'applied' : 'failed';
+  const status = outcomeOfStatus(response.status);
   await settleOutcome(s, entry, { status, platformStatus: response.status, responseSha256: createHash('sha256').update(response.body).digest('hex') }, log);
   return response;
 }
@@ -119,4 +120,14 @@ function recordLater(s: Stages, outcome: NewEntry, log: Logger, attempt: number)
     );
   }, Math.min(5000, 50 * 2 ** attempt));
   timer.unref();
+}
+
+/**
+ * What a platform's status says of a forwarded change: 2xx applied, 4xx and 5xx failed. A 3xx
+ * (redirects are not followed) says neither: a login page's 302 did not apply it, a 303 after a
+ * POST may have; it is unknown.
+ */
+function outcomeOfStatus(status: number): 'applied' | 'failed' | 'unknown' {
+  if (status >= 200 && status < 300) return 'applied';
+  return status >= 400 ? 'failed' : 'unknown';
 }

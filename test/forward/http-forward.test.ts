@@ -47,9 +47,32 @@ describe('createHttpForwarder', () => {
     await expect(forward({ ...decided, body: Buffer.from('{"rollout":100}') })).rejects.toThrow(/not the decided one/);
   });
 
-  it('rejects with FORWARD_PLATFORM_UNREACHABLE when nothing listens', async () => {
+  it('rejects with FORWARD_PLATFORM_UNREACHABLE when nothing listens, saying the platform cannot have acted', async () => {
     const forward = createHttpForwarder({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 2000 });
-    await expect(forward(decidedRequest('GET', '/', null, Buffer.alloc(0)))).rejects.toMatchObject({ code: 'FORWARD_PLATFORM_UNREACHABLE' });
+    await expect(forward(decidedRequest('GET', '/', null, Buffer.alloc(0)))).rejects.toMatchObject({ code: 'FORWARD_PLATFORM_UNREACHABLE', details: { timedOut: false, mayHaveActed: false } });
+  });
+
+  // A platform that acts and then drops the connection, or whose reply is cut off for its size, has
+  // the request: the outcome is unknown, never failed.
+  it.each([
+    { name: 'resets the connection after reading the request', respond: (res: ServerResponse) => res.socket?.destroy() },
+    { name: 'sends a reply past the size limit', respond: (res: ServerResponse) => res.writeHead(200).end(Buffer.alloc(3 * 1024 * 1024)) },
+  ])('says the platform may have acted when it $name', async ({ respond }) => {
+    const platform = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => respond(res));
+    });
+    await new Promise<void>((r) => platform.listen(0, '127.0.0.1', r));
+    try {
+      const forward = createHttpForwarder({ baseUrl: `http://127.0.0.1:${(platform.address() as AddressInfo).port}`, timeoutMs: 2000, maxReplyBytes: 1024 * 1024 });
+      await expect(forward(decidedRequest('POST', '/api/x', 'application/json', Buffer.from('{}')))).rejects.toMatchObject({
+        code: 'FORWARD_PLATFORM_UNREACHABLE',
+        details: { timedOut: false, mayHaveActed: true },
+      });
+    } finally {
+      platform.closeAllConnections();
+      await new Promise((r) => platform.close(r));
+    }
   });
 
   // A timeout may come after the platform acted, so it must be told apart (the outcome is then

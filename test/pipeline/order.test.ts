@@ -165,6 +165,27 @@ describe('the pipeline calls its stages in the durability order', () => {
     expect(h.calls).toEqual(['identify', 'classify', 'readState', 'decide', 'append change.decision:allow', 'secure 1', 'forward', 'settled outcome:unknown']);
   });
 
+  it('broken off after the request was sent (a reset): the platform may have acted, so the outcome is unknown; never sent: failed', async () => {
+    const after = harness({ forward: async () => Promise.reject(new FlaggateError('FORWARD_PLATFORM_UNREACHABLE', 'reset', { details: { timedOut: false, mayHaveActed: true } })) });
+    await handleRequest(write(), after.stages);
+    expect(after.calls.at(-1)).toBe('settled outcome:unknown');
+    const never = harness({ forward: async () => Promise.reject(new FlaggateError('FORWARD_PLATFORM_UNREACHABLE', 'refused', { details: { timedOut: false, mayHaveActed: false } })) });
+    await handleRequest(write(), never.stages);
+    expect(never.calls.at(-1)).toBe('settled outcome:failed');
+  });
+
+  it.each([
+    [204, 'applied'],
+    [302, 'unknown'],
+    [304, 'unknown'],
+    [404, 'failed'],
+    [503, 'failed'],
+  ])('a platform status %i is recorded as %s: only a 2xx is applied', async (status, outcome) => {
+    const h = harness({ forward: async () => ({ status, headers: {}, body: Buffer.alloc(0) }) });
+    await handleRequest(write(), h.stages);
+    expect(h.calls.at(-1)).toBe(`settled outcome:${outcome}`);
+  });
+
   it('a read: a read check, then forward, nothing recorded', async () => {
     const h = harness();
     expect((await handleRequest(rawRequest('GET', '/flags', '', { authorization: 'Bearer t' }), h.stages)).status).toBe(200);
