@@ -80,7 +80,7 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   const base: Omit<Stages, 'platform'> = { clock, metrics, logger, identify, policy, record, refusals, approvals, contextClaims, breakGlassReviewSeconds: config.breakGlass.reviewSeconds };
   // One set of stages per platform, shared by its proxy port or prefix and by its approved changes.
   const stages = new Map(platforms.list.map((p): [string, Stages] => [p.route.id, { ...base, platform: p.platform }]));
-  await settleCrashTail(evidence, platforms, logger);
+  await settleCrashTail(evidence, platforms, { logger, clock, forwardTimeoutMs: Math.max(...config.platforms.map((p) => p.timeoutMs)) });
   // A swap is recorded before the bundle decides; each bundle archived goes upstream too.
   await delivery.start({ ledger: evidence.ledger, record, archived: () => void evidence.bundleUpstream.sync() });
   const drift = await startDrift(config, evidence, { clock, logger, metrics });
@@ -163,7 +163,7 @@ function proxyApp(plan: ProxyPlan, config: Readonly<Config>, upstreamGuard: Evid
  * platform's state, then cover and seal the tail, before taking new requests (not on a ledger its
  * upstream is ahead of: that one refuses service until it is restored).
  */
-async function settleCrashTail(evidence: Evidence, platforms: Platforms, logger: Logger): Promise<void> {
+async function settleCrashTail(evidence: Evidence, platforms: Platforms, { logger, clock, forwardTimeoutMs }: { logger: Logger; clock: Clock; forwardTimeoutMs: number }): Promise<void> {
   if (evidence.upstreamGuard.refusal()) return;
   const { ledger } = evidence;
   const reconciled = await reconcileInDoubt({
@@ -175,6 +175,9 @@ async function settleCrashTail(evidence: Evidence, platforms: Platforms, logger:
     // Each change settled from the state of the platform it was made on.
     readState: (change) => platforms.readState(change),
     settled: (change, current) => platforms.settled(change, current),
+    forwardTimeoutMs,
+    now: () => clock.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   });
   if (reconciled.length > 0) {
     logger.warn('reconciled changes left in doubt by a crash', { reconciled });

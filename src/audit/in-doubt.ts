@@ -11,13 +11,22 @@ export interface InDoubtDeps {
   append(entry: NewEntry): AuditEntry | Promise<AuditEntry>;
   readState(change: FlagChange): Promise<unknown>;
   settled(change: FlagChange, current: unknown): SettledAs;
+  /**
+   * How long after its decision a forward may still reach the platform (the platform's forward
+   * timeout): a state read sooner could see the flag before a change still under way lands.
+   */
+  forwardTimeoutMs: number;
+  now(): number;
+  /** Waits `ms` (a timer in the sidecar; tests pass their own). */
+  sleep(ms: number): Promise<void>;
 }
 
 const marker = 'in_doubt_checked_through';
 
 /**
  * At start-up, before serving: finds allowed decisions with no outcome entry (a crash came between
- * recording the decision and recording what the platform did), reads the platform's state for each,
+ * recording the decision and recording what the platform did), waits until no forward of theirs
+ * can still be under way (their platform's forward timeout after the newest), reads the platform's state for each,
  * and writes the outcome entry it shows: `applied`, `not_applied` or `unknown`. Scans only entries
  * after the last check, whose reach is kept in the ledger's bookkeeping.
  */
@@ -34,6 +43,12 @@ export async function reconcileInDoubt(deps: InDoubtDeps): Promise<Array<{ decis
     }
     after = batch[batch.length - 1]!.seq;
   }
+
+  // A forward sent just before the crash may still land: the state is read once the newest open
+  // decision's forward could no longer be under way, as the live path takes a timeout for unknown.
+  const newest = Math.max(...[...open.values()].map((d) => Date.parse(d.timestamp_utc)).filter(Number.isFinite));
+  const wait = newest + deps.forwardTimeoutMs - deps.now();
+  if (open.size > 0 && wait > 0) await deps.sleep(Math.min(wait, deps.forwardTimeoutMs));
 
   const resolved: Array<{ decisionId: string; seq: number; status: SettledAs }> = [];
   for (const decision of open.values()) {

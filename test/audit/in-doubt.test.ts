@@ -32,8 +32,11 @@ const decision = (n: number, flag: string, action: 'flag.enable' | 'flag.disable
     decision: { allow, reasons: ['x'], error_code: allow ? null : 'POLICY_DENIED', policy_revision: 'r', policy_sha256: 'ab'.repeat(32) },
   });
 
+// The ledger's clock stands at 0; by default the sidecar starts long after, so nothing waits.
+const timing = { forwardTimeoutMs: 10_000, now: () => 1e12, sleep: async () => undefined };
+
 const reconcile = (ledger: Ledger, adapter: ReturnType<typeof createFlagdAdapter>) =>
-  reconcileInDoubt({ ...ledger, entriesAfter: ledger.entriesAfter, head: ledger.head, getMeta: ledger.getMeta, setMeta: ledger.setMeta, append: ledger.append, readState: adapter.readState, settled: adapter.settled });
+  reconcileInDoubt({ ...ledger, entriesAfter: ledger.entriesAfter, head: ledger.head, getMeta: ledger.getMeta, setMeta: ledger.setMeta, append: ledger.append, readState: adapter.readState, settled: adapter.settled, ...timing });
 
 describe('reconcileInDoubt', () => {
   it('writes an outcome for each allowed decision left without one, judged from the platform state', async () => {
@@ -58,8 +61,23 @@ describe('reconcileInDoubt', () => {
     const d = ledger.append(decision(1, 'a', 'flag.enable'));
     const broken = createFlagdAdapter({ path: '/proc/definitely/not/here', environment: 'production' });
     const gone = { ...broken, readState: () => Promise.reject(new Error('disk gone')) };
-    const [r] = await reconcileInDoubt({ ...ledger, entriesAfter: ledger.entriesAfter, head: ledger.head, getMeta: ledger.getMeta, setMeta: ledger.setMeta, append: ledger.append, readState: gone.readState, settled: gone.settled });
+    const [r] = await reconcileInDoubt({ ...ledger, entriesAfter: ledger.entriesAfter, head: ledger.head, getMeta: ledger.getMeta, setMeta: ledger.setMeta, append: ledger.append, readState: gone.readState, settled: gone.settled, ...timing });
     expect(r).toMatchObject({ decisionId: d.decision_id, status: 'unknown' });
+  });
+
+  it('reads the state only once a forward of the newest open decision can no longer be under way', async () => {
+    const { ledger, adapter } = setup({ a: { state: 'DISABLED' } });
+    ledger.append(decision(1, 'a', 'flag.enable')); // decided at 0; the restart comes 2 s later
+    const order: string[] = [];
+    const resolved = await reconcileInDoubt({
+      ...ledger, entriesAfter: ledger.entriesAfter, head: ledger.head, getMeta: ledger.getMeta, setMeta: ledger.setMeta, append: ledger.append, settled: adapter.settled,
+      readState: (change) => (order.push('read'), adapter.readState(change)),
+      forwardTimeoutMs: 10_000,
+      now: () => 2_000,
+      sleep: async (ms) => void order.push(`sleep ${ms}`),
+    });
+    expect(order).toEqual(['sleep 8000', 'read']);
+    expect(resolved).toHaveLength(1);
   });
 
   it('does not look again at what an earlier start-up settled', async () => {
