@@ -41,7 +41,7 @@ export async function restoreFromPostgres(o: { url: string; chainId: string; led
     if (!head) throw new FlaggateError('AUDIT_CHAIN_BROKEN', `the PostgreSQL ledger holds no entries of chain "${o.chainId}"`, { details: { chainId: o.chainId } });
     const checkpoints = await pg.checkpoints(o.chainId);
     const expect = { chainId: o.chainId, checkpoints, keys: o.keys, extraHeads: [{ ...head, source: 'PostgreSQL head' }] };
-    refuseUnless(await verifyLedger({ read: pg.reader(o.chainId), ...expect }), 'the PostgreSQL copy');
+    refuseUnless(await verifyLedger({ read: pg.reader(o.chainId), census: pg.census(o.chainId), ...expect }), 'the PostgreSQL copy');
 
     for (const f of [partial, `${partial}-wal`, `${partial}-shm`]) rmSync(f, { force: true });
     openLedger({ path: partial, chainId: o.chainId, clock: o.clock }).close();
@@ -66,7 +66,7 @@ export async function restoreFromPostgres(o: { url: string; chainId: string; led
     const local = openLedgerReader(partial);
     let report: LedgerVerifyReport;
     try {
-      report = await verifyLedger({ read: local.read, ...expect, checkpoints: local.checkpoints() });
+      report = await verifyLedger({ read: local.read, census: local.census, ...expect, checkpoints: local.checkpoints() });
     } finally {
       local.close();
     }

@@ -45,6 +45,7 @@ export async function verifyLedgerFile(o: {
     const chain = await verifyLedger({
       read: reader.read,
       prove: reader.prove(),
+      census: reader.census,
       checkpoints: [...reader.checkpoints(), ...trust.checkpoints],
       keys,
       extraHeads: trust.extraHeads,

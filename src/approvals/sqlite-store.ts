@@ -93,11 +93,12 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
     approvals: async (id) => approvals.all(id).map(toApproval),
     spendJti: async (issuer, jti, changeKey, at) => write(`approval token ${jti}`, () => spend.run(issuer, jti, changeKey, at).changes === 1),
     evidence: async (id) => {
-      // The ledger's own table, in the same file; absent only when no entry was ever written.
+      // The ledger's own table, in the same file; absent only when no entry was ever written. Only
+      // rows a chain can hold count: a row below seq 1 is no entry of it, whatever it says.
       const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_entries'").get();
       if (!table) return [];
       return db
-        .prepare<[string], StoredRow>("SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE json_extract(CASE WHEN json_valid(body) THEN body END, '$.change_request_id') = ? ORDER BY seq")
+        .prepare<[string], StoredRow>("SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE seq >= 1 AND json_extract(CASE WHEN json_valid(body) THEN body END, '$.change_request_id') = ? ORDER BY seq")
         .all(id)
         .map(rowToEntry);
     },

@@ -1,6 +1,6 @@
 export { openLedger, type Ledger } from './ledger.js';
 export { rowToEntry } from './row-to-entry.js';
-export { verifyChain, type ReadRows, type TrustedHead, type VerifyReport, type VerifyOptions, type ProveRange, type ChainFailure, type FailureKind } from './verify.js';
+export { verifyChain, type Census, type ReadRows, type TrustedHead, type VerifyReport, type VerifyOptions, type ProveRange, type ChainFailure, type FailureKind } from './verify.js';
 export {
   firstFailure,
   coverageFailureKind,

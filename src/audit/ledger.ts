@@ -103,6 +103,8 @@ export interface Ledger {
   head(): { seq: number; hash: string };
   /** Raw rows with seq > afterSeq, oldest first. */
   rowsAfter(afterSeq: number, limit: number): StoredRow[];
+  /** The rows at or below a seq, whatever their seq, for `verifyChain`'s `census`. */
+  census(through: number): { rows: number; lowest: number | null };
   entriesAfter(afterSeq: number, limit: number): AuditEntry[];
   /** Stores a signed checkpoint (append-only; one per seq). */
   appendCheckpoint(cp: Checkpoint): void;
@@ -155,6 +157,7 @@ function prepareStatements(db: Database.Database) {
     lastRow: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1'),
     insert: db.prepare('INSERT INTO audit_entries (seq, chain_id, prev_hash, hash, body) VALUES (?, ?, ?, ?, ?)'),
     rowsAfter: db.prepare<[number, number], StoredRow>('SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT ?'),
+    census: db.prepare<[number], { rows: number; lowest: number | null }>('SELECT count(*) AS rows, min(seq) AS lowest FROM audit_entries WHERE seq <= ?'),
     insertCheckpoint: db.prepare('INSERT OR IGNORE INTO checkpoints (seq, chain_id, hash, time, kid, jws) VALUES (?, ?, ?, ?, ?, ?)'),
     selectCheckpoints: db.prepare<[number, number], { seq: number; chain_id: string; hash: string; time: string; kid: string; jws: string }>(
       'SELECT seq, chain_id, hash, time, kid, jws FROM checkpoints WHERE seq BETWEEN ? AND ? ORDER BY seq',
@@ -423,6 +426,7 @@ export function openLedger(options: { path: string; chainId: string; clock: Cloc
     appendMany: (entries) => commit(entries.map(prepare)),
     head,
     rowsAfter: (afterSeq, limit) => st.rowsAfter.all(afterSeq, limit),
+    census: (through) => st.census.get(through)!,
     entriesAfter: (afterSeq, limit) => {
       const recent = tail.after(afterSeq, limit);
       return recent.length > 0 ? recent : st.rowsAfter.all(afterSeq, limit).map(rowToEntry);

@@ -3,7 +3,7 @@ import { FlaggateError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { StoredRow } from './entry.js';
 import { proveInWorkers, type ParallelOptions } from './prove-in-workers.js';
-import type { ProveRange, ReadRows } from './verify.js';
+import type { Census, ProveRange, ReadRows } from './verify.js';
 
 /**
  * Opens a ledger file read-only, for `flaggate verify --db`: no schema is created, nothing written.
@@ -29,6 +29,8 @@ export interface LedgerReader {
   head(): { seq: number; hash: string };
   /** Proves ranges of this file in worker threads, for `verifyChain`'s `prove` option. */
   prove(options?: ParallelOptions): ProveRange;
+  /** The rows at or below a seq, whatever their seq, for `verifyChain`'s `census` option. */
+  census: Census;
   /** The first and last seq whose `timestamp_utc` lies in [from, to) (0 and 0 when none); found by SQLite, not by parsing rows. */
   seqRange(period: { from: string | null; to: string | null }): { first: number; last: number };
   /** Tokens with coversSeq >= fromSeq, in coversSeq order, a page at a time. */
@@ -64,6 +66,7 @@ export function openLedgerReader(path: string): LedgerReader {
           .map((r) => ({ id: r.id, coversSeq: r.covers_seq, coversHash: r.covers_hash, token: r.token }))
       : [];
   const hashAt = db.prepare<[number], { hash: string }>('SELECT hash FROM audit_entries WHERE seq = ?');
+  const counted = db.prepare<[number], { rows: number; lowest: number | null }>('SELECT count(*) AS rows, min(seq) AS lowest FROM audit_entries WHERE seq <= ?');
   const last = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1');
   const head = () => last.get() ?? { seq: 0, hash: '' };
   // Bodies are canonical JSON, so `timestamp_utc` is one ISO string; TEXT compares bytewise, as JS strings do.
@@ -85,6 +88,7 @@ export function openLedgerReader(path: string): LedgerReader {
     hashAt: (seq) => hashAt.get(seq)?.hash,
     head,
     prove: (options) => proveInWorkers(path, () => head().seq, options),
+    census: (through) => counted.get(through)!,
     seqRange: (period) => {
       const r = range.get({ from: period.from, to: period.to });
       return { first: r?.first ?? 0, last: r?.last ?? 0 };

@@ -1,6 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
 import { verifyCheckpoint, type Checkpoint } from './checkpoint.js';
-import { verifyChain, type ProveRange, type ReadRows, type TrustedHead, type VerifyReport } from './verify.js';
+import { verifyChain, type Census, type ProveRange, type ReadRows, type TrustedHead, type VerifyReport } from './verify.js';
 
 export interface LedgerVerifyReport extends VerifyReport {
   checkpoints: { checked: number; latest: { seq: number; hash: string; kid: string; time: string } | null };
@@ -22,6 +22,8 @@ export async function verifyLedger(input: {
   anchor?: TrustedHead;
   /** Proves a leading part of the chain faster (a SQLite file's ranges in worker threads). */
   prove?: ProveRange;
+  /** Counts the store's rows, so a row the walk cannot read is found (`VerifyOptions.census`). */
+  census?: Census;
 }): Promise<LedgerVerifyReport> {
   const heads: TrustedHead[] = [...(input.extraHeads ?? [])];
   let latest: LedgerVerifyReport['checkpoints']['latest'] = null;
@@ -43,6 +45,7 @@ export async function verifyLedger(input: {
     ...(input.to !== undefined ? { to: input.to } : {}),
     ...(input.anchor ? { anchor: input.anchor } : {}),
     ...(input.prove ? { prove: input.prove } : {}),
+    ...(input.census ? { census: input.census } : {}),
   });
   return { ...report, checkpoints: { checked: input.checkpoints.length, latest } };
 }

@@ -59,7 +59,15 @@ export interface VerifyOptions {
   batchSize?: number;
   /** Proves a leading part of the range faster (in parallel); the rest is checked here, row by row. */
   prove?: ProveRange;
+  /**
+   * How many rows the store holds at or below `through`, whatever their seq (zero, negative, twice)
+   * and the lowest seq among them: a walk by `seq > cursor` never reads a row below seq 1 or a second
+   * row of a seq, so a chain from seq 1 is whole only when the store holds exactly the rows walked.
+   */
+  census?: Census;
 }
+
+export type Census = (through: number) => Promise<{ rows: number; lowest: number | null }> | { rows: number; lowest: number | null };
 
 /** Where a prover starts: the range, the head before it (`hash: ''` when unanchored), the chain and the trusted heads in the range. */
 export interface ProveRequest {
@@ -108,11 +116,21 @@ export async function verifyChain(read: ReadRows, options: VerifyOptions = {}): 
   const { prev, chainId, entries, trustedSeen } = state;
   const report = (f?: ChainFailure): VerifyReport => ({ ok: !f, chainId, entries, from, anchored, head: prev, trustedHeads: trusted.size, ...(f ? { failure: f } : {}) });
   if (failure) return report(failure);
+  const stray = from === 1 && options.census ? await strayRows(options.census, prev.seq, entries) : undefined;
+  if (stray) return report(stray);
   if (trustedSeen < trusted.size) {
     const beyond = Math.max(...[...trusted.keys()].filter((s) => s > prev.seq));
     return report({ code: 'AUDIT_CHAIN_BROKEN', seq: prev.seq + 1, kind: 'truncated', message: `the chain ends at seq ${prev.seq}, before the trusted head at seq ${beyond}` });
   }
   return report();
+}
+
+/** Rows the store holds that the walk did not read (a seq below 1, or a seq held twice): `inserted`. */
+async function strayRows(census: Census, through: number, walked: number): Promise<ChainFailure | undefined> {
+  const { rows, lowest } = await census(through);
+  if (rows === walked) return undefined;
+  const seq = lowest !== null && lowest < 1 ? lowest : through;
+  return { code: 'AUDIT_CHAIN_BROKEN', seq, kind: 'inserted', message: `the store holds ${rows} rows at or below seq ${through}, not the ${walked} of the chain: a row with a seq below 1 or a seq held twice is not in it${lowest !== null && lowest < 1 ? ` (seq ${lowest})` : ''}` };
 }
 
 /** Where the row-by-row check stands: the last row that verified, the chain, and what was counted. */

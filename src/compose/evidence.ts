@@ -129,6 +129,7 @@ function committingFirst(ledger: Ledger, groupCommit: GroupCommit): Ledger {
     ...ledger,
     head: first(ledger.head),
     rowsAfter: first(ledger.rowsAfter),
+    census: first(ledger.census),
     entriesAfter: first(ledger.entriesAfter),
     checkpoints: first(ledger.checkpoints),
     append: first(ledger.append),

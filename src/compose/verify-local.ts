@@ -17,6 +17,7 @@ export async function verifyLocal(evidence: Evidence, bounds: Config['verify']) 
   const trust = upstreamTrust(upstream);
   const chain = await verifyLedger({
     read: ledger.rowsAfter,
+    census: ledger.census,
     // A large ledger's ranges are proven in worker threads, off the event loop that serves changes.
     prove: proveInWorkers(ledger.path, () => ledger.head().seq),
     checkpoints: [...ledger.checkpoints(), ...trust.checkpoints],

@@ -35,6 +35,7 @@ export async function verifyPostgresLedger(url: string, keysByChain?: ReadonlyMa
       const checkpoints = await db.checkpoints(chainId);
       const report = await verifyLedger({
         read: db.reader(chainId),
+        census: db.census(chainId),
         checkpoints: keysByChain ? checkpoints : [],
         keys: keysByChain?.get(chainId) ?? { keys: [] },
         chainId,

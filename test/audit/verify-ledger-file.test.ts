@@ -86,6 +86,15 @@ describe('verify --db with the copies an auditor names', () => {
     expect(await verify(l.path, [])).toMatchObject({ ok: false, failure: { kind: 'wrong_chain' } });
   });
 
+  // A walk by seq > cursor never reads a row below seq 1: each such row is counted against the chain.
+  it('fails on a row inserted below seq 1, which the chain walk does not read', async () => {
+    for (const seq of [0, -7]) {
+      const l = await ledgerWithCopy(`below-one-${seq < 0 ? 'negative' : 'zero'}`);
+      rewrite(l.path, `INSERT INTO audit_entries (seq, chain_id, prev_hash, hash, body) SELECT ${seq}, chain_id, prev_hash, hash, replace(body, 'user-', 'mallory-') FROM audit_entries WHERE seq = 1`);
+      expect(await verify(l.path, [l.copy]), `seq ${seq}`).toMatchObject({ ok: false, failure: { kind: 'inserted', seq, message: expect.stringContaining('a row with a seq below 1') } });
+    }
+  });
+
   it('fails when the JSON Lines copy beside the file holds nothing of its chain (emptied)', async () => {
     const l = await ledgerWithCopy('beside');
     const beside = join(tmp.dir, 'beside', 'audit.jsonl');

@@ -303,6 +303,25 @@ describe('verifyPostgresLedger', () => {
     expect(await worker('east', 20, 25)).toBeUndefined();
   });
 
+  // The walk reads by seq > cursor: a row below seq 1, or a second row of a seq (with the table's
+  // constraints dropped by whoever owns it), is never read. Each is counted against the chain, in
+  // worker threads and on one thread alike.
+  it('fails a chain whose table holds a row below seq 1 or a seq twice', async () => {
+    const { url, admin } = await freshDb();
+    await sink(url).deliver(ledgerWith('east', 40).entries);
+    await admin.query('ALTER TABLE flaggate.audit_entries DROP CONSTRAINT IF EXISTS audit_entries_seq_check');
+    await admin.query('ALTER TABLE flaggate.audit_entries DROP CONSTRAINT IF EXISTS audit_entries_pkey CASCADE');
+    await admin.query('ALTER TABLE flaggate.audit_entries DISABLE TRIGGER USER');
+    const copyOf = (seq: number) =>
+      admin.query(`INSERT INTO flaggate.audit_entries (chain_id, seq, prev_hash, hash, body) SELECT chain_id, $1, prev_hash, hash, replace(body, 'change', 'forged') FROM flaggate.audit_entries WHERE chain_id = 'east' AND seq = 5`, [seq]);
+    const verdicts = async () => [await verifyPostgresLedger(url, undefined, { workers: 3, minRowsPerWorker: 1 }), await verifyPostgresLedger(url, undefined, { workers: 1, minRowsPerWorker: 1_000_000 })];
+    await copyOf(0);
+    for (const v of await verdicts()) expect(v.chains[0]).toMatchObject({ ok: false, failure: { kind: 'inserted', seq: 0 } });
+    await admin.query("DELETE FROM flaggate.audit_entries WHERE chain_id = 'east' AND seq = 0");
+    await copyOf(5);
+    for (const v of await verdicts()) expect(v.chains[0]).toMatchObject({ ok: false, failure: { kind: expect.stringMatching(/inserted|reordered|modified/) } });
+  });
+
   it('reads rows by binary COPY as SELECT returns them, across its pages of 2,000 seqs, and stops at a row it cannot prove at a page start', async () => {
     const { url, admin } = await freshDb();
     const s = sink(url);

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Checkpoint } from '../../audit/index.js';
 import type { AuditEntry, StoredRow } from '../../audit/index.js';
 import { storedBody } from '../../audit/index.js';
-import type { ReadRows, TrustedHead } from '../../audit/index.js';
+import type { Census, ReadRows, TrustedHead } from '../../audit/index.js';
 import { FlaggateError } from '../../errors.js';
 import { migrateOnce } from '../../postgres-migrate-once.js';
 import type { Sink, UpstreamWriter } from '../sink.js';
@@ -228,6 +228,8 @@ export interface PostgresLedgerReader {
   chains(): Promise<Array<{ chainId: string; head: TrustedHead }>>;
   /** The raw rows of one chain, for `verifyChain`. */
   reader(chainId: string): ReadRows;
+  /** The rows of one chain at or below a seq, whatever their seq, for `verifyChain`'s `census`. */
+  census(chainId: string): Census;
   /** The signed checkpoints held for one chain, oldest first (none when the table does not exist yet). */
   checkpoints(chainId: string): Promise<Checkpoint[]>;
   /** Every policy bundle the upstream archive holds, by digest (checked by the schema on insert; check again before use). */
@@ -262,6 +264,15 @@ export function openPostgresReader(url: string): PostgresLedgerReader {
           [chainId, afterSeq, limit],
         );
         return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+      };
+    },
+    census(chainId) {
+      return async (through) => {
+        const { rows } = await pool.query<{ rows: string; lowest: string | null }>(
+          'SELECT count(*) AS rows, min(seq) AS lowest FROM flaggate.audit_entries WHERE chain_id = $1 AND seq <= $2',
+          [chainId, through],
+        );
+        return { rows: Number(rows[0]!.rows), lowest: rows[0]!.lowest === null ? null : Number(rows[0]!.lowest) };
       };
     },
     async checkpoints(chainId) {
