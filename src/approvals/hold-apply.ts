@@ -11,7 +11,7 @@ import { heldHeaders } from './held-headers.js';
 import { boundToLedger } from './ledger-bound.js';
 import { rederiveHeld } from './rederive.js';
 import type { Approval, ChangeRequest, HeldBy } from './store.js';
-import { heldElsewhere } from './review-steps.js';
+import { heldElsewhere, step } from './review-steps.js';
 
 export async function hold(ctx: ApprovalsContext, h: HeldWrite, approvals: Approval[]): Promise<Reply> {
   const id = randomUUID();
@@ -102,6 +102,11 @@ export async function apply(ctx: ApprovalsContext, cr: ChangeRequest): Promise<A
   }
   // Checked by the pipeline under the change's flag locks, which it holds through the forward.
   const unchanged = async (): Promise<void> => {
+    // Approved in time, but the wait for the flag's locks may have outlasted the request.
+    if (cr.expiresAt <= ctx.now()) {
+      if (await ctx.store.settle(cr.id, 'expired')) await step(ctx, { ...cr, status: 'expired' }, 'change.expired', cr.requester, `not applied within ${ctx.expirySeconds} s`);
+      throw new FlaggateError('CHANGE_EXPIRED', `change request ${cr.id} expired at ${cr.expiresAt} before it could be applied; request it again`);
+    }
     // Read for the change as classified, as at its request: the reach its state added is not the platform's to read.
     const state = await platform.readState(classified);
     if (canonicalJson(state ?? null) === canonicalJson(cr.change.previousState ?? null)) return;
