@@ -55,12 +55,14 @@ program
     if (opts.walkthrough && config.platform.name === 'flagd') {
       process.stdout.write(walkthroughText({ proxyUrl: app.proxyUrl, controlUrl: app.controlUrl, cli: 'node dist/cli.js', dataDir: config.dataDir }));
     }
-    const stop = async () => {
-      await app.close();
-      process.exit(0);
+    // A second signal while the stop drains does not cut it short: changes in flight still get their
+    // outcome (a process killed mid-forward leaves them in doubt). SIGKILL stops it at once.
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= app.close().then(() => process.exit(0));
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     process.on('SIGHUP', () => void app.reloadPolicy());
   });
 

@@ -82,6 +82,7 @@ export type ErrorCode =
   | 'CONTROL_NOT_FOUND'
   | 'CONTROL_BAD_REQUEST'
   | 'CONTROL_BUSY'
+  | 'SIDECAR_STOPPING'
   | 'CONSOLE_CSRF_INVALID'
   | 'CONSOLE_SIGN_IN_FAILED'
   | 'CONFIG_INVALID'
@@ -212,6 +213,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   CONTROL_BAD_REQUEST: 400,
   /** More audit log searches wait than the control port runs one after another: asked again shortly, it is answered. */
   CONTROL_BUSY: 503,
+  /** The sidecar is stopping: a request that arrives on an open connection after the stop began is neither decided nor forwarded. */
+  SIDECAR_STOPPING: 503,
   /** A console form sent without its session's CSRF token, or from another origin. */
   CONSOLE_CSRF_INVALID: 403,
   /** A console sign-in that did not complete: state, nonce, PKCE or the ID token did not verify. */

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { answerError, errorBody, httpStatus } from '../errors.js';
 
 export interface Listening {
   server: Server;
@@ -10,7 +11,10 @@ export interface Listening {
 
 /** Listens on host:port with the given header limit; rejects when the port cannot be taken. */
 export async function listen(app: RequestListener, options: { host: string; port: number; headerBytes: number }): Promise<Listening> {
-  const server = createServer({ maxHeaderSize: options.headerBytes }, app);
+  // Once the stop begins, a request arriving on a connection still open (keep-alive, pipelined) is
+  // answered 503 and its connection closed: nothing is decided or forwarded after the stop began.
+  let stopping = false;
+  const server = createServer({ maxHeaderSize: options.headerBytes }, (req, res) => (stopping ? refuseStopping(res) : app(req, res)));
   answerInOrder(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -23,10 +27,17 @@ export async function listen(app: RequestListener, options: { host: string; port
     url: `http://${shownHost}:${address.port}`,
     close: () =>
       new Promise((resolve) => {
+        stopping = true;
         server.close(() => resolve());
         server.closeIdleConnections();
       }),
   };
+}
+
+function refuseStopping(res: ServerResponse): void {
+  const body = JSON.stringify(errorBody(answerError('SIDECAR_STOPPING', 'the sidecar is stopping; send the request again to another replica or after it restarts')));
+  res.writeHead(httpStatus.SIDECAR_STOPPING, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  res.end(body);
 }
 
 /**
