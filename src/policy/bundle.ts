@@ -36,8 +36,6 @@ export interface PolicyBundle {
   revision: string;
   /** SHA-256 of the tarball's bytes, hex: the very bytes that were verified and loaded. */
   sha256: string;
-  /** SHA-256 of the files it holds (`bundleContentSha256`): the same for two framings of one bundle. */
-  contentSha256: string;
   /** The pinned key that signed it; absent when no verification key is configured (development). */
   signer?: BundleSigner;
 }
@@ -96,7 +94,7 @@ export async function parsePolicyBundle(bytes: Buffer, options: ReadBundleOption
   const data = parseJson(dataText, 'data.json');
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid('/data.json is not a JSON object');
 
-  const bundle: PolicyBundle = { wasm, data: data as Record<string, unknown>, manifest: manifest.data, revision: manifest.data.revision, sha256, contentSha256: contentDigest(files) };
+  const bundle: PolicyBundle = { wasm, data: data as Record<string, unknown>, manifest: manifest.data, revision: manifest.data.revision, sha256 };
   if (signer) bundle.signer = signer;
   return bundle;
 }
