@@ -322,6 +322,43 @@ describe('verifyPostgresLedger', () => {
     for (const v of await verdicts()) expect(v.chains[0]).toMatchObject({ ok: false, failure: { kind: expect.stringMatching(/inserted|reordered|modified/) } });
   });
 
+  // The census trusts the table's key only when it holds exactly: with it, rows below seq 1 are
+  // still counted; with a key that leaves room for a seq held twice, every row is counted.
+  it('counts rows below seq 1 under the key, and every row under anything less than the key', async () => {
+    const verdicts = async (url: string) => [await verifyPostgresLedger(url, undefined, { workers: 3, minRowsPerWorker: 1 }), await verifyPostgresLedger(url, undefined, { workers: 1, minRowsPerWorker: 1_000_000 })];
+    const forge = (admin: pg.Client, seq: number, table = 'flaggate.audit_entries') =>
+      admin.query(`INSERT INTO ${table} (chain_id, seq, prev_hash, hash, body) SELECT chain_id, $1, prev_hash, hash, replace(body, 'change', 'forged') FROM flaggate.audit_entries WHERE chain_id = 'east' AND seq = 5`, [seq]);
+
+    const keyed = await freshDb();
+    await sink(keyed.url).deliver(ledgerWith('east', 40).entries);
+    await keyed.admin.query('ALTER TABLE flaggate.audit_entries DROP CONSTRAINT IF EXISTS audit_entries_seq_check');
+    await keyed.admin.query('ALTER TABLE flaggate.audit_entries DISABLE TRIGGER USER');
+    await forge(keyed.admin, -3);
+    for (const v of await verdicts(keyed.url)) expect(v.chains[0]).toMatchObject({ ok: false, failure: { kind: 'inserted', seq: -3 } });
+
+    const loosened: Array<[string, string[]]> = [
+      ['a unique index that leaves seq 5 out', ['CREATE UNIQUE INDEX loose ON flaggate.audit_entries (chain_id, seq) WHERE seq <> 5']],
+      ['a unique index on the seq and the body', ['CREATE UNIQUE INDEX loose ON flaggate.audit_entries (chain_id, seq, body)']],
+      ['an index that is not unique', ['CREATE INDEX loose ON flaggate.audit_entries (chain_id, seq)']],
+    ];
+    for (const [what, sql] of loosened) {
+      const { url, admin } = await freshDb();
+      await sink(url).deliver(ledgerWith('east', 40).entries);
+      await admin.query('ALTER TABLE flaggate.audit_entries DROP CONSTRAINT IF EXISTS audit_entries_pkey CASCADE');
+      for (const s of sql) await admin.query(s);
+      await admin.query('ALTER TABLE flaggate.audit_entries DISABLE TRIGGER USER');
+      await forge(admin, 5);
+      for (const v of await verdicts(url)) expect(v.chains[0], what).toMatchObject({ ok: false, failure: { kind: expect.stringMatching(/inserted|reordered|modified/) } });
+    }
+
+    // The key stays, but a table inheriting from the ledger's is read with it and outside its key.
+    const inherited = await freshDb();
+    await sink(inherited.url).deliver(ledgerWith('east', 40).entries);
+    await inherited.admin.query('CREATE TABLE flaggate.audit_extra () INHERITS (flaggate.audit_entries)');
+    await forge(inherited.admin, 5, 'flaggate.audit_extra');
+    for (const v of await verdicts(inherited.url)) expect(v.chains[0]).toMatchObject({ ok: false, failure: { kind: expect.stringMatching(/inserted|reordered|modified/) } });
+  });
+
   it('reads rows by binary COPY as SELECT returns them, across its pages of 2,000 seqs, and stops at a row it cannot prove at a page start', async () => {
     const { url, admin } = await freshDb();
     const s = sink(url);

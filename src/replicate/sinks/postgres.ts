@@ -237,6 +237,28 @@ export interface PostgresLedgerReader {
   close(): Promise<void>;
 }
 
+/**
+ * True when `flaggate.audit_entries` is a plain table with no child tables and a valid unique index
+ * on exactly (chain_id text, seq bigint), with the types' default btree operator classes, no
+ * predicate and no expression: then no seq of a chain can be held twice. A table read through its
+ * parent includes any table that inherits from it, which the parent's index does not cover.
+ */
+const seqKeyHoldsSql = `(
+  SELECT t.relkind = 'r'
+    AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = t.oid)
+    AND EXISTS (
+      SELECT 1 FROM pg_index i
+      JOIN pg_attribute c ON c.attrelid = i.indrelid AND c.attname = 'chain_id' AND c.atttypid = 'text'::regtype
+      JOIN pg_attribute s ON s.attrelid = i.indrelid AND s.attname = 'seq' AND s.atttypid = 'int8'::regtype
+      WHERE i.indrelid = t.oid AND i.indisunique AND i.indisvalid AND i.indisready AND i.indislive
+        AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = 2
+        AND i.indkey[0] = c.attnum AND i.indkey[1] = s.attnum
+        AND i.indclass[0] = (SELECT o.oid FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod WHERE a.amname = 'btree' AND o.opcdefault AND o.opcintype = 'text'::regtype)
+        AND i.indclass[1] = (SELECT o.oid FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod WHERE a.amname = 'btree' AND o.opcdefault AND o.opcintype = 'int8'::regtype)
+    )
+  FROM pg_class t WHERE t.oid = 'flaggate.audit_entries'::regclass
+)`;
+
 /** Opens the central ledger for reading; nothing is created or written. */
 export function openPostgresReader(url: string): PostgresLedgerReader {
   const pool = newPool(url, 10_000, 60_000, 1);
@@ -268,6 +290,15 @@ export function openPostgresReader(url: string): PostgresLedgerReader {
     },
     census(chainId) {
       return async (through) => {
+        // Under the table's key a seq is held at most once, and the walk read every seq from 1 to
+        // `through`: only rows below seq 1 are left to count, a few index pages. Without the key
+        // (dropped by whoever owns the table) every row is counted, a read of the whole chain.
+        const below = await pool.query<{ key_holds: boolean; rows: string; lowest: string | null }>(
+          `SELECT ${seqKeyHoldsSql} AS key_holds, count(*) AS rows, min(seq) AS lowest FROM flaggate.audit_entries WHERE chain_id = $1 AND seq < 1`,
+          [chainId],
+        );
+        const { key_holds: keyHolds, rows: strays, lowest: lowestStray } = below.rows[0]!;
+        if (keyHolds) return { rows: through + Number(strays), lowest: lowestStray === null ? (through >= 1 ? 1 : null) : Number(lowestStray) };
         const { rows } = await pool.query<{ rows: string; lowest: string | null }>(
           'SELECT count(*) AS rows, min(seq) AS lowest FROM flaggate.audit_entries WHERE chain_id = $1 AND seq <= $2',
           [chainId, through],
