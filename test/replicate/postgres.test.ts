@@ -359,7 +359,7 @@ describe('verifyPostgresLedger', () => {
     for (const v of await verdicts(inherited.url)) expect(v.chains[0]).toMatchObject({ ok: false, failure: { kind: expect.stringMatching(/inserted|reordered|modified/) } });
   });
 
-  it('reads rows by binary COPY as SELECT returns them, across its pages of 2,000 seqs, and stops at a row it cannot prove at a page start', async () => {
+  it('reads rows by binary COPY as SELECT returns them, across pages of 2,000 seqs, and stops at a row it cannot prove at a page start', async () => {
     const { url, admin } = await freshDb();
     const s = sink(url);
     const { entries } = ledgerWith('paged', 4_100);
@@ -383,7 +383,7 @@ describe('verifyPostgresLedger', () => {
     expect(await proveInWorker('prove-postgres-worker', { url, chain: injected, from: 1, to: 10, chainId: 'paged', trusted: [] })).toBeUndefined();
     expect((await admin.query("SELECT to_regclass('flaggate.injected') AS t")).rows[0].t).toBeNull();
     // The ranges cross two page boundaries.
-    const worker = (from: number, to: number) => proveInWorker('prove-postgres-worker', { url, chain: 'paged', from, to, chainId: 'paged', trusted: [] });
+    const worker = (from: number, to: number) => proveInWorker('prove-postgres-worker', { url, chain: 'paged', from, to, chainId: 'paged', trusted: [], pageSeqs: 2_000 });
     expect(await worker(1, 4_100)).toMatchObject({ from: 1, head: { seq: 4_100 } });
     expect(await worker(1_990, 4_100)).toMatchObject({ from: 1_990, head: { seq: 4_100 } });
     await admin.query('ALTER TABLE flaggate.audit_entries DISABLE TRIGGER USER');
