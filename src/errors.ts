@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'POLICY_BUNDLE_FILE_UNSIGNED'
   | 'POLICY_BUNDLE_FILE_MISSING'
   | 'POLICY_BUNDLE_UNAVAILABLE'
+  | 'POLICY_BUNDLE_ROLLBACK'
   | 'AUDIT_WRITE_FAILED'
   | 'AUDIT_DISK_FULL'
   | 'AUDIT_ENTRY_UNRECORDABLE'
@@ -141,6 +142,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   POLICY_BUNDLE_FILE_MISSING: 500,
   /** The bundle service gave no bundle (no answer, an answer other than 200 or 304) and no last-good bundle was kept to start with. */
   POLICY_BUNDLE_UNAVAILABLE: 503,
+  /** A signed bundle whose files are those of one this sidecar had in force and replaced (an older bundle served again). */
+  POLICY_BUNDLE_ROLLBACK: 500,
   AUDIT_WRITE_FAILED: 503,
   /**
    * 503 with Retry-After rather than 507: the condition is the sidecar's and passes once space

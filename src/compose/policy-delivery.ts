@@ -7,8 +7,8 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { openShadowDelivery } from './shadow-delivery.js';
 import {
-  archiveBundle, BUNDLE_ARCHIVE_DIR, bundleContentSha256, createPolicyEngine, displayUrl, fetchBundle, loadBundleTrust, pollBundleService, readBundleBytes,
-  readLastGood, watchPolicyBundle, writeLastGood, type withShadowPolicy,
+  archiveBundle, BUNDLE_ARCHIVE_DIR, bundleContentSha256, createPolicyEngine, displayUrl, fetchBundle, loadBundleTrust, openReplacedBundles, pollBundleService,
+  readArchivedBundle, readBundleBytes, readLastGood, watchPolicyBundle, writeLastGood, type withShadowPolicy,
   type BundleServiceOptions, type BundleTrust, type LoadedBundle, type PolicyEngine, type PolicyRevision,
 } from '../policy/index.js';
 
@@ -16,7 +16,10 @@ import {
 const IN_FORCE = 'policy.in_force';
 
 type Deps = { metrics: Metrics; logger: Logger };
-type First = { engine: PolicyEngine; bytes: Buffer; delivered: BundleDelivery };
+/** Throws POLICY_BUNDLE_ROLLBACK for a signed bundle whose files (`content`) were in force here and were replaced. */
+type RollbackCheck = (content: string, sha256: string) => void;
+/** The bundle a start loads: its engine, bytes, the digest of the files it holds, and where it came from. */
+type First = { engine: PolicyEngine; bytes: Buffer; content: string; delivered: BundleDelivery };
 type Where = {
   ledger: Pick<Ledger, 'getMeta' | 'setMeta'>;
   record: Pick<Recorder, 'settled'>;
@@ -46,7 +49,12 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
   const trust = await loadBundleTrust(config.policy, config.mode);
   const archiveDir = join(config.dataDir, BUNDLE_ARCHIVE_DIR);
   const service = config.policy.service;
-  const first = service ? await firstServedBundle(service, trust, archiveDir, deps) : await firstFileBundle(config.policy.bundle!, trust);
+  // Only signed bundles: an unsigned one is whatever its writer wants, older or not.
+  const replaced = trust ? openReplacedBundles(archiveDir) : undefined;
+  const refuseRollback: RollbackCheck = (content, sha256) => {
+    if (!config.policy.allowRollback) replaced?.refuseRollback(content, sha256);
+  };
+  const first = service ? await firstServedBundle(service, { trust, archiveDir, refuseRollback }, deps) : await firstFileBundle(config.policy.bundle!, trust, refuseRollback);
   const active = first.engine;
   const shadowDelivery = await openShadowDelivery(config, active, trust, deps);
   const shadowed = shadowDelivery?.shadowed;
@@ -63,12 +71,14 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
   };
   // The files of the bundle in force: a new framing of them (compressed again, zero-padded) is not a
   // new bundle, and swapping it in would record and archive one copy per poll of a hostile service.
-  let inForceContent = await bundleContentSha256(first.bytes);
+  let inForceContent = first.content;
   const swapOnce = async (bytes: Buffer, from: BundleDelivery, where: Where) => {
     const previous = active.revision;
     const content = digest(bytes) === previous.sha256 ? inForceContent : await bundleContentSha256(bytes);
     if (content !== inForceContent) {
+      refuseRollback(content, digest(bytes));
       const next = await policy.activate(bytes, (loaded) => recordActivation(where, { archiveDir, bytes, loaded, previous, delivered: from }));
+      replaced?.noteSwap(inForceContent, content);
       inForceContent = content;
       deps.metrics.policyReloads.inc({ result: 'loaded' });
       deps.logger.info('policy bundle activated', { revision: next.revision.revision, sha256: next.revision.sha256, keyId: next.signer?.keyId, from: describe(from) });
@@ -83,9 +93,15 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
     async start(where) {
       // A ledger that cannot take the entry now (refusing service until restored) still starts; the
       // meta is left as it was, so the next start records the swap.
-      await recordInForce(where, { archiveDir, bytes: first.bytes, loaded: { revision: active.revision, signer: active.signer }, delivered }).catch((err: unknown) =>
-        deps.logger.error('the policy bundle in force could not be recorded as activated', { sha256: active.revision.sha256, error: String(err) }),
-      );
+      const swappedWhileStopped = await recordInForce(where, { archiveDir, bytes: first.bytes, loaded: { revision: active.revision, signer: active.signer }, delivered }).catch((err: unknown) => {
+        deps.logger.error('the policy bundle in force could not be recorded as activated', { sha256: active.revision.sha256, error: String(err) });
+        return null;
+      });
+      if (replaced) {
+        // A bundle swapped out while the sidecar was stopped is replaced too; its files are known from the archive.
+        const before = swappedWhileStopped && readArchivedBundle(archiveDir, swappedWhileStopped.sha256);
+        replaced.noteSwap(before ? await bundleContentSha256(before) : undefined, inForceContent);
+      }
       if (delivered.kind === 'service') writeLastGood(archiveDir, { sha256: active.revision.sha256, revision: active.revision.revision, url: delivered.url, etag: delivered.etag });
       watcher = service
         ? asWatcher(pollBundleService({
@@ -149,31 +165,43 @@ async function recordActivation(where: Where, a: Activation & { previous: Policy
 
 /**
  * At start: the bundle in force is archived; it is recorded as activated when the chain last named
- * another (swapped while stopped). A new chain's first bundle is named by its own entries' decisions.
+ * another (swapped while stopped), which is returned. A new chain's first bundle is named by its own
+ * entries' decisions.
  */
-async function recordInForce(where: Where, a: Activation): Promise<void> {
+async function recordInForce(where: Where, a: Activation): Promise<PolicyRevision | null> {
   archiveBundle(a.archiveDir, a.bytes);
   where.archived?.();
   const before = where.ledger.getMeta(IN_FORCE);
   const previous = before === undefined ? null : (JSON.parse(before) as PolicyRevision);
   if (previous === null) where.ledger.setMeta(IN_FORCE, JSON.stringify({ revision: a.loaded.revision.revision, sha256: a.loaded.revision.sha256 }));
   else if (previous.sha256 !== a.loaded.revision.sha256) await recordActivation(where, { ...a, previous });
+  return previous !== null && previous.sha256 !== a.loaded.revision.sha256 ? previous : null;
 }
 
-async function firstFileBundle(bundlePath: string, trust: BundleTrust | undefined): Promise<First> {
+async function firstFileBundle(bundlePath: string, trust: BundleTrust | undefined, refuseRollback: RollbackCheck): Promise<First> {
   const bytes = await readBundleBytes(bundlePath);
-  return { engine: await createPolicyEngine({ bundlePath, bundleBytes: bytes, trust }), bytes, delivered: { kind: 'file', path: bundlePath } };
+  const engine = await createPolicyEngine({ bundlePath, bundleBytes: bytes, trust });
+  const content = await bundleContentSha256(bytes);
+  refuseRollback(content, engine.revision.sha256);
+  return { engine, bytes, content, delivered: { kind: 'file', path: bundlePath } };
 }
 
-/** The service's bundle; when it gives none, or one that is refused, the persisted last-good one (verified again). */
-async function firstServedBundle(service: BundleServiceOptions, trust: BundleTrust | undefined, archiveDir: string, deps: Deps): Promise<First> {
+/**
+ * The service's bundle; when it gives none, or one that is refused (a rollback among them), the
+ * persisted last-good one (verified again).
+ */
+async function firstServedBundle(service: BundleServiceOptions, o: { trust: BundleTrust | undefined; archiveDir: string; refuseRollback: RollbackCheck }, deps: Deps): Promise<First> {
+  const { trust, archiveDir } = o;
   const url = displayUrl(service.url);
   const kept = readLastGood(archiveDir);
   let failure: unknown;
   try {
     const served = await fetchBundle(service, kept?.lastGood.url === url ? (kept.lastGood.etag ?? undefined) : undefined);
     if (served !== 'not-modified') {
-      return { engine: await createPolicyEngine({ bundleBytes: served.bytes, trust }), bytes: served.bytes, delivered: { kind: 'service', url, etag: served.etag } };
+      const engine = await createPolicyEngine({ bundleBytes: served.bytes, trust });
+      const content = await bundleContentSha256(served.bytes);
+      o.refuseRollback(content, engine.revision.sha256);
+      return { engine, bytes: served.bytes, content, delivered: { kind: 'service', url, etag: served.etag } };
     }
   } catch (err) {
     failure = err;
@@ -182,5 +210,5 @@ async function firstServedBundle(service: BundleServiceOptions, trust: BundleTru
   if (!kept) throw failure ?? new FlaggateError('POLICY_BUNDLE_UNAVAILABLE', `policy bundle service ${url}: no bundle and none kept`);
   if (failure) deps.logger.warn('starting with the last good policy bundle', { sha256: kept.lastGood.sha256, revision: kept.lastGood.revision, from: kept.lastGood.url });
   const engine = await createPolicyEngine({ bundleBytes: kept.bytes, trust });
-  return { engine, bytes: kept.bytes, delivered: { kind: 'service', url: kept.lastGood.url, etag: kept.lastGood.etag } };
+  return { engine, bytes: kept.bytes, content: await bundleContentSha256(kept.bytes), delivered: { kind: 'service', url: kept.lastGood.url, etag: kept.lastGood.etag } };
 }

@@ -251,6 +251,12 @@ const configObject = z
             z.array(z.union([z.string().min(1), verificationKeyEntry])).min(1),
           )
           .optional(),
+        /**
+         * Lets a signed bundle whose files this sidecar had in force and replaced load again (a
+         * rollback, refused by default as POLICY_BUNDLE_ROLLBACK): for an operator reverting on
+         * purpose, for as long as the revert takes. A revert is better a new revision, signed again.
+         */
+        allowRollback: z.boolean().default(false),
         /** The key id of a PEM file given by path alone: OPA's default, which `opa build` writes as `kid`. */
         verificationKeyId: z.string().min(1).default('default'),
         /** The `scope` a signature must carry when its key sets none (OPA's `scope`). */

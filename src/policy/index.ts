@@ -14,4 +14,5 @@ export { readBundleBytes } from './bundle.js';
 export { bundleContentSha256 } from './bundle.js';
 export { archiveBundle, listArchivedBundles, readArchivedBundle, BUNDLE_ARCHIVE_DIR } from './bundle-archive.js';
 export { readLastGood, writeLastGood, type LastGood } from './last-good.js';
+export { openReplacedBundles, type ReplacedBundles } from './replaced-bundles.js';
 export { displayUrl, fetchBundle, pollBundleService, pollDelayMs, type BundleServiceOptions, type ServedBundle } from './bundle-service.js';

@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -68,7 +68,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
-async function revisionOf(s: SidecarProcess): Promise<string> {
+async function revisionOf(s: { controlUrl: string }): Promise<string> {
   const ready = (await (await fetch(`${s.controlUrl}/readyz`)).json()) as { checks: { policy: { detail: string } } };
   return ready.checks.policy.detail;
 }
@@ -175,10 +175,37 @@ describe('the bundle service', () => {
 
     await expect(startSidecarProcess({ dataDir: join(tmp.dir, 'fresh'), chainId: 'fresh', env: env() })).rejects.toThrow(/POLICY_BUNDLE_UNAVAILABLE/);
   }, 240_000);
+
+  it('refuses the signed bundle it replaced, served again, as a rollback: running, and at a start, which loads the last good one', async () => {
+    server = await startBundleServer();
+    server.serve(bundles.r1);
+    const dataDir = join(tmp.dir, 'c');
+    const c = await startSidecarProcess({ dataDir, chainId: 'c', env: env() });
+    fleet.push(c);
+    server.serve(bundles.r2);
+    await until('svc-2 in force', async () => ((await revisionOf(c)) === 'svc-2' ? true : undefined));
+
+    // The same signed files, framed anew so that neither the bytes nor the ETag repeat.
+    server.serve(gzipSync(Buffer.concat([gunzipSync(bundles.r1), Buffer.alloc(512)])));
+    await until('the rollback refused', async () => {
+      const text = await (await fetch(`${c.controlUrl}/metrics`)).text();
+      return text.includes('flaggate_policy_bundle_refusals_total{code="POLICY_BUNDLE_ROLLBACK"}') ? true : undefined;
+    });
+    expect(await revisionOf(c)).toBe('svc-2');
+
+    await c.kill('SIGTERM');
+    fleet.pop();
+    const restarted = await startSidecarProcess({ dataDir, chainId: 'c', env: env() });
+    fleet.push(restarted);
+    expect(await revisionOf(restarted)).toBe('svc-2');
+    expect(restarted.logs()).toMatch(/policy bundle refused; the running policy stays.*POLICY_BUNDLE_ROLLBACK/);
+    expect(restarted.logs()).toContain('starting with the last good policy bundle');
+    expect(entries(restarted).filter((e) => e.entry_type === 'policy.activated').map((e) => (e.new_state as { revision: string }).revision)).toEqual(['svc-2']);
+  }, 240_000);
 });
 
 describe('a bundle file swapped in', () => {
-  it('is recorded as policy.activated naming the file, the signer and the bundle before it; the same bytes again are no swap', async () => {
+  it('is recorded as policy.activated naming the file, the signer and the bundle before it; the same bytes again are no swap; the bundle it replaced is a rollback', async () => {
     const path = join(tmp.dir, 'live.tar.gz');
     writeFileSync(path, bundles.r1);
     const app = await startTestFlaggate({ 'policy.bundle': path, 'policy.verificationKey': publicFile, 'policy.watchIntervalMs': 3_600_000 });
@@ -189,6 +216,13 @@ describe('a bundle file swapped in', () => {
       // The same files compressed again, with zero blocks after the tar's end: other bytes, the same bundle.
       writeFileSync(path, gzipSync(Buffer.concat([gunzipSync(bundles.r2), Buffer.alloc(20 * 512)]), { level: 1 }));
       await app.reloadPolicy();
+      // The bundle replaced, and the same files framed anew, are refused as a rollback; svc-2 stays.
+      writeFileSync(path, bundles.r1);
+      await app.reloadPolicy();
+      writeFileSync(path, gzipSync(Buffer.concat([gunzipSync(bundles.r1), Buffer.alloc(512)]), { level: 9 }));
+      await app.reloadPolicy();
+      expect(await app.metrics.registry.metrics()).toContain('flaggate_policy_bundle_refusals_total{code="POLICY_BUNDLE_ROLLBACK"} 2');
+      expect(await revisionOf(app)).toBe('svc-2');
       const activated = app.ledger.entriesAfter(0, 100).filter((e) => e.entry_type === 'policy.activated');
       expect(activated).toHaveLength(1);
       expect(activated[0]).toMatchObject({
@@ -200,16 +234,29 @@ describe('a bundle file swapped in', () => {
       await app.close();
     }
 
-    // Swapped back while stopped: the next start records it.
+    // Swapped back while stopped: svc-1 was in force and was replaced, so it is a rollback.
     writeFileSync(path, bundles.r1);
-    const restarted = await startTestFlaggate({ dataDir: app.dataDir, 'policy.bundle': path, 'policy.verificationKey': publicFile, 'policy.watchIntervalMs': 3_600_000 });
+    const start = (extra: Record<string, unknown> = {}) =>
+      startTestFlaggate({ dataDir: app.dataDir, 'policy.bundle': path, 'policy.verificationKey': publicFile, 'policy.watchIntervalMs': 3_600_000, ...extra });
+    await expect(start()).rejects.toMatchObject({ code: 'POLICY_BUNDLE_ROLLBACK' });
+    // Let through on purpose, the next start records it.
+    const restarted = await start({ 'policy.allowRollback': true });
     try {
       const activated = restarted.ledger.entriesAfter(0, 100).filter((e) => e.entry_type === 'policy.activated');
       expect(activated.map((e) => (e.new_state as { revision: string }).revision)).toEqual(['svc-2', 'svc-1']);
       expect(activated[1]).toMatchObject({ previous_state: { revision: 'svc-2', sha256: sha256(bundles.r2) } });
     } finally {
-      await restarted.stop();
-      rmSync(app.dataDir, { recursive: true, force: true });
+      await restarted.close();
+    }
+    // svc-1 is in force again, so it starts without the setting; svc-2 is now the one replaced.
+    const again = await start();
+    try {
+      writeFileSync(path, bundles.r2);
+      await again.reloadPolicy();
+      expect(await again.metrics.registry.metrics()).toContain('flaggate_policy_bundle_refusals_total{code="POLICY_BUNDLE_ROLLBACK"} 1');
+      expect(again.ledger.entriesAfter(0, 100).filter((e) => e.entry_type === 'policy.activated')).toHaveLength(2);
+    } finally {
+      await again.stop();
     }
   }, 60_000);
 });
