@@ -83,6 +83,8 @@ export async function startFlaggate(config: Readonly<Config>, options: { clock?:
   await settleCrashTail(evidence, platforms, { logger, clock, forwardTimeoutMs: Math.max(...config.platforms.map((p) => p.timeoutMs)) });
   // A swap is recorded before the bundle decides; each bundle archived goes upstream too.
   await delivery.start({ ledger: evidence.ledger, record, archived: () => void evidence.bundleUpstream.sync() });
+  // Held changes a crash left `applying` take the outcome just reconciled (a store that is down waits for the next listing).
+  if (!evidence.upstreamGuard.refusal()) await approvals.sweep().catch((err: unknown) => logger.warn('held changes not swept at start-up', { error: String(err) }));
   const drift = await startDrift(config, evidence, { clock, logger, metrics });
   const breakGlass = createBreakGlassReviews({ ledger: evidence.ledger, append: (e) => evidence.record.append(e), clock });
   const attestations = startAttestations(config, evidence, () => policy.revision.sha256, { clock, logger, metrics });

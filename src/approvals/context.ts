@@ -57,7 +57,10 @@ export interface Approvals extends ApprovalsHook {
   get(id: string): Promise<{ request: ChangeRequest; approvals: Approval[] }>;
   approve(id: string, approver: Reviewer, reason: string | null): Promise<ApplyResult>;
   reject(id: string, reviewer: Reviewer, reason: string): Promise<void>;
-  /** Expires every pending request past its time; each gets a `change.expired` entry. */
+  /**
+   * Expires every pending request past its time (each gets a `change.expired` entry), and gives each
+   * request left `applying` the status its outcome entry proves.
+   */
   sweep(): Promise<number>;
 }
 

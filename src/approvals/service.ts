@@ -5,6 +5,7 @@ import { apply, hold } from './hold-apply.js';
 import { personKey, samePerson } from './person.js';
 import { current, decideWith, mayApprove, pending, refuse, step } from './review-steps.js';
 import { approvalFacts } from './entries.js';
+import { finishInterrupted } from './finish-interrupted.js';
 import type { Approval } from './store.js';
 
 export type { ApplyResult, Approvals, ApprovalsDeps } from './context.js';
@@ -81,6 +82,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     async sweep() {
       let expired = 0;
       for (const cr of await ctx.store.list('pending')) if ((await current(ctx, cr.id)).status === 'expired') expired++;
+      await finishInterrupted(ctx);
       return expired;
     },
   };

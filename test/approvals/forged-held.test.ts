@@ -51,8 +51,8 @@ function tables<T>(work: (db: Database.Database) => T): T {
   }
 }
 
-async function hold(sub = 'rita'): Promise<string> {
-  const res = await fetch(app.proxyUrl + CRITICAL, { method: 'POST', headers: { authorization: `Bearer ${await token(sub, 'release_engineer')}`, ...context } });
+async function hold(sub = 'rita', path = CRITICAL): Promise<string> {
+  const res = await fetch(app.proxyUrl + path, { method: 'POST', headers: { authorization: `Bearer ${await token(sub, 'release_engineer')}`, ...context } });
   expect(res.status).toBe(202);
   return String(((await res.json()) as { changeRequestId: string }).changeRequestId);
 }
@@ -148,5 +148,30 @@ describe('a held change whose row was forged or edited', () => {
     const res = await approve(id, 'sam');
     expect(res).toMatchObject({ status: 200, json: { status: 'applied' } });
     expect(flagState()).toBe('ENABLED');
+  });
+});
+
+// A crash mid-forward, or a store that failed once the platform answered, leaves a released change
+// `applying` for good; the ledger's outcome entry (written live, or by the in-doubt reconciliation
+// at start-up) says what became of it.
+describe('a held change left applying', () => {
+  const statusOf = (id: string) => tables((db) => db.prepare<[string], { status: string }>('SELECT status FROM change_requests WHERE id = ?').get(id)!.status);
+  const listed = async (status: string) => {
+    const res = await fetch(`${app.controlUrl}/v1/changes?status=${status}`, { headers: { authorization: `Bearer ${await token('sam', 'release_engineer')}` } });
+    return ((await res.json()) as { changes: Array<{ id: string }> }).changes.map((c) => c.id);
+  };
+
+  it('takes the status its outcome entry proves at the next listing; without an outcome entry it stays applying', async () => {
+    const path = flagState() === 'ENABLED' ? CRITICAL.replace(/enable$/, 'disable') : CRITICAL;
+    const applied = await hold('rita', path);
+    expect(await approve(applied, 'sam')).toMatchObject({ status: 200, json: { status: 'applied' } });
+    expect(ledgerOf(applied).filter((e) => e.entry_type === 'change.outcome').map((e) => e.outcome?.status)).toEqual(['applied']);
+    // Released, with no decision recorded yet: nothing proves what became of it.
+    const released = await hold('rita', path);
+    tables((db) => db.prepare("UPDATE change_requests SET status = 'applying' WHERE id IN (?, ?)").run(applied, released));
+
+    expect(await listed('applying')).toEqual([released]);
+    expect(statusOf(applied)).toBe('applied');
+    expect(statusOf(released)).toBe('applying');
   });
 });
