@@ -351,6 +351,25 @@ describe('verifyPostgresLedger', () => {
       for (const v of await verdicts(url)) expect(v.chains[0], what).toMatchObject({ ok: false, failure: { kind: expect.stringMatching(/inserted|reordered|modified/) } });
     }
 
+    // The key holds bytes apart, while the walk's `chain_id = 'east'` reads 'EAST' too (a collation that ignores case).
+    // A thousand rows, so that the one-thread walk's first batch ends at seq 1,000, the seq held twice.
+    const folded = await freshDb();
+    const many = ledgerWith('east', 1_010).entries;
+    for (let i = 0; i < many.length; i += 500) await sink(folded.url).deliver(many.slice(i, i + 500));
+    await folded.admin.query("CREATE COLLATION flaggate.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)");
+    for (const { policyname } of (await folded.admin.query<{ policyname: string }>("SELECT policyname FROM pg_policies WHERE schemaname = 'flaggate' AND tablename = 'audit_entries'")).rows) {
+      await folded.admin.query(`DROP POLICY ${policyname} ON flaggate.audit_entries`);
+    }
+    await folded.admin.query('ALTER TABLE flaggate.audit_entries DROP CONSTRAINT audit_entries_pkey CASCADE');
+    await folded.admin.query('ALTER TABLE flaggate.audit_entries DROP CONSTRAINT audit_entries_chain_id_check');
+    await folded.admin.query('ALTER TABLE flaggate.audit_entries ALTER COLUMN chain_id TYPE text COLLATE flaggate.ci');
+    await folded.admin.query('CREATE UNIQUE INDEX bytes_apart ON flaggate.audit_entries (chain_id COLLATE "C", seq)');
+    await folded.admin.query('CREATE INDEX walked ON flaggate.audit_entries (chain_id, seq)');
+    await folded.admin.query('ALTER TABLE flaggate.audit_entries DISABLE TRIGGER USER');
+    await folded.admin.query(`INSERT INTO flaggate.audit_entries (chain_id, seq, prev_hash, hash, body) SELECT 'EAST', seq, prev_hash, hash, replace(body, 'change', 'forged') FROM flaggate.audit_entries WHERE chain_id = 'east' AND seq = 1000`);
+    await folded.admin.query('ANALYZE flaggate.audit_entries');
+    for (const v of await verdicts(folded.url)) expect(v.chains[0]).toMatchObject({ ok: false, failure: { kind: expect.stringMatching(/inserted|reordered|modified/) } });
+
     // The key stays, but a table inheriting from the ledger's is read with it and outside its key.
     const inherited = await freshDb();
     await sink(inherited.url).deliver(ledgerWith('east', 40).entries);

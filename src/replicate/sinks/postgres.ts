@@ -240,8 +240,11 @@ export interface PostgresLedgerReader {
 /**
  * True when `flaggate.audit_entries` is a plain table with no child tables and a valid unique index
  * on exactly (chain_id text, seq bigint), with the types' default btree operator classes, no
- * predicate and no expression: then no seq of a chain can be held twice. A table read through its
- * parent includes any table that inherits from it, which the parent's index does not cover.
+ * predicate and no expression, and `chain_id` compares by a deterministic collation: then no seq of
+ * a chain can be held twice. A table read through its parent includes any table that inherits from
+ * it, which the parent's index does not cover; under a nondeterministic collation (one ignoring
+ * case) `chain_id = 'east'` also reads the rows of 'EAST', which a unique index over another
+ * collation holds apart.
  */
 const seqKeyHoldsSql = `(
   SELECT t.relkind = 'r'
@@ -249,6 +252,7 @@ const seqKeyHoldsSql = `(
     AND EXISTS (
       SELECT 1 FROM pg_index i
       JOIN pg_attribute c ON c.attrelid = i.indrelid AND c.attname = 'chain_id' AND c.atttypid = 'text'::regtype
+      JOIN pg_collation cc ON cc.oid = c.attcollation AND cc.collisdeterministic
       JOIN pg_attribute s ON s.attrelid = i.indrelid AND s.attname = 'seq' AND s.atttypid = 'int8'::regtype
       WHERE i.indrelid = t.oid AND i.indisunique AND i.indisvalid AND i.indisready AND i.indislive
         AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = 2
