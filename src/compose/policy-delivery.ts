@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { openShadowDelivery } from './shadow-delivery.js';
 import {
-  archiveBundle, BUNDLE_ARCHIVE_DIR, bundleContentSha256, createPolicyEngine, displayUrl, fetchBundle, loadBundleTrust, openReplacedBundles, pollBundleService,
+  archiveBundle, BUNDLE_ARCHIVE_DIR, bundleContentSha256, bundlePolicySha256, createPolicyEngine, displayUrl, fetchBundle, loadBundleTrust, openReplacedBundles, pollBundleService,
   readArchivedBundle, readBundleBytes, readLastGood, watchPolicyBundle, writeLastGood, type withShadowPolicy,
   type BundleServiceOptions, type BundleTrust, type LoadedBundle, type PolicyEngine, type PolicyRevision,
 } from '../policy/index.js';
@@ -16,10 +16,10 @@ import {
 const IN_FORCE = 'policy.in_force';
 
 type Deps = { metrics: Metrics; logger: Logger };
-/** Throws POLICY_BUNDLE_ROLLBACK for a signed bundle whose files (`content`) were in force here and were replaced. */
-type RollbackCheck = (content: string, sha256: string) => void;
-/** The bundle a start loads: its engine, bytes, the digest of the files it holds, and where it came from. */
-type First = { engine: PolicyEngine; bytes: Buffer; content: string; delivered: BundleDelivery };
+/** Throws POLICY_BUNDLE_ROLLBACK for a signed bundle whose policy (`bundlePolicySha256`) was in force here and was replaced. */
+type RollbackCheck = (policy: string, sha256: string) => void;
+/** The bundle a start loads: its engine, bytes, the digest of its policy (`bundlePolicySha256`), and where it came from. */
+type First = { engine: PolicyEngine; bytes: Buffer; policy: string; delivered: BundleDelivery };
 type Where = {
   ledger: Pick<Ledger, 'getMeta' | 'setMeta'>;
   record: Pick<Recorder, 'settled'>;
@@ -51,9 +51,11 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
   const service = config.policy.service;
   // Only signed bundles: an unsigned one is whatever its writer wants, older or not.
   const replaced = trust ? openReplacedBundles(archiveDir) : undefined;
-  const refuseRollback: RollbackCheck = (content, sha256) => {
-    if (!config.policy.allowRollback) replaced?.refuseRollback(content, sha256);
+  const refuseRollback: RollbackCheck = (policyDigest, sha256) => {
+    if (!config.policy.allowRollback) replaced?.refuseRollback(policyDigest, sha256);
   };
+  /** Notes the swap from `from` to `to` (policy digests) as the swap is recorded; a no-op for unsigned bundles. */
+  const noteSwap = (from: string | undefined, to: string) => replaced?.noteSwap(from, to) ?? (() => undefined);
   const first = service ? await firstServedBundle(service, { trust, archiveDir, refuseRollback }, deps) : await firstFileBundle(config.policy.bundle!, trust, refuseRollback);
   const active = first.engine;
   const shadowDelivery = await openShadowDelivery(config, active, trust, deps);
@@ -71,15 +73,18 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
   };
   // The files of the bundle in force: a new framing of them (compressed again, zero-padded) is not a
   // new bundle, and swapping it in would record and archive one copy per poll of a hostile service.
-  let inForceContent = first.content;
+  let inForceContent = await bundleContentSha256(first.bytes);
+  let inForcePolicy = first.policy;
   const swapOnce = async (bytes: Buffer, from: BundleDelivery, where: Where) => {
     const previous = active.revision;
     const content = digest(bytes) === previous.sha256 ? inForceContent : await bundleContentSha256(bytes);
     if (content !== inForceContent) {
-      refuseRollback(content, digest(bytes));
-      const next = await policy.activate(bytes, (loaded) => recordActivation(where, { archiveDir, bytes, loaded, previous, delivered: from }));
-      replaced?.noteSwap(inForceContent, content);
+      const decides = await bundlePolicySha256(bytes);
+      refuseRollback(decides, digest(bytes));
+      const note = () => noteSwap(inForcePolicy, decides);
+      const next = await policy.activate(bytes, (loaded) => recordActivation(where, { archiveDir, bytes, loaded, previous, delivered: from, note }));
       inForceContent = content;
+      inForcePolicy = decides;
       deps.metrics.policyReloads.inc({ result: 'loaded' });
       deps.logger.info('policy bundle activated', { revision: next.revision.revision, sha256: next.revision.sha256, keyId: next.signer?.keyId, from: describe(from) });
     }
@@ -93,15 +98,16 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
     async start(where) {
       // A ledger that cannot take the entry now (refusing service until restored) still starts; the
       // meta is left as it was, so the next start records the swap.
-      const swappedWhileStopped = await recordInForce(where, { archiveDir, bytes: first.bytes, loaded: { revision: active.revision, signer: active.signer }, delivered }).catch((err: unknown) => {
-        deps.logger.error('the policy bundle in force could not be recorded as activated', { sha256: active.revision.sha256, error: String(err) });
-        return null;
-      });
-      if (replaced) {
-        // A bundle swapped out while the sidecar was stopped is replaced too; its files are known from the archive.
-        const before = swappedWhileStopped && readArchivedBundle(archiveDir, swappedWhileStopped.sha256);
-        replaced.noteSwap(before ? await bundleContentSha256(before) : undefined, inForceContent);
-      }
+      // A bundle swapped out while the sidecar was stopped is replaced too; its policy is known from the archive.
+      const note = async (stopped: PolicyRevision) => {
+        const before = readArchivedBundle(archiveDir, stopped.sha256);
+        return noteSwap(before ? await bundlePolicySha256(before) : undefined, inForcePolicy);
+      };
+      await recordInForce(where, { archiveDir, bytes: first.bytes, loaded: { revision: active.revision, signer: active.signer }, delivered }, note).catch((err: unknown) =>
+        deps.logger.error('the policy bundle in force could not be recorded as activated', { sha256: active.revision.sha256, error: String(err) }),
+      );
+      // The bundle in force is not a replaced one, however it came to be in force (a rollback let through included).
+      noteSwap(undefined, inForcePolicy);
       if (delivered.kind === 'service') writeLastGood(archiveDir, { sha256: active.revision.sha256, revision: active.revision.revision, url: delivered.url, etag: delivered.etag });
       watcher = service
         ? asWatcher(pollBundleService({
@@ -154,36 +160,50 @@ function countRefusal({ metrics, logger }: Deps, error: unknown, from: string): 
 }
 
 type Activation = { archiveDir: string; bytes: Buffer; loaded: LoadedBundle; delivered: BundleDelivery };
+/** Notes the bundle replaced before the swap is recorded; returns how to take the note back. */
+type NoteSwap = () => (() => void) | Promise<() => void>;
 
-/** Archives the bundle and records its `policy.activated` entry: the swap happens only once both are done. */
-async function recordActivation(where: Where, a: Activation & { previous: PolicyRevision | null }): Promise<void> {
+/**
+ * Archives the bundle, notes the one it replaces (`note`) and records its `policy.activated` entry:
+ * the swap happens only once all are done; a failed record takes the note back.
+ */
+async function recordActivation(where: Where, a: Activation & { previous: PolicyRevision | null; note?: NoteSwap }): Promise<void> {
   archiveBundle(a.archiveDir, a.bytes);
   where.archived?.();
-  await where.record.settled(policyActivatedEntry({ bundle: a.loaded.revision, previous: a.previous, keyId: a.loaded.signer?.keyId ?? null, delivered: a.delivered }));
-  where.ledger.setMeta(IN_FORCE, JSON.stringify({ revision: a.loaded.revision.revision, sha256: a.loaded.revision.sha256 }));
+  const undo = await a.note?.();
+  try {
+    await where.record.settled(policyActivatedEntry({ bundle: a.loaded.revision, previous: a.previous, keyId: a.loaded.signer?.keyId ?? null, delivered: a.delivered }));
+    where.ledger.setMeta(IN_FORCE, JSON.stringify({ revision: a.loaded.revision.revision, sha256: a.loaded.revision.sha256 }));
+  } catch (err) {
+    try {
+      undo?.();
+    } catch {
+      // The record's failure is what the caller needs to see; a note left behind only refuses more.
+    }
+    throw err;
+  }
 }
 
 /**
  * At start: the bundle in force is archived; it is recorded as activated when the chain last named
- * another (swapped while stopped), which is returned. A new chain's first bundle is named by its own
- * entries' decisions.
+ * another (swapped while stopped), and that one noted as replaced (`note`). A new chain's first
+ * bundle is named by its own entries' decisions.
  */
-async function recordInForce(where: Where, a: Activation): Promise<PolicyRevision | null> {
+async function recordInForce(where: Where, a: Activation, note: (stopped: PolicyRevision) => Promise<() => void>): Promise<void> {
   archiveBundle(a.archiveDir, a.bytes);
   where.archived?.();
   const before = where.ledger.getMeta(IN_FORCE);
   const previous = before === undefined ? null : (JSON.parse(before) as PolicyRevision);
   if (previous === null) where.ledger.setMeta(IN_FORCE, JSON.stringify({ revision: a.loaded.revision.revision, sha256: a.loaded.revision.sha256 }));
-  else if (previous.sha256 !== a.loaded.revision.sha256) await recordActivation(where, { ...a, previous });
-  return previous !== null && previous.sha256 !== a.loaded.revision.sha256 ? previous : null;
+  else if (previous.sha256 !== a.loaded.revision.sha256) await recordActivation(where, { ...a, previous, note: () => note(previous) });
 }
 
 async function firstFileBundle(bundlePath: string, trust: BundleTrust | undefined, refuseRollback: RollbackCheck): Promise<First> {
   const bytes = await readBundleBytes(bundlePath);
   const engine = await createPolicyEngine({ bundlePath, bundleBytes: bytes, trust });
-  const content = await bundleContentSha256(bytes);
-  refuseRollback(content, engine.revision.sha256);
-  return { engine, bytes, content, delivered: { kind: 'file', path: bundlePath } };
+  const policy = await bundlePolicySha256(bytes);
+  refuseRollback(policy, engine.revision.sha256);
+  return { engine, bytes, policy, delivered: { kind: 'file', path: bundlePath } };
 }
 
 /**
@@ -199,9 +219,9 @@ async function firstServedBundle(service: BundleServiceOptions, o: { trust: Bund
     const served = await fetchBundle(service, kept?.lastGood.url === url ? (kept.lastGood.etag ?? undefined) : undefined);
     if (served !== 'not-modified') {
       const engine = await createPolicyEngine({ bundleBytes: served.bytes, trust });
-      const content = await bundleContentSha256(served.bytes);
-      o.refuseRollback(content, engine.revision.sha256);
-      return { engine, bytes: served.bytes, content, delivered: { kind: 'service', url, etag: served.etag } };
+      const policy = await bundlePolicySha256(served.bytes);
+      o.refuseRollback(policy, engine.revision.sha256);
+      return { engine, bytes: served.bytes, policy, delivered: { kind: 'service', url, etag: served.etag } };
     }
   } catch (err) {
     failure = err;
@@ -210,5 +230,8 @@ async function firstServedBundle(service: BundleServiceOptions, o: { trust: Bund
   if (!kept) throw failure ?? new FlaggateError('POLICY_BUNDLE_UNAVAILABLE', `policy bundle service ${url}: no bundle and none kept`);
   if (failure) deps.logger.warn('starting with the last good policy bundle', { sha256: kept.lastGood.sha256, revision: kept.lastGood.revision, from: kept.lastGood.url });
   const engine = await createPolicyEngine({ bundleBytes: kept.bytes, trust });
-  return { engine, bytes: kept.bytes, content: await bundleContentSha256(kept.bytes), delivered: { kind: 'service', url: kept.lastGood.url, etag: kept.lastGood.etag } };
+  // The last good bundle may since have been replaced by a bundle file: it is no way around the check.
+  const policy = await bundlePolicySha256(kept.bytes);
+  o.refuseRollback(policy, engine.revision.sha256);
+  return { engine, bytes: kept.bytes, policy, delivered: { kind: 'service', url: kept.lastGood.url, etag: kept.lastGood.etag } };
 }

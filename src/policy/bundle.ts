@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import canonicalizeModule from 'canonicalize';
 import { readFile, stat } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
@@ -108,6 +109,27 @@ export async function parsePolicyBundle(bytes: Buffer, options: ReadBundleOption
 export async function bundleContentSha256(bytes: Buffer): Promise<string> {
   return contentDigest(await untar(gunzipped(bytes)));
 }
+
+/**
+ * What a bundle decides with, whatever its framing, its signature or the spacing of its JSON: SHA-256
+ * over the RFC 8785 form of its manifest and data as parsed and the digest of its WASM module, the
+ * three things the engine loads. Two bundles with one policy digest decide alike, whoever signed
+ * them; a file beside the three (one left out of verification) is not loaded and not counted.
+ */
+export async function bundlePolicySha256(bytes: Buffer): Promise<string> {
+  const { manifest, data, wasm } = await parsePolicyBundle(bytes);
+  let text: string | undefined;
+  try {
+    text = canonicalize({ manifest, data, wasm: createHash('sha256').update(wasm).digest('hex') });
+  } catch (err) {
+    throw invalid('its manifest and data have no canonical JSON form', err);
+  }
+  if (text === undefined) throw invalid('its manifest and data have no canonical JSON form');
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+// The package's CommonJS default export, typed as a callable under NodeNext.
+const canonicalize = canonicalizeModule as unknown as (value: unknown) => string | undefined;
 
 function contentDigest(files: Map<string, Buffer>): string {
   const hash = createHash('sha256');

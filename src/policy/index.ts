@@ -11,7 +11,7 @@ export { compareDecisions, type DisagreementKind } from './compare-decisions.js'
 export { withShadowPolicy, type ShadowControls, type ShadowPause, type ShadowReport, type ShadowDisagreement } from './shadow.js';
 export { readPolicyBundle } from './bundle.js';
 export { readBundleBytes } from './bundle.js';
-export { bundleContentSha256 } from './bundle.js';
+export { bundleContentSha256, bundlePolicySha256 } from './bundle.js';
 export { archiveBundle, listArchivedBundles, readArchivedBundle, BUNDLE_ARCHIVE_DIR } from './bundle-archive.js';
 export { readLastGood, writeLastGood, type LastGood } from './last-good.js';
 export { openReplacedBundles, type ReplacedBundles } from './replaced-bundles.js';

@@ -1,9 +1,10 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntryBody } from '../../src/audit/index.js';
 import { readLedgerEntries } from '../../src/backtest/index.js';
@@ -79,7 +80,7 @@ function entries(s: SidecarProcess): AuditEntryBody[] {
 
 let tmp: ReturnType<typeof makeTempDir>;
 let server: BundleServer;
-let bundles: { r1: Buffer; r2: Buffer; forged: Buffer };
+let bundles: { r1: Buffer; r2: Buffer; r3: Buffer; forged: Buffer };
 let publicFile: string;
 const fleet: SidecarProcess[] = [];
 
@@ -97,6 +98,24 @@ function keyFiles(name: string): { privateFile: string; publicFile: string } {
   return files;
 }
 
+/**
+ * The same signed bundle with file `name` rewritten by `edit` (and `extra` files added): the
+ * signature's digests of JSON files are over their parsed form, and the signature file itself is
+ * not among them, so each such variant still verifies.
+ */
+function reframe(bundle: Buffer, name: string, edit: (text: string) => string, extra: Record<string, string> = {}): Buffer {
+  const dir = mkdtempSync(join(tmp.dir, 'reframe-'));
+  const files = join(dir, 'files');
+  mkdirSync(files);
+  writeFileSync(join(dir, 'in.tar.gz'), bundle);
+  const names: string[] = [];
+  tar.x({ file: join(dir, 'in.tar.gz'), cwd: files, sync: true, onReadEntry: (e) => void names.push(e.path.replace(/^\//, '')) });
+  writeFileSync(join(files, name), edit(readFileSync(join(files, name), 'utf8')));
+  for (const [extraName, text] of Object.entries(extra)) writeFileSync(join(files, extraName), text);
+  tar.c({ gzip: true, cwd: files, file: join(dir, 'out.tar.gz'), sync: true, portable: true }, [...names, ...Object.keys(extra)]);
+  return readFileSync(join(dir, 'out.tar.gz'));
+}
+
 const env = () => ({
   FLAGGATE_POLICY_VERIFICATION_KEY: publicFile,
   FLAGGATE_POLICY_SERVICE_URL: server.url,
@@ -110,7 +129,12 @@ beforeAll(async () => {
   const pinned = keyFiles('pinned');
   const attacker = keyFiles('attacker');
   publicFile = pinned.publicFile;
-  bundles = { r1: build('r1', 'svc-1', pinned.privateFile), r2: build('r2', 'svc-2', pinned.privateFile), forged: build('forged', 'svc-forged', attacker.privateFile) };
+  bundles = {
+    r1: build('r1', 'svc-1', pinned.privateFile),
+    r2: build('r2', 'svc-2', pinned.privateFile),
+    r3: build('r3', 'svc-3', pinned.privateFile),
+    forged: build('forged', 'svc-forged', attacker.privateFile),
+  };
   server = await startBundleServer();
 }, 120_000);
 
@@ -201,6 +225,17 @@ describe('the bundle service', () => {
     expect(restarted.logs()).toMatch(/policy bundle refused; the running policy stays.*POLICY_BUNDLE_ROLLBACK/);
     expect(restarted.logs()).toContain('starting with the last good policy bundle');
     expect(entries(restarted).filter((e) => e.entry_type === 'policy.activated').map((e) => (e.new_state as { revision: string }).revision)).toEqual(['svc-2']);
+
+    // Moved to a bundle file of a new revision while stopped: svc-2, the last good bundle of the
+    // service, is replaced too, and no way back to it when the service replays svc-1.
+    await restarted.kill('SIGTERM');
+    fleet.pop();
+    const file = join(tmp.dir, 'c-file.tar.gz');
+    writeFileSync(file, bundles.r3);
+    const onFile = await startSidecarProcess({ dataDir, chainId: 'c', env: { FLAGGATE_POLICY_VERIFICATION_KEY: publicFile, FLAGGATE_POLICY_BUNDLE: file } });
+    expect(await revisionOf(onFile)).toBe('svc-3');
+    await onFile.kill('SIGTERM');
+    await expect(startSidecarProcess({ dataDir, chainId: 'c', env: env() })).rejects.toThrow(/POLICY_BUNDLE_ROLLBACK/);
   }, 240_000);
 });
 
@@ -208,7 +243,7 @@ describe('a bundle file swapped in', () => {
   it('is recorded as policy.activated naming the file, the signer and the bundle before it; the same bytes again are no swap; the bundle it replaced is a rollback', async () => {
     const path = join(tmp.dir, 'live.tar.gz');
     writeFileSync(path, bundles.r1);
-    const app = await startTestFlaggate({ 'policy.bundle': path, 'policy.verificationKey': publicFile, 'policy.watchIntervalMs': 3_600_000 });
+    const app = await startTestFlaggate({ 'policy.bundle': path, 'policy.verificationKey': publicFile, 'policy.watchIntervalMs': 3_600_000, 'policy.verificationExclude': ['*.txt'] });
     try {
       writeFileSync(path, bundles.r2);
       await app.reloadPolicy();
@@ -216,12 +251,21 @@ describe('a bundle file swapped in', () => {
       // The same files compressed again, with zero blocks after the tar's end: other bytes, the same bundle.
       writeFileSync(path, gzipSync(Buffer.concat([gunzipSync(bundles.r2), Buffer.alloc(20 * 512)]), { level: 1 }));
       await app.reloadPolicy();
-      // The bundle replaced, and the same files framed anew, are refused as a rollback; svc-2 stays.
-      writeFileSync(path, bundles.r1);
-      await app.reloadPolicy();
-      writeFileSync(path, gzipSync(Buffer.concat([gunzipSync(bundles.r1), Buffer.alloc(512)]), { level: 9 }));
-      await app.reloadPolicy();
-      expect(await app.metrics.registry.metrics()).toContain('flaggate_policy_bundle_refusals_total{code="POLICY_BUNDLE_ROLLBACK"} 2');
+      // The bundle replaced is refused as a rollback, however it is framed, spaced or signed
+      // again, and with a file beside it that verification leaves out; svc-2 stays.
+      const variants = [
+        bundles.r1,
+        gzipSync(Buffer.concat([gunzipSync(bundles.r1), Buffer.alloc(512)]), { level: 9 }),
+        reframe(bundles.r1, '.signatures.json', (t) => JSON.stringify(JSON.parse(t))),
+        reframe(bundles.r1, 'data.json', (t) => ` ${t}\n `),
+        reframe(bundles.r1, '.manifest', (t) => JSON.stringify(JSON.parse(t), null, 4)),
+        reframe(bundles.r1, 'data.json', (t) => t, { 'notes.txt': 'left out of verification' }),
+      ];
+      for (const variant of variants) {
+        writeFileSync(path, variant);
+        await app.reloadPolicy();
+      }
+      expect(await app.metrics.registry.metrics()).toContain(`flaggate_policy_bundle_refusals_total{code="POLICY_BUNDLE_ROLLBACK"} ${variants.length}`);
       expect(await revisionOf(app)).toBe('svc-2');
       const activated = app.ledger.entriesAfter(0, 100).filter((e) => e.entry_type === 'policy.activated');
       expect(activated).toHaveLength(1);
