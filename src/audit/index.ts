@@ -18,7 +18,7 @@ export { namesAKeyTwice } from './duplicate-keys.js';
 export { canonicalEntry, storedBody } from './entry-text.js';
 export { chainHash } from './hash-entry.js';
 export { GENESIS_HASH, type AuditEntry, type AuditEntryBody, type BreakGlassFacts, type NewEntry, type StoredRow, type EntryType, type OutcomeStatus } from './entry.js';
-export { openLedgerReader, type LedgerReader } from './sqlite-reader.js';
+export { openLedgerReader, readLedgerMeta, type LedgerReader } from './sqlite-reader.js';
 export { proveInWorkers, provePostgresInWorkers, proveInWorker, type ParallelOptions } from './prove-in-workers.js';
 export { createCheckpointer, type Checkpointer } from './checkpointer.js';
 export { verifyLedger, type LedgerVerifyReport } from './verify-ledger.js';

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { FlaggateError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -36,6 +37,21 @@ export interface LedgerReader {
   /** Tokens with coversSeq >= fromSeq, in coversSeq order, a page at a time. */
   tokensFrom(fromSeq: number, limit: number): TokenRow[];
   close(): void;
+}
+
+/**
+ * One `ledger_meta` value of the ledger file at `path`, read-only, before the ledger is opened for
+ * writing; undefined when the file, its table or the key is absent.
+ */
+export function readLedgerMeta(path: string, key: string): string | undefined {
+  if (!existsSync(path)) return undefined;
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ledger_meta'").get();
+    return table ? db.prepare<[string], { value: string }>('SELECT value FROM ledger_meta WHERE key = ?').get(key)?.value : undefined;
+  } finally {
+    db.close();
+  }
 }
 
 export function openLedgerReader(path: string): LedgerReader {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { policyActivatedEntry, type BundleDelivery, type Ledger, type Recorder } from '../audit/index.js';
+import { policyActivatedEntry, readLedgerMeta, type BundleDelivery, type Ledger, type Recorder } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -16,8 +16,12 @@ import {
 const IN_FORCE = 'policy.in_force';
 
 type Deps = { metrics: Metrics; logger: Logger };
-/** Throws POLICY_BUNDLE_ROLLBACK for a signed bundle whose policy (`bundlePolicySha256`) was in force here and was replaced. */
-type RollbackCheck = (policy: string, sha256: string) => void;
+/**
+ * The policy digest (`bundlePolicySha256`) of a bundle about to load, throwing POLICY_BUNDLE_ROLLBACK
+ * when a bundle with that policy was in force here and was replaced; '' for unsigned bundles, which
+ * are not tracked. `exempt`: the bundle is the one the ledger names as in force.
+ */
+type RollbackCheck = (bytes: Buffer, sha256: string, exempt?: boolean) => Promise<string>;
 /** The bundle a start loads: its engine, bytes, the digest of its policy (`bundlePolicySha256`), and where it came from. */
 type First = { engine: PolicyEngine; bytes: Buffer; policy: string; delivered: BundleDelivery };
 type Where = {
@@ -49,14 +53,12 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
   const trust = await loadBundleTrust(config.policy, config.mode);
   const archiveDir = join(config.dataDir, BUNDLE_ARCHIVE_DIR);
   const service = config.policy.service;
-  // Only signed bundles: an unsigned one is whatever its writer wants, older or not.
-  const replaced = trust ? openReplacedBundles(archiveDir) : undefined;
-  const refuseRollback: RollbackCheck = (policyDigest, sha256) => {
-    if (!config.policy.allowRollback) replaced?.refuseRollback(policyDigest, sha256);
-  };
-  /** Notes the swap from `from` to `to` (policy digests) as the swap is recorded; a no-op for unsigned bundles. */
-  const noteSwap = (from: string | undefined, to: string) => replaced?.noteSwap(from, to) ?? (() => undefined);
-  const first = service ? await firstServedBundle(service, { trust, archiveDir, refuseRollback }, deps) : await firstFileBundle(config.policy.bundle!, trust, refuseRollback);
+  const { refuseRollback, noteSwap, replaced } = rollbackGuard(config, trust, archiveDir);
+  // The replaced bundle is noted before its swap is recorded, the ledger's in-force marker after: a
+  // start that follows a crash between the two finds the marker still naming the bundle in force.
+  const inForceAtStart = readInForce(config.audit.file)?.sha256;
+  const check: RollbackCheck = (bytes, sha256) => refuseRollback(bytes, sha256, sha256 === inForceAtStart);
+  const first = service ? await firstServedBundle(service, { trust, archiveDir, refuseRollback: check }, deps) : await firstFileBundle(config.policy.bundle!, trust, check);
   const active = first.engine;
   const shadowDelivery = await openShadowDelivery(config, active, trust, deps);
   const shadowed = shadowDelivery?.shadowed;
@@ -79,8 +81,7 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
     const previous = active.revision;
     const content = digest(bytes) === previous.sha256 ? inForceContent : await bundleContentSha256(bytes);
     if (content !== inForceContent) {
-      const decides = await bundlePolicySha256(bytes);
-      refuseRollback(decides, digest(bytes));
+      const decides = await refuseRollback(bytes, digest(bytes));
       const note = () => noteSwap(inForcePolicy, decides);
       const next = await policy.activate(bytes, (loaded) => recordActivation(where, { archiveDir, bytes, loaded, previous, delivered: from, note }));
       inForceContent = content;
@@ -101,7 +102,7 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
       // A bundle swapped out while the sidecar was stopped is replaced too; its policy is known from the archive.
       const note = async (stopped: PolicyRevision) => {
         const before = readArchivedBundle(archiveDir, stopped.sha256);
-        return noteSwap(before ? await bundlePolicySha256(before) : undefined, inForcePolicy);
+        return noteSwap(before && replaced ? await bundlePolicySha256(before) : undefined, inForcePolicy);
       };
       await recordInForce(where, { archiveDir, bytes: first.bytes, loaded: { revision: active.revision, signer: active.signer }, delivered }, note).catch((err: unknown) =>
         deps.logger.error('the policy bundle in force could not be recorded as activated', { sha256: active.revision.sha256, error: String(err) }),
@@ -136,6 +137,32 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
 
 function asWatcher(poller: { pollNow(): Promise<void>; close(): void }) {
   return { reloadNow: poller.pollNow, close: poller.close };
+}
+
+/**
+ * Rollbacks refused (signed bundles only: an unsigned one is whatever its writer wants, older or
+ * not), and swaps noted (`noteSwap(from, to)`, policy digests; a no-op for unsigned bundles).
+ */
+function rollbackGuard(config: Readonly<Config>, trust: BundleTrust | undefined, archiveDir: string) {
+  const replaced = trust ? openReplacedBundles(archiveDir) : undefined;
+  const refuseRollback: RollbackCheck = async (bytes, sha256, exempt = false) => {
+    if (!replaced) return '';
+    const policyDigest = await bundlePolicySha256(bytes);
+    if (!config.policy.allowRollback && !exempt) replaced.refuseRollback(policyDigest, sha256);
+    return policyDigest;
+  };
+  const noteSwap = (from: string | undefined, to: string) => replaced?.noteSwap(from, to) ?? (() => undefined);
+  return { refuseRollback, noteSwap, replaced };
+}
+
+/** The bundle the ledger at `path` last recorded as in force, read before the ledger opens; undefined on a new ledger. */
+function readInForce(path: string): PolicyRevision | undefined {
+  try {
+    const text = readLedgerMeta(path, IN_FORCE);
+    return text === undefined ? undefined : (JSON.parse(text) as PolicyRevision);
+  } catch {
+    return undefined; // an unreadable ledger is reported when it opens; it exempts nothing
+  }
 }
 
 function digest(bytes: Buffer): string {
@@ -201,8 +228,7 @@ async function recordInForce(where: Where, a: Activation, note: (stopped: Policy
 async function firstFileBundle(bundlePath: string, trust: BundleTrust | undefined, refuseRollback: RollbackCheck): Promise<First> {
   const bytes = await readBundleBytes(bundlePath);
   const engine = await createPolicyEngine({ bundlePath, bundleBytes: bytes, trust });
-  const policy = await bundlePolicySha256(bytes);
-  refuseRollback(policy, engine.revision.sha256);
+  const policy = await refuseRollback(bytes, engine.revision.sha256);
   return { engine, bytes, policy, delivered: { kind: 'file', path: bundlePath } };
 }
 
@@ -219,8 +245,7 @@ async function firstServedBundle(service: BundleServiceOptions, o: { trust: Bund
     const served = await fetchBundle(service, kept?.lastGood.url === url ? (kept.lastGood.etag ?? undefined) : undefined);
     if (served !== 'not-modified') {
       const engine = await createPolicyEngine({ bundleBytes: served.bytes, trust });
-      const policy = await bundlePolicySha256(served.bytes);
-      o.refuseRollback(policy, engine.revision.sha256);
+      const policy = await o.refuseRollback(served.bytes, engine.revision.sha256);
       return { engine, bytes: served.bytes, policy, delivered: { kind: 'service', url, etag: served.etag } };
     }
   } catch (err) {
@@ -231,7 +256,6 @@ async function firstServedBundle(service: BundleServiceOptions, o: { trust: Bund
   if (failure) deps.logger.warn('starting with the last good policy bundle', { sha256: kept.lastGood.sha256, revision: kept.lastGood.revision, from: kept.lastGood.url });
   const engine = await createPolicyEngine({ bundleBytes: kept.bytes, trust });
   // The last good bundle may since have been replaced by a bundle file: it is no way around the check.
-  const policy = await bundlePolicySha256(kept.bytes);
-  o.refuseRollback(policy, engine.revision.sha256);
+  const policy = await o.refuseRollback(kept.bytes, engine.revision.sha256);
   return { engine, bytes: kept.bytes, policy, delivered: { kind: 'service', url: kept.lastGood.url, etag: kept.lastGood.etag } };
 }

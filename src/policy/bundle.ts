@@ -112,18 +112,15 @@ export async function bundleContentSha256(bytes: Buffer): Promise<string> {
 
 /**
  * What a bundle decides with, whatever its framing, its signature or the spacing of its JSON: SHA-256
- * over the RFC 8785 form of its manifest and data as parsed and the digest of its WASM module, the
- * three things the engine loads. Two bundles with one policy digest decide alike, whoever signed
- * them; a file beside the three (one left out of verification) is not loaded and not counted.
+ * over the RFC 8785 form of its manifest and data as the engine takes them (JSON.stringify's text,
+ * so a number beyond a double is null there as here) and the digest of its WASM module. Two bundles
+ * with one policy digest decide alike, whoever signed them; a file beside the three (one left out of
+ * verification) is not loaded and not counted.
  */
 export async function bundlePolicySha256(bytes: Buffer): Promise<string> {
   const { manifest, data, wasm } = await parsePolicyBundle(bytes);
-  let text: string | undefined;
-  try {
-    text = canonicalize({ manifest, data, wasm: createHash('sha256').update(wasm).digest('hex') });
-  } catch (err) {
-    throw invalid('its manifest and data have no canonical JSON form', err);
-  }
+  const loaded = JSON.parse(JSON.stringify({ manifest, data })) as Record<string, unknown>;
+  const text = canonicalize({ ...loaded, wasm: createHash('sha256').update(wasm).digest('hex') });
   if (text === undefined) throw invalid('its manifest and data have no canonical JSON form');
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }

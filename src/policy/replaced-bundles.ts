@@ -5,7 +5,7 @@ import { FlaggateError } from '../errors.js';
 import { writeFileDurably } from './bundle-archive.js';
 
 const FILE = 'replaced.json';
-const replacedSchema = z.strictObject({ content: z.array(z.string().regex(/^[0-9a-f]{64}$/)) });
+const replacedSchema = z.strictObject({ policies: z.array(z.string().regex(/^[0-9a-f]{64}$/)) });
 
 /**
  * The signed bundles this sidecar had in force and has since replaced, by what they decide with
@@ -42,7 +42,7 @@ export function openReplacedBundles(archiveDir: string): ReplacedBundles {
       const before = [...replaced];
       replaced.delete(inForcePolicy);
       if (replacedPolicy !== undefined && replacedPolicy !== inForcePolicy) replaced.add(replacedPolicy);
-      const write = () => writeFileDurably(path, `${JSON.stringify({ content: [...replaced] })}\n`);
+      const write = () => writeFileDurably(path, `${JSON.stringify({ policies: [...replaced] })}\n`);
       if (replaced.size !== before.length || before.some((p) => !replaced.has(p))) write();
       return () => {
         replaced.clear();
@@ -56,7 +56,7 @@ export function openReplacedBundles(archiveDir: string): ReplacedBundles {
 function readList(path: string): string[] {
   if (!existsSync(path)) return [];
   try {
-    return replacedSchema.parse(JSON.parse(readFileSync(path, 'utf8'))).content;
+    return replacedSchema.parse(JSON.parse(readFileSync(path, 'utf8'))).policies;
   } catch (cause) {
     throw new FlaggateError('POLICY_BUNDLE_ROLLBACK', `${path}: the list of replaced policy bundles cannot be read, so no rollback could be refused; restore it or remove it knowingly`, { cause });
   }

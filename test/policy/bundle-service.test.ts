@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntryBody } from '../../src/audit/index.js';
 import { readLedgerEntries } from '../../src/backtest/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import { fetchBundle, pollDelayMs } from '../../src/policy/index.js';
+import { bundlePolicySha256, fetchBundle, pollDelayMs } from '../../src/policy/index.js';
 import { changeFlag, startSidecarProcess, type SidecarProcess } from '../replicate/sidecar-process.js';
 import { startTestFlaggate } from '../support/flaggate.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -301,6 +301,27 @@ describe('a bundle file swapped in', () => {
       expect(again.ledger.entriesAfter(0, 100).filter((e) => e.entry_type === 'policy.activated')).toHaveLength(2);
     } finally {
       await again.stop();
+    }
+  }, 60_000);
+});
+
+describe('a crash between noting a replaced bundle and recording its swap', () => {
+  it('starts on the bundle the ledger names as in force, though it was noted as replaced', async () => {
+    const path = join(tmp.dir, 'crash.tar.gz');
+    writeFileSync(path, bundles.r1);
+    const settings = { 'policy.bundle': path, 'policy.verificationKey': publicFile, 'policy.watchIntervalMs': 3_600_000 };
+    const app = await startTestFlaggate(settings);
+    await app.close();
+    // The note of a swap from svc-1, written before the swap is recorded; then the process died.
+    const list = join(app.dataDir, 'policy-bundles', 'replaced.json');
+    writeFileSync(list, JSON.stringify({ policies: [await bundlePolicySha256(bundles.r1)] }));
+    const restarted = await startTestFlaggate({ ...settings, dataDir: app.dataDir });
+    try {
+      expect(await revisionOf(restarted)).toBe('svc-1');
+      // In force, so no longer listed.
+      expect(JSON.parse(readFileSync(list, 'utf8'))).toEqual({ policies: [] });
+    } finally {
+      await restarted.stop();
     }
   }, 60_000);
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { create } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleLimits, parsePolicyBundle, readPolicyBundle } from '../../src/policy/bundle.js';
+import { bundleLimits, bundlePolicySha256, parsePolicyBundle, readPolicyBundle } from '../../src/policy/bundle.js';
 import { repoRoot } from './opa-bundle.js';
 
 const committed = join(repoRoot, 'bundles', 'flaggate.tar.gz');
@@ -93,5 +93,23 @@ describe('parsePolicyBundle', () => {
     { name: 'rejects the bundle when the unpacked size is over the cap', bytes: () => gzipSync(Buffer.alloc(bundleLimits.unpacked + 1)) },
   ])('$name', async ({ bytes }) => {
     await expect(parsePolicyBundle(bytes())).rejects.toMatchObject({ code: 'POLICY_BUNDLE_INVALID' });
+  });
+});
+
+describe('bundlePolicySha256', () => {
+  const files = (data: string, manifestText = manifest, extra: Array<[string, string]> = []) =>
+    tarball([['.manifest', manifestText], ['policy.wasm', wasm], ['data.json', data], ...extra]);
+
+  it('names the policy the engine loads: not the spacing of its JSON, nor files beside the three', async () => {
+    const digest = await bundlePolicySha256(await files('{"a":1,"b":[true,null]}'));
+    expect(await bundlePolicySha256(await files(' { "b" : [ true , null ] , "a" : 1.0 }\n'))).toBe(digest);
+    expect(await bundlePolicySha256(await files('{"a":1,"b":[true,null]}', JSON.stringify(JSON.parse(manifest), null, 2), [['notes.txt', 'x']]))).toBe(digest);
+    expect(await bundlePolicySha256(await files('{"a":2,"b":[true,null]}'))).not.toBe(digest);
+    expect(await bundlePolicySha256(await files('{"a":1,"b":[true,null]}', manifest.replace('"r1"', '"r2"')))).not.toBe(digest);
+  });
+
+  // The engine takes data as JSON.stringify writes it: a number beyond a double is null there.
+  it('takes a number beyond a double as the engine does, and does not refuse the bundle', async () => {
+    expect(await bundlePolicySha256(await files('{"max":1e400}'))).toBe(await bundlePolicySha256(await files('{"max":null}')));
   });
 });
