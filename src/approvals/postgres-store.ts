@@ -23,6 +23,10 @@ export interface PostgresChangeStoreOptions {
   queryTimeoutMs?: number;
 }
 
+/** A held change's entries in the chains given, by the ledger's index on `change_request_id` (its expression, exactly). */
+export const EVIDENCE_SQL =
+  "SELECT seq::int AS seq, chain_id, prev_hash, hash, body FROM flaggate.audit_entries WHERE (body::jsonb ->> 'change_request_id') = $1 AND chain_id = ANY($2::text[]) ORDER BY chain_id, seq";
+
 function openPool(options: PostgresChangeStoreOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
@@ -123,10 +127,7 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
     },
     async evidence(id) {
       // Entries of this chain and its peers: a change held by one replica may be approved through another.
-      const { rows } = await query<StoredRow>(
-        "SELECT seq::int AS seq, chain_id, prev_hash, hash, body FROM flaggate.audit_entries WHERE (body::jsonb ->> 'change_request_id') = $1 AND chain_id = ANY($2::text[]) ORDER BY chain_id, seq",
-        [id, trusted],
-      );
+      const { rows } = await query<StoredRow>(EVIDENCE_SQL, [id, trusted]);
       return rows.map(rowToEntry);
     },
     close: () => pool.end(),

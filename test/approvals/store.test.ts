@@ -7,6 +7,7 @@ import { createPostgresSink } from '../../src/replicate/index.js';
 import { createLedgerDatabase, startPostgres, type LedgerDatabase, type PgCluster } from '../support/postgres.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { toRow } from '../../src/approvals/rows.js';
+import { EVIDENCE_SQL } from '../../src/approvals/postgres-store.js';
 
 const FINAL = ['applied', 'failed', 'rejected', 'expired', 'stale', 'denied'] as const;
 
@@ -255,6 +256,21 @@ describe('openPostgresChangeStore', () => {
       await stranger.close();
       await peer.close();
     }
+  });
+
+  it("finds a held change's entries by the ledger's index, not by parsing every body; a body that is not JSON is refused", async () => {
+    await admin.query('BEGIN');
+    try {
+      // Told away from reading the whole table, the planner takes the index only if it matches the query's expression.
+      await admin.query('SET LOCAL enable_seqscan = off');
+      const plan = (await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${EVIDENCE_SQL}`, [randomUUID(), ['sidecar']])).rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toContain('audit_entries_change_request');
+    } finally {
+      await admin.query('ROLLBACK');
+    }
+    await expect(
+      admin.query("INSERT INTO flaggate.audit_entries (chain_id, seq, prev_hash, hash, body) VALUES ('unparsed', 1, $1, $2, 'not json')", ['0'.repeat(64), 'ab'.repeat(32)]),
+    ).rejects.toMatchObject({ code: '22P02' });
   });
 
   it('rejects reopening a settled request, editing held bytes or deleting, even for the owner', async () => {

@@ -110,6 +110,12 @@ CREATE TABLE IF NOT EXISTS flaggate.audit_entries (
   PRIMARY KEY (chain_id, seq)
 );
 
+-- The entries of one held change, which the shared approvals store reads at every review step:
+-- without it, each read parsed every body of the chains it may trust (2.3 s for 100,000 entries).
+-- Only entries naming a change request are indexed; a body that is not JSON is refused here too.
+CREATE INDEX IF NOT EXISTS audit_entries_change_request ON flaggate.audit_entries ((body::jsonb ->> 'change_request_id'))
+  WHERE (body::jsonb ->> 'change_request_id') IS NOT NULL;
+
 CREATE OR REPLACE FUNCTION flaggate.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   RAISE EXCEPTION 'flaggate.% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = '${pgErrorCodes.appendOnly}';
