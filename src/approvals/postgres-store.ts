@@ -3,6 +3,7 @@ import { rowToEntry } from '../audit/index.js';
 import type { StoredRow } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
 import { migrateOnce } from '../postgres-migrate-once.js';
+import { changeRequestIdSql } from '../replicate/index.js';
 import { migrateChangeTables } from './postgres-schema.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
 import type { ChangeStore } from './store.js';
@@ -24,8 +25,7 @@ export interface PostgresChangeStoreOptions {
 }
 
 /** A held change's entries in the chains given, by the ledger's index on `change_request_id` (its expression, exactly). */
-export const EVIDENCE_SQL =
-  "SELECT seq::int AS seq, chain_id, prev_hash, hash, body FROM flaggate.audit_entries WHERE (body::jsonb ->> 'change_request_id') = $1 AND chain_id = ANY($2::text[]) ORDER BY chain_id, seq";
+export const EVIDENCE_SQL = `SELECT seq::int AS seq, chain_id, prev_hash, hash, body FROM flaggate.audit_entries WHERE ${changeRequestIdSql} = $1 AND chain_id = ANY($2::text[]) ORDER BY chain_id, seq`;
 
 function openPool(options: PostgresChangeStoreOptions): pg.Pool {
   const pool = new pg.Pool({

@@ -58,6 +58,6 @@ export function createSinks(configs: readonly SinkConfig[], options: { productio
 }
 export { createCheckpointPublisher, type CheckpointPublisher } from './checkpoints.js';
 export { inspectRole } from './sinks/postgres-login.js';
-export { chainWritersSql, refuseEditsSql, rowPolicySql, runMigration, writerRoleSql } from './sinks/postgres-schema.js';
+export { chainWritersSql, changeRequestIdSql, refuseEditsSql, rowPolicySql, runMigration, writerRoleSql } from './sinks/postgres-schema.js';
 export { verifyPostgresLedger } from './verify-postgres.js';
 export { checkPostgresLogins } from './check-logins.js';

@@ -8,6 +8,10 @@ import { createLedgerDatabase, startPostgres, type LedgerDatabase, type PgCluste
 import { makeTempDir } from '../support/temp-dir.js';
 import { toRow } from '../../src/approvals/rows.js';
 import { EVIDENCE_SQL } from '../../src/approvals/postgres-store.js';
+import { join } from 'node:path';
+import { openLedger } from '../../src/audit/index.js';
+import { systemClock } from '../../src/clock.js';
+import { sampleEntry } from '../support/entries.js';
 
 const FINAL = ['applied', 'failed', 'rejected', 'expired', 'stale', 'denied'] as const;
 
@@ -271,6 +275,27 @@ describe('openPostgresChangeStore', () => {
     await expect(
       admin.query("INSERT INTO flaggate.audit_entries (chain_id, seq, prev_hash, hash, body) VALUES ('unparsed', 1, $1, $2, 'not json')", ['0'.repeat(64), 'ab'.repeat(32)]),
     ).rejects.toMatchObject({ code: '22P02' });
+
+    // A client's U+0000 in a recorded field (JSON writes it \u0000, which jsonb refuses) is delivered
+    // and found like anything else: a chain cannot be made unreplicable, nor its evidence unreadable.
+    const tmp = makeTempDir('flaggate-nul-');
+    const ledger = openLedger({ path: join(tmp.dir, 'ledger.sqlite'), chainId: 'nul', clock: systemClock });
+    const nulUrl = await db.writerUrl('nul');
+    const sink = createPostgresSink({ name: 'pg', url: nulUrl, required: true });
+    const nulStore = openPostgresChangeStore({ url: nulUrl, chainId: 'nul' });
+    try {
+      const id = randomUUID();
+      const poisoned = ledger.append(sampleEntry(1, { reason: 'a\u0000b' }));
+      const held = ledger.append(sampleEntry(2, { change_request_id: id, new_state: { note: 'c\u0000d' } }));
+      await sink.deliver([poisoned, held]);
+      expect(await sink.head('nul')).toMatchObject({ seq: 2 });
+      expect((await nulStore.evidence(id)).map((e) => [e.seq, e.new_state])).toEqual([[2, { note: 'c\u0000d' }]]);
+    } finally {
+      await nulStore.close();
+      await sink.close();
+      ledger.close();
+      tmp.cleanup();
+    }
   });
 
   it('rejects reopening a settled request, editing held bytes or deleting, even for the owner', async () => {

@@ -97,6 +97,14 @@ ${update ? `CREATE POLICY ${name}_update ON ${table} FOR UPDATE USING (${update.
  * security). Each row records the role that wrote it. `flaggate_writer` gets INSERT and SELECT
  * only; run by the owner (`flaggate db migrate`), never by a sidecar.
  */
+/**
+ * An entry's `change_request_id`, read from its body as stored; the expression the shared approvals
+ * store queries by and the ledger indexes, character for character. `\\u0000` (the JSON escape of
+ * U+0000, which jsonb refuses) is read as `\\u0001` first: a client's NUL in a reason or a flag
+ * definition must not make its entry unstorable, nor every read of its chain fail.
+ */
+export const changeRequestIdSql = "(replace(body, '\\u0000', '\\u0001')::jsonb ->> 'change_request_id')";
+
 const migration = `
 ${chainWritersSql}
 
@@ -113,8 +121,10 @@ CREATE TABLE IF NOT EXISTS flaggate.audit_entries (
 -- The entries of one held change, which the shared approvals store reads at every review step:
 -- without it, each read parsed every body of the chains it may trust (2.3 s for 100,000 entries).
 -- Only entries naming a change request are indexed; a body that is not JSON is refused here too.
-CREATE INDEX IF NOT EXISTS audit_entries_change_request ON flaggate.audit_entries ((body::jsonb ->> 'change_request_id'))
-  WHERE (body::jsonb ->> 'change_request_id') IS NOT NULL;
+-- jsonb refuses the escape of U+0000, which JSON allows and a client can put in any recorded
+-- field: it is read as U+0001 here, so such an entry is stored and found like any other.
+CREATE INDEX IF NOT EXISTS audit_entries_change_request ON flaggate.audit_entries (${changeRequestIdSql})
+  WHERE ${changeRequestIdSql} IS NOT NULL;
 
 CREATE OR REPLACE FUNCTION flaggate.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
