@@ -79,9 +79,10 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
   let inForcePolicy = first.policy;
   const swapOnce = async (bytes: Buffer, from: BundleDelivery, where: Where) => {
     const previous = active.revision;
-    const content = digest(bytes) === previous.sha256 ? inForceContent : await bundleContentSha256(bytes);
+    const sha256 = digest(bytes);
+    const content = sha256 === previous.sha256 ? inForceContent : await bundleContentSha256(bytes);
     if (content !== inForceContent) {
-      const decides = await refuseRollback(bytes, digest(bytes));
+      const decides = await refuseRollback(bytes, sha256);
       const note = () => noteSwap(inForcePolicy, decides);
       const next = await policy.activate(bytes, (loaded) => recordActivation(where, { archiveDir, bytes, loaded, previous, delivered: from, note }));
       inForceContent = content;

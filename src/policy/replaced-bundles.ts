@@ -10,9 +10,10 @@ const replacedSchema = z.strictObject({ policies: z.array(z.string().regex(/^[0-
 /**
  * The signed bundles this sidecar had in force and has since replaced, by what they decide with
  * (`bundlePolicySha256`: a new framing, signature or JSON spacing of one is the same policy), kept
- * beside the bundle archive. A signature never expires with its bundle: a bundle service, or whoever can write
- * the bundle file, could hand back an older signed bundle (with a rule since tightened) and have it
- * verify. Such a bundle is refused as a rollback; a revert is a new revision, signed again.
+ * beside the bundle archive. A signature never expires with its bundle: a bundle service, or
+ * whoever can write the bundle file, could hand back an older signed bundle (with a rule since
+ * tightened) and have it verify. Such a bundle is refused as a rollback; a revert is a new
+ * revision, signed again.
  */
 export interface ReplacedBundles {
   /** Refuses (POLICY_BUNDLE_ROLLBACK) a bundle whose policy is that of one replaced before. */
