@@ -73,6 +73,48 @@ describe('createJsonlSink', () => {
     await expect(sink.deliver([entry, { ...entry, chain_id: 'other', seq: 2 }])).rejects.toThrow('2 chains');
   });
 
+  it('reports what a stream swapped for an older copy holds, so the entries it lost are sent again before any after them', async () => {
+    const { dir, ledger } = setup();
+    const path = `${dir}/audit.jsonl`;
+    const entries = [1, 2, 3, 4, 5].map((n) => ledger.append(sampleEntry(n)));
+    const first = createJsonlSink({ name: 'jsonl', path, required: true });
+    await first.deliver(entries.slice(0, 1));
+    const backup = readFileSync(path);
+    await first.deliver(entries.slice(0, 4));
+    await first.close();
+    ledger.setSinkCursor('jsonl', 4);
+    writeFileSync(path, backup); // the stream now holds seq 1 only
+    const sink = createJsonlSink({ name: 'jsonl', path, required: true });
+    expect(await sink.deliver(entries.slice(4))).toBe(1);
+    const replicator = createReplicator({ source: ledger, sinks: [sink], metrics: createMetrics() });
+    cleanups.push(() => replicator.close());
+    await replicator.through(5);
+    expect(lines(path).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(lines(path).map((l) => l.hash)).toEqual(entries.map((e) => e.hash));
+  });
+
+  it("refuses to continue a stream whose last entry of the chain is not the one the next entry links to", async () => {
+    const { dir, ledger } = setup();
+    const path = `${dir}/audit.jsonl`;
+    const entries = [1, 2, 3].map((n) => ledger.append(sampleEntry(n)));
+    writeFileSync(path, JSON.stringify({ ...entries[0], hash: 'f'.repeat(64) }) + '\n');
+    const sink = createJsonlSink({ name: 'jsonl', path, required: true });
+    cleanups.push(() => sink.close());
+    await expect(sink.deliver(entries)).rejects.toThrow('not this ledger');
+    expect(lines(path)).toHaveLength(1);
+  });
+
+  it('starts a stream that holds none of the chain (new, or rotated away by a shipper) where it is sent', async () => {
+    const { dir, ledger } = setup();
+    const path = `${dir}/audit.jsonl`;
+    const entries = [1, 2, 3, 4].map((n) => ledger.append(sampleEntry(n)));
+    writeFileSync(path, '');
+    const sink = createJsonlSink({ name: 'jsonl', path, required: true });
+    cleanups.push(() => sink.close());
+    expect(await sink.deliver(entries.slice(2))).toBe(4);
+    expect(lines(path).map((l) => l.seq)).toEqual([3, 4]);
+  });
+
   it('removes a torn line of the checkpoint file on open too', async () => {
     const { dir } = setup();
     const path = `${dir}/audit.jsonl`;

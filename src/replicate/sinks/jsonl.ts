@@ -12,7 +12,9 @@ import { tightenFiles } from '../../private-path.js';
  * acknowledging. Idempotent by seq, per chain: at a chain's first delivery it reads that chain's
  * last line to know what it holds (never another chain's: a stream kept when the chain id changed
  * ends with the old chain's records, and taking their seq for this chain's acknowledged entries it
- * never wrote). It reports its head and newest checkpoint, so a ledger cut below them is caught.
+ * never wrote). Once it holds part of a chain, it goes on only from the entry after its last one,
+ * linked to it, so the stream never holds a hole. It reports its head and newest checkpoint, so a
+ * ledger cut below them is caught.
  */
 export function createJsonlSink(options: { name: string; path: string; required: boolean }): Sink {
   mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
@@ -29,7 +31,6 @@ export function createJsonlSink(options: { name: string; path: string; required:
     if (!held) known.set(chainId, (held = readJsonlHeads(options.path, chainId)));
     return held;
   };
-  const heldOf = (chainId: string) => heads(chainId).head?.seq ?? 0;
   const checkpointHeldOf = (chainId: string) => heads(chainId).checkpoint?.seq ?? 0;
   // Appends run on the thread pool: close waits for the ones in flight before closing their files.
   const inFlight = new Set<Promise<void>>();
@@ -52,9 +53,19 @@ export function createJsonlSink(options: { name: string; path: string; required:
     async deliver(entries) {
       const chainId = oneChain(entries.map((e) => e.chain_id));
       if (chainId === undefined) return 0;
-      const held = heldOf(chainId);
+      const head = heads(chainId).head;
+      const held = head?.seq ?? 0;
       const fresh = entries.filter((e) => e.seq > held);
       if (fresh.length === 0) return held;
+      if (head !== null && fresh[0]!.seq !== held + 1) {
+        // The stream holds part of the chain but not up to this batch (swapped for an older copy):
+        // what it holds is reported, so the replicator resends what it lost before anything after it.
+        // A stream holding none of the chain (new, or rotated away by a shipper) starts where it is sent.
+        return held;
+      }
+      if (head !== null && fresh[0]!.prev_hash !== head.hash) {
+        throw new Error(`${options.path} holds seq ${held} of chain ${chainId} as another entry than the one seq ${held + 1} follows: it is not this ledger's copy`);
+      }
       const text = fresh.map((e: AuditEntry) => canonicalEntry(e) + '\n').join('');
       await appendTracked(stream, Buffer.from(text, 'utf8'));
       const last = fresh[fresh.length - 1]!;
