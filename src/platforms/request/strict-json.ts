@@ -1,7 +1,8 @@
 /**
  * Request bodies parsed the one way that no later reader can take differently: UTF-8 without a
  * byte-order mark, every number finite, every integer exact in a double, every string well-formed
- * UTF-16 (no lone surrogates), no key twice in one object, no `__proto__` key, bounded depth. The value itself comes from JSON.parse, as on the
+ * UTF-16 (no lone surrogates), no key twice in one object (nor two that differ only in case), no
+ * `__proto__` key, bounded depth. The value itself comes from JSON.parse, as on the
  * platform; the syntax tree (momoa) only serves to see what JSON.parse hides (duplicate keys).
  */
 import { parse as parseTree, type ValueNode } from '@humanwhocodes/momoa';
@@ -55,14 +56,18 @@ function check(node: ValueNode, depth: number, text: string): void {
       for (const e of node.elements) check(e.value, depth + 1, text);
       return;
     case 'Object': {
-      const seen = new Set<string>();
+      const seen = new Map<string, string>();
       for (const m of node.members) {
         const name = m.name.type === 'String' ? m.name.value : m.name.name;
         if (hasLoneSurrogate(name)) throw malformed('a key in the body holds a lone surrogate');
-        if (seen.has(name)) throw malformed(`the key "${name.slice(0, 64)}" appears twice in one object`);
+        const twin = seen.get(caseFolded(name));
+        if (twin === name) throw malformed(`the key "${name.slice(0, 64)}" appears twice in one object`);
+        if (twin !== undefined) {
+          throw malformed(`the keys "${twin.slice(0, 64)}" and "${name.slice(0, 64)}" differ only in case in one object: a reader that matches keys regardless of case (Go's encoding/json, Jackson or .NET set to) takes one for the other`);
+        }
         // JSON.parse keeps it as a member; an assignment or a copy elsewhere takes it as the prototype and drops it.
         if (name === '__proto__') throw malformed('the key "__proto__" is read as a member by some readers and dropped by others');
-        seen.add(name);
+        seen.set(caseFolded(name), name);
         check(m.value, depth + 1, text);
       }
       return;
@@ -70,6 +75,15 @@ function check(node: ValueNode, depth: number, text: string): void {
     default:
       return;
   }
+}
+
+/**
+ * A key as a case-insensitive reader matches it. Upper case first, then lower, so that the
+ * characters Go's case folding joins to ASCII letters (the Kelvin sign, the long s) fold with
+ * them; a fold wider than Go's (ß with ss) only refuses more.
+ */
+function caseFolded(name: string): string {
+  return name.toUpperCase().toLowerCase();
 }
 
 /** Written as an integer: no fraction, no exponent. */

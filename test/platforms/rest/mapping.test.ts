@@ -77,6 +77,9 @@ describe('classifyRest', () => {
     // Forwarded whole, the body's other members would reach the service undecided and unrecorded.
     { name: 'a member beside the new state', req: raw('POST', '/p/shop/flags', { flag: { key: 'checkout' }, enabled: true }), code: 'ADAPT_BODY_MALFORMED' },
     { name: 'a member beside the pointer path', req: raw('POST', '/p/shop/flags', { flag: { key: 'checkout' }, 'fl/ag': {} }), code: 'ADAPT_BODY_MALFORMED' },
+    // A service that matches keys regardless of case (Go's encoding/json) would create or change "payments".
+    { name: 'a key beside its twin in another case', req: raw('POST', '/p/shop/flags', { flag: { key: 'checkout', Key: 'payments' } }), code: 'ADAPT_BODY_MALFORMED' },
+    { name: 'a whole-body state with keys that differ only in case', req: raw('PUT', '/p/shop/envs/staging/flags/checkout', { on: true, ON: false }, 'application/merge-patch+json'), code: 'ADAPT_BODY_MALFORMED' },
     { name: 'another media type than the route declares', req: raw('PUT', '/p/shop/envs/production/flags/checkout', { on: true }), code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' },
     { name: 'a body on a route without one', req: raw('POST', '/p/shop/flags/checkout/kill', { all: true }), code: 'ADAPT_BODY_MALFORMED' },
     { name: 'a query the route does not take', req: raw('POST', '/p/shop/flags/checkout/kill?force=1'), code: 'ADAPT_QUERY_REFUSED' },
