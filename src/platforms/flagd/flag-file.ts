@@ -28,14 +28,23 @@ export const flagdSchemaUrl = 'https://flagd.dev/schema/v0/flags.json';
 
 /** Reads the flag file; a missing file is an empty one. Throws on anything that is not a flag file. */
 export function readFlagFile(path: string): FlagFile {
-  let text: string;
+  return parseFlagFile(path, readFlagFileBytes(path));
+}
+
+/** The flag file's bytes as they are now; undefined when there is no file. */
+export function readFlagFileBytes(path: string): Buffer | undefined {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { $schema: flagdSchemaUrl, flags: Object.create(null) as Record<string, FlagDefinition> };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  const parsed = JSON.parse(text) as FlagFile;
+}
+
+/** The flag file `bytes` (read from `path`) hold: `readFlagFile` over bytes already read. */
+export function parseFlagFile(path: string, bytes: Buffer | undefined): FlagFile {
+  if (bytes === undefined) return { $schema: flagdSchemaUrl, flags: Object.create(null) as Record<string, FlagDefinition> };
+  const parsed = JSON.parse(bytes.toString('utf8')) as FlagFile;
   if (typeof parsed !== 'object' || parsed === null || typeof parsed.flags !== 'object' || parsed.flags === null || Array.isArray(parsed.flags)) {
     throw new Error(`${path} is not a flagd flag file (no "flags" object)`);
   }
@@ -50,8 +59,10 @@ export function readFlagFile(path: string): FlagFile {
  * the new one, never half of either; a crash leaves one of the two. A symlinked path (a ConfigMap
  * mount, a deploy's `current` link) is followed: renaming over the link itself would leave the file
  * flagd reads unchanged. The file keeps its mode; a new one is 0644, for flagd to read.
+ * `beforeReplace` runs last before the rename, the new file on disk: what it throws leaves the
+ * old file in place and no temp file behind.
  */
-export function writeFlagFileAtomic(path: string, file: FlagFile): void {
+export function writeFlagFileAtomic(path: string, file: FlagFile, options: { beforeReplace?: () => void } = {}): void {
   const target = resolveFlagFile(path);
   const dir = dirname(target);
   mkdirSync(dir, { recursive: true });
@@ -72,7 +83,13 @@ export function writeFlagFileAtomic(path: string, file: FlagFile): void {
     throw err;
   }
   closeSync(fd);
-  renameSync(tmp, target);
+  try {
+    options.beforeReplace?.();
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
   const dirFd = openSync(dir, 'r');
   try {
     fsyncSync(dirFd);

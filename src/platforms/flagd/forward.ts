@@ -1,14 +1,15 @@
 import { canonicalJson } from '../../audit/index.js';
 import { FlaggateError } from '../../errors.js';
 import type { DecidedRequest, FlagChange, Forward, PlatformResponse } from '../platform.js';
-import { readFlagFile, writeFlagFileAtomic, type FlagDefinition } from './flag-file.js';
+import { parseFlagFile, readFlagFile, readFlagFileBytes, writeFlagFileAtomic, type FlagDefinition } from './flag-file.js';
 import { assertFlagdLoads } from './flagd-loads.js';
 
 /**
  * The "platform" behind the flagd adapter: applies allowed changes to the flag file, one at a
  * time, each as an atomic replace; serves reads from the file. Each change is applied only if the
  * flag is still in the `previousState` its decision was made on (compare-and-set inside the
- * serialized section); otherwise it throws FORWARD_CONFLICT and the file is left as it is. A change
+ * serialized section), and only if the file is still the one read when the new one is ready to
+ * replace it; otherwise it throws FORWARD_CONFLICT and the file is left as it is. A change
  * whose resulting file flagd would not load throws ADAPT_FLAGD_INVALID, and nothing is written.
  */
 export function createFlagdFileForwarder(options: { path: string }): Forward {
@@ -41,15 +42,14 @@ function read(path: string, req: DecidedRequest): PlatformResponse {
 }
 
 function apply(path: string, change: FlagChange): PlatformResponse {
-  const file = readFlagFile(path);
+  const read = readFlagFileBytes(path);
+  const file = parseFlagFile(path, read);
   const current = file.flags[change.flagKey];
   // What is decided is what is applied: a decision on "from A to B" is not applied to a flag that
   // another change (a concurrent request, an approval, an edit behind flaggate) has since moved
   // on from A, or the update would be lost and the entry's previous_state would be false.
   if (canonicalJson(current ?? null) !== canonicalJson(change.previousState ?? null)) {
-    throw new FlaggateError('FORWARD_CONFLICT', `${change.flagKey} changed since the decision was made; it was not applied, request it again`, {
-      details: { flagKey: change.flagKey },
-    });
+    throw conflict(change, `${change.flagKey} changed since the decision was made; it was not applied, request it again`);
   }
   const refused = missingOrPresent(change, current);
   if (refused) return refused;
@@ -58,9 +58,22 @@ function apply(path: string, change: FlagChange): PlatformResponse {
   else file.flags[change.flagKey] = next;
   // The whole file as it would be written: a flag is valid only with the file's `$evaluators`.
   assertFlagdLoads(file, { targeting: true });
-  writeFlagFileAtomic(path, file);
+  // The file is replaced whole: an edit made behind flaggate since it was read (another flag, or
+  // this one) would be undone with no entry saying so. Checked again once the new file is on disk,
+  // just before the rename; what a writer that takes no part in this does in between stays a race.
+  const unchanged = () => {
+    const now = readFlagFileBytes(path);
+    if (now === undefined ? read !== undefined : read === undefined || !now.equals(read)) {
+      throw conflict(change, `the flag file was changed while ${change.flagKey} was being applied; it was not applied, request it again`);
+    }
+  };
+  writeFlagFileAtomic(path, file, { beforeReplace: unchanged });
   if (next === undefined) return { status: 204, headers: {}, body: Buffer.alloc(0) };
   return json(change.action === 'flag.create' ? 201 : 200, next);
+}
+
+function conflict(change: FlagChange, message: string): FlaggateError {
+  return new FlaggateError('FORWARD_CONFLICT', message, { details: { flagKey: change.flagKey } });
 }
 
 /** The platform's own answer when the flag is not there to change, or already there to create. */
