@@ -68,7 +68,7 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
     forward = decidedRequest(method, target, null, Buffer.alloc(0));
   } else {
     const contentType = acceptMediaType(req.headers, [JSON_UTF8]);
-    body = onlyKeys(parseStrictJson(req.body), route.body);
+    body = withoutKeys(onlyKeys(parseStrictJson(req.body), [...route.body, ...(route.ignored ?? [])]), route.ignored ?? []);
     // Flagsmith needs both to find the state (without them it answers 500); flaggate to read it first.
     if (route.subject === 'nested-feature-state' && !(isId(body.environment) && isId(body.feature))) {
       throw malformed('environment and feature must be the ids of the feature state\'s environment and feature', 'environment');
@@ -112,6 +112,11 @@ function flagKeyOf(route: WriteRoute, params: Record<string, string>, body: Json
   const feature = body?.feature;
   if (!isId(feature)) throw malformed('feature must be a feature id', 'feature');
   return `feature:${feature}`;
+}
+
+/** `body` without the members Flagsmith drops on this route. */
+function withoutKeys(body: JsonObject, keys: readonly string[]): JsonObject {
+  return keys.some((k) => Object.hasOwn(body, k)) ? Object.fromEntries(Object.entries(body).filter(([k]) => !keys.includes(k))) : body;
 }
 
 function isId(value: unknown): value is number {

@@ -40,6 +40,12 @@ export interface WriteRoute {
   subject: Subject;
   /** Top-level body keys the route takes (from the OpenAPI document and the recorded exchanges); null: no body. */
   body: readonly string[] | null;
+  /**
+   * Body keys Flagsmith reads as read-only on this route (`readOnly` in its OpenAPI document): its
+   * own clients send them back whole, and Django REST framework drops them, so they are taken but
+   * left out of the new state, which shows only what the change can apply.
+   */
+  ignored?: readonly string[];
 }
 
 const PROJECT_FEATURES = '/api/v1/projects/:project/features/';
@@ -50,8 +56,12 @@ const IDENTITY_STATES = `${ENV}identities/:identity/featurestates/`;
 const FUTURE = '/api/__future__/environments/:environment/features/:feature/';
 
 const FEATURE_CREATE = ['name', 'type', 'default_enabled', 'initial_value', 'description', 'tags', 'multivariate_options', 'is_archived', 'owners', 'group_owners', 'is_server_key_only', 'metadata'];
-const FEATURE_UPDATE = ['name', 'type', 'default_enabled', 'initial_value', 'description', 'tags', 'multivariate_options', 'is_archived', 'is_server_key_only', 'metadata'];
+const FEATURE_UPDATE = ['type', 'description', 'tags', 'multivariate_options', 'is_archived', 'is_server_key_only', 'metadata'];
+const FEATURE_READ_ONLY = ['name', 'default_enabled', 'initial_value'];
 const STATE_UPDATE = ['feature', 'enabled', 'feature_state_value', 'multivariate_feature_state_values'];
+// PATCH takes FeatureStateSerializerCreate: allocations sent here are dropped (recording 076) while
+// the answer is 200, so they are refused; PUT, or /api/v1/features/featurestates/{id}/, sets them.
+const STATE_PATCH = ['feature', 'enabled', 'feature_state_value'];
 const NESTED_STATE = ['feature', 'environment', 'enabled', 'feature_state_value', 'multivariate_feature_state_values', 'feature_segment', 'identity', 'live_from'];
 const SEGMENT_OVERRIDE = ['enabled', 'feature_state_value', 'feature_segment', 'multivariate_feature_state_values'];
 const IDENTITY_OVERRIDE = ['feature', 'enabled', 'feature_state_value', 'multivariate_feature_state_values'];
@@ -61,18 +71,18 @@ const VARIANT = ['feature', 'type', 'integer_value', 'string_value', 'boolean_va
 /** Every recognized write. Any other POST, PUT, PATCH or DELETE is an unrecognized write. */
 export const writeRoutes: readonly WriteRoute[] = [
   { method: 'POST', pattern: PROJECT_FEATURES, action: 'flag.create', subject: 'feature', body: FEATURE_CREATE },
-  { method: 'PUT', pattern: FEATURE, action: 'flag.update', subject: 'feature', body: FEATURE_UPDATE },
-  { method: 'PATCH', pattern: FEATURE, action: 'flag.update', subject: 'feature', body: FEATURE_UPDATE },
+  { method: 'PUT', pattern: FEATURE, action: 'flag.update', subject: 'feature', body: FEATURE_UPDATE, ignored: FEATURE_READ_ONLY },
+  { method: 'PATCH', pattern: FEATURE, action: 'flag.update', subject: 'feature', body: FEATURE_UPDATE, ignored: FEATURE_READ_ONLY },
   { method: 'DELETE', pattern: FEATURE, action: 'flag.delete', subject: 'feature', body: null },
   { method: 'PUT', pattern: FEATURE_STATE, action: 'flag.update', subject: 'feature-state', body: STATE_UPDATE },
-  { method: 'PATCH', pattern: FEATURE_STATE, action: 'flag.update', subject: 'feature-state', body: STATE_UPDATE },
+  { method: 'PATCH', pattern: FEATURE_STATE, action: 'flag.update', subject: 'feature-state', body: STATE_PATCH },
   { method: 'POST', pattern: `${ENV}features/:feature/create-segment-override/`, action: 'segment_override.create', subject: 'feature', body: SEGMENT_OVERRIDE },
   { method: 'PUT', pattern: '/api/v1/features/featurestates/:featureState/', action: 'segment_override.update', subject: 'nested-feature-state', body: NESTED_STATE },
   { method: 'PATCH', pattern: '/api/v1/features/featurestates/:featureState/', action: 'segment_override.update', subject: 'nested-feature-state', body: NESTED_STATE },
   { method: 'DELETE', pattern: '/api/v1/features/feature-segments/:featureSegment/', action: 'segment_override.delete', subject: 'feature-segment', body: null },
   { method: 'POST', pattern: IDENTITY_STATES, action: 'identity_override.create', subject: 'identity-override', body: IDENTITY_OVERRIDE },
   { method: 'PUT', pattern: `${IDENTITY_STATES}:featureState/`, action: 'identity_override.update', subject: 'identity-override', body: IDENTITY_OVERRIDE },
-  { method: 'PATCH', pattern: `${IDENTITY_STATES}:featureState/`, action: 'identity_override.update', subject: 'identity-override', body: IDENTITY_OVERRIDE },
+  { method: 'PATCH', pattern: `${IDENTITY_STATES}:featureState/`, action: 'identity_override.update', subject: 'identity-override', body: STATE_PATCH },
   { method: 'DELETE', pattern: `${IDENTITY_STATES}:featureState/`, action: 'identity_override.delete', subject: 'identity-override', body: null },
   { method: 'PUT', pattern: FUTURE, action: 'flag.update', subject: 'future-feature', body: FUTURE_FLAG },
   { method: 'PATCH', pattern: FUTURE, action: 'flag.update', subject: 'future-feature', body: FUTURE_FLAG },

@@ -13,7 +13,7 @@ function raw(method: string, path: string, body?: string, contentType = 'applica
 const ENV = 'cixtMCKvBWcWy75rGMTNRL';
 
 /** What each recorded write is, as flaggate classifies it (null: not a flag change, refused and recorded). */
-const expected: Record<string, { action: string; flagKey: string; environment: string } | null> = {
+const expected: Record<string, { action: string; flagKey: string; environment: string } | null | 'refused'> = {
   '001': null, '002': null, '003': null, '004': null, '005': null, '006': null, '024': null, '025': null, '034': null, '054': null, '068': null,
   '080': null, '081': null, '082': null, '084': null, '085': null,
   '009': { action: 'flag.create', flagKey: 'dark_mode', environment: '*' },
@@ -39,7 +39,8 @@ const expected: Record<string, { action: string; flagKey: string; environment: s
   '071': { action: 'variant.create', flagKey: 'feature:5', environment: '*' },
   '072': { action: 'variant.update', flagKey: 'feature:5', environment: '*' },
   '074': { action: 'variant.delete', flagKey: 'feature:5', environment: '*' },
-  '076': { action: 'flag.update', flagKey: 'feature-state:13', environment: ENV },
+  // Flagsmith answers 200 and drops allocations sent with a PATCH of a feature state: refused, not recorded as applied.
+  '076': 'refused',
   '078': { action: 'flag.update', flagKey: 'feature:1', environment: ENV },
   '088': { action: 'segment_override.update', flagKey: 'feature-state:13', environment: '*' },
 };
@@ -50,6 +51,10 @@ describe('Flagsmith classification of the recorded exchanges', () => {
   it.each(writes.map((r) => ({ file: r.file, r })))('$file', ({ file, r }) => {
     const want = expected[file.slice(0, 3)];
     expect(want, `add ${file} to the expected table`).not.toBeUndefined();
+    if (want === 'refused') {
+      expect(() => classifyFlagsmith(raw(r.request.method, r.request.path, wireBody(r)))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+      return;
+    }
     const got = classifyFlagsmith(raw(r.request.method, r.request.path, wireBody(r)));
     if (want === null) {
       expect(got.kind).toBe('unrecognized');
@@ -80,6 +85,8 @@ describe('Flagsmith classification of the recorded exchanges', () => {
       ['DELETE', '/api/v1/projects/1/features/3/', JSON.stringify({ id: 4 }), 'ADAPT_BODY_MALFORMED'],
       ['PATCH', '/api/v1/projects/1/features/1/?environment=2', JSON.stringify({ description: 'x' }), 'ADAPT_QUERY_REFUSED'],
       ['PATCH', '/api/v1/projects/1/features/1/', 'description=x', 'ADAPT_BODY_MALFORMED'],
+      // A PATCH takes FeatureStateSerializerCreate, which drops allocations (recording 076).
+      ['PATCH', `/api/v1/environments/${ENV}/identities/1/featurestates/8/`, JSON.stringify({ multivariate_feature_state_values: [] }), 'ADAPT_BODY_MALFORMED'],
     ];
     for (const [method, path, body, code] of cases) {
       expect(() => classifyFlagsmith(raw(method, path, body)), `${method} ${path} ${body}`).toThrow(expect.objectContaining({ code }));
@@ -87,6 +94,16 @@ describe('Flagsmith classification of the recorded exchanges', () => {
     expect(() => classifyFlagsmith(raw('PATCH', '/api/v1/projects/1/features/1/', 'description=x', 'application/x-www-form-urlencoded'))).toThrow(
       expect.objectContaining({ code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' }),
     );
+  });
+
+  it("takes a feature's read-only fields on update, as Flagsmith's clients send them back, but leaves them out of the new state", () => {
+    for (const method of ['PUT', 'PATCH']) {
+      const got = classifyFlagsmith(raw(method, '/api/v1/projects/1/features/2/', JSON.stringify({ name: 'renamed', default_enabled: false, initial_value: 'red', description: 'd' })));
+      expect(got).toMatchObject({ kind: 'write', change: { action: 'flag.update', newState: { description: 'd' } } });
+      if (got.kind === 'write') expect(Object.keys(got.change.newState as object)).toEqual(['description']);
+    }
+    const allocations = { multivariate_feature_state_values: [{ id: 1, multivariate_feature_option: 1, percentage_allocation: 50 }] };
+    expect(classifyFlagsmith(raw('PUT', `/api/v1/environments/${ENV}/featurestates/13/`, JSON.stringify(allocations)))).toMatchObject({ kind: 'write', change: { newState: allocations } });
   });
 
   it('an id-shaped path with a name in it is no route, so it is refused as unrecognized', () => {
