@@ -102,6 +102,10 @@ export async function apply(ctx: ApprovalsContext, cr: ChangeRequest): Promise<A
   }
   // Checked by the pipeline under the change's flag locks, which it holds through the forward.
   const unchanged = async (): Promise<void> => {
+    // A reviewer who waited for the locks behind the one who applied it (or rejected it) is told
+    // so, not that the flag has changed since: that change may be this very request's.
+    const now = await ctx.store.get(cr.id);
+    if (now && now.status !== 'pending') throw new FlaggateError('CHANGE_NOT_PENDING', `change request ${cr.id} is ${now.status}`, { details: { status: now.status } });
     // Approved in time, but the wait for the flag's locks may have outlasted the request.
     if (cr.expiresAt <= ctx.now()) {
       if (await ctx.store.settle(cr.id, 'expired')) await step(ctx, { ...cr, status: 'expired' }, 'change.expired', cr.requester, `not applied within ${ctx.expirySeconds} s`);
