@@ -30,7 +30,16 @@ export function mayApprove(ctx: ApprovalsContext, cr: ChangeRequest, approver: R
   return ctx.policy.decide(policyInput({ actor: approver, change, timeUtc: ctx.now() }));
 }
 
-export async function step(ctx: ApprovalsContext, cr: ChangeRequest, type: 'change.approved' | 'change.rejected' | 'change.expired', actor: Reviewer, reason: string | null, refusal?: FlaggateError): Promise<void> {
+/** Records a review step; `approvals` are the change's approvals with it, where they are not all stored yet. */
+export async function step(
+  ctx: ApprovalsContext,
+  cr: ChangeRequest,
+  type: 'change.approved' | 'change.rejected' | 'change.expired',
+  actor: Reviewer,
+  reason: string | null,
+  refusal?: FlaggateError,
+  approvals?: Approval[],
+): Promise<void> {
   // A caller refused again and again (any identified caller may try) writes no more than a proxy caller would.
   if (refusal && ctx.refusals && !ctx.refusals.admit(actor, refusal.code)) return;
   const entry = stepEntry(cr, {
@@ -41,7 +50,7 @@ export async function step(ctx: ApprovalsContext, cr: ChangeRequest, type: 'chan
     reasons: refusal ? [refusal.message] : [type === 'change.approved' ? `approved by ${actor.id}` : type === 'change.rejected' ? `rejected by ${actor.id}` : 'expired'],
     errorCode: refusal?.code ?? null,
     reason,
-    approvals: await ctx.store.approvals(cr.id),
+    approvals: approvals ?? (await ctx.store.approvals(cr.id)),
     policy: ctx.policy.revision,
   });
   await ctx.recordStep(entry, refusal === undefined);

@@ -58,10 +58,13 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       if (!may.allow) await refuse(ctx, cr, approver, reason, new FlaggateError('APPROVAL_ROLE_MISSING', may.reasons.join('; '), { details: { approverRoles: cr.approverRoles } }));
       // Stored by person key, so the store's uniqueness also catches the same person in another case.
       const approval: Approval = { approverId: personKey(approver.id), roles: [...approver.roles], authMethod: approver.authMethod, approvedAt: ctx.now(), reason, proof: null };
-      if (!(await ctx.store.addApproval(cr.id, approval))) {
-        await refuse(ctx, cr, approver, reason, new FlaggateError('APPROVAL_DUPLICATE', `${approver.id} already approved this change; each approver counts once`));
-      }
-      await step(ctx, cr, 'change.approved', approver, reason);
+      const duplicate = () => refuse(ctx, cr, approver, reason, new FlaggateError('APPROVAL_DUPLICATE', `${approver.id} already approved this change; each approver counts once`));
+      const before = await ctx.store.approvals(cr.id);
+      if (before.some((a) => a.approverId === approval.approverId)) await duplicate();
+      // The entry before the row: a row counts only with its entry, so a reviewer applying the
+      // change meanwhile must never find this row without it (it would refuse the change as tampered).
+      await step(ctx, cr, 'change.approved', approver, reason, undefined, [...before, approval]);
+      if (!(await ctx.store.addApproval(cr.id, approval))) await duplicate();
       return apply(ctx, cr);
     },
 

@@ -439,16 +439,20 @@ describe('reviewers approving one held change at once', () => {
   });
   afterAll(() => s.stop());
 
-  it('applies it once; the others, who waited for its flag behind the one who applied it, are told it is no longer pending, not that the flag changed', async () => {
-    const { json } = await propose(s, await s.token('rita', 'release_engineer'));
-    const id = String(json.changeRequestId);
-    const tokens = await Promise.all(['sam', 'carl', 'dana'].map((who) => s.token(who, 'release_engineer')));
-    const results = await Promise.all(tokens.map((token) => review(s, id, 'approve', token)));
-    expect(results.filter((r) => r.status === 200).map((r) => r.json.status)).toEqual(['applied']);
-    const others = results.filter((r) => r.status !== 200);
-    expect(others).toHaveLength(2);
-    for (const r of others) expect(r).toMatchObject({ status: 409, json: { code: 'CHANGE_NOT_PENDING' } });
-    expect(flagState(s)).toBe('ENABLED');
-    expect(entries(s).filter((e) => e.change_request_id === id && e.decision.error_code === 'CHANGE_STALE')).toEqual([]);
+  it('applies it once; the others, who waited for its flag behind the one who applied it, are told it is no longer pending, never that it was tampered with or that the flag changed', async () => {
+    // Several rounds, enabling and disabling: an approval stored before its entry was once found by the applying reviewer as tampered with.
+    for (let round = 0; round < 6; round += 1) {
+      const path = round % 2 === 0 ? CRITICAL : CRITICAL.replace(/enable$/, 'disable');
+      const { json } = await propose(s, await s.token('rita', 'release_engineer'), {}, path);
+      const id = String(json.changeRequestId);
+      const tokens = await Promise.all(['sam', 'carl', 'dana'].map((who) => s.token(who, 'release_engineer')));
+      const results = await Promise.all(tokens.map((token) => review(s, id, 'approve', token)));
+      expect(results.filter((r) => r.status === 200).map((r) => r.json.status), JSON.stringify(results)).toEqual(['applied']);
+      const others = results.filter((r) => r.status !== 200);
+      expect(others).toHaveLength(2);
+      for (const r of others) expect(r).toMatchObject({ status: 409, json: { code: 'CHANGE_NOT_PENDING' } });
+      expect(flagState(s)).toBe(round % 2 === 0 ? 'ENABLED' : 'DISABLED');
+      expect(entries(s).filter((e) => e.change_request_id === id && ['CHANGE_STALE', 'CHANGE_TAMPERED'].includes(String(e.decision.error_code)))).toEqual([]);
+    }
   });
 });
