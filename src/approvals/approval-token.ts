@@ -51,9 +51,12 @@ interface TrustedApprover {
  * (APPROVAL_TOKEN_REQUESTER) and live no longer than `maxLifetimeSeconds` from its `iat`
  * (APPROVAL_TOKEN_LIFETIME).
  *
- * Spending the jti is the caller's job (single use), in the change store. A local store knows only
- * this sidecar's spent jtis, so without a shared store the token's `aud` must name this sidecar's
- * chain (`<audience>:<chainId>`): a token spent at one replica is not accepted by another.
+ * Spending the jti is the caller's job (single use), in the change store. The token's `aud` names
+ * the sidecar it approves a change at, by its chain (`<audience>:<chainId>`): a local store knows
+ * only this sidecar's spent jtis, so a token spent at one sidecar is not accepted by another; and
+ * the approver, not the requester, picks the platform target the change is made on. With a shared
+ * store (spent jtis known to the whole fleet) a token naming one of `peerChains`, replicas in front
+ * of the same target, is accepted too. A bare `<audience>` names no sidecar and is refused.
  */
 export function createApprovalTokenVerifier(deps: {
   issuers: Config['approvals']['issuers'];
@@ -64,6 +67,8 @@ export function createApprovalTokenVerifier(deps: {
   chainId: string;
   /** Whether spent jtis are shared by every sidecar (the PostgreSQL change store). */
   sharedJtis: boolean;
+  /** Chains of replicas in front of the same target (`approvals.peerChains`), whose tokens count here with a shared store. */
+  peerChains: readonly string[];
   /** Whether a token must name its platform (`platform` claim): true where the sidecar fronts several. */
   platformClaimRequired: boolean;
   clock: Clock;
@@ -71,10 +76,10 @@ export function createApprovalTokenVerifier(deps: {
   const trusted = new Map<string, TrustedApprover>();
   for (const i of deps.issuers) {
     const getKey = i.jwksUrl ? remoteKeys(new URL(i.jwksUrl)) : fileKeys(i.jwksFile!);
-    const chainBound = `${i.audience}:${deps.chainId}`;
+    const chains = deps.sharedJtis ? [deps.chainId, ...deps.peerChains] : [deps.chainId];
     trusted.set(i.issuer, {
       issuer: i.issuer,
-      audience: deps.sharedJtis ? [i.audience, chainBound] : [chainBound],
+      audience: chains.map((chain) => `${i.audience}:${chain}`),
       allowed: checkAlgorithms(i.algorithms),
       getKey,
       subjectClaim: i.subjectClaim,

@@ -26,6 +26,7 @@ export function buildApprovals(
       maxLifetimeSeconds: config.approvals.tokenMaxLifetimeSeconds,
       chainId: config.audit.chainId,
       sharedJtis: changeStoreKind(config) === 'postgres',
+      peerChains: config.approvals.peerChains,
       platformClaimRequired: config.platforms.length > 1,
       clock: deps.clock,
     }),

@@ -434,6 +434,10 @@ export const configSchema = configObject
       ctx.addIssue({ code: 'custom', path: ['identity', 'jwksUrl'], message: 'set jwksUrl or jwksFile when the development issuer is off' });
     }
     checkPlatforms(c, ctx);
+    if (c.mode === 'production' && c.approvals.issuers.length > 0 && c.audit.chainId === 'local') {
+      // Approval tokens name the sidecar by its chain: every sidecar left at the default would take the same token.
+      ctx.addIssue({ code: 'custom', path: ['audit', 'chainId'], message: 'name this sidecar (FLAGGATE_CHAIN_ID) when approvals.issuers is set in production mode: approval tokens are bound to it as <audience>:<chainId>, and every sidecar left at the default "local" would accept the same token' });
+    }
     if (c.timestamp.tsaUrls.length > 0 && c.timestamp.trustAnchors.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['timestamp', 'trustAnchors'], message: 'external TSAs need at least one trust anchor PEM file' });
     }
