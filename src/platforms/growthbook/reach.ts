@@ -5,7 +5,12 @@
  *   (`parent`, transitively: GrowthBook applies them there too), and a toggle of a parent leaves a
  *   child that inherited its rules with settings of its own, no longer inheriting;
  * - a new feature is enabled in every environment whose `defaultState` is on, unless the body turns
- *   it off there, and serves its default value there.
+ *   it off there, and serves its default value there;
+ * - rules written for a feature served beyond its project (`targetingProjects`,
+ *   `targetingAllProjects`) reach every environment that serves it: GrowthBook scopes a rule by the
+ *   environments its primary project applies to, and one covering all of them is stored for all
+ *   environments, so it is also served where an environment limited to a targeting project serves
+ *   the feature. Every such environment is taken, rather than GrowthBook's rule merging followed.
  * Pure, so a held change re-derived from its stored state reaches what it reached.
  */
 import type { FlagChange } from '../platform.js';
@@ -13,11 +18,21 @@ import { isJsonObject } from '../request/index.js';
 import { ALL_ENVIRONMENTS } from './classify.js';
 import type { EnvironmentTree } from './read-state.js';
 
+/** Which projects a feature is served to, beyond the environments its own project applies to. */
+export interface FeatureScope {
+  project?: string;
+  targetingProjects?: string[];
+  targetingAllProjects?: boolean;
+}
+
 /** The environments `change` alters, given the tree (its own when the tree adds none). */
-export function reachedEnvironments(change: FlagChange, tree: EnvironmentTree | undefined): string[] {
+export function reachedEnvironments(change: FlagChange, tree: EnvironmentTree | undefined, scope: FeatureScope = {}): string[] {
   const named = change.environments ?? (change.environment === undefined ? [] : [change.environment]);
   if (tree === undefined || named.includes(ALL_ENVIRONMENTS)) return named;
   const reached = new Set(named);
+  if (writesRules(change) && servedBeyondProject(scope)) {
+    for (const [id, e] of Object.entries(tree)) if (serves(e.projects, scope)) reached.add(id);
+  }
   if (change.action === 'flag.create') {
     const asked = isJsonObject(change.newState) && isJsonObject(change.newState.environments) ? change.newState.environments : {};
     for (const [id, e] of Object.entries(tree)) {
@@ -38,11 +53,26 @@ export function reachedEnvironments(change: FlagChange, tree: EnvironmentTree | 
   return [...reached].sort();
 }
 
+function writesRules(change: FlagChange): boolean {
+  const environments = isJsonObject(change.newState) ? change.newState.environments : undefined;
+  return isJsonObject(environments) && Object.values(environments).some((settings) => isJsonObject(settings) && settings.rules !== undefined);
+}
+
+function servedBeyondProject(scope: FeatureScope): boolean {
+  return scope.targetingAllProjects === true || (scope.targetingProjects ?? []).length > 0;
+}
+
+/** Whether an environment limited to `projects` (none: every project) serves the feature. */
+function serves(projects: string[] | undefined, scope: FeatureScope): boolean {
+  if (projects === undefined || projects.length === 0 || scope.targetingAllProjects === true) return true;
+  return projects.some((p) => p === scope.project || (scope.targetingProjects ?? []).includes(p));
+}
+
 /** The adapter's `reach`: the change's environments widened as above, when they widen. */
 export function growthBookReach(change: FlagChange, previousState: unknown): Pick<FlagChange, 'environments' | 'environment'> | undefined {
   const tree = isJsonObject(previousState) && isJsonObject(previousState.environmentTree) ? (previousState.environmentTree as EnvironmentTree) : undefined;
   const named = change.environments ?? [];
-  const reached = reachedEnvironments(change, tree);
+  const reached = reachedEnvironments(change, tree, isJsonObject(previousState) ? (previousState as FeatureScope) : {});
   if (reached.length === new Set(named).size && reached.every((e) => named.includes(e))) return undefined;
   return { environments: reached, environment: reached.length === 1 ? reached[0]! : ALL_ENVIRONMENTS };
 }

@@ -7,7 +7,7 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { fetchState, isJsonObject, type JsonObject } from '../request/index.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
-import { reachedEnvironments } from './reach.js';
+import { reachedEnvironments, type FeatureScope } from './reach.js';
 
 export interface ReadStateOptions {
   baseUrl: string;
@@ -29,6 +29,9 @@ export interface GrowthBookFeatureState {
   defaultValue?: string;
   archived?: boolean;
   project?: string;
+  /** Projects the feature is also served to (see reach.ts); recorded only when it has any. */
+  targetingProjects?: string[];
+  targetingAllProjects?: boolean;
   prerequisites?: unknown[];
   /** The live revision's number: GrowthBook counts every published change. */
   version?: number;
@@ -41,7 +44,7 @@ export interface GrowthBookFeatureState {
 }
 
 /** Environment id → what GrowthBook does with it beyond its own settings. */
-export type EnvironmentTree = Record<string, { defaultState: boolean; parent?: string }>;
+export type EnvironmentTree = Record<string, { defaultState: boolean; parent?: string; projects?: string[] }>;
 
 /**
  * GrowthBook answers a key it does not know with `400 {"message": "Could not find a feature with
@@ -53,7 +56,7 @@ export async function readGrowthBookState(opts: ReadStateOptions, change: FlagCh
   if (change.platform !== PLATFORM) throw new TypeError(`not a GrowthBook change: ${change.platform}`);
   const tree = await readEnvironmentTree(opts);
   // Kept where it matters: a new feature's defaults, or environments that inherit others' rules.
-  const kept = change.action === 'flag.create' || Object.values(tree).some((e) => e.parent !== undefined) ? { environmentTree: tree } : {};
+  const kept = change.action === 'flag.create' || Object.values(tree).some((e) => e.parent !== undefined || e.projects !== undefined) ? { environmentTree: tree } : {};
   const path = `/api/v1/features/${encodeURIComponent(change.flagKey)}`;
   const body = await fetchState(
     {
@@ -65,7 +68,8 @@ export async function readGrowthBookState(opts: ReadStateOptions, change: FlagCh
   if (body === undefined) return { exists: false, ...kept };
   const feature = isJsonObject(body) ? body.feature : undefined;
   if (!isJsonObject(feature) || feature.id !== change.flagKey || !isJsonObject(feature.environments)) throw unavailable(`GrowthBook sent an unexpected body for ${path}`);
-  const wanted = reachedEnvironments(change, tree);
+  const scope = featureScope(feature);
+  const wanted = reachedEnvironments(change, tree, scope);
   const environments: Record<string, GrowthBookEnvironmentState> = {};
   for (const [name, settings] of Object.entries(feature.environments)) {
     if (!wanted.includes(ALL_ENVIRONMENTS) && !wanted.includes(name)) continue;
@@ -80,6 +84,7 @@ export async function readGrowthBookState(opts: ReadStateOptions, change: FlagCh
     defaultValue: stringOr(feature.defaultValue),
     archived: feature.archived === true,
     project: stringOr(feature.project),
+    ...scope,
     prerequisites: Array.isArray(feature.prerequisites) ? feature.prerequisites : [],
     version: typeof revision.version === 'number' ? revision.version : undefined,
     environments,
@@ -96,9 +101,25 @@ async function readEnvironmentTree(opts: ReadStateOptions): Promise<EnvironmentT
   const tree: EnvironmentTree = {};
   for (const e of list) {
     if (!isJsonObject(e) || typeof e.id !== 'string' || typeof e.defaultState !== 'boolean') throw unavailable(`unexpected environment in ${path}`);
-    tree[e.id] = typeof e.parent === 'string' && e.parent !== '' ? { defaultState: e.defaultState, parent: e.parent } : { defaultState: e.defaultState };
+    const projects = Array.isArray(e.projects) ? e.projects.filter((p): p is string => typeof p === 'string') : [];
+    tree[e.id] = {
+      defaultState: e.defaultState,
+      ...(typeof e.parent === 'string' && e.parent !== '' ? { parent: e.parent } : {}),
+      // Limited to some projects: it serves a feature only of those, or targeted to them.
+      ...(projects.length > 0 ? { projects } : {}),
+    };
   }
   return tree;
+}
+
+/** The projects a feature is served to beyond its own, as GrowthBook sends them; nothing when none. */
+function featureScope(feature: JsonObject): FeatureScope {
+  const targeting = Array.isArray(feature.targetingProjects) ? feature.targetingProjects.filter((p): p is string => typeof p === 'string') : [];
+  return {
+    ...(typeof feature.project === 'string' ? { project: feature.project } : {}),
+    ...(targeting.length > 0 ? { targetingProjects: targeting } : {}),
+    ...(feature.targetingAllProjects === true ? { targetingAllProjects: true } : {}),
+  };
 }
 
 function stringOr(value: unknown): string | undefined {

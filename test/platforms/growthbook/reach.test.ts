@@ -30,4 +30,16 @@ describe('the environments a GrowthBook write reaches', () => {
     expect(growthBookReach(change('flag.enable', ['production']), { exists: true, environmentTree: tree })).toEqual({ environments: ['live-eu', 'live-eu-2', 'production'], environment: '*' });
     expect(growthBookReach(change('flag.create', []), { exists: false, environmentTree: { dev: tree.dev } })).toEqual({ environments: ['dev'], environment: 'dev' });
   });
+
+  it('adds, for rules on a feature served beyond its project, every environment that serves it: GrowthBook stores a rule covering the environments of its project for all environments', () => {
+    // production is limited to project payments; the feature lives in web and is targeted to payments.
+    const scoped = { dev: { defaultState: true }, production: { defaultState: true, projects: ['payments'] }, ops: { defaultState: false, projects: ['ops'] } };
+    const rules = { environments: { dev: { enabled: true, rules: [{ id: 'fr_1', type: 'force', value: 'true', condition: '{}' }] } } };
+    const state = { exists: true, project: 'web', environmentTree: scoped };
+    expect(growthBookReach(change('flag.update', ['dev'], rules), { ...state, targetingProjects: ['payments'] })).toEqual({ environments: ['dev', 'production'], environment: '*' });
+    expect(growthBookReach(change('flag.update', ['dev'], rules), { ...state, targetingAllProjects: true })).toEqual({ environments: ['dev', 'ops', 'production'], environment: '*' });
+    // Served only in its own project's environments, or a toggle without rules: the body's environments.
+    expect(growthBookReach(change('flag.update', ['dev'], rules), state)).toBeUndefined();
+    expect(growthBookReach(change('flag.update', ['dev'], { environments: { dev: { enabled: true } } }), { ...state, targetingProjects: ['payments'] })).toBeUndefined();
+  });
 });
