@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { entryTimesFrom, firstFailure, openLedgerReader, verifyLedger, type ChainFailure, type LedgerVerifyReport } from './audit/index.js';
 import { readKeys } from './audit/index.js';
-import { compareWithUpstream, namedUpstreamsMustAnswer, openPostgresReader, readJsonlHeads, upstreamTrust, type UpstreamCheck, type UpstreamSource } from './replicate/index.js';
+import { compareWithUpstream, findStreamBreak, namedUpstreamsMustAnswer, openPostgresReader, readJsonlHeads, upstreamTrust, type UpstreamCheck, type UpstreamSource } from './replicate/index.js';
 import { verifyCoverage, type CoverageReport } from './timestamp/index.js';
 
 export interface LedgerFileReport extends LedgerVerifyReport {
@@ -40,7 +40,7 @@ export async function verifyLedgerFile(o: {
     const compared = await compareWithUpstream({ sinks: sources.list, chainId: chainId ?? '', localHead: () => localHead, rowsAfter: reader.rowsAfter, keys: () => keys });
     // Named or the default beside the file, a copy compared must vouch for the chain (the default is
     // compared only when it exists: a ledger may have no JSON Lines upstream at all).
-    const upstream = namedUpstreamsMustAnswer(compared, chainId ?? '');
+    const upstream = wholeStreams(namedUpstreamsMustAnswer(compared, chainId ?? ''), sources.streams, chainId ?? '', reader.hashAt);
     const trust = upstreamTrust(upstream);
     const chain = await verifyLedger({
       read: reader.read,
@@ -81,9 +81,23 @@ function unbound(bound: string | undefined, headSeq: number, rowsChain: string |
   return { code: 'AUDIT_CHAIN_BROKEN', seq: 1, kind: 'wrong_chain', message: `the ledger file names no chain (its chain_id binding is gone); its rows name ${String(rowsChain)}` };
 }
 
-/** Read-only views of upstream copies: a JSON Lines path, or a postgres:// URL. */
-function upstreamSources(specs: string[]): { list: UpstreamSource[]; close(): Promise<void> } {
+/**
+ * A JSON Lines copy that agrees with the head must also hold the chain without a hole and without
+ * another entry in it (a copy swapped for an older one and appended to, lines deleted or edited):
+ * it is read whole, line by line.
+ */
+function wholeStreams(checks: UpstreamCheck[], streams: ReadonlySet<string>, chainId: string, hashAt: (seq: number) => string | undefined): UpstreamCheck[] {
+  return checks.map((c) => {
+    if (!c.ok || !streams.has(c.sink) || c.upstream === null) return c;
+    const broken = findStreamBreak(c.sink, chainId, hashAt);
+    return broken ? { ...c, ok: false, kind: broken.kind === 'gap' ? 'gap' : 'forked', at: broken.seq, message: broken.message } : c;
+  });
+}
+
+/** Read-only views of upstream copies: a JSON Lines path (also named in `streams`), or a postgres:// URL. */
+function upstreamSources(specs: string[]): { list: UpstreamSource[]; streams: Set<string>; close(): Promise<void> } {
   const closers: Array<() => Promise<void>> = [];
+  const streams = new Set<string>();
   const list = specs.map((spec): UpstreamSource => {
     if (/^postgres(ql)?:\/\//.test(spec)) {
       const pg = openPostgresReader(spec);
@@ -95,11 +109,12 @@ function upstreamSources(specs: string[]): { list: UpstreamSource[]; close(): Pr
       };
     }
     const path = resolve(spec);
+    streams.add(path);
     return {
       name: path,
       head: async (chainId) => readJsonlHeads(path, chainId).head,
       latestCheckpoint: async (chainId) => readJsonlHeads(path, chainId).checkpoint,
     };
   });
-  return { list, close: async () => void (await Promise.all(closers.map((c) => c()))) };
+  return { list, streams, close: async () => void (await Promise.all(closers.map((c) => c()))) };
 }

@@ -34,4 +34,4 @@ export { boundedRefusal, changeFields, decisionEntry, entryActor, linkedArtifact
 export { policyActivatedEntry, type BundleDelivery, type PolicyActivation } from './policy-activated.js';
 export { searchLedgerFile, OUTCOME_FILTERS, type EntrySearch, type EntryPage, type FoundRows } from './search-entries.js';
 export { openEntrySearcher, type EntrySearcher } from './search-aside.js';
-export { jsonLines } from './file-lines.js';
+export { fileLines, jsonLines } from './file-lines.js';

@@ -22,6 +22,8 @@ export interface UpstreamSummary {
   ok: boolean;
   sink: string;
   kind?: string;
+  /** The first seq the failure concerns, where the copy was read entry by entry. */
+  at?: number;
   message: string;
   upstream: { seq: number } | null;
 }
@@ -59,8 +61,8 @@ export function firstFailure(parts: {
     const cut = apart.kind === 'cut';
     return {
       code: 'AUDIT_CHAIN_BROKEN',
-      seq: cut ? headSeq + 1 : (apart.upstream?.seq ?? headSeq),
-      kind: cut ? 'truncated' : apart.kind === 'unchecked' ? 'unchecked' : 'modified',
+      seq: cut ? headSeq + 1 : (apart.at ?? apart.upstream?.seq ?? headSeq),
+      kind: cut ? 'truncated' : apart.kind === 'unchecked' ? 'unchecked' : apart.kind === 'gap' ? 'deleted' : 'modified',
       message: `upstream "${apart.sink}": ${apart.message}`,
     };
   }

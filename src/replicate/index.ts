@@ -61,3 +61,4 @@ export { inspectRole } from './sinks/postgres-login.js';
 export { chainWritersSql, changeRequestIdSql, refuseEditsSql, rowPolicySql, runMigration, writerRoleSql } from './sinks/postgres-schema.js';
 export { verifyPostgresLedger } from './verify-postgres.js';
 export { checkPostgresLogins } from './check-logins.js';
+export { findStreamBreak, type StreamBreak } from './sinks/jsonl-walk.js';

@@ -111,4 +111,20 @@ describe('verify --db with the copies an auditor names', () => {
     // One copy that answers does not vouch for another that does not.
     expect(await verify(intact.path, [intact.copy, join(tmp.dir, 'no-such', 'audit.jsonl')])).toMatchObject({ ok: false, failure: { kind: 'unchecked' } });
   });
+
+  it('reads a JSON Lines copy whole: a hole between the entries it holds, or an entry edited in it, fails even when its head agrees', async () => {
+    const l = await ledgerWithCopy('holes');
+    const lines = readFileSync(l.copy, 'utf8').split('\n').filter((line) => line !== '');
+    const copy = (kept: string[], torn = '') => (writeFileSync(l.copy, kept.join('\n') + '\n' + torn), l.copy);
+    // Swapped for an older copy that held seq 1..3, then appended to from the cursor (seq 9 on).
+    expect(await verify(l.path, [copy([...lines.slice(0, 3), ...lines.slice(8)])])).toMatchObject({ ok: false, failure: { kind: 'deleted', seq: 4 } });
+    // One entry edited, its head and checkpoint left alone.
+    const edited = lines.map((line, i) => (i === 6 ? line.replace(/"hash":"[0-9a-f]{64}"/, `"hash":"${'e'.repeat(64)}"`) : line));
+    expect(await verify(l.path, [copy(edited)])).toMatchObject({ ok: false, failure: { kind: 'modified', seq: 7 } });
+    // A line that is not an entry between entries.
+    expect(await verify(l.path, [copy([...lines.slice(0, 5), 'not json', ...lines.slice(5)])])).toMatchObject({ ok: false, failure: { kind: 'modified' } });
+    // What a shipper rotated away, and a last line torn by a crash, are not holes.
+    expect(await verify(l.path, [copy(lines.slice(12), '{"seq":21,"tr')])).toMatchObject({ ok: true });
+    expect(await verify(l.path, [copy(lines)])).toMatchObject({ ok: true, entries: 20 });
+  });
 });
