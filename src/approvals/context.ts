@@ -7,7 +7,7 @@ import type { ApprovalsHook, Resume, Stages } from '../pipeline/index.js';
 import type { Platform } from '../platforms/index.js';
 import type { VerifyApprovalToken } from './approval-token.js';
 import type { HeldEvidence } from './ledger-bound.js';
-import type { Approval, ChangeRequest, ChangeStatus, ChangeStore, HeldBy } from './store.js';
+import type { Approval, ChangeRequest, ChangeStatus, ChangeStore, FinishedStatus, HeldBy } from './store.js';
 
 export interface ApprovalsDeps {
   /** The status a held change answers with (see hold-apply.ts, heldStatusFor). */
@@ -47,7 +47,7 @@ export interface ApprovalsDeps {
 
 /** What applying a held change led to. */
 /** `applied`: the platform took the change; `failed`: it answered with an error (the outcome entry has the details). */
-export type ApplyResult = { status: 'pending'; approvals: Approval[] } | { status: 'applied' | 'failed'; decisionId: string; platformStatus: number };
+export type ApplyResult = { status: 'pending'; approvals: Approval[] } | { status: FinishedStatus; decisionId: string; platformStatus: number };
 
 export type Reviewer = Pick<Actor, 'id' | 'displayName' | 'authMethod' | 'roles'>;
 

@@ -6,7 +6,7 @@ import type { ChangeRequest } from './store.js';
  * Held changes left `applying`: released to the forwarder, but the status the platform's answer
  * gives was never stored (a crash mid-forward, settled at start-up by the in-doubt reconciliation,
  * or a store that failed once the platform answered). Each takes the status its outcome entry
- * proves, `applied` for an applied outcome and `failed` for any other, as a live apply stores it. A
+ * proves (`applied`, `unknown`, or `failed` for any other outcome), as a live apply stores it. A
  * change with no outcome entry yet stays: it may be mid-forward on a sidecar of the fleet. Returns
  * how many were finished.
  */
@@ -14,7 +14,7 @@ export async function finishInterrupted(ctx: Pick<ApprovalsContext, 'store' | 'e
   let finished = 0;
   for (const cr of await ctx.store.list('applying')) {
     const outcome = provenOutcome(cr, await ctx.evidence(cr.id));
-    if (outcome && (await ctx.store.finish(cr.id, outcome === 'applied' ? 'applied' : 'failed'))) finished++;
+    if (outcome && (await ctx.store.finish(cr.id, outcome === 'applied' || outcome === 'unknown' ? outcome : 'failed'))) finished++;
   }
   return finished;
 }

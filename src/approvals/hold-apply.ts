@@ -134,13 +134,17 @@ export async function apply(ctx: ApprovalsContext, cr: ChangeRequest): Promise<A
       return { status: 'pending', approvals };
     case 'refused':
       throw result.error;
-    case 'failed':
-      await ctx.store.finish(cr.id, 'failed').catch(() => undefined); // the ledger's outcome entry says why
+    case 'failed': {
+      // A request that reached the platform and got no answer (a timeout, a reset) may have been acted on.
+      const { details } = result.error;
+      await ctx.store.finish(cr.id, details.timedOut === true || details.mayHaveActed === true ? 'unknown' : 'failed').catch(() => undefined); // the ledger's outcome entry says why
       throw result.error;
+    }
     case 'forwarded': {
-      // Only a 2xx is applied (a 3xx is unknown in the outcome entry). The request left `pending` for
-      // good; whether the platform took it is the outcome entry's to say.
-      const status = result.reply.status >= 200 && result.reply.status < 300 ? 'applied' : 'failed';
+      // As the outcome entry has it: a 2xx is applied, a 4xx or 5xx failed, anything else (a 3xx)
+      // unknown. The request left `pending` for good.
+      const code = result.reply.status;
+      const status = code >= 200 && code < 300 ? 'applied' : code >= 400 ? 'failed' : 'unknown';
       await ctx.store.finish(cr.id, status);
       return { status, decisionId: result.decisionId, platformStatus: result.reply.status };
     }

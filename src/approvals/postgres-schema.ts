@@ -39,7 +39,7 @@ CREATE INDEX IF NOT EXISTS change_requests_status ON flaggate.change_requests (s
 -- Named and replaced on every run, so a new status reaches databases made by earlier versions.
 ALTER TABLE flaggate.change_requests DROP CONSTRAINT IF EXISTS change_requests_status_check;
 ALTER TABLE flaggate.change_requests ADD CONSTRAINT change_requests_status_check
-  CHECK (status IN ('pending', 'applying', 'applied', 'failed', 'rejected', 'expired', 'stale', 'denied'));
+  CHECK (status IN ('pending', 'applying', 'applied', 'failed', 'unknown', 'rejected', 'expired', 'stale', 'denied'));
 
 CREATE TABLE IF NOT EXISTS flaggate.change_approvals (
   change_request_id text NOT NULL REFERENCES flaggate.change_requests (id),
@@ -70,7 +70,7 @@ CREATE OR REPLACE FUNCTION flaggate.settle_once() RETURNS trigger LANGUAGE plpgs
 BEGIN
   IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'status') IS NOT DISTINCT FROM (to_jsonb(OLD) - 'status')
      AND ((OLD.status = 'pending' AND NEW.status <> 'pending')
-       OR (OLD.status = 'applying' AND NEW.status IN ('applied', 'failed'))) THEN
+       OR (OLD.status = 'applying' AND NEW.status IN ('applied', 'failed', 'unknown'))) THEN
     RETURN NEW;
   END IF;
   RAISE EXCEPTION 'flaggate.change_requests: % of % refused (only pending -> settled, applying -> applied or failed)', TG_OP, OLD.id

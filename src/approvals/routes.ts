@@ -6,7 +6,7 @@ import { heldHeaders } from './held-headers.js';
 import type { Approvals } from './service.js';
 import type { ChangeRequest, ChangeStatus } from './store.js';
 
-const STATUSES: readonly ChangeStatus[] = ['pending', 'applying', 'applied', 'failed', 'rejected', 'expired', 'stale', 'denied'];
+const STATUSES: readonly ChangeStatus[] = ['pending', 'applying', 'applied', 'failed', 'unknown', 'rejected', 'expired', 'stale', 'denied'];
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_REASON = 1024;
 

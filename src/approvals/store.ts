@@ -7,7 +7,13 @@ import type { ChangeContext } from '../intercept/index.js';
  * Where a held change stands. `pending` moves on once; `applying` (released to the forwarder) then
  * becomes `applied` or `failed`; every other status is final.
  */
-export type ChangeStatus = 'pending' | 'applying' | 'applied' | 'failed' | 'rejected' | 'expired' | 'stale' | 'denied';
+export type ChangeStatus = 'pending' | 'applying' | 'applied' | 'failed' | 'unknown' | 'rejected' | 'expired' | 'stale' | 'denied';
+
+/**
+ * How an applying change ends: `applied` (the platform took it), `failed` (it refused it, or it was
+ * never sent), `unknown` (sent, but no answer says whether it acted: a timeout, a reset, a 3xx).
+ */
+export type FinishedStatus = 'applied' | 'failed' | 'unknown';
 
 /** The exact request held for approvals: enough to replay it byte for byte, minus the client's credential. */
 export interface ChangeRequest {
@@ -70,7 +76,7 @@ export interface ChangeStore {
   /** Moves a pending request to `status`; false when it was no longer pending (another reviewer won). */
   settle(id: string, status: Exclude<ChangeStatus, 'pending'>): Promise<boolean>;
   /** Moves an `applying` request to what the platform answered; false when it was not applying. */
-  finish(id: string, status: 'applied' | 'failed'): Promise<boolean>;
+  finish(id: string, status: FinishedStatus): Promise<boolean>;
   /** Adds an approval; false when this approver already approved this request. */
   addApproval(id: string, approval: Approval): Promise<boolean>;
   approvals(id: string): Promise<Approval[]>;

@@ -30,9 +30,11 @@ const requested = entry({ seq: 1, type: 'change.requested', allow: false, decisi
 const released = entry({ seq: 3, type: 'change.decision', decisionId: 'd1' });
 
 describe('finishInterrupted', () => {
-  it('stores applied for an applied outcome and failed for any other, as a live apply does', async () => {
+  it('stores applied or unknown as the outcome says, and failed for any other, as a live apply does', async () => {
     expect(await finishWith([requested, released, entry({ seq: 4, type: 'change.outcome', decisionId: 'd1', outcome: 'applied' })])).toEqual([['cr-1', 'applied']]);
-    for (const status of ['failed', 'not_applied', 'unknown', 'not_forwarded']) {
+    // Sent, and no answer says whether the platform acted: not a failure a requester would send again.
+    expect(await finishWith([requested, released, entry({ seq: 4, type: 'change.outcome', decisionId: 'd1', outcome: 'unknown' })])).toEqual([['cr-1', 'unknown']]);
+    for (const status of ['failed', 'not_applied', 'not_forwarded']) {
       expect(await finishWith([requested, released, entry({ seq: 9, type: 'change.outcome', decisionId: 'd1', outcome: status })])).toEqual([['cr-1', 'failed']]);
     }
   });

@@ -144,6 +144,13 @@ describe.each(kinds)('ChangeStore on %s', (_name, open) => {
       expect(finished.filter(Boolean)).toHaveLength(1);
       expect(['applied', 'failed']).toContain((await s.b.get(cr.id))!.status);
       expect(await s.a.settle(cr.id, 'rejected')).toBe(false);
+      // Sent with no answer: unknown, which the database takes as an end like the others.
+      const sent = request();
+      await s.a.insert(sent);
+      expect(await s.a.settle(sent.id, 'applying')).toBe(true);
+      expect(await s.b.finish(sent.id, 'unknown')).toBe(true);
+      expect((await s.a.get(sent.id))!.status).toBe('unknown');
+      expect(await s.a.finish(sent.id, 'applied')).toBe(false);
     });
   });
 
