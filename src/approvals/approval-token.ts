@@ -108,6 +108,7 @@ export function createApprovalTokenVerifier(deps: {
       currentDate: new Date(deps.clock.now()),
       requiredClaims: ['sub', 'exp', 'jti'],
     });
+    checkEveryAudience(payload.aud, approver.audience);
     checkLifetime(payload, deps.clock.now() / 1000, deps.maxLifetimeSeconds, deps.leewaySeconds);
     const mismatched = [
       ['change_sha256', binding.bodySha256],
@@ -156,6 +157,17 @@ function subjectOf(payload: Record<string, unknown>, claim: string): string {
  * The token's lifetime: `iat` present, not in the future, and neither `exp - iat` nor its age past
  * `maxSeconds`. A long-lived approval could be held back and used long after the review it records.
  */
+/**
+ * jose takes a token whose `aud` list holds one accepted value; each value must be one, or a token
+ * naming this sidecar and another (with its own spent jtis) would be spent once at each.
+ */
+function checkEveryAudience(aud: unknown, accepted: readonly string[]): void {
+  const audiences = Array.isArray(aud) ? (aud as unknown[]) : [aud];
+  if (!audiences.every((a) => typeof a === 'string' && accepted.includes(a))) {
+    throw new FlaggateError('IDENTIFY_AUDIENCE_MISMATCH', 'the approval token also names a sidecar whose spent tokens this one does not know', { details: { claim: 'aud' } });
+  }
+}
+
 function checkLifetime(payload: Record<string, unknown>, nowSeconds: number, maxSeconds: number, leeway: number): void {
   const { iat, exp } = payload;
   const refuse = (message: string, details: Record<string, unknown>) =>

@@ -46,12 +46,16 @@ describe('the sidecar an approval token approves a change at', () => {
     await expect(verify(await token('flaggate-approval'), binding)).rejects.toMatchObject({ code: 'IDENTIFY_AUDIENCE_MISMATCH' });
     await expect(verify(await token('flaggate-approval:prod-us'), binding)).rejects.toMatchObject({ code: 'IDENTIFY_AUDIENCE_MISMATCH' });
     await expect(verify(await token('flaggate-approval:prod-eu'), binding)).resolves.toMatchObject({ approval: { approverId: 'sam' } });
+    // Two sidecars named at once, each with its own spent jtis: it would be spent once at each.
+    await expect(verify(await token(['flaggate-approval:prod-eu', 'flaggate-approval:prod-us']), binding)).rejects.toMatchObject({ code: 'IDENTIFY_AUDIENCE_MISMATCH' });
   });
 
   it('with a shared store, takes a token naming a peer replica in front of the same target, and one naming several replicas', async () => {
     const verify = verifier({ chainId: 'prod-eu-b', sharedJtis: true, peerChains: ['prod-eu-a'] });
     await expect(verify(await token('flaggate-approval:prod-eu-a'), binding)).resolves.toMatchObject({ approval: { approverId: 'sam' } });
     await expect(verify(await token(['flaggate-approval:prod-eu-a', 'flaggate-approval:prod-eu-b']), binding)).resolves.toMatchObject({ approval: { approverId: 'sam' } });
+    // A list naming any sidecar outside the peers: that one keeps its own spent jtis, so the token would be spent twice.
+    await expect(verify(await token(['flaggate-approval:prod-eu-a', 'flaggate-approval:staging']), binding)).rejects.toMatchObject({ code: 'IDENTIFY_AUDIENCE_MISMATCH' });
     await expect(verify(await token('flaggate-approval:prod-us'), binding)).rejects.toMatchObject({ code: 'IDENTIFY_AUDIENCE_MISMATCH' });
     // Peers count only where their spent jtis are known here too.
     await expect(verifier({ chainId: 'prod-eu-b', sharedJtis: false, peerChains: ['prod-eu-a'] })(await token('flaggate-approval:prod-eu-a'), binding)).rejects.toMatchObject({ code: 'IDENTIFY_AUDIENCE_MISMATCH' });
