@@ -17,6 +17,7 @@ export type { ApplyResult, Approvals, ApprovalsDeps } from './context.js';
  */
 export function createApprovals(deps: ApprovalsDeps): Approvals {
   const ctx = createContext(deps);
+  const oneReviewAtATime = serializedByKey();
   return {
     async review(h) {
       const token = h.req.headers['x-flaggate-approval'];
@@ -48,7 +49,9 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       return { request, approvals: await ctx.store.approvals(id) };
     },
 
-    async approve(id, approver, reason) {
+    // One review of a change at a time on this sidecar: a second approval by the same person finds
+    // the first's row before it records anything, and the approvals an entry lists are those stored.
+    approve: (id, approver, reason) => oneReviewAtATime(id, async () => {
       // Before anything is counted, a change held elsewhere is refused: an approval given here could only be applied here.
       const cr = await pending(ctx, id, approver, reason, 'change.approved');
       if (samePerson(approver.id, cr.requester.id)) {
@@ -62,11 +65,12 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       const before = await ctx.store.approvals(cr.id);
       if (before.some((a) => a.approverId === approval.approverId)) await duplicate();
       // The entry before the row: a row counts only with its entry, so a reviewer applying the
-      // change meanwhile must never find this row without it (it would refuse the change as tampered).
+      // change meanwhile (another sidecar of the fleet) must never find this row without it (it
+      // would refuse the change as tampered). An approval whose row then fails is on record, not counted.
       await step(ctx, cr, 'change.approved', approver, reason, undefined, [...before, approval]);
       if (!(await ctx.store.addApproval(cr.id, approval))) await duplicate();
       return apply(ctx, cr);
-    },
+    }),
 
     async reject(id, reviewer, reason) {
       // As an approval: a change is settled only through the sidecar that held it (or a listed peer).
@@ -88,5 +92,17 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       await finishInterrupted(ctx);
       return expired;
     },
+  };
+}
+
+/** Runs each `work` after the ones before it under the same key, not after those of other keys. */
+function serializedByKey(): <T>(key: string, work: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return (key, work) => {
+    const next = (tails.get(key) ?? Promise.resolve()).then(work, work);
+    const tail = next.catch(() => undefined);
+    tails.set(key, tail);
+    void tail.then(() => tails.get(key) === tail && tails.delete(key));
+    return next;
   };
 }

@@ -455,4 +455,22 @@ describe('reviewers approving one held change at once', () => {
       expect(entries(s).filter((e) => e.change_request_id === id && ['CHANGE_STALE', 'CHANGE_TAMPERED'].includes(String(e.decision.error_code)))).toEqual([]);
     }
   });
+
+  it('records one approval of a person who approves twice at once, and refuses the other as a duplicate', async () => {
+    const two = await start({ 'policy.bundle': twoApproverBundle });
+    try {
+      const { json } = await propose(two, await two.token('rita', 'release_engineer'));
+      const id = String(json.changeRequestId);
+      const sam = await two.token('sam', 'release_engineer');
+      const results = await Promise.all([review(two, id, 'approve', sam), review(two, id, 'approve', sam)]);
+      expect(results.map((r) => r.status).sort()).toEqual([202, 409]); // 202: counted, one more approval to go
+      expect(results.find((r) => r.status === 409)).toMatchObject({ json: { code: 'APPROVAL_DUPLICATE' } });
+      const steps = entries(two).filter((e) => e.change_request_id === id && e.entry_type === 'change.approved');
+      expect(steps.filter((e) => e.decision.allow === true)).toHaveLength(1);
+      expect(steps.filter((e) => e.decision.error_code === 'APPROVAL_DUPLICATE')).toHaveLength(1);
+      expect(flagState(two)).toBe('DISABLED');
+    } finally {
+      await two.stop();
+    }
+  });
 });
