@@ -53,6 +53,24 @@ export function reachedEnvironments(change: FlagChange, tree: EnvironmentTree | 
   return [...reached].sort();
 }
 
+/**
+ * The feature's scope before the change, widened by what the change sets (`project`,
+ * `targetingProjects`, `targetingAllProjects` in the same body as the rules): the rules are served
+ * under the scope they leave, and a scope the change narrows still served them until it did.
+ */
+export function scopeWith(change: FlagChange, before: FeatureScope): FeatureScope {
+  const next = isJsonObject(change.newState) ? change.newState : {};
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((p): p is string => typeof p === 'string') : []);
+  // A new primary project serves the feature like a targeting one, as far as reach goes.
+  const moved = typeof next.project === 'string' && next.project !== before.project ? [next.project] : [];
+  const targeting = [...new Set([...(before.targetingProjects ?? []), ...strings(next.targetingProjects), ...moved])];
+  return {
+    ...(before.project !== undefined ? { project: before.project } : {}),
+    ...(targeting.length > 0 ? { targetingProjects: targeting } : {}),
+    ...(before.targetingAllProjects === true || next.targetingAllProjects === true ? { targetingAllProjects: true } : {}),
+  };
+}
+
 function writesRules(change: FlagChange): boolean {
   const environments = isJsonObject(change.newState) ? change.newState.environments : undefined;
   return isJsonObject(environments) && Object.values(environments).some((settings) => isJsonObject(settings) && settings.rules !== undefined);
@@ -72,7 +90,7 @@ function serves(projects: string[] | undefined, scope: FeatureScope): boolean {
 export function growthBookReach(change: FlagChange, previousState: unknown): Pick<FlagChange, 'environments' | 'environment'> | undefined {
   const tree = isJsonObject(previousState) && isJsonObject(previousState.environmentTree) ? (previousState.environmentTree as EnvironmentTree) : undefined;
   const named = change.environments ?? [];
-  const reached = reachedEnvironments(change, tree, isJsonObject(previousState) ? (previousState as FeatureScope) : {});
+  const reached = reachedEnvironments(change, tree, scopeWith(change, isJsonObject(previousState) ? (previousState as FeatureScope) : {}));
   if (reached.length === new Set(named).size && reached.every((e) => named.includes(e))) return undefined;
   return { environments: reached, environment: reached.length === 1 ? reached[0]! : ALL_ENVIRONMENTS };
 }

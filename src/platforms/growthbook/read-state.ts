@@ -7,7 +7,7 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { fetchState, isJsonObject, type JsonObject } from '../request/index.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
-import { reachedEnvironments, type FeatureScope } from './reach.js';
+import { reachedEnvironments, scopeWith, type FeatureScope } from './reach.js';
 
 export interface ReadStateOptions {
   baseUrl: string;
@@ -69,7 +69,7 @@ export async function readGrowthBookState(opts: ReadStateOptions, change: FlagCh
   const feature = isJsonObject(body) ? body.feature : undefined;
   if (!isJsonObject(feature) || feature.id !== change.flagKey || !isJsonObject(feature.environments)) throw unavailable(`GrowthBook sent an unexpected body for ${path}`);
   const scope = featureScope(feature);
-  const wanted = reachedEnvironments(change, tree, scope);
+  const wanted = reachedEnvironments(change, tree, scopeWith(change, scope));
   const environments: Record<string, GrowthBookEnvironmentState> = {};
   for (const [name, settings] of Object.entries(feature.environments)) {
     if (!wanted.includes(ALL_ENVIRONMENTS) && !wanted.includes(name)) continue;

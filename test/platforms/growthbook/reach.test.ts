@@ -41,5 +41,8 @@ describe('the environments a GrowthBook write reaches', () => {
     // Served only in its own project's environments, or a toggle without rules: the body's environments.
     expect(growthBookReach(change('flag.update', ['dev'], rules), state)).toBeUndefined();
     expect(growthBookReach(change('flag.update', ['dev'], { environments: { dev: { enabled: true } } }), { ...state, targetingProjects: ['payments'] })).toBeUndefined();
+    // The scope the same body sets counts too: the rules are served under it.
+    expect(growthBookReach(change('flag.update', ['dev'], { ...rules, targetingProjects: ['payments'] }), state)).toEqual({ environments: ['dev', 'production'], environment: '*' });
+    expect(growthBookReach(change('flag.update', ['dev'], { ...rules, project: 'ops' }), state)).toEqual({ environments: ['dev', 'ops'], environment: '*' });
   });
 });
