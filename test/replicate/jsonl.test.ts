@@ -1,6 +1,6 @@
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openLedger } from '../../src/audit/index.js';
+import { openLedger, type AuditEntry } from '../../src/audit/index.js';
 import { fixedClock } from '../../src/clock.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createJsonlSink, createReplicator, type Sink } from '../../src/replicate/index.js';
@@ -91,6 +91,34 @@ describe('createJsonlSink', () => {
     await replicator.through(5);
     expect(lines(path).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(lines(path).map((l) => l.hash)).toEqual(entries.map((e) => e.hash));
+  });
+
+  it('notices a stream changed under it while it runs: an older copy written back in place, or the file rotated away by rename', async () => {
+    const { dir, ledger } = setup();
+    const path = `${dir}/audit.jsonl`;
+    const entries: AuditEntry[] = [];
+    const upTo = (n: number) => {
+      while (entries.length < n) entries.push(ledger.append(sampleEntry(entries.length + 1)));
+    };
+    const sink = createJsonlSink({ name: 'jsonl', path, required: true });
+    const replicator = createReplicator({ source: ledger, sinks: [sink], metrics: createMetrics() });
+    cleanups.push(() => replicator.close());
+    upTo(1);
+    await replicator.through(1);
+    const backup = readFileSync(path);
+    upTo(4);
+    await replicator.through(4);
+    writeFileSync(path, backup); // same file, seq 1 only again
+    upTo(5);
+    await replicator.through(5);
+    expect(lines(path).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, '');
+    upTo(7);
+    await replicator.through(7);
+    expect(lines(`${path}.1`).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(lines(path).map((l) => l.seq)).toEqual([6, 7]);
+    expect(lines(path).map((l) => l.hash)).toEqual(entries.slice(5).map((e) => e.hash));
   });
 
   it("refuses to continue a stream whose last entry of the chain is not the one the next entry links to", async () => {

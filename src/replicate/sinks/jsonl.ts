@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstat, fstatSync, fsyncSync, ftruncate, ftruncateSync, mkdirSync, openSync, readSync, write } from 'node:fs';
+import { closeSync, existsSync, fstat, fstatSync, fsyncSync, ftruncate, ftruncateSync, mkdirSync, openSync, readSync, statSync, write, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { AuditEntry } from '../../audit/index.js';
@@ -13,13 +13,14 @@ import { tightenFiles } from '../../private-path.js';
  * last line to know what it holds (never another chain's: a stream kept when the chain id changed
  * ends with the old chain's records, and taking their seq for this chain's acknowledged entries it
  * never wrote). Once it holds part of a chain, it goes on only from the entry after its last one,
- * linked to it, so the stream never holds a hole. It reports its head and newest checkpoint, so a
+ * linked to it, so the stream never holds a hole; a stream changed under it while it runs (rotated
+ * by rename, written back in place) is opened and read again first. It reports its head and newest checkpoint, so a
  * ledger cut below them is caught.
  */
 export function createJsonlSink(options: { name: string; path: string; required: boolean }): Sink {
   mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
   // Entries carry previous and new states, reasons and actors: owner-only whatever the umask.
-  const stream = openSyncedFile(options.path);
+  let stream = openSyncedFile(options.path);
   const checkpointPath = checkpointPathOf(options.path);
   let checkpoints: SyncedFile | undefined = existsSync(checkpointPath) ? openSyncedFile(checkpointPath) : undefined;
   tightenFiles(options.path, checkpointPath);
@@ -53,6 +54,12 @@ export function createJsonlSink(options: { name: string; path: string; required:
     async deliver(entries) {
       const chainId = oneChain(entries.map((e) => e.chain_id));
       if (chainId === undefined) return 0;
+      // What the stream holds is known from this sink's own appends only while no one else touched it.
+      if (changedUnder(stream, options.path)) {
+        closeSync(stream.fd);
+        stream = openSyncedFile(options.path);
+        known.clear();
+      }
       const head = heads(chainId).head;
       const held = head?.seq ?? 0;
       const fresh = entries.filter((e) => e.seq > held);
@@ -164,6 +171,22 @@ async function appendWhole(file: SyncedFile, bytes: Buffer): Promise<void> {
     }
     throw err;
   }
+}
+
+/**
+ * Whether the file at `path` is no longer the one `file` appends to as this sink left it: replaced
+ * (a rotation by rename, a copy moved in), gone, or of another size (an older copy written back in
+ * place, a copytruncate, a line appended by someone else). Then it is opened again and read again.
+ */
+function changedUnder(file: SyncedFile, path: string): boolean {
+  let onDisk: Stats;
+  try {
+    onDisk = statSync(path);
+  } catch {
+    return true;
+  }
+  const open = fstatSync(file.fd);
+  return onDisk.ino !== open.ino || onDisk.dev !== open.dev || file.size === undefined || onDisk.size !== file.size;
 }
 
 /** The one chain a delivery is for (undefined for an empty one); records of several chains in one delivery are refused. */
