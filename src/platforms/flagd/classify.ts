@@ -85,7 +85,9 @@ function decodeKey(segment: string): string {
 
 function jsonObject(req: RawRequest): Record<string, unknown> {
   acceptMediaType(req.headers, [JSON_UTF8]);
-  const value = parseStrictJson(req.body);
+  // flagd (Go) decodes a flag definition's own fields into a struct, matching them regardless of case;
+  // variants, metadata and targeting are maps, matched exactly.
+  const value = parseStrictJson(req.body, { caseInsensitiveAt: (path) => path.length === 0 });
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new FlaggateError('ADAPT_BODY_MALFORMED', 'the body must be a JSON object');
   }

@@ -12,7 +12,7 @@
 import { FlaggateError } from '../../errors.js';
 import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
-import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, parseQuery, onlyKeys, parseStrictJson, plainSegments, requireNoBody, splitTarget, type DeclaredMediaType } from '../request/index.js';
+import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, parseQuery, onlyKeys, parseStrictJson, plainSegments, requireNoBody, splitTarget, type DeclaredMediaType, type JsonPath } from '../request/index.js';
 
 export const PLATFORM = 'launchdarkly';
 export const ALL_ENVIRONMENTS = '*';
@@ -24,6 +24,12 @@ const SEMANTIC_PATCH: DeclaredMediaType = { type: 'application/json', parameters
 const PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 /** Project, environment and flag keys: LaunchDarkly's own key alphabet. */
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
+/**
+ * LaunchDarkly (Go) decodes into structs, matching their fields regardless of case: the body's own
+ * fields, a JSON Patch operation, a semantic patch instruction, an environment's settings. Maps of
+ * keys the user chose (environments by key, custom properties) are matched exactly.
+ */
+const STRUCT_FIELDS = { caseInsensitiveAt: (path: JsonPath) => path.length === 0 || (path.length === 1 && typeof path[0] === 'number') || (path.length === 2 && (path[0] === 'instructions' || path[0] === 'environments')) };
 const FLAG_CREATE_FIELDS = ['name', 'key', 'description', 'includeInSnippet', 'clientSideAvailability', 'variations', 'temporary', 'tags', 'customProperties', 'defaults', 'purpose', 'migrationSettings', 'maintainerId', 'maintainerTeamKey', 'initialPrerequisites', 'isFlagOn'];
 
 type JsonObject = Record<string, unknown>;
@@ -59,7 +65,7 @@ export function classifyLaunchDarkly(req: RawRequest): Classification {
     // `clone` copies another flag's targeting: not what the entry would show.
     parseQuery(query, []);
     const contentType = acceptMediaType(req.headers, [JSON_UTF8]);
-    const body = onlyKeys(parseStrictJson(req.body), FLAG_CREATE_FIELDS);
+    const body = onlyKeys(parseStrictJson(req.body, STRUCT_FIELDS), FLAG_CREATE_FIELDS);
     if (typeof body.key !== 'string' || !KEY.test(body.key)) throw malformed('key must be a flag key', 'key');
     if (typeof body.name !== 'string' || body.name === '') throw malformed('name must be a non-empty string', 'name');
     return write(method, joinPath(segments), contentType, req.body, { action: 'flag.create', project, flagKey: body.key, environment: ALL_ENVIRONMENTS, newState: body });
@@ -77,7 +83,7 @@ export function classifyLaunchDarkly(req: RawRequest): Classification {
       throw new FlaggateError('ADAPT_QUERY_REFUSED', 'ignoreConflicts must be true or false', { details: { query } });
     }
     const contentType = acceptMediaType(req.headers, [JSON_UTF8, MERGE_PATCH, SEMANTIC_PATCH]);
-    const value = parseStrictJson(req.body);
+    const value = parseStrictJson(req.body, STRUCT_FIELDS);
     const update = contentType === SEMANTIC_PATCH_TYPE ? semanticPatch(value) : contentType === MERGE_PATCH.forwardAs ? mergePatch(value) : jsonPatch(value);
     const newState = params.ignoreConflicts === undefined ? update.newState : { ...update.newState, ignoreConflicts: params.ignoreConflicts === 'true' };
     return write(method, joinPath(segments) + formatQuery(params), contentType, req.body, { ...update, newState, project, flagKey });

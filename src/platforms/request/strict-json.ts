@@ -1,8 +1,8 @@
 /**
  * Request bodies parsed the one way that no later reader can take differently: UTF-8 without a
  * byte-order mark, every number finite, every integer exact in a double, every string well-formed
- * UTF-16 (no lone surrogates), no key twice in one object (nor two that differ only in case), no
- * `__proto__` key, bounded depth. The value itself comes from JSON.parse, as on the
+ * UTF-16 (no lone surrogates), no key twice in one object (nor, where the platform's reader ignores
+ * case, two that differ only in case), no `__proto__` key, bounded depth. The value itself comes from JSON.parse, as on the
  * platform; the syntax tree (momoa) only serves to see what JSON.parse hides (duplicate keys).
  */
 import { parse as parseTree, type ValueNode } from '@humanwhocodes/momoa';
@@ -11,8 +11,21 @@ import { FlaggateError } from '../../errors.js';
 /** Deeper bodies are refused: no flag API nests this far, and later stages recurse. */
 export const MAX_JSON_DEPTH = 32;
 
+/** Where an object sits in a body: the member names and array indexes that lead to it. */
+export type JsonPath = ReadonlyArray<string | number>;
+
+export interface StrictJsonOptions {
+  /**
+   * The objects whose keys a platform's reader matches regardless of case (Go's encoding/json
+   * decoding into struct fields, Jackson or .NET set to): two keys there that differ only in case
+   * are refused. Maps with keys of the user's choosing (variants, environments, custom fields) are
+   * matched exactly by every reader, and are left out.
+   */
+  caseInsensitiveAt?: (path: JsonPath) => boolean;
+}
+
 /** Parses `body` strictly; throws ADAPT_BODY_MALFORMED naming the first problem found. */
-export function parseStrictJson(body: Buffer): unknown {
+export function parseStrictJson(body: Buffer, options: StrictJsonOptions = {}): unknown {
   if (body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) throw malformed('the body starts with a byte-order mark');
   let text: string;
   try {
@@ -32,11 +45,11 @@ export function parseStrictJson(body: Buffer): unknown {
   } catch (cause) {
     throw malformed(`the body is not JSON: ${(cause as Error).message}`, cause);
   }
-  check(tree, 0, text);
+  check(tree, 0, text, [], options.caseInsensitiveAt);
   return value;
 }
 
-function check(node: ValueNode, depth: number, text: string): void {
+function check(node: ValueNode, depth: number, text: string, path: JsonPath, foldsAt: StrictJsonOptions['caseInsensitiveAt']): void {
   if (depth > MAX_JSON_DEPTH) throw malformed(`the body nests deeper than ${MAX_JSON_DEPTH}`);
   switch (node.type) {
     case 'Number':
@@ -53,22 +66,24 @@ function check(node: ValueNode, depth: number, text: string): void {
       if (hasLoneSurrogate(node.value)) throw malformed('a string in the body holds a lone surrogate');
       return;
     case 'Array':
-      for (const e of node.elements) check(e.value, depth + 1, text);
+      node.elements.forEach((e, i) => check(e.value, depth + 1, text, foldsAt ? [...path, i] : path, foldsAt));
       return;
     case 'Object': {
+      const folds = foldsAt?.(path) === true;
       const seen = new Map<string, string>();
       for (const m of node.members) {
         const name = m.name.type === 'String' ? m.name.value : m.name.name;
         if (hasLoneSurrogate(name)) throw malformed('a key in the body holds a lone surrogate');
-        const twin = seen.get(caseFolded(name));
+        const key = folds ? caseFolded(name) : name;
+        const twin = seen.get(key);
         if (twin === name) throw malformed(`the key "${name.slice(0, 64)}" appears twice in one object`);
         if (twin !== undefined) {
-          throw malformed(`the keys "${twin.slice(0, 64)}" and "${name.slice(0, 64)}" differ only in case in one object: a reader that matches keys regardless of case (Go's encoding/json, Jackson or .NET set to) takes one for the other`);
+          throw malformed(`the keys "${twin.slice(0, 64)}" and "${name.slice(0, 64)}" differ only in case in one object: the platform's reader matches keys regardless of case and takes one for the other`);
         }
         // JSON.parse keeps it as a member; an assignment or a copy elsewhere takes it as the prototype and drops it.
         if (name === '__proto__') throw malformed('the key "__proto__" is read as a member by some readers and dropped by others');
-        seen.set(caseFolded(name), name);
-        check(m.value, depth + 1, text);
+        seen.set(key, name);
+        check(m.value, depth + 1, text, foldsAt ? [...path, name] : path, foldsAt);
       }
       return;
     }

@@ -48,7 +48,8 @@ function writeOf(write: WriteMapping, req: RawRequest, params: Partial<Record<Ro
   else {
     const declared: DeclaredMediaType = { type: write.mediaType, parameters: { charset: 'utf-8' }, forwardAs: write.mediaType };
     contentType = acceptMediaType(req.headers, [declared]);
-    body = parseStrictJson(req.body);
+    // The service's reader is not known: it may match keys regardless of case anywhere.
+    body = parseStrictJson(req.body, { caseInsensitiveAt: () => true });
   }
   const field = (name: string, s: Source) => valueOf(name, s, params, q, body);
   const forward = decidedRequest(write.route.method, fillRoute(write.route, params) + formatQuery(q), contentType, contentType === null ? Buffer.alloc(0) : req.body);

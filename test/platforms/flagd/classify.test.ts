@@ -14,6 +14,8 @@ describe('flagd classify', () => {
     { name: 'disable', method: 'POST', path: '/flags/a.b/disable', want: { kind: 'write', change: { action: 'flag.disable', newState: { state: 'DISABLED' } } } },
     { name: 'delete', method: 'DELETE', path: '/flags/a.b', want: { kind: 'write', change: { action: 'flag.delete', newState: null } } },
     { name: 'update', method: 'PUT', path: '/flags/a.b', body: definition, want: { kind: 'write', change: { action: 'flag.update', newState: definition } } },
+    // Variant names are map keys, matched exactly: "Red" and "red" are two variants.
+    { name: 'variants that differ only in case', method: 'PUT', path: '/flags/a.b', body: { ...definition, variants: { Red: 'red', red: 'crimson' }, defaultVariant: 'red' }, want: { kind: 'write', change: { action: 'flag.update' } } },
     { name: 'create', method: 'POST', path: '/flags', body: { key: 'n.k', ...definition }, want: { kind: 'write', change: { action: 'flag.create', flagKey: 'n.k', newState: definition } } },
     { name: 'an unknown write', method: 'PATCH', path: '/flags/a.b', want: { kind: 'unrecognized' } },
     { name: 'a write elsewhere', method: 'POST', path: '/reset', want: { kind: 'unrecognized' } },
@@ -33,6 +35,8 @@ describe('flagd classify', () => {
     { name: 'a JSON array', method: 'PUT', path: '/flags/a.b', body: '[]', headers: json, code: 'ADAPT_BODY_MALFORMED' },
     { name: 'a default variant that is not a variant', method: 'PUT', path: '/flags/a.b', body: JSON.stringify({ ...definition, defaultVariant: 'x' }), headers: json, code: 'ADAPT_BODY_MALFORMED' },
     { name: 'an unknown field', method: 'PUT', path: '/flags/a.b', body: JSON.stringify({ ...definition, extra: 1 }), headers: json, code: 'ADAPT_BODY_MALFORMED' },
+    // flagd (Go) decodes a definition's fields regardless of case: "State" would be read as "state".
+    { name: 'a field beside its twin in another case', method: 'PUT', path: '/flags/a.b', body: JSON.stringify({ ...definition, State: 'DISABLED' }), headers: json, code: 'ADAPT_BODY_MALFORMED' },
     { name: 'variants flagd would refuse (two types)', method: 'PUT', path: '/flags/a.b', body: JSON.stringify({ ...definition, variants: { on: true, off: 'no' } }), headers: json, code: 'ADAPT_FLAGD_INVALID' },
     { name: 'a targeting operator flagd does not know', method: 'POST', path: '/flags', body: JSON.stringify({ key: 'n.k', ...definition, targeting: { no_such_op: [1] } }), headers: json, code: 'ADAPT_FLAGD_INVALID' },
     { name: 'a missing content type', method: 'PUT', path: '/flags/a.b', body: JSON.stringify(definition), headers: {}, code: 'ADAPT_MEDIA_TYPE_UNSUPPORTED' },

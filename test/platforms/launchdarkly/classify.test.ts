@@ -61,6 +61,10 @@ describe('LaunchDarkly classification', () => {
       [raw('PATCH', FLAG, { merge: [{ op: 'remove', path: '/description' }] }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/prod~1x/on', value: true }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'replace', path: '/description', value: 'x', extra: 1 }]), 'ADAPT_BODY_MALFORMED'],
+      // LaunchDarkly (Go) matches struct fields regardless of case: "Instructions", "Path" would be read as the others.
+      [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'turnFlagOn' }], Instructions: [{ kind: 'turnFlagOff' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'replace', path: '/description', Path: '/environments/production/on', value: 'x' }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'turnFlagOn', Kind: 'turnFlagOff' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', `${FLAG}?dryRun=true`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],
       [raw('PATCH', `${FLAG}?ignoreConflicts=yes`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],
       [raw('POST', '/api/v2/flags/default?clone=other', { key: 'k', name: 'n' }), 'ADAPT_QUERY_REFUSED'],
@@ -70,6 +74,8 @@ describe('LaunchDarkly classification', () => {
     ];
     for (const [req, code] of refused) expect(() => classifyLaunchDarkly(req), `${req.method} ${req.path} ${req.body.toString()}`).toThrow(expect.objectContaining({ code }));
     expect(classifyLaunchDarkly(raw('POST', '/api/v2/flags/default/checkout/copy', {}))).toMatchObject({ kind: 'unrecognized' });
+    // Keys of the user's choosing are matched exactly: two custom properties that differ in case are two.
+    expect(classifyLaunchDarkly(raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', customProperties: { Team: { name: 'T', value: ['a'] }, team: { name: 't', value: ['b'] } } }))).toMatchObject({ kind: 'write' });
   });
 
   it('settles on and off by the environment, creation and deletion by existence', () => {

@@ -403,10 +403,6 @@ describe('classifyUnleash', () => {
   it.each([
     { name: 'a key appears twice', body: '{"name":"safe","name":"payments.evil"}' },
     { name: 'an escaped key repeats a plain one', body: '{"name":"safe","\\u006eame":"payments.evil"}' },
-    // Equal to a reader that matches keys regardless of case (Go's encoding/json), as a platform in Go or a tool in front of one may be.
-    { name: 'two keys differ only in case', body: '{"name":"safe","Name":"payments.evil"}' },
-    { name: 'a key with the Kelvin sign folds to one with K', body: '{"name":"safe","type":"release","\u212Aind":"x","kind":"y"}' },
-    { name: 'a key with the long s folds to one with s', body: '{"name":"safe","\u017Ftale":true,"stale":false}' },
     { name: 'a number overflows to Infinity', body: '{"name":"x","description":1e999}' },
     { name: 'a key is __proto__', body: '{"name":"x","description":"d","__proto__":{"type":"kill-switch"}}' },
     // Rounded to ...992 here; a Python or Go reader keeps ...993.
