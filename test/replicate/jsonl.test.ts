@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openLedger, type AuditEntry } from '../../src/audit/index.js';
 import { fixedClock } from '../../src/clock.js';
@@ -119,6 +119,39 @@ describe('createJsonlSink', () => {
     expect(lines(`${path}.1`).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(lines(path).map((l) => l.seq)).toEqual([6, 7]);
     expect(lines(path).map((l) => l.hash)).toEqual(entries.slice(5).map((e) => e.hash));
+  });
+
+  it('keeps its open file when the stream cannot be opened again, and reopens the checkpoint file rotated beside the stream', async () => {
+    const { dir, ledger } = setup();
+    const path = `${dir}/audit.jsonl`;
+    const entries = [1, 2, 3].map((n) => ledger.append(sampleEntry(n)));
+    const sink = createJsonlSink({ name: 'jsonl', path, required: true });
+    cleanups.push(() => sink.close());
+    const checkpoint = (seq: number) => ({ chainId: 'test', seq, hash: entries[seq - 1]!.hash, time: '2030-01-07T10:00:00.000Z', kid: 'k', jws: `jws-${seq}` });
+    expect(await sink.deliver(entries.slice(0, 1))).toBe(1);
+    await sink.deliverCheckpoints!([checkpoint(1)]);
+    // Rotated away, and a directory where the stream was: the delivery fails, nothing is closed.
+    renameSync(path, `${path}.1`);
+    renameSync(`${dir}/audit.checkpoints.jsonl`, `${dir}/audit.checkpoints.jsonl.1`);
+    mkdirSync(path);
+    await expect(sink.deliver(entries.slice(0, 2))).rejects.toThrow();
+    const other = openSync(`${dir}/other`, 'w+');
+    try {
+      rmdirSync(path);
+      writeFileSync(path, '');
+      writeFileSync(`${dir}/audit.checkpoints.jsonl`, '');
+      expect(await sink.deliver(entries.slice(1, 3))).toBe(3);
+      await sink.deliverCheckpoints!([checkpoint(1), checkpoint(3)]);
+      // The other file is still its own: the sink never closed a descriptor it no longer held.
+      writeSync(other, 'mine');
+      expect(readFileSync(`${dir}/other`, 'utf8')).toBe('mine');
+    } finally {
+      closeSync(other);
+    }
+    expect(lines(path).map((l) => l.seq)).toEqual([2, 3]);
+    expect(readFileSync(`${dir}/audit.checkpoints.jsonl`, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 3]);
+    expect(await sink.latestCheckpoint!('test')).toMatchObject({ seq: 3 });
+    expect(readFileSync(`${dir}/audit.checkpoints.jsonl.1`, 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
   it("refuses to continue a stream whose last entry of the chain is not the one the next entry links to", async () => {

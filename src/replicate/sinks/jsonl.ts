@@ -56,8 +56,7 @@ export function createJsonlSink(options: { name: string; path: string; required:
       if (chainId === undefined) return 0;
       // What the stream holds is known from this sink's own appends only while no one else touched it.
       if (changedUnder(stream, options.path)) {
-        closeSync(stream.fd);
-        stream = openSyncedFile(options.path);
+        stream = reopened(stream, options.path);
         known.clear();
       }
       const head = heads(chainId).head;
@@ -83,6 +82,11 @@ export function createJsonlSink(options: { name: string; path: string; required:
       // Checkpoints go to a sibling file, so the entry stream stays one record type for shippers.
       const chainId = oneChain(given.map((c) => c.chainId));
       if (chainId === undefined) return;
+      // Rotated with the entry stream, or written back: opened and read again, as the stream is.
+      if (checkpoints !== undefined && changedUnder(checkpoints, checkpointPath)) {
+        checkpoints = reopened(checkpoints, checkpointPath);
+        known.clear();
+      }
       const held = checkpointHeldOf(chainId);
       const fresh = given.filter((c) => c.seq > held);
       if (fresh.length === 0) return;
@@ -187,6 +191,13 @@ function changedUnder(file: SyncedFile, path: string): boolean {
   }
   const open = fstatSync(file.fd);
   return onDisk.ino !== open.ino || onDisk.dev !== open.dev || file.size === undefined || onDisk.size !== file.size;
+}
+
+/** `path` opened anew, then `file` closed: an open that fails leaves `file` open and in use. */
+function reopened(file: SyncedFile, path: string): SyncedFile {
+  const next = openSyncedFile(path);
+  closeSync(file.fd);
+  return next;
 }
 
 /** The one chain a delivery is for (undefined for an empty one); records of several chains in one delivery are refused. */
