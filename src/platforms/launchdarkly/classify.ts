@@ -26,10 +26,21 @@ const PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
 /**
  * LaunchDarkly (Go) decodes into structs, matching their fields regardless of case: the body's own
- * fields, a JSON Patch operation, a semantic patch instruction, an environment's settings. Maps of
- * keys the user chose (environments by key, custom properties) are matched exactly.
+ * fields, a JSON Patch operation, a semantic patch instruction, an environment's settings, and the
+ * flag's nested settings, in the bare forms and inside the `patch` and `merge` wrappers. Maps of
+ * keys the user chose (environments by key, custom properties by key) are matched exactly.
  */
-const STRUCT_FIELDS = { caseInsensitiveAt: (path: JsonPath) => path.length === 0 || (path.length === 1 && typeof path[0] === 'number') || (path.length === 2 && (path[0] === 'instructions' || path[0] === 'environments')) };
+const STRUCT_FIELDS = { caseInsensitiveAt: (path: JsonPath) => isStructPath(path[0] === 'patch' || path[0] === 'merge' ? path.slice(1) : path) };
+const NESTED_STRUCTS = new Set(['defaults', 'clientSideAvailability', 'migrationSettings']);
+const LISTED_STRUCTS = new Set(['instructions', 'variations', 'initialPrerequisites', 'environments', 'customProperties']);
+
+function isStructPath(path: JsonPath): boolean {
+  if (path.length === 0) return true;
+  const [first, second] = path;
+  if (path.length === 1) return typeof first === 'number' || NESTED_STRUCTS.has(String(first));
+  // An element of a list of structs, or the value under a key of a map of structs.
+  return path.length === 2 && typeof first === 'string' && LISTED_STRUCTS.has(first) && second !== undefined;
+}
 const FLAG_CREATE_FIELDS = ['name', 'key', 'description', 'includeInSnippet', 'clientSideAvailability', 'variations', 'temporary', 'tags', 'customProperties', 'defaults', 'purpose', 'migrationSettings', 'maintainerId', 'maintainerTeamKey', 'initialPrerequisites', 'isFlagOn'];
 
 type JsonObject = Record<string, unknown>;

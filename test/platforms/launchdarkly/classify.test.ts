@@ -65,6 +65,12 @@ describe('LaunchDarkly classification', () => {
       [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'turnFlagOn' }], Instructions: [{ kind: 'turnFlagOff' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'replace', path: '/description', Path: '/environments/production/on', value: 'x' }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'turnFlagOn', Kind: 'turnFlagOff' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
+      // The same inside the wrappers, and in the flag's nested settings.
+      [raw('PATCH', FLAG, { merge: { environments: { production: { on: true, On: false } } }, comment: 'c' }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { merge: { name: 'a', Name: 'b' } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { patch: [{ op: 'replace', path: '/description', Path: '/name', value: 'x' }] }), 'ADAPT_BODY_MALFORMED'],
+      [raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', defaults: { onVariation: 0, OnVariation: 1, offVariation: 1 } }), 'ADAPT_BODY_MALFORMED'],
+      [raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', variations: [{ value: true, Value: false }, { value: false }] }), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', `${FLAG}?dryRun=true`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],
       [raw('PATCH', `${FLAG}?ignoreConflicts=yes`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],
       [raw('POST', '/api/v2/flags/default?clone=other', { key: 'k', name: 'n' }), 'ADAPT_QUERY_REFUSED'],
