@@ -61,8 +61,9 @@ export function reachedEnvironments(change: FlagChange, tree: EnvironmentTree | 
 export function scopeWith(change: FlagChange, before: FeatureScope): FeatureScope {
   const next = isJsonObject(change.newState) ? change.newState : {};
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((p): p is string => typeof p === 'string') : []);
-  // A new primary project serves the feature like a targeting one, as far as reach goes.
-  const moved = typeof next.project === 'string' && next.project !== before.project ? [next.project] : [];
+  // A feature moved to another project is still served where the old one was until the change, as
+  // a targeting project is. A new feature's project (none before) is its own, not a second one.
+  const moved = typeof next.project === 'string' && typeof before.project === 'string' && next.project !== before.project ? [next.project] : [];
   const targeting = [...new Set([...(before.targetingProjects ?? []), ...strings(next.targetingProjects), ...moved])];
   return {
     ...(before.project !== undefined ? { project: before.project } : {}),

@@ -44,5 +44,8 @@ describe('the environments a GrowthBook write reaches', () => {
     // The scope the same body sets counts too: the rules are served under it.
     expect(growthBookReach(change('flag.update', ['dev'], { ...rules, targetingProjects: ['payments'] }), state)).toEqual({ environments: ['dev', 'production'], environment: '*' });
     expect(growthBookReach(change('flag.update', ['dev'], { ...rules, project: 'ops' }), state)).toEqual({ environments: ['dev', 'ops'], environment: '*' });
+    // A new feature created in a project with rules for dev: its project is its own, served nowhere else.
+    const devOnly = { dev: { defaultState: true }, production: { defaultState: false } };
+    expect(growthBookReach(change('flag.create', ['dev'], { ...rules, project: 'web' }), { exists: false, environmentTree: devOnly })).toBeUndefined();
   });
 });
