@@ -432,7 +432,7 @@ const runChanges = async (opts: ChangesOptions, request: ChangesRequest): Promis
   })();
   return requestChanges(control, token, request);
 };
-changesOptions(changes.command('list').description('held changes, pending ones by default').option('--status <status>', 'pending, applied, failed, rejected, expired, stale, denied', 'pending').option('--all', 'every status'))
+changesOptions(changes.command('list').description('held changes, pending ones by default').option('--status <status>', 'pending, applying, applied, failed, unknown, rejected, expired, stale, denied', 'pending').option('--all', 'every status'))
   .action(async (opts: ChangesOptions & { status: string; all?: boolean }) => {
     const reply = await runChanges(opts, { kind: 'list', status: opts.all ? undefined : opts.status });
     process.stdout.write(opts.json ? JSON.stringify(reply, null, 2) + '\n' : formatChangeList(reply.changes as ChangeSummary[], Date.now()));

@@ -154,10 +154,6 @@ function subjectOf(payload: Record<string, unknown>, claim: string): string {
 }
 
 /**
- * The token's lifetime: `iat` present, not in the future, and neither `exp - iat` nor its age past
- * `maxSeconds`. A long-lived approval could be held back and used long after the review it records.
- */
-/**
  * jose takes a token whose `aud` list holds one accepted value; each value must be one, or a token
  * naming this sidecar and another (with its own spent jtis) would be spent once at each.
  */
@@ -168,6 +164,10 @@ function checkEveryAudience(aud: unknown, accepted: readonly string[]): void {
   }
 }
 
+/**
+ * The token's lifetime: `iat` present, not in the future, and neither `exp - iat` nor its age past
+ * `maxSeconds`. A long-lived approval could be held back and used long after the review it records.
+ */
 function checkLifetime(payload: Record<string, unknown>, nowSeconds: number, maxSeconds: number, leeway: number): void {
   const { iat, exp } = payload;
   const refuse = (message: string, details: Record<string, unknown>) =>

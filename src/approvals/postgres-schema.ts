@@ -73,7 +73,7 @@ BEGIN
        OR (OLD.status = 'applying' AND NEW.status IN ('applied', 'failed', 'unknown'))) THEN
     RETURN NEW;
   END IF;
-  RAISE EXCEPTION 'flaggate.change_requests: % of % refused (only pending -> settled, applying -> applied or failed)', TG_OP, OLD.id
+  RAISE EXCEPTION 'flaggate.change_requests: % of % refused (only pending -> settled, applying -> applied, failed or unknown)', TG_OP, OLD.id
     USING ERRCODE = '${changeTableErrorCodes.finalStatus}';
 END $$;
 

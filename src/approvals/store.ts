@@ -5,7 +5,7 @@ import type { ChangeContext } from '../intercept/index.js';
 
 /**
  * Where a held change stands. `pending` moves on once; `applying` (released to the forwarder) then
- * becomes `applied` or `failed`; every other status is final.
+ * becomes `applied`, `failed` or `unknown`; every other status is final.
  */
 export type ChangeStatus = 'pending' | 'applying' | 'applied' | 'failed' | 'unknown' | 'rejected' | 'expired' | 'stale' | 'denied';
 
