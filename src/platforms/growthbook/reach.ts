@@ -60,16 +60,20 @@ export function reachedEnvironments(change: FlagChange, tree: EnvironmentTree | 
  */
 export function scopeWith(change: FlagChange, before: FeatureScope): FeatureScope {
   const next = isJsonObject(change.newState) ? change.newState : {};
-  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((p): p is string => typeof p === 'string') : []);
   // A feature moved to another project is still served where the old one was until the change, as
   // a targeting project is. A new feature's project (none before) is its own, not a second one.
   const moved = typeof next.project === 'string' && typeof before.project === 'string' && next.project !== before.project ? [next.project] : [];
-  const targeting = [...new Set([...(before.targetingProjects ?? []), ...strings(next.targetingProjects), ...moved])];
+  const targeting = [...new Set([...(before.targetingProjects ?? []), ...stringsIn(next.targetingProjects), ...moved])];
   return {
     ...(before.project !== undefined ? { project: before.project } : {}),
     ...(targeting.length > 0 ? { targetingProjects: targeting } : {}),
     ...(before.targetingAllProjects === true || next.targetingAllProjects === true ? { targetingAllProjects: true } : {}),
   };
+}
+
+/** The strings of a list GrowthBook sends (project ids), anything else left out. */
+export function stringsIn(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 function writesRules(change: FlagChange): boolean {

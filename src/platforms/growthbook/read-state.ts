@@ -7,7 +7,7 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { fetchState, isJsonObject, type JsonObject } from '../request/index.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
-import { reachedEnvironments, scopeWith, type FeatureScope } from './reach.js';
+import { reachedEnvironments, scopeWith, stringsIn, type FeatureScope } from './reach.js';
 
 export interface ReadStateOptions {
   baseUrl: string;
@@ -101,7 +101,7 @@ async function readEnvironmentTree(opts: ReadStateOptions): Promise<EnvironmentT
   const tree: EnvironmentTree = {};
   for (const e of list) {
     if (!isJsonObject(e) || typeof e.id !== 'string' || typeof e.defaultState !== 'boolean') throw unavailable(`unexpected environment in ${path}`);
-    const projects = Array.isArray(e.projects) ? e.projects.filter((p): p is string => typeof p === 'string') : [];
+    const projects = stringsIn(e.projects);
     tree[e.id] = {
       defaultState: e.defaultState,
       ...(typeof e.parent === 'string' && e.parent !== '' ? { parent: e.parent } : {}),
@@ -114,7 +114,7 @@ async function readEnvironmentTree(opts: ReadStateOptions): Promise<EnvironmentT
 
 /** The projects a feature is served to beyond its own, as GrowthBook sends them; nothing when none. */
 function featureScope(feature: JsonObject): FeatureScope {
-  const targeting = Array.isArray(feature.targetingProjects) ? feature.targetingProjects.filter((p): p is string => typeof p === 'string') : [];
+  const targeting = stringsIn(feature.targetingProjects);
   return {
     ...(typeof feature.project === 'string' ? { project: feature.project } : {}),
     ...(targeting.length > 0 ? { targetingProjects: targeting } : {}),

@@ -14,8 +14,8 @@ import { tightenFiles } from '../../private-path.js';
  * ends with the old chain's records, and taking their seq for this chain's acknowledged entries it
  * never wrote). Once it holds part of a chain, it goes on only from the entry after its last one,
  * linked to it, so the stream never holds a hole; a stream changed under it while it runs (rotated
- * by rename, written back in place) is opened and read again first. It reports its head and newest checkpoint, so a
- * ledger cut below them is caught.
+ * by rename, written back in place) is opened and read again first. It reports its head and newest
+ * checkpoint, so a ledger cut below them is caught.
  */
 export function createJsonlSink(options: { name: string; path: string; required: boolean }): Sink {
   mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
