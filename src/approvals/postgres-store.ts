@@ -5,6 +5,7 @@ import { FlaggateError } from '../errors.js';
 import { migrateOnce } from '../postgres-migrate-once.js';
 import { changeRequestIdSql } from '../replicate/index.js';
 import { migrateChangeTables } from './postgres-schema.js';
+import { createReviewLock } from './review-lock.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
 import type { ChangeStore } from './store.js';
 
@@ -71,6 +72,7 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
   const trusted = [options.chainId, ...(options.peerChains ?? [])];
   const pool = openPool(options);
   const { query, write } = createStatements(pool, migrateOnce(pool, options.migrate ? migrateChangeTables : undefined));
+  const reviewLock = createReviewLock(options);
 
   return {
     async insert(c) {
@@ -130,6 +132,9 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
       const { rows } = await query<StoredRow>(EVIDENCE_SQL, [id, trusted]);
       return rows.map(rowToEntry);
     },
-    close: () => pool.end(),
+    reviewing: (id, work) => reviewLock.holding(id, work),
+    close: async () => {
+      await Promise.all([pool.end(), reviewLock.close()]);
+    },
   };
 }

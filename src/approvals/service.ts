@@ -1,12 +1,12 @@
 import { isoUtc } from '../clock.js';
 import { FlaggateError } from '../errors.js';
-import { createContext, type Approvals, type ApprovalsDeps } from './context.js';
+import { createContext, type Approvals, type ApprovalsContext, type ApprovalsDeps, type Reviewer } from './context.js';
 import { apply, hold } from './hold-apply.js';
 import { personKey, samePerson } from './person.js';
 import { current, decideWith, mayApprove, pending, refuse, step } from './review-steps.js';
 import { approvalFacts } from './entries.js';
 import { finishInterrupted } from './finish-interrupted.js';
-import type { Approval } from './store.js';
+import type { Approval, ChangeRequest } from './store.js';
 
 export type { ApplyResult, Approvals, ApprovalsDeps } from './context.js';
 
@@ -49,28 +49,10 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       return { request, approvals: await ctx.store.approvals(id) };
     },
 
-    // One review of a change at a time on this sidecar: a second approval by the same person finds
-    // the first's row before it records anything, and the approvals an entry lists are those stored.
-    approve: (id, approver, reason) => oneReviewAtATime(id, async () => {
-      // Before anything is counted, a change held elsewhere is refused: an approval given here could only be applied here.
-      const cr = await pending(ctx, id, approver, reason, 'change.approved');
-      if (samePerson(approver.id, cr.requester.id)) {
-        await refuse(ctx, cr, approver, reason, new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change'));
-      }
-      const may = mayApprove(ctx, cr, approver);
-      if (!may.allow) await refuse(ctx, cr, approver, reason, new FlaggateError('APPROVAL_ROLE_MISSING', may.reasons.join('; '), { details: { approverRoles: cr.approverRoles } }));
-      // Stored by person key, so the store's uniqueness also catches the same person in another case.
-      const approval: Approval = { approverId: personKey(approver.id), roles: [...approver.roles], authMethod: approver.authMethod, approvedAt: ctx.now(), reason, proof: null };
-      const duplicate = () => refuse(ctx, cr, approver, reason, new FlaggateError('APPROVAL_DUPLICATE', `${approver.id} already approved this change; each approver counts once`));
-      const before = await ctx.store.approvals(cr.id);
-      if (before.some((a) => a.approverId === approval.approverId)) await duplicate();
-      // The entry before the row: a row counts only with its entry, so a reviewer applying the
-      // change meanwhile (another sidecar of the fleet) must never find this row without it (it
-      // would refuse the change as tampered). An approval whose row then fails is on record, not counted.
-      await step(ctx, cr, 'change.approved', approver, reason, undefined, [...before, approval]);
-      if (!(await ctx.store.addApproval(cr.id, approval))) await duplicate();
-      return apply(ctx, cr);
-    }),
+    // One review of a change at a time, on this sidecar and (through the store) across the fleet: a
+    // second approval by the same person finds the first's row before it records anything, and the
+    // approvals an entry lists are those stored.
+    approve: (id, approver, reason) => oneReviewAtATime(id, async () => apply(ctx, await ctx.store.reviewing(id, () => countApproval(ctx, id, approver, reason)))),
 
     async reject(id, reviewer, reason) {
       // As an approval: a change is settled only through the sidecar that held it (or a listed peer).
@@ -93,6 +75,28 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       return expired;
     },
   };
+}
+
+/** Records and stores one approval of a pending change, or refuses it (recorded); returns the change as it was read. */
+async function countApproval(ctx: ApprovalsContext, id: string, approver: Reviewer, reason: string | null): Promise<ChangeRequest> {
+  // Before anything is counted, a change held elsewhere is refused: an approval given here could only be applied here.
+  const cr = await pending(ctx, id, approver, reason, 'change.approved');
+  if (samePerson(approver.id, cr.requester.id)) {
+    await refuse(ctx, cr, approver, reason, new FlaggateError('APPROVAL_SELF', 'the requester cannot approve their own change'));
+  }
+  const may = mayApprove(ctx, cr, approver);
+  if (!may.allow) await refuse(ctx, cr, approver, reason, new FlaggateError('APPROVAL_ROLE_MISSING', may.reasons.join('; '), { details: { approverRoles: cr.approverRoles } }));
+  // Stored by person key, so the store's uniqueness also catches the same person in another case.
+  const approval: Approval = { approverId: personKey(approver.id), roles: [...approver.roles], authMethod: approver.authMethod, approvedAt: ctx.now(), reason, proof: null };
+  const duplicate = () => refuse(ctx, cr, approver, reason, new FlaggateError('APPROVAL_DUPLICATE', `${approver.id} already approved this change; each approver counts once`));
+  const before = await ctx.store.approvals(cr.id);
+  if (before.some((a) => a.approverId === approval.approverId)) await duplicate();
+  // The entry before the row: a row counts only with its entry, so a reviewer applying the
+  // change meanwhile (another sidecar of the fleet) must never find this row without it (it
+  // would refuse the change as tampered). An approval whose row then fails is on record, not counted.
+  await step(ctx, cr, 'change.approved', approver, reason, undefined, [...before, approval]);
+  if (!(await ctx.store.addApproval(cr.id, approval))) await duplicate();
+  return cr;
 }
 
 /** Runs each `work` after the ones before it under the same key, not after those of other keys. */

@@ -87,5 +87,10 @@ export interface ChangeStore {
    * or every chain in the PostgreSQL ledger): the evidence a stored row is checked against.
    */
   evidence(changeRequestId: string): Promise<AuditEntry[]>;
+  /**
+   * Runs `work` while no other review of this change runs on any sidecar sharing this store, so that
+   * a review reads the approvals, records its entry and stores its row before the next one reads them.
+   */
+  reviewing<T>(changeRequestId: string, work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
