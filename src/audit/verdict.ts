@@ -36,6 +36,7 @@ export function coverageFailureKind(code: string, coversSeq: number, headSeq: nu
     case 'COVERAGE_TOKEN_EARLY':
       return 'predated';
     case 'COVERAGE_HASH_MISMATCH':
+    case 'COVERAGE_ENTRY_TIME_INVALID':
       return 'modified';
     case 'COVERAGE_ENTRY_MISSING':
       // A token vouches for an entry past the end of the chain: its tail was cut.

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
+import { isIsoUtc } from '../clock.js';
 import type { Checkpoint } from './checkpoint.js';
 import { canonicalJson } from './canonical.js';
 import type { AuditEntry, StoredRow } from './entry.js';
@@ -69,6 +70,8 @@ export function readPackage(dir: string): ExportPackage | ExportFailure {
   try {
     const manifest = readJson(dir, 'manifest.json') as ExportManifest;
     if (manifest.format !== EXPORT_FORMAT) return failure('malformed', `not a ${EXPORT_FORMAT} package`, { file: 'manifest.json' });
+    // It bounds every token's time: one that does not read as a time would bound nothing.
+    if (!isIsoUtc(manifest.createdAt)) return failure('malformed', 'the manifest\'s createdAt is not a UTC time to the millisecond', { file: 'manifest.json' });
     const [chainPath, entriesPath] = [present(dir, 'chain.jsonl'), present(dir, 'entries.jsonl'), present(dir, 'entries.csv')];
     const entryCount = countLines(entriesPath);
     const digests = new Map<string, string>();
@@ -132,7 +135,8 @@ function noteRow(index: ChainIndex, row: StoredRow, manifest: ExportManifest): v
   }
   try {
     const entry = rowToEntry(row);
-    index.times[at] = entry.timestamp_utc;
+    // An entry that records no string time reads as '', which the coverage check refuses.
+    index.times[at] = typeof entry.timestamp_utc === 'string' ? entry.timestamp_utc : '';
     index.selected[at] = matchesExport(entry, manifest.period, manifest.filters) ? SELECTED : 0;
   } catch {
     index.selected[at] = UNREADABLE;
@@ -307,6 +311,7 @@ export function checkSeal(ctx: PackageContext): ExportFailure | undefined {
   const { manifest, skewSeconds } = ctx;
   const seal = ctx.checkpoints.find((c) => c.seq === manifest.sealSeq)!;
   const sealedEntryAt = entryTimeAt(ctx, manifest.sealSeq);
+  if (!isIsoUtc(seal.time)) return failure('malformed', `the seal checkpoint's time ${JSON.stringify(String(seal.time).slice(0, 64))} is not a UTC time to the millisecond`, { seq: manifest.sealSeq, file: 'checkpoints.json' });
   if (sealedEntryAt !== undefined && Date.parse(seal.time) < Date.parse(sealedEntryAt) - skewSeconds * 1000) {
     return failure('predated', `the seal checkpoint (${seal.time}) is older than the entry it seals (${sealedEntryAt})`, { seq: manifest.sealSeq, file: 'checkpoints.json' });
   }

@@ -1,3 +1,4 @@
+import { isIsoUtc } from '../clock.js';
 import { FlaggateError } from '../errors.js';
 import { TimestampError } from './errors.js';
 import { verifyTimestampToken } from './token.js';
@@ -14,7 +15,8 @@ export interface CoverageFailure {
   /**
    * A `TSA_*` reason, `COVERAGE_ENTRY_MISSING` / `COVERAGE_HASH_MISMATCH`, or a time check:
    * `COVERAGE_TOKEN_LATE` (made more than the bound after an entry it first covers, or after the
-   * package that holds it) / `COVERAGE_TOKEN_EARLY` (made before an entry it covers).
+   * package that holds it) / `COVERAGE_TOKEN_EARLY` (made before an entry it covers) /
+   * `COVERAGE_ENTRY_TIME_INVALID` (an entry it covers records no time that reads as one).
    */
   code: string;
   message: string;
@@ -104,6 +106,10 @@ function checkTokenTime(genTime: string, from: number, to: number, times: Covera
   for (let seq = from; seq <= to; seq += 1) {
     const recorded = times.entryTime(seq);
     if (recorded === undefined) continue;
+    // A time that does not read as one would pass both bounds below (NaN compares false).
+    if (!isIsoUtc(recorded)) {
+      return { seq, code: 'COVERAGE_ENTRY_TIME_INVALID', message: `entry ${seq} records ${JSON.stringify(recorded.slice(0, 64))} as its time, which is not a UTC time to the millisecond` };
+    }
     const at = Date.parse(recorded);
     if (made < at - skew) {
       return { seq, code: 'COVERAGE_TOKEN_EARLY', message: `the token over seq ${to} was made at ${genTime}, before entry ${seq} (${recorded})` };

@@ -84,19 +84,22 @@ afterAll(async () => {
  * The rewrite, done as the operator would with the sidecar's data dir: drop the change's entries,
  * renumber and rehash what follows, re-sign a seal and the manifest, stamp the new rows afresh.
  */
-async function rewrite(name: string, stamp: 'every rewritten entry' | 'the new head only'): Promise<{ dir: string; removed: number }> {
+async function rewrite(name: string, stamp: 'every rewritten entry' | 'the new head only', timeSuffix?: string): Promise<{ dir: string; removed: number }> {
   const dir = join(work.dir, name);
   cpSync(reference, dir, { recursive: true });
   const rows = lines(dir, 'chain.jsonl').map((l) => JSON.parse(l) as StoredRow);
   const victims = new Set(rows.filter((r) => (JSON.parse(r.body) as AuditEntry).change_request_id === changeId).map((r) => r.seq));
-  const firstCut = Math.min(...victims);
+  const earlyTokens = (JSON.parse(readFileSync(join(dir, 'timestamps.json'), 'utf8')) as ExportTimestamps).tokens.filter((t) => t.coversSeq < Math.min(...victims));
+  // With its times disguised, the rewrite starts after the last token it keeps: every entry a fresh token first covers is disguised.
+  const firstCut = timeSuffix === undefined ? Math.min(...victims) : Math.max(0, ...earlyTokens.map((t) => t.coversSeq)) + 1;
   const chain: StoredRow[] = [];
   let prev = rows.find((r) => r.seq === firstCut - 1)?.hash ?? GENESIS_HASH;
   for (const row of rows) {
     if (row.seq < firstCut) chain.push(row);
-    if (row.seq <= firstCut || victims.has(row.seq)) continue;
+    if (row.seq < firstCut || (timeSuffix === undefined && row.seq === firstCut) || victims.has(row.seq)) continue;
     const seq = chain.length + 1;
-    const body = canonicalJson({ ...(JSON.parse(row.body) as object), seq, prev_hash: prev });
+    const entry = JSON.parse(row.body) as AuditEntry;
+    const body = canonicalJson({ ...entry, seq, prev_hash: prev, ...(timeSuffix === undefined ? {} : { timestamp_utc: entry.timestamp_utc + timeSuffix }) });
     const hash = chainHash(prev, body);
     chain.push({ seq, chain_id: row.chain_id, prev_hash: prev, hash, body });
     prev = hash;
@@ -151,6 +154,31 @@ describe('an export rewritten and stamped again by the operator', () => {
     const report = await verify(dir);
     expect(report.chain).toMatchObject({ ok: true }); // every hash, link and signature holds
     expect(report).toMatchObject({ ok: false, failure: { kind: 'restamped', file: 'timestamps.json' } });
+  });
+
+  it.each([' ', '\u200b'])('is refused, not passed over, when the rewritten entries record times with %j after them, which no date reader takes', async (suffix) => {
+    offsetMs = 2 * 3600 * 1000;
+    const { dir } = await rewrite(`late-disguised-${suffix.charCodeAt(0)}`, 'every rewritten entry', suffix);
+    const report = await verify(dir);
+    expect(report.chain).toMatchObject({ ok: true });
+    expect(report).toMatchObject({ ok: false, failure: { kind: 'modified', file: 'timestamps.json', message: expect.stringContaining('COVERAGE_ENTRY_TIME_INVALID') } });
+  });
+
+  it.each(['the manifest\'s createdAt', 'the seal\'s time'])('is refused as malformed when %s, signed by the operator, is no UTC time (it bounds the tokens and the seal)', async (what) => {
+    const dir = join(work.dir, `odd-time-${what.length}`);
+    cpSync(reference, dir, { recursive: true });
+    const keyring = await openKeyring(join(data.dir, 'audit-keys'), clock);
+    let manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ExportManifest;
+    if (what.startsWith('the seal')) {
+      const checkpoints = JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8')) as Checkpoint[];
+      const seal = checkpoints.find((c) => c.seq === manifest.sealSeq)!;
+      const odd = await signCheckpoint({ chainId: seal.chainId, seq: seal.seq, hash: seal.hash, time: `${seal.time} ` }, keyring);
+      writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify(checkpoints.map((c) => (c === seal ? odd : c)), null, 2));
+      manifest = { ...manifest, files: { ...manifest.files, 'checkpoints.json': createHash('sha256').update(readFileSync(join(dir, 'checkpoints.json'))).digest('hex') } };
+    } else manifest = { ...manifest, createdAt: `${manifest.createdAt}\u200b` };
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    writeFileSync(join(dir, 'manifest.jws'), (await signJson(manifest, MANIFEST_TYP, keyring)).jws + '\n');
+    expect(await verify(dir)).toMatchObject({ ok: false, failure: { kind: 'malformed', message: expect.stringContaining('not a UTC time') } });
   });
 
   it('is refused by flaggate verify-export --keys --tsa-trust (exit 1, kind restamped)', async () => {

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entryTimesFrom } from '../../src/audit/index.js';
 import { fixedClock } from '../../src/clock.js';
 import { FlaggateError } from '../../src/errors.js';
 import { createCoverage, createEmbeddedTsa, openTokenStore, verifyCoverage, verifyTimestampToken, verifyTokenFile } from '../../src/timestamp/index.js';
@@ -141,5 +142,28 @@ describe('verifyCoverage with entry times', () => {
   it('rejects a token made after the package that holds it', async () => {
     const report = await check({ 1: at(-2) }, [1], { notAfter: at(-1000) });
     expect(report.failures[0]).toMatchObject({ code: 'COVERAGE_TOKEN_LATE', coversSeq: 1 });
+  });
+
+  // Five months late: a time that reads as NaN would pass both bounds and hide it.
+  it.each([' ', '\u200b', 'Z', '+00:00'])('rejects an entry whose time has %j after it, not passing it over', async (suffix) => {
+    const report = await check({ 1: at(-2), 2: at(-13_000_000) + suffix }, [2]);
+    expect(report.failures[0]).toMatchObject({ code: 'COVERAGE_ENTRY_TIME_INVALID', coversSeq: 2, seq: 2 });
+  });
+
+  it.each([
+    { name: 'no time at all', body: {} },
+    { name: 'a number', body: { timestamp_utc: Date.parse('2025-01-01T12:00:00Z') } },
+    { name: 'another form of the same instant', body: { timestamp_utc: '2025-01-01T12:00:00Z' } },
+    { name: 'a day that does not exist', body: { timestamp_utc: '2025-02-30T12:00:00.000Z' } },
+  ])('rejects, as verify --db reads rows, an entry that records $name as its time', async ({ body }) => {
+    const rows = [{ seq: 1, chain_id: 'c', prev_hash: '0'.repeat(64), hash: hashOf(1), body: JSON.stringify(body) }];
+    const report = verifyCoverage({
+      tokens: await tokensOver([1]),
+      rowHashAt: () => hashOf(1),
+      headSeq: 1,
+      trust: { trustAnchorsPem: tsa.trustAnchorPem() },
+      times: { entryTime: entryTimesFrom((after) => rows.filter((r) => r.seq > after)), maxDelaySeconds: 3600, skewSeconds: 300 },
+    });
+    expect(report.failures[0]).toMatchObject({ code: 'COVERAGE_ENTRY_TIME_INVALID', seq: 1 });
   });
 });
