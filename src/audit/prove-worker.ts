@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { RangeJob, RangeReply } from './prove-in-workers.js';
 import { createRangeProver } from './prove-range.js';
 import { readRowPages } from './row-pages.js';
+import { requireUtf8 } from '../sqlite-durable.js';
 
 /** As much of the file as SQLite maps (it caps this at its own maximum). */
 const MMAP_BYTES = 2 ** 40;
@@ -15,6 +16,8 @@ function run(job: RangeJob): RangeReply {
   try {
     const db = new Database(job.db, { readonly: true, fileMustExist: true });
     try {
+      // The stored bytes of a body are proven below: in a UTF-16 file they are not its text.
+      requireUtf8(db, job.db);
       // Pages read straight from the mapped file, not copied in by a read() per page: about 7% of a
       // row's cost here. The ledger file never shrinks (append-only, no VACUUM), which is what makes
       // a mapping unsafe; the WAL is still read as usual.

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { FlaggateError } from '../errors.js';
+import { requireUtf8 } from '../sqlite-durable.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { StoredRow } from './entry.js';
 import { proveInWorkers, type ParallelOptions } from './prove-in-workers.js';
@@ -60,6 +61,12 @@ export function openLedgerReader(path: string): LedgerReader {
     db = new Database(path, { readonly: true, fileMustExist: true });
   } catch (cause) {
     throw new FlaggateError('AUDIT_CHAIN_BROKEN', `cannot open ledger ${path}`, { cause });
+  }
+  try {
+    requireUtf8(db, path);
+  } catch (err) {
+    db.close();
+    throw err;
   }
   const rows = db.prepare<[number, number], StoredRow>(
     'SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT ?',

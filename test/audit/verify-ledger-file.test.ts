@@ -7,7 +7,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openKeyring, openLedger, openLedgerReader, signCheckpoint, type AuditEntry } from '../../src/audit/index.js';
+import { canonicalJson, chainHash, GENESIS_HASH, openKeyring, openLedger, openLedgerReader, signCheckpoint, verifyChain, type AuditEntry, type StoredRow } from '../../src/audit/index.js';
+import { proveInWorkers } from '../../src/audit/prove-in-workers.js';
 import { rowToEntry } from '../../src/audit/row-to-entry.js';
 import { fixedClock, systemClock } from '../../src/clock.js';
 import { createJsonlSink } from '../../src/replicate/index.js';
@@ -127,4 +128,62 @@ describe('verify --db with the copies an auditor names', () => {
     expect(await verify(l.path, [copy(lines.slice(12), '{"seq":21,"tr')])).toMatchObject({ ok: true });
     expect(await verify(l.path, [copy(lines)])).toMatchObject({ ok: true, entries: 20 });
   });
+});
+
+/**
+ * A file stored as UTF-16 whose every body is text whose UTF-16 bytes are the canonical JSON its
+ * hash covers: read as text (by SQLite's JSON functions, exports, the console) the bodies are
+ * gibberish, while their stored bytes hash right. Enough rows for the range proof in workers.
+ */
+function utf16Ledger(rows: number): string {
+  const dir = join(tmp.dir, `utf16-${rows}`);
+  mkdirSync(dir, { recursive: true });
+  const template = join(dir, 'template.sqlite');
+  openLedger({ path: template, chainId: 'c', clock: fixedClock(Date.UTC(2026, 5, 1)) }).close();
+  const t = new Database(template, { readonly: true });
+  const schema = t.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END").all();
+  t.close();
+  const path = join(dir, 'ledger.sqlite');
+  const db = new Database(path);
+  db.pragma("encoding = 'UTF-16le'");
+  for (const { sql } of schema) db.exec(sql);
+  db.prepare("INSERT INTO ledger_meta (key, value) VALUES ('chain_id', 'c')").run();
+  const insert = db.prepare('INSERT INTO audit_entries (seq, chain_id, prev_hash, hash, body) VALUES (?, ?, ?, ?, ?)');
+  let prev = GENESIS_HASH;
+  db.transaction(() => {
+    for (let seq = 1; seq <= rows; seq++) {
+      let body = canonicalJson({ chain_id: 'c', prev_hash: prev, reason: 'approved by alice', seq, timestamp_utc: '2026-06-01T00:00:00.000Z' });
+      if (Buffer.byteLength(body) % 2 === 1) body = canonicalJson({ chain_id: 'c', prev_hash: prev, reason: 'approved by alice!', seq, timestamp_utc: '2026-06-01T00:00:00.000Z' });
+      const hash = chainHash(prev, body);
+      insert.run(seq, 'c', prev, hash, Buffer.from(body, 'utf8').toString('utf16le'));
+      prev = hash;
+    }
+  })();
+  db.close();
+  return path;
+}
+
+describe('a ledger file stored as UTF-16', () => {
+  const rows = 20_000;
+  let path: string;
+  beforeAll(() => {
+    path = utf16Ledger(rows);
+  }, 60_000);
+
+  it('is refused by verify --db and by every writer, whatever its size', async () => {
+    await expect(verify(path)).rejects.toMatchObject({ code: 'AUDIT_CHAIN_BROKEN', message: expect.stringContaining('UTF-16') });
+    expect(() => openLedger({ path, chainId: 'c', clock: systemClock })).toThrow(expect.objectContaining({ code: 'AUDIT_CHAIN_BROKEN' }));
+    await expect(verify(utf16Ledger(3))).rejects.toMatchObject({ code: 'AUDIT_CHAIN_BROKEN' });
+  });
+
+  it('is not proven by the range proof in workers, which hashes stored bytes: the rows are read as text instead, and fail', async () => {
+    const db = new Database(path, { readonly: true });
+    try {
+      const read = async (after: number, limit: number) => db.prepare<[number, number], StoredRow>('SELECT seq, chain_id, prev_hash, hash, body FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit);
+      const report = await verifyChain(read, { prove: proveInWorkers(path, () => rows, { workers: 2, minRowsPerWorker: 1 }) });
+      expect(report).toMatchObject({ ok: false, failure: { kind: 'modified', seq: 1 } });
+    } finally {
+      db.close();
+    }
+  }, 60_000);
 });
