@@ -92,6 +92,16 @@ describe('openapi-client-axios through flaggate, against a real Unleash', () => 
     expect(d.status).toBe(200);
     expect((await direct('GET', `${FEATURES}/search.v2`)).dependencies).toContainEqual(expect.objectContaining({ feature: 'checkout.v2' }));
     expect((await entriesOf(d))[0]).toMatchObject({ action: 'dependency.add', environment: '*', new_state: { parent: 'checkout.v2' } });
+    // On a disabled parent Unleash drops the variants: the entry records the dependency it stores.
+    const off = await client.addFeatureDependency!({ projectId: 'default', child: 'search.v2' }, { feature: 'checkout.v2', enabled: false, variants: ['blue'] });
+    expect(off.status).toBe(200);
+    const stored = ((await direct('GET', `${FEATURES}/search.v2`)).dependencies as Array<{ feature: string; enabled: boolean; variants?: string[] }>).find((x) => x.feature === 'checkout.v2')!;
+    expect((await entriesOf(off))[0]).toMatchObject({ new_state: { parent: 'checkout.v2', enabled: stored.enabled, variants: stored.variants ?? [] } });
+    // Unleash's validator would read null as false: refused, and Unleash keeps what it had.
+    await client.addFeatureDependency!({ projectId: 'default', child: 'search.v2' }, { feature: 'checkout.v2', enabled: true });
+    const coerced = await client.addFeatureDependency!({ projectId: 'default', child: 'search.v2' }, { feature: 'checkout.v2', enabled: null, variants: ['blue'] });
+    expect(coerced).toMatchObject({ status: 400, data: { code: 'ADAPT_BODY_MALFORMED' } });
+    expect((await direct('GET', `${FEATURES}/search.v2`)).dependencies).toContainEqual(expect.objectContaining({ feature: 'checkout.v2', enabled: true }));
   });
 
   it('decides a bulk toggle as one change over every flag, each before state in the entry', async () => {

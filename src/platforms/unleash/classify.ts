@@ -282,7 +282,7 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
       if (!Array.isArray(object.variants)) throw fieldMalformed('variants', 'an array');
       return { variants: object.variants, environments: environmentsOf(route, params, body) };
     case 'dependency.add':
-      return { parent: usableName(object.feature, 'feature'), enabled: object.enabled ?? true, variants: object.variants ?? [] };
+      return dependencyOf(object);
     case 'dependency.delete':
       // Without a parent in the path, Unleash removes every dependency of the flag.
       return { removed: params.parent ?? '*' };
@@ -309,6 +309,19 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     default:
       return patch ?? body;
   }
+}
+
+/**
+ * A dependency as Unleash stores it. Its validator coerces a body to the schema's types before the
+ * handler reads it (`"enabled": null` or `"false"` becomes false: the child then serves where the
+ * parent is off), so only the types it would not touch are taken; and it drops the variants of a
+ * dependency on a disabled parent.
+ */
+function dependencyOf(object: JsonObject): JsonObject {
+  const { enabled = true, variants = [] } = object;
+  if (typeof enabled !== 'boolean') throw fieldMalformed('enabled', 'absent or a boolean');
+  if (!Array.isArray(variants) || !variants.every((v) => typeof v === 'string')) throw fieldMalformed('variants', 'absent or a list of strings');
+  return { parent: usableName(object.feature, 'feature'), enabled, variants: enabled ? variants : [] };
 }
 
 function sortOrders(list: JsonObject[]): Array<{ id: string; sortOrder: number }> {

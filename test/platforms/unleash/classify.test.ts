@@ -129,6 +129,10 @@ const writeCases: WriteCase[] = [
     { name: 'POST .../dependencies is dependency.add in every environment', method: 'POST', path: `${P}/checkout/dependencies`,
       body: { feature: 'parent', enabled: false }, want: { action: 'dependency.add', environment: '*', environments: ['*'],
         newState: { parent: 'parent', enabled: false, variants: [] } } },
+    { name: 'POST .../dependencies on a parent that is on, by default, with its variants', method: 'POST', path: `${P}/checkout/dependencies`,
+      body: { feature: 'parent', variants: ['blue'] }, want: { action: 'dependency.add', newState: { parent: 'parent', enabled: true, variants: ['blue'] } } },
+    { name: 'POST .../dependencies on a disabled parent drops its variants, as Unleash does', method: 'POST', path: `${P}/checkout/dependencies`,
+      body: { feature: 'parent', enabled: false, variants: ['blue'] }, want: { action: 'dependency.add', newState: { parent: 'parent', enabled: false, variants: [] } } },
     { name: 'DELETE .../dependencies/:parent is dependency.delete of that parent', method: 'DELETE', path: `${P}/checkout/dependencies/parent`,
       body: undefined, want: { action: 'dependency.delete', environment: '*', newState: { removed: 'parent' } } },
     { name: 'DELETE .../dependencies removes every parent', method: 'DELETE', path: `${P}/checkout/dependencies`,
@@ -270,6 +274,16 @@ describe('classifyUnleash', () => {
       expect.objectContaining({ code: 'ADAPT_QUERY_REFUSED' }),
     );
   });
+
+  // Unleash's validator coerces a body to its schema's types first: null or "false" would be a dependency on the parent being off.
+  it.each([{ enabled: null }, { enabled: 'false' }, { enabled: 0 }, { enabled: 'true' }, { variants: null }, { variants: 'blue' }, { variants: [1] }])(
+    'refuses a dependency.add whose types Unleash would coerce: %j',
+    (fields) => {
+      expect(() => classifyUnleash(request('POST', `${P}/checkout/dependencies`, { feature: 'parent', ...fields }))).toThrow(
+        expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }),
+      );
+    },
+  );
 
   it('says why an operation is refused by design', () => {
     const got = classifyUnleash(request('POST', '/api/admin/tag-types', { name: 'team' }));
