@@ -1,19 +1,17 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { policyActivatedEntry, readLedgerMeta, type BundleDelivery, type Ledger, type Recorder } from '../audit/index.js';
+import { policyActivatedEntry, type BundleDelivery, type Ledger, type Recorder } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { asFlaggateError, FlaggateError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { IN_FORCE, inForceOf, markerText, readInForce } from './in-force.js';
 import { openShadowDelivery } from './shadow-delivery.js';
 import {
   archiveBundle, BUNDLE_ARCHIVE_DIR, bundleContentSha256, bundlePolicySha256, createPolicyEngine, displayUrl, fetchBundle, loadBundleTrust, openReplacedBundles, pollBundleService,
   readArchivedBundle, readBundleBytes, readLastGood, watchPolicyBundle, writeLastGood, type withShadowPolicy,
   type BundleServiceOptions, type BundleTrust, type LoadedBundle, type PolicyEngine, type PolicyRevision,
 } from '../policy/index.js';
-
-/** Ledger meta: the bundle in force when the chain last recorded one, so a swap across a restart is recorded too. */
-const IN_FORCE = 'policy.in_force';
 
 type Deps = { metrics: Metrics; logger: Logger };
 /**
@@ -25,7 +23,7 @@ type RollbackCheck = (bytes: Buffer, sha256: string, exempt?: boolean) => Promis
 /** The bundle a start loads: its engine, bytes, the digest of its policy (`bundlePolicySha256`), and where it came from. */
 type First = { engine: PolicyEngine; bytes: Buffer; policy: string; delivered: BundleDelivery };
 type Where = {
-  ledger: Pick<Ledger, 'getMeta' | 'setMeta'>;
+  ledger: Pick<Ledger, 'getMeta' | 'setMeta' | 'head' | 'entriesAfter'>;
   record: Pick<Recorder, 'settled'>;
   /** Told after a bundle joins the archive (the archive goes upstream from there); never awaited. */
   archived?: () => void;
@@ -54,8 +52,9 @@ export async function openPolicyDelivery(config: Readonly<Config>, deps: Deps): 
   const archiveDir = join(config.dataDir, BUNDLE_ARCHIVE_DIR);
   const service = config.policy.service;
   const { refuseRollback, noteSwap, replaced } = rollbackGuard(config, trust, archiveDir);
-  // The replaced bundle is noted before its swap is recorded, the ledger's in-force marker after: a
-  // start that follows a crash between the two finds the marker still naming the bundle in force.
+  // The replaced bundle is noted before its swap is recorded, and the ledger's in-force marker says a
+  // swap is under way until it is: a start that follows a crash in between exempts the bundle the
+  // chain last recorded as in force, whichever of the two that is.
   const inForceAtStart = readInForce(config.audit.file)?.sha256;
   const check: RollbackCheck = (bytes, sha256) => refuseRollback(bytes, sha256, sha256 === inForceAtStart);
   const first = service ? await firstServedBundle(service, { trust, archiveDir, refuseRollback: check }, deps) : await firstFileBundle(config.policy.bundle!, trust, check);
@@ -156,16 +155,6 @@ function rollbackGuard(config: Readonly<Config>, trust: BundleTrust | undefined,
   return { refuseRollback, noteSwap, replaced };
 }
 
-/** The bundle the ledger at `path` last recorded as in force, read before the ledger opens; undefined on a new ledger. */
-function readInForce(path: string): PolicyRevision | undefined {
-  try {
-    const text = readLedgerMeta(path, IN_FORCE);
-    return text === undefined ? undefined : (JSON.parse(text) as PolicyRevision);
-  } catch {
-    return undefined; // an unreadable ledger is reported when it opens; it exempts nothing
-  }
-}
-
 function digest(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -198,13 +187,18 @@ type NoteSwap = () => (() => void) | Promise<() => void>;
 async function recordActivation(where: Where, a: Activation & { previous: PolicyRevision | null; note?: NoteSwap }): Promise<void> {
   archiveBundle(a.archiveDir, a.bytes);
   where.archived?.();
+  // Until the marker names the new bundle, it says a swap is under way: a start after a crash in
+  // between reads from the chain whether its entry was recorded.
+  const swapping = a.previous ?? undefined;
+  if (swapping) where.ledger.setMeta(IN_FORCE, markerText(swapping, { ...a.loaded.revision, afterSeq: where.ledger.head().seq }));
   const undo = await a.note?.();
   try {
     await where.record.settled(policyActivatedEntry({ bundle: a.loaded.revision, previous: a.previous, keyId: a.loaded.signer?.keyId ?? null, delivered: a.delivered }));
-    where.ledger.setMeta(IN_FORCE, JSON.stringify({ revision: a.loaded.revision.revision, sha256: a.loaded.revision.sha256 }));
+    where.ledger.setMeta(IN_FORCE, markerText(a.loaded.revision));
   } catch (err) {
     try {
       undo?.();
+      if (swapping) where.ledger.setMeta(IN_FORCE, markerText(swapping));
     } catch {
       // The record's failure is what the caller needs to see; a note left behind only refuses more.
     }
@@ -220,10 +214,9 @@ async function recordActivation(where: Where, a: Activation & { previous: Policy
 async function recordInForce(where: Where, a: Activation, note: (stopped: PolicyRevision) => Promise<() => void>): Promise<void> {
   archiveBundle(a.archiveDir, a.bytes);
   where.archived?.();
-  const before = where.ledger.getMeta(IN_FORCE);
-  const previous = before === undefined ? null : (JSON.parse(before) as PolicyRevision);
-  if (previous === null) where.ledger.setMeta(IN_FORCE, JSON.stringify({ revision: a.loaded.revision.revision, sha256: a.loaded.revision.sha256 }));
-  else if (previous.sha256 !== a.loaded.revision.sha256) await recordActivation(where, { ...a, previous, note: () => note(previous) });
+  const previous = inForceOf(where.ledger.getMeta(IN_FORCE), where.ledger.entriesAfter);
+  if (previous === undefined || previous.sha256 === a.loaded.revision.sha256) where.ledger.setMeta(IN_FORCE, markerText(a.loaded.revision));
+  else await recordActivation(where, { ...a, previous, note: () => note(previous) });
 }
 
 async function firstFileBundle(bundlePath: string, trust: BundleTrust | undefined, refuseRollback: RollbackCheck): Promise<First> {

@@ -5,9 +5,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as tar from 'tar';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntryBody } from '../../src/audit/index.js';
 import { readLedgerEntries } from '../../src/backtest/index.js';
+import { markerText } from '../../src/compose/in-force.js';
 import { loadConfig } from '../../src/config/index.js';
 import { bundlePolicySha256, fetchBundle, pollDelayMs } from '../../src/policy/index.js';
 import { changeFlag, startSidecarProcess, type SidecarProcess } from '../replicate/sidecar-process.js';
@@ -320,6 +322,55 @@ describe('a crash between noting a replaced bundle and recording its swap', () =
       expect(await revisionOf(restarted)).toBe('svc-1');
       // In force, so no longer listed.
       expect(JSON.parse(readFileSync(list, 'utf8'))).toEqual({ policies: [] });
+    } finally {
+      await restarted.stop();
+    }
+  }, 60_000);
+});
+
+describe('a crash between recording a swap and marking its bundle in force', () => {
+  const setMarker = (dataDir: string, text: string) => {
+    const db = new Database(join(dataDir, 'ledger.sqlite'));
+    db.prepare("INSERT INTO ledger_meta (key, value) VALUES ('policy.in_force', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(text);
+    db.close();
+  };
+  const svc1 = () => ({ revision: 'svc-1', sha256: sha256(bundles.r1) });
+  const svc2 = () => ({ revision: 'svc-2', sha256: sha256(bundles.r2) });
+
+  it('refuses at start the bundle the swap replaced once the chain holds the swap, though the marker still names it', async () => {
+    const path = join(tmp.dir, 'crash-marker.tar.gz');
+    writeFileSync(path, bundles.r1);
+    const settings = { 'policy.bundle': path, 'policy.verificationKey': publicFile, 'policy.watchIntervalMs': 3_600_000 };
+    const app = await startTestFlaggate(settings);
+    const head = app.ledger.head().seq;
+    writeFileSync(path, bundles.r2);
+    await app.reloadPolicy();
+    expect(await revisionOf(app)).toBe('svc-2');
+    await app.close();
+    // The marker as a crash right after svc-2's policy.activated entry leaves it; then svc-1 is put back.
+    setMarker(app.dataDir, markerText(svc1(), { ...svc2(), afterSeq: head }));
+    writeFileSync(path, bundles.r1);
+    await expect(startTestFlaggate({ ...settings, dataDir: app.dataDir })).rejects.toMatchObject({ code: 'POLICY_BUNDLE_ROLLBACK' });
+    // Without the swap under way the chain is taken at the marker's word, as before (the case above).
+    setMarker(app.dataDir, markerText(svc1()));
+    const restarted = await startTestFlaggate({ ...settings, dataDir: app.dataDir });
+    await restarted.stop();
+  }, 60_000);
+
+  it('starts on the bundle in force when the crash came before the swap was recorded', async () => {
+    const path = join(tmp.dir, 'crash-before-record.tar.gz');
+    writeFileSync(path, bundles.r1);
+    const settings = { 'policy.bundle': path, 'policy.verificationKey': publicFile, 'policy.watchIntervalMs': 3_600_000 };
+    const app = await startTestFlaggate(settings);
+    const head = app.ledger.head().seq;
+    await app.close();
+    // Noted as replaced and marked as being swapped away from, but no entry of the swap in the chain.
+    writeFileSync(join(app.dataDir, 'policy-bundles', 'replaced.json'), JSON.stringify({ policies: [await bundlePolicySha256(bundles.r1)] }));
+    setMarker(app.dataDir, markerText(svc1(), { ...svc2(), afterSeq: head }));
+    const restarted = await startTestFlaggate({ ...settings, dataDir: app.dataDir });
+    try {
+      expect(await revisionOf(restarted)).toBe('svc-1');
+      expect(restarted.ledger.entriesAfter(0, 1000).filter((e) => e.entry_type === 'policy.activated')).toHaveLength(0);
     } finally {
       await restarted.stop();
     }
