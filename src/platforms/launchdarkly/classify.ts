@@ -25,21 +25,22 @@ const PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 /** Project, environment and flag keys: LaunchDarkly's own key alphabet. */
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
 /**
- * LaunchDarkly (Go) decodes into structs, matching their fields regardless of case: the body's own
- * fields, a JSON Patch operation, a semantic patch instruction, an environment's settings, and the
- * flag's nested settings, in the bare forms and inside the `patch` and `merge` wrappers. Maps of
- * keys the user chose (environments by key, custom properties by key) are matched exactly.
+ * LaunchDarkly (Go) decodes into structs, matching their fields regardless of case, at every depth:
+ * the body, a JSON Patch operation, a semantic patch instruction and its clauses, rules, targets and
+ * rollouts, an environment's settings, the flag's nested settings, in the bare forms and inside the
+ * `patch` and `merge` wrappers. So every object is checked but where the user chooses the keys: the
+ * maps of `MAP_FIELDS` themselves (their values are structs again), and JSON values of the user's
+ * (`value`, `values`: a variation's value, a clause's values, what a JSON Patch operation writes).
  */
-const STRUCT_FIELDS = { caseInsensitiveAt: (path: JsonPath) => isStructPath(path[0] === 'patch' || path[0] === 'merge' ? path.slice(1) : path) };
-const NESTED_STRUCTS = new Set(['defaults', 'clientSideAvailability', 'migrationSettings']);
-const LISTED_STRUCTS = new Set(['instructions', 'variations', 'initialPrerequisites', 'environments', 'customProperties']);
+const STRUCT_FIELDS = { caseInsensitiveAt: isStructPath };
+/** Objects keyed by names the user chose: custom properties, environments, a rollout's weights by variation id. */
+const MAP_FIELDS = new Set(['customProperties', 'environments', 'rolloutWeights']);
+const FREE_JSON_FIELDS = new Set(['value', 'values']);
 
 function isStructPath(path: JsonPath): boolean {
-  if (path.length === 0) return true;
-  const [first, second] = path;
-  if (path.length === 1) return typeof first === 'number' || NESTED_STRUCTS.has(String(first));
-  // An element of a list of structs, or the value under a key of a map of structs.
-  return path.length === 2 && typeof first === 'string' && LISTED_STRUCTS.has(first) && second !== undefined;
+  if (path.some((step) => typeof step === 'string' && FREE_JSON_FIELDS.has(step))) return false;
+  const last = path[path.length - 1];
+  return !(typeof last === 'string' && MAP_FIELDS.has(last));
 }
 const FLAG_CREATE_FIELDS = ['name', 'key', 'description', 'includeInSnippet', 'clientSideAvailability', 'variations', 'temporary', 'tags', 'customProperties', 'defaults', 'purpose', 'migrationSettings', 'maintainerId', 'maintainerTeamKey', 'initialPrerequisites', 'isFlagOn'];
 

@@ -71,6 +71,10 @@ describe('LaunchDarkly classification', () => {
       [raw('PATCH', FLAG, { patch: [{ op: 'replace', path: '/description', Path: '/name', value: 'x' }] }), 'ADAPT_BODY_MALFORMED'],
       [raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', defaults: { onVariation: 0, OnVariation: 1, offVariation: 1 } }), 'ADAPT_BODY_MALFORMED'],
       [raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', variations: [{ value: true, Value: false }, { value: false }] }), 'ADAPT_BODY_MALFORMED'],
+      // At any depth: an instruction's clause, an environment's rules and its rollout.
+      [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'addRule', clauses: [{ attribute: 'email', Attribute: 'key', op: 'in', values: ['a'] }], variationId: 'v1' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { merge: { environments: { test: { rules: [{ clauses: [{ attribute: 'email', op: 'in', Op: 'startsWith', values: ['a'] }] }] } } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { environments: { test: { fallthrough: { rollout: { variations: [{ variation: 0, weight: 100000, Weight: 0 }] } } } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', `${FLAG}?dryRun=true`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],
       [raw('PATCH', `${FLAG}?ignoreConflicts=yes`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],
       [raw('POST', '/api/v2/flags/default?clone=other', { key: 'k', name: 'n' }), 'ADAPT_QUERY_REFUSED'],
@@ -82,6 +86,10 @@ describe('LaunchDarkly classification', () => {
     expect(classifyLaunchDarkly(raw('POST', '/api/v2/flags/default/checkout/copy', {}))).toMatchObject({ kind: 'unrecognized' });
     // Keys of the user's choosing are matched exactly: two custom properties that differ in case are two.
     expect(classifyLaunchDarkly(raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', customProperties: { Team: { name: 'T', value: ['a'] }, team: { name: 't', value: ['b'] } } }))).toMatchObject({ kind: 'write' });
+    // So are a JSON variation's value, a clause's values and what a JSON Patch operation writes: the user's JSON.
+    expect(classifyLaunchDarkly(raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', variations: [{ value: { Color: 'red', color: 'blue' } }, { value: {} }] }))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'replace', path: '/variations/0/value', value: { Size: 1, size: 2 } }]))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'updateFallthroughVariationOrRollout', rolloutWeights: { Aa: 50000, aA: 50000 } }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
   });
 
   it('settles on and off by the environment, creation and deletion by existence', () => {
