@@ -365,5 +365,11 @@ function newPool(url: string, connectTimeoutMs = 5_000, queryTimeoutMs = 15_000,
   // An idle connection dropped by the server (restart, failover) must not crash the process;
   // the next query reconnects or fails, and the follower retries.
   pool.on('error', () => undefined);
+  // Every commit here is an acknowledgement, so it must be on PostgreSQL's disk when it returns,
+  // whatever the server, database or role says (synchronous_commit=off answers before the WAL
+  // flush). Queued ahead of the client's first query; a connection that cannot take it is closed.
+  pool.on('connect', (client) => {
+    client.query('SET synchronous_commit TO on').catch(() => client.end().catch(() => undefined));
+  });
   return pool;
 }
