@@ -3,7 +3,7 @@ import { rowToEntry } from '../audit/index.js';
 import type { StoredRow } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
 import { migrateOnce } from '../postgres-migrate-once.js';
-import { changeRequestIdSql } from '../replicate/index.js';
+import { changeRequestIdSql, flushEveryCommit } from '../replicate/index.js';
 import { migrateChangeTables } from './postgres-schema.js';
 import { createReviewLock } from './review-lock.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
@@ -38,6 +38,8 @@ function openPool(options: PostgresChangeStoreOptions): pg.Pool {
   });
   // A connection dropped while idle (restart, failover) must not crash the process.
   pool.on('error', () => undefined);
+  // A spent jti, a settled status and an approval row are durable when the call returns.
+  flushEveryCommit(pool);
   return pool;
 }
 

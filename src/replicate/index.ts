@@ -11,7 +11,7 @@ export { createJsonlSink } from './sinks/jsonl.js';
 export { createHttpSink, signBody, type HttpSinkOptions } from './sinks/http.js';
 export { createOpenSearchSink, documentId, type OpenSearchSinkOptions } from './sinks/opensearch.js';
 export { indexTemplate } from './sinks/opensearch-template.js';
-export { createPostgresSink, openPostgresReader, type PostgresSink, type PostgresLedgerReader } from './sinks/postgres.js';
+export { createPostgresSink, flushEveryCommit, openPostgresReader, type PostgresSink, type PostgresLedgerReader } from './sinks/postgres.js';
 export { migratePostgres } from './sinks/postgres-schema.js';
 export { assertWriterLogin, checkWriterLogin, inspectWriterLogin, type WriterLogin } from './sinks/postgres-login.js';
 export { createUpstreamWatch, type UpstreamWatch } from './upstream-watch.js';

@@ -365,11 +365,18 @@ function newPool(url: string, connectTimeoutMs = 5_000, queryTimeoutMs = 15_000,
   // An idle connection dropped by the server (restart, failover) must not crash the process;
   // the next query reconnects or fails, and the follower retries.
   pool.on('error', () => undefined);
-  // Every commit here is an acknowledgement, so it must be on PostgreSQL's disk when it returns,
-  // whatever the server, database or role says (synchronous_commit=off answers before the WAL
-  // flush). Queued ahead of the client's first query; a connection that cannot take it is closed.
+  // Every commit here is an acknowledgement.
+  flushEveryCommit(pool);
+  return pool;
+}
+
+/**
+ * Makes every commit on the pool's sessions wait for its WAL flush, whatever the server, database or
+ * role says (synchronous_commit=off answers before the flush: a crash of PostgreSQL then loses what
+ * was answered). Queued ahead of each new session's first query; a session that cannot take it is closed.
+ */
+export function flushEveryCommit(pool: pg.Pool): void {
   pool.on('connect', (client) => {
     client.query('SET synchronous_commit TO on').catch(() => client.end().catch(() => undefined));
   });
-  return pool;
 }
