@@ -52,7 +52,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     // One review of a change at a time, on this sidecar and (through the store) across the fleet: a
     // second approval by the same person finds the first's row before it records anything, and the
     // approvals an entry lists are those stored.
-    approve: (id, approver, reason) => oneReviewAtATime(id, async () => apply(ctx, await ctx.store.reviewing(id, () => countApproval(ctx, id, approver, reason)))),
+    approve: (id, approver, reason) => oneReviewAtATime(id, async () => apply(ctx, await ctx.store.reviewing(id, (confirmHeld) => countApproval(ctx, { id, approver, reason, confirmHeld })))),
 
     async reject(id, reviewer, reason) {
       // As an approval: a change is settled only through the sidecar that held it (or a listed peer).
@@ -78,7 +78,8 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 }
 
 /** Records and stores one approval of a pending change, or refuses it (recorded); returns the change as it was read. */
-async function countApproval(ctx: ApprovalsContext, id: string, approver: Reviewer, reason: string | null): Promise<ChangeRequest> {
+async function countApproval(ctx: ApprovalsContext, r: { id: string; approver: Reviewer; reason: string | null; confirmHeld: () => Promise<void> }): Promise<ChangeRequest> {
+  const { id, approver, reason } = r;
   // Before anything is counted, a change held elsewhere is refused: an approval given here could only be applied here.
   const cr = await pending(ctx, id, approver, reason, 'change.approved');
   if (samePerson(approver.id, cr.requester.id)) {
@@ -94,6 +95,8 @@ async function countApproval(ctx: ApprovalsContext, id: string, approver: Review
   // The entry before the row: a row counts only with its entry, so a reviewer applying the
   // change meanwhile (another sidecar of the fleet) must never find this row without it (it
   // would refuse the change as tampered). An approval whose row then fails is on record, not counted.
+  // A review whose hold on the change was lost meanwhile (another may be past its read) records nothing.
+  await r.confirmHeld();
   await step(ctx, cr, 'change.approved', approver, reason, undefined, [...before, approval]);
   if (!(await ctx.store.addApproval(cr.id, approval))) await duplicate();
   return cr;

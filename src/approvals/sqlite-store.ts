@@ -103,7 +103,7 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
         .map(rowToEntry);
     },
     // One sidecar owns a ledger file, and its approvals stage already runs one review of a change at a time.
-    reviewing: (_id, work) => work(),
+    reviewing: (_id, work) => work(async () => undefined),
     close: async () => {
       db.close();
     },

@@ -90,7 +90,8 @@ export interface ChangeStore {
   /**
    * Runs `work` while no other review of this change runs on any sidecar sharing this store, so that
    * a review reads the approvals, records its entry and stores its row before the next one reads them.
+   * `work` calls `confirmHeld` before it records: it throws when the hold was lost meanwhile.
    */
-  reviewing<T>(changeRequestId: string, work: () => Promise<T>): Promise<T>;
+  reviewing<T>(changeRequestId: string, work: (confirmHeld: () => Promise<void>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresChangeStore } from '../../src/approvals/index.js';
 import { createReviewLock } from '../../src/approvals/review-lock.js';
@@ -144,6 +145,46 @@ describe('the PostgreSQL review lock', () => {
       await expect(waiter.holding('cr-9', async () => 'ran')).resolves.toBe('ran');
     } finally {
       await Promise.all([holder.close(), waiter.close()]);
+    }
+  });
+
+  it('lets a review of another change in at once while reviews wait for locks held elsewhere', async () => {
+    const [holder, waiter] = [createReviewLock({ url: db.ownerUrl }), createReviewLock({ url: db.ownerUrl, waitMs: 3_000 })];
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const holding = Array.from({ length: 8 }, (_, i) => holder.holding(`busy-${i}`, () => held));
+      await new Promise((r) => setTimeout(r, 200));
+      const waiting = Array.from({ length: 8 }, (_, i) => waiter.holding(`busy-${i}`, async () => 'ran'));
+      await new Promise((r) => setTimeout(r, 200));
+      const started = Date.now();
+      await expect(waiter.holding('unrelated', async () => 'ran')).resolves.toBe('ran');
+      expect(Date.now() - started).toBeLessThan(2_000);
+      release();
+      await Promise.all(holding);
+      await expect(Promise.all(waiting)).resolves.toEqual(Array(8).fill('ran'));
+    } finally {
+      await Promise.all([holder.close(), waiter.close()]);
+    }
+  });
+
+  it('refuses to record once its session is gone (a restart, a terminated backend), and lets the next review in', async () => {
+    const [a, b] = [createReviewLock({ url: db.ownerUrl }), createReviewLock({ url: db.ownerUrl })];
+    const admin = new pg.Client({ connectionString: db.ownerUrl });
+    await admin.connect();
+    try {
+      const run = a.holding('cr-lost', async (confirmHeld) => {
+        await confirmHeld();
+        await admin.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()");
+        await new Promise((r) => setTimeout(r, 100));
+        await confirmHeld();
+        return 'recorded';
+      });
+      await expect(run).rejects.toMatchObject({ code: 'AUDIT_WRITE_FAILED', message: expect.stringContaining('was lost') });
+      await expect(b.holding('cr-lost', async () => 'next')).resolves.toBe('next');
+    } finally {
+      await admin.end();
+      await Promise.all([a.close(), b.close()]);
     }
   });
 });
