@@ -20,3 +20,15 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u
 export function tally(): Record<string, number> {
   return Object.create(null) as Record<string, number>;
 }
+
+/** The longest reason and ticket a person may give the control port (or the console) to be recorded. */
+export const MAX_REASON = 1024;
+export const MAX_TICKET = 256;
+
+// eslint-disable-next-line no-control-regex -- the control characters are what it refuses
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/** A reason or a ticket as every route of the control port records one: a string of printable text, on one line, at most `max` long. */
+export function isPrintableLine(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length <= max && !CONTROL_CHARACTER.test(value);
+}

@@ -1,6 +1,7 @@
 import express, { type RequestHandler, type Response } from 'express';
 import { FlaggateError } from '../errors.js';
 import type { Actor } from '../identify/index.js';
+import { isPrintableLine, MAX_REASON } from '../recorded-text.js';
 import { affectedObject } from './diff.js';
 import { heldHeaders } from './held-headers.js';
 import type { Approvals } from './service.js';
@@ -8,7 +9,6 @@ import type { ChangeRequest, ChangeStatus } from './store.js';
 
 const STATUSES: readonly ChangeStatus[] = ['pending', 'applying', 'applied', 'failed', 'unknown', 'rejected', 'expired', 'stale', 'denied'];
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const MAX_REASON = 1024;
 
 /**
  * `/v1/changes` on the control port: list and show held changes (`change.read`), approve and reject
@@ -91,8 +91,7 @@ function reasonOf(body: unknown, required: boolean): string | null {
     if (required) throw new FlaggateError('CONTROL_BAD_REQUEST', 'a reason is required');
     return null;
   }
-  // eslint-disable-next-line no-control-regex
-  if (typeof reason !== 'string' || reason.length > MAX_REASON || /[\u0000-\u001f\u007f]/.test(reason)) {
+  if (!isPrintableLine(reason, MAX_REASON)) {
     throw new FlaggateError('CONTROL_BAD_REQUEST', `reason must be printable text of at most ${MAX_REASON} characters`);
   }
   return reason;

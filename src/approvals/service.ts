@@ -58,7 +58,9 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       // As an approval: a change is settled only through the sidecar that held it (or a listed peer).
       const cr = await pending(ctx, id, reviewer, reason, 'change.rejected');
       // The requester may withdraw their own change; anyone else needs a role that could approve it.
-      const may = samePerson(reviewer.id, cr.requester.id) ? undefined : mayApprove(ctx, cr, reviewer);
+      // Only the requester's exact id withdraws: samePerson's looser match (case, width, spaces) is
+      // for refusing a self-approval, and would let another principal withdraw without a role.
+      const may = reviewer.id === cr.requester.id ? undefined : mayApprove(ctx, cr, reviewer);
       if (may && !may.allow) {
         const error = new FlaggateError('APPROVAL_ROLE_MISSING', may.reasons.join('; '), { details: { approverRoles: cr.approverRoles } });
         await step(ctx, cr, 'change.rejected', reviewer, reason, error);

@@ -2,11 +2,10 @@ import express, { type RequestHandler } from 'express';
 import { entryActor } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
 import type { Actor } from '../identify/index.js';
+import { isPrintableLine, MAX_REASON, MAX_TICKET } from '../recorded-text.js';
 import type { BreakGlassReviews, BreakGlassStatus } from './reviews.js';
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const MAX_REASON = 1024;
-const MAX_TICKET = 256;
 
 /**
  * `/v1/break-glass` on the control port: break-glass changes and their reviews (`break_glass.read`),
@@ -28,14 +27,15 @@ export function breakGlassRoutes(reviews: BreakGlassReviews, authorize: (action:
     const field = (name: string) => (typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined);
     const reason = field('reason');
     const ticket = field('ticket');
-    // eslint-disable-next-line no-control-regex
-    if (typeof reason !== 'string' || reason.trim() === '' || reason.length > MAX_REASON || /[\u0000-\u001f\u007f]/.test(reason)) {
+    if (!isPrintableLine(reason, MAX_REASON) || reason.trim() === '') {
       throw new FlaggateError('CONTROL_BAD_REQUEST', `a review needs a reason: {"reason": "…"} (printable, at most ${MAX_REASON} characters)`);
     }
-    if (ticket !== undefined && (typeof ticket !== 'string' || ticket.length > MAX_TICKET)) {
-      throw new FlaggateError('CONTROL_BAD_REQUEST', `ticket must be a string of at most ${MAX_TICKET} characters`);
+    // Printable text, as every other ticket the control port records; a blank one is none.
+    if (ticket !== undefined && !isPrintableLine(ticket, MAX_TICKET)) {
+      throw new FlaggateError('CONTROL_BAD_REQUEST', `ticket must be printable text of at most ${MAX_TICKET} characters`);
     }
-    const entry = await reviews.review(id, { actor: entryActor(res.locals.actor as Actor), reason: reason.trim(), ticket: ticket ?? null, policy: policyRevision() });
+    const linked = ticket === undefined || ticket.trim() === '' ? null : ticket.trim();
+    const entry = await reviews.review(id, { actor: entryActor(res.locals.actor as Actor), reason: reason.trim(), ticket: linked, policy: policyRevision() });
     res.status(201).json({ reviewed: id, entry: { seq: entry.seq, event_id: entry.event_id, actor: entry.actor.id, overdue: entry.break_glass?.overdue ?? false } });
   });
   return router;

@@ -10,6 +10,7 @@ import type { Actor } from '../identify/index.js';
 import { mintDevToken } from '../identify/index.js';
 import type { Logger } from '../log.js';
 import { policyInput, type Decision, type PolicyInput } from '../policy/index.js';
+import { isPrintableLine, MAX_REASON } from '../recorded-text.js';
 import { checkForm, clearCookie, readCookie, securityHeaders, setCookie, SESSION_COOKIE, SIGN_IN_COOKIE } from './guard.js';
 import { LOCAL_TIME_SCRIPT, page, STYLESHEET } from './html.js';
 import { createOidcSignIn } from './oidc.js';
@@ -54,7 +55,6 @@ export interface ConsoleDeps extends ConsoleControl {
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._@-]{0,63}$/u;
 const ROLE = /^[A-Za-z0-9_.:-]{1,64}$/;
-const MAX_REASON = 1024;
 
 export type ConsoleContext = ReturnType<typeof createContext>;
 
@@ -274,11 +274,10 @@ function idParam(value: unknown): string {
 
 function reasonOf(value: unknown): string | null {
   if (value === undefined || value === '') return null;
-  // eslint-disable-next-line no-control-regex
-  if (typeof value !== 'string' || value.length > MAX_REASON || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) {
+  // The API takes one line of printable text; a textarea's line breaks (and tabs) become spaces.
+  const line = typeof value === 'string' ? value.replace(/\s*[\t\r\n]+\s*/g, ' ').trim() : value;
+  if (!isPrintableLine(line, MAX_REASON)) {
     throw new FlaggateError('CONTROL_BAD_REQUEST', `Reason must be printable text of at most ${MAX_REASON} characters`);
   }
-  // The API takes one line; a textarea's line breaks become spaces.
-  const line = value.replace(/\s*[\r\n]+\s*/g, ' ').trim();
   return line === '' ? null : line;
 }

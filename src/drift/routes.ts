@@ -2,13 +2,10 @@ import express, { type RequestHandler, type Response } from 'express';
 import { entryActor } from '../audit/index.js';
 import { FlaggateError } from '../errors.js';
 import type { Actor } from '../identify/index.js';
+import { isPrintableLine, MAX_REASON, MAX_TICKET } from '../recorded-text.js';
 import type { DriftStatus, DriftWatcher } from './watcher.js';
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const MAX_REASON = 1024;
-const MAX_TICKET = 256;
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /**
  * `/v1/drift` on the control port: the findings and their acknowledgements (`drift.read`), a check
@@ -40,10 +37,10 @@ export function driftRoutes(
     const reason = typeof body === 'object' && body !== null ? (body as { reason?: unknown }).reason : undefined;
     const ticket = typeof body === 'object' && body !== null ? (body as { ticket?: unknown }).ticket : undefined;
     // Printable text, as every other reason and ticket the control port records.
-    if (typeof reason !== 'string' || reason.trim() === '' || reason.length > MAX_REASON || CONTROL_CHARACTER.test(reason)) {
+    if (!isPrintableLine(reason, MAX_REASON) || reason.trim() === '') {
       throw new FlaggateError('CONTROL_BAD_REQUEST', `an acknowledgement needs a reason: {"reason": "…"} (printable text of at most ${MAX_REASON} characters)`);
     }
-    if (ticket !== undefined && (typeof ticket !== 'string' || ticket.length > MAX_TICKET || CONTROL_CHARACTER.test(ticket))) {
+    if (ticket !== undefined && !isPrintableLine(ticket, MAX_TICKET)) {
       throw new FlaggateError('CONTROL_BAD_REQUEST', `ticket must be printable text of at most ${MAX_TICKET} characters`);
     }
     const entry = await watcher.acknowledge(id, { actor: entryActor(actorOf(res)), reason, ticket: ticket ?? null, policy: policyRevision() });

@@ -195,6 +195,16 @@ describe('holding a change that needs approvals', () => {
     expect(await review(s, id, 'reject', await s.token('sam', 'release_engineer'), 'not during the freeze')).toMatchObject({ status: 200 });
     expect(entries(s).filter((e) => e.change_request_id === id).at(-1)).toMatchObject({ entry_type: 'change.rejected', reason: 'not during the freeze', actor: { id: 'sam' } });
   });
+
+  it('lets only the requester, by their exact id, withdraw a change without an approver role', async () => {
+    const { json } = await propose(s, await s.token('rita', 'release_engineer'));
+    const id = String(json.changeRequestId);
+    // Another principal whose id reads like rita's: refused as for any other person without the role.
+    for (const lookalike of ['RITA', '\uff52\uff49\uff54\uff41', 'rita ']) {
+      expect(await review(s, id, 'reject', await s.token(lookalike, 'nobody'), 'withdrawn'), lookalike).toMatchObject({ status: 403, json: { code: 'APPROVAL_ROLE_MISSING' } });
+    }
+    expect(await review(s, id, 'reject', await s.token('rita', 'nobody'), 'withdrawn')).toMatchObject({ status: 200, json: { status: 'rejected' } });
+  });
 });
 
 describe('separation of duties', () => {

@@ -121,14 +121,17 @@ describe('break-glass', () => {
     expect(await control('POST', path, pipeline, { reason: 'auto-approved' })).toMatchObject({ status: 403, json: { code: 'BREAK_GLASS_REVIEWER_NOT_A_PERSON' } });
     expect(await control('POST', path, ada, { reason: 'looks fine' })).toMatchObject({ status: 403, json: { code: 'CONTROL_FORBIDDEN' } });
     expect(await control('POST', path, riley, {})).toMatchObject({ status: 400, json: { code: 'CONTROL_BAD_REQUEST' } });
+    // A ticket is printable text on one line, as everywhere else the control port records one.
+    expect(await control('POST', path, riley, { reason: 'ok', ticket: 'INC-1\u001b[2K\r\nseq 99 approved by auditor' })).toMatchObject({ status: 400, json: { code: 'CONTROL_BAD_REQUEST' } });
     expect(await control('POST', `/v1/break-glass/${crypto.randomUUID()}/review`, riley, { reason: 'x' })).toMatchObject({ status: 404, json: { code: 'BREAK_GLASS_NOT_FOUND' } });
 
-    const done = await control('POST', path, riley, { reason: 'outage confirmed in INC-42; the flip was the right call' });
+    const done = await control('POST', path, riley, { reason: 'outage confirmed in INC-42; the flip was the right call', ticket: '  ' });
     expect(done).toMatchObject({ status: 201, json: { reviewed: open!.id, entry: { actor: 'riley', overdue: true } } });
     expect(await control('POST', path, riley, { reason: 'again' })).toMatchObject({ status: 409, json: { code: 'BREAK_GLASS_ALREADY_REVIEWED' } });
     expect(await metric('flaggate_break_glass_reviews_overdue')).toBe(0);
     const review = entries().find((e) => e.entry_type === 'break_glass.reviewed')!;
-    expect(review).toMatchObject({ decision_id: open!.id, actor: { id: 'riley' }, break_glass: { reviews: open!.id, overdue: true } });
+    // A blank ticket is none: the review links the change's own.
+    expect(review).toMatchObject({ decision_id: open!.id, actor: { id: 'riley' }, break_glass: { reviews: open!.id, overdue: true }, linked_artifacts: { ticket: 'INC-42' } });
     expect((await control('GET', '/v1/break-glass', ada)).json.changes).toMatchObject([{ overdue: false, review: { by: 'riley', late: true } }]);
   });
 

@@ -216,4 +216,14 @@ describe('console reviews follow the API rules', () => {
     expect(audit).toContain('id="verification">verified<');
     expect(audit).toContain('change.approved');
   });
+
+  it('records a reason as the API takes one: tabs and line breaks from the form become single spaces', async () => {
+    const other = await s.hold('rita', { 'x-flaggate-reason': 'second try' });
+    const client = new ConsoleClient(s.app.controlUrl);
+    await client.signIn('sam', 'release_engineer');
+    const res = await client.post(`/console/changes/${other}/review`, { verdict: 'reject', csrf: await client.csrfOn('/console/'), reason: 'not\tnow\r\n\tplease' });
+    expect(res.status).toBe(303);
+    const rejected = s.app.ledger.entriesAfter(0, 10_000).filter((e) => e.change_request_id === other && e.entry_type === 'change.rejected');
+    expect(rejected.map((e) => e.reason)).toEqual(['not now please']);
+  });
 });
