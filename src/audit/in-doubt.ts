@@ -34,12 +34,16 @@ export async function reconcileInDoubt(deps: InDoubtDeps): Promise<Array<{ decis
   const from = Number(deps.getMeta(marker) ?? '0');
   const through = deps.head().seq;
   const open = new Map<string, AuditEntry>();
+  // The newest allowed decision of each flag: the platform's state speaks for that one only.
+  const newestOf = new Map<string, number>();
   for (let after = from; after < through; ) {
     const batch = deps.entriesAfter(after, 2000).filter((e) => e.seq <= through);
     if (batch.length === 0) break;
     for (const e of batch) {
-      if (e.entry_type === 'change.decision' && e.decision.allow) open.set(e.decision_id, e);
-      else if (e.entry_type === 'change.outcome') open.delete(e.decision_id);
+      if (e.entry_type === 'change.decision' && e.decision.allow) {
+        open.set(e.decision_id, e);
+        for (const flag of flagsOf(e)) newestOf.set(flag, e.seq);
+      } else if (e.entry_type === 'change.outcome') open.delete(e.decision_id);
     }
     after = batch[batch.length - 1]!.seq;
   }
@@ -56,7 +60,12 @@ export async function reconcileInDoubt(deps: InDoubtDeps): Promise<Array<{ decis
     let status: SettledAs;
     let detail: string;
     let errorCode: string | undefined;
-    try {
+    if (flagsOf(decision).some((flag) => newestOf.get(flag)! > decision.seq)) {
+      // Changes of one flag run one after another: a later one was decided once this one was done
+      // with (forwarded or refused, its outcome lost), and the flag's state may be the later one's.
+      status = 'unknown';
+      detail = 'reconciled at start-up: a later change of the same flag was decided after it, so the platform\'s state cannot show whether this one was applied';
+    } else try {
       status = deps.settled(change, await deps.readState(change));
       detail = `reconciled at start-up from the platform's state: ${status}`;
     } catch (err) {
@@ -70,6 +79,11 @@ export async function reconcileInDoubt(deps: InDoubtDeps): Promise<Array<{ decis
   }
   deps.setMeta(marker, String(through));
   return resolved;
+}
+
+/** The flags a decision names (a change of several joins their keys with commas), by platform and project. */
+function flagsOf(e: AuditEntry): string[] {
+  return (e.flag_key ?? '').split(',').map((key) => `${e.platform}\u0000${e.project ?? ''}\u0000${key}`);
 }
 
 function changeOf(e: AuditEntry): FlagChange {

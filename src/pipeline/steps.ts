@@ -67,7 +67,14 @@ export async function forwardDecided(s: Stages, entry: AuditEntry, request: Deci
     await s.record.secure(entry);
   } catch (err) {
     const error = asFlaggateError(err);
-    await s.record.settled(outcomeEntry(entry, { status: 'not_forwarded', errorCode: error.code, detail: error.message }), { upstream: false });
+    const notForwarded = outcomeEntry(entry, { status: 'not_forwarded', errorCode: error.code, detail: error.message });
+    // The client hears why the change was refused, whatever becomes of its outcome: one the ledger
+    // cannot take now (a full disk) is tried again, and a start before that finds the decision in doubt.
+    await s.record.settled(notForwarded, { upstream: false }).catch((recordErr: unknown) => {
+      log.error('not_forwarded outcome entry not recorded; retrying', { error: String(recordErr) });
+      s.metrics.errors.inc({ code: asFlaggateError(recordErr).code });
+      recordLater(s, notForwarded, log, 1);
+    });
     throw error;
   }
   let response: PlatformResponse;

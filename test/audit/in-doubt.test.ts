@@ -56,6 +56,22 @@ describe('reconcileInDoubt', () => {
     expect(outcomes[0]).toMatchObject({ entry_type: 'change.outcome', decision_id: applied.decision_id, outcome: { status: 'applied', detail: expect.stringContaining('reconciled') } });
   });
 
+  // A full disk refused a change after its decision was committed, and its not_forwarded outcome
+  // too; a later change of the same flag was applied. The flag's state is the later change's.
+  it('records unknown, not applied, for a decision a later decision of the same flag came after', async () => {
+    const { ledger, adapter } = setup({ a: { state: 'ENABLED' }, b: { state: 'ENABLED' } });
+    const refused = ledger.append(decision(1, 'a', 'flag.enable')); // never forwarded, its outcome lost
+    const other = ledger.append(decision(2, 'b', 'flag.enable')); // another flag: its state still speaks for it
+    const later = ledger.append(decision(3, 'a', 'flag.enable')); // applied, its outcome lost in a crash
+    const resolved = await reconcile(ledger, adapter);
+    expect(resolved.map((r) => [r.decisionId, r.status])).toEqual([
+      [refused.decision_id, 'unknown'],
+      [other.decision_id, 'applied'],
+      [later.decision_id, 'applied'],
+    ]);
+    expect(ledger.entriesAfter(3, 10)[0]).toMatchObject({ decision_id: refused.decision_id, outcome: { status: 'unknown', detail: expect.stringContaining('a later change of the same flag') } });
+  });
+
   it('records unknown when the platform cannot be read', async () => {
     const { ledger } = setup({});
     const d = ledger.append(decision(1, 'a', 'flag.enable'));

@@ -159,6 +159,24 @@ describe('the pipeline calls its stages in the durability order', () => {
     expect(h.calls).toEqual(['identify', 'classify', 'readState', 'decide', 'append change.decision:allow', 'secure 1', 'settled outcome:not_forwarded']);
   });
 
+  it('refused by a failure whose not_forwarded outcome the ledger cannot take (a full disk): the client hears the failure, and the outcome is tried again', async () => {
+    let attempts = 0;
+    const h = harness({
+      secure: async () => Promise.reject(new FlaggateError('REPLICATE_UNACKED', 'sink: no space left on device')),
+      settled: async (e) => {
+        attempts += 1;
+        if (attempts === 1) throw new FlaggateError('AUDIT_DISK_FULL', 'the disk holding the ledger is full');
+        return { ...e, seq: 2 } as AuditEntry;
+      },
+    });
+    const reply = await handleRequest(write(), h.stages);
+    expect(reply.status).toBe(503);
+    expect(JSON.parse(reply.body.toString())).toMatchObject({ code: 'REPLICATE_UNACKED' });
+    expect(h.calls).not.toContain('forward');
+    for (let t = 0; t < 50 && attempts < 2; t += 1) await new Promise((r) => setTimeout(r, 20));
+    expect(h.calls.filter((c) => c === 'settled outcome:not_forwarded')).toHaveLength(2);
+  });
+
   it('timed out: the platform may have acted, so the outcome is unknown', async () => {
     const h = harness({ forward: async () => Promise.reject(new FlaggateError('FORWARD_PLATFORM_UNREACHABLE', 'slow', { details: { timedOut: true } })) });
     expect((await handleRequest(write(), h.stages)).status).toBe(502);
