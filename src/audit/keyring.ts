@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDir, writeFileDurably } from '../durable-file.js';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK } from 'jose';
 import type { Clock } from '../clock.js';
 
@@ -31,11 +31,10 @@ export async function openKeyring(dir: string, clock: Clock): Promise<Keyring> {
   let manifest: KeyringFile = existsSync(manifestPath) ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as KeyringFile) : { active: '', keys: [] };
   let cached: { kid: string; key: SigningKey } | undefined;
 
+  // A key or manifest a power loss emptied would leave the checkpoints it signed unverifiable.
   const writeAtomic = (path: string, text: string, mode: number) => {
-    const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    writeFileSync(tmp, text, { mode, flag: 'wx' });
-    chmodSync(tmp, mode);
-    renameSync(tmp, path);
+    writeFileDurably(path, text, mode);
+    fsyncDir(dir);
   };
 
   const rotate = async (): Promise<string> => {

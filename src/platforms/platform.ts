@@ -141,7 +141,7 @@ export interface PlatformPlugin {
   check(settings: Readonly<PlatformSettings>): Array<{ path: string; message: string }>;
   /** Settings with paths made absolute (relative ones are under the data directory). */
   resolve(settings: PlatformSettings, inDataDir: (path: string) => string): PlatformSettings;
-  /** First-run example (the walkthrough's flags); returns a line for the log when it made one. */
+  /** Prepares the platform at start: the walkthrough's flags on a first run, for flagd the temp files a killed writer left removed; returns a line for the log when it did something. */
   seed?(settings: Readonly<PlatformSettings>): string | undefined;
   create(settings: Readonly<PlatformSettings>): Promise<Platform>;
 }

@@ -1,7 +1,8 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDir, writeFileDurably } from '../durable-file.js';
 import type { Clock } from '../clock.js';
 import { FlaggateError } from '../errors.js';
 import { TimestampError } from './errors.js';
@@ -40,27 +41,6 @@ export interface EmbeddedTsa {
   readonly policyOid: string;
 }
 
-function writeAtomic(path: string, data: string, mode: number): void {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(tmp, data, { mode });
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** A fresh TSA key, its certificate and the anchor that issued it, PEM. */
 export interface TsaKeyMaterial {
   keyPem: string;
@@ -97,9 +77,9 @@ export function makeTsaKeyMaterial(now: Date): TsaKeyMaterial {
  * and `keepAnchors` follow the new ones, so certificates of earlier keys stay for verification.
  */
 export function writeTsaKeyMaterial(dir: string, m: TsaKeyMaterial, keep: { chainPem?: string; anchorsPem?: string } = {}): void {
-  writeAtomic(join(dir, 'tsa.key'), m.keyPem, 0o600);
-  writeAtomic(join(dir, 'tsa.crt'), m.chainPem + (keep.chainPem ?? ''), 0o644);
-  writeAtomic(join(dir, 'ca.crt'), m.caPem + (keep.anchorsPem ?? ''), 0o644);
+  writeFileDurably(join(dir, 'tsa.key'), m.keyPem, 0o600);
+  writeFileDurably(join(dir, 'tsa.crt'), m.chainPem + (keep.chainPem ?? ''), 0o644);
+  writeFileDurably(join(dir, 'ca.crt'), m.caPem + (keep.anchorsPem ?? ''), 0o644);
   fsyncDir(dir);
 }
 

@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -99,6 +99,35 @@ export function writeFlagFileAtomic(path: string, file: FlagFile, options: { bef
 }
 
 /** The real file behind `path`, following symlinks, including one whose target does not exist yet. */
+/** A temp file older than this is no write under way: a writer renames its own within a second or so. */
+const STALE_TEMP_MS = 60_000;
+
+/**
+ * Removes the temp files a killed writer left beside the flag file (full copies of it, one per kill,
+ * that nothing else removes); returns how many. Run at start-up, before this sidecar writes.
+ */
+export function removeStaleTempFiles(path: string, now = Date.now()): number {
+  const target = resolveFlagFile(path);
+  const dir = dirname(target);
+  const name = basename(target);
+  let removed = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return 0; // no directory yet: nothing was written there
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(`.${name}.`) || !/^\.[0-9a-f]{12}\.tmp$/.test(entry.slice(name.length + 1))) continue;
+    const at = join(dir, entry);
+    const stat = existingStat(at);
+    if (!stat?.isFile() || now - stat.mtimeMs < STALE_TEMP_MS) continue;
+    rmSync(at, { force: true });
+    removed += 1;
+  }
+  return removed;
+}
+
 function resolveFlagFile(path: string): string {
   let current = resolve(path);
   for (let hops = 0; hops < 40; hops += 1) {

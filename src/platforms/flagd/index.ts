@@ -2,7 +2,7 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange, PlatformAdapter, PlatformPlugin, SettledAs } from '../platform.js';
 import { isDeepStrictEqual } from 'node:util';
 import { classifyFlagdRequest } from './classify.js';
-import { readFlagFile } from './flag-file.js';
+import { readFlagFile, removeStaleTempFiles } from './flag-file.js';
 import { createFlagdFileForwarder } from './forward.js';
 import { seedFlagFile } from './seed.js';
 
@@ -34,7 +34,11 @@ export const flagdPlugin: PlatformPlugin = {
   name: 'flagd',
   check: () => [],
   resolve: (settings, inDataDir) => ({ ...settings, targetUrl: inDataDir(settings.targetUrl ?? 'flags.flagd.json') }),
-  seed: (settings) => (seedFlagFile(settings.targetUrl!) ? `created the example flag file ${settings.targetUrl}` : undefined),
+  seed: (settings) => {
+    const stale = removeStaleTempFiles(settings.targetUrl!);
+    const notes = [stale > 0 ? `removed ${stale} temp file(s) a stopped writer left beside ${settings.targetUrl}` : undefined, seedFlagFile(settings.targetUrl!) ? `created the example flag file ${settings.targetUrl}` : undefined];
+    return notes.filter((n) => n !== undefined).join('; ') || undefined;
+  },
   async create(settings) {
     const path = settings.targetUrl!;
     return { ...createFlagdAdapter({ path, environment: settings.environment }), forward: createFlagdFileForwarder({ path }) };
