@@ -116,6 +116,31 @@ describe('createOpenSearchSink against OpenSearch 2.19.6', () => {
   });
 });
 
+describe('what an OpenSearch sink writes to', () => {
+  it('refuses an alias before sending anything: after a rollover a resent entry would be created again behind it', async () => {
+    await call('PUT', '/roll-000001', { aliases: { 'roll-audit': { is_write_index: true } } });
+    const ledger = ledgerWith('alias', 3);
+    const sink = createOpenSearchSink({ name: 'os', required: true, url: node.url, index: 'roll-audit', installTemplate: false, maxAttempts: 3 });
+    const started = Date.now();
+    await expect(sink.deliver(ledger.entriesAfter(0, 10))).rejects.toMatchObject({ code: 'REPLICATE_UNACKED', cause: { message: expect.stringContaining('is an alias') } });
+    expect(Date.now() - started).toBeLessThan(1000); // refused, not retried
+    expect((await indexedIds('roll-000001')).count).toBe(0);
+    ledger.close();
+  });
+
+  it('refuses an index whose translog is fsync\'d in the background, and takes one fsync\'d per request', async () => {
+    await call('PUT', '/async-audit', { settings: { 'index.translog.durability': 'async', 'index.translog.sync_interval': '120s' } });
+    const ledger = ledgerWith('async', 2);
+    const sink = createOpenSearchSink({ name: 'os', required: true, url: node.url, index: 'async-audit', installTemplate: false, maxAttempts: 2 });
+    await expect(sink.deliver(ledger.entriesAfter(0, 10))).rejects.toMatchObject({ code: 'REPLICATE_UNACKED', cause: { message: expect.stringContaining('index.translog.durability: async') } });
+    expect((await indexedIds('async-audit')).count).toBe(0);
+    await call('PUT', '/async-audit/_settings', { 'index.translog.durability': 'request' });
+    const again = createOpenSearchSink({ name: 'os', required: true, url: node.url, index: 'async-audit', installTemplate: false });
+    expect(await again.deliver(ledger.entriesAfter(0, 10))).toBe(2);
+    ledger.close();
+  });
+});
+
 describe(`replication to OpenSearch through a ${outageSeconds} s outage`, () => {
   it(
     'loses and duplicates nothing: every entry indexed exactly once, by count and by id',

@@ -12,7 +12,8 @@ export function indexTemplate(index: string): Record<string, unknown> {
     priority: 200,
     _meta: { description: 'flaggate audit entries, one document per chain_id:seq' },
     template: {
-      settings: { number_of_shards: 1 },
+      // Each write fsync'd before the reply: the sink counts a 201 as held.
+      settings: { number_of_shards: 1, 'index.translog.durability': 'request' },
       mappings: {
         dynamic: false,
         properties: {

@@ -9,7 +9,11 @@ export interface OpenSearchSinkOptions {
   required: boolean;
   /** The cluster's base URL (`https://search.example:9200`); `/_bulk` and `/_index_template` are under it. */
   url: string;
-  /** The index (or data-stream-free alias) entries are written to. */
+  /**
+   * The index entries are written to: one concrete index, not an alias (a rollover behind an alias
+   * would take a resent entry as new in the next index), and one whose translog is fsync'd before
+   * each reply (`index.translog.durability: request`, the default; `async` is refused).
+   */
   index: string;
   /** Basic authentication, or an API key (`Authorization: ApiKey <key>`); neither for an open cluster. */
   username?: string;
@@ -56,9 +60,10 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): Sink {
   const headers = authHeaders(options);
   let lastSeq = 0;
   let templateReady = !(options.installTemplate ?? true);
+  let targetChecked = false;
 
-  const post = async (path: string, method: string, body: string, contentType: string): Promise<{ status: number; text: string }> => {
-    const res = await fetch(`${base}${path}`, { method, headers: { ...headers, 'content-type': contentType }, body, signal: AbortSignal.timeout(timeoutMs) });
+  const post: Post = async (path, method, body, contentType) => {
+    const res = await fetch(`${base}${path}`, { method, headers: { ...headers, 'content-type': contentType }, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
     return { status: res.status, text: await res.text() };
   };
 
@@ -107,6 +112,7 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): Sink {
         if (attempt > 0) await sleep(backoffDelay(attempt - 1, backoff));
         try {
           if (!templateReady) await putTemplate();
+          if (!targetChecked) targetChecked = await checkIndex(post, options);
           const outcome = await bulk(pending);
           if (outcome.held > 0) {
             lastSeq = pending[outcome.held - 1]!.seq;
@@ -117,6 +123,7 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): Sink {
           if (!outcome.retryable) break;
         } catch (err) {
           lastError = err;
+          if (err instanceof TargetRefused) break;
         }
       }
       // Part of the batch is held: acknowledge it; the follower resends the rest and meets the failure again.
@@ -207,6 +214,34 @@ function authHeaders(o: OpenSearchSinkOptions): Record<string, string> {
 function retryable(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
+
+type Post = (path: string, method: string, body: string | undefined, contentType: string) => Promise<{ status: number; text: string }>;
+
+/**
+ * What a 201 or a 409 proves holds only for one concrete index fsync'd per request: refused
+ * otherwise (not retried), before anything is sent. True once checked; an index not there yet is
+ * made by the first delivery, from the template.
+ */
+async function checkIndex(post: Post, options: Pick<OpenSearchSinkOptions, 'name' | 'index'>): Promise<true> {
+  const index = encodeURIComponent(options.index);
+  const alias = await post(`/_alias/${index}`, 'GET', undefined, 'application/json');
+  if (alias.status >= 200 && alias.status <= 299) {
+    throw new TargetRefused(`sink "${options.name}": ${options.index} is an alias; name one concrete index (after a rollover a resent entry would be created again in the next one, and a 409 could not be confirmed)`);
+  }
+  const settings = await post(`/${index}/_settings?include_defaults=true&flat_settings=true`, 'GET', undefined, 'application/json');
+  if (settings.status === 404) return true;
+  if (settings.status < 200 || settings.status > 299) throw refused(options.name, settings.status, settings.text);
+  const found = Object.values(JSON.parse(settings.text) as Record<string, { settings?: Record<string, unknown>; defaults?: Record<string, unknown> }>)[0];
+  // OpenSearch reports its default in capitals (REQUEST).
+  const durability = String(found?.settings?.['index.translog.durability'] ?? found?.defaults?.['index.translog.durability'] ?? 'request').toLowerCase();
+  if (durability !== 'request') {
+    throw new TargetRefused(`sink "${options.name}": ${options.index} has index.translog.durability: ${durability}, so it answers before its translog is fsync'd; it must be request, or an acknowledged entry could be lost`);
+  }
+  return true;
+}
+
+/** The index named is not one whose answers prove an entry held: no retry changes that. */
+class TargetRefused extends Error {}
 
 function refused(sink: string, status: number, text: string): Error {
   return new Error(`sink "${sink}" answered ${status}: ${text.slice(0, 200)}`);
