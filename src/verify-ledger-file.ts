@@ -40,7 +40,8 @@ export async function verifyLedgerFile(o: {
     const compared = await compareWithUpstream({ sinks: sources.list, chainId: chainId ?? '', localHead: () => localHead, rowsAfter: reader.rowsAfter, keys: () => keys });
     // Named or the default beside the file, a copy compared must vouch for the chain (the default is
     // compared only when it exists: a ledger may have no JSON Lines upstream at all).
-    const upstream = wholeStreams(namedUpstreamsMustAnswer(compared, chainId ?? ''), sources.streams, chainId ?? '', reader.hashAt);
+    const streamsWalked = wholeStreams(namedUpstreamsMustAnswer(compared, chainId ?? ''), sources.streams, chainId ?? '', reader.hashAt);
+    const upstream = await wholeTables(streamsWalked, sources.tables, chainId ?? '', reader.hashAt);
     const trust = upstreamTrust(upstream);
     const chain = await verifyLedger({
       read: reader.read,
@@ -94,14 +95,48 @@ function wholeStreams(checks: UpstreamCheck[], streams: ReadonlySet<string>, cha
   });
 }
 
-/** Read-only views of upstream copies: a JSON Lines path (also named in `streams`), or a postgres:// URL. */
-function upstreamSources(specs: string[]): { list: UpstreamSource[]; streams: Set<string>; close(): Promise<void> } {
+type Links = (afterSeq: number, limit: number) => Promise<Array<{ seq: number; hash: string }>>;
+
+/**
+ * The same for a PostgreSQL copy, by seq and hash only: its table refuses gaps and deletions, but
+ * not from whoever owns it (a trigger turned off, a row deleted behind it), and its head alone
+ * would not show that.
+ */
+async function wholeTables(checks: UpstreamCheck[], tables: ReadonlyMap<string, (chainId: string) => Links>, chainId: string, hashAt: (seq: number) => string | undefined): Promise<UpstreamCheck[]> {
+  const walked: UpstreamCheck[] = [];
+  for (const c of checks) {
+    const links = tables.get(c.sink);
+    const broken = c.ok && links && c.upstream !== null ? await findTableBreak(links(chainId), hashAt) : undefined;
+    walked.push(broken ? { ...c, ok: false, kind: broken.kind, at: broken.seq, message: broken.message } : c);
+  }
+  return walked;
+}
+
+async function findTableBreak(links: Links, hashAt: (seq: number) => string | undefined): Promise<{ kind: 'gap' | 'forked'; seq: number; message: string } | undefined> {
+  let expected: number | undefined;
+  for (let after = 0; ; ) {
+    const page = await links(after, 10_000);
+    if (page.length === 0) return undefined;
+    for (const row of page) {
+      if (expected !== undefined && row.seq !== expected) return { kind: 'gap', seq: expected, message: `the PostgreSQL copy lacks seq ${expected} to ${row.seq - 1}, between entries it holds` };
+      const local = hashAt(row.seq);
+      if (local !== undefined && local !== row.hash) return { kind: 'forked', seq: row.seq, message: `the PostgreSQL copy holds another entry at seq ${row.seq}` };
+      expected = row.seq + 1;
+    }
+    after = page[page.length - 1]!.seq;
+  }
+}
+
+/** Read-only views of upstream copies: a JSON Lines path (also named in `streams`), or a postgres:// URL (its rows in `tables`). */
+function upstreamSources(specs: string[]): { list: UpstreamSource[]; streams: Set<string>; tables: Map<string, (chainId: string) => Links>; close(): Promise<void> } {
   const closers: Array<() => Promise<void>> = [];
   const streams = new Set<string>();
+  const tables = new Map<string, (chainId: string) => Links>();
   const list = specs.map((spec): UpstreamSource => {
     if (/^postgres(ql)?:\/\//.test(spec)) {
       const pg = openPostgresReader(spec);
       closers.push(() => pg.close());
+      tables.set('postgres', (chainId) => pg.links(chainId));
       return {
         name: 'postgres',
         head: async (chainId) => (await pg.chains()).find((c) => c.chainId === chainId)?.head ?? null,
@@ -116,5 +151,5 @@ function upstreamSources(specs: string[]): { list: UpstreamSource[]; streams: Se
       latestCheckpoint: async (chainId) => readJsonlHeads(path, chainId).checkpoint,
     };
   });
-  return { list, streams, close: async () => void (await Promise.all(closers.map((c) => c()))) };
+  return { list, streams, tables, close: async () => void (await Promise.all(closers.map((c) => c()))) };
 }

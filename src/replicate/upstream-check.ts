@@ -15,7 +15,7 @@ export interface UpstreamCheck {
    * `cut`: the local chain ends below the upstream head or checkpoint; `forked`: it differs at one of
    * them; `unreachable`: not read (a sidecar waits for it); `unchecked`: a copy an auditor named that
    * could not vouch for the chain (not read, or holding nothing of it), which fails the audit;
-   * `gap`: a JSON Lines copy lacks entries between two it holds.
+   * `gap`: a JSON Lines or PostgreSQL copy lacks entries between two it holds.
    */
   kind?: 'cut' | 'forked' | 'unreachable' | 'unchecked' | 'gap';
   /** The first seq a `gap` or a `forked` stream concerns, where it was read line by line. */

@@ -230,6 +230,8 @@ export interface PostgresLedgerReader {
   reader(chainId: string): ReadRows;
   /** The rows of one chain at or below a seq, whatever their seq, for `verifyChain`'s `census`. */
   census(chainId: string): Census;
+  /** The seq and hash of each row of one chain after a seq, in order, without their bodies: to walk the copy for holes. */
+  links(chainId: string): (afterSeq: number, limit: number) => Promise<Array<{ seq: number; hash: string }>>;
   /** The signed checkpoints held for one chain, oldest first (none when the table does not exist yet). */
   checkpoints(chainId: string): Promise<Checkpoint[]>;
   /** Every policy bundle the upstream archive holds, by digest (checked by the schema on insert; check again before use). */
@@ -290,6 +292,12 @@ export function openPostgresReader(url: string): PostgresLedgerReader {
           [chainId, afterSeq, limit],
         );
         return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+      };
+    },
+    links(chainId) {
+      return async (afterSeq, limit) => {
+        const { rows } = await pool.query<{ seq: string; hash: string }>('SELECT seq, hash FROM flaggate.audit_entries WHERE chain_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [chainId, afterSeq, limit]);
+        return rows.map((r) => ({ seq: Number(r.seq), hash: r.hash }));
       };
     },
     census(chainId) {

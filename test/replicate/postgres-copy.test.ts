@@ -1,7 +1,8 @@
 /**
- * What a required PostgreSQL sink acknowledges is on PostgreSQL's disk, whatever the database's own
- * settings say: a cluster with fsync on, a database tuned to `synchronous_commit = off` and a WAL
- * writer that flushes every 10 s, then a crash of PostgreSQL right after the acknowledgement.
+ * The PostgreSQL copy of a chain: what a required sink acknowledges is on PostgreSQL's disk,
+ * whatever the database's own settings say (a cluster with fsync on, a database tuned to
+ * `synchronous_commit = off`, a WAL writer that flushes every 10 s); and `verify --db` against it
+ * finds a hole its owner made behind the table's triggers.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { openLedger } from '../../src/audit/index.js';
 import { fixedClock } from '../../src/clock.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createPostgresSink, createReplicator } from '../../src/replicate/index.js';
+import { verifyLedgerFile } from '../../src/verify-ledger-file.js';
 import { sampleEntry } from '../support/entries.js';
 import { createLedgerDatabase, startPostgres, type LedgerDatabase, type PgCluster } from '../support/postgres.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -63,5 +65,27 @@ describe('a required PostgreSQL sink on a database set to synchronous_commit = o
     } finally {
       ledger.close();
     }
+  }, 120_000);
+});
+
+describe('verify --db against a PostgreSQL copy', () => {
+  it('fails on a hole between rows the copy holds, though its head agrees', async () => {
+    await db.writerUrl('holed-chain');
+    const path = `${tmp.dir}/holed.sqlite`;
+    const ledger = openLedger({ path, chainId: 'holed-chain', clock: fixedClock(Date.UTC(2026, 5, 1)) });
+    const replicator = createReplicator({ source: ledger, sinks: [createPostgresSink({ name: 'postgres', url: await db.writerUrl('holed-chain'), required: true })], metrics: createMetrics() });
+    for (let n = 1; n <= 5; n += 1) ledger.append(sampleEntry(n));
+    await replicator.through(5);
+    const check = () => verifyLedgerFile({ db: path, upstreams: [db.ownerUrl], maxDelaySeconds: 3600, skewSeconds: 300 });
+    expect((await check()).upstream).toMatchObject([{ sink: 'postgres', ok: true }]);
+    // The owner deletes seq 3 behind the triggers; the sink, reading its head as the highest seq, goes on.
+    await query(db.ownerUrl, "BEGIN; SET LOCAL session_replication_role = replica; DELETE FROM flaggate.audit_entries WHERE chain_id = 'holed-chain' AND seq = 3; COMMIT");
+    for (let n = 6; n <= 8; n += 1) ledger.append(sampleEntry(n));
+    await replicator.through(8);
+    await replicator.close();
+    ledger.close();
+    const report = await check();
+    expect(report.upstream).toMatchObject([{ sink: 'postgres', ok: false, kind: 'gap', at: 3 }]);
+    expect(report).toMatchObject({ ok: false, failure: { kind: 'deleted', seq: 3 } });
   }, 120_000);
 });
