@@ -12,7 +12,7 @@
 import { FlaggateError } from '../../errors.js';
 import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
-import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, parseQuery, onlyKeys, parseStrictJson, plainSegments, requireNoBody, splitTarget, type DeclaredMediaType, type JsonPath } from '../request/index.js';
+import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, parseQuery, onlyKeys, parseStrictJson, plainSegments, refuseCaseTwins, requireNoBody, splitTarget, type DeclaredMediaType, type JsonPath } from '../request/index.js';
 
 export const PLATFORM = 'launchdarkly';
 export const ALL_ENVIRONMENTS = '*';
@@ -37,6 +37,11 @@ const STRUCT_FIELDS = { caseInsensitiveAt: isStructPath };
 const MAP_FIELDS = new Set(['customProperties', 'environments', 'rolloutWeights']);
 const FREE_JSON_FIELDS = new Set(['value', 'values']);
 
+/**
+ * A struct unless under a JSON value of the user's, or one of the maps, in the flag document or a
+ * body. In a body, a JSON Patch operation's `value` is passed over here and checked afterwards at
+ * the place in the flag its `path` names (free JSON only under a variation's or a property's value).
+ */
 function isStructPath(path: JsonPath): boolean {
   if (path.some((step) => typeof step === 'string' && FREE_JSON_FIELDS.has(step))) return false;
   const last = path[path.length - 1];
@@ -124,6 +129,8 @@ function jsonPatch(value: unknown): Update {
     for (const key of Object.keys(op)) if (!['op', 'path', 'value', 'from'].includes(key)) throw malformed(`JSON Patch operation ${i} has an unknown member "${key.slice(0, 32)}"`, 'patch');
     envs.add(environmentOf(op.path));
     if (typeof op.from === 'string') envs.add(environmentOf(op.from));
+    // LaunchDarkly patches the flag's JSON and decodes it into its structs: the value lands where the path points.
+    if (Object.hasOwn(op, 'value')) refuseCaseTwins(op.value, isStructPath, pointerSteps(op.path));
   });
   const environment = envs.size === 1 ? [...envs][0]! : ALL_ENVIRONMENTS;
   const ops = patch as JsonObject[];
@@ -225,6 +232,11 @@ function withMergeComment(value: unknown): { patch: unknown; comment?: string } 
   if (!isObject(wrapper.merge)) throw malformed('merge must be a JSON merge patch object', 'merge');
   if (wrapper.comment !== undefined && typeof wrapper.comment !== 'string') throw malformed('comment must be a string', 'comment');
   return wrapper.comment === undefined ? { patch: wrapper.merge } : { patch: wrapper.merge, comment: wrapper.comment };
+}
+
+/** RFC 6901: a pointer's reference tokens, unescaped (an array index, or `-`, stays a string: the checks read keys only). */
+function pointerSteps(pointer: string): string[] {
+  return pointer === '' ? [] : pointer.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** The environment a JSON Pointer into a flag touches, or `*` for the flag itself. */

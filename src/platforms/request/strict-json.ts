@@ -93,6 +93,26 @@ function check(node: ValueNode, depth: number, text: string, path: JsonPath, fol
 }
 
 /**
+ * The same refusal of case twins over a value already parsed, placed at `at` in the document a
+ * platform reads (a JSON Patch operation's value, placed where its path points): every object whose
+ * place `caseInsensitiveAt` names as a struct. Throws ADAPT_BODY_MALFORMED.
+ */
+export function refuseCaseTwins(value: unknown, caseInsensitiveAt: (path: JsonPath) => boolean, at: JsonPath = []): void {
+  if (Array.isArray(value)) return value.forEach((v, i) => refuseCaseTwins(v, caseInsensitiveAt, [...at, i]));
+  if (typeof value !== 'object' || value === null) return;
+  const folds = caseInsensitiveAt(at);
+  const seen = new Map<string, string>();
+  for (const [name, member] of Object.entries(value)) {
+    const twin = folds ? seen.get(caseFolded(name)) : undefined;
+    if (twin !== undefined) {
+      throw malformed(`the keys "${twin.slice(0, 64)}" and "${name.slice(0, 64)}" differ only in case in one object: the platform's reader matches keys regardless of case and takes one for the other`);
+    }
+    if (folds) seen.set(caseFolded(name), name);
+    refuseCaseTwins(member, caseInsensitiveAt, [...at, name]);
+  }
+}
+
+/**
  * A key as a case-insensitive reader matches it. Upper case first, then lower, so that the
  * characters Go's case folding joins to ASCII letters (the Kelvin sign, the long s) fold with
  * them; a fold wider than Go's (ß with ss) only refuses more.

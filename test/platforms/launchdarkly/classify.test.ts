@@ -75,6 +75,12 @@ describe('LaunchDarkly classification', () => {
       [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'addRule', clauses: [{ attribute: 'email', Attribute: 'key', op: 'in', values: ['a'] }], variationId: 'v1' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { merge: { environments: { test: { rules: [{ clauses: [{ attribute: 'email', op: 'in', Op: 'startsWith', values: ['a'] }] }] } } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { environments: { test: { fallthrough: { rollout: { variations: [{ variation: 0, weight: 100000, Weight: 0 }] } } } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      // What a JSON Patch operation writes, where its path puts it in the flag.
+      [raw('PATCH', FLAG, [{ op: 'add', path: '/environments/production/rules/-', value: { clauses: [{ attribute: 'email', Attribute: 'key', op: 'in', values: ['a'] }], variation: 0 } }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/production/fallthrough', value: { variation: 0, Variation: 1 } }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/production', value: { on: false, On: true } }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { patch: [{ op: 'add', path: '/environments/production/prerequisites/-', value: { key: 'p', variation: 0, Variation: 1 } }] }), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'add', path: '/variations/-', value: { value: 1, Value: 2 } }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', `${FLAG}?dryRun=true`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],
       [raw('PATCH', `${FLAG}?ignoreConflicts=yes`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],
       [raw('POST', '/api/v2/flags/default?clone=other', { key: 'k', name: 'n' }), 'ADAPT_QUERY_REFUSED'],
@@ -89,6 +95,8 @@ describe('LaunchDarkly classification', () => {
     // So are a JSON variation's value, a clause's values and what a JSON Patch operation writes: the user's JSON.
     expect(classifyLaunchDarkly(raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', variations: [{ value: { Color: 'red', color: 'blue' } }, { value: {} }] }))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'replace', path: '/variations/0/value', value: { Size: 1, size: 2 } }]))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'add', path: '/variations/-', value: { value: { Size: 1, size: 2 }, name: 'big' } }]))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'add', path: '/customProperties', value: { Team: { name: 'T', value: ['a'] }, team: { name: 't', value: ['b'] } } }]))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'updateFallthroughVariationOrRollout', rolloutWeights: { Aa: 50000, aA: 50000 } }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
   });
 
