@@ -41,7 +41,8 @@ export function readCookie(req: Request, name: string): string | undefined {
     const eq = part.indexOf('=');
     if (eq !== -1 && part.slice(0, eq).trim() === name) found.push(part.slice(eq + 1).trim());
   }
-  return found.length === 1 && /^[A-Za-z0-9_-]{1,128}$/.test(found[0]!) ? found[0] : undefined;
+  // A session id is 43 characters; a sealed sign-in (its OpenID Connect values inside) a few hundred.
+  return found.length === 1 && /^[A-Za-z0-9_-]{1,1024}$/.test(found[0]!) ? found[0] : undefined;
 }
 
 /**

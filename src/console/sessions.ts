@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Actor } from '../identify/index.js';
 
@@ -34,7 +34,7 @@ export interface SessionLimits {
   maxSeconds: number;
   /** Sign-ins not completed within this time are forgotten. */
   signInSeconds?: number;
-  /** At most this many sessions (and as many pending sign-ins); the oldest go first. */
+  /** At most this many sessions (and as many sign-ins remembered as used); the oldest go first. */
   maxEntries?: number;
   /** At most this many sessions of one person: signing in again and again ends their own oldest, never someone else's. */
   maxPerPerson?: number;
@@ -43,10 +43,14 @@ export interface SessionLimits {
 /**
  * Server-side sessions in memory: the browser holds only a random id, stored here by its SHA-256, so
  * a dump of this map cannot be replayed as cookies. A restart signs everyone out, which fails closed.
+ * A sign-in under way is held by the browser alone, sealed (AES-256-GCM, a key of this process):
+ * anyone may start sign-ins, so none of them may take room from another person's.
  */
 export function createSessionStore(clock: Clock, limits: SessionLimits): SessionStore {
   const sessions = new Map<string, Session>();
-  const signIns = new Map<string, PendingSignIn>();
+  const seal = createSeal();
+  /** Sign-ins taken, by key, until they would have expired anyway: each is used once. */
+  const taken = new Map<string, number>();
   const signInMs = (limits.signInSeconds ?? 600) * 1000;
   const maxEntries = limits.maxEntries ?? 10_000;
   const maxPerPerson = limits.maxPerPerson ?? 8;
@@ -57,6 +61,11 @@ export function createSessionStore(clock: Clock, limits: SessionLimits): Session
     // Maps iterate in insertion order: the first key is the oldest.
     while (map.size >= maxEntries) map.delete(map.keys().next().value!);
   }
+
+  const peek = (id: string | undefined): PendingSignIn | undefined => {
+    const pending = id === undefined ? undefined : seal.open(id);
+    return pending && clock.now() - pending.createdAt <= signInMs && !taken.has(keyOf(id!)) ? pending : undefined;
+  };
 
   return {
     create(actor) {
@@ -88,23 +97,44 @@ export function createSessionStore(clock: Clock, limits: SessionLimits): Session
       if (id !== undefined) sessions.delete(keyOf(id));
     },
     startSignIn(oidc) {
-      bounded(signIns);
-      const id = newId();
       const pending: PendingSignIn = { csrf: newId(), createdAt: clock.now(), ...(oidc ? { oidc } : {}) };
-      signIns.set(keyOf(id), pending);
-      return { id, pending };
+      return { id: seal.close(pending), pending };
     },
-    peekSignIn(id) {
-      if (id === undefined) return undefined;
-      const pending = signIns.get(keyOf(id));
-      return pending && clock.now() - pending.createdAt <= signInMs ? pending : undefined;
-    },
+    peekSignIn: (id) => peek(id),
     takeSignIn(id) {
-      if (id === undefined) return undefined;
-      const key = keyOf(id);
-      const pending = signIns.get(key);
-      signIns.delete(key);
-      return pending && clock.now() - pending.createdAt <= signInMs ? pending : undefined;
+      const pending = peek(id);
+      if (!pending) return undefined;
+      const now = clock.now();
+      // Oldest first: those past the sign-in time could not be used again anyway.
+      for (const [key, at] of taken) if (now - at > signInMs) taken.delete(key); else break;
+      bounded(taken);
+      taken.set(keyOf(id!), now);
+      return pending;
+    },
+  };
+}
+
+/** Seals a pending sign-in into a cookie value only this process opens; a value it did not seal, or altered, opens to nothing. */
+function createSeal(): { close(p: PendingSignIn): string; open(value: string): PendingSignIn | undefined } {
+  const key = randomBytes(32);
+  const aad = Buffer.from('flaggate console sign-in');
+  return {
+    close(p) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad);
+      const sealed = Buffer.concat([cipher.update(JSON.stringify(p), 'utf8'), cipher.final()]);
+      return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+    },
+    open(value) {
+      try {
+        const bytes = Buffer.from(value, 'base64url');
+        if (bytes.length < 29 || bytes.length > 4096) return undefined;
+        const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12)).setAAD(aad).setAuthTag(bytes.subarray(bytes.length - 16));
+        const text = Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString('utf8');
+        return JSON.parse(text) as PendingSignIn;
+      } catch {
+        return undefined;
+      }
     },
   };
 }

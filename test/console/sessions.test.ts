@@ -29,3 +29,32 @@ describe('console sessions', () => {
     expect(store.find(alice)).toBeUndefined();
   });
 });
+
+describe('console sign-ins under way', () => {
+  it('are not crowded out by anyone starting sign-ins: the browser holds each, sealed', () => {
+    const clock = fixedClock(0);
+    const store = createSessionStore(clock, { idleSeconds: 600, maxSeconds: 3600, maxEntries: 5, signInSeconds: 600 });
+    const victim = store.startSignIn({ state: 's', nonce: 'n', codeVerifier: 'v' });
+    for (let i = 0; i < 1_000; i += 1) store.startSignIn();
+    expect(store.peekSignIn(victim.id)).toEqual(victim.pending);
+    expect(store.takeSignIn(victim.id)).toEqual(victim.pending);
+  });
+
+  it('are used once, expire, and open only as sealed here: an altered or foreign value is nothing', () => {
+    const clock = fixedClock(0);
+    const store = createSessionStore(clock, { idleSeconds: 600, maxSeconds: 3600, signInSeconds: 60 });
+    const once = store.startSignIn();
+    expect(store.takeSignIn(once.id)).toEqual(once.pending);
+    expect(store.takeSignIn(once.id)).toBeUndefined();
+    expect(store.peekSignIn(once.id)).toBeUndefined();
+    const late = store.startSignIn();
+    clock.advance(61_000);
+    expect(store.takeSignIn(late.id)).toBeUndefined();
+    const fresh = store.startSignIn();
+    const flipped = fresh.id.slice(0, 20) + (fresh.id[20] === 'A' ? 'B' : 'A') + fresh.id.slice(21);
+    expect(store.takeSignIn(flipped)).toBeUndefined();
+    const other = createSessionStore(clock, { idleSeconds: 600, maxSeconds: 3600 });
+    expect(other.takeSignIn(fresh.id)).toBeUndefined();
+    expect(store.takeSignIn(fresh.id)).toEqual(fresh.pending);
+  });
+});
