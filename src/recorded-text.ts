@@ -25,10 +25,13 @@ export function tally(): Record<string, number> {
 export const MAX_REASON = 1024;
 export const MAX_TICKET = 256;
 
-// eslint-disable-next-line no-control-regex -- the control characters are what it refuses
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
-
-/** A reason or a ticket as every route of the control port records one: a string of printable text, on one line, at most `max` long. */
+/**
+ * A reason or a ticket as every route of the control port records one: a string of printable text,
+ * on one line, at most `max` long. Printable as `printable` means it: no control character (C0, DEL,
+ * C1, the line and paragraph separators) and no bidirectional formatting character.
+ */
 export function isPrintableLine(value: unknown, max: number): value is string {
-  return typeof value === 'string' && value.length <= max && !CONTROL_CHARACTER.test(value);
+  if (typeof value !== 'string' || value.length > max) return false;
+  UNPRINTABLE.lastIndex = 0; // a global expression keeps its position between tests
+  return !UNPRINTABLE.test(value);
 }

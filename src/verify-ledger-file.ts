@@ -113,12 +113,13 @@ async function wholeTables(checks: UpstreamCheck[], tables: ReadonlyMap<string, 
 }
 
 async function findTableBreak(links: Links, hashAt: (seq: number) => string | undefined): Promise<{ kind: 'gap' | 'forked'; seq: number; message: string } | undefined> {
-  let expected: number | undefined;
+  // The table takes a chain from seq 1 only: a copy that starts later lost its first rows.
+  let expected = 1;
   for (let after = 0; ; ) {
     const page = await links(after, 10_000);
     if (page.length === 0) return undefined;
     for (const row of page) {
-      if (expected !== undefined && row.seq !== expected) return { kind: 'gap', seq: expected, message: `the PostgreSQL copy lacks seq ${expected} to ${row.seq - 1}, between entries it holds` };
+      if (row.seq !== expected) return { kind: 'gap', seq: expected, message: `the PostgreSQL copy lacks seq ${expected} to ${row.seq - 1}` };
       const local = hashAt(row.seq);
       if (local !== undefined && local !== row.hash) return { kind: 'forked', seq: row.seq, message: `the PostgreSQL copy holds another entry at seq ${row.seq}` };
       expected = row.seq + 1;
@@ -132,13 +133,17 @@ function upstreamSources(specs: string[]): { list: UpstreamSource[]; streams: Se
   const closers: Array<() => Promise<void>> = [];
   const streams = new Set<string>();
   const tables = new Map<string, (chainId: string) => Links>();
+  let databases = 0;
   const list = specs.map((spec): UpstreamSource => {
     if (/^postgres(ql)?:\/\//.test(spec)) {
       const pg = openPostgresReader(spec);
       closers.push(() => pg.close());
-      tables.set('postgres', (chainId) => pg.links(chainId));
+      // Each copy is checked under its own name: `postgres`, then `postgres#2`, … in the order given.
+      databases += 1;
+      const name = databases === 1 ? 'postgres' : `postgres#${databases}`;
+      tables.set(name, (chainId) => pg.links(chainId));
       return {
-        name: 'postgres',
+        name,
         head: async (chainId) => (await pg.chains()).find((c) => c.chainId === chainId)?.head ?? null,
         latestCheckpoint: async (chainId) => (await pg.checkpoints(chainId)).at(-1) ?? null,
       };

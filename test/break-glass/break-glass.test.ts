@@ -122,7 +122,9 @@ describe('break-glass', () => {
     expect(await control('POST', path, ada, { reason: 'looks fine' })).toMatchObject({ status: 403, json: { code: 'CONTROL_FORBIDDEN' } });
     expect(await control('POST', path, riley, {})).toMatchObject({ status: 400, json: { code: 'CONTROL_BAD_REQUEST' } });
     // A ticket is printable text on one line, as everywhere else the control port records one.
-    expect(await control('POST', path, riley, { reason: 'ok', ticket: 'INC-1\u001b[2K\r\nseq 99 approved by auditor' })).toMatchObject({ status: 400, json: { code: 'CONTROL_BAD_REQUEST' } });
+    for (const ticket of ['INC-1\u001b[2K\r\nseq 99 approved by auditor', 'INC-1\u202e24-CNI', 'INC-1\u2028INC-2', 'INC-1\u0085']) {
+      expect(await control('POST', path, riley, { reason: 'ok', ticket }), JSON.stringify(ticket)).toMatchObject({ status: 400, json: { code: 'CONTROL_BAD_REQUEST' } });
+    }
     expect(await control('POST', `/v1/break-glass/${crypto.randomUUID()}/review`, riley, { reason: 'x' })).toMatchObject({ status: 404, json: { code: 'BREAK_GLASS_NOT_FOUND' } });
 
     const done = await control('POST', path, riley, { reason: 'outage confirmed in INC-42; the flip was the right call', ticket: '  ' });

@@ -88,4 +88,24 @@ describe('verify --db against a PostgreSQL copy', () => {
     expect(report.upstream).toMatchObject([{ sink: 'postgres', ok: false, kind: 'gap', at: 3 }]);
     expect(report).toMatchObject({ ok: false, failure: { kind: 'deleted', seq: 3 } });
   }, 120_000);
+
+  it('fails on a copy whose first rows were deleted, and walks each of several copies on its own', async () => {
+    const second = await createLedgerDatabase(cluster, 'second');
+    const urls = [await db.writerUrl('front-chain'), await second.writerUrl('front-chain')];
+    const path = `${tmp.dir}/front.sqlite`;
+    const ledger = openLedger({ path, chainId: 'front-chain', clock: fixedClock(Date.UTC(2026, 5, 1)) });
+    const replicator = createReplicator({ source: ledger, sinks: urls.map((url, i) => createPostgresSink({ name: `postgres-${i}`, url, required: true })), metrics: createMetrics() });
+    for (let n = 1; n <= 4; n += 1) ledger.append(sampleEntry(n));
+    await replicator.through(4);
+    await replicator.close();
+    ledger.close();
+    await query(db.ownerUrl, "BEGIN; SET LOCAL session_replication_role = replica; DELETE FROM flaggate.audit_entries WHERE chain_id = 'front-chain' AND seq <= 2; COMMIT");
+    const check = (upstreams: string[]) => verifyLedgerFile({ db: path, upstreams, maxDelaySeconds: 3600, skewSeconds: 300 });
+    expect((await check([db.ownerUrl])).upstream).toMatchObject([{ sink: 'postgres', ok: false, kind: 'gap', at: 1 }]);
+    // Named after the intact copy, the holed one is still walked, under its own name.
+    expect((await check([second.ownerUrl, db.ownerUrl])).upstream).toMatchObject([
+      { sink: 'postgres', ok: true },
+      { sink: 'postgres#2', ok: false, kind: 'gap', at: 1 },
+    ]);
+  }, 120_000);
 });

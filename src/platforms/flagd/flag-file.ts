@@ -98,7 +98,6 @@ export function writeFlagFileAtomic(path: string, file: FlagFile, options: { bef
   }
 }
 
-/** The real file behind `path`, following symlinks, including one whose target does not exist yet. */
 /** A temp file older than this is no write under way: a writer renames its own within a second or so. */
 const STALE_TEMP_MS = 60_000;
 
@@ -128,6 +127,7 @@ export function removeStaleTempFiles(path: string, now = Date.now()): number {
   return removed;
 }
 
+/** The real file behind `path`, following symlinks, including one whose target does not exist yet. */
 function resolveFlagFile(path: string): string {
   let current = resolve(path);
   for (let hops = 0; hops < 40; hops += 1) {
