@@ -35,18 +35,34 @@ const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
 const STRUCT_FIELDS = { caseInsensitiveAt: isStructPath };
 /** Objects keyed by names the user chose: custom properties, environments, a rollout's weights by variation id. */
 const MAP_FIELDS = new Set(['customProperties', 'environments', 'rolloutWeights']);
-const FREE_JSON_FIELDS = new Set(['value', 'values']);
+/**
+ * Where a JSON value of the user's sits, by the two steps before it: a variation's value, a custom
+ * property's values, a clause's values, an instruction's value or values. Only there: an environment
+ * may well be named `value`.
+ */
+const FREE_JSON_AT: ReadonlyArray<[string, string]> = [['variations', 'value'], ['customProperties', 'value'], ['clauses', 'values'], ['instructions', 'value'], ['instructions', 'values']];
 
 /**
- * A struct unless under a JSON value of the user's, or one of the maps, in the flag document or a
- * body. In a body, a JSON Patch operation's `value` is passed over here and checked afterwards at
- * the place in the flag its `path` names (free JSON only under a variation's or a property's value).
+ * A struct unless inside a JSON value of the user's, or one of the maps itself, in the flag document
+ * or a body. In a body, a JSON Patch operation's `value` is passed over here and checked afterwards
+ * at the place in the flag its `path` names.
  */
 function isStructPath(path: JsonPath): boolean {
-  if (path.some((step) => typeof step === 'string' && FREE_JSON_FIELDS.has(step))) return false;
+  if (isFreeJson(path) || isPatchValue(path)) return false;
   const last = path[path.length - 1];
   return !(typeof last === 'string' && MAP_FIELDS.has(last));
 }
+
+function isFreeJson(path: JsonPath): boolean {
+  return path.some((step, k) => k >= 2 && FREE_JSON_AT.some(([list, field]) => step === field && path[k - 2] === list));
+}
+
+/** Inside the value of a JSON Patch operation, bare (`[i, "value"]`) or in its wrapper (`["patch", i, "value"]`). */
+function isPatchValue(path: JsonPath): boolean {
+  const at = path[0] === 'patch' ? 1 : 0;
+  return typeof path[at] === 'number' && path[at + 1] === 'value' && path.length > at + 1;
+}
+
 const FLAG_CREATE_FIELDS = ['name', 'key', 'description', 'includeInSnippet', 'clientSideAvailability', 'variations', 'temporary', 'tags', 'customProperties', 'defaults', 'purpose', 'migrationSettings', 'maintainerId', 'maintainerTeamKey', 'initialPrerequisites', 'isFlagOn'];
 
 type JsonObject = Record<string, unknown>;
@@ -131,6 +147,11 @@ function jsonPatch(value: unknown): Update {
     if (typeof op.from === 'string') envs.add(environmentOf(op.from));
     // LaunchDarkly patches the flag's JSON and decodes it into its structs: the value lands where the path points.
     if (Object.hasOwn(op, 'value')) refuseCaseTwins(op.value, isStructPath, pointerSteps(op.path));
+    // A copy or move takes what is there: from inside a JSON value of the user's (unchecked, perhaps
+    // written by an operation before it) into a struct's place, it would land unchecked.
+    if ((op.op === 'copy' || op.op === 'move') && typeof op.from === 'string' && isFreeJson(pointerSteps(op.from)) && !isFreeJson(pointerSteps(op.path))) {
+      throw malformed(`JSON Patch operation ${i} ${op.op}s a value of the user's into the flag's settings: write it as a value`, 'patch');
+    }
   });
   const environment = envs.size === 1 ? [...envs][0]! : ALL_ENVIRONMENTS;
   const ops = patch as JsonObject[];

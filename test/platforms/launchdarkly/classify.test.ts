@@ -81,6 +81,12 @@ describe('LaunchDarkly classification', () => {
       [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/production', value: { on: false, On: true } }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { patch: [{ op: 'add', path: '/environments/production/prerequisites/-', value: { key: 'p', variation: 0, Variation: 1 } }] }), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'add', path: '/variations/-', value: { value: 1, Value: 2 } }]), 'ADAPT_BODY_MALFORMED'],
+      // An environment may be named value or values: its settings are a struct all the same.
+      [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/value/fallthrough', value: { variation: 0, Variation: 1 } }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { environments: { values: { on: false, On: true } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      // A value of the user's copied or moved into the flag's settings would land unchecked.
+      [raw('PATCH', FLAG, [{ op: 'replace', path: '/variations/0/value', value: { variation: 0, Variation: 1 } }, { op: 'copy', from: '/variations/0/value', path: '/environments/production/fallthrough' }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'move', from: '/customProperties/x/value', path: '/environments/production' }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', `${FLAG}?dryRun=true`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],
       [raw('PATCH', `${FLAG}?ignoreConflicts=yes`, [{ op: 'replace', path: '/description', value: 'x' }]), 'ADAPT_QUERY_REFUSED'],
       [raw('POST', '/api/v2/flags/default?clone=other', { key: 'k', name: 'n' }), 'ADAPT_QUERY_REFUSED'],
@@ -97,6 +103,8 @@ describe('LaunchDarkly classification', () => {
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'replace', path: '/variations/0/value', value: { Size: 1, size: 2 } }]))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'add', path: '/variations/-', value: { value: { Size: 1, size: 2 }, name: 'big' } }]))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'add', path: '/customProperties', value: { Team: { name: 'T', value: ['a'] }, team: { name: 't', value: ['b'] } } }]))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'copy', from: '/environments/test/rules/0', path: '/environments/production/rules/-' }]))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'copy', from: '/variations/0/value', path: '/variations/1/value' }]))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'updateFallthroughVariationOrRollout', rolloutWeights: { Aa: 50000, aA: 50000 } }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
   });
 
