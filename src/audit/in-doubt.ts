@@ -81,9 +81,13 @@ export async function reconcileInDoubt(deps: InDoubtDeps): Promise<Array<{ decis
   return resolved;
 }
 
-/** The flags a decision names (a change of several joins their keys with commas), by platform and project. */
+/**
+ * The flags a decision names (a change of several joins their keys with commas), by platform and
+ * project. A key by id (`feature:12`, `feature-state:7`: Flagsmith reaches one feature by several
+ * routes and ids) could name the same flag as another such key: all of a platform's count as one.
+ */
 function flagsOf(e: AuditEntry): string[] {
-  return (e.flag_key ?? '').split(',').map((key) => `${e.platform}\u0000${e.project ?? ''}\u0000${key}`);
+  return (e.flag_key ?? '').split(',').map((key) => (key.includes(':') ? `${e.platform}\u0000*` : `${e.platform}\u0000${e.project ?? ''}\u0000${key}`));
 }
 
 function changeOf(e: AuditEntry): FlagChange {

@@ -72,6 +72,17 @@ describe('reconcileInDoubt', () => {
     expect(ledger.entriesAfter(3, 10)[0]).toMatchObject({ decision_id: refused.decision_id, outcome: { status: 'unknown', detail: expect.stringContaining('a later change of the same flag') } });
   });
 
+  it('takes keys by id as one flag: Flagsmith reaches a feature through several routes and ids', async () => {
+    const { ledger, adapter } = setup({ 'feature-state:7': { state: 'ENABLED' }, 'feature:12': { state: 'ENABLED' } });
+    const refused = ledger.append(decision(1, 'feature-state:7', 'flag.enable')); // never forwarded, its outcome lost
+    const later = ledger.append(decision(2, 'feature:12', 'flag.enable')); // perhaps the same feature, applied
+    const resolved = await reconcile(ledger, adapter);
+    expect(resolved.map((r) => [r.decisionId, r.status])).toEqual([
+      [refused.decision_id, 'unknown'],
+      [later.decision_id, 'applied'],
+    ]);
+  });
+
   it('records unknown when the platform cannot be read', async () => {
     const { ledger } = setup({});
     const d = ledger.append(decision(1, 'a', 'flag.enable'));
