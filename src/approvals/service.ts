@@ -100,6 +100,8 @@ async function countApproval(ctx: ApprovalsContext, r: { id: string; approver: R
   // A review whose hold on the change was lost meanwhile (another may be past its read) records nothing.
   await r.confirmHeld();
   await step(ctx, cr, 'change.approved', approver, reason, undefined, [...before, approval]);
+  // Recording takes a while (committed, covered, upstream): the hold is confirmed again before the row.
+  await r.confirmHeld();
   if (!(await ctx.store.addApproval(cr.id, approval))) await duplicate();
   return cr;
 }

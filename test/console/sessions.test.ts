@@ -38,6 +38,9 @@ describe('console sign-ins under way', () => {
     for (let i = 0; i < 1_000; i += 1) store.startSignIn();
     expect(store.peekSignIn(victim.id)).toEqual(victim.pending);
     expect(store.takeSignIn(victim.id)).toEqual(victim.pending);
+    // Nor is its single use undone by many sign-ins completed after it.
+    for (let i = 0; i < 1_000; i += 1) store.takeSignIn(store.startSignIn().id);
+    expect(store.takeSignIn(victim.id)).toBeUndefined();
   });
 
   it('are used once, expire, and open only as sealed here: an altered or foreign value is nothing', () => {
