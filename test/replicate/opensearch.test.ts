@@ -141,6 +141,25 @@ describe('what an OpenSearch sink writes to', () => {
   });
 });
 
+describe('what an OpenSearch sink writes to, looked at again', () => {
+  it('refuses a data stream: its backing indices roll over, and an id is unique only within one', async () => {
+    await call('PUT', '/_index_template/ds-audit-template', { index_patterns: ['ds-audit*'], data_stream: {}, priority: 500 });
+    await call('PUT', '/_data_stream/ds-audit');
+    const ledger = ledgerWith('stream', 2);
+    const sink = createOpenSearchSink({ name: 'os', required: true, url: node.url, index: 'ds-audit', installTemplate: false, maxAttempts: 2 });
+    await expect(sink.deliver(ledger.entriesAfter(0, 10))).rejects.toMatchObject({ code: 'REPLICATE_UNACKED', cause: { message: expect.stringContaining('is a data stream') } });
+    ledger.close();
+  });
+
+  it('acknowledges nothing when the index its first delivery made is not fit (a template of higher priority made it async)', async () => {
+    await call('PUT', '/_index_template/made-async', { index_patterns: ['made-async-audit'], priority: 900, template: { settings: { 'index.translog.durability': 'async' } } });
+    const ledger = ledgerWith('made-async', 2);
+    const sink = createOpenSearchSink({ name: 'os', required: true, url: node.url, index: 'made-async-audit', installTemplate: false, maxAttempts: 2 });
+    await expect(sink.deliver(ledger.entriesAfter(0, 10))).rejects.toMatchObject({ code: 'REPLICATE_UNACKED', details: { acked: 0 }, cause: { message: expect.stringContaining('index.translog.durability: async') } });
+    ledger.close();
+  });
+});
+
 describe(`replication to OpenSearch through a ${outageSeconds} s outage`, () => {
   it(
     'loses and duplicates nothing: every entry indexed exactly once, by count and by id',

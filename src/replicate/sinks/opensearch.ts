@@ -60,7 +60,9 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): Sink {
   const headers = authHeaders(options);
   let lastSeq = 0;
   let templateReady = !(options.installTemplate ?? true);
-  let targetChecked = false;
+  /** When the index was last found fit (0: never), and whether it existed then. */
+  let checkedAt = 0;
+  let indexSeen = false;
 
   const post: Post = async (path, method, body, contentType) => {
     const res = await fetch(`${base}${path}`, { method, headers: { ...headers, 'content-type': contentType }, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
@@ -112,8 +114,10 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): Sink {
         if (attempt > 0) await sleep(backoffDelay(attempt - 1, backoff));
         try {
           if (!templateReady) await putTemplate();
-          if (!targetChecked) targetChecked = await checkIndex(post, options);
+          if (Date.now() - checkedAt > RECHECK_MS) [indexSeen, checkedAt] = [await checkIndex(post, options), Date.now()];
           const outcome = await bulk(pending);
+          // An index this delivery made (from the template, or from another's) is known only now.
+          if (outcome.held > 0 && !indexSeen) [indexSeen, checkedAt] = [await checkIndex(post, options), Date.now()];
           if (outcome.held > 0) {
             lastSeq = pending[outcome.held - 1]!.seq;
             pending = pending.slice(outcome.held);
@@ -217,27 +221,48 @@ function retryable(status: number): boolean {
 
 type Post = (path: string, method: string, body: string | undefined, contentType: string) => Promise<{ status: number; text: string }>;
 
+/** Settings change (an index set to async, an alias put in its place): the index is looked at again this often. */
+const RECHECK_MS = 60_000;
+
 /**
- * What a 201 or a 409 proves holds only for one concrete index fsync'd per request: refused
- * otherwise (not retried), before anything is sent. True once checked; an index not there yet is
- * made by the first delivery, from the template.
+ * What a 201 or a 409 proves holds only for one concrete index fsync'd per request: anything else
+ * is refused (not retried), before anything is sent, and again after the delivery that made the
+ * index. True when the index exists and is fit; false when it does not exist yet.
  */
-async function checkIndex(post: Post, options: Pick<OpenSearchSinkOptions, 'name' | 'index'>): Promise<true> {
+async function checkIndex(post: Post, options: Pick<OpenSearchSinkOptions, 'name' | 'index'>): Promise<boolean> {
   const index = encodeURIComponent(options.index);
-  const alias = await post(`/_alias/${index}`, 'GET', undefined, 'application/json');
-  if (alias.status >= 200 && alias.status <= 299) {
-    throw new TargetRefused(`sink "${options.name}": ${options.index} is an alias; name one concrete index (after a rollover a resent entry would be created again in the next one, and a 409 could not be confirmed)`);
+  const refuse = (why: string) => new TargetRefused(`sink "${options.name}": ${options.index} ${why}`);
+  if (ok((await post(`/_alias/${index}`, 'GET', undefined, 'application/json')).status)) {
+    throw refuse('is an alias; name one concrete index (after a rollover a resent entry would be created again in the next one, and a 409 could not be confirmed)');
+  }
+  const stream = await post(`/_data_stream/${index}`, 'GET', undefined, 'application/json');
+  if (ok(stream.status) && namesDataStream(stream.text)) {
+    throw refuse('is a data stream; name one concrete index (its backing indices roll over, and an id is unique only within one)');
   }
   const settings = await post(`/${index}/_settings?include_defaults=true&flat_settings=true`, 'GET', undefined, 'application/json');
-  if (settings.status === 404) return true;
-  if (settings.status < 200 || settings.status > 299) throw refused(options.name, settings.status, settings.text);
-  const found = Object.values(JSON.parse(settings.text) as Record<string, { settings?: Record<string, unknown>; defaults?: Record<string, unknown> }>)[0];
+  if (settings.status === 404) return false;
+  if (!ok(settings.status)) throw refused(options.name, settings.status, settings.text);
+  const found = Object.entries(JSON.parse(settings.text) as Record<string, { settings?: Record<string, unknown>; defaults?: Record<string, unknown> }>);
+  if (found.length !== 1 || found[0]![0] !== options.index) throw refuse(`names ${found.map(([name]) => name).join(', ') || 'no index'}, not one index of that name`);
+  const { settings: set, defaults } = found[0]![1];
   // OpenSearch reports its default in capitals (REQUEST).
-  const durability = String(found?.settings?.['index.translog.durability'] ?? found?.defaults?.['index.translog.durability'] ?? 'request').toLowerCase();
+  const durability = String(set?.['index.translog.durability'] ?? defaults?.['index.translog.durability'] ?? 'request').toLowerCase();
   if (durability !== 'request') {
-    throw new TargetRefused(`sink "${options.name}": ${options.index} has index.translog.durability: ${durability}, so it answers before its translog is fsync'd; it must be request, or an acknowledged entry could be lost`);
+    throw refuse(`has index.translog.durability: ${durability}, so it answers before its translog is fsync'd; it must be request, or an acknowledged entry could be lost`);
   }
   return true;
+}
+
+const ok = (status: number) => status >= 200 && status <= 299;
+
+/** A `GET /_data_stream/<name>` reply that lists a stream (some versions answer 200 with none for a plain index). */
+function namesDataStream(text: string): boolean {
+  try {
+    const streams = (JSON.parse(text) as { data_streams?: unknown }).data_streams;
+    return Array.isArray(streams) && streams.length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** The index named is not one whose answers prove an entry held: no retry changes that. */
