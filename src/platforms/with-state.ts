@@ -10,8 +10,12 @@ export function withPreviousState(adapter: Pick<PlatformAdapter, 'reach'>, chang
   return { ...change, ...reach, previousState };
 }
 
-/** The lock keys of a change: every flag it alters, in one order, so two batches cannot wait on each other. */
+/**
+ * The lock keys of a change: every flag it alters, in one order, so two batches cannot wait on each
+ * other. A key by id (`feature:12`, `feature-state:7`: Flagsmith reaches one feature by several
+ * routes and ids) may name the same flag as another such key: all of a platform's share one lock.
+ */
 export function flagLockKeys(change: FlagChange): string[] {
-  const keys = new Set([change.flagKey, ...(change.flags ?? []).map((f) => f.flagKey)]);
+  const keys = new Set([change.flagKey, ...(change.flags ?? []).map((f) => f.flagKey)].map((k) => (k.includes(':') ? '*' : k)));
   return [...keys].sort().map((k) => `${change.platform}\u0000${k}`);
 }

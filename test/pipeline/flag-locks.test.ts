@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFlagLocks } from '../../src/pipeline/flag-locks.js';
+import { flagLockKeys, type FlagChange } from '../../src/platforms/index.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 2));
 
@@ -31,5 +32,14 @@ describe('flag locks', () => {
     const locks = createFlagLocks();
     await expect(locks.run('a', () => Promise.reject(new Error('no')))).rejects.toThrow('no');
     await expect(locks.run('a', async () => 'next')).resolves.toBe('next');
+  });
+
+  it('locks every key by id of a platform as one flag: Flagsmith reaches a feature by several routes and ids', () => {
+    const change = (platform: string, flagKey: string, more: string[] = []) =>
+      ({ platform, action: 'flag.enable', flagKey, flags: more.map((k) => ({ flagKey: k, environments: ['*'] })) }) as unknown as FlagChange;
+    expect(flagLockKeys(change('flagsmith', 'feature-state:7'))).toEqual(flagLockKeys(change('flagsmith', 'feature:12')));
+    expect(flagLockKeys(change('flagsmith', 'feature:12'))).not.toEqual(flagLockKeys(change('other', 'feature:12')));
+    expect(flagLockKeys(change('unleash', 'checkout'))).not.toEqual(flagLockKeys(change('unleash', 'search')));
+    expect(flagLockKeys(change('unleash', 'b', ['a', 'b', 'segment:1']))).toEqual(['unleash\u0000*', 'unleash\u0000a', 'unleash\u0000b']);
   });
 });
