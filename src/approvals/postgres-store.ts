@@ -7,7 +7,7 @@ import { changeRequestIdSql, flushEveryCommit } from '../replicate/index.js';
 import { migrateChangeTables } from './postgres-schema.js';
 import { createReviewLock } from './review-lock.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
-import type { ChangeStore } from './store.js';
+import type { Approval, ChangeStore } from './store.js';
 
 export interface PostgresChangeStoreOptions {
   url: string;
@@ -23,6 +23,14 @@ export interface PostgresChangeStoreOptions {
   migrate?: boolean;
   connectTimeoutMs?: number;
   queryTimeoutMs?: number;
+}
+
+/** One approval, once per approver: a second from the same person inserts nothing. */
+const ADD_APPROVAL_SQL = `INSERT INTO flaggate.change_approvals (change_request_id, approver_id, roles, auth_method, approved_at, reason, proof, chain_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (change_request_id, approver_id) DO NOTHING`;
+
+function approvalParams(id: string, a: Approval, chainId: string): unknown[] {
+  return [id, a.approverId, JSON.stringify(a.roles), a.authMethod, a.approvedAt, a.reason, a.proof, chainId];
 }
 
 /** A held change's entries in the chains given, by the ledger's index on `change_request_id` (its expression, exactly). */
@@ -105,13 +113,7 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
       return (await write(`status of ${id}`, "UPDATE flaggate.change_requests SET status = $1 WHERE id = $2 AND status = 'applying'", [status, id])) === 1;
     },
     async addApproval(id, a) {
-      const added = await write(
-        `approval of ${id}`,
-        `INSERT INTO flaggate.change_approvals (change_request_id, approver_id, roles, auth_method, approved_at, reason, proof, chain_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (change_request_id, approver_id) DO NOTHING`,
-        [id, a.approverId, JSON.stringify(a.roles), a.authMethod, a.approvedAt, a.reason, a.proof, options.chainId],
-      );
-      return added === 1;
+      return (await write(`approval of ${id}`, ADD_APPROVAL_SQL, approvalParams(id, a, options.chainId))) === 1;
     },
     async approvals(id) {
       // Rows written before approvals carried their chain have none; row-level security refuses a new one without it.
@@ -134,7 +136,9 @@ export function openPostgresChangeStore(options: PostgresChangeStoreOptions): Ch
       const { rows } = await query<StoredRow>(EVIDENCE_SQL, [id, trusted]);
       return rows.map(rowToEntry);
     },
-    reviewing: (id, work) => reviewLock.holding(id, work),
+    // The row goes in on the lock's own session: a lock lost stores nothing.
+    reviewing: (id, work) =>
+      reviewLock.holding(id, (held) => work({ confirmHeld: held.confirmHeld, addApproval: async (a) => (await held.write(ADD_APPROVAL_SQL, approvalParams(id, a, options.chainId))) === 1 })),
     close: async () => {
       await Promise.all([pool.end(), reviewLock.close()]);
     },

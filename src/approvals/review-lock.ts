@@ -11,12 +11,17 @@ export const REVIEW_LOCK_WAIT_MS = 20_000;
 /** Reviews of distinct changes this sidecar holds locks for at once; more wait for a connection. */
 const HELD_AT_ONCE = 8;
 
-/** Throws AUDIT_WRITE_FAILED when the lock was lost (its session ended): the review must record nothing more. */
-export type ConfirmHeld = () => Promise<void>;
+/** What work under the lock may do: confirm it still holds it, and write on the session that holds it. */
+export interface LockHeld {
+  /** Throws AUDIT_WRITE_FAILED when the lock was lost (its session ended): the review must record nothing more. */
+  confirmHeld(): Promise<void>;
+  /** Runs a write on the lock's own session (a session lost writes nothing); the rows it touched. */
+  write(sql: string, params: unknown[]): Promise<number>;
+}
 
 export interface ReviewLock {
   /** Runs `work` holding the lock of change `id`, which every sidecar sharing the database takes for it. */
-  holding<T>(id: string, work: (confirmHeld: ConfirmHeld) => Promise<T>): Promise<T>;
+  holding<T>(id: string, work: (held: LockHeld) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -41,20 +46,23 @@ export function createReviewLock(options: { url: string; connectTimeoutMs?: numb
   return {
     async holding(id, work) {
       const held = await take(pool, id, waitMs);
-      const confirmHeld: ConfirmHeld = async () => {
+      // A session lock lasts as long as its session: one that still answers still holds it.
+      const write = async (sql: string, params: unknown[]): Promise<number> => {
         if (held.lost.error === undefined) {
-          // A session lock lasts as long as its session: one that still answers still holds it.
           try {
-            await held.client.query('SELECT 1');
-            return;
+            return (await held.client.query(sql, params)).rowCount ?? 0;
           } catch (err) {
+            // A statement the database refused (a constraint, a policy) leaves the session, and the lock,
+            // as they were; a connection exception (08) or operator intervention (57) ends them.
+            const code = (err as { code?: unknown }).code;
+            if (typeof code === 'string' && !/^(08|57)/.test(code)) throw new FlaggateError('AUDIT_WRITE_FAILED', `could not write under the review lock of change request ${id}`, { cause: err });
             held.lost.error ??= err;
           }
         }
         throw new FlaggateError('AUDIT_WRITE_FAILED', `the review lock of change request ${id} was lost with its PostgreSQL session; try again`, { cause: held.lost.error });
       };
       try {
-        return await work(confirmHeld);
+        return await work({ confirmHeld: async () => void (await write('SELECT 1', [])), write });
       } finally {
         await letGo(held, id);
       }

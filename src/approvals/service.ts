@@ -6,7 +6,7 @@ import { personKey, samePerson } from './person.js';
 import { current, decideWith, mayApprove, pending, refuse, step } from './review-steps.js';
 import { approvalFacts } from './entries.js';
 import { finishInterrupted } from './finish-interrupted.js';
-import type { Approval, ChangeRequest } from './store.js';
+import type { Approval, ChangeRequest, Review } from './store.js';
 
 export type { ApplyResult, Approvals, ApprovalsDeps } from './context.js';
 
@@ -52,7 +52,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     // One review of a change at a time, on this sidecar and (through the store) across the fleet: a
     // second approval by the same person finds the first's row before it records anything, and the
     // approvals an entry lists are those stored.
-    approve: (id, approver, reason) => oneReviewAtATime(id, async () => apply(ctx, await ctx.store.reviewing(id, (confirmHeld) => countApproval(ctx, { id, approver, reason, confirmHeld })))),
+    approve: (id, approver, reason) => oneReviewAtATime(id, async () => apply(ctx, await ctx.store.reviewing(id, (review) => countApproval(ctx, review, { id, approver, reason })))),
 
     async reject(id, reviewer, reason) {
       // As an approval: a change is settled only through the sidecar that held it (or a listed peer).
@@ -80,7 +80,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 }
 
 /** Records and stores one approval of a pending change, or refuses it (recorded); returns the change as it was read. */
-async function countApproval(ctx: ApprovalsContext, r: { id: string; approver: Reviewer; reason: string | null; confirmHeld: () => Promise<void> }): Promise<ChangeRequest> {
+async function countApproval(ctx: ApprovalsContext, review: Review, r: { id: string; approver: Reviewer; reason: string | null }): Promise<ChangeRequest> {
   const { id, approver, reason } = r;
   // Before anything is counted, a change held elsewhere is refused: an approval given here could only be applied here.
   const cr = await pending(ctx, id, approver, reason, 'change.approved');
@@ -98,11 +98,10 @@ async function countApproval(ctx: ApprovalsContext, r: { id: string; approver: R
   // change meanwhile (another sidecar of the fleet) must never find this row without it (it
   // would refuse the change as tampered). An approval whose row then fails is on record, not counted.
   // A review whose hold on the change was lost meanwhile (another may be past its read) records nothing.
-  await r.confirmHeld();
+  await review.confirmHeld();
   await step(ctx, cr, 'change.approved', approver, reason, undefined, [...before, approval]);
-  // Recording takes a while (committed, covered, upstream): the hold is confirmed again before the row.
-  await r.confirmHeld();
-  if (!(await ctx.store.addApproval(cr.id, approval))) await duplicate();
+  // Under the hold: with the shared store, on the hold's own session, so a hold lost since stores nothing.
+  if (!(await review.addApproval(approval))) await duplicate();
   return cr;
 }
 

@@ -5,7 +5,7 @@ import { FlaggateError } from '../errors.js';
 import { refuseEditsSqlite } from '../sqlite-append-only.js';
 import { openDurableSqlite } from '../sqlite-durable.js';
 import { changeColumns, toApproval, toRequest, toRow, type ApprovalRow, type ChangeRow } from './rows.js';
-import type { ChangeStore } from './store.js';
+import type { Approval, ChangeStore } from './store.js';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS change_requests (
@@ -77,6 +77,8 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
     }
   };
 
+  const storeApproval = (id: string, a: Approval) =>
+    write(`approval of ${id}`, () => addApproval.run(id, a.approverId, JSON.stringify(a.roles), a.authMethod, a.approvedAt, a.reason, a.proof).changes === 1);
   return {
     insert: async (c) => {
       write(`change request ${c.id}`, () => insert.run(toRow(c)));
@@ -88,8 +90,7 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
     list: async (status) => (status ? listBy.all(status) : listAll.all()).map(toRequest),
     settle: async (id, status) => write(`status of ${id}`, () => settle.run(status, id).changes === 1),
     finish: async (id, status) => write(`status of ${id}`, () => finish.run(status, id).changes === 1),
-    addApproval: async (id, a) =>
-      write(`approval of ${id}`, () => addApproval.run(id, a.approverId, JSON.stringify(a.roles), a.authMethod, a.approvedAt, a.reason, a.proof).changes === 1),
+    addApproval: async (id, a) => storeApproval(id, a),
     approvals: async (id) => approvals.all(id).map(toApproval),
     spendJti: async (issuer, jti, changeKey, at) => write(`approval token ${jti}`, () => spend.run(issuer, jti, changeKey, at).changes === 1),
     evidence: async (id) => {
@@ -103,7 +104,7 @@ export function openSqliteChangeStore(sqlitePath: string): ChangeStore {
         .map(rowToEntry);
     },
     // One sidecar owns a ledger file, and its approvals stage already runs one review of a change at a time.
-    reviewing: (_id, work) => work(async () => undefined),
+    reviewing: (id, work) => work({ confirmHeld: async () => undefined, addApproval: async (a) => storeApproval(id, a) }),
     close: async () => {
       db.close();
     },

@@ -90,8 +90,15 @@ export interface ChangeStore {
   /**
    * Runs `work` while no other review of this change runs on any sidecar sharing this store, so that
    * a review reads the approvals, records its entry and stores its row before the next one reads them.
-   * `work` calls `confirmHeld` before it records: it throws when the hold was lost meanwhile.
    */
-  reviewing<T>(changeRequestId: string, work: (confirmHeld: () => Promise<void>) => Promise<T>): Promise<T>;
+  reviewing<T>(changeRequestId: string, work: (review: Review) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** What a review does while it holds its change. */
+export interface Review {
+  /** Throws AUDIT_WRITE_FAILED when the hold was lost (its session ended): the review must record nothing more. */
+  confirmHeld(): Promise<void>;
+  /** As `addApproval`, under the hold: with the shared store on the hold's own session, so a hold lost stores nothing. */
+  addApproval(approval: Approval): Promise<boolean>;
 }

@@ -173,10 +173,13 @@ describe('the PostgreSQL review lock', () => {
     const admin = new pg.Client({ connectionString: db.ownerUrl });
     await admin.connect();
     try {
-      const run = a.holding('cr-lost', async (confirmHeld) => {
+      const run = a.holding('cr-lost', async ({ confirmHeld, write }) => {
         await confirmHeld();
+        expect(await write('SELECT 1 UNION ALL SELECT 2', [])).toBe(2);
         await admin.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()");
         await new Promise((r) => setTimeout(r, 100));
+        // A row written under the lock goes in on its session: with the session, nothing is written.
+        await expect(write("SELECT 'a row'", [])).rejects.toMatchObject({ code: 'AUDIT_WRITE_FAILED', message: expect.stringContaining('was lost') });
         await confirmHeld();
         return 'recorded';
       });
