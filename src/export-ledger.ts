@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isoUtc, systemClock, type Clock } from './clock.js';
-import { archiveExportInWorker, openKeyring, openLedger, openLedgerReader, signCheckpoint, writeExportInWorker, type ExportFilters, type ExportManifest, type Keyring, type Ledger } from './audit/index.js';
+import { archiveExportInWorker, openKeyring, openLedger, openLedgerReader, signCheckpoint, verifyChain, verifyCheckpoint, writeExportInWorker, type ExportFilters, type ExportManifest, type Keyring, type Ledger } from './audit/index.js';
 import { FlaggateError } from './errors.js';
 import { addEvidence, DEFAULT_EXPORT_ATTEST_MAX_ENTRIES, retentionPolicy, type RetentionPolicy } from './export-evidence.js';
 import { BUNDLE_ARCHIVE_DIR, readArchivedBundle } from './policy/index.js';
@@ -162,12 +162,31 @@ async function sealLedgerFile(db: string, keyring: Keyring): Promise<string> {
   return chainId;
 }
 
+/**
+ * Signs a checkpoint over the head, which vouches for every entry before it: only once the entries
+ * after the newest checkpoint that verifies form the chain from it (a row edited, deleted or
+ * inserted there would otherwise be sealed as if it were history). Throws AUDIT_CHAIN_BROKEN.
+ */
 async function sealHead(ledger: Ledger, keyring: Keyring, clock: Clock): Promise<void> {
   const head = ledger.head();
-  const latest = ledger.checkpoints().at(-1);
-  if (head.seq > 0 && (!latest || latest.seq < head.seq)) {
-    ledger.appendCheckpoint(await signCheckpoint({ chainId: ledger.chainId, seq: head.seq, hash: head.hash, time: isoUtc(clock.now()) }, keyring));
+  const checkpoints = ledger.checkpoints();
+  const latest = checkpoints.at(-1);
+  if (head.seq === 0 || (latest && latest.seq >= head.seq)) return;
+  let anchor: { seq: number; hash: string } | undefined;
+  for (const cp of [...checkpoints].reverse()) {
+    const verified = await verifyCheckpoint(cp, keyring.jwks());
+    if (verified.ok && verified.claims.chainId === ledger.chainId) {
+      anchor = { seq: verified.claims.seq, hash: verified.claims.hash };
+      break;
+    }
   }
+  const report = await verifyChain((after, limit) => ledger.rowsAfter(after, limit), { chainId: ledger.chainId, from: anchor ? anchor.seq + 1 : 1, to: head.seq, ...(anchor ? { anchor } : {}) });
+  if (!report.ok) {
+    throw new FlaggateError('AUDIT_CHAIN_BROKEN', `the chain does not verify (seq ${report.failure!.seq}, ${report.failure!.kind}): no checkpoint is signed over it, and nothing is exported`, {
+      details: { seq: report.failure!.seq, kind: report.failure!.kind },
+    });
+  }
+  ledger.appendCheckpoint(await signCheckpoint({ chainId: ledger.chainId, seq: head.seq, hash: head.hash, time: isoUtc(clock.now()) }, keyring));
 }
 
 function pemText(pem: string | string[]): string {

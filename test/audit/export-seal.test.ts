@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { openKeyring, openLedger, signCheckpoint, verifyExport, type AuditEntry } from '../../src/audit/index.js';
+import { openKeyring, openLedger, openLedgerReader, signCheckpoint, verifyExport, type AuditEntry } from '../../src/audit/index.js';
 import { fixedClock, systemClock } from '../../src/clock.js';
 import { exportLedgerFile } from '../../src/export-ledger.js';
 import { createCoverage, createEmbeddedTsa, openTokenStore, verifyCoverage, verifyTimestampToken } from '../../src/timestamp/index.js';
-import { sampleEntry } from '../support/entries.js';
+import { sampleEntry, tamper } from '../support/entries.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const tmp = makeTempDir('flaggate-export-seal-');
@@ -49,4 +50,22 @@ it('seals a period at a checkpoint the tokens cover exactly: a token covering th
   const report = await verifyExport(out, { verifyTokens: verifyCoverage });
   expect(report.failure).toBeUndefined();
   expect(report).toMatchObject({ ok: true, timestamps: { ok: true, coveredThrough: 6 } });
+});
+
+it('signs no checkpoint over a chain that does not verify since the last one, and writes no package', async () => {
+  const dataDir = join(tmp.dir, 'broken');
+  const db = join(dataDir, 'ledger.sqlite');
+  const ledger = openLedger({ path: db, chainId: 'broken', clock: fixedClock(Date.now() - 60_000) });
+  const keyring = await openKeyring(join(dataDir, 'audit-keys'), systemClock);
+  for (let n = 1; n <= 4; n += 1) ledger.append(sampleEntry(n));
+  ledger.appendCheckpoint(await signCheckpoint({ chainId: 'broken', seq: 4, hash: ledger.head().hash, time: new Date().toISOString() }, keyring));
+  for (let n = 5; n <= 6; n += 1) ledger.append(sampleEntry(n));
+  ledger.close();
+  tamper(db, "UPDATE audit_entries SET body = replace(body, 'User 2', 'Mallory') WHERE seq = 5");
+  const out = join(tmp.dir, 'broken-out');
+  await expect(exportLedgerFile({ db, out, maxBytes: 1e9 })).rejects.toMatchObject({ code: 'AUDIT_CHAIN_BROKEN', details: { seq: 5, kind: 'modified' } });
+  const reader = openLedgerReader(db);
+  expect(reader.checkpoints().map((c) => c.seq)).toEqual([4]);
+  reader.close();
+  expect(existsSync(out)).toBe(false);
 });
