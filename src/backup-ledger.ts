@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { lstatSync, rmSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { openLedgerReader } from './audit/index.js';
 import { FlaggateError } from './errors.js';
+import { ensurePrivateFile } from './private-path.js';
 
 /**
  * `flaggate backup --out FILE`: a consistent copy of a live ledger file through SQLite's online
@@ -12,7 +13,10 @@ import { FlaggateError } from './errors.js';
  */
 export async function backupLedger(o: { db: string; out: string }): Promise<{ out: string; chainId: string | null; head: { seq: number; hash: string } }> {
   const out = resolve(o.out);
-  if (existsSync(out)) throw new FlaggateError('CONFIG_INVALID', `${out} exists: a backup never overwrites a file`);
+  // lstat, not exists: a dangling link would have the copy written wherever it points.
+  if (lstatOrUndefined(out) !== undefined) throw new FlaggateError('CONFIG_INVALID', `${out} exists: a backup never overwrites a file (or follows a link)`);
+  // The copy holds what the ledger holds (held bodies, headers): as private as the ledger, whatever the umask.
+  ensurePrivateFile(out);
   let source: Database.Database;
   try {
     source = new Database(resolve(o.db), { readonly: true, fileMustExist: true });
@@ -21,6 +25,9 @@ export async function backupLedger(o: { db: string; out: string }): Promise<{ ou
   }
   try {
     await source.backup(out);
+  } catch (err) {
+    rmSync(out, { force: true }); // no half copy left to be taken for a backup
+    throw err;
   } finally {
     source.close();
   }
@@ -36,5 +43,13 @@ export async function backupLedger(o: { db: string; out: string }): Promise<{ ou
     return { out, chainId: copy.chainId ?? null, head };
   } finally {
     copy.close();
+  }
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
   }
 }

@@ -32,7 +32,9 @@ const PAGE = 1000;
  */
 export async function restoreFromPostgres(o: { url: string; chainId: string; ledger: string; keys: JSONWebKeySet; clock: Clock; archiveDir?: string }): Promise<RestoreReport> {
   const target = resolve(o.ledger);
-  if (existsSync(target)) throw new FlaggateError('CONFIG_INVALID', `${target} exists: restore writes a lost ledger, it never replaces one (move it away first)`);
+  // A -wal or -shm left beside the place (a crashed sidecar's) would be replayed into the restored file.
+  const there = [target, `${target}-wal`, `${target}-shm`].find((f) => existsSync(f));
+  if (there) throw new FlaggateError('CONFIG_INVALID', `${there} exists: restore writes a lost ledger, it never replaces one or mixes with its leftovers (move it away first)`);
   const pg = openPostgresReader(o.url);
   const partial = `${target}.restoring`;
   const named = new Set<string>();

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -74,6 +74,13 @@ describe('flaggate backup', () => {
       copy.close();
     }
     await expect(backupLedger({ db: ledgerFile, out })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    // The copy holds what the ledger holds: as private as it.
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    // A dangling link is not followed to wherever it points.
+    const link = join(root, 'backup-link.sqlite');
+    symlinkSync(join(root, 'elsewhere.sqlite'), link);
+    await expect(backupLedger({ db: ledgerFile, out: link })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    expect(existsSync(join(root, 'elsewhere.sqlite'))).toBe(false);
   });
 });
 
@@ -104,8 +111,12 @@ describe('flaggate restore --from-postgres', () => {
     expect(await verifyLedgerFile({ db: ledgerFile, upstreams: [db.ownerUrl], maxDelaySeconds: 3600, skewSeconds: 5 })).toMatchObject({ ok: true });
   }, 60_000);
 
-  it('refuses to write over an existing ledger', async () => {
+  it('refuses to write over an existing ledger, or beside the -wal a crashed one left', async () => {
     await expect(restoreFromPostgres({ url: db.ownerUrl, chainId, ledger: ledgerFile, keys: keys(), clock: systemClock })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    const moved = join(root, 'moved-away.sqlite');
+    writeFileSync(`${moved}-wal`, 'a crashed sidecar\'s write-ahead log');
+    await expect(restoreFromPostgres({ url: db.ownerUrl, chainId, ledger: moved, keys: keys(), clock: systemClock })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('-wal exists') });
+    expect(existsSync(moved)).toBe(false);
   });
 
   it.each([
