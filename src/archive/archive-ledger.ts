@@ -5,6 +5,7 @@ import { FlaggateError } from '../errors.js';
 import { archiveRecordsIn, archiveSealedEntry, type ArchiveRecord } from './entries.js';
 import { sealSegment, type SegmentSource } from './segment.js';
 import type { ArchiveStore } from './store.js';
+import { refuseForkedArchive } from './verify-archive.js';
 
 export interface ArchiveDeps {
   /** The ledger file, read-only: segments are cut from what is stored. */
@@ -57,6 +58,7 @@ export async function archiveLedger(d: ArchiveDeps): Promise<ArchiveRun> {
   const limit = through + (d.maxSegmentEntries ?? 50_000);
   const closing = open.filter((c) => c.seq <= limit).at(-1) ?? open[0];
   if (!closing) return { archived: null, archivedThrough: through };
+  await refuseForkedArchive(d.source, d.store, { prefix: d.prefix, chainId: d.source.chainId });
   const sealed = sealSegment(d.source, through, closing, d.bundleFiles);
   const key = `${d.prefix}${d.source.chainId}/${pad(sealed.segment.from_seq)}-${pad(sealed.segment.to_seq)}.json`;
   // S3 keeps retention dates to the second: round up, so what is read back is never earlier than asked.

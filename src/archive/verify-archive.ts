@@ -41,13 +41,7 @@ export interface ArchiveVerifyReport {
  * the first failure is also the report's `failure`.
  */
 export async function verifyArchive(source: Pick<SegmentSource, 'rowsAfter' | 'hashAt'>, store: ArchiveStore, where?: { prefix: string; chainId: string }): Promise<ArchiveVerifyReport> {
-  const recorded: Array<{ seq: number; record: ArchiveRecord }> = [];
-  for (let after = 0; ; ) {
-    const rows = source.rowsAfter(after, 5000);
-    if (rows.length === 0) break;
-    recorded.push(...archiveRecordsIn(rows));
-    after = rows[rows.length - 1]!.seq;
-  }
+  const recorded = recordedSegments(source);
   const segments: SegmentCheck[] = [];
   let through = 0;
   let intact = true;
@@ -70,6 +64,30 @@ export async function verifyArchive(source: Pick<SegmentSource, 'rowsAfter' | 'h
   if (where) segments.push(...(await unrecorded(source, store, where, recorded)));
   const failed = segments.find((s) => !s.ok);
   return { ok: !failed, bucket: store.bucket, archivedThrough: through, segments, ...(failed?.failure ? { failure: failed.failure } : {}) };
+}
+
+/** The `archive.sealed` records of the chain, with the seq of the entry that holds each. */
+function recordedSegments(source: Pick<SegmentSource, 'rowsAfter'>): Array<{ seq: number; record: ArchiveRecord }> {
+  const recorded: Array<{ seq: number; record: ArchiveRecord }> = [];
+  for (let after = 0; ; ) {
+    const rows = source.rowsAfter(after, 5000);
+    if (rows.length === 0) return recorded;
+    recorded.push(...archiveRecordsIn(rows));
+    after = rows[rows.length - 1]!.seq;
+  }
+}
+
+/**
+ * Before an upload: the store must hold no segment version of the chain that no entry records and
+ * the local rows differ from. One does when the ledger was rolled back (a backup restored over it)
+ * and grew again: archiving on would lock away a second history. Throws ARCHIVE_MISMATCH.
+ */
+export async function refuseForkedArchive(source: Pick<SegmentSource, 'rowsAfter' | 'hashAt'>, store: ArchiveStore, where: { prefix: string; chainId: string }): Promise<void> {
+  const forked = (await unrecorded(source, store, where, recordedSegments(source))).find((c) => !c.ok);
+  if (forked?.failure) {
+    // A version that could not be read is not proof of a fork, but nothing is archived past it either.
+    throw new FlaggateError(forked.failure.code === 'ARCHIVE_MISMATCH' ? 'ARCHIVE_MISMATCH' : 'ARCHIVE_UNAVAILABLE', forked.failure.message, { details: forked.failure.details ?? {} });
+  }
 }
 
 /** A segment's key under the chain's folder (the lock probe's objects are beside them). */

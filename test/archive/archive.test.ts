@@ -207,6 +207,25 @@ describe('verifyArchive', () => {
     s.close();
   });
 
+  it('refuses to archive a chain rolled back and grown again: the store holds another history of it (ARCHIVE_MISMATCH)', async () => {
+    const first = await chain('rolled-back');
+    await first.grow(8);
+    const s = store();
+    await run(first, s);
+    // The same chain with another history, as a backup restored over it and grown again leaves it
+    // (its earlier rows copied: every entry carries its own event id, so these differ from seq 1).
+    const path = join(temp.dir, 'rolled-back-again.sqlite');
+    const ledger = openLedger({ path, chainId: 'rolled-back', clock });
+    openTokenStore(path).close();
+    for (let n = 1; n <= 10; n += 1) ledger.append(sampleEntry(n));
+    const head = ledger.head();
+    ledger.appendCheckpoint(await signCheckpoint({ chainId: 'rolled-back', seq: head.seq, hash: head.hash, time: '2026-12-01T00:00:00.000Z' }, first.keyring));
+    const again: Chain = { ...first, path, ledger, source: { ...openLedgerReader(path), chainId: 'rolled-back' } };
+    await expect(run(again, s)).rejects.toMatchObject({ code: 'ARCHIVE_MISMATCH', message: expect.stringContaining('which no entry records') });
+    expect(again.ledger.entriesAfter(0, 100).filter((e) => e.entry_type === 'archive.sealed')).toHaveLength(0);
+    s.close();
+  });
+
   it('reports a recorded version the store does not hold (ARCHIVE_MISSING)', async () => {
     const c = await chain('phantom');
     await c.grow(3);
