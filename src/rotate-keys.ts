@@ -30,8 +30,9 @@ export interface RotationReport {
 /**
  * Rotates each key asked for, then records every rotation as a `key.rotated` ledger entry and
  * covers it with a timestamp token. Earlier public keys and certificates stay where verifiers read
- * them, so entries, checkpoints and tokens made before the rotation keep verifying. Keys are
- * replaced before they are recorded: an entry names a key that exists. Safe beside a running
+ * them, so entries, checkpoints and tokens made before the rotation keep verifying. The ledger is
+ * opened first (a chain it is not bound to is refused before any key changes); keys are replaced
+ * before they are recorded: an entry names a key that exists. Safe beside a running
  * sidecar (the ledger takes its write lock per commit); that sidecar signs with the keys it loaded
  * until it restarts, except the development issuer, whose new key it picks up on the first token.
  */
@@ -43,12 +44,13 @@ export async function rotateKeys(o: { config: Readonly<Config>; kinds: KeyKind[]
   }
   if (o.kinds.includes('dev-issuer') && !config.identity.devIssuer) throw new FlaggateError('CONFIG_INVALID', 'the development issuer is not enabled in this configuration');
 
-  const rotations: KeyRotation[] = [];
-  for (const kind of new Set(o.kinds)) rotations.push(await rotateOne(kind, config, clock));
-
+  // The ledger first: one that cannot take the entries (another chain, unwritable) refuses the
+  // rotation before any key is replaced, so no key is left in force that no entry records.
   const ledger = openLedger({ path: config.audit.file, chainId: config.audit.chainId, clock });
   let entries: AuditEntry[];
+  const rotations: KeyRotation[] = [];
   try {
+    for (const kind of new Set(o.kinds)) rotations.push(await rotateOne(kind, config, clock));
     entries = ledger.appendMany(rotations.map((r) => rotationEntry(r, o.actor, o.reason ?? null)));
   } finally {
     ledger.close();

@@ -112,6 +112,14 @@ describe('keys rotate', () => {
     expect(tokenSigners().size).toBe(3);
   });
 
+  it('replaces no key when the ledger cannot record the rotation (another chain id): nothing in force that no entry names', async () => {
+    const keyring = () => JSON.parse(readFileSync(join(tmp.dir, 'audit-keys', 'keyring.json'), 'utf8')) as { active: string; keys: unknown[] };
+    const before = keyring();
+    const elsewhere = loadConfig({ env: {}, overrides: { dataDir: tmp.dir, proxyPort: 0, controlPort: 0, 'audit.chainId': 'another-chain' } });
+    await expect(rotateKeys({ config: elsewhere, kinds: ['checkpoint'], actor: 'ops', clock: systemClock })).rejects.toMatchObject({ code: 'AUDIT_WRITE_FAILED' });
+    expect(keyring()).toEqual(before);
+  });
+
   it('verifies online: the running sidecar reports the whole chain, checkpoints and tokens as ok', async () => {
     const auditor = await token('ada', 'auditor');
     const res = await fetch(`${app!.controlUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
