@@ -1,4 +1,4 @@
-import type { FlagChange, SettledAs } from '../platforms/index.js';
+import { flagLockKey, type FlagChange, type SettledAs } from '../platforms/index.js';
 import { asFlaggateError } from '../errors.js';
 import type { AuditEntry, NewEntry } from './entry.js';
 import { outcomeEntry } from './new-entry.js';
@@ -81,13 +81,9 @@ export async function reconcileInDoubt(deps: InDoubtDeps): Promise<Array<{ decis
   return resolved;
 }
 
-/**
- * The flags a decision names (a change of several joins their keys with commas), by platform and
- * project. A key by id (`feature:12`, `feature-state:7`: Flagsmith reaches one feature by several
- * routes and ids) could name the same flag as another such key: all of a platform's count as one.
- */
+/** The flags a decision names (a change of several joins their keys with commas), as the flag locks key them. */
 function flagsOf(e: AuditEntry): string[] {
-  return (e.flag_key ?? '').split(',').map((key) => (key.includes(':') ? `${e.platform}\u0000*` : `${e.platform}\u0000${e.project ?? ''}\u0000${key}`));
+  return (e.flag_key ?? '').split(',').map((key) => flagLockKey(e.platform, key));
 }
 
 function changeOf(e: AuditEntry): FlagChange {

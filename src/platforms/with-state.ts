@@ -16,6 +16,11 @@ export function withPreviousState(adapter: Pick<PlatformAdapter, 'reach'>, chang
  * routes and ids) may name the same flag as another such key: all of a platform's share one lock.
  */
 export function flagLockKeys(change: FlagChange): string[] {
-  const keys = new Set([change.flagKey, ...(change.flags ?? []).map((f) => f.flagKey)].map((k) => (k.includes(':') ? '*' : k)));
-  return [...keys].sort().map((k) => `${change.platform}\u0000${k}`);
+  const keys = new Set([change.flagKey, ...(change.flags ?? []).map((f) => f.flagKey)].map((k) => flagLockKey(change.platform, k)));
+  return [...keys].sort();
+}
+
+/** One flag's lock key: by name, or, for a key by id, the one every such key of the platform shares. */
+export function flagLockKey(platform: string, flagKey: string): string {
+  return `${platform}\u0000${flagKey.includes(':') ? '*' : flagKey}`;
 }
