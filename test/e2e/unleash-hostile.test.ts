@@ -60,6 +60,28 @@ describe('hostile requests through flaggate to a real Unleash', () => {
     expect(mine).toMatchObject([{ entry_type: 'change.decision', decision: { allow: false, error_code: code } }]);
   });
 
+  // Unleash's route validator runs Ajv with coerceTypes over the body before its handler reads it.
+  it.each([
+    { name: 'an inverted constraint written as a string', field: '/constraints/0/inverted',
+      body: { name: 'flexibleRollout', parameters: { rollout: '10' }, constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'], inverted: 'true' }] },
+      stored: (s: Record<string, unknown>) => (s.constraints as Array<Record<string, unknown>>)[0]!.inverted },
+    { name: 'a disabled strategy written as 0', field: '/disabled',
+      body: { name: 'flexibleRollout', parameters: { rollout: '10' }, disabled: 0 },
+      stored: (s: Record<string, unknown>) => s.disabled },
+  ])('refuses $name, which Unleash would coerce to another type', async ({ body, field, stored }) => {
+    const strategies = `${FEATURES}/${FLAG}/environments/development/strategies`;
+    // Sent to Unleash itself, the value is stored in its schema's type: not what the body says.
+    const direct = await unleashAdmin(unleash!, 'POST', strategies, body);
+    expect(typeof stored(direct)).toBe('boolean');
+    expect(stored(direct)).not.toBe(field === '/disabled' ? body.disabled : body.constraints![0]!.inverted);
+    await unleashAdmin(unleash!, 'DELETE', `${strategies}/${direct.id}`);
+    const before = await flagState();
+    const res = await sendRaw(app!.proxyUrl, head('POST', strategies, release, ['content-type: application/json']), JSON.stringify(body));
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'ADAPT_BODY_MALFORMED', details: { field } });
+    expect((await flagState()).environments).toEqual(before.environments);
+  });
+
   it('refuses a body whose charset Unleash would read as UTF-7, and no second name appears', async () => {
     // body-parser takes the last charset; "+ACIALAAi-name+ACI-:+ACI-payments.evil" is `","name":"payments.evil` in UTF-7.
     const body = '{"name":"harmless.flag","description":"+ACIALAAi-name+ACI-:+ACI-payments.evil+ACI-"}';

@@ -8,6 +8,7 @@ import type { RawRequest } from '../../intercept/index.js';
 import { decidedRequest, formatQuery, parseQuery, splitTarget } from '../request/index.js';
 import { importChange, parseImport } from './import.js';
 import { refusalFor } from './refused.js';
+import { refuseCoercedTypes } from './coerced-types.js';
 import { isObject, readJsonBody, requireNoBody, rolloutOf, type JsonObject, type PatchOperation } from './body.js';
 import { buildPath, canonicalPath, isUsableName, matchPostRead, matchWrite, splitPath, type Segment, type WriteRoute } from './routes.js';
 
@@ -125,6 +126,7 @@ function writeOf(
     forward = decidedRequest(method, target, null, Buffer.alloc(0));
   } else {
     const read = readJsonBody(req, route.body);
+    refuseCoercedTypes(route, read.value);
     body = read.value;
     forward = decidedRequest(method, target, read.contentType, req.body);
   }

@@ -34,7 +34,7 @@ export function renderVariant(spec: UnleashSpec, t: SlotTargets): RawHttpRequest
   const headers: Array<[string, string]> = [];
   let body: Buffer | undefined;
   if (route.body !== 'none' || spec.body.strayBody) {
-    body = encodeBody(renderBody(route, spec, t), spec);
+    body = encodeBody(retyped(renderBody(route, spec, t), spec.body.retype), spec);
     for (const ct of spec.media.contentTypes) headers.push(['Content-Type', ct]);
   }
   return { method: route.method, target: renderTarget(route, spec, t), headers, body };
@@ -288,6 +288,43 @@ function renderBody(route: WriteRoute, spec: UnleashSpec, t: SlotTargets): strin
     default:
       throw new TypeError(`no body template for ${route.method} ${route.pattern} (${route.action}): add one to the differential kit`);
   }
+}
+
+/**
+ * One scalar of the body (the `retype`-th, counted in document order) written in another JSON type
+ * that Unleash's validator coerces back: a boolean as `"true"`, `0`/`1` or `null`; a number as a
+ * string; a string as a number, a boolean or `null`. The other body tricks need the text as written:
+ * a body that does not parse as plain JSON is left alone.
+ */
+function retyped(text: string, retype: number | undefined): string {
+  if (retype === undefined) return text;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  const leaves: Array<{ holder: Record<string, unknown> | unknown[]; key: string | number }> = [];
+  const walk = (v: unknown): void => {
+    if (v === null || typeof v !== 'object') return;
+    for (const [k, child] of Object.entries(v)) {
+      if (child !== null && typeof child === 'object') walk(child);
+      else leaves.push({ holder: v as Record<string, unknown>, key: Array.isArray(v) ? Number(k) : k });
+    }
+  };
+  walk(doc);
+  if (leaves.length === 0) return text;
+  const { holder, key } = leaves[retype % leaves.length]!;
+  const value = (holder as Record<string | number, unknown>)[key];
+  const forms = (): unknown[] => {
+    if (typeof value === 'boolean') return [String(value), value ? 1 : 0, null];
+    if (typeof value === 'number') return [String(value)];
+    if (typeof value === 'string') return [/^-?\d+(\.\d+)?$/.test(value) ? Number(value) : null, value === 'true' || value === 'false' ? value === 'true' : null];
+    return [value === null ? '' : null];
+  };
+  const choices = forms();
+  (holder as Record<string | number, unknown>)[key] = choices[Math.floor(retype / leaves.length) % choices.length];
+  return JSON.stringify(doc);
 }
 
 function encodeBody(text: string, spec: UnleashSpec): Buffer {

@@ -60,6 +60,8 @@ export interface BodyTricks {
   spaced: boolean;
   /** A body on a route that reads none. */
   strayBody: boolean;
+  /** One scalar written in another JSON type that Unleash's validator coerces (see render.ts). */
+  retype?: number;
 }
 
 /** The values the change carries. */
@@ -159,6 +161,7 @@ const arbBody: fc.Arbitrary<BodyTricks> = fc
     depth: sometimes(fc.integer({ min: 2, max: 40 }), 6),
     spaced: fc.boolean(),
     strayBody: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    retype: sometimes(fc.nat(1000), 5),
   })
   .map((b) => {
     const out: BodyTricks = { escapedKey: b.escapedKey, spaced: b.spaced, strayBody: b.strayBody };
@@ -166,6 +169,7 @@ const arbBody: fc.Arbitrary<BodyTricks> = fc
     if (b.escapedValue) out.escapedValue = b.escapedValue;
     if (b.number) out.number = b.number;
     if (b.depth) out.depth = b.depth;
+    if (b.retype !== undefined) out.retype = b.retype;
     return out;
   });
 
@@ -230,5 +234,6 @@ export function describeSpec(spec: UnleashSpec): string {
   if (b.number) bits.push(`number(${b.number})`);
   if (b.depth) bits.push(`depth(${b.depth})`);
   if (b.strayBody && r.body === 'none') bits.push('stray-body');
+  if (b.retype !== undefined && r.body !== 'none') bits.push(`retype(${b.retype})`);
   return bits.join(' ');
 }
