@@ -82,6 +82,57 @@ describe('hostile requests through flaggate to a real Unleash', () => {
     expect((await flagState()).environments).toEqual(before.environments);
   });
 
+  /** Sends a JSON write through flaggate; returns the status, the body and the entries of its decision. */
+  async function through(method: string, target: string, body?: unknown) {
+    const res = await sendRaw(app!.proxyUrl, head(method, target, release, body === undefined ? [] : ['content-type: application/json']), body === undefined ? undefined : JSON.stringify(body));
+    const id = /x-flaggate-decision-id: ([0-9a-f-]+)/i.exec(res.headers)?.[1];
+    const entries = (await auditEntries(app!, auditor)).filter((e) => e.decision_id === id);
+    return { status: res.status, body: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {}, entries };
+  }
+
+  it('records variant weights as Unleash stores them (shared out, sorted), not as sent', async () => {
+    await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.weights', type: 'experiment' });
+    const sent = await through('PUT', `${FEATURES}/search.weights/variants-batch`, {
+      environments: ['development'],
+      variants: [{ name: 'treatment', weight: 100 }, { name: 'control', weight: 900 }],
+    });
+    expect(sent.status).toBe(200);
+    const development = (await unleashAdmin(unleash!, 'GET', `${FEATURES}/search.weights/environments/development/variants`)) as { variants: Array<Record<string, unknown>> };
+    const recorded = (sent.entries[0]!.new_state as { variants: Array<Record<string, unknown>> }).variants;
+    expect(recorded.map(({ name, weight }) => ({ name, weight }))).toEqual([{ name: 'control', weight: 500 }, { name: 'treatment', weight: 500 }]);
+    expect(development.variants.map(({ name, weight }) => ({ name, weight }))).toEqual(recorded.map(({ name, weight }) => ({ name, weight })));
+  });
+
+  it('records what a feature PUT resets (type, stale, impression data), as Unleash stores it', async () => {
+    await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.reset', type: 'kill-switch', impressionData: true });
+    const sent = await through('PUT', `${FEATURES}/search.reset`, { description: 'only this' });
+    expect(sent.status).toBe(200);
+    const stored = await unleashAdmin(unleash!, 'GET', `${FEATURES}/search.reset`);
+    expect(sent.entries[0]!.new_state).toEqual({ description: 'only this', type: stored.type, stale: stored.stale, impressionData: stored.impressionData });
+    expect(stored).toMatchObject({ type: 'release', impressionData: false });
+  });
+
+  it('refuses a dependency on a new parent while the flag has another, which Unleash would delete', async () => {
+    for (const name of ['search.parent-a', 'search.parent-b', 'search.child']) await unleashAdmin(unleash!, 'POST', FEATURES, { name });
+    await unleashAdmin(unleash!, 'POST', `${FEATURES}/search.child/dependencies`, { feature: 'search.parent-a' });
+    const sent = await through('POST', `${FEATURES}/search.child/dependencies`, { feature: 'search.parent-b' });
+    expect(sent.status).toBe(409);
+    expect(sent.body).toMatchObject({ code: 'ADAPT_TARGET_MISMATCH', details: { parents: ['search.parent-a'] } });
+    const child = await unleashAdmin(unleash!, 'GET', `${FEATURES}/search.child`);
+    expect((child.dependencies as Array<{ feature: string }>).map((d) => d.feature)).toEqual(['search.parent-a']);
+  });
+
+  it('refuses deleting the last active strategy of an enabled environment, which Unleash would switch off', async () => {
+    await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.last' });
+    const strategy = await unleashAdmin(unleash!, 'POST', `${FEATURES}/search.last/environments/development/strategies`, { name: 'default' });
+    await unleashAdmin(unleash!, 'POST', `${FEATURES}/search.last/environments/development/on`);
+    const sent = await through('DELETE', `${FEATURES}/search.last/environments/development/strategies/${String(strategy.id)}`);
+    expect(sent.status).toBe(409);
+    expect(sent.body).toMatchObject({ code: 'ADAPT_TARGET_MISMATCH', details: { environment: 'development' } });
+    const stored = await unleashAdmin(unleash!, 'GET', `${FEATURES}/search.last`);
+    expect((stored.environments as Array<{ name: string; enabled: boolean }>).find((e) => e.name === 'development')?.enabled).toBe(true);
+  });
+
   it('refuses a body whose charset Unleash would read as UTF-7, and no second name appears', async () => {
     // body-parser takes the last charset; "+ACIALAAi-name+ACI-:+ACI-payments.evil" is `","name":"payments.evil` in UTF-7.
     const body = '{"name":"harmless.flag","description":"+ACIALAAi-name+ACI-:+ACI-payments.evil+ACI-"}';

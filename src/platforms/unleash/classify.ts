@@ -9,6 +9,7 @@ import { decidedRequest, formatQuery, parseQuery, splitTarget } from '../request
 import { importChange, parseImport } from './import.js';
 import { refusalFor } from './refused.js';
 import { refuseCoercedTypes } from './coerced-types.js';
+import { storedVariants } from './variant-weights.js';
 import { isObject, readJsonBody, requireNoBody, rolloutOf, type JsonObject, type PatchOperation } from './body.js';
 import { buildPath, canonicalPath, isUsableName, matchPostRead, matchWrite, splitPath, type Segment, type WriteRoute } from './routes.js';
 
@@ -259,7 +260,15 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
       return { deleted: true };
     case 'flag.create':
       // A clone copies the source's type, strategies and variants: the source is part of what is created.
-      return params.feature === undefined ? body : { ...object, cloneOf: params.feature };
+      if (params.feature !== undefined) return { ...object, cloneOf: params.feature };
+      refuseCreatedAside(object);
+      // Unleash's validator defaults both.
+      return { ...object, type: object.type ?? 'release', impressionData: object.impressionData ?? false };
+    case 'flag.update':
+      return patch ?? updatedMetadata(object);
+    case 'segment.update':
+      // Unleash stores a segment without a project as one every project may use.
+      return { ...object, project: object.project || null };
     case 'flag.stale':
       if (typeof object.stale !== 'boolean') throw fieldMalformed('stale', 'a boolean');
       return { stale: object.stale };
@@ -271,18 +280,22 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     case 'strategy.delete':
       return { id: params.strategyId, deleted: true };
     case 'strategy.create':
-      return normalizeStrategy(object);
+      return normalizeStrategy(object, 'create');
     case 'strategy.update':
       // The id from the path wins over any id in the body: it is the strategy Unleash will change.
       if (patch) checkPatchedRollout(body as PatchOperation[]);
-      return patch ? { id: params.strategyId, ...patch } : { ...normalizeStrategy(object), id: params.strategyId };
+      return patch ? { id: params.strategyId, ...patch } : { ...normalizeStrategy(object, 'update'), id: params.strategyId };
     case 'strategy.reorder':
       return { order: sortOrders(body as JsonObject[]) };
     case 'variants.update':
       if (patch) return patch;
-      if (route.scope === 'named') return { variants: body };
+      if (route.scope === 'named') return { variants: storedVariants(body as JsonObject[]) };
       if (!Array.isArray(object.variants)) throw fieldMalformed('variants', 'an array');
-      return { variants: object.variants, environments: environmentsOf(route, params, body) };
+      // Unleash's variants-batch route fills these in before it stores the list.
+      return {
+        variants: storedVariants(object.variants.map((v: unknown) => (isObject(v) ? { weightType: 'variable', stickiness: 'default', ...v } : v))),
+        environments: environmentsOf(route, params, body),
+      };
     case 'dependency.add':
       return dependencyOf(object);
     case 'dependency.delete':
@@ -350,17 +363,42 @@ function tagList(object: JsonObject, field: string): Array<{ type: string; value
 }
 
 /**
- * A strategy with its lists present and its rollout as a number: Unleash sends `rollout` as a string
- * parameter ("25"), which policies should not have to parse.
+ * A feature's metadata as Unleash's update stores it: its validator defaults `type` to release and
+ * `stale` and `impressionData` to false, and its store writes a missing or empty description as
+ * none. A PUT that leaves them out resets them, and the entry says so.
  */
-function normalizeStrategy(body: JsonObject): JsonObject {
-  const { parameters = {}, constraints = [], segments = [] } = body;
+function updatedMetadata(object: JsonObject): JsonObject {
+  return { ...object, type: object.type ?? 'release', stale: object.stale ?? false, impressionData: object.impressionData ?? false, description: object.description || null };
+}
+
+/**
+ * Unleash's create takes two members its schema does not list and acts on them outside any
+ * environment the change names: `variants`, written into every environment unchecked, and
+ * `archived`, which creates the flag archived. Neither is taken here.
+ */
+function refuseCreatedAside(object: JsonObject): void {
+  if (Object.hasOwn(object, 'variants') && !(Array.isArray(object.variants) && object.variants.length === 0)) {
+    throw fieldMalformed('variants', 'absent on a create: Unleash writes them into every environment; set them through PUT …/features/{feature}/variants-batch');
+  }
+  if (Object.hasOwn(object, 'archived') && object.archived !== false) throw fieldMalformed('archived', 'absent or false on a create');
+}
+
+/**
+ * A strategy with its lists present, its variants as Unleash stores them and its rollout as a
+ * number: Unleash sends `rollout` as a string parameter ("25"), which policies should not have to
+ * parse. An update without `segments` keeps the strategy's segments (none is recorded: the previous
+ * state shows them); one without `variants` clears them.
+ */
+function normalizeStrategy(body: JsonObject, kind: 'create' | 'update'): JsonObject {
+  const { parameters = {}, constraints = [], variants = [] } = body;
   if (!isObject(parameters)) throw fieldMalformed('parameters', 'an object');
   if (!Array.isArray(constraints)) throw fieldMalformed('constraints', 'an array');
-  if (!Array.isArray(segments)) throw fieldMalformed('segments', 'an array');
+  if (body.segments !== undefined && !Array.isArray(body.segments)) throw fieldMalformed('segments', 'an array');
+  if (!Array.isArray(variants)) throw fieldMalformed('variants', 'an array');
   // `rollout` is derived only; a top-level one from the client would mislead the policy.
   const { rollout: _ignored, ...rest } = body;
-  const out: JsonObject = { ...rest, parameters, constraints, segments };
+  const out: JsonObject = { ...rest, parameters, constraints, variants: storedVariants(variants) };
+  if (kind === 'create' || body.segments !== undefined) out.segments = body.segments ?? [];
   if (parameters.rollout !== undefined) out.rollout = rolloutOf(parameters.rollout);
   // Unleash stores a flexible rollout without one as "100".
   else if (body.name === 'flexibleRollout') out.rollout = 100;

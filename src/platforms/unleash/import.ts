@@ -14,6 +14,7 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange, FlagTarget } from '../platform.js';
 import { onlyKeys } from '../request/index.js';
 import { isObject, rolloutOf, type JsonObject } from './body.js';
+import { storedVariants } from './variant-weights.js';
 import { PLATFORM } from './classify.js';
 import { isUsableName } from './routes.js';
 
@@ -129,10 +130,13 @@ function parseStrategies(value: unknown, flags: Record<string, ImportedFlag>): v
     name(strategy.name, `${at}.name`);
     if (list(strategy.segments, `${at}.segments`).length > 0) throw importRefused(REFUSED_PARTS.segments!);
     if (strategy.parameters !== undefined && !isObject(strategy.parameters)) throw malformed(`${at}.parameters`, 'an object');
-    if (isObject(strategy.parameters) && strategy.parameters.rollout !== undefined) rolloutOf(strategy.parameters.rollout, `${at}.parameters.rollout`);
     list(strategy.constraints, `${at}.constraints`);
-    list(strategy.variants, `${at}.variants`);
+    const variants = list(strategy.variants, `${at}.variants`);
     const { featureName: _flag, segments: _segments, ...rest } = strategy;
+    // As Unleash stores them: variants reweighted, and a flexible rollout without one at 100.
+    if (strategy.variants !== undefined) rest.variants = storedVariants(variants);
+    if (isObject(strategy.parameters) && strategy.parameters.rollout !== undefined) rest.rollout = rolloutOf(strategy.parameters.rollout, `${at}.parameters.rollout`);
+    else if (strategy.name === 'flexibleRollout') rest.rollout = 100;
     flag.strategies.push(rest);
   });
 }
@@ -155,7 +159,7 @@ function parseEnvironments(value: unknown, flags: Record<string, ImportedFlag>, 
     if (flag.enabled !== undefined) throw malformed(`${at}.name`, 'named once');
     flag.enabled = entry.enabled;
     const variants = list(entry.variants, `${at}.variants`);
-    if (variants.length > 0) flag.variants = variants;
+    if (variants.length > 0) flag.variants = storedVariants(variants);
   });
 }
 

@@ -45,6 +45,8 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
     throw mismatch(`the flag to clone, ${cloneOf}, is not in project ${String(change.project)}`, { flag: cloneOf, project: change.project });
   }
   if (change.action === 'strategy.reorder') return requireOwnOrder(change, state);
+  if (change.action === 'dependency.add') return requireSoleParent(change, state);
+  if (change.action === 'strategy.update' || change.action === 'strategy.delete') requireEnvironmentKept(change, state);
   const owned = OWNED[change.action];
   if (owned === undefined) return;
   const id = isObject(change.newState) ? change.newState.id : undefined;
@@ -66,6 +68,57 @@ function requireOwnOrder(change: FlagChange, state: UnleashFlagState): void {
   const own = new Set((env === undefined ? [] : (state.environments?.[env]?.strategies ?? [])).map((s) => s.id));
   const stranger = order.find((o) => !own.has(o.id));
   if (stranger) throw mismatch(`strategy ${stranger.id} is not one of flag ${change.flagKey}'s strategies in environment ${String(env)}`, { strategy: stranger.id, flag: change.flagKey, environment: env });
+}
+
+/**
+ * Unleash keeps one parent per flag: adding a dependency deletes the flag's others first. A new
+ * parent while another is there would remove that dependency unseen, so it is refused; remove the
+ * old one first (`dependency.delete`, its own decision).
+ */
+function requireSoleParent(change: FlagChange, state: UnleashFlagState): void {
+  const parent = isObject(change.newState) ? change.newState.parent : undefined;
+  const others = (Array.isArray(state.dependencies) ? state.dependencies : []).map((d: unknown) => (isObject(d) ? d.feature : d)).filter((p) => p !== parent);
+  if (others.length === 0) return;
+  throw mismatch(`flag ${change.flagKey} depends on ${others.join(', ')}: Unleash keeps one parent and would remove that dependency; delete it first`, {
+    flag: change.flagKey,
+    parents: others,
+  });
+}
+
+/**
+ * Unleash switches an environment off when a strategy update or delete leaves it only disabled
+ * strategies (or none). That would be a `flag.disable` nobody decided: refused; switch the
+ * environment off first.
+ */
+function requireEnvironmentKept(change: FlagChange, state: UnleashFlagState): void {
+  const env = change.environment;
+  const environment = env === undefined ? undefined : state.environments?.[env];
+  if (environment?.enabled !== true || environment.strategies === undefined) return;
+  const ns = isObject(change.newState) ? change.newState : {};
+  const remaining = environment.strategies.flatMap((s) => {
+    if (s.id !== ns.id) return [s.disabled === true];
+    if (change.action === 'strategy.delete') return [];
+    return [disabledAfter(ns, s.disabled === true)];
+  });
+  if (remaining.some((disabled) => !disabled)) return;
+  throw mismatch(`this leaves flag ${change.flagKey} no active strategy in environment ${String(env)}, and Unleash would switch the environment off: switch it off first`, {
+    flag: change.flagKey,
+    environment: env,
+  });
+}
+
+/** Whether a strategy update leaves the strategy disabled: a PUT without `disabled`, or a patch not writing it, keeps what it was. */
+function disabledAfter(ns: Record<string, unknown>, before: boolean): boolean {
+  if (Array.isArray(ns.patch)) {
+    let disabled = before;
+    for (const op of ns.patch as Array<Record<string, unknown>>) {
+      if (op.op === 'test' || (op.path !== '' && op.path !== '/disabled' && op.from !== '/disabled')) continue;
+      // Anything but a boolean written in place (a whole document, a copy, a removal) is read as disabled: the stricter way.
+      disabled = (op.op === 'add' || op.op === 'replace') && op.path === '/disabled' && typeof op.value === 'boolean' ? op.value : true;
+    }
+    return disabled;
+  }
+  return typeof ns.disabled === 'boolean' ? ns.disabled : ns.disabled === null ? false : before;
 }
 
 function mismatch(message: string, details: Record<string, unknown>): FlaggateError {

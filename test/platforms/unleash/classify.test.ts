@@ -25,7 +25,7 @@ const strategyBody = {
   constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'] }],
   segments: [3],
 };
-const normalizedStrategy = { ...strategyBody, rollout: 25 };
+const normalizedStrategy = { ...strategyBody, variants: [], rollout: 25 };
 const patch = [{ op: 'replace', path: '/description', value: 'new' }];
 
 interface WriteCase {
@@ -41,9 +41,9 @@ interface WriteCase {
 
 const writeCases: WriteCase[] = [
     { name: 'POST features is flag.create, key from body', method: 'POST', path: P, body: { name: 'checkout', type: 'release' },
-      want: { action: 'flag.create', project: 'default', flagKey: 'checkout', environment: undefined, environments: [], newState: { name: 'checkout', type: 'release' } } },
+      want: { action: 'flag.create', project: 'default', flagKey: 'checkout', environment: undefined, environments: [], newState: { name: 'checkout', type: 'release', impressionData: false } } },
     { name: 'PUT feature is flag.update', method: 'PUT', path: `${P}/checkout`, body: { description: 'd' },
-      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', environments: ['*'], newState: { description: 'd' } } },
+      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', environments: ['*'], newState: { description: 'd', type: 'release', stale: false, impressionData: false } } },
     { name: 'PATCH feature is flag.update with the patch', method: 'PATCH', path: `${P}/checkout`, body: patch,
       want: { action: 'flag.update', flagKey: 'checkout', environment: undefined, environments: [], newState: { patch } } },
     { name: 'PATCH feature beyond the description alters every environment', method: 'PATCH', path: `${P}/checkout`,
@@ -73,10 +73,10 @@ const writeCases: WriteCase[] = [
       want: { action: 'strategy.create', flagKey: 'checkout', environment: 'production', newState: normalizedStrategy } },
     { name: 'POST .../strategies records a flexible rollout without one as Unleash stores it, 100', method: 'POST',
       path: `${P}/checkout/environments/production/strategies`, body: { name: 'flexibleRollout', parameters: { stickiness: 'default' } },
-      want: { action: 'strategy.create', newState: { name: 'flexibleRollout', parameters: { stickiness: 'default' }, constraints: [], segments: [], rollout: 100 } } },
+      want: { action: 'strategy.create', newState: { name: 'flexibleRollout', parameters: { stickiness: 'default' }, constraints: [], variants: [], segments: [], rollout: 100 } } },
     { name: 'POST .../strategies fills missing lists', method: 'POST',
       path: `${P}/checkout/environments/production/strategies`, body: { name: 'default' },
-      want: { action: 'strategy.create', newState: { name: 'default', parameters: {}, constraints: [], segments: [] } } },
+      want: { action: 'strategy.create', newState: { name: 'default', parameters: {}, constraints: [], variants: [], segments: [] } } },
     { name: 'PUT .../strategies/:id is strategy.update, id from the path', method: 'PUT',
       path: `${P}/checkout/environments/production/strategies/s-1`, body: { ...strategyBody, id: 'other' },
       want: { action: 'strategy.update', environment: 'production', newState: { ...normalizedStrategy, id: 's-1' } } },
@@ -103,7 +103,7 @@ const writeCases: WriteCase[] = [
       want: { newState: { enabled: true, query: { shouldActivateDisabledStrategies: 'a b!' } } },
       target: `${P}/checkout/environments/production/on?shouldActivateDisabledStrategies=a%20b!` },
     { name: 'content-type parameters utf-8 are accepted', method: 'PUT', path: `${P}/checkout`, body: { stale: true },
-      headers: { 'content-type': 'Application/JSON; charset="UTF-8"' }, want: { action: 'flag.update', newState: { stale: true } } },
+      headers: { 'content-type': 'Application/JSON; charset="UTF-8"' }, want: { action: 'flag.update', newState: { stale: true, type: 'release', impressionData: false, description: null } } },
     { name: 'a body-less action takes an empty object, and forwards no body', method: 'POST', path: `${P}/checkout/environments/production/on`,
       body: {}, want: { action: 'flag.enable', newState: { enabled: true } } },
     { name: 'POST .../clone is flag.create of the clone', method: 'POST', path: `${P}/checkout/clone`, body: { name: 'c2', replaceGroupId: true },
@@ -449,7 +449,7 @@ describe('classifyUnleash', () => {
 
   it('ignores a top-level rollout that is not derived from the parameters', () => {
     const got = classifyUnleash(request('POST', `${P}/checkout/environments/production/strategies`, { name: 'default', rollout: 0 }));
-    expect(got.kind === 'write' && got.change.newState).toEqual({ name: 'default', parameters: {}, constraints: [], segments: [] });
+    expect(got.kind === 'write' && got.change.newState).toEqual({ name: 'default', parameters: {}, constraints: [], variants: [], segments: [] });
   });
 });
 
@@ -462,5 +462,55 @@ describe('docs/unleash.md', () => {
     for (const r of writeRoutes) expect(doc).toContain(`| ${r.method} | \`${r.pattern}\` | \`${r.action}\``);
     for (const r of readRoutes) expect(doc).toContain(`| POST | \`${r.pattern}\` |`);
     for (const r of refusedOperations) expect(doc).toContain(`| ${r.method} | \`${r.path}\` | \`${r.operation}\` |`);
+  });
+});
+
+describe('classifyUnleash records what Unleash stores', () => {
+  const newState = (method: string, path: string, body: unknown) => {
+    const got = classifyUnleash(request(method, path, body));
+    if (got.kind !== 'write') throw new TypeError('not a write');
+    return got.change.newState as Record<string, unknown>;
+  };
+  const ENV_VARIANTS = `${P}/checkout/environments/production/variants`;
+  const v = (name: string, weight: number, weightType = 'variable') => ({ name, weight, weightType, stickiness: 'default' });
+
+  it('records variable weights as Unleash shares them out, sorted by name', () => {
+    expect(newState('PUT', ENV_VARIANTS, [v('treatment', 100), v('control', 900)]).variants).toEqual([v('control', 500), v('treatment', 500)]);
+    // Three variable variants: the remainder goes to the first ones; fixed weights are kept.
+    expect(newState('PUT', ENV_VARIANTS, [v('c', 1), v('b', 1), v('a', 1), v('z', 100, 'fix')]).variants).toEqual([v('a', 300), v('b', 300), v('c', 300), v('z', 100, 'fix')]);
+    expect(newState('PUT', ENV_VARIANTS, [v('x', 0), v('y', 0), v('w', 0)]).variants).toEqual([v('w', 333), v('x', 334), v('y', 333)]);
+    // A list Unleash refuses is recorded as sent.
+    expect(newState('PUT', ENV_VARIANTS, [v('a', 1000, 'fix')]).variants).toEqual([v('a', 1000, 'fix')]);
+  });
+
+  it('fills in what variants-batch fills in before sharing the weights', () => {
+    const got = newState('PUT', `${P}/checkout/variants-batch`, { environments: ['production'], variants: [{ name: 'b', weight: 900 }, { name: 'a', weight: 100 }] });
+    expect(got.variants).toEqual([v('a', 500), v('b', 500)]);
+  });
+
+  it("records a strategy's variants as stored, and an update without segments keeps them", () => {
+    const strategy = `${P}/checkout/environments/production/strategies`;
+    const body = { name: 'flexibleRollout', parameters: { rollout: '50' }, variants: [v('on', 100), v('off', 900)] };
+    expect(newState('POST', strategy, body).variants).toEqual([v('off', 500), v('on', 500)]);
+    const updated = newState('PUT', `${strategy}/s-1`, { name: 'default' });
+    expect(updated).not.toHaveProperty('segments');
+    expect(updated.variants).toEqual([]);
+  });
+
+  it('resets what a feature PUT leaves out, as Unleash does', () => {
+    expect(newState('PUT', `${P}/checkout`, { description: '' })).toEqual({ description: null, type: 'release', stale: false, impressionData: false });
+    expect(newState('PUT', `${P}/checkout`, { type: 'kill-switch', stale: true, impressionData: true, description: 'd' })).toEqual({ type: 'kill-switch', stale: true, impressionData: true, description: 'd' });
+  });
+
+  it.each([
+    ['variants, which Unleash writes into every environment', { name: 'new.flag', variants: [v('a', 1000)] }, 'variants'],
+    ['archived', { name: 'new.flag', archived: true }, 'archived'],
+  ])('refuses a create carrying %s', (_name, body, field) => {
+    expect(() => classifyUnleash(request('POST', P, body))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED', details: { field } }));
+  });
+
+  it('records a segment saved without a project as global', () => {
+    expect(newState('PUT', '/api/admin/segments/7', { name: 's', constraints: [] }).project).toBeNull();
+    expect(newState('PUT', '/api/admin/segments/7', { name: 's', constraints: [], project: 'default' }).project).toBe('default');
   });
 });

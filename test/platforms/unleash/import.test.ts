@@ -83,6 +83,19 @@ describe('an Unleash import', () => {
     expect(() => classifyUnleash(request(body))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
   });
 
+  it('records variants and rollouts as Unleash stores them: weights shared out, a flexible rollout without one at 100', () => {
+    const variant = (name: string, weight: number) => ({ name, weight, weightType: 'variable', stickiness: 'default' });
+    const { change } = changeOf(
+      payload({
+        featureStrategies: [{ featureName: 'a', name: 'flexibleRollout', parameters: { stickiness: 'default' }, constraints: [], variants: [variant('on', 100), variant('off', 900)] }],
+        featureEnvironments: [{ name: 'a', featureName: 'a', environment: 'production', enabled: true, variants: [variant('y', 50), variant('x', 950)] }],
+      }),
+    );
+    const a = (change.newState as { flags: Record<string, { strategies: Array<Record<string, unknown>>; variants: unknown }> }).flags.a!;
+    expect(a.strategies[0]).toMatchObject({ rollout: 100, variants: [variant('off', 500), variant('on', 500)] });
+    expect(a.variants).toEqual([variant('x', 500), variant('y', 500)]);
+  });
+
   it('alters every environment of an existing flag whose type or impression data it changes', () => {
     const { change } = changeOf(payload());
     const before = {

@@ -21,7 +21,7 @@ const state = {
   project: 'default',
   name: 'shop.banner',
   environments: {
-    development: { enabled: true, strategies: [{ id: 'dev-1', name: 'default', parameters: {}, constraints: [], segments: [] }] },
+    development: { enabled: true, strategies: [{ id: 'dev-1', name: 'default', parameters: {}, constraints: [], segments: [] }, { id: 'dev-2', name: 'default', parameters: {}, constraints: [], segments: [] }] },
     production: { enabled: true, strategies: [{ id: 'prod-1', name: 'default', parameters: {}, constraints: [], segments: [] }] },
   },
   links: [{ id: 'link-1', url: 'https://a.example.test', title: null }],
@@ -39,6 +39,37 @@ describe('requireOwnTargets (Unleash)', () => {
       expect(check(change(method, `${P}/shop.banner/environments/development/strategies/prod-1`, body), onlyIn('development'))).toThrow(mismatch);
       expect(check(change(method, `${P}/shop.banner/environments/staging/strategies/dev-1`, body), { ...state, environments: {} })).toThrow(mismatch);
     }
+  });
+
+  it('refuses a strategy update or delete after which Unleash would switch the environment off', () => {
+    const strategy = `${P}/shop.banner/environments/production/strategies/prod-1`;
+    const last = onlyIn('production');
+    const off = { ...last, environments: { production: { ...last.environments.production!, enabled: false } } };
+    const withDisabledOther = { ...last, environments: { production: { enabled: true, strategies: [...last.environments.production!.strategies, { id: 'prod-2', name: 'default', parameters: {}, constraints: [], segments: [], disabled: true }] } } };
+    for (const [method, body] of [
+      ['DELETE', undefined],
+      ['PUT', { name: 'default', disabled: true }],
+      ['PATCH', [{ op: 'replace', path: '/disabled', value: true }]],
+      ['PATCH', [{ op: 'copy', from: '/name', path: '/disabled' }]],
+    ] as const) {
+      expect(check(change(method, strategy, body), last), `${method} ${JSON.stringify(body)}`).toThrow(mismatch);
+      expect(check(change(method, strategy, body), withDisabledOther), `${method} ${JSON.stringify(body)}`).toThrow(mismatch);
+      // Already off: nothing more is switched off.
+      expect(check(change(method, strategy, body), off)).not.toThrow();
+    }
+    // Still active afterwards: the environment stays on.
+    expect(check(change('PUT', strategy, { name: 'default' }), last)).not.toThrow();
+    expect(check(change('PATCH', strategy, [{ op: 'replace', path: '/disabled', value: false }]), last)).not.toThrow();
+    // Another active strategy keeps it on.
+    expect(check(change('DELETE', `${P}/shop.banner/environments/development/strategies/dev-1`), onlyIn('development'))).not.toThrow();
+  });
+
+  it('refuses a dependency on a new parent while the flag has another (Unleash would delete it)', () => {
+    const add = change('POST', `${P}/shop.banner/dependencies`, { feature: 'parent.b' });
+    const depending = (feature: string) => ({ ...state, environments: undefined, dependencies: [{ feature, enabled: true, variants: [] }] });
+    expect(check(add, depending('parent.a'))).toThrow(expect.objectContaining({ code: 'ADAPT_TARGET_MISMATCH', details: expect.objectContaining({ parents: ['parent.a'] }) }));
+    expect(check(add, depending('parent.b'))).not.toThrow();
+    expect(check(add, { ...state, dependencies: [] })).not.toThrow();
   });
 
   it('refuses a new sort order naming a strategy of another environment or flag', () => {
