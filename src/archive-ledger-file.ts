@@ -1,5 +1,5 @@
 import { openLedger, openLedgerReader, type NewEntry } from './audit/index.js';
-import { archiveLedger, openArchiveStore, probeArchiveLock, verifyArchive, type ArchiveRecord, type ArchiveStore, type ArchiveVerifyReport, type LockProbe, type SegmentSource } from './archive/index.js';
+import { archiveLedger, openArchiveStore, probeArchiveLock, takeArchiveLock, verifyArchive, type ArchiveRecord, type ArchiveStore, type ArchiveVerifyReport, type LockProbe, type SegmentSource } from './archive/index.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/index.js';
 import { FlaggateError } from './errors.js';
@@ -53,6 +53,19 @@ export async function archiveLedgerFile(o: { config: Readonly<Config>; actor: st
 
 async function archiveAll(o: { config: Readonly<Config>; actor: string; clock: Clock; probe: boolean }): Promise<ArchiveFileRun> {
   const { store, archive } = archiveStoreOf(o.config);
+  try {
+    const release = takeArchiveLock(o.config.audit.file);
+    try {
+      return await archiveLocked(o, store, archive);
+    } finally {
+      release();
+    }
+  } finally {
+    store.close();
+  }
+}
+
+async function archiveLocked(o: { config: Readonly<Config>; actor: string; clock: Clock; probe: boolean }, store: ArchiveStore, archive: ArchiveConfig): Promise<ArchiveFileRun> {
   const source = readSource(o.config.audit.file);
   const ledger = openLedger({ path: o.config.audit.file, chainId: o.config.audit.chainId, clock: o.clock });
   try {
@@ -77,7 +90,6 @@ async function archiveAll(o: { config: Readonly<Config>; actor: string; clock: C
   } finally {
     ledger.close();
     source.close();
-    store.close();
   }
 }
 

@@ -54,6 +54,7 @@ export type ErrorCode =
   | 'ARCHIVE_MISSING'
   | 'ARCHIVE_MISMATCH'
   | 'ARCHIVE_NOT_LOCKED'
+  | 'ARCHIVE_BUSY'
   | 'FORWARD_PLATFORM_UNREACHABLE'
   | 'FORWARD_FAILED'
   | 'FORWARD_CONFLICT'
@@ -170,6 +171,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   ARCHIVE_MISMATCH: 500,
   /** The bucket or an archived version is not under a COMPLIANCE lock until its recorded date. */
   ARCHIVE_NOT_LOCKED: 500,
+  /** Another `flaggate archive` run of the same ledger is under way. */
+  ARCHIVE_BUSY: 503,
   FORWARD_PLATFORM_UNREACHABLE: 502,
   FORWARD_FAILED: 502,
   /** The flag's state at apply time is not the previous state the decision was made on: not applied. */

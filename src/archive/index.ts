@@ -10,3 +10,4 @@ export { parseSegment, sealSegment, type Segment, type SegmentSource, type Seale
 export { openArchiveStore, type ArchiveStore, type ArchiveStoreOptions, type Refusal, type Retention } from './store.js';
 export { verifyArchive, type ArchiveVerifyReport, type SegmentCheck, type ArchiveFailure } from './verify-archive.js';
 export { probeArchiveLock, type LockProbe } from './probe-lock.js';
+export { archiveLockPath, takeArchiveLock } from './run-lock.js';

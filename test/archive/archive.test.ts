@@ -207,6 +207,23 @@ describe('verifyArchive', () => {
     s.close();
   });
 
+  it('verifies a segment two runs at once archived and recorded twice, each copy checked whole', async () => {
+    const c = await chain('twice');
+    await c.grow(6);
+    const s = store();
+    const [a, b] = await Promise.all([run(c, s), run(c, s)]);
+    expect(a.archived?.to_seq).toBe(b.archived?.to_seq);
+    await c.grow(4);
+    await run(c, s);
+    const report = await verifyArchive(c.source, s, { prefix: 'flaggate/', chainId: 'twice' });
+    expect(report).toMatchObject({ ok: true });
+    expect(report.segments.filter((g) => g.recordedAt > 0)).toHaveLength(3);
+    // A copy that differs still fails.
+    c.ledger.append(archiveSealedEntry({ ...a.archived!, sha256: '0'.repeat(64) }, archiver));
+    expect((await verifyArchive(c.source, s)).failure).toMatchObject({ code: 'ARCHIVE_MISMATCH' });
+    s.close();
+  });
+
   it('refuses to archive a chain rolled back and grown again: the store holds another history of it (ARCHIVE_MISMATCH)', async () => {
     const first = await chain('rolled-back');
     await first.grow(8);
