@@ -193,7 +193,8 @@ function compareEvents(view: LedgerView, all: readonly UnleashEvent[]): string[]
       const want = Array.isArray(ns.patch) ? applyReplaces(event.preData ?? {}, ns.patch) : ns;
       field('strategy name', want.name, data.name);
       field('parameters', want.parameters, data.parameters);
-      field('disabled', want.disabled ?? false, data.disabled);
+      // Unleash stores a null `disabled` as sent, and reads it as not disabled, as an absent one.
+      field('disabled', want.disabled ?? false, data.disabled ?? false);
       field('title', want.title ?? null, data.title);
       const constraints = (c: unknown): unknown =>
         (Array.isArray(c) ? c : []).map((x: Json) => ({ contextName: x.contextName, operator: x.operator, values: x.values }));
