@@ -133,6 +133,18 @@ describe('hostile requests through flaggate to a real Unleash', () => {
     expect((stored.environments as Array<{ name: string; enabled: boolean }>).find((e) => e.name === 'development')?.enabled).toBe(true);
   });
 
+  it('refuses a patch path that is not a JSON Pointer: Unleash applies "x/archived" as /archived and archives the flag', async () => {
+    for (const name of ['search.pointer', 'search.pointer-direct']) await unleashAdmin(unleash!, 'POST', FEATURES, { name });
+    const patch = [{ op: 'replace', path: 'x/archived', value: true }];
+    // Sent to Unleash itself, the flag is archived by a metadata update.
+    const direct = await fetch(`${unleash!.url}${FEATURES}/search.pointer-direct`, { method: 'PATCH', headers: { authorization: unleash!.adminToken, 'content-type': 'application/json' }, body: JSON.stringify(patch) });
+    expect(((await direct.json()) as { archived: boolean }).archived).toBe(true);
+    const sent = await through('PATCH', `${FEATURES}/search.pointer`, patch);
+    expect(sent.status).toBe(400);
+    expect(sent.body).toMatchObject({ code: 'ADAPT_BODY_MALFORMED' });
+    expect((await unleashAdmin(unleash!, 'GET', `${FEATURES}/search.pointer`)).archived ?? false).toBe(false);
+  });
+
   it('refuses a body whose charset Unleash would read as UTF-7, and no second name appears', async () => {
     // body-parser takes the last charset; "+ACIALAAi-name+ACI-:+ACI-payments.evil" is `","name":"payments.evil` in UTF-7.
     const body = '{"name":"harmless.flag","description":"+ACIALAAi-name+ACI-:+ACI-payments.evil+ACI-"}';

@@ -12,7 +12,7 @@
 import { FlaggateError } from '../../errors.js';
 import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
-import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, parseQuery, onlyKeys, parseStrictJson, plainSegments, refuseCaseTwins, requireNoBody, splitTarget, type DeclaredMediaType, type JsonPath } from '../request/index.js';
+import { acceptMediaType, decidedRequest, formatQuery, isJsonPointer, JSON_UTF8, parseQuery, onlyKeys, parseStrictJson, plainSegments, refuseCaseTwins, requireNoBody, splitTarget, type DeclaredMediaType, type JsonPath } from '../request/index.js';
 
 export const PLATFORM = 'launchdarkly';
 export const ALL_ENVIRONMENTS = '*';
@@ -142,6 +142,7 @@ function jsonPatch(value: unknown): Update {
   const envs = new Set<string>();
   patch.forEach((op: unknown, i) => {
     if (!isObject(op) || typeof op.op !== 'string' || !PATCH_OPS.has(op.op) || typeof op.path !== 'string') throw malformed(`JSON Patch operation ${i} needs a known op and a path`, 'patch');
+    if (!isJsonPointer(op.path) || (Object.hasOwn(op, 'from') && !isJsonPointer(op.from))) throw malformed(`JSON Patch operation ${i}: path and from must be JSON Pointers ("" or "/"-led, escapes ~0 and ~1 only)`, 'patch');
     for (const key of Object.keys(op)) if (!['op', 'path', 'value', 'from'].includes(key)) throw malformed(`JSON Patch operation ${i} has an unknown member "${key.slice(0, 32)}"`, 'patch');
     envs.add(environmentOf(op.path));
     if (typeof op.from === 'string') envs.add(environmentOf(op.from));

@@ -52,3 +52,13 @@ export function plainSegments(path: string): string[] {
     return decoded;
   });
 }
+
+/**
+ * A JSON Pointer as RFC 6901 writes it: empty, or `/`-led steps whose only escapes are `~0` and
+ * `~1`. Patch libraries read other spellings their own way (fast-json-patch, Unleash's, skips
+ * whatever comes before the first `/`: `x/archived` writes `/archived`), so a check of a patch's
+ * paths holds only for pointers in this form.
+ */
+export function isJsonPointer(value: unknown): value is string {
+  return typeof value === 'string' && (value === '' || /^(?:\/(?:[^~/]|~[01])*)+$/.test(value));
+}

@@ -4,5 +4,5 @@ export { formatQuery, parseQuery } from './query.js';
 export { acceptMediaType, JSON_UTF8, type DeclaredMediaType } from './media-type.js';
 export { MAX_JSON_DEPTH, parseStrictJson, refuseCaseTwins, type JsonPath, type StrictJsonOptions } from './strict-json.js';
 export { decidedRequest } from './decided.js';
-export { bodyMalformed, isJsonObject, onlyKeys, plainSegments, requireNoBody, type JsonObject } from './body-rules.js';
+export { bodyMalformed, isJsonObject, isJsonPointer, onlyKeys, plainSegments, requireNoBody, type JsonObject } from './body-rules.js';
 export { fetchState, type StateFetch } from './state-fetch.js';

@@ -5,7 +5,7 @@
  */
 import { FlaggateError } from '../../errors.js';
 import type { RawRequest } from '../../intercept/index.js';
-import { acceptMediaType, JSON_UTF8, parseStrictJson } from '../request/index.js';
+import { acceptMediaType, isJsonPointer, JSON_UTF8, parseStrictJson } from '../request/index.js';
 import type { BodyKind } from './routes.js';
 
 const PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
@@ -41,6 +41,10 @@ export function readJsonBody(req: RawRequest, kind: Exclude<BodyKind, 'none'>): 
   value.forEach((op: unknown, i) => {
     if (!isObject(op) || typeof op.op !== 'string' || !PATCH_OPS.has(op.op) || typeof op.path !== 'string') {
       throw malformed(`JSON Patch operation ${i} needs a known op and a path`);
+    }
+    // Every check of a patch reads its paths as pointers: one Unleash reads another way is refused.
+    if (!isJsonPointer(op.path) || (Object.hasOwn(op, 'from') && !isJsonPointer(op.from))) {
+      throw malformed(`JSON Patch operation ${i}: path and from must be JSON Pointers ("" or "/"-led, escapes ~0 and ~1 only)`);
     }
   });
   return { value: value as PatchOperation[], contentType };

@@ -2,6 +2,7 @@
  * Turns a raw request to the Unleash API into a read, a recognized write (a FlagChange), or an
  * unrecognized write. Pure: no I/O, no clock.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { FlaggateError } from '../../errors.js';
 import type { Classification, DecidedRequest, FlagChange, FlagRead } from '../platform.js';
 import type { RawRequest } from '../../intercept/index.js';
@@ -265,6 +266,7 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
       // Unleash's validator defaults both.
       return { ...object, type: object.type ?? 'release', impressionData: object.impressionData ?? false };
     case 'flag.update':
+      if (patch) checkMetadataPatch(body as PatchOperation[]);
       return patch ?? updatedMetadata(object);
     case 'segment.update':
       // Unleash stores a segment without a project as one every project may use.
@@ -288,12 +290,13 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     case 'strategy.reorder':
       return { order: sortOrders(body as JsonObject[]) };
     case 'variants.update':
-      if (patch) return patch;
+      if (patch) return checkVariantsPatch(body as PatchOperation[], ''), patch;
       if (route.scope === 'named') return { variants: storedVariants(body as JsonObject[]) };
-      if (!Array.isArray(object.variants)) throw fieldMalformed('variants', 'an array');
+      // Without a list, Unleash clears the variants.
+      if (object.variants !== undefined && !Array.isArray(object.variants)) throw fieldMalformed('variants', 'an array');
       // Unleash's variants-batch route fills these in before it stores the list.
       return {
-        variants: storedVariants(object.variants.map((v: unknown) => (isObject(v) ? { weightType: 'variable', stickiness: 'default', ...v } : v))),
+        variants: storedVariants(((object.variants ?? []) as unknown[]).map((v: unknown) => (isObject(v) ? { weightType: 'variable', stickiness: 'default', ...v } : v))),
         environments: environmentsOf(route, params, body),
       };
     case 'dependency.add':
@@ -387,7 +390,7 @@ function refuseCreatedAside(object: JsonObject): void {
  * A strategy with its lists present, its variants as Unleash stores them and its rollout as a
  * number: Unleash sends `rollout` as a string parameter ("25"), which policies should not have to
  * parse. An update without `segments` keeps the strategy's segments (none is recorded: the previous
- * state shows them); one without `variants` clears them.
+ * state shows them), as it keeps a `title` or `disabled` sent as null; one without `variants` clears them.
  */
 function normalizeStrategy(body: JsonObject, kind: 'create' | 'update'): JsonObject {
   const { parameters = {}, constraints = [], variants = [] } = body;
@@ -399,6 +402,8 @@ function normalizeStrategy(body: JsonObject, kind: 'create' | 'update'): JsonObj
   const { rollout: _ignored, ...rest } = body;
   const out: JsonObject = { ...rest, parameters, constraints, variants: storedVariants(variants) };
   if (kind === 'create' || body.segments !== undefined) out.segments = body.segments ?? [];
+  // Unleash's update leaves a member sent as null as it was: recorded as absent, like one not sent.
+  if (kind === 'update') for (const member of ['title', 'disabled'] as const) if (out[member] === null) delete out[member];
   if (parameters.rollout !== undefined) out.rollout = rolloutOf(parameters.rollout);
   // Unleash stores a flexible rollout without one as "100".
   else if (body.name === 'flexibleRollout') out.rollout = 100;
@@ -411,13 +416,66 @@ function normalizeStrategy(body: JsonObject, kind: 'create' | 'update'): JsonObj
  * elsewhere, or the whole document replaced, cannot be, and is refused.
  */
 function checkPatchedRollout(patch: PatchOperation[]): void {
+  checkVariantsPatch(patch, '/variants');
   for (const op of patch) {
     const copied = op.op === 'move' || op.op === 'copy';
-    if (op.path === '' || (copied && (op.path === '/parameters' || op.path === '/parameters/rollout'))) {
-      throw fieldMalformed('patch', 'free of a rollout copied or moved into place, and of the whole strategy replaced: write /parameters/rollout as a value');
+    // Unleash stores a flexible rollout left without one as 100%.
+    const removed = op.op === 'remove' || (op.op === 'move' && (op.from === '/parameters' || op.from === '/parameters/rollout'));
+    if (op.path === '' || (copied && (op.path === '/parameters' || op.path === '/parameters/rollout')) || (removed && (op.path === '/parameters' || op.path === '/parameters/rollout' || op.op === 'move'))) {
+      throw fieldMalformed('patch', 'free of a rollout copied, moved or removed, and of the whole strategy replaced: write /parameters/rollout as a value');
     }
     if (op.path === '/parameters/rollout' && Object.hasOwn(op, 'value')) rolloutOf(op.value);
     if (op.path === '/parameters' && isObject(op.value) && op.value.rollout !== undefined) rolloutOf(op.value.rollout);
+  }
+}
+
+/** The members of a feature a patch may write, and the type Unleash's update keeps each in. */
+const METADATA_TYPES: Record<string, (v: unknown) => boolean> = {
+  '/type': (v) => typeof v === 'string',
+  '/stale': (v) => typeof v === 'boolean',
+  '/impressionData': (v) => typeof v === 'boolean',
+  '/description': (v) => typeof v === 'string' || v === null,
+};
+
+/**
+ * Unleash applies a feature's patch, then runs the result through its validator, which converts
+ * (`"true"` is true) and fills in defaults (a removed type is `release`) before storing it. Patch
+ * values are free JSON to its schema, so the types are checked here: each of these members is
+ * written in place with a value of its type, never removed, copied or moved in or out.
+ */
+function checkMetadataPatch(patch: PatchOperation[]): void {
+  for (const op of patch) {
+    if (op.op === 'test') continue;
+    const typed = METADATA_TYPES[op.path];
+    // A description removed is none, as the entry's patch reads; one copied or moved in is a member's string, or refused by Unleash.
+    const loose = op.path === '/description' && (op.op === 'remove' || op.op === 'copy' || op.op === 'move');
+    if (typed && !loose && !((op.op === 'add' || op.op === 'replace') && typed(op.value))) {
+      throw fieldMalformed('patch', `written as a ${op.path.slice(1)} value of its own type at ${op.path} (Unleash converts or resets anything else)`);
+    }
+    if (typeof op.from === 'string' && op.from in METADATA_TYPES && op.op === 'move') {
+      throw fieldMalformed('patch', `free of a move out of ${op.from} (Unleash resets it to its default)`);
+    }
+  }
+}
+
+/**
+ * Variants written by a patch are reweighted and sorted after it applies (see ./variant-weights.ts),
+ * so a patch that adds, removes or replaces variants, or writes a weight, would be stored otherwise
+ * than it reads. Allowed: the whole list (at `base`) written as Unleash stores it, and members of one
+ * variant other than its weight.
+ */
+function checkVariantsPatch(patch: PatchOperation[], base: string): void {
+  const reweighted = (pointer: unknown): boolean => {
+    if (typeof pointer !== 'string' || !(pointer === base || pointer.startsWith(`${base}/`))) return false;
+    const rest = pointer.slice(base.length).split('/').slice(1);
+    return rest.length <= 1 || rest[1] === 'weight' || rest[1] === 'weightType';
+  };
+  for (const op of patch) {
+    if (op.op === 'test') continue;
+    const wholeAsStored = (op.op === 'add' || op.op === 'replace') && op.path === base && Array.isArray(op.value) && isDeepStrictEqual(storedVariants(op.value), op.value);
+    if ((reweighted(op.path) && !wholeAsStored) || (op.op === 'move' && reweighted(op.from))) {
+      throw fieldMalformed('patch', `free of variants added, removed or reweighted one by one: write the whole list at ${base || '""'} as Unleash stores it (variable weights shared out, sorted by name)`);
+    }
   }
 }
 

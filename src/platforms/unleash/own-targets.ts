@@ -47,6 +47,7 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   if (change.action === 'strategy.reorder') return requireOwnOrder(change, state);
   if (change.action === 'dependency.add') return requireSoleParent(change, state);
   if (change.action === 'strategy.update' || change.action === 'strategy.delete') requireEnvironmentKept(change, state);
+  if (change.action === 'strategy.update') requireRolloutKept(change, state);
   const owned = OWNED[change.action];
   if (owned === undefined) return;
   const id = isObject(change.newState) ? change.newState.id : undefined;
@@ -107,6 +108,29 @@ function requireEnvironmentKept(change: FlagChange, state: UnleashFlagState): vo
   });
 }
 
+/**
+ * Unleash stores a flexible rollout left without a `rollout` parameter as 100%. A patch that
+ * replaces a flexible rollout's parameters without one, or turns a strategy whose parameters have
+ * none into a flexible rollout, would serve everyone while its entry names no rollout: refused.
+ */
+function requireRolloutKept(change: FlagChange, state: UnleashFlagState): void {
+  const ns = isObject(change.newState) ? change.newState : {};
+  if (!Array.isArray(ns.patch)) return;
+  const strategy = change.environment === undefined ? undefined : state.environments?.[change.environment]?.strategies?.find((s) => s.id === ns.id);
+  if (!strategy) return;
+  const ops = ns.patch as Array<Record<string, unknown>>;
+  const written = (path: string) => ops.filter((op) => (op.op === 'add' || op.op === 'replace') && op.path === path).map((op) => op.value);
+  const name = written('/name').filter((v) => typeof v === 'string').at(-1) ?? strategy.name;
+  if (name !== 'flexibleRollout') return;
+  const parameters = written('/parameters').at(-1) ?? strategy.parameters;
+  if (isObject(parameters) && parameters.rollout !== undefined) return;
+  throw mismatch(`strategy ${String(ns.id)} would be a flexible rollout without a rollout, which Unleash stores as 100%: write /parameters/rollout`, {
+    strategy: ns.id,
+    flag: change.flagKey,
+    environment: change.environment,
+  });
+}
+
 /** Whether a strategy update leaves the strategy disabled: a PUT without `disabled`, or a patch not writing it, keeps what it was. */
 function disabledAfter(ns: Record<string, unknown>, before: boolean): boolean {
   if (Array.isArray(ns.patch)) {
@@ -118,7 +142,7 @@ function disabledAfter(ns: Record<string, unknown>, before: boolean): boolean {
     }
     return disabled;
   }
-  return typeof ns.disabled === 'boolean' ? ns.disabled : ns.disabled === null ? false : before;
+  return typeof ns.disabled === 'boolean' ? ns.disabled : before;
 }
 
 function mismatch(message: string, details: Record<string, unknown>): FlaggateError {

@@ -75,6 +75,9 @@ describe('LaunchDarkly classification', () => {
       [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'addRule', clauses: [{ attribute: 'email', Attribute: 'key', op: 'in', values: ['a'] }], variationId: 'v1' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { merge: { environments: { test: { rules: [{ clauses: [{ attribute: 'email', op: 'in', Op: 'startsWith', values: ['a'] }] }] } } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { environments: { test: { fallthrough: { rollout: { variations: [{ variation: 0, weight: 100000, Weight: 0 }] } } } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      // A path or from that is not a JSON Pointer: the checks read pointers, a patch library may read it another way.
+      [raw('PATCH', FLAG, [{ op: 'replace', path: 'x/environments/production/on', value: true }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'copy', from: 'environments/test', path: '/environments/production' }]), 'ADAPT_BODY_MALFORMED'],
       // What a JSON Patch operation writes, where its path puts it in the flag.
       [raw('PATCH', FLAG, [{ op: 'add', path: '/environments/production/rules/-', value: { clauses: [{ attribute: 'email', Attribute: 'key', op: 'in', values: ['a'] }], variation: 0 } }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/production/fallthrough', value: { variation: 0, Variation: 1 } }]), 'ADAPT_BODY_MALFORMED'],

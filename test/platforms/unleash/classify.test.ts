@@ -49,8 +49,8 @@ const writeCases: WriteCase[] = [
     { name: 'PATCH feature beyond the description alters every environment', method: 'PATCH', path: `${P}/checkout`,
       body: [...patch, { op: 'replace', path: '/type', value: 'experiment' }], want: { action: 'flag.update', environments: ['*'] } },
     // Unleash validates the patched flag with its defaults: a member moved away resets (type to release).
-    { name: 'PATCH moving /type onto the description alters every environment', method: 'PATCH', path: `${P}/checkout`,
-      body: [{ op: 'move', from: '/type', path: '/description' }], want: { action: 'flag.update', environment: '*', environments: ['*'] } },
+    { name: 'PATCH moving /name onto the description alters every environment', method: 'PATCH', path: `${P}/checkout`,
+      body: [{ op: 'move', from: '/name', path: '/description' }], want: { action: 'flag.update', environment: '*', environments: ['*'] } },
     { name: 'PATCH copying a member onto the description alters every environment', method: 'PATCH', path: `${P}/checkout`,
       body: [{ op: 'copy', from: '/stale', path: '/description' }], want: { action: 'flag.update', environments: ['*'] } },
     { name: 'PATCH adding, removing or testing only the description alters none', method: 'PATCH', path: `${P}/checkout`,
@@ -115,8 +115,8 @@ const writeCases: WriteCase[] = [
     { name: 'PUT .../variants takes an empty list (clears them)', method: 'PUT', path: `${P}/checkout/environments/production/variants`, body: [],
       want: { action: 'variants.update', newState: { variants: [] } } },
     { name: 'PATCH .../variants is variants.update with the patch', method: 'PATCH', path: `${P}/checkout/environments/development/variants`,
-      body: [{ op: 'add', path: '/0', value: { name: 'a', weight: 1000 } }],
-      want: { action: 'variants.update', environment: 'development', newState: { patch: [{ op: 'add', path: '/0', value: { name: 'a', weight: 1000 } }] } } },
+      body: [{ op: 'replace', path: '/0/payload', value: { type: 'string', value: 'x' } }],
+      want: { action: 'variants.update', environment: 'development', newState: { patch: [{ op: 'replace', path: '/0/payload', value: { type: 'string', value: 'x' } }] } } },
     { name: 'PUT .../variants-batch names its environments from the body', method: 'PUT', path: `${P}/checkout/variants-batch`,
       body: { variants: [], environments: ['production', 'development', 'production'] },
       want: { action: 'variants.update', environment: '*', environments: ['development', 'production'],
@@ -512,5 +512,67 @@ describe('classifyUnleash records what Unleash stores', () => {
   it('records a segment saved without a project as global', () => {
     expect(newState('PUT', '/api/admin/segments/7', { name: 's', constraints: [] }).project).toBeNull();
     expect(newState('PUT', '/api/admin/segments/7', { name: 's', constraints: [], project: 'default' }).project).toBe('default');
+  });
+});
+
+describe('classifyUnleash reads a JSON Patch as Unleash applies it', () => {
+  const refused = (method: string, path: string, body: unknown) => () => classifyUnleash(request(method, path, body));
+  const malformed = expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' });
+  const FEATURE = `${P}/checkout`;
+  const STRATEGY = `${P}/checkout/environments/production/strategies/s-1`;
+  const VARIANTS = `${P}/checkout/environments/production/variants`;
+
+  it.each(['x/archived', 'archived', '/archived~2', '#/archived'])('refuses a path that is not a JSON Pointer (%s): Unleash applies "x/archived" as /archived', (path) => {
+    expect(refused('PATCH', FEATURE, [{ op: 'replace', path, value: true }])).toThrow(malformed);
+    expect(refused('PATCH', STRATEGY, [{ op: 'copy', from: path, path: '/title' }])).toThrow(malformed);
+  });
+
+  it.each([
+    ['a string for stale', [{ op: 'replace', path: '/stale', value: 'TRUE' }]],
+    ['a string for impression data', [{ op: 'replace', path: '/impressionData', value: 'true' }]],
+    ['a removed type (stored as release)', [{ op: 'remove', path: '/type' }]],
+    ['a type copied from another member', [{ op: 'copy', from: '/name', path: '/type' }]],
+    ['a move out of the type', [{ op: 'move', from: '/type', path: '/description' }]],
+    ['a number for the description', [{ op: 'replace', path: '/description', value: 5 }]],
+  ])("refuses a feature patch Unleash's validator would convert or reset: %s", (_name, patch) => {
+    expect(refused('PATCH', FEATURE, patch)).toThrow(malformed);
+  });
+
+  it('takes a feature patch in the types Unleash keeps', () => {
+    const patch = [{ op: 'replace', path: '/stale', value: true }, { op: 'replace', path: '/type', value: 'kill-switch' }, { op: 'remove', path: '/description' }];
+    expect(refused('PATCH', FEATURE, patch)).not.toThrow();
+  });
+
+  it.each([
+    ['a removed rollout (stored as 100%)', [{ op: 'remove', path: '/parameters/rollout' }]],
+    ['removed parameters', [{ op: 'remove', path: '/parameters' }]],
+    ['a rollout moved away', [{ op: 'move', from: '/parameters/rollout', path: '/title' }]],
+    ['variants reweighted one by one', [{ op: 'replace', path: '/variants/0/weight', value: 100 }]],
+    ['a variable list not as stored', [{ op: 'replace', path: '/variants', value: [{ name: 'b', weight: 100, weightType: 'variable', stickiness: 'default' }, { name: 'a', weight: 900, weightType: 'variable', stickiness: 'default' }] }]],
+  ])('refuses a strategy patch Unleash would store otherwise: %s', (_name, patch) => {
+    expect(refused('PATCH', STRATEGY, patch)).toThrow(malformed);
+  });
+
+  it('takes a strategy patch writing the whole variant list as Unleash stores it', () => {
+    const stored = [{ name: 'a', weight: 500, weightType: 'variable', stickiness: 'default' }, { name: 'b', weight: 500, weightType: 'variable', stickiness: 'default' }];
+    expect(refused('PATCH', STRATEGY, [{ op: 'replace', path: '/variants', value: stored }])).not.toThrow();
+  });
+
+  it('refuses an environment variants patch that adds, removes or reweighs a variant, and takes one that renames', () => {
+    expect(refused('PATCH', VARIANTS, [{ op: 'add', path: '/-', value: { name: 'c', weight: 100, weightType: 'variable' } }])).toThrow(malformed);
+    expect(refused('PATCH', VARIANTS, [{ op: 'remove', path: '/0' }])).toThrow(malformed);
+    expect(refused('PATCH', VARIANTS, [{ op: 'replace', path: '/1/weightType', value: 'fix' }])).toThrow(malformed);
+    expect(refused('PATCH', VARIANTS, [{ op: 'replace', path: '/0/name', value: 'renamed' }])).not.toThrow();
+  });
+
+  it('records a strategy PUT sending title or disabled as null as leaving them (Unleash does)', () => {
+    const got = classifyUnleash(request('PUT', STRATEGY, { name: 'default', title: null, disabled: null }));
+    expect(got.kind === 'write' && got.change.newState).not.toHaveProperty('disabled');
+    expect(got.kind === 'write' && got.change.newState).not.toHaveProperty('title');
+  });
+
+  it('takes variants-batch without variants as clearing them, as Unleash does', () => {
+    const got = classifyUnleash(request('PUT', `${P}/checkout/variants-batch`, { environments: ['production'] }));
+    expect(got.kind === 'write' && got.change.newState).toEqual({ variants: [], environments: ['production'] });
   });
 });

@@ -72,6 +72,18 @@ describe('requireOwnTargets (Unleash)', () => {
     expect(check(add, { ...state, dependencies: [] })).not.toThrow();
   });
 
+  it('refuses a strategy patch that would leave a flexible rollout without a rollout (Unleash stores 100%)', () => {
+    const rollout = { id: 'prod-1', name: 'flexibleRollout', parameters: { rollout: '10', stickiness: 'default' }, constraints: [], segments: [] };
+    const plain = { id: 'prod-1', name: 'userWithId', parameters: { userIds: 'a' }, constraints: [], segments: [] };
+    const holding = (s: object) => ({ ...state, environments: { production: { enabled: false, strategies: [s] } } });
+    const patch = (ops: unknown[]) => change('PATCH', `${P}/shop.banner/environments/production/strategies/prod-1`, ops);
+    expect(check(patch([{ op: 'replace', path: '/parameters', value: { stickiness: 'default' } }]), holding(rollout))).toThrow(mismatch);
+    expect(check(patch([{ op: 'replace', path: '/name', value: 'flexibleRollout' }]), holding(plain))).toThrow(mismatch);
+    expect(check(patch([{ op: 'replace', path: '/parameters', value: { rollout: '20' } }]), holding(rollout))).not.toThrow();
+    expect(check(patch([{ op: 'replace', path: '/title', value: 't' }]), holding(rollout))).not.toThrow();
+    expect(check(patch([{ op: 'replace', path: '/parameters', value: { userIds: 'b' } }]), holding(plain))).not.toThrow();
+  });
+
   it('refuses a new sort order naming a strategy of another environment or flag', () => {
     const order = (ids: string[]) => change('POST', `${P}/shop.banner/environments/development/strategies/set-sort-order`, ids.map((id, i) => ({ id, sortOrder: i })));
     expect(check(order(['dev-1']), onlyIn('development'))).not.toThrow();
