@@ -100,7 +100,18 @@ export type ReadFlag = (flagKey: string) => Promise<Json | undefined>;
  */
 export async function compareUnleash(view: LedgerView, events: readonly UnleashEvent[], readFlag: ReadFlag): Promise<string[]> {
   const diffs = compareEvents(view, events);
+  if (diffs.length > 0 && events.length === 0 && view.decision.action === 'flag.update' && view.decision.flag_key !== null) {
+    // Unleash records no event for an update that changes nothing: then the flag must already read as the entry says.
+    const flag = await readFlag(view.decision.flag_key);
+    return flag !== undefined && metadataAsRecorded(view, flag) ? [] : diffs;
+  }
   return diffs.length > 0 ? diffs : compareState(view, await stateFor(view, readFlag));
+}
+
+function metadataAsRecorded(view: LedgerView, flag: Json): boolean {
+  const ns = isObj(view.decision.new_state) ? view.decision.new_state : {};
+  const want = Array.isArray(ns.patch) ? applyReplaces(flag, ns.patch) : ns;
+  return sameJson(want.type ?? 'release', flag.type) && sameJson(want.description ?? null, flag.description ?? null) && sameJson(want.impressionData ?? false, flag.impressionData ?? false);
 }
 
 async function stateFor(view: LedgerView, readFlag: ReadFlag): Promise<Json | undefined | 'skip'> {
