@@ -196,11 +196,16 @@ describe('ids that name objects elsewhere', () => {
     expect(decision).toMatchObject({ action: 'flag.create', flag_key: 'shop.copy', previous_state: { exists: false, cloneOf: { name: 'shop.banner', environments: { production: { strategies: [{ id: productionId }] } } } } });
   });
 
-  it('a JSON Patch that moves the type onto the description alters every environment: denied to a development-only role', async () => {
+  it('a JSON Patch that copies another member onto the description alters every environment: denied to a development-only role', async () => {
     await direct('POST', FEATURES, { name: 'ks.flag', type: 'kill-switch' });
-    const res = await viaFlaggate('PATCH', `${FEATURES}/ks.flag`, admin, why, [{ op: 'move', from: '/type', path: '/description' }]);
+    const res = await viaFlaggate('PATCH', `${FEATURES}/ks.flag`, admin, why, [{ op: 'copy', from: '/name', path: '/description' }]);
     expect(res.status).toBe(403);
     expect(res.json).toMatchObject({ code: 'POLICY_DENIED' });
+    expect((await direct('GET', `${FEATURES}/ks.flag`)).type).toBe('kill-switch');
+    // Moving the type away would reset it to release: refused whoever sends it.
+    const moved = await viaFlaggate('PATCH', `${FEATURES}/ks.flag`, admin, why, [{ op: 'move', from: '/type', path: '/description' }]);
+    expect(moved.status).toBe(400);
+    expect(moved.json).toMatchObject({ code: 'ADAPT_BODY_MALFORMED' });
     expect((await direct('GET', `${FEATURES}/ks.flag`)).type).toBe('kill-switch');
   });
 });

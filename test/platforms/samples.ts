@@ -122,7 +122,7 @@ export const platformSamples: Record<string, { writes: SampleRequest[]; reads: S
       { name: 'variants', method: 'PUT', target: `${P}/checkout/environments/production/variants`, headers: JSON_TYPE,
         body: JSON.stringify([{ name: 'a', weight: 1000, weightType: 'variable', stickiness: 'default' }]) },
       { name: 'variants patch', method: 'PATCH', target: `${P}/checkout/environments/production/variants`, headers: JSON_TYPE,
-        body: JSON.stringify([{ op: 'add', path: '/0', value: { name: 'a', weight: 1000 } }]) },
+        body: JSON.stringify([{ op: 'replace', path: '/0/name', value: 'renamed' }]) },
       { name: 'variants batch', method: 'PUT', target: `${P}/checkout/variants-batch`, headers: JSON_TYPE,
         body: JSON.stringify({ variants: [], environments: ['production'] }) },
       { name: 'strategy sort order', method: 'POST', target: `${P}/checkout/environments/production/strategies/set-sort-order`, headers: JSON_TYPE,

@@ -282,11 +282,11 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     case 'strategy.delete':
       return { id: params.strategyId, deleted: true };
     case 'strategy.create':
-      return normalizeStrategy(object, 'create');
+      return normalizeStrategy(object, 'create', params.feature!);
     case 'strategy.update':
       // The id from the path wins over any id in the body: it is the strategy Unleash will change.
       if (patch) checkPatchedRollout(body as PatchOperation[]);
-      return patch ? { id: params.strategyId, ...patch } : { ...normalizeStrategy(object, 'update'), id: params.strategyId };
+      return patch ? { id: params.strategyId, ...patch } : { ...normalizeStrategy(object, 'update', params.feature!), id: params.strategyId };
     case 'strategy.reorder':
       return { order: sortOrders(body as JsonObject[]) };
     case 'variants.update':
@@ -392,7 +392,7 @@ function refuseCreatedAside(object: JsonObject): void {
  * parse. An update without `segments` keeps the strategy's segments (none is recorded: the previous
  * state shows them), as it keeps a `title` or `disabled` sent as null; one without `variants` clears them.
  */
-function normalizeStrategy(body: JsonObject, kind: 'create' | 'update'): JsonObject {
+function normalizeStrategy(body: JsonObject, kind: 'create' | 'update', flagKey: string): JsonObject {
   const { parameters = {}, constraints = [], variants = [] } = body;
   if (!isObject(parameters)) throw fieldMalformed('parameters', 'an object');
   if (!Array.isArray(constraints)) throw fieldMalformed('constraints', 'an array');
@@ -407,6 +407,8 @@ function normalizeStrategy(body: JsonObject, kind: 'create' | 'update'): JsonObj
   if (parameters.rollout !== undefined) out.rollout = rolloutOf(parameters.rollout);
   // Unleash stores a flexible rollout without one as "100".
   else if (body.name === 'flexibleRollout') out.rollout = 100;
+  // And one without a group as grouped by the flag's name: the group decides which users are in.
+  if (body.name === 'flexibleRollout' && !parameters.groupId) out.parameters = { ...parameters, groupId: flagKey };
   return out;
 }
 

@@ -133,10 +133,11 @@ function parseStrategies(value: unknown, flags: Record<string, ImportedFlag>): v
     list(strategy.constraints, `${at}.constraints`);
     const variants = list(strategy.variants, `${at}.variants`);
     const { featureName: _flag, segments: _segments, ...rest } = strategy;
-    // As Unleash stores them: variants reweighted, and a flexible rollout without one at 100.
+    // As Unleash stores them: variants reweighted, a flexible rollout without one at 100, grouped by the flag.
     if (strategy.variants !== undefined) rest.variants = storedVariants(variants);
     if (isObject(strategy.parameters) && strategy.parameters.rollout !== undefined) rest.rollout = rolloutOf(strategy.parameters.rollout, `${at}.parameters.rollout`);
     else if (strategy.name === 'flexibleRollout') rest.rollout = 100;
+    if (strategy.name === 'flexibleRollout' && !(isObject(strategy.parameters) && strategy.parameters.groupId)) rest.parameters = { ...(isObject(strategy.parameters) ? strategy.parameters : {}), groupId: strategy.featureName };
     flag.strategies.push(rest);
   });
 }

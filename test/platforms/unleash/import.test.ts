@@ -92,7 +92,7 @@ describe('an Unleash import', () => {
       }),
     );
     const a = (change.newState as { flags: Record<string, { strategies: Array<Record<string, unknown>>; variants: unknown }> }).flags.a!;
-    expect(a.strategies[0]).toMatchObject({ rollout: 100, variants: [variant('off', 500), variant('on', 500)] });
+    expect(a.strategies[0]).toMatchObject({ rollout: 100, parameters: { stickiness: 'default', groupId: 'a' }, variants: [variant('off', 500), variant('on', 500)] });
     expect(a.variants).toEqual([variant('x', 500), variant('y', 500)]);
   });
 
