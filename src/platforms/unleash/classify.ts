@@ -470,7 +470,9 @@ function checkVariantsPatch(patch: PatchOperation[], base: string): void {
   const reweighted = (pointer: unknown): boolean => {
     if (typeof pointer !== 'string' || !(pointer === base || pointer.startsWith(`${base}/`))) return false;
     const rest = pointer.slice(base.length).split('/').slice(1);
-    return rest.length <= 1 || rest[1] === 'weight' || rest[1] === 'weightType';
+    // A name decides the order Unleash sorts the list into, and so which users get which variant:
+    // a strategy's variants are not in the state read, so a rename there writes the whole list.
+    return rest.length <= 1 || rest[1] === 'weight' || rest[1] === 'weightType' || (base !== '' && rest[1] === 'name');
   };
   for (const op of patch) {
     if (op.op === 'test') continue;

@@ -48,6 +48,7 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   if (change.action === 'dependency.add') return requireSoleParent(change, state);
   if (change.action === 'strategy.update' || change.action === 'strategy.delete') requireEnvironmentKept(change, state);
   if (change.action === 'strategy.update') requireRolloutKept(change, state);
+  if (change.action === 'variants.update') requireVariantOrderKept(change, state);
   const owned = OWNED[change.action];
   if (owned === undefined) return;
   const id = isObject(change.newState) ? change.newState.id : undefined;
@@ -126,6 +127,33 @@ function requireRolloutKept(change: FlagChange, state: UnleashFlagState): void {
   if (isObject(parameters) && parameters.rollout !== undefined) return;
   throw mismatch(`strategy ${String(ns.id)} would be a flexible rollout without a rollout, which Unleash stores as 100%: write /parameters/rollout`, {
     strategy: ns.id,
+    flag: change.flagKey,
+    environment: change.environment,
+  });
+}
+
+/**
+ * Unleash sorts a patched variant list by name before it stores it, and the order decides which
+ * users get which variant. A patch of environment variants (./classify.ts lets it write a variant's
+ * members, not add, remove or reweight one) must leave the list in the order it is stored in.
+ */
+function requireVariantOrderKept(change: FlagChange, state: UnleashFlagState): void {
+  const ns = isObject(change.newState) ? change.newState : {};
+  const list = change.environment === undefined ? undefined : state.environments?.[change.environment]?.variants;
+  if (!Array.isArray(ns.patch) || !Array.isArray(list)) return;
+  const names = list.map((v) => (isObject(v) ? v.name : undefined));
+  for (const op of ns.patch as Array<Record<string, unknown>>) {
+    const m = typeof op.path === 'string' ? /^\/(\d+)\/name$/.exec(op.path) : null;
+    if (!m || op.op === 'test') continue;
+    if ((op.op !== 'add' && op.op !== 'replace') || typeof op.value !== 'string') throw reordered(change);
+    names[Number(m[1])] = op.value;
+  }
+  const sorted = [...names].sort((a, b) => String(a).localeCompare(String(b)));
+  if (sorted.some((name, i) => name !== names[i])) throw reordered(change);
+}
+
+function reordered(change: FlagChange): FlaggateError {
+  return mismatch(`this patch renames variants of flag ${change.flagKey} in environment ${String(change.environment)} into another order, which Unleash would sort them into (the order decides who gets which variant): write the whole list with PUT`, {
     flag: change.flagKey,
     environment: change.environment,
   });
