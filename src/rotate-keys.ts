@@ -33,8 +33,10 @@ export interface RotationReport {
  * them, so entries, checkpoints and tokens made before the rotation keep verifying. The ledger is
  * opened first (a chain it is not bound to is refused before any key changes); keys are replaced
  * before they are recorded: an entry names a key that exists. Safe beside a running
- * sidecar (the ledger takes its write lock per commit); that sidecar signs with the keys it loaded
- * until it restarts, except the development issuer, whose new key it picks up on the first token.
+ * sidecar (the ledger takes its write lock per commit); that sidecar signs its next checkpoint with
+ * the new checkpoint key (the keyring reads its manifest again when it changes, and the retired
+ * key's private half is destroyed), keeps its TSA key until it restarts, and picks up a new
+ * development issuer key on the first token.
  */
 export async function rotateKeys(o: { config: Readonly<Config>; kinds: KeyKind[]; actor: string; reason?: string; clock: Clock }): Promise<RotationReport> {
   const { config, clock } = o;

@@ -102,9 +102,9 @@ describe('keys rotate', () => {
       expect(rotated).toHaveLength(6);
       expect(rotated[0]).toMatchObject({ actor: { auth_method: 'host' }, reason: 'scheduled rotation', new_state: { key: 'checkpoint', id: online.rotations[0]!.current } });
       expect(rotated.map((e) => (e.new_state as { id: string }).id)).toEqual([...online.rotations, ...offline.rotations].map((r) => r.current));
-      // The running sidecar kept its loaded key until it stopped (the key rotated beside it was
-      // replaced again before any start); after the restart it signs with the newest one.
-      expect(new Set(reader.checkpoints().map((c) => c.kid))).toEqual(new Set([online.rotations[0]!.previous, offline.rotations[0]!.current]));
+      // The running sidecar signs with the key rotated beside it from its next checkpoint on (the
+      // retired key's private half is gone); after the restart, with the newest one.
+      expect(new Set(reader.checkpoints().map((c) => c.kid))).toEqual(new Set([online.rotations[0]!.previous, online.rotations[0]!.current, offline.rotations[0]!.current]));
     } finally {
       reader.close();
     }
