@@ -9,6 +9,7 @@
  * environment key the path names; the policy reads a key it does not know as production.
  */
 import { FlaggateError } from '../../errors.js';
+import { INTEGER_LITERAL_MEMBERS, refuseConvertedMembers } from './body-types.js';
 import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
 import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, onlyKeys, parseQuery, parseStrictJson, requireNoBody, splitTarget } from '../request/index.js';
@@ -68,7 +69,12 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
     forward = decidedRequest(method, target, null, Buffer.alloc(0));
   } else {
     const contentType = acceptMediaType(req.headers, [JSON_UTF8]);
-    body = withoutKeys(onlyKeys(parseStrictJson(req.body), [...route.body, ...(route.ignored ?? [])]), route.ignored ?? []);
+    body = withoutKeys(onlyKeys(parseStrictJson(req.body, { integerLiteralsUnder: INTEGER_LITERAL_MEMBERS }), [...route.body, ...(route.ignored ?? [])]), route.ignored ?? []);
+    refuseConvertedMembers(body, route.subject === 'future-feature');
+    // A PUT replaces the environment's default: what it leaves out is reset (enabled to false, the value cleared).
+    if (route.subject === 'future-feature' && method === 'PUT' && isObject(body.environment_default) && !(Object.hasOwn(body.environment_default, 'enabled') && Object.hasOwn(body.environment_default, 'value'))) {
+      throw malformed('environment_default must carry both enabled and value on a PUT, which resets what it leaves out (PATCH changes one)', 'environment_default');
+    }
     // Flagsmith needs both to find the state (without them it answers 500); flaggate to read it first.
     if (route.subject === 'nested-feature-state' && !(isId(body.environment) && isId(body.feature))) {
       throw malformed('environment and feature must be the ids of the feature state\'s environment and feature', 'environment');

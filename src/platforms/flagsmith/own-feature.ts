@@ -20,6 +20,7 @@ const OPTION_BY_ID = new Set(['variant.update', 'variant.delete']);
 /** Throws ADAPT_TARGET_MISMATCH when the change's body names another feature than the state read, or the path an option of another. */
 export function requireOwnFeature(change: FlagChange, previousState: unknown): void {
   if (!isObject(previousState)) return;
+  requireOwnRows(change, previousState);
   // A nested feature state is found through the list of the body's environment and feature: one the
   // list does not show (scheduled, an older version) cannot be told to be that feature's.
   if (change.request.path.startsWith(NESTED_STATES) && previousState.exists !== true) {
@@ -36,6 +37,26 @@ export function requireOwnFeature(change: FlagChange, previousState: unknown): v
     const option = isObject(change.newState) ? change.newState.variant : undefined;
     throw mismatch(`option ${String(option)} is not one of feature ${String(featureId)}'s (${String(state.name)}) options`, { option, feature: featureId });
   }
+}
+
+/**
+ * drf-writable-nested saves a nested object that names a row by id over that row, wherever it is:
+ * a multivariate allocation or a feature segment of production, named in a body whose path is
+ * staging's, would move into staging's state. A nested id must be one of the state's own rows (as
+ * Flagsmith's clients send them back), and a new state has none.
+ */
+function requireOwnRows(change: FlagChange, state: Record<string, unknown>): void {
+  const body = isObject(change.newState) ? change.newState : {};
+  const allocations = Array.isArray(body.multivariate_feature_state_values) ? body.multivariate_feature_state_values : [];
+  const named = allocations.flatMap((v: unknown) => (isObject(v) && v.id !== undefined ? [v.id] : []));
+  const segment = isObject(body.feature_segment) ? body.feature_segment.id : undefined;
+  if (named.length === 0 && segment === undefined) return;
+  const target = state.exists === true && isObject(state.target) && !change.action.endsWith('.create') ? state.target : undefined;
+  const own = new Set((Array.isArray(target?.multivariate_feature_state_values) ? target.multivariate_feature_state_values : []).map((v: unknown) => (isObject(v) ? v.id : v)));
+  const stranger = named.find((id) => !own.has(id));
+  if (stranger !== undefined) throw mismatch(`multivariate value ${JSON.stringify(stranger)} is not one of this feature state's`, { row: stranger });
+  const ownSegment = isObject(target?.feature_segment) ? target.feature_segment.id : target?.feature_segment;
+  if (segment !== undefined && segment !== ownSegment) throw mismatch(`feature segment ${JSON.stringify(segment)} is not this feature state's`, { row: segment });
 }
 
 function mismatch(message: string, details: Record<string, unknown>): FlaggateError {

@@ -22,6 +22,11 @@ export interface StrictJsonOptions {
    * matched exactly by every reader, and are left out.
    */
   caseInsensitiveAt?: (path: JsonPath) => boolean;
+  /**
+   * Members whose numbers a platform types by how they are written (Python's json: `100` an int,
+   * `100.0` or `1e2` a float, stored as another type): each number there must be an integer literal.
+   */
+  integerLiteralsUnder?: ReadonlySet<string>;
 }
 
 /** Parses `body` strictly; throws ADAPT_BODY_MALFORMED naming the first problem found. */
@@ -45,11 +50,12 @@ export function parseStrictJson(body: Buffer, options: StrictJsonOptions = {}): 
   } catch (cause) {
     throw malformed(`the body is not JSON: ${(cause as Error).message}`, cause);
   }
-  check(tree, 0, text, [], options.caseInsensitiveAt);
+  check(tree, 0, text, [], options);
   return value;
 }
 
-function check(node: ValueNode, depth: number, text: string, path: JsonPath, foldsAt: StrictJsonOptions['caseInsensitiveAt']): void {
+function check(node: ValueNode, depth: number, text: string, path: JsonPath, options: StrictJsonOptions, member?: string): void {
+  const foldsAt = options.caseInsensitiveAt;
   if (depth > MAX_JSON_DEPTH) throw malformed(`the body nests deeper than ${MAX_JSON_DEPTH}`);
   switch (node.type) {
     case 'Number':
@@ -61,12 +67,15 @@ function check(node: ValueNode, depth: number, text: string, path: JsonPath, fol
       if (!Number.isSafeInteger(node.value) && Math.abs(node.value) >= 2 ** 53 && isIntegerLiteral(text.slice(node.loc.start.offset, node.loc.end.offset))) {
         throw malformed('an integer in the body is beyond 2^53, where readers round it differently');
       }
+      if (member !== undefined && options.integerLiteralsUnder?.has(member) && !isIntegerLiteral(text.slice(node.loc.start.offset, node.loc.end.offset))) {
+        throw malformed(`${member} must be written as an integer (no fraction, no exponent): the platform stores another type otherwise`);
+      }
       return;
     case 'String':
       if (hasLoneSurrogate(node.value)) throw malformed('a string in the body holds a lone surrogate');
       return;
     case 'Array':
-      node.elements.forEach((e, i) => check(e.value, depth + 1, text, foldsAt ? [...path, i] : path, foldsAt));
+      node.elements.forEach((e, i) => check(e.value, depth + 1, text, foldsAt ? [...path, i] : path, options));
       return;
     case 'Object': {
       const folds = foldsAt?.(path) === true;
@@ -83,7 +92,7 @@ function check(node: ValueNode, depth: number, text: string, path: JsonPath, fol
         // JSON.parse keeps it as a member; an assignment or a copy elsewhere takes it as the prototype and drops it.
         if (name === '__proto__') throw malformed('the key "__proto__" is read as a member by some readers and dropped by others');
         seen.set(key, name);
-        check(m.value, depth + 1, text, foldsAt ? [...path, name] : path, foldsAt);
+        check(m.value, depth + 1, text, foldsAt ? [...path, name] : path, options, name);
       }
       return;
     }

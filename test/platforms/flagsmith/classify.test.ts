@@ -116,3 +116,40 @@ describe('Flagsmith classification of the recorded exchanges', () => {
     expect(off).toMatchObject({ kind: 'write', change: { action: 'flag.disable' }, forward: { target: `/api/v1/environments/${ENV}/featurestates/1/` } });
   });
 });
+
+describe("Flagsmith's own conversions (Django REST Framework)", () => {
+  const STATE = `/api/v1/environments/${ENV}/featurestates/7/`;
+  const NESTED = '/api/v1/features/featurestates/7/';
+  const FUTURE = `/api/__future__/environments/${ENV}/features/2/`;
+  const classify = (method: string, path: string, body: string) => () => classifyFlagsmith(raw(method, path, body));
+  const malformed = expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' });
+
+  it.each([
+    ['enabled as "false" (a BooleanField reads it as false; the entry would hold a truthy string)', 'PATCH', STATE, '{"enabled":"false"}'],
+    ['enabled as 0', 'PATCH', STATE, '{"enabled":0}'],
+    ['a value with surrounding whitespace (a CharField trims it)', 'PATCH', STATE, '{"feature_state_value":"  green "}'],
+    ['a value written as a float (stored as the string "100.0")', 'PATCH', STATE, '{"feature_state_value":100.0}'],
+    ['a value written with an exponent', 'PATCH', STATE, '{"feature_state_value":1e2}'],
+    ['a fractional value', 'PATCH', STATE, '{"feature_state_value":1.5}'],
+    ['a value beyond 32 bits', 'PATCH', STATE, '{"feature_state_value":2147483648}'],
+    ['an object value with a padded string', 'PATCH', STATE, '{"feature_state_value":{"type":"unicode","string_value":" x"}}'],
+    ['a percentage as "NaN"', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":"NaN"}]}'],
+    ['an id as a string', 'PATCH', NESTED, '{"environment":"1","feature":2,"enabled":true}'],
+    ['a future integer value with underscores', 'PUT', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"integer","value":"4_2"}}}'],
+    ['a future boolean value in capitals', 'PUT', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"boolean","value":"TRUE"}}}'],
+    ['a future segment priority as a string', 'PUT', FUTURE, '{"segment_overrides":[{"segment":{"id":2},"priority":"0","enabled":true}]}'],
+    ['a future PUT of the default without enabled (reset to false)', 'PUT', FUTURE, '{"environment_default":{"value":{"type":"string","value":"x"}}}'],
+  ])('refuses %s', (_name, method, path, body) => {
+    expect(classify(method, path, body)).toThrow(malformed);
+  });
+
+  it.each([
+    ['a boolean, a plain string, an integer, null', 'PATCH', STATE, '{"enabled":false,"feature_state_value":"green"}'],
+    ['an integer value', 'PATCH', STATE, '{"feature_state_value":100}'],
+    ['a value as Flagsmith\'s clients send it', 'PATCH', STATE, '{"feature_state_value":{"type":"unicode","string_value":"purple"}}'],
+    ['a fractional percentage', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":33.3}]}'],
+    ['future values as stored', 'PUT', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"integer","value":"-42"}},"segment_overrides":[{"segment":{"id":2},"priority":0,"enabled":false,"value":{"type":"boolean","value":"false"}}]}'],
+  ])('takes %s', (_name, method, path, body) => {
+    expect(classify(method, path, body)).not.toThrow();
+  });
+});

@@ -30,8 +30,23 @@ describe('requireOwnFeature (Flagsmith)', () => {
     expect(check(change('PUT', path, { feature: 3, enabled: true }), override8)).toThrow(mismatch);
     expect(check(change('PATCH', path, { feature: 2, enabled: true }), override8)).not.toThrow();
     expect(check(change('PATCH', path, { enabled: true }), override8)).not.toThrow();
-    // DRF would take "2" for 2: only the id as a number is taken as the same feature.
-    expect(check(change('PATCH', path, { feature: '2', enabled: true }), override8)).toThrow(mismatch);
+    // DRF would take "2" for 2: an id as a string is refused before any state is read.
+    expect(() => change('PATCH', path, { feature: '2', enabled: true })).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+  });
+
+  it('refuses a nested row (a multivariate allocation, a feature segment) that is not the state\'s own: Flagsmith would move it here', () => {
+    const path = '/api/v1/features/featurestates/13/';
+    const own = { exists: true, name: 'f', feature: { id: 5 }, target: { id: 13, feature: 5, feature_segment: 4, multivariate_feature_state_values: [{ id: 1 }, { id: 3 }] } };
+    const body = (ids: number[], extra: Record<string, unknown> = {}) => ({ environment: 1, feature: 5, multivariate_feature_state_values: ids.map((id) => ({ id, multivariate_feature_option: 1, percentage_allocation: 10 })), ...extra });
+    expect(check(change('PATCH', path, body([1, 3])), own)).not.toThrow();
+    expect(check(change('PATCH', path, body([1, 99])), own)).toThrow(mismatch);
+    expect(check(change('PATCH', path, body([], { feature_segment: { id: 42, segment: 2 } })), own)).toThrow(mismatch);
+    expect(check(change('PATCH', path, body([], { feature_segment: { id: 4, segment: 2 } })), own)).not.toThrow();
+    // A new state has no rows of its own.
+    const create = change('POST', `/api/v1/environments/${ENV}/features/5/create-segment-override/`, { feature_segment: { id: 4, segment: 2 }, enabled: true });
+    expect(check(create, own)).toThrow(mismatch);
+    // `pk` is `id` to drf-writable-nested: a second spelling, refused.
+    expect(() => change('PATCH', path, { environment: 1, feature: 5, multivariate_feature_state_values: [{ pk: 1, multivariate_feature_option: 1, percentage_allocation: 10 }] })).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
   });
 
   it("refuses a variant created or updated under one feature whose body names another, or an option that is not the path feature's", () => {

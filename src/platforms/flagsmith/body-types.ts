@@ -1,0 +1,65 @@
+/**
+ * Flagsmith reads bodies with Django REST Framework, whose fields convert what they are given
+ * before anything is stored: a BooleanField takes "false", "off", "n", "0" or 0 as false (and the
+ * like as true), an IntegerField "5" or "5.0", a FloatField "NaN", a CharField trims surrounding
+ * whitespace; a feature state's value is typed by its Python type (`100.0` is stored as the string
+ * "100.0"). The entry records the body as sent, so each member the routes take must already be
+ * what Flagsmith keeps: anything Flagsmith would convert is refused. (A value may also be sent as
+ * `{type, string_value | integer_value | boolean_value}`, whose members are held to the same rules.)
+ */
+import { FlaggateError } from '../../errors.js';
+import { isJsonObject } from '../request/index.js';
+
+const BOOLEANS = new Set(['enabled', 'default_enabled', 'boolean_value']);
+/** Ids, priorities and integer values: JSON integers (a string is converted). */
+const INTEGERS = new Set(['feature', 'environment', 'segment', 'multivariate_feature_option', 'priority', 'identity', 'integer_value', 'id']);
+/** Percentages: JSON numbers ("NaN" and "50" are converted). */
+const NUMBERS = new Set(['percentage_allocation', 'default_percentage_allocation', 'weight']);
+/** A feature state's value, typed by how it is written. */
+const VALUES = new Set(['feature_state_value', 'initial_value']);
+const TRIMMED = new Set(['string_value']);
+
+/** Members whose numbers must be written as integers (Python's json types `1.0` as a float): for `parseStrictJson`. */
+export const INTEGER_LITERAL_MEMBERS: ReadonlySet<string> = new Set([...VALUES, 'integer_value']);
+
+const INT32 = 2 ** 31;
+
+/** Throws ADAPT_BODY_MALFORMED naming the first member Flagsmith would read as another value. `nestedRows`: whether nested objects may name rows by `pk` too (the `__future__` API's references). */
+export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = ''): void {
+  if (Array.isArray(body)) return body.forEach((v, i) => refuseConvertedMembers(v, nestedRows, `${at}/${i}`));
+  if (!isJsonObject(body)) return;
+  for (const [key, value] of Object.entries(body)) {
+    const where = `${at}/${key}`;
+    // drf-writable-nested reads `pk` as `id`: a second spelling of the row a nested object names (the ids are held to the state read, own-feature.ts).
+    if (at !== '' && !nestedRows && key === 'pk') refuse(where, 'absent: name a nested row by its id');
+    if (BOOLEANS.has(key) && typeof value !== 'boolean') refuse(where, 'a JSON boolean');
+    if (INTEGERS.has(key) && (typeof value === 'string' || (typeof value === 'number' && !Number.isSafeInteger(value)))) refuse(where, 'a JSON integer');
+    if (NUMBERS.has(key) && typeof value === 'string') refuse(where, 'a JSON number');
+    if (TRIMMED.has(key) && typeof value === 'string' && value.trim() !== value) refuse(where, 'free of surrounding whitespace');
+    if (VALUES.has(key) && !isJsonObject(value)) checkStateValue(value, where);
+    else if (key === 'value' && isJsonObject(value) && typeof value.type === 'string') checkTypedValue(value.type, value.value, where);
+    else refuseConvertedMembers(value, nestedRows, where);
+  }
+}
+
+/** A feature state's value: a string Flagsmith keeps as it is, a 32-bit integer, a boolean or null. */
+function checkStateValue(value: unknown, where: string): void {
+  if (value === null || typeof value === 'boolean') return;
+  if (typeof value === 'string' && value.trim() === value) return;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= -INT32 && value < INT32) return;
+  refuse(where, 'a string without surrounding whitespace, a 32-bit integer, a boolean or null');
+}
+
+/** The `__future__` API's `{type, value}`: the string as Flagsmith's conversion to that type would leave it. */
+function checkTypedValue(type: string, value: unknown, where: string): void {
+  if (typeof value !== 'string') return refuse(`${where}/value`, 'a string');
+  const ok =
+    type === 'integer' ? /^-?(?:0|[1-9][0-9]*)$/.test(value) && Number(value) >= -INT32 && Number(value) < INT32
+    : type === 'boolean' ? value === 'true' || value === 'false'
+    : value.trim() === value;
+  if (!ok) refuse(`${where}/value`, `a ${type} written as Flagsmith stores it (${type === 'integer' ? 'plain digits' : type === 'boolean' ? '"true" or "false"' : 'no surrounding whitespace'})`);
+}
+
+function refuse(field: string, want: string): never {
+  throw new FlaggateError('ADAPT_BODY_MALFORMED', `${field} must be ${want}`, { details: { field } });
+}
