@@ -104,3 +104,29 @@ describe('readGrowthBookState and settledGrowthBook, against the double', () => 
     expect(double.invalidResponses).toEqual([]);
   });
 });
+
+describe('GrowthBook stores some bodies otherwise than they read', () => {
+  const malformed = expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' });
+  const rule = (r: Record<string, unknown>) => ({ environments: { production: { enabled: true, rules: [r] } } });
+
+  it.each(['0', 'off', 'FALSE', '', 'no'])('refuses %j as a boolean feature\'s value (GrowthBook serves "true" or "false" for it)', (value) => {
+    expect(() => classifyGrowthBook(raw('POST', F, { id: 'kill', valueType: 'boolean', defaultValue: value }))).toThrow(malformed);
+    expect(() => classifyGrowthBook(raw('POST', F, { id: 'kill', valueType: 'boolean', defaultValue: 'true', ...rule({ type: 'force', value }) }))).toThrow(malformed);
+  });
+
+  it("holds an update's values to the feature's type from the state read", async () => {
+    const { growthBookReach } = await import('../../../src/platforms/growthbook/reach.js');
+    const update = change(raw('POST', `${F}/kill`, { defaultValue: 'off' }));
+    expect(() => growthBookReach(update, { exists: true, valueType: 'boolean' })).toThrow(malformed);
+    expect(() => growthBookReach(update, { exists: true, valueType: 'string' })).not.toThrow();
+    expect(() => growthBookReach(change(raw('POST', `${F}/kill`, { defaultValue: 'false' })), { exists: true, valueType: 'boolean' })).not.toThrow();
+  });
+
+  it('refuses an experiment rule carrying targeting GrowthBook drops, and takes one without', () => {
+    const experiment = { type: 'experiment', trackingKey: 't', hashAttribute: 'id', coverage: 1, values: [{ value: 'a', weight: 0.5 }, { value: 'b', weight: 0.5 }] };
+    for (const extra of [{ condition: '{"country":"US"}' }, { savedGroups: [{ match: 'all', ids: ['g'] }] }, { namespace: { enabled: true, name: 'n', range: [0, 0.5] } }, { fallbackAttribute: 'device' }]) {
+      expect(() => classifyGrowthBook(raw('POST', `${F}/exp`, rule({ ...experiment, ...extra }))), JSON.stringify(extra)).toThrow(malformed);
+    }
+    expect(() => classifyGrowthBook(raw('POST', `${F}/exp`, rule({ ...experiment, condition: '' })))).not.toThrow();
+  });
+});
