@@ -135,6 +135,8 @@ interface Update {
   newState: JsonObject;
 }
 
+const ENV_ON = /^\/environments\/[^/]+\/on$/;
+
 /** RFC 6902 operations, bare or as `{patch, comment}`. */
 function jsonPatch(value: unknown): Update {
   const { patch, comment } = withComment(value, Array.isArray);
@@ -153,6 +155,11 @@ function jsonPatch(value: unknown): Update {
     if ((op.op === 'copy' || op.op === 'move') && typeof op.from === 'string' && isFreeJson(pointerSteps(op.from)) && !isFreeJson(pointerSteps(op.path))) {
       throw malformed(`JSON Patch operation ${i} ${op.op}s a value of the user's into the flag's settings: write it as a value`, 'patch');
     }
+    // An environment's `on` removed, or written as null or another type, decodes as off: an undecided flag.disable.
+    if (ENV_ON.test(op.path) && op.op !== 'test' && !((op.op === 'add' || op.op === 'replace') && typeof op.value === 'boolean')) {
+      throw malformed(`JSON Patch operation ${i} must write ${op.path} as true or false`, 'patch');
+    }
+    if (op.op === 'move' && typeof op.from === 'string' && ENV_ON.test(op.from)) throw malformed(`JSON Patch operation ${i} moves ${op.from} away, which reads as off`, 'patch');
   });
   const environment = envs.size === 1 ? [...envs][0]! : ALL_ENVIRONMENTS;
   const ops = patch as JsonObject[];
@@ -170,6 +177,10 @@ function mergePatch(value: unknown): Update {
   const envs = isObject(patch.environments) ? Object.keys(patch.environments) : [];
   const flagLevel = Object.keys(patch).some((k) => k !== 'environments');
   const environment = !flagLevel && envs.length === 1 ? envs[0]! : ALL_ENVIRONMENTS;
+  for (const [env, config] of Object.entries(isObject(patch.environments) ? patch.environments : {})) {
+    // A merge patch's null removes the member, which decodes as off.
+    if (isObject(config) && Object.hasOwn(config, 'on') && typeof config.on !== 'boolean') throw malformed(`environments.${env}.on must be true or false`, 'merge');
+  }
   let action = 'flag.update';
   if (environment !== ALL_ENVIRONMENTS) {
     const config = (patch.environments as JsonObject)[environment];

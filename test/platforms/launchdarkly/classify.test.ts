@@ -78,6 +78,10 @@ describe('LaunchDarkly classification', () => {
       // A path or from that is not a JSON Pointer: the checks read pointers, a patch library may read it another way.
       [raw('PATCH', FLAG, [{ op: 'replace', path: 'x/environments/production/on', value: true }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'copy', from: 'environments/test', path: '/environments/production' }]), 'ADAPT_BODY_MALFORMED'],
+      // An environment's `on` removed or written as null decodes as off: refused, not recorded as an update.
+      [raw('PATCH', FLAG, [{ op: 'remove', path: '/environments/production/on' }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/production/on', value: null }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { environments: { production: { on: null } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
       // What a JSON Patch operation writes, where its path puts it in the flag.
       [raw('PATCH', FLAG, [{ op: 'add', path: '/environments/production/rules/-', value: { clauses: [{ attribute: 'email', Attribute: 'key', op: 'in', values: ['a'] }], variation: 0 } }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/production/fallthrough', value: { variation: 0, Variation: 1 } }]), 'ADAPT_BODY_MALFORMED'],
