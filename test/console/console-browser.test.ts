@@ -98,7 +98,8 @@ describe.skipIf(!hasChromium)('the console in Chromium (development sign-in)', (
     expect(await rows.first().textContent()).toContain('change.outcome');
     await screenshot(page, 'audit-log');
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download export package' }).click()]);
+    // The package is built, sealed and signed before the download starts: slow on a busy machine.
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 45_000 }), page.getByRole('button', { name: 'Download export package' }).click()]);
     const file = join(s.dataDir, 'console-export.tar.gz');
     await download.saveAs(file);
     const dir = join(s.dataDir, 'console-export');
@@ -122,5 +123,5 @@ describe.skipIf(!hasChromium)('the console in Chromium (development sign-in)', (
     expect(await page.locator('#readiness').textContent()).toBe('ready');
     await screenshot(page, 'fleet');
     await context.close();
-  });
+  }, 90_000);
 });

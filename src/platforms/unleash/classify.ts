@@ -420,6 +420,11 @@ function normalizeStrategy(body: JsonObject, kind: 'create' | 'update', flagKey:
 function checkPatchedRollout(patch: PatchOperation[]): void {
   checkVariantsPatch(patch, '/variants');
   for (const op of patch) {
+    // Unleash's update leaves these as they were when the patched strategy has them null or absent.
+    const kept = KEPT_WHEN_EMPTY.has(op.path) && (op.op === 'remove' || ((op.op === 'add' || op.op === 'replace') && op.value === null));
+    if (kept || (op.op === 'move' && typeof op.from === 'string' && KEPT_WHEN_EMPTY.has(op.from))) {
+      throw fieldMalformed('patch', `free of ${op.op === 'move' ? `a move out of ${String(op.from)}` : `${op.path} removed or written as null`}: Unleash keeps the strategy's own then, not what the patch says`);
+    }
     const copied = op.op === 'move' || op.op === 'copy';
     // Unleash stores a flexible rollout left without one as 100%.
     const removed = op.op === 'remove' || (op.op === 'move' && (op.from === '/parameters' || op.from === '/parameters/rollout'));
@@ -430,6 +435,9 @@ function checkPatchedRollout(patch: PatchOperation[]): void {
     if (op.path === '/parameters' && isObject(op.value) && op.value.rollout !== undefined) rolloutOf(op.value.rollout);
   }
 }
+
+/** A strategy's members Unleash's update leaves as they were when the patched strategy has them null or absent. */
+const KEPT_WHEN_EMPTY = new Set(['/title', '/disabled', '/name', '/parameters']);
 
 /** The members of a feature a patch may write, and the type Unleash's update keeps each in. */
 const METADATA_TYPES: Record<string, (v: unknown) => boolean> = {

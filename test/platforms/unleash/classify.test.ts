@@ -549,6 +549,9 @@ describe('classifyUnleash reads a JSON Patch as Unleash applies it', () => {
     ['a rollout moved away', [{ op: 'move', from: '/parameters/rollout', path: '/title' }]],
     ['variants reweighted one by one', [{ op: 'replace', path: '/variants/0/weight', value: 100 }]],
     ['a variant renamed one by one (its order is not in the state read)', [{ op: 'replace', path: '/variants/0/name', value: 'z' }]],
+    ['a title written as null (Unleash keeps the old one)', [{ op: 'replace', path: '/title', value: null }]],
+    ['disabled removed (Unleash keeps it as it was)', [{ op: 'remove', path: '/disabled' }]],
+    ['a move out of the title', [{ op: 'move', from: '/title', path: '/parameters/groupId' }]],
     ['a variable list not as stored', [{ op: 'replace', path: '/variants', value: [{ name: 'b', weight: 100, weightType: 'variable', stickiness: 'default' }, { name: 'a', weight: 900, weightType: 'variable', stickiness: 'default' }] }]],
   ])('refuses a strategy patch Unleash would store otherwise: %s', (_name, patch) => {
     expect(refused('PATCH', STRATEGY, patch)).toThrow(malformed);
