@@ -32,7 +32,8 @@ export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = 
     const where = `${at}/${key}`;
     // drf-writable-nested reads `pk` as `id`: a second spelling of the row a nested object names (the ids are held to the state read, own-feature.ts).
     if (at !== '' && !nestedRows && key === 'pk') refuse(where, 'absent: name a nested row by its id');
-    if (BOOLEANS.has(key) && typeof value !== 'boolean') refuse(where, 'a JSON boolean');
+    // A value object's members other than its own type's are null, as Flagsmith's clients send them.
+    if (BOOLEANS.has(key) && typeof value !== 'boolean' && !(key === 'boolean_value' && value === null)) refuse(where, 'a JSON boolean');
     if (INTEGERS.has(key) && (typeof value === 'string' || (typeof value === 'number' && !Number.isSafeInteger(value)))) refuse(where, 'a JSON integer');
     if (NUMBERS.has(key) && typeof value === 'string') refuse(where, 'a JSON number');
     if (TRIMMED.has(key) && typeof value === 'string' && value.trim() !== value) refuse(where, 'free of surrounding whitespace');

@@ -49,14 +49,19 @@ function requireOwnRows(change: FlagChange, state: Record<string, unknown>): voi
   const body = isObject(change.newState) ? change.newState : {};
   const allocations = Array.isArray(body.multivariate_feature_state_values) ? body.multivariate_feature_state_values : [];
   const named = allocations.flatMap((v: unknown) => (isObject(v) && v.id !== undefined ? [v.id] : []));
-  const segment = isObject(body.feature_segment) ? body.feature_segment.id : undefined;
-  if (named.length === 0 && segment === undefined) return;
+  // A feature segment or identity named by an integer is a row too (the nested route takes both).
+  const segment = isObject(body.feature_segment) ? body.feature_segment.id : body.feature_segment ?? undefined;
+  // (Elsewhere `identity` in the new state is the path's, added by classify.)
+  const identity = change.request.path.startsWith(NESTED_STATES) && typeof body.identity === 'number' ? body.identity : undefined;
+  if (named.length === 0 && segment === undefined && identity === undefined) return;
   const target = state.exists === true && isObject(state.target) && !change.action.endsWith('.create') ? state.target : undefined;
   const own = new Set((Array.isArray(target?.multivariate_feature_state_values) ? target.multivariate_feature_state_values : []).map((v: unknown) => (isObject(v) ? v.id : v)));
   const stranger = named.find((id) => !own.has(id));
   if (stranger !== undefined) throw mismatch(`multivariate value ${JSON.stringify(stranger)} is not one of this feature state's`, { row: stranger });
   const ownSegment = isObject(target?.feature_segment) ? target.feature_segment.id : target?.feature_segment;
   if (segment !== undefined && segment !== ownSegment) throw mismatch(`feature segment ${JSON.stringify(segment)} is not this feature state's`, { row: segment });
+  const ownIdentity = isObject(target?.identity) ? target.identity.id : target?.identity;
+  if (identity !== undefined && identity !== ownIdentity) throw mismatch(`identity ${identity} is not this feature state's`, { row: identity });
 }
 
 function mismatch(message: string, details: Record<string, unknown>): FlaggateError {

@@ -12,7 +12,7 @@ import { FlaggateError } from '../../errors.js';
 import { isJsonObject } from '../request/index.js';
 
 /** The members GrowthBook keeps of an `experiment` rule (its `condition` only when it targets no one). */
-const EXPERIMENT_KEPT = new Set(['type', 'id', 'hashAttribute', 'coverage', 'trackingKey', 'enabled', 'description', 'values', 'prerequisites', 'scheduleRules', 'condition']);
+const EXPERIMENT_KEPT = new Set(['type', 'id', 'hashAttribute', 'coverage', 'trackingKey', 'enabled', 'description', 'values', 'prerequisites', 'scheduleRules', 'condition', 'allProjects', 'projects']);
 
 /** Throws ADAPT_BODY_MALFORMED for a value of a boolean feature other than "true" or "false". */
 export function refuseBooleanSpellings(body: unknown, valueType: unknown): void {
@@ -48,8 +48,10 @@ function rulesOf(body: unknown): Array<[string, Record<string, unknown>, number]
   );
 }
 
+/** A member whose loss changes no targeting: absent, off, zero, empty, or a namespace not enabled. */
 function isEmpty(value: unknown): boolean {
-  return value === undefined || value === null || value === false || value === '' || (Array.isArray(value) && value.length === 0);
+  if (isJsonObject(value)) return value.enabled === false;
+  return value === undefined || value === null || value === false || value === '' || value === 0 || (Array.isArray(value) && value.length === 0);
 }
 
 function requireBoolean(value: unknown, field: string): void {

@@ -137,6 +137,24 @@ interface Update {
 
 const ENV_ON = /^\/environments\/[^/]+\/on$/;
 
+/** Whether a pointer is an environment's `on` or holds one (an environment, every environment, the flag). */
+function holdsOn(pointer: string): boolean {
+  return pointer === '' || pointer === '/environments' || /^\/environments\/[^/]+$/.test(pointer) || ENV_ON.test(pointer);
+}
+
+/** Whether an operation leaves some environment's `on` other than a boolean (removed, null, absent from what it writes). */
+function writesOnAsOff(op: JsonObject): boolean {
+  const path = op.path as string;
+  if (!holdsOn(path)) return false;
+  if (op.op !== 'add' && op.op !== 'replace') return true;
+  const value = op.value;
+  if (ENV_ON.test(path)) return typeof value !== 'boolean';
+  const environment = (v: unknown) => isObject(v) && typeof v.on === 'boolean';
+  if (/^\/environments\/[^/]+$/.test(path)) return !environment(value);
+  if (path === '/environments') return !isObject(value) || !Object.values(value).every(environment);
+  return true; // the whole flag replaced
+}
+
 /** RFC 6902 operations, bare or as `{patch, comment}`. */
 function jsonPatch(value: unknown): Update {
   const { patch, comment } = withComment(value, Array.isArray);
@@ -156,10 +174,8 @@ function jsonPatch(value: unknown): Update {
       throw malformed(`JSON Patch operation ${i} ${op.op}s a value of the user's into the flag's settings: write it as a value`, 'patch');
     }
     // An environment's `on` removed, or written as null or another type, decodes as off: an undecided flag.disable.
-    if (ENV_ON.test(op.path) && op.op !== 'test' && !((op.op === 'add' || op.op === 'replace') && typeof op.value === 'boolean')) {
-      throw malformed(`JSON Patch operation ${i} must write ${op.path} as true or false`, 'patch');
-    }
-    if (op.op === 'move' && typeof op.from === 'string' && ENV_ON.test(op.from)) throw malformed(`JSON Patch operation ${i} moves ${op.from} away, which reads as off`, 'patch');
+    if (op.op !== 'test' && writesOnAsOff(op)) throw malformed(`JSON Patch operation ${i} must leave every environment's on as true or false`, 'patch');
+    if (op.op === 'move' && typeof op.from === 'string' && holdsOn(op.from)) throw malformed(`JSON Patch operation ${i} moves ${op.from} away, which reads as off`, 'patch');
   });
   const environment = envs.size === 1 ? [...envs][0]! : ALL_ENVIRONMENTS;
   const ops = patch as JsonObject[];
@@ -177,9 +193,10 @@ function mergePatch(value: unknown): Update {
   const envs = isObject(patch.environments) ? Object.keys(patch.environments) : [];
   const flagLevel = Object.keys(patch).some((k) => k !== 'environments');
   const environment = !flagLevel && envs.length === 1 ? envs[0]! : ALL_ENVIRONMENTS;
+  // A merge patch's null removes the member (an environment, every one, an `on`), which decodes as off.
+  if (Object.hasOwn(patch, 'environments') && !isObject(patch.environments)) throw malformed('environments must be an object of environments', 'merge');
   for (const [env, config] of Object.entries(isObject(patch.environments) ? patch.environments : {})) {
-    // A merge patch's null removes the member, which decodes as off.
-    if (isObject(config) && Object.hasOwn(config, 'on') && typeof config.on !== 'boolean') throw malformed(`environments.${env}.on must be true or false`, 'merge');
+    if (!isObject(config) || (Object.hasOwn(config, 'on') && typeof config.on !== 'boolean')) throw malformed(`environments.${env} must be an object whose on is true or false`, 'merge');
   }
   let action = 'flag.update';
   if (environment !== ALL_ENVIRONMENTS) {

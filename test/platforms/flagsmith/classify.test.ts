@@ -146,7 +146,7 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
   it.each([
     ['a boolean, a plain string, an integer, null', 'PATCH', STATE, '{"enabled":false,"feature_state_value":"green"}'],
     ['an integer value', 'PATCH', STATE, '{"feature_state_value":100}'],
-    ['a value as Flagsmith\'s clients send it', 'PATCH', STATE, '{"feature_state_value":{"type":"unicode","string_value":"purple"}}'],
+    ['a value as Flagsmith\'s clients send it', 'PATCH', STATE, '{"feature_state_value":{"type":"unicode","string_value":"purple","integer_value":null,"boolean_value":null}}'],
     ['a fractional percentage', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":33.3}]}'],
     ['future values as stored', 'PUT', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"integer","value":"-42"}},"segment_overrides":[{"segment":{"id":2},"priority":0,"enabled":false,"value":{"type":"boolean","value":"false"}}]}'],
   ])('takes %s', (_name, method, path, body) => {

@@ -42,6 +42,10 @@ describe('requireOwnFeature (Flagsmith)', () => {
     expect(check(change('PATCH', path, body([1, 99])), own)).toThrow(mismatch);
     expect(check(change('PATCH', path, body([], { feature_segment: { id: 42, segment: 2 } })), own)).toThrow(mismatch);
     expect(check(change('PATCH', path, body([], { feature_segment: { id: 4, segment: 2 } })), own)).not.toThrow();
+    // Named by an integer, as the nested route also takes them.
+    expect(check(change('PATCH', path, body([], { feature_segment: 99 })), own)).toThrow(mismatch);
+    expect(check(change('PATCH', path, body([], { feature_segment: 4 })), own)).not.toThrow();
+    expect(check(change('PATCH', path, body([], { identity: 1 })), own)).toThrow(mismatch);
     // A new state has no rows of its own.
     const create = change('POST', `/api/v1/environments/${ENV}/features/5/create-segment-override/`, { feature_segment: { id: 4, segment: 2 }, enabled: true });
     expect(check(create, own)).toThrow(mismatch);

@@ -128,5 +128,7 @@ describe('GrowthBook stores some bodies otherwise than they read', () => {
       expect(() => classifyGrowthBook(raw('POST', `${F}/exp`, rule({ ...experiment, ...extra }))), JSON.stringify(extra)).toThrow(malformed);
     }
     expect(() => classifyGrowthBook(raw('POST', `${F}/exp`, rule({ ...experiment, condition: '' })))).not.toThrow();
+    // Members whose loss changes no targeting.
+    expect(() => classifyGrowthBook(raw('POST', `${F}/exp`, rule({ ...experiment, allProjects: true, bucketVersion: 0, namespace: { enabled: false, name: '', range: [0, 1] } })))).not.toThrow();
   });
 });

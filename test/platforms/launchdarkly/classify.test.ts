@@ -82,6 +82,13 @@ describe('LaunchDarkly classification', () => {
       [raw('PATCH', FLAG, [{ op: 'remove', path: '/environments/production/on' }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/production/on', value: null }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { environments: { production: { on: null } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      // Or one level up: an environment removed, replaced without on, every environment replaced; null environments in a merge patch.
+      [raw('PATCH', FLAG, [{ op: 'remove', path: '/environments/production' }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/production', value: { rules: [] } }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments', value: { production: { on: null } } }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'move', from: '/environments/production', path: '/environments/staging' }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { environments: { production: null } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { environments: null }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
       // What a JSON Patch operation writes, where its path puts it in the flag.
       [raw('PATCH', FLAG, [{ op: 'add', path: '/environments/production/rules/-', value: { clauses: [{ attribute: 'email', Attribute: 'key', op: 'in', values: ['a'] }], variation: 0 } }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/production/fallthrough', value: { variation: 0, Variation: 1 } }]), 'ADAPT_BODY_MALFORMED'],
