@@ -1,7 +1,9 @@
-import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir, writeFileDurably } from '../durable-file.js';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK } from 'jose';
+import { holdExclusive } from '../exclusive-lock.js';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { importJWK, type JSONWebKeySet, type JWK } from 'jose';
 import type { Clock } from '../clock.js';
 
 type SigningKey = Awaited<ReturnType<typeof importJWK>>;
@@ -32,14 +34,7 @@ interface KeyringFile {
 export async function openKeyring(dir: string, clock: Clock): Promise<Keyring> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const manifestPath = join(dir, 'keyring.json');
-  const stamp = () => {
-    try {
-      const st = statSync(manifestPath);
-      return `${st.ino}:${st.mtimeMs}:${st.size}`;
-    } catch {
-      return '';
-    }
-  };
+  const stamp = () => stampOf(manifestPath);
   let read = stamp();
   let manifest: KeyringFile = read ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as KeyringFile) : { active: '', keys: [] };
   let cached: { kid: string; key: SigningKey } | undefined;
@@ -58,27 +53,34 @@ export async function openKeyring(dir: string, clock: Clock): Promise<Keyring> {
 
   const privatePath = (kid: string) => join(dir, `${kid}.private.jwk.json`);
 
+  // Rotations take turns (two at once would each write a manifest the other's key is missing from);
+  // the locked part runs without yielding, so a rotation in this process never waits on itself.
   const rotate = async (): Promise<string> => {
+    const release = holdExclusive(join(dir, 'keyring.lock'), 30_000);
+    if (!release) throw new Error(`another key rotation holds ${join(dir, 'keyring.lock')}`);
+    try {
+      return rotateHeld();
+    } finally {
+      release();
+    }
+  };
+
+  const rotateHeld = (): string => {
+    read = '';
     refresh();
-    const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-    const publicJwk = await exportJWK(publicKey);
-    const kid = await calculateJwkThumbprint(publicJwk);
-    writeAtomic(privatePath(kid), JSON.stringify(await exportJWK(privateKey)) + '\n', 0o600);
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const publicJwk = publicKey.export({ format: 'jwk' }) as JWK;
+    const kid = thumbprint(publicJwk);
+    writeAtomic(privatePath(kid), JSON.stringify(privateKey.export({ format: 'jwk' })) + '\n', 0o600);
     const at = isoUtc(clock.now());
     const retiring = manifest.active;
     const earlier = manifest.keys.map((k) => (k.kid === retiring && !k.retired_at ? { ...k, retired_at: at } : k));
     manifest = { active: kid, keys: [{ kid, created_at: at, public: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' } }, ...earlier] };
     writeAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n', 0o644);
     read = stamp();
-    // Only once the new key and the manifest naming it are durable: the old private half goes.
-    if (retiring && retiring !== kid) {
-      try {
-        unlinkSync(privatePath(retiring));
-        fsyncDir(dir);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    }
+    // Only once the new key and the manifest naming it are durable: every other private half goes
+    // (the one retired now, and any a crash left before its removal).
+    removePrivateKeysBut(dir, kid);
     cached = undefined;
     return kid;
   };
@@ -113,4 +115,26 @@ export async function openKeyring(dir: string, clock: Clock): Promise<Keyring> {
     },
     rotate,
   };
+}
+
+/** The RFC 7638 thumbprint of an Ed25519 public key (its required members, in order). */
+function thumbprint(jwk: JWK): string {
+  return createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x })).digest('base64url');
+}
+
+/** Which version of a file is on disk (a rename over it is a new inode): '' when there is none. */
+function stampOf(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.ino}:${st.mtimeMs}:${st.size}`;
+  } catch {
+    return '';
+  }
+}
+
+function removePrivateKeysBut(dir: string, kid: string): void {
+  for (const file of readdirSync(dir)) {
+    if (file.endsWith('.private.jwk.json') && file !== `${kid}.private.jwk.json`) unlinkSync(join(dir, file));
+  }
+  fsyncDir(dir);
 }

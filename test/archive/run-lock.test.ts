@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { archiveLockPath, takeArchiveLock } from '../../src/archive/index.js';
@@ -13,29 +13,28 @@ describe('the archive run lock', () => {
     const ledger = join(temp.dir, 'one.sqlite');
     const release = takeArchiveLock(ledger);
     expect(statSync(archiveLockPath(ledger)).mode & 0o777).toBe(0o600);
-    expect(() => takeArchiveLock(ledger)).toThrow(expect.objectContaining({ code: 'ARCHIVE_BUSY', status: 503, details: { lock: archiveLockPath(ledger), pid: process.pid } }));
+    expect(() => takeArchiveLock(ledger)).toThrow(expect.objectContaining({ code: 'ARCHIVE_BUSY', status: 503, details: { lock: archiveLockPath(ledger) } }));
     release();
-    expect(existsSync(archiveLockPath(ledger))).toBe(false);
     takeArchiveLock(ledger)();
   });
 
-  it('takes over a lock whose run is gone (killed mid-way), and only that', () => {
+  it('is held by another process until it ends, and free once it is killed', async () => {
     const ledger = join(temp.dir, 'two.sqlite');
-    // A pid that was a process and is not any more.
-    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    writeFileSync(archiveLockPath(ledger), `${gone.stdout}\n`);
-    const release = takeArchiveLock(ledger);
-    release();
-    // A lock that names no process at all is not taken over: it may be a run's, half written.
-    writeFileSync(archiveLockPath(ledger), '');
-    expect(() => takeArchiveLock(ledger)).toThrow(expect.objectContaining({ code: 'ARCHIVE_BUSY' }));
-  });
-
-  it("does not remove another run's lock on release", () => {
-    const ledger = join(temp.dir, 'three.sqlite');
-    const release = takeArchiveLock(ledger);
-    writeFileSync(archiveLockPath(ledger), '1\n');
-    release();
-    expect(existsSync(archiveLockPath(ledger))).toBe(true);
-  });
+    const lockUrl = new URL('../../src/exclusive-lock.ts', import.meta.url).href;
+    const holder = spawn(process.execPath, ['--import', 'tsx', '-e', `const { holdExclusive } = await import(${JSON.stringify(lockUrl)}); holdExclusive(${JSON.stringify(archiveLockPath(ledger))}, 0); console.log('held'); setInterval(() => {}, 1000);`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
+        holder.on('exit', (code) => reject(new Error(`holder exited ${code}`)));
+      });
+      expect(() => takeArchiveLock(ledger)).toThrow(expect.objectContaining({ code: 'ARCHIVE_BUSY' }));
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.once('exit', resolve));
+      takeArchiveLock(ledger)();
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  }, 30_000);
 });
