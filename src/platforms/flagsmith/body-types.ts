@@ -16,7 +16,7 @@ const INTEGERS = new Set(['feature', 'environment', 'segment', 'multivariate_fea
 /** Percentages: JSON numbers ("NaN" and "50" are converted). */
 const NUMBERS = new Set(['percentage_allocation', 'default_percentage_allocation', 'weight']);
 /** A feature state's value, typed by how it is written. */
-const VALUES = new Set(['feature_state_value', 'initial_value']);
+const VALUES = new Set(['feature_state_value']);
 const TRIMMED = new Set(['string_value']);
 
 /** Members whose numbers must be written as integers (Python's json types `1.0` as a float): for `parseStrictJson`. */
@@ -37,6 +37,8 @@ export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = 
     if (INTEGERS.has(key) && (typeof value === 'string' || (typeof value === 'number' && !Number.isSafeInteger(value)))) refuse(where, 'a JSON integer');
     if (NUMBERS.has(key) && typeof value === 'string') refuse(where, 'a JSON number');
     if (TRIMMED.has(key) && typeof value === 'string' && value.trim() !== value) refuse(where, 'free of surrounding whitespace');
+    // A feature's initial value is a text field: a number or a boolean is stored as Python writes it (true as "True").
+    if (key === 'initial_value' && !(value === null || (typeof value === 'string' && value.trim() === value))) refuse(where, 'a string without surrounding whitespace, or null');
     if (VALUES.has(key) && !isJsonObject(value)) checkStateValue(value, where);
     else if (key === 'value' && isJsonObject(value) && typeof value.type === 'string') checkTypedValue(value.type, value.value, where);
     else refuseConvertedMembers(value, nestedRows, where);

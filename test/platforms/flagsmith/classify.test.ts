@@ -138,6 +138,7 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['a future integer value with underscores', 'PUT', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"integer","value":"4_2"}}}'],
     ['a future boolean value in capitals', 'PUT', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"boolean","value":"TRUE"}}}'],
     ['a future segment priority as a string', 'PUT', FUTURE, '{"segment_overrides":[{"segment":{"id":2},"priority":"0","enabled":true}]}'],
+    ['a feature\'s initial value as a boolean (stored as the text "True")', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":true}'],
     ['a future PUT of the default without enabled (reset to false)', 'PUT', FUTURE, '{"environment_default":{"value":{"type":"string","value":"x"}}}'],
   ])('refuses %s', (_name, method, path, body) => {
     expect(classify(method, path, body)).toThrow(malformed);
