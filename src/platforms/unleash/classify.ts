@@ -260,11 +260,7 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     case 'flag.delete':
       return { deleted: true };
     case 'flag.create':
-      // A clone copies the source's type, strategies and variants: the source is part of what is created.
-      if (params.feature !== undefined) return { ...object, cloneOf: params.feature };
-      refuseCreatedAside(object);
-      // Unleash's validator defaults both.
-      return { ...object, type: object.type ?? 'release', impressionData: object.impressionData ?? false };
+      return createdFlag(object, params.feature);
     case 'flag.update':
       if (patch) checkMetadataPatch(body as PatchOperation[]);
       return patch ?? updatedMetadata(object);
@@ -290,15 +286,7 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     case 'strategy.reorder':
       return { order: sortOrders(body as JsonObject[]) };
     case 'variants.update':
-      if (patch) return checkVariantsPatch(body as PatchOperation[], ''), patch;
-      if (route.scope === 'named') return { variants: storedVariants(body as JsonObject[]) };
-      // Without a list, Unleash clears the variants.
-      if (object.variants !== undefined && !Array.isArray(object.variants)) throw fieldMalformed('variants', 'an array');
-      // Unleash's variants-batch route fills these in before it stores the list.
-      return {
-        variants: storedVariants(((object.variants ?? []) as unknown[]).map((v: unknown) => (isObject(v) ? { weightType: 'variable', stickiness: 'default', ...v } : v))),
-        environments: environmentsOf(route, params, body),
-      };
+      return variantsOf(route, params, body);
     case 'dependency.add':
       return dependencyOf(object);
     case 'dependency.delete':
@@ -363,6 +351,30 @@ function tagList(object: JsonObject, field: string): Array<{ type: string; value
     if (!isObject(t) || typeof t.type !== 'string' || typeof t.value !== 'string') throw fieldMalformed(field, 'a list of {type, value}');
     return { type: t.type, value: t.value };
   });
+}
+
+/** A new flag as Unleash stores it: a clone copies the source's type, strategies and variants, so the source is part of what is created. */
+function createdFlag(object: JsonObject, cloneOf: string | undefined): JsonObject {
+  if (cloneOf !== undefined) return { ...object, cloneOf };
+  refuseCreatedAside(object);
+  // Unleash's validator defaults both.
+  return { ...object, type: object.type ?? 'release', impressionData: object.impressionData ?? false };
+}
+
+/** Variants as Unleash stores them: a patch as sent (checked), a list reweighted; variants-batch fills in its defaults first. */
+function variantsOf(route: WriteRoute, params: Record<string, string>, body: Body): JsonObject {
+  if (route.body === 'patch') {
+    checkVariantsPatch(body as PatchOperation[], '');
+    return { patch: body };
+  }
+  if (route.scope === 'named') return { variants: storedVariants(body as JsonObject[]) };
+  const object = (isObject(body) ? body : {}) as JsonObject;
+  // Without a list, Unleash clears the variants.
+  if (object.variants !== undefined && !Array.isArray(object.variants)) throw fieldMalformed('variants', 'an array');
+  return {
+    variants: storedVariants(((object.variants ?? []) as unknown[]).map((v: unknown) => (isObject(v) ? { weightType: 'variable', stickiness: 'default', ...v } : v))),
+    environments: environmentsOf(route, params, body),
+  };
 }
 
 /**
