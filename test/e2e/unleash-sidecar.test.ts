@@ -196,6 +196,27 @@ describe('ids that name objects elsewhere', () => {
     expect(decision).toMatchObject({ action: 'flag.create', flag_key: 'shop.copy', previous_state: { exists: false, cloneOf: { name: 'shop.banner', environments: { production: { strategies: [{ id: productionId }] } } } } });
   });
 
+  it("a clone records what Unleash creates: the source's parents, and the clone's name as its strategies' groupId", async () => {
+    await direct('POST', FEATURES, { name: 'clone.parent', type: 'release' });
+    await direct('POST', FEATURES, { name: 'clone.source', type: 'release' });
+    await direct('POST', `${FEATURES}/clone.source/environments/production/strategies`, { name: 'flexibleRollout', parameters: { rollout: '10', stickiness: 'default', groupId: 'clone.source' } });
+    await direct('POST', `${FEATURES}/clone.source/dependencies`, { feature: 'clone.parent', enabled: true });
+    const clones = [['clone.regrouped', {}], ['clone.samegroup', { replaceGroupId: false }]] as const;
+    for (const [name, options] of clones) {
+      const res = await viaFlaggate('POST', `${FEATURES}/clone.source/clone`, admin, why, { name, ...options });
+      expect(res.status, name).toBeLessThan(300);
+      const [decision] = await refusal(res);
+      const recorded = (decision!.previous_state as { cloneOf: { dependencies: unknown; environments: Record<string, { strategies: Array<{ parameters: unknown }> }> } }).cloneOf;
+      const created = await direct('GET', `${FEATURES}/${name}`);
+      // What the ledger says the clone starts from is what Unleash stored for it.
+      expect(recorded.dependencies, name).toEqual(created.dependencies);
+      expect(recorded.dependencies, name).toEqual([expect.objectContaining({ feature: 'clone.parent' })]);
+      const stored = (created.environments as Array<{ name: string; strategies: Array<{ parameters: unknown }> }>).find((e) => e.name === 'production')!.strategies;
+      expect(recorded.environments.production!.strategies.map((x) => x.parameters), name).toEqual(stored.map((x) => x.parameters));
+      expect(stored[0]!.parameters, name).toMatchObject({ groupId: 'replaceGroupId' in options ? 'clone.source' : name });
+    }
+  });
+
   it('a JSON Patch that copies another member onto the description alters every environment: denied to a development-only role', async () => {
     await direct('POST', FEATURES, { name: 'ks.flag', type: 'kill-switch' });
     const res = await viaFlaggate('PATCH', `${FEATURES}/ks.flag`, admin, why, [{ op: 'copy', from: '/name', path: '/description' }]);

@@ -49,8 +49,9 @@ export interface UnleashFlagState {
    */
   children?: string[];
   /**
-   * For a clone, the flag it copies as it is now (its type, strategies and variants in every
-   * environment, read through the path's project): what the new flag starts from.
+   * For a clone, what the new flag starts from: the flag it copies as it is now (its type,
+   * strategies, variants and dependencies, read through the path's project), the clone's name in
+   * its strategies' `groupId`s unless the body's `replaceGroupId` is false.
    */
   cloneOf?: UnleashFlagState;
   /** The parts of the flag a change of that kind alters, read only for that kind (see EXTRA_FIELDS). */
@@ -111,7 +112,7 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
   const source = cloneSourceOf(change);
   if (source !== undefined) {
     const state: UnleashFlagState = body === undefined ? { exists: false } : liveState(body, path, false);
-    return { ...state, cloneOf: await readCloneSource(opts, change.project, source) };
+    return { ...state, cloneOf: await readCloneSource(opts, change.project, source, { name: change.flagKey, replaceGroupId: replacesGroupId(change) }) };
   }
   if (body === undefined) return { exists: false };
   const state = liveState(body, path, change.action === 'variants.update');
@@ -131,11 +132,33 @@ function cloneSourceOf(change: FlagChange): string | undefined {
   return typeof change.newState.cloneOf === 'string' ? change.newState.cloneOf : undefined;
 }
 
-/** The clone's source through the path's project, variants included (Unleash copies them too). */
-async function readCloneSource(opts: ReadStateOptions, project: string, flagKey: string): Promise<UnleashFlagState> {
+/** Whether a clone names itself in its strategies' `groupId`s: Unleash's default unless the body says false. */
+function replacesGroupId(change: FlagChange): boolean {
+  return !(isObject(change.newState) && change.newState.replaceGroupId === false);
+}
+
+/**
+ * The clone's source through the path's project, as the new flag starts from it. Unleash 8.2.0's
+ * clone copies the source's type, strategies, variants and dependencies (its parents: the clone is
+ * enabled only where they are), not its children; unless `replaceGroupId` is false, every strategy
+ * that has a `groupId` gets the clone's name there, which moves its users into other buckets.
+ */
+async function readCloneSource(opts: ReadStateOptions, project: string, flagKey: string, clone: { name: string; replaceGroupId: boolean }): Promise<UnleashFlagState> {
   const path = `/api/admin/projects/${encodeURIComponent(project)}/features/${encodeURIComponent(flagKey)}`;
   const body = await getJson(opts, path);
-  return body === undefined ? { exists: false } : liveState(body, path, true);
+  if (body === undefined) return { exists: false };
+  const { children: _notCopied, ...source } = liveState(body, path, true);
+  const dependencies = isObject(body) && Array.isArray(body.dependencies) ? body.dependencies : [];
+  if (!clone.replaceGroupId) return { ...source, dependencies };
+  const environments = Object.fromEntries(
+    Object.entries(source.environments ?? {}).map(([name, env]) => [name, env.strategies ? { ...env, strategies: env.strategies.map((s) => regrouped(s, clone.name)) } : env]),
+  );
+  return { ...source, environments, dependencies };
+}
+
+/** A strategy with the clone's name as its `groupId`, where it has one (Unleash tests `hasOwnProperty`). */
+function regrouped(strategy: UnleashStrategyState, name: string): UnleashStrategyState {
+  return Object.hasOwn(strategy.parameters, 'groupId') ? { ...strategy, parameters: { ...strategy.parameters, groupId: name } } : strategy;
 }
 
 /** Tag changes name the flag without its project: the state they start from is the flag's tags. */
