@@ -1,8 +1,8 @@
 /**
  * Flagsmith reads bodies with Django REST Framework, whose fields convert what they are given
  * before anything is stored: a BooleanField takes "false", "off", "n", "0" or 0 as false (and the
- * like as true), an IntegerField "5" or "5.0", a FloatField "NaN", a CharField trims surrounding
- * whitespace; a feature state's value is typed by its Python type (`100.0` is stored as the string
+ * like as true), an IntegerField "5" or "5.0", a FloatField "NaN", a CharField stores `str(value)`
+ * with Python's whitespace stripped from both ends; a feature state's value is typed by its Python type (`100.0` is stored as the string
  * "100.0"). The entry records the body as sent, so each member the routes take must already be
  * what Flagsmith keeps: anything Flagsmith would convert is refused. (A value may also be sent as
  * `{type, string_value | integer_value | boolean_value}`, whose members are held to the same rules.)
@@ -17,7 +17,19 @@ const INTEGERS = new Set(['feature', 'environment', 'segment', 'multivariate_fea
 const NUMBERS = new Set(['percentage_allocation', 'default_percentage_allocation', 'weight']);
 /** A feature state's value, typed by how it is written. */
 const VALUES = new Set(['feature_state_value']);
-const TRIMMED = new Set(['string_value']);
+/** CharFields (the model's text columns): a number becomes its text, and both ends lose Python's whitespace. */
+const TEXTS = new Set(['string_value', 'description', 'field_value', 'initial_value']);
+
+/**
+ * Whether DRF's CharField keeps `text` as it is: Python's `str.strip()` strips what `str.isspace()`
+ * calls whitespace, which is more than JavaScript's `trim()` (U+001C-U+001F and U+0085 too); `\s`
+ * adds U+FEFF, which Python keeps, so a text that starts or ends with it is refused as well.
+ */
+function keptByCharField(text: string): boolean {
+  return !EDGE_WHITESPACE.test(text);
+}
+
+const EDGE_WHITESPACE = /^[\s\x1c-\x1f\x85]|[\s\x1c-\x1f\x85]$/;
 
 /** Members whose numbers must be written as integers (Python's json types `1.0` as a float): for `parseStrictJson`. */
 export const INTEGER_LITERAL_MEMBERS: ReadonlySet<string> = new Set([...VALUES, 'integer_value']);
@@ -36,9 +48,8 @@ export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = 
     if (BOOLEANS.has(key) && typeof value !== 'boolean' && !(key === 'boolean_value' && value === null)) refuse(where, 'a JSON boolean');
     if (INTEGERS.has(key) && (typeof value === 'string' || (typeof value === 'number' && !Number.isSafeInteger(value)))) refuse(where, 'a JSON integer');
     if (NUMBERS.has(key) && typeof value === 'string') refuse(where, 'a JSON number');
-    if (TRIMMED.has(key) && typeof value === 'string' && value.trim() !== value) refuse(where, 'free of surrounding whitespace');
-    // A feature's initial value is a text field: a number or a boolean is stored as Python writes it (true as "True").
-    if (key === 'initial_value' && !(value === null || (typeof value === 'string' && value.trim() === value))) refuse(where, 'a string without surrounding whitespace, or null');
+    // A number or a boolean is stored as Python writes it (true as "True"); null where the column allows it, else Flagsmith refuses it.
+    if (TEXTS.has(key) && !(value === null || (typeof value === 'string' && keptByCharField(value)))) refuse(where, 'a string without surrounding whitespace, or null');
     if (VALUES.has(key) && !isJsonObject(value)) checkStateValue(value, where);
     else if (key === 'value' && isJsonObject(value) && typeof value.type === 'string') checkTypedValue(value.type, value.value, where);
     else refuseConvertedMembers(value, nestedRows, where);
@@ -48,7 +59,7 @@ export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = 
 /** A feature state's value: a string Flagsmith keeps as it is, a 32-bit integer, a boolean or null. */
 function checkStateValue(value: unknown, where: string): void {
   if (value === null || typeof value === 'boolean') return;
-  if (typeof value === 'string' && value.trim() === value) return;
+  if (typeof value === 'string' && keptByCharField(value)) return;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= -INT32 && value < INT32) return;
   refuse(where, 'a string without surrounding whitespace, a 32-bit integer, a boolean or null');
 }
@@ -59,7 +70,7 @@ function checkTypedValue(type: string, value: unknown, where: string): void {
   const ok =
     type === 'integer' ? /^-?(?:0|[1-9][0-9]*)$/.test(value) && Number(value) >= -INT32 && Number(value) < INT32
     : type === 'boolean' ? value === 'true' || value === 'false'
-    : value.trim() === value;
+    : keptByCharField(value);
   if (!ok) refuse(`${where}/value`, `a ${type} written as Flagsmith stores it (${type === 'integer' ? 'plain digits' : type === 'boolean' ? '"true" or "false"' : 'no surrounding whitespace'})`);
 }
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FlaggateError } from '../../../src/errors.js';
@@ -142,6 +143,33 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['a future PUT of the default without enabled (reset to false)', 'PUT', FUTURE, '{"environment_default":{"value":{"type":"string","value":"x"}}}'],
   ])('refuses %s', (_name, method, path, body) => {
     expect(classify(method, path, body)).toThrow(malformed);
+  });
+
+  /** Every character Python's `str.strip()` strips, as the Python on this machine says (DRF's CharField strips with it). */
+  const pythonWhitespace = (): string[] => {
+    const listed = spawnSync('python3', ['-c', 'import json; print(json.dumps([c for c in range(0x110000) if chr(c).isspace()]))'], { encoding: 'utf8' });
+    return (JSON.parse(listed.stdout) as number[]).map((c) => String.fromCodePoint(c));
+  };
+  const FEATURES = '/api/v1/projects/1/features/';
+  const texts: Array<[string, string, string, (text: unknown) => unknown]> = [
+    ['a plain value', 'PATCH', STATE, (t) => ({ feature_state_value: t })],
+    ['a value object\'s string', 'PATCH', STATE, (t) => ({ feature_state_value: { type: 'unicode', string_value: t } })],
+    ['a future string value', 'PUT', FUTURE, (t) => ({ environment_default: { enabled: true, value: { type: 'string', value: t } } })],
+    ["a feature's initial value", 'POST', FEATURES, (t) => ({ name: 'f', initial_value: t })],
+    ["a feature's description", 'POST', FEATURES, (t) => ({ name: 'f', description: t })],
+    ["a variation's string", 'POST', FEATURES, (t) => ({ name: 'f', multivariate_options: [{ type: 'unicode', string_value: t, default_percentage_allocation: 10 }] })],
+    ["a metadata field's value", 'POST', FEATURES, (t) => ({ name: 'f', metadata: [{ model_field: 1, field_value: t }] })],
+  ];
+
+  it.each(texts)("refuses %s with any of Python's whitespace at either end, which JavaScript's trim partly keeps", (_name, method, path, body) => {
+    const spaces = pythonWhitespace();
+    expect(spaces).toEqual(expect.arrayContaining(['\x1c', '\x1f', '\x85', ' ']));
+    for (const space of spaces) {
+      for (const text of [`${space}green`, `green${space}`]) expect(classify(method, path, JSON.stringify(body(text))), JSON.stringify(text)).toThrow(malformed);
+    }
+    // Inside the text it stays, and a number would be stored as its text.
+    expect(classify(method, path, JSON.stringify(body('gr\x1feen')))).not.toThrow();
+    if (method === 'POST') expect(classify(method, path, JSON.stringify(body(5)))).toThrow(malformed);
   });
 
   it.each([
