@@ -136,7 +136,7 @@ function onFloor(what: 'allowed' | 'denied', rate: number, plain: number, floorM
 
 function renderFloor(f: GoalFloor): string[] {
   return [
-    `"On the floor": goals 1 and 2 restated on the work a change cannot skip, each step measured on its own in this run (\`bench/durable.ts\`, the policy section${f.besideChanges ? '; goal 1\'s durable steps in blocks between the blocks of the one-client run through flaggate, so that both sample the disk as it is then' : ''}): the ratios to the plain proxy then apply to what flaggate does beyond that work. Goal 1's floor is what one client's allowed change waits for, in order; goal 2's is the event loop's share under 64 clients (an allowed change two entries, a denied one one; the JSON Lines appends run on libuv's thread pool, off the event loop).`,
+    `"On the floor": goals 1 and 2 restated on the work a change cannot skip, each step measured on its own in this run (\`bench/durable.ts\`, the policy section${f.besideChanges ? '; goal 1\'s durable steps in blocks between the blocks of the one-client run through flaggate, so that both sample the disk as it is then' : ''}): the ratios to the plain proxy then apply to what flaggate does beyond that work. Goal 1's floor is what one client's allowed change waits for, in order; goal 2's is the event loop's share under 64 clients (an allowed change two entries, a denied one one; under load the JSON Lines appends run on libuv's thread pool, off the event loop).`,
     '',
     table(
       ['step (p50, on its own)', 'ms', 'goal 1', 'goal 2'],

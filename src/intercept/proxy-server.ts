@@ -59,7 +59,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: Paramet
 /** The whole body, or empty when the request declares none (no Content-Length, no Transfer-Encoding). */
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (req.headers['transfer-encoding'] === undefined && (declared === undefined || Number.isNaN(Number(declared)))) return Buffer.alloc(0);
+  // A declared empty body (a toggle's POST) needs no read: node's parser has taken the whole message.
+  if (req.headers['transfer-encoding'] === undefined && (declared === undefined || declared === '0' || Number.isNaN(Number(declared)))) return Buffer.alloc(0);
   return getRawBody(req, { length: declared, limit });
 }
 

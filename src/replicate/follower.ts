@@ -65,12 +65,14 @@ interface FollowContext {
   clock: Clock;
   batchSize: number;
   logger: ReplicatorOptions['logger'];
+  /** One change waits in `through`, for one sink: a delivery's hint (`DeliveryHint`). */
+  alone(): boolean;
 }
 
 async function deliverOnce(ctx: FollowContext, s: SinkState, batch: AuditEntry[]): Promise<number> {
   const started = ctx.clock.monotonic();
   try {
-    return await s.sink.deliver(batch);
+    return await s.sink.deliver(batch, { alone: ctx.alone() });
   } finally {
     ctx.metrics.replicateDeliverySeconds.observe({ sink: s.sink.name }, (ctx.clock.monotonic() - started) / 1000);
   }
@@ -146,7 +148,11 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
     (sink): SinkState => ({ sink, position: source.sinkCursor(sink.name), queue: Promise.resolve(0), attempt: 0, timer: undefined }),
   );
 
-  const ctx: FollowContext = { source, metrics, clock, batchSize, logger: options.logger };
+  // Changes waiting in `through`, and how many sinks the latest of them waits for: two sinks'
+  // deliveries for one change overlap only when neither blocks the event loop.
+  let waiting = 0;
+  let sinksWaitedFor = 0;
+  const ctx: FollowContext = { source, metrics, clock, batchSize, logger: options.logger, alone: () => waiting === 1 && sinksWaitedFor === 1 };
   const catchUp = (s: SinkState, target: number): Promise<number> => {
     const next = s.queue.catch(() => 0).then(() => deliverThrough(ctx, s, target));
     s.queue = next;
@@ -188,7 +194,9 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
           details: { sink: behind.sink.name, seq, acked: behind.position, maxBacklog },
         });
       }
-      const results = await Promise.allSettled(required.map((s) => catchUp(s, seq)));
+      waiting += 1;
+      sinksWaitedFor = required.length;
+      const results = await Promise.allSettled(required.map((s) => catchUp(s, seq))).finally(() => (waiting -= 1));
       for (const [i, r] of results.entries()) {
         const s = required[i]!;
         if (r.status === 'rejected') throw unacked(s, seq, r.reason);

@@ -13,6 +13,16 @@ export interface UpstreamWriter {
   claimedChain: string | null;
 }
 
+/** What the replicator knows of a delivery that a sink may use to choose how to write it. */
+export interface DeliveryHint {
+  /**
+   * Exactly one change waits on the upstream, for this sink alone: a write that blocks the event
+   * loop holds up no other change and no other sink's delivery, and saves the thread pool's round
+   * trip.
+   */
+  alone: boolean;
+}
+
 /**
  * An upstream copy of the ledger. `deliver` receives entries in seq order, possibly including
  * some it already holds (at-least-once), and must ignore those; it resolves with the highest seq
@@ -23,7 +33,7 @@ export interface Sink {
   readonly name: string;
   /** A required sink must acknowledge an entry before its change is forwarded. */
   readonly required: boolean;
-  deliver(entries: AuditEntry[]): Promise<number>;
+  deliver(entries: AuditEntry[], hint?: DeliveryHint): Promise<number>;
   /** Stores signed checkpoints (idempotent by chain and seq), so a signed head lives off this machine. */
   deliverCheckpoints?(checkpoints: Checkpoint[]): Promise<void>;
   /**

@@ -200,6 +200,66 @@ describe('createReplicator', () => {
     expect(lines(`${dir}/audit.jsonl`).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('tells a sink when one change waits for a delivery alone: not when others wait too, nor when nobody does', async () => {
+    const { dir, ledger } = setup();
+    const hints: boolean[] = [];
+    const file = createJsonlSink({ name: 'jsonl', path: `${dir}/audit.jsonl`, required: true });
+    let release: () => void = () => undefined;
+    const gate = () => new Promise<void>((resolve) => (release = resolve));
+    let gated: Promise<void> | undefined;
+    const watched: Sink = {
+      ...file,
+      async deliver(entries, hint) {
+        hints.push(hint?.alone === true);
+        if (gated) await gated;
+        return file.deliver(entries, hint);
+      },
+    };
+    const replicator = createReplicator({ source: ledger, sinks: [watched], metrics: createMetrics() });
+    cleanups.push(() => replicator.close());
+    ledger.append(sampleEntry(1));
+    await replicator.through(1);
+    expect(hints).toEqual([true]);
+    // A delivery held while two more changes come to wait: the one that carries both is not alone.
+    ledger.append(sampleEntry(2));
+    gated = gate();
+    const first = replicator.through(2);
+    await new Promise((r) => setImmediate(r));
+    ledger.append(sampleEntry(3));
+    ledger.append(sampleEntry(4));
+    const others = [replicator.through(3), replicator.through(4)];
+    gated = undefined;
+    release();
+    await Promise.all([first, ...others]);
+    expect(hints.slice(1)).toEqual([true, false]);
+    // The background catch-up of entries nobody waits for.
+    ledger.append(sampleEntry(5));
+    ledger.append(sampleEntry(6));
+    replicator.nudge();
+    await expect.poll(() => hints.length).toBe(4);
+    expect(hints[3]).toBe(false);
+    expect(lines(`${dir}/audit.jsonl`).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('tells neither of two required sinks that a change waits for it alone, so their deliveries overlap', async () => {
+    const { ledger } = setup();
+    const hints: boolean[] = [];
+    const recording = (name: string): Sink => ({
+      name,
+      required: true,
+      async deliver(entries, hint) {
+        hints.push(hint?.alone === true);
+        return entries.at(-1)!.seq;
+      },
+      async close() {},
+    });
+    const replicator = createReplicator({ source: ledger, sinks: [recording('a'), recording('b')], metrics: createMetrics() });
+    cleanups.push(() => replicator.close());
+    ledger.append(sampleEntry(1));
+    await replicator.through(1);
+    expect(hints).toEqual([false, false]);
+  });
+
   it('rejects with REPLICATE_UNACKED when a required sink fails, then catches up when it recovers', async () => {
     const { ledger } = setup();
     let down = true;

