@@ -56,6 +56,8 @@ interface SinkState {
   queue: Promise<number>;
   attempt: number;
   timer: NodeJS.Timeout | undefined;
+  /** Changes waiting in `through` for this sink. */
+  waiters: number;
 }
 
 /** What delivery needs from the replicator. */
@@ -65,14 +67,14 @@ interface FollowContext {
   clock: Clock;
   batchSize: number;
   logger: ReplicatorOptions['logger'];
-  /** One change waits in `through`, for one sink: a delivery's hint (`DeliveryHint`). */
-  alone(): boolean;
+  /** One change waits in `through`, for this sink only: a delivery's hint (`DeliveryHint`). */
+  alone(s: SinkState): boolean;
 }
 
 async function deliverOnce(ctx: FollowContext, s: SinkState, batch: AuditEntry[]): Promise<number> {
   const started = ctx.clock.monotonic();
   try {
-    return await s.sink.deliver(batch, { alone: ctx.alone() });
+    return await s.sink.deliver(batch, { alone: ctx.alone(s) });
   } finally {
     ctx.metrics.replicateDeliverySeconds.observe({ sink: s.sink.name }, (ctx.clock.monotonic() - started) / 1000);
   }
@@ -145,14 +147,16 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
   let closed = false;
 
   const states = options.sinks.map(
-    (sink): SinkState => ({ sink, position: source.sinkCursor(sink.name), queue: Promise.resolve(0), attempt: 0, timer: undefined }),
+    (sink): SinkState => ({ sink, position: source.sinkCursor(sink.name), queue: Promise.resolve(0), attempt: 0, timer: undefined, waiters: 0 }),
   );
 
   // Changes waiting in `through`, and how many sinks the latest of them waits for: two sinks'
-  // deliveries for one change overlap only when neither blocks the event loop.
+  // deliveries for one change overlap only when neither blocks the event loop, and a sink nobody
+  // waits for (a background catch-up) never blocks it.
   let waiting = 0;
   let sinksWaitedFor = 0;
-  const ctx: FollowContext = { source, metrics, clock, batchSize, logger: options.logger, alone: () => waiting === 1 && sinksWaitedFor === 1 };
+  const alone = (s: SinkState): boolean => waiting === 1 && sinksWaitedFor === 1 && s.waiters === 1;
+  const ctx: FollowContext = { source, metrics, clock, batchSize, logger: options.logger, alone };
   const catchUp = (s: SinkState, target: number): Promise<number> => {
     const next = s.queue.catch(() => 0).then(() => deliverThrough(ctx, s, target));
     s.queue = next;
@@ -196,7 +200,11 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
       }
       waiting += 1;
       sinksWaitedFor = required.length;
-      const results = await Promise.allSettled(required.map((s) => catchUp(s, seq))).finally(() => (waiting -= 1));
+      for (const s of required) s.waiters += 1;
+      const results = await Promise.allSettled(required.map((s) => catchUp(s, seq))).finally(() => {
+        waiting -= 1;
+        for (const s of required) s.waiters -= 1;
+      });
       for (const [i, r] of results.entries()) {
         const s = required[i]!;
         if (r.status === 'rejected') throw unacked(s, seq, r.reason);

@@ -260,6 +260,28 @@ describe('createReplicator', () => {
     expect(hints).toEqual([false, false]);
   });
 
+  it('tells an optional sink catching up in the background nothing, while one change waits on the required one', async () => {
+    const { ledger } = setup();
+    const hints: Array<[string, boolean]> = [];
+    const recording = (name: string, required: boolean): Sink => ({
+      name,
+      required,
+      async deliver(entries, hint) {
+        hints.push([name, hint?.alone === true]);
+        return entries.at(-1)!.seq;
+      },
+      async close() {},
+    });
+    const replicator = createReplicator({ source: ledger, sinks: [recording('required', true), recording('optional', false)], metrics: createMetrics() });
+    cleanups.push(() => replicator.close());
+    ledger.append(sampleEntry(1));
+    const waited = replicator.through(1);
+    replicator.nudge();
+    await waited;
+    await expect.poll(() => hints.length).toBe(2);
+    expect(Object.fromEntries(hints)).toEqual({ required: true, optional: false });
+  });
+
   it('rejects with REPLICATE_UNACKED when a required sink fails, then catches up when it recovers', async () => {
     const { ledger } = setup();
     let down = true;
