@@ -10,15 +10,23 @@
 import { FlaggateError } from '../../errors.js';
 import { isJsonObject } from '../request/index.js';
 
-const BOOLEANS = new Set(['enabled', 'default_enabled', 'boolean_value']);
-/** Ids, priorities and integer values: JSON integers (a string is converted). */
-const INTEGERS = new Set(['feature', 'environment', 'segment', 'multivariate_feature_option', 'priority', 'identity', 'integer_value', 'id']);
+const BOOLEANS = new Set(['enabled', 'default_enabled', 'boolean_value', 'is_archived', 'is_server_key_only']);
+/**
+ * Ids, priorities and integer values: JSON integers. A string is converted, and a primary key
+ * looked up with `true` is row 1 (Django's `int(True)`).
+ */
+const INTEGERS = new Set(['feature', 'environment', 'segment', 'multivariate_feature_option', 'priority', 'identity', 'integer_value', 'id', 'model_field']);
+/** Lists of primary keys: `"6"`, `" 7 "` and `5.5` name rows 6, 7 and 5 (Django's `int()`). */
+const ID_LISTS = new Set(['tags', 'owners', 'group_owners']);
+/** A feature's nested options take these read-only: DRF drops them, so the entry would hold what Flagsmith never stores. */
+const NESTED_OPTION_READ_ONLY = new Set(['key', 'uuid']);
+const NESTED_OPTION = /^\/multivariate_options\/[0-9]+$/;
 /** Percentages: JSON numbers ("NaN" and "50" are converted). */
 const NUMBERS = new Set(['percentage_allocation', 'default_percentage_allocation', 'weight']);
 /** A feature state's value, typed by how it is written. */
 const VALUES = new Set(['feature_state_value']);
 /** CharFields (the model's text columns): a number becomes its text, and both ends lose Python's whitespace. */
-const TEXTS = new Set(['string_value', 'description', 'field_value', 'initial_value']);
+const TEXTS = new Set(['string_value', 'description', 'field_value', 'initial_value', 'key']);
 
 /**
  * Whether DRF's CharField keeps `text` as it is: Python's `str.strip()` strips what `str.isspace()`
@@ -46,7 +54,9 @@ export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = 
     if (at !== '' && !nestedRows && key === 'pk') refuse(where, 'absent: name a nested row by its id');
     // A value object's members other than its own type's are null, as Flagsmith's clients send them.
     if (BOOLEANS.has(key) && typeof value !== 'boolean' && !(key === 'boolean_value' && value === null)) refuse(where, 'a JSON boolean');
-    if (INTEGERS.has(key) && (typeof value === 'string' || (typeof value === 'number' && !Number.isSafeInteger(value)))) refuse(where, 'a JSON integer');
+    if (INTEGERS.has(key) && (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && !Number.isSafeInteger(value)))) refuse(where, 'a JSON integer');
+    if (ID_LISTS.has(key) && Array.isArray(value) && !value.every((id) => Number.isSafeInteger(id))) refuse(where, 'a list of JSON integers');
+    if (NESTED_OPTION.test(at) && NESTED_OPTION_READ_ONLY.has(key)) refuse(where, 'absent: Flagsmith ignores it here (set it through the feature\'s mv-options)');
     if (NUMBERS.has(key) && typeof value === 'string') refuse(where, 'a JSON number');
     // A number or a boolean is stored as Python writes it (true as "True"); null where the column allows it, else Flagsmith refuses it.
     if (TEXTS.has(key) && !(value === null || (typeof value === 'string' && keptByCharField(value)))) refuse(where, 'a string without surrounding whitespace, or null');

@@ -141,6 +141,16 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['a future segment priority as a string', 'PUT', FUTURE, '{"segment_overrides":[{"segment":{"id":2},"priority":"0","enabled":true}]}'],
     ['a feature\'s initial value as a boolean (stored as the text "True")', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":true}'],
     ['a future PUT of the default without enabled (reset to false)', 'PUT', FUTURE, '{"environment_default":{"value":{"type":"string","value":"x"}}}'],
+    ['is_server_key_only as "on" (a BooleanField: hidden from client keys)', 'PATCH', '/api/v1/projects/1/features/2/', '{"is_server_key_only":"on"}'],
+    ['is_archived as 1', 'PATCH', '/api/v1/projects/1/features/2/', '{"is_archived":1}'],
+    ['a state\'s feature as true (the primary key int(True), feature 1)', 'PATCH', STATE, '{"feature":true,"enabled":true}'],
+    ['tags as strings and fractions (Django reads int("6") and int(5.5))', 'PATCH', '/api/v1/projects/1/features/2/', '{"tags":[5.5,"6"]}'],
+    ['a group owner as a fraction', 'POST', '/api/v1/projects/1/features/', '{"name":"f","group_owners":[4.9]}'],
+    ['a metadata field named by a string', 'POST', '/api/v1/projects/1/features/', '{"name":"f","metadata":[{"model_field":"1","field_value":"x"}]}'],
+    ['an option\'s key padded (a CharField strips it)', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"type":"unicode","string_value":"b","default_percentage_allocation":10,"key":" blue "}'],
+    ['an option\'s key as a number (stored as "7")', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"type":"unicode","string_value":"b","default_percentage_allocation":10,"key":7}'],
+    ['a key on a feature\'s nested option (read-only there: dropped)', 'POST', '/api/v1/projects/1/features/', '{"name":"f","multivariate_options":[{"type":"unicode","string_value":"a","default_percentage_allocation":30,"key":"blue"}]}'],
+    ['a uuid on a feature\'s nested option', 'PUT', '/api/v1/projects/1/features/2/', '{"multivariate_options":[{"type":"unicode","string_value":"a","default_percentage_allocation":30,"uuid":"x"}]}'],
   ])('refuses %s', (_name, method, path, body) => {
     expect(classify(method, path, body)).toThrow(malformed);
   });
@@ -176,6 +186,8 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['a boolean, a plain string, an integer, null', 'PATCH', STATE, '{"enabled":false,"feature_state_value":"green"}'],
     ['an integer value', 'PATCH', STATE, '{"feature_state_value":100}'],
     ['a value as Flagsmith\'s clients send it', 'PATCH', STATE, '{"feature_state_value":{"type":"unicode","string_value":"purple","integer_value":null,"boolean_value":null}}'],
+    ['tags, owners and an option key as Flagsmith stores them', 'POST', '/api/v1/projects/1/features/', '{"name":"f","tags":[5,6],"owners":[1],"group_owners":[],"is_server_key_only":false}'],
+    ['an option\'s key through mv-options', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"type":"unicode","string_value":"b","default_percentage_allocation":10,"key":"blue"}'],
     ['a fractional percentage', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":33.3}]}'],
     ['future values as stored', 'PUT', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"integer","value":"-42"}},"segment_overrides":[{"segment":{"id":2},"priority":0,"enabled":false,"value":{"type":"boolean","value":"false"}}]}'],
   ])('takes %s', (_name, method, path, body) => {
