@@ -196,24 +196,35 @@ describe('ids that name objects elsewhere', () => {
     expect(decision).toMatchObject({ action: 'flag.create', flag_key: 'shop.copy', previous_state: { exists: false, cloneOf: { name: 'shop.banner', environments: { production: { strategies: [{ id: productionId }] } } } } });
   });
 
-  it("a clone records what Unleash creates: the source's parents, and the clone's name as its strategies' groupId", async () => {
+  it("a clone records what Unleash creates: disabled, the source's strategies whole, its parents, and the clone's name as groupId", async () => {
     await direct('POST', FEATURES, { name: 'clone.parent', type: 'release' });
-    await direct('POST', FEATURES, { name: 'clone.source', type: 'release' });
-    await direct('POST', `${FEATURES}/clone.source/environments/production/strategies`, { name: 'flexibleRollout', parameters: { rollout: '10', stickiness: 'default', groupId: 'clone.source' } });
+    await direct('POST', FEATURES, { name: 'clone.source', type: 'operational', description: 'hello', impressionData: true });
+    const variant = { name: 'blue', weight: 1000, weightType: 'variable', stickiness: 'default', payload: { type: 'string', value: 'x' } };
+    const strategy = { name: 'flexibleRollout', title: 'T', sortOrder: 3, parameters: { rollout: '10', stickiness: 'default', groupId: 'clone.source' }, variants: [variant] };
+    await direct('POST', `${FEATURES}/clone.source/environments/production/strategies`, strategy);
+    await direct('POST', `${FEATURES}/clone.source/environments/production/on`);
     await direct('POST', `${FEATURES}/clone.source/dependencies`, { feature: 'clone.parent', enabled: true });
+    type Strategy = { parameters: unknown; variants: unknown; sortOrder: unknown; title: unknown; constraints: unknown; segments: unknown };
+    type Flag = { dependencies: unknown; impressionData: unknown; description: unknown; type: unknown; environments: Record<string, { enabled: boolean; strategies: Strategy[] }> };
+    const evaluated = (s: Strategy) => ({ parameters: s.parameters, variants: s.variants, sortOrder: s.sortOrder, title: s.title, constraints: s.constraints, segments: s.segments });
     const clones = [['clone.regrouped', {}], ['clone.samegroup', { replaceGroupId: false }]] as const;
     for (const [name, options] of clones) {
       const res = await viaFlaggate('POST', `${FEATURES}/clone.source/clone`, admin, why, { name, ...options });
       expect(res.status, name).toBeLessThan(300);
       const [decision] = await refusal(res);
-      const recorded = (decision!.previous_state as { cloneOf: { dependencies: unknown; environments: Record<string, { strategies: Array<{ parameters: unknown }> }> } }).cloneOf;
+      const recorded = (decision!.previous_state as { cloneOf: Flag }).cloneOf;
       const created = await direct('GET', `${FEATURES}/${name}`);
+      const createdEnvs = created.environments as Array<{ name: string; enabled: boolean; strategies: Strategy[] }>;
       // What the ledger says the clone starts from is what Unleash stored for it.
-      expect(recorded.dependencies, name).toEqual(created.dependencies);
+      for (const key of ['dependencies', 'impressionData', 'description', 'type'] as const) expect(recorded[key], `${name} ${key}`).toEqual(created[key]);
       expect(recorded.dependencies, name).toEqual([expect.objectContaining({ feature: 'clone.parent' })]);
-      const stored = (created.environments as Array<{ name: string; strategies: Array<{ parameters: unknown }> }>).find((e) => e.name === 'production')!.strategies;
-      expect(recorded.environments.production!.strategies.map((x) => x.parameters), name).toEqual(stored.map((x) => x.parameters));
-      expect(stored[0]!.parameters, name).toMatchObject({ groupId: 'replaceGroupId' in options ? 'clone.source' : name });
+      for (const env of createdEnvs) {
+        expect(recorded.environments[env.name]!.enabled, `${name} ${env.name}`).toBe(env.enabled);
+        expect(recorded.environments[env.name]!.strategies.map(evaluated), `${name} ${env.name}`).toEqual(env.strategies.map(evaluated));
+      }
+      const production = createdEnvs.find((e) => e.name === 'production')!;
+      expect(production.enabled).toBe(false);
+      expect(production.strategies[0]).toMatchObject({ title: 'T', variants: [expect.objectContaining({ name: 'blue' })], parameters: { groupId: 'replaceGroupId' in options ? 'clone.source' : name } });
     }
   });
 

@@ -9,6 +9,7 @@ import { fetchState } from '../request/index.js';
 import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
+import { cloneOptions, readCloneSource } from './clone-source.js';
 import { isImport, readImportState, type ImportState } from './import-state.js';
 import { REACH_ACTIONS, readReachState, type ReachState } from './reach.js';
 
@@ -24,6 +25,10 @@ export interface UnleashStrategyState {
   constraints: unknown[];
   segments: unknown[];
   disabled?: boolean;
+  /** Recorded for a clone's source only (`clone-source.ts`): what the clone's copy of the strategy is created with. */
+  title?: string | null;
+  sortOrder?: number;
+  variants?: unknown[];
 }
 
 export interface UnleashEnvironmentState {
@@ -48,12 +53,11 @@ export interface UnleashFlagState {
    * enabled only where its parent is, so what changes the parent's evaluation changes theirs.
    */
   children?: string[];
-  /**
-   * For a clone, what the new flag starts from: the flag it copies as it is now (its type,
-   * strategies, variants and dependencies, read through the path's project), the clone's name in
-   * its strategies' `groupId`s unless the body's `replaceGroupId` is false.
-   */
+  /** For a clone, what the new flag starts from (`clone-source.ts`). */
   cloneOf?: UnleashFlagState;
+  /** A clone's source only: copied to the clone with its type, stale and description. */
+  impressionData?: boolean;
+  description?: string | null;
   /** The parts of the flag a change of that kind alters, read only for that kind (see EXTRA_FIELDS). */
   dependencies?: unknown;
   links?: unknown;
@@ -112,7 +116,7 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
   const source = cloneSourceOf(change);
   if (source !== undefined) {
     const state: UnleashFlagState = body === undefined ? { exists: false } : liveState(body, path, false);
-    return { ...state, cloneOf: await readCloneSource(opts, change.project, source, { name: change.flagKey, replaceGroupId: replacesGroupId(change) }) };
+    return { ...state, cloneOf: await readCloneSource(opts, change.project, source, cloneOptions(change)) };
   }
   if (body === undefined) return { exists: false };
   const state = liveState(body, path, change.action === 'variants.update');
@@ -130,35 +134,6 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
 function cloneSourceOf(change: FlagChange): string | undefined {
   if (change.action !== 'flag.create' || !isObject(change.newState)) return undefined;
   return typeof change.newState.cloneOf === 'string' ? change.newState.cloneOf : undefined;
-}
-
-/** Whether a clone names itself in its strategies' `groupId`s: Unleash's default unless the body says false. */
-function replacesGroupId(change: FlagChange): boolean {
-  return !(isObject(change.newState) && change.newState.replaceGroupId === false);
-}
-
-/**
- * The clone's source through the path's project, as the new flag starts from it. Unleash 8.2.0's
- * clone copies the source's type, strategies, variants and dependencies (its parents: the clone is
- * enabled only where they are), not its children; unless `replaceGroupId` is false, every strategy
- * that has a `groupId` gets the clone's name there, which moves its users into other buckets.
- */
-async function readCloneSource(opts: ReadStateOptions, project: string, flagKey: string, clone: { name: string; replaceGroupId: boolean }): Promise<UnleashFlagState> {
-  const path = `/api/admin/projects/${encodeURIComponent(project)}/features/${encodeURIComponent(flagKey)}`;
-  const body = await getJson(opts, path);
-  if (body === undefined) return { exists: false };
-  const { children: _notCopied, ...source } = liveState(body, path, true);
-  const dependencies = isObject(body) && Array.isArray(body.dependencies) ? body.dependencies : [];
-  if (!clone.replaceGroupId) return { ...source, dependencies };
-  const environments = Object.fromEntries(
-    Object.entries(source.environments ?? {}).map(([name, env]) => [name, env.strategies ? { ...env, strategies: env.strategies.map((s) => regrouped(s, clone.name)) } : env]),
-  );
-  return { ...source, environments, dependencies };
-}
-
-/** A strategy with the clone's name as its `groupId`, where it has one (Unleash tests `hasOwnProperty`). */
-function regrouped(strategy: UnleashStrategyState, name: string): UnleashStrategyState {
-  return Object.hasOwn(strategy.parameters, 'groupId') ? { ...strategy, parameters: { ...strategy.parameters, groupId: name } } : strategy;
 }
 
 /** Tag changes name the flag without its project: the state they start from is the flag's tags. */
@@ -197,7 +172,7 @@ export function liveState(body: unknown, path: string, withVariants: boolean): U
   return state;
 }
 
-function strategyState(s: unknown): UnleashStrategyState {
+export function strategyState(s: unknown): UnleashStrategyState {
   if (!isObject(s)) throw unavailable('unexpected strategy in a feature body');
   const out: UnleashStrategyState = {
     id: String(s.id),
