@@ -87,7 +87,7 @@ export async function forwardDecided(s: Stages, entry: AuditEntry, request: Deci
     await settleOutcome(s, entry, { status: mayHaveActed ? 'unknown' : 'failed', errorCode: error.code, detail: error.message }, log);
     throw error;
   }
-  const status = outcomeOfStatus(response.status);
+  const status = outcomeOfStatus(response.status, response.mayHaveActed === true);
   await settleOutcome(s, entry, { status, platformStatus: response.status, responseSha256: createHash('sha256').update(response.body).digest('hex') }, log);
   return response;
 }
@@ -130,11 +130,12 @@ function recordLater(s: Stages, outcome: NewEntry, log: Logger, attempt: number)
 }
 
 /**
- * What a platform's status says of a forwarded change: 2xx applied, 4xx and 5xx failed. A 3xx
+ * What a platform's status says of a forwarded change: 2xx applied, 4xx and 5xx failed, unless the
+ * platform says its refusal may come after part of the change was written (`mayHaveActed`). A 3xx
  * (redirects are not followed) says neither: a login page's 302 did not apply it, a 303 after a
  * POST may have; it is unknown.
  */
-function outcomeOfStatus(status: number): 'applied' | 'failed' | 'unknown' {
+function outcomeOfStatus(status: number, mayHaveActed: boolean): 'applied' | 'failed' | 'unknown' {
   if (status >= 200 && status < 300) return 'applied';
-  return status >= 400 ? 'failed' : 'unknown';
+  return status >= 400 && !mayHaveActed ? 'failed' : 'unknown';
 }

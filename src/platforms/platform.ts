@@ -80,6 +80,12 @@ export interface PlatformResponse {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
+  /**
+   * Set by a platform whose refusal of this request does not prove nothing was applied (Flagsmith
+   * saves a feature state's value before it validates the rest): the outcome of an error status is
+   * then `unknown`, not `failed`.
+   */
+  mayHaveActed?: boolean;
 }
 
 /**

@@ -204,6 +204,16 @@ describe('the pipeline calls its stages in the durability order', () => {
     expect(h.calls.at(-1)).toBe(`settled outcome:${outcome}`);
   });
 
+  it.each([
+    [400, 'unknown'],
+    [500, 'unknown'],
+    [200, 'applied'],
+  ])('a platform that may have written part of a refused change: status %i is recorded as %s', async (status, outcome) => {
+    const h = harness({ forward: async () => ({ status, headers: {}, body: Buffer.alloc(0), mayHaveActed: true }) });
+    await handleRequest(write(), h.stages);
+    expect(h.calls.at(-1)).toBe(`settled outcome:${outcome}`);
+  });
+
   it('a read: a read check, then forward, nothing recorded', async () => {
     const h = harness();
     expect((await handleRequest(rawRequest('GET', '/flags', '', { authorization: 'Bearer t' }), h.stages)).status).toBe(200);

@@ -24,6 +24,14 @@ export const flagsmithPlugin: PlatformPlugin = {
     const { createHttpForwarder } = await import('../../forward/index.js');
     const authorization = settings.targetToken ?? '';
     const adapter = createFlagsmithAdapter({ baseUrl: settings.targetUrl!, authorization, timeoutMs: settings.timeoutMs });
-    return { ...adapter, forward: createHttpForwarder({ baseUrl: settings.targetUrl!, token: authorization, timeoutMs: settings.timeoutMs }) };
+    const { valueSavedFirst } = await import('./value-saved-first.js');
+    const http = createHttpForwarder({ baseUrl: settings.targetUrl!, token: authorization, timeoutMs: settings.timeoutMs });
+    return {
+      ...adapter,
+      async forward(request, change) {
+        const response = await http(request, change);
+        return response.status >= 400 && valueSavedFirst(request) ? { ...response, mayHaveActed: true } : response;
+      },
+    };
   },
 };
