@@ -228,6 +228,25 @@ describe('ids that name objects elsewhere', () => {
     }
   });
 
+  it("environment variants are read as they are: a variants change's previous state, and a clone's copy of them", async () => {
+    await direct('POST', FEATURES, { name: 'variants.source', type: 'release' });
+    const blue = { name: 'blue', weight: 1000, weightType: 'variable', stickiness: 'default' };
+    // variants-batch takes environment variants on a flag that has none (the environment's own route refuses them as legacy).
+    await direct('PUT', `${FEATURES}/variants.source/variants-batch`, { variants: [blue], environments: ['development'] });
+    const variantsOf = async (flag: string) =>
+      ((await direct('GET', `${FEATURES}/${flag}?variantEnvironments=true`)).environments as Array<{ name: string; variants: unknown }>).find((e) => e.name === 'development')!.variants;
+    expect(await variantsOf('variants.source')).toEqual([expect.objectContaining({ name: 'blue' })]);
+    const cloned = await viaFlaggate('POST', `${FEATURES}/variants.source/clone`, admin, why, { name: 'variants.copy' });
+    expect(cloned.status).toBeLessThan(300);
+    const cloneOf = ((await refusal(cloned))[0]!.previous_state as { cloneOf: { environments: Record<string, { variants: unknown }> } }).cloneOf;
+    expect(cloneOf.environments.development!.variants).toEqual(await variantsOf('variants.copy'));
+    const red = { ...blue, name: 'red' };
+    const changed = await viaFlaggate('PUT', `${FEATURES}/variants.source/environments/development/variants`, admin, why, [red]);
+    expect(changed.status).toBe(200);
+    const [decision] = await refusal(changed);
+    expect(decision).toMatchObject({ action: 'variants.update', previous_state: { environments: { development: { variants: [expect.objectContaining({ name: 'blue' })] } } } });
+  });
+
   it('a JSON Patch that copies another member onto the description alters every environment: denied to a development-only role', async () => {
     await direct('POST', FEATURES, { name: 'ks.flag', type: 'kill-switch' });
     const res = await viaFlaggate('PATCH', `${FEATURES}/ks.flag`, admin, why, [{ op: 'copy', from: '/name', path: '/description' }]);

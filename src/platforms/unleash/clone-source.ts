@@ -9,7 +9,7 @@
  */
 import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
-import { getJson, liveState, strategyState, type ReadStateOptions, type UnleashFlagState, type UnleashStrategyState } from './read-state.js';
+import { featurePath, getJson, liveState, strategyState, type ReadStateOptions, type UnleashFlagState, type UnleashStrategyState } from './read-state.js';
 
 export interface CloneOptions {
   /** The clone's own name. */
@@ -27,7 +27,7 @@ export function cloneOptions(change: FlagChange): CloneOptions {
  * keep the source's ids, naming what was copied; the clone's copies get ids of their own.
  */
 export async function readCloneSource(opts: ReadStateOptions, project: string, flagKey: string, clone: CloneOptions): Promise<UnleashFlagState> {
-  const path = `/api/admin/projects/${encodeURIComponent(project)}/features/${encodeURIComponent(flagKey)}`;
+  const path = featurePath(project, flagKey, true);
   const body = await getJson(opts, path);
   if (body === undefined) return { exists: false };
   const { children: _notCopied, ...source } = liveState(body, path, true);
@@ -62,7 +62,7 @@ function copiedStrategy(raw: unknown, clone: CloneOptions): UnleashStrategyState
     if (typeof raw.sortOrder === 'number') copy.sortOrder = raw.sortOrder;
     copy.variants = Array.isArray(raw.variants) ? raw.variants : [];
   }
-  // Unleash tests `hasOwnProperty('groupId')`: a strategy without one keeps none.
+  // Unleash tests `hasOwnProperty('groupId')` (a flexibleRollout is stored with one: Unleash fills it in).
   if (clone.replaceGroupId && Object.hasOwn(copy.parameters, 'groupId')) copy.parameters = { ...copy.parameters, groupId: clone.name };
   return copy;
 }

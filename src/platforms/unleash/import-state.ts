@@ -11,7 +11,7 @@ import type { FlagChange, FlagTarget } from '../platform.js';
 import { isObject } from './body.js';
 import { ALL_ENVIRONMENTS } from './classify.js';
 import { IMPORT_ACTION, importRefused, type ImportedFlag } from './import.js';
-import { getJson, liveState, readArchived, type ReadStateOptions, type UnleashFlagState } from './read-state.js';
+import { featurePath, getJson, liveState, readArchived, type ReadStateOptions, type UnleashFlagState } from './read-state.js';
 
 export interface ImportFlagState extends UnleashFlagState {
   impressionData?: boolean;
@@ -38,7 +38,7 @@ export async function readImportState(opts: ReadStateOptions, change: FlagChange
 }
 
 async function readImportedFlag(opts: ReadStateOptions, project: string, environment: string, flagKey: string): Promise<ImportFlagState> {
-  const path = `/api/admin/projects/${encodeURIComponent(project)}/features/${encodeURIComponent(flagKey)}`;
+  const path = featurePath(project, flagKey, true);
   const body = await getJson(opts, path);
   if (body === undefined) {
     if ((await readArchived(opts, flagKey)).exists) throw importRefused(`${flagKey} is archived, and Unleash skips archived flags without a word; revive it first`);

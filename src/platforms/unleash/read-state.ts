@@ -111,7 +111,8 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
   if (ARCHIVE_ACTIONS.has(change.action)) return readArchived(opts, change.flagKey);
   if (TAG_ACTIONS.has(change.action)) return readTags(opts, change.flagKey);
   if (change.project === undefined) throw new TypeError(`${change.action} without a project`);
-  const path = `/api/admin/projects/${encodeURIComponent(change.project)}/features/${encodeURIComponent(change.flagKey)}`;
+  const withVariants = change.action === 'variants.update';
+  const path = featurePath(change.project, change.flagKey, withVariants);
   const body = await getJson(opts, path);
   const source = cloneSourceOf(change);
   if (source !== undefined) {
@@ -119,7 +120,7 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
     return { ...state, cloneOf: await readCloneSource(opts, change.project, source, cloneOptions(change)) };
   }
   if (body === undefined) return { exists: false };
-  const state = liveState(body, path, change.action === 'variants.update');
+  const state = liveState(body, path, withVariants);
   const extra = EXTRA_FIELDS[change.action];
   if (extra && isObject(body)) state[extra] = body[extra] ?? null;
   const env = change.environment;
@@ -145,6 +146,16 @@ async function readTags(opts: ReadStateOptions, flagKey: string): Promise<Unleas
   return { exists: true, name: flagKey, tags: body.tags };
 }
 
+/**
+ * A flag's admin read. Unleash includes each environment's variants only when asked
+ * (`variantEnvironments=true`); without it a flag that has some reads as having none.
+ */
+export function featurePath(project: string, flagKey: string, withVariants: boolean): string {
+  const path = `/api/admin/projects/${encodeURIComponent(project)}/features/${encodeURIComponent(flagKey)}`;
+  return withVariants ? `${path}?variantEnvironments=true` : path;
+}
+
+/** The compact state of a feature body; `withVariants` for a body read with `featurePath(…, true)`. */
 export function liveState(body: unknown, path: string, withVariants: boolean): UnleashFlagState {
   if (!isObject(body) || typeof body.name !== 'string' || !Array.isArray(body.environments)) {
     throw unavailable(`unexpected feature body from ${path}`);
