@@ -141,10 +141,9 @@ export async function apply(ctx: ApprovalsContext, cr: ChangeRequest): Promise<A
       throw result.error;
     }
     case 'forwarded': {
-      // As the outcome entry has it: a 2xx is applied, a 4xx or 5xx failed, anything else (a 3xx)
-      // unknown. The request left `pending` for good.
-      const code = result.reply.status;
-      const status = code >= 200 && code < 300 ? 'applied' : code >= 400 ? 'failed' : 'unknown';
+      // As the outcome entry has it (a 2xx applied, a 4xx or 5xx failed unless the platform may
+      // have acted before refusing, anything else unknown). The request left `pending` for good.
+      const status = result.outcome;
       await ctx.store.finish(cr.id, status);
       return { status, decisionId: result.decisionId, platformStatus: result.reply.status };
     }

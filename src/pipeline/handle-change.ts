@@ -16,7 +16,7 @@ import type { Decision } from '../policy/index.js';
 import { denied } from './replies.js';
 import type { Reply, ResumedChange, ResumeResult, Stages } from './stages.js';
 import { createFlagLocks, type FlagLocks } from './flag-locks.js';
-import { breakGlassDue, countBreakGlass, decide, forwardDecided, recordRefusal } from './steps.js';
+import { breakGlassDue, countBreakGlass, decide, forwardDecided, outcomeOfResponse, recordRefusal } from './steps.js';
 
 /** A write once adapted: decided, held for approvals, or refused before a decision could allow it. */
 type Adapted =
@@ -129,7 +129,8 @@ async function resumeLocked(held: ResumedChange, s: Stages): Promise<ResumeResul
   if (!(await held.claim('applying'))) return { status: 'refused', error: new FlaggateError('CHANGE_NOT_PENDING', 'the change request is no longer pending') };
   try {
     const recorded = await s.record.append(entry);
-    return { status: 'forwarded', decisionId, reply: await forwardDecided(s, recorded, held.forward, held.change, log) };
+    const reply = await forwardDecided(s, recorded, held.forward, held.change, log);
+    return { status: 'forwarded', decisionId, reply, outcome: outcomeOfResponse(reply) };
   } catch (err) {
     return { status: 'failed', decisionId, error: asFlaggateError(err) };
   }

@@ -88,7 +88,7 @@ export interface ResumedChange {
 export type ResumeResult =
   | { status: 'pending' }
   | { status: 'refused'; error: FlaggateError }
-  | { status: 'forwarded'; decisionId: string; reply: Reply }
+  | { status: 'forwarded'; decisionId: string; reply: Reply; outcome: 'applied' | 'failed' | 'unknown' }
   | { status: 'failed'; decisionId: string; error: FlaggateError };
 
 /** Sends an approved held change through decide, record, timestamp, replicate, forward, outcome. */

@@ -9,7 +9,7 @@ import type { ChangeContext } from '../intercept/index.js';
 import type { Logger } from '../log.js';
 import type { DecidedRequest, FlagChange, PlatformResponse } from '../platforms/index.js';
 import { policyInput, type Decision, type PolicyInput } from '../policy/index.js';
-import type { Reply, Stages } from './stages.js';
+import type { Stages } from './stages.js';
 
 /** The policy's decision, timed and counted. */
 export function decide(s: Stages, actor: Actor, change: PolicyInput['change'], context: ChangeContext, approvals: PolicyInput['approvals'] = []): Decision {
@@ -56,7 +56,7 @@ export async function recordRefusal(s: Stages, actor: Actor, entry: NewEntry): P
  * the outcome. An entry that is a capped stand-in (the change could not be recorded as is) or does
  * not allow the change is never forwarded: what no entry describes does not reach the platform.
  */
-export async function forwardDecided(s: Stages, entry: AuditEntry, request: DecidedRequest, change: FlagChange, log: Logger): Promise<Reply> {
+export async function forwardDecided(s: Stages, entry: AuditEntry, request: DecidedRequest, change: FlagChange, log: Logger): Promise<PlatformResponse> {
   if (entry.unrecorded !== null || !entry.decision.allow) {
     await s.record.settle(entry);
     throw new FlaggateError('AUDIT_ENTRY_UNRECORDABLE', `the change cannot be recorded as is, so it is not forwarded: ${entry.unrecorded?.message ?? 'the recorded decision does not allow it'}`, {
@@ -87,7 +87,7 @@ export async function forwardDecided(s: Stages, entry: AuditEntry, request: Deci
     await settleOutcome(s, entry, { status: mayHaveActed ? 'unknown' : 'failed', errorCode: error.code, detail: error.message }, log);
     throw error;
   }
-  const status = outcomeOfStatus(response.status, response.mayHaveActed === true);
+  const status = outcomeOfResponse(response);
   await settleOutcome(s, entry, { status, platformStatus: response.status, responseSha256: createHash('sha256').update(response.body).digest('hex') }, log);
   return response;
 }
@@ -135,7 +135,7 @@ function recordLater(s: Stages, outcome: NewEntry, log: Logger, attempt: number)
  * (redirects are not followed) says neither: a login page's 302 did not apply it, a 303 after a
  * POST may have; it is unknown.
  */
-function outcomeOfStatus(status: number, mayHaveActed: boolean): 'applied' | 'failed' | 'unknown' {
+export function outcomeOfResponse({ status, mayHaveActed }: Pick<PlatformResponse, 'status' | 'mayHaveActed'>): 'applied' | 'failed' | 'unknown' {
   if (status >= 200 && status < 300) return 'applied';
-  return status >= 400 && !mayHaveActed ? 'failed' : 'unknown';
+  return status >= 400 && mayHaveActed !== true ? 'failed' : 'unknown';
 }

@@ -142,6 +142,20 @@ describe('the pipeline calls its stages in the durability order', () => {
     expect(h.calls).toEqual(['unchanged', 'decide', 'append change.decision:allow', 'secure 1', 'forward', 'settled outcome:applied']);
   });
 
+  it.each([
+    [{ status: 200 }, 'applied'],
+    [{ status: 400 }, 'failed'],
+    [{ status: 400, mayHaveActed: true }, 'unknown'],
+  ])('approved and forwarded with %o: the result carries the outcome the ledger records (%s), for the change request', async (answer, outcome) => {
+    const h = harness({ forward: async () => ({ ...answer, headers: {}, body: Buffer.alloc(0) }) });
+    const result = await resumeHeld(
+      { requester: actor, change: h.change, context: { links: {} }, approvals: [], forward: decidedRequest('POST', '/x', null, Buffer.alloc(0)), link: (e) => e, claim: async () => true, unchanged: async () => undefined },
+      h.stages,
+    );
+    expect(result).toMatchObject({ status: 'forwarded', outcome });
+    expect(h.calls.at(-1)).toBe(`settled outcome:${outcome}`);
+  });
+
   it('approved but still short of approvals: nothing claimed, recorded or forwarded', async () => {
     const h = harness({ decisions: [hold] });
     const result = await resumeHeld(

@@ -55,7 +55,8 @@ export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = 
     // A value object's members other than its own type's are null, as Flagsmith's clients send them.
     if (BOOLEANS.has(key) && typeof value !== 'boolean' && !(key === 'boolean_value' && value === null)) refuse(where, 'a JSON boolean');
     if (INTEGERS.has(key) && (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && !Number.isSafeInteger(value)))) refuse(where, 'a JSON integer');
-    if (ID_LISTS.has(key) && Array.isArray(value) && !value.every((id) => Number.isSafeInteger(id))) refuse(where, 'a list of JSON integers');
+    // DRF iterates what it is given: an object's keys would be the ids.
+    if (ID_LISTS.has(key) && !(Array.isArray(value) && value.every((id) => Number.isSafeInteger(id)))) refuse(where, 'a list of JSON integers');
     if (NESTED_OPTION.test(at) && NESTED_OPTION_READ_ONLY.has(key)) refuse(where, 'absent: Flagsmith ignores it here (set it through the feature\'s mv-options)');
     if (NUMBERS.has(key) && typeof value === 'string') refuse(where, 'a JSON number');
     // A number or a boolean is stored as Python writes it (true as "True"); null where the column allows it, else Flagsmith refuses it.

@@ -79,6 +79,11 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
     if (route.subject === 'nested-feature-state' && !(isId(body.environment) && isId(body.feature))) {
       throw malformed('environment and feature must be the ids of the feature state\'s environment and feature', 'environment');
     }
+    // These routes type a value by its JSON type and refuse an object, after storing the rest: a
+    // PUT or PATCH answers 400, an identity override's create 201 without the value.
+    if ((route.subject === 'feature-state' || route.subject === 'identity-override') && isObject(body.feature_state_value)) {
+      throw malformed('feature_state_value must be a plain value (a string, an integer, a boolean or null) on this route', 'feature_state_value');
+    }
     forward = decidedRequest(method, target, contentType, req.body);
   }
   const change: FlagChange = {

@@ -133,7 +133,11 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['a value written with an exponent', 'PATCH', STATE, '{"feature_state_value":1e2}'],
     ['a fractional value', 'PATCH', STATE, '{"feature_state_value":1.5}'],
     ['a value beyond 32 bits', 'PATCH', STATE, '{"feature_state_value":2147483648}'],
-    ['an object value with a padded string', 'PATCH', STATE, '{"feature_state_value":{"type":"unicode","string_value":" x"}}'],
+    ['an object value with a padded string', 'PATCH', NESTED, '{"environment":1,"feature":2,"feature_state_value":{"type":"unicode","string_value":" x"}}'],
+    ['an object value on an environment\'s feature state (a 400 after the rest is stored)', 'PATCH', STATE, '{"feature_state_value":{"type":"unicode","string_value":"x"}}'],
+    ['an object value on an identity override\'s create (a 201 without the value)', 'POST', `/api/v1/environments/${ENV}/identities/3/featurestates/`, '{"feature":2,"enabled":true,"feature_state_value":{"type":"unicode","string_value":"x"}}'],
+    ['tags as an object (DRF takes its keys as the ids)', 'PATCH', '/api/v1/projects/1/features/2/', '{"tags":{"6":0}}'],
+    ['owners as an object', 'POST', '/api/v1/projects/1/features/', '{"name":"f","owners":{"1":null}}'],
     ['a percentage as "NaN"', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":"NaN"}]}'],
     ['an id as a string', 'PATCH', NESTED, '{"environment":"1","feature":2,"enabled":true}'],
     ['a future integer value with underscores', 'PUT', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"integer","value":"4_2"}}}'],
@@ -163,7 +167,7 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
   const FEATURES = '/api/v1/projects/1/features/';
   const texts: Array<[string, string, string, (text: unknown) => unknown]> = [
     ['a plain value', 'PATCH', STATE, (t) => ({ feature_state_value: t })],
-    ['a value object\'s string', 'PATCH', STATE, (t) => ({ feature_state_value: { type: 'unicode', string_value: t } })],
+    ['a value object\'s string', 'PATCH', NESTED, (t) => ({ environment: 1, feature: 2, feature_state_value: { type: 'unicode', string_value: t } })],
     ['a future string value', 'PUT', FUTURE, (t) => ({ environment_default: { enabled: true, value: { type: 'string', value: t } } })],
     ["a feature's initial value", 'POST', FEATURES, (t) => ({ name: 'f', initial_value: t })],
     ["a feature's description", 'POST', FEATURES, (t) => ({ name: 'f', description: t })],
@@ -185,7 +189,7 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
   it.each([
     ['a boolean, a plain string, an integer, null', 'PATCH', STATE, '{"enabled":false,"feature_state_value":"green"}'],
     ['an integer value', 'PATCH', STATE, '{"feature_state_value":100}'],
-    ['a value as Flagsmith\'s clients send it', 'PATCH', STATE, '{"feature_state_value":{"type":"unicode","string_value":"purple","integer_value":null,"boolean_value":null}}'],
+    ['a value as Flagsmith\'s clients send it', 'PATCH', NESTED, '{"environment":1,"feature":2,"feature_state_value":{"type":"unicode","string_value":"purple","integer_value":null,"boolean_value":null}}'],
     ['tags, owners and an option key as Flagsmith stores them', 'POST', '/api/v1/projects/1/features/', '{"name":"f","tags":[5,6],"owners":[1],"group_owners":[],"is_server_key_only":false}'],
     ['an option\'s key through mv-options', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"type":"unicode","string_value":"b","default_percentage_allocation":10,"key":"blue"}'],
     ['a fractional percentage', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":33.3}]}'],
