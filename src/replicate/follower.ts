@@ -134,6 +134,30 @@ function headOrNothing(source: Pick<ReplicatorOptions['source'], 'head'>): numbe
 }
 
 /**
+ * The changes waiting in `through`, in all and per sink, for a delivery's `alone` hint: two sinks'
+ * deliveries for one change overlap only when neither blocks the event loop, and a sink nobody
+ * waits for (a background catch-up) never blocks it.
+ */
+function createWaitCount() {
+  let waiting = 0;
+  let sinksWaitedFor = 0;
+  return {
+    alone: (s: SinkState): boolean => waiting === 1 && sinksWaitedFor === 1 && s.waiters === 1,
+    async during<T>(required: readonly SinkState[], work: () => Promise<T>): Promise<T> {
+      waiting += 1;
+      sinksWaitedFor = required.length;
+      for (const s of required) s.waiters += 1;
+      try {
+        return await work();
+      } finally {
+        waiting -= 1;
+        for (const s of required) s.waiters -= 1;
+      }
+    },
+  };
+}
+
+/**
  * Follows the ledger into each sink, in order, from the sink's persisted cursor. Deliveries to one
  * sink are serialized, so concurrent changes share a delivery instead of racing; a sink that fails
  * is retried in the background, so a backlog drains once it is back, with or without new changes.
@@ -150,13 +174,8 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
     (sink): SinkState => ({ sink, position: source.sinkCursor(sink.name), queue: Promise.resolve(0), attempt: 0, timer: undefined, waiters: 0 }),
   );
 
-  // Changes waiting in `through`, and how many sinks the latest of them waits for: two sinks'
-  // deliveries for one change overlap only when neither blocks the event loop, and a sink nobody
-  // waits for (a background catch-up) never blocks it.
-  let waiting = 0;
-  let sinksWaitedFor = 0;
-  const alone = (s: SinkState): boolean => waiting === 1 && sinksWaitedFor === 1 && s.waiters === 1;
-  const ctx: FollowContext = { source, metrics, clock, batchSize, logger: options.logger, alone };
+  const waits = createWaitCount();
+  const ctx: FollowContext = { source, metrics, clock, batchSize, logger: options.logger, alone: waits.alone };
   const catchUp = (s: SinkState, target: number): Promise<number> => {
     const next = s.queue.catch(() => 0).then(() => deliverThrough(ctx, s, target));
     s.queue = next;
@@ -198,13 +217,7 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
           details: { sink: behind.sink.name, seq, acked: behind.position, maxBacklog },
         });
       }
-      waiting += 1;
-      sinksWaitedFor = required.length;
-      for (const s of required) s.waiters += 1;
-      const results = await Promise.allSettled(required.map((s) => catchUp(s, seq))).finally(() => {
-        waiting -= 1;
-        for (const s of required) s.waiters -= 1;
-      });
+      const results = await waits.during(required, () => Promise.allSettled(required.map((s) => catchUp(s, seq))));
       for (const [i, r] of results.entries()) {
         const s = required[i]!;
         if (r.status === 'rejected') throw unacked(s, seq, r.reason);

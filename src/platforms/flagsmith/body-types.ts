@@ -34,10 +34,12 @@ const TEXTS = new Set(['string_value', 'description', 'field_value', 'initial_va
  * adds U+FEFF, which Python keeps, so a text that starts or ends with it is refused as well.
  */
 function keptByCharField(text: string): boolean {
-  return !EDGE_WHITESPACE.test(text);
+  return text === '' || (!isEdgeSpace(text[0]!) && !isEdgeSpace(text[text.length - 1]!));
 }
 
-const EDGE_WHITESPACE = /^[\s\x1c-\x1f\x85]|[\s\x1c-\x1f\x85]$/;
+/** U+001C-U+001F (the information separators) and U+0085 (next line): whitespace to Python only. */
+const PYTHON_ONLY_SPACE = new Set([0x1c, 0x1d, 0x1e, 0x1f, 0x85]);
+const isEdgeSpace = (unit: string): boolean => /\s/.test(unit) || PYTHON_ONLY_SPACE.has(unit.charCodeAt(0));
 
 /** Members whose numbers must be written as integers (Python's json types `1.0` as a float): for `parseStrictJson`. */
 export const INTEGER_LITERAL_MEMBERS: ReadonlySet<string> = new Set([...VALUES, 'integer_value']);
