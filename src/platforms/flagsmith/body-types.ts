@@ -2,8 +2,8 @@
  * Flagsmith reads bodies with Django REST Framework, whose fields convert what they are given
  * before anything is stored: a BooleanField takes "false", "off", "n", "0" or 0 as false (and the
  * like as true), an IntegerField "5" or "5.0", a FloatField "NaN", a CharField stores `str(value)`
- * with Python's whitespace stripped from both ends; a feature state's value is typed by its Python type (`100.0` is stored as the string
- * "100.0"). The entry records the body as sent, so each member the routes take must already be
+ * with Python's whitespace stripped from both ends; a feature state's value is typed by its Python
+ * type (`100.0` is stored as the string "100.0"). The entry records the body as sent, so each member the routes take must already be
  * what Flagsmith keeps: anything Flagsmith would convert is refused. (A value may also be sent as
  * `{type, string_value | integer_value | boolean_value}`, whose members are held to the same rules.)
  */
