@@ -67,14 +67,23 @@ interface FollowContext {
   clock: Clock;
   batchSize: number;
   logger: ReplicatorOptions['logger'];
-  /** One change waits in `through`, for this sink only: a delivery's hint (`DeliveryHint`). */
-  alone(s: SinkState): boolean;
+  /** A delivery's hint (`DeliveryHint`), and whether other sinks deliver for the same change beside it. */
+  alone(s: SinkState): { alone: boolean; beside: boolean };
 }
 
 async function deliverOnce(ctx: FollowContext, s: SinkState, batch: AuditEntry[]): Promise<number> {
+  const hint = ctx.alone(s);
+  let alone = hint.alone;
+  if (alone && hint.beside) {
+    // A local sink's blocking write waits one turn of the event loop, until the network sinks
+    // delivering beside it (started in the same turn) have sent their requests: it then runs
+    // during their round trips instead of before them. Asked again: another change may wait now.
+    await new Promise((resolve) => setImmediate(resolve));
+    alone = ctx.alone(s).alone;
+  }
   const started = ctx.clock.monotonic();
   try {
-    return await s.sink.deliver(batch, { alone: ctx.alone(s) });
+    return await s.sink.deliver(batch, { alone });
   } finally {
     ctx.metrics.replicateDeliverySeconds.observe({ sink: s.sink.name }, (ctx.clock.monotonic() - started) / 1000);
   }
@@ -134,18 +143,25 @@ function headOrNothing(source: Pick<ReplicatorOptions['source'], 'head'>): numbe
 }
 
 /**
- * The changes waiting in `through`, in all and per sink, for a delivery's `alone` hint: two sinks'
- * deliveries for one change overlap only when neither blocks the event loop, and a sink nobody
- * waits for (a background catch-up) never blocks it.
+ * The changes waiting in `through`, in all and per sink, for a delivery's `alone` hint: one
+ * change's deliveries overlap when at most one of them blocks the event loop (a lone sink, or the
+ * one local sink beside network sinks), and a sink nobody waits for (a background catch-up) never
+ * blocks it.
  */
 function createWaitCount() {
   let waiting = 0;
   let sinksWaitedFor = 0;
+  let localSinksWaitedFor = 0;
   return {
-    alone: (s: SinkState): boolean => waiting === 1 && sinksWaitedFor === 1 && s.waiters === 1,
+    alone(s: SinkState): { alone: boolean; beside: boolean } {
+      const sole = waiting === 1 && s.waiters === 1;
+      const alone = sole && (sinksWaitedFor === 1 || (s.sink.local === true && localSinksWaitedFor === 1));
+      return { alone, beside: alone && sinksWaitedFor > 1 };
+    },
     async during<T>(required: readonly SinkState[], work: () => Promise<T>): Promise<T> {
       waiting += 1;
       sinksWaitedFor = required.length;
+      localSinksWaitedFor = required.filter((s) => s.sink.local === true).length;
       for (const s of required) s.waiters += 1;
       try {
         return await work();

@@ -16,9 +16,10 @@ export interface UpstreamWriter {
 /** What the replicator knows of a delivery that a sink may use to choose how to write it. */
 export interface DeliveryHint {
   /**
-   * Exactly one change waits on the upstream, for this sink alone: a write that blocks the event
-   * loop holds up no other change and no other sink's delivery, and saves the thread pool's round
-   * trip.
+   * Exactly one change waits on the upstream, and no other sink it waits for blocks the event loop:
+   * this sink alone, or this local sink beside network sinks whose requests were sent before its
+   * delivery started. A write that blocks the event loop then holds up no other change and no other
+   * sink's delivery (it runs during their round trips), and saves the thread pool's round trip.
    */
   alone: boolean;
 }
@@ -33,6 +34,11 @@ export interface Sink {
   readonly name: string;
   /** A required sink must acknowledge an entry before its change is forwarded. */
   readonly required: boolean;
+  /**
+   * Its delivery is a write to this machine's disk, not a network round trip: told `alone` beside
+   * network sinks, it may write on the event loop while they wait for their answers.
+   */
+  readonly local?: boolean;
   deliver(entries: AuditEntry[], hint?: DeliveryHint): Promise<number>;
   /** Stores signed checkpoints (idempotent by chain and seq), so a signed head lives off this machine. */
   deliverCheckpoints?(checkpoints: Checkpoint[]): Promise<void>;

@@ -260,6 +260,38 @@ describe('createReplicator', () => {
     expect(hints).toEqual([false, false]);
   });
 
+  it('tells a local sink beside network sinks that one change waits for it alone, and starts it after they have sent', async () => {
+    const { ledger } = setup();
+    const events: string[] = [];
+    const recording = (name: string, local: boolean): Sink => ({
+      name,
+      required: true,
+      local,
+      async deliver(entries, hint) {
+        events.push(`${name} ${hint?.alone === true ? 'alone' : 'shared'}`);
+        // A network sink's request is on its socket once deliver has run up to its first wait.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        events.push(`${name} done`);
+        return entries.at(-1)!.seq;
+      },
+      async close() {},
+    });
+    // The local sink comes first in the configuration: it still starts after the network one.
+    const replicator = createReplicator({ source: ledger, sinks: [recording('file', true), recording('postgres', false)], metrics: createMetrics() });
+    cleanups.push(() => replicator.close());
+    ledger.append(sampleEntry(1));
+    await replicator.through(1);
+    expect(events.slice(0, 2)).toEqual(['postgres shared', 'file alone']);
+    expect(events).toHaveLength(4);
+
+    // Two local sinks: a blocking write would hold up the other's, so neither is alone.
+    events.length = 0;
+    const two = createReplicator({ source: ledger, sinks: [recording('file-a', true), recording('file-b', true), recording('net', false)], metrics: createMetrics() });
+    cleanups.push(() => two.close());
+    await two.through(1);
+    expect(events.filter((e) => !e.endsWith('done')).sort()).toEqual(['file-a shared', 'file-b shared', 'net shared']);
+  });
+
   it('tells an optional sink catching up in the background nothing, while one change waits on the required one', async () => {
     const { ledger } = setup();
     const hints: Array<[string, boolean]> = [];

@@ -44,6 +44,7 @@ export function createJsonlSink(options: { name: string; path: string; required:
   return {
     name: options.name,
     required: options.required,
+    local: true,
     // Read from the file each time, not from what this sink knows: a stream cut or swapped for an older copy shows.
     async head(chainId) {
       return readJsonlHeads(options.path, chainId).head;
