@@ -117,7 +117,7 @@ export function renderReplication(r: ReplicationResults): string[] {
   const withPg = r.latency.find((l) => l.withPostgres);
   if (without && withPg) {
     out.push(
-      `The same allowed change through flaggate (stub platform), one at a time, with the default sinks (one required fsync'd JSON Lines file) and with \`FLAGGATE_UPSTREAM_POSTGRES_URL\` adding a required PostgreSQL sink: the change is forwarded only after PostgreSQL has acknowledged its decision entry (each delivery one INSERT that checks the link to the stored previous entry, over a pool of 2 connections); its outcome entry is delivered right after the reply, without holding it. PostgreSQL is a private cluster on 127.0.0.1 on the same cores, started by \`test/support/postgres.ts\` with **fsync=on and synchronous_commit=on** (PostgreSQL's defaults, the real configuration): every acknowledged INSERT waited for its WAL flush.`,
+      `The same allowed change through flaggate (stub platform), one at a time, with the default sinks (one required fsync'd JSON Lines file) and with \`FLAGGATE_UPSTREAM_POSTGRES_URL\` adding a required PostgreSQL sink: the change is forwarded only after PostgreSQL has acknowledged its decision entry (each delivery one INSERT, a named statement, that checks the link to the stored previous entry, over a pool of 2 connections); its outcome entry, committed after the reply, rides with the next change's delivery (one INSERT of two rows). The JSON Lines append runs on the event loop during PostgreSQL's round trip, started once the INSERT is sent. PostgreSQL is a private cluster on 127.0.0.1 on the same cores, started by \`test/support/postgres.ts\` with **fsync=on and synchronous_commit=on** (PostgreSQL's defaults, the real configuration): every acknowledged INSERT waited for its WAL flush.`,
       '',
     );
     out.push(
@@ -195,7 +195,7 @@ export function readingExtra(l: LedgerResults | undefined, t: TimestampResults |
       const d99 = p(withPg.result, 99) - p(without.result, 99);
       const tail = d99 < d50 ? ` The p99s (${ms(p(without.result, 99))} and ${ms(p(withPg.result, 99))} ms) are set by this shared machine's scheduling and fsync stalls more than by the sink, so their difference means little.` : '';
       lines.push(
-        `- **PostgreSQL sink.** A required PostgreSQL sink adds ${ms(d50)} ms at p50 and ${ms(d99)} ms at p99 to an allowed change (${ms(p(without.result, 50))} → ${ms(p(withPg.result, 50))} ms): a change waits for PostgreSQL once, for its decision entry before it is forwarded (a loopback round trip, an INSERT with its link-check trigger and PostgreSQL's own WAL flush, fsync=on and synchronous_commit=on); the outcome entry follows the reply. Goal: at most 1.5 ms at p50.${tail}`,
+        `- **PostgreSQL sink.** A required PostgreSQL sink adds ${ms(d50)} ms at p50 and ${ms(d99)} ms at p99 to an allowed change (${ms(p(without.result, 50))} → ${ms(p(withPg.result, 50))} ms): a change waits for PostgreSQL once, for its decision entry before it is forwarded (a loopback round trip, an INSERT with its link-check trigger and PostgreSQL's own WAL flush, fsync=on and synchronous_commit=on), carrying the previous change's outcome entry with it. Goal: at most 1.5 ms at p50.${tail}`,
       );
     }
     lines.push(
