@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unleashAdmin, unleashEnabledIn, type UnleashServer } from '../support/unleash.js';
 import { auditEntries, startUnleashSidecar } from '../support/unleash-sidecar.js';
@@ -225,6 +226,39 @@ describe('ids that name objects elsewhere', () => {
       const production = createdEnvs.find((e) => e.name === 'production')!;
       expect(production.enabled).toBe(false);
       expect(production.strategies[0]).toMatchObject({ title: 'T', variants: [expect.objectContaining({ name: 'blue' })], parameters: { groupId: 'replaceGroupId' in options ? 'clone.source' : name } });
+    }
+  });
+
+  it("a clone of flexible rollouts stored without their defaults (older rows) records the defaults Unleash gives the copies", async () => {
+    await direct('POST', FEATURES, { name: 'legacy.source', type: 'release' });
+    for (let i = 0; i < 3; i++) await direct('POST', `${FEATURES}/legacy.source/environments/production/strategies`, { name: 'flexibleRollout', parameters: { rollout: '30', stickiness: 'default', groupId: 'g' } });
+    const db = new pg.Client({ connectionString: unleash!.databaseUrl });
+    await db.connect();
+    try {
+      // Rows as an older Unleash left them: no rollout, no stickiness, an empty or missing group.
+      const stored = [{ stickiness: 'sessionId', groupId: '' }, { rollout: '30' }, { rollout: '40', groupId: 'kept' }];
+      const { rows } = await db.query<{ id: string }>("SELECT id FROM feature_strategies WHERE feature_name = 'legacy.source' ORDER BY sort_order, created_at");
+      for (const [i, row] of rows.entries()) await db.query('UPDATE feature_strategies SET parameters = $1::jsonb WHERE id = $2', [JSON.stringify(stored[i]), row.id]);
+      await db.query("INSERT INTO project_settings (project, default_stickiness) VALUES ('default', 'userId') ON CONFLICT (project) DO UPDATE SET default_stickiness = 'userId'");
+      type Strategy = { parameters: Record<string, unknown> };
+      for (const [name, options] of [['legacy.regrouped', {}], ['legacy.samegroup', { replaceGroupId: false }]] as const) {
+        const res = await viaFlaggate('POST', `${FEATURES}/legacy.source/clone`, admin, why, { name, ...options });
+        expect(res.status, name).toBeLessThan(300);
+        const [decision] = await refusal(res);
+        const recorded = (decision!.previous_state as { cloneOf: { environments: Record<string, { strategies: Strategy[] }> } }).cloneOf;
+        const created = (await direct('GET', `${FEATURES}/${name}`)).environments as Array<{ name: string; strategies: Strategy[] }>;
+        const createdParameters = created.find((e) => e.name === 'production')!.strategies.map((s) => s.parameters);
+        expect(recorded.environments.production!.strategies.map((s) => s.parameters), name).toEqual(createdParameters);
+        // The defaults are there: rollout 100, the project's stickiness, the clone's name as the empty or missing group.
+        expect(createdParameters, name).toEqual([
+          { rollout: '100', stickiness: 'sessionId', groupId: name },
+          { rollout: '30', stickiness: 'userId', groupId: name },
+          { rollout: '40', stickiness: 'userId', groupId: 'replaceGroupId' in options ? 'kept' : name },
+        ]);
+      }
+    } finally {
+      await db.query("UPDATE project_settings SET default_stickiness = NULL WHERE project = 'default'");
+      await db.end();
     }
   });
 

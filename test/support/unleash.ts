@@ -18,6 +18,8 @@ export interface UnleashServer {
   readonly url: string;
   /** An admin API token, `*:*.<secret>`, sent as the raw `Authorization` header value. */
   readonly adminToken: string;
+  /** The server's own database, for a test that must store what the API no longer writes (a legacy row). */
+  readonly databaseUrl: string;
   readonly pid: number;
   /** The last 50 warnings the server printed (one is a change's event it failed to store). */
   warnings(): string[];
@@ -137,7 +139,7 @@ async function startUnleashOn(port: number, databaseUrl: string, opts: StartUnle
     await stop();
     throw new Error(`Unleash did not become ready: ${(err as Error).message}\n${output}`, { cause: err });
   }
-  return { url, adminToken, pid: child.pid, warnings: () => [...warnings], stop };
+  return { url, adminToken, databaseUrl, pid: child.pid, warnings: () => [...warnings], stop };
 }
 
 async function waitUntilReady(url: string, token: string, child: ChildProcess, timeoutMs: number): Promise<void> {

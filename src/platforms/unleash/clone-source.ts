@@ -5,8 +5,12 @@
  * strategy (parameters, constraints, segments, disabled, title, sort order and strategy variants,
  * under a new id) and the source's dependencies (its parents: the clone is enabled only where they
  * are), not its children; and unless the body's `replaceGroupId` is false, writes the clone's name
- * into every strategy's `groupId` that has one, which moves its users into other buckets.
+ * into every strategy's `groupId` that has one, which moves its users into other buckets. Each copy
+ * is created as a new strategy, so a flexible rollout stored without its defaults (a row older than
+ * them) gets them (`parametersWithDefaults`): rollout 100, the project's default stickiness, and the
+ * clone's name as `groupId` when it has none, whatever `replaceGroupId` says.
  */
+import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
 import { featurePath, getJson, liveState, strategyState, type ReadStateOptions, type UnleashFlagState, type UnleashStrategyState } from './read-state.js';
@@ -33,8 +37,14 @@ export async function readCloneSource(opts: ReadStateOptions, project: string, f
   const { children: _notCopied, ...source } = liveState(body, path, true);
   if (!isObject(body)) return source;
   const strategies = strategiesByEnvironment(body);
+  const copies = new Map([...strategies].map(([name, list]) => [name, list.map((s) => copiedStrategy(s, clone))]));
+  const lacking = [...copies.values()].flat().filter(lacksStickiness);
+  if (lacking.length > 0) {
+    const stickiness = await defaultStickiness(opts, project);
+    for (const copy of lacking) copy.parameters = { ...copy.parameters, stickiness };
+  }
   const environments = Object.fromEntries(
-    Object.entries(source.environments ?? {}).map(([name, env]) => [name, { ...env, enabled: false, strategies: (strategies.get(name) ?? []).map((s) => copiedStrategy(s, clone)) }]),
+    Object.entries(source.environments ?? {}).map(([name, env]) => [name, { ...env, enabled: false, strategies: copies.get(name) ?? [] }]),
   );
   return {
     ...source,
@@ -64,5 +74,29 @@ function copiedStrategy(raw: unknown, clone: CloneOptions): UnleashStrategyState
   }
   // Unleash tests `hasOwnProperty('groupId')` (a flexibleRollout is stored with one: Unleash fills it in).
   if (clone.replaceGroupId && Object.hasOwn(copy.parameters, 'groupId')) copy.parameters = { ...copy.parameters, groupId: clone.name };
+  if (copy.name === FLEXIBLE_ROLLOUT) {
+    // Unleash's own tests, in its own language: `??` for the rollout, `||` for the group.
+    const p = copy.parameters;
+    copy.parameters = { ...p, rollout: p.rollout ?? '100', groupId: p.groupId || clone.name };
+  }
   return copy;
+}
+
+const FLEXIBLE_ROLLOUT = 'flexibleRollout';
+
+/** A flexible rollout whose copy Unleash gives the project's default stickiness (`!stickiness`). */
+function lacksStickiness(copy: UnleashStrategyState): boolean {
+  return copy.name === FLEXIBLE_ROLLOUT && !copy.parameters.stickiness;
+}
+
+/** The project's default stickiness as Unleash fills it in (`getDefaultStickiness`: its setting, else `default`). */
+async function defaultStickiness(opts: ReadStateOptions, project: string): Promise<string> {
+  const path = `/api/admin/projects/${encodeURIComponent(project)}/overview`;
+  const body = await getJson(opts, path);
+  if (!isObject(body)) throw new FlaggateError('ADAPT_STATE_UNAVAILABLE', `unexpected project overview from ${path}`);
+  const stickiness = body.defaultStickiness;
+  if (stickiness !== undefined && stickiness !== null && typeof stickiness !== 'string') {
+    throw new FlaggateError('ADAPT_STATE_UNAVAILABLE', `unexpected defaultStickiness in ${path}`);
+  }
+  return stickiness || 'default';
 }
