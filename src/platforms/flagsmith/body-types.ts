@@ -21,7 +21,7 @@ const ID_LISTS = new Set(['tags', 'owners', 'group_owners']);
 /** A feature's nested options take these read-only: DRF drops them, so the entry would hold what Flagsmith never stores. */
 const NESTED_OPTION_READ_ONLY = new Set(['key', 'uuid']);
 const NESTED_OPTION = /^\/multivariate_options\/[0-9]+$/;
-/** Percentages: JSON numbers ("NaN" and "50" are converted). */
+/** Percentages: JSON numbers ("NaN" and "50" are converted, and Python's `float(True)` is 1.0). */
 const NUMBERS = new Set(['percentage_allocation', 'default_percentage_allocation', 'weight']);
 /** A feature state's value, typed by how it is written. */
 const VALUES = new Set(['feature_state_value']);
@@ -50,6 +50,7 @@ const INT32 = 2 ** 31;
 export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = ''): void {
   if (Array.isArray(body)) return body.forEach((v, i) => refuseConvertedMembers(v, nestedRows, `${at}/${i}`));
   if (!isJsonObject(body)) return;
+  if (NESTED_OPTION.test(at)) checkValueObject(body, at, false);
   for (const [key, value] of Object.entries(body)) {
     const where = `${at}/${key}`;
     // drf-writable-nested reads `pk` as `id`: a second spelling of the row a nested object names (the ids are held to the state read, own-feature.ts).
@@ -60,12 +61,51 @@ export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = 
     // DRF iterates what it is given: an object's keys would be the ids.
     if (ID_LISTS.has(key) && !(Array.isArray(value) && value.every((id) => Number.isSafeInteger(id)))) refuse(where, 'a list of JSON integers');
     if (NESTED_OPTION.test(at) && NESTED_OPTION_READ_ONLY.has(key)) refuse(where, 'absent: Flagsmith ignores it here (set it through the feature\'s mv-options)');
-    if (NUMBERS.has(key) && typeof value === 'string') refuse(where, 'a JSON number');
+    if (NUMBERS.has(key) && typeof value !== 'number') refuse(where, 'a JSON number');
     // A number or a boolean is stored as Python writes it (true as "True"); null where the column allows it, else Flagsmith refuses it.
     if (TEXTS.has(key) && !(value === null || (typeof value === 'string' && keptByCharField(value)))) refuse(where, 'a string without surrounding whitespace, or null');
+    if (VALUES.has(key) && isJsonObject(value)) checkValueObject(value, where, true);
+    if (key === ALLOCATIONS && Array.isArray(value)) refuseRepeatedOptions(value, where);
     if (VALUES.has(key) && !isJsonObject(value)) checkStateValue(value, where);
     else if (key === 'value' && isJsonObject(value) && typeof value.type === 'string') checkTypedValue(value.type, value.value, where);
     else refuseConvertedMembers(value, nestedRows, where);
+  }
+}
+
+/** Flagsmith's value types, each with the member its value is served from (`FeatureStateValue.value`). */
+const SERVED_FROM: Readonly<Record<string, string>> = { unicode: 'string_value', int: 'integer_value', bool: 'boolean_value' };
+const VALUE_MEMBERS = new Set(['type', ...Object.values(SERVED_FROM)]);
+
+/**
+ * A value written as `{type, string_value, integer_value, boolean_value}`: a feature state's value
+ * object, a multivariate option (`whole` false: other members beside it). A member left out keeps
+ * what the row holds, even on a PUT (a new row starts from the feature's `initial_value`), and the
+ * value served is the member its type names: with either missing the entry would show a value
+ * Flagsmith does not serve. A value object holds nothing else (drf-writable-nested saves an `id`
+ * there over that row, wherever it is; other members are dropped).
+ */
+export function checkValueObject(value: Record<string, unknown>, where: string, whole: boolean): void {
+  if (whole) {
+    const stray = Object.keys(value).find((k) => !VALUE_MEMBERS.has(k));
+    if (stray !== undefined) refuse(`${where}/${stray}`, 'absent: a value object holds type, string_value, integer_value and boolean_value only');
+  } else if (!Object.keys(value).some((k) => VALUE_MEMBERS.has(k))) {
+    return;
+  }
+  const served = typeof value.type === 'string' ? SERVED_FROM[value.type] : undefined;
+  if (served === undefined) refuse(`${where}/type`, `one of ${Object.keys(SERVED_FROM).join(', ')}, with the value's members`);
+  if (!Object.hasOwn(value, served)) refuse(`${where}/${served}`, `present: a value of type ${String(value.type)} is served from it, and one left out keeps what Flagsmith holds`);
+}
+
+const ALLOCATIONS = 'multivariate_feature_state_values';
+
+/** One allocation per option: Flagsmith stores the first, then refuses the second (500), leaving the change half made. */
+function refuseRepeatedOptions(allocations: unknown[], where: string): void {
+  const seen = new Set<unknown>();
+  for (const [i, a] of allocations.entries()) {
+    const option = isJsonObject(a) ? a.multivariate_feature_option : undefined;
+    if (option === undefined) continue;
+    if (seen.has(option)) refuse(`${where}/${i}/multivariate_feature_option`, 'an option not allocated earlier in the same list');
+    seen.add(option);
   }
 }
 

@@ -9,7 +9,7 @@
  * environment key the path names; the policy reads a key it does not know as production.
  */
 import { FlaggateError } from '../../errors.js';
-import { INTEGER_LITERAL_MEMBERS, refuseConvertedMembers } from './body-types.js';
+import { checkValueObject, INTEGER_LITERAL_MEMBERS, refuseConvertedMembers } from './body-types.js';
 import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
 import { acceptMediaType, decidedRequest, formatQuery, JSON_UTF8, onlyKeys, parseQuery, parseStrictJson, requireNoBody, splitTarget } from '../request/index.js';
@@ -71,6 +71,7 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
     const contentType = acceptMediaType(req.headers, [JSON_UTF8]);
     body = withoutKeys(onlyKeys(parseStrictJson(req.body, { integerLiteralsUnder: INTEGER_LITERAL_MEMBERS }), [...route.body, ...(route.ignored ?? [])]), route.ignored ?? []);
     refuseConvertedMembers(body, route.subject === 'future-feature');
+    refuseUnrecordedEffects(route, body);
     // A PUT replaces the environment's default: what it leaves out is reset (enabled to false, the value cleared).
     if (route.subject === 'future-feature' && method === 'PUT' && isObject(body.environment_default) && !(Object.hasOwn(body.environment_default, 'enabled') && Object.hasOwn(body.environment_default, 'value'))) {
       throw malformed('environment_default must carry both enabled and value on a PUT, which resets what it leaves out (PATCH changes one)', 'environment_default');
@@ -99,6 +100,22 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
 }
 
 
+
+/**
+ * Members whose effect the entry would not show. A new segment override's `priority` moves the
+ * override already there (django-ordered-model's `to()`: the two at P and P+1 trade places, and the
+ * new one ties with one of them); left out, the override goes last and nothing moves. Its
+ * `feature_segment.uuid` is not editable, so dropped. A multivariate option's value members follow
+ * `checkValueObject`.
+ */
+function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject): void {
+  if (route.action === 'segment_override.create' && isObject(body.feature_segment)) {
+    for (const key of ['priority', 'uuid']) {
+      if (Object.hasOwn(body.feature_segment, key)) throw malformed(`feature_segment.${key} must be absent: ${key === 'priority' ? 'a new override goes last; a priority moves the overrides already there' : 'Flagsmith sets it'}`, `feature_segment/${key}`);
+    }
+  }
+  if (route.subject === 'variant') checkValueObject(body, '', false);
+}
 
 /** An environment's feature state whose only change is `enabled` is an enable or a disable. */
 function actionOf(route: WriteRoute, body: JsonObject | undefined): string {

@@ -33,6 +33,7 @@ export function requireOwnFeature(change: FlagChange, previousState: unknown): v
   if (named !== undefined && named !== featureId) {
     throw mismatch(`the body names feature ${JSON.stringify(named)}, but the change is to feature ${String(featureId)} (${String(state.name)})`, { feature: named, expected: featureId });
   }
+  requireOwnOptions(change, state);
   if (OPTION_BY_ID.has(change.action) && (state.target === null || state.target === undefined)) {
     const option = isObject(change.newState) ? change.newState.variant : undefined;
     throw mismatch(`option ${String(option)} is not one of feature ${String(featureId)}'s (${String(state.name)}) options`, { option, feature: featureId });
@@ -62,6 +63,24 @@ function requireOwnRows(change: FlagChange, state: Record<string, unknown>): voi
   if (segment !== undefined && segment !== ownSegment) throw mismatch(`feature segment ${JSON.stringify(segment)} is not this feature state's`, { row: segment });
   const ownIdentity = isObject(target?.identity) ? target.identity.id : target?.identity;
   if (identity !== undefined && identity !== ownIdentity) throw mismatch(`identity ${identity} is not this feature state's`, { row: identity });
+}
+
+/**
+ * Flagsmith takes any option id in an allocation, and serves the option allocated, whichever
+ * feature (or organisation) it belongs to: each must be one of the feature's own options, as the
+ * state read lists them.
+ */
+function requireOwnOptions(change: FlagChange, state: FlagsmithState): void {
+  const body = isObject(change.newState) ? change.newState : {};
+  const allocations = Array.isArray(body.multivariate_feature_state_values) ? body.multivariate_feature_state_values : [];
+  const named = allocations.flatMap((v: unknown) => (isObject(v) && v.multivariate_feature_option !== undefined ? [v.multivariate_feature_option] : []));
+  if (named.length === 0) return;
+  const listed = state.feature?.multivariate_options;
+  const own = new Set((Array.isArray(listed) ? listed : []).map((o: unknown) => (isObject(o) ? o.id : o)));
+  const stranger = named.find((id) => !own.has(id));
+  if (stranger !== undefined) {
+    throw mismatch(`multivariate option ${JSON.stringify(stranger)} is not one of feature ${String(state.feature?.id)}'s (${String(state.name)}) options`, { option: stranger, feature: state.feature?.id });
+  }
 }
 
 function mismatch(message: string, details: Record<string, unknown>): FlaggateError {

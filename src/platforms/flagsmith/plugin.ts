@@ -24,13 +24,13 @@ export const flagsmithPlugin: PlatformPlugin = {
     const { createHttpForwarder } = await import('../../forward/index.js');
     const authorization = settings.targetToken ?? '';
     const adapter = createFlagsmithAdapter({ baseUrl: settings.targetUrl!, authorization, timeoutMs: settings.timeoutMs });
-    const { valueSavedFirst } = await import('./value-saved-first.js');
+    const { savedInParts } = await import('./saved-in-parts.js');
     const http = createHttpForwarder({ baseUrl: settings.targetUrl!, token: authorization, timeoutMs: settings.timeoutMs });
     return {
       ...adapter,
       async forward(request, change) {
         const response = await http(request, change);
-        return response.status >= 400 && valueSavedFirst(request) ? { ...response, mayHaveActed: true } : response;
+        return response.status >= 400 && savedInParts(request) ? { ...response, mayHaveActed: true } : response;
       },
     };
   },

@@ -155,6 +155,23 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['an option\'s key as a number (stored as "7")', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"type":"unicode","string_value":"b","default_percentage_allocation":10,"key":7}'],
     ['a key on a feature\'s nested option (read-only there: dropped)', 'POST', '/api/v1/projects/1/features/', '{"name":"f","multivariate_options":[{"type":"unicode","string_value":"a","default_percentage_allocation":30,"key":"blue"}]}'],
     ['a uuid on a feature\'s nested option', 'PUT', '/api/v1/projects/1/features/2/', '{"multivariate_options":[{"type":"unicode","string_value":"a","default_percentage_allocation":30,"uuid":"x"}]}'],
+    // A FloatField is Python's float(): float(True) is 1.0.
+    ['a percentage as true (stored as 1.0)', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"feature":2,"type":"unicode","string_value":"b","default_percentage_allocation":true}'],
+    ['an allocation as false (stored as 0.0)', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":false}]}'],
+    // A value member left out keeps the row's (or the initial value's), and the type names the one served.
+    ['a value object without its type (the row keeps its own)', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_segment":{"segment":3},"feature_state_value":{"string_value":"x"}}'],
+    ['a value object without the member its type serves', 'PATCH', NESTED, '{"environment":1,"feature":2,"feature_state_value":{"type":"int"}}'],
+    ['a value object with a member Flagsmith drops', 'PATCH', NESTED, '{"environment":1,"feature":2,"feature_state_value":{"type":"unicode","string_value":null,"value":"shown"}}'],
+    ['a value object naming a row (saved over it, wherever it is)', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_segment":{"segment":3},"feature_state_value":{"id":41,"type":"unicode","string_value":"x"}}'],
+    ['a value object of an unknown type', 'PATCH', NESTED, '{"environment":1,"feature":2,"feature_state_value":{"type":"float","string_value":"1.5"}}'],
+    ['an option whose type is sent without its value (the option keeps its old one)', 'PUT', '/api/v1/projects/1/features/2/mv-options/9/', '{"feature":2,"type":"int","default_percentage_allocation":10}'],
+    ['an option\'s value without its type', 'PATCH', '/api/v1/projects/1/features/2/mv-options/9/', '{"string_value":"x"}'],
+    ['a feature\'s nested option without the member its type serves', 'POST', '/api/v1/projects/1/features/', '{"name":"f","multivariate_options":[{"type":"bool","default_percentage_allocation":30}]}'],
+    // The first allocation is stored, then the second fails (500) with the override half made.
+    ['one option allocated twice', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_segment":{"segment":3},"feature_state_value":{"type":"unicode","string_value":"x"},"multivariate_feature_state_values":[{"multivariate_feature_option":4,"percentage_allocation":10},{"multivariate_feature_option":4,"percentage_allocation":20}]}'],
+    // A priority moves the overrides already there (django-ordered-model's to()); a uuid is dropped.
+    ['a new segment override\'s priority', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_segment":{"segment":3,"priority":0},"feature_state_value":{"type":"unicode","string_value":"on"}}'],
+    ['a new segment override\'s uuid', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_segment":{"segment":3,"uuid":"0f0f0f0f-0000-4000-8000-000000000000"},"feature_state_value":{"type":"unicode","string_value":"on"}}'],
   ])('refuses %s', (_name, method, path, body) => {
     expect(classify(method, path, body)).toThrow(malformed);
   });
@@ -194,6 +211,8 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['a value as Flagsmith\'s clients send it', 'PATCH', NESTED, '{"environment":1,"feature":2,"feature_state_value":{"type":"unicode","string_value":"purple","integer_value":null,"boolean_value":null}}'],
     ['tags, owners and an option key as Flagsmith stores them', 'POST', '/api/v1/projects/1/features/', '{"name":"f","tags":[5,6],"owners":[1],"group_owners":[],"is_server_key_only":false}'],
     ['an option\'s key through mv-options', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"type":"unicode","string_value":"b","default_percentage_allocation":10,"key":"blue"}'],
+    ['an option\'s percentage alone', 'PATCH', '/api/v1/projects/1/features/2/mv-options/9/', '{"default_percentage_allocation":25}'],
+    ['a new segment override as Flagsmith\'s clients send it', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_segment":{"segment":3},"feature_state_value":{"type":"bool","string_value":null,"integer_value":null,"boolean_value":true},"multivariate_feature_state_values":[{"multivariate_feature_option":4,"percentage_allocation":10},{"multivariate_feature_option":5,"percentage_allocation":20}]}'],
     ['a fractional percentage', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":33.3}]}'],
     ['future values as stored', 'PUT', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"integer","value":"-42"}},"segment_overrides":[{"segment":{"id":2},"priority":0,"enabled":false,"value":{"type":"boolean","value":"false"}}]}'],
   ])('takes %s', (_name, method, path, body) => {

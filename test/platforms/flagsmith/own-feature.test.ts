@@ -36,8 +36,8 @@ describe('requireOwnFeature (Flagsmith)', () => {
 
   it('refuses a nested row (a multivariate allocation, a feature segment) that is not the state\'s own: Flagsmith would move it here', () => {
     const path = '/api/v1/features/featurestates/13/';
-    const own = { exists: true, name: 'f', feature: { id: 5 }, target: { id: 13, feature: 5, feature_segment: 4, multivariate_feature_state_values: [{ id: 1 }, { id: 3 }] } };
-    const body = (ids: number[], extra: Record<string, unknown> = {}) => ({ environment: 1, feature: 5, multivariate_feature_state_values: ids.map((id) => ({ id, multivariate_feature_option: 1, percentage_allocation: 10 })), ...extra });
+    const own = { exists: true, name: 'f', feature: { id: 5, multivariate_options: [{ id: 101 }, { id: 103 }, { id: 199 }] }, target: { id: 13, feature: 5, feature_segment: 4, multivariate_feature_state_values: [{ id: 1 }, { id: 3 }] } };
+    const body = (ids: number[], extra: Record<string, unknown> = {}) => ({ environment: 1, feature: 5, multivariate_feature_state_values: ids.map((id) => ({ id, multivariate_feature_option: 100 + id, percentage_allocation: 10 })), ...extra });
     expect(check(change('PATCH', path, body([1, 3])), own)).not.toThrow();
     expect(check(change('PATCH', path, body([1, 99])), own)).toThrow(mismatch);
     expect(check(change('PATCH', path, body([], { feature_segment: { id: 42, segment: 2 } })), own)).toThrow(mismatch);
@@ -51,6 +51,19 @@ describe('requireOwnFeature (Flagsmith)', () => {
     expect(check(create, own)).toThrow(mismatch);
     // `pk` is `id` to drf-writable-nested: a second spelling, refused.
     expect(() => change('PATCH', path, { environment: 1, feature: 5, multivariate_feature_state_values: [{ pk: 1, multivariate_feature_option: 1, percentage_allocation: 10 }] })).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+  });
+
+  it("refuses an allocation to an option that is not the feature's own: Flagsmith serves the option allocated, whoever's it is", () => {
+    const own = { exists: true, name: 'f', feature: { id: 5, multivariate_options: [{ id: 101 }, { id: 102 }] }, target: { id: 13, feature: 5, multivariate_feature_state_values: [] } };
+    const allocate = (option: number) => ({ environment: 1, feature: 5, multivariate_feature_state_values: [{ multivariate_feature_option: option, percentage_allocation: 10 }] });
+    expect(check(change('PATCH', '/api/v1/features/featurestates/13/', allocate(102)), own)).not.toThrow();
+    expect(check(change('PATCH', '/api/v1/features/featurestates/13/', allocate(999)), own)).toThrow(mismatch);
+    const override = (option: number) => ({ enabled: true, feature_segment: { segment: 2 }, feature_state_value: { type: 'unicode', string_value: 'x' }, multivariate_feature_state_values: [{ multivariate_feature_option: option, percentage_allocation: 10 }] });
+    const path = `/api/v1/environments/${ENV}/features/5/create-segment-override/`;
+    expect(check(change('POST', path, override(101)), own)).not.toThrow();
+    expect(check(change('POST', path, override(999)), own)).toThrow(mismatch);
+    // A state read that lists no options proves none.
+    expect(check(change('POST', path, override(101)), { ...own, feature: { id: 5 } })).toThrow(mismatch);
   });
 
   it("refuses a variant created or updated under one feature whose body names another, or an option that is not the path feature's", () => {
