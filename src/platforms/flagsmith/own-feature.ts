@@ -50,19 +50,26 @@ function requireOwnRows(change: FlagChange, state: Record<string, unknown>): voi
   const body = isObject(change.newState) ? change.newState : {};
   const allocations = Array.isArray(body.multivariate_feature_state_values) ? body.multivariate_feature_state_values : [];
   const named = allocations.flatMap((v: unknown) => (isObject(v) && v.id !== undefined ? [v.id] : []));
-  // A feature segment or identity named by an integer is a row too (the nested route takes both).
-  const segment = isObject(body.feature_segment) ? body.feature_segment.id : body.feature_segment ?? undefined;
+  const nested = change.request.path.startsWith(NESTED_STATES);
+  // A feature segment or identity named by an integer is a row too (the nested route takes both),
+  // and null there would turn the override into the environment's default.
+  const segment = isObject(body.feature_segment) ? body.feature_segment.id : nested && Object.hasOwn(body, 'feature_segment') ? body.feature_segment : body.feature_segment ?? undefined;
   // (Elsewhere `identity` in the new state is the path's, added by classify.)
-  const identity = change.request.path.startsWith(NESTED_STATES) && typeof body.identity === 'number' ? body.identity : undefined;
-  if (named.length === 0 && segment === undefined && identity === undefined) return;
+  const identity = nested && Object.hasOwn(body, 'identity') ? body.identity : undefined;
+  // A state live from another time is not what is served now: sent back as read, or not at all.
+  const liveFrom = nested && Object.hasOwn(body, 'live_from') ? body.live_from : undefined;
+  if (named.length === 0 && segment === undefined && identity === undefined && liveFrom === undefined) return;
   const target = state.exists === true && isObject(state.target) && !change.action.endsWith('.create') ? state.target : undefined;
   const own = new Set((Array.isArray(target?.multivariate_feature_state_values) ? target.multivariate_feature_state_values : []).map((v: unknown) => (isObject(v) ? v.id : v)));
   const stranger = named.find((id) => !own.has(id));
   if (stranger !== undefined) throw mismatch(`multivariate value ${JSON.stringify(stranger)} is not one of this feature state's`, { row: stranger });
-  const ownSegment = isObject(target?.feature_segment) ? target.feature_segment.id : target?.feature_segment;
+  const ownSegment = isObject(target?.feature_segment) ? target.feature_segment.id : target?.feature_segment ?? null;
   if (segment !== undefined && segment !== ownSegment) throw mismatch(`feature segment ${JSON.stringify(segment)} is not this feature state's`, { row: segment });
-  const ownIdentity = isObject(target?.identity) ? target.identity.id : target?.identity;
-  if (identity !== undefined && identity !== ownIdentity) throw mismatch(`identity ${identity} is not this feature state's`, { row: identity });
+  const ownIdentity = isObject(target?.identity) ? target.identity.id : target?.identity ?? null;
+  if (identity !== undefined && identity !== ownIdentity) throw mismatch(`identity ${JSON.stringify(identity)} is not this feature state's`, { row: identity });
+  if (liveFrom !== undefined && liveFrom !== (target?.live_from ?? null)) {
+    throw mismatch(`live_from ${JSON.stringify(liveFrom)} is not this feature state's (${JSON.stringify(target?.live_from ?? null)}): a state live from another time is not the one served now`, { live_from: liveFrom });
+  }
 }
 
 /**

@@ -46,6 +46,15 @@ describe('requireOwnFeature (Flagsmith)', () => {
     expect(check(change('PATCH', path, body([], { feature_segment: 99 })), own)).toThrow(mismatch);
     expect(check(change('PATCH', path, body([], { feature_segment: 4 })), own)).not.toThrow();
     expect(check(change('PATCH', path, body([], { identity: 1 })), own)).toThrow(mismatch);
+    // null would make the segment override the environment's default; the state has no identity, so null is its own.
+    expect(check(change('PATCH', path, body([], { feature_segment: null })), own)).toThrow(mismatch);
+    expect(check(change('PATCH', path, body([], { identity: null })), own)).not.toThrow();
+    expect(check(change('PATCH', path, body([], { identity: null })), { ...own, target: { ...own.target, identity: 7 } })).toThrow(mismatch);
+    // A state live from another time is not the one served now: live_from goes back as it was read.
+    const live = { ...own, target: { ...own.target, live_from: '2026-01-01T00:00:00Z' } };
+    expect(check(change('PATCH', path, body([], { live_from: '2026-01-01T00:00:00Z' })), live)).not.toThrow();
+    expect(check(change('PATCH', path, body([], { live_from: '2099-01-01T00:00:00Z' })), live)).toThrow(mismatch);
+    expect(check(change('PATCH', path, body([], { live_from: null })), live)).toThrow(mismatch);
     // A new state has no rows of its own.
     const create = change('POST', `/api/v1/environments/${ENV}/features/5/create-segment-override/`, { feature_segment: { id: 4, segment: 2 }, enabled: true });
     expect(check(create, own)).toThrow(mismatch);
