@@ -4,7 +4,8 @@
 #   2. PostgreSQL server binaries (initdb, pg_ctl, postgres), from Debian's packages when root;
 #   3. the pinned opa CLI (scripts/install-opa.sh);
 #   4. the deployment checkers: helm, hadolint, kubernetes-validate, promtool (scripts/install-deploy-tools.sh);
-#   5. Debian's chromium for the console's browser tests (playwright-core drives /usr/bin/chromium);
+#   5. Debian's chromium for the console's browser tests (playwright-core drives /usr/bin/chromium),
+#      and Debian's pgbouncer for the PostgreSQL sink behind a pooler in transaction mode;
 #   6. the pinned versitygw, an S3 server with Object Lock, for the WORM archive (scripts/install-versitygw.sh);
 #   7. the pinned OpenSearch for the SIEM sink (scripts/install-opensearch.sh), and the system user it runs as.
 set -euo pipefail
@@ -64,6 +65,17 @@ elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 else
   say "chromium not found at /usr/bin/chromium; the console's browser tests will be skipped" >&2
+fi
+
+# 5b. pgbouncer, from Debian's packages when root; the pooler test skips without it.
+if [ -x /usr/sbin/pgbouncer ] || [ -x /usr/bin/pgbouncer ]; then
+  say "pgbouncer installed"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing pgbouncer from Debian packages"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pgbouncer
+else
+  say "pgbouncer not found; the PostgreSQL pooler test will be skipped" >&2
 fi
 
 # 6. versitygw (built with Go on first run, about 3 minutes; skipped when the pinned version is there).

@@ -145,23 +145,22 @@ function headOrNothing(source: Pick<ReplicatorOptions['source'], 'head'>): numbe
 /**
  * The changes waiting in `through`, in all and per sink, for a delivery's `alone` hint: one
  * change's deliveries overlap when at most one of them blocks the event loop (a lone sink, or the
- * one local sink beside network sinks), and a sink nobody waits for (a background catch-up) never
- * blocks it.
+ * one local sink beside network sinks that send their request at once), and a sink nobody waits
+ * for (a background catch-up) never blocks it. Which sinks the one change waits for is read from
+ * the sinks' own counts when asked, never kept from an earlier wait.
  */
-function createWaitCount() {
+function createWaitCount(states: readonly SinkState[]) {
   let waiting = 0;
-  let sinksWaitedFor = 0;
-  let localSinksWaitedFor = 0;
   return {
     alone(s: SinkState): { alone: boolean; beside: boolean } {
-      const sole = waiting === 1 && s.waiters === 1;
-      const alone = sole && (sinksWaitedFor === 1 || (s.sink.local === true && localSinksWaitedFor === 1));
-      return { alone, beside: alone && sinksWaitedFor > 1 };
+      if (waiting !== 1 || s.waiters !== 1) return { alone: false, beside: false };
+      const others = states.filter((o) => o !== s && o.waiters > 0);
+      if (others.length === 0) return { alone: true, beside: false };
+      const alone = s.sink.local === true && others.every((o) => o.sink.local !== true && o.sink.sendsAtOnce === true);
+      return { alone, beside: alone };
     },
     async during<T>(required: readonly SinkState[], work: () => Promise<T>): Promise<T> {
       waiting += 1;
-      sinksWaitedFor = required.length;
-      localSinksWaitedFor = required.filter((s) => s.sink.local === true).length;
       for (const s of required) s.waiters += 1;
       try {
         return await work();
@@ -190,7 +189,7 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
     (sink): SinkState => ({ sink, position: source.sinkCursor(sink.name), queue: Promise.resolve(0), attempt: 0, timer: undefined, waiters: 0 }),
   );
 
-  const waits = createWaitCount();
+  const waits = createWaitCount(states);
   const ctx: FollowContext = { source, metrics, clock, batchSize, logger: options.logger, alone: waits.alone };
   const catchUp = (s: SinkState, target: number): Promise<number> => {
     const next = s.queue.catch(() => 0).then(() => deliverThrough(ctx, s, target));

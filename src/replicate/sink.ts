@@ -17,8 +17,8 @@ export interface UpstreamWriter {
 export interface DeliveryHint {
   /**
    * Exactly one change waits on the upstream, and no other sink it waits for blocks the event loop:
-   * this sink alone, or this local sink beside network sinks whose requests were sent before its
-   * delivery started. A write that blocks the event loop then holds up no other change and no other
+   * this sink alone, or this local sink beside network sinks that send at once (`Sink.sendsAtOnce`),
+   * whose requests are sent before its delivery starts. A write that blocks the event loop then holds up no other change and no other
    * sink's delivery (it runs during their round trips), and saves the thread pool's round trip.
    */
   alone: boolean;
@@ -36,9 +36,16 @@ export interface Sink {
   readonly required: boolean;
   /**
    * Its delivery is a write to this machine's disk, not a network round trip: told `alone` beside
-   * network sinks, it may write on the event loop while they wait for their answers.
+   * network sinks that send at once, it may write on the event loop while they wait for their answers.
    */
   readonly local?: boolean;
+  /**
+   * Its delivery writes its request to an open connection before `deliver` first waits (a pooled
+   * connection's query), so a local sink's write a turn of the event loop later overlaps its round
+   * trip. A sink whose client writes later (fetch queues the request) leaves it unset: beside it
+   * the local write stays on the thread pool.
+   */
+  readonly sendsAtOnce?: boolean;
   deliver(entries: AuditEntry[], hint?: DeliveryHint): Promise<number>;
   /** Stores signed checkpoints (idempotent by chain and seq), so a signed head lives off this machine. */
   deliverCheckpoints?(checkpoints: Checkpoint[]): Promise<void>;

@@ -263,10 +263,11 @@ describe('createReplicator', () => {
   it('tells a local sink beside network sinks that one change waits for it alone, and starts it after they have sent', async () => {
     const { ledger } = setup();
     const events: string[] = [];
-    const recording = (name: string, local: boolean): Sink => ({
+    const recording = (name: string, local: boolean, sendsAtOnce = !local): Sink => ({
       name,
       required: true,
       local,
+      sendsAtOnce,
       async deliver(entries, hint) {
         events.push(`${name} ${hint?.alone === true ? 'alone' : 'shared'}`);
         // A network sink's request is on its socket once deliver has run up to its first wait.
@@ -290,6 +291,71 @@ describe('createReplicator', () => {
     cleanups.push(() => two.close());
     await two.through(1);
     expect(events.filter((e) => !e.endsWith('done')).sort()).toEqual(['file-a shared', 'file-b shared', 'net shared']);
+
+    // Beside a network sink that sends later (fetch queues its request), the write would go first and the two would not overlap.
+    events.length = 0;
+    const later = createReplicator({ source: ledger, sinks: [recording('file-c', true), recording('fetch', false, false)], metrics: createMetrics() });
+    cleanups.push(() => later.close());
+    await later.through(1);
+    expect(events.filter((e) => !e.endsWith('done')).sort()).toEqual(['fetch shared', 'file-c shared']);
+  });
+
+  it('asks again after the turn it waited: a change that came meanwhile makes the local sink share the loop', async () => {
+    const { ledger } = setup();
+    const hints: string[] = [];
+    let second: Promise<void> | undefined;
+    const sink = (name: string, local: boolean): Sink => ({
+      name,
+      required: true,
+      local,
+      sendsAtOnce: !local,
+      async deliver(entries, hint) {
+        hints.push(`${name} ${hint?.alone === true ? 'alone' : 'shared'}`);
+        // While the file's delivery waits its turn (told alone when it was started), a second change comes to wait.
+        if (!local && second === undefined) {
+          ledger.append(sampleEntry(2));
+          second = replicator.through(2);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return entries.at(-1)!.seq;
+      },
+      async close() {},
+    });
+    const replicator = createReplicator({ source: ledger, sinks: [sink('file', true), sink('postgres', false)], metrics: createMetrics() });
+    cleanups.push(() => replicator.close());
+    ledger.append(sampleEntry(1));
+    await replicator.through(1);
+    await second;
+    expect(hints.slice(0, 2)).toEqual(['postgres shared', 'file shared']);
+  });
+
+  it('reads which sinks one change waits for when it asks, not from an earlier wait that has ended', async () => {
+    const { ledger } = setup();
+    const hints: string[] = [];
+    const sink = (name: string, local: boolean, ms: number): Sink => ({
+      name,
+      required: true,
+      local,
+      sendsAtOnce: !local,
+      async deliver(entries, hint) {
+        hints.push(`${name} ${hint?.alone === true ? 'alone' : 'shared'}`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        return entries.at(-1)!.seq;
+      },
+      async close() {},
+    });
+    for (let n = 1; n <= 10; n++) ledger.append(sampleEntry(n));
+    ledger.setSinkCursor('fb', 4);
+    ledger.setSinkCursor('fc', 4);
+    const replicator = createReplicator({ source: ledger, sinks: [sink('fb', true, 20), sink('fc', true, 20), sink('pg', false, 1)], metrics: createMetrics(), batchSize: 2 });
+    cleanups.push(() => replicator.close());
+    // A wait for seq 3, which only pg lacks, ends while the two local sinks still catch up for seq 10:
+    // they still deliver beside each other, so neither may block the loop.
+    const all = replicator.through(10);
+    await replicator.through(3);
+    await all;
+    expect(hints.filter((h) => h.startsWith('f'))).not.toContain('fb alone');
+    expect(hints.filter((h) => h.startsWith('f'))).not.toContain('fc alone');
   });
 
   it('tells an optional sink catching up in the background nothing, while one change waits on the required one', async () => {

@@ -46,10 +46,13 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   const ready = migrateOnce(pool, options.migrate ? migratePostgres : undefined);
   const checkLogin = checkLoginOnce(pool, ready, options.production ?? false);
   const head = (chainId: string) => readHead(pool, ready, chainId);
+  const statement = { named: true };
 
   return {
     name: options.name,
     required: options.required,
+    // An idle pooled connection takes the INSERT at once; a new one is being opened meanwhile.
+    sendsAtOnce: true,
     head,
     checkLogin,
     async writerOf(chainId, seq) {
@@ -75,7 +78,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       // still checks it; on any refusal the slow path below finds out what upstream really holds.
       if (written.get(chainId) === first - 1) {
         try {
-          await insertBatch(pool, chainId, entries);
+          await insertBatch(pool, statement, chainId, entries);
           written.set(chainId, last);
           return last;
         } catch (err) {
@@ -88,7 +91,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       if (stored < first - 1) return stored;
       await checkOverlap(pool, chainId, entries.filter((e) => e.seq <= stored));
       const fresh = entries.filter((e) => e.seq > stored);
-      if (fresh.length > 0) await insertBatch(pool, chainId, fresh);
+      if (fresh.length > 0) await insertBatch(pool, statement, chainId, fresh);
       written.set(chainId, last);
       return last;
     },
@@ -184,19 +187,34 @@ function claimedChain(body: string): string | null {
   }
 }
 
-async function insertBatch(pool: pg.Pool, chainId: string, entries: AuditEntry[]): Promise<void> {
-  const bodies = entries.map(storedBody);
-  try {
-    // Seq order matters: the link trigger checks each row against the one inserted before it.
-    // Named, so each connection parses and plans it once (0.08 ms of every delivery otherwise).
-    await pool.query({
-      name: 'flaggate_insert_entries',
-      text: `INSERT INTO flaggate.audit_entries (chain_id, seq, prev_hash, hash, body)
+const INSERT_ENTRIES = `INSERT INTO flaggate.audit_entries (chain_id, seq, prev_hash, hash, body)
        SELECT $1, t.seq, t.prev_hash, t.hash, t.body
        FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS t(seq, prev_hash, hash, body)
-       ORDER BY t.seq`,
-      values: [chainId, entries.map((e) => e.seq), entries.map((e) => e.prev_hash), entries.map((e) => e.hash), bodies],
-    });
+       ORDER BY t.seq`;
+
+/**
+ * A prepared statement's name is taken (42P05) or unknown (26000): the session is not the one that
+ * prepared it, as behind a pooler that hands server sessions from client to client (PgBouncer in
+ * transaction mode). Nothing was executed.
+ */
+const STATEMENT_NOT_OURS = new Set(['42P05', '26000']);
+
+/**
+ * Inserts in seq order (the link trigger checks each row against the one inserted before it). A
+ * named statement, so each connection parses and plans it once (0.08 ms of every delivery
+ * otherwise), until a session shows it is not the one that prepared it: then, and from then on,
+ * unnamed.
+ */
+async function insertBatch(pool: pg.Pool, statement: { named: boolean }, chainId: string, entries: AuditEntry[]): Promise<void> {
+  const values = [chainId, entries.map((e) => e.seq), entries.map((e) => e.prev_hash), entries.map((e) => e.hash), entries.map(storedBody)];
+  try {
+    try {
+      await pool.query(statement.named ? { name: 'flaggate_insert_entries', text: INSERT_ENTRIES, values } : { text: INSERT_ENTRIES, values });
+    } catch (err) {
+      if (!statement.named || !STATEMENT_NOT_OURS.has(String((err as { code?: unknown }).code))) throw err;
+      statement.named = false;
+      await pool.query({ text: INSERT_ENTRIES, values });
+    }
   } catch (err) {
     const code = (err as { code?: string }).code;
     const refused = refusedByPolicy(err, chainId);
