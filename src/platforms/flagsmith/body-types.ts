@@ -64,6 +64,7 @@ export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = 
     if (NUMBERS.has(key) && typeof value !== 'number') refuse(where, 'a JSON number');
     // A number or a boolean is stored as Python writes it (true as "True"); null where the column allows it, else Flagsmith refuses it.
     if (TEXTS.has(key) && !(value === null || (typeof value === 'string' && keptByCharField(value)))) refuse(where, 'a string without surrounding whitespace, or null');
+    if (key === 'initial_value' && typeof value === 'string' && readAsAnotherInteger(value)) refuse(where, 'an integer written in plain digits (each environment\'s default is Python\'s int() of it), or text int() refuses');
     if (VALUES.has(key) && isJsonObject(value)) checkValueObject(value, where, true);
     if (key === ALLOCATIONS && Array.isArray(value)) refuseRepeatedOptions(value, where);
     if (VALUES.has(key) && !isJsonObject(value)) checkStateValue(value, where);
@@ -107,6 +108,16 @@ function refuseRepeatedOptions(allocations: unknown[], where: string): void {
     if (seen.has(option)) refuse(`${where}/${i}/multivariate_feature_option`, 'an option not allocated earlier in the same list');
     seen.add(option);
   }
+}
+
+/**
+ * Whether Python's `int()` reads `text` as an integer written otherwise than in plain digits.
+ * Flagsmith gives each environment's default state `int(initial_value)` when it parses as a
+ * 32-bit integer (`get_value_type`), and `int()` takes a sign, leading zeros, underscores between
+ * digits and any script's decimal digits: "1_2" and "０１２" are served as 12, "+7" as 7.
+ */
+function readAsAnotherInteger(text: string): boolean {
+  return /^[+-]?\p{Nd}+(?:_\p{Nd}+)*$/u.test(text) && !/^-?(?:0|[1-9][0-9]*)$/.test(text);
 }
 
 /** A feature state's value: a string Flagsmith keeps as it is, a 32-bit integer, a boolean or null. */

@@ -155,6 +155,11 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['an option\'s key as a number (stored as "7")', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"type":"unicode","string_value":"b","default_percentage_allocation":10,"key":7}'],
     ['a key on a feature\'s nested option (read-only there: dropped)', 'POST', '/api/v1/projects/1/features/', '{"name":"f","multivariate_options":[{"type":"unicode","string_value":"a","default_percentage_allocation":30,"key":"blue"}]}'],
     ['a uuid on a feature\'s nested option', 'PUT', '/api/v1/projects/1/features/2/', '{"multivariate_options":[{"type":"unicode","string_value":"a","default_percentage_allocation":30,"uuid":"x"}]}'],
+    // Each environment's default is int(initial_value) when it parses: served as 12, recorded as written.
+    ['an initial value of 1_2', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"1_2"}'],
+    ['an initial value in fullwidth digits', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"\uff11\uff12"}'],
+    ['an initial value with a plus sign', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"+7"}'],
+    ['an initial value with a leading zero', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"007"}'],
     // A FloatField is Python's float(): float(True) is 1.0.
     ['a percentage as true (stored as 1.0)', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"feature":2,"type":"unicode","string_value":"b","default_percentage_allocation":true}'],
     ['an allocation as false (stored as 0.0)', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":false}]}'],
@@ -211,6 +216,8 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['a value as Flagsmith\'s clients send it', 'PATCH', NESTED, '{"environment":1,"feature":2,"feature_state_value":{"type":"unicode","string_value":"purple","integer_value":null,"boolean_value":null}}'],
     ['tags, owners and an option key as Flagsmith stores them', 'POST', '/api/v1/projects/1/features/', '{"name":"f","tags":[5,6],"owners":[1],"group_owners":[],"is_server_key_only":false}'],
     ['an option\'s key through mv-options', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"type":"unicode","string_value":"b","default_percentage_allocation":10,"key":"blue"}'],
+    ['an initial value in plain digits', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"-12"}'],
+    ['an initial value that is text', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"v1_2"}'],
     ['an option\'s percentage alone', 'PATCH', '/api/v1/projects/1/features/2/mv-options/9/', '{"default_percentage_allocation":25}'],
     ['a new segment override as Flagsmith\'s clients send it', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_segment":{"segment":3},"feature_state_value":{"type":"bool","string_value":null,"integer_value":null,"boolean_value":true},"multivariate_feature_state_values":[{"multivariate_feature_option":4,"percentage_allocation":10},{"multivariate_feature_option":5,"percentage_allocation":20}]}'],
     ['a fractional percentage', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":33.3}]}'],
