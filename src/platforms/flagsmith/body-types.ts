@@ -117,7 +117,7 @@ function refuseRepeatedOptions(allocations: unknown[], where: string): void {
  * digits and any script's decimal digits: "1_2" and "０１２" are served as 12, "+7" as 7.
  */
 function readAsAnotherInteger(text: string): boolean {
-  return /^[+-]?\p{Nd}+(?:_\p{Nd}+)*$/u.test(text) && !/^-?(?:0|[1-9][0-9]*)$/.test(text);
+  return /^[+-]?\p{Nd}+(?:_\p{Nd}+)*$/u.test(text) && !/^(?:0|-?[1-9][0-9]*)$/.test(text);
 }
 
 /** A feature state's value: a string Flagsmith keeps as it is, a 32-bit integer, a boolean or null. */

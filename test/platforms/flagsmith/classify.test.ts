@@ -160,6 +160,7 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['an initial value in fullwidth digits', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"\uff11\uff12"}'],
     ['an initial value with a plus sign', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"+7"}'],
     ['an initial value with a leading zero', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"007"}'],
+    ['an initial value of -0', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"-0"}'],
     // A FloatField is Python's float(): float(True) is 1.0.
     ['a percentage as true (stored as 1.0)', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"feature":2,"type":"unicode","string_value":"b","default_percentage_allocation":true}'],
     ['an allocation as false (stored as 0.0)', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":false}]}'],
