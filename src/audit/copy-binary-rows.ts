@@ -21,6 +21,152 @@ export async function readCopyRows(chunks: AsyncIterable<Buffer>, onRow: (row: S
   throw new Error('the COPY stream ended before its trailer');
 }
 
+/**
+ * `COPY (...) TO STDOUT (FORMAT binary)` as a query for a `pg` client (`client.query(copy.query)`)
+ * whose rows are decoded straight off the connection's socket chunks: the CopyData messages are
+ * found in each chunk and their bytes handed to the same decoder as `readCopyRows`, in place. What
+ * this saves over `pg-copy-streams` and an async iterator (measured, a worker's 50,000 rows): the
+ * per-message buffer queue, a copy of each chunk and a promise per chunk, about 2-3 µs a row, and
+ * the compiling of that stream code in each fresh worker (each worker compiles its hot code anew;
+ * stream code was about 40% of that): `verify --postgres` of 100,000 entries went from 1.41 s to 1.26 s,
+ * 1.52 to 1.36 times the raw chained SHA-256 in the same run. `done` settles once the server is ready for the next
+ * query: 'ended' after the trailer, or 'stopped' (at once) when `onRow` said to stop; a server's
+ * error rejects it, and so does a stream that breaks the layout or ends before its trailer.
+ */
+export function copyRowsQuery(text: string, onRow: (row: StoredRowBytes) => boolean): { query: CopyRowsQuery; done: Promise<'ended' | 'stopped'> } {
+  let settle!: { resolve: (end: 'ended' | 'stopped') => void; reject: (err: unknown) => void };
+  const done = new Promise<'ended' | 'stopped'>((resolve, reject) => (settle = { resolve, reject }));
+  return { query: new CopyRowsQuery(text, onRow, settle), done };
+}
+
+/** What `CopyRowsQuery` needs of `pg`'s connection: its socket and a simple query. */
+interface CopyConnection {
+  stream: NodeJS.ReadableStream & { listeners(event: 'data'): Array<(chunk: Buffer) => void> };
+  query(text: string): void;
+}
+
+const COPY_DATA = 0x64; // 'd'
+const COPY_DONE = 0x63; // 'c'
+/** Messages the server may send among the CopyData ones: CopyOutResponse, NoticeResponse, ParameterStatus, NotificationResponse. */
+const PASSED_OVER = new Set([0x48, 0x4e, 0x53, 0x41]);
+
+/**
+ * The submittable `copyRowsQuery` makes. Like `pg-copy-streams`, it takes the socket's data from
+ * `pg`'s parser from the moment the query is sent until CopyDone, or an ErrorResponse (which it
+ * hands back, unread, for `pg` to report), and gives `pg` back whatever follows.
+ */
+class CopyRowsQuery {
+  /** Set by `pg` when the client has a query timeout; called once the query is over. */
+  callback: ((err: Error | null) => void) | undefined;
+  private readonly decoder = createDecoder();
+  private connection: CopyConnection | undefined;
+  private pgOnData: ((chunk: Buffer) => void) | undefined;
+  /** A message header split across chunks. */
+  private head: Buffer | undefined;
+  private code = 0;
+  /** Bytes of the current message still to come. */
+  private remaining = 0;
+  private end: 'more' | 'ended' | 'stopped' = 'more';
+  private failure: unknown;
+  private settled = false;
+  private readonly onData = (chunk: Buffer) => this.take(chunk);
+
+  constructor(
+    readonly text: string,
+    private readonly onRow: (row: StoredRowBytes) => boolean,
+    private readonly settle: { resolve: (end: 'ended' | 'stopped') => void; reject: (err: unknown) => void },
+  ) {}
+
+  submit(connection: CopyConnection): void {
+    const listeners = connection.stream.listeners('data');
+    if (listeners.length !== 1) throw new Error('a COPY query needs the connection\'s only data listener');
+    this.connection = connection;
+    this.pgOnData = listeners[0]!;
+    connection.stream.removeListener('data', this.pgOnData);
+    connection.stream.on('data', this.onData);
+    connection.query(this.text);
+  }
+
+  private take(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.remaining === 0) {
+        let headAt = at;
+        let buf = chunk;
+        if (this.head) {
+          buf = Buffer.concat([this.head, chunk.subarray(at)]);
+          headAt = 0;
+        }
+        if (buf.length - headAt < 5) return void (this.head = buf.subarray(headAt));
+        this.head = undefined;
+        const code = buf[headAt]!;
+        const length = buf.readUInt32BE(headAt + 1) - 4;
+        if (code !== COPY_DATA && code !== COPY_DONE && !PASSED_OVER.has(code)) return this.detach(buf.subarray(headAt));
+        if (length < 0) return this.detach(buf.subarray(headAt));
+        // Continue in `buf` from after the header (a joined header leaves the rest of the chunk in it).
+        chunk = buf;
+        at = headAt + 5;
+        this.code = code;
+        this.remaining = length;
+        if (code === COPY_DONE) {
+          chunk = chunk.subarray(at);
+          at = 0;
+          if (length === 0) return this.detach(chunk);
+        }
+      }
+      const n = Math.min(this.remaining, chunk.length - at);
+      if (this.code === COPY_DATA) this.decode(chunk.subarray(at, at + n));
+      at += n;
+      this.remaining -= n;
+      if (this.remaining === 0 && this.code === COPY_DONE) return this.detach(chunk.subarray(at));
+    }
+  }
+
+  /** Rows from a piece of the COPY data; after a stop or a failure the rest is passed over. */
+  private decode(piece: Buffer): void {
+    if (this.end === 'stopped' || this.failure !== undefined || piece.length === 0) return;
+    try {
+      if (this.end === 'ended') throw new Error('bytes follow the COPY trailer');
+      this.end = this.decoder.push(piece, this.onRow);
+      if (this.end === 'stopped') this.finish();
+    } catch (err) {
+      this.failure = err;
+      this.finish();
+    }
+  }
+
+  /** Gives the socket back to `pg`, with the bytes it has not read. */
+  private detach(rest: Buffer): void {
+    const { connection, pgOnData } = this;
+    if (!connection || !pgOnData) return;
+    this.connection = this.pgOnData = undefined;
+    connection.stream.removeListener('data', this.onData);
+    connection.stream.on('data', pgOnData);
+    if (rest.length > 0) pgOnData(rest);
+  }
+
+  handleError(err: Error): void {
+    this.failure ??= err;
+    this.finish();
+  }
+
+  handleCommandComplete(): void {}
+
+  handleReadyForQuery(): void {
+    if (this.failure === undefined && this.end === 'more') this.failure = new Error('the COPY stream ended before its trailer');
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const failure = this.failure;
+    this.callback?.(failure === undefined ? null : (failure as Error));
+    if (failure !== undefined) this.settle.reject(failure);
+    else this.settle.resolve(this.end === 'stopped' ? 'stopped' : 'ended');
+  }
+}
+
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const FIELDS = 5;
 /** Flags bit 16 says rows carry OIDs (not asked for); bits 17-31 are reserved: a reader must stop on them. */

@@ -1,9 +1,8 @@
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { parentPort, workerData } from 'node:worker_threads';
 // Only the modules it needs: the stage's index loads every module (schemas, keys, exports),
 // startup time each worker would pay before its first row.
-import { readCopyRows } from './copy-binary-rows.js';
+import { copyRowsQuery } from './copy-binary-rows.js';
 import type { RangeJob, RangeReply } from './prove-in-workers.js';
 import { createRangeProver } from './prove-range.js';
 
@@ -42,10 +41,14 @@ async function run(job: PostgresRangeJob): Promise<RangeReply> {
     for (let after = job.from - 1; going && after < job.to; after += pageSeqs) {
       const through = Math.min(job.to, after + pageSeqs);
       // COPY takes no parameters: the chain is a quoted literal, the bounds integers.
-      const page = client.query(copyTo(`COPY (SELECT seq, chain_id, prev_hash, hash, body FROM flaggate.audit_entries WHERE chain_id = ${chain} AND seq > ${after} AND seq <= ${through} ORDER BY seq) TO STDOUT (FORMAT binary)`));
       // A seq missing from the page fails the prover's link check; an empty page ends the proof there.
       let rows = 0;
-      const end = await readCopyRows(page, (row) => (rows++, (going = prover.add(row))));
+      const copy = copyRowsQuery(
+        `COPY (SELECT seq, chain_id, prev_hash, hash, body FROM flaggate.audit_entries WHERE chain_id = ${chain} AND seq > ${after} AND seq <= ${through} ORDER BY seq) TO STDOUT (FORMAT binary)`,
+        (row) => (rows++, (going = prover.add(row))),
+      );
+      void client.query(copy.query as unknown as pg.Submittable);
+      const end = await copy.done;
       going &&= end === 'ended' && rows > 0;
     }
     return { ok: true, proof: prover.proof() };

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readCopyRows } from '../../src/audit/copy-binary-rows.js';
+import { EventEmitter } from 'node:events';
+import { copyRowsQuery, readCopyRows } from '../../src/audit/copy-binary-rows.js';
 import type { StoredRow } from '../../src/audit/index.js';
 
 /** PostgreSQL's binary COPY layout, written out here field by field (the reader's test oracle). */
@@ -114,5 +115,72 @@ describe('readCopyRows', () => {
         await expect(readAll(bytes, [cut]), `${what}, cut at ${cut}`).rejects.toThrow(message);
       }
     }
+  });
+});
+
+/** A protocol message: its code, its length (itself included) and its payload. */
+const message = (code: string, payload: Buffer) => Buffer.concat([Buffer.from(code, 'latin1'), int32(payload.length + 4), payload]);
+
+describe('copyRowsQuery', () => {
+  it('reads the rows off the socket whatever its chunks (message headers split too), then hands pg the rest', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(storedRow, { maxLength: 6 }), fc.array(fc.nat(3000), { maxLength: 30 }), fc.array(fc.nat(2000), { maxLength: 4 }), async (rows, cuts, splits) => {
+        const data = copyStream(rows.map(rowFields));
+        // The COPY data in CopyData messages cut anywhere, a notice among them, as the server may send them.
+        const pieces: Buffer[] = [];
+        let at = 0;
+        for (const cut of [...new Set(splits.map((c) => c % data.length))].sort((a, b) => a - b)) {
+          if (cut <= at) continue;
+          pieces.push(data.subarray(at, cut));
+          at = cut;
+        }
+        pieces.push(data.subarray(at));
+        const after = Buffer.concat([message('C', Buffer.from('COPY 1\0')), message('Z', Buffer.from('I'))]);
+        const wire = Buffer.concat([message('H', Buffer.from([1, 0, 5])), message('N', Buffer.from('notice\0')), ...pieces.map((p) => message('d', p)), message('c', Buffer.alloc(0)), after]);
+        const handed: Buffer[] = [];
+        const stream = new EventEmitter();
+        stream.on('data', (chunk: Buffer) => handed.push(chunk));
+        const read: StoredRow[] = [];
+        const copy = copyRowsQuery('COPY ...', ({ bodyUtf8, ...row }) => (read.push({ ...row, body: Buffer.from(bodyUtf8!).toString('utf8') }), true));
+        const sent: string[] = [];
+        copy.query.submit({ stream: stream as never, query: (text) => void sent.push(text) });
+        expect(sent).toEqual(['COPY ...']);
+        let from = 0;
+        for (const cut of [...new Set(cuts.map((c) => c % wire.length))].sort((a, b) => a - b)) {
+          if (cut <= from) continue;
+          stream.emit('data', wire.subarray(from, cut));
+          from = cut;
+        }
+        stream.emit('data', wire.subarray(from));
+        // What pg reads after CopyDone: the command's completion and the ready message, whole.
+        expect(Buffer.concat(handed)).toEqual(after);
+        copy.query.handleCommandComplete();
+        copy.query.handleReadyForQuery();
+        expect(await copy.done).toBe('ended');
+        expect(read).toEqual(rows);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('hands pg an error the server sends, and fails on a stream that ends before its trailer', async () => {
+    const stream = new EventEmitter();
+    const handed: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => handed.push(chunk));
+    const copy = copyRowsQuery('COPY ...', () => true);
+    copy.query.submit({ stream: stream as never, query: () => undefined });
+    const error = message('E', Buffer.from('SERROR\0\0'));
+    stream.emit('data', Buffer.concat([message('H', Buffer.from([1, 0, 5])), message('d', copyStream([]).subarray(0, 10)), error]));
+    expect(Buffer.concat(handed)).toEqual(error);
+    copy.query.handleError(new Error('from the server'));
+    await expect(copy.done).rejects.toThrow('from the server');
+
+    const early = copyRowsQuery('COPY ...', () => true);
+    const other = new EventEmitter();
+    other.on('data', () => undefined);
+    early.query.submit({ stream: other as never, query: () => undefined });
+    other.emit('data', Buffer.concat([message('H', Buffer.from([1, 0, 5])), message('d', copyStream([]).subarray(0, 19)), message('c', Buffer.alloc(0))]));
+    early.query.handleReadyForQuery();
+    await expect(early.done).rejects.toThrow('ended before its trailer');
   });
 });
