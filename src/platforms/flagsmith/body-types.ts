@@ -21,6 +21,7 @@ const ID_LISTS = new Set(['tags', 'owners', 'group_owners']);
 /** A feature's nested options take these read-only: DRF drops them, so the entry would hold what Flagsmith never stores. */
 const NESTED_OPTION_READ_ONLY = new Set(['key', 'uuid']);
 const NESTED_OPTION = /^\/multivariate_options\/[0-9]+$/;
+const NESTED_OPTION_MEMBERS = new Set(['id', 'type', 'string_value', 'integer_value', 'boolean_value', 'default_percentage_allocation']);
 /** Percentages: JSON numbers ("NaN" and "50" are converted, and Python's `float(True)` is 1.0). */
 const NUMBERS = new Set(['percentage_allocation', 'default_percentage_allocation', 'weight']);
 /** A feature state's value, typed by how it is written. */
@@ -41,8 +42,12 @@ function keptByCharField(text: string): boolean {
 const PYTHON_ONLY_SPACE = new Set([0x1c, 0x1d, 0x1e, 0x1f, 0x85]);
 const isEdgeSpace = (unit: string): boolean => /\s/.test(unit) || PYTHON_ONLY_SPACE.has(unit.charCodeAt(0));
 
-/** Members whose numbers must be written as integers (Python's json types `1.0` as a float): for `parseStrictJson`. */
-export const INTEGER_LITERAL_MEMBERS: ReadonlySet<string> = new Set([...VALUES, 'integer_value']);
+/**
+ * Members whose numbers must be written as integers (Python's json types `1.0` as a float): for
+ * `parseStrictJson`. A value is typed by it; a nested row's `id` is looked up by `str(pk)`, and
+ * "1.0" fails there (500) after the outer row is saved.
+ */
+export const INTEGER_LITERAL_MEMBERS: ReadonlySet<string> = new Set([...VALUES, ...INTEGERS]);
 
 const INT32 = 2 ** 31;
 
@@ -50,7 +55,12 @@ const INT32 = 2 ** 31;
 export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = ''): void {
   if (Array.isArray(body)) return body.forEach((v, i) => refuseConvertedMembers(v, nestedRows, `${at}/${i}`));
   if (!isJsonObject(body)) return;
-  if (NESTED_OPTION.test(at)) checkValueObject(body, at, false);
+  if (NESTED_OPTION.test(at)) {
+    // Anything else there is dropped (the option's feature is the outer one).
+    const stray = Object.keys(body).find((k) => !NESTED_OPTION_MEMBERS.has(k) && !NESTED_OPTION_READ_ONLY.has(k));
+    if (stray !== undefined) refuse(`${at}/${stray}`, 'absent: a feature\'s option holds id, type, its values and default_percentage_allocation');
+    checkValueObject(body, at, false);
+  }
   for (const [key, value] of Object.entries(body)) {
     const where = `${at}/${key}`;
     // drf-writable-nested reads `pk` as `id`: a second spelling of the row a nested object names (the ids are held to the state read, own-feature.ts).
@@ -66,7 +76,8 @@ export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = 
     if (TEXTS.has(key) && !(value === null || (typeof value === 'string' && keptByCharField(value)))) refuse(where, 'a string without surrounding whitespace, or null');
     if (key === 'initial_value' && typeof value === 'string' && readAsAnotherInteger(value)) refuse(where, 'an integer written in plain digits (each environment\'s default is Python\'s int() of it), or text int() refuses');
     if (VALUES.has(key) && isJsonObject(value)) checkValueObject(value, where, true);
-    if (key === ALLOCATIONS && Array.isArray(value)) refuseRepeatedOptions(value, where);
+    if (key === ALLOCATIONS && Array.isArray(value)) refuseRepeatedOptions(value, where, ['multivariate_feature_option', 'id']);
+    if (key === FUTURE_VARIANTS && Array.isArray(value)) refuseRepeatedOptions(value, where, ['id', 'pk']);
     if (VALUES.has(key) && !isJsonObject(value)) checkStateValue(value, where);
     else if (key === 'value' && isJsonObject(value) && typeof value.type === 'string') checkTypedValue(value.type, value.value, where);
     else refuseConvertedMembers(value, nestedRows, where);
@@ -92,21 +103,28 @@ export function checkValueObject(value: Record<string, unknown>, where: string, 
   } else if (!Object.keys(value).some((k) => VALUE_MEMBERS.has(k))) {
     return;
   }
-  const served = typeof value.type === 'string' ? SERVED_FROM[value.type] : undefined;
+  const served = typeof value.type === 'string' && Object.hasOwn(SERVED_FROM, value.type) ? SERVED_FROM[value.type] : undefined;
   if (served === undefined) refuse(`${where}/type`, `one of ${Object.keys(SERVED_FROM).join(', ')}, with the value's members`);
   if (!Object.hasOwn(value, served)) refuse(`${where}/${served}`, `present: a value of type ${String(value.type)} is served from it, and one left out keeps what Flagsmith holds`);
 }
 
 const ALLOCATIONS = 'multivariate_feature_state_values';
+/** The `__future__` API's allocations, each naming its row by `id`. */
+const FUTURE_VARIANTS = 'variants';
 
-/** One allocation per option: Flagsmith stores the first, then refuses the second (500), leaving the change half made. */
-function refuseRepeatedOptions(allocations: unknown[], where: string): void {
-  const seen = new Set<unknown>();
-  for (const [i, a] of allocations.entries()) {
-    const option = isJsonObject(a) ? a.multivariate_feature_option : undefined;
-    if (option === undefined) continue;
-    if (seen.has(option)) refuse(`${where}/${i}/multivariate_feature_option`, 'an option not allocated earlier in the same list');
-    seen.add(option);
+/**
+ * One allocation per option, and per row: an option twice stores the first, then the second fails
+ * (500) with the change half made; a row named twice is saved once per copy, and the last wins.
+ */
+function refuseRepeatedOptions(allocations: unknown[], where: string, members: readonly string[]): void {
+  for (const member of members) {
+    const seen = new Set<unknown>();
+    for (const [i, a] of allocations.entries()) {
+      const named = isJsonObject(a) ? a[member] : undefined;
+      if (named === undefined) continue;
+      if (seen.has(named)) refuse(`${where}/${i}/${member}`, `a ${member} not named earlier in the same list`);
+      seen.add(named);
+    }
   }
 }
 
@@ -117,7 +135,27 @@ function refuseRepeatedOptions(allocations: unknown[], where: string): void {
  * digits and any script's decimal digits: "1_2" and "０１２" are served as 12, "+7" as 7.
  */
 function readAsAnotherInteger(text: string): boolean {
-  return /^[+-]?\p{Nd}+(?:_\p{Nd}+)*$/u.test(text) && !/^(?:0|-?[1-9][0-9]*)$/.test(text);
+  if (!/^[+-]?\p{Nd}+(?:_\p{Nd}+)*$/u.test(text) || /^(?:0|-?[1-9][0-9]*)$/.test(text)) return false;
+  // Only a 32-bit integer is converted (`abs(int(v)) < 2_147_483_647`); a longer one is served as written.
+  let magnitude = 0;
+  for (const digit of text.replace(/[+_-]/g, '')) magnitude = magnitude * 10 + digitValue(digit);
+  return magnitude < MAX_32_BIT;
+}
+
+const MAX_32_BIT = 2_147_483_647;
+
+/**
+ * A decimal digit's value in any script: Unicode encodes each script's digits 0-9 as one run, and
+ * runs that touch (the mathematical digits) each hold ten, so it is the distance to the run's start.
+ */
+function digitValue(digit: string): number {
+  let cp = digit.codePointAt(0)!;
+  let steps = 0;
+  while (/\p{Nd}/u.test(String.fromCodePoint(cp - 1))) {
+    cp -= 1;
+    steps += 1;
+  }
+  return steps % 10;
 }
 
 /** A feature state's value: a string Flagsmith keeps as it is, a 32-bit integer, a boolean or null. */

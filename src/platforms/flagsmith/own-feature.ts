@@ -21,6 +21,8 @@ const OPTION_BY_ID = new Set(['variant.update', 'variant.delete']);
 export function requireOwnFeature(change: FlagChange, previousState: unknown): void {
   if (!isObject(previousState)) return;
   requireOwnRows(change, previousState);
+  // Before the existence test: a new identity override's allocations are created all the same.
+  requireOwnOptions(change, previousState as unknown as FlagsmithState);
   // A nested feature state is found through the list of the body's environment and feature: one the
   // list does not show (scheduled, an older version) cannot be told to be that feature's.
   if (change.request.path.startsWith(NESTED_STATES) && previousState.exists !== true) {
@@ -33,7 +35,6 @@ export function requireOwnFeature(change: FlagChange, previousState: unknown): v
   if (named !== undefined && named !== featureId) {
     throw mismatch(`the body names feature ${JSON.stringify(named)}, but the change is to feature ${String(featureId)} (${String(state.name)})`, { feature: named, expected: featureId });
   }
-  requireOwnOptions(change, state);
   if (OPTION_BY_ID.has(change.action) && (state.target === null || state.target === undefined)) {
     const option = isObject(change.newState) ? change.newState.variant : undefined;
     throw mismatch(`option ${String(option)} is not one of feature ${String(featureId)}'s (${String(state.name)}) options`, { option, feature: featureId });
@@ -74,13 +75,19 @@ function requireOwnRows(change: FlagChange, state: Record<string, unknown>): voi
 
 /**
  * Flagsmith takes any option id in an allocation, and serves the option allocated, whichever
- * feature (or organisation) it belongs to: each must be one of the feature's own options, as the
- * state read lists them.
+ * feature (or organisation) it belongs to; and drf-writable-nested saves a feature's nested option
+ * that names a row by `id` over that row, wherever it is (another feature's allocations then serve
+ * what this body wrote). Each must be one of the feature's own options, as the state read lists
+ * them: a new feature has none.
  */
 function requireOwnOptions(change: FlagChange, state: FlagsmithState): void {
   const body = isObject(change.newState) ? change.newState : {};
   const allocations = Array.isArray(body.multivariate_feature_state_values) ? body.multivariate_feature_state_values : [];
-  const named = allocations.flatMap((v: unknown) => (isObject(v) && v.multivariate_feature_option !== undefined ? [v.multivariate_feature_option] : []));
+  const options = Array.isArray(body.multivariate_options) ? body.multivariate_options : [];
+  const named = [
+    ...allocations.flatMap((v: unknown) => (isObject(v) && v.multivariate_feature_option !== undefined ? [v.multivariate_feature_option] : [])),
+    ...options.flatMap((o: unknown) => (isObject(o) && o.id !== undefined ? [o.id] : [])),
+  ];
   if (named.length === 0) return;
   const listed = state.feature?.multivariate_options;
   const own = new Set((Array.isArray(listed) ? listed : []).map((o: unknown) => (isObject(o) ? o.id : o)));

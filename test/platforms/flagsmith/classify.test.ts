@@ -161,6 +161,13 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['an initial value with a plus sign', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"+7"}'],
     ['an initial value with a leading zero', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"007"}'],
     ['an initial value of -0', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"-0"}'],
+    ['a 32-bit initial value with a plus sign', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"+2147483646"}'],
+    // drf-writable-nested saves a row named twice once per copy (the last wins); "1.0" fails its str(pk) lookup after the outer row is saved.
+    ['one allocation row named twice', 'PATCH', NESTED, '{"environment":1,"feature":2,"multivariate_feature_state_values":[{"id":1,"percentage_allocation":90},{"id":1,"percentage_allocation":10}]}'],
+    ['one future variant named twice', 'PATCH', FUTURE, '{"environment_default":{"variants":[{"id":101,"weight":60},{"id":101,"weight":10},{"id":103,"weight":30}]}}'],
+    ['a nested row id written as 1.0', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"id":1.0,"multivariate_feature_option":4,"percentage_allocation":10}]}'],
+    ['a feature\'s nested option with a member Flagsmith drops', 'PUT', '/api/v1/projects/1/features/2/', '{"multivariate_options":[{"type":"unicode","string_value":"x","value":"shown","default_percentage_allocation":10}]}'],
+    ['a value type named after an object\'s own property', 'PUT', '/api/v1/projects/1/features/2/', '{"multivariate_options":[{"type":"constructor","string_value":"x","default_percentage_allocation":10}]}'],
     // A FloatField is Python's float(): float(True) is 1.0.
     ['a percentage as true (stored as 1.0)', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"feature":2,"type":"unicode","string_value":"b","default_percentage_allocation":true}'],
     ['an allocation as false (stored as 0.0)', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":false}]}'],
@@ -218,6 +225,8 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['tags, owners and an option key as Flagsmith stores them', 'POST', '/api/v1/projects/1/features/', '{"name":"f","tags":[5,6],"owners":[1],"group_owners":[],"is_server_key_only":false}'],
     ['an option\'s key through mv-options', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"type":"unicode","string_value":"b","default_percentage_allocation":10,"key":"blue"}'],
     ['an initial value in plain digits', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"-12"}'],
+    ['a phone number as an initial value (beyond 32 bits, served as written)', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"+14155550123"}'],
+    ['an initial value at the 32-bit bound with a leading zero (served as written)', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"02147483647"}'],
     ['an initial value that is text', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"v1_2"}'],
     ['an option\'s percentage alone', 'PATCH', '/api/v1/projects/1/features/2/mv-options/9/', '{"default_percentage_allocation":25}'],
     ['a new segment override as Flagsmith\'s clients send it', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_segment":{"segment":3},"feature_state_value":{"type":"bool","string_value":null,"integer_value":null,"boolean_value":true},"multivariate_feature_state_values":[{"multivariate_feature_option":4,"percentage_allocation":10},{"multivariate_feature_option":5,"percentage_allocation":20}]}'],

@@ -73,6 +73,16 @@ describe('requireOwnFeature (Flagsmith)', () => {
     expect(check(change('POST', path, override(999)), own)).toThrow(mismatch);
     // A state read that lists no options proves none.
     expect(check(change('POST', path, override(101)), { ...own, feature: { id: 5 } })).toThrow(mismatch);
+    // A new identity override (no state yet) creates its allocations all the same.
+    const identity = (option: number) => change('POST', `/api/v1/environments/${ENV}/identities/3/featurestates/`, { feature: 5, enabled: true, multivariate_feature_state_values: [{ multivariate_feature_option: option, percentage_allocation: 100 }] });
+    const noOverride = { exists: false, name: 'f', feature: own.feature };
+    expect(check(identity(101), noOverride)).not.toThrow();
+    expect(check(identity(999), noOverride)).toThrow(mismatch);
+    // A feature's nested option named by id is saved over that row: it must be the feature's, and a new feature has none.
+    const options = (id: number) => ({ multivariate_options: [{ id, type: 'unicode', string_value: 'x', integer_value: null, boolean_value: null, default_percentage_allocation: 10 }] });
+    expect(check(change('PUT', '/api/v1/projects/1/features/5/', options(102)), own)).not.toThrow();
+    expect(check(change('PUT', '/api/v1/projects/1/features/5/', options(555)), own)).toThrow(mismatch);
+    expect(check(change('POST', '/api/v1/projects/1/features/', { name: 'g', ...options(555) }), { exists: false, name: 'g' })).toThrow(mismatch);
   });
 
   it("refuses a variant created or updated under one feature whose body names another, or an option that is not the path feature's", () => {
