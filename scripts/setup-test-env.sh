@@ -56,27 +56,23 @@ say "opa at $(bash "$root/scripts/install-opa.sh")"
 # 4. helm, hadolint, kubernetes-validate, promtool.
 bash "$root/scripts/install-deploy-tools.sh"
 
-# 5. chromium, from Debian's packages when root; the console's browser tests skip without it.
-if [ -x /usr/bin/chromium ]; then
-  say "chromium at /usr/bin/chromium"
-elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  say "installing chromium from Debian packages"
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
-else
-  say "chromium not found at /usr/bin/chromium; the console's browser tests will be skipped" >&2
-fi
+# Installs a Debian package when `present` fails and this is root; else says what will be skipped.
+apt_if_missing() {
+  local package="$1" present="$2" skipped="$3"
+  if eval "$present"; then
+    say "$package installed"
+  elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing $package from Debian packages"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$package"
+  else
+    say "$package not found; $skipped" >&2
+  fi
+}
 
-# 5b. pgbouncer, from Debian's packages when root; the pooler test skips without it.
-if [ -x /usr/sbin/pgbouncer ] || [ -x /usr/bin/pgbouncer ]; then
-  say "pgbouncer installed"
-elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  say "installing pgbouncer from Debian packages"
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pgbouncer
-else
-  say "pgbouncer not found; the PostgreSQL pooler test will be skipped" >&2
-fi
+# 5. chromium (the console's browser tests skip without it) and pgbouncer (the pooler test does).
+apt_if_missing chromium '[ -x /usr/bin/chromium ]' "the console's browser tests will be skipped"
+apt_if_missing pgbouncer '[ -x /usr/sbin/pgbouncer ] || [ -x /usr/bin/pgbouncer ]' 'the PostgreSQL pooler test will be skipped'
 
 # 6. versitygw (built with Go on first run, about 3 minutes; skipped when the pinned version is there).
 say "versitygw at $(bash "$root/scripts/install-versitygw.sh")"

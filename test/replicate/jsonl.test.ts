@@ -188,6 +188,29 @@ describe('createJsonlSink', () => {
   });
 });
 
+/**
+ * A required sink that records each delivery's hint (`name alone` or `name shared`) into `log` and
+ * answers after `ms`; `beforeWait` runs inside its first delivery, before it waits.
+ */
+function hintedSink(log: string[], name: string, o: { local: boolean; sendsAtOnce?: boolean; ms?: number; done?: boolean; beforeWait?: () => void }): Sink {
+  let first = true;
+  return {
+    name,
+    required: true,
+    local: o.local,
+    sendsAtOnce: o.sendsAtOnce ?? !o.local,
+    async deliver(entries, hint) {
+      log.push(`${name} ${hint?.alone === true ? 'alone' : 'shared'}`);
+      if (first) o.beforeWait?.();
+      first = false;
+      await new Promise((resolve) => setTimeout(resolve, o.ms ?? 5));
+      if (o.done) log.push(`${name} done`);
+      return entries.at(-1)!.seq;
+    },
+    async close() {},
+  };
+}
+
 describe('createReplicator', () => {
   it('delivers everything up to a seq to every required sink and persists the cursor', async () => {
     const { dir, ledger } = setup();
@@ -263,20 +286,8 @@ describe('createReplicator', () => {
   it('tells a local sink beside network sinks that one change waits for it alone, and starts it after they have sent', async () => {
     const { ledger } = setup();
     const events: string[] = [];
-    const recording = (name: string, local: boolean, sendsAtOnce = !local): Sink => ({
-      name,
-      required: true,
-      local,
-      sendsAtOnce,
-      async deliver(entries, hint) {
-        events.push(`${name} ${hint?.alone === true ? 'alone' : 'shared'}`);
-        // A network sink's request is on its socket once deliver has run up to its first wait.
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        events.push(`${name} done`);
-        return entries.at(-1)!.seq;
-      },
-      async close() {},
-    });
+    // A network sink's request is on its socket once deliver has run up to its first wait.
+    const recording = (name: string, local: boolean, sendsAtOnce = !local) => hintedSink(events, name, { local, sendsAtOnce, done: true });
     // The local sink comes first in the configuration: it still starts after the network one.
     const replicator = createReplicator({ source: ledger, sinks: [recording('file', true), recording('postgres', false)], metrics: createMetrics() });
     cleanups.push(() => replicator.close());
@@ -304,24 +315,13 @@ describe('createReplicator', () => {
     const { ledger } = setup();
     const hints: string[] = [];
     let second: Promise<void> | undefined;
-    const sink = (name: string, local: boolean): Sink => ({
-      name,
-      required: true,
-      local,
-      sendsAtOnce: !local,
-      async deliver(entries, hint) {
-        hints.push(`${name} ${hint?.alone === true ? 'alone' : 'shared'}`);
-        // While the file's delivery waits its turn (told alone when it was started), a second change comes to wait.
-        if (!local && second === undefined) {
-          ledger.append(sampleEntry(2));
-          second = replicator.through(2);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        return entries.at(-1)!.seq;
-      },
-      async close() {},
-    });
-    const replicator = createReplicator({ source: ledger, sinks: [sink('file', true), sink('postgres', false)], metrics: createMetrics() });
+    // While the file's delivery waits its turn (told alone when it was started), a second change comes to wait.
+    const arrive = () => {
+      ledger.append(sampleEntry(2));
+      second = replicator.through(2);
+    };
+    const sinks = [hintedSink(hints, 'file', { local: true }), hintedSink(hints, 'postgres', { local: false, beforeWait: arrive })];
+    const replicator = createReplicator({ source: ledger, sinks, metrics: createMetrics() });
     cleanups.push(() => replicator.close());
     ledger.append(sampleEntry(1));
     await replicator.through(1);
@@ -332,18 +332,7 @@ describe('createReplicator', () => {
   it('reads which sinks one change waits for when it asks, not from an earlier wait that has ended', async () => {
     const { ledger } = setup();
     const hints: string[] = [];
-    const sink = (name: string, local: boolean, ms: number): Sink => ({
-      name,
-      required: true,
-      local,
-      sendsAtOnce: !local,
-      async deliver(entries, hint) {
-        hints.push(`${name} ${hint?.alone === true ? 'alone' : 'shared'}`);
-        await new Promise((resolve) => setTimeout(resolve, ms));
-        return entries.at(-1)!.seq;
-      },
-      async close() {},
-    });
+    const sink = (name: string, local: boolean, ms: number) => hintedSink(hints, name, { local, ms });
     for (let n = 1; n <= 10; n++) ledger.append(sampleEntry(n));
     ledger.setSinkCursor('fb', 4);
     ledger.setSinkCursor('fc', 4);
