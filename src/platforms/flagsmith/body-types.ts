@@ -21,6 +21,8 @@ const ID_LISTS = new Set(['tags', 'owners', 'group_owners']);
 /** A feature's nested options take these read-only: DRF drops them, so the entry would hold what Flagsmith never stores. */
 const NESTED_OPTION_READ_ONLY = new Set(['key', 'uuid']);
 const NESTED_OPTION = /^\/multivariate_options\/[0-9]+$/;
+const ALLOCATION_ITEM = /\/multivariate_feature_state_values\/[0-9]+$/;
+const ALLOCATION_MEMBERS = new Set(['id', 'multivariate_feature_option', 'percentage_allocation']);
 const NESTED_OPTION_MEMBERS = new Set(['id', 'type', 'string_value', 'integer_value', 'boolean_value', 'default_percentage_allocation']);
 /** Percentages: JSON numbers ("NaN" and "50" are converted, and Python's `float(True)` is 1.0). */
 const NUMBERS = new Set(['percentage_allocation', 'default_percentage_allocation', 'weight']);
@@ -35,6 +37,8 @@ const TEXTS = new Set(['string_value', 'description', 'field_value', 'initial_va
  * adds U+FEFF, which Python keeps, so a text that starts or ends with it is refused as well.
  */
 function keptByCharField(text: string): boolean {
+  // DRF's CharField refuses U+0000; a value refused on an identity override's create is dropped, and the override keeps the default.
+  if (text.includes('\u0000')) return false;
   return text === '' || (!isEdgeSpace(text[0]!) && !isEdgeSpace(text[text.length - 1]!));
 }
 
@@ -51,20 +55,27 @@ export const INTEGER_LITERAL_MEMBERS: ReadonlySet<string> = new Set([...VALUES, 
 
 const INT32 = 2 ** 31;
 
-/** Throws ADAPT_BODY_MALFORMED naming the first member Flagsmith would read as another value. `nestedRows`: whether nested objects may name rows by `pk` too (the `__future__` API's references). */
-export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = ''): void {
-  if (Array.isArray(body)) return body.forEach((v, i) => refuseConvertedMembers(v, nestedRows, `${at}/${i}`));
+/** Throws ADAPT_BODY_MALFORMED naming the first member Flagsmith would read as another value. */
+export function refuseConvertedMembers(body: unknown, at = ''): void {
+  if (Array.isArray(body)) return body.forEach((v, i) => refuseConvertedMembers(v, `${at}/${i}`));
   if (!isJsonObject(body)) return;
   if (NESTED_OPTION.test(at)) {
     // Anything else there is dropped (the option's feature is the outer one).
     const stray = Object.keys(body).find((k) => !NESTED_OPTION_MEMBERS.has(k) && !NESTED_OPTION_READ_ONLY.has(k));
     if (stray !== undefined) refuse(`${at}/${stray}`, 'absent: a feature\'s option holds id, type, its values and default_percentage_allocation');
+    // A new option left without one gets 100%, and an allocation of 100% in every environment.
+    if (!Object.hasOwn(body, 'id') && !Object.hasOwn(body, 'default_percentage_allocation')) refuse(`${at}/default_percentage_allocation`, 'present on a new option');
     checkValueObject(body, at, false);
+  }
+  if (ALLOCATION_ITEM.test(at)) {
+    const stray = Object.keys(body).find((k) => !ALLOCATION_MEMBERS.has(k));
+    if (stray !== undefined) refuse(`${at}/${stray}`, 'absent: an allocation holds id, multivariate_feature_option and percentage_allocation only');
   }
   for (const [key, value] of Object.entries(body)) {
     const where = `${at}/${key}`;
-    // drf-writable-nested reads `pk` as `id`: a second spelling of the row a nested object names (the ids are held to the state read, own-feature.ts).
-    if (at !== '' && !nestedRows && key === 'pk') refuse(where, 'absent: name a nested row by its id');
+    // drf-writable-nested reads `pk` as `id`: a second spelling of the row a nested object names (the
+    // ids are held to the state read, own-feature.ts); the `__future__` API's serializers drop it.
+    if (at !== '' && key === 'pk') refuse(where, 'absent: name a nested row by its id');
     // A value object's members other than its own type's are null, as Flagsmith's clients send them.
     if (BOOLEANS.has(key) && typeof value !== 'boolean' && !(key === 'boolean_value' && value === null)) refuse(where, 'a JSON boolean');
     if (INTEGERS.has(key) && (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && !Number.isSafeInteger(value)))) refuse(where, 'a JSON integer');
@@ -77,10 +88,10 @@ export function refuseConvertedMembers(body: unknown, nestedRows: boolean, at = 
     if (key === 'initial_value' && typeof value === 'string' && readAsAnotherInteger(value)) refuse(where, 'an integer written in plain digits (each environment\'s default is Python\'s int() of it), or text int() refuses');
     if (VALUES.has(key) && isJsonObject(value)) checkValueObject(value, where, true);
     if (key === ALLOCATIONS && Array.isArray(value)) refuseRepeatedOptions(value, where, ['multivariate_feature_option', 'id']);
-    if (key === FUTURE_VARIANTS && Array.isArray(value)) refuseRepeatedOptions(value, where, ['id', 'pk']);
+    if (key === FUTURE_VARIANTS && Array.isArray(value)) refuseRepeatedOptions(value, where, ['id']);
     if (VALUES.has(key) && !isJsonObject(value)) checkStateValue(value, where);
     else if (key === 'value' && isJsonObject(value) && typeof value.type === 'string') checkTypedValue(value.type, value.value, where);
-    else refuseConvertedMembers(value, nestedRows, where);
+    else refuseConvertedMembers(value, where);
   }
 }
 
@@ -170,7 +181,7 @@ function checkStateValue(value: unknown, where: string): void {
 function checkTypedValue(type: string, value: unknown, where: string): void {
   if (typeof value !== 'string') return refuse(`${where}/value`, 'a string');
   const ok =
-    type === 'integer' ? /^-?(?:0|[1-9][0-9]*)$/.test(value) && Number(value) >= -INT32 && Number(value) < INT32
+    type === 'integer' ? /^(?:0|-?[1-9][0-9]*)$/.test(value) && Number(value) >= -INT32 && Number(value) < INT32
     : type === 'boolean' ? value === 'true' || value === 'false'
     : keptByCharField(value);
   if (!ok) refuse(`${where}/value`, `a ${type} written as Flagsmith stores it (${type === 'integer' ? 'plain digits' : type === 'boolean' ? '"true" or "false"' : 'no surrounding whitespace'})`);

@@ -70,7 +70,7 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
   } else {
     const contentType = acceptMediaType(req.headers, [JSON_UTF8]);
     body = withoutKeys(onlyKeys(parseStrictJson(req.body, { integerLiteralsUnder: INTEGER_LITERAL_MEMBERS }), [...route.body, ...(route.ignored ?? [])]), route.ignored ?? []);
-    refuseConvertedMembers(body, route.subject === 'future-feature');
+    refuseConvertedMembers(body);
     refuseUnrecordedEffects(route, body);
     // A PUT replaces the environment's default: what it leaves out is reset (enabled to false, the value cleared).
     if (route.subject === 'future-feature' && method === 'PUT' && isObject(body.environment_default) && !(Object.hasOwn(body.environment_default, 'enabled') && Object.hasOwn(body.environment_default, 'value'))) {
@@ -113,9 +113,28 @@ function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject): void {
     for (const key of ['priority', 'uuid']) {
       if (Object.hasOwn(body.feature_segment, key)) throw malformed(`feature_segment.${key} must be absent: ${key === 'priority' ? 'a new override goes last; a priority moves the overrides already there' : 'Flagsmith sets it'}`, `feature_segment/${key}`);
     }
+    const stray = Object.keys(body.feature_segment).find((k) => k !== 'segment' && k !== 'id');
+    if (stray !== undefined) throw malformed(`feature_segment.${stray} must be absent: Flagsmith drops it`, `feature_segment/${stray}`);
   }
   if (route.subject === 'variant') checkValueObject(body, '', false);
+  // A new identity override that leaves out enabled is disabled (one without a value takes the
+  // feature's default, as the entry's absent value says); one whose value Flagsmith's value
+  // serializer refuses (past FEATURE_VALUE_LIMIT, 20,000 characters by default) is created with the
+  // feature's default value, and answered 201.
+  if (route.action === 'identity_override.create') {
+    if (!Object.hasOwn(body, 'enabled')) throw malformed('enabled must be present on a new identity override (left out, Flagsmith stores false)', 'enabled');
+    if (typeof body.feature_state_value === 'string' && body.feature_state_value.length > FEATURE_VALUE_LIMIT) {
+      throw malformed(`feature_state_value must be at most ${FEATURE_VALUE_LIMIT} characters on a new identity override: Flagsmith drops a longer one and answers 201`, 'feature_state_value');
+    }
+  }
+  // Options added to a feature make it multivariate whatever type the body says.
+  if (route.subject === 'feature' && Array.isArray(body.multivariate_options) && body.multivariate_options.length > 0 && Object.hasOwn(body, 'type') && body.type !== 'MULTIVARIATE') {
+    throw malformed('type must be MULTIVARIATE beside options: a feature with options is stored as multivariate', 'type');
+  }
 }
+
+/** Flagsmith's default `FEATURE_VALUE_LIMIT`. */
+const FEATURE_VALUE_LIMIT = 20_000;
 
 /** An environment's feature state whose only change is `enabled` is an enable or a disable. */
 function actionOf(route: WriteRoute, body: JsonObject | undefined): string {

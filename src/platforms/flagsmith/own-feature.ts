@@ -30,6 +30,7 @@ export function requireOwnFeature(change: FlagChange, previousState: unknown): v
   }
   if (previousState.exists !== true) return;
   const state = previousState as unknown as FlagsmithState;
+  requireWholeLists(change, state);
   const featureId = state.feature?.id;
   const named = isObject(change.newState) ? change.newState.feature : undefined;
   if (named !== undefined && named !== featureId) {
@@ -95,6 +96,52 @@ function requireOwnOptions(change: FlagChange, state: FlagsmithState): void {
   if (stranger !== undefined) {
     throw mismatch(`multivariate option ${JSON.stringify(stranger)} is not one of feature ${String(state.feature?.id)}'s (${String(state.name)}) options`, { option: stranger, feature: state.feature?.id });
   }
+}
+
+const FEATURE_PATH = /^\/api\/v1\/projects\/[^/]+\/features\/[^/]+\/$/;
+const FUTURE_PATH = '/api/__future__/';
+
+/**
+ * Lists Flagsmith replaces whole, so that what a body leaves out is deleted or reset:
+ * - a feature's update deletes the options its `multivariate_options` leaves out (with their
+ *   allocations in every environment), and the metadata it leaves out (all of it when the body has
+ *   none);
+ * - a `__future__` PUT deletes the segment overrides it leaves out and resets the `enabled` and
+ *   `value` a listed one leaves out to the environment default's; a new override (PUT or PATCH)
+ *   takes its place in the list as its priority, ahead of others.
+ * Removals go through their own routes (`DELETE …/mv-options/:id/`, `DELETE …/segment-overrides/:segment/`), recorded as such.
+ */
+function requireWholeLists(change: FlagChange, state: FlagsmithState): void {
+  const body = isObject(change.newState) ? change.newState : {};
+  const { method, path } = change.request;
+  if ((method === 'PUT' || method === 'PATCH') && FEATURE_PATH.test(path)) {
+    if (Array.isArray(body.multivariate_options)) {
+      const listed = new Set(body.multivariate_options.map((o: unknown) => (isObject(o) ? o.id : undefined)));
+      const dropped = idsOf(state.feature?.multivariate_options, (o) => o.id).find((id) => !listed.has(id));
+      if (dropped !== undefined || !Array.isArray(state.feature?.multivariate_options)) throw mismatch(`multivariate_options leaves out option ${JSON.stringify(dropped ?? 'unknown')}: Flagsmith would delete it and its allocations in every environment (delete it through its mv-options route)`, { option: dropped ?? null });
+    }
+    const held = state.feature?.metadata;
+    if (!Object.hasOwn(body, 'metadata') && !(Array.isArray(held) && held.length === 0)) throw mismatch('metadata must be sent: Flagsmith replaces a feature\'s metadata with the body\'s, and deletes it all when the body has none', { metadata: held ?? null });
+  }
+  if ((method === 'PUT' || method === 'PATCH') && path.startsWith(FUTURE_PATH) && Array.isArray(body.segment_overrides)) {
+    const existing = idsOf(isObject(state.target) ? state.target.segment_overrides : undefined, (o) => (isObject(o.segment) ? o.segment.id : undefined));
+    const listed = body.segment_overrides.filter(isObject);
+    const segmentOf = (o: Record<string, unknown>) => (isObject(o.segment) ? o.segment.id : undefined);
+    if (method === 'PUT') {
+      const dropped = existing.find((id) => !listed.some((o) => segmentOf(o) === id));
+      if (dropped !== undefined) throw mismatch(`segment_overrides leaves out segment ${JSON.stringify(dropped)}: a PUT deletes its override (delete it through its segment-overrides route)`, { segment: dropped });
+    }
+    for (const o of listed) {
+      const fresh = !existing.includes(segmentOf(o));
+      const needed = fresh ? ['enabled', 'value', 'priority'] : method === 'PUT' ? ['enabled', 'value'] : [];
+      const missing = needed.find((k) => !Object.hasOwn(o, k));
+      if (missing !== undefined) throw mismatch(`the override of segment ${JSON.stringify(segmentOf(o))} must carry ${missing}: ${missing === 'priority' ? 'a new one left without takes its place in the list as its priority, ahead of others' : 'left out, it is reset to the environment default\'s'}`, { segment: segmentOf(o) ?? null, member: missing });
+    }
+  }
+}
+
+function idsOf(list: unknown, idOf: (row: Record<string, unknown>) => unknown): unknown[] {
+  return Array.isArray(list) ? list.filter(isObject).map(idOf) : [];
 }
 
 function mismatch(message: string, details: Record<string, unknown>): FlaggateError {

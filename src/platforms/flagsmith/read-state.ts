@@ -117,8 +117,8 @@ async function withFeature(get: Get, featureId: unknown, env: { summary: NonNull
 }
 
 function compactFeature(f: Json): Json {
-  const { id, name, project, type, default_enabled, initial_value, is_archived, multivariate_options } = f;
-  const compact: Json = { id, name, project, type, default_enabled, initial_value, is_archived, multivariate_options };
+  const { id, name, project, type, default_enabled, initial_value, is_archived, multivariate_options, metadata } = f;
+  const compact: Json = { id, name, project, type, default_enabled, initial_value, is_archived, multivariate_options, metadata };
   // The ledger records JSON: a field this Flagsmith leaves out is left out, not recorded as undefined.
   for (const key of Object.keys(compact)) if (compact[key] === undefined) delete compact[key];
   return compact;

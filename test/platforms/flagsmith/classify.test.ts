@@ -168,6 +168,16 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['a nested row id written as 1.0', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"id":1.0,"multivariate_feature_option":4,"percentage_allocation":10}]}'],
     ['a feature\'s nested option with a member Flagsmith drops', 'PUT', '/api/v1/projects/1/features/2/', '{"multivariate_options":[{"type":"unicode","string_value":"x","value":"shown","default_percentage_allocation":10}]}'],
     ['a value type named after an object\'s own property', 'PUT', '/api/v1/projects/1/features/2/', '{"multivariate_options":[{"type":"constructor","string_value":"x","default_percentage_allocation":10}]}'],
+    // DRF's CharField refuses U+0000: on a new identity override the value is dropped and the override answered 201.
+    ['a value holding U+0000', 'POST', `/api/v1/environments/${ENV}/identities/3/featurestates/`, '{"feature":2,"enabled":true,"feature_state_value":"a\\u0000b"}'],
+    ['a new identity override without enabled (stored false)', 'POST', `/api/v1/environments/${ENV}/identities/3/featurestates/`, '{"feature":2,"feature_state_value":"x"}'],
+    ['a new identity override\'s value past FEATURE_VALUE_LIMIT (dropped, answered 201)', 'POST', `/api/v1/environments/${ENV}/identities/3/featurestates/`, `{"feature":2,"enabled":true,"feature_state_value":"${'a'.repeat(20_001)}"}`],
+    ['an allocation with a member Flagsmith drops', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":10,"weight":90}]}'],
+    ['a new segment override\'s feature segment with a member Flagsmith drops', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_segment":{"segment":3,"environment":2},"feature_state_value":{"type":"unicode","string_value":"on"}}'],
+    ['a new nested option without its percentage (100% in every environment)', 'PATCH', '/api/v1/projects/1/features/2/', '{"multivariate_options":[{"type":"unicode","string_value":"B"}]}'],
+    ['a standard type beside options (stored as multivariate)', 'PATCH', '/api/v1/projects/1/features/2/', '{"type":"STANDARD","multivariate_options":[{"type":"unicode","string_value":"B","default_percentage_allocation":10}]}'],
+    ['a future integer value of -0', 'PUT', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"integer","value":"-0"}}}'],
+    ['a future variant named by pk (dropped)', 'PATCH', FUTURE, '{"environment_default":{"variants":[{"id":101,"pk":102,"weight":10}]}}'],
     // A FloatField is Python's float(): float(True) is 1.0.
     ['a percentage as true (stored as 1.0)', 'POST', '/api/v1/projects/1/features/2/mv-options/', '{"feature":2,"type":"unicode","string_value":"b","default_percentage_allocation":true}'],
     ['an allocation as false (stored as 0.0)', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":false}]}'],

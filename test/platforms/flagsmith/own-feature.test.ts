@@ -79,10 +79,36 @@ describe('requireOwnFeature (Flagsmith)', () => {
     expect(check(identity(101), noOverride)).not.toThrow();
     expect(check(identity(999), noOverride)).toThrow(mismatch);
     // A feature's nested option named by id is saved over that row: it must be the feature's, and a new feature has none.
-    const options = (id: number) => ({ multivariate_options: [{ id, type: 'unicode', string_value: 'x', integer_value: null, boolean_value: null, default_percentage_allocation: 10 }] });
-    expect(check(change('PUT', '/api/v1/projects/1/features/5/', options(102)), own)).not.toThrow();
-    expect(check(change('PUT', '/api/v1/projects/1/features/5/', options(555)), own)).toThrow(mismatch);
+    const options = (...ids: number[]) => ({ metadata: [], multivariate_options: ids.map((id) => ({ id, type: 'unicode', string_value: 'x', integer_value: null, boolean_value: null, default_percentage_allocation: 10 })) });
+    expect(check(change('PUT', '/api/v1/projects/1/features/5/', options(101, 102)), own)).not.toThrow();
+    expect(check(change('PUT', '/api/v1/projects/1/features/5/', options(101, 102, 555)), own)).toThrow(mismatch);
     expect(check(change('POST', '/api/v1/projects/1/features/', { name: 'g', ...options(555) }), { exists: false, name: 'g' })).toThrow(mismatch);
+  });
+
+  it('refuses a list Flagsmith replaces whole that leaves out what it holds: options, metadata, a PUT\'s segment overrides', () => {
+    const feature = { id: 5, multivariate_options: [{ id: 101 }, { id: 102 }], metadata: [{ model_field: 1, field_value: 'x' }] };
+    const own = { exists: true, name: 'f', feature };
+    const path = '/api/v1/projects/1/features/5/';
+    const option = (id: number) => ({ id, type: 'unicode', string_value: 'x', integer_value: null, boolean_value: null, default_percentage_allocation: 10 });
+    const metadata = [{ model_field: 1, field_value: 'x' }];
+    // Options left out are deleted, with their allocations in every environment.
+    expect(check(change('PATCH', path, { metadata, multivariate_options: [option(101), option(102)] }), own)).not.toThrow();
+    expect(check(change('PATCH', path, { metadata, multivariate_options: [option(101)] }), own)).toThrow(mismatch);
+    expect(check(change('PATCH', path, { metadata, multivariate_options: [] }), own)).toThrow(mismatch);
+    // A body without metadata deletes it all; with none held there is nothing to delete.
+    expect(check(change('PATCH', path, { description: 'd' }), own)).toThrow(mismatch);
+    expect(check(change('PATCH', path, { description: 'd' }), { ...own, feature: { ...feature, metadata: [] } })).not.toThrow();
+    expect(check(change('PATCH', path, { description: 'd' }), { ...own, feature: { id: 5 } })).toThrow(mismatch);
+    // A __future__ PUT deletes the overrides it leaves out and resets what a listed one leaves out; a new one needs its priority.
+    const future = `/api/__future__/environments/${ENV}/features/5/`;
+    const held = { ...own, target: { environment_default: { enabled: true }, segment_overrides: [{ segment: { id: 3 }, priority: 0, enabled: true }] } };
+    const override = (segment: number, extra: Record<string, unknown> = {}) => ({ segment: { id: segment }, enabled: true, value: { type: 'string', value: 'x' }, ...extra });
+    expect(check(change('PUT', future, { segment_overrides: [override(3)] }), held)).not.toThrow();
+    expect(check(change('PUT', future, { segment_overrides: [] }), held)).toThrow(mismatch);
+    expect(check(change('PUT', future, { segment_overrides: [{ segment: { id: 3 }, enabled: false }] }), held)).toThrow(mismatch);
+    expect(check(change('PATCH', future, { segment_overrides: [{ segment: { id: 3 }, enabled: false }] }), held)).not.toThrow();
+    expect(check(change('PATCH', future, { segment_overrides: [override(4)] }), held)).toThrow(mismatch);
+    expect(check(change('PATCH', future, { segment_overrides: [override(4, { priority: 1 })] }), held)).not.toThrow();
   });
 
   it("refuses a variant created or updated under one feature whose body names another, or an option that is not the path feature's", () => {
