@@ -121,19 +121,22 @@ function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject): void {
   // feature's default, as the entry's absent value says); one whose value Flagsmith's value
   // serializer refuses (past FEATURE_VALUE_LIMIT, 20,000 characters by default) is created with the
   // feature's default value, and answered 201.
+  if ((route.action === 'identity_override.create' || route.action === 'segment_override.create') && !Object.hasOwn(body, 'enabled')) {
+    throw malformed('enabled must be present on a new override (left out, Flagsmith stores false)', 'enabled');
+  }
   if (route.action === 'identity_override.create') {
-    if (!Object.hasOwn(body, 'enabled')) throw malformed('enabled must be present on a new identity override (left out, Flagsmith stores false)', 'enabled');
-    if (typeof body.feature_state_value === 'string' && body.feature_state_value.length > FEATURE_VALUE_LIMIT) {
+    // DRF counts code points, not UTF-16 units.
+    if (typeof body.feature_state_value === 'string' && [...body.feature_state_value].length > FEATURE_VALUE_LIMIT) {
       throw malformed(`feature_state_value must be at most ${FEATURE_VALUE_LIMIT} characters on a new identity override: Flagsmith drops a longer one and answers 201`, 'feature_state_value');
     }
   }
-  // Options added to a feature make it multivariate whatever type the body says.
-  if (route.subject === 'feature' && Array.isArray(body.multivariate_options) && body.multivariate_options.length > 0 && Object.hasOwn(body, 'type') && body.type !== 'MULTIVARIATE') {
-    throw malformed('type must be MULTIVARIATE beside options: a feature with options is stored as multivariate', 'type');
+  // A new option makes its feature multivariate whatever type the body says (an AFTER_CREATE hook).
+  if (route.subject === 'feature' && Array.isArray(body.multivariate_options) && body.multivariate_options.some((o) => isObject(o) && !Object.hasOwn(o, 'id')) && Object.hasOwn(body, 'type') && body.type !== 'MULTIVARIATE') {
+    throw malformed('type must be MULTIVARIATE beside new options: a new option makes the feature multivariate', 'type');
   }
 }
 
-/** Flagsmith's default `FEATURE_VALUE_LIMIT`. */
+/** Flagsmith's default `FEATURE_VALUE_LIMIT` (a deployment may set another: a lower one lets a longer value be dropped). */
 const FEATURE_VALUE_LIMIT = 20_000;
 
 /** An environment's feature state whose only change is `enabled` is an enable or a disable. */

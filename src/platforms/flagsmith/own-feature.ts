@@ -104,11 +104,12 @@ const FUTURE_PATH = '/api/__future__/';
 /**
  * Lists Flagsmith replaces whole, so that what a body leaves out is deleted or reset:
  * - a feature's update deletes the options its `multivariate_options` leaves out (with their
- *   allocations in every environment), and the metadata it leaves out (all of it when the body has
- *   none);
- * - a `__future__` PUT deletes the segment overrides it leaves out and resets the `enabled` and
- *   `value` a listed one leaves out to the environment default's; a new override (PUT or PATCH)
- *   takes its place in the list as its priority, ahead of others.
+ *   allocations in every environment, which the entry would not show); it replaces the metadata
+ *   with the body's list, and deletes it all when the body has none (a list sent is recorded as the
+ *   replacement it is; one left out is refused unless the feature holds none);
+ * - a `__future__` PUT deletes the segment overrides it leaves out and sets the `enabled`, `value`
+ *   and (multivariate) `variants` a listed one leaves out to the environment default's; so does a
+ *   new override on a PATCH, which also takes its index in the list as its priority.
  * Removals go through their own routes (`DELETE …/mv-options/:id/`, `DELETE …/segment-overrides/:segment/`), recorded as such.
  */
 function requireWholeLists(change: FlagChange, state: FlagsmithState): void {
@@ -116,9 +117,10 @@ function requireWholeLists(change: FlagChange, state: FlagsmithState): void {
   const { method, path } = change.request;
   if ((method === 'PUT' || method === 'PATCH') && FEATURE_PATH.test(path)) {
     if (Array.isArray(body.multivariate_options)) {
+      if (!Array.isArray(state.feature?.multivariate_options)) throw mismatch('multivariate_options replaces the feature\'s options, and the state read does not list them', { option: null });
       const listed = new Set(body.multivariate_options.map((o: unknown) => (isObject(o) ? o.id : undefined)));
-      const dropped = idsOf(state.feature?.multivariate_options, (o) => o.id).find((id) => !listed.has(id));
-      if (dropped !== undefined || !Array.isArray(state.feature?.multivariate_options)) throw mismatch(`multivariate_options leaves out option ${JSON.stringify(dropped ?? 'unknown')}: Flagsmith would delete it and its allocations in every environment (delete it through its mv-options route)`, { option: dropped ?? null });
+      const dropped = idsOf(state.feature.multivariate_options, (o) => o.id).find((id) => !listed.has(id));
+      if (dropped !== undefined) throw mismatch(`multivariate_options leaves out option ${JSON.stringify(dropped)}: Flagsmith would delete it and its allocations in every environment (delete it through its mv-options route)`, { option: dropped });
     }
     const held = state.feature?.metadata;
     if (!Object.hasOwn(body, 'metadata') && !(Array.isArray(held) && held.length === 0)) throw mismatch('metadata must be sent: Flagsmith replaces a feature\'s metadata with the body\'s, and deletes it all when the body has none', { metadata: held ?? null });
@@ -131,11 +133,14 @@ function requireWholeLists(change: FlagChange, state: FlagsmithState): void {
       const dropped = existing.find((id) => !listed.some((o) => segmentOf(o) === id));
       if (dropped !== undefined) throw mismatch(`segment_overrides leaves out segment ${JSON.stringify(dropped)}: a PUT deletes its override (delete it through its segment-overrides route)`, { segment: dropped });
     }
-    for (const o of listed) {
+    // A multivariate feature's override without variants takes the environment default's weights.
+    const multivariate = state.feature?.type === 'MULTIVARIATE' || (Array.isArray(state.feature?.multivariate_options) && state.feature.multivariate_options.length > 0);
+    const replaced = ['enabled', 'value', ...(multivariate ? ['variants'] : [])];
+    for (const [index, o] of listed.entries()) {
       const fresh = !existing.includes(segmentOf(o));
-      const needed = fresh ? ['enabled', 'value', 'priority'] : method === 'PUT' ? ['enabled', 'value'] : [];
+      const needed = fresh ? [...replaced, 'priority'] : method === 'PUT' ? replaced : [];
       const missing = needed.find((k) => !Object.hasOwn(o, k));
-      if (missing !== undefined) throw mismatch(`the override of segment ${JSON.stringify(segmentOf(o))} must carry ${missing}: ${missing === 'priority' ? 'a new one left without takes its place in the list as its priority, ahead of others' : 'left out, it is reset to the environment default\'s'}`, { segment: segmentOf(o) ?? null, member: missing });
+      if (missing !== undefined) throw mismatch(`the override of segment ${JSON.stringify(segmentOf(o))} must carry ${missing}: ${missing === 'priority' ? `a new one left without is given its index in the list (${index}) as its priority` : 'left out, it is set to the environment default\'s'}`, { segment: segmentOf(o) ?? null, member: missing });
     }
   }
 }

@@ -170,6 +170,7 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['a value type named after an object\'s own property', 'PUT', '/api/v1/projects/1/features/2/', '{"multivariate_options":[{"type":"constructor","string_value":"x","default_percentage_allocation":10}]}'],
     // DRF's CharField refuses U+0000: on a new identity override the value is dropped and the override answered 201.
     ['a value holding U+0000', 'POST', `/api/v1/environments/${ENV}/identities/3/featurestates/`, '{"feature":2,"enabled":true,"feature_state_value":"a\\u0000b"}'],
+    ['a new segment override without enabled (stored false)', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"feature_segment":{"segment":3},"feature_state_value":{"type":"unicode","string_value":"on"}}'],
     ['a new identity override without enabled (stored false)', 'POST', `/api/v1/environments/${ENV}/identities/3/featurestates/`, '{"feature":2,"feature_state_value":"x"}'],
     ['a new identity override\'s value past FEATURE_VALUE_LIMIT (dropped, answered 201)', 'POST', `/api/v1/environments/${ENV}/identities/3/featurestates/`, `{"feature":2,"enabled":true,"feature_state_value":"${'a'.repeat(20_001)}"}`],
     ['an allocation with a member Flagsmith drops', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":10,"weight":90}]}'],

@@ -101,7 +101,7 @@ describe('requireOwnFeature (Flagsmith)', () => {
     expect(check(change('PATCH', path, { description: 'd' }), { ...own, feature: { id: 5 } })).toThrow(mismatch);
     // A __future__ PUT deletes the overrides it leaves out and resets what a listed one leaves out; a new one needs its priority.
     const future = `/api/__future__/environments/${ENV}/features/5/`;
-    const held = { ...own, target: { environment_default: { enabled: true }, segment_overrides: [{ segment: { id: 3 }, priority: 0, enabled: true }] } };
+    const held = { exists: true, name: 'f', feature: { id: 5, type: 'STANDARD', multivariate_options: [], metadata: [] }, target: { environment_default: { enabled: true }, segment_overrides: [{ segment: { id: 3 }, priority: 0, enabled: true }] } };
     const override = (segment: number, extra: Record<string, unknown> = {}) => ({ segment: { id: segment }, enabled: true, value: { type: 'string', value: 'x' }, ...extra });
     expect(check(change('PUT', future, { segment_overrides: [override(3)] }), held)).not.toThrow();
     expect(check(change('PUT', future, { segment_overrides: [] }), held)).toThrow(mismatch);
@@ -109,6 +109,11 @@ describe('requireOwnFeature (Flagsmith)', () => {
     expect(check(change('PATCH', future, { segment_overrides: [{ segment: { id: 3 }, enabled: false }] }), held)).not.toThrow();
     expect(check(change('PATCH', future, { segment_overrides: [override(4)] }), held)).toThrow(mismatch);
     expect(check(change('PATCH', future, { segment_overrides: [override(4, { priority: 1 })] }), held)).not.toThrow();
+    // A multivariate feature's override without variants takes the environment default's weights.
+    const mv = { ...held, feature: { ...held.feature, type: 'MULTIVARIATE', multivariate_options: [{ id: 101 }] } };
+    expect(check(change('PUT', future, { segment_overrides: [override(3)] }), mv)).toThrow(mismatch);
+    expect(check(change('PUT', future, { segment_overrides: [override(3, { variants: [{ id: 101, weight: 50 }] })] }), mv)).not.toThrow();
+    expect(check(change('PATCH', future, { segment_overrides: [override(4, { priority: 1 })] }), mv)).toThrow(mismatch);
   });
 
   it("refuses a variant created or updated under one feature whose body names another, or an option that is not the path feature's", () => {
