@@ -102,11 +102,14 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
 
 
 /**
- * Members whose effect the entry would not show. A new segment override's `priority` moves the
- * override already there (django-ordered-model's `to()`: the two at P and P+1 trade places, and the
- * new one ties with one of them); left out, the override goes last and nothing moves. Its
- * `feature_segment.uuid` is not editable, so dropped. A multivariate option's value members follow
- * `checkValueObject`.
+ * Members whose effect the entry would not show, or their absence:
+ * - a new segment override's `priority` moves the override already there (django-ordered-model's
+ *   `to()`: the two at P and P+1 trade places, and the new one ties with one of them); left out,
+ *   the override goes last and nothing moves. Its `feature_segment` holds its segment only;
+ * - a multivariate option's value members follow `checkValueObject`;
+ * - a new override without `enabled` is stored disabled;
+ * - a new identity override's value past `FEATURE_VALUE_LIMIT` is dropped, answered 201;
+ * - a new option makes its feature multivariate whatever `type` the body says (an AFTER_CREATE hook).
  */
 function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject): void {
   if (route.action === 'segment_override.create' && isObject(body.feature_segment)) {
@@ -117,20 +120,15 @@ function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject): void {
     if (stray !== undefined) throw malformed(`feature_segment.${stray} must be absent: Flagsmith drops it`, `feature_segment/${stray}`);
   }
   if (route.subject === 'variant') checkValueObject(body, '', false);
-  // A new identity override that leaves out enabled is disabled (one without a value takes the
-  // feature's default, as the entry's absent value says); one whose value Flagsmith's value
-  // serializer refuses (past FEATURE_VALUE_LIMIT, 20,000 characters by default) is created with the
-  // feature's default value, and answered 201.
+  // One without a value takes the feature's default, as the entry's absent value says.
   if ((route.action === 'identity_override.create' || route.action === 'segment_override.create') && !Object.hasOwn(body, 'enabled')) {
     throw malformed('enabled must be present on a new override (left out, Flagsmith stores false)', 'enabled');
   }
-  if (route.action === 'identity_override.create') {
-    // DRF counts code points, not UTF-16 units.
-    if (typeof body.feature_state_value === 'string' && [...body.feature_state_value].length > FEATURE_VALUE_LIMIT) {
-      throw malformed(`feature_state_value must be at most ${FEATURE_VALUE_LIMIT} characters on a new identity override: Flagsmith drops a longer one and answers 201`, 'feature_state_value');
-    }
+  // DRF counts code points, never more than UTF-16 units: only a long value is counted again.
+  const value = body.feature_state_value;
+  if (route.action === 'identity_override.create' && typeof value === 'string' && value.length > FEATURE_VALUE_LIMIT && [...value].length > FEATURE_VALUE_LIMIT) {
+    throw malformed(`feature_state_value must be at most ${FEATURE_VALUE_LIMIT} characters on a new identity override: Flagsmith drops a longer one and answers 201`, 'feature_state_value');
   }
-  // A new option makes its feature multivariate whatever type the body says (an AFTER_CREATE hook).
   if (route.subject === 'feature' && Array.isArray(body.multivariate_options) && body.multivariate_options.some((o) => isObject(o) && !Object.hasOwn(o, 'id')) && Object.hasOwn(body, 'type') && body.type !== 'MULTIVARIATE') {
     throw malformed('type must be MULTIVARIATE beside new options: a new option makes the feature multivariate', 'type');
   }

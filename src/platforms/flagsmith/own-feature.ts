@@ -126,9 +126,9 @@ function requireWholeLists(change: FlagChange, state: FlagsmithState): void {
     if (!Object.hasOwn(body, 'metadata') && !(Array.isArray(held) && held.length === 0)) throw mismatch('metadata must be sent: Flagsmith replaces a feature\'s metadata with the body\'s, and deletes it all when the body has none', { metadata: held ?? null });
   }
   if ((method === 'PUT' || method === 'PATCH') && path.startsWith(FUTURE_PATH) && Array.isArray(body.segment_overrides)) {
-    const existing = idsOf(isObject(state.target) ? state.target.segment_overrides : undefined, (o) => (isObject(o.segment) ? o.segment.id : undefined));
-    const listed = body.segment_overrides.filter(isObject);
     const segmentOf = (o: Record<string, unknown>) => (isObject(o.segment) ? o.segment.id : undefined);
+    const existing = idsOf(isObject(state.target) ? state.target.segment_overrides : undefined, segmentOf);
+    const listed = body.segment_overrides.filter(isObject);
     if (method === 'PUT') {
       const dropped = existing.find((id) => !listed.some((o) => segmentOf(o) === id));
       if (dropped !== undefined) throw mismatch(`segment_overrides leaves out segment ${JSON.stringify(dropped)}: a PUT deletes its override (delete it through its segment-overrides route)`, { segment: dropped });
