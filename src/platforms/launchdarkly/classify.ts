@@ -12,7 +12,11 @@
 import { FlaggateError } from '../../errors.js';
 import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
-import { acceptMediaType, decidedRequest, formatQuery, isJsonPointer, JSON_UTF8, parseQuery, onlyKeys, parseStrictJson, plainSegments, refuseCaseTwins, requireNoBody, splitTarget, type DeclaredMediaType, type JsonPath } from '../request/index.js';
+import {
+  acceptMediaType, decidedRequest, fieldNames, formatQuery, isJsonPointer, JSON_UTF8, parseQuery, onlyKeys, parseStrictJson, plainSegments, refuseCaseTwins,
+  requireNoBody, splitTarget, type DeclaredMediaType, type JsonPath,
+} from '../request/index.js';
+import { DOCUMENTED_FIELDS } from './documented-fields.js';
 
 export const PLATFORM = 'launchdarkly';
 export const ALL_ENVIRONMENTS = '*';
@@ -31,8 +35,10 @@ const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
  * `patch` and `merge` wrappers. So every object is checked but where the user chooses the keys: the
  * maps of `MAP_FIELDS` themselves (their values are structs again), and JSON values of the user's
  * (`value`, `values`: a variation's value, a clause's values, what a JSON Patch operation writes).
+ * There two keys that differ only in case are refused, and so is one key that differs only in case
+ * from a documented field (`On` for `on`): the entry would show a member LaunchDarkly reads as another.
  */
-const STRUCT_FIELDS = { caseInsensitiveAt: isStructPath };
+const STRUCT_FIELDS = { caseInsensitiveAt: isStructPath, fields: fieldNames(DOCUMENTED_FIELDS) };
 /** Objects keyed by names the user chose: custom properties, environments, a rollout's weights by variation id. */
 const MAP_FIELDS = new Set(['customProperties', 'environments', 'rolloutWeights']);
 /**
@@ -166,8 +172,12 @@ function jsonPatch(value: unknown): Update {
     for (const key of Object.keys(op)) if (!['op', 'path', 'value', 'from'].includes(key)) throw malformed(`JSON Patch operation ${i} has an unknown member "${key.slice(0, 32)}"`, 'patch');
     envs.add(environmentOf(op.path));
     if (typeof op.from === 'string') envs.add(environmentOf(op.from));
-    // LaunchDarkly patches the flag's JSON and decodes it into its structs: the value lands where the path points.
-    if (Object.hasOwn(op, 'value')) refuseCaseTwins(op.value, isStructPath, pointerSteps(op.path));
+    // LaunchDarkly patches the flag's JSON and decodes it into its structs: a path's member in
+    // another case (`/environments/production/On`) is added beside the field and read as it.
+    refuseStepVariants(op.path, i);
+    if (typeof op.from === 'string') refuseStepVariants(op.from, i);
+    // The value lands where the path points.
+    if (Object.hasOwn(op, 'value')) refuseCaseTwins(op.value, STRUCT_FIELDS, pointerSteps(op.path));
     // A copy or move takes what is there: from inside a JSON value of the user's (unchecked, perhaps
     // written by an operation before it) into a struct's place, it would land unchecked.
     if ((op.op === 'copy' || op.op === 'move') && typeof op.from === 'string' && isFreeJson(pointerSteps(op.from)) && !isFreeJson(pointerSteps(op.path))) {
@@ -287,6 +297,15 @@ function withMergeComment(value: unknown): { patch: unknown; comment?: string } 
 /** RFC 6901: a pointer's reference tokens, unescaped (an array index, or `-`, stays a string: the checks read keys only). */
 function pointerSteps(pointer: string): string[] {
   return pointer === '' ? [] : pointer.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** Refuses a pointer whose member, in a struct's place, differs only in case from a documented field. */
+function refuseStepVariants(pointer: string, i: number): void {
+  const steps = pointerSteps(pointer);
+  steps.forEach((step, k) => {
+    const field = isStructPath(steps.slice(0, k)) ? STRUCT_FIELDS.fields.readAs(step) : undefined;
+    if (field !== undefined) throw malformed(`JSON Patch operation ${i}: "${step.slice(0, 64)}" differs from the field "${field}" only in case, and LaunchDarkly reads it as that field`, 'patch');
+  });
 }
 
 /** The environment a JSON Pointer into a flag touches, or `*` for the flag itself. */

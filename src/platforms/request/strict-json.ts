@@ -23,6 +23,12 @@ export interface StrictJsonOptions {
    */
   caseInsensitiveAt?: (path: JsonPath) => boolean;
   /**
+   * The field names the platform's structs declare (`fieldNames`): where `caseInsensitiveAt` holds,
+   * a key that differs from one of them only in case is read as that field, though the entry shows
+   * another key, and is refused.
+   */
+  fields?: FieldNames;
+  /**
    * Members whose numbers a platform types by how they are written (Python's json: `100` an int,
    * `100.0` or `1e2` a float, stored as another type): each number there must be an integer literal.
    */
@@ -89,6 +95,7 @@ function check(node: ValueNode, depth: number, text: string, path: JsonPath, opt
         if (twin !== undefined) {
           throw malformed(`the keys "${twin.slice(0, 64)}" and "${name.slice(0, 64)}" differ only in case in one object: the platform's reader matches keys regardless of case and takes one for the other`);
         }
+        if (folds) refuseFieldVariant(name, options.fields);
         // JSON.parse keeps it as a member; an assignment or a copy elsewhere takes it as the prototype and drops it.
         if (name === '__proto__') throw malformed('the key "__proto__" is read as a member by some readers and dropped by others');
         seen.set(key, name);
@@ -106,18 +113,42 @@ function check(node: ValueNode, depth: number, text: string, path: JsonPath, opt
  * platform reads (a JSON Patch operation's value, placed where its path points): every object whose
  * place `caseInsensitiveAt` names as a struct. Throws ADAPT_BODY_MALFORMED.
  */
-export function refuseCaseTwins(value: unknown, caseInsensitiveAt: (path: JsonPath) => boolean, at: JsonPath = []): void {
-  if (Array.isArray(value)) return value.forEach((v, i) => refuseCaseTwins(v, caseInsensitiveAt, [...at, i]));
+export function refuseCaseTwins(value: unknown, options: Required<Pick<StrictJsonOptions, 'caseInsensitiveAt'>> & Pick<StrictJsonOptions, 'fields'>, at: JsonPath = []): void {
+  if (Array.isArray(value)) return value.forEach((v, i) => refuseCaseTwins(v, options, [...at, i]));
   if (typeof value !== 'object' || value === null) return;
-  const folds = caseInsensitiveAt(at);
+  const folds = options.caseInsensitiveAt(at);
   const seen = new Map<string, string>();
   for (const [name, member] of Object.entries(value)) {
     const twin = folds ? seen.get(caseFolded(name)) : undefined;
     if (twin !== undefined) {
       throw malformed(`the keys "${twin.slice(0, 64)}" and "${name.slice(0, 64)}" differ only in case in one object: the platform's reader matches keys regardless of case and takes one for the other`);
     }
-    if (folds) seen.set(caseFolded(name), name);
-    refuseCaseTwins(member, caseInsensitiveAt, [...at, name]);
+    if (folds) {
+      seen.set(caseFolded(name), name);
+      refuseFieldVariant(name, options.fields);
+    }
+    refuseCaseTwins(member, options, [...at, name]);
+  }
+}
+
+/** A platform's declared field names, for telling which field a key in another case is read as. */
+export interface FieldNames {
+  /** The field `key` is read as when it is not itself a declared name but differs from one only in case; else undefined. */
+  readAs(key: string): string | undefined;
+}
+
+export function fieldNames(names: Iterable<string>): FieldNames {
+  const declared = new Set(names);
+  const byFold = new Map<string, string>();
+  for (const name of declared) if (!byFold.has(caseFolded(name))) byFold.set(caseFolded(name), name);
+  return { readAs: (key) => (declared.has(key) ? undefined : byFold.get(caseFolded(key))) };
+}
+
+/** Throws ADAPT_BODY_MALFORMED when `key` is read as a declared field of another spelling. */
+function refuseFieldVariant(key: string, fields: FieldNames | undefined): void {
+  const field = fields?.readAs(key);
+  if (field !== undefined) {
+    throw malformed(`the key "${key.slice(0, 64)}" differs from the field "${field}" only in case: the platform's reader matches keys regardless of case and takes it for that field`);
   }
 }
 

@@ -75,6 +75,18 @@ describe('LaunchDarkly classification', () => {
       [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'addRule', clauses: [{ attribute: 'email', Attribute: 'key', op: 'in', values: ['a'] }], variationId: 'v1' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { merge: { environments: { test: { rules: [{ clauses: [{ attribute: 'email', op: 'in', Op: 'startsWith', values: ['a'] }] }] } } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { environments: { test: { fallthrough: { rollout: { variations: [{ variation: 0, weight: 100000, Weight: 0 }] } } } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      // One key that differs only in case from a documented field is read as that field, though the entry shows another member.
+      [raw('PATCH', FLAG, { environments: { production: { On: false } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { merge: { Environments: { production: { on: false } } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'addTargets', Values: ['u1'], variationId: 'v' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'updateRuleVariationOrRollout', ruleId: 'r', RolloutWeights: { v: 100000 } }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
+      [raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', variations: [{ value: true, Name: 'on' }, { value: false }] }), 'ADAPT_BODY_MALFORMED'],
+      // So does a JSON Patch path's member: added beside the field, and decoded as it.
+      [raw('PATCH', FLAG, [{ op: 'add', path: '/environments/production/On', value: false }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'add', path: '/Environments', value: { production: { on: false } } }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'add', path: '/environments/production/fallthrough/Variation', value: 1 }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'copy', from: '/environments/test/ON', path: '/environments/production/offVariation' }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'add', path: '/environments/production', value: { on: true, Rules: [] } }]), 'ADAPT_BODY_MALFORMED'],
       // A path or from that is not a JSON Pointer: the checks read pointers, a patch library may read it another way.
       [raw('PATCH', FLAG, [{ op: 'replace', path: 'x/environments/production/on', value: true }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'copy', from: 'environments/test', path: '/environments/production' }]), 'ADAPT_BODY_MALFORMED'],
@@ -120,6 +132,11 @@ describe('LaunchDarkly classification', () => {
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'copy', from: '/environments/test/rules/0', path: '/environments/production/rules/-' }]))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'copy', from: '/variations/0/value', path: '/variations/1/value' }]))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'updateFallthroughVariationOrRollout', rolloutWeights: { Aa: 50000, aA: 50000 } }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
+    // Names of the user's (an environment, a custom property, a path into a variation's value) may spell a field in any case.
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, { environments: { On: { on: true } } }, 'application/merge-patch+json'))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/Rules/on', value: true }]))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'add', path: '/variations/0/value/On', value: 1 }]))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', customProperties: { Kind: { name: 'K', value: ['a'] } } }))).toMatchObject({ kind: 'write' });
   });
 
   it('settles on and off by the environment, creation and deletion by existence', () => {
@@ -159,5 +176,32 @@ describe('semantic patch kinds, from LaunchDarkly\'s API description', async () 
         expect(change(raw('PATCH', FLAG, body, SEMANTIC)).change.environment, kind).toBe(needsEnvironment && !flagWide.has(kind) ? 'test' : '*');
       }
     }
+  });
+});
+
+/** The field names the classifier holds LaunchDarkly's reader to, derived from the API description again. */
+describe('documented field names', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { parse } = await import('yaml');
+  const { LD_DIR } = await import('../../support/launchdarkly/double.js');
+  const { DOCUMENTED_FIELDS } = await import('../../../src/platforms/launchdarkly/documented-fields.js');
+  const doc = parse(readFileSync(join(LD_DIR, 'openapi.yaml'), 'utf8')) as { paths: Record<string, { patch: { description: string } }> };
+
+  it('are every schema\'s properties and the names the flag update\'s description gives instructions', () => {
+    const names = new Set<string>();
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (typeof node !== 'object' || node === null) return;
+      const { properties } = node as { properties?: unknown };
+      if (typeof properties === 'object' && properties !== null && !Array.isArray(properties)) for (const name of Object.keys(properties)) names.add(name);
+      Object.values(node).forEach(walk);
+    };
+    walk(doc);
+    const description = doc.paths['/api/v2/flags/{projectKey}/{featureFlagKey}']!.patch.description;
+    for (const m of description.matchAll(/^\s*- `([A-Za-z_][A-Za-z0-9_]*)`:/gm)) names.add(m[1]!);
+    for (const m of description.matchAll(/"([A-Za-z_][A-Za-z0-9_]*)"\s*:/g)) names.add(m[1]!);
+    expect([...DOCUMENTED_FIELDS]).toEqual([...names].sort());
+    expect(DOCUMENTED_FIELDS).toEqual(expect.arrayContaining(['on', 'environments', 'values', 'rolloutWeights', 'variation']));
   });
 });
