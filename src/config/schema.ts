@@ -88,6 +88,14 @@ const platformSettings = z.object({
     timeoutMs: decimal(z.number().int().positive()).default(10_000),
     /** Platform `rest`: how the service's routes map to flag changes (checked by that plug-in). */
     rest: z.unknown().optional(),
+    /** Platform `flagsmith`: what the deployment sets that decides how it stores a request. */
+    flagsmith: z
+      .object({
+        /** The deployment's FEATURE_VALUE_LIMIT (Flagsmith's default 20,000): a new identity override's longer value is dropped. */
+        featureValueLimit: decimal(z.number().int().positive()).default(20_000),
+      })
+      .strict()
+      .optional(),
 });
 
 /** Names a platform in entries, policy input and routes; `unrouted` names requests that reach none. */
@@ -524,6 +532,7 @@ function checkPlatforms(c: ParsedConfig, ctx: z.RefinementCtx): void {
   const ids = new Set<string>();
   list.forEach((p, i) => {
     for (const issue of platformPlugin(p.name).check(p)) ctx.addIssue({ code: 'custom', path: at(i, issue.path), message: issue.message });
+    if (p.flagsmith !== undefined && p.name !== 'flagsmith') ctx.addIssue({ code: 'custom', path: at(i, 'flagsmith'), message: `flagsmith settings apply to platform flagsmith, not ${p.name}` });
     const id = idOf(p);
     if (ids.has(id)) ctx.addIssue({ code: 'custom', path: at(i, 'id'), message: `duplicate platform id "${id}": give each platform its own id` });
     ids.add(id);

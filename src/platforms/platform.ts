@@ -139,6 +139,8 @@ export interface PlatformSettings {
   timeoutMs: number;
   /** Platform `rest`: the mapping of the service's routes, checked by that plug-in. */
   rest?: unknown;
+  /** Platform `flagsmith`: what the deployment sets that decides how it stores a request. */
+  flagsmith?: { featureValueLimit: number } | undefined;
 }
 
 export interface PlatformPlugin {

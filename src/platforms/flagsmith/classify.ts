@@ -26,8 +26,17 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** What a Flagsmith deployment sets that decides how it stores a request. */
+export interface FlagsmithLimits {
+  /** The deployment's `FEATURE_VALUE_LIMIT`: a new identity override's longer value is dropped. */
+  featureValueLimit: number;
+}
+
+/** Flagsmith's defaults. */
+export const FLAGSMITH_DEFAULT_LIMITS: Readonly<FlagsmithLimits> = { featureValueLimit: 20_000 };
+
 /** Throws ADAPT_TARGET_REFUSED, ADAPT_QUERY_REFUSED, ADAPT_ROUTE_UNKNOWN, ADAPT_MEDIA_TYPE_UNSUPPORTED, ADAPT_BODY_MALFORMED. */
-export function classifyFlagsmith(req: RawRequest): Classification {
+export function classifyFlagsmith(req: RawRequest, limits: Readonly<FlagsmithLimits> = FLAGSMITH_DEFAULT_LIMITS): Classification {
   const { path, query } = splitTarget(req.path);
   const segments = splitPath(path);
   if (segments[0] !== 'api') throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', 'only the Flagsmith API under /api/ is proxied', { details: { path } });
@@ -43,7 +52,7 @@ export function classifyFlagsmith(req: RawRequest): Classification {
   if (!hit) return { kind: 'unrecognized', method, path, reason: `no Flagsmith write route for ${method} ${path}` };
   // No write route takes a query: Django REST framework would ignore one, the entry would show it.
   parseQuery(query, []);
-  return writeOf(req, method, hit.route, hit.params, joinPath(segments));
+  return writeOf(req, method, hit.route, hit.params, joinPath(segments), limits);
 }
 
 function readOf(segments: readonly string[]): FlagRead {
@@ -61,7 +70,7 @@ function readOf(segments: readonly string[]): FlagRead {
   return read;
 }
 
-function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Record<string, string>, target: string): Classification {
+function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Record<string, string>, target: string, limits: Readonly<FlagsmithLimits>): Classification {
   let body: JsonObject | undefined;
   let forward;
   if (route.body === null) {
@@ -71,7 +80,7 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
     const contentType = acceptMediaType(req.headers, [JSON_UTF8]);
     body = withoutKeys(onlyKeys(parseStrictJson(req.body, { integerLiteralsUnder: INTEGER_LITERAL_MEMBERS }), [...route.body, ...(route.ignored ?? [])]), route.ignored ?? []);
     refuseConvertedMembers(body);
-    refuseUnrecordedEffects(route, body);
+    refuseUnrecordedEffects(route, body, limits.featureValueLimit);
     // A PUT replaces the environment's default: what it leaves out is reset (enabled to false, the value cleared).
     if (route.subject === 'future-feature' && method === 'PUT' && isObject(body.environment_default) && !(Object.hasOwn(body.environment_default, 'enabled') && Object.hasOwn(body.environment_default, 'value'))) {
       throw malformed('environment_default must carry both enabled and value on a PUT, which resets what it leaves out (PATCH changes one)', 'environment_default');
@@ -108,10 +117,10 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
  *   the override goes last and nothing moves. Its `feature_segment` holds its segment only;
  * - a multivariate option's value members follow `checkValueObject`;
  * - a new override without `enabled` is stored disabled;
- * - a new identity override's value past `FEATURE_VALUE_LIMIT` is dropped, answered 201;
+ * - a new identity override's value past the deployment's `FEATURE_VALUE_LIMIT` is dropped, answered 201;
  * - a new option makes its feature multivariate whatever `type` the body says (an AFTER_CREATE hook).
  */
-function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject): void {
+function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject, featureValueLimit: number): void {
   if (route.action === 'segment_override.create' && isObject(body.feature_segment)) {
     for (const key of ['priority', 'uuid']) {
       if (Object.hasOwn(body.feature_segment, key)) throw malformed(`feature_segment.${key} must be absent: ${key === 'priority' ? 'a new override goes last; a priority moves the overrides already there' : 'Flagsmith sets it'}`, `feature_segment/${key}`);
@@ -126,16 +135,13 @@ function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject): void {
   }
   // DRF counts code points, never more than UTF-16 units: only a long value is counted again.
   const value = body.feature_state_value;
-  if (route.action === 'identity_override.create' && typeof value === 'string' && value.length > FEATURE_VALUE_LIMIT && [...value].length > FEATURE_VALUE_LIMIT) {
-    throw malformed(`feature_state_value must be at most ${FEATURE_VALUE_LIMIT} characters on a new identity override: Flagsmith drops a longer one and answers 201`, 'feature_state_value');
+  if (route.action === 'identity_override.create' && typeof value === 'string' && value.length > featureValueLimit && [...value].length > featureValueLimit) {
+    throw malformed(`feature_state_value must be at most ${featureValueLimit} characters on a new identity override: Flagsmith drops a longer one and answers 201`, 'feature_state_value');
   }
   if (route.subject === 'feature' && Array.isArray(body.multivariate_options) && body.multivariate_options.some((o) => isObject(o) && !Object.hasOwn(o, 'id')) && Object.hasOwn(body, 'type') && body.type !== 'MULTIVARIATE') {
     throw malformed('type must be MULTIVARIATE beside new options: a new option makes the feature multivariate', 'type');
   }
 }
-
-/** Flagsmith's default `FEATURE_VALUE_LIMIT` (a deployment may set another: a lower one lets a longer value be dropped). */
-const FEATURE_VALUE_LIMIT = 20_000;
 
 /** An environment's feature state whose only change is `enabled` is an enable or a disable. */
 function actionOf(route: WriteRoute, body: JsonObject | undefined): string {

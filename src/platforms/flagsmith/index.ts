@@ -1,11 +1,11 @@
 /** The Flagsmith adapter: its admin API writes as FlagChanges, and state read back from Flagsmith. */
 import { isDeepStrictEqual } from 'node:util';
 import type { FlagChange, PlatformAdapter, SettledAs } from '../platform.js';
-import { classifyFlagsmith, isObject, PLATFORM } from './classify.js';
+import { classifyFlagsmith, FLAGSMITH_DEFAULT_LIMITS, isObject, PLATFORM, type FlagsmithLimits } from './classify.js';
 import { requireOwnFeature } from './own-feature.js';
 import { readFlagsmithState, type FlagsmithState } from './read-state.js';
 
-export { ALL_ENVIRONMENTS, classifyFlagsmith } from './classify.js';
+export { ALL_ENVIRONMENTS, classifyFlagsmith, FLAGSMITH_DEFAULT_LIMITS, type FlagsmithLimits } from './classify.js';
 export { readFlagsmithState, type FlagsmithState } from './read-state.js';
 export { writeRoutes } from './routes.js';
 
@@ -15,6 +15,8 @@ export interface FlagsmithAdapterOptions {
   /** The whole Authorization value: `Api-Key <organisation key>` or `Token <user token>`. */
   authorization: string;
   timeoutMs?: number;
+  /** What the deployment sets that decides how it stores a request (Flagsmith's defaults when unset). */
+  limits?: FlagsmithLimits;
 }
 
 /** Creates the adapter; throws TypeError on a base URL that is not http(s). */
@@ -24,10 +26,11 @@ export function createFlagsmithAdapter(opts: FlagsmithAdapterOptions): PlatformA
   if (base.search || base.hash) throw new TypeError('Flagsmith base URL must not carry a query or fragment');
   const timeoutMs = opts.timeoutMs ?? 5_000;
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new TypeError('timeoutMs must be a positive integer');
+  const limits = opts.limits ?? FLAGSMITH_DEFAULT_LIMITS;
   const readOpts = { baseUrl: opts.baseUrl, authorization: opts.authorization, timeoutMs };
   return {
     name: PLATFORM,
-    classify: classifyFlagsmith,
+    classify: (req) => classifyFlagsmith(req, limits),
     readState: (change) => readFlagsmithState(readOpts, change),
     settled: settledFlagsmith,
     reach(change, previousState) {

@@ -23,7 +23,7 @@ export const flagsmithPlugin: PlatformPlugin = {
     const { createFlagsmithAdapter } = await import('./index.js');
     const { createHttpForwarder } = await import('../../forward/index.js');
     const authorization = settings.targetToken ?? '';
-    const adapter = createFlagsmithAdapter({ baseUrl: settings.targetUrl!, authorization, timeoutMs: settings.timeoutMs });
+    const adapter = createFlagsmithAdapter({ baseUrl: settings.targetUrl!, authorization, timeoutMs: settings.timeoutMs, ...(settings.flagsmith ? { limits: settings.flagsmith } : {}) });
     const { savedInParts } = await import('./saved-in-parts.js');
     const http = createHttpForwarder({ baseUrl: settings.targetUrl!, token: authorization, timeoutMs: settings.timeoutMs });
     return {
