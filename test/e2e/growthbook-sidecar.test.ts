@@ -145,6 +145,15 @@ describe('flaggate in front of GrowthBook', () => {
     expect(mine[3]).toMatchObject({ actor: { id: 'riley' }, flag_key: 'payments.refunds', approval: { approved_by: ['sam'] }, previous_state: { environments: { production: { enabled: false } } } });
   });
 
+  // GrowthBook answers an error thrown after a write (its publish, a toggle's update) with 400, as it answers a bad request.
+  it('records a 400 from GrowthBook as an unknown outcome, not a failure', async () => {
+    const res = await viaFlaggate('POST', `${FEATURES}/checkout/toggle`, release, { environments: { 'qa-eu': true } });
+    expect(res.status).toBe(400);
+    const mine = await entriesOf(res.decisionId);
+    expect(mine.map((e) => e.entry_type)).toEqual(['change.decision', 'change.outcome']);
+    expect(mine[1]).toMatchObject({ outcome: { status: 'unknown', platform_status: 400 } });
+  });
+
   it('passes feature reads through, and keeps administration away from flag readers', async () => {
     const read = await viaFlaggate('GET', `${FEATURES}?limit=10`, qa);
     expect(read.status).toBe(200);

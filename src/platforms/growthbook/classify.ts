@@ -13,7 +13,7 @@ import { FlaggateError } from '../../errors.js';
 import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
 import { acceptMediaType, bodyMalformed, decidedRequest, formatQuery, isJsonObject, JSON_UTF8, onlyKeys, parseQuery, parseStrictJson, requireNoBody, splitTarget, type JsonObject } from '../request/index.js';
-import { refuseBooleanSpellings, refuseDroppedExperimentMembers } from './stored-values.js';
+import { refuseDroppedRuleMembers, refuseRetypedValues } from './stored-values.js';
 
 export const PLATFORM = 'growthbook';
 export const ALL_ENVIRONMENTS = '*';
@@ -83,8 +83,8 @@ function create(req: RawRequest, query: string | null, target: string): Classifi
   if (!['boolean', 'string', 'number', 'json'].includes(body.valueType as string)) throw bodyMalformed('valueType must be boolean, string, number or json', 'valueType');
   if (typeof body.defaultValue !== 'string') throw bodyMalformed('defaultValue must be a string', 'defaultValue');
   const environments = environmentSettings(body.environments);
-  refuseBooleanSpellings(body, body.valueType);
-  refuseDroppedExperimentMembers(body);
+  refuseRetypedValues(body, body.valueType);
+  refuseDroppedRuleMembers(body);
   // The body's environments; those a new feature is enabled in by default join from the state read (reach.ts).
   const touched = Object.keys(environments);
   return write('POST', target, contentType, req.body, { action: 'flag.create', flagKey: body.id, ...environmentFields(touched), newState: body });
@@ -102,8 +102,8 @@ function updateOf(value: unknown): Update {
   const body = onlyKeys(value, UPDATE_FIELDS);
   if (Object.keys(body).filter((k) => !GATE_OVERRIDES.includes(k)).length === 0) throw bodyMalformed('an update needs at least one field to change');
   const named = Object.keys(environmentSettings(body.environments));
-  // A boolean feature's values are held to its type once the state read names it (reach.ts).
-  refuseDroppedExperimentMembers(body);
+  // A boolean or JSON feature's values are held to its type once the state read names it (reach.ts).
+  refuseDroppedRuleMembers(body);
   const everywhere = Object.keys(body).some((k) => k !== 'environments' && !DESCRIPTIVE.has(k));
   const fields = environmentFields(everywhere ? [ALL_ENVIRONMENTS] : named);
   let action = 'flag.update';

@@ -20,6 +20,25 @@ export const growthBookPlugin: PlatformPlugin = {
     const { createHttpForwarder } = await import('../../forward/index.js');
     const token = settings.targetToken ?? '';
     const adapter = createGrowthBookAdapter({ baseUrl: settings.targetUrl!, token, timeoutMs: settings.timeoutMs });
-    return { ...adapter, forward: createHttpForwarder({ baseUrl: settings.targetUrl!, token, credentialPrefix: 'Bearer ', timeoutMs: settings.timeoutMs }) };
+    const http = createHttpForwarder({ baseUrl: settings.targetUrl!, token, credentialPrefix: 'Bearer ', timeoutMs: settings.timeoutMs });
+    return {
+      ...adapter,
+      async forward(request, change) {
+        const response = await http(request, change);
+        return mayHaveWritten(response.status) ? { ...response, mayHaveActed: true } : response;
+      },
+    };
   },
 };
+
+/**
+ * GrowthBook answers any error its handler throws with 400 (or the error's own status), and its
+ * writes have steps after the one that publishes: an update publishes its revision and then
+ * writes the feature, adds tags and records the audit; a toggle's write may have landed before an
+ * error; a delete deletes and then cleans up; a create adds the organization's tags first. So a 400
+ * or a 5xx to a write does not say nothing was written: its outcome is unknown. Refusals made
+ * before the handler runs (401, 403, 404 of a route, 413, 415, 429) are failures.
+ */
+export function mayHaveWritten(status: number): boolean {
+  return status === 400 || status >= 500;
+}

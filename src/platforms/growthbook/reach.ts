@@ -16,7 +16,7 @@
 import type { FlagChange } from '../platform.js';
 import { isJsonObject } from '../request/index.js';
 import { ALL_ENVIRONMENTS } from './classify.js';
-import { refuseBooleanSpellings } from './stored-values.js';
+import { refuseRetypedValues } from './stored-values.js';
 import type { EnvironmentTree } from './read-state.js';
 
 /** Which projects a feature is served to, beyond the environments its own project applies to. */
@@ -95,7 +95,7 @@ function serves(projects: string[] | undefined, scope: FeatureScope): boolean {
 /** The adapter's `reach`: the change's environments widened as above, when they widen. */
 export function growthBookReach(change: FlagChange, previousState: unknown): Pick<FlagChange, 'environments' | 'environment'> | undefined {
   // An update's values are held to the feature's type as the state read names it.
-  if (change.action !== 'flag.create' && isJsonObject(previousState)) refuseBooleanSpellings(change.newState, previousState.valueType);
+  if (change.action !== 'flag.create' && isJsonObject(previousState)) refuseRetypedValues(change.newState, previousState.valueType);
   const tree = isJsonObject(previousState) && isJsonObject(previousState.environmentTree) ? (previousState.environmentTree as EnvironmentTree) : undefined;
   const named = change.environments ?? [];
   const reached = reachedEnvironments(change, tree, scopeWith(change, isJsonObject(previousState) ? (previousState as FeatureScope) : {}));

@@ -1,44 +1,78 @@
 /**
- * Two places where GrowthBook stores a body otherwise than it reads:
+ * Where GrowthBook stores a body otherwise than it reads (its `validateFeatureValue` in
+ * `shared/src/util/features.ts`, and the rule converter in `back-end/src/services/features.ts`):
  * - a boolean feature's values: any string other than "true" and "false" is stored as "true" when
- *   it is not empty ("0", "off", "FALSE" serve true) and as "false" when it is
- *   (`shared/src/util/features.ts`, through `validateFeatureValue`);
- * - an `experiment` rule, rebuilt from a fixed list of members (`services/features.ts`): its
- *   `condition`, `savedGroups`, `namespace`, `fallbackAttribute`, bucket versions and sticky
- *   bucketing are dropped, and it then includes everyone.
+ *   it is not empty ("0", "off", "FALSE" serve true) and as "false" when it is;
+ * - a JSON feature's values: text that is not JSON is repaired by dirty-json and stored as what it
+ *   guessed (`{"a": 1} {"a": 2}` as `{"a": 1}`, `true false` as `true`);
+ * - a rule is rebuilt from a fixed list of members by its type, the others dropped: a force rule's
+ *   `coverage` (then served to everyone), an experiment-ref rule's `condition` and saved groups (it
+ *   takes the experiment's), an experiment rule's `condition`, `namespace` and the rest, after
+ *   which it includes everyone; an empty `savedGroups` wins over `savedGroupTargeting`, and
+ *   `allProjects: true` over `projects`.
  * The entry records the body, so a body GrowthBook would store otherwise is refused.
  */
 import { FlaggateError } from '../../errors.js';
 import { isJsonObject } from '../request/index.js';
 
-/** The members GrowthBook keeps of an `experiment` rule (its `condition` only when it targets no one). */
-const EXPERIMENT_KEPT = new Set(['type', 'id', 'hashAttribute', 'coverage', 'trackingKey', 'enabled', 'description', 'values', 'prerequisites', 'scheduleRules', 'condition', 'allProjects', 'projects']);
+const SCOPE_AND_STATE = ['type', 'id', 'enabled', 'description', 'allProjects', 'projects', 'prerequisites', 'scheduleRules'];
+/** The members GrowthBook keeps of each rule type. An experiment's `condition` only when it targets no one. */
+const KEPT: Record<string, ReadonlySet<string>> = {
+  force: new Set([...SCOPE_AND_STATE, 'value', 'condition', 'savedGroups', 'savedGroupTargeting', 'sparse']),
+  rollout: new Set([...SCOPE_AND_STATE, 'value', 'condition', 'savedGroups', 'savedGroupTargeting', 'sparse', 'coverage', 'hashAttribute', 'seed', 'hashVersion']),
+  'experiment-ref': new Set([...SCOPE_AND_STATE, 'experimentId', 'variations', 'sparse']),
+  experiment: new Set([...SCOPE_AND_STATE, 'hashAttribute', 'coverage', 'trackingKey', 'values', 'condition']),
+};
+/** An experiment-ref variation's members. */
+const VARIATION_KEPT = new Set(['variationId', 'value']);
 
-/** Throws ADAPT_BODY_MALFORMED for a value of a boolean feature other than "true" or "false". */
-export function refuseBooleanSpellings(body: unknown, valueType: unknown): void {
-  if (valueType !== 'boolean' || !isJsonObject(body)) return;
-  if (body.defaultValue !== undefined) requireBoolean(body.defaultValue, 'defaultValue');
+/** Throws ADAPT_BODY_MALFORMED for a value GrowthBook would store as another, by the feature's type. */
+export function refuseRetypedValues(body: unknown, valueType: unknown): void {
+  const check = valueType === 'boolean' ? requireBoolean : valueType === 'json' ? requireJson : undefined;
+  if (check === undefined || !isJsonObject(body)) return;
+  if (body.defaultValue !== undefined) check(body.defaultValue, 'defaultValue');
   for (const [env, rule, i] of rulesOf(body)) {
     const at = `environments.${env}.rules[${i}]`;
-    if (rule.value !== undefined) requireBoolean(rule.value, `${at}.value`);
-    for (const list of ['variations', 'values'] as const) {
+    if (rule.value !== undefined && !Array.isArray(rule.value)) check(rule.value, `${at}.value`);
+    for (const list of ['variations', 'values', 'value'] as const) {
       const items = rule[list];
-      if (Array.isArray(items)) items.forEach((v, j) => isJsonObject(v) && v.value !== undefined && requireBoolean(v.value, `${at}.${list}[${j}].value`));
+      if (Array.isArray(items)) items.forEach((v, j) => isJsonObject(v) && v.value !== undefined && check(v.value, `${at}.${list}[${j}].value`));
     }
   }
 }
 
-/** Throws ADAPT_BODY_MALFORMED for an `experiment` rule carrying members GrowthBook drops. */
-export function refuseDroppedExperimentMembers(body: unknown): void {
+/** Throws ADAPT_BODY_MALFORMED for a rule carrying members GrowthBook drops or overrides. */
+export function refuseDroppedRuleMembers(body: unknown): void {
   for (const [env, rule, i] of rulesOf(body)) {
-    if (rule.type !== 'experiment') continue;
-    const dropped = Object.keys(rule).find((k) => !EXPERIMENT_KEPT.has(k) && !isEmpty(rule[k]));
-    const condition = rule.condition;
-    if (dropped !== undefined || !(condition === undefined || condition === '' || condition === '{}')) {
-      const field = `environments.${env}.rules[${i}].${dropped ?? 'condition'}`;
-      throw new FlaggateError('ADAPT_BODY_MALFORMED', `${field}: GrowthBook drops it from an experiment rule, which then includes everyone; target with an experiment-ref rule`, { details: { field } });
+    const at = `environments.${env}.rules[${i}]`;
+    const kept = typeof rule.type === 'string' ? KEPT[rule.type] : undefined;
+    if (kept === undefined) continue; // GrowthBook refuses another type before it writes
+    if (rule.type === 'experiment') refuseExperimentTargeting(rule, at);
+    const dropped = Object.keys(rule).find((k) => !kept.has(k) && !(rule.type === 'experiment' ? isEmpty(rule[k]) : isNoTargeting(k, rule[k])));
+    if (dropped !== undefined) throw malformed(`${at}.${dropped}`, `GrowthBook drops it from ${rule.type === 'force' || rule.type === 'rollout' ? 'a' : 'an'} ${rule.type} rule${advice(rule.type, dropped)}`);
+    if (rule.type === 'experiment-ref' && Array.isArray(rule.variations)) {
+      rule.variations.forEach((v, j) => {
+        const stray = isJsonObject(v) ? Object.keys(v).find((k) => !VARIATION_KEPT.has(k)) : undefined;
+        if (stray !== undefined) throw malformed(`${at}.variations[${j}].${stray}`, 'GrowthBook keeps only variationId and value of an experiment-ref variation');
+      });
     }
+    if (Object.hasOwn(rule, 'savedGroups') && Object.hasOwn(rule, 'savedGroupTargeting')) {
+      throw malformed(`${at}.savedGroupTargeting`, 'give savedGroups or savedGroupTargeting, not both: GrowthBook takes savedGroups, even an empty one, and drops the other');
+    }
+    if (rule.allProjects === true && Object.hasOwn(rule, 'projects')) throw malformed(`${at}.projects`, 'GrowthBook drops projects beside allProjects: true');
   }
+}
+
+/** An experiment rule's `condition` is dropped: one that targets anyone would include everyone. */
+function refuseExperimentTargeting(rule: Record<string, unknown>, at: string): void {
+  const condition = rule.condition;
+  if (!(condition === undefined || condition === '' || condition === '{}')) throw malformed(`${at}.condition`, `GrowthBook drops it from an experiment rule, which then includes everyone${advice('experiment', 'condition')}`);
+}
+
+function advice(type: unknown, member: string): string {
+  if (type === 'experiment') return '; target with an experiment-ref rule';
+  if (type === 'experiment-ref' && ['condition', 'savedGroups', 'savedGroupTargeting'].includes(member)) return ', which takes the experiment\'s targeting: target in the experiment';
+  return '';
 }
 
 function rulesOf(body: unknown): Array<[string, Record<string, unknown>, number]> {
@@ -48,13 +82,32 @@ function rulesOf(body: unknown): Array<[string, Record<string, unknown>, number]
   );
 }
 
-/** A member whose loss changes no targeting: absent, off, zero, empty, or a namespace not enabled. */
+/** An experiment's member whose loss changes no targeting: absent, off, zero, empty, or a namespace not enabled. */
 function isEmpty(value: unknown): boolean {
   if (isJsonObject(value)) return value.enabled === false;
   return value === undefined || value === null || value === false || value === '' || value === 0 || (Array.isArray(value) && value.length === 0);
 }
 
+/** A dropped targeting member that targets no one (as a client posting back what it read sends): its loss changes nothing. */
+function isNoTargeting(member: string, value: unknown): boolean {
+  if (member === 'condition') return value === '' || value === '{}';
+  return (member === 'savedGroups' || member === 'savedGroupTargeting') && Array.isArray(value) && value.length === 0;
+}
+
 function requireBoolean(value: unknown, field: string): void {
   if (value === 'true' || value === 'false') return;
-  throw new FlaggateError('ADAPT_BODY_MALFORMED', `${field} must be "true" or "false" for a boolean feature (GrowthBook stores any other text as "true" or "false")`, { details: { field } });
+  throw malformed(field, 'must be "true" or "false" for a boolean feature (GrowthBook stores any other text as "true" or "false")');
+}
+
+function requireJson(value: unknown, field: string): void {
+  if (typeof value !== 'string') return; // GrowthBook's schema refuses it before it writes
+  try {
+    JSON.parse(value);
+  } catch {
+    throw malformed(field, 'must be JSON text for a JSON feature (GrowthBook repairs other text with dirty-json and stores what it guessed)');
+  }
+}
+
+function malformed(field: string, why: string): FlaggateError {
+  return new FlaggateError('ADAPT_BODY_MALFORMED', `${field}: ${why}`, { details: { field } });
 }

@@ -122,6 +122,50 @@ describe('GrowthBook stores some bodies otherwise than they read', () => {
     expect(() => growthBookReach(change(raw('POST', `${F}/kill`, { defaultValue: 'false' })), { exists: true, valueType: 'boolean' })).not.toThrow();
   });
 
+  it.each(['{"a": 1} {"a": 2}', 'true false', 'hello world', "{limit: 10, mode: 'safe'"])("refuses %j as a JSON feature's value (GrowthBook repairs it with dirty-json into another)", (value) => {
+    expect(() => classifyGrowthBook(raw('POST', F, { id: 'cfg', valueType: 'json', defaultValue: value }))).toThrow(malformed);
+    expect(() => classifyGrowthBook(raw('POST', F, { id: 'cfg', valueType: 'json', defaultValue: '{}', ...rule({ type: 'force', value }) }))).toThrow(malformed);
+    const ref = { type: 'experiment-ref', experimentId: 'exp_1', variations: [{ variationId: 'v0', value: '{}' }, { variationId: 'v1', value }] };
+    expect(() => classifyGrowthBook(raw('POST', F, { id: 'cfg', valueType: 'json', defaultValue: '{}', ...rule(ref) }))).toThrow(malformed);
+    // The same text is a string feature's value as it stands.
+    expect(() => classifyGrowthBook(raw('POST', F, { id: 'cfg', valueType: 'string', defaultValue: value }))).not.toThrow();
+  });
+
+  it("holds a JSON feature's update to JSON text once the state read names its type", async () => {
+    const { growthBookReach } = await import('../../../src/platforms/growthbook/reach.js');
+    expect(() => growthBookReach(change(raw('POST', `${F}/cfg`, { defaultValue: '{"a": 1} {"a": 2}' })), { exists: true, valueType: 'json' })).toThrow(malformed);
+    expect(() => growthBookReach(change(raw('POST', `${F}/cfg`, rule({ type: 'rollout', value: '[1,', coverage: 0.5, hashAttribute: 'id' }))), { exists: true, valueType: 'json' })).toThrow(malformed);
+    expect(() => growthBookReach(change(raw('POST', `${F}/cfg`, { defaultValue: '{"a": [1, 2], "b": null}' })), { exists: true, valueType: 'json' })).not.toThrow();
+  });
+
+  it('refuses members GrowthBook drops from force, rollout and experiment-ref rules, or overrides', () => {
+    const force = { type: 'force', value: 'true', condition: '{"id":"x"}' };
+    const rollout = { type: 'rollout', value: 'true', coverage: 0.05, hashAttribute: 'id' };
+    const ref = { type: 'experiment-ref', experimentId: 'exp_1', variations: [{ variationId: 'v0', value: 'a' }, { variationId: 'v1', value: 'b' }] };
+    const refused = [
+      // A force rule has no coverage: served to everyone the condition matches.
+      { ...force, coverage: 0.05, hashAttribute: 'id' },
+      { ...force, coverage: 0 },
+      { ...rollout, namespace: { enabled: true, name: 'ns', range: [0, 0.1] } },
+      // An experiment-ref rule takes the experiment's targeting.
+      { ...ref, condition: '{"country":"US"}' },
+      { ...ref, savedGroups: [{ match: 'all', ids: ['grp_beta'] }] },
+      { ...ref, variations: [{ variationId: 'v0', value: 'a', weight: 0.9 }, { variationId: 'v1', value: 'b', weight: 0.1 }] },
+      // An empty savedGroups wins over savedGroupTargeting; allProjects: true over projects.
+      { ...force, savedGroups: [], savedGroupTargeting: [{ matchType: 'all', savedGroups: ['grp_internal'] }] },
+      { ...rollout, allProjects: true, projects: ['payments'] },
+    ];
+    for (const r of refused) expect(() => classifyGrowthBook(raw('POST', `${F}/checkout`, rule(r))), JSON.stringify(r)).toThrow(malformed);
+    expect(() => classifyGrowthBook(raw('POST', F, { id: 'n', valueType: 'string', defaultValue: 'a', ...rule(refused[0]!) }))).toThrow(malformed);
+    // What GrowthBook keeps, and targeting members that target no one (a rule posted back as read).
+    const kept = [
+      { ...force, id: 'fr_1', enabled: true, description: 'd', savedGroups: [{ match: 'all', ids: ['g'] }], prerequisites: [], scheduleRules: [], sparse: false, allProjects: false, projects: ['web'] },
+      { ...rollout, condition: '', savedGroupTargeting: [{ matchType: 'any', savedGroups: ['g'] }], seed: 's', hashVersion: 2 },
+      { ...ref, condition: '', savedGroups: [], id: 'fr_2', enabled: false },
+    ];
+    for (const r of kept) expect(() => classifyGrowthBook(raw('POST', `${F}/checkout`, rule(r))), JSON.stringify(r)).not.toThrow();
+  });
+
   it('refuses an experiment rule carrying targeting GrowthBook drops, and takes one without', () => {
     const experiment = { type: 'experiment', trackingKey: 't', hashAttribute: 'id', coverage: 1, values: [{ value: 'a', weight: 0.5 }, { value: 'b', weight: 0.5 }] };
     for (const extra of [{ condition: '{"country":"US"}' }, { savedGroups: [{ match: 'all', ids: ['g'] }] }, { namespace: { enabled: true, name: 'n', range: [0, 0.5] } }, { fallbackAttribute: 'device' }]) {
