@@ -24,6 +24,15 @@ describe('how flaggate is launched', () => {
     expect(start).toContain(`${assignments}node ${flags.join(' ')} dist/cli.js serve`);
   });
 
+  it('is how the README starts the sidecar: the build makes dist/cli.js executable, and no command line runs serve without it', () => {
+    const build = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.build;
+    expect(build).toMatch(/&& chmod \+x dist\/cli\.js$/);
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const serving = readme.split('\n').filter((line) => /dist\/cli\.js serve\b/.test(line) && !line.includes('`'));
+    expect(serving.length).toBeGreaterThanOrEqual(4);
+    for (const line of serving) expect(line).toMatch(/(?:^|\s)\.\/dist\/cli\.js serve\b/);
+  });
+
   it('gives node flags it accepts, which set the heap they name', () => {
     const limit = (args: string[]) => spawnSync(process.execPath, [...args, '-p', "require('node:v8').getHeapStatistics().heap_size_limit"], { encoding: 'utf8' });
     const launched = limit(flags);
