@@ -5,6 +5,8 @@
  * applied; denied, hostile and unrecognized writes are not; a critical production change is held
  * and applied once a second person approves it.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGrowthBookDouble, type GrowthBookDouble } from '../support/growthbook/double.js';
 import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
@@ -145,13 +147,13 @@ describe('flaggate in front of GrowthBook', () => {
     expect(mine[3]).toMatchObject({ actor: { id: 'riley' }, flag_key: 'payments.refunds', approval: { approved_by: ['sam'] }, previous_state: { environments: { production: { enabled: false } } } });
   });
 
-  // GrowthBook answers an error thrown after a write (its publish, a toggle's update) with 400, as it answers a bad request.
-  it('records a 400 from GrowthBook as an unknown outcome, not a failure', async () => {
+  // A 400 GrowthBook gives before it writes (an unknown environment): the feature reads as before, so the change failed.
+  it('records a 400 that left the feature as it was as a failure', async () => {
     const res = await viaFlaggate('POST', `${FEATURES}/checkout/toggle`, release, { environments: { 'qa-eu': true } });
     expect(res.status).toBe(400);
     const mine = await entriesOf(res.decisionId);
     expect(mine.map((e) => e.entry_type)).toEqual(['change.decision', 'change.outcome']);
-    expect(mine[1]).toMatchObject({ outcome: { status: 'unknown', platform_status: 400 } });
+    expect(mine[1]).toMatchObject({ outcome: { status: 'failed', platform_status: 400 } });
   });
 
   it('passes feature reads through, and keeps administration away from flag readers', async () => {
@@ -220,5 +222,51 @@ describe('environments a GrowthBook write reaches beyond its body', () => {
     expect(res.status).toBe(403);
     expect(decision(res.decisionId)).toMatchObject({ environment: '*', previous_state: { environmentTree: { 'live-eu': { parent: 'staging' } } } });
     expect((org.feature('search.ranker')!.environments as Record<string, { rules: unknown[] }>).staging!.rules).toEqual([]);
+  });
+});
+
+/**
+ * GrowthBook answers an error thrown after a write (a revision published, then a later step fails)
+ * with 400, as it answers a bad request. Between flaggate and the double, a proxy answers 400 to
+ * toggles the double has applied: the feature no longer reads as before, so the outcome is unknown.
+ */
+describe('a GrowthBook error after its write', () => {
+  let org: GrowthBookDouble;
+  let faulty: Server;
+  let sidecar: TestFlaggate;
+
+  beforeAll(async () => {
+    org = await startGrowthBookDouble({ secretKey: SECRET });
+    faulty = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => ['authorization', 'content-type'].includes(k))) as Record<string, string>;
+        fetch(org.url + req.url, { method: req.method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) }).then(async (upstream) => {
+          const failAfter = req.method === 'POST' && req.url!.endsWith('/toggle') && upstream.ok;
+          res.writeHead(failAfter ? 400 : upstream.status, { 'content-type': 'application/json' });
+          res.end(failAfter ? JSON.stringify({ message: 'Failed to record the audit event' }) : Buffer.from(await upstream.arrayBuffer()));
+        }, () => res.destroy());
+      });
+    });
+    await new Promise<void>((resolve) => faulty.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(faulty.address() as AddressInfo).port}`;
+    await fetch(org.url + FEATURES, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'banner', owner: 'o', valueType: 'boolean', defaultValue: 'true' }) });
+    sidecar = await startTestFlaggate({ 'platform.name': 'growthbook', 'platform.targetUrl': url, 'platform.targetToken': SECRET });
+  }, 60_000);
+  afterAll(async () => {
+    await sidecar?.stop();
+    await new Promise((resolve) => faulty?.close(resolve));
+    await org?.stop();
+  });
+
+  it('is recorded as an unknown outcome, not a failure', async () => {
+    const token = await sidecar.token('riley', 'release_engineer');
+    const res = await fetch(`${sidecar.proxyUrl}${FEATURES}/banner/toggle`, { method: 'POST', headers: { authorization: `Bearer ${token}`, ...context, 'content-type': 'application/json' }, body: JSON.stringify({ environments: { production: true } }) });
+    expect(res.status).toBe(400);
+    expect((org.feature('banner')!.environments as Record<string, { enabled: boolean }>).production!.enabled).toBe(true);
+    const decisionId = res.headers.get('x-flaggate-decision-id');
+    const outcome = (sidecar.ledger.entriesAfter(0, 1000) as unknown as Array<Record<string, unknown>>).find((e) => e.decision_id === decisionId && e.entry_type === 'change.outcome');
+    expect(outcome).toMatchObject({ outcome: { status: 'unknown', platform_status: 400 } });
   });
 });

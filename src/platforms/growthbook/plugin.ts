@@ -1,4 +1,5 @@
-import type { PlatformPlugin } from '../platform.js';
+import { isDeepStrictEqual } from 'node:util';
+import type { FlagChange, PlatformAdapter, PlatformPlugin } from '../platform.js';
 
 /**
  * GrowthBook's REST API. `targetUrl` is the API host (e.g. https://api.growthbook.io; the API is
@@ -25,7 +26,8 @@ export const growthBookPlugin: PlatformPlugin = {
       ...adapter,
       async forward(request, change) {
         const response = await http(request, change);
-        return mayHaveWritten(response.status) ? { ...response, mayHaveActed: true } : response;
+        if (!mayHaveWritten(response.status) || change === undefined) return response;
+        return (await unchangedSince(adapter, change)) ? response : { ...response, mayHaveActed: true };
       },
     };
   },
@@ -35,10 +37,23 @@ export const growthBookPlugin: PlatformPlugin = {
  * GrowthBook answers any error its handler throws with 400 (or the error's own status), and its
  * writes have steps after the one that publishes: an update publishes its revision and then
  * writes the feature, adds tags and records the audit; a toggle's write may have landed before an
- * error; a delete deletes and then cleans up; a create adds the organization's tags first. So a 400
- * or a 5xx to a write does not say nothing was written: its outcome is unknown. Refusals made
- * before the handler runs (401, 403, 404 of a route, 413, 415, 429) are failures.
+ * error; a delete deletes and then cleans up. So a 400 or a 5xx to a write does not say nothing was
+ * written. Refusals made before the handler runs (401, 403, 404 of a route, 413, 415, 429) do.
  */
-export function mayHaveWritten(status: number): boolean {
+function mayHaveWritten(status: number): boolean {
   return status === 400 || status >= 500;
+}
+
+/**
+ * Whether the feature reads now as it did before the change: then the error wrote nothing of it (a
+ * publish moves the live revision's version) and the outcome is a failure; otherwise, or when it
+ * cannot be read, unknown.
+ */
+async function unchangedSince(adapter: Pick<PlatformAdapter, 'readState'>, change: FlagChange): Promise<boolean> {
+  if (change.previousState === undefined) return false;
+  try {
+    return isDeepStrictEqual(await adapter.readState(change), change.previousState);
+  } catch {
+    return false;
+  }
 }

@@ -16,15 +16,27 @@ import { FlaggateError } from '../../errors.js';
 import { isJsonObject } from '../request/index.js';
 
 const SCOPE_AND_STATE = ['type', 'id', 'enabled', 'description', 'allProjects', 'projects', 'prerequisites', 'scheduleRules'];
-/** The members GrowthBook keeps of each rule type. An experiment's `condition` only when it targets no one. */
-const KEPT: Record<string, ReadonlySet<string>> = {
-  force: new Set([...SCOPE_AND_STATE, 'value', 'condition', 'savedGroups', 'savedGroupTargeting', 'sparse']),
-  rollout: new Set([...SCOPE_AND_STATE, 'value', 'condition', 'savedGroups', 'savedGroupTargeting', 'sparse', 'coverage', 'hashAttribute', 'seed', 'hashVersion']),
-  'experiment-ref': new Set([...SCOPE_AND_STATE, 'experimentId', 'variations', 'sparse']),
-  experiment: new Set([...SCOPE_AND_STATE, 'hashAttribute', 'coverage', 'trackingKey', 'values', 'condition']),
+/**
+ * The members GrowthBook keeps of each rule type. An experiment's `condition` only when it targets
+ * no one; its variations as `values`, or as `value` (the older name, which its GET still writes).
+ */
+const KEPT = new Map<unknown, ReadonlySet<string>>([
+  ['force', new Set([...SCOPE_AND_STATE, 'value', 'condition', 'savedGroups', 'savedGroupTargeting', 'sparse'])],
+  ['rollout', new Set([...SCOPE_AND_STATE, 'value', 'condition', 'savedGroups', 'savedGroupTargeting', 'sparse', 'coverage', 'hashAttribute', 'seed', 'hashVersion'])],
+  ['experiment-ref', new Set([...SCOPE_AND_STATE, 'experimentId', 'variations', 'sparse'])],
+  ['experiment', new Set([...SCOPE_AND_STATE, 'hashAttribute', 'coverage', 'trackingKey', 'values', 'value', 'condition'])],
+]);
+/**
+ * What GrowthBook's GET writes into every rule and a v1 write drops, changing nothing: `scheduleType`,
+ * a hint for its UI (`scheduleRules` do the scheduling), when it names no ramp.
+ */
+const ROUND_TRIP_HINTS: Record<string, readonly unknown[]> = { scheduleType: ['none', 'schedule'] };
+/** The members GrowthBook keeps of a list's items (its schemas strip the others). */
+const ITEM_KEPT: Record<string, ReadonlySet<string>> = {
+  variations: new Set(['variationId', 'value']), // of an experiment-ref rule
+  prerequisites: new Set(['id', 'condition']),
+  savedGroupTargeting: new Set(['matchType', 'savedGroups']),
 };
-/** An experiment-ref variation's members. */
-const VARIATION_KEPT = new Set(['variationId', 'value']);
 
 /** Throws ADAPT_BODY_MALFORMED for a value GrowthBook would store as another, by the feature's type. */
 export function refuseRetypedValues(body: unknown, valueType: unknown): void {
@@ -45,19 +57,24 @@ export function refuseRetypedValues(body: unknown, valueType: unknown): void {
 export function refuseDroppedRuleMembers(body: unknown): void {
   for (const [env, rule, i] of rulesOf(body)) {
     const at = `environments.${env}.rules[${i}]`;
-    const kept = typeof rule.type === 'string' ? KEPT[rule.type] : undefined;
+    const kept = KEPT.get(rule.type);
     if (kept === undefined) continue; // GrowthBook refuses another type before it writes
     if (rule.type === 'experiment') refuseExperimentTargeting(rule, at);
-    const dropped = Object.keys(rule).find((k) => !kept.has(k) && !(rule.type === 'experiment' ? isEmpty(rule[k]) : isNoTargeting(k, rule[k])));
+    const dropped = Object.keys(rule).find((k) => !kept.has(k) && !ROUND_TRIP_HINTS[k]?.includes(rule[k]) && !(rule.type === 'experiment' ? isEmpty(rule[k]) : isNoTargeting(k, rule[k])));
     if (dropped !== undefined) throw malformed(`${at}.${dropped}`, `GrowthBook drops it from ${rule.type === 'force' || rule.type === 'rollout' ? 'a' : 'an'} ${rule.type} rule${advice(rule.type, dropped)}`);
-    if (rule.type === 'experiment-ref' && Array.isArray(rule.variations)) {
-      rule.variations.forEach((v, j) => {
-        const stray = isJsonObject(v) ? Object.keys(v).find((k) => !VARIATION_KEPT.has(k)) : undefined;
-        if (stray !== undefined) throw malformed(`${at}.variations[${j}].${stray}`, 'GrowthBook keeps only variationId and value of an experiment-ref variation');
+    for (const list of Object.keys(ITEM_KEPT)) {
+      const items = rule[list];
+      if (!Array.isArray(items) || (list === 'variations' && rule.type !== 'experiment-ref')) continue;
+      items.forEach((item, j) => {
+        const stray = isJsonObject(item) ? Object.keys(item).find((k) => !ITEM_KEPT[list]!.has(k)) : undefined;
+        if (stray !== undefined) throw malformed(`${at}.${list}[${j}].${stray}`, `GrowthBook keeps only ${[...ITEM_KEPT[list]!].join(' and ')} of each item`);
       });
     }
-    if (Object.hasOwn(rule, 'savedGroups') && Object.hasOwn(rule, 'savedGroupTargeting')) {
-      throw malformed(`${at}.savedGroupTargeting`, 'give savedGroups or savedGroupTargeting, not both: GrowthBook takes savedGroups, even an empty one, and drops the other');
+    // GrowthBook takes the first of each pair that is there; both, unless both empty, would record one it drops.
+    for (const [first, second] of [['savedGroups', 'savedGroupTargeting'], ['values', 'value']] as const) {
+      if (Object.hasOwn(rule, first) && Object.hasOwn(rule, second) && !(isEmptyList(rule[first]) && isEmptyList(rule[second]))) {
+        throw malformed(`${at}.${second}`, `give ${first} or ${second}, not both: GrowthBook takes ${first}, even an empty one, and drops the other`);
+      }
     }
     if (rule.allProjects === true && Object.hasOwn(rule, 'projects')) throw malformed(`${at}.projects`, 'GrowthBook drops projects beside allProjects: true');
   }
@@ -91,7 +108,11 @@ function isEmpty(value: unknown): boolean {
 /** A dropped targeting member that targets no one (as a client posting back what it read sends): its loss changes nothing. */
 function isNoTargeting(member: string, value: unknown): boolean {
   if (member === 'condition') return value === '' || value === '{}';
-  return (member === 'savedGroups' || member === 'savedGroupTargeting') && Array.isArray(value) && value.length === 0;
+  return (member === 'savedGroups' || member === 'savedGroupTargeting') && isEmptyList(value);
+}
+
+function isEmptyList(value: unknown): boolean {
+  return Array.isArray(value) && value.length === 0;
 }
 
 function requireBoolean(value: unknown, field: string): void {

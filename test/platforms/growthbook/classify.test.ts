@@ -154,6 +154,11 @@ describe('GrowthBook stores some bodies otherwise than they read', () => {
       // An empty savedGroups wins over savedGroupTargeting; allProjects: true over projects.
       { ...force, savedGroups: [], savedGroupTargeting: [{ matchType: 'all', savedGroups: ['grp_internal'] }] },
       { ...rollout, allProjects: true, projects: ['payments'] },
+      // Members of list items GrowthBook's schemas strip, two spellings of one list, and a ramp GrowthBook's v1 write does not keep.
+      { ...force, prerequisites: [{ id: 'parent', condition: '{"value":true}', enabled: false }] },
+      { ...force, savedGroupTargeting: [{ matchType: 'all', savedGroups: ['g'], negate: true }] },
+      { type: 'experiment', condition: '', trackingKey: 't', coverage: 1, values: [{ value: 'a', weight: 1 }], value: [{ value: 'b', weight: 1 }] },
+      { ...force, scheduleType: 'ramp' },
     ];
     for (const r of refused) expect(() => classifyGrowthBook(raw('POST', `${F}/checkout`, rule(r))), JSON.stringify(r)).toThrow(malformed);
     expect(() => classifyGrowthBook(raw('POST', F, { id: 'n', valueType: 'string', defaultValue: 'a', ...rule(refused[0]!) }))).toThrow(malformed);
@@ -162,8 +167,16 @@ describe('GrowthBook stores some bodies otherwise than they read', () => {
       { ...force, id: 'fr_1', enabled: true, description: 'd', savedGroups: [{ match: 'all', ids: ['g'] }], prerequisites: [], scheduleRules: [], sparse: false, allProjects: false, projects: ['web'] },
       { ...rollout, condition: '', savedGroupTargeting: [{ matchType: 'any', savedGroups: ['g'] }], seed: 's', hashVersion: 2 },
       { ...ref, condition: '', savedGroups: [], id: 'fr_2', enabled: false },
+      { ...force, savedGroups: [], savedGroupTargeting: [] },
+      // Rules as GrowthBook's GET writes them (normalizeRuleForApi), posted back unchanged.
+      { description: '', id: 'fr_3', condition: '', enabled: true, scheduleType: 'none', savedGroupTargeting: [{ matchType: 'all', savedGroups: ['g'] }], prerequisites: [], type: 'force', value: 'true' },
+      { description: '', id: 'fr_4', condition: '{"id":"x"}', enabled: true, scheduleRules: [{ enabled: true, timestamp: null }, { enabled: false, timestamp: null }], scheduleType: 'schedule', savedGroupTargeting: [], prerequisites: [], type: 'rollout', value: 'true', coverage: 0.5, hashAttribute: 'id', seed: 's', hashVersion: 2 },
+      { description: '', id: 'fr_5', condition: '', enabled: true, scheduleType: 'none', savedGroupTargeting: [], prerequisites: [], type: 'experiment', coverage: 1, trackingKey: 't', hashAttribute: 'id', fallbackAttribute: '', value: [{ value: 'a', weight: 0.5 }, { value: 'b', weight: 0.5 }] },
+      { description: '', id: 'fr_6', condition: '', enabled: true, scheduleType: 'none', savedGroupTargeting: [], prerequisites: [], type: 'experiment-ref', variations: [{ variationId: 'v0', value: 'a' }], experimentId: 'exp_1' },
     ];
     for (const r of kept) expect(() => classifyGrowthBook(raw('POST', `${F}/checkout`, rule(r))), JSON.stringify(r)).not.toThrow();
+    // A type GrowthBook does not take is its to refuse, not a crash here (one named after an object's own property included).
+    for (const type of ['constructor', 'toString', '__proto__']) expect(classifyGrowthBook(raw('POST', `${F}/checkout`, rule({ type, value: 'true' }))).kind).toBe('write');
   });
 
   it('refuses an experiment rule carrying targeting GrowthBook drops, and takes one without', () => {
