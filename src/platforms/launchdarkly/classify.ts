@@ -16,7 +16,7 @@ import {
   acceptMediaType, decidedRequest, fieldNames, formatQuery, isJsonPointer, JSON_UTF8, parseQuery, onlyKeys, parseStrictJson, plainSegments, refuseCaseTwins,
   requireNoBody, splitTarget, type DeclaredMediaType, type JsonPath,
 } from '../request/index.js';
-import { DOCUMENTED_FIELDS } from './documented-fields.js';
+import { DOCUMENTED_FIELDS, oneSpellingEach } from './documented-fields.js';
 
 export const PLATFORM = 'launchdarkly';
 export const ALL_ENVIRONMENTS = '*';
@@ -38,7 +38,7 @@ const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
  * There two keys that differ only in case are refused, and so is one key that differs only in case
  * from a documented field (`On` for `on`): the entry would show a member LaunchDarkly reads as another.
  */
-const STRUCT_FIELDS = { caseInsensitiveAt: isStructPath, fields: fieldNames(DOCUMENTED_FIELDS) };
+const STRUCT_FIELDS = { caseInsensitiveAt: isStructPath, fields: fieldNames(oneSpellingEach(DOCUMENTED_FIELDS)) };
 /** Objects keyed by names the user chose: custom properties, environments, a rollout's weights by variation id. */
 const MAP_FIELDS = new Set(['customProperties', 'environments', 'rolloutWeights']);
 /**
@@ -61,6 +61,12 @@ function isStructPath(path: JsonPath): boolean {
 
 function isFreeJson(path: JsonPath): boolean {
   return path.some((step, k) => k >= 2 && FREE_JSON_AT.some(([list, field]) => step === field && path[k - 2] === list));
+}
+
+/** What a place in the flag holds, as a copy or move must keep it: a value of the user's, a map of the user's names, or settings. */
+function placeOf(path: JsonPath): string {
+  if (isFreeJson(path)) return 'a value of the user\'s';
+  return isStructPath(path) ? 'the flag\'s settings' : 'a map of names the user chose';
 }
 
 /** Inside the value of a JSON Patch operation, bare (`[i, "value"]`) or in its wrapper (`["patch", i, "value"]`). */
@@ -178,10 +184,11 @@ function jsonPatch(value: unknown): Update {
     if (typeof op.from === 'string') refuseStepVariants(op.from, i);
     // The value lands where the path points.
     if (Object.hasOwn(op, 'value')) refuseCaseTwins(op.value, STRUCT_FIELDS, pointerSteps(op.path));
-    // A copy or move takes what is there: from inside a JSON value of the user's (unchecked, perhaps
-    // written by an operation before it) into a struct's place, it would land unchecked.
-    if ((op.op === 'copy' || op.op === 'move') && typeof op.from === 'string' && isFreeJson(pointerSteps(op.from)) && !isFreeJson(pointerSteps(op.path))) {
-      throw malformed(`JSON Patch operation ${i} ${op.op}s a value of the user's into the flag's settings: write it as a value`, 'patch');
+    // A copy or move takes what is there, unchecked (perhaps written by an operation before it):
+    // from a JSON value of the user's, or a map keyed by the user's names, into a struct's place,
+    // its keys would be read as fields (`/customProperties` holding a property named `Rollout`).
+    if ((op.op === 'copy' || op.op === 'move') && typeof op.from === 'string' && placeOf(pointerSteps(op.from)) !== placeOf(pointerSteps(op.path))) {
+      throw malformed(`JSON Patch operation ${i} ${op.op === 'copy' ? 'copies' : 'moves'} ${placeOf(pointerSteps(op.from))} into ${placeOf(pointerSteps(op.path))}: write it out instead`, 'patch');
     }
     // An environment's `on` removed, or written as null or another type, decodes as off: an undecided flag.disable.
     if (op.op !== 'test' && writesOnAsOff(op)) throw malformed(`JSON Patch operation ${i} must leave every environment's on as true or false`, 'patch');

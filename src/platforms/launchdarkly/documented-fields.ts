@@ -94,3 +94,20 @@ export const DOCUMENTED_FIELDS: readonly string[] = [
   'variationKey', 'variations', 'velocity', 'version', 'versionName', 'view', 'waitDuration', 'waitDurationMs', 'waitDurationUnit',
   'waitOnApprovals', 'weight', 'winningReason', 'winningTreatmentId', 'workflowId', 'x', 'xAxis', 'y', 'yAxis',
 ];
+
+/**
+ * The names with one spelling for each case fold. The document spells a few names two ways
+ * (`ruleId` and `ruleID`, `onVariationValue` and `OnVariationValue`); LaunchDarkly's reader takes
+ * either for its one field, but the entry would show the one a policy does not look for. The
+ * spelling kept is LaunchDarkly's lower camel case (`ruleId`): first a name with no two capitals
+ * in a row and a capital after its first letter, then an all-lowercase one; where two tie, both.
+ */
+export function oneSpellingEach(names: readonly string[]): string[] {
+  const rank = (name: string) => (/^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+$/.test(name) ? 0 : /^[a-z][a-z0-9]*$/.test(name) ? 1 : 2);
+  const best = new Map<string, number>();
+  for (const name of names) {
+    const fold = name.toUpperCase().toLowerCase();
+    best.set(fold, Math.min(best.get(fold) ?? 2, rank(name)));
+  }
+  return names.filter((name) => rank(name) === best.get(name.toUpperCase().toLowerCase()));
+}

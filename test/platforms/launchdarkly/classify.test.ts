@@ -87,6 +87,12 @@ describe('LaunchDarkly classification', () => {
       [raw('PATCH', FLAG, [{ op: 'add', path: '/environments/production/fallthrough/Variation', value: 1 }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'copy', from: '/environments/test/ON', path: '/environments/production/offVariation' }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'add', path: '/environments/production', value: { on: true, Rules: [] } }]), 'ADAPT_BODY_MALFORMED'],
+      // Or lands by a copy or move from a map of the user's names into the flag's settings, unchecked.
+      [raw('PATCH', FLAG, [{ op: 'add', path: '/customProperties/Rollout', value: { name: 'n', value: ['a'] } }, { op: 'copy', from: '/customProperties', path: '/environments/production/fallthrough' }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'copy', from: '/environments', path: '/environments/production/fallthrough' }]), 'ADAPT_BODY_MALFORMED'],
+      // Where the document spells a field two ways, the other spelling is taken for LaunchDarkly's one field.
+      [raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'removeRule', ruleID: 'r1' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { instructions: [{ kind: 'updateDefaultVariation', OnVariationValue: false }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       // A path or from that is not a JSON Pointer: the checks read pointers, a patch library may read it another way.
       [raw('PATCH', FLAG, [{ op: 'replace', path: 'x/environments/production/on', value: true }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'copy', from: 'environments/test', path: '/environments/production' }]), 'ADAPT_BODY_MALFORMED'],
@@ -137,6 +143,8 @@ describe('LaunchDarkly classification', () => {
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'replace', path: '/environments/Rules/on', value: true }]))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'add', path: '/variations/0/value/On', value: 1 }]))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', customProperties: { Kind: { name: 'K', value: ['a'] } } }))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'removeRule', ruleId: 'r1' }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, { instructions: [{ kind: 'updateDefaultVariation', onVariationValue: true, offVariationValue: false }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
   });
 
   it('settles on and off by the environment, creation and deletion by existence', () => {
