@@ -242,6 +242,8 @@ describe('a GrowthBook error after its write', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => ['authorization', 'content-type'].includes(k))) as Record<string, string>;
+        // A proxy's 504 while GrowthBook still works on the request: nothing has landed yet when flaggate hears it.
+        if (req.url!.includes('/late/')) return void (res.writeHead(504, { 'content-type': 'application/json' }), res.end('{"message":"Gateway Timeout"}'));
         fetch(org.url + req.url, { method: req.method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) }).then(async (upstream) => {
           const failAfter = req.method === 'POST' && req.url!.endsWith('/toggle') && upstream.ok;
           res.writeHead(failAfter ? 400 : upstream.status, { 'content-type': 'application/json' });
@@ -251,7 +253,9 @@ describe('a GrowthBook error after its write', () => {
     });
     await new Promise<void>((resolve) => faulty.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(faulty.address() as AddressInfo).port}`;
-    await fetch(org.url + FEATURES, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'banner', owner: 'o', valueType: 'boolean', defaultValue: 'true' }) });
+    for (const id of ['banner', 'late']) {
+      await fetch(org.url + FEATURES, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ id, owner: 'o', valueType: 'boolean', defaultValue: 'true' }) });
+    }
     sidecar = await startTestFlaggate({ 'platform.name': 'growthbook', 'platform.targetUrl': url, 'platform.targetToken': SECRET });
   }, 60_000);
   afterAll(async () => {
@@ -268,5 +272,14 @@ describe('a GrowthBook error after its write', () => {
     const decisionId = res.headers.get('x-flaggate-decision-id');
     const outcome = (sidecar.ledger.entriesAfter(0, 1000) as unknown as Array<Record<string, unknown>>).find((e) => e.decision_id === decisionId && e.entry_type === 'change.outcome');
     expect(outcome).toMatchObject({ outcome: { status: 'unknown', platform_status: 400 } });
+  });
+
+  it('a 5xx is unknown without a read that could come before the write', async () => {
+    const token = await sidecar.token('riley', 'release_engineer');
+    const res = await fetch(`${sidecar.proxyUrl}${FEATURES}/late/toggle`, { method: 'POST', headers: { authorization: `Bearer ${token}`, ...context, 'content-type': 'application/json' }, body: JSON.stringify({ environments: { production: true } }) });
+    expect(res.status).toBe(504);
+    const decisionId = res.headers.get('x-flaggate-decision-id');
+    const outcome = (sidecar.ledger.entriesAfter(0, 1000) as unknown as Array<Record<string, unknown>>).find((e) => e.decision_id === decisionId && e.entry_type === 'change.outcome');
+    expect(outcome).toMatchObject({ outcome: { status: 'unknown', platform_status: 504 } });
   });
 });

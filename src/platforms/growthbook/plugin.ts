@@ -27,7 +27,10 @@ export const growthBookPlugin: PlatformPlugin = {
       async forward(request, change) {
         const response = await http(request, change);
         if (!mayHaveWritten(response.status) || change === undefined) return response;
-        return (await unchangedSince(adapter, change)) ? response : { ...response, mayHaveActed: true };
+        // GrowthBook's handler has finished when it answers 400; a 5xx may come from a proxy in
+        // front of it while the handler still runs, and a read now could come before its write.
+        const failed = response.status === 400 && (await unchangedSince(adapter, change));
+        return failed ? response : { ...response, mayHaveActed: true };
       },
     };
   },
@@ -38,7 +41,8 @@ export const growthBookPlugin: PlatformPlugin = {
  * writes have steps after the one that publishes: an update publishes its revision and then
  * writes the feature, adds tags and records the audit; a toggle's write may have landed before an
  * error; a delete deletes and then cleans up. So a 400 or a 5xx to a write does not say nothing was
- * written. Refusals made before the handler runs (401, 403, 404 of a route, 413, 415, 429) do.
+ * written (a 5xx is unknown; a 400, unless the feature reads as before). Refusals made before the
+ * handler runs (401, 403, 404 of a route, 413, 415, 429) say nothing was written.
  */
 function mayHaveWritten(status: number): boolean {
   return status === 400 || status >= 500;

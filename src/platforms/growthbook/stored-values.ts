@@ -12,6 +12,7 @@
  *   `allProjects: true` over `projects`.
  * The entry records the body, so a body GrowthBook would store otherwise is refused.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { FlaggateError } from '../../errors.js';
 import { isJsonObject } from '../request/index.js';
 
@@ -26,14 +27,11 @@ const KEPT = new Map<unknown, ReadonlySet<string>>([
   ['experiment-ref', new Set([...SCOPE_AND_STATE, 'experimentId', 'variations', 'sparse'])],
   ['experiment', new Set([...SCOPE_AND_STATE, 'hashAttribute', 'coverage', 'trackingKey', 'values', 'value', 'condition'])],
 ]);
-/**
- * What GrowthBook's GET writes into every rule and a v1 write drops, changing nothing: `scheduleType`,
- * a hint for its UI (`scheduleRules` do the scheduling), when it names no ramp.
- */
-const ROUND_TRIP_HINTS: Record<string, readonly unknown[]> = { scheduleType: ['none', 'schedule'] };
 /** The members GrowthBook keeps of a list's items (its schemas strip the others). */
 const ITEM_KEPT: Record<string, ReadonlySet<string>> = {
   variations: new Set(['variationId', 'value']), // of an experiment-ref rule
+  values: new Set(['value', 'weight', 'name']), // of an experiment rule, as `values`
+  value: new Set(['value', 'weight', 'name']), // or as `value`
   prerequisites: new Set(['id', 'condition']),
   savedGroupTargeting: new Set(['matchType', 'savedGroups']),
 };
@@ -60,11 +58,12 @@ export function refuseDroppedRuleMembers(body: unknown): void {
     const kept = KEPT.get(rule.type);
     if (kept === undefined) continue; // GrowthBook refuses another type before it writes
     if (rule.type === 'experiment') refuseExperimentTargeting(rule, at);
-    const dropped = Object.keys(rule).find((k) => !kept.has(k) && !ROUND_TRIP_HINTS[k]?.includes(rule[k]) && !(rule.type === 'experiment' ? isEmpty(rule[k]) : isNoTargeting(k, rule[k])));
+    const dropped = Object.keys(rule).find((k) => !kept.has(k) && !asReadBack(k, rule, env) && !(rule.type === 'experiment' ? isEmpty(rule[k]) : isNoTargeting(k, rule[k])));
     if (dropped !== undefined) throw malformed(`${at}.${dropped}`, `GrowthBook drops it from ${rule.type === 'force' || rule.type === 'rollout' ? 'a' : 'an'} ${rule.type} rule${advice(rule.type, dropped)}`);
     for (const list of Object.keys(ITEM_KEPT)) {
       const items = rule[list];
-      if (!Array.isArray(items) || (list === 'variations' && rule.type !== 'experiment-ref')) continue;
+      const ofType = list === 'variations' ? 'experiment-ref' : list === 'values' || list === 'value' ? 'experiment' : rule.type;
+      if (!Array.isArray(items) || rule.type !== ofType) continue;
       items.forEach((item, j) => {
         const stray = isJsonObject(item) ? Object.keys(item).find((k) => !ITEM_KEPT[list]!.has(k)) : undefined;
         if (stray !== undefined) throw malformed(`${at}.${list}[${j}].${stray}`, `GrowthBook keeps only ${[...ITEM_KEPT[list]!].join(' and ')} of each item`);
@@ -72,7 +71,7 @@ export function refuseDroppedRuleMembers(body: unknown): void {
     }
     // GrowthBook takes the first of each pair that is there; both, unless both empty, would record one it drops.
     for (const [first, second] of [['savedGroups', 'savedGroupTargeting'], ['values', 'value']] as const) {
-      if (Object.hasOwn(rule, first) && Object.hasOwn(rule, second) && !(isEmptyList(rule[first]) && isEmptyList(rule[second]))) {
+      if (Object.hasOwn(rule, first) && Object.hasOwn(rule, second) && !(isEmptyList(rule[first]) && isEmptyList(rule[second])) && !sameSavedGroups(rule, first)) {
         throw malformed(`${at}.${second}`, `give ${first} or ${second}, not both: GrowthBook takes ${first}, even an empty one, and drops the other`);
       }
     }
@@ -109,6 +108,35 @@ function isEmpty(value: unknown): boolean {
 function isNoTargeting(member: string, value: unknown): boolean {
   if (member === 'condition') return value === '' || value === '{}';
   return (member === 'savedGroups' || member === 'savedGroupTargeting') && isEmptyList(value);
+}
+
+/**
+ * A member of a rule as GrowthBook's GETs write it (the feature's rules spread as stored, or as a
+ * revision shows them) that a v1 write drops and that says what GrowthBook then does: `scheduleType`
+ * `none` or `schedule` (its UI's hint; `scheduleRules` schedule), `allEnvironments: false`, the
+ * rule's own environment as `environments`, and a force or experiment-ref rule's `coverage: 1`.
+ */
+function asReadBack(member: string, rule: Record<string, unknown>, env: string): boolean {
+  const value = rule[member];
+  switch (member) {
+    case 'scheduleType':
+      return value === 'none' || value === 'schedule';
+    case 'allEnvironments':
+      return value === false;
+    case 'environments':
+      return Array.isArray(value) && value.length === 1 && value[0] === env;
+    case 'coverage':
+      return value === 1 && (rule.type === 'force' || rule.type === 'experiment-ref');
+    default:
+      return false;
+  }
+}
+
+/** Whether `savedGroups` and `savedGroupTargeting` name the same groups, as GrowthBook's GET writes both. */
+function sameSavedGroups(rule: Record<string, unknown>, first: string): boolean {
+  if (first !== 'savedGroups' || !Array.isArray(rule.savedGroups) || !Array.isArray(rule.savedGroupTargeting)) return false;
+  const stored = rule.savedGroups.map((g) => (isJsonObject(g) ? { matchType: g.match, savedGroups: g.ids } : g));
+  return isDeepStrictEqual(stored, rule.savedGroupTargeting);
 }
 
 function isEmptyList(value: unknown): boolean {

@@ -33,14 +33,23 @@ const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
  * the body, a JSON Patch operation, a semantic patch instruction and its clauses, rules, targets and
  * rollouts, an environment's settings, the flag's nested settings, in the bare forms and inside the
  * `patch` and `merge` wrappers. So every object is checked but where the user chooses the keys: the
- * maps of `MAP_FIELDS` themselves (their values are structs again), and JSON values of the user's
+ * maps themselves (`isMapPlace`; their values are structs again), and JSON values of the user's
  * (`value`, `values`: a variation's value, a clause's values, what a JSON Patch operation writes).
  * There two keys that differ only in case are refused, and so is one key that differs only in case
  * from a documented field (`On` for `on`): the entry would show a member LaunchDarkly reads as another.
  */
 const STRUCT_FIELDS = { caseInsensitiveAt: isStructPath, fields: fieldNames(oneSpellingEach(DOCUMENTED_FIELDS)) };
-/** Objects keyed by names the user chose: custom properties, environments, a rollout's weights by variation id. */
-const MAP_FIELDS = new Set(['customProperties', 'environments', 'rolloutWeights']);
+/**
+ * Objects keyed by names the user chose, by where they sit: the flag's (or a merge patch's)
+ * `environments` and `customProperties`, and an instruction's `rolloutWeights` by variation id.
+ * By place, not by name: an environment may be named `customProperties`, and its settings are a
+ * struct all the same.
+ */
+function isMapPlace(path: JsonPath): boolean {
+  const at = path[0] === 'merge' ? path.slice(1) : path;
+  if (at.length === 1) return at[0] === 'environments' || at[0] === 'customProperties';
+  return at.length === 3 && at[0] === 'instructions' && typeof at[1] === 'number' && at[2] === 'rolloutWeights';
+}
 /**
  * Where a JSON value of the user's sits, by the two steps before it: a variation's value, a custom
  * property's values, a clause's values, an instruction's value or values. Only there: an environment
@@ -54,9 +63,7 @@ const FREE_JSON_AT: ReadonlyArray<[string, string]> = [['variations', 'value'], 
  * at the place in the flag its `path` names.
  */
 function isStructPath(path: JsonPath): boolean {
-  if (isFreeJson(path) || isPatchValue(path)) return false;
-  const last = path[path.length - 1];
-  return !(typeof last === 'string' && MAP_FIELDS.has(last));
+  return !(isFreeJson(path) || isPatchValue(path) || isMapPlace(path));
 }
 
 function isFreeJson(path: JsonPath): boolean {

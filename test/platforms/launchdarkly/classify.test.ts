@@ -90,6 +90,10 @@ describe('LaunchDarkly classification', () => {
       // Or lands by a copy or move from a map of the user's names into the flag's settings, unchecked.
       [raw('PATCH', FLAG, [{ op: 'add', path: '/customProperties/Rollout', value: { name: 'n', value: ['a'] } }, { op: 'copy', from: '/customProperties', path: '/environments/production/fallthrough' }]), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, [{ op: 'copy', from: '/environments', path: '/environments/production/fallthrough' }]), 'ADAPT_BODY_MALFORMED'],
+      // An environment may be named after a map of the flag's: its settings are a struct all the same.
+      [raw('PATCH', FLAG, [{ op: 'add', path: '/environments/customProperties/On', value: false }]), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { environments: { customProperties: { On: false } } }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, [{ op: 'copy', from: '/customProperties', path: '/customProperties/environments' }]), 'ADAPT_BODY_MALFORMED'],
       // Where the document spells a field two ways, the other spelling is taken for LaunchDarkly's one field.
       [raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'removeRule', ruleID: 'r1' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { instructions: [{ kind: 'updateDefaultVariation', OnVariationValue: false }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
@@ -144,6 +148,7 @@ describe('LaunchDarkly classification', () => {
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, [{ op: 'add', path: '/variations/0/value/On', value: 1 }]))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', customProperties: { Kind: { name: 'K', value: ['a'] } } }))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'removeRule', ruleId: 'r1' }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, { environments: { customProperties: { on: false } } }, 'application/merge-patch+json'))).toMatchObject({ kind: 'write', change: { action: 'flag.disable', environment: 'customProperties' } });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, { instructions: [{ kind: 'updateDefaultVariation', onVariationValue: true, offVariationValue: false }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
   });
 
