@@ -34,6 +34,7 @@ const ITEM_KEPT: Record<string, ReadonlySet<string>> = {
   value: new Set(['value', 'weight', 'name']), // or as `value`
   prerequisites: new Set(['id', 'condition']),
   savedGroupTargeting: new Set(['matchType', 'savedGroups']),
+  savedGroups: new Set(['match', 'ids']), // refused by GrowthBook otherwise, after a read: refused here first
 };
 
 /** Throws ADAPT_BODY_MALFORMED for a value GrowthBook would store as another, by the feature's type. */
@@ -58,7 +59,7 @@ export function refuseDroppedRuleMembers(body: unknown): void {
     const kept = KEPT.get(rule.type);
     if (kept === undefined) continue; // GrowthBook refuses another type before it writes
     if (rule.type === 'experiment') refuseExperimentTargeting(rule, at);
-    const dropped = Object.keys(rule).find((k) => !kept.has(k) && !asReadBack(k, rule, env) && !(rule.type === 'experiment' ? isEmpty(rule[k]) : isNoTargeting(k, rule[k])));
+    const dropped = Object.keys(rule).find((k) => !kept.has(k) && !asReadBack(k, rule) && !(rule.type === 'experiment' ? isEmpty(rule[k]) : isNoTargeting(k, rule[k])));
     if (dropped !== undefined) throw malformed(`${at}.${dropped}`, `GrowthBook drops it from ${rule.type === 'force' || rule.type === 'rollout' ? 'a' : 'an'} ${rule.type} rule${advice(rule.type, dropped)}`);
     for (const list of Object.keys(ITEM_KEPT)) {
       const items = rule[list];
@@ -88,6 +89,7 @@ function refuseExperimentTargeting(rule: Record<string, unknown>, at: string): v
 function advice(type: unknown, member: string): string {
   if (type === 'experiment') return '; target with an experiment-ref rule';
   if (type === 'experiment-ref' && ['condition', 'savedGroups', 'savedGroupTargeting'].includes(member)) return ', which takes the experiment\'s targeting: target in the experiment';
+  if (member === 'allEnvironments' || member === 'environments') return ' and sets a rule\'s environments itself (those that inherit, or all of them): leave it out';
   return '';
 }
 
@@ -113,23 +115,15 @@ function isNoTargeting(member: string, value: unknown): boolean {
 /**
  * A member of a rule as GrowthBook's GETs write it (the feature's rules spread as stored, or as a
  * revision shows them) that a v1 write drops and that says what GrowthBook then does: `scheduleType`
- * `none` or `schedule` (its UI's hint; `scheduleRules` schedule), `allEnvironments: false`, the
- * rule's own environment as `environments`, and a force or experiment-ref rule's `coverage: 1`.
+ * `none` or `schedule` (its UI's hint; `scheduleRules` schedule), and a force or experiment-ref
+ * rule's `coverage: 1`. Not `allEnvironments` or `environments`: GrowthBook sets a rule's scope
+ * itself (to the environments that inherit, or to all of them once it covers every one), so a
+ * scope in the body could say otherwise than what it stores.
  */
-function asReadBack(member: string, rule: Record<string, unknown>, env: string): boolean {
+function asReadBack(member: string, rule: Record<string, unknown>): boolean {
   const value = rule[member];
-  switch (member) {
-    case 'scheduleType':
-      return value === 'none' || value === 'schedule';
-    case 'allEnvironments':
-      return value === false;
-    case 'environments':
-      return Array.isArray(value) && value.length === 1 && value[0] === env;
-    case 'coverage':
-      return value === 1 && (rule.type === 'force' || rule.type === 'experiment-ref');
-    default:
-      return false;
-  }
+  if (member === 'scheduleType') return value === 'none' || value === 'schedule';
+  return member === 'coverage' && value === 1 && (rule.type === 'force' || rule.type === 'experiment-ref');
 }
 
 /** Whether `savedGroups` and `savedGroupTargeting` name the same groups, as GrowthBook's GET writes both. */

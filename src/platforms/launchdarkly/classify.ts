@@ -43,19 +43,25 @@ const STRUCT_FIELDS = { caseInsensitiveAt: isStructPath, fields: fieldNames(oneS
  * Objects keyed by names the user chose, by where they sit: the flag's (or a merge patch's)
  * `environments` and `customProperties`, and an instruction's `rolloutWeights` by variation id.
  * By place, not by name: an environment may be named `customProperties`, and its settings are a
- * struct all the same.
+ * struct all the same. (A JSON value of the user's is still told by the names before it, which no
+ * field of an environment's settings shares.)
  */
 function isMapPlace(path: JsonPath): boolean {
   const at = path[0] === 'merge' ? path.slice(1) : path;
   if (at.length === 1) return at[0] === 'environments' || at[0] === 'customProperties';
-  return at.length === 3 && at[0] === 'instructions' && typeof at[1] === 'number' && at[2] === 'rolloutWeights';
+  // An instruction's weights, or those of a rule an instruction writes whole (`replaceRules`).
+  const inInstruction = at[0] === 'instructions' && typeof at[1] === 'number';
+  return inInstruction && ((at.length === 3 && at[2] === 'rolloutWeights') || (at.length === 5 && at[2] === 'rules' && typeof at[3] === 'number' && at[4] === 'rolloutWeights'));
 }
 /**
  * Where a JSON value of the user's sits, by the two steps before it: a variation's value, a custom
  * property's values, a clause's values, an instruction's value or values. Only there: an environment
  * may well be named `value`.
  */
-const FREE_JSON_AT: ReadonlyArray<[string, string]> = [['variations', 'value'], ['customProperties', 'value'], ['clauses', 'values'], ['instructions', 'value'], ['instructions', 'values']];
+const FREE_JSON_AT: ReadonlyArray<[string, string]> = [
+  ['variations', 'value'], ['customProperties', 'value'], ['clauses', 'values'],
+  ['instructions', 'value'], ['instructions', 'values'], ['instructions', 'onVariationValue'], ['instructions', 'offVariationValue'],
+];
 
 /**
  * A struct unless inside a JSON value of the user's, or one of the maps itself, in the flag document
@@ -67,7 +73,8 @@ function isStructPath(path: JsonPath): boolean {
 }
 
 function isFreeJson(path: JsonPath): boolean {
-  return path.some((step, k) => k >= 2 && FREE_JSON_AT.some(([list, field]) => step === field && path[k - 2] === list));
+  // `updateClause` names one clause (`clause`), whose values are the user's as a clause's in a list are.
+  return path.some((step, k) => (k >= 2 && FREE_JSON_AT.some(([list, field]) => step === field && path[k - 2] === list)) || (step === 'values' && path[k - 1] === 'clause'));
 }
 
 /** What a place in the flag holds, as a copy or move must keep it: a value of the user's, a map of the user's names, or settings. */

@@ -159,9 +159,11 @@ describe('GrowthBook stores some bodies otherwise than they read', () => {
       { ...force, savedGroupTargeting: [{ matchType: 'all', savedGroups: ['g'], negate: true }] },
       { type: 'experiment', condition: '', trackingKey: 't', coverage: 1, values: [{ value: 'a', weight: 1 }], value: [{ value: 'b', weight: 1 }] },
       { ...force, scheduleType: 'ramp' },
-      // A rule as GrowthBook's feature GET writes it, but scoped otherwise than where it is posted, or naming other groups twice.
+      // A rule's scope, which GrowthBook sets itself (to the environments that inherit, or all once it covers every one), or other groups named twice.
       { ...force, allEnvironments: true },
-      { ...force, environments: ['production', 'dev'] },
+      { ...force, allEnvironments: false },
+      { ...force, environments: ['production'] },
+      { ...force, savedGroups: [{ match: 'all', ids: ['a'], negate: true }] },
       { ...force, savedGroups: [{ match: 'all', ids: ['a'] }], savedGroupTargeting: [{ matchType: 'all', savedGroups: ['b'] }] },
       { type: 'experiment', condition: '', trackingKey: 't', coverage: 1, values: [{ value: 'a', weight: 1, variationId: 'v0' }] },
     ];
@@ -178,8 +180,8 @@ describe('GrowthBook stores some bodies otherwise than they read', () => {
       { description: '', id: 'fr_4', condition: '{"id":"x"}', enabled: true, scheduleRules: [{ enabled: true, timestamp: null }, { enabled: false, timestamp: null }], scheduleType: 'schedule', savedGroupTargeting: [], prerequisites: [], type: 'rollout', value: 'true', coverage: 0.5, hashAttribute: 'id', seed: 's', hashVersion: 2 },
       { description: '', id: 'fr_5', condition: '', enabled: true, scheduleType: 'none', savedGroupTargeting: [], prerequisites: [], type: 'experiment', coverage: 1, trackingKey: 't', hashAttribute: 'id', fallbackAttribute: '', value: [{ value: 'a', weight: 0.5 }, { value: 'b', weight: 0.5 }] },
       { description: '', id: 'fr_6', condition: '', enabled: true, scheduleType: 'none', savedGroupTargeting: [], prerequisites: [], type: 'experiment-ref', variations: [{ variationId: 'v0', value: 'a' }], experimentId: 'exp_1' },
-      // And as the feature's own GET writes them (getApiFeatureObj: the stored rule spread, coverage 1 beside a force or experiment-ref rule, both saved-group spellings).
-      { id: 'fr_7', type: 'force', value: 'true', description: '', condition: '', enabled: true, allEnvironments: false, environments: ['production'], savedGroups: [{ match: 'any', ids: ['g'] }], savedGroupTargeting: [{ matchType: 'any', savedGroups: ['g'] }], prerequisites: [], coverage: 1 },
+      // And as the feature's own GET writes them (getApiFeatureObj: the stored rule spread, coverage 1 beside a force or experiment-ref rule, both saved-group spellings), its scope left out.
+      { id: 'fr_7', type: 'force', value: 'true', description: '', condition: '', enabled: true, savedGroups: [{ match: 'any', ids: ['g'] }], savedGroupTargeting: [{ matchType: 'any', savedGroups: ['g'] }], prerequisites: [], coverage: 1 },
       { id: 'fr_8', type: 'experiment-ref', experimentId: 'exp_1', variations: [{ variationId: 'v0', value: 'a' }], description: '', condition: '', enabled: true, savedGroupTargeting: [], prerequisites: [], coverage: 1 },
     ];
     for (const r of kept) expect(() => classifyGrowthBook(raw('POST', `${F}/checkout`, rule(r))), JSON.stringify(r)).not.toThrow();

@@ -149,6 +149,10 @@ describe('LaunchDarkly classification', () => {
     expect(classifyLaunchDarkly(raw('POST', '/api/v2/flags/default', { key: 'k', name: 'n', customProperties: { Kind: { name: 'K', value: ['a'] } } }))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'removeRule', ruleId: 'r1' }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, { environments: { customProperties: { on: false } } }, 'application/merge-patch+json'))).toMatchObject({ kind: 'write', change: { action: 'flag.disable', environment: 'customProperties' } });
+    // A variation's value given by an instruction, one clause's values, a whole rule's weights: the user's.
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, { instructions: [{ kind: 'updateDefaultVariation', onVariationValue: { On: 1, on: 2 }, offVariationValue: { Off: 1 } }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'updateClause', ruleId: 'r', clauseId: 'c', clause: { attribute: 'a', op: 'in', values: [{ On: 1 }] } }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
+    expect(classifyLaunchDarkly(raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'replaceRules', rules: [{ clauses: [], rolloutWeights: { Variation: 60000, variation: 40000 } }] }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
     expect(classifyLaunchDarkly(raw('PATCH', FLAG, { instructions: [{ kind: 'updateDefaultVariation', onVariationValue: true, offVariationValue: false }] }, SEMANTIC))).toMatchObject({ kind: 'write' });
   });
 
