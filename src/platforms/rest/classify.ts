@@ -8,7 +8,7 @@ import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
 import { acceptMediaType, bodyMalformed, decidedRequest, formatQuery, parseQuery, parseStrictJson, requireNoBody, splitTarget, type DeclaredMediaType } from '../request/index.js';
 import type { RestMapping, Source, WriteMapping } from './mapping.js';
-import { fillRoute, matchRoute, requestSegments, type RouteParam } from './route.js';
+import { bySpecificity, fillRoute, matchRoute, requestSegments, routeParams, type RouteParam, type RouteTemplate } from './route.js';
 
 export const PLATFORM = 'rest';
 const KEY = /^[A-Za-z0-9_.:-]{1,256}$/;
@@ -20,7 +20,7 @@ export function classifyRest(mapping: RestMapping, req: RawRequest): Classificat
   const segments = requestSegments(path);
   const method = req.method.toUpperCase();
   if (method === 'GET' || method === 'HEAD') {
-    for (const route of mapping.reads) {
+    for (const route of mostSpecificFirst(mapping.reads)) {
       const params = matchRoute(route, 'GET', segments);
       if (!params) continue;
       // Read queries pass through, each key once and re-encoded: they change no flag.
@@ -33,7 +33,7 @@ export function classifyRest(mapping: RestMapping, req: RawRequest): Classificat
     }
     throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `${path} is not a read route of the mapping`, { details: { path } });
   }
-  for (const write of mapping.writes) {
+  for (const write of mostSpecificFirst(mapping.writes.map((w) => w.route)).map((r) => mapping.writes.find((w) => w.route === r)!)) {
     const params = matchRoute(write.route, method, segments);
     if (params) return writeOf(write, req, params, query);
   }
@@ -50,6 +50,7 @@ function writeOf(write: WriteMapping, req: RawRequest, params: Partial<Record<Ro
     contentType = acceptMediaType(req.headers, [declared]);
     // The service's reader is not known: it may match keys regardless of case anywhere.
     body = parseStrictJson(req.body, { caseInsensitiveAt: () => true });
+    refuseShadowingMembers(write, body);
   }
   const field = (name: string, s: Source) => valueOf(name, s, params, q, body);
   const forward = decidedRequest(write.route.method, fillRoute(write.route, params) + formatQuery(q), contentType, contentType === null ? Buffer.alloc(0) : req.body);
@@ -63,6 +64,35 @@ function writeOf(write: WriteMapping, req: RawRequest, params: Partial<Record<Ro
   };
   if (write.project) change.project = field('project', write.project);
   return { kind: 'write', change, forward };
+}
+
+/** The templates in the order a router tries them: the most specific first (declared order among equals). */
+function mostSpecificFirst(routes: readonly RouteTemplate[]): RouteTemplate[] {
+  return [...routes].sort(bySpecificity);
+}
+
+const ENVIRONMENT_NAMES = ['env', 'environment', 'environments'];
+
+/**
+ * Top-level body members some service frameworks read as something the entry takes from elsewhere:
+ * `_method` (Laravel, Symfony's method override, reads a POST's body member as its method); with the
+ * whole body as the new state, a member named like the route's query parameters or its `{flag}`,
+ * `{environment}`, `{project}` (Laravel's `input()` and `$request->name` prefer the body's); and, where
+ * the environment is the mapping's literal, one naming environments. Matched regardless of case.
+ */
+function refuseShadowingMembers(write: WriteMapping, body: unknown): void {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+  const fold = (name: string) => name.toUpperCase().toLowerCase();
+  const readFromBody = new Set([write.flagKey, write.environment, write.project].flatMap((s) => (s?.from === 'body' ? [fold(s.pointer.slice(1))] : [])));
+  const shadowed = new Set(['_method']);
+  if (write.newState === undefined) {
+    for (const name of [...write.query, ...routeParams(write.route)]) shadowed.add(fold(name));
+    if (write.environment.from === 'literal') for (const name of ENVIRONMENT_NAMES) shadowed.add(name);
+  }
+  const member = Object.keys(body).find((key) => shadowed.has(fold(key)) && !readFromBody.has(fold(key)));
+  if (member !== undefined) {
+    throw bodyMalformed(`the body member "${member.slice(0, 64)}" is refused: some services read it as ${fold(member) === '_method' ? 'the request\'s method' : 'what the change takes from the route, the query or the mapping'}`, member.slice(0, 64));
+  }
 }
 
 /** A change field from its source; a key that is missing or not a plain key refuses the request. */

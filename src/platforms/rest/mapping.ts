@@ -6,7 +6,7 @@
  * (RFC 6901, into the request body), `query:name`, or a literal value.
  */
 import { z } from 'zod';
-import { parseRoute, routeParams, type RouteParam, type RouteTemplate } from './route.js';
+import { parseRoute, routeParams, sameRequests, type RouteParam, type RouteTemplate } from './route.js';
 
 /** A field source, parsed. */
 export type Source = { from: 'param'; name: RouteParam } | { from: 'body'; pointer: string } | { from: 'query'; name: string } | { from: 'literal'; value: string };
@@ -125,6 +125,14 @@ export const restMappingSchema = z
       }
     });
     m.writes.forEach((w, i) => checkWrite(w, i, ctx));
+    // Two routes that match the same requests: which one a service takes is not known.
+    const twins = (routes: RouteTemplate[], key: string) =>
+      routes.forEach((r, i) => {
+        const j = routes.findIndex((o, k) => k < i && sameRequests(o, r));
+        if (j !== -1) ctx.addIssue({ code: 'custom', path: [key, i, ...(key === 'writes' ? ['route'] : [])], message: `matches the same requests as ${key}.${j}` });
+      });
+    twins(m.reads, 'reads');
+    twins(m.writes.map((w) => w.route), 'writes');
   });
 
 /** The route parameter each change field is when the route has it. */

@@ -42,6 +42,8 @@ describe('the platform.rest mapping, checked at start-up', () => {
     { name: 'a flag key read from elsewhere on a route with {flag}', rest: { ...base, writes: [{ route: 'PATCH /api/{environment}/flags/{flag}', action: 'flag.update', flagKey: 'body:/name' }] }, key: 'platform.rest.writes.0.flagKey', says: 'has {flag}' },
     { name: 'an environment read from the query on a route with {environment}', rest: { ...base, writes: [{ route: 'PATCH /api/{environment}/flags/{flag}', action: 'flag.update', environment: 'query:env' }] }, key: 'platform.rest.writes.0.environment', says: 'has {environment}' },
     { name: 'several state reads without names', rest: { ...base, state: ['GET /api/flags/{flag}', 'GET /api/flags/{flag}/rules'] }, key: 'platform.rest.state.0.name', says: 'name' },
+    // Which of two routes for the same requests a service takes is not known.
+    { name: 'two writes for the same requests', rest: { ...base, writes: [...base.writes, { route: 'PATCH /api/flags/{environment}', action: 'flag.update', flagKey: 'body:/key' }] }, key: 'platform.rest.writes.1.route', says: 'same requests as writes.0' },
   ])('rejects $name, naming $key', ({ rest, key, says }) => {
     expect(() => load(rest)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(`${key}`) }));
     expect(() => load(rest)).toThrow(expect.objectContaining({ message: expect.stringContaining(says) }));
@@ -93,5 +95,40 @@ describe('classifyRest', () => {
       expect(classifyRest(mapping, raw('POST', path, { flag: { key: 'k' } })).kind, path).toBe('unrecognized');
     }
     expect(() => classifyRest(mapping, raw('POST', '/p/shop/flags/', { flag: { key: 'k' } }))).toThrow(expect.objectContaining({ code: 'ADAPT_ROUTE_UNKNOWN' }));
+  });
+});
+
+/** Where a service's router or framework reads a request otherwise than the first matching route and its own members. */
+describe('classifyRest, as service frameworks read requests', () => {
+  const mapping = compileMapping(
+    {
+      state: 'GET /api/flags/{flag}',
+      writes: [
+        { route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'query:env', query: ['env'] },
+        { route: 'PATCH /api/flags/bulk', action: 'flag.update', flagKey: 'bulk-all', environment: 'production' },
+        { route: 'POST /api/flags/{flag}/{environment}', action: 'flag.update' },
+        { route: 'POST /api/flags/{flag}/archive', action: 'flag.archive', environment: 'production', mediaType: 'none' },
+        { route: 'POST /api/flags', action: 'flag.create', flagKey: 'body:/key', environment: 'production' },
+      ],
+    },
+    'staging',
+  );
+
+  it('takes the most specific route, as Go\'s ServeMux and Werkzeug do, whatever order the mapping lists them in', () => {
+    expect(classifyRest(mapping, raw('PATCH', '/api/flags/bulk', { enabled: true }))).toMatchObject({ change: { flagKey: 'bulk-all', environment: 'production' } });
+    expect(classifyRest(mapping, raw('POST', '/api/flags/checkout/archive'))).toMatchObject({ change: { action: 'flag.archive', flagKey: 'checkout' } });
+    expect(classifyRest(mapping, raw('POST', '/api/flags/checkout/staging', { on: true }))).toMatchObject({ change: { action: 'flag.update', environment: 'staging' } });
+  });
+
+  it.each([
+    // Laravel (Symfony's method override) reads a POST body's _method as the request's method.
+    { name: '_method in the body', req: raw('PATCH', '/api/flags/checkout?env=staging', { enabled: true, _METHOD: 'DELETE' }) },
+    // Laravel's input() and $request->env prefer the body's member to the query's and the route's.
+    { name: 'a body member named like the query parameter the environment comes from', req: raw('PATCH', '/api/flags/checkout?env=staging', { enabled: true, Env: 'production' }) },
+    { name: 'a body member named like the route\'s {flag}', req: raw('PATCH', '/api/flags/sandbox?env=staging', { enabled: true, flag: 'checkout' }) },
+    // The environment is the mapping's: a body naming environments would be applied where the entry does not say.
+    { name: 'a body naming environments where the mapping gives the environment', req: raw('POST', '/api/flags', { key: 'checkout', environments: { production: { on: true } } }) },
+  ])('refuses $name', ({ req }) => {
+    expect(() => classifyRest(mapping, req)).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
   });
 });
