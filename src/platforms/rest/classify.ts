@@ -8,7 +8,7 @@ import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
 import { acceptMediaType, bodyMalformed, decidedRequest, formatQuery, parseQuery, parseStrictJson, requireNoBody, splitTarget, type DeclaredMediaType } from '../request/index.js';
 import type { RestMapping, Source, WriteMapping } from './mapping.js';
-import { bySpecificity, fillRoute, matchRoute, requestSegments, routeParams, type RouteParam, type RouteTemplate } from './route.js';
+import { fillRoute, matchRoute, requestSegments, routeParams, type RouteParam } from './route.js';
 
 export const PLATFORM = 'rest';
 const KEY = /^[A-Za-z0-9_.:-]{1,256}$/;
@@ -20,7 +20,7 @@ export function classifyRest(mapping: RestMapping, req: RawRequest): Classificat
   const segments = requestSegments(path);
   const method = req.method.toUpperCase();
   if (method === 'GET' || method === 'HEAD') {
-    for (const route of mostSpecificFirst(mapping.reads)) {
+    for (const route of mapping.reads) {
       const params = matchRoute(route, 'GET', segments);
       if (!params) continue;
       // Read queries pass through, each key once and re-encoded: they change no flag.
@@ -33,10 +33,16 @@ export function classifyRest(mapping: RestMapping, req: RawRequest): Classificat
     }
     throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `${path} is not a read route of the mapping`, { details: { path } });
   }
-  for (const write of mostSpecificFirst(mapping.writes.map((w) => w.route)).map((r) => mapping.writes.find((w) => w.route === r)!)) {
+  const matched = mapping.writes.flatMap((write) => {
     const params = matchRoute(write.route, method, segments);
-    if (params) return writeOf(write, req, params, query);
+    return params ? [{ write, params }] : [];
+  });
+  // Routers differ on which of two matching routes runs (Go's ServeMux and Werkzeug the most specific,
+  // Express, Starlette, Rails and Laravel the first declared, Spring the fewest parameters): refused.
+  if (matched.length > 1) {
+    throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `${method} ${path} matches ${matched.map((m) => m.write.route.text).join(' and ')}: which one the service runs is not known`, { details: { path } });
   }
+  if (matched.length === 1) return writeOf(matched[0]!.write, req, matched[0]!.params, query);
   return { kind: 'unrecognized', method, path, reason: `no mapped write route for ${method} ${path}` };
 }
 
@@ -50,7 +56,6 @@ function writeOf(write: WriteMapping, req: RawRequest, params: Partial<Record<Ro
     contentType = acceptMediaType(req.headers, [declared]);
     // The service's reader is not known: it may match keys regardless of case anywhere.
     body = parseStrictJson(req.body, { caseInsensitiveAt: () => true });
-    refuseShadowingMembers(write, body);
   }
   const field = (name: string, s: Source) => valueOf(name, s, params, q, body);
   const forward = decidedRequest(write.route.method, fillRoute(write.route, params) + formatQuery(q), contentType, contentType === null ? Buffer.alloc(0) : req.body);
@@ -63,33 +68,42 @@ function writeOf(write: WriteMapping, req: RawRequest, params: Partial<Record<Ro
     request: { method: forward.method, path: forward.target, bodySha256: forward.bodySha256 },
   };
   if (write.project) change.project = field('project', write.project);
+  refuseShadowingMembers(write, body, change);
   return { kind: 'write', change, forward };
 }
 
-/** The templates in the order a router tries them: the most specific first (declared order among equals). */
-function mostSpecificFirst(routes: readonly RouteTemplate[]): RouteTemplate[] {
-  return [...routes].sort(bySpecificity);
-}
+/** The change field each route parameter fills. */
+const ROUTE_FIELD: Record<string, ChangeField> = { flag: 'flagKey', environment: 'environment', project: 'project' };
 
-const ENVIRONMENT_NAMES = ['env', 'environment', 'environments'];
+/** Names a service may give the change's fields (its own route parameters, its query), however the mapping names them. */
+const FIELD_NAMES: Record<string, ChangeField> = { flag: 'flagKey', key: 'flagKey', env: 'environment', environment: 'environment', environments: 'environment', project: 'project' };
+
+type ChangeField = 'flagKey' | 'environment' | 'project';
 
 /**
  * Top-level body members some service frameworks read as something the entry takes from elsewhere:
- * `_method` (Laravel, Symfony's method override, reads a POST's body member as its method); with the
- * whole body as the new state, a member named like the route's query parameters or its `{flag}`,
- * `{environment}`, `{project}` (Laravel's `input()` and `$request->name` prefer the body's); and, where
- * the environment is the mapping's literal, one naming environments. Matched regardless of case.
+ * `_method` (Laravel, with Symfony's method override, reads a POST body's member as its method), and
+ * members named like the route's query parameters or parameters, or like the change's fields
+ * (`flag`, `key`, `env`, `environment`, `environments`, `project`): Laravel's `input()` and
+ * `$request->env` prefer the body's member to the query's and the route's. Matched regardless of case;
+ * a member the mapping reads the field from is the field, and one that says what the entry says
+ * (`key` the recorded flag key, as a whole flag sent back holds it) says nothing else. Where the
+ * environment is every one (`*`), a body naming environments says no more than the entry.
  */
-function refuseShadowingMembers(write: WriteMapping, body: unknown): void {
+function refuseShadowingMembers(write: WriteMapping, body: unknown, change: Pick<FlagChange, ChangeField>): void {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
   const fold = (name: string) => name.toUpperCase().toLowerCase();
-  const readFromBody = new Set([write.flagKey, write.environment, write.project].flatMap((s) => (s?.from === 'body' ? [fold(s.pointer.slice(1))] : [])));
-  const shadowed = new Set(['_method']);
-  if (write.newState === undefined) {
-    for (const name of [...write.query, ...routeParams(write.route)]) shadowed.add(fold(name));
-    if (write.environment.from === 'literal') for (const name of ENVIRONMENT_NAMES) shadowed.add(name);
-  }
-  const member = Object.keys(body).find((key) => shadowed.has(fold(key)) && !readFromBody.has(fold(key)));
+  const firstStep = (pointer: string) => fold(pointer.split('/')[1]!.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const read = new Set([write.flagKey, write.environment, write.project, ...(write.newState === undefined ? [] : [{ from: 'body', pointer: write.newState } as const])].flatMap((s) => (s?.from === 'body' ? [firstStep(s.pointer)] : [])));
+  const everywhere = write.environment.from === 'literal' && write.environment.value === '*';
+  const shadowed = new Set(['_method', ...[...Object.keys(FIELD_NAMES), ...write.query, ...routeParams(write.route)].map(fold)]);
+  if (everywhere) shadowed.delete('environments');
+  const saysTheSame = (key: string) => {
+    const name = fold(key);
+    const field = Object.hasOwn(FIELD_NAMES, name) ? FIELD_NAMES[name] : Object.hasOwn(ROUTE_FIELD, name) ? ROUTE_FIELD[name] : undefined;
+    return field !== undefined && (body as Record<string, unknown>)[key] === change[field];
+  };
+  const member = Object.keys(body).find((key) => shadowed.has(fold(key)) && !read.has(fold(key)) && !saysTheSame(key));
   if (member !== undefined) {
     throw bodyMalformed(`the body member "${member.slice(0, 64)}" is refused: some services read it as ${fold(member) === '_method' ? 'the request\'s method' : 'what the change takes from the route, the query or the mapping'}`, member.slice(0, 64));
   }

@@ -74,7 +74,7 @@ const source = z.string().min(1).transform((text, ctx): Source => {
     ctx.addIssue({ code: 'custom', message: 'query: takes a parameter name, e.g. query:env' });
     return z.NEVER;
   }
-  if (KEY.test(text)) return { from: 'literal', value: text };
+  if (KEY.test(text) || text === '*') return { from: 'literal', value: text };
   ctx.addIssue({ code: 'custom', message: 'must be {flag}, {environment}, {project}, body:/json/pointer, query:name, or a literal key' });
   return z.NEVER;
 });
@@ -125,7 +125,8 @@ export const restMappingSchema = z
       }
     });
     m.writes.forEach((w, i) => checkWrite(w, i, ctx));
-    // Two routes that match the same requests: which one a service takes is not known.
+    // Two routes that match the same requests: which one a service takes is not known (requests that
+    // two partly overlapping routes match are refused when they come: ADAPT_ROUTE_UNKNOWN).
     const twins = (routes: RouteTemplate[], key: string) =>
       routes.forEach((r, i) => {
         const j = routes.findIndex((o, k) => k < i && sameRequests(o, r));
@@ -134,6 +135,9 @@ export const restMappingSchema = z
     twins(m.reads, 'reads');
     twins(m.writes.map((w) => w.route), 'writes');
   });
+
+/** Query names a service may read a change's field from. */
+const QUERY_FIELD_NAMES = ['flag', 'key', 'env', 'environment', 'environments', 'project'];
 
 /** The route parameter each change field is when the route has it. */
 const FIELD_PARAM = { flagKey: 'flag', environment: 'environment', project: 'project' } as const;
@@ -154,6 +158,13 @@ function checkWrite(w: z.infer<typeof writeEntry>, i: number, ctx: z.RefinementC
     if (s?.from === 'body' && bodyless) ctx.addIssue({ code: 'custom', path: ['writes', i, field], message: 'the route takes no body (mediaType: none)' });
   }
   if (w.newState && bodyless) ctx.addIssue({ code: 'custom', path: ['writes', i, 'newState'], message: 'the route takes no body (mediaType: none)' });
+  for (const field of ['flagKey', 'project'] as const) {
+    if (w[field]?.from === 'literal' && (w[field] as { value: string }).value === '*') ctx.addIssue({ code: 'custom', path: ['writes', i, field], message: '* (every environment) is for the environment only' });
+  }
+  // A query parameter named like a field the change takes from elsewhere: the service may read it there.
+  const fromQuery = new Set([w.flagKey, w.environment, w.project].flatMap((s) => (s?.from === 'query' ? [s.name] : [])));
+  const stray = w.query.find((q) => !fromQuery.has(q) && QUERY_FIELD_NAMES.includes(q.toUpperCase().toLowerCase()));
+  if (stray !== undefined) ctx.addIssue({ code: 'custom', path: ['writes', i, 'query'], message: `${stray} names a field of the change the mapping takes from elsewhere; the service may read it from the query` });
 }
 
 /** What is wrong with `value` as a `platform.rest` block, each with its path under `platform`. */

@@ -80,19 +80,6 @@ export function fillRoute(route: RouteTemplate, params: Partial<Record<RoutePara
   return `/${path.join('/')}`;
 }
 
-/**
- * Of the templates that match one request, the one a router takes: at the first segment where two
- * differ, a literal wins over a parameter (Go's ServeMux, Werkzeug and most routers pick the most
- * specific route, whatever order it was declared in). Negative when `a` is the more specific.
- */
-export function bySpecificity(a: RouteTemplate, b: RouteTemplate): number {
-  for (let i = 0; i < Math.min(a.parts.length, b.parts.length); i += 1) {
-    const [la, lb] = ['literal' in a.parts[i]!, 'literal' in b.parts[i]!];
-    if (la !== lb) return la ? -1 : 1;
-  }
-  return 0;
-}
-
 /** Whether two templates match exactly the same requests (the same method, literals and parameter places). */
 export function sameRequests(a: RouteTemplate, b: RouteTemplate): boolean {
   if (a.method !== b.method || a.parts.length !== b.parts.length) return false;

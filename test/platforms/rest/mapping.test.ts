@@ -98,26 +98,43 @@ describe('classifyRest', () => {
   });
 });
 
-/** Where a service's router or framework reads a request otherwise than the first matching route and its own members. */
+/** Where a service's router or framework reads a request otherwise than the one route it matches and its own members. */
 describe('classifyRest, as service frameworks read requests', () => {
   const mapping = compileMapping(
     {
       state: 'GET /api/flags/{flag}',
       writes: [
-        { route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'query:env', query: ['env'] },
+        { route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'query:env' },
+        { route: 'POST /api/flags', action: 'flag.create', flagKey: 'body:/key', environment: 'production' },
         { route: 'PATCH /api/flags/bulk', action: 'flag.update', flagKey: 'bulk-all', environment: 'production' },
         { route: 'POST /api/flags/{flag}/{environment}', action: 'flag.update' },
-        { route: 'POST /api/flags/{flag}/archive', action: 'flag.archive', environment: 'production', mediaType: 'none' },
-        { route: 'POST /api/flags', action: 'flag.create', flagKey: 'body:/key', environment: 'production' },
+        { route: 'PATCH /api/flags/{flag}/archive', action: 'flag.archive', mediaType: 'none' },
+        { route: 'POST /api/flags/{flag}/archive', action: 'flag.archive', mediaType: 'none' },
+        { route: 'PUT /api/{flag}/x', action: 'flag.update', environment: 'production' },
+        { route: 'PUT /api/y/{environment}', action: 'flag.disable', flagKey: 'body:/key' },
+        { route: 'PUT /api/all/{flag}', action: 'flag.update', environment: '*' },
       ],
     },
     'staging',
   );
 
-  it('takes the most specific route, as Go\'s ServeMux and Werkzeug do, whatever order the mapping lists them in', () => {
-    expect(classifyRest(mapping, raw('PATCH', '/api/flags/bulk', { enabled: true }))).toMatchObject({ change: { flagKey: 'bulk-all', environment: 'production' } });
-    expect(classifyRest(mapping, raw('POST', '/api/flags/checkout/archive'))).toMatchObject({ change: { action: 'flag.archive', flagKey: 'checkout' } });
-    expect(classifyRest(mapping, raw('POST', '/api/flags/checkout/staging', { on: true }))).toMatchObject({ change: { action: 'flag.update', environment: 'staging' } });
+  // Go's ServeMux and Werkzeug run the most specific route, Express, Starlette, Rails and Laravel the
+  // first declared, Spring the one with the fewest parameters: which one the service runs is not known.
+  it.each([
+    ['a literal route and a parameter route', raw('PATCH', '/api/flags/bulk', { enabled: true })],
+    ['a literal route and a parameter route, a route of another length between them', raw('POST', '/api/flags/checkout/archive')],
+    ['two routes that overlap in part', raw('PUT', '/api/y/x', { key: 'checkout' })],
+  ])('refuses a write that two routes match: %s', (_name, req) => {
+    expect(() => classifyRest(mapping, req)).toThrow(expect.objectContaining({ code: 'ADAPT_ROUTE_UNKNOWN', message: expect.stringContaining('which one the service runs is not known') }));
+  });
+
+  it('takes a write that one route matches, and a member that says what the entry says', () => {
+    expect(classifyRest(mapping, raw('PATCH', '/api/flags/checkout?env=staging', { enabled: true }))).toMatchObject({ change: { flagKey: 'checkout', environment: 'staging' } });
+    expect(classifyRest(mapping, raw('PATCH', '/api/flags/checkout/archive'))).toMatchObject({ change: { action: 'flag.archive', flagKey: 'checkout' } });
+    expect(classifyRest(mapping, raw('PATCH', '/api/flags/checkout?env=staging', { key: 'checkout', env: 'staging', enabled: true }))).toMatchObject({ kind: 'write' });
+    expect(classifyRest(mapping, raw('POST', '/api/flags', { key: 'checkout', name: 'Checkout' }))).toMatchObject({ change: { flagKey: 'checkout', environment: 'production' } });
+    // Every environment: a body naming environments says no more than the entry.
+    expect(classifyRest(mapping, raw('PUT', '/api/all/checkout', { environments: { production: { on: true } } }))).toMatchObject({ change: { environment: '*' } });
   });
 
   it.each([
@@ -126,9 +143,16 @@ describe('classifyRest, as service frameworks read requests', () => {
     // Laravel's input() and $request->env prefer the body's member to the query's and the route's.
     { name: 'a body member named like the query parameter the environment comes from', req: raw('PATCH', '/api/flags/checkout?env=staging', { enabled: true, Env: 'production' }) },
     { name: 'a body member named like the route\'s {flag}', req: raw('PATCH', '/api/flags/sandbox?env=staging', { enabled: true, flag: 'checkout' }) },
+    { name: 'a body member a service may name its flag parameter, saying another flag', req: raw('PATCH', '/api/flags/sandbox?env=staging', { enabled: true, key: 'checkout' }) },
+    { name: 'a body member a service may name its environment parameter', req: raw('POST', '/api/flags/checkout/staging', { on: true, env: 'production' }) },
     // The environment is the mapping's: a body naming environments would be applied where the entry does not say.
-    { name: 'a body naming environments where the mapping gives the environment', req: raw('POST', '/api/flags', { key: 'checkout', environments: { production: { on: true } } }) },
+    { name: 'a body naming environments where the mapping gives one environment', req: raw('POST', '/api/flags', { key: 'checkout', environments: { production: { on: true } } }) },
   ])('refuses $name', ({ req }) => {
     expect(() => classifyRest(mapping, req)).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+  });
+
+  it('refuses at start-up a passthrough query parameter named like a field the change takes from elsewhere, and * but for the environment', () => {
+    expect(() => load({ ...base, writes: [{ route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'body:/env', query: ['env'] }] })).toThrow(expect.objectContaining({ message: expect.stringContaining('platform.rest.writes.0.query') }));
+    expect(() => load({ ...base, writes: [{ route: 'POST /api/flags', action: 'flag.create', flagKey: '*' }] })).toThrow(expect.objectContaining({ message: expect.stringContaining('platform.rest.writes.0.flagKey') }));
   });
 });
