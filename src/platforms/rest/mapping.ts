@@ -122,6 +122,9 @@ export const restMappingSchema = z
         if (p === 'project' && m.writes.some((w) => !w.project && !routeParams(w.route).includes('project'))) {
           ctx.addIssue({ code: 'custom', path, message: 'reads {project}, which some write does not give (set its project)' });
         }
+        if (p === 'environment' && m.writes.some((w) => w.environment?.from === 'literal' && w.environment.value === '*')) {
+          ctx.addIssue({ code: 'custom', path, message: 'reads {environment}, which a write gives as * (every environment): no one environment to read' });
+        }
       }
     });
     m.writes.forEach((w, i) => checkWrite(w, i, ctx));

@@ -154,5 +154,6 @@ describe('classifyRest, as service frameworks read requests', () => {
   it('refuses at start-up a passthrough query parameter named like a field the change takes from elsewhere, and * but for the environment', () => {
     expect(() => load({ ...base, writes: [{ route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'body:/env', query: ['env'] }] })).toThrow(expect.objectContaining({ message: expect.stringContaining('platform.rest.writes.0.query') }));
     expect(() => load({ ...base, writes: [{ route: 'POST /api/flags', action: 'flag.create', flagKey: '*' }] })).toThrow(expect.objectContaining({ message: expect.stringContaining('platform.rest.writes.0.flagKey') }));
+    expect(() => load({ ...base, state: 'GET /api/{environment}/flags/{flag}', writes: [{ route: 'PUT /api/all/{flag}', action: 'flag.update', environment: '*' }] })).toThrow(expect.objectContaining({ message: expect.stringContaining('platform.rest.state: reads {environment}') }));
   });
 });
