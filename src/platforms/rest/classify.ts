@@ -20,7 +20,10 @@ export function classifyRest(mapping: RestMapping, req: RawRequest): Classificat
   const segments = requestSegments(path);
   const method = req.method.toUpperCase();
   if (method === 'GET' || method === 'HEAD') {
-    for (const route of mapping.reads) {
+    const reads = mapping.reads.filter((route) => matchRoute(route, 'GET', segments));
+    // As for writes: which of two matching routes the service serves is not known, and a read is decided too.
+    if (reads.length > 1) throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `GET ${path} matches ${reads.map((r) => r.text).join(' and ')}: which one the service runs is not known`, { details: { path } });
+    for (const route of reads) {
       const params = matchRoute(route, 'GET', segments);
       if (!params) continue;
       // Read queries pass through, each key once and re-encoded: they change no flag.
@@ -75,37 +78,59 @@ function writeOf(write: WriteMapping, req: RawRequest, params: Partial<Record<Ro
 /** The change field each route parameter fills. */
 const ROUTE_FIELD: Record<string, ChangeField> = { flag: 'flagKey', environment: 'environment', project: 'project' };
 
-/** Names a service may give the change's fields (its own route parameters, its query), however the mapping names them. */
-const FIELD_NAMES: Record<string, ChangeField> = { flag: 'flagKey', key: 'flagKey', env: 'environment', environment: 'environment', environments: 'environment', project: 'project' };
+/** Names a service may give the change's fields (its own route parameters, its query, a DTO's members), however the mapping names them. */
+const FIELD_NAMES: Record<string, ChangeField> = Object.fromEntries([
+  ...['flag', 'key', 'flagkey', 'flag_key', 'flagid', 'flag_id'].map((n) => [n, 'flagKey'] as const),
+  ...['env', 'environment', 'environments', 'envkey', 'env_key', 'envid', 'env_id', 'environmentkey', 'environment_key', 'environmentid', 'environment_id'].map((n) => [n, 'environment'] as const),
+  ...['project', 'projectkey', 'project_key', 'projectid', 'project_id'].map((n) => [n, 'project'] as const),
+]);
 
 type ChangeField = 'flagKey' | 'environment' | 'project';
+
+/** A name as a case-insensitive reader matches it (Java's Turkish-locale lowercasing takes both dotted and dotless I for i). */
+function folded(name: string): string {
+  return name.replace(/[\u0130\u0131]/g, 'i').toUpperCase().toLowerCase();
+}
 
 /**
  * Top-level body members some service frameworks read as something the entry takes from elsewhere:
  * `_method` (Laravel, with Symfony's method override, reads a POST body's member as its method), and
  * members named like the route's query parameters or parameters, or like the change's fields
- * (`flag`, `key`, `env`, `environment`, `environments`, `project`): Laravel's `input()` and
- * `$request->env` prefer the body's member to the query's and the route's. Matched regardless of case;
- * a member the mapping reads the field from is the field, and one that says what the entry says
- * (`key` the recorded flag key, as a whole flag sent back holds it) says nothing else. Where the
- * environment is every one (`*`), a body naming environments says no more than the entry.
+ * (`FIELD_NAMES`): Laravel's `input()` and `$request->env` prefer the body's member to the query's
+ * and the route's, a Spring DTO binds `environmentKey`. Matched regardless of case. Taken: a member
+ * the mapping reads the field from; one that says what the entry says (`key` the recorded flag key,
+ * as a whole flag sent back holds it), compared with the field the mapping takes from that name
+ * first; one the mapping declares the service reads from the body only (`bodyMembers`); the member
+ * that holds the new state when it is an object (no key a service reads); and, where the
+ * environment is every one (`*`), environment names.
  */
 function refuseShadowingMembers(write: WriteMapping, body: unknown, change: Pick<FlagChange, ChangeField>): void {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
-  const fold = (name: string) => name.toUpperCase().toLowerCase();
-  const firstStep = (pointer: string) => fold(pointer.split('/')[1]!.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const read = new Set([write.flagKey, write.environment, write.project, ...(write.newState === undefined ? [] : [{ from: 'body', pointer: write.newState } as const])].flatMap((s) => (s?.from === 'body' ? [firstStep(s.pointer)] : [])));
+  const members = body as Record<string, unknown>;
+  const firstStep = (pointer: string) => folded(pointer.split('/')[1]!.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const read = new Set([write.flagKey, write.environment, write.project].flatMap((s) => (s?.from === 'body' ? [firstStep(s.pointer)] : [])));
+  for (const name of write.bodyMembers) read.add(folded(name));
+  if (write.newState !== undefined) {
+    const holder = firstStep(write.newState);
+    const value = Object.entries(members).find(([k]) => folded(k) === holder)?.[1];
+    if (typeof value === 'object' && value !== null && FIELD_NAMES[holder] !== 'environment') read.add(holder);
+  }
   const everywhere = write.environment.from === 'literal' && write.environment.value === '*';
-  const shadowed = new Set(['_method', ...[...Object.keys(FIELD_NAMES), ...write.query, ...routeParams(write.route)].map(fold)]);
-  if (everywhere) shadowed.delete('environments');
-  const saysTheSame = (key: string) => {
-    const name = fold(key);
-    const field = Object.hasOwn(FIELD_NAMES, name) ? FIELD_NAMES[name] : Object.hasOwn(ROUTE_FIELD, name) ? ROUTE_FIELD[name] : undefined;
-    return field !== undefined && (body as Record<string, unknown>)[key] === change[field];
+  // What the mapping takes from a name comes first: a query parameter or a route parameter, then the usual meaning.
+  const fieldOf = new Map<string, ChangeField>(Object.entries(FIELD_NAMES));
+  for (const [name, field] of Object.entries(ROUTE_FIELD)) if (routeParams(write.route).includes(name as RouteParam)) fieldOf.set(name, field);
+  for (const field of ['flagKey', 'environment', 'project'] as const) {
+    const s = write[field];
+    if (s?.from === 'query') fieldOf.set(folded(s.name), field);
+  }
+  const shadowed = new Set(['_method', ...[...fieldOf.keys(), ...write.query, ...routeParams(write.route)].map(folded)]);
+  const taken = (key: string) => {
+    const field = fieldOf.get(folded(key));
+    return (field === 'environment' && everywhere) || (field !== undefined && members[key] === change[field]);
   };
-  const member = Object.keys(body).find((key) => shadowed.has(fold(key)) && !read.has(fold(key)) && !saysTheSame(key));
+  const member = Object.keys(members).find((key) => shadowed.has(folded(key)) && !read.has(folded(key)) && !taken(key));
   if (member !== undefined) {
-    throw bodyMalformed(`the body member "${member.slice(0, 64)}" is refused: some services read it as ${fold(member) === '_method' ? 'the request\'s method' : 'what the change takes from the route, the query or the mapping'}`, member.slice(0, 64));
+    throw bodyMalformed(`the body member "${member.slice(0, 64)}" is refused: some services read it as ${folded(member) === '_method' ? 'the request\'s method' : 'what the change takes from the route, the query or the mapping'} (a member the service reads from the body only may be listed in the write's bodyMembers)`, member.slice(0, 64));
   }
 }
 

@@ -23,6 +23,8 @@ export interface WriteMapping {
   mediaType: string | null;
   /** Query parameters the route takes (those a source reads included). */
   query: string[];
+  /** Top-level body members the mapping's author says the service reads from the body only (not shadowing the route's or the query's). */
+  bodyMembers: string[];
 }
 
 export interface StateRead {
@@ -98,6 +100,8 @@ const writeEntry = z.strictObject({
   /** A JSON media type the route takes (default application/json), or `none` for a route without a body. */
   mediaType: z.union([z.literal('none'), z.string().regex(JSON_MEDIA, 'must be a JSON media type (application/json, application/…+json) or none')]).optional(),
   query: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/)).default([]),
+  /** Top-level body members the service reads from the body only, though named like a field (a variation's `key`). */
+  bodyMembers: z.array(z.string().min(1).max(64)).default([]),
 });
 
 export const restMappingSchema = z
@@ -141,6 +145,8 @@ export const restMappingSchema = z
 
 /** Query names a service may read a change's field from. */
 const QUERY_FIELD_NAMES = ['flag', 'key', 'env', 'environment', 'environments', 'project'];
+/** Those of them that name an environment: a route whose environment is every one (`*`) may pass them on. */
+const ENVIRONMENT_QUERY_NAMES = ['env', 'environment', 'environments'];
 
 /** The route parameter each change field is when the route has it. */
 const FIELD_PARAM = { flagKey: 'flag', environment: 'environment', project: 'project' } as const;
@@ -166,7 +172,8 @@ function checkWrite(w: z.infer<typeof writeEntry>, i: number, ctx: z.RefinementC
   }
   // A query parameter named like a field the change takes from elsewhere: the service may read it there.
   const fromQuery = new Set([w.flagKey, w.environment, w.project].flatMap((s) => (s?.from === 'query' ? [s.name] : [])));
-  const stray = w.query.find((q) => !fromQuery.has(q) && QUERY_FIELD_NAMES.includes(q.toUpperCase().toLowerCase()));
+  const everywhere = w.environment?.from === 'literal' && w.environment.value === '*';
+  const stray = w.query.find((q) => !fromQuery.has(q) && QUERY_FIELD_NAMES.includes(q.toUpperCase().toLowerCase()) && !(everywhere && ENVIRONMENT_QUERY_NAMES.includes(q.toUpperCase().toLowerCase())));
   if (stray !== undefined) ctx.addIssue({ code: 'custom', path: ['writes', i, 'query'], message: `${stray} names a field of the change the mapping takes from elsewhere; the service may read it from the query` });
 }
 
@@ -213,6 +220,7 @@ function compileWrite(w: z.infer<typeof writeEntry>, defaultEnvironment: string)
     environment: w.environment ?? (params.includes('environment') ? { from: 'param', name: 'environment' } : { from: 'literal', value: defaultEnvironment }),
     mediaType: mediaType === 'none' ? null : mediaType,
     query,
+    bodyMembers: w.bodyMembers,
   };
   const project = w.project ?? (params.includes('project') ? { from: 'param', name: 'project' } : undefined);
   if (project) out.project = project;

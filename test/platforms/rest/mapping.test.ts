@@ -147,8 +147,31 @@ describe('classifyRest, as service frameworks read requests', () => {
     { name: 'a body member a service may name its environment parameter', req: raw('POST', '/api/flags/checkout/staging', { on: true, env: 'production' }) },
     // The environment is the mapping's: a body naming environments would be applied where the entry does not say.
     { name: 'a body naming environments where the mapping gives one environment', req: raw('POST', '/api/flags', { key: 'checkout', environments: { production: { on: true } } }) },
+    // A Spring DTO binds environmentKey; Java's Turkish-locale lowercasing reads a dotted capital I as i.
+    { name: 'a member a DTO binds as the environment', req: raw('PATCH', '/api/flags/checkout?env=staging', { enabled: true, environmentKey: 'production' }) },
+    { name: 'an environment member with a dotted capital I', req: raw('PATCH', '/api/flags/checkout?env=staging', { enabled: true, 'env\u0130ronment': 'production' }) },
   ])('refuses $name', ({ req }) => {
     expect(() => classifyRest(mapping, req)).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+  });
+
+  it('compares a member with the field the mapping takes from its name, takes members the mapping declares the body\'s, and refuses reads two routes match', () => {
+    const m = compileMapping(
+      {
+        reads: ['GET /api/{project}/envs/{flag}', 'GET /api/web/envs/{environment}'],
+        state: 'GET /api/flags/{flag}',
+        writes: [
+          { route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'query:key' },
+          { route: 'POST /api/flags/{flag}/variations', action: 'flag.update', environment: 'query:env', bodyMembers: ['key'] },
+          { route: 'PUT /api/all/{flag}', action: 'flag.update', environment: '*', query: ['env'] },
+        ],
+      },
+      'staging',
+    );
+    // key is the environment here: a body key equal to the flag key says another environment.
+    expect(() => classifyRest(m, raw('PATCH', '/api/flags/production?key=staging', { key: 'production' }))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+    expect(classifyRest(m, raw('POST', '/api/flags/checkout/variations?env=staging', { key: 'treatment', value: true }))).toMatchObject({ change: { flagKey: 'checkout', environment: 'staging' } });
+    expect(classifyRest(m, raw('PUT', '/api/all/checkout?env=staging', { key: 'checkout', environment: 'production', environments: {} }))).toMatchObject({ change: { environment: '*' } });
+    expect(() => classifyRest(m, raw('GET', '/api/web/envs/production'))).toThrow(expect.objectContaining({ code: 'ADAPT_ROUTE_UNKNOWN' }));
   });
 
   it('refuses at start-up a passthrough query parameter named like a field the change takes from elsewhere, and * but for the environment', () => {
