@@ -7,7 +7,7 @@ import { FlaggateError } from '../../errors.js';
 import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
 import { acceptMediaType, bodyMalformed, decidedRequest, formatQuery, parseQuery, parseStrictJson, requireNoBody, splitTarget, type DeclaredMediaType } from '../request/index.js';
-import type { RestMapping, Source, WriteMapping } from './mapping.js';
+import { FIELD_NAMES, folded, type RestMapping, type Source, type WriteMapping } from './mapping.js';
 import { fillRoute, matchRoute, requestSegments, routeParams, type RouteParam } from './route.js';
 
 export const PLATFORM = 'rest';
@@ -78,19 +78,7 @@ function writeOf(write: WriteMapping, req: RawRequest, params: Partial<Record<Ro
 /** The change field each route parameter fills. */
 const ROUTE_FIELD: Record<string, ChangeField> = { flag: 'flagKey', environment: 'environment', project: 'project' };
 
-/** Names a service may give the change's fields (its own route parameters, its query, a DTO's members), however the mapping names them. */
-const FIELD_NAMES: Record<string, ChangeField> = Object.fromEntries([
-  ...['flag', 'key', 'flagkey', 'flag_key', 'flagid', 'flag_id'].map((n) => [n, 'flagKey'] as const),
-  ...['env', 'environment', 'environments', 'envkey', 'env_key', 'envid', 'env_id', 'environmentkey', 'environment_key', 'environmentid', 'environment_id'].map((n) => [n, 'environment'] as const),
-  ...['project', 'projectkey', 'project_key', 'projectid', 'project_id'].map((n) => [n, 'project'] as const),
-]);
-
 type ChangeField = 'flagKey' | 'environment' | 'project';
-
-/** A name as a case-insensitive reader matches it (Java's Turkish-locale lowercasing takes both dotted and dotless I for i). */
-function folded(name: string): string {
-  return name.replace(/[\u0130\u0131]/g, 'i').toUpperCase().toLowerCase();
-}
 
 /**
  * Top-level body members some service frameworks read as something the entry takes from elsewhere:
@@ -107,14 +95,10 @@ function folded(name: string): string {
 function refuseShadowingMembers(write: WriteMapping, body: unknown, change: Pick<FlagChange, ChangeField>): void {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
   const members = body as Record<string, unknown>;
-  const firstStep = (pointer: string) => folded(pointer.split('/')[1]!.replace(/~1/g, '/').replace(/~0/g, '~'));
+  // Exact names: a member in another case beside the one read is another member, checked as one.
+  const firstStep = (pointer: string) => pointer.split('/')[1]!.replace(/~1/g, '/').replace(/~0/g, '~');
   const read = new Set([write.flagKey, write.environment, write.project].flatMap((s) => (s?.from === 'body' ? [firstStep(s.pointer)] : [])));
-  for (const name of write.bodyMembers) read.add(folded(name));
-  if (write.newState !== undefined) {
-    const holder = firstStep(write.newState);
-    const value = Object.entries(members).find(([k]) => folded(k) === holder)?.[1];
-    if (typeof value === 'object' && value !== null && FIELD_NAMES[holder] !== 'environment') read.add(holder);
-  }
+  for (const name of write.bodyMembers) read.add(name);
   const everywhere = write.environment.from === 'literal' && write.environment.value === '*';
   // What the mapping takes from a name comes first: a query parameter or a route parameter, then the usual meaning.
   const fieldOf = new Map<string, ChangeField>(Object.entries(FIELD_NAMES));
@@ -123,12 +107,17 @@ function refuseShadowingMembers(write: WriteMapping, body: unknown, change: Pick
     const s = write[field];
     if (s?.from === 'query') fieldOf.set(folded(s.name), field);
   }
+  if (write.newState !== undefined) {
+    const holder = firstStep(write.newState);
+    const value = members[holder];
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && fieldOf.get(folded(holder)) !== 'environment') read.add(holder);
+  }
   const shadowed = new Set(['_method', ...[...fieldOf.keys(), ...write.query, ...routeParams(write.route)].map(folded)]);
   const taken = (key: string) => {
     const field = fieldOf.get(folded(key));
     return (field === 'environment' && everywhere) || (field !== undefined && members[key] === change[field]);
   };
-  const member = Object.keys(members).find((key) => shadowed.has(folded(key)) && !read.has(folded(key)) && !taken(key));
+  const member = Object.keys(members).find((key) => shadowed.has(folded(key)) && !read.has(key) && !taken(key));
   if (member !== undefined) {
     throw bodyMalformed(`the body member "${member.slice(0, 64)}" is refused: some services read it as ${folded(member) === '_method' ? 'the request\'s method' : 'what the change takes from the route, the query or the mapping'} (a member the service reads from the body only may be listed in the write's bodyMembers)`, member.slice(0, 64));
   }

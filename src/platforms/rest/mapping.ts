@@ -143,10 +143,22 @@ export const restMappingSchema = z
     twins(m.writes.map((w) => w.route), 'writes');
   });
 
-/** Query names a service may read a change's field from. */
-const QUERY_FIELD_NAMES = ['flag', 'key', 'env', 'environment', 'environments', 'project'];
-/** Those of them that name an environment: a route whose environment is every one (`*`) may pass them on. */
-const ENVIRONMENT_QUERY_NAMES = ['env', 'environment', 'environments'];
+type ChangeField = 'flagKey' | 'environment' | 'project';
+
+/**
+ * Names a service may give the change's fields (its own route parameters, its query, a DTO's
+ * members), folded, however the mapping names them.
+ */
+export const FIELD_NAMES: Readonly<Record<string, ChangeField>> = Object.fromEntries([
+  ...['flag', 'key', 'flagkey', 'flag_key', 'flagid', 'flag_id'].map((n) => [n, 'flagKey'] as const),
+  ...['env', 'environment', 'environments', 'envkey', 'env_key', 'envid', 'env_id', 'environmentkey', 'environment_key', 'environmentid', 'environment_id'].map((n) => [n, 'environment'] as const),
+  ...['project', 'projectkey', 'project_key', 'projectid', 'project_id'].map((n) => [n, 'project'] as const),
+]);
+
+/** A name as a case-insensitive reader matches it (Java's Turkish-locale lowercasing takes both dotted and dotless I for i). */
+export function folded(name: string): string {
+  return name.replace(/[\u0130\u0131]/g, 'i').toUpperCase().toLowerCase();
+}
 
 /** The route parameter each change field is when the route has it. */
 const FIELD_PARAM = { flagKey: 'flag', environment: 'environment', project: 'project' } as const;
@@ -173,8 +185,12 @@ function checkWrite(w: z.infer<typeof writeEntry>, i: number, ctx: z.RefinementC
   // A query parameter named like a field the change takes from elsewhere: the service may read it there.
   const fromQuery = new Set([w.flagKey, w.environment, w.project].flatMap((s) => (s?.from === 'query' ? [s.name] : [])));
   const everywhere = w.environment?.from === 'literal' && w.environment.value === '*';
-  const stray = w.query.find((q) => !fromQuery.has(q) && QUERY_FIELD_NAMES.includes(q.toUpperCase().toLowerCase()) && !(everywhere && ENVIRONMENT_QUERY_NAMES.includes(q.toUpperCase().toLowerCase())));
+  const stray = w.query.find((q) => !fromQuery.has(q) && Object.hasOwn(FIELD_NAMES, folded(q)) && !(everywhere && FIELD_NAMES[folded(q)] === 'environment'));
   if (stray !== undefined) ctx.addIssue({ code: 'custom', path: ['writes', i, 'query'], message: `${stray} names a field of the change the mapping takes from elsewhere; the service may read it from the query` });
+  // bodyMembers says what the service reads from the body only: never the method, the route's or the query's names.
+  const routeOrQuery = new Set(['_method', ...params, ...w.query, ...fromQuery].map(folded));
+  const claimed = w.bodyMembers.find((b) => routeOrQuery.has(folded(b)));
+  if (claimed !== undefined) ctx.addIssue({ code: 'custom', path: ['writes', i, 'bodyMembers'], message: `${claimed} is the method or a name of the route or the query, which the service may read from the body` });
 }
 
 /** What is wrong with `value` as a `platform.rest` block, each with its path under `platform`. */

@@ -178,5 +178,27 @@ describe('classifyRest, as service frameworks read requests', () => {
     expect(() => load({ ...base, writes: [{ route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'body:/env', query: ['env'] }] })).toThrow(expect.objectContaining({ message: expect.stringContaining('platform.rest.writes.0.query') }));
     expect(() => load({ ...base, writes: [{ route: 'POST /api/flags', action: 'flag.create', flagKey: '*' }] })).toThrow(expect.objectContaining({ message: expect.stringContaining('platform.rest.writes.0.flagKey') }));
     expect(() => load({ ...base, state: 'GET /api/{environment}/flags/{flag}', writes: [{ route: 'PUT /api/all/{flag}', action: 'flag.update', environment: '*' }] })).toThrow(expect.objectContaining({ message: expect.stringContaining('platform.rest.state: reads {environment}') }));
+    // A DTO binds query parameters as it binds body members; bodyMembers cannot vouch for the method, the route's or the query's names.
+    expect(() => load({ ...base, writes: [{ route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'query:env', query: ['environmentKey'] }] })).toThrow(expect.objectContaining({ message: expect.stringContaining('platform.rest.writes.0.query') }));
+    for (const claimed of ['env', '_method', 'Flag']) {
+      expect(() => load({ ...base, writes: [{ route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'query:env', bodyMembers: [claimed] }] }), claimed).toThrow(expect.objectContaining({ message: expect.stringContaining('platform.rest.writes.0.bodyMembers') }));
+    }
+  });
+
+  it('exempts only the member a pointer names, exactly, and an object holding the new state', () => {
+    const m = compileMapping(
+      {
+        state: 'GET /api/flags/{flag}',
+        writes: [
+          { route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'body:/environment' },
+          { route: 'PUT /api/flags/{flag}', action: 'flag.update', environment: 'production', newState: 'body:/flag' },
+        ],
+      },
+      'staging',
+    );
+    expect(classifyRest(m, raw('PATCH', '/api/flags/checkout', { environment: 'staging', on: true }))).toMatchObject({ change: { environment: 'staging' } });
+    expect(() => classifyRest(m, raw('PATCH', '/api/flags/checkout', { environment: 'staging', 'env\u0130ronment': 'production' }))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+    expect(classifyRest(m, raw('PUT', '/api/flags/checkout', { flag: { on: true } }))).toMatchObject({ change: { newState: { on: true } } });
+    expect(() => classifyRest(m, raw('PUT', '/api/flags/checkout', { flag: ['other'] }))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
   });
 });
