@@ -8,7 +8,7 @@ import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
 import { acceptMediaType, bodyMalformed, decidedRequest, formatQuery, parseQuery, parseStrictJson, requireNoBody, splitTarget, type DeclaredMediaType } from '../request/index.js';
 import { FIELD_NAMES, folded, type RestMapping, type Source, type WriteMapping } from './mapping.js';
-import { fillRoute, matchRoute, requestSegments, routeParams, type RouteParam } from './route.js';
+import { fillRoute, matchRoute, requestSegments, routeParams, type RouteParam, type RouteTemplate } from './route.js';
 
 export const PLATFORM = 'rest';
 const KEY = /^[A-Za-z0-9_.:-]{1,256}$/;
@@ -26,6 +26,7 @@ export function classifyRest(mapping: RestMapping, req: RawRequest): Classificat
     for (const route of reads) {
       const params = matchRoute(route, 'GET', segments);
       if (!params) continue;
+      refuseFormatSuffix(mapping, route, segments);
       // Read queries pass through, each key once and re-encoded: they change no flag.
       const q = parseQuery(query, (key) => /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key));
       const read: FlagRead = { platform: PLATFORM, action: 'flag.read' };
@@ -45,7 +46,10 @@ export function classifyRest(mapping: RestMapping, req: RawRequest): Classificat
   if (matched.length > 1) {
     throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `${method} ${path} matches ${matched.map((m) => m.write.route.text).join(' and ')}: which one the service runs is not known`, { details: { path } });
   }
-  if (matched.length === 1) return writeOf(matched[0]!.write, req, matched[0]!.params, query);
+  if (matched.length === 1) {
+    refuseFormatSuffix(mapping, matched[0]!.write.route, segments);
+    return writeOf(matched[0]!.write, req, matched[0]!.params, query);
+  }
   return { kind: 'unrecognized', method, path, reason: `no mapped write route for ${method} ${path}` };
 }
 
@@ -77,6 +81,17 @@ function writeOf(write: WriteMapping, req: RawRequest, params: Partial<Record<Ro
 
 /** The change field each route parameter fills. */
 const ROUTE_FIELD: Record<string, ChangeField> = { flag: 'flagKey', environment: 'environment', project: 'project' };
+
+/**
+ * A router that takes a last segment's `.ext` as a format (Rails, DRF's format suffixes) reads
+ * `checkout.json` as `checkout`: where the mapping says the service's does, a parameter there that
+ * holds a dot is refused, for the entry would name another flag than the one changed.
+ */
+function refuseFormatSuffix(mapping: RestMapping, route: RouteTemplate, segments: readonly string[]): void {
+  const last = route.parts.at(-1);
+  if (!mapping.formatSuffixes || last === undefined || !('param' in last) || !segments.at(-1)!.includes('.')) return;
+  throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `the service reads the ".${segments.at(-1)!.split('.').pop()!.slice(0, 16)}" ending of the last path segment as a format (formatSuffixes): {${last.param}} cannot hold a dot there`, { details: { path: `/${segments.join('/')}` } });
+}
 
 type ChangeField = 'flagKey' | 'environment' | 'project';
 

@@ -36,6 +36,8 @@ export interface StateRead {
 export interface RestMapping {
   credentialHeader: string;
   credentialFormat: string;
+  /** The service's router reads a last path segment's `.ext` as a format (Rails, DRF's format suffixes). */
+  formatSuffixes: boolean;
   reads: RouteTemplate[];
   state: StateRead[];
   writes: WriteMapping[];
@@ -108,6 +110,8 @@ export const restMappingSchema = z
   .strictObject({
     credentialHeader: z.string().transform((h) => h.toLowerCase()).pipe(z.string().regex(HEADER, 'must be a header name').refine((h) => !RESERVED_HEADERS.has(h), 'is a header flaggate writes itself')).default('authorization'),
     credentialFormat: z.string().refine((f) => f.split('{token}').length === 2, 'must hold {token} exactly once').refine((f) => !/[\r\n]/.test(f), 'must be one line').default('Bearer {token}'),
+    /** The service's router takes a last path segment's `.ext` as a format (Rails, DRF's format suffixes): such a key is refused there. */
+    formatSuffixes: z.boolean().default(false),
     reads: z.array(route).default([]),
     /** One state read, or several (then each with a name). */
     state: z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(stateEntry).min(1, 'at least one state read')),
@@ -218,6 +222,7 @@ export function compileMapping(value: unknown, defaultEnvironment: string): Rest
   return {
     credentialHeader: m.credentialHeader,
     credentialFormat: m.credentialFormat,
+    formatSuffixes: m.formatSuffixes,
     reads: m.reads,
     state: states.map((s, i) => ({ name: s.name ?? String(i), route: s.route, ...(s.pointer === undefined ? {} : { pointer: s.pointer }) })),
     writes: m.writes.map((w) => compileWrite(w, defaultEnvironment)),

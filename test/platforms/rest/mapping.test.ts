@@ -202,3 +202,20 @@ describe('classifyRest, as service frameworks read requests', () => {
     expect(() => classifyRest(m, raw('PUT', '/api/flags/checkout', { flag: ['other'] }))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
   });
 });
+
+/** Rails and DRF's format suffixes read `checkout.json` as checkout, in the json format. */
+describe('classifyRest for a service whose router reads format suffixes', () => {
+  const rest = { formatSuffixes: true, reads: ['GET /api/flags/{flag}'], state: 'GET /api/flags/{flag}', writes: [{ route: 'PATCH /api/flags/{flag}', action: 'flag.update', environment: 'query:env' }, { route: 'POST /api/{flag}/on', action: 'flag.enable', environment: 'production', mediaType: 'none' }] };
+
+  it('refuses a dot in a last segment the route takes as a parameter, and nowhere else', () => {
+    const m = compileMapping(rest, 'staging');
+    for (const path of ['/api/flags/checkout.json?env=staging', '/api/flags/payments.checkout?env=staging']) {
+      expect(() => classifyRest(m, raw('PATCH', path, { on: true })), path).toThrow(expect.objectContaining({ code: 'ADAPT_ROUTE_UNKNOWN', message: expect.stringContaining('formatSuffixes') }));
+    }
+    expect(() => classifyRest(m, raw('GET', '/api/flags/checkout.json'))).toThrow(expect.objectContaining({ code: 'ADAPT_ROUTE_UNKNOWN' }));
+    expect(classifyRest(m, raw('POST', '/api/payments.checkout/on'))).toMatchObject({ change: { flagKey: 'payments.checkout' } });
+    expect(classifyRest(m, raw('PATCH', '/api/flags/checkout?env=staging', { on: true }))).toMatchObject({ change: { flagKey: 'checkout' } });
+    // Without the setting, a dotted key is a key.
+    expect(classifyRest(compileMapping({ ...rest, formatSuffixes: false }, 'staging'), raw('PATCH', '/api/flags/payments.checkout?env=staging', { on: true }))).toMatchObject({ change: { flagKey: 'payments.checkout' } });
+  });
+});
