@@ -7,7 +7,7 @@ import { FlaggateError } from '../../errors.js';
 import type { RawRequest } from '../../intercept/index.js';
 import type { Classification, FlagChange, FlagRead } from '../platform.js';
 import { acceptMediaType, bodyMalformed, decidedRequest, formatQuery, parseQuery, parseStrictJson, requireNoBody, splitTarget, type DeclaredMediaType } from '../request/index.js';
-import { FIELD_NAMES, folded, type RestMapping, type Source, type WriteMapping } from './mapping.js';
+import { FIELD_NAMES, folded, type ChangeField, type RestMapping, type Source, type WriteMapping } from './mapping.js';
 import { fillRoute, matchRoute, requestSegments, routeParams, type RouteParam, type RouteTemplate } from './route.js';
 
 export const PLATFORM = 'rest';
@@ -20,12 +20,8 @@ export function classifyRest(mapping: RestMapping, req: RawRequest): Classificat
   const segments = requestSegments(path);
   const method = req.method.toUpperCase();
   if (method === 'GET' || method === 'HEAD') {
-    const reads = mapping.reads.filter((route) => matchRoute(route, 'GET', segments));
-    // As for writes: which of two matching routes the service serves is not known, and a read is decided too.
-    if (reads.length > 1) throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `GET ${path} matches ${reads.map((r) => r.text).join(' and ')}: which one the service runs is not known`, { details: { path } });
-    for (const route of reads) {
-      const params = matchRoute(route, 'GET', segments);
-      if (!params) continue;
+    const reads = matches(mapping.reads, (route) => route, 'GET', segments, path);
+    for (const { item: route, params } of reads) {
       refuseFormatSuffix(mapping, route, segments);
       // Read queries pass through, each key once and re-encoded: they change no flag.
       const q = parseQuery(query, (key) => /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key));
@@ -37,20 +33,28 @@ export function classifyRest(mapping: RestMapping, req: RawRequest): Classificat
     }
     throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `${path} is not a read route of the mapping`, { details: { path } });
   }
-  const matched = mapping.writes.flatMap((write) => {
-    const params = matchRoute(write.route, method, segments);
-    return params ? [{ write, params }] : [];
-  });
-  // Routers differ on which of two matching routes runs (Go's ServeMux and Werkzeug the most specific,
-  // Express, Starlette, Rails and Laravel the first declared, Spring the fewest parameters): refused.
-  if (matched.length > 1) {
-    throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `${method} ${path} matches ${matched.map((m) => m.write.route.text).join(' and ')}: which one the service runs is not known`, { details: { path } });
-  }
-  if (matched.length === 1) {
-    refuseFormatSuffix(mapping, matched[0]!.write.route, segments);
-    return writeOf(matched[0]!.write, req, matched[0]!.params, query);
+  const [matched] = matches(mapping.writes, (write) => write.route, method, segments, path);
+  if (matched) {
+    refuseFormatSuffix(mapping, matched.item.route, segments);
+    return writeOf(matched.item, req, matched.params, query);
   }
   return { kind: 'unrecognized', method, path, reason: `no mapped write route for ${method} ${path}` };
+}
+
+/**
+ * The one mapped route that matches, with its parameters, or none. Routers differ on which of two
+ * matching routes runs (Go's ServeMux and Werkzeug the most specific, Express, Starlette, Rails and
+ * Laravel the first declared, Spring the fewest parameters): a request two match is refused.
+ */
+function matches<T>(items: readonly T[], routeOf: (item: T) => RouteTemplate, method: string, segments: readonly string[], path: string): Array<{ item: T; params: Partial<Record<RouteParam, string>> }> {
+  const found = items.flatMap((item) => {
+    const params = matchRoute(routeOf(item), method, segments);
+    return params ? [{ item, params }] : [];
+  });
+  if (found.length > 1) {
+    throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `${method} ${path} matches ${found.map((m) => routeOf(m.item).text).join(' and ')}: which one the service runs is not known`, { details: { path } });
+  }
+  return found;
 }
 
 function writeOf(write: WriteMapping, req: RawRequest, params: Partial<Record<RouteParam, string>>, query: string | null): Classification {
@@ -79,9 +83,6 @@ function writeOf(write: WriteMapping, req: RawRequest, params: Partial<Record<Ro
   return { kind: 'write', change, forward };
 }
 
-/** The change field each route parameter fills. */
-const ROUTE_FIELD: Record<string, ChangeField> = { flag: 'flagKey', environment: 'environment', project: 'project' };
-
 /**
  * A router that takes a last segment's `.ext` as a format (Rails, DRF's format suffixes) reads
  * `checkout.json` as `checkout`: where the mapping says the service's does, a parameter there that
@@ -92,8 +93,6 @@ function refuseFormatSuffix(mapping: RestMapping, route: RouteTemplate, segments
   if (!mapping.formatSuffixes || last === undefined || !('param' in last) || !segments.at(-1)!.includes('.')) return;
   throw new FlaggateError('ADAPT_ROUTE_UNKNOWN', `the service reads the ".${segments.at(-1)!.split('.').pop()!.slice(0, 16)}" ending of the last path segment as a format (formatSuffixes): {${last.param}} cannot hold a dot there`, { details: { path: `/${segments.join('/')}` } });
 }
-
-type ChangeField = 'flagKey' | 'environment' | 'project';
 
 /**
  * Top-level body members some service frameworks read as something the entry takes from elsewhere:
@@ -115,9 +114,8 @@ function refuseShadowingMembers(write: WriteMapping, body: unknown, change: Pick
   const read = new Set([write.flagKey, write.environment, write.project].flatMap((s) => (s?.from === 'body' ? [firstStep(s.pointer)] : [])));
   for (const name of write.bodyMembers) read.add(name);
   const everywhere = write.environment.from === 'literal' && write.environment.value === '*';
-  // What the mapping takes from a name comes first: a query parameter or a route parameter, then the usual meaning.
+  // What the mapping takes from a name comes first (a query parameter), then the usual meaning (route parameters' names among them).
   const fieldOf = new Map<string, ChangeField>(Object.entries(FIELD_NAMES));
-  for (const [name, field] of Object.entries(ROUTE_FIELD)) if (routeParams(write.route).includes(name as RouteParam)) fieldOf.set(name, field);
   for (const field of ['flagKey', 'environment', 'project'] as const) {
     const s = write[field];
     if (s?.from === 'query') fieldOf.set(folded(s.name), field);

@@ -147,7 +147,8 @@ export const restMappingSchema = z
     twins(m.writes.map((w) => w.route), 'writes');
   });
 
-type ChangeField = 'flagKey' | 'environment' | 'project';
+/** The change fields a mapping fills. */
+export type ChangeField = 'flagKey' | 'environment' | 'project';
 
 /**
  * Names a service may give the change's fields (its own route parameters, its query, a DTO's
