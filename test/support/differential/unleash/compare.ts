@@ -201,7 +201,10 @@ function compareEvents(view: LedgerView, all: readonly UnleashEvent[]): string[]
     case 'strategy.create':
     case 'strategy.update': {
       if (d.action === 'strategy.update') field('strategy id', ns.id, data.id);
-      const want = Array.isArray(ns.patch) ? applyReplaces(event.preData ?? {}, ns.patch) : ns;
+      // A full update records no `title` or `disabled` where Unleash keeps the strategy's own (sent
+      // as null or left out): the event's earlier strategy says what it kept.
+      const kept = d.action === 'strategy.update' ? { title: event.preData?.title, disabled: event.preData?.disabled } : {};
+      const want = Array.isArray(ns.patch) ? applyReplaces(event.preData ?? {}, ns.patch) : { ...kept, ...ns };
       field('strategy name', want.name, data.name);
       field('parameters', want.parameters, data.parameters);
       // Unleash stores a null `disabled` as sent, and reads it as not disabled, as an absent one.
