@@ -8,6 +8,9 @@
  *   PATCH  /api/flags/{name}?env=…     {"enabled": bool} in that environment
  *   DELETE /api/flags/{name}
  *   POST   /api/admin/keys             issues an API key (administration)
+ *
+ * `caseInsensitive`: names are looked up and kept unique without regard to case, as a store with a
+ * case-insensitive collation does (`CHECKOUT` reads and writes `checkout`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,8 +30,9 @@ export interface InHouseService {
 
 const ENVIRONMENTS = ['staging', 'production'];
 
-export async function startInHouseService(apiKey: string): Promise<InHouseService> {
+export async function startInHouseService(apiKey: string, options: { caseInsensitive?: boolean } = {}): Promise<InHouseService> {
   const flags = new Map<string, InHouseFlag>();
+  const id = (name: string) => (options.caseInsensitive ? name.toLowerCase() : name);
   const received: InHouseService['received'] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -49,13 +53,13 @@ export async function startInHouseService(apiKey: string): Promise<InHouseServic
   function route(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): void {
     const url = new URL(req.url!, 'http://service');
     const one = /^\/api\/flags\/([^/]+)$/.exec(url.pathname);
-    const flag = one ? flags.get(decodeURIComponent(one[1]!)) : undefined;
+    const flag = one ? flags.get(id(decodeURIComponent(one[1]!))) : undefined;
     if (req.method === 'GET' && url.pathname === '/api/flags') return send(res, 200, { flags: [...flags.values()] });
     if (req.method === 'POST' && url.pathname === '/api/flags') {
       const name = String(body.name);
-      if (flags.has(name)) return send(res, 409, { error: 'exists' });
+      if (flags.has(id(name))) return send(res, 409, { error: 'exists' });
       const created = { name, environments: Object.fromEntries(ENVIRONMENTS.map((e) => [e, { enabled: false }])) };
-      flags.set(name, created);
+      flags.set(id(name), created);
       return send(res, 201, created);
     }
     if (req.method === 'POST' && url.pathname === '/api/admin/keys') return send(res, 201, { key: 'new-admin-key' });
@@ -63,7 +67,7 @@ export async function startInHouseService(apiKey: string): Promise<InHouseServic
     if (!flag) return send(res, 404, { error: 'no such flag' });
     if (req.method === 'GET') return send(res, 200, flag);
     if (req.method === 'DELETE') {
-      flags.delete(flag.name);
+      flags.delete(id(flag.name));
       return send(res, 204, null);
     }
     if (req.method === 'PATCH') {

@@ -31,6 +31,8 @@ export interface StateRead {
   name: string;
   route: RouteTemplate;
   pointer?: string;
+  /** Where the read's answer names the flag it found: it must be the change's flag key exactly. */
+  keyPointer?: string;
 }
 
 export interface RestMapping {
@@ -85,10 +87,10 @@ const source = z.string().min(1).transform((text, ctx): Source => {
 
 const pointer = z.string().regex(POINTER, 'must be a JSON pointer, e.g. /flag');
 
-/** `GET /path` or `{ name, route, pointer }`. */
+/** `GET /path` or `{ name, route, pointer, keyPointer }`. */
 const stateEntry = z.preprocess(
   (v) => (typeof v === 'string' ? { route: v } : v),
-  z.strictObject({ name: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'must be a plain name').optional(), route, pointer: pointer.optional() }),
+  z.strictObject({ name: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'must be a plain name').optional(), route, pointer: pointer.optional(), keyPointer: pointer.optional() }),
 );
 
 const writeEntry = z.strictObject({
@@ -126,6 +128,9 @@ export const restMappingSchema = z
       const path = ['state', i];
       if (s.route.method !== 'GET') ctx.addIssue({ code: 'custom', path, message: 'the state read is a GET route' });
       if (states.length > 1 && !s.name) ctx.addIssue({ code: 'custom', path: [...path, 'name'], message: 'several state reads need a name each' });
+      if (s.keyPointer !== undefined && !routeParams(s.route).includes('flag')) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'keyPointer'], message: 'names where the answer holds the flag read, so the route reads one flag: it needs {flag}' });
+      }
       for (const p of routeParams(s.route)) {
         if (p === 'project' && m.writes.some((w) => !w.project && !routeParams(w.route).includes('project'))) {
           ctx.addIssue({ code: 'custom', path, message: 'reads {project}, which some write does not give (set its project)' });
@@ -225,7 +230,12 @@ export function compileMapping(value: unknown, defaultEnvironment: string): Rest
     credentialFormat: m.credentialFormat,
     formatSuffixes: m.formatSuffixes,
     reads: m.reads,
-    state: states.map((s, i) => ({ name: s.name ?? String(i), route: s.route, ...(s.pointer === undefined ? {} : { pointer: s.pointer }) })),
+    state: states.map((s, i) => ({
+      name: s.name ?? String(i),
+      route: s.route,
+      ...(s.pointer === undefined ? {} : { pointer: s.pointer }),
+      ...(s.keyPointer === undefined ? {} : { keyPointer: s.keyPointer }),
+    })),
     writes: m.writes.map((w) => compileWrite(w, defaultEnvironment)),
   };
 }

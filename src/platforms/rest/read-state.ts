@@ -6,7 +6,7 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { fetchState } from '../request/index.js';
 import { atPointer, PLATFORM } from './classify.js';
-import type { RestMapping } from './mapping.js';
+import type { RestMapping, StateRead } from './mapping.js';
 import { fillRoute } from './route.js';
 
 export interface RestReadOptions {
@@ -35,6 +35,7 @@ export async function readRestState(mapping: RestMapping, opts: RestReadOptions,
       path,
     );
     if (i === 0) exists = body !== undefined;
+    if (body !== undefined && read.keyPointer !== undefined) sameFlag(body, read, path, change.flagKey);
     let value: unknown = body ?? null;
     if (body !== undefined && read.pointer !== undefined) {
       value = atPointer(body, read.pointer);
@@ -44,4 +45,17 @@ export async function readRestState(mapping: RestMapping, opts: RestReadOptions,
   }
   if (!exists) return { exists: false };
   return { exists: true, state: mapping.state.length === 1 ? parts[mapping.state[0]!.name] : parts };
+}
+
+/**
+ * A service that finds `CHECKOUT` when asked for `checkout` (a case-insensitive collation, a slug
+ * normalized on the way in) would apply the change to a flag the entry does not name: its answer
+ * must name the flag asked for, exactly, where `keyPointer` says it does.
+ */
+function sameFlag(body: unknown, read: StateRead, path: string, flagKey: string): void {
+  const named = atPointer(body, read.keyPointer!);
+  if (named === flagKey) return;
+  throw new FlaggateError('ADAPT_TARGET_MISMATCH', `${path} answered for ${typeof named === 'string' ? `flag ${JSON.stringify(named.slice(0, 256))}` : `no flag at ${read.keyPointer!}`}, not ${JSON.stringify(flagKey)}: the service reads this key as another flag`, {
+    details: { path, keyPointer: read.keyPointer!, flagKey, named: typeof named === 'string' ? named.slice(0, 256) : null },
+  });
 }

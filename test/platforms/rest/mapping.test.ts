@@ -42,6 +42,8 @@ describe('the platform.rest mapping, checked at start-up', () => {
     { name: 'a flag key read from elsewhere on a route with {flag}', rest: { ...base, writes: [{ route: 'PATCH /api/{environment}/flags/{flag}', action: 'flag.update', flagKey: 'body:/name' }] }, key: 'platform.rest.writes.0.flagKey', says: 'has {flag}' },
     { name: 'an environment read from the query on a route with {environment}', rest: { ...base, writes: [{ route: 'PATCH /api/{environment}/flags/{flag}', action: 'flag.update', environment: 'query:env' }] }, key: 'platform.rest.writes.0.environment', says: 'has {environment}' },
     { name: 'several state reads without names', rest: { ...base, state: ['GET /api/flags/{flag}', 'GET /api/flags/{flag}/rules'] }, key: 'platform.rest.state.0.name', says: 'name' },
+    { name: 'a keyPointer on a state read of no one flag', rest: { ...base, state: { route: 'GET /api/flags', keyPointer: '/name' } }, key: 'platform.rest.state.keyPointer', says: '{flag}' },
+    { name: 'a keyPointer that is no JSON pointer', rest: { ...base, state: { route: 'GET /api/flags/{flag}', keyPointer: 'name' } }, key: 'platform.rest.state.keyPointer', says: 'JSON pointer' },
     // Which of two routes for the same requests a service takes is not known.
     { name: 'two writes for the same requests', rest: { ...base, writes: [...base.writes, { route: 'PATCH /api/flags/{environment}', action: 'flag.update', flagKey: 'body:/key' }] }, key: 'platform.rest.writes.1.route', says: 'same requests as writes.0' },
   ])('rejects $name, naming $key', ({ rest, key, says }) => {
