@@ -133,6 +133,38 @@ describe('hostile requests through flaggate to a real Unleash', () => {
     expect((stored.environments as Array<{ name: string; enabled: boolean }>).find((e) => e.name === 'development')?.enabled).toBe(true);
   });
 
+  it('refuses a flexible rollout left without a stickiness or group, which Unleash fills in, and records no sort order an update does not write', async () => {
+    await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.sticky' });
+    const strategies = `${FEATURES}/search.sticky/environments/development/strategies`;
+    // Sent to Unleash itself, an empty stickiness is stored as the project's default.
+    const direct = await unleashAdmin(unleash!, 'POST', strategies, { name: 'flexibleRollout', parameters: { rollout: '10', stickiness: '', groupId: 'g' } });
+    expect(direct.parameters).toMatchObject({ stickiness: 'default' });
+    const created = await through('POST', strategies, { name: 'flexibleRollout', parameters: { rollout: '20', stickiness: '', groupId: 'g' } });
+    expect(created.body).toMatchObject({ code: 'ADAPT_BODY_MALFORMED', details: { field: 'parameters.stickiness' } });
+    const path = `${strategies}/${String(direct.id)}`;
+    for (const member of ['stickiness', 'groupId']) {
+      const patched = await through('PATCH', path, [{ op: 'replace', path: `/parameters/${member}`, value: '' }]);
+      expect(patched.body).toMatchObject({ code: 'ADAPT_TARGET_MISMATCH' });
+    }
+    const other = await unleashAdmin(unleash!, 'POST', strategies, { name: 'default' });
+    const order = async () => ((await unleashAdmin(unleash!, 'GET', strategies)) as unknown as Array<{ id: string; sortOrder: number; parameters: Record<string, string> }>);
+    const before = await order();
+    const put = await through('PUT', `${strategies}/${String(other.id)}`, { name: 'default', sortOrder: -5 });
+    expect(put.status).toBe(200);
+    expect(put.entries[0]!.new_state).not.toHaveProperty('sortOrder');
+    const after = await order();
+    expect(after.map((x) => [x.id, x.sortOrder])).toEqual(before.map((x) => [x.id, x.sortOrder]));
+    expect(after.find((x) => x.id === direct.id)?.parameters).toEqual({ rollout: '10', stickiness: 'default', groupId: 'g' });
+  });
+
+  it('refuses a segment id spelled with a leading zero, which Unleash reads as the segment it names', async () => {
+    const segment = await unleashAdmin(unleash!, 'POST', '/api/admin/segments', { name: 'seg-zero', constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'] }] });
+    const sent = await through('PUT', `/api/admin/segments/0${String(segment.id)}`, { name: 'seg-zero', constraints: [{ contextName: 'userId', operator: 'IN', values: ['a', 'b'] }] });
+    expect(sent.body).toMatchObject({ code: 'ADAPT_TARGET_REFUSED' });
+    const stored = await unleashAdmin(unleash!, 'GET', `/api/admin/segments/${String(segment.id)}`);
+    expect(stored.constraints).toMatchObject([{ values: ['a'] }]);
+  });
+
   it('refuses a patch path that is not a JSON Pointer: Unleash applies "x/archived" as /archived and archives the flag', async () => {
     for (const name of ['search.pointer', 'search.pointer-direct']) await unleashAdmin(unleash!, 'POST', FEATURES, { name });
     const patch = [{ op: 'replace', path: 'x/archived', value: true }];

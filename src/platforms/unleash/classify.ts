@@ -161,11 +161,23 @@ function writeOf(
 function flagKeyOf(route: WriteRoute, params: Record<string, string>, body: Body): string {
   const named = (): string => usableName(isObject(body) ? body.name : undefined, 'name');
   if (route.flagKeyFrom === 'body') return named();
-  if (route.flagKeyFrom === 'segment') return `segment:${params.segment ?? named()}`;
+  if (route.flagKeyFrom === 'segment') return `segment:${params.segment === undefined ? named() : segmentId(params.segment)}`;
   if (route.flagKeyFrom === 'context') return `context:${params.contextField ?? named()}`;
   const key = params.feature;
   if (key === undefined) throw new TypeError(`route ${route.pattern} yields no flag key`);
   return key;
+}
+
+/**
+ * A segment's id as Unleash finds it: PostgreSQL reads the path's text as an integer, so `01` and
+ * `+1` are segment 1, which an entry naming `segment:01` would not show. Only the integer's own
+ * spelling is taken (PostgreSQL's integer range).
+ */
+function segmentId(text: string): string {
+  if (/^[1-9][0-9]{0,9}$/.test(text) && Number(text) <= 2_147_483_647) return text;
+  throw new FlaggateError('ADAPT_TARGET_REFUSED', `segment id ${JSON.stringify(text.slice(0, 64))} is not written as Unleash's segment ids are (an integer, no sign or leading zero): it is not forwarded`, {
+    details: { segment: text.slice(0, 64) },
+  });
 }
 
 function usableName(value: unknown, field: string): string {
@@ -416,11 +428,15 @@ function normalizeStrategy(body: JsonObject, kind: 'create' | 'update', flagKey:
   if (kind === 'create' || body.segments !== undefined) out.segments = body.segments ?? [];
   // Unleash's update leaves a member sent as null as it was: recorded as absent, like one not sent.
   if (kind === 'update') for (const member of ['title', 'disabled'] as const) if (out[member] === null) delete out[member];
+  // Nor does it write a sort order (set-sort-order does): an update's would be recorded, never applied.
+  if (kind === 'update') delete out.sortOrder;
   if (parameters.rollout !== undefined) out.rollout = rolloutOf(parameters.rollout);
   // Unleash stores a flexible rollout without one as "100".
   else if (body.name === 'flexibleRollout') out.rollout = 100;
   // And one without a group as grouped by the flag's name: the group decides which users are in.
   if (body.name === 'flexibleRollout' && !parameters.groupId) out.parameters = { ...parameters, groupId: flagKey };
+  // Without a stickiness it takes the project's default, which the entry could not show.
+  if (body.name === 'flexibleRollout' && !parameters.stickiness) throw fieldMalformed('parameters.stickiness', `set on a flexible rollout ("default" unless the project sets another): Unleash takes the project's default stickiness for one left empty`);
   return out;
 }
 
@@ -438,15 +454,21 @@ function checkPatchedRollout(patch: PatchOperation[]): void {
       throw fieldMalformed('patch', `free of ${op.op === 'move' ? `a move out of ${String(op.from)}` : `${op.path} removed or written as null`}: Unleash keeps the strategy's own then, not what the patch says`);
     }
     const copied = op.op === 'move' || op.op === 'copy';
-    // Unleash stores a flexible rollout left without one as 100%.
-    const removed = op.op === 'remove' || (op.op === 'move' && (op.from === '/parameters' || op.from === '/parameters/rollout'));
-    if (op.path === '' || (copied && (op.path === '/parameters' || op.path === '/parameters/rollout')) || (removed && (op.path === '/parameters' || op.path === '/parameters/rollout' || op.op === 'move'))) {
-      throw fieldMalformed('patch', 'free of a rollout copied, moved or removed, and of the whole strategy replaced: write /parameters/rollout as a value');
+    // Unleash stores a flexible rollout left without a rollout as 100%, without a stickiness as the
+    // project's default, without a group as grouped by the flag's name.
+    const defaulted = (path: unknown) => path === '/parameters' || (typeof path === 'string' && DEFAULTED_PARAMETERS.has(path));
+    const removed = op.op === 'remove' || (op.op === 'move' && defaulted(op.from));
+    if (op.path === '' || (copied && defaulted(op.path)) || (removed && (defaulted(op.path) || op.op === 'move'))) {
+      throw fieldMalformed('patch', 'free of a rollout, stickiness or group copied, moved or removed, and of the whole strategy replaced: write /parameters/rollout, /parameters/stickiness or /parameters/groupId as a value');
     }
+    if (op.path === '/sortOrder') throw fieldMalformed('patch', 'free of /sortOrder: a strategy update does not write it (reorder through …/strategies/set-sort-order)');
     if (op.path === '/parameters/rollout' && Object.hasOwn(op, 'value')) rolloutOf(op.value);
     if (op.path === '/parameters' && isObject(op.value) && op.value.rollout !== undefined) rolloutOf(op.value.rollout);
   }
 }
+
+/** A flexible rollout's parameters Unleash fills in when they are left empty. */
+const DEFAULTED_PARAMETERS = new Set(['/parameters/rollout', '/parameters/stickiness', '/parameters/groupId']);
 
 /** A strategy's members Unleash's update leaves as they were when the patched strategy has them null or absent. */
 const KEPT_WHEN_EMPTY = new Set(['/title', '/disabled', '/name', '/parameters']);

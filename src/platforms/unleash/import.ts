@@ -138,6 +138,10 @@ function parseStrategies(value: unknown, flags: Record<string, ImportedFlag>): v
     if (isObject(strategy.parameters) && strategy.parameters.rollout !== undefined) rest.rollout = rolloutOf(strategy.parameters.rollout, `${at}.parameters.rollout`);
     else if (strategy.name === 'flexibleRollout') rest.rollout = 100;
     if (strategy.name === 'flexibleRollout' && !(isObject(strategy.parameters) && strategy.parameters.groupId)) rest.parameters = { ...(isObject(strategy.parameters) ? strategy.parameters : {}), groupId: strategy.featureName };
+    // Without a stickiness it takes the project's default, which the entry could not show.
+    if (strategy.name === 'flexibleRollout' && !(isObject(strategy.parameters) && strategy.parameters.stickiness)) {
+      throw malformed(`${at}.parameters.stickiness`, `set on a flexible rollout ("default" unless the project sets another): Unleash takes the project's default stickiness for one left empty`);
+    }
     flag.strategies.push(rest);
   });
 }

@@ -110,26 +110,34 @@ function requireEnvironmentKept(change: FlagChange, state: UnleashFlagState): vo
 }
 
 /**
- * Unleash stores a flexible rollout left without a `rollout` parameter as 100%. A patch that
- * replaces a flexible rollout's parameters without one, or turns a strategy whose parameters have
- * none into a flexible rollout, would serve everyone while its entry names no rollout: refused.
+ * Unleash stores a flexible rollout left without a `rollout` parameter as 100%, without a
+ * stickiness as sticky on the project's default, without a group as grouped by the flag's name. A
+ * patch that leaves a flexible rollout (one it makes, or one it keeps) without any of them would be
+ * stored otherwise than its entry says: refused.
  */
 function requireRolloutKept(change: FlagChange, state: UnleashFlagState): void {
   const ns = isObject(change.newState) ? change.newState : {};
   if (!Array.isArray(ns.patch)) return;
   const strategy = change.environment === undefined ? undefined : state.environments?.[change.environment]?.strategies?.find((s) => s.id === ns.id);
   if (!strategy) return;
-  const ops = ns.patch as Array<Record<string, unknown>>;
-  const written = (path: string) => ops.filter((op) => (op.op === 'add' || op.op === 'replace') && op.path === path).map((op) => op.value);
-  const name = written('/name').filter((v) => typeof v === 'string').at(-1) ?? strategy.name;
+  // The strategy's name and parameters as the patch leaves them (./classify.ts refuses these
+  // removed, copied or moved, so writes in order are all that changes them).
+  let name: unknown = strategy.name;
+  let parameters: unknown = strategy.parameters;
+  for (const op of ns.patch as Array<Record<string, unknown>>) {
+    if (op.op !== 'add' && op.op !== 'replace') continue;
+    if (op.path === '/name') name = op.value;
+    else if (op.path === '/parameters') parameters = op.value;
+    else if (typeof op.path === 'string' && op.path.startsWith('/parameters/') && isObject(parameters)) parameters = { ...parameters, [op.path.slice('/parameters/'.length)]: op.value };
+  }
   if (name !== 'flexibleRollout') return;
-  const parameters = written('/parameters').at(-1) ?? strategy.parameters;
-  if (isObject(parameters) && parameters.rollout !== undefined) return;
-  throw mismatch(`strategy ${String(ns.id)} would be a flexible rollout without a rollout, which Unleash stores as 100%: write /parameters/rollout`, {
-    strategy: ns.id,
-    flag: change.flagKey,
-    environment: change.environment,
-  });
+  const params = isObject(parameters) ? parameters : {};
+  const where = { strategy: ns.id, flag: change.flagKey, environment: change.environment };
+  if (params.rollout === undefined) throw mismatch(`strategy ${String(ns.id)} would be a flexible rollout without a rollout, which Unleash stores as 100%: write /parameters/rollout`, where);
+  // Unleash fills in an empty stickiness with the project's default and an empty group with the
+  // flag's name: the patch would say one thing and the strategy another.
+  if (!params.stickiness) throw mismatch(`strategy ${String(ns.id)} would be a flexible rollout without a stickiness, which Unleash sets to the project's default: write /parameters/stickiness`, where);
+  if (!params.groupId) throw mismatch(`strategy ${String(ns.id)} would be a flexible rollout without a group, which Unleash sets to the flag's name: write /parameters/groupId`, where);
 }
 
 /**

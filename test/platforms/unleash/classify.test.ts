@@ -490,11 +490,42 @@ describe('classifyUnleash records what Unleash stores', () => {
 
   it("records a strategy's variants as stored, and an update without segments keeps them", () => {
     const strategy = `${P}/checkout/environments/production/strategies`;
-    const body = { name: 'flexibleRollout', parameters: { rollout: '50' }, variants: [v('on', 100), v('off', 900)] };
+    const body = { name: 'flexibleRollout', parameters: { rollout: '50', stickiness: 'default' }, variants: [v('on', 100), v('off', 900)] };
     expect(newState('POST', strategy, body).variants).toEqual([v('off', 500), v('on', 500)]);
     const updated = newState('PUT', `${strategy}/s-1`, { name: 'default' });
     expect(updated).not.toHaveProperty('segments');
     expect(updated.variants).toEqual([]);
+  });
+
+  it('records a sort order a strategy is created with, and none an update sends (Unleash does not write it)', () => {
+    const strategy = `${P}/checkout/environments/production/strategies`;
+    const body = { name: 'flexibleRollout', parameters: { rollout: '50', stickiness: 'default', groupId: 'g' }, sortOrder: -5 };
+    expect(newState('POST', strategy, body).sortOrder).toBe(-5);
+    expect(newState('PUT', `${strategy}/s-1`, body)).not.toHaveProperty('sortOrder');
+  });
+
+  it.each([
+    ['absent', { rollout: '50' }],
+    ['empty', { rollout: '50', stickiness: '' }],
+    ['null (read as empty)', { rollout: '50', stickiness: null }],
+  ])("refuses a flexible rollout whose stickiness is %s: Unleash takes the project's default", (_name, parameters) => {
+    const strategy = `${P}/checkout/environments/production/strategies`;
+    for (const [method, path] of [['POST', strategy], ['PUT', `${strategy}/s-1`]] as const) {
+      expect(() => classifyUnleash(request(method, path, { name: 'flexibleRollout', parameters }))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED', details: { field: expect.stringMatching(/parameters.stickiness$/) } }));
+    }
+    expect(newState('POST', strategy, { name: 'userWithId', parameters: { userIds: 'a' } }).parameters).toEqual({ userIds: 'a' });
+  });
+
+  it.each(['01', '+1', '0', '1e0', '2147483648', ' 1'])('refuses segment id %j, which PostgreSQL reads as another spelling of an integer (or none)', (id) => {
+    for (const method of ['PUT', 'DELETE']) {
+      const body = method === 'PUT' ? { name: 's', constraints: [] } : undefined;
+      expect(() => classifyUnleash(request(method, `/api/admin/segments/${encodeURIComponent(id)}`, body))).toThrow(expect.objectContaining({ code: expect.stringMatching(/^ADAPT_(TARGET_REFUSED|ROUTE_UNKNOWN)$/) }));
+    }
+  });
+
+  it('names a segment by the id Unleash reads', () => {
+    const c = classifyUnleash(request('PUT', '/api/admin/segments/2147483647', { name: 's', constraints: [] }));
+    expect(c.kind === 'write' && c.change.flagKey).toBe('segment:2147483647');
   });
 
   it('resets what a feature PUT leaves out, as Unleash does', () => {
@@ -552,6 +583,10 @@ describe('classifyUnleash reads a JSON Patch as Unleash applies it', () => {
     ['a title written as null (Unleash keeps the old one)', [{ op: 'replace', path: '/title', value: null }]],
     ['disabled removed (Unleash keeps it as it was)', [{ op: 'remove', path: '/disabled' }]],
     ['a move out of the title', [{ op: 'move', from: '/title', path: '/parameters/groupId' }]],
+    ['a removed stickiness (the project\'s default then)', [{ op: 'remove', path: '/parameters/stickiness' }]],
+    ['a removed group (the flag\'s name then)', [{ op: 'remove', path: '/parameters/groupId' }]],
+    ['a stickiness copied in', [{ op: 'copy', from: '/title', path: '/parameters/stickiness' }]],
+    ['a sort order (an update does not write it)', [{ op: 'replace', path: '/sortOrder', value: -5 }]],
     ['a variable list not as stored', [{ op: 'replace', path: '/variants', value: [{ name: 'b', weight: 100, weightType: 'variable', stickiness: 'default' }, { name: 'a', weight: 900, weightType: 'variable', stickiness: 'default' }] }]],
   ])('refuses a strategy patch Unleash would store otherwise: %s', (_name, patch) => {
     expect(refused('PATCH', STRATEGY, patch)).toThrow(malformed);

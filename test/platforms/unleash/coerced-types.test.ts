@@ -44,7 +44,7 @@ describe("Unleash's own type coercion", () => {
   });
 
   it.each([
-    ['a strategy in its declared types', 'POST', STRATEGIES, { name: 'flexibleRollout', parameters: { rollout: '50' }, constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'], inverted: true }], disabled: false }],
+    ['a strategy in its declared types', 'POST', STRATEGIES, { name: 'flexibleRollout', parameters: { rollout: '50', stickiness: 'default' }, constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'], inverted: true }], disabled: false }],
     ['a flag update in its declared types', 'PUT', `${P}/checkout`, { type: 'release', impressionData: false, description: 'x' }],
     ['a null description where the schema takes one', 'POST', P, { name: 'new.flag', description: null }],
     ['a body Unleash refuses on its own (an unknown member): refused there, changing nothing', 'POST', P, { name: 'new.flag', nonsense: true }],

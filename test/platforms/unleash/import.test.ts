@@ -79,6 +79,9 @@ describe('an Unleash import', () => {
     { name: 'an environment entry of another environment', body: payload({ featureEnvironments: [{ name: 'a', featureName: 'a', environment: 'development', enabled: true }] }) },
     { name: 'a flag switched twice', body: payload({ featureEnvironments: [{ name: 'a', featureName: 'a', enabled: true }, { name: 'a', featureName: 'a', enabled: false }] }) },
     { name: 'no environment', body: payload({}, { environment: undefined }) },
+    // Unleash gives it the project's default stickiness, which the entry could not show.
+    { name: 'a flexible rollout without a stickiness', body: payload({ featureStrategies: [{ featureName: 'a', name: 'flexibleRollout', parameters: { rollout: '5' }, constraints: [] }] }) },
+    { name: 'a flexible rollout with an empty stickiness', body: payload({ featureStrategies: [{ featureName: 'a', name: 'flexibleRollout', parameters: { rollout: '5', stickiness: '' }, constraints: [] }] }) },
   ])('refuses as malformed an import with $name', ({ body }) => {
     expect(() => classifyUnleash(request(body))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
   });

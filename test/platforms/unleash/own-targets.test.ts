@@ -72,14 +72,23 @@ describe('requireOwnTargets (Unleash)', () => {
     expect(check(add, { ...state, dependencies: [] })).not.toThrow();
   });
 
-  it('refuses a strategy patch that would leave a flexible rollout without a rollout (Unleash stores 100%)', () => {
-    const rollout = { id: 'prod-1', name: 'flexibleRollout', parameters: { rollout: '10', stickiness: 'default' }, constraints: [], segments: [] };
+  it('refuses a strategy patch that would leave a flexible rollout without a rollout (Unleash stores 100%), a stickiness or a group', () => {
+    const rollout = { id: 'prod-1', name: 'flexibleRollout', parameters: { rollout: '10', stickiness: 'default', groupId: 'g' }, constraints: [], segments: [] };
     const plain = { id: 'prod-1', name: 'userWithId', parameters: { userIds: 'a' }, constraints: [], segments: [] };
     const holding = (s: object) => ({ ...state, environments: { production: { enabled: false, strategies: [s] } } });
     const patch = (ops: unknown[]) => change('PATCH', `${P}/shop.banner/environments/production/strategies/prod-1`, ops);
     expect(check(patch([{ op: 'replace', path: '/parameters', value: { stickiness: 'default' } }]), holding(rollout))).toThrow(mismatch);
     expect(check(patch([{ op: 'replace', path: '/name', value: 'flexibleRollout' }]), holding(plain))).toThrow(mismatch);
-    expect(check(patch([{ op: 'replace', path: '/parameters', value: { rollout: '20' } }]), holding(rollout))).not.toThrow();
+    expect(check(patch([{ op: 'replace', path: '/parameters', value: { rollout: '20', stickiness: 'userId', groupId: 'g' } }]), holding(rollout))).not.toThrow();
+    // Unleash fills an empty stickiness with the project's default and an empty group with the flag's name.
+    expect(check(patch([{ op: 'replace', path: '/parameters', value: { rollout: '20', groupId: 'g' } }]), holding(rollout))).toThrow(/stickiness/);
+    expect(check(patch([{ op: 'replace', path: '/parameters/stickiness', value: '' }]), holding(rollout))).toThrow(/stickiness/);
+    expect(check(patch([{ op: 'replace', path: '/parameters/groupId', value: '' }]), holding(rollout))).toThrow(/group/);
+    expect(check(patch([{ op: 'replace', path: '/parameters/stickiness', value: 'userId' }]), holding(rollout))).not.toThrow();
+    // In order: a whole parameters object written after a member's value replaces it.
+    expect(check(patch([{ op: 'replace', path: '/parameters/stickiness', value: 'userId' }, { op: 'replace', path: '/parameters', value: { rollout: '5' } }]), holding(rollout))).toThrow(mismatch);
+    expect(check(patch([{ op: 'replace', path: '/parameters', value: { rollout: '5' } }, { op: 'add', path: '/parameters/stickiness', value: 'userId' }, { op: 'add', path: '/parameters/groupId', value: 'g2' }]), holding(rollout))).not.toThrow();
+    expect(check(patch([{ op: 'replace', path: '/name', value: 'flexibleRollout' }, { op: 'replace', path: '/parameters', value: { rollout: '5' } }]), holding(plain))).toThrow(mismatch);
     expect(check(patch([{ op: 'replace', path: '/title', value: 't' }]), holding(rollout))).not.toThrow();
     expect(check(patch([{ op: 'replace', path: '/parameters', value: { userIds: 'b' } }]), holding(plain))).not.toThrow();
   });

@@ -95,7 +95,7 @@ describe('readState', () => {
       parameters: { rollout: '25', stickiness: 'default', groupId: 'rolled' },
       constraints: [{ contextName: 'userId', operator: 'IN', values: ['u1'] }],
     })) as { id: string };
-    const change = changeFor('PUT', `${strategies}/${created.id}`, { name: 'flexibleRollout', parameters: { rollout: '50' } });
+    const change = changeFor('PUT', `${strategies}/${created.id}`, { name: 'flexibleRollout', parameters: { rollout: '50', stickiness: 'default' } });
     expect(change.newState).toMatchObject({ id: created.id, rollout: 50 });
 
     expect((await read(change)).environments?.production?.strategies).toEqual([
