@@ -50,7 +50,24 @@ export function parseFlagFile(path: string, bytes: Buffer | undefined): FlagFile
   }
   // Keys come from requests: a flag named "toString" or "constructor" must find nothing inherited.
   parsed.flags = Object.assign(Object.create(null) as Record<string, FlagDefinition>, parsed.flags);
+  const unwritable = numberNotWrittenBack(parsed, '');
+  if (unwritable !== undefined) throw new Error(`${path} holds a number at ${unwritable} that JSON cannot write back as it is read (1e999 would be written as null, -0 as 0): write it as the number it means before changes are made through flaggate`);
   return parsed;
+}
+
+/**
+ * Where the file holds a number that `JSON.stringify` would write as another value: flaggate writes
+ * the whole file again on every change, so a hand-written `1e999` (Infinity to flagd) in another
+ * flag's rule would become `null`, changing a flag no entry names.
+ */
+function numberNotWrittenBack(value: unknown, at: string): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0) ? undefined : at || '/';
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const found = numberNotWrittenBack(v, `${at}/${k}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /**

@@ -35,24 +35,32 @@ export function assertFlagdDefinition(flagKey: string, definition: FlagDefinitio
 }
 
 function flagdIssues(text: string, targeting: boolean): string[] {
-  const targetingIssues: string[] = [];
+  const targetingIssues = new Set<string>();
   // flagd-core reports a targeting rule it cannot build as a warning and serves the flag as
   // PARSE_ERROR; the warning is the only signal, so every warning while loading is an issue.
-  const logger = { error() {}, info() {}, debug() {}, warn: (message: string) => void targetingIssues.push(String(message)) };
+  const logger = { error() {}, info() {}, debug() {}, warn: (message: string) => void targetingIssues.add(String(message)) };
   try {
     new MemoryStorage(logger, { disableDynamicCodeGeneration: true }).setConfigurations(text, true);
   } catch (err) {
     return describeParseError(err);
   }
-  return targeting ? targetingIssues.slice(0, maxIssues) : [];
+  if (!targeting) return [];
+  // The in-process provider builds rules with the compiler, which also runs every constant part of
+  // a rule while building it (`{"%": [1, 0]}`, a string in arithmetic): one that throws there makes
+  // the whole flag PARSE_ERROR, though the interpreter would never reach it. The file has passed
+  // flagd's schema above, so only its known operators are compiled.
+  new MemoryStorage(logger).setConfigurations(text, true);
+  return [...targetingIssues].slice(0, maxIssues);
 }
 
 /**
  * What flagd-core's checker (the interpreter) accepts but a provider reads otherwise:
  * - a rule object with more than one operator: the interpreter reads its first key, a provider
  *   compiles the rule and serves the flag as PARSE_ERROR;
- * - a `{"$ref": …}` object inside a variant's value: flagd-core resolves `$ref`s by replacing their
- *   text across the whole file, so the variant would be served as an evaluator's rule.
+ * - a `{"$ref": …}` object outside a targeting rule (a variant's value, metadata): flagd-core
+ *   resolves `$ref`s by replacing their text across the whole file, so it would be served as an
+ *   evaluator's rule;
+ * - a `fractional` split whose weights add up past flagd's limit, which serves no split at all.
  */
 function readApart(file: FlagFile): string[] {
   const issues: string[] = [];
@@ -66,18 +74,48 @@ function readApart(file: FlagFile): string[] {
   const refs = (value: unknown, at: string): void => {
     if (Array.isArray(value)) return value.forEach((v, i) => refs(v, `${at}/${i}`));
     if (typeof value !== 'object' || value === null) return;
-    if (Object.hasOwn(value, '$ref')) issues.push(`${at}: a variant value holds "$ref", which flagd replaces with an evaluator`);
+    if (Object.hasOwn(value, '$ref')) issues.push(`${at}: holds "$ref" outside a targeting rule, which flagd replaces with an evaluator`);
     for (const [k, v] of Object.entries(value)) refs(v, `${at}/${k}`);
   };
   for (const [key, flag] of Object.entries(file.flags ?? {})) {
     if (typeof flag !== 'object' || flag === null) continue;
-    const { targeting, variants } = flag as { targeting?: unknown; variants?: Record<string, unknown> };
-    if (targeting !== undefined) rules(targeting, `/flags/${key}/targeting`);
-    for (const [name, v] of Object.entries(variants ?? {})) refs(v, `/flags/${key}/variants/${name}`);
+    // flagd replaces a `{"$ref": name}` object's text anywhere in the file, not only in rules.
+    const { targeting, ...rest } = flag as { targeting?: unknown };
+    if (targeting !== undefined) {
+      rules(targeting, `/flags/${key}/targeting`);
+      fractionalWeights(targeting, `/flags/${key}/targeting`, issues);
+    }
+    refs(rest, `/flags/${key}`);
   }
+  const { flags: _flags, $evaluators: _evaluators, ...fileLevel } = file;
+  refs(fileLevel, '');
   const evaluators = file.$evaluators;
-  if (typeof evaluators === 'object' && evaluators !== null) for (const [name, rule] of Object.entries(evaluators)) rules(rule, `/$evaluators/${name}`);
+  if (typeof evaluators === 'object' && evaluators !== null) {
+    for (const [name, rule] of Object.entries(evaluators)) {
+      rules(rule, `/$evaluators/${name}`);
+      fractionalWeights(rule, `/$evaluators/${name}`, issues);
+    }
+  }
   return issues;
+}
+
+/** flagd's fractional operator serves nothing (null, the default variant) once its weights add up past this. */
+const MAX_FRACTIONAL_WEIGHT = 2_147_483_647;
+
+/**
+ * A `fractional` rule whose written weights add up past flagd's limit reads as a split but serves
+ * every caller the default variant: refused. A bucket without a weight weighs 1, as flagd reads it.
+ */
+function fractionalWeights(value: unknown, at: string, issues: string[]): void {
+  if (Array.isArray(value)) return value.forEach((v, i) => fractionalWeights(v, `${at}/${i}`, issues));
+  if (typeof value !== 'object' || value === null) return;
+  for (const [op, args] of Object.entries(value)) {
+    if (op === 'fractional' && Array.isArray(args)) {
+      const total = args.reduce((sum: number, bucket) => sum + (Array.isArray(bucket) ? (typeof bucket[1] === 'number' ? bucket[1] : bucket.length === 1 ? 1 : 0) : 0), 0);
+      if (total > MAX_FRACTIONAL_WEIGHT) issues.push(`${at}/fractional: its weights add up to ${total}, past flagd's ${MAX_FRACTIONAL_WEIGHT}, so it would serve the default variant to everyone`);
+    }
+    fractionalWeights(args, `${at}/${op}`, issues);
+  }
 }
 
 /** flagd-core's ParseError message is `invalid flagd flag configuration: <ajv errors as JSON>`. */

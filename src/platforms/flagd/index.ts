@@ -18,7 +18,9 @@ export function createFlagdAdapter(options: { path: string; environment: string 
       try {
         return readFlagFile(options.path).flags[change.flagKey] ?? null;
       } catch (cause) {
-        throw new FlaggateError('ADAPT_STATE_UNAVAILABLE', `cannot read the flag file ${options.path}`, { cause });
+        // What is wrong with the file (not JSON, a number it cannot write back) is the operator's to fix.
+        const why = cause instanceof Error && !('code' in cause) ? `: ${cause.message.slice(0, 300)}` : '';
+        throw new FlaggateError('ADAPT_STATE_UNAVAILABLE', `cannot read the flag file ${options.path}${why}`, { cause });
       }
     },
   };

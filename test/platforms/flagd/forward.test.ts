@@ -2,7 +2,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, s
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FlagChange } from '../../../src/platforms/index.js';
-import { createFlagdFileForwarder, readFlagFile, type FlagDefinition } from '../../../src/platforms/flagd/index.js';
+import { createFlagdAdapter, createFlagdFileForwarder, readFlagFile, type FlagDefinition } from '../../../src/platforms/flagd/index.js';
 import { decidedRequest } from '../../../src/platforms/request/index.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 
@@ -108,6 +108,24 @@ describe('createFlagdFileForwarder', () => {
     const res = await createFlagdFileForwarder({ path })(req, update('isStaff'));
     expect(res.status).toBe(200);
     expect(readFlagFile(path).flags['checkout.new-flow']!.targeting).toEqual({ if: [{ $ref: 'isStaff' }, 'on', 'off'] });
+  });
+
+  it('refuses to write again a file holding a number JSON would write back as another (1e999 as null), leaving another flag as it was', async () => {
+    const path = join(tmp.dir, 'flags.json');
+    // Hand-written: amounts above Infinity are never blocked; written back as null, every amount would be.
+    const limit = '{"state":"ENABLED","variants":{"block":"block","allow":"allow"},"defaultVariant":"allow","targeting":{"if":[{">":[{"var":"amount"},1e999]},"block","allow"]}}';
+    writeFileSync(path, `{"flags":{"checkout.new-flow":${JSON.stringify(off)},"payments.limit-check":${limit}}}`);
+    const before = readFileSync(path, 'utf8');
+    const refused = await createFlagdFileForwarder({ path })(req, enable(off)).catch((err: Error) => err);
+    expect(refused).toMatchObject({ code: 'FORWARD_FAILED' });
+    expect(String((refused as Error).cause)).toMatch(/payments.limit-check\/targeting\/if\/0\/>\/1/);
+    expect(readFileSync(path, 'utf8')).toBe(before);
+    const adapter = createFlagdAdapter({ path, environment: 'production' });
+    await expect(adapter.readState(enable(off))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE', message: expect.stringContaining('1e999 would be written as null') });
+    writeFileSync(path, before.replace('1e999', '-0'));
+    await expect(adapter.readState(enable(off))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
+    writeFileSync(path, before.replace('1e999', '1e308'));
+    expect((await createFlagdFileForwarder({ path })(req, enable(off))).status).toBe(200);
   });
 
   it('rejects a create decided on an absent flag once the flag exists', async () => {

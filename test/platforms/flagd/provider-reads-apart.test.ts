@@ -32,6 +32,34 @@ describe('what flagd-core checks and the provider reads apart', () => {
     expect(() => assertFlagdLoads(file, { targeting: true })).toThrow(expect.objectContaining({ code: 'ADAPT_FLAGD_INVALID', message: expect.stringMatching(/2 operators/) }));
   });
 
+  it.each([
+    ['an error in a branch no caller reaches', { if: [{ '==': [{ var: 'tier' }, 'gold'] }, 'on', { if: [{ '==': [{ var: 'region' }, 'lab'] }, { '%': [1, 0] }, 'off'] }] }],
+    ['a string in arithmetic', { if: [{ '>': [{ '-': [{ var: 'score' }, 'N/A'] }, 1] }, 'on', 'off'] }],
+    ['a division by a written zero', { if: [{ '>': [{ '/': [{ var: 'spend' }, 0] }, 1] }, 'on', 'off'] }],
+    ['a comparison with a list', { if: [{ '==': [{ var: 'tier' }, 'gold'] }, 'on', { if: [{ '>': [[], 1] }, 'on', 'off'] }] }],
+  ])('%s: the provider builds the rule, runs its written parts and serves PARSE_ERROR to everyone; the check refuses it', async (name, targeting) => {
+    const file: FlagFile = { flags: { tk: { state: 'ENABLED', variants: { on: 'on', off: 'off' }, defaultVariant: 'off', targeting } } };
+    for (const tier of ['gold', 'silver']) {
+      expect(await provided(`built-${name.length}`, file, (c) => c.getStringDetails('tk', 'fallback', { targetingKey: 'u', tier }))).toMatchObject({ errorCode: 'PARSE_ERROR', value: 'fallback' });
+    }
+    expect(() => assertFlagdLoads(file, { targeting: true })).toThrow(expect.objectContaining({ code: 'ADAPT_FLAGD_INVALID', message: expect.stringMatching(/Invalid targeting configuration for flag 'tk'/) }));
+  });
+
+  it('a split whose weights add up past 2^31-1: the provider serves everyone the default variant, the check refuses it', async () => {
+    const file: FlagFile = { flags: { split: { state: 'ENABLED', variants: { control: 'v1', treatment: 'v2' }, defaultVariant: 'control', targeting: { fractional: [['treatment', 1_800_000_000], ['control', 1_200_000_000]] } } } };
+    const served = await Promise.all(Array.from({ length: 40 }, async (_, i) => provided(`split-${i}`, file, (c) => c.getStringDetails('split', 'fallback', { targetingKey: `user-${i}` }))));
+    expect(served.every((d) => (d as { value: string; reason: string }).value === 'v1' && (d as { reason: string }).reason === 'DEFAULT')).toBe(true);
+    expect(() => assertFlagdLoads(file, { targeting: true })).toThrow(expect.objectContaining({ code: 'ADAPT_FLAGD_INVALID', message: expect.stringMatching(/weights add up to 3000000000/) }));
+    const fits: FlagFile = { flags: { split: { ...file.flags.split!, targeting: { fractional: [['treatment', 60], ['control', 40]] } } } };
+    expect(() => assertFlagdLoads(fits, { targeting: true })).not.toThrow();
+  });
+
+  it('metadata written as {"$ref": …}: the provider serves the evaluator\'s rule as the metadata, the check refuses it', async () => {
+    const file: FlagFile = { flags: { meta: { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'off', metadata: { $ref: 'ownerTeam' } } }, $evaluators: { ownerTeam: { var: 'ownerTeam' } } };
+    expect(await provided('ref-metadata', file, async (c) => (await c.getBooleanDetails('meta', true, { targetingKey: 'u' })).flagMetadata)).toEqual({ var: 'ownerTeam' });
+    expect(() => assertFlagdLoads(file, { targeting: true })).toThrow(expect.objectContaining({ code: 'ADAPT_FLAGD_INVALID', message: expect.stringMatching(/\/flags\/meta\/metadata: holds "\$ref"/) }));
+  });
+
   it('a variant value holding {"$ref": …}: the provider serves the evaluator\'s rule, the check refuses it', async () => {
     const evaluator = { in: ['@corp.example', { var: 'email' }] };
     const file: FlagFile = { flags: { objv: { state: 'ENABLED', variants: { cfg: { $ref: 'emp' }, plain: { limit: 1 } } as never, defaultVariant: 'cfg' } }, $evaluators: { emp: evaluator } };
