@@ -50,9 +50,16 @@ export function parseFlagFile(path: string, bytes: Buffer | undefined): FlagFile
   }
   // Keys come from requests: a flag named "toString" or "constructor" must find nothing inherited.
   parsed.flags = Object.assign(Object.create(null) as Record<string, FlagDefinition>, parsed.flags);
-  const unwritable = numberNotWrittenBack(parsed, '');
-  if (unwritable !== undefined) throw new Error(`${path} holds a number at ${unwritable} that JSON cannot write back as it is read (1e999 would be written as null, -0 as 0): write it as the number it means before changes are made through flaggate`);
   return parsed;
+}
+
+/**
+ * Throws when the file, read from `path`, holds a number it would not be written back as: every
+ * change writes the whole file again, so it would change what another flag says. Reads need no such file.
+ */
+export function requireWritableBack(path: string, file: FlagFile): void {
+  const unwritable = numberNotWrittenBack(file, '');
+  if (unwritable !== undefined) throw new Error(`${path} holds a number at ${unwritable} that JSON cannot write back as it is read (1e999 would be written as null, -0 as 0): write it as the number it means before changes are made through flaggate`);
 }
 
 /**

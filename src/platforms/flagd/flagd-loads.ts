@@ -14,8 +14,9 @@ const maxIssues = 8;
 
 /**
  * Throws ADAPT_FLAGD_INVALID when the whole file would not load in flagd. `targeting` also builds
- * each targeting rule (a `$ref` resolved against the file's `$evaluators`, every operator known);
- * rules are interpreted, never compiled to code, since they come from requests.
+ * each targeting rule (a `$ref` resolved against the file's `$evaluators`, every operator known):
+ * interpreted, and, once the file has passed flagd's schema (so only its known operators are in
+ * it), compiled as the in-process provider compiles it.
  */
 export function assertFlagdLoads(file: FlagFile, options: { targeting: boolean; what?: string }): void {
   const issues = [...flagdIssues(JSON.stringify(file), options.targeting), ...readApart(file)].slice(0, maxIssues);
@@ -103,16 +104,24 @@ function readApart(file: FlagFile): string[] {
 const MAX_FRACTIONAL_WEIGHT = 2_147_483_647;
 
 /**
- * A `fractional` rule whose written weights add up past flagd's limit reads as a split but serves
- * every caller the default variant: refused. A bucket without a weight weighs 1, as flagd reads it.
+ * A `fractional` rule whose weights add up past flagd's limit, or to nothing, reads as a split but
+ * serves every caller the default variant: refused. So each weight must be written as an integer
+ * (flagd would take one computed by a rule, which only a caller's evaluation shows); a bucket
+ * without a weight weighs 1, as flagd reads it.
  */
 function fractionalWeights(value: unknown, at: string, issues: string[]): void {
   if (Array.isArray(value)) return value.forEach((v, i) => fractionalWeights(v, `${at}/${i}`, issues));
   if (typeof value !== 'object' || value === null) return;
   for (const [op, args] of Object.entries(value)) {
     if (op === 'fractional' && Array.isArray(args)) {
-      const total = args.reduce((sum: number, bucket) => sum + (Array.isArray(bucket) ? (typeof bucket[1] === 'number' ? bucket[1] : bucket.length === 1 ? 1 : 0) : 0), 0);
-      if (total > MAX_FRACTIONAL_WEIGHT) issues.push(`${at}/fractional: its weights add up to ${total}, past flagd's ${MAX_FRACTIONAL_WEIGHT}, so it would serve the default variant to everyone`);
+      const buckets = args.filter((bucket): bucket is unknown[] => Array.isArray(bucket));
+      const weights = buckets.map((bucket) => (bucket.length === 1 ? 1 : bucket[1]));
+      if (weights.some((w) => typeof w !== 'number' || !Number.isInteger(w))) {
+        issues.push(`${at}/fractional: a weight is not written as an integer; flagd serves the default variant to everyone when computed weights add up past ${MAX_FRACTIONAL_WEIGHT} or to 0`);
+      } else {
+        const total = (weights as number[]).reduce((sum, w) => sum + w, 0);
+        if (total > MAX_FRACTIONAL_WEIGHT || total <= 0) issues.push(`${at}/fractional: its weights add up to ${total}, ${total > 0 ? `past flagd's ${MAX_FRACTIONAL_WEIGHT}` : 'nothing to split'}, so it would serve the default variant to everyone`);
+      }
     }
     fractionalWeights(args, `${at}/${op}`, issues);
   }

@@ -1,7 +1,7 @@
 import { canonicalJson } from '../../audit/index.js';
 import { FlaggateError } from '../../errors.js';
 import type { DecidedRequest, FlagChange, Forward, PlatformResponse } from '../platform.js';
-import { parseFlagFile, readFlagFile, readFlagFileBytes, writeFlagFileAtomic, type FlagDefinition } from './flag-file.js';
+import { parseFlagFile, readFlagFile, readFlagFileBytes, requireWritableBack, writeFlagFileAtomic, type FlagDefinition } from './flag-file.js';
 import { assertFlagdLoads } from './flagd-loads.js';
 
 /**
@@ -44,6 +44,7 @@ function read(path: string, req: DecidedRequest): PlatformResponse {
 function apply(path: string, change: FlagChange): PlatformResponse {
   const read = readFlagFileBytes(path);
   const file = parseFlagFile(path, read);
+  requireWritableBack(path, file);
   const current = file.flags[change.flagKey];
   // What is decided is what is applied: a decision on "from A to B" is not applied to a flag that
   // another change (a concurrent request, an approval, an edit behind flaggate) has since moved

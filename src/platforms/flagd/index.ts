@@ -2,7 +2,7 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange, PlatformAdapter, PlatformPlugin, SettledAs } from '../platform.js';
 import { isDeepStrictEqual } from 'node:util';
 import { classifyFlagdRequest } from './classify.js';
-import { readFlagFile, removeStaleTempFiles } from './flag-file.js';
+import { readFlagFile, removeStaleTempFiles, requireWritableBack } from './flag-file.js';
 import { createFlagdFileForwarder } from './forward.js';
 import { seedFlagFile } from './seed.js';
 
@@ -16,7 +16,10 @@ export function createFlagdAdapter(options: { path: string; environment: string 
     settled: settledFlagd,
     async readState(change) {
       try {
-        return readFlagFile(options.path).flags[change.flagKey] ?? null;
+        const file = readFlagFile(options.path);
+        // A change is applied by writing the file again: one that cannot be is refused before the decision.
+        requireWritableBack(options.path, file);
+        return file.flags[change.flagKey] ?? null;
       } catch (cause) {
         // What is wrong with the file (not JSON, a number it cannot write back) is the operator's to fix.
         const why = cause instanceof Error && !('code' in cause) ? `: ${cause.message.slice(0, 300)}` : '';

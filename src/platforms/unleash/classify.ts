@@ -461,7 +461,9 @@ function checkPatchedRollout(patch: PatchOperation[]): void {
     if (op.path === '' || (copied && defaulted(op.path)) || (removed && (defaulted(op.path) || op.op === 'move'))) {
       throw fieldMalformed('patch', 'free of a rollout, stickiness or group copied, moved or removed, and of the whole strategy replaced: write /parameters/rollout, /parameters/stickiness or /parameters/groupId as a value');
     }
-    if (op.path === '/sortOrder') throw fieldMalformed('patch', 'free of /sortOrder: a strategy update does not write it (reorder through …/strategies/set-sort-order)');
+    if (op.path === '/sortOrder' && op.op !== 'test') throw fieldMalformed('patch', 'free of /sortOrder: a strategy update does not write it (reorder through …/strategies/set-sort-order)');
+    // The strategy's name decides which parameters Unleash fills in: written as a value, so the state check can follow it.
+    if (copied && op.path === '/name') throw fieldMalformed('patch', 'free of a name copied or moved in: write /name as a value');
     if (op.path === '/parameters/rollout' && Object.hasOwn(op, 'value')) rolloutOf(op.value);
     if (op.path === '/parameters' && isObject(op.value) && op.value.rollout !== undefined) rolloutOf(op.value.rollout);
   }

@@ -121,7 +121,7 @@ function requireRolloutKept(change: FlagChange, state: UnleashFlagState): void {
   const strategy = change.environment === undefined ? undefined : state.environments?.[change.environment]?.strategies?.find((s) => s.id === ns.id);
   if (!strategy) return;
   // The strategy's name and parameters as the patch leaves them (./classify.ts refuses these
-  // removed, copied or moved, so writes in order are all that changes them).
+  // removed, or copied or moved in, so writes in order are all that changes them).
   let name: unknown = strategy.name;
   let parameters: unknown = strategy.parameters;
   for (const op of ns.patch as Array<Record<string, unknown>>) {

@@ -122,6 +122,8 @@ describe('createFlagdFileForwarder', () => {
     expect(readFileSync(path, 'utf8')).toBe(before);
     const adapter = createFlagdAdapter({ path, environment: 'production' });
     await expect(adapter.readState(enable(off))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE', message: expect.stringContaining('1e999 would be written as null') });
+    // Reads write nothing: the flag is still served to them.
+    expect((await createFlagdFileForwarder({ path })(decidedRequest('GET', '/flags/checkout.new-flow', null, Buffer.alloc(0)))).status).toBe(200);
     writeFileSync(path, before.replace('1e999', '-0'));
     await expect(adapter.readState(enable(off))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
     writeFileSync(path, before.replace('1e999', '1e308'));

@@ -52,6 +52,13 @@ describe('what flagd-core checks and the provider reads apart', () => {
     expect(() => assertFlagdLoads(file, { targeting: true })).toThrow(expect.objectContaining({ code: 'ADAPT_FLAGD_INVALID', message: expect.stringMatching(/weights add up to 3000000000/) }));
     const fits: FlagFile = { flags: { split: { ...file.flags.split!, targeting: { fractional: [['treatment', 60], ['control', 40]] } } } };
     expect(() => assertFlagdLoads(fits, { targeting: true })).not.toThrow();
+    // Weights flagd computes (past the limit here) or that add up to nothing serve no split either.
+    for (const fractional of [[['treatment', { '+': [2147483647, 1] }], ['control', 1]], [['treatment', 0], ['control', 0]]]) {
+      const other: FlagFile = { flags: { split: { ...file.flags.split!, targeting: { fractional } } } };
+      const served = await provided(`split-other-${JSON.stringify(fractional).length}`, other, (c) => c.getStringDetails('split', 'fallback', { targetingKey: 'user-1' }));
+      expect(served).toMatchObject({ value: 'v1', reason: 'DEFAULT' });
+      expect(() => assertFlagdLoads(other, { targeting: true })).toThrow(expect.objectContaining({ code: 'ADAPT_FLAGD_INVALID', message: expect.stringMatching(/fractional/) }));
+    }
   });
 
   it('metadata written as {"$ref": …}: the provider serves the evaluator\'s rule as the metadata, the check refuses it', async () => {

@@ -587,6 +587,9 @@ describe('classifyUnleash reads a JSON Patch as Unleash applies it', () => {
     ['a removed group (the flag\'s name then)', [{ op: 'remove', path: '/parameters/groupId' }]],
     ['a stickiness copied in', [{ op: 'copy', from: '/title', path: '/parameters/stickiness' }]],
     ['a sort order (an update does not write it)', [{ op: 'replace', path: '/sortOrder', value: -5 }]],
+    // A name copied in could make a strategy a flexible rollout the state check does not follow.
+    ['a name copied in', [{ op: 'replace', path: '/title', value: 'flexibleRollout' }, { op: 'copy', from: '/title', path: '/name' }]],
+    ['a name moved in', [{ op: 'add', path: '/parameters/x', value: 'flexibleRollout' }, { op: 'move', from: '/parameters/x', path: '/name' }]],
     ['a variable list not as stored', [{ op: 'replace', path: '/variants', value: [{ name: 'b', weight: 100, weightType: 'variable', stickiness: 'default' }, { name: 'a', weight: 900, weightType: 'variable', stickiness: 'default' }] }]],
   ])('refuses a strategy patch Unleash would store otherwise: %s', (_name, patch) => {
     expect(refused('PATCH', STRATEGY, patch)).toThrow(malformed);
