@@ -157,6 +157,26 @@ describe('hostile requests through flaggate to a real Unleash', () => {
     expect(after.find((x) => x.id === direct.id)?.parameters).toEqual({ rollout: '10', stickiness: 'default', groupId: 'g' });
   });
 
+  it("records the strategy Unleash adds when it switches on an environment without an active one: the project's default", async () => {
+    const defaultStrategy = `/api/admin/projects/default/environments/production/default-strategy`;
+    await unleashAdmin(unleash!, 'POST', defaultStrategy, { name: 'flexibleRollout', constraints: [{ contextName: 'userId', operator: 'IN', values: ['only-this-user'] }], parameters: { rollout: '5', stickiness: '', groupId: '' } });
+    try {
+      await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.bare' });
+      const sent = await through('POST', `${FEATURES}/search.bare/environments/production/on`);
+      expect(sent.status).toBe(200);
+      const [added] = (await unleashAdmin(unleash!, 'GET', `${FEATURES}/search.bare/environments/production/strategies`)) as unknown as Array<Record<string, unknown>>;
+      const recorded = (sent.entries[0]!.previous_state as { environments: Record<string, { strategies: unknown[]; addedOnEnable: Record<string, unknown> }> }).environments.production!;
+      expect(recorded.strategies).toEqual([]);
+      expect(recorded.addedOnEnable).toMatchObject({ name: added!.name, parameters: added!.parameters, constraints: [{ contextName: 'userId', operator: 'IN', values: ['only-this-user'] }] });
+      expect(added!.parameters).toEqual({ rollout: '5', stickiness: 'default', groupId: 'search.bare' });
+      // With a strategy active, nothing is added and nothing is recorded as added.
+      const again = await through('POST', `${FEATURES}/search.bare/environments/production/on`);
+      expect((again.entries[0]!.previous_state as { environments: Record<string, object> }).environments.production).not.toHaveProperty('addedOnEnable');
+    } finally {
+      await unleashAdmin(unleash!, 'POST', defaultStrategy, { name: 'flexibleRollout', constraints: [], parameters: { rollout: '100', stickiness: 'default', groupId: '' } });
+    }
+  });
+
   it('refuses a segment id spelled with a leading zero, which Unleash reads as the segment it names', async () => {
     const segment = await unleashAdmin(unleash!, 'POST', '/api/admin/segments', { name: 'seg-zero', constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'] }] });
     const sent = await through('PUT', `/api/admin/segments/0${String(segment.id)}`, { name: 'seg-zero', constraints: [{ contextName: 'userId', operator: 'IN', values: ['a', 'b'] }] });

@@ -47,6 +47,14 @@ function payload(environment: string, features: Array<{ name: string; type?: str
   return { project: 'default', environment, data: { features, featureStrategies: [], featureEnvironments: [], tagTypes: [], ...extra } };
 }
 
+/** Flags switched on with a strategy each: one switched on without would get the project's default strategy, and is refused. */
+function switchedOn(names: string[]): Record<string, unknown> {
+  return {
+    featureStrategies: names.map((n) => ({ featureName: n, name: 'default', parameters: {}, constraints: [] })),
+    featureEnvironments: names.map((n) => ({ name: n, featureName: n, enabled: true })),
+  };
+}
+
 const entriesOf = async (decisionId: string | null) => (await auditEntries(app!, auditor)).filter((e) => e.decision_id === decisionId);
 
 beforeAll(async () => {
@@ -100,25 +108,21 @@ describe('an Unleash import through flaggate', () => {
 
   it('holds the whole import for approval when it names a critical flag in production: no flag changes', async () => {
     const res = await importVia(
-      payload('production', [{ name: 'import.c' }, { name: 'payments.imported' }], {
-        featureEnvironments: [{ name: 'import.c', featureName: 'import.c', enabled: true }, { name: 'payments.imported', featureName: 'payments.imported', enabled: true }],
-      }),
+      payload('production', [{ name: 'import.c' }, { name: 'payments.imported' }], switchedOn(['import.c', 'payments.imported'])),
     );
     expect(res.status, JSON.stringify(res.json)).toBe(202);
     expect(res.json).toMatchObject({ status: 'pending' });
     expect(await feature('import.c')).toBeUndefined();
     expect(await feature('payments.imported')).toBeUndefined();
     // Without the critical flag, the same import into production is applied: the critical flag held it.
-    const plain = await importVia(payload('production', [{ name: 'import.c' }], { featureEnvironments: [{ name: 'import.c', featureName: 'import.c', enabled: true }] }));
+    const plain = await importVia(payload('production', [{ name: 'import.c' }], switchedOn(['import.c'])));
     expect(plain.status, JSON.stringify(plain.json)).toBe(200);
     expect((await feature('import.c'))!.environments.find((e) => e.name === 'production')!.enabled).toBe(true);
   });
 
   it('applies a held import once a second identity approves it, every flag as decided', async () => {
     const held = await importVia(
-      payload('production', [{ name: 'import.e' }, { name: 'payments.approved' }], {
-        featureEnvironments: [{ name: 'import.e', featureName: 'import.e', enabled: true }, { name: 'payments.approved', featureName: 'payments.approved', enabled: true }],
-      }),
+      payload('production', [{ name: 'import.e' }, { name: 'payments.approved' }], switchedOn(['import.e', 'payments.approved'])),
     );
     expect(held.status, JSON.stringify(held.json)).toBe(202);
     const sam = await app!.token('sam', 'release_engineer');

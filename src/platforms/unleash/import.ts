@@ -163,6 +163,11 @@ function parseEnvironments(value: unknown, flags: Record<string, ImportedFlag>, 
     if (typeof entry.enabled !== 'boolean') throw malformed(`${at}.enabled`, 'a boolean');
     if (flag.enabled !== undefined) throw malformed(`${at}.name`, 'named once');
     flag.enabled = entry.enabled;
+    // Switched on with no active strategy, Unleash adds the project's default strategy, which the
+    // entry could not show (an enable through …/environments/{environment}/on records it).
+    if (entry.enabled && !flag.strategies.some((st) => st.disabled !== true)) {
+      throw importRefused(`${at} switches ${key} on without an active strategy, and Unleash would add the project's default strategy: import one, or switch the flag on through /api/admin/projects/{projectId}/features/{featureName}/environments/{environment}/on`);
+    }
     const variants = list(entry.variants, `${at}.variants`);
     if (variants.length > 0) flag.variants = storedVariants(variants);
   });

@@ -10,6 +10,7 @@ import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
 import { cloneOptions, readCloneSource } from './clone-source.js';
+import { enableAddsStrategy, strategyAddedOnEnable } from './enable-default.js';
 import { isImport, readImportState, type ImportState } from './import-state.js';
 import { REACH_ACTIONS, readReachState, type ReachState } from './reach.js';
 
@@ -37,6 +38,8 @@ export interface UnleashEnvironmentState {
   strategies?: UnleashStrategyState[];
   /** Only for variant changes. */
   variants?: unknown[];
+  /** Only for an enable that finds no active strategy: the strategy Unleash adds (`enable-default.ts`). */
+  addedOnEnable?: Record<string, unknown>;
 }
 
 /** The compact state recorded as `previousState`. */
@@ -127,6 +130,7 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
   if (env !== undefined && env !== ALL_ENVIRONMENTS && state.environments) {
     const only = state.environments[env];
     state.environments = only ? { [env]: only } : {};
+    if (only && enableAddsStrategy(change, only)) only.addedOnEnable = await strategyAddedOnEnable(opts, getJson, change.project, env, change.flagKey);
   }
   return state;
 }

@@ -61,6 +61,9 @@ describe('an Unleash import', () => {
     { name: 'a link', data: { links: [{ feature: 'a', links: [{ url: 'https://x' }] }] }, why: /links/ },
     { name: 'a strategy of a flag it does not list', data: { featureStrategies: [{ featureName: 'other', name: 'default' }] }, why: /does not list/ },
     { name: 'an environment of a flag it does not list', data: { featureEnvironments: [{ name: 'other', featureName: 'other', enabled: true }] }, why: /does not list/ },
+    // Unleash would add the project's default strategy, which the entry could not show.
+    { name: 'a flag switched on without a strategy', data: { featureEnvironments: [{ name: 'a', featureName: 'a', enabled: true }] }, why: /without an active strategy/ },
+    { name: 'a flag switched on with only a disabled strategy', data: { featureStrategies: [{ featureName: 'a', name: 'default', disabled: true }], featureEnvironments: [{ name: 'a', featureName: 'a', enabled: true }] }, why: /without an active strategy/ },
   ])('refuses by design an import carrying $name', ({ data, why }) => {
     expect(() => classifyUnleash(request(payload(data)))).toThrow(expect.objectContaining({ code: 'ADAPT_WRITE_UNRECOGNIZED', message: expect.stringMatching(why) }));
   });
@@ -77,7 +80,7 @@ describe('an Unleash import', () => {
     { name: 'an environment entry without featureName', body: payload({ featureEnvironments: [{ name: 'a', enabled: true }] }) },
     { name: 'an environment entry naming two flags', body: payload({ featureEnvironments: [{ name: 'a', featureName: 'b', enabled: true }] }) },
     { name: 'an environment entry of another environment', body: payload({ featureEnvironments: [{ name: 'a', featureName: 'a', environment: 'development', enabled: true }] }) },
-    { name: 'a flag switched twice', body: payload({ featureEnvironments: [{ name: 'a', featureName: 'a', enabled: true }, { name: 'a', featureName: 'a', enabled: false }] }) },
+    { name: 'a flag switched twice', body: payload({ featureEnvironments: [{ name: 'a', featureName: 'a', enabled: false }, { name: 'a', featureName: 'a', enabled: false }] }) },
     { name: 'no environment', body: payload({}, { environment: undefined }) },
     // Unleash gives it the project's default stickiness, which the entry could not show.
     { name: 'a flexible rollout without a stickiness', body: payload({ featureStrategies: [{ featureName: 'a', name: 'flexibleRollout', parameters: { rollout: '5' }, constraints: [] }] }) },
