@@ -2,6 +2,7 @@
  * Turns a raw request to the Unleash API into a read, a recognized write (a FlagChange), or an
  * unrecognized write. Pure: no I/O, no clock.
  */
+import normalizeUrl from 'normalize-url';
 import { isDeepStrictEqual } from 'node:util';
 import { FlaggateError } from '../../errors.js';
 import type { Classification, DecidedRequest, FlagChange, FlagRead } from '../platform.js';
@@ -268,7 +269,8 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     case 'flag.archive':
       return { archived: true };
     case 'flag.revive':
-      return { archived: false };
+      // Unleash revives a flag switched off in every environment, whatever it was when archived.
+      return { archived: false, enabled: false };
     case 'flag.delete':
       return { deleted: true };
     case 'flag.create':
@@ -307,7 +309,8 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     case 'link.create':
       return { url: linkUrl(object), title: object.title ?? null };
     case 'link.update':
-      return { id: params.linkId, url: linkUrl(object), title: object.title ?? null };
+      // Unleash's update leaves a title it is not sent as it was (the previous state's links show it).
+      return { id: params.linkId, url: linkUrl(object), ...(object.title === undefined ? {} : { title: object.title }) };
     case 'link.delete':
       return { id: params.linkId, deleted: true };
     case 'tag.add':
@@ -320,6 +323,9 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     case 'segment.delete':
     case 'context.delete':
       return { deleted: true };
+    case 'context.create':
+      // Under a project's path, the field is that project's whatever the body says.
+      return params.project === undefined ? body : { ...object, project: params.project };
     case 'context.update':
       if (params.legalValue !== undefined) return { removedLegalValue: params.legalValue };
       if (route.pattern.endsWith('/legal-values')) return { legalValue: object };
@@ -351,9 +357,18 @@ function sortOrders(list: JsonObject[]): Array<{ id: string; sortOrder: number }
   });
 }
 
+/**
+ * A link's URL as Unleash stores it: normalized by normalize-url (the version and options Unleash
+ * uses), which drops `www.`, credentials and `utm_` parameters, sorts the query and gives a bare
+ * host `https://`; one it cannot normalize Unleash refuses, and so does flaggate.
+ */
 function linkUrl(object: JsonObject): string {
   if (typeof object.url !== 'string' || object.url === '') throw fieldMalformed('url', 'a non-empty string');
-  return object.url;
+  try {
+    return normalizeUrl(object.url, { defaultProtocol: 'https' });
+  } catch {
+    throw fieldMalformed('url', 'a URL Unleash can normalize');
+  }
 }
 
 function tagList(object: JsonObject, field: string): Array<{ type: string; value: string }> {

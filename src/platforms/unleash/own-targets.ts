@@ -30,6 +30,7 @@ const NOT_THROUGH_PROJECT = new Set(['flag.create', 'flag.delete', 'flag.revive'
 
 /** Throws ADAPT_TARGET_MISMATCH when `previousState` shows the change would alter something other than it names. */
 export function requireOwnTargets(change: FlagChange, previousState: unknown): void {
+  if (change.flags !== undefined && ARCHIVE_BATCHES.has(change.action) && isObject(previousState) && isObject(previousState.flags)) requireArchived(change, previousState.flags);
   // Batches, imports and the reach of segments and context fields have states of their own shapes.
   if (change.flags !== undefined || !isObject(previousState) || typeof previousState.exists !== 'boolean') return;
   const state = previousState as unknown as UnleashFlagState;
@@ -43,6 +44,10 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   const cloneOf = isObject(change.newState) && typeof change.newState.cloneOf === 'string' ? change.newState.cloneOf : undefined;
   if (change.action === 'flag.create' && cloneOf !== undefined && (state.cloneOf?.exists !== true || state.cloneOf.project !== change.project)) {
     throw mismatch(`the flag to clone, ${cloneOf}, is not in project ${String(change.project)}`, { flag: cloneOf, project: change.project });
+  }
+  // Unleash stores a flag's completion once (a second is ignored, though its event says otherwise).
+  if (change.action === 'flag.complete' && isObject(state.lifecycle) && state.lifecycle.stage === 'completed') {
+    throw mismatch(`flag ${change.flagKey} is already completed, and Unleash keeps its first completion: uncomplete it first`, { flag: change.flagKey });
   }
   if (change.action === 'strategy.reorder') return requireOwnOrder(change, state);
   if (change.action === 'dependency.add') return requireSoleParent(change, state);
@@ -61,6 +66,18 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   }
   if (Array.isArray(state.links) && state.links.some((l) => isObject(l) && l.id === id)) return;
   throw mismatch(`link ${id} is not one of flag ${change.flagKey}'s links`, { link: id, flag: change.flagKey });
+}
+
+/** Batches Unleash applies to the archived flags they name only, skipping the others without a word. */
+const ARCHIVE_BATCHES = new Set(['flag.delete', 'flag.revive']);
+
+/** Every flag a batch delete or revive names is in the archive (its state read there), or the entry would claim what Unleash skips. */
+function requireArchived(change: FlagChange, states: Record<string, unknown>): void {
+  for (const target of change.flags ?? []) {
+    const state = states[target.flagKey];
+    if (isObject(state) && state.exists === true && state.archived === true) continue;
+    throw mismatch(`flag ${target.flagKey} is not archived, and Unleash's ${change.action === 'flag.delete' ? 'delete' : 'revive'} of several flags skips it without a word: name archived flags only`, { flag: target.flagKey });
+  }
 }
 
 /** A new sort order names only strategies of the path's flag and environment (each is written by its id). */

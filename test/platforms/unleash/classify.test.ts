@@ -63,7 +63,7 @@ const writeCases: WriteCase[] = [
     { name: 'DELETE archive/:feature is flag.delete', method: 'DELETE', path: '/api/admin/archive/checkout', body: undefined,
       want: { action: 'flag.delete', project: undefined, flagKey: 'checkout', environment: '*', newState: { deleted: true } } },
     { name: 'POST archive/revive/:feature is flag.revive', method: 'POST', path: '/api/admin/archive/revive/checkout', body: undefined,
-      want: { action: 'flag.revive', project: undefined, flagKey: 'checkout', environment: '*', newState: { archived: false } } },
+      want: { action: 'flag.revive', project: undefined, flagKey: 'checkout', environment: '*', newState: { archived: false, enabled: false } } },
     { name: 'POST .../on is flag.enable', method: 'POST', path: `${P}/checkout/environments/production/on`, body: undefined,
       want: { action: 'flag.enable', flagKey: 'checkout', environment: 'production', newState: { enabled: true } } },
     { name: 'POST .../off is flag.disable', method: 'POST', path: `${P}/checkout/environments/development/off`, body: undefined,
@@ -145,6 +145,13 @@ const writeCases: WriteCase[] = [
       want: { action: 'link.create', environments: [], newState: { url: 'https://x.test/a', title: null } } },
     { name: 'PUT .../link/:id is link.update', method: 'PUT', path: `${P}/checkout/link/L1`, body: { url: 'https://x.test/b', title: 't' },
       want: { action: 'link.update', newState: { id: 'L1', url: 'https://x.test/b', title: 't' } } },
+    // As Unleash stores them: the URL normalized, an update's missing title kept (so not recorded).
+    { name: 'a link URL Unleash normalizes', method: 'POST', path: `${P}/checkout/link`, body: { url: 'HTTP://user:pw@www.Example.COM/a/../b/?z=1&utm_source=x&a=2#frag', title: 'T' },
+      want: { action: 'link.create', newState: { url: 'http://example.com/b?a=2&z=1#frag', title: 'T' } } },
+    { name: 'a bare host as a link', method: 'POST', path: `${P}/checkout/link`, body: { url: 'evil.example.org' },
+      want: { action: 'link.create', newState: { url: 'https://evil.example.org', title: null } } },
+    { name: 'a link update without a title', method: 'PUT', path: `${P}/checkout/link/L1`, body: { url: 'https://x.test/b' },
+      want: { action: 'link.update', newState: { id: 'L1', url: 'https://x.test/b' } } },
     { name: 'DELETE .../link/:id is link.delete', method: 'DELETE', path: `${P}/checkout/link/L1`, body: undefined,
       want: { action: 'link.delete', newState: { id: 'L1', deleted: true } } },
     { name: 'POST features/:f/tags is tag.add, without a project', method: 'POST', path: '/api/admin/features/checkout/tags',
@@ -164,7 +171,7 @@ const writeCases: WriteCase[] = [
     { name: 'a one-flag batch archive is flag.archive', method: 'POST', path: '/api/admin/projects/default/archive',
       body: { features: ['checkout'] }, want: { action: 'flag.archive', flagKey: 'checkout', environment: '*', newState: { archived: true, flags: ['checkout'] } } },
     { name: 'a one-flag batch revive is flag.revive', method: 'POST', path: '/api/admin/projects/default/revive',
-      body: { features: ['checkout'] }, want: { action: 'flag.revive', flagKey: 'checkout', newState: { archived: false, flags: ['checkout'] } } },
+      body: { features: ['checkout'] }, want: { action: 'flag.revive', flagKey: 'checkout', newState: { archived: false, enabled: false, flags: ['checkout'] } } },
     { name: 'a one-flag batch delete is flag.delete', method: 'POST', path: '/api/admin/projects/default/delete',
       body: { features: ['checkout'] }, want: { action: 'flag.delete', flagKey: 'checkout', newState: { deleted: true, flags: ['checkout'] } } },
     { name: 'a bulk enable is one decision over every flag it names, once each, sorted', method: 'POST',
@@ -193,6 +200,9 @@ const writeCases: WriteCase[] = [
       want: { action: 'context.update', flagKey: 'context:region', project: undefined, newState: { removedLegalValue: 'eu' } } },
     { name: 'a project context field', method: 'POST', path: '/api/admin/projects/default/context', body: { name: 'tenant' },
       want: { action: 'context.create', flagKey: 'context:tenant' } },
+    // Unleash takes the path's project over the body's.
+    { name: 'a project context field whose body names another project', method: 'POST', path: '/api/admin/projects/default/context', body: { name: 'tenant', project: 'other' },
+      want: { action: 'context.create', flagKey: 'context:tenant', newState: { name: 'tenant', project: 'default' } } },
     { name: 'a project context field update', method: 'PUT', path: '/api/admin/projects/default/context/tenant', body: { description: 'x' },
       want: { action: 'context.update', flagKey: 'context:tenant' } },
     { name: 'a project context field delete', method: 'DELETE', path: '/api/admin/projects/default/context/tenant', body: undefined,
@@ -495,6 +505,11 @@ describe('classifyUnleash records what Unleash stores', () => {
     const updated = newState('PUT', `${strategy}/s-1`, { name: 'default' });
     expect(updated).not.toHaveProperty('segments');
     expect(updated.variants).toEqual([]);
+  });
+
+  it("records no title for a link update that sends none: Unleash keeps the link's own", () => {
+    expect(newState('PUT', `${P}/checkout/link/L1`, { url: 'https://x.test/b' })).not.toHaveProperty('title');
+    expect(newState('PUT', `${P}/checkout/link/L1`, { url: 'https://x.test/b', title: null })).toHaveProperty('title', null);
   });
 
   it('records a sort order a strategy is created with, and none an update sends (Unleash does not write it)', () => {

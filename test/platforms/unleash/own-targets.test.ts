@@ -33,6 +33,21 @@ const check = (c: FlagChange, s: unknown) => () => requireOwnTargets(c, s);
 const mismatch = expect.objectContaining({ code: 'ADAPT_TARGET_MISMATCH', status: 409 });
 
 describe('requireOwnTargets (Unleash)', () => {
+  it('refuses completing a flag already completed, which Unleash ignores though its event says otherwise', () => {
+    const complete = change('POST', `${P}/shop.banner/lifecycle/complete`, { status: 'discarded' });
+    expect(check(complete, { ...state, lifecycle: { stage: 'completed', status: 'kept', enteredStageAt: '2026-01-01T00:00:00.000Z' } })).toThrow(mismatch);
+    expect(check(complete, { ...state, lifecycle: { stage: 'live', enteredStageAt: '2026-01-01T00:00:00.000Z' } })).not.toThrow();
+  });
+
+  it('refuses a delete or revive of several flags naming one not in the archive, which Unleash skips without a word', () => {
+    const archived = { exists: true, project: 'default', name: 'old.a', archived: true, environments: {} };
+    for (const verb of ['delete', 'revive']) {
+      const batch = change('POST', `/api/admin/projects/default/${verb}`, { features: ['old.a', 'live.b'] });
+      expect(check(batch, { flags: { 'old.a': archived, 'live.b': { exists: false } } })).toThrow(mismatch);
+      expect(check(batch, { flags: { 'old.a': archived, 'live.b': { ...archived, name: 'live.b' } } })).not.toThrow();
+    }
+  });
+
   it("passes a strategy of the path's environment and refuses one of another", () => {
     for (const [method, body] of [['PUT', { name: 'default' }], ['PATCH', [{ op: 'replace', path: '/disabled', value: true }]], ['DELETE', undefined]] as const) {
       expect(check(change(method, `${P}/shop.banner/environments/development/strategies/dev-1`, body), onlyIn('development'))).not.toThrow();

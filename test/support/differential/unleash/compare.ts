@@ -243,7 +243,8 @@ function compareEvents(view: LedgerView, all: readonly UnleashEvent[]): string[]
     case 'link.create':
     case 'link.update':
       field('url', ns.url, data.url);
-      field('title', ns.title ?? null, data.title ?? null);
+      // An update without a title keeps the link's own.
+      field('title', Object.hasOwn(ns, 'title') ? (ns.title ?? null) : (event.preData?.title ?? null), data.title ?? null);
       break;
     case 'tag.add':
     case 'tag.update':
