@@ -17,7 +17,11 @@ export interface Machine {
 export function describeMachine(): Machine {
   let cpuModel = cpus()[0]?.model ?? 'unknown';
   try {
-    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpuModel;
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? cpuModel;
+    // SHA-256 in hardware (OpenSSL, so node, uses it; coreutils' sha256sum does not): verify's hashing depends on it.
+    const flags = /^flags\s*:\s*(.+)$/m.exec(info)?.[1]?.split(/\s+/) ?? [];
+    cpuModel += flags.includes('sha_ni') ? ' (SHA extensions)' : ' (no SHA extensions)';
   } catch {
     // not Linux: keep os.cpus()
   }
