@@ -159,7 +159,11 @@ describe('hostile requests through flaggate to a real Unleash', () => {
 
   it("records the strategy Unleash adds when it switches on an environment without an active one: the project's default", async () => {
     const defaultStrategy = `/api/admin/projects/default/environments/production/default-strategy`;
-    await unleashAdmin(unleash!, 'POST', defaultStrategy, { name: 'flexibleRollout', constraints: [{ contextName: 'userId', operator: 'IN', values: ['only-this-user'] }], parameters: { rollout: '5', stickiness: '', groupId: '' } });
+    const variant = (name: string, weight: number) => ({ name, weight, weightType: 'variable', stickiness: 'default' });
+    await unleashAdmin(unleash!, 'POST', defaultStrategy, {
+      name: 'flexibleRollout', title: 'house default', constraints: [{ contextName: 'userId', operator: 'IN', values: ['only-this-user'] }],
+      parameters: { rollout: '5', stickiness: '', groupId: '' }, variants: [variant('b', 900), variant('a', 100)],
+    });
     try {
       await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.bare' });
       const sent = await through('POST', `${FEATURES}/search.bare/environments/production/on`);
@@ -167,7 +171,11 @@ describe('hostile requests through flaggate to a real Unleash', () => {
       const [added] = (await unleashAdmin(unleash!, 'GET', `${FEATURES}/search.bare/environments/production/strategies`)) as unknown as Array<Record<string, unknown>>;
       const recorded = (sent.entries[0]!.previous_state as { environments: Record<string, { strategies: unknown[]; addedOnEnable: Record<string, unknown> }> }).environments.production!;
       expect(recorded.strategies).toEqual([]);
-      expect(recorded.addedOnEnable).toMatchObject({ name: added!.name, parameters: added!.parameters, constraints: [{ contextName: 'userId', operator: 'IN', values: ['only-this-user'] }] });
+      const created = Object.fromEntries(['name', 'title', 'parameters', 'constraints', 'variants'].map((k) => [k, added![k]]));
+      expect(recorded.addedOnEnable).toMatchObject(created);
+      expect(recorded.addedOnEnable).toMatchObject({ constraints: [{ contextName: 'userId', operator: 'IN', values: ['only-this-user'] }], title: 'house default' });
+      // Unleash weighs a new strategy's variable variants equally and sorts them by name.
+      expect((recorded.addedOnEnable.variants as Array<{ name: string; weight: number }>).map((v) => [v.name, v.weight])).toEqual([['a', 500], ['b', 500]]);
       expect(added!.parameters).toEqual({ rollout: '5', stickiness: 'default', groupId: 'search.bare' });
       // With a strategy active, nothing is added and nothing is recorded as added.
       const again = await through('POST', `${FEATURES}/search.bare/environments/production/on`);
@@ -175,6 +183,16 @@ describe('hostile requests through flaggate to a real Unleash', () => {
     } finally {
       await unleashAdmin(unleash!, 'POST', defaultStrategy, { name: 'flexibleRollout', constraints: [], parameters: { rollout: '100', stickiness: 'default', groupId: '' } });
     }
+  });
+
+  it('refuses reviving a live flag, which Unleash would switch off in every environment', async () => {
+    await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.live' });
+    await unleashAdmin(unleash!, 'POST', `${FEATURES}/search.live/environments/development/strategies`, { name: 'default' });
+    await unleashAdmin(unleash!, 'POST', `${FEATURES}/search.live/environments/development/on`);
+    const sent = await through('POST', '/api/admin/archive/revive/search.live');
+    expect(sent.body).toMatchObject({ code: 'ADAPT_TARGET_MISMATCH' });
+    const stored = await unleashAdmin(unleash!, 'GET', `${FEATURES}/search.live`);
+    expect((stored.environments as Array<{ name: string; enabled: boolean }>).find((e) => e.name === 'development')?.enabled).toBe(true);
   });
 
   it('refuses a segment id spelled with a leading zero, which Unleash reads as the segment it names', async () => {

@@ -10,6 +10,7 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
 import type { ReadStateOptions, UnleashEnvironmentState } from './read-state.js';
+import { storedVariants } from './variant-weights.js';
 
 /** The query flag with which Unleash activates disabled strategies instead of adding one. */
 const ACTIVATE = 'shouldActivateDisabledStrategies';
@@ -51,12 +52,13 @@ function fromProjectDefault(projectDefault: Record<string, unknown>, flagKey: st
   return { ...projectDefault, parameters: { ...parameters, groupId: groupId || '' } };
 }
 
-/** `parametersWithDefaults`, applied when the strategy is created. */
+/** `standardizeStrategyConfig`, applied when the strategy is created: variants weighed as stored, a flexible rollout's parameters filled in (`parametersWithDefaults`). */
 function withDefaults(strategy: Record<string, unknown>, flagKey: string, projectStickiness: string): Record<string, unknown> {
   const parameters = isObject(strategy.parameters) ? strategy.parameters : {};
-  if (strategy.name !== FLEXIBLE_ROLLOUT) return { ...strategy, parameters };
+  const created = { ...strategy, variants: storedVariants(Array.isArray(strategy.variants) ? strategy.variants : []) };
+  if (strategy.name !== FLEXIBLE_ROLLOUT) return { ...created, parameters };
   return {
-    ...strategy,
+    ...created,
     parameters: { ...parameters, rollout: parameters.rollout ?? '100', stickiness: parameters.stickiness ? parameters.stickiness : projectStickiness, groupId: parameters.groupId || flagKey },
   };
 }

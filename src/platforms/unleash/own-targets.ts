@@ -45,6 +45,11 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   if (change.action === 'flag.create' && cloneOf !== undefined && (state.cloneOf?.exists !== true || state.cloneOf.project !== change.project)) {
     throw mismatch(`the flag to clone, ${cloneOf}, is not in project ${String(change.project)}`, { flag: cloneOf, project: change.project });
   }
+  // Unleash revives a flag it finds by name without asking whether it is archived, switching it off
+  // everywhere: a live flag (read from the archive, it is not there) would be switched off unseen.
+  if (change.action === 'flag.revive' && !(state.exists && state.archived === true)) {
+    throw mismatch(`flag ${change.flagKey} is not archived: Unleash would switch it off in every environment`, { flag: change.flagKey });
+  }
   // Unleash stores a flag's completion once (a second is ignored, though its event says otherwise).
   if (change.action === 'flag.complete' && isObject(state.lifecycle) && state.lifecycle.stage === 'completed') {
     throw mismatch(`flag ${change.flagKey} is already completed, and Unleash keeps its first completion: uncomplete it first`, { flag: change.flagKey });

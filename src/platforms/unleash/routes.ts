@@ -88,7 +88,7 @@ export const writeRoutes: readonly WriteRoute[] = [
   { method: 'DELETE', pattern: `${TAGS}/:tagType/:tagValue`, action: 'tag.delete', body: 'none', flagKeyFrom: 'path', scope: 'none' },
   // Batch operations: one decision over every flag their `features` list names.
   { method: 'POST', pattern: '/api/admin/projects/:project/stale', action: 'flag.stale', body: 'object', flagKeyFrom: 'features', scope: 'none' },
-  { method: 'POST', pattern: `${BULK}/on`, action: 'flag.enable', body: 'object', flagKeyFrom: 'features', scope: 'named' },
+  { method: 'POST', pattern: `${BULK}/on`, action: 'flag.enable', body: 'object', flagKeyFrom: 'features', scope: 'named', query: ['shouldActivateDisabledStrategies'] },
   { method: 'POST', pattern: `${BULK}/off`, action: 'flag.disable', body: 'object', flagKeyFrom: 'features', scope: 'named' },
   { method: 'POST', pattern: '/api/admin/projects/:project/archive', action: 'flag.archive', body: 'object', flagKeyFrom: 'features', scope: 'all' },
   { method: 'POST', pattern: '/api/admin/projects/:project/revive', action: 'flag.revive', body: 'object', flagKeyFrom: 'features', scope: 'all' },

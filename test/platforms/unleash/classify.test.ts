@@ -507,6 +507,11 @@ describe('classifyUnleash records what Unleash stores', () => {
     expect(updated.variants).toEqual([]);
   });
 
+  it('records the activation of disabled strategies a switch-on of several flags asks for, as one flag\'s does', () => {
+    const bulk = newState('POST', '/api/admin/projects/default/bulk_features/environments/production/on?shouldActivateDisabledStrategies=true', { features: ['checkout'] });
+    expect(bulk).toMatchObject({ enabled: true, query: { shouldActivateDisabledStrategies: 'true' } });
+  });
+
   it("records no title for a link update that sends none: Unleash keeps the link's own", () => {
     expect(newState('PUT', `${P}/checkout/link/L1`, { url: 'https://x.test/b' })).not.toHaveProperty('title');
     expect(newState('PUT', `${P}/checkout/link/L1`, { url: 'https://x.test/b', title: null })).toHaveProperty('title', null);

@@ -39,6 +39,12 @@ describe('requireOwnTargets (Unleash)', () => {
     expect(check(complete, { ...state, lifecycle: { stage: 'live', enteredStageAt: '2026-01-01T00:00:00.000Z' } })).not.toThrow();
   });
 
+  it('refuses reviving a flag not in the archive, which Unleash would switch off everywhere', () => {
+    const revive = change('POST', '/api/admin/archive/revive/shop.banner');
+    expect(check(revive, { exists: false })).toThrow(mismatch);
+    expect(check(revive, { exists: true, project: 'default', name: 'shop.banner', archived: true, environments: {} })).not.toThrow();
+  });
+
   it('refuses a delete or revive of several flags naming one not in the archive, which Unleash skips without a word', () => {
     const archived = { exists: true, project: 'default', name: 'old.a', archived: true, environments: {} };
     for (const verb of ['delete', 'revive']) {
@@ -137,7 +143,7 @@ describe('requireOwnTargets (Unleash)', () => {
     expect(check(change('POST', `${P}/shop.banner/environments/production/on`), { ...state, project: 'other' })).toThrow(mismatch);
     expect(check(change('POST', P, { name: 'shop.new' }), { exists: false })).not.toThrow();
     // Archived flags and tags are read without the project; Unleash checks those itself.
-    expect(check(change('POST', '/api/admin/archive/revive/shop.banner'), { exists: false })).not.toThrow();
+    expect(check(change('POST', '/api/admin/archive/revive/shop.banner'), { exists: true, project: 'other', name: 'shop.banner', archived: true })).not.toThrow();
   });
 
   it("refuses a clone whose source the path's project does not hold (Unleash finds it by name anywhere)", () => {
