@@ -109,9 +109,14 @@ export function formatChangeDetail(c: ChangeDetail): string {
   ];
   const width = Math.max(...facts.map(([k]) => k.length));
   const head = facts.map(([k, v]) => `${k.padEnd(width)}  ${printable(v)}`).join('\n') + '\n';
-  const diff = c.diff.length === 0 ? 'No field differs.\n' : formatTable(['PATH', 'BEFORE', 'AFTER'], c.diff.map((d) => [d.path || '/', JSON.stringify(d.before) ?? '', JSON.stringify(d.after) ?? '']));
+  const diff = c.diff.length === 0 ? 'No field differs.\n' : formatTable(['PATH', 'BEFORE', 'AFTER'], c.diff.map((d) => [d.path || '/', shown(d.before), shown(d.after)]));
   const approvals = c.approvals.length === 0 ? 'None yet.\n' : formatTable(['APPROVER', 'ROLES', 'WHEN', 'REASON'], c.approvals.map((a) => [a.approverId, a.roles.join(', '), a.approvedAt, a.reason ?? '']));
   return `${head}\nDifferences\n${diff}\nApprovals\n${approvals}`;
+}
+
+/** A side of a difference: its JSON, or `(absent)` where the member is not there (left out of the JSON answer). */
+function shown(value: unknown): string {
+  return value === undefined ? '(absent)' : JSON.stringify(value);
 }
 
 function age(ms: number): string {

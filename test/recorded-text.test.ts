@@ -27,6 +27,18 @@ describe('printable', () => {
     for (const c of ['\u001b', '\r', '\u202e']) expect(detail).not.toContain(c);
     expect(formatTable(['A'], [['x\ty']])).toContain('x\\u0009y');
   });
+
+  it('shows a member present on one side only as absent on the other, never as null', () => {
+    // As the changes API answers: a side that is absent is left out of the JSON.
+    const detail = formatChangeDetail(JSON.parse(JSON.stringify({
+      id: 'c2', status: 'pending', flagKey: 'payments.instant-payouts', platform: 'flagd', environment: 'production', action: 'flag.update',
+      requester: { id: 'rita', displayName: 'Rita', authMethod: 'jwt', roles: ['release_engineer'] },
+      createdAt: '2030-01-01T00:00:00.000Z', expiresAt: '2030-01-02T00:00:00.000Z', requiredApprovals: 1, approverRoles: ['release_engineer'],
+      reason: 'launch', ticket: 'CHG-1', request: { method: 'PUT', path: '/flags/x', bodySha256: 'e3'.repeat(32) }, object: { kind: 'flag', pointer: '' },
+      diff: [{ path: '/targeting/if/0/in/1/1', before: undefined, after: null }], approvals: [],
+    })) as Parameters<typeof formatChangeDetail>[0]);
+    expect(detail).toMatch(/\/targeting\/if\/0\/in\/1\/1 +\(absent\) +null/);
+  });
 });
 
 describe('tally', () => {

@@ -65,12 +65,17 @@ export function affectedObject(change: Pick<FlagChange, 'platform' | 'action' | 
 
 /**
  * The leaves that differ between `before` and `after`, by JSON Pointer. Arrays compare by index; a
- * value present on one side only shows `null` on the other.
+ * member or element present on one side only is a difference whatever its value (a `null` added to
+ * a rule's list can switch a flag on), shown as absent (`undefined`, left out of JSON) on the other.
  */
 export function diffStates(before: unknown, after: unknown, path = ''): StateDiff[] {
   if (isObject(before) && isObject(after) && Array.isArray(before) === Array.isArray(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-    return keys.flatMap((k) => diffStates(before[k] ?? null, after[k] ?? null, `${path}/${escape(k)}`));
+    return keys.flatMap((k) => {
+      const at = `${path}/${escape(k)}`;
+      if (Object.hasOwn(before, k) && Object.hasOwn(after, k)) return diffStates(before[k], after[k], at);
+      return [{ path: at, before: Object.hasOwn(before, k) ? before[k] : undefined, after: Object.hasOwn(after, k) ? after[k] : undefined }];
+    });
   }
   return JSON.stringify(before) === JSON.stringify(after) ? [] : [{ path: path || '/', before, after }];
 }

@@ -70,7 +70,7 @@ export function changeBody(v: ChangeView): string {
   const diff = o.diff.length === 0
     ? '<p>No field differs.</p>'
     : `<table><thead><tr><th>Path</th><th>Before</th><th>After</th></tr></thead><tbody>${o.diff
-        .map((d) => `<tr><td><code>${esc(d.path || '/')}</code></td><td>${json(d.before)}</td><td>${json(d.after)}</td></tr>`)
+        .map((d) => `<tr><td><code>${esc(d.path || '/')}</code></td><td>${side(d.before)}</td><td>${side(d.after)}</td></tr>`)
         .join('')}</tbody></table>`;
   const given = v.approvals.length === 0
     ? '<p>None yet.</p>'
@@ -127,4 +127,9 @@ function age(ms: number): string {
   if (m < 60) return `${m} min`;
   const h = Math.floor(m / 60);
   return h < 48 ? `${h} h` : `${Math.floor(h / 24)} d`;
+}
+
+/** One side of a difference: its JSON, or "(absent)" where the member is not there. */
+function side(value: unknown): string {
+  return value === undefined ? '<em>(absent)</em>' : json(value);
 }

@@ -18,7 +18,7 @@ describe('affectedObject', () => {
         pointer: '/environments/production/strategies/0',
         diff: [
           { path: '/parameters/rollout', before: '10', after: '100' },
-          { path: '/rollout', before: null, after: 100 },
+          { path: '/rollout', before: undefined, after: 100 },
         ],
       },
     },
@@ -56,7 +56,7 @@ describe('affectedObject', () => {
     {
       name: 'an Unleash flag update: the flag without its environments',
       change: unleash('flag.update', { name: 'payments.checkout', type: 'kill-switch' }, '*'),
-      want: { kind: 'flag', diff: [{ path: '/archived', before: false, after: null }, { path: '/stale', before: false, after: null }, { path: '/type', before: 'release', after: 'kill-switch' }] },
+      want: { kind: 'flag', diff: [{ path: '/archived', before: false, after: undefined }, { path: '/stale', before: false, after: undefined }, { path: '/type', before: 'release', after: 'kill-switch' }] },
     },
     {
       name: 'an Unleash flag creation: nothing, then the flag',
@@ -76,7 +76,7 @@ describe('affectedObject', () => {
         diff: [
           { path: '/defaultVariant', before: 'off', after: 'on' },
           { path: '/state', before: 'DISABLED', after: 'ENABLED' },
-          { path: '/variants/off', before: false, after: null },
+          { path: '/variants/off', before: false, after: undefined },
         ],
       },
     },
@@ -93,5 +93,13 @@ describe('affectedObject', () => {
 describe('diffStates', () => {
   it('escapes ~ and / in keys (RFC 6901)', () => {
     expect(diffStates({ 'a/b': 1, 'c~d': 1 }, { 'a/b': 2, 'c~d': 2 }).map((d) => d.path)).toEqual(['/a~1b', '/c~0d']);
+  });
+
+  it('shows a null added to a list or an object, which can switch a flag on for callers without the attribute', () => {
+    const rule = (list: unknown[]) => ({ targeting: { if: [{ in: [{ var: 'tier' }, list] }, 'on', 'off'] } });
+    expect(diffStates(rule(['internal']), rule(['internal', null]))).toEqual([{ path: '/targeting/if/0/in/1/1', before: undefined, after: null }]);
+    expect(diffStates({ a: 1 }, { a: 1, b: null })).toEqual([{ path: '/b', before: undefined, after: null }]);
+    expect(diffStates({ a: 1, b: null }, { a: 1 })).toEqual([{ path: '/b', before: null, after: undefined }]);
+    expect(diffStates({ a: null }, { a: null })).toEqual([]);
   });
 });
