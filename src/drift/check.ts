@@ -9,6 +9,8 @@ export interface Baseline {
   checkedAtMs: number;
   flags: Record<string, { project: string | null; state: unknown }>;
   digest: string | null;
+  /** The file's members beside its flags, as last seen (`Snapshot.fileParts`). */
+  fileParts?: unknown;
   /** Highest platform event id already looked at. */
   eventCursor: number;
   windows: ChangeWindow[];
@@ -64,23 +66,7 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
   const findings: Finding[] = [];
   const lastEventId = Math.max(prev?.eventCursor ?? 0, ...input.events.map((e) => e.id));
   if (prev) {
-    for (const event of input.events) {
-      if (event.id <= prev.eventCursor) continue;
-      const byFlaggate = input.self !== undefined && event.actor === input.self;
-      if (byFlaggate && explainedAt(windows, event, input.nowMs, input.skewMs)) continue;
-      findings.push({
-        source: 'event_log',
-        flagKey: event.flagKey,
-        project: event.project,
-        environment: event.environment,
-        before: event.before ?? null,
-        after: event.after ?? null,
-        eventId: String(event.id),
-        actor: event.actor,
-        platformTimeMs: event.timeMs,
-        detail: `${input.platform} event ${event.id} (${event.type}) by ${event.actor ?? 'an unknown actor'} is explained by no flaggate change`,
-      });
-    }
+    findings.push(...eventFindings(input, prev, windows));
     const flaggedByEvents = new Set(findings.map((f) => f.flagKey));
     // A flaggate change explains a state difference only if it may have landed after the last
     // snapshot: still in flight then, or finished since (one clock, flaggate's, on both sides).
@@ -104,6 +90,8 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
         detail: `flag ${key} in ${input.platform} differs from what flaggate last saw, and no flaggate change explains it`,
       });
     }
+    const parts = filePartsFinding(prev, input);
+    if (parts) findings.push(parts);
     const digestChanged = input.snapshot.digest !== undefined && prev.digest !== null && input.snapshot.digest !== prev.digest;
     const anyChange = windows.some(landedSince);
     if (digestChanged && findings.length === 0 && !anyChange) {
@@ -130,9 +118,51 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
       checkedAtMs: input.nowMs,
       flags,
       digest: input.snapshot.digest ?? null,
+      ...(input.snapshot.fileParts === undefined ? {} : { fileParts: input.snapshot.fileParts }),
       eventCursor: lastEventId,
       windows: windowsToCarry(windows, input.nowMs, keepMs),
     },
+  };
+}
+
+/** The platform's events since the last check that no flaggate change explains. */
+function eventFindings(input: CheckInput, prev: Baseline, windows: ChangeWindow[]): Finding[] {
+  const findings: Finding[] = [];
+  for (const event of input.events) {
+    if (event.id <= prev.eventCursor) continue;
+    const byFlaggate = input.self !== undefined && event.actor === input.self;
+    if (byFlaggate && explainedAt(windows, event, input.nowMs, input.skewMs)) continue;
+    findings.push({
+      source: 'event_log',
+      flagKey: event.flagKey,
+      project: event.project,
+      environment: event.environment,
+      before: event.before ?? null,
+      after: event.after ?? null,
+      eventId: String(event.id),
+      actor: event.actor,
+      platformTimeMs: event.timeMs,
+      detail: `${input.platform} event ${event.id} (${event.type}) by ${event.actor ?? 'an unknown actor'} is explained by no flaggate change`,
+    });
+  }
+  return findings;
+}
+
+/** flaggate never writes a file's members beside its flags: no change of its explains a change of theirs. */
+function filePartsFinding(prev: Baseline, input: CheckInput): Finding | undefined {
+  const parts = input.snapshot.fileParts;
+  if (parts === undefined || prev.fileParts === undefined || isDeepStrictEqual(parts, prev.fileParts)) return undefined;
+  return {
+    source: input.source,
+    flagKey: null,
+    project: null,
+    environment: null,
+    before: prev.fileParts,
+    after: parts,
+    eventId: null,
+    actor: null,
+    platformTimeMs: null,
+    detail: `the ${input.platform} flag file's members beside its flags ($evaluators, metadata) changed outside flaggate: every flag whose rules use them may serve otherwise`,
   };
 }
 

@@ -14,6 +14,11 @@ export interface Snapshot {
   flags: Map<string, unknown>;
   /** A digest of the whole content, for platforms whose state is one file: any edit shows here. */
   digest?: string;
+  /**
+   * A file's members beside its flags (flagd's `$evaluators`, `metadata`), which flaggate never
+   * writes: any change of them is drift, whatever flaggate changed meanwhile.
+   */
+  fileParts?: unknown;
 }
 
 /** One entry of the platform's own event log that concerns a flag. */

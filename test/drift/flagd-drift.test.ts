@@ -97,6 +97,23 @@ describe('drift in front of a flagd file', () => {
     expect(found).toEqual([expect.objectContaining({ flag_key: null, source: 'file', before: { sha256: expect.any(String) }, after: { sha256: expect.any(String) } })]);
   });
 
+  it('records an edit of the evaluators flags share, even while flaggate changes a flag', async () => {
+    const file = readFile() as { flags: Record<string, Record<string, unknown>>; $evaluators?: Record<string, unknown> };
+    file.$evaluators = { staff: { in: [{ var: 'tier' }, ['internal']] } };
+    writeFileSync(filePath(), JSON.stringify(file, null, 2));
+    await control('POST', '/v1/drift/check', release);
+    file.$evaluators = { staff: { in: [{ var: 'tier' }, ['internal', 'gold', 'silver']] } };
+    writeFileSync(filePath(), JSON.stringify(file, null, 2));
+    // A change through flaggate in the same span explains its own flag, not the evaluators.
+    const res = await fetch(app.proxyUrl + '/flags/checkout.new-flow/disable', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${release}`, 'x-flaggate-reason': 'launch', 'x-flaggate-ticket': 'CHG-1' },
+    });
+    expect(res.status).toBe(200);
+    const found = (await control('POST', '/v1/drift/check', release)).json.detected as Array<Record<string, unknown>>;
+    expect(found).toEqual([expect.objectContaining({ flag_key: null, source: 'file', before: { $evaluators: { staff: { in: [{ var: 'tier' }, ['internal']] } } } })]);
+  });
+
   it('lets only a role the policy names acknowledge a finding, with a reason, once', async () => {
     const [finding] = (await control('GET', '/v1/drift?open=true', auditor)).json.findings as Array<{ id: string }>;
     expect(finding).toBeDefined();

@@ -23,24 +23,25 @@ export function createFlagdProbe(options: { path: string }): DriftProbe {
       }
       const digest = createHash('sha256').update(bytes).digest('hex');
       const flags = new Map<string, unknown>();
-      const parsed = parseFlags(bytes);
+      const parsed = parseFile(bytes);
       // An unreadable file says nothing about its flags: only the digest changes.
       if (parsed === undefined) return Promise.resolve({ flags, digest });
-      for (const [key, definition] of Object.entries(parsed)) flags.set(key, definition);
+      for (const [key, definition] of Object.entries(parsed.flags)) flags.set(key, definition);
       for (const ref of known) if (!flags.has(ref.key)) flags.set(ref.key, null);
-      return Promise.resolve({ flags, digest });
+      return Promise.resolve({ flags, digest, fileParts: parsed.rest });
     },
   };
 }
 
-function parseFlags(bytes: Buffer): Record<string, unknown> | undefined {
-  if (bytes.length === 0) return {};
+/** The file's flags, and its other members but `$schema` (which flaggate writes into a file it creates). */
+function parseFile(bytes: Buffer): { flags: Record<string, unknown>; rest: Record<string, unknown> } | undefined {
+  if (bytes.length === 0) return { flags: {}, rest: {} };
   try {
     const parsed: unknown = JSON.parse(bytes.toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null) return undefined;
-    const flags = (parsed as { flags?: unknown }).flags;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+    const { flags, $schema: _schema, ...rest } = parsed as Record<string, unknown>;
     if (typeof flags !== 'object' || flags === null || Array.isArray(flags)) return undefined;
-    return flags as Record<string, unknown>;
+    return { flags: flags as Record<string, unknown>, rest };
   } catch {
     return undefined;
   }
