@@ -75,19 +75,23 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
     for (const [key, after] of input.snapshot.flags) {
       const seen = prev.flags[key];
       const before = seen === undefined ? null : seen.state;
-      if (isDeepStrictEqual(before, after)) continue;
-      if (changedSince(key) || flaggedByEvents.has(key)) continue;
+      if (isDeepStrictEqual(before, after) || flaggedByEvents.has(key)) continue;
+      const laundered = changedSince(key) && input.snapshot.statesAsRecorded ? decidedOnOther(windows, key, prev, before) : undefined;
+      if (changedSince(key) && laundered === undefined) continue;
       findings.push({
         source: input.source,
         flagKey: key,
         project: seen?.project ?? projectOf(key),
         environment: null,
         before,
-        after,
+        after: laundered === undefined ? after : laundered.from,
         eventId: null,
         actor: null,
         platformTimeMs: null,
-        detail: `flag ${key} in ${input.platform} differs from what flaggate last saw, and no flaggate change explains it`,
+        detail:
+          laundered === undefined
+            ? `flag ${key} in ${input.platform} differs from what flaggate last saw, and no flaggate change explains it`
+            : `flag ${key} in ${input.platform} was changed outside flaggate before flaggate's change ${laundered.decisionId}, which was decided on the state shown after`,
       });
     }
     const parts = filePartsFinding(prev, input);
@@ -123,6 +127,19 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
       windows: windowsToCarry(windows, input.nowMs, keepMs),
     },
   };
+}
+
+/**
+ * A change explains a flag's difference only from the state it was decided on: the first change
+ * begun since the last check must have started from the state seen then, or the flag was edited
+ * outside flaggate in between (the change's own entry shows it in `previous_state`). Undefined when
+ * the changes account for it, or cannot tell (one was in flight at the last check).
+ */
+function decidedOnOther(windows: readonly ChangeWindow[], key: string, prev: Baseline, before: unknown): ChangeWindow | undefined {
+  const mine = windows.filter((w) => w.flagKey === key && w.applied && (w.toMs === null || w.toMs >= prev.checkedAtMs));
+  if (mine.length === 0 || mine.some((w) => w.fromMs < prev.checkedAtMs || w.from === undefined)) return undefined;
+  const first = mine.reduce((a, b) => (b.fromMs < a.fromMs ? b : a));
+  return isDeepStrictEqual(first.from ?? null, before) ? undefined : first;
 }
 
 /** The platform's events since the last check that no flaggate change explains. */

@@ -14,12 +14,14 @@ export interface ChangeWindow {
   toMs: number | null;
   /** False once the outcome says nothing reached the platform. */
   applied: boolean;
+  /** The state the change was decided on (its decision entry's `previous_state`). */
+  from?: unknown;
 }
 
 const notApplied = new Set(['failed', 'not_forwarded', 'not_applied']);
 
 /** What the drift check reads of an entry (a whole entry is one). */
-export type DriftEntry = Pick<AuditEntry, 'entry_type' | 'platform' | 'flag_key' | 'project' | 'environment' | 'decision_id' | 'decision' | 'outcome' | 'timestamp_utc'>;
+export type DriftEntry = Pick<AuditEntry, 'entry_type' | 'platform' | 'flag_key' | 'project' | 'environment' | 'decision_id' | 'decision' | 'outcome' | 'timestamp_utc'> & Partial<Pick<AuditEntry, 'previous_state'>>;
 
 /**
  * Adds the changes in `entries` (the ledger after the last check, read once, in order) to the
@@ -40,7 +42,16 @@ export function collectWindows(
     if (e.flag_key !== null && e.project !== null && !projects.has(e.flag_key)) projects.set(e.flag_key, e.project);
     if (e.platform !== platform || e.flag_key === null) continue;
     if (e.entry_type === 'change.decision' && e.decision.allow) {
-      windows.set(e.decision_id, { decisionId: e.decision_id, flagKey: e.flag_key, project: e.project, environment: e.environment, fromMs: Date.parse(e.timestamp_utc), toMs: null, applied: true });
+      windows.set(e.decision_id, {
+        decisionId: e.decision_id,
+        flagKey: e.flag_key,
+        project: e.project,
+        environment: e.environment,
+        fromMs: Date.parse(e.timestamp_utc),
+        toMs: null,
+        applied: true,
+        ...(e.previous_state === undefined ? {} : { from: e.previous_state }),
+      });
     } else if (e.entry_type === 'change.outcome') {
       const w = windows.get(e.decision_id);
       if (w) {

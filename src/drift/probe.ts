@@ -19,6 +19,11 @@ export interface Snapshot {
    * writes: any change of them is drift, whatever flaggate changed meanwhile.
    */
   fileParts?: unknown;
+  /**
+   * The flags' states are in the form a change records as `previous_state` (a flagd definition):
+   * a change explains a difference only if it was decided on the state last seen.
+   */
+  statesAsRecorded?: boolean;
 }
 
 /** One entry of the platform's own event log that concerns a flag. */

@@ -104,6 +104,18 @@ describe('checkDrift', () => {
     expect(check({ baseline: once.baseline, snapshot: changed, nowMs: T0 + 120_000 }).findings).toEqual([]);
   });
 
+  it('takes a change as explaining a flag only from the state it was decided on, where the probe sees states as changes record them', () => {
+    const decided = (from: unknown, atMs = T0 + 10) => [{ ...entry(11, 'change.decision', 'd1', atMs), previous_state: from } as AuditEntry, entry(12, 'change.outcome', 'd1', atMs + 10)];
+    const file = { flags: new Map([['a', { on: true }]]), statesAsRecorded: true };
+    expect(check({ source: 'file', snapshot: file, entries: decided({ on: false }) }).findings).toEqual([]);
+    // Edited outside flaggate to { on: 'x' } first: the change that followed was decided on that.
+    expect(check({ source: 'file', snapshot: file, entries: decided({ on: 'x' }) }).findings).toMatchObject([{ flagKey: 'a', before: { on: false }, after: { on: 'x' }, detail: expect.stringContaining('before flaggate') }]);
+    // A change in flight at the last check may have been read before it: it cannot tell.
+    expect(check({ source: 'file', snapshot: file, entries: decided({ on: 'x' }, T0 - 10) }).findings).toEqual([]);
+    // Platforms whose probe reads states in another form than changes record: as before.
+    expect(check({ snapshot: changed, entries: decided({ on: 'x' }) }).findings).toEqual([]);
+  });
+
   it('reports a file whose bytes changed though no flag did, unless a flaggate change may have written it', () => {
     const file: Baseline = { ...baseline, digest: 'aa' };
     expect(check({ baseline: file, source: 'file', snapshot: { flags: new Map([['a', { on: false }]]), digest: 'bb' } }).findings).toMatchObject([{ flagKey: null, before: { sha256: 'aa' }, after: { sha256: 'bb' } }]);

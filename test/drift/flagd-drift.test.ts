@@ -114,6 +114,22 @@ describe('drift in front of a flagd file', () => {
     expect(found).toEqual([expect.objectContaining({ flag_key: null, source: 'file', before: { $evaluators: { staff: { in: [{ var: 'tier' }, ['internal']] } } } })]);
   });
 
+  it('records a hand edit that a later change through flaggate to the same flag was decided on, not taking it as explained', async () => {
+    await control('POST', '/v1/drift/check', release);
+    const file = readFile();
+    const edited = { ...file.flags['checkout.new-flow']!, state: 'DISABLED', targeting: { fractional: [['on', 100], ['off', 0]] } };
+    file.flags['checkout.new-flow'] = edited;
+    writeFileSync(filePath(), JSON.stringify(file, null, 2));
+    const res = await fetch(app.proxyUrl + '/flags/checkout.new-flow/enable', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${release}`, 'x-flaggate-reason': 'launch', 'x-flaggate-ticket': 'CHG-1' },
+    });
+    expect(res.status).toBe(200);
+    const found = (await control('POST', '/v1/drift/check', release)).json.detected as Array<Record<string, unknown>>;
+    expect(found).toEqual([expect.objectContaining({ flag_key: 'checkout.new-flow', source: 'file', after: edited })]);
+    expect(String((found[0] as { detail?: string; drift?: { detail?: string } }).drift?.detail ?? JSON.stringify(found[0]))).toContain('before flaggate');
+  });
+
   it('lets only a role the policy names acknowledge a finding, with a reason, once', async () => {
     const [finding] = (await control('GET', '/v1/drift?open=true', auditor)).json.findings as Array<{ id: string }>;
     expect(finding).toBeDefined();

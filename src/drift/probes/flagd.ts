@@ -28,7 +28,8 @@ export function createFlagdProbe(options: { path: string }): DriftProbe {
       if (parsed === undefined) return Promise.resolve({ flags, digest });
       for (const [key, definition] of Object.entries(parsed.flags)) flags.set(key, definition);
       for (const ref of known) if (!flags.has(ref.key)) flags.set(ref.key, null);
-      return Promise.resolve({ flags, digest, fileParts: parsed.rest });
+      // A flag's state here is its definition, as a change through flaggate records the one it starts from.
+      return Promise.resolve({ flags, digest, fileParts: parsed.rest, statesAsRecorded: true });
     },
   };
 }
