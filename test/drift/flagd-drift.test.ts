@@ -21,6 +21,14 @@ async function control(method: string, path: string, token: string, body?: unkno
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
+/** Switches checkout.new-flow on or off through flaggate. */
+function switchCheckout(verb: 'enable' | 'disable'): Promise<Response> {
+  return fetch(`${app.proxyUrl}/flags/checkout.new-flow/${verb}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${release}`, 'x-flaggate-reason': 'launch', 'x-flaggate-ticket': 'CHG-1' },
+  });
+}
+
 async function driftEntries() {
   const { json } = await control('GET', '/v1/audit/entries?limit=1000', auditor);
   return (json.entries as Array<Record<string, unknown>>).filter((e) => String(e.entry_type).startsWith('drift.'));
@@ -40,10 +48,7 @@ afterAll(async () => app?.stop());
 
 describe('drift in front of a flagd file', () => {
   it('finds nothing after a change made through flaggate', async () => {
-    const res = await fetch(app.proxyUrl + '/flags/checkout.new-flow/enable', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${release}`, 'x-flaggate-reason': 'launch', 'x-flaggate-ticket': 'CHG-1' },
-    });
+    const res = await switchCheckout('enable');
     expect(res.status).toBe(200);
     const check = await control('POST', '/v1/drift/check', release);
     expect(check).toMatchObject({ status: 200, json: { detected: [] } });
@@ -105,10 +110,7 @@ describe('drift in front of a flagd file', () => {
     file.$evaluators = { staff: { in: [{ var: 'tier' }, ['internal', 'gold', 'silver']] } };
     writeFileSync(filePath(), JSON.stringify(file, null, 2));
     // A change through flaggate in the same span explains its own flag, not the evaluators.
-    const res = await fetch(app.proxyUrl + '/flags/checkout.new-flow/disable', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${release}`, 'x-flaggate-reason': 'launch', 'x-flaggate-ticket': 'CHG-1' },
-    });
+    const res = await switchCheckout('disable');
     expect(res.status).toBe(200);
     const found = (await control('POST', '/v1/drift/check', release)).json.detected as Array<Record<string, unknown>>;
     expect(found).toEqual([expect.objectContaining({ flag_key: null, source: 'file', before: { $evaluators: { staff: { in: [{ var: 'tier' }, ['internal']] } } } })]);
@@ -120,10 +122,7 @@ describe('drift in front of a flagd file', () => {
     const edited = { ...file.flags['checkout.new-flow']!, state: 'DISABLED', targeting: { fractional: [['on', 100], ['off', 0]] } };
     file.flags['checkout.new-flow'] = edited;
     writeFileSync(filePath(), JSON.stringify(file, null, 2));
-    const res = await fetch(app.proxyUrl + '/flags/checkout.new-flow/enable', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${release}`, 'x-flaggate-reason': 'launch', 'x-flaggate-ticket': 'CHG-1' },
-    });
+    const res = await switchCheckout('enable');
     expect(res.status).toBe(200);
     const found = (await control('POST', '/v1/drift/check', release)).json.detected as Array<Record<string, unknown>>;
     expect(found).toEqual([expect.objectContaining({ flag_key: 'checkout.new-flow', source: 'file', after: edited })]);
