@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 
 const ENVIRONMENTS = ['development', 'production'];
 const FEATURE = /^\/api\/admin\/projects\/([^/]+)\/features\/([^/]+)$/;
+const STRATEGY = { name: 'default', parameters: {}, constraints: [], segments: [], disabled: false };
 const TOGGLE = /^\/api\/admin\/projects\/([^/]+)\/features\/([^/]+)\/environments\/([^/]+)\/(on|off)$/;
 
 /** A listening stub platform. */
@@ -19,7 +20,11 @@ export interface PlatformStub {
   close(): Promise<void>;
 }
 
-/** Starts the stub on 127.0.0.1, port 0. Every feature exists; its environments start disabled. */
+/**
+ * Starts the stub on 127.0.0.1, port 0. Every feature exists; its environments start disabled, each
+ * with one active strategy (as Unleash leaves a flag it has switched on once: an environment without
+ * one would have Unleash add the project's default strategy, which flaggate reads first).
+ */
 export async function startPlatformStub(): Promise<PlatformStub> {
   const enabled = new Map<string, boolean>();
   const server: Server = createServer((req, res) => {
@@ -44,7 +49,7 @@ export async function startPlatformStub(): Promise<PlatformStub> {
           type: 'release',
           stale: false,
           archived: false,
-          environments: ENVIRONMENTS.map((env) => ({ name: env, enabled: enabled.get(`${feature}/${env}`) === true, strategies: [] })),
+          environments: ENVIRONMENTS.map((env) => ({ name: env, enabled: enabled.get(`${feature}/${env}`) === true, strategies: [{ ...STRATEGY, id: `${env}-1` }] })),
         });
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
         return;
