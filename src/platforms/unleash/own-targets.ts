@@ -58,7 +58,10 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   if (change.action === 'dependency.add') return requireSoleParent(change, state);
   if (change.action === 'strategy.update' || change.action === 'strategy.delete') requireEnvironmentKept(change, state);
   if (change.action === 'strategy.update') requireRolloutKept(change, state);
-  if (change.action === 'variants.update') requireVariantOrderKept(change, state);
+  if (change.action === 'variants.update') {
+    requireVariantOrderKept(change, state);
+    requireVariantEnvironments(change, state);
+  }
   const owned = OWNED[change.action];
   if (owned === undefined) return;
   const id = isObject(change.newState) ? change.newState.id : undefined;
@@ -180,6 +183,16 @@ function requireVariantOrderKept(change: FlagChange, state: UnleashFlagState): v
   }
   const sorted = [...names].sort((a, b) => String(a).localeCompare(String(b)));
   if (sorted.some((name, i) => name !== names[i])) throw reordered(change);
+}
+
+/**
+ * Unleash writes a variants batch into the environments the flag has, and only records an event for
+ * one it lacks: every environment the entry names must be one the state read shows.
+ */
+function requireVariantEnvironments(change: FlagChange, state: UnleashFlagState): void {
+  const named = isObject(change.newState) && Array.isArray(change.newState.environments) ? (change.newState.environments as unknown[]) : [];
+  const lacking = named.find((env) => typeof env !== 'string' || !Object.hasOwn(state.environments ?? {}, env));
+  if (lacking !== undefined) throw mismatch(`flag ${change.flagKey} has no environment ${String(lacking)}, where Unleash would write no variants`, { flag: change.flagKey, environment: lacking });
 }
 
 function reordered(change: FlagChange): FlaggateError {

@@ -33,6 +33,13 @@ const check = (c: FlagChange, s: unknown) => () => requireOwnTargets(c, s);
 const mismatch = expect.objectContaining({ code: 'ADAPT_TARGET_MISMATCH', status: 409 });
 
 describe('requireOwnTargets (Unleash)', () => {
+  it('refuses a variants batch naming an environment the flag does not have, where Unleash writes nothing', () => {
+    const batch = (environments: string[]) => change('PUT', `${P}/shop.banner/variants-batch`, { variants: [{ name: 'a', weight: 1000, weightType: 'variable', stickiness: 'default' }], environments });
+    expect(check(batch(['development', 'production']), state)).not.toThrow();
+    expect(check(batch(['development', 'staging']), state)).toThrow(mismatch);
+    expect(check(batch(['staging']), { ...state, environments: {} })).toThrow(mismatch);
+  });
+
   it('refuses completing a flag already completed, which Unleash ignores though its event says otherwise', () => {
     const complete = change('POST', `${P}/shop.banner/lifecycle/complete`, { status: 'discarded' });
     expect(check(complete, { ...state, lifecycle: { stage: 'completed', status: 'kept', enteredStageAt: '2026-01-01T00:00:00.000Z' } })).toThrow(mismatch);
