@@ -21,12 +21,22 @@ async function control(method: string, path: string, token: string, body?: unkno
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-/** Switches checkout.new-flow on or off through flaggate. */
-function switchCheckout(verb: 'enable' | 'disable'): Promise<Response> {
-  return fetch(`${app.proxyUrl}/flags/checkout.new-flow/${verb}`, {
+/**
+ * Switches checkout.new-flow on or off through flaggate, and waits for the change's outcome entry
+ * (written after the reply): a check while it is still in flight could take later edits as its own.
+ */
+async function switchCheckout(verb: 'enable' | 'disable'): Promise<Response> {
+  const res = await fetch(`${app.proxyUrl}/flags/checkout.new-flow/${verb}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${release}`, 'x-flaggate-reason': 'launch', 'x-flaggate-ticket': 'CHG-1' },
   });
+  const decisionId = res.headers.get('x-flaggate-decision-id');
+  for (let i = 0; i < 200; i++) {
+    const { json } = await control('GET', '/v1/audit/entries?limit=1000', auditor);
+    if ((json.entries as Array<Record<string, unknown>>).some((e) => e.entry_type === 'change.outcome' && e.decision_id === decisionId)) return res;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no outcome entry for ${String(decisionId)}`);
 }
 
 async function driftEntries() {
