@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
-import { startInHouseService, type InHouseService } from '../support/inhouse-flag-service.js';
+import { inHouseConfigYaml, startInHouseService, type InHouseService } from '../support/inhouse-flag-service.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { auditEntries } from '../support/unleash-sidecar.js';
 
@@ -17,33 +17,9 @@ let service: InHouseService;
 let tmp: { dir: string; cleanup(): void };
 const apps: Record<'checked' | 'unchecked', TestFlaggate | undefined> = { checked: undefined, unchecked: undefined };
 
-function configYaml(url: string, keyPointer: boolean): string {
-  return `
-platform:
-  name: rest
-  targetUrl: ${url}
-  targetToken: ${KEY}
-  rest:
-    credentialHeader: X-Api-Key
-    credentialFormat: "{token}"
-    state:
-      route: GET /api/flags/{flag}
-      pointer: /environments
-${keyPointer ? '      keyPointer: /name\n' : ''}    writes:
-      - route: POST /api/flags
-        action: flag.create
-        flagKey: body:/name
-      - route: PATCH /api/flags/{flag}
-        action: flag.update
-        environment: query:env
-      - route: DELETE /api/flags/{flag}
-        action: flag.delete
-`;
-}
-
 async function start(name: keyof typeof apps): Promise<TestFlaggate> {
   const file = join(tmp.dir, `${name}.yaml`);
-  writeFileSync(file, configYaml(service.url, name === 'checked'));
+  writeFileSync(file, inHouseConfigYaml(service.url, KEY, { keyPointer: name === 'checked' }));
   return (apps[name] = await startTestFlaggate({}, { FLAGGATE_CONFIG: file }));
 }
 

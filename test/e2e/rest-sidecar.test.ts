@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestFlaggate, type TestFlaggate } from '../support/flaggate.js';
-import { startInHouseService, type InHouseService } from '../support/inhouse-flag-service.js';
+import { inHouseConfigYaml, startInHouseService, type InHouseService } from '../support/inhouse-flag-service.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { auditEntries } from '../support/unleash-sidecar.js';
 
@@ -21,32 +21,6 @@ let release: string;
 let approver: string;
 let qa: string;
 let auditor: string;
-
-function configYaml(url: string): string {
-  return `
-platform:
-  name: rest
-  targetUrl: ${url}
-  targetToken: ${KEY}
-  rest:
-    credentialHeader: X-Api-Key
-    credentialFormat: "{token}"
-    # In a [flow] list, a route with {…} is quoted: YAML reads a bare { there as a mapping.
-    reads: ["GET /api/flags", "GET /api/flags/{flag}"]
-    state:
-      route: GET /api/flags/{flag}
-      pointer: /environments
-    writes:
-      - route: POST /api/flags
-        action: flag.create
-        flagKey: body:/name
-      - route: PATCH /api/flags/{flag}
-        action: flag.update
-        environment: query:env
-      - route: DELETE /api/flags/{flag}
-        action: flag.delete
-`;
-}
 
 async function viaFlaggate(method: string, path: string, token: string, body?: unknown) {
   const res = await fetch(app.proxyUrl + path, {
@@ -65,7 +39,7 @@ beforeAll(async () => {
   service = await startInHouseService(KEY);
   tmp = makeTempDir('flaggate-rest-config-');
   const file = join(tmp.dir, 'flaggate.yaml');
-  writeFileSync(file, configYaml(service.url));
+  writeFileSync(file, inHouseConfigYaml(service.url, KEY, { reads: true }));
   app = await startTestFlaggate({}, { FLAGGATE_CONFIG: file });
   [release, approver, qa, auditor] = await Promise.all([
     app.token('riley', 'release_engineer'), app.token('sam', 'release_engineer'), app.token('quinn', 'qa'), app.token('ada', 'auditor'),

@@ -101,3 +101,32 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   }
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
+
+/**
+ * The flaggate configuration that governs the in-house service from a YAML file: its credential,
+ * its state read (the flag's environments), and its create, update and delete routes. `reads`
+ * passes its two GET routes through; `keyPointer` holds the state read's answer to the flag asked for.
+ */
+export function inHouseConfigYaml(url: string, apiKey: string, options: { reads?: boolean; keyPointer?: boolean } = {}): string {
+  return `
+platform:
+  name: rest
+  targetUrl: ${url}
+  targetToken: ${apiKey}
+  rest:
+    credentialHeader: X-Api-Key
+    credentialFormat: "{token}"
+${options.reads ? '    # In a [flow] list, a route with {…} is quoted: YAML reads a bare { there as a mapping.\n    reads: ["GET /api/flags", "GET /api/flags/{flag}"]\n' : ''}    state:
+      route: GET /api/flags/{flag}
+      pointer: /environments
+${options.keyPointer ? '      keyPointer: /name\n' : ''}    writes:
+      - route: POST /api/flags
+        action: flag.create
+        flagKey: body:/name
+      - route: PATCH /api/flags/{flag}
+        action: flag.update
+        environment: query:env
+      - route: DELETE /api/flags/{flag}
+        action: flag.delete
+`;
+}
