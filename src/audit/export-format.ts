@@ -107,7 +107,7 @@ export function csvRow(e: AuditEntry): Array<string | number | boolean | null> {
  * sign; the seq and hash columns that `verify-export` compares never start with these characters.
  */
 export function entriesCsv(entries: readonly AuditEntry[]): string {
-  return csvHeader() + entries.map(csvRecord).join('');
+  return csvHeader() + csvRecords(entries);
 }
 
 const csvOptions = { escape_formulas: true };
@@ -117,7 +117,11 @@ export function csvHeader(): string {
   return stringify([Array.from(csvColumns)], csvOptions);
 }
 
-/** entries.csv's record of one entry, its line ending included (a file is the header, then the records, joined). */
-export function csvRecord(entry: AuditEntry): string {
-  return stringify([csvRow(entry)], csvOptions);
+/**
+ * entries.csv's records of `entries`, each with its line ending (a file is the header, then the
+ * records): the same text as each record written on its own, in one call, since the library's
+ * set-up for a call costs about as much as a record.
+ */
+export function csvRecords(entries: readonly AuditEntry[]): string {
+  return stringify(entries.map(csvRow), csvOptions);
 }

@@ -7,7 +7,7 @@ import type { Checkpoint } from './checkpoint.js';
 import type { AuditEntry, StoredRow } from './entry.js';
 import { rowToEntry } from './row-to-entry.js';
 import { entryLine, rowLine } from './export-lines.js';
-import { csvHeader, csvRecord, EXPORT_FORMAT, MANIFEST_TYP, matchesExport, type ExportFilters, type ExportManifest } from './export-format.js';
+import { csvHeader, csvRecords, EXPORT_FORMAT, MANIFEST_TYP, matchesExport, type ExportFilters, type ExportManifest } from './export-format.js';
 import type { Keyring } from './keyring.js';
 import { signJson } from './signed-json.js';
 
@@ -69,7 +69,7 @@ export function writeExportFiles(source: ExportSource, dir: string, options: { f
         entries.write(entryLine(row));
         revisions.set(`${entry.decision.policy_revision}/${entry.decision.policy_sha256}`, { revision: entry.decision.policy_revision, sha256: entry.decision.policy_sha256 });
       }
-      if (picked.length > 0) csv.write(picked.map(csvRecord).join(''));
+      if (picked.length > 0) csv.write(csvRecords(picked));
       selected += picked.length;
       after = rows[rows.length - 1]!.seq;
     }

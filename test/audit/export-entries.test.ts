@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { chainHash, canonicalJson } from '../../src/audit/index.js';
 import { readExportedEntries, packedHex, type EntriesJob } from '../../src/audit/export-entries.js';
 import { readEntriesInWorker } from '../../src/audit/export-entries-aside.js';
-import { csvHeader, csvRecord } from '../../src/audit/export-format.js';
+import { csvHeader, csvRecords } from '../../src/audit/export-format.js';
 import { GENESIS_HASH, type AuditEntry } from '../../src/audit/entry.js';
 import { sampleEntry } from '../support/entries.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -13,7 +13,7 @@ const tmp = makeTempDir('flaggate-export-entries-');
 afterAll(() => tmp.cleanup());
 
 /** A chain of `n` entries as the export writes them: entries.jsonl and entries.csv. */
-function packageOf(n: number, name: string, edit: (lines: string[]) => void = () => undefined): EntriesJob {
+function packageOf(n: number, name: string, edit: (lines: string[]) => void = () => undefined, editCsv: (records: string[]) => void = () => undefined): EntriesJob {
   const entries: AuditEntry[] = [];
   let prev = GENESIS_HASH;
   for (let seq = 1; seq <= n; seq += 1) {
@@ -26,8 +26,11 @@ function packageOf(n: number, name: string, edit: (lines: string[]) => void = ()
   edit(lines);
   const [entriesPath, csvPath] = [join(tmp.dir, `${name}.jsonl`), join(tmp.dir, `${name}.csv`)];
   writeFileSync(entriesPath, lines.join('\n') + '\n');
-  // From the entries as the chain holds them (canonical member order), as the export writes them.
-  writeFileSync(csvPath, csvHeader() + entries.map((e) => csvRecord(JSON.parse(canonicalJson(e)) as AuditEntry)).join(''));
+  // From the entries as the chain holds them (canonical member order), each record rendered on its
+  // own: the verifier renders them in batches, and must find the same text.
+  const records = entries.map((e) => csvRecords([JSON.parse(canonicalJson(e)) as AuditEntry]));
+  editCsv(records);
+  writeFileSync(csvPath, csvHeader() + records.join(''));
   return { entriesPath, csvPath, count: lines.length, period: { from: null, to: null }, filters: {}, digestFiles: false };
 }
 
@@ -75,6 +78,23 @@ describe('the entries pass of verify-export', () => {
     expect(nested.stop).toMatchObject({ at: 1, failure: { kind: 'modified' } });
     const dup = readExportedEntries(packageOf(4, 'dup', (l) => void (l[2] = l[2]!.replace('{', '{"reason":"forged",'))));
     expect(dup.stop).toMatchObject({ at: 2, failure: { kind: 'modified' } });
+  });
+
+  it('holds entries.csv to the entries record by record, across the batches it renders them in', () => {
+    const n = 600; // more than two batches, the last one partial
+    expect(readExportedEntries(packageOf(n, 'csv-whole'))).toMatchObject({ count: n, csvListsEntries: true });
+    const edits: Array<[string, (r: string[]) => void]> = [
+      ['csv-mid-batch', (r) => void (r[300] = r[300]!.replace('change 301', 'change 999'))],
+      ['csv-last', (r) => void (r[n - 1] = r[n - 1]!.replace('change 600', 'change 6000'))],
+      ['csv-dropped', (r) => void r.splice(511, 1)],
+      ['csv-missing-tail', (r) => void r.pop()],
+      ['csv-extra', (r) => void r.push(r[0]!)],
+      ['csv-swapped', (r) => void ([r[255], r[256]] = [r[256]!, r[255]!])],
+    ];
+    for (const [name, edit] of edits) {
+      const read = readExportedEntries(packageOf(n, name, undefined, edit));
+      expect({ name, count: read.count, stop: read.stop, csv: read.csvListsEntries }).toEqual({ name, count: n, stop: undefined, csv: false });
+    }
   });
 
   it('gives the same answer from a worker thread, its arrays moved across', async () => {
