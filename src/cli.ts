@@ -13,33 +13,15 @@ import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { JSONWebKeySet } from 'jose';
-import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS, openKeyring, verifyExport } from './audit/index.js';
-import { exportLedgerFile } from './export-ledger.js';
-import { retentionPolicy } from './export-evidence.js';
-import { readKeys } from './audit/index.js';
-import { systemClock } from './clock.js';
-import { loadConfig } from './config/index.js';
+import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS } from './audit/verdict.js';
 import { FlaggateError } from './errors.js';
-import { mintDevToken } from './identify/index.js';
-import { startFlaggate } from './main.js';
-import { verifyPostgresLedger } from './replicate/index.js';
-import { grantChainWriter, migrateDatabase } from './db-admin.js';
-import { walkthroughText } from './walkthrough.js';
-import { requestToken, verifyCoverage, verifyTokenFile } from './timestamp/index.js';
-import { verifyLedgerFile } from './verify-ledger-file.js';
-import { archiveLedgerFile, verifyLedgerArchive } from './archive-ledger-file.js';
-import { rotateKeys, type KeyKind } from './rotate-keys.js';
-import { backupLedger } from './backup-ledger.js';
-import { restoreFromPostgres } from './restore-ledger.js';
-import { requestDrift, type DriftRequest } from './drift/index.js';
-import { formatChangeDetail, formatChangeList, requestChanges, type ChangeDetail, type ChangeSummary, type ChangesRequest } from './changes-client.js';
-import { createPolicyEngine, loadBundleTrust } from './policy/index.js';
-import { archiveBundleFiles, backtestDecisions, formatBacktest, loadReplayBundles, readExportForReplay, readLedgerEntries, readPostgresForReplay, replayDecisions } from './backtest/index.js';
-import { BUNDLE_ARCHIVE_DIR, readPolicyBundle } from './policy/index.js';
+import type { KeyKind } from './rotate-keys.js';
+import type { DriftRequest } from './drift/index.js';
+import type { ChangeDetail, ChangeSummary, ChangesRequest } from './changes-client.js';
 import { addAuthoringCommands } from './authoring/index.js';
-import { attestPeriod } from './attest-ledger.js';
-import { verifyAttestation } from './attest/index.js';
 
+// Each command imports the modules it runs when it runs: a verify or an export does not load the
+// sidecar's (about 0.3 s of a command's start, which the shorter commands are mostly made of).
 const program = new Command()
   .name('flaggate')
   .description('Policy-as-code authorization sidecar for feature-flag changes.')
@@ -50,6 +32,9 @@ program
   .description('run the sidecar: the proxy port in front of the platform, and the control port')
   .option('--walkthrough', 'print a step-by-step walkthrough once listening')
   .action(async (opts: { walkthrough?: boolean }) => {
+    const { loadConfig } = await import('./config/index.js');
+    const { startFlaggate } = await import('./main.js');
+    const { walkthroughText } = await import('./walkthrough.js');
     const config = loadConfig();
     const app = await startFlaggate(config);
     if (opts.walkthrough && config.platform.name === 'flagd') {
@@ -75,6 +60,9 @@ program
   .option('--ttl <seconds>', 'lifetime in seconds', positiveInt, 3600)
   .option('--data-dir <dir>', 'where the development key lives (default: FLAGGATE_DATA_DIR or ./data)')
   .action(async (opts: { sub: string; role: string[]; name?: string; ttl: number; dataDir?: string }) => {
+    const { loadConfig } = await import('./config/index.js');
+    const { systemClock } = await import('./clock.js');
+    const { mintDevToken } = await import('./identify/index.js');
     const config = loadConfig(opts.dataDir ? { overrides: { dataDir: resolve(opts.dataDir) } } : {});
     if (!config.identity.devIssuer) throw new FlaggateError('CONFIG_INVALID', 'the development issuer is not enabled in this configuration');
     const token = await mintDevToken({
@@ -110,9 +98,14 @@ program
   .option('--clock-skew <seconds>', 'clock difference allowed between the ledger and the TSA', nonNegativeInt, DEFAULT_CLOCK_SKEW_SECONDS)
   .option('--archive', 'also check the ledger file against the WORM archive the configuration names (every archived segment present, intact, locked, equal to the local rows; every segment version the store holds for the chain held by the local rows)')
   .action(async (opts: { db?: string; postgres?: string; keys: string[]; from?: number; to?: number; tsaTrust?: string; tsaUntrusted?: string; upstream?: string[]; maxTimestampDelay: number; clockSkew: number; archive?: boolean }) => {
+    const { loadConfig } = await import('./config/index.js');
+    const { readKeys } = await import('./audit/index.js');
+    const { verifyPostgresLedger } = await import('./replicate/index.js');
+    const { verifyLedgerFile } = await import('./verify-ledger-file.js');
+    const { verifyLedgerArchive } = await import('./archive-ledger-file.js');
     if (!opts.db === !opts.postgres) throw new FlaggateError('CONFIG_INVALID', 'give exactly one of --db and --postgres');
     if (opts.postgres) {
-      const result = await verifyPostgresLedger(opts.postgres, opts.keys.length > 0 ? keysPerChain(opts.keys) : undefined);
+      const result = await verifyPostgresLedger(opts.postgres, opts.keys.length > 0 ? keysPerChain(opts.keys, readKeys) : undefined);
       const failed = result.chains.find((c) => !c.ok);
       process.stdout.write(JSON.stringify({ ...result, ...(failed?.failure ? { failure: { ...failed.failure, chainId: failed.chainId } } : {}) }, null, 2) + '\n');
       process.exitCode = result.ok ? 0 : 1;
@@ -145,6 +138,9 @@ program
   .description('store the ledger segment sealed by the newest checkpoint in the configured bucket under a COMPLIANCE Object Lock, read it back, and record it in the chain; exit 1 when the lock probe fails')
   .option('--probe-lock', 'first prove the bucket refuses, with 403, to shorten the retention of or delete a locked version (on a probe object of its own)')
   .action(async (opts: { probeLock?: boolean }) => {
+    const { loadConfig } = await import('./config/index.js');
+    const { systemClock } = await import('./clock.js');
+    const { archiveLedgerFile } = await import('./archive-ledger-file.js');
     const result = await archiveLedgerFile({ config: loadConfig(), actor: userInfo().username, clock: systemClock, probe: opts.probeLock ?? false });
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     process.exitCode = result.probe && !result.probe.ok ? 1 : 0;
@@ -163,6 +159,9 @@ program
   .option('--action <action>', 'only this action')
   .option('--max-bytes <bytes>', 'refuse a package larger than this (default: audit.exportMaxBytes)', positiveInt)
   .action(async (opts: { db: string; out: string; from?: string; to?: string; flag?: string; environment?: string; actor?: string; action?: string; maxBytes?: number }) => {
+    const { loadConfig } = await import('./config/index.js');
+    const { exportLedgerFile } = await import('./export-ledger.js');
+    const { retentionPolicy } = await import('./export-evidence.js');
     const config = loadConfig();
     const manifest = await exportLedgerFile({
       db: resolve(opts.db),
@@ -193,6 +192,8 @@ program
   .option('--max-timestamp-delay <seconds>', 'how long after an entry its first timestamp token may be made', positiveInt, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS)
   .option('--clock-skew <seconds>', 'clock difference allowed between the ledger and the TSA', nonNegativeInt, DEFAULT_CLOCK_SKEW_SECONDS)
   .action(async (dir: string, opts: { keys?: string; tsaTrust?: string; maxTimestampDelay: number; clockSkew: number }) => {
+    const { readKeys, verifyExport } = await import('./audit/index.js');
+    const { verifyCoverage } = await import('./timestamp/index.js');
     const report = await verifyExport(resolve(dir), {
       verifyTokens: verifyCoverage,
       maxTimestampDelaySeconds: opts.maxTimestampDelay,
@@ -219,6 +220,9 @@ const attest = program
   .option('--max-timestamp-delay <seconds>', 'how long after an entry its first timestamp token may be made', positiveInt, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS)
   .option('--clock-skew <seconds>', 'clock difference allowed between the ledger and the TSA', nonNegativeInt, DEFAULT_CLOCK_SKEW_SECONDS)
   .action(async (opts: { db?: string; export?: string; from?: string; to?: string; out?: string; keys?: string; keyring?: string; controls?: string; bundle?: string; maxTimestampDelay: number; clockSkew: number }) => {
+    const { loadConfig } = await import('./config/index.js');
+    const { systemClock } = await import('./clock.js');
+    const { attestPeriod } = await import('./attest-ledger.js');
     if (!opts.from || !opts.to || !opts.out) throw new FlaggateError('CONFIG_INVALID', 'attest needs --from, --to and --out');
     const bundle = opts.bundle ?? loadConfig().policy.bundle;
     const report = await attestPeriod({
@@ -245,6 +249,8 @@ attest
   .argument('<dir>', 'the attestation folder')
   .option('--keys <jwks>', 'checkpoint public keys to trust instead of the folder copy (recommended: pin them)')
   .action(async (dir: string, opts: { keys?: string }) => {
+    const { readKeys } = await import('./audit/index.js');
+    const { verifyAttestation } = await import('./attest/index.js');
     const report = await verifyAttestation(resolve(dir), opts.keys ? readKeys(resolve(opts.keys)) : undefined);
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     process.exitCode = report.ok ? 0 : 1;
@@ -261,6 +267,8 @@ policyCommand
   .option('--scope <scope>', 'the scope the signature must carry')
   .option('--exclude <pattern...>', 'bundle paths left unverified (filepath.Match patterns)')
   .action(async (bundle: string, opts: { key?: string[]; keyId: string; scope?: string; exclude?: string[] }) => {
+    const { loadConfig } = await import('./config/index.js');
+    const { loadBundleTrust, readPolicyBundle } = await import('./policy/index.js');
     const config = loadConfig({
       overrides: {
         ...(opts.key ? { 'policy.verificationKey': opts.key.map((k) => resolve(k)), 'policy.verificationKeyId': opts.keyId } : {}),
@@ -292,6 +300,8 @@ policyCommand
   .option('--to <iso>', 'last decision time (exclusive)', (v) => isoArg(v, '--to'))
   .option('--json', 'print the report as JSON')
   .action(async (opts: { db: string; bundle: string; baseline?: string; from?: string; to?: string; json?: boolean }) => {
+    const { createPolicyEngine } = await import('./policy/index.js');
+    const { backtestDecisions, formatBacktest, readLedgerEntries } = await import('./backtest/index.js');
     const candidate = await createPolicyEngine({ bundlePath: resolve(opts.bundle) });
     const baseline = opts.baseline ? await createPolicyEngine({ bundlePath: resolve(opts.baseline) }) : undefined;
     const report = backtestDecisions(readLedgerEntries(resolve(opts.db)), {
@@ -316,6 +326,8 @@ program
   .option('--to <seq>', 'last seq', positiveInt)
   .option('--json', 'print the report as JSON')
   .action(async (opts: { db?: string; export?: string; postgres?: string; chain?: string; archive?: string; bundle?: string[]; from?: number; to?: number; json?: boolean }) => {
+    const { BUNDLE_ARCHIVE_DIR } = await import('./policy/index.js');
+    const { archiveBundleFiles, loadReplayBundles, readExportForReplay, readLedgerEntries, readPostgresForReplay, replayDecisions } = await import('./backtest/index.js');
     const sources = [opts.db, opts.export, opts.chain].filter((o) => o !== undefined).length;
     if (sources !== 1) program.error('give one of --db, --export, or --postgres with --chain');
     if (opts.chain !== undefined && !opts.postgres) program.error('--chain needs --postgres');
@@ -351,7 +363,8 @@ tsa
   .requiredOption('--trust <pem>', 'trust anchors (PEM)')
   .option('--untrusted <pem>', 'intermediates and the TSA certificate (PEM)')
   .option('--request <tsq>', 'the TimeStampReq sent: the token must answer it (imprint and nonce)')
-  .action((opts: { token: string; digest?: string; data?: string; trust: string; untrusted?: string; request?: string }) => {
+  .action(async (opts: { token: string; digest?: string; data?: string; trust: string; untrusted?: string; request?: string }) => {
+    const { verifyTokenFile } = await import('./timestamp/index.js');
     if (!opts.digest && !opts.data && !opts.request) throw new FlaggateError('CONFIG_INVALID', 'give --digest, --data or --request');
     const result = verifyTokenFile({
       tokenPath: resolve(opts.token),
@@ -374,6 +387,7 @@ tsa
   .option('--data <file>', 'a file to digest')
   .requiredOption('--out <file>', 'where to write the reply')
   .action(async (opts: { url: string; digest?: string; data?: string; out: string }) => {
+    const { requestToken } = await import('./timestamp/index.js');
     if (!opts.digest === !opts.data) throw new FlaggateError('CONFIG_INVALID', 'give exactly one of --digest and --data');
     const { tstInfo } = await requestToken({
       url: opts.url,
@@ -390,6 +404,8 @@ const driftOptions = (c: Command) =>
     .option('--control <url>', 'the control port (default: http://FLAGGATE_HOST:FLAGGATE_CONTROL_PORT)')
     .option('--token <jwt>', 'a bearer token whose roles the policy allows (default: FLAGGATE_TOKEN)');
 const runDrift = async (opts: { control?: string; token?: string }, request: DriftRequest): Promise<Record<string, unknown>> => {
+  const { loadConfig } = await import('./config/index.js');
+  const { requestDrift } = await import('./drift/index.js');
   const config = loadConfig();
   const token = opts.token ?? process.env.FLAGGATE_TOKEN;
   if (!token) throw new FlaggateError('IDENTIFY_TOKEN_MISSING', 'pass --token or set FLAGGATE_TOKEN');
@@ -424,21 +440,24 @@ const changesOptions = (c: Command) =>
     .option('--token <jwt>', 'a bearer token whose roles the policy allows (default: FLAGGATE_TOKEN)')
     .option('--json', 'print the control port\'s JSON answer instead of a table');
 const runChanges = async (opts: ChangesOptions, request: ChangesRequest): Promise<Record<string, unknown>> => {
+  const { requestChanges } = await import('./changes-client.js');
   const token = opts.token ?? process.env.FLAGGATE_TOKEN;
   if (!token) throw new FlaggateError('IDENTIFY_TOKEN_MISSING', 'pass --token or set FLAGGATE_TOKEN');
-  const control = opts.control ?? (() => {
-    const config = loadConfig();
+  const control = opts.control ?? (await (async () => {
+    const config = (await import('./config/index.js')).loadConfig();
     return `http://${config.host}:${config.controlPort}`;
-  })();
+  })());
   return requestChanges(control, token, request);
 };
 changesOptions(changes.command('list').description('held changes, pending ones by default').option('--status <status>', 'pending, applying, applied, failed, unknown, rejected, expired, stale, denied', 'pending').option('--all', 'every status'))
   .action(async (opts: ChangesOptions & { status: string; all?: boolean }) => {
+    const { formatChangeList } = await import('./changes-client.js');
     const reply = await runChanges(opts, { kind: 'list', status: opts.all ? undefined : opts.status });
     process.stdout.write(opts.json ? JSON.stringify(reply, null, 2) + '\n' : formatChangeList(reply.changes as ChangeSummary[], Date.now()));
   });
 changesOptions(changes.command('show <id>').description('one change: the request, the object before and after, each difference, the approvals'))
   .action(async (id: string, opts: ChangesOptions) => {
+    const { formatChangeDetail } = await import('./changes-client.js');
     const reply = await runChanges(opts, { kind: 'show', id });
     process.stdout.write(opts.json ? JSON.stringify(reply, null, 2) + '\n' : formatChangeDetail(reply as unknown as ChangeDetail));
   });
@@ -460,6 +479,9 @@ keys
   .command('show')
   .description('print the public keys (JWKS), newest first')
   .action(async () => {
+    const { loadConfig } = await import('./config/index.js');
+    const { systemClock } = await import('./clock.js');
+    const { openKeyring } = await import('./audit/index.js');
     const config = loadConfig();
     process.stdout.write(JSON.stringify((await openKeyring(config.audit.keysDir, systemClock)).jwks(), null, 2) + '\n');
   });
@@ -473,6 +495,9 @@ keys
   .option('--all', 'every key this configuration uses')
   .option('--reason <text>', 'why, recorded in the ledger entry')
   .action(async (opts: { checkpoint?: boolean; tsa?: boolean; devIssuer?: boolean; all?: boolean; reason?: string }) => {
+    const { loadConfig } = await import('./config/index.js');
+    const { systemClock } = await import('./clock.js');
+    const { rotateKeys } = await import('./rotate-keys.js');
     const config = loadConfig();
     const kinds: KeyKind[] = opts.all
       ? ['checkpoint', ...(config.timestamp.tsaUrls.length === 0 ? ['tsa' as const] : []), ...(config.identity.devIssuer ? ['dev-issuer' as const] : [])]
@@ -487,6 +512,8 @@ program
   .option('--db <path>', 'the SQLite ledger file (default: audit.file of the configuration)')
   .requiredOption('--out <file>', 'where to write the copy (must not exist)')
   .action(async (opts: { db?: string; out: string }) => {
+    const { loadConfig } = await import('./config/index.js');
+    const { backupLedger } = await import('./backup-ledger.js');
     const report = await backupLedger({ db: opts.db ? resolve(opts.db) : loadConfig().audit.file, out: opts.out });
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   });
@@ -499,6 +526,11 @@ program
   .option('--db <path>', 'the ledger file to write (default: audit.file of the configuration); must not exist')
   .option('--keys <jwks>', 'checkpoint public keys to trust (default: the configured keyring)')
   .action(async (opts: { fromPostgres: string; chain: string; db?: string; keys?: string }) => {
+    const { loadConfig } = await import('./config/index.js');
+    const { systemClock } = await import('./clock.js');
+    const { readKeys } = await import('./audit/index.js');
+    const { BUNDLE_ARCHIVE_DIR } = await import('./policy/index.js');
+    const { restoreFromPostgres } = await import('./restore-ledger.js');
     const config = loadConfig();
     const report = await restoreFromPostgres({
       url: opts.fromPostgres,
@@ -519,6 +551,7 @@ dbCommand
   .description('create or update the flaggate schema: ledger, checkpoints, change tables, row-level security, the flaggate_writer role')
   .requiredOption('--postgres <url>', 'the database, as the schema owner (postgres://owner@...)')
   .action(async (opts: { postgres: string }) => {
+    const { migrateDatabase } = await import('./db-admin.js');
     await migrateDatabase(opts.postgres);
     process.stdout.write('migrated\n');
   });
@@ -531,12 +564,13 @@ dbCommand
   .requiredOption('--role <name>', "the sidecar's own login role (must exist; not superuser, BYPASSRLS, CREATEROLE or owner)")
   .option('--reassign', 'move a chain that another role writes to this one')
   .action(async (opts: { postgres: string; chain: string; role: string; reassign?: boolean }) => {
+    const { grantChainWriter } = await import('./db-admin.js');
     const grant = await grantChainWriter(opts.postgres, { chainId: opts.chain, role: opts.role, reassign: opts.reassign ?? false });
     process.stdout.write(JSON.stringify(grant) + '\n');
   });
 
 /** `CHAIN=JWKS` pairs: one key set per chain, so a checkpoint signed by another sidecar's key does not pass. */
-function keysPerChain(pairs: string[]): Map<string, JSONWebKeySet> {
+function keysPerChain(pairs: string[], readKeys: (path: string) => JSONWebKeySet): Map<string, JSONWebKeySet> {
   const keys = new Map<string, JSONWebKeySet>();
   for (const pair of pairs) {
     const at = pair.indexOf('=');

@@ -3,14 +3,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { FlaggateError } from '../errors.js';
-import { buildPolicyBundle } from './build-bundle.js';
 import { opaCommand, runOpa } from './opa.js';
-import { runPolicyCases, type CasesReport } from './policy-cases.js';
+import type { CasesReport } from './policy-cases.js';
 
 /** The case fixtures of a source checkout, used by `policy test` when present and no --cases is given. */
 const defaultCases = 'test/fixtures/policy-cases';
 
-/** `flaggate policy build` and `flaggate policy test`: the security engineer's loop around opa. */
+/**
+ * `flaggate policy build` and `flaggate policy test`: the security engineer's loop around opa. The
+ * bundle builder (the policy engine, the configuration) is imported when one of them runs, not by
+ * every command of the CLI.
+ */
 export function addAuthoringCommands(policy: Command): void {
   policy
     .command('build')
@@ -23,6 +26,7 @@ export function addAuthoringCommands(policy: Command): void {
     .option('--key-id <id>', 'the keyid claim (default: default, as opa writes it)')
     .option('--opa <path>', 'the opa CLI (default: the pinned one of a checkout, or opa on the PATH)')
     .action(async (opts: { policies: string[]; out: string; revision?: string; signingKey?: string; signingAlg: string; keyId?: string; opa?: string }) => {
+      const { buildPolicyBundle } = await import('./build-bundle.js');
       const built = await buildPolicyBundle({
         policies: opts.policies,
         out: opts.out,
@@ -56,6 +60,7 @@ export function addAuthoringCommands(policy: Command): void {
 }
 
 async function runCases(policies: string[], cases: string, opa: string[]): Promise<CasesReport> {
+  const [{ buildPolicyBundle }, { runPolicyCases }] = [await import('./build-bundle.js'), await import('./policy-cases.js')];
   const scratch = mkdtempSync(join(tmpdir(), 'flaggate-policy-test-'));
   try {
     const built = await buildPolicyBundle({ policies, out: join(scratch, 'bundle.tar.gz'), opa, revision: 'policy-test' });
