@@ -331,6 +331,24 @@ describe('changes that reach dependent flags', () => {
     expect(await playground('payments.child')).toBe(false);
   });
 
+  it('an archive records the dependencies on its parents that Unleash deletes with it: a revived flag has none', async () => {
+    for (const name of ['arch.parent', 'arch.one', 'arch.two']) await direct('POST', FEATURES, { name, type: 'release' });
+    for (const child of ['arch.one', 'arch.two']) await direct('POST', `${FEATURES}/${child}/dependencies`, { feature: 'arch.parent', enabled: true });
+    const dependsOnParent = [expect.objectContaining({ feature: 'arch.parent', enabled: true })];
+    const single = await viaFlaggate('DELETE', `${FEATURES}/arch.one`, release, why);
+    const batch = await viaFlaggate('POST', '/api/admin/projects/default/archive', release, why, { features: ['arch.two'] });
+    expect([single.status, batch.status]).toEqual([202, 202]); // Unleash answers an archive with 202
+    const entries = await ledgerEntries();
+    const decided = (r: { decisionId: string | null }) => entries.find((e) => e.decision_id === r.decisionId && e.entry_type === 'change.decision');
+    expect(decided(single)).toMatchObject({ action: 'flag.archive', previous_state: { dependencies: dependsOnParent }, new_state: { archived: true, dependencies: [] } });
+    expect(decided(batch)).toMatchObject({ action: 'flag.archive', previous_state: { flags: { 'arch.two': { dependencies: dependsOnParent } } }, new_state: { archived: true, dependencies: [] } });
+    // What the entries say of the dependencies is what Unleash did: revived, neither flag has its parent.
+    for (const child of ['arch.one', 'arch.two']) {
+      await direct('POST', `/api/admin/archive/revive/${child}`);
+      expect(((await direct('GET', `${FEATURES}/${child}`)) as { dependencies: unknown[] }).dependencies, child).toEqual([]);
+    }
+  });
+
   it("a segment used by the parent's production strategy reaches the child too: changing it is held", async () => {
     const segment = (await direct('POST', '/api/admin/segments', { name: 'beta-users', constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'] }] })) as { id: number };
     await direct('POST', `${FEATURES}/dep.parent/environments/production/strategies`, { name: 'default', parameters: {}, segments: [segment.id] });

@@ -267,7 +267,8 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     case 'flag.disable':
       return { enabled: false };
     case 'flag.archive':
-      return { archived: true };
+      // Unleash deletes an archived flag's dependencies on its parents; a revive leaves it with none.
+      return { archived: true, dependencies: [] };
     case 'flag.revive':
       // Unleash revives a flag switched off in every environment, whatever it was when archived.
       return { archived: false, enabled: false };

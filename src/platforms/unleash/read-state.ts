@@ -76,8 +76,13 @@ export interface ReadStateOptions {
 
 const ARCHIVE_ACTIONS = new Set(['flag.delete', 'flag.revive']);
 const TAG_ACTIONS = new Set(['tag.add', 'tag.update', 'tag.delete']);
-/** Feature fields recorded besides the compact state, for the actions that change them. */
+/**
+ * Feature fields recorded besides the compact state, for the actions that change them. An archive
+ * removes the flag's dependencies on its parents (Unleash's archive deletes them, and a revive does
+ * not bring them back), so it records them too.
+ */
 const EXTRA_FIELDS: Record<string, 'dependencies' | 'links' | 'lifecycle'> = {
+  'flag.archive': 'dependencies',
   'dependency.add': 'dependencies',
   'dependency.delete': 'dependencies',
   'link.create': 'links',
