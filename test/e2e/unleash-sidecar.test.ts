@@ -358,3 +358,20 @@ describe('changes that reach dependent flags', () => {
     expect(requested).toMatchObject({ action: 'segment.update', previous_state: { children: { 'dep.parent': ['payments.child'] } } });
   });
 });
+
+describe('what Unleash stores, as recorded', () => {
+  const why = { 'x-flaggate-reason': 'probe', 'x-flaggate-ticket': 'T-3' };
+
+  it("a context field update is recorded as Unleash stores it: the sort order reset, a missing stickiness and legal values cleared", async () => {
+    await direct('POST', '/api/admin/context', { name: 'region', description: 'where', legalValues: [{ value: 'eu' }, { value: 'us' }], stickiness: true, sortOrder: 7 });
+    for (const body of [{ name: 'region', sortOrder: 5 }, { name: 'region', description: 'shop', stickiness: true, legalValues: [{ value: 'eu' }], sortOrder: 2 }]) {
+      const res = await viaFlaggate('PUT', '/api/admin/context/region', release, why, body);
+      expect(res.status).toBe(200);
+      const { createdAt: _created, description, ...stored } = (await direct('GET', '/api/admin/context/region')) as Record<string, unknown>;
+      const decision = (await ledgerEntries()).find((e) => e.decision_id === res.decisionId && e.entry_type === 'change.decision');
+      // A description the body leaves out is kept, and the entry leaves it out too.
+      expect(decision?.new_state, JSON.stringify(body)).toEqual('description' in body ? { ...stored, description } : stored);
+      expect(description).toBe('description' in body ? body.description : 'where');
+    }
+  });
+});

@@ -330,10 +330,27 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     case 'context.update':
       if (params.legalValue !== undefined) return { removedLegalValue: params.legalValue };
       if (route.pattern.endsWith('/legal-values')) return { legalValue: object };
-      return { ...object, name: params.contextField };
+      return contextFieldAsUpdated(object, params.contextField!);
     default:
       return patch ?? body;
   }
+}
+
+/**
+ * A context field as Unleash's update stores it: its validation drops `sortOrder` (stored as 0) and
+ * anything else it does not know, and its store writes a missing `stickiness` as false and missing
+ * `legalValues` as none; a missing description or project is left as it is. The name is the path's.
+ */
+function contextFieldAsUpdated(object: JsonObject, name: string): JsonObject {
+  const { description, project } = object;
+  return {
+    name,
+    ...(description !== undefined ? { description } : {}),
+    legalValues: Array.isArray(object.legalValues) ? object.legalValues : [],
+    stickiness: object.stickiness === true,
+    sortOrder: 0,
+    ...(typeof project === 'string' && project !== '' ? { project } : {}),
+  };
 }
 
 /**

@@ -191,7 +191,10 @@ const writeCases: WriteCase[] = [
     { name: 'a new context field', method: 'POST', path: '/api/admin/context', body: { name: 'region' },
       want: { action: 'context.create', flagKey: 'context:region', project: undefined, flags: [] } },
     { name: 'a context field update names the field from the path', method: 'PUT', path: '/api/admin/context/region', body: { name: 'other', stickiness: true },
-      want: { action: 'context.update', flagKey: 'context:region', project: undefined, newState: { name: 'region', stickiness: true } } },
+      want: { action: 'context.update', flagKey: 'context:region', project: undefined, newState: { name: 'region', legalValues: [], stickiness: true, sortOrder: 0 } } },
+    // Unleash's update drops sortOrder (stored as 0) and stores missing stickiness and legal values as false and none.
+    { name: 'a context field update records what Unleash stores', method: 'PUT', path: '/api/admin/context/region', body: { name: 'region', description: 'd', sortOrder: 3, legalValues: [{ value: 'eu' }] },
+      want: { action: 'context.update', flagKey: 'context:region', project: undefined, newState: { name: 'region', description: 'd', legalValues: [{ value: 'eu' }], stickiness: false, sortOrder: 0 } } },
     { name: 'a context field delete', method: 'DELETE', path: '/api/admin/context/region', body: undefined,
       want: { action: 'context.delete', flagKey: 'context:region', project: undefined } },
     { name: 'a legal value added', method: 'POST', path: '/api/admin/context/region/legal-values', body: { value: 'eu' },
