@@ -19,13 +19,17 @@ export function rederiveHeld(cr: ChangeRequest, adapter: Pick<PlatformAdapter, '
   try {
     classified = adapter.classify({ method: cr.method, path: cr.path, headers: cr.headers, body: cr.body, bodySha256 });
   } catch (err) {
-    throw tampered(cr, `the stored request no longer classifies: ${asFlaggateError(err).message}`);
+    throw tampered(cr, `the stored request no longer classifies (its headers were altered, or this version of flaggate reads it otherwise: request it again): ${asFlaggateError(err).message}`);
   }
   if (classified.kind !== 'write') throw tampered(cr, 'the stored request is not a recognized write');
   // The reach a change was decided with (a segment's strategies) comes from the state it was decided on.
   const { previousState: _now, ...meant } = withPreviousState(adapter, classified.change, cr.change.previousState);
   const { previousState: _then, ...stored } = cr.change;
-  if (canonicalJson(meant) !== canonicalJson(stored)) throw tampered(cr, 'the stored request means another change than the one recorded');
+  if (canonicalJson(meant) !== canonicalJson(stored)) {
+    // The body is the recorded one (its digest is); its kept headers are not recorded, and a
+    // release that reads a request otherwise (records it more exactly) finds another change too.
+    throw tampered(cr, 'the stored request means another change than the one recorded (its headers were altered, or this version of flaggate reads it otherwise: request it again)');
+  }
   return { forward: classified.forward, classified: classified.change };
 }
 
