@@ -362,6 +362,39 @@ describe('changes that reach dependent flags', () => {
 describe('what Unleash stores, as recorded', () => {
   const why = { 'x-flaggate-reason': 'probe', 'x-flaggate-ticket': 'T-3' };
 
+  it("a flag create or update is recorded as Unleash stores it: what its validator drops is left out", async () => {
+    type Stored = Record<string, unknown> & { environments: Array<{ enabled: boolean; strategies: unknown[] }> };
+    const read = async () => (await direct('GET', `${FEATURES}/stored.flag`)) as Stored;
+    const decided = async (res: { decisionId: string | null }) => (await ledgerEntries()).find((e) => e.decision_id === res.decisionId && e.entry_type === 'change.decision');
+    const recordedAsStored = (entry: Record<string, unknown> | undefined, stored: Stored) => {
+      const state = entry?.new_state as Record<string, unknown>;
+      expect(Object.fromEntries(Object.keys(state).map((k) => [k, stored[k]])), JSON.stringify(state)).toEqual(state);
+    };
+    const created = await viaFlaggate('POST', FEATURES, release, why, { name: 'stored.flag', enabled: true, strategies: [{ name: 'default' }], project: 'other', description: '' });
+    expect(created.status).toBe(201);
+    let stored = await read();
+    // Unleash created it switched off, without strategies, in the path's project, without a description.
+    expect(stored).toMatchObject({ project: 'default', description: null });
+    expect(stored.environments.every((e) => !e.enabled && e.strategies.length === 0)).toBe(true);
+    recordedAsStored(await decided(created), stored);
+    expect((await decided(created))?.new_state).not.toHaveProperty('enabled');
+    const updated = await viaFlaggate('PUT', `${FEATURES}/stored.flag`, release, why, { type: 'kill-switch', enabled: true, project: 'other', variants: [{ name: 'a', weight: 1000, weightType: 'variable', stickiness: 'default' }] });
+    expect(updated.status).toBe(200);
+    stored = await read();
+    expect(stored).toMatchObject({ type: 'kill-switch', project: 'default' });
+    recordedAsStored(await decided(updated), stored);
+    expect(Object.keys((await decided(updated))?.new_state as object).sort()).toEqual(['description', 'impressionData', 'stale', 'type']);
+  });
+
+  it('a strategy update without a name is refused: Unleash would keep a flexible rollout without its stickiness', async () => {
+    await direct('POST', FEATURES, { name: 'nameless.update', type: 'release' });
+    const strategy = (await direct('POST', `${FEATURES}/nameless.update/environments/production/strategies`, { name: 'flexibleRollout', parameters: { rollout: '25', stickiness: 'default', groupId: 'g' } })) as { id: string };
+    const res = await viaFlaggate('PUT', `${FEATURES}/nameless.update/environments/production/strategies/${strategy.id}`, release, why, { parameters: { rollout: '50' } });
+    expect(res).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    const kept = (await direct('GET', `${FEATURES}/nameless.update/environments/production/strategies/${strategy.id}`)) as { parameters: Record<string, string> };
+    expect(kept.parameters).toEqual({ rollout: '25', stickiness: 'default', groupId: 'g' });
+  });
+
   it("a context field update is recorded as Unleash stores it: the sort order reset, a missing stickiness and legal values cleared", async () => {
     await direct('POST', '/api/admin/context', { name: 'region', description: 'where', legalValues: [{ value: 'eu' }, { value: 'us' }], stickiness: true, sortOrder: 7 });
     for (const body of [{ name: 'region', sortOrder: 5 }, { name: 'region', description: 'shop', stickiness: true, legalValues: [{ value: 'eu' }], sortOrder: 2 }]) {

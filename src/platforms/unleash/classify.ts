@@ -402,9 +402,15 @@ function tagList(object: JsonObject, field: string): Array<{ type: string; value
 function createdFlag(object: JsonObject, cloneOf: string | undefined): JsonObject {
   if (cloneOf !== undefined) return { ...object, cloneOf };
   refuseCreatedAside(object);
-  // Unleash's validator defaults both.
-  return { ...object, type: object.type ?? 'release', impressionData: object.impressionData ?? false };
+  // Unleash's validator drops what its schema does not list (an `enabled`, `strategies`, a
+  // `project`: the path's is the flag's) and defaults the rest; its store writes an empty
+  // description as none.
+  const kept = Object.fromEntries(Object.entries(object).filter(([name]) => CREATE_MEMBERS.has(name)));
+  return { ...kept, type: object.type ?? 'release', impressionData: object.impressionData ?? false, stale: object.stale ?? false, description: object.description || null };
 }
+
+/** The members of a create Unleash's validator keeps (`featureMetadataSchema`). */
+const CREATE_MEMBERS = new Set(['name', 'stale', 'archived', 'type', 'description', 'impressionData', 'createdAt', 'variants', 'tags', 'createdByUserId']);
 
 /** Variants as Unleash stores them: a patch as sent (checked), a list reweighted; variants-batch fills in its defaults first. */
 function variantsOf(route: WriteRoute, params: Record<string, string>, body: Body): JsonObject {
@@ -425,10 +431,11 @@ function variantsOf(route: WriteRoute, params: Record<string, string>, body: Bod
 /**
  * A feature's metadata as Unleash's update stores it: its validator defaults `type` to release and
  * `stale` and `impressionData` to false, and its store writes a missing or empty description as
- * none. A PUT that leaves them out resets them, and the entry says so.
+ * none. A PUT that leaves them out resets them, and the entry says so. The name is the path's.
  */
 function updatedMetadata(object: JsonObject): JsonObject {
-  return { ...object, type: object.type ?? 'release', stale: object.stale ?? false, impressionData: object.impressionData ?? false, description: object.description || null };
+  // Its store writes nothing else (an `enabled`, `variants`, a `project`, `tags` are dropped).
+  return { type: object.type ?? 'release', stale: object.stale ?? false, impressionData: object.impressionData ?? false, description: object.description || null };
 }
 
 /**
@@ -449,7 +456,13 @@ function refuseCreatedAside(object: JsonObject): void {
  * parse. An update without `segments` keeps the strategy's segments (none is recorded: the previous
  * state shows them), as it keeps a `title` or `disabled` sent as null; one without `variants` clears them.
  */
-function normalizeStrategy(body: JsonObject, kind: 'create' | 'update', flagKey: string): JsonObject {
+function normalizeStrategy(given: JsonObject, kind: 'create' | 'update', flagKey: string): JsonObject {
+  // Without a name, Unleash's update keeps the strategy's own and fills in none of the parameters
+  // that name's kind gets (a flexible rollout's stickiness and group), which the entry could not show.
+  if (kind === 'update' && (typeof given.name !== 'string' || given.name === '')) {
+    throw fieldMalformed('name', "set on a strategy update: Unleash keeps the strategy's own name without one and skips the parameters that name fills in");
+  }
+  const body = strategyMembers(given);
   const { parameters = {}, constraints = [], variants = [] } = body;
   if (!isObject(parameters)) throw fieldMalformed('parameters', 'an object');
   if (!Array.isArray(constraints)) throw fieldMalformed('constraints', 'an array');
@@ -472,6 +485,16 @@ function normalizeStrategy(body: JsonObject, kind: 'create' | 'update', flagKey:
   if (body.name === 'flexibleRollout' && !parameters.stickiness) throw fieldMalformed('parameters.stickiness', `set on a flexible rollout ("default" unless the project sets another): Unleash takes the project's default stickiness for one left empty`);
   return out;
 }
+
+/**
+ * The members of a strategy body Unleash acts on (its `standardizeStrategyConfig`, and `segments`
+ * apart); anything else (an `id`, a `featureName`, `segmentIds`) it drops, and the entry leaves out.
+ */
+function strategyMembers(body: JsonObject): JsonObject {
+  return Object.fromEntries(Object.entries(body).filter(([name]) => STRATEGY_MEMBERS.has(name)));
+}
+
+const STRATEGY_MEMBERS = new Set(['name', 'title', 'disabled', 'sortOrder', 'constraints', 'variants', 'parameters', 'segments']);
 
 /**
  * A JSON Patch of a strategy that writes its rollout writes one every evaluator reads alike: a value
@@ -526,6 +549,8 @@ function checkMetadataPatch(patch: PatchOperation[]): void {
   for (const op of patch) {
     if (op.op === 'test') continue;
     const typed = METADATA_TYPES[op.path];
+    // Unleash stores the patched document through its update, which writes these members only.
+    if (!typed) throw fieldMalformed('patch', `free of ${op.path || 'the whole document'}: Unleash stores only the description, type, stale and impressionData of a patched flag and ignores the rest`);
     // A description removed is none, as the entry's patch reads; one copied or moved in is a member's string, or refused by Unleash.
     const loose = op.path === '/description' && (op.op === 'remove' || op.op === 'copy' || op.op === 'move');
     if (typed && !loose && !((op.op === 'add' || op.op === 'replace') && typed(op.value))) {

@@ -41,9 +41,15 @@ interface WriteCase {
 
 const writeCases: WriteCase[] = [
     { name: 'POST features is flag.create, key from body', method: 'POST', path: P, body: { name: 'checkout', type: 'release' },
-      want: { action: 'flag.create', project: 'default', flagKey: 'checkout', environment: undefined, environments: [], newState: { name: 'checkout', type: 'release', impressionData: false } } },
+      want: { action: 'flag.create', project: 'default', flagKey: 'checkout', environment: undefined, environments: [], newState: { name: 'checkout', type: 'release', impressionData: false, stale: false, description: null } } },
+    // Unleash's create validator drops what its schema does not list; the path's project is the flag's.
+    { name: 'a create records only what Unleash stores', method: 'POST', path: P, body: { name: 'checkout', enabled: true, strategies: [{ name: 'default' }], project: 'other', description: '' },
+      want: { action: 'flag.create', project: 'default', flagKey: 'checkout', newState: { name: 'checkout', type: 'release', impressionData: false, stale: false, description: null } } },
     { name: 'PUT feature is flag.update', method: 'PUT', path: `${P}/checkout`, body: { description: 'd' },
       want: { action: 'flag.update', flagKey: 'checkout', environment: '*', environments: ['*'], newState: { description: 'd', type: 'release', stale: false, impressionData: false } } },
+    // Its update writes the metadata only: the rest of a PUT is dropped, and the entry leaves it out.
+    { name: 'a PUT records only the metadata Unleash stores', method: 'PUT', path: `${P}/checkout`, body: { type: 'kill-switch', enabled: true, variants: [], project: 'other', createdAt: '2001-01-01T00:00:00.000Z' },
+      want: { action: 'flag.update', flagKey: 'checkout', newState: { type: 'kill-switch', stale: false, impressionData: false, description: null } } },
     { name: 'PATCH feature is flag.update with the patch', method: 'PATCH', path: `${P}/checkout`, body: patch,
       want: { action: 'flag.update', flagKey: 'checkout', environment: undefined, environments: [], newState: { patch } } },
     { name: 'PATCH feature beyond the description alters every environment', method: 'PATCH', path: `${P}/checkout`,
@@ -538,6 +544,32 @@ describe('classifyUnleash records what Unleash stores', () => {
     }
     expect(newState('POST', strategy, { name: 'userWithId', parameters: { userIds: 'a' } }).parameters).toEqual({ userIds: 'a' });
   });
+
+  it("refuses a strategy update without a name: Unleash keeps the strategy's own and fills in none of its kind's parameters", () => {
+    const strategy = `${P}/checkout/environments/production/strategies/s-1`;
+    for (const body of [{ parameters: { rollout: '50' } }, { constraints: [] }, { name: '', parameters: {} }, { name: null, parameters: {} }]) {
+      expect(() => classifyUnleash(request('PUT', strategy, body)), JSON.stringify(body)).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED', details: { field: expect.stringMatching(/name$/) } }));
+    }
+  });
+
+  it('records only the members of a strategy Unleash acts on', () => {
+    const strategy = `${P}/checkout/environments/production/strategies`;
+    const body = { name: 'default', id: 'my-own-id', featureName: 'other', segmentIds: [1], parameters: {}, title: 't' };
+    for (const [method, path] of [['POST', strategy], ['PUT', `${strategy}/s-1`]] as const) {
+      const got = newState(method, path, body);
+      expect(Object.keys(got).filter((k) => ['featureName', 'segmentIds'].includes(k)), method).toEqual([]);
+      expect(got.id, method).toBe(method === 'PUT' ? 's-1' : undefined);
+      expect(got.title, method).toBe('t');
+    }
+  });
+
+  it.each([['/project', 'other'], ['/createdAt', '2001-01-01T00:00:00.000Z'], ['/enabled', true], ['/variants', []], ['/name', 'checkout'], ['/tags', []]])(
+    'refuses a flag patch of %s, which Unleash stores nothing of',
+    (path, value) => {
+      expect(() => classifyUnleash(request('PATCH', `${P}/checkout`, [{ op: 'replace', path, value }]))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+      expect(classifyUnleash(request('PATCH', `${P}/checkout`, [{ op: 'test', path, value }, { op: 'replace', path: '/description', value: 'd' }])).kind).toBe('write');
+    },
+  );
 
   it.each(['01', '+1', '0', '1e0', '2147483648', ' 1'])('refuses segment id %j, which PostgreSQL reads as another spelling of an integer (or none)', (id) => {
     for (const method of ['PUT', 'DELETE']) {
