@@ -98,13 +98,10 @@ program
   .option('--clock-skew <seconds>', 'clock difference allowed between the ledger and the TSA', nonNegativeInt, DEFAULT_CLOCK_SKEW_SECONDS)
   .option('--archive', 'also check the ledger file against the WORM archive the configuration names (every archived segment present, intact, locked, equal to the local rows; every segment version the store holds for the chain held by the local rows)')
   .action(async (opts: { db?: string; postgres?: string; keys: string[]; from?: number; to?: number; tsaTrust?: string; tsaUntrusted?: string; upstream?: string[]; maxTimestampDelay: number; clockSkew: number; archive?: boolean }) => {
-    const { loadConfig } = await import('./config/index.js');
     const { readKeys } = await import('./audit/index.js');
-    const { verifyPostgresLedger } = await import('./replicate/index.js');
-    const { verifyLedgerFile } = await import('./verify-ledger-file.js');
-    const { verifyLedgerArchive } = await import('./archive-ledger-file.js');
     if (!opts.db === !opts.postgres) throw new FlaggateError('CONFIG_INVALID', 'give exactly one of --db and --postgres');
     if (opts.postgres) {
+      const { verifyPostgresLedger } = await import('./replicate/index.js');
       const result = await verifyPostgresLedger(opts.postgres, opts.keys.length > 0 ? keysPerChain(opts.keys, readKeys) : undefined);
       const failed = result.chains.find((c) => !c.ok);
       process.stdout.write(JSON.stringify({ ...result, ...(failed?.failure ? { failure: { ...failed.failure, chainId: failed.chainId } } : {}) }, null, 2) + '\n');
@@ -112,6 +109,7 @@ program
       return;
     }
     if (opts.keys.length > 1) throw new FlaggateError('CONFIG_INVALID', 'give one --keys with --db');
+    const { verifyLedgerFile } = await import('./verify-ledger-file.js');
     const report = await verifyLedgerFile({
       db: opts.db!,
       ...(opts.keys[0] ? { keys: opts.keys[0] } : {}),
@@ -124,6 +122,7 @@ program
       skewSeconds: opts.clockSkew,
     });
     if (opts.archive) {
+      const [{ verifyLedgerArchive }, { loadConfig }] = [await import('./archive-ledger-file.js'), await import('./config/index.js')];
       const archive = await verifyLedgerArchive(opts.db!, loadConfig());
       process.stdout.write(JSON.stringify({ ...report, ok: report.ok && archive.ok, archive }, null, 2) + '\n');
       process.exitCode = report.ok && archive.ok ? 0 : 1;

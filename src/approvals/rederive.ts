@@ -19,16 +19,17 @@ export function rederiveHeld(cr: ChangeRequest, adapter: Pick<PlatformAdapter, '
   try {
     classified = adapter.classify({ method: cr.method, path: cr.path, headers: cr.headers, body: cr.body, bodySha256 });
   } catch (err) {
-    throw tampered(cr, `the stored request no longer classifies (its headers were altered, or this version of flaggate reads it otherwise: request it again): ${asFlaggateError(err).message}`);
+    throw tampered(cr, `the stored request no longer classifies (its stored method, path or headers were altered, or this version of flaggate reads it otherwise): ${asFlaggateError(err).message}`);
   }
   if (classified.kind !== 'write') throw tampered(cr, 'the stored request is not a recognized write');
   // The reach a change was decided with (a segment's strategies) comes from the state it was decided on.
   const { previousState: _now, ...meant } = withPreviousState(adapter, classified.change, cr.change.previousState);
   const { previousState: _then, ...stored } = cr.change;
   if (canonicalJson(meant) !== canonicalJson(stored)) {
-    // The body is the recorded one (its digest is); its kept headers are not recorded, and a
-    // release that reads a request otherwise (records it more exactly) finds another change too.
-    throw tampered(cr, 'the stored request means another change than the one recorded (its headers were altered, or this version of flaggate reads it otherwise: request it again)');
+    // The body is the recorded one (its digest is); the method, path and kept headers are only the
+    // row's, and a release that reads a request otherwise (records it more exactly) finds another
+    // change too: the message names both causes, since the entry that refuses it keeps it.
+    throw tampered(cr, 'the stored request means another change than the one recorded (its stored method, path or headers were altered, or this version of flaggate reads it otherwise)');
   }
   return { forward: classified.forward, classified: classified.change };
 }

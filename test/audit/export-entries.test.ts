@@ -97,6 +97,17 @@ describe('the entries pass of verify-export', () => {
     }
   });
 
+  it('finds no CSV that lists an entry without the members a record lists, rather than failing itself', () => {
+    const job = packageOf(40, 'no-actor', (l) => {
+      // Self-consistent (it hashes to the hash it states), but not an entry a record can be made of.
+      const { hash: _hash, actor: _actor, ...body } = JSON.parse(l[35]!) as Record<string, unknown> & { prev_hash: string };
+      l[35] = canonicalJson({ ...body, hash: chainHash(body.prev_hash, canonicalJson(body)) });
+    });
+    const read = readExportedEntries(job);
+    expect(read).toMatchObject({ count: 40, csvListsEntries: false });
+    expect(read.stop).toBeUndefined();
+  });
+
   it('gives the same answer from a worker thread, its arrays moved across', async () => {
     for (const [name, edit] of [['w-plain', () => undefined], ['w-twice', (l: string[]) => void l.splice(6, 0, l[2]!)]] as const) {
       const job = packageOf(40, name, edit);
