@@ -395,6 +395,20 @@ describe('what Unleash stores, as recorded', () => {
     expect(kept.parameters).toEqual({ rollout: '25', stickiness: 'default', groupId: 'g' });
   });
 
+  it('a segment or context field create is recorded as Unleash stores it: its defaults in, what it drops out', async () => {
+    const decided = async (res: { decisionId: string | null }) => (await ledgerEntries()).find((e) => e.decision_id === res.decisionId && e.entry_type === 'change.decision');
+    const segment = await viaFlaggate('POST', '/api/admin/segments', release, why, { name: 'stored.segment', project: '', createdBy: 'someone-else', constraints: [{ contextName: 'appName', operator: 'NUM_EQ', value: '5' }] });
+    expect(segment.status).toBe(201);
+    const storedSegment = (await direct('GET', `/api/admin/segments/${String(segment.json.id)}`)) as Record<string, unknown>;
+    const segmentState = (await decided(segment))?.new_state as Record<string, unknown>;
+    expect(Object.fromEntries(Object.keys(segmentState).map((k) => [k, storedSegment[k] ?? null]))).toEqual(segmentState);
+    expect(storedSegment.createdBy).not.toBe('someone-else');
+    const field = await viaFlaggate('POST', '/api/admin/context', release, why, { name: 'stored-field', sortOrder: 4, createdAt: '2001-01-01T00:00:00.000Z' });
+    expect(field.status).toBe(201);
+    const { createdAt: _created, ...storedField } = (await direct('GET', '/api/admin/context/stored-field')) as Record<string, unknown>;
+    expect((await decided(field))?.new_state).toEqual(storedField);
+  });
+
   it("a context field update is recorded as Unleash stores it: the sort order reset, a missing stickiness and legal values cleared", async () => {
     await direct('POST', '/api/admin/context', { name: 'region', description: 'where', legalValues: [{ value: 'eu' }, { value: 'us' }], stickiness: true, sortOrder: 7 });
     for (const body of [{ name: 'region', sortOrder: 5 }, { name: 'region', description: 'shop', stickiness: true, legalValues: [{ value: 'eu' }], sortOrder: 2 }]) {

@@ -279,9 +279,9 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     case 'flag.update':
       if (patch) checkMetadataPatch(body as PatchOperation[]);
       return patch ?? updatedMetadata(object);
+    case 'segment.create':
     case 'segment.update':
-      // Unleash stores a segment without a project as one every project may use.
-      return { ...object, project: object.project || null };
+      return segmentAsStored(object, route.action === 'segment.create');
     case 'flag.stale':
       if (typeof object.stale !== 'boolean') throw fieldMalformed('stale', 'a boolean');
       return { stale: object.stale };
@@ -325,8 +325,7 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     case 'context.delete':
       return { deleted: true };
     case 'context.create':
-      // Under a project's path, the field is that project's whatever the body says.
-      return params.project === undefined ? body : { ...object, project: params.project };
+      return contextFieldAsCreated(object, params.project);
     case 'context.update':
       if (params.legalValue !== undefined) return { removedLegalValue: params.legalValue };
       if (route.pattern.endsWith('/legal-values')) return { legalValue: object };
@@ -334,6 +333,48 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
     default:
       return patch ?? body;
   }
+}
+
+/**
+ * A segment as Unleash's store writes it: its name, description, constraints (each with the
+ * `values` list its validator defaults) and project, one left out or empty stored as none (a
+ * segment every project may use); a create also its `id` when the body gives one. Nothing else of
+ * the body (a `createdBy`: Unleash names the caller) is stored. An update without a description
+ * keeps the segment's own; a create stores none.
+ */
+function segmentAsStored(object: JsonObject, create: boolean): JsonObject {
+  const { id, name, description, constraints } = object;
+  return {
+    ...(create && id !== undefined ? { id } : {}),
+    name,
+    ...(description !== undefined ? { description } : create ? { description: null } : {}),
+    constraints: storedConstraints(constraints),
+    project: object.project || null,
+  };
+}
+
+/** Constraints as Unleash's validator leaves them: a `values` list on each (empty where none is given). */
+function storedConstraints(constraints: unknown): unknown {
+  if (!Array.isArray(constraints)) return constraints;
+  return constraints.map((c: unknown) => (isObject(c) && c.values === undefined ? { ...c, values: [] } : c));
+}
+
+/**
+ * A context field as Unleash's create stores it: the body's members its store writes, a missing
+ * `stickiness` as false, `sortOrder` as 0, `legalValues` as none and description as none; under a
+ * project's path the field is that project's whatever the body says, else the body's project
+ * (none: a field every project may use, which Unleash's read leaves out too).
+ */
+function contextFieldAsCreated(object: JsonObject, pathProject: string | undefined): JsonObject {
+  const project = pathProject ?? (typeof object.project === 'string' && object.project !== '' ? object.project : undefined);
+  return {
+    name: object.name,
+    description: object.description ?? null,
+    legalValues: Array.isArray(object.legalValues) ? object.legalValues : [],
+    stickiness: object.stickiness === true,
+    sortOrder: typeof object.sortOrder === 'number' ? object.sortOrder : 0,
+    ...(project !== undefined ? { project } : {}),
+  };
 }
 
 /**
@@ -470,7 +511,7 @@ function normalizeStrategy(given: JsonObject, kind: 'create' | 'update', flagKey
   if (!Array.isArray(variants)) throw fieldMalformed('variants', 'an array');
   // `rollout` is derived only; a top-level one from the client would mislead the policy.
   const { rollout: _ignored, ...rest } = body;
-  const out: JsonObject = { ...rest, parameters, constraints, variants: storedVariants(variants) };
+  const out: JsonObject = { ...rest, parameters, constraints: storedConstraints(constraints), variants: storedVariants(variants) };
   if (kind === 'create' || body.segments !== undefined) out.segments = body.segments ?? [];
   // Unleash's update leaves a member sent as null as it was: recorded as absent, like one not sent.
   if (kind === 'update') for (const member of ['title', 'disabled'] as const) if (out[member] === null) delete out[member];

@@ -189,7 +189,10 @@ const writeCases: WriteCase[] = [
       body: { features: ['b', 'a'] }, want: { action: 'flag.archive', flagKey: 'a,b', environment: '*',
         flags: [{ flagKey: 'a', project: 'default', environments: ['*'] }, { flagKey: 'b', project: 'default', environments: ['*'] }] } },
     { name: 'a new segment reaches no strategy', method: 'POST', path: '/api/admin/segments', body: { name: 'beta', constraints: [] },
-      want: { action: 'segment.create', flagKey: 'segment:beta', project: undefined, environments: [], flags: [], newState: { name: 'beta', constraints: [] } } },
+      want: { action: 'segment.create', flagKey: 'segment:beta', project: undefined, environments: [], flags: [], newState: { name: 'beta', description: null, constraints: [], project: null } } },
+    // Unleash's store writes what it knows (the caller is the creator), its validator fills in constraint values.
+    { name: 'a new segment as Unleash stores it', method: 'POST', path: '/api/admin/segments', body: { name: 'beta', project: '', createdBy: 'someone', constraints: [{ contextName: 'appName', operator: 'NUM_EQ', value: '5' }] },
+      want: { action: 'segment.create', project: undefined, newState: { name: 'beta', description: null, constraints: [{ contextName: 'appName', operator: 'NUM_EQ', value: '5', values: [] }], project: null } } },
     { name: 'a segment update: its reach is read from Unleash', method: 'PUT', path: '/api/admin/segments/7', body: { name: 'beta', constraints: [] },
       want: { action: 'segment.update', flagKey: 'segment:7', project: undefined, environments: [], flags: [], environment: undefined } },
     { name: 'a segment delete', method: 'DELETE', path: '/api/admin/segments/7', body: undefined,
@@ -211,7 +214,10 @@ const writeCases: WriteCase[] = [
       want: { action: 'context.create', flagKey: 'context:tenant' } },
     // Unleash takes the path's project over the body's.
     { name: 'a project context field whose body names another project', method: 'POST', path: '/api/admin/projects/default/context', body: { name: 'tenant', project: 'other' },
-      want: { action: 'context.create', flagKey: 'context:tenant', newState: { name: 'tenant', project: 'default' } } },
+      want: { action: 'context.create', flagKey: 'context:tenant', newState: { name: 'tenant', description: null, legalValues: [], stickiness: false, sortOrder: 0, project: 'default' } } },
+    // Unleash's store fills in what a create leaves out, and writes none of the rest.
+    { name: 'a new context field as Unleash stores it', method: 'POST', path: '/api/admin/context', body: { name: 'tenant', foo: 1, sortOrder: 4 },
+      want: { action: 'context.create', project: undefined, newState: { name: 'tenant', description: null, legalValues: [], stickiness: false, sortOrder: 4 } } },
     { name: 'a project context field update', method: 'PUT', path: '/api/admin/projects/default/context/tenant', body: { description: 'x' },
       want: { action: 'context.update', flagKey: 'context:tenant' } },
     { name: 'a project context field delete', method: 'DELETE', path: '/api/admin/projects/default/context/tenant', body: undefined,
