@@ -409,6 +409,21 @@ describe('what Unleash stores, as recorded', () => {
     expect((await decided(field))?.new_state).toEqual(storedField);
   });
 
+  it('a tag update is refused when one of its types does not exist, and recorded as Unleash applies it', async () => {
+    await direct('POST', FEATURES, { name: 'tagged.flag', type: 'release' });
+    await direct('POST', '/api/admin/features/tagged.flag/tags', { type: 'simple', value: 'old' });
+    const tagsNow = async () => ((await direct('GET', '/api/admin/features/tagged.flag/tags')) as { tags: Array<{ type: string; value: string }> }).tags.map((t) => `${t.type}:${t.value}`).sort();
+    // Unleash would add simple:new1, fail on the unknown type, and never remove simple:old.
+    const refused = await viaFlaggate('PUT', '/api/admin/features/tagged.flag/tags', release, why, { addedTags: [{ type: 'simple', value: 'new1' }, { type: 'nosuchtype', value: 'x1' }], removedTags: [{ type: 'simple', value: 'old' }] });
+    expect(refused).toMatchObject({ status: 409, json: { code: 'ADAPT_TARGET_MISMATCH' } });
+    expect(await tagsNow()).toEqual(['simple:old']);
+    const both = await viaFlaggate('PUT', '/api/admin/features/tagged.flag/tags', release, why, { addedTags: [{ type: 'simple', value: 'two' }, { type: 'simple', value: 'three' }, { type: 'simple', value: 'three' }], removedTags: [{ type: 'simple', value: 'two' }] });
+    expect(both.status).toBe(200);
+    const decision = (await ledgerEntries()).find((e) => e.decision_id === both.decisionId && e.entry_type === 'change.decision');
+    expect(decision?.new_state).toEqual({ added: [{ type: 'simple', value: 'three' }], removed: [{ type: 'simple', value: 'two' }] });
+    expect(await tagsNow()).toEqual(['simple:old', 'simple:three']);
+  });
+
   it("a context field update is recorded as Unleash stores it: the sort order reset, a missing stickiness and legal values cleared", async () => {
     await direct('POST', '/api/admin/context', { name: 'region', description: 'where', legalValues: [{ value: 'eu' }, { value: 'us' }], stickiness: true, sortOrder: 7 });
     for (const body of [{ name: 'region', sortOrder: 5 }, { name: 'region', description: 'shop', stickiness: true, legalValues: [{ value: 'eu' }], sortOrder: 2 }]) {

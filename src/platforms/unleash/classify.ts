@@ -318,7 +318,7 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
       if (typeof object.type !== 'string' || typeof object.value !== 'string') throw fieldMalformed('type and value', 'strings');
       return { added: [{ type: object.type, value: object.value }], removed: [] };
     case 'tag.update':
-      return { added: tagList(object, 'addedTags'), removed: tagList(object, 'removedTags') };
+      return tagsUpdated(tagList(object, 'addedTags'), tagList(object, 'removedTags'));
     case 'tag.delete':
       return { added: [], removed: [{ type: params.tagType, value: params.tagValue }] };
     case 'segment.delete':
@@ -437,6 +437,17 @@ function tagList(object: JsonObject, field: string): Array<{ type: string; value
     if (!isObject(t) || typeof t.type !== 'string' || typeof t.value !== 'string') throw fieldMalformed(field, 'a list of {type, value}');
     return { type: t.type, value: t.value };
   });
+}
+
+/**
+ * A tag update as Unleash applies it: each added tag once, then each removed tag once, so a tag
+ * both added and removed ends up removed.
+ */
+function tagsUpdated(added: Array<{ type: string; value: string }>, removed: Array<{ type: string; value: string }>): JsonObject {
+  const key = (t: { type: string; value: string }) => `${t.type}\u0000${t.value}`;
+  const once = (list: Array<{ type: string; value: string }>) => [...new Map(list.map((t) => [key(t), t])).values()];
+  const gone = new Set(removed.map(key));
+  return { added: once(added).filter((t) => !gone.has(key(t))), removed: once(removed) };
 }
 
 /** A new flag as Unleash stores it: a clone copies the source's type, strategies and variants, so the source is part of what is created. */

@@ -54,6 +54,7 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   if (change.action === 'flag.complete' && isObject(state.lifecycle) && state.lifecycle.stage === 'completed') {
     throw mismatch(`flag ${change.flagKey} is already completed, and Unleash keeps its first completion: uncomplete it first`, { flag: change.flagKey });
   }
+  if (change.action === 'tag.add' || change.action === 'tag.update') requireKnownTagTypes(change, state);
   if (change.action === 'strategy.reorder') return requireOwnOrder(change, state);
   if (change.action === 'dependency.add') return requireSoleParent(change, state);
   if (change.action === 'strategy.update' || change.action === 'strategy.delete') requireEnvironmentKept(change, state);
@@ -218,4 +219,19 @@ function disabledAfter(ns: Record<string, unknown>, before: boolean): boolean {
 
 function mismatch(message: string, details: Record<string, unknown>): FlaggateError {
   return new FlaggateError('ADAPT_TARGET_MISMATCH', message, { details });
+}
+
+/**
+ * Unleash adds a change's tags one by one, then removes: a tag of a type it does not have fails
+ * after the others were added and before anything is removed, while the answer says the change
+ * failed. Refused before it is sent.
+ */
+function requireKnownTagTypes(change: FlagChange, state: UnleashFlagState): void {
+  const added = isObject(change.newState) && Array.isArray(change.newState.added) ? change.newState.added : [];
+  const known = new Set(state.tagTypes ?? []);
+  for (const tag of added) {
+    if (isObject(tag) && typeof tag.type === 'string' && !known.has(tag.type)) {
+      throw mismatch(`tag type ${JSON.stringify(tag.type)} does not exist: Unleash would add the change's other tags and then fail`, { flag: change.flagKey, tagType: tag.type });
+    }
+  }
 }

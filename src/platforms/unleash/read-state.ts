@@ -66,6 +66,8 @@ export interface UnleashFlagState {
   links?: unknown;
   lifecycle?: unknown;
   tags?: unknown[];
+  /** For a change that adds tags: the tag types Unleash has (a tag of another type is refused). */
+  tagTypes?: string[];
 }
 
 export interface ReadStateOptions {
@@ -117,7 +119,7 @@ async function readBatchState(opts: ReadStateOptions, change: FlagChange): Promi
 
 async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promise<UnleashFlagState> {
   if (ARCHIVE_ACTIONS.has(change.action)) return readArchived(opts, change.flagKey);
-  if (TAG_ACTIONS.has(change.action)) return readTags(opts, change.flagKey);
+  if (TAG_ACTIONS.has(change.action)) return readTags(opts, change);
   if (change.project === undefined) throw new TypeError(`${change.action} without a project`);
   const withVariants = change.action === 'variants.update';
   const path = featurePath(change.project, change.flagKey, withVariants);
@@ -146,13 +148,28 @@ function cloneSourceOf(change: FlagChange): string | undefined {
   return typeof change.newState.cloneOf === 'string' ? change.newState.cloneOf : undefined;
 }
 
-/** Tag changes name the flag without its project: the state they start from is the flag's tags. */
-async function readTags(opts: ReadStateOptions, flagKey: string): Promise<UnleashFlagState> {
-  const path = `/api/admin/features/${encodeURIComponent(flagKey)}/tags`;
+/**
+ * Tag changes name the flag without its project: the state they start from is the flag's tags,
+ * and for one that adds tags the tag types there are: Unleash adds each tag on its own, so one of
+ * a type that does not exist fails after the others are added (`own-targets.ts` refuses it first).
+ */
+async function readTags(opts: ReadStateOptions, change: FlagChange): Promise<UnleashFlagState> {
+  const path = `/api/admin/features/${encodeURIComponent(change.flagKey)}/tags`;
   const body = await getJson(opts, path);
   if (body === undefined) return { exists: false };
   if (!isObject(body) || !Array.isArray(body.tags)) throw unavailable(`unexpected tags body from ${path}`);
-  return { exists: true, name: flagKey, tags: body.tags };
+  const state: UnleashFlagState = { exists: true, name: change.flagKey, tags: body.tags };
+  if (change.action === 'tag.add' || change.action === 'tag.update') state.tagTypes = await readTagTypes(opts);
+  return state;
+}
+
+async function readTagTypes(opts: ReadStateOptions): Promise<string[]> {
+  const path = '/api/admin/tag-types';
+  const body = await getJson(opts, path);
+  if (!isObject(body) || !Array.isArray(body.tagTypes) || !body.tagTypes.every((t) => isObject(t) && typeof t.name === 'string')) {
+    throw unavailable(`unexpected tag types body from ${path}`);
+  }
+  return (body.tagTypes as Array<{ name: string }>).map((t) => t.name).sort();
 }
 
 /**

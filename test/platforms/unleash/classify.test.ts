@@ -163,6 +163,10 @@ const writeCases: WriteCase[] = [
     { name: 'POST features/:f/tags is tag.add, without a project', method: 'POST', path: '/api/admin/features/checkout/tags',
       body: { type: 'simple', value: 'x' }, want: { action: 'tag.add', project: undefined, environments: [],
         newState: { added: [{ type: 'simple', value: 'x' }], removed: [] } } },
+    // Unleash adds each tag once, then removes: a tag both added and removed ends up removed.
+    { name: 'a tag update as Unleash applies it', method: 'PUT', path: '/api/admin/features/checkout/tags',
+      body: { addedTags: [{ type: 'simple', value: 'a' }, { type: 'simple', value: 'a' }, { type: 'simple', value: 'b' }], removedTags: [{ type: 'simple', value: 'b' }, { type: 'simple', value: 'c' }] },
+      want: { action: 'tag.update', project: undefined, newState: { added: [{ type: 'simple', value: 'a' }], removed: [{ type: 'simple', value: 'b' }, { type: 'simple', value: 'c' }] } } },
     { name: 'PUT features/:f/tags is tag.update', method: 'PUT', path: '/api/admin/features/checkout/tags',
       body: { addedTags: [{ type: 'simple', value: 'x' }], removedTags: [] }, want: { action: 'tag.update', project: undefined,
         newState: { added: [{ type: 'simple', value: 'x' }], removed: [] } } },

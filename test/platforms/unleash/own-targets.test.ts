@@ -165,4 +165,13 @@ describe('requireOwnTargets (Unleash)', () => {
     expect(check(change('DELETE', '/api/admin/segments/7'), { exists: true, strategies: [] })).not.toThrow();
     expect(check(change('POST', '/api/admin/projects/default/archive', { features: ['a.b'] }), { flags: {} })).not.toThrow();
   });
+
+  it('refuses adding a tag of a type Unleash does not have: it would add the others, then fail', () => {
+    const tags = { exists: true, name: 'checkout', tags: [], tagTypes: ['simple'] };
+    const update = change('PUT', '/api/admin/features/checkout/tags', { addedTags: [{ type: 'simple', value: 'a' }, { type: 'nosuch', value: 'b' }], removedTags: [] });
+    expect(check(update, tags)).toThrow(mismatch);
+    expect(check(change('POST', '/api/admin/features/checkout/tags', { type: 'nosuch', value: 'b' }), tags)).toThrow(mismatch);
+    expect(check(change('POST', '/api/admin/features/checkout/tags', { type: 'simple', value: 'b' }), tags)).not.toThrow();
+    expect(check(change('PUT', '/api/admin/features/checkout/tags', { addedTags: [], removedTags: [{ type: 'nosuch', value: 'b' }] }), tags)).not.toThrow();
+  });
 });
