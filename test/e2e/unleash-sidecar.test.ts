@@ -424,6 +424,18 @@ describe('what Unleash stores, as recorded', () => {
     expect(await tagsNow()).toEqual(['simple:old', 'simple:three']);
   });
 
+  it('a strategy created without a sort order records the one Unleash gives it: after the last', async () => {
+    await direct('POST', FEATURES, { name: 'ordered.flag', type: 'release' });
+    const path = `${FEATURES}/ordered.flag/environments/production/strategies`;
+    for (const sortOrder of [0, 5]) await direct('POST', path, { name: 'default', parameters: {}, sortOrder });
+    const res = await viaFlaggate('POST', path, release, why, { name: 'default', parameters: {} });
+    expect(res.status).toBe(200);
+    const decision = (await ledgerEntries()).find((e) => e.decision_id === res.decisionId && e.entry_type === 'change.decision');
+    expect(decision?.previous_state).toMatchObject({ environments: { production: { nextSortOrder: 6 } } });
+    const stored = (await direct('GET', `${path}/${String(res.json.id)}`)) as { sortOrder: number };
+    expect(stored.sortOrder).toBe(6);
+  });
+
   it("a context field update is recorded as Unleash stores it: the sort order reset, a missing stickiness and legal values cleared", async () => {
     await direct('POST', '/api/admin/context', { name: 'region', description: 'where', legalValues: [{ value: 'eu' }, { value: 'us' }], stickiness: true, sortOrder: 7 });
     for (const body of [{ name: 'region', sortOrder: 5 }, { name: 'region', description: 'shop', stickiness: true, legalValues: [{ value: 'eu' }], sortOrder: 2 }]) {

@@ -40,6 +40,8 @@ export interface UnleashEnvironmentState {
   variants?: unknown[];
   /** Only for an enable that finds no active strategy: the strategy Unleash adds (`enable-default.ts`). */
   addedOnEnable?: Record<string, unknown>;
+  /** Only for a strategy created without a sort order: the one Unleash stores it with (after the last). */
+  nextSortOrder?: number;
 }
 
 /** The compact state recorded as `previousState`. */
@@ -138,8 +140,23 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
     const only = state.environments[env];
     state.environments = only ? { [env]: only } : {};
     if (only && enableAddsStrategy(change, only)) only.addedOnEnable = await strategyAddedOnEnable(opts, getJson, change.project, env, change.flagKey);
+    if (only && createdWithoutSortOrder(change)) only.nextSortOrder = nextSortOrder(body, env);
   }
   return state;
+}
+
+/** A strategy create that leaves its place to Unleash: it is stored after the environment's last strategy. */
+function createdWithoutSortOrder(change: FlagChange): boolean {
+  return change.action === 'strategy.create' && isObject(change.newState) && change.newState.sortOrder === undefined;
+}
+
+/** The sort order Unleash gives a strategy created without one: the environment's highest + 1, else 0. */
+function nextSortOrder(body: unknown, env: string): number {
+  const environments = isObject(body) && Array.isArray(body.environments) ? body.environments : [];
+  const here = environments.find((e: unknown) => isObject(e) && e.name === env);
+  const orders = (isObject(here) && Array.isArray(here.strategies) ? here.strategies : []).map((s: unknown) => (isObject(s) ? s.sortOrder : undefined));
+  const integers = orders.filter((o): o is number => Number.isInteger(o));
+  return integers.length > 0 ? Math.max(...integers) + 1 : 0;
 }
 
 /** The flag a clone copies, from its new state (`cloneOf`, set from the path by classify). */

@@ -87,6 +87,17 @@ describe('readState', () => {
     expect((await read(enable)).environments?.production?.enabled).toBe(false);
   });
 
+  it("reads where a strategy created without a sort order goes: after the environment's last, or first", async () => {
+    await createFlag('placed');
+    const strategies = `${P}/placed/environments/development/strategies`;
+    const create = changeFor('POST', strategies, { name: 'default', parameters: {} });
+    expect((await read(create)).environments?.development?.nextSortOrder).toBe(0);
+    await admin('POST', strategies, { name: 'default', parameters: {}, sortOrder: 3 });
+    expect((await read(create)).environments?.development?.nextSortOrder).toBe(4);
+    // A create that names its place is stored there: nothing to read.
+    expect((await read(changeFor('POST', strategies, { name: 'default', parameters: {}, sortOrder: 1 }))).environments?.development).not.toHaveProperty('nextSortOrder');
+  });
+
   it('reflects strategy create, update and delete made directly on Unleash', async () => {
     await createFlag('rolled');
     const strategies = `${P}/rolled/environments/production/strategies`;
