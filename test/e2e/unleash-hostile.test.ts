@@ -108,7 +108,7 @@ describe('hostile requests through flaggate to a real Unleash', () => {
     const sent = await through('PUT', `${FEATURES}/search.reset`, { description: 'only this' });
     expect(sent.status).toBe(200);
     const stored = await unleashAdmin(unleash!, 'GET', `${FEATURES}/search.reset`);
-    expect(sent.entries[0]!.new_state).toEqual({ description: 'only this', type: stored.type, stale: stored.stale, impressionData: stored.impressionData });
+    expect(sent.entries[0]!.new_state).toEqual({ name: stored.name, description: 'only this', type: stored.type, stale: stored.stale, impressionData: stored.impressionData });
     expect(stored).toMatchObject({ type: 'release', impressionData: false });
   });
 

@@ -383,7 +383,7 @@ describe('what Unleash stores, as recorded', () => {
     stored = await read();
     expect(stored).toMatchObject({ type: 'kill-switch', project: 'default' });
     recordedAsStored(await decided(updated), stored);
-    expect(Object.keys((await decided(updated))?.new_state as object).sort()).toEqual(['description', 'impressionData', 'stale', 'type']);
+    expect(Object.keys((await decided(updated))?.new_state as object).sort()).toEqual(['description', 'impressionData', 'name', 'stale', 'type']);
   });
 
   it('a strategy update without a name is refused: Unleash would keep a flexible rollout without its stickiness', async () => {

@@ -278,7 +278,7 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
       return createdFlag(object, params.feature);
     case 'flag.update':
       if (patch) checkMetadataPatch(body as PatchOperation[]);
-      return patch ?? updatedMetadata(object);
+      return patch ?? updatedMetadata(object, params.feature!);
     case 'segment.create':
     case 'segment.update':
       return segmentAsStored(object, route.action === 'segment.create');
@@ -457,8 +457,22 @@ function createdFlag(object: JsonObject, cloneOf: string | undefined): JsonObjec
   // Unleash's validator drops what its schema does not list (an `enabled`, `strategies`, a
   // `project`: the path's is the flag's) and defaults the rest; its store writes an empty
   // description as none.
+  // Its create schema does not declare `stale`, so no type check before it converts one ("false").
+  if (object.stale !== undefined && typeof object.stale !== 'boolean') throw fieldMalformed('stale', 'a boolean');
   const kept = Object.fromEntries(Object.entries(object).filter(([name]) => CREATE_MEMBERS.has(name)));
+  // A creation time left empty is the time of the create; tags are each stored once.
+  if (!kept.createdAt) delete kept.createdAt;
+  if (Array.isArray(kept.tags)) kept.tags = uniqueTags(kept.tags);
   return { ...kept, type: object.type ?? 'release', impressionData: object.impressionData ?? false, stale: object.stale ?? false, description: object.description || null };
+}
+
+/** Tags as Unleash stores them on a flag: each (type, value) once, the first written kept. */
+function uniqueTags(tags: unknown[]): unknown[] {
+  const seen = new Set<string>();
+  return tags.filter((t) => {
+    const key = isObject(t) ? JSON.stringify([t.type, t.value]) : JSON.stringify(t);
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
 }
 
 /** The members of a create Unleash's validator keeps (`featureMetadataSchema`). */
@@ -485,9 +499,9 @@ function variantsOf(route: WriteRoute, params: Record<string, string>, body: Bod
  * `stale` and `impressionData` to false, and its store writes a missing or empty description as
  * none. A PUT that leaves them out resets them, and the entry says so. The name is the path's.
  */
-function updatedMetadata(object: JsonObject): JsonObject {
+function updatedMetadata(object: JsonObject, name: string): JsonObject {
   // Its store writes nothing else (an `enabled`, `variants`, a `project`, `tags` are dropped).
-  return { type: object.type ?? 'release', stale: object.stale ?? false, impressionData: object.impressionData ?? false, description: object.description || null };
+  return { name, type: object.type ?? 'release', stale: object.stale ?? false, impressionData: object.impressionData ?? false, description: object.description || null };
 }
 
 /**

@@ -54,7 +54,8 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   if (change.action === 'flag.complete' && isObject(state.lifecycle) && state.lifecycle.stage === 'completed') {
     throw mismatch(`flag ${change.flagKey} is already completed, and Unleash keeps its first completion: uncomplete it first`, { flag: change.flagKey });
   }
-  if (change.action === 'tag.add' || change.action === 'tag.update') requireKnownTagTypes(change, state);
+  // A flag that is not there has no tags to add to: Unleash answers 404, which needs no refusal here.
+  if ((change.action === 'tag.add' || change.action === 'tag.update') && state.exists) requireKnownTagTypes(change, state);
   if (change.action === 'strategy.reorder') return requireOwnOrder(change, state);
   if (change.action === 'dependency.add') return requireSoleParent(change, state);
   if (change.action === 'strategy.update' || change.action === 'strategy.delete') requireEnvironmentKept(change, state);

@@ -68,7 +68,7 @@ export interface UnleashFlagState {
   links?: unknown;
   lifecycle?: unknown;
   tags?: unknown[];
-  /** For a change that adds tags: the tag types Unleash has (a tag of another type is refused). */
+  /** For a change that adds tags: which of their types Unleash has (a tag of another type is refused). */
   tagTypes?: string[];
 }
 
@@ -176,17 +176,28 @@ async function readTags(opts: ReadStateOptions, change: FlagChange): Promise<Unl
   if (body === undefined) return { exists: false };
   if (!isObject(body) || !Array.isArray(body.tags)) throw unavailable(`unexpected tags body from ${path}`);
   const state: UnleashFlagState = { exists: true, name: change.flagKey, tags: body.tags };
-  if (change.action === 'tag.add' || change.action === 'tag.update') state.tagTypes = await readTagTypes(opts);
+  if (change.action === 'tag.add' || change.action === 'tag.update') state.tagTypes = await readTagTypes(opts, addedTagTypes(change));
   return state;
 }
 
-async function readTagTypes(opts: ReadStateOptions): Promise<string[]> {
+/** The types of the tags a change adds, each once, sorted. */
+function addedTagTypes(change: FlagChange): string[] {
+  const added = isObject(change.newState) && Array.isArray(change.newState.added) ? change.newState.added : [];
+  return [...new Set(added.map((t: unknown) => (isObject(t) ? t.type : undefined)).filter((t): t is string => typeof t === 'string'))].sort();
+}
+
+/**
+ * Which of `types` Unleash has. Only the change's own: a held change is applied only on the state
+ * it was decided on, which another tag type coming or going does not alter.
+ */
+async function readTagTypes(opts: ReadStateOptions, types: string[]): Promise<string[]> {
   const path = '/api/admin/tag-types';
   const body = await getJson(opts, path);
   if (!isObject(body) || !Array.isArray(body.tagTypes) || !body.tagTypes.every((t) => isObject(t) && typeof t.name === 'string')) {
     throw unavailable(`unexpected tag types body from ${path}`);
   }
-  return (body.tagTypes as Array<{ name: string }>).map((t) => t.name).sort();
+  const known = new Set((body.tagTypes as Array<{ name: string }>).map((t) => t.name));
+  return types.filter((t) => known.has(t));
 }
 
 /**

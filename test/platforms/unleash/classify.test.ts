@@ -45,11 +45,13 @@ const writeCases: WriteCase[] = [
     // Unleash's create validator drops what its schema does not list; the path's project is the flag's.
     { name: 'a create records only what Unleash stores', method: 'POST', path: P, body: { name: 'checkout', enabled: true, strategies: [{ name: 'default' }], project: 'other', description: '' },
       want: { action: 'flag.create', project: 'default', flagKey: 'checkout', newState: { name: 'checkout', type: 'release', impressionData: false, stale: false, description: null } } },
+    { name: 'a create with tags twice and an empty creation time', method: 'POST', path: P, body: { name: 'checkout', createdAt: null, tags: [{ type: 'simple', value: 'aa' }, { type: 'simple', value: 'aa' }] },
+      want: { action: 'flag.create', project: 'default', flagKey: 'checkout', newState: { name: 'checkout', tags: [{ type: 'simple', value: 'aa' }], type: 'release', impressionData: false, stale: false, description: null } } },
     { name: 'PUT feature is flag.update', method: 'PUT', path: `${P}/checkout`, body: { description: 'd' },
-      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', environments: ['*'], newState: { description: 'd', type: 'release', stale: false, impressionData: false } } },
+      want: { action: 'flag.update', flagKey: 'checkout', environment: '*', environments: ['*'], newState: { name: 'checkout', description: 'd', type: 'release', stale: false, impressionData: false } } },
     // Its update writes the metadata only: the rest of a PUT is dropped, and the entry leaves it out.
     { name: 'a PUT records only the metadata Unleash stores', method: 'PUT', path: `${P}/checkout`, body: { type: 'kill-switch', enabled: true, variants: [], project: 'other', createdAt: '2001-01-01T00:00:00.000Z' },
-      want: { action: 'flag.update', flagKey: 'checkout', newState: { type: 'kill-switch', stale: false, impressionData: false, description: null } } },
+      want: { action: 'flag.update', flagKey: 'checkout', newState: { name: 'checkout', type: 'kill-switch', stale: false, impressionData: false, description: null } } },
     { name: 'PATCH feature is flag.update with the patch', method: 'PATCH', path: `${P}/checkout`, body: patch,
       want: { action: 'flag.update', flagKey: 'checkout', environment: undefined, environments: [], newState: { patch } } },
     { name: 'PATCH feature beyond the description alters every environment', method: 'PATCH', path: `${P}/checkout`,
@@ -109,7 +111,7 @@ const writeCases: WriteCase[] = [
       want: { newState: { enabled: true, query: { shouldActivateDisabledStrategies: 'a b!' } } },
       target: `${P}/checkout/environments/production/on?shouldActivateDisabledStrategies=a%20b!` },
     { name: 'content-type parameters utf-8 are accepted', method: 'PUT', path: `${P}/checkout`, body: { stale: true },
-      headers: { 'content-type': 'Application/JSON; charset="UTF-8"' }, want: { action: 'flag.update', newState: { stale: true, type: 'release', impressionData: false, description: null } } },
+      headers: { 'content-type': 'Application/JSON; charset="UTF-8"' }, want: { action: 'flag.update', newState: { name: 'checkout', stale: true, type: 'release', impressionData: false, description: null } } },
     { name: 'a body-less action takes an empty object, and forwards no body', method: 'POST', path: `${P}/checkout/environments/production/on`,
       body: {}, want: { action: 'flag.enable', newState: { enabled: true } } },
     { name: 'POST .../clone is flag.create of the clone', method: 'POST', path: `${P}/checkout/clone`, body: { name: 'c2', replaceGroupId: true },
@@ -555,6 +557,12 @@ describe('classifyUnleash records what Unleash stores', () => {
     expect(newState('POST', strategy, { name: 'userWithId', parameters: { userIds: 'a' } }).parameters).toEqual({ userIds: 'a' });
   });
 
+  it('refuses a create whose stale is not a boolean: Unleash converts "false", which its create schema does not declare', () => {
+    for (const stale of ['false', 'TRUE', 0, null]) {
+      expect(() => classifyUnleash(request('POST', P, { name: 'checkout', stale })), JSON.stringify(stale)).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+    }
+  });
+
   it("refuses a strategy update without a name: Unleash keeps the strategy's own and fills in none of its kind's parameters", () => {
     const strategy = `${P}/checkout/environments/production/strategies/s-1`;
     for (const body of [{ parameters: { rollout: '50' } }, { constraints: [] }, { name: '', parameters: {} }, { name: null, parameters: {} }]) {
@@ -594,8 +602,8 @@ describe('classifyUnleash records what Unleash stores', () => {
   });
 
   it('resets what a feature PUT leaves out, as Unleash does', () => {
-    expect(newState('PUT', `${P}/checkout`, { description: '' })).toEqual({ description: null, type: 'release', stale: false, impressionData: false });
-    expect(newState('PUT', `${P}/checkout`, { type: 'kill-switch', stale: true, impressionData: true, description: 'd' })).toEqual({ type: 'kill-switch', stale: true, impressionData: true, description: 'd' });
+    expect(newState('PUT', `${P}/checkout`, { description: '' })).toEqual({ name: 'checkout', description: null, type: 'release', stale: false, impressionData: false });
+    expect(newState('PUT', `${P}/checkout`, { type: 'kill-switch', stale: true, impressionData: true, description: 'd' })).toEqual({ name: 'checkout', type: 'kill-switch', stale: true, impressionData: true, description: 'd' });
   });
 
   it.each([

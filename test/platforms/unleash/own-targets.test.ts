@@ -173,5 +173,7 @@ describe('requireOwnTargets (Unleash)', () => {
     expect(check(change('POST', '/api/admin/features/checkout/tags', { type: 'nosuch', value: 'b' }), tags)).toThrow(mismatch);
     expect(check(change('POST', '/api/admin/features/checkout/tags', { type: 'simple', value: 'b' }), tags)).not.toThrow();
     expect(check(change('PUT', '/api/admin/features/checkout/tags', { addedTags: [], removedTags: [{ type: 'nosuch', value: 'b' }] }), tags)).not.toThrow();
+    // A flag that is not there: Unleash answers 404 and adds nothing, so the tag types do not matter.
+    expect(check(update, { exists: false })).not.toThrow();
   });
 });

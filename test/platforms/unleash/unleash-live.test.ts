@@ -87,6 +87,17 @@ describe('readState', () => {
     expect((await read(enable)).environments?.production?.enabled).toBe(false);
   });
 
+  it('reads which of a tag change\'s own tag types Unleash has, and no others: another type coming does not alter it', async () => {
+    await createFlag('tagged');
+    const update = changeFor('PUT', '/api/admin/features/tagged/tags', { addedTags: [{ type: 'simple', value: 'aa' }, { type: 'later', value: 'bb' }], removedTags: [] });
+    const before = await read(update);
+    expect(before).toEqual({ exists: true, name: 'tagged', tags: [], tagTypes: ['simple'] });
+    await admin('POST', '/api/admin/tag-types', { name: 'unrelated' });
+    expect(await read(update)).toEqual(before);
+    await admin('POST', '/api/admin/tag-types', { name: 'later' });
+    expect((await read(update)).tagTypes).toEqual(['later', 'simple']);
+  });
+
   it("reads where a strategy created without a sort order goes: after the environment's last, or first", async () => {
     await createFlag('placed');
     const strategies = `${P}/placed/environments/development/strategies`;
