@@ -147,6 +147,14 @@ describe('holding a change that needs approvals', () => {
     expect(requested).toMatchObject([{ entry_type: 'change.requested', decision_id: res.decisionId, actor: { id: 'rita' }, request: { body_sha256: EMPTY_SHA256 } }]);
   });
 
+  it('answers a change id that is not valid percent-encoding with 400, whatever the method', async () => {
+    const rita = await s.token('rita', 'release_engineer');
+    for (const [method, path] of [['GET', '/v1/changes/%'], ['PROPFIND', '/v1/changes/%'], ['POST', '/v1/changes/%E0%A4%A/approve']] as const) {
+      const res = await fetch(`${s.app.controlUrl}${path}`, { method, headers: { authorization: `Bearer ${rita}` } });
+      expect({ method, path, status: res.status, body: await res.json() }).toMatchObject({ status: 400, body: { code: 'CONTROL_BAD_REQUEST' } });
+    }
+  });
+
   it('lists the pending request and shows it with a before/after diff of the flag fields it sets', async () => {
     const rita = await s.token('rita', 'release_engineer');
     const { json } = await propose(s, rita, { cookie: 'session=s3cret', 'x-api-key': 'k3y', 'x-forwarded-for': '203.0.113.9', 'x-flaggate-link-pr': 'https://git.test/pr/1' });
