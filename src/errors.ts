@@ -264,6 +264,12 @@ export function answerError(code: ErrorCode, message: string, options?: { detail
 /** Any thrown value as a FlaggateError; unknown failures become INTERNAL with the cause kept. */
 export function asFlaggateError(err: unknown): FlaggateError {
   if (err instanceof FlaggateError) return err;
+  // Express's router (the control port, the console) decodes a route's parameters before it looks
+  // at the method, and throws a URIError marked 400 for one that is not valid percent-encoding
+  // (`/v1/changes/%`): the caller's mistake, not a failure.
+  if (err instanceof URIError && (err as { status?: unknown }).status === 400) {
+    return new FlaggateError('CONTROL_BAD_REQUEST', 'the request path is not valid percent-encoding', { cause: err });
+  }
   return new FlaggateError('INTERNAL', 'internal error', { cause: err });
 }
 

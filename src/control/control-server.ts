@@ -189,23 +189,13 @@ function mountTsa(app: express.Express, tsa: NonNullable<ControlDeps['tsa']>): v
 /** Every refusal as `{ code, message, decisionId }`, counted by code. */
 function replyWithError(deps: ControlDeps): express.ErrorRequestHandler {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const error = asFlaggateError(unreadableRequest(err) ?? err);
+    const error = asFlaggateError(err);
     const id = randomUUID();
     if (error.code === 'INTERNAL') deps.logger.error('control port failure', { decisionId: id, error: String(err) });
     deps.metrics.errors.inc({ code: error.code });
     if (error.status === 401) res.setHeader('www-authenticate', 'Bearer');
     res.status(error.status).json(errorBody(error, id));
   };
-}
-
-/**
- * Express's router decodes a route's parameters before it looks at the method, and throws when one
- * is not valid percent-encoding (`/v1/changes/%`), marking the error 400: the caller's mistake, not
- * a failure of the control port.
- */
-function unreadableRequest(err: unknown): FlaggateError | undefined {
-  if (!(err instanceof URIError) || (err as { status?: unknown }).status !== 400) return undefined;
-  return new FlaggateError('CONTROL_BAD_REQUEST', 'the request path is not valid percent-encoding');
 }
 
 function intParam(value: unknown, name: string, fallback: number): number {

@@ -67,6 +67,14 @@ describe('console sign-in and session', () => {
     expect(css.headers.get('content-type')).toMatch(/^text\/css/);
   });
 
+  it('answers a change id that is not valid percent-encoding with 400, not a failure page', async () => {
+    const client = new ConsoleClient(s.app.controlUrl);
+    await client.signIn('sam', 'release_engineer');
+    const res = await client.get('/console/changes/%');
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('CONTROL_BAD_REQUEST');
+  });
+
   it('escapes what the requester wrote', async () => {
     const client = new ConsoleClient(s.app.controlUrl);
     await client.signIn('sam', 'release_engineer');
