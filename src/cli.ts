@@ -13,7 +13,7 @@ import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { JSONWebKeySet } from 'jose';
-import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS } from './audit/verdict.js';
+import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS } from './verify-defaults.js';
 import { FlaggateError } from './errors.js';
 import type { KeyKind } from './rotate-keys.js';
 import type { DriftRequest } from './drift/index.js';

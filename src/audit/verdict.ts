@@ -1,14 +1,8 @@
 import type { ChainFailure, FailureKind } from './verify.js';
 
-/**
- * How long after an entry's recorded time the first token over it may be made (`verify.maxTimestampDelaySeconds`):
- * tokens are taken within a second in `sync` mode and within `timestamp.asyncBoundSeconds` (30 s) in
- * `async` mode, so an hour leaves room for a TSA outage or a restart while keeping the window in which
- * someone holding the keys could rewrite and stamp again short.
- */
-export const DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS = 3600;
-/** Clock difference allowed between the ledger and the TSA (`verify.clockSkewSeconds`). */
-export const DEFAULT_CLOCK_SKEW_SECONDS = 300;
+// The verify defaults live in the shared kernel: the CLI names them in its options without loading
+// the audit stage.
+export { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TIMESTAMP_DELAY_SECONDS } from '../verify-defaults.js';
 
 /** A timestamp coverage report as the timestamp stage gives it (structural: audit stays free of that stage). */
 export interface CoverageSummary {

@@ -459,7 +459,7 @@ function createdFlag(object: JsonObject, cloneOf: string | undefined): JsonObjec
   // description as none.
   // Its create schema does not declare `stale`, so no type check before it converts one ("false").
   if (object.stale !== undefined && typeof object.stale !== 'boolean') throw fieldMalformed('stale', 'a boolean');
-  const kept = Object.fromEntries(Object.entries(object).filter(([name]) => CREATE_MEMBERS.has(name)));
+  const kept = membersIn(object, CREATE_MEMBERS);
   // A creation time left empty is the time of the create; tags are each stored once.
   if (!kept.createdAt) delete kept.createdAt;
   if (Array.isArray(kept.tags)) kept.tags = uniqueTags(kept.tags);
@@ -557,7 +557,12 @@ function normalizeStrategy(given: JsonObject, kind: 'create' | 'update', flagKey
  * apart); anything else (an `id`, a `featureName`, `segmentIds`) it drops, and the entry leaves out.
  */
 function strategyMembers(body: JsonObject): JsonObject {
-  return Object.fromEntries(Object.entries(body).filter(([name]) => STRATEGY_MEMBERS.has(name)));
+  return membersIn(body, STRATEGY_MEMBERS);
+}
+
+/** The members of `object` named in `names`: what a validator that drops unknown members keeps. */
+function membersIn(object: JsonObject, names: ReadonlySet<string>): JsonObject {
+  return Object.fromEntries(Object.entries(object).filter(([name]) => names.has(name)));
 }
 
 const STRATEGY_MEMBERS = new Set(['name', 'title', 'disabled', 'sortOrder', 'constraints', 'variants', 'parameters', 'segments']);

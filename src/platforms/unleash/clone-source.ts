@@ -10,9 +10,9 @@
  * them) gets them (`parametersWithDefaults`): rollout 100, the project's default stickiness, and the
  * clone's name as `groupId` when it has none, whatever `replaceGroupId` says.
  */
-import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
+import { defaultStickinessIn, readOverview } from './project-overview.js';
 import { featurePath, getJson, liveState, strategyState, type ReadStateOptions, type UnleashFlagState, type UnleashStrategyState } from './read-state.js';
 
 export interface CloneOptions {
@@ -89,14 +89,8 @@ function lacksStickiness(copy: UnleashStrategyState): boolean {
   return copy.name === FLEXIBLE_ROLLOUT && !copy.parameters.stickiness;
 }
 
-/** The project's default stickiness as Unleash fills it in (`getDefaultStickiness`: its setting, else `default`). */
+/** The project's default stickiness as Unleash fills it in (`project-overview.ts`). */
 async function defaultStickiness(opts: ReadStateOptions, project: string): Promise<string> {
-  const path = `/api/admin/projects/${encodeURIComponent(project)}/overview`;
-  const body = await getJson(opts, path);
-  if (!isObject(body)) throw new FlaggateError('ADAPT_STATE_UNAVAILABLE', `unexpected project overview from ${path}`);
-  const stickiness = body.defaultStickiness;
-  if (stickiness !== undefined && stickiness !== null && typeof stickiness !== 'string') {
-    throw new FlaggateError('ADAPT_STATE_UNAVAILABLE', `unexpected defaultStickiness in ${path}`);
-  }
-  return stickiness || 'default';
+  const { body, path } = await readOverview((p) => getJson(opts, p), project);
+  return defaultStickinessIn(body, path);
 }

@@ -9,6 +9,7 @@
 import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
+import { defaultStickinessIn, readOverview } from './project-overview.js';
 import type { ReadStateOptions, UnleashEnvironmentState } from './read-state.js';
 import { storedVariants } from './variant-weights.js';
 
@@ -32,17 +33,15 @@ export async function strategyAddedOnEnable(
   environment: string,
   flagKey: string,
 ): Promise<Record<string, unknown>> {
-  const path = `/api/admin/projects/${encodeURIComponent(project)}/overview`;
-  const body = await read(opts, path);
-  if (!isObject(body) || !Array.isArray(body.environments)) throw unavailable(`unexpected project overview from ${path}`);
+  const { body, path } = await readOverview((p) => read(opts, p), project);
+  if (!Array.isArray(body.environments)) throw unavailable(`unexpected project overview from ${path}`);
   const listed = (body.environments as unknown[]).find((e) => isObject(e) && e.environment === environment);
   if (!isObject(listed)) throw unavailable(`environment ${environment} is not listed in ${path}`);
-  const stickiness = body.defaultStickiness;
-  if (stickiness !== undefined && stickiness !== null && typeof stickiness !== 'string') throw unavailable(`unexpected defaultStickiness in ${path}`);
+  const stickiness = defaultStickinessIn(body, path);
   const projectDefault = listed.defaultStrategy;
   if (projectDefault !== undefined && projectDefault !== null && !isObject(projectDefault)) throw unavailable(`unexpected defaultStrategy in ${path}`);
   const strategy = projectDefault ? fromProjectDefault(projectDefault, flagKey) : { name: FLEXIBLE_ROLLOUT, constraints: [], disabled: false, parameters: { rollout: '100', stickiness: 'default', groupId: flagKey } };
-  return withDefaults(strategy, flagKey, stickiness || 'default');
+  return withDefaults(strategy, flagKey, stickiness);
 }
 
 /** `getProjectDefaultStrategy`: the project's default, its group the flag's name where it is set empty. */

@@ -1,0 +1,28 @@
+/**
+ * A project's overview (`GET /api/admin/projects/:project/overview`), read where Unleash fills a
+ * strategy in from the project's settings: an enable that adds one (`enable-default.ts`) and a
+ * clone of rollouts stored without a stickiness (`clone-source.ts`).
+ */
+import { FlaggateError } from '../../errors.js';
+import { isObject } from './body.js';
+
+export function overviewPath(project: string): string {
+  return `/api/admin/projects/${encodeURIComponent(project)}/overview`;
+}
+
+/** The project's default stickiness as Unleash fills it in (`getDefaultStickiness`: its setting, else `default`). */
+export function defaultStickinessIn(body: Record<string, unknown>, path: string): string {
+  const stickiness = body.defaultStickiness;
+  if (stickiness !== undefined && stickiness !== null && typeof stickiness !== 'string') {
+    throw new FlaggateError('ADAPT_STATE_UNAVAILABLE', `unexpected defaultStickiness in ${path}`);
+  }
+  return stickiness || 'default';
+}
+
+/** The overview read through `read`; ADAPT_STATE_UNAVAILABLE when it is not an object. */
+export async function readOverview(read: (path: string) => Promise<unknown>, project: string): Promise<{ body: Record<string, unknown>; path: string }> {
+  const path = overviewPath(project);
+  const body = await read(path);
+  if (!isObject(body)) throw new FlaggateError('ADAPT_STATE_UNAVAILABLE', `unexpected project overview from ${path}`);
+  return { body, path };
+}
