@@ -436,6 +436,47 @@ describe('what Unleash stores, as recorded', () => {
     expect(stored.sortOrder).toBe(6);
   });
 
+  it("a tag added records whether the tag catalogue held it: Unleash creates it there otherwise", async () => {
+    await direct('POST', FEATURES, { name: 'catalogue.flag', type: 'release' });
+    const catalogue = async () => ((await direct('GET', '/api/admin/tags/simple')) as { tags: Array<{ value: string }> }).tags.map((t) => t.value);
+    expect(await catalogue()).not.toContain('brand-new');
+    const res = await viaFlaggate('POST', '/api/admin/features/catalogue.flag/tags', release, why, { type: 'simple', value: 'brand-new' });
+    expect(res.status).toBe(201);
+    const decision = (await ledgerEntries()).find((e) => e.decision_id === res.decisionId && e.entry_type === 'change.decision');
+    expect(decision?.previous_state).toMatchObject({ catalogued: [] });
+    expect(await catalogue()).toContain('brand-new');
+    const again = await viaFlaggate('PUT', '/api/admin/features/catalogue.flag/tags', release, why, { addedTags: [{ type: 'simple', value: 'brand-new' }], removedTags: [] });
+    expect(again.status).toBe(200);
+    const second = (await ledgerEntries()).find((e) => e.decision_id === again.decisionId && e.entry_type === 'change.decision');
+    expect(second?.previous_state).toMatchObject({ catalogued: [{ type: 'simple', value: 'brand-new' }] });
+  });
+
+  it('a create naming its creator, a patch to an empty description, a patched constraint without values: refused, as Unleash would store otherwise', async () => {
+    const creator = await viaFlaggate('POST', FEATURES, release, why, { name: 'forged.creator', createdByUserId: 1 });
+    expect(creator).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    await expect(direct('GET', `${FEATURES}/forged.creator`)).rejects.toThrow();
+    await direct('POST', FEATURES, { name: 'patched.flag', type: 'release', description: 'kept' });
+    // Unleash stores an empty description as none; through flaggate it is refused and the description kept.
+    const empty = await viaFlaggate('PATCH', `${FEATURES}/patched.flag`, release, why, [{ op: 'replace', path: '/description', value: '' }]);
+    expect(empty).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    expect((await direct('GET', `${FEATURES}/patched.flag`)).description).toBe('kept');
+    await direct('PATCH', `${FEATURES}/patched.flag`, [{ op: 'replace', path: '/description', value: '' }]);
+    expect((await direct('GET', `${FEATURES}/patched.flag`)).description).toBeNull();
+    const strategies = `${FEATURES}/patched.flag/environments/development/strategies`;
+    const strategy = (await direct('POST', strategies, { name: 'default', parameters: {} })) as { id: string };
+    const read = async () => (await direct('GET', `${strategies}/${strategy.id}`)) as { constraints: unknown[] };
+    const bare = { contextName: 'userId', operator: 'NUM_EQ', value: '5' };
+    const refused = await viaFlaggate('PATCH', `${strategies}/${strategy.id}`, release, why, [{ op: 'add', path: '/constraints/-', value: bare }]);
+    expect(refused).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    expect((await read()).constraints).toEqual([]);
+    const taken = await viaFlaggate('PATCH', `${strategies}/${strategy.id}`, release, why, [{ op: 'add', path: '/constraints/-', value: { ...bare, values: [] } }]);
+    expect(taken.status).toBe(200);
+    expect((await read()).constraints).toEqual([{ ...bare, values: [] }]);
+    // Sent to Unleash directly, the bare constraint is stored with a values list the patch does not show.
+    await direct('PATCH', `${strategies}/${strategy.id}`, [{ op: 'add', path: '/constraints/-', value: bare }]);
+    expect((await read()).constraints[1]).toEqual({ ...bare, values: [] });
+  });
+
   it("a context field update is recorded as Unleash stores it: the sort order reset, a missing stickiness and legal values cleared", async () => {
     await direct('POST', '/api/admin/context', { name: 'region', description: 'where', legalValues: [{ value: 'eu' }, { value: 'us' }], stickiness: true, sortOrder: 7 });
     for (const body of [{ name: 'region', sortOrder: 5 }, { name: 'region', description: 'shop', stickiness: true, legalValues: [{ value: 'eu' }], sortOrder: 2 }]) {

@@ -459,6 +459,9 @@ function createdFlag(object: JsonObject, cloneOf: string | undefined): JsonObjec
   // description as none.
   // Its create schema does not declare `stale`, so no type check before it converts one ("false").
   if (object.stale !== undefined && typeof object.stale !== 'boolean') throw fieldMalformed('stale', 'a boolean');
+  // Unleash stores the body's creator over the caller it knows: the flag would be attributed to
+  // whoever the body names, in Unleash's records and its UI.
+  if (Object.hasOwn(object, 'createdByUserId')) throw fieldMalformed('createdByUserId', "absent on a create: Unleash would attribute the flag to the user it names instead of flaggate's credential");
   const kept = membersIn(object, CREATE_MEMBERS);
   // A creation time left empty is the time of the create; tags are each stored once.
   if (!kept.createdAt) delete kept.createdAt;
@@ -476,7 +479,7 @@ function uniqueTags(tags: unknown[]): unknown[] {
 }
 
 /** The members of a create Unleash's validator keeps (`featureMetadataSchema`). */
-const CREATE_MEMBERS = new Set(['name', 'stale', 'archived', 'type', 'description', 'impressionData', 'createdAt', 'variants', 'tags', 'createdByUserId']);
+const CREATE_MEMBERS = new Set(['name', 'stale', 'archived', 'type', 'description', 'impressionData', 'createdAt', 'variants', 'tags']);
 
 /** Variants as Unleash stores them: a patch as sent (checked), a list reweighted; variants-batch fills in its defaults first. */
 function variantsOf(route: WriteRoute, params: Record<string, string>, body: Body): JsonObject {
@@ -591,10 +594,32 @@ function checkPatchedRollout(patch: PatchOperation[]): void {
     if (op.path === '/sortOrder' && op.op !== 'test') throw fieldMalformed('patch', 'free of /sortOrder: a strategy update does not write it (reorder through …/strategies/set-sort-order)');
     // The strategy's name decides which parameters Unleash fills in: written as a value, so the state check can follow it.
     if (copied && op.path === '/name') throw fieldMalformed('patch', 'free of a name copied or moved in: write /name as a value');
+    checkPatchedConstraints(op);
     if (op.path === '/parameters/rollout' && Object.hasOwn(op, 'value')) rolloutOf(op.value);
     if (op.path === '/parameters' && isObject(op.value) && op.value.rollout !== undefined) rolloutOf(op.value.rollout);
   }
 }
+
+/**
+ * Unleash's validator gives a constraint without `values` an empty list, which a patch recorded as
+ * sent would not show: constraints a patch writes must carry theirs, and a constraint's `values`
+ * may not be removed, or a constraint copied or moved in from outside the constraints.
+ */
+function checkPatchedConstraints(op: PatchOperation): void {
+  const from = typeof op.from === 'string' ? op.from : undefined;
+  const lacksValues = (c: unknown) => !isObject(c) || !Array.isArray(c.values);
+  const written = op.op === 'add' || op.op === 'replace';
+  const writtenWithout = written && (op.path === '/constraints' ? Array.isArray(op.value) && op.value.some(lacksValues) : ONE_CONSTRAINT.test(op.path) && lacksValues(op.value));
+  const isConstraints = (pointer: string | undefined) => pointer !== undefined && (pointer === '/constraints' || ONE_CONSTRAINT.test(pointer));
+  const fromOutside = (op.op === 'copy' || op.op === 'move') && isConstraints(op.path) && !isConstraints(from);
+  const valuesRemoved = (op.op === 'remove' && CONSTRAINT_VALUES.test(op.path)) || (op.op === 'move' && from !== undefined && CONSTRAINT_VALUES.test(from));
+  if (writtenWithout || fromOutside || valuesRemoved) {
+    throw fieldMalformed('patch', "free of constraints without a values list (give each its values, [] for none): Unleash's validator adds an empty one, which the patch would not show");
+  }
+}
+
+const ONE_CONSTRAINT = /^\/constraints\/(?:-|0|[1-9][0-9]*)$/;
+const CONSTRAINT_VALUES = /^\/constraints\/[^/]+\/values$/;
 
 /** A flexible rollout's parameters Unleash fills in when they are left empty. */
 const DEFAULTED_PARAMETERS = new Set(['/parameters/rollout', '/parameters/stickiness', '/parameters/groupId']);
@@ -626,6 +651,10 @@ function checkMetadataPatch(patch: PatchOperation[]): void {
     const loose = op.path === '/description' && (op.op === 'remove' || op.op === 'copy' || op.op === 'move');
     if (typed && !loose && !((op.op === 'add' || op.op === 'replace') && typed(op.value))) {
       throw fieldMalformed('patch', `written as a ${op.path.slice(1)} value of its own type at ${op.path} (Unleash converts or resets anything else)`);
+    }
+    // Unleash's store writes an empty description as none: the patch would read otherwise.
+    if (op.path === '/description' && op.value === '' && (op.op === 'add' || op.op === 'replace')) {
+      throw fieldMalformed('patch', 'free of an empty /description: Unleash stores it as none (write null or remove it)');
     }
     if (typeof op.from === 'string' && op.from in METADATA_TYPES && op.op === 'move') {
       throw fieldMalformed('patch', `free of a move out of ${op.from} (Unleash resets it to its default)`);

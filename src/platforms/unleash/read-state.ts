@@ -70,6 +70,11 @@ export interface UnleashFlagState {
   tags?: unknown[];
   /** For a change that adds tags: which of their types Unleash has (a tag of another type is refused). */
   tagTypes?: string[];
+  /**
+   * For a change that adds tags: which of them Unleash's instance-wide tag catalogue holds already.
+   * Unleash creates each other one there as it tags the flag.
+   */
+  catalogued?: Array<{ type: string; value: string }>;
 }
 
 export interface ReadStateOptions {
@@ -176,14 +181,37 @@ async function readTags(opts: ReadStateOptions, change: FlagChange): Promise<Unl
   if (body === undefined) return { exists: false };
   if (!isObject(body) || !Array.isArray(body.tags)) throw unavailable(`unexpected tags body from ${path}`);
   const state: UnleashFlagState = { exists: true, name: change.flagKey, tags: body.tags };
-  if (change.action === 'tag.add' || change.action === 'tag.update') state.tagTypes = await readTagTypes(opts, addedTagTypes(change));
+  if (change.action === 'tag.add' || change.action === 'tag.update') {
+    const added = addedTags(change);
+    state.tagTypes = await readTagTypes(opts, [...new Set(added.map((t) => t.type))].sort());
+    state.catalogued = await readCatalogued(opts, added.filter((t) => state.tagTypes!.includes(t.type)));
+  }
   return state;
 }
 
-/** The types of the tags a change adds, each once, sorted. */
-function addedTagTypes(change: FlagChange): string[] {
+/** The tags a change adds, as its new state lists them. */
+function addedTags(change: FlagChange): Array<{ type: string; value: string }> {
   const added = isObject(change.newState) && Array.isArray(change.newState.added) ? change.newState.added : [];
-  return [...new Set(added.map((t: unknown) => (isObject(t) ? t.type : undefined)).filter((t): t is string => typeof t === 'string'))].sort();
+  return added.filter((t: unknown): t is { type: string; value: string } => isObject(t) && typeof t.type === 'string' && typeof t.value === 'string');
+}
+
+/**
+ * Which of `tags` the tag catalogue holds, sorted by type and value: one read per tag type (only
+ * types Unleash has; a missing one is refused before this matters).
+ */
+async function readCatalogued(opts: ReadStateOptions, tags: Array<{ type: string; value: string }>): Promise<Array<{ type: string; value: string }>> {
+  const held: Array<{ type: string; value: string }> = [];
+  for (const type of [...new Set(tags.map((t) => t.type))].sort()) {
+    const path = `/api/admin/tags/${encodeURIComponent(type)}`;
+    const body = await getJson(opts, path);
+    if (!isObject(body) || !Array.isArray(body.tags) || !body.tags.every((t) => isObject(t) && typeof t.value === 'string')) {
+      throw unavailable(`unexpected tags body from ${path}`);
+    }
+    const values = new Set((body.tags as Array<{ value: string }>).map((t) => t.value));
+    held.push(...tags.filter((t) => t.type === type && values.has(t.value)));
+  }
+  const key = (t: { type: string; value: string }) => JSON.stringify([t.type, t.value]);
+  return [...new Map(held.map((t) => [key(t), { type: t.type, value: t.value }])).values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 /**

@@ -609,6 +609,8 @@ describe('classifyUnleash records what Unleash stores', () => {
   it.each([
     ['variants, which Unleash writes into every environment', { name: 'new.flag', variants: [v('a', 1000)] }, 'variants'],
     ['archived', { name: 'new.flag', archived: true }, 'archived'],
+    ['a creator, whom Unleash would record over the caller', { name: 'new.flag', createdByUserId: 1 }, 'createdByUserId'],
+    ['a creator of null', { name: 'new.flag', createdByUserId: null }, 'createdByUserId'],
   ])('refuses a create carrying %s', (_name, body, field) => {
     expect(() => classifyUnleash(request('POST', P, body))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED', details: { field } }));
   });
@@ -638,6 +640,8 @@ describe('classifyUnleash reads a JSON Patch as Unleash applies it', () => {
     ['a type copied from another member', [{ op: 'copy', from: '/name', path: '/type' }]],
     ['a move out of the type', [{ op: 'move', from: '/type', path: '/description' }]],
     ['a number for the description', [{ op: 'replace', path: '/description', value: 5 }]],
+    ['an empty description (stored as none)', [{ op: 'replace', path: '/description', value: '' }]],
+    ['an empty description added (stored as none)', [{ op: 'add', path: '/description', value: '' }]],
   ])("refuses a feature patch Unleash's validator would convert or reset: %s", (_name, patch) => {
     expect(refused('PATCH', FEATURE, patch)).toThrow(malformed);
   });
@@ -663,9 +667,25 @@ describe('classifyUnleash reads a JSON Patch as Unleash applies it', () => {
     // A name copied in could make a strategy a flexible rollout the state check does not follow.
     ['a name copied in', [{ op: 'replace', path: '/title', value: 'flexibleRollout' }, { op: 'copy', from: '/title', path: '/name' }]],
     ['a name moved in', [{ op: 'add', path: '/parameters/x', value: 'flexibleRollout' }, { op: 'move', from: '/parameters/x', path: '/name' }]],
+    ['a constraint added without values (stored with [])', [{ op: 'add', path: '/constraints/-', value: { contextName: 'userId', operator: 'IN' } }]],
+    ['a constraint replaced without values', [{ op: 'replace', path: '/constraints/0', value: { contextName: 'userId', operator: 'NUM_EQ', value: '5' } }]],
+    ['constraints written whole, one without values', [{ op: 'replace', path: '/constraints', value: [{ contextName: 'a', operator: 'IN', values: ['x'] }, { contextName: 'b', operator: 'IN' }] }]],
+    ['a constraint\'s values removed', [{ op: 'remove', path: '/constraints/0/values' }]],
+    ['a constraint\'s values moved away', [{ op: 'move', from: '/constraints/0/values', path: '/title' }]],
+    ['a constraint copied in from outside the constraints', [{ op: 'copy', from: '/parameters', path: '/constraints/-' }]],
     ['a variable list not as stored', [{ op: 'replace', path: '/variants', value: [{ name: 'b', weight: 100, weightType: 'variable', stickiness: 'default' }, { name: 'a', weight: 900, weightType: 'variable', stickiness: 'default' }] }]],
   ])('refuses a strategy patch Unleash would store otherwise: %s', (_name, patch) => {
     expect(refused('PATCH', STRATEGY, patch)).toThrow(malformed);
+  });
+
+  it('takes a strategy patch writing constraints with their values, or copying one constraint onto another', () => {
+    const patch = [
+      { op: 'add', path: '/constraints/-', value: { contextName: 'userId', operator: 'IN', values: [] } },
+      { op: 'replace', path: '/constraints', value: [{ contextName: 'a', operator: 'NUM_EQ', value: '5', values: [] }] },
+      { op: 'copy', from: '/constraints/0', path: '/constraints/-' },
+      { op: 'replace', path: '/constraints/0/values', value: ['x'] },
+    ];
+    expect(refused('PATCH', STRATEGY, patch)).not.toThrow();
   });
 
   it('takes a strategy patch writing the whole variant list as Unleash stores it', () => {

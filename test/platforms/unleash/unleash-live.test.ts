@@ -91,11 +91,26 @@ describe('readState', () => {
     await createFlag('tagged');
     const update = changeFor('PUT', '/api/admin/features/tagged/tags', { addedTags: [{ type: 'simple', value: 'aa' }, { type: 'later', value: 'bb' }], removedTags: [] });
     const before = await read(update);
-    expect(before).toEqual({ exists: true, name: 'tagged', tags: [], tagTypes: ['simple'] });
+    expect(before).toEqual({ exists: true, name: 'tagged', tags: [], tagTypes: ['simple'], catalogued: [] });
     await admin('POST', '/api/admin/tag-types', { name: 'unrelated' });
     expect(await read(update)).toEqual(before);
     await admin('POST', '/api/admin/tag-types', { name: 'later' });
     expect((await read(update)).tagTypes).toEqual(['later', 'simple']);
+  });
+
+  it("reads which of a change's added tags the instance-wide tag catalogue holds: Unleash creates the others there", async () => {
+    await createFlag('catalogued');
+    await admin('POST', '/api/admin/tags', { type: 'simple', value: 'known' });
+    const add = changeFor('POST', '/api/admin/features/catalogued/tags', { type: 'simple', value: 'fresh' });
+    const update = changeFor('PUT', '/api/admin/features/catalogued/tags', { addedTags: [{ type: 'simple', value: 'fresh' }, { type: 'simple', value: 'known' }], removedTags: [] });
+    expect((await read(add)).catalogued).toEqual([]);
+    expect((await read(update)).catalogued).toEqual([{ type: 'simple', value: 'known' }]);
+    const tagsOfSimple = async () => ((await admin('GET', '/api/admin/tags/simple')) as { tags: Array<{ value: string }> }).tags.map((t) => t.value);
+    expect(await tagsOfSimple()).not.toContain('fresh');
+    // Tagging the flag puts the tag into the catalogue, where the next read finds it.
+    await admin('POST', '/api/admin/features/catalogued/tags', { type: 'simple', value: 'fresh' });
+    expect(await tagsOfSimple()).toContain('fresh');
+    expect((await read(add)).catalogued).toEqual([{ type: 'simple', value: 'fresh' }]);
   });
 
   it("reads where a strategy created without a sort order goes: after the environment's last, or first", async () => {
