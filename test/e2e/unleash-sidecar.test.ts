@@ -490,3 +490,42 @@ describe('what Unleash stores, as recorded', () => {
     }
   });
 });
+
+/**
+ * A project's link templates (an Enterprise setting, written here into Unleash's own table) make
+ * Unleash's create add a link per template to the new flag: the state read records them.
+ */
+describe("links a project's templates add to a new flag", () => {
+  const why = { 'x-flaggate-reason': 'probe', 'x-flaggate-ticket': 'T-4' };
+  const setTemplates = async (templates: unknown[]) => {
+    const db = new pg.Client({ connectionString: unleash!.databaseUrl });
+    await db.connect();
+    try {
+      await db.query('INSERT INTO project_settings (project, link_templates) VALUES ($1, $2::jsonb) ON CONFLICT (project) DO UPDATE SET link_templates = EXCLUDED.link_templates', ['default', JSON.stringify(templates)]);
+    } finally {
+      await db.end();
+    }
+  };
+
+  it('a create and a clone record the links Unleash adds from the templates, as it stores them', async () => {
+    await setTemplates([{ title: 'Runbook', urlTemplate: 'www.Example.com/{{project}}/{{feature}}?utm_source=x&b=2&a=1' }, { urlTemplate: 'https://tracker.example/{{feature}}' }]);
+    try {
+      const created = await viaFlaggate('POST', FEATURES, release, why, { name: 'templated.flag' });
+      const cloned = await viaFlaggate('POST', `${FEATURES}/templated.flag/clone`, release, why, { name: 'templated.copy' });
+      for (const [res, name] of [[created, 'templated.flag'], [cloned, 'templated.copy']] as const) {
+        expect(res.status, name).toBeLessThan(300);
+        const decision = (await ledgerEntries()).find((e) => e.decision_id === res.decisionId && e.entry_type === 'change.decision');
+        const stored = ((await direct('GET', `${FEATURES}/${name}`)).links as Array<{ url: string; title: string | null }>).map(({ url, title }) => ({ url, title }));
+        expect(stored, name).toHaveLength(2);
+        expect((decision?.previous_state as { linksFromTemplates: unknown[] }).linksFromTemplates, name).toEqual(expect.arrayContaining(stored));
+        expect((decision?.previous_state as { linksFromTemplates: unknown[] }).linksFromTemplates, name).toHaveLength(2);
+      }
+    } finally {
+      await setTemplates([]);
+    }
+    // Without templates a create's state read is as it was.
+    const plain = await viaFlaggate('POST', FEATURES, release, why, { name: 'untemplated.flag' });
+    const decision = (await ledgerEntries()).find((e) => e.decision_id === plain.decisionId && e.entry_type === 'change.decision');
+    expect(decision?.previous_state).toEqual({ exists: false });
+  });
+});

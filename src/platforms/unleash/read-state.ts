@@ -10,6 +10,7 @@ import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
 import { cloneOptions, readCloneSource } from './clone-source.js';
+import { linksFromTemplates, type TemplateLink } from './link-templates.js';
 import { enableAddsStrategy, strategyAddedOnEnable } from './enable-default.js';
 import { isImport, readImportState, type ImportState } from './import-state.js';
 import { REACH_ACTIONS, readReachState, type ReachState } from './reach.js';
@@ -58,6 +59,8 @@ export interface UnleashFlagState {
    * enabled only where its parent is, so what changes the parent's evaluation changes theirs.
    */
   children?: string[];
+  /** For a new flag, the links its project's link templates give it (`link-templates.ts`). */
+  linksFromTemplates?: TemplateLink[];
   /** For a clone, what the new flag starts from (`clone-source.ts`). */
   cloneOf?: UnleashFlagState;
   /** A clone's source only: copied to the clone with its type, stale and description. */
@@ -134,9 +137,9 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
   const source = cloneSourceOf(change);
   if (source !== undefined) {
     const state: UnleashFlagState = body === undefined ? { exists: false } : liveState(body, path, false);
-    return { ...state, cloneOf: await readCloneSource(opts, change.project, source, cloneOptions(change)) };
+    return withTemplateLinks(opts, change, { ...state, cloneOf: await readCloneSource(opts, change.project, source, cloneOptions(change)) });
   }
-  if (body === undefined) return { exists: false };
+  if (body === undefined) return change.action === 'flag.create' ? withTemplateLinks(opts, change, { exists: false }) : { exists: false };
   const state = liveState(body, path, withVariants);
   const extra = EXTRA_FIELDS[change.action];
   if (extra && isObject(body)) state[extra] = body[extra] ?? null;
@@ -148,6 +151,13 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
     if (only && createdWithoutSortOrder(change)) only.nextSortOrder = nextSortOrder(body, env);
   }
   return state;
+}
+
+/** A new flag's state with the links its project's templates give it, where there are any. */
+async function withTemplateLinks(opts: ReadStateOptions, change: FlagChange, state: UnleashFlagState): Promise<UnleashFlagState> {
+  if (state.exists) return state;
+  const links = await linksFromTemplates((p) => getJson(opts, p), change.project!, change.flagKey);
+  return links.length === 0 ? state : { ...state, linksFromTemplates: links };
 }
 
 /** A strategy create that leaves its place to Unleash: it is stored after the environment's last strategy. */
