@@ -177,4 +177,31 @@ describe('an Unleash import through flaggate', () => {
     expect(res.status).toBe(403);
     expect(res.json).toMatchObject({ code: 'ADAPT_WRITE_UNRECOGNIZED', message: expect.stringContaining('archived') });
   });
+
+  it("records a description the import leaves out as none, as Unleash stores it over the flag's own", async () => {
+    await direct('POST', FEATURES, { name: 'import.described', type: 'release', description: 'keep me' });
+    const res = await importVia(payload('development', [{ name: 'import.described', type: 'release' }]));
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    const [decision] = await entriesOf(res.decisionId);
+    expect((decision!.previous_state as { flags: Record<string, { description: unknown }> }).flags['import.described']!.description).toBe('keep me');
+    expect((decision!.new_state as { flags: Record<string, { description: unknown }> }).flags['import.described']!.description).toBeNull();
+    expect((await direct('GET', `${FEATURES}/import.described`)).description).toBeNull();
+  });
+
+  it('refuses strategies of one flag without sort orders of their own, which Unleash would serve in the order of new ids; takes them with', async () => {
+    await direct('POST', FEATURES, { name: 'import.ordered', type: 'release' });
+    const strategies = (orders?: number[]) => ({
+      featureStrategies: ['first', 'second', 'third'].map((title, i) => ({ featureName: 'import.ordered', name: 'default', title, parameters: {}, constraints: [], ...(orders ? { sortOrder: orders[i] } : {}) })),
+    });
+    const refused = await importVia(payload('development', [{ name: 'import.ordered', type: 'release' }], strategies()));
+    expect(refused).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    expect((await feature('import.ordered'))!.environments.find((e) => e.name === 'development')!.strategies).toEqual([]);
+    const taken = await importVia(payload('development', [{ name: 'import.ordered', type: 'release' }], strategies([2, 0, 1])));
+    expect(taken.status, JSON.stringify(taken.json)).toBe(200);
+    const stored = (await feature('import.ordered'))!.environments.find((e) => e.name === 'development')!.strategies as unknown as Array<{ title: string; sortOrder: number }>;
+    expect([...stored].sort((a, b) => a.sortOrder - b.sortOrder).map((s) => s.title)).toEqual(['second', 'third', 'first']);
+    const [decision] = await entriesOf(taken.decisionId);
+    const recorded = (decision!.new_state as { flags: Record<string, { strategies: Array<{ title: string; sortOrder: number }> }> }).flags['import.ordered']!.strategies;
+    expect(Object.fromEntries(recorded.map((s) => [s.title, s.sortOrder]))).toEqual(Object.fromEntries(stored.map((s) => [s.title, s.sortOrder])));
+  });
 });

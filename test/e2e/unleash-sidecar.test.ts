@@ -477,6 +477,53 @@ describe('what Unleash stores, as recorded', () => {
     expect((await read()).constraints[1]).toEqual({ ...bare, values: [] });
   });
 
+  it('a delete of a live flag from the archive is refused: Unleash deletes archived flags only and answers 200 all the same', async () => {
+    await direct('POST', FEATURES, { name: 'live.flag', type: 'release' });
+    const res = await viaFlaggate('DELETE', '/api/admin/archive/live.flag', release, why);
+    expect(res).toMatchObject({ status: 409, json: { code: 'ADAPT_TARGET_MISMATCH' } });
+    expect((await direct('GET', `${FEATURES}/live.flag`)).archived).toBe(false);
+    // Sent directly, Unleash says it did it, and did nothing.
+    await direct('DELETE', '/api/admin/archive/live.flag');
+    expect((await direct('GET', `${FEATURES}/live.flag`)).name).toBe('live.flag');
+  });
+
+  it('a clone records only what Unleash reads of its body: the rest is the source, as the state read shows', async () => {
+    await direct('POST', FEATURES, { name: 'clone.kind', type: 'kill-switch', description: 'src', impressionData: true });
+    const res = await viaFlaggate('POST', `${FEATURES}/clone.kind/clone`, release, why, { name: 'clone.kind.copy', type: 'release', impressionData: false, description: 'a fresh flag', enabled: true, strategies: [] });
+    expect(res.status).toBeLessThan(300);
+    const decision = (await ledgerEntries()).find((e) => e.decision_id === res.decisionId && e.entry_type === 'change.decision');
+    expect(decision?.new_state).toEqual({ name: 'clone.kind.copy', cloneOf: 'clone.kind' });
+    expect(await direct('GET', `${FEATURES}/clone.kind.copy`)).toMatchObject({ type: 'kill-switch', description: 'src', impressionData: true });
+  });
+
+  it('a bulk switch-on naming a flag twice is refused: Unleash would add the default strategy twice', async () => {
+    await direct('POST', FEATURES, { name: 'bulk.twice', type: 'release' });
+    const bulk = '/api/admin/projects/default/bulk_features/environments/development/on';
+    const strategies = async () => ((await direct('GET', `${FEATURES}/bulk.twice`)).environments as Array<{ name: string; strategies: unknown[] }>).find((e) => e.name === 'development')!.strategies;
+    const res = await viaFlaggate('POST', bulk, release, why, { features: ['bulk.twice', 'bulk.twice'] });
+    expect(res).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    expect(await strategies()).toHaveLength(0);
+    await direct('POST', bulk, { features: ['bulk.twice', 'bulk.twice'] });
+    expect(await strategies()).toHaveLength(2);
+  });
+
+  it("a strategy patch removing its segments or writing a member Unleash ignores is refused; a repeated id in a new order too", async () => {
+    await direct('POST', FEATURES, { name: 'segmented.flag', type: 'release' });
+    const segment = (await direct('POST', '/api/admin/segments', { name: 'segmented.vip', constraints: [] })) as { id: number };
+    const strategies = `${FEATURES}/segmented.flag/environments/development/strategies`;
+    const [a, b] = [await direct('POST', strategies, { name: 'default', parameters: {}, segments: [segment.id] }), await direct('POST', strategies, { name: 'default', parameters: {} })] as Array<{ id: string }>;
+    const segmentsOf = async () => ((await direct('GET', `${strategies}/${a!.id}`)) as { segments: number[] }).segments;
+    for (const patch of [[{ op: 'remove', path: '/segments' }], [{ op: 'add', path: '/featureName', value: 'other.flag' }]]) {
+      const res = await viaFlaggate('PATCH', `${strategies}/${a!.id}`, release, why, patch);
+      expect(res, JSON.stringify(patch)).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    }
+    // Sent directly, the removal answers 200 and the segment stays.
+    await direct('PATCH', `${strategies}/${a!.id}`, [{ op: 'remove', path: '/segments' }]);
+    expect(await segmentsOf()).toEqual([segment.id]);
+    const reorder = await viaFlaggate('POST', `${strategies}/set-sort-order`, release, why, [{ id: a!.id, sortOrder: 7 }, { id: b!.id, sortOrder: 3 }, { id: a!.id, sortOrder: 1 }]);
+    expect(reorder).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+  });
+
   it("a context field update is recorded as Unleash stores it: the sort order reset, a missing stickiness and legal values cleared", async () => {
     await direct('POST', '/api/admin/context', { name: 'region', description: 'where', legalValues: [{ value: 'eu' }, { value: 'us' }], stickiness: true, sortOrder: 7 });
     for (const body of [{ name: 'region', sortOrder: 5 }, { name: 'region', description: 'shop', stickiness: true, legalValues: [{ value: 'eu' }], sortOrder: 2 }]) {

@@ -198,7 +198,12 @@ function batchFlags(body: Body): string[] {
   if (!Array.isArray(features) || features.length === 0) {
     throw new FlaggateError('ADAPT_BODY_MALFORMED', 'body.features must name at least one flag', { details: { field: 'features' } });
   }
-  return [...new Set(features.map((f: unknown, i) => usableName(f, `features[${i}]`)))].sort();
+  const names = features.map((f: unknown, i) => usableName(f, `features[${i}]`));
+  // Unleash applies a batch to each entry of the list, in parallel: a flag switched on twice without
+  // an active strategy gets the default strategy twice.
+  const repeated = names.find((n, i) => names.indexOf(n) !== i);
+  if (repeated !== undefined) throw new FlaggateError('ADAPT_BODY_MALFORMED', `body.features must name each flag once (${JSON.stringify(repeated)} is named again)`, { details: { field: 'features' } });
+  return names.sort();
 }
 
 /**
@@ -408,10 +413,14 @@ function dependencyOf(object: JsonObject): JsonObject {
 }
 
 function sortOrders(list: JsonObject[]): Array<{ id: string; sortOrder: number }> {
+  const seen = new Set<string>();
   return list.map((item, i) => {
     if (typeof item.id !== 'string' || typeof item.sortOrder !== 'number' || !Number.isInteger(item.sortOrder)) {
       throw fieldMalformed(`[${i}]`, 'an object with a string id and an integer sortOrder');
     }
+    // Unleash writes them in turn, so the last of a strategy's orders wins; the entry would list both.
+    if (seen.has(item.id)) throw fieldMalformed(`[${i}].id`, 'a strategy named once');
+    seen.add(item.id);
     return { id: item.id, sortOrder: item.sortOrder };
   });
 }
@@ -452,7 +461,8 @@ function tagsUpdated(added: Array<{ type: string; value: string }>, removed: Arr
 
 /** A new flag as Unleash stores it: a clone copies the source's type, strategies and variants, so the source is part of what is created. */
 function createdFlag(object: JsonObject, cloneOf: string | undefined): JsonObject {
-  if (cloneOf !== undefined) return { ...object, cloneOf };
+  // Unleash's clone reads the name and `replaceGroupId` and nothing else of the body: the flag is the source's copy.
+  if (cloneOf !== undefined) return { name: object.name, ...(object.replaceGroupId !== undefined ? { replaceGroupId: object.replaceGroupId } : {}), cloneOf };
   refuseCreatedAside(object);
   // Unleash's validator drops what its schema does not list (an `enabled`, `strategies`, a
   // `project`: the path's is the flag's) and defaults the rest; its store writes an empty
@@ -595,6 +605,11 @@ function checkPatchedRollout(patch: PatchOperation[]): void {
     // The strategy's name decides which parameters Unleash fills in: written as a value, so the state check can follow it.
     if (copied && op.path === '/name') throw fieldMalformed('patch', 'free of a name copied or moved in: write /name as a value');
     checkPatchedConstraints(op);
+    // Unleash stores only these members of the patched strategy (an `/id` or `/featureName` written is ignored).
+    const member = op.path.split('/')[1];
+    if (op.op !== 'test' && member !== undefined && !STRATEGY_MEMBERS.has(member)) {
+      throw fieldMalformed('patch', `free of /${member}: Unleash stores only ${[...STRATEGY_MEMBERS].join(', ')} of a patched strategy and ignores the rest`);
+    }
     if (op.path === '/parameters/rollout' && Object.hasOwn(op, 'value')) rolloutOf(op.value);
     if (op.path === '/parameters' && isObject(op.value) && op.value.rollout !== undefined) rolloutOf(op.value.rollout);
   }
@@ -625,7 +640,7 @@ const CONSTRAINT_VALUES = /^\/constraints\/[^/]+\/values$/;
 const DEFAULTED_PARAMETERS = new Set(['/parameters/rollout', '/parameters/stickiness', '/parameters/groupId']);
 
 /** A strategy's members Unleash's update leaves as they were when the patched strategy has them null or absent. */
-const KEPT_WHEN_EMPTY = new Set(['/title', '/disabled', '/name', '/parameters']);
+const KEPT_WHEN_EMPTY = new Set(['/title', '/disabled', '/name', '/parameters', '/segments']);
 
 /** The members of a feature a patch may write, and the type Unleash's update keeps each in. */
 const METADATA_TYPES: Record<string, (v: unknown) => boolean> = {

@@ -39,7 +39,8 @@ const REFUSED_PARTS: Record<string, string> = {
 export interface ImportedFlag {
   /** As Unleash stores it: an absent type is `release`, absent impression data `false`. */
   type: string;
-  description?: string;
+  /** As Unleash stores it: an absent or empty description is none, also on a flag that had one. */
+  description: string | null;
   impressionData: boolean;
   /** Unleash's update resets it: an imported flag is not stale. */
   stale: false;
@@ -105,11 +106,11 @@ function parseFeatures(value: unknown, project: string): Record<string, Imported
     const key = name(feature.name, `data.features[${i}].name`);
     if (flags[key]) throw malformed(`data.features[${i}].name`, 'named once');
     if (feature.project !== undefined && feature.project !== project) throw malformed(`data.features[${i}].project`, 'the import\'s project');
-    const flag: ImportedFlag = { type: 'release', impressionData: false, stale: false, strategies: [] };
+    const flag: ImportedFlag = { type: 'release', description: null, impressionData: false, stale: false, strategies: [] };
     if (feature.type !== undefined) flag.type = name(feature.type, `data.features[${i}].type`);
     if (feature.description !== undefined && feature.description !== null) {
       if (typeof feature.description !== 'string') throw malformed(`data.features[${i}].description`, 'a string');
-      flag.description = feature.description;
+      flag.description = feature.description || null;
     }
     if (feature.impressionData !== undefined) {
       if (typeof feature.impressionData !== 'boolean') throw malformed(`data.features[${i}].impressionData`, 'a boolean');
@@ -144,6 +145,20 @@ function parseStrategies(value: unknown, flags: Record<string, ImportedFlag>): v
     }
     flag.strategies.push(rest);
   });
+  for (const [key, flag] of Object.entries(flags)) requireStrategyOrder(key, flag.strategies);
+}
+
+/**
+ * Unleash adds an import's strategies in parallel: those without a sort order all get the same
+ * one, and ties are served in the order of their new ids, which the entry cannot show. A flag
+ * with two strategies or more must give each a sort order of its own.
+ */
+function requireStrategyOrder(key: string, strategies: JsonObject[]): void {
+  if (strategies.length < 2) return;
+  const orders = strategies.map((s) => s.sortOrder);
+  if (!orders.every((o) => typeof o === 'number' && Number.isInteger(o)) || new Set(orders).size !== orders.length) {
+    throw malformed(`data.featureStrategies of ${key}.sortOrder`, 'an integer on each of the flag\'s strategies, none repeated: Unleash adds them in parallel, and orders ties by the ids it makes');
+  }
 }
 
 /**

@@ -7,7 +7,7 @@
 import normalizeUrl from 'normalize-url';
 import { FlaggateError } from '../../errors.js';
 import { isObject } from './body.js';
-import { readOverview } from './project-overview.js';
+import { overviewPath } from './project-overview.js';
 
 export interface TemplateLink {
   url: string;
@@ -16,7 +16,11 @@ export interface TemplateLink {
 
 /** The links Unleash adds to `flagKey` created in `project`, in template order; none when the project has no templates. */
 export async function linksFromTemplates(read: (path: string) => Promise<unknown>, project: string, flagKey: string): Promise<TemplateLink[]> {
-  const { body, path } = await readOverview(read, project);
+  const path = overviewPath(project);
+  const body = await read(path);
+  // A project that is not there gives no links: Unleash refuses the create (404).
+  if (body === undefined) return [];
+  if (!isObject(body)) throw unavailable(`unexpected project overview from ${path}`);
   const templates = body.linkTemplates ?? [];
   if (!Array.isArray(templates)) throw unavailable(`unexpected linkTemplates in ${path}`);
   return templates.map((t: unknown) => {

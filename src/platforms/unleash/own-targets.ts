@@ -50,6 +50,11 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   if (change.action === 'flag.revive' && !(state.exists && state.archived === true)) {
     throw mismatch(`flag ${change.flagKey} is not archived: Unleash would switch it off in every environment`, { flag: change.flagKey });
   }
+  // Unleash deletes only an archived flag, and answers 200 for any other: the entry would record a
+  // deletion that did not happen (of a live flag, or of none).
+  if (change.action === 'flag.delete' && !(state.exists && state.archived === true)) {
+    throw mismatch(`flag ${change.flagKey} is not archived: Unleash deletes archived flags only, and would answer as if it had deleted it`, { flag: change.flagKey });
+  }
   // Unleash stores a flag's completion once (a second is ignored, though its event says otherwise).
   if (change.action === 'flag.complete' && isObject(state.lifecycle) && state.lifecycle.stage === 'completed') {
     throw mismatch(`flag ${change.flagKey} is already completed, and Unleash keeps its first completion: uncomplete it first`, { flag: change.flagKey });

@@ -27,6 +27,7 @@ const strategyBody = {
 };
 const normalizedStrategy = { ...strategyBody, variants: [], rollout: 25 };
 const patch = [{ op: 'replace', path: '/description', value: 'new' }];
+const strategyPatch = [{ op: 'replace', path: '/title', value: 'new' }];
 
 interface WriteCase {
   name: string;
@@ -89,8 +90,8 @@ const writeCases: WriteCase[] = [
       path: `${P}/checkout/environments/production/strategies/s-1`, body: { ...strategyBody, id: 'other' },
       want: { action: 'strategy.update', environment: 'production', newState: { ...normalizedStrategy, id: 's-1' } } },
     { name: 'PATCH .../strategies/:id is strategy.update with the patch', method: 'PATCH',
-      path: `${P}/checkout/environments/production/strategies/s-1`, body: patch,
-      want: { action: 'strategy.update', environment: 'production', newState: { id: 's-1', patch } } },
+      path: `${P}/checkout/environments/production/strategies/s-1`, body: strategyPatch,
+      want: { action: 'strategy.update', environment: 'production', newState: { id: 's-1', patch: strategyPatch } } },
     { name: 'DELETE .../strategies/:id is strategy.delete', method: 'DELETE',
       path: `${P}/checkout/environments/production/strategies/s-1`, body: undefined,
       want: { action: 'strategy.delete', environment: 'production', newState: { id: 's-1', deleted: true } } },
@@ -186,8 +187,8 @@ const writeCases: WriteCase[] = [
       body: { features: ['checkout'] }, want: { action: 'flag.revive', flagKey: 'checkout', newState: { archived: false, enabled: false, flags: ['checkout'] } } },
     { name: 'a one-flag batch delete is flag.delete', method: 'POST', path: '/api/admin/projects/default/delete',
       body: { features: ['checkout'] }, want: { action: 'flag.delete', flagKey: 'checkout', newState: { deleted: true, flags: ['checkout'] } } },
-    { name: 'a bulk enable is one decision over every flag it names, once each, sorted', method: 'POST',
-      path: '/api/admin/projects/default/bulk_features/environments/production/on', body: { features: ['search', 'checkout', 'search'] },
+    { name: 'a bulk enable is one decision over every flag it names, sorted', method: 'POST',
+      path: '/api/admin/projects/default/bulk_features/environments/production/on', body: { features: ['search', 'checkout'] },
       want: { action: 'flag.enable', flagKey: 'checkout,search', environment: 'production', environments: ['production'],
         flags: [{ flagKey: 'checkout', project: 'default', environments: ['production'] }, { flagKey: 'search', project: 'default', environments: ['production'] }],
         newState: { enabled: true, flags: ['checkout', 'search'] } } },
@@ -615,6 +616,24 @@ describe('classifyUnleash records what Unleash stores', () => {
     expect(() => classifyUnleash(request('POST', P, body))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED', details: { field } }));
   });
 
+  it('refuses a batch naming a flag twice: Unleash applies each entry, a switch-on adding the default strategy twice', () => {
+    for (const path of ['/api/admin/projects/default/bulk_features/environments/production/on', '/api/admin/projects/default/archive', '/api/admin/projects/default/revive']) {
+      expect(() => classifyUnleash(request('POST', path, { features: ['a', 'b', 'a'] })), path).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED', details: { field: 'features' } }));
+    }
+  });
+
+  it('refuses a new sort order naming a strategy twice: Unleash writes the last', () => {
+    const path = `${P}/checkout/environments/production/strategies/set-sort-order`;
+    expect(() => classifyUnleash(request('POST', path, [{ id: 'a', sortOrder: 7 }, { id: 'b', sortOrder: 3 }, { id: 'a', sortOrder: 1 }]))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+    expect(newState('POST', path, [{ id: 'a', sortOrder: 7 }, { id: 'b', sortOrder: 3 }])).toEqual({ order: [{ id: 'a', sortOrder: 7 }, { id: 'b', sortOrder: 3 }] });
+  });
+
+  it('records of a clone only what Unleash reads: the name and replaceGroupId', () => {
+    const body = { name: 'copy', replaceGroupId: false, type: 'release', impressionData: false, description: 'a fresh flag', enabled: true, strategies: [] };
+    expect(newState('POST', `${P}/source/clone`, body)).toEqual({ name: 'copy', replaceGroupId: false, cloneOf: 'source' });
+    expect(newState('POST', `${P}/source/clone`, { name: 'copy' })).toEqual({ name: 'copy', cloneOf: 'source' });
+  });
+
   it('records a segment saved without a project as global', () => {
     expect(newState('PUT', '/api/admin/segments/7', { name: 's', constraints: [] }).project).toBeNull();
     expect(newState('PUT', '/api/admin/segments/7', { name: 's', constraints: [], project: 'default' }).project).toBe('default');
@@ -673,6 +692,11 @@ describe('classifyUnleash reads a JSON Patch as Unleash applies it', () => {
     ['a constraint\'s values removed', [{ op: 'remove', path: '/constraints/0/values' }]],
     ['a constraint\'s values moved away', [{ op: 'move', from: '/constraints/0/values', path: '/title' }]],
     ['a constraint copied in from outside the constraints', [{ op: 'copy', from: '/parameters', path: '/constraints/-' }]],
+    ['segments removed (Unleash keeps them)', [{ op: 'remove', path: '/segments' }]],
+    ['segments written as null (Unleash keeps them)', [{ op: 'replace', path: '/segments', value: null }]],
+    ['a feature name (Unleash ignores it)', [{ op: 'add', path: '/featureName', value: 'other.flag' }]],
+    ['an id (Unleash ignores it)', [{ op: 'replace', path: '/id', value: 'x' }]],
+    ['a member Unleash does not store', [{ op: 'add', path: '/segmentIds', value: [1] }]],
     ['a variable list not as stored', [{ op: 'replace', path: '/variants', value: [{ name: 'b', weight: 100, weightType: 'variable', stickiness: 'default' }, { name: 'a', weight: 900, weightType: 'variable', stickiness: 'default' }] }]],
   ])('refuses a strategy patch Unleash would store otherwise: %s', (_name, patch) => {
     expect(refused('PATCH', STRATEGY, patch)).toThrow(malformed);

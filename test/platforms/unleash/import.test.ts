@@ -45,8 +45,8 @@ describe('an Unleash import', () => {
       environment: 'production',
       contextFields: [],
       flags: {
-        a: { type: 'experiment', impressionData: false, stale: false, enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [] }], tags: [] },
-        b: { type: 'release', impressionData: false, stale: false, strategies: [], tags: [] },
+        a: { type: 'experiment', description: null, impressionData: false, stale: false, enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [] }], tags: [] },
+        b: { type: 'release', description: null, impressionData: false, stale: false, strategies: [], tags: [] },
       },
     });
     expect(forward).toMatchObject({ method: 'POST', target: IMPORT });
@@ -85,8 +85,21 @@ describe('an Unleash import', () => {
     // Unleash gives it the project's default stickiness, which the entry could not show.
     { name: 'a flexible rollout without a stickiness', body: payload({ featureStrategies: [{ featureName: 'a', name: 'flexibleRollout', parameters: { rollout: '5' }, constraints: [] }] }) },
     { name: 'a flexible rollout with an empty stickiness', body: payload({ featureStrategies: [{ featureName: 'a', name: 'flexibleRollout', parameters: { rollout: '5', stickiness: '' }, constraints: [] }] }) },
+    // Unleash adds them in parallel: without sort orders of their own, ties are served in the order of new ids.
+    { name: 'two strategies of a flag without sort orders', body: payload({ featureStrategies: [{ featureName: 'a', name: 'default', title: 'first' }, { featureName: 'a', name: 'default', title: 'second' }] }) },
+    { name: 'two strategies of a flag with the same sort order', body: payload({ featureStrategies: [{ featureName: 'a', name: 'default', sortOrder: 1 }, { featureName: 'a', name: 'default', sortOrder: 1 }] }) },
   ])('refuses as malformed an import with $name', ({ body }) => {
     expect(() => classifyUnleash(request(body))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+  });
+
+  it('takes strategies of a flag with sort orders of their own, and one strategy without', () => {
+    expect(() => changeOf(payload({ featureStrategies: [{ featureName: 'a', name: 'default', sortOrder: 2 }, { featureName: 'a', name: 'default', sortOrder: 0 }, { featureName: 'b', name: 'default' }] }))).not.toThrow();
+  });
+
+  it('records a description left out or empty as none: Unleash clears an existing flag\'s', () => {
+    const { change } = changeOf(payload({ features: [{ name: 'a' }, { name: 'b', description: '' }, { name: 'c', description: 'kept' }] }));
+    const flags = (change.newState as { flags: Record<string, { description: unknown }> }).flags;
+    expect([flags.a!.description, flags.b!.description, flags.c!.description]).toEqual([null, null, 'kept']);
   });
 
   it('records variants and rollouts as Unleash stores them: weights shared out, a flexible rollout without one at 100', () => {

@@ -52,6 +52,12 @@ describe('requireOwnTargets (Unleash)', () => {
     expect(check(revive, { exists: true, project: 'default', name: 'shop.banner', archived: true, environments: {} })).not.toThrow();
   });
 
+  it('refuses deleting a flag not in the archive, which Unleash answers 200 for without deleting anything', () => {
+    const remove = change('DELETE', '/api/admin/archive/shop.banner');
+    expect(check(remove, { exists: false })).toThrow(mismatch);
+    expect(check(remove, { exists: true, project: 'default', name: 'shop.banner', archived: true, environments: {} })).not.toThrow();
+  });
+
   it('refuses a delete or revive of several flags naming one not in the archive, which Unleash skips without a word', () => {
     const archived = { exists: true, project: 'default', name: 'old.a', archived: true, environments: {} };
     for (const verb of ['delete', 'revive']) {
