@@ -417,11 +417,19 @@ describe('what Unleash stores, as recorded', () => {
     const refused = await viaFlaggate('PUT', '/api/admin/features/tagged.flag/tags', release, why, { addedTags: [{ type: 'simple', value: 'new1' }, { type: 'nosuchtype', value: 'x1' }], removedTags: [{ type: 'simple', value: 'old' }] });
     expect(refused).toMatchObject({ status: 409, json: { code: 'ADAPT_TARGET_MISMATCH' } });
     expect(await tagsNow()).toEqual(['simple:old']);
-    const both = await viaFlaggate('PUT', '/api/admin/features/tagged.flag/tags', release, why, { addedTags: [{ type: 'simple', value: 'two' }, { type: 'simple', value: 'three' }, { type: 'simple', value: 'three' }], removedTags: [{ type: 'simple', value: 'two' }] });
-    expect(both.status).toBe(200);
-    const decision = (await ledgerEntries()).find((e) => e.decision_id === both.decisionId && e.entry_type === 'change.decision');
-    expect(decision?.new_state).toEqual({ added: [{ type: 'simple', value: 'three' }], removed: [{ type: 'simple', value: 'two' }] });
-    expect(await tagsNow()).toEqual(['simple:old', 'simple:three']);
+    // A tag both added and removed would join the instance-wide catalogue and leave the flag without it.
+    const catalogue = async () => ((await direct('GET', '/api/admin/tags/simple')) as { tags: Array<{ value: string }> }).tags.map((t) => t.value);
+    const both = await viaFlaggate('PUT', '/api/admin/features/tagged.flag/tags', release, why, { addedTags: [{ type: 'simple', value: 'two' }], removedTags: [{ type: 'simple', value: 'two' }] });
+    expect(both).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    expect(await catalogue()).not.toContain('two');
+    await direct('PUT', '/api/admin/features/tagged.flag/tags', { addedTags: [{ type: 'simple', value: 'two' }], removedTags: [{ type: 'simple', value: 'two' }] });
+    expect(await catalogue()).toContain('two');
+    expect(await tagsNow()).toEqual(['simple:old']);
+    const twice = await viaFlaggate('PUT', '/api/admin/features/tagged.flag/tags', release, why, { addedTags: [{ type: 'simple', value: 'three' }, { type: 'simple', value: 'three' }], removedTags: [{ type: 'simple', value: 'old' }] });
+    expect(twice.status).toBe(200);
+    const decision = (await ledgerEntries()).find((e) => e.decision_id === twice.decisionId && e.entry_type === 'change.decision');
+    expect(decision?.new_state).toEqual({ added: [{ type: 'simple', value: 'three' }], removed: [{ type: 'simple', value: 'old' }] });
+    expect(await tagsNow()).toEqual(['simple:three']);
   });
 
   it('a strategy created without a sort order records the one Unleash gives it: after the last', async () => {

@@ -449,14 +449,17 @@ function tagList(object: JsonObject, field: string): Array<{ type: string; value
 }
 
 /**
- * A tag update as Unleash applies it: each added tag once, then each removed tag once, so a tag
- * both added and removed ends up removed.
+ * A tag update as Unleash applies it: each added tag once, then each removed tag once. A tag both
+ * added and removed is refused: Unleash would put it into the instance-wide tag catalogue (or fail
+ * on its type) while the flag ends without it, which an entry of the flag's tags would not show.
  */
 function tagsUpdated(added: Array<{ type: string; value: string }>, removed: Array<{ type: string; value: string }>): JsonObject {
   const key = (t: { type: string; value: string }) => `${t.type}\u0000${t.value}`;
   const once = (list: Array<{ type: string; value: string }>) => [...new Map(list.map((t) => [key(t), t])).values()];
   const gone = new Set(removed.map(key));
-  return { added: once(added).filter((t) => !gone.has(key(t))), removed: once(removed) };
+  const both = added.find((t) => gone.has(key(t)));
+  if (both) throw fieldMalformed('addedTags', `free of tags also in removedTags (${both.type}:${both.value}): Unleash would add it to the tag catalogue, then take it off the flag`);
+  return { added: once(added), removed: once(removed) };
 }
 
 /** A new flag as Unleash stores it: a clone copies the source's type, strategies and variants, so the source is part of what is created. */

@@ -166,10 +166,10 @@ const writeCases: WriteCase[] = [
     { name: 'POST features/:f/tags is tag.add, without a project', method: 'POST', path: '/api/admin/features/checkout/tags',
       body: { type: 'simple', value: 'x' }, want: { action: 'tag.add', project: undefined, environments: [],
         newState: { added: [{ type: 'simple', value: 'x' }], removed: [] } } },
-    // Unleash adds each tag once, then removes: a tag both added and removed ends up removed.
+    // Unleash adds each tag once, then removes.
     { name: 'a tag update as Unleash applies it', method: 'PUT', path: '/api/admin/features/checkout/tags',
-      body: { addedTags: [{ type: 'simple', value: 'a' }, { type: 'simple', value: 'a' }, { type: 'simple', value: 'b' }], removedTags: [{ type: 'simple', value: 'b' }, { type: 'simple', value: 'c' }] },
-      want: { action: 'tag.update', project: undefined, newState: { added: [{ type: 'simple', value: 'a' }], removed: [{ type: 'simple', value: 'b' }, { type: 'simple', value: 'c' }] } } },
+      body: { addedTags: [{ type: 'simple', value: 'a' }, { type: 'simple', value: 'a' }, { type: 'simple', value: 'b' }], removedTags: [{ type: 'simple', value: 'c' }, { type: 'simple', value: 'c' }] },
+      want: { action: 'tag.update', project: undefined, newState: { added: [{ type: 'simple', value: 'a' }, { type: 'simple', value: 'b' }], removed: [{ type: 'simple', value: 'c' }] } } },
     { name: 'PUT features/:f/tags is tag.update', method: 'PUT', path: '/api/admin/features/checkout/tags',
       body: { addedTags: [{ type: 'simple', value: 'x' }], removedTags: [] }, want: { action: 'tag.update', project: undefined,
         newState: { added: [{ type: 'simple', value: 'x' }], removed: [] } } },
@@ -389,6 +389,9 @@ describe('classifyUnleash', () => {
     { name: 'a dependency names no parent', method: 'POST', path: `${P}/checkout/dependencies`, body: { enabled: true } },
     { name: 'a link has no url', method: 'POST', path: `${P}/checkout/link`, body: { title: 't' } },
     { name: 'a tag update has no removedTags list', method: 'PUT', path: '/api/admin/features/checkout/tags', body: { addedTags: [] } },
+    // Unleash would put the tag into the catalogue, then take it off the flag.
+    { name: 'a tag update adds and removes one tag', method: 'PUT', path: '/api/admin/features/checkout/tags',
+      body: { addedTags: [{ type: 'simple', value: 'b' }], removedTags: [{ type: 'simple', value: 'b' }] } },
     { name: 'a validate body is an array', method: 'POST', path: '/api/admin/features/validate', body: [{ name: 'x' }] },
   ])('rejects a write when $name', ({ method, path, body }) => {
     expect(() => classifyUnleash(request(method, path, body))).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));

@@ -67,12 +67,10 @@ function expectedEvents(action: string, ns: Json): { counts: Record<string, numb
       return { counts: { [ns.removed === '*' ? 'feature-dependencies-removed' : 'feature-dependency-removed']: 1 }, allowed: [] };
     case 'flag.stale':
       return { counts: { [ns.stale === true ? 'feature-stale-on' : 'feature-stale-off']: 1 }, allowed: [] };
-    case 'tag.update': {
-      const counts: Record<string, number> = {};
-      if (Array.isArray(ns.added) && ns.added.length > 0) counts['feature-tagged'] = ns.added.length;
-      if (Array.isArray(ns.removed) && ns.removed.length > 0) counts['feature-untagged'] = ns.removed.length;
-      return { counts, allowed: [] };
-    }
+    case 'tag.update':
+      // Unleash records an event per tag as the body lists it (a tag named twice, twice): the tags
+      // themselves are compared below, each once.
+      return { counts: {}, allowed: ['feature-tagged', 'feature-untagged'] };
   }
   const spec = eventsOf[action];
   return spec && { counts: { [spec.required]: 1 }, allowed: spec.allowed };
@@ -154,6 +152,20 @@ function compareState(view: LedgerView, flag: Json | undefined | 'skip'): string
   }
 }
 
+/**
+ * The tags a tag change puts into the instance-wide catalogue (its `tag-created` events) are the
+ * added tags the state read did not find there (`previous_state.catalogued`).
+ */
+function compareCatalogue(d: LedgerView['decision'], creates: readonly UnleashEvent[]): string[] {
+  const key = (t: unknown) => (isObj(t) ? `${String(t.type)}:${String(t.value)}` : String(t));
+  const previous = isObj(d.previous_state) ? d.previous_state : {};
+  const held = new Set((Array.isArray(previous.catalogued) ? previous.catalogued : []).map(key));
+  const ns = isObj(d.new_state) ? d.new_state : {};
+  const want = (Array.isArray(ns.added) ? ns.added : []).map(key).filter((k) => !held.has(k)).sort();
+  const got = creates.map((e) => key(e.data)).sort();
+  return sameJson(want, got) ? [] : [`tags created in the catalogue: ledger ${JSON.stringify(want)}, Unleash ${JSON.stringify(got)}`];
+}
+
 function compareEvents(view: LedgerView, all: readonly UnleashEvent[]): string[] {
   const d = view.decision;
   const diffs: string[] = [];
@@ -161,6 +173,7 @@ function compareEvents(view: LedgerView, all: readonly UnleashEvent[]): string[]
   const creates = all.filter((e) => e.type === 'tag-created');
   const events = all.filter((e) => e.type !== 'tag-created');
   if (creates.length > 0 && d.action !== 'tag.add' && d.action !== 'tag.update') diffs.push(`${creates.length} tag-created events, ledger says ${d.action}`);
+  if (d.action === 'tag.add' || d.action === 'tag.update') diffs.push(...compareCatalogue(d, creates));
   const ns = isObj(d.new_state) ? d.new_state : {};
   const spec = expectedEvents(d.action, ns);
   if (!spec) return [`ledger action ${d.action} has no comparison`];
@@ -249,7 +262,7 @@ function compareEvents(view: LedgerView, all: readonly UnleashEvent[]): string[]
     case 'tag.add':
     case 'tag.update':
     case 'tag.delete': {
-      const tags = (type: string, from: 'data' | 'preData') => events.filter((e) => e.type === type).map((e) => `${String(e[from]?.type)}:${String(e[from]?.value)}`).sort();
+      const tags = (type: string, from: 'data' | 'preData') => [...new Set(events.filter((e) => e.type === type).map((e) => `${String(e[from]?.type)}:${String(e[from]?.value)}`))].sort();
       const listed = (v: unknown) => (Array.isArray(v) ? (v as Json[]) : []).map((t) => `${String(t.type)}:${String(t.value)}`).sort();
       field('tags added', listed(ns.added), tags('feature-tagged', 'data'));
       field('tags removed', listed(ns.removed), tags('feature-untagged', 'preData'));

@@ -279,7 +279,7 @@ function renderBody(route: WriteRoute, spec: UnleashSpec, t: SlotTargets): strin
     }
     case 'tag.update': {
       const entries: Entry[] = [
-        [key('addedTags', b.escapedKey), `[{"type":"simple","value":${JSON.stringify(t.tagNew)}}]`],
+        [key('addedTags', b.escapedKey), `[${Array(spec.fields.tagTwice ? 2 : 1).fill(`{"type":"simple","value":${JSON.stringify(t.tagNew)}}`).join(',')}]`],
         ['"removedTags"', `[{"type":"simple","value":${JSON.stringify(t.tagOld)}}]`],
         ...extras(b, 'n'),
       ];

@@ -73,6 +73,8 @@ export interface Fields {
   disabled: boolean;
   title: string;
   constraintValues: string[];
+  /** A tag update names its added tag twice (Unleash adds it once, and records two events). */
+  tagTwice: boolean;
 }
 
 export interface UnleashSpec {
@@ -183,6 +185,7 @@ const arbFields: fc.Arbitrary<Fields> = fc.record({
   disabled: fc.boolean(),
   title: safeText,
   constraintValues: fc.array(fc.stringMatching(/^[a-z0-9]{1,6}$/), { minLength: 1, maxLength: 3 }),
+  tagTwice: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
 });
 
 /**
