@@ -61,7 +61,9 @@ function flagdIssues(text: string, targeting: boolean): string[] {
  * - a `{"$ref": …}` object outside a targeting rule (a variant's value, metadata): flagd-core
  *   resolves `$ref`s by replacing their text across the whole file, so it would be served as an
  *   evaluator's rule;
- * - a `fractional` split whose weights add up past flagd's limit, which serves no split at all.
+ * - a `fractional` split whose weights add up past flagd's limit, which serves no split at all;
+ * - an evaluator whose text holds `$$`, `$&`, `` $` `` or `$'`: flagd-core reads them as
+ *   replacement patterns when it puts the evaluator in place of its `$ref`s (`$$` becomes `$`).
  */
 function readApart(file: FlagFile): string[] {
   const issues: string[] = [];
@@ -93,6 +95,10 @@ function readApart(file: FlagFile): string[] {
   const evaluators = file.$evaluators;
   if (typeof evaluators === 'object' && evaluators !== null) {
     for (const [name, rule] of Object.entries(evaluators)) {
+      // flagd-core puts an evaluator's text in place of each `{"$ref": name}` with String#replaceAll,
+      // which reads `$$`, `$&`, `` $` `` and `$'` in that text as patterns, not as written.
+      const pattern = /\$[$&`']/.exec(JSON.stringify(rule) ?? '');
+      if (pattern) issues.push(`/$evaluators/${name}: holds "${pattern[0]}", which flagd-core reads as a replacement pattern when it puts the evaluator in place`);
       rules(rule, `/$evaluators/${name}`);
       fractionalWeights(rule, `/$evaluators/${name}`, issues);
     }

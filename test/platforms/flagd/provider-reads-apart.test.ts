@@ -73,4 +73,14 @@ describe('what flagd-core checks and the provider reads apart', () => {
     expect(await provided('ref-variant', file, (c) => c.getObjectValue('objv', { fallback: true }, { targetingKey: 'u' }))).toEqual(evaluator);
     expect(() => assertFlagdLoads(file, { targeting: true })).toThrow(expect.objectContaining({ code: 'ADAPT_FLAGD_INVALID', message: expect.stringMatching(/\$ref/) }));
   });
+
+  it('an evaluator holding "$$": the provider matches a single "$", which the file does not say; the check refuses it', async () => {
+    const file: FlagFile = { flags: { dollar: { state: 'ENABLED', variants: { on: 'on', off: 'off' }, defaultVariant: 'off', targeting: { if: [{ $ref: 'tier' }, 'on', 'off'] } } }, $evaluators: { tier: { in: [{ var: 'plan' }, ['pro$$plus']] } } };
+    // flagd-core puts the evaluator's text in with String#replaceAll, which reads $-patterns in it
+    // ("$&", "$`" and "$'" put quoted text inside a string, which then fails to parse).
+    const read = (plan: string) => provided(`dollar-${plan.length}`, file, (c) => c.getStringValue('dollar', 'fallback', { targetingKey: 'u', plan }));
+    expect(await read('pro$plus')).toBe('on');
+    expect(await read('pro$$plus')).toBe('off');
+    expect(() => assertFlagdLoads(file, { targeting: true })).toThrow(expect.objectContaining({ code: 'ADAPT_FLAGD_INVALID', message: expect.stringMatching(/\/\$evaluators\/tier: holds "\$\$"/) }));
+  });
 });
