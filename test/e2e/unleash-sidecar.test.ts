@@ -532,6 +532,36 @@ describe('what Unleash stores, as recorded', () => {
     expect(reorder).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
   });
 
+  it('a variant list patched in with a text weight, a create dated by a number, a link renamed by its body, a tag too long as Unleash counts it: refused', async () => {
+    await direct('POST', FEATURES, { name: 'odd.values', type: 'release' });
+    const variant = (name: string, weightType: string, weight: unknown) => ({ name, weightType, weight, stickiness: 'default' });
+    await direct('PUT', `${FEATURES}/odd.values/variants-batch`, { variants: [variant('a', 'variable', 1000)], environments: ['development'] });
+    const variantsPath = `${FEATURES}/odd.values/environments/development/variants`;
+    const list = [variant('treatment', 'variable', 100), variant('control', 'fix', '0')];
+    expect(await viaFlaggate('PATCH', variantsPath, release, why, [{ op: 'replace', path: '', value: list }])).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    // Sent directly, Unleash stores the weight as text and gives the other variant what is left.
+    await direct('PATCH', variantsPath, [{ op: 'replace', path: '', value: list }]);
+    const stored = ((await direct('GET', `${FEATURES}/odd.values?variantEnvironments=true`)).environments as Array<{ name: string; variants: Array<{ name: string; weight: unknown }> }>).find((e) => e.name === 'development')!.variants;
+    expect(stored.map((v) => [v.name, v.weight])).toEqual([['control', '0'], ['treatment', 1000]]);
+
+    expect(await viaFlaggate('POST', FEATURES, release, why, { name: 'dated.zero', createdAt: 0 })).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    const dated = await viaFlaggate('POST', FEATURES, release, why, { name: 'dated.offset', createdAt: '2020-01-02T03:04:05.678+02:00' });
+    expect(dated.status).toBe(201);
+    const decision = (await ledgerEntries()).find((e) => e.decision_id === dated.decisionId && e.entry_type === 'change.decision');
+    expect((decision?.new_state as { createdAt: string }).createdAt).toBe((await direct('GET', `${FEATURES}/dated.offset`)).createdAt);
+
+    await direct('POST', `${FEATURES}/odd.values/link`, { url: 'https://docs.example.com/a', title: 'a' });
+    const [link] = (await direct('GET', `${FEATURES}/odd.values`)).links as Array<{ id: string }>;
+    const renamed = await viaFlaggate('PUT', `${FEATURES}/odd.values/link/${link!.id}`, release, why, { url: 'https://docs.example.com/b', title: 'b', id: 'HIJACKED-ID' });
+    expect(renamed).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    expect(((await direct('GET', `${FEATURES}/odd.values`)).links as Array<{ id: string }>).map((l) => l.id)).toEqual([link!.id]);
+
+    const tags = async () => ((await direct('GET', '/api/admin/features/odd.values/tags')) as { tags: Array<{ value: string }> }).tags.map((t) => t.value);
+    const long = await viaFlaggate('PUT', '/api/admin/features/odd.values/tags', release, why, { addedTags: [{ type: 'simple', value: 'added-anyway' }, { type: 'simple', value: '\u{1F600}'.repeat(26) }], removedTags: [] });
+    expect(long).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    expect(await tags()).toEqual([]);
+  });
+
   it("a context field update is recorded as Unleash stores it: the sort order reset, a missing stickiness and legal values cleared", async () => {
     await direct('POST', '/api/admin/context', { name: 'region', description: 'where', legalValues: [{ value: 'eu' }, { value: 'us' }], stickiness: true, sortOrder: 7 });
     for (const body of [{ name: 'region', sortOrder: 5 }, { name: 'region', description: 'shop', stickiness: true, legalValues: [{ value: 'eu' }], sortOrder: 2 }]) {

@@ -313,14 +313,17 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
       // Without a parent in the path, Unleash removes every dependency of the flag.
       return { removed: params.parent ?? '*' };
     case 'link.create':
+      onlyLinkMembers(object);
       return { url: linkUrl(object), title: object.title ?? null };
     case 'link.update':
+      onlyLinkMembers(object);
       // Unleash's update leaves a title it is not sent as it was (the previous state's links show it).
       return { id: params.linkId, url: linkUrl(object), ...(object.title === undefined ? {} : { title: object.title }) };
     case 'link.delete':
       return { id: params.linkId, deleted: true };
     case 'tag.add':
       if (typeof object.type !== 'string' || typeof object.value !== 'string') throw fieldMalformed('type and value', 'strings');
+      requireTagValue(object.value, 'value');
       return { added: [{ type: object.type, value: object.value }], removed: [] };
     case 'tag.update':
       return tagsUpdated(tagList(object, 'addedTags'), tagList(object, 'removedTags'));
@@ -439,11 +442,30 @@ function linkUrl(object: JsonObject): string {
   }
 }
 
+/**
+ * Unleash's link store writes every member of the body as a column of the link's row: an `id`
+ * renames the link (the entry would name one that is gone). Only the URL and title are taken.
+ */
+function onlyLinkMembers(object: JsonObject): void {
+  const other = Object.keys(object).find((k) => k !== 'url' && k !== 'title');
+  if (other !== undefined) throw fieldMalformed(other, 'absent: a link is written with its url and title only (Unleash writes any other member into the link as it stands)');
+}
+
+/**
+ * A tag value as Unleash's tag check takes it: 2 to 50 UTF-16 units (an emoji counts 2). The
+ * request's schema counts characters, and a tag update that fails the check in the middle has
+ * added the tags before it.
+ */
+function requireTagValue(value: string, field: string): void {
+  if (value.length < 2 || value.length > 50) throw fieldMalformed(field, 'a tag value of 2 to 50 UTF-16 units, as Unleash counts them');
+}
+
 function tagList(object: JsonObject, field: string): Array<{ type: string; value: string }> {
   const list = object[field];
   if (!Array.isArray(list)) throw fieldMalformed(field, 'an array');
   return list.map((t: unknown) => {
     if (!isObject(t) || typeof t.type !== 'string' || typeof t.value !== 'string') throw fieldMalformed(field, 'a list of {type, value}');
+    requireTagValue(t.value, field);
     return { type: t.type, value: t.value };
   });
 }
@@ -477,9 +499,21 @@ function createdFlag(object: JsonObject, cloneOf: string | undefined): JsonObjec
   if (Object.hasOwn(object, 'createdByUserId')) throw fieldMalformed('createdByUserId', "absent on a create: Unleash would attribute the flag to the user it names instead of flaggate's credential");
   const kept = membersIn(object, CREATE_MEMBERS);
   // A creation time left empty is the time of the create; tags are each stored once.
-  if (!kept.createdAt) delete kept.createdAt;
+  if (kept.createdAt === undefined || kept.createdAt === null || kept.createdAt === '') delete kept.createdAt;
+  else kept.createdAt = storedCreatedAt(kept.createdAt);
   if (Array.isArray(kept.tags)) kept.tags = uniqueTags(kept.tags);
   return { ...kept, type: object.type ?? 'release', impressionData: object.impressionData ?? false, stale: object.stale ?? false, description: object.description || null };
+}
+
+/**
+ * A creation time as Unleash's validator (Joi's date) reads it and its store writes it: a date
+ * written as text, stored as the instant it names to the millisecond. A number, or text of digits
+ * only, Joi reads as milliseconds since 1970 (JavaScript's own reading of "1" is the year 2001): refused.
+ */
+function storedCreatedAt(value: unknown): string {
+  const readable = typeof value === 'string' && !/^\s*[+-]?\d+(\.\d+)?\s*$/.test(value) && !Number.isNaN(Date.parse(value));
+  if (!readable) throw fieldMalformed('createdAt', 'a date written as text (ISO 8601), or absent');
+  return new Date(value as string).toISOString();
 }
 
 /** Tags as Unleash stores them on a flag: each (type, value) once, the first written kept. */
@@ -696,7 +730,10 @@ function checkVariantsPatch(patch: PatchOperation[], base: string): void {
   };
   for (const op of patch) {
     if (op.op === 'test') continue;
-    const wholeAsStored = (op.op === 'add' || op.op === 'replace') && op.path === base && Array.isArray(op.value) && isDeepStrictEqual(storedVariants(op.value), op.value);
+    // Unleash checks a patched list's types without converting them, then shares out the weights
+    // from what was sent: a `fix` weight written as "0" is summed as text and stored as text.
+    const integerWeights = Array.isArray(op.value) && op.value.every((v: unknown) => isObject(v) && Number.isInteger(v.weight));
+    const wholeAsStored = (op.op === 'add' || op.op === 'replace') && op.path === base && Array.isArray(op.value) && integerWeights && isDeepStrictEqual(storedVariants(op.value), op.value);
     if ((reweighted(op.path) && !wholeAsStored) || (op.op === 'move' && reweighted(op.from))) {
       throw fieldMalformed('patch', `free of variants added, removed or reweighted one by one: write the whole list at ${base || '""'} as Unleash stores it (variable weights shared out, sorted by name)`);
     }

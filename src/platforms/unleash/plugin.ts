@@ -16,6 +16,23 @@ export const unleashPlugin: PlatformPlugin = {
     const { createUnleashAdapter } = await import('./index.js');
     const { createHttpForwarder } = await import('../../forward/index.js');
     const adapter = createUnleashAdapter({ baseUrl: settings.targetUrl!, token: settings.targetToken ?? '', timeoutMs: settings.timeoutMs });
-    return { ...adapter, forward: createHttpForwarder({ baseUrl: settings.targetUrl!, token: settings.targetToken, timeoutMs: settings.timeoutMs }) };
+    const http = createHttpForwarder({ baseUrl: settings.targetUrl!, token: settings.targetToken, timeoutMs: settings.timeoutMs });
+    return {
+      ...adapter,
+      async forward(request, change) {
+        const response = await http(request, change);
+        return change?.action === 'tag.update' && writtenInParts(response.status) ? { ...response, mayHaveActed: true } : response;
+      },
+    };
   },
 };
+
+/**
+ * Unleash's tag update adds each tag on its own, in parallel and outside a transaction, then
+ * removes: an error after its handler started (a 400 from a tag's own check, a 5xx) may follow tags
+ * already added, so its outcome is unknown, not failed. Refusals before the handler (401, 403, 404,
+ * 413, 415, 429) wrote nothing.
+ */
+function writtenInParts(status: number): boolean {
+  return status === 400 || status >= 500;
+}

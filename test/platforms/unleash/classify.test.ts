@@ -164,15 +164,15 @@ const writeCases: WriteCase[] = [
     { name: 'DELETE .../link/:id is link.delete', method: 'DELETE', path: `${P}/checkout/link/L1`, body: undefined,
       want: { action: 'link.delete', newState: { id: 'L1', deleted: true } } },
     { name: 'POST features/:f/tags is tag.add, without a project', method: 'POST', path: '/api/admin/features/checkout/tags',
-      body: { type: 'simple', value: 'x' }, want: { action: 'tag.add', project: undefined, environments: [],
-        newState: { added: [{ type: 'simple', value: 'x' }], removed: [] } } },
+      body: { type: 'simple', value: 'xx' }, want: { action: 'tag.add', project: undefined, environments: [],
+        newState: { added: [{ type: 'simple', value: 'xx' }], removed: [] } } },
     // Unleash adds each tag once, then removes.
     { name: 'a tag update as Unleash applies it', method: 'PUT', path: '/api/admin/features/checkout/tags',
-      body: { addedTags: [{ type: 'simple', value: 'a' }, { type: 'simple', value: 'a' }, { type: 'simple', value: 'b' }], removedTags: [{ type: 'simple', value: 'c' }, { type: 'simple', value: 'c' }] },
-      want: { action: 'tag.update', project: undefined, newState: { added: [{ type: 'simple', value: 'a' }, { type: 'simple', value: 'b' }], removed: [{ type: 'simple', value: 'c' }] } } },
+      body: { addedTags: [{ type: 'simple', value: 'aa' }, { type: 'simple', value: 'aa' }, { type: 'simple', value: 'bb' }], removedTags: [{ type: 'simple', value: 'cc' }, { type: 'simple', value: 'cc' }] },
+      want: { action: 'tag.update', project: undefined, newState: { added: [{ type: 'simple', value: 'aa' }, { type: 'simple', value: 'bb' }], removed: [{ type: 'simple', value: 'cc' }] } } },
     { name: 'PUT features/:f/tags is tag.update', method: 'PUT', path: '/api/admin/features/checkout/tags',
-      body: { addedTags: [{ type: 'simple', value: 'x' }], removedTags: [] }, want: { action: 'tag.update', project: undefined,
-        newState: { added: [{ type: 'simple', value: 'x' }], removed: [] } } },
+      body: { addedTags: [{ type: 'simple', value: 'xx' }], removedTags: [] }, want: { action: 'tag.update', project: undefined,
+        newState: { added: [{ type: 'simple', value: 'xx' }], removed: [] } } },
     { name: 'DELETE features/:f/tags/:type/:value is tag.delete', method: 'DELETE', path: '/api/admin/features/checkout/tags/simple/x%20y',
       body: undefined, want: { action: 'tag.delete', project: undefined, newState: { added: [], removed: [{ type: 'simple', value: 'x y' }] } } },
     { name: 'a one-flag stale batch is flag.stale of that flag', method: 'POST', path: '/api/admin/projects/default/stale',
@@ -637,6 +637,30 @@ describe('classifyUnleash records what Unleash stores', () => {
     expect(newState('POST', `${P}/source/clone`, { name: 'copy' })).toEqual({ name: 'copy', cloneOf: 'source' });
   });
 
+  it("records a create's creation time as Unleash stores it, and refuses one Joi reads as milliseconds", () => {
+    expect(newState('POST', P, { name: 'dated', createdAt: '2020-01-02T03:04:05.678901+02:00' }).createdAt).toBe('2020-01-02T01:04:05.678Z');
+    expect(newState('POST', P, { name: 'dated', createdAt: '' })).not.toHaveProperty('createdAt');
+    for (const createdAt of [0, '1', ' 42 ', '-5', 'not a date', true]) {
+      expect(() => classifyUnleash(request('POST', P, { name: 'dated', createdAt })), JSON.stringify(createdAt)).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED', details: { field: 'createdAt' } }));
+    }
+  });
+
+  it('refuses a link written with members besides its url and title: Unleash writes them into the link (an id renames it)', () => {
+    for (const [method, path] of [['POST', `${P}/checkout/link`], ['PUT', `${P}/checkout/link/L1`]] as const) {
+      expect(() => classifyUnleash(request(method, path, { url: 'https://a.example', title: 't', id: 'HIJACKED' })), method).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED', details: { field: 'id' } }));
+      expect(() => classifyUnleash(request(method, path, { url: 'https://a.example', title: 't' })), method).not.toThrow();
+    }
+  });
+
+  it('refuses a tag value Unleash counts outside 2 to 50 UTF-16 units (an emoji is two)', () => {
+    const emoji = '\u{1F600}'.repeat(26);
+    for (const value of [emoji, 'x', 'y'.repeat(51)]) {
+      expect(() => classifyUnleash(request('POST', '/api/admin/features/checkout/tags', { type: 'simple', value })), value).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+      expect(() => classifyUnleash(request('PUT', '/api/admin/features/checkout/tags', { addedTags: [{ type: 'simple', value: 'ok' }, { type: 'simple', value }], removedTags: [] })), value).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
+    }
+    expect(() => classifyUnleash(request('POST', '/api/admin/features/checkout/tags', { type: 'simple', value: '\u{1F600}'.repeat(25) }))).not.toThrow();
+  });
+
   it('records a segment saved without a project as global', () => {
     expect(newState('PUT', '/api/admin/segments/7', { name: 's', constraints: [] }).project).toBeNull();
     expect(newState('PUT', '/api/admin/segments/7', { name: 's', constraints: [], project: 'default' }).project).toBe('default');
@@ -718,6 +742,12 @@ describe('classifyUnleash reads a JSON Patch as Unleash applies it', () => {
   it('takes a strategy patch writing the whole variant list as Unleash stores it', () => {
     const stored = [{ name: 'a', weight: 500, weightType: 'variable', stickiness: 'default' }, { name: 'b', weight: 500, weightType: 'variable', stickiness: 'default' }];
     expect(refused('PATCH', STRATEGY, [{ op: 'replace', path: '/variants', value: stored }])).not.toThrow();
+  });
+
+  it('refuses a whole variant list patched in with a weight that is not an integer: Unleash sums and stores it as sent', () => {
+    const list = [{ name: 'control', weightType: 'fix', weight: '0', stickiness: 'default' }, { name: 'treatment', weightType: 'variable', weight: 1000, stickiness: 'default' }];
+    expect(refused('PATCH', VARIANTS, [{ op: 'replace', path: '', value: list }])).toThrow(malformed);
+    expect(refused('PATCH', VARIANTS, [{ op: 'replace', path: '', value: [{ ...list[0], weight: 0 }, list[1]] }])).not.toThrow();
   });
 
   it('refuses an environment variants patch that adds, removes or reweighs a variant, and takes one that renames', () => {

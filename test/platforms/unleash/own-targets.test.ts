@@ -174,11 +174,11 @@ describe('requireOwnTargets (Unleash)', () => {
 
   it('refuses adding a tag of a type Unleash does not have: it would add the others, then fail', () => {
     const tags = { exists: true, name: 'checkout', tags: [], tagTypes: ['simple'] };
-    const update = change('PUT', '/api/admin/features/checkout/tags', { addedTags: [{ type: 'simple', value: 'a' }, { type: 'nosuch', value: 'b' }], removedTags: [] });
+    const update = change('PUT', '/api/admin/features/checkout/tags', { addedTags: [{ type: 'simple', value: 'aa' }, { type: 'nosuch', value: 'bb' }], removedTags: [] });
     expect(check(update, tags)).toThrow(mismatch);
-    expect(check(change('POST', '/api/admin/features/checkout/tags', { type: 'nosuch', value: 'b' }), tags)).toThrow(mismatch);
-    expect(check(change('POST', '/api/admin/features/checkout/tags', { type: 'simple', value: 'b' }), tags)).not.toThrow();
-    expect(check(change('PUT', '/api/admin/features/checkout/tags', { addedTags: [], removedTags: [{ type: 'nosuch', value: 'b' }] }), tags)).not.toThrow();
+    expect(check(change('POST', '/api/admin/features/checkout/tags', { type: 'nosuch', value: 'bb' }), tags)).toThrow(mismatch);
+    expect(check(change('POST', '/api/admin/features/checkout/tags', { type: 'simple', value: 'bb' }), tags)).not.toThrow();
+    expect(check(change('PUT', '/api/admin/features/checkout/tags', { addedTags: [], removedTags: [{ type: 'nosuch', value: 'bb' }] }), tags)).not.toThrow();
     // A flag that is not there: Unleash answers 404 and adds nothing, so the tag types do not matter.
     expect(check(update, { exists: false })).not.toThrow();
   });
