@@ -11,7 +11,7 @@ import type { Actor } from '../identify/index.js';
 import { readChangeContext, withTokenContext, type ChangeContext } from '../intercept/index.js';
 import type { RawRequest } from '../intercept/index.js';
 import type { Logger } from '../log.js';
-import { flagLockKeys, withPreviousState, type DecidedRequest, type FlagChange, type FlagRead } from '../platforms/index.js';
+import { flagLockKeys, withPreviousState, type DecidedRequest, type FlagChange, type FlagRead, type LockKey } from '../platforms/index.js';
 import type { Decision } from '../policy/index.js';
 import { denied } from './replies.js';
 import type { Reply, ResumedChange, ResumeResult, Stages } from './stages.js';
@@ -56,9 +56,9 @@ export async function handleChange(req: RawRequest, actor: Actor, decisionId: st
   });
 }
 
-function runLocked<T>(flagLocks: FlagLocks, keys: readonly string[], work: () => Promise<T>): Promise<T> {
+function runLocked<T>(flagLocks: FlagLocks, keys: readonly LockKey[], work: () => Promise<T>): Promise<T> {
   const [first, ...rest] = keys;
-  return first === undefined ? work() : flagLocks.run(first, () => runLocked(flagLocks, rest, work));
+  return first === undefined ? work() : flagLocks.run(first.key, () => runLocked(flagLocks, rest, work), first.shared ? 'shared' : 'exclusive');
 }
 
 /** Refused before the policy could allow it: still a decision entry, so attempts are on record. */

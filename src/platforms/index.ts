@@ -13,7 +13,7 @@ export type {
   PlatformSettings,
   SettledAs,
 } from './platform.js';
-export { flagLockKey, flagLockKeys, withPreviousState } from './with-state.js';
+export { flagLockKey, flagLockKeys, withPreviousState, type LockKey } from './with-state.js';
 export { platformPlugin, platformPlugins } from './registry.js';
 export { namedPlatform } from './named.js';
 export { readUnleashState } from './unleash/read-state.js';

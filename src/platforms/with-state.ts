@@ -10,14 +10,26 @@ export function withPreviousState(adapter: Pick<PlatformAdapter, 'reach'>, chang
   return { ...change, ...reach, previousState };
 }
 
+/** A lock a change holds: exclusive, or shared with other changes holding it shared. */
+export interface LockKey {
+  key: string;
+  shared: boolean;
+}
+
 /**
  * The lock keys of a change: every flag it alters, in one order, so two batches cannot wait on each
  * other. A key by id (`feature:12`, `feature-state:7`: Flagsmith reaches one feature by several
- * routes and ids) may name the same flag as another such key: all of a platform's share one lock.
+ * routes and ids; `segment:3`, `context:region`: Unleash objects many flags use) may name the same
+ * flag as another such key, or reach flags only the state read shows: all of a platform's share one
+ * lock, held exclusive. Every other change holds that lock shared, so none runs while such a change
+ * reads its reach and applies it (a strategy given a segment meanwhile would be missing from it).
  */
-export function flagLockKeys(change: FlagChange): string[] {
+export function flagLockKeys(change: FlagChange): LockKey[] {
+  const common = flagLockKey(change.platform, ':');
   const keys = new Set([change.flagKey, ...(change.flags ?? []).map((f) => f.flagKey)].map((k) => flagLockKey(change.platform, k)));
-  return [...keys].sort();
+  const exclusive = keys.has(common);
+  keys.add(common);
+  return [...keys].sort().map((key) => ({ key, shared: key === common && !exclusive }));
 }
 
 /** One flag's lock key: by name, or, for a key by id, the one every such key of the platform shares. */

@@ -40,6 +40,50 @@ describe('flag locks', () => {
     expect(flagLockKeys(change('flagsmith', 'feature-state:7'))).toEqual(flagLockKeys(change('flagsmith', 'feature:12')));
     expect(flagLockKeys(change('flagsmith', 'feature:12'))).not.toEqual(flagLockKeys(change('other', 'feature:12')));
     expect(flagLockKeys(change('unleash', 'checkout'))).not.toEqual(flagLockKeys(change('unleash', 'search')));
-    expect(flagLockKeys(change('unleash', 'b', ['a', 'b', 'segment:1']))).toEqual(['unleash\u0000*', 'unleash\u0000a', 'unleash\u0000b']);
+    expect(flagLockKeys(change('unleash', 'b', ['a', 'b', 'segment:1']))).toEqual([
+      { key: 'unleash\u0000*', shared: false },
+      { key: 'unleash\u0000a', shared: false },
+      { key: 'unleash\u0000b', shared: false },
+    ]);
+  });
+
+  it("holds the platform's common lock shared for a change by flag name, exclusive for one by id", () => {
+    const change = (flagKey: string) => ({ platform: 'unleash', action: 'flag.enable', flagKey }) as unknown as FlagChange;
+    expect(flagLockKeys(change('checkout'))).toEqual([{ key: 'unleash\u0000*', shared: true }, { key: 'unleash\u0000checkout', shared: false }]);
+    expect(flagLockKeys(change('segment:3'))).toEqual([{ key: 'unleash\u0000*', shared: false }]);
+    // In one order whatever the names: `!` sorts before the common key.
+    expect(flagLockKeys(change('!x')).map((k) => k.key)).toEqual(['unleash\u0000!x', 'unleash\u0000*']);
+  });
+
+  it('lets shared holders run together, an exclusive one alone, in arrival order (no starvation)', async () => {
+    const locks = createFlagLocks();
+    const log: string[] = [];
+    const gates = new Map<string, () => void>();
+    const held = (name: string, mode: 'shared' | 'exclusive') =>
+      locks.run('k', () => new Promise<void>((resolve) => { log.push(`${name}+`); gates.set(name, () => { log.push(`${name}-`); resolve(); }); }), mode);
+    const s1 = held('s1', 'shared');
+    const s2 = held('s2', 'shared');
+    const x = held('x', 'exclusive');
+    const s3 = held('s3', 'shared');
+    await tick();
+    // Both shared holders run; the exclusive one waits, and the shared one after it waits behind it.
+    expect(log).toEqual(['s1+', 's2+']);
+    gates.get('s1')!();
+    await tick();
+    expect(log).toEqual(['s1+', 's2+', 's1-']);
+    gates.get('s2')!();
+    await tick();
+    expect(log).toEqual(['s1+', 's2+', 's1-', 's2-', 'x+']);
+    gates.get('x')!();
+    await tick();
+    expect(log.slice(-2)).toEqual(['x-', 's3+']);
+    gates.get('s3')!();
+    await Promise.all([s1, s2, x, s3]);
+  });
+
+  it('releases a shared hold when work fails', async () => {
+    const locks = createFlagLocks();
+    await expect(locks.run('k', () => Promise.reject(new Error('no')), 'shared')).rejects.toThrow('no');
+    await expect(locks.run('k', async () => 'next', 'exclusive')).resolves.toBe('next');
   });
 });
