@@ -204,4 +204,16 @@ describe('an Unleash import through flaggate', () => {
     const recorded = (decision!.new_state as { flags: Record<string, { strategies: Array<{ title: string; sortOrder: number }> }> }).flags['import.ordered']!.strategies;
     expect(Object.fromEntries(recorded.map((s) => [s.title, s.sortOrder]))).toEqual(Object.fromEntries(stored.map((s) => [s.title, s.sortOrder])));
   });
+
+  it('records imported constraints and a lone strategy as Unleash stores them', async () => {
+    await direct('POST', FEATURES, { name: 'import.constrained', type: 'release' });
+    const res = await importVia(payload('development', [{ name: 'import.constrained', type: 'release' }], {
+      featureStrategies: [{ featureName: 'import.constrained', name: 'default', parameters: {}, constraints: [{ contextName: 'userId', operator: 'NUM_GT', value: '5' }] }],
+    }));
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    const [decision] = await entriesOf(res.decisionId);
+    const [recorded] = (decision!.new_state as { flags: Record<string, { strategies: Array<Record<string, unknown>> }> }).flags['import.constrained']!.strategies;
+    const [stored] = (await feature('import.constrained'))!.environments.find((e) => e.name === 'development')!.strategies as unknown as Array<Record<string, unknown>>;
+    for (const member of ['constraints', 'variants', 'sortOrder', 'parameters', 'name']) expect(stored![member], member).toEqual(recorded![member]);
+  });
 });

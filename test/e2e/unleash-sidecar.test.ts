@@ -562,6 +562,26 @@ describe('what Unleash stores, as recorded', () => {
     expect(await tags()).toEqual([]);
   });
 
+  it('a creation time without its offset, a segment id PostgreSQL reads as another, a strategy naming a segment twice: refused', async () => {
+    expect(await viaFlaggate('POST', FEATURES, release, why, { name: 'dated.local', createdAt: '2020-01-02T03:04:05' })).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    const spelled = await viaFlaggate('POST', '/api/admin/segments', release, why, { id: '00534', name: 'spelled.id', constraints: [] });
+    expect(spelled).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    await expect(direct('GET', '/api/admin/segments/534')).rejects.toThrow();
+    await direct('POST', FEATURES, { name: 'twice.segmented', type: 'release' });
+    const segment = (await direct('POST', '/api/admin/segments', { name: 'twice.vip', constraints: [] })) as { id: number };
+    const strategies = `${FEATURES}/twice.segmented/environments/development/strategies`;
+    const strategy = (await direct('POST', strategies, { name: 'default', parameters: {}, segments: [segment.id] })) as { id: string };
+    for (const [method, path, body] of [
+      ['PUT', `${strategies}/${strategy.id}`, { name: 'default', parameters: {}, constraints: [], segments: [segment.id, segment.id] }],
+      ['PATCH', `${strategies}/${strategy.id}`, [{ op: 'add', path: '/segments/-', value: segment.id }]],
+    ] as const) {
+      expect(await viaFlaggate(method, path, release, why, body), method).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    }
+    // Sent directly, the patch answers 200 and the strategy keeps the segment once: the patch would read otherwise.
+    await direct('PATCH', `${strategies}/${strategy.id}`, [{ op: 'add', path: '/segments/-', value: segment.id }]);
+    expect(((await direct('GET', `${strategies}/${strategy.id}`)) as { segments: number[] }).segments).toEqual([segment.id]);
+  });
+
   it("a context field update is recorded as Unleash stores it: the sort order reset, a missing stickiness and legal values cleared", async () => {
     await direct('POST', '/api/admin/context', { name: 'region', description: 'where', legalValues: [{ value: 'eu' }, { value: 'us' }], stickiness: true, sortOrder: 7 });
     for (const body of [{ name: 'region', sortOrder: 5 }, { name: 'region', description: 'shop', stickiness: true, legalValues: [{ value: 'eu' }], sortOrder: 2 }]) {

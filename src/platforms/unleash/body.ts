@@ -62,3 +62,9 @@ export function rolloutOf(value: unknown, field = 'parameters.rollout'): number 
 }
 
 export { requireNoBody } from '../request/index.js';
+
+/** Constraints as Unleash's validator leaves them: a `values` list on each (empty where none is given). */
+export function storedConstraints(constraints: unknown): unknown {
+  if (!Array.isArray(constraints)) return constraints;
+  return constraints.map((c: unknown) => (isObject(c) && c.values === undefined ? { ...c, values: [] } : c));
+}

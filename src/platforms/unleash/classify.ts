@@ -12,7 +12,7 @@ import { importChange, parseImport } from './import.js';
 import { refusalFor } from './refused.js';
 import { refuseCoercedTypes } from './coerced-types.js';
 import { storedVariants } from './variant-weights.js';
-import { isObject, readJsonBody, requireNoBody, rolloutOf, type JsonObject, type PatchOperation } from './body.js';
+import { isObject, readJsonBody, requireNoBody, rolloutOf, storedConstraints, type JsonObject, type PatchOperation } from './body.js';
 import { buildPath, canonicalPath, isUsableName, matchPostRead, matchWrite, splitPath, type Segment, type WriteRoute } from './routes.js';
 
 export const PLATFORM = 'unleash';
@@ -352,6 +352,10 @@ function newStateOf(route: WriteRoute, params: Record<string, string>, body: Bod
  */
 function segmentAsStored(object: JsonObject, create: boolean): JsonObject {
   const { id, name, description, constraints } = object;
+  // Its schema does not declare an id, so nothing converts one: PostgreSQL reads "00534" as 534.
+  if (create && id !== undefined && !(Number.isInteger(id) && (id as number) > 0 && (id as number) <= 2_147_483_647)) {
+    throw fieldMalformed('id', 'absent, or a positive integer written as a number (PostgreSQL reads other spellings as another id)');
+  }
   return {
     ...(create && id !== undefined ? { id } : {}),
     name,
@@ -359,12 +363,6 @@ function segmentAsStored(object: JsonObject, create: boolean): JsonObject {
     constraints: storedConstraints(constraints),
     project: object.project || null,
   };
-}
-
-/** Constraints as Unleash's validator leaves them: a `values` list on each (empty where none is given). */
-function storedConstraints(constraints: unknown): unknown {
-  if (!Array.isArray(constraints)) return constraints;
-  return constraints.map((c: unknown) => (isObject(c) && c.values === undefined ? { ...c, values: [] } : c));
 }
 
 /**
@@ -506,15 +504,19 @@ function createdFlag(object: JsonObject, cloneOf: string | undefined): JsonObjec
 }
 
 /**
- * A creation time as Unleash's validator (Joi's date) reads it and its store writes it: a date
- * written as text, stored as the instant it names to the millisecond. A number, or text of digits
- * only, Joi reads as milliseconds since 1970 (JavaScript's own reading of "1" is the year 2001): refused.
+ * A creation time as Unleash's validator (Joi's date) reads it and its store writes it: an ISO 8601
+ * instant, stored to the millisecond. A number, or text of digits only, Joi reads as milliseconds
+ * since 1970 (JavaScript's own reading of "1" is the year 2001): refused, as is any other spelling.
  */
 function storedCreatedAt(value: unknown): string {
-  const readable = typeof value === 'string' && !/^\s*[+-]?\d+(\.\d+)?\s*$/.test(value) && !Number.isNaN(Date.parse(value));
-  if (!readable) throw fieldMalformed('createdAt', 'a date written as text (ISO 8601), or absent');
+  // A time without its offset is read in the reader's own time zone (flaggate's and Unleash's may
+  // differ); a date alone reads as UTC midnight to both.
+  const readable = typeof value === 'string' && ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value));
+  if (!readable) throw fieldMalformed('createdAt', 'an ISO 8601 date, or date and time with its offset (Z or ±hh:mm), or absent');
   return new Date(value as string).toISOString();
 }
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
 
 /** Tags as Unleash stores them on a flag: each (type, value) once, the first written kept. */
 function uniqueTags(tags: unknown[]): unknown[] {
@@ -583,6 +585,7 @@ function normalizeStrategy(given: JsonObject, kind: 'create' | 'update', flagKey
   if (!isObject(parameters)) throw fieldMalformed('parameters', 'an object');
   if (!Array.isArray(constraints)) throw fieldMalformed('constraints', 'an array');
   if (body.segments !== undefined && !Array.isArray(body.segments)) throw fieldMalformed('segments', 'an array');
+  if (Array.isArray(body.segments) && new Set(body.segments).size !== body.segments.length) throw fieldMalformed('segments', 'a list naming each segment once (Unleash stores each once)');
   if (!Array.isArray(variants)) throw fieldMalformed('variants', 'an array');
   // `rollout` is derived only; a top-level one from the client would mislead the policy.
   const { rollout: _ignored, ...rest } = body;
@@ -642,6 +645,7 @@ function checkPatchedRollout(patch: PatchOperation[]): void {
     // The strategy's name decides which parameters Unleash fills in: written as a value, so the state check can follow it.
     if (copied && op.path === '/name') throw fieldMalformed('patch', 'free of a name copied or moved in: write /name as a value');
     checkPatchedConstraints(op);
+    checkPatchedSegments(op);
     // Unleash stores only these members of the patched strategy (an `/id` or `/featureName` written is ignored).
     const member = op.path.split('/')[1];
     if (op.op !== 'test' && member !== undefined && !STRATEGY_MEMBERS.has(member)) {
@@ -667,6 +671,20 @@ function checkPatchedConstraints(op: PatchOperation): void {
   const valuesRemoved = (op.op === 'remove' && CONSTRAINT_VALUES.test(op.path)) || (op.op === 'move' && from !== undefined && CONSTRAINT_VALUES.test(from));
   if (writtenWithout || fromOutside || valuesRemoved) {
     throw fieldMalformed('patch', "free of constraints without a values list (give each its values, [] for none): Unleash's validator adds an empty one, which the patch would not show");
+  }
+}
+
+/**
+ * Unleash adds a strategy's segments it does not have and removes the others: one added again, or
+ * named twice, is stored once, which a patch recorded as sent would not show. A patch writes the
+ * segments as a whole list, each once.
+ */
+function checkPatchedSegments(op: PatchOperation): void {
+  if (op.op === 'test') return;
+  const touches = (pointer: unknown) => typeof pointer === 'string' && pointer.startsWith('/segments/');
+  const repeated = op.path === '/segments' && Array.isArray(op.value) && new Set(op.value).size !== op.value.length;
+  if (touches(op.path) || touches(op.from) || repeated || (op.path === '/segments' && (op.op === 'copy' || op.op === 'move'))) {
+    throw fieldMalformed('patch', 'writing /segments as a whole list of values, each segment once (Unleash stores a segment named again once)');
   }
 }
 

@@ -13,7 +13,7 @@
 import { FlaggateError } from '../../errors.js';
 import type { FlagChange, FlagTarget } from '../platform.js';
 import { onlyKeys } from '../request/index.js';
-import { isObject, rolloutOf, type JsonObject } from './body.js';
+import { isObject, rolloutOf, storedConstraints, type JsonObject } from './body.js';
 import { storedVariants } from './variant-weights.js';
 import { PLATFORM } from './classify.js';
 import { isUsableName } from './routes.js';
@@ -134,8 +134,10 @@ function parseStrategies(value: unknown, flags: Record<string, ImportedFlag>): v
     list(strategy.constraints, `${at}.constraints`);
     const variants = list(strategy.variants, `${at}.variants`);
     const { featureName: _flag, segments: _segments, ...rest } = strategy;
-    // As Unleash stores them: variants reweighted, a flexible rollout without one at 100, grouped by the flag.
-    if (strategy.variants !== undefined) rest.variants = storedVariants(variants);
+    // As Unleash stores them: constraints with their values list, variants reweighted (none as an
+    // empty list), a flexible rollout without one at 100, grouped by the flag.
+    rest.constraints = storedConstraints(strategy.constraints ?? []);
+    rest.variants = storedVariants(variants);
     if (isObject(strategy.parameters) && strategy.parameters.rollout !== undefined) rest.rollout = rolloutOf(strategy.parameters.rollout, `${at}.parameters.rollout`);
     else if (strategy.name === 'flexibleRollout') rest.rollout = 100;
     if (strategy.name === 'flexibleRollout' && !(isObject(strategy.parameters) && strategy.parameters.groupId)) rest.parameters = { ...(isObject(strategy.parameters) ? strategy.parameters : {}), groupId: strategy.featureName };
@@ -154,6 +156,8 @@ function parseStrategies(value: unknown, flags: Record<string, ImportedFlag>): v
  * with two strategies or more must give each a sort order of its own.
  */
 function requireStrategyOrder(key: string, strategies: JsonObject[]): void {
+  // A lone strategy without one is stored first: the import removed the environment's others.
+  if (strategies.length === 1 && strategies[0]!.sortOrder === undefined) strategies[0]!.sortOrder = 0;
   if (strategies.length < 2) return;
   const orders = strategies.map((s) => s.sortOrder);
   if (!orders.every((o) => typeof o === 'number' && Number.isInteger(o)) || new Set(orders).size !== orders.length) {

@@ -640,7 +640,9 @@ describe('classifyUnleash records what Unleash stores', () => {
   it("records a create's creation time as Unleash stores it, and refuses one Joi reads as milliseconds", () => {
     expect(newState('POST', P, { name: 'dated', createdAt: '2020-01-02T03:04:05.678901+02:00' }).createdAt).toBe('2020-01-02T01:04:05.678Z');
     expect(newState('POST', P, { name: 'dated', createdAt: '' })).not.toHaveProperty('createdAt');
-    for (const createdAt of [0, '1', ' 42 ', '-5', 'not a date', true]) {
+    expect(newState('POST', P, { name: 'dated', createdAt: '2020-01-02' }).createdAt).toBe('2020-01-02T00:00:00.000Z');
+    // Without an offset, each side reads the time in its own time zone.
+    for (const createdAt of [0, '1', ' 42 ', '-5', 'not a date', true, '2020-01-02T03:04:05', '2020-01-02 03:04:05Z', 'Jan 2 2020 03:04:05']) {
       expect(() => classifyUnleash(request('POST', P, { name: 'dated', createdAt })), JSON.stringify(createdAt)).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED', details: { field: 'createdAt' } }));
     }
   });
@@ -659,6 +661,17 @@ describe('classifyUnleash records what Unleash stores', () => {
       expect(() => classifyUnleash(request('PUT', '/api/admin/features/checkout/tags', { addedTags: [{ type: 'simple', value: 'ok' }, { type: 'simple', value }], removedTags: [] })), value).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
     }
     expect(() => classifyUnleash(request('POST', '/api/admin/features/checkout/tags', { type: 'simple', value: '\u{1F600}'.repeat(25) }))).not.toThrow();
+  });
+
+  it("refuses a segment created with an id PostgreSQL would read as another, and a strategy naming a segment twice", () => {
+    for (const id of ['00534', ' 534', 534.5, 0, 2_147_483_648]) {
+      expect(() => classifyUnleash(request('POST', '/api/admin/segments', { id, name: 's', constraints: [] })), JSON.stringify(id)).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED', details: { field: 'id' } }));
+    }
+    expect(newState('POST', '/api/admin/segments', { id: 534, name: 's', constraints: [] }).id).toBe(534);
+    const strategy = `${P}/checkout/environments/production/strategies`;
+    for (const [method, path] of [['POST', strategy], ['PUT', `${strategy}/s-1`]] as const) {
+      expect(() => classifyUnleash(request(method, path, { name: 'default', parameters: {}, segments: [2, 2] })), method).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED', details: { field: 'segments' } }));
+    }
   });
 
   it('records a segment saved without a project as global', () => {
@@ -724,6 +737,9 @@ describe('classifyUnleash reads a JSON Patch as Unleash applies it', () => {
     ['a feature name (Unleash ignores it)', [{ op: 'add', path: '/featureName', value: 'other.flag' }]],
     ['an id (Unleash ignores it)', [{ op: 'replace', path: '/id', value: 'x' }]],
     ['a member Unleash does not store', [{ op: 'add', path: '/segmentIds', value: [1] }]],
+    ['a segment added one by one (stored once if the strategy has it)', [{ op: 'add', path: '/segments/-', value: 2 }]],
+    ['segments written whole, one twice', [{ op: 'replace', path: '/segments', value: [2, 2] }]],
+    ['a segment copied out of the list', [{ op: 'copy', from: '/segments/0', path: '/segments/-' }]],
     ['a variable list not as stored', [{ op: 'replace', path: '/variants', value: [{ name: 'b', weight: 100, weightType: 'variable', stickiness: 'default' }, { name: 'a', weight: 900, weightType: 'variable', stickiness: 'default' }] }]],
   ])('refuses a strategy patch Unleash would store otherwise: %s', (_name, patch) => {
     expect(refused('PATCH', STRATEGY, patch)).toThrow(malformed);

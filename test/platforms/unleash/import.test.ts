@@ -45,7 +45,7 @@ describe('an Unleash import', () => {
       environment: 'production',
       contextFields: [],
       flags: {
-        a: { type: 'experiment', description: null, impressionData: false, stale: false, enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [] }], tags: [] },
+        a: { type: 'experiment', description: null, impressionData: false, stale: false, enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [], variants: [], sortOrder: 0 }], tags: [] },
         b: { type: 'release', description: null, impressionData: false, stale: false, strategies: [], tags: [] },
       },
     });
@@ -94,6 +94,12 @@ describe('an Unleash import', () => {
 
   it('takes strategies of a flag with sort orders of their own, and one strategy without', () => {
     expect(() => changeOf(payload({ featureStrategies: [{ featureName: 'a', name: 'default', sortOrder: 2 }, { featureName: 'a', name: 'default', sortOrder: 0 }, { featureName: 'b', name: 'default' }] }))).not.toThrow();
+  });
+
+  it('records strategies as Unleash stores them: constraints with a values list, variants as a list, a lone one first', () => {
+    const { change } = changeOf(payload({ featureStrategies: [{ featureName: 'a', name: 'default', constraints: [{ contextName: 'userId', operator: 'NUM_GT', value: '5' }] }] }));
+    const [strategy] = (change.newState as { flags: Record<string, { strategies: unknown[] }> }).flags.a!.strategies;
+    expect(strategy).toEqual({ name: 'default', constraints: [{ contextName: 'userId', operator: 'NUM_GT', value: '5', values: [] }], variants: [], sortOrder: 0 });
   });
 
   it('records a description left out or empty as none: Unleash clears an existing flag\'s', () => {
