@@ -134,6 +134,7 @@ function compareState(view: LedgerView, flag: Json | undefined | 'skip'): string
       return flag.stale === ns.stale ? [] : [`ledger says stale=${String(ns.stale)}, Unleash state stale=${String(flag.stale)}`];
     case 'flag.create':
       if (typeof ns.cloneOf === 'string') return [];
+      if (flag.stale !== (ns.stale ?? false)) return [`ledger says stale ${JSON.stringify(ns.stale)}, Unleash state ${JSON.stringify(flag.stale)}`];
       return flag.type === (ns.type ?? 'release') ? [] : [`ledger says type ${JSON.stringify(ns.type)}, Unleash state ${JSON.stringify(flag.type)}`];
     case 'strategy.create':
     case 'strategy.update':
@@ -203,6 +204,7 @@ function compareEvents(view: LedgerView, all: readonly UnleashEvent[]): string[]
       field('type', ns.type ?? 'release', data.type);
       field('description', ns.description || null, data.description);
       field('impressionData', ns.impressionData ?? false, data.impressionData);
+      field('stale', ns.stale ?? false, data.stale);
       break;
     case 'flag.update': {
       const want = Array.isArray(ns.patch) ? applyReplaces(event.preData ?? {}, ns.patch) : ns;

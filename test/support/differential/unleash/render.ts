@@ -221,6 +221,7 @@ function renderBody(route: WriteRoute, spec: UnleashSpec, t: SlotTargets): strin
       if (route.action === 'flag.create') entries.push([key('name', b.escapedKey), JSON.stringify(t.freshName)]);
       entries.push([route.action === 'flag.create' ? '"type"' : key('type', b.escapedKey), JSON.stringify(f.type)]);
       entries.push(['"impressionData"', String(f.impressionData)]);
+      if (route.action === 'flag.create' && f.staleOnCreate !== undefined) entries.push(['"stale"', String(f.staleOnCreate)]);
       entries.push(...extras(b, 'n'));
       const hidden = !utf7 ? undefined : route.action === 'flag.create' ? `","name":"${t.hiddenName}` : `","type":"${otherType}`;
       // Description last: a smuggled key after it overrides the visible one for a UTF-7 reader.

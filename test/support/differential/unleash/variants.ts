@@ -75,6 +75,8 @@ export interface Fields {
   constraintValues: string[];
   /** A tag update names its added tag twice (Unleash adds it once, and records two events). */
   tagTwice: boolean;
+  /** A create's `stale`, when it sends one. */
+  staleOnCreate?: boolean;
 }
 
 export interface UnleashSpec {
@@ -186,7 +188,8 @@ const arbFields: fc.Arbitrary<Fields> = fc.record({
   title: safeText,
   constraintValues: fc.array(fc.stringMatching(/^[a-z0-9]{1,6}$/), { minLength: 1, maxLength: 3 }),
   tagTwice: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-});
+  staleOnCreate: fc.option(fc.boolean(), { nil: undefined }),
+}, { requiredKeys: ['description', 'type', 'impressionData', 'rollout', 'disabled', 'title', 'constraintValues', 'tagTwice'] });
 
 /**
  * The routes whose effects stay on one slot's flag. Segment and context field writes act on
