@@ -6,7 +6,7 @@
 import { FlaggateError } from '../../errors.js';
 import type { RawRequest } from '../../intercept/index.js';
 import { acceptMediaType, isJsonPointer, JSON_UTF8, parseStrictJson } from '../request/index.js';
-import type { BodyKind } from './routes.js';
+import { isUsableName, type BodyKind } from './routes.js';
 
 const PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 
@@ -67,4 +67,28 @@ export { requireNoBody } from '../request/index.js';
 export function storedConstraints(constraints: unknown): unknown {
   if (!Array.isArray(constraints)) return constraints;
   return constraints.map((c: unknown) => (isObject(c) && c.values === undefined ? { ...c, values: [] } : c));
+}
+
+/** A write's body as its route reads it. */
+export type WriteBody = JsonObject | JsonObject[] | PatchOperation[] | undefined;
+
+/** The members of `object` named in `names`: what a validator that drops unknown members keeps. */
+export function membersIn(object: JsonObject, names: ReadonlySet<string>): JsonObject {
+  return Object.fromEntries(Object.entries(object).filter(([name]) => names.has(name)));
+}
+
+/** The members of a strategy Unleash acts on (its `standardizeStrategyConfig`, and `segments`). */
+export const STRATEGY_MEMBERS = new Set(['name', 'title', 'disabled', 'sortOrder', 'constraints', 'variants', 'parameters', 'segments']);
+
+/** ADAPT_BODY_MALFORMED naming the field and what it must be. */
+export function fieldMalformed(field: string, want: string): FlaggateError {
+  return new FlaggateError('ADAPT_BODY_MALFORMED', `${field} must be ${want}`, { details: { field } });
+}
+
+/** A flag name from a body, as Unleash's routes take one. */
+export function usableName(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !isUsableName(value)) {
+    throw new FlaggateError('ADAPT_BODY_MALFORMED', `body.${field} must be a usable flag name`, { details: { field } });
+  }
+  return value;
 }
