@@ -14,6 +14,8 @@ export interface Baseline {
   /** Highest platform event id already looked at. */
   eventCursor: number;
   windows: ChangeWindow[];
+  /** The probe's `Snapshot.stateForm` when the states were taken (absent: the first form). */
+  stateForm?: number;
 }
 
 /** One change on the platform that no flaggate change explains. */
@@ -72,7 +74,9 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
     // snapshot: still in flight then, or finished since (one clock, flaggate's, on both sides).
     const landedSince = (w: ChangeWindow) => w.applied && (w.toMs === null || w.toMs >= prev.checkedAtMs);
     const changedSince = (key: string) => windows.some((w) => w.flagKey === key && landedSince(w));
-    for (const [key, after] of input.snapshot.flags) {
+    // States of another form (a release that reads more of them) are taken anew, not compared.
+    const comparable = (prev.stateForm ?? 1) === (input.snapshot.stateForm ?? 1);
+    for (const [key, after] of comparable ? input.snapshot.flags : []) {
       const seen = prev.flags[key];
       const before = seen === undefined ? null : seen.state;
       if (isDeepStrictEqual(before, after) || flaggedByEvents.has(key)) continue;
@@ -123,6 +127,7 @@ export function checkDrift(input: CheckInput): { findings: Finding[]; baseline: 
       flags,
       digest: input.snapshot.digest ?? null,
       ...(input.snapshot.fileParts === undefined ? {} : { fileParts: input.snapshot.fileParts }),
+      ...(input.snapshot.stateForm === undefined ? {} : { stateForm: input.snapshot.stateForm }),
       eventCursor: lastEventId,
       windows: windowsToCarry(windows, input.nowMs, keepMs),
     },

@@ -24,6 +24,12 @@ export interface Snapshot {
    * a change explains a difference only if it was decided on the state last seen.
    */
   statesAsRecorded?: boolean;
+  /**
+   * Which form of the probe's states this is (absent: the first). A release that reads more of a
+   * flag's state gives a new form: a baseline of another form is not compared state by state (its
+   * states would all differ), and the check takes the new form as its baseline.
+   */
+  stateForm?: number;
 }
 
 /** One entry of the platform's own event log that concerns a flag. */

@@ -66,6 +66,16 @@ describe('checkDrift', () => {
     expect(check(input).findings.map((f) => [f.source, f.flagKey])).toEqual(want);
   });
 
+  it("takes states of a new form as the baseline without comparing them, and compares the next check's", () => {
+    const reread = { flags: new Map([['a', { on: false, more: 'read' }]]), stateForm: 2 };
+    const first = check({ snapshot: reread, events: [event(101, T0 + 20, { actor: 'someone' })] });
+    // The form changed: no state finding, though every state differs; events are still compared.
+    expect(first.findings.map((f) => [f.source, f.flagKey])).toEqual([['event_log', 'a']]);
+    expect(first.baseline).toMatchObject({ stateForm: 2, flags: { a: { state: { on: false, more: 'read' } } } });
+    const next = checkDrift({ baseline: first.baseline, headSeq: 13, entries: [], snapshot: { flags: new Map([['a', { on: true, more: 'read' }]]), stateForm: 2 }, events: [], self: SELF, platform: 'unleash', source: 'state', nowMs: T0 + 120_000, skewMs: 1000 });
+    expect(next.findings.map((f) => [f.source, f.flagKey])).toEqual([['state', 'a']]);
+  });
+
   it('explains a state change only once: a flaggate change that landed before the last check does not cover a later edit', () => {
     // The change ended before the previous snapshot, so the previous baseline already held its result.
     const carried = { ...baseline, windows: [{ decisionId: 'd0', flagKey: 'a', project: 'default', environment: 'production', fromMs: T0 - 50, toMs: T0 - 10, applied: true }] };

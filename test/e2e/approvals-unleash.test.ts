@@ -104,6 +104,45 @@ describe('approvals in front of a real Unleash', () => {
     expect(paths.filter((p) => ['/environments', '/exists', '/project', '/type'].some((flagKey) => p.startsWith(flagKey)))).toEqual([]);
   });
 
+  it("a held strategy change goes stale when a segment it names, a strategy's variants or the strategies' order move meanwhile", async () => {
+    const send = async (method: string, path: string, body: unknown) => {
+      const res = await fetch(app!.proxyUrl + path, { method, headers: { authorization: `Bearer ${rita}`, 'content-type': 'application/json', ...context }, body: JSON.stringify(body) });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    const flag = async (name: string, strategy: Record<string, unknown>) => {
+      await direct('POST', FEATURES, { name, type: 'release' });
+      return (await direct('POST', `${FEATURES}/${name}/environments/production/strategies`, strategy)) as { id: string };
+    };
+    const rollout = (percent: string) => ({ rollout: percent, stickiness: 'default', groupId: 'g' });
+    const variant = (name: string, value: string) => ({ name, weight: 500, weightType: 'variable', stickiness: 'default', payload: { type: 'string', value } });
+    const staleOnApproval = async (held: { status: number; json: Record<string, unknown> }, meanwhile: () => Promise<unknown>) => {
+      expect(held.status, JSON.stringify(held.json)).toBe(202);
+      await meanwhile();
+      expect(await approve(String(held.json.approveUrl), sam)).toMatchObject({ status: 409, json: { code: 'CHANGE_STALE' } });
+    };
+
+    // The segment a held strategy update names is emptied: approved, it would select everyone.
+    const gated = await flag('payments.segmented', { name: 'flexibleRollout', parameters: rollout('0') });
+    const testers = (await direct('POST', '/api/admin/segments', { name: 'payments.testers', constraints: [{ contextName: 'userId', operator: 'IN', values: ['internal-tester'] }] })) as { id: number };
+    const widen = await send('PUT', `${FEATURES}/payments.segmented/environments/production/strategies/${gated.id}`, { name: 'flexibleRollout', parameters: rollout('100'), constraints: [], segments: [testers.id] });
+    await staleOnApproval(widen, () => direct('PUT', `/api/admin/segments/${testers.id}`, { name: 'payments.testers', constraints: [] }));
+    const strategies = async (name: string) => ((await direct('GET', `${FEATURES}/${name}`)).environments as Array<{ name: string; strategies: Array<{ segments: number[]; parameters: Record<string, string> }> }>).find((e) => e.name === 'production')!.strategies;
+    expect((await strategies('payments.segmented'))[0]).toMatchObject({ segments: [], parameters: { rollout: '0' } });
+
+    // A variant patched by its index: the strategy's variants are replaced meanwhile.
+    const varied = await flag('payments.varied', { name: 'flexibleRollout', parameters: rollout('100'), variants: [variant('a-legacy', 'legacy-checkout'), variant('b-new', 'new-checkout')] });
+    const payload = await send('PATCH', `${FEATURES}/payments.varied/environments/production/strategies/${varied.id}`, [{ op: 'replace', path: '/variants/0/payload', value: { type: 'string', value: 'psp=test-sandbox' } }]);
+    await staleOnApproval(payload, () =>
+      direct('PUT', `${FEATURES}/payments.varied/environments/production/strategies/${varied.id}`, { name: 'flexibleRollout', parameters: rollout('100'), constraints: [], variants: [variant('a-all-users', 'checkout-main'), variant('b-new', 'new-checkout')] }),
+    );
+
+    // A strategy created to come second: the first one is moved behind it meanwhile.
+    const first = await flag('payments.ordered', { name: 'flexibleRollout', parameters: rollout('100'), sortOrder: 0 });
+    const second = await send('POST', `${FEATURES}/payments.ordered/environments/production/strategies`, { name: 'flexibleRollout', parameters: rollout('100'), sortOrder: 1 });
+    await staleOnApproval(second, () => direct('POST', `${FEATURES}/payments.ordered/environments/production/strategies/set-sort-order`, [{ id: first.id, sortOrder: 5 }]));
+    expect(await strategies('payments.ordered')).toHaveLength(1);
+  });
+
   it('verify says OK over the whole chain', async () => {
     const res = await fetch(`${app!.controlUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
     expect(await res.json()).toMatchObject({ ok: true });

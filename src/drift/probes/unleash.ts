@@ -28,7 +28,8 @@ export function createUnleashProbe(opts: UnleashProbeOptions): DriftProbe {
         const request = { method: 'GET', path: '*', bodySha256: '' };
         flags.set(ref.key, await readUnleashState(opts, { platform: 'unleash', action: 'flag.update', project: ref.project, flagKey: ref.key, request }));
       }
-      return { flags };
+      // Form 2: each strategy's title, sort order and variants are part of its state.
+      return { flags, stateForm: 2 };
     },
     async events(afterId: number | undefined): Promise<PlatformEvent[]> {
       if (afterId === undefined) {

@@ -67,11 +67,6 @@ function strategiesByEnvironment(body: Record<string, unknown>): Map<string, unk
 /** A strategy as the clone's copy of it is created. */
 function copiedStrategy(raw: unknown, clone: CloneOptions): UnleashStrategyState {
   const copy: UnleashStrategyState = { ...strategyState(raw) };
-  if (isObject(raw)) {
-    copy.title = typeof raw.title === 'string' ? raw.title : null;
-    if (typeof raw.sortOrder === 'number') copy.sortOrder = raw.sortOrder;
-    copy.variants = Array.isArray(raw.variants) ? raw.variants : [];
-  }
   // Unleash tests `hasOwnProperty('groupId')` (a flexibleRollout is stored with one: Unleash fills it in).
   if (clone.replaceGroupId && Object.hasOwn(copy.parameters, 'groupId')) copy.parameters = { ...copy.parameters, groupId: clone.name };
   if (copy.name === FLEXIBLE_ROLLOUT) {

@@ -27,7 +27,6 @@ export interface UnleashStrategyState {
   constraints: unknown[];
   segments: unknown[];
   disabled?: boolean;
-  /** Recorded for a clone's source only (`clone-source.ts`): what the clone's copy of the strategy is created with. */
   title?: string | null;
   sortOrder?: number;
   variants?: unknown[];
@@ -71,6 +70,12 @@ export interface UnleashFlagState {
   links?: unknown;
   lifecycle?: unknown;
   tags?: unknown[];
+  /**
+   * For a strategy change that names segments: what each does (its name, constraints and project; a
+   * segment Unleash does not have is null), so a held change is applied only with the segments as
+   * recorded, and the approver sees whom they select.
+   */
+  segmentsNamed?: Record<string, { name: unknown; constraints: unknown; project: unknown } | null>;
   /** For a change that adds tags: which of their types Unleash has (a tag of another type is refused). */
   tagTypes?: string[];
   /**
@@ -141,6 +146,8 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
   }
   if (body === undefined) return change.action === 'flag.create' ? withTemplateLinks(opts, change, { exists: false }) : { exists: false };
   const state = liveState(body, path, withVariants);
+  const segments = segmentsNamedBy(change);
+  if (segments.length > 0) state.segmentsNamed = await readSegmentsNamed(opts, segments);
   const extra = EXTRA_FIELDS[change.action];
   if (extra && isObject(body)) state[extra] = body[extra] ?? null;
   const env = change.environment;
@@ -151,6 +158,27 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
     if (only && createdWithoutSortOrder(change)) only.nextSortOrder = nextSortOrder(body, env);
   }
   return state;
+}
+
+/** The segment ids a strategy create or update writes: its body's list, or the list its patch writes. */
+function segmentsNamedBy(change: FlagChange): string[] {
+  if ((change.action !== 'strategy.create' && change.action !== 'strategy.update') || !isObject(change.newState)) return [];
+  const ns = change.newState;
+  const lists = Array.isArray(ns.patch) ? ns.patch.filter((op) => isObject(op) && op.path === '/segments' && Array.isArray(op.value)).map((op) => (op as { value: unknown[] }).value) : [ns.segments];
+  const ids = lists.flatMap((list) => (Array.isArray(list) ? list : [])).filter((id) => typeof id === 'number' || typeof id === 'string');
+  return [...new Set(ids.map(String))].sort();
+}
+
+/** Each segment's name, constraints and project (null for one Unleash does not have), by id. */
+async function readSegmentsNamed(opts: ReadStateOptions, ids: string[]): Promise<NonNullable<UnleashFlagState['segmentsNamed']>> {
+  const out: NonNullable<UnleashFlagState['segmentsNamed']> = {};
+  for (const id of ids) {
+    const path = `/api/admin/segments/${encodeURIComponent(id)}`;
+    const body = await getJson(opts, path);
+    if (body !== undefined && !isObject(body)) throw unavailable(`unexpected segment body from ${path}`);
+    out[id] = body === undefined ? null : { name: body.name ?? null, constraints: body.constraints ?? [], project: body.project ?? null };
+  }
+  return out;
 }
 
 /** A new flag's state with the links its project's templates give it, where there are any. */
@@ -285,6 +313,12 @@ export function strategyState(s: unknown): UnleashStrategyState {
     segments: Array.isArray(s.segments) ? s.segments : [],
   };
   if (typeof s.disabled === 'boolean') out.disabled = s.disabled;
+  // What the strategy serves and where it stands among the others: a held change is applied only
+  // on the strategies as recorded, and a variant patched by index, or a new strategy placed by its
+  // sort order, lands elsewhere once these move.
+  out.title = typeof s.title === 'string' ? s.title : null;
+  if (typeof s.sortOrder === 'number') out.sortOrder = s.sortOrder;
+  out.variants = Array.isArray(s.variants) ? s.variants : [];
   return out;
 }
 

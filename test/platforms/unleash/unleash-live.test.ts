@@ -143,6 +143,9 @@ describe('readState', () => {
         constraints: [{ contextName: 'userId', operator: 'IN', values: ['u1'] }],
         segments: [],
         disabled: false,
+        title: null,
+        sortOrder: 0,
+        variants: [],
       },
     ]);
     await admin('PUT', `${strategies}/${created.id}`, {
