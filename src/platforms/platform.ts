@@ -29,6 +29,12 @@ export interface FlagChange {
    * the batch (the flags' keys joined by `,`, or `segment:<id>`, `context:<name>`).
    */
   flags?: FlagTarget[];
+  /**
+   * The change also alters something its platform's other changes share (Unleash's instance-wide
+   * tag catalogue): it runs alone on its platform, holding the common lock exclusive, as a change
+   * by id does (`flagLockKeys`), so what its state read found is still so when it applies.
+   */
+  exclusive?: true;
   /** Read from the platform before the change; `null` when the flag does not exist yet. */
   previousState?: unknown;
   /** What the request asks for, normalized. */

@@ -21,13 +21,14 @@ export interface LockKey {
  * other. A key by id (`feature:12`, `feature-state:7`: Flagsmith reaches one feature by several
  * routes and ids; `segment:3`, `context:region`: Unleash objects many flags use) may name the same
  * flag as another such key, or reach flags only the state read shows: all of a platform's share one
- * lock, held exclusive. Every other change holds that lock shared, so none runs while such a change
- * reads its reach and applies it (a strategy given a segment meanwhile would be missing from it).
+ * lock, held exclusive, as by a change marked `exclusive`. Every other change holds that lock
+ * shared, so none runs while such a change reads its reach and applies it (a strategy given a
+ * segment meanwhile would be missing from it).
  */
 export function flagLockKeys(change: FlagChange): LockKey[] {
   const common = flagLockKey(change.platform, ':');
   const keys = new Set([change.flagKey, ...(change.flags ?? []).map((f) => f.flagKey)].map((k) => flagLockKey(change.platform, k)));
-  const exclusive = keys.has(common);
+  const exclusive = keys.has(common) || change.exclusive === true;
   keys.add(common);
   return [...keys].sort().map((key) => ({ key, shared: key === common && !exclusive }));
 }

@@ -459,6 +459,16 @@ describe('what Unleash stores, as recorded', () => {
     expect(second?.previous_state).toMatchObject({ catalogued: [{ type: 'simple', value: 'brand-new' }] });
   });
 
+  it('two flags tagged at once with a tag the catalogue lacks: one entry records creating it, the other finds it', async () => {
+    await direct('POST', FEATURES, { name: 'race.one', type: 'release' });
+    await direct('POST', FEATURES, { name: 'race.two', type: 'release' });
+    const results = await Promise.all(['race.one', 'race.two'].map((f) => viaFlaggate('POST', `/api/admin/features/${f}/tags`, release, why, { type: 'simple', value: 'raced-tag' })));
+    expect(results.map((r) => r.status)).toEqual([201, 201]);
+    const entries = await ledgerEntries();
+    const catalogued = results.map((r) => (entries.find((e) => e.decision_id === r.decisionId && e.entry_type === 'change.decision')?.previous_state as { catalogued: unknown[] }).catalogued.length);
+    expect(catalogued.sort()).toEqual([0, 1]);
+  });
+
   it('a create naming its creator, a patch to an empty description, a patched constraint without values: refused, as Unleash would store otherwise', async () => {
     const creator = await viaFlaggate('POST', FEATURES, release, why, { name: 'forged.creator', createdByUserId: 1 });
     expect(creator).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });

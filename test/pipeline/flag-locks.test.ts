@@ -51,6 +51,8 @@ describe('flag locks', () => {
     const change = (flagKey: string) => ({ platform: 'unleash', action: 'flag.enable', flagKey }) as unknown as FlagChange;
     expect(flagLockKeys(change('checkout'))).toEqual([{ key: 'unleash\u0000*', shared: true }, { key: 'unleash\u0000checkout', shared: false }]);
     expect(flagLockKeys(change('segment:3'))).toEqual([{ key: 'unleash\u0000*', shared: false }]);
+    // A change that alters something every change of the platform may touch holds it exclusive too.
+    expect(flagLockKeys({ ...change('checkout'), exclusive: true })).toEqual([{ key: 'unleash\u0000*', shared: false }, { key: 'unleash\u0000checkout', shared: false }]);
     // In one order whatever the names: `!` sorts before the common key.
     expect(flagLockKeys(change('!x')).map((k) => k.key)).toEqual(['unleash\u0000!x', 'unleash\u0000*']);
   });

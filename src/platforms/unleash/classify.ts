@@ -150,6 +150,9 @@ function writeOf(
     change.flags = batch.map((flagKey) => ({ flagKey, project: params.project!, environments }));
     change.newState = { ...(change.newState as JsonObject), flags: batch };
   }
+  // A tag added that the instance-wide catalogue lacks is created there: two flags' changes adding
+  // it at once would each read it as missing and record its creation.
+  if (route.action === 'tag.add' || route.action === 'tag.update') change.exclusive = true;
   // The reach of a segment or context field is read from Unleash before the decision (see reach.ts).
   if (route.flagKeyFrom === 'segment' || route.flagKeyFrom === 'context') change.flags = [];
   // The one environment named, '*' for several or all, none when the change alters none.

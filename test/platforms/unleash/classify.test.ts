@@ -674,6 +674,17 @@ describe('classifyUnleash records what Unleash stores', () => {
     }
   });
 
+  it('marks a tag add or update exclusive on the platform: the tag catalogue it may add to is shared', () => {
+    const exclusiveOf = (method: string, path: string, body?: unknown) => {
+      const c = classifyUnleash(request(method, path, body));
+      return c.kind === 'write' ? c.change.exclusive : 'not a write';
+    };
+    expect(exclusiveOf('POST', '/api/admin/features/checkout/tags', { type: 'simple', value: 'aa' })).toBe(true);
+    expect(exclusiveOf('PUT', '/api/admin/features/checkout/tags', { addedTags: [], removedTags: [] })).toBe(true);
+    expect(exclusiveOf('DELETE', '/api/admin/features/checkout/tags/simple/aa')).toBeUndefined();
+    expect(exclusiveOf('POST', `${P}/checkout/environments/production/on`)).toBeUndefined();
+  });
+
   it('records a segment saved without a project as global', () => {
     expect(newState('PUT', '/api/admin/segments/7', { name: 's', constraints: [] }).project).toBeNull();
     expect(newState('PUT', '/api/admin/segments/7', { name: 's', constraints: [], project: 'default' }).project).toBe('default');
