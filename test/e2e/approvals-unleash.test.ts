@@ -143,6 +143,20 @@ describe('approvals in front of a real Unleash', () => {
     expect(await strategies('payments.ordered')).toHaveLength(1);
   });
 
+  it("a held switch-on shows whom its strategies' segments select, and goes stale when one changes", async () => {
+    const staff = (await direct('POST', '/api/admin/segments', { name: 'payments.staff', constraints: [{ contextName: 'userId', operator: 'IN', values: ['staff'] }] })) as { id: number };
+    await direct('POST', FEATURES, { name: 'payments.audience', type: 'release' });
+    await direct('POST', `${FEATURES}/payments.audience/environments/production/strategies`, { name: 'default', segments: [staff.id] });
+    const held = await propose(`${FEATURES}/payments.audience/environments/production/on`);
+    expect(held.status).toBe(202);
+    const requested = (await ledgerEntries()).find((e) => e.change_request_id === held.json.changeRequestId && e.entry_type === 'change.requested');
+    expect(requested?.previous_state).toMatchObject({ segmentsNamed: { [String(staff.id)]: { name: 'payments.staff', constraints: [{ contextName: 'userId', operator: 'IN', values: ['staff'] }] } } });
+    // Widened to everyone while the switch-on waits: approved now, it would serve everyone.
+    await direct('PUT', `/api/admin/segments/${staff.id}`, { name: 'payments.staff', constraints: [] });
+    expect(await approve(String(held.json.approveUrl), sam)).toMatchObject({ status: 409, json: { code: 'CHANGE_STALE' } });
+    expect(await enabledIn('payments.audience', 'production')).toBe(false);
+  });
+
   it('verify says OK over the whole chain', async () => {
     const res = await fetch(`${app!.controlUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
     expect(await res.json()).toMatchObject({ ok: true });

@@ -71,9 +71,9 @@ export interface UnleashFlagState {
   lifecycle?: unknown;
   tags?: unknown[];
   /**
-   * For a strategy change that names segments: what each does (its name, constraints and project; a
-   * segment Unleash does not have is null), so a held change is applied only with the segments as
-   * recorded, and the approver sees whom they select.
+   * For a strategy change that names segments, and a switch-on of strategies that use some: what
+   * each does (its name, constraints and project; a segment Unleash does not have is null), so a
+   * held change is applied only with the segments as recorded, and the approver sees whom they select.
    */
   segmentsNamed?: Record<string, { name: unknown; constraints: unknown; project: unknown } | null>;
   /** For a change that adds tags: which of their types Unleash has (a tag of another type is refused). */
@@ -146,8 +146,6 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
   }
   if (body === undefined) return change.action === 'flag.create' ? withTemplateLinks(opts, change, { exists: false }) : { exists: false };
   const state = liveState(body, path, withVariants);
-  const segments = segmentsNamedBy(change);
-  if (segments.length > 0) state.segmentsNamed = await readSegmentsNamed(opts, segments);
   const extra = EXTRA_FIELDS[change.action];
   if (extra && isObject(body)) state[extra] = body[extra] ?? null;
   const env = change.environment;
@@ -157,7 +155,22 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
     if (only && enableAddsStrategy(change, only)) only.addedOnEnable = await strategyAddedOnEnable(opts, getJson, change.project, env, change.flagKey);
     if (only && createdWithoutSortOrder(change)) only.nextSortOrder = nextSortOrder(body, env);
   }
+  const segments = [...new Set([...segmentsNamedBy(change), ...segmentsServedBy(change, state)])].sort();
+  if (segments.length > 0) state.segmentsNamed = await readSegmentsNamed(opts, segments);
   return state;
+}
+
+/**
+ * The segments a switch-on starts serving through: those of the environment's strategies and of
+ * the strategy Unleash adds. A segment changed while its flags are archived or off reaches none of
+ * them (Unleash's reach leaves archived flags out), so the switch-on is where its audience shows.
+ */
+function segmentsServedBy(change: FlagChange, state: UnleashFlagState): string[] {
+  if (change.action !== 'flag.enable' || change.environment === undefined) return [];
+  const env = state.environments?.[change.environment];
+  const added = isObject(env?.addedOnEnable) && Array.isArray(env.addedOnEnable.segments) ? env.addedOnEnable.segments : [];
+  const ids = [...(env?.strategies ?? []).flatMap((s) => s.segments), ...added];
+  return ids.filter((id) => typeof id === 'number' || typeof id === 'string').map(String);
 }
 
 /** The segment ids a strategy create or update writes: its body's list, or the list its patch writes. */
