@@ -1,6 +1,7 @@
 import { MemoryStorage } from '@openfeature/flagd-core';
 import { FlaggateError } from '../../errors.js';
 import type { FlagDefinition, FlagFile } from './flag-file.js';
+import { evaluatorReadIssues, ruleReadIssues } from './rule-reads.js';
 
 /**
  * Whether flagd would load a flag file, judged by flagd's own code: `@openfeature/flagd-core`, the
@@ -63,7 +64,8 @@ function flagdIssues(text: string, targeting: boolean): string[] {
  *   evaluator's rule;
  * - a `fractional` split whose weights add up past flagd's limit, which serves no split at all;
  * - an evaluator whose text holds `$$`, `$&`, `` $` `` or `$'`: flagd-core reads them as
- *   replacement patterns when it puts the evaluator in place of its `$ref`s (`$$` becomes `$`).
+ *   replacement patterns when it puts the evaluator in place of its `$ref`s (`$$` becomes `$`);
+ * - what a rule serves and reads that the provider reads apart (`rule-reads.ts`).
  */
 function readApart(file: FlagFile): string[] {
   const issues: string[] = [];
@@ -87,6 +89,7 @@ function readApart(file: FlagFile): string[] {
     if (targeting !== undefined) {
       rules(targeting, `/flags/${key}/targeting`);
       fractionalWeights(targeting, `/flags/${key}/targeting`, issues);
+      issues.push(...ruleReadIssues(key, flag as { variants?: unknown; targeting?: unknown }, evaluatorsOf(file), `/flags/${key}/targeting`));
     }
     refs(rest, `/flags/${key}`);
   }
@@ -101,9 +104,15 @@ function readApart(file: FlagFile): string[] {
       if (pattern) issues.push(`/$evaluators/${name}: holds "${pattern[0]}", which flagd-core reads as a replacement pattern when it puts the evaluator in place`);
       rules(rule, `/$evaluators/${name}`);
       fractionalWeights(rule, `/$evaluators/${name}`, issues);
+      issues.push(...evaluatorReadIssues(rule, `/$evaluators/${name}`));
     }
   }
   return issues;
+}
+
+function evaluatorsOf(file: FlagFile): Record<string, unknown> {
+  const evaluators = file.$evaluators;
+  return typeof evaluators === 'object' && evaluators !== null ? (evaluators as Record<string, unknown>) : {};
 }
 
 /** flagd's fractional operator serves nothing (null, the default variant) once its weights add up past this. */

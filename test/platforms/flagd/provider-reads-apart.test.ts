@@ -83,4 +83,33 @@ describe('what flagd-core checks and the provider reads apart', () => {
     expect(await read('pro$$plus')).toBe('off');
     expect(() => assertFlagdLoads(file, { targeting: true })).toThrow(expect.objectContaining({ code: 'ADAPT_FLAGD_INVALID', message: expect.stringMatching(/\/\$evaluators\/tier: holds "\$\$"/) }));
   });
+
+  it.each([
+    ['an if branch', { if: [{ '==': [1, 1] }, 'enabled', 'off'] }],
+    ['a fractional bucket', { fractional: [['nope', 50], ['off', 50]] }],
+    ['a boolean served as "true"', { if: [{ '==': [1, 1] }, true, 'off'] }],
+    ['an evaluator put in place', { $ref: 'pick' }],
+  ])('a rule serving a variant the flag does not have (%s): the provider answers an error, the check refuses it', async (name, targeting) => {
+    const file: FlagFile = { flags: { missing: { state: 'ENABLED', variants: { on: 'on', off: 'off' }, defaultVariant: 'off', targeting } }, $evaluators: { pick: { if: [{ '==': [1, 1] }, 'gone', 'off'] } } };
+    const served = await Promise.all(['u-1', 'u-2', 'u-3'].map((u, i) => provided(`missing-${name.length}-${i}`, file, (c) => c.getStringDetails('missing', 'fallback', { targetingKey: u }))));
+    expect(served.some((d) => (d as { reason: string }).reason === 'ERROR')).toBe(true);
+    expect(() => assertFlagdLoads(file, { targeting: true })).toThrow(expect.objectContaining({ code: 'ADAPT_FLAGD_INVALID', message: expect.stringMatching(/names no variant/) }));
+  });
+
+  it('a rule serving the variants it names, "true" among them, is taken', () => {
+    const file: FlagFile = { flags: { named: { state: 'ENABLED', variants: { true: 'yes', false: 'no', off: 'off' }, defaultVariant: 'off', targeting: { if: [{ '==': [{ var: 'plan' }, 'pro'] }, true, { fractional: [['false', 50], ['off', 50], [null, 0]] }] } } } };
+    expect(() => assertFlagdLoads(file, { targeting: true })).not.toThrow();
+  });
+
+  it.each([
+    ['constructor.name', { '==': [{ var: 'constructor.name' }, 'Object'] }],
+    ["a string's length", { '>': [{ var: 'targetingKey.length' }, 0] }],
+  ])('a rule reading %s: the provider finds it on every caller, the check refuses it', async (name, condition) => {
+    const file: FlagFile = { flags: { builtin: { state: 'ENABLED', variants: { on: 'on', off: 'off' }, defaultVariant: 'off', targeting: { if: [condition, 'on', 'off'] } } } };
+    expect(await provided(`builtin-${name.length}`, file, (c) => c.getStringValue('builtin', 'fallback', { targetingKey: 'u-1' }))).toBe('on');
+    expect(() => assertFlagdLoads(file, { targeting: true })).toThrow(expect.objectContaining({ code: 'ADAPT_FLAGD_INVALID', message: expect.stringMatching(/JavaScript values/) }));
+    // The caller's own attribute named `length` is read as sent.
+    const own: FlagFile = { flags: { builtin: { ...file.flags.builtin!, targeting: { if: [{ '>': [{ var: 'length' }, 0] }, 'on', 'off'] } } } };
+    expect(() => assertFlagdLoads(own, { targeting: true })).not.toThrow();
+  });
 });
