@@ -25,6 +25,7 @@ const write = z
       .array(z.strictObject({ flagKey: text, project: text.optional(), environments: z.array(text) }))
       .optional()
       .describe('a change over many flags (a bulk toggle, a batch archive, the flags a segment or context field reaches): each flag and the environments it alters'),
+    exclusive: z.literal(true).optional().describe("the change alters what its platform's changes share (Unleash's tag catalogue): it runs alone on its platform"),
     previousState: z.unknown().optional().describe("the flag as read from the platform before the change (platform-shaped: tags, strategies, rollout where it has them); null when it does not exist yet"),
     newState: z.unknown().optional().describe('what the request asks for, normalized'),
     request,
