@@ -19,6 +19,11 @@ export interface AffectedObject {
   before: unknown;
   after: unknown;
   diff: StateDiff[];
+  /**
+   * The segments the change names or serves through, as its state read found them (Unleash's
+   * `segmentsNamed`: each one's name, constraints and project): whom the strategies select.
+   */
+  segments?: Record<string, unknown>;
 }
 
 type Json = Record<string, unknown>;
@@ -34,6 +39,12 @@ const UNLEASH_STATE_ONLY = ['exists', 'environments', 'project'];
  * whole flag against a strategy.
  */
 export function affectedObject(change: Pick<FlagChange, 'platform' | 'action' | 'environment' | 'previousState' | 'newState'>): AffectedObject {
+  const object = objectOf(change);
+  const previous = change.previousState;
+  return isObject(previous) && isObject(previous.segmentsNamed) ? { ...object, segments: previous.segmentsNamed } : object;
+}
+
+function objectOf(change: Pick<FlagChange, 'platform' | 'action' | 'environment' | 'previousState' | 'newState'>): AffectedObject {
   const previous = change.previousState ?? null;
   const after = change.newState ?? null;
   const env = change.environment;

@@ -29,7 +29,7 @@ export function changeRoutes(approvals: Approvals, authorize: (action: string) =
 
   router.get('/:id', authorize('change.read'), async (req, res) => {
     const { request, approvals: given } = await approvals.get(idParam(req.params.id));
-    const { kind, pointer, before, after, diff } = affectedObject(request.change);
+    const { kind, pointer, before, after, diff, segments } = affectedObject(request.change);
     res.json({
       ...summary(request),
       // Filtered again: rows stored by earlier versions kept more headers.
@@ -39,6 +39,7 @@ export function changeRoutes(approvals: Approvals, authorize: (action: string) =
       before,
       after,
       diff,
+      ...(segments ? { segments } : {}),
       approvals: given,
     });
   });

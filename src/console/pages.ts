@@ -86,7 +86,7 @@ export function changeBody(v: ChangeView): string {
   return `${error}${done}<dl>${facts.map(([k, val]) => `<dt>${k}</dt><dd>${val}</dd>`).join('')}</dl>
 <h2>What changes</h2><p>The ${esc(o.kind)} at <code>${esc(o.pointer || '/')}</code>.</p>
 <div class="sides"><section><h3>Before</h3>${json(o.before)}</section><section><h3>After</h3>${json(o.after)}</section></div>
-<h3>Differences</h3>${diff}
+<h3>Differences</h3>${diff}${o.segments ? `<h3>Segments it serves through</h3><p>Whom they select, as read when the change was requested: a segment changed since makes the change stale.</p>${json(o.segments)}` : ''}
 <h2>The request as it will be applied</h2><dl><dt>Method</dt><dd>${esc(c.method)}</dd><dt>Path</dt><dd><code>${esc(c.path)}</code></dd>
 <dt>Body SHA-256</dt><dd><code>${esc(c.bodySha256)}</code></dd></dl>${json(bodyText(c.body))}
 <h2>Approvals so far</h2>${given}${review}`;

@@ -150,7 +150,11 @@ describe('approvals in front of a real Unleash', () => {
     const held = await propose(`${FEATURES}/payments.audience/environments/production/on`);
     expect(held.status).toBe(202);
     const requested = (await ledgerEntries()).find((e) => e.change_request_id === held.json.changeRequestId && e.entry_type === 'change.requested');
-    expect(requested?.previous_state).toMatchObject({ segmentsNamed: { [String(staff.id)]: { name: 'payments.staff', constraints: [{ contextName: 'userId', operator: 'IN', values: ['staff'] }] } } });
+    const selects = { [String(staff.id)]: { name: 'payments.staff', constraints: [{ contextName: 'userId', operator: 'IN', values: ['staff'] }] } };
+    expect(requested?.previous_state).toMatchObject({ segmentsNamed: selects });
+    // The approver is shown whom the segments select.
+    const view = await fetch(String(held.json.approveUrl).replace(/\/approve$/, ''), { headers: { authorization: `Bearer ${sam}` } });
+    expect(await view.json()).toMatchObject({ segments: selects });
     // Widened to everyone while the switch-on waits: approved now, it would serve everyone.
     await direct('PUT', `/api/admin/segments/${staff.id}`, { name: 'payments.staff', constraints: [] });
     expect(await approve(String(held.json.approveUrl), sam)).toMatchObject({ status: 409, json: { code: 'CHANGE_STALE' } });
