@@ -216,4 +216,15 @@ describe('an Unleash import through flaggate', () => {
     const [stored] = (await feature('import.constrained'))!.environments.find((e) => e.name === 'development')!.strategies as unknown as Array<Record<string, unknown>>;
     for (const member of ['constraints', 'variants', 'sortOrder', 'parameters', 'name']) expect(stored![member], member).toEqual(recorded![member]);
   });
+
+  it("imports an unedited export of Unleash's own: its stale, archived and strategy ids are what the import stores anyway", async () => {
+    await direct('POST', FEATURES, { name: 'import.exported', type: 'release' });
+    await direct('POST', `${FEATURES}/import.exported/environments/development/strategies`, { name: 'default', parameters: {}, constraints: [] });
+    const exported = (await direct('POST', '/api/admin/features-batch/export', { features: ['import.exported'], environment: 'development' })) as Record<string, unknown>;
+    const features = exported.features as Array<Record<string, unknown>>;
+    expect(features[0]).toMatchObject({ stale: false, archived: false });
+    expect((exported.featureStrategies as Array<Record<string, unknown>>)[0]).toHaveProperty('id');
+    const res = await importVia({ project: 'default', environment: 'development', data: exported });
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+  });
 });

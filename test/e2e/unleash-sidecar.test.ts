@@ -469,17 +469,17 @@ describe('what Unleash stores, as recorded', () => {
     expect(catalogued.sort()).toEqual([0, 1]);
   });
 
-  it('a create naming its creator, a patch to an empty description, a patched constraint without values: refused, as Unleash would store otherwise', async () => {
+  it('a create naming its creator or a patched constraint without values is refused; a description patched to "" is recorded as none', async () => {
     const creator = await viaFlaggate('POST', FEATURES, release, why, { name: 'forged.creator', createdByUserId: 1 });
     expect(creator).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
     await expect(direct('GET', `${FEATURES}/forged.creator`)).rejects.toThrow();
     await direct('POST', FEATURES, { name: 'patched.flag', type: 'release', description: 'kept' });
-    // Unleash stores an empty description as none; through flaggate it is refused and the description kept.
+    // Unleash's UI clears a description by patching it to "", which Unleash stores as none: recorded so.
     const empty = await viaFlaggate('PATCH', `${FEATURES}/patched.flag`, release, why, [{ op: 'replace', path: '/description', value: '' }]);
-    expect(empty).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
-    expect((await direct('GET', `${FEATURES}/patched.flag`)).description).toBe('kept');
-    await direct('PATCH', `${FEATURES}/patched.flag`, [{ op: 'replace', path: '/description', value: '' }]);
+    expect(empty.status).toBe(200);
     expect((await direct('GET', `${FEATURES}/patched.flag`)).description).toBeNull();
+    const cleared = (await ledgerEntries()).find((e) => e.decision_id === empty.decisionId && e.entry_type === 'change.decision');
+    expect(cleared?.new_state).toEqual({ patch: [{ op: 'replace', path: '/description', value: null }] });
     const strategies = `${FEATURES}/patched.flag/environments/development/strategies`;
     const strategy = (await direct('POST', strategies, { name: 'default', parameters: {} })) as { id: string };
     const read = async () => (await direct('GET', `${strategies}/${strategy.id}`)) as { constraints: unknown[] };
@@ -512,6 +512,17 @@ describe('what Unleash stores, as recorded', () => {
     const decision = (await ledgerEntries()).find((e) => e.decision_id === res.decisionId && e.entry_type === 'change.decision');
     expect(decision?.new_state).toEqual({ name: 'clone.kind.copy', cloneOf: 'clone.kind' });
     expect(await direct('GET', `${FEATURES}/clone.kind.copy`)).toMatchObject({ type: 'kill-switch', description: 'src', impressionData: true });
+  });
+
+  it("a bulk switch-off as Unleash's UI sends it, with a query parameter Unleash does not read, is applied without it", async () => {
+    await direct('POST', FEATURES, { name: 'ui.bulk.off', type: 'release' });
+    await direct('POST', `${FEATURES}/ui.bulk.off/environments/development/strategies`, { name: 'default' });
+    await direct('POST', `${FEATURES}/ui.bulk.off/environments/development/on`);
+    const res = await viaFlaggate('POST', '/api/admin/projects/default/bulk_features/environments/development/off?shouldActivateDisabledStrategies=false', release, why, { features: ['ui.bulk.off'] });
+    expect(res.status).toBe(200);
+    expect(await enabledIn('ui.bulk.off', 'development')).toBe(false);
+    const decision = (await ledgerEntries()).find((e) => e.decision_id === res.decisionId && e.entry_type === 'change.decision');
+    expect(decision?.new_state).toEqual({ enabled: false, flags: ['ui.bulk.off'] });
   });
 
   it('a bulk switch-on naming a flag twice is refused: Unleash would add the default strategy twice', async () => {

@@ -63,7 +63,11 @@ export function classifyUnleash(req: RawRequest): Classification {
     const reason = refusal ? `${refusal.operation} is refused by design: ${refusal.reason}` : `no Unleash write route for ${method} ${path}`;
     return { kind: 'unrecognized', method, path, reason };
   }
-  return writeOf(req, method, hit.route, hit.params, parseQuery(query, hit.route.query ?? []));
+  const ignored = hit.route.ignoredQuery ?? [];
+  const read = parseQuery(query, [...(hit.route.query ?? []), ...ignored]);
+  // What Unleash does not read is not sent on, and the entry does not show it.
+  for (const name of ignored) delete read[name];
+  return writeOf(req, method, hit.route, hit.params, read);
 }
 
 function isPlainKey(key: string): boolean {

@@ -22,8 +22,11 @@ export const IMPORT_ACTION = 'flag.import';
 
 const TOP_KEYS = ['project', 'environment', 'data'];
 const DATA_KEYS = ['features', 'featureStrategies', 'featureEnvironments', 'contextFields', 'featureTags', 'segments', 'tagTypes', 'dependencies', 'links'];
-const FEATURE_KEYS = ['name', 'type', 'description', 'impressionData', 'project'];
-const STRATEGY_KEYS = ['featureName', 'name', 'title', 'parameters', 'constraints', 'variants', 'segments', 'disabled', 'sortOrder'];
+// An unedited Unleash export also carries each feature's `stale` and `archived` and each
+// strategy's `id`: taken where they say what the import stores anyway (not stale, not archived;
+// new strategy ids).
+const FEATURE_KEYS = ['name', 'type', 'description', 'impressionData', 'project', 'stale', 'archived'];
+const STRATEGY_KEYS = ['featureName', 'name', 'title', 'parameters', 'constraints', 'variants', 'segments', 'disabled', 'sortOrder', 'id'];
 const ENVIRONMENT_KEYS = ['name', 'featureName', 'environment', 'enabled', 'variants'];
 const CONTEXT_KEYS = ['name', 'description', 'legalValues', 'stickiness', 'project'];
 /** Parts of an import that are refused whenever they are not empty, and why. */
@@ -106,6 +109,9 @@ function parseFeatures(value: unknown, project: string): Record<string, Imported
     const key = name(feature.name, `data.features[${i}].name`);
     if (flags[key]) throw malformed(`data.features[${i}].name`, 'named once');
     if (feature.project !== undefined && feature.project !== project) throw malformed(`data.features[${i}].project`, 'the import\'s project');
+    for (const member of ['stale', 'archived'] as const) {
+      if (feature[member] !== undefined && feature[member] !== false) throw malformed(`data.features[${i}].${member}`, 'absent or false (an import stores a flag live and not stale)');
+    }
     const flag: ImportedFlag = { type: 'release', description: null, impressionData: false, stale: false, strategies: [] };
     if (feature.type !== undefined) flag.type = name(feature.type, `data.features[${i}].type`);
     if (feature.description !== undefined && feature.description !== null) {
@@ -133,7 +139,7 @@ function parseStrategies(value: unknown, flags: Record<string, ImportedFlag>): v
     if (strategy.parameters !== undefined && !isObject(strategy.parameters)) throw malformed(`${at}.parameters`, 'an object');
     list(strategy.constraints, `${at}.constraints`);
     const variants = list(strategy.variants, `${at}.variants`);
-    const { featureName: _flag, segments: _segments, ...rest } = strategy;
+    const { featureName: _flag, segments: _segments, id: _id, ...rest } = strategy;
     // As Unleash stores them: constraints with their values list, variants reweighted (none as an
     // empty list), a flexible rollout without one at 100, grouped by the flag.
     rest.constraints = storedConstraints(strategy.constraints ?? []);

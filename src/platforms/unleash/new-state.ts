@@ -31,7 +31,7 @@ export function newStateOf(route: WriteRoute, params: Record<string, string>, bo
       return createdFlag(object, params.feature);
     case 'flag.update':
       if (patch) checkMetadataPatch(body as PatchOperation[]);
-      return patch ?? updatedMetadata(object, params.feature!);
+      return patch ? { patch: descriptionAsStored(body as PatchOperation[]) } : updatedMetadata(object, params.feature!);
     case 'segment.create':
     case 'segment.update':
       return segmentAsStored(object, route.action === 'segment.create');
@@ -292,6 +292,14 @@ function variantsOf(route: WriteRoute, body: WriteBody, environments: string[]):
     variants: storedVariants(((object.variants ?? []) as unknown[]).map((v: unknown) => (isObject(v) ? { weightType: 'variable', stickiness: 'default', ...v } : v))),
     environments,
   };
+}
+
+/**
+ * A feature patch as Unleash stores it: its store writes an empty description as none, so one
+ * written as "" (Unleash's UI sends it when the description is cleared) is recorded as null.
+ */
+function descriptionAsStored(ops: PatchOperation[]): PatchOperation[] {
+  return ops.map((op) => (op.path === '/description' && op.value === '' && (op.op === 'add' || op.op === 'replace') ? { ...op, value: null } : op));
 }
 
 /**

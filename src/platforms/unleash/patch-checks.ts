@@ -121,10 +121,6 @@ export function checkMetadataPatch(patch: PatchOperation[]): void {
     if (typed && !loose && !((op.op === 'add' || op.op === 'replace') && typed(op.value))) {
       throw fieldMalformed('patch', `written as a ${op.path.slice(1)} value of its own type at ${op.path} (Unleash converts or resets anything else)`);
     }
-    // Unleash's store writes an empty description as none: the patch would read otherwise.
-    if (op.path === '/description' && op.value === '' && (op.op === 'add' || op.op === 'replace')) {
-      throw fieldMalformed('patch', 'free of an empty /description: Unleash stores it as none (write null or remove it)');
-    }
     if (typeof op.from === 'string' && op.from in METADATA_TYPES && op.op === 'move') {
       throw fieldMalformed('patch', `free of a move out of ${op.from} (Unleash resets it to its default)`);
     }

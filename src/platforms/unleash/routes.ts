@@ -37,6 +37,11 @@ export interface WriteRoute {
   scope: EnvironmentScope;
   /** Query parameters Unleash's controller reads for this route; any other is refused. */
   query?: readonly string[];
+  /**
+   * Query parameters Unleash's UI sends on this route and its controller does not read: taken (each
+   * once, as strictly as the others), neither forwarded nor recorded.
+   */
+  ignoredQuery?: readonly string[];
 }
 
 /** A POST that changes nothing (Unleash's `validate*` operations): forwarded as a read. */
@@ -62,7 +67,7 @@ export const writeRoutes: readonly WriteRoute[] = [
   { method: 'DELETE', pattern: '/api/admin/archive/:feature', action: 'flag.delete', body: 'none', flagKeyFrom: 'path', scope: 'all' },
   { method: 'POST', pattern: '/api/admin/archive/revive/:feature', action: 'flag.revive', body: 'none', flagKeyFrom: 'path', scope: 'all' },
   { method: 'POST', pattern: `${ENV}/on`, action: 'flag.enable', body: 'none', flagKeyFrom: 'path', scope: 'named', query: ['shouldActivateDisabledStrategies'] },
-  { method: 'POST', pattern: `${ENV}/off`, action: 'flag.disable', body: 'none', flagKeyFrom: 'path', scope: 'named' },
+  { method: 'POST', pattern: `${ENV}/off`, action: 'flag.disable', body: 'none', flagKeyFrom: 'path', scope: 'named', ignoredQuery: ['shouldActivateDisabledStrategies'] },
   { method: 'POST', pattern: `${ENV}/strategies`, action: 'strategy.create', body: 'object', flagKeyFrom: 'path', scope: 'named' },
   { method: 'PUT', pattern: STRATEGY, action: 'strategy.update', body: 'object', flagKeyFrom: 'path', scope: 'named' },
   { method: 'PATCH', pattern: STRATEGY, action: 'strategy.update', body: 'patch', flagKeyFrom: 'path', scope: 'named' },
@@ -89,7 +94,7 @@ export const writeRoutes: readonly WriteRoute[] = [
   // Batch operations: one decision over every flag their `features` list names.
   { method: 'POST', pattern: '/api/admin/projects/:project/stale', action: 'flag.stale', body: 'object', flagKeyFrom: 'features', scope: 'none' },
   { method: 'POST', pattern: `${BULK}/on`, action: 'flag.enable', body: 'object', flagKeyFrom: 'features', scope: 'named', query: ['shouldActivateDisabledStrategies'] },
-  { method: 'POST', pattern: `${BULK}/off`, action: 'flag.disable', body: 'object', flagKeyFrom: 'features', scope: 'named' },
+  { method: 'POST', pattern: `${BULK}/off`, action: 'flag.disable', body: 'object', flagKeyFrom: 'features', scope: 'named', ignoredQuery: ['shouldActivateDisabledStrategies'] },
   { method: 'POST', pattern: '/api/admin/projects/:project/archive', action: 'flag.archive', body: 'object', flagKeyFrom: 'features', scope: 'all' },
   { method: 'POST', pattern: '/api/admin/projects/:project/revive', action: 'flag.revive', body: 'object', flagKeyFrom: 'features', scope: 'all' },
   { method: 'POST', pattern: '/api/admin/projects/:project/delete', action: 'flag.delete', body: 'object', flagKeyFrom: 'features', scope: 'all' },

@@ -710,10 +710,25 @@ describe('classifyUnleash reads a JSON Patch as Unleash applies it', () => {
     ['a type copied from another member', [{ op: 'copy', from: '/name', path: '/type' }]],
     ['a move out of the type', [{ op: 'move', from: '/type', path: '/description' }]],
     ['a number for the description', [{ op: 'replace', path: '/description', value: 5 }]],
-    ['an empty description (stored as none)', [{ op: 'replace', path: '/description', value: '' }]],
-    ['an empty description added (stored as none)', [{ op: 'add', path: '/description', value: '' }]],
   ])("refuses a feature patch Unleash's validator would convert or reset: %s", (_name, patch) => {
     expect(refused('PATCH', FEATURE, patch)).toThrow(malformed);
+  });
+
+  it('records a patched empty description as none, as Unleash stores it (its UI sends "" when the description is cleared)', () => {
+    for (const op of ['replace', 'add']) {
+      const c = classifyUnleash(request('PATCH', FEATURE, [{ op, path: '/description', value: '' }]));
+      expect(c.kind === 'write' && c.change.newState).toEqual({ patch: [{ op, path: '/description', value: null }] });
+    }
+  });
+
+  it('takes the query parameter Unleash\'s UI sends on a switch-off, and neither forwards nor records it', () => {
+    for (const path of [`${P}/checkout/environments/production/off`, '/api/admin/projects/default/bulk_features/environments/production/off']) {
+      const body = path.includes('bulk') ? { features: ['checkout'] } : undefined;
+      const c = classifyUnleash(request('POST', `${path}?shouldActivateDisabledStrategies=false`, body));
+      expect(c.kind === 'write' && c.forward.target, path).toBe(path);
+      expect(c.kind === 'write' && c.change.newState, path).not.toHaveProperty('query');
+      expect(() => classifyUnleash(request('POST', `${path}?shouldActivateDisabledStrategies=false&shouldActivateDisabledStrategies=true`, body)), path).toThrow(expect.objectContaining({ code: 'ADAPT_QUERY_REFUSED' }));
+    }
   });
 
   it('takes a feature patch in the types Unleash keeps', () => {

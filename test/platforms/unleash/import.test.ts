@@ -72,7 +72,9 @@ describe('an Unleash import', () => {
     { name: 'an unknown top-level key', body: payload({}, { force: true }) },
     { name: 'an unknown data key', body: payload({ releasePlans: [] }) },
     { name: 'an unknown feature key', body: payload({ features: [{ name: 'a', enabled: true }] }) },
-    { name: 'an unknown strategy key', body: payload({ featureStrategies: [{ featureName: 'a', name: 'default', id: 'x' }] }) },
+    { name: 'an unknown strategy key', body: payload({ featureStrategies: [{ featureName: 'a', name: 'default', strategyName: 'x' }] }) },
+    { name: 'a stale feature', body: payload({ features: [{ name: 'a', stale: true }] }) },
+    { name: 'an archived feature', body: payload({ features: [{ name: 'a', archived: true }] }) },
     { name: 'no features', body: payload({ features: [] }) },
     { name: 'a flag named twice', body: payload({ features: [{ name: 'a' }, { name: 'a' }] }) },
     { name: 'a feature of another project', body: payload({ features: [{ name: 'a', project: 'other' }] }) },
@@ -100,6 +102,13 @@ describe('an Unleash import', () => {
     const { change } = changeOf(payload({ featureStrategies: [{ featureName: 'a', name: 'default', constraints: [{ contextName: 'userId', operator: 'NUM_GT', value: '5' }] }] }));
     const [strategy] = (change.newState as { flags: Record<string, { strategies: unknown[] }> }).flags.a!.strategies;
     expect(strategy).toEqual({ name: 'default', constraints: [{ contextName: 'userId', operator: 'NUM_GT', value: '5', values: [] }], variants: [], sortOrder: 0 });
+  });
+
+  it("takes an unedited export's stale and archived (false) and strategy ids, and records none of them", () => {
+    const { change } = changeOf(payload({ features: [{ name: 'a', stale: false, archived: false }, { name: 'b' }], featureStrategies: [{ featureName: 'a', name: 'default', id: 'from-export' }] }));
+    const a = (change.newState as { flags: Record<string, { stale: boolean; strategies: Array<Record<string, unknown>> }> }).flags.a!;
+    expect(a.stale).toBe(false);
+    expect(a.strategies[0]).not.toHaveProperty('id');
   });
 
   it('records a description left out or empty as none: Unleash clears an existing flag\'s', () => {
