@@ -133,14 +133,19 @@ describe('hostile requests through flaggate to a real Unleash', () => {
     expect((stored.environments as Array<{ name: string; enabled: boolean }>).find((e) => e.name === 'development')?.enabled).toBe(true);
   });
 
-  it('refuses a flexible rollout left without a stickiness or group, which Unleash fills in, and records no sort order an update does not write', async () => {
+  it("records the project's stickiness a flexible rollout left without one gets, refuses one patched empty, and records no sort order an update does not write", async () => {
     await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.sticky' });
     const strategies = `${FEATURES}/search.sticky/environments/development/strategies`;
     // Sent to Unleash itself, an empty stickiness is stored as the project's default.
     const direct = await unleashAdmin(unleash!, 'POST', strategies, { name: 'flexibleRollout', parameters: { rollout: '10', stickiness: '', groupId: 'g' } });
     expect(direct.parameters).toMatchObject({ stickiness: 'default' });
+    // Through flaggate too (Unleash's UI applies a flexible rollout with empty parameters), and the
+    // entry records the stickiness it gets as the project's default.
     const created = await through('POST', strategies, { name: 'flexibleRollout', parameters: { rollout: '20', stickiness: '', groupId: 'g' } });
-    expect(created.body).toMatchObject({ code: 'ADAPT_BODY_MALFORMED', details: { field: 'parameters.stickiness' } });
+    expect(created.status).toBe(200);
+    expect(created.entries[0]!.previous_state).toMatchObject({ environments: { development: { defaultStickiness: 'default' } } });
+    const stored = (await unleashAdmin(unleash!, 'GET', `${strategies}/${String((created.body as { id: string }).id)}`)) as { parameters: Record<string, string> };
+    expect(stored.parameters.stickiness).toBe('default');
     const path = `${strategies}/${String(direct.id)}`;
     for (const member of ['stickiness', 'groupId']) {
       const patched = await through('PATCH', path, [{ op: 'replace', path: `/parameters/${member}`, value: '' }]);

@@ -12,7 +12,7 @@
  */
 import type { FlagChange } from '../platform.js';
 import { isObject } from './body.js';
-import { defaultStickinessIn, readOverview } from './project-overview.js';
+import { projectDefaultStickiness } from './project-overview.js';
 import { featurePath, getJson, liveState, strategyState, type ReadStateOptions, type UnleashFlagState, type UnleashStrategyState } from './read-state.js';
 
 export interface CloneOptions {
@@ -85,7 +85,6 @@ function lacksStickiness(copy: UnleashStrategyState): boolean {
 }
 
 /** The project's default stickiness as Unleash fills it in (`project-overview.ts`). */
-async function defaultStickiness(opts: ReadStateOptions, project: string): Promise<string> {
-  const { body, path } = await readOverview((p) => getJson(opts, p), project);
-  return defaultStickinessIn(body, path);
+function defaultStickiness(opts: ReadStateOptions, project: string): Promise<string> {
+  return projectDefaultStickiness((p) => getJson(opts, p), project);
 }

@@ -356,8 +356,8 @@ function normalizeStrategy(given: JsonObject, kind: 'create' | 'update', flagKey
   else if (body.name === 'flexibleRollout') out.rollout = 100;
   // And one without a group as grouped by the flag's name: the group decides which users are in.
   if (body.name === 'flexibleRollout' && !parameters.groupId) out.parameters = { ...parameters, groupId: flagKey };
-  // Without a stickiness it takes the project's default, which the entry could not show.
-  if (body.name === 'flexibleRollout' && !parameters.stickiness) throw fieldMalformed('parameters.stickiness', `set on a flexible rollout ("default" unless the project sets another): Unleash takes the project's default stickiness for one left empty`);
+  // Without a stickiness it takes the project's default: the state read records which
+  // (`previous_state.environments.<env>.defaultStickiness`).
   return out;
 }
 

@@ -1,7 +1,8 @@
 /**
  * A project's overview (`GET /api/admin/projects/:project/overview`), read where Unleash fills a
- * strategy in from the project's settings: an enable that adds one (`enable-default.ts`) and a
- * clone of rollouts stored without a stickiness (`clone-source.ts`).
+ * strategy in from the project's settings: an enable that adds one (`enable-default.ts`), a
+ * clone of rollouts stored without a stickiness (`clone-source.ts`), and a flexible rollout
+ * created or updated without one (`read-state.ts`).
  */
 import { FlaggateError } from '../../errors.js';
 import { isObject } from './body.js';
@@ -25,4 +26,10 @@ export async function readOverview(read: (path: string) => Promise<unknown>, pro
   const body = await read(path);
   if (!isObject(body)) throw new FlaggateError('ADAPT_STATE_UNAVAILABLE', `unexpected project overview from ${path}`);
   return { body, path };
+}
+
+/** The stickiness Unleash gives a flexible rollout left without one in `project` (`getDefaultStickiness`). */
+export async function projectDefaultStickiness(read: (path: string) => Promise<unknown>, project: string): Promise<string> {
+  const { body, path } = await readOverview(read, project);
+  return defaultStickinessIn(body, path);
 }

@@ -11,6 +11,7 @@ import { isObject } from './body.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
 import { cloneOptions, readCloneSource } from './clone-source.js';
 import { linksFromTemplates, type TemplateLink } from './link-templates.js';
+import { projectDefaultStickiness } from './project-overview.js';
 import { enableAddsStrategy, strategyAddedOnEnable } from './enable-default.js';
 import { isImport, readImportState, type ImportState } from './import-state.js';
 import { REACH_ACTIONS, readReachState, type ReachState } from './reach.js';
@@ -42,6 +43,8 @@ export interface UnleashEnvironmentState {
   addedOnEnable?: Record<string, unknown>;
   /** Only for a strategy created without a sort order: the one Unleash stores it with (after the last). */
   nextSortOrder?: number;
+  /** Only for a flexible rollout written without a stickiness: the project's default, which Unleash gives it. */
+  defaultStickiness?: string;
 }
 
 /** The compact state recorded as `previousState`. */
@@ -154,6 +157,7 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
     state.environments = only ? { [env]: only } : {};
     if (only && enableAddsStrategy(change, only)) only.addedOnEnable = await strategyAddedOnEnable(opts, getJson, change.project, env, change.flagKey);
     if (only && createdWithoutSortOrder(change)) only.nextSortOrder = nextSortOrder(body, env);
+    if (only && leavesStickinessToProject(change)) only.defaultStickiness = await projectDefaultStickiness((p) => getJson(opts, p), change.project);
   }
   const segments = [...new Set([...segmentsNamedBy(change), ...segmentsServedBy(change, state)])].sort();
   if (segments.length > 0) state.segmentsNamed = await readSegmentsNamed(opts, segments);
@@ -199,6 +203,13 @@ async function withTemplateLinks(opts: ReadStateOptions, change: FlagChange, sta
   if (state.exists) return state;
   const links = await linksFromTemplates((p) => getJson(opts, p), change.project!, change.flagKey);
   return links.length === 0 ? state : { ...state, linksFromTemplates: links };
+}
+
+/** A flexible rollout written whole (created or updated) without a stickiness: Unleash gives it the project's default. */
+function leavesStickinessToProject(change: FlagChange): boolean {
+  if ((change.action !== 'strategy.create' && change.action !== 'strategy.update') || !isObject(change.newState)) return false;
+  const { name, parameters } = change.newState;
+  return name === 'flexibleRollout' && !(isObject(parameters) && parameters.stickiness);
 }
 
 /** A strategy create that leaves its place to Unleash: it is stored after the environment's last strategy. */
