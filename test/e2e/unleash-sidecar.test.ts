@@ -559,7 +559,7 @@ describe('what Unleash stores, as recorded', () => {
     await direct('PUT', `${FEATURES}/odd.values/variants-batch`, { variants: [variant('a', 'variable', 1000)], environments: ['development'] });
     const variantsPath = `${FEATURES}/odd.values/environments/development/variants`;
     const list = [variant('treatment', 'variable', 100), variant('control', 'fix', '0')];
-    expect(await viaFlaggate('PATCH', variantsPath, release, why, [{ op: 'replace', path: '', value: list }])).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
+    expect(await viaFlaggate('PATCH', variantsPath, release, why, [{ op: 'replace', path: '', value: list }])).toMatchObject({ status: 409, json: { code: 'ADAPT_TARGET_MISMATCH' } });
     // Sent directly, Unleash stores the weight as text and gives the other variant what is left.
     await direct('PATCH', variantsPath, [{ op: 'replace', path: '', value: list }]);
     const stored = ((await direct('GET', `${FEATURES}/odd.values?variantEnvironments=true`)).environments as Array<{ name: string; variants: Array<{ name: string; weight: unknown }> }>).find((e) => e.name === 'development')!.variants;
@@ -581,6 +581,27 @@ describe('what Unleash stores, as recorded', () => {
     const long = await viaFlaggate('PUT', '/api/admin/features/odd.values/tags', release, why, { addedTags: [{ type: 'simple', value: 'added-anyway' }, { type: 'simple', value: '\u{1F600}'.repeat(26) }], removedTags: [] });
     expect(long).toMatchObject({ status: 400, json: { code: 'ADAPT_BODY_MALFORMED' } });
     expect(await tags()).toEqual([]);
+  });
+
+  it("environment variants patched one index at a time, as Unleash's UI edits them, record the list Unleash stores", async () => {
+    await direct('POST', FEATURES, { name: 'ui.variants', type: 'release' });
+    const variant = (name: string, weight: number) => ({ name, weightType: 'variable', weight, stickiness: 'default', overrides: [] });
+    await direct('PUT', `${FEATURES}/ui.variants/variants-batch`, { variants: [variant('blue', 1000)], environments: ['development'] });
+    const path = `${FEATURES}/ui.variants/environments/development/variants`;
+    const stored = async () => ((await direct('GET', `${FEATURES}/ui.variants?variantEnvironments=true`)).environments as Array<{ name: string; variants: unknown[] }>).find((e) => e.name === 'development')!.variants;
+    for (const ops of [
+      // Adding a variant: the UI reweights the first and adds the second by index.
+      [{ op: 'replace', path: '/0/weight', value: 500 }, { op: 'add', path: '/1', value: variant('green', 500) }],
+      // A third, with weights of the UI's own, in front: Unleash shares them out and sorts.
+      [{ op: 'add', path: '/0', value: variant('amber', 333) }],
+      [{ op: 'remove', path: '/1' }],
+    ]) {
+      const res = await viaFlaggate('PATCH', path, release, why, ops);
+      expect(res.status, JSON.stringify(res.json)).toBe(200);
+      const decision = (await ledgerEntries()).find((e) => e.decision_id === res.decisionId && e.entry_type === 'change.decision');
+      const recorded = (decision?.previous_state as { environments: Record<string, { storedAfterPatch: unknown }> }).environments.development!.storedAfterPatch;
+      expect(recorded, JSON.stringify(ops)).toEqual(await stored());
+    }
   });
 
   it('a creation time without its offset, a segment id PostgreSQL reads as another, a strategy naming a segment twice: refused', async () => {

@@ -7,7 +7,7 @@
  */
 import normalizeUrl from 'normalize-url';
 import { fieldMalformed, isObject, membersIn, rolloutOf, storedConstraints, STRATEGY_MEMBERS, usableName, type JsonObject, type PatchOperation, type WriteBody } from './body.js';
-import { checkMetadataPatch, checkPatchedRollout, checkVariantsPatch } from './patch-checks.js';
+import { checkMetadataPatch, checkPatchedRollout } from './patch-checks.js';
 import type { WriteRoute } from './routes.js';
 import { storedVariants } from './variant-weights.js';
 
@@ -278,12 +278,13 @@ function uniqueTags(tags: unknown[]): unknown[] {
 /** The members of a create Unleash's validator keeps (`featureMetadataSchema`). */
 const CREATE_MEMBERS = new Set(['name', 'stale', 'archived', 'type', 'description', 'impressionData', 'createdAt', 'variants', 'tags']);
 
-/** Variants as Unleash stores them: a patch as sent (checked), a list reweighted; variants-batch fills in its defaults first. */
+/**
+ * Variants as Unleash stores them: a list reweighted (variants-batch fills in its defaults first);
+ * a patch as sent, the list it leaves recorded by the state read, which applies it to the variants
+ * Unleash holds (`patched-variants.ts`).
+ */
 function variantsOf(route: WriteRoute, body: WriteBody, environments: string[]): JsonObject {
-  if (route.body === 'patch') {
-    checkVariantsPatch(body as PatchOperation[], '');
-    return { patch: body };
-  }
+  if (route.body === 'patch') return { patch: body };
   if (route.scope === 'named') return { variants: storedVariants(body as JsonObject[]) };
   const object = (isObject(body) ? body : {}) as JsonObject;
   // Without a list, Unleash clears the variants.

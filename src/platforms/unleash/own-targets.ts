@@ -66,7 +66,7 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   if (change.action === 'strategy.update' || change.action === 'strategy.delete') requireEnvironmentKept(change, state);
   if (change.action === 'strategy.update') requireRolloutKept(change, state);
   if (change.action === 'variants.update') {
-    requireVariantOrderKept(change, state);
+    requirePatchApplies(change, state);
     requireVariantEnvironments(change, state);
   }
   const owned = OWNED[change.action];
@@ -173,23 +173,18 @@ function requireRolloutKept(change: FlagChange, state: UnleashFlagState): void {
 }
 
 /**
- * Unleash sorts a patched variant list by name before it stores it, and the order decides which
- * users get which variant. A patch of environment variants (./classify.ts lets it write a variant's
- * members, not add, remove or reweight one) must leave the list in the order it is stored in.
+ * A JSON Patch of an environment's variants is recorded with the list Unleash stores once it
+ * applies to the variants read (`previous_state.environments.<env>.storedAfterPatch`): one that
+ * does not apply to them, or leaves a weight that is not an integer, is refused.
  */
-function requireVariantOrderKept(change: FlagChange, state: UnleashFlagState): void {
+function requirePatchApplies(change: FlagChange, state: UnleashFlagState): void {
   const ns = isObject(change.newState) ? change.newState : {};
-  const list = change.environment === undefined ? undefined : state.environments?.[change.environment]?.variants;
-  if (!Array.isArray(ns.patch) || !Array.isArray(list)) return;
-  const names = list.map((v) => (isObject(v) ? v.name : undefined));
-  for (const op of ns.patch as Array<Record<string, unknown>>) {
-    const m = typeof op.path === 'string' ? /^\/(\d+)\/name$/.exec(op.path) : null;
-    if (!m || op.op === 'test') continue;
-    if ((op.op !== 'add' && op.op !== 'replace') || typeof op.value !== 'string') throw reordered(change);
-    names[Number(m[1])] = op.value;
-  }
-  const sorted = [...names].sort((a, b) => String(a).localeCompare(String(b)));
-  if (sorted.some((name, i) => name !== names[i])) throw reordered(change);
+  const env = change.environment === undefined ? undefined : state.environments?.[change.environment];
+  if (!Array.isArray(ns.patch) || env === undefined || env.storedAfterPatch !== null) return;
+  throw mismatch(`this patch does not apply to the variants of flag ${change.flagKey} in environment ${String(change.environment)} as read, or leaves a weight that is not an integer (Unleash would sum it as text)`, {
+    flag: change.flagKey,
+    environment: change.environment,
+  });
 }
 
 /**
@@ -200,13 +195,6 @@ function requireVariantEnvironments(change: FlagChange, state: UnleashFlagState)
   const named = isObject(change.newState) && Array.isArray(change.newState.environments) ? (change.newState.environments as unknown[]) : [];
   const lacking = named.find((env) => typeof env !== 'string' || !Object.hasOwn(state.environments ?? {}, env));
   if (lacking !== undefined) throw mismatch(`flag ${change.flagKey} has no environment ${String(lacking)}, where Unleash would write no variants`, { flag: change.flagKey, environment: lacking });
-}
-
-function reordered(change: FlagChange): FlaggateError {
-  return mismatch(`this patch renames variants of flag ${change.flagKey} in environment ${String(change.environment)} into another order, which Unleash would sort them into (the order decides who gets which variant): write the whole list with PUT`, {
-    flag: change.flagKey,
-    environment: change.environment,
-  });
 }
 
 /** Whether a strategy update leaves the strategy disabled: a PUT without `disabled`, or a patch not writing it, keeps what it was. */

@@ -128,12 +128,13 @@ export function checkMetadataPatch(patch: PatchOperation[]): void {
 }
 
 /**
- * Variants written by a patch are reweighted and sorted after it applies (see ./variant-weights.ts),
- * so a patch that adds, removes or replaces variants, or writes a weight, would be stored otherwise
- * than it reads. Allowed: the whole list (at `base`) written as Unleash stores it, and members of one
- * variant other than its weight.
+ * A strategy's variants written by a patch are reweighted and sorted after it applies (see
+ * ./variant-weights.ts), so a patch that adds, removes or replaces variants, or writes a weight,
+ * would be stored otherwise than it reads. Allowed: the whole list (at `base`) written as Unleash
+ * stores it, and members of one variant other than its weight. (An environment's variants are
+ * patched freely: the state read records the list that results, `patched-variants.ts`.)
  */
-export function checkVariantsPatch(patch: PatchOperation[], base: string): void {
+function checkVariantsPatch(patch: PatchOperation[], base: string): void {
   const reweighted = (pointer: unknown): boolean => {
     if (typeof pointer !== 'string' || !(pointer === base || pointer.startsWith(`${base}/`))) return false;
     const rest = pointer.slice(base.length).split('/').slice(1);

@@ -12,6 +12,7 @@ import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
 import { cloneOptions, readCloneSource } from './clone-source.js';
 import { linksFromTemplates, type TemplateLink } from './link-templates.js';
 import { projectDefaultStickiness } from './project-overview.js';
+import { variantsAfterPatch } from './patched-variants.js';
 import { enableAddsStrategy, strategyAddedOnEnable } from './enable-default.js';
 import { isImport, readImportState, type ImportState } from './import-state.js';
 import { REACH_ACTIONS, readReachState, type ReachState } from './reach.js';
@@ -45,6 +46,8 @@ export interface UnleashEnvironmentState {
   nextSortOrder?: number;
   /** Only for a flexible rollout written without a stickiness: the project's default, which Unleash gives it. */
   defaultStickiness?: string;
+  /** Only for a JSON Patch of the environment's variants: the list Unleash stores once it applies (null: it cannot). */
+  storedAfterPatch?: unknown[] | null;
 }
 
 /** The compact state recorded as `previousState`. */
@@ -158,6 +161,8 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
     if (only && enableAddsStrategy(change, only)) only.addedOnEnable = await strategyAddedOnEnable(opts, getJson, change.project, env, change.flagKey);
     if (only && createdWithoutSortOrder(change)) only.nextSortOrder = nextSortOrder(body, env);
     if (only && leavesStickinessToProject(change)) only.defaultStickiness = await projectDefaultStickiness((p) => getJson(opts, p), change.project);
+    const patch = change.action === 'variants.update' && isObject(change.newState) && Array.isArray(change.newState.patch) ? change.newState.patch : undefined;
+    if (only && patch) only.storedAfterPatch = variantsAfterPatch(only.variants ?? [], patch);
   }
   const segments = [...new Set([...segmentsNamedBy(change), ...segmentsServedBy(change, state)])].sort();
   if (segments.length > 0) state.segmentsNamed = await readSegmentsNamed(opts, segments);

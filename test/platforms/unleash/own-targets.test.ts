@@ -127,14 +127,11 @@ describe('requireOwnTargets (Unleash)', () => {
     expect(check(patch([{ op: 'replace', path: '/parameters', value: { userIds: 'b' } }]), holding(plain))).not.toThrow();
   });
 
-  it('refuses a variants patch whose renames change the order Unleash sorts the list into', () => {
-    const v = (name: string) => ({ name, weight: 500, weightType: 'variable', stickiness: 'default' });
-    const holding = { ...state, environments: { production: { enabled: true, strategies: [], variants: [v('blue'), v('green')] } } };
-    const patch = (ops: unknown[]) => change('PATCH', `${P}/shop.banner/environments/production/variants`, ops);
-    expect(check(patch([{ op: 'replace', path: '/0/name', value: 'zebra' }]), holding)).toThrow(mismatch);
-    expect(check(patch([{ op: 'replace', path: '/0/name', value: 'azure' }]), holding)).not.toThrow();
-    expect(check(patch([{ op: 'replace', path: '/1/name', value: 'grey' }, { op: 'replace', path: '/0/payload', value: { type: 'string', value: 'x' } }]), holding)).not.toThrow();
-    expect(check(patch([{ op: 'copy', from: '/1/name', path: '/0/name' }]), holding)).toThrow(mismatch);
+  it('refuses an environment variants patch the state read could not apply, or that leaves a text weight', () => {
+    const patch = change('PATCH', `${P}/shop.banner/environments/production/variants`, [{ op: 'remove', path: '/0' }]);
+    const reading = (storedAfterPatch: unknown) => ({ ...state, environments: { production: { enabled: true, strategies: [], variants: [], storedAfterPatch } } });
+    expect(check(patch, reading(null))).toThrow(mismatch);
+    expect(check(patch, reading([]))).not.toThrow();
   });
 
   it('refuses a new sort order naming a strategy of another environment or flag', () => {
