@@ -92,3 +92,8 @@ export function usableName(value: unknown, field: string): string {
   }
   return value;
 }
+
+/** One tag's identity, (type, value), as text: Unleash stores a tag on a flag, and in its catalogue, once per pair. */
+export function tagKey(tag: { type?: unknown; value?: unknown }): string {
+  return JSON.stringify([tag.type, tag.value]);
+}

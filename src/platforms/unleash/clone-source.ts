@@ -40,7 +40,7 @@ export async function readCloneSource(opts: ReadStateOptions, project: string, f
   const copies = new Map([...strategies].map(([name, list]) => [name, list.map((s) => copiedStrategy(s, clone))]));
   const lacking = [...copies.values()].flat().filter(lacksStickiness);
   if (lacking.length > 0) {
-    const stickiness = await defaultStickiness(opts, project);
+    const stickiness = await projectDefaultStickiness((p) => getJson(opts, p), project);
     for (const copy of lacking) copy.parameters = { ...copy.parameters, stickiness };
   }
   const environments = Object.fromEntries(
@@ -84,7 +84,3 @@ function lacksStickiness(copy: UnleashStrategyState): boolean {
   return copy.name === FLEXIBLE_ROLLOUT && !copy.parameters.stickiness;
 }
 
-/** The project's default stickiness as Unleash fills it in (`project-overview.ts`). */
-function defaultStickiness(opts: ReadStateOptions, project: string): Promise<string> {
-  return projectDefaultStickiness((p) => getJson(opts, p), project);
-}

@@ -6,7 +6,7 @@
  * (`classify.ts`) first.
  */
 import normalizeUrl from 'normalize-url';
-import { fieldMalformed, isObject, membersIn, rolloutOf, storedConstraints, STRATEGY_MEMBERS, usableName, type JsonObject, type PatchOperation, type WriteBody } from './body.js';
+import { fieldMalformed, isObject, membersIn, rolloutOf, storedConstraints, STRATEGY_MEMBERS, tagKey, usableName, type JsonObject, type PatchOperation, type WriteBody } from './body.js';
 import { checkMetadataPatch, checkPatchedRollout } from './patch-checks.js';
 import type { WriteRoute } from './routes.js';
 import { storedVariants } from './variant-weights.js';
@@ -222,10 +222,9 @@ function tagList(object: JsonObject, field: string): Array<{ type: string; value
  * on its type) while the flag ends without it, which an entry of the flag's tags would not show.
  */
 function tagsUpdated(added: Array<{ type: string; value: string }>, removed: Array<{ type: string; value: string }>): JsonObject {
-  const key = (t: { type: string; value: string }) => `${t.type}\u0000${t.value}`;
-  const once = (list: Array<{ type: string; value: string }>) => [...new Map(list.map((t) => [key(t), t])).values()];
-  const gone = new Set(removed.map(key));
-  const both = added.find((t) => gone.has(key(t)));
+  const once = (list: Array<{ type: string; value: string }>) => [...new Map(list.map((t) => [tagKey(t), t])).values()];
+  const gone = new Set(removed.map(tagKey));
+  const both = added.find((t) => gone.has(tagKey(t)));
   if (both) throw fieldMalformed('addedTags', `free of tags also in removedTags (${both.type}:${both.value}): Unleash would add it to the tag catalogue, then take it off the flag`);
   return { added: once(added), removed: once(removed) };
 }
@@ -270,7 +269,7 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(
 function uniqueTags(tags: unknown[]): unknown[] {
   const seen = new Set<string>();
   return tags.filter((t) => {
-    const key = isObject(t) ? JSON.stringify([t.type, t.value]) : JSON.stringify(t);
+    const key = isObject(t) ? tagKey(t) : JSON.stringify(t);
     return seen.has(key) ? false : (seen.add(key), true);
   });
 }

@@ -7,7 +7,7 @@
 import { FlaggateError } from '../../errors.js';
 import { fetchState } from '../request/index.js';
 import type { FlagChange } from '../platform.js';
-import { isObject } from './body.js';
+import { isObject, tagKey } from './body.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
 import { cloneOptions, readCloneSource } from './clone-source.js';
 import { linksFromTemplates, type TemplateLink } from './link-templates.js';
@@ -277,8 +277,8 @@ async function readCatalogued(opts: ReadStateOptions, tags: Array<{ type: string
     const values = new Set((body.tags as Array<{ value: string }>).map((t) => t.value));
     held.push(...tags.filter((t) => t.type === type && values.has(t.value)));
   }
-  const key = (t: { type: string; value: string }) => JSON.stringify([t.type, t.value]);
-  return [...new Map(held.map((t) => [key(t), { type: t.type, value: t.value }])).values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const once = [...new Map(held.map((t) => [tagKey(t), { type: t.type, value: t.value }])).values()];
+  return once.sort((a, b) => (tagKey(a) < tagKey(b) ? -1 : tagKey(a) > tagKey(b) ? 1 : 0));
 }
 
 /**
