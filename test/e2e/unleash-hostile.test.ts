@@ -200,6 +200,35 @@ describe('hostile requests through flaggate to a real Unleash', () => {
     expect((stored.environments as Array<{ name: string; enabled: boolean }>).find((e) => e.name === 'development')?.enabled).toBe(true);
   });
 
+  it('refuses an archive or stale of several flags naming one that is not live in the project, which Unleash skips or changes unseen', async () => {
+    for (const name of ['batch.live', 'batch.archived', 'batch.direct', 'batch.direct-archived']) await unleashAdmin(unleash!, 'POST', FEATURES, { name });
+    for (const name of ['batch.archived', 'batch.direct-archived']) await unleashAdmin(unleash!, 'DELETE', `${FEATURES}/${name}`);
+    const archivedStale = async (name: string) => {
+      const found = (await unleashAdmin(unleash!, 'GET', `/api/admin/search/features?query=${name}&archived=IS:true`)) as { features: Array<{ name: string; stale: boolean }> };
+      return found.features.find((f) => f.name === name)?.stale;
+    };
+    // What Unleash does with such a batch, sent to it directly: it answers 202 and marks the
+    // archived flag stale, and skips the one it lacks.
+    await unleashAdmin(unleash!, 'POST', '/api/admin/projects/default/stale', { features: ['batch.direct', 'batch.direct-archived', 'batch.none'], stale: true });
+    expect(await archivedStale('batch.direct-archived')).toBe(true);
+
+    for (const [verb, extra] of [['stale', { stale: true }], ['archive', {}]] as const) {
+      for (const other of ['batch.archived', 'batch.none']) {
+        const sent = await through('POST', `/api/admin/projects/default/${verb}`, { features: ['batch.live', other], ...extra });
+        expect(sent.status, `${verb} ${other}`).toBe(409);
+        expect(sent.body).toMatchObject({ code: 'ADAPT_TARGET_MISMATCH', details: { flag: other } });
+        expect(sent.entries.map((e) => e.entry_type)).toEqual(['change.decision']);
+      }
+    }
+    // Nothing was applied: the live flag is neither stale nor archived, the archived one not stale.
+    expect(await unleashAdmin(unleash!, 'GET', `${FEATURES}/batch.live`)).toMatchObject({ stale: false, archived: false });
+    expect(await archivedStale('batch.archived')).toBe(false);
+    // Naming live flags of the project only, both pass and are applied as recorded.
+    const stale = await through('POST', '/api/admin/projects/default/stale', { features: ['batch.live'], stale: true });
+    expect(stale.entries.at(-1)).toMatchObject({ entry_type: 'change.outcome', outcome: { status: 'applied' } });
+    expect(await unleashAdmin(unleash!, 'GET', `${FEATURES}/batch.live`)).toMatchObject({ stale: true });
+  });
+
   it('refuses a segment id spelled with a leading zero, which Unleash reads as the segment it names', async () => {
     const segment = await unleashAdmin(unleash!, 'POST', '/api/admin/segments', { name: 'seg-zero', constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'] }] });
     const sent = await through('PUT', `/api/admin/segments/0${String(segment.id)}`, { name: 'seg-zero', constraints: [{ contextName: 'userId', operator: 'IN', values: ['a', 'b'] }] });

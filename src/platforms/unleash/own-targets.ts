@@ -30,7 +30,7 @@ const NOT_THROUGH_PROJECT = new Set(['flag.create', 'flag.delete', 'flag.revive'
 
 /** Throws ADAPT_TARGET_MISMATCH when `previousState` shows the change would alter something other than it names. */
 export function requireOwnTargets(change: FlagChange, previousState: unknown): void {
-  if (change.flags !== undefined && ARCHIVE_BATCHES.has(change.action) && isObject(previousState) && isObject(previousState.flags)) requireArchived(change, previousState.flags);
+  if (change.flags !== undefined && isObject(previousState) && isObject(previousState.flags)) requireBatchTargets(change, previousState.flags);
   // Batches, imports and the reach of segments and context fields have states of their own shapes.
   if (change.flags !== undefined || !isObject(previousState) || typeof previousState.exists !== 'boolean') return;
   const state = previousState as unknown as UnleashFlagState;
@@ -86,12 +86,34 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
 /** Batches Unleash applies to the archived flags they name only, skipping the others without a word. */
 const ARCHIVE_BATCHES = new Set(['flag.delete', 'flag.revive']);
 
-/** Every flag a batch delete or revive names is in the archive (its state read there), or the entry would claim what Unleash skips. */
-function requireArchived(change: FlagChange, states: Record<string, unknown>): void {
+/**
+ * Batches Unleash applies to the flags it finds by name, skipping a name it lacks without a word:
+ * an archive skips archived flags too, and a stale marks an archived flag as well (read through the
+ * path's project, an archived flag is not there).
+ */
+const LIVE_BATCHES = new Set(['flag.archive', 'flag.stale']);
+
+/**
+ * Every flag a batch names is one it applies to: in the archive for a delete or revive, live in the
+ * path's project for an archive or stale (each state read that way). Else the entry would claim
+ * what Unleash skips, or Unleash would change a flag the entry records as not there.
+ */
+function requireBatchTargets(change: FlagChange, states: Record<string, unknown>): void {
+  const archive = ARCHIVE_BATCHES.has(change.action);
+  if (!archive && !LIVE_BATCHES.has(change.action)) return;
+  const verb = { 'flag.delete': 'delete', 'flag.revive': 'revive', 'flag.archive': 'archive', 'flag.stale': 'stale' }[change.action as string];
   for (const target of change.flags ?? []) {
     const state = states[target.flagKey];
-    if (isObject(state) && state.exists === true && state.archived === true) continue;
-    throw mismatch(`flag ${target.flagKey} is not archived, and Unleash's ${change.action === 'flag.delete' ? 'delete' : 'revive'} of several flags skips it without a word: name archived flags only`, { flag: target.flagKey });
+    const there = isObject(state) && state.exists === true;
+    if (archive && !(there && state.archived === true)) {
+      throw mismatch(`flag ${target.flagKey} is not archived, and Unleash's ${verb} of several flags skips it without a word: name archived flags only`, { flag: target.flagKey });
+    }
+    if (!archive && !(there && state.project === change.project)) {
+      throw mismatch(`flag ${target.flagKey} is not a live flag of project ${String(change.project)}, and Unleash's ${verb} of several flags would skip it or change it unseen: name live flags of the project only`, {
+        flag: target.flagKey,
+        project: change.project,
+      });
+    }
   }
 }
 

@@ -67,6 +67,17 @@ describe('requireOwnTargets (Unleash)', () => {
     }
   });
 
+  it('refuses an archive or stale of several flags naming one not live in the path\'s project, which Unleash skips or changes unseen', () => {
+    const live = { exists: true, project: 'default', name: 'live.a', environments: {} };
+    for (const batch of [change('POST', '/api/admin/projects/default/archive', { features: ['live.a', 'other.b'] }), change('POST', '/api/admin/projects/default/stale', { features: ['live.a', 'other.b'], stale: true })]) {
+      // not there (or archived: read through the project, an archived flag is not there)
+      expect(check(batch, { flags: { 'live.a': live, 'other.b': { exists: false } } })).toThrow(mismatch);
+      expect(check(batch, { flags: { 'live.a': live } })).toThrow(mismatch);
+      expect(check(batch, { flags: { 'live.a': live, 'other.b': { ...live, name: 'other.b', project: 'payments' } } })).toThrow(mismatch);
+      expect(check(batch, { flags: { 'live.a': live, 'other.b': { ...live, name: 'other.b' } } })).not.toThrow();
+    }
+  });
+
   it("passes a strategy of the path's environment and refuses one of another", () => {
     for (const [method, body] of [['PUT', { name: 'default' }], ['PATCH', [{ op: 'replace', path: '/disabled', value: true }]], ['DELETE', undefined]] as const) {
       expect(check(change(method, `${P}/shop.banner/environments/development/strategies/dev-1`, body), onlyIn('development'))).not.toThrow();
@@ -166,7 +177,7 @@ describe('requireOwnTargets (Unleash)', () => {
 
   it('leaves states of other shapes (segments, batches) to their own checks', () => {
     expect(check(change('DELETE', '/api/admin/segments/7'), { exists: true, strategies: [] })).not.toThrow();
-    expect(check(change('POST', '/api/admin/projects/default/archive', { features: ['a.b'] }), { flags: {} })).not.toThrow();
+    expect(check(change('POST', '/api/admin/projects/default/bulk_features/environments/development/on', { features: ['a.b'] }), { flags: {} })).not.toThrow();
   });
 
   it('refuses adding a tag of a type Unleash does not have: it would add the others, then fail', () => {
