@@ -103,6 +103,18 @@ describe('hostile requests through flaggate to a real Unleash', () => {
     expect(development.variants.map(({ name, weight }) => ({ name, weight }))).toEqual(recorded.map(({ name, weight }) => ({ name, weight })));
   });
 
+  it('refuses a variants batch naming an environment twice, which Unleash fails after storing its events', async () => {
+    await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.twice', type: 'experiment' });
+    const body = { environments: ['development', 'development'], variants: [{ name: 'treatment', weight: 1000 }] };
+    // Sent to Unleash itself: its upsert fails on the second mention, after the events were stored.
+    await expect(unleashAdmin(unleash!, 'PUT', `${FEATURES}/search.twice/variants-batch`, body)).rejects.toThrow(/: 500 /);
+    const events = (await unleashAdmin(unleash!, 'GET', '/api/admin/events/search.twice')) as { events: Array<{ type: string }> };
+    expect(events.events.filter((e) => e.type === 'feature-environment-variants-updated')).toHaveLength(2);
+    const sent = await through('PUT', `${FEATURES}/search.twice/variants-batch`, body);
+    expect(sent.status).toBe(400);
+    expect(sent.body).toMatchObject({ code: 'ADAPT_BODY_MALFORMED', details: { field: 'environments' } });
+  });
+
   it('records what a feature PUT resets (type, stale, impression data), as Unleash stores it', async () => {
     await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.reset', type: 'kill-switch', impressionData: true });
     const sent = await through('PUT', `${FEATURES}/search.reset`, { description: 'only this' });

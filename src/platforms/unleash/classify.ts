@@ -218,7 +218,11 @@ function environmentsOf(route: WriteRoute, params: Record<string, string>, body:
       if (!Array.isArray(list) || list.length === 0 || !list.every((e) => typeof e === 'string' && isUsableName(e))) {
         throw fieldMalformed('environments', 'a non-empty list of environment names');
       }
-      return [...new Set(list as string[])].sort();
+      // Unleash writes each entry of the list: one named twice fails its upsert after its events
+      // were stored, and an entry that named it once would not be the request forwarded.
+      const repeated = (list as string[]).find((e, i) => list.indexOf(e) !== i);
+      if (repeated !== undefined) throw fieldMalformed('environments', `a list naming each environment once (${JSON.stringify(repeated)} is named again)`);
+      return [...(list as string[])].sort();
     }
     case 'all':
       // A JSON Patch that only rewrites the description edits what the flag says, not what it serves.
