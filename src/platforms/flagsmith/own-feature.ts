@@ -30,6 +30,7 @@ export function requireOwnFeature(change: FlagChange, previousState: unknown): v
   }
   if (previousState.exists !== true) return;
   const state = previousState as unknown as FlagsmithState;
+  if (change.request.path.startsWith(NESTED_STATES)) requireSegmentOverride(change, state);
   requireWholeLists(change, state);
   const featureId = state.feature?.id;
   const named = isObject(change.newState) ? change.newState.feature : undefined;
@@ -40,6 +41,19 @@ export function requireOwnFeature(change: FlagChange, previousState: unknown): v
     const option = isObject(change.newState) ? change.newState.variant : undefined;
     throw mismatch(`option ${String(option)} is not one of feature ${String(featureId)}'s (${String(state.name)}) options`, { option, feature: featureId });
   }
+}
+
+/**
+ * The nested route is decided as a segment override's update, but Flagsmith updates whatever
+ * feature state the id names: an environment's default, or an identity's override. Each of those
+ * has its own route, decided as what it is (`flag.update` in its environment, an identity override).
+ */
+function requireSegmentOverride(change: FlagChange, state: FlagsmithState): void {
+  const target = isObject(state.target) ? state.target : {};
+  const rowId = (v: unknown) => (isObject(v) ? v.id : v) ?? null;
+  if (rowId(target.feature_segment) !== null && rowId(target.identity) === null) return;
+  const what = rowId(target.identity) !== null ? 'an identity override' : "an environment's default state";
+  throw mismatch(`feature state ${String(target.id ?? change.flagKey)} is ${what}, not a segment override: change it through its own route`, { featureState: target.id ?? null });
 }
 
 /**

@@ -62,8 +62,19 @@ describe('requireOwnFeature (Flagsmith)', () => {
     expect(() => change('PATCH', path, { environment: 1, feature: 5, multivariate_feature_state_values: [{ pk: 1, multivariate_feature_option: 1, percentage_allocation: 10 }] })).toThrow(expect.objectContaining({ code: 'ADAPT_BODY_MALFORMED' }));
   });
 
+  it("refuses the nested feature-state route for a state that is not a segment override: Flagsmith updates an environment's default or an identity's override through it", () => {
+    const path = '/api/v1/features/featurestates/13/';
+    const body = { environment: 1, feature: 5, enabled: true };
+    const state = (target: Record<string, unknown>) => ({ exists: true, name: 'f', feature: { id: 5 }, target: { id: 13, feature: 5, ...target } });
+    expect(check(change('PATCH', path, body), state({ feature_segment: 4, identity: null }))).not.toThrow();
+    expect(check(change('PUT', path, body), state({ feature_segment: null, identity: null }))).toThrow(mismatch);
+    expect(check(change('PATCH', path, body), state({ feature_segment: null, identity: 7 }))).toThrow(mismatch);
+    expect(check(change('PATCH', path, body), state({ identity: { id: 7 } }))).toThrow(mismatch);
+    expect(check(change('PATCH', path, body), state({}))).toThrow(mismatch);
+  });
+
   it("refuses an allocation to an option that is not the feature's own: Flagsmith serves the option allocated, whoever's it is", () => {
-    const own = { exists: true, name: 'f', feature: { id: 5, multivariate_options: [{ id: 101 }, { id: 102 }] }, target: { id: 13, feature: 5, multivariate_feature_state_values: [] } };
+    const own = { exists: true, name: 'f', feature: { id: 5, multivariate_options: [{ id: 101 }, { id: 102 }] }, target: { id: 13, feature: 5, feature_segment: 4, multivariate_feature_state_values: [] } };
     const allocate = (option: number) => ({ environment: 1, feature: 5, multivariate_feature_state_values: [{ multivariate_feature_option: option, percentage_allocation: 10 }] });
     expect(check(change('PATCH', '/api/v1/features/featurestates/13/', allocate(102)), own)).not.toThrow();
     expect(check(change('PATCH', '/api/v1/features/featurestates/13/', allocate(999)), own)).toThrow(mismatch);
