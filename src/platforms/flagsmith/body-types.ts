@@ -86,8 +86,11 @@ export function refuseConvertedMembers(body: unknown, at = ''): void {
     // A number or a boolean is stored as Python writes it (true as "True"); null where the column allows it, else Flagsmith refuses it.
     if (TEXTS.has(key) && !(value === null || (typeof value === 'string' && keptByCharField(value)))) refuse(where, 'a string without surrounding whitespace, or null');
     if (key === 'initial_value' && typeof value === 'string' && readAsAnotherInteger(value)) refuse(where, 'an integer written in plain digits (each environment\'s default is Python\'s int() of it), or text int() refuses');
+    // Served as the boolean it names (`get_value_type`): written as JSON spells it, as an integer is.
+    if (key === 'initial_value' && (value === 'True' || value === 'False')) refuse(where, `"${String(value).toLowerCase()}" (each environment's default is the boolean it names), or other text`);
     if (VALUES.has(key) && isJsonObject(value)) checkValueObject(value, where, true);
     if (key === ALLOCATIONS && Array.isArray(value)) refuseRepeatedOptions(value, where, ['multivariate_feature_option', 'id']);
+    if (key === ALLOCATIONS && Array.isArray(value)) refuseOverAllocation(value, where);
     if (key === FUTURE_VARIANTS && Array.isArray(value)) refuseRepeatedOptions(value, where, ['id']);
     if (VALUES.has(key) && !isJsonObject(value)) checkStateValue(value, where);
     else if (key === 'value' && isJsonObject(value) && typeof value.type === 'string') checkTypedValue(value.type, value.value, where);
@@ -137,6 +140,22 @@ function refuseRepeatedOptions(allocations: unknown[], where: string, members: r
       seen.add(named);
     }
   }
+}
+
+/**
+ * Percentages Flagsmith takes: each from 0 to 100, together at most 100. It checks them while it
+ * saves, after the state's own value is saved: a PUT answered 400 has changed that value all the
+ * same, which a change refused there would not show.
+ */
+function refuseOverAllocation(allocations: unknown[], where: string): void {
+  let total = 0;
+  for (const [i, a] of allocations.entries()) {
+    const percentage = isJsonObject(a) ? a.percentage_allocation : undefined;
+    if (typeof percentage !== 'number') continue;
+    if (percentage < 0 || percentage > 100) refuse(`${where}/${i}/percentage_allocation`, 'from 0 to 100');
+    total += percentage;
+  }
+  if (total > 100) refuse(where, `allocations that add up to 100 at most (these add up to ${total})`);
 }
 
 /**

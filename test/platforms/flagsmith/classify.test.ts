@@ -162,6 +162,13 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['an initial value with a leading zero', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"007"}'],
     ['an initial value of -0', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"-0"}'],
     ['a 32-bit initial value with a plus sign', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"+2147483646"}'],
+    // ... and the boolean "True" names when it is one of Python's spellings (a real Flagsmith 2.265.0 serves true).
+    ['an initial value of True', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"True"}'],
+    ['an initial value of False', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":"False"}'],
+    // Checked while saving, after the state's value: a real Flagsmith answers 400 with that value changed.
+    ['an allocation over 100', 'PUT', STATE, '{"feature":2,"enabled":false,"feature_state_value":"changed","multivariate_feature_state_values":[{"id":1,"multivariate_feature_option":4,"percentage_allocation":101}]}'],
+    ['a negative allocation', 'PATCH', NESTED, '{"environment":1,"feature":2,"multivariate_feature_state_values":[{"id":1,"multivariate_feature_option":4,"percentage_allocation":-1}]}'],
+    ['allocations adding up past 100', 'PUT', `/api/v1/environments/${ENV}/identities/3/featurestates/7/`, '{"feature":2,"enabled":true,"feature_state_value":"x","multivariate_feature_state_values":[{"multivariate_feature_option":4,"percentage_allocation":70},{"multivariate_feature_option":5,"percentage_allocation":70}]}'],
     // drf-writable-nested saves a row named twice once per copy (the last wins); "1.0" fails its str(pk) lookup after the outer row is saved.
     ['one allocation row named twice', 'PATCH', NESTED, '{"environment":1,"feature":2,"multivariate_feature_state_values":[{"id":1,"percentage_allocation":90},{"id":1,"percentage_allocation":10}]}'],
     ['one future variant named twice', 'PATCH', FUTURE, '{"environment_default":{"variants":[{"id":101,"weight":60},{"id":101,"weight":10},{"id":103,"weight":30}]}}'],
