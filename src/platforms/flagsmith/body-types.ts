@@ -71,8 +71,11 @@ export function refuseConvertedMembers(body: unknown, at = ''): void {
     const stray = Object.keys(body).find((k) => !ALLOCATION_MEMBERS.has(k));
     if (stray !== undefined) refuse(`${at}/${stray}`, 'absent: an allocation holds id, multivariate_feature_option and percentage_allocation only');
   }
+  refuseDroppedMembers(body, at);
   for (const [key, value] of Object.entries(body)) {
     const where = `${at}/${key}`;
+    // A typed value is checked here, not walked into.
+    if (key === 'value' && isJsonObject(value)) refuseDroppedMembers(value, where);
     // drf-writable-nested reads `pk` as `id`: a second spelling of the row a nested object names (the
     // ids are held to the state read, own-feature.ts); the `__future__` API's serializers drop it.
     if (at !== '' && key === 'pk') refuse(where, 'absent: name a nested row by its id');
@@ -96,6 +99,26 @@ export function refuseConvertedMembers(body: unknown, at = ''): void {
     else if (key === 'value' && isJsonObject(value) && typeof value.type === 'string') checkTypedValue(value.type, value.value, where);
     else refuseConvertedMembers(value, where);
   }
+}
+
+/**
+ * The `__future__` API's nested objects, by where they lie, with the members its serializers read
+ * (`features/future/serializers.py`): DRF drops any other (a misspelled `valeu`, an `Enabled`
+ * beside `enabled`), which the entry would show as written.
+ */
+const FUTURE_STATE = String.raw`^/(?:environment_default|segment_overrides/[0-9]+)`;
+const FUTURE_MEMBERS: ReadonlyArray<[RegExp, ReadonlySet<string>]> = [
+  [/^\/environment_default$/, new Set(['enabled', 'value', 'variants'])],
+  [/^\/segment_overrides\/[0-9]+$/, new Set(['enabled', 'value', 'variants', 'segment', 'priority'])],
+  [new RegExp(`${FUTURE_STATE}/value$`), new Set(['type', 'value'])],
+  [new RegExp(`${FUTURE_STATE}/variants/[0-9]+$`), new Set(['id', 'weight'])],
+  [/^\/segment_overrides\/[0-9]+\/segment$/, new Set(['id'])],
+];
+
+function refuseDroppedMembers(value: Record<string, unknown>, where: string): void {
+  const members = FUTURE_MEMBERS.find(([place]) => place.test(where))?.[1];
+  const stray = members && Object.keys(value).find((k) => !members.has(k));
+  if (stray !== undefined) refuse(`${where}/${stray}`, `absent: Flagsmith reads only ${[...members!].join(', ')} there, and drops the rest`);
 }
 
 /** Flagsmith's value types, each with the member its value is served from (`FeatureStateValue.value`). */

@@ -142,6 +142,13 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['an id as a string', 'PATCH', NESTED, '{"environment":"1","feature":2,"enabled":true}'],
     ['a future integer value with underscores', 'PUT', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"integer","value":"4_2"}}}'],
     ['a future boolean value in capitals', 'PUT', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"boolean","value":"TRUE"}}}'],
+    // The __future__ serializers read only their own members at each level, and drop the rest (a real Flagsmith 2.265.0 stored none of these).
+    ['a misspelled member of a future default', 'PATCH', FUTURE, '{"environment_default":{"enabled":true,"valeu":{"type":"string","value":"typo"}}}'],
+    ['a second spelling of enabled in a future default', 'PATCH', FUTURE, '{"environment_default":{"enabled":true,"Enabled":false}}'],
+    ['a future value with a member besides type and value', 'PATCH', FUTURE, '{"environment_default":{"enabled":true,"value":{"type":"string","value":"shown","string_value":"not-stored"}}}'],
+    ['a future segment override naming a feature segment', 'PATCH', FUTURE, '{"segment_overrides":[{"segment":{"id":2},"enabled":true,"value":{"type":"string","value":"v"},"priority":0,"feature_segment":99}]}'],
+    ['a future segment reference with a name', 'PATCH', FUTURE, '{"segment_overrides":[{"segment":{"id":2,"name":"ignored"},"enabled":true,"value":{"type":"string","value":"v"},"priority":0}]}'],
+    ['a future variant with a member besides id and weight', 'PATCH', FUTURE, '{"environment_default":{"variants":[{"id":101,"weight":60,"percentage_allocation":10}]}}'],
     ['a future segment priority as a string', 'PUT', FUTURE, '{"segment_overrides":[{"segment":{"id":2},"priority":"0","enabled":true}]}'],
     ['a feature\'s initial value as a boolean (stored as the text "True")', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":true}'],
     ['a future PUT of the default without enabled (reset to false)', 'PUT', FUTURE, '{"environment_default":{"value":{"type":"string","value":"x"}}}'],
