@@ -28,6 +28,12 @@ export interface FlagsmithState {
   environment?: { api_key: string; id: unknown; name: unknown };
   /** What the change touches in that environment: a feature state, an override, a variant, or the flag as `__future__` shows it. */
   target?: unknown;
+  /**
+   * For a feature's create: whether its project prevents flag defaults. Then Flagsmith starts the
+   * feature off and without a value in every environment, whatever `default_enabled` and
+   * `initial_value` the feature itself keeps.
+   */
+  preventFlagDefaults?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -43,7 +49,8 @@ export async function readFlagsmithState(opts: ReadStateOptions, change: FlagCha
   if (route.action === 'flag.create') {
     const found = await get(`/api/v1/projects/${params.project}/features/?search=${encodeURIComponent(change.flagKey)}`);
     const same = results(found).find((f) => f.name === change.flagKey);
-    return same ? { exists: true, name: change.flagKey, feature: compactFeature(same) } : { exists: false, name: change.flagKey };
+    if (same) return { exists: true, name: change.flagKey, feature: compactFeature(same) };
+    return { exists: false, name: change.flagKey, preventFlagDefaults: await preventsFlagDefaults(get, params.project!) };
   }
 
   switch (route.subject) {
@@ -92,6 +99,12 @@ export async function readFlagsmithState(opts: ReadStateOptions, change: FlagCha
 }
 
 type Get = (path: string) => Promise<Json | undefined>;
+
+async function preventsFlagDefaults(get: Get, project: string): Promise<boolean> {
+  const settings = await get(`/api/v1/projects/${project}/`);
+  if (settings === undefined || typeof settings.prevent_flag_defaults !== 'boolean') throw unavailable(`Flagsmith does not say whether project ${project} prevents flag defaults`);
+  return settings.prevent_flag_defaults;
+}
 
 async function readEnvironment(get: Get, key: string): Promise<{ project: unknown; summary: NonNullable<FlagsmithState['environment']> }> {
   const env = await get(`/api/v1/environments/${key}/`);

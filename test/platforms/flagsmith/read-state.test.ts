@@ -45,7 +45,24 @@ describe('Flagsmith previous state', () => {
 
   it('a feature to create is looked up by its exact name', async () => {
     expect(await adapter.readState(change('POST', '/api/v1/projects/1/features/', { name: 'payments.checkout' }))).toMatchObject({ exists: true, name: 'payments.checkout' });
-    expect(await adapter.readState(change('POST', '/api/v1/projects/1/features/', { name: 'payments' }))).toEqual({ exists: false, name: 'payments' });
+    expect(await adapter.readState(change('POST', '/api/v1/projects/1/features/', { name: 'payments' }))).toEqual({ exists: false, name: 'payments', preventFlagDefaults: false });
+  });
+
+  it("records whether the project prevents flag defaults, which a real Flagsmith applies instead of the create's default_enabled and initial_value", async () => {
+    const preventing = await startFlagsmithDouble({ mode: 'model', credentials: [KEY], preventFlagDefaults: true });
+    try {
+      const reader = createFlagsmithAdapter({ baseUrl: preventing.url, authorization: KEY, timeoutMs: 5000 });
+      const create = change('POST', '/api/v1/projects/1/features/', { name: 'shop.banner', default_enabled: true, initial_value: 'on' });
+      expect(await reader.readState(create)).toEqual({ exists: false, name: 'shop.banner', preventFlagDefaults: true });
+      // What the setting does, as a real Flagsmith 2.265.0 did it: every environment off, no value.
+      await fetch(`${preventing.url}/api/v1/projects/1/features/`, { method: 'POST', headers: { authorization: KEY, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'shop.banner', default_enabled: true, initial_value: 'on' }) });
+      expect(preventing.featureState(DEV_KEY, 'shop.banner')).toEqual({ enabled: false, value: null });
+    } finally {
+      await preventing.stop();
+    }
+    // A project the state read cannot ask is not guessed at.
+    const elsewhere = createFlagsmithAdapter({ baseUrl: `${double.url}/not-flagsmith`, authorization: KEY, timeoutMs: 5000 });
+    await expect(elsewhere.readState(change('POST', '/api/v1/projects/1/features/', { name: 'x' }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
   });
 
   it('fails closed when the environment or the feature cannot be read', async () => {

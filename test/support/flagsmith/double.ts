@@ -36,6 +36,8 @@ export interface DoubleOptions {
   mode: 'replay' | 'model';
   /** Model mode: whole Authorization values that authenticate (`Api-Key …`, `Token …`). */
   credentials?: readonly string[];
+  /** Model mode: the project's `prevent_flag_defaults` (new features start off and valueless in every environment). */
+  preventFlagDefaults?: boolean;
 }
 
 export const DEV_KEY = 'cixtMCKvBWcWy75rGMTNRL';
@@ -44,7 +46,7 @@ export const PROD_KEY = 'cSBwQgGe8Gu8ia9BzS853k';
 let spec: Json | undefined;
 
 /** Paths the model serves beyond those the recordings use. */
-const MODEL_PATHS = ['/api/v1/projects/'];
+const MODEL_PATHS = ['/api/v1/projects/', '/api/v1/projects/1/'];
 
 /**
  * The document as served, narrowed to the operations the double answers (those the recordings and
@@ -120,7 +122,7 @@ export async function startFlagsmithDouble(options: DoubleOptions): Promise<Flag
 
   const model = options.mode === 'model' ? createModel() : undefined;
   if (options.mode === 'replay') app.use(replayer(loadRecordings()));
-  else app.use(modelHandler(model!, new Set(options.credentials ?? [])));
+  else app.use(modelHandler(model!, new Set(options.credentials ?? []), { ...recordedProject(), prevent_flag_defaults: options.preventFlagDefaults ?? false }));
 
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
@@ -177,7 +179,12 @@ function replayer(recordings: Recording[]) {
 // ---------------------------------------------------------------------------------------------
 // Model mode
 
-const PROJECT = { id: 1, name: 'Web Shop', organisation: 1 };
+/** The project as the real server created it (its answer to the recorded project create). */
+function recordedProject(): Json {
+  const created = loadRecordings().find((r) => r.request.method === 'POST' && r.request.path === '/api/v1/projects/');
+  if (!created) throw new Error('no recorded project create');
+  return created.response.body as Json;
+}
 const ENVIRONMENTS = [
   { id: 1, name: 'Development', api_key: DEV_KEY, project: 1 },
   { id: 2, name: 'Production', api_key: PROD_KEY, project: 1 },
@@ -215,7 +222,7 @@ function typedValue(v: unknown): Json {
   return { type: 'string', value: v === null || v === undefined ? '' : String(v) };
 }
 
-function modelHandler(m: Model, credentials: ReadonlySet<string>) {
+function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json) {
   const router = express.Router();
   router.use((req, res, next) => {
     const auth = req.headers.authorization;
@@ -236,7 +243,8 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>) {
   const notFound = (req: Request, res: Response, what = 'Not found.') => send(res, req, 404, { detail: what });
   const page = (rows: Json[]) => ({ count: rows.length, next: null, previous: null, results: rows });
 
-  router.get('/api/v1/projects/', (req, res) => send(res, req, 200, [PROJECT]));
+  router.get('/api/v1/projects/', (req, res) => send(res, req, 200, [project]));
+  router.get('/api/v1/projects/1/', (req, res) => send(res, req, 200, project));
   router.get('/api/v1/environments/:key/', (req, res) => {
     const env = envOf(req.params.key!);
     return env ? send(res, req, 200, env) : send(res, req, 403, { detail: 'You do not have permission to perform this action.' });
@@ -254,9 +262,11 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>) {
       uuid: randomUUID(), project: 1, is_server_key_only: false, metadata: [],
     };
     m.features.push(f);
+    // A project that prevents flag defaults starts each environment off and without a value.
+    const defaults = project.prevent_flag_defaults !== true;
     for (const env of ENVIRONMENTS) {
-      m.states.push({ id: m.nextState++, feature_state_value: f.initial_value, multivariate_feature_state_values: [], identity: null, deleted_at: null, uuid: randomUUID(),
-        enabled: f.default_enabled, created_at: now(), updated_at: now(), live_from: now(), version: 1, feature: f.id, environment: env.id, feature_segment: null,
+      m.states.push({ id: m.nextState++, feature_state_value: defaults ? f.initial_value : null, multivariate_feature_state_values: [], identity: null, deleted_at: null, uuid: randomUUID(),
+        enabled: defaults ? f.default_enabled : false, created_at: now(), updated_at: now(), live_from: now(), version: 1, feature: f.id, environment: env.id, feature_segment: null,
         change_request: null, environment_feature_version: null });
     }
     send(res, req, 201, featureBody(f));
