@@ -106,6 +106,22 @@ describe('flaggate in front of Flagsmith', () => {
     expect(double.featureState(DEV_KEY, 'dark_mode')).toMatchObject({ enabled: true });
   });
 
+  it("deletes a segment override named by its feature segment, whose own answer does not name the feature: the states it serves do", async () => {
+    const created = (await direct('POST', `/api/v1/environments/${DEV_KEY}/features/${ids.dark_mode}/create-segment-override/`, {
+      feature_segment: { segment: 1 }, enabled: true, feature_state_value: { type: 'unicode', string_value: 'purple' },
+    })) as { id: number; feature_segment: { id: number } };
+    const segmentId = created.feature_segment.id;
+    // As a real Flagsmith 2.265.0 answers it: no `feature`.
+    expect(await direct('GET', `/api/v1/features/feature-segments/${segmentId}/`)).not.toHaveProperty('feature');
+    const res = await viaFlaggate('DELETE', `/api/v1/features/feature-segments/${segmentId}/`, release);
+    expect(res.status, JSON.stringify(res.json)).toBe(204);
+    const mine = await entriesOf(res.decisionId);
+    expect(mine[0]).toMatchObject({ action: 'segment_override.delete', flag_key: `feature-segment:${segmentId}`, previous_state: { exists: true, name: 'dark_mode', feature: { id: ids.dark_mode } } });
+    expect(mine[1]).toMatchObject({ outcome: { status: 'applied' } });
+    const left = (await direct('GET', `/api/v1/features/featurestates/?environment=1&feature=${ids.dark_mode}`)) as { results: Array<{ id: number }> };
+    expect(left.results.map((s) => s.id)).not.toContain(created.id);
+  });
+
   it('refuses and records a write no route recognizes', async () => {
     const res = await viaFlaggate('POST', '/api/v1/organisations/1/master-api-keys/', release, { name: 'mine', is_admin: true });
     expect(res.status).toBe(403);

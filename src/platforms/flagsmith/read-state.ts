@@ -93,12 +93,23 @@ export async function readFlagsmithState(opts: ReadStateOptions, change: FlagCha
     }
     case 'feature-segment': {
       const target = await get(`/api/v1/features/feature-segments/${params.featureSegment}/`);
-      return withFeature(get, target?.feature, undefined, target);
+      return withFeature(get, target === undefined ? undefined : (target.feature ?? (await featureOfSegmentOverride(get, target))), undefined, target);
     }
   }
 }
 
 type Get = (path: string) => Promise<Json | undefined>;
+
+/**
+ * The feature a segment override's feature segment serves: Flagsmith's answer for the feature
+ * segment does not name it, the environment's states filtered by it do (one feature, or none).
+ */
+async function featureOfSegmentOverride(get: Get, featureSegment: Json): Promise<number | undefined> {
+  const states = results(await get(`/api/v1/features/featurestates/?environment=${Number(featureSegment.environment)}&feature_segment=${Number(featureSegment.id)}`));
+  const features = new Set(states.map((s) => s.feature));
+  const [only] = features;
+  return features.size === 1 && typeof only === 'number' ? only : undefined;
+}
 
 async function preventsFlagDefaults(get: Get, project: string): Promise<boolean> {
   const settings = await get(`/api/v1/projects/${project}/`);

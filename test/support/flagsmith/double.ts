@@ -133,7 +133,7 @@ export async function startFlagsmithDouble(options: DoubleOptions): Promise<Flag
     featureState(envKey, featureName) {
       const feature = model?.features.find((f) => f.name === featureName);
       const env = ENVIRONMENTS.find((e) => e.api_key === envKey);
-      const state = feature && env ? model!.states.find((s) => s.feature === feature.id && s.environment === env.id && s.identity === null) : undefined;
+      const state = feature && env ? model!.states.find((s) => s.feature === feature.id && s.environment === env.id && s.identity === null && s.feature_segment === null) : undefined;
       return state ? { enabled: state.enabled as boolean, value: state.feature_state_value } : undefined;
     },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
@@ -193,12 +193,15 @@ const ENVIRONMENTS = [
 interface Model {
   features: Json[];
   states: Json[];
+  /** Segment overrides' feature segments (each with the state that serves it, `feature_segment` there). */
+  featureSegments: Json[];
   nextFeature: number;
   nextState: number;
+  nextFeatureSegment: number;
 }
 
 function createModel(): Model {
-  return { features: [], states: [], nextFeature: 1, nextState: 1 };
+  return { features: [], states: [], featureSegments: [], nextFeature: 1, nextState: 1, nextFeatureSegment: 1 };
 }
 
 const now = () => new Date().toISOString().replace(/(\.\d{3})Z$/, '$1000Z');
@@ -215,6 +218,8 @@ function stateBody(s: Json): Json {
   const { feature_state_value, multivariate_feature_state_values, identity, ...rest } = s;
   return { id: rest.id, feature_state_value, multivariate_feature_state_values, identity: identity === null ? null : { id: identity, identifier: `user-${String(identity)}` }, ...rest };
 }
+
+const isObjectValue = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function typedValue(v: unknown): Json {
   if (typeof v === 'boolean') return { type: 'boolean', value: String(v) };
@@ -292,7 +297,7 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
     send(res, req, 204, null);
   });
 
-  const envStates = (key: string) => m.states.filter((s) => s.environment === envOf(key)?.id && s.identity === null);
+  const envStates = (key: string) => m.states.filter((s) => s.environment === envOf(key)?.id && s.identity === null && s.feature_segment === null);
   router.get('/api/v1/environments/:key/featurestates/', (req, res) => {
     const want = req.query.feature;
     send(res, req, 200, page(envStates(req.params.key!).filter((s) => want === undefined || String(s.feature) === String(want)).map(stateBody)));
@@ -332,6 +337,39 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
     const s = identityStates(req.params.key!, req.params.identity!).find((x) => String(x.id) === req.params.id);
     if (!s) return notFound(req, res, 'No FeatureState matches the given query.');
     m.states.splice(m.states.indexOf(s), 1);
+    send(res, req, 204, null);
+  });
+
+  // Segment overrides, in the recorded shapes (027, 028, 031, 032): a feature segment's own answer
+  // does not name its feature; the states list, filtered by it, does.
+  router.post('/api/v1/environments/:key/features/:id/create-segment-override/', (req, res) => {
+    const env = envOf(req.params.key!);
+    const f = feature(req.params.id!);
+    const body = req.body as Json & { feature_segment?: Json };
+    if (!env || !f) return notFound(req, res);
+    const fs: Json = { id: m.nextFeatureSegment++, uuid: randomUUID(), segment: body.feature_segment?.segment, priority: 0, environment: env.id, segment_name: `segment-${String(body.feature_segment?.segment)}`, is_feature_specific: false };
+    m.featureSegments.push(fs);
+    const value = isObjectValue(body.feature_state_value) ? body.feature_state_value.string_value ?? null : body.feature_state_value ?? null;
+    const s: Json = { id: m.nextState++, feature_state_value: value, multivariate_feature_state_values: [], identity: null, deleted_at: null, uuid: randomUUID(), enabled: body.enabled ?? false,
+      created_at: now(), updated_at: now(), live_from: now(), version: 1, feature: f.id, environment: env.id, feature_segment: fs.id, change_request: null, environment_feature_version: null };
+    m.states.push(s);
+    send(res, req, 201, { ...stateBody(s), identity: null, feature_segment: { id: fs.id, segment: fs.segment, priority: fs.priority, uuid: fs.uuid } });
+  });
+  router.get('/api/v1/features/featurestates/', (req, res) => {
+    const { environment, feature: wanted, feature_segment: segment } = req.query;
+    if (environment === undefined) return send(res, req, 400, ["'environment' GET parameter is required."]);
+    const rows = m.states.filter((s) => String(s.environment) === String(environment) && (wanted === undefined || String(s.feature) === String(wanted)) && (segment === undefined || String(s.feature_segment) === String(segment)));
+    send(res, req, 200, page(rows.map((s) => ({ ...stateBody(s), identity: s.identity }))));
+  });
+  router.get('/api/v1/features/feature-segments/:id/', (req, res) => {
+    const fs = m.featureSegments.find((x) => String(x.id) === req.params.id);
+    return fs ? send(res, req, 200, fs) : notFound(req, res, 'No FeatureSegment matches the given query.');
+  });
+  router.delete('/api/v1/features/feature-segments/:id/', (req, res) => {
+    const fs = m.featureSegments.find((x) => String(x.id) === req.params.id);
+    if (!fs) return notFound(req, res, 'No FeatureSegment matches the given query.');
+    m.featureSegments.splice(m.featureSegments.indexOf(fs), 1);
+    m.states = m.states.filter((s) => s.feature_segment !== fs.id);
     send(res, req, 204, null);
   });
 
