@@ -121,6 +121,10 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
  * - a new option makes its feature multivariate whatever `type` the body says (an AFTER_CREATE hook).
  */
 function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject, featureValueLimit: number): void {
+  // Without one naming its segment, Flagsmith fails with 500 after the decision: an override of nothing.
+  if (route.action === 'segment_override.create' && !(isObject(body.feature_segment) && Object.hasOwn(body.feature_segment, 'segment'))) {
+    throw malformed('feature_segment must be present and name its segment ({"segment": id})', 'feature_segment');
+  }
   if (route.action === 'segment_override.create' && isObject(body.feature_segment)) {
     for (const key of ['priority', 'uuid']) {
       if (Object.hasOwn(body.feature_segment, key)) throw malformed(`feature_segment.${key} must be absent: ${key === 'priority' ? 'a new override goes last; a priority moves the overrides already there' : 'Flagsmith sets it'}`, `feature_segment/${key}`);

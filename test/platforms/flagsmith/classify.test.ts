@@ -188,6 +188,10 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['a new identity override without enabled (stored false)', 'POST', `/api/v1/environments/${ENV}/identities/3/featurestates/`, '{"feature":2,"feature_state_value":"x"}'],
     ['a new identity override\'s value past FEATURE_VALUE_LIMIT (dropped, answered 201)', 'POST', `/api/v1/environments/${ENV}/identities/3/featurestates/`, `{"feature":2,"enabled":true,"feature_state_value":"${'a'.repeat(20_001)}"}`],
     ['an allocation with a member Flagsmith drops', 'PUT', STATE, '{"feature":2,"enabled":true,"multivariate_feature_state_values":[{"multivariate_feature_option":1,"percentage_allocation":10,"weight":90}]}'],
+    // A real Flagsmith 2.265.0 answers 500 and stores nothing.
+    ['a new segment override without a feature segment', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_state_value":{"type":"unicode","string_value":"on"}}'],
+    ['a new segment override with a null feature segment', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_segment":null,"feature_state_value":{"type":"unicode","string_value":"on"}}'],
+    ['a new segment override whose feature segment names no segment', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_segment":{},"feature_state_value":{"type":"unicode","string_value":"on"}}'],
     ['a new segment override\'s feature segment with a member Flagsmith drops', 'POST', `/api/v1/environments/${ENV}/features/2/create-segment-override/`, '{"enabled":true,"feature_segment":{"segment":3,"environment":2},"feature_state_value":{"type":"unicode","string_value":"on"}}'],
     ['a new nested option without its percentage (100% in every environment)', 'PATCH', '/api/v1/projects/1/features/2/', '{"multivariate_options":[{"type":"unicode","string_value":"B"}]}'],
     ['a standard type beside options (stored as multivariate)', 'PATCH', '/api/v1/projects/1/features/2/', '{"type":"STANDARD","multivariate_options":[{"type":"unicode","string_value":"B","default_percentage_allocation":10}]}'],
