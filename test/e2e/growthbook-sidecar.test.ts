@@ -283,3 +283,53 @@ describe('a GrowthBook error after its write', () => {
     expect(outcome).toMatchObject({ outcome: { status: 'unknown', platform_status: 504 } });
   });
 });
+
+/**
+ * GrowthBook's prerequisites (its description: a feature's "Each feature must evaluate to `true`",
+ * a rule's `{id, condition}`): whatever changes what a feature serves changes what its dependents
+ * serve, and the policy judges them too.
+ */
+describe('a GrowthBook change reaching the features that depend on it', () => {
+  let org: GrowthBookDouble;
+  let sidecar: TestFlaggate;
+  let engineer: string;
+  let auditor: string;
+  const through = async (method: string, path: string, token: string, body?: unknown) => {
+    const res = await fetch(sidecar.proxyUrl + path, { method, headers: { authorization: `Bearer ${token}`, ...context, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, decisionId: res.headers.get('x-flaggate-decision-id'), json: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+  };
+
+  beforeAll(async () => {
+    org = await startGrowthBookDouble({ secretKey: SECRET });
+    sidecar = await startTestFlaggate({ 'platform.name': 'growthbook', 'platform.targetUrl': org.url, 'platform.targetToken': SECRET });
+    [engineer, auditor] = await Promise.all([sidecar.token('riley', 'release_engineer'), sidecar.token('ada', 'auditor')]);
+  }, 60_000);
+  afterAll(async () => {
+    await sidecar?.stop();
+    await org?.stop();
+  });
+
+  it('a change to a prerequisite reaches the features that depend on it: a critical dependent holds it', async () => {
+    const create = (body: Record<string, unknown>) => fetch(org.url + FEATURES, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ owner: 'ops@example.com', valueType: 'boolean', defaultValue: 'true', ...body }) });
+    await create({ id: 'ui.banner', environments: { production: { enabled: true, rules: [] } } });
+    // "Each feature must evaluate to true" (the description's prerequisites): payments.checkout is
+    // served only where ui.banner is on; search.v2's production rule only where it meets the condition.
+    await create({ id: 'payments.checkout', prerequisites: ['ui.banner'], environments: { production: { enabled: true, rules: [] } } });
+    await create({ id: 'search.v2', environments: { production: { enabled: true, rules: [{ type: 'force', value: 'false', prerequisites: [{ id: 'ui.banner', condition: '{"value": true}' }] }] } } });
+
+    const held = await through('POST', `${FEATURES}/ui.banner/toggle`, engineer, { environments: { production: false } });
+    expect(held.status, JSON.stringify(held.json)).toBe(202);
+    expect((org.feature('ui.banner')!.environments as Record<string, { enabled: boolean }>).production).toMatchObject({ enabled: true });
+    const [requested] = (await auditEntries(sidecar, auditor)).filter((e) => e.change_request_id === held.json.changeRequestId);
+    expect(requested).toMatchObject({
+      flag_key: 'ui.banner',
+      previous_state: { dependents: [{ id: 'payments.checkout', environments: ['*'] }, { id: 'search.v2', environments: ['production'] }] },
+    });
+    // In dev, where neither depends on it by a rule and the feature-level dependent is not critical there, it passes.
+    const dev = await through('POST', `${FEATURES}/ui.banner/toggle`, engineer, { environments: { dev: true } });
+    expect(dev.status, JSON.stringify(dev.json)).toBe(200);
+    expect((await auditEntries(sidecar, auditor)).find((e) => e.decision_id === dev.decisionId)).toMatchObject({ decision: { allow: true } });
+  });
+
+});

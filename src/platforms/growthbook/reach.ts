@@ -14,6 +14,7 @@
  * Pure, so a held change re-derived from its stored state reaches what it reached.
  */
 import type { FlagChange } from '../platform.js';
+import { withDependents, type GrowthBookDependent } from './dependents.js';
 import { isJsonObject } from '../request/index.js';
 import { ALL_ENVIRONMENTS } from './classify.js';
 import { refuseRetypedValues } from './stored-values.js';
@@ -92,13 +93,19 @@ function serves(projects: string[] | undefined, scope: FeatureScope): boolean {
   return projects.some((p) => p === scope.project || (scope.targetingProjects ?? []).includes(p));
 }
 
-/** The adapter's `reach`: the change's environments widened as above, when they widen. */
-export function growthBookReach(change: FlagChange, previousState: unknown): Pick<FlagChange, 'environments' | 'environment'> | undefined {
+/**
+ * The adapter's `reach`: the change's environments widened as above, and its features widened to
+ * those that depend on it there (dependents.ts), when either widens.
+ */
+export function growthBookReach(change: FlagChange, previousState: unknown): Pick<FlagChange, 'flags' | 'environments' | 'environment'> | undefined {
   // An update's values are held to the feature's type as the state read names it.
   if (change.action !== 'flag.create' && isJsonObject(previousState)) refuseRetypedValues(change.newState, previousState.valueType);
   const tree = isJsonObject(previousState) && isJsonObject(previousState.environmentTree) ? (previousState.environmentTree as EnvironmentTree) : undefined;
   const named = change.environments ?? [];
   const reached = reachedEnvironments(change, tree, scopeWith(change, isJsonObject(previousState) ? (previousState as FeatureScope) : {}));
-  if (reached.length === new Set(named).size && reached.every((e) => named.includes(e))) return undefined;
-  return { environments: reached, environment: reached.length === 1 ? reached[0]! : ALL_ENVIRONMENTS };
+  const dependents = isJsonObject(previousState) && Array.isArray(previousState.dependents) ? (previousState.dependents as GrowthBookDependent[]) : [];
+  const flags = withDependents(change, reached, dependents);
+  const widened = !(reached.length === new Set(named).size && reached.every((e) => named.includes(e)));
+  if (!widened && flags === undefined) return undefined;
+  return { environments: reached, environment: reached.length === 1 ? reached[0]! : ALL_ENVIRONMENTS, ...(flags ? { flags } : {}) };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FlagChange } from '../../../src/platforms/index.js';
+import { dependsOn } from '../../../src/platforms/growthbook/dependents.js';
 import { growthBookReach, reachedEnvironments } from '../../../src/platforms/growthbook/reach.js';
 
 const request = { method: 'POST', path: '/api/v1/features/f', bodySha256: '0'.repeat(64) };
@@ -47,5 +48,28 @@ describe('the environments a GrowthBook write reaches', () => {
     // A new feature created in a project with rules for dev: its project is its own, served nowhere else.
     const devOnly = { dev: { defaultState: true }, production: { defaultState: false } };
     expect(growthBookReach(change('flag.create', ['dev'], { ...rules, project: 'web' }), { exists: false, environmentTree: devOnly })).toBeUndefined();
+  });
+});
+
+describe('the features a GrowthBook write reaches through prerequisites', () => {
+  const feature = (id: string, prerequisites: unknown[], rules: Record<string, unknown[]> = {}) => ({ id, prerequisites, environments: Object.fromEntries(Object.entries(rules).map(([env, r]) => [env, { enabled: true, rules: r }])) });
+
+  it("finds a feature's own prerequisite (every environment) and a rule's (its environment only)", () => {
+    expect(dependsOn(feature('g', ['f']), 'f')).toEqual({ id: 'g', environments: ['*'] });
+    expect(dependsOn(feature('g', [], { production: [{ type: 'force', prerequisites: [{ id: 'f', condition: '{}' }] }], dev: [{ type: 'force' }] }), 'f')).toEqual({ id: 'g', environments: ['production'] });
+    expect(dependsOn(feature('g', ['other'], { dev: [{ prerequisites: [{ id: 'other' }] }] }), 'f')).toBeUndefined();
+    expect(dependsOn(feature('f', ['f']), 'f')).toBeUndefined();
+  });
+
+  it('lists each dependent in the environments it shares with the change, after the feature itself', () => {
+    const dependents = [{ id: 'everywhere', environments: ['*'] }, { id: 'prod-rule', environments: ['production'] }];
+    expect(growthBookReach(change('flag.disable', ['dev']), { exists: true, dependents })).toEqual({
+      environments: ['dev'], environment: 'dev', flags: [{ flagKey: 'f', environments: ['dev'] }, { flagKey: 'everywhere', environments: ['dev'] }],
+    });
+    expect(growthBookReach(change('flag.update', ['*']), { exists: true, dependents })?.flags).toEqual([
+      { flagKey: 'f', environments: ['*'] }, { flagKey: 'everywhere', environments: ['*'] }, { flagKey: 'prod-rule', environments: ['production'] },
+    ]);
+    // A change that alters no environment (tags, a description) reaches none of them.
+    expect(growthBookReach(change('flag.update', []), { exists: true, dependents })).toBeUndefined();
   });
 });
