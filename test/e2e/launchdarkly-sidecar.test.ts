@@ -130,6 +130,27 @@ describe('flaggate in front of LaunchDarkly', () => {
     expect(on('payments.refunds', 'production')).toBe(false);
   });
 
+  it('a change to a prerequisite reaches the flags that depend on it in that environment: a critical dependent holds it', async () => {
+    const direct = (method: string, path: string, body: unknown, type = 'application/json') =>
+      fetch(double.url + path, { method, headers: { authorization: TOKEN, 'content-type': type }, body: JSON.stringify(body) });
+    await direct('POST', FLAGS, { key: 'ui-banner', name: 'Banner' });
+    await direct('POST', FLAGS, { key: 'payments.checkout', name: 'Checkout' });
+    // A dependent flag serves its off variation wherever its prerequisite is off or serves another
+    // variation (the description's dependent flags, "a flag that uses another flag as a prerequisite").
+    const added = await direct('PATCH', `${FLAGS}/payments.checkout`, { patch: [{ op: 'add', path: '/environments/production/prerequisites/-', value: { key: 'ui-banner', variation: 0 } }] });
+    expect(added.status).toBe(200);
+    expect((double.flag('default', 'payments.checkout')!.environments as Record<string, { prerequisites: unknown[] }>).production!.prerequisites).toHaveLength(1);
+
+    const held = await viaFlaggate('PATCH', `${FLAGS}/ui-banner`, release, { environmentKey: 'production', instructions: [{ kind: 'turnFlagOff' }] }, SEMANTIC);
+    expect(held.status, JSON.stringify(held.json)).toBe(202);
+    const [requested] = (await auditEntries(app, auditor)).filter((e) => e.change_request_id === held.json.changeRequestId);
+    expect(requested).toMatchObject({ flag_key: 'ui-banner', previous_state: { dependents: [{ key: 'payments.checkout', environments: ['production'] }] } });
+    // In test, where nothing depends on it, the same change passes.
+    const test = await viaFlaggate('PATCH', `${FLAGS}/ui-banner`, release, { environmentKey: 'test', instructions: [{ kind: 'turnFlagOn' }] }, SEMANTIC);
+    expect(test.status, JSON.stringify(test.json)).toBe(200);
+    expect((await entriesOf(test.decisionId))[0]).not.toHaveProperty('previous_state.dependents');
+  });
+
   it('deletes a flag, and verify says OK over the whole chain', async () => {
     const res = await viaFlaggate('DELETE', `${FLAGS}/checkout`, release);
     expect(res.status).toBe(204);

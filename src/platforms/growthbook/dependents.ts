@@ -3,12 +3,9 @@
  * name another is served only where that one evaluates to true, in every environment; a rule whose
  * `prerequisites` name it applies only where that one meets the rule's condition, in the rule's
  * environment. So whatever changes what a feature serves in an environment changes what its
- * dependents serve there. They are read with the feature's state (`dependents`), and the change
- * then lists the feature and each dependent with the environments it shares with the change: the
- * policy judges every one (a critical dependent holds the change). `withDependents` is pure, so a
- * held change re-derived from its stored state reaches what it reached.
+ * dependents serve there. They are read with the feature's state (`dependents`), and reach lists
+ * them with the change (`../dependents.ts`).
  */
-import type { FlagChange, FlagTarget } from '../platform.js';
 import { isJsonObject, type JsonObject } from '../request/index.js';
 import { ALL_ENVIRONMENTS } from './classify.js';
 
@@ -32,17 +29,4 @@ export function dependsOn(feature: JsonObject, id: string): GrowthBookDependent 
 /** A prerequisite list names `id`: as a feature id (a feature's own list) or as `{id, condition}` (a rule's). */
 function namesPrerequisite(list: unknown, id: string): boolean {
   return Array.isArray(list) && list.some((p) => p === id || (isJsonObject(p) && p.id === id));
-}
-
-/**
- * The change's flags: the feature in `environments` (the change's, as reached), then each
- * dependent in those it depends in; undefined when no dependent shares one.
- */
-export function withDependents(change: FlagChange, environments: readonly string[], dependents: readonly GrowthBookDependent[]): FlagTarget[] | undefined {
-  const everywhere = environments.includes(ALL_ENVIRONMENTS);
-  const reached = dependents.flatMap((d): FlagTarget[] => {
-    const shared = d.environments.includes(ALL_ENVIRONMENTS) ? [...environments] : everywhere ? d.environments : d.environments.filter((e) => environments.includes(e));
-    return shared.length > 0 ? [{ flagKey: d.id, environments: shared }] : [];
-  });
-  return reached.length > 0 ? [{ flagKey: change.flagKey, environments: [...environments] }, ...reached] : undefined;
 }

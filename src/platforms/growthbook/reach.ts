@@ -14,7 +14,8 @@
  * Pure, so a held change re-derived from its stored state reaches what it reached.
  */
 import type { FlagChange } from '../platform.js';
-import { withDependents, type GrowthBookDependent } from './dependents.js';
+import { withDependents } from '../dependents.js';
+import type { GrowthBookDependent } from './dependents.js';
 import { isJsonObject } from '../request/index.js';
 import { ALL_ENVIRONMENTS } from './classify.js';
 import { refuseRetypedValues } from './stored-values.js';
@@ -104,7 +105,7 @@ export function growthBookReach(change: FlagChange, previousState: unknown): Pic
   const named = change.environments ?? [];
   const reached = reachedEnvironments(change, tree, scopeWith(change, isJsonObject(previousState) ? (previousState as FeatureScope) : {}));
   const dependents = isJsonObject(previousState) && Array.isArray(previousState.dependents) ? (previousState.dependents as GrowthBookDependent[]) : [];
-  const flags = withDependents(change, reached, dependents);
+  const flags = withDependents(change, reached, dependents.map((d) => ({ flagKey: d.id, environments: d.environments })));
   const widened = !(reached.length === new Set(named).size && reached.every((e) => named.includes(e)));
   if (!widened && flags === undefined) return undefined;
   return { environments: reached, environment: reached.length === 1 ? reached[0]! : ALL_ENVIRONMENTS, ...(flags ? { flags } : {}) };

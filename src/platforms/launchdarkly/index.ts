@@ -1,5 +1,6 @@
 /** The LaunchDarkly adapter: REST API v2 flag writes as FlagChanges, and flag state read back. */
 import { isDeepStrictEqual } from 'node:util';
+import { withDependents } from '../dependents.js';
 import type { FlagChange, PlatformAdapter, SettledAs } from '../platform.js';
 import { classifyLaunchDarkly, PLATFORM } from './classify.js';
 import { readLaunchDarklyState, type LaunchDarklyFlagState } from './read-state.js';
@@ -22,7 +23,15 @@ export function createLaunchDarklyAdapter(opts: LaunchDarklyAdapterOptions): Pla
   const timeoutMs = opts.timeoutMs ?? 5_000;
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new TypeError('timeoutMs must be a positive integer');
   const readOpts = { baseUrl: opts.baseUrl, token: opts.token, timeoutMs };
-  return { name: PLATFORM, classify: classifyLaunchDarkly, readState: (change) => readLaunchDarklyState(readOpts, change), settled: settledLaunchDarkly };
+  return { name: PLATFORM, classify: classifyLaunchDarkly, readState: (change) => readLaunchDarklyState(readOpts, change), settled: settledLaunchDarkly, reach: launchDarklyReach };
+}
+
+/** A change reaches the flags that name its flag as a prerequisite, in the environments it alters (`../dependents.ts`). */
+export function launchDarklyReach(change: FlagChange, previousState: unknown): Pick<FlagChange, 'flags'> | undefined {
+  const dependents = (previousState as LaunchDarklyFlagState | undefined)?.dependents ?? [];
+  const environments = change.environments ?? (change.environment === undefined ? [] : [change.environment]);
+  const flags = withDependents(change, environments, dependents.map((d) => ({ flagKey: d.key, environments: d.environments })));
+  return flags ? { flags } : undefined;
 }
 
 /**

@@ -34,6 +34,11 @@ export interface LaunchDarklyFlagState {
   deprecated?: boolean;
   variations?: Json[];
   environments?: Record<string, LaunchDarklyEnvironmentState>;
+  /**
+   * The flags that name this one as a prerequisite, each with the environments it does so in (of
+   * those read): what this flag serves there decides what they serve. Recorded only when there are any.
+   */
+  dependents?: Array<{ key: string; environments: string[] }>;
 }
 
 type Json = Record<string, unknown>;
@@ -61,6 +66,7 @@ export async function readLaunchDarklyState(opts: ReadStateOptions, change: Flag
     };
   }
   if (typeof body.key !== 'string' || !Array.isArray(body.variations)) throw unavailable(`unexpected flag body from ${path}`);
+  const dependents = await readDependents(opts, change.project, change.flagKey, Object.keys(environments));
   return {
     exists: true,
     key: body.key,
@@ -70,7 +76,36 @@ export async function readLaunchDarklyState(opts: ReadStateOptions, change: Flag
     deprecated: body.deprecated === true,
     variations: (body.variations as unknown[]).filter(isObject).map((v) => definedOnly({ _id: v._id, value: v.value, name: v.name })),
     environments,
+    ...(dependents.length > 0 ? { dependents } : {}),
   };
+}
+
+/** The largest page of flags asked for. */
+const PAGE = 100;
+
+/**
+ * Every flag of the project that names `key` as a prerequisite in one of `environments`: the
+ * project's flags listed with their environment's configuration (`summary=false&env=`, a page at a
+ * time, in each environment), since a flag's prerequisites are set per environment.
+ */
+async function readDependents(opts: ReadStateOptions, project: string, key: string, environments: readonly string[]): Promise<Array<{ key: string; environments: string[] }>> {
+  const found = new Map<string, string[]>();
+  for (const env of environments) {
+    for (let offset = 0; ; offset += PAGE) {
+      const path = `/api/v2/flags/${encodeURIComponent(project)}?env=${encodeURIComponent(env)}&summary=false&limit=${PAGE}&offset=${offset}`;
+      const body = await getJson(opts, path);
+      const items = body?.items;
+      if (!Array.isArray(items)) throw unavailable(`LaunchDarkly sent an unexpected body for ${path}`);
+      for (const flag of items) {
+        const config = isObject(flag) && isObject(flag.environments) ? flag.environments[env] : undefined;
+        const prerequisites = isObject(config) && Array.isArray(config.prerequisites) ? config.prerequisites : [];
+        if (isObject(flag) && typeof flag.key === 'string' && flag.key !== key && prerequisites.some((p) => isObject(p) && p.key === key)) found.set(flag.key, [...(found.get(flag.key) ?? []), env]);
+      }
+      const total = typeof body?.totalCount === 'number' ? body.totalCount : undefined;
+      if (items.length < PAGE || (total !== undefined && offset + items.length >= total)) break;
+    }
+  }
+  return [...found].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, envs]) => ({ key: k, environments: envs.sort() }));
 }
 
 /** The parsed flag, or undefined when LaunchDarkly says it is not there (`not_found`); anything else is an error. */

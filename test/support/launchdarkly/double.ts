@@ -104,6 +104,26 @@ export async function startLaunchDarklyDouble(options: { token: string }): Promi
     flags.set(key, flag);
     res.status(201).json(flag);
   });
+  // The project's flags, a page at a time; with `env` only that environment's configuration, whose
+  // prerequisites, targets and rules are left out unless `summary=0` (the description's list).
+  app.get('/api/v2/flags/:projectKey', (req, res) => {
+    const limit = Number(req.query.limit ?? 20);
+    const offset = Number(req.query.offset ?? 0);
+    const env = typeof req.query.env === 'string' ? req.query.env : undefined;
+    // (The validator has read the query to its types: `summary` is a boolean by now.)
+    const full = ['false', '0'].includes(String(req.query.summary));
+    const all = [...flags.entries()].filter(([k]) => k.startsWith(`${String(req.params.projectKey)}/`)).map(([, f]) => f);
+    const shown = (flag: Json): Json => {
+      const environments = flag.environments as Record<string, Json>;
+      const kept = env === undefined ? environments : env in environments ? { [env]: environments[env]! } : {};
+      const summarized = Object.fromEntries(Object.entries(kept).map(([k, c]) => {
+        const { prerequisites: _p, targets: _t, contextTargets: _c, rules: _r, ...rest } = c;
+        return [k, full ? c : rest];
+      }));
+      return { ...flag, environments: summarized };
+    };
+    res.json({ _links: { self: { href: req.originalUrl, type: 'application/json' } }, totalCount: all.length, items: all.slice(offset, offset + limit).map(shown) });
+  });
   app.get('/api/v2/flags/:projectKey/:featureFlagKey', (req, res) => {
     const flag = flags.get(id(req));
     if (!flag) return fail(res, 404, 'not_found', 'Unknown resource');
