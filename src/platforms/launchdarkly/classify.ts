@@ -265,6 +265,8 @@ function semanticPatch(value: unknown): Update {
   const kinds = body.instructions.map((ins: unknown, i) => {
     if (!isObject(ins) || typeof ins.kind !== 'string' || !/^[A-Za-z]{1,64}$/.test(ins.kind)) throw malformed(`instruction ${i} needs a kind`, 'instructions');
     if (!ENV_INSTRUCTION.has(ins.kind) && !ENV_INSTRUCTION_FREE.has(ins.kind)) throw malformed(`instruction ${i}: "${ins.kind}" is not an instruction LaunchDarkly documents for flags`, 'instructions');
+    // The environment is the body's: one named again in an instruction would be a second reading of where it acts.
+    if (Object.keys(ins).some((k) => k.toLowerCase() === 'environmentkey')) throw malformed(`instruction ${i} names an environment: name it once, as the body's environmentKey`, 'instructions');
     return ins.kind;
   });
   if (body.comment !== undefined && typeof body.comment !== 'string') throw malformed('comment must be a string', 'comment');

@@ -54,6 +54,9 @@ describe('LaunchDarkly classification', () => {
       [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'updateMigrationSettings' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'turnFlagOn' }, { kind: 'someFutureKind' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }], bypass: true }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
+      // An environment named again in an instruction: a second reading of where it acts.
+      [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'turnFlagOn', environmentKey: 'production' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
+      [raw('PATCH', FLAG, { environmentKey: 'test', instructions: [{ kind: 'turnFlagOn', EnvironmentKey: 'production' }] }, SEMANTIC), 'ADAPT_BODY_MALFORMED'],
       [raw('PATCH', FLAG, { comment: 'only' }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
       // JSON Patch's wrapper in a merge patch: LaunchDarkly would read `patch` as a member of the flag.
       [raw('PATCH', FLAG, { patch: { environments: { production: { on: true } } }, comment: 'c' }, 'application/merge-patch+json'), 'ADAPT_BODY_MALFORMED'],
