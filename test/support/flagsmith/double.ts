@@ -209,7 +209,7 @@ const now = () => new Date().toISOString().replace(/(\.\d{3})Z$/, '$1000Z');
 function featureBody(f: Json): Json {
   return {
     ...f,
-    environment_feature_state: null, segment_feature_state: null, num_segment_overrides: 0, num_identity_overrides: null,
+    environment_feature_state: null, segment_feature_state: null, code_references_counts: [], num_segment_overrides: 0, num_identity_overrides: null,
     is_num_identity_overrides_complete: true, last_modified_in_any_environment: null, last_modified_in_current_environment: null,
   };
 }
@@ -217,6 +217,18 @@ function featureBody(f: Json): Json {
 function stateBody(s: Json): Json {
   const { feature_state_value, multivariate_feature_state_values, identity, ...rest } = s;
   return { id: rest.id, feature_state_value, multivariate_feature_state_values, identity: identity === null ? null : { id: identity, identifier: `user-${String(identity)}` }, ...rest };
+}
+
+/**
+ * What each environment serves of a feature's `initial_value` (Flagsmith's `get_value_type`): a
+ * 32-bit integer as that integer, "true"/"True"/"false"/"False" as the boolean, any other text as is
+ * (a real 2.265.0 served "12" as 12).
+ */
+function servedValue(initial: unknown): unknown {
+  if (typeof initial !== 'string') return initial ?? null;
+  if (/^-?[0-9]+$/.test(initial) && Math.abs(Number(initial)) < 2_147_483_647) return Number(initial);
+  if (['true', 'True', 'false', 'False'].includes(initial)) return initial.toLowerCase() === 'true';
+  return initial;
 }
 
 const isObjectValue = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -252,7 +264,7 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
   router.get('/api/v1/projects/1/', (req, res) => send(res, req, 200, project));
   router.get('/api/v1/environments/:key/', (req, res) => {
     const env = envOf(req.params.key!);
-    return env ? send(res, req, 200, env) : send(res, req, 403, { detail: 'You do not have permission to perform this action.' });
+    return env ? send(res, req, 200, env) : notFound(req, res, 'No Environment matches the given query.');
   });
   router.get('/api/v1/projects/1/features/', (req, res) => {
     const search = typeof req.query.search === 'string' ? req.query.search : '';
@@ -260,7 +272,8 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
   });
   router.post('/api/v1/projects/1/features/', (req, res) => {
     const body = req.body as Json;
-    if (m.features.some((f) => f.name === body.name)) return send(res, req, 400, { non_field_errors: ['Feature with that name already exists for this project. Note that feature names are case insensitive.'] });
+    // Names are unique without regard to case (059; and a real 2.265.0 refused "CMP_x" beside "cmp_x").
+    if (m.features.some((f) => String(f.name).toLowerCase() === String(body.name).toLowerCase())) return send(res, req, 400, { name: ['Feature with that name already exists for this project. Note that feature names are case insensitive.'] });
     const f: Json = {
       id: m.nextFeature++, name: body.name, type: body.type ?? 'STANDARD', default_enabled: body.default_enabled ?? false, initial_value: body.initial_value ?? null,
       created_date: now(), description: body.description ?? null, tags: [], multivariate_options: [], is_archived: false, owners: [], group_owners: [],
@@ -270,7 +283,7 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
     // A project that prevents flag defaults starts each environment off and without a value.
     const defaults = project.prevent_flag_defaults !== true;
     for (const env of ENVIRONMENTS) {
-      m.states.push({ id: m.nextState++, feature_state_value: defaults ? f.initial_value : null, multivariate_feature_state_values: [], identity: null, deleted_at: null, uuid: randomUUID(),
+      m.states.push({ id: m.nextState++, feature_state_value: defaults ? servedValue(f.initial_value) : null, multivariate_feature_state_values: [], identity: null, deleted_at: null, uuid: randomUUID(),
         enabled: defaults ? f.default_enabled : false, created_at: now(), updated_at: now(), live_from: now(), version: 1, feature: f.id, environment: env.id, feature_segment: null,
         change_request: null, environment_feature_version: null });
     }
@@ -299,6 +312,7 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
 
   const envStates = (key: string) => m.states.filter((s) => s.environment === envOf(key)?.id && s.identity === null && s.feature_segment === null);
   router.get('/api/v1/environments/:key/featurestates/', (req, res) => {
+    if (!envOf(req.params.key!)) return send(res, req, 403, { detail: 'You do not have permission to perform this action.' });
     const want = req.query.feature;
     send(res, req, 200, page(envStates(req.params.key!).filter((s) => want === undefined || String(s.feature) === String(want)).map(stateBody)));
   });
@@ -326,6 +340,10 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
     const body = req.body as Json;
     const env = envOf(req.params.key!);
     if (!env || !m.features.some((f) => f.id === body.feature)) return send(res, req, 400, { feature: ['Invalid pk - object does not exist.'] });
+    // One override per identity and feature (a real 2.265.0 answered a second one so).
+    if (identityStates(req.params.key!, req.params.identity!).some((x) => x.feature === body.feature)) {
+      return send(res, req, 400, ["['Feature state already exists for this environment, feature, version, segment & identity combination']"]);
+    }
     const s: Json = { id: m.nextState++, feature_state_value: body.feature_state_value ?? null, multivariate_feature_state_values: [], identity: Number(req.params.identity), deleted_at: null,
       uuid: randomUUID(), enabled: body.enabled ?? false, created_at: now(), updated_at: now(), live_from: now(), version: 1, feature: body.feature, environment: env.id,
       feature_segment: null, change_request: null, environment_feature_version: null };
