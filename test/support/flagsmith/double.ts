@@ -231,6 +231,14 @@ function servedValue(initial: unknown): unknown {
   return initial;
 }
 
+/** A value as Flagsmith's value object writes it: its type, and the member of that type. */
+function valueObject(v: unknown): Json {
+  const members = { string_value: null, integer_value: null, boolean_value: null };
+  if (typeof v === 'number') return { type: 'int', ...members, integer_value: v };
+  if (typeof v === 'boolean') return { type: 'bool', ...members, boolean_value: v };
+  return { type: 'unicode', ...members, string_value: v ?? null };
+}
+
 const isObjectValue = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function typedValue(v: unknown): Json {
@@ -377,7 +385,8 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
     const { environment, feature: wanted, feature_segment: segment } = req.query;
     if (environment === undefined) return send(res, req, 400, ["'environment' GET parameter is required."]);
     const rows = m.states.filter((s) => String(s.environment) === String(environment) && (wanted === undefined || String(s.feature) === String(wanted)) && (segment === undefined || String(s.feature_segment) === String(segment)));
-    send(res, req, 200, page(rows.map((s) => ({ ...stateBody(s), identity: s.identity }))));
+    // This list gives each value as an object (103), unlike the environment's own list.
+    send(res, req, 200, page(rows.map((s) => ({ ...stateBody(s), feature_state_value: valueObject(s.feature_state_value), identity: s.identity }))));
   });
   router.get('/api/v1/features/feature-segments/:id/', (req, res) => {
     const fs = m.featureSegments.find((x) => String(x.id) === req.params.id);
