@@ -7,7 +7,8 @@ import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { fetchState, isJsonObject, type JsonObject } from '../request/index.js';
 import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
-import { dependsOn, type GrowthBookDependent } from './dependents.js';
+import { dependentsOf, type DependentIndex } from '../dependents.js';
+import { indexPrerequisites, type GrowthBookDependent } from './dependents.js';
 import { reachedEnvironments, scopeWith, stringsIn, type FeatureScope } from './reach.js';
 
 export interface ReadStateOptions {
@@ -80,7 +81,8 @@ export async function readGrowthBookState(opts: ReadStateOptions, change: FlagCh
     environments[name] = { enabled: settings.enabled, rules: Array.isArray(settings.rules) ? settings.rules : [] };
   }
   const revision = isJsonObject(feature.revision) ? feature.revision : {};
-  const dependents = await readDependents(opts, change.flagKey);
+  // A change that alters no environment (a description, tags) changes what no dependent serves.
+  const dependents = wanted.length > 0 ? await readDependents(opts, change.flagKey) : [];
   return definedOnly({
     exists: true,
     id: feature.id,
@@ -101,22 +103,19 @@ export async function readGrowthBookState(opts: ReadStateOptions, change: FlagCh
 const PAGE = 100;
 
 /**
- * Every feature that names `id` as a prerequisite, read from `GET /api/v1/features` a page at a
- * time: GrowthBook keeps no index of dependents, so each feature's own and its rules' prerequisites
- * are read.
+ * Every feature whose serving depends on `id`, directly or through a chain of prerequisites, read
+ * from `GET /api/v1/features` a page at a time: GrowthBook keeps no index of dependents, so each
+ * feature's own and its rules' prerequisites are read.
  */
 async function readDependents(opts: ReadStateOptions, id: string): Promise<GrowthBookDependent[]> {
-  const dependents: GrowthBookDependent[] = [];
+  const index: DependentIndex = new Map();
   for (let offset = 0; ; ) {
     const path = `/api/v1/features?limit=${PAGE}&offset=${offset}`;
     const body = await fetchState({ platform: 'GrowthBook', baseUrl: opts.baseUrl, authorization: `Bearer ${opts.token}`, timeoutMs: opts.timeoutMs, isNotFound: () => false }, path);
     const page = isJsonObject(body) ? body.features : undefined;
     if (!isJsonObject(body) || !Array.isArray(page) || typeof body.hasMore !== 'boolean') throw unavailable(`GrowthBook sent an unexpected body for ${path}`);
-    for (const feature of page) {
-      const dependent = isJsonObject(feature) ? dependsOn(feature, id) : undefined;
-      if (dependent) dependents.push(dependent);
-    }
-    if (!body.hasMore) return dependents.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const feature of page) if (isJsonObject(feature)) indexPrerequisites(index, feature);
+    if (!body.hasMore) return dependentsOf(id, index).map((d) => ({ id: d.flagKey, environments: d.environments }));
     // A page that moves the reading nowhere would loop for ever: GrowthBook's own offset, or refused.
     if (typeof body.nextOffset !== 'number' || body.nextOffset <= offset) throw unavailable(`GrowthBook sent no next page after offset ${offset} for ${path}`);
     offset = body.nextOffset;

@@ -1,11 +1,14 @@
 /**
  * Reads a flag's state from LaunchDarkly (`GET /api/v2/flags/{project}/{flag}`, restricted to the
- * change's environment when it names one) and reduces it to what a policy needs.
+ * change's environment when it names one) and reduces it to what a policy needs, with the flags
+ * that depend on it there (from the project's flag list, `GET /api/v2/flags/{project}`).
  */
 import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { fetchState } from '../request/index.js';
+import { addDependent, dependentsOf, type DependentIndex } from '../dependents.js';
 import { ALL_ENVIRONMENTS, isObject, PLATFORM } from './classify.js';
+import { canChangeServing } from './serving.js';
 
 export interface ReadStateOptions {
   baseUrl: string;
@@ -66,7 +69,8 @@ export async function readLaunchDarklyState(opts: ReadStateOptions, change: Flag
     };
   }
   if (typeof body.key !== 'string' || !Array.isArray(body.variations)) throw unavailable(`unexpected flag body from ${path}`);
-  const dependents = await readDependents(opts, change.project, change.flagKey, Object.keys(environments));
+  // A change to what describes the flag alone changes what no dependent serves.
+  const dependents = canChangeServing(change) ? await readDependents(opts, change.project, change.flagKey, Object.keys(environments)) : [];
   return {
     exists: true,
     key: body.key,
@@ -82,30 +86,45 @@ export async function readLaunchDarklyState(opts: ReadStateOptions, change: Flag
 
 /** The largest page of flags asked for. */
 const PAGE = 100;
+/** Pages read in one environment before the listing is refused as endless (100,000 flags). */
+const MAX_PAGES = 1000;
 
 /**
- * Every flag of the project that names `key` as a prerequisite in one of `environments`: the
- * project's flags listed with their environment's configuration (`summary=false&env=`, a page at a
- * time, in each environment), since a flag's prerequisites are set per environment.
+ * Every flag of the project whose serving depends on `key` in one of `environments`, directly or
+ * through a chain of prerequisites: the project's flags listed with their environment's
+ * configuration (`summary=false&env=`, a page at a time, in each environment), since a flag's
+ * prerequisites are set per environment.
  */
 async function readDependents(opts: ReadStateOptions, project: string, key: string, environments: readonly string[]): Promise<Array<{ key: string; environments: string[] }>> {
-  const found = new Map<string, string[]>();
+  const index: DependentIndex = new Map();
   for (const env of environments) {
-    for (let offset = 0; ; offset += PAGE) {
-      const path = `/api/v2/flags/${encodeURIComponent(project)}?env=${encodeURIComponent(env)}&summary=false&limit=${PAGE}&offset=${offset}`;
-      const body = await getJson(opts, path);
-      const items = body?.items;
-      if (!Array.isArray(items)) throw unavailable(`LaunchDarkly sent an unexpected body for ${path}`);
-      for (const flag of items) {
-        const config = isObject(flag) && isObject(flag.environments) ? flag.environments[env] : undefined;
-        const prerequisites = isObject(config) && Array.isArray(config.prerequisites) ? config.prerequisites : [];
-        if (isObject(flag) && typeof flag.key === 'string' && flag.key !== key && prerequisites.some((p) => isObject(p) && p.key === key)) found.set(flag.key, [...(found.get(flag.key) ?? []), env]);
-      }
-      const total = typeof body?.totalCount === 'number' ? body.totalCount : undefined;
-      if (items.length < PAGE || (total !== undefined && offset + items.length >= total)) break;
+    for (const flag of await listFlags(opts, project, env)) {
+      const config = isObject(flag.environments) ? flag.environments[env] : undefined;
+      const prerequisites = isObject(config) && Array.isArray(config.prerequisites) ? config.prerequisites : [];
+      for (const p of prerequisites) if (isObject(p) && typeof p.key === 'string' && typeof flag.key === 'string') addDependent(index, p.key, flag.key, [env]);
     }
   }
-  return [...found].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, envs]) => ({ key: k, environments: envs.sort() }));
+  return dependentsOf(key, index).map((d) => ({ key: d.flagKey, environments: d.environments }));
+}
+
+/**
+ * The project's flags with `env`'s configuration, every page: each from the offset the flags read
+ * so far reach, until the listing's `totalCount` (or an empty page); a page that adds nothing
+ * before the total, or too many pages, is refused rather than taken as the end.
+ */
+async function listFlags(opts: ReadStateOptions, project: string, env: string): Promise<Json[]> {
+  const flags: Json[] = [];
+  for (let pages = 0; pages < MAX_PAGES; pages += 1) {
+    const path = `/api/v2/flags/${encodeURIComponent(project)}?env=${encodeURIComponent(env)}&summary=false&limit=${PAGE}&offset=${flags.length}`;
+    const body = await getJson(opts, path);
+    const items = body?.items;
+    const total = body?.totalCount;
+    if (!Array.isArray(items) || typeof total !== 'number') throw unavailable(`LaunchDarkly sent an unexpected body for ${path}`);
+    flags.push(...items.filter(isObject));
+    if (flags.length >= total) return flags;
+    if (items.length === 0) throw unavailable(`LaunchDarkly listed ${flags.length} of ${total} flags and then none: ${path}`);
+  }
+  throw unavailable(`LaunchDarkly listed more than ${MAX_PAGES} pages of flags in project ${project}`);
 }
 
 /** The parsed flag, or undefined when LaunchDarkly says it is not there (`not_found`); anything else is an error. */

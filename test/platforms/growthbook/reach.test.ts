@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FlagChange } from '../../../src/platforms/index.js';
-import { dependsOn } from '../../../src/platforms/growthbook/dependents.js';
+import { dependentsOf, type DependentIndex } from '../../../src/platforms/dependents.js';
+import { indexPrerequisites } from '../../../src/platforms/growthbook/dependents.js';
 import { growthBookReach, reachedEnvironments } from '../../../src/platforms/growthbook/reach.js';
 
 const request = { method: 'POST', path: '/api/v1/features/f', bodySha256: '0'.repeat(64) };
@@ -54,11 +55,24 @@ describe('the environments a GrowthBook write reaches', () => {
 describe('the features a GrowthBook write reaches through prerequisites', () => {
   const feature = (id: string, prerequisites: unknown[], rules: Record<string, unknown[]> = {}) => ({ id, prerequisites, environments: Object.fromEntries(Object.entries(rules).map(([env, r]) => [env, { enabled: true, rules: r }])) });
 
+  const dependents = (id: string, features: Array<Record<string, unknown>>) => {
+    const index: DependentIndex = new Map();
+    for (const f of features) indexPrerequisites(index, f);
+    return dependentsOf(id, index);
+  };
+
   it("finds a feature's own prerequisite (every environment) and a rule's (its environment only)", () => {
-    expect(dependsOn(feature('g', ['f']), 'f')).toEqual({ id: 'g', environments: ['*'] });
-    expect(dependsOn(feature('g', [], { production: [{ type: 'force', prerequisites: [{ id: 'f', condition: '{}' }] }], dev: [{ type: 'force' }] }), 'f')).toEqual({ id: 'g', environments: ['production'] });
-    expect(dependsOn(feature('g', ['other'], { dev: [{ prerequisites: [{ id: 'other' }] }] }), 'f')).toBeUndefined();
-    expect(dependsOn(feature('f', ['f']), 'f')).toBeUndefined();
+    expect(dependents('f', [feature('g', ['f'])])).toEqual([{ flagKey: 'g', environments: ['*'] }]);
+    expect(dependents('f', [feature('g', [], { production: [{ type: 'force', prerequisites: [{ id: 'f', condition: '{}' }] }], dev: [{ type: 'force' }] })])).toEqual([{ flagKey: 'g', environments: ['production'] }]);
+    expect(dependents('f', [feature('g', ['other'], { dev: [{ prerequisites: [{ id: 'other' }] }] })])).toEqual([]);
+    expect(dependents('f', [feature('f', ['f'])])).toEqual([]);
+  });
+
+  it('follows a chain of prerequisites, each link where the whole chain holds, and ends a cycle', () => {
+    // f <- g (production rule) <- h (every environment) <- i (dev rule: the chain does not hold in dev)
+    const chain = [feature('g', [], { production: [{ prerequisites: [{ id: 'f' }] }] }), feature('h', ['g']), feature('i', [], { dev: [{ prerequisites: [{ id: 'h' }] }] }), feature('f', ['h'])];
+    expect(dependents('f', chain)).toEqual([{ flagKey: 'g', environments: ['production'] }, { flagKey: 'h', environments: ['production'] }]);
+    expect(dependents('g', chain)).toEqual([{ flagKey: 'f', environments: ['*'] }, { flagKey: 'h', environments: ['*'] }, { flagKey: 'i', environments: ['dev'] }]);
   });
 
   it('lists each dependent in the environments it shares with the change, after the feature itself', () => {

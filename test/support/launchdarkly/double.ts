@@ -74,7 +74,7 @@ function apiSpec(): Json {
   return spec;
 }
 
-export async function startLaunchDarklyDouble(options: { token: string }): Promise<LaunchDarklyDouble> {
+export async function startLaunchDarklyDouble(options: { token: string; /** The most flags one page of the flag list holds, whatever `limit` asks. */ pageCap?: number }): Promise<LaunchDarklyDouble> {
   const flags = new Map<string, Json>();
   const received: LaunchDarklyDouble['received'] = [];
   const app = express();
@@ -107,7 +107,7 @@ export async function startLaunchDarklyDouble(options: { token: string }): Promi
   // The project's flags, a page at a time; with `env` only that environment's configuration, whose
   // prerequisites, targets and rules are left out unless `summary=0` (the description's list).
   app.get('/api/v2/flags/:projectKey', (req, res) => {
-    const limit = Number(req.query.limit ?? 20);
+    const limit = Math.min(Number(req.query.limit ?? 20), options.pageCap ?? Infinity);
     const offset = Number(req.query.offset ?? 0);
     const env = typeof req.query.env === 'string' ? req.query.env : undefined;
     // (The validator has read the query to its types: `summary` is a boolean by now.)
