@@ -171,14 +171,27 @@ function refuseRepeatedOptions(allocations: unknown[], where: string, members: r
  * same, which a change refused there would not show.
  */
 function refuseOverAllocation(allocations: unknown[], where: string): void {
-  let total = 0;
+  const percentages: number[] = [];
   for (const [i, a] of allocations.entries()) {
     const percentage = isJsonObject(a) ? a.percentage_allocation : undefined;
     if (typeof percentage !== 'number') continue;
     if (percentage < 0 || percentage > 100) refuse(`${where}/${i}/percentage_allocation`, 'from 0 to 100');
-    total += percentage;
+    percentages.push(percentage);
   }
+  // Python's sum() adds left to right up to 3.11 and with compensation from 3.12: over 100 either way is refused.
+  const total = Math.max(percentages.reduce((sum, p) => sum + p, 0), compensatedSum(percentages));
   if (total > 100) refuse(where, `allocations that add up to 100 at most (these add up to ${total})`);
+}
+
+/** Neumaier's compensated sum, as Python 3.12's sum() of floats computes it. */
+function compensatedSum(values: readonly number[]): number {
+  let [sum, compensation] = [0, 0];
+  for (const v of values) {
+    const t = sum + v;
+    compensation += Math.abs(sum) >= Math.abs(v) ? sum - t + v : v - t + sum;
+    sum = t;
+  }
+  return sum + compensation;
 }
 
 /**

@@ -122,7 +122,7 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
  */
 function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject, featureValueLimit: number): void {
   // Without one naming its segment, Flagsmith fails with 500 after the decision: an override of nothing.
-  if (route.action === 'segment_override.create' && !(isObject(body.feature_segment) && Object.hasOwn(body.feature_segment, 'segment'))) {
+  if (route.action === 'segment_override.create' && !(isObject(body.feature_segment) && Number.isSafeInteger(body.feature_segment.segment) && (body.feature_segment.segment as number) > 0)) {
     throw malformed('feature_segment must be present and name its segment ({"segment": id})', 'feature_segment');
   }
   if (route.action === 'segment_override.create' && isObject(body.feature_segment)) {

@@ -106,7 +106,9 @@ type Get = (path: string) => Promise<Json | undefined>;
  */
 async function featureOfSegmentOverride(get: Get, featureSegment: Json): Promise<number | undefined> {
   const states = results(await get(`/api/v1/features/featurestates/?environment=${Number(featureSegment.environment)}&feature_segment=${Number(featureSegment.id)}`));
-  const features = new Set(states.map((s) => s.feature));
+  // Only the rows that say they are its own: a filter not applied would list other features' states.
+  const rowId = (v: unknown) => (isObject(v) ? v.id : v);
+  const features = new Set(states.filter((s) => rowId(s.feature_segment) === featureSegment.id).map((s) => s.feature));
   const [only] = features;
   return features.size === 1 && typeof only === 'number' ? only : undefined;
 }
