@@ -108,7 +108,7 @@ function requireBatchTargets(change: FlagChange, states: Record<string, unknown>
     if (archive && !(there && state.archived === true)) {
       throw mismatch(`flag ${target.flagKey} is not archived, and Unleash's ${verb} of several flags skips it without a word: name archived flags only`, { flag: target.flagKey });
     }
-    if (!archive && !(there && state.project === change.project)) {
+    if (!archive && !(there && state.archived !== true && state.project === change.project)) {
       throw mismatch(`flag ${target.flagKey} is not a live flag of project ${String(change.project)}, and Unleash's ${verb} of several flags would skip it or change it unseen: name live flags of the project only`, {
         flag: target.flagKey,
         project: change.project,

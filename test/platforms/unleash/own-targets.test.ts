@@ -74,6 +74,7 @@ describe('requireOwnTargets (Unleash)', () => {
       expect(check(batch, { flags: { 'live.a': live, 'other.b': { exists: false } } })).toThrow(mismatch);
       expect(check(batch, { flags: { 'live.a': live } })).toThrow(mismatch);
       expect(check(batch, { flags: { 'live.a': live, 'other.b': { ...live, name: 'other.b', project: 'payments' } } })).toThrow(mismatch);
+      expect(check(batch, { flags: { 'live.a': live, 'other.b': { ...live, name: 'other.b', archived: true } } })).toThrow(mismatch);
       expect(check(batch, { flags: { 'live.a': live, 'other.b': { ...live, name: 'other.b' } } })).not.toThrow();
     }
   });
