@@ -1,0 +1,53 @@
+/**
+ * The features a GrowthBook change reaches through prerequisites, read from every page of the
+ * double's feature list (validated against GrowthBook's published description).
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RawRequest } from '../../../src/intercept/raw-request.js';
+import { classifyGrowthBook, createGrowthBookAdapter } from '../../../src/platforms/growthbook/index.js';
+import type { FlagChange, PlatformAdapter } from '../../../src/platforms/index.js';
+import { startGrowthBookDouble, type GrowthBookDouble } from '../../support/growthbook/double.js';
+
+const SECRET = 'secret_reader0123456789';
+let double: GrowthBookDouble;
+let adapter: PlatformAdapter;
+
+function change(path: string, body: unknown): FlagChange {
+  const bytes = Buffer.from(JSON.stringify(body));
+  const req: RawRequest = { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: bytes, bodySha256: createHash('sha256').update(bytes).digest('hex') };
+  const c = classifyGrowthBook(req);
+  if (c.kind !== 'write') throw new Error('not a write');
+  return c.change;
+}
+
+const create = (body: Record<string, unknown>) =>
+  fetch(`${double.url}/api/v1/features`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ owner: 'o', valueType: 'boolean', defaultValue: 'true', ...body }) });
+
+beforeAll(async () => {
+  double = await startGrowthBookDouble({ secretKey: SECRET });
+  adapter = createGrowthBookAdapter({ baseUrl: double.url, token: SECRET });
+  await create({ id: 'base' });
+  // Past the first page of 100: a chain base <- middle (production rule) <- top (feature-level).
+  for (let i = 0; i < 130; i += 1) await create({ id: `filler-${String(i).padStart(3, '0')}` });
+  await create({ id: 'middle', environments: { production: { enabled: true, rules: [{ type: 'force', value: 'false', prerequisites: [{ id: 'base', condition: '{"value": true}' }] }] } } });
+  await create({ id: 'top', prerequisites: ['middle'] });
+}, 60_000);
+afterAll(async () => {
+  await double?.stop();
+});
+
+describe('GrowthBook dependents', () => {
+  it('finds dependents on later pages and through a chain, where the whole chain holds', async () => {
+    const off = change('/api/v1/features/base/toggle', { environments: { production: false } });
+    const state = (await adapter.readState(off)) as { dependents?: unknown };
+    expect(state.dependents).toEqual([{ id: 'middle', environments: ['production'] }, { id: 'top', environments: ['production'] }]);
+    expect(adapter.reach!(off, state)?.flags?.map((f) => [f.flagKey, f.environments])).toEqual([['base', ['production']], ['middle', ['production']], ['top', ['production']]]);
+  });
+
+  it('reads none for a change that alters no environment, and reaches none where no chain holds', async () => {
+    expect(await adapter.readState(change('/api/v1/features/base', { description: 'x' }))).not.toHaveProperty('dependents');
+    const dev = change('/api/v1/features/base/toggle', { environments: { dev: false } });
+    expect(adapter.reach!(dev, await adapter.readState(dev))).toBeUndefined();
+  });
+});
