@@ -241,6 +241,26 @@ describe('hostile requests through flaggate to a real Unleash', () => {
     expect(await unleashAdmin(unleash!, 'GET', `${FEATURES}/batch.live`)).toMatchObject({ stale: true });
   });
 
+  it("refuses a strategy for an environment the flag's project does not have, which Unleash keeps unseen and serves once it is back", async () => {
+    await unleashAdmin(unleash!, 'POST', FEATURES, { name: 'search.envless' });
+    await unleashAdmin(unleash!, 'DELETE', '/api/admin/projects/default/environments/production');
+    try {
+      const strategies = `${FEATURES}/search.envless/environments/production/strategies`;
+      const sent = await through('POST', strategies, { name: 'flexibleRollout', parameters: { rollout: '30', stickiness: 'default', groupId: 'search.envless' } });
+      expect(sent.status).toBe(409);
+      expect(sent.body).toMatchObject({ code: 'ADAPT_TARGET_MISMATCH', details: { environment: 'production' } });
+      // Sent to Unleash itself, it is answered 200 and kept where no read shows it.
+      await unleashAdmin(unleash!, 'POST', strategies, { name: 'default', parameters: {} });
+      const read = (await unleashAdmin(unleash!, 'GET', `${FEATURES}/search.envless`)) as { environments: Array<{ name: string }> };
+      expect(read.environments.map((e) => e.name)).not.toContain('production');
+    } finally {
+      await unleashAdmin(unleash!, 'POST', '/api/admin/projects/default/environments', { environment: 'production' });
+    }
+    // Back on the project, the one Unleash took directly is there; the refused one is not.
+    const back = (await unleashAdmin(unleash!, 'GET', `${FEATURES}/search.envless`)) as { environments: Array<{ name: string; strategies: Array<{ name: string }> }> };
+    expect(back.environments.find((e) => e.name === 'production')?.strategies.map((s) => s.name)).toEqual(['default']);
+  });
+
   it('refuses a segment id spelled with a leading zero, which Unleash reads as the segment it names', async () => {
     const segment = await unleashAdmin(unleash!, 'POST', '/api/admin/segments', { name: 'seg-zero', constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'] }] });
     const sent = await through('PUT', `/api/admin/segments/0${String(segment.id)}`, { name: 'seg-zero', constraints: [{ contextName: 'userId', operator: 'IN', values: ['a', 'b'] }] });

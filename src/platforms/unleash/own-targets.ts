@@ -61,6 +61,14 @@ export function requireOwnTargets(change: FlagChange, previousState: unknown): v
   }
   // A flag that is not there has no tags to add to: Unleash answers 404, which needs no refusal here.
   if ((change.action === 'tag.add' || change.action === 'tag.update') && state.exists) requireKnownTagTypes(change, state);
+  // Unleash stores a strategy in an environment the flag's project does not have, unseen by every
+  // read, and serves it once the project has that environment again.
+  if (change.action === 'strategy.create' && change.environment !== undefined && !Object.hasOwn(state.environments ?? {}, change.environment)) {
+    throw mismatch(`flag ${change.flagKey} has no environment ${change.environment} in project ${String(change.project)}: Unleash would keep the strategy there unseen, and serve it once the environment is back`, {
+      flag: change.flagKey,
+      environment: change.environment,
+    });
+  }
   if (change.action === 'strategy.reorder') return requireOwnOrder(change, state);
   if (change.action === 'dependency.add') return requireSoleParent(change, state);
   if (change.action === 'strategy.update' || change.action === 'strategy.delete') requireEnvironmentKept(change, state);
