@@ -142,8 +142,15 @@ function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject, featureVal
   if (route.action === 'identity_override.create' && typeof value === 'string' && value.length > featureValueLimit && [...value].length > featureValueLimit) {
     throw malformed(`feature_state_value must be at most ${featureValueLimit} characters on a new identity override: Flagsmith drops a longer one and answers 201`, 'feature_state_value');
   }
-  if (route.subject === 'feature' && Array.isArray(body.multivariate_options) && body.multivariate_options.some((o) => isObject(o) && !Object.hasOwn(o, 'id')) && Object.hasOwn(body, 'type') && body.type !== 'MULTIVARIATE') {
+  const addsOptions = route.subject === 'feature' && Array.isArray(body.multivariate_options) && body.multivariate_options.some((o) => isObject(o) && !Object.hasOwn(o, 'id'));
+  if (addsOptions && Object.hasOwn(body, 'type') && body.type !== 'MULTIVARIATE') {
     throw malformed('type must be MULTIVARIATE beside new options: a new option makes the feature multivariate', 'type');
+  }
+  // An update's new option gets its default share in every environment, checked only against the
+  // body's defaults: an environment whose allocations were edited goes past 100%, and never serves
+  // it. The option route checks each environment's own total.
+  if (addsOptions && route.action !== 'flag.create') {
+    throw malformed('multivariate_options must not add options to an existing feature: create each through POST …/features/{id}/mv-options/, which checks every environment\'s allocations', 'multivariate_options');
   }
 }
 

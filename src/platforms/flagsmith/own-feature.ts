@@ -32,6 +32,9 @@ export function requireOwnFeature(change: FlagChange, previousState: unknown): v
   const state = previousState as unknown as FlagsmithState;
   if (change.request.path.startsWith(NESTED_STATES)) requireSegmentOverride(change, state);
   requireWholeLists(change, state);
+  requireAllocationsKept(change, state);
+  requireTypeKept(change, state);
+  if (change.action === 'segment_override.create') requireOwnSegment(state);
   const featureId = state.feature?.id;
   const named = isObject(change.newState) ? change.newState.feature : undefined;
   if (named !== undefined && named !== featureId) {
@@ -156,6 +159,42 @@ function requireWholeLists(change: FlagChange, state: FlagsmithState): void {
       const missing = needed.find((k) => !Object.hasOwn(o, k));
       if (missing !== undefined) throw mismatch(`the override of segment ${JSON.stringify(segmentOf(o))} must carry ${missing}: ${missing === 'priority' ? `a new one left without is given its index in the list (${index}) as its priority` : 'left out, it is set to the environment default\'s'}`, { segment: segmentOf(o) ?? null, member: missing });
     }
+  }
+}
+
+/**
+ * An allocation list replaces the state's allocations, even on a PATCH (drf-writable-nested deletes
+ * the rows it leaves out): each the state read holds must be listed by its id, so the entry shows
+ * every allocation the state keeps. Remove one by sending it at 0.
+ */
+function requireAllocationsKept(change: FlagChange, state: FlagsmithState): void {
+  const body = isObject(change.newState) ? change.newState : {};
+  if (!Array.isArray(body.multivariate_feature_state_values) || change.action.endsWith('.create') || !isObject(state.target)) return;
+  const listed = new Set(body.multivariate_feature_state_values.map((v: unknown) => (isObject(v) ? v.id : undefined)));
+  const dropped = idsOf(state.target.multivariate_feature_state_values, (v) => v.id).find((id) => !listed.has(id));
+  if (dropped !== undefined) throw mismatch(`multivariate_feature_state_values leaves out allocation ${JSON.stringify(dropped)}: Flagsmith would delete it (send it at 0 to serve none of its option)`, { row: dropped });
+}
+
+/**
+ * A new option makes its feature multivariate (an AFTER_CREATE hook), whatever type it had: a
+ * feature set to STANDARD with its options kept would serve them again, in every environment, by
+ * allocations the entry does not show. Set the feature's type back to MULTIVARIATE first.
+ */
+function requireTypeKept(change: FlagChange, state: FlagsmithState): void {
+  if (change.action !== 'variant.create' || state.feature?.type === 'MULTIVARIATE') return;
+  const options = state.feature?.multivariate_options;
+  if (!Array.isArray(options) || options.length === 0) return;
+  throw mismatch(`feature ${String(state.feature?.id)} (${String(state.name)}) is ${String(state.feature?.type)} with options: a new option makes it multivariate again and serves them all (set its type to MULTIVARIATE first)`, { feature: state.feature?.id ?? null });
+}
+
+/** A new override's segment is a live segment of the feature's project, specific to no other feature. */
+function requireOwnSegment(state: FlagsmithState): void {
+  const segment = state.segment;
+  if (segment === undefined || segment === null) {
+    throw mismatch(`the segment is not a live segment of feature ${String(state.feature?.id)}'s project: Flagsmith would store an override it never serves`, { segment: null });
+  }
+  if (segment.feature !== null && segment.feature !== state.feature?.id) {
+    throw mismatch(`segment ${String(segment.id)} (${String(segment.name)}) is specific to feature ${String(segment.feature)}: deleting that feature would delete this override`, { segment: segment.id });
   }
 }
 

@@ -34,6 +34,11 @@ export interface FlagsmithState {
    * `initial_value` the feature itself keeps.
    */
   preventFlagDefaults?: boolean;
+  /**
+   * For a new segment override: its segment as the feature's project lists it (id, name, and the
+   * feature it is specific to), or null when the project has no such live segment.
+   */
+  segment?: { id: unknown; name: unknown; feature: unknown } | null;
 }
 
 type Json = Record<string, unknown>;
@@ -64,6 +69,7 @@ export async function readFlagsmithState(opts: ReadStateOptions, change: FlagCha
         state.target = await get(`/api/__future__/environments/${params.environment}/features/${params.feature}/`);
       }
       if (params.variant !== undefined) state.target = (feature.multivariate_options as Json[] | undefined)?.find((o) => String(o.id) === params.variant) ?? null;
+      if (route.action === 'segment_override.create') state.segment = await readSegment(get, feature.project, change.newState);
       return state;
     }
     case 'future-feature': {
@@ -99,6 +105,19 @@ export async function readFlagsmithState(opts: ReadStateOptions, change: FlagCha
 }
 
 type Get = (path: string) => Promise<Json | undefined>;
+
+/**
+ * The segment a new override names, read through the feature's project: Flagsmith's create takes
+ * any segment by id (another project's, a hidden revision of one, one specific to another feature),
+ * while it serves only the project's live segments, and deletes an override with the feature its
+ * segment is specific to.
+ */
+async function readSegment(get: Get, project: unknown, newState: unknown): Promise<FlagsmithState['segment']> {
+  const featureSegment = isObject(newState) && isObject(newState.feature_segment) ? newState.feature_segment : {};
+  if (!Number.isSafeInteger(featureSegment.segment) || !Number.isSafeInteger(project)) return null;
+  const segment = await get(`/api/v1/projects/${Number(project)}/segments/${Number(featureSegment.segment)}/`);
+  return segment === undefined ? null : { id: segment.id, name: segment.name, feature: segment.feature ?? null };
+}
 
 /**
  * The feature a segment override's feature segment serves: Flagsmith's answer for the feature

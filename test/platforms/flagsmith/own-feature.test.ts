@@ -16,7 +16,7 @@ function change(method: string, path: string, body?: unknown): FlagChange {
 }
 
 /** States as `readFlagsmithState` returns them: feature 2 (search.banner) with option 7; its identity override 8. */
-const feature2 = { id: 2, name: 'search.banner', project: 1, multivariate_options: [{ id: 7, feature: 2, string_value: 'blue' }] };
+const feature2 = { id: 2, name: 'search.banner', project: 1, type: 'MULTIVARIATE', multivariate_options: [{ id: 7, feature: 2, string_value: 'blue' }] };
 const override8 = { exists: true, name: 'search.banner', feature: feature2, environment: { api_key: ENV, id: 1, name: 'Production' }, target: { id: 8, feature: 2, identity: 5, enabled: false } };
 const variantState = (target: unknown) => ({ exists: true, name: 'search.banner', feature: feature2, target });
 
@@ -37,7 +37,7 @@ describe('requireOwnFeature (Flagsmith)', () => {
   it('refuses a nested row (a multivariate allocation, a feature segment) that is not the state\'s own: Flagsmith would move it here', () => {
     const path = '/api/v1/features/featurestates/13/';
     const own = { exists: true, name: 'f', feature: { id: 5, multivariate_options: [{ id: 101 }, { id: 103 }, { id: 199 }] }, target: { id: 13, feature: 5, feature_segment: 4, multivariate_feature_state_values: [{ id: 1 }, { id: 3 }] } };
-    const body = (ids: number[], extra: Record<string, unknown> = {}) => ({ environment: 1, feature: 5, multivariate_feature_state_values: ids.map((id) => ({ id, multivariate_feature_option: 100 + id, percentage_allocation: 10 })), ...extra });
+    const body = (ids: number[], extra: Record<string, unknown> = {}) => ({ environment: 1, feature: 5, ...(ids.length === 0 ? {} : { multivariate_feature_state_values: ids.map((id) => ({ id, multivariate_feature_option: 100 + id, percentage_allocation: 10 })) }), ...extra });
     expect(check(change('PATCH', path, body([1, 3])), own)).not.toThrow();
     expect(check(change('PATCH', path, body([1, 99])), own)).toThrow(mismatch);
     expect(check(change('PATCH', path, body([], { feature_segment: { id: 42, segment: 2 } })), own)).toThrow(mismatch);
@@ -73,8 +73,37 @@ describe('requireOwnFeature (Flagsmith)', () => {
     expect(check(change('PATCH', path, body), state({}))).toThrow(mismatch);
   });
 
+  it('refuses an allocation list that leaves out a row the state holds: Flagsmith deletes it, even on a PATCH', () => {
+    const own = { exists: true, name: 'f', feature: { id: 5, multivariate_options: [{ id: 101 }, { id: 102 }] }, target: { id: 13, feature: 5, feature_segment: 4, multivariate_feature_state_values: [{ id: 1, multivariate_feature_option: 101 }, { id: 2, multivariate_feature_option: 102 }] } };
+    const allocate = (rows: Array<[number, number, number]>) => ({ environment: 1, feature: 5, multivariate_feature_state_values: rows.map(([id, option, percentage]) => ({ id, multivariate_feature_option: option, percentage_allocation: percentage })) });
+    expect(check(change('PATCH', '/api/v1/features/featurestates/13/', allocate([[1, 101, 60]])), own)).toThrow(mismatch);
+    expect(check(change('PATCH', '/api/v1/features/featurestates/13/', allocate([[1, 101, 60], [2, 102, 0]])), own)).not.toThrow();
+    const environmentState = { ...own, target: { ...own.target, feature_segment: null } };
+    expect(check(change('PUT', `/api/v1/environments/${ENV}/featurestates/13/`, { feature: 5, enabled: true, multivariate_feature_state_values: allocate([[2, 102, 10]]).multivariate_feature_state_values }), environmentState)).toThrow(mismatch);
+  });
+
+  it('refuses a new option on a feature set to STANDARD with its options kept: it would serve them all again', () => {
+    const create = change('POST', '/api/v1/projects/1/features/2/mv-options/', { feature: 2, type: 'unicode', string_value: 'free', default_percentage_allocation: 0 });
+    expect(check(create, variantState(null))).not.toThrow();
+    expect(check(create, { ...variantState(null), feature: { ...feature2, type: 'STANDARD' } })).toThrow(mismatch);
+    // A STANDARD feature without options becomes multivariate with only the new one: its entry shows that.
+    expect(check(create, { ...variantState(null), feature: { ...feature2, type: 'STANDARD', multivariate_options: [] } })).not.toThrow();
+  });
+
+  it("refuses a new segment override on a segment the feature's project does not serve, or one specific to another feature", () => {
+    const path = `/api/v1/environments/${ENV}/features/5/create-segment-override/`;
+    const create = change('POST', path, { feature_segment: { segment: 2 }, enabled: true, feature_state_value: { type: 'unicode', string_value: 'x' } });
+    const state = (segment: unknown) => ({ exists: true, name: 'f', feature: { id: 5, multivariate_options: [] }, segment });
+    expect(check(create, state({ id: 2, name: 'beta', feature: null }))).not.toThrow();
+    expect(check(create, state({ id: 2, name: 'beta', feature: 5 }))).not.toThrow();
+    // Another project's segment, or a hidden revision: the project's read does not find it.
+    expect(check(create, state(null))).toThrow(mismatch);
+    // Specific to feature 4: deleting feature 4 would delete this override with its segment.
+    expect(check(create, state({ id: 2, name: 'beta', feature: 4 }))).toThrow(mismatch);
+  });
+
   it("refuses an allocation to an option that is not the feature's own: Flagsmith serves the option allocated, whoever's it is", () => {
-    const own = { exists: true, name: 'f', feature: { id: 5, multivariate_options: [{ id: 101 }, { id: 102 }] }, target: { id: 13, feature: 5, feature_segment: 4, multivariate_feature_state_values: [] } };
+    const own = { exists: true, name: 'f', feature: { id: 5, multivariate_options: [{ id: 101 }, { id: 102 }] }, target: { id: 13, feature: 5, feature_segment: 4, multivariate_feature_state_values: [] }, segment: { id: 2, name: 'beta', feature: null } };
     const allocate = (option: number) => ({ environment: 1, feature: 5, multivariate_feature_state_values: [{ multivariate_feature_option: option, percentage_allocation: 10 }] });
     expect(check(change('PATCH', '/api/v1/features/featurestates/13/', allocate(102)), own)).not.toThrow();
     expect(check(change('PATCH', '/api/v1/features/featurestates/13/', allocate(999)), own)).toThrow(mismatch);
