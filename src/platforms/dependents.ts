@@ -21,12 +21,9 @@ export interface Dependent {
  * in those it shares with them; undefined when no dependent shares one.
  */
 export function withDependents(change: FlagChange, environments: readonly string[], dependents: readonly Dependent[]): FlagTarget[] | undefined {
-  const everywhere = environments.includes(EVERY);
-  const reached = dependents.flatMap((d): FlagTarget[] => {
-    const shared = d.environments.includes(EVERY) ? [...environments] : everywhere ? d.environments : d.environments.filter((e) => environments.includes(e));
-    return shared.length > 0 ? [{ flagKey: d.flagKey, ...(change.project === undefined ? {} : { project: change.project }), environments: shared }] : [];
-  });
-  return reached.length > 0 ? [{ flagKey: change.flagKey, ...(change.project === undefined ? {} : { project: change.project }), environments: [...environments] }, ...reached] : undefined;
+  const target = (flagKey: string, shared: string[]): FlagTarget => ({ flagKey, ...(change.project === undefined ? {} : { project: change.project }), environments: shared });
+  const reached = dependents.map((d) => target(d.flagKey, intersection(environments, d.environments))).filter((t) => t.environments.length > 0);
+  return reached.length > 0 ? [target(change.flagKey, [...environments]), ...reached] : undefined;
 }
 
 /** Direct dependents by the flag they depend on, each edge with where it holds (`['*']`: everywhere). */

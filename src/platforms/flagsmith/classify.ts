@@ -26,6 +26,11 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The row a nested member names: an object's `id`, or the id itself; null for none. */
+export function rowIdOf(value: unknown): unknown {
+  return (isObject(value) ? value.id : value) ?? null;
+}
+
 /** What a Flagsmith deployment sets that decides how it stores a request. */
 export interface FlagsmithLimits {
   /** The deployment's `FEATURE_VALUE_LIMIT`: a new identity override's longer value is dropped. */

@@ -9,7 +9,7 @@
  */
 import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
-import { isObject } from './classify.js';
+import { isObject, rowIdOf } from './classify.js';
 import type { FlagsmithState } from './read-state.js';
 
 const NESTED_STATES = '/api/v1/features/featurestates/';
@@ -53,9 +53,8 @@ export function requireOwnFeature(change: FlagChange, previousState: unknown): v
  */
 function requireSegmentOverride(change: FlagChange, state: FlagsmithState): void {
   const target = isObject(state.target) ? state.target : {};
-  const rowId = (v: unknown) => (isObject(v) ? v.id : v) ?? null;
-  if (rowId(target.feature_segment) !== null && rowId(target.identity) === null) return;
-  const what = rowId(target.identity) !== null ? 'an identity override' : "an environment's default state";
+  if (rowIdOf(target.feature_segment) !== null && rowIdOf(target.identity) === null) return;
+  const what = rowIdOf(target.identity) !== null ? 'an identity override' : "an environment's default state";
   throw mismatch(`feature state ${String(target.id ?? change.flagKey)} is ${what}, not a segment override: change it through its own route`, { featureState: target.id ?? null });
 }
 
@@ -82,9 +81,9 @@ function requireOwnRows(change: FlagChange, state: Record<string, unknown>): voi
   const own = new Set((Array.isArray(target?.multivariate_feature_state_values) ? target.multivariate_feature_state_values : []).map((v: unknown) => (isObject(v) ? v.id : v)));
   const stranger = named.find((id) => !own.has(id));
   if (stranger !== undefined) throw mismatch(`multivariate value ${JSON.stringify(stranger)} is not one of this feature state's`, { row: stranger });
-  const ownSegment = isObject(target?.feature_segment) ? target.feature_segment.id : target?.feature_segment ?? null;
+  const ownSegment = rowIdOf(target?.feature_segment);
   if (segment !== undefined && segment !== ownSegment) throw mismatch(`feature segment ${JSON.stringify(segment)} is not this feature state's`, { row: segment });
-  const ownIdentity = isObject(target?.identity) ? target.identity.id : target?.identity ?? null;
+  const ownIdentity = rowIdOf(target?.identity);
   if (identity !== undefined && identity !== ownIdentity) throw mismatch(`identity ${JSON.stringify(identity)} is not this feature state's`, { row: identity });
   if (liveFrom !== undefined && liveFrom !== (target?.live_from ?? null)) {
     throw mismatch(`live_from ${JSON.stringify(liveFrom)} is not this feature state's (${JSON.stringify(target?.live_from ?? null)}): a state live from another time is not the one served now`, { live_from: liveFrom });

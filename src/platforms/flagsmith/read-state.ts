@@ -7,7 +7,7 @@
 import { FlaggateError } from '../../errors.js';
 import type { FlagChange } from '../platform.js';
 import { fetchState } from '../request/index.js';
-import { isObject, PLATFORM } from './classify.js';
+import { isObject, PLATFORM, rowIdOf } from './classify.js';
 import { matchWrite, splitPath } from './routes.js';
 
 export interface ReadStateOptions {
@@ -126,8 +126,7 @@ async function readSegment(get: Get, project: unknown, newState: unknown): Promi
 async function featureOfSegmentOverride(get: Get, featureSegment: Json): Promise<number | undefined> {
   const states = results(await get(`/api/v1/features/featurestates/?environment=${Number(featureSegment.environment)}&feature_segment=${Number(featureSegment.id)}`));
   // Only the rows that say they are its own: a filter not applied would list other features' states.
-  const rowId = (v: unknown) => (isObject(v) ? v.id : v);
-  const features = new Set(states.filter((s) => rowId(s.feature_segment) === featureSegment.id).map((s) => s.feature));
+  const features = new Set(states.filter((s) => rowIdOf(s.feature_segment) === featureSegment.id).map((s) => s.feature));
   const [only] = features;
   return features.size === 1 && typeof only === 'number' ? only : undefined;
 }
