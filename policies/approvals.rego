@@ -42,6 +42,13 @@ target_needs_approval if {
 	c in cfg.critical_approval.environment_classes
 }
 
+# A version the platform has scheduled to go live later (Flagsmith's versioned environments,
+# `previousState.scheduled`, soonest first) replaces whatever is live then, this change included:
+# the change lasts only until then, so someone other than the requester confirms it first.
+target_needs_approval if scheduled_replacement
+
+scheduled_replacement := input.change.previousState.scheduled[0] if is_array(input.change.previousState.scheduled)
+
 member_flags := input.change.flags if is_array(input.change.flags)
 
 else := []

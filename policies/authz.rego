@@ -182,6 +182,16 @@ missing_approvals contains concat("", [
 	not break_glass
 }
 
+missing_approvals contains concat("", [
+	"a version scheduled on ", text(input.change.platform), " for ", text(scheduled_replacement.live_from),
+	" replaces this change when it goes live",
+]) if {
+	approval_needed
+	count(approvers) < approval_requirement.count
+	not break_glass
+	scheduled_replacement
+}
+
 approval_notes contains concat("", ["approved by ", number_text(count(approvers)), " of ", number_text(approval_requirement.count), " required ", concat(" or ", approval_requirement.roles)]) if {
 	approval_needed
 	count(approvers) >= approval_requirement.count

@@ -301,6 +301,26 @@ test_flag_named_in_previous_state_not_critical_is_allowed if {
 }
 
 # The name is matched on its own only when it is not the key: the same flag, the same verdict.
+# A version scheduled to go live later replaces the change then: held, whatever the flag, and says when.
+scheduled_at(times) := object.union(
+	write(["release_engineer"], "flag.update", "feature:12", "cixtMCKvBWcWy75rGMTNRL"),
+	{"change": {"platform": "flagsmith", "previousState": {"exists": true, "name": "dark_mode", "scheduled": [{"uuid": "u", "live_from": t, "description": null} | some t in times]}}},
+)
+
+test_scheduled_version_holds_the_change if {
+	d := decide(scheduled_at(["2099-01-01T00:00:00Z"]))
+	not d.allow
+	d.hold_for_approvals
+	d.required_approvals == 1
+	"a version scheduled on flagsmith for 2099-01-01T00:00:00Z replaces this change when it goes live" in d.reasons
+	decide(object.union(scheduled_at(["2099-01-01T00:00:00Z"]), {"approvals": [approval("bob", ["release_engineer"])]})).allow
+}
+
+test_no_scheduled_version_needs_no_approval if {
+	decide(scheduled_at([])).allow
+	decide(critical_by_id("dark_mode")).allow
+}
+
 test_critical_flag_named_as_its_key if {
 	d := decide(object.union(critical_prod([]), {"change": {"previousState": {"exists": true, "name": "payments.checkout"}}}))
 	d.hold_for_approvals

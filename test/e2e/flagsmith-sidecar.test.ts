@@ -157,6 +157,22 @@ describe('flaggate in front of Flagsmith', () => {
     expect(admin.json).toMatchObject({ code: 'ADAPT_ROUTE_UNKNOWN' });
   });
 
+  it('holds a change that a version scheduled on Flagsmith will replace, says when, and applies it once approved', async () => {
+    ids['promo.banner'] = (await direct('POST', '/api/v1/projects/1/features/', { name: 'promo.banner', default_enabled: false })).id as number;
+    double.addVersion(DEV_KEY, 'promo.banner', '2099-06-01T09:00:00.000000Z');
+    const held = await viaFlaggate('PATCH', `/api/__future__/environments/${DEV_KEY}/features/${ids['promo.banner']}/`, release, { environment_default: { enabled: true } });
+    expect(held.status, JSON.stringify(held.json)).toBe(202);
+    expect(double.featureState(DEV_KEY, 'promo.banner')).toMatchObject({ enabled: false });
+    const requested = (await auditEntries(app, auditor)).find((e) => e.change_request_id === held.json.changeRequestId);
+    expect(requested).toMatchObject({ entry_type: 'change.requested', previous_state: { name: 'promo.banner', scheduled: [{ live_from: '2099-06-01T09:00:00.000000Z' }] } });
+    expect(JSON.stringify(requested)).toContain('a version scheduled on flagsmith for 2099-06-01T09:00:00.000000Z replaces this change when it goes live');
+    const approve = await fetch(`${app.controlUrl}/v1/changes/${String(held.json.changeRequestId)}/approve`, {
+      method: 'POST', headers: { authorization: `Bearer ${await app.token('sam', 'release_engineer')}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'until the scheduled version' }),
+    });
+    expect(approve.status, await approve.clone().text()).toBe(200);
+    expect(double.featureState(DEV_KEY, 'promo.banner')).toMatchObject({ enabled: true });
+  });
+
   it('verify says OK over the whole chain', async () => {
     const res = await fetch(`${app.controlUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
     expect(await res.json()).toMatchObject({ ok: true });

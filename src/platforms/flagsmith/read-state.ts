@@ -39,6 +39,19 @@ export interface FlagsmithState {
    * feature it is specific to), or null when the project has no such live segment.
    */
   segment?: { id: unknown; name: unknown; feature: unknown } | null;
+  /**
+   * In an environment with versioning (`use_v2_feature_versioning`): the feature's versions there
+   * published to go live later, oldest first. Each replaces, when it goes live, whatever version is
+   * live then, this change's included: the change holds only until the first of them.
+   */
+  scheduled?: ScheduledVersion[];
+}
+
+/** A version of a feature in one environment, published and not live yet. */
+export interface ScheduledVersion {
+  uuid: string;
+  live_from: string;
+  description: unknown;
 }
 
 type Json = Record<string, unknown>;
@@ -47,9 +60,17 @@ export async function readFlagsmithState(opts: ReadStateOptions, change: FlagCha
   if (change.platform !== PLATFORM) throw new TypeError(`not a Flagsmith change: ${change.platform}`);
   const hit = matchWrite(change.request.method, splitPath(change.request.path.split('?')[0]!));
   if (!hit) throw new TypeError(`not a Flagsmith write route: ${change.request.method} ${change.request.path}`);
-  const { route, params } = hit;
   const get = (path: string) => getJson(opts, path);
-  const env = params.environment === undefined ? undefined : await readEnvironment(get, params.environment);
+  const env = hit.params.environment === undefined ? undefined : await readEnvironment(get, hit.params.environment);
+  const state = await readRouteState(get, hit, env, change);
+  // Identity overrides are not versioned: a version going live leaves them as they are.
+  if (env?.versioned && hit.route.subject !== 'identity-override' && typeof state.feature?.id === 'number') {
+    state.scheduled = await readScheduled(get, env.summary.id, state.feature.id);
+  }
+  return state;
+}
+
+async function readRouteState(get: Get, { route, params }: NonNullable<ReturnType<typeof matchWrite>>, env: Environment | undefined, change: FlagChange): Promise<FlagsmithState> {
 
   if (route.action === 'flag.create') {
     const found = await get(`/api/v1/projects/${params.project}/features/?search=${encodeURIComponent(change.flagKey)}`);
@@ -137,14 +158,38 @@ async function preventsFlagDefaults(get: Get, project: string): Promise<boolean>
   return settings.prevent_flag_defaults;
 }
 
-async function readEnvironment(get: Get, key: string): Promise<{ project: unknown; summary: NonNullable<FlagsmithState['environment']> }> {
+interface Environment {
+  project: unknown;
+  summary: NonNullable<FlagsmithState['environment']>;
+  /** Whether its feature states change by versions (`use_v2_feature_versioning`); a Flagsmith without versions does not say. */
+  versioned: boolean;
+}
+
+async function readEnvironment(get: Get, key: string): Promise<Environment> {
   const env = await get(`/api/v1/environments/${key}/`);
   if (env === undefined) throw unavailable(`Flagsmith has no environment ${key}`);
-  return { project: env.project, summary: { api_key: key, id: env.id, name: env.name } };
+  return { project: env.project, summary: { api_key: key, id: env.id, name: env.name }, versioned: env.use_v2_feature_versioning === true };
+}
+
+/**
+ * The feature's versions in a versioned environment that are published and not live yet (made on
+ * Flagsmith directly, or by its change requests): the list of those not live holds drafts too, which
+ * nothing serves until they are published. One page holds up to 999; a list that goes on is refused
+ * rather than read in part.
+ */
+async function readScheduled(get: Get, environmentId: unknown, featureId: number): Promise<ScheduledVersion[]> {
+  if (!Number.isSafeInteger(environmentId)) throw unavailable('the environment\'s id could not be read');
+  const list = await get(`/api/v1/environments/${Number(environmentId)}/features/${featureId}/versions/?is_live=false&page_size=999`);
+  if (list === undefined || !Array.isArray(list.results) || list.next !== null) throw unavailable(`Flagsmith did not list feature ${featureId}'s versions not live yet in one page`);
+  const scheduled = results(list).filter((v) => v.published === true && v.is_live === false);
+  if (scheduled.some((v) => typeof v.uuid !== 'string' || typeof v.live_from !== 'string')) throw unavailable(`a version of feature ${featureId} scheduled to go live does not say when`);
+  return scheduled
+    .map((v) => ({ uuid: v.uuid as string, live_from: v.live_from as string, description: v.description ?? null }))
+    .sort((a, b) => Date.parse(a.live_from) - Date.parse(b.live_from));
 }
 
 /** A state whose feature is named by id: found through the projects the credential sees (feature ids are global). */
-async function withFeature(get: Get, featureId: unknown, env: { summary: NonNullable<FlagsmithState['environment']> } | undefined, target: Json | undefined | null): Promise<FlagsmithState> {
+async function withFeature(get: Get, featureId: unknown, env: Environment | undefined, target: Json | undefined | null): Promise<FlagsmithState> {
   if (target === undefined || target === null) {
     if (typeof featureId !== 'number') return { exists: false, ...(env ? { environment: env.summary } : {}) };
   }

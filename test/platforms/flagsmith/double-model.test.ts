@@ -77,4 +77,26 @@ describe('the Flagsmith model against a real Flagsmith 2.265.0', () => {
     expect(segment.status).toBe(200);
     expect(keysOf(segment.body)).toEqual(keysOf(recorded('101-read-feature-segment-get').response.body));
   });
+
+  it('says whether an environment is versioned, and lists the versions not live in the recorded shape', async () => {
+    const env = (await send('GET', `/api/v1/environments/${DEV_KEY}/`)).body as Json;
+    expect(env.use_v2_feature_versioning).toBe(false);
+    expect((recorded('104-read-environment-versioned').response.body as Json).use_v2_feature_versioning).toBe(true);
+    await newFeature({ name: 'cmp_versions' });
+    // As recorded: a version published for later, then a draft; the newest is listed first.
+    double.addVersion(DEV_KEY, 'cmp_versions', '2099-01-01T00:00:00.000000Z');
+    double.addVersion(DEV_KEY, 'cmp_versions', null);
+    const { id } = ((await send('GET', '/api/v1/projects/1/features/?search=cmp_versions')).body as { results: Array<{ id: number }> }).results[0]!;
+    const real = recorded('105-read-versions-not-live');
+    const list = await send('GET', `/api/v1/environments/1/features/${id}/versions/?is_live=false&page_size=999`);
+    const rows = (list.body as { results: Json[] }).results;
+    const realRows = (real.response.body as { results: Json[] }).results;
+    expect(list.status).toBe(real.response.status);
+    expect(keysOf(list.body)).toEqual(keysOf(real.response.body));
+    expect(rows.map((r) => [r.published, r.is_live])).toEqual(realRows.map((r) => [r.published, r.is_live]));
+    for (const row of rows) expect(keysOf(row)).toEqual(keysOf(realRows[0]));
+    const unknown = recorded('106-read-versions-unknown-feature');
+    expect(await send('GET', unknown.request.path)).toEqual({ status: unknown.response.status, body: unknown.response.body });
+    expect((await send('GET', `/api/v1/environments/${DEV_KEY}/`)).body).toMatchObject({ use_v2_feature_versioning: true });
+  });
 });

@@ -65,6 +65,36 @@ describe('Flagsmith previous state', () => {
     await expect(elsewhere.readState(change('POST', '/api/v1/projects/1/features/', { name: 'x' }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
   });
 
+  it('records the versions a versioned environment has scheduled for the feature, which replace this change when they go live', async () => {
+    const versioned = await startFlagsmithDouble({ mode: 'model', credentials: [KEY] });
+    try {
+      const reader = createFlagsmithAdapter({ baseUrl: versioned.url, authorization: KEY, timeoutMs: 5000 });
+      const created = await fetch(`${versioned.url}/api/v1/projects/1/features/`, { method: 'POST', headers: { authorization: KEY, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'shop.banner' }) });
+      const id = ((await created.json()) as { id: number }).id;
+      const future = change('PATCH', `/api/__future__/environments/${DEV_KEY}/features/${id}/`, { environment_default: { enabled: true, value: { type: 'string', value: 'a' } } });
+      // An environment without versions has none to read.
+      expect(await reader.readState(future)).not.toHaveProperty('scheduled');
+      const states = (await (await fetch(`${versioned.url}/api/v1/environments/${DEV_KEY}/featurestates/?feature=${id}`, { headers: { authorization: KEY } })).json()) as { results: Array<{ id: number }> };
+      versioned.addVersion(DEV_KEY, 'shop.banner', '2099-01-02T00:00:00.000000Z');
+      versioned.addVersion(DEV_KEY, 'shop.banner', null); // a draft: nothing serves it until it is published
+      versioned.addVersion(DEV_KEY, 'shop.banner', '2099-01-01T00:00:00.000000Z');
+      const routes = [
+        future,
+        change('PATCH', `/api/v1/projects/1/features/${id}/`, { description: 'x' }),
+        change('PATCH', `/api/v1/environments/${DEV_KEY}/featurestates/${states.results[0]!.id}/`, { enabled: true }),
+      ];
+      for (const c of routes.slice(0, 1).concat(routes.slice(2))) {
+        const state = (await reader.readState(c)) as { scheduled?: Array<{ live_from: string }> };
+        expect(state.scheduled?.map((v) => v.live_from), c.request.path).toEqual(['2099-01-01T00:00:00.000000Z', '2099-01-02T00:00:00.000000Z']);
+      }
+      // A change that names no environment, and an identity's override (not versioned), read none.
+      expect(await reader.readState(routes[1]!)).not.toHaveProperty('scheduled');
+      expect(await reader.readState(change('POST', `/api/v1/environments/${DEV_KEY}/identities/1/featurestates/`, { feature: id, enabled: true }))).not.toHaveProperty('scheduled');
+    } finally {
+      await versioned.stop();
+    }
+  });
+
   it('fails closed when the environment or the feature cannot be read', async () => {
     await expect(adapter.readState(change('PATCH', '/api/v1/environments/unknownKey/featurestates/1/', { enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
     await expect(adapter.readState(change('POST', `/api/v1/environments/${DEV_KEY}/identities/1/featurestates/`, { feature: 999, enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });

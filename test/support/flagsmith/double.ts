@@ -29,6 +29,12 @@ export interface FlagsmithDouble {
   received: Array<{ method: string; path: string; openapi: string }>;
   /** Model mode: the feature state of `featureName` in the environment `envKey`. */
   featureState(envKey: string, featureName: string): { enabled: boolean; value: unknown } | undefined;
+  /**
+   * Model mode: makes `envKey` a versioned environment (`use_v2_feature_versioning`) and gives
+   * `featureName` there a version that is not live: published to go live at `liveFrom`, or a draft
+   * (`liveFrom` null). The model does not refuse the unversioned routes there, as Flagsmith does.
+   */
+  addVersion(envKey: string, featureName: string, liveFrom: string | null): void;
   stop(): Promise<void>;
 }
 
@@ -46,13 +52,14 @@ export const PROD_KEY = 'cSBwQgGe8Gu8ia9BzS853k';
 let spec: Json | undefined;
 
 /** Paths the model serves beyond those the recordings use. */
-const MODEL_PATHS = ['/api/v1/projects/', '/api/v1/projects/1/'];
+const MODEL_PATHS = ['/api/v1/projects/', '/api/v1/projects/1/', '/api/v1/environments/1/features/1/versions/'];
 
 /**
  * The document as served, narrowed to the operations the double answers (those the recordings and
  * the model use) and the components they reference, unchanged: validating against all 288 paths
- * costs seconds per route. One adjustment: drf-spectacular gives read-only properties a `default`,
- * and Ajv's defaults would then put read-only fields into every request it checks.
+ * costs seconds per route. Two adjustments: drf-spectacular gives read-only properties a `default`,
+ * and Ajv's defaults would then put read-only fields into every request it checks; and the versions
+ * list's `is_live` filter, which the document leaves out (`addVersionsFilter`).
  */
 function apiSpec(): Json {
   if (spec) return spec;
@@ -80,8 +87,19 @@ function apiSpec(): Json {
   };
   const narrowed = structuredClone(paths);
   visit(narrowed);
+  addVersionsFilter(narrowed);
   spec = { ...full, paths: narrowed, components: { ...full.components, schemas } };
   return spec;
+}
+
+/**
+ * The versions list takes `is_live` (EnvironmentFeatureVersionQuerySerializer, read in the view's
+ * get_queryset in features/versioning/views.py), which the generated document leaves out: the real
+ * server answered `?is_live=false` (105 in test/fixtures/flagsmith/local/).
+ */
+function addVersionsFilter(paths: Record<string, unknown>): void {
+  const list = (paths['/api/v1/environments/{environment_pk}/features/{feature_pk}/versions/'] as { get: { parameters: unknown[] } } | undefined)?.get;
+  list?.parameters.push({ name: 'is_live', required: false, in: 'query', schema: { type: 'boolean', nullable: true } });
 }
 
 export async function startFlagsmithDouble(options: DoubleOptions): Promise<FlagsmithDouble> {
@@ -135,6 +153,13 @@ export async function startFlagsmithDouble(options: DoubleOptions): Promise<Flag
       const env = ENVIRONMENTS.find((e) => e.api_key === envKey);
       const state = feature && env ? model!.states.find((s) => s.feature === feature.id && s.environment === env.id && s.identity === null && s.feature_segment === null) : undefined;
       return state ? { enabled: state.enabled as boolean, value: state.feature_state_value } : undefined;
+    },
+    addVersion(envKey, featureName, liveFrom) {
+      const feature = model?.features.find((f) => f.name === featureName);
+      const env = ENVIRONMENTS.find((e) => e.api_key === envKey);
+      if (!feature || !env) throw new Error(`the model has no feature ${featureName} in ${envKey}`);
+      model!.versioned.add(env.id);
+      model!.versions.push({ environment: env.id, feature: feature.id, created_at: now(), updated_at: now(), published: liveFrom !== null, live_from: liveFrom, uuid: randomUUID(), is_live: false, published_by: null, created_by: null, description: null });
     },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -195,13 +220,16 @@ interface Model {
   states: Json[];
   /** Segment overrides' feature segments (each with the state that serves it, `feature_segment` there). */
   featureSegments: Json[];
+  /** Versions not live yet, in versioned environments (each with its `environment` and `feature`). */
+  versions: Json[];
+  versioned: Set<number>;
   nextFeature: number;
   nextState: number;
   nextFeatureSegment: number;
 }
 
 function createModel(): Model {
-  return { features: [], states: [], featureSegments: [], nextFeature: 1, nextState: 1, nextFeatureSegment: 1 };
+  return { features: [], states: [], featureSegments: [], versions: [], versioned: new Set(), nextFeature: 1, nextState: 1, nextFeatureSegment: 1 };
 }
 
 const now = () => new Date().toISOString().replace(/(\.\d{3})Z$/, '$1000Z');
@@ -272,7 +300,14 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
   router.get('/api/v1/projects/1/', (req, res) => send(res, req, 200, project));
   router.get('/api/v1/environments/:key/', (req, res) => {
     const env = envOf(req.params.key!);
-    return env ? send(res, req, 200, env) : notFound(req, res, 'No Environment matches the given query.');
+    return env ? send(res, req, 200, { ...env, use_v2_feature_versioning: m.versioned.has(env.id) }) : notFound(req, res, 'No Environment matches the given query.');
+  });
+  // Only versions not live are modelled (104-106 in test/fixtures/flagsmith/local/).
+  router.get('/api/v1/environments/:envId/features/:id/versions/', (req, res) => {
+    if (!feature(req.params.id!)) return notFound(req, res, 'No Feature matches the given query.');
+    if (String(req.query.is_live) !== 'false') return send(res, req, 501, { double: 'only versions not live are modelled' });
+    const rows = m.versions.filter((v) => String(v.environment) === req.params.envId && String(v.feature) === req.params.id).reverse();
+    send(res, req, 200, page(rows.map(({ environment: _e, feature: _f, ...v }) => v)));
   });
   router.get('/api/v1/projects/1/features/', (req, res) => {
     const search = typeof req.query.search === 'string' ? req.query.search : '';
@@ -403,6 +438,16 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
   router.get('/api/__future__/environments/:key/features/:id/', (req, res) => {
     const s = envStates(req.params.key!).find((x) => String(x.feature) === req.params.id);
     if (!s) return notFound(req, res, 'No Feature matches the given query.');
+    send(res, req, 200, { environment_default: { enabled: s.enabled, value: typedValue(s.feature_state_value), variants: [] }, segment_overrides: [] });
+  });
+  // The environment default only (044 in the recordings); segment overrides are not modelled here.
+  router.patch('/api/__future__/environments/:key/features/:id/', (req, res) => {
+    const s = envStates(req.params.key!).find((x) => String(x.feature) === req.params.id);
+    if (!s) return notFound(req, res, 'No Feature matches the given query.');
+    const given = (req.body as Json).environment_default;
+    if (!isObjectValue(given) || (req.body as Json).segment_overrides !== undefined) return send(res, req, 501, { double: 'only an environment default is modelled' });
+    if (typeof given.enabled === 'boolean') s.enabled = given.enabled;
+    if (isObjectValue(given.value)) s.feature_state_value = given.value.type === 'integer' ? Number(given.value.value) : given.value.type === 'boolean' ? given.value.value === 'true' : given.value.value;
     send(res, req, 200, { environment_default: { enabled: s.enabled, value: typedValue(s.feature_state_value), variants: [] }, segment_overrides: [] });
   });
 
