@@ -49,6 +49,12 @@ target_needs_approval if scheduled_replacement
 
 scheduled_replacement := input.change.previousState.scheduled[0] if is_array(input.change.previousState.scheduled)
 
+# LaunchDarkly refuses a change that would make a pending scheduled change or approval request fail,
+# unless the change asks it not to (`ignoreConflicts`, kept in `newState`): held like the above.
+target_needs_approval if overrides_pending_work
+
+overrides_pending_work if input.change.newState.ignoreConflicts == true
+
 member_flags := input.change.flags if is_array(input.change.flags)
 
 else := []

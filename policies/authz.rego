@@ -192,6 +192,16 @@ missing_approvals contains concat("", [
 	scheduled_replacement
 }
 
+missing_approvals contains concat("", [
+	"the change asks ", text(input.change.platform), " to apply it even where it makes a pending scheduled change",
+	" or approval request fail (ignoreConflicts)",
+]) if {
+	approval_needed
+	count(approvers) < approval_requirement.count
+	not break_glass
+	overrides_pending_work
+}
+
 approval_notes contains concat("", ["approved by ", number_text(count(approvers)), " of ", number_text(approval_requirement.count), " required ", concat(" or ", approval_requirement.roles)]) if {
 	approval_needed
 	count(approvers) >= approval_requirement.count

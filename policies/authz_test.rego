@@ -321,6 +321,20 @@ test_no_scheduled_version_needs_no_approval if {
 	decide(critical_by_id("dark_mode")).allow
 }
 
+# LaunchDarkly's ignoreConflicts overrides its own pending scheduled changes and approval requests.
+ignoring_conflicts(ignore) := object.union(
+	write(["release_engineer"], "flag.update", "dark_mode", "test"),
+	{"change": {"platform": "launchdarkly", "newState": {"instructions": [{"kind": "turnFlagOn"}], "ignoreConflicts": ignore}}},
+)
+
+test_ignoring_launchdarkly_conflicts_holds_the_change if {
+	d := decide(ignoring_conflicts(true))
+	d.hold_for_approvals
+	"the change asks launchdarkly to apply it even where it makes a pending scheduled change or approval request fail (ignoreConflicts)" in d.reasons
+	decide(object.union(ignoring_conflicts(true), {"approvals": [approval("bob", ["release_engineer"])]})).allow
+	decide(ignoring_conflicts(false)).allow
+}
+
 test_critical_flag_named_as_its_key if {
 	d := decide(object.union(critical_prod([]), {"change": {"previousState": {"exists": true, "name": "payments.checkout"}}}))
 	d.hold_for_approvals

@@ -130,6 +130,17 @@ describe('flaggate in front of LaunchDarkly', () => {
     expect(on('payments.refunds', 'production')).toBe(false);
   });
 
+  it("holds a change that asks LaunchDarkly to ignore its pending scheduled changes and approval requests (ignoreConflicts)", async () => {
+    const before = on('checkout', 'test');
+    const flip = { environmentKey: 'test', instructions: [{ kind: before ? 'turnFlagOff' : 'turnFlagOn' }] };
+    const held = await viaFlaggate('PATCH', `${FLAGS}/checkout?ignoreConflicts=true`, release, flip, SEMANTIC);
+    expect(held.status, JSON.stringify(held.json)).toBe(202);
+    expect(on('checkout', 'test')).toBe(before);
+    const plain = await viaFlaggate('PATCH', `${FLAGS}/checkout?ignoreConflicts=false`, release, flip, SEMANTIC);
+    expect(plain.status, JSON.stringify(plain.json)).toBe(200);
+    expect(on('checkout', 'test')).toBe(!before);
+  });
+
   it('a change to a prerequisite reaches the flags that depend on it in that environment: a critical dependent holds it', async () => {
     const direct = (method: string, path: string, body: unknown, type = 'application/json') =>
       fetch(double.url + path, { method, headers: { authorization: TOKEN, 'content-type': type }, body: JSON.stringify(body) });
