@@ -29,9 +29,10 @@ export interface FlagsmithState {
   /** What the change touches in that environment: a feature state, an override, a variant, or the flag as `__future__` shows it. */
   target?: unknown;
   /**
-   * For a feature's create: whether its project prevents flag defaults. Then Flagsmith starts the
-   * feature off and without a value in every environment, whatever `default_enabled` and
-   * `initial_value` the feature itself keeps.
+   * For a feature's create, and a new segment or identity override without a value: whether the
+   * project prevents flag defaults. Then Flagsmith starts the feature off and without a value in
+   * every environment, whatever `default_enabled` and `initial_value` the feature itself keeps, and
+   * such an override without a value rather than with `initial_value`.
    */
   preventFlagDefaults?: boolean;
   /**
@@ -90,7 +91,10 @@ async function readRouteState(get: Get, { route, params }: NonNullable<ReturnTyp
         state.target = await get(`/api/__future__/environments/${params.environment}/features/${params.feature}/`);
       }
       if (params.variant !== undefined) state.target = (feature.multivariate_options as Json[] | undefined)?.find((o) => String(o.id) === params.variant) ?? null;
-      if (route.action === 'segment_override.create') state.segment = await readSegment(get, feature.project, change.newState);
+      if (route.action === 'segment_override.create') {
+        state.segment = await readSegment(get, feature.project, change.newState);
+        return withDefaultsWhenValueless(get, state, change);
+      }
       return state;
     }
     case 'future-feature': {
@@ -103,9 +107,11 @@ async function readRouteState(get: Get, { route, params }: NonNullable<ReturnTyp
     }
     case 'identity-override': {
       if (params.featureState === undefined) {
-        const all = await get(`/api/v1/environments/${params.environment}/identities/${params.identity}/featurestates/`);
         const feature = Number(change.flagKey.slice('feature:'.length));
-        return withFeature(get, feature, env, results(all).find((s) => s.feature === feature) ?? null);
+        // Filtered by the feature: the list comes in pages of 10, and an identity may override more.
+        const all = await get(`/api/v1/environments/${params.environment}/identities/${params.identity}/featurestates/?feature=${feature}`);
+        const state = await withFeature(get, feature, env, results(all).find((s) => s.feature === feature) ?? null);
+        return withDefaultsWhenValueless(get, state, change);
       }
       const target = await get(`/api/v1/environments/${params.environment}/identities/${params.identity}/featurestates/${params.featureState}/`);
       return withFeature(get, target?.feature, env, target);
@@ -150,6 +156,16 @@ async function featureOfSegmentOverride(get: Get, featureSegment: Json): Promise
   const features = new Set(states.filter((s) => rowIdOf(s.feature_segment) === featureSegment.id).map((s) => s.feature));
   const [only] = features;
   return features.size === 1 && typeof only === 'number' ? only : undefined;
+}
+
+/**
+ * A new override without a value takes the feature's `initial_value`, unless the project prevents
+ * flag defaults: then it is stored and served without one. Which of the two is recorded.
+ */
+async function withDefaultsWhenValueless(get: Get, state: FlagsmithState, change: FlagChange): Promise<FlagsmithState> {
+  const valueless = !isObject(change.newState) || change.newState.feature_state_value === undefined;
+  if (valueless && Number.isSafeInteger(state.feature?.project)) state.preventFlagDefaults = await preventsFlagDefaults(get, String(state.feature!.project));
+  return state;
 }
 
 async function preventsFlagDefaults(get: Get, project: string): Promise<boolean> {
@@ -206,8 +222,9 @@ async function withFeature(get: Get, featureId: unknown, env: Environment | unde
 }
 
 function compactFeature(f: Json): Json {
-  const { id, name, project, type, default_enabled, initial_value, is_archived, multivariate_options, metadata } = f;
-  const compact: Json = { id, name, project, type, default_enabled, initial_value, is_archived, multivariate_options, metadata };
+  // `is_server_key_only` keeps a feature from client-side keys: a change of it changes who is served.
+  const { id, name, project, type, default_enabled, initial_value, is_archived, is_server_key_only, tags, multivariate_options, metadata } = f;
+  const compact: Json = { id, name, project, type, default_enabled, initial_value, is_archived, is_server_key_only, tags, multivariate_options, metadata };
   // The ledger records JSON: a field this Flagsmith leaves out is left out, not recorded as undefined.
   for (const key of Object.keys(compact)) if (compact[key] === undefined) delete compact[key];
   return compact;

@@ -95,6 +95,32 @@ describe('Flagsmith previous state', () => {
     }
   });
 
+  it('records who may be served the feature (is_server_key_only) and its tags', async () => {
+    const state = (await adapter.readState(change('PATCH', `/api/v1/projects/1/features/${feature}/`, { description: 'x' }))) as { feature: Record<string, unknown> };
+    expect(state.feature).toMatchObject({ is_server_key_only: false, tags: [] });
+  });
+
+  it('records, for a new override without a value, whether the project prevents flag defaults (then it is served none)', async () => {
+    const preventing = await startFlagsmithDouble({ mode: 'model', credentials: [KEY], preventFlagDefaults: true });
+    try {
+      const reader = createFlagsmithAdapter({ baseUrl: preventing.url, authorization: KEY, timeoutMs: 5000 });
+      const created = await fetch(`${preventing.url}/api/v1/projects/1/features/`, { method: 'POST', headers: { authorization: KEY, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'shop.banner' }) });
+      const id = ((await created.json()) as { id: number }).id;
+      const override = (body: object) => change('POST', `/api/v1/environments/${DEV_KEY}/identities/3/featurestates/`, { feature: id, ...body });
+      expect(await reader.readState(override({ enabled: true }))).toMatchObject({ preventFlagDefaults: true });
+      expect(await reader.readState(override({ enabled: true, feature_state_value: 'v' }))).not.toHaveProperty('preventFlagDefaults');
+      // The identity's overrides are read filtered by the feature: Flagsmith lists them ten a page.
+      expect(preventing.received.filter((r) => r.path.includes('/identities/3/featurestates/')).map((r) => r.path)).toEqual([
+        `/api/v1/environments/${DEV_KEY}/identities/3/featurestates/?feature=${id}`,
+        `/api/v1/environments/${DEV_KEY}/identities/3/featurestates/?feature=${id}`,
+      ]);
+    } finally {
+      await preventing.stop();
+    }
+    const segmentOverride = change('POST', `/api/v1/environments/${DEV_KEY}/features/${feature}/create-segment-override/`, { feature_segment: { segment: 1 }, enabled: true });
+    expect(segmentOverride.newState).not.toHaveProperty('feature_state_value');
+  });
+
   it('fails closed when the environment or the feature cannot be read', async () => {
     await expect(adapter.readState(change('PATCH', '/api/v1/environments/unknownKey/featurestates/1/', { enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
     await expect(adapter.readState(change('POST', `/api/v1/environments/${DEV_KEY}/identities/1/featurestates/`, { feature: 999, enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
