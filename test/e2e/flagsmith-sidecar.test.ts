@@ -117,6 +117,8 @@ describe('flaggate in front of Flagsmith', () => {
     expect(res.status, JSON.stringify(res.json)).toBe(204);
     const mine = await entriesOf(res.decisionId);
     expect(mine[0]).toMatchObject({ action: 'segment_override.delete', flag_key: `feature-segment:${segmentId}`, previous_state: { exists: true, name: 'dark_mode', feature: { id: ids.dark_mode } } });
+    // What the delete takes with it, and who it served: the state, its priority and its segment's rules.
+    expect(mine[0]!.previous_state).toMatchObject({ overrides: [{ id: created.id, enabled: true }], featureSegment: { id: segmentId, priority: 0 }, segment: { id: 1, rules: [{ type: 'ALL' }] } });
     expect(mine[1]).toMatchObject({ outcome: { status: 'applied' } });
     const left = (await direct('GET', `/api/v1/features/featurestates/?environment=1&feature=${ids.dark_mode}`)) as { results: Array<{ id: number }> };
     expect(left.results.map((s) => s.id)).not.toContain(created.id);

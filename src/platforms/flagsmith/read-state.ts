@@ -36,10 +36,14 @@ export interface FlagsmithState {
    */
   preventFlagDefaults?: boolean;
   /**
-   * For a new segment override: its segment as the feature's project lists it (id, name, and the
-   * feature it is specific to), or null when the project has no such live segment.
+   * For a segment override: its segment as the feature's project lists it (id, name, the feature it
+   * is specific to, and its rules), or null when the project has no such live segment.
    */
-  segment?: { id: unknown; name: unknown; feature: unknown } | null;
+  segment?: { id: unknown; name: unknown; feature: unknown; rules?: unknown } | null;
+  /** For a change to an existing segment override: its feature segment (segment, priority: the first matching override is served). */
+  featureSegment?: { id: unknown; segment: unknown; priority: unknown; environment: unknown };
+  /** For a feature segment's delete: the states that serve it, which Flagsmith deletes with it. */
+  overrides?: Json[];
   /**
    * In an environment with versioning (`use_v2_feature_versioning`): the feature's versions there
    * published to go live later, oldest first. Each replaces, when it goes live, whatever version is
@@ -122,11 +126,18 @@ async function readRouteState(get: Get, { route, params }: NonNullable<ReturnTyp
       const target = results(list).find((s) => String(s.id) === params.featureState);
       // A row outside the environment's live states (scheduled, an older version, a draft) is not
       // listed: named from the body for the record, and refused (own-feature.ts).
-      return withFeature(get, target?.feature ?? Number(body.feature), undefined, target);
+      const state = await withFeature(get, target?.feature ?? Number(body.feature), undefined, target);
+      const featureSegment = target === undefined ? undefined : rowIdOf(target.feature_segment);
+      return Number.isSafeInteger(featureSegment) ? withOverrideAudience(get, state, await get(`/api/v1/features/feature-segments/${Number(featureSegment)}/`)) : state;
     }
     case 'feature-segment': {
       const target = await get(`/api/v1/features/feature-segments/${params.featureSegment}/`);
-      return withFeature(get, target === undefined ? undefined : (target.feature ?? (await featureOfSegmentOverride(get, target))), undefined, target);
+      if (target === undefined) return withFeature(get, undefined, undefined, target);
+      const served = await statesOfSegmentOverride(get, target);
+      const state = await withFeature(get, target.feature ?? featureOf(served), undefined, target);
+      // Deleting the feature segment deletes the states that serve it (on_delete CASCADE).
+      state.overrides = served;
+      return withOverrideAudience(get, state, target);
     }
   }
 }
@@ -141,19 +152,42 @@ type Get = (path: string) => Promise<Json | undefined>;
  */
 async function readSegment(get: Get, project: unknown, newState: unknown): Promise<FlagsmithState['segment']> {
   const featureSegment = isObject(newState) && isObject(newState.feature_segment) ? newState.feature_segment : {};
-  if (!Number.isSafeInteger(featureSegment.segment) || !Number.isSafeInteger(project)) return null;
-  const segment = await get(`/api/v1/projects/${Number(project)}/segments/${Number(featureSegment.segment)}/`);
-  return segment === undefined ? null : { id: segment.id, name: segment.name, feature: segment.feature ?? null };
+  return segmentOfProject(get, project, featureSegment.segment);
+}
+
+/** A segment as the project lists it, with the rules that select its audience; null when it has no such live segment. */
+async function segmentOfProject(get: Get, project: unknown, id: unknown): Promise<FlagsmithState['segment']> {
+  if (!Number.isSafeInteger(id) || !Number.isSafeInteger(project)) return null;
+  const segment = await get(`/api/v1/projects/${Number(project)}/segments/${Number(id)}/`);
+  return segment === undefined ? null : { id: segment.id, name: segment.name, feature: segment.feature ?? null, rules: segment.rules };
 }
 
 /**
- * The feature a segment override's feature segment serves: Flagsmith's answer for the feature
- * segment does not name it, the environment's states filtered by it do (one feature, or none).
+ * Who an existing segment override serves: its feature segment's place among the environment's
+ * overrides (`priority`: the first that matches is served) and its segment's rules. Either may
+ * change while a change to the override is held.
  */
-async function featureOfSegmentOverride(get: Get, featureSegment: Json): Promise<number | undefined> {
+async function withOverrideAudience(get: Get, state: FlagsmithState, featureSegment: Json | undefined): Promise<FlagsmithState> {
+  if (featureSegment === undefined) throw unavailable('the feature segment of this segment override could not be read');
+  const { id, segment, priority, environment } = featureSegment;
+  state.featureSegment = { id, segment, priority, environment };
+  state.segment = await segmentOfProject(get, state.feature?.project, segment);
+  return state;
+}
+
+/**
+ * The states a segment override's feature segment serves: Flagsmith's answer for the feature segment
+ * does not name its feature, the environment's states filtered by it do.
+ */
+async function statesOfSegmentOverride(get: Get, featureSegment: Json): Promise<Json[]> {
   const states = results(await get(`/api/v1/features/featurestates/?environment=${Number(featureSegment.environment)}&feature_segment=${Number(featureSegment.id)}`));
   // Only the rows that say they are its own: a filter not applied would list other features' states.
-  const features = new Set(states.filter((s) => rowIdOf(s.feature_segment) === featureSegment.id).map((s) => s.feature));
+  return states.filter((s) => rowIdOf(s.feature_segment) === featureSegment.id);
+}
+
+/** The one feature some states serve, or undefined when they serve none or several. */
+function featureOf(states: readonly Json[]): number | undefined {
+  const features = new Set(states.map((s) => s.feature));
   const [only] = features;
   return features.size === 1 && typeof only === 'number' ? only : undefined;
 }

@@ -99,4 +99,14 @@ describe('the Flagsmith model against a real Flagsmith 2.265.0', () => {
     expect(await send('GET', unknown.request.path)).toEqual({ status: unknown.response.status, body: unknown.response.body });
     expect((await send('GET', `/api/v1/environments/${DEV_KEY}/`)).body).toMatchObject({ use_v2_feature_versioning: true });
   });
+
+  it('answers a segment of the project, with its rules, in the recorded shape, and one it lacks with 404', async () => {
+    const real = recorded('107-read-segment-get');
+    const segment = await send('GET', '/api/v1/projects/1/segments/1/');
+    expect(segment.status).toBe(real.response.status);
+    expect(keysOf(segment.body)).toEqual(keysOf(real.response.body));
+    expect(keysOf((segment.body as { rules: Json[] }).rules[0])).toEqual(keysOf((real.response.body as { rules: Json[] }).rules[0]));
+    const unknown = recorded('108-read-segment-get-unknown');
+    expect(await send('GET', unknown.request.path)).toEqual({ status: unknown.response.status, body: unknown.response.body });
+  });
 });

@@ -121,6 +121,17 @@ describe('Flagsmith previous state', () => {
     expect(segmentOverride.newState).not.toHaveProperty('feature_state_value');
   });
 
+  it("records who an existing segment override serves: its priority among the overrides and its segment's rules; and, for a feature segment's delete, the states deleted with it", async () => {
+    const created = await fetch(`${double.url}/api/v1/environments/${DEV_KEY}/features/${feature}/create-segment-override/`, {
+      method: 'POST', headers: { authorization: KEY, 'content-type': 'application/json' }, body: JSON.stringify({ feature_segment: { segment: 1 }, enabled: true, feature_state_value: { type: 'unicode', string_value: 'teal' } }),
+    });
+    const override = (await created.json()) as { id: number; feature_segment: { id: number } };
+    const audience = { featureSegment: { id: override.feature_segment.id, segment: 1, priority: 0, environment: 1 }, segment: { id: 1, name: 'beta_users', rules: [{ type: 'ALL', rules: [{ conditions: [{ property: 'plan', value: 'beta' }] }] }] } };
+    expect(await adapter.readState(change('PATCH', `/api/v1/features/featurestates/${override.id}/`, { environment: 1, feature, enabled: false }))).toMatchObject(audience);
+    const deleting = await adapter.readState(change('DELETE', `/api/v1/features/feature-segments/${override.feature_segment.id}/`));
+    expect(deleting).toMatchObject({ ...audience, name: 'payments.checkout', overrides: [{ id: override.id, enabled: true, feature_segment: override.feature_segment.id }] });
+  });
+
   it('fails closed when the environment or the feature cannot be read', async () => {
     await expect(adapter.readState(change('PATCH', '/api/v1/environments/unknownKey/featurestates/1/', { enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
     await expect(adapter.readState(change('POST', `/api/v1/environments/${DEV_KEY}/identities/1/featurestates/`, { feature: 999, enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });

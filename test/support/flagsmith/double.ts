@@ -52,7 +52,7 @@ export const PROD_KEY = 'cSBwQgGe8Gu8ia9BzS853k';
 let spec: Json | undefined;
 
 /** Paths the model serves beyond those the recordings use. */
-const MODEL_PATHS = ['/api/v1/projects/', '/api/v1/projects/1/', '/api/v1/environments/1/features/1/versions/'];
+const MODEL_PATHS = ['/api/v1/projects/', '/api/v1/projects/1/', '/api/v1/environments/1/features/1/versions/', '/api/v1/projects/1/segments/1/'];
 
 /**
  * The document as served, narrowed to the operations the double answers (those the recordings and
@@ -209,6 +209,9 @@ function recordedProject(): Json {
   const created = loadRecordings().find((r) => r.request.method === 'POST' && r.request.path === '/api/v1/projects/');
   if (!created) throw new Error('no recorded project create');
   return created.response.body as Json;
+}
+function recordedSegments(): Json[] {
+  return loadRecordings().filter((r) => r.request.method === 'POST' && r.request.path === '/api/v1/projects/1/segments/' && r.response.status === 201).map((r) => r.response.body as Json);
 }
 const ENVIRONMENTS = [
   { id: 1, name: 'Development', api_key: DEV_KEY, project: 1 },
@@ -422,6 +425,11 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
     const rows = m.states.filter((s) => String(s.environment) === String(environment) && (wanted === undefined || String(s.feature) === String(wanted)) && (segment === undefined || String(s.feature_segment) === String(segment)));
     // This list gives each value as an object (103), unlike the environment's own list.
     send(res, req, 200, page(rows.map((s) => ({ ...stateBody(s), feature_state_value: valueObject(s.feature_state_value), identity: s.identity }))));
+  });
+  // The project's segments as the recordings created them (024, 025; a GET answers in that shape, 107).
+  router.get('/api/v1/projects/1/segments/:id/', (req, res) => {
+    const segment = recordedSegments().find((x) => String(x.id) === req.params.id);
+    return segment ? send(res, req, 200, segment) : notFound(req, res, 'No Segment matches the given query.');
   });
   router.get('/api/v1/features/feature-segments/:id/', (req, res) => {
     const fs = m.featureSegments.find((x) => String(x.id) === req.params.id);
