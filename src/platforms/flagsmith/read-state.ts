@@ -45,11 +45,26 @@ export interface FlagsmithState {
   /** For a feature segment's delete: the states that serve it, which Flagsmith deletes with it. */
   overrides?: Json[];
   /**
+   * For a change to the feature itself (update, delete, options): what each environment of its
+   * project serves of it, allocations and segment overrides included. Identity overrides are not
+   * listed (there may be any number).
+   */
+  served?: ServedIn[];
+  /**
    * In an environment with versioning (`use_v2_feature_versioning`): the feature's versions there
    * published to go live later, oldest first. Each replaces, when it goes live, whatever version is
    * live then, this change's included: the change holds only until the first of them.
    */
   scheduled?: ScheduledVersion[];
+}
+
+/** What one environment serves of a feature, as `__future__` shows it. */
+export interface ServedIn {
+  environment: NonNullable<FlagsmithState['environment']>;
+  /** `enabled`, `value` and `variants` (each option's weight). */
+  environment_default: unknown;
+  /** Each with its segment, priority, and what it serves. */
+  segment_overrides: unknown;
 }
 
 /** A version of a feature in one environment, published and not live yet. */
@@ -93,6 +108,9 @@ async function readRouteState(get: Get, { route, params }: NonNullable<ReturnTyp
       if (env) {
         state.environment = env.summary;
         state.target = await get(`/api/__future__/environments/${params.environment}/features/${params.feature}/`);
+      } else {
+        // A feature's update, delete or option change acts in every environment at once.
+        state.served = await servedEverywhere(get, feature.project, feature.id);
       }
       if (params.variant !== undefined) state.target = (feature.multivariate_options as Json[] | undefined)?.find((o) => String(o.id) === params.variant) ?? null;
       if (route.action === 'segment_override.create') {
@@ -160,6 +178,24 @@ async function segmentOfProject(get: Get, project: unknown, id: unknown): Promis
   if (!Number.isSafeInteger(id) || !Number.isSafeInteger(project)) return null;
   const segment = await get(`/api/v1/projects/${Number(project)}/segments/${Number(id)}/`);
   return segment === undefined ? null : { id: segment.id, name: segment.name, feature: segment.feature ?? null, rules: segment.rules };
+}
+
+/** What every environment of the project serves of the feature (environments in pages of ten, at most 1,000 of them). */
+async function servedEverywhere(get: Get, project: unknown, featureId: unknown): Promise<ServedIn[]> {
+  if (!Number.isSafeInteger(project) || !Number.isSafeInteger(featureId)) throw unavailable('the feature\'s project could not be read');
+  const served: ServedIn[] = [];
+  for (let page = 1; ; page++) {
+    if (page > 100) throw unavailable(`project ${String(project)} lists more environments than flaggate reads`);
+    const list = await get(`/api/v1/environments/?project=${Number(project)}&page=${page}`);
+    if (list === undefined || !Array.isArray(list.results)) throw unavailable(`Flagsmith did not list project ${String(project)}'s environments`);
+    for (const env of results(list)) {
+      if (typeof env.api_key !== 'string' || !/^[A-Za-z0-9_-]+$/.test(env.api_key)) throw unavailable('an environment of the project has no plain key');
+      const flag = await get(`/api/__future__/environments/${env.api_key}/features/${Number(featureId)}/`);
+      if (flag === undefined) throw unavailable(`Flagsmith did not say what environment ${env.api_key} serves of feature ${String(featureId)}`);
+      served.push({ environment: { api_key: env.api_key, id: env.id, name: env.name }, environment_default: flag.environment_default, segment_overrides: flag.segment_overrides });
+    }
+    if (list.next === null || list.next === undefined) return served;
+  }
 }
 
 /**

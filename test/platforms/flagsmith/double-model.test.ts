@@ -109,4 +109,16 @@ describe('the Flagsmith model against a real Flagsmith 2.265.0', () => {
     const unknown = recorded('108-read-segment-get-unknown');
     expect(await send('GET', unknown.request.path)).toEqual({ status: unknown.response.status, body: unknown.response.body });
   });
+
+  it("lists the project's environments in a page, as the real server does", async () => {
+    const real = recorded('109-read-environments-list').response.body as { results: Json[] };
+    const list = (await send('GET', '/api/v1/environments/?project=1&page=1')).body as { results: Json[] };
+    expect(keysOf(list)).toEqual(keysOf(real));
+    // The members flaggate reads are where the real server has them.
+    for (const key of ['id', 'name', 'api_key', 'project', 'use_v2_feature_versioning']) {
+      expect(real.results[0]).toHaveProperty(key);
+      for (const env of list.results) expect(env).toHaveProperty(key);
+    }
+    expect((await send('GET', '/api/v1/environments/?project=1&page=2')).status).toBe(404);
+  });
 });

@@ -132,6 +132,21 @@ describe('Flagsmith previous state', () => {
     expect(deleting).toMatchObject({ ...audience, name: 'payments.checkout', overrides: [{ id: override.id, enabled: true, feature_segment: override.feature_segment.id }] });
   });
 
+  it("records what every environment serves of the feature for a change to the feature itself (its update, delete and options act in all of them)", async () => {
+    for (const c of [
+      change('PATCH', `/api/v1/projects/1/features/${feature}/`, { description: 'x' }),
+      change('DELETE', `/api/v1/projects/1/features/${feature}/`),
+      change('PUT', `/api/v1/projects/1/features/${feature}/mv-options/1/`, { feature, type: 'unicode', string_value: 'b' }),
+    ]) {
+      const state = (await adapter.readState(c)) as { served?: Array<{ environment: { name: string }; environment_default: unknown }> };
+      expect(state.served?.map((s) => s.environment.name), `${c.request.method} ${c.request.path}`).toEqual(['Development', 'Production']);
+      expect(state.served?.[0]?.environment_default).toMatchObject({ enabled: expect.any(Boolean), variants: [] });
+    }
+    // A change in one environment reads that one only.
+    const one = await adapter.readState(change('PATCH', `/api/__future__/environments/${DEV_KEY}/features/${feature}/`, { environment_default: { enabled: true } }));
+    expect(one).not.toHaveProperty('served');
+  });
+
   it('fails closed when the environment or the feature cannot be read', async () => {
     await expect(adapter.readState(change('PATCH', '/api/v1/environments/unknownKey/featurestates/1/', { enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
     await expect(adapter.readState(change('POST', `/api/v1/environments/${DEV_KEY}/identities/1/featurestates/`, { feature: 999, enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });

@@ -52,7 +52,7 @@ export const PROD_KEY = 'cSBwQgGe8Gu8ia9BzS853k';
 let spec: Json | undefined;
 
 /** Paths the model serves beyond those the recordings use. */
-const MODEL_PATHS = ['/api/v1/projects/', '/api/v1/projects/1/', '/api/v1/environments/1/features/1/versions/', '/api/v1/projects/1/segments/1/'];
+const MODEL_PATHS = ['/api/v1/projects/', '/api/v1/projects/1/', '/api/v1/environments/1/features/1/versions/', '/api/v1/projects/1/segments/1/', '/api/v1/environments/'];
 
 /**
  * The document as served, narrowed to the operations the double answers (those the recordings and
@@ -301,6 +301,12 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
 
   router.get('/api/v1/projects/', (req, res) => send(res, req, 200, [project]));
   router.get('/api/v1/projects/1/', (req, res) => send(res, req, 200, project));
+  // One page: the model has two environments, the real server lists ten a page (109).
+  router.get('/api/v1/environments/', (req, res) => {
+    const wanted = ENVIRONMENTS.filter((e) => req.query.project === undefined || String(e.project) === String(req.query.project));
+    if (req.query.page !== undefined && String(req.query.page) !== '1') return notFound(req, res, 'Invalid page.');
+    send(res, req, 200, page(wanted.map((env) => ({ ...env, use_v2_feature_versioning: m.versioned.has(env.id) }))));
+  });
   router.get('/api/v1/environments/:key/', (req, res) => {
     const env = envOf(req.params.key!);
     return env ? send(res, req, 200, { ...env, use_v2_feature_versioning: m.versioned.has(env.id) }) : notFound(req, res, 'No Environment matches the given query.');
