@@ -40,6 +40,8 @@ export interface FlagsmithState {
    * is specific to, and its rules), or null when the project has no such live segment.
    */
   segment?: { id: unknown; name: unknown; feature: unknown; rules?: unknown } | null;
+  /** For a `__future__` change: the segment of each override it finds or names, with its rules (`rules` null: not a live segment of the project). */
+  segments?: Array<NonNullable<FlagsmithState['segment']>>;
   /** For a change to an existing segment override: its feature segment (segment, priority: the first matching override is served). */
   featureSegment?: { id: unknown; segment: unknown; priority: unknown; environment: unknown };
   /** For a feature segment's delete: the states that serve it, which Flagsmith deletes with it. */
@@ -121,7 +123,9 @@ async function readRouteState(get: Get, { route, params }: NonNullable<ReturnTyp
     }
     case 'future-feature': {
       const target = await get(`/api/__future__/environments/${params.environment}/features/${params.feature}/`);
-      return withFeature(get, Number(params.feature), env, target);
+      const state = await withFeature(get, Number(params.feature), env, target);
+      state.segments = await segmentsOfOverrides(get, state.feature?.project, target, change.newState);
+      return state;
     }
     case 'feature-state': {
       const target = await get(`/api/v1/environments/${params.environment}/featurestates/${params.featureState}/`);
@@ -178,6 +182,18 @@ async function segmentOfProject(get: Get, project: unknown, id: unknown): Promis
   if (!Number.isSafeInteger(id) || !Number.isSafeInteger(project)) return null;
   const segment = await get(`/api/v1/projects/${Number(project)}/segments/${Number(id)}/`);
   return segment === undefined ? null : { id: segment.id, name: segment.name, feature: segment.feature ?? null, rules: segment.rules };
+}
+
+/**
+ * The segments of the overrides a `__future__` change finds and names, each as the project lists it
+ * with its rules (null when the project has no such live segment): who each override serves.
+ */
+async function segmentsOfOverrides(get: Get, project: unknown, target: Json | undefined, newState: unknown): Promise<NonNullable<FlagsmithState['segments']>> {
+  const overrides = [target?.segment_overrides, isObject(newState) ? newState.segment_overrides : undefined].flatMap((list) => (Array.isArray(list) ? list.filter(isObject) : []));
+  const ids = [...new Set(overrides.map((o) => (isObject(o.segment) ? o.segment.id : undefined)).filter((id): id is number => Number.isSafeInteger(id)))].sort((a, b) => a - b);
+  const segments: NonNullable<FlagsmithState['segments']> = [];
+  for (const id of ids) segments.push((await segmentOfProject(get, project, id)) ?? { id, name: null, feature: null, rules: null });
+  return segments;
 }
 
 /** What every environment of the project serves of the feature (environments in pages of ten, at most 1,000 of them). */

@@ -147,6 +147,15 @@ describe('Flagsmith previous state', () => {
     expect(one).not.toHaveProperty('served');
   });
 
+  it("records the segment of each override a __future__ change names, with its rules", async () => {
+    const c = change('PATCH', `/api/__future__/environments/${DEV_KEY}/features/${feature}/`, {
+      segment_overrides: [{ segment: { id: 99 }, enabled: true }, { segment: { id: 2 }, enabled: true, value: { type: 'string', value: 'red' } }],
+    });
+    expect(await adapter.readState(c)).toMatchObject({
+      segments: [{ id: 2, name: 'internal_staff', rules: [{ type: 'ALL' }] }, { id: 99, rules: null }],
+    });
+  });
+
   it('fails closed when the environment or the feature cannot be read', async () => {
     await expect(adapter.readState(change('PATCH', '/api/v1/environments/unknownKey/featurestates/1/', { enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
     await expect(adapter.readState(change('POST', `/api/v1/environments/${DEV_KEY}/identities/1/featurestates/`, { feature: 999, enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
