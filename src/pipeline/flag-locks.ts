@@ -2,8 +2,10 @@
  * One change at a time per flag, from reading its state to queuing its outcome (committed ahead of
  * any entry appended later, unless its own commit fails): concurrent requests for one flag through
  * one sidecar are decided on the state the previous one left, so no update is lost and every
- * previous_state is true. (Across replicas, and against edits made around flaggate, the platform's
- * compare-and-set is what holds.)
+ * previous_state is true. (Across replicas, and against edits made around flaggate, only a
+ * platform's compare-and-set holds: the flagd forwarder's. The admin APIs flaggate fronts offer it
+ * none, so an edit made on the platform between the state read and the forward is not seen; the
+ * drift watcher reports it afterwards.)
  *
  * A lock is taken exclusive, or shared with other shared holders: a change to an object many flags
  * use (an Unleash segment or context field, whose reach is read from the strategies using it) holds
