@@ -29,7 +29,8 @@ export function createUnleashProbe(opts: UnleashProbeOptions): DriftProbe {
         flags.set(ref.key, await readUnleashState(opts, { platform: 'unleash', action: 'flag.update', project: ref.project, flagKey: ref.key, request }));
       }
       // Form 2: each strategy's title, sort order and variants are part of its state.
-      return { flags, stateForm: 2 };
+      // Form 3: so is the flag's createdAt.
+      return { flags, stateForm: 3 };
     },
     async events(afterId: number | undefined): Promise<PlatformEvent[]> {
       if (afterId === undefined) {

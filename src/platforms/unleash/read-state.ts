@@ -38,7 +38,7 @@ export interface UnleashEnvironmentState {
   enabled: boolean;
   /** Absent for archived flags: Unleash only reports whether they had strategies. */
   strategies?: UnleashStrategyState[];
-  /** Only for variant changes. */
+  /** Only for variant changes and changes of what the environment serves (see `readsVariants`). */
   variants?: unknown[];
   /** Only for an enable that finds no active strategy: the strategy Unleash adds (`enable-default.ts`). */
   addedOnEnable?: Record<string, unknown>;
@@ -58,6 +58,11 @@ export interface UnleashFlagState {
   type?: string;
   archived?: boolean;
   stale?: boolean;
+  /**
+   * When Unleash created the flag: a flag deleted and created again under its name reads the same
+   * otherwise, and a change held on the first would be applied to the second.
+   */
+  createdAt?: string;
   environments?: Record<string, UnleashEnvironmentState>;
   /**
    * The flags that depend on this one (Unleash's `children`), when there are any: a child is
@@ -100,11 +105,19 @@ export interface ReadStateOptions {
 const ARCHIVE_ACTIONS = new Set(['flag.delete', 'flag.revive']);
 const TAG_ACTIONS = new Set(['tag.add', 'tag.update', 'tag.delete']);
 /**
+ * Changes of what an environment serves: switching it on or off, its strategies, their order, its
+ * variants (a bulk toggle is read as each flag's `flag.enable` or `flag.disable`).
+ */
+const SERVING_ACTIONS = new Set(['flag.enable', 'flag.disable', 'strategy.create', 'strategy.update', 'strategy.delete', 'strategy.reorder', 'variants.update']);
+/**
  * Feature fields recorded besides the compact state, for the actions that change them. An archive
  * removes the flag's dependencies on its parents (Unleash's archive deletes them, and a revive does
- * not bring them back), so it records them too.
+ * not bring them back), so it records them too. So does a change of what an environment serves:
+ * Unleash serves a child only while each parent is enabled (and serves a variant it names), so a
+ * held switch-on of a child whose parent is off would serve everyone once the dependency is gone.
  */
 const EXTRA_FIELDS: Record<string, 'dependencies' | 'links' | 'lifecycle'> = {
+  ...Object.fromEntries([...SERVING_ACTIONS].map((action) => [action, 'dependencies' as const])),
   'flag.archive': 'dependencies',
   'dependency.add': 'dependencies',
   'dependency.delete': 'dependencies',
@@ -142,7 +155,7 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
   if (ARCHIVE_ACTIONS.has(change.action)) return readArchived(opts, change.flagKey);
   if (TAG_ACTIONS.has(change.action)) return readTags(opts, change);
   if (change.project === undefined) throw new TypeError(`${change.action} without a project`);
-  const withVariants = change.action === 'variants.update';
+  const withVariants = readsVariants(change.action);
   const path = featurePath(change.project, change.flagKey, withVariants);
   const body = await getJson(opts, path);
   const source = cloneSourceOf(change);
@@ -164,9 +177,18 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
     const patch = change.action === 'variants.update' && isObject(change.newState) && Array.isArray(change.newState.patch) ? change.newState.patch : undefined;
     if (only && patch) only.storedAfterPatch = variantsAfterPatch(only.variants ?? [], patch);
   }
-  const segments = [...new Set([...segmentsNamedBy(change), ...segmentsServedBy(change, state)])].sort();
+  const segments = [...new Set([...segmentsNamedBy(change), ...segmentsServedBy(change, state), ...segmentsOfTarget(change, state)])].sort();
   if (segments.length > 0) state.segmentsNamed = await readSegmentsNamed(opts, segments);
   return state;
+}
+
+/**
+ * Whether the state read takes the environments' variants: for a change of them, and for one of
+ * what an environment serves, since a strategy without variants of its own serves the
+ * environment's. A switch-off serves nothing, whatever they are.
+ */
+function readsVariants(action: string): boolean {
+  return SERVING_ACTIONS.has(action) && action !== 'flag.disable';
 }
 
 /**
@@ -180,6 +202,19 @@ function segmentsServedBy(change: FlagChange, state: UnleashFlagState): string[]
   const added = isObject(env?.addedOnEnable) && Array.isArray(env.addedOnEnable.segments) ? env.addedOnEnable.segments : [];
   const ids = [...(env?.strategies ?? []).flatMap((s) => s.segments), ...added];
   return ids.filter((id) => typeof id === 'number' || typeof id === 'string').map(String);
+}
+
+/**
+ * The segments the strategy a change updates or deletes uses now. An update that writes no
+ * `segments` keeps them (Unleash replaces a strategy's segments only when the body has a list), so
+ * what it serves is who they select; a delete stops serving them. A segment emptied while such a
+ * change is held would widen what it does unseen.
+ */
+function segmentsOfTarget(change: FlagChange, state: UnleashFlagState): string[] {
+  if ((change.action !== 'strategy.update' && change.action !== 'strategy.delete') || change.environment === undefined || !isObject(change.newState)) return [];
+  const id = change.newState.id;
+  const target = state.environments?.[change.environment]?.strategies?.find((s) => s.id === String(id));
+  return (target?.segments ?? []).filter((s) => typeof s === 'number' || typeof s === 'string').map(String);
 }
 
 /** The segment ids a strategy create or update writes: its body's list, or the list its patch writes. */
@@ -323,6 +358,7 @@ export function liveState(body: unknown, path: string, withVariants: boolean): U
     type: stringOr(body.type),
     archived: body.archived === true,
     stale: body.stale === true,
+    createdAt: stringOr(body.createdAt),
     environments,
   };
   if (Array.isArray(body.children) && body.children.length > 0) {
@@ -385,6 +421,7 @@ function archivedState(f: Record<string, unknown>): UnleashFlagState {
     type: stringOr(f.type),
     archived: true,
     stale: f.stale === true,
+    createdAt: stringOr(f.createdAt),
     environments,
   };
 }

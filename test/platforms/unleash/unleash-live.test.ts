@@ -71,6 +71,7 @@ describe('readState', () => {
       type: 'release',
       archived: false,
       stale: false,
+      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       environments: {
         development: { enabled: false, strategies: [] },
         production: { enabled: false, strategies: [] },
@@ -82,7 +83,7 @@ describe('readState', () => {
     await createFlag('toggled');
     const enable = changeFor('POST', `${P}/toggled/environments/production/on`);
     await admin('POST', `${P}/toggled/environments/production/on`);
-    expect((await read(enable)).environments).toEqual({ production: { enabled: true, strategies: expect.any(Array) } });
+    expect((await read(enable)).environments).toEqual({ production: { enabled: true, strategies: expect.any(Array), variants: [] } });
     await admin('POST', `${P}/toggled/environments/production/off`);
     expect((await read(enable)).environments?.production?.enabled).toBe(false);
   });
@@ -158,6 +159,31 @@ describe('readState', () => {
     expect((await read(change)).environments?.production?.strategies).toEqual([]);
   });
 
+  it("records, for each change of what an environment serves, the flag's parents, its creation time, and (but for a switch-off) the environment's variants", async () => {
+    await createFlag('gate.parent');
+    await createFlag('gate.child');
+    await admin('POST', `${P}/gate.child/dependencies`, { feature: 'gate.parent', enabled: true });
+    // Environment variants are deprecated on their own route for new flags; the batch route still sets them.
+    await admin('PUT', `${P}/gate.child/variants-batch`, { variants: [{ name: 'blue', weight: 1000, weightType: 'variable', stickiness: 'default' }], environments: ['production'] });
+    const created = (await admin('POST', `${P}/gate.child/environments/production/strategies`, { name: 'default', constraints: [], parameters: {} })) as { id: string };
+    const env = `${P}/gate.child/environments/production`;
+    const serving = [
+      changeFor('POST', `${env}/on`),
+      changeFor('POST', `${env}/strategies`, { name: 'default', constraints: [], parameters: {} }),
+      changeFor('PUT', `${env}/strategies/${created.id}`, { name: 'default', constraints: [], parameters: {} }),
+      changeFor('DELETE', `${env}/strategies/${created.id}`),
+      changeFor('POST', `${env}/strategies/set-sort-order`, [{ id: created.id, sortOrder: 0 }]),
+      changeFor('PUT', `${env}/variants`, []),
+    ];
+    for (const c of [...serving, changeFor('POST', `${env}/off`)]) {
+      const state = await read(c);
+      expect(state, `${c.action} ${c.request.path}`).toMatchObject({ dependencies: [{ feature: 'gate.parent', enabled: true }], createdAt: expect.stringMatching(/^\d{4}-/) });
+      expect(state.environments?.production?.variants, c.action).toEqual(c.action === 'flag.disable' ? undefined : [expect.objectContaining({ name: 'blue' })]);
+    }
+    // A change that serves nothing differently reads no parents.
+    expect(await read(changeFor('PATCH', `${P}/gate.child`, [{ op: 'replace', path: '/description', value: 'x' }]))).not.toHaveProperty('dependencies');
+  });
+
   it('reads an archived flag for flag.delete and flag.revive, and not as a live flag', async () => {
     await createFlag('retired');
     await createFlag('retired_not');
@@ -165,7 +191,7 @@ describe('readState', () => {
     await admin('DELETE', `${P}/retired`);
 
     const archived = {
-      exists: true, project: 'default', name: 'retired', type: 'release', archived: true, stale: false,
+      exists: true, project: 'default', name: 'retired', type: 'release', archived: true, stale: false, createdAt: expect.any(String),
       environments: { development: { enabled: true }, production: { enabled: false } },
     };
     expect(await read(changeFor('DELETE', '/api/admin/archive/retired'))).toEqual(archived);
