@@ -31,7 +31,7 @@ type Json = Record<string, unknown>;
 // Actions that set a few fields of an object: the object is shown as those fields only.
 const FIELD_ACTIONS = new Set(['flag.enable', 'flag.disable', 'flag.archive', 'flag.revive', 'flag.delete']);
 // Unleash's state keys that describe the flag and not what a flag update sends.
-const UNLEASH_STATE_ONLY = ['exists', 'environments', 'project', 'createdAt'];
+const UNLEASH_STATE_ONLY = ['exists', 'environments', 'project', 'createdAt', 'parent'];
 
 /**
  * The object a change affects, before and after, and their differences. A strategy change compares

@@ -103,4 +103,20 @@ describe('a held change goes stale when what it would do changes on Unleash mean
     expect((recorded.environments as Record<string, { variants: unknown[] }>).production!.variants).toMatchObject([{ name: 'checkout', payload: { value: 'psp=main' } }]);
     expect(await production('payments.psp')).toMatchObject({ enabled: false, variants: [{ payload: { value: 'psp=elsewhere' } }] });
   });
+
+  it("a new dependency on a parent that is off: the parent switched on meanwhile, even through flaggate", async () => {
+    await direct('POST', FEATURES, { name: 'ui.banner', type: 'release' });
+    await direct('POST', FEATURES, { name: 'payments.gated', type: 'release' });
+    await direct('POST', `${FEATURES}/payments.gated/environments/production/strategies`, { name: 'default' });
+    await direct('POST', `${FEATURES}/payments.gated/environments/production/on`);
+    // Served only while the parent is off: with the parent off now, it changes nothing.
+    const held = await propose('POST', `${FEATURES}/payments.gated/dependencies`, { feature: 'ui.banner', enabled: false });
+    const recorded = await staleOnApproval(held, async () => {
+      // The parent has no children yet, so its switch-on is not held.
+      const on = await fetch(`${app!.proxyUrl}${FEATURES}/ui.banner/environments/production/on`, { method: 'POST', headers: { authorization: `Bearer ${rita}`, ...context } });
+      expect(on.status).toBe(200);
+    });
+    expect(recorded.parent).toMatchObject({ name: 'ui.banner', environments: { production: { enabled: false } } });
+    expect(((await direct('GET', `${FEATURES}/payments.gated`)) as { dependencies: unknown[] }).dependencies).toEqual([]);
+  });
 });

@@ -78,6 +78,8 @@ export interface UnleashFlagState {
   description?: string | null;
   /** The parts of the flag a change of that kind alters, read only for that kind (see EXTRA_FIELDS). */
   dependencies?: unknown;
+  /** For a new dependency: the parent it names, as it serves now (null when the project has no such flag). */
+  parent?: UnleashFlagState | null;
   links?: unknown;
   lifecycle?: unknown;
   tags?: unknown[];
@@ -179,7 +181,20 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
   }
   const segments = [...new Set([...segmentsNamedBy(change), ...segmentsServedBy(change, state), ...segmentsOfTarget(change, state)])].sort();
   if (segments.length > 0) state.segmentsNamed = await readSegmentsNamed(opts, segments);
+  const parent = change.action === 'dependency.add' && isObject(change.newState) ? change.newState.parent : undefined;
+  if (typeof parent === 'string') state.parent = await readParent(opts, change.project, parent);
   return state;
+}
+
+/**
+ * The parent a new dependency names, as it serves now (every environment, with its strategies):
+ * from then on the child serves only where the parent is enabled, so what the dependency does is
+ * what the parent serves. null when the project has no such flag.
+ */
+async function readParent(opts: ReadStateOptions, project: string, parent: string): Promise<UnleashFlagState | null> {
+  const path = featurePath(project, parent, false);
+  const body = await getJson(opts, path);
+  return body === undefined ? null : liveState(body, path, false);
 }
 
 /**
