@@ -162,6 +162,33 @@ describe('flaggate in front of LaunchDarkly', () => {
     expect((await entriesOf(test.decisionId))[0]).not.toHaveProperty('previous_state.dependents');
   });
 
+  it('a held change is stale at approval when a prerequisite or a segment its flag serves through changed meanwhile', async () => {
+    const direct = (body: unknown, flag: string) =>
+      fetch(`${double.url}${FLAGS}/${flag}`, { method: 'PATCH', headers: { authorization: TOKEN, 'content-type': SEMANTIC }, body: JSON.stringify(body) });
+    const approve = async (id: unknown) =>
+      fetch(`${app.controlUrl}/v1/changes/${String(id)}/approve`, { method: 'POST', headers: { authorization: `Bearer ${await app.token('sam', 'release_engineer')}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed' }) });
+    const requestedFor = async (id: unknown) => (await auditEntries(app, auditor)).find((e) => e.change_request_id === id && e.entry_type === 'change.requested')!;
+
+    // payments.checkout serves only while ui-banner (its prerequisite in production, above) is on.
+    const held = await viaFlaggate('PATCH', `${FLAGS}/payments.checkout`, release, { environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }] }, SEMANTIC);
+    expect(held.status, JSON.stringify(held.json)).toBe(202);
+    expect((await requestedFor(held.json.changeRequestId)).previous_state).toMatchObject({ prerequisiteFlags: { production: { 'ui-banner': { on: false } } } });
+    expect((await direct({ environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }] }, 'ui-banner')).status).toBe(200);
+    const stale = await approve(held.json.changeRequestId);
+    expect(stale.status).toBe(409);
+    expect(await stale.json()).toMatchObject({ code: 'CHANGE_STALE' });
+    expect(on('payments.checkout', 'production')).toBe(false);
+
+    // A rule serving a segment: who the segment holds is what the rule serves.
+    double.putSegment('default', 'production', 'vip', { name: 'VIP', included: ['user-1'] });
+    const rule = { environmentKey: 'production', instructions: [{ kind: 'addRule', clauses: [{ attribute: 'segmentMatch', op: 'segmentMatch', values: ['vip'], negate: false }], variationId: 'x' }] };
+    const heldRule = await viaFlaggate('PATCH', `${FLAGS}/payments.checkout`, release, rule, SEMANTIC);
+    expect(heldRule.status, JSON.stringify(heldRule.json)).toBe(202);
+    expect((await requestedFor(heldRule.json.changeRequestId)).previous_state).toMatchObject({ segments: { production: { vip: { name: 'VIP', version: 1, included: 1 } } } });
+    double.putSegment('default', 'production', 'vip', { name: 'VIP', included: ['user-1', 'user-2'] });
+    expect((await approve(heldRule.json.changeRequestId)).status).toBe(409);
+  });
+
   it('deletes a flag, and verify says OK over the whole chain', async () => {
     const res = await viaFlaggate('DELETE', `${FLAGS}/checkout`, release);
     expect(res.status).toBe(204);

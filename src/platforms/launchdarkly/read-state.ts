@@ -9,6 +9,7 @@ import { fetchState } from '../request/index.js';
 import { addDependent, dependentsOf, type DependentIndex } from '../dependents.js';
 import { ALL_ENVIRONMENTS, isObject, PLATFORM } from './classify.js';
 import { canChangeServing } from './serving.js';
+import { MAX_GATES, readGates, type Gates } from './gates.js';
 
 export interface ReadStateOptions {
   baseUrl: string;
@@ -27,8 +28,8 @@ export interface LaunchDarklyEnvironmentState {
   prerequisites: unknown[];
 }
 
-/** The compact state recorded as `previousState`. */
-export interface LaunchDarklyFlagState {
+/** The compact state recorded as `previousState`; with what the flag's serving depends on (`Gates`) for a change that can alter it. */
+export interface LaunchDarklyFlagState extends Gates {
   exists: boolean;
   key?: string;
   name?: string;
@@ -70,7 +71,10 @@ export async function readLaunchDarklyState(opts: ReadStateOptions, change: Flag
   }
   if (typeof body.key !== 'string' || !Array.isArray(body.variations)) throw unavailable(`unexpected flag body from ${path}`);
   // A change to what describes the flag alone changes what no dependent serves.
-  const dependents = canChangeServing(change) ? await readDependents(opts, change.project, change.flagKey, Object.keys(environments)) : [];
+  const serving = canChangeServing(change);
+  const dependents = serving ? await readDependents(opts, change.project, change.flagKey, Object.keys(environments)) : [];
+  const tooMany = (n: number) => unavailable(`the change reaches ${n} prerequisite flags and segments, more than the ${MAX_GATES} flaggate reads for one change`);
+  const gates = serving ? await readGates((p) => getJson(opts, p), change.project, environments, change.newState, tooMany) : {};
   return {
     exists: true,
     key: body.key,
@@ -81,6 +85,7 @@ export async function readLaunchDarklyState(opts: ReadStateOptions, change: Flag
     variations: (body.variations as unknown[]).filter(isObject).map((v) => definedOnly({ _id: v._id, value: v.value, name: v.name })),
     environments,
     ...(dependents.length > 0 ? { dependents } : {}),
+    ...gates,
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * A LaunchDarkly REST API v2 double for tests (flags only), built from LaunchDarkly's published API
+ * A LaunchDarkly REST API v2 double for tests (flags, and segments as flags read them), built from LaunchDarkly's published API
  * description: requests and responses are validated against that document with
  * express-openapi-validator, so the double answers in the documented shapes and status codes.
  *
@@ -25,6 +25,11 @@ export interface LaunchDarklyDouble {
   url: string;
   /** The stored flag (a copy), or undefined. */
   flag(project: string, key: string): Json | undefined;
+  /**
+   * Stores a segment of `project` in `env` (a UserSegment as the document gives it), or replaces it
+   * with its `version` raised, as LaunchDarkly does on each change.
+   */
+  putSegment(project: string, env: string, key: string, segment: { name: string; included?: string[]; rules?: Json[] }): void;
   /** Requests the double received: method, path, Content-Type. */
   received: Array<{ method: string; path: string; contentType: string | undefined }>;
   stop(): Promise<void>;
@@ -39,6 +44,7 @@ function apiSpec(): Json {
   const paths: Record<string, unknown> = {
     '/api/v2/flags/{projectKey}': full.paths['/api/v2/flags/{projectKey}'],
     '/api/v2/flags/{projectKey}/{featureFlagKey}': full.paths['/api/v2/flags/{projectKey}/{featureFlagKey}'],
+    '/api/v2/segments/{projectKey}/{environmentKey}/{segmentKey}': { get: full.paths['/api/v2/segments/{projectKey}/{environmentKey}/{segmentKey}']!.get },
   };
   const narrowed = structuredClone(paths) as Record<string, Record<string, Json>>;
   const content = (narrowed['/api/v2/flags/{projectKey}/{featureFlagKey}']!.patch!.requestBody as { content: Record<string, unknown> }).content;
@@ -95,6 +101,11 @@ export async function startLaunchDarklyDouble(options: { token: string; /** The 
     }),
   );
 
+  const segments = new Map<string, Json>();
+  app.get('/api/v2/segments/:projectKey/:environmentKey/:segmentKey', (req, res) => {
+    const segment = segments.get(`${String(req.params.projectKey)}/${String(req.params.environmentKey)}/${String(req.params.segmentKey)}`);
+    return segment ? res.json(segment) : fail(res, 404, 'not_found', 'Unknown resource');
+  });
   const id = (req: Request) => `${String(req.params.projectKey)}/${String(req.params.featureFlagKey)}`;
   app.post('/api/v2/flags/:projectKey', (req, res) => {
     const body = req.body as Json;
@@ -168,6 +179,13 @@ export async function startLaunchDarklyDouble(options: { token: string; /** The 
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received,
     flag: (project, key) => structuredClone(flags.get(`${project}/${key}`)),
+    putSegment(project, env, key, segment) {
+      const before = segments.get(`${project}/${env}/${key}`);
+      segments.set(`${project}/${env}/${key}`, {
+        _links: { self: { href: `/api/v2/segments/${project}/${env}/${key}`, type: 'application/json' } }, creationDate: Number(before?.creationDate ?? Date.now()), lastModifiedDate: Date.now(),
+        deleted: false, generation: 1, key, name: segment.name, tags: [], version: Number(before?.version ?? 0) + 1, included: segment.included ?? [], excluded: [], rules: segment.rules ?? [],
+      });
+    },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
