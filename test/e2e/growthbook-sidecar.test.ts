@@ -332,4 +332,19 @@ describe('a GrowthBook change reaching the features that depend on it', () => {
     expect((await auditEntries(sidecar, auditor)).find((e) => e.decision_id === dev.decisionId)).toMatchObject({ decision: { allow: true } });
   });
 
+  it('a held change to a feature served through a prerequisite is stale at approval once the prerequisite changed', async () => {
+    // payments.checkout (above) is served only where ui.banner evaluates to true.
+    const held = await through('POST', `${FEATURES}/payments.checkout/toggle`, engineer, { environments: { production: false } });
+    expect(held.status, JSON.stringify(held.json)).toBe(202);
+    const [requested] = (await auditEntries(sidecar, auditor)).filter((e) => e.change_request_id === held.json.changeRequestId);
+    expect(requested).toMatchObject({ previous_state: { prerequisiteFeatures: { 'ui.banner': { defaultValue: 'true', environments: { production: { enabled: true } } } } } });
+    const off = await fetch(`${org.url}${FEATURES}/ui.banner/toggle`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ environments: { production: false } }) });
+    expect(off.status).toBe(200);
+    const approve = await fetch(`${sidecar.controlUrl}/v1/changes/${String(held.json.changeRequestId)}/approve`, {
+      method: 'POST', headers: { authorization: `Bearer ${await sidecar.token('sam', 'release_engineer')}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed' }),
+    });
+    expect(approve.status).toBe(409);
+    expect(await approve.json()).toMatchObject({ code: 'CHANGE_STALE' });
+    expect((org.feature('payments.checkout')!.environments as Record<string, { enabled: boolean }>).production).toMatchObject({ enabled: true });
+  });
 });

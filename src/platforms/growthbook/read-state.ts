@@ -45,6 +45,8 @@ export interface GrowthBookFeatureState {
   environmentTree?: EnvironmentTree;
   /** The features whose serving depends on this one through prerequisites (dependents.ts); recorded only when there are any. */
   dependents?: GrowthBookDependent[];
+  /** The other way: the features this one is served through (`prerequisitesServed`); recorded only when there are any. */
+  prerequisiteFeatures?: Record<string, PrerequisiteFeature>;
 }
 
 /** Environment id → what GrowthBook does with it beyond its own settings. */
@@ -82,7 +84,9 @@ export async function readGrowthBookState(opts: ReadStateOptions, change: FlagCh
   }
   const revision = isJsonObject(feature.revision) ? feature.revision : {};
   // A change that alters no environment (a description, tags) changes what no dependent serves.
-  const dependents = wanted.length > 0 ? await readDependents(opts, change.flagKey) : [];
+  const all = wanted.length > 0 ? await readAllFeatures(opts) : undefined;
+  const dependents = all ? dependentsIn(all, change.flagKey) : [];
+  const prerequisiteFeatures = all ? prerequisitesServed(all, [{ prerequisites: feature.prerequisites }, ...Object.values(environments), change.newState], wanted) : undefined;
   return definedOnly({
     exists: true,
     id: feature.id,
@@ -96,26 +100,65 @@ export async function readGrowthBookState(opts: ReadStateOptions, change: FlagCh
     environments,
     ...kept,
     ...(dependents.length > 0 ? { dependents } : {}),
+    ...(prerequisiteFeatures && Object.keys(prerequisiteFeatures).length > 0 ? { prerequisiteFeatures } : {}),
   });
+}
+
+/** A prerequisite feature as it serves in the environments a change reaches (null: GrowthBook has no such feature). */
+export type PrerequisiteFeature = { archived: boolean; valueType: unknown; defaultValue: unknown; version: unknown; environments: Record<string, GrowthBookEnvironmentState> } | null;
+
+/**
+ * The features the changed one is served through: its own prerequisites, its rules' (in the
+ * environments read) and those the change names, each as it serves in `wanted`. A feature is served
+ * only where its prerequisites evaluate as they ask, so one switched while the change is held would
+ * change what the change does unseen.
+ */
+function prerequisitesServed(all: ReadonlyMap<string, JsonObject>, sources: unknown[], wanted: readonly string[]): Record<string, PrerequisiteFeature> {
+  const ids = [...new Set(sources.flatMap(prerequisitesNamed))].sort();
+  return Object.fromEntries(ids.map((id) => {
+    const parent = all.get(id);
+    if (!parent) return [id, null];
+    const environments: Record<string, GrowthBookEnvironmentState> = {};
+    for (const [name, settings] of Object.entries(isJsonObject(parent.environments) ? parent.environments : {})) {
+      if (!wanted.includes(ALL_ENVIRONMENTS) && !wanted.includes(name)) continue;
+      if (isJsonObject(settings)) environments[name] = { enabled: settings.enabled === true, rules: Array.isArray(settings.rules) ? settings.rules : [] };
+    }
+    const revision = isJsonObject(parent.revision) ? parent.revision : {};
+    return [id, { archived: parent.archived === true, valueType: parent.valueType ?? null, defaultValue: parent.defaultValue ?? null, version: revision.version ?? null, environments }];
+  }));
+}
+
+/** The feature ids every `prerequisites` list under `value` names (as ids, or as `{id, condition}`). */
+function prerequisitesNamed(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(prerequisitesNamed);
+  if (!isJsonObject(value)) return [];
+  const own = Array.isArray(value.prerequisites) ? value.prerequisites.flatMap((p) => (typeof p === 'string' ? [p] : isJsonObject(p) && typeof p.id === 'string' ? [p.id] : [])) : [];
+  return [...own, ...Object.values(value).flatMap(prerequisitesNamed)];
 }
 
 /** GrowthBook's largest page of features. */
 const PAGE = 100;
 
 /**
- * Every feature whose serving depends on `id`, directly or through a chain of prerequisites, read
- * from `GET /api/v1/features` a page at a time: GrowthBook keeps no index of dependents, so each
- * feature's own and its rules' prerequisites are read.
+ * Every feature whose serving depends on `id`, directly or through a chain of prerequisites:
+ * GrowthBook keeps no index of dependents, so each feature's own and its rules' prerequisites are read.
  */
-async function readDependents(opts: ReadStateOptions, id: string): Promise<GrowthBookDependent[]> {
+function dependentsIn(all: ReadonlyMap<string, JsonObject>, id: string): GrowthBookDependent[] {
   const index: DependentIndex = new Map();
+  for (const feature of all.values()) indexPrerequisites(index, feature);
+  return dependentsOf(id, index).map((d) => ({ id: d.flagKey, environments: d.environments }));
+}
+
+/** Every feature, by id, from `GET /api/v1/features` a page at a time. */
+async function readAllFeatures(opts: ReadStateOptions): Promise<Map<string, JsonObject>> {
+  const all = new Map<string, JsonObject>();
   for (let offset = 0; ; ) {
     const path = `/api/v1/features?limit=${PAGE}&offset=${offset}`;
     const body = await fetchState({ platform: 'GrowthBook', baseUrl: opts.baseUrl, authorization: `Bearer ${opts.token}`, timeoutMs: opts.timeoutMs, isNotFound: () => false }, path);
     const page = isJsonObject(body) ? body.features : undefined;
     if (!isJsonObject(body) || !Array.isArray(page) || typeof body.hasMore !== 'boolean') throw unavailable(`GrowthBook sent an unexpected body for ${path}`);
-    for (const feature of page) if (isJsonObject(feature)) indexPrerequisites(index, feature);
-    if (!body.hasMore) return dependentsOf(id, index).map((d) => ({ id: d.flagKey, environments: d.environments }));
+    for (const feature of page) if (isJsonObject(feature) && typeof feature.id === 'string') all.set(feature.id, feature);
+    if (!body.hasMore) return all;
     // A page that moves the reading nowhere would loop for ever: GrowthBook's own offset, or refused.
     if (typeof body.nextOffset !== 'number' || body.nextOffset <= offset) throw unavailable(`GrowthBook sent no next page after offset ${offset} for ${path}`);
     offset = body.nextOffset;

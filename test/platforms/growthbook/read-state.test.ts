@@ -51,3 +51,17 @@ describe('GrowthBook dependents', () => {
     expect(adapter.reach!(dev, await adapter.readState(dev))).toBeUndefined();
   });
 });
+
+describe('GrowthBook prerequisites a feature is served through', () => {
+  it("records its own, its rules' in the environments read, and those the change names, each as it serves there", async () => {
+    const middle = (await adapter.readState(change('/api/v1/features/middle/toggle', { environments: { production: false } }))) as { prerequisiteFeatures?: Record<string, unknown> };
+    expect(middle.prerequisiteFeatures).toEqual({ base: { archived: false, valueType: 'boolean', defaultValue: 'true', version: expect.anything(), environments: { production: expect.objectContaining({ rules: [] }) } } });
+    const top = (await adapter.readState(change('/api/v1/features/top/toggle', { environments: { production: false } }))) as { prerequisiteFeatures?: Record<string, unknown> };
+    expect(Object.keys(top.prerequisiteFeatures ?? {})).toEqual(['middle']);
+    // A rule the change adds names a prerequisite, and one GrowthBook lacks is null.
+    const rule = change('/api/v1/features/base', { environments: { production: { rules: [{ type: 'force', value: 'false', prerequisites: [{ id: 'top', condition: '{}' }, { id: 'nowhere', condition: '{}' }] }] } } });
+    expect(((await adapter.readState(rule)) as { prerequisiteFeatures?: Record<string, unknown> }).prerequisiteFeatures).toMatchObject({ nowhere: null, top: { environments: { production: expect.anything() } } });
+    // A change in dev reads no rule of production's.
+    expect(await adapter.readState(change('/api/v1/features/middle/toggle', { environments: { dev: false } }))).not.toHaveProperty('prerequisiteFeatures');
+  });
+});
