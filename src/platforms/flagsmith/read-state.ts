@@ -144,8 +144,10 @@ async function readRouteState(get: Get, { route, params }: NonNullable<ReturnTyp
     }
     case 'nested-feature-state': {
       const body = change.newState as Json;
-      const list = await get(`/api/v1/features/featurestates/?environment=${Number(body.environment)}&feature=${Number(body.feature)}`);
-      const target = results(list).find((s) => String(s.id) === params.featureState);
+      // The list holds identity overrides too, ten a page: narrowed to the feature segment the body names, else read page by page.
+      const named = rowIdOf(body.feature_segment);
+      const narrowed = Number.isSafeInteger(named) ? `&feature_segment=${Number(named)}` : '';
+      const target = await findInPages(get, `/api/v1/features/featurestates/?environment=${Number(body.environment)}&feature=${Number(body.feature)}${narrowed}`, (s) => String(s.id) === params.featureState);
       // A row outside the environment's live states (scheduled, an older version, a draft) is not
       // listed: named from the body for the record, and refused (own-feature.ts).
       const state = await withFeature(get, target?.feature ?? Number(body.feature), undefined, target);
@@ -314,6 +316,19 @@ function compactFeature(f: Json): Json {
   // The ledger records JSON: a field this Flagsmith leaves out is left out, not recorded as undefined.
   for (const key of Object.keys(compact)) if (compact[key] === undefined) delete compact[key];
   return compact;
+}
+
+/** Pages read of one list before it is refused as endless (10,000 rows at Flagsmith's ten a page). */
+const MAX_PAGES = 1000;
+
+/** The first row of a paged list that `wanted` holds, page by page; undefined when no page has it. */
+async function findInPages(get: Get, path: string, wanted: (row: Json) => boolean): Promise<Json | undefined> {
+  for (let page = 1; page <= MAX_PAGES; page++) {
+    const list = await get(`${path}&page=${page}`);
+    const found = results(list).find(wanted);
+    if (found || list === undefined || list.next === null || list.next === undefined) return found;
+  }
+  throw unavailable(`Flagsmith lists more than ${MAX_PAGES} pages at ${path}`);
 }
 
 /** The rows of a list answer: DRF pages (`results`) or a bare array. */

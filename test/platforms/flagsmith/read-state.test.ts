@@ -156,6 +156,16 @@ describe('Flagsmith previous state', () => {
     });
   });
 
+  it('finds a segment override among more states than one page of the list holds (identity overrides included, ten a page)', async () => {
+    const post = (path: string, body: unknown) => fetch(double.url + path, { method: 'POST', headers: { authorization: KEY, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const id = ((await (await post('/api/v1/projects/1/features/', { name: 'crowded' })).json()) as { id: number }).id;
+    for (let identity = 100; identity < 112; identity += 1) await post(`/api/v1/environments/${DEV_KEY}/identities/${identity}/featurestates/`, { feature: id, enabled: true });
+    const override = (await (await post(`/api/v1/environments/${DEV_KEY}/features/${id}/create-segment-override/`, { feature_segment: { segment: 1 }, enabled: true, feature_state_value: { type: 'unicode', string_value: 'x' } })).json()) as { id: number; feature_segment: { id: number } };
+    for (const body of [{ environment: 1, feature: id, enabled: false }, { environment: 1, feature: id, feature_segment: override.feature_segment.id, enabled: false }]) {
+      expect(await adapter.readState(change('PATCH', `/api/v1/features/featurestates/${override.id}/`, body)), JSON.stringify(body)).toMatchObject({ exists: true, name: 'crowded', target: { id: override.id } });
+    }
+  });
+
   it('fails closed when the environment or the feature cannot be read', async () => {
     await expect(adapter.readState(change('PATCH', '/api/v1/environments/unknownKey/featurestates/1/', { enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });
     await expect(adapter.readState(change('POST', `/api/v1/environments/${DEV_KEY}/identities/1/featurestates/`, { feature: 999, enabled: true }))).rejects.toMatchObject({ code: 'ADAPT_STATE_UNAVAILABLE' });

@@ -429,8 +429,12 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
     const { environment, feature: wanted, feature_segment: segment } = req.query;
     if (environment === undefined) return send(res, req, 400, ["'environment' GET parameter is required."]);
     const rows = m.states.filter((s) => String(s.environment) === String(environment) && (wanted === undefined || String(s.feature) === String(wanted)) && (segment === undefined || String(s.feature_segment) === String(segment)));
-    // This list gives each value as an object (103), unlike the environment's own list.
-    send(res, req, 200, page(rows.map((s) => ({ ...stateBody(s), feature_state_value: valueObject(s.feature_state_value), identity: s.identity }))));
+    // This list gives each value as an object (103), unlike the environment's own list; ten a page,
+    // as Django REST framework's PageNumberPagination with Flagsmith's PAGE_SIZE.
+    const n = Number(req.query.page ?? 1);
+    if (!(n >= 1) || (n - 1) * 10 >= Math.max(rows.length, 1)) return notFound(req, res, 'Invalid page.');
+    const shown = rows.slice((n - 1) * 10, n * 10).map((s) => ({ ...stateBody(s), feature_state_value: valueObject(s.feature_state_value), identity: s.identity }));
+    send(res, req, 200, { count: rows.length, next: n * 10 < rows.length ? `http://flagsmith${req.path}?page=${n + 1}` : null, previous: n > 1 ? `http://flagsmith${req.path}?page=${n - 1}` : null, results: shown });
   });
   // The project's segments as the recordings created them (024, 025; a GET answers in that shape, 107).
   router.get('/api/v1/projects/1/segments/:id/', (req, res) => {
