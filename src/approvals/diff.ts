@@ -30,6 +30,17 @@ type Json = Record<string, unknown>;
 
 // Actions that set a few fields of an object: the object is shown as those fields only.
 const FIELD_ACTIONS = new Set(['flag.enable', 'flag.disable', 'flag.archive', 'flag.revive', 'flag.delete']);
+// Members of an Unleash strategy its update leaves as they were when it is not sent them (its
+// segments without a list, title and disabled without a value, the sort order, which set-sort-order
+// writes): not in the new state, and kept, not removed.
+const UNLEASH_KEPT_ON_UPDATE = ['segments', 'title', 'disabled', 'sortOrder'];
+
+function withKept(before: unknown, after: unknown): unknown {
+  if (!isObject(before) || !isObject(after)) return after;
+  const kept = UNLEASH_KEPT_ON_UPDATE.filter((k) => Object.hasOwn(before, k) && !Object.hasOwn(after, k)).map((k) => [k, before[k]]);
+  return { ...Object.fromEntries(kept), ...after };
+}
+
 // Unleash's state keys that describe the flag and not what a flag update sends.
 const UNLEASH_STATE_ONLY = ['exists', 'environments', 'project', 'createdAt', 'parent'];
 
@@ -59,7 +70,7 @@ function objectOf(change: Pick<FlagChange, 'platform' | 'action' | 'environment'
     const pointer = `${envPointer}/strategies/${index === -1 ? '-' : index}`;
     if (change.action === 'strategy.delete') return affected('strategy', pointer, before, null);
     if (isObject(after) && Array.isArray(after.patch)) return { kind: 'strategy', pointer, before, after, diff: patchDiff(before, after.patch) };
-    return affected('strategy', pointer, before, after);
+    return affected('strategy', pointer, before, change.platform === 'unleash' && change.action === 'strategy.update' ? withKept(before, after) : after);
   }
   if (FIELD_ACTIONS.has(change.action) && isObject(after)) {
     const [kind, pointer, object] = envState ? (['environment', envPointer, envState] as const) : (['flag', '', previous] as const);

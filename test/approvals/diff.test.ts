@@ -84,6 +84,15 @@ describe('affectedObject', () => {
     expect(affectedObject(change)).toMatchObject(want);
   });
 
+  it("shows an Unleash strategy update's members it does not send as kept, as Unleash keeps them", () => {
+    const withSegment = { ...s1, title: 'vip', disabled: false, sortOrder: 0, segments: [4] };
+    const sent = { id: 's1', name: 'flexibleRollout', parameters: { rollout: '100', stickiness: 'default' }, constraints: [] };
+    const change = { ...unleash('strategy.update', sent), previousState: { ...unleashFlag, environments: { production: { enabled: true, strategies: [withSegment] } } } };
+    expect(affectedObject(change).diff).toEqual([{ path: '/parameters/rollout', before: '10', after: '100' }]);
+    // A list sent is what Unleash writes.
+    expect(affectedObject({ ...change, newState: { ...sent, segments: [] } }).diff).toEqual([{ path: '/parameters/rollout', before: '10', after: '100' }, { path: '/segments/0', before: 4, after: undefined }]);
+  });
+
   it('never diffs the flag against a strategy: no path of a strategy change leaves the strategy', () => {
     const { diff } = affectedObject(unleash('strategy.update', { ...s2, name: 'flexibleRollout' }));
     expect(diff).toEqual([{ path: '/name', before: 'default', after: 'flexibleRollout' }]);
