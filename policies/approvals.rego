@@ -47,7 +47,12 @@ target_needs_approval if {
 # the change lasts only until then, so someone other than the requester confirms it first.
 target_needs_approval if scheduled_replacement
 
-scheduled_replacement := input.change.previousState.scheduled[0] if is_array(input.change.previousState.scheduled)
+# The soonest, as the state read orders them; recorded with the time it goes live.
+scheduled_replacement := first if {
+	is_array(input.change.previousState.scheduled)
+	first := input.change.previousState.scheduled[0]
+	is_string(first.live_from)
+}
 
 # LaunchDarkly refuses a change that would make a pending scheduled change or approval request fail,
 # unless the change asks it not to (`ignoreConflicts`, kept in `newState`): held like the above.

@@ -316,6 +316,10 @@ test_scheduled_version_holds_the_change if {
 	decide(object.union(scheduled_at(["2099-01-01T00:00:00Z"]), {"approvals": [approval("bob", ["release_engineer"])]})).allow
 }
 
+test_scheduled_entry_without_a_time_is_not_read_as_one if {
+	decide(object.union(scheduled_at([]), {"change": {"previousState": {"scheduled": [{"uuid": "u"}]}}})).allow
+}
+
 test_no_scheduled_version_needs_no_approval if {
 	decide(scheduled_at([])).allow
 	decide(critical_by_id("dark_mode")).allow

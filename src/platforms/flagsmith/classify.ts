@@ -125,6 +125,8 @@ function writeOf(req: RawRequest, method: string, route: WriteRoute, params: Rec
  * - a new identity override's value past the deployment's `FEATURE_VALUE_LIMIT` is dropped, answered 201;
  * - a new option makes its feature multivariate whatever `type` the body says (an AFTER_CREATE hook).
  */
+const MAX_SEGMENT_OVERRIDES = 100;
+
 function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject, featureValueLimit: number): void {
   // Without one naming its segment, Flagsmith fails with 500 after the decision: an override of nothing.
   if (route.action === 'segment_override.create' && !(isObject(body.feature_segment) && Number.isSafeInteger(body.feature_segment.segment) && (body.feature_segment.segment as number) > 0)) {
@@ -136,6 +138,11 @@ function refuseUnrecordedEffects(route: WriteRoute, body: JsonObject, featureVal
     }
     const stray = Object.keys(body.feature_segment).find((k) => k !== 'segment' && k !== 'id');
     if (stray !== undefined) throw malformed(`feature_segment.${stray} must be absent: Flagsmith drops it`, `feature_segment/${stray}`);
+  }
+  // Each override's segment is read before deciding: a list past Flagsmith's own limit of overrides
+  // (SEGMENT_OVERRIDES_LIMIT, 100 by default) is refused rather than read segment by segment.
+  if (route.subject === 'future-feature' && Array.isArray(body.segment_overrides) && body.segment_overrides.length > MAX_SEGMENT_OVERRIDES) {
+    throw malformed(`segment_overrides must hold at most ${MAX_SEGMENT_OVERRIDES} overrides`, 'segment_overrides');
   }
   if (route.subject === 'variant') checkValueObject(body, '', false);
   // One without a value takes the feature's default, as the entry's absent value says.

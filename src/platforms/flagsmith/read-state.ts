@@ -183,7 +183,19 @@ async function readSegment(get: Get, project: unknown, newState: unknown): Promi
 async function segmentOfProject(get: Get, project: unknown, id: unknown): Promise<FlagsmithState['segment']> {
   if (!Number.isSafeInteger(id) || !Number.isSafeInteger(project)) return null;
   const segment = await get(`/api/v1/projects/${Number(project)}/segments/${Number(id)}/`);
-  return segment === undefined ? null : { id: segment.id, name: segment.name, feature: segment.feature ?? null, rules: segment.rules };
+  return segment === undefined ? null : { id: segment.id, name: segment.name, feature: segment.feature ?? null, rules: byId(segment.rules) };
+}
+
+/**
+ * Rows (and the rules and conditions nested in them) in order of id: Flagsmith returns a segment's
+ * rules and conditions in no fixed order unless SEGMENT_RULES_CONDITIONS_EXPLICIT_ORDERING_ENABLED
+ * is set (their meaning does not depend on it), and a held change is compared with its state read
+ * again: the same rules read in another order must not make it stale.
+ */
+function byId(rows: unknown): unknown {
+  if (!Array.isArray(rows)) return rows;
+  const ordered = rows.map((row) => (isObject(row) ? { ...row, ...(Array.isArray(row.rules) ? { rules: byId(row.rules) } : {}), ...(Array.isArray(row.conditions) ? { conditions: byId(row.conditions) } : {}) } : row));
+  return ordered.sort((a, b) => numberAt(a, 'id') - numberAt(b, 'id'));
 }
 
 /**
@@ -198,12 +210,12 @@ async function segmentsOfOverrides(get: Get, project: unknown, target: Json | un
   return segments;
 }
 
-/** What every environment of the project serves of the feature (environments in pages of ten, at most 1,000 of them). */
+/** What every environment of the project serves of the feature (environments in pages of ten, at most 100 of them). */
 async function servedEverywhere(get: Get, project: unknown, featureId: unknown): Promise<ServedIn[]> {
   if (!Number.isSafeInteger(project) || !Number.isSafeInteger(featureId)) throw unavailable('the feature\'s project could not be read');
   const served: ServedIn[] = [];
   for (let page = 1; ; page++) {
-    if (page > 100) throw unavailable(`project ${String(project)} lists more environments than flaggate reads`);
+    if (page > 10) throw unavailable(`project ${String(project)} lists more environments than the 100 flaggate reads for one change`);
     const list = await get(`/api/v1/environments/?project=${Number(project)}&page=${page}`);
     if (list === undefined || !Array.isArray(list.results)) throw unavailable(`Flagsmith did not list project ${String(project)}'s environments`);
     for (const env of results(list)) {
@@ -236,7 +248,20 @@ async function withOverrideAudience(get: Get, state: FlagsmithState, featureSegm
 async function statesOfSegmentOverride(get: Get, featureSegment: Json): Promise<Json[]> {
   const states = results(await get(`/api/v1/features/featurestates/?environment=${Number(featureSegment.environment)}&feature_segment=${Number(featureSegment.id)}`));
   // Only the rows that say they are its own: a filter not applied would list other features' states.
-  return states.filter((s) => rowIdOf(s.feature_segment) === featureSegment.id);
+  // Their allocations come in no fixed order: by option.
+  return states
+    .filter((s) => rowIdOf(s.feature_segment) === featureSegment.id)
+    .map((s) => (Array.isArray(s.multivariate_feature_state_values) ? { ...s, multivariate_feature_state_values: byOption(s.multivariate_feature_state_values) } : s));
+}
+
+function byOption(values: unknown[]): unknown[] {
+  return [...values].sort((a, b) => numberAt(a, 'multivariate_feature_option') - numberAt(b, 'multivariate_feature_option'));
+}
+
+/** A row's numeric member for ordering; 0 for one without it (Flagsmith gives every row one). */
+function numberAt(row: unknown, key: string): number {
+  const value = isObject(row) ? row[key] : undefined;
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
 
 /** The one feature some states serve, or undefined when they serve none or several. */
@@ -252,7 +277,9 @@ function featureOf(states: readonly Json[]): number | undefined {
  */
 async function withDefaultsWhenValueless(get: Get, state: FlagsmithState, change: FlagChange): Promise<FlagsmithState> {
   const valueless = !isObject(change.newState) || change.newState.feature_state_value === undefined;
-  if (valueless && Number.isSafeInteger(state.feature?.project)) state.preventFlagDefaults = await preventsFlagDefaults(get, String(state.feature!.project));
+  if (!valueless || (!state.exists && state.feature === undefined)) return state;
+  if (!Number.isSafeInteger(state.feature?.project)) throw unavailable(`the project of feature ${String(state.feature?.id)} could not be read`);
+  state.preventFlagDefaults = await preventsFlagDefaults(get, String(state.feature!.project));
   return state;
 }
 
@@ -286,10 +313,11 @@ async function readScheduled(get: Get, environmentId: unknown, featureId: number
   const list = await get(`/api/v1/environments/${Number(environmentId)}/features/${featureId}/versions/?is_live=false&page_size=999`);
   if (list === undefined || !Array.isArray(list.results) || list.next !== null) throw unavailable(`Flagsmith did not list feature ${featureId}'s versions not live yet in one page`);
   const scheduled = results(list).filter((v) => v.published === true && v.is_live === false);
-  if (scheduled.some((v) => typeof v.uuid !== 'string' || typeof v.live_from !== 'string')) throw unavailable(`a version of feature ${featureId} scheduled to go live does not say when`);
+  if (scheduled.some((v) => typeof v.uuid !== 'string' || typeof v.live_from !== 'string' || Number.isNaN(Date.parse(v.live_from)))) throw unavailable(`a version of feature ${featureId} scheduled to go live does not say when`);
+  // Soonest first; versions live from one time in the order of their ids (Flagsmith orders by time only).
   return scheduled
     .map((v) => ({ uuid: v.uuid as string, live_from: v.live_from as string, description: v.description ?? null }))
-    .sort((a, b) => Date.parse(a.live_from) - Date.parse(b.live_from));
+    .sort((a, b) => Date.parse(a.live_from) - Date.parse(b.live_from) || (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0));
 }
 
 /** A state whose feature is named by id: found through the projects the credential sees (feature ids are global). */
@@ -312,7 +340,7 @@ async function withFeature(get: Get, featureId: unknown, env: Environment | unde
 function compactFeature(f: Json): Json {
   // `is_server_key_only` keeps a feature from client-side keys: a change of it changes who is served.
   const { id, name, project, type, default_enabled, initial_value, is_archived, is_server_key_only, tags, multivariate_options, metadata } = f;
-  const compact: Json = { id, name, project, type, default_enabled, initial_value, is_archived, is_server_key_only, tags, multivariate_options, metadata };
+  const compact: Json = { id, name, project, type, default_enabled, initial_value, is_archived, is_server_key_only, tags, multivariate_options: byId(multivariate_options), metadata };
   // The ledger records JSON: a field this Flagsmith leaves out is left out, not recorded as undefined.
   for (const key of Object.keys(compact)) if (compact[key] === undefined) delete compact[key];
   return compact;

@@ -181,20 +181,27 @@ async function readFlagState(opts: ReadStateOptions, change: FlagChange): Promis
   }
   const segments = [...new Set([...segmentsNamedBy(change), ...segmentsServedBy(change, state), ...segmentsOfTarget(change, state)])].sort();
   if (segments.length > 0) state.segmentsNamed = await readSegmentsNamed(opts, segments);
-  const parent = change.action === 'dependency.add' && isObject(change.newState) ? change.newState.parent : undefined;
-  if (typeof parent === 'string') state.parent = await readParent(opts, change.project, parent);
+  const dependency = change.action === 'dependency.add' && isObject(change.newState) ? change.newState : undefined;
+  if (typeof dependency?.parent === 'string') {
+    const onVariants = Array.isArray(dependency.variants) && dependency.variants.length > 0;
+    state.parent = await readParent(opts, change.project, dependency.parent, onVariants);
+  }
   return state;
 }
 
 /**
- * The parent a new dependency names, as it serves now (every environment, with its strategies):
- * from then on the child serves only where the parent is enabled, so what the dependency does is
- * what the parent serves. null when the project has no such flag.
+ * The parent a new dependency names, as it serves now (every environment, with its strategies, and
+ * its environments' variants when the dependency names some): from then on the child serves only
+ * where the parent is enabled (and serves one of them), so what the dependency does is what the
+ * parent serves. Its other children are left out: another flag's dependency on it changes nothing
+ * here. null when the project has no such flag.
  */
-async function readParent(opts: ReadStateOptions, project: string, parent: string): Promise<UnleashFlagState | null> {
-  const path = featurePath(project, parent, false);
+async function readParent(opts: ReadStateOptions, project: string, parent: string, withVariants: boolean): Promise<UnleashFlagState | null> {
+  const path = featurePath(project, parent, withVariants);
   const body = await getJson(opts, path);
-  return body === undefined ? null : liveState(body, path, false);
+  if (body === undefined) return null;
+  const { children: _others, ...served } = liveState(body, path, withVariants);
+  return served;
 }
 
 /**

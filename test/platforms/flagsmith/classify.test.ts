@@ -150,6 +150,8 @@ describe("Flagsmith's own conversions (Django REST Framework)", () => {
     ['a future segment reference with a name', 'PATCH', FUTURE, '{"segment_overrides":[{"segment":{"id":2,"name":"ignored"},"enabled":true,"value":{"type":"string","value":"v"},"priority":0}]}'],
     ['a future variant with a member besides id and weight', 'PATCH', FUTURE, '{"environment_default":{"variants":[{"id":101,"weight":60,"percentage_allocation":10}]}}'],
     ['a future segment priority as a string', 'PUT', FUTURE, '{"segment_overrides":[{"segment":{"id":2},"priority":"0","enabled":true}]}'],
+    // Each override's segment is read before deciding: no more than Flagsmith's own limit of overrides.
+    ['more future segment overrides than Flagsmith allows (100)', 'PATCH', FUTURE, JSON.stringify({ segment_overrides: Array.from({ length: 101 }, (_, i) => ({ segment: { id: i + 1 }, enabled: true })) })],
     ['a feature\'s initial value as a boolean (stored as the text "True")', 'POST', '/api/v1/projects/1/features/', '{"name":"f","initial_value":true}'],
     ['a future PUT of the default without enabled (reset to false)', 'PUT', FUTURE, '{"environment_default":{"value":{"type":"string","value":"x"}}}'],
     ['is_server_key_only as "on" (a BooleanField: hidden from client keys)', 'PATCH', '/api/v1/projects/1/features/2/', '{"is_server_key_only":"on"}'],

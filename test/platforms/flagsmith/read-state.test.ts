@@ -114,11 +114,13 @@ describe('Flagsmith previous state', () => {
         `/api/v1/environments/${DEV_KEY}/identities/3/featurestates/?feature=${id}`,
         `/api/v1/environments/${DEV_KEY}/identities/3/featurestates/?feature=${id}`,
       ]);
+      // A new segment override without a value the same way.
+      const segmentOverride = (body: object) => change('POST', `/api/v1/environments/${DEV_KEY}/features/${id}/create-segment-override/`, { feature_segment: { segment: 1 }, enabled: true, ...body });
+      expect(await reader.readState(segmentOverride({}))).toMatchObject({ preventFlagDefaults: true, segment: { id: 1 } });
+      expect(await reader.readState(segmentOverride({ feature_state_value: 'v' }))).not.toHaveProperty('preventFlagDefaults');
     } finally {
       await preventing.stop();
     }
-    const segmentOverride = change('POST', `/api/v1/environments/${DEV_KEY}/features/${feature}/create-segment-override/`, { feature_segment: { segment: 1 }, enabled: true });
-    expect(segmentOverride.newState).not.toHaveProperty('feature_state_value');
   });
 
   it("records who an existing segment override serves: its priority among the overrides and its segment's rules; and, for a feature segment's delete, the states deleted with it", async () => {
@@ -163,6 +165,22 @@ describe('Flagsmith previous state', () => {
     const override = (await (await post(`/api/v1/environments/${DEV_KEY}/features/${id}/create-segment-override/`, { feature_segment: { segment: 1 }, enabled: true, feature_state_value: { type: 'unicode', string_value: 'x' } })).json()) as { id: number; feature_segment: { id: number } };
     for (const body of [{ environment: 1, feature: id, enabled: false }, { environment: 1, feature: id, feature_segment: override.feature_segment.id, enabled: false }]) {
       expect(await adapter.readState(change('PATCH', `/api/v1/features/featurestates/${override.id}/`, body)), JSON.stringify(body)).toMatchObject({ exists: true, name: 'crowded', target: { id: override.id } });
+    }
+  });
+
+  it("records a segment's rules and conditions in order of id, however Flagsmith lists them, so a held change is not stale for the order alone", async () => {
+    const condition = (id: number, value: string) => ({ id, operator: 'EQUAL', property: 'plan', value, description: null });
+    const rules = [{ id: 9, type: 'ALL', conditions: [], rules: [{ id: 12, type: 'ANY', conditions: [condition(31, 'b'), condition(30, 'a')] }, { id: 11, type: 'ANY', conditions: [] }] }, { id: 8, type: 'ALL', rules: [], conditions: [] }];
+    const listed = await startFlagsmithDouble({ mode: 'model', credentials: [KEY], segments: [{ id: 40, name: 'shuffled', project: 1, feature: null, rules }] });
+    try {
+      const reader = createFlagsmithAdapter({ baseUrl: listed.url, authorization: KEY, timeoutMs: 5000 });
+      const created = await fetch(`${listed.url}/api/v1/projects/1/features/`, { method: 'POST', headers: { authorization: KEY, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'shop.banner' }) });
+      const id = ((await created.json()) as { id: number }).id;
+      const state = (await reader.readState(change('POST', `/api/v1/environments/${DEV_KEY}/features/${id}/create-segment-override/`, { feature_segment: { segment: 40 }, enabled: true, feature_state_value: 'x' }))) as { segment: { rules: Array<{ id: number; rules: Array<{ id: number; conditions: Array<{ id: number }> }> }> } };
+      expect(state.segment.rules.map((r) => r.id)).toEqual([8, 9]);
+      expect(state.segment.rules[1]!.rules.map((r) => [r.id, r.conditions.map((c) => c.id)])).toEqual([[11, []], [12, [30, 31]]]);
+    } finally {
+      await listed.stop();
     }
   });
 

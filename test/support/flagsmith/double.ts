@@ -44,6 +44,11 @@ export interface DoubleOptions {
   credentials?: readonly string[];
   /** Model mode: the project's `prevent_flag_defaults` (new features start off and valueless in every environment). */
   preventFlagDefaults?: boolean;
+  /**
+   * Model mode: segments of project 1 besides the recorded ones, answered as given (a real Flagsmith
+   * returns a segment's rules and conditions in no fixed order unless told to order them).
+   */
+  segments?: Json[];
 }
 
 export const DEV_KEY = 'cixtMCKvBWcWy75rGMTNRL';
@@ -140,7 +145,7 @@ export async function startFlagsmithDouble(options: DoubleOptions): Promise<Flag
 
   const model = options.mode === 'model' ? createModel() : undefined;
   if (options.mode === 'replay') app.use(replayer(loadRecordings()));
-  else app.use(modelHandler(model!, new Set(options.credentials ?? []), { ...recordedProject(), prevent_flag_defaults: options.preventFlagDefaults ?? false }));
+  else app.use(modelHandler(model!, new Set(options.credentials ?? []), { ...recordedProject(), prevent_flag_defaults: options.preventFlagDefaults ?? false }, [...recordedSegments(), ...(options.segments ?? [])]));
 
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
@@ -278,7 +283,7 @@ function typedValue(v: unknown): Json {
   return { type: 'string', value: v === null || v === undefined ? '' : String(v) };
 }
 
-function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json) {
+function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json, segments: readonly Json[]) {
   const router = express.Router();
   router.use((req, res, next) => {
     const auth = req.headers.authorization;
@@ -438,7 +443,7 @@ function modelHandler(m: Model, credentials: ReadonlySet<string>, project: Json)
   });
   // The project's segments as the recordings created them (024, 025; a GET answers in that shape, 107).
   router.get('/api/v1/projects/1/segments/:id/', (req, res) => {
-    const segment = recordedSegments().find((x) => String(x.id) === req.params.id);
+    const segment = segments.find((x) => String(x.id) === req.params.id);
     return segment ? send(res, req, 200, segment) : notFound(req, res, 'No Segment matches the given query.');
   });
   router.get('/api/v1/features/feature-segments/:id/', (req, res) => {
