@@ -43,13 +43,18 @@ export async function startPlatformStub(): Promise<PlatformStub> {
       if (read) {
         const [, project, feature] = read as unknown as [string, string, string];
         const name = decodeURIComponent(feature);
+        // As Unleash 8.2 answers it: the environments' variants only when asked for (variantEnvironments=true).
+        const withVariants = /[?&]variantEnvironments=true(&|$)/.test(req.url ?? '');
         const body = JSON.stringify({
           name,
           project: decodeURIComponent(project),
           type: 'release',
           stale: false,
           archived: false,
-          environments: ENVIRONMENTS.map((env) => ({ name: env, enabled: enabled.get(`${feature}/${env}`) === true, strategies: [{ ...STRATEGY, id: `${env}-1` }] })),
+          createdAt: '2026-01-01T00:00:00.000Z',
+          environments: ENVIRONMENTS.map((env) => ({ name: env, enabled: enabled.get(`${feature}/${env}`) === true, strategies: [{ ...STRATEGY, id: `${env}-1` }], ...(withVariants ? { variants: [] } : {}) })),
+          dependencies: [],
+          children: [],
         });
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
         return;
