@@ -176,19 +176,14 @@ missing_approvals contains concat("", [
 	"approval required: ", text(input.change.flagKey), " in ", env_label,
 	" needs ", number_text(approval_requirement.count), " approval(s) by ", concat(" or ", approval_requirement.roles),
 	" other than the requester, ", number_text(count(approvers)), " present",
-]) if {
-	approval_needed
-	count(approvers) < approval_requirement.count
-	not break_glass
-}
+]) if awaiting_approvals
 
+# Why a change is held beyond its flag: said beside the count.
 missing_approvals contains concat("", [
 	"a version scheduled on ", text(input.change.platform), " for ", text(scheduled_replacement.live_from),
 	" replaces this change when it goes live",
 ]) if {
-	approval_needed
-	count(approvers) < approval_requirement.count
-	not break_glass
+	awaiting_approvals
 	scheduled_replacement
 }
 
@@ -196,10 +191,14 @@ missing_approvals contains concat("", [
 	"the change asks ", text(input.change.platform), " to apply it even where it makes a pending scheduled change",
 	" or approval request fail (ignoreConflicts)",
 ]) if {
+	awaiting_approvals
+	overrides_pending_work
+}
+
+awaiting_approvals if {
 	approval_needed
 	count(approvers) < approval_requirement.count
 	not break_glass
-	overrides_pending_work
 }
 
 approval_notes contains concat("", ["approved by ", number_text(count(approvers)), " of ", number_text(approval_requirement.count), " required ", concat(" or ", approval_requirement.roles)]) if {
