@@ -347,4 +347,23 @@ describe('a GrowthBook change reaching the features that depend on it', () => {
     expect(await approve.json()).toMatchObject({ code: 'CHANGE_STALE' });
     expect((org.feature('payments.checkout')!.environments as Record<string, { enabled: boolean }>).production).toMatchObject({ enabled: true });
   });
+
+  it('a held change to a feature whose rule serves a saved group is stale at approval once the group changed', async () => {
+    org.putSavedGroup('grp_testers', 'id', ['tester-1']);
+    await fetch(org.url + FEATURES, {
+      method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'payments.preview', owner: 'ops@example.com', valueType: 'boolean', defaultValue: 'false', environments: { production: { enabled: false, rules: [{ type: 'force', value: 'true', savedGroups: [{ match: 'any', ids: ['grp_testers'] }] }] } } }),
+    });
+    const held = await through('POST', `${FEATURES}/payments.preview/toggle`, engineer, { environments: { production: true } });
+    expect(held.status, JSON.stringify(held.json)).toBe(202);
+    const [requested] = (await auditEntries(sidecar, auditor)).filter((e) => e.change_request_id === held.json.changeRequestId);
+    expect(requested).toMatchObject({ previous_state: { savedGroups: { grp_testers: { values: ['tester-1'] } } } });
+    // The group now holds everyone's id: switching the feature on would serve them all.
+    org.putSavedGroup('grp_testers', 'id', ['tester-1', 'everyone']);
+    const approve = await fetch(`${sidecar.controlUrl}/v1/changes/${String(held.json.changeRequestId)}/approve`, {
+      method: 'POST', headers: { authorization: `Bearer ${await sidecar.token('sam', 'release_engineer')}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed' }),
+    });
+    expect(approve.status).toBe(409);
+    expect((org.feature('payments.preview')!.environments as Record<string, { enabled: boolean }>).production).toMatchObject({ enabled: false });
+  });
 });

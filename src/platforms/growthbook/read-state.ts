@@ -10,6 +10,7 @@ import { ALL_ENVIRONMENTS, PLATFORM } from './classify.js';
 import { dependentsOf, type DependentIndex } from '../dependents.js';
 import { indexPrerequisites, type GrowthBookDependent } from './dependents.js';
 import { reachedEnvironments, scopeWith, stringsIn, type FeatureScope } from './reach.js';
+import { MAX_SAVED_GROUPS, readSavedGroups, type SavedGroupState } from './saved-groups.js';
 
 export interface ReadStateOptions {
   baseUrl: string;
@@ -47,6 +48,8 @@ export interface GrowthBookFeatureState {
   dependents?: GrowthBookDependent[];
   /** The other way: the features this one is served through (`prerequisitesServed`); recorded only when there are any. */
   prerequisiteFeatures?: Record<string, PrerequisiteFeature>;
+  /** The saved groups its rules in the environments read, or the change, serve through (saved-groups.ts); recorded only when there are any. */
+  savedGroups?: Record<string, SavedGroupState>;
 }
 
 /** Environment id → what GrowthBook does with it beyond its own settings. */
@@ -87,6 +90,8 @@ export async function readGrowthBookState(opts: ReadStateOptions, change: FlagCh
   const all = wanted.length > 0 ? await readAllFeatures(opts) : undefined;
   const dependents = all ? dependentsIn(all, change.flagKey) : [];
   const prerequisiteFeatures = all ? prerequisitesServed(all, [{ prerequisites: feature.prerequisites }, ...Object.values(environments), change.newState], wanted) : undefined;
+  const tooMany = (n: number) => unavailable(`the change's rules name ${n} saved groups, more than the ${MAX_SAVED_GROUPS} flaggate reads for one change`);
+  const savedGroups = wanted.length > 0 ? await readSavedGroups((p) => getSavedGroup(opts, p), [Object.values(environments), change.newState], tooMany) : {};
   return definedOnly({
     exists: true,
     id: feature.id,
@@ -101,7 +106,22 @@ export async function readGrowthBookState(opts: ReadStateOptions, change: FlagCh
     ...kept,
     ...(dependents.length > 0 ? { dependents } : {}),
     ...(prerequisiteFeatures && Object.keys(prerequisiteFeatures).length > 0 ? { prerequisiteFeatures } : {}),
+    ...(Object.keys(savedGroups).length > 0 ? { savedGroups } : {}),
   });
+}
+
+/** A saved group, or undefined when GrowthBook says it has none (its handlers answer that with 400 or 404). */
+async function getSavedGroup(opts: ReadStateOptions, path: string): Promise<JsonObject | undefined> {
+  const body = await fetchState(
+    {
+      platform: 'GrowthBook', baseUrl: opts.baseUrl, authorization: `Bearer ${opts.token}`, timeoutMs: opts.timeoutMs,
+      notFoundStatuses: [400, 404], isNotFound: (b) => isJsonObject(b) && typeof b.message === 'string' && /^could not find/i.test(b.message),
+    },
+    path,
+  );
+  if (body === undefined) return undefined;
+  if (!isJsonObject(body) || !isJsonObject(body.savedGroup)) throw unavailable(`GrowthBook sent an unexpected body for ${path}`);
+  return body;
 }
 
 /** A prerequisite feature as it serves in the environments a change reaches (null: GrowthBook has no such feature). */

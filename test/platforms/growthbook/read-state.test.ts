@@ -65,3 +65,20 @@ describe('GrowthBook prerequisites a feature is served through', () => {
     expect(await adapter.readState(change('/api/v1/features/middle/toggle', { environments: { dev: false } }))).not.toHaveProperty('prerequisiteFeatures');
   });
 });
+
+describe('GrowthBook saved groups a feature is served through', () => {
+  it("records those its rules in the environments read name (savedGroups, $inGroup in a condition), as GrowthBook holds them; one it lacks is null", async () => {
+    double.putSavedGroup('grp_vip', 'id', ['user-1']);
+    await create({
+      id: 'grouped',
+      environments: { production: { enabled: true, rules: [{ type: 'force', value: 'false', savedGroups: [{ match: 'any', ids: ['grp_vip'] }], condition: '{"id":{"$inGroup":"grp_staff"}}' }] } },
+    });
+    const state = (await adapter.readState(change('/api/v1/features/grouped/toggle', { environments: { production: false } }))) as { savedGroups?: Record<string, unknown> };
+    expect(state.savedGroups).toEqual({ grp_staff: null, grp_vip: expect.objectContaining({ type: 'list', attributeKey: 'id', values: ['user-1'] }) });
+    // A change in dev, where no rule names a group, reads none; a rule the change adds is read.
+    expect(await adapter.readState(change('/api/v1/features/grouped/toggle', { environments: { dev: false } }))).not.toHaveProperty('savedGroups');
+    const adding = change('/api/v1/features/grouped', { environments: { dev: { rules: [{ type: 'force', value: 'true', savedGroups: [{ match: 'all', ids: ['grp_vip'] }] }] } } });
+    expect(((await adapter.readState(adding)) as { savedGroups?: Record<string, unknown> }).savedGroups).toMatchObject({ grp_vip: { values: ['user-1'] } });
+  });
+});
+

@@ -34,6 +34,11 @@ export interface GrowthBookDouble {
   url: string;
   /** The stored feature (a copy), or undefined. */
   feature(id: string): Json | undefined;
+  /**
+   * Stores a saved group of `values` for `attributeKey` (a list group, as the document's SavedGroup
+   * gives it), or replaces its values, as an update through GrowthBook does.
+   */
+  putSavedGroup(id: string, attributeKey: string, values: string[]): void;
   /** Requests the double received: method, path, whether the document accepted them. */
   received: Array<{ method: string; path: string; valid: boolean }>;
   /** Responses the document refused (the double's own faults): empty in a passing test. */
@@ -41,7 +46,7 @@ export interface GrowthBookDouble {
   stop(): Promise<void>;
 }
 
-const OPERATIONS = ['/v1/features', '/v1/features/{id}', '/v1/features/{id}/toggle', '/v1/features/{id}/revert', '/v1/environments'];
+const OPERATIONS = ['/v1/features', '/v1/features/{id}', '/v1/features/{id}/toggle', '/v1/features/{id}/revert', '/v1/environments', '/v1/saved-groups/{id}'];
 
 let spec: Json | undefined;
 
@@ -155,6 +160,12 @@ export async function startGrowthBookDouble(options: { secretKey: string; enviro
     }
   };
 
+  const savedGroups = new Map<string, Json>();
+  app.get('/api/v1/saved-groups/:id', handle((req) => {
+    const group = savedGroups.get(String(req.params.id));
+    if (!group) throw new Error('Could not find savedGroup with that id');
+    return { savedGroup: group };
+  }));
   app.get('/api/v1/environments', handle(() => ({
     environments: organization.map((e) => ({ id: e.id, description: '', toggleOnList: false, defaultState: e.defaultState, projects: [], ...(e.parent === undefined ? {} : { parent: e.parent }) })),
   })));
@@ -218,6 +229,11 @@ export async function startGrowthBookDouble(options: { secretKey: string; enviro
     received,
     invalidResponses,
     feature: (id) => structuredClone(features.get(id)?.feature),
+    putSavedGroup(id, attributeKey, values) {
+      const before = savedGroups.get(id);
+      const now = new Date().toISOString();
+      savedGroups.set(id, { id, type: 'list', name: id, owner: '', attributeKey, values, dateCreated: String(before?.dateCreated ?? now), dateUpdated: now });
+    },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
