@@ -23,23 +23,34 @@ export interface Gates {
   segments?: Record<string, Record<string, SegmentState>>;
 }
 
-/** At most this many flags and segments read for one change; more is refused by the caller's error. */
+/** At most this many segments read for one change; more is refused by the caller's error. */
 export const MAX_GATES = 50;
 
 /**
  * The prerequisites and segments of `environments` (the flag's configuration there, as read) and
- * those the change names (`newState`, in any of the three patch forms), each read in that environment.
+ * those the change names (`newState`, in any of the three patch forms), each in that environment:
+ * a prerequisite from `listed` (the project's flags with that environment's configuration), a
+ * segment read.
  */
-export async function readGates(get: Get, project: string, environments: Record<string, { rules: unknown[]; prerequisites: unknown[] }>, newState: unknown, tooMany: (n: number) => Error): Promise<Gates> {
+export async function readGates(
+  get: Get,
+  project: string,
+  environments: Record<string, { rules: unknown[]; prerequisites: unknown[] }>,
+  listed: ReadonlyMap<string, readonly Json[]>,
+  newState: unknown,
+  tooMany: (n: number) => Error,
+): Promise<Gates> {
   const named = keysNamed(newState);
   const gates: Gates = {};
   let reads = 0;
   for (const [env, config] of Object.entries(environments)) {
     const prerequisites = [...new Set([...config.prerequisites.filter(isObject).map((p) => p.key), ...named.prerequisites])].filter((k): k is string => typeof k === 'string').sort();
     const segments = [...new Set([...segmentKeys(config.rules), ...named.segments])].sort();
-    reads += prerequisites.length + segments.length;
+    reads += segments.length;
     if (reads > MAX_GATES) throw tooMany(reads);
-    for (const key of prerequisites) ((gates.prerequisiteFlags ??= {})[env] ??= {})[key] = prerequisiteIn(await get(`/api/v2/flags/${encodeURIComponent(project)}/${encodeURIComponent(key)}?env=${encodeURIComponent(env)}`), env);
+    // The prerequisites are among the project's flags already listed with this environment's configuration.
+    const flags = new Map((listed.get(env) ?? []).filter((f) => typeof f.key === 'string').map((f) => [f.key as string, f]));
+    for (const key of prerequisites) ((gates.prerequisiteFlags ??= {})[env] ??= {})[key] = prerequisiteIn(flags.get(key), env);
     for (const key of segments) ((gates.segments ??= {})[env] ??= {})[key] = segmentOf(await get(`/api/v2/segments/${encodeURIComponent(project)}/${encodeURIComponent(env)}/${encodeURIComponent(key)}`));
   }
   return gates;

@@ -72,9 +72,12 @@ export async function readLaunchDarklyState(opts: ReadStateOptions, change: Flag
   if (typeof body.key !== 'string' || !Array.isArray(body.variations)) throw unavailable(`unexpected flag body from ${path}`);
   // A change to what describes the flag alone changes what no dependent serves.
   const serving = canChangeServing(change);
-  const dependents = serving ? await readDependents(opts, change.project, change.flagKey, Object.keys(environments)) : [];
-  const tooMany = (n: number) => unavailable(`the change reaches ${n} prerequisite flags and segments, more than the ${MAX_GATES} flaggate reads for one change`);
-  const gates = serving ? await readGates((p) => getJson(opts, p), change.project, environments, change.newState, tooMany) : {};
+  // The project's flags in each environment read, listed once: who depends on this flag, and the state of those it depends on.
+  const listed = new Map<string, Json[]>();
+  if (serving) for (const env of Object.keys(environments)) listed.set(env, await listFlags(opts, change.project, env));
+  const dependents = serving ? dependentsIn(listed, change.flagKey) : [];
+  const tooMany = (n: number) => unavailable(`the change reaches ${n} segments, more than the ${MAX_GATES} flaggate reads for one change`);
+  const gates = serving ? await readGates((p) => getJson(opts, p), change.project, environments, listed, change.newState, tooMany) : {};
   return {
     exists: true,
     key: body.key,
@@ -100,10 +103,10 @@ const MAX_PAGES = 1000;
  * configuration (`summary=false&env=`, a page at a time, in each environment), since a flag's
  * prerequisites are set per environment.
  */
-async function readDependents(opts: ReadStateOptions, project: string, key: string, environments: readonly string[]): Promise<Array<{ key: string; environments: string[] }>> {
+function dependentsIn(listed: ReadonlyMap<string, Json[]>, key: string): Array<{ key: string; environments: string[] }> {
   const index: DependentIndex = new Map();
-  for (const env of environments) {
-    for (const flag of await listFlags(opts, project, env)) {
+  for (const [env, flags] of listed) {
+    for (const flag of flags) {
       const config = isObject(flag.environments) ? flag.environments[env] : undefined;
       const prerequisites = isObject(config) && Array.isArray(config.prerequisites) ? config.prerequisites : [];
       for (const p of prerequisites) if (isObject(p) && typeof p.key === 'string' && typeof flag.key === 'string') addDependent(index, p.key, flag.key, [env]);

@@ -16,13 +16,11 @@ function reader(known: Record<string, Record<string, unknown>> = {}) {
 const config = (over: { rules?: unknown[]; prerequisites?: unknown[] } = {}) => ({ rules: [], prerequisites: [], ...over });
 
 describe('readGates', () => {
-  it('reads the prerequisites and segments the environment already has', async () => {
-    const { asked, get } = reader({
-      '/api/v2/flags/default/ui-banner?env=production': { variations: [{ _id: 'a', value: true }], environments: { production: { on: true, offVariation: 1, fallthrough: { variation: 0 } } } },
-      '/api/v2/segments/default/production/vip': { name: 'VIP', version: 3, included: ['u1', 'u2'], rules: [] },
-    });
-    const gates = await readGates(get, 'default', { production: config({ prerequisites: [{ key: 'ui-banner', variation: 0 }], rules: [{ clauses: [{ op: 'segmentMatch', values: ['vip'] }] }] }) }, {}, tooMany);
-    expect(asked).toEqual(['/api/v2/flags/default/ui-banner?env=production', '/api/v2/segments/default/production/vip']);
+  it('takes the prerequisites the environment already has from the project listing, and reads its segments', async () => {
+    const { asked, get } = reader({ '/api/v2/segments/default/production/vip': { name: 'VIP', version: 3, included: ['u1', 'u2'], rules: [] } });
+    const listed = new Map([['production', [{ key: 'ui-banner', variations: [{ _id: 'a', value: true }], environments: { production: { on: true, offVariation: 1, fallthrough: { variation: 0 } } } }]]]);
+    const gates = await readGates(get, 'default', { production: config({ prerequisites: [{ key: 'ui-banner', variation: 0 }], rules: [{ clauses: [{ op: 'segmentMatch', values: ['vip'] }] }] }) }, listed, {}, tooMany);
+    expect(asked).toEqual(['/api/v2/segments/default/production/vip']);
     expect(gates).toMatchObject({ prerequisiteFlags: { production: { 'ui-banner': { on: true, offVariation: 1 } } }, segments: { production: { vip: { name: 'VIP', version: 3, included: 2 } } } });
   });
 
@@ -34,17 +32,17 @@ describe('readGates', () => {
     ];
     for (const newState of changes) {
       const { asked, get } = reader();
-      expect(await readGates(get, 'default', { production: config() }, newState, tooMany), JSON.stringify(newState)).toEqual({ prerequisiteFlags: { production: { gate: null } }, segments: { production: { beta: null } } });
-      expect(asked).toEqual(['/api/v2/flags/default/gate?env=production', '/api/v2/segments/default/production/beta']);
+      expect(await readGates(get, 'default', { production: config() }, new Map(), newState, tooMany), JSON.stringify(newState)).toEqual({ prerequisiteFlags: { production: { gate: null } }, segments: { production: { beta: null } } });
+      expect(asked).toEqual(['/api/v2/segments/default/production/beta']);
     }
   });
 
-  it('reads nothing for a flag without either, and refuses a change that reaches more than it reads', async () => {
+  it('reads nothing for a flag without either, and refuses a change naming more segments than it reads', async () => {
     const { asked, get } = reader();
-    expect(await readGates(get, 'default', { production: config(), test: config() }, { instructions: [{ kind: 'turnFlagOn' }] }, tooMany)).toEqual({});
+    expect(await readGates(get, 'default', { production: config(), test: config() }, new Map(), { instructions: [{ kind: 'turnFlagOn' }] }, tooMany)).toEqual({});
     expect(asked).toEqual([]);
-    const many = Array.from({ length: MAX_GATES + 1 }, (_, i) => ({ key: `gate-${i}`, variation: 0 }));
-    await expect(readGates(get, 'default', { production: config({ prerequisites: many }) }, {}, tooMany)).rejects.toThrow(`too many: ${MAX_GATES + 1}`);
+    const many = [{ clauses: [{ op: 'segmentMatch', values: Array.from({ length: MAX_GATES + 1 }, (_, i) => `segment-${i}`) }] }];
+    await expect(readGates(get, 'default', { production: config({ rules: many }) }, new Map(), {}, tooMany)).rejects.toThrow(`too many: ${MAX_GATES + 1}`);
     expect(asked).toEqual([]);
   });
 });
